@@ -1,0 +1,3 @@
+from gapctl.cli import main
+
+main()

@@ -1,0 +1,75 @@
+"""The library's entry points, shared by the CLI and by tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gapctl.load import Loaded, build_round, build_scheme, build_unit_set, load, round_file
+from gapctl.model import Round
+from gapctl.problems import UNREADABLE, Location, Problem, Report
+from gapctl.sources import display_path, read_file
+from gapctl.validate import validate
+
+
+@dataclass
+class CheckResult:
+    loaded: Loaded
+    report: Report
+    files: int
+
+
+def count_files(loaded: Loaded) -> int:
+    repo = loaded.repository
+    rounds = [loaded.round] if loaded.round else list(repo.rounds.values())
+    return (len(repo.schemes) + len(repo.unit_sets)
+            + sum(1 + len(r.observations) + len(r.external) for r in rounds if r))
+
+
+def check(path: Path | str) -> CheckResult:
+    """Load a round or repository and validate it."""
+    loaded = load(path)
+    report = validate(loaded)
+    return CheckResult(loaded, report, count_files(loaded))
+
+
+def load_round(path: Path | str) -> Round:
+    """Load and validate one round; its problems are on `round.problems`.
+
+    Raises ValueError when the path is not a readable round at all.
+    """
+    loaded = load(path)
+    if loaded.round is None:
+        messages = "; ".join(p.message for p in loaded.problems) or "not a round directory"
+        raise ValueError(f"{path}: {messages}")
+    report = validate(loaded)
+    loaded.round.problems = report.sorted()  # type: ignore[attr-defined]
+    return loaded.round
+
+
+def read_one(path: Path | str) -> tuple[str, Any, list[Problem]]:
+    """Read one scheme, unit set or round for `show`: (kind, object or None, problems)."""
+    path = Path(path)
+    if path.is_dir() and round_file(path):
+        loaded = load(path)
+        problems = validate(loaded).sorted() if loaded.round else loaded.problems
+        return "round", loaded.round, problems
+    if not path.is_file():
+        return "", None, [Problem(UNREADABLE, "no such scheme, unit set or round",
+                                  location=Location(display_path(path)))]
+    parsed = read_file(path)
+    problems = list(parsed.problems)
+    if parsed.data is None:
+        return "", None, problems
+    if path.name.startswith("round."):
+        obj = build_round(parsed.src, parsed.data, path.parent, problems)
+        return "round", obj, problems
+    if path.parent.name == "units" or (isinstance(parsed.data, dict) and "units" in parsed.data
+                                       and "indicators" not in parsed.data):
+        return "units", build_unit_set(parsed.src, parsed.data, problems), problems
+    scheme = build_scheme(parsed.src, parsed.data, problems)
+    if scheme is not None:
+        from gapctl.validate import check_scheme
+        problems.extend(check_scheme(scheme))
+    return "scheme", scheme, problems

@@ -1,0 +1,161 @@
+"""The command line: a thin typer layer over the library. Parse, call, print, exit code.
+
+Exit codes: 0 clean, 1 invalid data or a failed check, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+app = typer.Typer(
+    name="gapctl",
+    help="Government-openness assessments (政务公开考核评估) as a plain-text data repository.\n\n"
+         "Examples:\n\n"
+         "  gapctl validate rounds/suizhou-2021\n\n"
+         "  gapctl show schemes/suizhou-2021.yaml\n\n"
+         "  gapctl validate --list-codes",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+FORMAT_OPTION = typer.Option(Format.text, "--format", "-f", help="Output format: text or json.")
+
+
+def _echo(text: str = "") -> None:
+    typer.echo(text)
+
+
+def _dump_json(data: Any) -> None:
+    _echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False, default=str))
+
+
+def _problem_rows(problems: list) -> list[dict[str, Any]]:
+    rows = []
+    for p in problems:
+        loc = p.locate()
+        rows.append({"path": loc.path, "line": loc.line or 1, "col": loc.col or 1,
+                     "code": p.code, "name": p.kind.name, "severity": p.severity,
+                     "message": p.message})
+    return rows
+
+
+def _codes_catalogue() -> list[dict[str, str]]:
+    from gapctl.problems import CATALOGUE
+    return [{"code": k.code, "name": k.name, "severity": k.severity, "title": k.title,
+             "description": k.description} for k in sorted(CATALOGUE.values(), key=lambda k: k.code)]
+
+
+@app.command()
+def validate(
+    path: Path = typer.Argument(Path("."), help="A round directory or a repository root.",
+                                show_default=True),
+    strict: bool = typer.Option(False, "--strict", help="Fail (exit 1) on warnings too."),
+    list_codes: bool = typer.Option(False, "--list-codes", help="Print the problem catalogue and exit."),
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """Check a round or a whole repository and list every problem at once.
+
+    Prints `path:line:col: CODE message`, sorted by path and line, then a summary.
+    Exit 1 if there is any error (or any warning with --strict).
+
+    Examples:
+
+      gapctl validate rounds/suizhou-2021
+
+      gapctl validate . --strict --format json
+    """
+    if list_codes:
+        catalogue = _codes_catalogue()
+        if fmt is Format.json:
+            _dump_json(catalogue)
+        else:
+            from gapctl.textwidth import table
+            rows = [["code", "name", "severity", "title"]]
+            rows += [[c["code"], c["name"], c["severity"], c["title"]] for c in catalogue]
+            for line in table(rows):
+                _echo(line)
+        raise typer.Exit(0)
+    from gapctl.api import check
+
+    result = check(path)
+    problems = result.report.sorted()
+    errors = sum(1 for p in problems if p.severity == "error")
+    warnings = len(problems) - errors
+    code = result.report.exit_code(strict)
+    if fmt is Format.json:
+        _dump_json({"path": str(path), "ok": code == 0, "errors": errors, "warnings": warnings,
+                    "files": result.files, "problems": _problem_rows(problems)})
+    else:
+        for row in _problem_rows(problems):
+            _echo(f"{row['path']}:{row['line']}:{row['col']}: {row['code']} {row['message']}")
+        if problems:
+            _echo()
+        summary = f"{errors} error(s), {warnings} warning(s) in {result.files} file(s)."
+        _echo(("Failed: " if code else "OK: ") + summary)
+    raise typer.Exit(code)
+
+
+@app.command()
+def show(
+    path: Path = typer.Argument(..., help="A scheme file, a unit-set file or a round directory."),
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """Print a scheme as an indented tree with points, a unit set as a table, or a round's summary.
+
+    Examples:
+
+      gapctl show schemes/suizhou-2021.yaml
+
+      gapctl show units/suizhou-gxq.yaml
+
+      gapctl show rounds/suizhou-2021 --format json
+    """
+    from gapctl import show as render
+    from gapctl.api import read_one
+
+    what, obj, problems = read_one(path)
+    if obj is None:
+        for row in _problem_rows(problems):
+            typer.echo(f"{row['path']}:{row['line']}:{row['col']}: {row['code']} {row['message']}", err=True)
+        if not problems:
+            typer.echo(f"{path}: not a scheme, unit set or round", err=True)
+        raise typer.Exit(1)
+    data_fn = {"scheme": render.scheme_data, "units": render.unit_set_data, "round": render.round_data}[what]
+    lines_fn = {"scheme": render.scheme_lines, "units": render.unit_set_lines, "round": render.round_lines}[what]
+    if fmt is Format.json:
+        _dump_json(data_fn(obj))
+    else:
+        for line in lines_fn(obj):
+            _echo(line)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: run the app, turning unexpected exceptions into one clear line."""
+    try:
+        app(args=argv, prog_name="gapctl")
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as err:  # a bug, not bad data: say so without a wall of traceback
+        import os
+        if os.environ.get("GAPCTL_DEBUG"):
+            raise
+        typer.echo(f"gapctl: internal error: {type(err).__name__}: {err}\n"
+                   "This is a bug in gapctl; rerun with GAPCTL_DEBUG=1 for the traceback.", err=True)
+        sys.exit(1)

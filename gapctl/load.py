@@ -1,0 +1,523 @@
+"""Files → model. Finds a repository's files, reads them, checks their shape, builds objects.
+
+Shape problems (unknown keys, wrong types, missing keys) are found here, as the data is
+read; cross-references and arithmetic are `validate`'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from gapctl import schema as S
+from gapctl.model import (
+    Category,
+    Component,
+    Conversion,
+    Deduction,
+    Evidence,
+    ExternalData,
+    ExternalRef,
+    ExternalSource,
+    Flag,
+    Grade,
+    Indicator,
+    Measure,
+    Observations,
+    Ranking,
+    Repository,
+    Result,
+    Round,
+    Rule,
+    Scheme,
+    SchemeAssignment,
+    Scoring,
+    Section,
+    Selector,
+    Unit,
+    UnitSet,
+)
+from gapctl.problems import DUPLICATE_ID, ID_MISMATCH, UNKNOWN_REFERENCE, UNKNOWN_RULE_KIND, UNREADABLE, Location, Problem
+from gapctl.rules import REGISTRY
+from gapctl.schema import Reader
+from gapctl.sources import DATA_SUFFIXES, SourceFile, display_path, read_file
+
+ROUND_FILES = ("round.toml", "round.yaml", "round.yml")
+RULE_COMMON: S.Shape = {
+    "kind": S.F("text", required=True, doc="rule kind"),
+    "when": S.F("map", doc="selector: the variant applies to these units"),
+}
+TIER: S.Shape = {"at_least": S.F("int", required=True), "points": S.F("points"),
+                 "deduct": S.F("points")}
+RULE_ITEM: S.Shape = {"id": S.F("id", required=True), "name": S.F("text"),
+                      "name_en": S.F("text"), "points": S.F("points", required=True)}
+
+
+@dataclass
+class Loaded:
+    """What loading gave: the repository (and the round asked for) and every problem met."""
+
+    repository: Repository
+    round: Round | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+# --- finding files --------------------------------------------------------------------
+
+def find_repository_root(start: Path) -> Path | None:
+    """The nearest directory at or above `start` that has schemes/, units/ or rounds/."""
+    for candidate in [start, *start.parents]:
+        if any((candidate / name).is_dir() for name in ("schemes", "units", "rounds")):
+            return candidate
+    return None
+
+
+def round_file(directory: Path) -> Path | None:
+    for name in ROUND_FILES:
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
+def data_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir()
+                  if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith("."))
+
+
+def _unreadable(path: Path, message: str) -> Problem:
+    return Problem(UNREADABLE, message, location=Location(display_path(path)))
+
+
+# --- public entry points --------------------------------------------------------------
+
+def load(path: Path | str) -> Loaded:
+    """Load a round directory (with what it references) or a whole repository."""
+    path = Path(path)
+    if not path.exists():
+        loaded = Loaded(Repository(path))
+        loaded.problems.append(_unreadable(path, "no such file or directory"))
+        return loaded
+    if path.is_file():
+        path = path.parent if path.name in ROUND_FILES else path
+    if path.is_dir() and round_file(path):
+        return load_round_dir(path)
+    root = find_repository_root(path) if path.is_dir() else None
+    if root is None or root != path.resolve() and root != path:
+        loaded = Loaded(Repository(path))
+        loaded.problems.append(_unreadable(
+            path, "not a round (no round.toml) nor a repository (no schemes/, units/ or "
+                  "rounds/ directory)"))
+        return loaded
+    return load_repository(root)
+
+
+def load_repository(root: Path) -> Loaded:
+    """Every scheme, unit set and round of a repository."""
+    loaded = Loaded(Repository(root))
+    for path in data_files(root / "schemes"):
+        _add_scheme(loaded, path)
+    for path in data_files(root / "units"):
+        _add_unit_set(loaded, path)
+    rounds_dir = root / "rounds"
+    if rounds_dir.is_dir():
+        for directory in sorted(p for p in rounds_dir.iterdir() if p.is_dir()):
+            if round_file(directory):
+                round_ = _read_round(loaded, directory)
+                if round_:
+                    _resolve_round(loaded, round_, load_missing=False)
+    return loaded
+
+
+def load_round_dir(directory: Path) -> Loaded:
+    """One round and only the schemes and unit set it references."""
+    root = find_repository_root(directory.parent) or directory.parent
+    loaded = Loaded(Repository(root))
+    round_ = _read_round(loaded, directory)
+    if round_ is not None:
+        loaded.round = round_
+        _resolve_round(loaded, round_, load_missing=True)
+    return loaded
+
+
+def _find_by_id(directory: Path, ident: str) -> Path | None:
+    for suffix in DATA_SUFFIXES:
+        candidate = directory / f"{ident}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _resolve_round(loaded: Loaded, round_: Round, load_missing: bool) -> None:
+    repo = loaded.repository
+    for assignment in round_.assignments:
+        if assignment.scheme not in repo.schemes and load_missing:
+            path = _find_by_id(repo.root / "schemes", assignment.scheme)
+            if path:
+                _add_scheme(loaded, path)
+        scheme = repo.schemes.get(assignment.scheme)
+        if scheme is None:
+            loaded.problems.append(Problem(
+                UNKNOWN_REFERENCE, f"round uses scheme '{assignment.scheme}', but there is no "
+                f"schemes/{assignment.scheme}.yaml", assignment.src, assignment.at + ("scheme",)))
+        else:
+            round_.schemes[scheme.id] = scheme
+    if round_.units_id not in repo.unit_sets and load_missing:
+        path = _find_by_id(repo.root / "units", round_.units_id)
+        if path:
+            _add_unit_set(loaded, path)
+    round_.unit_set = repo.unit_sets.get(round_.units_id)
+    if round_.unit_set is None:
+        loaded.problems.append(Problem(
+            UNKNOWN_REFERENCE, f"round uses unit set '{round_.units_id}', but there is no "
+            f"units/{round_.units_id}.yaml", round_.src, ("units",)))
+    for ref in round_.external_refs:
+        if ref.file:
+            path = round_.directory / ref.file
+            parsed = read_file(path)
+            if parsed.data is None and not parsed.problems:
+                continue
+            loaded.problems.extend(parsed.problems)
+            if parsed.data is not None:
+                data = _build_external(parsed.src, parsed.data, loaded.problems)
+                if data:
+                    round_.external[ref.id] = data
+        elif ref.round and ref.round not in {p.name for p in (repo.root / "rounds").glob("*")}:
+            loaded.problems.append(Problem(
+                UNKNOWN_REFERENCE, f"external source '{ref.id}' names round '{ref.round}', "
+                "which does not exist", ref.src, ref.at + ("round",)))
+    for path in data_files(round_.directory / "observations"):
+        parsed = read_file(path)
+        loaded.problems.extend(parsed.problems)
+        if parsed.data is None:
+            continue
+        obs = build_observations(parsed.src, parsed.data, loaded.problems)
+        if obs is None:
+            continue
+        if obs.unit in round_.observations:
+                other = round_.observations[obs.unit].src
+            loaded.problems.append(Problem(
+                DUPLICATE_ID, f"a second observation file for unit '{obs.unit}' (the first is "
+                f"{other.display if other else '?'})", obs.src, ("unit",)))
+            continue
+        round_.observations[obs.unit] = obs
+
+
+# --- files → objects ------------------------------------------------------------------
+
+def _check_id_matches_name(src: SourceFile, ident: str | None, expected: str, what: str,
+                           problems: list[Problem], at: tuple[Any, ...] = ("id",)) -> None:
+    if ident is not None and ident != expected:
+        problems.append(Problem(ID_MISMATCH, f"{what} '{ident}' is in a file or directory named "
+                                f"'{expected}'; rename one so they agree", src, at))
+
+
+def _add_scheme(loaded: Loaded, path: Path) -> None:
+    parsed = read_file(path)
+    loaded.problems.extend(parsed.problems)
+    if parsed.data is None:
+        return
+    scheme = build_scheme(parsed.src, parsed.data, loaded.problems)
+    if scheme is None:
+        return
+    if scheme.id in loaded.repository.schemes:
+        loaded.problems.append(Problem(DUPLICATE_ID, f"scheme id '{scheme.id}' is used by two "
+                                       "files", scheme.src, ("id",)))
+        return
+    loaded.repository.schemes[scheme.id] = scheme
+
+
+def _add_unit_set(loaded: Loaded, path: Path) -> None:
+    parsed = read_file(path)
+    loaded.problems.extend(parsed.problems)
+    if parsed.data is None:
+        return
+    unit_set = build_unit_set(parsed.src, parsed.data, loaded.problems)
+    if unit_set is None:
+        return
+    if unit_set.id in loaded.repository.unit_sets:
+        loaded.problems.append(Problem(DUPLICATE_ID, f"unit set id '{unit_set.id}' is used by "
+                                       "two files", unit_set.src, ("id",)))
+        return
+    loaded.repository.unit_sets[unit_set.id] = unit_set
+
+
+def _read_round(loaded: Loaded, directory: Path) -> Round | None:
+    path = round_file(directory)
+    assert path is not None
+    parsed = read_file(path)
+    loaded.problems.extend(parsed.problems)
+    if parsed.data is None:
+        return None
+    round_ = build_round(parsed.src, parsed.data, directory, loaded.problems)
+    if round_ is not None:
+        loaded.repository.rounds[round_.id] = round_
+    return round_
+
+
+def _selector(reader: Reader, data: Any, at: tuple[Any, ...], what: str) -> Selector | None:
+    values = reader.read(S.SELECTOR, data, at, what)
+    if values is None:
+        return None
+    return Selector(tuple(values.get("unit_types") or ()), tuple(values.get("tags") or ()),
+                    tuple(values.get("units") or ()), src=reader.src, at=at)
+
+
+def _rule(reader: Reader, data: Any, at: tuple[Any, ...]) -> Rule | None:
+    if not isinstance(data, dict):
+        reader.read({}, data, at, "a rule")
+        return None
+    kind_name = data.get("kind")
+    kind = REGISTRY.get(kind_name) if isinstance(kind_name, str) else None
+    if kind is None:
+        if "kind" in data:
+            import difflib
+            close = difflib.get_close_matches(str(kind_name), list(REGISTRY), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else \
+                f"; known kinds: {', '.join(REGISTRY)}"
+            reader.problems.append(Problem(UNKNOWN_RULE_KIND, f"unknown rule kind "
+                                           f"'{kind_name}'{hint}", reader.src, at + ("kind",)))
+        else:
+            reader.read(RULE_COMMON, data, at, "a rule")
+        return None
+    values = reader.read({**RULE_COMMON, **kind.params}, data, at, f"a {kind.name} rule")
+    if values is None:
+        return None
+    params = {k: v for k, v in values.items() if k not in ("kind", "when", "assumed", "assumed_note")}
+    for key, shape in (("tiers", TIER), ("items", RULE_ITEM)):
+        if isinstance(params.get(key), list):
+            checked = []
+            for i, entry in enumerate(params[key]):
+                entry_values = reader.read(shape, entry, at + (key, i), f"a rule's {key[:-1]}")
+                if entry_values is not None and all(
+                        entry_values.get(k) is not None for k, f in shape.items() if f.required):
+                    checked.append(entry_values)
+            params[key] = checked
+    when = _selector(reader, values["when"], at + ("when",), "'when'") if values.get("when") else None
+    return Rule(kind.name, params, when, bool(values.get("assumed")), values.get("assumed_note"),
+                src=reader.src, at=at)
+
+
+def _indicator(reader: Reader, data: Any, at: tuple[Any, ...], section: str,
+               parent: str | None, depth: int, out: list[Indicator]) -> None:
+    values = reader.read(S.INDICATOR, data, at, "an indicator")
+    if values is None or not values.get("id") or values.get("name") is None:
+        return
+    ind = Indicator(
+        id=values["id"], name=values["name"], points=values.get("points"),
+        name_en=values.get("name_en"), methods=tuple(values.get("methods") or ()),
+        checkpoints=values.get("checkpoints"), basis=values.get("basis"),
+        scope=values.get("scope"), note=values.get("note"), section=section,
+        parent_id=parent, depth=depth, assumed=bool(values.get("assumed")),
+        assumed_note=values.get("assumed_note"), src=reader.src, at=at)
+    if values.get("applies_to") is not None:
+        ind.applies_to = _selector(reader, values["applies_to"], at + ("applies_to",), "'applies_to'")
+    if values.get("rule") is not None:
+        rule = _rule(reader, values["rule"], at + ("rule",))
+        if rule:
+            ind.rules.append(rule)
+    for i, variant in enumerate(values.get("rules") or []):
+        rule = _rule(reader, variant, at + ("rules", i))
+        if rule:
+            ind.rules.append(rule)
+    for i, child in enumerate(values.get("children") or []):
+        _indicator(reader, child, at + ("children", i), section, ind.id, depth + 1, ind.children)
+    out.append(ind)
+
+
+def _section(reader: Reader, data: Any, at: tuple[Any, ...], section: str) -> Section | None:
+    values = reader.read(S.SECTION, data, at, f"the {section} section")
+    if values is None:
+        return None
+    items: list[Indicator] = []
+    for i, entry in enumerate(values.get("indicators") or []):
+        _indicator(reader, entry, at + ("indicators", i), section, None, 1, items)
+    default = "加分项" if section == "bonus" else "减分项"
+    return Section(values.get("name") or default, items, values.get("cap"), values.get("name_en"),
+                   src=reader.src, at=at)
+
+
+def _objects(reader: Reader, entries: list[Any] | None, key: str, shape: S.Shape, what: str,
+             build: Any, prefix: tuple[Any, ...] = ()) -> list[Any]:
+    """Read a list of mappings of one shape, building an object from each valid one."""
+    out = []
+    for i, entry in enumerate(entries or []):
+        at = prefix + (key, i)
+        values = reader.read(shape, entry, at, what)
+        if values is not None and all(values.get(k) is not None
+                                      for k, f in shape.items() if f.required):
+            out.append(build(values, at))
+    return out
+
+
+def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme | None:
+    reader = Reader(src, problems)
+    values = reader.read(S.SCHEME, data, (), "a scheme")
+    if values is None or not values.get("id") or values.get("title") is None:
+        return None
+    _check_id_matches_name(src, values["id"], src.stem, "scheme id", problems)
+    indicators: list[Indicator] = []
+    for i, entry in enumerate(values.get("indicators") or []):
+        _indicator(reader, entry, ("indicators", i), "main", None, 1, indicators)
+    scheme = Scheme(values["id"], values["title"], indicators, src=src, at=())
+    for key in ("title_en", "place", "year", "source", "total_points", "note"):
+        if values.get(key) is not None:
+            setattr(scheme, key, values[key])
+    scheme.language = values.get("language") or "zh-CN"
+    scoring = reader.read(S.SCORING, values.get("scoring") or {}, ("scoring",), "'scoring'") \
+        if values.get("scoring") is not None else {}
+    if scoring is not None:
+        scheme.scoring = Scoring(
+            normalise=scoring.get("normalise") or "none",
+            scale=scoring.get("scale") if scoring.get("scale") is not None else Decimal(100),
+            places=scoring.get("places") if scoring.get("places") is not None else 1,
+            round_at=tuple(scoring.get("round") or ("base", "total")),
+            assumed=bool(scoring.get("assumed")), assumed_note=scoring.get("assumed_note"),
+            src=src, at=("scoring",))
+    tags = values.get("tags") or {}
+    scheme.tags = {str(k): str(v) for k, v in tags.items()}
+    scheme.measures = _objects(reader, values.get("measures"), "measures", S.MEASURE, "a measure",
+                               lambda v, at: Measure(v["id"], v["name"], v.get("name_en"),
+                                                     v.get("higher_is_better", True) is not False,
+                                                     src=src, at=at))
+    if values.get("bonus") is not None:
+        scheme.bonus = _section(reader, values["bonus"], ("bonus",), "bonus")
+    if values.get("penalty") is not None:
+        scheme.penalty = _section(reader, values["penalty"], ("penalty",), "penalty")
+    scheme.external = _objects(reader, values.get("external"), "external", S.EXTERNAL,
+                               "an external source",
+                               lambda v, at: ExternalSource(v["id"], v["name"], v.get("mode") or "subtract",
+                                                            v.get("name_en"), src=src, at=at))
+    scheme.components = _objects(reader, values.get("components"), "components", S.COMPONENT,
+                                 "a component",
+                                 lambda v, at: Component(v["id"], v["name"], v["weight"], v["source"],
+                                                         v.get("name_en"), src=src, at=at))
+    scheme.grades = _objects(reader, values.get("grades"), "grades", S.GRADE, "a grade band",
+                             lambda v, at: Grade(v["label"], v["min"], v.get("label_en"),
+                                                 bool(v.get("assumed")), src=src, at=at))
+    scheme.flags = _objects(reader, values.get("flags"), "flags", S.FLAG, "a flag",
+                            lambda v, at: Flag(v["id"], v["label"], v["below"], v.get("of") or "total",
+                                               v.get("label_en"), src=src, at=at))
+    if values.get("ranking") is not None:
+        ranking = reader.read(S.RANKING, values["ranking"], ("ranking",), "'ranking'")
+        if ranking is not None:
+            categories = _objects(
+                reader, ranking.get("categories"), "categories", S.CATEGORY, "a ranking category",
+                lambda v, at: Category(v["id"], v["name"], Selector(
+                    tuple(v.get("unit_types") or ()), tuple(v.get("tags") or ()),
+                    tuple(v.get("units") or ()), src=src, at=("ranking",) + at),
+                    v.get("name_en"), src=src, at=("ranking",) + at))
+            scheme.ranking = Ranking(ranking.get("of") or "total", categories, src=src, at=("ranking",))
+    if values.get("conversion") is not None:
+        conv = reader.read(S.CONVERSION, values["conversion"], ("conversion",), "'conversion'")
+        if conv is not None:
+            scheme.conversion = Conversion(conv.get("points"), conv.get("passdown_multiplier"),
+                                           conv.get("label"), conv.get("label_en"),
+                                           src=src, at=("conversion",))
+    _collect_assumptions(scheme, data)
+    return scheme
+
+
+def _collect_assumptions(scheme: Scheme, data: Any, at: tuple[Any, ...] = ()) -> None:
+    """Every mapping marked `assumed: true`, wherever it is in the scheme file."""
+    from gapctl.model import Assumption
+
+    if isinstance(data, dict):
+        if data.get("assumed") is True:
+            what = data.get("name") or data.get("label") or data.get("kind") or "/".join(map(str, at))
+            if "kind" in data and at:
+                what = f"rule {data['kind']}"
+            scheme.assumptions.append(Assumption(str(what), str(data.get("assumed_note") or ""),
+                                                 scheme.src, at))
+        for key, value in data.items():
+            _collect_assumptions(scheme, value, at + (key,))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            _collect_assumptions(scheme, value, at + (i,))
+
+
+def build_unit_set(src: SourceFile, data: Any, problems: list[Problem]) -> UnitSet | None:
+    reader = Reader(src, problems)
+    values = reader.read(S.UNIT_SET, data, (), "a unit set")
+    if values is None or not values.get("id") or values.get("name") is None:
+        return None
+    _check_id_matches_name(src, values["id"], src.stem, "unit set id", problems)
+    units = _objects(reader, values.get("units"), "units", S.UNIT, "a unit",
+                     lambda v, at: Unit(v["id"], v["name"], v["type"], v.get("name_en"),
+                                        v.get("parent"), tuple(v.get("tags") or ()), v.get("note"),
+                                        src=src, at=at))
+    return UnitSet(values["id"], values["name"], units, values.get("name_en"),
+                   tuple(values.get("types") or ()), values.get("note"), src=src, at=())
+
+
+def build_round(src: SourceFile, data: Any, directory: Path, problems: list[Problem]) -> Round | None:
+    reader = Reader(src, problems)
+    values = reader.read(S.ROUND, data, (), "a round")
+    if values is None or not values.get("id") or values.get("title") is None \
+            or not values.get("units"):
+        return None
+    _check_id_matches_name(src, values["id"], directory.name, "round id", problems)
+    assignments = _objects(reader, values.get("schemes"), "schemes", S.SCHEME_ASSIGNMENT,
+                           "a scheme assignment",
+                           lambda v, at: SchemeAssignment(v["scheme"], tuple(v.get("unit_types") or ()),
+                                                          src=src, at=at))
+    round_ = Round(values["id"], values["title"], values["units"], assignments, directory,
+                   values.get("title_en"), bool(values.get("example")), note=values.get("note"),
+                   src=src, at=())
+    if values.get("period") is not None:
+        period = reader.read(S.PERIOD, values["period"], ("period",), "'period'")
+        if period and period.get("start") and period.get("end"):
+            round_.period = (period["start"], period["end"])
+    if values.get("stages") is not None:
+        round_.stages = reader.read(S.STAGES, values["stages"], ("stages",), "'stages'") or {}
+    for ext_id, ref in (values.get("external") or {}).items():
+        ref_values = reader.read(S.EXTERNAL_REF, ref, ("external", ext_id), f"external source '{ext_id}'")
+        if ref_values is not None:
+            round_.external_refs.append(ExternalRef(ext_id, ref_values.get("file"),
+                                                    ref_values.get("round"), src=src,
+                                                    at=("external", ext_id)))
+    return round_
+
+
+def build_observations(src: SourceFile, data: Any, problems: list[Problem]) -> Observations | None:
+    reader = Reader(src, problems)
+    values = reader.read(S.OBSERVATIONS, data, (), "an observation file")
+    if values is None or not values.get("unit"):
+        return None
+    _check_id_matches_name(src, values["unit"], src.stem, "unit", problems, at=("unit",))
+    measures: dict[str, Decimal] = {}
+    for key, value in (values.get("measures") or {}).items():
+        number = reader.convert(S.F("number"), value, ("measures", key), key, "measures")
+        if number is not None:
+            measures[key] = number
+    obs = Observations(values["unit"], [], values.get("observer"), values.get("observed_at"),
+                       measures, values.get("note"), src=src, at=())
+    for i, entry in enumerate(values.get("results") or []):
+        at = ("results", i)
+        v = reader.read(S.RESULT, entry, at, "an observation entry")
+        if v is None or not v.get("indicator"):
+            continue
+        evidence = _objects(reader, v.get("evidence"), "evidence", S.EVIDENCE, "an evidence entry",
+                            lambda e, ev_at: Evidence(e.get("url"), e.get("file"), e.get("sha256"),
+                                                      e.get("captured"), e.get("title"),
+                                                      src=src, at=ev_at), prefix=at)
+        obs.results.append(Result(
+            v["indicator"], v.get("result"), v.get("items"), v.get("count"), v.get("fraction"),
+            v.get("grade"), v.get("notices"), v.get("note"), v.get("reason"), v.get("fix"),
+            evidence, v.get("observer") or obs.observer, v.get("observed_at") or obs.observed_at,
+            v.get("source") or "evaluator", src=src, at=at))
+    return obs
+
+
+def _build_external(src: SourceFile, data: Any, problems: list[Problem]) -> ExternalData | None:
+    reader = Reader(src, problems)
+    values = reader.read(S.EXTERNAL_FILE, data, (), "an external deductions file")
+    if values is None or values.get("name") is None:
+        return None
+    deductions = _objects(reader, values.get("deductions"), "deductions", S.DEDUCTION, "a deduction",
+                          lambda v, at: Deduction(v["unit"], v["points"], v.get("reason"),
+                                                  src=src, at=at))
+    return ExternalData(values["name"], deductions, src=src, at=())

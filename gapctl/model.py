@@ -1,0 +1,370 @@
+"""The in-memory model: plain dataclasses built by `load`, read by validate and score.
+
+Every object keeps `src` (its file) and `at` (its key path in that file) so that any
+problem found later can point at file, line and column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from gapctl.sources import SourceFile
+
+
+@dataclass
+class Placed:
+    """Where an object was read from."""
+
+    src: SourceFile | None = field(default=None, repr=False, compare=False, kw_only=True)
+    at: tuple[Any, ...] = field(default=(), repr=False, compare=False, kw_only=True)
+
+
+@dataclass
+class Selector(Placed):
+    """Selects units by type, tag or id; a unit matches if it matches any entry."""
+
+    unit_types: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+
+    def matches(self, unit: Unit) -> bool:
+        return (unit.type in self.unit_types or unit.id in self.units
+                or any(tag in unit.tags for tag in self.tags))
+
+
+@dataclass
+class Rule(Placed):
+    """How a leaf is scored: a rule kind and its parameters; `when` picks a variant."""
+
+    kind: str
+    params: dict[str, Any]
+    when: Selector | None = None
+    assumed: bool = False
+    assumed_note: str | None = None
+
+
+@dataclass
+class Indicator(Placed):
+    """A node of the indicator tree (一级/二级/三级指标), or a bonus/penalty item."""
+
+    id: str
+    name: str
+    points: Decimal | None
+    name_en: str | None = None
+    children: list[Indicator] = field(default_factory=list)
+    methods: tuple[str, ...] = ()
+    checkpoints: str | None = None
+    basis: str | None = None
+    scope: str | None = None
+    applies_to: Selector | None = None
+    rules: list[Rule] = field(default_factory=list)
+    note: str | None = None
+    section: str = "main"  # main / bonus / penalty
+    parent_id: str | None = None
+    depth: int = 1
+    assumed: bool = False
+    assumed_note: str | None = None
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+    def applies(self, unit: Unit) -> bool:
+        return self.applies_to is None or self.applies_to.matches(unit)
+
+    def rule_for(self, unit: Unit) -> Rule | None:
+        """The first variant whose `when` matches the unit; a variant without `when` is the default."""
+        default = None
+        for rule in self.rules:
+            if rule.when is None:
+                default = default or rule
+            elif rule.when.matches(unit):
+                return rule
+        return default
+
+    def walk(self) -> list[Indicator]:
+        out = [self]
+        for child in self.children:
+            out.extend(child.walk())
+        return out
+
+
+@dataclass
+class Section(Placed):
+    """加分项 or 减分项: items scored like leaves, the section's sum capped at `cap`."""
+
+    name: str
+    indicators: list[Indicator]
+    cap: Decimal | None = None
+    name_en: str | None = None
+
+
+@dataclass
+class Scoring(Placed):
+    normalise: str = "none"
+    scale: Decimal = Decimal(100)
+    places: int = 1
+    round_at: tuple[str, ...] = ("base", "total")
+    assumed: bool = False
+    assumed_note: str | None = None
+
+
+@dataclass
+class Measure(Placed):
+    id: str
+    name: str
+    name_en: str | None = None
+    higher_is_better: bool = True
+
+
+@dataclass
+class ExternalSource(Placed):
+    """Deductions imported from another evaluation (Suizhou: the city's)."""
+
+    id: str
+    name: str
+    mode: str = "subtract"
+    name_en: str | None = None
+
+
+@dataclass
+class Component(Placed):
+    """A weighted component of the total (Shanghai: special evaluations, survey …)."""
+
+    id: str
+    name: str
+    weight: Decimal
+    source: str
+    name_en: str | None = None
+
+
+@dataclass
+class Grade(Placed):
+    label: str
+    min: Decimal
+    label_en: str | None = None
+    assumed: bool = False
+
+
+@dataclass
+class Flag(Placed):
+    id: str
+    label: str
+    below: Decimal
+    of: str = "total"
+    label_en: str | None = None
+
+
+@dataclass
+class Category(Placed):
+    id: str
+    name: str
+    selector: Selector
+    name_en: str | None = None
+
+
+@dataclass
+class Ranking(Placed):
+    of: str = "total"
+    categories: list[Category] = field(default_factory=list)
+
+
+@dataclass
+class Conversion(Placed):
+    points: Decimal | None = None
+    passdown_multiplier: Decimal | None = None
+    label: str | None = None
+    label_en: str | None = None
+
+
+@dataclass
+class Assumption:
+    """A figure the scheme had to assume because the source does not publish it."""
+
+    what: str
+    note: str
+    src: SourceFile | None
+    at: tuple[Any, ...]
+
+
+@dataclass
+class Scheme(Placed):
+    id: str
+    title: str
+    indicators: list[Indicator]
+    title_en: str | None = None
+    place: str | None = None
+    year: int | None = None
+    source: str | None = None
+    language: str = "zh-CN"
+    total_points: Decimal | None = None
+    scoring: Scoring = field(default_factory=Scoring)
+    tags: dict[str, str] = field(default_factory=dict)
+    measures: list[Measure] = field(default_factory=list)
+    bonus: Section | None = None
+    penalty: Section | None = None
+    external: list[ExternalSource] = field(default_factory=list)
+    components: list[Component] = field(default_factory=list)
+    grades: list[Grade] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    ranking: Ranking | None = None
+    conversion: Conversion | None = None
+    note: str | None = None
+    assumptions: list[Assumption] = field(default_factory=list)
+    index: dict[str, Indicator] = field(default_factory=dict, repr=False)
+
+    def all_indicators(self) -> list[Indicator]:
+        """Every indicator of the tree and of the bonus and penalty sections, in file order."""
+        out: list[Indicator] = []
+        for top in self.indicators:
+            out.extend(top.walk())
+        for section in (self.bonus, self.penalty):
+            if section:
+                for item in section.indicators:
+                    out.extend(item.walk())
+        return out
+
+    def leaves(self) -> list[Indicator]:
+        return [i for i in self.all_indicators() if i.is_leaf]
+
+    def top_total(self) -> Decimal:
+        return sum((i.points or Decimal(0) for i in self.indicators), Decimal(0))
+
+
+@dataclass
+class Unit(Placed):
+    id: str
+    name: str
+    type: str
+    name_en: str | None = None
+    parent: str | None = None
+    tags: tuple[str, ...] = ()
+    note: str | None = None
+
+
+@dataclass
+class UnitSet(Placed):
+    id: str
+    name: str
+    units: list[Unit]
+    name_en: str | None = None
+    types: tuple[str, ...] = ()
+    note: str | None = None
+
+    def by_id(self) -> dict[str, Unit]:
+        return {u.id: u for u in self.units}
+
+
+@dataclass
+class Evidence(Placed):
+    url: str | None = None
+    file: str | None = None
+    sha256: str | None = None
+    captured: dt.date | None = None
+    title: str | None = None
+
+
+@dataclass
+class Result(Placed):
+    """One observation entry: what an evaluator found for one indicator of one unit."""
+
+    indicator: str
+    state: str | None = None  # done / not-done / n/a / no-evidence / pending
+    items: dict[str, Any] | None = None
+    count: int | None = None
+    fraction: Decimal | None = None
+    grade: Decimal | None = None
+    notices: int | None = None
+    note: str | None = None
+    reason: str | None = None
+    fix: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    observer: str | None = None
+    observed_at: dt.date | None = None
+    source: str = "evaluator"
+
+    VALUE_FIELDS = ("items", "count", "fraction", "grade", "notices")
+
+    def value_fields(self) -> list[str]:
+        """The value keys present in this entry (items, count, …)."""
+        return [name for name in self.VALUE_FIELDS if getattr(self, name) is not None]
+
+
+@dataclass
+class Observations(Placed):
+    """One unit's observation file."""
+
+    unit: str
+    results: list[Result]
+    observer: str | None = None
+    observed_at: dt.date | None = None
+    measures: dict[str, Decimal] = field(default_factory=dict)
+    note: str | None = None
+
+
+@dataclass
+class Deduction(Placed):
+    unit: str
+    points: Decimal
+    reason: str | None = None
+
+
+@dataclass
+class ExternalData(Placed):
+    name: str
+    deductions: list[Deduction]
+
+
+@dataclass
+class SchemeAssignment(Placed):
+    scheme: str
+    unit_types: tuple[str, ...] = ()
+
+
+@dataclass
+class ExternalRef(Placed):
+    id: str
+    file: str | None = None
+    round: str | None = None
+
+
+@dataclass
+class Round(Placed):
+    """An assessment round: its settings, and what `load_round` resolved for it."""
+
+    id: str
+    title: str
+    units_id: str
+    assignments: list[SchemeAssignment]
+    directory: Path
+    title_en: str | None = None
+    example: bool = False
+    period: tuple[dt.date, dt.date] | None = None
+    stages: dict[str, Any] = field(default_factory=dict)
+    external_refs: list[ExternalRef] = field(default_factory=list)
+    note: str | None = None
+    # resolved by the loader
+    unit_set: UnitSet | None = None
+    schemes: dict[str, Scheme] = field(default_factory=dict)
+    observations: dict[str, Observations] = field(default_factory=dict)
+    external: dict[str, ExternalData] = field(default_factory=dict)
+
+    def scheme_for(self, unit: Unit) -> Scheme | None:
+        for assignment in self.assignments:
+            if not assignment.unit_types or unit.type in assignment.unit_types:
+                return self.schemes.get(assignment.scheme)
+        return None
+
+
+@dataclass
+class Repository:
+    """Everything `load` read: schemes, unit sets and rounds, keyed by id."""
+
+    root: Path
+    schemes: dict[str, Scheme] = field(default_factory=dict)
+    unit_sets: dict[str, UnitSet] = field(default_factory=dict)
+    rounds: dict[str, Round] = field(default_factory=dict)

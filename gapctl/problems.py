@@ -1,0 +1,191 @@
+"""The problem catalogue and the report that collects problems.
+
+Bad data is not exceptional: every check yields `Problem` values that point at a file and
+a key path; locations (line, column) are resolved only when a problem is printed, so the
+hot path never pays for positions it does not need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gapctl.sources import SourceFile
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemKind:
+    """One entry of the catalogue: a stable code, a slug, a severity and what it means."""
+
+    code: str
+    name: str
+    severity: str
+    title: str
+    description: str
+
+
+CATALOGUE: dict[str, ProblemKind] = {}
+
+
+def _kind(code: str, name: str, severity: str, title: str, description: str) -> ProblemKind:
+    kind = ProblemKind(code, name, severity, title, description)
+    CATALOGUE[code] = kind
+    return kind
+
+
+# Files
+SYNTAX = _kind("E101", "syntax-error", ERROR, "Syntax error",
+               "The file is not valid YAML or TOML; nothing in it could be read.")
+ENCODING = _kind("E102", "not-utf8", ERROR, "Not UTF-8",
+                 "Files must be UTF-8 (a BOM is accepted). The message names the encoding the "
+                 "file looks like and a command that converts it.")
+EMPTY_FILE = _kind("E103", "empty-file", ERROR, "Empty file",
+                   "The file holds no data.")
+DUPLICATE_KEY = _kind("E104", "duplicate-key", ERROR, "Duplicate key",
+                      "A key appears twice in one mapping; YAML parsers would silently keep "
+                      "only the last value.")
+FILE_TOO_LARGE = _kind("E105", "file-too-large", ERROR, "File too large",
+                       "The file is larger than the configured limit and was not read.")
+UNREADABLE = _kind("E106", "unreadable", ERROR, "Unreadable file or directory",
+                   "The path does not exist, is not a round or repository, or cannot be read.")
+# Shape
+UNKNOWN_KEY = _kind("E201", "unknown-key", ERROR, "Unknown key",
+                    "A key that this kind of file does not have; usually a typo (the message "
+                    "suggests the closest known key). Its value would otherwise be ignored.")
+MISSING_KEY = _kind("E202", "missing-key", ERROR, "Missing required key",
+                    "A key that this kind of object must have is absent.")
+WRONG_TYPE = _kind("E203", "wrong-type", ERROR, "Wrong type",
+                   "A value has the wrong type (text where a number is expected, a number "
+                   "where an id is expected, …).")
+BAD_VALUE = _kind("E204", "bad-value", ERROR, "Invalid value",
+                  "A value has the right type but is not allowed: a malformed id or date, a "
+                  "negative number of points, an unknown choice.")
+ID_MISMATCH = _kind("E205", "id-mismatch", ERROR, "Id does not match file name",
+                    "A scheme, unit set, round or observation file must be named after the id "
+                    "it declares.")
+# References
+DUPLICATE_ID = _kind("E301", "duplicate-id", ERROR, "Duplicate id",
+                     "Two units, indicators, rule items, observation entries or files share "
+                     "one id.")
+UNKNOWN_REFERENCE = _kind("E302", "unknown-reference", ERROR, "Unknown reference",
+                          "A reference to a unit, indicator, scheme, unit set, tag, measure or "
+                          "item that does not exist.")
+PARENT_CYCLE = _kind("E303", "parent-cycle", ERROR, "Cycle in unit parents",
+                     "Following `parent` from a unit leads back to itself.")
+UNIT_WITHOUT_SCHEME = _kind("E304", "unit-without-scheme", ERROR, "Unit has no scheme",
+                            "No scheme of the round applies to the unit's type, so it cannot "
+                            "be scored.")
+# Scheme arithmetic and rules
+POINTS_MISMATCH = _kind("E401", "points-mismatch", ERROR, "Points do not add up",
+                        "A group's points differ from the sum of its children's, or the "
+                        "declared total differs from the sum of the top level.")
+RULE_PARAMS = _kind("E402", "bad-rule", ERROR, "Rule inconsistent with its indicator",
+                    "A rule's parameters do not fit the indicator: items not summing to its "
+                    "points, tiers above its maximum or out of order, a leaf without a rule.")
+UNKNOWN_RULE_KIND = _kind("E403", "unknown-rule-kind", ERROR, "Unknown rule kind",
+                          "The rule's `kind` is not one gapctl knows; see docs/rules.md.")
+# Observations
+VALUE_DOES_NOT_FIT = _kind("E501", "value-does-not-fit", ERROR, "Observation does not fit its rule",
+                           "The recorded value is not the form the indicator's rule needs "
+                           "(a count where items are expected, a grade above the maximum, …).")
+NOT_APPLICABLE = _kind("W502", "observed-not-applicable", WARNING,
+                       "Observation for an indicator that does not apply",
+                       "The indicator does not apply to this unit (by type, tag or name); the "
+                       "observation is ignored when scoring.")
+NOT_OBSERVED = _kind("W503", "not-observed", WARNING, "Indicators not yet observed",
+                     "Applicable indicators without an observation, or marked `pending`; "
+                     "`gapctl score --final` refuses to score them.")
+MISSING_REASON = _kind("W504", "missing-reason", WARNING, "Points lost without 扣分理由",
+                       "Every lost point needs a `reason` (扣分理由) for the problem list.")
+EVIDENCE_MISSING = _kind("E505", "evidence-missing", ERROR, "Evidence file missing or outside the round",
+                         "An evidence `file` does not exist, or its path leaves the round "
+                         "directory.")
+EVIDENCE_HASH = _kind("E506", "evidence-hash", ERROR, "Evidence file changed",
+                      "The sha256 recorded for an evidence file does not match the file.")
+NO_OBSERVATIONS = _kind("W507", "no-observations", WARNING, "No observation file for a unit",
+                        "A unit of the round has no observation file yet.")
+
+
+@dataclass(slots=True)
+class Location:
+    """A position in a file, 1-based; line 0 means the file as a whole."""
+
+    path: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}" if self.line else f"{self.path}:1:1"
+
+
+@dataclass(slots=True)
+class Problem:
+    """One finding: what kind, where (file + key path inside it), and the message."""
+
+    kind: ProblemKind
+    message: str
+    src: SourceFile | None = None
+    at: tuple[Any, ...] = ()
+    on: str = "value"  # "value" or "key": which end of a mapping entry to point at
+    location: Location | None = None  # set directly when known (syntax errors)
+
+    @property
+    def code(self) -> str:
+        return self.kind.code
+
+    @property
+    def severity(self) -> str:
+        return self.kind.severity
+
+    def locate(self) -> Location:
+        if self.location is None:
+            if self.src is None:
+                self.location = Location("-")
+            else:
+                self.location = self.src.locate(self.at, self.on)
+        return self.location
+
+
+def problem(kind: ProblemKind, message: str, src: SourceFile | None = None,
+            at: tuple[Any, ...] = (), on: str = "value") -> Problem:
+    return Problem(kind, message, src, tuple(at), on)
+
+
+@dataclass
+class Report:
+    """The problems found by a run, which decide the exit code."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, item: Problem) -> None:
+        self.problems.append(item)
+
+    def extend(self, items: list[Problem]) -> None:
+        self.problems.extend(items)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == WARNING]
+
+    def sorted(self) -> list[Problem]:
+        """Problems ordered by path, line, column, code: the order users read them in."""
+        def key(p: Problem) -> tuple[str, int, int, str, str]:
+            loc = p.locate()
+            return (loc.path, loc.line, loc.col, p.code, p.message)
+        unique: dict[tuple[str, int, int, str, str], Problem] = {}
+        for p in self.problems:
+            unique.setdefault(key(p), p)
+        return [unique[k] for k in sorted(unique)]
+
+    def exit_code(self, strict: bool = False) -> int:
+        if self.errors or (strict and self.warnings):
+            return 1
+        return 0

@@ -1,0 +1,86 @@
+"""Rule kinds: how one leaf's observation becomes points. One module per kind.
+
+Each module defines `KIND`, a `RuleKind` with its parameters' shape, the observation field
+it reads, checks for its parameters and for observed values, and `earned`. The registry
+below is the only list of kinds; docs/rules.md is generated from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Callable
+
+from gapctl.schema import Shape
+
+if TYPE_CHECKING:
+    from gapctl.model import Indicator, Result, Rule
+
+
+@dataclass(frozen=True)
+class RuleKind:
+    """A kind of rule. Checks return messages; the caller turns them into problems."""
+
+    name: str
+    summary: str
+    example: str
+    params: Shape
+    value_field: str | None  # observation key it reads; None when computed from scores
+    check_params: Callable[[Rule, Indicator], list[str]]
+    check_value: Callable[[Result, Rule, Indicator], list[str]]
+    earned: Callable[[Result, Rule, Indicator], Decimal]
+
+
+def no_problems(*_args: object) -> list[str]:
+    return []
+
+
+def tiers_problems(rule: Rule, indicator: Indicator, amount_key: str) -> list[str]:
+    """Tiers must have increasing thresholds and amounts within the indicator's points."""
+    out: list[str] = []
+    tiers = rule.params.get("tiers") or []
+    if not tiers:
+        return ["needs at least one tier"]
+    last = -1
+    for i, tier in enumerate(tiers):
+        at_least, amount = tier.get("at_least"), tier.get(amount_key)
+        if at_least is None or amount is None:
+            out.append(f"tier {i + 1} needs 'at_least' and '{amount_key}'")
+            continue
+        if at_least <= last:
+            out.append(f"tier {i + 1}: 'at_least' must increase from tier to tier")
+        last = at_least
+        if indicator.points is not None and amount > indicator.points:
+            out.append(f"tier {i + 1}: {amount_key} {amount} is above the indicator's "
+                       f"{indicator.points} points")
+    return out
+
+
+def reached_tier(tiers: list[dict], value: int) -> dict | None:
+    """The highest tier whose threshold the value reaches."""
+    best = None
+    for tier in tiers:
+        if tier.get("at_least") is not None and value >= tier["at_least"]:
+            best = tier
+    return best
+
+
+def _registry() -> dict[str, RuleKind]:
+    from gapctl.rules import (
+        all_or_nothing,
+        count_tiers,
+        deduction_tiers,
+        expert_grade,
+        items,
+        per_occurrence,
+        proportional,
+        rank,
+        threshold,
+    )
+    kinds = [all_or_nothing.KIND, items.KIND, count_tiers.KIND, proportional.KIND,
+             deduction_tiers.KIND, per_occurrence.KIND, expert_grade.KIND, threshold.KIND,
+             rank.KIND]
+    return {k.name: k for k in kinds}
+
+
+REGISTRY: dict[str, RuleKind] = _registry()

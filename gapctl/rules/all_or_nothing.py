@@ -1,0 +1,27 @@
+"""all-or-nothing: done → full points, else 0 (重庆: 完成的得对应分值，未完成的不得分)."""
+
+from decimal import Decimal
+
+from gapctl.rules import RuleKind, no_problems
+
+
+def check_value(result, rule, indicator) -> list[str]:
+    if result.state is None:
+        return ["needs 'result: done' or 'result: not-done'"]
+    return []
+
+
+def earned(result, rule, indicator) -> Decimal:
+    return indicator.points if result.state == "done" else Decimal(0)
+
+
+KIND = RuleKind(
+    name="all-or-nothing",
+    summary="Full points when done, 0 otherwise.",
+    example='rule: {kind: all-or-nothing}\n# observation: {indicator: "1.1", result: done}',
+    params={},
+    value_field="result",
+    check_params=no_problems,
+    check_value=check_value,
+    earned=earned,
+)

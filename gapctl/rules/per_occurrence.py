@@ -1,0 +1,47 @@
+"""per-occurrence: a fixed deduction for each notice (雁江 减分项: 每次扣5分, 累计叠加, 不计上限)."""
+
+from decimal import Decimal
+
+from gapctl.rules import RuleKind
+from gapctl.schema import F
+
+
+def check_params(rule, indicator) -> list[str]:
+    deduct = rule.params.get("deduct")
+    if deduct is None or deduct <= 0:
+        return ["needs 'deduct: <points per occurrence>' above 0"]
+    if indicator.section == "main" and indicator.points is None:
+        return ["inside the indicator tree the item needs 'points' to deduct from"]
+    return []
+
+
+def check_value(result, rule, indicator) -> list[str]:
+    if result.notices is None and result.state not in ("done", "not-done"):
+        return ["needs 'notices: <number of occurrences>' (0 if none)"]
+    return []
+
+
+def earned(result, rule, indicator) -> Decimal:
+    """In a penalty section: minus the deductions (capped only by `cap`); in the tree: floored at 0."""
+    deduct = Decimal(str(rule.params.get("deduct") or 0)) * (result.notices or 0)
+    cap = rule.params.get("cap")
+    if cap is not None:
+        deduct = min(deduct, Decimal(str(cap)))
+    if indicator.section == "penalty" or indicator.points is None:
+        return -deduct
+    return max(Decimal(0), indicator.points - deduct)
+
+
+KIND = RuleKind(
+    name="per-occurrence",
+    summary="A fixed deduction for each occurrence; uncapped in a penalty section unless `cap` is set, floored at 0 in the tree.",
+    example=('penalty:\n  indicators:\n    - id: "12.1"\n      name: 被省、市通报批评\n'
+             '      rule: {kind: per-occurrence, deduct: 5}\n'
+             '# observation: {indicator: "12.1", notices: 2}   # −10'),
+    params={"deduct": F("number", required=True, doc="points per occurrence"),
+            "cap": F("number", doc="the most that can be deducted")},
+    value_field="notices",
+    check_params=check_params,
+    check_value=check_value,
+    earned=earned,
+)

@@ -1,0 +1,42 @@
+"""rank: points for ranking in the top N among units on a measure (雁江: 信箱回复满意率排名前3名加2分).
+
+Reads `measures: {<id>: <number>}` from every unit's observation file.
+"""
+
+from decimal import Decimal
+
+from gapctl.rules import RuleKind, no_problems
+from gapctl.schema import F
+
+
+def check_params(rule, indicator) -> list[str]:
+    out = []
+    if not rule.params.get("measure"):
+        out.append("needs 'measure: <measure id>' (declared in the scheme's `measures`)")
+    top = rule.params.get("top")
+    if top is None or top < 1:
+        out.append("needs 'top: <n>' of at least 1")
+    if indicator.points is None:
+        out.append("needs 'points' on the indicator: what ranking in the top earns")
+    return out
+
+
+def earned(result, rule, indicator) -> Decimal:
+    return Decimal(0)  # scored across units by the scorer
+
+
+KIND = RuleKind(
+    name="rank",
+    summary="The indicator's points when the unit ranks in the top `top` on a measure, among all units or within its category.",
+    example=('measures: [{id: mailbox-satisfaction, name: 信箱回复满意率, higher_is_better: true}]\n'
+             'bonus:\n  indicators:\n    - id: "11.3"\n      name: 信箱回复满意率排名前3名\n      points: 2\n'
+             '      rule: {kind: rank, measure: mailbox-satisfaction, top: 3, among: all}\n'
+             '# each unit\'s observation file: measures: {mailbox-satisfaction: 0.97}'),
+    params={"measure": F("id", required=True, doc="a measure id"),
+            "top": F("int", required=True, doc="how many ranks earn the points"),
+            "among": F("text", choices=("all", "category"), doc="rank among all units or within the category")},
+    value_field=None,
+    check_params=check_params,
+    check_value=no_problems,
+    earned=earned,
+)

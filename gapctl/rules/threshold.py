@@ -1,0 +1,35 @@
+"""threshold: points when the unit's own score reaches a level (雁江 加分项: 总评分90分以上加3分).
+
+Computed from the unit's scores; needs no observation.
+"""
+
+from decimal import Decimal
+
+from gapctl.rules import RuleKind, no_problems
+from gapctl.schema import F
+
+
+def check_params(rule, indicator) -> list[str]:
+    if rule.params.get("at_least") is None:
+        return ["needs 'at_least: <score>'"]
+    if indicator.points is None:
+        return ["needs 'points' on the indicator: what reaching the threshold earns"]
+    return []
+
+
+def earned(result, rule, indicator) -> Decimal:
+    return Decimal(0)  # scored from the unit's base score by the scorer
+
+
+KIND = RuleKind(
+    name="threshold",
+    summary="The indicator's points when the unit's own `base` (or `total`) reaches `at_least`; computed, not observed.",
+    example=('bonus:\n  cap: 10\n  indicators:\n    - id: "11.1"\n      name: 总评分在90分以上加3分\n'
+             '      points: 3\n      rule: {kind: threshold, of: base, at_least: 90}'),
+    params={"of": F("text", choices=("base", "total"), doc="which score is compared"),
+            "at_least": F("number", required=True, doc="the score to reach")},
+    value_field=None,
+    check_params=check_params,
+    check_value=no_problems,
+    earned=earned,
+)

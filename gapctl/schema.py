@@ -1,0 +1,444 @@
+"""The shape of every kind of mapping in the data files, declared once.
+
+A `Shape` lists the keys a mapping may have, their types and whether they are required.
+`read` checks one mapping against its shape and returns converted values, reporting
+unknown keys (with a "did you mean"), missing keys and wrong types as problems. The same
+declarations feed the README's data-format tables and, later, JSON Schema for editors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from gapctl.problems import BAD_VALUE, MISSING_KEY, UNKNOWN_KEY, WRONG_TYPE, Problem
+from gapctl.sources import SourceFile
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9_.\-\u4e00-\u9fff]*$")
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．－", "0123456789.-")
+_CN_DATE = re.compile(r"^\s*(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?\s*$")
+
+
+@dataclass(frozen=True)
+class F:
+    """One key of a shape: its type, whether it is required, allowed choices, meaning."""
+
+    type: str
+    required: bool = False
+    doc: str = ""
+    choices: tuple[str, ...] = ()
+
+
+Shape = dict[str, F]
+
+# keys any mapping may carry to mark a figure that was not published
+ASSUMPTION_KEYS: Shape = {
+    "assumed": F("bool", doc="this figure was not published; gapctl show lists it"),
+    "assumed_note": F("text", doc="why the figure was assumed"),
+}
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, Decimal)):
+        return f"number {value}"
+    if isinstance(value, str):
+        return f"text '{value}'" if len(value) < 40 else "text"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    return type(value).__name__
+
+
+class Reader:
+    """Reads mappings of one file against shapes, collecting problems as it goes."""
+
+    def __init__(self, src: SourceFile, problems: list[Problem]):
+        self.src = src
+        self.problems = problems
+
+    def problem(self, kind: Any, message: str, at: tuple[Any, ...], on: str = "value") -> None:
+        self.problems.append(Problem(kind, message, self.src, tuple(at), on))
+
+    def read(self, shape: Shape, data: Any, at: tuple[Any, ...], what: str) -> dict[str, Any] | None:
+        """Check `data` against `shape`; values of bad keys come back as None."""
+        if not isinstance(data, dict):
+            self.problem(WRONG_TYPE, f"{what} must be a mapping of keys to values, "
+                         f"not {_type_name(data)}", at)
+            return None
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            spec = shape.get(key) or ASSUMPTION_KEYS.get(key)
+            if spec is None:
+                close = difflib.get_close_matches(key, list(shape), n=1, cutoff=0.6)
+                hint = f"; did you mean '{close[0]}'?" if close else \
+                    f"; known keys: {', '.join(shape)}"
+                self.problem(UNKNOWN_KEY, f"unknown key '{key}' in {what}{hint}",
+                             at + (key,), on="key")
+                continue
+            out[key] = self.convert(spec, value, at + (key,), key, what)
+        for key, spec in shape.items():
+            if spec.required and key not in data:
+                self.problem(MISSING_KEY, f"{what} has no '{key}' ({spec.doc or spec.type})", at,
+                             on="key" if at else "value")
+        return out
+
+    def convert(self, spec: F, value: Any, at: tuple[Any, ...], key: str, what: str) -> Any:
+        kind = spec.type
+        if value is None and not spec.required:
+            return None
+        if kind.startswith("list["):
+            inner = F(kind[5:-1], choices=spec.choices)
+            if isinstance(value, (str, int, Decimal)) and not isinstance(value, bool) \
+                    and inner.type in ("id", "text"):
+                value = [value]  # a single value where a list is expected is a list of one
+            if not isinstance(value, list):
+                self.problem(WRONG_TYPE, f"'{key}' must be a list, not {_type_name(value)}", at)
+                return None
+            items = [self.convert(inner, item, at + (i,), key, what) for i, item in enumerate(value)]
+            return [item for item in items if item is not None]
+        converter = getattr(self, "_to_" + kind)
+        result = converter(value, at, key)
+        if result is not None and spec.choices and result not in spec.choices:
+            close = difflib.get_close_matches(str(result), spec.choices, n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            self.problem(BAD_VALUE, f"'{key}' must be one of {', '.join(spec.choices)}, "
+                         f"not '{result}'{hint}", at)
+            return None
+        return result
+
+    def _to_any(self, value: Any, at: tuple[Any, ...], key: str) -> Any:
+        return value
+
+    def _to_map(self, value: Any, at: tuple[Any, ...], key: str) -> Any:
+        if not isinstance(value, dict):
+            self.problem(WRONG_TYPE, f"'{key}' must be a mapping, not {_type_name(value)}", at)
+            return None
+        return value
+
+    def _to_list(self, value: Any, at: tuple[Any, ...], key: str) -> Any:
+        if not isinstance(value, list):
+            self.problem(WRONG_TYPE, f"'{key}' must be a list, not {_type_name(value)}", at)
+            return None
+        return value
+
+    def _to_text(self, value: Any, at: tuple[Any, ...], key: str) -> str | None:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        self.problem(WRONG_TYPE, f"'{key}' must be text, not {_type_name(value)}", at)
+        return None
+
+    def _to_id(self, value: Any, at: tuple[Any, ...], key: str) -> str | None:
+        if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            self.problem(WRONG_TYPE, f"'{key}' is an id and must be text; {value} was read as a "
+                         f"number: write it in quotes, \"{value}\"", at)
+            return None
+        if not isinstance(value, str):
+            self.problem(WRONG_TYPE, f"'{key}' must be an id (text), not {_type_name(value)}", at)
+            return None
+        if not ID_PATTERN.match(value):
+            self.problem(BAD_VALUE, f"'{key}': '{value}' is not a valid id (letters, digits, "
+                         "'.', '_', '-'; no spaces or slashes)", at)
+            return None
+        return value
+
+    def _to_bool(self, value: Any, at: tuple[Any, ...], key: str) -> bool | None:
+        if isinstance(value, bool):
+            return value
+        self.problem(WRONG_TYPE, f"'{key}' must be true or false, not {_type_name(value)}", at)
+        return None
+
+    def _number(self, value: Any, at: tuple[Any, ...], key: str) -> Decimal | None:
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
+            if isinstance(value, str):
+                text = value.strip().translate(_FULLWIDTH)
+                try:
+                    Decimal(text)
+                    hint = f"; write it without quotes: {text}"
+                except Exception:
+                    hint = ""
+                self.problem(WRONG_TYPE, f"'{key}' must be a number, not text '{value}'{hint}", at)
+            else:
+                self.problem(WRONG_TYPE, f"'{key}' must be a number, not {_type_name(value)}", at)
+            return None
+        number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+        if not number.is_finite():
+            self.problem(BAD_VALUE, f"'{key}' must be a finite number, not {value}", at)
+            return None
+        return number
+
+    def _to_number(self, value: Any, at: tuple[Any, ...], key: str) -> Decimal | None:
+        return self._number(value, at, key)
+
+    def _to_points(self, value: Any, at: tuple[Any, ...], key: str) -> Decimal | None:
+        number = self._number(value, at, key)
+        if number is not None and (number < 0 or number > 100000):
+            self.problem(BAD_VALUE, f"'{key}' must be between 0 and 100000, not {value}", at)
+            return None
+        return number
+
+    def _to_int(self, value: Any, at: tuple[Any, ...], key: str) -> int | None:
+        number = self._number(value, at, key)
+        if number is None:
+            return None
+        if number != number.to_integral_value() or number < 0:
+            self.problem(BAD_VALUE, f"'{key}' must be a whole number ≥ 0, not {value}", at)
+            return None
+        return int(number)
+
+    def _to_date(self, value: Any, at: tuple[Any, ...], key: str) -> dt.date | None:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+            m = _CN_DATE.match(value.translate(_FULLWIDTH))
+            hint = ""
+            if m:
+                y, mo, d = (int(g) for g in m.groups())
+                hint = f"; write it as {y:04d}-{mo:02d}-{d:02d}"
+            self.problem(BAD_VALUE, f"'{key}' must be a date written YYYY-MM-DD, "
+                         f"not '{value}'{hint}", at)
+            return None
+        self.problem(WRONG_TYPE, f"'{key}' must be a date (YYYY-MM-DD), not {_type_name(value)}", at)
+        return None
+
+
+# --- the shapes -----------------------------------------------------------------------
+
+SELECTOR: Shape = {
+    "unit_types": F("list[text]", doc="unit types (区县政府, 市政府部门, 镇街道 …)"),
+    "tags": F("list[id]", doc="unit tags, any of which selects the unit"),
+    "units": F("list[id]", doc="named units"),
+}
+
+SCORING: Shape = {
+    "normalise": F("text", choices=("none", "applicable"),
+                   doc="none: raw sum; applicable: earned ÷ applicable × scale"),
+    "scale": F("points", doc="the full score (100)"),
+    "places": F("int", doc="decimal places, half-up rounding"),
+    "round": F("list[text]", choices=("base", "total"), doc="where rounding applies"),
+}
+
+INDICATOR: Shape = {
+    "id": F("id", required=True, doc="unique id, e.g. \"2.1.3\""),
+    "name": F("text", required=True, doc="Chinese name"),
+    "name_en": F("text", doc="English name"),
+    "points": F("points", doc="分值"),
+    "children": F("list", doc="sub-indicators"),
+    "methods": F("list[text]", doc="测评方式"),
+    "checkpoints": F("text", doc="测评要点"),
+    "basis": F("text", doc="指标依据"),
+    "scope": F("text", doc="评估数据采集范围 as published"),
+    "applies_to": F("map", doc="selector: unit_types / tags / units"),
+    "rule": F("map", doc="how the leaf is scored"),
+    "rules": F("list", doc="rule variants with `when`"),
+    "note": F("text"),
+}
+
+SECTION: Shape = {
+    "name": F("text", doc="加分项 / 减分项"),
+    "name_en": F("text"),
+    "cap": F("points", doc="the most the section can add or subtract"),
+    "indicators": F("list", required=True, doc="the section's items"),
+}
+
+MEASURE: Shape = {
+    "id": F("id", required=True),
+    "name": F("text", required=True),
+    "name_en": F("text"),
+    "higher_is_better": F("bool"),
+}
+
+EXTERNAL: Shape = {
+    "id": F("id", required=True),
+    "name": F("text", required=True),
+    "name_en": F("text"),
+    "mode": F("text", choices=("subtract",)),
+}
+
+COMPONENT: Shape = {
+    "id": F("id", required=True),
+    "name": F("text", required=True),
+    "name_en": F("text"),
+    "weight": F("number", required=True, doc="share of the total, 0…1"),
+    "source": F("text", required=True, doc="indicators, measure:<id> or external:<id>"),
+}
+
+GRADE: Shape = {
+    "label": F("text", required=True, doc="优秀 / 良好 / 合格 …"),
+    "label_en": F("text"),
+    "min": F("number", required=True, doc="lowest total in the band"),
+}
+
+FLAG: Shape = {
+    "id": F("id", required=True),
+    "label": F("text", required=True),
+    "label_en": F("text"),
+    "of": F("text", choices=("base", "total"), doc="which score is compared"),
+    "below": F("number", required=True, doc="flag when the score is below this"),
+}
+
+CATEGORY: Shape = {
+    "id": F("id", required=True),
+    "name": F("text", required=True),
+    "name_en": F("text"),
+    "unit_types": F("list[text]"),
+    "tags": F("list[id]"),
+    "units": F("list[id]"),
+}
+
+RANKING: Shape = {
+    "of": F("text", choices=("total", "base")),
+    "categories": F("list"),
+}
+
+CONVERSION: Shape = {
+    "points": F("points", doc="the result counts as this many points of a larger assessment"),
+    "passdown_multiplier": F("number", doc="deductions passed down are multiplied by this"),
+    "label": F("text"),
+    "label_en": F("text"),
+}
+
+SCHEME: Shape = {
+    "id": F("id", required=True, doc="equals the file name"),
+    "title": F("text", required=True, doc="published title"),
+    "title_en": F("text"),
+    "place": F("text"),
+    "year": F("int"),
+    "source": F("text", doc="the published document"),
+    "language": F("text", choices=("zh-CN", "en")),
+    "total_points": F("points"),
+    "scoring": F("map"),
+    "tags": F("map", doc="tag → description"),
+    "measures": F("list"),
+    "indicators": F("list", required=True),
+    "bonus": F("map"),
+    "penalty": F("map"),
+    "external": F("list"),
+    "components": F("list"),
+    "grades": F("list"),
+    "flags": F("list"),
+    "ranking": F("map"),
+    "conversion": F("map"),
+    "note": F("text"),
+}
+
+UNIT: Shape = {
+    "id": F("id", required=True),
+    "name": F("text", required=True, doc="Chinese name"),
+    "name_en": F("text"),
+    "type": F("text", required=True, doc="区县政府 / 市政府部门 / 镇街道 …"),
+    "parent": F("id", doc="parent unit id"),
+    "tags": F("list[id]"),
+    "note": F("text"),
+}
+
+UNIT_SET: Shape = {
+    "id": F("id", required=True, doc="equals the file name"),
+    "name": F("text", required=True),
+    "name_en": F("text"),
+    "types": F("list[text]", doc="allowed unit types"),
+    "units": F("list", required=True),
+    "note": F("text"),
+}
+
+SCHEME_ASSIGNMENT: Shape = {
+    "scheme": F("id", required=True, doc="scheme id"),
+    "unit_types": F("list[text]", doc="unit types scored by it; absent = all"),
+}
+
+PERIOD: Shape = {"start": F("date", required=True), "end": F("date", required=True)}
+
+STAGES: Shape = {
+    "self_assessment_due": F("date"),
+    "evidence_due": F("date", doc="evidence after this counts as absent"),
+    "collection_start": F("date"),
+    "collection_end": F("date"),
+    "preliminary": F("date"),
+    "appeal_working_days": F("int"),
+    "final": F("date"),
+}
+
+EXTERNAL_REF: Shape = {
+    "file": F("text", doc="path under the round"),
+    "round": F("id", doc="another round"),
+}
+
+ROUND: Shape = {
+    "id": F("id", required=True, doc="equals the directory name"),
+    "title": F("text", required=True),
+    "title_en": F("text"),
+    "example": F("bool", doc="illustrative data"),
+    "units": F("id", required=True, doc="unit set id"),
+    "period": F("map"),
+    "schemes": F("list", required=True),
+    "stages": F("map"),
+    "external": F("map"),
+    "note": F("text"),
+}
+
+RESULT_STATES = ("done", "not-done", "n/a", "no-evidence", "pending")
+SOURCES = ("evaluator", "self", "review", "appeal")
+
+EVIDENCE: Shape = {
+    "url": F("text"),
+    "file": F("text", doc="path under the round"),
+    "sha256": F("text"),
+    "captured": F("date"),
+    "title": F("text"),
+}
+
+RESULT: Shape = {
+    "indicator": F("id", required=True),
+    "result": F("text", choices=RESULT_STATES),
+    "items": F("map", doc="item id → true/false"),
+    "count": F("int"),
+    "fraction": F("number"),
+    "grade": F("number"),
+    "notices": F("int"),
+    "note": F("text"),
+    "reason": F("text", doc="扣分理由"),
+    "fix": F("text", doc="整改要求"),
+    "evidence": F("list"),
+    "observer": F("text"),
+    "observed_at": F("date"),
+    "source": F("text", choices=SOURCES),
+}
+
+OBSERVATIONS: Shape = {
+    "unit": F("id", required=True, doc="equals the file name"),
+    "observer": F("text"),
+    "observed_at": F("date"),
+    "measures": F("map", doc="measure id → number"),
+    "results": F("list", required=True),
+    "note": F("text"),
+}
+
+EXTERNAL_FILE: Shape = {
+    "name": F("text", required=True),
+    "deductions": F("list", required=True),
+    "note": F("text"),
+}
+
+DEDUCTION: Shape = {
+    "unit": F("id", required=True),
+    "points": F("points", required=True),
+    "reason": F("text"),
+}

@@ -1,0 +1,372 @@
+"""Cross-reference and arithmetic checks over a loaded repository or round.
+
+Shape problems were found while loading; here: duplicate ids, dangling references, points
+that do not add up, rules that do not fit their indicator, observations that do not fit
+their rule, and what is still missing (warnings).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterable
+
+from gapctl.load import Loaded
+from gapctl.model import Indicator, Observations, Round, Scheme, Selector, Unit, UnitSet
+from gapctl.problems import (
+    BAD_VALUE,
+    DUPLICATE_ID,
+    EVIDENCE_HASH,
+    EVIDENCE_MISSING,
+    MISSING_KEY,
+    MISSING_REASON,
+    NO_OBSERVATIONS,
+    NOT_APPLICABLE,
+    NOT_OBSERVED,
+    PARENT_CYCLE,
+    POINTS_MISMATCH,
+    RULE_PARAMS,
+    UNIT_WITHOUT_SCHEME,
+    UNKNOWN_REFERENCE,
+    VALUE_DOES_NOT_FIT,
+    Problem,
+    Report,
+)
+from gapctl.rules import REGISTRY
+
+ZERO = Decimal(0)
+UNSCORED_STATES = ("n/a", "pending")
+
+
+def validate(loaded: Loaded) -> Report:
+    """Every problem of what was loaded: shape problems from loading, then these checks."""
+    report = Report(list(loaded.problems))
+    repo = loaded.repository
+    for scheme in repo.schemes.values():
+        report.extend(check_scheme(scheme))
+    for unit_set in repo.unit_sets.values():
+        report.extend(check_unit_set(unit_set))
+    rounds = [loaded.round] if loaded.round else list(repo.rounds.values())
+    for round_ in rounds:
+        if round_ is not None:
+            report.extend(check_round(round_))
+    return report
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+# --- schemes --------------------------------------------------------------------------
+
+def check_scheme(scheme: Scheme) -> list[Problem]:
+    out: list[Problem] = []
+    seen: dict[str, Indicator] = {}
+    for ind in scheme.all_indicators():
+        if ind.id in seen:
+            first = seen[ind.id]
+            out.append(Problem(DUPLICATE_ID, f"indicator id '{ind.id}' is already used by "
+                               f"'{first.name}'", ind.src, ind.at + ("id",)))
+        else:
+            seen[ind.id] = ind
+        out.extend(_check_indicator(scheme, ind))
+    scheme.index = seen
+    top = scheme.top_total()
+    if scheme.total_points is not None and top != scheme.total_points:
+        parts = " + ".join(f"{i.points}" for i in scheme.indicators)
+        out.append(Problem(POINTS_MISMATCH, f"total_points is {scheme.total_points}, but the "
+                           f"top-level indicators add up to {top} ({parts})",
+                           scheme.src, ("total_points",)))
+    last = None
+    for grade in scheme.grades:
+        if last is not None and grade.min >= last:
+            out.append(Problem(BAD_VALUE, f"grade '{grade.label}': bands must be listed best "
+                               f"first with decreasing 'min'", grade.src, grade.at + ("min",)))
+        last = grade.min
+    if scheme.components:
+        weights = sum((c.weight for c in scheme.components), ZERO)
+        if weights != 1:
+            out.append(Problem(BAD_VALUE, f"component weights add up to {weights}, not 1",
+                               scheme.src, ("components",)))
+    measures = {m.id for m in scheme.measures}
+    for ind in scheme.all_indicators():
+        for rule in ind.rules:
+            measure = rule.params.get("measure")
+            if rule.kind == "rank" and measure and measure not in measures:
+                out.append(Problem(UNKNOWN_REFERENCE, f"rule ranks on measure '{measure}', which "
+                                   f"the scheme's `measures` does not declare"
+                                   f"{_suggest(measure, measures)}", rule.src, rule.at + ("measure",)))
+    _check_selectors_tags(scheme, out)
+    return out
+
+
+def _check_indicator(scheme: Scheme, ind: Indicator) -> list[Problem]:
+    out: list[Problem] = []
+    if ind.points is None and ind.section == "main":
+        out.append(Problem(MISSING_KEY, f"indicator '{ind.id}' {ind.name} has no 'points'",
+                           ind.src, ind.at, on="key"))
+    if ind.children:
+        total = sum((c.points or ZERO for c in ind.children), ZERO)
+        if ind.points is not None and total != ind.points:
+            parts = " + ".join(f"{c.points}" for c in ind.children)
+            out.append(Problem(POINTS_MISMATCH, f"'{ind.id}' {ind.name} has {ind.points} points, "
+                               f"but its children add up to {total} ({parts})",
+                               ind.src, ind.at + ("points",)))
+        if ind.rules:
+            out.append(Problem(RULE_PARAMS, f"'{ind.id}' has children and a rule; rules belong "
+                               "on leaf indicators", ind.src, ind.rules[0].at))
+        return out
+    if not ind.rules:
+        out.append(Problem(RULE_PARAMS, f"leaf indicator '{ind.id}' {ind.name} has no 'rule'",
+                           ind.src, ind.at, on="key"))
+    defaults = [r for r in ind.rules if r.when is None]
+    if len(defaults) > 1:
+        out.append(Problem(RULE_PARAMS, f"'{ind.id}' has {len(defaults)} rule variants without "
+                           "'when'; only one can be the default", ind.src, defaults[1].at))
+    for rule in ind.rules:
+        kind = REGISTRY[rule.kind]
+        for message in kind.check_params(rule, ind):
+            out.append(Problem(RULE_PARAMS, f"'{ind.id}' {rule.kind}: {message}", rule.src, rule.at))
+        if ind.section == "main" and rule.kind in ("threshold", "rank"):
+            out.append(Problem(RULE_PARAMS, f"'{ind.id}': a {rule.kind} rule belongs in the bonus "
+                               "or penalty section", rule.src, rule.at + ("kind",)))
+    return out
+
+
+def _check_selectors_tags(scheme: Scheme, out: list[Problem]) -> None:
+    if not scheme.tags:
+        return
+    selectors: list[Selector] = []
+    for ind in scheme.all_indicators():
+        if ind.applies_to:
+            selectors.append(ind.applies_to)
+        selectors.extend(r.when for r in ind.rules if r.when)
+    if scheme.ranking:
+        selectors.extend(c.selector for c in scheme.ranking.categories)
+    for selector in selectors:
+        for i, tag in enumerate(selector.tags):
+            if tag not in scheme.tags:
+                out.append(Problem(UNKNOWN_REFERENCE, f"tag '{tag}' is not declared in the "
+                                   f"scheme's `tags`{_suggest(tag, scheme.tags)}",
+                                   selector.src, selector.at + ("tags", i)))
+
+
+# --- unit sets ------------------------------------------------------------------------
+
+def check_unit_set(unit_set: UnitSet) -> list[Problem]:
+    out: list[Problem] = []
+    by_id: dict[str, Unit] = {}
+    for unit in unit_set.units:
+        if unit.id in by_id:
+            out.append(Problem(DUPLICATE_ID, f"unit id '{unit.id}' is already used by "
+                               f"{by_id[unit.id].name}", unit.src, unit.at + ("id",)))
+        else:
+            by_id[unit.id] = unit
+        if unit_set.types and unit.type not in unit_set.types:
+            out.append(Problem(BAD_VALUE, f"unit type '{unit.type}' is not one of the set's "
+                               f"types ({', '.join(unit_set.types)})"
+                               f"{_suggest(unit.type, unit_set.types)}", unit.src, unit.at + ("type",)))
+    for unit in unit_set.units:
+        if unit.parent and unit.parent not in by_id:
+            out.append(Problem(UNKNOWN_REFERENCE, f"parent '{unit.parent}' of {unit.name} is not a "
+                               f"unit of this set{_suggest(unit.parent, by_id)}",
+                               unit.src, unit.at + ("parent",)))
+    reported: set[str] = set()
+    for unit in unit_set.units:
+        chain = [unit.id]
+        current = unit
+        while current.parent and current.parent in by_id:
+            if current.parent in chain:
+                if current.parent not in reported:
+                    reported.update(chain)
+                    out.append(Problem(PARENT_CYCLE, "units' parents form a cycle: "
+                                       + " → ".join(chain + [current.parent]),
+                                       unit.src, unit.at + ("parent",)))
+                break
+            chain.append(current.parent)
+            current = by_id[current.parent]
+    return out
+
+
+# --- rounds ---------------------------------------------------------------------------
+
+def check_round(round_: Round) -> list[Problem]:
+    out: list[Problem] = []
+    unit_set = round_.unit_set
+    units = unit_set.by_id() if unit_set else {}
+    for scheme in round_.schemes.values():
+        if not scheme.index:
+            scheme.index = {i.id: i for i in scheme.all_indicators()}
+        _check_named_units(scheme, units, unit_set, out)
+        declared = {e.id for e in scheme.external}
+        for ref in round_.external_refs:
+            if ref.id not in declared:
+                out.append(Problem(UNKNOWN_REFERENCE, f"external source '{ref.id}' is not declared "
+                                   f"in scheme '{scheme.id}' (`external`)", ref.src, ref.at))
+    if unit_set and round_.schemes:
+        for unit in unit_set.units:
+            if round_.scheme_for(unit) is None and len(round_.schemes) == len(round_.assignments):
+                out.append(Problem(UNIT_WITHOUT_SCHEME, f"no scheme of the round scores units of "
+                                   f"type '{unit.type}' ({unit.name})", unit.src, unit.at + ("type",)))
+    for ext_id, data in round_.external.items():
+        for d in data.deductions:
+            if units and d.unit not in units:
+                out.append(Problem(UNKNOWN_REFERENCE, f"unit '{d.unit}' is not in unit set "
+                                   f"'{round_.units_id}'{_suggest(d.unit, units)}", d.src, d.at + ("unit",)))
+    if unit_set is None:
+        return out
+    for unit_id in sorted(round_.observations):
+        obs = round_.observations[unit_id]
+        unit = units.get(unit_id)
+        if unit is None:
+            out.append(Problem(UNKNOWN_REFERENCE, f"observations for unit '{unit_id}', which is not "
+                               f"in unit set '{round_.units_id}'{_suggest(unit_id, units)}",
+                               obs.src, ("unit",)))
+            continue
+        scheme = round_.scheme_for(unit)
+        if scheme is not None:
+            out.extend(check_observations(round_, scheme, unit, obs))
+    for unit in unit_set.units:
+        if unit.id not in round_.observations and round_.scheme_for(unit) is not None:
+            out.append(Problem(NO_OBSERVATIONS, f"unit '{unit.id}' {unit.name} has no observation "
+                               f"file (observations/{unit.id}.yaml)", round_.src, ("units",)))
+    return out
+
+
+def _check_named_units(scheme: Scheme, units: dict[str, Unit], unit_set: UnitSet | None,
+                       out: list[Problem]) -> None:
+    if not units:
+        return
+    selectors: list[Selector] = []
+    for ind in scheme.all_indicators():
+        if ind.applies_to:
+            selectors.append(ind.applies_to)
+        selectors.extend(r.when for r in ind.rules if r.when)
+    if scheme.ranking:
+        selectors.extend(c.selector for c in scheme.ranking.categories)
+    for selector in selectors:
+        for i, name in enumerate(selector.units):
+            if name not in units:
+                out.append(Problem(UNKNOWN_REFERENCE, f"unit '{name}' is not in unit set "
+                                   f"'{unit_set.id if unit_set else '?'}'{_suggest(name, units)}",
+                                   selector.src, selector.at + ("units", i)))
+
+
+def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observations) -> list[Problem]:
+    """One unit's file against its scheme: references, values, reasons, and what is missing."""
+    out: list[Problem] = []
+    index = scheme.index
+    seen: dict[str, int] = {}
+    measures = {m.id for m in scheme.measures}
+    for key in obs.measures:
+        if key not in measures:
+            out.append(Problem(UNKNOWN_REFERENCE, f"measure '{key}' is not declared in scheme "
+                               f"'{scheme.id}'{_suggest(key, measures)}", obs.src, ("measures", key), on="key"))
+    for result in obs.results:
+        ind = index.get(result.indicator)
+        if ind is None:
+            out.append(Problem(UNKNOWN_REFERENCE, f"indicator '{result.indicator}' is not in scheme "
+                               f"'{scheme.id}'{_suggest(result.indicator, index)}",
+                               result.src, result.at + ("indicator",)))
+            continue
+        if result.indicator in seen and result.source == "evaluator":
+            out.append(Problem(DUPLICATE_ID, f"indicator '{result.indicator}' is observed twice "
+                               f"in this file (first as entry {seen[result.indicator] + 1})",
+                               result.src, result.at + ("indicator",)))
+            continue
+        seen.setdefault(result.indicator, result.at[1] if len(result.at) > 1 else 0)
+        if not ind.is_leaf:
+            out.append(Problem(VALUE_DOES_NOT_FIT, f"'{ind.id}' {ind.name} is a group; record its "
+                               "sub-indicators instead", result.src, result.at + ("indicator",)))
+            continue
+        if not ind.applies(unit):
+            if result.state != "n/a":
+                out.append(Problem(NOT_APPLICABLE, f"'{ind.id}' {ind.name} does not apply to "
+                                   f"{unit.name} ({ind.scope or 'see applies_to'}); the entry is "
+                                   "ignored", result.src, result.at + ("indicator",)))
+            continue
+        rule = ind.rule_for(unit)
+        if rule is None:
+            continue
+        out.extend(_check_value(ind, rule, unit, result))
+        out.extend(_check_evidence(round_, result))
+    missing = [ind for ind in scheme.leaves()
+               if ind.section == "main" and ind.applies(unit) and ind.id not in seen]
+    pending = [r.indicator for r in obs.results if r.state == "pending"]
+    if missing or pending:
+        ids = [i.id for i in missing] + pending
+        shown = ", ".join(ids[:8]) + (" …" if len(ids) > 8 else "")
+        out.append(Problem(NOT_OBSERVED, f"{len(ids)} applicable indicator(s) not yet observed "
+                           f"for {unit.name}: {shown}", obs.src, ("results",), on="key"))
+    return out
+
+
+def _check_value(ind: Indicator, rule, unit: Unit, result) -> list[Problem]:
+    out: list[Problem] = []
+    kind = REGISTRY[rule.kind]
+    where = result.at
+    if kind.value_field is None:
+        if result.state not in UNSCORED_STATES:
+            return [Problem(VALUE_DOES_NOT_FIT, f"'{ind.id}' is computed by its {rule.kind} rule; "
+                            "it needs no observation", result.src, where + ("indicator",))]
+        return out
+    extra = [f for f in result.value_fields() if f != kind.value_field]
+    for field_name in extra:
+        out.append(Problem(VALUE_DOES_NOT_FIT, f"'{ind.id}' is scored by a {rule.kind} rule, "
+                           f"which reads '{kind.value_field}', not '{field_name}'",
+                           result.src, where + (field_name,), on="key"))
+    if result.state in ("n/a", "pending", "no-evidence"):
+        return out
+    value_at = where + (kind.value_field,) if _has_value(result, kind.value_field) else where
+    for message in kind.check_value(result, rule, ind):
+        out.append(Problem(VALUE_DOES_NOT_FIT, f"'{ind.id}' ({rule.kind}): {message}",
+                           result.src, value_at))
+    if out:
+        return out
+    earned = kind.earned(result, rule, ind)
+    lost = (ind.points is not None and earned < ind.points) if ind.section == "main" else earned < 0
+    if lost and not (result.reason and result.reason.strip()):
+        out.append(Problem(MISSING_REASON, f"'{ind.id}' {ind.name}: points lost without a "
+                           "'reason' (扣分理由)", result.src, where + ("indicator",)))
+    return out
+
+
+def _has_value(result, field_name: str) -> bool:
+    attr = "state" if field_name == "result" else field_name
+    return getattr(result, attr, None) is not None
+
+
+def _check_evidence(round_: Round, result) -> list[Problem]:
+    out: list[Problem] = []
+    for ev in result.evidence:
+        if not ev.url and not ev.file:
+            out.append(Problem(MISSING_KEY, "evidence needs a 'url' or a 'file'", ev.src, ev.at))
+            continue
+        if ev.url and not ev.url.lower().startswith(("http://", "https://")):
+            out.append(Problem(BAD_VALUE, f"evidence url '{ev.url}' must start with http:// or "
+                               "https://", ev.src, ev.at + ("url",)))
+        if ev.file:
+            out.extend(_check_evidence_file(round_.directory, ev))
+    return out
+
+
+def _check_evidence_file(directory: Path, ev) -> list[Problem]:
+    rel = Path(ev.file)
+    base = directory.resolve()
+    target = (directory / rel).resolve()
+    if rel.is_absolute() or (target != base and base not in target.parents):
+        return [Problem(EVIDENCE_MISSING, f"evidence file '{ev.file}' is outside the round "
+                        "directory; store evidence under the round", ev.src, ev.at + ("file",))]
+    if not target.is_file():
+        return [Problem(EVIDENCE_MISSING, f"evidence file '{ev.file}' does not exist under "
+                        f"{directory.name}/", ev.src, ev.at + ("file",))]
+    if ev.sha256:
+        digest = hashlib.sha256(target.read_bytes()).hexdigest()
+        if digest != ev.sha256.lower():
+            return [Problem(EVIDENCE_HASH, f"evidence file '{ev.file}' has sha256 {digest[:12]}…, "
+                            f"not the recorded {ev.sha256[:12]}…; the file changed after it was "
+                            "recorded", ev.src, ev.at + ("sha256",))]
+    return []
