@@ -198,7 +198,7 @@ def _resolve_round(loaded: Loaded, round_: Round, load_missing: bool) -> None:
         if obs is None:
             continue
         if obs.unit in round_.observations:
-                other = round_.observations[obs.unit].src
+            other = round_.observations[obs.unit].src
             loaded.problems.append(Problem(
                 DUPLICATE_ID, f"a second observation file for unit '{obs.unit}' (the first is "
                 f"{other.display if other else '?'})", obs.src, ("unit",)))

@@ -216,6 +216,7 @@ class Scheme(Placed):
     note: str | None = None
     assumptions: list[Assumption] = field(default_factory=list)
     index: dict[str, Indicator] = field(default_factory=dict, repr=False)
+    invalid: set[str] = field(default_factory=set, repr=False)  # ids whose rule has problems
 
     def all_indicators(self) -> list[Indicator]:
         """Every indicator of the tree and of the bonus and penalty sections, in file order."""

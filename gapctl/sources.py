@@ -201,7 +201,9 @@ def _parse_yaml(src: SourceFile, text: str) -> Parsed:
         what = err.problem or "invalid YAML"
         if err.context:
             what = f"{what} ({err.context})"
-        if "\t" in what or "tab" in what:
+        lines = text.splitlines()
+        bad_line = lines[line - 1] if 0 < line <= len(lines) else ""
+        if "\t" in bad_line[: len(bad_line) - len(bad_line.lstrip())] or "\t" in bad_line[col - 1:col]:
             what += "; YAML indentation must use spaces, not tabs"
         return Parsed(src, None, [Problem(SYNTAX, f"YAML syntax error: {what}", src,
                                           location=Location(src.display, line, col))])

@@ -72,7 +72,10 @@ def check_scheme(scheme: Scheme) -> list[Problem]:
                                f"'{first.name}'", ind.src, ind.at + ("id",)))
         else:
             seen[ind.id] = ind
-        out.extend(_check_indicator(scheme, ind))
+        problems = _check_indicator(scheme, ind)
+        if any(p.kind is RULE_PARAMS for p in problems):
+            scheme.invalid.add(ind.id)
+        out.extend(problems)
     scheme.index = seen
     top = scheme.top_total()
     if scheme.total_points is not None and top != scheme.total_points:
@@ -291,7 +294,7 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
         rule = ind.rule_for(unit)
         if rule is None:
             continue
-        out.extend(_check_value(ind, rule, unit, result))
+        out.extend(_check_value(ind, rule, unit, result, scheme.invalid))
         out.extend(_check_evidence(round_, result))
     missing = [ind for ind in scheme.leaves()
                if ind.section == "main" and ind.applies(unit) and ind.id not in seen]
@@ -304,14 +307,16 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
     return out
 
 
-def _check_value(ind: Indicator, rule, unit: Unit, result) -> list[Problem]:
+def _check_value(ind: Indicator, rule, unit: Unit, result, scheme_invalid: set[str]) -> list[Problem]:
     out: list[Problem] = []
     kind = REGISTRY[rule.kind]
     where = result.at
     if kind.value_field is None:
-        if result.state not in UNSCORED_STATES:
+        given = result.value_fields() + (["result"] if result.state in ("done", "not-done") else [])
+        if given:  # a note and evidence are welcome; a value would be ignored
             return [Problem(VALUE_DOES_NOT_FIT, f"'{ind.id}' is computed by its {rule.kind} rule; "
-                            "it needs no observation", result.src, where + ("indicator",))]
+                            f"'{given[0]}' would be ignored (keep only note and evidence)",
+                            result.src, where + (given[0],), on="key")]
         return out
     extra = [f for f in result.value_fields() if f != kind.value_field]
     for field_name in extra:
@@ -324,7 +329,7 @@ def _check_value(ind: Indicator, rule, unit: Unit, result) -> list[Problem]:
     for message in kind.check_value(result, rule, ind):
         out.append(Problem(VALUE_DOES_NOT_FIT, f"'{ind.id}' ({rule.kind}): {message}",
                            result.src, value_at))
-    if out:
+    if out or ind.id in scheme_invalid:
         return out
     earned = kind.earned(result, rule, ind)
     lost = (ind.points is not None and earned < ind.points) if ind.section == "main" else earned < 0

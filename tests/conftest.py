@@ -1,0 +1,107 @@
+"""Shared fixtures: the repository root and a builder of small repositories in tmp_path."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MINI_SCHEME = """\
+id: mini
+title: 测试指标体系
+tags:
+  licensing: 提供行政许可等服务的部门
+indicators:
+  - id: "1"
+    name: 公开渠道
+    points: 4
+    children:
+      - id: "1.1"
+        name: 渠道覆盖
+        points: 2
+        rule: {kind: all-or-nothing}
+      - id: "1.2"
+        name: 行政许可信息
+        points: 2
+        applies_to: {tags: [licensing]}
+        rule: {kind: all-or-nothing}
+  - id: "2"
+    name: 组织领导
+    points: 6
+    rule:
+      kind: items
+      items:
+        - {id: lead, name: 明确分管领导, points: 2}
+        - {id: plan, name: 研究部署, points: 4}
+"""
+
+MINI_UNITS = """\
+id: mini
+name: 测试单位
+units:
+  - {id: a, name: 区财政局, type: 区属部门, tags: [licensing]}
+  - {id: b, name: 区档案馆, type: 区属部门}
+"""
+
+MINI_ROUND = """\
+id = "r1"
+title = "测试轮次"
+example = true
+units = "mini"
+[[schemes]]
+scheme = "mini"
+"""
+
+MINI_OBS_A = """\
+unit: a
+observer: 张三
+results:
+  - indicator: "1.1"
+    result: done
+  - indicator: "1.2"
+    result: not-done
+    reason: 未公开行政许可结果
+    fix: 及时公开
+  - indicator: "2"
+    items: {lead: true, plan: true}
+"""
+
+MINI_OBS_B = """\
+unit: b
+results:
+  - indicator: "1.1"
+    result: done
+  - indicator: "2"
+    items: {lead: true, plan: true}
+"""
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT
+
+
+def write_repo(base: Path, files: dict[str, str | bytes]) -> Path:
+    for rel, content in files.items():
+        path = base / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content), encoding="utf-8")
+    return base
+
+
+@pytest.fixture
+def mini_repo(tmp_path: Path) -> Path:
+    """A small valid repository: one scheme, two units, one round with both observed."""
+    return write_repo(tmp_path, {
+        "schemes/mini.yaml": MINI_SCHEME,
+        "units/mini.yaml": MINI_UNITS,
+        "rounds/r1/round.toml": MINI_ROUND,
+        "rounds/r1/observations/a.yaml": MINI_OBS_A,
+        "rounds/r1/observations/b.yaml": MINI_OBS_B,
+    })
