@@ -421,22 +421,30 @@ def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme 
     return scheme
 
 
-def _collect_assumptions(scheme: Scheme, data: Any, at: tuple[Any, ...] = ()) -> None:
-    """Every mapping marked `assumed: true`, wherever it is in the scheme file."""
+def _collect_assumptions(scheme: Scheme, data: Any, at: tuple[Any, ...] = (),
+                         owner: str = "") -> None:
+    """Every mapping marked `assumed: true`, named by the indicator it belongs to."""
     from gapctl.model import Assumption
 
     if isinstance(data, dict):
+        if "id" in data and "name" in data and at and at[0] in ("indicators", "bonus", "penalty"):
+            owner = f"{data['id']} {data['name']}"
         if data.get("assumed") is True:
-            what = data.get("name") or data.get("label") or data.get("kind") or "/".join(map(str, at))
-            if "kind" in data and at:
-                what = f"rule {data['kind']}"
-            scheme.assumptions.append(Assumption(str(what), str(data.get("assumed_note") or ""),
+            if "kind" in data:
+                what = f"{owner} · 评分规则 {data['kind']}" if owner else f"rule {data['kind']}"
+            elif "label" in data:
+                what = f"{at[0]} {data['label']}"
+            elif owner and "id" in data and "name" in data:
+                what = owner
+            else:
+                what = f"{owner} · {at[-1]}" if owner else str(at[-1] if at else scheme.id)
+            scheme.assumptions.append(Assumption(what, str(data.get("assumed_note") or ""),
                                                  scheme.src, at))
         for key, value in data.items():
-            _collect_assumptions(scheme, value, at + (key,))
+            _collect_assumptions(scheme, value, at + (key,), owner)
     elif isinstance(data, list):
         for i, value in enumerate(data):
-            _collect_assumptions(scheme, value, at + (i,))
+            _collect_assumptions(scheme, value, at + (i,), owner)
 
 
 def build_unit_set(src: SourceFile, data: Any, problems: list[Problem]) -> UnitSet | None:

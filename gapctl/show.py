@@ -71,7 +71,7 @@ def scheme_lines(scheme: Scheme) -> list[str]:
     rows: list[tuple[str, str, str, str, str]] = []
 
     def add(ind: Indicator) -> None:
-        label = "  " * (ind.depth - 1) + ind.name
+        label = "  " * (ind.depth - 1) + ind.name + ("*" if ind.assumed else "")
         rows.append((ind.id, label, fmt_points(ind.points), _rule_text(ind) if ind.is_leaf else "",
                      _selector_text(ind) if ind.is_leaf else ""))
         for child in ind.children:
@@ -111,15 +111,14 @@ def scheme_lines(scheme: Scheme) -> list[str]:
     total = fmt_points(scheme.top_total())
     parts = " + ".join(f"{fmt_points(i.points)}" for i in scheme.indicators)
     lines.append(f"{pad('', id_w)}  {pad('合计', name_w)}  {pad(total, pts_w, 'right')}  = {parts}")
-    if any(r.assumed for i in scheme.all_indicators() for r in i.rules):
+    if any(i.assumed or any(r.assumed for r in i.rules) for i in scheme.all_indicators()):
         lines.append("")
-        lines.append("* 评分规则为假定（方案未公布），见下方假定清单。")
+        lines.append("* 假定（方案未公布），见下方假定清单 / assumed, not published: see the list below.")
     if scheme.assumptions:
         lines.append("")
         lines.append(f"假定（非公布数据） / assumptions: {len(scheme.assumptions)}")
         for a in scheme.assumptions:
-            where = "/".join(str(x) for x in a.at)
-            lines.append(f"  - {a.what} [{where}]: {a.note}")
+            lines.append(f"  - {a.what}: {a.note}")
     return lines
 
 

@@ -105,3 +105,10 @@ def mini_repo(tmp_path: Path) -> Path:
         "rounds/r1/observations/a.yaml": MINI_OBS_A,
         "rounds/r1/observations/b.yaml": MINI_OBS_B,
     })
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-readme", action="store_true",
+                     help="rewrite the README's command outputs from real runs")
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite golden files under tests/golden/ from real runs")

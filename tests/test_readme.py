@@ -1,0 +1,36 @@
+"""The README's command outputs are real: every `<!-- run: ... -->` block is re-run here."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import pytest
+from typer.testing import CliRunner
+
+from gapctl.cli import app
+from tests.conftest import ROOT
+
+BLOCK = re.compile(r"(<!-- run: (?P<cmd>.+?) -->\n```console\n)(?P<body>.*?)(```)", re.S)
+
+
+def _render(cmd: str) -> str:
+    args = shlex.split(cmd)
+    assert args[0] == "gapctl"
+    result = CliRunner().invoke(app, args[1:])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return f"$ {cmd}\n{result.output}"
+
+
+def test_readme_outputs_are_current(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = list(BLOCK.finditer(readme))
+    assert blocks, "the README has no command blocks"
+    if request.config.getoption("--update-readme"):
+        updated = BLOCK.sub(lambda m: m.group(1) + _render(m.group("cmd")) + m.group(4), readme)
+        (ROOT / "README.md").write_text(updated, encoding="utf-8")
+        return
+    for block in blocks:
+        assert block.group("body") == _render(block.group("cmd")), \
+            f"README block for `{block.group('cmd')}` is stale: run pytest tests/test_readme.py --update-readme"
