@@ -20,18 +20,11 @@ class CheckResult:
     files: int
 
 
-def count_files(loaded: Loaded) -> int:
-    repo = loaded.repository
-    rounds = [loaded.round] if loaded.round else list(repo.rounds.values())
-    return (len(repo.schemes) + len(repo.unit_sets)
-            + sum(1 + len(r.observations) + len(r.external) for r in rounds if r))
-
-
 def check(path: Path | str) -> CheckResult:
     """Load a round or repository and validate it."""
     loaded = load(path)
     report = validate(loaded)
-    return CheckResult(loaded, report, count_files(loaded))
+    return CheckResult(loaded, report, loaded.files_read)
 
 
 def load_round(path: Path | str) -> Round:

@@ -47,7 +47,7 @@ def _problem_rows(problems: list) -> list[dict[str, Any]]:
     rows = []
     for p in problems:
         loc = p.locate()
-        rows.append({"path": loc.path, "line": loc.line or 1, "col": loc.col or 1,
+        rows.append({"path": loc.path, "line": loc.line, "col": loc.col,
                      "code": p.code, "name": p.kind.name, "severity": p.severity,
                      "message": p.message})
     return rows

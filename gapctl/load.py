@@ -62,6 +62,14 @@ class Loaded:
     repository: Repository
     round: Round | None = None
     problems: list[Problem] = field(default_factory=list)
+    files_read: int = 0
+
+    def read(self, path: Path) -> Any:
+        """Read one file, keeping its problems; the data, or None if it could not be read."""
+        parsed = read_file(path)
+        self.files_read += 1
+        self.problems.extend(parsed.problems)
+        return parsed
 
 
 # --- finding files --------------------------------------------------------------------
@@ -154,33 +162,28 @@ def _find_by_id(directory: Path, ident: str) -> Path | None:
 def _resolve_round(loaded: Loaded, round_: Round, load_missing: bool) -> None:
     repo = loaded.repository
     for assignment in round_.assignments:
-        if assignment.scheme not in repo.schemes and load_missing:
-            path = _find_by_id(repo.root / "schemes", assignment.scheme)
-            if path:
-                _add_scheme(loaded, path)
+        path = _find_by_id(repo.root / "schemes", assignment.scheme)
+        if assignment.scheme not in repo.schemes and load_missing and path:
+            _add_scheme(loaded, path)
         scheme = repo.schemes.get(assignment.scheme)
-        if scheme is None:
+        if scheme is None and path is None:  # a file that exists reported its own problems
             loaded.problems.append(Problem(
                 UNKNOWN_REFERENCE, f"round uses scheme '{assignment.scheme}', but there is no "
                 f"schemes/{assignment.scheme}.yaml", assignment.src, assignment.at + ("scheme",)))
-        else:
+        elif scheme is not None:
             round_.schemes[scheme.id] = scheme
-    if round_.units_id not in repo.unit_sets and load_missing:
-        path = _find_by_id(repo.root / "units", round_.units_id)
-        if path:
-            _add_unit_set(loaded, path)
+    path = _find_by_id(repo.root / "units", round_.units_id)
+    if round_.units_id not in repo.unit_sets and load_missing and path:
+        _add_unit_set(loaded, path)
     round_.unit_set = repo.unit_sets.get(round_.units_id)
-    if round_.unit_set is None:
+    if round_.unit_set is None and path is None:
         loaded.problems.append(Problem(
             UNKNOWN_REFERENCE, f"round uses unit set '{round_.units_id}', but there is no "
             f"units/{round_.units_id}.yaml", round_.src, ("units",)))
     for ref in round_.external_refs:
         if ref.file:
             path = round_.directory / ref.file
-            parsed = read_file(path)
-            if parsed.data is None and not parsed.problems:
-                continue
-            loaded.problems.extend(parsed.problems)
+            parsed = loaded.read(path)
             if parsed.data is not None:
                 data = _build_external(parsed.src, parsed.data, loaded.problems)
                 if data:
@@ -190,13 +193,14 @@ def _resolve_round(loaded: Loaded, round_: Round, load_missing: bool) -> None:
                 UNKNOWN_REFERENCE, f"external source '{ref.id}' names round '{ref.round}', "
                 "which does not exist", ref.src, ref.at + ("round",)))
     for path in data_files(round_.directory / "observations"):
-        parsed = read_file(path)
-        loaded.problems.extend(parsed.problems)
+        round_.observation_files.add(path.stem)
+        parsed = loaded.read(path)
         if parsed.data is None:
             continue
         obs = build_observations(parsed.src, parsed.data, loaded.problems)
         if obs is None:
             continue
+        round_.observation_files.add(obs.unit)
         if obs.unit in round_.observations:
             other = round_.observations[obs.unit].src
             loaded.problems.append(Problem(
@@ -216,8 +220,7 @@ def _check_id_matches_name(src: SourceFile, ident: str | None, expected: str, wh
 
 
 def _add_scheme(loaded: Loaded, path: Path) -> None:
-    parsed = read_file(path)
-    loaded.problems.extend(parsed.problems)
+    parsed = loaded.read(path)
     if parsed.data is None:
         return
     scheme = build_scheme(parsed.src, parsed.data, loaded.problems)
@@ -231,8 +234,7 @@ def _add_scheme(loaded: Loaded, path: Path) -> None:
 
 
 def _add_unit_set(loaded: Loaded, path: Path) -> None:
-    parsed = read_file(path)
-    loaded.problems.extend(parsed.problems)
+    parsed = loaded.read(path)
     if parsed.data is None:
         return
     unit_set = build_unit_set(parsed.src, parsed.data, loaded.problems)
@@ -248,8 +250,7 @@ def _add_unit_set(loaded: Loaded, path: Path) -> None:
 def _read_round(loaded: Loaded, directory: Path) -> Round | None:
     path = round_file(directory)
     assert path is not None
-    parsed = read_file(path)
-    loaded.problems.extend(parsed.problems)
+    parsed = loaded.read(path)
     if parsed.data is None:
         return None
     round_ = build_round(parsed.src, parsed.data, directory, loaded.problems)
@@ -312,17 +313,23 @@ def _indicator(reader: Reader, data: Any, at: tuple[Any, ...], section: str,
         checkpoints=values.get("checkpoints"), basis=values.get("basis"),
         scope=values.get("scope"), note=values.get("note"), section=section,
         parent_id=parent, depth=depth, assumed=bool(values.get("assumed")),
-        assumed_note=values.get("assumed_note"), src=reader.src, at=at)
+        assumed_note=values.get("assumed_note"), invalid=S.invalid_keys(data, values),
+        src=reader.src, at=at)
     if values.get("applies_to") is not None:
         ind.applies_to = _selector(reader, values["applies_to"], at + ("applies_to",), "'applies_to'")
+    unreadable_rule = False
     if values.get("rule") is not None:
         rule = _rule(reader, values["rule"], at + ("rule",))
         if rule:
             ind.rules.append(rule)
+        unreadable_rule = rule is None
     for i, variant in enumerate(values.get("rules") or []):
         rule = _rule(reader, variant, at + ("rules", i))
         if rule:
             ind.rules.append(rule)
+        unreadable_rule = unreadable_rule or rule is None
+    if unreadable_rule:
+        ind.invalid = ind.invalid | {"rule"}
     for i, child in enumerate(values.get("children") or []):
         _indicator(reader, child, at + ("children", i), section, ind.id, depth + 1, ind.children)
     out.append(ind)
@@ -516,7 +523,7 @@ def build_observations(src: SourceFile, data: Any, problems: list[Problem]) -> O
             v["indicator"], v.get("result"), v.get("items"), v.get("count"), v.get("fraction"),
             v.get("grade"), v.get("notices"), v.get("note"), v.get("reason"), v.get("fix"),
             evidence, v.get("observer") or obs.observer, v.get("observed_at") or obs.observed_at,
-            v.get("source") or "evaluator", src=src, at=at))
+            v.get("source") or "evaluator", S.invalid_keys(entry, v), src=src, at=at))
     return obs
 
 

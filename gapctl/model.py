@@ -68,6 +68,7 @@ class Indicator(Placed):
     depth: int = 1
     assumed: bool = False
     assumed_note: str | None = None
+    invalid: frozenset[str] = frozenset()  # keys given with a value that could not be read
 
     @property
     def is_leaf(self) -> bool:
@@ -287,6 +288,7 @@ class Result(Placed):
     observer: str | None = None
     observed_at: dt.date | None = None
     source: str = "evaluator"
+    invalid: frozenset[str] = frozenset()  # keys given with a value that could not be read
 
     VALUE_FIELDS = ("items", "count", "fraction", "grade", "notices")
 
@@ -352,6 +354,7 @@ class Round(Placed):
     unit_set: UnitSet | None = None
     schemes: dict[str, Scheme] = field(default_factory=dict)
     observations: dict[str, Observations] = field(default_factory=dict)
+    observation_files: set[str] = field(default_factory=set)  # stems, readable or not
     external: dict[str, ExternalData] = field(default_factory=dict)
 
     def scheme_for(self, unit: Unit) -> Scheme | None:

@@ -112,14 +112,14 @@ NO_OBSERVATIONS = _kind("W507", "no-observations", WARNING, "No observation file
 
 @dataclass(slots=True)
 class Location:
-    """A position in a file, 1-based; line 0 means the file as a whole."""
+    """A position in a file, 1-based; a problem with the whole file points at 1:1."""
 
     path: str
-    line: int = 0
-    col: int = 0
+    line: int = 1
+    col: int = 1
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}" if self.line else f"{self.path}:1:1"
+        return f"{self.path}:{self.line}:{self.col}"
 
 
 @dataclass(slots=True)

@@ -220,6 +220,13 @@ class Reader:
         return None
 
 
+def invalid_keys(data: Any, values: dict[str, Any]) -> frozenset[str]:
+    """Keys that were given but whose value could not be read (already reported)."""
+    if not isinstance(data, dict):
+        return frozenset()
+    return frozenset(k for k, v in data.items() if v is not None and k in values and values[k] is None)
+
+
 # --- the shapes -----------------------------------------------------------------------
 
 SELECTOR: Shape = {

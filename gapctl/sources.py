@@ -181,6 +181,9 @@ def _parse_toml(src: SourceFile, text: str) -> Parsed:
         line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
         msg = _TOML_POS.sub("", msg).strip()
         if msg.startswith("Cannot overwrite a value") or msg.startswith("Cannot declare"):
+            lines = text.splitlines()
+            if 0 < line <= len(lines):  # tomllib points past the value; point at the key
+                col = len(lines[line - 1]) - len(lines[line - 1].lstrip()) + 1
             return Parsed(src, None, [Problem(
                 DUPLICATE_KEY, f"duplicate key or table: {msg}", src,
                 location=Location(src.display, line, col))])

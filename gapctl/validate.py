@@ -108,7 +108,7 @@ def check_scheme(scheme: Scheme) -> list[Problem]:
 
 def _check_indicator(scheme: Scheme, ind: Indicator) -> list[Problem]:
     out: list[Problem] = []
-    if ind.points is None and ind.section == "main":
+    if ind.points is None and ind.section == "main" and "points" not in ind.invalid:
         out.append(Problem(MISSING_KEY, f"indicator '{ind.id}' {ind.name} has no 'points'",
                            ind.src, ind.at, on="key"))
     if ind.children:
@@ -122,7 +122,7 @@ def _check_indicator(scheme: Scheme, ind: Indicator) -> list[Problem]:
             out.append(Problem(RULE_PARAMS, f"'{ind.id}' has children and a rule; rules belong "
                                "on leaf indicators", ind.src, ind.rules[0].at))
         return out
-    if not ind.rules:
+    if not ind.rules and "rule" not in ind.invalid:
         out.append(Problem(RULE_PARAMS, f"leaf indicator '{ind.id}' {ind.name} has no 'rule'",
                            ind.src, ind.at, on="key"))
     defaults = [r for r in ind.rules if r.when is None]
@@ -132,7 +132,9 @@ def _check_indicator(scheme: Scheme, ind: Indicator) -> list[Problem]:
     for rule in ind.rules:
         kind = REGISTRY[rule.kind]
         for message in kind.check_params(rule, ind):
-            out.append(Problem(RULE_PARAMS, f"'{ind.id}' {rule.kind}: {message}", rule.src, rule.at))
+            message, sub = message if isinstance(message, tuple) else (message, ())
+            out.append(Problem(RULE_PARAMS, f"'{ind.id}' {rule.kind}: {message}", rule.src,
+                               rule.at + tuple(sub)))
         if ind.section == "main" and rule.kind in ("threshold", "rank"):
             out.append(Problem(RULE_PARAMS, f"'{ind.id}': a {rule.kind} rule belongs in the bonus "
                                "or penalty section", rule.src, rule.at + ("kind",)))
@@ -233,7 +235,7 @@ def check_round(round_: Round) -> list[Problem]:
         if scheme is not None:
             out.extend(check_observations(round_, scheme, unit, obs))
     for unit in unit_set.units:
-        if unit.id not in round_.observations and round_.scheme_for(unit) is not None:
+        if unit.id not in round_.observation_files and round_.scheme_for(unit) is not None:
             out.append(Problem(NO_OBSERVATIONS, f"unit '{unit.id}' {unit.name} has no observation "
                                f"file (observations/{unit.id}.yaml)", round_.src, ("units",)))
     return out
@@ -323,8 +325,8 @@ def _check_value(ind: Indicator, rule, unit: Unit, result, scheme_invalid: set[s
         out.append(Problem(VALUE_DOES_NOT_FIT, f"'{ind.id}' is scored by a {rule.kind} rule, "
                            f"which reads '{kind.value_field}', not '{field_name}'",
                            result.src, where + (field_name,), on="key"))
-    if result.state in ("n/a", "pending", "no-evidence"):
-        return out
+    if result.state in ("n/a", "pending", "no-evidence") or result.invalid:
+        return out  # a value that could not be read was reported when loading
     value_at = where + (kind.value_field,) if _has_value(result, kind.value_field) else where
     for message in kind.check_value(result, rule, ind):
         out.append(Problem(VALUE_DOES_NOT_FIT, f"'{ind.id}' ({rule.kind}): {message}",
@@ -335,7 +337,7 @@ def _check_value(ind: Indicator, rule, unit: Unit, result, scheme_invalid: set[s
     lost = (ind.points is not None and earned < ind.points) if ind.section == "main" else earned < 0
     if lost and not (result.reason and result.reason.strip()):
         out.append(Problem(MISSING_REASON, f"'{ind.id}' {ind.name}: points lost without a "
-                           "'reason' (扣分理由)", result.src, where + ("indicator",)))
+                           "'reason' (扣分理由)", result.src, where))
     return out
 
 

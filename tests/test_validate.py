@@ -47,7 +47,7 @@ def test_group_points_must_equal_children(mini_repo):
 def test_items_must_sum_to_the_indicator(mini_repo):
     scheme = (mini_repo / "schemes/mini.yaml").read_text(encoding="utf-8")
     write_repo(mini_repo, {"schemes/mini.yaml": scheme.replace("points: 4}", "points: 3}")})
-    assert found(mini_repo) == [("mini.yaml", 23, "E402")]  # the rule
+    assert found(mini_repo) == [("mini.yaml", 25, "E402")]  # the items list
 
 
 def test_observation_problems_and_warnings(mini_repo):

@@ -17,16 +17,20 @@ if TYPE_CHECKING:
     from gapctl.model import Indicator, Result, Rule
 
 
+Message = str | tuple[str, tuple]
+
+
 @dataclass(frozen=True)
 class RuleKind:
-    """A kind of rule. Checks return messages; the caller turns them into problems."""
+    """A kind of rule. Checks return messages, or (message, key path under the rule) pairs
+    that point at the parameter at fault; the caller turns them into problems."""
 
     name: str
     summary: str
     example: str
     params: Shape
     value_field: str | None  # observation key it reads; None when computed from scores
-    check_params: Callable[[Rule, Indicator], list[str]]
+    check_params: Callable[[Rule, Indicator], list[Message]]
     check_value: Callable[[Result, Rule, Indicator], list[str]]
     earned: Callable[[Result, Rule, Indicator], Decimal]
 
@@ -35,24 +39,25 @@ def no_problems(*_args: object) -> list[str]:
     return []
 
 
-def tiers_problems(rule: Rule, indicator: Indicator, amount_key: str) -> list[str]:
+def tiers_problems(rule: Rule, indicator: Indicator, amount_key: str) -> list[Message]:
     """Tiers must have increasing thresholds and amounts within the indicator's points."""
-    out: list[str] = []
+    out: list[Message] = []
     tiers = rule.params.get("tiers") or []
     if not tiers:
-        return ["needs at least one tier"]
+        return [("needs at least one tier", ("tiers",))]
     last = -1
     for i, tier in enumerate(tiers):
         at_least, amount = tier.get("at_least"), tier.get(amount_key)
         if at_least is None or amount is None:
-            out.append(f"tier {i + 1} needs 'at_least' and '{amount_key}'")
+            out.append((f"tier {i + 1} needs 'at_least' and '{amount_key}'", ("tiers", i)))
             continue
         if at_least <= last:
-            out.append(f"tier {i + 1}: 'at_least' must increase from tier to tier")
+            out.append((f"tier {i + 1}: 'at_least' must increase from tier to tier",
+                        ("tiers", i, "at_least")))
         last = at_least
         if indicator.points is not None and amount > indicator.points:
-            out.append(f"tier {i + 1}: {amount_key} {amount} is above the indicator's "
-                       f"{indicator.points} points")
+            out.append((f"tier {i + 1}: {amount_key} {amount} is above the indicator's "
+                        f"{indicator.points} points", ("tiers", i, amount_key)))
     return out
 
 

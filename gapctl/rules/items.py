@@ -9,7 +9,7 @@ from gapctl.rules import RuleKind
 from gapctl.schema import F
 
 
-def check_params(rule, indicator) -> list[str]:
+def check_params(rule, indicator) -> list:
     items = rule.params.get("items") or []
     if not items:
         return ["needs a list of 'items', each {id, name, points}"]
@@ -20,11 +20,12 @@ def check_params(rule, indicator) -> list[str]:
             out.append(f"item {i + 1} needs 'id' and 'points'")
             continue
         if item["id"] in seen:
-            out.append(f"item id '{item['id']}' is used twice")
+            out.append((f"item id '{item['id']}' is used twice", ("items", i, "id")))
         seen.add(item["id"])
         total += Decimal(str(item["points"]))
     if not out and indicator.points is not None and total != indicator.points:
-        out.append(f"items add up to {total}, but the indicator has {indicator.points} points")
+        out.append((f"items add up to {total}, but the indicator has {indicator.points} points",
+                    ("items",)))
     return out
 
 
