@@ -484,14 +484,23 @@ def build_scheme(k: int, rng: random.Random):
         skeleton.append(((top_id, tname, tname_en), sub_list))
 
     # every tree rule kind must appear: turn all-or-nothing leaves into the missing kinds
-    present = {lf.kind for lf in leaves}
-    missing = [kd for kd in TREE_KINDS if kd not in present]
-    pool = [lf for lf in leaves if lf.kind == AON and lf.applies is None]
-    if len(pool) < len(missing):
-        pool = [lf for lf in leaves if lf.kind in (AON, VARIANT)]
-    if len(pool) < len(missing):
-        raise SystemExit(f"--indicators {k} is too small to hold every rule kind (need at least 8)")
-    for kd, lf in zip(missing, rng.sample(pool, len(missing))):
+    # (never the last leaf of a kind; prefer all-or-nothing leaves that apply to every unit)
+    count = {kd: sum(lf.kind == kd for lf in leaves) for kd in (*TREE_KINDS, VARIANT)}
+    for kd in TREE_KINDS:
+        if count[kd]:
+            continue
+        pool = [lf for lf in leaves if lf.kind == VARIANT or count[lf.kind] > 1]
+        if not pool:
+            raise SystemExit(f"--indicators {k} is too small to hold every rule kind")
+
+        def preference(lf: Leaf) -> tuple[bool, bool]:
+            return lf.kind != AON, lf.applies is not None
+
+        first = min(preference(lf) for lf in pool)
+        best = [lf for lf in pool if preference(lf) == first]
+        lf = best[rng.randrange(len(best))]
+        count[lf.kind] -= 1
+        count[kd] += 1
         lf.kind = kd
 
     # points: integer tenths summing to 1000, with per-kind minimums
@@ -504,7 +513,8 @@ def build_scheme(k: int, rng: random.Random):
         if sum(mins) <= 1000:
             break
     else:
-        raise SystemExit(f"--indicators {k} is too large: 100 points cannot be split (max ~900)")
+        raise SystemExit(f"--indicators {k} is too large: 100 points (in tenths) cannot give "
+                         "every leaf its minimum")
     units_ = _split_largest_remainder(1000 // unit, weights, [m // unit for m in mins])
     tenths = [u * unit for u in units_]
     if unit == 10:
@@ -785,8 +795,10 @@ class ObsWriter:
         self.penalty_specs = penalty_specs
         self.seed = seed
         rng = random.Random(f"{seed}:observers")
-        self.observers = sorted({rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.6 else "")
-                                 for _ in range(24)})
+        self.observers = sorted({
+            rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.6 else "")
+            for _ in range(24)
+        })
 
     def unit_doc(self, unit: dict) -> dict:
         rng = random.Random(f"{self.seed}:{unit['id']}")
@@ -822,8 +834,11 @@ class ObsWriter:
                     ok = r() < q + 0.1
                     e["result"] = "done" if ok else "not-done"
                     lost = not ok
-                e["note"] = (NOTE_DONE if not lost else NOTE_FAIL)[rng.randrange(3)].format(
-                    n=n, k=rng.randrange(3, 12), d=EVIDENCE_DATES[rng.randrange(last)])
+                if reason is None:
+                    e["note"] = (NOTE_DONE if not lost else NOTE_FAIL)[rng.randrange(3)].format(
+                        n=n, k=rng.randrange(3, 12), d=EVIDENCE_DATES[rng.randrange(last)])
+                else:
+                    e["note"] = f"截至{COLLECT_DATES[-1]}未收到佐证材料。"
                 if lost and reason is None:
                     reason = REASON_FAIL[rng.randrange(3)].format(n=n)
             elif kind == ITEMS:
@@ -878,7 +893,10 @@ class ObsWriter:
                 e["source"] = "review"
                 e["observer"] = self.observers[rng.randrange(len(self.observers))]
                 e["observed_at"] = Raw(COLLECT_DATES[-1])
-            results.append(self._evidence(e, rng, host, last, lf.slug))
+            if e.get("result") == "no-evidence":
+                results.append(e)  # nothing arrived in time: no evidence to list
+            else:
+                results.append(self._evidence(e, rng, host, last, lf.slug))
 
         for bid, _, _, bname in self.bonus_specs:
             done = rng.random() < 0.1
@@ -914,8 +932,9 @@ class ObsWriter:
         ev = []
         for _ in range(2 if rng.random() < 0.06 else 1):
             d = EVIDENCE_DATES[rng.randrange(last)]
+            ym = d[:4] + d[5:7]
             item = {
-                "url": f"{host}{column}/{d[:4]}{d[5:7]}/t{d[:4]}{d[5:7]}{d[8:]}_{rng.randrange(10**6, 10**7)}.html",
+                "url": f"{host}{column}/{ym}/t{ym}{d[8:]}_{rng.randrange(10**6, 10**7)}.html",
                 "sha256": Quoted(f"{rng.getrandbits(256):064x}"),
                 "captured": Raw(d),
             }
@@ -1015,7 +1034,8 @@ def generate(n: int, k: int, seed: int, out: Path, fmt: str, quiet: bool = False
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--units", type=int, required=True, help="number of units (N)")
-    ap.add_argument("--indicators", type=int, default=60, help="number of leaf indicators (K, 8..900)")
+    ap.add_argument("--indicators", type=int, default=60,
+                    help="number of leaf indicators (K, 8 to about 750)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, required=True, help="repository directory to write")
     ap.add_argument("--format", choices=("yaml", "toml"), default="yaml")

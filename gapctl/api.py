@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gapctl.load import Loaded, build_round, build_scheme, build_unit_set, load, round_file
+from gapctl.load import Loaded, _no_gc, build_round, build_scheme, build_unit_set, load, round_file
 from gapctl.model import Round
 from gapctl.problems import UNREADABLE, Location, Problem, Report
 from gapctl.sources import display_path, read_file
@@ -23,7 +23,8 @@ class CheckResult:
 def check(path: Path | str) -> CheckResult:
     """Load a round or repository and validate it."""
     loaded = load(path)
-    report = validate(loaded)
+    with _no_gc():
+        report = validate(loaded)
     return CheckResult(loaded, report, loaded.files_read)
 
 

@@ -6,10 +6,12 @@ read; cross-references and arithmetic are `validate`'s job.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from gapctl import schema as S
 from gapctl.model import (
@@ -102,9 +104,30 @@ def _unreadable(path: Path, message: str) -> Problem:
 
 # --- public entry points --------------------------------------------------------------
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while loading.
+
+    Loading builds millions of small acyclic objects; every gen-2 collection walks all
+    of them again, which made a 3,000-unit round ~1.5× slower. Nothing here makes cycles
+    that need collecting, and the collector resumes afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load(path: Path | str) -> Loaded:
     """Load a round directory (with what it references) or a whole repository."""
-    path = Path(path)
+    with _no_gc():
+        return _load(Path(path))
+
+
+def _load(path: Path) -> Loaded:
     if not path.exists():
         loaded = Loaded(Repository(path))
         loaded.problems.append(_unreadable(path, "no such file or directory"))

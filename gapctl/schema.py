@@ -58,6 +58,11 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
+_AS_IS: dict[str, type] = {"text": str, "id": str, "map": dict, "list": list, "bool": bool,
+                           "any": object}
+_REQUIRED: dict[int, tuple[Shape, list[tuple[str, F]]]] = {}
+
+
 class Reader:
     """Reads mappings of one file against shapes, collecting problems as it goes."""
 
@@ -84,9 +89,18 @@ class Reader:
                 self.problem(UNKNOWN_KEY, f"unknown key '{key}' in {what}{hint}",
                              at + (key,), on="key")
                 continue
-            out[key] = self.convert(spec, value, at + (key,), key, what)
-        for key, spec in shape.items():
-            if spec.required and key not in data:
+            # fast path: most values already have the type their key needs
+            accepted = _AS_IS.get(spec.type)
+            if accepted is not None and value.__class__ is accepted and not spec.choices \
+                    and (spec.type != "id" or ID_PATTERN.match(value)):
+                out[key] = value
+            else:
+                out[key] = self.convert(spec, value, at + (key,), key, what)
+        cached = _REQUIRED.get(id(shape))
+        if cached is None or cached[0] is not shape:  # ids of dropped shapes get reused
+            cached = _REQUIRED[id(shape)] = (shape, [(k, f) for k, f in shape.items() if f.required])
+        for key, spec in cached[1]:
+            if key not in data:
                 self.problem(MISSING_KEY, f"{what} has no '{key}' ({spec.doc or spec.type})", at,
                              on="key" if at else "value")
         return out

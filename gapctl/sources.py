@@ -195,9 +195,8 @@ def _parse_toml(src: SourceFile, text: str) -> Parsed:
 def _parse_yaml(src: SourceFile, text: str) -> Parsed:
     import yaml  # local import keeps `gapctl --help` fast
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        node = yaml.compose(text, Loader=loader)
+        node = yaml.compose(text, Loader=_composer())
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -234,8 +233,71 @@ class _TooManyNodes(Exception):
     pass
 
 
+_PLAIN = "gapctl:plain"  # a plain scalar whose type the walker decides
+_COMPOSER: Any = None
+_IMPLICIT: dict[str, list[tuple[str, Any]]] = {}
+
+
+def _composer() -> Any:
+    """libyaml's parser with a resolver that defers plain scalars to the walker.
+
+    PyYAML's resolver runs a Python regex search for every scalar while composing; most
+    scalars here are Chinese text, so the walker decides types itself, using the same
+    YAML 1.1 patterns only for scalars that start like a number, bool or null.
+    """
+    global _COMPOSER
+    if _COMPOSER is not None:
+        return _COMPOSER
+    import yaml
+    from yaml.nodes import ScalarNode
+    from yaml.resolver import Resolver
+
+    _IMPLICIT.update(Resolver.yaml_implicit_resolvers)
+    try:
+        from yaml.cyaml import CParser as parser
+    except ImportError:  # no libyaml: PyYAML's pure-Python loader, with its own resolution
+        _COMPOSER = yaml.SafeLoader
+        return _COMPOSER
+    str_tag, seq_tag, map_tag = _TAG + "str", _TAG + "seq", _TAG + "map"
+
+    class Composer(parser, Resolver):  # type: ignore[misc, valid-type]
+        def __init__(self, stream: Any) -> None:
+            parser.__init__(self, stream)
+            Resolver.__init__(self)
+
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            return None
+
+        def ascend_resolver(self) -> None:
+            return None
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            if kind is ScalarNode:
+                return _PLAIN if implicit[0] else str_tag
+            return seq_tag if kind.__name__ == "SequenceNode" else map_tag
+
+    _COMPOSER = Composer
+    return Composer
+
+
+def _plain(value: str) -> Any:
+    """Type of a plain scalar by YAML 1.1's implicit patterns (as PyYAML resolves them)."""
+    for tag, pattern in _IMPLICIT.get(value[:1], ()):
+        if pattern.match(value):
+            if tag in (_INT, _FLOAT, _BOOL, _NULL):
+                return _typed(tag, value)
+            return value
+    return value
+
+
 def _scalar(node: Any) -> Any:
     tag, value = node.tag, node.value
+    if tag == _PLAIN:
+        return _plain(value)
+    return _typed(tag, value)
+
+
+def _typed(tag: str, value: str) -> Any:
     if tag == _INT:
         try:
             return int(value.replace("_", ""), 0)
@@ -304,8 +366,7 @@ def yaml_positions(text: str, positions: dict[tuple[Any, ...], tuple[int, int, i
     """Fill `positions` with key path → (key line, key col, value line, value col)."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    node = yaml.compose(text, Loader=loader)
+    node = yaml.compose(text, Loader=_composer())
     if node is not None:
         _Walker(None, positions).walk(node)
         _add_sequence_items(node, (), positions)

@@ -1,0 +1,392 @@
+#!/usr/bin/env python3
+"""Time gapctl on synthetic rounds against a bare-parse reference; print a Markdown table.
+
+    python benchmarks/bench.py                         # 300 and 3,000 units, YAML, K=60
+    python benchmarks/bench.py --units 30000 --repeat 1
+    python benchmarks/bench.py --format toml --units 300
+    python benchmarks/bench.py path/to/rounds/<id>     # an existing round
+
+Every measured command runs as a child process; its wall time is the best of --repeat
+runs and its peak RSS comes from os.wait4. The reference row is the floor for any tool
+that reads the same files: one Python process that reads every file gapctl would read
+and parses it with yaml.CSafeLoader (tomllib for TOML), nothing else. Generated rounds
+are cached under --data-dir (default bench-data/, git-ignored) and reused while the
+parameters and generate.py are unchanged. Progress goes to stderr, the report to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import sys
+import threading
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+GENERATOR = HERE / "generate.py"
+DATA_EXTS = (".yaml", ".yml", ".toml")
+STAMP = ".bench-params.json"
+
+# Commands timed after the reference, in this order. `always`: show an n/a row when the
+# command is missing (validate is the headline figure); otherwise the row only appears
+# once `python -m gapctl <cmd> --help` exits 0.
+COMMANDS = [("validate", True), ("score", False)]
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- the reference
+
+
+def files_gapctl_reads(round_dir: Path) -> list[Path]:
+    """round file, its schemes and unit set, external files, every observation file."""
+    round_dir = round_dir.resolve()
+    repo = round_dir.parent.parent
+    round_file = next((round_dir / f"round{e}" for e in (".toml", ".yaml", ".yml")
+                       if (round_dir / f"round{e}").is_file()), None)
+    if round_file is None:
+        raise SystemExit(f"{round_dir}: no round.toml")
+    meta = _parse(round_file)
+    files = [round_file]
+
+    def find(folder: str, ident: str) -> None:
+        for e in DATA_EXTS:
+            p = repo / folder / f"{ident}{e}"
+            if p.is_file():
+                files.append(p)
+                return
+        raise SystemExit(f"{round_file}: {folder}/{ident}.* not found")
+
+    for s in meta.get("schemes", []):
+        find("schemes", s["scheme"])
+    find("units", meta["units"])
+    for ext in (meta.get("external") or {}).values():
+        if isinstance(ext, dict) and "file" in ext:
+            files.append(round_dir / ext["file"])
+    obs = round_dir / "observations"
+    if obs.is_dir():
+        files += sorted(p for p in obs.iterdir() if p.suffix in DATA_EXTS)
+    return files
+
+
+def _parse(path: Path):
+    text = path.read_bytes().decode("utf-8-sig")
+    if path.suffix == ".toml":
+        return tomllib.loads(text)
+    import yaml
+
+    return yaml.load(text, Loader=yaml.CSafeLoader)
+
+
+def reference_parse(round_dir: Path) -> dict:
+    """The work of the reference row; run in a child by `bench.py --parse-only ROUND`."""
+    t0 = time.perf_counter()
+    files = files_gapctl_reads(round_dir)
+    n_bytes = 0
+    for p in files:
+        n_bytes += p.stat().st_size
+        _parse(p)
+    return {"files": len(files), "bytes": n_bytes, "seconds": time.perf_counter() - t0}
+
+
+# ----------------------------------------------------------------------------- child processes
+
+
+@dataclass
+class Run:
+    seconds: float
+    code: int
+    rss_mb: float
+    stdout: bytes
+    stderr: bytes
+
+
+def run_child(cmd: list[str], timeout: float) -> Run:
+    """Run cmd from the repository root; wall time and peak RSS via os.wait4."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        seconds = time.perf_counter() - t0
+        proc.returncode = code = os.waitstatus_to_exitcode(status)  # already reaped
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if seconds >= timeout and code < 0:
+        stderr += f"\nkilled after the {timeout:.0f} s timeout".encode()
+    return Run(seconds, code, usage.ru_maxrss * 1024 / 1e6, stdout, stderr)  # ru_maxrss: KiB
+
+
+def gapctl(*args: str) -> list[str]:
+    return [sys.executable, "-m", "gapctl", *args]
+
+
+def last_line(b: bytes) -> str:
+    """The last line with words in it (skips the borders of rich/typer error boxes)."""
+    for ln in reversed(b.decode("utf-8", "replace").splitlines()):
+        ln = ln.strip().strip("│╭╮╰╯─ ").strip()
+        if any(c.isalnum() for c in ln):
+            return ln
+    return ""
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def generator_hash() -> str:
+    return hashlib.sha256(GENERATOR.read_bytes()).hexdigest()[:16]
+
+
+def ensure_round(data_dir: Path, units: int, k: int, seed: int, fmt: str) -> Path:
+    """A generated round for these parameters, reused when its stamp matches."""
+    params = {"units": units, "indicators": k, "seed": seed, "format": fmt, "generator": generator_hash()}
+    target = data_dir / f"{fmt}-u{units}-k{k}-s{seed}"
+    stamp = target / STAMP
+    if stamp.is_file():
+        try:
+            old = json.loads(stamp.read_text())
+        except ValueError:
+            old = None
+        if old and old.get("params") == params and (target / old["round"]).is_dir():
+            log(f"reusing {target}")
+            return target / old["round"]
+    elif target.exists():
+        raise SystemExit(f"{target} exists but was not made by bench.py; "
+                         "remove it or pick another --data-dir")
+    tmp = data_dir / f".{target.name}.tmp{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    log(f"generating {units} units x {k} indicators ({fmt}) into {target} ...")
+    t0 = time.perf_counter()
+    res = subprocess.run(
+        [sys.executable, str(GENERATOR), "--units", str(units), "--indicators", str(k),
+         "--seed", str(seed), "--format", fmt, "--out", str(tmp)],
+        capture_output=True, text=True)
+    if res.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SystemExit(f"generate.py failed:\n{res.stderr}")
+    round_rel = Path(res.stdout.strip().splitlines()[-1]).resolve().relative_to(tmp.resolve())
+    (tmp / STAMP).write_text(json.dumps({"params": params, "round": str(round_rel)}, indent=1) + "\n")
+    if target.exists():
+        shutil.rmtree(target)
+    tmp.rename(target)
+    log(f"  generated in {time.perf_counter() - t0:.1f} s")
+    return target / round_rel
+
+
+# ----------------------------------------------------------------------------- the table
+
+
+@dataclass
+class Row:
+    what: str
+    units: str
+    seconds: float | None = None
+    rss_mb: float | None = None
+    code: int | None = None
+    ratio_to: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rounds: list[str] = field(default_factory=list)
+
+
+def best_of(cmd: list[str], repeat: int, timeout: float) -> tuple[Run, float]:
+    runs = [run_child(cmd, timeout) for _ in range(repeat)]
+    best = min(runs, key=lambda r: r.seconds)
+    return best, max(r.rss_mb for r in runs)
+
+
+def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, report: Report) -> None:
+    files = files_gapctl_reads(round_dir)
+    n_bytes = sum(p.stat().st_size for p in files)
+    n_obs = sum(1 for p in files if p.parent.name == "observations")
+    toml = all(p.suffix == ".toml" for p in files if p.parent.name == "observations")
+    label = f"{n_obs:,}"
+    report.rounds.append(f"- `{round_dir}`: {n_obs:,} observation files, {len(files):,} files read, "
+                         f"{n_bytes / 1e6:.1f} MB ({'TOML' if toml else 'YAML'})")
+
+    parser = "tomllib" if toml else "yaml.CSafeLoader"
+    log(f"[{label} units] reference parse x{repeat}")
+    run, rss = best_of([sys.executable, str(Path(__file__).resolve()), "--parse-only", str(round_dir)],
+                       repeat, timeout)
+    ref = Row(f"reference: bare parse ({parser}, one process)", label)
+    if run.code == 0:
+        ref.seconds, ref.rss_mb, ref.code = run.seconds, rss, 0
+        inner = json.loads(last_line(run.stdout))
+        report.notes.append(f"reference, {label} units: {inner['seconds']:.2f} s of the best run is parsing "
+                            f"(the rest is interpreter start-up and imports)")
+    else:
+        ref.code = run.code
+        ref.note = last_line(run.stderr)
+    report.rows.append(ref)
+
+    for name, always in COMMANDS:
+        ok, help_text, err = cmd_help[name]
+        if not ok and not always:
+            continue
+        args = [name, str(round_dir)]
+        if ok and "--no-cache" in help_text:
+            args.append("--no-cache")
+        row = Row("gapctl " + " ".join(a for a in args if a != str(round_dir)), label, ratio_to=ref.seconds)
+        report.rows.append(row)
+        if not ok:
+            row.note = err
+            continue
+        log(f"[{label} units] gapctl {name} x{repeat}")
+        run, rss = best_of(gapctl(*args), repeat, timeout)
+        row.code = run.code
+        if run.code in (0, 1):
+            row.seconds, row.rss_mb = run.seconds, rss
+        else:
+            row.note = last_line(run.stderr) or f"exit code {run.code}"
+
+
+def check_commands() -> dict:
+    """{command: (help exits 0, help text, error)} from `python -m gapctl <cmd> --help`."""
+    found = {}
+    for name, _ in COMMANDS:
+        try:
+            run = run_child(gapctl(name, "--help"), 120)
+        except OSError as e:  # pragma: no cover - interpreter missing
+            found[name] = (False, "", str(e))
+            continue
+        text = (run.stdout + run.stderr).decode("utf-8", "replace")
+        err = last_line(run.stderr) or last_line(run.stdout) or f"exit code {run.code}"
+        found[name] = (run.code == 0, text, "" if run.code == 0 else err)
+    return found
+
+
+def fmt_num(x: float | None, places: int) -> str:
+    return "n/a" if x is None else f"{x:,.{places}f}"
+
+
+def render(report: Report, repeat: int) -> str:
+    out = ["| what | units | seconds (best of %d) | × reference | peak RSS (MB) | exit |" % repeat,
+           "|---|---:|---:|---:|---:|---:|"]
+    errors = []
+    for r in report.rows:
+        ratio = "n/a"
+        if r.seconds is not None:
+            if r.ratio_to is None and r.what.startswith("reference"):
+                ratio = "1.0"
+            elif r.ratio_to:
+                ratio = f"{r.seconds / r.ratio_to:,.1f}"
+        what = r.what
+        if r.note:
+            errors.append(f"{r.what} ({r.units} units): {r.note}")
+            what += f" [{len(errors)}]"
+        out.append(f"| {what} | {r.units} | {fmt_num(r.seconds, 2)} | {ratio} | "
+                   f"{fmt_num(r.rss_mb, 0)} | {'n/a' if r.code is None else r.code} |")
+    text = "\n".join(out) + "\n"
+    if errors:
+        text += "\n" + "\n".join(f"[{i}] {e}" for i, e in enumerate(errors, 1)) + "\n"
+    if report.notes:
+        text += "\n" + "\n".join(f"- {n}" for n in report.notes) + "\n"
+    return text
+
+
+def machine() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        usable = os.cpu_count()
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split("\n")[0].split()[1])
+        mem = f", {kb / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import yaml
+
+        yv = f"PyYAML {yaml.__version__} ({'libyaml' if yaml.__with_libyaml__ else 'no libyaml'})"
+    except ImportError:
+        yv = "PyYAML missing"
+    return (f"Machine: {os.cpu_count()} CPUs ({usable} usable){', ' + model if model else ''}{mem}; "
+            f"{platform.system()} {platform.release()}\n"
+            f"Python {platform.python_version()} ({platform.python_implementation()}), {yv}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("rounds", nargs="*", type=Path, help="existing round directories to time")
+    ap.add_argument("--units", nargs="+", default=None,
+                    help="unit counts to generate, e.g. 300,3000 or 300 3000 (default 300,3000 "
+                         "when no round is given)")
+    ap.add_argument("--indicators", type=int, default=60)
+    ap.add_argument("--format", choices=("yaml", "toml"), default="yaml")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per command; the best time is shown")
+    ap.add_argument("--data-dir", type=Path, default=REPO / "bench-data")
+    ap.add_argument("--timeout", type=float, default=3600, help="seconds before a run is killed")
+    ap.add_argument("--parse-only", type=Path, help=argparse.SUPPRESS)  # the reference child
+    a = ap.parse_args(argv)
+
+    if a.parse_only:
+        print(json.dumps(reference_parse(a.parse_only)))
+        return 0
+    if a.repeat < 1:
+        ap.error("--repeat must be at least 1")
+
+    units_opt = a.units if a.units is not None else ([] if a.rounds else ["300,3000"])
+    try:
+        counts = [int(x) for u in units_opt for x in u.split(",") if x.strip()]
+    except ValueError:
+        ap.error("--units takes integers, e.g. 300,3000")
+    rounds = [p.resolve() for p in a.rounds]
+    for n in counts:
+        rounds.append(ensure_round(a.data_dir.resolve(), n, a.indicators, a.seed, a.format))
+
+    cmd_help = check_commands()
+    report = Report()
+    for rd in rounds:
+        bench_round(rd, a.repeat, a.timeout, cmd_help, report)
+
+    print(machine())
+    print()
+    print("\n".join(report.rounds))
+    print()
+    print(render(report, a.repeat), end="")
+    skipped = [n for n, always in COMMANDS if not always and not cmd_help[n][0]]
+    if skipped:
+        print(f"- not timed (no `python -m gapctl <cmd> --help` yet): {', '.join(skipped)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
