@@ -23,8 +23,8 @@ import os
 import platform
 import shutil
 import subprocess
-import tempfile
 import sys
+import tempfile
 import threading
 import time
 import tomllib
@@ -286,7 +286,7 @@ def fmt_num(x: float | None, places: int) -> str:
 
 
 def render(report: Report, repeat: int) -> str:
-    out = ["| what | units | seconds (best of %d) | × reference | peak RSS (MB) | exit |" % repeat,
+    out = [f"| what | units | seconds (best of {repeat}) | × reference | peak RSS (MB) | exit |",
            "|---|---:|---:|---:|---:|---:|"]
     errors = []
     for r in report.rows:

@@ -4,7 +4,7 @@
     python benchmarks/generate.py --units N --indicators K --seed S --out DIR [--format yaml|toml]
 
 writes DIR/schemes/bench.<ext>, DIR/units/bench.<ext>, DIR/rounds/bench/round.toml and
-DIR/rounds/bench/observations/<unit-id>.<ext> (one per unit), following docs/format.md,
+DIR/rounds/bench/observations/<unit-id>.<ext> (one per unit), following the README's "Data format",
 and prints the round directory as the last line of stdout.
 
 The same arguments always give byte-identical files: all randomness comes from
@@ -425,7 +425,7 @@ def _split_largest_remainder(total: int, weights: list[float], mins: list[int]) 
     order = sorted(range(len(weights)), key=lambda i: (-(raw[i] - base[i]), i))
     for i in order[:left]:
         base[i] += 1
-    return [m + b for m, b in zip(mins, base)]
+    return [m + b for m, b in zip(mins, base, strict=True)]
 
 
 def _round_step(x: float, step: int) -> int:
@@ -524,7 +524,7 @@ def build_scheme(k: int, rng: random.Random):
             if tenths[a] - 5 >= mins[a]:
                 tenths[a] -= 5
                 tenths[b] += 5
-    for lf, t in zip(leaves, tenths):
+    for lf, t in zip(leaves, tenths, strict=True):
         lf.tenths = t
         _set_rule_params(lf, rng)
 
@@ -657,7 +657,7 @@ def _strict(tiers):
 def _rule_dict(lf: Leaf, kind: str) -> dict:
     r: dict = {"kind": kind}
     if kind == ITEMS:
-        r["items"] = [Flow(id=i, name=n, points=pts(t)) for (i, n), t in zip(lf.items, lf.item_tenths)]
+        r["items"] = [Flow(id=i, name=n, points=pts(t)) for (i, n), t in zip(lf.items, lf.item_tenths, strict=True)]
     elif kind == COUNT:
         r["tiers"] = [Flow(at_least=Raw(str(a)), points=pts(v)) for a, v in lf.tiers]
     elif kind == DED:

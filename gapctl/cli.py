@@ -9,7 +9,7 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -143,7 +143,7 @@ def show(
             _echo(line)
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning unexpected exceptions into one clear line."""
     try:
         app(args=argv, prog_name="gapctl")

@@ -7,11 +7,12 @@ read; cross-references and arithmetic are `validate`'s job.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from gapctl import schema as S
 from gapctl.model import (
@@ -41,7 +42,15 @@ from gapctl.model import (
     Unit,
     UnitSet,
 )
-from gapctl.problems import DUPLICATE_ID, ID_MISMATCH, UNKNOWN_REFERENCE, UNKNOWN_RULE_KIND, UNREADABLE, Location, Problem
+from gapctl.problems import (
+    DUPLICATE_ID,
+    ID_MISMATCH,
+    UNKNOWN_REFERENCE,
+    UNKNOWN_RULE_KIND,
+    UNREADABLE,
+    Location,
+    Problem,
+)
 from gapctl.rules import REGISTRY
 from gapctl.schema import Reader
 from gapctl.sources import DATA_SUFFIXES, SourceFile, display_path, read_file

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterable
 
 from gapctl.load import Loaded
 from gapctl.model import Indicator, Observations, Round, Scheme, Selector, Unit, UnitSet
@@ -216,7 +216,7 @@ def check_round(round_: Round) -> list[Problem]:
             if round_.scheme_for(unit) is None and len(round_.schemes) == len(round_.assignments):
                 out.append(Problem(UNIT_WITHOUT_SCHEME, f"no scheme of the round scores units of "
                                    f"type '{unit.type}' ({unit.name})", unit.src, unit.at + ("type",)))
-    for ext_id, data in round_.external.items():
+    for data in round_.external.values():
         for d in data.deductions:
             if units and d.unit not in units:
                 out.append(Problem(UNKNOWN_REFERENCE, f"unit '{d.unit}' is not in unit set "

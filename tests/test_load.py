@@ -44,7 +44,8 @@ def test_unknown_key_suggests_the_closest(mini_repo):
 
 
 def test_unquoted_numeric_id_asks_for_quotes(mini_repo):
-    write_repo(mini_repo, {"rounds/r1/observations/b.yaml": "unit: b\nresults:\n  - indicator: 1.1\n    result: done\n"})
+    write_repo(mini_repo, {"rounds/r1/observations/b.yaml":
+                           "unit: b\nresults:\n  - indicator: 1.1\n    result: done\n"})
     loaded = load(mini_repo / "rounds" / "r1")
     [problem] = [p for p in loaded.problems if p.kind is WRONG_TYPE]
     assert 'write it in quotes, "1.1"' in problem.message

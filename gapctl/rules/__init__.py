@@ -7,9 +7,10 @@ below is the only list of kinds; docs/rules.md is generated from it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from gapctl.schema import Shape
 

@@ -34,7 +34,8 @@ def earned(result, rule, indicator) -> Decimal:
 
 KIND = RuleKind(
     name="per-occurrence",
-    summary="A fixed deduction for each occurrence; uncapped in a penalty section unless `cap` is set, floored at 0 in the tree.",
+    summary=("A fixed deduction for each occurrence; uncapped in a penalty section unless `cap` is set, "
+             "floored at 0 in the tree."),
     example=('penalty:\n  indicators:\n    - id: "12.1"\n      name: 被省、市通报批评\n'
              '      rule: {kind: per-occurrence, deduct: 5}\n'
              '# observation: {indicator: "12.1", notices: 2}   # −10'),

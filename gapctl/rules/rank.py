@@ -27,7 +27,8 @@ def earned(result, rule, indicator) -> Decimal:
 
 KIND = RuleKind(
     name="rank",
-    summary="The indicator's points when the unit ranks in the top `top` on a measure, among all units or within its category.",
+    summary=("The indicator's points when the unit ranks in the top `top` on a measure, among all units "
+             "or within its category."),
     example=('measures: [{id: mailbox-satisfaction, name: 信箱回复满意率, higher_is_better: true}]\n'
              'bonus:\n  indicators:\n    - id: "11.3"\n      name: 信箱回复满意率排名前3名\n      points: 2\n'
              '      rule: {kind: rank, measure: mailbox-satisfaction, top: 3, among: all}\n'

@@ -23,7 +23,8 @@ def earned(result, rule, indicator) -> Decimal:
 
 KIND = RuleKind(
     name="threshold",
-    summary="The indicator's points when the unit's own `base` (or `total`) reaches `at_least`; computed, not observed.",
+    summary=("The indicator's points when the unit's own `base` (or `total`) reaches `at_least`; "
+             "computed, not observed."),
     example=('bonus:\n  cap: 10\n  indicators:\n    - id: "11.1"\n      name: 总评分在90分以上加3分\n'
              '      points: 3\n      rule: {kind: threshold, of: base, at_least: 90}'),
     params={"of": F("text", choices=("base", "total"), doc="which score is compared"),

@@ -24,14 +24,16 @@ def test_clean_round_exits_zero(mini_repo, monkeypatch):
 
 def test_problems_are_listed_with_positions_then_summary(mini_repo, monkeypatch):
     monkeypatch.chdir(mini_repo)
-    write_repo(mini_repo, {"rounds/r1/observations/b.yaml": "unit: b\nresults:\n  - indicator: \"9\"\n    result: done\n  - indicatr: \"2\"\n"})
+    write_repo(mini_repo, {"rounds/r1/observations/b.yaml":
+                           'unit: b\nresults:\n  - indicator: "9"\n    result: done\n  - indicatr: "2"\n'})
     result = runner.invoke(app, ["validate", "rounds/r1"])
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert lines[:4] == [
         "rounds/r1/observations/b.yaml:2:1: W503 2 applicable indicator(s) not yet observed for 区档案馆: 1.1, 2",
         "rounds/r1/observations/b.yaml:3:16: E302 indicator '9' is not in scheme 'mini'",
-        "rounds/r1/observations/b.yaml:5:5: E201 unknown key 'indicatr' in an observation entry; did you mean 'indicator'?",
+        "rounds/r1/observations/b.yaml:5:5: E201 unknown key 'indicatr' in an observation entry; "
+        "did you mean 'indicator'?",
         "rounds/r1/observations/b.yaml:5:5: E202 an observation entry has no 'indicator' (id)",
     ]
     assert lines[-1] == "Failed: 3 error(s), 1 warning(s) in 5 file(s)."
