@@ -43,21 +43,23 @@ def test_unknown_key_suggests_the_closest(mini_repo):
     assert (loc.line, loc.col) == (4, 31)  # columns count characters
 
 
+def _only_problem(repo, observations_b: str, kind):
+    """Write unit b's observations and return the single problem of `kind` loading reports."""
+    write_repo(repo, {"rounds/r1/observations/b.yaml": observations_b})
+    [problem] = [p for p in load(repo / "rounds" / "r1").problems if p.kind is kind]
+    return problem
+
+
 def test_unquoted_numeric_id_asks_for_quotes(mini_repo):
-    write_repo(mini_repo, {"rounds/r1/observations/b.yaml":
-                           "unit: b\nresults:\n  - indicator: 1.1\n    result: done\n"})
-    loaded = load(mini_repo / "rounds" / "r1")
-    [problem] = [p for p in loaded.problems if p.kind is WRONG_TYPE]
+    problem = _only_problem(mini_repo, "unit: b\nresults:\n  - indicator: 1.1\n    result: done\n", WRONG_TYPE)
     assert 'write it in quotes, "1.1"' in problem.message
     assert problem.locate().line == 3
 
 
 def test_chinese_date_spelling_gets_a_hint(mini_repo):
-    write_repo(mini_repo, {"rounds/r1/observations/b.yaml":
-                           "unit: b\nobserved_at: 2021年1月14日\nresults: []\n"})
-    loaded = load(mini_repo / "rounds" / "r1")
-    [problem] = [p for p in loaded.problems if p.kind is BAD_VALUE]
+    problem = _only_problem(mini_repo, "unit: b\nobserved_at: 2021年1月14日\nresults: []\n", BAD_VALUE)
     assert "write it as 2021-01-14" in problem.message
+    assert problem.locate().line == 2
 
 
 def test_file_name_must_match_id(mini_repo):
