@@ -63,7 +63,8 @@ RULE_COMMON: S.Shape = {
 TIER: S.Shape = {"at_least": S.F("int", required=True), "points": S.F("points"),
                  "deduct": S.F("points")}
 RULE_ITEM: S.Shape = {"id": S.F("id", required=True), "name": S.F("text"),
-                      "name_en": S.F("text"), "points": S.F("points", required=True)}
+                      "name_en": S.F("text"), "points": S.F("points", required=True),
+                      "applies_to": S.F("map", doc="selector: the item counts only for these units")}
 
 
 @dataclass
@@ -344,6 +345,7 @@ def _indicator(reader: Reader, data: Any, at: tuple[Any, ...], section: str,
         name_en=values.get("name_en"), methods=tuple(values.get("methods") or ()),
         checkpoints=values.get("checkpoints"), basis=values.get("basis"),
         scope=values.get("scope"), note=values.get("note"), section=section,
+        cap=values.get("cap"), floor=values.get("floor"), moves_to=values.get("moves_to"),
         parent_id=parent, depth=depth, assumed=bool(values.get("assumed")),
         assumed_note=values.get("assumed_note"), invalid=S.invalid_keys(data, values),
         src=reader.src, at=at)

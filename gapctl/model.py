@@ -66,6 +66,9 @@ class Indicator(Placed):
     section: str = "main"  # main / bonus / penalty
     parent_id: str | None = None
     depth: int = 1
+    cap: Decimal | None = None
+    floor: Decimal | None = None
+    moves_to: str | None = None
     assumed: bool = False
     assumed_note: str | None = None
     invalid: frozenset[str] = frozenset()  # keys given with a value that could not be read

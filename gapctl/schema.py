@@ -270,6 +270,9 @@ INDICATOR: Shape = {
     "applies_to": F("map", doc="selector: unit_types / tags / units"),
     "rule": F("map", doc="how the leaf is scored"),
     "rules": F("list", doc="rule variants with `when`"),
+    "cap": F("points", doc="the most this indicator (or group) can earn"),
+    "floor": F("number", doc="the least this indicator (or group) can earn"),
+    "moves_to": F("id", doc="where the points go when the indicator does not apply"),
     "note": F("text"),
 }
 
@@ -291,7 +294,8 @@ EXTERNAL: Shape = {
     "id": F("id", required=True),
     "name": F("text", required=True),
     "name_en": F("text"),
-    "mode": F("text", choices=("subtract",)),
+    "mode": F("text", choices=("subtract", "passdown"),
+              doc="subtract: from the total; passdown: multiplied into the performance deduction"),
 }
 
 COMPONENT: Shape = {

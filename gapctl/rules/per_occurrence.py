@@ -40,7 +40,8 @@ KIND = RuleKind(
              '      rule: {kind: per-occurrence, deduct: 5}\n'
              '# observation: {indicator: "12.1", notices: 2}   # −10'),
     params={"deduct": F("number", required=True, doc="points per occurrence"),
-            "cap": F("number", doc="the most that can be deducted")},
+            "cap": F("number", doc="the most that can be deducted"),
+            "once": F("bool", doc="deduct once, however many occurrences")},
     value_field="notices",
     check_params=check_params,
     check_value=check_value,

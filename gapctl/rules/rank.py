@@ -11,8 +11,8 @@ from gapctl.schema import F
 
 def check_params(rule, indicator) -> list[str]:
     out = []
-    if not rule.params.get("measure"):
-        out.append("needs 'measure: <measure id>' (declared in the scheme's `measures`)")
+    if not rule.params.get("measure") and not rule.params.get("indicator"):
+        out.append("needs 'measure: <measure id>' (declared in the scheme's `measures`) or 'indicator: <id>'")
     top = rule.params.get("top")
     if top is None or top < 1:
         out.append("needs 'top: <n>' of at least 1")
@@ -33,7 +33,8 @@ KIND = RuleKind(
              'bonus:\n  indicators:\n    - id: "11.3"\n      name: 信箱回复满意率排名前3名\n      points: 2\n'
              '      rule: {kind: rank, measure: mailbox-satisfaction, top: 3, among: all}\n'
              '# each unit\'s observation file: measures: {mailbox-satisfaction: 0.97}'),
-    params={"measure": F("id", required=True, doc="a measure id"),
+    params={"measure": F("id", doc="a measure id (or give `indicator`)"),
+            "indicator": F("id", doc="rank on the points earned on this indicator"),
             "top": F("int", required=True, doc="how many ranks earn the points"),
             "among": F("text", choices=("all", "category"), doc="rank among all units or within the category")},
     value_field=None,

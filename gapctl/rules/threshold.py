@@ -27,7 +27,7 @@ KIND = RuleKind(
              "computed, not observed."),
     example=('bonus:\n  cap: 10\n  indicators:\n    - id: "11.1"\n      name: 总评分在90分以上加3分\n'
              '      points: 3\n      rule: {kind: threshold, of: base, at_least: 90}'),
-    params={"of": F("text", choices=("base", "total"), doc="which score is compared"),
+    params={"of": F("text", doc="`base` (default) or an indicator id: which score is compared"),
             "at_least": F("number", required=True, doc="the score to reach")},
     value_field=None,
     check_params=check_params,
