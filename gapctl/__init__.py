@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["load_round", "check", "validate", "load", "__version__"]
+__all__ = ["load_round", "check", "validate", "load", "score", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("load_round", "check"):
+    if name in ("load_round", "check", "score"):
         from gapctl import api
         return getattr(api, name)
     if name == "validate":

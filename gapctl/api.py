@@ -28,6 +28,14 @@ def check(path: Path | str) -> CheckResult:
     return CheckResult(loaded, report, loaded.files_read)
 
 
+def score(round_: Round, final: bool = False):
+    """Score a loaded round: a RoundScore with one UnitScore per unit (see gapctl.score)."""
+    from gapctl.score import score_round
+
+    with _no_gc():
+        return score_round(round_, final=final)
+
+
 def load_round(path: Path | str) -> Round:
     """Load and validate one round; its problems are on `round.problems`.
 

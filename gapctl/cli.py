@@ -32,7 +32,19 @@ class Format(str, Enum):
     json = "json"
 
 
+class TableFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+
+
 FORMAT_OPTION = typer.Option(Format.text, "--format", "-f", help="Output format: text or json.")
+LANG_OPTION = typer.Option(None, "--lang", help="Language of labels: zh or en (default: the scheme's).")
 
 
 def _echo(text: str = "") -> None:
@@ -140,6 +152,119 @@ def show(
         _dump_json(data_fn(obj))
     else:
         for line in lines_fn(obj):
+            _echo(line)
+
+
+def _print_problems(problems: list) -> None:
+    for row in _problem_rows(problems):
+        typer.echo(f"{row['path']}:{row['line']}:{row['col']}: {row['code']} {row['message']}", err=True)
+
+
+def _scored(path: Path, final: bool):
+    """Load, validate and score; on invalid data print the problems and exit 1."""
+    from gapctl.api import check
+    from gapctl.api import score as score_round
+
+    result = check(path)
+    if result.loaded.round is None:
+        problems = result.report.sorted()
+        _print_problems(problems)
+        if not problems:
+            typer.echo(f"{path}: not a round directory (no round.toml)", err=True)
+        raise typer.Exit(1)
+    if result.report.errors:
+        _print_problems([p for p in result.report.sorted() if p.severity == "error"])
+        typer.echo(f"Not scored: {len(result.report.errors)} error(s); see `gapctl validate {path}`.", err=True)
+        raise typer.Exit(1)
+    scored = score_round(result.loaded.round, final=final)
+    if scored.problems:
+        _print_problems(scored.problems)
+        typer.echo(f"Not final: {len(scored.problems)} unit(s) have indicators not yet assessed.", err=True)
+        raise typer.Exit(1)
+    return scored
+
+
+def _lang(lang: Lang | None, scored) -> str:
+    if lang is not None:
+        return lang.value
+    languages = {s.scheme.language for s in scored.units}
+    return "en" if languages == {"en"} else "zh"
+
+
+@app.command()
+def score(
+    path: Path = typer.Argument(..., help="A round directory."),
+    by_category: bool = typer.Option(False, "--by-category", help="Group by ranking category (分类排名)."),
+    unit: str | None = typer.Option(None, "--unit", help="Only this unit (id)."),
+    final: bool = typer.Option(False, "--final", help="Refuse (exit 1) if any indicator is not yet assessed."),
+    fmt: TableFormat = typer.Option(TableFormat.table, "--format", "-f", help="table, json or csv."),
+    lang: Lang | None = LANG_OPTION,
+) -> None:
+    """Score every unit of a round: rank, unit, category, applicable and earned points, base,
+    bonus, penalty, external deductions, total, grade and flags.
+
+    Invalid data is not scored (exit 1). Ties share a rank (1, 2, 2, 4).
+
+    Examples:
+
+      gapctl score rounds/yanjiang-2021
+
+      gapctl score rounds/shanwei-2020 --by-category
+
+      gapctl score rounds/suizhou-2021 --unit finance --format json
+
+      gapctl score rounds/chongqing-2020 --final --format csv > scores.csv
+    """
+    from gapctl import scoreboard
+
+    scored = _scored(path, final)
+    if unit is not None and unit not in scored.by_unit():
+        typer.echo(f"no unit '{unit}' in round {scored.round.id}", err=True)
+        raise typer.Exit(1)
+    scores = scoreboard.select(scored, unit, by_category)
+    if fmt is TableFormat.json:
+        _dump_json(scoreboard.json_data(scored, scores))
+    elif fmt is TableFormat.csv:
+        typer.echo(scoreboard.csv_text(scores), nl=False)
+    else:
+        for line in scoreboard.text_lines(scored, scores, _lang(lang, scored), by_category):
+            _echo(line)
+
+
+@app.command()
+def explain(
+    path: Path = typer.Argument(..., help="A round directory."),
+    unit: str = typer.Argument(..., help="Unit id."),
+    indicator: str | None = typer.Argument(None, help="Only this indicator (id)."),
+    fmt: Format = FORMAT_OPTION,
+    lang: Lang | None = LANG_OPTION,
+) -> None:
+    """Why a unit got its score: per indicator the points, the rule in words, the observation,
+    points earned or lost and why, the evidence; then how the total was combined, and the
+    unit's problem list (扣分点, 扣分理由, 整改要求).
+
+    Examples:
+
+      gapctl explain rounds/suizhou-2021 finance
+
+      gapctl explain rounds/yanjiang-2021 baohe 8
+
+      gapctl explain rounds/chongqing-2020 wanzhou --lang en
+    """
+    from gapctl.explain import explain_data, explain_lines
+
+    scored = _scored(path, final=False)
+    score_ = scored.by_unit().get(unit)
+    if score_ is None:
+        typer.echo(f"no unit '{unit}' in round {scored.round.id}", err=True)
+        raise typer.Exit(1)
+    if indicator is not None and indicator not in score_.leaves and score_.node(indicator) is None:
+        typer.echo(f"no indicator '{indicator}' in scheme {score_.scheme.id}", err=True)
+        raise typer.Exit(1)
+    if fmt is Format.json:
+        _dump_json(explain_data(score_))
+    else:
+        for line in explain_lines(score_, _lang(lang, scored), indicator):
             _echo(line)
 
 

@@ -328,6 +328,9 @@ def _rule(reader: Reader, data: Any, at: tuple[Any, ...]) -> Rule | None:
                 entry_values = reader.read(shape, entry, at + (key, i), f"a rule's {key[:-1]}")
                 if entry_values is not None and all(
                         entry_values.get(k) is not None for k, f in shape.items() if f.required):
+                    if entry_values.get("applies_to") is not None:
+                        entry_values["applies_to"] = _selector(
+                            reader, entry_values["applies_to"], at + (key, i, "applies_to"), "'applies_to'")
                     checked.append(entry_values)
             params[key] = checked
     when = _selector(reader, values["when"], at + ("when",), "'when'") if values.get("when") else None

@@ -26,13 +26,15 @@ class ProblemKind:
     severity: str
     title: str
     description: str
+    stage: str = "validate"  # which command finds it: validate, or score
 
 
 CATALOGUE: dict[str, ProblemKind] = {}
 
 
-def _kind(code: str, name: str, severity: str, title: str, description: str) -> ProblemKind:
-    kind = ProblemKind(code, name, severity, title, description)
+def _kind(code: str, name: str, severity: str, title: str, description: str,
+          stage: str = "validate") -> ProblemKind:
+    kind = ProblemKind(code, name, severity, title, description, stage)
     CATALOGUE[code] = kind
     return kind
 
@@ -106,6 +108,9 @@ EVIDENCE_MISSING = _kind("E505", "evidence-missing", ERROR, "Evidence file missi
                          "directory.")
 EVIDENCE_HASH = _kind("E506", "evidence-hash", ERROR, "Evidence file changed",
                       "The sha256 recorded for an evidence file does not match the file.")
+NOT_ASSESSED_FINAL = _kind("E508", "not-assessed-final", ERROR, "Not yet assessed (final score)",
+                           "`gapctl score --final` found applicable indicators still pending; a final "
+                           "score needs every one observed.", stage="score")
 NO_OBSERVATIONS = _kind("W507", "no-observations", WARNING, "No observation file for a unit",
                         "A unit of the round has no observation file yet.")
 

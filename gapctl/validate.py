@@ -328,12 +328,12 @@ def _check_value(ind: Indicator, rule, unit: Unit, result, scheme_invalid: set[s
     if result.state in ("n/a", "pending", "no-evidence") or result.invalid:
         return out  # a value that could not be read was reported when loading
     value_at = where + (kind.value_field,) if _has_value(result, kind.value_field) else where
-    for message in kind.check_value(result, rule, ind):
+    for message in kind.check_value(result, rule, ind, unit):
         out.append(Problem(VALUE_DOES_NOT_FIT, f"'{ind.id}' ({rule.kind}): {message}",
                            result.src, value_at))
     if out or ind.id in scheme_invalid:
         return out
-    earned = kind.earned(result, rule, ind)
+    earned = kind.earned(result, rule, ind, unit)
     lost = (ind.points is not None and earned < ind.points) if ind.section == "main" else earned < 0
     if lost and not (result.reason and result.reason.strip()):
         out.append(Problem(MISSING_REASON, f"'{ind.id}' {ind.name}: points lost without a "

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from gapctl.schema import Shape
 
 if TYPE_CHECKING:
-    from gapctl.model import Indicator, Result, Rule
+    from gapctl.model import Indicator, Result, Rule, Unit
 
 
 Message = str | tuple[str, tuple]
@@ -32,12 +32,20 @@ class RuleKind:
     params: Shape
     value_field: str | None  # observation key it reads; None when computed from scores
     check_params: Callable[[Rule, Indicator], list[Message]]
-    check_value: Callable[[Result, Rule, Indicator], list[str]]
-    earned: Callable[[Result, Rule, Indicator], Decimal]
+    check_value: Callable[[Result, Rule, Indicator, Unit], list[str]]
+    earned: Callable[[Result, Rule, Indicator, Unit], Decimal]
+    describe: Callable[[Rule, Indicator, str], str]  # the rule in words, lang "zh" or "en"
 
 
 def no_problems(*_args: object) -> list[str]:
     return []
+
+
+def num(value: object) -> str:
+    """A number as people write it: 7, 0.5, never 7.0 or 5E+1."""
+    d = value if isinstance(value, Decimal) else Decimal(str(value))
+    text = format(d, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def tiers_problems(rule: Rule, indicator: Indicator, amount_key: str) -> list[Message]:

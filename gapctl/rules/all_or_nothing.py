@@ -2,17 +2,22 @@
 
 from decimal import Decimal
 
-from gapctl.rules import RuleKind, no_problems
+from gapctl.rules import RuleKind, no_problems, num
 
 
-def check_value(result, rule, indicator) -> list[str]:
+def check_value(result, rule, indicator, unit) -> list[str]:
     if result.state is None:
         return ["needs 'result: done' or 'result: not-done'"]
     return []
 
 
-def earned(result, rule, indicator) -> Decimal:
+def earned(result, rule, indicator, unit) -> Decimal:
     return indicator.points if result.state == "done" else Decimal(0)
+
+
+def describe(rule, indicator, lang) -> str:
+    p = num(indicator.points)
+    return f"完成得{p}分，未完成不得分" if lang == "zh" else f"{p} if done, otherwise 0"
 
 
 KIND = RuleKind(
@@ -24,4 +29,5 @@ KIND = RuleKind(
     check_params=no_problems,
     check_value=check_value,
     earned=earned,
+    describe=describe,
 )

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from gapctl.rules import RuleKind, reached_tier, tiers_problems
+from gapctl.rules import RuleKind, num, reached_tier, tiers_problems
 from gapctl.schema import F
 
 
@@ -10,17 +10,24 @@ def check_params(rule, indicator) -> list[str]:
     return tiers_problems(rule, indicator, "points")
 
 
-def check_value(result, rule, indicator) -> list[str]:
+def check_value(result, rule, indicator, unit) -> list[str]:
     if result.count is None and result.state != "not-done":
         return ["needs 'count: <number of times>'"]
     return []
 
 
-def earned(result, rule, indicator) -> Decimal:
+def earned(result, rule, indicator, unit) -> Decimal:
     if result.state == "done" and result.count is None:
         return indicator.points
     tier = reached_tier(rule.params.get("tiers") or [], result.count or 0)
     return Decimal(str(tier["points"])) if tier else Decimal(0)
+
+
+def describe(rule, indicator, lang) -> str:
+    tiers = rule.params.get("tiers") or []
+    if lang == "zh":
+        return "，".join(f"{t['at_least']}次及以上得{num(t['points'])}分" for t in tiers) + "，不足不得分"
+    return "; ".join(f"{t['at_least']}+ times: {num(t['points'])}" for t in tiers) + "; fewer: 0"
 
 
 KIND = RuleKind(
@@ -33,4 +40,5 @@ KIND = RuleKind(
     check_params=check_params,
     check_value=check_value,
     earned=earned,
+    describe=describe,
 )

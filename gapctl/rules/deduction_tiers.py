@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from gapctl.rules import RuleKind, reached_tier, tiers_problems
+from gapctl.rules import RuleKind, num, reached_tier, tiers_problems
 from gapctl.schema import F
 
 
@@ -10,18 +10,28 @@ def check_params(rule, indicator) -> list[str]:
     return tiers_problems(rule, indicator, "deduct")
 
 
-def check_value(result, rule, indicator) -> list[str]:
+def check_value(result, rule, indicator, unit) -> list[str]:
     if result.notices is None and result.state not in ("done", "not-done"):
         return ["needs 'notices: <number of notices>' (0 if none)"]
     return []
 
 
-def earned(result, rule, indicator) -> Decimal:
+def earned(result, rule, indicator, unit) -> Decimal:
     if result.notices is None:
         return indicator.points if result.state == "done" else Decimal(0)
     tier = reached_tier(rule.params.get("tiers") or [], result.notices)
     deduct = Decimal(str(tier["deduct"])) if tier else Decimal(0)
     return max(Decimal(0), indicator.points - deduct)
+
+
+def describe(rule, indicator, lang) -> str:
+    tiers = rule.params.get("tiers") or []
+    p = num(indicator.points)
+    if lang == "zh":
+        steps = "，".join(f"通报{t['at_least']}次扣{num(t['deduct'])}分" for t in tiers)
+        return f"满分{p}分；{steps}；扣完为止"
+    steps = "; ".join(f"{t['at_least']}+ notices: -{num(t['deduct'])}" for t in tiers)
+    return f"{p} less: {steps}; never below 0"
 
 
 KIND = RuleKind(
@@ -35,4 +45,5 @@ KIND = RuleKind(
     check_params=check_params,
     check_value=check_value,
     earned=earned,
+    describe=describe,
 )

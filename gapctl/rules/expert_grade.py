@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from gapctl.rules import RuleKind
+from gapctl.rules import RuleKind, num
 from gapctl.schema import F
 
 
@@ -15,7 +15,7 @@ def check_params(rule, indicator) -> list[str]:
     return []
 
 
-def check_value(result, rule, indicator) -> list[str]:
+def check_value(result, rule, indicator, unit) -> list[str]:
     if result.grade is None:
         return [] if result.state in ("done", "not-done") else ["needs 'grade: <points awarded>'"]
     if indicator.points is not None and not Decimal(0) <= result.grade <= indicator.points:
@@ -26,10 +26,17 @@ def check_value(result, rule, indicator) -> list[str]:
     return []
 
 
-def earned(result, rule, indicator) -> Decimal:
+def earned(result, rule, indicator, unit) -> Decimal:
     if result.grade is None:
         return indicator.points if result.state == "done" else Decimal(0)
     return result.grade
+
+
+def describe(rule, indicator, lang) -> str:
+    p, step = num(indicator.points), rule.params.get("step")
+    if lang == "zh":
+        return f"专家评分，0至{p}分" + (f"，以{num(step)}分为单位" if step else "")
+    return f"expert grade, 0 to {p}" + (f" in steps of {num(step)}" if step else "")
 
 
 KIND = RuleKind(
@@ -41,4 +48,5 @@ KIND = RuleKind(
     check_params=check_params,
     check_value=check_value,
     earned=earned,
+    describe=describe,
 )

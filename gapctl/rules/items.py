@@ -5,7 +5,7 @@
 
 from decimal import Decimal
 
-from gapctl.rules import RuleKind
+from gapctl.rules import RuleKind, num
 from gapctl.schema import F
 
 
@@ -29,15 +29,22 @@ def check_params(rule, indicator) -> list:
     return out
 
 
-def check_value(result, rule, indicator) -> list[str]:
+def applicable_items(rule, unit) -> list[dict]:
+    """The rule's items that count for this unit (an item's `applies_to` may leave it out)."""
+    return [item for item in rule.params.get("items") or []
+            if item.get("applies_to") is None or unit is None or item["applies_to"].matches(unit)]
+
+
+def check_value(result, rule, indicator, unit) -> list[str]:
     if result.items is None:
         return [] if result.state in ("not-done",) else \
             ["needs 'items: {<item id>: true/false}' for every item"]
-    known = [str(item.get("id")) for item in rule.params.get("items") or [] if isinstance(item, dict)]
+    everything = [str(item.get("id")) for item in rule.params.get("items") or []]
+    known = [str(item.get("id")) for item in applicable_items(rule, unit)]
     out = []
     for key, value in result.items.items():
-        if key not in known:
-            out.append(f"unknown item '{key}'; items are: {', '.join(known)}")
+        if key not in everything:
+            out.append(f"unknown item '{key}'; items are: {', '.join(everything)}")
         elif not isinstance(value, bool):
             out.append(f"item '{key}' must be true or false")
     missing = [k for k in known if k not in result.items]
@@ -46,12 +53,28 @@ def check_value(result, rule, indicator) -> list[str]:
     return out
 
 
-def earned(result, rule, indicator) -> Decimal:
+def earned(result, rule, indicator, unit) -> Decimal:
+    """Points of the items done; when some items do not apply, scaled to the indicator's points."""
     if result.state == "done":
         return indicator.points
     done = result.items or {}
-    return sum((Decimal(str(item["points"])) for item in rule.params.get("items") or []
-                if done.get(str(item.get("id"))) is True), Decimal(0))
+    items = applicable_items(rule, unit)
+    possible = sum((item["points"] for item in items), Decimal(0))
+    got = sum((item["points"] for item in items if done.get(str(item["id"])) is True), Decimal(0))
+    if possible == 0:
+        return Decimal(0)
+    total = sum((item["points"] for item in rule.params.get("items") or []), Decimal(0))
+    return got if possible == total else got * indicator.points / possible
+
+
+def describe(rule, indicator, lang) -> str:
+    items = rule.params.get("items") or []
+    if lang == "zh":
+        parts = "、".join(f"{item.get('name') or item['id']}{num(item['points'])}分" for item in items)
+        return f"分项计分：{parts}；每缺一项扣除相应分值"
+    parts = ", ".join(f"{item.get('name_en') or item.get('name') or item['id']} {num(item['points'])}"
+                      for item in items)
+    return f"items: {parts}; each missing item loses its points"
 
 
 KIND = RuleKind(
@@ -61,9 +84,11 @@ KIND = RuleKind(
              '    - {id: plan, name: 主要领导研究部署, points: 2}\n'
              '    - {id: solve, name: 协调解决问题, points: 1}\n'
              '# observation: {indicator: "1", items: {lead: true, plan: false, solve: true}}'),
-    params={"items": F("list", required=True, doc="[{id, name, points}], points sum to the indicator's")},
+    params={"items": F("list", required=True,
+                       doc="[{id, name, points, applies_to}], points sum to the indicator's")},
     value_field="items",
     check_params=check_params,
     check_value=check_value,
     earned=earned,
+    describe=describe,
 )

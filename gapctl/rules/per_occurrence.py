@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from gapctl.rules import RuleKind
+from gapctl.rules import RuleKind, num
 from gapctl.schema import F
 
 
@@ -15,21 +15,33 @@ def check_params(rule, indicator) -> list[str]:
     return []
 
 
-def check_value(result, rule, indicator) -> list[str]:
+def check_value(result, rule, indicator, unit) -> list[str]:
     if result.notices is None and result.state not in ("done", "not-done"):
         return ["needs 'notices: <number of occurrences>' (0 if none)"]
     return []
 
 
-def earned(result, rule, indicator) -> Decimal:
+def earned(result, rule, indicator, unit) -> Decimal:
     """In a penalty section: minus the deductions (capped only by `cap`); in the tree: floored at 0."""
-    deduct = Decimal(str(rule.params.get("deduct") or 0)) * (result.notices or 0)
+    times = min(result.notices or 0, 1) if rule.params.get("once") else (result.notices or 0)
+    deduct = Decimal(str(rule.params.get("deduct") or 0)) * times
     cap = rule.params.get("cap")
     if cap is not None:
         deduct = min(deduct, Decimal(str(cap)))
     if indicator.section == "penalty" or indicator.points is None:
         return -deduct
     return max(Decimal(0), indicator.points - deduct)
+
+
+def describe(rule, indicator, lang) -> str:
+    d, cap = num(rule.params.get("deduct") or 0), rule.params.get("cap")
+    if rule.params.get("once"):
+        return f"发生即扣{d}分（只扣一次）" if lang == "zh" else f"-{d} once if it happens"
+    if lang == "zh":
+        limit = f"，最多扣{num(cap)}分" if cap is not None else "，累计叠加，不计上限"
+        return f"每次扣{d}分{limit}"
+    limit = f", at most -{num(cap)}" if cap is not None else ", cumulative, no limit"
+    return f"-{d} per occurrence{limit}"
 
 
 KIND = RuleKind(
@@ -46,4 +58,5 @@ KIND = RuleKind(
     check_params=check_params,
     check_value=check_value,
     earned=earned,
+    describe=describe,
 )

@@ -2,10 +2,10 @@
 
 from decimal import Decimal
 
-from gapctl.rules import RuleKind, no_problems
+from gapctl.rules import RuleKind, no_problems, num
 
 
-def check_value(result, rule, indicator) -> list[str]:
+def check_value(result, rule, indicator, unit) -> list[str]:
     if result.fraction is None:
         return [] if result.state in ("done", "not-done") else ["needs 'fraction: <0…1>'"]
     if not Decimal(0) <= result.fraction <= Decimal(1):
@@ -13,10 +13,15 @@ def check_value(result, rule, indicator) -> list[str]:
     return []
 
 
-def earned(result, rule, indicator) -> Decimal:
+def earned(result, rule, indicator, unit) -> Decimal:
     if result.fraction is None:
         return indicator.points if result.state == "done" else Decimal(0)
     return indicator.points * result.fraction
+
+
+def describe(rule, indicator, lang) -> str:
+    p = num(indicator.points)
+    return f"按完成程度计分：完成比例 × {p}分" if lang == "zh" else f"fraction done × {p}"
 
 
 KIND = RuleKind(
@@ -28,4 +33,5 @@ KIND = RuleKind(
     check_params=no_problems,
     check_value=check_value,
     earned=earned,
+    describe=describe,
 )

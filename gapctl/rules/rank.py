@@ -5,7 +5,7 @@ Reads `measures: {<id>: <number>}` from every unit's observation file.
 
 from decimal import Decimal
 
-from gapctl.rules import RuleKind, no_problems
+from gapctl.rules import RuleKind, no_problems, num
 from gapctl.schema import F
 
 
@@ -21,8 +21,17 @@ def check_params(rule, indicator) -> list[str]:
     return out
 
 
-def earned(result, rule, indicator) -> Decimal:
+def earned(result, rule, indicator, unit) -> Decimal:
     return Decimal(0)  # scored across units by the scorer
+
+
+def describe(rule, indicator, lang) -> str:
+    what = rule.params.get("measure") or rule.params.get("indicator")
+    top, p = rule.params.get("top"), num(indicator.points)
+    within = rule.params.get("among") == "category"
+    if lang == "zh":
+        return f"{what}{'类别内' if within else ''}排名前{top}名得{p}分（并列同名次）"
+    return f"{p} for ranking in the top {top} on {what}{' within the category' if within else ''} (ties share)"
 
 
 KIND = RuleKind(
@@ -41,4 +50,5 @@ KIND = RuleKind(
     check_params=check_params,
     check_value=no_problems,
     earned=earned,
+    describe=describe,
 )

@@ -5,7 +5,7 @@ Computed from the unit's scores; needs no observation.
 
 from decimal import Decimal
 
-from gapctl.rules import RuleKind, no_problems
+from gapctl.rules import RuleKind, no_problems, num
 from gapctl.schema import F
 
 
@@ -17,8 +17,17 @@ def check_params(rule, indicator) -> list[str]:
     return []
 
 
-def earned(result, rule, indicator) -> Decimal:
+def earned(result, rule, indicator, unit) -> Decimal:
     return Decimal(0)  # scored from the unit's base score by the scorer
+
+
+def describe(rule, indicator, lang) -> str:
+    of, at_least, p = rule.params.get("of") or "base", num(rule.params.get("at_least") or 0), num(indicator.points)
+    if lang == "zh":
+        what = "基础得分" if of == "base" else f"指标{of}得分"
+        return f"{what}达到{at_least}分（含）得{p}分"
+    what = "base score" if of == "base" else f"points on {of}"
+    return f"{p} when the {what} reaches {at_least}"
 
 
 KIND = RuleKind(
@@ -33,4 +42,5 @@ KIND = RuleKind(
     check_params=check_params,
     check_value=no_problems,
     earned=earned,
+    describe=describe,
 )

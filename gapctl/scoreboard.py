@@ -1,0 +1,157 @@
+"""`gapctl score` output: one row per unit, as data (JSON, CSV) and as aligned text."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from typing import Any
+
+from gapctl.labels import label
+from gapctl.rules import num
+from gapctl.score import RoundScore, UnitScore, half_up
+from gapctl.textwidth import table
+
+COLUMNS = ("rank", "unit", "category", "applicable", "earned", "base", "bonus", "penalty",
+           "external", "total", "grade", "flags")
+
+
+def two(value: Decimal) -> str:
+    """A computed figure for display: at most two decimals, no trailing zeros."""
+    return num(half_up(value, 2))
+
+
+def unit_row(score: UnitScore) -> dict[str, Any]:
+    """Everything `score` prints for a unit, as JSON-friendly values (numbers as text)."""
+    row: dict[str, Any] = {
+        "scheme": score.scheme.id,
+        "rank": score.rank,
+        "category_rank": score.category_rank,
+        "unit": score.unit.id,
+        "name": score.unit.name,
+        "type": score.unit.type,
+        "category": score.category.id if score.category else None,
+        "category_name": score.category.name if score.category else None,
+        "applicable": two(score.applicable),
+        "earned": two(score.earned),
+        "base": num(score.base),
+        "components": {k: (two(v) if v is not None else None) for k, v in score.components.items()},
+        "bonus": num(score.bonus),
+        "bonus_uncapped": num(score.bonus_raw),
+        "penalty": num(score.penalty),
+        "external": num(score.external),
+        "total": num(score.total),
+        "grade": score.grade,
+        "flags": list(score.flags),
+        "pending": list(score.pending),
+    }
+    if score.performance_points is not None:
+        row["performance_points"] = num(score.performance_points)
+    if score.passdown is not None:
+        row["passdown"] = num(score.passdown)
+    return row
+
+
+def select(result: RoundScore, unit: str | None = None, by_category: bool = False) -> list[UnitScore]:
+    scores = [s for s in result.units if unit is None or s.unit.id == unit]
+    if by_category:
+        scheme_order = [a.scheme for a in result.round.assignments]
+
+        def key(s: UnitScore) -> tuple[int, int, int, str]:
+            cats = [c.id for c in s.scheme.ranking.categories] if s.scheme.ranking else []
+            position = cats.index(s.category.id) if s.category and s.category.id in cats else len(cats)
+            scheme_pos = scheme_order.index(s.scheme.id) if s.scheme.id in scheme_order else 0
+            return (scheme_pos, position, s.category_rank or s.rank or 0, s.unit.id)
+        scores.sort(key=key)
+    return scores
+
+
+def json_data(result: RoundScore, scores: list[UnitScore]) -> dict[str, Any]:
+    round_ = result.round
+    return {
+        "round": round_.id, "title": round_.title, "example": round_.example,
+        "schemes": [a.scheme for a in round_.assignments],
+        "units": [unit_row(s) for s in scores],
+    }
+
+
+def csv_text(scores: list[UnitScore]) -> str:
+    fields = ["scheme", "rank", "category_rank", "unit", "name", "type", "category", "applicable", "earned",
+              "base", "bonus", "penalty", "external", "total", "grade", "flags", "performance_points",
+              "passdown", "pending"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for score in scores:
+        row = unit_row(score)
+        row["flags"] = ";".join(row["flags"])
+        row["pending"] = len(row["pending"])
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_category: bool = False) -> list[str]:
+    """Aligned tables, one per scheme of the round, Chinese names aligned."""
+    lines: list[str] = []
+    round_ = result.round
+    lines.append(f"{round_.title} ({round_.id})")
+    if round_.example:
+        lines.append(label("example", lang))
+    for scheme_id in [a.scheme for a in round_.assignments]:
+        group = [s for s in scores if s.scheme.id == scheme_id]
+        if not group:
+            continue
+        scheme = group[0].scheme
+        lines += ["", f"{label('scheme', lang)}: {scheme.title} ({scheme.id})"]
+        has_category = any(s.category for s in group)
+        has_external = any(s.external for s in group)
+        has_bonus = scheme.bonus is not None
+        has_penalty = scheme.penalty is not None
+        has_components = bool(scheme.components)
+        columns = ["category_rank" if by_category else "rank", "unit"]
+        if has_category:
+            columns.append("category")
+        if not has_components:
+            columns += ["applicable", "earned"]
+        columns.append("base")
+        columns += (["bonus"] if has_bonus else []) + (["penalty"] if has_penalty else [])
+        columns += (["external"] if has_external else []) + ["total"]
+        if scheme.grades:
+            columns.append("grade")
+        if scheme.conversion and scheme.conversion.points is not None:
+            columns.append("performance")
+        if scheme.conversion and scheme.conversion.passdown_multiplier is not None and has_external:
+            columns.append("passdown")
+        columns.append("flags")
+        rows = [[label(c, lang) for c in columns]]
+        for s in group:
+            rows.append([_cell(c, s, lang) for c in columns])
+        numeric = {"rank", "category_rank", "applicable", "earned", "base", "bonus", "penalty",
+                   "external", "total", "performance", "passdown"}
+        lines += table(rows, ["right" if c in numeric else "left" for c in columns])
+    return lines
+
+
+def _cell(column: str, s: UnitScore, lang: str) -> str:
+    flags = list(s.flags)
+    if s.pending:
+        flags.append(f"{label('pending', lang)} {len(s.pending)}")
+    values = {
+        "rank": str(s.rank or ""),
+        "category_rank": str(s.category_rank or s.rank or ""),
+        "unit": s.unit.name if lang == "zh" or not s.unit.name_en else s.unit.name_en,
+        "category": (s.category.name if lang == "zh" or not s.category.name_en else s.category.name_en)
+        if s.category else "",
+        "applicable": two(s.applicable),
+        "earned": two(s.earned),
+        "base": num(s.base),
+        "bonus": num(s.bonus) + ("*" if s.bonus != s.bonus_raw else ""),
+        "penalty": num(s.penalty),
+        "external": num(-s.external) if s.external else "0",
+        "total": num(s.total),
+        "grade": (s.grade if lang == "zh" or not s.grade_en else s.grade_en) or "",
+        "performance": num(s.performance_points) if s.performance_points is not None else "",
+        "passdown": num(s.passdown) if s.passdown is not None else "",
+        "flags": ", ".join(flags),
+    }
+    return values[column]
