@@ -1,0 +1,184 @@
+"""Scoring: the seeds' published figures, rounding, ranks, and every mechanic by hand."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from gapctl.api import check, score
+from gapctl.score import competition_ranks, half_up
+from tests.conftest import ROOT, write_repo
+
+
+def scored(path):
+    result = check(path)
+    assert result.report.errors == [], [(p.code, p.message) for p in result.report.errors]
+    return score(result.loaded.round)
+
+
+def by_unit(path):
+    return scored(path).by_unit()
+
+
+# --- rounding and ranks ---------------------------------------------------------------
+
+@pytest.mark.parametrize("value, places, expected", [
+    ("89.45", 1, "89.5"), ("89.44", 1, "89.4"), ("0.125", 2, "0.13"), ("2.5", 0, "3"), ("-1.25", 1, "-1.3"),
+])
+def test_half_up_never_bankers(value, places, expected):
+    assert half_up(D(value), places) == D(expected)
+
+
+def test_ties_share_a_rank():
+    ranks = competition_ranks([("a", D(90)), ("b", D("85.5")), ("c", D("85.5")), ("d", D(80))])
+    assert ranks == {"a": 1, "b": 2, "c": 2, "d": 4}
+    assert competition_ranks([("x", D(1)), ("y", D(2))], higher_is_better=False) == {"x": 1, "y": 2}
+
+
+# --- Chongqing: 76 of 85 applicable → 89.4 ---------------------------------------------
+
+CHONGQING_LIKE = """\
+id: cq
+title: 按应得分折算
+scoring: {normalise: applicable, scale: 100, places: 1}
+tags: {licensing: 有行政许可职能}
+indicators:
+  - {id: "1", name: 甲, points: 40, rule: {kind: all-or-nothing}}
+  - {id: "2", name: 乙, points: 36, rule: {kind: all-or-nothing}}
+  - {id: "3", name: 丙, points: 9, rule: {kind: all-or-nothing}}
+  - {id: "4", name: 丁, points: 15, applies_to: {tags: [licensing]}, rule: {kind: all-or-nothing}}
+flags: [{id: below-60, label: 低于60分, of: total, below: 60}]
+"""
+
+
+def test_chongqing_worked_example_76_of_85_is_89_4(tmp_path):
+    write_repo(tmp_path, {
+        "schemes/cq.yaml": CHONGQING_LIKE,
+        "units/u.yaml": "id: u\nname: 部门\nunits:\n  - {id: a, name: A部门, type: 市政府部门}\n",
+        "rounds/r/round.toml": 'id = "r"\ntitle = "t"\nunits = "u"\n[[schemes]]\nscheme = "cq"\n',
+        "rounds/r/observations/a.yaml": """\
+            unit: a
+            results:
+              - {indicator: "1", result: done}
+              - {indicator: "2", result: done}
+              - {indicator: "3", result: not-done, reason: 未公开}
+            """,
+    })
+    a = by_unit(tmp_path / "rounds/r")["a"]
+    assert (a.applicable, a.earned) == (D(85), D(76))  # 应得总分 85 (indicator 4 does not apply)
+    assert a.base == D("89.4") and a.total == D("89.4")
+    assert a.flags == []
+
+
+def test_half_up_applies_to_normalised_base(tmp_path):
+    write_repo(tmp_path, {
+        "schemes/s.yaml": """\
+            id: s
+            title: t
+            scoring: {normalise: applicable, places: 1}
+            indicators:
+              - {id: "1", name: 甲, points: 200, rule: {kind: expert-grade}}
+            """,
+        "units/u.yaml": "id: u\nname: n\nunits:\n  - {id: a, name: A, type: t}\n",
+        "rounds/r/round.toml": 'id = "r"\ntitle = "t"\nunits = "u"\n[[schemes]]\nscheme = "s"\n',
+        "rounds/r/observations/a.yaml": 'unit: a\nresults:\n  - {indicator: "1", grade: 178.9, reason: x}\n',
+    })
+    assert by_unit(tmp_path / "rounds/r")["a"].base == D("89.5")  # 178.9 ÷ 200 × 100 = 89.45
+
+
+# --- Suizhou ---------------------------------------------------------------------------
+
+def test_suizhou_subtotals_and_normalised_departments():
+    units = by_unit(ROOT / "rounds/suizhou-2021")
+    office = units["office"]  # 区党政办: neither licensing nor penalty powers
+    assert {n.indicator.name: n.indicator.points for n in office.tree} == {
+        "公开渠道": 4, "主动公开": 60, "依申请公开": 6, "解读回应": 15, "能力保障": 15}
+    active = office.node("2")
+    assert [c.indicator.points for c in active.children] == [40, 20]
+    assert office.leaves["2.1.3"].state == "not-applicable"   # 行政许可: licensing only
+    assert office.leaves["2.1.4"].state == "not-applicable"   # 行政处罚: penalty powers only
+    assert office.applicable == D(71) and office.earned == D(60)
+    assert office.base == D("84.5")                            # 60 ÷ 71 × 100 = 84.507 → 84.5
+    finance = units["finance"]                                 # city evaluation took 1.5
+    assert (finance.applicable, finance.earned, finance.base) == (D(79), D(73), D("92.4"))
+    assert finance.external == D("1.5") and finance.total == D("90.9")
+
+
+# --- Yanjiang, by hand -----------------------------------------------------------------
+
+def test_yanjiang_units_by_hand():
+    units = by_unit(ROOT / "rounds/yanjiang-2021")
+    lianhua, baohe, sanxianci, finance = units["lianhua"], units["baohe"], units["sanxianci"], units["finance"]
+    # count tiers: 2 open days → 10, 1 → 7 (towns); the department is graded instead
+    assert lianhua.leaves["5"].earned == 10 and sanxianci.leaves["5"].earned == 7
+    assert finance.leaves["5"].rule.kind == "expert-grade"
+    # notice deductions 1 → −1, 2 → −2, 3 → −5
+    assert sanxianci.leaves["8"].earned == 4 and baohe.leaves["8"].earned == 3 and finance.leaves["8"].earned == 0
+    # bonus: base 99 ≥ 90 → +3, reported experience +5, mailbox rank top 3 → +2, capped at 10
+    assert [lianhua.leaves[i].earned for i in ("11.1", "11.2", "11.3")] == [3, 5, 2]
+    assert lianhua.base == 99 and lianhua.bonus == 10 and lianhua.total == 109
+    # uncapped penalty: two criticism notices → −10
+    assert baohe.penalty == -10 and baohe.total == D("60.5")
+    # the threshold bonus needs 90: 83.5 gets nothing
+    assert sanxianci.leaves["11.1"].earned == 0
+
+
+def _yanjiang_variant(tmp_path, cap: int):
+    scheme = (ROOT / "schemes/yanjiang-2021.yaml").read_text(encoding="utf-8")
+    assert "cap: 10" in scheme
+    write_repo(tmp_path, {"schemes/yanjiang-2021.yaml": scheme.replace("cap: 10", f"cap: {cap}"),
+                          "units/yanjiang.yaml": (ROOT / "units/yanjiang.yaml").read_text(encoding="utf-8")})
+    round_dir = tmp_path / "rounds/yanjiang-2021"
+    for path in (ROOT / "rounds/yanjiang-2021").rglob("*"):
+        if path.is_file():
+            target = round_dir / path.relative_to(ROOT / "rounds/yanjiang-2021")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    return round_dir
+
+
+def test_bonus_cap_binds(tmp_path):
+    lianhua = by_unit(_yanjiang_variant(tmp_path, 6))["lianhua"]
+    assert lianhua.bonus_raw == 10 and lianhua.bonus == 6 and lianhua.total == 105
+
+
+def test_items_count_tiers_and_progress_by_hand(tmp_path):
+    round_dir = _yanjiang_variant(tmp_path, 10)
+    write_repo(round_dir, {"observations/fengyu.yaml": """\
+        unit: fengyu
+        measures: {mailbox-satisfaction: 0.5}
+        results:
+          - {indicator: "1", items: {lead-in-charge: true, lead-deploy: false, lead-coordinate: true}, reason: 缺研究部署}
+          - {indicator: "2", items: {office: true, staff: true, funding: true}}
+          - {indicator: "4", result: done}
+          - {indicator: "5", count: 0, reason: 未开展}
+          - {indicator: "6", count: 3}
+          - {indicator: "7", fraction: 0.6, reason: 专区建设未完成}
+          - {indicator: "8", notices: 3, reason: 通报3次}
+          - {indicator: "9.1", grade: 20}
+          - {indicator: "9.2", grade: 5}
+          - {indicator: "9.3", grade: 5}
+          - {indicator: "10", grade: 14}
+          - {indicator: "12.1", notices: 3, reason: 被通报3次}
+        """})
+    result = check(round_dir)
+    fengyu_codes = {p.code for p in result.report.problems if "fengyu" in str(p.src.display)}
+    assert "E501" not in fengyu_codes
+    fengyu = score(result.loaded.round).by_unit()["fengyu"]
+    assert fengyu.leaves["1"].earned == 2        # 1 + 1; 研究部署 (2) missing
+    assert fengyu.leaves["5"].earned == 0        # no open day
+    assert fengyu.leaves["6"].earned == 5        # 3 consultations
+    assert fengyu.leaves["7"].earned == 9        # 0.6 × 15
+    assert fengyu.leaves["8"].earned == 0        # 3 notices → −5 of 5
+    assert fengyu.leaves["3"].state == "pending"  # 制度清单 not observed: 0 for now
+    # 2 + 3 + 0(pending 11) + 3 + 0 + 5 + 9 + 0 + 30 + 14 = 66
+    assert fengyu.base == 66 and fengyu.bonus == 0
+    assert fengyu.penalty == -15 and fengyu.total == 51   # −5 × 3, no limit
+
+
+def test_rank_bonus_goes_to_the_top_three_with_ties():
+    units = by_unit(ROOT / "rounds/yanjiang-2021")
+    satisfaction = sorted(((u.leaves["11.3"].earned, uid) for uid, u in units.items()), reverse=True)
+    winners = {uid for earned, uid in satisfaction if earned == 2}
+    assert len(winners) == 3
