@@ -149,7 +149,9 @@ def test_items_count_tiers_and_progress_by_hand(tmp_path):
         unit: fengyu
         measures: {mailbox-satisfaction: 0.5}
         results:
-          - {indicator: "1", items: {lead-in-charge: true, lead-deploy: false, lead-coordinate: true}, reason: 缺研究部署}
+          - indicator: "1"
+            items: {lead-in-charge: true, lead-deploy: false, lead-coordinate: true}
+            reason: 缺研究部署
           - {indicator: "2", items: {office: true, staff: true, funding: true}}
           - {indicator: "4", result: done}
           - {indicator: "5", count: 0, reason: 未开展}
