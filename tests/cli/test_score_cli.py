@@ -1,0 +1,88 @@
+"""`gapctl score` and `gapctl explain` through typer's runner, with golden files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gapctl.api import check, score
+from gapctl.cli import app
+from gapctl.scoreboard import unit_row
+from tests.conftest import ROOT, write_repo
+
+runner = CliRunner()
+GOLDEN = ROOT / "tests" / "golden"
+
+CASES = {
+    "score-yanjiang.txt": ["score", "rounds/yanjiang-2021"],
+    "score-suizhou-en.txt": ["score", "rounds/suizhou-2021", "--lang", "en"],
+    "explain-yanjiang-baohe.txt": ["explain", "rounds/yanjiang-2021", "baohe"],
+    "explain-suizhou-finance-en.txt": ["explain", "rounds/suizhou-2021", "finance", "--lang", "en"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden_output(name, request, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = runner.invoke(app, CASES[name])
+    assert result.exit_code == 0, result.output
+    path: Path = GOLDEN / name
+    if request.config.getoption("--update-golden"):
+        path.write_text(result.output, encoding="utf-8")
+    assert result.output == path.read_text(encoding="utf-8"), f"run pytest --update-golden and review {path}"
+
+
+def test_score_json_matches_the_library(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = runner.invoke(app, ["score", "rounds/yanjiang-2021", "--format", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    library = score(check("rounds/yanjiang-2021").loaded.round)
+    assert data["units"] == [json.loads(json.dumps(unit_row(s), default=str)) for s in library.units]
+    assert [u["rank"] for u in data["units"]] == sorted(u["rank"] for u in data["units"])
+
+
+def test_score_csv_has_one_row_per_unit(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = runner.invoke(app, ["score", "rounds/suizhou-2021", "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert len(rows) == 8 and rows[0]["unit"] == "market" and rows[0]["total"] == "94.5"
+
+
+def test_score_one_unit(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    data = json.loads(runner.invoke(app, ["score", "rounds/suizhou-2021", "--unit", "finance", "-f", "json"]).output)
+    assert [(u["unit"], u["total"], u["external"]) for u in data["units"]] == [("finance", "90.9", "1.5")]
+    assert runner.invoke(app, ["score", "rounds/suizhou-2021", "--unit", "nobody"]).exit_code == 1
+
+
+def test_final_refuses_pending(mini_repo, monkeypatch):
+    monkeypatch.chdir(mini_repo)
+    write_repo(mini_repo, {"rounds/r1/observations/b.yaml": 'unit: b\nresults:\n  - {indicator: "1.1", result: done}\n'})
+    assert runner.invoke(app, ["score", "rounds/r1"]).exit_code == 0  # provisional: a warning only
+    result = runner.invoke(app, ["score", "rounds/r1", "--final"])
+    assert result.exit_code == 1
+    assert "E508" in result.output and "not yet assessed" in result.output
+
+
+def test_invalid_data_is_not_scored(mini_repo, monkeypatch):
+    monkeypatch.chdir(mini_repo)
+    write_repo(mini_repo, {"rounds/r1/observations/b.yaml": 'unit: b\nresults:\n  - {indicator: "9", result: done}\n'})
+    result = runner.invoke(app, ["score", "rounds/r1"])
+    assert result.exit_code == 1
+    assert "E302" in result.output and "Not scored" in result.output
+
+
+def test_explain_one_indicator_and_json(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    text = runner.invoke(app, ["explain", "rounds/yanjiang-2021", "baohe", "8"]).output
+    assert "8 政务新媒体工作  3/5  扣2分" in text and "扣分理由：政务新媒体被区通报2次。" in text
+    data = json.loads(runner.invoke(app, ["explain", "rounds/yanjiang-2021", "baohe", "-f", "json"]).output)
+    assert data["score"]["total"] == "60.5"
+    assert {p["indicator"] for p in data["problems"]} >= {"8", "12.1"}
+    assert runner.invoke(app, ["explain", "rounds/yanjiang-2021", "baohe", "99"]).exit_code == 1
