@@ -63,7 +63,8 @@ def test_score_one_unit(monkeypatch):
 
 def test_final_refuses_pending(mini_repo, monkeypatch):
     monkeypatch.chdir(mini_repo)
-    write_repo(mini_repo, {"rounds/r1/observations/b.yaml": 'unit: b\nresults:\n  - {indicator: "1.1", result: done}\n'})
+    write_repo(mini_repo, {"rounds/r1/observations/b.yaml":
+                           'unit: b\nresults:\n  - {indicator: "1.1", result: done}\n'})
     assert runner.invoke(app, ["score", "rounds/r1"]).exit_code == 0  # provisional: a warning only
     result = runner.invoke(app, ["score", "rounds/r1", "--final"])
     assert result.exit_code == 1
