@@ -333,26 +333,30 @@ def category_of(scheme: Scheme, unit: Unit) -> Category | None:
 
 
 def _rank_bonuses(scores: list[UnitScore], observations: dict[str, Observations]) -> None:
-    """`rank` rules: points for the units in the top N among those scored by the same scheme."""
+    """`rank` rules: points for the units in the top N among those scored by the same scheme.
+
+    Ranks are computed once per (scheme, indicator, category), not once per unit.
+    """
+    ranked: dict[tuple[str, str, str | None], dict[str, int]] = {}
     for score in scores:
         for leaf in score.leaves.values():
             if not (leaf.rule and leaf.rule.kind == "rank" and leaf.state == "scored"):
                 continue
             params = leaf.rule.params
-            peers = [s for s in scores if s.scheme is score.scheme]
-            if params.get("among") == "category":
-                peers = [s for s in peers if s.category is score.category]
-            values = []
-            for peer in peers:
-                value = _rank_value(peer, params, observations)
-                if value is not None:
-                    values.append((peer.unit.id, value))
-            higher = True
-            if params.get("measure"):
-                measure = next((m for m in score.scheme.measures if m.id == params["measure"]), None)
-                higher = measure.higher_is_better if measure else True
-            ranks = competition_ranks(values, higher)
-            rank = ranks.get(score.unit.id)
+            within = params.get("among") == "category"
+            category = score.category.id if within and score.category else None
+            key = (score.scheme.id, leaf.indicator.id, category)
+            if key not in ranked:
+                peers = [s for s in scores if s.scheme is score.scheme
+                         and (not within or s.category is score.category)]
+                values = [(peer.unit.id, value) for peer in peers
+                          for value in [_rank_value(peer, params, observations)] if value is not None]
+                higher = True
+                if params.get("measure"):
+                    measure = next((m for m in score.scheme.measures if m.id == params["measure"]), None)
+                    higher = measure.higher_is_better if measure else True
+                ranked[key] = competition_ranks(values, higher)
+            rank = ranked[key].get(score.unit.id)
             leaf.earned = leaf.points if rank is not None and rank <= params["top"] else ZERO
 
 
