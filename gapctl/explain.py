@@ -13,7 +13,7 @@ from gapctl.labels import label
 from gapctl.model import Result
 from gapctl.rules import REGISTRY, num
 from gapctl.score import LeafScore, NodeScore, UnitScore
-from gapctl.scoreboard import two
+from gapctl.scoreboard import fixed, two
 
 
 def observation_text(leaf: LeafScore, lang: str) -> str:
@@ -152,7 +152,8 @@ def computation_lines(score: UnitScore, lang: str) -> list[str]:
                          f"{num(component.weight)} × {two(value) if value is not None else '—'} ({component.name})")
         formula = " + ".join(parts)
     rounding = f"（四舍五入保留{scoring.places}位小数）" if zh else f" (rounded half-up to {scoring.places} places)"
-    out.append(f"{label('base', lang)} = {formula} = {num(score.base)}{rounding}")
+    places = scoring.places
+    out.append(f"{label('base', lang)} = {formula} = {fixed(score.base, places)}{rounding}")
     if scheme.bonus:
         capped = ""
         if score.bonus != score.bonus_raw:
@@ -165,8 +166,9 @@ def computation_lines(score: UnitScore, lang: str) -> list[str]:
         sign = "−" if share.mode == "subtract" else "×"
         why = f"（{share.reason}）" if share.reason and zh else (f" ({share.reason})" if share.reason else "")
         out.append(f"{label('external', lang)} {share.name} {sign}{num(share.points)}{why}")
-    total_formula = f"{num(score.base)} + {num(score.bonus)} − {num(-score.penalty)} − {num(score.external)}"
-    out.append(f"{label('total', lang)} = {total_formula} = {num(score.total)}")
+    total_formula = (f"{fixed(score.base, places)} + {num(score.bonus)} − {num(-score.penalty)} − "
+                     f"{num(score.external)}")
+    out.append(f"{label('total', lang)} = {total_formula} = {fixed(score.total, places)}")
     if score.grade:
         out.append(f"{label('grade', lang)} {score.grade if zh or not score.grade_en else score.grade_en}")
     if score.rank is not None:
@@ -179,7 +181,7 @@ def computation_lines(score: UnitScore, lang: str) -> list[str]:
         if flag.id in score.flags:
             out.append(f"{label('flags', lang)} {flag.label if zh or not flag.label_en else flag.label_en}")
     if score.performance_points is not None and scheme.conversion:
-        out.append(f"{label('performance', lang)} = {num(score.total)} ÷ {num(scoring.scale)} × "
+        out.append(f"{label('performance', lang)} = {fixed(score.total, places)} ÷ {num(scoring.scale)} × "
                    f"{num(scheme.conversion.points)} = {num(score.performance_points)}")
     if score.passdown is not None and scheme.conversion:
         out.append(f"{label('passdown', lang)} × {num(scheme.conversion.passdown_multiplier)} = {num(score.passdown)}")

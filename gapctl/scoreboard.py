@@ -21,6 +21,11 @@ def two(value: Decimal) -> str:
     return num(half_up(value, 2))
 
 
+def fixed(value: Decimal, places: int) -> str:
+    """A rounded score as published: always `places` decimals (87.0, not 87)."""
+    return format(half_up(value, places), "f")
+
+
 def unit_row(score: UnitScore) -> dict[str, Any]:
     """Everything `score` prints for a unit, as JSON-friendly values (numbers as text)."""
     row: dict[str, Any] = {
@@ -34,13 +39,13 @@ def unit_row(score: UnitScore) -> dict[str, Any]:
         "category_name": score.category.name if score.category else None,
         "applicable": two(score.applicable),
         "earned": two(score.earned),
-        "base": num(score.base),
+        "base": fixed(score.base, score.scheme.scoring.places),
         "components": {k: (two(v) if v is not None else None) for k, v in score.components.items()},
         "bonus": num(score.bonus),
         "bonus_uncapped": num(score.bonus_raw),
         "penalty": num(score.penalty),
         "external": num(score.external),
-        "total": num(score.total),
+        "total": fixed(score.total, score.scheme.scoring.places),
         "grade": score.grade,
         "flags": list(score.flags),
         "pending": list(score.pending),
@@ -108,9 +113,10 @@ def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_catego
         has_bonus = scheme.bonus is not None
         has_penalty = scheme.penalty is not None
         has_components = bool(scheme.components)
-        columns = ["category_rank" if by_category else "rank", "unit"]
+        columns = ["rank", "unit"]
         if has_category:
-            columns.append("category")
+            columns = ["category_rank", "rank", "unit", "category"] if by_category else \
+                ["rank", "unit", "category", "category_rank"]
         if not has_components:
             columns += ["applicable", "earned"]
         columns.append("base")
@@ -133,22 +139,23 @@ def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_catego
 
 
 def _cell(column: str, s: UnitScore, lang: str) -> str:
-    flags = list(s.flags)
+    labels = {f.id: (f.label if lang == "zh" or not f.label_en else f.label_en) for f in s.scheme.flags}
+    flags = [labels.get(f, f) for f in s.flags]
     if s.pending:
         flags.append(f"{label('pending', lang)} {len(s.pending)}")
     values = {
         "rank": str(s.rank or ""),
-        "category_rank": str(s.category_rank or s.rank or ""),
+        "category_rank": str(s.category_rank or ""),
         "unit": s.unit.name if lang == "zh" or not s.unit.name_en else s.unit.name_en,
         "category": (s.category.name if lang == "zh" or not s.category.name_en else s.category.name_en)
         if s.category else "",
         "applicable": two(s.applicable),
         "earned": two(s.earned),
-        "base": num(s.base),
+        "base": fixed(s.base, s.scheme.scoring.places),
         "bonus": num(s.bonus) + ("*" if s.bonus != s.bonus_raw else ""),
         "penalty": num(s.penalty),
         "external": num(-s.external) if s.external else "0",
-        "total": num(s.total),
+        "total": fixed(s.total, s.scheme.scoring.places),
         "grade": (s.grade if lang == "zh" or not s.grade_en else s.grade_en) or "",
         "performance": num(s.performance_points) if s.performance_points is not None else "",
         "passdown": num(s.passdown) if s.passdown is not None else "",
