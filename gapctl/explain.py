@@ -182,7 +182,7 @@ def computation_lines(score: UnitScore, lang: str) -> list[str]:
             out.append(f"{label('flags', lang)} {flag.label if zh or not flag.label_en else flag.label_en}")
     if score.performance_points is not None and scheme.conversion:
         out.append(f"{label('performance', lang)} = {fixed(score.total, places)} ÷ {num(scoring.scale)} × "
-                   f"{num(scheme.conversion.points)} = {num(score.performance_points)}")
+                   f"{num(scheme.conversion.points)} = {fixed(score.performance_points, 2)}")
     if score.passdown is not None and scheme.conversion:
         out.append(f"{label('passdown', lang)} × {num(scheme.conversion.passdown_multiplier)} = {num(score.passdown)}")
     if score.pending:

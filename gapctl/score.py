@@ -236,11 +236,16 @@ def score_unit(scheme: Scheme, unit: Unit, obs: Observations | None,
         own = score.earned / score.applicable * scoring.scale if score.applicable else ZERO
     base = own
     if scheme.components:
+        # each component is taken as published, at the scheme's places, before weighting
         base = ZERO
         for component in scheme.components:
             value = _component_value(component.source, own, score, obs)
+            if value is not None and "base" in scoring.round_at:
+                value = half_up(value, scoring.places)
             score.components[component.id] = value
-            if value is not None:
+            if value is None:
+                score.pending.append(component.source)
+            else:
                 base += component.weight * value
     score.base = half_up(base, scoring.places) if "base" in scoring.round_at else base
     for section in (scheme.bonus, scheme.penalty):

@@ -51,7 +51,7 @@ def unit_row(score: UnitScore) -> dict[str, Any]:
         "pending": list(score.pending),
     }
     if score.performance_points is not None:
-        row["performance_points"] = num(score.performance_points)
+        row["performance_points"] = fixed(score.performance_points, 2)
     if score.passdown is not None:
         row["passdown"] = num(score.passdown)
     return row
@@ -157,7 +157,7 @@ def _cell(column: str, s: UnitScore, lang: str) -> str:
         "external": num(-s.external) if s.external else "0",
         "total": fixed(s.total, s.scheme.scoring.places),
         "grade": (s.grade if lang == "zh" or not s.grade_en else s.grade_en) or "",
-        "performance": num(s.performance_points) if s.performance_points is not None else "",
+        "performance": fixed(s.performance_points, 2) if s.performance_points is not None else "",
         "passdown": num(s.passdown) if s.passdown is not None else "",
         "flags": ", ".join(flags),
     }

@@ -89,6 +89,16 @@ def check_scheme(scheme: Scheme) -> list[Problem]:
             out.append(Problem(BAD_VALUE, f"grade '{grade.label}': bands must be listed best "
                                f"first with decreasing 'min'", grade.src, grade.at + ("min",)))
         last = grade.min
+    for component in scheme.components:
+        kind, _, ident = component.source.partition(":")
+        known = {"measure": {m.id for m in scheme.measures}, "indicator": set(seen)}
+        if component.source != "indicators" and kind not in known:
+            out.append(Problem(BAD_VALUE, f"component source '{component.source}' must be indicators, "
+                               "indicator:<id> or measure:<id>", component.src, component.at + ("source",)))
+        elif kind in known and ident not in known[kind]:
+            out.append(Problem(UNKNOWN_REFERENCE, f"component source names {kind} '{ident}', which the "
+                               f"scheme does not declare{_suggest(ident, known[kind])}",
+                               component.src, component.at + ("source",)))
     if scheme.components:
         weights = sum((c.weight for c in scheme.components), ZERO)
         if weights != 1:
@@ -301,6 +311,8 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
     missing = [ind for ind in scheme.leaves()
                if ind.section == "main" and ind.applies(unit) and ind.id not in seen]
     pending = [r.indicator for r in obs.results if r.state == "pending"]
+    pending += [c.source for c in scheme.components
+                if c.source.startswith("measure:") and c.source[8:] not in obs.measures]
     if missing or pending:
         ids = [i.id for i in missing] + pending
         shown = ", ".join(ids[:8]) + (" …" if len(ids) > 8 else "")

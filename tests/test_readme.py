@@ -18,7 +18,8 @@ def _render(cmd: str) -> str:
     args = shlex.split(cmd)
     assert args[0] == "gapctl"
     result = CliRunner().invoke(app, args[1:])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code in (0, 1) and (result.exception is None or isinstance(result.exception, SystemExit))
+    assert "Traceback" not in result.output
     return f"$ {cmd}\n{result.output}"
 
 

@@ -184,3 +184,53 @@ def test_rank_bonus_goes_to_the_top_three_with_ties():
     satisfaction = sorted(((u.leaves["11.3"].earned, uid) for uid, u in units.items()), reverse=True)
     winners = {uid for earned, uid in satisfaction if earned == 2}
     assert len(winners) == 3
+
+
+# --- Chongqing and Shanwei, shipped rounds ----------------------------------------------
+
+def test_chongqing_governments_out_of_100_and_departments_normalised():
+    units = by_unit(ROOT / "rounds/chongqing-2020")
+    wanzhou, wansheng = units["wanzhou"], units["wansheng"]
+    assert wanzhou.scheme.id == "chongqing-2020-districts" and wanzhou.scheme.scoring.normalise == "none"
+    assert (wanzhou.applicable, wanzhou.earned, wanzhou.total) == (100, 94, D("94.0"))
+    assert wansheng.total == 58 and wansheng.flags == ["below-60"]   # below 60: flagged
+    assert units["pengshui"].total == 60 and units["pengshui"].flags == []
+    finance = units["finance"]
+    assert finance.scheme.id == "chongqing-2020-departments"
+    assert (finance.applicable, finance.earned, finance.base) == (85, 76, D("89.4"))
+    assert units["statistics"].base == D("91.3")                      # 73 ÷ 80 × 100 = 91.25
+
+
+def test_shanwei_ranks_by_category_with_ties_and_three_grades():
+    units = by_unit(ROOT / "rounds/shanwei-2020")
+    governments = sorted((u for u in units.values() if u.category.id == "gov"), key=lambda u: u.category_rank)
+    assert [(u.unit.name, u.category_rank, str(u.total), u.grade) for u in governments] == [
+        ("海丰县", 1, "93.3", "优秀"), ("陆丰市", 2, "87.0", "良好"), ("市城区", 3, "82.1", "良好"),
+        ("陆河县", 4, "71.4", "一般")]
+    departments = sorted((u for u in units.values() if u.category.id == "dept"),
+                         key=lambda u: (u.category_rank, u.unit.id))
+    assert [(u.unit.id, u.category_rank) for u in departments[:4]] == [
+        (departments[0].unit.id, 1), ("shangwu", 2), ("shuiwu", 2), (departments[3].unit.id, 4)]
+    assert units["shangwu"].total == units["shuiwu"].total == D("94.9")
+    assert {u.grade for u in departments} == {"优秀", "良好", "一般"}
+    assert len(governments) == 4 and len(departments) == 39
+
+
+def test_shanghai_weighted_components_grades_and_four_points():
+    units = by_unit(ROOT / "rounds/shanghai-2020")
+    changning = units["changning"]
+    scheme = changning.scheme
+    assert sum(c.weight for c in scheme.components) == 1
+    # the office's own check is the tree's score, taken at one decimal before weighting
+    assert changning.components["office-check"] == D("90.8")
+    weighted = sum(c.weight * changning.components[c.id] for c in scheme.components)
+    assert weighted == D("89.450")                      # exactly .x5: half-up gives 89.5
+    assert changning.total == D("89.5") and changning.grade == "良好"
+    assert changning.performance_points == D("3.58")   # 89.5 ÷ 100 × 4
+    department = units["economy"] if "economy" in units else next(
+        u for u in units.values() if u.unit.name == "市经济信息化委")
+    assert department.scheme.id == "shanghai-2020-departments"
+    assert department.applicable == 88 and department.components["office-check"] == D("71.9")
+    assert department.total == D("75.1") and department.grade == "合格"
+    assert department.performance_points == D("3.00")
+    assert {u.grade for u in units.values()} == {"优秀", "良好", "合格", "不合格"}
