@@ -476,8 +476,9 @@ def _collect_assumptions(scheme: Scheme, data: Any, at: tuple[Any, ...] = (),
         if data.get("assumed") is True:
             if "kind" in data:
                 what = f"{owner} · 评分规则 {data['kind']}" if owner else f"rule {data['kind']}"
-            elif "label" in data:
-                what = f"{at[0]} {data['label']}"
+            elif at and at[0] not in ("indicators", "bonus", "penalty") and \
+                    (data.get("label") or data.get("name") or data.get("id")):
+                what = f"{at[0]} {data.get('label') or data.get('name') or data.get('id')}"
             elif owner and "id" in data and "name" in data:
                 what = owner
             else:
