@@ -176,6 +176,9 @@ def _scored(path: Path, final: bool):
         _print_problems([p for p in result.report.sorted() if p.severity == "error"])
         typer.echo(f"Not scored: {len(result.report.errors)} error(s); see `gapctl validate {path}`.", err=True)
         raise typer.Exit(1)
+    if result.report.warnings and not final:
+        typer.echo(f"note: {len(result.report.warnings)} warning(s); the scores may be provisional "
+                   f"(gapctl validate {path})", err=True)
     scored = score_round(result.loaded.round, final=final)
     if scored.problems:
         _print_problems(scored.problems)

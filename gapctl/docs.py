@@ -18,6 +18,12 @@ def rules_md() -> str:
              "A leaf indicator is scored by one rule (`rule:`), or by variants (`rules:`) chosen",
              "by `when:`. Every rule may carry `assumed: true` and `assumed_note` when the",
              "published scheme does not give the rule.", ""]
+    lines += ["Rules compose with keys of the indicator itself: `cap` and `floor` bound what any",
+              "indicator or group earns; `moves_to` hands the points of an indicator that does not",
+              "apply to another one; an `items` rule's items may carry their own `applies_to`;",
+              "`threshold` may test a subtotal (`of: <indicator id>`); `rank` may rank within the",
+              "unit's category. Result states are kept apart: `n/a` leaves the denominator,",
+              "`no-evidence` counts as not done, `pending` is an error for `gapctl score --final`.", ""]
     lines += ["| kind | observation field | summary |", "|---|---|---|"]
     for kind in REGISTRY.values():
         lines.append(f"| `{kind.name}` | `{kind.value_field or '—'}` | {kind.summary} |")
