@@ -153,3 +153,14 @@ def test_external_deductions_from_another_round(tmp_path):
     # for ranking first on the measure among the departments observed there: lost 100 − 73 = 27
     assert units["d1"].external == 27
     assert units["d1"].externals[0].reason == "city"
+
+
+def test_rank_on_an_indicator_among_all_units(tmp_path):
+    scheme = SCHEME.replace("rule: {kind: rank, measure: m, top: 1, among: category}",
+                            'rule: {kind: rank, indicator: "2", top: 2}')
+    units = build(tmp_path, scheme,
+                  g1=obs("g1", items="{x: true, y: true, z: true}"),      # 40 on indicator 2
+                  g2=obs("g2", items="{x: false, y: true, z: true}"),     # 10 of 30 → 13.33
+                  d1=obs("d1", items="{x: true, y: true, z: false}"),     # 20 of 30 → 26.67
+                  d2=obs("d2", items="{x: true, y: true, z: true}"))      # 40
+    assert {uid for uid, u in units.items() if u.leaves["b2"].earned == 3} == {"g1", "d2"}

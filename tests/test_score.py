@@ -98,6 +98,8 @@ def test_suizhou_subtotals_and_normalised_departments():
     assert [c.indicator.points for c in active.children] == [40, 20]
     assert office.leaves["2.1.3"].state == "not-applicable"   # 行政许可: licensing only
     assert office.leaves["2.1.4"].state == "not-applicable"   # 行政处罚: penalty powers only
+    assert office.leaves["2.1.13"].state == "not-applicable"  # 政府债务: 区财政金融局 only (named unit)
+    assert units["finance"].leaves["2.1.13"].state == "scored"
     assert office.applicable == D(71) and office.earned == D(60)
     assert office.base == D("84.5")                            # 60 ÷ 71 × 100 = 84.507 → 84.5
     finance = units["finance"]                                 # city evaluation took 1.5
