@@ -54,6 +54,7 @@ from gapctl.problems import (
 from gapctl.rules import REGISTRY
 from gapctl.schema import Reader
 from gapctl.sources import DATA_SUFFIXES, SourceFile, display_path, read_file
+from gapctl.tree import DiskTree
 
 ROUND_FILES = ("round.toml", "round.yaml", "round.yml")
 RULE_COMMON: S.Shape = {
@@ -69,43 +70,67 @@ RULE_ITEM: S.Shape = {"id": S.F("id", required=True), "name": S.F("text"),
 
 @dataclass
 class Loaded:
-    """What loading gave: the repository (and the round asked for) and every problem met."""
+    """What loading gave: the repository (and the round asked for) and every problem met.
+
+    `tree` is where files come from (disk or a git revision); `memo`, when given, is shared
+    between loads so that a file with the same content is parsed and built once.
+    """
 
     repository: Repository
     round: Round | None = None
     problems: list[Problem] = field(default_factory=list)
     files_read: int = 0
+    tree: Any = field(default_factory=DiskTree)
+    memo: dict[tuple[str, str], tuple[Any, list[Problem]]] | None = None
 
-    def read(self, path: Path) -> Any:
-        """Read one file, keeping its problems; the data, or None if it could not be read."""
-        parsed = read_file(path)
+    def build(self, path: Path, kind: str, builder: Any, share: bool = True) -> Any:
+        """Read one file and build its object with `builder(src, data, problems)`; None if unreadable.
+
+        `share=False` for objects that loading later changes (rounds): never taken from the memo.
+        """
         self.files_read += 1
-        self.problems.extend(parsed.problems)
-        return parsed
+        try:
+            data = self.tree.read_bytes(path)
+        except OSError as err:
+            self.problems.append(_unreadable(path, f"cannot read file: {err.strerror or err}"))
+            return None
+        key = (self.tree.blob(path, data), kind) if self.memo is not None and share else None
+        if key is not None and key in self.memo:
+            obj, problems = self.memo[key]
+            self.problems.extend(problems)
+            return obj
+        parsed = read_file(path, data, keep_text=not isinstance(self.tree, DiskTree))
+        problems = list(parsed.problems)
+        obj = builder(parsed.src, parsed.data, problems) if parsed.data is not None else None
+        if key is not None:
+            self.memo[key] = (obj, problems)
+        self.problems.extend(problems)
+        return obj
 
 
 # --- finding files --------------------------------------------------------------------
 
-def find_repository_root(start: Path) -> Path | None:
+DISK = DiskTree()
+
+
+def find_repository_root(start: Path, tree: Any = DISK) -> Path | None:
     """The nearest directory at or above `start` that has schemes/, units/ or rounds/."""
     for candidate in [start, *start.parents]:
-        if any((candidate / name).is_dir() for name in ("schemes", "units", "rounds")):
+        if any(tree.is_dir(candidate / name) for name in ("schemes", "units", "rounds")):
             return candidate
     return None
 
 
-def round_file(directory: Path) -> Path | None:
+def round_file(directory: Path, tree: Any = DISK) -> Path | None:
     for name in ROUND_FILES:
-        if (directory / name).is_file():
+        if tree.is_file(directory / name):
             return directory / name
     return None
 
 
-def data_files(directory: Path) -> list[Path]:
-    if not directory.is_dir():
-        return []
-    return sorted(p for p in directory.iterdir()
-                  if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith("."))
+def data_files(directory: Path, tree: Any = DISK) -> list[Path]:
+    return [p for p in tree.files(directory)
+            if p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith(".")]
 
 
 def _unreadable(path: Path, message: str) -> Problem:
@@ -131,52 +156,62 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def load(path: Path | str) -> Loaded:
-    """Load a round directory (with what it references) or a whole repository."""
+def load(path: Path | str, tree: Any = None,
+         memo: dict[tuple[str, str], tuple[Any, list[Problem]]] | None = None) -> Loaded:
+    """Load a round directory (with what it references) or a whole repository.
+
+    `tree` reads another source of files (a git revision); `memo` shares parsed files
+    between loads.
+    """
     with _no_gc():
-        return _load(Path(path))
+        return _load(Path(path), tree or DISK, memo)
 
 
-def _load(path: Path) -> Loaded:
-    if not path.exists():
-        loaded = Loaded(Repository(path))
-        loaded.problems.append(_unreadable(path, "no such file or directory"))
+def _load(path: Path, tree: Any, memo: Any) -> Loaded:
+    def fresh(at: Path) -> Loaded:
+        return Loaded(Repository(at), tree=tree, memo=memo)
+
+    if not tree.exists(path):
+        loaded = fresh(path)
+        loaded.problems.append(_unreadable(path, f"no such file or directory ({tree.label})"
+                                           if tree is not DISK else "no such file or directory"))
         return loaded
-    if path.is_file():
+    if tree.is_file(path):
         path = path.parent if path.name in ROUND_FILES else path
-    if path.is_dir() and round_file(path):
-        return load_round_dir(path)
-    root = find_repository_root(path) if path.is_dir() else None
+    if tree.is_dir(path) and round_file(path, tree):
+        loaded = fresh(path)
+        return load_round_dir(path, loaded)
+    root = find_repository_root(path, tree) if tree.is_dir(path) else None
     if root is None or root != path.resolve() and root != path:
-        loaded = Loaded(Repository(path))
+        loaded = fresh(path)
         loaded.problems.append(_unreadable(
             path, "not a round (no round.toml) nor a repository (no schemes/, units/ or "
                   "rounds/ directory)"))
         return loaded
-    return load_repository(root)
+    return load_repository(root, fresh(root))
 
 
-def load_repository(root: Path) -> Loaded:
+def load_repository(root: Path, loaded: Loaded | None = None) -> Loaded:
     """Every scheme, unit set and round of a repository."""
-    loaded = Loaded(Repository(root))
-    for path in data_files(root / "schemes"):
+    loaded = loaded or Loaded(Repository(root))
+    tree = loaded.tree
+    for path in data_files(root / "schemes", tree):
         _add_scheme(loaded, path)
-    for path in data_files(root / "units"):
+    for path in data_files(root / "units", tree):
         _add_unit_set(loaded, path)
-    rounds_dir = root / "rounds"
-    if rounds_dir.is_dir():
-        for directory in sorted(p for p in rounds_dir.iterdir() if p.is_dir()):
-            if round_file(directory):
-                round_ = _read_round(loaded, directory)
-                if round_:
-                    _resolve_round(loaded, round_, load_missing=False)
+    for directory in tree.dirs(root / "rounds"):
+        if round_file(directory, tree):
+            round_ = _read_round(loaded, directory)
+            if round_:
+                _resolve_round(loaded, round_, load_missing=False)
     return loaded
 
 
-def load_round_dir(directory: Path) -> Loaded:
+def load_round_dir(directory: Path, loaded: Loaded | None = None) -> Loaded:
     """One round and only the schemes and unit set it references."""
-    root = find_repository_root(directory.parent) or directory.parent
-    loaded = Loaded(Repository(root))
+    tree = loaded.tree if loaded else DISK
+    root = find_repository_root(directory.parent, tree) or directory.parent
+    loaded = Loaded(Repository(root), tree=tree, memo=loaded.memo if loaded else None)
     round_ = _read_round(loaded, directory)
     if round_ is not None:
         loaded.round = round_
@@ -184,18 +219,19 @@ def load_round_dir(directory: Path) -> Loaded:
     return loaded
 
 
-def _find_by_id(directory: Path, ident: str) -> Path | None:
+def _find_by_id(directory: Path, ident: str, tree: Any) -> Path | None:
     for suffix in DATA_SUFFIXES:
         candidate = directory / f"{ident}{suffix}"
-        if candidate.is_file():
+        if tree.is_file(candidate):
             return candidate
     return None
 
 
 def _resolve_round(loaded: Loaded, round_: Round, load_missing: bool) -> None:
-    repo = loaded.repository
+    repo, tree = loaded.repository, loaded.tree
+    round_.tree = tree
     for assignment in round_.assignments:
-        path = _find_by_id(repo.root / "schemes", assignment.scheme)
+        path = _find_by_id(repo.root / "schemes", assignment.scheme, tree)
         if assignment.scheme not in repo.schemes and load_missing and path:
             _add_scheme(loaded, path)
         scheme = repo.schemes.get(assignment.scheme)
@@ -205,7 +241,7 @@ def _resolve_round(loaded: Loaded, round_: Round, load_missing: bool) -> None:
                 f"schemes/{assignment.scheme}.yaml", assignment.src, assignment.at + ("scheme",)))
         elif scheme is not None:
             round_.schemes[scheme.id] = scheme
-    path = _find_by_id(repo.root / "units", round_.units_id)
+    path = _find_by_id(repo.root / "units", round_.units_id, tree)
     if round_.units_id not in repo.unit_sets and load_missing and path:
         _add_unit_set(loaded, path)
     round_.unit_set = repo.unit_sets.get(round_.units_id)
@@ -215,22 +251,16 @@ def _resolve_round(loaded: Loaded, round_: Round, load_missing: bool) -> None:
             f"units/{round_.units_id}.yaml", round_.src, ("units",)))
     for ref in round_.external_refs:
         if ref.file:
-            path = round_.directory / ref.file
-            parsed = loaded.read(path)
-            if parsed.data is not None:
-                data = _build_external(parsed.src, parsed.data, loaded.problems)
-                if data:
-                    round_.external[ref.id] = data
-        elif ref.round and ref.round not in {p.name for p in (repo.root / "rounds").glob("*")}:
+            data = loaded.build(round_.directory / ref.file, "external", _build_external)
+            if data:
+                round_.external[ref.id] = data
+        elif ref.round and ref.round not in {p.name for p in tree.dirs(repo.root / "rounds")}:
             loaded.problems.append(Problem(
                 UNKNOWN_REFERENCE, f"external source '{ref.id}' names round '{ref.round}', "
                 "which does not exist", ref.src, ref.at + ("round",)))
-    for path in data_files(round_.directory / "observations"):
+    for path in data_files(round_.directory / "observations", tree):
         round_.observation_files.add(path.stem)
-        parsed = loaded.read(path)
-        if parsed.data is None:
-            continue
-        obs = build_observations(parsed.src, parsed.data, loaded.problems)
+        obs = loaded.build(path, "observations", build_observations)
         if obs is None:
             continue
         round_.observation_files.add(obs.unit)
@@ -253,10 +283,7 @@ def _check_id_matches_name(src: SourceFile, ident: str | None, expected: str, wh
 
 
 def _add_scheme(loaded: Loaded, path: Path) -> None:
-    parsed = loaded.read(path)
-    if parsed.data is None:
-        return
-    scheme = build_scheme(parsed.src, parsed.data, loaded.problems)
+    scheme = loaded.build(path, "scheme", build_scheme)
     if scheme is None:
         return
     if scheme.id in loaded.repository.schemes:
@@ -267,10 +294,7 @@ def _add_scheme(loaded: Loaded, path: Path) -> None:
 
 
 def _add_unit_set(loaded: Loaded, path: Path) -> None:
-    parsed = loaded.read(path)
-    if parsed.data is None:
-        return
-    unit_set = build_unit_set(parsed.src, parsed.data, loaded.problems)
+    unit_set = loaded.build(path, "units", build_unit_set)
     if unit_set is None:
         return
     if unit_set.id in loaded.repository.unit_sets:
@@ -281,12 +305,10 @@ def _add_unit_set(loaded: Loaded, path: Path) -> None:
 
 
 def _read_round(loaded: Loaded, directory: Path) -> Round | None:
-    path = round_file(directory)
+    path = round_file(directory, loaded.tree)
     assert path is not None
-    parsed = loaded.read(path)
-    if parsed.data is None:
-        return None
-    round_ = build_round(parsed.src, parsed.data, directory, loaded.problems)
+    round_ = loaded.build(path, "round", lambda src, data, problems: build_round(src, data, directory, problems),
+                          share=False)
     if round_ is not None:
         loaded.repository.rounds[round_.id] = round_
     return round_

@@ -358,6 +358,7 @@ class Round(Placed):
     schemes: dict[str, Scheme] = field(default_factory=dict)
     observations: dict[str, Observations] = field(default_factory=dict)
     observation_files: set[str] = field(default_factory=set)  # stems, readable or not
+    tree: Any = field(default=None, repr=False, compare=False)  # where its files were read from
     external: dict[str, ExternalData] = field(default_factory=dict)
 
     def scheme_for(self, unit: Unit) -> Scheme | None:

@@ -136,8 +136,12 @@ def decode(raw: bytes) -> tuple[str | None, str | None]:
 
 
 def read_file(path: Path, text: str | bytes | None = None,
-              max_bytes: int = MAX_FILE_BYTES) -> Parsed:
-    """Read and parse one YAML or TOML file, collecting problems instead of raising."""
+              max_bytes: int = MAX_FILE_BYTES, keep_text: bool = False) -> Parsed:
+    """Read and parse one YAML or TOML file, collecting problems instead of raising.
+
+    `text` gives the content instead of reading `path`; `keep_text` keeps it for locating
+    problems later (for files that are not on disk, such as a git revision's).
+    """
     src = SourceFile(path, display_path(path))
     try:
         raw = text if isinstance(text, bytes) else (
@@ -159,7 +163,7 @@ def read_file(path: Path, text: str | bytes | None = None,
             f"file is not UTF-8; it looks like {hint}. Convert it, for example: "
             f"iconv -f {fmt} -t UTF-8 '{src.display}' > tmp && mv tmp '{src.display}'",
             src, location=Location(src.display, 1, 1))])
-    if text is not None:
+    if keep_text:
         src.text = decoded
     if not decoded.strip():
         return Parsed(src, None, [Problem(EMPTY_FILE, "file is empty", src,

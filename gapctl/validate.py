@@ -35,6 +35,7 @@ from gapctl.problems import (
     Report,
 )
 from gapctl.rules import REGISTRY
+from gapctl.tree import DiskTree
 
 ZERO = Decimal(0)
 UNSCORED_STATES = ("n/a", "pending")
@@ -368,22 +369,23 @@ def _check_evidence(round_: Round, result) -> list[Problem]:
             out.append(Problem(BAD_VALUE, f"evidence url '{ev.url}' must start with http:// or "
                                "https://", ev.src, ev.at + ("url",)))
         if ev.file:
-            out.extend(_check_evidence_file(round_.directory, ev))
+            out.extend(_check_evidence_file(round_.directory, ev, round_.tree))
     return out
 
 
-def _check_evidence_file(directory: Path, ev) -> list[Problem]:
+def _check_evidence_file(directory: Path, ev, tree=None) -> list[Problem]:
+    tree = tree or DiskTree()
     rel = Path(ev.file)
     base = directory.resolve()
     target = (directory / rel).resolve()
     if rel.is_absolute() or (target != base and base not in target.parents):
         return [Problem(EVIDENCE_MISSING, f"evidence file '{ev.file}' is outside the round "
                         "directory; store evidence under the round", ev.src, ev.at + ("file",))]
-    if not target.is_file():
+    if not tree.is_file(target):
         return [Problem(EVIDENCE_MISSING, f"evidence file '{ev.file}' does not exist under "
                         f"{directory.name}/", ev.src, ev.at + ("file",))]
     if ev.sha256:
-        digest = hashlib.sha256(target.read_bytes()).hexdigest()
+        digest = hashlib.sha256(tree.read_bytes(target)).hexdigest()
         if digest != ev.sha256.lower():
             return [Problem(EVIDENCE_HASH, f"evidence file '{ev.file}' has sha256 {digest[:12]}…, "
                             f"not the recorded {ev.sha256[:12]}…; the file changed after it was "

@@ -1,0 +1,161 @@
+"""Where files come from: the working tree on disk, or a git revision read from objects.
+
+The loader asks a `FileTree` whether paths exist, what a directory holds and what a file
+contains, so the same code loads a round from disk or from `git cat-file` without touching
+the working tree or the index. Both trees give each file a git blob id, so that `diff`
+parses a file that is the same on both sides once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+
+class GitError(Exception):
+    """git is missing, the path is not in a repository, or a revision does not exist."""
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives these bytes as a blob (`git hash-object`)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+class DiskTree:
+    """The file system as it is."""
+
+    label = "working tree"
+
+    def is_dir(self, path: Path) -> bool:
+        return path.is_dir()
+
+    def is_file(self, path: Path) -> bool:
+        return path.is_file()
+
+    def exists(self, path: Path) -> bool:
+        return path.exists()
+
+    def files(self, directory: Path) -> list[Path]:
+        if not directory.is_dir():
+            return []
+        return sorted(p for p in directory.iterdir() if p.is_file())
+
+    def dirs(self, directory: Path) -> list[Path]:
+        if not directory.is_dir():
+            return []
+        return sorted(p for p in directory.iterdir() if p.is_dir())
+
+    def read_bytes(self, path: Path) -> bytes:
+        return path.read_bytes()
+
+    def blob(self, path: Path, data: bytes) -> str:
+        return blob_id(data)
+
+    def close(self) -> None:
+        return None
+
+
+def git(args: list[str], cwd: Path, input_bytes: bytes | None = None) -> bytes:
+    try:
+        proc = subprocess.run(["git", *args], cwd=cwd, input=input_bytes, capture_output=True, check=False)
+    except FileNotFoundError as err:
+        raise GitError("git is not installed") from err
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(message[-1] if message else f"git {' '.join(args)} failed")
+    return proc.stdout
+
+
+def toplevel(path: Path) -> Path:
+    """The root of the git repository that holds `path`."""
+    start = path if path.is_dir() else path.parent
+    return Path(git(["rev-parse", "--show-toplevel"], start).decode().strip())
+
+
+class GitTree:
+    """A revision of a git repository, read from its objects (never the working tree)."""
+
+    def __init__(self, root: Path, rev: str):
+        self.root = root.resolve()
+        self.rev = rev
+        self.commit = git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], self.root).decode().strip()
+        if not self.commit:
+            raise GitError(f"unknown revision '{rev}'")
+        self.label = f"{rev} ({self.commit[:7]})"
+        listing = git(["ls-tree", "-r", "-z", "--full-tree", self.commit], self.root)
+        self.blobs: dict[str, str] = {}
+        self.dir_set: set[str] = {""}
+        for entry in listing.split(b"\0"):
+            if not entry:
+                continue
+            meta, _, name = entry.partition(b"\t")
+            parts = meta.split()
+            if len(parts) < 3 or parts[1] != b"blob":
+                continue
+            rel = name.decode("utf-8", "surrogateescape")
+            self.blobs[rel] = parts[2].decode()
+            parent = rel.rpartition("/")[0]
+            while parent not in self.dir_set:
+                self.dir_set.add(parent)
+                parent = parent.rpartition("/")[0]
+        self._reader: subprocess.Popen[bytes] | None = None
+
+    def _rel(self, path: Path) -> str | None:
+        try:
+            rel = path.resolve().relative_to(self.root)
+        except ValueError:
+            return None
+        text = rel.as_posix()
+        return "" if text == "." else text
+
+    def is_dir(self, path: Path) -> bool:
+        return self._rel(path) in self.dir_set
+
+    def is_file(self, path: Path) -> bool:
+        return self._rel(path) in self.blobs
+
+    def exists(self, path: Path) -> bool:
+        return self.is_dir(path) or self.is_file(path)
+
+    def _children(self, directory: Path) -> tuple[list[str], list[str]]:
+        rel = self._rel(directory)
+        if rel is None or rel not in self.dir_set:
+            return [], []
+        prefix = f"{rel}/" if rel else ""
+        files = [k for k in self.blobs if k.startswith(prefix) and "/" not in k[len(prefix):]]
+        dirs = [d for d in self.dir_set if d and d.startswith(prefix) and "/" not in d[len(prefix):]]
+        return sorted(files), sorted(dirs)
+
+    def files(self, directory: Path) -> list[Path]:
+        return [self.root / f for f in self._children(directory)[0]]
+
+    def dirs(self, directory: Path) -> list[Path]:
+        return [self.root / d for d in self._children(directory)[1]]
+
+    def read_bytes(self, path: Path) -> bytes:
+        rel = self._rel(path)
+        if rel is None or rel not in self.blobs:
+            raise FileNotFoundError(str(path))
+        if self._reader is None:
+            self._reader = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.root,
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self._reader.stdin and self._reader.stdout
+        self._reader.stdin.write(self.blobs[rel].encode() + b"\n")
+        self._reader.stdin.flush()
+        header = self._reader.stdout.readline().split()
+        size = int(header[2])
+        data = self._reader.stdout.read(size)
+        self._reader.stdout.read(1)  # the newline after the object
+        return data
+
+    def blob(self, path: Path, data: bytes) -> str:
+        rel = self._rel(path)
+        return self.blobs[rel] if rel in self.blobs else blob_id(data)
+
+    def close(self) -> None:
+        if self._reader is not None:
+            if self._reader.stdin:
+                self._reader.stdin.close()
+            self._reader.wait()
+            self._reader = None
