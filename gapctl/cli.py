@@ -38,6 +38,12 @@ class TableFormat(str, Enum):
     csv = "csv"
 
 
+class DiffFormat(str, Enum):
+    table = "table"
+    md = "md"
+    json = "json"
+
+
 class Lang(str, Enum):
     zh = "zh"
     en = "en"
@@ -269,6 +275,69 @@ def explain(
     else:
         for line in explain_lines(score_, _lang(lang, scored), indicator):
             _echo(line)
+
+
+@app.command()
+def diff(
+    path: Path = typer.Argument(..., help="A round directory (or the older of two rounds)."),
+    new_round: Path | None = typer.Argument(None, help="A newer round to compare with PATH."),
+    rev: str | None = typer.Option(None, "--rev", help="BASE or BASE..HEAD: the round at git revisions "
+                                   "(BASE alone: against the working tree). Default: HEAD."),
+    show_all: bool = typer.Option(False, "--all", help="List every unit, not only those that changed."),
+    fmt: DiffFormat = typer.Option(DiffFormat.table, "--format", "-f", help="table, md (a PR comment) or json."),
+    lang: Lang | None = LANG_OPTION,
+    drops: float | None = typer.Option(None, "--fail-if-total-drops-more-than", metavar="N",
+                                       help="Exit 1 if any unit's total drops by more than N."),
+    rises: float | None = typer.Option(None, "--fail-if-total-rises-more-than", metavar="N",
+                                       help="Exit 1 if any unit's total rises by more than N."),
+    grade_change: bool = typer.Option(False, "--fail-on-grade-change", help="Exit 1 if any grade changes."),
+    rank_change: bool = typer.Option(False, "--fail-on-rank-change", help="Exit 1 if any rank changes."),
+    any_change: bool = typer.Option(False, "--fail-on-any-change", help="Exit 1 if any score changes."),
+) -> None:
+    """Show how scores, grades and ranks change between two git revisions of a round, or
+    between two rounds, and which observations (and commits) explain each change.
+
+    Exit 1 when a --fail-* gate trips or a side cannot be loaded; 0 otherwise.
+
+    Examples:
+
+      gapctl diff rounds/yanjiang-2021                 # working tree against HEAD
+
+      gapctl diff rounds/yanjiang-2021 --rev origin/main --format md
+
+      gapctl diff rounds/yanjiang-2021 --rev HEAD~3..HEAD --fail-if-total-drops-more-than 5
+
+      gapctl diff rounds/suizhou-2021 rounds/suizhou-2022
+    """
+    from decimal import Decimal
+
+    from gapctl import diff_view
+    from gapctl.diff import Gates, diff_revisions, diff_rounds
+    from gapctl.tree import GitError
+
+    if new_round is not None and rev is not None:
+        typer.echo("give either NEW_ROUND or --rev, not both", err=True)
+        raise typer.Exit(2)
+    try:
+        result = diff_rounds(path, new_round) if new_round is not None else diff_revisions(path, rev or "HEAD")
+    except (GitError, ValueError) as err:
+        typer.echo(f"gapctl diff: {err}", err=True)
+        raise typer.Exit(1) from None
+    gates = Gates(Decimal(str(drops)) if drops is not None else None,
+                  Decimal(str(rises)) if rises is not None else None, grade_change, rank_change, any_change)
+    result.gates = gates.check(result)
+    if result.problems:
+        typer.echo(f"note: {len(result.problems)} validation error(s) in the compared rounds; "
+                   "run gapctl validate", err=True)
+    language = lang.value if lang else ("en" if {s.scheme.language for s in result.new.units} == {"en"} else "zh")
+    if fmt is DiffFormat.json:
+        _dump_json(diff_view.json_data(result, show_all))
+    elif fmt is DiffFormat.md:
+        typer.echo(diff_view.markdown(result, language, show_all), nl=False)
+    else:
+        for line in diff_view.text_lines(result, language, show_all):
+            _echo(line)
+    raise typer.Exit(1 if result.gates else 0)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,8 +16,8 @@ from gapctl.score import LeafScore, NodeScore, UnitScore
 from gapctl.scoreboard import fixed, two
 
 
-def observation_text(leaf: LeafScore, lang: str) -> str:
-    """The observation that counted, in words."""
+def observation_text(leaf: LeafScore, lang: str, with_who: bool = True) -> str:
+    """The observation that counted, in words (and who observed it, when)."""
     if leaf.state == "not-applicable":
         return label("not_applicable", lang)
     result: Result | None = leaf.result
@@ -44,6 +44,8 @@ def observation_text(leaf: LeafScore, lang: str) -> str:
     if result.state in ("done", "not-done") and not parts:
         parts.append(label(result.state, lang))
     text = "；".join(parts) if zh else "; ".join(parts)
+    if not with_who:
+        return text
     who = ("，" if zh else ", ").join(
         x for x in (result.observer, result.observed_at.isoformat() if result.observed_at else None) if x)
     if result.source != "evaluator":

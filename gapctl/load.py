@@ -371,6 +371,7 @@ def _indicator(reader: Reader, data: Any, at: tuple[Any, ...], section: str,
         checkpoints=values.get("checkpoints"), basis=values.get("basis"),
         scope=values.get("scope"), note=values.get("note"), section=section,
         cap=values.get("cap"), floor=values.get("floor"), moves_to=values.get("moves_to"),
+        replaces=tuple(values.get("replaces") or ()),
         parent_id=parent, depth=depth, assumed=bool(values.get("assumed")),
         assumed_note=values.get("assumed_note"), invalid=S.invalid_keys(data, values),
         src=reader.src, at=at)

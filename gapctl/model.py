@@ -69,6 +69,7 @@ class Indicator(Placed):
     cap: Decimal | None = None
     floor: Decimal | None = None
     moves_to: str | None = None
+    replaces: tuple[str, ...] = ()
     assumed: bool = False
     assumed_note: str | None = None
     invalid: frozenset[str] = frozenset()  # keys given with a value that could not be read

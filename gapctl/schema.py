@@ -273,6 +273,7 @@ INDICATOR: Shape = {
     "cap": F("points", doc="the most this indicator (or group) can earn"),
     "floor": F("number", doc="the least this indicator (or group) can earn"),
     "moves_to": F("id", doc="where the points go when the indicator does not apply"),
+    "replaces": F("list[id]", doc="ids of indicators of an earlier scheme this one replaces (for diff)"),
     "note": F("text"),
 }
 

@@ -1,0 +1,384 @@
+"""Compare two scored rounds: the same round at two git revisions, or two rounds.
+
+Units are matched by id, indicators by id or by the newer scheme's `replaces:`. For each
+unit: old and new total, delta, grade and rank changes, and the indicator-level changes
+that explain the delta; for revisions, the commit and author behind each change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from gapctl.load import Loaded, load
+from gapctl.model import Indicator, Scheme
+from gapctl.problems import Problem
+from gapctl.score import LeafScore, RoundScore, UnitScore, score_round
+from gapctl.tree import DiskTree, GitError, GitTree, git, toplevel
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class Attribution:
+    """Who changed something: a commit (empty for the working tree), its author, date, subject."""
+
+    commit: str
+    author: str
+    date: str
+    subject: str
+
+    @property
+    def short(self) -> str:
+        return self.commit[:7] if self.commit else "uncommitted"
+
+
+@dataclass
+class IndicatorChange:
+    indicator: str
+    name: str
+    section: str
+    old_points: Decimal | None
+    new_points: Decimal | None
+    old_earned: Decimal | None
+    new_earned: Decimal | None
+    old_observation: str | None
+    new_observation: str | None
+    note: str | None = None  # added / removed / replaces …
+    by: Attribution | None = None
+
+    @property
+    def delta(self) -> Decimal:
+        return (self.new_earned or ZERO) - (self.old_earned or ZERO)
+
+
+@dataclass
+class UnitChange:
+    unit: str
+    name: str
+    status: str  # changed / same / added / removed
+    old: UnitScore | None
+    new: UnitScore | None
+    indicators: list[IndicatorChange] = field(default_factory=list)
+
+    @property
+    def delta(self) -> Decimal:
+        return (self.new.total if self.new else ZERO) - (self.old.total if self.old else ZERO)
+
+    @property
+    def grade_changed(self) -> bool:
+        return bool(self.old and self.new and self.old.grade != self.new.grade)
+
+    @property
+    def rank_changed(self) -> bool:
+        return bool(self.old and self.new and (self.old.rank != self.new.rank
+                                               or self.old.category_rank != self.new.category_rank))
+
+
+@dataclass
+class RoundDiff:
+    path: str
+    old_label: str
+    new_label: str
+    old: RoundScore
+    new: RoundScore
+    units: list[UnitChange]
+    scheme_notes: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    gates: list[str] = field(default_factory=list)
+
+    def changed(self) -> list[UnitChange]:
+        return [u for u in self.units if u.status != "same"]
+
+
+# --- comparing scored rounds -----------------------------------------------------------
+
+def _observation(leaf: LeafScore | None) -> str | None:
+    if leaf is None:
+        return None
+    from gapctl.explain import observation_text
+    return observation_text(leaf, "zh", with_who=False)
+
+
+def _old_ids(ind: Indicator) -> list[str]:
+    return [ind.id, *ind.replaces]
+
+
+def _match(new_scheme: Scheme, old_scheme: Scheme) -> dict[str, str]:
+    """New leaf id → old leaf id, by id or by `replaces:`."""
+    old_leaves = {i.id for i in old_scheme.leaves()}
+    mapping = {}
+    for ind in new_scheme.leaves():
+        for candidate in _old_ids(ind):
+            if candidate in old_leaves:
+                mapping[ind.id] = candidate
+                break
+    return mapping
+
+
+def scheme_notes(old_scheme: Scheme, new_scheme: Scheme) -> list[str]:
+    """What differs between two schemes, so readers know what is comparable."""
+    notes = []
+    if old_scheme.id != new_scheme.id:
+        notes.append(f"scheme {old_scheme.id} → {new_scheme.id}")
+    mapping = _match(new_scheme, old_scheme)
+    old_index = {i.id: i for i in old_scheme.leaves()}
+    for ind in new_scheme.leaves():
+        old_id = mapping.get(ind.id)
+        if old_id is None:
+            notes.append(f"indicator {ind.id} {ind.name} is new (not comparable)")
+            continue
+        old = old_index[old_id]
+        if old_id != ind.id:
+            notes.append(f"indicator {ind.id} {ind.name} replaces {old_id} {old.name}")
+        if old.points != ind.points:
+            notes.append(f"indicator {ind.id} {ind.name}: points {_n(old.points)} → {_n(ind.points)}")
+        old_kinds = [r.kind for r in old.rules]
+        new_kinds = [r.kind for r in ind.rules]
+        if old_kinds != new_kinds:
+            notes.append(f"indicator {ind.id} {ind.name}: rule {'/'.join(old_kinds)} → {'/'.join(new_kinds)}")
+    matched = set(mapping.values())
+    for old in old_scheme.leaves():
+        if old.id not in matched:
+            notes.append(f"indicator {old.id} {old.name} was removed (not comparable)")
+    return notes
+
+
+def _n(value: Decimal | None) -> str:
+    from gapctl.rules import num
+    return "-" if value is None else num(value)
+
+
+def _indicator_changes(old: UnitScore, new: UnitScore) -> list[IndicatorChange]:
+    mapping = _match(new.scheme, old.scheme)
+    changes = []
+    for leaf_id, leaf in new.leaves.items():
+        old_id = mapping.get(leaf_id)
+        old_leaf = old.leaves.get(old_id) if old_id else None
+        if old_leaf is None:
+            if leaf.state != "not-applicable" and (leaf.points or leaf.earned):
+                changes.append(IndicatorChange(leaf_id, leaf.indicator.name, leaf.indicator.section, None,
+                                               leaf.points, None, leaf.earned, None, _observation(leaf),
+                                               note="new indicator"))
+            continue
+        old_obs, new_obs = _observation(old_leaf), _observation(leaf)
+        if (old_leaf.points, old_leaf.earned, old_obs, old_leaf.state) == (leaf.points, leaf.earned, new_obs,
+                                                                          leaf.state):
+            continue
+        note = f"replaces {old_id}" if old_id != leaf_id else None
+        changes.append(IndicatorChange(leaf_id, leaf.indicator.name, leaf.indicator.section, old_leaf.points,
+                                       leaf.points, old_leaf.earned, leaf.earned, old_obs, new_obs, note))
+    matched = set(mapping.values())
+    for old_id, old_leaf in old.leaves.items():
+        if old_id not in matched and old_leaf.state != "not-applicable" and (old_leaf.points or old_leaf.earned):
+            changes.append(IndicatorChange(old_id, old_leaf.indicator.name, old_leaf.indicator.section,
+                                           old_leaf.points, None, old_leaf.earned, None, _observation(old_leaf),
+                                           None, note="removed indicator"))
+    return changes
+
+
+def compare(old: RoundScore, new: RoundScore, path: str, old_label: str, new_label: str) -> RoundDiff:
+    old_units, new_units = old.by_unit(), new.by_unit()
+    units: list[UnitChange] = []
+    pairs: set[tuple[str, str]] = set()
+    for unit_id in sorted(set(old_units) | set(new_units)):
+        o, n = old_units.get(unit_id), new_units.get(unit_id)
+        if o is None and n is not None:
+            units.append(UnitChange(unit_id, n.unit.name, "added", None, n))
+            continue
+        if n is None and o is not None:
+            units.append(UnitChange(unit_id, o.unit.name, "removed", o, None))
+            continue
+        assert o is not None and n is not None
+        pairs.add((o.scheme.id, n.scheme.id))
+        change = UnitChange(unit_id, n.unit.name, "same", o, n, _indicator_changes(o, n))
+        if change.indicators or o.total != n.total or change.grade_changed or change.rank_changed:
+            change.status = "changed"
+        units.append(change)
+    notes: list[str] = []
+    schemes_old = {s.scheme.id: s.scheme for s in old.units}
+    schemes_new = {s.scheme.id: s.scheme for s in new.units}
+    for old_id, new_id in sorted(pairs):
+        notes.extend(scheme_notes(schemes_old[old_id], schemes_new[new_id]))
+    order = {u.unit.id: n for n, u in enumerate(new.units)}
+    order.update({u.unit.id: len(order) + n for n, u in enumerate(old.units) if u.unit.id not in order})
+    units.sort(key=lambda u: (-abs(u.delta), order.get(u.unit, 0), u.unit))
+    return RoundDiff(path, old_label, new_label, old, new, units, notes)
+
+
+# --- gates ----------------------------------------------------------------------------
+
+@dataclass
+class Gates:
+    """Direction-aware checks for CI: each tripped gate makes `diff` exit 1."""
+
+    total_drops_more_than: Decimal | None = None
+    total_rises_more_than: Decimal | None = None
+    grade_change: bool = False
+    rank_change: bool = False
+    any_change: bool = False
+
+    def check(self, diff: RoundDiff) -> list[str]:
+        tripped = []
+        for u in diff.units:
+            if u.old is None or u.new is None:
+                continue
+            if self.total_drops_more_than is not None and -u.delta > self.total_drops_more_than:
+                tripped.append(f"{u.name} ({u.unit}): total dropped {_n(-u.delta)} "
+                               f"(more than {_n(self.total_drops_more_than)})")
+            if self.total_rises_more_than is not None and u.delta > self.total_rises_more_than:
+                tripped.append(f"{u.name} ({u.unit}): total rose {_n(u.delta)} "
+                               f"(more than {_n(self.total_rises_more_than)})")
+            if self.grade_change and u.grade_changed:
+                tripped.append(f"{u.name} ({u.unit}): grade {u.old.grade} → {u.new.grade}")
+            if self.rank_change and u.rank_changed:
+                tripped.append(f"{u.name} ({u.unit}): rank {u.old.rank} → {u.new.rank}")
+        if self.any_change and diff.changed():
+            tripped.append(f"{len(diff.changed())} unit(s) changed")
+        return tripped
+
+
+# --- loading the two sides ------------------------------------------------------------
+
+def _scored(loaded: Loaded) -> RoundScore:
+    from gapctl.validate import validate
+
+    round_ = loaded.round
+    if round_ is None:
+        raise ValueError("; ".join(p.message for p in loaded.problems) or "not a round")
+    report = validate(loaded)
+    result = score_round(round_)
+    result.problems = report.errors
+    return result
+
+
+def diff_rounds(old_path: Path, new_path: Path) -> RoundDiff:
+    """Two rounds on disk (e.g. 2020 against 2021)."""
+    memo: dict[Any, Any] = {}
+    old = _scored(load(old_path, memo=memo))
+    new = _scored(load(new_path, memo=memo))
+    diff = compare(old, new, f"{old_path} → {new_path}", old.round.id, new.round.id)
+    diff.problems = old.problems + new.problems
+    return diff
+
+
+def diff_revisions(round_path: Path, revs: str) -> RoundDiff:
+    """The same round at two revisions (`BASE..HEAD`), or a revision against the working tree (`BASE`)."""
+    root = toplevel(round_path)
+    base_rev, _, head_rev = revs.partition("..")
+    base_tree = GitTree(root, base_rev or "HEAD")
+    head_tree: Any = GitTree(root, head_rev) if head_rev else DiskTree()
+    memo: dict[Any, Any] = {}
+    try:
+        absolute = round_path.resolve()
+        old = _scored(load(absolute, tree=base_tree, memo=memo))
+        new = _scored(load(absolute, tree=head_tree, memo=memo))
+    finally:
+        base_tree.close()
+        if isinstance(head_tree, GitTree):
+            head_tree.close()
+    diff = compare(old, new, str(round_path), base_tree.label, head_tree.label)
+    diff.problems = old.problems + new.problems
+    attribute(diff, root, base_tree, head_tree)
+    return diff
+
+
+# --- who changed what -----------------------------------------------------------------
+
+def _log_one(root: Path, base: str, head: str | None, rel: str) -> Attribution | None:
+    rng = f"{base}..{head}" if head else base + "..HEAD"
+    out = git(["log", "-1", "--format=%H%x1f%an%x1f%ad%x1f%s", "--date=short", rng, "--", rel], root)
+    text = out.decode("utf-8", "replace").strip()
+    if not text:
+        return None
+    commit, author, date, subject = text.split("\x1f", 3)
+    return Attribution(commit, author, date, subject)
+
+
+def _blame(root: Path, head: str | None, rel: str, start: int, end: int,
+           in_range: list[str]) -> Attribution | None:
+    """The newest commit of base..head among lines start..end (the working tree when head is None)."""
+    args = ["blame", "--porcelain", "-L", f"{start},{end}"] + ([head] if head else []) + ["--", rel]
+    try:
+        out = git(args, root).decode("utf-8", "replace")
+    except GitError:
+        return None
+    commits: dict[str, dict[str, str]] = {}
+    current = None
+    for line in out.splitlines():
+        parts = line.split(" ")
+        if len(parts[0]) == 40 and all(c in "0123456789abcdef" for c in parts[0]):
+            current = parts[0]
+            commits.setdefault(current, {})
+        elif current and " " in line and not line.startswith("\t"):
+            key, _, value = line.partition(" ")
+            commits[current].setdefault(key, value)
+    if not commits:
+        return None
+    newest = {sha: n for n, sha in enumerate(in_range)}  # rev-list order: newest first
+
+    def age(sha: str) -> tuple[int, int]:
+        if set(sha) == {"0"}:
+            return (-1, 0)
+        return (newest.get(sha, len(newest)), -int(commits[sha].get("author-time", "0")))
+    sha = min(commits, key=age)
+    meta = commits[sha]
+    if set(sha) == {"0"}:
+        return UNCOMMITTED
+    import datetime as dt
+    date = dt.datetime.fromtimestamp(int(meta.get("author-time", "0")), dt.UTC).date().isoformat()
+    return Attribution(sha, meta.get("author", "?"), date, meta.get("summary", ""))
+
+
+def _entry_lines(src: Any, index: int, count: int) -> tuple[int, int]:
+    start = src.locate(("results", index)).line
+    if index + 1 < count:
+        end = src.locate(("results", index + 1)).line - 1
+    else:
+        text = src._read_text() or ""
+        end = max(start, len(text.splitlines()))
+    return start, max(start, end)
+
+
+def attribute(diff: RoundDiff, root: Path, base: GitTree, head: Any) -> None:
+    """Name the commit and author behind every indicator change (blame of the observation entry)."""
+    head_rev = head.commit if isinstance(head, GitTree) else None
+    in_range = git(["rev-list", f"{base.commit}..{head_rev or 'HEAD'}"], root).decode().split()
+    for unit in diff.changed():
+        if unit.new is None and unit.old is None:
+            continue
+        obs = diff.new.round.observations.get(unit.unit)
+        entries = {r.indicator: (i, r) for i, r in enumerate(obs.results)} if obs else {}
+        rel_obs = None
+        if obs is not None and obs.src is not None:
+            rel_obs = _relative(obs.src.path, root)
+        for change in unit.indicators:
+            found = entries.get(change.indicator)
+            if change.old_observation != change.new_observation and found and rel_obs and obs is not None:
+                start, end = _entry_lines(obs.src, found[0], len(obs.results))
+                change.by = _blame(root, head_rev, rel_obs, start, end, in_range)
+            elif change.old_observation != change.new_observation and rel_obs:
+                change.by = _changed_by(root, base.commit, head_rev, rel_obs)
+            else:  # the observation is the same: the scheme changed
+                scheme_src = unit.new.scheme.src if unit.new else None
+                if scheme_src is not None:
+                    change.by = _changed_by(root, base.commit, head_rev, _relative(scheme_src.path, root))
+
+
+UNCOMMITTED = Attribution("", "(working tree)", "", "not committed yet")
+
+
+def _changed_by(root: Path, base: str, head: str | None, rel: str) -> Attribution | None:
+    """The last commit in base..head that touched a file; the working tree if it has edits."""
+    if head is None and git(["status", "--porcelain", "--", rel], root).strip():
+        return UNCOMMITTED
+    return _log_one(root, base, head, rel)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()

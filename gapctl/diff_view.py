@@ -1,0 +1,214 @@
+"""`gapctl diff` output: aligned text, Markdown for a pull-request comment, JSON.
+
+The Markdown escapes everything a unit or evaluator wrote (`|`, `@` mentions, HTML,
+emphasis) and stays short: a summary table, then the indicator-level changes folded in a
+<details> section.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from gapctl.diff import Attribution, IndicatorChange, RoundDiff, UnitChange
+from gapctl.labels import label
+from gapctl.scoreboard import fixed, two
+from gapctl.textwidth import table
+
+MAX_SUMMARY_ROWS = 15
+
+
+def _signed(value: Decimal, places: int = 1) -> str:
+    text = fixed(value, places)
+    return text if text.startswith("-") or value == 0 else f"+{text}"
+
+
+def _total(u: UnitChange) -> str:
+    places = (u.new or u.old).scheme.scoring.places  # type: ignore[union-attr]
+    old = fixed(u.old.total, places) if u.old else "—"
+    new = fixed(u.new.total, places) if u.new else "—"
+    return f"{old} → {new}" if old != new else new
+
+
+def _arrow(old: Any, new: Any) -> str:
+    old_text, new_text = ("—" if old is None else str(old)), ("—" if new is None else str(new))
+    return new_text if old_text == new_text else f"{old_text} → {new_text}"
+
+
+def _places(u: UnitChange) -> int:
+    return (u.new or u.old).scheme.scoring.places  # type: ignore[union-attr]
+
+
+def _summary(diff: RoundDiff, lang: str) -> str:
+    changed = diff.changed()
+    up = sum(1 for u in changed if u.delta > 0)
+    down = sum(1 for u in changed if u.delta < 0)
+    grades = sum(1 for u in changed if u.grade_changed)
+    added = sum(1 for u in changed if u.status == "added")
+    removed = sum(1 for u in changed if u.status == "removed")
+    if lang == "zh":
+        parts = [f"{len(changed)}/{len(diff.units)} 个单位有变化", f"上升 {up}", f"下降 {down}", f"等次变化 {grades}"]
+        parts += [f"新增 {added}"] if added else []
+        parts += [f"移除 {removed}"] if removed else []
+        return "，".join(parts)
+    parts = [f"{len(changed)} of {len(diff.units)} units changed", f"{up} up", f"{down} down",
+             f"{grades} grade change(s)"]
+    parts += [f"{added} added"] if added else []
+    parts += [f"{removed} removed"] if removed else []
+    return ", ".join(parts)
+
+
+def _points(change: IndicatorChange) -> str:
+    def one(earned: Decimal | None, points: Decimal | None) -> str:
+        if earned is None:
+            return "—"
+        return f"{two(earned)}/{two(points)}" if points is not None and change.section == "main" else two(earned)
+    return _arrow(one(change.old_earned, change.old_points), one(change.new_earned, change.new_points))
+
+
+def _by(by: Attribution | None) -> str:
+    if by is None:
+        return ""
+    if not by.commit:
+        return f"{by.short} {by.author}"
+    return f"{by.short} {by.author} {by.date} {by.subject}".strip()
+
+
+def unit_rows(diff: RoundDiff, units: list[UnitChange], lang: str) -> list[list[str]]:
+    rows = []
+    for u in units:
+        old, new = u.old, u.new
+        rows.append([
+            u.name, _total(u), _signed(u.delta, _places(u)) if old and new else u.status,
+            _arrow(old.grade if old else None, new.grade if new else None) if (old and old.grade) or
+            (new and new.grade) else "",
+            _arrow(old.rank if old else None, new.rank if new else None),
+            _arrow(old.category_rank if old else None, new.category_rank if new else None)
+            if (old and old.category_rank) or (new and new.category_rank) else "",
+        ])
+    return rows
+
+
+HEAD_ZH = ["单位", "总得分", "变化", "等次", "排名", "类别排名"]
+HEAD_EN = ["Unit", "Total", "Change", "Grade", "Rank", "Rank in category"]
+
+
+def text_lines(diff: RoundDiff, lang: str = "zh", show_all: bool = False) -> list[str]:
+    units = diff.units if show_all else diff.changed()
+    lines = [f"gapctl diff {diff.path}: {diff.old_label} → {diff.new_label}", _summary(diff, lang)]
+    if diff.scheme_notes:
+        lines += ["", "指标体系差异：" if lang == "zh" else "Scheme differences:"]
+        lines += [f"  - {note}" for note in diff.scheme_notes]
+    if not units:
+        return lines + ["", "没有分数变化。" if lang == "zh" else "No score changes."]
+    lines += [""] + table([HEAD_ZH if lang == "zh" else HEAD_EN] + unit_rows(diff, units, lang),
+                          ["left", "right", "right", "left", "left", "left"])
+    for u in units:
+        if not u.indicators:
+            continue
+        lines += ["", f"{u.name} ({u.unit})  {_total(u)}  {_signed(u.delta, _places(u)) if u.old and u.new else ''}"
+                  .rstrip()]
+        rows = []
+        for c in u.indicators:
+            rows.append([f"{c.indicator} {c.name}", _points(c), _arrow(c.old_observation, c.new_observation)
+                         + (f" ({c.note})" if c.note else ""), _by(c.by)])
+        lines += ["  " + line for line in table([["指标" if lang == "zh" else "Indicator",
+                                                  label("points", lang), label("observation", lang),
+                                                  "提交" if lang == "zh" else "Commit"]] + rows)]
+    if diff.gates:
+        lines += ["", "检查未通过：" if lang == "zh" else "Gates tripped:"] + [f"  - {g}" for g in diff.gates]
+    return lines
+
+
+# --- Markdown for a pull-request comment ------------------------------------------------
+
+_MD_ESCAPES = str.maketrans({"|": "\\|", "\\": "\\\\", "*": "\\*", "_": "\\_", "`": "\\`", "[": "\\[",
+                             "]": "\\]", "~": "\\~", "#": "\\#"})
+
+
+def md(text: Any) -> str:
+    """A table cell that renders as the text it holds: no HTML, no mentions, no table breaks."""
+    value = "" if text is None else str(text)
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = value.translate(_MD_ESCAPES).replace("@", "&#64;")
+    return " ".join(value.split())
+
+
+def _md_table(head: list[str], rows: list[list[str]], right: set[int] | None = None) -> list[str]:
+    right = right or set()
+    out = ["| " + " | ".join(md(h) for h in head) + " |",
+           "|" + "|".join("---:" if i in right else "---" for i in range(len(head))) + "|"]
+    out += ["| " + " | ".join(md(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def markdown(diff: RoundDiff, lang: str = "zh", show_all: bool = False) -> str:
+    units = diff.units if show_all else diff.changed()
+    zh = lang == "zh"
+    lines = [f"### gapctl diff `{md(diff.path)}`", "",
+             f"`{diff.old_label.replace('`', '')}` → `{diff.new_label.replace('`', '')}`: "
+             f"**{md(_summary(diff, lang))}**"]
+    if diff.gates:
+        lines += ["", "**检查未通过，需要复核：**" if zh else "**Gates tripped — a second review is required:**"]
+        lines += [f"- {md(g)}" for g in diff.gates]
+    if diff.scheme_notes:
+        lines += ["", "<details><summary>" + ("指标体系差异" if zh else "Scheme differences")
+                  + f" ({len(diff.scheme_notes)})</summary>", ""]
+        lines += [f"- {md(n)}" for n in diff.scheme_notes] + ["", "</details>"]
+    if not units:
+        return "\n".join(lines + ["", "没有分数变化。" if zh else "No score changes."]) + "\n"
+    rows = unit_rows(diff, units, lang)
+    head = HEAD_ZH if zh else HEAD_EN
+    lines += [""] + _md_table(head, rows[:MAX_SUMMARY_ROWS], {1, 2})
+    if len(rows) > MAX_SUMMARY_ROWS:
+        rest = len(rows) - MAX_SUMMARY_ROWS
+        lines += ["", f"<details><summary>{'其余' if zh else 'Other'} {rest} "
+                  f"{'个单位' if zh else 'units'}</summary>", ""]
+        lines += _md_table(head, rows[MAX_SUMMARY_ROWS:], {1, 2}) + ["", "</details>"]
+    changes = [(u, c) for u in units for c in u.indicators]
+    if changes:
+        lines += ["", f"<details><summary>{'指标变化' if zh else 'Indicator changes'} ({len(changes)})</summary>", ""]
+        lines += _md_table(["单位" if zh else "Unit", "指标" if zh else "Indicator", label("points", lang),
+                            label("observation", lang), "提交" if zh else "Commit"],
+                           [[u.name, f"{c.indicator} {c.name}", _points(c),
+                             _arrow(c.old_observation, c.new_observation) + (f" ({c.note})" if c.note else ""),
+                             _by(c.by)] for u, c in changes])
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+# --- JSON -------------------------------------------------------------------------------
+
+def json_data(diff: RoundDiff, show_all: bool = False) -> dict[str, Any]:
+    def attribution(by: Attribution | None) -> dict[str, str] | None:
+        return None if by is None else {"commit": by.commit, "author": by.author, "date": by.date,
+                                        "subject": by.subject}
+
+    def unit(u: UnitChange) -> dict[str, Any]:
+        places = _places(u)
+        return {
+            "unit": u.unit, "name": u.name, "status": u.status,
+            "old_total": fixed(u.old.total, places) if u.old else None,
+            "new_total": fixed(u.new.total, places) if u.new else None,
+            "delta": fixed(u.delta, places),
+            "old_grade": u.old.grade if u.old else None, "new_grade": u.new.grade if u.new else None,
+            "old_rank": u.old.rank if u.old else None, "new_rank": u.new.rank if u.new else None,
+            "old_category_rank": u.old.category_rank if u.old else None,
+            "new_category_rank": u.new.category_rank if u.new else None,
+            "indicators": [{
+                "indicator": c.indicator, "name": c.name, "section": c.section,
+                "old_points": two(c.old_points) if c.old_points is not None else None,
+                "new_points": two(c.new_points) if c.new_points is not None else None,
+                "old_earned": two(c.old_earned) if c.old_earned is not None else None,
+                "new_earned": two(c.new_earned) if c.new_earned is not None else None,
+                "delta": two(c.delta), "old_observation": c.old_observation,
+                "new_observation": c.new_observation, "note": c.note, "by": attribution(c.by),
+            } for c in u.indicators],
+        }
+
+    units = diff.units if show_all else diff.changed()
+    return {"path": diff.path, "old": diff.old_label, "new": diff.new_label,
+            "summary": _summary(diff, "en"), "scheme_notes": diff.scheme_notes,
+            "gates": diff.gates, "units": [unit(u) for u in units],
+            "problems": [p.message for p in diff.problems]}
+
