@@ -58,7 +58,8 @@ class DiskTree:
 
 def git(args: list[str], cwd: Path, input_bytes: bytes | None = None) -> bytes:
     try:
-        proc = subprocess.run(["git", "--no-optional-locks", *args], cwd=cwd, input=input_bytes, capture_output=True, check=False)
+        proc = subprocess.run(["git", "--no-optional-locks", *args], cwd=cwd, input=input_bytes,
+                              capture_output=True, check=False)
     except FileNotFoundError as err:
         raise GitError("git is not installed") from err
     if proc.returncode != 0:
