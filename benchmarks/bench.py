@@ -41,6 +41,7 @@ STAMP = ".bench-params.json"
 # command is missing (validate is the headline figure); otherwise the row only appears
 # once `python -m gapctl <cmd> --help` exits 0.
 COMMANDS = [("validate", True), ("score", False)]
+EXTRA_COMMANDS = ["diff"]  # timed by their own functions (bench_diff)
 
 
 def log(msg: str) -> None:
@@ -264,12 +265,61 @@ def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, re
             row.seconds, row.rss_mb = run.seconds, rss
         else:
             row.note = last_line(run.stderr) or f"exit code {run.code}"
+    score_row = next((r for r in report.rows[::-1] if r.what == "gapctl score"), None)
+    if "diff" in cmd_help and cmd_help["diff"][0]:
+        bench_diff(round_dir, label, repeat, timeout, ref.seconds, score_row, report)
+
+
+def git_copy(round_dir: Path) -> Path:
+    """A git repository holding a copy of the generated repository, committed once, with one
+    observation changed in its working tree; the same round path under the copy."""
+    source = round_dir.parents[1]
+    target = source.with_name(source.name + "-git")
+    rel = round_dir.relative_to(source)
+    stamp = target / ".bench-git-stamp"
+    wanted = (source / STAMP).read_text() if (source / STAMP).exists() else ""
+    if not (stamp.exists() and stamp.read_text() == wanted):
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(source, target)
+        env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
+               "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.org",
+               "GIT_AUTHOR_DATE": "2022-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2022-01-01T00:00:00Z"}
+        for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "bench"]):
+            subprocess.run(["git", *args], cwd=target, env=env, check=True, stdout=subprocess.DEVNULL)
+        first = sorted((target / rel / "observations").iterdir())[0]
+        text = first.read_text(encoding="utf-8")
+        changed = text.replace("result: done", "result: not-done", 1)
+        if changed == text:
+            changed = text.replace("result: not-done", "result: done", 1)
+        first.write_text(changed, encoding="utf-8")
+        stamp.write_text(wanted)
+    return target / rel
+
+
+def bench_diff(round_dir: Path, label: str, repeat: int, timeout: float, ref_seconds: float | None,
+               score_row: Row | None, report: Report) -> None:
+    """`gapctl diff --rev HEAD` with one observation changed: both sides loaded, one file differs."""
+    log(f"[{label} units] preparing a git copy for diff")
+    copy = git_copy(round_dir)
+    log(f"[{label} units] gapctl diff --rev HEAD x{repeat}")
+    row = Row("gapctl diff --rev HEAD (one observation changed)", label, ratio_to=ref_seconds)
+    report.rows.append(row)
+    run, rss = best_of(gapctl("diff", str(copy), "--rev", "HEAD"), repeat, timeout)
+    row.code = run.code
+    if run.code in (0, 1):
+        row.seconds, row.rss_mb = run.seconds, rss
+        if score_row and score_row.seconds:
+            report.notes.append(f"diff, {label} units: {run.seconds / score_row.seconds:.2f}× one cold "
+                                "`gapctl score` of the same round")
+    else:
+        row.note = last_line(run.stderr) or f"exit code {run.code}"
 
 
 def check_commands() -> dict:
     """{command: (help exits 0, help text, error)} from `python -m gapctl <cmd> --help`."""
     found = {}
-    for name, _ in COMMANDS:
+    for name in [c for c, _ in COMMANDS] + EXTRA_COMMANDS:
         try:
             run = run_child(gapctl(name, "--help"), 120)
         except OSError as e:  # pragma: no cover - interpreter missing

@@ -28,6 +28,34 @@ def check(path: Path | str) -> CheckResult:
     return CheckResult(loaded, report, loaded.files_read)
 
 
+def targets(paths: list[Path]) -> list[Path]:
+    """What to validate for each path given: its round, or its repository (for pre-commit's file lists)."""
+    from gapctl.load import find_repository_root
+
+    out: list[Path] = []
+    for path in paths or [Path(".")]:
+        start = path if path.is_dir() else path.parent
+        round_dir = next((d for d in [start, *start.parents] if round_file(d)), None)
+        if round_dir is not None:
+            target = round_dir
+        elif path.is_dir() or not path.exists():
+            target = path
+        else:
+            target = find_repository_root(start) or path
+        if target not in out:
+            out.append(target)
+    return out
+
+
+def check_many(paths: list[Path]) -> CheckResult:
+    """Validate several rounds or repositories; one report, each problem once."""
+    results = [check(target) for target in targets(paths)]
+    if len(results) == 1:
+        return results[0]
+    report = Report([p for r in results for p in r.report.problems])
+    return CheckResult(results[0].loaded, report, sum(r.files for r in results))
+
+
 def score(round_: Round, final: bool = False):
     """Score a loaded round: a RoundScore with one UnitScore per unit (see gapctl.score)."""
     from gapctl.score import score_round

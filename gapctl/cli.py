@@ -79,8 +79,9 @@ def _codes_catalogue() -> list[dict[str, str]]:
 
 @app.command()
 def validate(
-    path: Path = typer.Argument(Path("."), help="A round directory or a repository root.",
-                                show_default=True),
+    paths: list[Path] = typer.Argument(None, help="Round directories, a repository root, or files (each "
+                                       "is checked with its round or repository). Default: .",
+                                       show_default=False),
     strict: bool = typer.Option(False, "--strict", help="Fail (exit 1) on warnings too."),
     list_codes: bool = typer.Option(False, "--list-codes", help="Print the problem catalogue and exit."),
     fmt: Format = FORMAT_OPTION,
@@ -107,15 +108,16 @@ def validate(
             for line in table(rows):
                 _echo(line)
         raise typer.Exit(0)
-    from gapctl.api import check
+    from gapctl.api import check_many
 
-    result = check(path)
+    paths = paths or [Path(".")]
+    result = check_many(paths)
     problems = result.report.sorted()
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors
     code = result.report.exit_code(strict)
     if fmt is Format.json:
-        _dump_json({"path": str(path), "ok": code == 0, "errors": errors, "warnings": warnings,
+        _dump_json({"path": " ".join(str(p) for p in paths), "ok": code == 0, "errors": errors, "warnings": warnings,
                     "files": result.files, "problems": _problem_rows(problems)})
     else:
         for row in _problem_rows(problems):

@@ -242,22 +242,25 @@ class Gates:
 
 # --- loading the two sides ------------------------------------------------------------
 
-def _scored(loaded: Loaded) -> RoundScore:
+def _scored(loaded: Loaded, check: bool = True) -> RoundScore:
+    """Score one side; `check` also validates it (the newer side: the older was checked when it landed)."""
+    from gapctl.load import _no_gc
     from gapctl.validate import validate
 
     round_ = loaded.round
     if round_ is None:
         raise ValueError("; ".join(p.message for p in loaded.problems) or "not a round")
-    report = validate(loaded)
-    result = score_round(round_)
-    result.problems = report.errors
+    with _no_gc():
+        errors = validate(loaded).errors if check else [p for p in loaded.problems if p.severity == "error"]
+        result = score_round(round_)
+    result.problems = errors
     return result
 
 
 def diff_rounds(old_path: Path, new_path: Path) -> RoundDiff:
     """Two rounds on disk (e.g. 2020 against 2021)."""
     memo: dict[Any, Any] = {}
-    old = _scored(load(old_path, memo=memo))
+    old = _scored(load(old_path, memo=memo), check=False)
     new = _scored(load(new_path, memo=memo))
     diff = compare(old, new, f"{old_path} → {new_path}", old.round.id, new.round.id)
     diff.problems = old.problems + new.problems
@@ -273,7 +276,7 @@ def diff_revisions(round_path: Path, revs: str) -> RoundDiff:
     memo: dict[Any, Any] = {}
     try:
         absolute = round_path.resolve()
-        old = _scored(load(absolute, tree=base_tree, memo=memo))
+        old = _scored(load(absolute, tree=base_tree, memo=memo), check=False)
         new = _scored(load(absolute, tree=head_tree, memo=memo))
     finally:
         base_tree.close()

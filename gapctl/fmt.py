@@ -1,0 +1,574 @@
+"""`gapctl fmt`: rewrite YAML data files in one canonical layout, keeping every comment and value.
+
+The layout: 2-space mappings, sequence items as `  - key: v` under their key, no line
+wrapping, keys in the order `gapctl/schema.py` declares them (unknown keys after the known
+ones, `assumed`/`assumed_note` last), strings plain when YAML would read them back as the
+same text and double-quoted when not, block scalars and flow collections kept as written.
+
+ruamel.yaml's round-trip mode carries the comments. Plain scalars are typed the way gapctl's
+own loader types them (PyYAML's YAML 1.1 patterns), and every number, date, bool and null is
+written back with its original spelling (`0.10`, `1_000`, `yes`, `~`), so the data gapctl
+reads cannot change; `format_paths` still re-reads its output and refuses to write a file
+whose data would differ.
+
+Only YAML files whose place says what they hold are formatted (`kind_of`). TOML files,
+round.toml included, are left alone: they are out of scope for now.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml as pyyaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.emitter import RoundTripEmitter
+from ruamel.yaml.error import CommentMark, MarkedYAMLError
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.representer import RoundTripRepresenter
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
+from ruamel.yaml.tag import Tag
+from ruamel.yaml.tokens import CommentToken
+
+from gapctl import schema as S
+from gapctl.load import RULE_COMMON, RULE_ITEM, TIER
+from gapctl.rules import REGISTRY
+from gapctl.sources import YAML_SUFFIXES, decode, display_path, read_file
+
+KINDS = ("scheme", "units", "observations", "external")
+
+
+# --- where a file's kind comes from ---------------------------------------------------
+
+def kind_of(path: Path) -> str | None:
+    """The kind of data file `path` holds, from where it lives; None for files fmt leaves alone.
+
+    schemes/*.yaml → scheme, units/*.yaml → units, rounds/*/observations/*.yaml →
+    observations, rounds/*/external/*.yaml → external (`.yml` too). TOML files, round.toml
+    and YAML anywhere else are not formatted (TOML is out of scope for now).
+    """
+    path = Path(os.path.abspath(path))
+    if path.suffix.lower() not in YAML_SUFFIXES or path.name.startswith("."):
+        return None
+    parent = path.parent.name
+    if parent == "schemes":
+        return "scheme"
+    if parent == "units":
+        return "units"
+    if parent in ("observations", "external") and path.parent.parent.parent.name == "rounds":
+        return parent
+    return None
+
+
+def _files_under(directory: Path) -> list[Path]:
+    """The data files fmt formats under a repository, rounds/, a round or a data directory."""
+    def files(d: Path) -> list[Path]:
+        return [p for p in d.iterdir() if p.is_file() or p.is_symlink()] if d.is_dir() else []
+
+    def round_files(round_dir: Path) -> list[Path]:
+        return files(round_dir / "observations") + files(round_dir / "external")
+
+    def rounds(rounds_dir: Path) -> list[Path]:
+        if not rounds_dir.is_dir():
+            return []
+        return [f for d in rounds_dir.iterdir() if d.is_dir() for f in round_files(d)]
+
+    name = directory.resolve().name
+    if name in ("schemes", "units", "observations", "external"):
+        found = files(directory)
+    elif name == "rounds":
+        found = rounds(directory)
+    elif directory.resolve().parent.name == "rounds":
+        found = round_files(directory)
+    else:  # a repository: only its data directories, never tests/, .git/ or .venv/
+        found = files(directory / "schemes") + files(directory / "units") + rounds(directory / "rounds")
+    return [p for p in found if kind_of(p)]
+
+
+# --- how keys are ordered: the shapes, mapped onto the file's tree ---------------------
+
+@dataclass(frozen=True, eq=False)
+class _Map:
+    """A mapping: its known keys in canonical order, and the specs of its keys' values."""
+
+    keys: tuple[str, ...]
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class _Each:
+    """A list whose items all have one spec."""
+
+    item: Any
+
+
+_RULE = object()  # a rule: its keys depend on its kind
+
+
+def _map(shape: S.Shape, **values: Any) -> _Map:
+    return _Map(tuple(shape), values)
+
+
+_SELECTOR = _map(S.SELECTOR)
+_TIER = _map(TIER)
+_RULE_ITEM = _map(RULE_ITEM, applies_to=_SELECTOR)
+_INDICATOR = _map(S.INDICATOR, applies_to=_SELECTOR, rule=_RULE, rules=_Each(_RULE))
+_INDICATOR.values["children"] = _Each(_INDICATOR)
+_SECTION = _map(S.SECTION, indicators=_Each(_INDICATOR))
+
+SPECS: dict[str, _Map] = {
+    "scheme": _map(
+        S.SCHEME, scoring=_map(S.SCORING), measures=_Each(_map(S.MEASURE)),
+        indicators=_Each(_INDICATOR), bonus=_SECTION, penalty=_SECTION,
+        external=_Each(_map(S.EXTERNAL)), components=_Each(_map(S.COMPONENT)),
+        grades=_Each(_map(S.GRADE)), flags=_Each(_map(S.FLAG)),
+        ranking=_map(S.RANKING, categories=_Each(_map(S.CATEGORY))), conversion=_map(S.CONVERSION)),
+    "units": _map(S.UNIT_SET, units=_Each(_map(S.UNIT))),
+    # a result's `items` and the file's `measures` are keyed by ids: their order is the author's
+    "observations": _map(S.OBSERVATIONS, results=_Each(_map(S.RESULT, evidence=_Each(_map(S.EVIDENCE))))),
+    "external": _map(S.EXTERNAL_FILE, deductions=_Each(_map(S.DEDUCTION))),
+}
+
+
+def _rule_spec(rule: Any) -> _Map:
+    """`kind`, the kind's parameters in declaration order, then `when`."""
+    kind = REGISTRY.get(rule.get("kind")) if isinstance(rule.get("kind"), str) else None
+    values = {"tiers": _Each(_TIER), "items": _Each(_RULE_ITEM), "when": _SELECTOR}
+    if kind is None:  # an unknown kind: only `kind` moves (first); validate reports the kind
+        return _Map(("kind",), values)
+    return _Map(("kind", *kind.params, *(k for k in RULE_COMMON if k != "kind")), values)
+
+
+def _canonical_order(keys: list[Any], order: tuple[str, ...]) -> list[Any]:
+    present = set(keys)
+    known = set(order) | set(S.ASSUMPTION_KEYS)
+    return ([k for k in order if k in present]
+            + [k for k in keys if k not in known]
+            + [k for k in S.ASSUMPTION_KEYS if k in present])
+
+
+# --- comments: full-line comments travel with the key they stand before ----------------
+#
+# ruamel stores the comment lines between two keys at the end of the token of the last
+# scalar before them (possibly deep inside the previous key's value). Moving keys with
+# `move_to_end` would leave such lines where they were, above whatever key now follows.
+# So before moving, the lines that stand before a key (those not indented deeper than the
+# mapping's keys) are cut from the previous entry and re-attached before the key itself;
+# lines after the last key stay at the end of the mapping. Comments at the top of a
+# mapping (the file's header included) and end-of-line comments stay where they are.
+
+def _comment(text: str) -> CommentToken:
+    return CommentToken(text, CommentMark(0), None)
+
+
+def _trailing(container: Any, key: Any, shared: bool) -> tuple[Any, Any, int, list[Any]]:
+    """Where the lines after entry `key` live: the token slot of the last scalar in its value
+    (container, key, slot) and the block collections that end with it, innermost first
+    (each may hold more lines in `ca.end`)."""
+    ends: list[Any] = []
+    value = container[key]
+    while not shared and isinstance(value, (CommentedMap, CommentedSeq)) and len(value) \
+            and not value.fa.flow_style():
+        ends.append(value)
+        container, key = value, next(reversed(value)) if isinstance(value, CommentedMap) else len(value) - 1
+        value = container[key]
+    return container, key, 2 if isinstance(container, CommentedMap) else 0, ends[::-1]
+
+
+def _token(container: Any, key: Any, slot: int) -> CommentToken | None:
+    entry = container.ca.items.get(key)
+    token = entry[slot] if entry and len(entry) > slot else None
+    return token if isinstance(token, CommentToken) else None
+
+
+def _lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def _is_block(value: Any) -> bool:
+    return isinstance(value, (LiteralScalarString, FoldedScalarString))
+
+
+def _cut_tail(container: Any, key: Any, column: int, everything: bool, shared: bool) -> str:
+    """Cut the comment and blank lines after entry `key` (all of them, or those after the last
+    line indented deeper than `column`) and return them."""
+    owner, at, slot, ends = _trailing(container, key, shared)
+    pieces: list[tuple[CommentToken, str, Any]] = []  # token, the part that stays, where it sits
+    token = _token(owner, at, slot)
+    if token is not None:
+        value = token.value
+        if _is_block(owner[at]):
+            head = ""  # a block scalar ends its own line: every line of the token is a full line
+        elif value.startswith("#"):
+            head = value[: value.find("\n") + 1] if "\n" in value else value  # end-of-line comment
+        else:
+            head = value[:1] if value.startswith("\n") else ""
+        pieces.append((token, head, (owner, at, slot)))
+    for collection in ends:
+        for end_token in list(getattr(collection.ca, "end", None) or []):
+            if isinstance(end_token, CommentToken):
+                pieces.append((end_token, "", collection))
+    flat = [(i, line) for i, (tok, head, _) in enumerate(pieces) for line in _lines(tok.value[len(head):])]
+    keep = 0
+    if not everything:
+        for j, (_, line) in enumerate(flat):
+            if line.strip() and len(line) - len(line.lstrip(" ")) > column:
+                keep = j + 1
+    if keep == len(flat):
+        return ""
+    for i, (tok, head, place) in enumerate(pieces):
+        rest = head + "".join(line + "\n" for j, (k, line) in enumerate(flat) if k == i and j < keep)
+        if rest and rest != head or head.startswith("#"):
+            tok.value = rest
+        elif isinstance(place, tuple):  # nothing left but the end of the line
+            place[0].ca.items[place[1]][place[2]] = None
+        else:
+            place.ca.end.remove(tok)
+    return "".join(line + "\n" for _, line in flat[keep:])
+
+
+def _append_tail(container: Any, key: Any, text: str, shared: bool) -> None:
+    """Add lines after entry `key`, after any already there."""
+    owner, at, slot, ends = _trailing(container, key, shared)
+    for collection in reversed(ends):  # the outermost collection's end comes last
+        end = getattr(collection.ca, "end", None)
+        if end and isinstance(end[-1], CommentToken):
+            end[-1].value = end[-1].value + text
+            return
+    token = _token(owner, at, slot)
+    if token is not None:
+        token.value = token.value + text
+        return
+    entry = owner.ca.items.setdefault(at, [None, None, None, None])
+    entry[slot] = _comment(text if _is_block(owner[at]) else "\n" + text)
+
+
+def _add_before_key(mapping: CommentedMap, key: Any, text: str) -> None:
+    entry = mapping.ca.items.setdefault(key, [None, None, None, None])
+    entry[1] = [_comment(text), *(entry[1] or [])]
+
+
+def _add_at_top(mapping: CommentedMap, where: tuple[Any, ...], text: str) -> None:
+    """Comment lines before the first key of `mapping` (placed by where the mapping sits)."""
+    if where[0] == "item":  # before the `- ` of the list item holding the mapping
+        seq, index = where[1], where[2]
+        entry = seq.ca.items.setdefault(index, [None, None, None, None])
+        tokens = entry[1]
+    else:
+        if mapping.ca.comment is None:
+            mapping.ca.comment = [None, None]
+        tokens = mapping.ca.comment[1]
+        entry = mapping.ca.comment
+    if tokens:
+        tokens[-1].value = tokens[-1].value + text
+    else:
+        entry[1] = [_comment(text)]
+
+
+def _reorder(mapping: CommentedMap, order: tuple[str, ...], where: tuple[Any, ...], shared: bool) -> None:
+    keys = list(mapping)
+    wanted = _canonical_order(keys, order)
+    if keys == wanted:
+        return
+    flow = mapping.fa.flow_style() or where[0] == "flow"
+    leads: dict[Any, str] = {}
+    tail = ""
+    if not flow:
+        column = mapping.lc.col or 0
+        before = {k: keys[i - 1] for i, k in enumerate(keys) if i}
+        after = {k: wanted[i - 1] for i, k in enumerate(wanted) if i}
+        leads = {k: _cut_tail(mapping, before[k], column, False, shared)
+                 for k in keys[1:] if after.get(k) != before[k]}
+        tail = _cut_tail(mapping, keys[-1], column, True, shared) if wanted[-1] != keys[-1] else ""
+    for key in wanted:
+        mapping.move_to_end(key)
+    for key, text in leads.items():
+        if not text:
+            continue
+        if key == wanted[0]:
+            _add_at_top(mapping, where, text)
+        else:
+            _add_before_key(mapping, key, text)
+    if tail:
+        _append_tail(mapping, wanted[-1], tail, shared)
+
+
+def _apply(spec: Any, node: Any, where: tuple[Any, ...], shared: bool) -> None:
+    if spec is _RULE:
+        if not isinstance(node, CommentedMap):
+            return
+        spec = _rule_spec(node)
+    if isinstance(spec, _Each):
+        if isinstance(node, CommentedSeq):
+            flow = node.fa.flow_style() or where[0] == "flow"
+            for i, item in enumerate(node):
+                _apply(spec.item, item, ("flow",) if flow else ("item", node, i), shared)
+        return
+    if isinstance(node, CommentedMap) and not getattr(node, "merge", None):
+        flow = node.fa.flow_style() or where[0] == "flow"
+        for key, value in node.items():
+            sub = spec.values.get(key) if isinstance(key, str) else None
+            if sub is not None:
+                _apply(sub, value, ("flow",) if flow else ("key", node, key), shared)
+        _reorder(node, spec.keys, where, shared)
+
+
+def _has_shared_collections(node: Any) -> bool:
+    """Whether one mapping or list appears twice (an anchor and its alias)."""
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (CommentedMap, CommentedSeq)):
+            if id(item) in seen:
+                return True
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, CommentedMap) else item)
+    return False
+
+
+# --- ruamel.yaml, configured to read like gapctl and write the canonical style ---------
+
+_STR = "tag:yaml.org,2002:str"
+_KEPT_AS_WRITTEN = ("null", "bool", "int", "float", "timestamp", "value")
+_PYYAML_PATTERNS = pyyaml.resolver.Resolver.yaml_implicit_resolvers
+
+
+class _Resolver(VersionedResolver):
+    """Types plain scalars by PyYAML's YAML 1.1 patterns, as gapctl's loader does
+    (ruamel.yaml alone would read `yes` as text and `010` as ten)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode and implicit[0]:
+            candidates = _PYYAML_PATTERNS.get(value[:1] if value else "", [])
+            for tag, regexp in candidates + _PYYAML_PATTERNS.get(None, []):
+                if regexp.match(value):
+                    return Tag(suffix=tag)
+            return Tag(suffix=_STR)
+        return super().resolve(kind, value, implicit)
+
+
+class _AsWritten(str):
+    """A plain number, date, bool or null, kept as its source text (`0.10`, `yes`, `~`)."""
+
+    tag: str
+
+    def __new__(cls, text: str, tag: str) -> _AsWritten:
+        obj = super().__new__(cls, text)
+        obj.tag = tag
+        return obj
+
+
+class _Constructor(RoundTripConstructor):
+    def construct_as_written(self, node: Any) -> Any:
+        if node.style is None and not node.anchor and not node.ctag.handle:
+            return _AsWritten(node.value, str(node.tag))
+        return self._original[str(node.tag)](self, node)
+
+
+_Constructor._original = {}  # type: ignore[attr-defined]
+for _name in _KEPT_AS_WRITTEN:
+    _tag = "tag:yaml.org,2002:" + _name
+    _Constructor._original[_tag] = RoundTripConstructor.yaml_constructors.get(  # type: ignore[attr-defined]
+        _tag, RoundTripConstructor.construct_yaml_str)
+    _Constructor.add_constructor(_tag, _Constructor.construct_as_written)
+
+
+class _Representer(RoundTripRepresenter):
+    def represent_as_written(self, data: _AsWritten) -> Any:
+        return self.represent_scalar(data.tag, str(data))
+
+
+_Representer.add_representer(_AsWritten, _Representer.represent_as_written)
+
+
+_NUMBER_LIKE = re.compile(r"[+-]?[0-9][0-9._:-]*")
+
+
+class _Emitter(RoundTripEmitter):
+    """Double quotes where ruamel.yaml would use single quotes, and for text that looks like a
+    number or date to a reader (`"2.1.3"`, as the README asks for ids) though YAML reads it as text."""
+
+    def choose_scalar_style(self) -> Any:
+        style = super().choose_scalar_style()
+        if style == "'" or style == "" and self.event.ctag == _STR and _NUMBER_LIKE.fullmatch(self.event.value):
+            return '"'
+        return style
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.Resolver = _Resolver
+    y.Constructor = _Constructor
+    y.Representer = _Representer
+    y.Emitter = _Emitter
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.width = 4096
+    y.allow_unicode = True
+    y.preserve_quotes = False  # quoted strings come back plain where they can
+    return y
+
+
+def format_text(text: str, kind: str) -> str:
+    """The canonical YAML text of a data file of `kind` (scheme, units, observations, external).
+
+    Raises ruamel.yaml's YAMLError for text that is not YAML (format_paths reports it).
+    """
+    if kind not in SPECS:
+        raise ValueError(f"unknown kind of file {kind!r}; expected one of {', '.join(KINDS)}")
+    y = _yaml()
+    data = y.load(text.removeprefix("\ufeff"))
+    if isinstance(data, CommentedMap):
+        _apply(SPECS[kind], data, ("root",), _has_shared_collections(data))
+    out = io.StringIO()
+    y.dump(data, out)
+    return out.getvalue().rstrip("\n") + "\n"
+
+
+# --- files ----------------------------------------------------------------------------
+
+@dataclass
+class FmtResult:
+    """What a run did. `changed`: files that were not canonical (rewritten unless checking)."""
+
+    check: bool = False
+    changed: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)  # every file looked at
+    skipped: list[Path] = field(default_factory=list)  # named, but not a kind fmt formats
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a file could not be handled, or (when checking) a file is not canonical."""
+        return 1 if self.problems or (self.check and self.changed) else 0
+
+
+class _ChangedMeanwhile(Exception):
+    pass
+
+
+def format_paths(paths: Iterable[Path], check: bool) -> FmtResult:
+    """Format files and directories (a repository, rounds/, a round, schemes/ …).
+
+    With `check`, nothing is written. Files that cannot be read or parsed, symbolic links,
+    and files whose data formatting would change are reported and never written.
+    """
+    result = FmtResult(check=check)
+    files: set[Path] = set()
+    for path in map(Path, paths):
+        if path.is_dir() and not path.is_symlink():
+            files.update(_files_under(path))
+        elif path.is_symlink() or path.is_file():
+            if kind_of(path):
+                files.add(path)
+            else:
+                result.skipped.append(path)
+        else:
+            result.problems.append(f"{display_path(path)}: no such file or directory")
+    for path in sorted(files):
+        result.files.append(path)
+        _format_file(path, check, result)
+    return result
+
+
+def _format_file(path: Path, check: bool, result: FmtResult) -> None:
+    shown = display_path(path)
+    if path.is_symlink():
+        result.problems.append(f"{shown}: is a symbolic link; gapctl fmt does not write through "
+                               "links (format the file it points to)")
+        return
+    try:
+        raw = path.read_bytes()
+        seen = os.stat(path)
+    except OSError as err:
+        result.problems.append(f"{shown}: cannot read file: {err.strerror}")
+        return
+    before = read_file(path, raw)
+    if before.data is None or before.problems:  # not YAML, not UTF-8, empty, duplicate keys
+        for problem in before.problems:
+            result.problems.append(f"{problem.locate()}: {problem.message}; not formatted")
+        return
+    text, _ = decode(raw)
+    assert text is not None  # read_file decoded it
+    try:
+        new = format_text(text, kind_of(path) or "")
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
+        result.problems.append(f"{where}: YAML error: {err.problem or err}; not formatted")
+        return
+    except Exception as err:  # a file must never stop the others
+        result.problems.append(f"{shown}: cannot format ({type(err).__name__}: {err}); not formatted")
+        return
+    after = read_file(path, new)
+    if after.data is None or after.problems or _strict(after.data) != _strict(before.data):
+        result.problems.append(f"{shown}: formatting would change the data read from it (a gapctl "
+                               "fmt bug; please report it); not formatted")
+        return
+    encoded = new.encode("utf-8")
+    if encoded == raw:
+        return
+    result.changed.append(path)
+    if check:
+        return
+    try:
+        _write_atomically(path, encoded, seen)
+    except _ChangedMeanwhile:
+        result.problems.append(f"{shown}: changed while it was being formatted; left as it is")
+        return
+    except OSError as err:
+        result.problems.append(f"{shown}: cannot write: {err.strerror or err}; the file is unchanged")
+        return
+    result.written.append(path)
+
+
+def _write_atomically(path: Path, data: bytes, seen: os.stat_result) -> None:
+    """Write to a temporary file beside `path`, fsync, then rename it over `path`."""
+    tmp = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    try:
+        with tmp:
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.chmod(tmp.name, stat.S_IMODE(seen.st_mode))
+        now = os.lstat(path)
+        if stat.S_ISLNK(now.st_mode) or (now.st_mtime_ns, now.st_size, now.st_ino) != \
+                (seen.st_mtime_ns, seen.st_size, seen.st_ino):
+            raise _ChangedMeanwhile
+        os.replace(tmp.name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp.name)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def _strict(value: Any) -> Any:
+    """Data with types made visible: `1` and `true`, `0.1` and `0.10` compare unequal."""
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict(v) for v in value]
+    return (type(value).__name__, str(value) if isinstance(value, Decimal) else value)
