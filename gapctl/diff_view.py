@@ -108,13 +108,14 @@ def text_lines(diff: RoundDiff, lang: str = "zh", show_all: bool = False) -> lis
             continue
         lines += ["", f"{u.name} ({u.unit})  {_total(u)}  {_signed(u.delta, _places(u)) if u.old and u.new else ''}"
                   .rstrip()]
+        attributed = any(c.by for c in u.indicators)
         rows = []
         for c in u.indicators:
             rows.append([f"{c.indicator} {c.name}", _points(c), _arrow(c.old_observation, c.new_observation)
-                         + (f" ({c.note})" if c.note else ""), _by(c.by)])
-        lines += ["  " + line for line in table([["指标" if lang == "zh" else "Indicator",
-                                                  label("points", lang), label("observation", lang),
-                                                  "提交" if lang == "zh" else "Commit"]] + rows)]
+                         + (f" ({c.note})" if c.note else "")] + ([_by(c.by)] if attributed else []))
+        head = ["指标" if lang == "zh" else "Indicator", label("points", lang), label("observation", lang)]
+        head += ["提交" if lang == "zh" else "Commit"] if attributed else []
+        lines += ["  " + line for line in table([head] + rows)]
     if diff.gates:
         lines += ["", "检查未通过：" if lang == "zh" else "Gates tripped:"] + [f"  - {g}" for g in diff.gates]
     return lines
@@ -167,12 +168,13 @@ def markdown(diff: RoundDiff, lang: str = "zh", show_all: bool = False) -> str:
         lines += _md_table(head, rows[MAX_SUMMARY_ROWS:], {1, 2}) + ["", "</details>"]
     changes = [(u, c) for u in units for c in u.indicators]
     if changes:
+        attributed = any(c.by for _, c in changes)
         lines += ["", f"<details><summary>{'指标变化' if zh else 'Indicator changes'} ({len(changes)})</summary>", ""]
-        lines += _md_table(["单位" if zh else "Unit", "指标" if zh else "Indicator", label("points", lang),
-                            label("observation", lang), "提交" if zh else "Commit"],
-                           [[u.name, f"{c.indicator} {c.name}", _points(c),
-                             _arrow(c.old_observation, c.new_observation) + (f" ({c.note})" if c.note else ""),
-                             _by(c.by)] for u, c in changes])
+        head = ["单位" if zh else "Unit", "指标" if zh else "Indicator", label("points", lang),
+                label("observation", lang)] + (["提交" if zh else "Commit"] if attributed else [])
+        lines += _md_table(head, [[u.name, f"{c.indicator} {c.name}", _points(c),
+                                   _arrow(c.old_observation, c.new_observation) + (f" ({c.note})" if c.note else "")]
+                                  + ([_by(c.by)] if attributed else []) for u, c in changes])
         lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
 

@@ -197,6 +197,19 @@ def _lines(text: str) -> list[str]:
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 
+def _raw(token: CommentToken) -> str:
+    """A token standing on lines of its own, as written: its first line's indentation is kept
+    as a column, not as text."""
+    value = token.value
+    column = getattr(token.start_mark, "column", 0) or 0
+    return value if not value or value.startswith("\n") else " " * column + value
+
+
+def _set_raw(token: CommentToken, text: str) -> None:
+    token.value = text
+    token.start_mark = CommentMark(0)
+
+
 def _is_block(value: Any) -> bool:
     return isinstance(value, (LiteralScalarString, FoldedScalarString))
 
@@ -211,6 +224,8 @@ def _cut_tail(container: Any, key: Any, column: int, everything: bool, shared: b
         value = token.value
         if _is_block(owner[at]):
             head = ""  # a block scalar ends its own line: every line of the token is a full line
+            _set_raw(token, _raw(token))
+            value = token.value
         elif value.startswith("#"):
             head = value[: value.find("\n") + 1] if "\n" in value else value  # end-of-line comment
         else:
@@ -219,6 +234,7 @@ def _cut_tail(container: Any, key: Any, column: int, everything: bool, shared: b
     for collection in ends:
         for end_token in list(getattr(collection.ca, "end", None) or []):
             if isinstance(end_token, CommentToken):
+                _set_raw(end_token, _raw(end_token))
                 pieces.append((end_token, "", collection))
     flat = [(i, line) for i, (tok, head, _) in enumerate(pieces) for line in _lines(tok.value[len(head):])]
     keep = 0
@@ -261,20 +277,22 @@ def _add_before_key(mapping: CommentedMap, key: Any, text: str) -> None:
 
 
 def _add_at_top(mapping: CommentedMap, where: tuple[Any, ...], text: str) -> None:
-    """Comment lines before the first key of `mapping` (placed by where the mapping sits)."""
+    """Add lines before the first key of `mapping`, after any already there."""
+    holder = where[1].ca.items.get(where[2]) if where[0] == "key" else None
     if where[0] == "item":  # before the `- ` of the list item holding the mapping
-        seq, index = where[1], where[2]
-        entry = seq.ca.items.setdefault(index, [None, None, None, None])
-        tokens = entry[1]
+        entry, slot = where[1].ca.items.setdefault(where[2], [None, None, None, None]), 1
+    elif mapping.ca.comment and mapping.ca.comment[1]:  # the file's header, or lines under the key
+        entry, slot = mapping.ca.comment, 1
+    elif holder and len(holder) > 3 and holder[3]:  # ruamel keeps those in either place
+        entry, slot = holder, 3
     else:
         if mapping.ca.comment is None:
             mapping.ca.comment = [None, None]
-        tokens = mapping.ca.comment[1]
-        entry = mapping.ca.comment
-    if tokens:
-        tokens[-1].value = tokens[-1].value + text
+        entry, slot = mapping.ca.comment, 1
+    if entry[slot]:
+        entry[slot][-1].value = entry[slot][-1].value + text
     else:
-        entry[1] = [_comment(text)]
+        entry[slot] = [_comment(text)]
 
 
 def _reorder(mapping: CommentedMap, order: tuple[str, ...], where: tuple[Any, ...], shared: bool) -> None:
@@ -294,6 +312,10 @@ def _reorder(mapping: CommentedMap, order: tuple[str, ...], where: tuple[Any, ..
         tail = _cut_tail(mapping, keys[-1], column, True, shared) if wanted[-1] != keys[-1] else ""
     for key in wanted:
         mapping.move_to_end(key)
+    first = mapping.ca.items.get(wanted[0])
+    if not flow and wanted[0] != keys[0] and first and first[1]:  # a key's own lines above it
+        leads[wanted[0]] = leads.get(wanted[0], "") + "".join(_raw(t) for t in first[1])
+        first[1] = None
     for key, text in leads.items():
         if not text:
             continue
