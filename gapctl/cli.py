@@ -279,6 +279,38 @@ def explain(
             _echo(line)
 
 
+@app.command("fmt")
+def fmt_command(
+    paths: list[Path] = typer.Argument(None, help="Files or directories (default: the repository, .).",
+                                       show_default=False),
+    check: bool = typer.Option(False, "--check", help="Write nothing; list files that would change, exit 1 if any."),
+) -> None:
+    """Rewrite scheme, unit-set, observation and external files into one canonical layout
+    (key order, indentation, quoting) so that diffs stay minimal. Comments and every value
+    are kept; files are written atomically; running it twice changes nothing.
+
+    Examples:
+
+      gapctl fmt .
+
+      gapctl fmt --check rounds/suizhou-2021
+
+      gapctl fmt rounds/suizhou-2021/observations/finance.yaml
+    """
+    from gapctl.fmt import format_paths
+    from gapctl.sources import display_path
+
+    result = format_paths(paths or [Path(".")], check)
+    for message in result.problems:
+        typer.echo(message, err=True)
+    for path in result.changed:
+        _echo(("would reformat " if check else "reformatted ") + display_path(path))
+    verb = "would be reformatted" if check else "reformatted"
+    _echo(f"{len(result.changed)} file(s) {verb}, {len(result.files) - len(result.changed)} already canonical"
+          + (f", {len(result.problems)} problem(s)" if result.problems else "") + ".")
+    raise typer.Exit(result.exit_code)
+
+
 @app.command()
 def diff(
     path: Path = typer.Argument(..., help="A round directory (or the older of two rounds)."),
