@@ -303,10 +303,12 @@ def fmt_command(
     result = format_paths(paths or [Path(".")], check)
     for message in result.problems:
         typer.echo(message, err=True)
-    for path in result.changed:
+    done = result.changed if check else result.written
+    for path in done:
         _echo(("would reformat " if check else "reformatted ") + display_path(path))
     verb = "would be reformatted" if check else "reformatted"
-    _echo(f"{len(result.changed)} file(s) {verb}, {len(result.files) - len(result.changed)} already canonical"
+    canonical = len(result.files) - len(result.changed) - len(result.problems)
+    _echo(f"{len(done)} file(s) {verb}, {max(canonical, 0)} already canonical"
           + (f", {len(result.problems)} problem(s)" if result.problems else "") + ".")
     raise typer.Exit(result.exit_code)
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml as pyyaml
 from ruamel.yaml import YAML
+from ruamel.yaml.anchor import Anchor
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.emitter import RoundTripEmitter
@@ -82,7 +83,13 @@ def _files_under(directory: Path) -> list[Path]:
     def rounds(rounds_dir: Path) -> list[Path]:
         if not rounds_dir.is_dir():
             return []
-        return [f for d in rounds_dir.iterdir() if d.is_dir() for f in round_files(d)]
+        found: list[Path] = []
+        for d in rounds_dir.iterdir():
+            if d.is_symlink():  # not followed; format_paths reports it
+                found.append(d)
+            elif d.is_dir():
+                found.extend(round_files(d))
+        return found
 
     name = directory.resolve().name
     if name in ("schemes", "units", "observations", "external"):
@@ -93,7 +100,7 @@ def _files_under(directory: Path) -> list[Path]:
         found = round_files(directory)
     else:  # a repository: only its data directories, never tests/, .git/ or .venv/
         found = files(directory / "schemes") + files(directory / "units") + rounds(directory / "rounds")
-    return [p for p in found if kind_of(p)]
+    return [p for p in found if kind_of(p) or p.is_symlink() and p.is_dir()]
 
 
 # --- how keys are ordered: the shapes, mapped onto the file's tree ---------------------
@@ -172,14 +179,13 @@ def _comment(text: str) -> CommentToken:
     return CommentToken(text, CommentMark(0), None)
 
 
-def _trailing(container: Any, key: Any, shared: bool) -> tuple[Any, Any, int, list[Any]]:
+def _trailing(container: Any, key: Any) -> tuple[Any, Any, int, list[Any]]:
     """Where the lines after entry `key` live: the token slot of the last scalar in its value
     (container, key, slot) and the block collections that end with it, innermost first
     (each may hold more lines in `ca.end`)."""
     ends: list[Any] = []
     value = container[key]
-    while not shared and isinstance(value, (CommentedMap, CommentedSeq)) and len(value) \
-            and not value.fa.flow_style():
+    while isinstance(value, (CommentedMap, CommentedSeq)) and len(value) and not value.fa.flow_style():
         ends.append(value)
         container, key = value, next(reversed(value)) if isinstance(value, CommentedMap) else len(value) - 1
         value = container[key]
@@ -214,10 +220,10 @@ def _is_block(value: Any) -> bool:
     return isinstance(value, (LiteralScalarString, FoldedScalarString))
 
 
-def _cut_tail(container: Any, key: Any, column: int, everything: bool, shared: bool) -> str:
+def _cut_tail(container: Any, key: Any, column: int, everything: bool) -> str:
     """Cut the comment and blank lines after entry `key` (all of them, or those after the last
     line indented deeper than `column`) and return them."""
-    owner, at, slot, ends = _trailing(container, key, shared)
+    owner, at, slot, ends = _trailing(container, key)
     pieces: list[tuple[CommentToken, str, Any]] = []  # token, the part that stays, where it sits
     token = _token(owner, at, slot)
     if token is not None:
@@ -246,7 +252,7 @@ def _cut_tail(container: Any, key: Any, column: int, everything: bool, shared: b
         return ""
     for i, (tok, head, place) in enumerate(pieces):
         rest = head + "".join(line + "\n" for j, (k, line) in enumerate(flat) if k == i and j < keep)
-        if rest and rest != head or head.startswith("#"):
+        if (rest and rest != head) or head.startswith("#"):
             tok.value = rest
         elif isinstance(place, tuple):  # nothing left but the end of the line
             place[0].ca.items[place[1]][place[2]] = None
@@ -255,44 +261,89 @@ def _cut_tail(container: Any, key: Any, column: int, everything: bool, shared: b
     return "".join(line + "\n" for _, line in flat[keep:])
 
 
-def _append_tail(container: Any, key: Any, text: str, shared: bool) -> None:
-    """Add lines after entry `key`, after any already there."""
-    owner, at, slot, ends = _trailing(container, key, shared)
+def _aliasable(value: Any) -> bool:
+    """Whether `value` carries an anchor: it may be written as an alias (`*x`) here, and
+    ruamel.yaml drops or misplaces comments attached to an alias."""
+    anchor = value.anchor if isinstance(value, _AsWritten) else getattr(value, Anchor.attrib, None)
+    return anchor is not None and anchor.value is not None
+
+
+def _put_after(container: Any, key: Any, text: str) -> bool:
+    """Add lines after entry `key`, after any already there; False if there is no safe place."""
+    owner, at, slot, ends = _trailing(container, key)
     for collection in reversed(ends):  # the outermost collection's end comes last
         end = getattr(collection.ca, "end", None)
         if end and isinstance(end[-1], CommentToken):
             end[-1].value = end[-1].value + text
-            return
+            return True
+    if _aliasable(owner[at]):
+        return False
     token = _token(owner, at, slot)
     if token is not None:
         token.value = token.value + text
-        return
-    entry = owner.ca.items.setdefault(at, [None, None, None, None])
-    entry[slot] = _comment(text if _is_block(owner[at]) else "\n" + text)
+    else:
+        entry = owner.ca.items.setdefault(at, [None, None, None, None])
+        entry[slot] = _comment(text if _is_block(owner[at]) else "\n" + text)
+    return True
 
 
-def _add_before_key(mapping: CommentedMap, key: Any, text: str) -> None:
+def _put_before(mapping: CommentedMap, key: Any, text: str) -> bool:
+    """Add lines just above `key` (not its first key: see _put_at_top)."""
+    if _aliasable(mapping[key]):
+        return False
     entry = mapping.ca.items.setdefault(key, [None, None, None, None])
     entry[1] = [_comment(text), *(entry[1] or [])]
+    return True
 
 
-def _add_at_top(mapping: CommentedMap, where: tuple[Any, ...], text: str) -> None:
+def _put_at_top(mapping: CommentedMap, where: tuple[Any, ...], text: str) -> None:
     """Add lines before the first key of `mapping`, after any already there."""
-    holder = where[1].ca.items.get(where[2]) if where[0] == "key" else None
-    if where[0] == "item":  # before the `- ` of the list item holding the mapping
-        entry, slot = where[1].ca.items.setdefault(where[2], [None, None, None, None]), 1
-    elif mapping.ca.comment and mapping.ca.comment[1]:  # the file's header, or lines under the key
-        entry, slot = mapping.ca.comment, 1
-    elif holder and len(holder) > 3 and holder[3]:  # ruamel keeps those in either place
-        entry, slot = holder, 3
-    else:
+    if where[0] == "item":  # before the `- ` of the list item holding the mapping, indented as it
+        dash = " " * max(0, (mapping.lc.col or 0) - 2)
+        text = "".join(dash + line.lstrip(" ") + "\n" if line.strip() else "\n" for line in _lines(text))
+        entry = where[1].ca.items.setdefault(where[2], [None, None, None, None])
+        tokens = entry[1]
+    else:  # the file's header, or the lines between a key and its mapping's first key
         if mapping.ca.comment is None:
             mapping.ca.comment = [None, None]
-        entry, slot = mapping.ca.comment, 1
-    if entry[slot]:
-        entry[slot][-1].value = entry[slot][-1].value + text
+        entry = mapping.ca.comment
+        tokens = entry[1]
+        if where[0] == "key":
+            # ruamel keeps these lines in the holding entry's slot 3 too, and writes that one
+            holder = where[1].ca.items.setdefault(where[2], [None, None, None, None])
+            tokens = holder[3] or tokens
+            if not tokens:
+                tokens = [_comment("")]
+            holder[3] = entry[1] = tokens
+    if tokens:
+        tokens[-1].value = tokens[-1].value + text
     else:
-        entry[slot] = [_comment(text)]
+        entry[1] = [_comment(text)]
+
+
+def _put_at_end(mapping: CommentedMap, where: tuple[Any, ...], last: Any, text: str) -> None:
+    """Add lines after the last entry of `mapping`: after its last entry if that is safe, else
+    before what follows the mapping, else just above its last key, else at its top."""
+    if _put_after(mapping, last, text):
+        return
+    if where[0] == "item":
+        seq, index = where[1], where[2]
+        if index + 1 < len(seq):
+            entry = seq.ca.items.setdefault(index + 1, [None, None, None, None])
+            entry[1] = [_comment(text), *(entry[1] or [])]
+        elif seq.ca.end and isinstance(seq.ca.end[-1], CommentToken):
+            seq.ca.end[-1].value = seq.ca.end[-1].value + text
+        else:
+            seq.ca.end = [_comment(text)]
+        return
+    if where[0] == "key":
+        parent_keys = list(where[1])
+        index = parent_keys.index(where[2])
+        if index + 1 < len(parent_keys) and _put_before(where[1], parent_keys[index + 1], text):
+            return
+    if len(mapping) > 1 and _put_before(mapping, last, text):
+        return
+    _put_at_top(mapping, where, text)
 
 
 def _reorder(mapping: CommentedMap, order: tuple[str, ...], where: tuple[Any, ...], shared: bool) -> None:
@@ -300,31 +351,34 @@ def _reorder(mapping: CommentedMap, order: tuple[str, ...], where: tuple[Any, ..
     wanted = _canonical_order(keys, order)
     if keys == wanted:
         return
-    flow = mapping.fa.flow_style() or where[0] == "flow"
+    # flow mappings hold no comments; with a collection written twice (an anchor and its
+    # alias) where lines live is unclear: keys move, their comment lines stay where they are
+    comments = not (mapping.fa.flow_style() or where[0] == "flow" or shared)
+    before = {k: keys[i - 1] for i, k in enumerate(keys) if i}
+    after = {k: wanted[i - 1] for i, k in enumerate(wanted) if i}
     leads: dict[Any, str] = {}
     tail = ""
-    if not flow:
+    if comments:
         column = mapping.lc.col or 0
-        before = {k: keys[i - 1] for i, k in enumerate(keys) if i}
-        after = {k: wanted[i - 1] for i, k in enumerate(wanted) if i}
-        leads = {k: _cut_tail(mapping, before[k], column, False, shared)
-                 for k in keys[1:] if after.get(k) != before[k]}
-        tail = _cut_tail(mapping, keys[-1], column, True, shared) if wanted[-1] != keys[-1] else ""
+        leads = {k: _cut_tail(mapping, before[k], column, False) for k in keys[1:] if after.get(k) != before[k]}
+        tail = _cut_tail(mapping, keys[-1], column, True) if wanted[-1] != keys[-1] else ""
     for key in wanted:
         mapping.move_to_end(key)
+    if not comments:
+        return
     first = mapping.ca.items.get(wanted[0])
-    if not flow and wanted[0] != keys[0] and first and first[1]:  # a key's own lines above it
+    if wanted[0] != keys[0] and first and first[1]:  # lines above a key that is now the first
         leads[wanted[0]] = leads.get(wanted[0], "") + "".join(_raw(t) for t in first[1])
         first[1] = None
     for key, text in leads.items():
         if not text:
             continue
         if key == wanted[0]:
-            _add_at_top(mapping, where, text)
-        else:
-            _add_before_key(mapping, key, text)
+            _put_at_top(mapping, where, text)
+        elif not _put_before(mapping, key, text) and not _put_after(mapping, after[key], text):
+            _put_at_top(mapping, where, text)
     if tail:
-        _append_tail(mapping, wanted[-1], tail, shared)
+        _put_at_end(mapping, where, wanted[-1], tail)
 
 
 def _apply(spec: Any, node: Any, where: tuple[Any, ...], shared: bool) -> None:
@@ -386,31 +440,32 @@ class _AsWritten(str):
     """A plain number, date, bool or null, kept as its source text (`0.10`, `yes`, `~`)."""
 
     tag: str
+    anchor: Anchor
 
-    def __new__(cls, text: str, tag: str) -> _AsWritten:
+    def __new__(cls, text: str, tag: str, anchor: str | None) -> _AsWritten:
         obj = super().__new__(cls, text)
         obj.tag = tag
+        obj.anchor = Anchor()
+        obj.anchor.value, obj.anchor.always_dump = anchor, bool(anchor)
         return obj
 
 
 class _Constructor(RoundTripConstructor):
     def construct_as_written(self, node: Any) -> Any:
-        if node.style is None and not node.anchor and not node.ctag.handle:
-            return _AsWritten(node.value, str(node.tag))
-        return self._original[str(node.tag)](self, node)
+        if node.style is None and not node.ctag.handle:
+            return _AsWritten(node.value, str(node.tag), node.anchor)
+        # explicitly tagged (`!!int "7"`): ruamel.yaml's own types
+        original = RoundTripConstructor.yaml_constructors.get(str(node.tag), RoundTripConstructor.construct_yaml_str)
+        return original(self, node)
 
 
-_Constructor._original = {}  # type: ignore[attr-defined]
 for _name in _KEPT_AS_WRITTEN:
-    _tag = "tag:yaml.org,2002:" + _name
-    _Constructor._original[_tag] = RoundTripConstructor.yaml_constructors.get(  # type: ignore[attr-defined]
-        _tag, RoundTripConstructor.construct_yaml_str)
-    _Constructor.add_constructor(_tag, _Constructor.construct_as_written)
+    _Constructor.add_constructor("tag:yaml.org,2002:" + _name, _Constructor.construct_as_written)
 
 
 class _Representer(RoundTripRepresenter):
     def represent_as_written(self, data: _AsWritten) -> Any:
-        return self.represent_scalar(data.tag, str(data))
+        return self.represent_scalar(data.tag, str(data), anchor=data.anchor if data.anchor.value else None)
 
 
 _Representer.add_representer(_AsWritten, _Representer.represent_as_written)
@@ -420,12 +475,17 @@ _NUMBER_LIKE = re.compile(r"[+-]?[0-9][0-9._:-]*")
 
 
 class _Emitter(RoundTripEmitter):
-    """Double quotes where ruamel.yaml would use single quotes, and for text that looks like a
-    number or date to a reader (`"2.1.3"`, as the README asks for ids) though YAML reads it as text."""
+    """Double quotes where ruamel.yaml would use single quotes; for text that looks like a number
+    or date to a reader (`"2.1.3"`, as the README asks for ids) though YAML reads it as text; and
+    for plain text libyaml (YAML 1.1) would not read back: `:a`, `?a`, `a:b` inside `[...]`."""
 
     def choose_scalar_style(self) -> Any:
         style = super().choose_scalar_style()
-        if style == "'" or style == "" and self.event.ctag == _STR and _NUMBER_LIKE.fullmatch(self.event.value):
+        if style == "'":
+            return '"'
+        value = self.event.value
+        if style == "" and self.event.ctag == _STR and value and (
+                _NUMBER_LIKE.fullmatch(value) or value[0] in "?:" or self.flow_level and ":" in value):
             return '"'
         return style
 
@@ -443,6 +503,9 @@ def _yaml() -> YAML:
     return y
 
 
+_DOCUMENT_START = re.compile(r"((?:[ \t]*(?:#[^\n]*)?\n)*)(---)[ \t]*(#[^\n]*)?(?:\n|$)")
+
+
 def format_text(text: str, kind: str) -> str:
     """The canonical YAML text of a data file of `kind` (scheme, units, observations, external).
 
@@ -451,7 +514,14 @@ def format_text(text: str, kind: str) -> str:
     if kind not in SPECS:
         raise ValueError(f"unknown kind of file {kind!r}; expected one of {', '.join(KINDS)}")
     y = _yaml()
-    data = y.load(text.removeprefix("\ufeff"))
+    text = text.removeprefix("\ufeff")
+    start = _DOCUMENT_START.match(text)
+    if start:  # ruamel.yaml drops the comments above `---`; the canonical layout has no `---`
+        text = text[: start.start(2)] + (start.group(3).lstrip() + "\n" if start.group(3) else "") \
+            + text[start.end():]
+    data = y.load(text)
+    if data is None:
+        raise ValueError("the file holds no data")
     if isinstance(data, CommentedMap):
         _apply(SPECS[kind], data, ("root",), _has_shared_collections(data))
     out = io.StringIO()
@@ -491,7 +561,9 @@ def format_paths(paths: Iterable[Path], check: bool) -> FmtResult:
     result = FmtResult(check=check)
     files: set[Path] = set()
     for path in map(Path, paths):
-        if path.is_dir() and not path.is_symlink():
+        if path.is_symlink() and path.is_dir():
+            files.add(path)  # reported as a link
+        elif path.is_dir():
             files.update(_files_under(path))
         elif path.is_symlink() or path.is_file():
             if kind_of(path):
@@ -540,6 +612,10 @@ def _format_file(path: Path, check: bool, result: FmtResult) -> None:
         result.problems.append(f"{shown}: formatting would change the data read from it (a gapctl "
                                "fmt bug; please report it); not formatted")
         return
+    if sorted(comment_texts(new)) != sorted(comment_texts(text)):
+        result.problems.append(f"{shown}: formatting would lose or duplicate a comment (a gapctl fmt "
+                               "bug; please report it); not formatted")
+        return
     encoded = new.encode("utf-8")
     if encoded == raw:
         return
@@ -585,6 +661,28 @@ def _write_atomically(path: Path, data: bytes, seen: os.stat_result) -> None:
             os.close(fd)
     except OSError:
         pass
+
+
+def comment_texts(text: str) -> list[str]:
+    """Every comment of a YAML text (from `#` to the end of its line, trailing blanks dropped),
+    found by libyaml's scanner: a `#` inside a value is not a comment."""
+    text = text.removeprefix("\ufeff")
+    lines = text.split("\n")
+    covered: dict[int, list[tuple[int, int]]] = {}
+    for token in pyyaml.scan(text, Loader=getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):
+        start, end = token.start_mark, token.end_mark
+        for line in range(start.line, end.line + 1):
+            covered.setdefault(line, []).append((start.column if line == start.line else 0,
+                                                 end.column if line == end.line else 1 << 30))
+    found = []
+    for number, line in enumerate(lines):
+        spans = covered.get(number, [])
+        for col, char in enumerate(line):
+            if char == "#" and (col == 0 or line[col - 1] in " \t") \
+                    and not any(a <= col < b for a, b in spans):
+                found.append(line[col:].rstrip())
+                break
+    return found
 
 
 def _strict(value: Any) -> Any:
