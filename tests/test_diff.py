@@ -29,19 +29,20 @@ def commit(repo: Path, author: str, message: str, day: int) -> None:
 
 @pytest.fixture
 def history(tmp_path: Path) -> Path:
-    """A repository whose round r1 changes over four commits by four evaluators."""
+    """A repository whose round r1 changes over five commits by five evaluators."""
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    without_2 = MINI_OBS_B.replace('  - indicator: "2"\n    items: {lead: true, plan: true}\n', "")
+    assert without_2 != MINI_OBS_B
     write_repo(repo, {"schemes/mini.yaml": MINI_SCHEME, "units/mini.yaml": MINI_UNITS,
                       "rounds/r1/round.toml": MINI_ROUND, "rounds/r1/observations/a.yaml": MINI_OBS_A,
-                      "rounds/r1/observations/b.yaml": MINI_OBS_B})
+                      "rounds/r1/observations/b.yaml": without_2})
     commit(repo, "张三", "初始观测", 10)
-    # an observation changed: 区档案馆 did not hold the leadership meeting after all
-    text = (repo / "rounds/r1/observations/b.yaml").read_text(encoding="utf-8")
+    # an observation added: 区档案馆's 组织领导, found lacking
     (repo / "rounds/r1/observations/b.yaml").write_text(
-        text.replace("items: {lead: true, plan: true}", "items: {lead: true, plan: false}\n    reason: 未研究部署"),
+        without_2 + '  - indicator: "2"\n    items: {lead: true, plan: false}\n    reason: 未研究部署\n',
         encoding="utf-8")
-    commit(repo, "李四", "区档案馆：研究部署未落实", 12)
+    commit(repo, "李四", "区档案馆：补录组织领导观测", 12)
     # a unit added, with its observation file
     write_repo(repo, {"units/mini.yaml": MINI_UNITS + "  - {id: c, name: 区统计局, type: 区属部门}\n",
                       "rounds/r1/observations/c.yaml": MINI_OBS_B.replace("unit: b", "unit: c")})
@@ -51,29 +52,37 @@ def history(tmp_path: Path) -> Path:
         "name: 渠道覆盖\n        points: 2", "name: 渠道覆盖\n        points: 3")
     write_repo(repo, {"schemes/mini.yaml": scheme})
     commit(repo, "赵六", "渠道覆盖调整为3分", 16)
+    # an observation changed: 区财政局's channel coverage fails on re-check
+    text = (repo / "rounds/r1/observations/a.yaml").read_text(encoding="utf-8")
+    (repo / "rounds/r1/observations/a.yaml").write_text(
+        text.replace("result: done", "result: not-done\n    reason: 复核发现渠道入口失效", 1), encoding="utf-8")
+    commit(repo, "钱七", "区财政局：渠道覆盖复核未通过", 18)
     return repo
 
 
 def test_revisions_explain_each_change_with_its_author(history, monkeypatch):
     monkeypatch.chdir(history)
-    diff = diff_revisions(Path("rounds/r1"), "HEAD~3..HEAD")
+    diff = diff_revisions(Path("rounds/r1"), "HEAD~4..HEAD")
     changes = {u.unit: u for u in diff.changed()}
     assert set(changes) == {"a", "b", "c"}
     assert changes["c"].status == "added"
     b = changes["b"]
     by_indicator = {c.indicator: c for c in b.indicators}
-    assert by_indicator["2"].old_observation == "明确分管领导✓ 研究部署✓"
+    assert by_indicator["2"].old_observation == "未评估"                  # pending before
     assert by_indicator["2"].new_observation == "明确分管领导✓ 研究部署✗"
-    assert by_indicator["2"].by.author == "李四" and by_indicator["2"].by.subject == "区档案馆：研究部署未落实"
+    assert by_indicator["2"].by.author == "李四" and by_indicator["2"].by.subject == "区档案馆：补录组织领导观测"
     assert by_indicator["1.1"].by.author == "赵六"       # the scheme changed, not the observation
-    assert (b.old.total, b.new.total) == (8, 5)           # 2 + 6 → 3 + 2 (1.2 does not apply to b)
+    assert (b.old.total, b.new.total) == (2, 5)           # 2 (2 pending) → 3 + 2
+    [a_change] = changes["a"].indicators
+    assert (a_change.indicator, a_change.by.author) == ("1.1", "钱七")
+    assert (a_change.old_earned, a_change.new_earned) == (2, 0)
     assert any("points 2 → 3" in note for note in diff.scheme_notes)
 
 
 @pytest.mark.parametrize("fmt, name", [("table", "diff-rev.txt"), ("md", "diff-rev.md"), ("json", "diff-rev.json")])
 def test_revision_diff_golden(history, monkeypatch, request, fmt, name):
     monkeypatch.chdir(history)
-    result = runner.invoke(app, ["diff", "rounds/r1", "--rev", "HEAD~3..HEAD", "--format", fmt])
+    result = runner.invoke(app, ["diff", "rounds/r1", "--rev", "HEAD~4..HEAD", "--format", fmt])
     assert result.exit_code == 0, result.output
     path = GOLDEN / name
     if request.config.getoption("--update-golden"):
@@ -84,13 +93,13 @@ def test_revision_diff_golden(history, monkeypatch, request, fmt, name):
 def test_working_tree_changes_are_attributed_as_uncommitted_and_nothing_is_touched(history, monkeypatch):
     monkeypatch.chdir(history)
     obs = history / "rounds/r1/observations/a.yaml"
-    obs.write_text(obs.read_text(encoding="utf-8").replace("result: done", "result: not-done", 1), encoding="utf-8")
+    obs.write_text(obs.read_text(encoding="utf-8").replace("plan: true", "plan: false", 1), encoding="utf-8")
     status_cmd = ["git", "--no-optional-locks", "status", "--porcelain"]
     status = subprocess.run(status_cmd, capture_output=True, text=True).stdout
     index = (history / ".git/index").read_bytes()
     diff = diff_revisions(Path("rounds/r1"), "HEAD")
     [a] = [u for u in diff.changed() if u.unit == "a"]
-    [change] = [c for c in a.indicators if c.indicator == "1.1"]
+    [change] = [c for c in a.indicators if c.indicator == "2"]
     assert change.by.commit == "" and change.by.subject == "not committed yet"
     assert subprocess.run(status_cmd, capture_output=True, text=True).stdout == status
     assert (history / ".git/index").read_bytes() == index
@@ -98,12 +107,13 @@ def test_working_tree_changes_are_attributed_as_uncommitted_and_nothing_is_touch
 
 def test_gates_exit_one(history, monkeypatch):
     monkeypatch.chdir(history)
-    args = ["diff", "rounds/r1", "--rev", "HEAD~3..HEAD~2"]
+    args = ["diff", "rounds/r1", "--rev", "HEAD~1..HEAD"]    # 区财政局 loses its 3 points for 1.1
     assert runner.invoke(app, args).exit_code == 0
     dropped = runner.invoke(app, args + ["--fail-if-total-drops-more-than", "2"])
-    assert dropped.exit_code == 1 and "total dropped 4" in dropped.output
-    assert runner.invoke(app, args + ["--fail-if-total-drops-more-than", "4"]).exit_code == 0
+    assert dropped.exit_code == 1 and "total dropped 3" in dropped.output   # 9 → 6
+    assert runner.invoke(app, args + ["--fail-if-total-drops-more-than", "3"]).exit_code == 0
     assert runner.invoke(app, args + ["--fail-if-total-rises-more-than", "0"]).exit_code == 0
+    assert runner.invoke(app, args + ["--fail-on-rank-change"]).exit_code == 1
     assert runner.invoke(app, ["diff", "rounds/r1", "--rev", "nope..HEAD"]).exit_code == 1
 
 
