@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from gapctl.fmt import comment_texts, format_paths, format_text, kind_of
 from gapctl.sources import read_file
-from tests.conftest import MINI_OBS_A, MINI_ROUND, MINI_UNITS, write_repo
+from tests.conftest import write_repo
 
 ROOT = Path(__file__).parent.parent
 CASES = Path(__file__).parent / "fmt"
@@ -261,13 +261,10 @@ UNCANONICAL_OBS = "results:\n  - result: done\n    indicator: '1.1'\nunit: a   #
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return write_repo(tmp_path, {
-        "units/mini.yaml": MINI_UNITS,
-        "rounds/r1/round.toml": MINI_ROUND,
-        "rounds/r1/observations/a.yaml": MINI_OBS_A,
-        "rounds/r1/observations/b.yaml": UNCANONICAL_OBS,
-    })
+def repo(mini_repo: Path) -> Path:
+    """The mini repository without its scheme, and with b's observations out of canonical order."""
+    (mini_repo / "schemes/mini.yaml").unlink()
+    return write_repo(mini_repo, {"rounds/r1/observations/b.yaml": UNCANONICAL_OBS})
 
 
 def test_check_reports_the_changed_file_and_writes_nothing(repo: Path):
