@@ -44,6 +44,11 @@ class DiffFormat(str, Enum):
     json = "json"
 
 
+class ReportFormat(str, Enum):
+    html = "html"
+    md = "md"
+
+
 class Lang(str, Enum):
     zh = "zh"
     en = "en"
@@ -277,6 +282,50 @@ def explain(
     else:
         for line in explain_lines(score_, _lang(lang, scored), indicator):
             _echo(line)
+
+
+@app.command()
+def report(
+    path: Path = typer.Argument(..., help="A round directory."),
+    fmt: ReportFormat = typer.Option(ReportFormat.html, "--format", "-f", help="html or md."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Directory to write (default: out/<round-id>)."),
+    compare: Path | None = typer.Option(None, "--compare", help="Last round: its totals, grades and which "
+                                        "of its problems are fixed."),
+    lang: Lang | None = LANG_OPTION,
+    stamp: bool = typer.Option(False, "--stamp", help="Print the generation time on the overview "
+                               "(off by default: same input, same bytes)."),
+) -> None:
+    """Write the report an office publishes: an overview (grades, rankings by category,
+    attainment per indicator, where points were lost, charts) and one page per unit with its
+    score card and problem list (扣分点, 扣分理由, 整改要求). HTML is self-contained and prints
+    on A4; report.html holds every page for printing.
+
+    Examples:
+
+      gapctl report rounds/shanwei-2020 --out out/shanwei
+
+      gapctl report rounds/suizhou-2022 --compare rounds/suizhou-2021 --lang en
+
+      gapctl report rounds/yanjiang-2021 --format md --out docs/example-report
+    """
+    import datetime as dt
+
+    from gapctl.report.build import ReportError, render, write
+
+    scored = _scored(path, final=False)
+    previous = _scored(compare, final=False) if compare is not None else None
+    language = _lang(lang, scored)
+    target = out or Path("out") / scored.round.id
+    if len(scored.units) > 500:
+        typer.echo(f"rendering {len(scored.units) + 1} pages…", err=True)
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if stamp else None
+    files = render(scored, fmt.value, language, previous, when)
+    try:
+        write(files, target)
+    except (ReportError, OSError) as err:
+        typer.echo(f"gapctl report: {err}", err=True)
+        raise typer.Exit(1) from None
+    _echo(f"wrote {len(files)} file(s) to {target}/ (open {target / ('index.' + fmt.value)})")
 
 
 @app.command("fmt")

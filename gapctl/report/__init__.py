@@ -1,0 +1,1 @@
+"""Reports a government office can publish: Markdown, rendered to self-contained HTML."""

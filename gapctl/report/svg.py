@@ -1,0 +1,64 @@
+"""Charts as inline SVG, drawn by the report itself: no JavaScript, no network, no fonts to fetch.
+
+Every label is escaped for XML; sizes are fixed so the same data gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from xml.sax.saxutils import escape
+
+from gapctl.textwidth import width
+
+BAR = "#3b6ea5"
+MUTED = "#9aa9b8"
+FONT = ('font-family="Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, WenQuanYi Micro Hei, sans-serif" '
+        'font-size="12"')
+
+
+def _text(x: float, y: float, text: str, anchor: str = "start", extra: str = "") -> str:
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" {FONT}{extra}>{escape(text)}</text>'
+
+
+def column_chart(title: str, bars: list[tuple[str, int]]) -> str:
+    """Vertical bars with counts: grade distribution, score distribution."""
+    width_px, height_px, top, bottom, left = 480, 220, 28, 36, 30
+    plot_h = height_px - top - bottom
+    n = max(len(bars), 1)
+    slot = (width_px - left - 10) / n
+    biggest = max([count for _, count in bars] + [1])
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px}" height="{height_px}" '
+             f'viewBox="0 0 {width_px} {height_px}" role="img" aria-label="{escape(title)}">',
+             _text(left, 16, title, extra=' font-weight="bold"'),
+             f'<line x1="{left}" y1="{top + plot_h}" x2="{width_px - 10}" y2="{top + plot_h}" stroke="{MUTED}"/>']
+    for i, (label, count) in enumerate(bars):
+        h = plot_h * count / biggest
+        x = left + i * slot + slot * 0.15
+        y = top + plot_h - h
+        parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" fill="{BAR}"/>')
+        parts.append(_text(x + slot * 0.35, y - 4, str(count), "middle"))
+        parts.append(_text(x + slot * 0.35, top + plot_h + 16, label, "middle"))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def bar_chart(title: str, bars: list[tuple[str, Decimal]], maximum: Decimal = Decimal(100),
+              suffix: str = "%") -> str:
+    """Horizontal bars with values: attainment per indicator."""
+    label_w = max([width(label) for label, _ in bars] + [4]) * 7 + 12
+    row_h, top = 22, 28
+    width_px = label_w + 300
+    height_px = top + row_h * len(bars) + 10
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px}" height="{height_px}" '
+             f'viewBox="0 0 {width_px} {height_px}" role="img" aria-label="{escape(title)}">',
+             _text(4, 16, title, extra=' font-weight="bold"')]
+    for i, (label, value) in enumerate(bars):
+        y = top + i * row_h
+        share = max(Decimal(0), min(value / maximum, Decimal(1))) if maximum else Decimal(0)
+        w = float(share) * 240
+        parts.append(_text(label_w - 6, y + 14, label, "end"))
+        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="240" height="14" fill="#e8edf2"/>')
+        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="14" fill="{BAR}"/>')
+        parts.append(_text(label_w + 246, y + 14, f"{value:.1f}{suffix}"))
+    parts.append("</svg>")
+    return "".join(parts)
