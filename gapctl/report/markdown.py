@@ -274,8 +274,9 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
                      md("、".join(ind.methods) if zh else ", ".join(ind.methods)),
                      md(observation_text(leaf, lang, with_who=False))])
     lines += [f"## {word('indicators', lang)}", ""]
-    lines += _table(["编号" if zh else "Id", "指标" if zh else "Indicator", label("points", lang), label("earned", lang),
-                     word("method", lang), label("observation", lang)], rows, {2, 3})
+    head = ["编号" if zh else "Id", "指标" if zh else "Indicator", label("points", lang), label("earned", lang),
+            word("method", lang), label("observation", lang)]
+    lines += _table(head, rows, {2, 3})
     lines += [f"## {label('problem_list', lang)}", ""] + _problems(s, lang)
     if previous is not None:
         lines += _fixed(previous, s, lang)
