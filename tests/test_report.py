@@ -1,0 +1,119 @@
+"""Reports: golden Markdown and HTML (Chinese and English), escaping, determinism, --compare."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gapctl.api import check, score
+from gapctl.cli import app
+from gapctl.report.build import ReportError, render, write
+from tests.conftest import ROOT, write_repo
+
+GOLDEN = ROOT / "tests" / "golden" / "report"
+PAGES = ["index", "units/baohe"]
+runner = CliRunner()
+
+
+def scored(path: Path):
+    return score(check(path).loaded.round)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_golden_report_pages(lang, fmt, request):
+    files = render(scored(ROOT / "rounds/yanjiang-2021"), fmt, lang)
+    for page in PAGES:
+        rel = f"{page}.{fmt}"
+        path = GOLDEN / lang / rel
+        if request.config.getoption("--update-golden"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(files[rel], encoding="utf-8")
+        assert files[rel] == path.read_text(encoding="utf-8"), f"run pytest --update-golden and review {path}"
+
+
+def test_html_is_the_markdown_rendered():
+    round_score = scored(ROOT / "rounds/yanjiang-2021")
+    md_files, html_files = render(round_score, "md", "zh"), render(round_score, "html", "zh")
+    assert set(html_files) - {"report.html"} == {p.replace(".md", ".html") for p in md_files if p.endswith(".md")}
+    index = html_files["index.html"]
+    assert "<svg" in index and "<script" not in index and "http://" not in index.replace(
+        'xmlns="http://www.w3.org/2000/svg"', "")
+    assert index.count("<section") == 1 and html_files["report.html"].count("<section") == 9
+    assert "示例数据，非真实评估结果" in html_files["units/baohe.html"]        # a banner on every page
+    assert "@page { size: A4" in index
+
+
+def test_same_input_same_bytes():
+    one = render(scored(ROOT / "rounds/shanwei-2020"), "html", "zh")
+    two = render(scored(ROOT / "rounds/shanwei-2020"), "html", "zh")
+    assert one == two
+    assert not re.search(r"20\d\d-\d\d-\d\d \d\d:\d\d", one["index.html"])  # no timestamp unless --stamp
+
+
+INJECTED = ('<script>document.body.setAttribute("data-pwned","1")</script> | 表格 | 断行 '
+            '[点我](javascript:alert(1)) @admin *强调* <img src=x onerror=alert(1)>')
+
+
+def injected_repo(root: Path) -> Path:
+    from tests.conftest import MINI_OBS_B, MINI_ROUND, MINI_SCHEME, MINI_UNITS
+    obs_a = f"""\
+unit: a
+results:
+  - indicator: "1.1"
+    result: not-done
+    note: '{INJECTED}'
+    reason: '{INJECTED}'
+    fix: '{INJECTED}'
+    evidence:
+      - {{url: "javascript:alert(1)", title: 恶意链接}}
+  - indicator: "1.2"
+    result: done
+  - indicator: "2"
+    items: {{lead: true, plan: true}}
+"""
+    return write_repo(root, {"schemes/mini.yaml": MINI_SCHEME, "units/mini.yaml": MINI_UNITS,
+                             "rounds/r1/round.toml": MINI_ROUND, "rounds/r1/observations/a.yaml": obs_a,
+                             "rounds/r1/observations/b.yaml": MINI_OBS_B})
+
+
+def test_user_strings_are_escaped(tmp_path):
+    repo = injected_repo(tmp_path)
+    round_ = check(repo / "rounds/r1").loaded.round
+    files = render(score(round_), "html", "zh")
+    page = files["units/a.html"]
+    assert "<script" not in page and "onerror=" not in page.replace("onerror=alert(1)&gt;", "")
+    assert 'href="javascript:' not in page
+    assert "&lt;script&gt;" in page                         # shown as text
+    md_page = render(score(round_), "md", "zh")["units/a.md"]
+    problem_row = next(line for line in md_page.splitlines() if line.startswith("| 1.1 渠道覆盖"))
+    assert problem_row.count(" | ") == 4                    # the injected | did not add cells
+    assert "&#64;admin" in md_page
+    assert not re.search(r"(?<!\\)\]\(javascript:", md_page)   # no link: its brackets are escaped
+
+
+def test_compare_shows_last_rounds_problems_fixed_or_not():
+    files = render(scored(ROOT / "rounds/suizhou-2022"), "md", "zh", scored(ROOT / "rounds/suizhou-2021"))
+    page = files["units/office.md"]
+    assert "| 上一轮 总得分 | 84.5 |" in page
+    assert re.search(r"\| 2\.1\.9 重大会议信息公开 \| 2 \| .* \| 已整改 \|", page)
+    assert re.search(r"\| 4\.2 问答解读 \| 3 \| .* \| 未整改 \|", page)
+
+
+def test_cli_writes_and_refuses_a_symlink(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "rep"
+    result = runner.invoke(app, ["report", "rounds/yanjiang-2021", "--out", str(out), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert (out / "index.html").is_file() and (out / "units/baohe.html").is_file()
+    stamped = runner.invoke(app, ["report", "rounds/yanjiang-2021", "--out", str(out), "--stamp"])
+    assert stamped.exit_code == 0 and "生成时间" in (out / "index.html").read_text(encoding="utf-8")
+    link = tmp_path / "link"
+    link.symlink_to(out)
+    refused = runner.invoke(app, ["report", "rounds/yanjiang-2021", "--out", str(link)])
+    assert refused.exit_code == 1 and "symbolic link" in refused.output
+    with pytest.raises(ReportError):
+        write({"index.html": "x"}, link)
