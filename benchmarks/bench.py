@@ -40,7 +40,7 @@ STAMP = ".bench-params.json"
 # Commands timed after the reference, in this order. `always`: show an n/a row when the
 # command is missing (validate is the headline figure); otherwise the row only appears
 # once `python -m gapctl <cmd> --help` exits 0.
-COMMANDS = [("validate", True), ("score", False)]
+COMMANDS = [("validate", True), ("score", False), ("report", False)]
 EXTRA_COMMANDS = ["diff"]  # timed by their own functions (bench_diff)
 
 

@@ -6,13 +6,15 @@ never sees half a report and an interrupted run leaves the previous report as it
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from gapctl.report import html as html_render
-from gapctl.report.markdown import Page, pages
+from gapctl.report.markdown import pages
 from gapctl.score import RoundScore
 
 
@@ -25,21 +27,63 @@ def render(scored: RoundScore, fmt: str = "html", lang: str = "zh", previous: Ro
     """Relative path → file content for every file of the report (deterministic unless `stamp`)."""
     ext = ".html" if fmt == "html" else ".md"
     out: dict[str, str] = {}
-    report_pages: list[Page] = pages(scored, lang, ext, previous, stamp)
     if fmt == "md":
-        for page in report_pages:
+        for page in pages(scored, lang, ext, previous, stamp):
             out[page.path] = page.markdown + "\n"
             for name, chart in page.charts.items():  # charts belong to the overview (index.md)
                 out[f"charts/{name}"] = chart + "\n"
         return out
-    bodies = []
-    for page in report_pages:
-        body = html_render.body(page.markdown, page.charts)
-        bodies.append(body)
-        title = page.markdown.splitlines()[0].lstrip("# ").strip()
-        out[page.path] = html_render.document(title, lang, [body])
-    out["report.html"] = html_render.document(scored.round.title, lang, [_flatten_links(b) for b in bodies])
+    rendered = _render_html(scored, lang, previous, stamp)
+    for path, title, body in rendered:
+        out[path] = html_render.document(title, lang, [body])
+    out["report.html"] = html_render.document(scored.round.title, lang,
+                                              [_flatten_links(body) for _, _, body in rendered])
     return out
+
+
+PARALLEL_FROM = 200  # pages; below this a process pool costs more than it saves
+_JOB: tuple[Any, ...] | None = None  # what forked workers render from (inherited, never pickled)
+
+
+def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
+    """(path, title, HTML body) of pages start..end: page 0 is the overview, then one per unit."""
+    from gapctl.load import _no_gc
+    from gapctl.report.markdown import overview, unit_page
+
+    assert _JOB is not None
+    scored, lang, previous, stamp = _JOB
+    before = previous.by_unit() if previous else {}
+    out = []
+    with _no_gc():  # markdown-it makes many small objects; collections only slow it down
+        for i in range(*span):
+            if i == 0:
+                page = overview(scored, lang, ".html", stamp)
+            else:
+                unit = scored.units[i - 1]
+                page = unit_page(scored, unit, lang, ".html", before.get(unit.unit.id))
+            title = page.markdown.splitlines()[0].lstrip("# ").strip()
+            out.append((page.path, title, html_render.body(page.markdown, page.charts)))
+    return out
+
+
+def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
+                 stamp: str | None) -> list[tuple[str, str, str]]:
+    """Every page rendered, in order; large rounds across the machine's cores (forked workers)."""
+    global _JOB
+    count = len(scored.units) + 1
+    workers = min(os.cpu_count() or 1, 8)
+    _JOB = (scored, lang, previous, stamp)
+    try:
+        if count < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
+            return _render_range((0, count))
+        from concurrent.futures import ProcessPoolExecutor
+
+        size = max(1, count // (workers * 4))
+        spans = [(i, min(i + size, count)) for i in range(0, count, size)]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+            return [page for chunk in pool.map(_render_range, spans) for page in chunk]
+    finally:
+        _JOB = None
 
 
 def _flatten_links(body: str) -> str:

@@ -269,14 +269,12 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
         if leaf.state == "not-applicable":
             continue
         ind = leaf.indicator
-        rows.append([md(ind.id), md(ind.name if zh or not ind.name_en else ind.name_en),
+        rows.append([md(f"{ind.id} {ind.name if zh or not ind.name_en else ind.name_en}"),
                      two(leaf.points) if ind.section == "main" else "", two(leaf.earned),
-                     md("、".join(ind.methods) if zh else ", ".join(ind.methods)),
-                     md(observation_text(leaf, lang, with_who=False))])
+                     md("、".join(ind.methods) if zh else ", ".join(ind.methods))])
     lines += [f"## {word('indicators', lang)}", ""]
-    head = ["编号" if zh else "Id", "指标" if zh else "Indicator", label("points", lang), label("earned", lang),
-            word("method", lang), label("observation", lang)]
-    lines += _table(head, rows, {2, 3})
+    head = ["指标" if zh else "Indicator", label("points", lang), label("earned", lang), word("method", lang)]
+    lines += _table(head, rows, {1, 2})
     lines += [f"## {label('problem_list', lang)}", ""] + _problems(s, lang)
     if previous is not None:
         lines += _fixed(previous, s, lang)
@@ -303,8 +301,12 @@ def _problems(s: UnitScore, lang: str) -> list[str]:
     for leaf in lost:
         amount = two(leaf.lost) if leaf.state != "pending" else label("pending", lang)
         result = leaf.result
-        rows.append([md(f"{leaf.indicator.id} {leaf.indicator.name}"), amount,
-                     md(result.reason if result else ""), md(result.fix if result else ""), _evidence(leaf)])
+        where = f"{leaf.indicator.id} {leaf.indicator.name}"
+        if leaf.state != "pending":  # what the evaluator found, as the rule reads it
+            where += f"（{observation_text(leaf, lang, with_who=False)}）" if lang == "zh" else \
+                f" ({observation_text(leaf, lang, with_who=False)})"
+        rows.append([md(where), amount, md(result.reason if result else ""), md(result.fix if result else ""),
+                     _evidence(leaf)])
     return _table([word("where", lang), label("lost", lang) if lang != "zh" else "扣分", label("reason", lang),
                    label("fix", lang), label("evidence", lang)], rows, {1})
 
