@@ -266,6 +266,10 @@ def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, re
         else:
             row.note = last_line(run.stderr) or f"exit code {run.code}"
     score_row = next((r for r in report.rows[::-1] if r.what == "gapctl score"), None)
+    report_row = next((r for r in report.rows[::-1] if r.what == "gapctl report"), None)
+    if score_row and report_row and score_row.seconds and report_row.seconds:
+        report.notes.append(f"report, {label} units: {report_row.seconds / score_row.seconds:.2f}× one cold "
+                            "`gapctl score` of the same round")
     if "diff" in cmd_help and cmd_help["diff"][0]:
         bench_diff(round_dir, label, repeat, timeout, ref.seconds, score_row, report)
 

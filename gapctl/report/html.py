@@ -23,7 +23,7 @@ h2 { font-size: 1.25em; margin-top: 1.6em; color: #24476b; }
 h3 { font-size: 1.05em; }
 table { border-collapse: collapse; margin: .6em 0 1.2em; font-size: .92em; }
 th, td { border: 1px solid #c9d3dd; padding: 4px 8px; vertical-align: top; }
-th { background: #eef2f6; }
+th { background: #eef2f6; white-space: nowrap; }
 td:empty, th:empty { background: transparent; }
 blockquote { margin: 0 0 1em; padding: .6em 1em; background: #fff4ce; border-left: 6px solid #e0a800; }
 a { color: #1f5f99; }
