@@ -16,6 +16,7 @@ from typing import Any
 
 from gapctl import schema as S
 from gapctl.model import (
+    Appeal,
     Category,
     Component,
     Conversion,
@@ -271,6 +272,10 @@ def _resolve_round(loaded: Loaded, round_: Round, load_missing: bool) -> None:
                 f"{other.display if other else '?'})", obs.src, ("unit",)))
             continue
         round_.observations[obs.unit] = obs
+    for path in data_files(round_.directory / "appeals", tree):
+        appeals = loaded.build(path, "appeals", build_appeals)
+        if appeals:
+            round_.appeals.setdefault(appeals[0].unit, []).extend(appeals)
 
 
 # --- files → objects ------------------------------------------------------------------
@@ -434,6 +439,7 @@ def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme 
         if values.get(key) is not None:
             setattr(scheme, key, values[key])
     scheme.language = values.get("language") or "zh-CN"
+    scheme.late_evidence = values.get("late_evidence") or "warn"
     scoring = reader.read(S.SCORING, values.get("scoring") or {}, ("scoring",), "'scoring'") \
         if values.get("scoring") is not None else {}
     if scoring is not None:
@@ -576,16 +582,55 @@ def build_observations(src: SourceFile, data: Any, problems: list[Problem]) -> O
         v = reader.read(S.RESULT, entry, at, "an observation entry")
         if v is None or not v.get("indicator"):
             continue
-        evidence = _objects(reader, v.get("evidence"), "evidence", S.EVIDENCE, "an evidence entry",
-                            lambda e, ev_at: Evidence(e.get("url"), e.get("file"), e.get("sha256"),
-                                                      e.get("captured"), e.get("title"),
-                                                      src=src, at=ev_at), prefix=at)
+        evidence = _evidence_list(reader, v.get("evidence"), at)
         obs.results.append(Result(
             v["indicator"], v.get("result"), v.get("items"), v.get("count"), v.get("fraction"),
             v.get("grade"), v.get("notices"), v.get("note"), v.get("reason"), v.get("fix"),
             evidence, v.get("observer") or obs.observer, v.get("observed_at") or obs.observed_at,
             v.get("source") or "evaluator", S.invalid_keys(entry, v), src=src, at=at))
     return obs
+
+
+def _evidence_list(reader: Reader, entries: Any, at: tuple[Any, ...]) -> list[Evidence]:
+    return _objects(reader, entries, "evidence", S.EVIDENCE, "an evidence entry",
+                    lambda e, ev_at: Evidence(e.get("url"), e.get("file"), e.get("sha256"), e.get("captured"),
+                                              e.get("title"), e.get("submitted"), src=reader.src, at=ev_at),
+                    prefix=at)
+
+
+def build_appeals(src: SourceFile, data: Any, problems: list[Problem]) -> list[Appeal] | None:
+    """An appeals file: a unit's appeals against observations, each with its decision once made."""
+    reader = Reader(src, problems)
+    values = reader.read(S.APPEALS_FILE, data, (), "an appeals file")
+    if values is None or not values.get("unit"):
+        return None
+    unit = values["unit"]
+    _check_id_matches_name(src, unit, src.stem, "unit", problems, at=("unit",))
+    out = []
+    for i, entry in enumerate(values.get("appeals") or []):
+        at = ("appeals", i)
+        v = reader.read(S.APPEAL, entry, at, "an appeal")
+        if v is None or not v.get("indicator") or not v.get("filed"):
+            continue
+        appeal = Appeal(unit, v["indicator"], v["filed"], v.get("argument"),
+                        _evidence_list(reader, v.get("evidence"), at), src=src, at=at)
+        if v.get("decision") is not None:
+            d = reader.read(S.DECISION, v["decision"], at + ("decision",), "an appeal decision")
+            if d is not None:
+                appeal.outcome, appeal.reviewer = d.get("outcome"), d.get("reviewer")
+                appeal.decided, appeal.note = d.get("decided"), d.get("note")
+                if d.get("result") is not None and appeal.outcome in ("upheld", "partly-upheld"):
+                    r_at = at + ("decision", "result")
+                    r = reader.read({k: f for k, f in S.RESULT.items() if k in Result.VALUE_FIELDS + ("result",)},
+                                    d["result"], r_at, "a decision's result")
+                    if r is not None:
+                        appeal.result = Result(
+                            appeal.indicator, r.get("result"), r.get("items"), r.get("count"), r.get("fraction"),
+                            r.get("grade"), r.get("notices"), appeal.note, None, None, appeal.evidence,
+                            appeal.reviewer, appeal.decided or appeal.filed, "appeal", S.invalid_keys(d["result"], r),
+                            src=src, at=r_at)
+        out.append(appeal)
+    return out
 
 
 def _build_external(src: SourceFile, data: Any, problems: list[Problem]) -> ExternalData | None:

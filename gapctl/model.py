@@ -218,6 +218,7 @@ class Scheme(Placed):
     flags: list[Flag] = field(default_factory=list)
     ranking: Ranking | None = None
     conversion: Conversion | None = None
+    late_evidence: str = "warn"
     note: str | None = None
     assumptions: list[Assumption] = field(default_factory=list)
     index: dict[str, Indicator] = field(default_factory=dict, repr=False)
@@ -272,6 +273,7 @@ class Evidence(Placed):
     sha256: str | None = None
     captured: dt.date | None = None
     title: str | None = None
+    submitted: dt.date | None = None
 
 
 @dataclass
@@ -310,6 +312,22 @@ class Observations(Placed):
     observer: str | None = None
     observed_at: dt.date | None = None
     measures: dict[str, Decimal] = field(default_factory=dict)
+    note: str | None = None
+
+
+@dataclass
+class Appeal(Placed):
+    """A unit contests one observation; the decision, once made, may give a new result."""
+
+    unit: str
+    indicator: str
+    filed: dt.date
+    argument: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    outcome: str | None = None  # upheld / partly-upheld / rejected; None while undecided
+    reviewer: str | None = None
+    decided: dt.date | None = None
+    result: Result | None = None  # the new result (upheld or partly upheld)
     note: str | None = None
 
 
@@ -359,6 +377,7 @@ class Round(Placed):
     schemes: dict[str, Scheme] = field(default_factory=dict)
     observations: dict[str, Observations] = field(default_factory=dict)
     observation_files: set[str] = field(default_factory=set)  # stems, readable or not
+    appeals: dict[str, list[Appeal]] = field(default_factory=dict)  # unit id → appeals
     tree: Any = field(default=None, repr=False, compare=False)  # where its files were read from
     external: dict[str, ExternalData] = field(default_factory=dict)
 

@@ -111,6 +111,14 @@ EVIDENCE_HASH = _kind("E506", "evidence-hash", ERROR, "Evidence file changed",
 NOT_ASSESSED_FINAL = _kind("E508", "not-assessed-final", ERROR, "Not yet assessed (final score)",
                            "`gapctl score --final` found applicable indicators still pending; a final "
                            "score needs every one observed.", stage="score")
+APPEAL_OUT_OF_WINDOW = _kind("E601", "appeal-out-of-window", ERROR, "Appeal filed outside the window",
+                             "An appeal was filed before the preliminary result or after the appeal window "
+                             "(stages.preliminary + appeal_working_days working days of China's calendar).")
+DECISION_WITHOUT_REVIEWER = _kind("E602", "decision-without-reviewer", ERROR, "Appeal decision without a reviewer",
+                                  "Every decision on an appeal names the reviewer who made it.")
+LATE_EVIDENCE = _kind("W603", "late-evidence", WARNING, "Evidence after the deadline",
+                      "Evidence submitted (or captured) after stages.evidence_due; with the scheme's "
+                      "`late_evidence: ignore` it does not count (随州: 逾期未报视为无相关工作内容).")
 NO_OBSERVATIONS = _kind("W507", "no-observations", WARNING, "No observation file for a unit",
                         "A unit of the round has no observation file yet.")
 

@@ -363,6 +363,8 @@ SCHEME: Shape = {
     "flags": F("list"),
     "ranking": F("map"),
     "conversion": F("map"),
+    "late_evidence": F("text", choices=("warn", "ignore"),
+                       doc="evidence sent after stages.evidence_due: warn, or ignore it (随州: 逾期未报视为无)"),
     "note": F("text"),
 }
 
@@ -427,7 +429,8 @@ EVIDENCE: Shape = {
     "url": F("text"),
     "file": F("text", doc="path under the round"),
     "sha256": F("text"),
-    "captured": F("date"),
+    "captured": F("date", doc="when the evaluator captured it"),
+    "submitted": F("date", doc="when the unit sent it (checked against stages.evidence_due)"),
     "title": F("text"),
 }
 
@@ -454,6 +457,30 @@ OBSERVATIONS: Shape = {
     "observed_at": F("date"),
     "measures": F("map", doc="measure id → number"),
     "results": F("list", required=True),
+    "note": F("text"),
+}
+
+APPEAL_OUTCOMES = ("upheld", "partly-upheld", "rejected")
+
+DECISION: Shape = {
+    "outcome": F("text", required=True, choices=APPEAL_OUTCOMES, doc="upheld / partly-upheld / rejected"),
+    "reviewer": F("text", doc="who decided (required)"),
+    "decided": F("date"),
+    "result": F("map", doc="the new result when upheld: result / items / count / fraction / grade / notices"),
+    "note": F("text"),
+}
+
+APPEAL: Shape = {
+    "indicator": F("id", required=True, doc="the contested observation's indicator"),
+    "filed": F("date", required=True, doc="filing date, within the appeal window"),
+    "argument": F("text", doc="the unit's argument"),
+    "evidence": F("list", doc="new evidence"),
+    "decision": F("map", doc="the decision, once made"),
+}
+
+APPEALS_FILE: Shape = {
+    "unit": F("id", required=True, doc="equals the file name"),
+    "appeals": F("list", required=True),
     "note": F("text"),
 }
 

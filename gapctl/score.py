@@ -15,12 +15,13 @@ Every number is Decimal; rounding is half-up (四舍五入) at the places the sc
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from gapctl.model import Category, Indicator, Observations, Result, Round, Rule, Scheme, Unit
+from gapctl.model import Appeal, Category, Evidence, Indicator, Observations, Result, Round, Rule, Scheme, Unit
 from gapctl.problems import NOT_ASSESSED_FINAL, Problem
 from gapctl.rules import REGISTRY
 
@@ -130,12 +131,15 @@ class RoundScore:
 
 # --- phase 1 and 2: leaves and the tree -----------------------------------------------
 
-def counting_results(obs: Observations | None) -> dict[str, Result]:
-    """Per indicator, the entry that counts: the latest in the chain evaluator → review → appeal."""
+def counting_results(obs: Observations | None, appeals: list[Appeal] | None = None) -> dict[str, Result]:
+    """Per indicator, the entry that counts: the latest in the chain evaluator → review → appeal.
+
+    An appeal counts once decided in the unit's favour (upheld or partly upheld) with a new result.
+    """
     chosen: dict[str, Result] = {}
-    if obs is None:
-        return chosen
-    for result in obs.results:
+    entries = list(obs.results) if obs is not None else []
+    entries += [a.result for a in appeals or [] if a.result is not None]
+    for result in entries:
         if result.source not in COUNTING_SOURCES:
             continue
         current = chosen.get(result.indicator)
@@ -144,7 +148,19 @@ def counting_results(obs: Observations | None) -> dict[str, Result]:
     return chosen
 
 
-def score_leaf(ind: Indicator, unit: Unit, applies: bool, results: dict[str, Result]) -> LeafScore:
+def evidence_date(ev: Evidence) -> dt.date | None:
+    """When a unit sent the evidence (`submitted`); what evaluators captured themselves has no deadline."""
+    return ev.submitted
+
+
+def all_late(result: Result, due: dt.date | None) -> bool:
+    """Every piece of evidence the unit sent arrived after the deadline, and nothing else supports it."""
+    dates = [evidence_date(ev) for ev in result.evidence]
+    return bool(due and dates and all(d is not None and d > due for d in dates))
+
+
+def score_leaf(ind: Indicator, unit: Unit, applies: bool, results: dict[str, Result],
+               ignore_late_after: dt.date | None = None) -> LeafScore:
     points = ind.points if ind.points is not None else ZERO
     rule = ind.rule_for(unit) if applies else None
     if not applies or rule is None:
@@ -159,7 +175,7 @@ def score_leaf(ind: Indicator, unit: Unit, applies: bool, results: dict[str, Res
         return LeafScore(ind, "pending", points, ZERO, rule, result)
     if result.state == "n/a":
         return LeafScore(ind, "n/a", ZERO, ZERO, rule, result)
-    if result.state == "no-evidence":
+    if result.state == "no-evidence" or (ignore_late_after and all_late(result, ignore_late_after)):
         return LeafScore(ind, "no-evidence", points, ZERO, rule, result)
     earned = kind.earned(result, rule, ind, unit)
     if ind.section == "main":
@@ -177,13 +193,13 @@ def _clamp(value: Decimal, ind: Indicator) -> Decimal:
 
 
 def _leaves(indicators: list[Indicator], unit: Unit, results: dict[str, Result],
-            out: dict[str, LeafScore], applies: bool = True) -> None:
+            out: dict[str, LeafScore], applies: bool = True, late: dt.date | None = None) -> None:
     for ind in indicators:
         here = applies and ind.applies(unit)
         if ind.children:
-            _leaves(ind.children, unit, results, out, here)
+            _leaves(ind.children, unit, results, out, here, late)
         else:
-            out[ind.id] = score_leaf(ind, unit, here, results)
+            out[ind.id] = score_leaf(ind, unit, here, results, late)
 
 
 def _move_points(leaves: dict[str, LeafScore]) -> None:
@@ -219,11 +235,13 @@ def _tree(indicators: list[Indicator], leaves: dict[str, LeafScore]) -> list[Nod
 # --- phase 3 and 4: base, sections, total ---------------------------------------------
 
 def score_unit(scheme: Scheme, unit: Unit, obs: Observations | None,
-               externals: list[ExternalShare] | None = None) -> UnitScore:
+               externals: list[ExternalShare] | None = None, appeals: list[Appeal] | None = None,
+               evidence_due: dt.date | None = None) -> UnitScore:
     """Everything that depends only on this unit: leaves, tree, base, own bonus, penalty, external."""
-    results = counting_results(obs)
+    results = counting_results(obs, appeals)
+    late = evidence_due if scheme.late_evidence == "ignore" else None
     leaves: dict[str, LeafScore] = {}
-    _leaves(scheme.indicators, unit, results, leaves)
+    _leaves(scheme.indicators, unit, results, leaves, late=late)
     _move_points(leaves)
     tree = _tree(scheme.indicators, leaves)
     score = UnitScore(unit, scheme, tree, leaves)
@@ -251,7 +269,7 @@ def score_unit(scheme: Scheme, unit: Unit, obs: Observations | None,
     for section in (scheme.bonus, scheme.penalty):
         if section:
             for ind in section.indicators:
-                _leaves([ind], unit, results, leaves)
+                _leaves([ind], unit, results, leaves, late=late)
     score.externals = externals or []
     score.external = sum((e.points for e in score.externals if e.mode == "subtract"), ZERO)
     passdown = [e.points for e in score.externals if e.mode == "passdown"]
@@ -441,7 +459,8 @@ def score_round(round_: Round, final: bool = False, depth: int = 0) -> RoundScor
         if scheme is None:
             continue
         obs = round_.observations.get(unit.id)
-        score = score_unit(scheme, unit, obs, external_shares(round_, scheme, unit, imported))
+        score = score_unit(scheme, unit, obs, external_shares(round_, scheme, unit, imported),
+                           round_.appeals.get(unit.id), round_.stages.get("evidence_due"))
         score.category = category_of(scheme, unit)
         scores.append(score)
     _rank_bonuses(scores, round_.observations)

@@ -12,14 +12,18 @@ import hashlib
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from gapctl.load import Loaded
 from gapctl.model import Indicator, Observations, Round, Scheme, Selector, Unit, UnitSet
 from gapctl.problems import (
+    APPEAL_OUT_OF_WINDOW,
     BAD_VALUE,
+    DECISION_WITHOUT_REVIEWER,
     DUPLICATE_ID,
     EVIDENCE_HASH,
     EVIDENCE_MISSING,
+    LATE_EVIDENCE,
     MISSING_KEY,
     MISSING_REASON,
     NO_OBSERVATIONS,
@@ -245,10 +249,84 @@ def check_round(round_: Round) -> list[Problem]:
         scheme = round_.scheme_for(unit)
         if scheme is not None:
             out.extend(check_observations(round_, scheme, unit, obs))
+    out.extend(check_appeals(round_, units))
     for unit in unit_set.units:
         if unit.id not in round_.observation_files and round_.scheme_for(unit) is not None:
             out.append(Problem(NO_OBSERVATIONS, f"unit '{unit.id}' {unit.name} has no observation "
                                f"file (observations/{unit.id}.yaml)", round_.src, ("units",)))
+    return out
+
+
+def appeal_deadline(round_: Round) -> tuple[Any, Any]:
+    """(preliminary date, last day to appeal): `appeal_working_days` working days of China's calendar."""
+    import datetime as dt
+
+    prelim, days = round_.stages.get("preliminary"), round_.stages.get("appeal_working_days")
+    if prelim is None or days is None:
+        return prelim, None
+    try:
+        from gapctl.workdays import WorkCalendar, load_calendar_files
+        files, _ = load_calendar_files(round_.directory.parent.parent)
+        return prelim, WorkCalendar(files).add_working_days(prelim, days)
+    except ImportError:  # the calendar module is optional: fall back to Monday–Friday
+        day, left = prelim, days
+        while left:
+            day += dt.timedelta(days=1)
+            left -= day.weekday() < 5
+        return prelim, day
+
+
+def check_appeals(round_: Round, units: dict[str, Unit]) -> list[Problem]:
+    """Appeals name a real observation, were filed inside the window, and decisions name a reviewer."""
+    out: list[Problem] = []
+    if not round_.appeals:
+        return out
+    prelim, deadline = appeal_deadline(round_)
+    for unit_id in sorted(round_.appeals):
+        unit = units.get(unit_id)
+        for appeal in round_.appeals[unit_id]:
+            if unit is None:
+                out.append(Problem(UNKNOWN_REFERENCE, f"appeal by unit '{unit_id}', which is not in unit set "
+                                   f"'{round_.units_id}'{_suggest(unit_id, units)}", appeal.src, ("unit",)))
+                break
+            scheme = round_.scheme_for(unit)
+            ind = scheme.index.get(appeal.indicator) if scheme else None
+            if scheme is not None and ind is None:
+                out.append(Problem(UNKNOWN_REFERENCE, f"appeal against indicator '{appeal.indicator}', which is "
+                                   f"not in scheme '{scheme.id}'{_suggest(appeal.indicator, scheme.index)}",
+                                   appeal.src, appeal.at + ("indicator",)))
+            if prelim is not None and appeal.filed < prelim:
+                out.append(Problem(APPEAL_OUT_OF_WINDOW, f"appeal filed on {appeal.filed}, before the preliminary "
+                                   f"result of {prelim}", appeal.src, appeal.at + ("filed",)))
+            elif deadline is not None and appeal.filed > deadline:
+                out.append(Problem(APPEAL_OUT_OF_WINDOW, f"appeal filed on {appeal.filed}, after the window closed "
+                                   f"on {deadline} ({round_.stages.get('appeal_working_days')} working days after "
+                                   f"the preliminary result of {prelim})", appeal.src, appeal.at + ("filed",)))
+            if appeal.outcome and not (appeal.reviewer and appeal.reviewer.strip()):
+                out.append(Problem(DECISION_WITHOUT_REVIEWER, f"the decision on the appeal against "
+                                   f"'{appeal.indicator}' names no reviewer", appeal.src,
+                                   appeal.at + ("decision",), on="key"))
+            if appeal.result is not None and ind is not None and ind.is_leaf:
+                rule = ind.rule_for(unit)
+                if rule is not None:
+                    out.extend(p for p in _check_value(ind, rule, unit, appeal.result, scheme.invalid)
+                               if p.kind is VALUE_DOES_NOT_FIT)
+    return out
+
+
+def _check_late(round_: Round, scheme: Scheme, result: Any) -> list[Problem]:
+    from gapctl.score import evidence_date
+
+    due = round_.stages.get("evidence_due")
+    out: list[Problem] = []
+    if due is None:
+        return out
+    for ev in result.evidence:
+        when = evidence_date(ev)
+        if when is not None and when > due:
+            what = "it does not count" if scheme.late_evidence == "ignore" else "it is counted (late_evidence: warn)"
+            out.append(Problem(LATE_EVIDENCE, f"'{result.indicator}': evidence dated {when}, after the deadline "
+                               f"of {due}; {what}", ev.src, ev.at + ("submitted",)))
     return out
 
 
@@ -309,6 +387,7 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
             continue
         out.extend(_check_value(ind, rule, unit, result, scheme.invalid))
         out.extend(_check_evidence(round_, result))
+        out.extend(_check_late(round_, scheme, result))
     missing = [ind for ind in scheme.leaves()
                if ind.section == "main" and ind.applies(unit) and ind.id not in seen]
     pending = [r.indicator for r in obs.results if r.state == "pending"]

@@ -1,0 +1,171 @@
+"""Follow-up of a round's problem list (整改跟踪): did the next round find each problem fixed?
+
+Every leaf where a unit lost points in the old round is looked up in the new round, by id or
+through the new scheme's `replaces:`. It is `fixed` when no points are lost there now,
+`still-failing` when some are, `no-longer-assessed` when the indicator or the unit is gone
+or does not apply any more, and `pending` when the new round has not assessed it yet.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from gapctl.diff import _match
+from gapctl.labels import label
+from gapctl.model import Indicator, Unit
+from gapctl.rules import num
+from gapctl.score import LeafScore, RoundScore, UnitScore
+from gapctl.scoreboard import two
+from gapctl.textwidth import table
+
+ZERO = Decimal(0)
+STATUSES = ("fixed", "still-failing", "no-longer-assessed", "pending")
+NOT_ASSESSED_STATES = ("not-applicable", "n/a")
+
+_LABELS: dict[str, tuple[str, str]] = {
+    "title": ("整改跟踪", "Follow-up of the problem list"),
+    "indicator": ("指标", "Indicator"),
+    "name": ("名称", "Name"),
+    "new_indicator": ("现指标", "Now"),
+    "old_lost": ("原扣分", "Lost then"),
+    "new_lost": ("现扣分", "Lost now"),
+    "status": ("状态", "Status"),
+    "count": ("数量", "Count"),
+    "fixed": ("已整改", "fixed"),
+    "still-failing": ("仍扣分", "still failing"),
+    "no-longer-assessed": ("不再考核", "no longer assessed"),
+    "pending": ("尚未评估", "not yet assessed"),
+    "none": ("上一轮无扣分项。", "No points were lost in the earlier round."),
+    "total": ("合计", "Total"),
+}
+
+
+def _t(key: str, lang: str) -> str:
+    if key in _LABELS:
+        zh, en = _LABELS[key]
+        return zh if lang == "zh" else en
+    return label(key, lang)
+
+
+@dataclass
+class FollowUpItem:
+    """One problem of the old round's list and what the new round found."""
+
+    unit: Unit
+    indicator: Indicator          # the old round's indicator
+    status: str                   # one of STATUSES
+    old_points: Decimal
+    old_lost: Decimal
+    new_lost: Decimal | None      # None unless fixed or still failing
+    successors: list[Indicator] = field(default_factory=list)  # the new round's indicator(s)
+    reason: str | None = None     # the old 扣分理由
+    fix: str | None = None        # the old 整改要求
+    why: str | None = None        # for no-longer-assessed: unit gone / indicator gone / not applicable
+
+
+@dataclass
+class FollowUp:
+    old: RoundScore
+    new: RoundScore
+    problems: list[FollowUpItem]  # by unit id, then the old scheme's order
+
+    def counts(self) -> dict[str, int]:
+        found = Counter(p.status for p in self.problems)
+        return {status: found.get(status, 0) for status in STATUSES}
+
+
+def _successors(new: UnitScore, old: UnitScore) -> dict[str, list[LeafScore]]:
+    """Old leaf id → the new round's leaves for it, in the new scheme's order."""
+    out: dict[str, list[LeafScore]] = {}
+    for new_id, old_id in _match(new.scheme, old.scheme).items():
+        leaf = new.leaves.get(new_id)
+        if leaf is not None:
+            out.setdefault(old_id, []).append(leaf)
+    return out
+
+
+def _judge(problem: FollowUpItem, leaves: list[LeafScore]) -> None:
+    problem.successors = [leaf.indicator for leaf in leaves]
+    assessed = [leaf for leaf in leaves if leaf.state not in NOT_ASSESSED_STATES]
+    if not leaves:
+        problem.status, problem.why = "no-longer-assessed", "indicator"
+    elif not assessed:
+        problem.status, problem.why = "no-longer-assessed", "not-applicable"
+    elif any(leaf.state == "pending" for leaf in assessed):
+        problem.status = "pending"
+    else:
+        problem.new_lost = sum((max(leaf.lost, ZERO) for leaf in assessed), ZERO)
+        problem.status = "fixed" if problem.new_lost == 0 else "still-failing"
+
+
+def followup(old: RoundScore, new: RoundScore) -> FollowUp:
+    """Each problem of the old round (pending leaves left out) against the new round."""
+    new_units = new.by_unit()
+    problems: list[FollowUpItem] = []
+    for before in sorted(old.units, key=lambda s: s.unit.id):
+        after = new_units.get(before.unit.id)
+        successors = _successors(after, before) if after is not None else {}
+        for leaf in before.lost_leaves():
+            if leaf.state == "pending":
+                continue
+            result = leaf.result
+            problem = FollowUpItem(before.unit, leaf.indicator, "no-longer-assessed", leaf.points, leaf.lost, None,
+                              reason=result.reason if result else None, fix=result.fix if result else None)
+            if after is None:
+                problem.why = "unit"
+            else:
+                _judge(problem, successors.get(leaf.indicator.id, []))
+            problems.append(problem)
+    return FollowUp(old, new, problems)
+
+
+# --- output ---------------------------------------------------------------------------
+
+def _name(obj: Any, lang: str) -> str:
+    return obj.name if lang == "zh" or not obj.name_en else obj.name_en
+
+
+def _now(problem: FollowUpItem) -> str:
+    ids = [i.id for i in problem.successors]
+    return ", ".join(ids) if ids and ids != [problem.indicator.id] else ""
+
+
+def text_lines(result: FollowUp, lang: str = "zh") -> list[str]:
+    """Counts per status, then one row per problem (unit, indicator, lost then and now, status, 扣分理由)."""
+    old_round, new_round = result.old.round, result.new.round
+    lines = [f"{_t('title', lang)}: {old_round.title} ({old_round.id}) → {new_round.title} ({new_round.id})"]
+    if old_round.example or new_round.example:
+        lines.append(label("example", lang))
+    lines.append("")
+    if not result.problems:
+        return lines + [_t("none", lang)]
+    counts = result.counts()
+    rows = [[_t("status", lang), _t("count", lang)]]
+    rows += [[_t(status, lang), str(counts[status])] for status in STATUSES]
+    rows.append([_t("total", lang), str(len(result.problems))])
+    lines += table(rows, ["left", "right"])
+    lines.append("")
+    rows = [[_t(k, lang) for k in ("unit", "indicator", "name", "new_indicator", "old_lost", "new_lost",
+                                   "status", "reason")]]
+    for p in result.problems:
+        rows.append([_name(p.unit, lang), p.indicator.id, _name(p.indicator, lang), _now(p), two(p.old_lost),
+                     two(p.new_lost) if p.new_lost is not None else "—", _t(p.status, lang), p.reason or ""])
+    lines += table(rows, ["left", "left", "left", "left", "right", "right", "left", "left"])
+    return lines
+
+
+def json_data(result: FollowUp) -> dict[str, Any]:
+    return {
+        "old_round": result.old.round.id,
+        "new_round": result.new.round.id,
+        "counts": result.counts(),
+        "problems": [{"unit": p.unit.id, "name": p.unit.name, "indicator": p.indicator.id,
+                      "indicator_name": p.indicator.name, "new_indicators": [i.id for i in p.successors],
+                      "status": p.status, "why": p.why, "points": num(p.old_points), "old_lost": two(p.old_lost),
+                      "new_lost": two(p.new_lost) if p.new_lost is not None else None,
+                      "reason": p.reason, "fix": p.fix}
+                     for p in result.problems],
+    }
