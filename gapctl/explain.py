@@ -53,6 +53,34 @@ def observation_text(leaf: LeafScore, lang: str, with_who: bool = True) -> str:
     return f"{text}（{who}）" if who and zh else (f"{text} ({who})" if who else text)
 
 
+SOURCE_WORDS = {"self": ("自评", "self-assessment"), "evaluator": ("评估", "evaluator"),
+                "review": ("复核", "review"), "appeal": ("复核申请决定", "appeal decision")}
+OUTCOME_WORDS = {"upheld": ("申请成立", "upheld"), "partly-upheld": ("部分成立", "partly upheld"),
+                 "rejected": ("维持原结果", "rejected"), None: ("待决定", "undecided")}
+
+
+def chain_text(leaf: LeafScore, lang: str) -> str:
+    """Every entry for the indicator in order, the one that counts marked (✔)."""
+    zh = lang == "zh"
+    parts = []
+    for entry in leaf.chain:
+        if isinstance(entry, Result):
+            who = SOURCE_WORDS.get(entry.source, (entry.source, entry.source))[0 if zh else 1]
+            shown = LeafScore(leaf.indicator, "scored", leaf.points, leaf.earned, leaf.rule, entry)
+            text = f"{who} {observation_text(shown, lang, with_who=False)}"
+            if entry is leaf.result:
+                text += " ✔"
+        else:  # an appeal
+            outcome = OUTCOME_WORDS.get(entry.outcome, (entry.outcome, entry.outcome))[0 if zh else 1]
+            text = (f"复核申请（{entry.filed}）{outcome}" if zh else f"appeal ({entry.filed}) {outcome}")
+            if entry.reviewer:
+                text += f"（{entry.reviewer}）" if zh else f" ({entry.reviewer})"
+            if entry.result is not None and entry.result is leaf.result:
+                text += " ✔"
+        parts.append(text)
+    return " → ".join(parts)
+
+
 def _leaf_lines(leaf: LeafScore, lang: str, indent: str) -> list[str]:
     ind = leaf.indicator
     zh = lang == "zh"
@@ -75,6 +103,8 @@ def _leaf_lines(leaf: LeafScore, lang: str, indent: str) -> list[str]:
     if leaf.moved_from:
         lines.append(f"{sub}{label('moved', lang)}{sep}{', '.join(leaf.moved_from)}")
     lines.append(f"{sub}{label('observation', lang)}{sep}{observation_text(leaf, lang)}")
+    if len(leaf.chain) > 1 or any(not isinstance(e, Result) or e.source != "evaluator" for e in leaf.chain):
+        lines.append(f"{sub}{'评估链' if zh else 'Chain'}{sep}{chain_text(leaf, lang)}")
     result = leaf.result
     if result is not None:
         if result.note:

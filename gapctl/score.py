@@ -45,6 +45,7 @@ class LeafScore:
     rule: Rule | None = None
     result: Result | None = None
     moved_from: list[str] = field(default_factory=list)  # ids whose points moved here
+    chain: list[Any] = field(default_factory=list)  # every entry for it: self, evaluator, review, appeals
 
     @property
     def lost(self) -> Decimal:
@@ -244,6 +245,10 @@ def score_unit(scheme: Scheme, unit: Unit, obs: Observations | None,
     _leaves(scheme.indicators, unit, results, leaves, late=late)
     _move_points(leaves)
     tree = _tree(scheme.indicators, leaves)
+    for entry in list(obs.results if obs else []) + list(appeals or []):
+        leaf = leaves.get(entry.indicator)
+        if leaf is not None:
+            leaf.chain.append(entry)
     score = UnitScore(unit, scheme, tree, leaves)
     score.applicable = sum((n.points for n in tree), ZERO)
     score.earned = sum((n.earned for n in tree), ZERO)

@@ -353,7 +353,8 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
     """One unit's file against its scheme: references, values, reasons, and what is missing."""
     out: list[Problem] = []
     index = scheme.index
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = {}  # evaluator entries, to catch the same indicator observed twice
+    observed: set[str] = set()
     measures = {m.id for m in scheme.measures}
     for key in obs.measures:
         if key not in measures:
@@ -366,12 +367,17 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
                                f"'{scheme.id}'{_suggest(result.indicator, index)}",
                                result.src, result.at + ("indicator",)))
             continue
-        if result.indicator in seen and result.source == "evaluator":
+        if result.source != "evaluator":
+            pass  # self-assessments, reviews and appeal decisions sit beside the evaluator's entry
+        elif result.indicator in seen:
             out.append(Problem(DUPLICATE_ID, f"indicator '{result.indicator}' is observed twice "
                                f"in this file (first as entry {seen[result.indicator] + 1})",
                                result.src, result.at + ("indicator",)))
             continue
-        seen.setdefault(result.indicator, result.at[1] if len(result.at) > 1 else 0)
+        if result.source == "evaluator":
+            seen.setdefault(result.indicator, result.at[1] if len(result.at) > 1 else 0)
+        if result.source != "self":  # a self-assessment is not an observation
+            observed.add(result.indicator)
         if not ind.is_leaf:
             out.append(Problem(VALUE_DOES_NOT_FIT, f"'{ind.id}' {ind.name} is a group; record its "
                                "sub-indicators instead", result.src, result.at + ("indicator",)))
@@ -389,8 +395,8 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
         out.extend(_check_evidence(round_, result))
         out.extend(_check_late(round_, scheme, result))
     missing = [ind for ind in scheme.leaves()
-               if ind.section == "main" and ind.applies(unit) and ind.id not in seen]
-    pending = [r.indicator for r in obs.results if r.state == "pending"]
+               if ind.section == "main" and ind.applies(unit) and ind.id not in observed]
+    pending = [r.indicator for r in obs.results if r.state == "pending" and r.source != "self"]
     pending += [c.source for c in scheme.components
                 if c.source.startswith("measure:") and c.source[8:] not in obs.measures]
     if missing or pending:
@@ -427,7 +433,7 @@ def _check_value(ind: Indicator, rule, unit: Unit, result, scheme_invalid: set[s
         return out
     earned = kind.earned(result, rule, ind, unit)
     lost = (ind.points is not None and earned < ind.points) if ind.section == "main" else earned < 0
-    if lost and not (result.reason and result.reason.strip()):
+    if lost and result.source != "self" and not (result.reason and result.reason.strip()):
         out.append(Problem(MISSING_REASON, f"'{ind.id}' {ind.name}: points lost without a "
                            "'reason' (扣分理由)", result.src, where))
     return out

@@ -236,3 +236,25 @@ def test_shanghai_weighted_components_grades_and_four_points():
     assert department.total == D("75.1") and department.grade == "合格"
     assert department.performance_points == D("3.00")
     assert {u.grade for u in units.values()} == {"优秀", "良好", "合格", "不合格"}
+
+
+def test_suizhou_late_evidence_does_not_count(tmp_path):
+    """随州: 佐证材料于2022年1月14日前报送，逾期未报视为无相关工作内容."""
+    import shutil
+
+    for part in ("schemes", "units", "rounds/suizhou-2021"):
+        shutil.copytree(ROOT / part, tmp_path / part, dirs_exist_ok=True)
+    obs = tmp_path / "rounds/suizhou-2021/observations/office.yaml"
+    text = obs.read_text(encoding="utf-8")
+    before = by_unit(tmp_path / "rounds/suizhou-2021")["office"]
+    assert before.leaves["1.1"].earned == 2
+    # the office sent its evidence for 1.1 on 2022-01-20, after the deadline of 2022-01-14
+    marker = 'indicator: "1.1"'
+    head, tail = text.split(marker, 1)
+    tail = tail.replace("captured:", "submitted: 2022-01-20\n        captured:", 1)
+    obs.write_text(head + marker + tail, encoding="utf-8")
+    result = check(tmp_path / "rounds/suizhou-2021")
+    assert [p.code for p in result.report.problems] == ["W603"]
+    after = score(result.loaded.round).by_unit()["office"]
+    assert after.leaves["1.1"].state == "no-evidence" and after.leaves["1.1"].earned == 0
+    assert after.earned == before.earned - 2
