@@ -425,6 +425,183 @@ def diff(
     raise typer.Exit(1 if result.gates else 0)
 
 
+@app.command("status")
+def status_command(
+    path: Path = typer.Argument(..., help="A round directory."),
+    today: str | None = typer.Option(None, "--today", help="Pretend today is this date (YYYY-MM-DD)."),
+    fmt: Format = FORMAT_OPTION,
+    lang: Lang | None = LANG_OPTION,
+) -> None:
+    """Where a round stands: stage dates in working days from today, units × indicators observed,
+    self-assessed, reviewed, appealed and decided, what is overdue and what is due in the next
+    5 working days (China's official calendar).
+
+    Examples:
+
+      gapctl status rounds/shanwei-2020
+
+      gapctl status rounds/shanwei-2020 --today 2021-10-18 --format json
+    """
+    import datetime as dt
+
+    from gapctl import status as status_mod
+    from gapctl.api import check
+
+    result = check(path)
+    if result.loaded.round is None:
+        _print_problems(result.report.sorted())
+        raise typer.Exit(1)
+    try:
+        when = dt.date.fromisoformat(today) if today else dt.date.today()
+    except ValueError:
+        typer.echo(f"--today must be a date YYYY-MM-DD, not {today!r}", err=True)
+        raise typer.Exit(2) from None
+    units = result.loaded.round.unit_set.units if result.loaded.round.unit_set else []
+    if len(units) > 500:
+        with typer.progressbar(length=len(units), label="counting", file=sys.stderr) as bar:
+            def progress(items: list) -> Any:
+                for item in items:
+                    bar.update(1)
+                    yield item
+            state = status_mod.status(result.loaded.round, when, progress)
+    else:
+        state = status_mod.status(result.loaded.round, when)
+    if fmt is Format.json:
+        _dump_json(status_mod.json_data(state))
+    else:
+        language = lang.value if lang else "zh"
+        for line in status_mod.text_lines(state, language):
+            _echo(line)
+
+
+evidence_app = typer.Typer(help="Evidence files kept under a round: verify and add.", no_args_is_help=True)
+app.add_typer(evidence_app, name="evidence")
+
+
+@evidence_app.command("verify")
+def evidence_verify(path: Path = typer.Argument(..., help="A round directory.")) -> None:
+    """Check every evidence file of a round: inside the round, present, and its sha256 as recorded.
+
+    Examples:
+
+      gapctl evidence verify rounds/suizhou-2021
+    """
+    from gapctl.api import check
+    from gapctl.evidence import verify
+
+    result = check(path)
+    if result.loaded.round is None:
+        _print_problems(result.report.sorted())
+        raise typer.Exit(1)
+    verified = verify(result.loaded.round)
+    for row in _problem_rows(sorted(verified.problems, key=lambda p: (p.locate().path, p.locate().line))):
+        _echo(f"{row['path']}:{row['line']}:{row['col']}: {row['code']} {row['message']}")
+    _echo(f"{verified.checked} evidence file(s) checked, {len(verified.problems)} problem(s).")
+    raise typer.Exit(1 if verified.problems else 0)
+
+
+@evidence_app.command("add")
+def evidence_add(
+    path: Path = typer.Argument(..., help="A round directory."),
+    unit: str = typer.Argument(..., help="Unit id."),
+    indicator: str = typer.Argument(..., help="Indicator id."),
+    file: Path = typer.Argument(..., help="The file to add (screenshot, photo, PDF)."),
+    title: str | None = typer.Option(None, "--title", help="What the file shows."),
+    captured: str | None = typer.Option(None, "--captured", help="When it was captured (YYYY-MM-DD)."),
+    submitted: str | None = typer.Option(None, "--submitted", help="When the unit sent it (YYYY-MM-DD)."),
+) -> None:
+    """Copy a file into the round's evidence/<unit>/, hash it, and record it on the unit's
+    observation entry for the indicator (comments and layout kept, written atomically).
+
+    Examples:
+
+      gapctl evidence add rounds/suizhou-2021 finance 2.1.13 ~/截图/zfzw.png --title 政府债务栏目截图 --captured 2022-01-10
+    """
+    import datetime as dt
+
+    from gapctl.evidence import EvidenceError, add
+
+    try:
+        dates = [dt.date.fromisoformat(d) if d else None for d in (captured, submitted)]
+    except ValueError:
+        typer.echo("--captured and --submitted take dates written YYYY-MM-DD", err=True)
+        raise typer.Exit(2) from None
+    try:
+        target, digest = add(path, unit, indicator, file, title, dates[0], dates[1])
+    except EvidenceError as err:
+        typer.echo(f"gapctl evidence add: {err}", err=True)
+        raise typer.Exit(1) from None
+    _echo(f"added {target} (sha256 {digest[:12]}…) to {unit} {indicator}")
+
+
+@app.command("compare-self")
+def compare_self_command(
+    path: Path = typer.Argument(..., help="A round directory."),
+    show_all: bool = typer.Option(False, "--all", help="Every compared indicator, not only over-claims."),
+    fmt: Format = FORMAT_OPTION,
+    lang: Lang | None = LANG_OPTION,
+) -> None:
+    """Where a unit's self-assessment (自评) claims more than the evaluators found, per unit and
+    indicator, with totals.
+
+    Examples:
+
+      gapctl compare-self rounds/shanwei-2020
+    """
+    from gapctl import selfcheck
+
+    scored = _scored(path, final=False)
+    result = selfcheck.compare_self(scored.round, include_all=show_all, scored=scored)
+    _print_result(selfcheck, result, fmt, _lang(lang, scored))
+
+
+@app.command("agreement")
+def agreement_command(
+    path: Path = typer.Argument(..., help="A round directory."),
+    fmt: Format = FORMAT_OPTION,
+    lang: Lang | None = LANG_OPTION,
+) -> None:
+    """How often a second evaluator's review agrees with the first evaluator, per indicator
+    (percentage and Cohen's kappa); the indicators read differently come first.
+
+    Examples:
+
+      gapctl agreement rounds/shanwei-2020
+    """
+    from gapctl import agreement
+
+    scored = _scored(path, final=False)
+    _print_result(agreement, agreement.agreement(scored.round, scored=scored), fmt, _lang(lang, scored))
+
+
+@app.command("followup")
+def followup_command(
+    old_round: Path = typer.Argument(..., help="The earlier round."),
+    new_round: Path = typer.Argument(..., help="The later round."),
+    fmt: Format = FORMAT_OPTION,
+    lang: Lang | None = LANG_OPTION,
+) -> None:
+    """For every problem in the earlier round's problem lists: fixed, still failing, or no longer
+    assessed in the later round (indicators matched by id or `replaces:`), per unit.
+
+    Examples:
+
+      gapctl followup rounds/suizhou-2021 rounds/suizhou-2022
+    """
+    from gapctl import followup
+
+    old, new = _scored(old_round, final=False), _scored(new_round, final=False)
+    _print_result(followup, followup.followup(old, new), fmt, _lang(lang, new))
+
+
+def _print_result(module: Any, result: Any, fmt: Format, lang: str) -> None:
+    if fmt is Format.json:
+        _dump_json(module.json_data(result))
+    else:
+        for line in module.text_lines(result, lang):
+            _echo(line)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning unexpected exceptions into one clear line."""
     try:
