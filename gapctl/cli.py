@@ -515,7 +515,7 @@ def evidence_add(
 
     Examples:
 
-      gapctl evidence add rounds/suizhou-2021 finance 2.1.13 ~/截图/zfzw.png --title 政府债务栏目截图 --captured 2022-01-10
+      gapctl evidence add rounds/suizhou-2021 finance 2.1.13 zfzw.png --title 政府债务栏目截图
     """
     import datetime as dt
 
