@@ -49,7 +49,8 @@ def observation_text(leaf: LeafScore, lang: str, with_who: bool = True) -> str:
     who = ("，" if zh else ", ").join(
         x for x in (result.observer, result.observed_at.isoformat() if result.observed_at else None) if x)
     if result.source != "evaluator":
-        who = f"{result.source}, {who}" if who else result.source
+        source = SOURCE_WORDS.get(result.source, (result.source, result.source))[0 if zh else 1]
+        who = f"{source}{'，' if zh else ', '}{who}" if who else source
     return f"{text}（{who}）" if who and zh else (f"{text} ({who})" if who else text)
 
 

@@ -197,9 +197,21 @@ def test_moves_to_grows_the_claim_like_the_count(tmp_path: Path) -> None:
     assert [(c.points, c.claimed, c.found, c.over_claim) for c in result.rows()] == [(6, 6, 3, 3)]
 
 
-@pytest.mark.parametrize("round_id", ["shanwei-2020", "suizhou-2021", "chongqing-2020"])
+@pytest.mark.parametrize("round_id", ["suizhou-2021", "chongqing-2020"])
 def test_shipped_rounds_without_self_entries(round_id: str) -> None:
     result = compare_self(api.check(ROOT / "rounds" / round_id).loaded.round)
     assert result.units == [] and result.over_claimed == 0
     assert text_lines(result)[-1] == "无自评记录。"
     assert json_data(result)["indicators"] == []
+
+
+def test_shanwei_self_assessments_claim_full_marks() -> None:
+    """The shipped Shanwei round: seven units assessed themselves at full marks."""
+    round_ = api.check(ROOT / "rounds/shanwei-2020").loaded.round
+    result = compare_self(round_, include_all=True)
+    assert {u.unit.id for u in result.units} == {"lufeng", "haifeng", "luhe", "chengqu", "shuiwu", "shangwu", "czj"}
+    for unit in result.units:
+        for claim in unit.claims:
+            assert claim.claimed == claim.points                     # every claim is full marks
+            assert claim.over_claim == max(claim.claimed - claim.found, 0)
+    assert result.over_claimed == sum(c.over_claim for u in result.units for c in u.claims) > 0
