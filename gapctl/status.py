@@ -60,9 +60,9 @@ def status(round_: Round, today: dt.date, progress: Any = None) -> Status:
         for source, key in (("evaluator", "observed"), ("self", "self"), ("review", "reviewed")):
             counts[key] += len({r.indicator for r in entries if r.source == source and r.indicator in leaves
                                 and r.state != "pending"})
-        appeals = round_.appeals.get(unit.id, [])
+        appeals = [a for a in round_.appeals.get(unit.id, []) if a.filed <= today]
         counts["appealed"] += len(appeals)
-        counts["decided"] += sum(1 for a in appeals if a.outcome)
+        counts["decided"] += sum(1 for a in appeals if a.outcome and (a.decided is None or a.decided <= today))
     result = Status(round_, today, stages, counts)
     missing = counts["applicable"] - counts["observed"]
     if "collection_end" in dates and today > dates["collection_end"] and missing:
