@@ -43,10 +43,7 @@ _LABELS: dict[str, tuple[str, str]] = {
 
 
 def _t(key: str, lang: str) -> str:
-    if key in _LABELS:
-        zh, en = _LABELS[key]
-        return zh if lang == "zh" else en
-    return label(key, lang)
+    return label(key, lang, _LABELS)
 
 
 def category(earned: Decimal, points: Decimal) -> str:

@@ -46,6 +46,7 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def label(key: str, lang: str) -> str:
-    zh, en = LABELS.get(key, (key, key))
+def label(key: str, lang: str, extra: dict[str, tuple[str, str]] | None = None) -> str:
+    """The word for `key` in `lang`, from a module's own table `extra` first, then the shared one."""
+    zh, en = (extra or {}).get(key) or LABELS.get(key, (key, key))
     return zh if lang == "zh" else en

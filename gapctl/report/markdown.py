@@ -53,10 +53,7 @@ WORDS: dict[str, tuple[str, str]] = {
 
 def word(key: str, lang: str) -> str:
     """A report word from WORDS, else one of the shared labels."""
-    if key not in WORDS:
-        return label(key, lang)
-    zh, en = WORDS[key]
-    return zh if lang == "zh" else en
+    return label(key, lang, WORDS)
 
 
 @dataclass
