@@ -594,6 +594,40 @@ def followup_command(
     _print_result(followup, followup.followup(old, new), fmt, _lang(lang, new))
 
 
+@app.command("schema")
+def schema_command(
+    out: Path = typer.Option(Path("schema"), "--out", "-o", help="Directory for the *.schema.json files."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if the files differ."),
+) -> None:
+    """Write JSON Schema files for every file kind (scheme, units, observations, appeals,
+    external, round), so that editors with YAML support complete keys and flag errors while
+    typing. Point a file at its schema with a first line such as
+    `# yaml-language-server: $schema=../schema/scheme.schema.json`.
+
+    Examples:
+
+      gapctl schema
+
+      gapctl schema --check
+    """
+    from gapctl.json_schema import render
+
+    files = render()
+    stale = [name for name, text in files.items()
+             if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
+    if check:
+        for name in stale:
+            _echo(f"would write {out / name}")
+        raise typer.Exit(1 if stale else 0)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in stale:
+        tmp = out / f".{name}.tmp"
+        tmp.write_text(files[name], encoding="utf-8")
+        tmp.replace(out / name)
+        _echo(f"wrote {out / name}")
+    _echo(f"{len(files)} schema file(s), {len(stale)} written.")
+
+
 def _print_result(module: Any, result: Any, fmt: Format, lang: str) -> None:
     if fmt is Format.json:
         _dump_json(module.json_data(result))
