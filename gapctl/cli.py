@@ -628,6 +628,61 @@ def schema_command(
     _echo(f"{len(files)} schema file(s), {len(stale)} written.")
 
 
+@app.command("init")
+def init_command(
+    directory: Path = typer.Argument(..., help="Where to create the repository (new or empty)."),
+    scheme: str = typer.Option("suizhou-2021", "--from", help="The shipped scheme to start from."),
+    title: str | None = typer.Option(None, "--title", help="The office's name for the README."),
+) -> None:
+    """Create a new assessment repository: schemes/ (a copy of a shipped scheme), units/ (a
+    template), rounds/, calendars/, schema/ for editors, the CI workflow, pre-commit
+    configuration and a README for the office.
+
+    Examples:
+
+      gapctl init ../zwgk-2025 --from shanwei-2020 --title 某市政务公开考核评估
+    """
+    from gapctl.scaffold import ScaffoldError, init
+
+    try:
+        written = init(directory, scheme, title)
+    except ScaffoldError as err:
+        typer.echo(f"gapctl init: {err}", err=True)
+        raise typer.Exit(1) from None
+    _echo(f"created {directory} ({len(written)} files). Next: edit units/units.yaml, then "
+          f"`gapctl new round <id> --scheme {scheme} --units units` in {directory}.")
+
+
+new_app = typer.Typer(help="Scaffold new things in an assessment repository.", no_args_is_help=True)
+app.add_typer(new_app, name="new")
+
+
+@new_app.command("round")
+def new_round_command(
+    round_id: str = typer.Argument(..., help="Id of the new round (its directory name)."),
+    scheme: str = typer.Option(..., "--scheme", help="Scheme id."),
+    units: str = typer.Option(..., "--units", help="Unit set id."),
+    repo: Path = typer.Option(Path("."), "--repo", help="The repository (default: .)."),
+    title: str | None = typer.Option(None, "--title", help="Round title."),
+    year: int | None = typer.Option(None, "--year", help="Year assessed (default: this year)."),
+) -> None:
+    """Scaffold a round: round.toml and one observation file per unit listing every applicable
+    indicator as not yet assessed (result: pending).
+
+    Examples:
+
+      gapctl new round 2025 --scheme suizhou-2021 --units units --year 2025
+    """
+    from gapctl.scaffold import ScaffoldError, new_round
+
+    try:
+        written = new_round(repo, round_id, scheme, units, title, year)
+    except ScaffoldError as err:
+        typer.echo(f"gapctl new round: {err}", err=True)
+        raise typer.Exit(1) from None
+    _echo(f"created rounds/{round_id} with {len(written) - 1} observation file(s).")
+
+
 def _print_result(module: Any, result: Any, fmt: Format, lang: str) -> None:
     if fmt is Format.json:
         _dump_json(module.json_data(result))
