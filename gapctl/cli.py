@@ -21,7 +21,7 @@ app = typer.Typer(
          "  gapctl show schemes/suizhou-2021.yaml\n\n"
          "  gapctl validate --list-codes",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

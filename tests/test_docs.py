@@ -43,3 +43,20 @@ def test_readme_data_format_documents_every_key():
                   for word in re.findall(r"[a-z_0-9]+", span)}
     missing = sorted({key for shape in SHAPES for key in shape} - documented)
     assert not missing, f"keys missing from the README's Data format section: {missing}"
+
+
+def test_shell_completion_script_is_offered():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "gapctl", "--show-completion", "bash"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0 and "_gapctl_completion" in proc.stdout
+
+
+def test_every_subcommand_of_groups_has_examples():
+    from gapctl.cli import evidence_app, new_app
+
+    for group in (evidence_app, new_app):
+        for command in group.registered_commands:
+            assert "Examples:" in (command.callback.__doc__ or ""), command.callback.__name__
