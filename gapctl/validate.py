@@ -156,17 +156,26 @@ def _check_indicator(scheme: Scheme, ind: Indicator) -> list[Problem]:
     return out
 
 
-def _check_selectors_tags(scheme: Scheme, out: list[Problem]) -> None:
-    if not scheme.tags:
-        return
+def scheme_selectors(scheme: Scheme) -> list[Selector]:
+    """Every selector of a scheme: applies_to, rule variants' when, items' applies_to, ranking categories."""
     selectors: list[Selector] = []
     for ind in scheme.all_indicators():
         if ind.applies_to:
             selectors.append(ind.applies_to)
-        selectors.extend(r.when for r in ind.rules if r.when)
+        for rule in ind.rules:
+            if rule.when:
+                selectors.append(rule.when)
+            selectors.extend(item["applies_to"] for item in rule.params.get("items") or []
+                             if isinstance(item, dict) and isinstance(item.get("applies_to"), Selector))
     if scheme.ranking:
         selectors.extend(c.selector for c in scheme.ranking.categories)
-    for selector in selectors:
+    return selectors
+
+
+def _check_selectors_tags(scheme: Scheme, out: list[Problem]) -> None:
+    if not scheme.tags:
+        return
+    for selector in scheme_selectors(scheme):
         for i, tag in enumerate(selector.tags):
             if tag not in scheme.tags:
                 out.append(Problem(UNKNOWN_REFERENCE, f"tag '{tag}' is not declared in the "
@@ -334,14 +343,7 @@ def _check_named_units(scheme: Scheme, units: dict[str, Unit], unit_set: UnitSet
                        out: list[Problem]) -> None:
     if not units:
         return
-    selectors: list[Selector] = []
-    for ind in scheme.all_indicators():
-        if ind.applies_to:
-            selectors.append(ind.applies_to)
-        selectors.extend(r.when for r in ind.rules if r.when)
-    if scheme.ranking:
-        selectors.extend(c.selector for c in scheme.ranking.categories)
-    for selector in selectors:
+    for selector in scheme_selectors(scheme):
         for i, name in enumerate(selector.units):
             if name not in units:
                 out.append(Problem(UNKNOWN_REFERENCE, f"unit '{name}' is not in unit set "
