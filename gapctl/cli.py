@@ -49,6 +49,12 @@ class ReportFormat(str, Enum):
     md = "md"
 
 
+class ExportFormat(str, Enum):
+    csv = "csv"
+    xlsx = "xlsx"
+    datapackage = "datapackage"
+
+
 class Lang(str, Enum):
     zh = "zh"
     en = "en"
@@ -626,6 +632,31 @@ def schema_command(
         tmp.replace(out / name)
         _echo(f"wrote {out / name}")
     _echo(f"{len(files)} schema file(s), {len(stale)} written.")
+
+
+@app.command("export")
+def export_command(
+    path: Path = typer.Argument(..., help="A round directory."),
+    fmt: ExportFormat = typer.Option(ExportFormat.csv, "--format", "-f", help="csv, xlsx or datapackage."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Directory to write (default: out/<round-id>-<format>)."),
+    final: bool = typer.Option(False, "--final", help="Refuse (exit 1) if any indicator is not yet assessed."),
+) -> None:
+    """Export a scored round: scores and ranks, the unit × indicator matrix and the problem
+    list, as CSV (UTF-8 with BOM for Excel), one xlsx workbook (Chinese headers, frozen header
+    rows), or a Frictionless Data Package (CSV + datapackage.json) to publish as open data.
+
+    Examples:
+
+      gapctl export rounds/shanwei-2020 --format xlsx --out out/shanwei
+
+      gapctl export rounds/chongqing-2020 --format datapackage
+    """
+    from gapctl.export import export
+
+    scored = _scored(path, final)
+    target = out or Path("out") / f"{scored.round.id}-{fmt.value}"
+    for written in export(scored, fmt.value, target):
+        _echo(str(written))
 
 
 @app.command("init")

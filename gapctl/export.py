@@ -1,0 +1,296 @@
+"""`export`: a scored round as tables for spreadsheets and data portals.
+
+Three tables, the same in every format:
+
+- ``scores``   得分与排名: one row per unit (ranks, figures, grade, flags);
+- ``matrix``   指标得分矩阵: one row per unit, one column per leaf indicator (earned points);
+- ``problems`` 问题清单: one row per leaf where points were lost (or not yet assessed).
+
+Formats:
+
+- ``csv``: ``scores.csv``, ``matrix.csv``, ``problems.csv`` with Chinese headers, UTF-8 **with BOM**
+  so that Excel on Chinese Windows (which otherwise assumes GBK) opens them correctly; ``\\n`` line endings.
+- ``xlsx``: one workbook ``<round-id>.xlsx``, one sheet per table (得分与排名, 指标得分矩阵, 问题清单),
+  bold frozen header row, numbers stored as numbers, no formulas.
+- ``datapackage``: a Frictionless Data Package: the three CSVs (UTF-8 without BOM, headers are the
+  English field names, as Table Schema requires header = field name) and ``datapackage.json`` whose
+  schemas carry the Chinese headers as field titles.
+
+Output is deterministic: the same scored round gives byte-identical files, the workbook included
+(its document timestamps and zip entry times are fixed).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from gapctl.score import RoundScore
+from gapctl.scoreboard import two, unit_row
+from gapctl.textwidth import width
+
+FORMATS = ("csv", "xlsx", "datapackage")
+NOT_COUNTED = ("not-applicable", "n/a", "pending")  # matrix cells left empty
+FIXED_TIME = dt.datetime(2000, 1, 1)  # the workbook's created/modified stamp, for stable bytes
+ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+
+
+@dataclass
+class Field:
+    name: str   # stable English name (datapackage header and schema)
+    title: str  # Chinese header (csv, xlsx, schema title)
+    type: str = "string"  # Table Schema type: string / number / integer
+
+
+@dataclass
+class Table:
+    name: str
+    sheet: str
+    fields: list[Field]
+    rows: list[list[Any]] = field(default_factory=list)  # str / int / Decimal / None
+    primary_key: list[str] = field(default_factory=list)
+    descriptions: dict[str, str] = field(default_factory=dict)  # field name → schema description
+
+
+# --- the tables ---------------------------------------------------------------------------
+
+def _dec(text: str | None) -> Decimal | None:
+    return Decimal(text) if text not in (None, "") else None
+
+
+def scores_table(scored: RoundScore) -> Table:
+    fields = [
+        Field("rank", "排名", "integer"), Field("category_rank", "类别排名", "integer"),
+        Field("unit", "单位编号"), Field("name", "单位名称"), Field("type", "单位类型"),
+        Field("scheme", "指标体系"), Field("category", "类别编号"), Field("category_name", "类别"),
+        Field("applicable", "应得分", "number"), Field("earned", "实得分", "number"),
+        Field("base", "基础得分", "number"), Field("bonus", "加分", "number"), Field("penalty", "减分", "number"),
+        Field("external", "外部扣分", "number"), Field("total", "总得分", "number"),
+        Field("grade", "等次"), Field("flags", "标记"),
+    ]
+    numbers = {f.name for f in fields if f.type == "number"}
+    rows = []
+    for score in scored.units:
+        row = unit_row(score)
+        row["flags"] = "; ".join(row["flags"])
+        rows.append([_dec(row[f.name]) if f.name in numbers else row[f.name] for f in fields])
+    return Table("scores", "得分与排名", fields, rows, ["unit"])
+
+
+def _leaf_columns(scored: RoundScore) -> list[tuple[str, str]]:
+    """(leaf id, indicator name) over the round's schemes in assignment order, each id once."""
+    seen: dict[str, str] = {}
+    schemes = []
+    for assignment in scored.round.assignments:
+        scheme = scored.round.schemes.get(assignment.scheme)
+        if scheme is not None and scheme not in schemes:
+            schemes.append(scheme)
+    for score in scored.units:  # schemes a unit was scored by but not assigned (defensive)
+        if score.scheme not in schemes:
+            schemes.append(score.scheme)
+    for scheme in schemes:
+        for leaf in scheme.leaves():
+            seen.setdefault(leaf.id, leaf.name)
+    return list(seen.items())
+
+
+def matrix_table(scored: RoundScore) -> Table:
+    columns = _leaf_columns(scored)
+    several = len({s.scheme.id for s in scored.units}) > 1 or len(scored.round.assignments) > 1
+    fields = [Field("unit", "单位编号"), Field("name", "单位名称")]
+    if several:
+        fields.append(Field("scheme", "指标体系"))
+    fields += [Field(leaf_id, leaf_id, "number") for leaf_id, _ in columns]
+    rows = []
+    for score in scored.units:
+        row: list[Any] = [score.unit.id, score.unit.name] + ([score.scheme.id] if several else [])
+        for leaf_id, _ in columns:
+            leaf = score.leaves.get(leaf_id)
+            row.append(None if leaf is None or leaf.state in NOT_COUNTED else Decimal(two(leaf.earned)))
+        rows.append(row)
+    # the header is the indicator id; its name goes to the schema's description
+    return Table("matrix", "指标得分矩阵", fields, rows, ["unit"], dict(columns))
+
+
+def _evidence(score_leaf: Any) -> str:
+    result = score_leaf.result
+    return "; ".join(ev.url for ev in result.evidence if ev.url) if result else ""
+
+
+def problems_table(scored: RoundScore) -> Table:
+    fields = [
+        Field("unit", "单位编号"), Field("unit_name", "单位名称"), Field("indicator", "指标编号"),
+        Field("indicator_name", "指标名称"), Field("lost", "扣分", "number"), Field("state", "评估状态"),
+        Field("reason", "扣分理由"), Field("fix", "整改要求"), Field("evidence", "佐证链接"),
+    ]
+    rows = []
+    for score in scored.units:
+        for leaf in score.lost_leaves():
+            result = leaf.result
+            rows.append([
+                score.unit.id, score.unit.name, leaf.indicator.id, leaf.indicator.name,
+                None if leaf.state == "pending" else Decimal(two(leaf.lost)), leaf.state,
+                (result.reason if result else None) or "", (result.fix if result else None) or "",
+                _evidence(leaf),
+            ])
+    return Table("problems", "问题清单", fields, rows, ["unit", "indicator"])
+
+
+def tables(scored: RoundScore) -> list[Table]:
+    return [scores_table(scored), matrix_table(scored), problems_table(scored)]
+
+
+# --- writers --------------------------------------------------------------------------------
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def csv_text(table: Table, header: str = "title") -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([getattr(f, header) for f in table.fields])
+    for row in table.rows:
+        writer.writerow([_text(v) for v in row])
+    return buffer.getvalue()
+
+
+def write_csv(scored: RoundScore, out: Path) -> list[Path]:
+    """Chinese headers, UTF-8 with BOM (Excel on Chinese Windows reads BOM-less CSV as GBK)."""
+    written = []
+    for table in tables(scored):
+        path = out / f"{table.name}.csv"
+        path.write_bytes(csv_text(table).encode("utf-8-sig"))
+        written.append(path)
+    return written
+
+
+def package_name(round_id: str) -> str:
+    """A valid Data Package name: lower case, `a-z0-9._-` only."""
+    return re.sub(r"[^a-z0-9._-]+", "-", round_id.lower()).strip("-.") or "round"
+
+
+def descriptor(scored: RoundScore, tabs: list[Table]) -> dict[str, Any]:
+    round_ = scored.round
+    resources = []
+    for table in tabs:
+        fields = []
+        for f in table.fields:
+            entry: dict[str, Any] = {"name": f.name, "type": f.type, "title": f.title}
+            if f.name in table.descriptions:
+                entry["description"] = table.descriptions[f.name]
+            fields.append(entry)
+        schema: dict[str, Any] = {"fields": fields}
+        if table.primary_key:
+            schema["primaryKey"] = list(table.primary_key)
+        resources.append({
+            "name": table.name, "title": table.sheet, "path": f"{table.name}.csv", "profile": "tabular-data-resource",
+            "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": schema,
+        })
+    package: dict[str, Any] = {"profile": "tabular-data-package", "name": package_name(round_.id),
+                               "title": round_.title}
+    if round_.title_en:
+        package["description"] = round_.title_en
+    if round_.example:
+        package["keywords"] = ["example"]
+    package["resources"] = resources
+    return package
+
+
+def write_datapackage(scored: RoundScore, out: Path) -> list[Path]:
+    tabs = tables(scored)
+    written = []
+    for table in tabs:
+        path = out / f"{table.name}.csv"
+        path.write_bytes(csv_text(table, header="name").encode("utf-8"))
+        written.append(path)
+    path = out / "datapackage.json"
+    text = json.dumps(descriptor(scored, tabs), ensure_ascii=False, indent=2) + "\n"
+    path.write_bytes(text.encode("utf-8"))
+    return [path, *written]
+
+
+class _StableZip(zipfile.ZipFile):
+    """A ZipFile whose entries all carry one fixed time, so the archive's bytes do not depend on when."""
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):  # type: ignore[override]
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            info = zipfile.ZipInfo(zinfo_or_arcname, date_time=ZIP_TIME)
+            info.compress_type = self.compression
+            info.external_attr = 0o644 << 16
+            zinfo_or_arcname = info
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+
+def _number_format(value: Decimal) -> str | None:
+    exponent = value.as_tuple().exponent
+    return "0." + "0" * -exponent if isinstance(exponent, int) and exponent < 0 else None
+
+
+def workbook_bytes(scored: RoundScore) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.writer.excel import ExcelWriter
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    bold = Font(bold=True)
+    for table in tables(scored):
+        ws = wb.create_sheet(table.sheet)
+        ws.append([f.title for f in table.fields])
+        for cell in ws[1]:
+            cell.font = bold
+        for row in table.rows:
+            ws.append([float(v) if isinstance(v, Decimal) else v for v in row])
+            for cell, value in zip(ws[ws.max_row], row, strict=True):
+                if isinstance(value, Decimal) and (fmt := _number_format(value)):
+                    cell.number_format = fmt
+                elif isinstance(value, str) and value.startswith("="):
+                    cell.data_type = "s"  # text, never a formula
+        for n, f in enumerate(table.fields, start=1):
+            widest = max([width(f.title), *(width(_text(row[n - 1])) for row in table.rows)])
+            ws.column_dimensions[get_column_letter(n)].width = min(max(widest, 4), 60) + 2
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = ws.dimensions
+    wb.properties.creator = "gapctl"
+    wb.properties.title = scored.round.title
+    wb.properties.created = FIXED_TIME
+    wb.properties.modified = FIXED_TIME
+    buffer = io.BytesIO()
+    # not wb.save(): save_workbook stamps `modified` with the current time
+    archive = _StableZip(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+    ExcelWriter(wb, archive).save()
+    return buffer.getvalue()
+
+
+def write_xlsx(scored: RoundScore, out: Path) -> list[Path]:
+    path = out / f"{scored.round.id}.xlsx"
+    path.write_bytes(workbook_bytes(scored))
+    return [path]
+
+
+def export(scored: RoundScore, fmt: str, out: Path) -> list[Path]:
+    """Write the round's tables to the directory `out` (created if needed); the files written."""
+    writers = {"csv": write_csv, "xlsx": write_xlsx, "datapackage": write_datapackage}
+    if fmt not in writers:
+        raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return writers[fmt](scored, out)
+
+
+__all__ = ["FORMATS", "Field", "Table", "export", "matrix_table", "package_name", "problems_table",
+           "scores_table", "tables"]
