@@ -659,6 +659,59 @@ def export_command(
         _echo(str(written))
 
 
+@app.command("import")
+def import_command(
+    path: Path = typer.Argument(..., help="A round directory."),
+    file: Path = typer.Argument(..., help="An xlsx workbook or a CSV file, one row per unit × indicator."),
+    mapping: Path | None = typer.Option(None, "--mapping", help="YAML mapping of other headers to fields "
+                                        "(unit, indicator, result, value, note, reason, fix, observer, observed_at)."),
+    sheet: str | None = typer.Option(None, "--sheet", help="Worksheet name (default: the first)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Write nothing; show the score changes it would cause."),
+    force: bool = typer.Option(False, "--force", help="Replace observations that already exist."),
+) -> None:
+    """Import an evaluator's spreadsheet into observation files: columns 单位, 指标, 结果 (完成/
+    未完成/不适用), 数值 (count, fraction, grade or notices, as the indicator's rule needs; items
+    as a list of item ids or names), 说明, 扣分理由, 整改要求, 评估人员, 日期. Nothing is written if
+    any row has a problem; existing observations are kept unless --force; comments survive.
+
+    Examples:
+
+      gapctl import rounds/shanwei-2020 评估结果.xlsx --dry-run
+
+      gapctl import rounds/shanwei-2020 results.csv --force
+    """
+    import yaml as pyyaml
+
+    from gapctl import importer
+
+    scored_before = _scored(path, final=False)
+    columns = None
+    if mapping is not None:
+        loaded_map = pyyaml.safe_load(mapping.read_text(encoding="utf-8")) or {}
+        columns = {str(k): str(v) for k, v in (loaded_map.get("columns") or loaded_map).items()}
+    plan = importer.read(scored_before.round, file, columns, sheet, force)
+    for note in plan.notes:
+        typer.echo(f"note: {note}", err=True)
+    if plan.problems:
+        for problem in plan.problems:
+            typer.echo(problem, err=True)
+        typer.echo(f"Nothing imported: {len(plan.problems)} problem(s).", err=True)
+        raise typer.Exit(1)
+    if dry_run:
+        from gapctl import diff_view
+        from gapctl.diff import compare
+        from gapctl.score import score_round
+
+        after = score_round(importer.preview(scored_before.round, plan))
+        result = compare(scored_before, after, str(path), "now", "after import")
+        for line in diff_view.text_lines(result):
+            _echo(line)
+        _echo(f"(dry run: {plan.entries} entr(ies) in {len(plan.files)} file(s) not written)")
+        return
+    written = importer.write(plan)
+    _echo(f"imported {plan.entries} entr(ies) into {len(written)} file(s).")
+
+
 @app.command("init")
 def init_command(
     directory: Path = typer.Argument(..., help="Where to create the repository (new or empty)."),

@@ -1,0 +1,264 @@
+"""An evaluator's spreadsheet (xlsx or CSV, one row per unit × indicator) → observation files.
+
+Everything is checked before anything is written: unknown units or indicators, merged
+cells, numbers stored as text, full-width digits and stray spaces are reported with sheet,
+row and column; a failed import leaves every file as it was, and existing observations are
+only replaced with `force`. Files are edited in place, keeping comments and layout.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from gapctl.model import Round
+
+FULLWIDTH = str.maketrans("０１２３４５６７８９．％－", "0123456789.%-")
+COLUMNS = {  # header (Chinese or English) → field
+    "单位": "unit", "unit": "unit", "评估对象": "unit",
+    "指标": "indicator", "指标编号": "indicator", "indicator": "indicator",
+    "结果": "result", "result": "result",
+    "数值": "value", "得分依据": "value", "value": "value",
+    "说明": "note", "note": "note", "扣分理由": "reason", "reason": "reason",
+    "整改要求": "fix", "fix": "fix", "评估人员": "observer", "observer": "observer",
+    "日期": "observed_at", "observed_at": "observed_at",
+}
+RESULT_WORDS = {"完成": "done", "已完成": "done", "是": "done", "done": "done", "√": "done", "✓": "done",
+                "未完成": "not-done", "否": "not-done", "not-done": "not-done", "×": "not-done", "✗": "not-done",
+                "不适用": "n/a", "n/a": "n/a", "无佐证": "no-evidence", "no-evidence": "no-evidence",
+                "待评估": "pending", "pending": "pending"}
+
+
+@dataclass
+class Imported:
+    """What an import would do: new file contents by path, and the problems that stop it."""
+
+    files: dict[Path, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # errors: nothing is written
+    notes: list[str] = field(default_factory=list)     # fixed on the way in (full-width digits, spaces)
+    entries: int = 0
+    conflicts: list[str] = field(default_factory=list)
+    from_csv: bool = False  # every CSV cell is text: numbers in text are no news there
+
+
+def _rows(path: Path, sheet: str | None, out: Imported) -> tuple[str, list[list[Any]]]:
+    """(sheet name, rows of cell values) from a CSV or a workbook; merged cells are reported."""
+    if path.suffix.lower() == ".csv":
+        text = path.read_bytes().decode("utf-8-sig")
+        return path.name, [list(row) for row in csv.reader(io.StringIO(text))]
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, data_only=True)
+    ws = book[sheet] if sheet else book.worksheets[0]
+    for merged in ws.merged_cells.ranges:
+        out.problems.append(f"{ws.title}!{merged.coord}: merged cells; unmerge them and fill every row")
+    return ws.title, [[cell.value for cell in row] for row in ws.iter_rows()]
+
+
+def _clean(value: Any, where: str, out: Imported) -> Any:
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped != value:
+            out.notes.append(f"{where}: stray spaces removed")
+        converted = stripped.translate(FULLWIDTH)
+        if converted != stripped:
+            out.notes.append(f"{where}: full-width characters '{stripped}' read as '{converted}'")
+        return converted
+    return value
+
+
+def _number(value: Any, where: str, out: Imported) -> Decimal | None:
+    if isinstance(value, bool) or value is None or value == "":
+        return None
+    if isinstance(value, (int, float)):
+        return Decimal(str(value))
+    text = str(value)
+    percent = text.endswith("%")
+    try:
+        number = Decimal(text.rstrip("%"))
+    except InvalidOperation:
+        out.problems.append(f"{where}: '{value}' is not a number")
+        return None
+    if not out.from_csv:
+        out.notes.append(f"{where}: number stored as text '{value}'")
+    return number / 100 if percent else number
+
+
+def read(round_: Round, path: Path, mapping: dict[str, str] | None = None, sheet: str | None = None,
+         force: bool = False) -> Imported:
+    """Plan an import into a loaded round: the observation files it would write, or its problems."""
+    out = Imported(from_csv=path.suffix.lower() == ".csv")
+    try:
+        title, rows = _rows(path, sheet, out)
+    except (OSError, KeyError, ValueError) as err:
+        out.problems.append(f"{path}: cannot read ({err})")
+        return out
+    if not rows:
+        out.problems.append(f"{title}: empty")
+        return out
+    columns = {**COLUMNS, **(mapping or {})}
+    header = [str(_clean(h, f"{title}!1", out) or "").strip() for h in rows[0]]
+    fields = {i: columns.get(h) or columns.get(h.lower()) for i, h in enumerate(header)}
+    if "unit" not in fields.values() or "indicator" not in fields.values():
+        out.problems.append(f"{title}!1: the header needs 单位 (unit) and 指标 (indicator) columns; "
+                            f"found: {', '.join(h for h in header if h)}")
+        return out
+    units = round_.unit_set.by_id() if round_.unit_set else {}
+    by_name = {u.name: u for u in units.values()}
+    planned: dict[str, list[dict[str, Any]]] = {}
+    for r, row in enumerate(rows[1:], start=2):
+        cells = {}
+        for i, value in enumerate(row):
+            name = fields.get(i)
+            if name:
+                cells[name] = _clean(value, f"{title}!{_col(i)}{r}", out)
+        if not any(v not in (None, "") for v in cells.values()):
+            continue
+        unit_key = str(cells.get("unit") or "")
+        unit = units.get(unit_key) or by_name.get(unit_key)
+        if unit is None:
+            out.problems.append(f"{title}!{_col(_index(fields, 'unit'))}{r}: unknown unit '{unit_key}'")
+            continue
+        scheme = round_.scheme_for(unit)
+        ind = scheme.index.get(str(cells.get("indicator") or "")) if scheme else None
+        if ind is None or not ind.is_leaf:
+            out.problems.append(f"{title}!{_col(_index(fields, 'indicator'))}{r}: unknown indicator "
+                                f"'{cells.get('indicator')}' for {unit.name}")
+            continue
+        entry = _entry(ind, unit, cells, f"{title}!{_col(_index(fields, 'value'))}{r}", out)
+        if entry is not None:
+            planned.setdefault(unit.id, []).append(entry)
+            out.entries += 1
+    if not out.problems:
+        _plan_files(round_, planned, force, out)
+    return out
+
+
+def _col(index: int) -> str:
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
+def _index(fields: dict[int, str | None], name: str) -> int:
+    return next((i for i, f in fields.items() if f == name), 0)
+
+
+def _entry(ind: Any, unit: Any, cells: dict[str, Any], where: str, out: Imported) -> dict[str, Any] | None:
+    rule = ind.rule_for(unit)
+    entry: dict[str, Any] = {"indicator": ind.id}
+    state = RESULT_WORDS.get(str(cells.get("result") or "").lower()) if cells.get("result") else None
+    if cells.get("result") and state is None:
+        out.problems.append(f"{where}: result '{cells['result']}' is not one of 完成/未完成/不适用/无佐证/待评估")
+        return None
+    value = cells.get("value")
+    kind = rule.kind if rule else None
+    if state in ("n/a", "no-evidence", "pending") or kind == "all-or-nothing" or value in (None, ""):
+        if state is None:
+            out.problems.append(f"{where}: '{ind.id}' needs a result (完成/未完成) or a value")
+            return None
+        entry["result"] = state
+    elif kind == "items":
+        names = {str(i.get("name")): str(i["id"]) for i in rule.params.get("items") or []}
+        ids = [str(i["id"]) for i in rule.params.get("items") or []]
+        done = [x.strip() for x in str(value).replace("，", ",").replace("、", ",").split(",") if x.strip()]
+        unknown = [x for x in done if x not in ids and x not in names]
+        if unknown:
+            out.problems.append(f"{where}: unknown item(s) {', '.join(unknown)} of '{ind.id}'")
+            return None
+        chosen = {names.get(x, x) for x in done}
+        entry["items"] = {i: i in chosen for i in ids}
+    else:
+        number = _number(value, where, out)
+        if number is None:
+            return None
+        key = {"count-tiers": "count", "proportional": "fraction", "expert-grade": "grade",
+               "deduction-tiers": "notices", "per-occurrence": "notices"}.get(kind or "", "grade")
+        entry[key] = int(number) if key in ("count", "notices") else number
+    for name in ("note", "reason", "fix", "observer"):
+        if cells.get(name):
+            entry[name] = str(cells[name])
+    if cells.get("observed_at"):
+        entry["observed_at"] = str(cells["observed_at"])[:10]
+    return entry
+
+
+def _plan_files(round_: Round, planned: dict[str, list[dict[str, Any]]], force: bool, out: Imported) -> None:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    from gapctl.fmt import _yaml, format_text
+
+    yaml = _yaml()
+    for unit_id, entries in sorted(planned.items()):
+        path = round_.directory / "observations" / f"{unit_id}.yaml"
+        if path.is_symlink():
+            out.problems.append(f"{path}: is a symbolic link; not written")
+            continue
+        if path.is_file():
+            data = yaml.load(path.read_text(encoding="utf-8"))
+        else:
+            data = CommentedMap([("unit", unit_id), ("results", CommentedSeq())])
+        results = data.setdefault("results", CommentedSeq())
+        existing = {str(e.get("indicator")): e for e in results
+                    if isinstance(e, dict) and e.get("source", "evaluator") == "evaluator"}
+        for entry in entries:
+            old = existing.get(entry["indicator"])
+            if old is not None:
+                same = all(str(old.get(k)) == str(v) for k, v in entry.items())
+                if same:
+                    continue
+                if not force:
+                    out.conflicts.append(f"{unit_id} {entry['indicator']}: already observed; use --force to replace")
+                    continue
+                for key in ("result", "items", "count", "fraction", "grade", "notices"):
+                    old.pop(key, None)
+                old.update(entry)
+            else:
+                results.append(CommentedMap(entry.items()))
+        buffer = io.StringIO()
+        yaml.dump(data, buffer)
+        out.files[path] = format_text(buffer.getvalue(), "observations")
+    if out.conflicts:
+        out.problems.extend(out.conflicts)
+
+
+def preview(round_: Round, plan: Imported) -> Round:
+    """The round as it would be after the import (in memory), for a score diff."""
+    import copy
+
+    from gapctl.load import build_observations
+    from gapctl.sources import read_file
+
+    after = copy.copy(round_)
+    after.observations = dict(round_.observations)
+    for path, text in plan.files.items():
+        parsed = read_file(path, text, keep_text=True)
+        obs = build_observations(parsed.src, parsed.data, []) if parsed.data is not None else None
+        if obs is not None:
+            after.observations[obs.unit] = obs
+    return after
+
+
+def write(plan: Imported) -> list[Path]:
+    """Write every planned file atomically; callers only call this when the plan has no problems."""
+    from gapctl.fmt import _write_atomically
+
+    written = []
+    for path, text in sorted(plan.files.items()):
+        if path.is_file():
+            _write_atomically(path, text.encode("utf-8"), os.stat(path))
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+        written.append(path)
+    return written
