@@ -148,12 +148,13 @@ class _Problems(list):
         self.append(f"{where}: {message}")
 
 
-def _grid(ws) -> list[list[Any]]:
-    """The sheet's values with every merged range filled from its top-left cell."""
+def _grid(ws) -> tuple[list[list[Any]], set[tuple[int, int]]]:
+    """The sheet's values with every merged range filled from its top-left cell, and the filled cells."""
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
     width = max((len(r) for r in rows), default=0)
     for r in rows:
         r.extend([None] * (width - len(r)))
+    filled: set[tuple[int, int]] = set()
     for merged in ws.merged_cells.ranges:
         top, left = merged.min_row - 1, merged.min_col - 1
         if top >= len(rows) or left >= width:
@@ -162,7 +163,9 @@ def _grid(ws) -> list[list[Any]]:
         for r in range(top, min(merged.max_row, len(rows))):
             for c in range(left, min(merged.max_col, width)):
                 rows[r][c] = value
-    return rows
+                if (r, c) != (top, left):
+                    filled.add((r, c))
+    return rows, filled
 
 
 def _find_header(rows: list[list[Any]]) -> tuple[int, dict[str, int]] | None:
@@ -219,10 +222,10 @@ def import_scheme(workbook: Path, scheme_id: str, title: str | None = None,
         candidates = list(book.worksheets)
     found = None
     for ws in candidates:
-        rows = _grid(ws)
+        rows, filled = _grid(ws)
         header = _find_header(rows)
         if header is not None:
-            found = ws, rows, header
+            found = ws, rows, filled, header
             break
     if found is None:
         where = candidates[0].title if len(candidates) == 1 else str(workbook)
@@ -231,13 +234,18 @@ def import_scheme(workbook: Path, scheme_id: str, title: str | None = None,
                             f"(and 三级指标, 测评方式, 测评要点, 指标依据, 评估数据采集范围) "
                             f"in the first {HEADER_SCAN_ROWS} rows")
         return "", list(problems)
-    ws, rows, (header_row, columns) = found
+    ws, rows, filled, (header_row, columns) = found
 
     def cell(r: int, key: str) -> str:
         return f"{ws.title}!{get_column_letter(columns[key] + 1)}{r + 1}"
 
     def value(row: list[Any], key: str) -> Any:
         return row[columns[key]] if key in columns else None
+
+    def restated(r: int, key: str) -> bool:
+        """The cell holds a value of its own (not blank, not the continuation of a merged cell)."""
+        v = value(rows[r], key)
+        return v is not None and str(v).strip() != "" and (r, columns[key]) not in filled
 
     roots: dict[str, _Node] = {}
     carried: list[str] = ["", ""]
@@ -250,7 +258,6 @@ def import_scheme(workbook: Path, scheme_id: str, title: str | None = None,
         if all(v is None or not str(v).strip() for v in row):
             continue
         if len(_header_columns(row)) >= 3:  # the header repeated after a page break
-            last_path = None
             continue
         raw = [split_name(value(row, k)) for k in levels]
         names = [n for n, _ in raw]
@@ -287,8 +294,12 @@ def import_scheme(workbook: Path, scheme_id: str, title: str | None = None,
         texts = {k: _text(value(row, k)) for k in ("checkpoints", "basis", "scope")}
         methods = split_methods(value(row, "methods"))
 
-        if path == last_path:  # a leaf continued on the next row (split over a page, or merged cells)
-            node = _walk(roots, path)
+        # a leaf continued on the next row: split over a page (no name or 分值 of its own), or a merged leaf name
+        continued = last_path is not None and not any(restated(r, k) for k in (*levels, "points"))
+        if path == last_path and (r, columns[levels[len(path) - 1]]) in filled:
+            continued = True
+        if continued:
+            node = _walk(roots, last_path)
             if node is not None and node.leaf is not None:
                 if points is not None and points != node.leaf["points"]:
                     problems.add(cell(r, "points"), f"{path[-1]} appears again with {points} points; "

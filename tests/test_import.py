@@ -71,8 +71,9 @@ def test_counts_from_text_and_full_width(mini_repo, monkeypatch):
     write_repo(mini_repo, {"schemes/mini.yaml": scheme})
     for unit in ("a", "b"):
         path = _obs(mini_repo, unit)
-        path.write_text(path.read_text(encoding="utf-8").replace(
-            'indicator: "1.1"\n    result: done', 'indicator: "1.1"\n    count: 1\n    reason: 次数不足'), encoding="utf-8")
+        counted = 'indicator: "1.1"\n    count: 1\n    reason: 次数不足'
+        path.write_text(path.read_text(encoding="utf-8").replace('indicator: "1.1"\n    result: done', counted),
+                        encoding="utf-8")
     book = Workbook()
     book.active.append(["单位", "指标", "数值"])
     book.active.append(["a", "1.1", "２"])

@@ -201,7 +201,7 @@ def test_group_points_disagree_with_children(tmp_path):
 
 
 def test_unreadable_points_and_duplicates(tmp_path):
-    rows = [*REDUCED, row("能力保障（5分）", "信息公开工作年报（5分）", "年报质量", "3")]
+    rows = [*(dict(r) for r in REDUCED), row("能力保障（5分）", "信息公开工作年报（5分）", "年报质量", "3")]
     rows[1]["points"] = "见细则"
     book = build_workbook(tmp_path / "t.xlsx", rows)
     _, problems = import_scheme(book, "demo")
@@ -269,3 +269,24 @@ def test_full_suizhou_table(tmp_path):
         assert got[ident].scope == ind.scope, ident
         assert got[ident].checkpoints == ind.checkpoints, ident
         assert got[ident].basis == ind.basis, ident
+
+
+def test_row_split_over_a_page(tmp_path):
+    """A leaf's text continued below a repeated header, with no name or 分值 of its own, joins that leaf."""
+    rest = dict(l1="", l2="", l3="", points=None, methods="", checkpoints="续：其他文件主动公开情况", basis="",
+                scope="")
+    rows = [*REDUCED[:3], rest, *REDUCED[3:]]
+    book = build_workbook(tmp_path / "t.xlsx", rows, repeat_header_before=3)
+    text, problems = import_scheme(book, "demo")
+    assert problems == []
+    scheme = load_scheme(tmp_path, "demo", text)
+    assert leaves(scheme.indicators)["2.1.1"].checkpoints == "评估情况\n续：其他文件主动公开情况"
+    assert [i.id for i in leaves(scheme.indicators).values()] == ["1.1", "1.2", "2.1.1", "2.1.2", "3.1.1", "3.1.2"]
+
+
+def test_total_row_checked(tmp_path):
+    rows = [*REDUCED, row("合计", "", "", "16分", methods="", checkpoints="", basis="", scope="")]
+    book = build_workbook(tmp_path / "t.xlsx", rows)
+    text, problems = import_scheme(book, "demo")
+    assert problems == ["指标!H9: 合计 is 16 but the indicators add up to 15"]
+    assert "total_points: 15" in text
