@@ -712,6 +712,43 @@ def import_command(
     _echo(f"imported {plan.entries} entr(ies) into {len(written)} file(s).")
 
 
+@app.command("import-scheme")
+def import_scheme_command(
+    workbook: Path = typer.Argument(..., help="A workbook with an indicator table (一级指标, 二级指标, 三级指标, "
+                                    "测评方式, 测评要点, 指标依据, 评估数据采集范围, 分值)."),
+    scheme_id: str = typer.Option(..., "--id", help="Id of the new scheme."),
+    title: str | None = typer.Option(None, "--title", help="Title (default: from the sheet)."),
+    sheet: str | None = typer.Option(None, "--sheet", help="Worksheet name (default: the first with a header)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Where to write (default: schemes/<id>.yaml)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Turn a published indicator table (merged cells and all) into a scheme skeleton that
+    `gapctl validate` accepts: the tree with points, methods, checkpoints, basis and scope. Rules
+    are left to fill in, each marked `assumed` so that `gapctl show` lists them.
+
+    Examples:
+
+      gapctl import-scheme 指标体系.xlsx --id suizhou-2022
+    """
+    from gapctl.import_scheme import import_scheme
+
+    target = out or Path("schemes") / f"{scheme_id}.yaml"
+    if target.exists() and not force:
+        typer.echo(f"{target} exists; use --force to overwrite", err=True)
+        raise typer.Exit(1)
+    text, problems = import_scheme(workbook, scheme_id, title=title, sheet=sheet)
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if not text or problems:
+        typer.echo(f"Nothing written: {len(problems)} problem(s).", err=True)
+        raise typer.Exit(1)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
+    _echo(f"wrote {target}; fill in the rules marked assumed (gapctl show {target}).")
+
+
 @app.command("init")
 def init_command(
     directory: Path = typer.Argument(..., help="Where to create the repository (new or empty)."),

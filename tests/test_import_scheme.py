@@ -290,3 +290,19 @@ def test_total_row_checked(tmp_path):
     text, problems = import_scheme(book, "demo")
     assert problems == ["指标!H9: 合计 is 16 but the indicators add up to 15"]
     assert "total_points: 15" in text
+
+
+def test_cli_import_scheme_writes_once(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from gapctl.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    workbook = tmp_path / "table.xlsx"
+    build_workbook(workbook, REDUCED)
+    made = runner.invoke(app, ["import-scheme", str(workbook), "--id", "demo-2021"])
+    assert made.exit_code == 0, made.output
+    assert (tmp_path / "schemes/demo-2021.yaml").is_file()
+    again = runner.invoke(app, ["import-scheme", str(workbook), "--id", "demo-2021"])
+    assert again.exit_code == 1 and "use --force" in again.output
