@@ -233,6 +233,11 @@ class _StableZip(zipfile.ZipFile):
             zinfo_or_arcname = info
         super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
 
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):  # type: ignore[override]
+        """openpyxl writes worksheets from temporary files, whose times would leak into the archive."""
+        with open(filename, "rb") as handle:
+            self.writestr(str(arcname or filename), handle.read(), compress_type, compresslevel)
+
 
 def _number_format(value: Decimal) -> str | None:
     exponent = value.as_tuple().exponent

@@ -20,7 +20,8 @@ from gapctl.model import Round
 
 FULLWIDTH = str.maketrans("０１２３４５６７８９．％－", "0123456789.%-")
 COLUMNS = {  # header (Chinese or English) → field
-    "单位": "unit", "unit": "unit", "评估对象": "unit",
+    "单位": "unit", "unit": "unit", "评估对象": "unit", "单位编号": "unit", "单位名称": "name", "name": "name",
+    "指标体系": "scheme", "scheme": "scheme",
     "指标": "indicator", "指标编号": "indicator", "indicator": "indicator",
     "结果": "result", "result": "result",
     "数值": "value", "得分依据": "value", "value": "value",
@@ -104,6 +105,8 @@ def read(round_: Round, path: Path, mapping: dict[str, str] | None = None, sheet
     columns = {**COLUMNS, **(mapping or {})}
     header = [str(_clean(h, f"{title}!1", out) or "").strip() for h in rows[0]]
     fields = {i: columns.get(h) or columns.get(h.lower()) for i, h in enumerate(header)}
+    if "unit" in fields.values() and "indicator" not in fields.values():
+        return _read_wide(round_, title, header, fields, rows, force, out)
     if "unit" not in fields.values() or "indicator" not in fields.values():
         out.problems.append(f"{title}!1: the header needs 单位 (unit) and 指标 (indicator) columns; "
                             f"found: {', '.join(h for h in header if h)}")
@@ -137,6 +140,100 @@ def read(round_: Round, path: Path, mapping: dict[str, str] | None = None, sheet
     if not out.problems:
         _plan_files(round_, planned, force, out)
     return out
+
+
+def _read_wide(round_: Round, title: str, header: list[str], fields: dict[int, str | None],
+               rows: list[list[Any]], force: bool, out: Imported) -> Imported:
+    """Units as rows, indicators as columns, cells the points earned (as `gapctl export` writes the
+    matrix): each cell becomes the observation value that earns those points under the unit's rule."""
+    from gapctl.score import half_up, score_round
+
+    scored = score_round(round_).by_unit()
+    units = round_.unit_set.by_id() if round_.unit_set else {}
+    unit_col = _index(fields, "unit")
+    indicator_cols = {i: h for i, h in enumerate(header) if fields.get(i) is None and h}
+    planned: dict[str, list[dict[str, Any]]] = {}
+    for r, row in enumerate(rows[1:], start=2):
+        unit_id = str(_clean(row[unit_col], f"{title}!{_col(unit_col)}{r}", out) or "")
+        if not unit_id:
+            continue
+        unit = units.get(unit_id)
+        if unit is None or unit_id not in scored:
+            out.problems.append(f"{title}!{_col(unit_col)}{r}: unknown unit '{unit_id}'")
+            continue
+        score = scored[unit_id]
+        for i, ind_id in indicator_cols.items():
+            value = _clean(row[i] if i < len(row) else None, f"{title}!{_col(i)}{r}", out)
+            if value in (None, ""):
+                continue
+            leaf = score.leaves.get(ind_id)
+            if leaf is None:
+                out.problems.append(f"{title}!{_col(i)}1: unknown indicator '{ind_id}' for {unit.name}")
+                continue
+            earned = _number(value, f"{title}!{_col(i)}{r}", out)
+            if earned is None or leaf.rule is None or leaf.rule.kind in ("threshold", "rank"):
+                continue
+            if leaf.state != "pending" and half_up(earned, 2) == half_up(leaf.earned, 2):
+                continue  # what is recorded already earns this (to a spreadsheet's precision): keep it
+            entry = _from_points(leaf, unit, earned)
+            if entry is None:
+                out.problems.append(f"{title}!{_col(i)}{r}: {value} points cannot be earned on '{ind_id}' "
+                                    f"({leaf.rule.kind})")
+                continue
+            planned.setdefault(unit_id, []).append(entry)
+            out.entries += 1
+    if not out.problems:
+        _plan_files(round_, planned, force, out)
+    return out
+
+
+def _from_points(leaf: Any, unit: Any, earned: Decimal) -> dict[str, Any] | None:
+    """The observation value that earns `earned` on this leaf under its rule (None if none does)."""
+    import itertools
+
+    ind, rule, points = leaf.indicator, leaf.rule, leaf.points
+    entry: dict[str, Any] = {"indicator": ind.id}
+    kind, params = rule.kind, rule.params
+    if kind == "all-or-nothing":
+        entry["result"] = "done" if earned == points and points else "not-done"
+        return entry if earned in (0, points) else None
+    if kind == "proportional":
+        entry["fraction"] = (earned / points).normalize() if points else Decimal(0)
+        return entry
+    if kind == "expert-grade":
+        entry["grade"] = earned
+        return entry
+    if kind == "count-tiers":
+        tiers = [t for t in params.get("tiers") or [] if t["points"] == earned]
+        entry["count"] = 0 if earned == 0 else (tiers[0]["at_least"] if tiers else None)
+        return entry if entry["count"] is not None else None
+    if kind == "deduction-tiers":
+        lost = points - earned
+        tiers = [t for t in params.get("tiers") or [] if t["deduct"] == lost or (earned == 0 and t["deduct"] >= points)]
+        entry["notices"] = 0 if lost == 0 else (tiers[0]["at_least"] if tiers else None)
+        return entry if entry["notices"] is not None else None
+    if kind == "per-occurrence":
+        deduct = Decimal(str(params.get("deduct") or 0))
+        lost = -earned if ind.section == "penalty" or ind.points is None else points - earned
+        times = lost / deduct if deduct else Decimal(0)
+        if times != times.to_integral_value():
+            return None
+        entry["notices"] = int(times)
+        return entry
+    if kind == "items":
+        from gapctl.rules.items import applicable_items
+
+        items = applicable_items(rule, unit)
+        possible = sum((i["points"] for i in items), Decimal(0))
+        target = earned * possible / ind.points if ind.points else Decimal(0)
+        for size in range(len(items) + 1):
+            for chosen in itertools.combinations(items, size):
+                if sum((i["points"] for i in chosen), Decimal(0)) == target:
+                    done = {str(i["id"]) for i in chosen}
+                    entry["items"] = {str(i["id"]): str(i["id"]) in done for i in params.get("items") or []}
+                    return entry
+        return None
+    return None
 
 
 def _col(index: int) -> str:
@@ -197,6 +294,7 @@ def _plan_files(round_: Round, planned: dict[str, list[dict[str, Any]]], force: 
     from gapctl.fmt import _yaml, format_text
 
     yaml = _yaml()
+    yaml.representer.add_representer(Decimal, _represent_decimal)
     for unit_id, entries in sorted(planned.items()):
         path = round_.directory / "observations" / f"{unit_id}.yaml"
         if path.is_symlink():
@@ -245,6 +343,13 @@ def preview(round_: Round, plan: Imported) -> Round:
         if obs is not None:
             after.observations[obs.unit] = obs
     return after
+
+
+def _represent_decimal(representer: Any, value: Decimal) -> Any:
+    """Decimals as written numbers: 2 stays 2, 0.25 stays 0.25 (never a binary float)."""
+    text = format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+    tag = "tag:yaml.org,2002:int" if value == value.to_integral_value() else "tag:yaml.org,2002:float"
+    return representer.represent_scalar(tag, text)
 
 
 def write(plan: Imported) -> list[Path]:
