@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gapctl.load import Loaded, _no_gc, build_round, build_scheme, build_unit_set, load, round_file
+from gapctl.load import Loaded, build_round, build_scheme, build_unit_set, load, paused_gc, round_file
 from gapctl.model import Round
 from gapctl.problems import UNREADABLE, Location, Problem, Report
 from gapctl.sources import display_path, read_file
@@ -23,7 +23,7 @@ class CheckResult:
 def check(path: Path | str) -> CheckResult:
     """Load a round or repository and validate it."""
     loaded = load(path)
-    with _no_gc():
+    with paused_gc():
         report = validate(loaded)
     return CheckResult(loaded, report, loaded.files_read)
 
@@ -60,7 +60,7 @@ def score(round_: Round, final: bool = False):
     """Score a loaded round: a RoundScore with one UnitScore per unit (see gapctl.score)."""
     from gapctl.score import score_round
 
-    with _no_gc():
+    with paused_gc():
         return score_round(round_, final=final)
 
 

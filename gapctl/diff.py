@@ -106,7 +106,7 @@ def _old_ids(ind: Indicator) -> list[str]:
     return [ind.id, *ind.replaces]
 
 
-def _match(new_scheme: Scheme, old_scheme: Scheme) -> dict[str, str]:
+def match_indicators(new_scheme: Scheme, old_scheme: Scheme) -> dict[str, str]:
     """New leaf id → old leaf id, by id or by `replaces:`."""
     old_leaves = {i.id for i in old_scheme.leaves()}
     mapping = {}
@@ -123,7 +123,7 @@ def scheme_notes(old_scheme: Scheme, new_scheme: Scheme) -> list[str]:
     notes = []
     if old_scheme.id != new_scheme.id:
         notes.append(f"scheme {old_scheme.id} → {new_scheme.id}")
-    mapping = _match(new_scheme, old_scheme)
+    mapping = match_indicators(new_scheme, old_scheme)
     old_index = {i.id: i for i in old_scheme.leaves()}
     for ind in new_scheme.leaves():
         old_id = mapping.get(ind.id)
@@ -152,7 +152,7 @@ def _n(value: Decimal | None) -> str:
 
 
 def _indicator_changes(old: UnitScore, new: UnitScore) -> list[IndicatorChange]:
-    mapping = _match(new.scheme, old.scheme)
+    mapping = match_indicators(new.scheme, old.scheme)
     changes = []
     for leaf_id, leaf in new.leaves.items():
         old_id = mapping.get(leaf_id)
@@ -244,13 +244,13 @@ class Gates:
 
 def _scored(loaded: Loaded, check: bool = True) -> RoundScore:
     """Score one side; `check` also validates it (the newer side: the older was checked when it landed)."""
-    from gapctl.load import _no_gc
+    from gapctl.load import paused_gc
     from gapctl.validate import validate
 
     round_ = loaded.round
     if round_ is None:
         raise ValueError("; ".join(p.message for p in loaded.problems) or "not a round")
-    with _no_gc():
+    with paused_gc():
         errors = validate(loaded).errors if check else [p for p in loaded.problems if p.severity == "error"]
         result = score_round(round_)
     result.problems = errors

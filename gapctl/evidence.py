@@ -21,7 +21,7 @@ class Verified:
 
 def verify(round_: Round) -> Verified:
     """Every evidence `file` of the round's observations and appeals: inside the round, present, hash as recorded."""
-    from gapctl.validate import _check_evidence_file
+    from gapctl.validate import check_evidence_file
 
     result = Verified()
     entries = [r for obs in round_.observations.values() for r in obs.results]
@@ -31,7 +31,7 @@ def verify(round_: Round) -> Verified:
         if not ev.file:
             continue
         result.checked += 1
-        result.problems.extend(_check_evidence_file(round_.directory, ev, round_.tree))
+        result.problems.extend(check_evidence_file(round_.directory, ev, round_.tree))
         if not ev.sha256:
             result.problems.append(Problem(EVIDENCE_HASH, f"evidence file '{ev.file}' has no sha256; record it "
                                            "(gapctl evidence add) so later changes are caught", ev.src,
@@ -57,7 +57,7 @@ def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | N
 
     The observation file keeps its comments and layout (gapctl fmt's writer: atomic, no symlinks).
     """
-    from gapctl.fmt import _write_atomically, _yaml, format_text
+    from gapctl.fmt import format_text, round_trip_yaml, write_atomically
 
     if not source.is_file():
         raise EvidenceError(f"{source}: no such file")
@@ -75,7 +75,7 @@ def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | N
         shutil.copyfile(source, tmp)
         os.replace(tmp, target)
     rel = target.relative_to(round_dir).as_posix()
-    yaml = _yaml()
+    yaml = round_trip_yaml()
     text = obs_path.read_text(encoding="utf-8")
     data = yaml.load(text)
     entry = next((e for e in data.get("results") or [] if str(e.get("indicator")) == indicator
@@ -103,5 +103,5 @@ def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | N
     buffer = io.StringIO()
     yaml.dump(data, buffer)
     new = format_text(buffer.getvalue(), "observations")
-    _write_atomically(obs_path, new.encode("utf-8"), os.stat(obs_path))
+    write_atomically(obs_path, new.encode("utf-8"), os.stat(obs_path))
     return target, digest

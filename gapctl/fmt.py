@@ -490,7 +490,7 @@ class _Emitter(RoundTripEmitter):
         return style
 
 
-def _yaml() -> YAML:
+def round_trip_yaml() -> YAML:
     y = YAML(typ="rt")
     y.Resolver = _Resolver
     y.Constructor = _Constructor
@@ -513,7 +513,7 @@ def format_text(text: str, kind: str) -> str:
     """
     if kind not in SPECS:
         raise ValueError(f"unknown kind of file {kind!r}; expected one of {', '.join(KINDS)}")
-    y = _yaml()
+    y = round_trip_yaml()
     text = text.removeprefix("\ufeff")
     start = _DOCUMENT_START.match(text)
     if start:  # ruamel.yaml drops the comments above `---`; the canonical layout has no `---`
@@ -623,7 +623,7 @@ def _format_file(path: Path, check: bool, result: FmtResult) -> None:
     if check:
         return
     try:
-        _write_atomically(path, encoded, seen)
+        write_atomically(path, encoded, seen)
     except _ChangedMeanwhile:
         result.problems.append(f"{shown}: changed while it was being formatted; left as it is")
         return
@@ -633,7 +633,7 @@ def _format_file(path: Path, check: bool, result: FmtResult) -> None:
     result.written.append(path)
 
 
-def _write_atomically(path: Path, data: bytes, seen: os.stat_result) -> None:
+def write_atomically(path: Path, data: bytes, seen: os.stat_result) -> None:
     """Write to a temporary file beside `path`, fsync, then rename it over `path`."""
     tmp = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
     try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from gapctl.diff import _match
+from gapctl.diff import match_indicators
 from gapctl.labels import label
 from gapctl.model import Indicator, Unit
 from gapctl.rules import num
@@ -77,7 +77,7 @@ class FollowUp:
 def _successors(new: UnitScore, old: UnitScore) -> dict[str, list[LeafScore]]:
     """Old leaf id → the new round's leaves for it, in the new scheme's order."""
     out: dict[str, list[LeafScore]] = {}
-    for new_id, old_id in _match(new.scheme, old.scheme).items():
+    for new_id, old_id in match_indicators(new.scheme, old.scheme).items():
         leaf = new.leaves.get(new_id)
         if leaf is not None:
             out.setdefault(old_id, []).append(leaf)

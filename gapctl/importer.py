@@ -291,9 +291,9 @@ def _entry(ind: Any, unit: Any, cells: dict[str, Any], where: str, out: Imported
 def _plan_files(round_: Round, planned: dict[str, list[dict[str, Any]]], force: bool, out: Imported) -> None:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-    from gapctl.fmt import _yaml, format_text
+    from gapctl.fmt import format_text, round_trip_yaml
 
-    yaml = _yaml()
+    yaml = round_trip_yaml()
     yaml.representer.add_representer(Decimal, _represent_decimal)
     for unit_id, entries in sorted(planned.items()):
         path = round_.directory / "observations" / f"{unit_id}.yaml"
@@ -354,12 +354,12 @@ def _represent_decimal(representer: Any, value: Decimal) -> Any:
 
 def write(plan: Imported) -> list[Path]:
     """Write every planned file atomically; callers only call this when the plan has no problems."""
-    from gapctl.fmt import _write_atomically
+    from gapctl.fmt import write_atomically
 
     written = []
     for path, text in sorted(plan.files.items()):
         if path.is_file():
-            _write_atomically(path, text.encode("utf-8"), os.stat(path))
+            write_atomically(path, text.encode("utf-8"), os.stat(path))
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.tmp")

@@ -141,7 +141,7 @@ def _unreadable(path: Path, message: str) -> Problem:
 # --- public entry points --------------------------------------------------------------
 
 @contextmanager
-def _no_gc() -> Iterator[None]:
+def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while loading.
 
     Loading builds millions of small acyclic objects; every gen-2 collection walks all
@@ -164,7 +164,7 @@ def load(path: Path | str, tree: Any = None,
     `tree` reads another source of files (a git revision); `memo` shares parsed files
     between loads.
     """
-    with _no_gc():
+    with paused_gc():
         return _load(Path(path), tree or DISK, memo)
 
 

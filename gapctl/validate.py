@@ -456,11 +456,11 @@ def _check_evidence(round_: Round, result) -> list[Problem]:
             out.append(Problem(BAD_VALUE, f"evidence url '{ev.url}' must start with http:// or "
                                "https://", ev.src, ev.at + ("url",)))
         if ev.file:
-            out.extend(_check_evidence_file(round_.directory, ev, round_.tree))
+            out.extend(check_evidence_file(round_.directory, ev, round_.tree))
     return out
 
 
-def _check_evidence_file(directory: Path, ev, tree=None) -> list[Problem]:
+def check_evidence_file(directory: Path, ev, tree=None) -> list[Problem]:
     tree = tree or DiskTree()
     rel = Path(ev.file)
     base = directory.resolve()

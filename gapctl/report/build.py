@@ -47,14 +47,14 @@ _JOB: tuple[Any, ...] | None = None  # what forked workers render from (inherite
 
 def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
     """(path, title, HTML body) of pages start..end: page 0 is the overview, then one per unit."""
-    from gapctl.load import _no_gc
+    from gapctl.load import paused_gc
     from gapctl.report.markdown import overview, unit_page
 
     assert _JOB is not None
     scored, lang, previous, stamp = _JOB
     before = previous.by_unit() if previous else {}
     out = []
-    with _no_gc():  # markdown-it makes many small objects; collections only slow it down
+    with paused_gc():  # markdown-it makes many small objects; collections only slow it down
         for i in range(*span):
             if i == 0:
                 page = overview(scored, lang, ".html", stamp)
