@@ -79,6 +79,41 @@ results:
 """
 
 
+# a small scheme with four rule kinds (all-or-nothing, count-tiers, items, proportional)
+FOUR_KINDS_SCHEME = """\
+id: {id}
+title: {title}
+indicators:
+  - id: "1"
+    name: 公开渠道
+    points: 4
+    children:
+      - id: "1.1"
+        name: 渠道覆盖
+        name_en: Channels
+        points: 2
+        rule: {{kind: all-or-nothing}}
+      - id: "1.2"
+        name: 解读次数
+        points: 2
+        rule:
+          kind: count-tiers
+          tiers: [{{at_least: 1, points: 1}}, {{at_least: 3, points: 2}}]
+  - id: "2"
+    name: 组织领导
+    points: 6
+    rule:
+      kind: items
+      items:
+        - {{id: lead, name: 明确分管领导, points: 2}}
+        - {{id: plan, name: 研究部署, points: 4}}
+  - id: "3"
+    name: 目录完整
+    points: 4
+    rule: {{kind: proportional}}
+"""
+
+
 @pytest.fixture
 def root() -> Path:
     return ROOT

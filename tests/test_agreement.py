@@ -9,7 +9,7 @@ import pytest
 
 from gapctl import api
 from gapctl.agreement import agreement, category, json_data, kappa, text_lines
-from tests.conftest import ROOT, write_repo
+from tests.conftest import FOUR_KINDS_SCHEME, ROOT, write_repo
 
 
 def table_of(yy: int, yn: int, ny: int, nn: int) -> dict[tuple[str, str], int]:
@@ -44,38 +44,7 @@ def test_category() -> None:
     assert category(Decimal(-1), Decimal(0)) == "partial"
 
 
-SCHEME = """\
-id: k
-title: 一致性测试指标体系
-indicators:
-  - id: "1"
-    name: 公开渠道
-    points: 4
-    children:
-      - id: "1.1"
-        name: 渠道覆盖
-        name_en: Channels
-        points: 2
-        rule: {kind: all-or-nothing}
-      - id: "1.2"
-        name: 解读次数
-        points: 2
-        rule:
-          kind: count-tiers
-          tiers: [{at_least: 1, points: 1}, {at_least: 3, points: 2}]
-  - id: "2"
-    name: 组织领导
-    points: 6
-    rule:
-      kind: items
-      items:
-        - {id: lead, name: 明确分管领导, points: 2}
-        - {id: plan, name: 研究部署, points: 4}
-  - id: "3"
-    name: 目录完整
-    points: 4
-    rule: {kind: proportional}
-"""
+SCHEME = FOUR_KINDS_SCHEME.format(id="k", title="一致性测试指标体系")
 
 UNITS = """\
 id: u
