@@ -10,14 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.model import Indicator, Round, Scheme, UnitSet
+from gapctl.rules import num
 from gapctl.textwidth import pad, table, width
 
 
 def fmt_points(value: Decimal | None) -> str:
-    if value is None:
-        return "-"
-    text = format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
-    return text
+    return "-" if value is None else num(value)
 
 
 def _selector_text(ind: Indicator) -> str:
