@@ -47,11 +47,15 @@ def targets(paths: list[Path]) -> list[Path]:
     return out
 
 
-def check_many(paths: list[Path]) -> CheckResult:
-    """Validate several rounds or repositories; one report, each problem once."""
-    results = [check(target) for target in targets(paths)]
-    if len(results) == 1:
-        return results[0]
+def check_many(paths: list[Path], use_cache: bool = True, progress: Any = None) -> CheckResult:
+    """Validate several rounds or repositories; one report, each problem once.
+
+    File by file (see gapctl.outcomes): on every core for large rounds, and from the
+    cache for files that did not change unless `use_cache` is False.
+    """
+    from gapctl import outcomes
+
+    results = [outcomes.check(target, use_cache, progress) for target in targets(paths)]
     report = Report([p for r in results for p in r.report.problems])
     return CheckResult(results[0].loaded, report, sum(r.files for r in results))
 

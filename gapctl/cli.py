@@ -62,6 +62,8 @@ class Lang(str, Enum):
 
 FORMAT_OPTION = typer.Option(Format.text, "--format", "-f", help="Output format: text or json.")
 LANG_OPTION = typer.Option(None, "--lang", help="Language of labels: zh or en (default: the scheme's).")
+NO_CACHE_OPTION = typer.Option(False, "--no-cache", help="Read every file again; neither use nor update "
+                               ".gapctl-cache/ (also: GAPCTL_NO_CACHE=1).")
 
 
 def _echo(text: str = "") -> None:
@@ -96,6 +98,7 @@ def validate(
     strict: bool = typer.Option(False, "--strict", help="Fail (exit 1) on warnings too."),
     list_codes: bool = typer.Option(False, "--list-codes", help="Print the problem catalogue and exit."),
     fmt: Format = FORMAT_OPTION,
+    no_cache: bool = NO_CACHE_OPTION,
 ) -> None:
     """Check a round or a whole repository and list every problem at once.
 
@@ -107,6 +110,9 @@ def validate(
       gapctl validate rounds/suizhou-2021
 
       gapctl validate . --strict --format json
+
+    Large rounds are read on every core, and what each file gave is kept in
+    .gapctl-cache/ (keyed by the file's content), so a second run reads only what changed.
     """
     if list_codes:
         catalogue = _codes_catalogue()
@@ -120,9 +126,10 @@ def validate(
                 _echo(line)
         raise typer.Exit(0)
     from gapctl.api import check_many
+    from gapctl.outcomes import print_progress
 
     paths = paths or [Path(".")]
-    result = check_many(paths)
+    result = check_many(paths, use_cache=not no_cache, progress=print_progress("validating"))
     problems = result.report.sorted()
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors
@@ -179,12 +186,20 @@ def _print_problems(problems: list) -> None:
         typer.echo(f"{row['path']}:{row['line']}:{row['col']}: {row['code']} {row['message']}", err=True)
 
 
-def _scored(path: Path, final: bool):
-    """Load, validate and score; on invalid data print the problems and exit 1."""
-    from gapctl.api import check
-    from gapctl.api import score as score_round
+def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = True):
+    """Load, validate and score; on invalid data print the problems and exit 1.
 
-    result = check(path)
+    `summary`: file by file, on every core and through the cache (gapctl.outcomes), with
+    totals and ranks but not each indicator's detail (enough for `gapctl score`).
+    """
+    from gapctl import outcomes
+    from gapctl.score import score_round
+
+    if summary:
+        result = outcomes.check(path, use_cache, progress=outcomes.print_progress("scoring"))
+    else:
+        from gapctl.api import check
+        result = check(path)
     if result.loaded.round is None:
         problems = result.report.sorted()
         _print_problems(problems)
@@ -198,7 +213,8 @@ def _scored(path: Path, final: bool):
     if result.report.warnings and not final:
         typer.echo(f"note: {len(result.report.warnings)} warning(s); the scores may be provisional "
                    f"(gapctl validate {path})", err=True)
-    scored = score_round(result.loaded.round, final=final)
+    with outcomes.paused_gc():
+        scored = outcomes.score(result, final) if summary else score_round(result.loaded.round, final=final)
     if scored.problems:
         _print_problems(scored.problems)
         typer.echo(f"Not final: {len(scored.problems)} unit(s) have indicators not yet assessed.", err=True)
@@ -221,6 +237,7 @@ def score(
     final: bool = typer.Option(False, "--final", help="Refuse (exit 1) if any indicator is not yet assessed."),
     fmt: TableFormat = typer.Option(TableFormat.table, "--format", "-f", help="table, json or csv."),
     lang: Lang | None = LANG_OPTION,
+    no_cache: bool = NO_CACHE_OPTION,
 ) -> None:
     """Score every unit of a round: rank, unit, category, applicable and earned points, base,
     bonus, penalty, external deductions, total, grade and flags.
@@ -239,7 +256,7 @@ def score(
     """
     from gapctl import scoreboard
 
-    scored = _scored(path, final)
+    scored = _scored(path, final, summary=True, use_cache=not no_cache)
     if unit is not None and unit not in scored.by_unit():
         typer.echo(f"no unit '{unit}' in round {scored.round.id}", err=True)
         raise typer.Exit(1)

@@ -74,7 +74,9 @@ class Loaded:
     """What loading gave: the repository (and the round asked for) and every problem met.
 
     `tree` is where files come from (disk or a git revision); `memo`, when given, is shared
-    between loads so that a file with the same content is parsed and built once.
+    between loads so that a file with the same content is parsed and built once. With
+    `observations=False` observation files are listed (`Round.observation_paths`) but not
+    read: `gapctl.outcomes` reads them, in parallel or from the cache.
     """
 
     repository: Repository
@@ -83,6 +85,8 @@ class Loaded:
     files_read: int = 0
     tree: Any = field(default_factory=DiskTree)
     memo: dict[tuple[str, str], tuple[Any, list[Problem]]] | None = None
+    observations: bool = True
+    cache: Any = None  # a gapctl.cache.Cache for schemes and unit sets read from disk
 
     def build(self, path: Path, kind: str, builder: Any, share: bool = True) -> Any:
         """Read one file and build its object with `builder(src, data, problems)`; None if unreadable.
@@ -93,18 +97,30 @@ class Loaded:
         try:
             data = self.tree.read_bytes(path)
         except OSError as err:
-            self.problems.append(_unreadable(path, f"cannot read file: {err.strerror or err}"))
+            self.problems.append(unreadable_problem(path, f"cannot read file: {err.strerror or err}"))
             return None
         key = (self.tree.blob(path, data), kind) if self.memo is not None and share else None
         if key is not None and key in self.memo:
             obj, problems = self.memo[key]
             self.problems.extend(problems)
             return obj
+        cache_key = None
+        if self.cache is not None and share and kind in ("scheme", "units"):
+            from gapctl import cache as C
+            cache_key = C.key_of("file", kind, str(path), display_path(path), C.content_hash(data))
+            payload = self.cache.get(cache_key)
+            if payload is not None:
+                obj, problems = C.loads(payload)
+                self.problems.extend(problems)
+                return obj
         parsed = read_file(path, data, keep_text=not isinstance(self.tree, DiskTree))
         problems = list(parsed.problems)
         obj = builder(parsed.src, parsed.data, problems) if parsed.data is not None else None
         if key is not None:
             self.memo[key] = (obj, problems)
+        if cache_key is not None:
+            from gapctl import cache as C
+            self.cache.put(cache_key, C.dumps((obj, problems)))
         self.problems.extend(problems)
         return obj
 
@@ -134,7 +150,7 @@ def data_files(directory: Path, tree: Any = DISK) -> list[Path]:
             if p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith(".")]
 
 
-def _unreadable(path: Path, message: str) -> Problem:
+def unreadable_problem(path: Path, message: str) -> Problem:
     return Problem(UNREADABLE, message, location=Location(display_path(path)))
 
 
@@ -158,23 +174,25 @@ def paused_gc() -> Iterator[None]:
 
 
 def load(path: Path | str, tree: Any = None,
-         memo: dict[tuple[str, str], tuple[Any, list[Problem]]] | None = None) -> Loaded:
+         memo: dict[tuple[str, str], tuple[Any, list[Problem]]] | None = None,
+         observations: bool = True, cache: Any = None) -> Loaded:
     """Load a round directory (with what it references) or a whole repository.
 
     `tree` reads another source of files (a git revision); `memo` shares parsed files
-    between loads.
+    between loads; `observations=False` lists observation files without reading them;
+    `cache` keeps schemes and unit sets as built (see gapctl.outcomes).
     """
     with paused_gc():
-        return _load(Path(path), tree or DISK, memo)
+        return _load(Path(path), tree or DISK, memo, observations, cache)
 
 
-def _load(path: Path, tree: Any, memo: Any) -> Loaded:
+def _load(path: Path, tree: Any, memo: Any, observations: bool = True, cache: Any = None) -> Loaded:
     def fresh(at: Path) -> Loaded:
-        return Loaded(Repository(at), tree=tree, memo=memo)
+        return Loaded(Repository(at), tree=tree, memo=memo, observations=observations, cache=cache)
 
     if not tree.exists(path):
         loaded = fresh(path)
-        loaded.problems.append(_unreadable(path, f"no such file or directory ({tree.label})"
+        loaded.problems.append(unreadable_problem(path, f"no such file or directory ({tree.label})"
                                            if tree is not DISK else "no such file or directory"))
         return loaded
     if tree.is_file(path):
@@ -185,7 +203,7 @@ def _load(path: Path, tree: Any, memo: Any) -> Loaded:
     root = find_repository_root(path, tree) if tree.is_dir(path) else None
     if root is None or root != path.resolve() and root != path:
         loaded = fresh(path)
-        loaded.problems.append(_unreadable(
+        loaded.problems.append(unreadable_problem(
             path, "not a round (no round.toml) nor a repository (no schemes/, units/ or "
                   "rounds/ directory)"))
         return loaded
@@ -212,7 +230,9 @@ def load_round_dir(directory: Path, loaded: Loaded | None = None) -> Loaded:
     """One round and only the schemes and unit set it references."""
     tree = loaded.tree if loaded else DISK
     root = find_repository_root(directory.parent, tree) or directory.parent
-    loaded = Loaded(Repository(root), tree=tree, memo=loaded.memo if loaded else None)
+    loaded = Loaded(Repository(root), tree=tree, memo=loaded.memo if loaded else None,
+                    observations=loaded.observations if loaded else True,
+                    cache=loaded.cache if loaded else None)
     round_ = _read_round(loaded, directory)
     if round_ is not None:
         loaded.round = round_
@@ -261,21 +281,27 @@ def _resolve_round(loaded: Loaded, round_: Round, load_missing: bool) -> None:
                 "which does not exist", ref.src, ref.at + ("round",)))
     for path in data_files(round_.directory / "observations", tree):
         round_.observation_files.add(path.stem)
+        if not loaded.observations:
+            round_.observation_paths.append(path)
+            continue
         obs = loaded.build(path, "observations", build_observations)
         if obs is None:
             continue
         round_.observation_files.add(obs.unit)
         if obs.unit in round_.observations:
-            other = round_.observations[obs.unit].src
-            loaded.problems.append(Problem(
-                DUPLICATE_ID, f"a second observation file for unit '{obs.unit}' (the first is "
-                f"{other.display if other else '?'})", obs.src, ("unit",)))
+            loaded.problems.append(second_file(obs.unit, obs.src, round_.observations[obs.unit].src))
             continue
         round_.observations[obs.unit] = obs
     for path in data_files(round_.directory / "appeals", tree):
         appeals = loaded.build(path, "appeals", build_appeals)
         if appeals:
             round_.appeals.setdefault(appeals[0].unit, []).extend(appeals)
+
+
+def second_file(unit_id: str, src: SourceFile, first: SourceFile | None) -> Problem:
+    """Two observation files name the same unit: the second (in path order) is not read."""
+    return Problem(DUPLICATE_ID, f"a second observation file for unit '{unit_id}' (the first is "
+                   f"{first.display if first else '?'})", src, ("unit",))
 
 
 # --- files → objects ------------------------------------------------------------------

@@ -377,6 +377,7 @@ class Round(Placed):
     schemes: dict[str, Scheme] = field(default_factory=dict)
     observations: dict[str, Observations] = field(default_factory=dict)
     observation_files: set[str] = field(default_factory=set)  # stems, readable or not
+    observation_paths: list[Path] = field(default_factory=list)  # files not yet read (see Loaded.observations)
     appeals: dict[str, list[Appeal]] = field(default_factory=dict)  # unit id → appeals
     tree: Any = field(default=None, repr=False, compare=False)  # where its files were read from
     external: dict[str, ExternalData] = field(default_factory=dict)

@@ -103,6 +103,8 @@ class UnitScore:
     performance_points: Decimal | None = None
     passdown: Decimal | None = None
     pending: list[str] = field(default_factory=list)
+    source: Any = None  # the observation file's SourceFile, if the unit has one
+    detailed: bool = True  # False for a summary kept for ranking (see `summarise`)
 
     def node(self, indicator_id: str) -> NodeScore | None:
         stack = list(self.tree)
@@ -249,7 +251,7 @@ def score_unit(scheme: Scheme, unit: Unit, obs: Observations | None,
         leaf = leaves.get(entry.indicator)
         if leaf is not None:
             leaf.chain.append(entry)
-    score = UnitScore(unit, scheme, tree, leaves)
+    score = UnitScore(unit, scheme, tree, leaves, source=obs.src if obs else None)
     score.applicable = sum((n.points for n in tree), ZERO)
     score.earned = sum((n.earned for n in tree), ZERO)
     score.pending = [leaf.indicator.id for leaf in leaves.values() if leaf.state == "pending"]
@@ -360,7 +362,7 @@ def category_of(scheme: Scheme, unit: Unit) -> Category | None:
     return None
 
 
-def _rank_bonuses(scores: list[UnitScore], observations: dict[str, Observations]) -> None:
+def _rank_bonuses(scores: list[UnitScore], measures: dict[str, dict[str, Decimal]]) -> None:
     """`rank` rules: points for the units in the top N among those scored by the same scheme.
 
     Ranks are computed once per (scheme, indicator, category), not once per unit.
@@ -378,7 +380,7 @@ def _rank_bonuses(scores: list[UnitScore], observations: dict[str, Observations]
                 peers = [s for s in scores if s.scheme is score.scheme
                          and (not within or s.category is score.category)]
                 values = [(peer.unit.id, value) for peer in peers
-                          for value in [_rank_value(peer, params, observations)] if value is not None]
+                          for value in [_rank_value(peer, params, measures)] if value is not None]
                 higher = True
                 if params.get("measure"):
                     measure = next((m for m in score.scheme.measures if m.id == params["measure"]), None)
@@ -388,10 +390,9 @@ def _rank_bonuses(scores: list[UnitScore], observations: dict[str, Observations]
             leaf.earned = leaf.points if rank is not None and rank <= params["top"] else ZERO
 
 
-def _rank_value(score: UnitScore, params: dict[str, Any], observations: dict[str, Observations]) -> Decimal | None:
+def _rank_value(score: UnitScore, params: dict[str, Any], measures: dict[str, dict[str, Decimal]]) -> Decimal | None:
     if params.get("measure"):
-        obs = observations.get(score.unit.id)
-        return obs.measures.get(params["measure"]) if obs else None
+        return measures.get(score.unit.id, {}).get(params["measure"])
     node = score.node(params.get("indicator") or "")
     return node.earned if node else None
 
@@ -435,7 +436,7 @@ def external_shares(round_: Round, scheme: Scheme, unit: Unit,
     return out
 
 
-def _imported_losses(round_: Round, depth: int) -> dict[str, dict[str, Decimal]]:
+def imported_losses(round_: Round, depth: int) -> dict[str, dict[str, Decimal]]:
     """For external sources that name another round: points each unit lost there."""
     out: dict[str, dict[str, Decimal]] = {}
     if depth > 3:
@@ -457,18 +458,25 @@ def _imported_losses(round_: Round, depth: int) -> dict[str, dict[str, Decimal]]
 def score_round(round_: Round, final: bool = False, depth: int = 0) -> RoundScore:
     """Score every unit of a loaded round that has a scheme; `final` makes pending an error."""
     units = round_.unit_set.units if round_.unit_set else []
-    imported = _imported_losses(round_, depth)
+    imported = imported_losses(round_, depth)
     scores: list[UnitScore] = []
     for unit in units:
         scheme = round_.scheme_for(unit)
         if scheme is None:
             continue
         obs = round_.observations.get(unit.id)
-        score = score_unit(scheme, unit, obs, external_shares(round_, scheme, unit, imported),
-                           round_.appeals.get(unit.id), round_.stages.get("evidence_due"))
-        score.category = category_of(scheme, unit)
-        scores.append(score)
-    _rank_bonuses(scores, round_.observations)
+        scores.append(score_unit(scheme, unit, obs, external_shares(round_, scheme, unit, imported),
+                                 round_.appeals.get(unit.id), round_.stages.get("evidence_due")))
+    measures = {unit_id: obs.measures for unit_id, obs in round_.observations.items()}
+    return rank_round(round_, scores, measures, final)
+
+
+def rank_round(round_: Round, scores: list[UnitScore], measures: dict[str, dict[str, Decimal]],
+               final: bool = False) -> RoundScore:
+    """Phase 5 over units scored one by one: rank bonuses, totals, grades, ranks, order."""
+    for score in scores:
+        score.category = category_of(score.scheme, score.unit)
+    _rank_bonuses(scores, measures)
     for score in scores:
         finish_unit(score)
     _assign_ranks(scores)
@@ -476,13 +484,37 @@ def score_round(round_: Round, final: bool = False, depth: int = 0) -> RoundScor
     if final:
         for score in result.units:
             if score.pending:
-                obs = round_.observations.get(score.unit.id)
                 shown = ", ".join(score.pending[:8]) + (" …" if len(score.pending) > 8 else "")
                 result.problems.append(Problem(
                     NOT_ASSESSED_FINAL, f"{score.unit.name}: {len(score.pending)} indicator(s) not yet "
-                    f"assessed, a final score needs them: {shown}", obs.src if obs else round_.src,
-                    ("results",) if obs else ("units",)))
+                    f"assessed, a final score needs them: {shown}", score.source or round_.src,
+                    ("results",) if score.source else ("units",)))
     return result
+
+
+def ranking_inputs(scheme: Scheme) -> set[str]:
+    """Indicators whose earned points other units' `rank` rules compare."""
+    return {str(rule.params["indicator"]) for ind in scheme.all_indicators() for rule in ind.rules
+            if rule.kind == "rank" and rule.params.get("indicator")}
+
+
+def summarise(score: UnitScore, keep_nodes: set[str]) -> UnitScore:
+    """What `rank_round` needs of a unit's score and no more: totals, section leaves, ranked nodes.
+
+    Leaves of the main tree, their observations and the tree itself are dropped; so a
+    round's summary can be kept for thousands of units and passed between processes.
+    """
+    leaves = {key: LeafScore(leaf.indicator, leaf.state, leaf.points, leaf.earned, leaf.rule)
+              for key, leaf in score.leaves.items()
+              if leaf.indicator.section != "main" or (leaf.rule and leaf.rule.kind == "rank")}
+    nodes, stack = [], list(score.tree)
+    while stack:
+        node = stack.pop()
+        if node.indicator.id in keep_nodes:
+            nodes.append(NodeScore(node.indicator, node.points, node.earned))
+        stack.extend(node.children)
+    score.leaves, score.tree, score.detailed = leaves, nodes, False
+    return score
 
 
 def _order(round_: Round) -> Any:

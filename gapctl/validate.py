@@ -223,6 +223,19 @@ def check_unit_set(unit_set: UnitSet) -> list[Problem]:
 # --- rounds ---------------------------------------------------------------------------
 
 def check_round(round_: Round) -> list[Problem]:
+    out = check_round_context(round_)
+    if round_.unit_set is None:
+        return out
+    units = round_.unit_set.by_id()
+    for unit_id in sorted(round_.observations):
+        out.extend(check_observation_file(round_, units, round_.observations[unit_id]))
+    out.extend(check_appeals(round_, units))
+    out.extend(check_missing_observations(round_))
+    return out
+
+
+def check_round_context(round_: Round) -> list[Problem]:
+    """What does not depend on observation files: schemes against units, external sources."""
     out: list[Problem] = []
     unit_set = round_.unit_set
     units = unit_set.by_id() if unit_set else {}
@@ -245,21 +258,27 @@ def check_round(round_: Round) -> list[Problem]:
             if units and d.unit not in units:
                 out.append(Problem(UNKNOWN_REFERENCE, f"unit '{d.unit}' is not in unit set "
                                    f"'{round_.units_id}'{_suggest(d.unit, units)}", d.src, d.at + ("unit",)))
-    if unit_set is None:
-        return out
-    for unit_id in sorted(round_.observations):
-        obs = round_.observations[unit_id]
-        unit = units.get(unit_id)
-        if unit is None:
-            out.append(Problem(UNKNOWN_REFERENCE, f"observations for unit '{unit_id}', which is not "
-                               f"in unit set '{round_.units_id}'{_suggest(unit_id, units)}",
-                               obs.src, ("unit",)))
-            continue
-        scheme = round_.scheme_for(unit)
-        if scheme is not None:
-            out.extend(check_observations(round_, scheme, unit, obs))
-    out.extend(check_appeals(round_, units))
-    for unit in unit_set.units:
+    return out
+
+
+def check_observation_file(round_: Round, units: dict[str, Unit], obs: Observations,
+                           evidence_files: list[Any] | None = None) -> list[Problem]:
+    """One observation file: its unit exists, and its entries fit the unit's scheme.
+
+    With `evidence_files`, evidence `file:` entries are collected there instead of checked
+    (the cache keeps what depends on the file's bytes; the evidence files are checked live).
+    """
+    unit = units.get(obs.unit)
+    if unit is None:
+        return [Problem(UNKNOWN_REFERENCE, f"observations for unit '{obs.unit}', which is not "
+                        f"in unit set '{round_.units_id}'{_suggest(obs.unit, units)}", obs.src, ("unit",))]
+    scheme = round_.scheme_for(unit)
+    return check_observations(round_, scheme, unit, obs, evidence_files) if scheme is not None else []
+
+
+def check_missing_observations(round_: Round) -> list[Problem]:
+    out: list[Problem] = []
+    for unit in round_.unit_set.units if round_.unit_set else []:
         if unit.id not in round_.observation_files and round_.scheme_for(unit) is not None:
             out.append(Problem(NO_OBSERVATIONS, f"unit '{unit.id}' {unit.name} has no observation "
                                f"file (observations/{unit.id}.yaml)", round_.src, ("units",)))
@@ -351,7 +370,8 @@ def _check_named_units(scheme: Scheme, units: dict[str, Unit], unit_set: UnitSet
                                    selector.src, selector.at + ("units", i)))
 
 
-def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observations) -> list[Problem]:
+def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observations,
+                       evidence_files: list[Any] | None = None) -> list[Problem]:
     """One unit's file against its scheme: references, values, reasons, and what is missing."""
     out: list[Problem] = []
     index = scheme.index
@@ -394,7 +414,7 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
         if rule is None:
             continue
         out.extend(_check_value(ind, rule, unit, result, scheme.invalid))
-        out.extend(_check_evidence(round_, result))
+        out.extend(_check_evidence(round_, result, evidence_files))
         out.extend(_check_late(round_, scheme, result))
     missing = [ind for ind in scheme.leaves()
                if ind.section == "main" and ind.applies(unit) and ind.id not in observed]
@@ -446,7 +466,7 @@ def _has_value(result, field_name: str) -> bool:
     return getattr(result, attr, None) is not None
 
 
-def _check_evidence(round_: Round, result) -> list[Problem]:
+def _check_evidence(round_: Round, result, evidence_files: list[Any] | None = None) -> list[Problem]:
     out: list[Problem] = []
     for ev in result.evidence:
         if not ev.url and not ev.file:
@@ -455,24 +475,63 @@ def _check_evidence(round_: Round, result) -> list[Problem]:
         if ev.url and not ev.url.lower().startswith(("http://", "https://")):
             out.append(Problem(BAD_VALUE, f"evidence url '{ev.url}' must start with http:// or "
                                "https://", ev.src, ev.at + ("url",)))
-        if ev.file:
+        if ev.file and evidence_files is not None:
+            evidence_files.append(ev)
+        elif ev.file:
             out.extend(check_evidence_file(round_.directory, ev, round_.tree))
     return out
 
 
 def check_evidence_file(directory: Path, ev, tree=None) -> list[Problem]:
+    """An evidence `file` is a file under the round, reached without leaving it, with the recorded sha256.
+
+    Leaving it means an absolute path, '..' or a symbolic link whose target is outside the round:
+    evidence must travel with the round's repository, and validating must not read elsewhere.
+    """
+    import os
+
     tree = tree or DiskTree()
+    at = ev.at + ("file",)
+    shown = ev.file.replace("\x00", "\\u0000")
+
+    def refuse(why: str) -> list[Problem]:
+        return [Problem(EVIDENCE_MISSING, f"evidence file '{shown}' {why}", ev.src, at)]
+
+    if "\x00" in ev.file or len(ev.file.encode("utf-8")) > 1024 \
+            or any(len(part.encode("utf-8")) > 255 for part in Path(ev.file).parts):
+        return refuse("cannot be a file name (a NUL character, or too long)")
     rel = Path(ev.file)
+    if rel.is_absolute():
+        return refuse("is an absolute path, outside the round directory; store evidence under the round "
+                      "and give its path there (like evidence/unit/file.pdf)")
     base = directory.resolve()
-    target = (directory / rel).resolve()
-    if rel.is_absolute() or (target != base and base not in target.parents):
-        return [Problem(EVIDENCE_MISSING, f"evidence file '{ev.file}' is outside the round "
-                        "directory; store evidence under the round", ev.src, ev.at + ("file",))]
-    if not tree.is_file(target):
-        return [Problem(EVIDENCE_MISSING, f"evidence file '{ev.file}' does not exist under "
-                        f"{directory.name}/", ev.src, ev.at + ("file",))]
+    try:
+        target = (directory / rel).resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a loop of symbolic links (Python < 3.13)
+        return refuse("cannot be resolved: its symbolic links form a loop")
+    if target != base and base not in target.parents:
+        link = directory
+        for part in rel.parts:
+            link = link / part
+            if link.is_symlink():
+                return refuse(f"is reached through the symbolic link '{link.relative_to(directory)}', which "
+                              f"points outside the round (to {os.readlink(link)}); store a copy under the round")
+        return refuse("is outside the round directory ('..' leaves it); store evidence under the round")
+    try:
+        found = tree.is_file(target)
+    except OSError as err:
+        return refuse(f"cannot be read: {err.strerror or err}")
+    if not found:
+        if (directory / rel).is_symlink():
+            return refuse(f"is a symbolic link to {os.readlink(directory / rel)}, which does not exist "
+                          "or loops back on itself")
+        return refuse(f"does not exist under {directory.name}/")
     if ev.sha256:
-        digest = hashlib.sha256(tree.read_bytes(target)).hexdigest()
+        try:
+            data = tree.read_bytes(target)
+        except OSError as err:
+            return refuse(f"cannot be read: {err.strerror or err}")
+        digest = hashlib.sha256(data).hexdigest()
         if digest != ev.sha256.lower():
             return [Problem(EVIDENCE_HASH, f"evidence file '{ev.file}' has sha256 {digest[:12]}…, "
                             f"not the recorded {ev.sha256[:12]}…; the file changed after it was "

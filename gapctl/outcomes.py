@@ -1,0 +1,373 @@
+"""Validate and score a round file by file: on every core for large rounds, from the cache when unchanged.
+
+`check` gives the problems `api.check` gives, and `score` the numbers `score.score_round`
+gives, without holding every observation in memory: each observation file becomes a
+`FileOutcome` (its problems and a summary of its unit's score, see `score.summarise`),
+computed in a process pool when the round has `PARALLEL_FROM` files or more, and kept in
+the content-addressed cache (`gapctl.cache`) under a key made of the file's bytes and
+everything else its outcome depends on. Only the cross-unit work (rank bonuses, totals,
+ranks) and the checks that touch other files (evidence files, appeals, units without a
+file) run on every call. `validate` and `score` use this path; `explain`, `report` and
+`diff`, which need every observation, load the round whole.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from gapctl import cache as C
+from gapctl.load import Loaded, build_observations, load, paused_gc, second_file, unreadable_problem
+from gapctl.model import Evidence, Indicator, Round, Rule, Scheme, Unit
+from gapctl.problems import ERROR, Report
+from gapctl.score import (
+    ExternalShare,
+    RoundScore,
+    UnitScore,
+    external_shares,
+    imported_losses,
+    rank_round,
+    ranking_inputs,
+    score_unit,
+    summarise,
+)
+from gapctl.sources import SourceFile, display_path, read_file
+from gapctl.validate import (
+    check_appeals,
+    check_evidence_file,
+    check_missing_observations,
+    check_observation_file,
+    check_round_context,
+    check_scheme,
+    check_unit_set,
+)
+
+PARALLEL_FROM = 200  # observation files; below this one process is faster than starting a pool
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class FileOutcome:
+    """What reading, checking and scoring one observation file gave."""
+
+    src: SourceFile
+    unit: str | None  # the file's `unit:`; None when it could not be read
+    load_problems: list[Any] = field(default_factory=list)
+    check_problems: list[Any] = field(default_factory=list)
+    evidence_files: list[Evidence] = field(default_factory=list)  # checked on every run
+    measures: dict[str, Decimal] = field(default_factory=dict)
+    score: UnitScore | None = None  # a summary; None when the file or its context has errors
+
+
+@dataclass
+class RoundPlan:
+    """A round's observation files and what each file's outcome depends on besides its bytes."""
+
+    round: Round
+    units: dict[str, Unit]
+    can_score: bool
+    context: str
+    unit_keys: dict[str, str]
+    externals: dict[str, list[ExternalShare]]
+    keep_nodes: dict[str, set[str]]
+    references: dict[int, tuple[Any, ...]]
+    objects: dict[tuple[Any, ...], Any]
+    cache: C.Cache | None = None
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    displays: dict[Path, str] = field(default_factory=dict)
+
+
+@dataclass
+class Checked:
+    """`check`'s result: like api.CheckResult, plus the plans that `score` continues from."""
+
+    loaded: Loaded
+    report: Report
+    files: int
+    plans: list[RoundPlan]
+    cache: C.Cache | None = None
+
+
+def jobs_wanted() -> int:
+    """Worker processes: GAPCTL_JOBS, else the cores this process may use."""
+    try:
+        return max(1, int(os.environ["GAPCTL_JOBS"]))
+    except (KeyError, ValueError):
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def check(path: Path | str, use_cache: bool = True, progress: Progress | None = None) -> Checked:
+    """Load, validate and summarise-score a round (or every round of a repository)."""
+    from gapctl.load import find_repository_root
+
+    path = Path(path)
+    with paused_gc():
+        start = path if path.is_dir() else path.parent
+        cache = C.open_cache(find_repository_root(start.resolve()), use_cache)
+        loaded = load(path, observations=False, cache=cache)
+        repo = loaded.repository
+        report = Report(list(loaded.problems))
+        for scheme in repo.schemes.values():
+            report.extend(check_scheme(scheme))
+        for unit_set in repo.unit_sets.values():
+            report.extend(check_unit_set(unit_set))
+        rounds = [loaded.round] if loaded.round else list(repo.rounds.values())
+        plans = []
+        files = loaded.files_read
+        for round_ in rounds:
+            if round_ is None:
+                continue
+            context_problems = check_round_context(round_)
+            report.extend(context_problems)
+            plan = _plan(round_, cache, can_score=not any(p.severity == ERROR for p in report.problems))
+            _run(plan, progress)
+            report.extend(_merge(plan))
+            files += len(round_.observation_paths)
+            plans.append(plan)
+    return Checked(loaded, report, files, plans, cache)
+
+
+def score(checked: Checked, final: bool = False) -> RoundScore:
+    """The round's scores from a `check` without errors (one round)."""
+    plan = checked.plans[0]
+    round_ = plan.round
+    by_unit = {o.unit: o for o in plan.outcomes if o.unit is not None}
+    due = round_.stages.get("evidence_due")
+    scores: list[UnitScore] = []
+    with paused_gc():
+        for unit in round_.unit_set.units if round_.unit_set else []:
+            scheme = round_.scheme_for(unit)
+            if scheme is None:
+                continue
+            outcome = by_unit.get(unit.id)
+            if outcome is not None:
+                assert outcome.score is not None, "score() needs a check without errors"
+                scores.append(outcome.score)
+            else:
+                scores.append(summarise(score_unit(scheme, unit, None, plan.externals.get(unit.id),
+                                                   round_.appeals.get(unit.id), due), plan.keep_nodes[scheme.id]))
+        measures = {o.unit: o.measures for o in by_unit.values() if o.unit is not None}
+        return rank_round(round_, scores, measures, final)
+
+
+# --- planning -------------------------------------------------------------------------
+
+def _file_hash(path: Path) -> str:
+    try:
+        return C.content_hash(path.read_bytes())
+    except OSError:
+        return "unreadable"
+
+
+def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
+    units = round_.unit_set.by_id() if round_.unit_set else {}
+    imported = imported_losses(round_, 0) if can_score else {}
+    externals: dict[str, list[ExternalShare]] = {}
+    unit_keys: dict[str, str] = {}
+    scheme_hashes = {sid: _file_hash(s.src.path) for sid, s in round_.schemes.items() if s.src}
+    appeal_hashes = {uid: sorted({_file_hash(a.src.path) for a in appeals if a.src})
+                     for uid, appeals in round_.appeals.items()}
+    for unit in units.values():
+        scheme = round_.scheme_for(unit)
+        if scheme is not None and can_score:
+            externals[unit.id] = external_shares(round_, scheme, unit, imported)
+        unit_keys[unit.id] = C.key_of(
+            (unit.id, unit.name, unit.name_en, unit.type, unit.parent, unit.tags, unit.note),
+            scheme.id if scheme else None, scheme_hashes.get(scheme.id) if scheme else None,
+            appeal_hashes.get(unit.id), externals.get(unit.id))
+    context = C.key_of("observations", _file_hash(round_.src.path) if round_.src else None, str(round_.directory),
+                       os.getcwd(), os.environ.get("GAPCTL_MAX_FILE_MB"), can_score)
+    references: dict[int, tuple[Any, ...]] = {}
+    objects: dict[tuple[Any, ...], Any] = {}
+
+    def refer(obj: Any, ref: tuple[Any, ...]) -> None:
+        references[id(obj)] = ref
+        objects[ref] = obj
+
+    for scheme in round_.schemes.values():
+        refer(scheme, ("S", scheme.id))
+        for ind in scheme.all_indicators():
+            refer(ind, ("I", scheme.id, ind.id))
+            for i, rule in enumerate(ind.rules):
+                refer(rule, ("R", scheme.id, ind.id, i))
+    for unit in units.values():
+        refer(unit, ("U", unit.id))
+    keep = {sid: ranking_inputs(s) for sid, s in round_.schemes.items()}
+    return RoundPlan(round_, units, can_score, context, unit_keys, externals, keep, references, objects, cache)
+
+
+def _key(plan: RoundPlan, path: Path, data: bytes) -> str:
+    return C.key_of(plan.context, plan.unit_keys.get(path.stem, "no such unit"), str(path), C.content_hash(data))
+
+
+# --- one file -------------------------------------------------------------------------
+
+def _outcome(plan: RoundPlan, path: Path, data: bytes) -> FileOutcome:
+    """Read, check and summarise-score one observation file (in a worker or here)."""
+    round_ = plan.round
+    parsed = read_file(path, data)
+    load_problems = list(parsed.problems)
+    obs = build_observations(parsed.src, parsed.data, load_problems) if parsed.data is not None else None
+    outcome = FileOutcome(parsed.src, obs.unit if obs else None, load_problems)
+    if obs is None or round_.unit_set is None:
+        return outcome
+    outcome.measures = obs.measures
+    outcome.check_problems = check_observation_file(round_, plan.units, obs, outcome.evidence_files)
+    unit = plan.units.get(obs.unit)
+    scheme = round_.scheme_for(unit) if unit else None
+    if plan.can_score and unit and scheme and not any(
+            p.severity == ERROR for p in load_problems + outcome.check_problems):
+        outcome.score = summarise(score_unit(scheme, unit, obs, plan.externals.get(unit.id),
+                                             round_.appeals.get(unit.id), round_.stages.get("evidence_due")),
+                                  plan.keep_nodes[scheme.id])
+    return outcome
+
+
+def _dump(plan: RoundPlan, outcome: FileOutcome) -> bytes:
+    own = outcome.src
+
+    def reference(obj: Any) -> tuple[Any, ...] | None:
+        if obj is own:
+            return ("F",)
+        if isinstance(obj, (Scheme, Indicator, Rule, Unit)):
+            return plan.references.get(id(obj))
+        return None
+    return C.dumps(outcome, reference)
+
+
+def _display(plan: RoundPlan, path: Path) -> str:
+    """display_path(path), resolving each directory once instead of each file."""
+    if path.is_symlink():
+        return display_path(path)
+    base = plan.displays.get(path.parent)
+    if base is None:
+        base = plan.displays[path.parent] = display_path(path.parent)
+    return path.name if base == "." else os.path.join(base, path.name)
+
+
+def _load(plan: RoundPlan, path: Path, payload: bytes) -> FileOutcome:
+    own = SourceFile(path, _display(plan, path))  # fresh: positions are found when printed
+
+    def resolve(ref: tuple[Any, ...]) -> Any:
+        return own if ref == ("F",) else plan.objects[ref]
+    return C.loads(payload, resolve)
+
+
+_PLAN: RoundPlan | None = None  # the plan a forked worker inherits
+
+
+def _work(index: int) -> tuple[int, bytes]:
+    """In a worker: one file's outcome, pickled, and stored in the cache when it may be."""
+    plan = _PLAN
+    assert plan is not None
+    path = plan.round.observation_paths[index]
+    payload, _ = _compute(plan, path)
+    return index, payload
+
+
+def _compute(plan: RoundPlan, path: Path) -> tuple[bytes, FileOutcome]:
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        outcome = FileOutcome(SourceFile(path, display_path(path)), None,
+                              [unreadable_problem(path, f"cannot read file: {err.strerror or err}")])
+        return _dump(plan, outcome), outcome
+    outcome = _outcome(plan, path, data)
+    payload = _dump(plan, outcome)
+    if plan.cache is not None and outcome.unit == path.stem and outcome.unit in plan.units:
+        plan.cache.put(_key(plan, path, data), payload)
+    return payload, outcome
+
+
+# --- a round --------------------------------------------------------------------------
+
+def _run(plan: RoundPlan, progress: Progress | None) -> None:
+    """Every observation file's outcome, in path order: from the cache, a pool of workers, or here."""
+    global _PLAN
+    paths = plan.round.observation_paths
+    results: list[FileOutcome | None] = [None] * len(paths)
+    todo: list[int] = []
+    done = 0
+    for index, path in enumerate(paths):
+        payload = None
+        if plan.cache is not None:
+            try:
+                payload = plan.cache.get(_key(plan, path, path.read_bytes()))
+            except OSError:
+                payload = None
+        if payload is not None:
+            try:
+                results[index] = _load(plan, path, payload)
+            except Exception:  # signed by this user but unreadable with this code: recompute
+                results[index] = None
+        if results[index] is None:
+            todo.append(index)
+        else:
+            done += 1
+            if progress and done % 100 == 0:
+                progress(done, len(paths))
+    workers = min(jobs_wanted(), len(todo) // (PARALLEL_FROM // 2) or 1)
+    if len(todo) >= PARALLEL_FROM and workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        _PLAN = plan
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for index, payload in pool.imap_unordered(_work, todo, chunksize=16):
+                    results[index] = _load(plan, paths[index], payload)
+                    done += 1
+                    if progress and done % 100 == 0:
+                        progress(done, len(paths))
+        finally:
+            _PLAN = None
+    else:
+        for index in todo:
+            results[index] = _compute(plan, paths[index])[1]
+            done += 1
+            if progress and done % 100 == 0:
+                progress(done, len(paths))
+    if progress:
+        progress(len(paths), len(paths))
+    plan.outcomes = [r for r in results if r is not None]
+
+
+def _merge(plan: RoundPlan) -> list[Any]:
+    """The problems of a round's outcomes, as `load` + `check_round` would report them."""
+    round_ = plan.round
+    out: list[Any] = []
+    first: dict[str, SourceFile] = {}
+    kept = []
+    for outcome in plan.outcomes:
+        out.extend(outcome.load_problems)
+        if outcome.unit is None:
+            continue
+        round_.observation_files.add(outcome.unit)
+        if outcome.unit in first:
+            out.append(second_file(outcome.unit, outcome.src, first[outcome.unit]))
+            continue
+        first[outcome.unit] = outcome.src
+        kept.append(outcome)
+        out.extend(outcome.check_problems)
+        for ev in outcome.evidence_files:
+            out.extend(check_evidence_file(round_.directory, ev, round_.tree))
+    plan.outcomes = kept
+    if round_.unit_set is not None:
+        out.extend(check_appeals(round_, plan.units))
+        out.extend(check_missing_observations(round_))
+    return out
+
+
+def print_progress(what: str) -> Progress | None:
+    """A progress line on stderr when it is a terminal (`validating 1,200/3,000 files`)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r{what} {done:,}/{total:,} files{end}")
+        sys.stderr.flush()
+    return show

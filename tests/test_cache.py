@@ -1,0 +1,170 @@
+"""The content-addressed cache and the file-by-file path (gapctl.outcomes) that uses it.
+
+The file-by-file path must give exactly what the whole-round path gives (problems and
+scores), cold, warm, after an edit, in a process pool, and with a damaged cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gapctl import cache as C
+from gapctl import outcomes, scoreboard
+from gapctl.api import check, score
+from tests.conftest import ROOT as REPO
+
+ROUNDS = sorted(p.name for p in (REPO / "rounds").iterdir() if p.is_dir())
+
+
+@pytest.fixture(autouse=True)
+def own_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
+    monkeypatch.delenv("GAPCTL_CACHE_DIR", raising=False)
+
+
+def copy_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    for name in ("schemes", "units", "rounds", "calendars"):
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, repo / name)
+    return repo
+
+
+def problem_rows(report) -> list[tuple]:
+    return [(loc.path, loc.line, loc.col, p.code, p.message) for p in report.sorted() for loc in [p.locate()]]
+
+
+def score_json(scored) -> str:
+    return json.dumps(scoreboard.json_data(scored, scored.units), ensure_ascii=False, sort_keys=True)
+
+
+def whole_round(path: Path) -> tuple[list[tuple], str | None]:
+    result = check(path)
+    scored = score(result.loaded.round) if result.loaded.round and not result.report.errors else None
+    return problem_rows(result.report), score_json(scored) if scored else None
+
+
+def file_by_file(path: Path, use_cache: bool = True) -> tuple[list[tuple], str | None, outcomes.Checked]:
+    result = outcomes.check(path, use_cache)
+    scored = outcomes.score(result) if result.loaded.round and not result.report.errors else None
+    return problem_rows(result.report), score_json(scored) if scored else None, result
+
+
+@pytest.mark.parametrize("name", ROUNDS)
+def test_cold_warm_and_uncached_runs_equal_the_whole_round_path(name: str, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    expected = whole_round(Path("rounds") / name)
+    uncached = file_by_file(Path("rounds") / name, use_cache=False)
+    cold = file_by_file(Path("rounds") / name)
+    warm = file_by_file(Path("rounds") / name)
+    assert uncached[:2] == cold[:2] == warm[:2] == expected
+    assert uncached[2].cache is None
+    files = len(warm[2].plans[0].round.observation_paths)
+    assert cold[2].cache.written >= files and cold[2].cache.hits == 0
+    assert warm[2].cache.hits >= files and warm[2].cache.written == 0
+
+
+def test_no_cache_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    file_by_file(Path("rounds/suizhou-2021"), use_cache=False)
+    assert not (repo / ".gapctl-cache").exists()
+    monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+    assert file_by_file(Path("rounds/suizhou-2021"))[2].cache is None
+
+
+def test_an_edited_file_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    round_dir = Path("rounds/suizhou-2021")
+    before = file_by_file(round_dir)
+    target = round_dir / "observations" / "finance.yaml"
+    text = target.read_text(encoding="utf-8")
+    assert "result: done" in text
+    target.write_text(text.replace("result: done", "result: not-done\n    reason: 测试修改", 1), encoding="utf-8")
+    after = file_by_file(round_dir)
+    assert after[2].cache.misses == 1                      # only the edited file was computed
+    assert after[:2] == whole_round(round_dir)
+    assert after[1] != before[1]                           # and its score changed
+
+
+def test_a_corrupt_or_foreign_entry_is_rejected_and_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    round_dir = Path("rounds/yanjiang-2021")
+    expected = file_by_file(round_dir)[:2]
+    entries = sorted(p for p in (repo / ".gapctl-cache").rglob("*") if p.is_file() and len(p.parent.name) == 2)
+    assert entries
+    entries[0].write_bytes(entries[0].read_bytes()[:-7] + b"garbage")          # corrupt
+    entries[1].write_bytes(b"")                                                # truncated
+    foreign = C.Cache(repo / ".gapctl-cache", b"k" * 32)                      # signed by another key
+    payload = entries[2].read_bytes()[len(C.MAGIC) + C.SIGNATURE_BYTES:]
+    foreign.put(entries[2].parent.name + entries[2].name, payload)
+    again = file_by_file(round_dir)
+    assert again[:2] == expected
+    assert again[2].cache.rejected == 3
+    third = file_by_file(round_dir)                        # the rebuilt entries are trusted again
+    assert third[2].cache.rejected == 0 and third[:2] == expected
+
+
+def test_a_pickle_that_would_run_code_is_never_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    round_dir = Path("rounds/suizhou-2021")
+    file_by_file(round_dir)
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+    for entry in (p for p in (repo / ".gapctl-cache").rglob("*") if p.is_file() and len(p.parent.name) == 2):
+        entry.write_bytes(C.MAGIC + b"\0" * C.SIGNATURE_BYTES + C.dumps(Exploit()))
+    assert file_by_file(round_dir)[:2] == whole_round(round_dir)
+    assert not marker.exists()
+
+
+def test_a_process_pool_gives_the_same_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    monkeypatch.setenv("GAPCTL_JOBS", "2")
+    for name in ("shanwei-2020", "chongqing-2020"):
+        assert file_by_file(Path("rounds") / name, use_cache=False)[:2] == whole_round(Path("rounds") / name)
+
+
+def test_bad_inputs_give_the_same_problems_file_by_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_bad_inputs import CASES, _expectation
+
+    for case in CASES:
+        run = _expectation(case)[0]
+        monkeypatch.chdir(case)
+        assert problem_rows(outcomes.check(run, use_cache=False).report) == problem_rows(check(run).report), case.name
+
+
+def test_concurrent_runs_leave_a_sound_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three real `gapctl validate` processes fill the same cache at once; a fourth reads it all."""
+    import subprocess
+    import sys
+
+    repo = copy_repo(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "gapctl", "validate", "rounds/shanwei-2020", "--format", "json"]
+    runs = [subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for _ in range(3)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0]
+    assert len({out for out, _ in outputs}) == 1 and all(b"Traceback" not in err for _, err in outputs)
+    assert not [p for p in (repo / ".gapctl-cache").rglob(".tmp.*")]
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(C, "_FINGERPRINT", None)  # hash the code as the children just did
+    warm = file_by_file(Path("rounds/shanwei-2020"))
+    assert warm[2].cache.rejected == 0 and warm[2].cache.misses == 0
+    assert warm[:2] == whole_round(Path("rounds/shanwei-2020"))
