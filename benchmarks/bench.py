@@ -30,6 +30,7 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -114,20 +115,63 @@ class Run:
     stderr: bytes
 
 
-def run_child(cmd: list[str], timeout: float) -> Run:
-    """Run cmd from the repository root; wall time and peak RSS via os.wait4."""
+def _tree_memory_mb(root: int) -> float:
+    """Memory of a process and its descendants: the sum of their PSS (shared pages split
+    between the processes sharing them, so forked workers are not counted twice)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+        except (OSError, ValueError):
+            continue
+    return total / 1024 * 1.048576  # kB -> MB
+
+
+class MemorySampler(threading.Thread):
+    """Samples a process tree's memory every 100 ms (Linux); `peak_mb` is the largest sum seen."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_mb, self.done = pid, 0.0, threading.Event()
+
+    def run(self) -> None:
+        if not Path("/proc/self/smaps_rollup").exists():
+            return
+        while not self.done.wait(0.1):
+            self.peak_mb = max(self.peak_mb, _tree_memory_mb(self.pid))
+
+
+def run_child(cmd: list[str], timeout: float, cwd: Path = REPO) -> Run:
+    """Run cmd; wall time, and peak memory: the larger of the sampled process tree's PSS sum and
+    the child's own peak RSS (os.wait4)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
+        sampler = MemorySampler(proc.pid)
+        sampler.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
             timer.cancel()
+            sampler.done.set()
         seconds = time.perf_counter() - t0
         proc.returncode = code = os.waitstatus_to_exitcode(status)  # already reaped
         out.seek(0)
@@ -135,7 +179,7 @@ def run_child(cmd: list[str], timeout: float) -> Run:
         stdout, stderr = out.read(), err.read()
     if seconds >= timeout and code < 0:
         stderr += f"\nkilled after the {timeout:.0f} s timeout".encode()
-    return Run(seconds, code, usage.ru_maxrss * 1024 / 1e6, stdout, stderr)  # ru_maxrss: KiB
+    return Run(seconds, code, max(usage.ru_maxrss * 1024 / 1e6, sampler.peak_mb), stdout, stderr)  # KiB
 
 
 def gapctl(*args: str) -> list[str]:
@@ -247,6 +291,8 @@ def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, re
     report.rows.append(ref)
 
     for name, always in COMMANDS:
+        if name not in cmd_help:
+            continue
         ok, help_text, err = cmd_help[name]
         if not ok and not always:
             continue
@@ -265,13 +311,50 @@ def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, re
             row.seconds, row.rss_mb = run.seconds, rss
         else:
             row.note = last_line(run.stderr) or f"exit code {run.code}"
-    score_row = next((r for r in report.rows[::-1] if r.what == "gapctl score"), None)
+        if name == "score" and ok and "--no-cache" in help_text:
+            bench_cache(round_dir, label, repeat, timeout, ref.seconds, report)
+    score_row = next((r for r in report.rows[::-1] if r.what.startswith("gapctl score")), None)
     report_row = next((r for r in report.rows[::-1] if r.what == "gapctl report"), None)
     if score_row and report_row and score_row.seconds and report_row.seconds:
         report.notes.append(f"report, {label} units: {report_row.seconds / score_row.seconds:.2f}× one cold "
                             "`gapctl score` of the same round")
     if "diff" in cmd_help and cmd_help["diff"][0]:
         bench_diff(round_dir, label, repeat, timeout, ref.seconds, score_row, report)
+
+
+def bench_cache(round_dir: Path, label: str, repeat: int, timeout: float, ref_seconds: float | None,
+                report: Report) -> None:
+    """`gapctl score` with the cache: filling it (cold), nothing changed, one unit file edited."""
+    cache = round_dir.parents[1] / ".gapctl-cache"
+    edited = sorted((round_dir / "observations").iterdir())[-1]
+    original = edited.read_bytes()
+
+    def timed(what: str, before: Any) -> None:
+        row = Row(what, label, ratio_to=ref_seconds)
+        report.rows.append(row)
+        log(f"[{label} units] {what} x{repeat}")
+        runs = []
+        for n in range(repeat):
+            before(n)
+            runs.append(run_child(gapctl("score", str(round_dir)), timeout))
+        best = min(runs, key=lambda r: r.seconds)
+        row.code = best.code
+        if best.code == 0:
+            row.seconds, row.rss_mb = best.seconds, max(r.rss_mb for r in runs)
+        else:
+            row.note = last_line(best.stderr) or f"exit code {best.code}"
+
+    def edit(n: int) -> None:  # a new note each time, so the file's hash is new each time
+        text = original.decode("utf-8")
+        changed = text.replace("note: ", f"note: 复核修改{n}{time.time_ns()} ", 1)
+        edited.write_bytes((changed if changed != text else text + f"# edit {time.time_ns()}\n").encode("utf-8"))
+
+    try:
+        timed("gapctl score (cold: fills .gapctl-cache)", lambda n: shutil.rmtree(cache, ignore_errors=True))
+        timed("gapctl score (warm: nothing changed)", lambda n: None)
+        timed("gapctl score (warm: one unit file edited)", edit)
+    finally:
+        edited.write_bytes(original)
 
 
 def git_copy(round_dir: Path) -> Path:
@@ -408,6 +491,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs per command; the best time is shown")
     ap.add_argument("--data-dir", type=Path, default=REPO / "bench-data")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds before a run is killed")
+    ap.add_argument("--commands", default="validate,score,report,diff",
+                    help="which commands to time (comma-separated; default all)")
     ap.add_argument("--parse-only", type=Path, help=argparse.SUPPRESS)  # the reference child
     a = ap.parse_args(argv)
 
@@ -426,17 +511,26 @@ def main(argv: list[str] | None = None) -> int:
     for n in counts:
         rounds.append(ensure_round(a.data_dir.resolve(), n, a.indicators, a.seed, a.format))
 
-    cmd_help = check_commands()
+    wanted = {c.strip() for c in a.commands.split(",") if c.strip()}
+    cmd_help = {name: found for name, found in check_commands().items() if name in wanted}
     report = Report()
+    log(f"gapctl --help x{max(a.repeat, 5)}")
+    run, rss = best_of(gapctl("--help"), max(a.repeat, 5), a.timeout)
+    report.rows.append(Row("gapctl --help (start-up)", "-", run.seconds, rss, run.code))
     for rd in rounds:
         bench_round(rd, a.repeat, a.timeout, cmd_help, report)
+    colds = {r.units: r.seconds for r in report.rows if r.what == "gapctl score --no-cache" and r.seconds}
+    if "3,000" in colds and "30,000" in colds:
+        ratio = colds["30,000"] / colds["3,000"]
+        report.notes.append(f"30,000 units: cold `gapctl score --no-cache` took {ratio:.1f}× the 3,000-unit "
+                            "time (linear would be 10×)")
 
     print(machine())
     print()
     print("\n".join(report.rounds))
     print()
     print(render(report, a.repeat), end="")
-    skipped = [n for n, always in COMMANDS if not always and not cmd_help[n][0]]
+    skipped = [n for n, always in COMMANDS if n in cmd_help and not always and not cmd_help[n][0]]
     if skipped:
         print(f"- not timed (no `python -m gapctl <cmd> --help` yet): {', '.join(skipped)}")
     return 0

@@ -13,7 +13,6 @@ file) run on every call. `validate` and `score` use this path; `explain`, `repor
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable
@@ -313,7 +312,9 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
             if progress and done % 100 == 0:
                 progress(done, len(paths))
     workers = min(jobs_wanted(), len(todo) // (PARALLEL_FROM // 2) or 1)
-    if len(todo) >= PARALLEL_FROM and workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+    if len(todo) >= PARALLEL_FROM and workers > 1 and hasattr(os, "fork"):
+        import multiprocessing  # only here: small rounds never pay for importing it
+
         _PLAN = plan
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
