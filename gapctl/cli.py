@@ -669,11 +669,17 @@ def export_command(
       gapctl export rounds/chongqing-2020 --format datapackage
     """
     from gapctl.export import export
+    from gapctl.writes import WriteError
 
     scored = _scored(path, final)
     target = out or Path("out") / f"{scored.round.id}-{fmt.value}"
-    for written in export(scored, fmt.value, target):
-        _echo(str(written))
+    try:
+        written = export(scored, fmt.value, target)
+    except WriteError as err:
+        typer.echo(f"gapctl export: {err}", err=True)
+        raise typer.Exit(1) from None
+    for path_written in written:
+        _echo(str(path_written))
 
 
 @app.command("import")
@@ -700,6 +706,7 @@ def import_command(
     import yaml as pyyaml
 
     from gapctl import importer
+    from gapctl.writes import WriteError
 
     scored_before = _scored(path, final=False)
     columns = None
@@ -725,7 +732,11 @@ def import_command(
             _echo(line)
         _echo(f"(dry run: {plan.entries} entr(ies) in {len(plan.files)} file(s) not written)")
         return
-    written = importer.write(plan)
+    try:
+        written = importer.write(plan)
+    except WriteError as err:
+        typer.echo(f"gapctl import: {err}", err=True)
+        raise typer.Exit(1) from None
     _echo(f"imported {plan.entries} entr(ies) into {len(written)} file(s).")
 
 
@@ -747,7 +758,8 @@ def import_scheme_command(
 
       gapctl import-scheme 指标体系.xlsx --id suizhou-2022
     """
-    from gapctl.import_scheme import import_scheme
+    from gapctl.import_scheme import import_scheme, write_scheme
+    from gapctl.writes import WriteError
 
     target = out or Path("schemes") / f"{scheme_id}.yaml"
     if target.exists() and not force:
@@ -759,10 +771,11 @@ def import_scheme_command(
     if not text or problems:
         typer.echo(f"Nothing written: {len(problems)} problem(s).", err=True)
         raise typer.Exit(1)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    try:
+        write_scheme(text, target, force)
+    except WriteError as err:
+        typer.echo(f"gapctl import-scheme: {err}", err=True)
+        raise typer.Exit(1) from None
     _echo(f"wrote {target}; fill in the rules marked assumed (gapctl show {target}).")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,42 +51,62 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _copied(source: Path, digest: str) -> Iterator[bytes]:
+    """The blocks of `source`, checked against the hash recorded for it once all are read."""
+    check = hashlib.sha256()
+    with source.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            check.update(block)
+            yield block
+    if check.hexdigest() != digest:
+        raise EvidenceError(f"{source}: changed while it was being copied; nothing was added")
+
+
 def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | None = None,
         captured: dt.date | None = None, submitted: dt.date | None = None) -> tuple[Path, str]:
     """Copy `source` to evidence/<unit>/ under the round, hash it, and record it on the unit's entry.
 
-    The observation file keeps its comments and layout (gapctl fmt's writer: atomic, no symlinks).
+    The observation file is edited in place (gapctl.fmt.Edit: everything but the new record keeps
+    its bytes); the copy and the edit are written atomically, never through a symbolic link, and
+    never over an observation file that does not parse (gapctl.writes).
     """
-    from gapctl.fmt import format_text, round_trip_yaml, write_atomically
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    from gapctl import schema as S
+    from gapctl.fmt import Edit
+    from gapctl.writes import Write, WriteError, read_original, refusal, round_root, write_files
 
     if not source.is_file():
         raise EvidenceError(f"{source}: no such file")
+    root = round_root(round_dir)
     obs_path = round_dir / "observations" / f"{unit}.yaml"
-    if not obs_path.is_file() or obs_path.is_symlink():
-        raise EvidenceError(f"{obs_path}: no observation file for unit '{unit}' (or it is a symbolic link)")
+    if not os.path.lexists(obs_path):
+        raise EvidenceError(f"{obs_path}: no observation file for unit '{unit}'")
+    try:
+        edit = Edit(read_original(obs_path, root))
+    except WriteError as err:
+        raise EvidenceError(str(err)) from None
+    data = edit.data
+    if not isinstance(data, CommentedMap) or not isinstance(data.get("results", CommentedSeq()), CommentedSeq):
+        raise EvidenceError(f"{obs_path}: 'results' is not a list of entries; fix the file first (gapctl validate)")
     digest = sha256_of(source)
     target_dir = round_dir / "evidence" / unit
     target = target_dir / source.name
+    why = refusal(target, root)
+    if why:
+        raise EvidenceError(why)
     if target.exists() and sha256_of(target) != digest:
         target = target_dir / f"{source.stem}-{digest[:8]}{source.suffix}"
-    target_dir.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        tmp = target.with_name(f".{target.name}.tmp")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+    copy = not os.path.lexists(target)
     rel = target.relative_to(round_dir).as_posix()
-    yaml = round_trip_yaml()
-    text = obs_path.read_text(encoding="utf-8")
-    data = yaml.load(text)
-    entry = next((e for e in data.get("results") or [] if str(e.get("indicator")) == indicator
+    if "results" not in data:
+        edit.set(data, "results", CommentedSeq(), S.OBSERVATIONS)
+    results = data["results"]
+    entry = next((e for e in results if isinstance(e, dict) and str(e.get("indicator")) == indicator
                   and e.get("source", "evaluator") == "evaluator"), None)
     if entry is None:
-        from ruamel.yaml.comments import CommentedMap
-
         entry = CommentedMap([("indicator", indicator), ("result", "pending")])
-        data.setdefault("results", []).append(entry)
-    from ruamel.yaml.comments import CommentedMap
-
+        edit.append(results, entry)
     record = CommentedMap([("file", rel), ("sha256", digest)])
     if captured:
         record["captured"] = captured
@@ -94,14 +114,22 @@ def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | N
         record["submitted"] = submitted
     if title:
         record["title"] = title
-    if entry.get("evidence") is None:
-        entry["evidence"] = []
-    if not any(isinstance(e, dict) and e.get("file") == rel for e in entry["evidence"]):
-        entry["evidence"].append(record)
-    import io
-
-    buffer = io.StringIO()
-    yaml.dump(data, buffer)
-    new = format_text(buffer.getvalue(), "observations")
-    write_atomically(obs_path, new.encode("utf-8"), os.stat(obs_path))
+    evidence = entry.get("evidence")
+    changed = True
+    if evidence is None:
+        edit.set(entry, "evidence", CommentedSeq([record]), S.RESULT)
+    elif not isinstance(evidence, list):
+        raise EvidenceError(f"{obs_path}: 'evidence' of '{indicator}' is not a list; fix the file first "
+                            "(gapctl validate)")
+    elif any(isinstance(e, dict) and e.get("file") == rel for e in evidence):
+        changed = False
+    else:
+        edit.append(evidence, record)
+    try:
+        writes = [Write(target, _copied(source, digest), new=True)] if copy else []
+        if changed:
+            writes.append(Write(obs_path, edit.new_bytes(), edit.original.seen))
+        write_files(writes, root)
+    except WriteError as err:
+        raise EvidenceError(str(err)) from None
     return target, digest

@@ -167,14 +167,9 @@ def csv_text(table: Table, header: str = "title") -> str:
     return buffer.getvalue()
 
 
-def write_csv(scored: RoundScore, out: Path) -> list[Path]:
+def csv_files(scored: RoundScore) -> dict[str, bytes]:
     """Chinese headers, UTF-8 with BOM (Excel on Chinese Windows reads BOM-less CSV as GBK)."""
-    written = []
-    for table in tables(scored):
-        path = out / f"{table.name}.csv"
-        path.write_bytes(csv_text(table).encode("utf-8-sig"))
-        written.append(path)
-    return written
+    return {f"{table.name}.csv": csv_text(table).encode("utf-8-sig") for table in tables(scored)}
 
 
 def package_name(round_id: str) -> str:
@@ -209,17 +204,11 @@ def descriptor(scored: RoundScore, tabs: list[Table]) -> dict[str, Any]:
     return package
 
 
-def write_datapackage(scored: RoundScore, out: Path) -> list[Path]:
+def datapackage_files(scored: RoundScore) -> dict[str, bytes]:
     tabs = tables(scored)
-    written = []
-    for table in tabs:
-        path = out / f"{table.name}.csv"
-        path.write_bytes(csv_text(table, header="name").encode("utf-8"))
-        written.append(path)
-    path = out / "datapackage.json"
     text = json.dumps(descriptor(scored, tabs), ensure_ascii=False, indent=2) + "\n"
-    path.write_bytes(text.encode("utf-8"))
-    return [path, *written]
+    return {"datapackage.json": text.encode("utf-8"),
+            **{f"{table.name}.csv": csv_text(table, header="name").encode("utf-8") for table in tabs}}
 
 
 class _StableZip(zipfile.ZipFile):
@@ -281,20 +270,24 @@ def workbook_bytes(scored: RoundScore) -> bytes:
     return buffer.getvalue()
 
 
-def write_xlsx(scored: RoundScore, out: Path) -> list[Path]:
-    path = out / f"{scored.round.id}.xlsx"
-    path.write_bytes(workbook_bytes(scored))
-    return [path]
+def xlsx_files(scored: RoundScore) -> dict[str, bytes]:
+    return {f"{scored.round.id}.xlsx": workbook_bytes(scored)}
 
 
 def export(scored: RoundScore, fmt: str, out: Path) -> list[Path]:
-    """Write the round's tables to the directory `out` (created if needed); the files written."""
-    writers = {"csv": write_csv, "xlsx": write_xlsx, "datapackage": write_datapackage}
-    if fmt not in writers:
+    """Write the round's tables to the directory `out` (created if needed); the files written.
+
+    Each file is written atomically and the set all or none (gapctl.writes); `out` and the files
+    in it must not be symbolic links. Raises WriteError.
+    """
+    from gapctl.writes import Write, write_files
+
+    makers = {"csv": csv_files, "xlsx": xlsx_files, "datapackage": datapackage_files}
+    if fmt not in makers:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    return writers[fmt](scored, out)
+    files = makers[fmt](scored)
+    return write_files([Write(out / name, data) for name, data in files.items()], root=out.parent)
 
 
 __all__ = ["FORMATS", "Field", "Table", "export", "matrix_table", "package_name", "problems_table",

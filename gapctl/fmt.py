@@ -20,11 +20,11 @@ from __future__ import annotations
 import io
 import os
 import re
-import stat
-import tempfile
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from gapctl import schema as S
 from gapctl.load import RULE_COMMON, RULE_ITEM, TIER
 from gapctl.rules import REGISTRY
 from gapctl.sources import YAML_SUFFIXES, decode, display_path, read_file
+from gapctl.writes import Original, WriteError, refusal, write_atomically
 
 KINDS = ("scheme", "units", "observations", "external")
 
@@ -479,9 +480,11 @@ class _Emitter(RoundTripEmitter):
     or date to a reader (`"2.1.3"`, as the README asks for ids) though YAML reads it as text; and
     for plain text libyaml (YAML 1.1) would not read back: `:a`, `?a`, `a:b` inside `[...]`."""
 
+    keep_single_quotes = False
+
     def choose_scalar_style(self) -> Any:
         style = super().choose_scalar_style()
-        if style == "'":
+        if style == "'" and not (self.keep_single_quotes and self.event.style == "'"):
             return '"'
         value = self.event.value
         if style == "" and self.event.ctag == _STR and value and (
@@ -490,16 +493,24 @@ class _Emitter(RoundTripEmitter):
         return style
 
 
-def round_trip_yaml() -> YAML:
+class _EditEmitter(_Emitter):
+    """For edits: quotes stay as the file wrote them, single ones included."""
+
+    keep_single_quotes = True
+
+
+def round_trip_yaml(keep_quotes: bool = False) -> YAML:
+    """ruamel.yaml reading like gapctl and writing fmt's style; `keep_quotes` (for edits that are
+    not formatting) keeps each quoted string's quotes instead of writing it plain where it can be."""
     y = YAML(typ="rt")
     y.Resolver = _Resolver
     y.Constructor = _Constructor
     y.Representer = _Representer
-    y.Emitter = _Emitter
+    y.Emitter = _EditEmitter if keep_quotes else _Emitter
     y.indent(mapping=2, sequence=4, offset=2)
     y.width = 4096
     y.allow_unicode = True
-    y.preserve_quotes = False  # quoted strings come back plain where they can
+    y.preserve_quotes = keep_quotes
     return y
 
 
@@ -514,7 +525,7 @@ def format_text(text: str, kind: str) -> str:
     if kind not in SPECS:
         raise ValueError(f"unknown kind of file {kind!r}; expected one of {', '.join(KINDS)}")
     y = round_trip_yaml()
-    text = text.removeprefix("\ufeff")
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
     start = _DOCUMENT_START.match(text)
     if start:  # ruamel.yaml drops the comments above `---`; the canonical layout has no `---`
         text = text[: start.start(2)] + (start.group(3).lstrip() + "\n" if start.group(3) else "") \
@@ -548,15 +559,26 @@ class FmtResult:
         return 1 if self.problems or (self.check and self.changed) else 0
 
 
-class _ChangedMeanwhile(Exception):
-    pass
+def data_root(path: Path) -> Path | None:
+    """The repository a data file belongs to, from where it lives (see kind_of); None if unknown.
+
+    Writers refuse a symbolic link anywhere between the file and this directory."""
+    path = Path(os.path.abspath(path))
+    kind = kind_of(path)
+    if kind in ("scheme", "units"):
+        return path.parent.parent
+    if kind in ("observations", "external"):
+        return path.parents[3]
+    return None
 
 
 def format_paths(paths: Iterable[Path], check: bool) -> FmtResult:
     """Format files and directories (a repository, rounds/, a round, schemes/ …).
 
-    With `check`, nothing is written. Files that cannot be read or parsed, symbolic links,
-    and files whose data formatting would change are reported and never written.
+    With `check`, nothing is written. Files that cannot be read or parsed, symbolic links (the
+    file, or a directory inside the repository), and files whose data formatting would change
+    are reported and never written. A file keeps its line endings (CRLF or LF, as its first
+    line) and its byte-order mark; see gapctl.writes for how files are written.
     """
     result = FmtResult(check=check)
     files: set[Path] = set()
@@ -580,13 +602,13 @@ def format_paths(paths: Iterable[Path], check: bool) -> FmtResult:
 
 def _format_file(path: Path, check: bool, result: FmtResult) -> None:
     shown = display_path(path)
-    if path.is_symlink():
-        result.problems.append(f"{shown}: is a symbolic link; gapctl fmt does not write through "
-                               "links (format the file it points to)")
+    why = refusal(path, data_root(path))
+    if why:
+        result.problems.append(f"{why}; not formatted")
         return
     try:
+        seen = os.lstat(path)  # before reading: a change after this is caught when writing
         raw = path.read_bytes()
-        seen = os.stat(path)
     except OSError as err:
         result.problems.append(f"{shown}: cannot read file: {err.strerror}")
         return
@@ -595,8 +617,10 @@ def _format_file(path: Path, check: bool, result: FmtResult) -> None:
         for problem in before.problems:
             result.problems.append(f"{problem.locate()}: {problem.message}; not formatted")
         return
-    text, _ = decode(raw)
-    assert text is not None  # read_file decoded it
+    decoded, _ = decode(raw)
+    assert decoded is not None  # read_file decoded it
+    original = Original(path, raw, decoded, seen)
+    text = original.lf
     try:
         new = format_text(text, kind_of(path) or "")
     except MarkedYAMLError as err:
@@ -607,7 +631,8 @@ def _format_file(path: Path, check: bool, result: FmtResult) -> None:
     except Exception as err:  # a file must never stop the others
         result.problems.append(f"{shown}: cannot format ({type(err).__name__}: {err}); not formatted")
         return
-    after = read_file(path, new)
+    encoded = original.encode(new)
+    after = read_file(path, encoded)
     if after.data is None or after.problems or _strict(after.data) != _strict(before.data):
         result.problems.append(f"{shown}: formatting would change the data read from it (a gapctl "
                                "fmt bug; please report it); not formatted")
@@ -616,51 +641,211 @@ def _format_file(path: Path, check: bool, result: FmtResult) -> None:
         result.problems.append(f"{shown}: formatting would lose or duplicate a comment (a gapctl fmt "
                                "bug; please report it); not formatted")
         return
-    encoded = new.encode("utf-8")
     if encoded == raw:
         return
     result.changed.append(path)
     if check:
         return
     try:
-        write_atomically(path, encoded, seen)
-    except _ChangedMeanwhile:
-        result.problems.append(f"{shown}: changed while it was being formatted; left as it is")
-        return
-    except OSError as err:
-        result.problems.append(f"{shown}: cannot write: {err.strerror or err}; the file is unchanged")
+        write_atomically(path, encoded, original.seen, root=data_root(path))
+    except WriteError as err:
+        result.problems.append(str(err))
         return
     result.written.append(path)
 
 
-def write_atomically(path: Path, data: bytes, seen: os.stat_result) -> None:
-    """Write to a temporary file beside `path`, fsync, then rename it over `path`."""
-    tmp = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    try:
-        with tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp.name, stat.S_IMODE(seen.st_mode))
-        now = os.lstat(path)
-        if stat.S_ISLNK(now.st_mode) or (now.st_mtime_ns, now.st_size, now.st_ino) != \
-                (seen.st_mtime_ns, seen.st_size, seen.st_ino):
-            raise _ChangedMeanwhile
-        os.replace(tmp.name, path)
-    except BaseException:
+# --- edits: change some data in a file, keep every byte the change does not touch ------------
+
+def _guess_indent(text: str) -> tuple[int, int, int]:
+    """(mapping, sequence, offset) as ruamel.yaml's indent() takes them, from the first nested
+    mapping and the first block sequence of `text`; fmt's (2, 4, 2) where the file does not say."""
+    mapping = sequence = offset = None
+    lines = [line for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+    for prev, line in zip(lines, lines[1:], strict=False):
+        if not re.sub(r"\s+#.*$", "", prev).rstrip().endswith(":"):
+            continue
+        key_col = len(prev) - len(prev.lstrip(" -"))
+        col = len(line) - len(line.lstrip(" "))
+        if line.lstrip(" ").startswith("- ") and offset is None:
+            offset = col - key_col
+            sequence = len(line) - len(line.lstrip(" -")) - key_col
+        elif col > key_col and mapping is None and not line.lstrip(" ").startswith("-"):
+            mapping = col - key_col
+    mapping = mapping if mapping and mapping > 0 else 2
+    offset = offset if offset is not None and offset >= 0 else 2
+    sequence = sequence if sequence is not None and sequence >= offset + 2 else offset + 2
+    return mapping, sequence, offset
+
+
+def _dump(y: YAML, data: Any) -> str:
+    out = io.StringIO()
+    y.dump(data, out)
+    return out.getvalue()
+
+
+class Edit:
+    """A change to the data of one YAML file that leaves every byte it does not touch as it was.
+
+    `data` is the file loaded by ruamel.yaml (round trip); change it with set/remove/append,
+    which keep comment lines where they stand and put new keys at their documented place. Then
+    `new_bytes()` dumps the document before and after the change and applies only the
+    difference to the file's own text, so its layout, quoting, blank lines, unknown keys, byte-order
+    mark and line endings stay; the result must read back as the changed data with every comment,
+    else the whole file as ruamel.yaml writes it is tried, else nothing is written (WriteError).
+    Raises WriteError for a file that cannot be parsed: it is never overwritten.
+    """
+
+    def __init__(self, original: Original):
+        self.original = original
+        shown = display_path(original.path)
+        parsed = read_file(original.path, original.raw)
+        if parsed.data is None or parsed.problems:
+            first = parsed.problems[0] if parsed.problems else None
+            where = f"{first.locate()}: {first.message}" if first else f"{shown}: holds no data"
+            raise WriteError(f"{where}; not written (fix the file first)")
+        self._before = _strict(parsed.data)
+        self.yaml = round_trip_yaml(keep_quotes=True)
+        mapping, sequence, offset = _guess_indent(original.lf)
+        self.yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
         try:
-            os.unlink(tmp.name)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
+            self.data = self.yaml.load(original.lf)
+            self._base = _dump(self.yaml, self.yaml.load(original.lf))
+        except Exception as err:  # ruamel.yaml reads what libyaml read: a bug, not bad data
+            raise WriteError(f"{shown}: cannot edit ({type(err).__name__}: {err}); not written") from None
+        self._dropped: Counter[str] = Counter()
+
+    # the changes
+
+    def set(self, mapping: CommentedMap, key: str, value: Any, order: Iterable[str] = ()) -> None:
+        """Set `key`: in place if present (a mapping is updated key by key, so comments inside it
+        stay), else inserted after the last present key that comes before it in `order` (at the end
+        if none does), the comment lines that stood before the next key staying before that key."""
+        column = mapping.lc.col or 0
+        if key in mapping:
+            old = mapping[key]
+            if isinstance(old, CommentedMap) and isinstance(value, dict):
+                for k in [k for k in old if k not in value]:
+                    self.remove(old, k)
+                for k, v in value.items():
+                    self.set(old, k, v, list(value))
+                return
+            if old == value and type(old) is type(value):
+                return
+            tail = _cut_tail(mapping, key, column, True)
+            mapping[key] = value
+            if tail:
+                _put_after(mapping, key, tail)
+            return
+        keys = list(mapping)
+        rank = {k: i for i, k in enumerate(order)}
+        earlier = [i for i, k in enumerate(keys) if key in rank and k in rank and rank[k] < rank[key]]
+        pos = earlier[-1] + 1 if earlier else len(keys)
+        tail = _cut_tail(mapping, keys[pos - 1], column, False) if pos else ""
+        mapping.insert(pos, key, value)
+        if tail and not _put_after(mapping, key, tail):
+            _put_after(mapping, keys[pos - 1], tail)
+
+    def remove(self, mapping: CommentedMap, key: str) -> None:
+        """Remove `key`; the comment lines after it stay, its end-of-line comment goes with it."""
+        if key not in mapping:
+            return
+        keys = list(mapping)
+        index = keys.index(key)
+        tail = _cut_tail(mapping, key, mapping.lc.col or 0, True)
+        token = _token(mapping, key, 2)
+        if token is not None and token.value.startswith("#"):
+            self._dropped[token.value.split("\n")[0].rstrip()] += 1
+        del mapping[key]
+        mapping.ca.items.pop(key, None)
+        if tail and not (index and _put_after(mapping, keys[index - 1], tail)) and index + 1 < len(keys):
+            _put_before(mapping, keys[index + 1], tail)
+
+    def append(self, seq: CommentedSeq, item: Any) -> None:
+        """Append `item`; comment lines after the last item that are not indented into it come
+        after the new one (an empty flow list `[]` becomes a block list)."""
+        if not len(seq):
+            if seq.fa.flow_style():
+                seq.fa.set_block_style()
+            seq.append(item)
+            return
+        tail = _cut_tail(seq, len(seq) - 1, seq.lc.col or 0, False)
+        seq.append(item)
+        if tail and not _put_after(seq, len(seq) - 1, tail):
+            _put_after(seq, len(seq) - 2, tail)
+
+    # the result
+
+    def new_bytes(self) -> bytes:
+        """The file's new bytes (see the class); WriteError if the change cannot be written losslessly."""
+        shown = display_path(self.original.path)
+        ours = _dump(self.yaml, self.data)
+        path = self.original.path
+        if self._strict_data(self._base) != self._before:
+            raise WriteError(f"{shown}: ruamel.yaml does not read this file as gapctl does (please report "
+                             "it); not written")
+        wanted = self._strict_data(ours)
+        comments = Counter(comment_texts(self.original.lf)) - self._dropped
+        spliced = splice(self.original.text, self._base, ours, self.original.newline)
+        for candidate in (self.original.encode(spliced, newlines=False), self.original.encode(ours)):
+            text = candidate.decode("utf-8").removeprefix("\ufeff").replace("\r\n", "\n")
+            if self._strict_data(candidate) == wanted and Counter(comment_texts(text)) == comments:
+                return candidate
+        raise WriteError(f"{display_path(path)}: the change would lose or move a comment or a value (a gapctl "
+                         "bug; please report it); not written")
+
+    def _strict_data(self, text: str | bytes) -> Any:
+        parsed = read_file(self.original.path, text)
+        return None if parsed.problems else _strict(parsed.data)
+
+
+def splice(original: str, base: str, ours: str, newline: str = "\n") -> str:
+    """`original` with the change that turns `base` into `ours`, every other line kept as written.
+
+    `base` and `ours` are ruamel.yaml's dumps of a file before and after a change; `original`
+    is the file as written, which may differ from `base` in layout. Lines are matched between
+    base and original; a change next to a line they write differently takes that line with it.
+    """
+    lines = original.splitlines(keepends=True)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += newline  # so that a line can follow the last one
+    keys = [line.rstrip("\r\n") for line in lines]
+    old, new = base.splitlines(), ours.splitlines()
+    anchors: dict[int, list[int]] = {0: [0]}  # a position in base → where it is in original
+    for a, b, n in SequenceMatcher(None, old, keys, autojunk=False).get_matching_blocks():
+        for k in range(n + 1):
+            anchors.setdefault(a + k, []).append(b + k)
+    ops = SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    spans: list[list[int]] = []
+    for tag, i1, i2, _, _ in ops:
+        if tag == "equal":
+            continue
+        while i1 not in anchors:  # widen over lines the original writes differently
+            i1 -= 1
+        while i2 not in anchors:
+            i2 += 1
+        spans.append([i1, i2])
+    merged: list[list[int]] = []
+    for span in sorted(spans):
+        if merged and span[0] <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], span[1])
+        else:
+            merged.append(span)
+
+    def ours_at(p: int, end: bool) -> int:
+        touching = [j2 if end else j1 for tag, i1, i2, j1, j2 in ops if tag != "equal" and (i2 if end else i1) == p]
+        if touching:
+            return max(touching) if end else min(touching)
+        return next(j1 + p - i1 for tag, i1, i2, j1, _ in ops if tag == "equal" and i1 <= p <= i2)
+
+    out: list[str] = []
+    at = 0
+    for i1, i2 in merged:
+        start = max(anchors[i1]) if i1 < i2 else min(anchors[i1])
+        out += lines[at:start]
+        out += [line + newline for line in new[ours_at(i1, False):ours_at(i2, True)]]
+        at = min(anchors[i2]) if i1 < i2 else start
+    out += lines[at:]
+    return "".join(out)
 
 
 def comment_texts(text: str) -> list[str]:

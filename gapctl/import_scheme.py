@@ -5,8 +5,9 @@ The table has one row per leaf indicator and the columns 一级指标, 二级指
 blank under the group's first row) and carry the group's points in parentheses, e.g. "公开渠道（4分）".
 
 `import_scheme` returns the scheme as YAML text plus problem messages naming sheet, row and column
-(`指标!C7: …`). Every leaf gets a placeholder rule (`all-or-nothing`, marked `assumed`) that the
-engineer replaces with the published scoring rule.
+(`指标!C7: …`); `write_scheme` writes it atomically, never through a symbolic link. Every leaf
+gets a placeholder rule (`all-or-nothing`, marked `assumed`) that the engineer replaces with the
+published scoring rule.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KNOWN_METHODS", "PLACEHOLDER_NOTE", "import_scheme", "parse_points", "split_methods"]
+__all__ = ["KNOWN_METHODS", "PLACEHOLDER_NOTE", "import_scheme", "parse_points", "split_methods", "write_scheme"]
 
 KNOWN_METHODS = ("网络测评", "电话测评", "线下测评", "实地测评", "专家测评", "信函测评", "材料报送",
                  "模拟办事群众", "日常考核", "查阅资料")
@@ -437,3 +438,13 @@ def _dump(scheme_id: str, title: str, total: Decimal, roots: dict[str, _Node]) -
     buffer = io.StringIO()
     yaml.dump(doc, buffer)
     return f"{SCHEMA_LINE}\n{buffer.getvalue()}"
+
+
+def write_scheme(text: str, target: Path, force: bool = False) -> None:
+    """Write an imported scheme to `target` atomically (gapctl.writes); an existing file is replaced
+    only with `force` (a replacement, not an edit: its content is not kept). Raises WriteError."""
+    from gapctl.fmt import data_root
+    from gapctl.writes import write_atomically
+
+    target = Path(target)
+    write_atomically(target, text.encode("utf-8"), new=not force, root=data_root(target) or target.parent)

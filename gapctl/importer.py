@@ -3,7 +3,9 @@
 Everything is checked before anything is written: unknown units or indicators, merged
 cells, numbers stored as text, full-width digits and stray spaces are reported with sheet,
 row and column; a failed import leaves every file as it was, and existing observations are
-only replaced with `force`. Files are edited in place, keeping comments and layout.
+only replaced with `force`. Existing files are edited in place: entries the import does not
+change keep every byte (comments, key order, unknown keys, quoting, line endings); files are
+written atomically and never through a symbolic link (gapctl.writes).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gapctl.model import Round
+from gapctl.sources import display_path
 
 FULLWIDTH = str.maketrans("０１２３４５６７８９．％－", "0123456789.%-")
 COLUMNS = {  # header (Chinese or English) → field
@@ -39,7 +42,9 @@ RESULT_WORDS = {"完成": "done", "已完成": "done", "是": "done", "done": "d
 class Imported:
     """What an import would do: new file contents by path, and the problems that stop it."""
 
-    files: dict[Path, str] = field(default_factory=dict)
+    files: dict[Path, bytes] = field(default_factory=dict)
+    seen: dict[Path, os.stat_result | None] = field(default_factory=dict)  # as read; None: a new file
+    root: Path | None = None  # the repository: no symbolic link below it is written through
     problems: list[str] = field(default_factory=list)  # errors: nothing is written
     notes: list[str] = field(default_factory=list)     # fixed on the way in (full-width digits, spaces)
     entries: int = 0
@@ -288,44 +293,81 @@ def _entry(ind: Any, unit: Any, cells: dict[str, Any], where: str, out: Imported
     return entry
 
 
+VALUE_KEYS = ("result", "items", "count", "fraction", "grade", "notices")
+
+
 def _plan_files(round_: Round, planned: dict[str, list[dict[str, Any]]], force: bool, out: Imported) -> None:
+    """The new bytes of each observation file. An existing file is edited in place (gapctl.fmt.Edit):
+    entries the import does not change keep every byte, comment, key order and unknown key."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-    from gapctl.fmt import format_text, round_trip_yaml
+    from gapctl import schema as S
+    from gapctl.fmt import Edit, format_text, round_trip_yaml
+    from gapctl.writes import WriteError, read_original, refusal, round_root
 
-    yaml = round_trip_yaml()
-    yaml.representer.add_representer(Decimal, _represent_decimal)
+    out.root = round_root(round_.directory)
     for unit_id, entries in sorted(planned.items()):
         path = round_.directory / "observations" / f"{unit_id}.yaml"
-        if path.is_symlink():
-            out.problems.append(f"{path}: is a symbolic link; not written")
+        try:
+            if os.path.lexists(path):
+                edit = Edit(read_original(path, out.root))
+                edit.yaml.representer.add_representer(Decimal, _represent_decimal)
+                data = edit.data
+                results = data.get("results", CommentedSeq()) if isinstance(data, CommentedMap) else None
+                if not isinstance(results, CommentedSeq):
+                    raise WriteError(f"{display_path(path)}: 'results' is not a list of entries; not written "
+                                     "(fix the file first: gapctl validate)")
+                if "results" not in data:
+                    edit.set(data, "results", CommentedSeq(), S.OBSERVATIONS)
+                changed = _merge(edit, data["results"], unit_id, entries, force, out)
+                if changed:
+                    out.files[path] = edit.new_bytes()
+                    out.seen[path] = edit.original.seen
+                continue
+            why = refusal(path, out.root)
+            if why:
+                raise WriteError(why)
+        except WriteError as err:
+            out.problems.append(str(err))
             continue
-        if path.is_file():
-            data = yaml.load(path.read_text(encoding="utf-8"))
-        else:
-            data = CommentedMap([("unit", unit_id), ("results", CommentedSeq())])
-        results = data.setdefault("results", CommentedSeq())
-        existing = {str(e.get("indicator")): e for e in results
-                    if isinstance(e, dict) and e.get("source", "evaluator") == "evaluator"}
-        for entry in entries:
-            old = existing.get(entry["indicator"])
-            if old is not None:
-                same = all(str(old.get(k)) == str(v) for k, v in entry.items())
-                if same:
-                    continue
-                if not force:
-                    out.conflicts.append(f"{unit_id} {entry['indicator']}: already observed; use --force to replace")
-                    continue
-                for key in ("result", "items", "count", "fraction", "grade", "notices"):
-                    old.pop(key, None)
-                old.update(entry)
-            else:
-                results.append(CommentedMap(entry.items()))
+        yaml = round_trip_yaml()
+        yaml.representer.add_representer(Decimal, _represent_decimal)
+        data = CommentedMap([("unit", unit_id), ("results", CommentedSeq(CommentedMap(e.items()) for e in entries))])
         buffer = io.StringIO()
         yaml.dump(data, buffer)
-        out.files[path] = format_text(buffer.getvalue(), "observations")
+        out.files[path] = format_text(buffer.getvalue(), "observations").encode("utf-8")
+        out.seen[path] = None
     if out.conflicts:
         out.problems.extend(out.conflicts)
+
+
+def _merge(edit: Any, results: Any, unit_id: str, entries: list[dict[str, Any]], force: bool, out: Imported) -> bool:
+    """Merge `entries` into an existing file's results; whether anything changed."""
+    from ruamel.yaml.comments import CommentedMap
+
+    from gapctl import schema as S
+
+    existing = {str(e.get("indicator")): e for e in results
+                if isinstance(e, dict) and e.get("source", "evaluator") == "evaluator"}
+    changed = False
+    for entry in entries:
+        old = existing.get(entry["indicator"])
+        if old is None:
+            edit.append(results, CommentedMap(entry.items()))
+            changed = True
+            continue
+        if all(str(old.get(k)) == str(v) for k, v in entry.items()):
+            continue
+        if not force:
+            out.conflicts.append(f"{unit_id} {entry['indicator']}: already observed; use --force to replace")
+            continue
+        for key in VALUE_KEYS:
+            if key in old and key not in entry:
+                edit.remove(old, key)
+        for key, value in entry.items():
+            edit.set(old, key, value, S.RESULT)
+        changed = True
+    return changed
 
 
 def preview(round_: Round, plan: Imported) -> Round:
@@ -354,17 +396,9 @@ def _represent_decimal(representer: Any, value: Decimal) -> Any:
 
 
 def write(plan: Imported) -> list[Path]:
-    """Write every planned file atomically; callers only call this when the plan has no problems."""
-    from gapctl.fmt import write_atomically
+    """Write every planned file atomically, all or none (gapctl.writes); callers only call this when the
+    plan has no problems. Raises WriteError (a file changed since it was read, a symbolic link …)."""
+    from gapctl.writes import Write, write_files
 
-    written = []
-    for path, text in sorted(plan.files.items()):
-        if path.is_file():
-            write_atomically(path, text.encode("utf-8"), os.stat(path))
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, path)
-        written.append(path)
-    return written
+    return write_files([Write(path, data, plan.seen.get(path), new=plan.seen.get(path) is None)
+                        for path, data in sorted(plan.files.items())], plan.root)

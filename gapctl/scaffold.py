@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from gapctl.json_schema import render as render_schemas
+from gapctl.writes import Write, WriteError, write_files
 
 ROOT = Path(__file__).resolve().parent.parent  # the source checkout the shipped schemes come from
 
@@ -63,9 +66,42 @@ def shipped_schemes() -> dict[str, Path]:
     return {p.stem: p for p in sorted((ROOT / "schemes").glob("*.yaml"))}
 
 
+def _build(target: Path, files: dict[str, str], dirs: tuple[str, ...] = (), beside: Path | None = None) -> list[Path]:
+    """Create the directory `target` holding `files`, whole or not at all: it is built in a hidden
+    directory in `beside` (default: target's parent), every file fsynced, then renamed into place.
+    A killed run leaves at most a `.<name>.<random>.new` directory there."""
+    if os.path.islink(target):
+        raise ScaffoldError(f"{target} is a symbolic link; gapctl does not write through links")
+    parent = Path(os.path.abspath(beside or Path(os.path.abspath(target)).parent))
+    staging: Path | None = None
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".new", dir=parent))
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(staging, 0o777 & ~mask)  # mkdtemp's 0o700 would become the new directory's mode
+        for rel in dirs:
+            (staging / rel).mkdir(parents=True, exist_ok=True)
+        write_files([Write(staging / rel, text.encode("utf-8"), new=True) for rel, text in files.items()], staging)
+        if target.is_dir() and not any(target.iterdir()):
+            target.rmdir()  # an empty directory the user made for it
+        os.rename(staging, target)
+    except (OSError, WriteError) as err:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise ScaffoldError(f"{target}: cannot create: {reason}; nothing was created") from None
+    except BaseException:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [target / rel for rel in files]
+
+
 def init(target: Path, scheme_id: str = "suizhou-2021", title: str | None = None) -> list[Path]:
-    """A new assessment repository at `target`, starting from a copy of a shipped scheme."""
-    if target.exists() and any(target.iterdir()):
+    """A new assessment repository at `target`, starting from a copy of a shipped scheme; it is
+    created whole or not at all (see _build)."""
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ScaffoldError(f"{target} exists and is not empty")
     schemes = shipped_schemes()
     if scheme_id not in schemes:
@@ -75,27 +111,18 @@ def init(target: Path, scheme_id: str = "suizhou-2021", title: str | None = None
     _, scheme, _ = read_one(schemes[scheme_id])
     unit_types = sorted({t for ind in scheme.all_indicators() if ind.applies_to
                          for t in ind.applies_to.unit_types}) if scheme else []
-    written: list[Path] = []
-
-    def put(rel: str, text: str) -> None:
-        path = target / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-
-    put(f"schemes/{scheme_id}.yaml", schemes[scheme_id].read_text(encoding="utf-8"))
-    put("units/units.yaml", UNITS_TEMPLATE.format(unit_type=unit_types[0] if unit_types else "市政府部门"))
-    (target / "rounds").mkdir(parents=True, exist_ok=True)
-    (target / "calendars").mkdir(parents=True, exist_ok=True)
-    for name, text in render_schemas().items():
-        put(f"schema/{name}", text)
+    files = {
+        f"schemes/{scheme_id}.yaml": schemes[scheme_id].read_text(encoding="utf-8"),
+        "units/units.yaml": UNITS_TEMPLATE.format(unit_type=unit_types[0] if unit_types else "市政府部门"),
+        **{f"schema/{name}": text for name, text in render_schemas().items()},
+    }
     workflow = ROOT / ".github" / "workflows" / "gapctl.yml"
     if workflow.is_file():
-        put(".github/workflows/gapctl.yml", workflow.read_text(encoding="utf-8"))
-    put(".pre-commit-config.yaml", PRE_COMMIT)
-    put(".gitignore", "out/\n.gapctl-cache/\n")
-    put("README.md", OFFICE_README.format(title=title or "政务公开考核评估", scheme=scheme_id))
-    return written
+        files[".github/workflows/gapctl.yml"] = workflow.read_text(encoding="utf-8")
+    files[".pre-commit-config.yaml"] = PRE_COMMIT
+    files[".gitignore"] = "out/\n.gapctl-cache/\n# temporary files of an interrupted write\n.*.tmp\n"
+    files["README.md"] = OFFICE_README.format(title=title or "政务公开考核评估", scheme=scheme_id)
+    return _build(target, files, ("rounds", "calendars"))
 
 
 def new_round(repo: Path, round_id: str, scheme_id: str, units_id: str, title: str | None = None,
@@ -111,19 +138,16 @@ def new_round(repo: Path, round_id: str, scheme_id: str, units_id: str, title: s
     if unit_set is None:
         raise ScaffoldError(f"no unit set '{units_id}' in {repo / 'units'}")
     directory = repo / "rounds" / round_id
-    if directory.exists():
+    if os.path.lexists(directory):
         raise ScaffoldError(f"{directory} already exists")
+    if os.path.islink(repo / "rounds"):
+        raise ScaffoldError(f"{repo / 'rounds'} is a symbolic link; gapctl does not write through links")
     year = year or dt.date.today().year
-    written: list[Path] = []
-    staging = repo / "rounds" / f".{round_id}.new"
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / "observations").mkdir(parents=True)
     title_text = title or f"{year}年政务公开考核评估"
-    round_toml = (f'#:schema ../../schema/round.schema.json\nid = "{round_id}"\n'
-                  f'title = "{title_text}"\nunits = "{units_id}"\n'
-                  f"period = {{ start = {year}-01-01, end = {year}-12-31 }}\n\n"
-                  f'[[schemes]]\nscheme = "{scheme_id}"\n\n[stages]\n')
-    (staging / "round.toml").write_text(round_toml, encoding="utf-8")
+    files = {"round.toml": (f'#:schema ../../schema/round.schema.json\nid = "{round_id}"\n'
+                            f'title = "{title_text}"\nunits = "{units_id}"\n'
+                            f"period = {{ start = {year}-01-01, end = {year}-12-31 }}\n\n"
+                            f'[[schemes]]\nscheme = "{scheme_id}"\n\n[stages]\n')}
     for unit in unit_set.units:
         lines = ["# yaml-language-server: $schema=../../../schema/observations.schema.json",
                  f"# {unit.name} 观测记录", f"unit: {unit.id}", "results:"]
@@ -132,8 +156,7 @@ def new_round(repo: Path, round_id: str, scheme_id: str, units_id: str, title: s
                 lines += [f'  - indicator: "{ind.id}"', "    result: pending"]
         if lines[-1] == "results:":
             lines[-1] = "results: []"
-        (staging / "observations" / f"{unit.id}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    staging.rename(directory)
-    written.append(directory / "round.toml")
-    written += sorted((directory / "observations").glob("*.yaml"))
-    return written
+        files[f"observations/{unit.id}.yaml"] = "\n".join(lines) + "\n"
+    # built beside rounds/, not in it: a half-built round must never be loaded as one
+    written = _build(directory, files, ("observations",), beside=repo)
+    return [written[0], *sorted(written[1:])]
