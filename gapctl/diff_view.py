@@ -1,8 +1,9 @@
 """`gapctl diff` output: aligned text, Markdown for a pull-request comment, JSON.
 
-The Markdown escapes everything a unit or evaluator wrote (`|`, `@` mentions, HTML,
-emphasis) and stays short: a summary table, then the indicator-level changes folded in a
-<details> section.
+The Markdown escapes everything a unit, evaluator or commit author wrote (`gapctl.escape.md`:
+`|`, `@` mentions, HTML, emphasis, links) and stays short: a summary table, then the
+indicator-level changes folded in a <details> section. The text output shows bidi and control
+characters and keeps every value on its line (`gapctl.escape.plain`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.diff import Attribution, IndicatorChange, RoundDiff, UnitChange
+from gapctl.escape import code, md, plain, plain_line
 from gapctl.labels import label
 from gapctl.scoreboard import fixed, two
 from gapctl.textwidth import table
@@ -93,21 +95,26 @@ HEAD_ZH = ["单位", "总得分", "变化", "等次", "排名", "类别排名"]
 HEAD_EN = ["Unit", "Total", "Change", "Grade", "Rank", "Rank in category"]
 
 
+def _text_table(rows: list[list[str]], aligns: list[str] | None = None) -> list[str]:
+    """An aligned table of user text: every cell one line, bidi and control characters shown."""
+    return table([[plain(cell) for cell in row] for row in rows], aligns)
+
+
 def text_lines(diff: RoundDiff, lang: str = "zh", show_all: bool = False) -> list[str]:
     units = diff.units if show_all else diff.changed()
-    lines = [f"gapctl diff {diff.path}: {diff.old_label} → {diff.new_label}", _summary(diff, lang)]
+    lines = [plain_line(f"gapctl diff {diff.path}: {diff.old_label} → {diff.new_label}"), _summary(diff, lang)]
     if diff.scheme_notes:
         lines += ["", "指标体系差异：" if lang == "zh" else "Scheme differences:"]
-        lines += [f"  - {note}" for note in diff.scheme_notes]
+        lines += [f"  - {plain(note)}" for note in diff.scheme_notes]
     if not units:
         return lines + ["", "没有分数变化。" if lang == "zh" else "No score changes."]
-    lines += [""] + table([HEAD_ZH if lang == "zh" else HEAD_EN] + unit_rows(diff, units, lang),
-                          ["left", "right", "right", "left", "left", "left"])
+    lines += [""] + _text_table([HEAD_ZH if lang == "zh" else HEAD_EN] + unit_rows(diff, units, lang),
+                                ["left", "right", "right", "left", "left", "left"])
     for u in units:
         if not u.indicators:
             continue
-        lines += ["", f"{u.name} ({u.unit})  {_total(u)}  {_signed(u.delta, _places(u)) if u.old and u.new else ''}"
-                  .rstrip()]
+        lines += ["", f"{plain(u.name)} ({plain(u.unit)})  {_total(u)}  "
+                  f"{_signed(u.delta, _places(u)) if u.old and u.new else ''}".rstrip()]
         attributed = any(c.by for c in u.indicators)
         rows = []
         for c in u.indicators:
@@ -115,25 +122,13 @@ def text_lines(diff: RoundDiff, lang: str = "zh", show_all: bool = False) -> lis
                          + (f" ({c.note})" if c.note else "")] + ([_by(c.by)] if attributed else []))
         head = ["指标" if lang == "zh" else "Indicator", label("points", lang), label("observation", lang)]
         head += ["提交" if lang == "zh" else "Commit"] if attributed else []
-        lines += ["  " + line for line in table([head] + rows)]
+        lines += ["  " + line for line in _text_table([head] + rows)]
     if diff.gates:
-        lines += ["", "检查未通过：" if lang == "zh" else "Gates tripped:"] + [f"  - {g}" for g in diff.gates]
+        lines += ["", "检查未通过：" if lang == "zh" else "Gates tripped:"] + [f"  - {plain(g)}" for g in diff.gates]
     return lines
 
 
 # --- Markdown for a pull-request comment ------------------------------------------------
-
-_MD_ESCAPES = str.maketrans({"|": "\\|", "\\": "\\\\", "*": "\\*", "_": "\\_", "`": "\\`", "[": "\\[",
-                             "]": "\\]", "~": "\\~", "#": "\\#"})
-
-
-def md(text: Any) -> str:
-    """A table cell that renders as the text it holds: no HTML, no mentions, no table breaks."""
-    value = "" if text is None else str(text)
-    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    value = value.translate(_MD_ESCAPES).replace("@", "&#64;")
-    return " ".join(value.split())
-
 
 def _md_table(head: list[str], rows: list[list[str]], right: set[int] | None = None) -> list[str]:
     right = right or set()
@@ -146,9 +141,8 @@ def _md_table(head: list[str], rows: list[list[str]], right: set[int] | None = N
 def markdown(diff: RoundDiff, lang: str = "zh", show_all: bool = False) -> str:
     units = diff.units if show_all else diff.changed()
     zh = lang == "zh"
-    lines = [f"### gapctl diff `{md(diff.path)}`", "",
-             f"`{diff.old_label.replace('`', '')}` → `{diff.new_label.replace('`', '')}`: "
-             f"**{md(_summary(diff, lang))}**"]
+    lines = [f"### gapctl diff {code(diff.path)}", "",
+             f"{code(diff.old_label)} → {code(diff.new_label)}: **{md(_summary(diff, lang))}**"]
     if diff.gates:
         lines += ["", "**检查未通过，需要复核：**" if zh else "**Gates tripped — a second review is required:**"]
         lines += [f"- {md(g)}" for g in diff.gates]

@@ -3,12 +3,18 @@
 For every indicator: points, the rule in words, the observation that counted, points
 earned or lost and why (扣分理由), what to fix (整改要求), the evidence; then how base,
 bonus, penalty, external deductions and total were combined.
+
+The text shows what the files say, not what they would do to a terminal: every line goes
+through `gapctl.escape.plain_line` (bidi and control characters shown as `\u202e`, a line
+break inside a note folded), so a value cannot fake a line of its own or reorder its
+neighbours. `explain_data` (JSON) keeps the values as written.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from gapctl.escape import plain_line
 from gapctl.labels import label
 from gapctl.model import Result
 from gapctl.rules import REGISTRY, num
@@ -135,6 +141,11 @@ def _node_lines(node: NodeScore, lang: str, depth: int = 0) -> list[str]:
 
 
 def explain_lines(score: UnitScore, lang: str = "zh", indicator: str | None = None) -> list[str]:
+    """The explanation as terminal lines, user text made safe to print."""
+    return [plain_line(line) for line in _explain_lines(score, lang, indicator)]
+
+
+def _explain_lines(score: UnitScore, lang: str, indicator: str | None) -> list[str]:
     unit, scheme = score.unit, score.scheme
     zh = lang == "zh"
     name = unit.name if zh or not unit.name_en else unit.name_en

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.diff import match_indicators
+from gapctl.escape import plain, plain_line
 from gapctl.labels import label
 from gapctl.model import Indicator, Unit
 from gapctl.rules import num
@@ -133,7 +134,8 @@ def _now(problem: FollowUpItem) -> str:
 def text_lines(result: FollowUp, lang: str = "zh") -> list[str]:
     """Counts per status, then one row per problem (unit, indicator, lost then and now, status, 扣分理由)."""
     old_round, new_round = result.old.round, result.new.round
-    lines = [f"{_t('title', lang)}: {old_round.title} ({old_round.id}) → {new_round.title} ({new_round.id})"]
+    lines = [plain_line(f"{_t('title', lang)}: {old_round.title} ({old_round.id}) → {new_round.title} "
+                        f"({new_round.id})")]
     if old_round.example or new_round.example:
         lines.append(label("example", lang))
     lines.append("")
@@ -148,8 +150,9 @@ def text_lines(result: FollowUp, lang: str = "zh") -> list[str]:
     rows = [[_t(k, lang) for k in ("unit", "indicator", "name", "new_indicator", "old_lost", "new_lost",
                                    "status", "reason")]]
     for p in result.problems:
-        rows.append([_name(p.unit, lang), p.indicator.id, _name(p.indicator, lang), _now(p), two(p.old_lost),
-                     two(p.new_lost) if p.new_lost is not None else "—", _t(p.status, lang), p.reason or ""])
+        rows.append([plain(cell) for cell in (
+            _name(p.unit, lang), p.indicator.id, _name(p.indicator, lang), _now(p), two(p.old_lost),
+            two(p.new_lost) if p.new_lost is not None else "—", _t(p.status, lang), p.reason or "")])
     lines += table(rows, ["left", "left", "left", "left", "right", "right", "left", "left"])
     return lines
 

@@ -1,4 +1,8 @@
-"""`gapctl score` output: one row per unit, as data (JSON, CSV) and as aligned text."""
+"""`gapctl score` output: one row per unit, as data (JSON, CSV) and as aligned text.
+
+JSON keeps every value as written; the CSV and the text show bidi and control characters
+(`gapctl.escape`) and the CSV keeps a spreadsheet from reading a name as a formula.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import io
 from decimal import Decimal
 from typing import Any
 
+from gapctl.escape import csv_cell, plain
 from gapctl.labels import label
 from gapctl.rules import num
 from gapctl.score import RoundScore, UnitScore, half_up
@@ -80,6 +85,9 @@ def json_data(result: RoundScore, scores: list[UnitScore]) -> dict[str, Any]:
     }
 
 
+_CSV_TEXT = {"scheme", "unit", "name", "type", "category", "category_name", "grade", "flags"}  # not numbers
+
+
 def csv_text(scores: list[UnitScore]) -> str:
     fields = ["scheme", "rank", "category_rank", "unit", "name", "type", "category", "applicable", "earned",
               "base", "bonus", "penalty", "external", "total", "grade", "flags", "performance_points",
@@ -91,7 +99,7 @@ def csv_text(scores: list[UnitScore]) -> str:
         row = unit_row(score)
         row["flags"] = ";".join(row["flags"])
         row["pending"] = len(row["pending"])
-        writer.writerow(row)
+        writer.writerow({key: csv_cell(value) if key in _CSV_TEXT else value for key, value in row.items()})
     return buffer.getvalue()
 
 
@@ -99,7 +107,7 @@ def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_catego
     """Aligned tables, one per scheme of the round, Chinese names aligned."""
     lines: list[str] = []
     round_ = result.round
-    lines.append(f"{round_.title} ({round_.id})")
+    lines.append(f"{plain(round_.title)} ({plain(round_.id)})")
     if round_.example:
         lines.append(label("example", lang))
     for scheme_id in [a.scheme for a in round_.assignments]:
@@ -107,7 +115,7 @@ def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_catego
         if not group:
             continue
         scheme = group[0].scheme
-        lines += ["", f"{label('scheme', lang)}: {scheme.title} ({scheme.id})"]
+        lines += ["", f"{label('scheme', lang)}: {plain(scheme.title)} ({plain(scheme.id)})"]
         has_category = any(s.category for s in group)
         has_external = any(s.external for s in group)
         has_bonus = scheme.bonus is not None
@@ -131,7 +139,7 @@ def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_catego
         columns.append("flags")
         rows = [[label(c, lang) for c in columns]]
         for s in group:
-            rows.append([_cell(c, s, lang) for c in columns])
+            rows.append([plain(_cell(c, s, lang)) for c in columns])
         numeric = {"rank", "category_rank", "applicable", "earned", "base", "bonus", "penalty",
                    "external", "total", "performance", "passdown"}
         lines += table(rows, ["right" if c in numeric else "left" for c in columns])

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from gapctl.escape import plain_line
 from gapctl.model import Round
 from gapctl.textwidth import table
 
@@ -87,7 +88,7 @@ def status(round_: Round, today: dt.date, progress: Any = None) -> Status:
 
 def text_lines(s: Status, lang: str = "zh") -> list[str]:
     zh = lang == "zh"
-    lines = [f"{s.round.title} ({s.round.id}) · {'今天' if zh else 'today'} {s.today}", ""]
+    lines = [plain_line(f"{s.round.title} ({s.round.id}) · {'今天' if zh else 'today'} {s.today}"), ""]
     rows = [["阶段" if zh else "Stage", "日期" if zh else "Date", "工作日" if zh else "Working days"]]
     for name, when, days in s.stages:
         words = STAGE_WORDS[name][0 if zh else 1]

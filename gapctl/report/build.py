@@ -10,7 +10,7 @@ import multiprocessing as mp
 import os
 import shutil
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from gapctl.report import html as html_render
@@ -61,8 +61,7 @@ def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
             else:
                 unit = scored.units[i - 1]
                 page = unit_page(scored, unit, lang, ".html", before.get(unit.unit.id))
-            title = page.markdown.splitlines()[0].lstrip("# ").strip()
-            out.append((page.path, title, html_render.body(page.markdown, page.charts)))
+            out.append((page.path, page.title, html_render.body(page.markdown, page.charts)))
     return out
 
 
@@ -98,6 +97,10 @@ def write(files: dict[str, str], out_dir: Path) -> None:
         raise ReportError(f"{out_dir} is a symbolic link; write the report to a real directory")
     if out_dir.exists() and not out_dir.is_dir():
         raise ReportError(f"{out_dir} exists and is not a directory")
+    for rel in files:  # paths come from unit ids: never let one write outside the report
+        parts = PurePosixPath(rel).parts
+        if not parts or PurePosixPath(rel).is_absolute() or ".." in parts or "\\" in rel or ":" in rel:
+            raise ReportError(f"refusing to write {rel!r}: report files stay inside {out_dir}")
     parent = out_dir.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))

@@ -1,16 +1,20 @@
 """Markdown → self-contained HTML with markdown-it-py (tables on, raw HTML off).
 
 The HTML is the Markdown rendered, wrapped in a template with print CSS, so the two never
-disagree. Chart images the Markdown references (`charts/*.svg`) are inlined as SVG that the
-report drew itself; no JavaScript, no network, the page opens from a file.
+disagree. Raw HTML in the Markdown is shown as text, and links other than http(s) and relative
+ones are not links (`validateLink`), on top of the escaping the Markdown already did. Chart
+images the Markdown references (`charts/*.svg`) are inlined as SVG that the report drew
+itself; no JavaScript, no network, the page opens from a file.
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
-from html import escape
 from typing import Any
+
+from gapctl.escape import allowed_scheme
+from gapctl.escape import html as escape
 
 CSS = """
 :root { color-scheme: light; }
@@ -47,6 +51,7 @@ def _renderer() -> Any:
     from markdown_it import MarkdownIt
 
     parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+    parser.validateLink = allowed_scheme  # default allows data:image/…; we allow http(s) and relative only
     # rules the report's Markdown never uses: fewer rules to try on every line and character
     return parser.disable(["code", "fence", "hr", "reference", "html_block", "lheading", "autolink", "html_inline"])
 

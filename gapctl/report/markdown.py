@@ -4,7 +4,8 @@ An overview (title, scheme, period, grade distribution, rankings per category, a
 per top-level indicator, where most points were lost, units below a threshold) and one
 page per unit (score card, indicators, problem list with evidence, and with a previous
 round: last year's total and grade and which of last year's problems are fixed).
-Every string from the data goes through `md()`, so nothing a unit wrote becomes markup.
+Every string from the data goes through `gapctl.escape.md()` (or `link()`/`code()`), so
+nothing a unit wrote becomes markup, a mention or a link other than http(s).
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
-from urllib.parse import quote
 
-from gapctl.diff_view import md
+from gapctl.escape import code, link, md
 from gapctl.explain import observation_text
 from gapctl.labels import label
 from gapctl.report import svg
@@ -63,6 +63,7 @@ class Page:
     path: str
     markdown: str
     charts: dict[str, str]
+    title: str = ""  # as written in the data, for the HTML <title> (escaped there)
 
 
 def _table(head: list[str], rows: list[list[str]], right: set[int] | None = None) -> list[str]:
@@ -75,15 +76,6 @@ def _table(head: list[str], rows: list[list[str]], right: set[int] | None = None
 
 def _name(score: UnitScore, lang: str) -> str:
     return score.unit.name if lang == "zh" or not score.unit.name_en else score.unit.name_en
-
-
-def _link(url: str, text: str) -> str:
-    """A Markdown link to an http(s) URL; anything else is shown as text."""
-    if not url.lower().startswith(("http://", "https://")):
-        return md(url)
-    safe = quote(url, safe=":/?#[]@!$&'*+,;=%-._~")
-    safe = safe.replace("(", "%28").replace(")", "%29")
-    return f"[{md(text)}]({safe})"
 
 
 def banner(scored: RoundScore, lang: str) -> list[str]:
@@ -99,7 +91,7 @@ def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None) 
     lines = [f"# {md(title)}", ""] + banner(scored, lang)
     schemes = {s.scheme.id: s.scheme for s in scored.units}
     facts = [[word("period", lang), " – ".join(d.isoformat() for d in round_.period) if round_.period else "—"],
-             [label("scheme", lang), "；".join(f"{md(s.title)} (`{s.id}`)" for s in schemes.values())],
+             [label("scheme", lang), "；".join(f"{md(s.title)} ({code(s.id)})" for s in schemes.values())],
              [word("unit_count", lang), str(len(scored.units))]]
     if stamp:
         facts.append([word("generated", lang), md(stamp)])
@@ -124,7 +116,7 @@ def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None) 
     charts["scores.svg"] = svg.column_chart(word("score_distribution", lang), dist)
     lines += [f"## {word('score_distribution', lang)}", "", f"![{word('score_distribution', lang)}](charts/scores.svg)",
               ""]
-    return Page(f"index{ext}", "\n".join(lines), charts)
+    return Page(f"index{ext}", "\n".join(lines), charts, title)
 
 
 def _rankings(scored: RoundScore, lang: str, ext: str) -> list[str]:
@@ -157,7 +149,7 @@ def _rankings(scored: RoundScore, lang: str, ext: str) -> list[str]:
         for s in members:
             rank = s.category_rank if s.category else s.rank
             places = s.scheme.scoring.places
-            row = [str(rank), f"[{md(_name(s, lang))}](units/{s.unit.id}{ext})", fixed(s.base, places),
+            row = [str(rank), link(_name(s, lang), f"units/{s.unit.id}{ext}"), fixed(s.base, places),
                    fixed(s.total, places)]
             row += [md(s.grade or "")] if has_grade else []
             row += [md(", ".join(_flag_labels(s, lang)))]
@@ -275,7 +267,7 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
     lines += [f"## {label('problem_list', lang)}", ""] + _problems(s, lang)
     if previous is not None:
         lines += _fixed(previous, s, lang)
-    return Page(f"units/{s.unit.id}{ext}", "\n".join(lines), {})
+    return Page(f"units/{s.unit.id}{ext}", "\n".join(lines), {}, _name(s, lang))
 
 
 def _evidence(leaf: LeafScore) -> str:
@@ -284,7 +276,7 @@ def _evidence(leaf: LeafScore) -> str:
     links = []
     for ev in leaf.result.evidence:
         if ev.url:
-            links.append(_link(ev.url, ev.title or ev.url))
+            links.append(link(ev.title or ev.url, ev.url, relative=False))  # evidence is on the web
         elif ev.file:
             links.append(md(ev.file) + (f" (sha256 {md(ev.sha256[:12])}…)" if ev.sha256 else ""))
     return "；".join(links)

@@ -1,13 +1,15 @@
 """Charts as inline SVG, drawn by the report itself: no JavaScript, no network, no fonts to fetch.
 
-Every label is escaped for XML; sizes are fixed so the same data gives the same bytes.
+Every label goes through `gapctl.escape.html` (XML text and attributes, bidi characters shown);
+sizes are fixed so the same data gives the same bytes.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from xml.sax.saxutils import escape
 
+from gapctl.escape import html as escape
+from gapctl.escape import plain
 from gapctl.textwidth import width
 
 BAR = "#3b6ea5"
@@ -45,7 +47,7 @@ def column_chart(title: str, bars: list[tuple[str, int]]) -> str:
 def bar_chart(title: str, bars: list[tuple[str, Decimal]], maximum: Decimal = Decimal(100),
               suffix: str = "%") -> str:
     """Horizontal bars with values: attainment per indicator."""
-    label_w = max([width(label) for label, _ in bars] + [4]) * 7 + 12
+    label_w = max([width(plain(label)) for label, _ in bars] + [4]) * 7 + 12
     row_h, top = 22, 28
     width_px = label_w + 300
     height_px = top + row_h * len(bars) + 10

@@ -1,0 +1,172 @@
+"""Escaping of user-supplied text, one function per output context.
+
+Names, notes, reasons, evidence and commit authors come from files anyone can edit in a pull
+request; reports built from them are published on government websites and posted as PR
+comments. Every renderer passes such strings through exactly one function here:
+
+- `plain`/`plain_line`: terminal text and aligned tables (control and bidi characters shown
+  as `\\u202e`, line breaks folded, so one value is one line and cannot reorder its neighbours);
+- `md`: Markdown inline text and table cells (HTML, emphasis, links, `|`, line breaks,
+  `@mentions` and `#123` references neutralised); `code` for ids shown as code;
+- `link`/`safe_url`: links only to http(s) or to a relative path that stays inside the tree;
+- `html`: HTML and SVG/XML text and attribute values;
+- `csv_cell`: spreadsheet cells (no formula injection);
+- `json_text`: JSON as printed (bidi characters as `\\u` escapes; values unchanged).
+"""
+
+from __future__ import annotations
+
+import html as _html
+import posixpath
+import re
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+# Characters that reorder the text around them ("Trojan Source", CVE-2021-42574): embeddings,
+# overrides and isolates, the implicit marks, and the Arabic letter mark.
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+# Line breaks for Python's str.splitlines, terminals and Markdown; folded to one space.
+BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+_BREAK_RUN = re.compile(f"[ \t]*[{BREAKS}][ \t{BREAKS}]*")
+_TRAILING_BREAKS = re.compile(f"[ \t]*[{BREAKS}][ \t{BREAKS}]*$")
+_SPACES = re.compile(f"[ \t{BREAKS}]+")
+# Shown as \\uXXXX: bidi controls, C0 controls (ESC moves a terminal's cursor), DEL, C1 controls.
+_INVISIBLE = re.compile(f"[{BIDI}\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
+WORD_JOINER = "\u2060"  # invisible, no line break: after `@` or `#` it stops GitHub's mentions and references
+
+
+def visible(text: str) -> str:
+    """Bidi and control characters as a visible `\\u202e`; tabs as spaces. Everything else unchanged."""
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text.replace("\t", " "))
+
+
+def plain(value: Any) -> str:
+    """One value in terminal text or an aligned table cell: one line, nothing invisible."""
+    text = "" if value is None else str(value)
+    return visible(_SPACES.sub(" ", text).strip(" "))
+
+
+def plain_line(line: str) -> str:
+    """A whole output line (indentation kept): line breaks inside values folded, controls shown."""
+    return visible(_BREAK_RUN.sub(" ", _TRAILING_BREAKS.sub("", line)))
+
+
+# --- Markdown ---------------------------------------------------------------------------
+
+_MD_ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*_[]~#|$"})
+_LIST_MARKER = re.compile(r"^(\d{0,9})([-+.)])(?= |$)")
+_MENTION = re.compile(r"@(?=[A-Za-z0-9_])|#(?=\d)")
+
+
+def md(value: Any) -> str:
+    """Markdown inline text or a table cell that renders as the text it holds.
+
+    No HTML (`<`, `>`, `&` as entities), no emphasis, links, code or strike-through (backslash
+    escapes), no new cell (`\\|`), no new line, no list marker or heading at the start, and on
+    GitHub no `@mention` or `#123` reference (a word joiner after `@`/`#`: backslashes and
+    entities do not stop those, they are matched after rendering).
+    """
+    text = plain(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _LIST_MARKER.sub(r"\1\\\2", text.translate(_MD_ESCAPES))
+    return _MENTION.sub(lambda m: m.group() + WORD_JOINER, text)
+
+
+def code(value: Any) -> str:
+    """An id, path or revision as inline code (where `<`, `*` and `@` are literal); text holding a
+    backtick or a `|` (which would end the span or the table cell) as escaped text instead."""
+    text = plain(value)
+    if text and "`" not in text and "|" not in text:
+        return f"`{text}`"
+    return md(text)
+
+
+# --- links ------------------------------------------------------------------------------
+
+_HTTP = re.compile(r"^https?://[^/?#\\@:]", re.IGNORECASE)
+_UNSAFE_URL_CHARS = re.compile(f"[\x00-\x20\x7f-\x9f\\\\{BIDI}]")
+
+
+def allowed_scheme(url: str) -> bool:
+    """For markdown-it's validateLink: http(s) or a relative reference, never another scheme.
+
+    After an http(s) prefix anything goes (the destination is percent-encoded); a relative
+    reference must not hold a space, backslash or control character, which browsers drop or
+    rewrite (`java\tscript:`)."""
+    if _HTTP.match(url):
+        return True
+    if _UNSAFE_URL_CHARS.search(url):
+        return False
+    parts = urlsplit(url)
+    return not parts.scheme and not parts.netloc and not url.startswith(("/", "\\")) \
+        and ":" not in url.split("/", 1)[0]
+
+
+def safe_url(url: str | None, base: str = "", relative: bool = True) -> str | None:
+    """The URL if it may be a link, else None.
+
+    http:// and https:// with a host; or (unless `relative` is false) a relative path that,
+    read from `base` (a directory inside the round or report), stays inside it: no scheme
+    (`javascript:`, `data:`, `file:` …), no `//host`, no absolute path, no `..` above the top,
+    no backslash, space or control character.
+    """
+    if not url or not allowed_scheme(url):
+        return None
+    if _HTTP.match(url):
+        return url
+    if not relative:
+        return None
+    path = unquote(urlsplit(url).path)  # a browser reads %2e%2e as ..
+    if path.startswith("/") or _UNSAFE_URL_CHARS.search(path):
+        return None
+    joined = posixpath.normpath(posixpath.join(base, path)) if path else base or "."
+    if joined == ".." or joined.startswith("../") or joined.startswith("/"):
+        return None
+    return url
+
+
+def _destination(url: str) -> str:
+    """A Markdown link destination that cannot end early or decode entities into something else."""
+    safe = quote(url, safe=":/?#[]@!$&'*+,;=%-._~")
+    return safe.replace("(", "%28").replace(")", "%29").replace("&", "&amp;")
+
+
+def link(text: Any, url: str | None, base: str = "", relative: bool = True) -> str:
+    """A Markdown link when `safe_url` allows the target; otherwise the target, as text."""
+    target = safe_url(url, base, relative)
+    label = plain(text) or (url or "")
+    if target is None:
+        return md(url if url else label)
+    return f"[{md(label)}]({_destination(target)})"
+
+
+# --- HTML, SVG, CSV, JSON ---------------------------------------------------------------
+
+def html(value: Any) -> str:
+    """HTML or XML text and double- or single-quoted attribute values."""
+    return _html.escape(plain(value), quote=True)
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell a spreadsheet shows as text: a leading `=`, `+`, `-` or `@` gets a `'`.
+
+    Numbers (formatted by the caller) are left alone; bidi and control characters are shown.
+    """
+    if not isinstance(value, str):
+        return value
+    text = visible(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+_BIDI_RE = re.compile(f"[{BIDI}]")
+
+
+def json_text(dumped: str) -> str:
+    """JSON text with bidi controls written as `\\u202e` escapes: the same values, no reordering.
+
+    Safe on the output of json.dumps: these characters can only occur inside strings there.
+    """
+    return _BIDI_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)
