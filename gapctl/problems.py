@@ -51,9 +51,18 @@ DUPLICATE_KEY = _kind("E104", "duplicate-key", ERROR, "Duplicate key",
                       "A key appears twice in one mapping; YAML parsers would silently keep "
                       "only the last value.")
 FILE_TOO_LARGE = _kind("E105", "file-too-large", ERROR, "File too large",
-                       "The file is larger than the configured limit and was not read.")
+                       "The file is larger than the limit (20 MB unless the environment variable "
+                       "`GAPCTL_MAX_FILE_MB` says otherwise), or its YAML aliases expand to more than "
+                       "two million values; it was not read.")
 UNREADABLE = _kind("E106", "unreadable", ERROR, "Unreadable file or directory",
                    "The path does not exist, is not a round or repository, or cannot be read.")
+TOO_DEEP = _kind("E107", "too-deep", ERROR, "Nested too deeply",
+                 "Lists and mappings nest more than 64 levels deep (or a YAML alias sits inside the "
+                 "collection it names). gapctl files need fewer than ten levels; the file was not read.")
+UNSUPPORTED_YAML = _kind("E108", "unsupported-yaml", ERROR, "YAML feature not supported",
+                         "A merge key (`<<`), a key that is a list or mapping, or a tag such as "
+                         "`!!python/object` or `!secret`: gapctl reads plain lists, mappings and values. "
+                         "Write the keys out; aliases of whole values (`*name`) are fine.")
 # Shape
 UNKNOWN_KEY = _kind("E201", "unknown-key", ERROR, "Unknown key",
                     "A key that this kind of file does not have; usually a typo (the message "

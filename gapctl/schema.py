@@ -18,9 +18,16 @@ from typing import Any
 from gapctl.problems import BAD_VALUE, MISSING_KEY, UNKNOWN_KEY, WRONG_TYPE, Problem
 from gapctl.sources import SourceFile
 
+# ids become file names; matched with fullmatch (a `$` would let a trailing newline through)
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9_.\-\u4e00-\u9fff]*$")
-_FULLWIDTH = str.maketrans("０１２３４５６７８９．－", "0123456789.-")
-_CN_DATE = re.compile(r"^\s*(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?\s*$")
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．－／：", "0123456789.-/:")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_YMD = re.compile(r"(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*[日号]?"
+                  r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?", re.ASCII)  # a time after the date is dropped
+_DMY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", re.ASCII)
+_COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})", re.ASCII)
+MAX_NUMBER = Decimal(10) ** 15  # larger numbers are typos here, and would overflow Decimal arithmetic
+_YAML_BOOL_WORDS = "YAML reads yes, no, on, off, y and n (any case) as true/false"
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class F:
     required: bool = False
     doc: str = ""
     choices: tuple[str, ...] = ()
+    path: bool = False  # text that names a file under the round: relative, no '..'
 
 
 Shape = dict[str, F]
@@ -92,7 +100,7 @@ class Reader:
             # fast path: most values already have the type their key needs
             accepted = _AS_IS.get(spec.type)
             if accepted is not None and value.__class__ is accepted and not spec.choices \
-                    and (spec.type != "id" or ID_PATTERN.match(value)):
+                    and not spec.path and (spec.type != "id" or ID_PATTERN.fullmatch(value)):
                 out[key] = value
             else:
                 out[key] = self.convert(spec, value, at + (key,), key, what)
@@ -127,6 +135,12 @@ class Reader:
             self.problem(BAD_VALUE, f"'{key}' must be one of {', '.join(spec.choices)}, "
                          f"not '{result}'{hint}", at)
             return None
+        if result is not None and spec.path:
+            why = path_problem(result)
+            if why:
+                self.problem(BAD_VALUE, f"'{key}': '{_shown(result)}' must be a path under the round "
+                             f"(like external/city.yaml): {why}", at)
+                return None
         return result
 
     def _to_any(self, value: Any, at: tuple[Any, ...], key: str) -> Any:
@@ -151,7 +165,8 @@ class Reader:
             return str(value)
         if isinstance(value, dt.date):
             return value.isoformat()
-        self.problem(WRONG_TYPE, f"'{key}' must be text, not {_type_name(value)}", at)
+        hint = f"; {_YAML_BOOL_WORDS}: write it in quotes" if isinstance(value, bool) else ""
+        self.problem(WRONG_TYPE, f"'{key}' must be text, not {_type_name(value)}{hint}", at)
         return None
 
     def _to_id(self, value: Any, at: tuple[Any, ...], key: str) -> str | None:
@@ -160,11 +175,13 @@ class Reader:
                          f"number: write it in quotes, \"{value}\"", at)
             return None
         if not isinstance(value, str):
-            self.problem(WRONG_TYPE, f"'{key}' must be an id (text), not {_type_name(value)}", at)
+            hint = f"; {_YAML_BOOL_WORDS}: write it in quotes" if isinstance(value, bool) else ""
+            self.problem(WRONG_TYPE, f"'{key}' must be an id (text), not {_type_name(value)}{hint}", at)
             return None
-        if not ID_PATTERN.match(value):
-            self.problem(BAD_VALUE, f"'{key}': '{value}' is not a valid id (letters, digits, "
-                         "'.', '_', '-'; no spaces or slashes)", at)
+        if not ID_PATTERN.fullmatch(value):
+            self.problem(BAD_VALUE, f"'{key}': '{_shown(value)}' is not a valid id: {_id_flaw(value)}. "
+                         "Ids become file names: letters, digits, '.', '_', '-', starting with a "
+                         "letter or digit", at)
             return None
         return value
 
@@ -177,19 +194,18 @@ class Reader:
     def _number(self, value: Any, at: tuple[Any, ...], key: str) -> Decimal | None:
         if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
             if isinstance(value, str):
-                text = value.strip().translate(_FULLWIDTH)
-                try:
-                    Decimal(text)
-                    hint = f"; write it without quotes: {text}"
-                except Exception:
-                    hint = ""
-                self.problem(WRONG_TYPE, f"'{key}' must be a number, not text '{value}'{hint}", at)
+                shown = value if len(value) < 40 else value[:37] + "…"
+                self.problem(WRONG_TYPE, f"'{key}' must be a number, not text '{shown}'{_number_hint(value)}", at)
             else:
                 self.problem(WRONG_TYPE, f"'{key}' must be a number, not {_type_name(value)}", at)
             return None
         number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
         if not number.is_finite():
             self.problem(BAD_VALUE, f"'{key}' must be a finite number, not {value}", at)
+            return None
+        if abs(number) >= MAX_NUMBER:
+            self.problem(BAD_VALUE, f"'{key}' is {_short_number(number)}, too large to be meant: numbers "
+                         "here stay below 10^15", at)
             return None
         return number
 
@@ -213,25 +229,114 @@ class Reader:
         return int(number)
 
     def _to_date(self, value: Any, at: tuple[Any, ...], key: str) -> dt.date | None:
+        """Only YYYY-MM-DD (Python's fromisoformat would also take 20210114 and 2021-W02-4)."""
         if isinstance(value, dt.datetime):
             return value.date()
         if isinstance(value, dt.date):
             return value
         if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value.strip())
-            except ValueError:
-                pass
-            m = _CN_DATE.match(value.translate(_FULLWIDTH))
-            hint = ""
-            if m:
-                y, mo, d = (int(g) for g in m.groups())
-                hint = f"; write it as {y:04d}-{mo:02d}-{d:02d}"
+            text = value.strip()
+            if _ISO_DATE.fullmatch(text):
+                try:
+                    return dt.date.fromisoformat(text)
+                except ValueError:
+                    self.problem(BAD_VALUE, f"'{key}': there is no such day as {text}", at)
+                    return None
+            shown = _shown(value) if len(value) < 40 else _shown(value[:37]) + "…"
             self.problem(BAD_VALUE, f"'{key}' must be a date written YYYY-MM-DD, "
-                         f"not '{value}'{hint}", at)
+                         f"not '{shown}'{_date_hint(text)}", at)
             return None
-        self.problem(WRONG_TYPE, f"'{key}' must be a date (YYYY-MM-DD), not {_type_name(value)}", at)
+        hint = _date_hint(str(value)) if isinstance(value, int) and not isinstance(value, bool) else ""
+        self.problem(WRONG_TYPE, f"'{key}' must be a date (YYYY-MM-DD), not {_type_name(value)}{hint}", at)
         return None
+
+
+def _shown(text: str) -> str:
+    """Text for a message, with control characters (NUL, newline, tab …) made visible."""
+    return "".join(f"\\u{ord(c):04x}" if ord(c) < 32 or ord(c) == 127 else c for c in text)
+
+
+def _id_flaw(value: str) -> str:
+    if not value:
+        return "it is empty"
+    for char in value:
+        if not re.fullmatch(r"[A-Za-z0-9_.\-\u4e00-\u9fff]", char):
+            if char == " " or char == "\u3000":
+                return "it contains a space"
+            if char in "/\\":
+                return f"it contains '{char}'"
+            if ord(char) < 32 or ord(char) == 127:
+                return f"it contains the control character U+{ord(char):04X}"
+            if char.translate(_FULLWIDTH) != char:
+                return f"it contains the full-width '{char}'; use '{char.translate(_FULLWIDTH)}'"
+            return f"it contains '{char}'"
+    return f"it starts with '{value[0]}'"
+
+
+def path_problem(path: str) -> str:
+    """Why `path` cannot name a file under a round (empty if it can)."""
+    if "\x00" in path:
+        return "it contains a NUL character"
+    parts = re.split(r"[/\\]", path)
+    if path.startswith(("/", "\\")) or re.match(r"[A-Za-z]:[/\\]", path):
+        return "it is an absolute path"
+    if ".." in parts:
+        return "'..' leaves the round"
+    if len(path.encode("utf-8")) > 1024 or any(len(part.encode("utf-8")) > 255 for part in parts):
+        return "it is too long for a file name"
+    return ""
+
+
+def _short_number(number: Decimal) -> str:
+    text = str(number)
+    return text if len(text) <= 24 else f"{number:.3E}"
+
+
+def _number_hint(value: str) -> str:
+    """Why text that was meant as a number is text, and how to write it."""
+    text = value.strip().translate(_FULLWIDTH).replace("，", ",")
+    if text.endswith("%") or text.endswith("％"):
+        return "; write it without '%' (a fraction is 0…1: 85% is 0.85)"
+    if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", text):
+        return f"; write it without thousands separators: {text.replace(',', '')}"
+    if re.fullmatch(r"[+-]?\d+,\d+", text):
+        return f"; write it with a decimal point: {text.replace(',', '.')}"
+    try:
+        number = Decimal(text)
+    except ArithmeticError:
+        return ""
+    if not number.is_finite() or abs(number) >= MAX_NUMBER:
+        return ""
+    if re.fullmatch(r"[+-]?\d+[eE][+-]?\d+", text):
+        return f"; YAML reads {text} as text (an exponent needs a decimal point): write {number:f}"
+    if text != value.strip():
+        return f"; write it with ASCII digits and without quotes: {text}"
+    return f"; write it without quotes: {text}"
+
+
+def _date_hint(text: str) -> str:
+    """How to write a date spelled another way (2021年1月14日, 2021/1/14, 14/01/2021, 20210114 …)."""
+    text = text.translate(_FULLWIDTH).strip()
+    parts = None
+    if m := _YMD.fullmatch(text):
+        parts = tuple(int(g) for g in m.groups())
+    elif m := _COMPACT_DATE.fullmatch(text):
+        parts = tuple(int(g) for g in m.groups())
+    elif m := _DMY.fullmatch(text):
+        first, second, year = (int(g) for g in m.groups())
+        if first > 12 >= second:
+            parts = (year, second, first)
+        elif second > 12 >= first:
+            parts = (year, first, second)
+        elif first <= 12 and second <= 12:
+            return f"; {text} could be day/month or month/day: write the date as YYYY-MM-DD"
+    if parts is None:
+        return ""
+    try:
+        day = dt.date(*parts)
+    except ValueError:
+        return f"; there is no such day ({parts[0]:04d}-{parts[1]:02d}-{parts[2]:02d})"
+    return f"; write it as {day.isoformat()}"
 
 
 def invalid_keys(data: Any, values: dict[str, Any]) -> frozenset[str]:
@@ -405,7 +510,7 @@ STAGES: Shape = {
 }
 
 EXTERNAL_REF: Shape = {
-    "file": F("text", doc="path under the round"),
+    "file": F("text", doc="path under the round", path=True),
     "round": F("id", doc="another round"),
 }
 

@@ -13,6 +13,7 @@ one file that has a problem and walks to the key path.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -26,7 +27,9 @@ from gapctl.problems import (
     ENCODING,
     FILE_TOO_LARGE,
     SYNTAX,
+    TOO_DEEP,
     UNREADABLE,
+    UNSUPPORTED_YAML,
     Location,
     Problem,
 )
@@ -34,13 +37,46 @@ from gapctl.problems import (
 YAML_SUFFIXES = (".yaml", ".yml")
 TOML_SUFFIXES = (".toml",)
 DATA_SUFFIXES = YAML_SUFFIXES + TOML_SUFFIXES
-MAX_FILE_BYTES = 20 * 1024 * 1024  # a unit's observations are ~20 KB; 20 MB is surely wrong
+MAX_FILE_ENV = "GAPCTL_MAX_FILE_MB"
+MAX_FILE_BYTES = 20 * 1024 * 1024  # the default; a unit's observations are ~20 KB, 20 MB is surely wrong
 MAX_NODES = 2_000_000  # guards the walker against alias bombs ("billion laughs")
+MAX_DEPTH = 64  # lists and mappings nested deeper than this are refused; real files need fewer than 10
+# libyaml's composer recurses in C once per nesting level and overflows the stack at ~30,000
+# levels (a 60 KB file of '['). A file with fewer nesting marks than this cannot get near that,
+# so only larger ones are measured (with libyaml's event stream, which does not recurse).
+_SAFE_MARKS = 10_000
 
 _TAG = "tag:yaml.org,2002:"
 _INT, _FLOAT, _BOOL, _NULL = _TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"
 _TRUE = frozenset(("true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y"))
 _SPECIAL_FLOATS = {".inf": "Infinity", "+.inf": "Infinity", "-.inf": "-Infinity", ".nan": "NaN"}
+_STR, _SEQ, _MAP, _TIMESTAMP = _TAG + "str", _TAG + "seq", _TAG + "map", _TAG + "timestamp"
+_SCALAR_TAGS = frozenset((_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP))
+# the line breaks libyaml counts (YAML 1.1), so that line numbers agree with its marks
+_YAML_LINES = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def max_file_bytes() -> tuple[int, str]:
+    """The size limit in force: GAPCTL_MAX_FILE_MB (read at each call) or 20 MB; and a note on a bad value."""
+    raw = os.environ.get(MAX_FILE_ENV, "").strip()
+    if not raw:
+        return MAX_FILE_BYTES, ""
+    try:
+        megabytes = Decimal(raw)
+    except InvalidOperation:
+        megabytes = Decimal(0)
+    if not megabytes.is_finite() or megabytes <= 0 or megabytes > 1_000_000:
+        return MAX_FILE_BYTES, (f"; {MAX_FILE_ENV}={raw!r} is not a number of megabytes, so the "
+                                "default applies")
+    return int(megabytes * 1048576), ""
+
+
+def _size(size: int) -> str:
+    """A file size as people read it: 50 MB, 1.5 MB, 3.1 KB."""
+    if size < 1048576:
+        return f"{size / 1024:.1f} KB"
+    text = f"{size / 1048576:.1f}"
+    return (text[:-2] if text.endswith(".0") else text) + " MB"
 
 
 def display_path(path: Path) -> str:
@@ -116,11 +152,15 @@ def decode(raw: bytes) -> tuple[str | None, str | None]:
     """UTF-8 text (BOM stripped) or (None, a hint naming the encoding it looks like)."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return None, "UTF-32 (it starts with a UTF-32 byte-order mark)"
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return None, "UTF-16 (it starts with a UTF-16 byte-order mark)"
     if b"\x00" in raw:
-        if raw[1::2].count(0) > len(raw) // 4 or raw[0::2].count(0) > len(raw) // 4:
-            return None, "UTF-16 without a byte-order mark"
+        if raw[1::2].count(0) > len(raw) // 4:
+            return None, "UTF-16LE without a byte-order mark"
+        if raw[0::2].count(0) > len(raw) // 4:
+            return None, "UTF-16BE without a byte-order mark"
         return None, "binary data (it contains NUL bytes)"
     try:
         return raw.decode("utf-8"), None
@@ -135,34 +175,69 @@ def decode(raw: bytes) -> tuple[str | None, str | None]:
     return None, "an unknown 8-bit encoding"
 
 
+_ICONV = {"GBK": "GB18030", "UTF-32": "UTF-32", "UTF-16LE": "UTF-16LE", "UTF-16BE": "UTF-16BE", "UTF-16": "UTF-16"}
+
+
+def _encoding_problem(src: SourceFile, raw: bytes, hint: str) -> Problem:
+    """Not UTF-8: where the first offending byte is, what the file looks like, and how to convert it."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    offset = 0
+    if hint.startswith("binary"):
+        offset = raw.index(b"\x00")
+    elif not hint.startswith("UTF-"):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            offset = err.start
+    line = raw.count(b"\n", 0, offset) + 1
+    col = len(raw[raw.rfind(b"\n", 0, offset) + 1:offset].decode("utf-8", "replace")) + 1
+    if hint.startswith("binary"):
+        message = "file is not UTF-8 text: it holds a NUL byte here (binary data, or a file cut short?)"
+    else:
+        name = next((v for k, v in _ICONV.items() if hint.startswith(k)), None)
+        where = f"byte 0x{raw[offset]:02X} here is not UTF-8; " if offset or not hint.startswith("UTF-") else ""
+        message = f"file is not UTF-8: {where}it looks like {hint}."
+        if name:
+            message += (f" Convert it, for example: iconv -f {name} -t UTF-8 '{src.display}' > tmp "
+                        f"&& mv tmp '{src.display}'")
+    return Problem(ENCODING, message, src, location=Location(src.display, line, col))
+
+
 def read_file(path: Path, text: str | bytes | None = None,
-              max_bytes: int = MAX_FILE_BYTES, keep_text: bool = False) -> Parsed:
+              max_bytes: int | None = None, keep_text: bool = False) -> Parsed:
     """Read and parse one YAML or TOML file, collecting problems instead of raising.
 
     `text` gives the content instead of reading `path`; `keep_text` keeps it for locating
-    problems later (for files that are not on disk, such as a git revision's).
+    problems later (for files that are not on disk, such as a git revision's). `max_bytes`
+    defaults to the limit in force (GAPCTL_MAX_FILE_MB, read now).
     """
     src = SourceFile(path, display_path(path))
+    note = ""
+    if max_bytes is None:
+        max_bytes, note = max_file_bytes()
     try:
-        raw = text if isinstance(text, bytes) else (
-            text.encode("utf-8") if text is not None else path.read_bytes())
-    except OSError as err:
-        return Parsed(src, None, [Problem(UNREADABLE, f"cannot read file: {err.strerror}",
+        if text is None and path.stat().st_size > max_bytes:  # refuse before reading it all
+            raw = b""
+            size = path.stat().st_size
+        else:
+            raw = text if isinstance(text, bytes) else (
+                text.encode("utf-8") if text is not None else path.read_bytes())
+            size = len(raw)
+    except (OSError, ValueError) as err:  # ValueError: a NUL in the path
+        reason = getattr(err, "strerror", None) or str(err)
+        return Parsed(src, None, [Problem(UNREADABLE, f"cannot read file: {reason}",
                                           src, location=Location(src.display))])
-    if len(raw) > max_bytes:
+    if size > max_bytes:
         return Parsed(src, None, [Problem(
             FILE_TOO_LARGE,
-            f"file is {len(raw) / 1048576:.1f} MB, over the limit of "
-            f"{max_bytes / 1048576:.0f} MB (set GAPCTL_MAX_FILE_MB to raise it)",
+            f"file is {_size(size)}, over the limit of {_size(max_bytes)}{note}; "
+            f"to read it, raise the limit with the environment variable {MAX_FILE_ENV} "
+            f"(for example {MAX_FILE_ENV}={int(size / 1048576) + 1})",
             src, location=Location(src.display))])
     decoded, hint = decode(raw)
     if decoded is None:
-        fmt = "GB18030" if hint and hint.startswith("GBK") else "UTF-16"
-        return Parsed(src, None, [Problem(
-            ENCODING,
-            f"file is not UTF-8; it looks like {hint}. Convert it, for example: "
-            f"iconv -f {fmt} -t UTF-8 '{src.display}' > tmp && mv tmp '{src.display}'",
-            src, location=Location(src.display, 1, 1))])
+        return Parsed(src, None, [_encoding_problem(src, raw, hint or "")])
     if keep_text:
         src.text = decoded
     if not decoded.strip():
@@ -170,7 +245,8 @@ def read_file(path: Path, text: str | bytes | None = None,
                                           location=Location(src.display, 1, 1))])
     if src.fmt == "toml":
         return _parse_toml(src, decoded)
-    return _parse_yaml(src, decoded)
+    marks = len(raw) - len(raw.translate(None, b"[{-:?"))  # an upper bound of the nesting depth
+    return _parse_yaml(src, decoded, measure_depth=marks > _SAFE_MARKS)
 
 
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -179,13 +255,20 @@ _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 def _parse_toml(src: SourceFile, text: str) -> Parsed:
     try:
         data = tomllib.loads(text, parse_float=Decimal)
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        line, col = _toml_deep_position(text)
+        return Parsed(src, None, [Problem(TOO_DEEP, _too_deep_message(), src,
+                                          location=Location(src.display, line, col))])
     except tomllib.TOMLDecodeError as err:
         msg = str(err)
         m = _TOML_POS.search(msg)
         line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
+        if msg.endswith("(at end of document)"):  # the file stops short: point at its end
+            line, col = _text_position(text, len(text))
+            msg = msg[:-len("(at end of document)")]
         msg = _TOML_POS.sub("", msg).strip()
         if msg.startswith("Cannot overwrite a value") or msg.startswith("Cannot declare"):
-            lines = text.splitlines()
+            lines = text.split("\n")
             if 0 < line <= len(lines):  # tomllib points past the value; point at the key
                 col = len(lines[line - 1]) - len(lines[line - 1].lstrip()) + 1
             return Parsed(src, None, [Problem(
@@ -193,13 +276,64 @@ def _parse_toml(src: SourceFile, text: str) -> Parsed:
                 location=Location(src.display, line, col))])
         return Parsed(src, None, [Problem(SYNTAX, f"TOML syntax error: {msg}", src,
                                           location=Location(src.display, line, col))])
+    except ValueError:  # int() refuses more than 4,300 digits, and tomllib lets it through
+        m = re.search(r"[0-9][0-9_]{4000,}", text)
+        line, col = _text_position(text, m.start()) if m else (1, 1)
+        return Parsed(src, None, [Problem(SYNTAX, "TOML error: a number here has more than 4,300 digits, too "
+                                          "long to read", src, location=Location(src.display, line, col))])
+    deep = _too_deep_path(data)
+    if deep is not None:  # at the first table header or key below that path, else its nearest ancestor
+        below = [pos for key, pos in toml_positions(text).items() if key[:len(deep)] == deep]
+        location = Location(src.display, *min(below)[:2]) if below else None
+        return Parsed(src, None, [Problem(TOO_DEEP, _too_deep_message(), src, deep, location=location)])
     return Parsed(src, data, [])
 
 
-def _parse_yaml(src: SourceFile, text: str) -> Parsed:
+def _text_position(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+
+
+def _too_deep_message(alias: bool = False) -> str:
+    why = " (a YAML alias inside the collection it names nests it forever)" if alias else ""
+    return (f"lists and mappings are nested more than {MAX_DEPTH} levels deep here{why}; "
+            "gapctl files need fewer than 10 levels, so the file was not read")
+
+
+def _too_deep_path(data: Any) -> tuple[Any, ...] | None:
+    """The key path of the first list or mapping nested deeper than MAX_DEPTH (without recursing)."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if len(path) >= MAX_DEPTH:
+            return path
+        if isinstance(value, dict):
+            stack.extend((v, path + (k,)) for k, v in value.items() if isinstance(v, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend((v, path + (i,)) for i, v in enumerate(value) if isinstance(v, (dict, list)))
+    return None
+
+
+def _toml_deep_position(text: str) -> tuple[int, int]:
+    """Where brackets first open MAX_DEPTH deep (strings are not told apart: an estimate)."""
+    depth = 0
+    for offset, char in enumerate(text):
+        if char in "[{":
+            depth += 1
+            if depth >= MAX_DEPTH:
+                return _text_position(text, offset)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return 1, 1
+
+
+def _parse_yaml(src: SourceFile, text: str, measure_depth: bool = False) -> Parsed:
     import yaml  # local import keeps `gapctl --help` fast
 
     try:
+        deep = _yaml_deep_mark(text) if measure_depth else None
+        if deep is not None:
+            return Parsed(src, None, [Problem(TOO_DEEP, _too_deep_message(), src,
+                                              location=Location(src.display, deep.line + 1, deep.column + 1))])
         node = yaml.compose(text, Loader=_composer())
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -207,12 +341,23 @@ def _parse_yaml(src: SourceFile, text: str) -> Parsed:
         what = err.problem or "invalid YAML"
         if err.context:
             what = f"{what} ({err.context})"
-        lines = text.splitlines()
+        lines = _YAML_LINES.split(text)
+        if line > len(lines):  # libyaml's end of stream is past a last line without a line break
+            line, col = len(lines), len(lines[-1]) + 1
         bad_line = lines[line - 1] if 0 < line <= len(lines) else ""
         if "\t" in bad_line[: len(bad_line) - len(bad_line.lstrip())] or "\t" in bad_line[col - 1:col]:
             what += "; YAML indentation must use spaces, not tabs"
         return Parsed(src, None, [Problem(SYNTAX, f"YAML syntax error: {what}", src,
                                           location=Location(src.display, line, col))])
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow, such as a control character
+        offset = err.position
+        if _composer() is not yaml.SafeLoader:  # libyaml counts UTF-8 bytes, PyYAML characters
+            offset = len(text.encode("utf-8")[:offset].decode("utf-8", "replace"))
+        line, col = _text_position(text, offset)
+        char = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "\0")
+        return Parsed(src, None, [Problem(
+            SYNTAX, f"YAML syntax error: {err.reason}: U+{char:04X} here; delete it",
+            src, location=Location(src.display, line, col))])
     except yaml.YAMLError as err:
         return Parsed(src, None, [Problem(SYNTAX, f"YAML error: {err}", src,
                                           location=Location(src.display, 1, 1))])
@@ -227,14 +372,43 @@ def _parse_yaml(src: SourceFile, text: str) -> Parsed:
             FILE_TOO_LARGE,
             f"file expands to more than {MAX_NODES:,} values (YAML aliases used to "
             "multiply data?)", src, location=Location(src.display, 1, 1))])
-    except RecursionError:
-        return Parsed(src, None, [Problem(SYNTAX, "file is nested too deeply", src,
+    except _TooDeep as err:
+        mark = err.args[0]
+        return Parsed(src, None, [Problem(TOO_DEEP, _too_deep_message(alias=err.args[1]), src,
+                                          location=Location(src.display, mark.line + 1, mark.column + 1))])
+    except RecursionError:  # PyYAML without libyaml composes in Python, recursively
+        return Parsed(src, None, [Problem(TOO_DEEP, _too_deep_message(), src,
                                           location=Location(src.display, 1, 1))])
     return Parsed(src, data, walker.problems)
 
 
+def _yaml_deep_mark(text: str) -> Any:
+    """The start of the first collection nested deeper than MAX_DEPTH, from libyaml's event stream.
+
+    Events come one at a time without recursion, so this is safe where composing is not. A
+    syntax error ends the scan early; composing then stops at the same place.
+    """
+    import yaml
+    from yaml.events import CollectionEndEvent, CollectionStartEvent
+
+    loader = yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return event.start_mark
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+    return None
+
+
 class _TooManyNodes(Exception):
     pass
+
+
+class _TooDeep(Exception):
+    """args: (the mark of the collection too deep, whether an alias made it so)."""
 
 
 _PLAIN = "gapctl:plain"  # a plain scalar whose type the walker decides
@@ -294,13 +468,6 @@ def _plain(value: str) -> Any:
     return value
 
 
-def _scalar(node: Any) -> Any:
-    tag, value = node.tag, node.value
-    if tag == _PLAIN:
-        return _plain(value)
-    return _typed(tag, value)
-
-
 def _typed(tag: str, value: str) -> Any:
     if tag == _INT:
         try:
@@ -331,22 +498,43 @@ class _Walker:
         self.positions = positions
         self.problems: list[Problem] = []
         self.budget = MAX_NODES
+        self.root: Any = None
+
+    def unsupported(self, node: Any, message: str) -> None:
+        if self.src is not None:
+            mark = node.start_mark
+            self.problems.append(Problem(UNSUPPORTED_YAML, message, self.src,
+                                         location=Location(self.src.display, mark.line + 1, mark.column + 1)))
 
     def walk(self, node: Any, path: tuple[Any, ...] = ()) -> Any:
-        from yaml.nodes import MappingNode, SequenceNode
+        from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
         self.budget -= 1
         if self.budget < 0:
             raise _TooManyNodes
         cls = node.__class__
+        if not path:
+            self.root = node
+        if cls is not ScalarNode:
+            if len(path) >= MAX_DEPTH:
+                raise _TooDeep(node.start_mark, self._cycles(path))
+            if node.tag != _MAP and node.tag != _SEQ:
+                self.unsupported(node, f"YAML tag '{_short_tag(node.tag)}' is not supported: gapctl reads "
+                                 "plain lists, mappings and values; remove the tag")
+                return None
         if cls is MappingNode:
             out: dict[str, Any] = {}
             positions = self.positions
             for key_node, value_node in node.value:
-                if key_node.__class__ is not MappingNode and key_node.__class__ is not SequenceNode:
-                    key = key_node.value
-                else:
-                    key = "?"
+                if key_node.__class__ is not ScalarNode:
+                    self.unsupported(key_node, "a key that is a list or mapping is not supported; keys are "
+                                     "text")
+                    continue
+                key = key_node.value
+                if key == "<<" and key_node.tag != _STR:
+                    self.unsupported(key_node, "YAML merge keys ('<<') are not supported: write the keys "
+                                     "out in full (an alias of a whole value, *name, is fine)")
+                    continue
                 sub = path + (key,)
                 if positions is not None:
                     km, vm = key_node.start_mark, value_node.start_mark
@@ -362,33 +550,56 @@ class _Walker:
                 out[key] = self.walk(value_node, sub)
             return out
         if cls is SequenceNode:
+            if self.positions is not None:  # items have no key: their own start is both ends
+                for i, item in enumerate(node.value):
+                    m = item.start_mark
+                    self.positions.setdefault(path + (i,), (m.line + 1, m.column + 1, m.line + 1, m.column + 1))
             return [self.walk(item, path + (i,)) for i, item in enumerate(node.value)]
-        return _scalar(node)
+        tag = node.tag
+        if tag == _PLAIN:
+            return _plain(node.value)
+        if tag not in _SCALAR_TAGS:
+            self.unsupported(node, f"YAML tag '{_short_tag(tag)}' is not supported: gapctl reads plain "
+                             "values; remove the tag (quote the value to make it text)")
+            return node.value
+        return _typed(tag, node.value)
+
+    def _cycles(self, path: tuple[Any, ...]) -> bool:
+        """Whether the way down `path` meets one node twice: an alias inside the collection it names."""
+        from yaml.nodes import MappingNode
+
+        node, seen = self.root, set()
+        for step in path:
+            if node is None:
+                return False
+            if id(node) in seen:
+                return True
+            seen.add(id(node))
+            if node.__class__ is MappingNode:
+                node = next((v for k, v in node.value if k.value == step), None)
+            else:
+                node = node.value[step]
+        return False
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
 
 
 def yaml_positions(text: str, positions: dict[tuple[Any, ...], tuple[int, int, int, int]]) -> None:
-    """Fill `positions` with key path → (key line, key col, value line, value col)."""
+    """Fill `positions` with key path → (key line, key col, value line, value col).
+
+    The same walker as reading, with its limits: a file that was read can be located, and
+    one refused for its size or depth fills what it can before the limit stops it.
+    """
     import yaml
 
+    raw = text.encode("utf-8")
+    if len(raw) - len(raw.translate(None, b"[{-:?")) > _SAFE_MARKS and _yaml_deep_mark(text) is not None:
+        return  # composing it could overflow the C stack
     node = yaml.compose(text, Loader=_composer())
     if node is not None:
         _Walker(None, positions).walk(node)
-        _add_sequence_items(node, (), positions)
-
-
-def _add_sequence_items(node: Any, path: tuple[Any, ...],
-                        positions: dict[tuple[Any, ...], tuple[int, int, int, int]]) -> None:
-    """Sequence items have no key; record the item's own start as both ends."""
-    from yaml.nodes import MappingNode, SequenceNode
-
-    if isinstance(node, MappingNode):
-        for key_node, value_node in node.value:
-            _add_sequence_items(value_node, path + (key_node.value,), positions)
-    elif isinstance(node, SequenceNode):
-        for i, item in enumerate(node.value):
-            m = item.start_mark
-            positions.setdefault(path + (i,), (m.line + 1, m.column + 1, m.line + 1, m.column + 1))
-            _add_sequence_items(item, path + (i,), positions)
 
 
 # --- TOML positions -------------------------------------------------------------------
@@ -421,7 +632,7 @@ def toml_positions(text: str) -> dict[tuple[Any, ...], tuple[int, int, int, int]
     table: tuple[Any, ...] = ()
     in_multiline: str | None = None
     bracket_depth = 0
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(text.split("\n"), start=1):  # TOML breaks lines at \n only
         if in_multiline:
             if line.count(in_multiline) % 2 == 1:
                 in_multiline = None

@@ -493,13 +493,15 @@ def check_evidence_file(directory: Path, ev, tree=None) -> list[Problem]:
     tree = tree or DiskTree()
     at = ev.at + ("file",)
     shown = ev.file.replace("\x00", "\\u0000")
+    shown = shown if len(shown) <= 80 else shown[:60] + "…"
 
     def refuse(why: str) -> list[Problem]:
         return [Problem(EVIDENCE_MISSING, f"evidence file '{shown}' {why}", ev.src, at)]
 
-    if "\x00" in ev.file or len(ev.file.encode("utf-8")) > 1024 \
-            or any(len(part.encode("utf-8")) > 255 for part in Path(ev.file).parts):
-        return refuse("cannot be a file name (a NUL character, or too long)")
+    if "\x00" in ev.file:
+        return refuse("cannot be a file name: it contains a NUL character")
+    if len(ev.file.encode("utf-8")) > 1024 or any(len(part.encode("utf-8")) > 255 for part in Path(ev.file).parts):
+        return refuse("cannot be a file name: it is too long")
     rel = Path(ev.file)
     if rel.is_absolute():
         return refuse("is an absolute path, outside the round directory; store evidence under the round "
@@ -513,9 +515,12 @@ def check_evidence_file(directory: Path, ev, tree=None) -> list[Problem]:
         link = directory
         for part in rel.parts:
             link = link / part
+            if link.is_symlink() and link == directory / rel:
+                return refuse(f"is a symbolic link to {os.readlink(link)}, outside the round; store a copy of "
+                              "the file under the round instead")
             if link.is_symlink():
-                return refuse(f"is reached through the symbolic link '{link.relative_to(directory)}', which "
-                              f"points outside the round (to {os.readlink(link)}); store a copy under the round")
+                return refuse(f"is reached through the symbolic link '{link.relative_to(directory)}' (to "
+                              f"{os.readlink(link)}), which leads outside the round; store a copy under the round")
         return refuse("is outside the round directory ('..' leaves it); store evidence under the round")
     try:
         found = tree.is_file(target)
