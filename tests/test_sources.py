@@ -112,3 +112,128 @@ def test_toml_positions_for_arrays_of_tables():
     assert pos[("results", 1, "evidence", 0, "url")][:2] == (13, 1)
     assert pos[("results", 0, "evidence", 0, "url")][:2] == (9, 1)
     assert pos[("stages", "final")][2:] == (15, 9)
+
+
+def test_size_limit_is_read_from_the_environment_at_each_call(tmp_path, monkeypatch):
+    path = tmp_path / "a.yaml"
+    path.write_text("name: " + "x" * 3000 + "\n", encoding="utf-8")
+    monkeypatch.delenv("GAPCTL_MAX_FILE_MB", raising=False)
+    assert read_file(path).problems == []
+    monkeypatch.setenv("GAPCTL_MAX_FILE_MB", "0.002")
+    [problem] = read_file(path).problems
+    assert problem.kind is FILE_TOO_LARGE and "GAPCTL_MAX_FILE_MB" in problem.message
+    monkeypatch.setenv("GAPCTL_MAX_FILE_MB", "1")
+    assert read_file(path).problems == []
+
+
+def test_an_unusable_size_limit_falls_back_to_the_default_and_says_so(tmp_path, monkeypatch):
+    from gapctl.sources import MAX_FILE_BYTES, max_file_bytes
+
+    for bad in ("abc", "0", "-3", "nan", "inf"):
+        monkeypatch.setenv("GAPCTL_MAX_FILE_MB", bad)
+        limit, note = max_file_bytes()
+        assert limit == MAX_FILE_BYTES and repr(bad) in note
+    path = tmp_path / "a.yaml"
+    path.write_text("name: x\n", encoding="utf-8")
+    monkeypatch.setenv("GAPCTL_MAX_FILE_MB", "abc")
+    assert read_file(path).problems == []  # the default applies
+    [problem] = read_file(path, max_bytes=4).problems  # a caller's own limit wins
+    assert problem.kind is FILE_TOO_LARGE
+
+
+def test_a_large_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    path = tmp_path / "big.yaml"
+    with path.open("wb") as handle:  # sparse: 30 MB on paper, nothing on disk
+        handle.truncate(30 * 1024 * 1024)
+    monkeypatch.delenv("GAPCTL_MAX_FILE_MB", raising=False)
+    [problem] = read_file(path).problems
+    assert problem.kind is FILE_TOO_LARGE and "30 MB" in problem.message
+
+
+def test_encoding_problems_point_at_the_first_bad_byte(tmp_path):
+    parsed = _read(tmp_path, "a.yaml", "a: 1\nname: 测试".encode() + "区财政局\n".encode("gbk"))
+    loc = parsed.problems[0].locate()
+    assert parsed.problems[0].kind is ENCODING and (loc.line, loc.col) == (2, 9)
+    parsed = _read(tmp_path, "b.yaml", b"a: 1\nb: x\x00y\n")
+    assert "NUL" in parsed.problems[0].message and "iconv" not in parsed.problems[0].message
+    assert (parsed.problems[0].locate().line, parsed.problems[0].locate().col) == (2, 5)
+
+
+def test_utf16_and_utf32_are_told_apart(tmp_path):
+    assert "UTF-16LE" in _read(tmp_path, "a.yaml", "a: 1\n".encode("utf-16-le")).problems[0].message
+    assert "UTF-16BE" in _read(tmp_path, "b.yaml", "a: 1\n".encode("utf-16-be")).problems[0].message
+    assert "UTF-32" in _read(tmp_path, "c.yaml", "a: 1\n".encode("utf-32")).problems[0].message
+
+
+def test_crlf_keeps_line_and_column(tmp_path):
+    parsed = _read(tmp_path, "a.yaml", b"a: 1\r\nb:\r\n  c: 1\r\n  c: 2\r\n")
+    loc = parsed.problems[0].locate()
+    assert (loc.line, loc.col) == (4, 3)
+    parsed = _read(tmp_path, "a.toml", b'a = 1\r\n[t]\r\nb = 2\r\n')
+    assert parsed.src.locate(("t", "b")).line == 3
+
+
+def test_toml_positions_break_lines_at_newline_only():
+    # U+2028 and form feeds inside TOML strings are not line breaks (str.splitlines thinks they are)
+    pos = toml_positions('a = "x\u2028y"\nb = "p\x0cq"\nc = 1\n')
+    assert pos[("c",)][:2] == (3, 1)
+
+
+def test_deep_nesting_is_refused_with_a_position(tmp_path):
+    from gapctl.problems import TOO_DEEP
+
+    for name, text, where in (
+        ("flow.yaml", "a: " + "[" * 100_000 + "]" * 100_000 + "\n", (1, 67)),  # the composer would segfault
+        ("block.yaml", "a:\n" + "- " * 100 + "x\n", (2, 127)),
+        ("arrays.toml", "a = " + "[" * 5000 + "]" * 5000 + "\n", (1, 68)),  # tomllib would recurse
+        ("tables.toml", "[" + ".".join(["t"] * 70) + "]\nx = 1\n", (1, 1)),
+    ):
+        [problem] = _read(tmp_path, name, text).problems
+        assert problem.kind is TOO_DEEP, name
+        assert (problem.locate().line, problem.locate().col) == where, name
+    assert _read(tmp_path, "ok.yaml", "a: " + "[" * 60 + "]" * 60 + "\n").problems == []
+
+
+def test_an_alias_inside_itself_is_refused(tmp_path):
+    from gapctl.problems import TOO_DEEP
+
+    [problem] = _read(tmp_path, "a.yaml", "a: &x [1, *x]\n").problems
+    assert problem.kind is TOO_DEEP and "alias" in problem.message
+
+
+def test_merge_keys_tags_and_complex_keys_are_refused_where_they_are(tmp_path):
+    from gapctl.problems import UNSUPPORTED_YAML
+
+    text = ("base: &b {x: 1}\nm:\n  <<: *b\n  y: 2\nt: !!python/object:os.system {}\ns: !secret abc\n"
+            "? [1, 2]\n: c\nq: {\"<<\": quoted is text}\n")
+    parsed = _read(tmp_path, "a.yaml", text)
+    found = sorted((p.locate().line, p.locate().col) for p in parsed.problems if p.kind is UNSUPPORTED_YAML)
+    assert found == [(3, 3), (5, 4), (6, 4), (7, 3)]
+    assert parsed.data["m"] == {"y": 2} and parsed.data["t"] is None and parsed.data["s"] == "abc"
+    assert parsed.data["q"] == {"<<": "quoted is text"}
+
+
+def test_locating_in_a_merge_key_bomb_stays_small(tmp_path):
+    # positions used to be collected by a second walk without the node budget, which followed
+    # every alias under the skipped merge keys: 10^8 entries
+    lines = ["l0: &l0 {" + ", ".join(f"k{i}: x" for i in range(10)) + "}"]
+    lines += [f"l{n}: &l{n} {{<<: [" + ", ".join([f"*l{n - 1}"] * 10) + "]}" for n in range(1, 9)]
+    parsed = _read(tmp_path, "a.yaml", "\n".join(lines) + "\nlast: [1]\n")
+    assert parsed.src.locate(("last", 0)).line == 10
+
+
+def test_yaml_control_character_is_pointed_at(tmp_path):
+    [problem] = _read(tmp_path, "a.yaml", "a: 1\nb: 检查\x07组\n").problems
+    assert problem.kind is SYNTAX and (problem.locate().line, problem.locate().col) == (2, 6)
+
+
+def test_truncated_files_point_at_their_end(tmp_path):
+    [problem] = _read(tmp_path, "a.toml", 'a = 1\n[[sche').problems
+    assert (problem.locate().line, problem.locate().col) == (2, 7)
+    [problem] = _read(tmp_path, "a.yaml", 'a: 1\nb: {c: d').problems
+    assert problem.locate().line == 2
+
+
+def test_toml_integer_too_long_is_a_syntax_problem(tmp_path):
+    [problem] = _read(tmp_path, "a.toml", "a = 1\nb = 1" + "0" * 5000 + "\n").problems
+    assert problem.kind is SYNTAX and (problem.locate().line, problem.locate().col) == (2, 5)
