@@ -5,6 +5,8 @@ A case is a directory holding a small repository and `expected.txt`:
     # run: rounds/r1          (what to validate, relative to the case; default ".")
     # exit: 1                 (expected exit code; default 1)
     # env: GAPCTL_MAX_FILE_MB=0.01   (environment for the run; may repeat)
+    # xfail: why                (a known crash outside the corpus owner's code: expected to fail
+                                 until fixed; the executable test leaves it out)
     rounds/r1/observations/a.yaml:7:5: E501
 
 One line per expected problem (path:line:col: CODE); messages are not compared.
@@ -34,8 +36,20 @@ import pytest
 from gapctl.api import check
 
 BAD = Path(__file__).parent / "bad"
-CASES = sorted(p for p in BAD.iterdir() if (p / "expected.txt").is_file())
+ALL_CASES = sorted(p for p in BAD.iterdir() if (p / "expected.txt").is_file())
 MAX_FILE_ENV = "GAPCTL_MAX_FILE_MB"
+
+
+def _xfail(case: Path) -> str | None:
+    for line in (case / "expected.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith("# xfail:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+PARAMS = [pytest.param(c, id=c.name, marks=[pytest.mark.xfail(strict=True, reason=_xfail(c))] if _xfail(c) else [])
+          for c in ALL_CASES]
+CASES = [case for case in ALL_CASES if not _xfail(case)]  # the cases that must pass (other tests reuse them)
 
 
 def _expectation(case: Path) -> tuple[str, int, list[str], dict[str, str]]:
@@ -68,14 +82,14 @@ def _generate(case: Path) -> None:
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A copy of the corpus (symbolic links kept) with every case's generate.py run on it."""
     root = tmp_path_factory.mktemp("bad")
-    for case in CASES:
+    for case in ALL_CASES:
         shutil.copytree(case, root / case.name, symlinks=True)
         _generate(root / case.name)
     yield root
     shutil.rmtree(root, ignore_errors=True)  # the generated files are large
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", PARAMS)
 def test_bad_input_case(case: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run, code, expected, env = _expectation(case)
     monkeypatch.delenv(MAX_FILE_ENV, raising=False)
@@ -143,4 +157,4 @@ def test_corpus_covers_every_problem_code() -> None:
 
 def test_corpus_is_large_enough() -> None:
     """Issue #9 asks for at least 85 cases."""
-    assert len(CASES) >= 85
+    assert len(CASES) >= 85  # not counting known failures
