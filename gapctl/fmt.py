@@ -677,6 +677,21 @@ def _guess_indent(text: str) -> tuple[int, int, int]:
     return mapping, sequence, offset
 
 
+def _commented(value: Any) -> Any:
+    """A new value as ruamel.yaml's round-trip types, so that comment lines can attach after it."""
+    if isinstance(value, dict) and not isinstance(value, CommentedMap):
+        return CommentedMap((k, _commented(v)) for k, v in value.items())
+    if isinstance(value, list) and not isinstance(value, CommentedSeq):
+        return CommentedSeq(_commented(v) for v in value)
+    if isinstance(value, CommentedMap):
+        for k, v in value.items():
+            value[k] = _commented(v)
+    elif isinstance(value, CommentedSeq):
+        for i, v in enumerate(value):
+            value[i] = _commented(v)
+    return value
+
+
 def _dump(y: YAML, data: Any) -> str:
     out = io.StringIO()
     y.dump(data, out)
@@ -709,7 +724,7 @@ class Edit:
         self.yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
         try:
             self.data = self.yaml.load(original.lf)
-            self._base = _dump(self.yaml, self.yaml.load(original.lf))
+            self._base = _dump(self.yaml, self.data)  # before any change
         except Exception as err:  # ruamel.yaml reads what libyaml read: a bug, not bad data
             raise WriteError(f"{shown}: cannot edit ({type(err).__name__}: {err}); not written") from None
         self._dropped: Counter[str] = Counter()
@@ -721,6 +736,7 @@ class Edit:
         stay), else inserted after the last present key that comes before it in `order` (at the end
         if none does), the comment lines that stood before the next key staying before that key."""
         column = mapping.lc.col or 0
+        value = _commented(value)
         if key in mapping:
             old = mapping[key]
             if isinstance(old, CommentedMap) and isinstance(value, dict):
@@ -763,6 +779,7 @@ class Edit:
     def append(self, seq: CommentedSeq, item: Any) -> None:
         """Append `item`; comment lines after the last item that are not indented into it come
         after the new one (an empty flow list `[]` becomes a block list)."""
+        item = _commented(item)
         if not len(seq):
             if seq.fa.flow_style():
                 seq.fa.set_block_style()
@@ -803,17 +820,20 @@ def splice(original: str, base: str, ours: str, newline: str = "\n") -> str:
 
     `base` and `ours` are ruamel.yaml's dumps of a file before and after a change; `original`
     is the file as written, which may differ from `base` in layout. Lines are matched between
-    base and original; a change next to a line they write differently takes that line with it.
+    base and original (a run of lines written differently pairs up line by line when both have
+    as many); a change inside a run that does not pair up replaces the whole run.
     """
-    lines = original.splitlines(keepends=True)
-    if lines and not lines[-1].endswith(("\n", "\r")):
+    lines = re.findall(r"[^\n]*\n|[^\n]+$", original)  # only LF ends a line (not U+2028, as splitlines)
+    if lines and not lines[-1].endswith("\n"):
         lines[-1] += newline  # so that a line can follow the last one
-    keys = [line.rstrip("\r\n") for line in lines]
-    old, new = base.splitlines(), ours.splitlines()
+    keys = [line.removesuffix("\n").removesuffix("\r") for line in lines]
+    old, new = base.removesuffix("\n").split("\n"), ours.removesuffix("\n").split("\n")
     anchors: dict[int, list[int]] = {0: [0]}  # a position in base → where it is in original
-    for a, b, n in SequenceMatcher(None, old, keys, autojunk=False).get_matching_blocks():
-        for k in range(n + 1):
-            anchors.setdefault(a + k, []).append(b + k)
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, old, keys, autojunk=False).get_opcodes():
+        if tag == "equal" or tag == "replace" and i2 - i1 == j2 - j1:  # as many lines, written differently
+            for k in range(i2 - i1 + 1):
+                anchors.setdefault(i1 + k, []).append(j1 + k)
+    anchors.setdefault(len(old), []).append(len(keys))
     ops = SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
     spans: list[list[int]] = []
     for tag, i1, i2, _, _ in ops:

@@ -20,9 +20,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gapctl.sources import decode, display_path
+from gapctl.sources import decode
 
 _CHUNK = 1 << 20
+
+
+def display_path(path: Path) -> str:
+    """A path as users typed it, relative to the working directory when inside it; never resolved,
+    so that a symbolic link is named as itself, not as the file it points to."""
+    absolute, cwd = os.path.abspath(path), os.getcwd()
+    try:
+        return os.path.relpath(absolute, cwd) if os.path.commonpath([absolute, cwd]) == cwd else str(path)
+    except ValueError:  # another drive
+        return str(path)
 
 
 class WriteError(Exception):
