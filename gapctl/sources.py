@@ -366,7 +366,9 @@ def _parse_yaml(src: SourceFile, text: str, measure_depth: bool = False) -> Pars
                                           src, location=Location(src.display, 1, 1))])
     walker = _Walker(src)
     try:
-        data = walker.walk(node)
+        if "*" in text and _ALIAS.search(text) and _expanded_size(node) > MAX_NODES:
+            raise _TooManyNodes  # found without expanding: walking 2,000,000 values first took seconds
+        data = walker.walk_root(node)
     except _TooManyNodes:
         return Parsed(src, None, [Problem(
             FILE_TOO_LARGE,
@@ -405,6 +407,41 @@ def _yaml_deep_mark(text: str) -> Any:
 
 class _TooManyNodes(Exception):
     pass
+
+
+_ALIAS = re.compile(r"(?:^|[\s\[{,:])\*[^\s,\[\]{}]", re.M)  # a YAML alias (*name), not a '*' in text
+
+
+def _expanded_size(root: Any) -> int:
+    """How many values walking `root` would visit, aliases expanded, counted without expanding them.
+
+    Each distinct node is sized once (1 + its values' sizes); an alias inside the collection it
+    names counts as nothing here (the walker refuses it as too deep).
+    """
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    def values(node: Any) -> list[Any]:  # what the walker descends into: no merge keys, no tagged collections
+        if node.tag != _MAP and node.tag != _SEQ:
+            return []
+        if node.__class__ is MappingNode:
+            return [value for key, value in node.value if key.__class__ is ScalarNode
+                    and not (key.value == "<<" and key.tag != _STR)]
+        return node.value if node.__class__ is SequenceNode else []
+
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            open_.discard(key)
+            sizes[key] = min(1 + sum(sizes.get(id(v), 0) for v in values(node)), MAX_NODES + 1)
+        elif key not in sizes and key not in open_:
+            open_.add(key)
+            stack.append((node, True))
+            stack.extend((v, False) for v in values(node) if id(v) not in sizes)
+    return sizes[id(root)]
 
 
 class _TooDeep(Exception):
@@ -513,8 +550,6 @@ class _Walker:
         if self.budget < 0:
             raise _TooManyNodes
         cls = node.__class__
-        if not path:
-            self.root = node
         if cls is not ScalarNode:
             if len(path) >= MAX_DEPTH:
                 raise _TooDeep(node.start_mark, self._cycles(path))
@@ -564,6 +599,10 @@ class _Walker:
             return node.value
         return _typed(tag, node.value)
 
+    def walk_root(self, node: Any) -> Any:
+        self.root = node
+        return self.walk(node)
+
     def _cycles(self, path: tuple[Any, ...]) -> bool:
         """Whether the way down `path` meets one node twice: an alias inside the collection it names."""
         from yaml.nodes import MappingNode
@@ -599,7 +638,7 @@ def yaml_positions(text: str, positions: dict[tuple[Any, ...], tuple[int, int, i
         return  # composing it could overflow the C stack
     node = yaml.compose(text, Loader=_composer())
     if node is not None:
-        _Walker(None, positions).walk(node)
+        _Walker(None, positions).walk_root(node)
 
 
 # --- TOML positions -------------------------------------------------------------------
