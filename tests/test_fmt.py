@@ -221,6 +221,7 @@ def test_block_scalars_and_flow_collections_keep_their_style():
 
 
 def test_layout_bom_crlf_indentation_and_one_trailing_newline():
+    """format_text works on text: LF, no BOM. Files keep theirs (format_paths; tests/test_lossless_writes.py)."""
     text = "\ufeffid: u\r\nname: n\r\nunits:\r\n    -   id: a\r\n        name: 甲\r\n        type: t\r\n\r\n\r\n"
     out = format_text(text, "units")
     assert out == "id: u\nname: n\nunits:\n  - id: a\n    name: 甲\n    type: t\n"
