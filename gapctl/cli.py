@@ -71,7 +71,9 @@ def _echo(text: str = "") -> None:
 
 
 def _dump_json(data: Any) -> None:
-    _echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False, default=str))
+    """JSON with Chinese as written; bidi and control characters as \\u escapes (same values)."""
+    from gapctl.escape import json_text
+    _echo(json_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False, default=str)))
 
 
 def _problem_rows(problems: list) -> list[dict[str, Any]]:
@@ -82,6 +84,13 @@ def _problem_rows(problems: list) -> list[dict[str, Any]]:
                      "code": p.code, "name": p.kind.name, "severity": p.severity,
                      "message": p.message})
     return rows
+
+
+def _problem_line(row: dict[str, Any]) -> str:
+    """`path:line:col: CODE message`, one line whatever the message quotes (gapctl.escape.plain):
+    a quoted value cannot start a new line that a CI log would read as a command."""
+    from gapctl.escape import plain
+    return f"{plain(row['path'])}:{row['line']}:{row['col']}: {row['code']} {plain(row['message'])}"
 
 
 def _codes_catalogue() -> list[dict[str, str]]:
@@ -139,7 +148,7 @@ def validate(
                     "files": result.files, "problems": _problem_rows(problems)})
     else:
         for row in _problem_rows(problems):
-            _echo(f"{row['path']}:{row['line']}:{row['col']}: {row['code']} {row['message']}")
+            _echo(_problem_line(row))
         if problems:
             _echo()
         summary = f"{errors} error(s), {warnings} warning(s) in {result.files} file(s)."
@@ -168,7 +177,7 @@ def show(
     what, obj, problems = read_one(path)
     if obj is None:
         for row in _problem_rows(problems):
-            typer.echo(f"{row['path']}:{row['line']}:{row['col']}: {row['code']} {row['message']}", err=True)
+            typer.echo(_problem_line(row), err=True)
         if not problems:
             typer.echo(f"{path}: not a scheme, unit set or round", err=True)
         raise typer.Exit(1)
@@ -183,7 +192,7 @@ def show(
 
 def _print_problems(problems: list) -> None:
     for row in _problem_rows(problems):
-        typer.echo(f"{row['path']}:{row['line']}:{row['col']}: {row['code']} {row['message']}", err=True)
+        typer.echo(_problem_line(row), err=True)
 
 
 def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = True):
@@ -518,7 +527,7 @@ def evidence_verify(path: Path = typer.Argument(..., help="A round directory."))
         raise typer.Exit(1)
     verified = verify(result.loaded.round)
     for row in _problem_rows(sorted(verified.problems, key=lambda p: (p.locate().path, p.locate().line))):
-        _echo(f"{row['path']}:{row['line']}:{row['col']}: {row['code']} {row['message']}")
+        _echo(_problem_line(row))
     _echo(f"{verified.checked} evidence file(s) checked, {len(verified.problems)} problem(s).")
     raise typer.Exit(1 if verified.problems else 0)
 

@@ -139,19 +139,21 @@ def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_catego
         columns.append("flags")
         rows = [[label(c, lang) for c in columns]]
         for s in group:
-            rows.append([plain(_cell(c, s, lang)) for c in columns])
+            cells = _cells(s, lang)
+            rows.append([cells[c] for c in columns])
         numeric = {"rank", "category_rank", "applicable", "earned", "base", "bonus", "penalty",
                    "external", "total", "performance", "passdown"}
         lines += table(rows, ["right" if c in numeric else "left" for c in columns])
     return lines
 
 
-def _cell(column: str, s: UnitScore, lang: str) -> str:
+def _cells(s: UnitScore, lang: str) -> dict[str, str]:
+    """Every column's text for one unit (the table escapes each cell)."""
     labels = {f.id: (f.label if lang == "zh" or not f.label_en else f.label_en) for f in s.scheme.flags}
     flags = [labels.get(f, f) for f in s.flags]
     if s.pending:
         flags.append(f"{label('pending', lang)} {len(s.pending)}")
-    values = {
+    return {
         "rank": str(s.rank or ""),
         "category_rank": str(s.category_rank or ""),
         "unit": s.unit.name if lang == "zh" or not s.unit.name_en else s.unit.name_en,
@@ -169,4 +171,3 @@ def _cell(column: str, s: UnitScore, lang: str) -> str:
         "passdown": num(s.passdown) if s.passdown is not None else "",
         "flags": ", ".join(flags),
     }
-    return values[column]

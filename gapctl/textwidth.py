@@ -21,11 +21,17 @@ def pad(text: str, columns: int, align: str = "left") -> str:
 
 
 def table(rows: list[list[str]], aligns: list[str] | None = None, sep: str = "  ") -> list[str]:
-    """Rows of cells → aligned lines (the first row is the header, underlined)."""
+    """Rows of cells → aligned lines (the first row is the header, underlined).
+
+    Every cell is escaped for the terminal (`gapctl.escape.plain_line`: line breaks folded,
+    bidi and control characters shown), so no value can break or reorder the table.
+    """
+    from gapctl.escape import plain_line
+
     if not rows:
         return []
     cols = max(len(r) for r in rows)
-    rows = [r + [""] * (cols - len(r)) for r in rows]
+    rows = [[plain_line(cell) for cell in r] + [""] * (cols - len(r)) for r in rows]
     widths = [max(width(r[i]) for r in rows) for i in range(cols)]
     aligns = aligns or ["left"] * cols
     lines = []

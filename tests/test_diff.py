@@ -180,4 +180,4 @@ def test_two_rounds_with_different_schemes_and_replaces(tmp_path, monkeypatch):
 def test_markdown_escapes_user_text():
     from gapctl.diff_view import md
     assert md("a|b @admin <script>alert(1)</script> *x*") == \
-        "a\\|b &#64;admin &lt;script&gt;alert(1)&lt;/script&gt; \\*x\\*"
+        "a\\|b @\u2060admin &lt;script&gt;alert(1)&lt;/script&gt; \\*x\\*"

@@ -500,8 +500,6 @@ def test_followup_and_status_text(rounds, monkeypatch):
     assert_plain(run("status", new, "--today", "2022-01-12"), run("status", old, "--today", "2022-01-12"))
 
 
-@pytest.mark.xfail(strict=True, reason="cli._dump_json writes ensure_ascii=False without gapctl.escape.json_text: "
-                                       "bidi characters reach the terminal raw (cli.py is not ours to change)")
 def test_json_output_has_no_raw_bidi(rounds, monkeypatch):
     monkeypatch.chdir(rounds["hostile"].parent.parent)
     out = run("score", "rounds/yanjiang-2021", "--format", "json")
