@@ -37,6 +37,8 @@ WORD_JOINER = "\u2060"  # invisible, no line break: after `@` or `#` it stops Gi
 
 def visible(text: str) -> str:
     """Bidi and control characters as a visible `\\u202e`; tabs as spaces. Everything else unchanged."""
+    if text.isprintable():  # fast path: bidi marks, controls and tabs are all non-printable
+        return text
     return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text.replace("\t", " "))
 
 
@@ -48,6 +50,8 @@ def plain(value: Any) -> str:
 
 def plain_line(line: str) -> str:
     """A whole output line (indentation kept): line breaks inside values folded, controls shown."""
+    if line.isprintable():  # fast path: line breaks are non-printable too
+        return line
     return visible(_BREAK_RUN.sub(" ", _TRAILING_BREAKS.sub("", line)))
 
 

@@ -7,6 +7,8 @@ import unicodedata
 
 def width(text: str) -> int:
     """Columns the text takes: East Asian wide and full-width characters take two."""
+    if text.isascii():
+        return len(text)
     total = 0
     for ch in text:
         if unicodedata.combining(ch):

@@ -9,6 +9,7 @@ parses a file that is the same on both sides once.
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -37,14 +38,20 @@ class DiskTree:
         return path.exists()
 
     def files(self, directory: Path) -> list[Path]:
-        if not directory.is_dir():
-            return []
-        return sorted(p for p in directory.iterdir() if p.is_file())
+        return [directory / name for name in self._names(directory, files=True)]
 
     def dirs(self, directory: Path) -> list[Path]:
-        if not directory.is_dir():
+        return [directory / name for name in self._names(directory, files=False)]
+
+    @staticmethod
+    def _names(directory: Path, files: bool) -> list[str]:
+        """Sorted names of the files (or directories) in `directory`; scandir's entry types
+        spare a stat per entry, which counts with 30,000 observation files."""
+        try:
+            with os.scandir(directory) as entries:
+                return sorted(e.name for e in entries if (e.is_file() if files else e.is_dir()))
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        return sorted(p for p in directory.iterdir() if p.is_dir())
 
     def read_bytes(self, path: Path) -> bytes:
         return path.read_bytes()
