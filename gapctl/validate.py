@@ -150,6 +150,9 @@ def _check_indicator(scheme: Scheme, ind: Indicator) -> list[Problem]:
             message, sub = message if isinstance(message, tuple) else (message, ())
             out.append(Problem(RULE_PARAMS, f"'{ind.id}' {rule.kind}: {message}", rule.src,
                                rule.at + tuple(sub)))
+        if kind.uses_points and ind.points is None and ind.section != "main" and "points" not in ind.invalid:
+            out.append(Problem(RULE_PARAMS, f"'{ind.id}' {rule.kind}: needs 'points' on the indicator "
+                               "(what the rule earns)", rule.src, rule.at + ("kind",), on="key"))
         if ind.section == "main" and rule.kind in ("threshold", "rank"):
             out.append(Problem(RULE_PARAMS, f"'{ind.id}': a {rule.kind} rule belongs in the bonus "
                                "or penalty section", rule.src, rule.at + ("kind",)))

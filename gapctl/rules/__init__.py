@@ -35,6 +35,7 @@ class RuleKind:
     check_value: Callable[[Result, Rule, Indicator, Unit], list[str]]
     earned: Callable[[Result, Rule, Indicator, Unit], Decimal]
     describe: Callable[[Rule, Indicator, str], str]  # the rule in words, lang "zh" or "en"
+    uses_points: bool = False  # earns (part of) the indicator's own points, so it needs them
 
 
 def no_problems(*_args: object) -> list[str]:

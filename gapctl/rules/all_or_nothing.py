@@ -30,4 +30,5 @@ KIND = RuleKind(
     check_value=check_value,
     earned=earned,
     describe=describe,
+    uses_points=True,
 )

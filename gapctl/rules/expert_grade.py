@@ -49,4 +49,5 @@ KIND = RuleKind(
     check_value=check_value,
     earned=earned,
     describe=describe,
+    uses_points=True,
 )
