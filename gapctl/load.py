@@ -221,7 +221,7 @@ def load_repository(root: Path, loaded: Loaded | None = None) -> Loaded:
     for path in data_files(root / "units", tree):
         _add_unit_set(loaded, path)
     for directory in tree.dirs(root / "rounds"):
-        if round_file(directory, tree):
+        if round_file(directory, tree) and not directory.name.startswith("."):  # .x: a staging copy
             round_ = _read_round(loaded, directory)
             if round_:
                 _resolve_round(loaded, round_, load_missing=False)

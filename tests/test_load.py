@@ -91,3 +91,13 @@ def test_yaml_and_toml_give_the_same_model(mini_repo, tmp_path):
     assert from_yaml.round.schemes["mini"].indicators == from_toml.round.schemes["mini"].indicators
     assert from_yaml.round.unit_set.units == from_toml.round.unit_set.units
     assert from_yaml.round.observations == from_toml.round.observations
+
+
+def test_dot_directories_under_rounds_are_not_rounds(mini_repo):
+    """A staging copy (`new round` builds `.<id>.<random>.new`) or an editor's backup is not a round."""
+    import shutil
+
+    shutil.copytree(mini_repo / "rounds/r1", mini_repo / "rounds/.r1.tmp")
+    loaded = load(mini_repo)
+    assert sorted(loaded.repository.rounds) == ["r1"]
+    assert not loaded.problems
