@@ -651,11 +651,14 @@ def schema_command(
         for name in stale:
             _echo(f"would write {out / name}")
         raise typer.Exit(1 if stale else 0)
-    out.mkdir(parents=True, exist_ok=True)
+    from gapctl.writes import Write, WriteError, write_files
+
+    try:
+        write_files([Write(out / name, files[name].encode("utf-8")) for name in stale], root=out)
+    except WriteError as err:
+        typer.echo(f"gapctl schema: {err}", err=True)
+        raise typer.Exit(1) from None
     for name in stale:
-        tmp = out / f".{name}.tmp"
-        tmp.write_text(files[name], encoding="utf-8")
-        tmp.replace(out / name)
         _echo(f"wrote {out / name}")
     _echo(f"{len(files)} schema file(s), {len(stale)} written.")
 

@@ -117,3 +117,17 @@ def test_cli_writes_and_refuses_a_symlink(tmp_path, monkeypatch):
     assert refused.exit_code == 1 and "symbolic link" in refused.output
     with pytest.raises(ReportError):
         write({"index.html": "x"}, link)
+
+
+def test_report_directory_is_readable_by_others(tmp_path):
+    """The staging directory comes from mkdtemp (0700); the published report must follow the umask."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        write({"index.md": "# x\n", "units/a.md": "# a\n"}, tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "out/units/a.md").stat().st_mode) == 0o644

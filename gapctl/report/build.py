@@ -104,6 +104,9 @@ def write(files: dict[str, str], out_dir: Path) -> None:
     parent = out_dir.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it 0700: a web server could not read the report
     try:
         for rel, text in sorted(files.items()):
             path = staging / rel
