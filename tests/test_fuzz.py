@@ -120,11 +120,12 @@ def small_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base
 
 
-# Crashes found here in code this suite's owner may not change yet, each with a corpus case
-# marked `# xfail:`; an example that hits one is discarded, not passed (see the hand-off).
+# Crashes this fuzzing found in code outside the corpus owner's files, each kept as a corpus
+# case marked `# xfail:` until fixed; an example that hits one is discarded rather than failed.
+# Remove an entry when its case passes (the strict xfail then reports XPASS).
 KNOWN_CRASHES = [
-    # a bonus/penalty indicator without points whose rule earns the indicator's points
-    # (all-or-nothing): validate's _check_value compares None < 0 (tests/bad/133-bonus-without-points)
+    # a bonus indicator whose points are given but unreadable (False, 五分): validate's
+    # _check_value compares the rule's earned None < 0 (tests/bad/134-bonus-points-unreadable)
     (TypeError, "'<' not supported between instances of 'NoneType' and 'int'"),
 ]
 
@@ -183,7 +184,9 @@ def _leaves(data: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 def _plain(value: Any) -> Any:
     """What PyYAML's safe_dump can write: Decimals as numbers (or .nan/.inf), the rest as is."""
     if isinstance(value, Decimal):
-        return float(value) if not value.is_finite() or abs(value) < 10**15 else str(value)
+        if value.is_nan():
+            return float("nan")  # float() refuses a signalling NaN
+        return float(value) if value.is_infinite() or abs(value) < 10**15 else str(value)
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
