@@ -26,6 +26,7 @@ _YMD = re.compile(r"(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*[�
                   r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?", re.ASCII)  # a time after the date is dropped
 _DMY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", re.ASCII)
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})", re.ASCII)
+MAX_ID_BYTES = 200  # ids become file names (255 bytes at most) with a suffix such as .yaml or .html
 MAX_NUMBER = Decimal(10) ** 15  # larger numbers are typos here, and would overflow Decimal arithmetic
 _YAML_BOOL_WORDS = "YAML reads yes, no, on, off, y and n (any case) as true/false"
 
@@ -100,7 +101,8 @@ class Reader:
             # fast path: most values already have the type their key needs
             accepted = _AS_IS.get(spec.type)
             if accepted is not None and value.__class__ is accepted and not spec.choices \
-                    and not spec.path and (spec.type != "id" or ID_PATTERN.fullmatch(value)):
+                    and not spec.path and (spec.type != "id" or len(value) <= MAX_ID_BYTES // 3
+                                           and ID_PATTERN.fullmatch(value)):
                 out[key] = value
             else:
                 out[key] = self.convert(spec, value, at + (key,), key, what)
@@ -177,6 +179,10 @@ class Reader:
         if not isinstance(value, str):
             hint = f"; {_YAML_BOOL_WORDS}: write it in quotes" if isinstance(value, bool) else ""
             self.problem(WRONG_TYPE, f"'{key}' must be an id (text), not {_type_name(value)}{hint}", at)
+            return None
+        if len(value.encode("utf-8")) > MAX_ID_BYTES:
+            self.problem(BAD_VALUE, f"'{key}': an id of {len(value.encode('utf-8'))} bytes is too long: ids "
+                         f"become file names, so they stay within {MAX_ID_BYTES} bytes (66 Chinese characters)", at)
             return None
         if not ID_PATTERN.fullmatch(value):
             self.problem(BAD_VALUE, f"'{key}': '{_shown(value)}' is not a valid id: {_id_flaw(value)}. "
