@@ -78,8 +78,8 @@ def check_scheme(scheme: Scheme) -> list[Problem]:
         else:
             seen[ind.id] = ind
         problems = _check_indicator(scheme, ind)
-        if any(p.kind is RULE_PARAMS for p in problems):
-            scheme.invalid.add(ind.id)
+        if any(p.kind is RULE_PARAMS for p in problems) or ind.invalid & {"points", "rule"}:
+            scheme.invalid.add(ind.id)  # its values are not scored against what could not be read
         out.extend(problems)
     scheme.index = seen
     top = scheme.top_total()

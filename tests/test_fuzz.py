@@ -123,11 +123,7 @@ def small_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # Crashes this fuzzing found in code outside the corpus owner's files, each kept as a corpus
 # case marked `# xfail:` until fixed; an example that hits one is discarded rather than failed.
 # Remove an entry when its case passes (the strict xfail then reports XPASS).
-KNOWN_CRASHES = [
-    # a bonus indicator whose points are given but unreadable (False, 五分): validate's
-    # _check_value compares the rule's earned None < 0 (tests/bad/134-bonus-points-unreadable)
-    (TypeError, "'<' not supported between instances of 'NoneType' and 'int'"),
-]
+KNOWN_CRASHES: list[tuple[type, str]] = []  # (exception, text): crashes found and not yet fixed
 
 
 def _check_and_score(repo: Path) -> None:
