@@ -54,7 +54,7 @@ from gapctl.problems import (
 )
 from gapctl.rules import REGISTRY
 from gapctl.schema import Reader
-from gapctl.sources import DATA_SUFFIXES, SourceFile, display_path, read_file
+from gapctl.sources import DATA_SUFFIXES, SourceFile, display_path, over_limit, read_file
 from gapctl.tree import DiskTree
 
 ROUND_FILES = ("round.toml", "round.yaml", "round.yml")
@@ -94,6 +94,10 @@ class Loaded:
         `share=False` for objects that loading later changes (rounds): never taken from the memo.
         """
         self.files_read += 1
+        if isinstance(self.tree, DiskTree) and over_limit(path):  # refused without reading it all
+            parsed = read_file(path)
+            self.problems.extend(parsed.problems)
+            return None
         try:
             data = self.tree.read_bytes(path)
         except OSError as err:

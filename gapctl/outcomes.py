@@ -36,7 +36,7 @@ from gapctl.score import (
     score_unit,
     summarise,
 )
-from gapctl.sources import SourceFile, display_path, read_file
+from gapctl.sources import SourceFile, display_path, over_limit, read_file
 from gapctl.validate import (
     check_appeals,
     check_evidence_file,
@@ -271,6 +271,10 @@ def _work(index: int) -> tuple[int, bytes]:
 
 
 def _compute(plan: RoundPlan, path: Path) -> tuple[bytes, FileOutcome]:
+    if over_limit(path):  # refused without reading it all
+        parsed = read_file(path)
+        outcome = FileOutcome(parsed.src, None, list(parsed.problems))
+        return _dump(plan, outcome), outcome
     try:
         data = path.read_bytes()
     except OSError as err:
@@ -295,10 +299,10 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
     done = 0
     for index, path in enumerate(paths):
         payload = None
-        if plan.cache is not None:
+        if plan.cache is not None and not over_limit(path):
             try:
                 payload = plan.cache.get(_key(plan, path, path.read_bytes()))
-            except OSError:
+            except (OSError, ValueError):
                 payload = None
         if payload is not None:
             try:

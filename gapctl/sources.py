@@ -204,6 +204,14 @@ def _encoding_problem(src: SourceFile, raw: bytes, hint: str) -> Problem:
     return Problem(ENCODING, message, src, location=Location(src.display, line, col))
 
 
+def over_limit(path: Path) -> bool:
+    """Whether a file on disk is larger than the limit in force (so it need not be read at all)."""
+    try:
+        return path.stat().st_size > max_file_bytes()[0]
+    except (OSError, ValueError):
+        return False
+
+
 def read_file(path: Path, text: str | bytes | None = None,
               max_bytes: int | None = None, keep_text: bool = False) -> Parsed:
     """Read and parse one YAML or TOML file, collecting problems instead of raising.

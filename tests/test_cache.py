@@ -168,3 +168,21 @@ def test_concurrent_runs_leave_a_sound_cache(tmp_path: Path, monkeypatch: pytest
     warm = file_by_file(Path("rounds/shanwei-2020"))
     assert warm[2].cache.rejected == 0 and warm[2].cache.misses == 0
     assert warm[:2] == whole_round(Path("rounds/shanwei-2020"))
+
+
+@pytest.mark.parametrize("file_by_file_path", [True, False])
+def test_a_file_over_the_limit_is_refused_without_being_read(file_by_file_path: bool, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = copy_repo(tmp_path)
+    big = repo / "rounds/suizhou-2021/observations/finance.yaml"
+    with open(big, "r+b") as handle:          # sparse: 30 MB on paper, nothing on disk
+        handle.truncate(30 * 1024 * 1024)
+    read = Path.read_bytes
+
+    def guarded(self: Path) -> bytes:
+        assert self.name != "finance.yaml", "the oversized file was read"
+        return read(self)
+    monkeypatch.setattr(Path, "read_bytes", guarded)
+    monkeypatch.chdir(repo)
+    result = outcomes.check("rounds/suizhou-2021") if file_by_file_path else check("rounds/suizhou-2021")
+    assert [p.code for p in result.report.problems if "finance" in str(p.locate().path)] == ["E105"]
