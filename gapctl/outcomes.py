@@ -80,6 +80,8 @@ class RoundPlan:
     cache: C.Cache | None = None
     outcomes: list[FileOutcome] = field(default_factory=list)
     displays: dict[Path, str] = field(default_factory=dict)
+    keys: list[str | None] = field(default_factory=list)  # each file's cache key (None: not cached)
+    computed: int = 0  # files read and checked this time (the others came from the cache)
 
 
 @dataclass
@@ -259,33 +261,77 @@ def _load(plan: RoundPlan, path: Path, payload: bytes) -> FileOutcome:
 
 
 _PLAN: RoundPlan | None = None  # the plan a forked worker inherits
+CHUNK_BOUNDARY = 16  # a chunk ends after a file whose key ≡ 0 (mod this): ~16 files a chunk
 
 
-def _work(index: int) -> tuple[int, bytes]:
-    """In a worker: one file's outcome, pickled, and stored in the cache when it may be."""
+def _file_key(plan: RoundPlan, path: Path) -> str | None:
+    """The file's cache key, or None when it cannot be read (or is over the size limit)."""
+    if over_limit(path):
+        return None
+    try:
+        return _key(plan, path, path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def _chunks(keys: list[str | None]) -> list[list[int]]:
+    """Files grouped into chunks whose ends depend on the files' own keys (content-defined
+    chunking, as in rsync): editing, adding or removing one file changes only its chunk.
+
+    The cache stores one entry a chunk, not a file: creating a file costs ~0.6 ms of system
+    time here, and 3,000 of them cost a cold run more than a fifth of its time.
+    """
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    for index, key in enumerate(keys):
+        current.append(index)
+        if key is None or int(key[:8], 16) % CHUNK_BOUNDARY == 0:  # no size cap: it would shift cuts
+            chunks.append(current)
+            current = []
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _chunk_key(keys: list[str | None], chunk: list[int]) -> str | None:
+    members = [keys[i] for i in chunk]
+    return None if None in members else C.key_of("chunk", *members)
+
+
+def _work(chunk: list[int]) -> list[tuple[int, bytes]]:
+    """In a worker: a chunk's outcomes, pickled, and stored in the cache when they may be."""
     plan = _PLAN
     assert plan is not None
-    path = plan.round.observation_paths[index]
-    payload, _ = _compute(plan, path)
-    return index, payload
+    return _compute_chunk(plan, chunk)
 
 
-def _compute(plan: RoundPlan, path: Path) -> tuple[bytes, FileOutcome]:
+def _compute_chunk(plan: RoundPlan, chunk: list[int]) -> list[tuple[int, bytes]]:
+    paths = plan.round.observation_paths
+    results = []
+    cacheable = plan.cache is not None
+    for index in chunk:
+        outcome, key = _compute(plan, paths[index])
+        results.append((index, _dump(plan, outcome)))
+        cacheable = cacheable and key is not None and key == plan.keys[index]
+    chunk_key = _chunk_key(plan.keys, chunk)
+    if cacheable and chunk_key is not None:
+        plan.cache.put(chunk_key, C.dumps([payload for _, payload in results]))
+    return results
+
+
+def _compute(plan: RoundPlan, path: Path) -> tuple[FileOutcome, str | None]:
+    """One file's outcome, and its key if the outcome may be cached."""
     if over_limit(path):  # refused without reading it all
         parsed = read_file(path)
-        outcome = FileOutcome(parsed.src, None, list(parsed.problems))
-        return _dump(plan, outcome), outcome
+        return FileOutcome(parsed.src, None, list(parsed.problems)), None
     try:
         data = path.read_bytes()
     except OSError as err:
-        outcome = FileOutcome(SourceFile(path, display_path(path)), None,
-                              [unreadable_problem(path, f"cannot read file: {err.strerror or err}")])
-        return _dump(plan, outcome), outcome
+        return FileOutcome(SourceFile(path, display_path(path)), None,
+                           [unreadable_problem(path, f"cannot read file: {err.strerror or err}")]), None
     outcome = _outcome(plan, path, data)
-    payload = _dump(plan, outcome)
-    if plan.cache is not None and outcome.unit == path.stem and outcome.unit in plan.units:
-        plan.cache.put(_key(plan, path, data), payload)
-    return payload, outcome
+    cacheable = outcome.unit == path.stem and outcome.unit in plan.units
+    return outcome, _key(plan, path, data) if cacheable else None
 
 
 # --- a round --------------------------------------------------------------------------
@@ -295,46 +341,55 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
     global _PLAN
     paths = plan.round.observation_paths
     results: list[FileOutcome | None] = [None] * len(paths)
-    todo: list[int] = []
+    plan.keys = [_file_key(plan, path) for path in paths] if plan.cache is not None else [None] * len(paths)
+    todo: list[list[int]] = []
     done = 0
-    for index, path in enumerate(paths):
-        payload = None
-        if plan.cache is not None and not over_limit(path):
-            try:
-                payload = plan.cache.get(_key(plan, path, path.read_bytes()))
-            except (OSError, ValueError):
-                payload = None
-        if payload is not None:
-            try:
-                results[index] = _load(plan, path, payload)
-            except Exception:  # signed by this user but unreadable with this code: recompute
-                results[index] = None
-        if results[index] is None:
-            todo.append(index)
-        else:
-            done += 1
-            if progress and done % 100 == 0:
-                progress(done, len(paths))
-    workers = min(jobs_wanted(), len(todo) // (PARALLEL_FROM // 2) or 1)
-    if len(todo) >= PARALLEL_FROM and workers > 1 and hasattr(os, "fork"):
+
+    def advance(n: int) -> None:
+        nonlocal done
+        if progress and (done + n) // 100 > done // 100:
+            progress(done + n, len(paths))
+        done += n
+
+    chunks = _chunks(plan.keys) if plan.cache is not None else \
+        [list(range(n, min(n + CHUNK_BOUNDARY, len(paths)))) for n in range(0, len(paths), CHUNK_BOUNDARY)]
+    for chunk in chunks:
+        chunk_key = _chunk_key(plan.keys, chunk) if plan.cache is not None else None
+        payload = plan.cache.get(chunk_key) if chunk_key is not None else None
+        try:
+            loaded = [_load(plan, paths[i], member) for i, member in zip(chunk, C.loads(payload), strict=True)] \
+                if payload is not None else None
+        except Exception:  # signed by this user but unreadable with this code: recompute
+            loaded = None
+        if loaded is None:
+            todo.append(chunk)
+            continue
+        for index, outcome in zip(chunk, loaded, strict=True):
+            results[index] = outcome
+        advance(len(chunk))
+    files = plan.computed = sum(len(chunk) for chunk in todo)
+    workers = min(jobs_wanted(), files // (PARALLEL_FROM // 2) or 1)
+    if files >= PARALLEL_FROM and workers > 1 and hasattr(os, "fork"):
         import multiprocessing  # only here: small rounds never pay for importing it
 
         _PLAN = plan
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for index, payload in pool.imap_unordered(_work, todo, chunksize=16):
-                    results[index] = _load(plan, paths[index], payload)
-                    done += 1
-                    if progress and done % 100 == 0:
-                        progress(done, len(paths))
+                for computed in pool.imap_unordered(_work, todo):
+                    for index, payload in computed:
+                        results[index] = _load(plan, paths[index], payload)
+                    advance(len(computed))
         finally:
             _PLAN = None
     else:
-        for index in todo:
-            results[index] = _compute(plan, paths[index])[1]
-            done += 1
-            if progress and done % 100 == 0:
-                progress(done, len(paths))
+        for chunk in todo:
+            if plan.cache is not None:
+                for index, payload in _compute_chunk(plan, chunk):
+                    results[index] = _load(plan, paths[index], payload)
+            else:  # nothing to store: no need to pickle
+                for index in chunk:
+                    results[index] = _compute(plan, paths[index])[0]
+            advance(len(chunk))
     if progress:
         progress(len(paths), len(paths))
     plan.outcomes = [r for r in results if r is not None]
