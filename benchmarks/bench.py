@@ -313,7 +313,8 @@ def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, re
             row.note = last_line(run.stderr) or f"exit code {run.code}"
         if name == "score" and ok and "--no-cache" in help_text:
             bench_cache(round_dir, label, repeat, timeout, ref.seconds, report)
-    score_row = next((r for r in report.rows[::-1] if r.what.startswith("gapctl score")), None)
+    score_row = next((r for r in report.rows[::-1] if r.what in ("gapctl score --no-cache", "gapctl score")
+                      and r.units == label), None)
     report_row = next((r for r in report.rows[::-1] if r.what == "gapctl report"), None)
     if score_row and report_row and score_row.seconds and report_row.seconds:
         report.notes.append(f"report, {label} units: {report_row.seconds / score_row.seconds:.2f}× one cold "
