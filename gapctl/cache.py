@@ -137,21 +137,25 @@ class Cache:
         self.written += 1
 
 
-def _problem_kind(obj: Any) -> tuple[str, str] | None:
-    from gapctl.problems import ProblemKind
-    return ("K", obj.code) if isinstance(obj, ProblemKind) else None
+def problem_kind_ids() -> dict[int, tuple[str, str]]:
+    """id() of every problem kind → its reference, for `dumps`."""
+    from gapctl.problems import CATALOGUE
+    return {id(kind): ("K", code) for code, kind in CATALOGUE.items()}
 
 
-def dumps(value: Any, reference: Callable[[Any], Any] | None = None) -> bytes:
-    """Pickle `value`, writing objects for which `reference` returns a tuple as that tuple.
+def dumps(value: Any, persistent_id: Callable[[Any], Any] | None = None) -> bytes:
+    """Pickle `value`, writing objects for which `persistent_id` returns a tuple as that tuple.
 
-    Problem kinds are always written by code, so that `problem.kind is SOME_KIND` holds
-    for problems read back.
+    Without one, problem kinds are written by code, so that `problem.kind is SOME_KIND` holds
+    for problems read back; a caller's `persistent_id` must do the same (`problem_kind_ids`).
+    It is called for every object pickled: keep it to a dict lookup.
     """
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.persistent_id = (lambda obj: reference(obj) or _problem_kind(obj)) if reference \
-        else _problem_kind  # type: ignore[method-assign]
+    if persistent_id is None:
+        kinds = problem_kind_ids()
+        persistent_id = lambda obj: kinds.get(id(obj))  # noqa: E731
+    pickler.persistent_id = persistent_id  # type: ignore[method-assign]
     pickler.dump(value)
     return buffer.getvalue()
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from gapctl import cache as C
 from gapctl.load import Loaded, build_observations, load, paused_gc, second_file, unreadable_problem
-from gapctl.model import Evidence, Indicator, Round, Rule, Scheme, Unit
+from gapctl.model import Evidence, Round, Unit
 from gapctl.problems import ERROR, Report
 from gapctl.score import (
     ExternalShare,
@@ -199,6 +199,7 @@ def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
                 refer(rule, ("R", scheme.id, ind.id, i))
     for unit in units.values():
         refer(unit, ("U", unit.id))
+    references.update(C.problem_kind_ids())  # read back by cache.loads itself
     keep = {sid: ranking_inputs(s) for sid, s in round_.schemes.items()}
     return RoundPlan(round_, units, can_score, context, unit_keys, externals, keep, references, objects, cache)
 
@@ -231,15 +232,8 @@ def _outcome(plan: RoundPlan, path: Path, data: bytes) -> FileOutcome:
 
 
 def _dump(plan: RoundPlan, outcome: FileOutcome) -> bytes:
-    own = outcome.src
-
-    def reference(obj: Any) -> tuple[Any, ...] | None:
-        if obj is own:
-            return ("F",)
-        if isinstance(obj, (Scheme, Indicator, Rule, Unit)):
-            return plan.references.get(id(obj))
-        return None
-    return C.dumps(outcome, reference)
+    own, references = id(outcome.src), plan.references
+    return C.dumps(outcome, lambda obj: ("F",) if id(obj) == own else references.get(id(obj)))
 
 
 def _display(plan: RoundPlan, path: Path) -> str:
