@@ -431,9 +431,9 @@ def render(report: Report, repeat: int) -> str:
         ratio = "n/a"
         if r.seconds is not None:
             if r.ratio_to is None and r.what.startswith("reference"):
-                ratio = "1.0"
+                ratio = "1.00"
             elif r.ratio_to:
-                ratio = f"{r.seconds / r.ratio_to:,.1f}"
+                ratio = f"{r.seconds / r.ratio_to:,.2f}"
         what = r.what
         if r.note:
             errors.append(f"{r.what} ({r.units} units): {r.note}")
