@@ -39,12 +39,11 @@ from gapctl.score import (
 from gapctl.sources import SourceFile, display_path, over_limit, read_file
 from gapctl.validate import (
     check_appeals,
+    check_definitions,
     check_evidence_file,
     check_missing_observations,
     check_observation_file,
     check_round_context,
-    check_scheme,
-    check_unit_set,
 )
 
 PARALLEL_FROM = 200  # observation files; below this one process is faster than starting a pool
@@ -113,11 +112,7 @@ def check(path: Path | str, use_cache: bool = True, progress: Progress | None = 
         cache = C.open_cache(find_repository_root(start.resolve()), use_cache)
         loaded = load(path, observations=False, cache=cache)
         repo = loaded.repository
-        report = Report(list(loaded.problems))
-        for scheme in repo.schemes.values():
-            report.extend(check_scheme(scheme))
-        for unit_set in repo.unit_sets.values():
-            report.extend(check_unit_set(unit_set))
+        report = Report(list(loaded.problems) + check_definitions(repo))
         rounds = [loaded.round] if loaded.round else list(repo.rounds.values())
         plans = []
         files = loaded.files_read
@@ -293,24 +288,27 @@ def _chunk_key(keys: list[str | None], chunk: list[int]) -> str | None:
 
 
 def _work(chunk: list[int]) -> list[tuple[int, bytes]]:
-    """In a worker: a chunk's outcomes, pickled, and stored in the cache when they may be."""
+    """In a worker: a chunk's outcomes, pickled (to travel back), and stored in the cache when they may be."""
     plan = _PLAN
     assert plan is not None
-    return _compute_chunk(plan, chunk)
+    return [(index, payload) for index, payload, _ in _compute_chunk(plan, chunk)]
 
 
-def _compute_chunk(plan: RoundPlan, chunk: list[int]) -> list[tuple[int, bytes]]:
+def _compute_chunk(plan: RoundPlan, chunk: list[int]) -> list[tuple[int, bytes | None, FileOutcome]]:
+    """A chunk's outcomes; pickled only when they travel or are stored."""
     paths = plan.round.observation_paths
     results = []
-    cacheable = plan.cache is not None
+    store = plan.cache is not None
     for index in chunk:
         outcome, key = _compute(plan, paths[index])
-        results.append((index, _dump(plan, outcome)))
-        cacheable = cacheable and key is not None and key == plan.keys[index]
-    chunk_key = _chunk_key(plan.keys, chunk)
-    if cacheable and chunk_key is not None:
-        plan.cache.put(chunk_key, C.dumps([payload for _, payload in results]))
-    return results
+        results.append((index, outcome, key))
+        store = store and key is not None and key == plan.keys[index]
+    chunk_key = _chunk_key(plan.keys, chunk) if store else None
+    travels = _PLAN is not None  # in a worker
+    payloads = [_dump(plan, outcome) if travels or chunk_key else None for _, outcome, _ in results]
+    if chunk_key is not None and plan.cache is not None:
+        plan.cache.put(chunk_key, C.dumps(payloads))
+    return [(index, payload, outcome) for (index, outcome, _), payload in zip(results, payloads, strict=True)]
 
 
 def _compute(plan: RoundPlan, path: Path) -> tuple[FileOutcome, str | None]:
@@ -377,12 +375,8 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
             _PLAN = None
     else:
         for chunk in todo:
-            if plan.cache is not None:
-                for index, payload in _compute_chunk(plan, chunk):
-                    results[index] = _load(plan, paths[index], payload)
-            else:  # nothing to store: no need to pickle
-                for index in chunk:
-                    results[index] = _compute(plan, paths[index])[0]
+            for index, _, outcome in _compute_chunk(plan, chunk):
+                results[index] = outcome
             advance(len(chunk))
     if progress:
         progress(len(paths), len(paths))

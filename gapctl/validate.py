@@ -49,15 +49,22 @@ def validate(loaded: Loaded) -> Report:
     """Every problem of what was loaded: shape problems from loading, then these checks."""
     report = Report(list(loaded.problems))
     repo = loaded.repository
-    for scheme in repo.schemes.values():
-        report.extend(check_scheme(scheme))
-    for unit_set in repo.unit_sets.values():
-        report.extend(check_unit_set(unit_set))
+    report.extend(check_definitions(repo))
     rounds = [loaded.round] if loaded.round else list(repo.rounds.values())
     for round_ in rounds:
         if round_ is not None:
             report.extend(check_round(round_))
     return report
+
+
+def check_definitions(repo: Any) -> list[Problem]:
+    """Every scheme and unit set of what was loaded, on its own."""
+    out: list[Problem] = []
+    for scheme in repo.schemes.values():
+        out.extend(check_scheme(scheme))
+    for unit_set in repo.unit_sets.values():
+        out.extend(check_unit_set(unit_set))
+    return out
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:
