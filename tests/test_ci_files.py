@@ -41,3 +41,14 @@ def test_pre_commit_hooks_name_real_commands():
         command = hook["entry"].split()[1]
         assert runner.invoke(app, [command, "--help"]).exit_code == 0
         assert re.match(hook["files"], "rounds/r/observations/a.yaml")
+
+
+def test_workflow_keeps_the_cache_and_its_signing_key():
+    """Without the key, a restored cache is (rightly) distrusted and every file is read again."""
+    workflow = yaml.safe_load((ROOT / ".github/workflows/gapctl.yml").read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["check"]["steps"]
+    cache = next(step for step in steps if str(step.get("uses", "")).startswith("actions/cache@"))
+    paths = cache["with"]["path"].split()
+    assert ".gapctl-cache" in paths and "~/.cache/gapctl" in paths
+    names = [step.get("name") for step in steps]
+    assert names.index(cache["name"]) < names.index("Validate")
