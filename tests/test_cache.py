@@ -91,7 +91,7 @@ def test_an_edited_file_is_read_again(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "result: done" in text
     target.write_text(text.replace("result: done", "result: not-done\n    reason: 测试修改", 1), encoding="utf-8")
     after = file_by_file(round_dir)
-    assert after[2].cache.misses == 1                      # only the edited file's chunk was computed
+    assert 1 <= after[2].cache.misses <= 2                 # only the edited file's chunk (or the two it joins)
     assert after[:2] == whole_round(round_dir)
     assert after[1] != before[1]                           # and its score changed
 
