@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from gapctl.labels import label
+from gapctl.labels import label, name_in
 from gapctl.model import Indicator, Result, Round, Scheme, Unit
 from gapctl.rules import REGISTRY, num
 from gapctl.score import RoundScore, score_leaf, score_round
@@ -212,7 +212,7 @@ def _fixed(value: Decimal | None, places: int) -> str:
 
 
 def _name(obj: Any, lang: str) -> str:
-    return obj.name if lang == "zh" or not obj.name_en else obj.name_en
+    return name_in(obj, lang)
 
 
 def text_lines(result: Agreement, lang: str = "zh") -> list[str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from gapctl.escape import plain_line
-from gapctl.labels import label
+from gapctl.labels import label, name_in
 from gapctl.model import Result
 from gapctl.rules import REGISTRY, num
 from gapctl.score import LeafScore, NodeScore, UnitScore
@@ -133,7 +133,7 @@ def _node_lines(node: NodeScore, lang: str, depth: int = 0) -> list[str]:
     if node.leaf is not None:
         return _leaf_lines(node.leaf, lang, indent)
     ind = node.indicator
-    name = ind.name if lang == "zh" or not ind.name_en else ind.name_en
+    name = name_in(ind, lang)
     lines = [f"{indent}{ind.id} {name}  {two(node.earned)}/{two(node.points)}"]
     for child in node.children:
         lines += _node_lines(child, lang, depth + 1)

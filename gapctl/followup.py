@@ -15,7 +15,7 @@ from typing import Any
 
 from gapctl.diff import match_indicators
 from gapctl.escape import plain, plain_line
-from gapctl.labels import label
+from gapctl.labels import label, name_in
 from gapctl.model import Indicator, Unit
 from gapctl.rules import num
 from gapctl.score import LeafScore, RoundScore, UnitScore
@@ -123,7 +123,7 @@ def followup(old: RoundScore, new: RoundScore) -> FollowUp:
 # --- output ---------------------------------------------------------------------------
 
 def _name(obj: Any, lang: str) -> str:
-    return obj.name if lang == "zh" or not obj.name_en else obj.name_en
+    return name_in(obj, lang)
 
 
 def _now(problem: FollowUpItem) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 LABELS: dict[str, tuple[str, str]] = {
     "rank": ("排名", "Rank"),
     "category_rank": ("类别排名", "Rank in category"),
@@ -50,3 +52,13 @@ def label(key: str, lang: str, extra: dict[str, tuple[str, str]] | None = None) 
     """The word for `key` in `lang`, from a module's own table `extra` first, then the shared one."""
     zh, en = (extra or {}).get(key) or LABELS.get(key, (key, key))
     return zh if lang == "zh" else en
+
+
+def in_lang(zh: str | None, en: str | None, lang: str) -> str | None:
+    """A data text in `lang`: the English variant when asked for and given, else the Chinese."""
+    return zh if lang == "zh" or not en else en
+
+
+def name_in(obj: Any, lang: str) -> str:
+    """`obj.name`, or `obj.name_en` in English when it has one (units, indicators, categories)."""
+    return in_lang(obj.name, obj.name_en, lang)

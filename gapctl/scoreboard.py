@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.escape import csv_cell, plain
-from gapctl.labels import label
+from gapctl.labels import in_lang, label, name_in
 from gapctl.rules import num
 from gapctl.score import RoundScore, UnitScore, half_up
 from gapctl.textwidth import table
@@ -149,15 +149,15 @@ def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_catego
 
 def _cells(s: UnitScore, lang: str) -> dict[str, str]:
     """Every column's text for one unit (the table escapes each cell)."""
-    labels = {f.id: (f.label if lang == "zh" or not f.label_en else f.label_en) for f in s.scheme.flags}
+    labels = {f.id: in_lang(f.label, f.label_en, lang) for f in s.scheme.flags}
     flags = [labels.get(f, f) for f in s.flags]
     if s.pending:
         flags.append(f"{label('pending', lang)} {len(s.pending)}")
     return {
         "rank": str(s.rank or ""),
         "category_rank": str(s.category_rank or ""),
-        "unit": s.unit.name if lang == "zh" or not s.unit.name_en else s.unit.name_en,
-        "category": (s.category.name if lang == "zh" or not s.category.name_en else s.category.name_en)
+        "unit": name_in(s.unit, lang),
+        "category": name_in(s.category, lang)
         if s.category else "",
         "applicable": two(s.applicable),
         "earned": two(s.earned),
@@ -166,7 +166,7 @@ def _cells(s: UnitScore, lang: str) -> dict[str, str]:
         "penalty": num(s.penalty),
         "external": num(-s.external) if s.external else "0",
         "total": fixed(s.total, s.scheme.scoring.places),
-        "grade": (s.grade if lang == "zh" or not s.grade_en else s.grade_en) or "",
+        "grade": in_lang(s.grade, s.grade_en, lang) or "",
         "performance": fixed(s.performance_points, 2) if s.performance_points is not None else "",
         "passdown": num(s.passdown) if s.passdown is not None else "",
         "flags": ", ".join(flags),

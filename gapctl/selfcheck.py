@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from gapctl.labels import label
+from gapctl.labels import label, name_in
 from gapctl.model import Indicator, Result, Round, Unit
 from gapctl.rules import REGISTRY, num
 from gapctl.score import LeafScore, RoundScore, score_leaf, score_round
@@ -167,11 +167,11 @@ def compare_self(round_: Round, include_all: bool = False, scored: RoundScore | 
 # --- output ---------------------------------------------------------------------------
 
 def _unit_name(unit: Unit, lang: str) -> str:
-    return unit.name if lang == "zh" or not unit.name_en else unit.name_en
+    return name_in(unit, lang)
 
 
 def _ind_name(ind: Indicator, lang: str) -> str:
-    return ind.name if lang == "zh" or not ind.name_en else ind.name_en
+    return name_in(ind, lang)
 
 
 def text_lines(result: SelfCheck, lang: str = "zh") -> list[str]:

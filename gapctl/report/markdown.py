@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from gapctl.escape import code, link, md
 from gapctl.explain import observation_text
-from gapctl.labels import label
+from gapctl.labels import in_lang, label, name_in
 from gapctl.report import svg
 from gapctl.rules import num
 from gapctl.score import LeafScore, RoundScore, UnitScore
@@ -75,7 +75,7 @@ def _table(head: list[str], rows: list[list[str]], right: set[int] | None = None
 
 
 def _name(score: UnitScore, lang: str) -> str:
-    return score.unit.name if lang == "zh" or not score.unit.name_en else score.unit.name_en
+    return name_in(score.unit, lang)
 
 
 def banner(scored: RoundScore, lang: str) -> list[str]:
@@ -159,7 +159,7 @@ def _rankings(scored: RoundScore, lang: str, ext: str) -> list[str]:
 
 
 def _flag_labels(s: UnitScore, lang: str) -> list[str]:
-    names = {f.id: (f.label if lang == "zh" or not f.label_en else f.label_en) for f in s.scheme.flags}
+    names = {f.id: in_lang(f.label, f.label_en, lang) for f in s.scheme.flags}
     out = [names.get(f, f) for f in s.flags]
     if s.pending:
         out.append(f"{label('pending', lang)} {len(s.pending)}")
@@ -176,8 +176,7 @@ def _attainment(scored: RoundScore, lang: str, charts: dict[str, str]) -> list[s
                 bucket = totals.setdefault(key, [Decimal(0), Decimal(0)])
                 bucket[0] += node.earned
                 bucket[1] += node.points
-                names[key] = node.indicator.name if lang == "zh" or not node.indicator.name_en \
-                    else node.indicator.name_en
+                names[key] = name_in(node.indicator, lang)
     if not totals:
         return []
     several = len({k[0] for k in totals}) > 1
