@@ -33,6 +33,7 @@ from gapctl.problems import (
     Location,
     Problem,
 )
+from gapctl.yaml_depth import may_be_too_deep, too_deep_at
 
 YAML_SUFFIXES = (".yaml", ".yml")
 TOML_SUFFIXES = (".toml",)
@@ -41,10 +42,9 @@ MAX_FILE_ENV = "GAPCTL_MAX_FILE_MB"
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the default; a unit's observations are ~20 KB, 20 MB is surely wrong
 MAX_NODES = 2_000_000  # guards the walker against alias bombs ("billion laughs")
 MAX_DEPTH = 64  # lists and mappings nested deeper than this are refused; real files need fewer than 10
-# libyaml's composer recurses in C once per nesting level and overflows the stack at ~30,000
-# levels (a 60 KB file of '['). A file with fewer nesting marks than this cannot get near that,
-# so only larger ones are measured (with libyaml's event stream, which does not recurse).
-_SAFE_MARKS = 10_000
+# gapctl measures nesting itself (gapctl.yaml_depth) before libyaml composes, which recurses in
+# C once per level: old releases overflowed the stack at ~30,000 levels, 0.2.5 refuses 1,000
+# with a syntax error of its own. Either way the parser never decides what is too deep.
 
 _TAG = "tag:yaml.org,2002:"
 _INT, _FLOAT, _BOOL, _NULL = _TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"
@@ -253,8 +253,7 @@ def read_file(path: Path, text: str | bytes | None = None,
                                           location=Location(src.display, 1, 1))])
     if src.fmt == "toml":
         return _parse_toml(src, decoded)
-    marks = len(raw) - len(raw.translate(None, b"[{-:?"))  # an upper bound of the nesting depth
-    return _parse_yaml(src, decoded, measure_depth=marks > _SAFE_MARKS)
+    return _parse_yaml(src, decoded, measure_depth=may_be_too_deep(raw, MAX_DEPTH))
 
 
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -351,15 +350,18 @@ def _parse_yaml(src: SourceFile, text: str, measure_depth: bool = False) -> Pars
     import yaml  # local import keeps `gapctl --help` fast
 
     try:
-        deep = _yaml_deep_mark(text) if measure_depth else None
+        deep = too_deep_at(text, MAX_DEPTH) if measure_depth else None
         if deep is not None:
             return Parsed(src, None, [Problem(TOO_DEEP, _too_deep_message(), src,
-                                              location=Location(src.display, deep.line + 1, deep.column + 1))])
+                                              location=Location(src.display, *deep))])
         node = yaml.compose(text, Loader=_composer())
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = err.problem or "invalid YAML"
+        if "maximum nesting depth" in what:  # libyaml's own limit, should gapctl's scan ever miss one
+            return Parsed(src, None, [Problem(TOO_DEEP, _too_deep_message(), src,
+                                              location=Location(src.display, line, col))])
         if err.context:
             what = f"{what} ({err.context})"
         lines = _YAML_LINES.split(text)
@@ -403,27 +405,6 @@ def _parse_yaml(src: SourceFile, text: str, measure_depth: bool = False) -> Pars
         return Parsed(src, None, [Problem(TOO_DEEP, _too_deep_message(), src,
                                           location=Location(src.display, 1, 1))])
     return Parsed(src, data, walker.problems)
-
-
-def _yaml_deep_mark(text: str) -> Any:
-    """The start of the first collection nested deeper than MAX_DEPTH, from libyaml's event stream.
-
-    Events come one at a time without recursion, so this is safe where composing is not. A
-    syntax error ends the scan early; composing then stops at the same place.
-    """
-    import yaml
-    from yaml.events import CollectionEndEvent, CollectionStartEvent
-
-    loader = yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader
-    depth = 0
-    for event in yaml.parse(text, Loader=loader):
-        if isinstance(event, CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                return event.start_mark
-        elif isinstance(event, CollectionEndEvent):
-            depth -= 1
-    return None
 
 
 class _TooManyNodes(Exception):
@@ -655,7 +636,7 @@ def yaml_positions(text: str, positions: dict[tuple[Any, ...], tuple[int, int, i
     import yaml
 
     raw = text.encode("utf-8")
-    if len(raw) - len(raw.translate(None, b"[{-:?")) > _SAFE_MARKS and _yaml_deep_mark(text) is not None:
+    if may_be_too_deep(raw, MAX_DEPTH) and too_deep_at(text, MAX_DEPTH) is not None:
         return  # composing it could overflow the C stack
     node = yaml.compose(text, Loader=_composer())
     if node is not None:

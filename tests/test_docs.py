@@ -46,12 +46,18 @@ def test_readme_data_format_documents_every_key():
 
 
 def test_shell_completion_script_is_offered():
+    """Click's completion protocol names the shell itself (_GAPCTL_COMPLETE=source_bash), so the
+    answer does not depend on which shell started the test (`--show-completion` guesses it from
+    the parent process, and `sh` is not one it supports)."""
+    import os
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "gapctl", "--show-completion", "bash"], capture_output=True,
-                          text=True, timeout=60)
-    assert proc.returncode == 0 and "_gapctl_completion" in proc.stdout
+    for shell, marker in (("bash", "_gapctl_completion"), ("zsh", "#compdef gapctl")):
+        env = {**os.environ, "_GAPCTL_COMPLETE": f"source_{shell}"}
+        proc = subprocess.run(["/bin/sh", "-c", '"$0" -m gapctl', sys.executable], capture_output=True,
+                              text=True, timeout=60, env=env)
+        assert proc.returncode == 0 and marker in proc.stdout, (shell, proc.stderr)
 
 
 def test_every_subcommand_of_groups_has_examples():
