@@ -1,6 +1,7 @@
 """The command line: a thin typer layer over the library. Parse, call, print, exit code.
 
-Exit codes: 0 clean, 1 invalid data or a failed check, 2 usage error.
+Exit codes: 0 clean, 1 invalid data or a failed check, 2 usage error, 3 could not run (an
+internal error, a git revision that cannot be read, a full disk).
 """
 
 from __future__ import annotations
@@ -70,10 +71,30 @@ def _echo(text: str = "") -> None:
     typer.echo(text)
 
 
-def _dump_json(data: Any) -> None:
-    """JSON with Chinese as written; bidi and control characters as \\u escapes (same values)."""
+def _dump_json(data: dict[str, Any]) -> None:
+    """JSON with Chinese as written; bidi and control characters as \\u escapes (same values).
+
+    Every JSON output is an object whose first field is `version`, the gapctl that wrote it, so a
+    consumer can tell which release's shape and figures it reads."""
+    from gapctl import __version__
     from gapctl.escape import json_text
-    _echo(json_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False, default=str)))
+    document = {"version": __version__, **data}
+    _echo(json_text(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False, default=str)))
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from gapctl import __version__
+        _echo(f"gapctl {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", "-V", callback=_print_version, is_eager=True,
+                                 help="Print gapctl's version and exit."),
+) -> None:
+    """Government-openness assessments (政务公开考核评估) as a plain-text data repository."""
 
 
 def _problem_rows(problems: list) -> list[dict[str, Any]]:
@@ -126,7 +147,7 @@ def validate(
     if list_codes:
         catalogue = _codes_catalogue()
         if fmt is Format.json:
-            _dump_json(catalogue)
+            _dump_json({"codes": catalogue})
         else:
             from gapctl.textwidth import table
             rows = [["code", "name", "severity", "title"]]
@@ -869,4 +890,4 @@ def main(argv: list[str] | None = None) -> None:
             raise
         typer.echo(f"gapctl: internal error: {type(err).__name__}: {err}\n"
                    "This is a bug in gapctl; rerun with GAPCTL_DEBUG=1 for the traceback.", err=True)
-        sys.exit(1)
+        sys.exit(3)

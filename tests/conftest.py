@@ -142,6 +142,12 @@ def mini_repo(tmp_path: Path) -> Path:
     })
 
 
+def without_version(text: str) -> str:
+    """Output with gapctl's version blanked, so that golden files survive a release."""
+    from gapctl import __version__
+    return text.replace(f'"version": "{__version__}"', '"version": "<gapctl version>"')
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-readme", action="store_true",
                      help="rewrite the README's command outputs from real runs")

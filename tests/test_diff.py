@@ -12,7 +12,16 @@ from typer.testing import CliRunner
 
 from gapctl.cli import app
 from gapctl.diff import diff_revisions, diff_rounds
-from tests.conftest import MINI_OBS_A, MINI_OBS_B, MINI_ROUND, MINI_SCHEME, MINI_UNITS, ROOT, write_repo
+from tests.conftest import (
+    MINI_OBS_A,
+    MINI_OBS_B,
+    MINI_ROUND,
+    MINI_SCHEME,
+    MINI_UNITS,
+    ROOT,
+    without_version,
+    write_repo,
+)
 
 runner = CliRunner()
 GOLDEN = ROOT / "tests" / "golden"
@@ -85,9 +94,10 @@ def test_revision_diff_golden(history, monkeypatch, request, fmt, name):
     result = runner.invoke(app, ["diff", "rounds/r1", "--rev", "HEAD~4..HEAD", "--format", fmt])
     assert result.exit_code == 0, result.output
     path = GOLDEN / name
+    output = without_version(result.output)
     if request.config.getoption("--update-golden"):
-        path.write_text(result.output, encoding="utf-8")
-    assert result.output == path.read_text(encoding="utf-8")
+        path.write_text(output, encoding="utf-8")
+    assert output == path.read_text(encoding="utf-8")
 
 
 def test_working_tree_changes_are_attributed_as_uncommitted_and_nothing_is_touched(history, monkeypatch):

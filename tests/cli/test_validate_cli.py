@@ -73,7 +73,7 @@ def test_list_codes_prints_the_catalogue():
 
     result = runner.invoke(app, ["validate", "--list-codes", "--format", "json"])
     assert result.exit_code == 0
-    assert [c["code"] for c in json.loads(result.output)] == sorted(CATALOGUE)
+    assert [c["code"] for c in json.loads(result.output)["codes"]] == sorted(CATALOGUE)
 
 
 def test_real_subprocess_on_the_shipped_repository():
