@@ -814,27 +814,53 @@ def import_scheme_command(
 
 @app.command("init")
 def init_command(
-    directory: Path = typer.Argument(..., help="Where to create the repository (new or empty)."),
-    scheme: str = typer.Option("suizhou-2021", "--from", help="The shipped scheme to start from."),
+    directory: Path | None = typer.Argument(None, help="Where to create the repository (new or empty).",
+                                            show_default=False),
+    scheme: str = typer.Option("suizhou-2021", "--from", help="The shipped scheme to start from (see --list)."),
     title: str | None = typer.Option(None, "--title", help="The office's name for the README."),
+    with_units: bool = typer.Option(False, "--with-units", help="Copy the example unit set the shipped rounds "
+                                    "use with the scheme, instead of a one-unit template (to try gapctl out)."),
+    list_only: bool = typer.Option(False, "--list", help="List the shipped schemes and exit."),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Create a new assessment repository: schemes/ (a copy of a shipped scheme), units/ (a
-    template), rounds/, calendars/, schema/ for editors, the CI workflow, pre-commit
-    configuration and a README for the office.
+    template, or with --with-units the example unit set), rounds/, calendars/, schema/ for
+    editors, the CI workflow, pre-commit configuration and a README for the office.
 
     Examples:
 
-      gapctl init ../zwgk-2025 --from shanwei-2020 --title 某市政务公开考核评估
-    """
-    from gapctl.scaffold import ScaffoldError, init
+      gapctl init --list
 
+      gapctl init ../zwgk-2025 --from shanwei-2020 --title 某市政务公开考核评估
+
+      gapctl init ../try-gapctl --from suizhou-2021 --with-units
+    """
+    from gapctl.scaffold import ScaffoldError, init, list_schemes
+
+    if list_only:
+        rows = list_schemes()
+        if fmt is Format.json:
+            _dump_json(rows)
+        else:
+            from gapctl.textwidth import table
+            lines = [["id", "title", "year", "indicators", "units"]]
+            lines += [[r["id"], r["title"] or "", "" if r["year"] is None else str(r["year"]),
+                       "" if r["indicators"] is None else str(r["indicators"]), ", ".join(r["units"])] for r in rows]
+            for line in table(lines, ["left", "left", "left", "right", "left"]):
+                _echo(line)
+        raise typer.Exit(0)
+    if directory is None:
+        typer.echo("gapctl init: give the directory to create (or --list to see the shipped schemes)", err=True)
+        raise typer.Exit(2)
     try:
-        written = init(directory, scheme, title)
+        written = init(directory, scheme, title, with_units)
     except ScaffoldError as err:
         typer.echo(f"gapctl init: {err}", err=True)
         raise typer.Exit(1) from None
-    _echo(f"created {directory} ({len(written)} files). Next: edit units/units.yaml, then "
-          f"`gapctl new round <id> --scheme {scheme} --units units` in {directory}.")
+    units = next((p.stem for p in written if p.parent.name == "units"), "units")
+    _echo(f"created {directory} ({len(written)} files). Next: "
+          + ("" if with_units else "edit units/units.yaml, then ")
+          + f"`gapctl new round <id> --scheme {scheme} --units {units}` in {directory}.")
 
 
 new_app = typer.Typer(help="Scaffold new things in an assessment repository.", no_args_is_help=True)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import tempfile
+from importlib.resources import as_file
+from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
+from gapctl import shipped
 from gapctl.json_schema import render as render_schemas
 from gapctl.writes import Write, WriteError, write_files
-
-ROOT = Path(__file__).resolve().parent.parent  # the source checkout the shipped schemes come from
 
 OFFICE_README = """# {title}
 
@@ -22,7 +25,7 @@ CI 会检查格式、校验数据，并在拉取请求中给出分数变化。
 常用命令：
 
     gapctl validate .                       # 校验全部数据
-    gapctl new round 2025 --scheme {scheme} --units units   # 新建一轮评估
+    gapctl new round 2025 --scheme {scheme} --units {units}   # 新建一轮评估
     gapctl score rounds/2025                # 计算得分、等次、排名
     gapctl explain rounds/2025 <单位>       # 某单位的得分说明与问题清单
     gapctl diff rounds/2025 --rev origin/main               # 本次修改引起的分数变化
@@ -40,6 +43,8 @@ units:
     name: 示例部门
     type: {unit_type}
 """
+
+NAMED_UNITS_COMMENT = "  # 指标体系按 id 点名的单位（applies_to 的 units）：请保留这些 id，或同时修改指标体系。\n"
 
 PRE_COMMIT = """# pre-commit (https://pre-commit.com): gapctl checks every commit of schemes, units and rounds.
 repos:
@@ -62,8 +67,83 @@ class ScaffoldError(Exception):
     """The target exists and is not empty, or what was asked for does not exist."""
 
 
-def shipped_schemes() -> dict[str, Path]:
-    return {p.stem: p for p in sorted((ROOT / "schemes").glob("*.yaml"))}
+def shipped_schemes() -> dict[str, Traversable]:
+    """The schemes gapctl carries (gapctl.shipped), by id."""
+    return shipped.schemes()
+
+
+def _read_scheme(entry: Traversable) -> Any:
+    """The Scheme in a shipped file, or None if it does not load (a broken build, not user data)."""
+    from gapctl.api import read_one
+
+    with as_file(entry) as path:  # a real file even when gapctl runs from a zip
+        kind, scheme, _ = read_one(path)
+    return scheme if kind == "scheme" else None
+
+
+def list_schemes() -> list[dict[str, Any]]:
+    """One row per shipped scheme, sorted by id: what `gapctl init --list` shows. `indicators`
+    counts the scored ones (the leaves, bonus and penalty items included); `units` names the
+    unit sets the example rounds use it with (what `init --with-units` copies)."""
+    pairs = shipped.example_unit_sets()
+    rows = []
+    for scheme_id, entry in shipped_schemes().items():
+        scheme = _read_scheme(entry)
+        rows.append({"id": scheme_id, "title": scheme.title if scheme else None,
+                     "year": scheme.year if scheme else None,
+                     "indicators": len(scheme.leaves()) if scheme else None,
+                     "units": pairs.get(scheme_id, [])})
+    return rows
+
+
+def units_template(scheme: Any) -> str:
+    """units/units.yaml for a new repository: one example unit to replace, of a type the scheme
+    assesses, and every unit the scheme names by id (`applies_to: {units: [...]}`), copied (id,
+    name, type) from the example unit set the shipped rounds use with it; without those, the
+    first round's scheme would point at units that do not exist (E302)."""
+    from gapctl.fmt import format_text
+    from gapctl.validate import scheme_selectors
+
+    selectors = scheme_selectors(scheme) if scheme else []
+    named = list(dict.fromkeys(unit for selector in selectors for unit in selector.units))
+    known = {unit.id: unit for unit_set in _example_unit_sets(scheme.id if scheme else "") for unit in unit_set.units}
+    # the type the example rounds assess with this scheme, else one the scheme selects, else the example set's
+    unit_types = (shipped.example_unit_types(scheme.id) if scheme else []) \
+        or sorted({t for selector in selectors for t in selector.unit_types}) or [u.type for u in known.values()]
+    default_type = unit_types[0] if unit_types else "市政府部门"
+    text = UNITS_TEMPLATE.format(unit_type=default_type)
+    if not named:
+        return text
+    text += NAMED_UNITS_COMMENT
+    order = {unit_id: n for n, unit_id in enumerate(known)}  # as the example set lists them
+    for unit_id in sorted(named, key=lambda u: (order.get(u, len(order)), u)):
+        unit = known.get(unit_id)
+        text += (f"  - id: {json.dumps(unit_id, ensure_ascii=False)}\n"
+                 f"    name: {json.dumps(unit.name if unit else '（请填写）', ensure_ascii=False)}\n"
+                 f"    type: {json.dumps(unit.type if unit else default_type, ensure_ascii=False)}\n")
+    return format_text(text, "units")  # quotes only where YAML needs them, like `gapctl fmt`
+
+
+def _example_unit_sets(scheme_id: str) -> list[Any]:
+    from gapctl.api import read_one
+
+    found = []
+    entries = shipped.unit_sets()
+    for units_id in shipped.example_unit_sets().get(scheme_id, []):
+        if units_id in entries:
+            with as_file(entries[units_id]) as path:
+                kind, unit_set, _ = read_one(path)
+            if kind == "units" and unit_set is not None:
+                found.append(unit_set)
+    return found
+
+
+def _not_shipped(scheme_id: str, schemes: dict[str, Traversable]) -> ScaffoldError:
+    if not schemes:
+        return ScaffoldError(f"this gapctl carries no shipped schemes (nothing in {shipped.origin()}); "
+                             "reinstall it from a wheel or a source checkout")
+    return ScaffoldError(f"no shipped scheme '{scheme_id}'; choose one of: {', '.join(schemes)} "
+                         "(gapctl init --list)")
 
 
 def _build(target: Path, files: dict[str, str], dirs: tuple[str, ...] = (), beside: Path | None = None) -> list[Path]:
@@ -98,30 +178,42 @@ def _build(target: Path, files: dict[str, str], dirs: tuple[str, ...] = (), besi
     return [target / rel for rel in files]
 
 
-def init(target: Path, scheme_id: str = "suizhou-2021", title: str | None = None) -> list[Path]:
-    """A new assessment repository at `target`, starting from a copy of a shipped scheme; it is
-    created whole or not at all (see _build)."""
+def example_units(scheme_id: str) -> list[str]:
+    """The shipped unit sets `init --with-units` copies for `scheme_id`; ScaffoldError if none."""
+    wanted = shipped.example_unit_sets().get(scheme_id, [])
+    unit_sets = shipped.unit_sets()
+    if not wanted or any(units_id not in unit_sets for units_id in wanted):
+        raise ScaffoldError(f"no shipped example round uses scheme '{scheme_id}', so there is no unit set "
+                            "to go with it; leave out --with-units and fill in units/units.yaml")
+    return wanted
+
+
+def init(target: Path, scheme_id: str = "suizhou-2021", title: str | None = None,
+         with_units: bool = False) -> list[Path]:
+    """A new assessment repository at `target`, starting from a copy of a shipped scheme and a
+    template unit set (or, `with_units`, the example unit sets the shipped rounds use with that
+    scheme); it is created whole or not at all (see _build)."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ScaffoldError(f"{target} exists and is not empty")
     schemes = shipped_schemes()
     if scheme_id not in schemes:
-        raise ScaffoldError(f"no shipped scheme '{scheme_id}'; choose one of: {', '.join(schemes)}")
-    from gapctl.api import read_one
-
-    _, scheme, _ = read_one(schemes[scheme_id])
-    unit_types = sorted({t for ind in scheme.all_indicators() if ind.applies_to
-                         for t in ind.applies_to.unit_types}) if scheme else []
-    files = {
-        f"schemes/{scheme_id}.yaml": schemes[scheme_id].read_text(encoding="utf-8"),
-        "units/units.yaml": UNITS_TEMPLATE.format(unit_type=unit_types[0] if unit_types else "市政府部门"),
-        **{f"schema/{name}": text for name, text in render_schemas().items()},
-    }
-    workflow = ROOT / ".github" / "workflows" / "gapctl.yml"
-    if workflow.is_file():
-        files[".github/workflows/gapctl.yml"] = workflow.read_text(encoding="utf-8")
+        raise _not_shipped(scheme_id, schemes)
+    units_ids = example_units(scheme_id) if with_units else []
+    files = {f"schemes/{scheme_id}.yaml": schemes[scheme_id].read_text(encoding="utf-8")}
+    if units_ids:
+        unit_sets = shipped.unit_sets()
+        files.update({f"units/{units_id}.yaml": unit_sets[units_id].read_text(encoding="utf-8")
+                      for units_id in units_ids})
+    else:
+        files["units/units.yaml"] = units_template(_read_scheme(schemes[scheme_id]))
+    files.update({f"schema/{name}": text for name, text in render_schemas().items()})
+    # every shipped workflow is a template for an assessment repository (gapctl's own tests run from .ci/run)
+    files.update({f".github/workflows/{name}": entry.read_text(encoding="utf-8")
+                  for name, entry in shipped.workflows().items()})
     files[".pre-commit-config.yaml"] = PRE_COMMIT
     files[".gitignore"] = "out/\n.gapctl-cache/\n# temporary files of an interrupted write\n.*.tmp\n"
-    files["README.md"] = OFFICE_README.format(title=title or "政务公开考核评估", scheme=scheme_id)
+    files["README.md"] = OFFICE_README.format(title=title or "政务公开考核评估", scheme=scheme_id,
+                                              units=units_ids[0] if units_ids else "units")
     return _build(target, files, ("rounds", "calendars"))
 
 

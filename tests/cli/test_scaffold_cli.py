@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from gapctl import shipped
+from gapctl.api import check
 from gapctl.cli import app
+from gapctl.fmt import format_paths
+from gapctl.scaffold import init, list_schemes, new_round
+from tests.conftest import ROOT
 
 runner = CliRunner()
 
@@ -46,3 +53,58 @@ def test_init_refuses_a_non_empty_directory_and_unknown_schemes(tmp_path):
     assert unknown.exit_code == 1 and "suizhou-2021" in unknown.output
     assert runner.invoke(app, ["new", "round", "x", "--scheme", "s", "--units", "u", "--repo",
                                str(tmp_path)]).exit_code == 1
+
+
+SHIPPED_SCHEMES = sorted(p.stem for p in (ROOT / "schemes").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("scheme_id", SHIPPED_SCHEMES)
+def test_every_shipped_scheme_starts_a_repository_whose_first_round_validates(scheme_id, tmp_path):
+    """The template unit set holds the units a scheme names by id (suizhou-2021's finance, econ
+    and xihe; yanjiang-2021's approval), so the first round has no unknown reference."""
+    repo = tmp_path / "office"
+    init(repo, scheme_id)
+    new_round(repo, "2024", scheme_id, "units", year=2024)
+    errors = check(repo).report.errors
+    assert [(p.locate().path, p.locate().line, p.code) for p in errors] == []
+    assert format_paths([repo], check=True).changed == []
+
+
+def test_init_list_shows_every_shipped_scheme_in_text_and_json():
+    listed = runner.invoke(app, ["init", "--list", "--format", "json"])
+    assert listed.exit_code == 0
+    rows = json.loads(listed.output)
+    assert rows == list_schemes() and [row["id"] for row in rows] == SHIPPED_SCHEMES
+    suizhou = next(row for row in rows if row["id"] == "suizhou-2021")
+    assert (suizhou["year"], suizhou["indicators"], suizhou["units"]) == (2021, 38, ["suizhou-gxq"])
+    table = runner.invoke(app, ["init", "--list"])
+    assert table.exit_code == 0 and table.output.splitlines()[0].split() == ["id", "title", "year", "indicators",
+                                                                             "units"]
+    assert len(table.output.splitlines()) == 2 + len(SHIPPED_SCHEMES)
+    assert runner.invoke(app, ["init"]).exit_code == 2  # neither a directory nor --list
+
+
+def test_init_with_units_copies_the_example_unit_set_of_the_scheme(tmp_path):
+    made = gapctl("init", "demo", "--from", "yanjiang-2021", "--with-units", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert "--units yanjiang" in made.stdout
+    repo = tmp_path / "demo"
+    assert sorted(p.name for p in (repo / "units").iterdir()) == ["yanjiang.yaml"]
+    assert (repo / "units/yanjiang.yaml").read_bytes() == (ROOT / "units/yanjiang.yaml").read_bytes()
+    assert "--units yanjiang" in (repo / "README.md").read_text(encoding="utf-8")
+    assert gapctl("new", "round", "2024", "--scheme", "yanjiang-2021", "--units", "yanjiang", cwd=repo).returncode == 0
+    assert gapctl("validate", ".", cwd=repo).returncode == 0
+
+
+def test_init_with_units_needs_an_example_round_for_the_scheme(tmp_path, monkeypatch):
+    monkeypatch.setattr(shipped, "example_unit_sets", lambda: {})
+    refused = runner.invoke(app, ["init", str(tmp_path / "demo"), "--from", "suizhou-2021", "--with-units"])
+    assert refused.exit_code == 1 and "no shipped example round uses scheme 'suizhou-2021'" in refused.output
+    assert not (tmp_path / "demo").exists()
+
+
+def test_a_gapctl_without_its_shipped_files_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(shipped, "origin", lambda: tmp_path / "_shipped")
+    refused = runner.invoke(app, ["init", str(tmp_path / "new")])
+    assert refused.exit_code == 1 and "carries no shipped schemes" in refused.output
+    assert runner.invoke(app, ["init", "--list", "--format", "json"]).output.strip() == "[]"
