@@ -840,7 +840,7 @@ def init_command(
     if list_only:
         rows = list_schemes()
         if fmt is Format.json:
-            _dump_json(rows)
+            _dump_json({"schemes": rows})
         else:
             from gapctl.textwidth import table
             lines = [["id", "title", "year", "indicators", "units"]]

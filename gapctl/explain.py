@@ -14,10 +14,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from gapctl.constructs import Decision
+from gapctl.constructs.bounds import cut_text
+from gapctl.constructs.formulas import base_formula, total_formula
+from gapctl.constructs.vetoes import effects_text
 from gapctl.escape import plain_line
+from gapctl.formula import NAMES, Formula, FormulaError, exact, render
 from gapctl.labels import label, name_in
 from gapctl.model import Result
 from gapctl.rules import REGISTRY, num
+from gapctl.rules.clauses import clause_text, parts
 from gapctl.score import LeafScore, NodeScore, UnitScore
 from gapctl.scoreboard import fixed, two
 
@@ -47,6 +53,9 @@ def observation_text(leaf: LeafScore, lang: str, with_who: bool = True) -> str:
         parts.append(f"评分{num(result.grade)}" if zh else f"graded {num(result.grade)}")
     if result.notices is not None:
         parts.append(f"通报{result.notices}次" if zh else f"{result.notices} notice(s)")
+    if result.findings is not None and leaf.rule is not None and leaf.rule.kind == "clauses" \
+            and result.state not in ("done", "not-done"):
+        parts.append("按条款逐项记录（见下）" if zh else "by clause (below)")
     if result.state in ("done", "not-done") and not parts:
         parts.append(label(result.state, lang))
     text = "；".join(parts) if zh else "; ".join(parts)
@@ -88,7 +97,7 @@ def chain_text(leaf: LeafScore, lang: str) -> str:
     return " → ".join(parts)
 
 
-def _leaf_lines(leaf: LeafScore, lang: str, indent: str) -> list[str]:
+def _leaf_lines(leaf: LeafScore, lang: str, indent: str, score: UnitScore | None = None) -> list[str]:
     ind = leaf.indicator
     zh = lang == "zh"
     name = ind.name if zh or not ind.name_en else ind.name_en
@@ -108,8 +117,19 @@ def _leaf_lines(leaf: LeafScore, lang: str, indent: str) -> list[str]:
     if leaf.rule:
         lines.append(f"{sub}{label('rule', lang)}{sep}{REGISTRY[leaf.rule.kind].describe(leaf.rule, ind, lang)}")
     if leaf.moved_from:
-        lines.append(f"{sub}{label('moved', lang)}{sep}{', '.join(leaf.moved_from)}")
+        amount = f"（+{exact(leaf.moved_in)}）" if zh else f" (+{exact(leaf.moved_in)})"
+        lines.append(f"{sub}{label('moved', lang)}{sep}{', '.join(leaf.moved_from)}{amount}")
     lines.append(f"{sub}{label('observation', lang)}{sep}{observation_text(leaf, lang)}")
+    if leaf.rule and leaf.rule.kind == "clauses" and leaf.result is not None and leaf.state == "scored" \
+            and leaf.result.state not in ("done", "not-done") and score is not None:
+        lines += [sub + line for line in clause_lines(leaf, score, lang)]
+    if leaf.cut is not None:
+        lines.append(sub + cut_text(leaf.cut, lang))
+    if score is not None:
+        for kind in ("gate", "threshold"):
+            decided = score.decision(kind, ind.id)
+            if decided is not None:
+                lines.append(sub + decision_text(decided, score, lang))
     if len(leaf.chain) > 1 or any(not isinstance(e, Result) or e.source != "evaluator" for e in leaf.chain):
         lines.append(f"{sub}{'评估链' if zh else 'Chain'}{sep}{chain_text(leaf, lang)}")
     result = leaf.result
@@ -128,15 +148,30 @@ def _leaf_lines(leaf: LeafScore, lang: str, indent: str) -> list[str]:
     return lines
 
 
-def _node_lines(node: NodeScore, lang: str, depth: int = 0) -> list[str]:
+def _node_lines(node: NodeScore, lang: str, depth: int = 0, score: UnitScore | None = None) -> list[str]:
     indent = "  " * depth
     if node.leaf is not None:
-        return _leaf_lines(node.leaf, lang, indent)
-    ind = node.indicator
-    name = name_in(ind, lang)
-    lines = [f"{indent}{ind.id} {name}  {two(node.earned)}/{two(node.points)}"]
+        lines = _leaf_lines(node.leaf, lang, indent, score)
+    else:
+        ind = node.indicator
+        name = name_in(ind, lang)
+        lines = [f"{indent}{ind.id} {name}  {two(node.earned)}/{two(node.points)}"]
+        sub = indent + "    "
+        if node.cut is not None:
+            lines.append(sub + cut_text(node.cut, lang))
+        decided = score.decision("gate", ind.id) if score is not None else None
+        if decided is not None:
+            lines.append(sub + decision_text(decided, score, lang))
+    if score is not None:
+        for veto in score.scheme.vetoes:
+            decided = score.decision("veto", veto.id) if veto.part == node.indicator.id else None
+            if decided is not None:
+                lines.insert(1, f"{indent}    " + pass_line_text(veto, decided, score, lang))
+    if node.zeroed is not None:
+        lines.insert(1, f"{indent}    " + (f"单项否决 {node.zeroed}：本项记0分" if lang == "zh"
+                                          else f"Veto {node.zeroed}: this part earns 0"))
     for child in node.children:
-        lines += _node_lines(child, lang, depth + 1)
+        lines += _node_lines(child, lang, depth + 1, score)
     return lines
 
 
@@ -154,65 +189,72 @@ def _explain_lines(score: UnitScore, lang: str, indicator: str | None) -> list[s
     if indicator is not None:
         node = score.node(indicator)
         if node is not None:
-            return lines + [""] + _node_lines(node, lang)
+            return lines + [""] + _node_lines(node, lang, score=score)
         leaf = score.leaves.get(indicator)
-        return lines + [""] + (_leaf_lines(leaf, lang, "") if leaf else [f"? {indicator}"])
+        return lines + [""] + (_leaf_lines(leaf, lang, "", score) if leaf else [f"? {indicator}"])
+    if score.vetoed:
+        lines += [""] + veto_lines(score, lang)
     lines.append("")
     for node in score.tree:
-        lines += _node_lines(node, lang)
-    for section in (scheme.bonus, scheme.penalty):
+        lines += _node_lines(node, lang, score=score)
+    for key, section in (("bonus", scheme.bonus), ("penalty", scheme.penalty)):
         if section:
             cap = ""
             if section.cap is not None:
                 cap = f"（上限{num(section.cap)}分）" if zh else f" (at most {num(section.cap)})"
             lines += ["", f"{section.name if zh or not section.name_en else section.name_en}{cap}"]
+            decided = score.decision("gate", key)
+            if decided is not None:
+                lines.append("    " + decision_text(decided, score, lang))
             for item in section.indicators:
                 leaf = score.leaves.get(item.id)
                 if leaf:
-                    lines += _leaf_lines(leaf, lang, "")
+                    lines += _leaf_lines(leaf, lang, "", score)
     lines += ["", label("computation", lang)] + ["  " + line for line in computation_lines(score, lang)]
     lines += ["", label("problem_list", lang)] + problem_list_lines(score, lang)
     return lines
 
 
 def computation_lines(score: UnitScore, lang: str) -> list[str]:
-    """How base, bonus, penalty, external and total were combined, with the figures."""
+    """How base, bonus, penalty, external and total were combined: each formula as written, then
+    with every operand's unrounded value, its exact result and the rounding, so the line reproduces
+    the figure it shows."""
     scheme, zh = score.scheme, lang == "zh"
     scoring = scheme.scoring
-    out = [f"{label('applicable', lang)} {two(score.applicable)} · {label('earned', lang)} {two(score.earned)}"]
-    if scoring.normalise == "applicable":
-        formula = (f"实得分 ÷ 应得分 × {num(scoring.scale)} = {two(score.earned)} ÷ {two(score.applicable)} × "
-                   f"{num(scoring.scale)}") if zh else \
-            (f"earned ÷ applicable × {num(scoring.scale)} = {two(score.earned)} ÷ {two(score.applicable)} × "
-             f"{num(scoring.scale)}")
-    else:
-        formula = "实得分之和" if zh else "sum of earned points"
+    places = scoring.places
+    out = [f"{label('applicable', lang)} {exact(score.applicable)} · {label('earned', lang)} {exact(score.earned)}"]
     if scheme.components:
-        parts = []
         for component in scheme.components:
             value = score.components.get(component.id)
-            parts.append(f"{num(component.weight)} × {two(value) if value is not None else '—'}"
-                         f"（{component.name}）" if zh else
-                         f"{num(component.weight)} × {two(value) if value is not None else '—'} ({component.name})")
-        formula = " + ".join(parts)
-    rounding = f"（四舍五入保留{scoring.places}位小数）" if zh else f" (rounded half-up to {scoring.places} places)"
-    places = scoring.places
-    out.append(f"{label('base', lang)} = {formula} = {fixed(score.base, places)}{rounding}")
+            name = component.name if zh or not component.name_en else component.name_en
+            out.append(f"{label('components', lang)} {name} = {exact(value) if value is not None else '—'}")
+    out.append(formula_line(label("base", lang), base_formula(scheme), score, score.base,
+                            "base" in scoring.round_at, lang))
+    if scheme.penalty:
+        out.append(f"{label('penalty', lang)} {exact(score.penalty)}")
     if scheme.bonus:
         capped = ""
         if score.bonus != score.bonus_raw:
-            capped = f"（{num(score.bonus_raw)}，封顶{num(scheme.bonus.cap)}）" if zh else \
-                f" ({num(score.bonus_raw)}, capped at {num(scheme.bonus.cap)})"
-        out.append(f"{label('bonus', lang)} +{num(score.bonus)}{capped}")
-    if scheme.penalty:
-        out.append(f"{label('penalty', lang)} {num(score.penalty)}")
+            capped = f"（{exact(score.bonus_raw)}，封顶{num(scheme.bonus.cap)}）" if zh else \
+                f" ({exact(score.bonus_raw)}, capped at {num(scheme.bonus.cap)})"
+        out.append(f"{label('bonus', lang)} +{exact(score.bonus)}{capped}")
     for share in score.externals:
         sign = "−" if share.mode == "subtract" else "×"
         why = f"（{share.reason}）" if share.reason and zh else (f" ({share.reason})" if share.reason else "")
         out.append(f"{label('external', lang)} {share.name} {sign}{num(share.points)}{why}")
-    total_formula = (f"{fixed(score.base, places)} + {num(score.bonus)} − {num(-score.penalty)} − "
-                     f"{num(score.external)}")
-    out.append(f"{label('total', lang)} = {total_formula} = {fixed(score.total, places)}")
+    shown_total = score.total if not score.vetoed else _before_vetoes(score)
+    out.append(formula_line(label("total", lang), total_formula(scheme), score, shown_total,
+                            "total" in scoring.round_at, lang, raw=score.total_raw))
+    if scoring.max_total is not None and score.total_raw is not None and score.total_raw > scoring.max_total:
+        out.append(f"{label('total', lang)} ≤ {num(scoring.max_total)}"
+                   + ("（总分上限）" if zh else " (the most it can be)"))
+    for veto in score.vetoed:
+        out.append(("单项否决 " if zh else "Veto ") + f"{veto.id}{'：' if zh else ': '}"
+                   + effects_text(veto, scheme, lang))
+    if score.vetoed:
+        out.append(f"{label('total', lang)} = " + ("不计（单项否决）" if score.total is None and zh else
+                                                 "withheld (veto)" if score.total is None else
+                                                 fixed(score.total, places)))
     if score.grade:
         out.append(f"{label('grade', lang)} {score.grade if zh or not score.grade_en else score.grade_en}")
     if score.rank is not None:
@@ -224,9 +266,10 @@ def computation_lines(score: UnitScore, lang: str) -> list[str]:
     for flag in scheme.flags:
         if flag.id in score.flags:
             out.append(f"{label('flags', lang)} {flag.label if zh or not flag.label_en else flag.label_en}")
-    if score.performance_points is not None and scheme.conversion:
+    if score.performance_points is not None and scheme.conversion and score.total is not None:
         out.append(f"{label('performance', lang)} = {fixed(score.total, places)} ÷ {num(scoring.scale)} × "
-                   f"{num(scheme.conversion.points)} = {fixed(score.performance_points, 2)}")
+                   f"{num(scheme.conversion.points)} = {exact(score.total / scoring.scale * scheme.conversion.points)}"
+                   f" → {fixed(score.performance_points, 2)}")
     if score.passdown is not None and scheme.conversion:
         out.append(f"{label('passdown', lang)} × {num(scheme.conversion.passdown_multiplier)} = {num(score.passdown)}")
     if score.pending:
@@ -234,13 +277,181 @@ def computation_lines(score: UnitScore, lang: str) -> list[str]:
     return out
 
 
+def _before_vetoes(score: UnitScore):
+    from gapctl.score import half_up
+    scoring = score.scheme.scoring
+    raw = score.total_raw
+    if raw is None:
+        return None
+    if scoring.max_total is not None:
+        raw = min(raw, scoring.max_total)
+    return half_up(raw, scoring.places) if "total" in scoring.round_at else raw
+
+
+def formula_line(what: str, formula: Formula | None, score: UnitScore, shown, rounded: bool, lang: str,
+                 raw=None) -> str:
+    """`what = formula = the formula with values = exact result → rounded (how)`."""
+    zh = lang == "zh"
+    if formula is None:
+        return f"{what} = —"
+    names = formula_names(score, lang)
+    symbolic = render(formula, None, lang, names)
+    try:
+        with_values = render(formula, score.env().at(_decision_names(score)), lang)
+    except (FormulaError, KeyError):
+        with_values = "—"
+    places = score.scheme.scoring.places
+    text = f"{what} = {symbolic}"
+    if with_values != symbolic:
+        text += f" = {with_values}"
+    value = raw
+    if value is None:
+        from gapctl.formula import evaluate, number
+        try:
+            value = number(evaluate(formula, score.env().at(_decision_names(score))))
+        except (FormulaError, KeyError):
+            value = None
+    if value is not None and exact(value) != with_values:
+        text += f" = {exact(value)}"
+    if shown is not None and rounded and (value is None or fixed(shown, places) != exact(value)):
+        done = f"（四舍五入保留{places}位小数）" if zh else f" (rounded half-up to {places} places)"
+        text += f" → {fixed(shown, places)}{done}"
+    elif shown is not None and value is not None and shown != value:
+        text += f" → {exact(shown)}"
+    return text
+
+
+def _decision_names(score: UnitScore) -> dict:
+    """The subtotals with the total before any veto (formulas are explained as computed)."""
+    names = score.env().snapshot()
+    names["total"] = _before_vetoes(score) if score.vetoed else score.total
+    return names
+
+
+def formula_names(score: UnitScore, lang: str):
+    """How a name or function of a formula is written in an explanation (Chinese labels in zh)."""
+    zh = lang == "zh"
+    scheme = score.scheme
+
+    def name_of(node: tuple) -> str:
+        if node[0] == "name":
+            spec = NAMES[node[1]]
+            return spec.zh if zh else spec.en
+        function, args = node[1], [a[1] for a in node[2] if a[0] == "ref"]
+        if function in ("min", "max"):
+            return f"{function}(…)"
+        if function == "component":
+            component = next((c for c in scheme.components if c.id == args[0]), None)
+            if component is not None:
+                return component.name if zh or not component.name_en else component.name_en
+        if function == "measure":
+            measure = next((m for m in scheme.measures if m.id == args[0]), None)
+            if measure is not None:
+                return measure.name if zh or not measure.name_en else measure.name_en
+        words = {"score": ("{}得分", "score of {}"), "points": ("{}分值", "points of {}"),
+                 "rate": ("{}得分率", "rate of {}"), "count": ("“{}”次数", "count of {}"),
+                 "result": ("{}结果", "result of {}"), "fact": ("“{}”", "{}")}
+        if function in words:
+            return words[function][0 if zh else 1].format("·".join(args))
+        return f"{function}({', '.join(args)})"
+    return name_of
+
+
+def decision_text(decided: Decision, score: UnitScore, lang: str) -> str:
+    """`门槛：基础得分 > 85：86 > 85 → 成立` — a condition, its figures and the outcome."""
+    zh = lang == "zh"
+    what = {"gate": ("门槛", "Gate"), "threshold": ("条件", "Condition"), "veto": ("否决条件", "Veto condition")}
+    head = what.get(decided.kind, (decided.kind, decided.kind))[0 if zh else 1]
+    condition = decided.condition
+    if condition is None or condition.formula is None:
+        return f"{head}{'：' if zh else ': '}{condition.text if condition else '?'}"
+    symbolic = render(condition.formula, None, lang, formula_names(score, lang))
+    try:
+        values = render(condition.formula, score.env().at(decided.names or _decision_names(score)), lang)
+    except (FormulaError, KeyError):
+        values = "—"
+    outcome = ("成立" if decided.held else "不成立") if zh else ("holds" if decided.held else "does not hold")
+    if not decided.held and decided.kind == "gate":
+        outcome += "，不计分" if zh else ", so it counts 0"
+    sep = "：" if zh else ": "
+    if values in ("成立", "不成立", "true", "false"):  # a single finding: its value is the outcome
+        return f"{head}{sep}{symbolic} → {outcome}"
+    return f"{head}{sep}{symbolic}{sep}{values} → {outcome}"
+
+
+def pass_line_text(veto, decided: Decision, score: UnitScore, lang: str) -> str:
+    """`合格线：1得分率 ≥ 0.5：0.6571… → 达到` (a pass line is a veto on the part below it)."""
+    zh = lang == "zh"
+    formula = veto.when.formula
+    function, line = formula.tree[1][1], formula.tree[2][0][1][1]
+    names = formula_names(score, lang)
+    figure = score.known.get((function, (veto.part,)))
+    if figure is None:
+        figure = score.env().call(function, (veto.part,)) if score.observed is not None else None
+    what = names(formula.tree[1])
+    shown = exact(figure) if figure is not None else "—"
+    if zh:
+        outcome = "未达到，" + effects_text(veto, score.scheme, lang) if decided.held else "达到"
+        return f"合格线：{what} ≥ {exact(line)}：{shown} → {outcome}"
+    outcome = "below, " + effects_text(veto, score.scheme, lang) if decided.held else "reached"
+    return f"Pass line: {what} ≥ {exact(line)}: {shown} → {outcome}"
+
+
+def veto_lines(score: UnitScore, lang: str) -> list[str]:
+    """The vetoes that held, first: each with its condition, figures and effects."""
+    zh = lang == "zh"
+    lines = ["单项否决" if zh else "Vetoes"]
+    for veto in score.vetoed:
+        name = veto.name if zh or not veto.name_en else veto.name_en
+        lines.append(f"  {veto.id} {name}{'：' if zh else ': '}{effects_text(veto, score.scheme, lang)}")
+        decided = score.decision("veto", veto.id)
+        if decided is not None:
+            lines.append("      " + decision_text(decided, score, lang))
+    return lines
+
+
+def clause_lines(leaf: LeafScore, score: UnitScore, lang: str) -> list[str]:
+    """Each clause of a `clauses` rule on its own line, then the sum that gives the leaf's figure."""
+    from gapctl.rules.clauses import start_of
+    zh = lang == "zh"
+    env = score.env() if score.observed is not None else None
+    found = parts(leaf.result, leaf.rule, leaf.indicator, env)
+    lines = []
+    for part in found:
+        value = part.finding
+        if isinstance(value, dict):
+            shown = ("、".join(f"{k}{v}处" for k, v in value.items()) if zh
+                     else ", ".join(f"{k} {v}" for k, v in value.items()))
+            shown = shown or ("无" if zh else "none")
+        elif isinstance(value, bool):
+            shown = ("是" if value else "否") if zh else ("yes" if value else "no")
+        elif value is None:
+            shown = "未记录" if zh else "not recorded"
+        else:
+            shown = f"{value}处" if zh else str(value)
+        if not part.applies:
+            shown += "（条件不成立）" if zh else " (condition does not hold)"
+        amount = exact(part.amount) if part.amount < 0 else f"+{exact(part.amount)}"
+        lines.append(f"· {clause_text(part.clause, lang)}{'：' if zh else ': '}{shown} → {amount}")
+    start = start_of(leaf.rule, leaf.indicator)
+    terms = " ".join(f"{'−' if p.amount < 0 else '+'} {exact(abs(p.amount))}" for p in found if p.amount)
+    raw = start + sum((p.amount for p in found), start * 0)
+    lines.append(f"= {exact(start)} {terms} = {exact(raw)}" if terms else f"= {exact(raw)}")
+    return lines
+
+
 def problem_list_lines(score: UnitScore, lang: str) -> list[str]:
     """扣分点, 扣分理由, 整改要求 for every point lost."""
     zh = lang == "zh"
     lost = score.lost_leaves()
-    if not lost:
-        return ["  " + label("no_problems", lang)]
     lines = []
+    for veto in score.vetoed:  # vetoes first: they decide the unit
+        name = veto.name if zh or not veto.name_en else veto.name_en
+        effects = effects_text(veto, score.scheme, lang)
+        lines.append(f"  {'单项否决' if zh else 'Veto'} {veto.id} {name}（{effects}）" if zh else
+                     f"  Veto {veto.id} {name} ({effects})")
+    if not lost:
+        return lines or ["  " + label("no_problems", lang)]
     for n, leaf in enumerate(lost, start=1):
         ind = leaf.indicator
         name = ind.name if zh or not ind.name_en else ind.name_en

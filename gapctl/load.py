@@ -19,6 +19,7 @@ from gapctl.model import (
     Appeal,
     Category,
     Component,
+    Condition,
     Conversion,
     Deduction,
     Evidence,
@@ -26,11 +27,13 @@ from gapctl.model import (
     ExternalRef,
     ExternalSource,
     Flag,
+    Gate,
     Grade,
     Indicator,
     Measure,
     Observations,
     Ranking,
+    Redistribution,
     Repository,
     Result,
     Round,
@@ -42,8 +45,11 @@ from gapctl.model import (
     Selector,
     Unit,
     UnitSet,
+    Veto,
 )
 from gapctl.problems import (
+    BAD_FORMULA,
+    BAD_VALUE,
     DUPLICATE_ID,
     ID_MISMATCH,
     UNKNOWN_REFERENCE,
@@ -380,7 +386,7 @@ def _rule(reader: Reader, data: Any, at: tuple[Any, ...]) -> Rule | None:
     if values is None:
         return None
     params = {k: v for k, v in values.items() if k not in ("kind", "when", "assumed", "assumed_note")}
-    for key, shape in (("tiers", TIER), ("items", RULE_ITEM)):
+    for key, shape in (("tiers", TIER), ("items", RULE_ITEM), ("clauses", S.CLAUSE)):
         if isinstance(params.get(key), list):
             checked = []
             for i, entry in enumerate(params[key]):
@@ -390,6 +396,11 @@ def _rule(reader: Reader, data: Any, at: tuple[Any, ...]) -> Rule | None:
                     if entry_values.get("applies_to") is not None:
                         entry_values["applies_to"] = _selector(
                             reader, entry_values["applies_to"], at + (key, i, "applies_to"), "'applies_to'")
+                    if entry_values.get("when") is not None:
+                        entry_values["when"] = condition(reader, entry_values["when"], at + (key, i, "when"))
+                    for amount in ("deduct", "earn"):
+                        if isinstance(entry_values.get(amount), dict):
+                            entry_values[amount] = {str(k): v for k, v in entry_values[amount].items()}
                     checked.append(entry_values)
             params[key] = checked
     when = _selector(reader, values["when"], at + ("when",), "'when'") if values.get("when") else None
@@ -398,7 +409,8 @@ def _rule(reader: Reader, data: Any, at: tuple[Any, ...]) -> Rule | None:
 
 
 def _indicator(reader: Reader, data: Any, at: tuple[Any, ...], section: str,
-               parent: str | None, depth: int, out: list[Indicator]) -> None:
+               parent: str | None, depth: int, out: list[Indicator],
+               pass_lines: list[Veto] | None = None, inherited: tuple[Selector, ...] = ()) -> None:
     values = reader.read(S.INDICATOR, data, at, "an indicator")
     if values is None or not values.get("id") or values.get("name") is None:
         return
@@ -411,9 +423,21 @@ def _indicator(reader: Reader, data: Any, at: tuple[Any, ...], section: str,
         replaces=tuple(values.get("replaces") or ()),
         parent_id=parent, depth=depth, assumed=bool(values.get("assumed")),
         assumed_note=values.get("assumed_note"), invalid=S.invalid_keys(data, values),
-        src=reader.src, at=at)
+        inherited=inherited, src=reader.src, at=at)
+    pass_lines = pass_lines if pass_lines is not None else []
     if values.get("applies_to") is not None:
         ind.applies_to = _selector(reader, values["applies_to"], at + ("applies_to",), "'applies_to'")
+    ind.bounded = values.get("bounded")
+    if values.get("gate") is not None:
+        ind.gate = _gate(reader, values["gate"], at + ("gate",))
+    if values.get("redistribute") is not None:
+        ind.redistribute = _redistribution(reader, values["redistribute"], at + ("redistribute",))
+    elif ind.moves_to:  # shorthand: all of its points to one indicator, earned points scaled
+        ind.redistribute = Redistribution((ind.moves_to,), "points", "earn", src=reader.src, at=at + ("moves_to",))
+    if values.get("pass_line") is not None:
+        line = _pass_line(reader, values["pass_line"], at + ("pass_line",), ind)
+        if line is not None:
+            pass_lines.append(line)
     unreadable_rule = False
     if values.get("rule") is not None:
         rule = _rule(reader, values["rule"], at + ("rule",))
@@ -427,20 +451,101 @@ def _indicator(reader: Reader, data: Any, at: tuple[Any, ...], section: str,
         unreadable_rule = unreadable_rule or rule is None
     if unreadable_rule:
         ind.invalid = ind.invalid | {"rule"}
+    below = inherited + ((ind.applies_to,) if ind.applies_to is not None else ())
     for i, child in enumerate(values.get("children") or []):
-        _indicator(reader, child, at + ("children", i), section, ind.id, depth + 1, ind.children)
+        _indicator(reader, child, at + ("children", i), section, ind.id, depth + 1, ind.children, pass_lines, below)
     out.append(ind)
 
 
-def _section(reader: Reader, data: Any, at: tuple[Any, ...], section: str) -> Section | None:
+def condition(reader: Reader, text: Any, at: tuple[Any, ...]) -> Condition:
+    """A formula from a scheme (gapctl.formula); one that cannot be read is reported at its column."""
+    from gapctl.formula import FormulaError, parse
+
+    if not isinstance(text, str):
+        text = reader.convert(S.F("text"), text, at, at[-1] if at else "formula", "a formula")
+        if text is None:
+            return Condition("", None, src=reader.src, at=at)
+    try:
+        formula = parse(text)
+    except FormulaError as err:
+        reader.problems.append(Problem(BAD_FORMULA, f"cannot read the formula '{text}': {err.message}",
+                                       reader.src, at, offset=err.offset))
+        formula = None
+    return Condition(text, formula, src=reader.src, at=at)
+
+
+def _gate(reader: Reader, data: Any, at: tuple[Any, ...]) -> Gate | None:
+    """`gate: base > 85`, or `gate: {when: base > 85, name: 基础得分85分以上方可加分}`."""
+    if isinstance(data, dict):
+        values = reader.read(S.GATE, data, at, "a gate")
+        if values is None or values.get("when") is None:
+            return None
+        return Gate(condition(reader, values["when"], at + ("when",)), values.get("name"), values.get("name_en"),
+                    src=reader.src, at=at)
+    return Gate(condition(reader, data, at), src=reader.src, at=at)
+
+
+def _redistribution(reader: Reader, data: Any, at: tuple[Any, ...]) -> Redistribution | None:
+    values = reader.read(S.REDISTRIBUTE, data, at, "'redistribute'")
+    if values is None or values.get("to") is None:
+        return None
+    to = values["to"]
+    if isinstance(to, str) and to in ("siblings", "all"):
+        targets: tuple[str, ...] | str = to
+    else:
+        ids = reader.convert(S.F("list[id]"), to, at + ("to",), "to", "'redistribute'")
+        if ids is None:
+            return None
+        targets = tuple(ids)
+    return Redistribution(targets, values.get("by") or "points", values.get("mode") or "earn",
+                          src=reader.src, at=at)
+
+
+def _pass_line(reader: Reader, data: Any, at: tuple[Any, ...], ind: Indicator) -> Veto | None:
+    """合格线 on a part: shorthand for a veto whose condition is the part below its line."""
+    from gapctl.formula import built
+
+    values = reader.read(S.PASS_LINE, data, at, "a pass line")
+    if values is None:
+        return None
+    given = [k for k in ("rate", "points") if values.get(k) is not None]
+    if len(given) != 1:
+        reader.problem(BAD_VALUE, "a pass line needs one of 'rate' (a share of the part's points, 0…1) or "
+                       "'points'", at)
+        return None
+    line = values[given[0]]
+    function = "rate" if given[0] == "rate" else "score"
+    tree = ("cmp", ("call", function, (("ref", ind.id, 0),), 0), (("<", ("num", line, str(line), 0)),))
+    text = f"{function}({ind.id}) < {line}"
+    name = values.get("name") or f"{ind.name}低于合格线"
+    return Veto(f"pass-line-{ind.id}", name, Condition(text, built(tree, text), src=reader.src, at=at),
+                None, values.get("grade"), part=ind.id, assumed=bool(values.get("assumed")),
+                assumed_note=values.get("assumed_note"), src=reader.src, at=at)
+
+
+def _bounds(reader: Reader, value: Any) -> str | int:
+    if value is None:
+        return "leaves"
+    if value in ("leaves", "top"):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    reader.problem(BAD_VALUE, f"'bounds' must be leaves, top or a level number (1 = top), not {value!r}",
+                   ("scoring", "bounds"))
+    return "leaves"
+
+
+def _section(reader: Reader, data: Any, at: tuple[Any, ...], section: str,
+             pass_lines: list[Veto]) -> Section | None:
     values = reader.read(S.SECTION, data, at, f"the {section} section")
     if values is None:
         return None
     items: list[Indicator] = []
     for i, entry in enumerate(values.get("indicators") or []):
-        _indicator(reader, entry, at + ("indicators", i), section, None, 1, items)
+        _indicator(reader, entry, at + ("indicators", i), section, None, 1, items, pass_lines)
     default = "加分项" if section == "bonus" else "减分项"
-    return Section(values.get("name") or default, items, values.get("cap"), values.get("name_en"),
+    gate = _gate(reader, values["gate"], at + ("gate",)) if values.get("gate") is not None else None
+    return Section(values.get("name") or default, items, values.get("cap"), values.get("name_en"), gate,
                    src=reader.src, at=at)
 
 
@@ -464,8 +569,9 @@ def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme 
         return None
     _check_id_matches_name(src, values["id"], src.stem, "scheme id", problems)
     indicators: list[Indicator] = []
+    pass_lines: list[Veto] = []
     for i, entry in enumerate(values.get("indicators") or []):
-        _indicator(reader, entry, ("indicators", i), "main", None, 1, indicators)
+        _indicator(reader, entry, ("indicators", i), "main", None, 1, indicators, pass_lines)
     scheme = Scheme(values["id"], values["title"], indicators, src=src, at=())
     for key in ("title_en", "place", "year", "source", "total_points", "note"):
         if values.get(key) is not None:
@@ -480,6 +586,10 @@ def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme 
             scale=scoring.get("scale") if scoring.get("scale") is not None else Decimal(100),
             places=scoring.get("places") if scoring.get("places") is not None else 1,
             round_at=tuple(scoring.get("round") or ("base", "total")),
+            bounds=_bounds(reader, scoring.get("bounds")),
+            base=condition(reader, scoring["base"], ("scoring", "base")) if scoring.get("base") else None,
+            total=condition(reader, scoring["total"], ("scoring", "total")) if scoring.get("total") else None,
+            max_total=scoring.get("max_total"),
             assumed=bool(scoring.get("assumed")), assumed_note=scoring.get("assumed_note"),
             src=src, at=("scoring",))
     tags = values.get("tags") or {}
@@ -489,9 +599,15 @@ def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme 
                                                      v.get("higher_is_better", True) is not False,
                                                      src=src, at=at))
     if values.get("bonus") is not None:
-        scheme.bonus = _section(reader, values["bonus"], ("bonus",), "bonus")
+        scheme.bonus = _section(reader, values["bonus"], ("bonus",), "bonus", pass_lines)
     if values.get("penalty") is not None:
-        scheme.penalty = _section(reader, values["penalty"], ("penalty",), "penalty")
+        scheme.penalty = _section(reader, values["penalty"], ("penalty",), "penalty", pass_lines)
+    scheme.vetoes = _objects(reader, values.get("vetoes"), "vetoes", S.VETO, "a veto",
+                             lambda v, at: Veto(v["id"], v["name"], condition(reader, v["when"], at + ("when",)),
+                                                v.get("name_en"), v.get("grade"), v.get("total"),
+                                                tuple(v.get("zero") or ()), tuple(v.get("cancel") or ()),
+                                                bool(v.get("stop")), None, bool(v.get("assumed")),
+                                                v.get("assumed_note"), src=src, at=at)) + pass_lines
     scheme.external = _objects(reader, values.get("external"), "external", S.EXTERNAL,
                                "an external source",
                                lambda v, at: ExternalSource(v["id"], v["name"], v.get("mode") or "subtract",
@@ -608,7 +724,8 @@ def build_observations(src: SourceFile, data: Any, problems: list[Problem]) -> O
         if number is not None:
             measures[key] = number
     obs = Observations(values["unit"], [], values.get("observer"), values.get("observed_at"),
-                       measures, values.get("note"), src=src, at=())
+                       measures, values.get("note"), {str(k): v for k, v in (values.get("facts") or {}).items()},
+                       src=src, at=())
     for i, entry in enumerate(values.get("results") or []):
         at = ("results", i)
         v = reader.read(S.RESULT, entry, at, "an observation entry")
@@ -619,8 +736,14 @@ def build_observations(src: SourceFile, data: Any, problems: list[Problem]) -> O
             v["indicator"], v.get("result"), v.get("items"), v.get("count"), v.get("fraction"),
             v.get("grade"), v.get("notices"), v.get("note"), v.get("reason"), v.get("fix"),
             evidence, v.get("observer") or obs.observer, v.get("observed_at") or obs.observed_at,
-            v.get("source") or "evaluator", S.invalid_keys(entry, v), src=src, at=at))
+            v.get("source") or "evaluator", S.invalid_keys(entry, v), _findings(v.get("findings")),
+            src=src, at=at))
     return obs
+
+
+def _findings(data: Any) -> dict[str, Any] | None:
+    """Findings keyed by text (YAML may read a key such as 1 as a number)."""
+    return {str(k): v for k, v in data.items()} if isinstance(data, dict) else None
 
 
 def _evidence_list(reader: Reader, entries: Any, at: tuple[Any, ...]) -> list[Evidence]:
@@ -653,14 +776,15 @@ def build_appeals(src: SourceFile, data: Any, problems: list[Problem]) -> list[A
                 appeal.decided, appeal.note = d.get("decided"), d.get("note")
                 if d.get("result") is not None and appeal.outcome in ("upheld", "partly-upheld"):
                     r_at = at + ("decision", "result")
-                    r = reader.read({k: f for k, f in S.RESULT.items() if k in Result.VALUE_FIELDS + ("result",)},
+                    r = reader.read({k: f for k, f in S.RESULT.items()
+                                     if k in Result.VALUE_FIELDS + ("result", "findings")},
                                     d["result"], r_at, "a decision's result")
                     if r is not None:
                         appeal.result = Result(
                             appeal.indicator, r.get("result"), r.get("items"), r.get("count"), r.get("fraction"),
                             r.get("grade"), r.get("notices"), appeal.note, None, None, appeal.evidence,
                             appeal.reviewer, appeal.decided or appeal.filed, "appeal", S.invalid_keys(d["result"], r),
-                            src=src, at=r_at)
+                            _findings(r.get("findings")), src=src, at=r_at)
         out.append(appeal)
     return out
 

@@ -37,6 +37,62 @@ class Selector(Placed):
 
 
 @dataclass
+class Condition(Placed):
+    """A formula written in a scheme (gapctl.formula), kept with where it was written.
+
+    `formula` is None when the text could not be read (validate reported it); such a condition
+    is never true and a formula that cannot be computed gives 0."""
+
+    text: str
+    formula: Any = None  # gapctl.formula.Formula
+
+
+@dataclass
+class Gate(Placed):
+    """A section, indicator or group counts only when its condition holds (加分门槛)."""
+
+    when: Condition
+    name: str | None = None
+    name_en: str | None = None
+
+
+@dataclass
+class Veto(Placed):
+    """单项否决 / 一票否决: when the condition holds, the grade, total or parts are decided by it.
+
+    Effects, any of: `grade` forced; `total` set to a figure; `zero` parts earn nothing;
+    `cancel` sections (bonus, penalty) do not count; `stop` withholds the total altogether.
+    A pass line on a part (`pass_line`) is a veto whose condition is the part below its line."""
+
+    id: str
+    name: str
+    when: Condition
+    name_en: str | None = None
+    grade: str | None = None
+    total: Decimal | None = None
+    zero: tuple[str, ...] = ()
+    cancel: tuple[str, ...] = ()
+    stop: bool = False
+    part: str | None = None  # the indicator whose pass line this is
+    assumed: bool = False
+    assumed_note: str | None = None
+
+
+@dataclass
+class Redistribution(Placed):
+    """分值调剂: points of an indicator that does not apply, spread over others.
+
+    `to`: indicator ids, or "siblings" (the applicable indicators beside it) or "all" (every
+    applicable top-level indicator); `by`: "even" shares or in proportion to "points";
+    `mode`: "earn" (earned points scale with the points, 得分制) or "deduct" (deductions keep
+    their size, 扣分制)."""
+
+    to: tuple[str, ...] | str
+    by: str = "points"
+    mode: str = "earn"
+
+
+@dataclass
 class Rule(Placed):
     """How a leaf is scored: a rule kind and its parameters; `when` picks a variant."""
 
@@ -69,17 +125,24 @@ class Indicator(Placed):
     cap: Decimal | None = None
     floor: Decimal | None = None
     moves_to: str | None = None
+    redistribute: Redistribution | None = None  # `moves_to: X` is shorthand for one to [X]
+    bounded: bool | None = None  # None: as scoring.bounds says for its level
+    gate: Gate | None = None
     replaces: tuple[str, ...] = ()
     assumed: bool = False
     assumed_note: str | None = None
     invalid: frozenset[str] = frozenset()  # keys given with a value that could not be read
+    inherited: tuple[Selector, ...] = ()  # the applies_to of its ancestors, which it inherits
 
     @property
     def is_leaf(self) -> bool:
         return not self.children
 
     def applies(self, unit: Unit) -> bool:
-        return self.applies_to is None or self.applies_to.matches(unit)
+        """Whether it applies to the unit: its own applies_to and every ancestor's."""
+        if self.applies_to is not None and not self.applies_to.matches(unit):
+            return False
+        return all(selector.matches(unit) for selector in self.inherited)
 
     def rule_for(self, unit: Unit) -> Rule | None:
         """The first variant whose `when` matches the unit; a variant without `when` is the default."""
@@ -106,6 +169,7 @@ class Section(Placed):
     indicators: list[Indicator]
     cap: Decimal | None = None
     name_en: str | None = None
+    gate: Gate | None = None
 
 
 @dataclass
@@ -114,8 +178,19 @@ class Scoring(Placed):
     scale: Decimal = Decimal(100)
     places: int = 1
     round_at: tuple[str, ...] = ("base", "total")
+    bounds: str | int = "leaves"  # where [0, points] bounds apply: leaves, top, or a level (1 = top)
+    base: Condition | None = None  # a formula for the base; default from normalise and components
+    total: Condition | None = None  # a formula for the total; default base + bonus + penalty − external
+    max_total: Decimal | None = None  # the total never exceeds this when set
     assumed: bool = False
     assumed_note: str | None = None
+
+    def bounded_at(self, depth: int, is_leaf: bool) -> bool:
+        """Whether an indicator at `depth` (1 = top) is held within [0, its points] by default."""
+        if self.bounds == "leaves":
+            return is_leaf
+        level = 1 if self.bounds == "top" else int(self.bounds)
+        return depth == level or (is_leaf and depth < level)
 
 
 @dataclass
@@ -216,6 +291,7 @@ class Scheme(Placed):
     components: list[Component] = field(default_factory=list)
     grades: list[Grade] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
+    vetoes: list[Veto] = field(default_factory=list)  # pass lines of parts included
     ranking: Ranking | None = None
     conversion: Conversion | None = None
     late_evidence: str = "warn"
@@ -295,8 +371,9 @@ class Result(Placed):
     observed_at: dt.date | None = None
     source: str = "evaluator"
     invalid: frozenset[str] = frozenset()  # keys given with a value that could not be read
+    findings: dict[str, Any] | None = None  # clause or fact name → true/false, a count, {kind: count}, …
 
-    VALUE_FIELDS = ("items", "count", "fraction", "grade", "notices")
+    VALUE_FIELDS = ("items", "count", "fraction", "grade", "notices")  # findings are read by clauses and formulas
 
     def value_fields(self) -> list[str]:
         """The value keys present in this entry (items, count, …)."""
@@ -313,6 +390,7 @@ class Observations(Placed):
     observed_at: dt.date | None = None
     measures: dict[str, Decimal] = field(default_factory=dict)
     note: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)  # findings about the unit as a whole
 
 
 @dataclass

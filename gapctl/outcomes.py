@@ -192,6 +192,11 @@ def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
             refer(ind, ("I", scheme.id, ind.id))
             for i, rule in enumerate(ind.rules):
                 refer(rule, ("R", scheme.id, ind.id, i))
+            if ind.gate is not None:
+                refer(ind.gate.when, ("G", scheme.id, ind.id))
+        for i, veto in enumerate(scheme.vetoes):  # what a unit's decisions point at travels by name
+            refer(veto, ("V", scheme.id, i))
+            refer(veto.when, ("W", scheme.id, i))
     for unit in units.values():
         refer(unit, ("U", unit.id))
     references.update(C.problem_kind_ids())  # read back by cache.loads itself

@@ -99,6 +99,18 @@ RULE_PARAMS = _kind("E402", "bad-rule", ERROR, "Rule inconsistent with its indic
                     "points, tiers above its maximum or out of order, a leaf without a rule.")
 UNKNOWN_RULE_KIND = _kind("E403", "unknown-rule-kind", ERROR, "Unknown rule kind",
                           "The rule's `kind` is not one gapctl knows; see docs/rules.md.")
+BAD_FORMULA = _kind("E404", "bad-formula", ERROR, "Formula cannot be read",
+                    "A formula or condition (a gate, veto, pass line, clause's `when`, `scoring.base` or "
+                    "`scoring.total`) has a syntax error, an unknown name or function, or a wrong number of "
+                    "arguments. The column points inside the formula; docs/rules.md lists the language.")
+FORMULA_ORDER = _kind("E405", "formula-order", ERROR, "Formula reads a figure not yet known",
+                      "A unit's figures are computed in a fixed order: observations, indicator scores, base, "
+                      "deductions, bonus, total. A formula may read only what comes before the place it is "
+                      "used: a gate on the bonus cannot read `total`, which includes that bonus.")
+CONSTRUCT_PARAMS = _kind("E406", "bad-construct", ERROR, "Scoring construct inconsistent",
+                         "A veto, pass line, gate, redistribution or bound does not fit the scheme: a veto "
+                         "without an effect, a grade that no band has, a pass line above its part's points, "
+                         "points redistributed to an indicator that does not exist.")
 # Observations
 VALUE_DOES_NOT_FIT = _kind("E501", "value-does-not-fit", ERROR, "Observation does not fit its rule",
                            "The recorded value is not the form the indicator's rule needs "
@@ -154,6 +166,7 @@ class Problem:
     at: tuple[Any, ...] = ()
     on: str = "value"  # "value" or "key": which end of a mapping entry to point at
     location: Location | None = None  # set directly when known (syntax errors)
+    offset: int = 0  # characters into the value's text (a fault inside a formula)
 
     @property
     def code(self) -> str:
@@ -168,7 +181,7 @@ class Problem:
             if self.src is None:
                 self.location = Location("-")
             else:
-                self.location = self.src.locate(self.at, self.on)
+                self.location = self.src.locate(self.at, self.on, self.offset)
         return self.location
 
 

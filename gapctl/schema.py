@@ -366,6 +366,11 @@ SCORING: Shape = {
     "scale": F("points", doc="the full score (100)"),
     "places": F("int", doc="decimal places, half-up rounding"),
     "round": F("list[text]", choices=("base", "total"), doc="where rounding applies"),
+    "bounds": F("any", doc="where an indicator is held within [0, its points] (扣完为止): leaves (default), "
+                "top (first level only), or a level number"),
+    "base": F("text", doc="a formula for the base score, e.g. earned / applicable * 100"),
+    "total": F("text", doc="a formula for the total, e.g. 0.6 * (base + bonus) + 0.4 * measure(panel)"),
+    "max_total": F("points", doc="the total never exceeds this (default: no limit)"),
 }
 
 INDICATOR: Shape = {
@@ -384,6 +389,11 @@ INDICATOR: Shape = {
     "cap": F("points", doc="the most this indicator (or group) can earn"),
     "floor": F("number", doc="the least this indicator (or group) can earn"),
     "moves_to": F("id", doc="where the points go when the indicator does not apply"),
+    "redistribute": F("map", doc="分值调剂: where the points go when the indicator does not apply "
+                      "(to, by, mode)"),
+    "bounded": F("bool", doc="held within [0, its points] (true) or not (false), whatever scoring.bounds says"),
+    "gate": F("any", doc="a condition (formula) the indicator counts under; else it earns 0"),
+    "pass_line": F("map", doc="合格线: below it the unit gets a grade (rate or points, grade)"),
     "replaces": F("list[id]", doc="ids of indicators of an earlier scheme this one replaces (for diff)"),
     "note": F("text"),
 }
@@ -392,6 +402,7 @@ SECTION: Shape = {
     "name": F("text", doc="加分项 / 减分项"),
     "name_en": F("text"),
     "cap": F("points", doc="the most the section can add or subtract"),
+    "gate": F("any", doc="a condition (formula) the section counts under (加分门槛), e.g. base > 85"),
     "indicators": F("list", required=True, doc="the section's items"),
 }
 
@@ -473,12 +484,53 @@ SCHEME: Shape = {
     "grades": F("list"),
     "flags": F("list"),
     "ranking": F("map"),
+    "vetoes": F("list", doc="单项否决 / 一票否决: conditions that decide the grade, total or parts"),
     "conversion": F("map"),
     "late_evidence": F("text", choices=("warn", "ignore"),
                        doc="evidence sent after stages.evidence_due: warn, or ignore it (随州: 逾期未报视为无)"),
     "note": F("text"),
 }
 
+GATE: Shape = {
+    "when": F("text", required=True, doc="the condition, a formula such as base > 85"),
+    "name": F("text", doc="the gate as published (加分门槛)"),
+    "name_en": F("text"),
+}
+VETO: Shape = {
+    "id": F("id", required=True),
+    "name": F("text", required=True, doc="the veto as published, e.g. 发生严重泄密事件"),
+    "name_en": F("text"),
+    "when": F("text", required=True, doc="the condition, e.g. fact(严重泄密) or count(泄露隐私) >= 1"),
+    "grade": F("text", doc="the grade it forces (a grade band's label)"),
+    "total": F("number", doc="the total it sets"),
+    "zero": F("list[id]", doc="indicators (parts) that earn nothing"),
+    "cancel": F("list[text]", choices=("bonus", "penalty"), doc="sections that do not count"),
+    "stop": F("bool", doc="no total at all: the unit is not given a number"),
+}
+PASS_LINE: Shape = {
+    "rate": F("number", doc="the least share of the part's points, 0…1 (0.7: 70%)"),
+    "points": F("points", doc="the least points of the part"),
+    "grade": F("text", doc="the grade below the line (default: the lowest band)"),
+    "name": F("text", doc="the pass line as published"),
+}
+REDISTRIBUTE: Shape = {
+    "to": F("any", required=True, doc="indicator ids, siblings, or all (the applicable top-level indicators)"),
+    "by": F("text", choices=("even", "points"), doc="even shares, or in proportion to points (default)"),
+    "mode": F("text", choices=("earn", "deduct"),
+              doc="earn: earned points scale with the points (default); deduct: deductions keep their size"),
+}
+CLAUSE: Shape = {
+    "id": F("id", required=True, doc="the finding it reads (observation `findings: {<id>: …}`)"),
+    "name": F("text", doc="the clause as published, e.g. 每缺少一项扣1分"),
+    "name_en": F("text"),
+    "deduct": F("any", doc="points taken: a number, or {kind: points} with per: kind"),
+    "earn": F("any", doc="points given: a number, or {kind: points} with per: kind"),
+    "per": F("text", choices=("once", "each", "kind"),
+             doc="once (the finding is true), each (per occurrence: a count), kind (per occurrence by kind)"),
+    "finding": F("id", doc="the finding it reads, when not its id"),
+    "max": F("points", doc="the most this clause can take or give"),
+    "when": F("text", doc="a condition (formula) the clause applies under (再扣: an aggravating case)"),
+}
 UNIT: Shape = {
     "id": F("id", required=True),
     "name": F("text", required=True, doc="Chinese name"),
@@ -560,6 +612,8 @@ RESULT: Shape = {
     "observer": F("text"),
     "observed_at": F("date"),
     "source": F("text", choices=SOURCES),
+    "findings": F("map", doc="what the evaluator found, for clauses and conditions: name → true/false, "
+                  "a count, or {kind: count}"),
 }
 
 OBSERVATIONS: Shape = {
@@ -567,6 +621,7 @@ OBSERVATIONS: Shape = {
     "observer": F("text"),
     "observed_at": F("date"),
     "measures": F("map", doc="measure id → number"),
+    "facts": F("map", doc="findings about the unit as a whole (for vetoes and conditions): name → value"),
     "results": F("list", required=True),
     "note": F("text"),
 }

@@ -1,13 +1,17 @@
 """The only place where observations become numbers.
 
-A unit is scored in phases, each using only what the one before produced:
+A unit is scored in phases, each using only what the one before produced (the stages of
+gapctl.formula, which formulas in a scheme may read):
 
-1. leaves: each applicable leaf's rule turns the counting observation into points;
-   points of leaves that do not apply move (`moves_to`) or leave the denominator;
-2. the tree: groups add up their children, with caps and floors at any level;
-3. base: the raw sum, or earned ÷ applicable × scale, or weighted components; rounded;
-4. bonus and penalty sections (thresholds on the unit's own base, ranks among units),
-   external deductions, total, grade, flags, conversion;
+1. leaves: each applicable leaf's rule turns the counting observation into points (clauses
+   among them); a gate on an indicator may stop it counting; points of indicators that do
+   not apply are redistributed (gapctl/constructs/redistribute.py) or leave the denominator;
+2. the tree: groups add up their children, each node held within its bounds at the declared
+   level (扣完为止, gapctl/constructs/bounds.py); vetoes that zero parts apply here;
+3. base: a formula, by default the raw sum, earned ÷ applicable × scale or weighted
+   components (gapctl/constructs/formulas.py); rounded;
+4. penalty, external, bonus (gates, thresholds, ranks among units), total (a formula), vetoes
+   and pass lines (gapctl/constructs/vetoes.py), grade, flags, conversion;
 5. ranks: overall and within category, ties sharing a rank (1, 2, 2, 4).
 
 Every number is Decimal; rounding is half-up (四舍五入) at the places the scheme names.
@@ -21,9 +25,26 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from gapctl.model import Appeal, Category, Evidence, Indicator, Observations, Result, Round, Rule, Scheme, Unit
+from gapctl.constructs import Decision, bounds, gates, redistribute, vetoes
+from gapctl.constructs.bounds import Cut
+from gapctl.constructs.formulas import base_formula, total_formula
+from gapctl.formula import Formula, FormulaError, evaluate, number
+from gapctl.model import (
+    Appeal,
+    Category,
+    Evidence,
+    Indicator,
+    Observations,
+    Result,
+    Round,
+    Rule,
+    Scheme,
+    Unit,
+    Veto,
+)
 from gapctl.problems import NOT_ASSESSED_FINAL, Problem
 from gapctl.rules import REGISTRY
+from gapctl.unit_env import Observed, UnitEnv
 
 ZERO = Decimal(0)
 COUNTING_SOURCES = ("evaluator", "review", "appeal")  # later in the chain wins; `self` never counts
@@ -45,7 +66,10 @@ class LeafScore:
     rule: Rule | None = None
     result: Result | None = None
     moved_from: list[str] = field(default_factory=list)  # ids whose points moved here
+    moved_in: Decimal = ZERO  # how many points moved here
     chain: list[Any] = field(default_factory=list)  # every entry for it: self, evaluator, review, appeals
+    cut: Cut | None = None  # where a bound changed what its rule gave
+    gated: bool = False  # its gate did not hold, so it earns 0
 
     @property
     def lost(self) -> Decimal:
@@ -65,6 +89,9 @@ class NodeScore:
     earned: Decimal
     children: list[NodeScore] = field(default_factory=list)
     leaf: LeafScore | None = None
+    cut: Cut | None = None  # where a bound changed the sum of its children
+    gated: bool = False  # its gate did not hold
+    zeroed: str | None = None  # the veto that made it earn nothing
 
 
 @dataclass
@@ -93,7 +120,7 @@ class UnitScore:
     penalty: Decimal = ZERO     # ≤ 0
     external: Decimal = ZERO    # points subtracted
     externals: list[ExternalShare] = field(default_factory=list)
-    total: Decimal = ZERO
+    total: Decimal | None = ZERO  # None: withheld by a veto (`stop`)
     grade: str | None = None
     grade_en: str | None = None
     flags: list[str] = field(default_factory=list)
@@ -105,6 +132,22 @@ class UnitScore:
     pending: list[str] = field(default_factory=list)
     source: Any = None  # the observation file's SourceFile, if the unit has one
     detailed: bool = True  # False for a summary kept for ranking (see `summarise`)
+    observed: Observed | None = None  # what formulas read; dropped in a summary
+    known: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)  # see gapctl.unit_env
+    decisions: list[Decision] = field(default_factory=list)  # gates, thresholds, vetoes: how each went
+    vetoed: list[Veto] = field(default_factory=list)  # vetoes (and pass lines) that held
+    total_raw: Decimal | None = None  # the total before rounding, caps and vetoes
+    problems: list[Problem] = field(default_factory=list)  # a formula that could not be computed
+
+    @property
+    def withheld(self) -> bool:
+        return self.total is None
+
+    def env(self) -> UnitEnv:
+        return UnitEnv(self, self.observed)
+
+    def decision(self, kind: str, owner: str) -> Decision | None:
+        return next((d for d in self.decisions if d.kind == kind and d.owner == owner), None)
 
     def node(self, indicator_id: str) -> NodeScore | None:
         stack = list(self.tree)
@@ -163,7 +206,7 @@ def all_late(result: Result, due: dt.date | None) -> bool:
 
 
 def score_leaf(ind: Indicator, unit: Unit, applies: bool, results: dict[str, Result],
-               ignore_late_after: dt.date | None = None) -> LeafScore:
+               ignore_late_after: dt.date | None = None, env: UnitEnv | None = None) -> LeafScore:
     points = ind.points if ind.points is not None else ZERO
     rule = ind.rule_for(unit) if applies else None
     if not applies or rule is None:
@@ -180,14 +223,26 @@ def score_leaf(ind: Indicator, unit: Unit, applies: bool, results: dict[str, Res
         return LeafScore(ind, "n/a", ZERO, ZERO, rule, result)
     if result.state == "no-evidence" or (ignore_late_after and all_late(result, ignore_late_after)):
         return LeafScore(ind, "no-evidence", points, ZERO, rule, result)
-    earned = kind.earned(result, rule, ind, unit)
-    if ind.section == "main":
-        earned = min(max(earned, ZERO), points)
-    earned = _clamp(earned, ind)
-    return LeafScore(ind, "scored", points, earned, rule, result)
+    earned = kind.earned(result, rule, ind, unit, env=env) if kind.needs_env else kind.earned(result, rule, ind, unit)
+    if ind.section != "main":
+        earned = _clamp(earned, ind)
+    leaf = LeafScore(ind, "scored", points, earned, rule, result)
+    if ind.section == "main" and ind.gate is not None and env is not None:
+        _gate(leaf, ind, env)
+    return leaf
+
+
+def _gate(node: Any, ind: Indicator, env: UnitEnv) -> None:
+    """A gate on an indicator of the tree, decided on observations: when it fails, 0."""
+    assert ind.gate is not None
+    held = gates.holds(ind.gate.when, env)
+    env.score.decisions.append(Decision("gate", ind.id, ind.gate.when, held, {}))
+    if not held:
+        node.earned, node.gated = ZERO, True
 
 
 def _clamp(value: Decimal, ind: Indicator) -> Decimal:
+    """cap and floor of a bonus or penalty item (sections are not held within [0, points])."""
     if ind.cap is not None:
         value = min(value, ind.cap)
     if ind.floor is not None:
@@ -196,42 +251,37 @@ def _clamp(value: Decimal, ind: Indicator) -> Decimal:
 
 
 def _leaves(indicators: list[Indicator], unit: Unit, results: dict[str, Result],
-            out: dict[str, LeafScore], applies: bool = True, late: dt.date | None = None) -> None:
+            out: dict[str, LeafScore], applies: bool = True, late: dt.date | None = None,
+            env: UnitEnv | None = None) -> None:
     for ind in indicators:
         here = applies and ind.applies(unit)
         if ind.children:
-            _leaves(ind.children, unit, results, out, here, late)
+            _leaves(ind.children, unit, results, out, here, late, env)
         else:
-            out[ind.id] = score_leaf(ind, unit, here, results, late)
+            out[ind.id] = score_leaf(ind, unit, here, results, late, env)
 
 
-def _move_points(leaves: dict[str, LeafScore]) -> None:
-    """Points of leaves that do not apply go to their `moves_to` target, earned in proportion."""
-    for leaf in list(leaves.values()):
-        target_id = leaf.indicator.moves_to
-        if leaf.state != "not-applicable" or not target_id or target_id not in leaves:
-            continue
-        target = leaves[target_id]
-        if target.state in ("not-applicable", "n/a") or target.points == 0:
-            continue
-        extra = leaf.indicator.points or ZERO
-        grown = target.points + extra
-        target.earned = target.earned * grown / target.points
-        target.points = grown
-        target.moved_from.append(leaf.indicator.id)
-
-
-def _tree(indicators: list[Indicator], leaves: dict[str, LeafScore]) -> list[NodeScore]:
+def _tree(indicators: list[Indicator], leaves: dict[str, LeafScore], scheme: Scheme,
+          zeroed: dict[str, str] | None = None, env: UnitEnv | None = None) -> list[NodeScore]:
+    """Groups add up their children; every node is held within its bounds (gapctl.constructs.bounds)."""
     nodes = []
+    scoring = scheme.scoring
     for ind in indicators:
         if ind.children:
-            children = _tree(ind.children, leaves)
+            children = _tree(ind.children, leaves, scheme, zeroed, env)
             points = sum((c.points for c in children), ZERO)
-            earned = _clamp(sum((c.earned for c in children), ZERO), ind)
-            nodes.append(NodeScore(ind, points, earned, children))
+            node = NodeScore(ind, points, sum((c.earned for c in children), ZERO), children)
+            node.earned, node.cut = bounds.apply(node.earned, points, ind, scoring)
+            if ind.gate is not None and env is not None:
+                _gate(node, ind, env)
         else:
             leaf = leaves[ind.id]
-            nodes.append(NodeScore(ind, leaf.points, leaf.earned, leaf=leaf))
+            if leaf.state == "scored" and not leaf.gated and leaf.cut is None:
+                leaf.earned, leaf.cut = bounds.apply(leaf.earned, leaf.points, ind, scoring)
+            node = NodeScore(ind, leaf.points, leaf.earned, leaf=leaf)
+        if zeroed and ind.id in zeroed:
+            node.earned, node.zeroed = ZERO, zeroed[ind.id]
+        nodes.append(node)
     return nodes
 
 
@@ -240,18 +290,34 @@ def _tree(indicators: list[Indicator], leaves: dict[str, LeafScore]) -> list[Nod
 def score_unit(scheme: Scheme, unit: Unit, obs: Observations | None,
                externals: list[ExternalShare] | None = None, appeals: list[Appeal] | None = None,
                evidence_due: dt.date | None = None) -> UnitScore:
-    """Everything that depends only on this unit: leaves, tree, base, own bonus, penalty, external."""
+    """Everything that depends only on this unit: leaves, tree, base, its own section items, external.
+
+    What the phases after ranking will read (formulas of gates, thresholds, the total, vetoes)
+    is kept on the score (`known`), so a summary of it can finish the unit in another process.
+    """
     results = counting_results(obs, appeals)
     late = evidence_due if scheme.late_evidence == "ignore" else None
     leaves: dict[str, LeafScore] = {}
-    _leaves(scheme.indicators, unit, results, leaves, late=late)
-    _move_points(leaves)
-    tree = _tree(scheme.indicators, leaves)
+    score = UnitScore(unit, scheme, [], leaves, source=obs.src if obs else None)
+    score.observed = Observed(results, obs.facts if obs else {}, obs.measures if obs else {})
+    env = score.env()
+    _leaves(scheme.indicators, unit, results, leaves, late=late, env=env)
+    redistribute.apply(scheme, unit, leaves)
+    tree = _tree(scheme.indicators, leaves, scheme, env=env)
+    score.tree = tree
+    early = [v for v in scheme.vetoes if vetoes.early(v)]
+    if early:
+        decided = vetoes.decide(early, env)
+        score.decisions += decided
+        held = [v for v, d in zip(early, decided, strict=True) if d.held]
+        if held:
+            score.vetoed += held
+            zeroed = {part: v.id for v in held for part in v.zero}
+            tree = score.tree = _tree(scheme.indicators, leaves, scheme, zeroed)
     for entry in list(obs.results if obs else []) + list(appeals or []):
         leaf = leaves.get(entry.indicator)
         if leaf is not None:
             leaf.chain.append(entry)
-    score = UnitScore(unit, scheme, tree, leaves, source=obs.src if obs else None)
     score.applicable = sum((n.points for n in tree), ZERO)
     score.earned = sum((n.earned for n in tree), ZERO)
     score.pending = [leaf.indicator.id for leaf in leaves.values() if leaf.state == "pending"]
@@ -259,33 +325,74 @@ def score_unit(scheme: Scheme, unit: Unit, obs: Observations | None,
     own = score.earned
     if scoring.normalise == "applicable":
         own = score.earned / score.applicable * scoring.scale if score.applicable else ZERO
-    base = own
-    if scheme.components:
+    for component in scheme.components:
         # each component is taken as published, at the scheme's places, before weighting
-        base = ZERO
-        for component in scheme.components:
-            value = _component_value(component.source, own, score, obs)
-            if value is not None and "base" in scoring.round_at:
-                value = half_up(value, scoring.places)
-            score.components[component.id] = value
-            if value is None:
-                score.pending.append(component.source)
-            else:
-                base += component.weight * value
+        value = _component_value(component.source, own, score, obs)
+        if value is not None and "base" in scoring.round_at:
+            value = half_up(value, scoring.places)
+        score.components[component.id] = value
+        if value is None:
+            score.pending.append(component.source)
+    base = _formula_value(score, base_formula(scheme), env, "base")
     score.base = half_up(base, scoring.places) if "base" in scoring.round_at else base
     for section in (scheme.bonus, scheme.penalty):
         if section:
             for ind in section.indicators:
-                _leaves([ind], unit, results, leaves, late=late)
+                _leaves([ind], unit, results, leaves, late=late, env=env)
     score.externals = externals or []
     score.external = sum((e.points for e in score.externals if e.mode == "subtract"), ZERO)
     passdown = [e.points for e in score.externals if e.mode == "passdown"]
     if scheme.conversion and scheme.conversion.passdown_multiplier is not None:
         score.passdown = sum(passdown, ZERO) * scheme.conversion.passdown_multiplier
-    for leaf in leaves.values():
-        if leaf.rule and leaf.rule.kind == "threshold" and leaf.state == "scored":
-            leaf.earned = _threshold(leaf, score)
+    env.remember(later_formulas(scheme))
     return score
+
+
+def _formula_value(score: UnitScore, formula: Formula | None, env: UnitEnv, what: str) -> Decimal:
+    """A base or total formula's value; one that cannot be computed counts 0 and is reported."""
+    if formula is None:
+        return ZERO
+    try:
+        return number(evaluate(formula, env))
+    except FormulaError as err:
+        if what == "base" and score.scheme.scoring.normalise == "applicable" and not score.applicable:
+            return ZERO  # nothing applies: the normalised base is 0, as it always was
+        from gapctl.problems import BAD_FORMULA
+        score.problems.append(Problem(BAD_FORMULA, f"{score.unit.name}: the {what} formula "
+                                      f"'{formula.text}' cannot be computed: {err.message}",
+                                      score.scheme.src, ("scoring", what)))
+        return ZERO
+
+
+def later_formulas(scheme: Scheme) -> list[Formula]:
+    """Formulas decided after ranking: section gates and items, thresholds, the total, vetoes."""
+    cached = _LATER.get(id(scheme))
+    if cached is not None and cached[0] is scheme:
+        return cached[1]
+    out: list[Formula | None] = [total_formula(scheme)]
+    for section in (scheme.bonus, scheme.penalty):
+        if section is None:
+            continue
+        if section.gate is not None:
+            out.append(section.gate.when.formula)
+        for ind in section.indicators:
+            for item in ind.walk():
+                if item.gate is not None:
+                    out.append(item.gate.when.formula)
+                out += [threshold_condition(rule) for rule in item.rules if rule.kind == "threshold"]
+    out += [v.when.formula for v in scheme.vetoes if not vetoes.early(v)]
+    formulas = [f for f in out if f is not None]
+    _LATER[id(scheme)] = (scheme, formulas)
+    return formulas
+
+
+_LATER: dict[int, tuple[Scheme, list[Formula]]] = {}
+
+
+def threshold_condition(rule: Rule) -> Formula:
+    """A `threshold` rule is shorthand for a condition: `<of> >= <at_least>`."""
+    from gapctl.rules.threshold import condition
+    return condition(rule)
 
 
 def _component_value(source: str, own: Decimal, score: UnitScore, obs: Observations | None) -> Decimal | None:
@@ -302,40 +409,92 @@ def _component_value(source: str, own: Decimal, score: UnitScore, obs: Observati
     return None
 
 
-def _threshold(leaf: LeafScore, score: UnitScore) -> Decimal:
-    of = leaf.rule.params.get("of") or "base"
-    if of == "base":
-        value = score.base
-    else:
-        node = score.node(of)
-        value = node.earned if node else ZERO
-    return leaf.points if value >= leaf.rule.params["at_least"] else ZERO
+def _section_sum(score: UnitScore, section_name: str, env: UnitEnv) -> Decimal:
+    """A section's items after their gates and thresholds, then the section's own gate."""
+    scheme = score.scheme
+    section = scheme.bonus if section_name == "bonus" else scheme.penalty
+    items = [leaf for leaf in score.leaves.values() if leaf.indicator.section == section_name]
+    for leaf in items:
+        if leaf.rule and leaf.rule.kind == "threshold" and leaf.state == "scored":
+            condition = threshold_condition(leaf.rule)
+            held = gates.holds(_as_condition(condition, leaf.rule), env)
+            score.decisions.append(Decision("threshold", leaf.indicator.id, _as_condition(condition, leaf.rule),
+                                            held, env.snapshot()))
+            leaf.earned = leaf.points if held else ZERO
+        gate = leaf.indicator.gate
+        if gate is not None and leaf.state == "scored":
+            held = gates.holds(gate.when, env)
+            score.decisions.append(Decision("gate", leaf.indicator.id, gate.when, held, env.snapshot()))
+            if not held:
+                leaf.earned, leaf.gated = ZERO, True
+    total = sum((leaf.earned for leaf in items), ZERO)
+    if section is not None and section.gate is not None:
+        held = gates.holds(section.gate.when, env)
+        score.decisions.append(Decision("gate", section_name, section.gate.when, held, env.snapshot()))
+        if not held:
+            return ZERO
+    return total
+
+
+def _as_condition(formula: Formula, rule: Rule) -> Any:
+    from gapctl.model import Condition
+    return Condition(formula.text, formula, src=rule.src, at=rule.at)
 
 
 def finish_unit(score: UnitScore) -> None:
-    """Sections capped, total, grade, flags, conversion: after ranks are known."""
+    """Sections, total, vetoes, grade, flags, conversion: after ranks are known."""
     scheme, scoring = score.scheme, score.scheme.scoring
-    bonus = [leaf for leaf in score.leaves.values() if leaf.indicator.section == "bonus"]
-    penalty = [leaf for leaf in score.leaves.values() if leaf.indicator.section == "penalty"]
-    score.bonus_raw = sum((leaf.earned for leaf in bonus), ZERO)
+    env = score.env()
+    score.penalty = _section_sum(score, "penalty", env)
+    if scheme.penalty and scheme.penalty.cap is not None:
+        score.penalty = max(score.penalty, -scheme.penalty.cap)
+    score.bonus_raw = _section_sum(score, "bonus", env)
     score.bonus = score.bonus_raw
     if scheme.bonus and scheme.bonus.cap is not None:
         score.bonus = min(score.bonus, scheme.bonus.cap)
-    score.penalty = sum((leaf.earned for leaf in penalty), ZERO)
-    if scheme.penalty and scheme.penalty.cap is not None:
-        score.penalty = max(score.penalty, -scheme.penalty.cap)
-    total = score.base + score.bonus + score.penalty - score.external
-    score.total = half_up(total, scoring.places) if "total" in scoring.round_at else total
-    for grade in scheme.grades:
-        if score.total >= grade.min:
-            score.grade, score.grade_en = grade.label, grade.label_en
-            break
+    score.total = _total(score, env)
+    late = [v for v in scheme.vetoes if not vetoes.early(v)]
+    if late:
+        decided = vetoes.decide(late, env)
+        score.decisions += decided
+        score.vetoed += [v for v, d in zip(late, decided, strict=True) if d.held]
+    if score.vetoed:
+        cancel = {section for v in score.vetoed for section in v.cancel}
+        if "bonus" in cancel:
+            score.bonus = score.bonus_raw = ZERO
+        if "penalty" in cancel:
+            score.penalty = ZERO
+        if cancel:
+            score.total = _total(score, env)
+        fixed = vetoes.fixed_total(score.vetoed)
+        if fixed is not None:
+            score.total = fixed
+        if any(v.stop for v in score.vetoed):
+            score.total = None
+    forced = vetoes.forced_grade(scheme, score.vetoed)
+    if forced is not None:
+        score.grade = forced
+        score.grade_en = next((g.label_en for g in scheme.grades if g.label == forced), None)
+    elif score.total is not None:
+        for grade in scheme.grades:
+            if score.total >= grade.min:
+                score.grade, score.grade_en = grade.label, grade.label_en
+                break
     for flag in scheme.flags:
         value = score.base if flag.of == "base" else score.total
-        if value < flag.below:
+        if value is not None and value < flag.below:
             score.flags.append(flag.id)
-    if scheme.conversion and scheme.conversion.points is not None:
+    if scheme.conversion and scheme.conversion.points is not None and score.total is not None:
         score.performance_points = half_up(score.total / scoring.scale * scheme.conversion.points, 2)
+
+
+def _total(score: UnitScore, env: UnitEnv) -> Decimal:
+    scoring = score.scheme.scoring
+    total = _formula_value(score, total_formula(score.scheme), env, "total")
+    score.total_raw = total
+    if scoring.max_total is not None:
+        total = min(total, scoring.max_total)
+    return half_up(total, scoring.places) if "total" in scoring.round_at else total
 
 
 # --- phase 5: across units ------------------------------------------------------------
@@ -402,6 +561,7 @@ def _assign_ranks(scores: list[UnitScore]) -> None:
     for score in scores:
         by_scheme.setdefault(score.scheme.id, []).append(score)
     for group in by_scheme.values():
+        group = [s for s in group if s.total is not None]  # a total withheld by a veto is not ranked
         overall = competition_ranks([(s.unit.id, s.total) for s in group])
         for s in group:
             s.rank = overall[s.unit.id]
@@ -451,7 +611,8 @@ def imported_losses(round_: Round, depth: int) -> dict[str, dict[str, Decimal]]:
         if loaded.round is None:
             continue
         other = score_round(loaded.round, depth=depth + 1)
-        out[ref.id] = {s.unit.id: max(ZERO, s.scheme.scoring.scale - s.total) for s in other.units}
+        out[ref.id] = {s.unit.id: max(ZERO, s.scheme.scoring.scale - s.total) for s in other.units
+                       if s.total is not None}
     return out
 
 
@@ -513,7 +674,7 @@ def summarise(score: UnitScore, keep_nodes: set[str]) -> UnitScore:
         if node.indicator.id in keep_nodes:
             nodes.append(NodeScore(node.indicator, node.points, node.earned))
         stack.extend(node.children)
-    score.leaves, score.tree, score.detailed = leaves, nodes, False
+    score.leaves, score.tree, score.detailed, score.observed = leaves, nodes, False, None
     return score
 
 
@@ -522,5 +683,5 @@ def _order(round_: Round) -> Any:
 
     def key(score: UnitScore) -> tuple[int, int, str]:
         position = schemes.index(score.scheme.id) if score.scheme.id in schemes else len(schemes)
-        return (position, score.rank or 0, score.unit.id)
+        return (position, score.rank if score.rank is not None else 1 << 30, score.unit.id)
     return key

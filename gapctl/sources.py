@@ -115,8 +115,19 @@ class SourceFile:
         decoded, _ = decode(raw)
         return decoded
 
-    def locate(self, at: tuple[Any, ...], on: str = "value") -> Location:
-        """The 1-based position of key path `at` (or its nearest located ancestor)."""
+    def locate(self, at: tuple[Any, ...], on: str = "value", offset: int = 0) -> Location:
+        """The 1-based position of key path `at` (or its nearest located ancestor); `offset`
+        characters into the value's text (past an opening quote), for a fault inside a formula."""
+        found = self._locate(at, on)
+        if offset and on == "value" and found.line > 0:
+            text = self._read_text() or ""
+            lines = text.split("\n")
+            line = lines[found.line - 1] if found.line <= len(lines) else ""
+            quoted = line[found.col - 1:found.col] in ("'", '"')
+            return Location(found.path, found.line, found.col + offset + (1 if quoted else 0))
+        return found
+
+    def _locate(self, at: tuple[Any, ...], on: str = "value") -> Location:
         if self._positions is None:
             text = self._read_text()
             positions: dict[tuple[Any, ...], tuple[int, int, int, int]] = {}

@@ -125,6 +125,8 @@ def check_scheme(scheme: Scheme) -> list[Problem]:
                                    f"the scheme's `measures` does not declare"
                                    f"{_suggest(measure, measures)}", rule.src, rule.at + ("measure",)))
     _check_selectors_tags(scheme, out)
+    from gapctl.check_constructs import check as check_constructs
+    out.extend(check_constructs(scheme))
     return out
 
 
@@ -392,6 +394,15 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
         if key not in measures:
             out.append(Problem(UNKNOWN_REFERENCE, f"measure '{key}' is not declared in scheme "
                                f"'{scheme.id}'{_suggest(key, measures)}", obs.src, ("measures", key), on="key"))
+    read = None
+    if obs.facts:
+        from gapctl.check_constructs import fact_names
+        read = fact_names(scheme)
+        for key in obs.facts:
+            if key not in read:
+                out.append(Problem(UNKNOWN_REFERENCE, f"no condition of scheme '{scheme.id}' reads fact '{key}'"
+                                   f"{_suggest(key, read) or '; facts are read by fact(…) and count(…) in formulas'}",
+                                   obs.src, ("facts", key), on="key"))
     for result in obs.results:
         ind = index.get(result.indicator)
         if ind is None:
@@ -423,6 +434,14 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
         rule = ind.rule_for(unit)
         if rule is None:
             continue
+        if result.findings and rule.kind != "clauses":  # findings outside clauses are read by formulas
+            from gapctl.check_constructs import fact_names
+            read = read if read is not None else fact_names(scheme)
+            for key in result.findings:
+                if key not in read:
+                    out.append(Problem(UNKNOWN_REFERENCE, f"no clause or condition of scheme '{scheme.id}' reads "
+                                       f"finding '{key}' of '{ind.id}'{_suggest(key, read)}",
+                                       result.src, result.at + ("findings", key), on="key"))
         out.extend(_check_value(ind, rule, unit, result, scheme.invalid))
         out.extend(_check_evidence(round_, result, evidence_files))
         out.extend(_check_late(round_, scheme, result))
@@ -463,7 +482,7 @@ def _check_value(ind: Indicator, rule, unit: Unit, result, scheme_invalid: set[s
                            result.src, value_at))
     if out or ind.id in scheme_invalid:
         return out
-    earned = kind.earned(result, rule, ind, unit)
+    earned = kind.earned(result, rule, ind, unit, env=None) if kind.needs_env else kind.earned(result, rule, ind, unit)
     lost = (ind.points is not None and earned < ind.points) if ind.section == "main" else earned < 0
     if lost and result.source != "self" and not (result.reason and result.reason.strip()):
         out.append(Problem(MISSING_REASON, f"'{ind.id}' {ind.name}: points lost without a "

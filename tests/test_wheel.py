@@ -111,7 +111,7 @@ def test_installed_gapctl_starts_a_repository_anywhere(installed: tuple[Path, di
     listed = run(gapctl, "init", "--list", cwd=tmp_path, env=env)
     assert listed.returncode == 0 and "suizhou-2021" in listed.stdout and "suizhou-gxq" in listed.stdout
     as_json = run(gapctl, "init", "--list", "--format", "json", cwd=tmp_path, env=env)
-    assert as_json.returncode == 0 and json.loads(as_json.stdout) == list_schemes()
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["schemes"] == list_schemes()
     assert [row["id"] for row in list_schemes()] == sorted(p.stem for p in ROOT.glob("schemes/*.yaml"))
 
     made = run(gapctl, "init", "office", "--from", "suizhou-2021", cwd=tmp_path, env=env)

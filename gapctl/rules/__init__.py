@@ -36,6 +36,7 @@ class RuleKind:
     earned: Callable[[Result, Rule, Indicator, Unit], Decimal]
     describe: Callable[[Rule, Indicator, str], str]  # the rule in words, lang "zh" or "en"
     uses_points: bool = False  # earns (part of) the indicator's own points, so it needs them
+    needs_env: bool = False  # `earned` takes env=, what formulas in the rule read (gapctl.unit_env)
 
 
 def no_problems(*_args: object) -> list[str]:
@@ -83,6 +84,7 @@ def reached_tier(tiers: list[dict], value: int) -> dict | None:
 def _registry() -> dict[str, RuleKind]:
     from gapctl.rules import (
         all_or_nothing,
+        clauses,
         count_tiers,
         deduction_tiers,
         expert_grade,
@@ -94,7 +96,7 @@ def _registry() -> dict[str, RuleKind]:
     )
     kinds = [all_or_nothing.KIND, items.KIND, count_tiers.KIND, proportional.KIND,
              deduction_tiers.KIND, per_occurrence.KIND, expert_grade.KIND, threshold.KIND,
-             rank.KIND]
+             rank.KIND, clauses.KIND]
     return {k.name: k for k in kinds}
 
 

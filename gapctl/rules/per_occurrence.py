@@ -22,15 +22,16 @@ def check_value(result, rule, indicator, unit) -> list[str]:
 
 
 def earned(result, rule, indicator, unit) -> Decimal:
-    """In a penalty section: minus the deductions (capped only by `cap`); in the tree: floored at 0."""
-    times = min(result.notices or 0, 1) if rule.params.get("once") else (result.notices or 0)
-    deduct = Decimal(str(rule.params.get("deduct") or 0)) * times
-    cap = rule.params.get("cap")
-    if cap is not None:
-        deduct = min(deduct, Decimal(str(cap)))
+    """Shorthand for one clause reading `notices`: minus the deductions (capped only by `cap`);
+    in the tree, from the indicator's points, held within its bounds like any indicator."""
+    from gapctl.rules.clauses import clause_part
+
+    clause = {"id": "notices", "deduct": rule.params.get("deduct") or 0,
+              "per": "once" if rule.params.get("once") else "each", "max": rule.params.get("cap")}
+    taken = clause_part(clause, result.notices or 0).amount
     if indicator.section == "penalty" or indicator.points is None:
-        return -deduct
-    return max(Decimal(0), indicator.points - deduct)
+        return taken
+    return indicator.points + taken
 
 
 def describe(rule, indicator, lang) -> str:

@@ -18,7 +18,19 @@ def check_params(rule, indicator) -> list[str]:
 
 
 def earned(result, rule, indicator, unit) -> Decimal:
-    return Decimal(0)  # scored from the unit's base score by the scorer
+    return Decimal(0)  # decided by the scorer from `condition`, once the figure it compares is known
+
+
+def condition(rule):
+    """Shorthand for the condition `<of> >= <at_least>`: `of` names a subtotal (base, penalty …)
+    or an indicator, whose score is compared."""
+    from gapctl.formula import NAMES, built
+
+    of = str(rule.params.get("of") or "base")
+    at_least = rule.params.get("at_least") or Decimal(0)
+    left = ("name", of, 0) if of in NAMES else ("call", "score", (("ref", of, 0),), 0)
+    text = f"{of} >= {at_least}" if of in NAMES else f"score({of}) >= {at_least}"
+    return built(("cmp", left, ((">=", ("num", at_least, str(at_least), 0)),)), text)
 
 
 def describe(rule, indicator, lang) -> str:
@@ -32,11 +44,12 @@ def describe(rule, indicator, lang) -> str:
 
 KIND = RuleKind(
     name="threshold",
-    summary=("The indicator's points when the unit's own `base` (or `total`) reaches `at_least`; "
-             "computed, not observed."),
+    summary=("The indicator's points when the unit's own `base` (or an indicator's score) reaches `at_least`; "
+             "computed, not observed. Shorthand for a gate `<of> >= <at_least>` on an item worth its points."),
     example=('bonus:\n  cap: 10\n  indicators:\n    - id: "11.1"\n      name: 总评分在90分以上加3分\n'
              '      points: 3\n      rule: {kind: threshold, of: base, at_least: 90}'),
-    params={"of": F("text", doc="`base` (default) or an indicator id: which score is compared"),
+    params={"of": F("text", doc="`base` (default), another subtotal known before the bonus (`penalty`), or an "
+                    "indicator id: which figure is compared"),
             "at_least": F("number", required=True, doc="the score to reach")},
     value_field=None,
     check_params=check_params,

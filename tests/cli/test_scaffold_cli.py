@@ -73,7 +73,7 @@ def test_every_shipped_scheme_starts_a_repository_whose_first_round_validates(sc
 def test_init_list_shows_every_shipped_scheme_in_text_and_json():
     listed = runner.invoke(app, ["init", "--list", "--format", "json"])
     assert listed.exit_code == 0
-    rows = json.loads(listed.output)
+    rows = json.loads(listed.output)["schemes"]
     assert rows == list_schemes() and [row["id"] for row in rows] == SHIPPED_SCHEMES
     suizhou = next(row for row in rows if row["id"] == "suizhou-2021")
     assert (suizhou["year"], suizhou["indicators"], suizhou["units"]) == (2021, 38, ["suizhou-gxq"])
@@ -107,4 +107,4 @@ def test_a_gapctl_without_its_shipped_files_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(shipped, "origin", lambda: tmp_path / "_shipped")
     refused = runner.invoke(app, ["init", str(tmp_path / "new")])
     assert refused.exit_code == 1 and "carries no shipped schemes" in refused.output
-    assert runner.invoke(app, ["init", "--list", "--format", "json"]).output.strip() == "[]"
+    assert json.loads(runner.invoke(app, ["init", "--list", "--format", "json"]).output)["schemes"] == []

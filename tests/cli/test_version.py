@@ -26,6 +26,7 @@ JSON_COMMANDS = [
     ["compare-self", "rounds/shanwei-2020"],
     ["agreement", "rounds/shanwei-2020"],
     ["followup", "rounds/suizhou-2021", "rounds/suizhou-2022"],
+    ["init", "--list"],
 ]
 
 

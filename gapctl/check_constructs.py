@@ -1,0 +1,213 @@
+"""Checks of a scheme's formulas and scoring constructs: names, references, order, effects.
+
+Every formula is checked where it is written, with the column inside it: ids it names must exist
+(indicators, measures, components), and it may read only figures known before the place it is
+used (gapctl.formula's stages: a gate on the bonus cannot read `total`, which includes that
+bonus). Vetoes need an effect and grades the scheme has; pass lines, redistribution targets and
+thresholds must name what exists. Returns problems; never raises on bad data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from gapctl.formula import BASE as BASE_STAGE
+from gapctl.formula import BONUS as BONUS_STAGE
+from gapctl.formula import DEDUCTIONS as DEDUCTIONS_STAGE
+from gapctl.formula import FUNCTIONS, NAMES, STAGES, TREE, Formula
+from gapctl.formula import OBSERVED as OBSERVED_STAGE
+from gapctl.formula import TOTAL as TOTAL_STAGE
+from gapctl.model import Condition, Indicator, Scheme
+from gapctl.problems import CONSTRUCT_PARAMS, FORMULA_ORDER, UNKNOWN_REFERENCE, Problem
+
+ZERO = Decimal(0)
+
+
+def places(scheme: Scheme) -> Iterator[tuple[Condition, int, str]]:
+    """Every condition of the scheme, the latest stage it may read, and where it is used (words)."""
+    scoring = scheme.scoring
+    if scoring.base is not None:
+        yield scoring.base, BASE_STAGE, "the base"
+    if scoring.total is not None:
+        yield scoring.total, BONUS_STAGE, "the total"
+    for ind in scheme.all_indicators():
+        limit = {"main": OBSERVED_STAGE, "penalty": BASE_STAGE, "bonus": DEDUCTIONS_STAGE}[ind.section]
+        if ind.gate is not None:
+            yield ind.gate.when, limit, f"the gate of '{ind.id}'"
+        for rule in ind.rules:
+            for clause in rule.params.get("clauses") or []:
+                if clause.get("when") is not None:
+                    yield clause["when"], OBSERVED_STAGE, f"a clause of '{ind.id}'"
+    for name, section, limit in (("bonus", scheme.bonus, DEDUCTIONS_STAGE), ("penalty", scheme.penalty, BASE_STAGE)):
+        if section is not None and section.gate is not None:
+            yield section.gate.when, limit, f"the gate of the {name} section"
+    for veto in scheme.vetoes:
+        limit = TREE if veto.zero else TOTAL_STAGE
+        yield veto.when, limit, f"veto '{veto.id}'" + (" (it zeroes parts, so it is decided with the tree)"
+                                                       if veto.zero else "")
+
+
+def check(scheme: Scheme) -> list[Problem]:
+    out: list[Problem] = []
+    for condition, limit, where in places(scheme):
+        if condition.formula is not None:
+            out += _check_formula(scheme, condition, limit, where)
+    if scheme.scoring.base is not None and scheme.scoring.base.formula is not None:
+        for name, offset in scheme.scoring.base.formula.names():
+            if name == "base":
+                out.append(Problem(FORMULA_ORDER, "the base formula cannot read 'base' itself", scheme.src,
+                                   ("scoring", "base"), offset=offset))
+    out += _check_vetoes(scheme)
+    out += _check_redistribution(scheme)
+    out += _check_thresholds(scheme)
+    return out
+
+
+def _check_formula(scheme: Scheme, condition: Condition, limit: int, where: str) -> list[Problem]:
+    formula: Formula = condition.formula
+    out = []
+    known = {"indicator": set(scheme.index), "measure": {m.id for m in scheme.measures},
+             "component": {c.id for c in scheme.components}}
+    for what, ident, offset in formula.references():
+        if what in known and ident not in known[what]:
+            from gapctl.validate import _suggest
+            out.append(Problem(UNKNOWN_REFERENCE, f"'{condition.text}' names {what} '{ident}', which the scheme "
+                               f"does not have{_suggest(ident, known[what])}", condition.src, condition.at,
+                               offset=offset))
+    late = [(NAMES[n].stage, n, o) for n, o in formula.names() if NAMES[n].stage > limit]
+    late += [(FUNCTIONS[f].stage, f"{f}(…)", o) for f, _, o in formula.calls() if FUNCTIONS[f].stage > limit]
+    if late:
+        stage, name, offset = max(late)
+        out.append(Problem(FORMULA_ORDER, f"'{condition.text}' in {where} reads {name}, which is known only "
+                           f"after {STAGES[limit][1]} ({STAGES[stage][1]} come later); figures known by then: "
+                           f"{_known_by(limit)}", condition.src, condition.at, offset=offset))
+    return out
+
+
+def _known_by(limit: int) -> str:
+    names = [n for n, spec in NAMES.items() if spec.stage <= limit]
+    functions = [f"{f}(…)" for f, spec in FUNCTIONS.items() if spec.stage <= limit]
+    return ", ".join(names + functions)
+
+
+def _check_vetoes(scheme: Scheme) -> list[Problem]:
+    out = []
+    labels = [g.label for g in scheme.grades]
+    main = {i.id for top in scheme.indicators for i in top.walk()}
+    seen: set[str] = set()
+    for veto in scheme.vetoes:
+        at = veto.at
+        if veto.id in seen:
+            out.append(Problem(CONSTRUCT_PARAMS, f"veto id '{veto.id}' is used twice", veto.src, at + ("id",)))
+        seen.add(veto.id)
+        if veto.part is not None:
+            out += _check_pass_line(scheme, veto, labels)
+            continue
+        if not (veto.grade or veto.total is not None or veto.zero or veto.cancel or veto.stop):
+            out.append(Problem(CONSTRUCT_PARAMS, f"veto '{veto.id}' has no effect: give a grade, a total, parts "
+                               "to zero, sections to cancel, or stop", veto.src, at))
+        if veto.grade and veto.grade not in labels:
+            out.append(Problem(CONSTRUCT_PARAMS, f"veto '{veto.id}' forces grade '{veto.grade}', which no grade "
+                               f"band has (bands: {', '.join(labels) or 'none'})", veto.src, at + ("grade",)))
+        for i, part in enumerate(veto.zero):
+            if part not in main:
+                from gapctl.validate import _suggest
+                out.append(Problem(UNKNOWN_REFERENCE, f"veto '{veto.id}' zeroes '{part}', which is not an "
+                                   f"indicator of the tree{_suggest(part, main)}", veto.src, at + ("zero", i)))
+    return out
+
+
+def _check_pass_line(scheme: Scheme, veto: Any, labels: list[str]) -> list[Problem]:
+    ind = scheme.index.get(veto.part)
+    out = []
+    at = veto.at
+    if ind is not None and ind.section != "main":
+        out.append(Problem(CONSTRUCT_PARAMS, f"'{ind.id}': a pass line belongs on a part of the indicator tree",
+                           veto.src, at))
+    formula = veto.when.formula
+    line = formula.tree[2][0][1][1] if formula is not None else None
+    if formula is not None and formula.tree[1][1] == "rate" and not ZERO < line <= 1:
+        out.append(Problem(CONSTRUCT_PARAMS, f"'{veto.part}': a pass line's rate is a share of the part's points, "
+                           f"above 0 and at most 1 (0.7 for 70%), not {line}", veto.src, at + ("rate",)))
+    if formula is not None and formula.tree[1][1] == "score" and ind is not None and ind.points is not None \
+            and line > ind.points:
+        out.append(Problem(CONSTRUCT_PARAMS, f"'{veto.part}': the pass line {line} is above the part's "
+                           f"{ind.points} points", veto.src, at + ("points",)))
+    if veto.grade and veto.grade not in labels:
+        out.append(Problem(CONSTRUCT_PARAMS, f"'{veto.part}': the pass line's grade '{veto.grade}' is not a grade "
+                           f"band (bands: {', '.join(labels) or 'none'})", veto.src, at + ("grade",)))
+    if not veto.grade and not labels:
+        out.append(Problem(CONSTRUCT_PARAMS, f"'{veto.part}': a pass line sets the lowest grade, but the scheme "
+                           "has no grades; give the pass line a grade", veto.src, at))
+    return out
+
+
+def _check_redistribution(scheme: Scheme) -> list[Problem]:
+    out = []
+    main = {i.id: i for top in scheme.indicators for i in top.walk()}
+    for ind in scheme.all_indicators():
+        rule = ind.redistribute
+        if rule is None or isinstance(rule.to, str):
+            continue
+        key = ("to",) if rule.at[-1] != "moves_to" else ()
+        for i, target in enumerate(rule.to):
+            where = rule.at + (key + (i,) if key else ())
+            if target == ind.id:
+                out.append(Problem(CONSTRUCT_PARAMS, f"'{ind.id}' redistributes its points to itself",
+                                   rule.src, where))
+            elif target not in main:
+                from gapctl.validate import _suggest
+                out.append(Problem(UNKNOWN_REFERENCE, f"'{ind.id}' gives its points to '{target}', which is not "
+                                   f"an indicator of the tree{_suggest(target, main)}", rule.src, where))
+            elif any(target == i.id for i in ind.walk()) or any(target == a for a in _ancestors(scheme, ind)):
+                out.append(Problem(CONSTRUCT_PARAMS, f"'{ind.id}' cannot give its points to '{target}', which "
+                                   "contains it or is inside it", rule.src, where))
+    return out
+
+
+def _ancestors(scheme: Scheme, ind: Indicator) -> list[str]:
+    out, parent = [], ind.parent_id
+    while parent is not None and parent not in out:
+        out.append(parent)
+        parent = scheme.index[parent].parent_id if parent in scheme.index else None
+    return out
+
+
+def _check_thresholds(scheme: Scheme) -> list[Problem]:
+    out = []
+    for ind in scheme.all_indicators():
+        for rule in ind.rules:
+            if rule.kind != "threshold":
+                continue
+            of = str(rule.params.get("of") or "base")
+            limit = DEDUCTIONS_STAGE if ind.section == "bonus" else BASE_STAGE
+            if of in NAMES:
+                if NAMES[of].stage > limit:
+                    out.append(Problem(FORMULA_ORDER, f"'{ind.id}' threshold compares '{of}', which is known only "
+                                       f"after the {ind.section} section is added (it includes this item); "
+                                       f"compare 'base' (before bonus and penalty) or an indicator's score",
+                                       rule.src, rule.at + ("of",)))
+            elif of not in scheme.index:
+                from gapctl.validate import _suggest
+                out.append(Problem(UNKNOWN_REFERENCE, f"'{ind.id}' threshold compares '{of}', which is neither a "
+                                   f"subtotal ({', '.join(NAMES)}) nor an indicator{_suggest(of, scheme.index)}",
+                                   rule.src, rule.at + ("of",)))
+    return out
+
+
+def fact_names(scheme: Scheme) -> set[str]:
+    """Every finding name the scheme's formulas read with fact(…) or count(…)."""
+    cached = _FACTS.get(id(scheme))
+    if cached is not None and cached[0] is scheme:
+        return cached[1]
+    names = set()
+    for condition, _, _ in places(scheme):
+        if condition.formula is not None:
+            names |= {ident for what, ident, _ in condition.formula.references() if what == "fact"}
+    _FACTS[id(scheme)] = (scheme, names)
+    return names
+
+
+_FACTS: dict[int, tuple[Scheme, set[str]]] = {}

@@ -1,0 +1,70 @@
+"""Bounds (扣完为止): where a node is held within [0, its points], and `cap` / `floor` anywhere.
+
+By default every leaf of the indicator tree is held within [0, its points] (`scoring.bounds:
+leaves`): a leaf's deductions stop at its points. Some schemes bound only the first level
+(`bounds: top`) or another level (`bounds: 2`): a second-level item may then lose more than its
+own points, and its parent stops the loss. An indicator's `bounded: true/false` overrides the
+level; `cap` and `floor` bound any indicator or group further. Bonus and penalty items are not
+held by default (their sections have caps). Explain prints a line wherever a bound changed a figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from gapctl.constructs import Construct
+from gapctl.model import Indicator, Scoring
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A bound changed a figure: from `before` to `after`, by `why` (points, floor, cap)."""
+
+    before: Decimal
+    after: Decimal
+    why: str
+
+
+def is_bounded(ind: Indicator, scoring: Scoring) -> bool:
+    if ind.bounded is not None:
+        return ind.bounded
+    return ind.section == "main" and scoring.bounded_at(ind.depth, ind.is_leaf)
+
+
+def apply(value: Decimal, points: Decimal, ind: Indicator, scoring: Scoring) -> tuple[Decimal, Cut | None]:
+    """The value held within the node's bounds, and what was cut (None if nothing)."""
+    before, why = value, ""
+    if is_bounded(ind, scoring):
+        if value < 0:
+            value, why = ZERO, "points"
+        elif value > points:
+            value, why = points, "points"
+    if ind.cap is not None and value > ind.cap:
+        value, why = ind.cap, "cap"
+    if ind.floor is not None and value < ind.floor:
+        value, why = ind.floor, "floor"
+    return value, (Cut(before, value, why) if value != before else None)
+
+
+def cut_text(cut: Cut, lang: str) -> str:
+    from gapctl.formula import exact
+
+    if lang == "zh":
+        what = {"points": "扣完为止，本项在0至满分之间", "cap": "封顶", "floor": "保底"}[cut.why]
+        return f"界限：{exact(cut.before)} → {exact(cut.after)}（{what}）"
+    what = {"points": "held within [0, points]", "cap": "capped", "floor": "floored"}[cut.why]
+    return f"Bound: {exact(cut.before)} → {exact(cut.after)} ({what})"
+
+
+CONSTRUCT = Construct(
+    name="bounds",
+    keys="`scoring.bounds: leaves | top | <level>`; an indicator's `bounded: true | false`, `cap`, `floor`",
+    summary=("Where an indicator is held within [0, its points] (扣完为止): every leaf by default, or only the "
+             "first level (`top`) or a named level, so a sub-item may lose more than its own points and its "
+             "parent stops the loss. `cap` and `floor` bound any indicator or group further."),
+    explain="a `界限` line under the indicator whose figure a bound changed: before → after, and why",
+    example="bounds/top-level",
+)

@@ -1,0 +1,87 @@
+"""Vetoes (单项否决 / 一票否决) and pass lines (合格线): findings that decide a unit whatever its points.
+
+A veto's condition is a formula (`fact(严重泄密)`, `count(泄露隐私) >= 1`, `score(3) < 10`). When
+it holds, its effects apply, as the scheme says: `grade` forces a grade (the worst of all
+vetoes that hold); `total` sets the total; `zero` makes parts earn nothing; `cancel` drops the
+bonus or penalty section; `stop` withholds the total altogether, so a vetoed unit is never
+silently given a meaningless number. A pass line on a part (`pass_line: {rate: 0.7}`: below 70%
+of the part's points) is shorthand for a veto whose effect is a grade (default: the lowest band).
+
+Order: vetoes that zero parts are decided as soon as the indicator tree is known (their
+conditions may read observations and indicator scores), and the tree is summed again without
+those parts; all other vetoes are decided on the figures before any veto applies. Explain and
+reports list vetoes first.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from gapctl.constructs import Construct, Decision
+from gapctl.constructs.gates import holds
+from gapctl.model import Scheme, Veto
+
+
+def early(veto: Veto) -> bool:
+    """Decided while the tree is summed (it zeroes parts), not after the total."""
+    return bool(veto.zero)
+
+
+def decide(vetoes: list[Veto], env) -> list[Decision]:
+    names = env.snapshot()
+    return [Decision("veto", veto.id, veto.when, holds(veto.when, env), names) for veto in vetoes]
+
+
+def forced_grade(scheme: Scheme, vetoes: list[Veto]) -> str | None:
+    """The worst grade any of `vetoes` forces (a pass line without one: the lowest band)."""
+    labels = [g.label for g in scheme.grades]
+    wanted = [v.grade or (labels[-1] if v.part and labels else None) for v in vetoes]
+    wanted = [w for w in wanted if w]
+    if not wanted:
+        return None
+    return max(wanted, key=lambda w: labels.index(w) if w in labels else len(labels))
+
+
+def fixed_total(vetoes: list[Veto]) -> Decimal | None:
+    totals = [v.total for v in vetoes if v.total is not None]
+    return min(totals) if totals else None
+
+
+def effects_text(veto: Veto, scheme: Scheme, lang: str) -> str:
+    """What a veto that held did, in words."""
+    from gapctl.formula import exact
+
+    zh = lang == "zh"
+    out = []
+    grade = veto.grade or (scheme.grades[-1].label if veto.part and scheme.grades else None)
+    if grade:
+        out.append(f"等次定为{grade}" if zh else f"grade set to {grade}")
+    if veto.total is not None:
+        out.append(f"总得分记{exact(veto.total)}分" if zh else f"total set to {exact(veto.total)}")
+    if veto.zero:
+        out.append(f"{'、'.join(veto.zero)}记0分" if zh else f"{', '.join(veto.zero)} earn 0")
+    for section in veto.cancel:
+        out.append(("加分不计" if section == "bonus" else "减分不计") if zh else f"no {section}")
+    if veto.stop:
+        out.append("不计总得分" if zh else "no total is given")
+    return ("，" if zh else ", ").join(out)
+
+
+CONSTRUCT = Construct(
+    name="vetoes",
+    keys="`vetoes: [{id, name, when, grade, total, zero, cancel, stop}]`",
+    summary=("单项否决 / 一票否决: a condition (a finding, a count of a named problem, a part's score) that forces "
+             "a grade whatever the points, and, as the scheme says, sets the total, zeroes parts, cancels the "
+             "bonus or withholds the total."),
+    explain="listed first: the veto, its condition with the figures, and what it did",
+    example="vetoes/grade-and-total",
+)
+
+PASS_LINE = Construct(
+    name="pass lines",
+    keys="an indicator's `pass_line: {rate: 0.7}` or `{points: 21}`, optional `grade`",
+    summary=("合格线: a part below its own pass line (a share of its points, or points) makes the unit 不合格 (or the "
+             "grade named) whatever the total; exactly at the line passes."),
+    explain="with the vetoes: the part's figure against its line",
+    example="pass-lines/rate",
+)
