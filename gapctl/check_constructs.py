@@ -80,9 +80,10 @@ def _check_formula(scheme: Scheme, condition: Condition, limit: int, where: str)
     late += [(FUNCTIONS[f].stage, f"{f}(…)", o) for f, _, o in formula.calls() if FUNCTIONS[f].stage > limit]
     if late:
         stage, name, offset = max(late)
-        out.append(Problem(FORMULA_ORDER, f"'{condition.text}' in {where} reads {name}, which is known only "
-                           f"after {STAGES[limit][1]} ({STAGES[stage][1]} come later); figures known by then: "
-                           f"{_known_by(limit)}", condition.src, condition.at, offset=offset))
+        out.append(Problem(FORMULA_ORDER, f"'{condition.text}' in {where} reads {name}, which is not known yet "
+                           f"there: it is decided with the {STAGES[limit][1]}, {name} only with the "
+                           f"{STAGES[stage][1]}; it may read {_known_by(limit)}", condition.src, condition.at,
+                           offset=offset))
     return out
 
 

@@ -18,9 +18,9 @@ def rules_md() -> str:
              "A leaf indicator is scored by one rule (`rule:`), or by variants (`rules:`) chosen",
              "by `when:`. Every rule may carry `assumed: true` and `assumed_note` when the",
              "published scheme does not give the rule.", ""]
-    lines += ["Rules compose with keys of the indicator itself: `cap` and `floor` bound what any",
-              "indicator or group earns; `moves_to` hands the points of an indicator that does not",
-              "apply to another one; an `items` rule's items may carry their own `applies_to`;",
+    lines += ["Rules compose with the scoring constructs below (bounds, redistribution, gates, vetoes,",
+              "pass lines, formulas) and with keys of the indicator itself: `cap` and `floor` bound what any",
+              "indicator or group earns; an `items` rule's items may carry their own `applies_to`;",
               "`threshold` may test a subtotal (`of: <indicator id>`); `rank` may rank within the",
               "unit's category. Result states are kept apart: `n/a` leaves the denominator,",
               "`no-evidence` counts as not done, `pending` is an error for `gapctl score --final`.", ""]
@@ -35,7 +35,88 @@ def rules_md() -> str:
                 lines.append(f"| `{name}` | {'yes' if spec.required else 'no'} | {spec.doc or spec.type} |")
             lines.append("")
         lines += ["```yaml", kind.example, "```"]
+    lines += constructs_md()
+    lines += formula_md()
     return "\n".join(lines) + "\n"
+
+
+def constructs_md(root: Path | None = None) -> list[str]:
+    """The scoring constructs, each with its worked example: a conformance case under tests/schemes/."""
+    from gapctl.constructs import registry
+
+    root = root or Path.cwd()
+    lines = ["", "# Scoring constructs", "",
+             "A node's score is a small pipeline: its rule earns or deducts (`clauses` among the kinds above) →",
+             "points of what does not apply are redistributed → bounds hold nodes within [0, points] at the",
+             "declared level → gates decide whether a node or section counts → vetoes and pass lines decide",
+             "grades, totals and parts → the base and the total are formulas over named subtotals. Each construct",
+             "is data in the scheme and prints its own line in `gapctl explain`.", "",
+             "| construct | written as | explain shows |", "|---|---|---|"]
+    constructs = registry()
+    for c in constructs:
+        lines.append(f"| {c.name} | {c.keys} | {c.explain} |")
+    for c in constructs:
+        lines += ["", f"## {c.name}", "", c.summary, "", f"Written as: {c.keys}.", ""]
+        case = root / "tests" / "schemes" / c.example
+        lines += _worked_example(case, c.example)
+    return lines
+
+
+def _worked_example(case: Path, name: str) -> list[str]:
+    """A conformance case as documentation: its scheme, observations and the figures the test checks."""
+    import json
+
+    if not case.is_dir():
+        return [f"(worked example `tests/schemes/{name}` not found)"]
+    out = [f"Worked example (`tests/schemes/{name}`, scored by `tests/test_conformance.py`):", ""]
+    expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
+    if expected.get("description"):
+        out += [expected["description"], ""]
+    for path in sorted((case / "schemes").glob("*.yaml")):
+        out += ["```yaml", f"# schemes/{path.name}", path.read_text(encoding="utf-8").rstrip("\n"), "```"]
+    for path in sorted((case / "rounds").glob("*/observations/*.yaml")):
+        out += ["```yaml", f"# {path.relative_to(case).as_posix()}", path.read_text(encoding="utf-8").rstrip("\n"),
+                "```"]
+    rows = []
+    for unit, figures in sorted(expected.get("units", {}).items()):
+        shown = ", ".join(f"{k} {v if not isinstance(v, (dict, list)) else json.dumps(v, ensure_ascii=False)}"
+                          for k, v in figures.items())
+        rows.append(f"| `{unit}` | {shown} |")
+    if rows:
+        out += ["", "| unit | expected |", "|---|---|", *rows]
+    return out
+
+
+def formula_md() -> list[str]:
+    """The formula language of gates, vetoes, clause conditions and the base and total."""
+    from gapctl.formula import FUNCTIONS, NAMES, STAGES
+
+    lines = ["", "# Formulas and conditions", "",
+             "Gates, vetoes, a clause's `when`, `scoring.base` and `scoring.total` are formulas, read by a",
+             "grammar (lark) and computed in Decimal; never Python `eval`. `gapctl validate` points at the",
+             "column of a fault inside a formula (E404), at an id it names that does not exist (E302), and at a",
+             "figure it reads that is not known yet where it is used (E405).", "",
+             "- numbers `85`, `0.5`, percentages `85%` (0.85), dates `2024-12-15`, text `\"优秀\"`, `true`/`false`;",
+             "- `+ - * /` (also `× ÷`; write spaces around `-`), comparisons `> >= < <= == !=` (also `≥ ≤ = ≠`),",
+             "  which may chain (`60 <= base < 90`), `and` / `or` / `not` (also `且` / `或` / `非`), parentheses;",
+             "- ids are written bare (`score(2.1.3)`, `fact(严重泄密)`) or quoted (`score(\"2.10\")`);",
+             "- a finding not recorded counts as false or 0.", "",
+             "Figures become known in this order; a formula may read only what is known where it is used:", ""]
+    lines += [f"{n + 1}. {STAGES[n][1]} ({STAGES[n][0]})" for n in sorted(STAGES)]
+    lines += ["", "| where | may read up to |", "|---|---|",
+              "| a clause's `when`, a gate on an indicator of the tree | observations |",
+              "| a veto that zeroes parts | indicator scores |",
+              "| `scoring.base`, a gate on the penalty section or its items | the base (not `base` itself) |",
+              "| a gate or threshold on the bonus section or its items | deductions |",
+              "| `scoring.total` | the bonus |",
+              "| other vetoes and pass lines | the total |", "",
+              "| name | known at | meaning |", "|---|---|---|"]
+    lines += [f"| `{name}` | {STAGES[spec.stage][1]} | {spec.doc} |" for name, spec in NAMES.items()]
+    lines += ["", "| function | known at | meaning |", "|---|---|---|"]
+    for name, spec in FUNCTIONS.items():
+        args = "…" if spec.variadic else ", ".join("id" if r else "value" for r in spec.refs)
+        lines.append(f"| `{name}({args})` | {STAGES[spec.stage][1]} | {spec.doc} |")
+    return lines
 
 
 def problems_md() -> str:

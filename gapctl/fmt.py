@@ -131,16 +131,18 @@ def _map(shape: S.Shape, **values: Any) -> _Map:
 _SELECTOR = _map(S.SELECTOR)
 _TIER = _map(TIER)
 _RULE_ITEM = _map(RULE_ITEM, applies_to=_SELECTOR)
-_INDICATOR = _map(S.INDICATOR, applies_to=_SELECTOR, rule=_RULE, rules=_Each(_RULE))
+_GATE = _map(S.GATE)  # a gate written as a mapping (as text it has no keys to order)
+_INDICATOR = _map(S.INDICATOR, applies_to=_SELECTOR, rule=_RULE, rules=_Each(_RULE), gate=_GATE,
+                  redistribute=_map(S.REDISTRIBUTE), pass_line=_map(S.PASS_LINE))
 _INDICATOR.values["children"] = _Each(_INDICATOR)
-_SECTION = _map(S.SECTION, indicators=_Each(_INDICATOR))
+_SECTION = _map(S.SECTION, indicators=_Each(_INDICATOR), gate=_GATE)
 
 SPECS: dict[str, _Map] = {
     "scheme": _map(
         S.SCHEME, scoring=_map(S.SCORING), measures=_Each(_map(S.MEASURE)),
         indicators=_Each(_INDICATOR), bonus=_SECTION, penalty=_SECTION,
         external=_Each(_map(S.EXTERNAL)), components=_Each(_map(S.COMPONENT)),
-        grades=_Each(_map(S.GRADE)), flags=_Each(_map(S.FLAG)),
+        grades=_Each(_map(S.GRADE)), flags=_Each(_map(S.FLAG)), vetoes=_Each(_map(S.VETO)),
         ranking=_map(S.RANKING, categories=_Each(_map(S.CATEGORY))), conversion=_map(S.CONVERSION)),
     "units": _map(S.UNIT_SET, units=_Each(_map(S.UNIT))),
     # a result's `items` and the file's `measures` are keyed by ids: their order is the author's
@@ -152,7 +154,7 @@ SPECS: dict[str, _Map] = {
 def _rule_spec(rule: Any) -> _Map:
     """`kind`, the kind's parameters in declaration order, then `when`."""
     kind = REGISTRY.get(rule.get("kind")) if isinstance(rule.get("kind"), str) else None
-    values = {"tiers": _Each(_TIER), "items": _Each(_RULE_ITEM), "when": _SELECTOR}
+    values = {"tiers": _Each(_TIER), "items": _Each(_RULE_ITEM), "clauses": _Each(_map(S.CLAUSE)), "when": _SELECTOR}
     if kind is None:  # an unknown kind: only `kind` moves (first); validate reports the kind
         return _Map(("kind",), values)
     return _Map(("kind", *kind.params, *(k for k in RULE_COMMON if k != "kind")), values)

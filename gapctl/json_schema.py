@@ -73,14 +73,18 @@ def _rule() -> dict[str, Any]:
         params.update(kind.params)
     from gapctl.load import RULE_COMMON, RULE_ITEM, TIER
     refs = {"when": {"$ref": "#/$defs/selector"},
-            "tiers": _array_of("#/$defs/tier"), "items": _array_of("#/$defs/rule_item")}
+            "tiers": _array_of("#/$defs/tier"), "items": _array_of("#/$defs/rule_item"),
+            "clauses": _array_of("#/$defs/clause")}
     rule = _object({**RULE_COMMON, **params}, refs, "rule")
     rule["properties"]["kind"]["enum"] = list(REGISTRY)
     rule["required"] = ["kind"]
     rule["allOf"] = [{"if": {"properties": {"kind": {"const": kind.name}}},
                       "then": {"required": [k for k, f in kind.params.items() if f.required]}}
                      for kind in REGISTRY.values() if any(f.required for f in kind.params.values())]
-    return {"rule": rule, "tier": _object(TIER, title="tier"),
+    amount = {"oneOf": [{"type": "number", "minimum": 0},
+                        {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}}]}
+    clause = _object(S.CLAUSE, {"deduct": amount, "earn": amount}, "clause")
+    return {"rule": rule, "tier": _object(TIER, title="tier"), "clause": clause,
             "rule_item": _object(RULE_ITEM, {"applies_to": {"$ref": "#/$defs/selector"}}, "rule item")}
 
 
@@ -92,12 +96,22 @@ def _document(name: str, root: dict[str, Any], defs: dict[str, Any]) -> dict[str
 def schemas() -> dict[str, dict[str, Any]]:
     """File name → JSON Schema, for every kind of file."""
     selector = _object(S.SELECTOR, title="selector")
+    gate = {"oneOf": [{"type": "string"}, {"$ref": "#/$defs/gate"}]}
     indicator = _object(S.INDICATOR, {"children": _array_of("#/$defs/indicator"),
                                       "applies_to": {"$ref": "#/$defs/selector"},
                                       "rule": {"$ref": "#/$defs/rule"},
-                                      "rules": _array_of("#/$defs/rule")}, "indicator")
+                                      "rules": _array_of("#/$defs/rule"), "gate": gate,
+                                      "redistribute": {"$ref": "#/$defs/redistribute"},
+                                      "pass_line": {"$ref": "#/$defs/pass_line"}}, "indicator")
     scheme_defs = {"indicator": indicator, "selector": selector, **_rule(),
-                   "section": _object(S.SECTION, {"indicators": _array_of("#/$defs/indicator")}, "section"),
+                   "section": _object(S.SECTION, {"indicators": _array_of("#/$defs/indicator"), "gate": gate},
+                                      "section"),
+                   "gate": _object(S.GATE, title="gate"),
+                   "veto": _object(S.VETO, title="veto (单项否决)"),
+                   "pass_line": _object(S.PASS_LINE, title="pass line (合格线)"),
+                   "redistribute": _object(S.REDISTRIBUTE, {"to": {"oneOf": [
+                       {"type": "string", "enum": ["siblings", "all"]},
+                       {"type": "array", "items": {"type": "string"}}]}}, "redistribution (分值调剂)"),
                    "measure": _object(S.MEASURE, title="measure"),
                    "external": _object(S.EXTERNAL, title="external source"),
                    "component": _object(S.COMPONENT, title="component"),
@@ -114,6 +128,7 @@ def schemas() -> dict[str, dict[str, Any]]:
         "penalty": {"$ref": "#/$defs/section"}, "external": _array_of("#/$defs/external"),
         "components": _array_of("#/$defs/component"), "grades": _array_of("#/$defs/grade"),
         "flags": _array_of("#/$defs/flag"), "ranking": {"$ref": "#/$defs/ranking"},
+        "vetoes": _array_of("#/$defs/veto"),
         "conversion": {"$ref": "#/$defs/conversion"}}, "gapctl scheme (指标体系)")
     units = _object(S.UNIT_SET, {"units": _array_of("#/$defs/unit")}, "gapctl unit set (评估对象)")
     evidence = _object(S.EVIDENCE, title="evidence (佐证材料)")

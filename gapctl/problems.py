@@ -166,7 +166,7 @@ class Problem:
     at: tuple[Any, ...] = ()
     on: str = "value"  # "value" or "key": which end of a mapping entry to point at
     location: Location | None = None  # set directly when known (syntax errors)
-    offset: int = 0  # characters into the value's text (a fault inside a formula)
+    offset: int | None = None  # characters into the value's text (a fault inside a formula)
 
     @property
     def code(self) -> str:

@@ -9,6 +9,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+from gapctl.constructs.vetoes import effects_text
 from gapctl.model import Indicator, Round, Scheme, UnitSet
 from gapctl.rules import num
 from gapctl.textwidth import pad, table, width
@@ -47,6 +48,7 @@ def scheme_data(scheme: Scheme) -> dict[str, Any]:
             out["applies_to"] = _selector_text(ind)
         if ind.rules:
             out["rules"] = [r.kind for r in ind.rules]
+        out.update(_construct_data(ind))
         if ind.children:
             out["children"] = [node(c) for c in ind.children]
         return out
@@ -59,9 +61,93 @@ def scheme_data(scheme: Scheme) -> dict[str, Any]:
         section = getattr(scheme, name)
         if section:
             data[name] = {"name": section.name, "cap": fmt_points(section.cap),
+                          "gate": section.gate.when.text if section.gate else None,
                           "indicators": [node(i) for i in section.indicators]}
+    data["scoring"] = {line[0]: line[1] for line in _scoring_pairs(scheme)}
+    data["vetoes"] = [{"id": v.id, "name": v.name, "when": v.when.text, "part": v.part,
+                       "effects": effects_text(v, scheme, "zh")} for v in scheme.vetoes]
     data["assumptions"] = [{"what": a.what, "note": a.note} for a in scheme.assumptions]
     return data
+
+
+def _construct_data(ind: Indicator) -> dict[str, Any]:
+    from gapctl.rules.clauses import clause_text
+
+    out: dict[str, Any] = {}
+    for rule in ind.rules:
+        if rule.kind == "clauses":
+            out["clauses"] = [clause_text(c, "zh") for c in rule.params.get("clauses") or []]
+    if ind.gate is not None:
+        out["gate"] = ind.gate.when.text
+    if ind.bounded is not None:
+        out["bounded"] = ind.bounded
+    if ind.redistribute is not None:
+        out["redistribute"] = _redistribution_text(ind)
+    return out
+
+
+def _redistribution_text(ind: Indicator) -> str:
+    rule = ind.redistribute
+    assert rule is not None
+    to = {"siblings": "同级其他指标", "all": "其他一级指标"}.get(rule.to, None) if isinstance(rule.to, str) \
+        else "、".join(rule.to)
+    by = "平均分配" if rule.by == "even" else "按分值比例分配"
+    mode = "扣分不变（倒扣制）" if rule.mode == "deduct" else "得分同比例放大（得分制）"
+    return f"不适用时分值调剂至{to}，{by}，{mode}"
+
+
+def _bounds_text(scheme: Scheme) -> str:
+    bounds = scheme.scoring.bounds
+    if bounds == "leaves":
+        return "每个末级指标在0至其分值之间（扣完为止）"
+    level = 1 if bounds == "top" else int(bounds)
+    return f"第{level}级指标在0至其分值之间（扣完为止），下级指标可超扣，由其上级兜底"
+
+
+def _scoring_pairs(scheme: Scheme) -> list[tuple[str, str]]:
+    """The scheme's computation in words and formulas: base, total, bounds, caps."""
+    from gapctl.constructs.formulas import base_formula, total_formula
+    from gapctl.formula import NAMES, render
+
+    def names(node: tuple) -> str:
+        if node[0] == "name":
+            return NAMES[node[1]].zh
+        args = ", ".join(a[1] for a in node[2] if a[0] == "ref")
+        return f"{node[1]}({args})"
+
+    out = []
+    for key, formula in (("base", base_formula(scheme)), ("total", total_formula(scheme))):
+        out.append((key, render(formula, None, "zh", names) if formula is not None else "—"))
+    out.append(("bounds", _bounds_text(scheme)))
+    if scheme.scoring.max_total is not None:
+        out.append(("max_total", num(scheme.scoring.max_total)))
+    return out
+
+
+def construct_lines(scheme: Scheme) -> list[str]:
+    """计分规则: formulas, bounds, clauses, gates, pass lines, redistribution, vetoes."""
+    words = {"base": "基础得分", "total": "总得分", "bounds": "界限", "max_total": "总得分上限"}
+    lines = ["", "计分规则"]
+    for key, text in _scoring_pairs(scheme):
+        lines.append(f"  {words[key]} = {text}" if key in ("base", "total") else f"  {words[key]}：{text}")
+    for ind in scheme.all_indicators():
+        extra = _construct_data(ind)
+        for clause in extra.get("clauses", []):
+            lines.append(f"  {ind.id} 条款：{clause}")
+        if "gate" in extra:
+            lines.append(f"  {ind.id} 门槛：{extra['gate']}")
+        if "bounded" in extra:
+            lines.append(f"  {ind.id} 界限：{'在0至其分值之间' if extra['bounded'] else '不设界限（由上级兜底）'}")
+        if "redistribute" in extra:
+            lines.append(f"  {ind.id} 分值调剂：{extra['redistribute']}")
+    for name in ("bonus", "penalty"):
+        section = getattr(scheme, name)
+        if section is not None and section.gate is not None:
+            lines.append(f"  {section.name}门槛：{section.gate.when.text}")
+    for veto in scheme.vetoes:
+        what = "合格线" if veto.part else "单项否决"
+        lines.append(f"  {what} {veto.id} {veto.name}：{veto.when.text} → {effects_text(veto, scheme, 'zh')}")
+    return lines
 
 
 def scheme_lines(scheme: Scheme) -> list[str]:
@@ -109,6 +195,7 @@ def scheme_lines(scheme: Scheme) -> list[str]:
     total = fmt_points(scheme.top_total())
     parts = " + ".join(f"{fmt_points(i.points)}" for i in scheme.indicators)
     lines.append(f"{pad('', id_w)}  {pad('合计', name_w)}  {pad(total, pts_w, 'right')}  = {parts}")
+    lines += construct_lines(scheme)
     if any(i.assumed or any(r.assumed for r in i.rules) for i in scheme.all_indicators()):
         lines.append("")
         lines.append("* 假定（方案未公布），见下方假定清单 / assumed, not published: see the list below.")

@@ -115,11 +115,11 @@ class SourceFile:
         decoded, _ = decode(raw)
         return decoded
 
-    def locate(self, at: tuple[Any, ...], on: str = "value", offset: int = 0) -> Location:
+    def locate(self, at: tuple[Any, ...], on: str = "value", offset: int | None = None) -> Location:
         """The 1-based position of key path `at` (or its nearest located ancestor); `offset`
         characters into the value's text (past an opening quote), for a fault inside a formula."""
         found = self._locate(at, on)
-        if offset and on == "value" and found.line > 0:
+        if offset is not None and on == "value" and found.line > 0:
             text = self._read_text() or ""
             lines = text.split("\n")
             line = lines[found.line - 1] if found.line <= len(lines) else ""
