@@ -493,7 +493,8 @@ def diff(
     else:
         for line in text_lines(result, language, show_all):
             _echo(line)
-    raise typer.Exit(1 if result.gates else 0)
+    unreadable = repository and any(e.status == "unreadable" for e in result.rounds)
+    raise typer.Exit(1 if result.gates or unreadable else 0)
 
 
 @app.command("status")
