@@ -123,8 +123,8 @@ def test_max_chars_cuts_rows_and_out_keeps_everything(repo, tmp_path):
     assert len(full.output) > 3000 >= len(cut.output)
     left_out = re.search(r"_为使评论不超过 3000 个字符，省略了 (\d+) 行", cut.output)
     assert left_out and int(left_out.group(1)) > 0
-    kept_rows = [line for line in cut.output.splitlines() if line.startswith("| 区")]
-    all_rows = [line for line in full.output.splitlines() if line.startswith("| 区")]
+    kept_rows = [line for line in cut.output.splitlines() if line.startswith("| ") and "| 单位 |" not in line]
+    all_rows = [line for line in full.output.splitlines() if line.startswith("| ") and "| 单位 |" not in line]
     assert kept_rows == all_rows[:len(kept_rows)] and len(all_rows) - len(kept_rows) == int(left_out.group(1))
     assert (out / "diff.md").read_text(encoding="utf-8") == full.output
     assert len(json.loads((out / "diff.json").read_text(encoding="utf-8"))["rounds"]) == 38
