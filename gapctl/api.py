@@ -44,7 +44,15 @@ def targets(paths: list[Path]) -> list[Path]:
             target = find_repository_root(start) or path
         if target not in out:
             out.append(target)
-    return out
+    return _outermost(out)
+
+
+def _outermost(paths: list[Path]) -> list[Path]:
+    """Leave out a target inside another one that is validated whole (a round in its repository),
+    so that pre-commit's list of a round file and a scheme file reads that round once, not twice."""
+    resolved = [p.resolve() for p in paths]
+    return [p for p, r in zip(paths, resolved, strict=True)
+            if not any(other != r and other in r.parents for other in resolved)]
 
 
 def check_many(paths: list[Path], use_cache: bool = True, progress: Any = None) -> CheckResult:

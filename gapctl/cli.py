@@ -6,7 +6,6 @@ internal error, a git revision that cannot be read, a full disk).
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import Enum
 from pathlib import Path
@@ -31,6 +30,13 @@ app = typer.Typer(
 class Format(str, Enum):
     text = "text"
     json = "json"
+
+
+class ProblemFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
 
 
 class TableFormat(str, Enum):
@@ -72,14 +78,9 @@ def _echo(text: str = "") -> None:
 
 
 def _dump_json(data: dict[str, Any]) -> None:
-    """JSON with Chinese as written; bidi and control characters as \\u escapes (same values).
-
-    Every JSON output is an object whose first field is `version`, the gapctl that wrote it, so a
-    consumer can tell which release's shape and figures it reads."""
-    from gapctl import __version__
-    from gapctl.escape import json_text
-    document = {"version": __version__, **data}
-    _echo(json_text(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False, default=str)))
+    """Every JSON output goes through gapctl.escape.json_document (`version` first)."""
+    from gapctl.escape import json_document
+    typer.echo(json_document(data), nl=False)
 
 
 def _print_version(value: bool) -> None:
@@ -98,20 +99,14 @@ def _root(
 
 
 def _problem_rows(problems: list) -> list[dict[str, Any]]:
-    rows = []
-    for p in problems:
-        loc = p.locate()
-        rows.append({"path": loc.path, "line": loc.line, "col": loc.col,
-                     "code": p.code, "name": p.kind.name, "severity": p.severity,
-                     "message": p.message})
-    return rows
+    from gapctl.problem_formats import rows
+    return rows(problems)
 
 
 def _problem_line(row: dict[str, Any]) -> str:
-    """`path:line:col: CODE message`, one line whatever the message quotes (gapctl.escape.plain):
-    a quoted value cannot start a new line that a CI log would read as a command."""
-    from gapctl.escape import plain
-    return f"{plain(row['path'])}:{row['line']}:{row['col']}: {row['code']} {plain(row['message'])}"
+    """`path:line:col: CODE message` (see gapctl.problem_formats.text_line)."""
+    from gapctl.problem_formats import text_line
+    return text_line(row)
 
 
 def _codes_catalogue() -> list[dict[str, str]]:
@@ -127,7 +122,9 @@ def validate(
                                        show_default=False),
     strict: bool = typer.Option(False, "--strict", help="Fail (exit 1) on warnings too."),
     list_codes: bool = typer.Option(False, "--list-codes", help="Print the problem catalogue and exit."),
-    fmt: Format = FORMAT_OPTION,
+    fmt: ProblemFormat = typer.Option(ProblemFormat.text, "--format", "-f",
+                                      help="Output format: text, json, github (workflow commands: annotations "
+                                      "on a pull request) or sarif (SARIF 2.1.0, for code scanning)."),
     no_cache: bool = NO_CACHE_OPTION,
 ) -> None:
     """Check a round or a whole repository and list every problem at once.
@@ -141,12 +138,16 @@ def validate(
 
       gapctl validate . --strict --format json
 
+      gapctl validate . --format github      # annotations in a GitHub workflow
+
+      gapctl validate . --format sarif > gapctl.sarif
+
     Large rounds are read on every core, and what each file gave is kept in
     .gapctl-cache/ (keyed by the file's content), so a second run reads only what changed.
     """
     if list_codes:
         catalogue = _codes_catalogue()
-        if fmt is Format.json:
+        if fmt is ProblemFormat.json:
             _dump_json({"codes": catalogue})
         else:
             from gapctl.textwidth import table
@@ -157,23 +158,13 @@ def validate(
         raise typer.Exit(0)
     from gapctl.api import check_many
     from gapctl.outcomes import print_progress
+    from gapctl.problem_formats import Findings, render
 
     paths = paths or [Path(".")]
     result = check_many(paths, use_cache=not no_cache, progress=print_progress("validating"))
-    problems = result.report.sorted()
-    errors = sum(1 for p in problems if p.severity == "error")
-    warnings = len(problems) - errors
     code = result.report.exit_code(strict)
-    if fmt is Format.json:
-        _dump_json({"path": " ".join(str(p) for p in paths), "ok": code == 0, "errors": errors, "warnings": warnings,
-                    "files": result.files, "problems": _problem_rows(problems)})
-    else:
-        for row in _problem_rows(problems):
-            _echo(_problem_line(row))
-        if problems:
-            _echo()
-        summary = f"{errors} error(s), {warnings} warning(s) in {result.files} file(s)."
-        _echo(("Failed: " if code else "OK: ") + summary)
+    findings = Findings(result.report.sorted(), result.files, " ".join(str(p) for p in paths), code != 0)
+    typer.echo(render(findings, fmt.value), nl=False)
     raise typer.Exit(code)
 
 
@@ -417,7 +408,8 @@ def fmt_command(
 
 @app.command()
 def diff(
-    path: Path = typer.Argument(..., help="A round directory (or the older of two rounds)."),
+    path: Path = typer.Argument(..., help="A round directory (or the older of two rounds), or a repository: "
+                                "every round under its rounds/."),
     new_round: Path | None = typer.Argument(None, help="A newer round to compare with PATH."),
     rev: str | None = typer.Option(None, "--rev", help="BASE or BASE..HEAD: the round at git revisions "
                                    "(BASE alone: against the working tree). Default: HEAD."),
@@ -430,12 +422,22 @@ def diff(
                                        help="Exit 1 if any unit's total rises by more than N."),
     grade_change: bool = typer.Option(False, "--fail-on-grade-change", help="Exit 1 if any grade changes."),
     rank_change: bool = typer.Option(False, "--fail-on-rank-change", help="Exit 1 if any rank changes."),
-    any_change: bool = typer.Option(False, "--fail-on-any-change", help="Exit 1 if any score changes."),
+    any_change: bool = typer.Option(False, "--fail-on-any-change", help="Exit 1 if any score changes "
+                                    "(or, for a repository, a round is added or removed)."),
+    max_chars: int | None = typer.Option(None, "--max-chars", metavar="N", min=1000,
+                                         help="With --format md: leave rows out so that the output has at "
+                                         "most N characters, and say how many (a PR comment: 60000)."),
+    out: Path | None = typer.Option(None, "--out", metavar="DIR", help="Also write the whole diff, never "
+                                    "cut, as DIR/diff.md and DIR/diff.json (a CI artifact)."),
 ) -> None:
     """Show how scores, grades and ranks change between two git revisions of a round, or
-    between two rounds, and which observations (and commits) explain each change.
+    between two rounds, and which observations (and commits) explain each change. Given a
+    repository, every round under rounds/ is compared; a round on one side only is shown as
+    new (its units' totals, grades and ranks) or removed.
 
-    Exit 1 when a --fail-* gate trips or a side cannot be loaded; 0 otherwise.
+    Exit 0 when nothing tripped; 1 when a --fail-* gate trips or a side cannot be loaded
+    (invalid data); 2 on a usage error; 3 when it could not run (a git revision that does not
+    exist, git failing, a file that cannot be written).
 
     Examples:
 
@@ -446,36 +448,67 @@ def diff(
       gapctl diff rounds/yanjiang-2021 --rev HEAD~3..HEAD --fail-if-total-drops-more-than 5
 
       gapctl diff rounds/suizhou-2021 rounds/suizhou-2022
+
+      gapctl diff . --rev origin/main --format md --max-chars 60000 --out gapctl-diff
     """
     from decimal import Decimal
 
     from gapctl import diff_view
-    from gapctl.diff import Gates, diff_revisions, diff_rounds
+    from gapctl.diff import Gates, diff_repository, diff_revisions, diff_rounds, is_repository
     from gapctl.tree import GitError
 
     if new_round is not None and rev is not None:
         typer.echo("give either NEW_ROUND or --rev, not both", err=True)
         raise typer.Exit(2)
+    if max_chars is not None and fmt is not DiffFormat.md:
+        typer.echo("--max-chars is for --format md", err=True)
+        raise typer.Exit(2)
+    repository = new_round is None and is_repository(path)
     try:
-        result = diff_rounds(path, new_round) if new_round is not None else diff_revisions(path, rev or "HEAD")
-    except (GitError, ValueError) as err:
+        if repository:
+            result: Any = diff_repository(path, rev or "HEAD")
+        else:
+            result = diff_rounds(path, new_round) if new_round is not None else diff_revisions(path, rev or "HEAD")
+    except GitError as err:
+        typer.echo(f"gapctl diff: could not run: {err}", err=True)
+        raise typer.Exit(3) from None
+    except ValueError as err:
         typer.echo(f"gapctl diff: {err}", err=True)
         raise typer.Exit(1) from None
     gates = Gates(Decimal(str(drops)) if drops is not None else None,
                   Decimal(str(rises)) if rises is not None else None, grade_change, rank_change, any_change)
-    result.gates = gates.check(result)
+    result.gates = gates.check_repository(result) if repository else gates.check(result)
     if result.problems:
         typer.echo(f"note: {len(result.problems)} validation error(s) in the compared rounds; "
                    "run gapctl validate", err=True)
-    language = lang.value if lang else ("en" if {s.scheme.language for s in result.new.units} == {"en"} else "zh")
-    if fmt is DiffFormat.json:
-        _dump_json(diff_view.json_data(result, show_all))
-    elif fmt is DiffFormat.md:
-        typer.echo(diff_view.markdown(result, language, show_all), nl=False)
+    if repository:
+        units = [u for e in result.rounds for u in (e.diff.new.units if e.diff else e.scored.units if e.scored
+                                                     and e.status == "added" else [])]
+        markdown, text_lines, json_data = (diff_view.repository_markdown, diff_view.repository_text_lines,
+                                           diff_view.repository_json)
     else:
-        for line in diff_view.text_lines(result, language, show_all):
+        units = result.new.units
+        markdown, text_lines, json_data = diff_view.markdown, diff_view.text_lines, diff_view.json_data
+    language = lang.value if lang else ("en" if units and {s.scheme.language for s in units} == {"en"} else "zh")
+    if out is not None:
+        from gapctl.escape import json_document
+        from gapctl.writes import Write, WriteError, write_files
+        try:
+            write_files([Write(out / "diff.md", markdown(result, language, show_all).encode("utf-8")),
+                         Write(out / "diff.json", json_document(json_data(result, show_all)).encode("utf-8"))], out)
+        except WriteError as err:
+            typer.echo(f"gapctl diff: could not run: {err}", err=True)
+            raise typer.Exit(3) from None
+    if fmt is DiffFormat.json:
+        _dump_json(json_data(result, show_all))
+    elif fmt is DiffFormat.md:
+        text = markdown(result, language, show_all)
+        typer.echo(diff_view.fit_markdown(text, max_chars, language) if max_chars else text, nl=False)
+    else:
+        for line in text_lines(result, language, show_all):
             _echo(line)
-    raise typer.Exit(1 if result.gates else 0)
+    unreadable = repository and any(e.status == "unreadable" for e in result.rounds)
+    raise typer.Exit(1 if result.gates or unreadable else 0)
 
 
 @app.command("status")

@@ -239,6 +239,17 @@ class Gates:
             tripped.append(f"{len(diff.changed())} unit(s) changed")
         return tripped
 
+    def check_repository(self, diff: RepositoryDiff) -> list[str]:
+        """Each round's tripped gates (also kept on the round), prefixed with its path."""
+        tripped = []
+        for entry in diff.rounds:
+            if entry.diff is not None:
+                entry.diff.gates = entry.gates = self.check(entry.diff)
+            elif self.any_change and entry.status in ("added", "removed"):
+                entry.gates = [f"round {'added' if entry.status == 'added' else 'removed'}"]
+            tripped += [f"{entry.path}: {gate}" for gate in entry.gates]
+        return tripped
+
 
 # --- loading the two sides ------------------------------------------------------------
 
@@ -267,25 +278,122 @@ def diff_rounds(old_path: Path, new_path: Path) -> RoundDiff:
     return diff
 
 
+def _trees(root: Path, revs: str) -> tuple[GitTree, Any]:
+    """The two sides of `BASE..HEAD` (BASE alone: against the working tree)."""
+    base_rev, _, head_rev = revs.partition("..")
+    base_tree = GitTree(root, base_rev or "HEAD")
+    try:
+        head_tree: Any = GitTree(root, head_rev) if head_rev else DiskTree()
+    except GitError:
+        base_tree.close()
+        raise
+    return base_tree, head_tree
+
+
+def _close(base_tree: GitTree, head_tree: Any) -> None:
+    base_tree.close()
+    if isinstance(head_tree, GitTree):
+        head_tree.close()
+
+
+def _diff_round(directory: Path, shown: str, base_tree: GitTree, head_tree: Any, memo: dict[Any, Any]) -> RoundDiff:
+    old = _scored(load(directory, tree=base_tree, memo=memo), check=False)
+    new = _scored(load(directory, tree=head_tree, memo=memo))
+    diff = compare(old, new, shown, base_tree.label, head_tree.label)
+    diff.problems = old.problems + new.problems
+    return diff
+
+
 def diff_revisions(round_path: Path, revs: str) -> RoundDiff:
     """The same round at two revisions (`BASE..HEAD`), or a revision against the working tree (`BASE`)."""
     root = toplevel(round_path)
-    base_rev, _, head_rev = revs.partition("..")
-    base_tree = GitTree(root, base_rev or "HEAD")
-    head_tree: Any = GitTree(root, head_rev) if head_rev else DiskTree()
-    memo: dict[Any, Any] = {}
+    base_tree, head_tree = _trees(root, revs)
     try:
-        absolute = round_path.resolve()
-        old = _scored(load(absolute, tree=base_tree, memo=memo), check=False)
-        new = _scored(load(absolute, tree=head_tree, memo=memo))
+        diff = _diff_round(round_path.resolve(), str(round_path), base_tree, head_tree, {})
     finally:
-        base_tree.close()
-        if isinstance(head_tree, GitTree):
-            head_tree.close()
-    diff = compare(old, new, str(round_path), base_tree.label, head_tree.label)
-    diff.problems = old.problems + new.problems
+        _close(base_tree, head_tree)
     attribute(diff, root, base_tree, head_tree)
     return diff
+
+
+# --- a whole repository: every round under rounds/ -------------------------------------
+
+@dataclass
+class RoundEntry:
+    """One round of a repository diff: changed or same (with its diff), added or removed (with the
+    side that exists, scored), or unreadable (why)."""
+
+    path: str
+    status: str  # changed / same / added / removed / unreadable
+    diff: RoundDiff | None = None
+    scored: RoundScore | None = None
+    error: str | None = None
+    gates: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RepositoryDiff:
+    path: str
+    old_label: str
+    new_label: str
+    rounds: list[RoundEntry]
+    problems: list[Problem] = field(default_factory=list)
+    gates: list[str] = field(default_factory=list)
+
+
+def is_repository(path: Path) -> bool:
+    """Whether `path` names a repository rather than a round: no round.toml, and schemes/, units/
+    or rounds/ in it (or it is the top of the git work tree, a repository that has none yet)."""
+    from gapctl.load import round_file
+    if not path.is_dir() or round_file(path):
+        return False
+    if any((path / name).is_dir() for name in ("schemes", "units", "rounds")):
+        return True
+    try:
+        return toplevel(path) == path.resolve()
+    except GitError:
+        return False
+
+
+def _round_names(repo: Path, tree: Any) -> set[str]:
+    from gapctl.load import round_file
+    return {d.name for d in tree.dirs(repo / "rounds") if round_file(d, tree) and not d.name.startswith(".")}
+
+
+def diff_repository(repo_path: Path, revs: str) -> RepositoryDiff:
+    """Every round under `rounds/` at BASE against HEAD (or the working tree): rounds on both sides
+    are compared as `diff_revisions` does; a round on one side only is new or removed."""
+    root = toplevel(repo_path)
+    repo = repo_path.resolve()
+    base_tree, head_tree = _trees(root, revs)
+    memo: dict[Any, Any] = {}
+    entries: list[RoundEntry] = []
+    try:
+        before, after = _round_names(repo, base_tree), _round_names(repo, head_tree)
+        for name in sorted(before | after):
+            directory = repo / "rounds" / name
+            shown = (repo_path / "rounds" / name).as_posix()
+            shown = shown[2:] if shown.startswith("./") else shown
+            try:
+                if name in before and name in after:
+                    diff = _diff_round(directory, shown, base_tree, head_tree, memo)
+                    entries.append(RoundEntry(shown, "changed" if diff.changed() or diff.scheme_notes else "same",
+                                              diff=diff))
+                elif name in after:
+                    entries.append(RoundEntry(shown, "added", scored=_scored(load(directory, tree=head_tree,
+                                                                                    memo=memo))))
+                else:
+                    entries.append(RoundEntry(shown, "removed", scored=_scored(
+                        load(directory, tree=base_tree, memo=memo), check=False)))
+            except ValueError as err:
+                entries.append(RoundEntry(shown, "unreadable", error=str(err)))
+    finally:
+        _close(base_tree, head_tree)
+    for entry in entries:
+        if entry.diff is not None and entry.status == "changed":
+            attribute(entry.diff, root, base_tree, head_tree)
+    problems = [p for e in entries for p in (e.diff.problems if e.diff else e.scored.problems if e.scored else [])]
+    return RepositoryDiff(str(repo_path), base_tree.label, head_tree.label, entries, problems)
 
 
 # --- who changed what -----------------------------------------------------------------

@@ -4,6 +4,11 @@ The Markdown escapes everything a unit, evaluator or commit author wrote (`gapct
 `|`, `@` mentions, HTML, emphasis, links) and stays short: a summary table, then the
 indicator-level changes folded in a <details> section. The text output shows bidi and control
 characters and keeps every value on its line (`gapctl.escape.plain`).
+
+A repository diff (`repository_*`) is a header, then each round as its own diff: a changed round
+exactly as `gapctl diff ROUND` shows it, a new round with its units' totals, grades and ranks, a
+removed or unreadable round in one line, and the unchanged rounds named in one line.
+`fit_markdown` cuts any of these Markdown texts to a size (a pull-request comment's).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from gapctl.diff import Attribution, IndicatorChange, RoundDiff, UnitChange
+from gapctl.diff import Attribution, IndicatorChange, RepositoryDiff, RoundDiff, RoundEntry, UnitChange
 from gapctl.escape import code, md, plain, plain_line
 from gapctl.labels import label
 from gapctl.scoreboard import fixed, two
@@ -208,3 +213,182 @@ def json_data(diff: RoundDiff, show_all: bool = False) -> dict[str, Any]:
             "gates": diff.gates, "units": [unit(u) for u in units],
             "problems": [p.message for p in diff.problems]}
 
+
+
+# --- a whole repository -------------------------------------------------------------------
+
+def repository_summary(diff: RepositoryDiff, lang: str) -> str:
+    count = {status: sum(1 for e in diff.rounds if e.status == status)
+             for status in ("changed", "added", "removed", "same", "unreadable")}
+    if lang == "zh":
+        parts = [f"{len(diff.rounds)} 个评估轮次", f"有变化 {count['changed']}", f"新增 {count['added']}",
+                 f"移除 {count['removed']}", f"无变化 {count['same']}"]
+        parts += [f"无法读取 {count['unreadable']}"] if count["unreadable"] else []
+        return "，".join(parts)
+    parts = [f"{len(diff.rounds)} round(s)", f"{count['changed']} changed", f"{count['added']} new",
+             f"{count['removed']} removed", f"{count['same']} unchanged"]
+    parts += [f"{count['unreadable']} unreadable"] if count["unreadable"] else []
+    return ", ".join(parts)
+
+
+def _no_rounds(lang: str) -> str:
+    return "两个版本的 rounds/ 下都没有评估轮次。" if lang == "zh" else "No rounds under rounds/ at either revision."
+
+
+def _ranked(entry: RoundEntry) -> list[Any]:
+    scored = entry.scored
+    assert scored is not None
+    return sorted(scored.units, key=lambda u: (u.rank is None, u.rank or 0, u.unit.id))
+
+
+def _side_summary(entry: RoundEntry, lang: str) -> str:
+    """`new round: 3 units, scores 52.0–91.5` (or removed), for a round on one side only."""
+    scored = entry.scored
+    assert scored is not None
+    units = scored.units
+    totals = sorted(u.total for u in units)
+    places = units[0].scheme.scoring.places if units else 1
+    span = (fixed(totals[0], places) if totals[0] == totals[-1]
+            else f"{fixed(totals[0], places)}–{fixed(totals[-1], places)}") if totals else ""
+    if lang == "zh":
+        what = "新增评估轮次" if entry.status == "added" else "评估轮次已移除"
+        return f"{what}：{len(units)} 个单位" + (f"，得分 {span}" if span else "")
+    what = "new round" if entry.status == "added" else "round removed"
+    return f"{what}: {len(units)} unit(s)" + (f", scores {span}" if span else "")
+
+
+def _side_rows(entry: RoundEntry) -> list[list[str]]:
+    return [[u.unit.name, fixed(u.total, u.scheme.scoring.places), u.grade or "", str(u.rank or ""),
+             str(u.category_rank or "")] for u in _ranked(entry)]
+
+
+def _side_head(lang: str) -> list[str]:
+    return [h for h in (HEAD_ZH if lang == "zh" else HEAD_EN) if h not in ("变化", "Change")]
+
+
+def _unreadable(entry: RoundEntry, lang: str) -> str:
+    return ("无法读取：" if lang == "zh" else "could not be read: ") + (entry.error or "")
+
+
+def _same_line(diff: RepositoryDiff, lang: str) -> list[str]:
+    same = [e.path for e in diff.rounds if e.status == "same"]
+    if not same:
+        return []
+    return [("没有分数变化的评估轮次：" if lang == "zh" else "Rounds without score changes: ") + ", ".join(same)]
+
+
+def repository_text_lines(diff: RepositoryDiff, lang: str = "zh", show_all: bool = False) -> list[str]:
+    lines = [plain_line(f"gapctl diff {diff.path}: {diff.old_label} → {diff.new_label}")]
+    if not diff.rounds:
+        return lines + [_no_rounds(lang)]
+    lines.append(repository_summary(diff, lang))
+    for entry in diff.rounds:
+        if entry.diff is not None and (entry.status == "changed" or show_all):
+            lines += [""] + text_lines(entry.diff, lang, show_all)
+        elif entry.status in ("added", "removed"):
+            lines += ["", plain_line(f"gapctl diff {entry.path}"), _side_summary(entry, lang)]
+            if entry.status == "added":
+                lines += [""] + _text_table([_side_head(lang)] + _side_rows(entry),
+                                            ["left", "right", "left", "left", "left"])
+            if entry.gates:
+                lines += ["", "检查未通过：" if lang == "zh" else "Gates tripped:"]
+                lines += [f"  - {plain(g)}" for g in entry.gates]
+        elif entry.status == "unreadable":
+            lines += ["", plain_line(f"gapctl diff {entry.path}"), plain(_unreadable(entry, lang))]
+    same = _same_line(diff, lang)
+    return lines + ([""] + [plain(line) for line in same] if same and not show_all else [])
+
+
+GATES_MD_ZH = "**检查未通过，需要复核：**"
+GATES_MD_EN = "**Gates tripped — a second review is required:**"
+
+
+def repository_markdown(diff: RepositoryDiff, lang: str = "zh", show_all: bool = False) -> str:
+    zh = lang == "zh"
+    lines = [f"### gapctl diff {code(diff.path)}", "",
+             f"{code(diff.old_label)} → {code(diff.new_label)}: **"
+             + md(repository_summary(diff, lang) if diff.rounds else _no_rounds(lang)) + "**"]
+    for entry in diff.rounds:
+        if entry.diff is not None and (entry.status == "changed" or show_all):
+            lines += [""] + markdown(entry.diff, lang, show_all).rstrip("\n").split("\n")
+        elif entry.status in ("added", "removed"):
+            lines += ["", f"### gapctl diff {code(entry.path)}", "", f"**{md(_side_summary(entry, lang))}**"]
+            if entry.gates:
+                lines += ["", GATES_MD_ZH if zh else GATES_MD_EN] + [f"- {md(g)}" for g in entry.gates]
+            if entry.status == "added" and entry.scored and entry.scored.units:
+                lines += [""] + _md_table(_side_head(lang), _side_rows(entry), {1})
+        elif entry.status == "unreadable":
+            lines += ["", f"### gapctl diff {code(entry.path)}", "", f"**{md(_unreadable(entry, lang))}**"]
+    same = _same_line(diff, lang)
+    if same and not show_all:
+        lines += ["", md(same[0])]
+    return "\n".join(lines) + "\n"
+
+
+def repository_json(diff: RepositoryDiff, show_all: bool = False) -> dict[str, Any]:
+    def one(entry: RoundEntry) -> dict[str, Any]:
+        data: dict[str, Any] = {"path": entry.path, "status": entry.status, "gates": entry.gates}
+        if entry.diff is not None:
+            data.update({k: v for k, v in json_data(entry.diff, show_all).items() if k not in ("path", "gates")})
+        elif entry.scored is not None:
+            data["round"] = entry.scored.round.id
+            data["units"] = [{"unit": u.unit.id, "name": u.unit.name,
+                              "total": fixed(u.total, u.scheme.scoring.places), "grade": u.grade,
+                              "rank": u.rank, "category_rank": u.category_rank} for u in _ranked(entry)]
+        else:
+            data["error"] = entry.error
+        return data
+    return {"path": diff.path, "old": diff.old_label, "new": diff.new_label,
+            "summary": repository_summary(diff, "en") if diff.rounds else _no_rounds("en"),
+            "gates": diff.gates, "rounds": [one(e) for e in diff.rounds],
+            "problems": [p.message for p in diff.problems]}
+
+
+# --- fitting a size -----------------------------------------------------------------------
+
+def _cuttable(line: str) -> bool:
+    """Rows that can be left out: table rows after the header and list items; everything else
+    (headings, summaries, <details> tags) stays so that the text keeps its shape."""
+    return (line.startswith("| ") and not line.startswith("| ---")) or line.startswith("- ")
+
+
+def fit_markdown(text: str, max_chars: int, lang: str = "zh") -> str:
+    """`text` if it has at most `max_chars` characters; else its rows kept in order as long as
+    they fit, an emptied table dropped, and a last line saying how many rows were left out."""
+    if len(text) <= max_chars:
+        return text
+    lines = text.rstrip("\n").split("\n")
+    # a table's header row is cut with its separator (the line after it), never alone
+    header = {i for i, line in enumerate(lines) if i + 1 < len(lines) and lines[i + 1].startswith("|---")}
+    rows = [i for i, line in enumerate(lines) if _cuttable(line) and i not in header]
+
+    def note(left_out: int) -> str:
+        if lang == "zh":
+            return (f"_为使评论不超过 {max_chars} 个字符，省略了 {left_out} 行；"
+                    "完整内容请去掉 --max-chars 重新运行（CI 中见工作流运行的 artifact）。_")
+        return (f"_{left_out} row(s) left out to keep this under {max_chars} characters; run without "
+                "--max-chars for the whole diff (in CI: the workflow run's artifact)._")
+
+    fixed_size = sum(len(line) + 1 for i, line in enumerate(lines) if i not in rows) + len(note(len(rows))) + 2
+    budget = max_chars - fixed_size
+    kept: set[int] = set()
+    for i in rows:
+        if len(lines[i]) + 1 > budget:
+            break
+        kept.add(i)
+        budget -= len(lines[i]) + 1
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if i in rows and i not in kept:
+            continue
+        if i in header and not (i + 2 < len(lines) and i + 2 in kept):
+            continue  # a table whose every row was left out: no header either
+        if line.startswith("|---") and i - 1 in header and i + 1 not in kept:
+            continue
+        out.append(line)
+    body = "\n".join(out)
+    tail = "\n\n" + note(len(rows) - len(kept)) + "\n"
+    if len(body) + len(tail) > max_chars:  # the lines that are not rows are too long already
+        body = body[:max(0, max_chars - len(tail))]
+        body = body[:body.rfind("\n") + 1].rstrip("\n")
+    return body + tail

@@ -174,3 +174,14 @@ def json_text(dumped: str) -> str:
     Safe on the output of json.dumps: these characters can only occur inside strings there.
     """
     return _BIDI_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)
+
+
+def json_document(data: dict[str, Any]) -> str:
+    """A JSON output of gapctl, as printed or written: an object whose first field is `version`
+    (the gapctl that wrote it, so a consumer knows which release's shape and figures it reads),
+    Chinese as written, bidi and control characters as `\\u` escapes (json_text), a final newline."""
+    import json
+
+    from gapctl import __version__
+    document = {"version": __version__, **data}
+    return json_text(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False, default=str)) + "\n"

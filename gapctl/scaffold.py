@@ -47,6 +47,12 @@ units:
 NAMED_UNITS_COMMENT = "  # 指标体系按 id 点名的单位（applies_to 的 units）：请保留这些 id，或同时修改指标体系。\n"
 
 PRE_COMMIT = """# pre-commit (https://pre-commit.com): gapctl checks every commit of schemes, units and rounds.
+# gapctl-validate validates the round (or the repository) each changed file belongs to, each once,
+# in one process (require_serial): split over several, each would print the same round's problems.
+# These hooks run the gapctl on PATH; to let pre-commit install the release CI uses instead:
+#   - repo: https://github.com/gapctl/gapctl  # gapctl's repository (GAPCTL_REPO in the workflow)
+#     rev: v0.2.0
+#     hooks: [{id: gapctl-fmt}, {id: gapctl-validate}]
 repos:
   - repo: local
     hooks:
@@ -60,6 +66,7 @@ repos:
         entry: gapctl validate
         language: system
         files: ^(schemes|units|rounds)/.*\\.(ya?ml|toml)$
+        require_serial: true
 """
 
 

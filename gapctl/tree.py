@@ -87,9 +87,12 @@ class GitTree:
     def __init__(self, root: Path, rev: str):
         self.root = root.resolve()
         self.rev = rev
-        self.commit = git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], self.root).decode().strip()
+        try:  # --quiet: a revision that does not exist fails without a message of git's own
+            self.commit = git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], self.root).decode().strip()
+        except GitError:
+            self.commit = ""
         if not self.commit:
-            raise GitError(f"unknown revision '{rev}'")
+            raise GitError(f"unknown revision '{rev}' (not in this clone; a CI checkout needs fetch-depth: 0)")
         self.label = f"{rev} ({self.commit[:7]})"
         listing = git(["ls-tree", "-r", "-z", "--full-tree", self.commit], self.root)
         self.blobs: dict[str, str] = {}

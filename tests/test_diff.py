@@ -124,7 +124,10 @@ def test_gates_exit_one(history, monkeypatch):
     assert runner.invoke(app, args + ["--fail-if-total-drops-more-than", "3"]).exit_code == 0
     assert runner.invoke(app, args + ["--fail-if-total-rises-more-than", "0"]).exit_code == 0
     assert runner.invoke(app, args + ["--fail-on-rank-change"]).exit_code == 1
-    assert runner.invoke(app, ["diff", "rounds/r1", "--rev", "nope..HEAD"]).exit_code == 1
+    missing = runner.invoke(app, ["diff", "rounds/r1", "--rev", "nope..HEAD"])
+    assert missing.exit_code == 3       # could not run: never reported as a tripped gate
+    assert missing.output == ("gapctl diff: could not run: unknown revision 'nope' (not in this clone; "
+                              "a CI checkout needs fetch-depth: 0)\n")
 
 
 SCHEME_2022 = """\

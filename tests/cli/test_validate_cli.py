@@ -91,3 +91,19 @@ def test_output_is_deterministic(mini_repo, monkeypatch):
     first = runner.invoke(app, ["validate", "rounds/r1", "--format", "json"]).output
     second = runner.invoke(app, ["validate", "rounds/r1", "--format", "json"]).output
     assert first == second
+
+
+def test_pre_commit_file_lists_validate_each_round_once(mini_repo, monkeypatch):
+    """pre-commit passes changed files: their rounds (or repository) are read once, each problem printed once."""
+    monkeypatch.chdir(mini_repo)
+    write_repo(mini_repo, {"rounds/r1/observations/b.yaml":
+                           'unit: b\nresults:\n  - indicator: "9"\n    result: done\n'})
+    whole = runner.invoke(app, ["validate", "."])
+    files = ["rounds/r1/observations/a.yaml", "rounds/r1/observations/b.yaml", "rounds/r1/round.toml",
+             "schemes/mini.yaml"]
+    listed = runner.invoke(app, ["validate", *files])
+    assert listed.exit_code == whole.exit_code == 1
+    assert listed.output == whole.output
+    assert listed.output.count("E302") == 1
+    only_round = runner.invoke(app, ["validate", *files[:3]])
+    assert only_round.output == runner.invoke(app, ["validate", "rounds/r1"]).output
