@@ -116,13 +116,15 @@ def _leaf_lines(leaf: LeafScore, lang: str, indent: str, score: UnitScore | None
     sep = "：" if zh else ": "
     if leaf.rule:
         lines.append(f"{sub}{label('rule', lang)}{sep}{REGISTRY[leaf.rule.kind].describe(leaf.rule, ind, lang)}")
-    if leaf.moved_from:
-        amount = f"（+{exact(leaf.moved_in)}）" if zh else f" (+{exact(leaf.moved_in)})"
-        lines.append(f"{sub}{label('moved', lang)}{sep}{', '.join(leaf.moved_from)}{amount}")
     lines.append(f"{sub}{label('observation', lang)}{sep}{observation_text(leaf, lang)}")
     if leaf.rule and leaf.rule.kind == "clauses" and leaf.result is not None and leaf.state == "scored" \
             and leaf.result.state not in ("done", "not-done") and score is not None:
         lines += [sub + line for line in clause_lines(leaf, score, lang)]
+    if leaf.moved_from:
+        from gapctl.constructs.redistribute import moved_text
+        amount = moved_text(leaf, lang)
+        lines.append(f"{sub}{label('moved', lang)}{sep}{', '.join(leaf.moved_from)}"
+                     + (f"（{amount}）" if zh else f" ({amount})"))
     if leaf.cut is not None:
         lines.append(sub + cut_text(leaf.cut, lang))
     if score is not None:

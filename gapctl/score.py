@@ -67,6 +67,8 @@ class LeafScore:
     result: Result | None = None
     moved_from: list[str] = field(default_factory=list)  # ids whose points moved here
     moved_in: Decimal = ZERO  # how many points moved here
+    moved_mode: str = ""  # earn or deduct (gapctl.constructs.redistribute)
+    before_move: tuple[Decimal, Decimal] | None = None  # (earned, points) before points moved here
     chain: list[Any] = field(default_factory=list)  # every entry for it: self, evaluator, review, appeals
     cut: Cut | None = None  # where a bound changed what its rule gave
     gated: bool = False  # its gate did not hold, so it earns 0

@@ -20,6 +20,21 @@ from gapctl.model import Indicator, Scheme, Unit
 ZERO = Decimal(0)
 
 
+def moved_text(leaf: Any, lang: str) -> str:
+    """`+6，扣分不变：−3.5 + 6 = 2.5` — how the points that moved here changed its figure."""
+    from gapctl.formula import exact
+
+    zh = lang == "zh"
+    earned, points = leaf.before_move
+    if leaf.moved_mode == "deduct":
+        how = "扣分不变" if zh else "deductions keep their size"
+        sum_text = f"{exact(earned)} + {exact(leaf.moved_in)} = {exact(leaf.earned)}"
+    else:
+        how = "得分同比放大" if zh else "earned scales with the points"
+        sum_text = f"{exact(earned)} × {exact(leaf.points)} ÷ {exact(points)} = {exact(leaf.earned)}"
+    return f"+{exact(leaf.moved_in)}{'，' if zh else ', '}{how}{'：' if zh else ': '}{sum_text}"
+
+
 def _open_leaves(ind: Indicator, leaves: dict[str, Any]) -> list[Any]:
     """The leaves under `ind` (itself, if a leaf) that apply and have points to grow."""
     found = [leaves[i.id] for i in ind.walk() if i.is_leaf and i.id in leaves]
@@ -67,6 +82,8 @@ def apply(scheme: Scheme, unit: Unit, leaves: dict[str, Any]) -> None:
 
 
 def _grow(leaf: Any, extra: Decimal, mode: str) -> None:
+    if leaf.before_move is None:
+        leaf.before_move, leaf.moved_mode = (leaf.earned, leaf.points), mode
     grown = leaf.points + extra
     if mode == "deduct":
         leaf.earned = leaf.earned + extra
