@@ -65,7 +65,7 @@ class UnitChange:
 
     @property
     def delta(self) -> Decimal:
-        return (self.new.total if self.new else ZERO) - (self.old.total if self.old else ZERO)
+        return ((self.new.total or ZERO) if self.new else ZERO) - ((self.old.total or ZERO) if self.old else ZERO)
 
     @property
     def grade_changed(self) -> bool:

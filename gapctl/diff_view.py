@@ -19,7 +19,7 @@ from typing import Any
 from gapctl.diff import Attribution, IndicatorChange, RepositoryDiff, RoundDiff, RoundEntry, UnitChange
 from gapctl.escape import code, md, plain, plain_line
 from gapctl.labels import label
-from gapctl.scoreboard import fixed, two
+from gapctl.scoreboard import fixed, total_text, two
 from gapctl.textwidth import table
 
 MAX_SUMMARY_ROWS = 15
@@ -31,9 +31,8 @@ def _signed(value: Decimal, places: int = 1) -> str:
 
 
 def _total(u: UnitChange) -> str:
-    places = (u.new or u.old).scheme.scoring.places  # type: ignore[union-attr]
-    old = fixed(u.old.total, places) if u.old else "—"
-    new = fixed(u.new.total, places) if u.new else "—"
+    old = total_text(u.old) if u.old else "—"
+    new = total_text(u.new) if u.new else "—"
     return f"{old} → {new}" if old != new else new
 
 
@@ -189,8 +188,8 @@ def json_data(diff: RoundDiff, show_all: bool = False) -> dict[str, Any]:
         places = _places(u)
         return {
             "unit": u.unit, "name": u.name, "status": u.status,
-            "old_total": fixed(u.old.total, places) if u.old else None,
-            "new_total": fixed(u.new.total, places) if u.new else None,
+            "old_total": fixed(u.old.total, places) if u.old and u.old.total is not None else None,
+            "new_total": fixed(u.new.total, places) if u.new and u.new.total is not None else None,
             "delta": fixed(u.delta, places),
             "old_grade": u.old.grade if u.old else None, "new_grade": u.new.grade if u.new else None,
             "old_rank": u.old.rank if u.old else None, "new_rank": u.new.rank if u.new else None,
@@ -246,7 +245,7 @@ def _side_summary(entry: RoundEntry, lang: str) -> str:
     scored = entry.scored
     assert scored is not None
     units = scored.units
-    totals = sorted(u.total for u in units)
+    totals = sorted(u.total for u in units if u.total is not None)
     places = units[0].scheme.scoring.places if units else 1
     span = (fixed(totals[0], places) if totals[0] == totals[-1]
             else f"{fixed(totals[0], places)}–{fixed(totals[-1], places)}") if totals else ""
@@ -258,7 +257,7 @@ def _side_summary(entry: RoundEntry, lang: str) -> str:
 
 
 def _side_rows(entry: RoundEntry) -> list[list[str]]:
-    return [[u.unit.name, fixed(u.total, u.scheme.scoring.places), u.grade or "", str(u.rank or ""),
+    return [[u.unit.name, total_text(u), u.grade or "", str(u.rank or ""),
              str(u.category_rank or "")] for u in _ranked(entry)]
 
 
@@ -333,7 +332,8 @@ def repository_json(diff: RepositoryDiff, show_all: bool = False) -> dict[str, A
         elif entry.scored is not None:
             data["round"] = entry.scored.round.id
             data["units"] = [{"unit": u.unit.id, "name": u.unit.name,
-                              "total": fixed(u.total, u.scheme.scoring.places), "grade": u.grade,
+                              "total": fixed(u.total, u.scheme.scoring.places) if u.total is not None else None,
+                              "grade": u.grade,
                               "rank": u.rank, "category_rank": u.category_rank} for u in _ranked(entry)]
         else:
             data["error"] = entry.error

@@ -1,26 +1,34 @@
-"""Import a published indicator table (an .xlsx workbook) as a scheme file.
+"""Import a published indicator table (an .xlsx workbook or a .csv file) as a scheme file.
 
 The table has one row per leaf indicator and the columns 一级指标, 二级指标, 三级指标, 测评方式,
-测评要点, 指标依据, 评估数据采集范围 and 分值, in any order; group names are merged cells (or left
+测评要点, 指标依据, 评估数据采集范围, 评分标准 and 分值, in any order; group names are merged cells (or left
 blank under the group's first row) and carry the group's points in parentheses, e.g. "公开渠道（4分）".
 
 `import_scheme` returns the scheme as YAML text plus problem messages naming sheet, row and column
-(`指标!C7: …`); `write_scheme` writes it atomically, never through a symbolic link. Every leaf
-gets a placeholder rule (`all-or-nothing`, marked `assumed`) that the engineer replaces with the
-published scoring rule.
+(`指标!C7: …`); `write_scheme` writes it atomically, never through a symbolic link.
+
+Rules are drafts, every one marked `assumed` for the office to confirm. A row whose 评分标准 /
+扣分标准 / 评分细则 text says plainly how points are lost gets a `clauses` rule (`read_standard`:
+每…扣N分, 未…扣N分, 再扣N分, 最多扣N分, 扣完为止, 不得分), and 一票否决 / 单项否决 become scheme
+`vetoes` (with two assumed grades for them to set); the `assumed_note` quotes each text and says what
+was made of it. A row without such text gets a placeholder (`all-or-nothing`) to replace. Never
+guesses silently: text it cannot read is quoted in the note as 未能识别, and the output depends on the
+table alone.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KNOWN_METHODS", "PLACEHOLDER_NOTE", "import_scheme", "parse_points", "split_methods", "write_scheme"]
+__all__ = ["KNOWN_METHODS", "PLACEHOLDER_NOTE", "STANDARD_NOTE", "Standard", "chinese_number", "import_scheme",
+           "parse_points", "read_standard", "split_methods", "split_standard", "write_scheme"]
 
 KNOWN_METHODS = ("网络测评", "电话测评", "线下测评", "实地测评", "专家测评", "信函测评", "材料报送",
                  "模拟办事群众", "日常考核", "查阅资料")
@@ -37,6 +45,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "basis": ("指标依据", "依据"),
     "scope": ("评估数据采集范围", "数据采集范围", "采集范围"),
     "points": ("分值", "分数", "标准分"),
+    "standard": ("评分标准", "扣分标准", "评分细则", "扣分细则", "评分办法", "评分方法", "计分方法", "计分标准",
+                 "评分规则", "考核标准", "考评标准"),
 }
 REQUIRED = ("level1", "level2", "points")
 TOTAL_NAMES = {"合计", "总计", "总分", "合计分值"}
@@ -127,6 +137,245 @@ def split_methods(value: Any) -> list[str]:
     return list(dict.fromkeys(m for m in out if m))
 
 
+# --------------------------------------------------------------------------- scoring standards (评分标准)
+
+STANDARD_NOTE = "由导入程序从评分标准文字推断，请核对"
+VETO_GRADE = "不合格"
+PASS_SHARE = Decimal("0.6")  # the assumed 合格 line: 60 of 100 points
+GRADES_NOTE = ("表中未给出等次；为使一票否决有等次可定，暂设合格（总分的60%即{line}分及以上）、不合格两档，"
+               "请按方案的等次划分改写")
+
+# full-width ASCII (U+FF01…FF5E) and the ideographic space folded one character for one, so that a
+# position in the folded text is the same position in the published text
+_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+              "八": 8, "九": 9}
+_NUM = r"(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十]{1,3}(?:点[零〇一二两三四五六七八九]{1,2})?|半)"
+# where one clause ends and the next begins: ；; 。 line breaks, and numbering 1. 2、 (1) （一） ① ⑴ ⒈
+_SPLIT_RE = re.compile(r"[;。\n]|(?:^|(?<=[\s,:、;。分]))\d{1,2}[.、](?!\d)"
+                       r"|\(\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*\)|[\u2460-\u249b\u24f5-\u24fe\u2776-\u2793]")
+_TRIM = frozenset(" \t,:、.!?")
+# a cap on deductions: 最多扣2分, 扣完3分为止, 累计扣分不超过2分
+_CAP_RE = re.compile(rf"(?:累计最多|最多累计|最多|最高|至多)\s*扣(?:除|减)?\s*{_NUM}\s*分(?:为止)?"
+                     rf"|扣(?:完|满|至)\s*{_NUM}\s*分\s*(?:为止|即止)"
+                     rf"|(?:累计)?扣分(?:累计)?(?:不超过|不得超过|不超出|最多|最高|上限为?)\s*{_NUM}\s*分")
+# deductions stop at the indicator's points: 扣完为止, 本项分值扣完为止, 扣至0分为止
+_FLOOR_RE = re.compile(r"扣(?:完|满|光)(?:本项|该项|此项)?(?:分值|分数)?(?:为止|即止)|扣至(?:0|零)\s*分?为止")
+# a deduction of an amount: 扣3分, 再扣4分, 扣除0.5分, 扣1分/处
+_AMOUNT_RE = re.compile(rf"(再)?扣(?:除|减)?\s*{_NUM}\s*分(?:\s*/\s*([处项条次个篇件份人天日期月]))?")
+# a deduction of the whole indicator: 不得分, 该项得0分, 扣除本项全部分值
+_ALL_RE = re.compile(r"不得分|不计分|不予计分|(?:得|记|计)\s*(?:0|零)\s*分"
+                     r"|扣(?:除|减)?(?:本项|该项|此项)?全部分(?:值|数)?|扣(?:除|减)?(?:本项|该项|此项)(?:分值|分数|得分)")
+_VETO_RE = re.compile(r"一票否决|单项否决")
+# "通报1次扣1分" next to "通报2次扣2分" are tiers of one count, not clauses that add up
+_COUNT_RE = re.compile(r"(?<![每\d.])(?:\d+|[一二两三四五六七八九十]{1,2})\s*(?:次|条|个|处|项|篇|件)")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def chinese_number(text: str) -> Decimal | None:
+    """"3", "３", "0.5", "三", "十二", "二十", "半" (0.5), "零点五" -> a Decimal; None when not a number."""
+    text = text.translate(_WIDTH).strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return _decimal(text)
+    if text == "半":
+        return Decimal("0.5")
+    whole, _, frac = text.partition("点")
+    value = _chinese_integer(whole)
+    if value is None or (frac and not all(c in _CN_DIGITS for c in frac)):
+        return None
+    return _decimal(f"{value}.{''.join(str(_CN_DIGITS[c]) for c in frac)}" if frac else str(value))
+
+
+def _chinese_integer(text: str) -> int | None:
+    if len(text) == 1 and text in _CN_DIGITS:
+        return _CN_DIGITS[text]
+    tens, sep, ones = text.partition("十")
+    if not sep or len(tens) > 1 or len(ones) > 1 or (tens and tens not in _CN_DIGITS) \
+            or (ones and ones not in _CN_DIGITS):
+        return None
+    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
+
+
+def _shown(value: Decimal) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@dataclass
+class Standard:
+    """One row's scoring text as drafted: clauses, vetoes, a floor, and what was made of each text."""
+
+    clauses: list[dict[str, Any]] = field(default_factory=list)  # {id, name, deduct, per, max, when}
+    vetoes: list[dict[str, Any]] = field(default_factory=list)  # {id, name}
+    floor: Decimal | None = None  # the least the indicator earns (a cap on the whole row's deductions)
+    notes: list[str] = field(default_factory=list)
+
+    def note(self) -> str:
+        return f"{STANDARD_NOTE}：{'；'.join(self.notes)}。"
+
+
+def _trim(text: str, norm: str, start: int, end: int) -> tuple[str, str, int] | None:
+    """text[start:end] without the punctuation and spaces around it: (published, folded, new start)."""
+    while start < end and norm[start] in _TRIM:
+        start += 1
+    while end > start and norm[end - 1] in _TRIM:
+        end -= 1
+    return (text[start:end], norm[start:end], start) if start < end else None
+
+
+def split_standard(text: str) -> list[str]:
+    """A cell's text cut into its clauses at ；; 。 line breaks and numbering (1. 2、 (1) ①)."""
+    norm = text.translate(_WIDTH)
+    out: list[str] = []
+    pos = 0
+    for a, b in [*((m.start(), m.end()) for m in _SPLIT_RE.finditer(norm)), (len(norm), len(norm))]:
+        piece = _trim(text, norm, pos, a)
+        if piece:
+            out.append(piece[0])
+        pos = b
+    return out
+
+
+def _caps(norm: str) -> list[tuple[int, int, Decimal | None]]:
+    """Caps on deductions: (start, end, N) for 最多扣N分 / 扣完N分为止, (start, end, None) for 扣完为止."""
+    out: list[tuple[int, int, Decimal | None]] = []
+    for m in _CAP_RE.finditer(norm):
+        value = chinese_number(next(g for g in m.groups() if g))
+        if value is not None:
+            out.append((m.start(), m.end(), value))
+    out += [(m.start(), m.end(), None) for m in _FLOOR_RE.finditer(norm)]
+    return sorted(out, key=lambda c: c[0])
+
+
+def _amounts(norm: str, caps: list[tuple[int, int, Decimal | None]]) -> list[tuple[re.Match[str], Decimal | None]]:
+    """The deductions in a folded clause, caps left out: (match, amount), None for the whole points."""
+    masked = list(norm)
+    for start, end, _ in caps:
+        masked[start:end] = "\0" * (end - start)
+    text = "".join(masked)
+    found: list[tuple[re.Match[str], Decimal | None]] = []
+    for m in _AMOUNT_RE.finditer(text):
+        value = chinese_number(m.group(2))
+        if value is not None:
+            found.append((m, value))
+    found += [(m, None) for m in _ALL_RE.finditer(text)]
+    return sorted(found, key=lambda f: f[0].start())
+
+
+def _most(clauses: list[dict[str, Any]]) -> Decimal | None:
+    """The most the clauses can take together; None when unbounded (per occurrence without max)."""
+    total = Decimal(0)
+    for clause in clauses:
+        if clause.get("max") is not None:
+            total += clause["max"]
+        elif clause.get("per") == "each":
+            return None
+        else:
+            total += clause["deduct"]
+    return total
+
+
+def read_standard(text: str, points: Decimal, first_veto: int = 1) -> Standard:
+    """Draft clauses and vetoes from a row's 评分标准 text; vetoes are numbered from veto-<first_veto>.
+
+    Each clause of the text (split by split_standard) is read as: 每…扣N分 / 扣N分/处 -> per: each;
+    再扣N分 -> a further one-off; any other condition followed by 扣N分 -> a one-off; 不得分 / 得0分
+    -> a one-off of the whole points; 最多扣N分 / 扣完N分为止 -> max on its clause (or, alone, on the
+    row); 扣完为止 -> the default floor, noted; 一票否决 / 单项否决 -> a veto. Two one-offs that
+    each name a count (通报1次扣1分, 通报2次扣2分) are tiers, left to the office.
+    """
+    entries: list[tuple[str, Any, str]] = []  # in the text's order: (clause, {…}, what), (veto, {…}, ""), (text, …, "")
+    row_caps: list[tuple[str, Decimal | None]] = []
+    vetoes: list[dict[str, Any]] = []
+    for published in split_standard(text):
+        norm = published.translate(_WIDTH)
+        if _VETO_RE.search(norm):
+            veto = {"id": f"veto-{first_veto + len(vetoes)}", "name": published}
+            vetoes.append(veto)
+            entries.append(("veto", veto, ""))
+        caps = _caps(norm)
+        amounts = _amounts(norm, caps)
+        if not amounts:
+            if caps:
+                row_caps.extend((published, value) for _, _, value in caps)
+            elif not _VETO_RE.search(norm):
+                entries.append(("text", published, ""))
+            continue
+        # a clause runs to the end of its amount and of the caps that follow it
+        ends = []
+        for i, (match, _) in enumerate(amounts[:-1]):
+            following = [e for s, e, _ in caps if match.end() <= s < amounts[i + 1][0].start()]
+            ends.append(max([match.end(), *following]))
+        bounds = [0, *ends, len(norm)]
+        for (match, amount), start, end in zip(amounts, bounds[:-1], bounds[1:], strict=True):
+            piece = _trim(published, norm, start, end)
+            if piece is None:
+                continue
+            name, folded, offset = piece
+            prefix = folded[:max(match.start() - offset, 0)]
+            clause: dict[str, Any] = {"name": name}
+            if amount is None:
+                clause["deduct"] = points
+                what = f"一次性扣除本项全部分值（{_shown(points)}分）"
+            elif "每" in prefix or match.group(3):
+                clause["deduct"], clause["per"] = amount, "each"
+                what = f"每处扣{_shown(amount)}分"
+            elif not _CJK_RE.search(prefix):
+                entries.append(("text", name, ""))
+                continue
+            else:
+                clause["deduct"] = amount
+                what = f"再扣{_shown(amount)}分（一次性，另计）" if match.group(1) else f"一次性扣{_shown(amount)}分"
+                if _COUNT_RE.search(prefix):
+                    clause["counted"] = True
+            for _, _, cap in (c for c in caps if start <= c[0] < end):
+                if cap is None:
+                    what += "，扣完为止（本项最低0分，即默认下限，无需另设）"
+                elif clause.get("per") == "each" or cap < clause["deduct"]:
+                    clause["max"] = min(cap, clause.get("max", cap))
+                    what += f"，最多扣{_shown(clause['max'])}分"
+            entries.append(("clause", clause, what))
+
+    counted = [c for kind, c, _ in entries if kind == "clause" and c.pop("counted", False)]
+    tiers = counted if len(counted) >= 2 else []
+    out = Standard(vetoes=vetoes)
+    for kind, item, what in entries:
+        if any(item is c for c in tiers):
+            if item is tiers[0]:
+                quoted = "".join(f"“{c['name']}”" for c in tiers)
+                out.notes.append(f"{quoted}疑为按次数分档扣分（可改用 deduction-tiers），未推断")
+            continue
+        if kind == "clause":
+            clause = {"id": f"c{len(out.clauses) + 1}", **item}
+            out.clauses.append(clause)
+            out.notes.append(f"“{item['name']}”→{clause['id']}：{what}")
+        elif kind == "veto":
+            out.notes.append(f"“{item['name']}”→一票否决 {item['id']}（等次定为{VETO_GRADE}，见 vetoes）")
+        else:
+            out.notes.append(f"未能识别“{item}”")
+    for published, cap in row_caps:
+        most = _most(out.clauses)
+        if cap is None or cap >= points:
+            out.notes.append(f"“{published}”→本项扣完为止（最低0分，即默认下限，无需另设）")
+        elif most is not None and most <= cap:
+            out.notes.append(f"“{published}”→各条款合计至多扣{_shown(most)}分，无需另设")
+        elif len(out.clauses) == 1:
+            clause = out.clauses[0]
+            clause["max"] = min(cap, clause.get("max", cap))
+            out.notes.append(f"“{published}”→{clause['id']}最多扣{_shown(clause['max'])}分")
+        elif out.clauses:
+            out.floor = max(points - cap, out.floor or Decimal(0))
+            out.notes.append(f"“{published}”→本项合计最多扣{_shown(cap)}分，即最低记{_shown(out.floor)}分（floor）")
+        else:
+            out.notes.append(f"未能识别“{published}”（无可限定的扣分条款）")
+    if vetoes and not out.clauses and points > 0:  # a veto row: its own points go with the veto
+        veto = vetoes[0]
+        out.clauses.append({"id": "c1", "name": veto["name"], "deduct": points, "when": f"fact({veto['id']})"})
+        out.notes.append(f"本行只有否决条件：记录 facts: {{{veto['id']}: true}} 时 c1 扣除本项全部分值"
+                         f"（{_shown(points)}分）")
+    return out
+
+
 # --------------------------------------------------------------------------- tree
 
 @dataclass
@@ -201,44 +450,32 @@ def import_scheme(workbook: Path, scheme_id: str, title: str | None = None,
 
     The YAML is "" when nothing could be imported (no workbook, no sheet, no header row).
     """
-    from openpyxl import load_workbook
     from openpyxl.utils import get_column_letter
 
     problems = _Problems()
     workbook = Path(workbook)
     if not _ID_RE.match(scheme_id):
         problems.add(scheme_id or "id", "a scheme id may hold only letters, digits, '.', '_' and '-'")
-    try:
-        book = load_workbook(workbook, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-        problems.add(str(workbook), f"cannot read the workbook: {exc}")
+    candidates = _sheets(workbook, sheet, problems)
+    if candidates is None:
         return "", list(problems)
-
-    if sheet is not None:
-        if sheet not in book.sheetnames:
-            problems.add(str(workbook), f"no sheet named {sheet!r}; sheets: {', '.join(book.sheetnames)}")
-            return "", list(problems)
-        candidates = [book[sheet]]
-    else:
-        candidates = list(book.worksheets)
     found = None
-    for ws in candidates:
-        rows, filled = _grid(ws)
+    for sheet_title, rows, filled in candidates:
         header = _find_header(rows)
         if header is not None:
-            found = ws, rows, filled, header
+            found = sheet_title, rows, filled, header
             break
     if found is None:
-        where = candidates[0].title if len(candidates) == 1 else str(workbook)
+        where = candidates[0][0] if len(candidates) == 1 else str(workbook)
         names = "、".join(COLUMNS[k][0] for k in REQUIRED)
         problems.add(where, f"no header row found: expected a row with the columns {names} "
                             f"(and 三级指标, 测评方式, 测评要点, 指标依据, 评估数据采集范围) "
                             f"in the first {HEADER_SCAN_ROWS} rows")
         return "", list(problems)
-    ws, rows, filled, (header_row, columns) = found
+    sheet_title, rows, filled, (header_row, columns) = found
 
     def cell(r: int, key: str) -> str:
-        return f"{ws.title}!{get_column_letter(columns[key] + 1)}{r + 1}"
+        return f"{sheet_title}!{get_column_letter(columns[key] + 1)}{r + 1}"
 
     def value(row: list[Any], key: str) -> Any:
         return row[columns[key]] if key in columns else None
@@ -249,6 +486,7 @@ def import_scheme(workbook: Path, scheme_id: str, title: str | None = None,
         return v is not None and str(v).strip() != "" and (r, columns[key]) not in filled
 
     roots: dict[str, _Node] = {}
+    veto_rows: list[tuple[int, str, str]] = []  # rows that are only a veto: (row, names, 评分标准 text)
     carried: list[str] = ["", ""]
     last_path: tuple[str, ...] | None = None
     declared_total: tuple[Decimal, str] | None = None
@@ -292,7 +530,7 @@ def import_scheme(workbook: Path, scheme_id: str, title: str | None = None,
         points_raw = value(row, "points")
         points = parse_points(points_raw)
         leaf_stated = raw[len(path) - 1][1]
-        texts = {k: _text(value(row, k)) for k in ("checkpoints", "basis", "scope")}
+        texts = {k: _text(value(row, k)) for k in ("checkpoints", "basis", "scope", "standard")}
         methods = split_methods(value(row, "methods"))
 
         # a leaf continued on the next row: split over a page (no name or 分值 of its own), or a merged leaf name
@@ -310,6 +548,13 @@ def import_scheme(workbook: Path, scheme_id: str, title: str | None = None,
                     if text and text not in node.leaf[key]:
                         node.leaf[key] = f"{node.leaf[key]}\n{text}" if node.leaf[key] else text
                 node.leaf["methods"] = list(dict.fromkeys([*node.leaf["methods"], *methods]))
+                continue
+
+        # a row that only says what vetoes the unit (一票否决), with no 分值: a veto, not an indicator
+        if points is None and leaf_stated is None and texts["standard"] and _VETO_RE.search(texts["standard"]):
+            probe = read_standard(texts["standard"], Decimal(0))
+            if not probe.clauses:
+                veto_rows.append((r, "/".join(path), texts["standard"]))
                 continue
 
         # the groups above the leaf
@@ -357,7 +602,7 @@ def import_scheme(workbook: Path, scheme_id: str, title: str | None = None,
         last_path = path
 
     if not roots:
-        problems.add(ws.title, f"no indicator rows below the header (row {header_row + 1})")
+        problems.add(sheet_title, f"no indicator rows below the header (row {header_row + 1})")
         return "", list(problems)
 
     # stated group points against their children
@@ -375,8 +620,76 @@ def import_scheme(workbook: Path, scheme_id: str, title: str | None = None,
         problems.add(declared_total[1], f"合计 is {declared_total[0]} but the indicators add up to {total}")
 
     if title is None:
-        title = _title_above(rows, header_row) or ws.title
-    return _dump(scheme_id, title, total, roots), list(problems)
+        title = _title_above(rows, header_row) or sheet_title
+    vetoes = _draft(roots, veto_rows, cell)
+    return _dump(scheme_id, title, total, roots, vetoes), list(problems)
+
+
+def _sheets(path: Path, sheet: str | None, problems: _Problems) -> list[tuple[str, list[list[Any]], set]] | None:
+    """The candidate sheets of a workbook (or the one table of a .csv file): (title, rows, merged cells)."""
+    if path.suffix.lower() == ".csv":
+        if sheet is not None:
+            problems.add(str(path), "a CSV file has no sheets; leave out --sheet")
+            return None
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            problems.add(str(path), f"cannot read the table: {exc.strerror or exc}")
+            return None
+        for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            problems.add(str(path), "cannot read the table: neither UTF-8 nor GB18030 text")
+            return None
+        rows = [[v if v.strip() else None for v in r] for r in csv.reader(io.StringIO(text, newline=""))]
+        width = max((len(r) for r in rows), default=0)
+        return [(path.stem, [r + [None] * (width - len(r)) for r in rows], set())]
+
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+        problems.add(str(path), f"cannot read the workbook: {exc}")
+        return None
+    if sheet is not None:
+        if sheet not in book.sheetnames:
+            problems.add(str(path), f"no sheet named {sheet!r}; sheets: {', '.join(book.sheetnames)}")
+            return None
+        return [(sheet, *_grid(book[sheet]))]
+    return [(ws.title, *_grid(ws)) for ws in book.worksheets]
+
+
+def _draft(roots: dict[str, _Node], veto_rows: list[tuple[int, str, str]], cell) -> list[dict[str, Any]]:
+    """Read every leaf's 评分标准 (in table order, so that vetoes are numbered in it) into
+    leaf["draft"]; return the scheme's vetoes, each with an assumed_note naming its row."""
+    items: list[tuple[int, _Node | None, str, str]] = [(r, None, names, text) for r, names, text in veto_rows]
+
+    def walk(nodes: dict[str, _Node], names: tuple[str, ...]) -> None:
+        for node in nodes.values():
+            if node.leaf is not None and node.leaf["standard"]:
+                items.append((node.row, node, "/".join((*names, node.name)), node.leaf["standard"]))
+            walk(node.children, (*names, node.name))
+
+    walk(roots, ())
+    vetoes: list[dict[str, Any]] = []
+    for r, node, names, text in sorted(items, key=lambda i: i[0]):
+        points = node.leaf["points"] if node is not None else Decimal(0)
+        draft = read_standard(text, points, first_veto=len(vetoes) + 1)
+        if node is not None:
+            node.leaf["draft"] = draft
+        where = cell(r, "standard")
+        for veto in draft.vetoes:
+            kept = "" if node is not None else "；本行未给分值，只作否决条件导入，不列入指标树"
+            vetoes.append({**veto, "when": f"fact({veto['id']})", "grade": VETO_GRADE, "note": (
+                f"{STANDARD_NOTE}：{where}（{names}）的评分标准“{veto['name']}”推断为一票否决，等次定为"
+                f"{VETO_GRADE}；发生时在观测中记录 facts: {{{veto['id']}: true}}{kept}。是否同时记0分、"
+                f"取消加分等，请按方案补充")})
+    return vetoes
 
 
 def _walk(roots: dict[str, _Node], path: tuple[str, ...]) -> _Node | None:
@@ -396,10 +709,12 @@ def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _dump(scheme_id: str, title: str, total: Decimal, roots: dict[str, _Node]) -> str:
+def _dump(scheme_id: str, title: str, total: Decimal, roots: dict[str, _Node], vetoes: list[dict[str, Any]]) -> str:
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
+
+    from gapctl.fmt import format_text
 
     def text(value: str) -> Any:
         return LiteralScalarString(value) if "\n" in value else value
@@ -420,16 +735,47 @@ def _dump(scheme_id: str, title: str, total: Decimal, roots: dict[str, _Node]) -
         for key in ("checkpoints", "basis", "scope"):
             if leaf[key]:
                 out[key] = text(leaf[key])
-        rule = CommentedMap([("kind", "all-or-nothing"), ("assumed", True), ("assumed_note", PLACEHOLDER_NOTE)])
-        rule.fa.set_flow_style()
-        out["rule"] = rule
+        draft: Standard | None = leaf.get("draft")
+        if draft is not None and draft.floor is not None:
+            out["floor"] = _number(draft.floor)
+        out["rule"] = rule(draft)
         return out
+
+    def rule(draft: Standard | None) -> CommentedMap:
+        if draft is None or not draft.clauses:
+            note = PLACEHOLDER_NOTE
+            if draft is not None and draft.vetoes:  # only vetoes, and no points of its own to take
+                note = f"{PLACEHOLDER_NOTE}；{draft.note()}"
+            elif draft is not None:
+                note = f"{PLACEHOLDER_NOTE}；评分标准：{'；'.join(draft.notes)}"
+            out = CommentedMap([("kind", "all-or-nothing"), ("assumed", True), ("assumed_note", note)])
+            out.fa.set_flow_style()
+            return out
+        clauses = CommentedSeq()
+        for clause in draft.clauses:
+            item = CommentedMap((k, _number(v) if isinstance(v, Decimal) else v) for k, v in clause.items())
+            item.fa.set_flow_style()
+            clauses.append(item)
+        return CommentedMap([("kind", "clauses"), ("clauses", clauses), ("assumed", True),
+                             ("assumed_note", draft.note())])
 
     doc = CommentedMap()
     doc["id"] = scheme_id
     doc["title"] = title
     doc["total_points"] = _number(total)
     doc["indicators"] = [indicator(n, str(i)) for i, n in enumerate(roots.values(), 1)]
+    if vetoes:
+        grades = CommentedSeq()
+        line = _number((total * PASS_SHARE).quantize(Decimal("0.1"), ROUND_HALF_UP).normalize())
+        note = GRADES_NOTE.format(line=line)
+        for label, least in (("合格", line), (VETO_GRADE, 0)):
+            grade = CommentedMap([("label", label), ("min", least), ("assumed", True), ("assumed_note", note)])
+            grade.fa.set_flow_style()
+            grades.append(grade)
+        doc["grades"] = grades
+        doc["vetoes"] = [CommentedMap([("id", v["id"]), ("name", v["name"]), ("when", v["when"]),
+                                       ("grade", v["grade"]), ("assumed", True), ("assumed_note", v["note"])])
+                         for v in vetoes]
 
     yaml = YAML()
     yaml.allow_unicode = True
@@ -437,7 +783,8 @@ def _dump(scheme_id: str, title: str, total: Decimal, roots: dict[str, _Node]) -
     yaml.indent(mapping=2, sequence=4, offset=2)
     buffer = io.StringIO()
     yaml.dump(doc, buffer)
-    return f"{SCHEMA_LINE}\n{buffer.getvalue()}"
+    # in `gapctl fmt`'s layout (key order, quotes), so that formatting the new file changes nothing
+    return format_text(f"{SCHEMA_LINE}\n{buffer.getvalue()}", "scheme")
 
 
 def write_scheme(text: str, target: Path, force: bool = False) -> None:

@@ -31,6 +31,11 @@ def fixed(value: Decimal, places: int) -> str:
     return format(half_up(value, places), "f")
 
 
+def total_text(score: UnitScore) -> str:
+    """A unit's total as published, or "—" when a veto withheld it (`stop`)."""
+    return fixed(score.total, score.scheme.scoring.places) if score.total is not None else "—"
+
+
 def unit_row(score: UnitScore) -> dict[str, Any]:
     """Everything `score` prints for a unit, as JSON-friendly values (numbers as text)."""
     row: dict[str, Any] = {
@@ -42,17 +47,18 @@ def unit_row(score: UnitScore) -> dict[str, Any]:
         "type": score.unit.type,
         "category": score.category.id if score.category else None,
         "category_name": score.category.name if score.category else None,
-        "applicable": two(score.applicable),
-        "earned": two(score.earned),
+        "applicable": num(score.applicable),  # unrounded: sums of exact points (base and total are rounded)
+        "earned": num(score.earned),
         "base": fixed(score.base, score.scheme.scoring.places),
         "components": {k: (two(v) if v is not None else None) for k, v in score.components.items()},
         "bonus": num(score.bonus),
         "bonus_uncapped": num(score.bonus_raw),
         "penalty": num(score.penalty),
         "external": num(score.external),
-        "total": fixed(score.total, score.scheme.scoring.places),
+        "total": fixed(score.total, score.scheme.scoring.places) if score.total is not None else None,
         "grade": score.grade,
         "flags": list(score.flags),
+        "vetoes": [v.id for v in score.vetoed],
         "pending": list(score.pending),
     }
     if score.performance_points is not None:
@@ -97,7 +103,7 @@ def csv_text(scores: list[UnitScore]) -> str:
     writer.writeheader()
     for score in scores:
         row = unit_row(score)
-        row["flags"] = ";".join(row["flags"])
+        row["flags"] = ";".join([f"veto:{v}" for v in row["vetoes"]] + row["flags"])
         row["pending"] = len(row["pending"])
         writer.writerow({key: csv_cell(value) if key in _CSV_TEXT else value for key, value in row.items()})
     return buffer.getvalue()
@@ -150,7 +156,8 @@ def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_catego
 def _cells(s: UnitScore, lang: str) -> dict[str, str]:
     """Every column's text for one unit (the table escapes each cell)."""
     labels = {f.id: in_lang(f.label, f.label_en, lang) for f in s.scheme.flags}
-    flags = [labels.get(f, f) for f in s.flags]
+    flags = [("否决：" if lang == "zh" else "veto: ") + in_lang(v.name, v.name_en, lang) for v in s.vetoed]
+    flags += [labels.get(f, f) for f in s.flags]
     if s.pending:
         flags.append(f"{label('pending', lang)} {len(s.pending)}")
     return {
@@ -165,7 +172,7 @@ def _cells(s: UnitScore, lang: str) -> dict[str, str]:
         "bonus": num(s.bonus) + ("*" if s.bonus != s.bonus_raw else ""),
         "penalty": num(s.penalty),
         "external": num(-s.external) if s.external else "0",
-        "total": fixed(s.total, s.scheme.scoring.places),
+        "total": total_text(s),
         "grade": in_lang(s.grade, s.grade_en, lang) or "",
         "performance": fixed(s.performance_points, 2) if s.performance_points is not None else "",
         "passdown": num(s.passdown) if s.passdown is not None else "",

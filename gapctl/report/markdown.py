@@ -20,7 +20,7 @@ from gapctl.labels import in_lang, label, name_in
 from gapctl.report import svg
 from gapctl.rules import num
 from gapctl.score import LeafScore, RoundScore, UnitScore
-from gapctl.scoreboard import fixed, two
+from gapctl.scoreboard import fixed, total_text, two
 
 WORDS: dict[str, tuple[str, str]] = {
     "overview": ("总览", "Overview"),
@@ -111,7 +111,7 @@ def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None) 
     lines += _attainment(scored, lang, charts)
     lines += _most_lost(scored, lang)
     lines += _below(scored, lang)
-    bins = Counter(min(int(s.total // 10), 9) for s in scored.units)
+    bins = Counter(min(int(s.total // 10), 9) for s in scored.units if s.total is not None)
     dist = [(f"{b * 10}–{b * 10 + 9 if b < 9 else 100}", bins.get(b, 0)) for b in range(10)]
     charts["scores.svg"] = svg.column_chart(word("score_distribution", lang), dist)
     lines += [f"## {word('score_distribution', lang)}", "", f"![{word('score_distribution', lang)}](charts/scores.svg)",
@@ -150,7 +150,7 @@ def _rankings(scored: RoundScore, lang: str, ext: str) -> list[str]:
             rank = s.category_rank if s.category else s.rank
             places = s.scheme.scoring.places
             row = [str(rank), link(_name(s, lang), f"units/{s.unit.id}{ext}"), fixed(s.base, places),
-                   fixed(s.total, places)]
+                   total_text(s)]
             row += [md(s.grade or "")] if has_grade else []
             row += [md(", ".join(_flag_labels(s, lang)))]
             rows.append(row)
@@ -215,8 +215,8 @@ def _below(scored: RoundScore, lang: str) -> list[str]:
     lines = [f"## {word('below', lang)}", ""]
     if not flagged:
         return lines + [word("none", lang), ""]
-    rows = [[md(_name(s, lang)), fixed(s.total, s.scheme.scoring.places), md(", ".join(_flag_labels(s, lang)))]
-            for s in sorted(flagged, key=lambda s: (s.total, s.unit.id))]
+    rows = [[md(_name(s, lang)), total_text(s), md(", ".join(_flag_labels(s, lang)))]
+            for s in sorted(flagged, key=lambda s: (s.total if s.total is not None else -1, s.unit.id))]
     return lines + _table([label("unit", lang), label("total", lang), label("flags", lang)], rows, {1})
 
 
@@ -234,7 +234,7 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
         card.append([label("penalty", lang), num(s.penalty)])
     if s.externals:
         card.append([label("external", lang), num(-s.external)])
-    card.append([f"**{label('total', lang)}**", f"**{fixed(s.total, places)}**"])
+    card.append([f"**{label('total', lang)}**", f"**{total_text(s)}**"])
     if s.grade:
         card.append([label("grade", lang), md(s.grade if zh or not s.grade_en else s.grade_en)])
     card.append([label("rank", lang), f"{s.rank} / {len([u for u in scored.units if u.scheme is s.scheme])}"])
@@ -247,7 +247,7 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
         card.append([label("flags", lang), md(", ".join(_flag_labels(s, lang)))])
     if previous is not None:
         card.append([f"{word('previous', lang)} {label('total', lang)}",
-                     fixed(previous.total, previous.scheme.scoring.places)
+                     total_text(previous)
                      + (f"（{md(previous.grade)}）" if previous.grade and zh else
                         (f" ({md(previous.grade_en or previous.grade)})" if previous.grade else ""))])
     lines += [f"## {word('score_card', lang)}", ""] + _table(["项目" if zh else "Item", "得分" if zh else "Score"],
