@@ -127,13 +127,11 @@ def _check_pass_line(scheme: Scheme, veto: Any, labels: list[str]) -> list[Probl
     if ind is not None and ind.section != "main":
         out.append(Problem(CONSTRUCT_PARAMS, f"'{ind.id}': a pass line belongs on a part of the indicator tree",
                            veto.src, at))
-    formula = veto.when.formula
-    line = formula.tree[2][0][1][1] if formula is not None else None
-    if formula is not None and formula.tree[1][1] == "rate" and not ZERO < line <= 1:
+    function, line = veto.line
+    if function == "rate" and not ZERO < line <= 1:
         out.append(Problem(CONSTRUCT_PARAMS, f"'{veto.part}': a pass line's rate is a share of the part's points, "
                            f"above 0 and at most 1 (0.7 for 70%), not {line}", veto.src, at + ("rate",)))
-    if formula is not None and formula.tree[1][1] == "score" and ind is not None and ind.points is not None \
-            and line > ind.points:
+    if function == "score" and ind is not None and ind.points is not None and line > ind.points:
         out.append(Problem(CONSTRUCT_PARAMS, f"'{veto.part}': the pass line {line} is above the part's "
                            f"{ind.points} points", veto.src, at + ("points",)))
     if veto.grade and veto.grade not in labels:

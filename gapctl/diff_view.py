@@ -389,6 +389,14 @@ def fit_markdown(text: str, max_chars: int, lang: str = "zh") -> str:
     body = "\n".join(out)
     tail = "\n\n" + note(len(rows) - len(kept)) + "\n"
     if len(body) + len(tail) > max_chars:  # the lines that are not rows are too long already
-        body = body[:max(0, max_chars - len(tail))]
-        body = body[:body.rfind("\n") + 1].rstrip("\n")
+        kept_lines = out
+        while kept_lines:  # whole lines off the end, every <details> still closed
+            kept_lines = kept_lines[:-1]
+            body = "\n".join(kept_lines)
+            open_blocks = body.count("<details>") - body.count("</details>")
+            body += "\n</details>" * max(open_blocks, 0)
+            if len(body) + len(tail) <= max_chars:
+                break
+        else:
+            body = ""
     return body + tail

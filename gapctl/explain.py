@@ -384,13 +384,12 @@ def decision_text(decided: Decision, score: UnitScore, lang: str) -> str:
 def pass_line_text(veto, decided: Decision, score: UnitScore, lang: str) -> str:
     """`合格线：1得分率 ≥ 0.5：0.6571… → 达到` (a pass line is a veto on the part below it)."""
     zh = lang == "zh"
-    formula = veto.when.formula
-    function, line = formula.tree[1][1], formula.tree[2][0][1][1]
+    function, line = veto.line
     names = formula_names(score, lang)
     figure = score.known.get((function, (veto.part,)))
     if figure is None:
         figure = score.env().call(function, (veto.part,)) if score.observed is not None else None
-    what = names(formula.tree[1])
+    what = names(("call", function, (("ref", veto.part, 0),), 0))
     shown = exact(figure) if figure is not None else "—"
     if zh:
         outcome = "未达到，" + effects_text(veto, score.scheme, lang) if decided.held else "达到"
@@ -481,6 +480,10 @@ def explain_data(score: UnitScore) -> dict[str, Any]:
             "rule": leaf.rule.kind if leaf.rule else None,
             "rule_text": REGISTRY[leaf.rule.kind].describe(leaf.rule, leaf.indicator, "zh") if leaf.rule else None,
             "observation": observation_text(leaf, "zh"),
+            "clauses": clause_lines(leaf, score, "zh") if leaf.rule and leaf.rule.kind == "clauses" and r is not None
+            and leaf.state == "scored" and r.state not in ("done", "not-done") else None,
+            "bound": cut_text(leaf.cut, "zh") if leaf.cut else None,
+            "moved_from": list(leaf.moved_from) or None,
             "reason": r.reason if r else None, "fix": r.fix if r else None,
             "evidence": [{"url": e.url, "file": e.file, "sha256": e.sha256,
                           "captured": e.captured.isoformat() if e.captured else None} for e in r.evidence] if r else [],
@@ -488,6 +491,9 @@ def explain_data(score: UnitScore) -> dict[str, Any]:
     return {
         "score": unit_row(score),
         "indicators": [leaf_data(leaf) for leaf in score.leaves.values()],
+        "vetoes": [{"id": v.id, "name": v.name, "effects": effects_text(v, score.scheme, "zh")} for v in score.vetoed],
+        "decisions": [{"kind": d.kind, "owner": d.owner, "condition": d.condition.text if d.condition else None,
+                       "held": d.held, "explained": decision_text(d, score, "zh")} for d in score.decisions],
         "computation": computation_lines(score, "zh"),
         "problems": [{"indicator": leaf.indicator.id, "name": leaf.indicator.name, "lost": two(leaf.lost),
                       "reason": leaf.result.reason if leaf.result else None,

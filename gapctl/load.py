@@ -515,11 +515,14 @@ def _pass_line(reader: Reader, data: Any, at: tuple[Any, ...], ind: Indicator) -
         return None
     line = values[given[0]]
     function = "rate" if given[0] == "rate" else "score"
-    tree = ("cmp", ("call", function, (("ref", ind.id, 0),), 0), (("<", ("num", line, str(line), 0)),))
-    text = f"{function}({ind.id}) < {line}"
+    ref = (("ref", ind.id, 0),)
+    # below the line, when the part applies to the unit at all (a part that does not apply has no figure)
+    tree = ("and", (("cmp", ("call", "points", ref, 0), ((">", ("num", Decimal(0), "0", 0)),)),
+                    ("cmp", ("call", function, ref, 0), (("<", ("num", line, str(line), 0)),))))
+    text = f"points({ind.id}) > 0 and {function}({ind.id}) < {line}"
     name = values.get("name") or f"{ind.name}低于合格线"
     return Veto(f"pass-line-{ind.id}", name, Condition(text, built(tree, text), src=reader.src, at=at),
-                None, values.get("grade"), part=ind.id, assumed=bool(values.get("assumed")),
+                None, values.get("grade"), part=ind.id, line=(function, line), assumed=bool(values.get("assumed")),
                 assumed_note=values.get("assumed_note"), src=reader.src, at=at)
 
 
@@ -606,8 +609,8 @@ def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme 
                              lambda v, at: Veto(v["id"], v["name"], condition(reader, v["when"], at + ("when",)),
                                                 v.get("name_en"), v.get("grade"), v.get("total"),
                                                 tuple(v.get("zero") or ()), tuple(v.get("cancel") or ()),
-                                                bool(v.get("stop")), None, bool(v.get("assumed")),
-                                                v.get("assumed_note"), src=src, at=at)) + pass_lines
+                                                bool(v.get("stop")), assumed=bool(v.get("assumed")),
+                                                assumed_note=v.get("assumed_note"), src=src, at=at)) + pass_lines
     scheme.external = _objects(reader, values.get("external"), "external", S.EXTERNAL,
                                "an external source",
                                lambda v, at: ExternalSource(v["id"], v["name"], v.get("mode") or "subtract",

@@ -74,6 +74,7 @@ class Veto(Placed):
     cancel: tuple[str, ...] = ()
     stop: bool = False
     part: str | None = None  # the indicator whose pass line this is
+    line: tuple[str, Decimal] | None = None  # a pass line: ("rate" or "score", the figure to reach)
     assumed: bool = False
     assumed_note: str | None = None
 

@@ -235,10 +235,14 @@ def score_leaf(ind: Indicator, unit: Unit, applies: bool, results: dict[str, Res
 
 
 def _gate(node: Any, ind: Indicator, env: UnitEnv) -> None:
-    """A gate on an indicator of the tree, decided on observations: when it fails, 0."""
+    """A gate on an indicator of the tree, decided on observations (once: the tree may be summed
+    again after a veto zeroes a part): when it fails, 0."""
     assert ind.gate is not None
-    held = gates.holds(ind.gate.when, env)
-    env.score.decisions.append(Decision("gate", ind.id, ind.gate.when, held, {}))
+    decided = env.score.decision("gate", ind.id)
+    if decided is None:
+        decided = Decision("gate", ind.id, ind.gate.when, gates.holds(ind.gate.when, env), {})
+        env.score.decisions.append(decided)
+    held = decided.held
     if not held:
         node.earned, node.gated = ZERO, True
 
@@ -307,6 +311,8 @@ def score_unit(scheme: Scheme, unit: Unit, obs: Observations | None,
     redistribute.apply(scheme, unit, leaves)
     tree = _tree(scheme.indicators, leaves, scheme, env=env)
     score.tree = tree
+    score.applicable = sum((n.points for n in tree), ZERO)
+    score.earned = sum((n.earned for n in tree), ZERO)
     early = [v for v in scheme.vetoes if vetoes.early(v)]
     if early:
         decided = vetoes.decide(early, env)
@@ -315,7 +321,7 @@ def score_unit(scheme: Scheme, unit: Unit, obs: Observations | None,
         if held:
             score.vetoed += held
             zeroed = {part: v.id for v in held for part in v.zero}
-            tree = score.tree = _tree(scheme.indicators, leaves, scheme, zeroed)
+            tree = score.tree = _tree(scheme.indicators, leaves, scheme, zeroed, env)
     for entry in list(obs.results if obs else []) + list(appeals or []):
         leaf = leaves.get(entry.indicator)
         if leaf is not None:
@@ -473,15 +479,13 @@ def finish_unit(score: UnitScore) -> None:
             score.total = fixed
         if any(v.stop for v in score.vetoed):
             score.total = None
-    forced = vetoes.forced_grade(scheme, score.vetoed)
+    band = next((g for g in scheme.grades if score.total is not None and score.total >= g.min), None)
+    forced = vetoes.forced_grade(scheme, score.vetoed, band.label if band else None)
     if forced is not None:
         score.grade = forced
         score.grade_en = next((g.label_en for g in scheme.grades if g.label == forced), None)
-    elif score.total is not None:
-        for grade in scheme.grades:
-            if score.total >= grade.min:
-                score.grade, score.grade_en = grade.label, grade.label_en
-                break
+    elif band is not None:
+        score.grade, score.grade_en = band.label, band.label_en
     for flag in scheme.flags:
         value = score.base if flag.of == "base" else score.total
         if value is not None and value < flag.below:

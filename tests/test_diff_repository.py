@@ -145,7 +145,7 @@ def test_out_directory_that_cannot_be_written_is_exit_three(repo):
 TABLE = "| 单位 | 总得分 |\n|---|---:|\n" + "".join(f"| 单位{n} | {n}.0 |\n" for n in range(40))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(limit=st.integers(min_value=300, max_value=4000), extra=st.integers(min_value=0, max_value=3))
 def test_fitted_markdown_never_exceeds_the_limit_and_keeps_its_shape(limit, extra):
     text = "### t\n\n" + ("<details><summary>x</summary>\n\n" + TABLE + "\n</details>\n\n") * (extra + 1)

@@ -85,6 +85,9 @@ def _grow(leaf: Any, extra: Decimal, mode: str) -> None:
     if leaf.before_move is None:
         leaf.before_move, leaf.moved_mode = (leaf.earned, leaf.points), mode
     grown = leaf.points + extra
+    if leaf.gated:  # its gate did not hold: it takes the points and earns none of them
+        leaf.points = grown
+        return
     if mode == "deduct":
         leaf.earned = leaf.earned + extra
     else:

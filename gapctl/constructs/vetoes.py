@@ -32,11 +32,12 @@ def decide(vetoes: list[Veto], env) -> list[Decision]:
     return [Decision("veto", veto.id, veto.when, holds(veto.when, env), names) for veto in vetoes]
 
 
-def forced_grade(scheme: Scheme, vetoes: list[Veto]) -> str | None:
-    """The worst grade any of `vetoes` forces (a pass line without one: the lowest band)."""
+def forced_grade(scheme: Scheme, vetoes: list[Veto], earned: str | None = None) -> str | None:
+    """The worst grade any of `vetoes` forces (a pass line without one: the lowest band); a veto
+    only lowers a grade, so a unit whose figures give a worse band (`earned`) keeps that."""
     labels = [g.label for g in scheme.grades]
     wanted = [v.grade or (labels[-1] if v.part and labels else None) for v in vetoes]
-    wanted = [w for w in wanted if w]
+    wanted = [w for w in wanted if w] + ([earned] if earned and wanted else [])
     if not wanted:
         return None
     return max(wanted, key=lambda w: labels.index(w) if w in labels else len(labels))
