@@ -143,7 +143,10 @@ class Indicator(Placed):
         """Whether it applies to the unit: its own applies_to and every ancestor's."""
         if self.applies_to is not None and not self.applies_to.matches(unit):
             return False
-        return all(selector.matches(unit) for selector in self.inherited)
+        for selector in self.inherited:  # a loop, not all(…): this runs for every leaf of every unit
+            if not selector.matches(unit):
+                return False
+        return True
 
     def rule_for(self, unit: Unit) -> Rule | None:
         """The first variant whose `when` matches the unit; a variant without `when` is the default."""

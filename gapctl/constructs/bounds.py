@@ -36,6 +36,8 @@ def is_bounded(ind: Indicator, scoring: Scoring) -> bool:
 
 def apply(value: Decimal, points: Decimal, ind: Indicator, scoring: Scoring) -> tuple[Decimal, Cut | None]:
     """The value held within the node's bounds, and what was cut (None if nothing)."""
+    if ZERO <= value <= points and ind.cap is None and ind.floor is None:
+        return value, None  # within [0, points] and no cap or floor: no bound can change it
     before, why = value, ""
     if is_bounded(ind, scoring):
         if value < 0:
