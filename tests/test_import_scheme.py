@@ -9,16 +9,8 @@ import pytest
 from openpyxl import Workbook
 
 from gapctl.api import read_one
-from gapctl.import_scheme import (
-    PLACEHOLDER_NOTE,
-    STANDARD_NOTE,
-    chinese_number,
-    import_scheme,
-    parse_points,
-    read_standard,
-    split_methods,
-    split_standard,
-)
+from gapctl.import_scheme import PLACEHOLDER_NOTE, import_scheme, parse_points, split_methods
+from gapctl.import_standard import STANDARD_NOTE, chinese_number, read_standard, split_standard
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import_scheme"
