@@ -69,7 +69,7 @@ def _check_formula(scheme: Scheme, condition: Condition, limit: int, where: str)
     formula: Formula = condition.formula
     out = []
     known = {"indicator": set(scheme.index), "measure": {m.id for m in scheme.measures},
-             "component": {c.id for c in scheme.components}}
+             "component": {c.id for c in scheme.components}, "group": {g.id for g in scheme.groups}}
     for what, ident, offset in formula.references():
         if what in known and ident not in known[what]:
             from gapctl.validate import _suggest

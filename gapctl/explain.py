@@ -346,6 +346,12 @@ def formula_names(score: UnitScore, lang: str):
             component = next((c for c in scheme.components if c.id == args[0]), None)
             if component is not None:
                 return component.name if zh or not component.name_en else component.name_en
+        if function in ("group", "members", "vetoed"):
+            group = next((g for g in scheme.groups if g.id == args[0]), None)
+            name = (group.name if zh or not group.name_en else group.name_en) if group else args[0]
+            words_of = {"group": ("{}汇总", "{} combined"), "members": ("{}个数", "number of {}"),
+                        "vetoed": ("{}中被否决的个数", "{} vetoed")}
+            return words_of[function][0 if zh else 1].format(name)
         if function == "measure":
             measure = next((m for m in scheme.measures if m.id == args[0]), None)
             if measure is not None:

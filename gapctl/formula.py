@@ -19,7 +19,8 @@ The language (docs/rules.md lists every name):
   `fact(严重泄密)`) or quoted (`score("2.10")`).
 
 Stages. A unit's figures become known in a fixed order (`STAGES`): observations, the indicator
-tree, the base, deductions, the bonus, the total. Each construct is evaluated at one stage and
+tree, the groups (scores of its channels, subordinates and periods), the base, deductions, the
+bonus, the total. Each construct is evaluated at one stage and
 may read only names known before it; `stage_of` tells what a formula needs, and validate refuses
 a gate on the bonus that reads `total` (the total includes that bonus) with the reason.
 """
@@ -39,8 +40,9 @@ MAX_DEPTH = 32  # nesting of parentheses and operators
 
 # --- stages ---------------------------------------------------------------------------
 
-OBSERVED, TREE, BASE, DEDUCTIONS, BONUS, TOTAL = range(6)
+OBSERVED, TREE, GROUPS, BASE, DEDUCTIONS, BONUS, TOTAL = range(7)
 STAGES = {OBSERVED: ("观测", "observations"), TREE: ("指标得分", "indicator scores"),
+          GROUPS: ("汇总的下级得分", "scores of channels, subordinates and periods"),
           BASE: ("基础得分", "base"), DEDUCTIONS: ("减分与外部扣分", "deductions"),
           BONUS: ("加分", "bonus"), TOTAL: ("总得分", "total")}
 
@@ -85,6 +87,10 @@ FUNCTIONS: dict[str, FunctionSpec] = {
                            "n/a, no-evidence, pending, or recorded (a value), or none"),
     "measure": FunctionSpec(OBSERVED, ("measure",), "a measure recorded for the unit (`measures:`)"),
     "component": FunctionSpec(BASE, ("component",), "a component's value, at the scheme's places"),
+    "group": FunctionSpec(GROUPS, ("group",), "a group's members' totals combined as the group says "
+                          "(mean, min …), on the unit's scale"),
+    "members": FunctionSpec(GROUPS, ("group",), "how many members a group has (drawn members of a sample)"),
+    "vetoed": FunctionSpec(GROUPS, ("group",), "how many of a group's members a veto decided"),
     "min": FunctionSpec(OBSERVED, ("",), "the least of its arguments", variadic=True),
     "max": FunctionSpec(OBSERVED, ("",), "the greatest of its arguments", variadic=True),
 }

@@ -29,15 +29,18 @@ from gapctl.model import (
     Flag,
     Gate,
     Grade,
+    Group,
     Indicator,
     Measure,
     Observations,
+    Panel,
     Ranking,
     Redistribution,
     Repository,
     Result,
     Round,
     Rule,
+    Sample,
     Scheme,
     SchemeAssignment,
     Scoring,
@@ -52,6 +55,7 @@ from gapctl.problems import (
     BAD_VALUE,
     DUPLICATE_ID,
     ID_MISMATCH,
+    MISSING_KEY,
     UNKNOWN_REFERENCE,
     UNKNOWN_RULE_KIND,
     UNREADABLE,
@@ -274,6 +278,18 @@ def _resolve_round(loaded: Loaded, round_: Round, load_missing: bool) -> None:
                 f"schemes/{assignment.scheme}.yaml", assignment.src, assignment.at + ("scheme",)))
         elif scheme is not None:
             round_.schemes[scheme.id] = scheme
+    wanted = [g.scheme for s in list(round_.schemes.values()) for g in s.groups if g.scheme]
+    while wanted:  # the schemes that score channels (and check subordinates), and theirs in turn
+        scheme_id = wanted.pop()
+        if scheme_id in round_.schemes:
+            continue
+        path = _find_by_id(repo.root / "schemes", scheme_id, tree)
+        if scheme_id not in repo.schemes and load_missing and path:
+            _add_scheme(loaded, path)
+        scheme = repo.schemes.get(scheme_id)
+        if scheme is not None:
+            round_.schemes[scheme.id] = scheme
+            wanted += [g.scheme for g in scheme.groups if g.scheme]
     path = _find_by_id(repo.root / "units", round_.units_id, tree)
     if round_.units_id not in repo.unit_sets and load_missing and path:
         _add_unit_set(loaded, path)
@@ -304,6 +320,14 @@ def _resolve_round(loaded: Loaded, round_: Round, load_missing: bool) -> None:
             loaded.problems.append(second_file(obs.unit, obs.src, round_.observations[obs.unit].src))
             continue
         round_.observations[obs.unit] = obs
+    for unit_dir in tree.dirs(round_.directory / "channels"):
+        for path in data_files(unit_dir, tree):
+            if not loaded.observations:
+                round_.channel_paths.append(path)
+                continue
+            obs = loaded.build(path, "observations", build_observations)
+            if obs is not None and obs.channel:
+                round_.channels.setdefault(obs.unit, {})[obs.channel] = obs
     for path in data_files(round_.directory / "appeals", tree):
         appeals = loaded.build(path, "appeals", build_appeals)
         if appeals:
@@ -526,6 +550,18 @@ def _pass_line(reader: Reader, data: Any, at: tuple[Any, ...], ind: Indicator) -
                 assumed_note=values.get("assumed_note"), src=reader.src, at=at)
 
 
+def _group(reader: Reader, v: dict[str, Any], at: tuple[Any, ...]) -> Group:
+    select = _selector(reader, v["select"], at + ("select",), "'select'") if v.get("select") is not None else None
+    weights: dict[str, Decimal] = {}
+    for key, value in (v.get("weights") or {}).items():
+        number = reader.convert(S.F("number"), value, at + ("weights", key), str(key), "weights")
+        if number is not None:
+            weights[str(key)] = number
+    return Group(v["id"], v["name"], v["of"], v.get("name_en"), v.get("scheme"), select, tuple(v.get("types") or ()),
+                 v.get("combine") or ("weighted" if weights else "mean"), weights, bool(v.get("by_type")),
+                 bool(v.get("sample")), src=reader.src, at=at)
+
+
 def _bounds(reader: Reader, value: Any) -> str | int:
     if value is None:
         return "leaves"
@@ -592,7 +628,7 @@ def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme 
             bounds=_bounds(reader, scoring.get("bounds")),
             base=condition(reader, scoring["base"], ("scoring", "base")) if scoring.get("base") else None,
             total=condition(reader, scoring["total"], ("scoring", "total")) if scoring.get("total") else None,
-            max_total=scoring.get("max_total"),
+            max_total=scoring.get("max_total"), weights=scoring.get("weights") or "share",
             assumed=bool(scoring.get("assumed")), assumed_note=scoring.get("assumed_note"),
             src=src, at=("scoring",))
     tags = values.get("tags") or {}
@@ -635,6 +671,14 @@ def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme 
                     tuple(v.get("units") or ()), src=src, at=("ranking",) + at),
                     v.get("name_en"), src=src, at=("ranking",) + at))
             scheme.ranking = Ranking(ranking.get("of") or "total", categories, src=src, at=("ranking",))
+    scheme.groups = _objects(reader, values.get("groups"), "groups", S.GROUP, "a group",
+                             lambda v, at: _group(reader, v, at))
+    if values.get("assessors") is not None:
+        panel = reader.read(S.PANEL, values["assessors"], ("assessors",), "'assessors'")
+        if panel is not None:
+            scheme.panel = Panel(panel.get("combine") or "mean", panel.get("tolerance"),
+                                 panel.get("at_least") if panel.get("at_least") is not None else 2,
+                                 src=src, at=("assessors",))
     if values.get("conversion") is not None:
         conv = reader.read(S.CONVERSION, values["conversion"], ("conversion",), "'conversion'")
         if conv is not None:
@@ -696,7 +740,7 @@ def build_round(src: SourceFile, data: Any, directory: Path, problems: list[Prob
     assignments = _objects(reader, values.get("schemes"), "schemes", S.SCHEME_ASSIGNMENT,
                            "a scheme assignment",
                            lambda v, at: SchemeAssignment(v["scheme"], tuple(v.get("unit_types") or ()),
-                                                          src=src, at=at))
+                                                          tuple(v.get("units") or ()), src=src, at=at))
     round_ = Round(values["id"], values["title"], values["units"], assignments, directory,
                    values.get("title_en"), bool(values.get("example")), note=values.get("note"),
                    src=src, at=())
@@ -706,6 +750,11 @@ def build_round(src: SourceFile, data: Any, directory: Path, problems: list[Prob
             round_.period = (period["start"], period["end"])
     if values.get("stages") is not None:
         round_.stages = reader.read(S.STAGES, values["stages"], ("stages",), "'stages'") or {}
+    round_.samples = _objects(reader, values.get("samples"), "samples", S.SAMPLE, "a sample",
+                              lambda v, at: Sample(v.get("group"), v.get("unit"), tuple(v.get("drawn") or ()),
+                                                   v.get("of"), v.get("seed"), v.get("minutes"),
+                                                   tuple(v.get("indicators") or ()), src=src, at=at))
+    round_.periods = tuple(values.get("periods") or ())
     for ext_id, ref in (values.get("external") or {}).items():
         ref_values = reader.read(S.EXTERNAL_REF, ref, ("external", ext_id), f"external source '{ext_id}'")
         if ref_values is not None:
@@ -720,7 +769,14 @@ def build_observations(src: SourceFile, data: Any, problems: list[Problem]) -> O
     values = reader.read(S.OBSERVATIONS, data, (), "an observation file")
     if values is None or not values.get("unit"):
         return None
-    _check_id_matches_name(src, values["unit"], src.stem, "unit", problems, at=("unit",))
+    if values.get("channel") is not None or src.path.parent.parent.name == "channels":
+        _check_id_matches_name(src, values.get("channel"), src.stem, "channel", problems, at=("channel",))
+        _check_id_matches_name(src, values["unit"], src.path.parent.name, "unit", problems, at=("unit",))
+        if values.get("channel") is None:
+            problems.append(Problem(MISSING_KEY, "a channel's file has no 'channel' (its id, the file name)",
+                                    src, (), on="key"))
+    else:
+        _check_id_matches_name(src, values["unit"], src.stem, "unit", problems, at=("unit",))
     measures: dict[str, Decimal] = {}
     for key, value in (values.get("measures") or {}).items():
         number = reader.convert(S.F("number"), value, ("measures", key), key, "measures")
@@ -728,7 +784,7 @@ def build_observations(src: SourceFile, data: Any, problems: list[Problem]) -> O
             measures[key] = number
     obs = Observations(values["unit"], [], values.get("observer"), values.get("observed_at"),
                        measures, values.get("note"), {str(k): v for k, v in (values.get("facts") or {}).items()},
-                       src=src, at=())
+                       values.get("channel"), values.get("name"), values.get("type"), src=src, at=())
     for i, entry in enumerate(values.get("results") or []):
         at = ("results", i)
         v = reader.read(S.RESULT, entry, at, "an observation entry")

@@ -94,6 +94,38 @@ class Redistribution(Placed):
 
 
 @dataclass
+class Group(Placed):
+    """A set of other scores that a unit's score is built from (汇总): its channels (账号、网站),
+    its subordinate units (下属部门、乡镇), or its own scores in the round's periods (月度、季度).
+
+    `group(id)` in a formula, or a component with `source: group:<id>`, is the members' totals
+    combined (`combine`: mean, min, max, sum, median, last, weighted), each member's total put on
+    the unit's scale; `by_type` takes the mean of each type's mean instead of pooling all members.
+    `sample` keeps only the members drawn for the round (round.toml `[[samples]]`)."""
+
+    id: str
+    name: str
+    of: str  # channels, subordinates, periods
+    name_en: str | None = None
+    scheme: str | None = None  # the scheme that scores the members (channels: required)
+    select: Selector | None = None  # subordinates: which ones; channels: by `types`
+    types: tuple[str, ...] = ()  # channels: the channel types it takes
+    combine: str = "mean"
+    weights: dict[str, Decimal] = field(default_factory=dict)  # periods: round id → weight
+    by_type: bool = False
+    sample: bool = False
+
+
+@dataclass
+class Panel(Placed):
+    """Several assessors score the same indicator (专家评分): their figures combine."""
+
+    combine: str = "mean"  # mean, trimmed-mean (highest and lowest dropped), median
+    tolerance: Decimal | None = None  # further apart than this: the review's figure counts
+    at_least: int = 2
+
+
+@dataclass
 class Rule(Placed):
     """How a leaf is scored: a rule kind and its parameters; `when` picks a variant."""
 
@@ -182,6 +214,7 @@ class Scoring(Placed):
     scale: Decimal = Decimal(100)
     places: int = 1
     round_at: tuple[str, ...] = ("base", "total")
+    weights: str = "share"  # component weights: shares adding to 1, or a ratio (5:3:2) normalised
     bounds: str | int = "leaves"  # where [0, points] bounds apply: leaves, top, or a level (1 = top)
     base: Condition | None = None  # a formula for the base; default from normalise and components
     total: Condition | None = None  # a formula for the total; default base + bonus + penalty − external
@@ -217,7 +250,9 @@ class ExternalSource(Placed):
 
 @dataclass
 class Component(Placed):
-    """A weighted component of the total (Shanghai: special evaluations, survey …)."""
+    """A weighted component of the total (Shanghai: special evaluations, survey …); its `source`
+    is the tree (`indicators`), a group (`indicator:<id>`), a measure, or a group of other scores
+    (`group:<id>`)."""
 
     id: str
     name: str
@@ -296,6 +331,8 @@ class Scheme(Placed):
     grades: list[Grade] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     vetoes: list[Veto] = field(default_factory=list)  # pass lines of parts included
+    groups: list[Group] = field(default_factory=list)
+    panel: Panel | None = None
     ranking: Ranking | None = None
     conversion: Conversion | None = None
     late_evidence: str = "warn"
@@ -395,6 +432,9 @@ class Observations(Placed):
     measures: dict[str, Decimal] = field(default_factory=dict)
     note: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)  # findings about the unit as a whole
+    channel: str | None = None  # a channel's file: its id, name and type (rounds/<r>/channels/<unit>/)
+    channel_name: str | None = None
+    channel_type: str | None = None
 
 
 @dataclass
@@ -430,6 +470,7 @@ class ExternalData(Placed):
 class SchemeAssignment(Placed):
     scheme: str
     unit_types: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()  # named units scored by this scheme whatever their type
 
 
 @dataclass
@@ -437,6 +478,20 @@ class ExternalRef(Placed):
     id: str
     file: str | None = None
     round: str | None = None
+
+
+@dataclass
+class Sample(Placed):
+    """抽查: the members of a group drawn for this round, and how (a seed, or the minutes of the draw);
+    or, with `indicators`, the indicator areas drawn (the others do not count this round)."""
+
+    group: str | None
+    unit: str | None  # the unit whose members were drawn; None: every unit's
+    drawn: tuple[str, ...]
+    of: int | None = None  # how many there were to draw from
+    seed: str | None = None
+    minutes: str | None = None
+    indicators: tuple[str, ...] = ()
 
 
 @dataclass
@@ -454,6 +509,8 @@ class Round(Placed):
     stages: dict[str, Any] = field(default_factory=dict)
     external_refs: list[ExternalRef] = field(default_factory=list)
     note: str | None = None
+    samples: list[Sample] = field(default_factory=list)
+    periods: tuple[str, ...] = ()  # rounds whose scores this round combines (月度、季度检查)
     # resolved by the loader
     unit_set: UnitSet | None = None
     schemes: dict[str, Scheme] = field(default_factory=dict)
@@ -461,12 +518,17 @@ class Round(Placed):
     observation_files: set[str] = field(default_factory=set)  # stems, readable or not
     observation_paths: list[Path] = field(default_factory=list)  # files not yet read (see Loaded.observations)
     appeals: dict[str, list[Appeal]] = field(default_factory=dict)  # unit id → appeals
+    channels: dict[str, dict[str, Observations]] = field(default_factory=dict)  # unit → channel → file
+    channel_paths: list[Path] = field(default_factory=list)  # channel files not yet read
     tree: Any = field(default=None, repr=False, compare=False)  # where its files were read from
     external: dict[str, ExternalData] = field(default_factory=dict)
 
     def scheme_for(self, unit: Unit) -> Scheme | None:
+        for assignment in self.assignments:  # a unit named by an assignment takes it first
+            if unit.id in assignment.units:
+                return self.schemes.get(assignment.scheme)
         for assignment in self.assignments:
-            if not assignment.unit_types or unit.type in assignment.unit_types:
+            if not assignment.units and (not assignment.unit_types or unit.type in assignment.unit_types):
                 return self.schemes.get(assignment.scheme)
         return None
 

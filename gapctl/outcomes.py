@@ -31,8 +31,10 @@ from gapctl.score import (
     UnitScore,
     external_shares,
     imported_losses,
+    period_scores,
     rank_round,
     ranking_inputs,
+    score_channel,
     score_unit,
     summarise,
 )
@@ -61,6 +63,7 @@ class FileOutcome:
     evidence_files: list[Evidence] = field(default_factory=list)  # checked on every run
     measures: dict[str, Decimal] = field(default_factory=dict)
     score: UnitScore | None = None  # a summary; None when the file or its context has errors
+    channel: str | None = None  # a channel's file (rounds/<r>/channels/<unit>/<channel>.yaml)
 
 
 @dataclass
@@ -124,7 +127,7 @@ def check(path: Path | str, use_cache: bool = True, progress: Progress | None = 
             plan = _plan(round_, cache, can_score=not any(p.severity == ERROR for p in report.problems))
             _run(plan, progress)
             report.extend(_merge(plan))
-            files += len(round_.observation_paths)
+            files += len(round_.observation_paths) + len(round_.channel_paths)
             plans.append(plan)
     return Checked(loaded, report, files, plans, cache)
 
@@ -133,7 +136,11 @@ def score(checked: Checked, final: bool = False) -> RoundScore:
     """The round's scores from a `check` without errors (one round)."""
     plan = checked.plans[0]
     round_ = plan.round
-    by_unit = {o.unit: o for o in plan.outcomes if o.unit is not None}
+    by_unit = {o.unit: o for o in plan.outcomes if o.unit is not None and o.channel is None}
+    channels: dict[str, list[UnitScore]] = {}
+    for outcome in plan.outcomes:
+        if outcome.channel is not None and outcome.unit is not None and outcome.score is not None:
+            channels.setdefault(outcome.unit, []).append(outcome.score)
     due = round_.stages.get("evidence_due")
     scores: list[UnitScore] = []
     with paused_gc():
@@ -149,7 +156,7 @@ def score(checked: Checked, final: bool = False) -> RoundScore:
                 scores.append(summarise(score_unit(scheme, unit, None, plan.externals.get(unit.id),
                                                    round_.appeals.get(unit.id), due), plan.keep_nodes[scheme.id]))
         measures = {o.unit: o.measures for o in by_unit.values() if o.unit is not None}
-        return rank_round(round_, scores, measures, final)
+        return rank_round(round_, scores, measures, final, channels, period_scores(round_))
 
 
 # --- planning -------------------------------------------------------------------------
@@ -204,8 +211,18 @@ def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
     return RoundPlan(round_, units, can_score, context, unit_keys, externals, keep, references, objects, cache)
 
 
+def _unit_of(path: Path) -> str:
+    """The unit a file of the round is about: its name, or for a channel its directory's."""
+    return path.parent.name if path.parent.parent.name == "channels" else path.stem
+
+
+def _paths(plan: RoundPlan) -> list[Path]:
+    return plan.round.observation_paths + plan.round.channel_paths
+
+
 def _key(plan: RoundPlan, path: Path, data: bytes) -> str:
-    return C.key_of(plan.context, plan.unit_keys.get(path.stem, "no such unit"), str(path), C.content_hash(data))
+    return C.key_of(plan.context, plan.unit_keys.get(_unit_of(path), "no such unit"), str(path),
+                    C.content_hash(data))
 
 
 # --- one file -------------------------------------------------------------------------
@@ -220,6 +237,14 @@ def _outcome(plan: RoundPlan, path: Path, data: bytes) -> FileOutcome:
     if obs is None or round_.unit_set is None:
         return outcome
     outcome.measures = obs.measures
+    if obs.channel is not None:
+        from gapctl.check_rollups import check_channel_file
+        outcome.channel = obs.channel
+        outcome.check_problems = check_channel_file(round_, plan.units, obs, outcome.evidence_files)
+        if plan.can_score and not any(p.severity == ERROR for p in load_problems + outcome.check_problems):
+            channel = score_channel(round_, obs.unit, obs)
+            outcome.score = summarise(channel, set()) if channel is not None else None
+        return outcome
     outcome.check_problems = check_observation_file(round_, plan.units, obs, outcome.evidence_files)
     unit = plan.units.get(obs.unit)
     scheme = round_.scheme_for(unit) if unit else None
@@ -301,7 +326,7 @@ def _work(chunk: list[int]) -> list[tuple[int, bytes]]:
 
 def _compute_chunk(plan: RoundPlan, chunk: list[int]) -> list[tuple[int, bytes | None, FileOutcome]]:
     """A chunk's outcomes; pickled only when they travel or are stored."""
-    paths = plan.round.observation_paths
+    paths = _paths(plan)
     results = []
     store = plan.cache is not None
     for index in chunk:
@@ -327,7 +352,8 @@ def _compute(plan: RoundPlan, path: Path) -> tuple[FileOutcome, str | None]:
         return FileOutcome(SourceFile(path, display_path(path)), None,
                            [unreadable_problem(path, f"cannot read file: {err.strerror or err}")]), None
     outcome = _outcome(plan, path, data)
-    cacheable = outcome.unit == path.stem and outcome.unit in plan.units
+    cacheable = outcome.unit == _unit_of(path) and outcome.unit in plan.units \
+        and (outcome.channel is None or outcome.channel == path.stem)
     return outcome, _key(plan, path, data) if cacheable else None
 
 
@@ -336,7 +362,7 @@ def _compute(plan: RoundPlan, path: Path) -> tuple[FileOutcome, str | None]:
 def _run(plan: RoundPlan, progress: Progress | None) -> None:
     """Every observation file's outcome, in path order: from the cache, a pool of workers, or here."""
     global _PLAN
-    paths = plan.round.observation_paths
+    paths = _paths(plan)
     results: list[FileOutcome | None] = [None] * len(paths)
     plan.keys = [_file_key(plan, path) for path in paths] if plan.cache is not None else [None] * len(paths)
     todo: list[list[int]] = []
@@ -397,6 +423,12 @@ def _merge(plan: RoundPlan) -> list[Any]:
     for outcome in plan.outcomes:
         out.extend(outcome.load_problems)
         if outcome.unit is None:
+            continue
+        if outcome.channel is not None:  # a channel's file: its path is its identity
+            kept.append(outcome)
+            out.extend(outcome.check_problems)
+            for ev in outcome.evidence_files:
+                out.extend(check_evidence_file(round_.directory, ev, round_.tree))
             continue
         round_.observation_files.add(outcome.unit)
         if outcome.unit in first:

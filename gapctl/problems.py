@@ -111,6 +111,12 @@ CONSTRUCT_PARAMS = _kind("E406", "bad-construct", ERROR, "Scoring construct inco
                          "A veto, pass line, gate, redistribution or bound does not fit the scheme: a veto "
                          "without an effect, a grade that no band has, a pass line above its part's points, "
                          "points redistributed to an indicator that does not exist.")
+ROLLUP = _kind("E407", "bad-rollup", ERROR, "Roll-up inconsistent",
+               "A score built from other scores does not fit the round: a channel that no group (or two) takes, a "
+               "subordinate rolled up twice into one unit, a member scored by another scheme than its group says, a "
+               "draw naming units outside its group or with no seed or minutes, a sampled group with no draw.")
+ROLLUP_CYCLE = _kind("E408", "rollup-cycle", ERROR, "Scores built from each other in a cycle",
+                     "A round's periods lead back to the round itself; the cycle is named.")
 # Observations
 VALUE_DOES_NOT_FIT = _kind("E501", "value-does-not-fit", ERROR, "Observation does not fit its rule",
                            "The recorded value is not the form the indicator's rule needs "

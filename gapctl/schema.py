@@ -371,6 +371,8 @@ SCORING: Shape = {
     "base": F("text", doc="a formula for the base score, e.g. earned / applicable * 100"),
     "total": F("text", doc="a formula for the total, e.g. 0.6 * (base + bonus) + 0.4 * measure(panel)"),
     "max_total": F("points", doc="the total never exceeds this (default: no limit)"),
+    "weights": F("text", choices=("share", "ratio"),
+                 doc="component weights: shares adding up to 1 (default), or a ratio such as 5:3:2, normalised"),
 }
 
 INDICATOR: Shape = {
@@ -425,8 +427,9 @@ COMPONENT: Shape = {
     "id": F("id", required=True),
     "name": F("text", required=True),
     "name_en": F("text"),
-    "weight": F("number", required=True, doc="share of the total, 0…1"),
-    "source": F("text", required=True, doc="indicators, measure:<id> or external:<id>"),
+    "weight": F("number", required=True,
+                doc="share of the total, 0…1 (or a part of a ratio, with scoring.weights: ratio)"),
+    "source": F("text", required=True, doc="indicators, indicator:<id>, measure:<id> or group:<id>"),
 }
 
 GRADE: Shape = {
@@ -485,6 +488,8 @@ SCHEME: Shape = {
     "flags": F("list"),
     "ranking": F("map"),
     "vetoes": F("list", doc="单项否决 / 一票否决: conditions that decide the grade, total or parts"),
+    "groups": F("list", doc="汇总: channels, subordinate units or periods whose scores this scheme combines"),
+    "assessors": F("map", doc="several assessors score the same indicator: {combine, tolerance, at_least}"),
     "conversion": F("map"),
     "late_evidence": F("text", choices=("warn", "ignore"),
                        doc="evidence sent after stages.evidence_due: warn, or ignore it (随州: 逾期未报视为无)"),
@@ -531,6 +536,27 @@ CLAUSE: Shape = {
     "max": F("points", doc="the most this clause can take or give"),
     "when": F("text", doc="a condition (formula) the clause applies under (再扣: an aggravating case)"),
 }
+GROUP: Shape = {
+    "id": F("id", required=True),
+    "name": F("text", required=True, doc="e.g. 政务新媒体账号, 县直部门, 季度检查"),
+    "name_en": F("text"),
+    "of": F("text", required=True, choices=("channels", "subordinates", "periods"),
+            doc="channels of the unit, its subordinate units (parent), or its scores in the round's periods"),
+    "scheme": F("id", doc="the scheme that scores the members (required for channels)"),
+    "types": F("list[text]", doc="channels: the channel types this group takes"),
+    "select": F("map", doc="subordinates: which ones (unit_types / tags / units)"),
+    "combine": F("text", choices=("mean", "min", "max", "sum", "median", "last", "weighted"),
+                 doc="how the members' totals combine (default mean)"),
+    "weights": F("map", doc="weighted: period round id → weight"),
+    "by_type": F("bool", doc="mean of each type's mean instead of one mean over all members"),
+    "sample": F("bool", doc="only the members drawn for the round count (round.toml [[samples]])"),
+}
+PANEL: Shape = {
+    "combine": F("text", choices=("mean", "trimmed-mean", "median"),
+                 doc="mean, trimmed-mean (the highest and the lowest dropped) or median"),
+    "tolerance": F("number", doc="figures further apart than this: the review's entry counts (source: review)"),
+    "at_least": F("int", doc="assessors needed for an indicator (default 2)"),
+}
 UNIT: Shape = {
     "id": F("id", required=True),
     "name": F("text", required=True, doc="Chinese name"),
@@ -553,6 +579,16 @@ UNIT_SET: Shape = {
 SCHEME_ASSIGNMENT: Shape = {
     "scheme": F("id", required=True, doc="scheme id"),
     "unit_types": F("list[text]", doc="unit types scored by it; absent = all"),
+    "units": F("list[id]", doc="named units scored by it whatever their type (another category's rubric)"),
+}
+SAMPLE: Shape = {
+    "group": F("id", doc="the group whose members were drawn"),
+    "unit": F("id", doc="the unit whose members were drawn (absent: every unit's)"),
+    "drawn": F("list[id]", doc="the members (or indicator areas) drawn"),
+    "indicators": F("list[id]", doc="instead of members: the top-level indicator areas drawn"),
+    "of": F("int", doc="how many there were to draw from"),
+    "seed": F("text", doc="the seed of the draw"),
+    "minutes": F("text", doc="the minutes of the draw (抽签记录)"),
 }
 
 PERIOD: Shape = {"start": F("date", required=True), "end": F("date", required=True)}
@@ -582,6 +618,8 @@ ROUND: Shape = {
     "schemes": F("list", required=True),
     "stages": F("map"),
     "external": F("map"),
+    "samples": F("list", doc="抽查: members or indicator areas drawn for this round"),
+    "periods": F("list[id]", doc="rounds (月度、季度检查) whose scores this round combines"),
     "note": F("text"),
 }
 
@@ -622,6 +660,9 @@ OBSERVATIONS: Shape = {
     "observed_at": F("date"),
     "measures": F("map", doc="measure id → number"),
     "facts": F("map", doc="findings about the unit as a whole (for vetoes and conditions): name → value"),
+    "channel": F("id", doc="a channel's file (rounds/<r>/channels/<unit>/<channel>.yaml): equals the file name"),
+    "name": F("text", doc="a channel's name, e.g. 微信公众号“某某发布”"),
+    "type": F("text", doc="a channel's type, e.g. 网站, 微信, 微博 (which group takes it)"),
     "results": F("list", required=True),
     "note": F("text"),
 }

@@ -72,6 +72,8 @@ class LeafScore:
     chain: list[Any] = field(default_factory=list)  # every entry for it: self, evaluator, review, appeals
     cut: Cut | None = None  # where a bound changed what its rule gave
     gated: bool = False  # its gate did not hold, so it earns 0
+    panel: list[tuple[str, Decimal]] = field(default_factory=list)  # several assessors: (who, earned)
+    apart: bool = False  # the assessors differ by more than the tolerance and no review decided
 
     @property
     def lost(self) -> Decimal:
@@ -140,6 +142,10 @@ class UnitScore:
     vetoed: list[Veto] = field(default_factory=list)  # vetoes (and pass lines) that held
     total_raw: Decimal | None = None  # the total before rounding, caps and vetoes
     problems: list[Problem] = field(default_factory=list)  # a formula that could not be computed
+    groups: dict[str, Any] = field(default_factory=dict)  # group id → GroupValue (gapctl.constructs.groups)
+    own: Decimal = ZERO  # the tree's own base (earned, or earned ÷ applicable × scale), for components
+    period: str | None = None  # a score of one of a round's periods: that round's id and title
+    period_title: str | None = None
 
     @property
     def withheld(self) -> bool:
@@ -172,6 +178,8 @@ class RoundScore:
     round: Round
     units: list[UnitScore]
     problems: list[Problem] = field(default_factory=list)
+    channels: dict[str, list[UnitScore]] = field(default_factory=dict)  # unit id → its channels' scores
+    periods: dict[str, list[UnitScore]] = field(default_factory=dict)  # unit id → its scores, period by period
 
     def by_unit(self) -> dict[str, UnitScore]:
         return {u.unit.id: u for u in self.units}
@@ -226,12 +234,39 @@ def score_leaf(ind: Indicator, unit: Unit, applies: bool, results: dict[str, Res
     if result.state == "no-evidence" or (ignore_late_after and all_late(result, ignore_late_after)):
         return LeafScore(ind, "no-evidence", points, ZERO, rule, result)
     earned = kind.earned(result, rule, ind, unit, env=env) if kind.needs_env else kind.earned(result, rule, ind, unit)
+    panel = _panel(ind, result, rule, unit, env)
+    if panel is not None:
+        earned = panel[0]
     if ind.section != "main":
         earned = _clamp(earned, ind)
     leaf = LeafScore(ind, "scored", points, earned, rule, result)
+    if panel is not None:
+        leaf.panel, leaf.apart = panel[1], panel[2]
+        if leaf.apart:
+            leaf.state = "pending"  # the assessors are too far apart: a review decides
     if ind.section == "main" and ind.gate is not None and env is not None:
         _gate(leaf, ind, env)
     return leaf
+
+
+def _panel(ind: Indicator, result: Result, rule: Rule, unit: Unit,
+           env: UnitEnv | None) -> tuple[Decimal, list[tuple[str, Decimal]], bool] | None:
+    """Several assessors' entries for one indicator, combined as the scheme's `assessors` says;
+    None when the scheme has no panel, or a review or appeal decided the indicator."""
+    if env is None or env.observed is None or result.source != "evaluator":
+        return None
+    scheme = env.score.scheme
+    entries = env.observed.panels.get(ind.id) if scheme.panel is not None else None
+    if not entries or len(entries) < 2:
+        return None
+    kind = REGISTRY[rule.kind]
+    figures = []
+    for entry in entries:
+        value = kind.earned(entry, rule, ind, unit, env=env) if kind.needs_env else kind.earned(entry, rule, ind, unit)
+        figures.append((entry.observer or "?", value))
+    from gapctl.constructs.panels import combine
+    value, apart = combine(scheme.panel, [v for _, v in figures])
+    return value, figures, apart
 
 
 def _gate(node: Any, ind: Indicator, env: UnitEnv) -> None:
@@ -305,7 +340,8 @@ def score_unit(scheme: Scheme, unit: Unit, obs: Observations | None,
     late = evidence_due if scheme.late_evidence == "ignore" else None
     leaves: dict[str, LeafScore] = {}
     score = UnitScore(unit, scheme, [], leaves, source=obs.src if obs else None)
-    score.observed = Observed(results, obs.facts if obs else {}, obs.measures if obs else {})
+    score.observed = Observed(results, obs.facts if obs else {}, obs.measures if obs else {},
+                              _panels(obs) if scheme.panel is not None else {})
     env = score.env()
     _leaves(scheme.indicators, unit, results, leaves, late=late, env=env)
     redistribute.apply(scheme, unit, leaves)
@@ -333,7 +369,10 @@ def score_unit(scheme: Scheme, unit: Unit, obs: Observations | None,
     own = score.earned
     if scoring.normalise == "applicable":
         own = score.earned / score.applicable * scoring.scale if score.applicable else ZERO
+    score.own = own
     for component in scheme.components:
+        if component.source.startswith("group:"):
+            continue  # its members are scored first: see finish_unit
         # each component is taken as published, at the scheme's places, before weighting
         value = _component_value(component.source, own, score, obs)
         if value is not None and "base" in scoring.round_at:
@@ -341,8 +380,6 @@ def score_unit(scheme: Scheme, unit: Unit, obs: Observations | None,
         score.components[component.id] = value
         if value is None:
             score.pending.append(component.source)
-    base = _formula_value(score, base_formula(scheme), env, "base")
-    score.base = half_up(base, scoring.places) if "base" in scoring.round_at else base
     for section in (scheme.bonus, scheme.penalty):
         if section:
             for ind in section.indicators:
@@ -377,7 +414,7 @@ def later_formulas(scheme: Scheme) -> list[Formula]:
     cached = _LATER.get(id(scheme))
     if cached is not None and cached[0] is scheme:
         return cached[1]
-    out: list[Formula | None] = [total_formula(scheme)]
+    out: list[Formula | None] = [base_formula(scheme), total_formula(scheme)]
     for section in (scheme.bonus, scheme.penalty):
         if section is None:
             continue
@@ -401,6 +438,15 @@ def threshold_condition(rule: Rule) -> Formula:
     """A `threshold` rule is shorthand for a condition: `<of> >= <at_least>`."""
     from gapctl.rules.threshold import condition
     return condition(rule)
+
+
+def _panels(obs: Observations | None) -> dict[str, list[Result]]:
+    """Per indicator, the evaluators' entries, when there are several (assessors: a panel)."""
+    found: dict[str, list[Result]] = {}
+    for result in obs.results if obs else []:
+        if result.source == "evaluator" and result.state not in ("pending", "n/a"):
+            found.setdefault(result.indicator, []).append(result)
+    return {k: v for k, v in found.items() if len(v) > 1}
 
 
 def _component_value(source: str, own: Decimal, score: UnitScore, obs: Observations | None) -> Decimal | None:
@@ -449,10 +495,23 @@ def _as_condition(formula: Formula, rule: Rule) -> Any:
     return Condition(formula.text, formula, src=rule.src, at=rule.at)
 
 
-def finish_unit(score: UnitScore) -> None:
-    """Sections, total, vetoes, grade, flags, conversion: after ranks are known."""
+def finish_unit(score: UnitScore, groups: dict[str, Any] | None = None) -> None:
+    """Groups, base, sections, total, vetoes, grade, flags, conversion: after ranks are known and the
+    scores the unit is built from (its channels, subordinates, periods: `groups`) are finished."""
     scheme, scoring = score.scheme, score.scheme.scoring
     env = score.env()
+    score.groups = groups or {}
+    for component in scheme.components:
+        if component.source.startswith("group:"):
+            found = score.groups.get(component.source[6:])
+            value = found.value if found is not None else None
+            if value is not None and "base" in scoring.round_at:
+                value = half_up(value, scoring.places)
+            score.components[component.id] = value
+            if value is None:
+                score.pending.append(component.source)
+    base = _formula_value(score, base_formula(scheme), env, "base")
+    score.base = half_up(base, scoring.places) if "base" in scoring.round_at else base
     score.penalty = _section_sum(score, "penalty", env)
     if scheme.penalty and scheme.penalty.cap is not None:
         score.penalty = max(score.penalty, -scheme.penalty.cap)
@@ -622,7 +681,7 @@ def imported_losses(round_: Round, depth: int) -> dict[str, dict[str, Decimal]]:
     return out
 
 
-def score_round(round_: Round, final: bool = False, depth: int = 0) -> RoundScore:
+def score_round(round_: Round, final: bool = False, depth: int = 0, seen: tuple[str, ...] = ()) -> RoundScore:
     """Score every unit of a loaded round that has a scheme; `final` makes pending an error."""
     units = round_.unit_set.units if round_.unit_set else []
     imported = imported_losses(round_, depth)
@@ -634,20 +693,81 @@ def score_round(round_: Round, final: bool = False, depth: int = 0) -> RoundScor
         obs = round_.observations.get(unit.id)
         scores.append(score_unit(scheme, unit, obs, external_shares(round_, scheme, unit, imported),
                                  round_.appeals.get(unit.id), round_.stages.get("evidence_due")))
+    channels = {unit_id: [score_channel(round_, unit_id, obs) for obs in files.values()]
+                for unit_id, files in round_.channels.items()}
     measures = {unit_id: obs.measures for unit_id, obs in round_.observations.items()}
-    return rank_round(round_, scores, measures, final)
+    return rank_round(round_, scores, measures, final,
+                      {k: [c for c in v if c is not None] for k, v in channels.items()},
+                      period_scores(round_, seen))
+
+
+def channel_scheme(round_: Round, unit_id: str, obs: Observations) -> tuple[Scheme, Any] | None:
+    """The scheme that scores a channel: that of the unit's group taking the channel's type."""
+    units = round_.unit_set.by_id() if round_.unit_set else {}
+    unit = units.get(unit_id)
+    scheme = round_.scheme_for(unit) if unit is not None else None
+    if scheme is None:
+        return None
+    for group in scheme.groups:
+        if group.of == "channels" and (not group.types or obs.channel_type in group.types):
+            sub = round_.schemes.get(group.scheme or "")
+            return (sub, group) if sub is not None else None
+    return None
+
+
+def channel_unit(unit_id: str, obs: Observations) -> Unit:
+    """A channel as the unit its sub-scheme scores: `<unit>/<channel>`, its type the channel's."""
+    return Unit(f"{unit_id}/{obs.channel}", obs.channel_name or obs.channel or "", obs.channel_type or "",
+                parent=unit_id, src=obs.src, at=())
+
+
+def score_channel(round_: Round, unit_id: str, obs: Observations) -> UnitScore | None:
+    found = channel_scheme(round_, unit_id, obs)
+    if found is None:
+        return None
+    return score_unit(found[0], channel_unit(unit_id, obs), obs, None, None, round_.stages.get("evidence_due"))
+
+
+def period_scores(round_: Round, seen: tuple[str, ...] = ()) -> dict[str, list[UnitScore]]:
+    """Unit id → its scores in the round's periods (other rounds), in the order the round lists them."""
+    out: dict[str, list[UnitScore]] = {}
+    if not round_.periods or round_.id in seen:
+        return out
+    from gapctl.load import load
+
+    for period in round_.periods:
+        directory = Path(round_.directory).parent / period
+        if period in seen or not directory.is_dir():
+            continue  # a cycle or a missing round: validate reports it
+        loaded = load(directory)
+        if loaded.round is None:
+            continue
+        scored = score_round(loaded.round, seen=seen + (round_.id,))
+        for unit_score in scored.units:
+            unit_score.period, unit_score.period_title = loaded.round.id, loaded.round.title
+            out.setdefault(unit_score.unit.id, []).append(unit_score)
+    return out
 
 
 def rank_round(round_: Round, scores: list[UnitScore], measures: dict[str, dict[str, Decimal]],
-               final: bool = False) -> RoundScore:
-    """Phase 5 over units scored one by one: rank bonuses, totals, grades, ranks, order."""
+               final: bool = False, channels: dict[str, list[UnitScore]] | None = None,
+               periods: dict[str, list[UnitScore]] | None = None) -> RoundScore:
+    """Phase 5 over units scored one by one: rank bonuses, then every unit finished after the
+    scores it is built from (channels, subordinates, periods), then ranks and order."""
+    from gapctl.constructs.groups import group_values
+
+    channels, periods = channels or {}, periods or {}
     for score in scores:
         score.category = category_of(score.scheme, score.unit)
     _rank_bonuses(scores, measures)
-    for score in scores:
-        finish_unit(score)
+    for found in channels.values():
+        for channel in found:
+            finish_unit(channel)
+    by_id = {s.unit.id: s for s in scores}
+    for score in _subordinates_first(scores, by_id):
+        finish_unit(score, group_values(round_, score, by_id, channels, periods))
     _assign_ranks(scores)
-    result = RoundScore(round_, sorted(scores, key=_order(round_)))
+    result = RoundScore(round_, sorted(scores, key=_order(round_)), channels=channels, periods=periods)
     if final:
         for score in result.units:
             if score.pending:
@@ -657,6 +777,19 @@ def rank_round(round_: Round, scores: list[UnitScore], measures: dict[str, dict[
                     f"assessed, a final score needs them: {shown}", score.source or round_.src,
                     ("results",) if score.source else ("units",)))
     return result
+
+
+def _subordinates_first(scores: list[UnitScore], by_id: dict[str, UnitScore]) -> list[UnitScore]:
+    """Units ordered so that every unit comes after its subordinates (deepest first; a cycle of
+    parents, which validate reports, is broken where it is found)."""
+    def depth(score: UnitScore) -> int:
+        seen, parent, level = {score.unit.id}, score.unit.parent, 0
+        while parent is not None and parent in by_id and parent not in seen:
+            seen.add(parent)
+            level += 1
+            parent = by_id[parent].unit.parent
+        return level
+    return sorted(scores, key=lambda s: -depth(s))
 
 
 def ranking_inputs(scheme: Scheme) -> set[str]:

@@ -33,6 +33,7 @@ class Observed:
     results: dict[str, Result] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
     measures: dict[str, Decimal] = field(default_factory=dict)
+    panels: dict[str, list[Result]] = field(default_factory=dict)  # several assessors' entries per indicator
 
 
 def value_of(raw: Any) -> Value:
@@ -87,6 +88,10 @@ class UnitEnv:
     # --- functions ------------------------------------------------------------------
 
     def call(self, function: str, args: tuple[str, ...]) -> Value:
+        if function in ("group", "members", "vetoed"):  # known once the members are finished
+            return self._group_figure(function, args[0])
+        if function == "component":  # kept on the score itself (a group's, only once it is finished)
+            return self._component(args[0])
         known = self.score.known
         if self.observed is None:
             if (function, args) in known:
@@ -98,7 +103,7 @@ class UnitEnv:
         """Keep the value of every function call in `formulas` on the score (see the module doc)."""
         for formula in formulas:
             for name, args, _ in formula.calls():
-                if name in ("min", "max"):
+                if name in ("min", "max", "group", "members", "vetoed", "component"):
                     continue
                 key = (name, tuple(a[1] for a in args))
                 if key not in self.score.known:
@@ -169,3 +174,13 @@ class UnitEnv:
 
     def _component(self, ident: str) -> Value:
         return self.score.components.get(ident)
+
+    def _group_figure(self, function: str, ident: str) -> Value:
+        found = self.score.groups.get(ident)
+        if found is None:
+            return None if function == "group" else ZERO
+        if function == "group":
+            return found.value
+        if function == "members":
+            return Decimal(len(found.members))
+        return Decimal(sum(1 for m in found.members if m.vetoed))

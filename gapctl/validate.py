@@ -104,18 +104,22 @@ def check_scheme(scheme: Scheme) -> list[Problem]:
     for component in scheme.components:
         kind, _, ident = component.source.partition(":")
         known = {"measure": {m.id for m in scheme.measures}, "indicator": set(seen)}
+        if kind == "group":
+            continue  # checked with the scheme's groups (gapctl.check_rollups)
         if component.source != "indicators" and kind not in known:
             out.append(Problem(BAD_VALUE, f"component source '{component.source}' must be indicators, "
-                               "indicator:<id> or measure:<id>", component.src, component.at + ("source",)))
+                               "indicator:<id>, measure:<id> or group:<id>", component.src,
+                               component.at + ("source",)))
         elif kind in known and ident not in known[kind]:
             out.append(Problem(UNKNOWN_REFERENCE, f"component source names {kind} '{ident}', which the "
                                f"scheme does not declare{_suggest(ident, known[kind])}",
                                component.src, component.at + ("source",)))
-    if scheme.components:
+    if scheme.components and scheme.scoring.weights == "share":
         weights = sum((c.weight for c in scheme.components), ZERO)
         if weights != 1:
-            out.append(Problem(BAD_VALUE, f"component weights add up to {weights}, not 1",
-                               scheme.src, ("components",)))
+            ratio = ":".join(str(c.weight) for c in scheme.components)
+            out.append(Problem(BAD_VALUE, f"component weights add up to {weights}, not 1; weights written as a "
+                               f"ratio ({ratio}) need scoring.weights: ratio", scheme.src, ("components",)))
     measures = {m.id for m in scheme.measures}
     for ind in scheme.all_indicators():
         for rule in ind.rules:
@@ -126,7 +130,9 @@ def check_scheme(scheme: Scheme) -> list[Problem]:
                                    f"{_suggest(measure, measures)}", rule.src, rule.at + ("measure",)))
     _check_selectors_tags(scheme, out)
     from gapctl.check_constructs import check as check_constructs
+    from gapctl.check_rollups import check_scheme_groups
     out.extend(check_constructs(scheme))
+    out.extend(check_scheme_groups(scheme))
     return out
 
 
@@ -241,6 +247,10 @@ def check_round(round_: Round) -> list[Problem]:
     units = round_.unit_set.by_id()
     for unit_id in sorted(round_.observations):
         out.extend(check_observation_file(round_, units, round_.observations[unit_id]))
+    from gapctl.check_rollups import check_channel_file
+    for unit_id in sorted(round_.channels):
+        for channel_id in sorted(round_.channels[unit_id]):
+            out.extend(check_channel_file(round_, units, round_.channels[unit_id][channel_id]))
     out.extend(check_appeals(round_, units))
     out.extend(check_missing_observations(round_))
     return out
@@ -262,9 +272,11 @@ def check_round_context(round_: Round) -> list[Problem]:
                                    f"in scheme '{scheme.id}' (`external`)", ref.src, ref.at))
     if unit_set and round_.schemes:
         for unit in unit_set.units:
-            if round_.scheme_for(unit) is None and len(round_.schemes) == len(round_.assignments):
+            if round_.scheme_for(unit) is None and all(a.scheme in round_.schemes for a in round_.assignments):
                 out.append(Problem(UNIT_WITHOUT_SCHEME, f"no scheme of the round scores units of "
                                    f"type '{unit.type}' ({unit.name})", unit.src, unit.at + ("type",)))
+    from gapctl.check_rollups import check_round_graph
+    out.extend(check_round_graph(round_))
     for data in round_.external.values():
         for d in data.deductions:
             if units and d.unit not in units:
@@ -291,7 +303,9 @@ def check_observation_file(round_: Round, units: dict[str, Unit], obs: Observati
 def check_missing_observations(round_: Round) -> list[Problem]:
     out: list[Problem] = []
     for unit in round_.unit_set.units if round_.unit_set else []:
-        if unit.id not in round_.observation_files and round_.scheme_for(unit) is not None:
+        scheme = round_.scheme_for(unit)
+        if unit.id not in round_.observation_files and scheme is not None \
+                and any(ind.section == "main" for ind in scheme.leaves()):  # a scheme of groups only: no file
             out.append(Problem(NO_OBSERVATIONS, f"unit '{unit.id}' {unit.name} has no observation "
                                f"file (observations/{unit.id}.yaml)", round_.src, ("units",)))
     return out

@@ -28,7 +28,8 @@ def _num(value: Decimal) -> tuple:
 
 
 @lru_cache(maxsize=256)
-def _default_base(normalise: str, scale: Decimal, components: tuple[tuple[str, Decimal], ...]) -> Formula:
+def _default_base(normalise: str, scale: Decimal, components: tuple[tuple[str, Decimal], ...],
+                  ratio: bool = False) -> Formula:
     if components:
         tree: tuple | None = None
         for ident, weight in components:
@@ -36,6 +37,10 @@ def _default_base(normalise: str, scale: Decimal, components: tuple[tuple[str, D
             tree = term if tree is None else ("bin", "+", tree, term)
         assert tree is not None
         text = " + ".join(f"{w} * component({i})" for i, w in components)
+        if ratio:  # weights written as a ratio (5:3:2): the weighted sum over the sum of the weights
+            whole = sum((w for _, w in components), ZERO)
+            tree = ("bin", "/", tree, _num(whole))
+            text = f"({text}) / {whole}"
         return built(tree, text)
     if normalise == "applicable":
         tree = ("bin", "*", ("bin", "/", ("name", "earned", 0), ("name", "applicable", 0)), _num(scale))
@@ -52,7 +57,8 @@ def base_formula(scheme: Scheme) -> Formula | None:
     scoring = scheme.scoring
     if scoring.base is not None:
         return scoring.base.formula
-    return _default_base(scoring.normalise, scoring.scale, tuple((c.id, c.weight) for c in scheme.components))
+    return _default_base(scoring.normalise, scoring.scale, tuple((c.id, c.weight) for c in scheme.components),
+                         scoring.weights == "ratio")
 
 
 def total_formula(scheme: Scheme) -> Formula | None:
