@@ -116,7 +116,13 @@ def _leaf_lines(leaf: LeafScore, lang: str, indent: str, score: UnitScore | None
     sep = "：" if zh else ": "
     if leaf.rule:
         lines.append(f"{sub}{label('rule', lang)}{sep}{REGISTRY[leaf.rule.kind].describe(leaf.rule, ind, lang)}")
-    lines.append(f"{sub}{label('observation', lang)}{sep}{observation_text(leaf, lang)}")
+    if leaf.panel and score is not None and score.scheme.panel is not None:
+        from gapctl.constructs.panels import combine, explain_text
+        value, apart = combine(score.scheme.panel, [v for _, v in leaf.panel])
+        panel_text = explain_text(score.scheme.panel, leaf.panel, value, apart, lang)
+        lines.append(f"{sub}{label('observation', lang)}{sep}{panel_text}")
+    else:
+        lines.append(f"{sub}{label('observation', lang)}{sep}{observation_text(leaf, lang)}")
     if leaf.rule and leaf.rule.kind == "clauses" and leaf.result is not None and leaf.state == "scored" \
             and leaf.result.state not in ("done", "not-done") and score is not None:
         lines += [sub + line for line in clause_lines(leaf, score, lang)]
@@ -132,7 +138,8 @@ def _leaf_lines(leaf: LeafScore, lang: str, indent: str, score: UnitScore | None
             decided = score.decision(kind, ind.id)
             if decided is not None:
                 lines.append(sub + decision_text(decided, score, lang))
-    if len(leaf.chain) > 1 or any(not isinstance(e, Result) or e.source != "evaluator" for e in leaf.chain):
+    if not leaf.panel and (len(leaf.chain) > 1 or any(not isinstance(e, Result) or e.source != "evaluator"
+                                                        for e in leaf.chain)):
         lines.append(f"{sub}{'评估链' if zh else 'Chain'}{sep}{chain_text(leaf, lang)}")
     result = leaf.result
     if result is not None:

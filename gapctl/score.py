@@ -242,8 +242,8 @@ def score_leaf(ind: Indicator, unit: Unit, applies: bool, results: dict[str, Res
     leaf = LeafScore(ind, "scored", points, earned, rule, result)
     if panel is not None:
         leaf.panel, leaf.apart = panel[1], panel[2]
-        if leaf.apart:
-            leaf.state = "pending"  # the assessors are too far apart: a review decides
+        if leaf.apart:  # the assessors are too far apart: a review decides; until then it is pending
+            leaf.state, leaf.earned = "pending", ZERO
     if ind.section == "main" and ind.gate is not None and env is not None:
         _gate(leaf, ind, env)
     return leaf

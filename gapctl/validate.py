@@ -403,6 +403,8 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
     index = scheme.index
     seen: dict[str, int] = {}  # evaluator entries, to catch the same indicator observed twice
     observed: set[str] = set()
+    assessed: set[tuple[str, str | None]] = set()  # a panel of assessors: (indicator, observer)
+    panels: dict[str, list[Any]] = {}
     measures = {m.id for m in scheme.measures}
     for key in obs.measures:
         if key not in measures:
@@ -426,6 +428,15 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
             continue
         if result.source != "evaluator":
             pass  # self-assessments, reviews and appeal decisions sit beside the evaluator's entry
+        elif scheme.panel is not None:  # several assessors: one entry each, told apart by `observer`
+            who = (result.indicator, result.observer)
+            if who in assessed:
+                out.append(Problem(DUPLICATE_ID, f"'{result.observer or '(no observer)'}' assessed indicator "
+                                   f"'{result.indicator}' twice in this file", result.src,
+                                   result.at + ("indicator",)))
+                continue
+            assessed.add(who)
+            panels.setdefault(result.indicator, []).append(result)
         elif result.indicator in seen:
             out.append(Problem(DUPLICATE_ID, f"indicator '{result.indicator}' is observed twice "
                                f"in this file (first as entry {seen[result.indicator] + 1})",
@@ -459,6 +470,8 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
         out.extend(_check_value(ind, rule, unit, result, scheme.invalid))
         out.extend(_check_evidence(round_, result, evidence_files))
         out.extend(_check_late(round_, scheme, result))
+    if scheme.panel is not None:
+        out.extend(_check_panels(scheme, unit, obs, panels))
     missing = [ind for ind in scheme.leaves()
                if ind.section == "main" and ind.applies(unit) and ind.id not in observed]
     pending = [r.indicator for r in obs.results if r.state == "pending" and r.source != "self"]
@@ -469,6 +482,41 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
         shown = ", ".join(ids[:8]) + (" …" if len(ids) > 8 else "")
         out.append(Problem(NOT_OBSERVED, f"{len(ids)} applicable indicator(s) not yet observed "
                            f"for {unit.name}: {shown}", obs.src, ("results",), on="key"))
+    return out
+
+
+def _check_panels(scheme: Scheme, unit: Unit, obs: Observations, panels: dict[str, list[Any]]) -> list[Problem]:
+    """Each indicator has as many assessors as the scheme asks; assessors too far apart need a review."""
+    from gapctl.constructs.panels import combine
+    from gapctl.rules import REGISTRY as KINDS
+
+    panel = scheme.panel
+    assert panel is not None
+    out = []
+    reviewed = {r.indicator for r in obs.results if r.source in ("review", "appeal")}
+    for ind_id, entries in panels.items():
+        ind = scheme.index.get(ind_id)
+        if ind is None or not ind.is_leaf or ind_id in reviewed:
+            continue
+        counted = [e for e in entries if e.state not in ("pending", "n/a")]
+        if len(counted) < panel.at_least:
+            out.append(Problem(NOT_OBSERVED, f"'{ind_id}' {ind.name}: {len(counted)} assessor(s), the scheme asks for "
+                               f"{panel.at_least}", entries[0].src, entries[0].at + ("indicator",)))
+            continue
+        rule = ind.rule_for(unit)
+        if rule is None or panel.tolerance is None or ind_id in scheme.invalid:
+            continue
+        kind = KINDS[rule.kind]
+        try:
+            figures = [kind.earned(e, rule, ind, unit, env=None) if kind.needs_env else kind.earned(e, rule, ind, unit)
+                       for e in counted]
+        except Exception:  # a value that does not fit was reported with its entry
+            continue
+        if combine(panel, figures)[1]:
+            shown = "、".join(str(f) for f in figures)
+            out.append(Problem(NOT_OBSERVED, f"'{ind_id}' {ind.name}: the assessors' figures ({shown}) are more "
+                               f"than {panel.tolerance} apart; a review (source: review) decides it",
+                               entries[0].src, entries[0].at + ("indicator",)))
     return out
 
 
