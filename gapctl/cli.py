@@ -298,6 +298,8 @@ def explain(
     indicator: str | None = typer.Argument(None, help="Only this indicator (id)."),
     fmt: Format = FORMAT_OPTION,
     lang: Lang | None = LANG_OPTION,
+    depth: int = typer.Option(0, "--depth", min=0, max=5, help="Also explain the channels, subordinate units "
+                              "and periods the unit's score is built from, this many levels down."),
 ) -> None:
     """Why a unit got its score: per indicator the points, the rule in words, the observation,
     points earned or lost and why, the evidence; then how the total was combined, and the
@@ -310,6 +312,8 @@ def explain(
       gapctl explain rounds/yanjiang-2021 baohe 8
 
       gapctl explain rounds/chongqing-2020 wanzhou --lang en
+
+      gapctl explain rounds/pingyuan-2024 county --depth 1
     """
     from gapctl.explain import explain_data, explain_lines
 
@@ -324,7 +328,7 @@ def explain(
     if fmt is Format.json:
         _dump_json(explain_data(score_))
     else:
-        for line in explain_lines(score_, _lang(lang, scored), indicator):
+        for line in explain_lines(score_, _lang(lang, scored), indicator, depth, scored):
             _echo(line)
 
 

@@ -55,6 +55,24 @@ class IndicatorChange:
 
 
 @dataclass
+class MemberChange:
+    """A channel, subordinate unit or period whose total moved, and so moved the unit built from it."""
+
+    group: str  # the group's name
+    member: str
+    name: str
+    old_total: Decimal | None
+    new_total: Decimal | None
+    indicators: list[IndicatorChange] = field(default_factory=list)  # a channel's own changes
+    by: Attribution | None = None
+    src: Any = None  # a channel's file, for attribution
+
+    @property
+    def delta(self) -> Decimal:
+        return (self.new_total or ZERO) - (self.old_total or ZERO)
+
+
+@dataclass
 class UnitChange:
     unit: str
     name: str
@@ -62,6 +80,7 @@ class UnitChange:
     old: UnitScore | None
     new: UnitScore | None
     indicators: list[IndicatorChange] = field(default_factory=list)
+    members: list[MemberChange] = field(default_factory=list)  # what moved below it
 
     @property
     def delta(self) -> Decimal:
@@ -193,8 +212,9 @@ def compare(old: RoundScore, new: RoundScore, path: str, old_label: str, new_lab
             continue
         assert o is not None and n is not None
         pairs.add((o.scheme.id, n.scheme.id))
-        change = UnitChange(unit_id, n.unit.name, "same", o, n, _indicator_changes(o, n))
-        if change.indicators or o.total != n.total or change.grade_changed or change.rank_changed:
+        change = UnitChange(unit_id, n.unit.name, "same", o, n, _indicator_changes(o, n),
+                            _member_changes(old, new, o, n))
+        if change.indicators or change.members or o.total != n.total or change.grade_changed or change.rank_changed:
             change.status = "changed"
         units.append(change)
     notes: list[str] = []
@@ -206,6 +226,28 @@ def compare(old: RoundScore, new: RoundScore, path: str, old_label: str, new_lab
     order.update({u.unit.id: len(order) + n for n, u in enumerate(old.units) if u.unit.id not in order})
     units.sort(key=lambda u: (-abs(u.delta), order.get(u.unit, 0), u.unit))
     return RoundDiff(path, old_label, new_label, old, new, units, notes)
+
+
+def _member_changes(old: RoundScore, new: RoundScore, o: UnitScore, n: UnitScore) -> list[MemberChange]:
+    """Members of the unit's groups whose totals moved (or came or went), with a channel's own
+    indicator changes: what a parent's change comes from."""
+    out: list[MemberChange] = []
+    old_channels = {c.unit.id: c for c in old.channels.get(o.unit.id, [])}
+    new_channels = {c.unit.id: c for c in new.channels.get(n.unit.id, [])}
+    for group_id, found in n.groups.items():
+        before = {m.id: m for m in o.groups[group_id].members} if group_id in o.groups else {}
+        after = {m.id: m for m in found.members}
+        for member_id in sorted(set(before) | set(after)):
+            b, a = before.get(member_id), after.get(member_id)
+            if b is not None and a is not None and b.total == a.total:
+                continue
+            change = MemberChange(found.group.name, member_id, (a or b).name,  # type: ignore[union-attr]
+                                  b.total if b else None, a.total if a else None)
+            if found.group.of == "channels" and member_id in old_channels and member_id in new_channels:
+                change.indicators = _indicator_changes(old_channels[member_id], new_channels[member_id])
+                change.src = new_channels[member_id].source
+            out.append(change)
+    return out
 
 
 # --- gates ----------------------------------------------------------------------------
@@ -465,6 +507,9 @@ def attribute(diff: RoundDiff, root: Path, base: GitTree, head: Any) -> None:
         rel_obs = None
         if obs is not None and obs.src is not None:
             rel_obs = _relative(obs.src.path, root)
+        for member in unit.members:  # a channel's file: the last commit that touched it
+            if member.src is not None:
+                member.by = _changed_by(root, base.commit, head_rev, _relative(member.src.path, root))
         for change in unit.indicators:
             found = entries.get(change.indicator)
             if change.old_observation != change.new_observation and found and rel_obs and obs is not None:

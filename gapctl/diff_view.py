@@ -115,10 +115,13 @@ def text_lines(diff: RoundDiff, lang: str = "zh", show_all: bool = False) -> lis
     lines += [""] + _text_table([HEAD_ZH if lang == "zh" else HEAD_EN] + unit_rows(diff, units, lang),
                                 ["left", "right", "right", "left", "left", "left"])
     for u in units:
-        if not u.indicators:
+        if not u.indicators and not u.members:
             continue
         lines += ["", f"{plain(u.name)} ({plain(u.unit)})  {_total(u)}  "
                   f"{_signed(u.delta, _places(u)) if u.old and u.new else ''}".rstrip()]
+        lines += ["  " + plain(line) for line in member_lines(u, lang)]
+        if not u.indicators:
+            continue
         attributed = any(c.by for c in u.indicators)
         rows = []
         for c in u.indicators:
@@ -130,6 +133,27 @@ def text_lines(diff: RoundDiff, lang: str = "zh", show_all: bool = False) -> lis
     if diff.gates:
         lines += ["", "检查未通过：" if lang == "zh" else "Gates tripped:"] + [f"  - {plain(g)}" for g in diff.gates]
     return lines
+
+
+def member_lines(u: UnitChange, lang: str) -> list[str]:
+    """`新媒体账号 某县微博 70 → 85（M1 更新 评分70 → 评分85，ab12cd3 张三）` per member that moved."""
+    from gapctl.formula import exact
+
+    zh = lang == "zh"
+    out = []
+    for m in u.members:
+        old = exact(m.old_total) if m.old_total is not None else "—"
+        new = exact(m.new_total) if m.new_total is not None else "—"
+        detail = "；".join(f"{c.indicator} {c.name} {_arrow(c.old_observation, c.new_observation)}"
+                          for c in m.indicators) if zh else \
+            "; ".join(f"{c.indicator} {c.name} {_arrow(c.old_observation, c.new_observation)}" for c in m.indicators)
+        if m.by is not None:
+            detail += ("，" if zh and detail else ", " if detail else "") + _by(m.by)
+        text = f"{m.group} {m.name} {old} → {new}"
+        out.append(text + (f"（{detail}）" if zh and detail else f" ({detail})" if detail else ""))
+    if out:
+        out.insert(0, "下级得分变化：" if zh else "Changes below it:")
+    return out
 
 
 # --- Markdown for a pull-request comment ------------------------------------------------
@@ -164,6 +188,13 @@ def markdown(diff: RoundDiff, lang: str = "zh", show_all: bool = False) -> str:
         lines += ["", f"<details><summary>{'其余' if zh else 'Other'} {rest} "
                   f"{'个单位' if zh else 'units'}</summary>", ""]
         lines += _md_table(head, rows[MAX_SUMMARY_ROWS:], {1, 2}) + ["", "</details>"]
+    moved = [(u, line) for u in units for line in member_lines(u, lang)[1:]]
+    if moved:
+        lines += ["", f"<details><summary>{'下级得分变化' if zh else 'Changes below units'} ({len(moved)})</summary>",
+                  ""]
+        lines += _md_table(["单位" if zh else "Unit", "变化" if zh else "Change"],
+                           [[u.name, text] for u, text in moved])
+        lines += ["", "</details>"]
     changes = [(u, c) for u in units for c in u.indicators]
     if changes:
         attributed = any(c.by for _, c in changes)

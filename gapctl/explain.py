@@ -184,9 +184,45 @@ def _node_lines(node: NodeScore, lang: str, depth: int = 0, score: UnitScore | N
     return lines
 
 
-def explain_lines(score: UnitScore, lang: str = "zh", indicator: str | None = None) -> list[str]:
-    """The explanation as terminal lines, user text made safe to print."""
-    return [plain_line(line) for line in _explain_lines(score, lang, indicator)]
+def explain_lines(score: UnitScore, lang: str = "zh", indicator: str | None = None, depth: int = 0,
+                  scored: Any = None) -> list[str]:
+    """The explanation as terminal lines, user text made safe to print; with `depth` (and the
+    round's `scored` RoundScore), the members the unit's groups are built from, explained below it,
+    that many levels down."""
+    lines = _explain_lines(score, lang, indicator)
+    if depth > 0 and scored is not None and indicator is None:
+        lines += member_lines(score, scored, lang, depth)
+    return [plain_line(line) for line in lines]
+
+
+def members_of(score: UnitScore, scored: Any) -> list[tuple[str, UnitScore]]:
+    """(group name, member score) for every member of the unit's groups, in the groups' order."""
+    by_id = scored.by_unit()
+    channels = {s.unit.id: s for s in scored.channels.get(score.unit.id, [])}
+    periods = {s.period: s for s in scored.periods.get(score.unit.id, [])}
+    out = []
+    for found in score.groups.values():
+        for m in found.members:
+            member = (channels.get(m.id) if found.group.of == "channels" else
+                      periods.get(m.id) if found.group.of == "periods" else by_id.get(m.id))
+            if member is not None:
+                out.append((found.group.name, member))
+    return out
+
+
+def member_lines(score: UnitScore, scored: Any, lang: str, depth: int) -> list[str]:
+    """The members' explanations, indented one level per depth (explain --depth N)."""
+    out: list[str] = []
+    stack = [(score, 1)]
+    while stack:
+        current, level = stack.pop(0)
+        for group_name, member in members_of(current, scored):
+            head = f"{'    ' * level}── {group_name}：" if lang == "zh" else f"{'    ' * level}── {group_name}: "
+            out += ["", head + f"{member.unit.name} ({member.unit.id})"]
+            out += ["    " * level + line if line else "" for line in _explain_lines(member, lang, None)]
+            if level < depth:
+                stack.append((member, level + 1))
+    return out
 
 
 def _explain_lines(score: UnitScore, lang: str, indicator: str | None) -> list[str]:
@@ -232,6 +268,9 @@ def computation_lines(score: UnitScore, lang: str) -> list[str]:
     scoring = scheme.scoring
     places = scoring.places
     out = [f"{label('applicable', lang)} {exact(score.applicable)} · {label('earned', lang)} {exact(score.earned)}"]
+    from gapctl.constructs.groups import explain_text as group_text
+    for found in score.groups.values():
+        out.append(("汇总 " if zh else "Group ") + group_text(found, lang))
     if scheme.components:
         for component in scheme.components:
             value = score.components.get(component.id)

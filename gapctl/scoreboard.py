@@ -59,6 +59,11 @@ def unit_row(score: UnitScore) -> dict[str, Any]:
         "grade": score.grade,
         "flags": list(score.flags),
         "vetoes": [v.id for v in score.vetoed],
+        "groups": {gid: {"value": num(g.value) if g.value is not None else None,
+                         "members": [{"id": m.id, "name": m.name, "type": m.kind,
+                                      "total": num(m.total) if m.total is not None else None, "vetoed": m.vetoed}
+                                     for m in g.members]}
+                   for gid, g in score.groups.items()},
         "pending": list(score.pending),
     }
     if score.performance_points is not None:

@@ -146,7 +146,13 @@ def explain_text(found: GroupValue, lang: str) -> str:
     if not counted:
         return f"{name}{how}：无成员计分" if zh else f"{name} {how}: no member counts"
     figures = [exact(m.total) for m in counted]  # type: ignore[arg-type]
-    if group.combine == "mean" and not group.by_type:
+    if group.combine == "mean" and group.by_type:
+        kinds: dict[str, list[str]] = {}
+        for m in counted:
+            kinds.setdefault(m.kind, []).append(exact(m.total))  # type: ignore[arg-type]
+        means = [f"{kind} ({' + '.join(v)}) ÷ {len(v)}" for kind, v in kinds.items()]
+        arithmetic = f"({' + '.join(means)}) ÷ {len(kinds)}"
+    elif group.combine == "mean":
         arithmetic = f"({' + '.join(figures)}) ÷ {len(figures)}"
     elif group.combine == "sum":
         arithmetic = " + ".join(figures)

@@ -252,6 +252,13 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
                         (f" ({md(previous.grade_en or previous.grade)})" if previous.grade else ""))])
     lines += [f"## {word('score_card', lang)}", ""] + _table(["项目" if zh else "Item", "得分" if zh else "Score"],
                                                               card, {1})
+    if s.vetoed:
+        from gapctl.constructs.vetoes import effects_text
+        lines += [f"## {'单项否决' if zh else 'Vetoes'}", ""]
+        lines += [f"- {md(v.name if zh or not v.name_en else v.name_en)}：{md(effects_text(v, s.scheme, lang))}"
+                  if zh else f"- {md(v.name_en or v.name)}: {md(effects_text(v, s.scheme, lang))}" for v in s.vetoed]
+        lines.append("")
+    lines += _members(scored, s, lang, ext)
     rows = []
     for leaf in s.leaves.values():
         if leaf.state == "not-applicable":
@@ -267,6 +274,39 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
     if previous is not None:
         lines += _fixed(previous, s, lang)
     return Page(f"units/{s.unit.id}{ext}", "\n".join(lines), {}, _name(s, lang))
+
+
+def _members(scored: RoundScore, s: UnitScore, lang: str, ext: str) -> list[str]:
+    """The channels, subordinate units and periods the unit's score is built from, group by group."""
+    from gapctl.constructs.groups import explain_text
+
+    zh = lang == "zh"
+    lines: list[str] = []
+    units = {u.unit.id for u in scored.units}
+    for found in s.groups.values():
+        group = found.group
+        lines += [f"## {md(group.name if zh or not group.name_en else group.name_en)}", "",
+                  md(explain_text(found, lang)), ""]
+        rows = []
+        for m in found.members:
+            name = f"[{md(m.name)}]({m.id}{ext})" if group.of == "subordinates" and m.id in units else md(m.name)
+            rows.append([name, md(m.kind), total_text_of(m), md(m.grade or ""),
+                         ("否决" if zh else "veto") if m.vetoed else ""])
+        head = ["对象" if zh else "Member", "类型" if zh else "Type", label("total", lang), label("grade", lang),
+                label("flags", lang)]
+        lines += _table(head, rows, {2}) + [""]
+    if s.unit.id in {d.unit for d in scored.round.samples}:
+        for sample in scored.round.samples:
+            if sample.unit == s.unit.id:
+                how = f"种子 {sample.seed}" if sample.seed else (sample.minutes or "")
+                lines += [f"{'抽查' if zh else 'Sample'}：{md('、'.join(sample.drawn))}"
+                          f"（{len(sample.drawn)}/{sample.of or '?'}，{md(how)}）", ""]
+    return lines
+
+
+def total_text_of(m) -> str:
+    from gapctl.formula import exact
+    return exact(m.total) if m.total is not None else "—"
 
 
 def _evidence(leaf: LeafScore) -> str:
