@@ -16,7 +16,7 @@ from typing import Any
 from gapctl.formula import BASE as BASE_STAGE
 from gapctl.formula import BONUS as BONUS_STAGE
 from gapctl.formula import DEDUCTIONS as DEDUCTIONS_STAGE
-from gapctl.formula import FUNCTIONS, NAMES, STAGES, TREE, Formula
+from gapctl.formula import FUNCTIONS, GROUPS, NAMES, STAGES, TREE, Formula
 from gapctl.formula import OBSERVED as OBSERVED_STAGE
 from gapctl.formula import TOTAL as TOTAL_STAGE
 from gapctl.model import Condition, Indicator, Scheme
@@ -43,10 +43,14 @@ def places(scheme: Scheme) -> Iterator[tuple[Condition, int, str]]:
     for name, section, limit in (("bonus", scheme.bonus, DEDUCTIONS_STAGE), ("penalty", scheme.penalty, BASE_STAGE)):
         if section is not None and section.gate is not None:
             yield section.gate.when, limit, f"the gate of the {name} section"
+    from gapctl.constructs.vetoes import early, on_components
     for veto in scheme.vetoes:
-        limit = TREE if veto.zero else TOTAL_STAGE
-        yield veto.when, limit, f"veto '{veto.id}'" + (" (it zeroes parts, so it is decided with the tree)"
-                                                       if veto.zero else "")
+        if early(veto, scheme):
+            yield veto.when, TREE, f"veto '{veto.id}' (it zeroes parts of the tree, so it is decided with the tree)"
+        elif on_components(veto, scheme):
+            yield veto.when, GROUPS, f"veto '{veto.id}' (it zeroes components, so it is decided before the base)"
+        else:
+            yield veto.when, TOTAL_STAGE, f"veto '{veto.id}'"
 
 
 def check(scheme: Scheme) -> list[Problem]:
@@ -97,6 +101,7 @@ def _check_vetoes(scheme: Scheme) -> list[Problem]:
     out = []
     labels = [g.label for g in scheme.grades]
     main = {i.id for top in scheme.indicators for i in top.walk()}
+    components = {c.id for c in scheme.components}
     seen: set[str] = set()
     for veto in scheme.vetoes:
         at = veto.at
@@ -113,10 +118,14 @@ def _check_vetoes(scheme: Scheme) -> list[Problem]:
             out.append(Problem(CONSTRUCT_PARAMS, f"veto '{veto.id}' forces grade '{veto.grade}', which no grade "
                                f"band has (bands: {', '.join(labels) or 'none'})", veto.src, at + ("grade",)))
         for i, part in enumerate(veto.zero):
-            if part not in main:
+            if part not in main and part not in components:
                 from gapctl.validate import _suggest
-                out.append(Problem(UNKNOWN_REFERENCE, f"veto '{veto.id}' zeroes '{part}', which is not an "
-                                   f"indicator of the tree{_suggest(part, main)}", veto.src, at + ("zero", i)))
+                out.append(Problem(UNKNOWN_REFERENCE, f"veto '{veto.id}' zeroes '{part}', which is neither an "
+                                   f"indicator of the tree nor a component{_suggest(part, main | components)}",
+                                   veto.src, at + ("zero", i)))
+        if any(p in components for p in veto.zero) and any(p in main and p not in components for p in veto.zero):
+            out.append(Problem(CONSTRUCT_PARAMS, f"veto '{veto.id}' zeroes both parts of the tree and components; "
+                               "they are decided at different times: write two vetoes", veto.src, at + ("zero",)))
     return out
 
 

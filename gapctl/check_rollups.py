@@ -38,6 +38,12 @@ def check_scheme_groups(scheme: Scheme) -> list[Problem]:
         if group.sample and group.of != "subordinates":
             out.append(Problem(ROLLUP, f"group '{group.id}': only subordinate units are drawn as a sample",
                                group.src, group.at + ("sample",)))
+        if group.weights and group.combine != "weighted":
+            out.append(Problem(ROLLUP, f"group '{group.id}' gives 'weights' but combines by {group.combine}; "
+                               "write combine: weighted (or drop the weights)", group.src, group.at + ("weights",)))
+        if group.by_type and group.combine != "mean":
+            out.append(Problem(ROLLUP, f"group '{group.id}': by_type takes the mean of each type's mean, so it needs "
+                               f"combine: mean, not {group.combine}", group.src, group.at + ("by_type",)))
     groups = {g.id for g in scheme.groups}
     for component in scheme.components:
         if component.source.startswith("group:") and component.source[6:] not in groups:
@@ -59,6 +65,13 @@ def check_round_graph(round_: Round) -> list[Problem]:
     out += _check_subordinates(round_, units)
     out += _check_samples(round_, units)
     out += _check_periods(round_)
+    for scheme in {id(s): s for s in round_.schemes.values()}.values():
+        for group in scheme.groups:
+            for key in group.weights:
+                if group.of == "periods" and key not in round_.periods:
+                    out.append(Problem(UNKNOWN_REFERENCE, f"group '{group.id}' weighs period '{key}', which is not "
+                                       f"one of the round's periods{_suggest(key, round_.periods)}",
+                                       group.src, group.at + ("weights", key), on="key"))
     return out
 
 
@@ -141,6 +154,10 @@ def _check_samples(round_: Round, units: dict[str, Unit]) -> list[Problem]:
             out.append(Problem(UNKNOWN_REFERENCE, f"the draw is for unit '{sample.unit}', which is not in unit set "
                                f"'{round_.units_id}'{_suggest(sample.unit, units)}", sample.src, at + ("unit",)))
             continue
+        if (group.id, sample.unit) in recorded:
+            out.append(Problem(ROLLUP, f"a second draw for group '{group.id}'"
+                               + (f" of {parent.name}" if parent else " (for every unit)") + "; keep one",
+                               sample.src, at))
         recorded.add((group.id, sample.unit))
         parents = [parent] if parent else [u for u, _ in _parents(round_, units)]
         pool = {m.id for p in parents for m in members_of(round_, units, p, group)}
@@ -157,7 +174,8 @@ def _check_samples(round_: Round, units: dict[str, Unit]) -> list[Problem]:
                                sample.src, at))
     for unit, scheme in _parents(round_, units):
         for group in scheme.groups:
-            if group.sample and (group.id, unit.id) not in recorded and (group.id, None) not in recorded:
+            if group.sample and (group.id, unit.id) not in recorded and (group.id, None) not in recorded \
+                    and members_of(round_, units, unit, group):
                 out.append(Problem(ROLLUP, f"group '{group.id}' of {unit.name} is sampled, but the round records no "
                                    "draw for it ([[samples]] in round.toml)", round_.src, ("samples",), on="key"))
     return out
@@ -176,6 +194,12 @@ def _check_periods(round_: Round) -> list[Problem]:
         if cycle:
             out.append(Problem(ROLLUP_CYCLE, f"periods lead back to this round: {' → '.join(cycle)}",
                                round_.src, ("periods", i)))
+            continue
+        from gapctl.api import check
+        errors = len(check(path).report.errors)
+        if errors:
+            out.append(Problem(ROLLUP, f"period round '{period}' has {errors} error(s), and this round's scores read "
+                               f"it: run gapctl validate rounds/{period}", round_.src, ("periods", i)))
     return out
 
 

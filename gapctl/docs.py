@@ -74,8 +74,10 @@ def _worked_example(case: Path, name: str) -> list[str]:
         out += [expected["description"], ""]
     for path in sorted((case / "schemes").glob("*.yaml")):
         out += ["```yaml", f"# schemes/{path.name}", path.read_text(encoding="utf-8").rstrip("\n"), "```"]
-    for path in sorted((case / "rounds").glob("*/observations/*.yaml")):
-        out += ["```yaml", f"# {path.relative_to(case).as_posix()}", path.read_text(encoding="utf-8").rstrip("\n"),
+    round_files = sorted(p for p in (case / "rounds").rglob("*") if p.suffix in (".yaml", ".toml") and p.is_file())
+    for path in round_files:
+        fence = "toml" if path.suffix == ".toml" else "yaml"
+        out += [f"```{fence}", f"# {path.relative_to(case).as_posix()}", path.read_text(encoding="utf-8").rstrip("\n"),
                 "```"]
     rows = []
     for unit, figures in sorted(expected.get("units", {}).items()):
@@ -105,7 +107,8 @@ def formula_md() -> list[str]:
     lines += [f"{n + 1}. {STAGES[n][1]} ({STAGES[n][0]})" for n in sorted(STAGES)]
     lines += ["", "| where | may read up to |", "|---|---|",
               "| a clause's `when`, a gate on an indicator of the tree | observations |",
-              "| a veto that zeroes parts | indicator scores |",
+              "| a veto that zeroes parts of the tree | indicator scores |",
+              "| a veto that zeroes components | the groups (channels, subordinates, periods) |",
               "| `scoring.base`, a gate on the penalty section or its items | the base (not `base` itself) |",
               "| a gate or threshold on the bonus section or its items | deductions |",
               "| `scoring.total` | the bonus |",

@@ -55,7 +55,10 @@ def observation_text(leaf: LeafScore, lang: str, with_who: bool = True) -> str:
         parts.append(f"通报{result.notices}次" if zh else f"{result.notices} notice(s)")
     if result.findings is not None and leaf.rule is not None and leaf.rule.kind == "clauses" \
             and result.state not in ("done", "not-done"):
-        parts.append("按条款逐项记录（见下）" if zh else "by clause (below)")
+        for clause in leaf.rule.params.get("clauses") or []:
+            name = clause.get("finding") or clause.get("id")
+            if name in result.findings:
+                parts.append(f"{clause.get('name') or name} {finding_text(result.findings[name], lang)}")
     if result.state in ("done", "not-done") and not parts:
         parts.append(label(result.state, lang))
     text = "；".join(parts) if zh else "; ".join(parts)
@@ -463,6 +466,20 @@ def veto_lines(score: UnitScore, lang: str) -> list[str]:
     return lines
 
 
+def finding_text(value, lang: str) -> str:
+    """A recorded finding in words: 是/否, 3处, 错别字2处、链接失效1处."""
+    zh = lang == "zh"
+    if isinstance(value, dict):
+        shown = ("、".join(f"{k}{v}处" for k, v in value.items()) if zh
+                 else ", ".join(f"{k} {v}" for k, v in value.items()))
+        return shown or ("无" if zh else "none")
+    if isinstance(value, bool):
+        return ("是" if value else "否") if zh else ("yes" if value else "no")
+    if value is None:
+        return "未记录" if zh else "not recorded"
+    return f"{value}处" if zh else str(value)
+
+
 def clause_lines(leaf: LeafScore, score: UnitScore, lang: str) -> list[str]:
     """Each clause of a `clauses` rule on its own line, then the sum that gives the leaf's figure."""
     from gapctl.rules.clauses import start_of
@@ -471,17 +488,7 @@ def clause_lines(leaf: LeafScore, score: UnitScore, lang: str) -> list[str]:
     found = parts(leaf.result, leaf.rule, leaf.indicator, env)
     lines = []
     for part in found:
-        value = part.finding
-        if isinstance(value, dict):
-            shown = ("、".join(f"{k}{v}处" for k, v in value.items()) if zh
-                     else ", ".join(f"{k} {v}" for k, v in value.items()))
-            shown = shown or ("无" if zh else "none")
-        elif isinstance(value, bool):
-            shown = ("是" if value else "否") if zh else ("yes" if value else "no")
-        elif value is None:
-            shown = "未记录" if zh else "not recorded"
-        else:
-            shown = f"{value}处" if zh else str(value)
+        shown = finding_text(part.finding, lang)
         if not part.applies:
             shown += "（条件不成立）" if zh else " (condition does not hold)"
         amount = exact(part.amount) if part.amount < 0 else f"+{exact(part.amount)}"

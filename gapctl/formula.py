@@ -89,7 +89,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "component": FunctionSpec(BASE, ("component",), "a component's value, at the scheme's places"),
     "group": FunctionSpec(GROUPS, ("group",), "a group's members' totals combined as the group says "
                           "(mean, min …), on the unit's scale"),
-    "members": FunctionSpec(GROUPS, ("group",), "how many members a group has (drawn members of a sample)"),
+    "members": FunctionSpec(GROUPS, ("group",), "how many members of a group count (the drawn ones of a sample; "
+                            "not one whose total a veto withheld)"),
     "vetoed": FunctionSpec(GROUPS, ("group",), "how many of a group's members a veto decided"),
     "min": FunctionSpec(OBSERVED, ("",), "the least of its arguments", variadic=True),
     "max": FunctionSpec(OBSERVED, ("",), "the greatest of its arguments", variadic=True),

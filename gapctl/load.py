@@ -559,7 +559,7 @@ def _group(reader: Reader, v: dict[str, Any], at: tuple[Any, ...]) -> Group:
             weights[str(key)] = number
     return Group(v["id"], v["name"], v["of"], v.get("name_en"), v.get("scheme"), select, tuple(v.get("types") or ()),
                  v.get("combine") or ("weighted" if weights else "mean"), weights, bool(v.get("by_type")),
-                 bool(v.get("sample")), src=reader.src, at=at)
+                 bool(v.get("sample")), v.get("withheld") or "skip", src=reader.src, at=at)
 
 
 def _bounds(reader: Reader, value: Any) -> str | int:

@@ -114,6 +114,7 @@ class Group(Placed):
     weights: dict[str, Decimal] = field(default_factory=dict)  # periods: round id → weight
     by_type: bool = False
     sample: bool = False
+    withheld: str = "skip"  # a member whose total a veto withheld: skip it, or count it as 0 ("zero")
 
 
 @dataclass

@@ -70,6 +70,16 @@ repos:
 """
 
 
+def _yaml_id(ident: str) -> str:
+    """An id as fmt writes it: quoted only where YAML would read it as a number, boolean or date."""
+    import re
+
+    plain = re.fullmatch(r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_.\-\u4e00-\u9fff]*", ident)
+    if plain and ident.lower() not in ("yes", "no", "on", "off", "y", "n", "true", "false", "null"):
+        return ident
+    return f'"{ident}"'
+
+
 class ScaffoldError(Exception):
     """The target exists and is not empty, or what was asked for does not exist."""
 
@@ -207,6 +217,12 @@ def init(target: Path, scheme_id: str = "suizhou-2021", title: str | None = None
         raise _not_shipped(scheme_id, schemes)
     units_ids = example_units(scheme_id) if with_units else []
     files = {f"schemes/{scheme_id}.yaml": schemes[scheme_id].read_text(encoding="utf-8")}
+    wanted = [g.scheme for g in _read_scheme(schemes[scheme_id]).groups if g.scheme]
+    while wanted:  # the schemes its groups score their members with, and theirs
+        other = wanted.pop()
+        if f"schemes/{other}.yaml" not in files and other in schemes:
+            files[f"schemes/{other}.yaml"] = schemes[other].read_text(encoding="utf-8")
+            wanted += [g.scheme for g in _read_scheme(schemes[other]).groups if g.scheme]
     if units_ids:
         unit_sets = shipped.unit_sets()
         files.update({f"units/{units_id}.yaml": unit_sets[units_id].read_text(encoding="utf-8")
@@ -252,7 +268,7 @@ def new_round(repo: Path, round_id: str, scheme_id: str, units_id: str, title: s
                  f"# {unit.name} 观测记录", f"unit: {unit.id}", "results:"]
         for ind in scheme.leaves():
             if ind.section == "main" and ind.applies(unit):
-                lines += [f'  - indicator: "{ind.id}"', "    result: pending"]
+                lines += [f"  - indicator: {_yaml_id(ind.id)}", "    result: pending"]
         if lines[-1] == "results:":
             lines[-1] = "results: []"
         files[f"observations/{unit.id}.yaml"] = "\n".join(lines) + "\n"

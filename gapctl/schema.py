@@ -508,7 +508,7 @@ VETO: Shape = {
     "when": F("text", required=True, doc="the condition, e.g. fact(严重泄密) or count(泄露隐私) >= 1"),
     "grade": F("text", doc="the grade it forces (a grade band's label)"),
     "total": F("number", doc="the total it sets"),
-    "zero": F("list[id]", doc="indicators (parts) that earn nothing"),
+    "zero": F("list[id]", doc="indicators (parts of the tree) or components that earn nothing"),
     "cancel": F("list[text]", choices=("bonus", "penalty"), doc="sections that do not count"),
     "stop": F("bool", doc="no total at all: the unit is not given a number"),
 }
@@ -550,6 +550,8 @@ GROUP: Shape = {
     "weights": F("map", doc="weighted: period round id → weight"),
     "by_type": F("bool", doc="mean of each type's mean instead of one mean over all members"),
     "sample": F("bool", doc="only the members drawn for the round count (round.toml [[samples]])"),
+    "withheld": F("text", choices=("skip", "zero"),
+                  doc="a member whose total a veto withheld: left out (skip, default) or counted as 0 (zero)"),
 }
 PANEL: Shape = {
     "combine": F("text", choices=("mean", "trimmed-mean", "median"),

@@ -225,6 +225,9 @@ def score_leaf(ind: Indicator, unit: Unit, applies: bool, results: dict[str, Res
     kind = REGISTRY[rule.kind]
     if kind.value_field is None:  # computed later (threshold, rank)
         return LeafScore(ind, "scored", points, ZERO, rule, result)
+    if result is not None and result.source == "evaluator" and env is not None and env.observed is not None \
+            and env.observed.panels.get(ind.id):
+        return _panel_leaf(ind, unit, rule, result, env.observed.panels[ind.id], env)
     if result is None or result.state == "pending":
         if ind.section != "main":  # nothing recorded in a bonus or penalty section: nothing happened
             return LeafScore(ind, "scored", points, ZERO, rule, result)
@@ -234,39 +237,44 @@ def score_leaf(ind: Indicator, unit: Unit, applies: bool, results: dict[str, Res
     if result.state == "no-evidence" or (ignore_late_after and all_late(result, ignore_late_after)):
         return LeafScore(ind, "no-evidence", points, ZERO, rule, result)
     earned = kind.earned(result, rule, ind, unit, env=env) if kind.needs_env else kind.earned(result, rule, ind, unit)
-    panel = _panel(ind, result, rule, unit, env)
-    if panel is not None:
-        earned = panel[0]
     if ind.section != "main":
         earned = _clamp(earned, ind)
     leaf = LeafScore(ind, "scored", points, earned, rule, result)
-    if panel is not None:
-        leaf.panel, leaf.apart = panel[1], panel[2]
-        if leaf.apart:  # the assessors are too far apart: a review decides; until then it is pending
-            leaf.state, leaf.earned = "pending", ZERO
     if ind.section == "main" and ind.gate is not None and env is not None:
         _gate(leaf, ind, env)
     return leaf
 
 
-def _panel(ind: Indicator, result: Result, rule: Rule, unit: Unit,
-           env: UnitEnv | None) -> tuple[Decimal, list[tuple[str, Decimal]], bool] | None:
-    """Several assessors' entries for one indicator, combined as the scheme's `assessors` says;
-    None when the scheme has no panel, or a review or appeal decided the indicator."""
-    if env is None or env.observed is None or result.source != "evaluator":
-        return None
-    scheme = env.score.scheme
-    entries = env.observed.panels.get(ind.id) if scheme.panel is not None else None
-    if not entries or len(entries) < 2:
-        return None
-    kind = REGISTRY[rule.kind]
-    figures = []
-    for entry in entries:
-        value = kind.earned(entry, rule, ind, unit, env=env) if kind.needs_env else kind.earned(entry, rule, ind, unit)
-        figures.append((entry.observer or "?", value))
+def _panel_leaf(ind: Indicator, unit: Unit, rule: Rule, result: Result, entries: list[Result],
+                env: UnitEnv) -> LeafScore:
+    """An indicator several assessors scored (the scheme's `assessors`), when no review or appeal
+    decided it: their figures combined, whatever order the entries are in. Pending while fewer
+    assessors counted than the scheme asks for, or while they are further apart than its tolerance."""
     from gapctl.constructs.panels import combine
-    value, apart = combine(scheme.panel, [v for _, v in figures])
-    return value, figures, apart
+
+    panel = env.score.scheme.panel
+    assert panel is not None
+    points = ind.points if ind.points is not None else ZERO
+    kind = REGISTRY[rule.kind]
+    counted = [e for e in entries if e.state not in ("pending", "n/a")]
+    if not counted:
+        state = "n/a" if all(e.state == "n/a" for e in entries) else "pending"
+        return LeafScore(ind, state, ZERO if state == "n/a" else points, ZERO, rule, result)
+    figures = []
+    for entry in counted:
+        if entry.state == "no-evidence":
+            value = ZERO
+        else:
+            value = kind.earned(entry, rule, ind, unit, env=env) if kind.needs_env \
+                else kind.earned(entry, rule, ind, unit)
+        figures.append((entry.observer or "?", value))
+    value, apart = combine(panel, [v for _, v in figures])
+    shown = next((e for e in counted if e.reason), counted[0])  # its reason, fix and evidence are shown
+    leaf = LeafScore(ind, "scored", points, _clamp(value, ind) if ind.section != "main" else value, rule, shown)
+    leaf.panel, leaf.apart = figures, apart
+    if apart or len(counted) < panel.at_least:  # a review decides, or more assessors are needed
+        leaf.state, leaf.earned = "pending", ZERO
+    return leaf
 
 
 def _gate(node: Any, ind: Indicator, env: UnitEnv) -> None:
@@ -349,7 +357,7 @@ def score_unit(scheme: Scheme, unit: Unit, obs: Observations | None,
     score.tree = tree
     score.applicable = sum((n.points for n in tree), ZERO)
     score.earned = sum((n.earned for n in tree), ZERO)
-    early = [v for v in scheme.vetoes if vetoes.early(v)]
+    early = [v for v in scheme.vetoes if vetoes.early(v, scheme)]
     if early:
         decided = vetoes.decide(early, env)
         score.decisions += decided
@@ -425,7 +433,7 @@ def later_formulas(scheme: Scheme) -> list[Formula]:
                 if item.gate is not None:
                     out.append(item.gate.when.formula)
                 out += [threshold_condition(rule) for rule in item.rules if rule.kind == "threshold"]
-    out += [v.when.formula for v in scheme.vetoes if not vetoes.early(v)]
+    out += [v.when.formula for v in scheme.vetoes if not vetoes.early(v, scheme)]
     formulas = [f for f in out if f is not None]
     _LATER[id(scheme)] = (scheme, formulas)
     return formulas
@@ -441,12 +449,12 @@ def threshold_condition(rule: Rule) -> Formula:
 
 
 def _panels(obs: Observations | None) -> dict[str, list[Result]]:
-    """Per indicator, the evaluators' entries, when there are several (assessors: a panel)."""
+    """Per indicator, the evaluators' entries (assessors: a panel), in the file's order."""
     found: dict[str, list[Result]] = {}
     for result in obs.results if obs else []:
-        if result.source == "evaluator" and result.state not in ("pending", "n/a"):
+        if result.source == "evaluator":
             found.setdefault(result.indicator, []).append(result)
-    return {k: v for k, v in found.items() if len(v) > 1}
+    return found
 
 
 def _component_value(source: str, own: Decimal, score: UnitScore, obs: Observations | None) -> Decimal | None:
@@ -510,6 +518,18 @@ def finish_unit(score: UnitScore, groups: dict[str, Any] | None = None) -> None:
             score.components[component.id] = value
             if value is None:
                 score.pending.append(component.source)
+    for gid, found in score.groups.items():  # a unit built from provisional scores is provisional
+        if found.value is None:
+            score.pending.append(f"group:{gid}")
+        score.pending += [f"{gid}:{m.id}" for m in found.counted if m.pending]
+    parts = [v for v in scheme.vetoes if vetoes.on_components(v, scheme)]
+    if parts:
+        decided = vetoes.decide(parts, env)
+        score.decisions += decided
+        for veto, decision in zip(parts, decided, strict=True):
+            if decision.held:
+                score.vetoed.append(veto)
+                score.components.update({part: ZERO for part in veto.zero})
     base = _formula_value(score, base_formula(scheme), env, "base")
     score.base = half_up(base, scoring.places) if "base" in scoring.round_at else base
     score.penalty = _section_sum(score, "penalty", env)
@@ -520,7 +540,7 @@ def finish_unit(score: UnitScore, groups: dict[str, Any] | None = None) -> None:
     if scheme.bonus and scheme.bonus.cap is not None:
         score.bonus = min(score.bonus, scheme.bonus.cap)
     score.total = _total(score, env)
-    late = [v for v in scheme.vetoes if not vetoes.early(v)]
+    late = [v for v in scheme.vetoes if not vetoes.early(v, scheme) and not vetoes.on_components(v, scheme)]
     if late:
         decided = vetoes.decide(late, env)
         score.decisions += decided

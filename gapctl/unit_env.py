@@ -181,6 +181,6 @@ class UnitEnv:
             return None if function == "group" else ZERO
         if function == "group":
             return found.value
-        if function == "members":
-            return Decimal(len(found.members))
+        if function == "members":  # the members that count (a withheld one does not), as group() reads them
+            return Decimal(len(found.counted))
         return Decimal(sum(1 for m in found.members if m.vetoed))

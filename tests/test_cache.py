@@ -67,7 +67,7 @@ def test_cold_warm_and_uncached_runs_equal_the_whole_round_path(name: str, tmp_p
     warm = file_by_file(Path("rounds") / name)
     assert uncached[:2] == cold[:2] == warm[:2] == expected
     assert uncached[2].cache is None
-    files = len(warm[2].plans[0].round.observation_paths)
+    files = len(warm[2].plans[0].round.observation_paths) + len(warm[2].plans[0].round.channel_paths)
     assert cold[2].plans[0].computed == files and cold[2].cache.written and not cold[2].cache.hits
     assert warm[2].plans[0].computed == 0 and not warm[2].cache.written and not warm[2].cache.misses
 

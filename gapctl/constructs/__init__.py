@@ -37,7 +37,7 @@ class Construct:
 
 
 def registry() -> list[Construct]:
-    from gapctl.constructs import bounds, formulas, gates, redistribute, vetoes
+    from gapctl.constructs import bounds, formulas, gates, groups, panels, redistribute, vetoes
 
     return [bounds.CONSTRUCT, redistribute.CONSTRUCT, gates.CONSTRUCT, vetoes.CONSTRUCT, vetoes.PASS_LINE,
-            formulas.CONSTRUCT]
+            formulas.CONSTRUCT, groups.CONSTRUCT, panels.CONSTRUCT]

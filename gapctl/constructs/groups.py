@@ -35,6 +35,7 @@ class Member:
     grade: str | None = None
     raw_total: Decimal | None = None  # as the member's own scheme gave it
     scale: Decimal = Decimal(100)
+    pending: bool = False  # the member's own score is provisional
 
 
 @dataclass
@@ -54,12 +55,18 @@ def member(ident: str, name: str, kind: str, score: Any, scale: Decimal) -> Memb
     """A finished score (gapctl.score.UnitScore) as a member on a unit of scale `scale`."""
     own_scale = score.scheme.scoring.scale
     total = None if score.total is None else score.total * scale / own_scale if own_scale else score.total
-    return Member(ident, name, kind, total, bool(score.vetoed), score.grade, score.total, own_scale)
+    return Member(ident, name, kind, total, bool(score.vetoed), score.grade, score.total, own_scale,
+                  bool(score.pending))
 
 
 def combine(group: Group, members: list[Member]) -> GroupValue:
+    """The members combined as the group says: `sum` adds their own totals, the other ways work
+    on totals put on the unit's scale; a withheld member is left out, or counts 0 (`withheld: zero`)."""
+    if group.withheld == "zero":
+        members = [m if m.total is not None else Member(m.id, m.name, m.kind, ZERO, m.vetoed, m.grade, ZERO,
+                                                        m.scale, m.pending) for m in members]
     found = GroupValue(group, members)
-    values = [m.total for m in members if m.total is not None]
+    values = [(m.raw_total if group.combine == "sum" else m.total) for m in members if m.total is not None]
     if not values:
         return found
     how = group.combine
@@ -121,11 +128,12 @@ def group_values(round_: Any, score: Any, by_id: dict[str, Any], channels: dict[
 
 
 def drawn_for(round_: Any, group: Group, unit_id: str) -> set[str] | None:
-    """The members drawn for `unit_id` in `group` this round (None: no draw recorded)."""
-    for sample in round_.samples:
-        if sample.group == group.id and sample.unit in (unit_id, None):
-            return set(sample.drawn)
-    return None
+    """The members drawn for `unit_id` in `group` this round: its own draw, else one for every unit
+    (None: no draw recorded)."""
+    own = [s for s in round_.samples if s.group == group.id and s.unit == unit_id]
+    shared = [s for s in round_.samples if s.group == group.id and s.unit is None]
+    found = own or shared
+    return set(found[0].drawn) if found else None
 
 
 _WORDS = {"mean": ("平均", "mean"), "min": ("最低", "lowest"), "max": ("最高", "highest"), "sum": ("合计", "sum"),

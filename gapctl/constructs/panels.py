@@ -37,13 +37,17 @@ def explain_text(panel: Panel, figures: list[tuple[str, Decimal]], value: Decima
 
     zh = lang == "zh"
     shown = ("、" if zh else ", ").join(f"{who} {exact(v)}" for who, v in figures)
+    rule = panel.combine if panel.combine != "trimmed-mean" or len(figures) > 2 else "mean"
     how = {"mean": ("平均", "mean"), "trimmed-mean": ("去掉最高最低后平均", "mean without highest and lowest"),
-           "median": ("中位数", "median")}[panel.combine][0 if zh else 1]
+           "median": ("中位数", "median")}[rule][0 if zh else 1]
     text = f"{len(figures)}位评估人：{shown} → {how} = {exact(value)}" if zh else \
         f"{len(figures)} assessors: {shown} → {how} = {exact(value)}"
     if apart:
         text += (f"（相差超过{exact(panel.tolerance)}分，待复核）" if zh else
                  f" (more than {exact(panel.tolerance)} apart: waits for a review)")
+    elif len(figures) < panel.at_least:
+        text += (f"（需{panel.at_least}位评估人，待评估）" if zh else
+                 f" ({panel.at_least} assessors needed: pending)")
     return text
 
 

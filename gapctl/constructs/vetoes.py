@@ -7,9 +7,11 @@ bonus or penalty section; `stop` withholds the total altogether, so a vetoed uni
 silently given a meaningless number. A pass line on a part (`pass_line: {rate: 0.7}`: below 70%
 of the part's points) is shorthand for a veto whose effect is a grade (default: the lowest band).
 
-Order: vetoes that zero parts are decided as soon as the indicator tree is known (their
+Order: vetoes that zero parts of the tree are decided as soon as the tree is known (their
 conditions may read observations and indicator scores), and the tree is summed again without
-those parts; all other vetoes are decided on the figures before any veto applies. Explain and
+those parts; vetoes that zero components (a part built from channels or subordinates, "任一账号
+不合格的，新媒体部分不合格") are decided once the groups are known, before the base; all other
+vetoes are decided on the figures before any veto applies. Explain and
 reports list vetoes first.
 """
 
@@ -22,9 +24,16 @@ from gapctl.constructs.gates import holds
 from gapctl.model import Scheme, Veto
 
 
-def early(veto: Veto) -> bool:
-    """Decided while the tree is summed (it zeroes parts), not after the total."""
-    return bool(veto.zero)
+def early(veto: Veto, scheme: Scheme) -> bool:
+    """Decided while the tree is summed (it zeroes parts of the tree), not after the total."""
+    components = {c.id for c in scheme.components}
+    return any(part not in components for part in veto.zero)
+
+
+def on_components(veto: Veto, scheme: Scheme) -> bool:
+    """Decided once the unit's groups are known, before the base (it zeroes components)."""
+    components = {c.id for c in scheme.components}
+    return bool(veto.zero) and all(part in components for part in veto.zero)
 
 
 def decide(vetoes: list[Veto], env) -> list[Decision]:
