@@ -45,7 +45,6 @@ from typing import Any
 PREFIX = ".gapctl-journal."
 SUFFIX = ".tmp"
 LOCK_WAIT = 120.0  # seconds to wait for another gapctl writing in the same directory
-_RECOVERED: set[str] = set()  # directories this process has already recovered
 
 
 class Busy(Exception):
@@ -329,8 +328,11 @@ class Journal:
             return 0
         if made is None or entry.made is None or [made.st_dev, made.st_ino] != entry.made:
             return 0
-        if now is None:
+        if now is None:  # (killed between the two renames below: the old directory is aside)
             os.rename(tmp, target)
+            sync_directory(os.path.dirname(target))
+            if aside:
+                _remove(aside)
         elif exchange(tmp, target):
             sync_directory(os.path.dirname(target))
             _remove(tmp)  # the old directory
@@ -374,9 +376,6 @@ def pending(directory: Path) -> list[str]:
 def recover(directory: Path) -> list[str]:
     """Finish every batch a killed run left in `directory` (the caller holds its lock): complete
     the committed ones, undo the others. One line each, also printed on stderr."""
-    key = os.path.abspath(directory)
-    if key in _RECOVERED:
-        return []
     lines = []
     for path in journals(directory):
         journal = Journal.read(path)
@@ -397,5 +396,4 @@ def recover(directory: Path) -> list[str]:
             pass
         lines.append(line)
         _say(line)
-    _RECOVERED.add(key)
     return lines

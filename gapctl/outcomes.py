@@ -23,6 +23,7 @@ from typing import Any
 
 from gapctl import cache as C
 from gapctl import codec
+from gapctl.journal import pending
 from gapctl.load import Loaded, build_observations, load, paused_gc, second_file, unreadable_problem
 from gapctl.model import Evidence, Round, Unit
 from gapctl.problems import ERROR, Report
@@ -110,7 +111,10 @@ def check(path: Path | str, use_cache: bool = True, progress: Progress | None = 
     path = Path(path)
     with paused_gc():
         start = path if path.is_dir() else path.parent
-        cache = C.open_cache(find_repository_root(start.resolve()), use_cache)
+        root = find_repository_root(start.resolve())
+        for line in pending(root) if root is not None else []:  # a batch a killed gapctl left unfinished
+            C.notice(line)
+        cache = C.open_cache(root, use_cache)
         loaded = load(path, observations=False, cache=cache)
         repo = loaded.repository
         report = Report(list(loaded.problems) + check_definitions(repo))
