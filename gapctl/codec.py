@@ -214,9 +214,15 @@ def dumps(value: Any, refer: Refer | None = None) -> bytes:
 def loads(data: bytes, resolve: Resolve | None = None) -> Any:
     """The value `dumps` wrote; references are turned back into objects by `resolve`.
 
-    Raises CodecError (or ValueError, msgpack's own errors) for bytes this code cannot read.
+    Raises CodecError for bytes this code cannot read (corrupt, another build's, not gapctl's).
     """
-    return _Decoder(resolve).unpack(data)
+    try:
+        return _Decoder(resolve).unpack(data)
+    except CodecError:
+        raise
+    except (msgpack.UnpackException, ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError,
+            RecursionError) as err:
+        raise CodecError(f"unreadable: {type(err).__name__}: {err}") from None
 
 
 __all__ = ["CodecError", "dumps", "loads"]
