@@ -86,7 +86,7 @@ def test_a_batch_killed_at_random_points_is_all_old_or_all_new_after_recovery(tm
     total = calls_made(["batch", str(probe), str(count)], probe)
     assert total > 3 * count  # every file written, fsynced and renamed, and the journal
     rng = random.Random(16)
-    points = sorted({1, 2, total - 1, *(rng.randrange(1, total) for _ in range(10))})
+    points = sorted({1, 2, total - 1, *(rng.randrange(1, total) for _ in range(8))})
     outcomes = set()
     for n, kill_at in enumerate(points):
         directory = tmp_path / f"run{n}"
@@ -147,7 +147,7 @@ def test_a_report_killed_anywhere_leaves_a_whole_report(mini_repo: Path, exchang
     pages = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
     total = calls_made(args, mini_repo)
     rng = random.Random(4)
-    for kill_at in sorted({total - 2, total - 1, total, *(rng.randrange(1, total) for _ in range(2))}):
+    for kill_at in sorted({total - 2, total - 1, total, rng.randrange(1, total)}):
         (out / "index.md").write_text("the old report\n", encoding="utf-8")
         killed = child(args, mini_repo, kill_at, **env)
         assert killed.returncode == -signal.SIGKILL, (kill_at, killed.stderr)
