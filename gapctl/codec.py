@@ -190,8 +190,8 @@ def _class(name: str) -> tuple[type, tuple[str, ...], bool]:
     if found is not None:
         return found
     module_name, _, qualname = str(name).partition(":")
-    if not (module_name == "gapctl" or module_name.startswith("gapctl.")):
-        raise CodecError(f"{name}: not a gapctl class")
+    if not (module_name == "gapctl" or module_name.startswith("gapctl.")) or "__main__" in module_name:
+        raise CodecError(f"{name}: not a gapctl class")  # (importing gapctl.__main__ would run the CLI)
     module = sys.modules.get(module_name) or importlib.import_module(module_name)
     cls: Any = module
     for part in qualname.split("."):

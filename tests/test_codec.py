@@ -85,6 +85,7 @@ def test_a_value_it_cannot_carry_names_its_field() -> None:
 
 
 @pytest.mark.parametrize("name", ["os:system", "subprocess:Popen", "builtins:eval", "gapctl.cli:main",
+                                  "gapctl.__main__:main",
                                   "gapctl.writes:WriteError", "gapctlx.evil:Thing"])
 def test_bytes_name_no_class_but_gapctl_dataclasses(name: str, tmp_path: Path) -> None:
     marker = tmp_path / "ran"
