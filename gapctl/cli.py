@@ -949,6 +949,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except Exception as err:  # a bug, not bad data: say so without a wall of traceback
         import os
+
+        from gapctl.writes import DiskFull
+        if isinstance(err, DiskFull):  # no space: the old files are as they were
+            typer.echo(f"gapctl: could not run: {err}", err=True)
+            sys.exit(3)
         if os.environ.get("GAPCTL_DEBUG"):
             raise
         typer.echo(f"gapctl: internal error: {type(err).__name__}: {err}\n"

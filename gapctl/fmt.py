@@ -46,7 +46,7 @@ from gapctl import schema as S
 from gapctl.load import RULE_COMMON, RULE_ITEM, TIER
 from gapctl.rules import REGISTRY
 from gapctl.sources import YAML_SUFFIXES, decode, display_path, read_file
-from gapctl.writes import Original, WriteError, refusal, write_atomically
+from gapctl.writes import Original, WriteError, recover, refusal, write_atomically
 
 KINDS = ("scheme", "units", "observations", "external")
 
@@ -596,6 +596,9 @@ def format_paths(paths: Iterable[Path], check: bool) -> FmtResult:
                 result.skipped.append(path)
         else:
             result.problems.append(f"{display_path(path)}: no such file or directory")
+    if not check:  # first finish a batch a killed gapctl left (gapctl.writes), so that files are read whole
+        for root in sorted({r for r in map(data_root, files) if r is not None}):
+            recover(root)
     for path in sorted(files):
         result.files.append(path)
         _format_file(path, check, result)

@@ -123,8 +123,11 @@ class Loaded:
             from gapctl import cache as C
             cache_key = C.key_of("file", kind, str(path), display_path(path), C.content_hash(data))
             payload = self.cache.get(cache_key)
-            if payload is not None:
-                obj, problems = C.loads(payload)
+            try:  # an entry this code cannot read (gapctl.codec) is read from the file instead
+                obj, problems = C.loads(payload) if payload is not None else (None, None)
+            except (ValueError, TypeError):
+                problems = None
+            if problems is not None:
                 self.problems.extend(problems)
                 return obj
         parsed = read_file(path, data, keep_text=not isinstance(self.tree, DiskTree))

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from gapctl import cache as C
+from gapctl import codec
+from gapctl.journal import pending
 from gapctl.load import Loaded, build_observations, load, paused_gc, second_file, unreadable_problem
 from gapctl.model import Evidence, Round, Unit
 from gapctl.problems import ERROR, Report
@@ -77,8 +79,8 @@ class RoundPlan:
     unit_keys: dict[str, str]
     externals: dict[str, list[ExternalShare]]
     keep_nodes: dict[str, set[str]]
-    references: dict[int, tuple[Any, ...]]
-    objects: dict[tuple[Any, ...], Any]
+    references: dict[int, str]  # id() of a live object → the name an outcome refers to it by
+    objects: dict[str, Any]     # and back (problem kinds included)
     cache: C.Cache | None = None
     outcomes: list[FileOutcome] = field(default_factory=list)
     displays: dict[Path, str] = field(default_factory=dict)
@@ -112,7 +114,10 @@ def check(path: Path | str, use_cache: bool = True, progress: Progress | None = 
     path = Path(path)
     with paused_gc():
         start = path if path.is_dir() else path.parent
-        cache = C.open_cache(find_repository_root(start.resolve()), use_cache)
+        root = find_repository_root(start.resolve())
+        for line in pending(root) if root is not None else []:  # a batch a killed gapctl left unfinished
+            C.notice(line)
+        cache = C.open_cache(root, use_cache)
         loaded = load(path, observations=False, cache=cache)
         repo = loaded.repository
         report = Report(list(loaded.problems) + check_definitions(repo))
@@ -186,12 +191,13 @@ def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
             appeal_hashes.get(unit.id), externals.get(unit.id))
     context = C.key_of("observations", _file_hash(round_.src.path) if round_.src else None, str(round_.directory),
                        os.getcwd(), os.environ.get("GAPCTL_MAX_FILE_MB"), can_score)
-    references: dict[int, tuple[Any, ...]] = {}
-    objects: dict[tuple[Any, ...], Any] = {}
+    references: dict[int, str] = {}
+    objects: dict[str, Any] = {}
 
     def refer(obj: Any, ref: tuple[Any, ...]) -> None:
-        references[id(obj)] = ref
-        objects[ref] = obj
+        name = C.reference_name(ref)
+        references[id(obj)] = name
+        objects[name] = obj
 
     for scheme in round_.schemes.values():
         refer(scheme, ("S", scheme.id))
@@ -206,7 +212,8 @@ def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
             refer(veto.when, ("W", scheme.id, i))
     for unit in units.values():
         refer(unit, ("U", unit.id))
-    references.update(C.problem_kind_ids())  # read back by cache.loads itself
+    references.update(C.problem_kind_ids())
+    objects.update(C.problem_kinds())
     keep = {sid: ranking_inputs(s) for sid, s in round_.schemes.items()}
     return RoundPlan(round_, units, can_score, context, unit_keys, externals, keep, references, objects, cache)
 
@@ -256,9 +263,19 @@ def _outcome(plan: RoundPlan, path: Path, data: bytes) -> FileOutcome:
     return outcome
 
 
-def _dump(plan: RoundPlan, outcome: FileOutcome) -> bytes:
+OWN = "F"  # the name an outcome gives its own observation file (a reference name is JSON: never "F")
+
+
+def _dump(plan: RoundPlan, outcome: FileOutcome) -> bytes | None:
+    """The outcome as the bytes a cache entry holds (gapctl.codec, MessagePack): the scheme, its
+    indicators and rules, the unit, problem kinds and the file itself by name. None when it
+    holds a value the format cannot carry (a gapctl bug, which tests/test_codec.py catches):
+    such an outcome is neither cached nor sent back by a worker."""
     own, references = id(outcome.src), plan.references
-    return C.dumps(outcome, lambda obj: ("F",) if id(obj) == own else references.get(id(obj)))
+    try:
+        return codec.dumps(outcome, lambda obj: OWN if id(obj) == own else references.get(id(obj)))
+    except codec.CodecError:
+        return None
 
 
 def _display(plan: RoundPlan, path: Path) -> str:
@@ -273,10 +290,11 @@ def _display(plan: RoundPlan, path: Path) -> str:
 
 def _load(plan: RoundPlan, path: Path, payload: bytes) -> FileOutcome:
     own = SourceFile(path, _display(plan, path))  # fresh: positions are found when printed
+    objects = plan.objects
 
-    def resolve(ref: tuple[Any, ...]) -> Any:
-        return own if ref == ("F",) else plan.objects[ref]
-    return C.loads(payload, resolve)
+    def resolve(name: str) -> Any:
+        return own if name == OWN else objects[name]
+    return codec.loads(payload, resolve)
 
 
 _PLAN: RoundPlan | None = None  # the plan a forked worker inherits
@@ -317,15 +335,16 @@ def _chunk_key(keys: list[str | None], chunk: list[int]) -> str | None:
     return None if None in members else C.key_of("chunk", *members)
 
 
-def _work(chunk: list[int]) -> list[tuple[int, bytes]]:
-    """In a worker: a chunk's outcomes, pickled (to travel back), and stored in the cache when they may be."""
+def _work(chunk: list[int]) -> list[tuple[int, bytes | None]]:
+    """In a worker: a chunk's outcomes, encoded (to travel back), and stored in the cache when they may be.
+    An outcome that cannot be encoded travels as None and is computed again in the parent."""
     plan = _PLAN
     assert plan is not None
     return [(index, payload) for index, payload, _ in _compute_chunk(plan, chunk)]
 
 
 def _compute_chunk(plan: RoundPlan, chunk: list[int]) -> list[tuple[int, bytes | None, FileOutcome]]:
-    """A chunk's outcomes; pickled only when they travel or are stored."""
+    """A chunk's outcomes; encoded only when they travel or are stored."""
     paths = _paths(plan)
     results = []
     store = plan.cache is not None
@@ -336,8 +355,8 @@ def _compute_chunk(plan: RoundPlan, chunk: list[int]) -> list[tuple[int, bytes |
     chunk_key = _chunk_key(plan.keys, chunk) if store else None
     travels = _PLAN is not None  # in a worker
     payloads = [_dump(plan, outcome) if travels or chunk_key else None for _, outcome, _ in results]
-    if chunk_key is not None and plan.cache is not None:
-        plan.cache.put(chunk_key, C.dumps(payloads))
+    if chunk_key is not None and plan.cache is not None and None not in payloads:
+        plan.cache.put(chunk_key, codec.dumps(payloads))
     return [(index, payload, outcome) for (index, outcome, _), payload in zip(results, payloads, strict=True)]
 
 
@@ -380,7 +399,7 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
         chunk_key = _chunk_key(plan.keys, chunk) if plan.cache is not None else None
         payload = plan.cache.get(chunk_key) if chunk_key is not None else None
         try:
-            loaded = [_load(plan, paths[i], member) for i, member in zip(chunk, C.loads(payload), strict=True)] \
+            loaded = [_load(plan, paths[i], member) for i, member in zip(chunk, codec.loads(payload), strict=True)] \
                 if payload is not None else None
         except Exception:  # signed by this user but unreadable with this code: recompute
             loaded = None
@@ -400,7 +419,8 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 for computed in pool.imap_unordered(_work, todo):
                     for index, payload in computed:
-                        results[index] = _load(plan, paths[index], payload)
+                        results[index] = _load(plan, paths[index], payload) if payload is not None \
+                            else _compute(plan, paths[index])[0]
                     advance(len(computed))
         finally:
             _PLAN = None

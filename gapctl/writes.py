@@ -1,10 +1,15 @@
-"""Writing files: every gapctl command that writes goes through `write_files`.
+"""Writing files: every gapctl command that writes goes through `write_files` (or, for a
+directory made whole, `write_directory`).
 
 Each file is written to a temporary file beside it (`.<name>.<random>.tmp`, a dotfile, so
 neither the loader nor `gapctl fmt` ever reads it), fsynced, given the mode of the file it
-replaces, and renamed over it; then the directory is fsynced. A reader sees the old file or
-the new one, never a mix, whenever the process dies; at worst a stray temporary file is left.
-A batch writes every temporary file before it renames any, so a full disk changes nothing.
+replaces, and renamed over it; then the directory is fsynced. A batch is all or none, also
+when the process is killed: a journal (`gapctl.journal`) names every temporary file before it
+exists and commits the batch once every one is written, so the next gapctl command that
+writes in the same directory completes a committed batch or undoes one that was not, says so
+in one line, and leaves no temporary file. Writers in one directory take turns (a lock on the
+directory). A full disk changes nothing: it stops the batch before any rename and raises
+DiskFull (exit 3 "could not run" in the CLI).
 
 A write is refused (WriteError, nothing changed) when the file or a directory between it
 and `root` is a symbolic link, when the file is not a regular file, when it changed since it
@@ -13,13 +18,14 @@ was read (`seen`), or when it had to be new and now exists.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gapctl import journal as J
 from gapctl.sources import decode
 
 _CHUNK = 1 << 20
@@ -37,6 +43,14 @@ def display_path(path: Path) -> str:
 
 class WriteError(Exception):
     """A write gapctl refused or could not do; the message is one line naming the file."""
+
+
+class DiskFull(Exception):
+    """No space left (or the quota reached): nothing was changed, and the command could not run
+    (exit 3). Not a WriteError, so that callers which turn refusals into exit 1 let it through."""
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 @dataclass(frozen=True)
@@ -109,67 +123,23 @@ def _default_mode() -> int:
     return 0o666 & ~mask
 
 
-def _temporary(write: Write) -> str:
-    """Write the data to a new temporary file beside the target, fsynced, with the target's mode."""
-    write.path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=write.path.parent, prefix=f".{write.path.name}.", suffix=".tmp")
+def _temporary(write: Write, tmp: Path) -> None:
+    """Write the data to the new temporary file `tmp` beside the target, fsynced, with the target's mode."""
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
-        try:
-            chunks = [write.data] if isinstance(write.data, (bytes, bytearray, memoryview)) else write.data
-            for chunk in chunks:
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view[:_CHUNK]):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            mode = stat.S_IMODE(os.lstat(write.path).st_mode)
-        except FileNotFoundError:
-            mode = _default_mode()
-        os.chmod(tmp, mode)
-    except BaseException:
-        _remove(tmp)
-        raise
-    return tmp
-
-
-def _put(tmp: str, write: Write) -> None:
-    """Rename the temporary file into place; a new file never replaces one that appeared meanwhile."""
-    if not write.new:
-        os.replace(tmp, write.path)
-        return
-    try:
-        os.link(tmp, write.path)  # fails if the target exists, unlike a rename
-    except FileExistsError:
-        raise WriteError(f"{display_path(write.path)}: already exists; not overwritten") from None
-    except OSError:  # no hard links on this file system
-        if os.path.lexists(write.path):
-            raise WriteError(f"{display_path(write.path)}: already exists; not overwritten") from None
-        os.replace(tmp, write.path)
-        return
-    _remove(tmp)
-
-
-def _remove(tmp: str) -> None:
-    try:
-        os.unlink(tmp)
-    except OSError:
-        pass
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make the rename durable; directories cannot be opened on every platform."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
+        chunks = [write.data] if isinstance(write.data, (bytes, bytearray, memoryview)) else write.data
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view[:_CHUNK]):]
         os.fsync(fd)
-    except OSError:
-        pass
     finally:
         os.close(fd)
+    try:
+        mode = stat.S_IMODE(os.lstat(write.path).st_mode)
+    except FileNotFoundError:
+        mode = _default_mode()
+    os.chmod(tmp, mode)
 
 
 def round_root(round_dir: Path) -> Path:
@@ -179,46 +149,208 @@ def round_root(round_dir: Path) -> Path:
     return round_dir.parent.parent if round_dir.parent.name == "rounds" else round_dir.parent
 
 
+def batch_directory(paths: Sequence[Path], root: Path | None) -> Path:
+    """Where a batch keeps its journal and lock: `root`, else the directory all its files share."""
+    if root is not None:
+        return Path(os.path.abspath(root))
+    parents = [os.path.abspath(p.parent) for p in paths]
+    return Path(os.path.commonpath(parents)) if parents else Path(os.getcwd())
+
+
+def recover(directory: Path) -> list[str]:
+    """Finish a batch a killed gapctl left in `directory` (completed or undone, one line each on
+    stderr); every command that writes does this first. Raises DiskFull / WriteError as writes do."""
+    directory = Path(os.path.abspath(directory))
+    if not J.journals(directory):
+        return []
+    try:
+        with J.locked(directory):
+            return J.recover(directory)
+    except J.Busy as err:
+        raise WriteError(str(err)) from None
+    except OSError as err:
+        raise _failure(err, directory, 0, 0) from err
+
+
+def _failure(err: OSError, path: Path, done: int, total: int) -> Exception:
+    reason = err.strerror or str(err)
+    if err.errno in _FULL:
+        return DiskFull(f"{display_path(path)}: cannot write: {reason}; nothing was changed")
+    message = f"{display_path(path)}: cannot write: {reason}"
+    if done:
+        message += (f" (the batch of {total} file(s) was committed: the next gapctl command that writes "
+                    "here completes it)")
+    else:
+        message += "; nothing was changed"
+    return WriteError(message)
+
+
 def write_files(writes: Sequence[Write], root: Path | None = None) -> list[Path]:
-    """Write every file atomically, or none if any is refused or a temporary file cannot be written.
+    """Write every file, all or none, even if the process is killed (see the module docstring).
 
     `root` is the repository (or output directory) the files belong to: no directory below it
-    may be a link. Missing directories are created. Raises WriteError.
+    may be a link; the batch's journal and lock live there. Missing directories are created.
+    Raises WriteError (refused), DiskFull (no space: nothing changed).
     """
     for write in writes:
         _check(write, root)
-    pending: list[tuple[Write, str]] = []
-    done: list[Path] = []
-    current = writes[0] if writes else None
+    if not writes:
+        return []
+    directory = batch_directory([w.path for w in writes], root)
+    current = writes[0]
     try:
-        for current in writes:
-            pending.append((current, _temporary(current)))
-        for current, tmp in pending:
-            _check(current, root)  # again, just before the rename
-            _put(tmp, current)
-            done.append(current.path)
-    except BaseException as err:
-        for _, tmp in pending:
-            if os.path.lexists(tmp):
-                _remove(tmp)
-        if not isinstance(err, (OSError, WriteError)):
+        directory.mkdir(parents=True, exist_ok=True)
+        with J.locked(directory):
+            J.recover(directory)
+            for write in writes:
+                _check(write, root)  # again, now that no other gapctl writes here
+            return _batch(writes, root, directory)
+    except J.Busy as err:
+        raise WriteError(str(err)) from None
+    except OSError as err:
+        raise _failure(err, current.path, 0, len(writes)) from err
+
+
+def _batch(writes: Sequence[Write], root: Path | None, directory: Path) -> list[Path]:
+    journal = J.Journal.begin(directory)
+    current = writes[0]
+    try:
+        try:
+            for current in writes:
+                current.path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = journal.intend(current.path, new=current.new)
+                _temporary(current, tmp)
+            for current in writes:
+                _check(current, root)  # changed while the temporary files were written?
+            if len(writes) > 1:
+                journal.commit()
+        except BaseException:
+            journal.roll_back()
+            journal.finish()
             raise
-        assert current is not None
-        message = str(err) if isinstance(err, WriteError) else \
-            f"{display_path(current.path)}: cannot write: {err.strerror or err}"
-        if done:
-            message += f" ({len(done)} of {len(writes)} file(s) were already written: {display_path(done[0])} …)"
-        elif not isinstance(err, WriteError):
-            message += "; nothing was changed"
-        raise WriteError(message) from err
-    for directory in dict.fromkeys(w.path.parent for w in writes):
-        _sync_directory(directory)
-    return done
+    except OSError as err:
+        raise _failure(err, current.path, 0, len(writes)) from err
+    if len(writes) == 1:  # one rename: the commit itself
+        try:
+            _put(journal, writes[0])
+        except OSError as err:
+            journal.roll_back()
+            journal.finish()
+            raise _failure(err, current.path, 0, 1) from err
+    else:
+        try:
+            _, kept = journal.roll_forward()
+        except OSError as err:  # committed: the journal stays, and the next run completes the batch
+            journal.close()
+            raise _failure(err, current.path, len(writes), len(writes)) from err
+        if kept:
+            journal.finish()
+            raise WriteError(f"{kept[0]}: changed while gapctl was writing the batch; kept as it is, "
+                             f"the other files were written")
+    for parent in dict.fromkeys(w.path.parent for w in writes):
+        J.sync_directory(parent)
+    journal.finish()
+    return [w.path for w in writes]
+
+
+def _put(journal: J.Journal, write: Write) -> None:
+    """Rename the one temporary file into place; a new file never replaces one that appeared meanwhile."""
+    tmp = journal._abs(journal.entries[0].tmp)
+    if not write.new:
+        os.replace(tmp, write.path)
+        return
+    try:
+        os.link(tmp, write.path)  # fails if the target exists, unlike a rename
+    except FileExistsError:
+        os.unlink(tmp)
+        journal.finish()
+        raise WriteError(f"{display_path(write.path)}: already exists; not overwritten") from None
+    except OSError:  # no hard links on this file system
+        if os.path.lexists(write.path):
+            os.unlink(tmp)
+            journal.finish()
+            raise WriteError(f"{display_path(write.path)}: already exists; not overwritten") from None
+        os.replace(tmp, write.path)
+        return
+    os.unlink(tmp)
+
+
+def write_directory(target: Path, files: dict[str, bytes], root: Path | None = None) -> list[Path]:
+    """Make the directory `target` hold exactly `files` (relative path → bytes), in one step.
+
+    The directory is built beside `target` and swapped with the old one in one
+    `renameat2(RENAME_EXCHANGE)`, so a reader sees the old directory or the new one, never
+    none (where the exchange is not supported, two renames, completed by the next run if
+    killed between them). Raises WriteError (a link, not a directory), DiskFull.
+    """
+    target = Path(os.path.abspath(target))
+    if os.path.islink(target):
+        raise WriteError(f"{display_path(target)}: is a symbolic link; gapctl does not write through links")
+    if os.path.exists(target) and not os.path.isdir(target):
+        raise WriteError(f"{display_path(target)}: exists and is not a directory")
+    linked = _linked_dir(target / "x", root)
+    if linked is not None:
+        raise WriteError(f"{display_path(target)}: the directory {display_path(linked)} is a symbolic link; "
+                         "gapctl does not write through links")
+    directory = target.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with J.locked(directory):
+            J.recover(directory)
+            journal = J.Journal.begin(directory)
+            try:
+                staging = journal.intend(target, directory=True)
+                _fill(staging, files)
+                journal.commit()
+            except BaseException:
+                journal.roll_back()
+                journal.finish()
+                raise
+            try:
+                journal.roll_forward()
+            except OSError:
+                journal.close()  # committed: the next run completes it
+                raise
+            journal.finish()
+    except J.Busy as err:
+        raise WriteError(str(err)) from None
+    except OSError as err:
+        raise _failure(err, target, 0, 1) from err
+    return [target / rel for rel in files]
+
+
+def _fill(staging: Path, files: dict[str, bytes]) -> None:
+    """Write the files into a new directory with ordinary modes, then make them durable at once."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.mkdir(staging, 0o777 & ~mask)
+    for rel, data in sorted(files.items()):
+        path = staging / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "xb") as out:
+            out.write(data)
+    _sync_all(staging)
+
+
+def _sync_all(directory: Path) -> None:
+    """Flush the file system `directory` is on (syncfs: one call instead of one fsync a file)."""
+    try:
+        import ctypes
+
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            if ctypes.CDLL(None, use_errno=True).syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        pass
+    os.sync()
 
 
 def write_atomically(path: Path, data: bytes | Iterable[bytes], seen: os.stat_result | None = None, *,
                      new: bool = False, root: Path | None = None) -> None:
-    """Write one file atomically (see write_files). Raises WriteError."""
+    """Write one file atomically (see write_files). Raises WriteError, DiskFull."""
     write_files([Write(Path(path), data, seen, new)], root)
 
 
@@ -273,6 +405,8 @@ def read_original(path: Path, root: Path | None = None) -> Original:
     why = refusal(path, root)
     if why:
         raise WriteError(why)
+    if root is not None:
+        recover(root)  # a batch a killed gapctl left: finished before the file is read
     try:
         seen = os.lstat(path)  # before reading: a change after this is caught when writing
         raw = path.read_bytes()
@@ -284,5 +418,5 @@ def read_original(path: Path, root: Path | None = None) -> Original:
     return Original(path, raw, text, seen)
 
 
-__all__ = ["Original", "Write", "WriteError", "line_ending", "read_original", "refusal", "round_root",
-           "write_atomically", "write_files"]
+__all__ = ["DiskFull", "Original", "Write", "WriteError", "line_ending", "read_original", "recover", "refusal",
+           "round_root", "write_atomically", "write_directory", "write_files"]

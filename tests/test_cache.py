@@ -210,3 +210,141 @@ def test_chunks_end_where_their_files_say() -> None:
             assert len(as_keys(before, keys) - after) <= 2
     unreadable = keys[:10] + [None] + keys[10:20]
     assert all(chunk[-1] == 10 for chunk in outcomes._chunks(unreadable) if 10 in chunk)  # never cached with others
+
+
+# --- a cache nobody can plant (issue #16) ------------------------------------------------
+
+def entry_files(repo: Path) -> list[Path]:
+    return sorted(p for p in (repo / ".gapctl-cache").rglob("*") if p.is_file() and len(p.parent.name) == 2)
+
+
+def test_a_signed_entry_that_would_run_code_or_forge_a_score_runs_nothing(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attacker holding the key (leaked from CI) signs entries: a pickle that would run a
+    command is not MessagePack and is recomputed; bytes naming a class outside gapctl are refused."""
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    round_dir = Path("rounds/suizhou-2021")
+    expected = file_by_file(round_dir)[:2]
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+    import pickle
+
+    import msgpack
+    secret = C._secret()
+    cache = C.Cache(repo / ".gapctl-cache", secret)
+    planted = [pickle.dumps(Exploit()),                                                  # pickle
+               msgpack.packb([msgpack.ExtType(6, msgpack.packb(["os:system", "touch x"]))]),  # a foreign class
+               msgpack.packb([msgpack.ExtType(6, msgpack.packb(["subprocess:Popen", ["touch", "x"]]))])]
+    for n, entry in enumerate(entry_files(repo)):
+        key = entry.parent.parent.name and entry.parent.name + entry.name
+        cache.put(key, planted[n % len(planted)])
+    again = file_by_file(round_dir)
+    assert again[:2] == expected and not marker.exists()
+    assert again[2].cache.rejected == 0 and again[2].cache.hits  # signed, so read: and refused by the codec
+
+
+def test_an_empty_or_short_key_file_is_replaced_and_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import stat
+
+    monkeypatch.setattr(C, "_SAID", set())
+    key = C.key_path()
+    key.parent.mkdir(parents=True)
+    for short in (b"", b"x" * 31):
+        key.write_bytes(short)
+        secret = C._secret()
+        assert secret is not None and len(secret) == 32 and secret != short
+        assert key.read_bytes() == secret and stat.S_IMODE(key.stat().st_mode) == 0o600
+        assert f"had {len(short)} bytes, fewer than 32; made a new key" in capsys.readouterr().err
+    assert C._secret() == secret and capsys.readouterr().err == ""   # a good key is kept, silently
+
+
+def test_a_new_key_file_is_private(tmp_path: Path) -> None:
+    import stat
+
+    secret = C._secret()
+    assert secret is not None and len(secret) == 32
+    assert stat.S_IMODE(C.key_path().stat().st_mode) == 0o600
+
+
+def test_the_repository_secret_is_used_when_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """GAPCTL_CACHE_KEY (CI's repository secret) signs entries instead of the key file; as the
+    workflow writes the same secret into the key file, both give the same key."""
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(C, "_SAID", set())
+    monkeypatch.setenv("GAPCTL_CACHE_KEY", "s" * 40)
+    assert C._secret() == b"s" * 40 and not C.key_path().exists()
+    file_by_file(Path("rounds/suizhou-2021"))
+    monkeypatch.delenv("GAPCTL_CACHE_KEY")
+    C.key_path().parent.mkdir(parents=True)
+    C.key_path().write_bytes(b"s" * 40)                        # what the workflow's step writes
+    warm = file_by_file(Path("rounds/suizhou-2021"))
+    assert warm[2].cache.hits and not warm[2].cache.rejected
+    monkeypatch.setenv("GAPCTL_CACHE_KEY", "short")
+    result = file_by_file(Path("rounds/suizhou-2021"))
+    assert result[2].cache is None and result[:2] == warm[:2]
+    assert "GAPCTL_CACHE_KEY has 5 bytes, fewer than 32; the cache is off" in capsys.readouterr().err
+
+
+def test_a_linked_or_tracked_cache_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import subprocess
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    round_dir = Path("rounds/suizhou-2021")
+    expected = whole_round(round_dir)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (repo / ".gapctl-cache").symlink_to(elsewhere, target_is_directory=True)
+    monkeypatch.setattr(C, "_SAID", set())
+    linked = file_by_file(round_dir)
+    assert linked[:2] == expected and linked[2].cache is None and list(elsewhere.iterdir()) == []
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ".gapctl-cache is a symbolic link; the cache is not used" in err
+    (repo / ".gapctl-cache").unlink()
+    file_by_file(round_dir)                                   # a real cache, then committed by someone
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-f", ".gapctl-cache"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "oops"], cwd=repo, check=True)
+    monkeypatch.setattr(C, "_SAID", set())
+    tracked = file_by_file(round_dir)
+    assert tracked[:2] == expected and tracked[2].cache is None
+    assert "is tracked by git; the cache is not used" in capsys.readouterr().err
+
+
+def test_entries_of_other_versions_and_past_the_size_limit_are_pruned(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    cache_dir = repo / ".gapctl-cache"
+    old_version = cache_dir / "0123456789abcdef" / "ab"
+    old_version.mkdir(parents=True)
+    (old_version / "cdef").write_bytes(b"x" * 100)
+    day_ago = time.time() - 2 * C.DAY
+    os.utime(old_version.parent, (day_ago, day_ago))
+    recent_version = cache_dir / "fedcba9876543210"
+    recent_version.mkdir()                                    # another gapctl used today: kept
+    file_by_file(Path("rounds/yanjiang-2021"))
+    assert not old_version.parent.exists() and recent_version.exists()
+    entries = entry_files(repo)
+    sizes = {p: p.stat().st_size for p in entries}
+    size = sum(sizes.values())
+    for n, entry in enumerate(entries):                       # oldest first
+        os.utime(entry, (day_ago + n, day_ago + n))
+    cache = C.Cache(cache_dir, C._secret(), limit_mb=size / 2 / 1024 / 1024)
+    cache.prune()
+    left = entry_files(repo)
+    assert 0 < len(left) < len(entries) and sum(sizes[p] for p in left) <= size * 0.4 + max(sizes.values())
+    assert left == entries[len(entries) - len(left):]        # the most recently used are kept
+    monkeypatch.setenv("GAPCTL_CACHE_MB", "7")
+    assert C.Cache(cache_dir, b"k" * 32).limit == 7 * 1024 * 1024

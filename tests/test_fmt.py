@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from gapctl.fmt import comment_texts, format_paths, format_text, kind_of
 from gapctl.sources import read_file
+from gapctl.writes import DiskFull
 from tests.conftest import write_repo
 
 ROOT = Path(__file__).parent.parent
@@ -345,12 +346,12 @@ def test_a_failed_write_leaves_the_file_intact_and_no_temporary_file(repo: Path,
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(failing, fail)
-    result = format_paths([target], check=False)
+    with pytest.raises(DiskFull, match="b.yaml: cannot write: No space left on device; nothing was changed"):
+        format_paths([target], check=False)  # a full disk stops the command (exit 3), not one file
     monkeypatch.undo()
-    assert result.changed == [target] and result.written == []
-    assert len(result.problems) == 1 and "No space left on device" in result.problems[0]
     assert target.read_bytes() == before
     assert sorted(os.listdir(target.parent)) == ["a.yaml", "b.yaml"]
+    assert not list(repo.glob(".gapctl-journal.*"))
 
 
 def test_a_file_whose_data_would_change_is_not_written(repo: Path, monkeypatch: pytest.MonkeyPatch):

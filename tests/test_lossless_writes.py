@@ -27,7 +27,7 @@ from gapctl.cli import app
 from gapctl.evidence import EvidenceError, add
 from gapctl.export import export
 from gapctl.fmt import Edit, format_paths, splice
-from gapctl.writes import Write, WriteError, read_original, write_atomically, write_files
+from gapctl.writes import DiskFull, Write, WriteError, read_original, recover, write_atomically, write_files
 from tests.conftest import ROOT
 
 runner = CliRunner()
@@ -400,7 +400,7 @@ def test_a_batch_is_written_whole_or_not_at_all(tmp_path: Path, monkeypatch: pyt
             raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full_disk)
-    with pytest.raises(WriteError, match="b.yaml: cannot write: No space left on device; nothing was changed"):
+    with pytest.raises(DiskFull, match="b.yaml: cannot write: No space left on device; nothing was changed"):
         write_files([Write(a, b"A\n"), Write(b, b"B\n")])
     monkeypatch.undo()
     assert (a.read_bytes(), b.read_bytes()) == (b"a\n", b"b\n")
@@ -524,8 +524,12 @@ def stop() -> None:
     time.sleep(60)
 
 
+def journal(fd):
+    return os.path.basename(os.readlink(f"/proc/self/fd/{fd}")).startswith(".gapctl-journal.")
+
+
 def slow_write(fd, data):
-    if fd > 2 and stage == "mid-write":      # half of the first chunk reaches the temporary file
+    if fd > 2 and stage == "mid-write" and not journal(fd):  # half of the first chunk reaches the temporary file
         real_write(fd, bytes(data[: max(1, len(data) // 2)]))
         stop()
     return real_write(fd, data)
@@ -581,9 +585,12 @@ def test_fmt_killed_mid_write_leaves_the_old_file_intact(repo: Path, stage: str)
     looked_at = format_paths([repo], check=True).files
     assert obs(repo) in looked_at and not [p for p in looked_at if p.name.startswith(".")]
     assert check(repo / "rounds/r1").loaded.round is not None
-    result = runner.invoke(app, ["fmt", "rounds/r1"])   # a later run writes normally beside the stray
+    assert len(list(repo.glob(".gapctl-journal.*.tmp"))) == 1  # the journal names the stray
+    result = runner.invoke(app, ["fmt", "rounds/r1"])   # a later run removes the stray, then writes
     assert result.exit_code == 0, result.output
+    assert "undid an interrupted write of 1 file(s)" in result.output and "1 temporary file(s) removed" in result.output
     assert obs(repo).read_text(encoding="utf-8").startswith('# 很长的观测记录\nunit: b\nresults:\n  - indicator: "0"\n')
+    assert no_temporary_files(repo)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
@@ -593,8 +600,9 @@ def test_a_large_write_killed_mid_write_leaves_the_old_file_intact(tmp_path: Pat
     before = target.read_bytes()
     run_and_kill(["payload", str(target), str(8 << 20)], tmp_path, "mid-write")
     assert target.read_bytes() == before
-    stray = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    stray = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp") and not p.name.startswith(".gapctl-journal.")]
     assert len(stray) == 1 and stray[0].name.startswith(".big.bin.") and stray[0].stat().st_size == 1 << 19
+    assert recover(tmp_path) and sorted(p.name for p in tmp_path.iterdir()) == ["big.bin"]  # the next writer cleans up
 
 
 def test_evidence_add_through_the_library_reports_errors_as_values(repo: Path):

@@ -1,15 +1,14 @@
 """Write a report directory: index and one page per unit, as Markdown (with SVG charts) or HTML.
 
-The whole directory is built beside its destination and renamed into place, so a reader
-never sees half a report and an interrupted run leaves the previous report as it was.
+The whole directory is built beside its destination and exchanged with the old one in one
+rename (gapctl.writes.write_directory), so a reader never sees half a report or none, and a
+run killed at any moment leaves the previous report or the new one.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -91,7 +90,9 @@ def _flatten_links(body: str) -> str:
 
 
 def write(files: dict[str, str], out_dir: Path) -> None:
-    """Build the report beside `out_dir`, then swap it into place."""
+    """Build the report beside `out_dir`, then swap it into place in one step (gapctl.writes)."""
+    from gapctl.writes import WriteError, write_directory
+
     out_dir = Path(out_dir)
     if out_dir.is_symlink():
         raise ReportError(f"{out_dir} is a symbolic link; write the report to a real directory")
@@ -101,25 +102,7 @@ def write(files: dict[str, str], out_dir: Path) -> None:
         parts = PurePosixPath(rel).parts
         if not parts or PurePosixPath(rel).is_absolute() or ".." in parts or "\\" in rel or ":" in rel:
             raise ReportError(f"refusing to write {rel!r}: report files stay inside {out_dir}")
-    parent = out_dir.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it 0700: a web server could not read the report
     try:
-        for rel, text in sorted(files.items()):
-            path = staging / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        old = None
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=parent))
-            os.rmdir(old)
-            os.replace(out_dir, old)
-        os.replace(staging, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        write_directory(out_dir, {rel: text.encode("utf-8") for rel, text in files.items()})
+    except WriteError as err:
+        raise ReportError(str(err)) from None
