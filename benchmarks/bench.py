@@ -80,6 +80,12 @@ def files_gapctl_reads(round_dir: Path) -> list[Path]:
     obs = round_dir / "observations"
     if obs.is_dir():
         files += sorted(p for p in obs.iterdir() if p.suffix in DATA_EXTS)
+    channels = round_dir / "channels"  # channel files (and the scheme that scores them), if the round has any
+    if channels.is_dir():
+        files += sorted(p for p in channels.glob("*/*") if p.suffix in DATA_EXTS)
+        for e in DATA_EXTS:
+            if (repo / "schemes" / f"bench-channel{e}").is_file():
+                files.append(repo / "schemes" / f"bench-channel{e}")
     return files
 
 
@@ -202,10 +208,11 @@ def generator_hash() -> str:
     return hashlib.sha256(GENERATOR.read_bytes()).hexdigest()[:16]
 
 
-def ensure_round(data_dir: Path, units: int, k: int, seed: int, fmt: str) -> Path:
+def ensure_round(data_dir: Path, units: int, k: int, seed: int, fmt: str, rollups: bool = False) -> Path:
     """A generated round for these parameters, reused when its stamp matches."""
-    params = {"units": units, "indicators": k, "seed": seed, "format": fmt, "generator": generator_hash()}
-    target = data_dir / f"{fmt}-u{units}-k{k}-s{seed}"
+    params = {"units": units, "indicators": k, "seed": seed, "format": fmt, "generator": generator_hash(),
+              "rollups": rollups}
+    target = data_dir / (f"{fmt}-u{units}-k{k}-s{seed}" + ("-rollups" if rollups else ""))
     stamp = target / STAMP
     if stamp.is_file():
         try:
@@ -225,7 +232,7 @@ def ensure_round(data_dir: Path, units: int, k: int, seed: int, fmt: str) -> Pat
     t0 = time.perf_counter()
     res = subprocess.run(
         [sys.executable, str(GENERATOR), "--units", str(units), "--indicators", str(k),
-         "--seed", str(seed), "--format", fmt, "--out", str(tmp)],
+         "--seed", str(seed), "--format", fmt, "--out", str(tmp)] + (["--rollups"] if rollups else []),
         capture_output=True, text=True)
     if res.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -269,7 +276,7 @@ def best_of(cmd: list[str], repeat: int, timeout: float) -> tuple[Run, float]:
 def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, report: Report) -> None:
     files = files_gapctl_reads(round_dir)
     n_bytes = sum(p.stat().st_size for p in files)
-    n_obs = sum(1 for p in files if p.parent.name == "observations")
+    n_obs = sum(1 for p in files if p.parent.name == "observations" or p.parent.parent.name == "channels")
     toml = all(p.suffix == ".toml" for p in files if p.parent.name == "observations")
     label = f"{n_obs:,}"
     report.rounds.append(f"- `{round_dir}`: {n_obs:,} observation files, {len(files):,} files read, "
@@ -494,6 +501,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=3600, help="seconds before a run is killed")
     ap.add_argument("--commands", default="validate,score,report,diff",
                     help="which commands to time (comma-separated; default all)")
+    ap.add_argument("--rollups", action="store_true",
+                    help="also time a round of N/4 units with three channel files each and counties rolling up "
+                         "their towns (N files in all), beside the round of N units without roll-ups")
     ap.add_argument("--parse-only", type=Path, help=argparse.SUPPRESS)  # the reference child
     a = ap.parse_args(argv)
 
@@ -511,6 +521,8 @@ def main(argv: list[str] | None = None) -> int:
     rounds = [p.resolve() for p in a.rounds]
     for n in counts:
         rounds.append(ensure_round(a.data_dir.resolve(), n, a.indicators, a.seed, a.format))
+        if a.rollups:
+            rounds.append(ensure_round(a.data_dir.resolve(), n // 4, a.indicators, a.seed, a.format, rollups=True))
 
     wanted = {c.strip() for c in a.commands.split(",") if c.strip()}
     cmd_help = {name: found for name, found in check_commands().items() if name in wanted}

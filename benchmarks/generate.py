@@ -23,6 +23,7 @@ import json
 import os
 import random
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -994,9 +995,62 @@ def _clean(out: Path) -> None:
         for p in obs.iterdir():
             if p.suffix in (".yaml", ".yml", ".toml"):
                 p.unlink()
+    channels = out / "rounds" / ROUND_ID / "channels"
+    if channels.is_dir():
+        shutil.rmtree(channels)
+    for rel in ("schemes/bench-county", "schemes/bench-channel"):
+        for ext in (".yaml", ".toml"):
+            if (out / (rel + ext)).exists():
+                (out / (rel + ext)).unlink()
 
 
-def generate(n: int, k: int, seed: int, out: Path, fmt: str, quiet: bool = False) -> Path:
+CHANNEL_TYPES = (("portal", "网站", "门户网站"), ("wechat", "微信", "微信公众号"), ("weibo", "微博", "政务微博"))
+
+
+def channel_scheme() -> dict:
+    """The scheme that scores each channel: eight indicators, half of them deduction clauses."""
+    indicators = []
+    for i in range(1, 9):
+        if i % 2:
+            rule = {"kind": "clauses", "clauses": [
+                {"id": "stale", "name": "每有一周未更新扣2分", "deduct": Raw("2"), "per": "each"},
+                {"id": "errors", "name": "每处错误扣1分", "deduct": Raw("1"), "per": "each", "max": Raw("6")}]}
+        else:
+            rule = {"kind": "all-or-nothing"}
+        indicators.append({"id": f"C{i}", "name": f"渠道检查项{cn_num(i)}", "points": Raw("12.5"), "rule": rule})
+    return {"id": "bench-channel", "title": "基准测试渠道检查（合成数据）", "total_points": Raw("100"),
+            "indicators": indicators}
+
+
+def channel_doc(unit: dict, key: str, kind: str, label: str, rng: random.Random) -> dict:
+    results = []
+    for i in range(1, 9):
+        if i % 2:
+            results.append({"indicator": f"C{i}", "findings": {"stale": Raw(str(rng.randrange(0, 3))),
+                                                                "errors": Raw(str(rng.randrange(0, 4)))},
+                            "reason": "更新不及时或有错误。"})
+        else:
+            results.append({"indicator": f"C{i}", "result": "done" if rng.random() < 0.85 else "not-done",
+                            "reason": "未达要求。"})
+    return {"unit": unit["id"], "channel": key, "name": f"{unit['name']}{label}", "type": kind, "results": results}
+
+
+def with_groups(scheme: dict, scheme_id: str, county: bool) -> dict:
+    """The main scheme with the channels (and, for a county, its towns) rolled up into components."""
+    doc = dict(scheme, id=scheme_id)
+    doc["groups"] = [{"id": "accounts", "name": "政务网站和新媒体", "of": "channels", "scheme": "bench-channel",
+                      "types": [kind for _, kind, _ in CHANNEL_TYPES]}]
+    components = [{"id": "own", "name": "本级", "weight": Raw("0.7" if county else "0.9"), "source": "indicators"},
+                  {"id": "accounts", "name": "渠道", "weight": Raw("0.1"), "source": "group:accounts"}]
+    if county:
+        doc["groups"].append({"id": "towns", "name": "所辖镇街", "of": "subordinates",
+                              "select": {"unit_types": [TOWN]}})
+        components.append({"id": "towns", "name": "镇街", "weight": Raw("0.2"), "source": "group:towns"})
+    doc["components"] = components
+    return doc
+
+
+def generate(n: int, k: int, seed: int, out: Path, fmt: str, quiet: bool = False, rollups: bool = False) -> Path:
     t0 = time.perf_counter()
     ext = "yaml" if fmt == "yaml" else "toml"
     rng = random.Random(seed)
@@ -1013,16 +1067,30 @@ def generate(n: int, k: int, seed: int, out: Path, fmt: str, quiet: bool = False
     for d in (out / "schemes", out / "units", obs_dir):
         d.mkdir(parents=True, exist_ok=True)
 
-    total = _write(out / "schemes" / f"{SCHEME_ID}.{ext}", dump(scheme, header))
+    round_file = round_doc(n)
+    if rollups:  # every unit runs three channels; a county rolls up its towns
+        total = _write(out / "schemes" / f"{SCHEME_ID}.{ext}", dump(with_groups(scheme, SCHEME_ID, False), header))
+        total += _write(out / "schemes" / f"bench-county.{ext}", dump(with_groups(scheme, "bench-county", True), header))
+        total += _write(out / "schemes" / f"bench-channel.{ext}", dump(channel_scheme(), header))
+        round_file["schemes"] = [{"scheme": "bench-county", "unit_types": [GOV]}, {"scheme": SCHEME_ID}]
+    else:
+        total = _write(out / "schemes" / f"{SCHEME_ID}.{ext}", dump(scheme, header))
     types = [t for t in (GOV, DEPT, TOWN) if any(u["type"] == t for u in units)]
     unitset = {"id": UNITSET_ID, "name": "基准测试市政务公开考核评估对象（合成数据）", "types": types, "units": units}
     total += _write(out / "units" / f"{UNITSET_ID}.{ext}", dump(unitset, header))
-    total += _write(round_dir / "round.toml", to_toml(round_doc(n), header))
+    total += _write(round_dir / "round.toml", to_toml(round_file, header))
 
     writer = ObsWriter(fmt, leaves, bonus_specs, penalty_specs, seed)
     obs_bytes = 0
     for u in units:
         obs_bytes += _write(obs_dir / f"{u['id']}.{ext}", writer.render(u))
+    if rollups:
+        crng = random.Random(f"{seed}:channels")
+        for u in units:
+            folder = round_dir / "channels" / u["id"]
+            folder.mkdir(parents=True, exist_ok=True)
+            for key, kind, label in CHANNEL_TYPES:
+                obs_bytes += _write(folder / f"{key}.{ext}", dump(channel_doc(u, key, kind, label, crng), header))
     total += obs_bytes
     if not quiet:
         dt = time.perf_counter() - t0
@@ -1039,12 +1107,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, required=True, help="repository directory to write")
     ap.add_argument("--format", choices=("yaml", "toml"), default="yaml")
+    ap.add_argument("--rollups", action="store_true",
+                    help="three channel files per unit, and counties rolling up their towns (issue #15)")
     a = ap.parse_args(argv)
     if a.units < 1:
         ap.error("--units must be at least 1")
     if a.indicators < 8:
         ap.error("--indicators must be at least 8 (one leaf per rule kind and a tree)")
-    round_dir = generate(a.units, a.indicators, a.seed, a.out, a.format)
+    round_dir = generate(a.units, a.indicators, a.seed, a.out, a.format, rollups=a.rollups)
     print(os.fspath(round_dir))
     return 0
 

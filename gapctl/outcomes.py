@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -311,18 +312,20 @@ def _file_key(plan: RoundPlan, path: Path) -> str | None:
         return None
 
 
-def _chunks(keys: list[str | None]) -> list[list[int]]:
-    """Files grouped into chunks whose ends depend on the files' own keys (content-defined
-    chunking, as in rsync): editing, adding or removing one file changes only its chunk.
+def _chunks(paths: list[Path]) -> list[list[int]]:
+    """Files grouped into chunks whose ends depend on the files' own paths (as rsync cuts by
+    content, here by name): editing a file never moves a cut, and adding or removing one changes
+    only its chunk.
 
     The cache stores one entry a chunk, not a file: creating a file costs ~0.6 ms of system
-    time here, and 3,000 of them cost a cold run more than a fifth of its time.
+    time here, and 3,000 of them cost a cold run more than a fifth of its time. An entry keeps
+    each member's own key, so a chunk with one edited file reuses the others and reads only that one.
     """
     chunks: list[list[int]] = []
     current: list[int] = []
-    for index, key in enumerate(keys):
+    for index, path in enumerate(paths):
         current.append(index)
-        if key is None or int(key[:8], 16) % CHUNK_BOUNDARY == 0:  # no size cap: it would shift cuts
+        if zlib.crc32(os.fsencode(path.name)) % CHUNK_BOUNDARY == 0:  # no size cap: it would shift cuts
             chunks.append(current)
             current = []
     if current:
@@ -330,34 +333,23 @@ def _chunks(keys: list[str | None]) -> list[list[int]]:
     return chunks
 
 
-def _chunk_key(keys: list[str | None], chunk: list[int]) -> str | None:
-    members = [keys[i] for i in chunk]
-    return None if None in members else C.key_of("chunk", *members)
+def _chunk_key(plan: RoundPlan, chunk: list[int]) -> str:
+    """A chunk's entry is named by its members' paths; their contents are checked member by member."""
+    paths = _paths(plan)
+    return C.key_of("chunk", plan.context, *(str(paths[i]) for i in chunk))
 
 
-def _work(chunk: list[int]) -> list[tuple[int, bytes | None]]:
-    """In a worker: a chunk's outcomes, encoded (to travel back), and stored in the cache when they may be.
-    An outcome that cannot be encoded travels as None and is computed again in the parent."""
+def _work(chunk: list[int]) -> list[tuple[int, bytes | None, str | None]]:
+    """In a worker: the outcomes of these files, encoded to travel back (None: cannot be encoded, so it
+    is computed again in the parent), each with its key when its outcome may be cached."""
     plan = _PLAN
     assert plan is not None
-    return [(index, payload) for index, payload, _ in _compute_chunk(plan, chunk)]
-
-
-def _compute_chunk(plan: RoundPlan, chunk: list[int]) -> list[tuple[int, bytes | None, FileOutcome]]:
-    """A chunk's outcomes; encoded only when they travel or are stored."""
     paths = _paths(plan)
-    results = []
-    store = plan.cache is not None
+    out = []
     for index in chunk:
         outcome, key = _compute(plan, paths[index])
-        results.append((index, outcome, key))
-        store = store and key is not None and key == plan.keys[index]
-    chunk_key = _chunk_key(plan.keys, chunk) if store else None
-    travels = _PLAN is not None  # in a worker
-    payloads = [_dump(plan, outcome) if travels or chunk_key else None for _, outcome, _ in results]
-    if chunk_key is not None and plan.cache is not None and None not in payloads:
-        plan.cache.put(chunk_key, codec.dumps(payloads))
-    return [(index, payload, outcome) for (index, outcome, _), payload in zip(results, payloads, strict=True)]
+        out.append((index, _dump(plan, outcome), key))
+    return out
 
 
 def _compute(plan: RoundPlan, path: Path) -> tuple[FileOutcome, str | None]:
@@ -384,7 +376,9 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
     paths = _paths(plan)
     results: list[FileOutcome | None] = [None] * len(paths)
     plan.keys = [_file_key(plan, path) for path in paths] if plan.cache is not None else [None] * len(paths)
-    todo: list[list[int]] = []
+    stored: dict[int, bytes] = {}  # payloads to keep in the cache (reused or computed)
+    chunks = _chunks(paths)
+    todo: list[int] = []
     done = 0
 
     def advance(n: int) -> None:
@@ -393,45 +387,84 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
             progress(done + n, len(paths))
         done += n
 
-    chunks = _chunks(plan.keys) if plan.cache is not None else \
-        [list(range(n, min(n + CHUNK_BOUNDARY, len(paths)))) for n in range(0, len(paths), CHUNK_BOUNDARY)]
     for chunk in chunks:
-        chunk_key = _chunk_key(plan.keys, chunk) if plan.cache is not None else None
-        payload = plan.cache.get(chunk_key) if chunk_key is not None else None
-        try:
-            loaded = [_load(plan, paths[i], member) for i, member in zip(chunk, codec.loads(payload), strict=True)] \
-                if payload is not None else None
-        except Exception:  # signed by this user but unreadable with this code: recompute
-            loaded = None
-        if loaded is None:
-            todo.append(chunk)
-            continue
-        for index, outcome in zip(chunk, loaded, strict=True):
-            results[index] = outcome
-        advance(len(chunk))
-    files = plan.computed = sum(len(chunk) for chunk in todo)
-    workers = min(jobs_wanted(), files // (PARALLEL_FROM // 2) or 1)
-    if files >= PARALLEL_FROM and workers > 1 and hasattr(os, "fork"):
+        reused = _reuse(plan, chunk) if plan.cache is not None else {}
+        for index in chunk:
+            payload = reused.get(index)
+            if payload is not None:
+                try:
+                    results[index] = _load(plan, paths[index], payload)
+                    stored[index] = payload
+                    continue
+                except Exception:  # signed by this user but unreadable with this code: recompute
+                    pass
+            todo.append(index)
+        advance(len(chunk) - sum(1 for i in chunk if results[i] is None))
+    plan.computed = len(todo)
+    keys: dict[int, str | None] = {}
+    workers = min(jobs_wanted(), len(todo) // (PARALLEL_FROM // 2) or 1)
+    if len(todo) >= PARALLEL_FROM and workers > 1 and hasattr(os, "fork"):
         import multiprocessing  # only here: small rounds never pay for importing it
 
+        batches = [todo[n:n + CHUNK_BOUNDARY] for n in range(0, len(todo), CHUNK_BOUNDARY)]
         _PLAN = plan
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for computed in pool.imap_unordered(_work, todo):
-                    for index, payload in computed:
+                for computed in pool.imap_unordered(_work, batches):
+                    for index, payload, key in computed:
                         results[index] = _load(plan, paths[index], payload) if payload is not None \
                             else _compute(plan, paths[index])[0]
+                        keys[index] = key
+                        if payload is not None:
+                            stored[index] = payload
                     advance(len(computed))
         finally:
             _PLAN = None
     else:
-        for chunk in todo:
-            for index, _, outcome in _compute_chunk(plan, chunk):
-                results[index] = outcome
-            advance(len(chunk))
+        for index in todo:
+            outcome, key = _compute(plan, paths[index])
+            results[index], keys[index] = outcome, key
+            if plan.cache is not None and key is not None and key == plan.keys[index]:
+                payload = _dump(plan, outcome)
+                if payload is not None:
+                    stored[index] = payload
+            advance(1)
+    if plan.cache is not None and todo:
+        _store(plan, chunks, set(todo), keys, stored)
     if progress:
         progress(len(paths), len(paths))
     plan.outcomes = [r for r in results if r is not None]
+
+
+def _reuse(plan: RoundPlan, chunk: list[int]) -> dict[int, bytes]:
+    """The members of a chunk's cache entry whose file is unchanged (same key), by index."""
+    assert plan.cache is not None
+    payload = plan.cache.get(_chunk_key(plan, chunk))
+    if payload is None:
+        return {}
+    try:
+        members = codec.loads(payload)
+    except Exception:  # an older entry, or one this code cannot read: computed again
+        return {}
+    if not isinstance(members, list) or len(members) != len(chunk):
+        return {}
+    return {index: data for index, member in zip(chunk, members, strict=True)
+            if isinstance(member, list) and len(member) == 2 and member[0] is not None
+            and member[0] == plan.keys[index] for data in [member[1]]}
+
+
+def _store(plan: RoundPlan, chunks: list[list[int]], computed: set[int], keys: dict[int, str | None],
+           stored: dict[int, bytes]) -> None:
+    """Rewrite the entries of the chunks that had a file computed: every member with its key."""
+    assert plan.cache is not None
+    for chunk in chunks:
+        if not computed.intersection(chunk):
+            continue
+        members = []
+        for index in chunk:
+            key = plan.keys[index] if index not in computed or keys.get(index) == plan.keys[index] else None
+            members.append([key, stored.get(index)] if key is not None and index in stored else [None, None])
+        plan.cache.put(_chunk_key(plan, chunk), codec.dumps(members))
 
 
 def _merge(plan: RoundPlan) -> list[Any]:

@@ -91,7 +91,7 @@ def test_an_edited_file_is_read_again(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "result: done" in text
     target.write_text(text.replace("result: done", "result: not-done\n    reason: 测试修改", 1), encoding="utf-8")
     after = file_by_file(round_dir)
-    assert 1 <= after[2].cache.misses <= 2                 # only the edited file's chunk (or the two it joins)
+    assert after[2].plans[0].computed == 1                 # only the edited file: its chunk's others are reused
     assert after[:2] == whole_round(round_dir)
     assert after[1] != before[1]                           # and its score changed
 
@@ -189,27 +189,24 @@ def test_a_file_over_the_limit_is_refused_without_being_read(file_by_file_path: 
 
 
 def test_chunks_end_where_their_files_say() -> None:
-    """Content-defined chunks: changing, adding or removing one file changes at most two chunks
-    (its own, and a neighbour it merges with or splits from), wherever it is in the round."""
+    """Chunks cut by file name: editing a file never moves a cut; adding or removing one changes at
+    most two chunks (its own, and a neighbour it merges with or splits from), wherever it is."""
     import random
 
     rng = random.Random(7)
-    keys = [C.key_of(n) for n in range(3000)]
-    before = outcomes._chunks(keys)
+    paths = [Path(f"rounds/r/observations/u{n:04d}.yaml") for n in range(3000)]
+    before = outcomes._chunks(paths)
     assert sorted(i for chunk in before for i in chunk) == list(range(3000))
     assert 100 < len(before) < 400 and max(map(len, before)) < 200
 
-    def as_keys(chunks, ks):
-        return {tuple(ks[i] for i in chunk) for chunk in chunks}
+    def as_names(chunks, ps):
+        return {tuple(ps[i].name for i in chunk) for chunk in chunks}
     for _ in range(50):
         n = rng.randrange(3000)
-        for changed in (keys[:n] + [C.key_of("edited", n)] + keys[n + 1:],     # edited
-                        keys[:n] + [C.key_of("added", n)] + keys[n:],           # added
-                        keys[:n] + keys[n + 1:]):                               # removed
-            after = as_keys(outcomes._chunks(changed), changed)
-            assert len(as_keys(before, keys) - after) <= 2
-    unreadable = keys[:10] + [None] + keys[10:20]
-    assert all(chunk[-1] == 10 for chunk in outcomes._chunks(unreadable) if 10 in chunk)  # never cached with others
+        for changed in (paths[:n] + [Path(f"rounds/r/observations/added{n}.yaml")] + paths[n:],  # added
+                        paths[:n] + paths[n + 1:]):                                               # removed
+            after = as_names(outcomes._chunks(changed), changed)
+            assert len(as_names(before, paths) - after) <= 2
 
 
 # --- a cache nobody can plant (issue #16) ------------------------------------------------

@@ -94,3 +94,21 @@ def test_a_changed_channel_is_named_in_the_diff_of_its_unit(tmp_path, monkeypatc
     assert ("政务新媒体账号 微博“示例县发布” 80 → 90（M1 更新及时 每有一周未发布信息扣2分 6处 → "
             "每有一周未发布信息扣2分 1处") in result.stdout
     assert "张三" in result.stdout
+
+
+def test_a_warm_run_after_one_channel_changes_reads_only_that_file(tmp_path, monkeypatch):
+    """Roll-ups run on the per-file summaries, so a channel's edit does not touch its unit's outcome."""
+    from gapctl import outcomes
+
+    repo = tmp_path / "repo"
+    for part in ("schemes", "units", ROUND):
+        shutil.copytree(ROOT / part, repo / part)
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("GAPCTL_CACHE_DIR", str(tmp_path / "cache"))
+    cold = outcomes.check(ROUND)
+    before = _county(outcomes.score(cold)).total
+    weibo = repo / ROUND / "channels" / "county" / "weibo.yaml"
+    weibo.write_text(weibo.read_text(encoding="utf-8").replace("silent-weeks: 6", "silent-weeks: 1"), encoding="utf-8")
+    warm = outcomes.check(ROUND)
+    assert warm.plans[0].computed == 1  # the one channel file; the county's own file came from the cache
+    assert _county(outcomes.score(warm)).total == before + Decimal("0.4")
