@@ -101,8 +101,10 @@ class Cache:
 
     def get(self, key: str) -> bytes | None:
         """The payload stored under `key`, or None (missing, corrupt, foreign or unreadable)."""
+        from gapctl.reads import read_bytes
+
         try:
-            blob = self.path(key).read_bytes()
+            blob = read_bytes(self.path(key), self.directory)  # a regular file inside the cache, never a FIFO
         except OSError:
             self.misses += 1
             return None

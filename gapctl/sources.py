@@ -40,7 +40,8 @@ TOML_SUFFIXES = (".toml",)
 DATA_SUFFIXES = YAML_SUFFIXES + TOML_SUFFIXES
 MAX_FILE_ENV = "GAPCTL_MAX_FILE_MB"
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the default; a unit's observations are ~20 KB, 20 MB is surely wrong
-MAX_NODES = 2_000_000  # guards the walker against alias bombs ("billion laughs")
+MAX_NODES = 2_000_000  # values in one file (the default): guards memory against huge files and alias bombs
+MAX_VALUES_ENV = "GAPCTL_MAX_VALUES"
 MAX_DEPTH = 64  # lists and mappings nested deeper than this are refused; real files need fewer than 10
 # gapctl measures nesting itself (gapctl.yaml_depth) before libyaml composes, which recurses in
 # C once per level: old releases overflowed the stack at ~30,000 levels, 0.2.5 refuses 1,000
@@ -80,10 +81,11 @@ def _size(size: int) -> str:
 
 
 def display_path(path: Path) -> str:
-    """A path as users typed it: relative to the working directory when inside it."""
+    """A path as users typed it: relative to the working directory when inside it. The file itself
+    is not resolved: a symbolic link is named as itself, not as the file it points to."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+        return str((path.parent.resolve() / path.name).relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError, RuntimeError):
         return str(path)
 
 
@@ -108,9 +110,11 @@ class SourceFile:
     def _read_text(self) -> str | None:
         if self.text is not None:
             return self.text
+        from gapctl.reads import read_bytes
+
         try:
-            raw = self.path.read_bytes()
-        except OSError:
+            raw = read_bytes(self.path)
+        except (OSError, ValueError):
             return None
         decoded, _ = decode(raw)
         return decoded
@@ -223,37 +227,46 @@ def over_limit(path: Path) -> bool:
         return False
 
 
+def _too_large(src: SourceFile, size: int, max_bytes: int, note: str) -> Problem:
+    return Problem(
+        FILE_TOO_LARGE,
+        f"file is {_size(size)}, over the limit of {_size(max_bytes)}{note}; "
+        f"to read it, raise the limit with the environment variable {MAX_FILE_ENV} "
+        f"(for example {MAX_FILE_ENV}={int(size / 1048576) + 1})",
+        src, location=Location(src.display))
+
+
 def read_file(path: Path, text: str | bytes | None = None,
-              max_bytes: int | None = None, keep_text: bool = False) -> Parsed:
+              max_bytes: int | None = None, keep_text: bool = False, root: Path | None = None) -> Parsed:
     """Read and parse one YAML or TOML file, collecting problems instead of raising.
 
     `text` gives the content instead of reading `path`; `keep_text` keeps it for locating
     problems later (for files that are not on disk, such as a git revision's). `max_bytes`
-    defaults to the limit in force (GAPCTL_MAX_FILE_MB, read now).
+    defaults to the limit in force (GAPCTL_MAX_FILE_MB, read now). A file on disk is opened
+    through `gapctl.reads` (inside `root`, default its repository; a regular file; refused
+    before it is read when it is too large).
     """
+    from gapctl import reads
+
     src = SourceFile(path, display_path(path))
     note = ""
     if max_bytes is None:
         max_bytes, note = max_file_bytes()
     try:
-        if text is None and path.stat().st_size > max_bytes:  # refuse before reading it all
-            raw = b""
-            size = path.stat().st_size
+        if text is None:
+            raw = reads.read_bytes(path, root, limit=max_bytes)
         else:
-            raw = text if isinstance(text, bytes) else (
-                text.encode("utf-8") if text is not None else path.read_bytes())
-            size = len(raw)
+            raw = text if isinstance(text, bytes) else text.encode("utf-8")
+    except reads.TooLarge as err:
+        return Parsed(src, None, [_too_large(src, err.size, max_bytes, note)])
     except (OSError, ValueError) as err:  # ValueError: a NUL in the path
-        reason = getattr(err, "strerror", None) or str(err)
+        reason = err.why if isinstance(err, reads.Refused) else getattr(err, "strerror", None) or str(err)
+        if isinstance(err, reads.Refused):
+            src.display = err.shown  # the link as itself, not where it leads
         return Parsed(src, None, [Problem(UNREADABLE, f"cannot read file: {reason}",
                                           src, location=Location(src.display))])
-    if size > max_bytes:
-        return Parsed(src, None, [Problem(
-            FILE_TOO_LARGE,
-            f"file is {_size(size)}, over the limit of {_size(max_bytes)}{note}; "
-            f"to read it, raise the limit with the environment variable {MAX_FILE_ENV} "
-            f"(for example {MAX_FILE_ENV}={int(size / 1048576) + 1})",
-            src, location=Location(src.display))])
+    if len(raw) > max_bytes:
+        return Parsed(src, None, [_too_large(src, len(raw), max_bytes, note)])
     decoded, hint = decode(raw)
     if decoded is None:
         return Parsed(src, None, [_encoding_problem(src, raw, hint or "")])
@@ -267,10 +280,92 @@ def read_file(path: Path, text: str | bytes | None = None,
     return _parse_yaml(src, decoded, measure_depth=may_be_too_deep(raw, MAX_DEPTH))
 
 
+def max_values() -> tuple[int, str]:
+    """The limit on values in one file: GAPCTL_MAX_VALUES (read at each call) or 2,000,000; and a note
+    on a bad value."""
+    raw = os.environ.get(MAX_VALUES_ENV, "").strip()
+    if not raw:
+        return MAX_NODES, ""
+    try:
+        values = int(raw.replace("_", "").replace(",", ""))
+    except ValueError:
+        values = 0
+    if values <= 0 or values > 1_000_000_000:
+        return MAX_NODES, f" ({MAX_VALUES_ENV}={raw!r} is not a number of values, so the default applies)"
+    return values, ""
+
+
+def _too_many(src: SourceFile, limit: int, note: str, aliases: bool = False) -> Parsed:
+    """More values than the limit: refused with the limit named, and how to change it."""
+    how = "expands to more than {:,} values through its YAML aliases" if aliases else "holds more than {:,} values"
+    return Parsed(src, None, [Problem(
+        FILE_TOO_LARGE, f"file {how.format(limit)} (the limit{note}); gapctl files hold a few thousand, so it "
+        f"was not read; the environment variable {MAX_VALUES_ENV} changes the limit",
+        src, location=Location(src.display, 1, 1))])
+
+
+_TOML_SKIPPED = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
+
+
+def _toml_values_at_least(text: str) -> int:
+    """A lower bound on the values a TOML text holds, without parsing it: every `key =` assigns one,
+    and every comma outside strings and comments follows an array item or an inline table's key."""
+    bare = _TOML_SKIPPED.sub("s", text)
+    return max(bare.count("="), bare.count(","))
+
+
+def _yaml_values_over(text: str, limit: int) -> bool:
+    """Whether a YAML text holds more than `limit` values (mapping keys not counted, as the walker
+    counts), found from libyaml's stream of events: constant memory, nothing composed."""
+    import yaml
+    from yaml.events import (
+        AliasEvent,
+        MappingEndEvent,
+        MappingStartEvent,
+        ScalarEvent,
+        SequenceEndEvent,
+        SequenceStartEvent,
+        StreamEndEvent,
+    )
+
+    parser = _composer()(text)
+    count = 0
+    keys: list[int] = []  # per open collection: 0 a sequence, 1 a mapping's key next, 2 its value next
+    try:
+        while True:
+            event = parser.get_event()
+            cls = event.__class__
+            if cls is ScalarEvent or cls is SequenceStartEvent or cls is MappingStartEvent or cls is AliasEvent:
+                state = keys[-1] if keys else 0
+                if state == 1:
+                    keys[-1] = 2
+                else:
+                    if state == 2:
+                        keys[-1] = 1
+                    count += 1
+                    if count > limit:
+                        return True
+                if cls is SequenceStartEvent:
+                    keys.append(0)
+                elif cls is MappingStartEvent:
+                    keys.append(1)
+            elif cls is SequenceEndEvent or cls is MappingEndEvent:
+                keys.pop()
+            elif cls is StreamEndEvent or event is None:
+                return False
+    except yaml.YAMLError:  # the parse proper reports it, with its position
+        return False
+    finally:
+        parser.dispose()
+
+
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def _parse_toml(src: SourceFile, text: str) -> Parsed:
+    limit, note = max_values()
+    if len(text) > limit // 2 and _toml_values_at_least(text) > limit:  # before tomllib builds them all
+        return _too_many(src, limit, note)
     try:
         data = tomllib.loads(text, parse_float=Decimal)
     except RecursionError:  # tomllib recurses once per nested array or inline table
@@ -365,6 +460,11 @@ def _parse_yaml(src: SourceFile, text: str, measure_depth: bool = False) -> Pars
         if deep is not None:
             return Parsed(src, None, [Problem(TOO_DEEP, _too_deep_message(), src,
                                               location=Location(src.display, *deep))])
+        limit, note = max_values()
+        # a value takes at least ~1.5 characters ("[:,:]"): only a long text can hold too many, and
+        # it is counted from libyaml's events before composing, which would hold every node at once
+        if len(text) > limit // 2 and _yaml_values_over(text, limit):
+            return _too_many(src, limit, note)
         node = yaml.compose(text, Loader=_composer())
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -398,16 +498,14 @@ def _parse_yaml(src: SourceFile, text: str, measure_depth: bool = False) -> Pars
     if node is None:
         return Parsed(src, None, [Problem(EMPTY_FILE, "file holds no data (only comments?)",
                                           src, location=Location(src.display, 1, 1))])
-    walker = _Walker(src)
+    walker = _Walker(src, budget=limit)
+    aliases = "*" in text and _ALIAS.search(text) is not None
     try:
-        if "*" in text and _ALIAS.search(text) and _expanded_size(node) > MAX_NODES:
+        if aliases and _expanded_size(node, limit) > limit:
             raise _TooManyNodes  # found without expanding: walking 2,000,000 values first took seconds
         data = walker.walk_root(node)
     except _TooManyNodes:
-        return Parsed(src, None, [Problem(
-            FILE_TOO_LARGE,
-            f"file expands to more than {MAX_NODES:,} values (YAML aliases used to "
-            "multiply data?)", src, location=Location(src.display, 1, 1))])
+        return _too_many(src, limit, note, aliases)
     except _TooDeep as err:
         mark = err.args[0]
         return Parsed(src, None, [Problem(TOO_DEEP, _too_deep_message(alias=err.args[1]), src,
@@ -425,7 +523,7 @@ class _TooManyNodes(Exception):
 _ALIAS = re.compile(r"(?:^|[\s\[{,:])\*[^\s,\[\]{}]", re.M)  # a YAML alias (*name), not a '*' in text
 
 
-def _expanded_size(root: Any) -> int:
+def _expanded_size(root: Any, limit: int = MAX_NODES) -> int:
     """How many values walking `root` would visit, aliases expanded, counted without expanding them.
 
     Each distinct node is sized once (1 + its values' sizes); an alias inside the collection it
@@ -449,7 +547,7 @@ def _expanded_size(root: Any) -> int:
         key = id(node)
         if finished:
             open_.discard(key)
-            sizes[key] = min(1 + sum(sizes.get(id(v), 0) for v in values(node)), MAX_NODES + 1)
+            sizes[key] = min(1 + sum(sizes.get(id(v), 0) for v in values(node)), limit + 1)
         elif key not in sizes and key not in open_:
             open_.add(key)
             stack.append((node, True))
@@ -543,11 +641,12 @@ class _Walker:
     """Composed YAML nodes → plain data; records duplicate keys and (optionally) positions."""
 
     def __init__(self, src: SourceFile | None,
-                 positions: dict[tuple[Any, ...], tuple[int, int, int, int]] | None = None):
+                 positions: dict[tuple[Any, ...], tuple[int, int, int, int]] | None = None,
+                 budget: int | None = None):
         self.src = src
         self.positions = positions
         self.problems: list[Problem] = []
-        self.budget = MAX_NODES
+        self.budget = max_values()[0] if budget is None else budget
         self.root: Any = None
 
     def unsupported(self, node: Any, message: str) -> None:
