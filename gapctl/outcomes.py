@@ -25,6 +25,7 @@ from gapctl import cache as C
 from gapctl.load import Loaded, build_observations, load, paused_gc, second_file, unreadable_problem
 from gapctl.model import Evidence, Round, Unit
 from gapctl.problems import ERROR, Report
+from gapctl.reads import ci_mode, read_bytes
 from gapctl.score import (
     ExternalShare,
     RoundScore,
@@ -36,7 +37,6 @@ from gapctl.score import (
     score_unit,
     summarise,
 )
-from gapctl.reads import ci_mode, read_bytes
 from gapctl.sources import SourceFile, display_path, over_limit, read_file
 from gapctl.validate import (
     check_appeals,
