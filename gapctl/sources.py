@@ -74,9 +74,11 @@ def max_file_bytes() -> tuple[int, str]:
 
 def _size(size: int) -> str:
     """A file size as people read it: 50 MB, 1.5 MB, 3.1 KB."""
+    from gapctl.figures import figure
+
     if size < 1048576:
-        return f"{size / 1024:.1f} KB"
-    text = f"{size / 1048576:.1f}"
+        return f"{figure(Decimal(size) / 1024)} KB"
+    text = figure(Decimal(size) / 1048576)
     return (text[:-2] if text.endswith(".0") else text) + " MB"
 
 
