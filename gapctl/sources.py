@@ -83,10 +83,14 @@ def _size(size: int) -> str:
 
 
 def display_path(path: Path) -> str:
-    """A path as users typed it: relative to the working directory when inside it. The file itself
-    is not resolved: a symbolic link is named as itself, not as the file it points to."""
+    """A path as users typed it: relative to the working directory when inside it. Links are not
+    resolved (a file or directory that is a symbolic link is named as itself, not as what it points
+    to), except to find a path given absolute through a linked directory inside the working directory."""
     try:
-        return str((path.parent.resolve() / path.name).relative_to(Path.cwd().resolve()))
+        absolute, cwd = os.path.abspath(path), os.getcwd()
+        if os.path.commonpath([absolute, cwd]) == cwd:
+            return os.path.relpath(absolute, cwd)
+        return str((path.parent.resolve() / path.name).relative_to(Path(cwd).resolve()))
     except (ValueError, OSError, RuntimeError):
         return str(path)
 

@@ -121,8 +121,8 @@ class GitTree:
         self._reader: subprocess.Popen[bytes] | None = None
 
     def _rel(self, path: Path) -> str | None:
-        try:
-            rel = path.resolve().relative_to(self.root)
+        try:  # the name itself not resolved: a link in the working tree is not the revision's file
+            rel = (path.absolute().parent.resolve() / path.name).relative_to(self.root)
         except ValueError:
             return None
         text = rel.as_posix()
