@@ -73,10 +73,11 @@ class TooLarge(Refused):
 
 def ci_mode() -> bool:
     """Whether no symbolic link is followed: GAPCTL_CI=1, or CI=true unless GAPCTL_CI=0 (read at each call)."""
-    own = os.environ.get(CI_ENV, "").strip().lower()
-    if own:
-        return own not in ("0", "false", "no", "off")
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+    environ = os.environ
+    own = environ.get(CI_ENV)
+    if own and own.strip():
+        return own.strip().lower() not in ("0", "false", "no", "off")
+    return environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
 def shown(path: str | os.PathLike[str]) -> str:
@@ -112,20 +113,22 @@ def repository_of(path: str | os.PathLike[str]) -> Path:
     return Path(here)
 
 
-_REAL_DIRS: dict[tuple[str, int, int], str] = {}
+_DIRS: dict[tuple[str, int, int], tuple[str, str, str]] = {}
 
 
-def _real_dir(directory: str) -> str:
-    """os.path.realpath of a directory, remembered by its identity (one stat instead of an lstat per
-    component: 30,000 observation files share a handful of directories)."""
+def _directory(directory: str) -> tuple[str, str, str]:
+    """(its real path, its repository_of, that one's real path) for a directory, remembered by its
+    identity: one stat instead of an lstat per component and three per ancestor, since 30,000
+    observation files share a handful of directories."""
     st = os.stat(directory)
     key = (directory, st.st_dev, st.st_ino)
-    real = _REAL_DIRS.get(key)
-    if real is None:
-        if len(_REAL_DIRS) > 4096:
-            _REAL_DIRS.clear()
-        real = _REAL_DIRS[key] = os.path.realpath(directory)
-    return real
+    found = _DIRS.get(key)
+    if found is None:
+        if len(_DIRS) > 4096:
+            _DIRS.clear()
+        top = str(repository_of(os.path.join(directory, "-")))
+        found = _DIRS[key] = (os.path.realpath(directory), top, os.path.realpath(top))
+    return found
 
 
 def _inside(real: str, real_root: str) -> bool:
@@ -181,7 +184,10 @@ def check(path: str | os.PathLike[str], root: str | os.PathLike[str] | _Anywhere
     absolute = os.path.abspath(path)
     st = os.lstat(absolute)  # FileNotFoundError, NotADirectoryError, ValueError (NUL) go to the caller
     anywhere = root is ANYWHERE
-    top = "" if anywhere else os.path.abspath(repository_of(absolute) if root is None else root)  # type: ignore[arg-type]
+    real_parent, top, real_top = _directory(os.path.dirname(absolute))
+    if not anywhere and root is not None:
+        top = os.path.abspath(root)  # type: ignore[arg-type]
+        real_top = _directory(top)[0]
     ci = not anywhere and ci_mode()
     if stat.S_ISLNK(st.st_mode):
         target = _link_target(absolute)
@@ -194,13 +200,12 @@ def check(path: str | os.PathLike[str], root: str | os.PathLike[str] | _Anywhere
         except (OSError, RuntimeError):  # missing target, a loop of links
             raise Refused(path, f"is a symbolic link to {target}, which does not exist or loops back on "
                                 "itself") from None
-        if not anywhere and not _inside(real, _real_dir(top)):
+        if not anywhere and not _inside(real, real_top):
             raise Refused(path, f"is a symbolic link to {target}, outside the repository"
                                 f"{_where(top)}; gapctl reads no file outside it")
     else:
-        real = os.path.join(_real_dir(os.path.dirname(absolute)), os.path.basename(absolute))
+        real = os.path.join(real_parent, os.path.basename(absolute))
         if not anywhere:
-            real_top = _real_dir(top)
             inside = _inside(real, real_top)
             if not inside or ci and real != os.path.normpath(os.path.join(real_top, os.path.relpath(absolute, top))):
                 link = _first_link(absolute, top)  # a directory on the way is a link
