@@ -296,3 +296,13 @@ def test_devices_are_refused_without_being_opened(tmp_path):
     (tmp_path / "schemes/zero.yaml").symlink_to("/dev/zero")
     with pytest.raises(reads.Refused, match="outside the repository"):
         reads.read_bytes(tmp_path / "schemes/zero.yaml")
+
+
+def test_an_evidence_link_inside_the_round_is_followed_except_in_ci_mode(tmp_path, monkeypatch):
+    case = tmp_path / "case"
+    shutil.copytree(ROOT / "tests/bad/121-evidence-symlink-inside-round-ok", case, symlinks=True)
+    monkeypatch.chdir(case)
+    assert check("rounds/r").report.exit_code() == 0
+    monkeypatch.setenv("GAPCTL_CI", "1")
+    (problem,) = check("rounds/r").report.sorted()
+    assert problem.code == "E505" and "is a symbolic link (to 2.1-shenqiandan.txt); in CI" in problem.message
