@@ -122,7 +122,8 @@ class GitTree:
 
     def _rel(self, path: Path) -> str | None:
         try:  # the name itself not resolved: a link in the working tree is not the revision's file
-            rel = (path.absolute().parent.resolve() / path.name).relative_to(self.root)
+            absolute = Path(os.path.abspath(path))
+            rel = (absolute.parent.resolve() / absolute.name).relative_to(self.root)
         except ValueError:
             return None
         text = rel.as_posix()
