@@ -33,6 +33,7 @@ from gapctl.problems import (
     Location,
     Problem,
 )
+from gapctl.value_count import toml_values_at_least, yaml_values_over
 from gapctl.yaml_depth import may_be_too_deep, too_deep_at
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -310,67 +311,12 @@ def _too_many(src: SourceFile, limit: int, note: str, aliases: bool = False) -> 
         src, location=Location(src.display, 1, 1))])
 
 
-_TOML_SKIPPED = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
-
-
-def _toml_values_at_least(text: str) -> int:
-    """A lower bound on the values a TOML text holds, without parsing it: every `key =` assigns one,
-    and every comma outside strings and comments follows an array item or an inline table's key."""
-    bare = _TOML_SKIPPED.sub("s", text)
-    return max(bare.count("="), bare.count(","))
-
-
-def _yaml_values_over(text: str, limit: int) -> bool:
-    """Whether a YAML text holds more than `limit` values (mapping keys not counted, as the walker
-    counts), found from libyaml's stream of events: constant memory, nothing composed."""
-    import yaml
-    from yaml.events import (
-        AliasEvent,
-        MappingEndEvent,
-        MappingStartEvent,
-        ScalarEvent,
-        SequenceEndEvent,
-        SequenceStartEvent,
-        StreamEndEvent,
-    )
-
-    parser = _composer()(text)
-    count = 0
-    keys: list[int] = []  # per open collection: 0 a sequence, 1 a mapping's key next, 2 its value next
-    try:
-        while True:
-            event = parser.get_event()
-            cls = event.__class__
-            if cls is ScalarEvent or cls is SequenceStartEvent or cls is MappingStartEvent or cls is AliasEvent:
-                state = keys[-1] if keys else 0
-                if state == 1:
-                    keys[-1] = 2
-                else:
-                    if state == 2:
-                        keys[-1] = 1
-                    count += 1
-                    if count > limit:
-                        return True
-                if cls is SequenceStartEvent:
-                    keys.append(0)
-                elif cls is MappingStartEvent:
-                    keys.append(1)
-            elif cls is SequenceEndEvent or cls is MappingEndEvent:
-                keys.pop()
-            elif cls is StreamEndEvent or event is None:
-                return False
-    except yaml.YAMLError:  # the parse proper reports it, with its position
-        return False
-    finally:
-        parser.dispose()
-
-
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def _parse_toml(src: SourceFile, text: str) -> Parsed:
     limit, note = max_values()
-    if len(text) > limit // 2 and _toml_values_at_least(text) > limit:  # before tomllib builds them all
+    if len(text) > limit // 2 and toml_values_at_least(text) > limit:  # before tomllib builds them all
         return _too_many(src, limit, note)
     try:
         data = tomllib.loads(text, parse_float=Decimal)
@@ -469,7 +415,7 @@ def _parse_yaml(src: SourceFile, text: str, measure_depth: bool = False) -> Pars
         limit, note = max_values()
         # a value takes at least ~1.5 characters ("[:,:]"): only a long text can hold too many, and
         # it is counted from libyaml's events before composing, which would hold every node at once
-        if len(text) > limit // 2 and _yaml_values_over(text, limit):
+        if len(text) > limit // 2 and yaml_values_over(text, limit, _composer()):
             return _too_many(src, limit, note)
         node = yaml.compose(text, Loader=_composer())
     except yaml.MarkedYAMLError as err:
