@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from gapctl.figures import figure
 from gapctl.labels import label, name_in
 from gapctl.model import Indicator, Result, Round, Scheme, Unit
 from gapctl.rules import REGISTRY, num
@@ -208,7 +209,7 @@ def _opt(value: Decimal | None) -> str:
 
 
 def _fixed(value: Decimal | None, places: int) -> str:
-    return "—" if value is None else format(value.quantize(Decimal(1).scaleb(-places)), "f")
+    return "—" if value is None else figure(value, places)
 
 
 def _name(obj: Any, lang: str) -> str:

@@ -197,8 +197,8 @@ class Cache:
 
     def get(self, key: str) -> bytes | None:
         """The payload stored under `key`, or None (missing, corrupt, foreign or unreadable)."""
-        try:
-            fd = os.open(self.path(key), os.O_RDONLY | os.O_NOFOLLOW)
+        try:  # never through a link; a FIFO or device is not read (fstat below): the rule of gapctl.reads
+            fd = os.open(self.path(key), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             self.misses += 1
             return None

@@ -618,8 +618,10 @@ def evidence_add(
         raise typer.Exit(2) from None
     try:
         target, digest = add(path, unit, indicator, file, title, dates[0], dates[1])
-    except EvidenceError as err:
-        typer.echo(f"gapctl evidence add: {err}", err=True)
+    except EvidenceError as err:  # one line per reason; nothing was written
+        from gapctl.escape import plain_line
+        for line in err.lines:
+            typer.echo(plain_line(f"gapctl evidence add: {line}"), err=True)
         raise typer.Exit(1) from None
     _echo(f"added {target} (sha256 {digest[:12]}…) to {unit} {indicator}")
 
@@ -939,7 +941,13 @@ def _print_result(module: Any, result: Any, fmt: Format, lang: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app, turning unexpected exceptions into one clear line."""
+    """Entry point: run the app; what stops it from running becomes one line and exit code 3.
+
+    A full disk, a failed memory allocation or git that cannot read a revision is said as such.
+    Anything else is a bug: the traceback, gapctl's and Python's versions and the command line go
+    to a crash report under the user's cache directory (never the repository) and the line says
+    where. GAPCTL_DEBUG=1 lets the exception through instead, traceback and all.
+    """
     try:
         app(args=argv, prog_name="gapctl")
     except SystemExit:
@@ -947,7 +955,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as err:  # a bug, not bad data: say so without a wall of traceback
+    except Exception as err:  # not bad data (that is exit 1 with problem lines): gapctl could not run
         import os
 
         from gapctl.writes import DiskFull
@@ -956,6 +964,79 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(3)
         if os.environ.get("GAPCTL_DEBUG"):
             raise
-        typer.echo(f"gapctl: internal error: {type(err).__name__}: {err}\n"
-                   "This is a bug in gapctl; rerun with GAPCTL_DEBUG=1 for the traceback.", err=True)
+        typer.echo(_could_not_run(err, sys.argv[1:] if argv is None else argv), err=True)
         sys.exit(3)
+
+
+def _could_not_run(err: Exception, argv: list[str]) -> str:
+    """The one line `main` prints for an exception that stopped a command (writing a crash report for a bug)."""
+    import errno
+
+    from gapctl.escape import plain_line
+    from gapctl.tree import GitError
+
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        where = f" ({err.filename})" if err.filename else ""
+        return plain_line(f"gapctl: could not run: no space left on the device{where}; nothing else was changed")
+    if isinstance(err, MemoryError):
+        return "gapctl: could not run: out of memory"
+    if isinstance(err, GitError):
+        return plain_line(f"gapctl: could not run: {err}")
+    report = _crash_report(err, argv)
+    where = f"the crash report is {report}" if isinstance(report, Path) else \
+        f"no crash report could be written ({report}); rerun with GAPCTL_DEBUG=1 for the traceback"
+    return plain_line(f"gapctl: internal error ({type(err).__name__}), a bug in gapctl: {where}")
+
+
+def _crash_directory() -> Path:
+    """$XDG_CACHE_HOME/gapctl (else ~/.cache/gapctl), or the system's temporary directory when that
+    is inside the working directory's repository: a crash report is never committed by mistake."""
+    import os
+    import tempfile
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").absolute() / "gapctl"
+    cwd = Path.cwd().resolve()
+    for top in [cwd, *cwd.parents]:
+        if any((top / name).exists() for name in (".git", "schemes", "units", "rounds")):
+            if base.resolve() == top or top in base.resolve().parents:
+                return Path(tempfile.gettempdir()).resolve() / "gapctl"
+            break
+    return base
+
+
+def _crash_report(err: Exception, argv: list[str]) -> Path | str:
+    """Write the traceback and what it ran on to crash-<time>.txt; its path, or why it could not be written."""
+    import datetime as dt
+    import os
+    import platform
+    import traceback
+
+    from gapctl import __version__
+
+    now = dt.datetime.now(dt.UTC)
+    text = "\n".join([
+        f"gapctl {__version__} crashed at {now.isoformat(timespec='seconds')}",
+        f"command line: gapctl {' '.join(argv)}",
+        f"python: {sys.version.split()[0]} ({sys.executable}) on {platform.platform()}",
+        f"working directory: {os.getcwd()}",
+        "",
+        "".join(traceback.format_exception(err)),
+        "Please send this file with a bug report to gapctl's maintainers; it holds the command line and",
+        "the traceback, which may name files of your repository, and nothing of their content.",
+        ""])
+    try:
+        directory = _crash_directory()
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = now.strftime("%Y%m%dT%H%M%SZ")
+        for n in range(100):
+            path = directory / f"crash-{stamp}{f'-{n}' if n else ''}.txt"
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            except FileExistsError:
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+            return path
+        return "too many crash reports this second"
+    except OSError as error:
+        return error.strerror or str(error)

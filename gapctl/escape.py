@@ -4,14 +4,22 @@ Names, notes, reasons, evidence and commit authors come from files anyone can ed
 request; reports built from them are published on government websites and posted as PR
 comments. Every renderer passes such strings through exactly one function here:
 
-- `plain`/`plain_line`: terminal text and aligned tables (control and bidi characters shown
-  as `\\u202e`, line breaks folded, so one value is one line and cannot reorder its neighbours);
+- `plain`/`plain_line`: terminal text and aligned tables (control, bidi and other invisible
+  characters shown as `\\u202e`, `\\u200b`, line breaks folded, so one value is one line and cannot
+  reorder its neighbours or pass for another);
 - `md`: Markdown inline text and table cells (HTML, emphasis, links, `|`, line breaks,
   `@mentions` and `#123` references neutralised); `code` for ids shown as code;
 - `link`/`safe_url`: links only to http(s) or to a relative path that stays inside the tree;
 - `html`: HTML and SVG/XML text and attribute values;
 - `csv_cell`: spreadsheet cells (no formula injection);
-- `json_text`: JSON as printed (bidi characters as `\\u` escapes; values unchanged).
+- `json_text`: JSON as printed (bidi and invisible characters as `\\u` escapes; values unchanged).
+
+Invisible characters are every format character (Unicode category Cf): zero-width space,
+non-joiner and joiner (U+200B–U+200D), word joiner and invisible operators (U+2060–U+2064), a
+byte-order mark inside text (U+FEFF), the soft hyphen, tag characters, besides the bidi
+controls. They are allowed in names and free text (a name pasted from a web page often holds
+one) but never shown as nothing: `某镇\\u200b人民政府` cannot pass for `某镇人民政府` in a report.
+Ids refuse them (gapctl.schema), since ids become file names and keys.
 """
 
 from __future__ import annotations
@@ -30,16 +38,29 @@ BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 _BREAK_RUN = re.compile(f"[ \t]*[{BREAKS}][ \t{BREAKS}]*")
 _TRAILING_BREAKS = re.compile(f"[ \t]*[{BREAKS}][ \t{BREAKS}]*$")
 _SPACES = re.compile(f"[ \t{BREAKS}]+")
-# Shown as \\uXXXX: bidi controls, C0 controls (ESC moves a terminal's cursor), DEL, C1 controls.
-_INVISIBLE = re.compile(f"[{BIDI}\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
+# Format characters (Unicode category Cf, as of Unicode 15) other than the bidi controls: they
+# render as nothing, so two names that differ by one look the same (tests check the list
+# against unicodedata).
+_FORMAT = ("\u00ad\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200d\u2060-\u2064"
+          "\u206a-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+          "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
+# Shown as \\uXXXX: bidi controls, other format characters, C0 controls (ESC moves a terminal's
+# cursor), DEL, C1 controls.
+_INVISIBLE = re.compile(f"[{BIDI}{_FORMAT}\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
 WORD_JOINER = "\u2060"  # invisible, no line break: after `@` or `#` it stops GitHub's mentions and references
 
 
 def visible(text: str) -> str:
-    """Bidi and control characters as a visible `\\u202e`; tabs as spaces. Everything else unchanged."""
-    if text.isprintable():  # fast path: bidi marks, controls and tabs are all non-printable
+    """Bidi, format (zero-width …) and control characters as a visible `\\u202e`; tabs as spaces.
+    Everything else unchanged."""
+    if text.isprintable():  # fast path: bidi marks, format characters, controls and tabs are all non-printable
         return text
-    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text.replace("\t", " "))
+    return _INVISIBLE.sub(_escaped, text.replace("\t", " "))
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def plain(value: Any) -> str:
@@ -165,15 +186,24 @@ def csv_cell(value: Any) -> Any:
     return "'" + text if text.startswith(_FORMULA) else text
 
 
-_BIDI_RE = re.compile(f"[{BIDI}]")
+_BIDI_RE = re.compile(f"[{BIDI}{_FORMAT}]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # JSON escapes a character beyond the BMP as its UTF-16 surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def json_text(dumped: str) -> str:
-    """JSON text with bidi controls written as `\\u202e` escapes: the same values, no reordering.
+    """JSON text with bidi and other invisible characters written as `\\u202e`/`\\u200b` escapes: the
+    same values, no reordering, nothing hidden.
 
     Safe on the output of json.dumps: these characters can only occur inside strings there.
     """
-    return _BIDI_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)
+    return _BIDI_RE.sub(_json_escape, dumped)
 
 
 def json_document(data: dict[str, Any]) -> str:

@@ -1,4 +1,11 @@
-"""Evidence files kept under a round: verify their sha256, add new ones and record them."""
+"""Evidence files kept under a round: verify their sha256, add new ones and record them.
+
+`add` writes only inside the round: the unit and indicator must be ids (no `..`, `/` or
+absolute path can reach the file system through them), the unit must be in the round's unit
+set, the indicator a leaf of its scheme that applies to it; the file to add is read as a
+regular file (never a FIFO) and the copy and the edit are refused through any symbolic link
+(gapctl.writes). A refusal lists every reason and writes nothing.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gapctl.model import Round
 from gapctl.problems import EVIDENCE_HASH, Problem
@@ -40,12 +48,20 @@ def verify(round_: Round) -> Verified:
 
 
 class EvidenceError(Exception):
-    """The file cannot be added (missing, a link, or the observation file cannot be written)."""
+    """The file cannot be added: one line per reason (`lines`), nothing was written."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = list(lines)
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, root: Any = None) -> str:
+    """The file's sha256, read through gapctl.reads: a regular file inside `root` (default: its
+    repository; gapctl.reads.ANYWHERE for a file named on the command line)."""
+    from gapctl.reads import open_regular
+
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open_regular(path, root) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -53,8 +69,10 @@ def sha256_of(path: Path) -> str:
 
 def _copied(source: Path, digest: str) -> Iterator[bytes]:
     """The blocks of `source`, checked against the hash recorded for it once all are read."""
+    from gapctl.reads import ANYWHERE, open_regular
+
     check = hashlib.sha256()
-    with source.open("rb") as handle:
+    with open_regular(source, ANYWHERE) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             check.update(block)
             yield block
@@ -74,29 +92,47 @@ def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | N
 
     from gapctl import schema as S
     from gapctl.fmt import Edit
+    from gapctl.reads import ANYWHERE, check, shown
     from gapctl.writes import Write, WriteError, read_original, refusal, round_root, write_files
 
-    if not source.is_file():
-        raise EvidenceError(f"{source}: no such file")
+    round_dir = Path(round_dir)
+    refused = [f"unit {why}" for why in [S.id_problem(unit)] if why]
+    refused += [f"indicator {why}" for why in [S.id_problem(indicator)] if why]
+    try:
+        check(source, ANYWHERE)  # a regular file, wherever it is (a FIFO would block the copy)
+    except FileNotFoundError:
+        refused.append(f"{shown(source)}: no such file")
+    except (OSError, ValueError) as err:
+        refused.append(str(err) if hasattr(err, "shown") else f"{shown(source)}: cannot read: "
+                       f"{getattr(err, 'strerror', None) or err}")
+    if refused:  # the ids name files: nothing below may run with one that is not an id
+        raise EvidenceError(*refused)
     root = round_root(round_dir)
     obs_path = round_dir / "observations" / f"{unit}.yaml"
     if not os.path.lexists(obs_path):
-        raise EvidenceError(f"{obs_path}: no observation file for unit '{unit}'")
+        raise EvidenceError(f"{shown(obs_path)}: no observation file for unit '{unit}'")
+    refused = _unknown(round_dir, unit, indicator)
     try:
         edit = Edit(read_original(obs_path, root))
     except WriteError as err:
-        raise EvidenceError(str(err)) from None
+        raise EvidenceError(*refused, str(err)) from None
+    if refused:
+        raise EvidenceError(*refused)
     data = edit.data
     if not isinstance(data, CommentedMap) or not isinstance(data.get("results", CommentedSeq()), CommentedSeq):
-        raise EvidenceError(f"{obs_path}: 'results' is not a list of entries; fix the file first (gapctl validate)")
-    digest = sha256_of(source)
+        raise EvidenceError(f"{shown(obs_path)}: 'results' is not a list of entries; fix the file first "
+                            "(gapctl validate)")
     target_dir = round_dir / "evidence" / unit
     target = target_dir / source.name
     why = refusal(target, root)
     if why:
         raise EvidenceError(why)
-    if target.exists() and sha256_of(target) != digest:
-        target = target_dir / f"{source.stem}-{digest[:8]}{source.suffix}"
+    try:
+        digest = sha256_of(source, ANYWHERE)
+        if os.path.lexists(target) and sha256_of(target, round_dir) != digest:
+            target = target_dir / f"{source.stem}-{digest[:8]}{source.suffix}"
+    except (OSError, ValueError) as err:
+        raise EvidenceError(str(err) if hasattr(err, "shown") else f"cannot read: {err}") from None
     copy = not os.path.lexists(target)
     rel = target.relative_to(round_dir).as_posix()
     if "results" not in data:
@@ -119,7 +155,7 @@ def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | N
     if evidence is None:
         edit.set(entry, "evidence", CommentedSeq([record]), S.RESULT)
     elif not isinstance(evidence, list):
-        raise EvidenceError(f"{obs_path}: 'evidence' of '{indicator}' is not a list; fix the file first "
+        raise EvidenceError(f"{shown(obs_path)}: 'evidence' of '{indicator}' is not a list; fix the file first "
                             "(gapctl validate)")
     elif any(isinstance(e, dict) and e.get("file") == rel for e in evidence):
         changed = False
@@ -133,3 +169,32 @@ def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | N
     except WriteError as err:
         raise EvidenceError(str(err)) from None
     return target, digest
+
+
+def _unknown(round_dir: Path, unit: str, indicator: str) -> list[str]:
+    """Why evidence cannot be recorded for this unit and indicator (the round's unit set and schemes
+    read without its observations); empty when it can."""
+    from gapctl.load import load
+    from gapctl.reads import shown
+
+    loaded = load(round_dir, observations=False)
+    round_ = loaded.round
+    if round_ is None or round_.unit_set is None:
+        return [f"{shown(round_dir)}: the round or its unit set cannot be read, so unit '{unit}' and indicator "
+                f"'{indicator}' cannot be checked; run gapctl validate {shown(round_dir)}"]
+    member = round_.unit_set.by_id().get(unit)
+    if member is None:
+        return [f"unit '{unit}' is not in unit set '{round_.unit_set.id}' of {shown(round_dir)}"]
+    scheme = round_.scheme_for(member)
+    if scheme is None:
+        return [f"unit '{unit}' has no scheme in {shown(round_dir)}; run gapctl validate {shown(round_dir)}"]
+    found = scheme.index.get(indicator) or next((i for i in scheme.all_indicators() if i.id == indicator), None)
+    if found is None:
+        return [f"indicator '{indicator}' is not in scheme '{scheme.id}' (unit '{unit}')"]
+    if not found.is_leaf:
+        return [f"indicator '{indicator}' of scheme '{scheme.id}' is a group; add evidence to one of its "
+                "sub-indicators"]
+    if not found.applies(member):
+        return [f"indicator '{indicator}' of scheme '{scheme.id}' does not apply to unit '{unit}' "
+                f"({found.scope or 'see its applies_to'})"]
+    return []

@@ -97,7 +97,9 @@ def _name(value: Any) -> str:
 
 def _decimal(text: str) -> Decimal:
     value = Decimal(text)
-    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1), rounding=ROUND_HALF_UP)  # exact (5.0 → 5); rounding= for the scan
+    return value.normalize()
 
 
 def parse_points(value: Any) -> Decimal | None:

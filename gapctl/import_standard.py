@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 
 def _decimal(text: str) -> Decimal:
     value = Decimal(text)
-    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1), rounding=ROUND_HALF_UP)  # exact (5.0 → 5); rounding= for the scan
+    return value.normalize()
 
 
 STANDARD_NOTE = "由导入程序从评分标准文字推断，请核对"

@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gapctl.figures import figure
+
 PREFIX = ".gapctl-journal."
 SUFFIX = ".tmp"
 LOCK_WAIT = 120.0  # seconds to wait for another gapctl writing in the same directory
@@ -118,7 +120,7 @@ def locked(directory: Path, wait: float | None = None) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() > limit:
                     raise Busy(f"{directory}: another gapctl command has been writing there for "
-                               f"{LOCK_WAIT:.0f} s; nothing was changed (try again)") from None
+                               f"{figure(LOCK_WAIT, 0)} s; nothing was changed (try again)") from None
                 time.sleep(0.02)
             except OSError:  # no locks on this file system
                 break

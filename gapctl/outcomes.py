@@ -28,6 +28,7 @@ from gapctl.journal import pending
 from gapctl.load import Loaded, build_observations, load, paused_gc, second_file, unreadable_problem
 from gapctl.model import Evidence, Round, Unit
 from gapctl.problems import ERROR, Report
+from gapctl.reads import ci_mode, read_bytes
 from gapctl.score import (
     ExternalShare,
     RoundScore,
@@ -169,7 +170,7 @@ def score(checked: Checked, final: bool = False) -> RoundScore:
 
 def _file_hash(path: Path) -> str:
     try:
-        return C.content_hash(path.read_bytes())
+        return C.content_hash(read_bytes(path))
     except OSError:
         return "unreadable"
 
@@ -191,7 +192,8 @@ def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
             scheme.id if scheme else None, scheme_hashes.get(scheme.id) if scheme else None,
             appeal_hashes.get(unit.id), externals.get(unit.id))
     context = C.key_of("observations", _file_hash(round_.src.path) if round_.src else None, str(round_.directory),
-                       os.getcwd(), os.environ.get("GAPCTL_MAX_FILE_MB"), can_score)
+                       os.getcwd(), os.environ.get("GAPCTL_MAX_FILE_MB"), os.environ.get("GAPCTL_MAX_VALUES"),
+                       ci_mode(), can_score)
     references: dict[int, str] = {}
     objects: dict[str, Any] = {}
 
@@ -307,7 +309,7 @@ def _file_key(plan: RoundPlan, path: Path) -> str | None:
     if over_limit(path):
         return None
     try:
-        return _key(plan, path, path.read_bytes())
+        return _key(plan, path, read_bytes(path))
     except (OSError, ValueError):
         return None
 
@@ -358,7 +360,7 @@ def _compute(plan: RoundPlan, path: Path) -> tuple[FileOutcome, str | None]:
         parsed = read_file(path)
         return FileOutcome(parsed.src, None, list(parsed.problems)), None
     try:
-        data = path.read_bytes()
+        data = read_bytes(path)
     except OSError as err:
         return FileOutcome(SourceFile(path, display_path(path)), None,
                            [unreadable_problem(path, f"cannot read file: {err.strerror or err}")]), None

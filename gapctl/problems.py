@@ -52,10 +52,12 @@ DUPLICATE_KEY = _kind("E104", "duplicate-key", ERROR, "Duplicate key",
                       "only the last value.")
 FILE_TOO_LARGE = _kind("E105", "file-too-large", ERROR, "File too large",
                        "The file is larger than the limit (20 MB unless the environment variable "
-                       "`GAPCTL_MAX_FILE_MB` says otherwise), or its YAML aliases expand to more than "
-                       "two million values; it was not read.")
+                       "`GAPCTL_MAX_FILE_MB` says otherwise), or it holds (or its YAML aliases expand to) "
+                       "more than two million values (`GAPCTL_MAX_VALUES`); it was not read.")
 UNREADABLE = _kind("E106", "unreadable", ERROR, "Unreadable file or directory",
-                   "The path does not exist, is not a round or repository, or cannot be read.")
+                   "The path does not exist, is not a round or repository, or cannot be read: among "
+                   "others, a symbolic link leaving the repository (in CI, any link), or a FIFO, socket or "
+                   "device. The message names the path, never what the file holds.")
 TOO_DEEP = _kind("E107", "too-deep", ERROR, "Nested too deeply",
                  "Lists and mappings nest more than 64 levels deep (or a YAML alias sits inside the "
                  "collection it names). gapctl files need fewer than ten levels; the file was not read.")

@@ -28,6 +28,9 @@ _DMY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", re.ASCII)
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})", re.ASCII)
 MAX_ID_BYTES = 200  # ids become file names (255 bytes at most) with a suffix such as .yaml or .html
 MAX_NUMBER = Decimal(10) ** 15  # larger numbers are typos here, and would overflow Decimal arithmetic
+# decimal places a number may have: with 15 digits before the point, sums stay exact within Decimal's
+# 28 digits, where 30 decimals were rounded to 28 digits without a word
+MAX_PLACES = 6
 _YAML_BOOL_WORDS = "YAML reads yes, no, on, off, y and n (any case) as true/false"
 
 
@@ -213,6 +216,12 @@ class Reader:
             self.problem(BAD_VALUE, f"'{key}' is {_short_number(number)}, too large to be meant: numbers "
                          "here stay below 10^15", at)
             return None
+        places = decimal_places(number)
+        if places > MAX_PLACES:
+            self.problem(BAD_VALUE, f"'{key}' is {_short_number(number)}, with {places} decimal places: gapctl "
+                         f"reads at most {MAX_PLACES} (more would be rounded without a word once added up); "
+                         "round it where it was computed", at)
+            return None
         return number
 
     def _to_number(self, value: Any, at: tuple[Any, ...], key: str) -> Decimal | None:
@@ -258,14 +267,17 @@ class Reader:
 
 
 def _shown(text: str) -> str:
-    """Text for a message, with control characters (NUL, newline, tab …) made visible."""
-    return "".join(f"\\u{ord(c):04x}" if ord(c) < 32 or ord(c) == 127 else c for c in text)
+    """Text for a message, with control and invisible characters (NUL, newline, tab, zero-width
+    space, bidi controls …) made visible."""
+    from gapctl.escape import visible
+
+    return visible("".join(f"\\u{ord(c):04x}" if ord(c) < 32 or ord(c) == 127 else c for c in text))
 
 
 def _id_flaw(value: str) -> str:
     if not value:
         return "it is empty"
-    for char in value:
+    for position, char in enumerate(value, start=1):
         if not re.fullmatch(r"[A-Za-z0-9_.\-\u4e00-\u9fff]", char):
             if char == " " or char == "\u3000":
                 return "it contains a space"
@@ -273,10 +285,30 @@ def _id_flaw(value: str) -> str:
                 return f"it contains '{char}'"
             if ord(char) < 32 or ord(char) == 127:
                 return f"it contains the control character U+{ord(char):04X}"
+            if not char.isprintable() or char.isspace():  # zero-width, bidi and other format characters
+                return f"character {position} is the invisible {code_point(char)}"
             if char.translate(_FULLWIDTH) != char:
                 return f"it contains the full-width '{char}'; use '{char.translate(_FULLWIDTH)}'"
             return f"it contains '{char}'"
     return f"it starts with '{value[0]}'"
+
+
+def code_point(char: str) -> str:
+    """A character named so that it can be found: U+200B ZERO WIDTH SPACE."""
+    import unicodedata
+
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X}"
+
+
+def id_problem(value: str) -> str:
+    """Why `value` cannot be an id (empty if it can): for ids given on the command line."""
+    if len(value.encode("utf-8")) > MAX_ID_BYTES:
+        return f"an id of {len(value.encode('utf-8'))} bytes is too long (at most {MAX_ID_BYTES})"
+    if not ID_PATTERN.fullmatch(value):
+        return (f"'{_shown(value)}' is not a valid id: {_id_flaw(value)}. Ids become file names: letters, digits, "
+                "'.', '_', '-', starting with a letter or digit")
+    return ""
 
 
 def path_problem(path: str) -> str:
@@ -293,9 +325,27 @@ def path_problem(path: str) -> str:
     return ""
 
 
+def decimal_places(number: Decimal) -> int:
+    """Decimal places as written, trailing zeros not counted (1.50 has 1; normalize() would round first)."""
+    _, digits, exponent = number.as_tuple()
+    if not isinstance(exponent, int) or exponent >= 0:
+        return 0
+    trailing = 0
+    for digit in reversed(digits):
+        if digit:
+            break
+        trailing += 1
+    return max(0, -exponent - trailing)
+
+
 def _short_number(number: Decimal) -> str:
+    """A number for a message: as written, or shortened (1.000E+40, 0.1234567890123456789012…)."""
+    from gapctl.figures import scientific
+
     text = str(number)
-    return text if len(text) <= 24 else f"{number:.3E}"
+    if len(text) <= 24:
+        return text
+    return scientific(number) if abs(number) >= MAX_NUMBER else text[:24] + "…"
 
 
 def _number_hint(value: str) -> str:

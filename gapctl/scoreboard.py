@@ -12,9 +12,10 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.escape import csv_cell, plain
+from gapctl.figures import figure
 from gapctl.labels import in_lang, label, name_in
 from gapctl.rules import num
-from gapctl.score import RoundScore, UnitScore, half_up
+from gapctl.score import RoundScore, UnitScore
 from gapctl.textwidth import table
 
 COLUMNS = ("rank", "unit", "category", "applicable", "earned", "base", "bonus", "penalty",
@@ -22,13 +23,13 @@ COLUMNS = ("rank", "unit", "category", "applicable", "earned", "base", "bonus", 
 
 
 def two(value: Decimal) -> str:
-    """A computed figure for display: at most two decimals, no trailing zeros."""
-    return num(half_up(value, 2))
+    """A computed figure for display: at most two decimals, half-up, no trailing zeros."""
+    return figure(value, 2, trim=True)
 
 
 def fixed(value: Decimal, places: int) -> str:
-    """A rounded score as published: always `places` decimals (87.0, not 87)."""
-    return format(half_up(value, places), "f")
+    """A rounded score as published: always `places` decimals (87.0, not 87), half-up."""
+    return figure(value, places)
 
 
 def total_text(score: UnitScore) -> str:

@@ -33,6 +33,7 @@ from gapctl.problems import (
     Location,
     Problem,
 )
+from gapctl.value_count import toml_values_at_least, yaml_values_over
 from gapctl.yaml_depth import may_be_too_deep, too_deep_at
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -40,7 +41,8 @@ TOML_SUFFIXES = (".toml",)
 DATA_SUFFIXES = YAML_SUFFIXES + TOML_SUFFIXES
 MAX_FILE_ENV = "GAPCTL_MAX_FILE_MB"
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the default; a unit's observations are ~20 KB, 20 MB is surely wrong
-MAX_NODES = 2_000_000  # guards the walker against alias bombs ("billion laughs")
+MAX_NODES = 2_000_000  # values in one file (the default): guards memory against huge files and alias bombs
+MAX_VALUES_ENV = "GAPCTL_MAX_VALUES"
 MAX_DEPTH = 64  # lists and mappings nested deeper than this are refused; real files need fewer than 10
 # gapctl measures nesting itself (gapctl.yaml_depth) before libyaml composes, which recurses in
 # C once per level: old releases overflowed the stack at ~30,000 levels, 0.2.5 refuses 1,000
@@ -73,17 +75,24 @@ def max_file_bytes() -> tuple[int, str]:
 
 def _size(size: int) -> str:
     """A file size as people read it: 50 MB, 1.5 MB, 3.1 KB."""
+    from gapctl.figures import figure
+
     if size < 1048576:
-        return f"{size / 1024:.1f} KB"
-    text = f"{size / 1048576:.1f}"
+        return f"{figure(Decimal(size) / 1024)} KB"
+    text = figure(Decimal(size) / 1048576)
     return (text[:-2] if text.endswith(".0") else text) + " MB"
 
 
 def display_path(path: Path) -> str:
-    """A path as users typed it: relative to the working directory when inside it."""
+    """A path as users typed it: relative to the working directory when inside it. Links are not
+    resolved (a file or directory that is a symbolic link is named as itself, not as what it points
+    to), except to find a path given absolute through a linked directory inside the working directory."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+        absolute, cwd = os.path.abspath(path), os.getcwd()
+        if os.path.commonpath([absolute, cwd]) == cwd:
+            return os.path.relpath(absolute, cwd)
+        return str((path.parent.resolve() / path.name).relative_to(Path(cwd).resolve()))
+    except (ValueError, OSError, RuntimeError):
         return str(path)
 
 
@@ -108,9 +117,11 @@ class SourceFile:
     def _read_text(self) -> str | None:
         if self.text is not None:
             return self.text
+        from gapctl.reads import read_bytes
+
         try:
-            raw = self.path.read_bytes()
-        except OSError:
+            raw = read_bytes(self.path)
+        except (OSError, ValueError):
             return None
         decoded, _ = decode(raw)
         return decoded
@@ -223,37 +234,46 @@ def over_limit(path: Path) -> bool:
         return False
 
 
+def _too_large(src: SourceFile, size: int, max_bytes: int, note: str) -> Problem:
+    return Problem(
+        FILE_TOO_LARGE,
+        f"file is {_size(size)}, over the limit of {_size(max_bytes)}{note}; "
+        f"to read it, raise the limit with the environment variable {MAX_FILE_ENV} "
+        f"(for example {MAX_FILE_ENV}={int(size / 1048576) + 1})",
+        src, location=Location(src.display))
+
+
 def read_file(path: Path, text: str | bytes | None = None,
-              max_bytes: int | None = None, keep_text: bool = False) -> Parsed:
+              max_bytes: int | None = None, keep_text: bool = False, root: Path | None = None) -> Parsed:
     """Read and parse one YAML or TOML file, collecting problems instead of raising.
 
     `text` gives the content instead of reading `path`; `keep_text` keeps it for locating
     problems later (for files that are not on disk, such as a git revision's). `max_bytes`
-    defaults to the limit in force (GAPCTL_MAX_FILE_MB, read now).
+    defaults to the limit in force (GAPCTL_MAX_FILE_MB, read now). A file on disk is opened
+    through `gapctl.reads` (inside `root`, default its repository; a regular file; refused
+    before it is read when it is too large).
     """
+    from gapctl import reads
+
     src = SourceFile(path, display_path(path))
     note = ""
     if max_bytes is None:
         max_bytes, note = max_file_bytes()
     try:
-        if text is None and path.stat().st_size > max_bytes:  # refuse before reading it all
-            raw = b""
-            size = path.stat().st_size
+        if text is None:
+            raw = reads.read_bytes(path, root, limit=max_bytes)
         else:
-            raw = text if isinstance(text, bytes) else (
-                text.encode("utf-8") if text is not None else path.read_bytes())
-            size = len(raw)
+            raw = text if isinstance(text, bytes) else text.encode("utf-8")
+    except reads.TooLarge as err:
+        return Parsed(src, None, [_too_large(src, err.size, max_bytes, note)])
     except (OSError, ValueError) as err:  # ValueError: a NUL in the path
-        reason = getattr(err, "strerror", None) or str(err)
+        reason = err.why if isinstance(err, reads.Refused) else getattr(err, "strerror", None) or str(err)
+        if isinstance(err, reads.Refused):
+            src.display = err.shown  # the link as itself, not where it leads
         return Parsed(src, None, [Problem(UNREADABLE, f"cannot read file: {reason}",
                                           src, location=Location(src.display))])
-    if size > max_bytes:
-        return Parsed(src, None, [Problem(
-            FILE_TOO_LARGE,
-            f"file is {_size(size)}, over the limit of {_size(max_bytes)}{note}; "
-            f"to read it, raise the limit with the environment variable {MAX_FILE_ENV} "
-            f"(for example {MAX_FILE_ENV}={int(size / 1048576) + 1})",
-            src, location=Location(src.display))])
+    if len(raw) > max_bytes:
+        return Parsed(src, None, [_too_large(src, len(raw), max_bytes, note)])
     decoded, hint = decode(raw)
     if decoded is None:
         return Parsed(src, None, [_encoding_problem(src, raw, hint or "")])
@@ -267,10 +287,37 @@ def read_file(path: Path, text: str | bytes | None = None,
     return _parse_yaml(src, decoded, measure_depth=may_be_too_deep(raw, MAX_DEPTH))
 
 
+def max_values() -> tuple[int, str]:
+    """The limit on values in one file: GAPCTL_MAX_VALUES (read at each call) or 2,000,000; and a note
+    on a bad value."""
+    raw = os.environ.get(MAX_VALUES_ENV, "").strip()
+    if not raw:
+        return MAX_NODES, ""
+    try:
+        values = int(raw.replace("_", "").replace(",", ""))
+    except ValueError:
+        values = 0
+    if values <= 0 or values > 1_000_000_000:
+        return MAX_NODES, f" ({MAX_VALUES_ENV}={raw!r} is not a number of values, so the default applies)"
+    return values, ""
+
+
+def _too_many(src: SourceFile, limit: int, note: str, aliases: bool = False) -> Parsed:
+    """More values than the limit: refused with the limit named, and how to change it."""
+    how = "expands to more than {:,} values through its YAML aliases" if aliases else "holds more than {:,} values"
+    return Parsed(src, None, [Problem(
+        FILE_TOO_LARGE, f"file {how.format(limit)} (the limit{note}); gapctl files hold a few thousand, so it "
+        f"was not read; the environment variable {MAX_VALUES_ENV} changes the limit",
+        src, location=Location(src.display, 1, 1))])
+
+
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def _parse_toml(src: SourceFile, text: str) -> Parsed:
+    limit, note = max_values()
+    if len(text) > limit // 2 and toml_values_at_least(text) > limit:  # before tomllib builds them all
+        return _too_many(src, limit, note)
     try:
         data = tomllib.loads(text, parse_float=Decimal)
     except RecursionError:  # tomllib recurses once per nested array or inline table
@@ -365,6 +412,11 @@ def _parse_yaml(src: SourceFile, text: str, measure_depth: bool = False) -> Pars
         if deep is not None:
             return Parsed(src, None, [Problem(TOO_DEEP, _too_deep_message(), src,
                                               location=Location(src.display, *deep))])
+        limit, note = max_values()
+        # a value takes at least ~1.5 characters ("[:,:]"): only a long text can hold too many, and
+        # it is counted from libyaml's events before composing, which would hold every node at once
+        if len(text) > limit // 2 and yaml_values_over(text, limit, _composer()):
+            return _too_many(src, limit, note)
         node = yaml.compose(text, Loader=_composer())
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -398,16 +450,14 @@ def _parse_yaml(src: SourceFile, text: str, measure_depth: bool = False) -> Pars
     if node is None:
         return Parsed(src, None, [Problem(EMPTY_FILE, "file holds no data (only comments?)",
                                           src, location=Location(src.display, 1, 1))])
-    walker = _Walker(src)
+    walker = _Walker(src, budget=limit)
+    aliases = "*" in text and _ALIAS.search(text) is not None
     try:
-        if "*" in text and _ALIAS.search(text) and _expanded_size(node) > MAX_NODES:
+        if aliases and _expanded_size(node, limit) > limit:
             raise _TooManyNodes  # found without expanding: walking 2,000,000 values first took seconds
         data = walker.walk_root(node)
     except _TooManyNodes:
-        return Parsed(src, None, [Problem(
-            FILE_TOO_LARGE,
-            f"file expands to more than {MAX_NODES:,} values (YAML aliases used to "
-            "multiply data?)", src, location=Location(src.display, 1, 1))])
+        return _too_many(src, limit, note, aliases)
     except _TooDeep as err:
         mark = err.args[0]
         return Parsed(src, None, [Problem(TOO_DEEP, _too_deep_message(alias=err.args[1]), src,
@@ -425,7 +475,7 @@ class _TooManyNodes(Exception):
 _ALIAS = re.compile(r"(?:^|[\s\[{,:])\*[^\s,\[\]{}]", re.M)  # a YAML alias (*name), not a '*' in text
 
 
-def _expanded_size(root: Any) -> int:
+def _expanded_size(root: Any, limit: int = MAX_NODES) -> int:
     """How many values walking `root` would visit, aliases expanded, counted without expanding them.
 
     Each distinct node is sized once (1 + its values' sizes); an alias inside the collection it
@@ -449,7 +499,7 @@ def _expanded_size(root: Any) -> int:
         key = id(node)
         if finished:
             open_.discard(key)
-            sizes[key] = min(1 + sum(sizes.get(id(v), 0) for v in values(node)), MAX_NODES + 1)
+            sizes[key] = min(1 + sum(sizes.get(id(v), 0) for v in values(node)), limit + 1)
         elif key not in sizes and key not in open_:
             open_.add(key)
             stack.append((node, True))
@@ -543,11 +593,12 @@ class _Walker:
     """Composed YAML nodes → plain data; records duplicate keys and (optionally) positions."""
 
     def __init__(self, src: SourceFile | None,
-                 positions: dict[tuple[Any, ...], tuple[int, int, int, int]] | None = None):
+                 positions: dict[tuple[Any, ...], tuple[int, int, int, int]] | None = None,
+                 budget: int | None = None):
         self.src = src
         self.positions = positions
         self.problems: list[Problem] = []
-        self.budget = MAX_NODES
+        self.budget = max_values()[0] if budget is None else budget
         self.root: Any = None
 
     def unsupported(self, node: Any, message: str) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from gapctl.escape import plain_line
+from gapctl.figures import figure
 from gapctl.model import Round
 from gapctl.textwidth import table
 
@@ -100,7 +102,8 @@ def text_lines(s: Status, lang: str = "zh") -> list[str]:
     labels = {"observed": ("已评估", "observed"), "self": ("已自评", "self-assessed"),
               "reviewed": ("已复核", "reviewed")}
     for key, (zh_word, en_word) in labels.items():
-        rows.append([zh_word if zh else en_word, f"{c[key]}/{c['applicable']}", f"{100 * c[key] / total:.0f}"])
+        share = figure(Decimal(100 * c[key]) / total, 0)
+        rows.append([zh_word if zh else en_word, f"{c[key]}/{c['applicable']}", share])
     rows.append(["复核申请（已决定）" if zh else "appeals (decided)", f"{c['appealed']} ({c['decided']})", ""])
     lines += table(rows, ["left", "right", "right"])
     for title, items in ((("逾期" if zh else "Overdue"), s.overdue),

@@ -32,10 +32,12 @@ class DiskTree:
         return path.is_dir()
 
     def is_file(self, path: Path) -> bool:
-        return path.is_file()
+        """Anything there that is not a directory: a link or a FIFO is a file that reading refuses
+        (gapctl.reads), with a problem that says why, rather than a file that is missing."""
+        return os.path.lexists(path) and not path.is_dir()
 
     def exists(self, path: Path) -> bool:
-        return path.exists()
+        return os.path.lexists(path)
 
     def files(self, directory: Path) -> list[Path]:
         return [directory / name for name in self._names(directory, files=True)]
@@ -45,16 +47,19 @@ class DiskTree:
 
     @staticmethod
     def _names(directory: Path, files: bool) -> list[str]:
-        """Sorted names of the files (or directories) in `directory`; scandir's entry types
-        spare a stat per entry, which counts with 30,000 observation files."""
+        """Sorted names of the files (anything but a directory, as `is_file`) or directories in
+        `directory`; scandir's entry types spare a stat per entry, which counts with 30,000
+        observation files."""
         try:
             with os.scandir(directory) as entries:
-                return sorted(e.name for e in entries if (e.is_file() if files else e.is_dir()))
+                return sorted(e.name for e in entries if (not e.is_dir()) is files)
         except (FileNotFoundError, NotADirectoryError):
             return []
 
     def read_bytes(self, path: Path) -> bytes:
-        return path.read_bytes()
+        """The file's bytes through gapctl.reads: inside its repository, a regular file (Refused, an OSError)."""
+        from gapctl.reads import read_bytes
+        return read_bytes(path)
 
     def blob(self, path: Path, data: bytes) -> str:
         return blob_id(data)
@@ -96,6 +101,7 @@ class GitTree:
         self.label = f"{rev} ({self.commit[:7]})"
         listing = git(["ls-tree", "-r", "-z", "--full-tree", self.commit], self.root)
         self.blobs: dict[str, str] = {}
+        self.links: set[str] = set()  # paths stored as symbolic links (mode 120000): their blob is the target
         self.dir_set: set[str] = {""}
         for entry in listing.split(b"\0"):
             if not entry:
@@ -106,6 +112,8 @@ class GitTree:
                 continue
             rel = name.decode("utf-8", "surrogateescape")
             self.blobs[rel] = parts[2].decode()
+            if parts[0] == b"120000":
+                self.links.add(rel)
             parent = rel.rpartition("/")[0]
             while parent not in self.dir_set:
                 self.dir_set.add(parent)
@@ -113,8 +121,9 @@ class GitTree:
         self._reader: subprocess.Popen[bytes] | None = None
 
     def _rel(self, path: Path) -> str | None:
-        try:
-            rel = path.resolve().relative_to(self.root)
+        try:  # the name itself not resolved: a link in the working tree is not the revision's file
+            absolute = Path(os.path.abspath(path))
+            rel = (absolute.parent.resolve() / absolute.name).relative_to(self.root)
         except ValueError:
             return None
         text = rel.as_posix()
@@ -145,9 +154,39 @@ class GitTree:
         return [self.root / d for d in self._children(directory)[1]]
 
     def read_bytes(self, path: Path) -> bytes:
+        """A file's bytes in the revision; a symbolic link is followed as on disk (gapctl.reads): only
+        to a file inside the repository, and not at all in CI mode (Refused, an OSError)."""
         rel = self._rel(path)
         if rel is None or rel not in self.blobs:
             raise FileNotFoundError(str(path))
+        return self._object(self._follow(path, rel))
+
+    def _follow(self, path: Path, rel: str) -> str:
+        """The path inside the revision that `rel` stands for, following its symbolic links."""
+        import posixpath
+
+        from gapctl.escape import plain
+        from gapctl.reads import CI_ENV, Refused, ci_mode
+
+        for _ in range(40):  # as many links as the kernel follows
+            if rel not in self.links:
+                return rel
+            target = self._object(rel).decode("utf-8", "surrogateescape")
+            shown = plain(target.replace("\x00", "\\u0000"))
+            if ci_mode():
+                raise Refused(path, f"is a symbolic link (to {shown}) in {self.label}; in CI (CI=true or "
+                                    f"{CI_ENV}=1) gapctl follows no links: commit the file itself")
+            joined = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
+            if target.startswith("/") or joined == ".." or joined.startswith("../"):
+                raise Refused(path, f"is a symbolic link to {shown} in {self.label}, outside the repository; "
+                                    "gapctl reads no file outside it")
+            if joined not in self.blobs:
+                raise Refused(path, f"is a symbolic link to {shown} in {self.label}, which does not exist "
+                                    "there or is not a file")
+            rel = joined
+        raise Refused(path, f"is a symbolic link in {self.label} that loops back on itself")
+
+    def _object(self, rel: str) -> bytes:
         if self._reader is None:
             self._reader = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.root,
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -161,7 +200,14 @@ class GitTree:
         return data
 
     def blob(self, path: Path, data: bytes) -> str:
+        """The id of the blob `data` came from (a link's target's, so that a memo shared between
+        revisions never mistakes one target for another)."""
         rel = self._rel(path)
+        if rel in self.links:
+            try:
+                rel = self._follow(path, rel)
+            except OSError:
+                return blob_id(data)
         return self.blobs[rel] if rel in self.blobs else blob_id(data)
 
     def close(self) -> None:

@@ -39,9 +39,11 @@ def load_calendar_files(root: Path) -> tuple[list[CalendarFile], list[str]]:
         return [], []
     files: list[CalendarFile] = []
     messages: list[str] = []
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file())
+    # every entry but a directory: a link or a FIFO is refused when read (gapctl.reads), not skipped
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml")
+                   and not p.name.startswith(".") and not p.is_dir())
     for path in paths:
-        calendar, problems = _load_one(path)
+        calendar, problems = _load_one(path, Path(root))
         messages.extend(problems)
         if calendar is not None:
             files.append(calendar)
@@ -49,10 +51,10 @@ def load_calendar_files(root: Path) -> tuple[list[CalendarFile], list[str]]:
     return files, messages
 
 
-def _load_one(path: Path) -> tuple[CalendarFile | None, list[str]]:
+def _load_one(path: Path, root: Path | None = None) -> tuple[CalendarFile | None, list[str]]:
     from gapctl.sources import read_file
 
-    parsed = read_file(path)
+    parsed = read_file(path, root=root)
     src = parsed.src
     messages = [f"{p.locate()}: {p.message}" for p in parsed.problems]
     if parsed.data is None:

@@ -238,7 +238,10 @@ def test_fmt_refuses_files_under_a_linked_directory_inside_the_repository(repo: 
 # --- symbolic links: every writer refuses, exit 1, the link's target unchanged -------------
 
 def _link_observation(repo: Path, tmp_path_factory) -> Path:
-    outside = tmp_path_factory.mktemp("elsewhere") / "b.yaml"
+    # the target is inside the repository, so reading follows the link (gapctl.reads refuses one that
+    # leaves it before any writer is asked) and what is tested here is the writer's refusal
+    outside = repo / "elsewhere" / "b.yaml"
+    outside.parent.mkdir()
     outside.write_bytes(obs(repo).read_bytes())
     obs(repo).unlink()
     obs(repo).symlink_to(outside)

@@ -237,3 +237,59 @@ def test_truncated_files_point_at_their_end(tmp_path):
 def test_toml_integer_too_long_is_a_syntax_problem(tmp_path):
     [problem] = _read(tmp_path, "a.toml", "a = 1\nb = 1" + "0" * 5000 + "\n").problems
     assert problem.kind is SYNTAX and (problem.locate().line, problem.locate().col) == (2, 5)
+
+
+# --- how many values a file may hold -------------------------------------------------------------
+
+def test_a_file_of_hundreds_of_thousands_of_values_is_refused_before_it_is_composed(tmp_path, monkeypatch):
+    """The audit's 4.56 M-value file (size limit raised) took 12 GB and 3 minutes, then blamed aliases.
+
+    Here 300,000 values against a limit lowered to 100,000: refused from libyaml's events, with the
+    limit named, fast and without building the nodes (tracemalloc sees no more than a few MB)."""
+    import time
+    import tracemalloc
+
+    monkeypatch.setenv("GAPCTL_MAX_VALUES", "100000")
+    text = "id: s\nx: [" + ", ".join(["1"] * 300_000) + "]\n"
+    tracemalloc.start()
+    started = time.monotonic()
+    parsed = _read(tmp_path, "many.yaml", text)
+    elapsed = time.monotonic() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert parsed.data is None and [p.kind for p in parsed.problems] == [FILE_TOO_LARGE]
+    message = parsed.problems[0].message
+    assert "holds more than 100,000 values (the limit)" in message and "GAPCTL_MAX_VALUES" in message
+    assert "alias" not in message
+    assert elapsed < 10 and peak < 50 * 1024 * 1024  # composing 300,000 nodes takes ~90 MB
+
+
+def test_many_values_in_block_style_and_in_toml_are_refused_too(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAPCTL_MAX_VALUES", "100000")
+    block = "results:\n" + "".join(f"  - {{indicator: '{i}', count: 1}}\n" for i in range(60_000))
+    assert _read(tmp_path, "block.yaml", block).problems[0].kind is FILE_TOO_LARGE  # 180,000 values
+    toml = "x = [" + ", ".join(["1.5"] * 150_000) + "]\n"
+    parsed = _read(tmp_path, "many.toml", toml)
+    assert parsed.data is None and "holds more than 100,000 values" in parsed.problems[0].message
+
+
+def test_a_file_within_the_value_limit_is_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAPCTL_MAX_VALUES", "100000")
+    parsed = _read(tmp_path, "fine.yaml", "x: [" + ", ".join(["1"] * 99_000) + "]\n")
+    assert parsed.problems == [] and len(parsed.data["x"]) == 99_000
+    parsed = _read(tmp_path, "fine.toml", "x = [" + ", ".join(['"a,b=c"'] * 60_000) + "]\n")
+    assert parsed.problems == [] and len(parsed.data["x"]) == 60_000  # commas and '=' in strings do not count
+
+
+def test_an_alias_bomb_is_still_called_one_and_names_the_limit(tmp_path):
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for prev, n in zip("abcdef", "bcdefg", strict=True):
+        lines.append(f"{n}: &{n} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    message = _read(tmp_path, "bomb.yaml", "\n".join(lines) + "\n").problems[0].message
+    assert "expands to more than 2,000,000 values through its YAML aliases (the limit)" in message
+
+
+def test_a_bad_value_limit_falls_back_to_the_default_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAPCTL_MAX_VALUES", "lots")
+    from gapctl.sources import max_values
+    assert max_values() == (2_000_000, " (GAPCTL_MAX_VALUES='lots' is not a number of values, so the default applies)")

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from gapctl.escape import code, link, md
 from gapctl.explain import observation_text
+from gapctl.figures import figure
 from gapctl.labels import in_lang, label, name_in
 from gapctl.report import svg
 from gapctl.rules import num
@@ -184,7 +185,7 @@ def _attainment(scored: RoundScore, lang: str, charts: dict[str, str]) -> list[s
     for key, (earned, points) in totals.items():
         share = earned / points * 100
         name = f"{key[1]} {names[key]}" + (f" ({key[0]})" if several else "")
-        rows.append([md(name), f"{share:.1f}%"])
+        rows.append([md(name), f"{figure(share, 1)}%"])
         bars.append((name, share))
     charts["attainment.svg"] = svg.bar_chart(word("attainment", lang), bars)
     head = ["指标" if lang == "zh" else "Indicator", word("share", lang)]

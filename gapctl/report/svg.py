@@ -1,6 +1,7 @@
 """Charts as inline SVG, drawn by the report itself: no JavaScript, no network, no fonts to fetch.
 
-Every label goes through `gapctl.escape.html` (XML text and attributes, bidi characters shown);
+Every label goes through `gapctl.escape.html` (XML text and attributes, bidi characters shown)
+and every number through `gapctl.figures.figure` (half-up, as in the tables beside the chart);
 sizes are fixed so the same data gives the same bytes.
 """
 
@@ -10,6 +11,7 @@ from decimal import Decimal
 
 from gapctl.escape import html as escape
 from gapctl.escape import plain
+from gapctl.figures import figure
 from gapctl.textwidth import width
 
 BAR = "#3b6ea5"
@@ -19,7 +21,7 @@ FONT = ('font-family="Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, Wen
 
 
 def _text(x: float, y: float, text: str, anchor: str = "start", extra: str = "") -> str:
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" {FONT}{extra}>{escape(text)}</text>'
+    return f'<text x="{figure(x)}" y="{figure(y)}" text-anchor="{anchor}" {FONT}{extra}>{escape(text)}</text>'
 
 
 def column_chart(title: str, bars: list[tuple[str, int]]) -> str:
@@ -37,7 +39,8 @@ def column_chart(title: str, bars: list[tuple[str, int]]) -> str:
         h = plot_h * count / biggest
         x = left + i * slot + slot * 0.15
         y = top + plot_h - h
-        parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" fill="{BAR}"/>')
+        parts.append(f'<rect x="{figure(x)}" y="{figure(y)}" width="{figure(slot * 0.7)}" height="{figure(h)}" '
+                     f'fill="{BAR}"/>')
         parts.append(_text(x + slot * 0.35, y - 4, str(count), "middle"))
         parts.append(_text(x + slot * 0.35, top + plot_h + 16, label, "middle"))
     parts.append("</svg>")
@@ -60,7 +63,7 @@ def bar_chart(title: str, bars: list[tuple[str, Decimal]], maximum: Decimal = De
         w = float(share) * 240
         parts.append(_text(label_w - 6, y + 14, label, "end"))
         parts.append(f'<rect x="{label_w}" y="{y + 3}" width="240" height="14" fill="#e8edf2"/>')
-        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="14" fill="{BAR}"/>')
-        parts.append(_text(label_w + 246, y + 14, f"{value:.1f}{suffix}"))
+        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{figure(w)}" height="14" fill="{BAR}"/>')
+        parts.append(_text(label_w + 246, y + 14, f"{figure(value, 1)}{suffix}"))
     parts.append("</svg>")
     return "".join(parts)
