@@ -404,10 +404,11 @@ def _sheets(path: Path, sheet: str | None, problems: _Problems) -> list[tuple[st
         if sheet is not None:
             problems.add(str(path), "a CSV file has no sheets; leave out --sheet")
             return None
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            problems.add(str(path), f"cannot read the table: {exc.strerror or exc}")
+        from gapctl import reads
+        try:  # a regular file (never a FIFO that would block), wherever the user keeps it
+            raw = reads.read_bytes(path, reads.ANYWHERE)
+        except OSError as exc:  # reads.Refused is one
+            problems.add(str(path), f"cannot read the table: {getattr(exc, 'strerror', None) or exc}")
             return None
         for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
             try:

@@ -65,6 +65,10 @@ UNSUPPORTED_YAML = _kind("E108", "unsupported-yaml", ERROR, "YAML feature not su
                          "A merge key (`<<`), a key that is a list or mapping, or a tag such as "
                          "`!!python/object` or `!secret`: gapctl reads plain lists, mappings and values. "
                          "Write the keys out; aliases of whole values (`*name`) are fine.")
+BAD_CALENDAR = _kind("E109", "bad-calendar", ERROR, "Calendar file cannot be used",
+                    "A file under calendars/ (holidays and make-up working days that extend China's official "
+                    "calendar) cannot be read, or an entry in it is not a date of the year it names, or two files "
+                    "disagree about a day. Appeal windows count working days with it.")
 # Shape
 UNKNOWN_KEY = _kind("E201", "unknown-key", ERROR, "Unknown key",
                     "A key that this kind of file does not have; usually a typo (the message "

@@ -18,6 +18,7 @@ from gapctl.load import Loaded
 from gapctl.model import Indicator, Observations, Round, Scheme, Selector, Unit, UnitSet
 from gapctl.problems import (
     APPEAL_OUT_OF_WINDOW,
+    BAD_CALENDAR,
     BAD_VALUE,
     DECISION_WITHOUT_REVIEWER,
     DUPLICATE_ID,
@@ -35,6 +36,7 @@ from gapctl.problems import (
     UNIT_WITHOUT_SCHEME,
     UNKNOWN_REFERENCE,
     VALUE_DOES_NOT_FIT,
+    Location,
     Problem,
     Report,
 )
@@ -144,7 +146,7 @@ def _check_indicator(scheme: Scheme, ind: Indicator) -> list[Problem]:
     if ind.children:
         total = sum((c.points or ZERO for c in ind.children), ZERO)
         if ind.points is not None and total != ind.points:
-            parts = " + ".join(f"{c.points}" for c in ind.children)
+            parts = " + ".join(f"{c.points}" if c.points is not None else "?" for c in ind.children)
             out.append(Problem(POINTS_MISMATCH, f"'{ind.id}' {ind.name} has {ind.points} points, "
                                f"but its children add up to {total} ({parts})",
                                ind.src, ind.at + ("points",)))
@@ -277,11 +279,30 @@ def check_round_context(round_: Round) -> list[Problem]:
                                    f"type '{unit.type}' ({unit.name})", unit.src, unit.at + ("type",)))
     from gapctl.check_rollups import check_round_graph
     out.extend(check_round_graph(round_))
+    if round_.stages.get("appeal_working_days") is not None:
+        out.extend(calendar_problems(Path(round_.directory).parent.parent))
     for data in round_.external.values():
         for d in data.deductions:
             if units and d.unit not in units:
                 out.append(Problem(UNKNOWN_REFERENCE, f"unit '{d.unit}' is not in unit set "
                                    f"'{round_.units_id}'{_suggest(d.unit, units)}", d.src, d.at + ("unit",)))
+    return out
+
+
+def calendar_problems(root: Path) -> list[Problem]:
+    """What is wrong with the repository's calendars/ files, each at its file, line and column."""
+    import re
+
+    from gapctl.workdays import load_calendar_files
+
+    out = []
+    for message in load_calendar_files(root)[1]:
+        found = re.match(r"(.+?):(\d+):(\d+): (.*)", message, re.S)
+        if found:
+            location = Location(found.group(1), int(found.group(2)), int(found.group(3)))
+            out.append(Problem(BAD_CALENDAR, found.group(4), location=location))
+        else:
+            out.append(Problem(BAD_CALENDAR, message, location=Location(str(Path(root) / "calendars"))))
     return out
 
 

@@ -331,7 +331,7 @@ def test_entries_of_other_versions_and_past_the_size_limit_are_pruned(tmp_path: 
     os.utime(old_version.parent, (day_ago, day_ago))
     recent_version = cache_dir / "fedcba9876543210"
     recent_version.mkdir()                                    # another gapctl used today: kept
-    file_by_file(Path("rounds/yanjiang-2021"))
+    file_by_file(Path("rounds/chongqing-2020"))
     assert not old_version.parent.exists() and recent_version.exists()
     entries = entry_files(repo)
     sizes = {p: p.stat().st_size for p in entries}
