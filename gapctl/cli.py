@@ -90,10 +90,19 @@ def _print_version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+def _use_lang(value: str | None) -> str | None:
+    from gapctl import i18n
+    if value:
+        i18n.use(value)
+    return value
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", "-V", callback=_print_version, is_eager=True,
                                  help="Print gapctl's version and exit."),
+    lang: str | None = typer.Option(None, "--lang", callback=_use_lang, is_eager=True, metavar="zh|en",
+                                    help="Language of messages: zh (default) or en; also GAPCTL_LANG."),
 ) -> None:
     """Government-openness assessments (政务公开考核评估) as a plain-text data repository."""
 
@@ -948,6 +957,13 @@ def main(argv: list[str] | None = None) -> None:
     to a crash report under the user's cache directory (never the repository) and the line says
     where. GAPCTL_DEBUG=1 lets the exception through instead, traceback and all.
     """
+    from gapctl import i18n
+    args = sys.argv[1:] if argv is None else argv
+    for n, arg in enumerate(args):  # --lang before anything is printed, even help
+        if arg == "--lang" and n + 1 < len(args):
+            i18n.use(args[n + 1])
+        elif arg.startswith("--lang="):
+            i18n.use(arg.split("=", 1)[1])
     try:
         app(args=argv, prog_name="gapctl")
     except SystemExit:

@@ -121,7 +121,8 @@ class Loaded:
         cache_key = None
         if self.cache is not None and share and kind in ("scheme", "units"):
             from gapctl import cache as C
-            cache_key = C.key_of("file", kind, str(path), display_path(path), C.content_hash(data))
+            from gapctl.i18n import lang
+            cache_key = C.key_of("file", kind, str(path), display_path(path), C.content_hash(data), lang())
             payload = self.cache.get(cache_key)
             try:  # an entry this code cannot read (gapctl.codec) is read from the file instead
                 obj, problems = C.loads(payload) if payload is not None else (None, None)

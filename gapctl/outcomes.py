@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gapctl import cache as C
-from gapctl import codec
+from gapctl import codec, i18n
 from gapctl.journal import pending
 from gapctl.load import Loaded, build_observations, load, paused_gc, second_file, unreadable_problem
 from gapctl.model import Evidence, Round, Unit
@@ -193,7 +193,7 @@ def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
             appeal_hashes.get(unit.id), externals.get(unit.id))
     context = C.key_of("observations", _file_hash(round_.src.path) if round_.src else None, str(round_.directory),
                        os.getcwd(), os.environ.get("GAPCTL_MAX_FILE_MB"), os.environ.get("GAPCTL_MAX_VALUES"),
-                       ci_mode(), can_score)
+                       ci_mode(), can_score, i18n.lang())  # problem messages are in the current language
     references: dict[int, str] = {}
     objects: dict[str, Any] = {}
 

@@ -59,8 +59,11 @@ class Findings:
         return len(self.problems) - self.errors
 
     def summary(self) -> str:
-        text = f"{self.errors} error(s), {self.warnings} warning(s) in {self.files} file(s)."
-        return ("Failed: " if self.failed else "OK: ") + text
+        from gapctl.i18n import _
+
+        text = _("{errors} error(s), {warnings} warning(s) in {files} file(s).").format(
+            errors=self.errors, warnings=self.warnings, files=self.files)
+        return (_("Failed: ") if self.failed else _("OK: ")) + text
 
 
 def rows(problems: list[Problem]) -> list[dict[str, Any]]:

@@ -121,6 +121,16 @@ def _not_in_ci_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GAPCTL_CI", "0")
 
 
+@pytest.fixture(autouse=True)
+def _english_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that assert on message text read English (GAPCTL_LANG=en); the Chinese default is
+    tested where a test asks for it (tests/test_i18n.py, the README's outputs)."""
+    from gapctl import i18n
+
+    monkeypatch.setenv("GAPCTL_LANG", "en")
+    i18n.use(None)
+
+
 @pytest.fixture
 def root() -> Path:
     return ROOT
