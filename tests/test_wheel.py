@@ -126,7 +126,8 @@ def test_installed_gapctl_starts_a_repository_anywhere(installed: tuple[Path, di
               cwd=office, env=env)
     assert new.returncode == 0, new.stderr
     checked = run(gapctl, "validate", cwd=office, env=env)
-    assert checked.returncode == 0 and "W503" in checked.stdout and "0 个错误" in checked.stdout  # Chinese: the catalogue is in the wheel
+    # in Chinese: the message catalogue is in the wheel
+    assert checked.returncode == 0 and "W503" in checked.stdout and "0 个错误" in checked.stdout
     scored = run(gapctl, "score", "rounds/2024", "--format", "json", cwd=office, env=env)
     assert scored.returncode == 0, scored.stderr
     assert "example-department" in scored.stdout
