@@ -86,7 +86,7 @@ def load_round(path: Path | str) -> Round:
         messages = "; ".join(p.message for p in loaded.problems) or "not a round directory"
         raise ValueError(f"{path}: {messages}")
     report = validate(loaded)
-    loaded.round.problems = report.sorted()  # type: ignore[attr-defined]
+    loaded.round.problems = report.sorted()
     return loaded.round
 
 

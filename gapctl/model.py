@@ -15,7 +15,7 @@ from typing import Any
 from gapctl.sources import SourceFile
 
 
-@dataclass
+@dataclass(slots=True)
 class Placed:
     """Where an object was read from."""
 
@@ -23,7 +23,7 @@ class Placed:
     at: tuple[Any, ...] = field(default=(), repr=False, compare=False, kw_only=True)
 
 
-@dataclass
+@dataclass(slots=True)
 class Selector(Placed):
     """Selects units by type, tag or id; a unit matches if it matches any entry."""
 
@@ -36,7 +36,7 @@ class Selector(Placed):
                 or any(tag in unit.tags for tag in self.tags))
 
 
-@dataclass
+@dataclass(slots=True)
 class Condition(Placed):
     """A formula written in a scheme (gapctl.formula), kept with where it was written.
 
@@ -47,7 +47,7 @@ class Condition(Placed):
     formula: Any = None  # gapctl.formula.Formula
 
 
-@dataclass
+@dataclass(slots=True)
 class Gate(Placed):
     """A section, indicator or group counts only when its condition holds (加分门槛)."""
 
@@ -56,7 +56,7 @@ class Gate(Placed):
     name_en: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Veto(Placed):
     """单项否决 / 一票否决: when the condition holds, the grade, total or parts are decided by it.
 
@@ -79,7 +79,7 @@ class Veto(Placed):
     assumed_note: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Redistribution(Placed):
     """分值调剂: points of an indicator that does not apply, spread over others.
 
@@ -93,7 +93,7 @@ class Redistribution(Placed):
     mode: str = "earn"
 
 
-@dataclass
+@dataclass(slots=True)
 class Group(Placed):
     """A set of other scores that a unit's score is built from (汇总): its channels (账号、网站),
     its subordinate units (下属部门、乡镇), or its own scores in the round's periods (月度、季度).
@@ -117,7 +117,7 @@ class Group(Placed):
     withheld: str = "skip"  # a member whose total a veto withheld: skip it, or count it as 0 ("zero")
 
 
-@dataclass
+@dataclass(slots=True)
 class Panel(Placed):
     """Several assessors score the same indicator (专家评分): their figures combine."""
 
@@ -126,7 +126,7 @@ class Panel(Placed):
     at_least: int = 2
 
 
-@dataclass
+@dataclass(slots=True)
 class Rule(Placed):
     """How a leaf is scored: a rule kind and its parameters; `when` picks a variant."""
 
@@ -137,7 +137,7 @@ class Rule(Placed):
     assumed_note: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Indicator(Placed):
     """A node of the indicator tree (一级/二级/三级指标), or a bonus/penalty item."""
 
@@ -198,7 +198,7 @@ class Indicator(Placed):
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class Section(Placed):
     """加分项 or 减分项: items scored like leaves, the section's sum capped at `cap`."""
 
@@ -209,7 +209,7 @@ class Section(Placed):
     gate: Gate | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Scoring(Placed):
     normalise: str = "none"
     scale: Decimal = Decimal(100)
@@ -231,7 +231,7 @@ class Scoring(Placed):
         return depth == level or (is_leaf and depth < level)
 
 
-@dataclass
+@dataclass(slots=True)
 class Measure(Placed):
     id: str
     name: str
@@ -239,7 +239,7 @@ class Measure(Placed):
     higher_is_better: bool = True
 
 
-@dataclass
+@dataclass(slots=True)
 class ExternalSource(Placed):
     """Deductions imported from another evaluation (Suizhou: the city's)."""
 
@@ -249,7 +249,7 @@ class ExternalSource(Placed):
     name_en: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Component(Placed):
     """A weighted component of the total (Shanghai: special evaluations, survey …); its `source`
     is the tree (`indicators`), a group (`indicator:<id>`), a measure, or a group of other scores
@@ -262,7 +262,7 @@ class Component(Placed):
     name_en: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Grade(Placed):
     label: str
     min: Decimal
@@ -270,7 +270,7 @@ class Grade(Placed):
     assumed: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Flag(Placed):
     id: str
     label: str
@@ -279,7 +279,7 @@ class Flag(Placed):
     label_en: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Category(Placed):
     id: str
     name: str
@@ -287,13 +287,13 @@ class Category(Placed):
     name_en: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Ranking(Placed):
     of: str = "total"
     categories: list[Category] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Conversion(Placed):
     points: Decimal | None = None
     passdown_multiplier: Decimal | None = None
@@ -301,7 +301,7 @@ class Conversion(Placed):
     label_en: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Assumption:
     """A figure the scheme had to assume because the source does not publish it."""
 
@@ -311,7 +311,7 @@ class Assumption:
     at: tuple[Any, ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class Scheme(Placed):
     id: str
     title: str
@@ -360,7 +360,7 @@ class Scheme(Placed):
         return sum((i.points or Decimal(0) for i in self.indicators), Decimal(0))
 
 
-@dataclass
+@dataclass(slots=True)
 class Unit(Placed):
     id: str
     name: str
@@ -371,7 +371,7 @@ class Unit(Placed):
     note: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class UnitSet(Placed):
     id: str
     name: str
@@ -384,7 +384,7 @@ class UnitSet(Placed):
         return {u.id: u for u in self.units}
 
 
-@dataclass
+@dataclass(slots=True)
 class Evidence(Placed):
     url: str | None = None
     file: str | None = None
@@ -394,7 +394,7 @@ class Evidence(Placed):
     submitted: dt.date | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Result(Placed):
     """One observation entry: what an evaluator found for one indicator of one unit."""
 
@@ -422,7 +422,7 @@ class Result(Placed):
         return [name for name in self.VALUE_FIELDS if getattr(self, name) is not None]
 
 
-@dataclass
+@dataclass(slots=True)
 class Observations(Placed):
     """One unit's observation file."""
 
@@ -438,7 +438,7 @@ class Observations(Placed):
     channel_type: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Appeal(Placed):
     """A unit contests one observation; the decision, once made, may give a new result."""
 
@@ -454,34 +454,34 @@ class Appeal(Placed):
     note: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Deduction(Placed):
     unit: str
     points: Decimal
     reason: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class ExternalData(Placed):
     name: str
     deductions: list[Deduction]
 
 
-@dataclass
+@dataclass(slots=True)
 class SchemeAssignment(Placed):
     scheme: str
     unit_types: tuple[str, ...] = ()
     units: tuple[str, ...] = ()  # named units scored by this scheme whatever their type
 
 
-@dataclass
+@dataclass(slots=True)
 class ExternalRef(Placed):
     id: str
     file: str | None = None
     round: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Sample(Placed):
     """抽查: the members of a group drawn for this round, and how (a seed, or the minutes of the draw);
     or, with `indicators`, the indicator areas drawn (the others do not count this round)."""
@@ -495,7 +495,7 @@ class Sample(Placed):
     indicators: tuple[str, ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class Round(Placed):
     """An assessment round: its settings, and what `load_round` resolved for it."""
 
@@ -520,6 +520,7 @@ class Round(Placed):
     observation_paths: list[Path] = field(default_factory=list)  # files not yet read (see Loaded.observations)
     appeals: dict[str, list[Appeal]] = field(default_factory=dict)  # unit id → appeals
     channels: dict[str, dict[str, Observations]] = field(default_factory=dict)  # unit → channel → file
+    problems: list[Any] = field(default_factory=list)  # what validate found (gapctl.api.load_round)
     channel_paths: list[Path] = field(default_factory=list)  # channel files not yet read
     tree: Any = field(default=None, repr=False, compare=False)  # where its files were read from
     external: dict[str, ExternalData] = field(default_factory=dict)
@@ -534,7 +535,7 @@ class Round(Placed):
         return None
 
 
-@dataclass
+@dataclass(slots=True)
 class Repository:
     """Everything `load` read: schemes, unit sets and rounds, keyed by id."""
 

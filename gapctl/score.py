@@ -55,7 +55,7 @@ def half_up(value: Decimal, places: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
-@dataclass
+@dataclass(slots=True)
 class LeafScore:
     """One leaf for one unit: what counted, and the points it gave."""
 
@@ -84,7 +84,7 @@ class LeafScore:
         return self.points - self.earned
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeScore:
     """An indicator of the tree (group or leaf) with its applicable points and earned points."""
 
@@ -98,7 +98,7 @@ class NodeScore:
     zeroed: str | None = None  # the veto that made it earn nothing
 
 
-@dataclass
+@dataclass(slots=True)
 class ExternalShare:
     source: str
     name: str
@@ -107,7 +107,7 @@ class ExternalShare:
     reason: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class UnitScore:
     """Everything about one unit's score, in the order it was computed."""
 
@@ -173,7 +173,7 @@ class UnitScore:
         return sorted(lost, key=lambda leaf: order.get(leaf.indicator.id, 0))
 
 
-@dataclass
+@dataclass(slots=True)
 class RoundScore:
     round: Round
     units: list[UnitScore]

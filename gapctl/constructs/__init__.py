@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     """A condition decided for one unit (a gate, veto, pass line or threshold), kept for explain:
     what it belongs to, whether it held, and the subtotals as they stood when it was decided."""

@@ -23,7 +23,7 @@ from gapctl.model import Group
 ZERO = Decimal(0)
 
 
-@dataclass
+@dataclass(slots=True)
 class Member:
     """One member's figures as a group reads them."""
 
@@ -38,7 +38,7 @@ class Member:
     pending: bool = False  # the member's own score is provisional
 
 
-@dataclass
+@dataclass(slots=True)
 class GroupValue:
     """A group's members and what they combine to (None: no member counts)."""
 
