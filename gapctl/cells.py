@@ -118,9 +118,9 @@ def _bounded(value: Decimal, written: str) -> Decimal | Refused:
 
 
 def whole(value: Decimal, written: Any) -> int | Refused:
-    """A count: a whole number (2.5 notices is a typo, not 2)."""
-    if value != value.to_integral_value():
-        return Refused("not-whole", f"'{shown(written)}' is not a whole number; a count is 0, 1, 2 …")
+    """A count: a whole number ≥ 0 (2.5 notices is a typo, not 2)."""
+    if value != value.to_integral_value() or value < 0:
+        return Refused("not-whole", f"'{shown(written)}' is not a count; a count is 0, 1, 2 …")
     return int(value)
 
 

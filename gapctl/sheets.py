@@ -291,7 +291,7 @@ def _read_csv(raw: bytes, path: Path, out: Sheet, limits: Limits) -> None:
     old_limit = csv.field_size_limit(limits.cell_chars)
     record, width, cells = 0, 0, 0
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
         for fields in reader:
             record += 1
             values = {i: v for i, v in enumerate(fields) if v != ""}
@@ -313,11 +313,18 @@ def _read_csv(raw: bytes, path: Path, out: Sheet, limits: Limits) -> None:
                 return
             out.rows.append((record, values))
     except csv.Error as err:
-        if "field limit" in str(err):
+        reason = str(err)
+        if "field limit" in reason:
             out.problem("cell-too-long", f"a field longer than {limits.cell_chars:,} characters (a cell's limit "
                         "in Excel): a quote that is never closed?", record + 1)
+        elif "end of data" in reason:
+            out.problem("bad-csv", "a quote (\") that is never closed: the value runs to the end of the file",
+                        record + 1)
+        elif "expected after" in reason:
+            out.problem("bad-csv", "text after the closing quote of a value; a quote inside a quoted value is "
+                        "written twice (\"\")", record + 1)
         else:
-            out.problem("bad-csv", f"cannot read this row as CSV ({err})", record + 1)
+            out.problem("bad-csv", f"cannot read this row as CSV ({reason})", record + 1)
     finally:
         csv.field_size_limit(old_limit)
 
