@@ -11,14 +11,17 @@ exception.
   Big5 or Latin-1 read wrongly, and a wrong guess would write garbled 扣分理由. Fields longer
   than a cell (`Limits.cell_chars`) are refused with their row, and so are rows with fewer
   fields than the header (a cut line) or more non-empty ones (a comma that needed quotes).
-- **xlsx**: the zip's declared sizes are checked before any part is opened (zipfile then stops
-  at the declared size of each part); openpyxl reads the workbook's parts in read-only mode with
-  defusedxml (no entity expansion, no external entities; refused outright if openpyxl would not
-  use it) and without external links; the sheet's XML is streamed here cell by cell, so only
-  cells present in the file are seen — never the sheet's declared dimensions (a 5 KB workbook
-  that declares A1:XFD1048576 costs nothing). Formulas are never evaluated: a formula cell gives
-  the value Excel saved with it, and is refused when there is none or when it refers to another
-  workbook (`[1]Sheet1!A1`).
+- **xlsx**: only the parts needed are opened, each after its declared size is checked (zipfile
+  then stops at the declared size, so a part cannot unpack to more): the package, workbook and
+  styles parts that openpyxl parses whole (`Limits.tree_part_bytes`), and the shared strings and
+  the one sheet wanted, which are streamed here (`Limits.part_bytes`); images and other parts are
+  never unpacked. openpyxl parses with defusedxml (no entity expansion, no external entities;
+  refused outright if openpyxl would not use it) and without external links. The sheet's XML is
+  streamed cell by cell, each element dropped once read, so only cells present in the file are
+  seen — never the sheet's declared dimensions (a 5 KB workbook that declares A1:XFD1048576 costs
+  nothing) — and at most `Limits.elements` rows and cells, empty ones included, are looked at.
+  Formulas are never evaluated: a formula cell gives the value Excel saved with it, and is refused
+  when there is none or when it refers to another workbook (`[1]Sheet1!A1`) or a web address.
 - **Both**: at most `Limits.rows` rows with a value and `Limits.cells` cells; the file at most
   `Limits.file_bytes`. Numbers are read from at most 64 characters with an exponent of at most
   four digits, as `Decimal`; workbook numbers (binary doubles) are rounded to the 15 significant
@@ -62,12 +65,13 @@ class Limits:
     """What one import may cost. A real evaluator's sheet (3,000 units × 40 indicators) is ~10 MB."""
 
     file_bytes: int = 50 * 1024 * 1024      # the CSV or the workbook on disk
-    uncompressed: int = 100 * 1024 * 1024   # a workbook's parts as the zip declares them, in all
-    part_bytes: int = 50 * 1024 * 1024      # one part (a sheet, the shared strings)
-    parts: int = 1_000                      # parts in the zip
+    part_bytes: int = 50 * 1024 * 1024      # the sheet, the shared strings (streamed), as the zip declares them
+    tree_part_bytes: int = 8 * 1024 * 1024  # workbook.xml, styles.xml … (parsed whole by openpyxl)
+    parts: int = 10_000                     # parts in the zip
     rows: int = 200_000                     # rows with a value
     cells: int = 2_000_000                  # cells with a value
     cell_chars: int = 32_767                # Excel's own limit for one cell
+    elements: int = 3_000_000               # rows and cells in a sheet's XML, empty ones too (time)
 
 
 LIMITS = Limits()
@@ -341,6 +345,12 @@ def _too_many(out: Sheet, limits: Limits, row: int) -> None:
 
 # --- xlsx -----------------------------------------------------------------------------
 
+_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_ROW, _CELL, _VALUE, _FORMULA = _NS + "row", _NS + "c", _NS + "v", _NS + "f"
+_INLINE, _TEXT, _RUN, _MERGE, _DATA = _NS + "is", _NS + "t", _NS + "r", _NS + "mergeCell", _NS + "sheetData"
+_STRING_ITEM = _NS + "si"
+
+
 def _read_xlsx(raw: bytes, want: str | None, out: Sheet, limits: Limits) -> None:
     if raw.startswith(_OLE_MAGIC):
         out.problem("not-a-workbook", "this is an Excel 97–2003 workbook (.xls) or an encrypted one; "
@@ -350,21 +360,20 @@ def _read_xlsx(raw: bytes, want: str | None, out: Sheet, limits: Limits) -> None
         out.problem("not-a-workbook", "not an xlsx workbook: an xlsx file is a zip archive, and this one is not")
         return
     try:
-        archive = zipfile.ZipFile(io.BytesIO(raw))
-        parts = archive.infolist()
+        listing = zipfile.ZipFile(io.BytesIO(raw)).infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as err:
         out.problem("not-a-workbook", f"not a complete xlsx workbook ({err}); was the file cut short?")
         return
-    declared = sum(p.file_size for p in parts)
-    largest = max((p.file_size for p in parts), default=0)
-    if len(parts) > limits.parts:
-        out.problem("too-large", f"the workbook holds {len(parts):,} parts, over the limit of {limits.parts:,}")
+    if len(listing) > limits.parts:
+        out.problem("too-large", f"the workbook holds {len(listing):,} parts, over the limit of {limits.parts:,}")
         return
-    if declared > limits.uncompressed or largest > limits.part_bytes:
-        out.problem("too-large", f"the workbook unpacks to {_size(declared)} (its largest part {_size(largest)}), "
-                    f"over the limit of {_size(limits.uncompressed)} ({_size(limits.part_bytes)} for one part)")
-        return
-    if any(p.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) for p in parts):
+    sizes = {info.filename: info.file_size for info in listing}
+    for name in TREE_PARTS:  # parsed whole by openpyxl: small in any real workbook
+        if sizes.get(name, 0) > limits.tree_part_bytes:
+            out.problem("too-large", f"the workbook's part {name} unpacks to {_size(sizes[name])}, over the limit "
+                        f"of {_size(limits.tree_part_bytes)}")
+            return
+    if any(info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) for info in listing):
         out.problem("not-a-workbook", "the workbook is compressed in a way Excel does not use")
         return
     import openpyxl.xml
@@ -373,37 +382,88 @@ def _read_xlsx(raw: bytes, want: str | None, out: Sheet, limits: Limits) -> None
         out.problem("unsafe-xml", "openpyxl would parse this workbook without defusedxml (not installed, or "
                     "OPENPYXL_DEFUSEDXML is not True): gapctl does not read workbooks that way")
         return
-    from openpyxl import load_workbook
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns of what it does not support; nothing of ours
-            book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True, keep_links=False,
-                                 keep_vba=False)
+            _read_book(raw, want, sizes, out, limits)
     except Exception as err:  # the workbook's XML is untrusted: whatever openpyxl meets in it is bad data
+        out.rows.clear()
         out.problem(*_workbook_error(err))
-        return
+
+
+TREE_PARTS = ("[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml")
+
+
+def _read_book(raw: bytes, want: str | None, sizes: dict[str, int], out: Sheet, limits: Limits) -> None:
+    """openpyxl reads the workbook's structure, styles and sheet names (read-only, no external links);
+    the shared strings and the one sheet wanted are streamed here, within the limits."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+    from openpyxl.xml.constants import SHARED_STRINGS
+
+    reader = ExcelReader(io.BytesIO(raw), read_only=True, keep_vba=False, data_only=True, keep_links=False)
     try:
-        names = book.sheetnames
-        worksheets = [ws for ws in book.worksheets if hasattr(ws, "_worksheet_path")]
+        reader.read_manifest()
+        reader.read_workbook()  # workbook.xml and its relationships: the sheets' names and parts
+        apply_stylesheet(reader.archive, reader.wb)  # which styles are dates
+        book = reader.wb
+        found = [(sheet.name, rel.target, rel.Type) for sheet, rel in reader.parser.find_sheets()]
+        names = [name for name, _, _ in found]
         if want is not None and want not in names:
             out.problem("no-sheet", f"no sheet named '{want}'; the workbook has: {', '.join(names)}")
             return
-        ws = book[want] if want is not None else (worksheets[0] if worksheets else None)
-        if ws is None or not hasattr(ws, "_worksheet_path"):
-            out.problem("no-sheet", "the workbook has no worksheet" if ws is None else f"'{want}' is a chart sheet")
+        choice = next(((n, p, k) for n, p, k in found if (n == want if want is not None else "chartsheet" not in k)),
+                      None)
+        if choice is None or "chartsheet" in choice[2] or choice[1] not in sizes:
+            out.problem("no-sheet", "the workbook has no worksheet" if choice is None else f"'{want}' is no worksheet")
             return
-        out.name = ws.title
+        name, part, _ = choice
+        out.name = name
         out.epoch = book.epoch
-        try:
-            with book._archive.open(ws._worksheet_path) as source:
-                _stream_sheet(source, ws._shared_strings, set(book._date_formats),
-                              set(book._timedelta_formats), out, limits)
-        except Exception as err:  # as above: bad XML, a bad index into the shared strings …
-            out.rows.clear()
-            out.problem(*_workbook_error(err))
+        strings_type = reader.package.find(SHARED_STRINGS)
+        strings_part = strings_type.PartName[1:] if strings_type is not None else None
+        for streamed in (part, strings_part):
+            if streamed is not None and sizes.get(streamed, 0) > limits.part_bytes:
+                out.problem("too-large", f"the workbook's part {streamed} unpacks to {_size(sizes[streamed])}, "
+                            f"over the limit of {_size(limits.part_bytes)}")
+                return
+        shared: list[str] = []
+        if strings_part is not None and strings_part in sizes:
+            with reader.archive.open(strings_part) as source:
+                shared = _shared_strings(source, out, limits)
+        if out.problems:
+            return
+        with reader.archive.open(part) as source:
+            _stream_sheet(source, shared, set(book._date_formats), set(book._timedelta_formats), out, limits)
     finally:
-        book.close()
+        reader.archive.close()
+
+
+def _text_of(element: Any) -> str:
+    """A string item's text: its own `t`, or its runs' (`r/t`); phonetic hints (`rPh`) left out."""
+    return "".join(t.text or "" for t in [*element.findall(_TEXT), *element.findall(f"{_RUN}/{_TEXT}")])
+
+
+def _shared_strings(source: Any, out: Sheet, limits: Limits) -> list[str]:
+    """The workbook's shared strings, streamed: each item dropped from the tree once read."""
+    from openpyxl.xml.functions import iterparse
+
+    strings: list[str] = []
+    root = None
+    for event, element in iterparse(source, events=("start", "end")):
+        if event == "start":
+            if root is None:
+                root = element
+            continue
+        if element.tag == _STRING_ITEM:
+            text = _text_of(element)
+            strings.append(text[: limits.cell_chars + 1])  # longer is refused where a cell uses it
+            if root is not None:
+                root.clear()
+            if len(strings) > limits.cells:
+                out.problem("too-many-cells", f"more than {limits.cells:,} shared strings; split the workbook")
+                return []
+    return strings
 
 
 def _workbook_error(err: Exception) -> tuple[str, str]:
@@ -416,9 +476,6 @@ def _workbook_error(err: Exception) -> tuple[str, str]:
     return "not-a-workbook", f"cannot read the workbook ({name}{': ' + text if text else ''}); was it cut short?"
 
 
-_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_ROW, _CELL, _VALUE, _FORMULA = _NS + "row", _NS + "c", _NS + "v", _NS + "f"
-_INLINE, _TEXT, _RUN, _MERGE, _DATA = _NS + "is", _NS + "t", _NS + "r", _NS + "mergeCell", _NS + "sheetData"
 
 
 def _stream_sheet(source: Any, shared: Any, date_styles: set[int], time_styles: set[int], out: Sheet,
@@ -429,9 +486,17 @@ def _stream_sheet(source: Any, shared: Any, date_styles: set[int], time_styles: 
     row_no, col_no, last_row, cells = 0, -1, 0, 0
     current: dict[int, Any] = {}
     row_element = data_element = None
+    elements = 0
     for event, element in iterparse(source, events=("start", "end")):
         tag = element.tag
         if event == "start":
+            if tag in (_ROW, _CELL):
+                elements += 1
+                if elements > limits.elements:
+                    out.problem("too-many-cells", f"more than {limits.elements:,} rows and cells in the sheet's "
+                                "XML, empty ones included; split the sheet", row_no)
+                    out.rows.clear()
+                    return
             if tag == _ROW:
                 given = element.get("r")
                 row_no = int(given) if given and given.isdigit() and len(given) <= 7 else row_no + 1
@@ -445,6 +510,9 @@ def _stream_sheet(source: Any, shared: Any, date_styles: set[int], time_styles: 
             cells += len(current) - before
             if row_element is not None:
                 row_element.clear()  # the cells read so far: a row of a million cells is never held
+            if col_no >= EXCEL_MAX_COLUMN:
+                out.rows.clear()
+                return
             if cells > limits.cells:
                 _too_many(out, limits, row_no)
                 return
@@ -479,7 +547,8 @@ def _cell(element: Any, row_no: int, col_no: int, current: dict[int, Any], share
     else:
         col = col_no + 1
     if col >= EXCEL_MAX_COLUMN:
-        out.problem("bad-cell", f"a cell '{str(ref)[:20]}' beyond Excel's last column", row_no)
+        out.problem("bad-cell", f"a cell beyond Excel's last column (XFD){f' ({ref[:20]})' if ref else ''}: "
+                    "not a workbook Excel wrote; open it in Excel and save it again", row_no)
         return col
     kind = element.get("t", "n")
     formula = element.find(_FORMULA)
@@ -488,7 +557,7 @@ def _cell(element: Any, row_no: int, col_no: int, current: dict[int, Any], share
     if kind == "inlineStr":
         inline = element.find(_INLINE)
         if inline is not None:
-            value = "".join(t.text or "" for t in [*inline.findall(_TEXT), *inline.findall(f"{_RUN}/{_TEXT}")])
+            value = _text_of(inline)
     elif raw is None or raw == "":
         pass
     elif kind == "s":
