@@ -113,7 +113,10 @@ TITLES = {  # code → what "… and N more rows with the same problem" names
 class _Cause:
     first: Issue
     count: int = 1
-    more: list[int] = field(default_factory=list)  # further rows, the first few
+    more: list[Issue] = field(default_factory=list)  # further issues of this cause, the first few
+
+
+MORE_KEPT = 10  # further issues kept per cause (for tests and the "also rows …" of a line)
 
 
 class IssueLog:
@@ -136,8 +139,8 @@ class IssueLog:
         cause = self._causes.get(key)
         if cause is not None:
             cause.count += 1
-            if len(cause.more) < 3 and issue.row is not None and issue.row != cause.first.row:
-                cause.more.append(issue.row)
+            if len(cause.more) < MORE_KEPT:
+                cause.more.append(issue)
             return
         if self._shown[issue.code] >= self.per_code:
             self._hidden[issue.code] += 1
@@ -152,17 +155,21 @@ class IssueLog:
         return self.total
 
     def items(self) -> list[Issue]:
-        """The first issue of each cause shown (what tests compare)."""
-        return [cause.first for cause in self._causes.values()]
+        """The issues of each cause shown: its first and up to MORE_KEPT more (what tests compare)."""
+        return [issue for cause in self._causes.values() for issue in (cause.first, *cause.more)]
 
     def lines(self) -> list[str]:
         out = []
         for (_, message), cause in self._causes.items():
             line = f"{cause.first.ref}: {message}"
             if cause.count > 1:
-                rows = ", ".join(str(r) for r in cause.more)
-                rest = cause.count - 1 - len(cause.more)
-                also = f"rows {rows}" + (f" and {rest:,} more" if rest else "") if rows else f"{cause.count - 1:,} more"
+                rows = list(dict.fromkeys(i.row for i in cause.more if i.row is not None
+                                          and i.row != cause.first.row))[:3]
+                rest = cause.count - 1 - len(rows)
+                if rows:
+                    also = f"rows {', '.join(str(r) for r in rows)}" + (f" and {rest:,} more" if rest else "")
+                else:
+                    also = f"{cause.count - 1:,} more"
                 line += f" (also {also})"
             out.append(line)
         for code, count in self._hidden.items():
@@ -439,9 +446,15 @@ def _read_book(raw: bytes, want: str | None, sizes: dict[str, int], out: Sheet, 
         reader.archive.close()
 
 
+_OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
 def _text_of(element: Any) -> str:
-    """A string item's text: its own `t`, or its runs' (`r/t`); phonetic hints (`rPh`) left out."""
-    return "".join(t.text or "" for t in [*element.findall(_TEXT), *element.findall(f"{_RUN}/{_TEXT}")])
+    """A string item's text: its own `t`, or its runs' (`r/t`); phonetic hints (`rPh`) left out.
+
+    Excel writes characters XML cannot hold as `_x001B_` (and a literal `_x` as `_x005F_x`)."""
+    text = "".join(t.text or "" for t in [*element.findall(_TEXT), *element.findall(f"{_RUN}/{_TEXT}")])
+    return _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
 
 
 def _shared_strings(source: Any, out: Sheet, limits: Limits) -> list[str]:

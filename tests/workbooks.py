@@ -10,6 +10,7 @@ write the common cells.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from xml.sax.saxutils import escape
 
@@ -17,6 +18,14 @@ MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 SHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+
+
+def ooxml(text: str) -> str:
+    """Text as Excel writes it into XML: `_x001B_` for what XML cannot hold (and `_x005F_` before a
+    literal `_x`), then XML-escaped."""
+    text = re.sub(r"_(?=x[0-9A-Fa-f]{4}_)", "_x005F_", text)
+    text = re.sub("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff]", lambda m: f"_x{ord(m.group()):04X}_", text)
+    return escape(text)
 
 
 def cell(ref: str, value: object = None, *, kind: str | None = None, style: int | None = None,
@@ -27,7 +36,7 @@ def cell(ref: str, value: object = None, *, kind: str | None = None, style: int 
         attrs += f' s="{style}"'
     f = f"<f>{escape(formula)}</f>" if formula is not None else ""
     if kind is None and isinstance(value, str):
-        return f'<c{attrs} t="inlineStr">{f}<is><t>{escape(value)}</t></is></c>'
+        return f'<c{attrs} t="inlineStr">{f}<is><t xml:space="preserve">{ooxml(value)}</t></is></c>'
     if kind is not None:
         attrs += f' t="{kind}"'
     v = f"<v>{escape(str(value))}</v>" if value is not None else ""
@@ -94,7 +103,7 @@ def xlsx(rows: str, *, strings: list[str] | None = None, date1904: bool = False,
         "xl/worksheets/sheet1.xml": sheet,
     }
     if strings is not None:
-        items = "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
+        items = "".join(f"<si><t>{ooxml(s)}</t></si>" for s in strings)
         parts["xl/sharedStrings.xml"] = (f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}" '
                                          f'count="{len(strings)}" uniqueCount="{len(strings)}">{items}</sst>')
     parts.update(extra or {})
