@@ -79,7 +79,7 @@ class Origin:
     cols: dict[str, int]
 
 
-class _Plan:
+class Plan:
     """One import in progress: the sheet, the problems and notes met, the entries and their origins."""
 
     def __init__(self, round_: Round, sheet: Sheet, force: bool):
@@ -147,7 +147,7 @@ def read(round_: Round, path: Path, mapping: dict[str, str] | Path | None = None
         mapping = columns
     book = sheets.read(path, sheet, limits)
     out = Imported(from_csv=book.is_csv)
-    plan = _Plan(round_, book, force)
+    plan = Plan(round_, book, force)
     for merged in book.merged:
         plan.problem("merged", "merged cells; unmerge them and fill every row", at=f"{book.name}!{merged}")
     if book.rows:
@@ -166,11 +166,11 @@ def read(round_: Round, path: Path, mapping: dict[str, str] | Path | None = None
     return out
 
 
-def _header(plan: _Plan, mapping: dict[str, str]) -> tuple[dict[int, str], dict[int, str]]:
+def _header(plan: Plan, mapping: dict[str, str]) -> tuple[dict[int, str], dict[int, str]]:
     """(column → header text, column → field) of the sheet's first row with values."""
     columns = {**COLUMNS, **mapping}
     row, values = plan.sheet.rows[0]
-    header = {i: _cleaned(plan, v, row, i, translate=True) for i, v in sorted(values.items())}
+    header = {i: cleaned(plan, v, row, i, translate=True) for i, v in sorted(values.items())}
     fields: dict[int, str] = {}
     for i, h in header.items():
         name = columns.get(h) or columns.get(h.lower())
@@ -185,7 +185,7 @@ def _header(plan: _Plan, mapping: dict[str, str]) -> tuple[dict[int, str], dict[
     return header, fields
 
 
-def _cleaned(plan: _Plan, value: Any, row: int, col: int, translate: bool) -> str:
+def cleaned(plan: Plan, value: Any, row: int, col: int, translate: bool) -> str:
     """A cell as text, stray spaces stripped (noted); full-width digits converted where `translate`."""
     raw = C.text(value)
     stripped = raw.strip()
@@ -199,14 +199,16 @@ def _cleaned(plan: _Plan, value: Any, row: int, col: int, translate: bool) -> st
     return converted
 
 
-def _read_rows(plan: _Plan, mapping: dict[str, str], out: Imported) -> None:
+def _read_rows(plan: Plan, mapping: dict[str, str], out: Imported) -> None:
     known = len(plan.problems)
     header, fields = _header(plan, mapping)
     if len(plan.problems) > known:  # the header is wrong: the rows cannot be read
         return
     names = set(fields.values())
     if "unit" in names and "indicator" not in names:
-        _read_wide(plan, header, fields, out)
+        from gapctl.import_wide import read_wide
+
+        read_wide(plan, header, fields, out)
     elif "unit" not in names or "indicator" not in names:
         found = ", ".join(C.shown(h, 20) for h in header.values() if h)
         plan.problem("header", f"the header needs 单位 (unit) and 指标 (indicator) columns; found: {found}",
@@ -215,7 +217,7 @@ def _read_rows(plan: _Plan, mapping: dict[str, str], out: Imported) -> None:
         _read_long(plan, fields, out)
 
 
-def _read_long(plan: _Plan, fields: dict[int, str], out: Imported) -> None:
+def _read_long(plan: Plan, fields: dict[int, str], out: Imported) -> None:
     round_ = plan.round
     units = round_.unit_set.by_id() if round_.unit_set else {}
     by_name = {u.name: u for u in units.values()}
@@ -229,7 +231,7 @@ def _read_long(plan: _Plan, fields: dict[int, str], out: Imported) -> None:
             if name in ("value", "observed_at") and not isinstance(value, str):
                 cells[name] = value  # numbers and dates keep their type; text is cleaned
             else:
-                cells[name] = _cleaned(plan, value, r, i, translate=name not in TEXT_FIELDS)
+                cells[name] = cleaned(plan, value, r, i, translate=name not in TEXT_FIELDS)
         if not any(v not in (None, "") for v in cells.values()):
             continue
         unit_key = str(cells.get("unit") or "")
@@ -251,7 +253,7 @@ def _read_long(plan: _Plan, fields: dict[int, str], out: Imported) -> None:
     out.entries = sum(len(e) for e in plan.planned.values())
 
 
-def _entry(plan: _Plan, ind: Any, unit: Any, cells: dict[str, Any], origin: Origin,
+def _entry(plan: Plan, ind: Any, unit: Any, cells: dict[str, Any], origin: Origin,
            from_csv: bool) -> dict[str, Any] | None:
     r, cols = origin.row, origin.cols
     rule = ind.rule_for(unit)
@@ -281,7 +283,7 @@ def _entry(plan: _Plan, ind: Any, unit: Any, cells: dict[str, Any], origin: Orig
         chosen = {names.get(x, x) for x in done}
         entry["items"] = {i: i in chosen for i in ids}
     else:
-        number = _number(plan, value, r, cols.get("value"), from_csv)
+        number = read_number(plan, value, r, cols.get("value"), from_csv)
         if number is None:
             return None
         key = VALUE_KEY.get(kind or "", "grade")
@@ -309,7 +311,7 @@ def _entry(plan: _Plan, ind: Any, unit: Any, cells: dict[str, Any], origin: Orig
     return entry
 
 
-def _number(plan: _Plan, value: Any, row: int, col: int | None, from_csv: bool) -> Decimal | None:
+def read_number(plan: Plan, value: Any, row: int, col: int | None, from_csv: bool) -> Decimal | None:
     notes: list[str] = []
     number = C.number(value, notes)
     if isinstance(number, C.Refused):
@@ -320,103 +322,10 @@ def _number(plan: _Plan, value: Any, row: int, col: int | None, from_csv: bool) 
     return number
 
 
-def _read_wide(plan: _Plan, header: dict[int, str], fields: dict[int, str], out: Imported) -> None:
-    """Units as rows, indicators as columns, cells the points earned (as `gapctl export` writes the
-    matrix): each cell becomes the observation value that earns those points under the unit's rule."""
-    from gapctl.score import half_up, score_round
-
-    round_ = plan.round
-    scored = score_round(round_).by_unit()
-    units = round_.unit_set.by_id() if round_.unit_set else {}
-    unit_col = next(i for i, f in fields.items() if f == "unit")
-    indicator_cols = {i: h for i, h in header.items() if i not in fields and h}
-    for r, values in plan.sheet.rows[1:]:
-        unit_id = _cleaned(plan, values[unit_col], r, unit_col, translate=True) if unit_col in values else ""
-        if not unit_id:
-            continue
-        unit = units.get(unit_id)
-        if unit is None or unit_id not in scored:
-            plan.problem("unknown-unit", f"unknown unit '{C.shown(unit_id)}'", r, unit_col)
-            continue
-        score = scored[unit_id]
-        for i, ind_id in indicator_cols.items():
-            if i not in values:
-                continue
-            value = _cleaned(plan, values[i], r, i, translate=True) if isinstance(values[i], str) else values[i]
-            if value == "":
-                continue
-            leaf = score.leaves.get(ind_id)
-            if leaf is None:
-                plan.problem("unknown-indicator", f"unknown indicator '{C.shown(ind_id)}' for {unit.name}",
-                             plan.sheet.rows[0][0], i)
-                continue
-            earned = _number(plan, value, r, i, out.from_csv)
-            if earned is None or leaf.rule is None or leaf.rule.kind in ("threshold", "rank"):
-                continue
-            if leaf.state != "pending" and half_up(earned, 2) == half_up(leaf.earned, 2):
-                continue  # what is recorded already earns this (to a spreadsheet's precision): keep it
-            entry = _from_points(leaf, unit, earned)
-            if entry is None:
-                plan.problem("points", f"{C.shown(value)} points cannot be earned on '{ind_id}' ({leaf.rule.kind})",
-                             r, i)
-                continue
-            plan.add(unit_id, entry, Origin(r, {"unit": unit_col, "value": i, "indicator": i}))
-    out.entries = sum(len(e) for e in plan.planned.values())
-
-
-def _from_points(leaf: Any, unit: Any, earned: Decimal) -> dict[str, Any] | None:
-    """The observation value that earns `earned` on this leaf under its rule (None if none does)."""
-    import itertools
-
-    ind, rule, points = leaf.indicator, leaf.rule, leaf.points
-    entry: dict[str, Any] = {"indicator": ind.id}
-    kind, params = rule.kind, rule.params
-    if kind == "all-or-nothing":
-        entry["result"] = "done" if earned == points and points else "not-done"
-        return entry if earned in (0, points) else None
-    if kind == "proportional":
-        entry["fraction"] = (earned / points).normalize() if points else Decimal(0)
-        return entry
-    if kind == "expert-grade":
-        entry["grade"] = earned
-        return entry
-    if kind == "count-tiers":
-        tiers = [t for t in params.get("tiers") or [] if t["points"] == earned]
-        entry["count"] = 0 if earned == 0 else (tiers[0]["at_least"] if tiers else None)
-        return entry if entry["count"] is not None else None
-    if kind == "deduction-tiers":
-        lost = points - earned
-        tiers = [t for t in params.get("tiers") or [] if t["deduct"] == lost or (earned == 0 and t["deduct"] >= points)]
-        entry["notices"] = 0 if lost == 0 else (tiers[0]["at_least"] if tiers else None)
-        return entry if entry["notices"] is not None else None
-    if kind == "per-occurrence":
-        deduct = Decimal(str(params.get("deduct") or 0))
-        lost = -earned if ind.section == "penalty" or ind.points is None else points - earned
-        times = lost / deduct if deduct else Decimal(0)
-        if times != times.to_integral_value():
-            return None
-        entry["notices"] = int(times)
-        return entry
-    if kind == "items":
-        from gapctl.rules.items import applicable_items
-
-        items = applicable_items(rule, unit)
-        possible = sum((i["points"] for i in items), Decimal(0))
-        target = earned * possible / ind.points if ind.points else Decimal(0)
-        for size in range(len(items) + 1):
-            for chosen in itertools.combinations(items, size):
-                if sum((i["points"] for i in chosen), Decimal(0)) == target:
-                    done = {str(i["id"]) for i in chosen}
-                    entry["items"] = {str(i["id"]): str(i["id"]) in done for i in params.get("items") or []}
-                    return entry
-        return None
-    return None
-
-
 VALUE_KEYS = ("result", "items", "count", "fraction", "grade", "notices")
 
 
-def _plan_files(plan: _Plan, out: Imported) -> None:
+def _plan_files(plan: Plan, out: Imported) -> None:
     """The new bytes of each observation file. An existing file is edited in place (gapctl.fmt.Edit):
     entries the import does not change keep every byte, comment, key order and unknown key."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -476,7 +385,7 @@ def _observation_path(round_: Round, unit_id: str) -> Path:
     return round_.directory / "observations" / f"{unit_id}.yaml"
 
 
-def _merge(plan: _Plan, edit: Any, results: Any, unit_id: str, entries: list[dict[str, Any]]) -> bool:
+def _merge(plan: Plan, edit: Any, results: Any, unit_id: str, entries: list[dict[str, Any]]) -> bool:
     """Merge `entries` into an existing file's results; whether anything changed."""
     from ruamel.yaml.comments import CommentedMap
 
