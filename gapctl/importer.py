@@ -107,26 +107,32 @@ class Plan:
         self.planned.setdefault(unit_id, []).append(entry)
 
 
-def read_mapping(path: Path) -> tuple[dict[str, str] | None, list[str]]:
+def read_mapping(path: Path) -> tuple[dict[str, str] | None, list[Issue]]:
     """A `--mapping` file: YAML (or TOML) `header: field`, at the top or under `columns:`; its problems."""
     from gapctl.sources import read_file
 
     parsed = read_file(path)
+    name = parsed.src.display
+
+    def problem(loc: Any, message: str) -> Issue:
+        return Issue(name, None, None, "mapping", message, at=str(loc))
+
     if parsed.data is None or parsed.problems:
-        return None, [f"{p.locate()}: {p.message}" for p in parsed.problems] or [f"{path}: holds no mapping"]
+        return None, [problem(p.locate(), p.message) for p in parsed.problems] or [problem(name, "holds no mapping")]
     data, at = parsed.data, ()
     if isinstance(data, dict) and isinstance(data.get("columns"), dict):
         data, at = data["columns"], ("columns",)
     if not isinstance(data, dict):
-        return None, [f"{parsed.src.locate(at)}: a mapping file maps headers to fields, one per line "
-                      f"(扣分原因: reason); this one holds a {'list' if isinstance(data, list) else 'value'}"]
+        return None, [problem(parsed.src.locate(at), "a mapping file maps headers to fields, one per line "
+                              f"(扣分原因: reason); this one holds a {'list' if isinstance(data, list) else 'value'}")]
     problems, columns = [], {}
-    for header, name in data.items():
-        if not isinstance(name, str) or name not in FIELDS:
-            problems.append(f"{parsed.src.locate(at + (header,))}: '{C.shown(header)}' maps to {C.shown(name)!r}, "
-                            f"which is not a field; the fields are {', '.join(FIELDS)}")
+    for header, field_name in data.items():
+        if not isinstance(field_name, str) or field_name not in FIELDS:
+            problems.append(problem(parsed.src.locate(at + (header,)),
+                                    f"'{C.shown(header)}' maps to {C.shown(field_name)!r}, which is not a field; "
+                                    f"the fields are {', '.join(FIELDS)}"))
         else:
-            columns[str(header)] = name
+            columns[str(header)] = field_name
     return (None, problems) if problems else (columns, [])
 
 
@@ -143,7 +149,7 @@ def read(round_: Round, path: Path, mapping: dict[str, str] | Path | None = None
     if isinstance(mapping, Path):
         columns, mapping_problems = read_mapping(mapping)
         if mapping_problems:
-            return Imported(problems=mapping_problems)
+            return Imported(problems=[f"{i.ref}: {i.message}" for i in mapping_problems], issues=mapping_problems)
         mapping = columns
     book = sheets.read(path, sheet, limits)
     out = Imported(from_csv=book.is_csv)

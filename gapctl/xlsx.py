@@ -173,7 +173,7 @@ def _stream_sheet(source: Any, shared: Any, date_styles: set[int], time_styles: 
     """The sheet's XML, one element at a time; each row and cell is dropped once read."""
     from openpyxl.xml.functions import iterparse  # defusedxml's (checked by the caller)
 
-    row_no, col_no, last_row, cells = 0, -1, 0, 0
+    row_no, col_no, last_row, cells, known = 0, -1, 0, 0, 0
     current: dict[int, Any] = {}
     row_element = data_element = None
     elements = 0
@@ -191,6 +191,7 @@ def _stream_sheet(source: Any, shared: Any, date_styles: set[int], time_styles: 
                 given = element.get("r")
                 row_no = int(given) if given and given.isdigit() and len(given) <= 7 else row_no + 1
                 col_no, current, row_element = -1, {}, element
+                known = out.problems.total
             elif tag == _DATA:
                 data_element = element
             continue
@@ -212,6 +213,8 @@ def _stream_sheet(source: Any, shared: Any, date_styles: set[int], time_styles: 
                 data_element.clear()
             if not current:
                 continue
+            if out.problems.total > known:
+                continue  # a cell of this row could not be read: what follows from that is no news
             if row_no <= last_row or row_no > EXCEL_MAX_ROW:
                 out.problem("bad-cell", f"row {row_no} comes after row {last_row} in the sheet's XML, or lies "
                             "beyond Excel's last row; open the workbook in Excel and save it again", row_no)
