@@ -87,7 +87,10 @@ class Planned:
 
 
 def _key(problem: Any) -> tuple[str, str, str]:
-    return (problem.locate().path, problem.code, problem.message)
+    """A problem without its line and column (positions shift when a file is edited; finding them
+    would re-read every file with a warning)."""
+    where = problem.src.display if problem.src is not None else (problem.location.path if problem.location else "")
+    return (where, problem.code, problem.message)
 
 
 def check_plan(plan: Any, out: Any) -> Round | None:
@@ -101,7 +104,7 @@ def check_plan(plan: Any, out: Any) -> Round | None:
     report = validate(loaded)
     planned = {os.path.abspath(p): p for p in out.files}
     entries: dict[Path, tuple[str, list[Any]]] = {}
-    for problem in report.sorted():
+    for problem in report.problems:  # in validate's order: file by file, entry by entry
         if _key(problem) in before:
             continue
         path = os.path.abspath(problem.src.path) if problem.src is not None else None
