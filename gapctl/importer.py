@@ -7,10 +7,11 @@ was. Three gates, each naming sheet, row and column:
    without a saved value, cells Excel marks as errors;
 2. the cells (gapctl.cells): unknown units or indicators, results, numbers and dates as people
    type them (full-width digits, 85%, 2024年12月15日, Excel serial dates …), normalised or refused;
-3. the files it would write: the round is loaded and validated again with those files in place
-   (`gapctl.load` and `gapctl.validate` over the working tree plus the planned files), and any
-   error that was not there before refuses the import. So a row `import` accepts never makes
-   `gapctl validate` fail; its warnings (W504, points lost without 扣分理由) are shown as notes.
+3. the files it would write (gapctl.import_check): each is read, built and checked from its new
+   bytes by the functions `gapctl validate` runs on it (`sources.read_file`,
+   `load.build_observations`, `validate.check_observation_file`), and any error the file does not
+   give now refuses the import. So a row `import` accepts never makes `gapctl validate` fail; its
+   warnings (W504, points lost without 扣分理由) are shown as notes.
 
 Problems print one line per root cause, repeats capped (gapctl.sheets.IssueLog). Existing
 observations are only replaced with `force`. Existing files are edited in place: entries the
