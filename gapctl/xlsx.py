@@ -46,11 +46,8 @@ def read_xlsx(raw: bytes, want: str | None, out: Sheet, limits: Limits) -> None:
         out.problem("too-large", f"the workbook holds {len(listing):,} parts, over the limit of {limits.parts:,}")
         return
     sizes = {info.filename: info.file_size for info in listing}
-    for name in TREE_PARTS:  # parsed whole by openpyxl: small in any real workbook
-        if sizes.get(name, 0) > limits.tree_part_bytes:
-            out.problem("too-large", f"the workbook's part {name} unpacks to {size_text(sizes[name])}, over the limit "
-                        f"of {size_text(limits.tree_part_bytes)}")
-            return
+    if not _small_enough(TREE_PARTS, sizes, out, limits):
+        return
     if any(info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) for info in listing):
         out.problem("not-a-workbook", "the workbook is compressed in a way Excel does not use")
         return
@@ -69,19 +66,36 @@ def read_xlsx(raw: bytes, want: str | None, out: Sheet, limits: Limits) -> None:
         out.problem(*_workbook_error(err))
 
 
-TREE_PARTS = ("[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml")
+TREE_PARTS = ("[Content_Types].xml", "xl/styles.xml")  # and the workbook part the manifest names, and its rels
+
+
+def _small_enough(names: Any, sizes: dict[str, int], out: Sheet, limits: Limits) -> bool:
+    """Whether the parts openpyxl parses whole (not streamed) are small, as any real workbook's are."""
+    for name in names:
+        if sizes.get(name, 0) > limits.tree_part_bytes:
+            out.problem("too-large", f"the workbook's part {name} unpacks to {size_text(sizes[name])}, over the "
+                        f"limit of {size_text(limits.tree_part_bytes)}")
+            return False
+    return True
 
 
 def _read_book(raw: bytes, want: str | None, sizes: dict[str, int], out: Sheet, limits: Limits) -> None:
     """openpyxl reads the workbook's structure, styles and sheet names (read-only, no external links);
     the shared strings and the one sheet wanted are streamed here, within the limits."""
+    from openpyxl.packaging.relationship import get_rels_path
     from openpyxl.reader.excel import ExcelReader
     from openpyxl.styles.stylesheet import apply_stylesheet
-    from openpyxl.xml.constants import SHARED_STRINGS
+    from openpyxl.xml.constants import SHARED_STRINGS, XLSM, XLSX, XLTM, XLTX
+
+    workbook_types = (XLSX, XLSM, XLTX, XLTM)
 
     reader = ExcelReader(io.BytesIO(raw), read_only=True, keep_vba=False, data_only=True, keep_links=False)
     try:
         reader.read_manifest()
+        workbook = next((o.PartName[1:] for o in reader.package.Override if o.ContentType in workbook_types),
+                        "xl/workbook.xml")
+        if not _small_enough((workbook, get_rels_path(workbook)), sizes, out, limits):
+            return
         reader.read_workbook()  # workbook.xml and its relationships: the sheets' names and parts
         apply_stylesheet(reader.archive, reader.wb)  # which styles are dates
         book = reader.wb
