@@ -144,6 +144,11 @@ def test_one_input(data: bytes) -> None:
         repo.restore()
 
 
+def _sheet(rows: str) -> bytes:
+    return (f'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{rows}'
+            "</sheetData></worksheet>").encode()
+
+
 def make_seeds(directory: Path) -> int:
     """Seeds for each target: good and broken CSV, workbooks, sheet XML, strings, styles, mappings."""
     from openpyxl import Workbook
@@ -153,7 +158,7 @@ def make_seeds(directory: Path) -> int:
     sheet = book.active
     for values in (["单位", "指标", "结果", "数值", "日期", "扣分理由"],
                    ["a", "3", None, 0.5, "2024年12月15日", "缺项"],
-                   ["区档案馆", "1.2", None, "２", 45641, "=HYPERLINK(\"x\")"],
+                   ["区档案馆", "1.2", None, "２", 45641, "链接 =HYPERLINK(\"x\")"],
                    ["b", "2", None, "lead，plan", None, None]):
         sheet.append(values)
     buffer = io.BytesIO()
@@ -170,13 +175,15 @@ def make_seeds(directory: Path) -> int:
         (0, "单位,指标,数值,扣分理由\na,3,0.5,\"未闭合\n".encode()),
         (0, "机构,指标,数据\na,3,0.5\n".encode()),
         (1, workbook), (1, workbook[: len(workbook) // 2]),
-        (1, xlsx(HEADER + row(2, cell("A2", "a"), cell("B2", "3"), cell("D2", 7, formula="1+1")))),
-        (2, sheet_xml), (2, (HEADER + row(2, cell("A2", "a"), cell("B2", "3"), cell("D2", 0.5))).encode()),
+        (1, xlsx(HEADER + row(2, cell("A2", "a"), cell("B2", "3"), cell("D2", 0.7, formula="7/10")))),
+        (1, xlsx(HEADER + row(2, cell("A2", "a"), cell("B2", "3"), cell("D2", 0.5), cell("E2", 45641, style=1),
+                             cell("F2", "缺项\x1b")), date1904=True)),
+        (2, sheet_xml), (2, _sheet(HEADER + row(2, cell("A2", "a"), cell("B2", "3"), cell("D2", 0.5)))),
         (2, b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
             b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>'),
-        (3, b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>\xe5\x8d\x95\xe4\xbd\x8d'
-            b'</t></si><si><t>\xe6\x8c\x87\xe6\xa0\x87</t></si><si><t>a</t></si><si><t>3</t></si><si><t>0.5</t></si>'
-            b'<si><r><t>x</t></r></si></sst>'),
+        (3, ('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>a</t></si><si><t>3</t>'
+             '</si><si><t/></si><si><t>0.5</t></si><si><t>2024年12月15日</t></si><si><r><t>缺</t></r><r><t>项'
+             '</t></r><rPh><t>que</t></rPh></si></sst>').encode()),
         (4, styles),
         (5, "columns:\n  机构: unit\n  数据: value\n".encode()), (5, b"- a\n- b\n"), (5, b"{"),
         (6, "a\x1f3\x1f\x1f0.5\x1f2024/12/15\x1f缺项\x1eb\x1f1.2\x1f\x1f２\x1f2024年1月5日\x1f".encode()),
