@@ -784,17 +784,11 @@ def import_command(
 
       gapctl import rounds/shanwei-2020 results.csv --force
     """
-    import yaml as pyyaml
-
     from gapctl import importer
     from gapctl.writes import WriteError
 
     scored_before = _scored(path, final=False)
-    columns = None
-    if mapping is not None:
-        loaded_map = pyyaml.safe_load(mapping.read_text(encoding="utf-8")) or {}
-        columns = {str(k): str(v) for k, v in (loaded_map.get("columns") or loaded_map).items()}
-    plan = importer.read(scored_before.round, file, columns, sheet, force)
+    plan = importer.read(scored_before.round, file, mapping, sheet, force)  # reads the mapping file too
     for note in plan.notes:
         typer.echo(f"note: {note}", err=True)
     if plan.problems:

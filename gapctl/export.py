@@ -18,11 +18,21 @@ Formats:
 
 Output is deterministic: the same scored round gives byte-identical files, the workbook included
 (its document timestamps and zip entry times are fixed).
+
+No cell runs as a formula. Names, 扣分理由 and 整改要求 come from files anyone can edit, and the
+tables are opened in spreadsheets by offices that publish them. Every cell of every format passes
+through `neutralised` (one function, three writers), which follows OWASP's guidance on CSV
+injection: text that starts with ``=``, ``+``, ``-`` or ``@`` (after leading spaces; the full-width
+＝＋－＠ too), or with a tab or carriage return, gets a leading apostrophe, so a spreadsheet shows
+``'=HYPERLINK(…)`` as text. Whether a cell is text is decided by its column's type, not by how the
+value looks: a number in a ``number`` or ``integer`` column is written as a number (a penalty of
+``-5`` is not a formula), while the same ``-5`` as text in a ``string`` column is quoted. The
+workbook also stores every text cell as a string (never a formula) and writes the C0 control
+characters XML cannot hold as visible ``\\u001b`` escapes.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -150,6 +160,14 @@ def tables(scored: RoundScore) -> list[Table]:
 
 # --- writers --------------------------------------------------------------------------------
 
+NUMERIC = ("number", "integer")  # Table Schema types whose numbers are written as numbers
+# Where a spreadsheet starts reading a formula (OWASP, CSV injection): these first characters, after
+# leading spaces; full-width forms too, which input methods in Chinese locales may turn into them.
+FORMULA_START = frozenset("=+-@＝＋－＠")
+LEADING_SPACE = " \u3000\t\r\n"
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -158,13 +176,44 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def neutralised(value: Any, column_type: str) -> Any:
+    """A cell as every export format writes it: never a formula.
+
+    None stays empty. A number (int or Decimal, not bool) in a numeric column is returned as it is,
+    to be written as a number. Anything else is text: if a spreadsheet would read it as a formula
+    (it starts with a tab or carriage return, or with =, +, -, @ after leading spaces) it gets a
+    leading apostrophe, as OWASP's CSV-injection guidance says.
+    """
+    if value is None:
+        return None
+    if column_type in NUMERIC and isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return value
+    text = _text(value)
+    if text[:1] in ("\t", "\r", "\n") or text.lstrip(LEADING_SPACE)[:1] in FORMULA_START:
+        return "'" + text
+    return text
+
+
+def _cells(table: Table, row: list[Any]) -> list[Any]:
+    return [neutralised(value, f.type) for value, f in zip(row, table.fields, strict=True)]
+
+
+def _csv_field(text: str) -> str:
+    """One CSV field (RFC 4180): quoted when it holds a comma, a quote or any line break.
+
+    Python's csv writer with `lineterminator="\\n"` leaves a carriage return unquoted, and a
+    spreadsheet starts a new row there: `a\\r=1+1` would put a formula at the start of a row.
+    """
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def csv_text(table: Table, header: str = "title") -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([getattr(f, header) for f in table.fields])
+    lines = [",".join(_csv_field(getattr(f, header)) for f in table.fields)]
     for row in table.rows:
-        writer.writerow([_text(v) for v in row])
-    return buffer.getvalue()
+        lines.append(",".join(_csv_field(_text(v)) for v in _cells(table, row)))
+    return "".join(line + "\n" for line in lines)
 
 
 def csv_files(scored: RoundScore) -> dict[str, bytes]:
@@ -233,6 +282,13 @@ def _number_format(value: Decimal) -> str | None:
     return "0." + "0" * -exponent if isinstance(exponent, int) and exponent < 0 else None
 
 
+def _xml_text(value: Any) -> Any:
+    """Text a worksheet can hold: the C0 controls XML 1.0 forbids as visible `\\u001b` escapes."""
+    if isinstance(value, str) and _XML_ILLEGAL.search(value):
+        return _XML_ILLEGAL.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    return value
+
+
 def workbook_bytes(scored: RoundScore) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -248,11 +304,12 @@ def workbook_bytes(scored: RoundScore) -> bytes:
         for cell in ws[1]:
             cell.font = bold
         for row in table.rows:
-            ws.append([float(v) if isinstance(v, Decimal) else v for v in row])
-            for cell, value in zip(ws[ws.max_row], row, strict=True):
+            cells = _cells(table, row)
+            ws.append([float(v) if isinstance(v, Decimal) else _xml_text(v) for v in cells])
+            for cell, value in zip(ws[ws.max_row], cells, strict=True):
                 if isinstance(value, Decimal) and (fmt := _number_format(value)):
                     cell.number_format = fmt
-                elif isinstance(value, str) and value.startswith("="):
+                elif isinstance(value, str):
                     cell.data_type = "s"  # text, never a formula
         for n, f in enumerate(table.fields, start=1):
             widest = max([width(f.title), *(width(_text(row[n - 1])) for row in table.rows)])
@@ -290,5 +347,5 @@ def export(scored: RoundScore, fmt: str, out: Path) -> list[Path]:
     return write_files([Write(out / name, data) for name, data in files.items()], root=out.parent)
 
 
-__all__ = ["FORMATS", "Field", "Table", "export", "matrix_table", "package_name", "problems_table",
+__all__ = ["FORMATS", "Field", "Table", "export", "matrix_table", "neutralised", "package_name", "problems_table",
            "scores_table", "tables"]

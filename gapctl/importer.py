@@ -1,27 +1,39 @@
 """An evaluator's spreadsheet (xlsx or CSV, one row per unit × indicator) → observation files.
 
-Everything is checked before anything is written: unknown units or indicators, merged
-cells, numbers stored as text, full-width digits and stray spaces are reported with sheet,
-row and column; a failed import leaves every file as it was, and existing observations are
-only replaced with `force`. Existing files are edited in place: entries the import does not
-change keep every byte (comments, key order, unknown keys, quoting, line endings); files are
-written atomically and never through a symbolic link (gapctl.writes).
+Everything is checked before anything is written, and a failed import leaves every file as it
+was. Three gates, each naming sheet, row and column:
+
+1. reading (gapctl.sheets): encodings, sizes, row and cell limits, merged cells, formulas
+   without a saved value, cells Excel marks as errors;
+2. the cells (gapctl.cells): unknown units or indicators, results, numbers and dates as people
+   type them (full-width digits, 85%, 2024年12月15日, Excel serial dates …), normalised or refused;
+3. the files it would write (gapctl.import_check): each is read, built and checked from its new
+   bytes by the functions `gapctl validate` runs on it (`sources.read_file`,
+   `load.build_observations`, `validate.check_observation_file`), and any error the file does not
+   give now refuses the import. So a row `import` accepts never makes `gapctl validate` fail; its
+   warnings (W504, points lost without 扣分理由) are shown as notes.
+
+Problems print one line per root cause, repeats capped (gapctl.sheets.IssueLog). Existing
+observations are only replaced with `force`. Existing files are edited in place: entries the
+import does not change keep every byte (comments, key order, unknown keys, quoting, line
+endings); files are written atomically and never through a symbolic link (gapctl.writes).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gapctl import cells as C
 from gapctl.model import Round
+from gapctl.sheets import LIMITS, Issue, IssueLog, Limits, Sheet, column_letter
 from gapctl.sources import display_path
 
-FULLWIDTH = str.maketrans("０１２３４５６７８９．％－", "0123456789.%-")
+FULLWIDTH = C.FULLWIDTH
 COLUMNS = {  # header (Chinese or English) → field
     "单位": "unit", "unit": "unit", "评估对象": "unit", "单位编号": "unit", "单位名称": "name", "name": "name",
     "指标体系": "scheme", "scheme": "scheme",
@@ -32,10 +44,16 @@ COLUMNS = {  # header (Chinese or English) → field
     "整改要求": "fix", "fix": "fix", "评估人员": "observer", "observer": "observer",
     "日期": "observed_at", "observed_at": "observed_at",
 }
+FIELDS = tuple(dict.fromkeys(COLUMNS.values()))
+TEXT_FIELDS = ("name", "scheme", "note", "reason", "fix", "observer")  # prose: kept as typed
 RESULT_WORDS = {"完成": "done", "已完成": "done", "是": "done", "done": "done", "√": "done", "✓": "done",
                 "未完成": "not-done", "否": "not-done", "not-done": "not-done", "×": "not-done", "✗": "not-done",
                 "不适用": "n/a", "n/a": "n/a", "无佐证": "no-evidence", "no-evidence": "no-evidence",
                 "待评估": "pending", "pending": "pending"}
+VALUE_KEY = {"count-tiers": "count", "proportional": "fraction", "expert-grade": "grade",
+             "deduction-tiers": "notices", "per-occurrence": "notices"}
+NOTES = {"full-width": ("fullwidth", "full-width characters '{raw}' read as '{typed}'"),
+         "serial": ("serial-date", "Excel serial number {raw} read as the date {value}")}
 
 
 @dataclass
@@ -45,258 +63,276 @@ class Imported:
     files: dict[Path, bytes] = field(default_factory=dict)
     seen: dict[Path, os.stat_result | None] = field(default_factory=dict)  # as read; None: a new file
     root: Path | None = None  # the repository: no symbolic link below it is written through
-    problems: list[str] = field(default_factory=list)  # errors: nothing is written
+    problems: list[str] = field(default_factory=list)  # errors, one line per root cause: nothing is written
     notes: list[str] = field(default_factory=list)     # fixed on the way in (full-width digits, spaces)
     entries: int = 0
     conflicts: list[str] = field(default_factory=list)
     from_csv: bool = False  # every CSV cell is text: numbers in text are no news there
+    issues: list[Issue] = field(default_factory=list)  # the problems as (sheet, row, column, code)
+    after: Round | None = None  # the round as validated with the planned files in place
 
 
-def _rows(path: Path, sheet: str | None, out: Imported) -> tuple[str, list[list[Any]]]:
-    """(sheet name, rows of cell values) from a CSV or a workbook; merged cells are reported."""
-    if path.suffix.lower() == ".csv":
-        text = path.read_bytes().decode("utf-8-sig")
-        return path.name, [list(row) for row in csv.reader(io.StringIO(text))]
-    from openpyxl import load_workbook
+@dataclass
+class Origin:
+    """Where an entry came from: its row and the column of each field."""
 
-    book = load_workbook(path, data_only=True)
-    ws = book[sheet] if sheet else book.worksheets[0]
-    for merged in ws.merged_cells.ranges:
-        out.problems.append(f"{ws.title}!{merged.coord}: merged cells; unmerge them and fill every row")
-    return ws.title, [[cell.value for cell in row] for row in ws.iter_rows()]
+    row: int
+    cols: dict[str, int]
 
 
-def _clean(value: Any, where: str, out: Imported) -> Any:
-    if isinstance(value, str):
-        stripped = value.strip()
-        if stripped != value:
-            out.notes.append(f"{where}: stray spaces removed")
-        converted = stripped.translate(FULLWIDTH)
-        if converted != stripped:
-            out.notes.append(f"{where}: full-width characters '{stripped}' read as '{converted}'")
-        return converted
-    return value
+class Plan:
+    """One import in progress: the sheet, the problems and notes met, the entries and their origins."""
+
+    def __init__(self, round_: Round, sheet: Sheet, force: bool):
+        self.round, self.sheet, self.force = round_, sheet, force
+        self.problems: IssueLog = sheet.problems
+        self.notes: IssueLog = sheet.notes
+        self.planned: dict[str, list[dict[str, Any]]] = {}
+        self.origins: dict[tuple[str, str], Origin] = {}
+
+    def problem(self, code: str, message: str, row: int | None = None, col: int | None = None,
+                at: str | None = None) -> None:
+        self.problems.add(Issue(self.sheet.name, row, col, code, message, at))
+
+    def note(self, code: str, message: str, row: int | None = None, col: int | None = None) -> None:
+        self.notes.add(Issue(self.sheet.name, row, col, code, message))
+
+    def add(self, unit_id: str, entry: dict[str, Any], origin: Origin) -> None:
+        key = (unit_id, entry["indicator"])
+        first = self.origins.get(key)
+        if first is not None:
+            self.problem("duplicate-row", f"unit '{unit_id}', indicator '{entry['indicator']}' again (first in row "
+                         f"{first.row}); one row per unit and indicator", origin.row, origin.cols.get("indicator"))
+            return
+        self.origins[key] = origin
+        self.planned.setdefault(unit_id, []).append(entry)
 
 
-def _number(value: Any, where: str, out: Imported) -> Decimal | None:
-    if isinstance(value, bool) or value is None or value == "":
-        return None
-    if isinstance(value, (int, float)):
-        return Decimal(str(value))
-    text = str(value)
-    percent = text.endswith("%")
-    try:
-        number = Decimal(text.rstrip("%"))
-    except InvalidOperation:
-        out.problems.append(f"{where}: '{value}' is not a number")
-        return None
-    if not out.from_csv:
-        out.notes.append(f"{where}: number stored as text '{value}'")
-    return number / 100 if percent else number
+def read_mapping(path: Path) -> tuple[dict[str, str] | None, list[Issue]]:
+    """A `--mapping` file: YAML (or TOML) `header: field`, at the top or under `columns:`; its problems."""
+    from gapctl.sources import read_file
+
+    parsed = read_file(path)
+    name = parsed.src.display
+
+    def problem(loc: Any, message: str) -> Issue:
+        return Issue(name, None, None, "mapping", message, at=str(loc))
+
+    if parsed.data is None or parsed.problems:
+        return None, [problem(p.locate(), p.message) for p in parsed.problems] or [problem(name, "holds no mapping")]
+    data, at = parsed.data, ()
+    if isinstance(data, dict) and isinstance(data.get("columns"), dict):
+        data, at = data["columns"], ("columns",)
+    if not isinstance(data, dict):
+        return None, [problem(parsed.src.locate(at), "a mapping file maps headers to fields, one per line "
+                              f"(扣分原因: reason); this one holds a {'list' if isinstance(data, list) else 'value'}")]
+    problems, columns = [], {}
+    for header, field_name in data.items():
+        if not isinstance(field_name, str) or field_name not in FIELDS:
+            problems.append(problem(parsed.src.locate(at + (header,)),
+                                    f"'{C.shown(header)}' maps to {C.shown(field_name)!r}, which is not a field; "
+                                    f"the fields are {', '.join(FIELDS)}"))
+        else:
+            columns[str(header)] = field_name
+    return (None, problems) if problems else (columns, [])
 
 
-def read(round_: Round, path: Path, mapping: dict[str, str] | None = None, sheet: str | None = None,
-         force: bool = False) -> Imported:
-    """Plan an import into a loaded round: the observation files it would write, or its problems."""
-    out = Imported(from_csv=path.suffix.lower() == ".csv")
-    try:
-        title, rows = _rows(path, sheet, out)
-    except (OSError, KeyError, ValueError) as err:
-        out.problems.append(f"{path}: cannot read ({err})")
-        return out
-    if not rows:
-        out.problems.append(f"{title}: empty")
-        return out
-    columns = {**COLUMNS, **(mapping or {})}
-    header = [str(_clean(h, f"{title}!1", out) or "").strip() for h in rows[0]]
-    fields = {i: columns.get(h) or columns.get(h.lower()) for i, h in enumerate(header)}
-    if "unit" in fields.values() and "indicator" not in fields.values():
-        return _read_wide(round_, title, header, fields, rows, force, out)
-    if "unit" not in fields.values() or "indicator" not in fields.values():
-        out.problems.append(f"{title}!1: the header needs 单位 (unit) and 指标 (indicator) columns; "
-                            f"found: {', '.join(h for h in header if h)}")
-        return out
+def read(round_: Round, path: Path, mapping: dict[str, str] | Path | None = None, sheet: str | None = None,
+         force: bool = False, limits: Limits = LIMITS) -> Imported:
+    """Plan an import into a loaded round: the observation files it would write, or its problems.
+
+    `mapping` maps other headers to fields, or names a mapping file (read_mapping). The round is
+    expected to validate without errors (`gapctl import` checks first): errors after the import
+    that were not there before are the import's.
+    """
+    from gapctl import sheets
+
+    if isinstance(mapping, Path):
+        columns, mapping_problems = read_mapping(mapping)
+        if mapping_problems:
+            return Imported(problems=[f"{i.ref}: {i.message}" for i in mapping_problems], issues=mapping_problems)
+        mapping = columns
+    book = sheets.read(path, sheet, limits)
+    out = Imported(from_csv=book.is_csv)
+    plan = Plan(round_, book, force)
+    for merged in book.merged:
+        plan.problem("merged", "merged cells; unmerge them and fill every row", at=f"{book.name}!{merged}")
+    if book.rows:
+        _read_rows(plan, mapping or {}, out)
+    elif not plan.problems:
+        plan.problem("empty", "the sheet holds no rows")
+    if not plan.problems:
+        _plan_files(plan, out)
+    if not plan.problems and out.files:
+        from gapctl.import_check import check_plan
+
+        out.after = check_plan(plan, out)
+    out.problems = plan.problems.lines()
+    out.issues = plan.problems.items()
+    out.notes = plan.notes.lines()
+    return out
+
+
+def _header(plan: Plan, mapping: dict[str, str]) -> tuple[dict[int, str], dict[int, str]]:
+    """(column → header text, column → field) of the sheet's first row with values."""
+    columns = {**COLUMNS, **mapping}
+    row, values = plan.sheet.rows[0]
+    header = {i: cleaned(plan, v, row, i, translate=True) for i, v in sorted(values.items())}
+    fields: dict[int, str] = {}
+    for i, h in header.items():
+        name = columns.get(h) or columns.get(h.lower())
+        if name is None:
+            continue
+        if name in fields.values():
+            first = next(j for j, f in fields.items() if f == name)
+            plan.problem("header", f"columns {column_letter(first)} and {column_letter(i)} both read as '{name}'; "
+                         "keep one (or map the other with --mapping)", row, i)
+            continue
+        fields[i] = name
+    return header, fields
+
+
+def cleaned(plan: Plan, value: Any, row: int, col: int, translate: bool) -> str:
+    """A cell as text, stray spaces stripped (noted); full-width digits converted where `translate`."""
+    raw = C.text(value)
+    stripped = raw.strip()
+    if stripped != raw:
+        plan.note("spaces", "stray spaces removed", row, col)
+    if not translate:
+        return stripped
+    converted = stripped.translate(FULLWIDTH)
+    if converted != stripped:
+        plan.note("fullwidth", f"full-width characters '{C.shown(stripped)}' read as '{C.shown(converted)}'", row, col)
+    return converted
+
+
+def _read_rows(plan: Plan, mapping: dict[str, str], out: Imported) -> None:
+    known = len(plan.problems)
+    header, fields = _header(plan, mapping)
+    if len(plan.problems) > known:  # the header is wrong: the rows cannot be read
+        return
+    names = set(fields.values())
+    if "unit" in names and "indicator" not in names:
+        from gapctl.import_wide import read_wide
+
+        read_wide(plan, header, fields, out)
+    elif "unit" not in names or "indicator" not in names:
+        found = ", ".join(C.shown(h, 20) for h in header.values() if h)
+        plan.problem("header", f"the header needs 单位 (unit) and 指标 (indicator) columns; found: {found}",
+                     plan.sheet.rows[0][0])
+    else:
+        _read_long(plan, fields, out)
+
+
+def _read_long(plan: Plan, fields: dict[int, str], out: Imported) -> None:
+    round_ = plan.round
     units = round_.unit_set.by_id() if round_.unit_set else {}
     by_name = {u.name: u for u in units.values()}
-    planned: dict[str, list[dict[str, Any]]] = {}
-    for r, row in enumerate(rows[1:], start=2):
-        cells = {}
-        for i, value in enumerate(row):
+    cols = {name: i for i, name in fields.items()}
+    for r, values in plan.sheet.rows[1:]:
+        cells: dict[str, Any] = {}
+        for i, value in values.items():
             name = fields.get(i)
-            if name:
-                cells[name] = _clean(value, f"{title}!{_col(i)}{r}", out)
+            if name is None:
+                continue
+            if name in ("value", "observed_at") and not isinstance(value, str):
+                cells[name] = value  # numbers and dates keep their type; text is cleaned
+            else:
+                cells[name] = cleaned(plan, value, r, i, translate=name not in TEXT_FIELDS)
         if not any(v not in (None, "") for v in cells.values()):
             continue
         unit_key = str(cells.get("unit") or "")
         unit = units.get(unit_key) or by_name.get(unit_key)
         if unit is None:
-            out.problems.append(f"{title}!{_col(_index(fields, 'unit'))}{r}: unknown unit '{unit_key}'")
+            plan.problem("unknown-unit", f"unknown unit '{C.shown(unit_key)}'", r, cols["unit"])
             continue
         scheme = round_.scheme_for(unit)
-        ind = scheme.index.get(str(cells.get("indicator") or "")) if scheme else None
+        ind_key = str(cells.get("indicator") or "")
+        ind = scheme.index.get(ind_key) if scheme else None
         if ind is None or not ind.is_leaf:
-            out.problems.append(f"{title}!{_col(_index(fields, 'indicator'))}{r}: unknown indicator "
-                                f"'{cells.get('indicator')}' for {unit.name}")
+            plan.problem("unknown-indicator", f"unknown indicator '{C.shown(ind_key)}' for {unit.name}", r,
+                         cols["indicator"])
             continue
-        entry = _entry(ind, unit, cells, f"{title}!{_col(_index(fields, 'value'))}{r}", out)
+        origin = Origin(r, {name: i for name, i in cols.items() if name in cells or name == "value"})
+        entry = _entry(plan, ind, unit, cells, origin, out.from_csv)
         if entry is not None:
-            planned.setdefault(unit.id, []).append(entry)
-            out.entries += 1
-    if not out.problems:
-        _plan_files(round_, planned, force, out)
-    return out
+            plan.add(unit.id, entry, origin)
+    out.entries = sum(len(e) for e in plan.planned.values())
 
 
-def _read_wide(round_: Round, title: str, header: list[str], fields: dict[int, str | None],
-               rows: list[list[Any]], force: bool, out: Imported) -> Imported:
-    """Units as rows, indicators as columns, cells the points earned (as `gapctl export` writes the
-    matrix): each cell becomes the observation value that earns those points under the unit's rule."""
-    from gapctl.score import half_up, score_round
-
-    scored = score_round(round_).by_unit()
-    units = round_.unit_set.by_id() if round_.unit_set else {}
-    unit_col = _index(fields, "unit")
-    indicator_cols = {i: h for i, h in enumerate(header) if fields.get(i) is None and h}
-    planned: dict[str, list[dict[str, Any]]] = {}
-    for r, row in enumerate(rows[1:], start=2):
-        unit_id = str(_clean(row[unit_col], f"{title}!{_col(unit_col)}{r}", out) or "")
-        if not unit_id:
-            continue
-        unit = units.get(unit_id)
-        if unit is None or unit_id not in scored:
-            out.problems.append(f"{title}!{_col(unit_col)}{r}: unknown unit '{unit_id}'")
-            continue
-        score = scored[unit_id]
-        for i, ind_id in indicator_cols.items():
-            value = _clean(row[i] if i < len(row) else None, f"{title}!{_col(i)}{r}", out)
-            if value in (None, ""):
-                continue
-            leaf = score.leaves.get(ind_id)
-            if leaf is None:
-                out.problems.append(f"{title}!{_col(i)}1: unknown indicator '{ind_id}' for {unit.name}")
-                continue
-            earned = _number(value, f"{title}!{_col(i)}{r}", out)
-            if earned is None or leaf.rule is None or leaf.rule.kind in ("threshold", "rank"):
-                continue
-            if leaf.state != "pending" and half_up(earned, 2) == half_up(leaf.earned, 2):
-                continue  # what is recorded already earns this (to a spreadsheet's precision): keep it
-            entry = _from_points(leaf, unit, earned)
-            if entry is None:
-                out.problems.append(f"{title}!{_col(i)}{r}: {value} points cannot be earned on '{ind_id}' "
-                                    f"({leaf.rule.kind})")
-                continue
-            planned.setdefault(unit_id, []).append(entry)
-            out.entries += 1
-    if not out.problems:
-        _plan_files(round_, planned, force, out)
-    return out
-
-
-def _from_points(leaf: Any, unit: Any, earned: Decimal) -> dict[str, Any] | None:
-    """The observation value that earns `earned` on this leaf under its rule (None if none does)."""
-    import itertools
-
-    ind, rule, points = leaf.indicator, leaf.rule, leaf.points
-    entry: dict[str, Any] = {"indicator": ind.id}
-    kind, params = rule.kind, rule.params
-    if kind == "all-or-nothing":
-        entry["result"] = "done" if earned == points and points else "not-done"
-        return entry if earned in (0, points) else None
-    if kind == "proportional":
-        entry["fraction"] = (earned / points).normalize() if points else Decimal(0)
-        return entry
-    if kind == "expert-grade":
-        entry["grade"] = earned
-        return entry
-    if kind == "count-tiers":
-        tiers = [t for t in params.get("tiers") or [] if t["points"] == earned]
-        entry["count"] = 0 if earned == 0 else (tiers[0]["at_least"] if tiers else None)
-        return entry if entry["count"] is not None else None
-    if kind == "deduction-tiers":
-        lost = points - earned
-        tiers = [t for t in params.get("tiers") or [] if t["deduct"] == lost or (earned == 0 and t["deduct"] >= points)]
-        entry["notices"] = 0 if lost == 0 else (tiers[0]["at_least"] if tiers else None)
-        return entry if entry["notices"] is not None else None
-    if kind == "per-occurrence":
-        deduct = Decimal(str(params.get("deduct") or 0))
-        lost = -earned if ind.section == "penalty" or ind.points is None else points - earned
-        times = lost / deduct if deduct else Decimal(0)
-        if times != times.to_integral_value():
-            return None
-        entry["notices"] = int(times)
-        return entry
-    if kind == "items":
-        from gapctl.rules.items import applicable_items
-
-        items = applicable_items(rule, unit)
-        possible = sum((i["points"] for i in items), Decimal(0))
-        target = earned * possible / ind.points if ind.points else Decimal(0)
-        for size in range(len(items) + 1):
-            for chosen in itertools.combinations(items, size):
-                if sum((i["points"] for i in chosen), Decimal(0)) == target:
-                    done = {str(i["id"]) for i in chosen}
-                    entry["items"] = {str(i["id"]): str(i["id"]) in done for i in params.get("items") or []}
-                    return entry
-        return None
-    return None
-
-
-def _col(index: int) -> str:
-    name = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        name = chr(65 + rest) + name
-    return name
-
-
-def _index(fields: dict[int, str | None], name: str) -> int:
-    return next((i for i, f in fields.items() if f == name), 0)
-
-
-def _entry(ind: Any, unit: Any, cells: dict[str, Any], where: str, out: Imported) -> dict[str, Any] | None:
+def _entry(plan: Plan, ind: Any, unit: Any, cells: dict[str, Any], origin: Origin,
+           from_csv: bool) -> dict[str, Any] | None:
+    r, cols = origin.row, origin.cols
     rule = ind.rule_for(unit)
     entry: dict[str, Any] = {"indicator": ind.id}
-    state = RESULT_WORDS.get(str(cells.get("result") or "").lower()) if cells.get("result") else None
-    if cells.get("result") and state is None:
-        out.problems.append(f"{where}: result '{cells['result']}' is not one of 完成/未完成/不适用/无佐证/待评估")
+    result = cells.get("result")
+    state = RESULT_WORDS.get(str(result).lower()) if result not in (None, "") else None
+    if result not in (None, "") and state is None:
+        plan.problem("result", f"result '{C.shown(result)}' is not one of 完成/未完成/不适用/无佐证/待评估", r,
+                     cols.get("result"))
         return None
     value = cells.get("value")
     kind = rule.kind if rule else None
     if state in ("n/a", "no-evidence", "pending") or kind == "all-or-nothing" or value in (None, ""):
         if state is None:
-            out.problems.append(f"{where}: '{ind.id}' needs a result (完成/未完成) or a value")
+            plan.problem("needs-value", f"'{ind.id}' needs a result (完成/未完成) or a value", r, cols.get("value"))
             return None
         entry["result"] = state
     elif kind == "items":
         names = {str(i.get("name")): str(i["id"]) for i in rule.params.get("items") or []}
         ids = [str(i["id"]) for i in rule.params.get("items") or []]
-        done = [x.strip() for x in str(value).replace("，", ",").replace("、", ",").split(",") if x.strip()]
+        done = [x.strip() for x in C.text(value).replace("，", ",").replace("、", ",").split(",") if x.strip()]
         unknown = [x for x in done if x not in ids and x not in names]
         if unknown:
-            out.problems.append(f"{where}: unknown item(s) {', '.join(unknown)} of '{ind.id}'")
+            plan.problem("unknown-item", f"unknown item(s) {C.shown(', '.join(unknown))} of '{ind.id}'", r,
+                         cols.get("value"))
             return None
         chosen = {names.get(x, x) for x in done}
         entry["items"] = {i: i in chosen for i in ids}
     else:
-        number = _number(value, where, out)
+        number = read_number(plan, value, r, cols.get("value"), from_csv)
         if number is None:
             return None
-        key = {"count-tiers": "count", "proportional": "fraction", "expert-grade": "grade",
-               "deduction-tiers": "notices", "per-occurrence": "notices"}.get(kind or "", "grade")
-        entry[key] = int(number) if key in ("count", "notices") else number
+        key = VALUE_KEY.get(kind or "", "grade")
+        if key in ("count", "notices"):
+            count = C.whole(number, value)
+            if isinstance(count, C.Refused):
+                plan.problem(count.code, count.message, r, cols.get("value"))
+                return None
+            entry[key] = count
+        else:
+            entry[key] = number
     for name in ("note", "reason", "fix", "observer"):
         if cells.get(name):
             entry[name] = str(cells[name])
-    if cells.get("observed_at"):
-        entry["observed_at"] = str(cells["observed_at"])[:10]
+    if cells.get("observed_at") not in (None, ""):
+        notes: list[str] = []
+        day = C.date(cells["observed_at"], plan.sheet.epoch, notes)
+        if isinstance(day, C.Refused):
+            plan.problem(day.code, day.message, r, cols.get("observed_at"))
+            return None
+        if "serial" in notes:
+            plan.note("serial-date", f"Excel serial number {C.shown(cells['observed_at'])} read as the date {day}",
+                      r, cols.get("observed_at"))
+        entry["observed_at"] = day
     return entry
+
+
+def read_number(plan: Plan, value: Any, row: int, col: int | None, from_csv: bool) -> Decimal | None:
+    notes: list[str] = []
+    number = C.number(value, notes)
+    if isinstance(number, C.Refused):
+        plan.problem(number.code, number.message, row, col)
+        return None
+    if isinstance(value, str) and not from_csv:
+        plan.note("text-number", f"number stored as text '{C.shown(value)}'", row, col)
+    return number
 
 
 VALUE_KEYS = ("result", "items", "count", "fraction", "grade", "notices")
 
 
-def _plan_files(round_: Round, planned: dict[str, list[dict[str, Any]]], force: bool, out: Imported) -> None:
+def _plan_files(plan: Plan, out: Imported) -> None:
     """The new bytes of each observation file. An existing file is edited in place (gapctl.fmt.Edit):
     entries the import does not change keep every byte, comment, key order and unknown key."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -305,10 +341,15 @@ def _plan_files(round_: Round, planned: dict[str, list[dict[str, Any]]], force: 
     from gapctl.fmt import Edit, format_text, round_trip_yaml
     from gapctl.writes import WriteError, read_original, refusal, round_root
 
+    round_ = plan.round
     out.root = round_root(round_.directory)
-    for unit_id, entries in sorted(planned.items()):
-        path = round_.directory / "observations" / f"{unit_id}.yaml"
+    for unit_id, entries in sorted(plan.planned.items()):
+        first = plan.origins[(unit_id, entries[0]["indicator"])]
+        path = _observation_path(round_, unit_id)
         try:
+            if path.suffix.lower() not in (".yaml", ".yml"):
+                raise WriteError(f"{display_path(path)} is TOML; gapctl import edits YAML observation files "
+                                 "only: enter these rows there by hand, or rewrite the file as YAML")
             if os.path.lexists(path):
                 edit = Edit(read_original(path, out.root))
                 edit.yaml.representer.add_representer(Decimal, _represent_decimal)
@@ -319,7 +360,7 @@ def _plan_files(round_: Round, planned: dict[str, list[dict[str, Any]]], force: 
                                      "(fix the file first: gapctl validate)")
                 if "results" not in data:
                     edit.set(data, "results", CommentedSeq(), S.OBSERVATIONS)
-                changed = _merge(edit, data["results"], unit_id, entries, force, out)
+                changed = _merge(plan, edit, data["results"], unit_id, entries)
                 if changed:
                     out.files[path] = edit.new_bytes()
                     out.seen[path] = edit.original.seen
@@ -328,7 +369,7 @@ def _plan_files(round_: Round, planned: dict[str, list[dict[str, Any]]], force: 
             if why:
                 raise WriteError(why)
         except WriteError as err:
-            out.problems.append(str(err))
+            plan.problem("file", str(err), first.row)
             continue
         yaml = round_trip_yaml()
         yaml.representer.add_representer(Decimal, _represent_decimal)
@@ -337,11 +378,21 @@ def _plan_files(round_: Round, planned: dict[str, list[dict[str, Any]]], force: 
         yaml.dump(data, buffer)
         out.files[path] = format_text(buffer.getvalue(), "observations").encode("utf-8")
         out.seen[path] = None
-    if out.conflicts:
-        out.problems.extend(out.conflicts)
 
 
-def _merge(edit: Any, results: Any, unit_id: str, entries: list[dict[str, Any]], force: bool, out: Imported) -> bool:
+def _observation_path(round_: Round, unit_id: str) -> Path:
+    """The unit's observation file: the one the round has (whatever its suffix), else <unit>.yaml."""
+    obs = round_.observations.get(unit_id)
+    if obs is not None and obs.src is not None:
+        return obs.src.path
+    for suffix in (".yaml", ".yml", ".toml"):
+        candidate = round_.directory / "observations" / f"{unit_id}{suffix}"
+        if os.path.lexists(candidate):
+            return candidate
+    return round_.directory / "observations" / f"{unit_id}.yaml"
+
+
+def _merge(plan: Plan, edit: Any, results: Any, unit_id: str, entries: list[dict[str, Any]]) -> bool:
     """Merge `entries` into an existing file's results; whether anything changed."""
     from ruamel.yaml.comments import CommentedMap
 
@@ -358,8 +409,10 @@ def _merge(edit: Any, results: Any, unit_id: str, entries: list[dict[str, Any]],
             continue
         if all(str(old.get(k)) == str(v) for k, v in entry.items()):
             continue
-        if not force:
-            out.conflicts.append(f"{unit_id} {entry['indicator']}: already observed; use --force to replace")
+        if not plan.force:
+            origin = plan.origins[(unit_id, entry["indicator"])]
+            plan.problem("conflict", f"{unit_id} {entry['indicator']}: already observed; use --force to replace",
+                         origin.row, origin.cols.get("indicator"))
             continue
         for key in VALUE_KEYS:
             if key in old and key not in entry:
@@ -371,8 +424,12 @@ def _merge(edit: Any, results: Any, unit_id: str, entries: list[dict[str, Any]],
 
 
 def preview(round_: Round, plan: Imported) -> Round:
-    """The round as it would be after the import (in memory), for a score diff."""
+    """The round as it would be after the import (in memory), for a score diff: the round as validated
+    with the planned files in place, when the plan was checked."""
     import copy
+
+    if plan.after is not None:
+        return plan.after
 
     from gapctl.load import build_observations
     from gapctl.sources import read_file

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -174,3 +175,105 @@ def test_cli_export_writes_each_format(tmp_path, monkeypatch):
         result = runner.invoke(app, ["export", "rounds/yanjiang-2021", "--format", fmt, "--out", str(tmp_path / fmt)])
         assert result.exit_code == 0, result.output
         assert (tmp_path / fmt / name).is_file() and str(tmp_path / fmt / name) in result.output
+
+
+# --- formula injection (issue #16) ---------------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://x","点我")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\t=1+1", "\r=1+1",
+            " =1+1", "＝1+1"]
+
+
+def _hostile_round(tmp_path: Path, name: str, reason: str):
+    """The mini round with a unit name and a 扣分理由 that a spreadsheet would run as formulas."""
+    import yaml
+
+    from tests.conftest import MINI_OBS_A, MINI_OBS_B, MINI_ROUND, MINI_SCHEME, MINI_UNITS, write_repo
+
+    units = MINI_UNITS.replace("name: 区财政局", f"name: {json.dumps(name, ensure_ascii=False)}")
+    obs = MINI_OBS_A.replace("reason: 未公开行政许可结果", f"reason: {json.dumps(reason, ensure_ascii=False)}")
+    assert yaml.safe_load(units)["units"][0]["name"] == name
+    repo = write_repo(tmp_path / "repo", {"schemes/mini.yaml": MINI_SCHEME, "units/mini.yaml": units,
+                                          "rounds/r1/round.toml": MINI_ROUND, "rounds/r1/observations/a.yaml": obs,
+                                          "rounds/r1/observations/b.yaml": MINI_OBS_B})
+    result = check(repo / "rounds/r1")
+    assert not result.report.errors, result.report.errors
+    return score(result.loaded.round)
+
+
+def _dangerous(text: str) -> bool:
+    stripped = text.lstrip(" \u3000\t\r\n")
+    return text[:1] in ("\t", "\r", "\n") or bool(stripped) and stripped[0] in "=+-@＝＋－＠"
+
+
+@pytest.mark.parametrize("payload", FORMULAS)
+def test_no_exported_text_cell_starts_a_formula(payload: str, tmp_path: Path) -> None:
+    """A unit name or 扣分理由 that starts with =, +, -, @, a tab or CR is written with a leading
+    apostrophe in every format; numbers in numeric columns stay numbers (a penalty of -5 is no formula)."""
+    openpyxl = pytest.importorskip("openpyxl")
+    result = _hostile_round(tmp_path, payload, payload + " 理由")
+    for fmt in ("csv", "datapackage"):
+        export(result, fmt, tmp_path / fmt)
+        for path in sorted((tmp_path / fmt).glob("*.csv")):
+            encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+            rows = list(csv.reader(io.StringIO(path.read_bytes().decode(encoding), newline="")))
+            cells = [c for row in rows[1:] for c in row]
+            assert not [c for c in cells if _dangerous(c)], (fmt, path.name)
+            assert "'" + payload in cells, (fmt, path.name)
+    [book] = export(result, "xlsx", tmp_path / "xlsx")
+    wb = openpyxl.load_workbook(book)
+    texts = []
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(min_row=2):
+            for c in row:
+                assert c.data_type != "f"
+                if isinstance(c.value, str):
+                    texts.append(c.value)
+    assert not [t for t in texts if _dangerous(t)]
+    shown = "'" + payload.replace("\r", "\n")  # XML reads a carriage return in text as a line feed
+    assert shown in texts and shown + " 理由" in texts
+
+
+def test_negative_numbers_stay_numbers(tmp_path: Path) -> None:
+    """Yanjiang's penalties are negative: in numeric columns they are numbers, never quoted text."""
+    openpyxl = pytest.importorskip("openpyxl")
+    result = scored("shanwei-2020")
+    from gapctl.export import Field, Table, csv_text, neutralised
+
+    table = Table("t", "t", [Field("lost", "扣分", "number"), Field("rank", "排名", "integer"),
+                             Field("name", "名称")], [[Decimal("-5"), -1, "-5"]])
+    assert csv_text(table).splitlines()[1] == "-5,-1,'-5"
+    assert neutralised(Decimal("-5"), "number") == Decimal("-5")
+    assert neutralised("-5", "number") == "'-5"  # text in a numeric column is still text
+    assert neutralised(None, "string") is None
+    [book] = export(result, "xlsx", tmp_path)
+    ws = openpyxl.load_workbook(book)["得分与排名"]
+    header = [c.value for c in ws[1]]
+    numeric = [header.index(t) for t in ("应得分", "实得分", "总得分")]
+    for row in ws.iter_rows(min_row=2, values_only=True):
+        assert all(isinstance(row[i], int | float) for i in numeric)
+
+
+def test_control_characters_do_not_break_the_workbook(tmp_path: Path) -> None:
+    """XML cannot hold most C0 controls: openpyxl refused the whole workbook (IllegalCharacterError,
+    an "internal error"); they are written as visible \\u001b escapes instead."""
+    openpyxl = pytest.importorskip("openpyxl")
+    result = _hostile_round(tmp_path, "区财政局\x01", "=1+1\x1b[31m")
+    [book] = export(result, "xlsx", tmp_path / "out")
+    texts = {c.value for ws in openpyxl.load_workbook(book).worksheets for row in ws.iter_rows() for c in row}
+    assert "区财政局\\u0001" in texts and "'=1+1\\u001b[31m" in texts
+    export(result, "csv", tmp_path / "csv")  # CSV can hold them: kept as they are
+    assert "'=1+1\x1b[31m" in (tmp_path / "csv/problems.csv").read_text(encoding="utf-8-sig")
+
+
+def test_a_carriage_return_inside_text_cannot_start_a_row(tmp_path: Path) -> None:
+    """Python's csv writer (lineterminator "\\n") left a bare CR unquoted; a spreadsheet starts a new
+    row there, so "理由\\r=1+1" put a formula at the start of a row. Such fields are quoted now."""
+    result = _hostile_round(tmp_path, "区财政局\r@SUM(1)", "理由\r=1+1")
+    for fmt in ("csv", "datapackage"):
+        export(result, fmt, tmp_path / fmt)
+        for path in sorted((tmp_path / fmt).glob("*.csv")):
+            text = path.read_bytes().decode("utf-8-sig")
+            rows = list(csv.reader(io.StringIO(text, newline="")))
+            assert all(len(row) == len(rows[0]) for row in rows), (fmt, path.name)
+            assert not [c for row in rows for c in row if _dangerous(c)]
+            assert not re.search(r"\r[=@]", text.replace('"理由\r=1+1"', "").replace('"区财政局\r@SUM(1)"', ""))

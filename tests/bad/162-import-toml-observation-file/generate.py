@@ -1,0 +1,2 @@
+def generate(repo):
+    (repo / "rounds/r1/observations/b.yaml").unlink()
