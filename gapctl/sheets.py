@@ -214,7 +214,11 @@ def number(text: str) -> Decimal | None:
 
 
 def size_text(size: int) -> str:
-    return f"{size / 1048576:,.1f} MB" if size >= 1048576 else f"{size / 1024:,.1f} KB"
+    from decimal import Decimal
+
+    from gapctl.figures import figure
+    megabytes = size >= 1048576
+    return figure(Decimal(size) / (1048576 if megabytes else 1024), 1) + (" MB" if megabytes else " KB")
 
 
 def read(path: Path, sheet: str | None = None, limits: Limits = LIMITS) -> Sheet:
