@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from gapctl.i18n import in_lang
 from gapctl.problems import CATALOGUE
 from gapctl.rules import REGISTRY
 
@@ -104,7 +105,7 @@ def formula_md() -> list[str]:
              "- ids are written bare (`score(2.1.3)`, `fact(严重泄密)`) or quoted (`score(\"2.10\")`);",
              "- a finding not recorded counts as false or 0.", "",
              "Figures become known in this order; a formula may read only what is known where it is used:", ""]
-    lines += [f"{n + 1}. {STAGES[n][1]} ({STAGES[n][0]})" for n in sorted(STAGES)]
+    lines += [f"{n + 1}. {STAGES[n]} ({in_lang(STAGES[n], 'zh')})" for n in sorted(STAGES)]
     lines += ["", "| where | may read up to |", "|---|---|",
               "| a clause's `when`, a gate on an indicator of the tree | observations |",
               "| a veto that zeroes parts of the tree | indicator scores |",
@@ -114,11 +115,11 @@ def formula_md() -> list[str]:
               "| `scoring.total` | the bonus |",
               "| other vetoes and pass lines | the total |", "",
               "| name | known at | meaning |", "|---|---|---|"]
-    lines += [f"| `{name}` | {STAGES[spec.stage][1]} | {spec.doc} |" for name, spec in NAMES.items()]
+    lines += [f"| `{name}` | {STAGES[spec.stage]} | {spec.doc} |" for name, spec in NAMES.items()]
     lines += ["", "| function | known at | meaning |", "|---|---|---|"]
     for name, spec in FUNCTIONS.items():
         args = "…" if spec.variadic else ", ".join("id" if r else "value" for r in spec.refs)
-        lines.append(f"| `{name}({args})` | {STAGES[spec.stage][1]} | {spec.doc} |")
+        lines.append(f"| `{name}({args})` | {STAGES[spec.stage]} | {spec.doc} |")
     return lines
 
 
