@@ -33,6 +33,9 @@ def combine(panel: Panel, figures: list[Decimal]) -> tuple[Decimal, bool]:
     return sum(ordered, ZERO) / len(ordered), apart
 
 
+_HOW = {"mean": N_("mean"), "trimmed-mean": N_("mean without highest and lowest"), "median": N_("median")}
+
+
 def explain_text(panel: Panel, figures: list[tuple[str, Decimal]], value: Decimal, apart: bool, lang: str) -> str:
     from gapctl.formula import exact
     from gapctl.rules import joined
@@ -48,9 +51,6 @@ def explain_text(panel: Panel, figures: list[tuple[str, Decimal]], value: Decima
     elif len(figures) < panel.at_least:
         text += in_lang(" ({n} assessors needed: pending)", lang).format(n=panel.at_least)
     return text
-
-
-_HOW = {"mean": N_("mean"), "trimmed-mean": N_("mean without highest and lowest"), "median": N_("median")}
 
 
 CONSTRUCT = Construct(

@@ -58,6 +58,9 @@ def fixed_total(vetoes: list[Veto]) -> Decimal | None:
     return min(totals) if totals else None
 
 
+_CANCELLED = {"bonus": N_("no bonus"), "penalty": N_("no penalty")}  # what `cancel: [section]` did, in words
+
+
 def effects_text(veto: Veto, scheme: Scheme, lang: str) -> str:
     """What a veto that held did, in words."""
     from gapctl.formula import exact
@@ -76,9 +79,6 @@ def effects_text(veto: Veto, scheme: Scheme, lang: str) -> str:
     if veto.stop:
         out.append(in_lang("no total is given", lang))
     return joined(out, lang)
-
-
-_CANCELLED = {"bonus": N_("no bonus"), "penalty": N_("no penalty")}
 
 
 CONSTRUCT = Construct(
