@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from gapctl.figures import figure
+from gapctl.i18n import N_, in_lang
 from gapctl.labels import label, name_in
 from gapctl.model import Indicator, Result, Round, Scheme, Unit
 from gapctl.rules import REGISTRY, num
@@ -24,27 +25,25 @@ from gapctl.textwidth import table
 ZERO = Decimal(0)
 CATEGORIES = ("full", "partial", "none")
 
-_LABELS: dict[str, tuple[str, str]] = {
-    "title": ("评估人员一致性", "Agreement between evaluators"),
-    "indicator": ("指标", "Indicator"),
-    "name": ("名称", "Name"),
-    "pairs": ("对数", "Pairs"),
-    "same": ("得分一致", "Same points"),
-    "agreement": ("一致率%", "Agreement %"),
-    "kappa": ("Kappa", "Kappa"),
-    "overall": ("总体", "Overall"),
-    "none": ("没有同一指标的评估与复核记录对。", "No indicator was scored by both an evaluator and a reviewer."),
-    "differ": ("得分不一致", "Points differ"),
-    "evaluator": ("评估", "Evaluator"),
-    "review": ("复核", "Review"),
-    "full": ("满分", "full"),
-    "partial": ("部分得分", "partial"),
-    "zero": ("零分", "none"),
+_LABELS: dict[str, str] = {  # English; the Chinese is in the catalogue
+    "title": N_("Agreement between evaluators"),
+    "indicator": N_("Indicator"),
+    "name": N_("Name"),
+    "pairs": N_("Pairs"),
+    "same": N_("Same points"),
+    "agreement": N_("Agreement %"),
+    "kappa": N_("Kappa"),
+    "overall": N_("Overall"),
+    "none": N_("No indicator was scored by both an evaluator and a reviewer."),
+    "differ": N_("Points differ"),
+    "evaluator": N_("Evaluator"),
+    "review": N_("Review"),
 }
 
 
 def _t(key: str, lang: str) -> str:
-    return label(key, lang, _LABELS)
+    """A word of this output in `lang`: this module's own, else the shared one (gapctl.labels)."""
+    return in_lang(_LABELS[key], lang) if key in _LABELS else label(key, lang)
 
 
 def category(earned: Decimal, points: Decimal) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from gapctl.i18n import in_lang
 from gapctl.problems import CATALOGUE
 from gapctl.rules import REGISTRY
 
@@ -104,7 +105,7 @@ def formula_md() -> list[str]:
              "- ids are written bare (`score(2.1.3)`, `fact(严重泄密)`) or quoted (`score(\"2.10\")`);",
              "- a finding not recorded counts as false or 0.", "",
              "Figures become known in this order; a formula may read only what is known where it is used:", ""]
-    lines += [f"{n + 1}. {STAGES[n][1]} ({STAGES[n][0]})" for n in sorted(STAGES)]
+    lines += [f"{n + 1}. {STAGES[n]} ({in_lang(STAGES[n], 'zh')})" for n in sorted(STAGES)]
     lines += ["", "| where | may read up to |", "|---|---|",
               "| a clause's `when`, a gate on an indicator of the tree | observations |",
               "| a veto that zeroes parts of the tree | indicator scores |",
@@ -114,25 +115,37 @@ def formula_md() -> list[str]:
               "| `scoring.total` | the bonus |",
               "| other vetoes and pass lines | the total |", "",
               "| name | known at | meaning |", "|---|---|---|"]
-    lines += [f"| `{name}` | {STAGES[spec.stage][1]} | {spec.doc} |" for name, spec in NAMES.items()]
+    lines += [f"| `{name}` | {STAGES[spec.stage]} | {spec.doc} |" for name, spec in NAMES.items()]
     lines += ["", "| function | known at | meaning |", "|---|---|---|"]
     for name, spec in FUNCTIONS.items():
         args = "…" if spec.variadic else ", ".join("id" if r else "value" for r in spec.refs)
-        lines.append(f"| `{name}({args})` | {STAGES[spec.stage][1]} | {spec.doc} |")
+        lines.append(f"| `{name}({args})` | {STAGES[spec.stage]} | {spec.doc} |")
     return lines
 
 
 def problems_md() -> str:
-    lines = ["# Problem codes", "",
+    """The problem catalogue in both languages: the codes and positions are the same whatever `--lang` says,
+    so a Chinese message and an English one are looked up under one code."""
+    lines = ["# Problem codes · 问题代码", "",
              "Generated from `gapctl/problems.py` by `python -m gapctl.docs`; do not edit by hand.",
-             "`gapctl validate --list-codes` prints the same catalogue.", "",
-             "Errors (`E…`) make `gapctl validate` exit 1; warnings (`W…`) only with `--strict`.", "",
-             "| code | name | severity | title |", "|---|---|---|---|"]
+             "`gapctl validate --list-codes` prints the same catalogue. Messages are in Chinese unless `--lang en`",
+             "(or `GAPCTL_LANG=en`) asks for English; codes and file:line:col positions are the same in both.", "",
+             "由 `python -m gapctl.docs` 根据 `gapctl/problems.py` 生成，请勿手工修改。",
+             "`gapctl validate --list-codes` 输出同一目录。",
+             "提示信息默认为中文，加 `--lang en`（或设置 `GAPCTL_LANG=en`）则为英文；",
+             "两种语言下的问题代码和“文件:行:列”位置完全相同。", "",
+             "Errors (`E…`) make `gapctl validate` exit 1; warnings (`W…`) only with `--strict`.",
+             "错误（`E…`）使 `gapctl validate` 以退出码 1 结束；警告（`W…`）只在加 `--strict` 时如此。", "",
+             "| code | name | severity | title | 标题 |", "|---|---|---|---|---|"]
     kinds = sorted(CATALOGUE.values(), key=lambda k: k.code)
+    severity = {"error": "error（错误）", "warning": "warning（警告）"}
     for kind in kinds:
-        lines.append(f"| {kind.code} | `{kind.name}` | {kind.severity} | {kind.title} |")
+        lines.append(f"| {kind.code} | `{kind.name}` | {severity.get(kind.severity, kind.severity)} | "
+                     f"{kind.title} | {kind.title_in('zh')} |")
     for kind in kinds:
-        lines += ["", f"## {kind.code} `{kind.name}`", "", kind.description]
+        lines += ["", f"## {kind.code} `{kind.name}` · {kind.title_in('zh')}", "",
+                  f"**{kind.title}.** {kind.description}", "",
+                  f"**{kind.title_in('zh')}。** {kind.description_in('zh')}"]
     return "\n".join(lines) + "\n"
 
 

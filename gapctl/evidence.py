@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gapctl.i18n import _
 from gapctl.model import Round
 from gapctl.problems import EVIDENCE_HASH, Problem
 
@@ -41,9 +42,9 @@ def verify(round_: Round) -> Verified:
         result.checked += 1
         result.problems.extend(check_evidence_file(round_.directory, ev, round_.tree))
         if not ev.sha256:
-            result.problems.append(Problem(EVIDENCE_HASH, f"evidence file '{ev.file}' has no sha256; record it "
-                                           "(gapctl evidence add) so later changes are caught", ev.src,
-                                           ev.at + ("file",)))
+            result.problems.append(Problem(EVIDENCE_HASH, _("evidence file '{file}' has no sha256; record it (gapctl "
+                                                            "evidence add) so later changes are caught").format(
+                                               file=ev.file), ev.src, ev.at + ("file",)))
     return result
 
 
@@ -77,7 +78,7 @@ def _copied(source: Path, digest: str) -> Iterator[bytes]:
             check.update(block)
             yield block
     if check.hexdigest() != digest:
-        raise EvidenceError(f"{source}: changed while it was being copied; nothing was added")
+        raise EvidenceError(_("{path}: changed while it was being copied; nothing was added").format(path=source))
 
 
 def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | None = None,
@@ -96,21 +97,21 @@ def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | N
     from gapctl.writes import Write, WriteError, read_original, refusal, round_root, write_files
 
     round_dir = Path(round_dir)
-    refused = [f"unit {why}" for why in [S.id_problem(unit)] if why]
-    refused += [f"indicator {why}" for why in [S.id_problem(indicator)] if why]
+    refused = [_("unit {why}").format(why=why) for why in [S.id_problem(unit)] if why]
+    refused += [_("indicator {why}").format(why=why) for why in [S.id_problem(indicator)] if why]
     try:
         check(source, ANYWHERE)  # a regular file, wherever it is (a FIFO would block the copy)
     except FileNotFoundError:
-        refused.append(f"{shown(source)}: no such file")
+        refused.append(_("{path}: no such file").format(path=shown(source)))
     except (OSError, ValueError) as err:
-        refused.append(str(err) if hasattr(err, "shown") else f"{shown(source)}: cannot read: "
-                       f"{getattr(err, 'strerror', None) or err}")
+        refused.append(str(err) if hasattr(err, "shown") else _("{path}: cannot read: {error}").format(
+            path=shown(source), error=getattr(err, "strerror", None) or err))
     if refused:  # the ids name files: nothing below may run with one that is not an id
         raise EvidenceError(*refused)
     root = round_root(round_dir)
     obs_path = round_dir / "observations" / f"{unit}.yaml"
     if not os.path.lexists(obs_path):
-        raise EvidenceError(f"{shown(obs_path)}: no observation file for unit '{unit}'")
+        raise EvidenceError(_("{path}: no observation file for unit '{unit}'").format(path=shown(obs_path), unit=unit))
     refused = _unknown(round_dir, unit, indicator)
     try:
         edit = Edit(read_original(obs_path, root))
@@ -120,8 +121,8 @@ def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | N
         raise EvidenceError(*refused)
     data = edit.data
     if not isinstance(data, CommentedMap) or not isinstance(data.get("results", CommentedSeq()), CommentedSeq):
-        raise EvidenceError(f"{shown(obs_path)}: 'results' is not a list of entries; fix the file first "
-                            "(gapctl validate)")
+        raise EvidenceError(_("{path}: 'results' is not a list of entries; fix the file first (gapctl "
+                              "validate)").format(path=shown(obs_path)))
     target_dir = round_dir / "evidence" / unit
     target = target_dir / source.name
     why = refusal(target, root)
@@ -132,7 +133,8 @@ def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | N
         if os.path.lexists(target) and sha256_of(target, round_dir) != digest:
             target = target_dir / f"{source.stem}-{digest[:8]}{source.suffix}"
     except (OSError, ValueError) as err:
-        raise EvidenceError(str(err) if hasattr(err, "shown") else f"cannot read: {err}") from None
+        why = str(err) if hasattr(err, "shown") else _("cannot read: {error}").format(error=err)
+        raise EvidenceError(why) from None
     copy = not os.path.lexists(target)
     rel = target.relative_to(round_dir).as_posix()
     if "results" not in data:
@@ -155,8 +157,8 @@ def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | N
     if evidence is None:
         edit.set(entry, "evidence", CommentedSeq([record]), S.RESULT)
     elif not isinstance(evidence, list):
-        raise EvidenceError(f"{shown(obs_path)}: 'evidence' of '{indicator}' is not a list; fix the file first "
-                            "(gapctl validate)")
+        raise EvidenceError(_("{path}: 'evidence' of '{indicator}' is not a list; fix the file first (gapctl "
+                              "validate)").format(path=shown(obs_path), indicator=indicator))
     elif any(isinstance(e, dict) and e.get("file") == rel for e in evidence):
         changed = False
     else:
@@ -180,21 +182,25 @@ def _unknown(round_dir: Path, unit: str, indicator: str) -> list[str]:
     loaded = load(round_dir, observations=False)
     round_ = loaded.round
     if round_ is None or round_.unit_set is None:
-        return [f"{shown(round_dir)}: the round or its unit set cannot be read, so unit '{unit}' and indicator "
-                f"'{indicator}' cannot be checked; run gapctl validate {shown(round_dir)}"]
+        return [_("{path}: the round or its unit set cannot be read, so unit '{unit}' and indicator '{indicator}' "
+                  "cannot be checked; run gapctl validate {path}").format(path=shown(round_dir), unit=unit,
+                                                                          indicator=indicator)]
     member = round_.unit_set.by_id().get(unit)
     if member is None:
-        return [f"unit '{unit}' is not in unit set '{round_.unit_set.id}' of {shown(round_dir)}"]
+        return [_("unit '{unit}' is not in unit set '{set}' of {path}").format(unit=unit, set=round_.unit_set.id,
+                                                                              path=shown(round_dir))]
     scheme = round_.scheme_for(member)
     if scheme is None:
-        return [f"unit '{unit}' has no scheme in {shown(round_dir)}; run gapctl validate {shown(round_dir)}"]
+        return [_("unit '{unit}' has no scheme in {path}; run gapctl validate {path}").format(unit=unit,
+                                                                                          path=shown(round_dir))]
     found = scheme.index.get(indicator) or next((i for i in scheme.all_indicators() if i.id == indicator), None)
     if found is None:
-        return [f"indicator '{indicator}' is not in scheme '{scheme.id}' (unit '{unit}')"]
+        return [_("indicator '{indicator}' is not in scheme '{scheme}' (unit '{unit}')").format(
+            indicator=indicator, scheme=scheme.id, unit=unit)]
     if not found.is_leaf:
-        return [f"indicator '{indicator}' of scheme '{scheme.id}' is a group; add evidence to one of its "
-                "sub-indicators"]
+        return [_("indicator '{indicator}' of scheme '{scheme}' is a group; add evidence to one of its "
+                  "sub-indicators").format(indicator=indicator, scheme=scheme.id)]
     if not found.applies(member):
-        return [f"indicator '{indicator}' of scheme '{scheme.id}' does not apply to unit '{unit}' "
-                f"({found.scope or 'see its applies_to'})"]
+        return [_("indicator '{indicator}' of scheme '{scheme}' does not apply to unit '{unit}' ({scope})").format(
+            indicator=indicator, scheme=scheme.id, unit=unit, scope=found.scope or _("see its applies_to"))]
     return []

@@ -15,6 +15,7 @@ from typing import Any
 
 from gapctl.diff import match_indicators
 from gapctl.escape import plain, plain_line
+from gapctl.i18n import N_, in_lang
 from gapctl.labels import label, name_in
 from gapctl.model import Indicator, Unit
 from gapctl.rules import num
@@ -26,26 +27,28 @@ ZERO = Decimal(0)
 STATUSES = ("fixed", "still-failing", "no-longer-assessed", "pending")
 NOT_ASSESSED_STATES = ("not-applicable", "n/a")
 
-_LABELS: dict[str, tuple[str, str]] = {
-    "title": ("整改跟踪", "Follow-up of the problem list"),
-    "indicator": ("指标", "Indicator"),
-    "name": ("名称", "Name"),
-    "new_indicator": ("现指标", "Now"),
-    "old_lost": ("原扣分", "Lost then"),
-    "new_lost": ("现扣分", "Lost now"),
-    "status": ("状态", "Status"),
-    "count": ("数量", "Count"),
-    "fixed": ("已整改", "fixed"),
-    "still-failing": ("仍扣分", "still failing"),
-    "no-longer-assessed": ("不再考核", "no longer assessed"),
-    "pending": ("尚未评估", "not yet assessed"),
-    "none": ("上一轮无扣分项。", "No points were lost in the earlier round."),
-    "total": ("合计", "Total"),
+_LABELS: dict[str, str] = {  # English; the Chinese is in the catalogue
+    "title": N_("Follow-up of the problem list"),
+    "indicator": N_("Indicator"),
+    "name": N_("Name"),
+    "new_indicator": N_("Now"),
+    "old_lost": N_("Lost then"),
+    "new_lost": N_("Lost now"),
+    "status": N_("Status"),
+    "count": N_("Count"),
+    "fixed": N_("fixed"),
+    "still-failing": N_("still failing"),
+    "no-longer-assessed": N_("no longer assessed"),
+    # not "not yet assessed" (gapctl.labels: 未评估) nor "Total" (总得分): one English text has one Chinese
+    "pending": N_("not assessed yet"),
+    "none": N_("No points were lost in the earlier round."),
+    "total": N_("All"),
 }
 
 
 def _t(key: str, lang: str) -> str:
-    return label(key, lang, _LABELS)
+    """A word of this output in `lang`: this module's own, else the shared one (gapctl.labels)."""
+    return in_lang(_LABELS[key], lang) if key in _LABELS else label(key, lang)
 
 
 @dataclass

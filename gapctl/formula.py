@@ -35,35 +35,47 @@ from decimal import Decimal, DivisionByZero, InvalidOperation
 from functools import lru_cache
 from typing import Any, Protocol
 
+from gapctl.i18n import N_, _, in_lang
+from gapctl.i18n import lang as current_lang
+
 MAX_LENGTH = 500  # characters; a scheme's conditions are a line or two
 MAX_DEPTH = 32  # nesting of parentheses and operators
 
 # --- stages ---------------------------------------------------------------------------
 
 OBSERVED, TREE, GROUPS, BASE, DEDUCTIONS, BONUS, TOTAL = range(7)
-STAGES = {OBSERVED: ("观测", "observations"), TREE: ("指标得分", "indicator scores"),
-          GROUPS: ("汇总的下级得分", "scores of channels, subordinates and periods"),
-          BASE: ("基础得分", "base"), DEDUCTIONS: ("减分与外部扣分", "deductions"),
-          BONUS: ("加分", "bonus"), TOTAL: ("总得分", "total")}
+# each stage's name in English; its Chinese comes from the catalogue: in_lang(STAGES[n], "zh")
+STAGES = {OBSERVED: N_("observations"), TREE: N_("indicator scores"),
+          GROUPS: N_("scores of channels, subordinates and periods"),
+          BASE: N_("base"), DEDUCTIONS: N_("deductions"), BONUS: N_("bonus"), TOTAL: N_("total")}
 
 
 @dataclass(frozen=True)
 class NameSpec:
+    """A subtotal formulas read: when it is known, its word (English; Chinese from the catalogue) and
+    what it means (English, for docs/rules.md)."""
+
     stage: int
-    zh: str
     en: str
     doc: str
 
+    @property
+    def zh(self) -> str:
+        return in_lang(self.en, "zh")
+
+    def word(self, lang: str) -> str:
+        return in_lang(self.en, lang)
+
 
 NAMES: dict[str, NameSpec] = {
-    "earned": NameSpec(TREE, "实得分", "earned", "sum of what the indicator tree earned (实得总分)"),
-    "applicable": NameSpec(TREE, "应得分", "applicable", "sum of the points that apply to the unit (应得总分)"),
-    "base": NameSpec(BASE, "基础得分", "base", "the base score (基础得分), before bonus and penalty"),
-    "penalty": NameSpec(DEDUCTIONS, "减分", "penalty", "the penalty section's sum (≤ 0), capped"),
-    "external": NameSpec(DEDUCTIONS, "外部扣分", "external", "points deducted by external sources"),
-    "bonus": NameSpec(BONUS, "加分", "bonus", "the bonus section's sum, capped"),
-    "bonus_raw": NameSpec(BONUS, "加分（封顶前）", "bonus before cap", "the bonus section's sum before its cap"),
-    "total": NameSpec(TOTAL, "总得分", "total", "the total (总得分)"),
+    "earned": NameSpec(TREE, N_("earned"), "sum of what the indicator tree earned (实得总分)"),
+    "applicable": NameSpec(TREE, N_("applicable"), "sum of the points that apply to the unit (应得总分)"),
+    "base": NameSpec(BASE, N_("base"), "the base score (基础得分), before bonus and penalty"),
+    "penalty": NameSpec(DEDUCTIONS, N_("penalty"), "the penalty section's sum (≤ 0), capped"),
+    "external": NameSpec(DEDUCTIONS, N_("external"), "points deducted by external sources"),
+    "bonus": NameSpec(BONUS, N_("bonus"), "the bonus section's sum, capped"),
+    "bonus_raw": NameSpec(BONUS, N_("bonus before cap"), "the bonus section's sum before its cap"),
+    "total": NameSpec(TOTAL, N_("total"), "the total (总得分)"),
 }
 
 
@@ -127,7 +139,7 @@ class Formula:
     def references(self) -> list[tuple[str, str, int]]:
         """(what, id, offset) for every argument that names an indicator, fact, measure or component."""
         out = []
-        for name, args, _ in self.calls():
+        for name, args, _offset in self.calls():
             for kind, arg in zip(_ref_kinds(name, len(args)), args, strict=False):
                 if kind and arg[0] == "ref":
                     out.append((kind, arg[1], arg[2]))
@@ -136,7 +148,7 @@ class Formula:
     def stage(self) -> int:
         """The latest stage whose figures this formula reads."""
         stages = [NAMES[n].stage for n, _ in self.names()]
-        stages += [FUNCTIONS[name].stage for name, _, _ in self.calls()]
+        stages += [FUNCTIONS[name].stage for name, _args, _offset in self.calls()]
         return max(stages, default=OBSERVED)
 
 
@@ -157,7 +169,7 @@ def _walk(node: tuple) -> list[tuple]:
         elif kind == "bin":
             stack += [n[2], n[3]]
         elif kind == "cmp":
-            stack += [n[1]] + [b for _, b in n[2]]
+            stack += [n[1]] + [b for _op, b in n[2]]
         elif kind in ("and", "or"):
             stack += list(n[1])
         elif kind == "call":
@@ -219,9 +231,10 @@ def _parser() -> Any:
 def parse(text: str) -> Formula:
     """The formula in `text`, or FormulaError naming what is wrong and where."""
     if not isinstance(text, str) or not text.strip():
-        raise FormulaError("the formula is empty", 0)
+        raise FormulaError(_("the formula is empty"), 0)
     if len(text) > MAX_LENGTH:
-        raise FormulaError(f"a formula of {len(text)} characters is too long (at most {MAX_LENGTH})", 0)
+        raise FormulaError(_("a formula of {n} characters is too long (at most {most})").format(
+            n=len(text), most=MAX_LENGTH), 0)
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
     depth = 0
@@ -229,19 +242,19 @@ def parse(text: str) -> Formula:
         depth += char == "("
         depth -= char == ")"
         if depth > MAX_DEPTH:
-            raise FormulaError(f"parentheses nest more than {MAX_DEPTH} deep", offset)
+            raise FormulaError(_("parentheses nest more than {most} deep").format(most=MAX_DEPTH), offset)
     try:
         parsed = _parser().parse(text)
     except UnexpectedCharacters as err:
         char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
-        raise FormulaError(f"'{char}' cannot stand here", err.pos_in_stream) from None
+        raise FormulaError(_("'{char}' cannot stand here").format(char=char), err.pos_in_stream) from None
     except UnexpectedToken as err:
         token = err.token
         if token.type == "$END":
-            raise FormulaError("the formula stops short (an operand or ')' is missing)", len(text)) from None
-        raise FormulaError(f"'{token}' cannot stand here", token.start_pos or 0) from None
+            raise FormulaError(_("the formula stops short (an operand or ')' is missing)"), len(text)) from None
+        raise FormulaError(_("'{char}' cannot stand here").format(char=token), token.start_pos or 0) from None
     except UnexpectedEOF:
-        raise FormulaError("the formula stops short (an operand or ')' is missing)", len(text)) from None
+        raise FormulaError(_("the formula stops short (an operand or ')' is missing)"), len(text)) from None
     tree = _build(parsed)
     formula = Formula(text, tree)
     _check(formula)
@@ -265,7 +278,7 @@ def _build(node: Any) -> tuple:
         try:
             return ("date", dt.date.fromisoformat(str(kids[0])))
         except ValueError:
-            raise FormulaError(f"there is no such day as {kids[0]}", kids[0].start_pos) from None
+            raise FormulaError(_("there is no such day as {date}").format(date=kids[0]), kids[0].start_pos) from None
     if rule == "dotted":
         return ("ref", str(kids[0]), kids[0].start_pos)
     if rule == "string":
@@ -294,7 +307,7 @@ def _build(node: Any) -> tuple:
         return out
     if rule == "unary":  # "+" x
         return _build(kids[-1])
-    raise FormulaError(f"cannot read '{rule}'", 0)
+    raise FormulaError(_("cannot read '{rule}'").format(rule=rule), 0)
 
 
 def _token(token: Any) -> tuple:
@@ -308,20 +321,22 @@ def _check(formula: Formula) -> None:
             name, args, offset = node[1], node[2], node[3]
             spec = FUNCTIONS.get(name)
             if spec is None:
-                raise FormulaError(f"unknown function '{name}'{_did_you_mean(name, FUNCTIONS, 'functions')}", offset)
+                raise FormulaError(_("unknown function '{name}'{hint}").format(
+                    name=name, hint=_did_you_mean(name, FUNCTIONS, "functions")), offset)
             wanted = len(spec.refs)
             if name == "fact" and len(args) in (1, 2):
                 pass
             elif spec.variadic:
                 if not args:
-                    raise FormulaError(f"{name}(…) needs at least one argument", offset)
+                    raise FormulaError(_("{function}(…) needs at least one argument").format(function=name), offset)
             elif len(args) != wanted:
-                raise FormulaError(f"{name}(…) takes {wanted} argument(s), not {len(args)}", offset)
+                raise FormulaError(_("{function}(…) takes {n} argument(s), not {given}").format(
+                    function=name, n=wanted, given=len(args)), offset)
     _as_refs(formula)
     for node in _walk(formula.tree):
         if node[0] == "name" and node[1] not in NAMES:
-            raise FormulaError(f"unknown name '{node[1]}'{_did_you_mean(node[1], [*NAMES, *FUNCTIONS])}"
-                               f"{_minus_hint(node[1])}", node[2])
+            raise FormulaError(_("unknown name '{name}'{hint}").format(
+                name=node[1], hint=_did_you_mean(node[1], [*NAMES, *FUNCTIONS]) + _minus_hint(node[1])), node[2])
 
 
 def _as_refs(formula: Formula) -> None:
@@ -361,18 +376,28 @@ def _ref_of(arg: tuple, function: str, offset: int) -> tuple:
         return ("ref", arg[1], arg[2])
     if arg[0] == "str":
         return ("ref", arg[1], arg[2] + 1)
-    raise FormulaError(f"{function}(…) takes an id (such as 2.1 or a name), not a computed value", offset)
+    raise FormulaError(_("{function}(…) takes an id (such as 2.1 or a name), not a computed value").format(
+        function=function), offset)
 
 
 def _did_you_mean(name: str, known: Any, what: str = "names") -> str:
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    listed = ", ".join(NAMES) if what == "names" else ", ".join(f"{f}(…)" for f in FUNCTIONS)
-    return f"; did you mean '{close[0]}'?" if close else f"; known {what}: {listed}"
+    if close:
+        return _("; did you mean '{close}'?").format(close=close[0])
+    if what == "names":
+        return _("; known names: {names}").format(names=_listed(NAMES))
+    return _("; known functions: {functions}").format(functions=_listed(f"{f}(…)" for f in FUNCTIONS))
+
+
+def _listed(items: Any) -> str:
+    """Names listed in a message: `a, b` in English, `a、b` in Chinese (gapctl.validate.listed)."""
+    return ("、" if current_lang() == "zh" else ", ").join(items)
 
 
 def _minus_hint(name: str) -> str:
     head = name.split("-")[0]
-    return f" (write spaces around '-' to subtract: {head} - …)" if "-" in name and head in NAMES else ""
+    return _(" (write spaces around '-' to subtract: {name} - …)").format(name=head) \
+        if "-" in name and head in NAMES else ""
 
 
 # --- evaluation -----------------------------------------------------------------------
@@ -398,7 +423,7 @@ def number(value: Value) -> Decimal:
         return Decimal(0)
     if isinstance(value, int):
         return Decimal(value)
-    raise FormulaError(f"'{value}' is not a number", 0)
+    raise FormulaError(_("'{value}' is not a number").format(value=value), 0)
 
 
 def truth(value: Value) -> bool:
@@ -439,7 +464,7 @@ def _eval(node: tuple, env: Env, seen: Callable[[tuple, Value], None] | None) ->
         try:
             value = a + b if op == "+" else a - b if op == "-" else a * b if op == "*" else a / b
         except (DivisionByZero, InvalidOperation):
-            raise FormulaError("division by zero", 0) from None
+            raise FormulaError(_("division by zero"), 0) from None
     elif kind == "cmp":
         left = _eval(node[1], env, seen)
         value = True
@@ -457,7 +482,7 @@ def _eval(node: tuple, env: Env, seen: Callable[[tuple, Value], None] | None) ->
         else:
             value = any(truths) if truths is not None else any(truth(_eval(x, env, None)) for x in node[1])
     else:
-        raise FormulaError(f"cannot evaluate '{kind}'", 0)
+        raise FormulaError(_("cannot evaluate '{kind}'").format(kind=kind), 0)
     if seen is not None:
         seen(node, value)
     return value
@@ -482,14 +507,14 @@ def _compare(left: Value, op: str, right: Value) -> bool:
 def show_value(value: Value, lang: str) -> str:
     """A value as explain prints it: numbers exact (89.45, never rounded), true/false in words."""
     if isinstance(value, bool):
-        return ("成立" if value else "不成立") if lang == "zh" else ("true" if value else "false")
+        return in_lang("true", lang) if value else in_lang("false", lang)
     if value is None:
-        return "无" if lang == "zh" else "none"
+        return in_lang("none", lang)
     if isinstance(value, Decimal):
         return exact(value)
     if isinstance(value, dt.date):
         return value.isoformat()
-    return f"“{value}”" if lang == "zh" else f'"{value}"'
+    return f"“{value}”" if lang == "zh" else f'"{value}"'  # quotation marks: punctuation, not words
 
 
 EXACT_PLACES = 12  # a figure with more decimals (a third, a seventh) is cut here and marked "…"
@@ -501,7 +526,7 @@ def exact(value: Decimal) -> str:
     text = format(value.normalize() if value == value.to_integral_value() else value, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-        whole, _, decimals = text.partition(".")
+        whole, _point, decimals = text.partition(".")
         if len(decimals) > EXACT_PLACES:
             text = f"{whole}.{decimals[:EXACT_PLACES]}…"
     return "0" if text in ("-0", "") else text.replace("-", "−")
@@ -540,7 +565,7 @@ def _render(node: tuple, values: dict[int, Value] | None, lang: str, names: Call
     if kind == "neg":
         return "−" + _render(node[1], values, lang, names, _PRECEDENCE["neg"])
     if kind == "not":
-        word = "非" if lang == "zh" else "not"
+        word = "非" if lang == "zh" else "not"  # the operator as the grammar spells it (_OPS reads 非 back)
         text = f"{word} {_render(node[1], values, lang, names, _PRECEDENCE['not'])}"
         return f"({text})" if parent > _PRECEDENCE["not"] else text
     if kind == "bin":
@@ -556,7 +581,7 @@ def _render(node: tuple, values: dict[int, Value] | None, lang: str, names: Call
         return f"({text})" if parent > mine else text
     if kind in ("and", "or"):
         mine = _PRECEDENCE[kind]
-        word = {"and": ("且", "and"), "or": ("或", "or")}[kind][0 if lang == "zh" else 1]
+        word = {"and": ("且", "and"), "or": ("或", "or")}[kind][0 if lang == "zh" else 1]  # operators, as parsed
         text = f" {word} ".join(_render(x, values, lang, names, mine + 1) for x in node[1])
         return f"({text})" if parent > mine else text
     return str(node)

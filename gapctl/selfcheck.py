@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from gapctl.i18n import N_, in_lang
 from gapctl.labels import label, name_in
 from gapctl.model import Indicator, Result, Round, Unit
 from gapctl.rules import REGISTRY, num
@@ -21,26 +22,27 @@ from gapctl.textwidth import table
 ZERO = Decimal(0)
 COMPARED_STATES = ("scored", "no-evidence")  # counted leaves a claim can be compared with
 
-_LABELS: dict[str, tuple[str, str]] = {
-    "title": ("自评与核查对比", "Self-assessment against the counted result"),
-    "indicator": ("指标", "Indicator"),
-    "name": ("名称", "Name"),
-    "claimed": ("自评分", "Claimed"),
-    "found": ("核查分", "Found"),
-    "over": ("多报分", "Over-claimed"),
-    "over_count": ("多报指标数", "Over-claims"),
-    "compared": ("对比指标数", "Compared"),
-    "unassessed": ("自评但未核查", "Claimed, not yet assessed"),
-    "total": ("合计", "Total"),
-    "none": ("无自评记录。", "No self-assessment entries."),
-    "no_over": ("自评均未超过核查结果。", "No self-assessment claims more than was found."),
-    "details": ("多报明细", "Over-claims"),
-    "details_all": ("对比明细", "Every compared indicator"),
+_LABELS: dict[str, str] = {  # English; the Chinese is in the catalogue
+    "title": N_("Self-assessment against the counted result"),
+    "indicator": N_("Indicator"),
+    "name": N_("Name"),
+    "claimed": N_("Claimed"),
+    "found": N_("Found"),
+    "over": N_("Over-claimed"),
+    "over_count": N_("Over-claims"),
+    "compared": N_("Compared"),
+    "unassessed": N_("Claimed, not yet assessed"),
+    "total": N_("All"),  # not "Total": gapctl.labels's total is 总得分, this row is 合计
+    "none": N_("No self-assessment entries."),
+    "no_over": N_("No self-assessment claims more than was found."),
+    "details": N_("Over-claims in detail"),  # "Over-claims" is the count column (多报指标数)
+    "details_all": N_("Every compared indicator"),
 }
 
 
 def _t(key: str, lang: str) -> str:
-    return label(key, lang, _LABELS)
+    """A word of this output in `lang`: this module's own, else the shared one (gapctl.labels)."""
+    return in_lang(_LABELS[key], lang) if key in _LABELS else label(key, lang)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gapctl.i18n import _
 from gapctl.load import Loaded
 from gapctl.model import Indicator, Observations, Round, Scheme, Selector, Unit, UnitSet
 from gapctl.problems import (
@@ -40,7 +41,7 @@ from gapctl.problems import (
     Problem,
     Report,
 )
-from gapctl.rules import REGISTRY
+from gapctl.rules import REGISTRY, listed
 from gapctl.tree import DiskTree
 
 ZERO = Decimal(0)
@@ -71,7 +72,7 @@ def check_definitions(repo: Any) -> list[Problem]:
 
 def _suggest(name: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return _("; did you mean '{close}'?").format(close=close[0]) if close else ""
 
 
 # --- schemes --------------------------------------------------------------------------
@@ -82,8 +83,8 @@ def check_scheme(scheme: Scheme) -> list[Problem]:
     for ind in scheme.all_indicators():
         if ind.id in seen:
             first = seen[ind.id]
-            out.append(Problem(DUPLICATE_ID, f"indicator id '{ind.id}' is already used by "
-                               f"'{first.name}'", ind.src, ind.at + ("id",)))
+            out.append(Problem(DUPLICATE_ID, _("indicator id '{id}' is already used by '{name}'").format(
+                id=ind.id, name=first.name), ind.src, ind.at + ("id",)))
         else:
             seen[ind.id] = ind
         problems = _check_indicator(scheme, ind)
@@ -94,42 +95,47 @@ def check_scheme(scheme: Scheme) -> list[Problem]:
     top = scheme.top_total()
     if scheme.total_points is not None and top != scheme.total_points:
         parts = " + ".join(f"{i.points}" for i in scheme.indicators)
-        out.append(Problem(POINTS_MISMATCH, f"total_points is {scheme.total_points}, but the "
-                           f"top-level indicators add up to {top} ({parts})",
+        out.append(Problem(POINTS_MISMATCH, _("total_points is {total}, but the top-level indicators add up to "
+                                              "{sum} ({parts})").format(total=scheme.total_points, sum=top,
+                                                                        parts=parts),
                            scheme.src, ("total_points",)))
     last = None
     for grade in scheme.grades:
         if last is not None and grade.min >= last:
-            out.append(Problem(BAD_VALUE, f"grade '{grade.label}': bands must be listed best "
-                               f"first with decreasing 'min'", grade.src, grade.at + ("min",)))
+            out.append(Problem(BAD_VALUE, _("grade '{grade}': bands must be listed best first with decreasing "
+                                            "'min'").format(grade=grade.label), grade.src, grade.at + ("min",)))
         last = grade.min
     for component in scheme.components:
-        kind, _, ident = component.source.partition(":")
+        kind, _sep, ident = component.source.partition(":")
         known = {"measure": {m.id for m in scheme.measures}, "indicator": set(seen)}
         if kind == "group":
             continue  # checked with the scheme's groups (gapctl.check_rollups)
         if component.source != "indicators" and kind not in known:
-            out.append(Problem(BAD_VALUE, f"component source '{component.source}' must be indicators, "
-                               "indicator:<id>, measure:<id> or group:<id>", component.src,
-                               component.at + ("source",)))
+            out.append(Problem(BAD_VALUE, _("component source '{source}' must be indicators, indicator:<id>, "
+                                            "measure:<id> or group:<id>").format(source=component.source),
+                               component.src, component.at + ("source",)))
         elif kind in known and ident not in known[kind]:
-            out.append(Problem(UNKNOWN_REFERENCE, f"component source names {kind} '{ident}', which the "
-                               f"scheme does not declare{_suggest(ident, known[kind])}",
+            message = (_("component source names measure '{id}', which the scheme does not declare{hint}")
+                       if kind == "measure" else
+                       _("component source names indicator '{id}', which the scheme does not declare{hint}"))
+            out.append(Problem(UNKNOWN_REFERENCE, message.format(id=ident, hint=_suggest(ident, known[kind])),
                                component.src, component.at + ("source",)))
     if scheme.components and scheme.scoring.weights == "share":
         weights = sum((c.weight for c in scheme.components), ZERO)
         if weights != 1:
             ratio = ":".join(str(c.weight) for c in scheme.components)
-            out.append(Problem(BAD_VALUE, f"component weights add up to {weights}, not 1; weights written as a "
-                               f"ratio ({ratio}) need scoring.weights: ratio", scheme.src, ("components",)))
+            out.append(Problem(BAD_VALUE, _("component weights add up to {sum}, not 1; weights written as a ratio "
+                                            "({ratio}) need scoring.weights: ratio").format(sum=weights, ratio=ratio),
+                               scheme.src, ("components",)))
     measures = {m.id for m in scheme.measures}
     for ind in scheme.all_indicators():
         for rule in ind.rules:
             measure = rule.params.get("measure")
             if rule.kind == "rank" and measure and measure not in measures:
-                out.append(Problem(UNKNOWN_REFERENCE, f"rule ranks on measure '{measure}', which "
-                                   f"the scheme's `measures` does not declare"
-                                   f"{_suggest(measure, measures)}", rule.src, rule.at + ("measure",)))
+                out.append(Problem(UNKNOWN_REFERENCE, _("rule ranks on measure '{measure}', which the scheme's "
+                                                        "`measures` does not declare{hint}").format(
+                                       measure=measure, hint=_suggest(measure, measures)),
+                                   rule.src, rule.at + ("measure",)))
     _check_selectors_tags(scheme, out)
     from gapctl.check_constructs import check as check_constructs
     from gapctl.check_rollups import check_scheme_groups
@@ -141,38 +147,43 @@ def check_scheme(scheme: Scheme) -> list[Problem]:
 def _check_indicator(scheme: Scheme, ind: Indicator) -> list[Problem]:
     out: list[Problem] = []
     if ind.points is None and ind.section == "main" and "points" not in ind.invalid:
-        out.append(Problem(MISSING_KEY, f"indicator '{ind.id}' {ind.name} has no 'points'",
+        out.append(Problem(MISSING_KEY, _("indicator '{id}' {name} has no 'points'").format(id=ind.id, name=ind.name),
                            ind.src, ind.at, on="key"))
     if ind.children:
         total = sum((c.points or ZERO for c in ind.children), ZERO)
         if ind.points is not None and total != ind.points:
             parts = " + ".join(f"{c.points}" if c.points is not None else "?" for c in ind.children)
-            out.append(Problem(POINTS_MISMATCH, f"'{ind.id}' {ind.name} has {ind.points} points, "
-                               f"but its children add up to {total} ({parts})",
+            out.append(Problem(POINTS_MISMATCH, _("'{id}' {name} has {points} points, but its children add up to "
+                                                  "{sum} ({parts})").format(id=ind.id, name=ind.name, points=ind.points,
+                                                                           sum=total, parts=parts),
                                ind.src, ind.at + ("points",)))
         if ind.rules:
-            out.append(Problem(RULE_PARAMS, f"'{ind.id}' has children and a rule; rules belong "
-                               "on leaf indicators", ind.src, ind.rules[0].at))
+            out.append(Problem(RULE_PARAMS, _("'{id}' has children and a rule; rules belong on leaf "
+                                              "indicators").format(id=ind.id), ind.src, ind.rules[0].at))
         return out
     if not ind.rules and "rule" not in ind.invalid:
-        out.append(Problem(RULE_PARAMS, f"leaf indicator '{ind.id}' {ind.name} has no 'rule'",
+        out.append(Problem(RULE_PARAMS, _("leaf indicator '{id}' {name} has no 'rule'").format(id=ind.id,
+                                                                                            name=ind.name),
                            ind.src, ind.at, on="key"))
     defaults = [r for r in ind.rules if r.when is None]
     if len(defaults) > 1:
-        out.append(Problem(RULE_PARAMS, f"'{ind.id}' has {len(defaults)} rule variants without "
-                           "'when'; only one can be the default", ind.src, defaults[1].at))
+        out.append(Problem(RULE_PARAMS, _("'{ind}' has {n} rule variants without 'when'; only one can be the "
+                                          "default").format(ind=ind.id, n=len(defaults)), ind.src, defaults[1].at))
     for rule in ind.rules:
         kind = REGISTRY[rule.kind]
         for message in kind.check_params(rule, ind):
             message, sub = message if isinstance(message, tuple) else (message, ())
-            out.append(Problem(RULE_PARAMS, f"'{ind.id}' {rule.kind}: {message}", rule.src,
-                               rule.at + tuple(sub)))
+            out.append(Problem(RULE_PARAMS, _("'{id}' {kind}: {message}").format(id=ind.id, kind=rule.kind,
+                                                                                message=message),
+                               rule.src, rule.at + tuple(sub)))
         if kind.uses_points and ind.points is None and ind.section != "main" and "points" not in ind.invalid:
-            out.append(Problem(RULE_PARAMS, f"'{ind.id}' {rule.kind}: needs 'points' on the indicator "
-                               "(what the rule earns)", rule.src, rule.at + ("kind",), on="key"))
+            out.append(Problem(RULE_PARAMS, _("'{id}' {kind}: needs 'points' on the indicator (what the rule "
+                                              "earns)").format(id=ind.id, kind=rule.kind),
+                               rule.src, rule.at + ("kind",), on="key"))
         if ind.section == "main" and rule.kind in ("threshold", "rank"):
-            out.append(Problem(RULE_PARAMS, f"'{ind.id}': a {rule.kind} rule belongs in the bonus "
-                               "or penalty section", rule.src, rule.at + ("kind",)))
+            out.append(Problem(RULE_PARAMS, _("'{id}': a {kind} rule belongs in the bonus or penalty "
+                                              "section").format(id=ind.id, kind=rule.kind),
+                               rule.src, rule.at + ("kind",)))
     return out
 
 
@@ -198,8 +209,9 @@ def _check_selectors_tags(scheme: Scheme, out: list[Problem]) -> None:
     for selector in scheme_selectors(scheme):
         for i, tag in enumerate(selector.tags):
             if tag not in scheme.tags:
-                out.append(Problem(UNKNOWN_REFERENCE, f"tag '{tag}' is not declared in the "
-                                   f"scheme's `tags`{_suggest(tag, scheme.tags)}",
+                out.append(Problem(UNKNOWN_REFERENCE, _("tag '{tag}' is not declared in the scheme's "
+                                                        "`tags`{hint}").format(tag=tag,
+                                                                               hint=_suggest(tag, scheme.tags)),
                                    selector.src, selector.at + ("tags", i)))
 
 
@@ -210,18 +222,19 @@ def check_unit_set(unit_set: UnitSet) -> list[Problem]:
     by_id: dict[str, Unit] = {}
     for unit in unit_set.units:
         if unit.id in by_id:
-            out.append(Problem(DUPLICATE_ID, f"unit id '{unit.id}' is already used by "
-                               f"{by_id[unit.id].name}", unit.src, unit.at + ("id",)))
+            out.append(Problem(DUPLICATE_ID, _("unit id '{id}' is already used by {name}").format(
+                id=unit.id, name=by_id[unit.id].name), unit.src, unit.at + ("id",)))
         else:
             by_id[unit.id] = unit
         if unit_set.types and unit.type not in unit_set.types:
-            out.append(Problem(BAD_VALUE, f"unit type '{unit.type}' is not one of the set's "
-                               f"types ({', '.join(unit_set.types)})"
-                               f"{_suggest(unit.type, unit_set.types)}", unit.src, unit.at + ("type",)))
+            out.append(Problem(BAD_VALUE, _("unit type '{type}' is not one of the set's types ({types}){hint}").format(
+                type=unit.type, types=listed(unit_set.types), hint=_suggest(unit.type, unit_set.types)),
+                unit.src, unit.at + ("type",)))
     for unit in unit_set.units:
         if unit.parent and unit.parent not in by_id:
-            out.append(Problem(UNKNOWN_REFERENCE, f"parent '{unit.parent}' of {unit.name} is not a "
-                               f"unit of this set{_suggest(unit.parent, by_id)}",
+            out.append(Problem(UNKNOWN_REFERENCE, _("parent '{parent}' of {name} is not a unit of this "
+                                                    "set{hint}").format(parent=unit.parent, name=unit.name,
+                                                                        hint=_suggest(unit.parent, by_id)),
                                unit.src, unit.at + ("parent",)))
     reported: set[str] = set()
     for unit in unit_set.units:
@@ -231,9 +244,8 @@ def check_unit_set(unit_set: UnitSet) -> list[Problem]:
             if current.parent in chain:
                 if current.parent not in reported:
                     reported.update(chain)
-                    out.append(Problem(PARENT_CYCLE, "units' parents form a cycle: "
-                                       + " → ".join(chain + [current.parent]),
-                                       unit.src, unit.at + ("parent",)))
+                    out.append(Problem(PARENT_CYCLE, _("units' parents form a cycle: {cycle}").format(
+                        cycle=" → ".join(chain + [current.parent])), unit.src, unit.at + ("parent",)))
                 break
             chain.append(current.parent)
             current = by_id[current.parent]
@@ -270,13 +282,15 @@ def check_round_context(round_: Round) -> list[Problem]:
         declared = {e.id for e in scheme.external}
         for ref in round_.external_refs:
             if ref.id not in declared:
-                out.append(Problem(UNKNOWN_REFERENCE, f"external source '{ref.id}' is not declared "
-                                   f"in scheme '{scheme.id}' (`external`)", ref.src, ref.at))
+                out.append(Problem(UNKNOWN_REFERENCE, _("external source '{id}' is not declared in scheme "
+                                                        "'{scheme}' (`external`)").format(id=ref.id, scheme=scheme.id),
+                                   ref.src, ref.at))
     if unit_set and round_.schemes:
         for unit in unit_set.units:
             if round_.scheme_for(unit) is None and all(a.scheme in round_.schemes for a in round_.assignments):
-                out.append(Problem(UNIT_WITHOUT_SCHEME, f"no scheme of the round scores units of "
-                                   f"type '{unit.type}' ({unit.name})", unit.src, unit.at + ("type",)))
+                out.append(Problem(UNIT_WITHOUT_SCHEME, _("no scheme of the round scores units of type '{type}' "
+                                                          "({name})").format(type=unit.type, name=unit.name),
+                                   unit.src, unit.at + ("type",)))
     from gapctl.check_rollups import check_round_graph
     out.extend(check_round_graph(round_))
     if round_.stages.get("appeal_working_days") is not None:
@@ -284,8 +298,8 @@ def check_round_context(round_: Round) -> list[Problem]:
     for data in round_.external.values():
         for d in data.deductions:
             if units and d.unit not in units:
-                out.append(Problem(UNKNOWN_REFERENCE, f"unit '{d.unit}' is not in unit set "
-                                   f"'{round_.units_id}'{_suggest(d.unit, units)}", d.src, d.at + ("unit",)))
+                out.append(Problem(UNKNOWN_REFERENCE, _("unit '{unit}' is not in unit set '{set}'{hint}").format(
+                    unit=d.unit, set=round_.units_id, hint=_suggest(d.unit, units)), d.src, d.at + ("unit",)))
     return out
 
 
@@ -315,8 +329,10 @@ def check_observation_file(round_: Round, units: dict[str, Unit], obs: Observati
     """
     unit = units.get(obs.unit)
     if unit is None:
-        return [Problem(UNKNOWN_REFERENCE, f"observations for unit '{obs.unit}', which is not "
-                        f"in unit set '{round_.units_id}'{_suggest(obs.unit, units)}", obs.src, ("unit",))]
+        return [Problem(UNKNOWN_REFERENCE, _("observations for unit '{unit}', which is not in unit set "
+                                             "'{set}'{hint}").format(unit=obs.unit, set=round_.units_id,
+                                                                     hint=_suggest(obs.unit, units)),
+                        obs.src, ("unit",))]
     scheme = round_.scheme_for(unit)
     return check_observations(round_, scheme, unit, obs, evidence_files) if scheme is not None else []
 
@@ -327,8 +343,9 @@ def check_missing_observations(round_: Round) -> list[Problem]:
         scheme = round_.scheme_for(unit)
         if unit.id not in round_.observation_files and scheme is not None \
                 and any(ind.section == "main" for ind in scheme.leaves()):  # a scheme of groups only: no file
-            out.append(Problem(NO_OBSERVATIONS, f"unit '{unit.id}' {unit.name} has no observation "
-                               f"file (observations/{unit.id}.yaml)", round_.src, ("units",)))
+            out.append(Problem(NO_OBSERVATIONS, _("unit '{id}' {name} has no observation file "
+                                                  "(observations/{id}.yaml)").format(id=unit.id, name=unit.name),
+                               round_.src, ("units",)))
     return out
 
 
@@ -341,7 +358,7 @@ def appeal_deadline(round_: Round) -> tuple[Any, Any]:
         return prelim, None
     try:
         from gapctl.workdays import WorkCalendar, load_calendar_files
-        files, _ = load_calendar_files(round_.directory.parent.parent)
+        files, _messages = load_calendar_files(round_.directory.parent.parent)
         return prelim, WorkCalendar(files).add_working_days(prelim, days)
     except ImportError:  # the calendar module is optional: fall back to Monday–Friday
         day, left = prelim, days
@@ -361,26 +378,35 @@ def check_appeals(round_: Round, units: dict[str, Unit]) -> list[Problem]:
         unit = units.get(unit_id)
         for appeal in round_.appeals[unit_id]:
             if unit is None:
-                out.append(Problem(UNKNOWN_REFERENCE, f"appeal by unit '{unit_id}', which is not in unit set "
-                                   f"'{round_.units_id}'{_suggest(unit_id, units)}", appeal.src, ("unit",)))
+                out.append(Problem(UNKNOWN_REFERENCE, _("appeal by unit '{unit}', which is not in unit set "
+                                                        "'{set}'{hint}").format(unit=unit_id, set=round_.units_id,
+                                                                                hint=_suggest(unit_id, units)),
+                                   appeal.src, ("unit",)))
                 break
             scheme = round_.scheme_for(unit)
             ind = scheme.index.get(appeal.indicator) if scheme else None
             if scheme is not None and ind is None:
-                out.append(Problem(UNKNOWN_REFERENCE, f"appeal against indicator '{appeal.indicator}', which is "
-                                   f"not in scheme '{scheme.id}'{_suggest(appeal.indicator, scheme.index)}",
+                out.append(Problem(UNKNOWN_REFERENCE, _("appeal against indicator '{ind}', which is not in scheme "
+                                                        "'{scheme}'{hint}").format(
+                                       ind=appeal.indicator, scheme=scheme.id,
+                                       hint=_suggest(appeal.indicator, scheme.index)),
                                    appeal.src, appeal.at + ("indicator",)))
             if prelim is not None and appeal.filed < prelim:
-                out.append(Problem(APPEAL_OUT_OF_WINDOW, f"appeal filed on {appeal.filed}, before the preliminary "
-                                   f"result of {prelim}", appeal.src, appeal.at + ("filed",)))
+                out.append(Problem(APPEAL_OUT_OF_WINDOW, _("appeal filed on {filed}, before the preliminary result "
+                                                           "of {preliminary}").format(filed=appeal.filed,
+                                                                                      preliminary=prelim),
+                                   appeal.src, appeal.at + ("filed",)))
             elif deadline is not None and appeal.filed > deadline:
-                out.append(Problem(APPEAL_OUT_OF_WINDOW, f"appeal filed on {appeal.filed}, after the window closed "
-                                   f"on {deadline} ({round_.stages.get('appeal_working_days')} working days after "
-                                   f"the preliminary result of {prelim})", appeal.src, appeal.at + ("filed",)))
+                out.append(Problem(APPEAL_OUT_OF_WINDOW, _("appeal filed on {filed}, after the window closed on "
+                                                           "{deadline} ({days} working days after the preliminary "
+                                                           "result of {preliminary})").format(
+                                       filed=appeal.filed, deadline=deadline,
+                                       days=round_.stages.get("appeal_working_days"), preliminary=prelim),
+                                   appeal.src, appeal.at + ("filed",)))
             if appeal.outcome and not (appeal.reviewer and appeal.reviewer.strip()):
-                out.append(Problem(DECISION_WITHOUT_REVIEWER, f"the decision on the appeal against "
-                                   f"'{appeal.indicator}' names no reviewer", appeal.src,
-                                   appeal.at + ("decision",), on="key"))
+                out.append(Problem(DECISION_WITHOUT_REVIEWER, _("the decision on the appeal against '{ind}' names no "
+                                                                "reviewer").format(ind=appeal.indicator),
+                                   appeal.src, appeal.at + ("decision",), on="key"))
             if appeal.result is not None and ind is not None and ind.is_leaf:
                 rule = ind.rule_for(unit)
                 if rule is not None:
@@ -399,9 +425,12 @@ def _check_late(round_: Round, scheme: Scheme, result: Any) -> list[Problem]:
     for ev in result.evidence:
         when = evidence_date(ev)
         if when is not None and when > due:
-            what = "it does not count" if scheme.late_evidence == "ignore" else "it is counted (late_evidence: warn)"
-            out.append(Problem(LATE_EVIDENCE, f"'{result.indicator}': evidence dated {when}, after the deadline "
-                               f"of {due}; {what}", ev.src, ev.at + ("submitted",)))
+            message = (_("'{ind}': evidence dated {date}, after the deadline of {due}; it does not count")
+                       if scheme.late_evidence == "ignore" else
+                       _("'{ind}': evidence dated {date}, after the deadline of {due}; it is counted "
+                         "(late_evidence: warn)"))
+            out.append(Problem(LATE_EVIDENCE, message.format(ind=result.indicator, date=when, due=due),
+                               ev.src, ev.at + ("submitted",)))
     return out
 
 
@@ -412,9 +441,9 @@ def _check_named_units(scheme: Scheme, units: dict[str, Unit], unit_set: UnitSet
     for selector in scheme_selectors(scheme):
         for i, name in enumerate(selector.units):
             if name not in units:
-                out.append(Problem(UNKNOWN_REFERENCE, f"unit '{name}' is not in unit set "
-                                   f"'{unit_set.id if unit_set else '?'}'{_suggest(name, units)}",
-                                   selector.src, selector.at + ("units", i)))
+                out.append(Problem(UNKNOWN_REFERENCE, _("unit '{unit}' is not in unit set '{set}'{hint}").format(
+                    unit=name, set=unit_set.id if unit_set else "?", hint=_suggest(name, units)),
+                    selector.src, selector.at + ("units", i)))
 
 
 def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observations,
@@ -429,38 +458,42 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
     measures = {m.id for m in scheme.measures}
     for key in obs.measures:
         if key not in measures:
-            out.append(Problem(UNKNOWN_REFERENCE, f"measure '{key}' is not declared in scheme "
-                               f"'{scheme.id}'{_suggest(key, measures)}", obs.src, ("measures", key), on="key"))
+            out.append(Problem(UNKNOWN_REFERENCE, _("measure '{measure}' is not declared in scheme "
+                                                    "'{scheme}'{hint}").format(measure=key, scheme=scheme.id,
+                                                                               hint=_suggest(key, measures)),
+                               obs.src, ("measures", key), on="key"))
     read = None
     if obs.facts:
         from gapctl.check_constructs import fact_names
         read = fact_names(scheme)
         for key in obs.facts:
             if key not in read:
-                out.append(Problem(UNKNOWN_REFERENCE, f"no condition of scheme '{scheme.id}' reads fact '{key}'"
-                                   f"{_suggest(key, read) or '; facts are read by fact(…) and count(…) in formulas'}",
+                hint = _suggest(key, read) or _("; facts are read by fact(…) and count(…) in formulas")
+                out.append(Problem(UNKNOWN_REFERENCE, _("no condition of scheme '{scheme}' reads fact "
+                                                        "'{fact}'{hint}").format(scheme=scheme.id, fact=key, hint=hint),
                                    obs.src, ("facts", key), on="key"))
     for result in obs.results:
         ind = index.get(result.indicator)
         if ind is None:
-            out.append(Problem(UNKNOWN_REFERENCE, f"indicator '{result.indicator}' is not in scheme "
-                               f"'{scheme.id}'{_suggest(result.indicator, index)}",
-                               result.src, result.at + ("indicator",)))
+            out.append(Problem(UNKNOWN_REFERENCE, _("indicator '{ind}' is not in scheme '{scheme}'{hint}").format(
+                ind=result.indicator, scheme=scheme.id, hint=_suggest(result.indicator, index)),
+                result.src, result.at + ("indicator",)))
             continue
         if result.source != "evaluator":
             pass  # self-assessments, reviews and appeal decisions sit beside the evaluator's entry
         elif scheme.panel is not None:  # several assessors: one entry each, told apart by `observer`
             who = (result.indicator, result.observer)
             if who in assessed:
-                out.append(Problem(DUPLICATE_ID, f"'{result.observer or '(no observer)'}' assessed indicator "
-                                   f"'{result.indicator}' twice in this file", result.src,
-                                   result.at + ("indicator",)))
+                out.append(Problem(DUPLICATE_ID, _("'{observer}' assessed indicator '{ind}' twice in this "
+                                                   "file").format(observer=result.observer or _("(no observer)"),
+                                                                  ind=result.indicator),
+                                   result.src, result.at + ("indicator",)))
                 continue
             assessed.add(who)
             panels.setdefault(result.indicator, []).append(result)
         elif result.indicator in seen:
-            out.append(Problem(DUPLICATE_ID, f"indicator '{result.indicator}' is observed twice "
-                               f"in this file (first as entry {seen[result.indicator] + 1})",
+            out.append(Problem(DUPLICATE_ID, _("indicator '{ind}' is observed twice in this file (first as entry "
+                                               "{n})").format(ind=result.indicator, n=seen[result.indicator] + 1),
                                result.src, result.at + ("indicator",)))
             continue
         if result.source == "evaluator":
@@ -468,14 +501,16 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
         if result.source != "self":  # a self-assessment is not an observation
             observed.add(result.indicator)
         if not ind.is_leaf:
-            out.append(Problem(VALUE_DOES_NOT_FIT, f"'{ind.id}' {ind.name} is a group; record its "
-                               "sub-indicators instead", result.src, result.at + ("indicator",)))
+            out.append(Problem(VALUE_DOES_NOT_FIT, _("'{id}' {name} is a group; record its sub-indicators "
+                                                     "instead").format(id=ind.id, name=ind.name),
+                               result.src, result.at + ("indicator",)))
             continue
         if not ind.applies(unit):
             if result.state != "n/a":
-                out.append(Problem(NOT_APPLICABLE, f"'{ind.id}' {ind.name} does not apply to "
-                                   f"{unit.name} ({ind.scope or 'see applies_to'}); the entry is "
-                                   "ignored", result.src, result.at + ("indicator",)))
+                out.append(Problem(NOT_APPLICABLE, _("'{id}' {name} does not apply to {unit} ({scope}); the entry "
+                                                     "is ignored").format(id=ind.id, name=ind.name, unit=unit.name,
+                                                                          scope=ind.scope or _("see applies_to")),
+                                   result.src, result.at + ("indicator",)))
             continue
         rule = ind.rule_for(unit)
         if rule is None:
@@ -485,8 +520,9 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
             read = read if read is not None else fact_names(scheme)
             for key in result.findings:
                 if key not in read:
-                    out.append(Problem(UNKNOWN_REFERENCE, f"no clause or condition of scheme '{scheme.id}' reads "
-                                       f"finding '{key}' of '{ind.id}'{_suggest(key, read)}",
+                    out.append(Problem(UNKNOWN_REFERENCE, _("no clause or condition of scheme '{scheme}' reads "
+                                                            "finding '{finding}' of '{ind}'{hint}").format(
+                                           scheme=scheme.id, finding=key, ind=ind.id, hint=_suggest(key, read)),
                                        result.src, result.at + ("findings", key), on="key"))
         out.extend(_check_value(ind, rule, unit, result, scheme.invalid))
         out.extend(_check_evidence(round_, result, evidence_files))
@@ -500,9 +536,10 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
                 if c.source.startswith("measure:") and c.source[8:] not in obs.measures]
     if missing or pending:
         ids = [i.id for i in missing] + pending
-        shown = ", ".join(ids[:8]) + (" …" if len(ids) > 8 else "")
-        out.append(Problem(NOT_OBSERVED, f"{len(ids)} applicable indicator(s) not yet observed "
-                           f"for {unit.name}: {shown}", obs.src, ("results",), on="key"))
+        shown = listed(ids[:8]) + (" …" if len(ids) > 8 else "")
+        out.append(Problem(NOT_OBSERVED, _("{n} applicable indicator(s) not yet observed for {unit}: "
+                                           "{ids}").format(n=len(ids), unit=unit.name, ids=shown),
+                           obs.src, ("results",), on="key"))
     return out
 
 
@@ -521,8 +558,10 @@ def _check_panels(scheme: Scheme, unit: Unit, obs: Observations, panels: dict[st
             continue
         counted = [e for e in entries if e.state not in ("pending", "n/a")]
         if len(counted) < panel.at_least:
-            out.append(Problem(NOT_OBSERVED, f"'{ind_id}' {ind.name}: {len(counted)} assessor(s), the scheme asks for "
-                               f"{panel.at_least}", entries[0].src, entries[0].at + ("indicator",)))
+            out.append(Problem(NOT_OBSERVED, _("'{id}' {name}: {n} assessor(s), the scheme asks for "
+                                               "{wanted}").format(id=ind_id, name=ind.name, n=len(counted),
+                                                                  wanted=panel.at_least),
+                               entries[0].src, entries[0].at + ("indicator",)))
             continue
         rule = ind.rule_for(unit)
         if rule is None or panel.tolerance is None or ind_id in scheme.invalid:
@@ -535,8 +574,9 @@ def _check_panels(scheme: Scheme, unit: Unit, obs: Observations, panels: dict[st
             continue
         if combine(panel, figures)[1]:
             shown = "、".join(str(f) for f in figures)
-            out.append(Problem(NOT_OBSERVED, f"'{ind_id}' {ind.name}: the assessors' figures ({shown}) are more "
-                               f"than {panel.tolerance} apart; a review (source: review) decides it",
+            out.append(Problem(NOT_OBSERVED, _("'{id}' {name}: the assessors' figures ({figures}) are more than "
+                                               "{tolerance} apart; a review (source: review) decides it").format(
+                                   id=ind_id, name=ind.name, figures=shown, tolerance=panel.tolerance),
                                entries[0].src, entries[0].at + ("indicator",)))
     return out
 
@@ -548,28 +588,31 @@ def _check_value(ind: Indicator, rule, unit: Unit, result, scheme_invalid: set[s
     if kind.value_field is None:
         given = result.value_fields() + (["result"] if result.state in ("done", "not-done") else [])
         if given:  # a note and evidence are welcome; a value would be ignored
-            return [Problem(VALUE_DOES_NOT_FIT, f"'{ind.id}' is computed by its {rule.kind} rule; "
-                            f"'{given[0]}' would be ignored (keep only note and evidence)",
+            return [Problem(VALUE_DOES_NOT_FIT, _("'{id}' is computed by its {kind} rule; '{field}' would be ignored "
+                                                  "(keep only note and evidence)").format(id=ind.id, kind=rule.kind,
+                                                                                          field=given[0]),
                             result.src, where + (given[0],), on="key")]
         return out
     extra = [f for f in result.value_fields() if f != kind.value_field]
     for field_name in extra:
-        out.append(Problem(VALUE_DOES_NOT_FIT, f"'{ind.id}' is scored by a {rule.kind} rule, "
-                           f"which reads '{kind.value_field}', not '{field_name}'",
+        out.append(Problem(VALUE_DOES_NOT_FIT, _("'{id}' is scored by a {kind} rule, which reads '{reads}', not "
+                                                 "'{field}'").format(id=ind.id, kind=rule.kind, reads=kind.value_field,
+                                                                     field=field_name),
                            result.src, where + (field_name,), on="key"))
     if result.state in ("n/a", "pending", "no-evidence") or result.invalid:
         return out  # a value that could not be read was reported when loading
     value_at = where + (kind.value_field,) if _has_value(result, kind.value_field) else where
     for message in kind.check_value(result, rule, ind, unit):
-        out.append(Problem(VALUE_DOES_NOT_FIT, f"'{ind.id}' ({rule.kind}): {message}",
+        out.append(Problem(VALUE_DOES_NOT_FIT, _("'{id}' ({kind}): {message}").format(id=ind.id, kind=rule.kind,
+                                                                                   message=message),
                            result.src, value_at))
     if out or ind.id in scheme_invalid:
         return out
     earned = kind.earned(result, rule, ind, unit, env=None) if kind.needs_env else kind.earned(result, rule, ind, unit)
     lost = (ind.points is not None and earned < ind.points) if ind.section == "main" else earned < 0
     if lost and result.source != "self" and not (result.reason and result.reason.strip()):
-        out.append(Problem(MISSING_REASON, f"'{ind.id}' {ind.name}: points lost without a "
-                           "'reason' (扣分理由)", result.src, where))
+        out.append(Problem(MISSING_REASON, _("'{id}' {name}: points lost without a 'reason' (扣分理由)").format(
+            id=ind.id, name=ind.name), result.src, where))
     return out
 
 
@@ -582,11 +625,11 @@ def _check_evidence(round_: Round, result, evidence_files: list[Any] | None = No
     out: list[Problem] = []
     for ev in result.evidence:
         if not ev.url and not ev.file:
-            out.append(Problem(MISSING_KEY, "evidence needs a 'url' or a 'file'", ev.src, ev.at))
+            out.append(Problem(MISSING_KEY, _("evidence needs a 'url' or a 'file'"), ev.src, ev.at))
             continue
         if ev.url and not ev.url.lower().startswith(("http://", "https://")):
-            out.append(Problem(BAD_VALUE, f"evidence url '{ev.url}' must start with http:// or "
-                               "https://", ev.src, ev.at + ("url",)))
+            out.append(Problem(BAD_VALUE, _("evidence url '{url}' must start with http:// or https://").format(
+                url=ev.url), ev.src, ev.at + ("url",)))
         if ev.file and evidence_files is not None:
             evidence_files.append(ev)
         elif ev.file:
@@ -608,49 +651,51 @@ def check_evidence_file(directory: Path, ev, tree=None) -> list[Problem]:
     shown = shown if len(shown) <= 80 else shown[:60] + "…"
 
     def refuse(why: str) -> list[Problem]:
-        return [Problem(EVIDENCE_MISSING, f"evidence file '{shown}' {why}", ev.src, at)]
+        return [Problem(EVIDENCE_MISSING, _("evidence file '{file}' {why}").format(file=shown, why=why), ev.src, at)]
 
     if "\x00" in ev.file:
-        return refuse("cannot be a file name: it contains a NUL character")
+        return refuse(_("cannot be a file name: it contains a NUL character"))
     if len(ev.file.encode("utf-8")) > 1024 or any(len(part.encode("utf-8")) > 255 for part in Path(ev.file).parts):
-        return refuse("cannot be a file name: it is too long")
+        return refuse(_("cannot be a file name: it is too long"))
     rel = Path(ev.file)
     if rel.is_absolute():
-        return refuse("is an absolute path, outside the round directory; store evidence under the round "
-                      "and give its path there (like evidence/unit/file.pdf)")
+        return refuse(_("is an absolute path, outside the round directory; store evidence under the round and give "
+                        "its path there (like evidence/unit/file.pdf)"))
     base = directory.resolve()
     try:
         target = (directory / rel).resolve()
     except (OSError, RuntimeError):  # RuntimeError: a loop of symbolic links (Python < 3.13)
-        return refuse("cannot be resolved: its symbolic links form a loop")
+        return refuse(_("cannot be resolved: its symbolic links form a loop"))
     if target != base and base not in target.parents:
         link = directory
         for part in rel.parts:
             link = link / part
             if link.is_symlink() and link == directory / rel:
-                return refuse(f"is a symbolic link to {os.readlink(link)}, outside the round; store a copy of "
-                              "the file under the round instead")
+                return refuse(_("is a symbolic link to {target}, outside the round; store a copy of the file under "
+                                "the round instead").format(target=os.readlink(link)))
             if link.is_symlink():
-                return refuse(f"is reached through the symbolic link '{link.relative_to(directory)}' (to "
-                              f"{os.readlink(link)}), which leads outside the round; store a copy under the round")
-        return refuse("is outside the round directory ('..' leaves it); store evidence under the round")
+                return refuse(_("is reached through the symbolic link '{link}' (to {target}), which leads outside "
+                                "the round; store a copy under the round").format(
+                    link=link.relative_to(directory), target=os.readlink(link)))
+        return refuse(_("is outside the round directory ('..' leaves it); store evidence under the round"))
     try:
         found = tree.is_file(target)
     except OSError as err:
-        return refuse(f"cannot be read: {err.strerror or err}")
+        return refuse(_("cannot be read: {error}").format(error=err.strerror or err))
     if not found:
         if (directory / rel).is_symlink():
-            return refuse(f"is a symbolic link to {os.readlink(directory / rel)}, which does not exist "
-                          "or loops back on itself")
-        return refuse(f"does not exist under {directory.name}/")
+            return refuse(_("is a symbolic link to {target}, which does not exist or loops back on itself").format(
+                target=os.readlink(directory / rel)))
+        return refuse(_("does not exist under {directory}/").format(directory=directory.name))
     if ev.sha256:
         try:  # the path as written, not resolved: gapctl.reads applies its rule to links (none in CI)
             data = tree.read_bytes(directory / rel)
         except OSError as err:
-            return refuse(f"cannot be read: {err.strerror or err}")
+            return refuse(_("cannot be read: {error}").format(error=err.strerror or err))
         digest = hashlib.sha256(data).hexdigest()
         if digest != ev.sha256.lower():
-            return [Problem(EVIDENCE_HASH, f"evidence file '{ev.file}' has sha256 {digest[:12]}…, "
-                            f"not the recorded {ev.sha256[:12]}…; the file changed after it was "
-                            "recorded", ev.src, ev.at + ("sha256",))]
+            return [Problem(EVIDENCE_HASH, _("evidence file '{file}' has sha256 {found}…, not the recorded "
+                                             "{recorded}…; the file changed after it was recorded").format(
+                                file=ev.file, found=digest[:12], recorded=ev.sha256[:12]),
+                            ev.src, ev.at + ("sha256",))]
     return []

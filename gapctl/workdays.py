@@ -16,6 +16,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gapctl.i18n import _
+
 CALENDAR_DIR = "calendars"
 CALENDAR_KEYS = ("name", "years", "holidays", "workdays")
 _ONE_DAY = timedelta(days=1)
@@ -65,33 +67,35 @@ def _load_one(path: Path, root: Path | None = None) -> tuple[CalendarFile | None
 
     data = parsed.data
     if not isinstance(data, dict):
-        say((), "a calendar file must be a mapping with keys " + ", ".join(CALENDAR_KEYS))
+        say((), _("a calendar file must be a mapping with keys {keys}").format(keys=", ".join(CALENDAR_KEYS)))
         return None, messages
     calendar = CalendarFile(path)
     for key in data:
         if key not in CALENDAR_KEYS:
-            say((key,), f"unknown key {key!r}; expected one of: {', '.join(CALENDAR_KEYS)}", on="key")
+            say((key,), _("unknown key {key}; expected one of: {keys}").format(
+                key=repr(key), keys=", ".join(CALENDAR_KEYS)), on="key")
     name = data.get("name")
     if name is not None:
         if isinstance(name, str):
             calendar.name = name
         else:
-            say(("name",), "name must be text, such as 2026年国务院办公厅节假日安排")
+            say(("name",), _("name must be text, such as 2026年国务院办公厅节假日安排"))
     for i, year in _items(data, "years", say):
         if isinstance(year, int) and not isinstance(year, bool) and 1949 <= year <= 2200:
             calendar.years.add(year)
         else:
-            say(("years", i), f"{year!r} is not a year (write years: [2026])")
+            say(("years", i), _("{value} is not a year (write years: [2026])").format(value=repr(year)))
     for key in ("holidays", "workdays"):
         target = calendar.holidays if key == "holidays" else calendar.workdays
         for i, value in _items(data, key, say):
             day = _parse_date(value)
             if day is None:
-                say((key, i), f"{value!r} is not a date (write YYYY-MM-DD, such as 2026-10-01)")
+                say((key, i), _("{value} is not a date (write YYYY-MM-DD, such as 2026-10-01)").format(
+                    value=repr(value)))
             else:
                 target.add(day)
     for day in sorted(calendar.holidays & calendar.workdays):
-        say(("workdays",), f"{day} is listed both as a holiday and as a working day")
+        say(("workdays",), _("{day} is listed both as a holiday and as a working day").format(day=day))
     return calendar, messages
 
 
@@ -101,7 +105,8 @@ def _items(data: dict[str, Any], key: str, say: Any) -> list[tuple[int, Any]]:
     if value is None:
         return []
     if not isinstance(value, list):
-        say((key,), f"{key} must be a list, such as {key}: [{'2026' if key == 'years' else '2026-10-01'}]")
+        say((key,), _("{key} must be a list, such as {key}: [{example}]").format(
+            key=key, example="2026" if key == "years" else "2026-10-01"))
         return []
     return list(enumerate(value))
 
@@ -127,8 +132,8 @@ def _conflicts(files: list[CalendarFile]) -> list[str]:
     for i, first in enumerate(files):
         for second in files[i + 1:]:
             for day in sorted((first.holidays & second.workdays) | (first.workdays & second.holidays)):
-                messages.append(f"{display_path(second.path)}: {day} contradicts {display_path(first.path)}; "
-                                f"using {second.path.name}")
+                messages.append(f"{display_path(second.path)}: " + _("{day} contradicts {other}; using {used}").format(
+                    day=day, other=display_path(first.path), used=second.path.name))
     return messages
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from gapctl.constructs import Construct
+from gapctl.i18n import N_, in_lang
 from gapctl.model import Indicator, Scoring
 
 ZERO = Decimal(0)
@@ -51,14 +52,14 @@ def apply(value: Decimal, points: Decimal, ind: Indicator, scoring: Scoring) -> 
     return value, (Cut(before, value, why) if value != before else None)
 
 
+_WHY = {"points": N_("held within [0, points]"), "cap": N_("capped"), "floor": N_("floored")}
+
+
 def cut_text(cut: Cut, lang: str) -> str:
     from gapctl.formula import exact
 
-    if lang == "zh":
-        what = {"points": "扣完为止，本项在0至满分之间", "cap": "封顶", "floor": "保底"}[cut.why]
-        return f"界限：{exact(cut.before)} → {exact(cut.after)}（{what}）"
-    what = {"points": "held within [0, points]", "cap": "capped", "floor": "floored"}[cut.why]
-    return f"Bound: {exact(cut.before)} → {exact(cut.after)} ({what})"
+    return in_lang("Bound: {before} → {after} ({why})", lang).format(
+        before=exact(cut.before), after=exact(cut.after), why=in_lang(_WHY[cut.why], lang))
 
 
 CONSTRUCT = Construct(

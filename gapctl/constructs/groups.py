@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.constructs import Construct
+from gapctl.i18n import N_, in_lang
 from gapctl.model import Group
 
 ZERO = Decimal(0)
@@ -136,23 +137,23 @@ def drawn_for(round_: Any, group: Group, unit_id: str) -> set[str] | None:
     return set(found[0].drawn) if found else None
 
 
-_WORDS = {"mean": ("平均", "mean"), "min": ("最低", "lowest"), "max": ("最高", "highest"), "sum": ("合计", "sum"),
-          "median": ("中位数", "median"), "last": ("最后一期", "last"), "weighted": ("加权平均", "weighted mean")}
+_WORDS = {"mean": N_("mean"), "min": N_("lowest"), "max": N_("highest"), "sum": N_("sum"), "median": N_("median"),
+          "last": N_("last"), "weighted": N_("weighted mean")}
 
 
 def explain_text(found: GroupValue, lang: str) -> str:
     """`账号平均 = (88 + 92 + 79) ÷ 3 = 86.333… ← 微信“某某发布” 88、微博 92、网站 79`."""
     from gapctl.formula import exact
+    from gapctl.rules import joined
 
-    zh = lang == "zh"
     group = found.group
-    name = group.name if zh or not group.name_en else group.name_en
+    name = group.name if lang == "zh" or not group.name_en else group.name_en
     counted = found.counted
-    how = _WORDS.get(group.combine, (group.combine, group.combine))[0 if zh else 1]
+    how = in_lang(_WORDS[group.combine], lang) if group.combine in _WORDS else group.combine
     if group.by_type and group.combine == "mean":
-        how = "各类平均的平均" if zh else "mean of each type's mean"
+        how = in_lang("mean of each type's mean", lang)
     if not counted:
-        return f"{name}{how}：无成员计分" if zh else f"{name} {how}: no member counts"
+        return in_lang("{name} {how}: no member counts", lang).format(name=name, how=how)
     figures = [exact(m.total) for m in counted]  # type: ignore[arg-type]
     if group.combine == "mean" and group.by_type:
         kinds: dict[str, list[str]] = {}
@@ -169,16 +170,14 @@ def explain_text(found: GroupValue, lang: str) -> str:
         arithmetic = f"({arithmetic}) ÷ {exact(sum((group.weights.get(m.id, ZERO) for m in counted), ZERO))}"
     else:
         arithmetic = f"{how}({', '.join(figures)})"
-    shown = "、".join(f"{m.name} {exact(m.total) if m.total is not None else '—'}" for m in found.members) if zh \
-        else ", ".join(f"{m.name} {exact(m.total) if m.total is not None else '—'}" for m in found.members)
+    shown = joined([f"{m.name} {exact(m.total) if m.total is not None else '—'}" for m in found.members], lang, "、")
     value = exact(found.value) if found.value is not None else "—"
     left_out = [m.name for m in found.members if m.total is None]
     note = ""
     if left_out:
-        note = f"（{'、'.join(left_out)}被否决，不计）" if zh else f" ({', '.join(left_out)} vetoed, not counted)"
-    head = f"{name}{how}" if zh else f"{name} ({how})"
+        note = in_lang(" ({units} vetoed, not counted)", lang).format(units=joined(left_out, lang, "、"))
+    head = in_lang("{name} ({how})", lang).format(name=name, how=how)
     return f"{head} = {arithmetic} = {value} ← {shown}{note}"
-
 
 CONSTRUCT = Construct(
     name="groups",

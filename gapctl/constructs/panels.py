@@ -13,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from gapctl.constructs import Construct
+from gapctl.i18n import N_, in_lang
 from gapctl.model import Panel
 
 ZERO = Decimal(0)
@@ -32,22 +33,23 @@ def combine(panel: Panel, figures: list[Decimal]) -> tuple[Decimal, bool]:
     return sum(ordered, ZERO) / len(ordered), apart
 
 
+_HOW = {"mean": N_("mean"), "trimmed-mean": N_("mean without highest and lowest"), "median": N_("median")}
+
+
 def explain_text(panel: Panel, figures: list[tuple[str, Decimal]], value: Decimal, apart: bool, lang: str) -> str:
     from gapctl.formula import exact
+    from gapctl.rules import joined
 
-    zh = lang == "zh"
-    shown = ("、" if zh else ", ").join(f"{who} {exact(v)}" for who, v in figures)
+    shown = joined([f"{who} {exact(v)}" for who, v in figures], lang, "、")
     rule = panel.combine if panel.combine != "trimmed-mean" or len(figures) > 2 else "mean"
-    how = {"mean": ("平均", "mean"), "trimmed-mean": ("去掉最高最低后平均", "mean without highest and lowest"),
-           "median": ("中位数", "median")}[rule][0 if zh else 1]
-    text = f"{len(figures)}位评估人：{shown} → {how} = {exact(value)}" if zh else \
-        f"{len(figures)} assessors: {shown} → {how} = {exact(value)}"
+    how = in_lang(_HOW[rule], lang)
+    text = in_lang("{n} assessors: {figures} → {how} = {value}", lang).format(n=len(figures), figures=shown, how=how,
+                                                                             value=exact(value))
     if apart:
-        text += (f"（相差超过{exact(panel.tolerance)}分，待复核）" if zh else
-                 f" (more than {exact(panel.tolerance)} apart: waits for a review)")
+        text += in_lang(" (more than {tolerance} apart: waits for a review)", lang).format(
+            tolerance=exact(panel.tolerance))
     elif len(figures) < panel.at_least:
-        text += (f"（需{panel.at_least}位评估人，待评估）" if zh else
-                 f" ({panel.at_least} assessors needed: pending)")
+        text += in_lang(" ({n} assessors needed: pending)", lang).format(n=panel.at_least)
     return text
 
 

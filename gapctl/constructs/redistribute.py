@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.constructs import Construct
+from gapctl.i18n import in_lang
 from gapctl.model import Indicator, Scheme, Unit
 
 ZERO = Decimal(0)
@@ -24,15 +25,14 @@ def moved_text(leaf: Any, lang: str) -> str:
     """`+6，扣分不变：−3.5 + 6 = 2.5` — how the points that moved here changed its figure."""
     from gapctl.formula import exact
 
-    zh = lang == "zh"
     earned, points = leaf.before_move
     if leaf.moved_mode == "deduct":
-        how = "扣分不变" if zh else "deductions keep their size"
+        words = in_lang("+{moved}, deductions keep their size: {sum}", lang)
         sum_text = f"{exact(earned)} + {exact(leaf.moved_in)} = {exact(leaf.earned)}"
     else:
-        how = "得分同比放大" if zh else "earned scales with the points"
+        words = in_lang("+{moved}, earned scales with the points: {sum}", lang)
         sum_text = f"{exact(earned)} × {exact(leaf.points)} ÷ {exact(points)} = {exact(leaf.earned)}"
-    return f"+{exact(leaf.moved_in)}{'，' if zh else ', '}{how}{'：' if zh else ': '}{sum_text}"
+    return words.format(moved=exact(leaf.moved_in), sum=sum_text)
 
 
 def _open_leaves(ind: Indicator, leaves: dict[str, Any]) -> list[Any]:

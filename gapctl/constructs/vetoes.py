@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from gapctl.constructs import Construct, Decision
 from gapctl.constructs.gates import holds
+from gapctl.i18n import N_, in_lang
 from gapctl.model import Scheme, Veto
 
 
@@ -57,24 +58,27 @@ def fixed_total(vetoes: list[Veto]) -> Decimal | None:
     return min(totals) if totals else None
 
 
+_CANCELLED = {"bonus": N_("no bonus"), "penalty": N_("no penalty")}  # what `cancel: [section]` did, in words
+
+
 def effects_text(veto: Veto, scheme: Scheme, lang: str) -> str:
     """What a veto that held did, in words."""
     from gapctl.formula import exact
+    from gapctl.rules import joined
 
-    zh = lang == "zh"
     out = []
     grade = veto.grade or (scheme.grades[-1].label if veto.part and scheme.grades else None)
     if grade:
-        out.append(f"等次定为{grade}" if zh else f"grade set to {grade}")
+        out.append(in_lang("grade set to {grade}", lang).format(grade=grade))
     if veto.total is not None:
-        out.append(f"总得分记{exact(veto.total)}分" if zh else f"total set to {exact(veto.total)}")
+        out.append(in_lang("total set to {total}", lang).format(total=exact(veto.total)))
     if veto.zero:
-        out.append(f"{'、'.join(veto.zero)}记0分" if zh else f"{', '.join(veto.zero)} earn 0")
+        out.append(in_lang("{parts} earn 0", lang).format(parts=joined(veto.zero, lang, "、")))
     for section in veto.cancel:
-        out.append(("加分不计" if section == "bonus" else "减分不计") if zh else f"no {section}")
+        out.append(in_lang(_CANCELLED.get(section, section), lang))
     if veto.stop:
-        out.append("不计总得分" if zh else "no total is given")
-    return ("，" if zh else ", ").join(out)
+        out.append(in_lang("no total is given", lang))
+    return joined(out, lang)
 
 
 CONSTRUCT = Construct(

@@ -7,11 +7,13 @@ below is the only list of kinds; docs/rules.md is generated from it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from gapctl.i18n import _
+from gapctl.i18n import lang as current_lang
 from gapctl.schema import Shape
 
 if TYPE_CHECKING:
@@ -43,6 +45,16 @@ def no_problems(*_args: object) -> list[str]:
     return []
 
 
+def listed(items: Iterable[object]) -> str:
+    """Ids listed in a message in the current language: `a, b` in English, `a、b` in Chinese."""
+    return ("、" if current_lang() == "zh" else ", ").join(str(item) for item in items)
+
+
+def joined(parts: list[str], lang: str, zh: str = "，", en: str = ", ") -> str:
+    """Parts of a rule in words, joined with the punctuation of `lang` (full-width in Chinese)."""
+    return (zh if lang == "zh" else en).join(parts)
+
+
 def num(value: object) -> str:
     """A number as people write it: 7, 0.5, never 7.0 or 5E+1."""
     d = value if isinstance(value, Decimal) else Decimal(str(value))
@@ -55,20 +67,20 @@ def tiers_problems(rule: Rule, indicator: Indicator, amount_key: str) -> list[Me
     out: list[Message] = []
     tiers = rule.params.get("tiers") or []
     if not tiers:
-        return [("needs at least one tier", ("tiers",))]
+        return [(_("needs at least one tier"), ("tiers",))]
     last = -1
     for i, tier in enumerate(tiers):
         at_least, amount = tier.get("at_least"), tier.get(amount_key)
         if at_least is None or amount is None:
-            out.append((f"tier {i + 1} needs 'at_least' and '{amount_key}'", ("tiers", i)))
+            out.append((_("tier {n} needs 'at_least' and '{key}'").format(n=i + 1, key=amount_key), ("tiers", i)))
             continue
         if at_least <= last:
-            out.append((f"tier {i + 1}: 'at_least' must increase from tier to tier",
+            out.append((_("tier {n}: 'at_least' must increase from tier to tier").format(n=i + 1),
                         ("tiers", i, "at_least")))
         last = at_least
         if indicator.points is not None and amount > indicator.points:
-            out.append((f"tier {i + 1}: {amount_key} {amount} is above the indicator's "
-                        f"{indicator.points} points", ("tiers", i, amount_key)))
+            out.append((_("tier {n}: {key} {amount} is above the indicator's {points} points").format(
+                n=i + 1, key=amount_key, amount=amount, points=indicator.points), ("tiers", i, amount_key)))
     return out
 
 

@@ -2,12 +2,13 @@
 
 from decimal import Decimal
 
+from gapctl.i18n import _, in_lang
 from gapctl.rules import RuleKind, no_problems, num
 
 
 def check_value(result, rule, indicator, unit) -> list[str]:
     if result.state is None:
-        return ["needs 'result: done' or 'result: not-done'"]
+        return [_("needs 'result: done' or 'result: not-done'")]
     return []
 
 
@@ -16,8 +17,7 @@ def earned(result, rule, indicator, unit) -> Decimal:
 
 
 def describe(rule, indicator, lang) -> str:
-    p = num(indicator.points)
-    return f"完成得{p}分，未完成不得分" if lang == "zh" else f"{p} if done, otherwise 0"
+    return in_lang("{points} if done, otherwise 0", lang).format(points=num(indicator.points))
 
 
 KIND = RuleKind(

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from gapctl.rules import RuleKind, num
+from gapctl.i18n import N_, _, in_lang
+from gapctl.rules import RuleKind, joined, listed, num
 from gapctl.schema import F
 
 ZERO = Decimal(0)
@@ -110,29 +111,29 @@ def parts(result, rule, indicator, env: Any = None) -> list[Part]:
 def check_params(rule, indicator) -> list:
     clauses = rule.params.get("clauses") or []
     if not clauses:
-        return [("needs a list of 'clauses', each {id, name, deduct or earn}", ("clauses",))]
+        return [(_("needs a list of 'clauses', each {id, name, deduct or earn}"), ("clauses",))]
     out: list = []
     seen: set[str] = set()
     for i, clause in enumerate(clauses):
         at = ("clauses", i)
         if clause.get("id") in seen:
-            out.append((f"clause id '{clause['id']}' is used twice", at + ("id",)))
+            out.append((_("clause id '{id}' is used twice").format(id=clause["id"]), at + ("id",)))
         seen.add(clause.get("id"))
         given = [k for k in ("deduct", "earn") if clause.get(k) is not None]
         if len(given) != 1:
-            out.append((f"clause '{clause.get('id')}' needs one of 'deduct' or 'earn'", at))
+            out.append((_("clause '{id}' needs one of 'deduct' or 'earn'").format(id=clause.get("id")), at))
             continue
         amount, how = clause[given[0]], per(clause)
         if how == "kind":
             if not isinstance(amount, dict) or not amount or not all(
                     isinstance(v, (int, Decimal)) and not isinstance(v, bool) and v >= 0 for v in amount.values()):
-                out.append((f"clause '{clause.get('id')}' with per: kind needs '{given[0]}: {{<kind>: <points>}}'",
-                            at + (given[0],)))
+                out.append((_("clause '{id}' with per: kind needs '{key}: {{<kind>: <points>}}'").format(
+                    id=clause.get("id"), key=given[0]), at + (given[0],)))
         elif isinstance(amount, bool) or not isinstance(amount, (int, Decimal)) or amount < 0:
-            out.append((f"clause '{clause.get('id')}': '{given[0]}' must be a number ≥ 0 "
-                        f"(or a map of kinds with per: kind)", at + (given[0],)))
+            out.append((_("clause '{id}': '{key}' must be a number ≥ 0 (or a map of kinds with per: kind)").format(
+                id=clause.get("id"), key=given[0]), at + (given[0],)))
     if rule.params.get("start") == "full" and indicator.points is None:
-        out.append(("start: full needs 'points' on the indicator", ("start",)))
+        out.append((_("start: full needs 'points' on the indicator"), ("start",)))
     return out
 
 
@@ -140,8 +141,8 @@ def check_value(result, rule, indicator, unit) -> list[str]:
     if result.state in ("done", "not-done"):
         return []
     if result.findings is None:
-        return ["needs 'findings: {<clause id>: …}' with every clause's finding "
-                "(or result: done when nothing was found)"]
+        return [_("needs 'findings: {<clause id>: …}' with every clause's finding (or result: done when nothing "
+                  "was found)")]
     out = []
     clauses = rule.params.get("clauses") or []
     for clause in clauses:
@@ -149,30 +150,36 @@ def check_value(result, rule, indicator, unit) -> list[str]:
         value, how = result.findings.get(name), per(clause)
         if value is None:
             if clause.get("when") is None:
-                out.append(f"finding '{name}' ({clause.get('name') or name}) is not recorded")
+                out.append(_("finding '{finding}' ({name}) is not recorded").format(
+                    finding=name, name=clause.get("name") or name))
             continue
         if how == "kind":
             amounts = signed(clause)[1] if isinstance(signed(clause)[1], dict) else {}
             if not isinstance(value, dict):
-                out.append(f"finding '{name}' must be {{<kind>: <count>}} (kinds: {', '.join(amounts)})")
+                out.append(_("finding '{finding}' must be {{<kind>: <count>}} (kinds: {kinds})").format(
+                    finding=name, kinds=listed(amounts)))
                 continue
             for kind, count in value.items():
                 if kind not in amounts:
-                    out.append(f"finding '{name}': unknown kind '{kind}'; kinds are: {', '.join(amounts)}")
+                    out.append(_("finding '{finding}': unknown kind '{kind}'; kinds are: {kinds}").format(
+                        finding=name, kind=kind, kinds=listed(amounts)))
                 elif isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                    out.append(f"finding '{name}': the count of '{kind}' must be a whole number ≥ 0")
+                    out.append(_("finding '{finding}': the count of '{kind}' must be a whole number ≥ 0").format(
+                        finding=name, kind=kind))
         elif how == "each":
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                out.append(f"finding '{name}' must be a count (a whole number ≥ 0), not {value!r}")
+                out.append(_("finding '{finding}' must be a count (a whole number ≥ 0), not {value}").format(
+                    finding=name, value=repr(value)))
         elif not isinstance(value, bool) and not (isinstance(value, int) and value >= 0):
-            out.append(f"finding '{name}' must be true or false, not {value!r}")
+            out.append(_("finding '{finding}' must be true or false, not {value}").format(finding=name,
+                                                                                          value=repr(value)))
     known = {c.get("finding") or c.get("id") for c in clauses}
     for name in result.findings:
         if name not in known:
-            import difflib
-            close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; clauses read: {', '.join(map(str, known))}"
-            out.append(f"no clause reads finding '{name}'{hint}")
+            from gapctl.validate import _suggest
+            hint = _suggest(str(name), [str(k) for k in known]) or _("; clauses read: {findings}").format(
+                findings=listed(known))
+            out.append(_("no clause reads finding '{finding}'{hint}").format(finding=name, hint=hint))
     return out
 
 
@@ -184,36 +191,33 @@ def earned(result, rule, indicator, unit, env: Any = None) -> Decimal:
     return start_of(rule, indicator) + sum((p.amount for p in parts(result, rule, indicator, env)), ZERO)
 
 
+# a clause's rate in words, by its sign and how it counts (per: kind, each, once)
+_RATES = {(-1, "kind"): N_("{kind} -{amount} each"), (1, "kind"): N_("{kind} +{amount} each"),
+          (-1, "each"): N_("-{amount} each"), (1, "each"): N_("+{amount} each"),
+          (-1, "once"): N_("-{amount}"), (1, "once"): N_("+{amount}")}
+
+
 def clause_text(clause: dict[str, Any], lang: str) -> str:
     """One clause in words: its published name, else what it does."""
-    zh = lang == "zh"
-    name = clause.get("name") if zh or not clause.get("name_en") else clause.get("name_en")
+    name = clause.get("name") if lang == "zh" or not clause.get("name_en") else clause.get("name_en")
     sign, amount = signed(clause)
-    verb = ("扣" if sign < 0 else "得") if zh else ("-" if sign < 0 else "+")
     how = per(clause)
+    words = in_lang(_RATES[(sign, how)], lang)
     if how == "kind":
-        rate = ("，".join(f"{k}每处{verb}{num(v)}分" for k, v in amount.items()) if zh else
-                ", ".join(f"{k} {verb}{num(v)} each" for k, v in amount.items()))
-    elif how == "each":
-        rate = f"每处{verb}{num(amount)}分" if zh else f"{verb}{num(amount)} each"
+        rate = joined([words.format(kind=k, amount=num(v)) for k, v in amount.items()], lang)
     else:
-        rate = f"{verb}{num(amount)}分" if zh else f"{verb}{num(amount)}"
+        rate = words.format(amount=num(amount))
     if clause.get("max") is not None:
-        rate += f"（最多{num(clause['max'])}分）" if zh else f" (at most {num(clause['max'])})"
+        rate += in_lang(" (at most {max})", lang).format(max=num(clause["max"]))
     if clause.get("when") is not None:
-        rate += f"，条件：{clause['when'].text}" if zh else f", when {clause['when'].text}"
-    return f"{name}（{rate}）" if name and zh else (f"{name} ({rate})" if name else rate)
+        rate += in_lang(", when {condition}", lang).format(condition=clause["when"].text)
+    return in_lang("{name} ({rate})", lang).format(name=name, rate=rate) if name else rate
 
 
 def describe(rule, indicator, lang) -> str:
-    zh = lang == "zh"
-    texts = [clause_text(c, lang) for c in rule.params.get("clauses") or []]
+    texts = joined([clause_text(c, lang) for c in rule.params.get("clauses") or []], lang, "；", "; ")
     start = start_of(rule, indicator)
-    if zh:
-        head = f"从{num(start)}分起计，" if start else ""
-        return f"{head}{'；'.join(texts)}"
-    head = f"from {num(start)}: " if start else ""
-    return head + "; ".join(texts)
+    return in_lang("from {start}: {clauses}", lang).format(start=num(start), clauses=texts) if start else texts
 
 
 KIND = RuleKind(

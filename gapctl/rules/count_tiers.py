@@ -2,7 +2,8 @@
 
 from decimal import Decimal
 
-from gapctl.rules import RuleKind, num, reached_tier, tiers_problems
+from gapctl.i18n import _, in_lang
+from gapctl.rules import RuleKind, joined, num, reached_tier, tiers_problems
 from gapctl.schema import F
 
 
@@ -12,7 +13,7 @@ def check_params(rule, indicator) -> list[str]:
 
 def check_value(result, rule, indicator, unit) -> list[str]:
     if result.count is None and result.state != "not-done":
-        return ["needs 'count: <number of times>'"]
+        return [_("needs 'count: <number of times>'")]
     return []
 
 
@@ -25,9 +26,9 @@ def earned(result, rule, indicator, unit) -> Decimal:
 
 def describe(rule, indicator, lang) -> str:
     tiers = rule.params.get("tiers") or []
-    if lang == "zh":
-        return "，".join(f"{t['at_least']}次及以上得{num(t['points'])}分" for t in tiers) + "，不足不得分"
-    return "; ".join(f"{t['at_least']}+ times: {num(t['points'])}" for t in tiers) + "; fewer: 0"
+    steps = [in_lang("{at_least}+ times: {points}", lang).format(at_least=t["at_least"], points=num(t["points"]))
+             for t in tiers]
+    return in_lang("{tiers}; fewer: 0", lang).format(tiers=joined(steps, lang, en="; "))
 
 
 KIND = RuleKind(

@@ -2,7 +2,8 @@
 
 from decimal import Decimal
 
-from gapctl.rules import RuleKind, num, reached_tier, tiers_problems
+from gapctl.i18n import _, in_lang
+from gapctl.rules import RuleKind, joined, num, reached_tier, tiers_problems
 from gapctl.schema import F
 
 
@@ -12,7 +13,7 @@ def check_params(rule, indicator) -> list[str]:
 
 def check_value(result, rule, indicator, unit) -> list[str]:
     if result.notices is None and result.state not in ("done", "not-done"):
-        return ["needs 'notices: <number of notices>' (0 if none)"]
+        return [_("needs 'notices: <number of notices>' (0 if none)")]
     return []
 
 
@@ -26,12 +27,10 @@ def earned(result, rule, indicator, unit) -> Decimal:
 
 def describe(rule, indicator, lang) -> str:
     tiers = rule.params.get("tiers") or []
-    p = num(indicator.points)
-    if lang == "zh":
-        steps = "，".join(f"通报{t['at_least']}次扣{num(t['deduct'])}分" for t in tiers)
-        return f"满分{p}分；{steps}；扣完为止"
-    steps = "; ".join(f"{t['at_least']}+ notices: -{num(t['deduct'])}" for t in tiers)
-    return f"{p} less: {steps}; never below 0"
+    steps = [in_lang("{at_least}+ notices: -{deduct}", lang).format(at_least=t["at_least"], deduct=num(t["deduct"]))
+             for t in tiers]
+    return in_lang("{points} less: {steps}; never below 0", lang).format(points=num(indicator.points),
+                                                                         steps=joined(steps, lang, en="; "))
 
 
 KIND = RuleKind(

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from gapctl.i18n import _, in_lang
 from gapctl.rules import RuleKind, num
 from gapctl.schema import F
 
@@ -9,20 +10,21 @@ from gapctl.schema import F
 def check_params(rule, indicator) -> list[str]:
     step = rule.params.get("step")
     if step is not None and step <= 0:
-        return ["'step' must be above 0"]
+        return [_("'step' must be above 0")]
     if step is not None and indicator.points is not None and indicator.points % step:
-        return [f"the indicator's {indicator.points} points are not a multiple of step {step}"]
+        return [_("the indicator's {points} points are not a multiple of step {step}").format(points=indicator.points,
+                                                                                             step=step)]
     return []
 
 
 def check_value(result, rule, indicator, unit) -> list[str]:
     if result.grade is None:
-        return [] if result.state in ("done", "not-done") else ["needs 'grade: <points awarded>'"]
+        return [] if result.state in ("done", "not-done") else [_("needs 'grade: <points awarded>'")]
     if indicator.points is not None and not Decimal(0) <= result.grade <= indicator.points:
-        return [f"grade {result.grade} is outside 0…{indicator.points}"]
+        return [_("grade {grade} is outside 0…{points}").format(grade=result.grade, points=indicator.points)]
     step = rule.params.get("step")
     if step and result.grade % step:
-        return [f"grade {result.grade} is not a multiple of the step {step}"]
+        return [_("grade {grade} is not a multiple of the step {step}").format(grade=result.grade, step=step)]
     return []
 
 
@@ -34,9 +36,9 @@ def earned(result, rule, indicator, unit) -> Decimal:
 
 def describe(rule, indicator, lang) -> str:
     p, step = num(indicator.points), rule.params.get("step")
-    if lang == "zh":
-        return f"专家评分，0至{p}分" + (f"，以{num(step)}分为单位" if step else "")
-    return f"expert grade, 0 to {p}" + (f" in steps of {num(step)}" if step else "")
+    if step:
+        return in_lang("expert grade, 0 to {points} in steps of {step}", lang).format(points=p, step=num(step))
+    return in_lang("expert grade, 0 to {points}", lang).format(points=p)
 
 
 KIND = RuleKind(

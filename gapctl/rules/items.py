@@ -5,27 +5,28 @@
 
 from decimal import Decimal
 
-from gapctl.rules import RuleKind, num
+from gapctl.i18n import _, in_lang
+from gapctl.rules import RuleKind, joined, listed, num
 from gapctl.schema import F
 
 
 def check_params(rule, indicator) -> list:
     items = rule.params.get("items") or []
     if not items:
-        return ["needs a list of 'items', each {id, name, points}"]
+        return [_("needs a list of 'items', each {id, name, points}")]
     out, seen = [], set()
     total = Decimal(0)
     for i, item in enumerate(items):
         if not isinstance(item, dict) or "id" not in item or "points" not in item:
-            out.append(f"item {i + 1} needs 'id' and 'points'")
+            out.append(_("item {n} needs 'id' and 'points'").format(n=i + 1))
             continue
         if item["id"] in seen:
-            out.append((f"item id '{item['id']}' is used twice", ("items", i, "id")))
+            out.append((_("item id '{id}' is used twice").format(id=item["id"]), ("items", i, "id")))
         seen.add(item["id"])
         total += Decimal(str(item["points"]))
     if not out and indicator.points is not None and total != indicator.points:
-        out.append((f"items add up to {total}, but the indicator has {indicator.points} points",
-                    ("items",)))
+        out.append((_("items add up to {sum}, but the indicator has {points} points").format(
+            sum=total, points=indicator.points), ("items",)))
     return out
 
 
@@ -38,18 +39,18 @@ def applicable_items(rule, unit) -> list[dict]:
 def check_value(result, rule, indicator, unit) -> list[str]:
     if result.items is None:
         return [] if result.state in ("not-done",) else \
-            ["needs 'items: {<item id>: true/false}' for every item"]
+            [_("needs 'items: {<item id>: true/false}' for every item")]
     everything = [str(item.get("id")) for item in rule.params.get("items") or []]
     known = [str(item.get("id")) for item in applicable_items(rule, unit)]
     out = []
     for key, value in result.items.items():
         if key not in everything:
-            out.append(f"unknown item '{key}'; items are: {', '.join(everything)}")
+            out.append(_("unknown item '{item}'; items are: {items}").format(item=key, items=listed(everything)))
         elif not isinstance(value, bool):
-            out.append(f"item '{key}' must be true or false")
+            out.append(_("item '{item}' must be true or false").format(item=key))
     missing = [k for k in known if k not in result.items]
     if missing:
-        out.append(f"items not recorded: {', '.join(missing)}")
+        out.append(_("items not recorded: {items}").format(items=listed(missing)))
     return out
 
 
@@ -69,12 +70,10 @@ def earned(result, rule, indicator, unit) -> Decimal:
 
 def describe(rule, indicator, lang) -> str:
     items = rule.params.get("items") or []
-    if lang == "zh":
-        parts = "、".join(f"{item.get('name') or item['id']}{num(item['points'])}分" for item in items)
-        return f"分项计分：{parts}；每缺一项扣除相应分值"
-    parts = ", ".join(f"{item.get('name_en') or item.get('name') or item['id']} {num(item['points'])}"
-                      for item in items)
-    return f"items: {parts}; each missing item loses its points"
+    parts = [in_lang("{name} {points}", lang).format(
+        name=(item.get("name") if lang == "zh" else item.get("name_en") or item.get("name")) or item["id"],
+        points=num(item["points"])) for item in items]
+    return in_lang("items: {items}; each missing item loses its points", lang).format(items=joined(parts, lang, "、"))
 
 
 KIND = RuleKind(

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from gapctl.i18n import _, in_lang
 from gapctl.rules import RuleKind, num
 from gapctl.schema import F
 
@@ -9,15 +10,15 @@ from gapctl.schema import F
 def check_params(rule, indicator) -> list[str]:
     deduct = rule.params.get("deduct")
     if deduct is None or deduct <= 0:
-        return ["needs 'deduct: <points per occurrence>' above 0"]
+        return [_("needs 'deduct: <points per occurrence>' above 0")]
     if indicator.section == "main" and indicator.points is None:
-        return ["inside the indicator tree the item needs 'points' to deduct from"]
+        return [_("inside the indicator tree the item needs 'points' to deduct from")]
     return []
 
 
 def check_value(result, rule, indicator, unit) -> list[str]:
     if result.notices is None and result.state not in ("done", "not-done"):
-        return ["needs 'notices: <number of occurrences>' (0 if none)"]
+        return [_("needs 'notices: <number of occurrences>' (0 if none)")]
     return []
 
 
@@ -37,12 +38,10 @@ def earned(result, rule, indicator, unit) -> Decimal:
 def describe(rule, indicator, lang) -> str:
     d, cap = num(rule.params.get("deduct") or 0), rule.params.get("cap")
     if rule.params.get("once"):
-        return f"发生即扣{d}分（只扣一次）" if lang == "zh" else f"-{d} once if it happens"
-    if lang == "zh":
-        limit = f"，最多扣{num(cap)}分" if cap is not None else "，累计叠加，不计上限"
-        return f"每次扣{d}分{limit}"
-    limit = f", at most -{num(cap)}" if cap is not None else ", cumulative, no limit"
-    return f"-{d} per occurrence{limit}"
+        return in_lang("-{deduct} once if it happens", lang).format(deduct=d)
+    if cap is not None:
+        return in_lang("-{deduct} per occurrence, at most -{cap}", lang).format(deduct=d, cap=num(cap))
+    return in_lang("-{deduct} per occurrence, cumulative, no limit", lang).format(deduct=d)
 
 
 KIND = RuleKind(

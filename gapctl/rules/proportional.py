@@ -2,14 +2,15 @@
 
 from decimal import Decimal
 
+from gapctl.i18n import _, in_lang
 from gapctl.rules import RuleKind, no_problems, num
 
 
 def check_value(result, rule, indicator, unit) -> list[str]:
     if result.fraction is None:
-        return [] if result.state in ("done", "not-done") else ["needs 'fraction: <0…1>'"]
+        return [] if result.state in ("done", "not-done") else [_("needs 'fraction: <0…1>'")]
     if not Decimal(0) <= result.fraction <= Decimal(1):
-        return [f"fraction {result.fraction} is outside 0…1 (write 0.8 for 80%)"]
+        return [_("fraction {fraction} is outside 0…1 (write 0.8 for 80%)").format(fraction=result.fraction)]
     return []
 
 
@@ -20,8 +21,7 @@ def earned(result, rule, indicator, unit) -> Decimal:
 
 
 def describe(rule, indicator, lang) -> str:
-    p = num(indicator.points)
-    return f"按完成程度计分：完成比例 × {p}分" if lang == "zh" else f"fraction done × {p}"
+    return in_lang("fraction done × {points}", lang).format(points=num(indicator.points))
 
 
 KIND = RuleKind(

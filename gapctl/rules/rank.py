@@ -5,6 +5,7 @@ Reads `measures: {<id>: <number>}` from every unit's observation file.
 
 from decimal import Decimal
 
+from gapctl.i18n import _, in_lang
 from gapctl.rules import RuleKind, no_problems, num
 from gapctl.schema import F
 
@@ -12,12 +13,12 @@ from gapctl.schema import F
 def check_params(rule, indicator) -> list[str]:
     out = []
     if not rule.params.get("measure") and not rule.params.get("indicator"):
-        out.append("needs 'measure: <measure id>' (declared in the scheme's `measures`) or 'indicator: <id>'")
+        out.append(_("needs 'measure: <measure id>' (declared in the scheme's `measures`) or 'indicator: <id>'"))
     top = rule.params.get("top")
     if top is None or top < 1:
-        out.append("needs 'top: <n>' of at least 1")
+        out.append(_("needs 'top: <n>' of at least 1"))
     if indicator.points is None:
-        out.append("needs 'points' on the indicator: what ranking in the top earns")
+        out.append(_("needs 'points' on the indicator: what ranking in the top earns"))
     return out
 
 
@@ -28,10 +29,11 @@ def earned(result, rule, indicator, unit) -> Decimal:
 def describe(rule, indicator, lang) -> str:
     what = rule.params.get("measure") or rule.params.get("indicator")
     top, p = rule.params.get("top"), num(indicator.points)
-    within = rule.params.get("among") == "category"
-    if lang == "zh":
-        return f"{what}{'类别内' if within else ''}排名前{top}名得{p}分（并列同名次）"
-    return f"{p} for ranking in the top {top} on {what}{' within the category' if within else ''} (ties share)"
+    if rule.params.get("among") == "category":
+        words = in_lang("{points} for ranking in the top {top} on {what} within the category (ties share)", lang)
+    else:
+        words = in_lang("{points} for ranking in the top {top} on {what} (ties share)", lang)
+    return words.format(points=p, top=top, what=what)
 
 
 KIND = RuleKind(

@@ -5,15 +5,16 @@ Computed from the unit's scores; needs no observation.
 
 from decimal import Decimal
 
+from gapctl.i18n import _, in_lang
 from gapctl.rules import RuleKind, no_problems, num
 from gapctl.schema import F
 
 
 def check_params(rule, indicator) -> list[str]:
     if rule.params.get("at_least") is None:
-        return ["needs 'at_least: <score>'"]
+        return [_("needs 'at_least: <score>'")]
     if indicator.points is None:
-        return ["needs 'points' on the indicator: what reaching the threshold earns"]
+        return [_("needs 'points' on the indicator: what reaching the threshold earns")]
     return []
 
 
@@ -35,11 +36,10 @@ def condition(rule):
 
 def describe(rule, indicator, lang) -> str:
     of, at_least, p = rule.params.get("of") or "base", num(rule.params.get("at_least") or 0), num(indicator.points)
-    if lang == "zh":
-        what = "基础得分" if of == "base" else f"指标{of}得分"
-        return f"{what}达到{at_least}分（含）得{p}分"
-    what = "base score" if of == "base" else f"points on {of}"
-    return f"{p} when the {what} reaches {at_least}"
+    if of == "base":
+        return in_lang("{points} when the base score reaches {at_least}", lang).format(points=p, at_least=at_least)
+    return in_lang("{points} when the points on {of} reaches {at_least}", lang).format(points=p, of=of,
+                                                                                       at_least=at_least)
 
 
 KIND = RuleKind(
