@@ -1,0 +1,327 @@
+"""How much a round's ranking moves when its judgement calls move (uncertainty and sensitivity).
+
+The method of the OECD/JRC Handbook on Constructing Composite Indicators and the JRC's audits of
+published indices: perturb the choices that are judgement calls, score again, and report how far
+each unit's rank travels. Here the judgement calls are
+- the weights: each top-level indicator's points (or each component's weight, when the scheme
+  weighs components) multiplied by a factor drawn from [1 − w, 1 + w] and renormalised, so the
+  full score stays the same;
+- expert grades: each `expert-grade` leaf moved by one step down, none, or one step up (within
+  0 and its points), with `grades=True`;
+- assessors: where a panel scored an indicator, one assessor's figure instead of the panel's.
+
+Each draw re-scores from the figures already computed (the round is read and scored once;
+nothing is re-read): a unit's top-level nodes, the leaves that move, then the unit is finished
+again (base, bonus gates and thresholds, total, vetoes, grade) by the same code as `score`, in
+Decimal. Draw n uses its own generator, seeded from (seed, n): the result does not depend on how
+the draws are shared between processes, and the same seed gives byte-identical output.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from gapctl.constructs.bounds import apply as bound
+from gapctl.score import RoundScore, UnitScore, competition_ranks, finish_unit
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class Settings:
+    draws: int = 1000
+    seed: int = 1
+    weights: Decimal = Decimal("0.2")  # ± this share
+    grades: bool = False
+    assessors: bool = True
+
+
+@dataclass
+class UnitRobustness:
+    unit: str
+    name: str
+    rank: int | None  # as computed
+    grade: str | None
+    ranks: list[int] = field(default_factory=list)
+    other_grade: int = 0  # draws that gave another grade
+    swaps: dict[str, int] = field(default_factory=dict)  # other unit → draws in which their order flipped
+
+    def percentile(self, share: float) -> int:
+        ordered = sorted(self.ranks)
+        index = min(len(ordered) - 1, max(0, int(share * (len(ordered) - 1) + 0.5)))
+        return ordered[index]
+
+    @property
+    def median(self) -> int:
+        return self.percentile(0.5)
+
+    @property
+    def interval(self) -> tuple[int, int]:
+        return self.percentile(0.05), self.percentile(0.95)
+
+    def grade_share(self) -> Decimal:
+        return Decimal(self.other_grade) / Decimal(len(self.ranks)) if self.ranks else ZERO
+
+    def robust(self) -> bool:
+        low, high = self.interval
+        return low == high == self.rank and not self.other_grade
+
+
+@dataclass
+class Sensitivity:
+    """One weight moved alone by ± the range: how far ranks move on average."""
+
+    what: str  # indicator or component id
+    name: str
+    shift: Decimal  # mean absolute rank change over units, the larger of down and up
+
+
+@dataclass
+class Robustness:
+    settings: Settings
+    scheme: str
+    units: list[UnitRobustness]
+    sensitivity: list[Sensitivity]
+
+
+# --- one draw -------------------------------------------------------------------------
+
+def _weighted(scheme: Any) -> list[tuple[str, str, Decimal]]:
+    """(id, name, weight) of what the draws perturb: components if the scheme weighs them, else the
+    top-level indicators."""
+    if scheme.components:
+        return [(c.id, c.name, c.weight) for c in scheme.components]
+    return [(i.id, i.name, i.points or ZERO) for i in scheme.indicators]
+
+
+def _factors(scheme: Any, rng: random.Random, spread: Decimal) -> dict[str, Decimal]:
+    """A factor per weight, drawn in [1 − spread, 1 + spread] and renormalised (Σ weight stays)."""
+    weights = _weighted(scheme)
+    raw = {i: Decimal(str(round(rng.uniform(float(1 - spread), float(1 + spread)), 6))) for i, _, _ in weights}
+    whole = sum((w for _, _, w in weights), ZERO)
+    moved = sum((w * raw[i] for i, _, w in weights), ZERO)
+    scale = whole / moved if moved else Decimal(1)
+    return {i: f * scale for i, f in raw.items()}
+
+
+def _redo(score: UnitScore, factors: dict[str, Decimal], leaf_moves: dict[str, Decimal]) -> UnitScore:
+    """The unit scored again with weights scaled and leaves moved; the computed score is not changed."""
+    scheme = score.scheme
+    draw = copy.copy(score)
+    draw.leaves = {k: copy.copy(v) for k, v in score.leaves.items()}
+    draw.decisions, draw.vetoed, draw.flags = [], list(v for v in score.vetoed if _early(v, scheme)), []
+    draw.pending = [p for p in score.pending if not p.startswith("group:")]
+    draw.components = dict(score.components)
+    draw.grade = draw.grade_en = None
+    earned = applicable = ZERO
+    for node in score.tree:
+        value, points = _node_value(node, leaf_moves, scheme)
+        factor = factors.get(node.indicator.id, Decimal(1)) if not scheme.components else Decimal(1)
+        earned += value * factor
+        applicable += points * factor
+    draw.earned, draw.applicable = earned, applicable
+    if scheme.components:
+        # the base formula weighs components by the scheme's weights: a weight moved by a factor is the
+        # same as its component's value moved by it; the tree's own component follows moved leaves
+        own = earned / applicable * scheme.scoring.scale if scheme.scoring.normalise == "applicable" and applicable \
+            else earned
+        if "base" in scheme.scoring.round_at:
+            from gapctl.score import half_up
+            own = half_up(own, scheme.scoring.places)
+        for component in scheme.components:
+            value = own if component.source == "indicators" else score.components.get(component.id)
+            draw.components[component.id] = value * factors.get(component.id, Decimal(1)) if value is not None \
+                else None
+    finish_unit(draw, score.groups)
+    return draw
+
+
+def _early(veto: Any, scheme: Any) -> bool:
+    from gapctl.constructs.vetoes import early
+    return early(veto, scheme)
+
+
+def _node_value(node: Any, moves: dict[str, Decimal], scheme: Any) -> tuple[Decimal, Decimal]:
+    """A node's earned points with its moved leaves, summed and bounded as the scorer does."""
+    if node.leaf is not None:
+        move = moves.get(node.indicator.id)
+        if move is None or node.leaf.state != "scored":
+            return node.earned, node.points
+        value = min(max(node.leaf.earned + move, ZERO), node.points)
+        return bound(value, node.points, node.indicator, scheme.scoring)[0], node.points
+    if not any(i.id in moves for i in node.indicator.walk()):
+        return node.earned, node.points
+    total = ZERO
+    for child in node.children:
+        total += _node_value(child, moves, scheme)[0]
+    if node.zeroed or node.gated:
+        return ZERO, node.points
+    return bound(total, node.points, node.indicator, scheme.scoring)[0], node.points
+
+
+def _leaf_moves(score: UnitScore, rng: random.Random, settings: Settings) -> dict[str, Decimal]:
+    moves: dict[str, Decimal] = {}
+    for leaf in score.leaves.values():
+        if leaf.state != "scored" or leaf.indicator.section != "main" or leaf.rule is None:
+            continue
+        if settings.assessors and leaf.panel:
+            moves[leaf.indicator.id] = rng.choice(leaf.panel)[1] - leaf.earned
+        elif settings.grades and leaf.rule.kind == "expert-grade":
+            step = Decimal(str(leaf.rule.params.get("step") or 1))
+            moves[leaf.indicator.id] = step * rng.choice((-1, 0, 1))
+    return moves
+
+
+def one_draw(scores: list[UnitScore], settings: Settings, n: int) -> list[UnitScore]:
+    rng = random.Random(f"{settings.seed}:{n}")
+    factors = _factors(scores[0].scheme, rng, settings.weights) if settings.weights else {}
+    return [_redo(s, factors, _leaf_moves(s, rng, settings)) for s in scores]
+
+
+# --- many draws -----------------------------------------------------------------------
+
+_JOB: tuple[list[UnitScore], Settings] | None = None
+
+
+def _draws(numbers: list[int]) -> list[list[tuple[int | None, str | None]]]:
+    """In a worker: per draw, each unit's (rank, grade)."""
+    assert _JOB is not None
+    scores, settings = _JOB
+    return [_ranked(one_draw(scores, settings, n)) for n in numbers]
+
+
+def _ranked(scores: list[UnitScore]) -> list[tuple[int | None, str | None]]:
+    ranks = competition_ranks([(s.unit.id, s.total) for s in scores if s.total is not None])
+    return [(ranks.get(s.unit.id), s.grade) for s in scores]
+
+
+def analyse(scored: RoundScore, settings: Settings, scheme_id: str | None = None) -> Robustness:
+    """Draw `settings.draws` times over the units of one scheme of the round (the first, by default)."""
+    global _JOB
+    schemes = [a.scheme for a in scored.round.assignments]
+    scheme_id = scheme_id or next((s for s in schemes if any(u.scheme.id == s for u in scored.units)), "")
+    scores = [s for s in scored.units if s.scheme.id == scheme_id and s.detailed]
+    out = [UnitRobustness(s.unit.id, s.unit.name, s.rank, s.grade) for s in scores]
+    numbers = list(range(settings.draws))
+    jobs = min(int(os.environ.get("GAPCTL_JOBS") or os.cpu_count() or 1), 8)
+    results: list[list[tuple[int | None, str | None]]] = []
+    if jobs > 1 and settings.draws >= 200 and hasattr(os, "fork"):
+        import multiprocessing
+
+        _JOB = (scores, settings)
+        chunks = [numbers[i::jobs] for i in range(jobs)]
+        try:
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                parts = pool.map(_draws, chunks)
+        finally:
+            _JOB = None
+        by_number = {n: r for chunk, part in zip(chunks, parts, strict=True) for n, r in zip(chunk, part, strict=True)}
+        results = [by_number[n] for n in numbers]
+    else:
+        _JOB = (scores, settings)
+        try:
+            results = _draws(numbers)
+        finally:
+            _JOB = None
+    for draw in results:
+        for unit, (rank, grade) in zip(out, draw, strict=True):
+            if rank is not None:
+                unit.ranks.append(rank)
+            if grade != unit.grade:
+                unit.other_grade += 1
+        for a in range(len(out)):
+            for b in range(a + 1, len(out)):
+                ra, rb = draw[a][0], draw[b][0]
+                ca, cb = out[a].rank, out[b].rank
+                if None in (ra, rb, ca, cb):
+                    continue
+                if (ca < cb) != (ra < rb) and ca != cb:  # type: ignore[operator]
+                    out[a].swaps[out[b].unit] = out[a].swaps.get(out[b].unit, 0) + 1
+                    out[b].swaps[out[a].unit] = out[b].swaps.get(out[a].unit, 0) + 1
+    return Robustness(settings, scheme_id, out, sensitivity(scores, settings) if settings.weights else [])
+
+
+def sensitivity(scores: list[UnitScore], settings: Settings) -> list[Sensitivity]:
+    """One weight at a time moved by ± the range (the others renormalised): mean absolute rank change."""
+    if not scores:
+        return []
+    scheme = scores[0].scheme
+    base = dict(zip((s.unit.id for s in scores), (r for r, _ in _ranked(scores)), strict=True))
+    weights = _weighted(scheme)
+    whole = sum((w for _, _, w in weights), ZERO)
+    out = []
+    for ident, name, weight in weights:
+        shifts = []
+        for sign in (-1, 1):
+            moved = weight * (1 + sign * settings.weights)
+            rest = whole - weight
+            others = (whole - moved) / rest if rest else Decimal(1)
+            factors = {i: (moved / weight if i == ident and weight else others) for i, _, _ in weights}
+            ranks = _ranked([_redo(s, factors, {}) for s in scores])
+            moved_units = [abs((r or 0) - (base[s.unit.id] or 0)) for s, (r, _) in zip(scores, ranks, strict=True)]
+            shifts.append(Decimal(sum(moved_units)) / len(moved_units))
+        out.append(Sensitivity(ident, name, max(shifts)))
+    return sorted(out, key=lambda s: (-s.shift, s.what))
+
+
+# --- output ---------------------------------------------------------------------------
+
+def json_data(result: Robustness) -> dict[str, Any]:
+    from gapctl.formula import exact
+    s = result.settings
+    return {
+        "scheme": result.scheme,
+        "settings": {"draws": s.draws, "seed": s.seed, "weights": exact(s.weights), "grades": s.grades,
+                     "assessors": s.assessors},
+        "units": [{"unit": u.unit, "name": u.name, "rank": u.rank, "median_rank": u.median,
+                   "interval": list(u.interval), "other_grade_share": exact(u.grade_share()),
+                   "robust": u.robust(),
+                   "swaps_with": [{"unit": k, "share": exact(Decimal(v) / len(u.ranks))}
+                                  for k, v in sorted(u.swaps.items(), key=lambda kv: (-kv[1], kv[0]))[:3]]}
+                  for u in result.units],
+        "sensitivity": [{"what": x.what, "name": x.name, "mean_rank_shift": exact(x.shift)}
+                        for x in result.sensitivity],
+    }
+
+
+def text_lines(result: Robustness, lang: str = "zh") -> list[str]:
+    from gapctl.figures import figure
+    from gapctl.i18n import in_lang
+    from gapctl.textwidth import table
+
+    s = result.settings
+    zh = lang == "zh"
+    head = in_lang("{draws} draws, seed {seed}: weights ±{weights}%", lang).format(
+        draws=s.draws, seed=s.seed, weights=figure(s.weights * 100, 0))
+    if s.grades:
+        head += in_lang(", expert grades ±1 step", lang)
+    rows = [[in_lang("Unit", lang), in_lang("Rank", lang), in_lang("Median", lang), in_lang("5–95%", lang),
+             in_lang("Other grade", lang), in_lang("Swaps most with", lang)]]
+    names = {u.unit: u.name for u in result.units}
+    for u in sorted(result.units, key=lambda u: (u.rank or 1 << 30, u.unit)):
+        low, high = u.interval
+        partner = max(u.swaps.items(), key=lambda kv: (kv[1], kv[0]), default=None)
+        swap = f"{names[partner[0]]} {figure(Decimal(partner[1]) * 100 / len(u.ranks), 0)}%" if partner else ""
+        rows.append([u.name, str(u.rank or "—"), str(u.median), f"{low}–{high}" if low != high else str(low),
+                     f"{figure(u.grade_share() * 100, 0)}%", swap])
+    lines = [head, ""] + table(rows, ["left", "right", "right", "right", "right", "left"])
+    if result.sensitivity:
+        lines += ["", in_lang("Which weight moves the ranking most (one at a time, ±{weights}%):", lang).format(
+            weights=figure(s.weights * 100, 0))]
+        rows = [[in_lang("Weight", lang), in_lang("Mean rank shift", lang)]]
+        rows += [[f"{x.what} {x.name}", figure(x.shift, 2)] for x in result.sensitivity]
+        lines += table(rows, ["left", "right"])
+    unstable = [u for u in result.units if not u.robust()]
+    if unstable:
+        lines += [""]
+        for u in sorted(unstable, key=lambda u: (u.rank or 1 << 30, u.unit)):
+            low, high = u.interval
+            lines.append(("· " if zh else "- ") + in_lang(
+                "{name}: rank {rank} as computed, {low}–{high} in 90% of draws; another grade in {share}% of them",
+                lang).format(name=u.name, rank=u.rank, low=low, high=high, share=figure(u.grade_share() * 100, 0)))
+    return lines

@@ -1,0 +1,62 @@
+"""Robustness of ranks and grades: Monte Carlo over weights, grades and assessors (gapctl.robustness)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from gapctl import robustness as R
+from gapctl.api import load_round, score
+from tests.conftest import write_repo
+
+UNITS = "id: u\nname: 单位\nunits:\n" + "".join(f"  - {{id: u{n}, name: 单位{n}, type: 部门}}\n" for n in range(6))
+ROUND = 'id = "r"\ntitle = "测试"\nunits = "u"\n[[schemes]]\nscheme = "s"\n'
+SCHEME = ("id: s\ntitle: 稳健性\nindicators:\n  - {id: A, name: 甲, points: 50, rule: {kind: expert-grade}}\n"
+          "  - {id: B, name: 乙, points: 50, rule: {kind: expert-grade}}\n"
+          "grades:\n  - {label: 优秀, min: 90}\n  - {label: 良好, min: 80}\n  - {label: 合格, min: 0}\n")
+# u0 far ahead, u5 far behind; u2 and u3 a near tie with opposite strengths; u1 and u4 in between
+GRADES = {"u0": (50, 49), "u1": (45, 40), "u2": (44, 36), "u3": (36, 44.5), "u4": (30, 30), "u5": (10, 5)}
+
+
+def _round(tmp_path):
+    files = {"schemes/s.yaml": SCHEME, "units/u.yaml": UNITS, "rounds/r/round.toml": ROUND}
+    for unit, (a, b) in GRADES.items():
+        files[f"rounds/r/observations/{unit}.yaml"] = (f"unit: {unit}\nresults:\n  - {{indicator: A, grade: {a}, "
+                                                       f"reason: 扣分}}\n  - {{indicator: B, grade: {b}, reason: 扣分}}\n")
+    write_repo(tmp_path, files)
+    return score(load_round(tmp_path / "rounds" / "r"))
+
+
+def test_with_every_weight_fixed_the_interval_is_the_computed_rank(tmp_path):
+    result = R.analyse(_round(tmp_path), R.Settings(draws=50, seed=3, weights=Decimal(0)))
+    for unit in result.units:
+        assert unit.interval == (unit.rank, unit.rank) and unit.median == unit.rank and unit.robust()
+
+
+def test_units_far_apart_never_swap_and_a_near_tie_swaps_in_a_plausible_share(tmp_path):
+    result = {u.unit: u for u in R.analyse(_round(tmp_path), R.Settings(draws=400, seed=3)).units}
+    assert "u5" not in result["u0"].swaps and result["u0"].interval == (1, 1)
+    share = Decimal(result["u2"].swaps.get("u3", 0)) / 400  # 80 against 80.5: weights decide the order
+    assert Decimal("0.2") < share < Decimal("0.8")
+    assert not result["u2"].robust() and not result["u3"].robust()
+
+
+def test_the_same_seed_gives_the_same_figures_and_another_seed_others(tmp_path):
+    scored = _round(tmp_path)
+    first = json.dumps(R.json_data(R.analyse(scored, R.Settings(draws=300, seed=11))), ensure_ascii=False)
+    again = json.dumps(R.json_data(R.analyse(scored, R.Settings(draws=300, seed=11))), ensure_ascii=False)
+    other = json.dumps(R.json_data(R.analyse(scored, R.Settings(draws=300, seed=12))), ensure_ascii=False)
+    assert first == again and first != other
+
+
+def test_grades_within_one_step_move_ranks_and_grades(tmp_path):
+    scored = _round(tmp_path)
+    fixed = R.analyse(scored, R.Settings(draws=200, seed=5, weights=Decimal(0), grades=True))
+    assert any(u.other_grade for u in fixed.units)  # u0 at 99 can fall below 90 only by more than a step: no
+    assert {u.unit for u in fixed.units if u.other_grade} <= {"u1", "u2", "u3"}
+
+
+def test_the_weight_that_moves_the_ranking_most_comes_first(tmp_path):
+    result = R.analyse(_round(tmp_path), R.Settings(draws=10, seed=1))
+    assert [s.what for s in result.sensitivity] and all(s.shift >= 0 for s in result.sensitivity)
+    assert result.sensitivity == sorted(result.sensitivity, key=lambda s: (-s.shift, s.what))
