@@ -21,8 +21,9 @@ GRADES = {"u0": (50, 49), "u1": (45, 40), "u2": (44, 36), "u3": (36, 44.5), "u4"
 def _round(tmp_path):
     files = {"schemes/s.yaml": SCHEME, "units/u.yaml": UNITS, "rounds/r/round.toml": ROUND}
     for unit, (a, b) in GRADES.items():
-        files[f"rounds/r/observations/{unit}.yaml"] = (f"unit: {unit}\nresults:\n  - {{indicator: A, grade: {a}, "
-                                                       f"reason: 扣分}}\n  - {{indicator: B, grade: {b}, reason: 扣分}}\n")
+        files[f"rounds/r/observations/{unit}.yaml"] = (
+            f"unit: {unit}\nresults:\n  - {{indicator: A, grade: {a}, reason: 扣分}}\n"
+            f"  - {{indicator: B, grade: {b}, reason: 扣分}}\n")
     write_repo(tmp_path, files)
     return score(load_round(tmp_path / "rounds" / "r"))
 
