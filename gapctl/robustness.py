@@ -99,10 +99,13 @@ def _weighted(scheme: Any) -> list[tuple[str, str, Decimal]]:
     return [(i.id, i.name, i.points or ZERO) for i in scheme.indicators]
 
 
+_STEPS = 1_000_000  # a factor is drawn on a grid of a millionth of the spread: exact in Decimal
+
+
 def _factors(scheme: Any, rng: random.Random, spread: Decimal) -> dict[str, Decimal]:
     """A factor per weight, drawn in [1 − spread, 1 + spread] and renormalised (Σ weight stays)."""
     weights = _weighted(scheme)
-    raw = {i: Decimal(str(round(rng.uniform(float(1 - spread), float(1 + spread)), 6))) for i, _, _ in weights}
+    raw = {i: 1 + spread * Decimal(rng.randint(-_STEPS, _STEPS)) / _STEPS for i, _, _ in weights}
     whole = sum((w for _, _, w in weights), ZERO)
     moved = sum((w * raw[i] for i, _, w in weights), ZERO)
     scale = whole / moved if moved else Decimal(1)
