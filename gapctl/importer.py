@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gapctl.model import Round
+from gapctl.schema import RESULT_ALIASES
 from gapctl.sources import display_path
 
 FULLWIDTH = str.maketrans("０１２３４５６７８９．％－", "0123456789.%-")
@@ -32,7 +33,8 @@ COLUMNS = {  # header (Chinese or English) → field
     "整改要求": "fix", "fix": "fix", "评估人员": "observer", "observer": "observer",
     "日期": "observed_at", "observed_at": "observed_at",
 }
-RESULT_WORDS = {"完成": "done", "已完成": "done", "是": "done", "done": "done", "√": "done", "✓": "done",
+# the words observation files accept (gapctl.schema), and a spreadsheet's own: 是/否, ticks and crosses
+RESULT_WORDS = {**RESULT_ALIASES, "已完成": "done", "是": "done", "done": "done", "√": "done", "✓": "done",
                 "未完成": "not-done", "否": "not-done", "not-done": "not-done", "×": "not-done", "✗": "not-done",
                 "不适用": "n/a", "n/a": "n/a", "无佐证": "no-evidence", "no-evidence": "no-evidence",
                 "待评估": "pending", "pending": "pending"}

@@ -709,7 +709,7 @@ def _collect_assumptions(scheme: Scheme, data: Any, at: tuple[Any, ...] = (),
     if isinstance(data, dict):
         if "id" in data and "name" in data and at and at[0] in ("indicators", "bonus", "penalty"):
             owner = f"{data['id']} {data['name']}"
-        if data.get("assumed") is True:
+        if S.canonical(S.ASSUMPTION_KEYS["assumed"], data.get("assumed")) is True:  # 是 too
             if "kind" in data:
                 what = f"{owner} · 评分规则 {data['kind']}" if owner else _("rule {kind}").format(kind=data["kind"])
             elif at and at[0] not in ("indicators", "bonus", "penalty") and \

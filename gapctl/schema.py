@@ -129,8 +129,9 @@ def _choices(spec: F) -> str:
     first: dict[str, str] = {}
     for word, value in spec.aliases:
         first.setdefault(value, word)
-    return or_list([_("{value} ({alias})").format(value=c, alias=first[c]) if c in first else c
-                    for c in spec.choices])
+    listed = or_list([_("{value} ({alias})").format(value=c, alias=first[c]) if c in first else c
+                      for c in spec.choices])
+    return listed.replace("） ", "）")  # no space after a full-width bracket: "（无佐证）或 pending"
 
 
 def _did_you_mean(close: str) -> str:
@@ -463,7 +464,7 @@ def _number_hint(value: str) -> str:
     """Why text that was meant as a number is text, and how to write it."""
     text = value.strip().translate(_FULLWIDTH).replace("，", ",")
     if text.endswith("%") or text.endswith("％"):
-        return _("; write it without '%' (a fraction is 0…1: 85% is 0.85)")
+        return _("; write it without '%' (a fraction is 0…1, so 0.85 for 85%)")
     if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", text):
         return _("; write it without thousands separators: {number}").format(number=text.replace(",", ""))
     if re.fullmatch(r"[+-]?\d+,\d+", text):

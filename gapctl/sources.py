@@ -234,7 +234,8 @@ def _encoding_problem(src: SourceFile, raw: bytes, hint: str) -> Problem:
         name = next((v for k, v in _ICONV.items() if hint.startswith(k)), None)
         where = _("byte 0x{byte} here is not UTF-8; ").format(byte=f"{raw[offset]:02X}") \
             if offset or not hint.startswith("UTF-") else ""
-        message = _("file is not UTF-8: {where}it looks like {encoding}.").format(where=where, encoding=_(hint))
+        message = _("file is not UTF-8: {where}it looks like {encoding}.").format(
+            where=where, encoding=_(hint) if hint else "?")
         if name:
             message += _(" Convert it, for example: iconv -f {encoding} -t UTF-8 '{path}' > tmp && mv tmp "
                          "'{path}'").format(encoding=name, path=src.display)
@@ -392,7 +393,7 @@ def _too_deep_path(data: Any) -> tuple[Any, ...] | None:
     Level by level first, which is cheap (2% of tomllib's time); paths only when one is too deep.
     """
     level = [data] if data.__class__ is dict or data.__class__ is list else []
-    for _ in range(MAX_DEPTH):
+    for _level in range(MAX_DEPTH):
         below = []
         for value in level:
             for v in value.values() if value.__class__ is dict else value:
