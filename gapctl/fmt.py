@@ -451,9 +451,19 @@ def canonical_words(spec: Any, node: Any) -> None:
 
 
 def _swap(container: Any, key: Any, word: Any) -> None:
-    """Put `word` in place of a plain text value (not one with an anchor, a ruamel.yaml subclass)."""
-    if type(container[key]) is str and word is not container[key]:
-        container[key] = word
+    """Put `word` in place of a plain text value (not one with an anchor, a ruamel.yaml subclass); an
+    end-of-line comment keeps its distance from the value (`result: done  # 已核实`)."""
+    old = container[key]
+    if type(old) is not str or word is old:
+        return
+    container[key] = word
+    entry = container.ca.items.get(key) if isinstance(container, CommentedMap) else None
+    token = entry[2] if entry and len(entry) > 2 else None
+    mark = getattr(token, "start_mark", None)
+    column = getattr(mark, "column", None)
+    if isinstance(token, CommentToken) and token.value.startswith("#") and isinstance(column, int):
+        written = ("true" if word else "false") if isinstance(word, bool) else str(word)
+        mark.column = max(0, column + len(written) - len(old))
 
 
 def _has_shared_collections(node: Any) -> bool:

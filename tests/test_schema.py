@@ -60,8 +60,8 @@ results:
     items: {{lead: 是, plan: 否}}
     reason: 未研究部署
   - indicator: "3"
-    findings: {{wrong: 是, stale: 否}}
     reason: 发现错误信息
+    findings: {{wrong: 是, stale: 否}}
   - indicator: "4"
     result: 不适用
 """
@@ -77,8 +77,8 @@ results:
     items: {{lead: true, plan: false}}
     reason: 未研究部署
   - indicator: "3"
-    findings: {{wrong: true, stale: false}}
     reason: 发现错误信息
+    findings: {{wrong: true, stale: false}}
   - indicator: "4"
     result: n/a
 """
