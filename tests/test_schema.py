@@ -285,3 +285,19 @@ def test_a_missing_key_is_named_with_its_meaning_in_chinese(mini_repo, monkeypat
     write_repo(mini_repo, {"units/mini.yaml": "id: mini\nunits:\n  - {id: a, name: 区财政局, type: 区属部门}\n"})
     messages = [p.message for p in load(mini_repo / "rounds" / "r1").problems]
     assert "评估对象名单缺少 'name'（文本）" in messages  # the unit set's name has no doc: its type is named
+
+
+def test_editors_accept_the_same_words():
+    """The JSON Schema for editors (gapctl schema) takes the words gapctl reads, and no others."""
+    import json
+
+    import jsonschema
+
+    from gapctl.json_schema import render
+
+    validator = jsonschema.Draft202012Validator(json.loads(render()["observations.schema.json"]))
+    good = {"unit": "a", "results": [{"indicator": "1", "result": "完成"}, {"indicator": "2", "result": "无佐证材料"},
+                                     {"indicator": "3", "items": {"lead": "是", "plan": False}}]}
+    assert [e.message for e in validator.iter_errors(good)] == []
+    bad = {"unit": "a", "results": [{"indicator": "1", "result": "完了"}, {"indicator": "2", "items": {"lead": "对"}}]}
+    assert len(list(validator.iter_errors(bad))) == 2
