@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from gapctl import codec
+from gapctl.i18n import _
 
 CACHE_DIR = ".gapctl-cache"
 MAGIC = b"GAPCTL-CACHE-2\n"  # 2: MessagePack (1 was pickle, never read again)
@@ -63,12 +64,13 @@ def notice(message: str) -> None:
 
 
 def code_fingerprint() -> str:
-    """A hash of gapctl's own source files: any edit to the code changes every key."""
+    """A hash of gapctl's own source files and compiled message catalogues: any edit to the code, or
+    to a translation (cached problems carry their messages), changes every key."""
     global _FINGERPRINT
     if _FINGERPRINT is None:
         package = Path(__file__).resolve().parent
         digest = hashlib.sha256()
-        for path in sorted(package.rglob("*.py")):
+        for path in sorted([*package.rglob("*.py"), *package.rglob("*.mo")]):
             digest.update(str(path.relative_to(package)).encode() + b"\0")
             digest.update(path.read_bytes())
         from gapctl import __version__
@@ -103,7 +105,8 @@ def _secret() -> bytes | None:
     if given:
         key = given.encode("utf-8", "surrogateescape")
         if len(key) < KEY_BYTES:
-            notice(f"GAPCTL_CACHE_KEY has {len(key)} bytes, fewer than {KEY_BYTES}; the cache is off for this run")
+            notice(_("GAPCTL_CACHE_KEY has {size} bytes, fewer than {least}; the cache is off for this run").format(
+                size=len(key), least=KEY_BYTES))
             return None
         return key
     path = key_path()
@@ -131,8 +134,8 @@ def _secret() -> bytes | None:
                     pass
             else:
                 os.replace(tmp, path)
-                notice(f"the cache key {path} had {len(data)} bytes, fewer than {KEY_BYTES}; made a new key "
-                       "(entries signed with the old one are recomputed)")
+                notice(_("the cache key {path} had {size} bytes, fewer than {least}; made a new key (entries "
+                         "signed with the old one are recomputed)").format(path=path, size=len(data), least=KEY_BYTES))
         finally:
             if os.path.lexists(tmp):
                 os.unlink(tmp)
@@ -166,13 +169,13 @@ def refusal(directory: Path) -> str | None:
     shown = os.path.relpath(directory) if directory.is_absolute() and str(directory).startswith(os.getcwd()) \
         else str(directory)
     if os.path.islink(directory):
-        return (f"{shown} is a symbolic link; the cache is not used (gapctl writes its cache only into a "
-                "directory of its own: remove the link)")
+        return _("{path} is a symbolic link; the cache is not used (gapctl writes its cache only into a "
+                 "directory of its own: remove the link)").format(path=shown)
     if directory.exists() and not directory.is_dir():
-        return f"{shown} is not a directory; the cache is not used"
+        return _("{path} is not a directory; the cache is not used").format(path=shown)
     if directory.is_dir() and tracked_by_git(directory):
-        return (f"{shown} is tracked by git; the cache is not used, since anyone who can push could fill it "
-                f"(git rm -r --cached {shown})")
+        return _("{path} is tracked by git; the cache is not used, since anyone who can push could fill it "
+                 "(git rm -r --cached {path})").format(path=shown)
     return None
 
 
@@ -296,7 +299,7 @@ class Cache:
                         total += st.st_size
             if total > self.limit:
                 goal = self.limit * 0.8  # room for a while, so that not every run prunes
-                for _, size, path in sorted(entries):
+                for _used, size, path in sorted(entries):
                     if total <= goal:
                         break
                     if _unlink(path):

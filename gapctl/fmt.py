@@ -11,6 +11,15 @@ written back with its original spelling (`0.10`, `1_000`, `yes`, `~`), so the da
 reads cannot change; `format_paths` still re-reads its output and refuses to write a file
 whose data would differ.
 
+One value is written another way on purpose: the words evaluators write for a value, which
+gapctl reads as an alias (gapctl.schema), are written as the English word they stand for. The
+canonical form is the English word, and it stays so: `result:` 完成 → `done`, 未完成 →
+`not-done`, 不适用 → `n/a`, 待评 / 待评估 / 未评估 → `pending`, 无佐证 / 无佐证材料 →
+`no-evidence`; 是 → `true` and 否 → `false` where true or false is wanted (a result's `items`
+and `findings`, an observation file's `facts`, keys such as `assumed` or `stop`). What gapctl
+reads does not change (an alias is read as its word), so a file scores the same before and
+after; the check before writing compares the data with aliases read as their words.
+
 Only YAML files whose place says what they hold are formatted (`kind_of`). TOML files,
 round.toml included, are left alone: they are out of scope for now.
 """
@@ -43,6 +52,7 @@ from ruamel.yaml.tag import Tag
 from ruamel.yaml.tokens import CommentToken
 
 from gapctl import schema as S
+from gapctl.i18n import _
 from gapctl.load import RULE_COMMON, RULE_ITEM, TIER
 from gapctl.rules import REGISTRY
 from gapctl.sources import YAML_SUFFIXES, decode, display_path, read_file
@@ -108,10 +118,12 @@ def _files_under(directory: Path) -> list[Path]:
 
 @dataclass(frozen=True, eq=False)
 class _Map:
-    """A mapping: its known keys in canonical order, and the specs of its keys' values."""
+    """A mapping: its known keys in canonical order, the specs of its keys' values, and its shape
+    (which says where an alias may stand: gapctl.schema.canonical)."""
 
     keys: tuple[str, ...]
     values: dict[str, Any] = field(default_factory=dict)
+    shape: S.Shape = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,7 +137,7 @@ _RULE = object()  # a rule: its keys depend on its kind
 
 
 def _map(shape: S.Shape, **values: Any) -> _Map:
-    return _Map(tuple(shape), values)
+    return _Map(tuple(shape), values, shape)
 
 
 _SELECTOR = _map(S.SELECTOR)
@@ -156,8 +168,9 @@ def _rule_spec(rule: Any) -> _Map:
     kind = REGISTRY.get(rule.get("kind")) if isinstance(rule.get("kind"), str) else None
     values = {"tiers": _Each(_TIER), "items": _Each(_RULE_ITEM), "clauses": _Each(_map(S.CLAUSE)), "when": _SELECTOR}
     if kind is None:  # an unknown kind: only `kind` moves (first); validate reports the kind
-        return _Map(("kind",), values)
-    return _Map(("kind", *kind.params, *(k for k in RULE_COMMON if k != "kind")), values)
+        return _Map(("kind",), values, RULE_COMMON)
+    return _Map(("kind", *kind.params, *(k for k in RULE_COMMON if k != "kind")), values,
+                {**RULE_COMMON, **kind.params})
 
 
 def _canonical_order(keys: list[Any], order: tuple[str, ...]) -> list[Any]:
@@ -248,7 +261,7 @@ def _cut_tail(container: Any, key: Any, column: int, everything: bool) -> str:
     flat = [(i, line) for i, (tok, head, _) in enumerate(pieces) for line in _lines(tok.value[len(head):])]
     keep = 0
     if not everything:
-        for j, (_, line) in enumerate(flat):
+        for j, (_piece, line) in enumerate(flat):
             if line.strip() and len(line) - len(line.lstrip(" ")) > column:
                 keep = j + 1
     if keep == len(flat):
@@ -404,6 +417,55 @@ def _apply(spec: Any, node: Any, where: tuple[Any, ...], shared: bool) -> None:
         _reorder(node, spec.keys, where, shared)
 
 
+def canonical_words(spec: Any, node: Any) -> None:
+    """Write in place, wherever `spec` reaches, the English word for each alias evaluators write
+    (完成 → done, 是 → True; gapctl.schema.canonical). Works on ruamel.yaml's documents and on plain
+    data alike; a value with an anchor (written again elsewhere as `*name`) is left as it is."""
+    if spec is _RULE:
+        if not isinstance(node, dict):
+            return
+        spec = _rule_spec(node)
+    if isinstance(spec, _Each):
+        if isinstance(node, list):
+            for item in node:
+                canonical_words(spec.item, item)
+        return
+    if not isinstance(node, dict):
+        return
+    for key in list(node):
+        if not isinstance(key, str):
+            continue
+        sub = spec.values.get(key)
+        if sub is not None:
+            canonical_words(sub, node[key])
+            continue
+        declared = spec.shape.get(key) or S.ASSUMPTION_KEYS.get(key)
+        if declared is None:
+            continue
+        value = node[key]
+        if declared.yes_no and isinstance(value, dict):
+            for entry in list(value):
+                _swap(value, entry, S.canonical_entry(value[entry]))
+        else:
+            _swap(node, key, S.canonical(declared, value))
+
+
+def _swap(container: Any, key: Any, word: Any) -> None:
+    """Put `word` in place of a plain text value (not one with an anchor, a ruamel.yaml subclass); an
+    end-of-line comment keeps its distance from the value (`result: done  # 已核实`)."""
+    old = container[key]
+    if type(old) is not str or word is old:
+        return
+    container[key] = word
+    entry = container.ca.items.get(key) if isinstance(container, CommentedMap) else None
+    token = entry[2] if entry and len(entry) > 2 else None
+    mark = getattr(token, "start_mark", None)
+    column = getattr(mark, "column", None)
+    if isinstance(token, CommentToken) and token.value.startswith("#") and isinstance(column, int):
+        written = ("true" if word else "false") if isinstance(word, bool) else str(word)
+        mark.column = max(0, column + len(written) - len(old))
+
+
 def _has_shared_collections(node: Any) -> bool:
     """Whether one mapping or list appears twice (an anchor and its alias)."""
     seen: set[int] = set()
@@ -534,8 +596,9 @@ def format_text(text: str, kind: str) -> str:
             + text[start.end():]
     data = y.load(text)
     if data is None:
-        raise ValueError("the file holds no data")
+        raise ValueError(_("the file holds no data"))
     if isinstance(data, CommentedMap):
+        canonical_words(SPECS[kind], data)
         _apply(SPECS[kind], data, ("root",), _has_shared_collections(data))
     out = io.StringIO()
     y.dump(data, out)
@@ -595,7 +658,7 @@ def format_paths(paths: Iterable[Path], check: bool) -> FmtResult:
             else:
                 result.skipped.append(path)
         else:
-            result.problems.append(f"{display_path(path)}: no such file or directory")
+            result.problems.append(_("{path}: no such file or directory").format(path=display_path(path)))
     if not check:  # first finish a batch a killed gapctl left (gapctl.writes), so that files are read whole
         for root in sorted({r for r in map(data_root, files) if r is not None}):
             recover(root)
@@ -609,20 +672,21 @@ def _format_file(path: Path, check: bool, result: FmtResult) -> None:
     shown = display_path(path)
     why = refusal(path, data_root(path))
     if why:
-        result.problems.append(f"{why}; not formatted")
+        result.problems.append(_("{why}; not formatted").format(why=why))
         return
     try:
         seen = os.lstat(path)  # before reading: a change after this is caught when writing
         raw = path.read_bytes()
     except OSError as err:
-        result.problems.append(f"{shown}: cannot read file: {err.strerror}")
+        result.problems.append(_("{path}: cannot read file: {reason}").format(path=shown, reason=err.strerror))
         return
     before = read_file(path, raw)
     if before.data is None or before.problems:  # not YAML, not UTF-8, empty, duplicate keys
         for problem in before.problems:
-            result.problems.append(f"{problem.locate()}: {problem.message}; not formatted")
+            result.problems.append(_("{where}: {problem}; not formatted").format(where=problem.locate(),
+                                                                                  problem=problem.message))
         return
-    decoded, _ = decode(raw)
+    decoded, _hint = decode(raw)
     assert decoded is not None  # read_file decoded it
     original = Original(path, raw, decoded, seen)
     text = original.lf
@@ -631,20 +695,22 @@ def _format_file(path: Path, check: bool, result: FmtResult) -> None:
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
-        result.problems.append(f"{where}: YAML error: {err.problem or err}; not formatted")
+        result.problems.append(_("{where}: YAML error: {problem}; not formatted").format(
+            where=where, problem=err.problem or err))
         return
     except Exception as err:  # a file must never stop the others
-        result.problems.append(f"{shown}: cannot format ({type(err).__name__}: {err}); not formatted")
+        result.problems.append(_("{path}: cannot format ({error}); not formatted").format(
+            path=shown, error=f"{type(err).__name__}: {err}"))
         return
     encoded = original.encode(new)
     after = read_file(path, encoded)
-    if after.data is None or after.problems or _strict(after.data) != _strict(before.data):
-        result.problems.append(f"{shown}: formatting would change the data read from it (a gapctl "
-                               "fmt bug; please report it); not formatted")
+    if after.data is None or after.problems or _read_as(after.data, path) != _read_as(before.data, path):
+        result.problems.append(_("{path}: formatting would change the data read from it (a gapctl fmt bug; please "
+                                 "report it); not formatted").format(path=shown))
         return
     if sorted(comment_texts(new)) != sorted(comment_texts(text)):
-        result.problems.append(f"{shown}: formatting would lose or duplicate a comment (a gapctl fmt "
-                               "bug; please report it); not formatted")
+        result.problems.append(_("{path}: formatting would lose or duplicate a comment (a gapctl fmt bug; please "
+                                 "report it); not formatted").format(path=shown))
         return
     if encoded == raw:
         return
@@ -657,6 +723,14 @@ def _format_file(path: Path, check: bool, result: FmtResult) -> None:
         result.problems.append(str(err))
         return
     result.written.append(path)
+
+
+def _read_as(data: Any, path: Path) -> Any:
+    """The data as gapctl reads it, types visible: aliases read as their words (完成 as done)."""
+    spec = SPECS.get(kind_of(path) or "")
+    if spec is not None:
+        canonical_words(spec, data)
+    return _strict(data)
 
 
 # --- edits: change some data in a file, keep every byte the change does not touch ------------
@@ -721,8 +795,9 @@ class Edit:
         parsed = read_file(original.path, original.raw)
         if parsed.data is None or parsed.problems:
             first = parsed.problems[0] if parsed.problems else None
-            where = f"{first.locate()}: {first.message}" if first else f"{shown}: holds no data"
-            raise WriteError(f"{where}; not written (fix the file first)")
+            where = f"{first.locate()}: {first.message}" if first else \
+                _("{path}: holds no data").format(path=shown)
+            raise WriteError(_("{where}; not written (fix the file first)").format(where=where))
         self._before = _strict(parsed.data)
         self.yaml = round_trip_yaml(keep_quotes=True)
         mapping, sequence, offset = _guess_indent(original.lf)
@@ -731,7 +806,8 @@ class Edit:
             self.data = self.yaml.load(original.lf)
             self._base = _dump(self.yaml, self.data)  # before any change
         except Exception as err:  # ruamel.yaml reads what libyaml read: a bug, not bad data
-            raise WriteError(f"{shown}: cannot edit ({type(err).__name__}: {err}); not written") from None
+            raise WriteError(_("{path}: cannot edit ({error}); not written").format(
+                path=shown, error=f"{type(err).__name__}: {err}")) from None
         self._dropped: Counter[str] = Counter()
 
     # the changes
@@ -803,8 +879,8 @@ class Edit:
         ours = _dump(self.yaml, self.data)
         path = self.original.path
         if self._strict_data(self._base) != self._before:
-            raise WriteError(f"{shown}: ruamel.yaml does not read this file as gapctl does (please report "
-                             "it); not written")
+            raise WriteError(_("{path}: ruamel.yaml does not read this file as gapctl does (please report it); not "
+                               "written").format(path=shown))
         wanted = self._strict_data(ours)
         comments = Counter(comment_texts(self.original.lf)) - self._dropped
         spliced = splice(self.original.text, self._base, ours, self.original.newline)
@@ -812,8 +888,8 @@ class Edit:
             text = candidate.decode("utf-8").removeprefix("\ufeff").replace("\r\n", "\n")
             if self._strict_data(candidate) == wanted and Counter(comment_texts(text)) == comments:
                 return candidate
-        raise WriteError(f"{display_path(path)}: the change would lose or move a comment or a value (a gapctl "
-                         "bug; please report it); not written")
+        raise WriteError(_("{path}: the change would lose or move a comment or a value (a gapctl bug; please "
+                           "report it); not written").format(path=display_path(path)))
 
     def _strict_data(self, text: str | bytes) -> Any:
         parsed = read_file(self.original.path, text)
@@ -841,7 +917,7 @@ def splice(original: str, base: str, ours: str, newline: str = "\n") -> str:
     anchors.setdefault(len(old), []).append(len(keys))
     ops = SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
     spans: list[list[int]] = []
-    for tag, i1, i2, _, _ in ops:
+    for tag, i1, i2, _j1, _j2 in ops:
         if tag == "equal":
             continue
         while i1 not in anchors:  # widen over lines the original writes differently

@@ -30,6 +30,7 @@ from typing import Any
 
 from gapctl import cells as C
 from gapctl.model import Round
+from gapctl.schema import RESULT_ALIASES
 from gapctl.sheets import LIMITS, Issue, IssueLog, Limits, Sheet, column_letter
 from gapctl.sources import display_path
 
@@ -46,7 +47,8 @@ COLUMNS = {  # header (Chinese or English) → field
 }
 FIELDS = tuple(dict.fromkeys(COLUMNS.values()))
 TEXT_FIELDS = ("name", "scheme", "note", "reason", "fix", "observer")  # prose: kept as typed
-RESULT_WORDS = {"完成": "done", "已完成": "done", "是": "done", "done": "done", "√": "done", "✓": "done",
+# the words observation files accept (gapctl.schema), and a spreadsheet's own: 是/否, ticks and crosses
+RESULT_WORDS = {**RESULT_ALIASES, "已完成": "done", "是": "done", "done": "done", "√": "done", "✓": "done",
                 "未完成": "not-done", "否": "not-done", "not-done": "not-done", "×": "not-done", "✗": "not-done",
                 "不适用": "n/a", "n/a": "n/a", "无佐证": "no-evidence", "no-evidence": "no-evidence",
                 "待评估": "pending", "pending": "pending"}

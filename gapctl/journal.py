@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from gapctl.figures import figure
+from gapctl.i18n import _
 
 PREFIX = ".gapctl-journal."
 SUFFIX = ".tmp"
@@ -119,8 +120,9 @@ def locked(directory: Path, wait: float | None = None) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > limit:
-                    raise Busy(f"{directory}: another gapctl command has been writing there for "
-                               f"{figure(LOCK_WAIT, 0)} s; nothing was changed (try again)") from None
+                    raise Busy(_("{directory}: another gapctl command has been writing there for {seconds} s; "
+                                 "nothing was changed (try again)").format(directory=directory,
+                                                                           seconds=figure(LOCK_WAIT, 0))) from None
                 time.sleep(0.02)
             except OSError:  # no locks on this file system
                 break
@@ -368,10 +370,14 @@ def pending(directory: Path) -> list[str]:
     lines = []
     for path in journals(directory):
         journal = Journal.read(path)
-        what = f" ({journal.command})" if journal.command else ""
-        lines.append(f"{path.parent}: an interrupted write of {len(journal.entries)} file(s){what} is not finished; "
-                     "the next gapctl command that writes there (gapctl fmt) "
-                     + ("completes it" if journal.committed else "undoes it"))
+        what = _(" ({command})").format(command=journal.command) if journal.command else ""
+        if journal.committed:
+            line = _("{directory}: an interrupted write of {count} file(s){command} is not finished; the next "
+                     "gapctl command that writes there (gapctl fmt) completes it")
+        else:
+            line = _("{directory}: an interrupted write of {count} file(s){command} is not finished; the next "
+                     "gapctl command that writes there (gapctl fmt) undoes it")
+        lines.append(line.format(directory=path.parent, count=len(journal.entries), command=what))
     return lines
 
 
@@ -381,17 +387,20 @@ def recover(directory: Path) -> list[str]:
     lines = []
     for path in journals(directory):
         journal = Journal.read(path)
-        what = f" by `{journal.command}`" if journal.command else ""
+        what = _(" by `{command}`").format(command=journal.command) if journal.command else ""
         if journal.committed:
             moved, kept = journal.roll_forward()
-            line = (f"completed an interrupted write of {len(journal.entries)} file(s){what} in {directory}: "
-                    f"{moved} were still old, now new")
+            line = _("completed an interrupted write of {count} file(s){command} in {directory}: {moved} were still "
+                     "old, now new").format(count=len(journal.entries), command=what, directory=directory,
+                                            moved=moved)
             if kept:
-                line += f"; {len(kept)} changed since and kept as they are ({kept[0]} …)"
+                line += _("; {kept} changed since and kept as they are ({first} …)").format(kept=len(kept),
+                                                                                          first=kept[0])
         else:
             removed = journal.roll_back()
-            line = (f"undid an interrupted write of {len(journal.entries)} file(s){what} in {directory}: "
-                    f"no file had changed; {removed} temporary file(s) removed")
+            line = _("undid an interrupted write of {count} file(s){command} in {directory}: no file had changed; "
+                     "{removed} temporary file(s) removed").format(count=len(journal.entries), command=what,
+                                                                  directory=directory, removed=removed)
         try:
             os.unlink(path)
         except FileNotFoundError:

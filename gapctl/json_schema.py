@@ -24,7 +24,7 @@ def _scalar(kind: str) -> dict[str, Any]:
         "int": {"type": "integer", "minimum": 0},
         "number": {"type": "number"},
         "points": {"type": "number", "minimum": 0, "maximum": 100000},
-        "bool": {"type": "boolean"},
+        "bool": {"enum": [True, False, *S.YES_NO]},  # 是/否 as gapctl reads them
         "date": {"type": "string", "pattern": DATE_PATTERN},
         "map": {"type": "object"},
         "list": {"type": "array"},
@@ -33,15 +33,16 @@ def _scalar(kind: str) -> dict[str, Any]:
 
 
 def _field(spec: S.F, refs: dict[str, str]) -> dict[str, Any]:
+    choices = [*spec.choices, *(word for word, _value in spec.aliases)]  # 完成 as well as done
     if spec.type.startswith("list["):
         item = _scalar(spec.type[5:-1])
         if spec.choices:
-            item = {**item, "enum": list(spec.choices)}
+            item = {**item, "enum": choices}
         out: dict[str, Any] = {"type": "array", "items": item}
     else:
         out = dict(_scalar(spec.type))
         if spec.choices:
-            out["enum"] = list(spec.choices)
+            out["enum"] = choices
     if spec.doc:
         out["description"] = spec.doc
     return out
@@ -133,7 +134,7 @@ def schemas() -> dict[str, dict[str, Any]]:
     units = _object(S.UNIT_SET, {"units": _array_of("#/$defs/unit")}, "gapctl unit set (评估对象)")
     evidence = _object(S.EVIDENCE, title="evidence (佐证材料)")
     result = _object(S.RESULT, {"evidence": _array_of("#/$defs/evidence"),
-                                "items": {"type": "object", "additionalProperties": {"type": "boolean"}}},
+                                "items": {"type": "object", "additionalProperties": _scalar("bool")}},
                      "observation entry")
     observations = _object(S.OBSERVATIONS, {"results": _array_of("#/$defs/result"),
                                             "measures": {"type": "object",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gapctl import schema as S
+from gapctl.i18n import N_, _
 from gapctl.model import (
     Appeal,
     Category,
@@ -69,7 +70,7 @@ from gapctl.tree import DiskTree
 
 ROUND_FILES = ("round.toml", "round.yaml", "round.yml")
 RULE_COMMON: S.Shape = {
-    "kind": S.F("text", required=True, doc="rule kind"),
+    "kind": S.F("text", required=True, doc=N_("rule kind")),
     "when": S.F("map", doc="selector: the variant applies to these units"),
 }
 TIER: S.Shape = {"at_least": S.F("int", required=True), "points": S.F("points"),
@@ -111,7 +112,8 @@ class Loaded:
         try:
             data = self.tree.read_bytes(path)
         except OSError as err:
-            self.problems.append(unreadable_problem(path, f"cannot read file: {err.strerror or err}"))
+            self.problems.append(unreadable_problem(path, _("cannot read file: {reason}").format(
+                reason=err.strerror or err)))
             return None
         key = (self.tree.blob(path, data), kind) if self.memo is not None and share else None
         if key is not None and key in self.memo:
@@ -212,8 +214,9 @@ def _load(path: Path, tree: Any, memo: Any, observations: bool = True, cache: An
 
     if not tree.exists(path):
         loaded = fresh(path)
-        loaded.problems.append(unreadable_problem(path, f"no such file or directory ({tree.label})"
-                                           if tree is not DISK else "no such file or directory"))
+        loaded.problems.append(unreadable_problem(
+            path, _("no such file or directory ({revision})").format(revision=tree.label)
+            if tree is not DISK else _("no such file or directory")))
         return loaded
     if tree.is_file(path):
         path = path.parent if path.name in ROUND_FILES else path
@@ -224,8 +227,7 @@ def _load(path: Path, tree: Any, memo: Any, observations: bool = True, cache: An
     if root is None or root != path.resolve() and root != path:
         loaded = fresh(path)
         loaded.problems.append(unreadable_problem(
-            path, "not a round (no round.toml) nor a repository (no schemes/, units/ or "
-                  "rounds/ directory)"))
+            path, _("not a round (no round.toml) nor a repository (no schemes/, units/ or rounds/ directory)")))
         return loaded
     return load_repository(root, fresh(root))
 
@@ -278,8 +280,8 @@ def _resolve_round(loaded: Loaded, round_: Round, load_missing: bool) -> None:
         scheme = repo.schemes.get(assignment.scheme)
         if scheme is None and path is None:  # a file that exists reported its own problems
             loaded.problems.append(Problem(
-                UNKNOWN_REFERENCE, f"round uses scheme '{assignment.scheme}', but there is no "
-                f"schemes/{assignment.scheme}.yaml", assignment.src, assignment.at + ("scheme",)))
+                UNKNOWN_REFERENCE, _("round uses scheme '{scheme}', but there is no schemes/{scheme}.yaml").format(
+                    scheme=assignment.scheme), assignment.src, assignment.at + ("scheme",)))
         elif scheme is not None:
             round_.schemes[scheme.id] = scheme
     wanted = [g.scheme for s in list(round_.schemes.values()) for g in s.groups if g.scheme]
@@ -300,8 +302,8 @@ def _resolve_round(loaded: Loaded, round_: Round, load_missing: bool) -> None:
     round_.unit_set = repo.unit_sets.get(round_.units_id)
     if round_.unit_set is None and path is None:
         loaded.problems.append(Problem(
-            UNKNOWN_REFERENCE, f"round uses unit set '{round_.units_id}', but there is no "
-            f"units/{round_.units_id}.yaml", round_.src, ("units",)))
+            UNKNOWN_REFERENCE, _("round uses unit set '{units}', but there is no units/{units}.yaml").format(
+                units=round_.units_id), round_.src, ("units",)))
     for ref in round_.external_refs:
         if ref.file:
             data = loaded.build(round_.directory / ref.file, "external", _build_external)
@@ -309,8 +311,8 @@ def _resolve_round(loaded: Loaded, round_: Round, load_missing: bool) -> None:
                 round_.external[ref.id] = data
         elif ref.round and ref.round not in {p.name for p in tree.dirs(repo.root / "rounds")}:
             loaded.problems.append(Problem(
-                UNKNOWN_REFERENCE, f"external source '{ref.id}' names round '{ref.round}', "
-                "which does not exist", ref.src, ref.at + ("round",)))
+                UNKNOWN_REFERENCE, _("external source '{source}' names round '{round}', which does not "
+                                     "exist").format(source=ref.id, round=ref.round), ref.src, ref.at + ("round",)))
     for path in data_files(round_.directory / "observations", tree):
         round_.observation_files.add(path.stem)
         if not loaded.observations:
@@ -340,17 +342,19 @@ def _resolve_round(loaded: Loaded, round_: Round, load_missing: bool) -> None:
 
 def second_file(unit_id: str, src: SourceFile, first: SourceFile | None) -> Problem:
     """Two observation files name the same unit: the second (in path order) is not read."""
-    return Problem(DUPLICATE_ID, f"a second observation file for unit '{unit_id}' (the first is "
-                   f"{first.display if first else '?'})", src, ("unit",))
+    return Problem(DUPLICATE_ID, _("a second observation file for unit '{unit}' (the first is {first})").format(
+        unit=unit_id, first=first.display if first else "?"), src, ("unit",))
 
 
 # --- files → objects ------------------------------------------------------------------
 
 def _check_id_matches_name(src: SourceFile, ident: str | None, expected: str, what: str,
                            problems: list[Problem], at: tuple[Any, ...] = ("id",)) -> None:
+    """`what`: an English phrase marked N_() ("unit set id"), translated when there is a problem."""
     if ident is not None and ident != expected:
-        problems.append(Problem(ID_MISMATCH, f"{what} '{ident}' is in a file or directory named "
-                                f"'{expected}'; rename one so they agree", src, at))
+        problems.append(Problem(ID_MISMATCH, _("{what} '{id}' is in a file or directory named '{name}'; rename one "
+                                               "so they agree").format(what=_(what), id=ident, name=expected),
+                                src, at))
 
 
 def _add_scheme(loaded: Loaded, path: Path) -> None:
@@ -358,8 +362,8 @@ def _add_scheme(loaded: Loaded, path: Path) -> None:
     if scheme is None:
         return
     if scheme.id in loaded.repository.schemes:
-        loaded.problems.append(Problem(DUPLICATE_ID, f"scheme id '{scheme.id}' is used by two "
-                                       "files", scheme.src, ("id",)))
+        loaded.problems.append(Problem(DUPLICATE_ID, _("scheme id '{id}' is used by two files").format(id=scheme.id),
+                                       scheme.src, ("id",)))
         return
     loaded.repository.schemes[scheme.id] = scheme
 
@@ -369,8 +373,8 @@ def _add_unit_set(loaded: Loaded, path: Path) -> None:
     if unit_set is None:
         return
     if unit_set.id in loaded.repository.unit_sets:
-        loaded.problems.append(Problem(DUPLICATE_ID, f"unit set id '{unit_set.id}' is used by "
-                                       "two files", unit_set.src, ("id",)))
+        loaded.problems.append(Problem(DUPLICATE_ID, _("unit set id '{id}' is used by two files").format(
+            id=unit_set.id), unit_set.src, ("id",)))
         return
     loaded.repository.unit_sets[unit_set.id] = unit_set
 
@@ -395,7 +399,7 @@ def _selector(reader: Reader, data: Any, at: tuple[Any, ...], what: str) -> Sele
 
 def _rule(reader: Reader, data: Any, at: tuple[Any, ...]) -> Rule | None:
     if not isinstance(data, dict):
-        reader.read({}, data, at, "a rule")
+        reader.read({}, data, at, N_("a rule"))
         return None
     kind_name = data.get("kind")
     kind = REGISTRY.get(kind_name) if isinstance(kind_name, str) else None
@@ -403,22 +407,23 @@ def _rule(reader: Reader, data: Any, at: tuple[Any, ...]) -> Rule | None:
         if "kind" in data:
             import difflib
             close = difflib.get_close_matches(str(kind_name), list(REGISTRY), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else \
-                f"; known kinds: {', '.join(REGISTRY)}"
-            reader.problems.append(Problem(UNKNOWN_RULE_KIND, f"unknown rule kind "
-                                           f"'{kind_name}'{hint}", reader.src, at + ("kind",)))
+            hint = _("; did you mean '{close}'?").format(close=close[0]) if close else \
+                _("; known kinds: {kinds}").format(kinds=", ".join(REGISTRY))
+            reader.problems.append(Problem(UNKNOWN_RULE_KIND, _("unknown rule kind '{kind}'{hint}").format(
+                kind=kind_name, hint=hint), reader.src, at + ("kind",)))
         else:
-            reader.read(RULE_COMMON, data, at, "a rule")
+            reader.read(RULE_COMMON, data, at, N_("a rule"))
         return None
-    values = reader.read({**RULE_COMMON, **kind.params}, data, at, f"a {kind.name} rule")
+    values = reader.read({**RULE_COMMON, **kind.params}, data, at, _("a {kind} rule").format(kind=kind.name))
     if values is None:
         return None
     params = {k: v for k, v in values.items() if k not in ("kind", "when", "assumed", "assumed_note")}
-    for key, shape in (("tiers", TIER), ("items", RULE_ITEM), ("clauses", S.CLAUSE)):
+    for key, shape, what in (("tiers", TIER, N_("a rule's tier")), ("items", RULE_ITEM, N_("a rule's item")),
+                             ("clauses", S.CLAUSE, N_("a rule's clause"))):
         if isinstance(params.get(key), list):
             checked = []
             for i, entry in enumerate(params[key]):
-                entry_values = reader.read(shape, entry, at + (key, i), f"a rule's {key[:-1]}")
+                entry_values = reader.read(shape, entry, at + (key, i), what)
                 if entry_values is not None and all(
                         entry_values.get(k) is not None for k, f in shape.items() if f.required):
                     if entry_values.get("applies_to") is not None:
@@ -439,7 +444,7 @@ def _rule(reader: Reader, data: Any, at: tuple[Any, ...]) -> Rule | None:
 def _indicator(reader: Reader, data: Any, at: tuple[Any, ...], section: str,
                parent: str | None, depth: int, out: list[Indicator],
                pass_lines: list[Veto] | None = None, inherited: tuple[Selector, ...] = ()) -> None:
-    values = reader.read(S.INDICATOR, data, at, "an indicator")
+    values = reader.read(S.INDICATOR, data, at, N_("an indicator"))
     if values is None or not values.get("id") or values.get("name") is None:
         return
     ind = Indicator(
@@ -490,13 +495,14 @@ def condition(reader: Reader, text: Any, at: tuple[Any, ...]) -> Condition:
     from gapctl.formula import FormulaError, parse
 
     if not isinstance(text, str):
-        text = reader.convert(S.F("text"), text, at, at[-1] if at else "formula", "a formula")
+        text = reader.convert(S.F("text"), text, at, at[-1] if at else "formula", N_("a formula"))
         if text is None:
             return Condition("", None, src=reader.src, at=at)
     try:
         formula = parse(text)
     except FormulaError as err:
-        reader.problems.append(Problem(BAD_FORMULA, f"cannot read the formula '{text}': {err.message}",
+        reader.problems.append(Problem(BAD_FORMULA, _("cannot read the formula '{formula}': {problem}").format(
+                                           formula=text, problem=err.message),
                                        reader.src, at, offset=err.offset))
         formula = None
     return Condition(text, formula, src=reader.src, at=at)
@@ -505,7 +511,7 @@ def condition(reader: Reader, text: Any, at: tuple[Any, ...]) -> Condition:
 def _gate(reader: Reader, data: Any, at: tuple[Any, ...]) -> Gate | None:
     """`gate: base > 85`, or `gate: {when: base > 85, name: 基础得分85分以上方可加分}`."""
     if isinstance(data, dict):
-        values = reader.read(S.GATE, data, at, "a gate")
+        values = reader.read(S.GATE, data, at, N_("a gate"))
         if values is None or values.get("when") is None:
             return None
         return Gate(condition(reader, values["when"], at + ("when",)), values.get("name"), values.get("name_en"),
@@ -533,13 +539,13 @@ def _pass_line(reader: Reader, data: Any, at: tuple[Any, ...], ind: Indicator) -
     """合格线 on a part: shorthand for a veto whose condition is the part below its line."""
     from gapctl.formula import built
 
-    values = reader.read(S.PASS_LINE, data, at, "a pass line")
+    values = reader.read(S.PASS_LINE, data, at, N_("a pass line"))
     if values is None:
         return None
     given = [k for k in ("rate", "points") if values.get(k) is not None]
     if len(given) != 1:
-        reader.problem(BAD_VALUE, "a pass line needs one of 'rate' (a share of the part's points, 0…1) or "
-                       "'points'", at)
+        reader.problem(BAD_VALUE, _("a pass line needs one of 'rate' (a share of the part's points, 0…1) or "
+                                    "'points'"), at)
         return None
     line = values[given[0]]
     function = "rate" if given[0] == "rate" else "score"
@@ -573,14 +579,16 @@ def _bounds(reader: Reader, value: Any) -> str | int:
         return value
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return value
-    reader.problem(BAD_VALUE, f"'bounds' must be leaves, top or a level number (1 = top), not {value!r}",
+    reader.problem(BAD_VALUE, _("'bounds' must be leaves, top or a level number (1 = top), not {value}").format(
+                       value=repr(value)),
                    ("scoring", "bounds"))
     return "leaves"
 
 
 def _section(reader: Reader, data: Any, at: tuple[Any, ...], section: str,
              pass_lines: list[Veto]) -> Section | None:
-    values = reader.read(S.SECTION, data, at, f"the {section} section")
+    values = reader.read(S.SECTION, data, at, N_("the bonus section") if section == "bonus" else
+                         N_("the penalty section"))
     if values is None:
         return None
     items: list[Indicator] = []
@@ -607,10 +615,10 @@ def _objects(reader: Reader, entries: list[Any] | None, key: str, shape: S.Shape
 
 def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme | None:
     reader = Reader(src, problems)
-    values = reader.read(S.SCHEME, data, (), "a scheme")
+    values = reader.read(S.SCHEME, data, (), N_("a scheme"))
     if values is None or not values.get("id") or values.get("title") is None:
         return None
-    _check_id_matches_name(src, values["id"], src.stem, "scheme id", problems)
+    _check_id_matches_name(src, values["id"], src.stem, N_("scheme id"), problems)
     indicators: list[Indicator] = []
     pass_lines: list[Veto] = []
     for i, entry in enumerate(values.get("indicators") or []):
@@ -637,7 +645,7 @@ def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme 
             src=src, at=("scoring",))
     tags = values.get("tags") or {}
     scheme.tags = {str(k): str(v) for k, v in tags.items()}
-    scheme.measures = _objects(reader, values.get("measures"), "measures", S.MEASURE, "a measure",
+    scheme.measures = _objects(reader, values.get("measures"), "measures", S.MEASURE, N_("a measure"),
                                lambda v, at: Measure(v["id"], v["name"], v.get("name_en"),
                                                      v.get("higher_is_better", True) is not False,
                                                      src=src, at=at))
@@ -645,37 +653,37 @@ def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme 
         scheme.bonus = _section(reader, values["bonus"], ("bonus",), "bonus", pass_lines)
     if values.get("penalty") is not None:
         scheme.penalty = _section(reader, values["penalty"], ("penalty",), "penalty", pass_lines)
-    scheme.vetoes = _objects(reader, values.get("vetoes"), "vetoes", S.VETO, "a veto",
+    scheme.vetoes = _objects(reader, values.get("vetoes"), "vetoes", S.VETO, N_("a veto"),
                              lambda v, at: Veto(v["id"], v["name"], condition(reader, v["when"], at + ("when",)),
                                                 v.get("name_en"), v.get("grade"), v.get("total"),
                                                 tuple(v.get("zero") or ()), tuple(v.get("cancel") or ()),
                                                 bool(v.get("stop")), assumed=bool(v.get("assumed")),
                                                 assumed_note=v.get("assumed_note"), src=src, at=at)) + pass_lines
     scheme.external = _objects(reader, values.get("external"), "external", S.EXTERNAL,
-                               "an external source",
+                               N_("an external source"),
                                lambda v, at: ExternalSource(v["id"], v["name"], v.get("mode") or "subtract",
                                                             v.get("name_en"), src=src, at=at))
     scheme.components = _objects(reader, values.get("components"), "components", S.COMPONENT,
-                                 "a component",
+                                 N_("a component"),
                                  lambda v, at: Component(v["id"], v["name"], v["weight"], v["source"],
                                                          v.get("name_en"), src=src, at=at))
-    scheme.grades = _objects(reader, values.get("grades"), "grades", S.GRADE, "a grade band",
+    scheme.grades = _objects(reader, values.get("grades"), "grades", S.GRADE, N_("a grade band"),
                              lambda v, at: Grade(v["label"], v["min"], v.get("label_en"),
                                                  bool(v.get("assumed")), src=src, at=at))
-    scheme.flags = _objects(reader, values.get("flags"), "flags", S.FLAG, "a flag",
+    scheme.flags = _objects(reader, values.get("flags"), "flags", S.FLAG, N_("a flag"),
                             lambda v, at: Flag(v["id"], v["label"], v["below"], v.get("of") or "total",
                                                v.get("label_en"), src=src, at=at))
     if values.get("ranking") is not None:
         ranking = reader.read(S.RANKING, values["ranking"], ("ranking",), "'ranking'")
         if ranking is not None:
             categories = _objects(
-                reader, ranking.get("categories"), "categories", S.CATEGORY, "a ranking category",
+                reader, ranking.get("categories"), "categories", S.CATEGORY, N_("a ranking category"),
                 lambda v, at: Category(v["id"], v["name"], Selector(
                     tuple(v.get("unit_types") or ()), tuple(v.get("tags") or ()),
                     tuple(v.get("units") or ()), src=src, at=("ranking",) + at),
                     v.get("name_en"), src=src, at=("ranking",) + at))
             scheme.ranking = Ranking(ranking.get("of") or "total", categories, src=src, at=("ranking",))
-    scheme.groups = _objects(reader, values.get("groups"), "groups", S.GROUP, "a group",
+    scheme.groups = _objects(reader, values.get("groups"), "groups", S.GROUP, N_("a group"),
                              lambda v, at: _group(reader, v, at))
     if values.get("assessors") is not None:
         panel = reader.read(S.PANEL, values["assessors"], ("assessors",), "'assessors'")
@@ -701,9 +709,9 @@ def _collect_assumptions(scheme: Scheme, data: Any, at: tuple[Any, ...] = (),
     if isinstance(data, dict):
         if "id" in data and "name" in data and at and at[0] in ("indicators", "bonus", "penalty"):
             owner = f"{data['id']} {data['name']}"
-        if data.get("assumed") is True:
+        if S.canonical(S.ASSUMPTION_KEYS["assumed"], data.get("assumed")) is True:  # 是 too
             if "kind" in data:
-                what = f"{owner} · 评分规则 {data['kind']}" if owner else f"rule {data['kind']}"
+                what = f"{owner} · 评分规则 {data['kind']}" if owner else _("rule {kind}").format(kind=data["kind"])
             elif at and at[0] not in ("indicators", "bonus", "penalty") and \
                     (data.get("label") or data.get("name") or data.get("id")):
                 what = f"{at[0]} {data.get('label') or data.get('name') or data.get('id')}"
@@ -722,11 +730,11 @@ def _collect_assumptions(scheme: Scheme, data: Any, at: tuple[Any, ...] = (),
 
 def build_unit_set(src: SourceFile, data: Any, problems: list[Problem]) -> UnitSet | None:
     reader = Reader(src, problems)
-    values = reader.read(S.UNIT_SET, data, (), "a unit set")
+    values = reader.read(S.UNIT_SET, data, (), N_("a unit set"))
     if values is None or not values.get("id") or values.get("name") is None:
         return None
-    _check_id_matches_name(src, values["id"], src.stem, "unit set id", problems)
-    units = _objects(reader, values.get("units"), "units", S.UNIT, "a unit",
+    _check_id_matches_name(src, values["id"], src.stem, N_("unit set id"), problems)
+    units = _objects(reader, values.get("units"), "units", S.UNIT, N_("a unit"),
                      lambda v, at: Unit(v["id"], v["name"], v["type"], v.get("name_en"),
                                         v.get("parent"), tuple(v.get("tags") or ()), v.get("note"),
                                         src=src, at=at))
@@ -736,13 +744,13 @@ def build_unit_set(src: SourceFile, data: Any, problems: list[Problem]) -> UnitS
 
 def build_round(src: SourceFile, data: Any, directory: Path, problems: list[Problem]) -> Round | None:
     reader = Reader(src, problems)
-    values = reader.read(S.ROUND, data, (), "a round")
+    values = reader.read(S.ROUND, data, (), N_("a round"))
     if values is None or not values.get("id") or values.get("title") is None \
             or not values.get("units"):
         return None
-    _check_id_matches_name(src, values["id"], directory.name, "round id", problems)
+    _check_id_matches_name(src, values["id"], directory.name, N_("round id"), problems)
     assignments = _objects(reader, values.get("schemes"), "schemes", S.SCHEME_ASSIGNMENT,
-                           "a scheme assignment",
+                           N_("a scheme assignment"),
                            lambda v, at: SchemeAssignment(v["scheme"], tuple(v.get("unit_types") or ()),
                                                           tuple(v.get("units") or ()), src=src, at=at))
     round_ = Round(values["id"], values["title"], values["units"], assignments, directory,
@@ -754,13 +762,14 @@ def build_round(src: SourceFile, data: Any, directory: Path, problems: list[Prob
             round_.period = (period["start"], period["end"])
     if values.get("stages") is not None:
         round_.stages = reader.read(S.STAGES, values["stages"], ("stages",), "'stages'") or {}
-    round_.samples = _objects(reader, values.get("samples"), "samples", S.SAMPLE, "a sample",
+    round_.samples = _objects(reader, values.get("samples"), "samples", S.SAMPLE, N_("a sample"),
                               lambda v, at: Sample(v.get("group"), v.get("unit"), tuple(v.get("drawn") or ()),
                                                    v.get("of"), v.get("seed"), v.get("minutes"),
                                                    tuple(v.get("indicators") or ()), src=src, at=at))
     round_.periods = tuple(values.get("periods") or ())
     for ext_id, ref in (values.get("external") or {}).items():
-        ref_values = reader.read(S.EXTERNAL_REF, ref, ("external", ext_id), f"external source '{ext_id}'")
+        ref_values = reader.read(S.EXTERNAL_REF, ref, ("external", ext_id),
+                                 _("external source '{source}'").format(source=ext_id))
         if ref_values is not None:
             round_.external_refs.append(ExternalRef(ext_id, ref_values.get("file"),
                                                     ref_values.get("round"), src=src,
@@ -770,17 +779,17 @@ def build_round(src: SourceFile, data: Any, directory: Path, problems: list[Prob
 
 def build_observations(src: SourceFile, data: Any, problems: list[Problem]) -> Observations | None:
     reader = Reader(src, problems)
-    values = reader.read(S.OBSERVATIONS, data, (), "an observation file")
+    values = reader.read(S.OBSERVATIONS, data, (), N_("an observation file"))
     if values is None or not values.get("unit"):
         return None
     if values.get("channel") is not None or src.path.parent.parent.name == "channels":
-        _check_id_matches_name(src, values.get("channel"), src.stem, "channel", problems, at=("channel",))
-        _check_id_matches_name(src, values["unit"], src.path.parent.name, "unit", problems, at=("unit",))
+        _check_id_matches_name(src, values.get("channel"), src.stem, N_("channel"), problems, at=("channel",))
+        _check_id_matches_name(src, values["unit"], src.path.parent.name, N_("unit"), problems, at=("unit",))
         if values.get("channel") is None:
-            problems.append(Problem(MISSING_KEY, "a channel's file has no 'channel' (its id, the file name)",
+            problems.append(Problem(MISSING_KEY, _("a channel's file has no 'channel' (its id, the file name)"),
                                     src, (), on="key"))
     else:
-        _check_id_matches_name(src, values["unit"], src.stem, "unit", problems, at=("unit",))
+        _check_id_matches_name(src, values["unit"], src.stem, N_("unit"), problems, at=("unit",))
     measures: dict[str, Decimal] = {}
     for key, value in (values.get("measures") or {}).items():
         number = reader.convert(S.F("number"), value, ("measures", key), key, "measures")
@@ -791,7 +800,7 @@ def build_observations(src: SourceFile, data: Any, problems: list[Problem]) -> O
                        values.get("channel"), values.get("name"), values.get("type"), src=src, at=())
     for i, entry in enumerate(values.get("results") or []):
         at = ("results", i)
-        v = reader.read(S.RESULT, entry, at, "an observation entry")
+        v = reader.read(S.RESULT, entry, at, N_("an observation entry"))
         if v is None or not v.get("indicator"):
             continue
         evidence = _evidence_list(reader, v.get("evidence"), at)
@@ -810,7 +819,9 @@ def _findings(data: Any) -> dict[str, Any] | None:
 
 
 def _evidence_list(reader: Reader, entries: Any, at: tuple[Any, ...]) -> list[Evidence]:
-    return _objects(reader, entries, "evidence", S.EVIDENCE, "an evidence entry",
+    if not entries:
+        return []
+    return _objects(reader, entries, "evidence", S.EVIDENCE, N_("an evidence entry"),
                     lambda e, ev_at: Evidence(e.get("url"), e.get("file"), e.get("sha256"), e.get("captured"),
                                               e.get("title"), e.get("submitted"), src=reader.src, at=ev_at),
                     prefix=at)
@@ -819,21 +830,21 @@ def _evidence_list(reader: Reader, entries: Any, at: tuple[Any, ...]) -> list[Ev
 def build_appeals(src: SourceFile, data: Any, problems: list[Problem]) -> list[Appeal] | None:
     """An appeals file: a unit's appeals against observations, each with its decision once made."""
     reader = Reader(src, problems)
-    values = reader.read(S.APPEALS_FILE, data, (), "an appeals file")
+    values = reader.read(S.APPEALS_FILE, data, (), N_("an appeals file"))
     if values is None or not values.get("unit"):
         return None
     unit = values["unit"]
-    _check_id_matches_name(src, unit, src.stem, "unit", problems, at=("unit",))
+    _check_id_matches_name(src, unit, src.stem, N_("unit"), problems, at=("unit",))
     out = []
     for i, entry in enumerate(values.get("appeals") or []):
         at = ("appeals", i)
-        v = reader.read(S.APPEAL, entry, at, "an appeal")
+        v = reader.read(S.APPEAL, entry, at, N_("an appeal"))
         if v is None or not v.get("indicator") or not v.get("filed"):
             continue
         appeal = Appeal(unit, v["indicator"], v["filed"], v.get("argument"),
                         _evidence_list(reader, v.get("evidence"), at), src=src, at=at)
         if v.get("decision") is not None:
-            d = reader.read(S.DECISION, v["decision"], at + ("decision",), "an appeal decision")
+            d = reader.read(S.DECISION, v["decision"], at + ("decision",), N_("an appeal decision"))
             if d is not None:
                 appeal.outcome, appeal.reviewer = d.get("outcome"), d.get("reviewer")
                 appeal.decided, appeal.note = d.get("decided"), d.get("note")
@@ -841,7 +852,7 @@ def build_appeals(src: SourceFile, data: Any, problems: list[Problem]) -> list[A
                     r_at = at + ("decision", "result")
                     r = reader.read({k: f for k, f in S.RESULT.items()
                                      if k in Result.VALUE_FIELDS + ("result", "findings")},
-                                    d["result"], r_at, "a decision's result")
+                                    d["result"], r_at, N_("a decision's result"))
                     if r is not None:
                         appeal.result = Result(
                             appeal.indicator, r.get("result"), r.get("items"), r.get("count"), r.get("fraction"),
@@ -854,10 +865,10 @@ def build_appeals(src: SourceFile, data: Any, problems: list[Problem]) -> list[A
 
 def _build_external(src: SourceFile, data: Any, problems: list[Problem]) -> ExternalData | None:
     reader = Reader(src, problems)
-    values = reader.read(S.EXTERNAL_FILE, data, (), "an external deductions file")
+    values = reader.read(S.EXTERNAL_FILE, data, (), N_("an external deductions file"))
     if values is None or values.get("name") is None:
         return None
-    deductions = _objects(reader, values.get("deductions"), "deductions", S.DEDUCTION, "a deduction",
+    deductions = _objects(reader, values.get("deductions"), "deductions", S.DEDUCTION, N_("a deduction"),
                           lambda v, at: Deduction(v["unit"], v["points"], v.get("reason"),
                                                   src=src, at=at))
     return ExternalData(values["name"], deductions, src=src, at=())

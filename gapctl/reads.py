@@ -35,6 +35,8 @@ import stat
 from pathlib import Path
 from typing import BinaryIO, Final
 
+from gapctl.i18n import _
+
 CI_ENV = "GAPCTL_CI"
 _ROUND_FILES = ("round.toml", "round.yaml", "round.yml")
 _REPOSITORY_DIRS = ("schemes", "units", "rounds")
@@ -67,7 +69,7 @@ class TooLarge(Refused):
     """Larger than the limit the caller gave (`size` and `limit` in bytes)."""
 
     def __init__(self, path: str | os.PathLike[str], size: int, limit: int) -> None:
-        super().__init__(path, f"file is {size} bytes, over the limit of {limit}")
+        super().__init__(path, _("file is {size} bytes, over the limit of {limit}").format(size=size, limit=limit))
         self.size, self.limit = size, limit
 
 
@@ -153,20 +155,20 @@ def _kind(mode: int) -> str | None:
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISDIR(mode):
-        return "is a directory, not a file"
+        return _("is a directory, not a file")
     if stat.S_ISFIFO(mode):
-        return "is a FIFO (named pipe), not a regular file; gapctl reads only regular files"
+        return _("is a FIFO (named pipe), not a regular file; gapctl reads only regular files")
     if stat.S_ISSOCK(mode):
-        return "is a socket, not a regular file; gapctl reads only regular files"
+        return _("is a socket, not a regular file; gapctl reads only regular files")
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "is a device, not a regular file; gapctl reads only regular files"
-    return "is not a regular file; gapctl reads only regular files"
+        return _("is a device, not a regular file; gapctl reads only regular files")
+    return _("is not a regular file; gapctl reads only regular files")
 
 
 def _where(top: str) -> str:
     """ " (rounds/..)": the repository's directory, when it is not the working directory."""
     text = shown(top)
-    return "" if text == "." else f" ({text})"
+    return "" if text == "." else _(" ({path})").format(path=text)
 
 
 def _link_target(link: str) -> str:
@@ -192,29 +194,33 @@ def check(path: str | os.PathLike[str], root: str | os.PathLike[str] | _Anywhere
     if stat.S_ISLNK(st.st_mode):
         target = _link_target(absolute)
         if ci:
-            raise Refused(path, f"is a symbolic link (to {target}); in CI (CI=true or {CI_ENV}=1) gapctl "
-                                "follows no links: commit the file itself")
+            raise Refused(path, _("is a symbolic link (to {target}); in CI (CI=true or {variable}=1) gapctl "
+                                  "follows no links: commit the file itself").format(target=target, variable=CI_ENV))
         try:
             real = os.path.realpath(absolute, strict=True)
             st = os.stat(real)
         except (OSError, RuntimeError):  # missing target, a loop of links
-            raise Refused(path, f"is a symbolic link to {target}, which does not exist or loops back on "
-                                "itself") from None
+            raise Refused(path, _("is a symbolic link to {target}, which does not exist or loops back on "
+                                  "itself").format(target=target)) from None
         if not anywhere and not _inside(real, real_top):
-            raise Refused(path, f"is a symbolic link to {target}, outside the repository"
-                                f"{_where(top)}; gapctl reads no file outside it")
+            raise Refused(path, _("is a symbolic link to {target}, outside the repository{where}; gapctl reads "
+                                  "no file outside it").format(target=target, where=_where(top)))
     else:
         real = os.path.join(real_parent, os.path.basename(absolute))
         if not anywhere:
             inside = _inside(real, real_top)
             if not inside or ci and real != os.path.normpath(os.path.join(real_top, os.path.relpath(absolute, top))):
                 link = _first_link(absolute, top)  # a directory on the way is a link
-                via = f"the symbolic link {shown(link)} (to {_link_target(link)})" if link else None
+                via = _("the symbolic link {link} (to {target})").format(link=shown(link), target=_link_target(link)) \
+                    if link else None
                 if not inside:
-                    raise Refused(path, (f"is reached through {via}, which leads" if via else "is")
-                                  + f" outside the repository{_where(top)}; gapctl reads no file outside it")
-                raise Refused(path, f"is reached through {via or 'a symbolic link'}; in CI (CI=true or "
-                                    f"{CI_ENV}=1) gapctl follows no links")
+                    if via:
+                        raise Refused(path, _("is reached through {via}, which leads outside the repository{where}; "
+                                              "gapctl reads no file outside it").format(via=via, where=_where(top)))
+                    raise Refused(path, _("is outside the repository{where}; gapctl reads no file outside "
+                                          "it").format(where=_where(top)))
+                raise Refused(path, _("is reached through {via}; in CI (CI=true or {variable}=1) gapctl follows no "
+                                      "links").format(via=via or _("a symbolic link"), variable=CI_ENV))
     why = _kind(st.st_mode)
     if why:
         raise Refused(path, why)
@@ -228,9 +234,9 @@ def open_regular(path: str | os.PathLike[str], root: str | os.PathLike[str] | _A
         fd = os.open(real, _FLAGS)
     except OSError as err:
         if err.errno in (errno.ELOOP, errno.EMLINK):  # O_NOFOLLOW: it became a link after the check
-            raise Refused(path, "changed into a symbolic link while gapctl was reading it") from None
+            raise Refused(path, _("changed into a symbolic link while gapctl was reading it")) from None
         if err.errno == errno.ENXIO:  # a socket, or a FIFO with nothing on the other end
-            raise Refused(path, "is not a regular file; gapctl reads only regular files") from None
+            raise Refused(path, _("is not a regular file; gapctl reads only regular files")) from None
         raise
     try:
         why = _kind(os.fstat(fd).st_mode)

@@ -4,6 +4,13 @@ A `Shape` lists the keys a mapping may have, their types and whether they are re
 `read` checks one mapping against its shape and returns converted values, reporting
 unknown keys (with a "did you mean"), missing keys and wrong types as problems. The same
 declarations feed the README's data-format tables and, later, JSON Schema for editors.
+
+Evaluators write Chinese where they write by hand, so the reader takes the words they use as
+aliases of the English value: `result: 完成` is `done` (RESULT_ALIASES), and 是/否 are true/false
+wherever a key wants true or false and in the mappings whose values are true/false (items,
+findings, facts: `F.yes_no`). Every path (YAML, TOML, import) reads through here, so all see the
+same; `gapctl fmt` writes the English word (`canonical`). Messages are in the current language
+(gapctl.i18n); an advice gives the whole fix at once.
 """
 
 from __future__ import annotations
@@ -11,10 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from gapctl.i18n import N_, _
 from gapctl.problems import BAD_VALUE, MISSING_KEY, UNKNOWN_KEY, WRONG_TYPE, Problem
 from gapctl.sources import SourceFile
 
@@ -31,7 +39,15 @@ MAX_NUMBER = Decimal(10) ** 15  # larger numbers are typos here, and would overf
 # decimal places a number may have: with 15 digits before the point, sums stay exact within Decimal's
 # 28 digits, where 30 decimals were rounded to 28 digits without a word
 MAX_PLACES = 6
-_YAML_BOOL_WORDS = "YAML reads yes, no, on, off, y and n (any case) as true/false"
+_YAML_BOOL = re.compile(r"yes|no|on|off|y|n|true|false", re.IGNORECASE)  # what YAML 1.1 reads as true/false
+
+# The words evaluators write for a result (政务公开 offices record them in Chinese), read as the
+# English word; the first word for each is the one messages show. Stable: fmt writes the English word.
+RESULT_ALIASES: dict[str, str] = {
+    "完成": "done", "未完成": "not-done", "不适用": "n/a", "无佐证": "no-evidence", "无佐证材料": "no-evidence",
+    "待评": "pending", "待评估": "pending", "未评估": "pending",
+}
+YES_NO: dict[str, bool] = {"是": True, "否": False}  # wherever true or false is wanted
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,12 @@ class F:
     doc: str = ""
     choices: tuple[str, ...] = ()
     path: bool = False  # text that names a file under the round: relative, no '..'
+    aliases: tuple[tuple[str, str], ...] = ()  # words read as one of `choices`: ("完成", "done")
+    yes_no: bool = False  # a mapping whose values 是/否 are read as true/false (items, findings, facts)
+    direct: bool = field(default=True, init=False, repr=False, compare=False)  # nothing to check beyond the type
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "direct", not (self.choices or self.path or self.yes_no))
 
 
 Shape = dict[str, F]
@@ -54,20 +76,69 @@ ASSUMPTION_KEYS: Shape = {
 }
 
 
+def canonical(spec: F, value: Any) -> Any:
+    """The value an alias stands for under `spec` (完成 → done; 是 → True where a bool is wanted), else
+    `value` itself. For a mapping with `yes_no`, its values (`canonical_entry`)."""
+    if value.__class__ is not str:
+        return value
+    if spec.type == "bool":
+        return YES_NO.get(value, value)
+    if spec.aliases and value not in spec.choices:
+        return dict(spec.aliases).get(value, value)
+    return value
+
+
+def canonical_entry(value: Any) -> Any:
+    """A value in a mapping declared `yes_no`: 是/否 read as true/false, anything else as it is."""
+    return YES_NO.get(value, value) if value.__class__ is str else value
+
+
 def _type_name(value: Any) -> str:
     if isinstance(value, bool):
-        return "true/false"
+        return _("true/false")
     if isinstance(value, (int, Decimal)):
-        return f"number {value}"
+        return _("number {value}").format(value=value)
     if isinstance(value, str):
-        return f"text '{value}'" if len(value) < 40 else "text"
+        return _("text '{value}'").format(value=value) if len(value) < 40 else _("text")
     if isinstance(value, dict):
-        return "a mapping"
+        return _("a mapping")
     if isinstance(value, list):
-        return "a list"
+        return _("a list")
     if value is None:
-        return "nothing (null)"
+        return _("nothing (null)")
     return type(value).__name__
+
+
+# type names as a message shows a required key without a doc: "a measure has no 'id' (id)"
+_TYPE_WORDS = {"id": N_("id"), "text": N_("text"), "date": N_("date"), "number": N_("number"), "points": N_("points"),
+               "int": N_("int"), "bool": N_("bool"), "map": N_("map"), "list": N_("list"), "any": N_("any")}
+
+
+def or_list(words: list[str]) -> str:
+    """`a, b or c` in the current language (`a、b 或 c`)."""
+    if not words:
+        return ""
+    head = words[0]
+    for word in words[1:-1]:
+        head = _("{a}, {b}").format(a=head, b=word)
+    return head if len(words) == 1 else _("{a} or {b}").format(a=head, b=words[-1])
+
+
+def _choices(spec: F) -> str:
+    """The choices of `spec` for a message, each with the word evaluators write for it: done (完成)."""
+    first: dict[str, str] = {}
+    for word, value in spec.aliases:
+        first.setdefault(value, word)
+    listed = or_list([_("{value} ({alias})").format(value=c, alias=first[c]) if c in first else c
+                      for c in spec.choices])
+    return listed.replace("） ", "）")  # no space after a full-width bracket: "（无佐证）或 pending"
+
+
+def _did_you_mean(close: str) -> str:
+    return _("; did you mean '{close}'?").format(close=close)
+
+
+_IN_QUOTES = N_("; YAML reads yes, no, on, off, y and n (any case) as true/false: write it in quotes")
 
 
 _AS_IS: dict[str, type] = {"text": str, "id": str, "map": dict, "list": list, "bool": bool,
@@ -76,7 +147,12 @@ _REQUIRED: dict[int, tuple[Shape, list[tuple[str, F]]]] = {}
 
 
 class Reader:
-    """Reads mappings of one file against shapes, collecting problems as it goes."""
+    """Reads mappings of one file against shapes, collecting problems as it goes.
+
+    `what` names the mapping in messages: an English phrase marked for the catalogue
+    (`N_("an indicator")`), translated only when a message needs it (reading costs nothing more),
+    or text already in the current language (`_("a {kind} rule").format(...)`, `'scoring'`).
+    """
 
     def __init__(self, src: SourceFile, problems: list[Problem]):
         self.src = src
@@ -88,24 +164,23 @@ class Reader:
     def read(self, shape: Shape, data: Any, at: tuple[Any, ...], what: str) -> dict[str, Any] | None:
         """Check `data` against `shape`; values of bad keys come back as None."""
         if not isinstance(data, dict):
-            self.problem(WRONG_TYPE, f"{what} must be a mapping of keys to values, "
-                         f"not {_type_name(data)}", at)
+            self.problem(WRONG_TYPE, _("{what} must be a mapping of keys to values, not {actual}").format(
+                what=_(what), actual=_type_name(data)), at)
             return None
         out: dict[str, Any] = {}
         for key, value in data.items():
             spec = shape.get(key) or ASSUMPTION_KEYS.get(key)
             if spec is None:
                 close = difflib.get_close_matches(key, list(shape), n=1, cutoff=0.6)
-                hint = f"; did you mean '{close[0]}'?" if close else \
-                    f"; known keys: {', '.join(shape)}"
-                self.problem(UNKNOWN_KEY, f"unknown key '{key}' in {what}{hint}",
-                             at + (key,), on="key")
+                hint = _did_you_mean(close[0]) if close else \
+                    _("; known keys: {keys}").format(keys=", ".join(shape))
+                self.problem(UNKNOWN_KEY, _("unknown key '{key}' in {what}{hint}").format(
+                    key=key, what=_(what), hint=hint), at + (key,), on="key")
                 continue
             # fast path: most values already have the type their key needs
             accepted = _AS_IS.get(spec.type)
-            if accepted is not None and value.__class__ is accepted and not spec.choices \
-                    and not spec.path and (spec.type != "id" or len(value) <= MAX_ID_BYTES // 3
-                                           and ID_PATTERN.fullmatch(value)):
+            if accepted is not None and value.__class__ is accepted and spec.direct \
+                    and (spec.type != "id" or len(value) <= MAX_ID_BYTES // 3 and ID_PATTERN.fullmatch(value)):
                 out[key] = value
             else:
                 out[key] = self.convert(spec, value, at + (key,), key, what)
@@ -114,8 +189,9 @@ class Reader:
             cached = _REQUIRED[id(shape)] = (shape, [(k, f) for k, f in shape.items() if f.required])
         for key, spec in cached[1]:
             if key not in data:
-                self.problem(MISSING_KEY, f"{what} has no '{key}' ({spec.doc or spec.type})", at,
-                             on="key" if at else "value")
+                self.problem(MISSING_KEY, _("{what} has no '{key}' ({meaning})").format(
+                    what=_(what), key=key, meaning=_(spec.doc or _TYPE_WORDS.get(spec.type, spec.type))), at,
+                    on="key" if at else "value")
         return out
 
     def convert(self, spec: F, value: Any, at: tuple[Any, ...], key: str, what: str) -> Any:
@@ -123,29 +199,44 @@ class Reader:
         if value is None and not spec.required:
             return None
         if kind.startswith("list["):
-            inner = F(kind[5:-1], choices=spec.choices)
+            inner = F(kind[5:-1], choices=spec.choices, aliases=spec.aliases)
             if isinstance(value, (str, int, Decimal)) and not isinstance(value, bool) \
                     and inner.type in ("id", "text"):
                 value = [value]  # a single value where a list is expected is a list of one
             if not isinstance(value, list):
-                self.problem(WRONG_TYPE, f"'{key}' must be a list, not {_type_name(value)}", at)
+                self.problem(WRONG_TYPE, _("'{key}' must be a list, not {actual}").format(
+                    key=key, actual=_type_name(value)), at)
                 return None
             items = [self.convert(inner, item, at + (i,), key, what) for i, item in enumerate(value)]
             return [item for item in items if item is not None]
+        if spec.choices and isinstance(value, bool) and kind == "text":  # `result: yes`: all the advice at once
+            written = self.src.written(at)
+            word = written if written and _YAML_BOOL.fullmatch(written) else str(value).lower()
+            self.problem(WRONG_TYPE, _("'{key}' must be {choices}, not {written} (YAML reads {written} as the "
+                                       "boolean {value})").format(key=key, choices=_choices(spec), written=word,
+                                                                  value=str(value).lower()), at)
+            return None
         converter = getattr(self, "_to_" + kind)
         result = converter(value, at, key)
         if result is not None and spec.choices and result not in spec.choices:
+            if spec.aliases:
+                word = dict(spec.aliases).get(result)
+                if word is not None:
+                    return word
             close = difflib.get_close_matches(str(result), spec.choices, n=1, cutoff=0.5)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            self.problem(BAD_VALUE, f"'{key}' must be one of {', '.join(spec.choices)}, "
-                         f"not '{result}'{hint}", at)
+            hint = _did_you_mean(close[0]) if close else ""
+            self.problem(BAD_VALUE, _("'{key}' must be {choices}, not '{value}'{hint}").format(
+                key=key, choices=_choices(spec), value=result, hint=hint), at)
             return None
         if result is not None and spec.path:
             why = path_problem(result)
             if why:
-                self.problem(BAD_VALUE, f"'{key}': '{_shown(result)}' must be a path under the round "
-                             f"(like external/city.yaml): {why}", at)
+                self.problem(BAD_VALUE, _("'{key}': '{value}' must be a path under the round (like "
+                                          "external/city.yaml): {why}").format(key=key, value=_shown(result),
+                                                                               why=why), at)
                 return None
+        if spec.yes_no and result.__class__ is dict:
+            return {k: canonical_entry(v) for k, v in result.items()}
         return result
 
     def _to_any(self, value: Any, at: tuple[Any, ...], key: str) -> Any:
@@ -153,13 +244,15 @@ class Reader:
 
     def _to_map(self, value: Any, at: tuple[Any, ...], key: str) -> Any:
         if not isinstance(value, dict):
-            self.problem(WRONG_TYPE, f"'{key}' must be a mapping, not {_type_name(value)}", at)
+            self.problem(WRONG_TYPE, _("'{key}' must be a mapping, not {actual}").format(
+                key=key, actual=_type_name(value)), at)
             return None
         return value
 
     def _to_list(self, value: Any, at: tuple[Any, ...], key: str) -> Any:
         if not isinstance(value, list):
-            self.problem(WRONG_TYPE, f"'{key}' must be a list, not {_type_name(value)}", at)
+            self.problem(WRONG_TYPE, _("'{key}' must be a list, not {actual}").format(
+                key=key, actual=_type_name(value)), at)
             return None
         return value
 
@@ -170,57 +263,65 @@ class Reader:
             return str(value)
         if isinstance(value, dt.date):
             return value.isoformat()
-        hint = f"; {_YAML_BOOL_WORDS}: write it in quotes" if isinstance(value, bool) else ""
-        self.problem(WRONG_TYPE, f"'{key}' must be text, not {_type_name(value)}{hint}", at)
+        hint = _(_IN_QUOTES) if isinstance(value, bool) else ""
+        self.problem(WRONG_TYPE, _("'{key}' must be text, not {actual}{hint}").format(
+            key=key, actual=_type_name(value), hint=hint), at)
         return None
 
     def _to_id(self, value: Any, at: tuple[Any, ...], key: str) -> str | None:
         if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-            self.problem(WRONG_TYPE, f"'{key}' is an id and must be text; {value} was read as a "
-                         f"number: write it in quotes, \"{value}\"", at)
+            self.problem(WRONG_TYPE, _("'{key}' is an id and must be text; {value} was read as a number: write it "
+                                       "in quotes, \"{value}\"").format(key=key, value=value), at)
             return None
         if not isinstance(value, str):
-            hint = f"; {_YAML_BOOL_WORDS}: write it in quotes" if isinstance(value, bool) else ""
-            self.problem(WRONG_TYPE, f"'{key}' must be an id (text), not {_type_name(value)}{hint}", at)
+            hint = _(_IN_QUOTES) if isinstance(value, bool) else ""
+            self.problem(WRONG_TYPE, _("'{key}' must be an id (text), not {actual}{hint}").format(
+                key=key, actual=_type_name(value), hint=hint), at)
             return None
         if len(value.encode("utf-8")) > MAX_ID_BYTES:
-            self.problem(BAD_VALUE, f"'{key}': an id of {len(value.encode('utf-8'))} bytes is too long: ids "
-                         f"become file names, so they stay within {MAX_ID_BYTES} bytes (66 Chinese characters)", at)
+            self.problem(BAD_VALUE, _("'{key}': an id of {size} bytes is too long: ids become file names, so they "
+                                      "stay within {most} bytes (66 Chinese characters)").format(
+                key=key, size=len(value.encode("utf-8")), most=MAX_ID_BYTES), at)
             return None
         if not ID_PATTERN.fullmatch(value):
-            self.problem(BAD_VALUE, f"'{key}': '{_shown(value)}' is not a valid id: {_id_flaw(value)}. "
-                         "Ids become file names: letters, digits, '.', '_', '-', starting with a "
-                         "letter or digit", at)
+            self.problem(BAD_VALUE, _("'{key}': {why}").format(key=key, why=_not_an_id(value)), at)
             return None
         return value
 
     def _to_bool(self, value: Any, at: tuple[Any, ...], key: str) -> bool | None:
         if isinstance(value, bool):
             return value
-        self.problem(WRONG_TYPE, f"'{key}' must be true or false, not {_type_name(value)}", at)
+        if value.__class__ is str and value in YES_NO:
+            return YES_NO[value]
+        self.problem(WRONG_TYPE, _("'{key}' must be true or false (是 or 否), not {actual}").format(
+            key=key, actual=_type_name(value)), at)
         return None
 
     def _number(self, value: Any, at: tuple[Any, ...], key: str) -> Decimal | None:
         if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
             if isinstance(value, str):
                 shown = value if len(value) < 40 else value[:37] + "…"
-                self.problem(WRONG_TYPE, f"'{key}' must be a number, not text '{shown}'{_number_hint(value)}", at)
+                self.problem(WRONG_TYPE, _("'{key}' must be a number, not text '{value}'{hint}").format(
+                    key=key, value=shown, hint=_number_hint(value)), at)
             else:
-                self.problem(WRONG_TYPE, f"'{key}' must be a number, not {_type_name(value)}", at)
+                self.problem(WRONG_TYPE, _("'{key}' must be a number, not {actual}").format(
+                    key=key, actual=_type_name(value)), at)
             return None
         number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
         if not number.is_finite():
-            self.problem(BAD_VALUE, f"'{key}' must be a finite number, not {value}", at)
+            self.problem(BAD_VALUE, _("'{key}' must be a finite number, not {value}").format(key=key, value=value),
+                         at)
             return None
         if abs(number) >= MAX_NUMBER:
-            self.problem(BAD_VALUE, f"'{key}' is {_short_number(number)}, too large to be meant: numbers "
-                         "here stay below 10^15", at)
+            self.problem(BAD_VALUE, _("'{key}' is {number}, too large to be meant: numbers here stay below "
+                                      "10^15").format(key=key, number=_short_number(number)), at)
             return None
         places = decimal_places(number)
         if places > MAX_PLACES:
-            self.problem(BAD_VALUE, f"'{key}' is {_short_number(number)}, with {places} decimal places: gapctl "
-                         f"reads at most {MAX_PLACES} (more would be rounded without a word once added up); "
-                         "round it where it was computed", at)
+            self.problem(BAD_VALUE, _("'{key}' is {number}, with {places} decimal places: gapctl reads at most "
+                                      "{most} (more would be rounded without a word once added up); round it "
+                                      "where it was computed").format(key=key, number=_short_number(number),
+                                                                      places=places, most=MAX_PLACES), at)
             return None
         return number
 
@@ -230,7 +331,8 @@ class Reader:
     def _to_points(self, value: Any, at: tuple[Any, ...], key: str) -> Decimal | None:
         number = self._number(value, at, key)
         if number is not None and (number < 0 or number > 100000):
-            self.problem(BAD_VALUE, f"'{key}' must be between 0 and 100000, not {value}", at)
+            self.problem(BAD_VALUE, _("'{key}' must be between 0 and 100000, not {value}").format(
+                key=key, value=value), at)
             return None
         return number
 
@@ -239,7 +341,8 @@ class Reader:
         if number is None:
             return None
         if number != number.to_integral_value() or number < 0:
-            self.problem(BAD_VALUE, f"'{key}' must be a whole number ≥ 0, not {value}", at)
+            self.problem(BAD_VALUE, _("'{key}' must be a whole number ≥ 0, not {value}").format(
+                key=key, value=value), at)
             return None
         return int(number)
 
@@ -255,14 +358,16 @@ class Reader:
                 try:
                     return dt.date.fromisoformat(text)
                 except ValueError:
-                    self.problem(BAD_VALUE, f"'{key}': there is no such day as {text}", at)
+                    self.problem(BAD_VALUE, _("'{key}': there is no such day as {date}").format(key=key, date=text),
+                                 at)
                     return None
             shown = _shown(value) if len(value) < 40 else _shown(value[:37]) + "…"
-            self.problem(BAD_VALUE, f"'{key}' must be a date written YYYY-MM-DD, "
-                         f"not '{shown}'{_date_hint(text)}", at)
+            self.problem(BAD_VALUE, _("'{key}' must be a date written YYYY-MM-DD, not '{value}'{hint}").format(
+                key=key, value=shown, hint=_date_hint(text)), at)
             return None
         hint = _date_hint(str(value)) if isinstance(value, int) and not isinstance(value, bool) else ""
-        self.problem(WRONG_TYPE, f"'{key}' must be a date (YYYY-MM-DD), not {_type_name(value)}{hint}", at)
+        self.problem(WRONG_TYPE, _("'{key}' must be a date (YYYY-MM-DD), not {actual}{hint}").format(
+            key=key, actual=_type_name(value), hint=hint), at)
         return None
 
 
@@ -276,21 +381,28 @@ def _shown(text: str) -> str:
 
 def _id_flaw(value: str) -> str:
     if not value:
-        return "it is empty"
+        return _("it is empty")
     for position, char in enumerate(value, start=1):
         if not re.fullmatch(r"[A-Za-z0-9_.\-\u4e00-\u9fff]", char):
             if char == " " or char == "\u3000":
-                return "it contains a space"
+                return _("it contains a space")
             if char in "/\\":
-                return f"it contains '{char}'"
+                return _("it contains '{char}'").format(char=char)
             if ord(char) < 32 or ord(char) == 127:
-                return f"it contains the control character U+{ord(char):04X}"
+                return _("it contains the control character U+{code}").format(code=f"{ord(char):04X}")
             if not char.isprintable() or char.isspace():  # zero-width, bidi and other format characters
-                return f"character {position} is the invisible {code_point(char)}"
+                return _("character {position} is the invisible {name}").format(position=position,
+                                                                                 name=code_point(char))
             if char.translate(_FULLWIDTH) != char:
-                return f"it contains the full-width '{char}'; use '{char.translate(_FULLWIDTH)}'"
-            return f"it contains '{char}'"
-    return f"it starts with '{value[0]}'"
+                return _("it contains the full-width '{char}'; use '{ascii}'").format(
+                    char=char, ascii=char.translate(_FULLWIDTH))
+            return _("it contains '{char}'").format(char=char)
+    return _("it starts with '{char}'").format(char=value[0])
+
+
+def _not_an_id(value: str) -> str:
+    return _("'{value}' is not a valid id: {flaw}. Ids become file names: letters, digits, '.', '_', '-', "
+             "starting with a letter or digit").format(value=_shown(value), flaw=_id_flaw(value))
 
 
 def code_point(char: str) -> str:
@@ -304,30 +416,30 @@ def code_point(char: str) -> str:
 def id_problem(value: str) -> str:
     """Why `value` cannot be an id (empty if it can): for ids given on the command line."""
     if len(value.encode("utf-8")) > MAX_ID_BYTES:
-        return f"an id of {len(value.encode('utf-8'))} bytes is too long (at most {MAX_ID_BYTES})"
+        return _("an id of {size} bytes is too long (at most {most})").format(size=len(value.encode("utf-8")),
+                                                                              most=MAX_ID_BYTES)
     if not ID_PATTERN.fullmatch(value):
-        return (f"'{_shown(value)}' is not a valid id: {_id_flaw(value)}. Ids become file names: letters, digits, "
-                "'.', '_', '-', starting with a letter or digit")
+        return _not_an_id(value)
     return ""
 
 
 def path_problem(path: str) -> str:
     """Why `path` cannot name a file under a round (empty if it can)."""
     if "\x00" in path:
-        return "it contains a NUL character"
+        return _("it contains a NUL character")
     parts = re.split(r"[/\\]", path)
     if path.startswith(("/", "\\")) or re.match(r"[A-Za-z]:[/\\]", path):
-        return "it is an absolute path"
+        return _("it is an absolute path")
     if ".." in parts:
-        return "'..' leaves the round"
+        return _("'..' leaves the round")
     if len(path.encode("utf-8")) > 1024 or any(len(part.encode("utf-8")) > 255 for part in parts):
-        return "it is too long for a file name"
+        return _("it is too long for a file name")
     return ""
 
 
 def decimal_places(number: Decimal) -> int:
     """Decimal places as written, trailing zeros not counted (1.50 has 1; normalize() would round first)."""
-    _, digits, exponent = number.as_tuple()
+    _sign, digits, exponent = number.as_tuple()
     if not isinstance(exponent, int) or exponent >= 0:
         return 0
     trailing = 0
@@ -352,11 +464,11 @@ def _number_hint(value: str) -> str:
     """Why text that was meant as a number is text, and how to write it."""
     text = value.strip().translate(_FULLWIDTH).replace("，", ",")
     if text.endswith("%") or text.endswith("％"):
-        return "; write it without '%' (a fraction is 0…1: 85% is 0.85)"
+        return _("; write it without '%' (a fraction is 0…1, so 0.85 for 85%)")
     if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", text):
-        return f"; write it without thousands separators: {text.replace(',', '')}"
+        return _("; write it without thousands separators: {number}").format(number=text.replace(",", ""))
     if re.fullmatch(r"[+-]?\d+,\d+", text):
-        return f"; write it with a decimal point: {text.replace(',', '.')}"
+        return _("; write it with a decimal point: {number}").format(number=text.replace(",", "."))
     try:
         number = Decimal(text)
     except ArithmeticError:
@@ -364,10 +476,11 @@ def _number_hint(value: str) -> str:
     if not number.is_finite() or abs(number) >= MAX_NUMBER:
         return ""
     if re.fullmatch(r"[+-]?\d+[eE][+-]?\d+", text):
-        return f"; YAML reads {text} as text (an exponent needs a decimal point): write {number:f}"
+        return _("; YAML reads {text} as text (an exponent needs a decimal point): write {number}").format(
+            text=text, number=f"{number:f}")
     if text != value.strip():
-        return f"; write it with ASCII digits and without quotes: {text}"
-    return f"; write it without quotes: {text}"
+        return _("; write it with ASCII digits and without quotes: {number}").format(number=text)
+    return _("; write it without quotes: {number}").format(number=text)
 
 
 def _date_hint(text: str) -> str:
@@ -385,14 +498,14 @@ def _date_hint(text: str) -> str:
         elif second > 12 >= first:
             parts = (year, first, second)
         elif first <= 12 and second <= 12:
-            return f"; {text} could be day/month or month/day: write the date as YYYY-MM-DD"
+            return _("; {date} could be day/month or month/day: write the date as YYYY-MM-DD").format(date=text)
     if parts is None:
         return ""
     try:
         day = dt.date(*parts)
     except ValueError:
-        return f"; there is no such day ({parts[0]:04d}-{parts[1]:02d}-{parts[2]:02d})"
-    return f"; write it as {day.isoformat()}"
+        return _("; there is no such day ({date})").format(date=f"{parts[0]:04d}-{parts[1]:02d}-{parts[2]:02d}")
+    return _("; write it as {date}").format(date=day.isoformat())
 
 
 def invalid_keys(data: Any, values: dict[str, Any]) -> frozenset[str]:
@@ -426,8 +539,8 @@ SCORING: Shape = {
 }
 
 INDICATOR: Shape = {
-    "id": F("id", required=True, doc="unique id, e.g. \"2.1.3\""),
-    "name": F("text", required=True, doc="Chinese name"),
+    "id": F("id", required=True, doc=N_("unique id, e.g. \"2.1.3\"")),
+    "name": F("text", required=True, doc=N_("Chinese name")),
     "name_en": F("text", doc="English name"),
     "points": F("points", doc="分值"),
     "children": F("list", doc="sub-indicators"),
@@ -455,7 +568,7 @@ SECTION: Shape = {
     "name_en": F("text"),
     "cap": F("points", doc="the most the section can add or subtract"),
     "gate": F("any", doc="a condition (formula) the section counts under (加分门槛), e.g. base > 85"),
-    "indicators": F("list", required=True, doc="the section's items"),
+    "indicators": F("list", required=True, doc=N_("the section's items")),
 }
 
 MEASURE: Shape = {
@@ -479,13 +592,13 @@ COMPONENT: Shape = {
     "name_en": F("text"),
     "weight": F("number", required=True,
                 doc="share of the total, 0…1 (or a part of a ratio, with scoring.weights: ratio)"),
-    "source": F("text", required=True, doc="indicators, indicator:<id>, measure:<id> or group:<id>"),
+    "source": F("text", required=True, doc=N_("indicators, indicator:<id>, measure:<id> or group:<id>")),
 }
 
 GRADE: Shape = {
-    "label": F("text", required=True, doc="优秀 / 良好 / 合格 …"),
+    "label": F("text", required=True, doc=N_("优秀 / 良好 / 合格 …")),
     "label_en": F("text"),
-    "min": F("number", required=True, doc="lowest total in the band"),
+    "min": F("number", required=True, doc=N_("lowest total in the band")),
 }
 
 FLAG: Shape = {
@@ -493,7 +606,7 @@ FLAG: Shape = {
     "label": F("text", required=True),
     "label_en": F("text"),
     "of": F("text", choices=("base", "total"), doc="which score is compared"),
-    "below": F("number", required=True, doc="flag when the score is below this"),
+    "below": F("number", required=True, doc=N_("flag when the score is below this")),
 }
 
 CATEGORY: Shape = {
@@ -518,8 +631,8 @@ CONVERSION: Shape = {
 }
 
 SCHEME: Shape = {
-    "id": F("id", required=True, doc="equals the file name"),
-    "title": F("text", required=True, doc="published title"),
+    "id": F("id", required=True, doc=N_("equals the file name")),
+    "title": F("text", required=True, doc=N_("published title")),
     "title_en": F("text"),
     "place": F("text"),
     "year": F("int"),
@@ -547,15 +660,15 @@ SCHEME: Shape = {
 }
 
 GATE: Shape = {
-    "when": F("text", required=True, doc="the condition, a formula such as base > 85"),
+    "when": F("text", required=True, doc=N_("the condition, a formula such as base > 85")),
     "name": F("text", doc="the gate as published (加分门槛)"),
     "name_en": F("text"),
 }
 VETO: Shape = {
     "id": F("id", required=True),
-    "name": F("text", required=True, doc="the veto as published, e.g. 发生严重泄密事件"),
+    "name": F("text", required=True, doc=N_("the veto as published, e.g. 发生严重泄密事件")),
     "name_en": F("text"),
-    "when": F("text", required=True, doc="the condition, e.g. fact(严重泄密) or count(泄露隐私) >= 1"),
+    "when": F("text", required=True, doc=N_("the condition, e.g. fact(严重泄密) or count(泄露隐私) >= 1")),
     "grade": F("text", doc="the grade it forces (a grade band's label)"),
     "total": F("number", doc="the total it sets"),
     "zero": F("list[id]", doc="indicators (parts of the tree) or components that earn nothing"),
@@ -569,13 +682,13 @@ PASS_LINE: Shape = {
     "name": F("text", doc="the pass line as published"),
 }
 REDISTRIBUTE: Shape = {
-    "to": F("any", required=True, doc="indicator ids, siblings, or all (the applicable top-level indicators)"),
+    "to": F("any", required=True, doc=N_("indicator ids, siblings, or all (the applicable top-level indicators)")),
     "by": F("text", choices=("even", "points"), doc="even shares, or in proportion to points (default)"),
     "mode": F("text", choices=("earn", "deduct"),
               doc="earn: earned points scale with the points (default); deduct: deductions keep their size"),
 }
 CLAUSE: Shape = {
-    "id": F("id", required=True, doc="the finding it reads (observation `findings: {<id>: …}`)"),
+    "id": F("id", required=True, doc=N_("the finding it reads (observation `findings: {<id>: …}`)")),
     "name": F("text", doc="the clause as published, e.g. 每缺少一项扣1分"),
     "name_en": F("text"),
     "deduct": F("any", doc="points taken: a number, or {kind: points} with per: kind"),
@@ -588,7 +701,7 @@ CLAUSE: Shape = {
 }
 GROUP: Shape = {
     "id": F("id", required=True),
-    "name": F("text", required=True, doc="e.g. 政务新媒体账号, 县直部门, 季度检查"),
+    "name": F("text", required=True, doc=N_("e.g. 政务新媒体账号, 县直部门, 季度检查")),
     "name_en": F("text"),
     "of": F("text", required=True, choices=("channels", "subordinates", "periods"),
             doc="channels of the unit, its subordinate units (parent), or its scores in the round's periods"),
@@ -611,16 +724,16 @@ PANEL: Shape = {
 }
 UNIT: Shape = {
     "id": F("id", required=True),
-    "name": F("text", required=True, doc="Chinese name"),
+    "name": F("text", required=True, doc=N_("Chinese name")),
     "name_en": F("text"),
-    "type": F("text", required=True, doc="区县政府 / 市政府部门 / 镇街道 …"),
+    "type": F("text", required=True, doc=N_("区县政府 / 市政府部门 / 镇街道 …")),
     "parent": F("id", doc="parent unit id"),
     "tags": F("list[id]"),
     "note": F("text"),
 }
 
 UNIT_SET: Shape = {
-    "id": F("id", required=True, doc="equals the file name"),
+    "id": F("id", required=True, doc=N_("equals the file name")),
     "name": F("text", required=True),
     "name_en": F("text"),
     "types": F("list[text]", doc="allowed unit types"),
@@ -629,7 +742,7 @@ UNIT_SET: Shape = {
 }
 
 SCHEME_ASSIGNMENT: Shape = {
-    "scheme": F("id", required=True, doc="scheme id"),
+    "scheme": F("id", required=True, doc=N_("scheme id")),
     "unit_types": F("list[text]", doc="unit types scored by it; absent = all"),
     "units": F("list[id]", doc="named units scored by it whatever their type (another category's rubric)"),
 }
@@ -661,11 +774,11 @@ EXTERNAL_REF: Shape = {
 }
 
 ROUND: Shape = {
-    "id": F("id", required=True, doc="equals the directory name"),
+    "id": F("id", required=True, doc=N_("equals the directory name")),
     "title": F("text", required=True),
     "title_en": F("text"),
     "example": F("bool", doc="illustrative data"),
-    "units": F("id", required=True, doc="unit set id"),
+    "units": F("id", required=True, doc=N_("unit set id")),
     "period": F("map"),
     "schemes": F("list", required=True),
     "stages": F("map"),
@@ -689,8 +802,9 @@ EVIDENCE: Shape = {
 
 RESULT: Shape = {
     "indicator": F("id", required=True),
-    "result": F("text", choices=RESULT_STATES),
-    "items": F("map", doc="item id → true/false"),
+    "result": F("text", choices=RESULT_STATES, aliases=tuple(RESULT_ALIASES.items()),
+                doc="done, not-done, n/a, no-evidence or pending (完成, 未完成, 不适用, 无佐证, 待评)"),
+    "items": F("map", doc="item id → true/false (是/否)", yes_no=True),
     "count": F("int"),
     "fraction": F("number"),
     "grade": F("number"),
@@ -702,16 +816,17 @@ RESULT: Shape = {
     "observer": F("text"),
     "observed_at": F("date"),
     "source": F("text", choices=SOURCES),
-    "findings": F("map", doc="what the evaluator found, for clauses and conditions: name → true/false, "
-                  "a count, or {kind: count}"),
+    "findings": F("map", doc="what the evaluator found, for clauses and conditions: name → true/false (是/否), "
+                  "a count, or {kind: count}", yes_no=True),
 }
 
 OBSERVATIONS: Shape = {
-    "unit": F("id", required=True, doc="equals the file name"),
+    "unit": F("id", required=True, doc=N_("equals the file name")),
     "observer": F("text"),
     "observed_at": F("date"),
     "measures": F("map", doc="measure id → number"),
-    "facts": F("map", doc="findings about the unit as a whole (for vetoes and conditions): name → value"),
+    "facts": F("map", doc="findings about the unit as a whole (for vetoes and conditions): name → value "
+               "(是/否: true/false)", yes_no=True),
     "channel": F("id", doc="a channel's file (rounds/<r>/channels/<unit>/<channel>.yaml): equals the file name"),
     "name": F("text", doc="a channel's name, e.g. 微信公众号“某某发布”"),
     "type": F("text", doc="a channel's type, e.g. 网站, 微信, 微博 (which group takes it)"),
@@ -722,7 +837,7 @@ OBSERVATIONS: Shape = {
 APPEAL_OUTCOMES = ("upheld", "partly-upheld", "rejected")
 
 DECISION: Shape = {
-    "outcome": F("text", required=True, choices=APPEAL_OUTCOMES, doc="upheld / partly-upheld / rejected"),
+    "outcome": F("text", required=True, choices=APPEAL_OUTCOMES, doc=N_("upheld / partly-upheld / rejected")),
     "reviewer": F("text", doc="who decided (required)"),
     "decided": F("date"),
     "result": F("map", doc="the new result when upheld: result / items / count / fraction / grade / notices"),
@@ -730,15 +845,15 @@ DECISION: Shape = {
 }
 
 APPEAL: Shape = {
-    "indicator": F("id", required=True, doc="the contested observation's indicator"),
-    "filed": F("date", required=True, doc="filing date, within the appeal window"),
+    "indicator": F("id", required=True, doc=N_("the contested observation's indicator")),
+    "filed": F("date", required=True, doc=N_("filing date, within the appeal window")),
     "argument": F("text", doc="the unit's argument"),
     "evidence": F("list", doc="new evidence"),
     "decision": F("map", doc="the decision, once made"),
 }
 
 APPEALS_FILE: Shape = {
-    "unit": F("id", required=True, doc="equals the file name"),
+    "unit": F("id", required=True, doc=N_("equals the file name")),
     "appeals": F("list", required=True),
     "note": F("text"),
 }

@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from gapctl.i18n import N_, _
 from gapctl.problems import (
     DUPLICATE_KEY,
     EMPTY_FILE,
@@ -68,8 +69,8 @@ def max_file_bytes() -> tuple[int, str]:
     except InvalidOperation:
         megabytes = Decimal(0)
     if not megabytes.is_finite() or megabytes <= 0 or megabytes > 1_000_000:
-        return MAX_FILE_BYTES, (f"; {MAX_FILE_ENV}={raw!r} is not a number of megabytes, so the "
-                                "default applies")
+        return MAX_FILE_BYTES, _("; {setting} is not a number of megabytes, so the default applies").format(
+            setting=f"{MAX_FILE_ENV}={raw!r}")
     return int(megabytes * 1048576), ""
 
 
@@ -123,7 +124,7 @@ class SourceFile:
             raw = read_bytes(self.path)
         except (OSError, ValueError):
             return None
-        decoded, _ = decode(raw)
+        decoded, _hint = decode(raw)
         return decoded
 
     def locate(self, at: tuple[Any, ...], on: str = "value", offset: int | None = None) -> Location:
@@ -160,6 +161,18 @@ class SourceFile:
             key = key[:-1]
         return Location(self.display, 1, 1)
 
+    def written(self, at: tuple[Any, ...]) -> str | None:
+        """The plain value at key path `at` as the file spells it (`yes` where YAML read true), for
+        a message; None where it cannot be told (no position of its own, a quoted value)."""
+        found = self._locate(at)
+        if self._positions is None or tuple(at) not in self._positions or found.line < 1:
+            return None
+        text = self._read_text() or ""
+        lines = text.split("\n") if self.fmt == "toml" else _YAML_LINES.split(text)
+        line = lines[found.line - 1] if found.line <= len(lines) else ""
+        word = re.match(r"[^\s,\]}#\"']+", line[found.col - 1:])
+        return word.group(0) if word else None
+
 
 @dataclass
 class Parsed:
@@ -171,19 +184,20 @@ class Parsed:
 
 
 def decode(raw: bytes) -> tuple[str | None, str | None]:
-    """UTF-8 text (BOM stripped) or (None, a hint naming the encoding it looks like)."""
+    """UTF-8 text (BOM stripped) or (None, a hint naming the encoding it looks like: in English, a
+    message translates it with `_()`)."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        return None, "UTF-32 (it starts with a UTF-32 byte-order mark)"
+        return None, N_("UTF-32 (it starts with a UTF-32 byte-order mark)")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None, "UTF-16 (it starts with a UTF-16 byte-order mark)"
+        return None, N_("UTF-16 (it starts with a UTF-16 byte-order mark)")
     if b"\x00" in raw:
         if raw[1::2].count(0) > len(raw) // 4:
-            return None, "UTF-16LE without a byte-order mark"
+            return None, N_("UTF-16LE without a byte-order mark")
         if raw[0::2].count(0) > len(raw) // 4:
-            return None, "UTF-16BE without a byte-order mark"
-        return None, "binary data (it contains NUL bytes)"
+            return None, N_("UTF-16BE without a byte-order mark")
+        return None, N_("binary data (it contains NUL bytes)")
     try:
         return raw.decode("utf-8"), None
     except UnicodeDecodeError:
@@ -193,8 +207,8 @@ def decode(raw: bytes) -> tuple[str | None, str | None]:
             raw.decode(guess)
         except UnicodeDecodeError:
             continue
-        return None, "GBK/GB18030 (as Chinese Windows editors save by default)"
-    return None, "an unknown 8-bit encoding"
+        return None, N_("GBK/GB18030 (as Chinese Windows editors save by default)")
+    return None, N_("an unknown 8-bit encoding")
 
 
 _ICONV = {"GBK": "GB18030", "UTF-32": "UTF-32", "UTF-16LE": "UTF-16LE", "UTF-16BE": "UTF-16BE", "UTF-16": "UTF-16"}
@@ -215,14 +229,16 @@ def _encoding_problem(src: SourceFile, raw: bytes, hint: str) -> Problem:
     line = raw.count(b"\n", 0, offset) + 1
     col = len(raw[raw.rfind(b"\n", 0, offset) + 1:offset].decode("utf-8", "replace")) + 1
     if hint.startswith("binary"):
-        message = "file is not UTF-8 text: it holds a NUL byte here (binary data, or a file cut short?)"
+        message = _("file is not UTF-8 text: it holds a NUL byte here (binary data, or a file cut short?)")
     else:
         name = next((v for k, v in _ICONV.items() if hint.startswith(k)), None)
-        where = f"byte 0x{raw[offset]:02X} here is not UTF-8; " if offset or not hint.startswith("UTF-") else ""
-        message = f"file is not UTF-8: {where}it looks like {hint}."
+        where = _("byte 0x{byte} here is not UTF-8; ").format(byte=f"{raw[offset]:02X}") \
+            if offset or not hint.startswith("UTF-") else ""
+        message = _("file is not UTF-8: {where}it looks like {encoding}.").format(
+            where=where, encoding=_(hint) if hint else "?")
         if name:
-            message += (f" Convert it, for example: iconv -f {name} -t UTF-8 '{src.display}' > tmp "
-                        f"&& mv tmp '{src.display}'")
+            message += _(" Convert it, for example: iconv -f {encoding} -t UTF-8 '{path}' > tmp && mv tmp "
+                         "'{path}'").format(encoding=name, path=src.display)
     return Problem(ENCODING, message, src, location=Location(src.display, line, col))
 
 
@@ -237,9 +253,10 @@ def over_limit(path: Path) -> bool:
 def _too_large(src: SourceFile, size: int, max_bytes: int, note: str) -> Problem:
     return Problem(
         FILE_TOO_LARGE,
-        f"file is {_size(size)}, over the limit of {_size(max_bytes)}{note}; "
-        f"to read it, raise the limit with the environment variable {MAX_FILE_ENV} "
-        f"(for example {MAX_FILE_ENV}={int(size / 1048576) + 1})",
+        _("file is {size}, over the limit of {limit}{note}; to read it, raise the limit with the environment "
+          "variable {variable} (for example {setting})").format(
+            size=_size(size), limit=_size(max_bytes), note=note, variable=MAX_FILE_ENV,
+            setting=f"{MAX_FILE_ENV}={int(size / 1048576) + 1}"),
         src, location=Location(src.display))
 
 
@@ -270,7 +287,7 @@ def read_file(path: Path, text: str | bytes | None = None,
         reason = err.why if isinstance(err, reads.Refused) else getattr(err, "strerror", None) or str(err)
         if isinstance(err, reads.Refused):
             src.display = err.shown  # the link as itself, not where it leads
-        return Parsed(src, None, [Problem(UNREADABLE, f"cannot read file: {reason}",
+        return Parsed(src, None, [Problem(UNREADABLE, _("cannot read file: {reason}").format(reason=reason),
                                           src, location=Location(src.display))])
     if len(raw) > max_bytes:
         return Parsed(src, None, [_too_large(src, len(raw), max_bytes, note)])
@@ -280,7 +297,7 @@ def read_file(path: Path, text: str | bytes | None = None,
     if keep_text:
         src.text = decoded
     if not decoded.strip():
-        return Parsed(src, None, [Problem(EMPTY_FILE, "file is empty", src,
+        return Parsed(src, None, [Problem(EMPTY_FILE, _("file is empty"), src,
                                           location=Location(src.display, 1, 1))])
     if src.fmt == "toml":
         return _parse_toml(src, decoded)
@@ -298,16 +315,22 @@ def max_values() -> tuple[int, str]:
     except ValueError:
         values = 0
     if values <= 0 or values > 1_000_000_000:
-        return MAX_NODES, f" ({MAX_VALUES_ENV}={raw!r} is not a number of values, so the default applies)"
+        return MAX_NODES, _(" ({setting} is not a number of values, so the default applies)").format(
+            setting=f"{MAX_VALUES_ENV}={raw!r}")
     return values, ""
 
 
 def _too_many(src: SourceFile, limit: int, note: str, aliases: bool = False) -> Parsed:
     """More values than the limit: refused with the limit named, and how to change it."""
-    how = "expands to more than {:,} values through its YAML aliases" if aliases else "holds more than {:,} values"
+    if aliases:
+        message = _("file expands to more than {limit} values through its YAML aliases (the limit{note}); gapctl "
+                    "files hold a few thousand, so it was not read; the environment variable {variable} changes "
+                    "the limit")
+    else:
+        message = _("file holds more than {limit} values (the limit{note}); gapctl files hold a few thousand, so "
+                    "it was not read; the environment variable {variable} changes the limit")
     return Parsed(src, None, [Problem(
-        FILE_TOO_LARGE, f"file {how.format(limit)} (the limit{note}); gapctl files hold a few thousand, so it "
-        f"was not read; the environment variable {MAX_VALUES_ENV} changes the limit",
+        FILE_TOO_LARGE, message.format(limit=f"{limit:,}", note=note, variable=MAX_VALUES_ENV),
         src, location=Location(src.display, 1, 1))])
 
 
@@ -337,15 +360,15 @@ def _parse_toml(src: SourceFile, text: str) -> Parsed:
             if 0 < line <= len(lines):  # tomllib points past the value; point at the key
                 col = len(lines[line - 1]) - len(lines[line - 1].lstrip()) + 1
             return Parsed(src, None, [Problem(
-                DUPLICATE_KEY, f"duplicate key or table: {msg}", src,
+                DUPLICATE_KEY, _("duplicate key or table: {message}").format(message=msg), src,
                 location=Location(src.display, line, col))])
-        return Parsed(src, None, [Problem(SYNTAX, f"TOML syntax error: {msg}", src,
+        return Parsed(src, None, [Problem(SYNTAX, _("TOML syntax error: {message}").format(message=msg), src,
                                           location=Location(src.display, line, col))])
     except ValueError:  # int() refuses more than 4,300 digits, and tomllib lets it through
         m = re.search(r"[0-9][0-9_]{4000,}", text)
         line, col = _text_position(text, m.start()) if m else (1, 1)
-        return Parsed(src, None, [Problem(SYNTAX, "TOML error: a number here has more than 4,300 digits, too "
-                                          "long to read", src, location=Location(src.display, line, col))])
+        return Parsed(src, None, [Problem(SYNTAX, _("TOML error: a number here has more than 4,300 digits, too "
+                                            "long to read"), src, location=Location(src.display, line, col))])
     deep = _too_deep_path(data)
     if deep is not None:  # at the first table header or key below that path, else its nearest ancestor
         below = [pos for key, pos in toml_positions(text).items() if key[:len(deep)] == deep]
@@ -359,9 +382,9 @@ def _text_position(text: str, offset: int) -> tuple[int, int]:
 
 
 def _too_deep_message(alias: bool = False) -> str:
-    why = " (a YAML alias inside the collection it names nests it forever)" if alias else ""
-    return (f"lists and mappings are nested more than {MAX_DEPTH} levels deep here{why}; "
-            "gapctl files need fewer than 10 levels, so the file was not read")
+    why = _(" (a YAML alias inside the collection it names nests it forever)") if alias else ""
+    return _("lists and mappings are nested more than {depth} levels deep here{why}; gapctl files need fewer "
+             "than 10 levels, so the file was not read").format(depth=MAX_DEPTH, why=why)
 
 
 def _too_deep_path(data: Any) -> tuple[Any, ...] | None:
@@ -370,7 +393,7 @@ def _too_deep_path(data: Any) -> tuple[Any, ...] | None:
     Level by level first, which is cheap (2% of tomllib's time); paths only when one is too deep.
     """
     level = [data] if data.__class__ is dict or data.__class__ is list else []
-    for _ in range(MAX_DEPTH):
+    for _level in range(MAX_DEPTH):
         below = []
         for value in level:
             for v in value.values() if value.__class__ is dict else value:
@@ -421,7 +444,7 @@ def _parse_yaml(src: SourceFile, text: str, measure_depth: bool = False) -> Pars
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = err.problem or "invalid YAML"
+        what = err.problem or _("invalid YAML")
         if "maximum nesting depth" in what:  # libyaml's own limit, should gapctl's scan ever miss one
             return Parsed(src, None, [Problem(TOO_DEEP, _too_deep_message(), src,
                                               location=Location(src.display, line, col))])
@@ -432,8 +455,8 @@ def _parse_yaml(src: SourceFile, text: str, measure_depth: bool = False) -> Pars
             line, col = len(lines), len(lines[-1]) + 1
         bad_line = lines[line - 1] if 0 < line <= len(lines) else ""
         if "\t" in bad_line[: len(bad_line) - len(bad_line.lstrip())] or "\t" in bad_line[col - 1:col]:
-            what += "; YAML indentation must use spaces, not tabs"
-        return Parsed(src, None, [Problem(SYNTAX, f"YAML syntax error: {what}", src,
+            what += _("; YAML indentation must use spaces, not tabs")
+        return Parsed(src, None, [Problem(SYNTAX, _("YAML syntax error: {problem}").format(problem=what), src,
                                           location=Location(src.display, line, col))])
     except yaml.reader.ReaderError as err:  # a character YAML does not allow, such as a control character
         offset = err.position
@@ -442,13 +465,14 @@ def _parse_yaml(src: SourceFile, text: str, measure_depth: bool = False) -> Pars
         line, col = _text_position(text, offset)
         char = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "\0")
         return Parsed(src, None, [Problem(
-            SYNTAX, f"YAML syntax error: {err.reason}: U+{char:04X} here; delete it",
+            SYNTAX, _("YAML syntax error: {problem}: U+{code} here; delete it").format(
+                problem=err.reason, code=f"{char:04X}"),
             src, location=Location(src.display, line, col))])
     except yaml.YAMLError as err:
-        return Parsed(src, None, [Problem(SYNTAX, f"YAML error: {err}", src,
+        return Parsed(src, None, [Problem(SYNTAX, _("YAML error: {problem}").format(problem=err), src,
                                           location=Location(src.display, 1, 1))])
     if node is None:
-        return Parsed(src, None, [Problem(EMPTY_FILE, "file holds no data (only comments?)",
+        return Parsed(src, None, [Problem(EMPTY_FILE, _("file holds no data (only comments?)"),
                                           src, location=Location(src.display, 1, 1))])
     walker = _Walker(src, budget=limit)
     aliases = "*" in text and _ALIAS.search(text) is not None
@@ -618,21 +642,21 @@ class _Walker:
             if len(path) >= MAX_DEPTH:
                 raise _TooDeep(node.start_mark, self._cycles(path))
             if node.tag != _MAP and node.tag != _SEQ:
-                self.unsupported(node, f"YAML tag '{_short_tag(node.tag)}' is not supported: gapctl reads "
-                                 "plain lists, mappings and values; remove the tag")
+                self.unsupported(node, _("YAML tag '{tag}' is not supported: gapctl reads plain lists, mappings "
+                                         "and values; remove the tag").format(tag=_short_tag(node.tag)))
                 return None
         if cls is MappingNode:
             out: dict[str, Any] = {}
             positions = self.positions
             for key_node, value_node in node.value:
                 if key_node.__class__ is not ScalarNode:
-                    self.unsupported(key_node, "a key that is a list or mapping is not supported; keys are "
-                                     "text")
+                    self.unsupported(key_node, _("a key that is a list or mapping is not supported; keys are "
+                                                 "text"))
                     continue
                 key = key_node.value
                 if key == "<<" and key_node.tag != _STR:
-                    self.unsupported(key_node, "YAML merge keys ('<<') are not supported: write the keys "
-                                     "out in full (an alias of a whole value, *name, is fine)")
+                    self.unsupported(key_node, _("YAML merge keys ('<<') are not supported: write the keys "
+                                                 "out in full (an alias of a whole value, *name, is fine)"))
                     continue
                 sub = path + (key,)
                 if positions is not None:
@@ -642,8 +666,8 @@ class _Walker:
                 if key in out and self.src is not None:
                     km = key_node.start_mark
                     self.problems.append(Problem(
-                        DUPLICATE_KEY, f"duplicate key '{key}' in this mapping; only one "
-                        "value may be given", self.src,
+                        DUPLICATE_KEY, _("duplicate key '{key}' in this mapping; only one value may be "
+                                         "given").format(key=key), self.src,
                         location=Location(self.src.display, km.line + 1, km.column + 1)))
                     continue
                 out[key] = self.walk(value_node, sub)
@@ -658,8 +682,8 @@ class _Walker:
         if tag == _PLAIN:
             return _plain(node.value)
         if tag not in _SCALAR_TAGS:
-            self.unsupported(node, f"YAML tag '{_short_tag(tag)}' is not supported: gapctl reads plain "
-                             "values; remove the tag (quote the value to make it text)")
+            self.unsupported(node, _("YAML tag '{tag}' is not supported: gapctl reads plain values; remove the "
+                                     "tag (quote the value to make it text)").format(tag=_short_tag(tag)))
             return node.value
         return _typed(tag, node.value)
 

@@ -13,6 +13,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from gapctl.i18n import _
+
 
 class GitError(Exception):
     """git is missing, the path is not in a repository, or a revision does not exist."""
@@ -73,10 +75,10 @@ def git(args: list[str], cwd: Path, input_bytes: bytes | None = None) -> bytes:
         proc = subprocess.run(["git", "--no-optional-locks", *args], cwd=cwd, input=input_bytes,
                               capture_output=True, check=False)
     except FileNotFoundError as err:
-        raise GitError("git is not installed") from err
+        raise GitError(_("git is not installed")) from err
     if proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(message[-1] if message else f"git {' '.join(args)} failed")
+        raise GitError(message[-1] if message else _("{command} failed").format(command=" ".join(["git", *args])))
     return proc.stdout
 
 
@@ -97,7 +99,8 @@ class GitTree:
         except GitError:
             self.commit = ""
         if not self.commit:
-            raise GitError(f"unknown revision '{rev}' (not in this clone; a CI checkout needs fetch-depth: 0)")
+            raise GitError(_("unknown revision '{revision}' (not in this clone; a CI checkout needs fetch-depth: "
+                             "0)").format(revision=rev))
         self.label = f"{rev} ({self.commit[:7]})"
         listing = git(["ls-tree", "-r", "-z", "--full-tree", self.commit], self.root)
         self.blobs: dict[str, str] = {}
@@ -106,7 +109,7 @@ class GitTree:
         for entry in listing.split(b"\0"):
             if not entry:
                 continue
-            meta, _, name = entry.partition(b"\t")
+            meta, _tab, name = entry.partition(b"\t")
             parts = meta.split()
             if len(parts) < 3 or parts[1] != b"blob":
                 continue
@@ -168,23 +171,24 @@ class GitTree:
         from gapctl.escape import plain
         from gapctl.reads import CI_ENV, Refused, ci_mode
 
-        for _ in range(40):  # as many links as the kernel follows
+        for _step in range(40):  # as many links as the kernel follows
             if rel not in self.links:
                 return rel
             target = self._object(rel).decode("utf-8", "surrogateescape")
             shown = plain(target.replace("\x00", "\\u0000"))
             if ci_mode():
-                raise Refused(path, f"is a symbolic link (to {shown}) in {self.label}; in CI (CI=true or "
-                                    f"{CI_ENV}=1) gapctl follows no links: commit the file itself")
+                raise Refused(path, _("is a symbolic link (to {target}) in {revision}; in CI (CI=true or {variable}=1) "
+                                      "gapctl follows no links: commit the file itself").format(
+                    target=shown, revision=self.label, variable=CI_ENV))
             joined = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
             if target.startswith("/") or joined == ".." or joined.startswith("../"):
-                raise Refused(path, f"is a symbolic link to {shown} in {self.label}, outside the repository; "
-                                    "gapctl reads no file outside it")
+                raise Refused(path, _("is a symbolic link to {target} in {revision}, outside the repository; gapctl "
+                                      "reads no file outside it").format(target=shown, revision=self.label))
             if joined not in self.blobs:
-                raise Refused(path, f"is a symbolic link to {shown} in {self.label}, which does not exist "
-                                    "there or is not a file")
+                raise Refused(path, _("is a symbolic link to {target} in {revision}, which does not exist there or "
+                                      "is not a file").format(target=shown, revision=self.label))
             rel = joined
-        raise Refused(path, f"is a symbolic link in {self.label} that loops back on itself")
+        raise Refused(path, _("is a symbolic link in {revision} that loops back on itself").format(revision=self.label))
 
     def _object(self, rel: str) -> bytes:
         if self._reader is None:

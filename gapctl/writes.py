@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gapctl import journal as J
+from gapctl.i18n import _
 from gapctl.sources import decode
 
 _CHUNK = 1 << 20
@@ -82,18 +83,19 @@ def refusal(path: Path, root: Path | None = None) -> str | None:
     shown = display_path(path)
     linked = _linked_dir(path, root)
     if linked is not None:
-        return (f"{shown}: the directory {display_path(linked)} is a symbolic link; gapctl does not write "
-                "through links")
+        return _("{path}: the directory {directory} is a symbolic link; gapctl does not write through "
+                 "links").format(path=shown, directory=display_path(linked))
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         return None
     except OSError as err:
-        return f"{shown}: cannot write: {err.strerror}"
+        return _("{path}: cannot write: {reason}").format(path=shown, reason=err.strerror)
     if stat.S_ISLNK(st.st_mode):
-        return f"{shown}: is a symbolic link; gapctl does not write through links (edit the file it points to)"
+        return _("{path}: is a symbolic link; gapctl does not write through links (edit the file it points "
+                 "to)").format(path=shown)
     if not stat.S_ISREG(st.st_mode):
-        return f"{shown}: is not a regular file"
+        return _("{path}: is not a regular file").format(path=shown)
     return None
 
 
@@ -107,9 +109,10 @@ def _check(write: Write, root: Path | None) -> None:
     except FileNotFoundError:
         now = None
     if write.new and now is not None:
-        raise WriteError(f"{shown}: already exists; not overwritten")
+        raise WriteError(_("{path}: already exists; not overwritten").format(path=shown))
     if write.seen is not None and (now is None or _identity(now) != _identity(write.seen)):
-        raise WriteError(f"{shown}: changed while gapctl was working on it; left as it is (run the command again)")
+        raise WriteError(_("{path}: changed while gapctl was working on it; left as it is (run the command "
+                           "again)").format(path=shown))
 
 
 def _identity(st: os.stat_result) -> tuple[int, ...]:
@@ -175,13 +178,14 @@ def recover(directory: Path) -> list[str]:
 def _failure(err: OSError, path: Path, done: int, total: int) -> Exception:
     reason = err.strerror or str(err)
     if err.errno in _FULL:
-        return DiskFull(f"{display_path(path)}: cannot write: {reason}; nothing was changed")
-    message = f"{display_path(path)}: cannot write: {reason}"
+        return DiskFull(_("{path}: cannot write: {reason}; nothing was changed").format(
+            path=display_path(path), reason=reason))
+    message = _("{path}: cannot write: {reason}").format(path=display_path(path), reason=reason)
     if done:
-        message += (f" (the batch of {total} file(s) was committed: the next gapctl command that writes "
-                    "here completes it)")
+        message += _(" (the batch of {total} file(s) was committed: the next gapctl command that writes here "
+                     "completes it)").format(total=total)
     else:
-        message += "; nothing was changed"
+        message += _("; nothing was changed")
     return WriteError(message)
 
 
@@ -239,14 +243,14 @@ def _batch(writes: Sequence[Write], root: Path | None, directory: Path) -> list[
             raise _failure(err, current.path, 0, 1) from err
     else:
         try:
-            _, kept = journal.roll_forward()
+            _moved, kept = journal.roll_forward()
         except OSError as err:  # committed: the journal stays, and the next run completes the batch
             journal.close()
             raise _failure(err, current.path, len(writes), len(writes)) from err
         if kept:
             journal.finish()
-            raise WriteError(f"{kept[0]}: changed while gapctl was writing the batch; kept as it is, "
-                             f"the other files were written")
+            raise WriteError(_("{path}: changed while gapctl was writing the batch; kept as it is, the other "
+                               "files were written").format(path=kept[0]))
     for parent in dict.fromkeys(w.path.parent for w in writes):
         J.sync_directory(parent)
     journal.finish()
@@ -264,12 +268,13 @@ def _put(journal: J.Journal, write: Write) -> None:
     except FileExistsError:
         os.unlink(tmp)
         journal.finish()
-        raise WriteError(f"{display_path(write.path)}: already exists; not overwritten") from None
+        raise WriteError(_("{path}: already exists; not overwritten").format(path=display_path(write.path))) from None
     except OSError:  # no hard links on this file system
         if os.path.lexists(write.path):
             os.unlink(tmp)
             journal.finish()
-            raise WriteError(f"{display_path(write.path)}: already exists; not overwritten") from None
+            raise WriteError(_("{path}: already exists; not overwritten").format(
+                path=display_path(write.path))) from None
         os.replace(tmp, write.path)
         return
     os.unlink(tmp)
@@ -285,13 +290,14 @@ def write_directory(target: Path, files: dict[str, bytes], root: Path | None = N
     """
     target = Path(os.path.abspath(target))
     if os.path.islink(target):
-        raise WriteError(f"{display_path(target)}: is a symbolic link; gapctl does not write through links")
+        raise WriteError(_("{path}: is a symbolic link; gapctl does not write through links").format(
+            path=display_path(target)))
     if os.path.exists(target) and not os.path.isdir(target):
-        raise WriteError(f"{display_path(target)}: exists and is not a directory")
+        raise WriteError(_("{path}: exists and is not a directory").format(path=display_path(target)))
     linked = _linked_dir(target / "x", root)
     if linked is not None:
-        raise WriteError(f"{display_path(target)}: the directory {display_path(linked)} is a symbolic link; "
-                         "gapctl does not write through links")
+        raise WriteError(_("{path}: the directory {directory} is a symbolic link; gapctl does not write through "
+                           "links").format(path=display_path(target), directory=display_path(linked)))
     directory = target.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -411,10 +417,12 @@ def read_original(path: Path, root: Path | None = None) -> Original:
         seen = os.lstat(path)  # before reading: a change after this is caught when writing
         raw = path.read_bytes()
     except OSError as err:
-        raise WriteError(f"{display_path(path)}: cannot read: {err.strerror}") from None
+        raise WriteError(_("{path}: cannot read: {reason}").format(path=display_path(path),
+                                                                    reason=err.strerror)) from None
     text, hint = decode(raw)
     if text is None:
-        raise WriteError(f"{display_path(path)}: not UTF-8 (it looks like {hint}); not written")
+        raise WriteError(_("{path}: not UTF-8 (it looks like {encoding}); not written").format(
+            path=display_path(path), encoding=_(hint) if hint else "?"))
     return Original(path, raw, text, seen)
 
 

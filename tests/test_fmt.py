@@ -14,6 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gapctl import schema as S
 from gapctl.fmt import comment_texts, format_paths, format_text, kind_of
 from gapctl.sources import read_file
 from gapctl.writes import DiskFull
@@ -366,3 +367,49 @@ def test_a_file_whose_data_would_change_is_not_written(repo: Path, monkeypatch: 
 def test_a_missing_path_is_a_problem(tmp_path: Path):
     result = format_paths([tmp_path / "nope"], check=True)
     assert len(result.problems) == 1 and "no such file" in result.problems[0]
+
+
+# --- the words evaluators write: the English word is the canonical form ----------------------
+
+def test_chinese_words_are_written_as_the_english_words_and_score_the_same(tmp_path: Path):
+    from tests.test_schema import OBS_EN, OBS_ZH, scores, zh_repo
+
+    repo = zh_repo(tmp_path, OBS_ZH)
+    before = scores(repo)
+    result = format_paths([repo], check=False)
+    assert result.problems == []
+    for unit, leak in (("a", "false"), ("b", "true")):
+        text = (repo / f"rounds/r1/observations/{unit}.yaml").read_text(encoding="utf-8")
+        assert text == OBS_EN.format(unit=unit, leak=leak)  # the comment keeps its distance
+    assert scores(repo) == before
+    assert format_paths([repo], check=True).changed == []  # and it stays so
+
+
+def test_every_word_and_where_it_is_rewritten():
+    text = ("unit: a\nfacts: {泄密: 是, 说明: 否认}\nresults:\n"
+            + "".join(f"  - {{indicator: \"{i}\", result: {w}}}\n"
+                      for i, w in enumerate(S.RESULT_ALIASES))
+            + "  - indicator: x\n    result: 是\n    items: {a: 是, b: 否, c: 对}\n    note: 是\n"
+            "    findings: {f: 否, k: {错别字: 1}}\n")
+    out = format_text(text, "observations")
+    assert [line.split("result: ")[1].rstrip("}") for line in out.splitlines() if "{indicator:" in line] == \
+        list(S.RESULT_ALIASES.values())
+    assert "facts: {泄密: true, 说明: 否认}" in out
+    assert "result: 是\n" in out and "note: 是\n" in out  # text stays text; 是 is no result word
+    assert "items: {a: true, b: false, c: 对}" in out and "findings: {f: false, k: {错别字: 1}}" in out
+    assert format_text(out, "observations") == out
+
+
+def test_a_scheme_says_true_and_false():
+    text = ("id: s\ntitle: t\nmeasures:\n  - {id: m, name: M, higher_is_better: 否}\nindicators:\n"
+            "  - id: \"1\"\n    name: 是\n    rule: {kind: all-or-nothing, assumed: 是}\n    bounded: 否\n")
+    out = format_text(text, "scheme")
+    assert "higher_is_better: false" in out and "assumed: true}" in out and "bounded: false" in out
+    assert "name: 是" in out
+
+
+def test_a_word_written_twice_through_an_anchor_is_left_as_written(repo: Path):
+    text = 'unit: b\nresults:\n  - indicator: "1.1"\n    result: &r 完成\n  - indicator: "2"\n    result: *r\n'
+    assert format_text(text, "observations") == text
+    (repo / "rounds/r1/observations/b.yaml").write_text(text, encoding="utf-8")
+    assert format_paths([repo], check=False).problems == []  # read as done either way: nothing to refuse
