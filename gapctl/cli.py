@@ -1131,14 +1131,14 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+        typer.echo(_("interrupted"), err=True)
         sys.exit(130)
     except Exception as err:  # not bad data (that is exit 1 with problem lines): gapctl could not run
         import os
 
         from gapctl.writes import DiskFull
         if isinstance(err, DiskFull):  # no space: the old files are as they were
-            typer.echo(f"gapctl: could not run: {err}", err=True)
+            typer.echo(_("gapctl: could not run: {error}").format(error=err), err=True)
             sys.exit(3)
         if os.environ.get("GAPCTL_DEBUG"):
             raise
@@ -1154,16 +1154,20 @@ def _could_not_run(err: Exception, argv: list[str]) -> str:
     from gapctl.tree import GitError
 
     if isinstance(err, OSError) and err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        where = f" ({err.filename})" if err.filename else ""
-        return plain_line(f"gapctl: could not run: no space left on the device{where}; nothing else was changed")
+        if err.filename:
+            return plain_line(_("gapctl: could not run: no space left on the device ({path}); nothing else was "
+                                "changed").format(path=err.filename))
+        return _("gapctl: could not run: no space left on the device; nothing else was changed")
     if isinstance(err, MemoryError):
-        return "gapctl: could not run: out of memory"
+        return _("gapctl: could not run: out of memory")
     if isinstance(err, GitError):
-        return plain_line(f"gapctl: could not run: {err}")
+        return plain_line(_("gapctl: could not run: {error}").format(error=err))
     report = _crash_report(err, argv)
-    where = f"the crash report is {report}" if isinstance(report, Path) else \
-        f"no crash report could be written ({report}); rerun with GAPCTL_DEBUG=1 for the traceback"
-    return plain_line(f"gapctl: internal error ({type(err).__name__}), a bug in gapctl: {where}")
+    where = _("the crash report is {path}").format(path=report) if isinstance(report, Path) else \
+        _("no crash report could be written ({reason}); rerun with GAPCTL_DEBUG=1 for the traceback").format(
+            reason=report)
+    return plain_line(_("gapctl: internal error ({error}), a bug in gapctl: {where}").format(
+        error=type(err).__name__, where=where))
 
 
 def _crash_directory() -> Path:

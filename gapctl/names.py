@@ -70,7 +70,7 @@ def suggestions(text: str, options: Sequence[Choice], n: int = 3) -> list[Choice
     for k, (ident, names) in enumerate(options):
         for word in (ident, *names):
             words.setdefault(word, k)
-    close = difflib.get_close_matches(text.strip(), list(words), n=n * 2, cutoff=0.5)
+    close = difflib.get_close_matches(text.strip(), list(words), n=n * 2, cutoff=0.6)
     found = list(dict.fromkeys(words[word] for word in close))
     return [options[k] for k in found[:n]]
 
