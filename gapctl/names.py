@@ -11,11 +11,12 @@ Contract. `unit(text, units, where)` and `indicator(text, indicators, where)` re
 2. the exact name (`name`, or `name_en` where one is given);
 3. a prefix of names (`区财政` for 区财政金融局), when it starts the names of one thing only.
 
-Text is compared as given, after trimming surrounding white space (ids and Chinese names have no
-case; `name_en` is compared ignoring case). A name shared by two things, or a prefix of several,
-names none of them. When nothing is named, `Unknown` is raised with one line to print: what was
-not found where, and the closest ids and names (difflib over both), or every candidate of an
-ambiguous name. Nothing here reads files or prints.
+Text is compared as given, after trimming surrounding white space; ids are exact, names written
+in Latin letters (`name_en`) ignore case. A name shared by two things, or a prefix of several,
+names none of them (an id always wins over another thing's name). When nothing is named,
+`Unknown` is raised with one line to print (in the current language): what was not found where,
+and the closest ids and names (difflib over both, ratio 0.6 or more, three at most), or the
+candidates of an ambiguous name (five at most, then "…"). Nothing here reads files or prints.
 """
 
 from __future__ import annotations
@@ -39,8 +40,6 @@ class Unknown(LookupError):
         self.line = line
         self.candidates = list(candidates)
         self.ambiguous = ambiguous
-
-
 
 
 def choices(things: Iterable[Any]) -> list[Choice]:
