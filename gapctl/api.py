@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gapctl.i18n import _
 from gapctl.load import Loaded, build_round, build_scheme, build_unit_set, load, paused_gc, round_file
 from gapctl.model import Round
 from gapctl.problems import UNREADABLE, Location, Problem, Report
@@ -83,7 +84,7 @@ def load_round(path: Path | str) -> Round:
     """
     loaded = load(path)
     if loaded.round is None:
-        messages = "; ".join(p.message for p in loaded.problems) or "not a round directory"
+        messages = "; ".join(p.message for p in loaded.problems) or _("not a round directory")
         raise ValueError(f"{path}: {messages}")
     report = validate(loaded)
     loaded.round.problems = report.sorted()
@@ -98,7 +99,7 @@ def read_one(path: Path | str) -> tuple[str, Any, list[Problem]]:
         problems = validate(loaded).sorted() if loaded.round else loaded.problems
         return "round", loaded.round, problems
     if not path.is_file():
-        return "", None, [Problem(UNREADABLE, "no such scheme, unit set or round",
+        return "", None, [Problem(UNREADABLE, _("no such scheme, unit set or round"),
                                   location=Location(display_path(path)))]
     parsed = read_file(path)
     problems = list(parsed.problems)

@@ -13,13 +13,22 @@ from typing import Any
 
 import typer
 
-app = typer.Typer(
+from gapctl.cli_help import App
+from gapctl.i18n import N_, _
+
+app = App(
     name="gapctl",
-    help="Government-openness assessments (政务公开考核评估) as a plain-text data repository.\n\n"
-         "Examples:\n\n"
-         "  gapctl validate rounds/suizhou-2021\n\n"
-         "  gapctl show schemes/suizhou-2021.yaml\n\n"
-         "  gapctl validate --list-codes",
+    help=N_("""Government-openness assessments (政务公开考核评估) as a plain-text data repository.
+
+Examples:
+
+  gapctl validate rounds/suizhou-2021
+
+  gapctl show schemes/suizhou-2021.yaml
+
+  gapctl explain rounds/suizhou-2021 区财政金融局
+
+  gapctl --lang en score rounds/suizhou-2021"""),
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
@@ -67,14 +76,42 @@ class Lang(str, Enum):
     en = "en"
 
 
-FORMAT_OPTION = typer.Option(Format.text, "--format", "-f", help="Output format: text or json.")
-LANG_OPTION = typer.Option(None, "--lang", help="Language of labels: zh or en (default: the scheme's).")
-NO_CACHE_OPTION = typer.Option(False, "--no-cache", help="Read every file again; neither use nor update "
-                               ".gapctl-cache/ (also: GAPCTL_NO_CACHE=1).")
+_root_lang: str | None = None  # the root --lang of this run: labels follow it too (see _lang)
+
+
+def _use_lang(value: Any) -> Any:
+    """--lang (the root's or a command's): the language of messages from here on."""
+    from gapctl import i18n
+    chosen = getattr(value, "value", value)
+    if chosen:
+        i18n.use(chosen)
+    return value
+
+
+def _use_root_lang(value: str | None) -> str | None:
+    global _root_lang
+    _root_lang = value if value in ("zh", "en") else None
+    return _use_lang(value)
+
+
+FORMAT_OPTION = typer.Option(Format.text, "--format", "-f", help=N_("Output format: text or json."))
+LANG_OPTION = typer.Option(None, "--lang", callback=_use_lang, is_eager=True,
+                           help=N_("Language of labels and messages: zh or en (default: labels in the "
+                                   "scheme's language, messages as gapctl --lang says)."))
+NO_CACHE_OPTION = typer.Option(False, "--no-cache", help=N_("Read every file again; neither use nor update "
+                                                             ".gapctl-cache/ (also: GAPCTL_NO_CACHE=1)."))
+UNIT_HELP = N_("Unit: its id, its name or the start of its name.")
+INDICATOR_HELP = N_("Indicator: its id, its name or the start of its name.")
 
 
 def _echo(text: str = "") -> None:
     typer.echo(text)
+
+
+def _fail(text: str, code: int = 1) -> typer.Exit:
+    """Print one line on stderr; the Exit to raise with `code`."""
+    typer.echo(text, err=True)
+    return typer.Exit(code)
 
 
 def _dump_json(data: dict[str, Any]) -> None:
@@ -90,21 +127,15 @@ def _print_version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-def _use_lang(value: str | None) -> str | None:
-    from gapctl import i18n
-    if value:
-        i18n.use(value)
-    return value
-
-
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", "-V", callback=_print_version, is_eager=True,
-                                 help="Print gapctl's version and exit."),
-    lang: str | None = typer.Option(None, "--lang", callback=_use_lang, is_eager=True, metavar="zh|en",
-                                    help="Language of messages: zh (default) or en; also GAPCTL_LANG."),
+                                 help=N_("Print gapctl's version and exit.")),
+    lang: str | None = typer.Option(None, "--lang", callback=_use_root_lang, is_eager=True, metavar="zh|en",
+                                    help=N_("Language of messages and labels: zh (default) or en; also "
+                                            "GAPCTL_LANG.")),
 ) -> None:
-    """Government-openness assessments (政务公开考核评估) as a plain-text data repository."""
+    """The options every command shares (typer's root callback)."""
 
 
 def _problem_rows(problems: list) -> list[dict[str, Any]]:
@@ -119,48 +150,49 @@ def _problem_line(row: dict[str, Any]) -> str:
 
 
 def _codes_catalogue() -> list[dict[str, str]]:
+    """The problem catalogue, titles and descriptions in the current language (codes never change)."""
+    from gapctl.i18n import lang
     from gapctl.problems import CATALOGUE
-    return [{"code": k.code, "name": k.name, "severity": k.severity, "title": k.title,
-             "description": k.description} for k in sorted(CATALOGUE.values(), key=lambda k: k.code)]
+    return [{"code": k.code, "name": k.name, "severity": k.severity, "title": k.title_in(lang()),
+             "description": k.description_in(lang())} for k in sorted(CATALOGUE.values(), key=lambda k: k.code)]
 
 
-@app.command()
+@app.command(help=N_("""Check a round or a whole repository and list every problem at once.
+
+Prints `path:line:col: CODE message`, sorted by path and line, then a summary.
+Exit 1 if there is any error (or any warning with --strict).
+
+Examples:
+
+  gapctl validate rounds/suizhou-2021
+
+  gapctl validate . --strict --format json
+
+  gapctl validate . --format github      # annotations in a GitHub workflow
+
+  gapctl validate . --format sarif > gapctl.sarif
+
+Large rounds are read on every core, and what each file gave is kept in
+.gapctl-cache/ (keyed by the file's content), so a second run reads only what changed."""))
 def validate(
-    paths: list[Path] = typer.Argument(None, help="Round directories, a repository root, or files (each "
-                                       "is checked with its round or repository). Default: .",
+    paths: list[Path] = typer.Argument(None, help=N_("Round directories, a repository root, or files (each "
+                                                     "is checked with its round or repository). Default: ."),
                                        show_default=False),
-    strict: bool = typer.Option(False, "--strict", help="Fail (exit 1) on warnings too."),
-    list_codes: bool = typer.Option(False, "--list-codes", help="Print the problem catalogue and exit."),
+    strict: bool = typer.Option(False, "--strict", help=N_("Fail (exit 1) on warnings too.")),
+    list_codes: bool = typer.Option(False, "--list-codes", help=N_("Print the problem catalogue and exit.")),
     fmt: ProblemFormat = typer.Option(ProblemFormat.text, "--format", "-f",
-                                      help="Output format: text, json, github (workflow commands: annotations "
-                                      "on a pull request) or sarif (SARIF 2.1.0, for code scanning)."),
+                                      help=N_("Output format: text, json, github (workflow commands: "
+                                              "annotations on a pull request) or sarif (SARIF 2.1.0, for code "
+                                              "scanning).")),
     no_cache: bool = NO_CACHE_OPTION,
 ) -> None:
-    """Check a round or a whole repository and list every problem at once.
-
-    Prints `path:line:col: CODE message`, sorted by path and line, then a summary.
-    Exit 1 if there is any error (or any warning with --strict).
-
-    Examples:
-
-      gapctl validate rounds/suizhou-2021
-
-      gapctl validate . --strict --format json
-
-      gapctl validate . --format github      # annotations in a GitHub workflow
-
-      gapctl validate . --format sarif > gapctl.sarif
-
-    Large rounds are read on every core, and what each file gave is kept in
-    .gapctl-cache/ (keyed by the file's content), so a second run reads only what changed.
-    """
     if list_codes:
         catalogue = _codes_catalogue()
         if fmt is ProblemFormat.json:
             _dump_json({"codes": catalogue})
         else:
             from gapctl.textwidth import table
-            rows = [["code", "name", "severity", "title"]]
+            rows = [[_("code"), _("name"), _("severity"), _("title")]]
             rows += [[c["code"], c["name"], c["severity"], c["title"]] for c in catalogue]
             for line in table(rows):
                 _echo(line)
@@ -170,37 +202,34 @@ def validate(
     from gapctl.problem_formats import Findings, render
 
     paths = paths or [Path(".")]
-    result = check_many(paths, use_cache=not no_cache, progress=print_progress("validating"))
+    result = check_many(paths, use_cache=not no_cache, progress=print_progress(_("validating")))
     code = result.report.exit_code(strict)
     findings = Findings(result.report.sorted(), result.files, " ".join(str(p) for p in paths), code != 0)
     typer.echo(render(findings, fmt.value), nl=False)
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(help=N_("""Print a scheme as an indented tree with points, a unit set as a table, or a round's summary.
+
+Examples:
+
+  gapctl show schemes/suizhou-2021.yaml
+
+  gapctl show units/suizhou-gxq.yaml
+
+  gapctl show rounds/suizhou-2021 --format json"""))
 def show(
-    path: Path = typer.Argument(..., help="A scheme file, a unit-set file or a round directory."),
+    path: Path = typer.Argument(..., help=N_("A scheme file, a unit-set file or a round directory.")),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
-    """Print a scheme as an indented tree with points, a unit set as a table, or a round's summary.
-
-    Examples:
-
-      gapctl show schemes/suizhou-2021.yaml
-
-      gapctl show units/suizhou-gxq.yaml
-
-      gapctl show rounds/suizhou-2021 --format json
-    """
     from gapctl import show as render
     from gapctl.api import read_one
 
     what, obj, problems = read_one(path)
     if obj is None:
-        for row in _problem_rows(problems):
-            typer.echo(_problem_line(row), err=True)
+        _print_problems(problems)
         if not problems:
-            typer.echo(f"{path}: not a scheme, unit set or round", err=True)
+            typer.echo(_("{path}: not a scheme, unit set or round").format(path=path), err=True)
         raise typer.Exit(1)
     data_fn = {"scheme": render.scheme_data, "units": render.unit_set_data, "round": render.round_data}[what]
     lines_fn = {"scheme": render.scheme_lines, "units": render.unit_set_lines, "round": render.round_lines}[what]
@@ -226,7 +255,7 @@ def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = Tr
     from gapctl.score import score_round
 
     if summary:
-        result = outcomes.check(path, use_cache, progress=outcomes.print_progress("scoring"))
+        result = outcomes.check(path, use_cache, progress=outcomes.print_progress(_("scoring")))
     else:
         from gapctl.api import check
         result = check(path)
@@ -234,236 +263,292 @@ def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = Tr
         problems = result.report.sorted()
         _print_problems(problems)
         if not problems:
-            typer.echo(f"{path}: not a round directory (no round.toml)", err=True)
+            typer.echo(_("{path}: not a round directory (no round.toml)").format(path=path), err=True)
         raise typer.Exit(1)
     if result.report.errors:
         _print_problems([p for p in result.report.sorted() if p.severity == "error"])
-        typer.echo(f"Not scored: {len(result.report.errors)} error(s); see `gapctl validate {path}`.", err=True)
-        raise typer.Exit(1)
+        raise _fail(_("Not scored: {errors} error(s); see `gapctl validate {path}`.").format(
+            errors=len(result.report.errors), path=path))
     if result.report.warnings and not final:
-        typer.echo(f"note: {len(result.report.warnings)} warning(s); the scores may be provisional "
-                   f"(gapctl validate {path})", err=True)
+        typer.echo(_("note: {warnings} warning(s); the scores may be provisional (gapctl validate {path})").format(
+            warnings=len(result.report.warnings), path=path), err=True)
     with outcomes.paused_gc():
         scored = outcomes.score(result, final) if summary else score_round(result.loaded.round, final=final)
     if scored.problems:
         _print_problems(scored.problems)
-        typer.echo(f"Not final: {len(scored.problems)} unit(s) have indicators not yet assessed.", err=True)
-        raise typer.Exit(1)
+        raise _fail(_("Not final: {units} unit(s) have indicators not yet assessed.").format(
+            units=len(scored.problems)))
     return scored
 
 
-def _lang(lang: Lang | None, scored) -> str:
+def _lang(lang: Lang | None, units: list) -> str:
+    """The language of labels: the command's --lang, else the root's (`gapctl --lang en …`), else
+    the schemes' of these unit scores (English when every one is written in English), else Chinese."""
     if lang is not None:
         return lang.value
-    languages = {s.scheme.language for s in scored.units}
-    return "en" if languages == {"en"} else "zh"
+    if _root_lang is not None:
+        return _root_lang
+    return "en" if units and {s.scheme.language for s in units} == {"en"} else "zh"
 
 
-@app.command()
+def _where_round(round_id: str) -> str:
+    return _("round {round}").format(round=round_id)
+
+
+def _where_scheme(scheme_id: str) -> str:
+    return _("scheme {scheme}").format(scheme=scheme_id)
+
+
+def _unit_id(text: str, units: list, round_id: str) -> str:
+    """The id of the unit `text` names (gapctl.names); a miss prints one line and exits 1."""
+    from gapctl import names
+    try:
+        return names.unit(text, units, _where_round(round_id))
+    except names.Unknown as err:
+        raise _fail(_plain(err.line)) from None
+
+
+def _indicator_id(text: str, scheme: Any) -> str:
+    """The id of the indicator of `scheme` that `text` names (gapctl.names); a miss exits 1."""
+    from gapctl import names
+    try:
+        return names.indicator(text, scheme.all_indicators(), _where_scheme(scheme.id))
+    except names.Unknown as err:
+        raise _fail(_plain(err.line)) from None
+
+
+def _plain(text: str) -> str:
+    from gapctl.escape import plain_line
+    return plain_line(text)
+
+
+@app.command(short_help=N_("Score every unit of a round: rank, total, grade and flags."),
+              help=N_("""Score every unit of a round: rank, unit, category, applicable and earned points, base,
+bonus, penalty, external deductions, total, grade and flags.
+
+Invalid data is not scored (exit 1). Ties share a rank (1, 2, 2, 4).
+
+Examples:
+
+  gapctl score rounds/yanjiang-2021
+
+  gapctl score rounds/shanwei-2020 --by-category
+
+  gapctl score rounds/suizhou-2021 --unit finance --format json
+
+  gapctl score rounds/suizhou-2021 --unit 区财政金融局
+
+  gapctl score rounds/chongqing-2020 --final --format csv > scores.csv"""))
 def score(
-    path: Path = typer.Argument(..., help="A round directory."),
-    by_category: bool = typer.Option(False, "--by-category", help="Group by ranking category (分类排名)."),
-    unit: str | None = typer.Option(None, "--unit", help="Only this unit (id)."),
-    final: bool = typer.Option(False, "--final", help="Refuse (exit 1) if any indicator is not yet assessed."),
-    fmt: TableFormat = typer.Option(TableFormat.table, "--format", "-f", help="table, json or csv."),
+    path: Path = typer.Argument(..., help=N_("A round directory.")),
+    by_category: bool = typer.Option(False, "--by-category", help=N_("Group by ranking category (分类排名).")),
+    unit: str | None = typer.Option(None, "--unit", help=N_("Only this unit: its id, its name or the start "
+                                                            "of its name.")),
+    final: bool = typer.Option(False, "--final", help=N_("Refuse (exit 1) if any indicator is not yet assessed.")),
+    fmt: TableFormat = typer.Option(TableFormat.table, "--format", "-f", help=N_("table, json or csv.")),
     lang: Lang | None = LANG_OPTION,
     no_cache: bool = NO_CACHE_OPTION,
 ) -> None:
-    """Score every unit of a round: rank, unit, category, applicable and earned points, base,
-    bonus, penalty, external deductions, total, grade and flags.
-
-    Invalid data is not scored (exit 1). Ties share a rank (1, 2, 2, 4).
-
-    Examples:
-
-      gapctl score rounds/yanjiang-2021
-
-      gapctl score rounds/shanwei-2020 --by-category
-
-      gapctl score rounds/suizhou-2021 --unit finance --format json
-
-      gapctl score rounds/chongqing-2020 --final --format csv > scores.csv
-    """
     from gapctl import scoreboard
 
     scored = _scored(path, final, summary=True, use_cache=not no_cache)
-    if unit is not None and unit not in scored.by_unit():
-        typer.echo(f"no unit '{unit}' in round {scored.round.id}", err=True)
-        raise typer.Exit(1)
+    if unit is not None:
+        unit = _unit_id(unit, [s.unit for s in scored.units], scored.round.id)
     scores = scoreboard.select(scored, unit, by_category)
     if fmt is TableFormat.json:
         _dump_json(scoreboard.json_data(scored, scores))
     elif fmt is TableFormat.csv:
         typer.echo(scoreboard.csv_text(scores), nl=False)
     else:
-        for line in scoreboard.text_lines(scored, scores, _lang(lang, scored), by_category):
+        for line in scoreboard.text_lines(scored, scores, _lang(lang, scored.units), by_category):
             _echo(line)
 
 
-@app.command()
+@app.command(short_help=N_("Why a unit got its score, indicator by indicator, and its problem list."),
+              help=N_("""Why a unit got its score: per indicator the points, the rule in words, the observation,
+points earned or lost and why, the evidence; then how the total was combined, and the
+unit's problem list (扣分点, 扣分理由, 整改要求).
+
+The unit and the indicator may be given by id, by name or by the start of a name.
+
+Examples:
+
+  gapctl explain rounds/suizhou-2021 finance
+
+  gapctl explain rounds/suizhou-2021 区财政金融局
+
+  gapctl explain rounds/yanjiang-2021 baohe 8
+
+  gapctl explain rounds/chongqing-2020 wanzhou --lang en
+
+  gapctl explain rounds/pingyuan-2024 county --depth 1"""))
 def explain(
-    path: Path = typer.Argument(..., help="A round directory."),
-    unit: str = typer.Argument(..., help="Unit id."),
-    indicator: str | None = typer.Argument(None, help="Only this indicator (id)."),
+    path: Path = typer.Argument(..., help=N_("A round directory.")),
+    unit: str = typer.Argument(..., help=UNIT_HELP),
+    indicator: str | None = typer.Argument(None, help=N_("Only this indicator: its id, its name or the start "
+                                                         "of its name.")),
     fmt: Format = FORMAT_OPTION,
     lang: Lang | None = LANG_OPTION,
-    depth: int = typer.Option(0, "--depth", min=0, max=5, help="Also explain the channels, subordinate units "
-                              "and periods the unit's score is built from, this many levels down."),
+    depth: int = typer.Option(0, "--depth", min=0, max=5, help=N_("Also explain the channels, subordinate "
+                                                                  "units and periods the unit's score is built "
+                                                                  "from, this many levels down.")),
 ) -> None:
-    """Why a unit got its score: per indicator the points, the rule in words, the observation,
-    points earned or lost and why, the evidence; then how the total was combined, and the
-    unit's problem list (扣分点, 扣分理由, 整改要求).
-
-    Examples:
-
-      gapctl explain rounds/suizhou-2021 finance
-
-      gapctl explain rounds/yanjiang-2021 baohe 8
-
-      gapctl explain rounds/chongqing-2020 wanzhou --lang en
-
-      gapctl explain rounds/pingyuan-2024 county --depth 1
-    """
     from gapctl.explain import explain_data, explain_lines
 
     scored = _scored(path, final=False)
-    score_ = scored.by_unit().get(unit)
-    if score_ is None:
-        typer.echo(f"no unit '{unit}' in round {scored.round.id}", err=True)
-        raise typer.Exit(1)
-    if indicator is not None and indicator not in score_.leaves and score_.node(indicator) is None:
-        typer.echo(f"no indicator '{indicator}' in scheme {score_.scheme.id}", err=True)
-        raise typer.Exit(1)
+    score_ = scored.by_unit()[_unit_id(unit, [s.unit for s in scored.units], scored.round.id)]
+    if indicator is not None:
+        indicator = _indicator_id(indicator, score_.scheme)
+        if indicator not in score_.leaves and score_.node(indicator) is None:
+            raise _fail(_("indicator '{indicator}' of scheme {scheme} is not assessed for unit '{unit}'").format(
+                indicator=indicator, scheme=score_.scheme.id, unit=score_.unit.id))
     if fmt is Format.json:
         _dump_json(explain_data(score_))
     else:
-        for line in explain_lines(score_, _lang(lang, scored), indicator, depth, scored):
+        for line in explain_lines(score_, _lang(lang, scored.units), indicator, depth, scored):
             _echo(line)
 
 
-@app.command()
+@app.command(short_help=N_("Write the report an office publishes (HTML or Markdown)."),
+              help=N_("""Write the report an office publishes: an overview (grades, rankings by category,
+attainment per indicator, where points were lost, charts) and one page per unit with its
+score card and problem list (扣分点, 扣分理由, 整改要求). HTML is self-contained and prints
+on A4; report.html holds every page for printing.
+
+Examples:
+
+  gapctl report rounds/shanwei-2020 --out out/shanwei
+
+  gapctl report rounds/suizhou-2022 --compare rounds/suizhou-2021 --lang en
+
+  gapctl report rounds/yanjiang-2021 --format md --out docs/example-report"""))
 def report(
-    path: Path = typer.Argument(..., help="A round directory."),
-    fmt: ReportFormat = typer.Option(ReportFormat.html, "--format", "-f", help="html or md."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Directory to write (default: out/<round-id>)."),
-    compare: Path | None = typer.Option(None, "--compare", help="Last round: its totals, grades and which "
-                                        "of its problems are fixed."),
+    path: Path = typer.Argument(..., help=N_("A round directory.")),
+    fmt: ReportFormat = typer.Option(ReportFormat.html, "--format", "-f", help=N_("html or md.")),
+    out: Path | None = typer.Option(None, "--out", "-o", help=N_("Directory to write (default: "
+                                                                 "out/<round-id>).")),
+    compare: Path | None = typer.Option(None, "--compare", help=N_("Last round: its totals, grades and which "
+                                                                   "of its problems are fixed.")),
     lang: Lang | None = LANG_OPTION,
-    stamp: bool = typer.Option(False, "--stamp", help="Print the generation time on the overview "
-                               "(off by default: same input, same bytes)."),
+    stamp: bool = typer.Option(False, "--stamp", help=N_("Print the generation time on the overview "
+                                                         "(off by default: same input, same bytes).")),
 ) -> None:
-    """Write the report an office publishes: an overview (grades, rankings by category,
-    attainment per indicator, where points were lost, charts) and one page per unit with its
-    score card and problem list (扣分点, 扣分理由, 整改要求). HTML is self-contained and prints
-    on A4; report.html holds every page for printing.
-
-    Examples:
-
-      gapctl report rounds/shanwei-2020 --out out/shanwei
-
-      gapctl report rounds/suizhou-2022 --compare rounds/suizhou-2021 --lang en
-
-      gapctl report rounds/yanjiang-2021 --format md --out docs/example-report
-    """
     import datetime as dt
 
     from gapctl.report.build import ReportError, render, write
 
     scored = _scored(path, final=False)
     previous = _scored(compare, final=False) if compare is not None else None
-    language = _lang(lang, scored)
+    language = _lang(lang, scored.units)
     target = out or Path("out") / scored.round.id
     if len(scored.units) > 500:
-        typer.echo(f"rendering {len(scored.units) + 1} pages…", err=True)
+        typer.echo(_("rendering {pages} pages…").format(pages=len(scored.units) + 1), err=True)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if stamp else None
     files = render(scored, fmt.value, language, previous, when)
     try:
         write(files, target)
     except (ReportError, OSError) as err:
-        typer.echo(f"gapctl report: {err}", err=True)
-        raise typer.Exit(1) from None
-    _echo(f"wrote {len(files)} file(s) to {target}/ (open {target / ('index.' + fmt.value)})")
+        raise _fail(f"gapctl report: {err}") from None
+    _echo(_("wrote {files} file(s) to {directory}/ (open {index})").format(
+        files=len(files), directory=target, index=target / ("index." + fmt.value)))
 
 
-@app.command("fmt")
+@app.command("fmt", short_help=N_("Rewrite data files into one canonical layout; comments and values are kept."),
+              help=N_("""Rewrite scheme, unit-set, observation and external files into one canonical layout
+(key order, indentation, quoting) so that diffs stay minimal. Comments and every value
+are kept; files are written atomically; running it twice changes nothing.
+
+With --format json: the files changed (or, with --check, that would change) and the problems.
+
+Examples:
+
+  gapctl fmt .
+
+  gapctl fmt --check rounds/suizhou-2021
+
+  gapctl fmt --check . --format json
+
+  gapctl fmt rounds/suizhou-2021/observations/finance.yaml"""))
 def fmt_command(
-    paths: list[Path] = typer.Argument(None, help="Files or directories (default: the repository, .).",
+    paths: list[Path] = typer.Argument(None, help=N_("Files or directories (default: the repository, .)."),
                                        show_default=False),
-    check: bool = typer.Option(False, "--check", help="Write nothing; list files that would change, exit 1 if any."),
+    check: bool = typer.Option(False, "--check", help=N_("Write nothing; list files that would change, exit 1 "
+                                                         "if any.")),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
-    """Rewrite scheme, unit-set, observation and external files into one canonical layout
-    (key order, indentation, quoting) so that diffs stay minimal. Comments and every value
-    are kept; files are written atomically; running it twice changes nothing.
-
-    Examples:
-
-      gapctl fmt .
-
-      gapctl fmt --check rounds/suizhou-2021
-
-      gapctl fmt rounds/suizhou-2021/observations/finance.yaml
-    """
     from gapctl.fmt import format_paths
     from gapctl.sources import display_path
 
     result = format_paths(paths or [Path(".")], check)
+    done = result.changed if check else result.written
+    canonical = max(len(result.files) - len(result.changed) - len(result.problems), 0)
+    if fmt is Format.json:
+        _dump_json({"check": check, "files": len(result.files), "canonical": canonical,
+                    "changed": [display_path(p) for p in result.changed],
+                    "written": [display_path(p) for p in result.written], "problems": list(result.problems)})
+        raise typer.Exit(result.exit_code)
     for message in result.problems:
         typer.echo(message, err=True)
-    done = result.changed if check else result.written
     for path in done:
-        _echo(("would reformat " if check else "reformatted ") + display_path(path))
-    verb = "would be reformatted" if check else "reformatted"
-    canonical = len(result.files) - len(result.changed) - len(result.problems)
-    _echo(f"{len(done)} file(s) {verb}, {max(canonical, 0)} already canonical"
-          + (f", {len(result.problems)} problem(s)" if result.problems else "") + ".")
+        _echo((_("would reformat {path}") if check else _("reformatted {path}")).format(path=display_path(path)))
+    if check:
+        summary = (_("{files} file(s) would be reformatted, {canonical} already canonical, {problems} problem(s).")
+                   if result.problems else _("{files} file(s) would be reformatted, {canonical} already canonical."))
+    else:
+        summary = (_("{files} file(s) reformatted, {canonical} already canonical, {problems} problem(s).")
+                   if result.problems else _("{files} file(s) reformatted, {canonical} already canonical."))
+    _echo(summary.format(files=len(done), canonical=canonical, problems=len(result.problems)))
     raise typer.Exit(result.exit_code)
 
 
-@app.command()
+@app.command(short_help=N_("How scores, grades and ranks change between revisions or rounds, and why."),
+              help=N_("""Show how scores, grades and ranks change between two git revisions of a round, or
+between two rounds, and which observations (and commits) explain each change. Given a
+repository, every round under rounds/ is compared; a round on one side only is shown as
+new (its units' totals, grades and ranks) or removed.
+
+Exit 0 when nothing tripped; 1 when a --fail-* gate trips or a side cannot be loaded
+(invalid data); 2 on a usage error; 3 when it could not run (a git revision that does not
+exist, git failing, a file that cannot be written).
+
+Examples:
+
+  gapctl diff rounds/yanjiang-2021                 # working tree against HEAD
+
+  gapctl diff rounds/yanjiang-2021 --rev origin/main --format md
+
+  gapctl diff rounds/yanjiang-2021 --rev HEAD~3..HEAD --fail-if-total-drops-more-than 5
+
+  gapctl diff rounds/suizhou-2021 rounds/suizhou-2022
+
+  gapctl diff . --rev origin/main --format md --max-chars 60000 --out gapctl-diff"""))
 def diff(
-    path: Path = typer.Argument(..., help="A round directory (or the older of two rounds), or a repository: "
-                                "every round under its rounds/."),
-    new_round: Path | None = typer.Argument(None, help="A newer round to compare with PATH."),
-    rev: str | None = typer.Option(None, "--rev", help="BASE or BASE..HEAD: the round at git revisions "
-                                   "(BASE alone: against the working tree). Default: HEAD."),
-    show_all: bool = typer.Option(False, "--all", help="List every unit, not only those that changed."),
-    fmt: DiffFormat = typer.Option(DiffFormat.table, "--format", "-f", help="table, md (a PR comment) or json."),
+    path: Path = typer.Argument(..., help=N_("A round directory (or the older of two rounds), or a repository: "
+                                             "every round under its rounds/.")),
+    new_round: Path | None = typer.Argument(None, help=N_("A newer round to compare with PATH.")),
+    rev: str | None = typer.Option(None, "--rev", help=N_("BASE or BASE..HEAD: the round at git revisions "
+                                                          "(BASE alone: against the working tree). Default: "
+                                                          "HEAD.")),
+    show_all: bool = typer.Option(False, "--all", help=N_("List every unit, not only those that changed.")),
+    fmt: DiffFormat = typer.Option(DiffFormat.table, "--format", "-f", help=N_("table, md (a PR comment) or "
+                                                                               "json.")),
     lang: Lang | None = LANG_OPTION,
     drops: float | None = typer.Option(None, "--fail-if-total-drops-more-than", metavar="N",
-                                       help="Exit 1 if any unit's total drops by more than N."),
+                                       help=N_("Exit 1 if any unit's total drops by more than N.")),
     rises: float | None = typer.Option(None, "--fail-if-total-rises-more-than", metavar="N",
-                                       help="Exit 1 if any unit's total rises by more than N."),
-    grade_change: bool = typer.Option(False, "--fail-on-grade-change", help="Exit 1 if any grade changes."),
-    rank_change: bool = typer.Option(False, "--fail-on-rank-change", help="Exit 1 if any rank changes."),
-    any_change: bool = typer.Option(False, "--fail-on-any-change", help="Exit 1 if any score changes "
-                                    "(or, for a repository, a round is added or removed)."),
+                                       help=N_("Exit 1 if any unit's total rises by more than N.")),
+    grade_change: bool = typer.Option(False, "--fail-on-grade-change", help=N_("Exit 1 if any grade changes.")),
+    rank_change: bool = typer.Option(False, "--fail-on-rank-change", help=N_("Exit 1 if any rank changes.")),
+    any_change: bool = typer.Option(False, "--fail-on-any-change", help=N_("Exit 1 if any score changes "
+                                                                           "(or, for a repository, a round is "
+                                                                           "added or removed).")),
     max_chars: int | None = typer.Option(None, "--max-chars", metavar="N", min=1000,
-                                         help="With --format md: leave rows out so that the output has at "
-                                         "most N characters, and say how many (a PR comment: 60000)."),
-    out: Path | None = typer.Option(None, "--out", metavar="DIR", help="Also write the whole diff, never "
-                                    "cut, as DIR/diff.md and DIR/diff.json (a CI artifact)."),
+                                         help=N_("With --format md: leave rows out so that the output has at "
+                                                 "most N characters, and say how many (a PR comment: 60000).")),
+    out: Path | None = typer.Option(None, "--out", metavar="DIR", help=N_("Also write the whole diff, never "
+                                                                          "cut, as DIR/diff.md and DIR/diff.json "
+                                                                          "(a CI artifact).")),
 ) -> None:
-    """Show how scores, grades and ranks change between two git revisions of a round, or
-    between two rounds, and which observations (and commits) explain each change. Given a
-    repository, every round under rounds/ is compared; a round on one side only is shown as
-    new (its units' totals, grades and ranks) or removed.
-
-    Exit 0 when nothing tripped; 1 when a --fail-* gate trips or a side cannot be loaded
-    (invalid data); 2 on a usage error; 3 when it could not run (a git revision that does not
-    exist, git failing, a file that cannot be written).
-
-    Examples:
-
-      gapctl diff rounds/yanjiang-2021                 # working tree against HEAD
-
-      gapctl diff rounds/yanjiang-2021 --rev origin/main --format md
-
-      gapctl diff rounds/yanjiang-2021 --rev HEAD~3..HEAD --fail-if-total-drops-more-than 5
-
-      gapctl diff rounds/suizhou-2021 rounds/suizhou-2022
-
-      gapctl diff . --rev origin/main --format md --max-chars 60000 --out gapctl-diff
-    """
     from decimal import Decimal
 
     from gapctl import diff_view
@@ -471,11 +556,9 @@ def diff(
     from gapctl.tree import GitError
 
     if new_round is not None and rev is not None:
-        typer.echo("give either NEW_ROUND or --rev, not both", err=True)
-        raise typer.Exit(2)
+        raise _fail(_("give either NEW_ROUND or --rev, not both"), 2)
     if max_chars is not None and fmt is not DiffFormat.md:
-        typer.echo("--max-chars is for --format md", err=True)
-        raise typer.Exit(2)
+        raise _fail(_("--max-chars is for --format md"), 2)
     repository = new_round is None and is_repository(path)
     try:
         if repository:
@@ -483,17 +566,15 @@ def diff(
         else:
             result = diff_rounds(path, new_round) if new_round is not None else diff_revisions(path, rev or "HEAD")
     except GitError as err:
-        typer.echo(f"gapctl diff: could not run: {err}", err=True)
-        raise typer.Exit(3) from None
+        raise _fail(_("gapctl diff: could not run: {error}").format(error=err), 3) from None
     except ValueError as err:
-        typer.echo(f"gapctl diff: {err}", err=True)
-        raise typer.Exit(1) from None
+        raise _fail(f"gapctl diff: {err}") from None
     gates = Gates(Decimal(str(drops)) if drops is not None else None,
                   Decimal(str(rises)) if rises is not None else None, grade_change, rank_change, any_change)
     result.gates = gates.check_repository(result) if repository else gates.check(result)
     if result.problems:
-        typer.echo(f"note: {len(result.problems)} validation error(s) in the compared rounds; "
-                   "run gapctl validate", err=True)
+        typer.echo(_("note: {errors} validation error(s) in the compared rounds; run gapctl validate").format(
+            errors=len(result.problems)), err=True)
     if repository:
         units = [u for e in result.rounds for u in (e.diff.new.units if e.diff else e.scored.units if e.scored
                                                      and e.status == "added" else [])]
@@ -502,7 +583,7 @@ def diff(
     else:
         units = result.new.units
         markdown, text_lines, json_data = diff_view.markdown, diff_view.text_lines, diff_view.json_data
-    language = lang.value if lang else ("en" if units and {s.scheme.language for s in units} == {"en"} else "zh")
+    language = _lang(lang, units)
     if out is not None:
         from gapctl.escape import json_document
         from gapctl.writes import Write, WriteError, write_files
@@ -510,8 +591,7 @@ def diff(
             write_files([Write(out / "diff.md", markdown(result, language, show_all).encode("utf-8")),
                          Write(out / "diff.json", json_document(json_data(result, show_all)).encode("utf-8"))], out)
         except WriteError as err:
-            typer.echo(f"gapctl diff: could not run: {err}", err=True)
-            raise typer.Exit(3) from None
+            raise _fail(_("gapctl diff: could not run: {error}").format(error=err), 3) from None
     if fmt is DiffFormat.json:
         _dump_json(json_data(result, show_all))
     elif fmt is DiffFormat.md:
@@ -524,27 +604,27 @@ def diff(
     raise typer.Exit(1 if result.gates or unreadable else 0)
 
 
-@app.command("status")
+@app.command("status", short_help=N_("Where a round stands: stages, progress, what is overdue or due soon."),
+              help=N_("""Where a round stands: stage dates in working days from today, units ×
+indicators observed, self-assessed, reviewed, appealed and decided, what is overdue and what is
+due in the next 5 working days (China's official calendar).
+
+Examples:
+
+  gapctl status rounds/shanwei-2020
+
+  gapctl status rounds/shanwei-2020 --today 2021-10-18 --format json"""))
 def status_command(
-    path: Path = typer.Argument(..., help="A round directory."),
-    today: str | None = typer.Option(None, "--today", help="Pretend today is this date (YYYY-MM-DD)."),
+    path: Path = typer.Argument(..., help=N_("A round directory.")),
+    today: str | None = typer.Option(None, "--today", help=N_("Pretend today is this date (YYYY-MM-DD).")),
     fmt: Format = FORMAT_OPTION,
     lang: Lang | None = LANG_OPTION,
 ) -> None:
-    """Where a round stands: stage dates in working days from today, units × indicators observed,
-    self-assessed, reviewed, appealed and decided, what is overdue and what is due in the next
-    5 working days (China's official calendar).
-
-    Examples:
-
-      gapctl status rounds/shanwei-2020
-
-      gapctl status rounds/shanwei-2020 --today 2021-10-18 --format json
-    """
     import datetime as dt
 
     from gapctl import status as status_mod
     from gapctl.api import check
+    from gapctl.i18n import lang as message_lang
 
     result = check(path)
     if result.loaded.round is None:
@@ -553,11 +633,10 @@ def status_command(
     try:
         when = dt.date.fromisoformat(today) if today else dt.date.today()
     except ValueError:
-        typer.echo(f"--today must be a date YYYY-MM-DD, not {today!r}", err=True)
-        raise typer.Exit(2) from None
+        raise _fail(_("--today must be a date YYYY-MM-DD, not '{value}'").format(value=today), 2) from None
     units = result.loaded.round.unit_set.units if result.loaded.round.unit_set else []
     if len(units) > 500:
-        with typer.progressbar(length=len(units), label="counting", file=sys.stderr) as bar:
+        with typer.progressbar(length=len(units), label=_("counting"), file=sys.stderr) as bar:
             def progress(items: list) -> Any:
                 for item in items:
                     bar.update(1)
@@ -568,23 +647,33 @@ def status_command(
     if fmt is Format.json:
         _dump_json(status_mod.json_data(state))
     else:
-        language = lang.value if lang else "zh"
-        for line in status_mod.text_lines(state, language):
+        for line in status_mod.text_lines(state, lang.value if lang else message_lang()):
             _echo(line)
 
 
-evidence_app = typer.Typer(help="Evidence files kept under a round: verify and add.", no_args_is_help=True)
+evidence_app = App(help=N_("""Evidence files kept under a round: verify and add.
+
+Examples:
+
+  gapctl evidence verify rounds/suizhou-2021
+
+  gapctl evidence add rounds/suizhou-2021 区财政金融局 2.1.13 zfzw.png --title 政府债务栏目截图"""),
+                   no_args_is_help=True)
 app.add_typer(evidence_app, name="evidence")
 
 
-@evidence_app.command("verify")
-def evidence_verify(path: Path = typer.Argument(..., help="A round directory.")) -> None:
-    """Check every evidence file of a round: inside the round, present, and its sha256 as recorded.
+@evidence_app.command("verify", help=N_("""Check every evidence file of a round: inside the round, present, and
+its sha256 as recorded.
 
-    Examples:
+Examples:
 
-      gapctl evidence verify rounds/suizhou-2021
-    """
+  gapctl evidence verify rounds/suizhou-2021
+
+  gapctl evidence verify rounds/suizhou-2021 --format json"""))
+def evidence_verify(
+    path: Path = typer.Argument(..., help=N_("A round directory.")),
+    fmt: Format = FORMAT_OPTION,
+) -> None:
     from gapctl.api import check
     from gapctl.evidence import verify
 
@@ -593,29 +682,67 @@ def evidence_verify(path: Path = typer.Argument(..., help="A round directory."))
         _print_problems(result.report.sorted())
         raise typer.Exit(1)
     verified = verify(result.loaded.round)
-    for row in _problem_rows(sorted(verified.problems, key=lambda p: (p.locate().path, p.locate().line))):
-        _echo(_problem_line(row))
-    _echo(f"{verified.checked} evidence file(s) checked, {len(verified.problems)} problem(s).")
+    rows = _problem_rows(sorted(verified.problems, key=lambda p: (p.locate().path, p.locate().line)))
+    if fmt is Format.json:
+        _dump_json({"path": str(path), "ok": not verified.problems, "checked": verified.checked, "problems": rows})
+    else:
+        for row in rows:
+            _echo(_problem_line(row))
+        _echo(_("{checked} evidence file(s) checked, {problems} problem(s).").format(
+            checked=verified.checked, problems=len(verified.problems)))
     raise typer.Exit(1 if verified.problems else 0)
 
 
-@evidence_app.command("add")
+def _evidence_ids(path: Path, unit: str, indicator: str) -> tuple[str, str]:
+    """The ids that a unit and an indicator given by name stand for (gapctl.names), read from the
+    round's unit set and schemes (not its observations). A name that fits several things, or a
+    would-be id that names nothing but resembles some, is refused here in one line; anything else
+    that names nothing (not an id at all, a unit outside the unit set …) is passed on as given, for
+    gapctl.evidence.add to refuse with every reason at once."""
+    from gapctl import names
+    from gapctl import schema as S
+    from gapctl.load import load
+
+    round_ = load(path, observations=False).round
+    if round_ is None or round_.unit_set is None:
+        return unit, indicator
+
+    def resolved(text: str, find: Any, things: list, where: str) -> str:
+        try:
+            return find(text, things, where)
+        except names.Unknown as err:
+            if err.ambiguous or (err.candidates and not S.id_problem(text)):
+                raise _fail(_plain(f"gapctl evidence add: {err.line}")) from None
+            return text
+
+    unit = resolved(unit, names.unit, round_.unit_set.units, _where_round(round_.id))
+    member = round_.unit_set.by_id().get(unit)
+    scheme = round_.scheme_for(member) if member is not None else None
+    if scheme is not None:
+        indicator = resolved(indicator, names.indicator, scheme.all_indicators(), _where_scheme(scheme.id))
+    return unit, indicator
+
+
+@evidence_app.command("add", short_help=N_("Copy a file into the round's evidence and record it on the observation."),
+                       help=N_("""Copy a file into the round's evidence/<unit>/, hash it, and record it
+on the unit's observation entry for the indicator (comments and layout kept, written
+atomically). The unit and the indicator may be given by id, by name or by the start of a name.
+
+Examples:
+
+  gapctl evidence add rounds/suizhou-2021 finance 2.1.13 zfzw.png --title 政府债务栏目截图
+
+  gapctl evidence add rounds/suizhou-2021 区财政金融局 政府债务 zfzw.png --format json"""))
 def evidence_add(
-    path: Path = typer.Argument(..., help="A round directory."),
-    unit: str = typer.Argument(..., help="Unit id."),
-    indicator: str = typer.Argument(..., help="Indicator id."),
-    file: Path = typer.Argument(..., help="The file to add (screenshot, photo, PDF)."),
-    title: str | None = typer.Option(None, "--title", help="What the file shows."),
-    captured: str | None = typer.Option(None, "--captured", help="When it was captured (YYYY-MM-DD)."),
-    submitted: str | None = typer.Option(None, "--submitted", help="When the unit sent it (YYYY-MM-DD)."),
+    path: Path = typer.Argument(..., help=N_("A round directory.")),
+    unit: str = typer.Argument(..., help=UNIT_HELP),
+    indicator: str = typer.Argument(..., help=INDICATOR_HELP),
+    file: Path = typer.Argument(..., help=N_("The file to add (screenshot, photo, PDF).")),
+    title: str | None = typer.Option(None, "--title", help=N_("What the file shows.")),
+    captured: str | None = typer.Option(None, "--captured", help=N_("When it was captured (YYYY-MM-DD).")),
+    submitted: str | None = typer.Option(None, "--submitted", help=N_("When the unit sent it (YYYY-MM-DD).")),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
-    """Copy a file into the round's evidence/<unit>/, hash it, and record it on the unit's
-    observation entry for the indicator (comments and layout kept, written atomically).
-
-    Examples:
-
-      gapctl evidence add rounds/suizhou-2021 finance 2.1.13 zfzw.png --title 政府债务栏目截图
-    """
     import datetime as dt
 
     from gapctl.evidence import EvidenceError, add
@@ -623,132 +750,142 @@ def evidence_add(
     try:
         dates = [dt.date.fromisoformat(d) if d else None for d in (captured, submitted)]
     except ValueError:
-        typer.echo("--captured and --submitted take dates written YYYY-MM-DD", err=True)
-        raise typer.Exit(2) from None
+        raise _fail(_("--captured and --submitted take dates written YYYY-MM-DD"), 2) from None
+    unit, indicator = _evidence_ids(path, unit, indicator)
     try:
         target, digest = add(path, unit, indicator, file, title, dates[0], dates[1])
     except EvidenceError as err:  # one line per reason; nothing was written
-        from gapctl.escape import plain_line
         for line in err.lines:
-            typer.echo(plain_line(f"gapctl evidence add: {line}"), err=True)
+            typer.echo(_plain(f"gapctl evidence add: {line}"), err=True)
         raise typer.Exit(1) from None
-    _echo(f"added {target} (sha256 {digest[:12]}…) to {unit} {indicator}")
+    if fmt is Format.json:
+        _dump_json({"file": str(target), "sha256": digest, "unit": unit, "indicator": indicator})
+    else:
+        _echo(_("added {file} (sha256 {digest}…) to {unit} {indicator}").format(
+            file=target, digest=digest[:12], unit=unit, indicator=indicator))
 
 
-@app.command("compare-self")
+@app.command("compare-self", help=N_("""Where a unit's self-assessment (自评) claims more than the evaluators
+found, per unit and indicator, with totals.
+
+Examples:
+
+  gapctl compare-self rounds/shanwei-2020
+
+  gapctl compare-self rounds/shanwei-2020 --all --format json"""))
 def compare_self_command(
-    path: Path = typer.Argument(..., help="A round directory."),
-    show_all: bool = typer.Option(False, "--all", help="Every compared indicator, not only over-claims."),
+    path: Path = typer.Argument(..., help=N_("A round directory.")),
+    show_all: bool = typer.Option(False, "--all", help=N_("Every compared indicator, not only over-claims.")),
     fmt: Format = FORMAT_OPTION,
     lang: Lang | None = LANG_OPTION,
 ) -> None:
-    """Where a unit's self-assessment (自评) claims more than the evaluators found, per unit and
-    indicator, with totals.
-
-    Examples:
-
-      gapctl compare-self rounds/shanwei-2020
-    """
     from gapctl import selfcheck
 
     scored = _scored(path, final=False)
     result = selfcheck.compare_self(scored.round, include_all=show_all, scored=scored)
-    _print_result(selfcheck, result, fmt, _lang(lang, scored))
+    _print_result(selfcheck, result, fmt, _lang(lang, scored.units))
 
 
-@app.command("agreement")
+@app.command("agreement", short_help=N_("How often a second evaluator agrees with the first, per indicator."),
+              help=N_("""How often a second evaluator's review agrees with the first evaluator, per
+indicator (percentage and Cohen's kappa); the indicators read differently come first.
+
+Examples:
+
+  gapctl agreement rounds/shanwei-2020
+
+  gapctl agreement rounds/shanwei-2020 --format json"""))
 def agreement_command(
-    path: Path = typer.Argument(..., help="A round directory."),
+    path: Path = typer.Argument(..., help=N_("A round directory.")),
     fmt: Format = FORMAT_OPTION,
     lang: Lang | None = LANG_OPTION,
 ) -> None:
-    """How often a second evaluator's review agrees with the first evaluator, per indicator
-    (percentage and Cohen's kappa); the indicators read differently come first.
-
-    Examples:
-
-      gapctl agreement rounds/shanwei-2020
-    """
     from gapctl import agreement
 
     scored = _scored(path, final=False)
-    _print_result(agreement, agreement.agreement(scored.round, scored=scored), fmt, _lang(lang, scored))
+    _print_result(agreement, agreement.agreement(scored.round, scored=scored), fmt, _lang(lang, scored.units))
 
 
-@app.command("followup")
+@app.command("followup", short_help=N_("Whether the earlier round's problems are fixed in the later round."),
+              help=N_("""For every problem in the earlier round's problem lists: fixed, still
+failing, or no longer assessed in the later round (indicators matched by id or `replaces:`),
+per unit.
+
+Examples:
+
+  gapctl followup rounds/suizhou-2021 rounds/suizhou-2022
+
+  gapctl followup rounds/suizhou-2021 rounds/suizhou-2022 --format json"""))
 def followup_command(
-    old_round: Path = typer.Argument(..., help="The earlier round."),
-    new_round: Path = typer.Argument(..., help="The later round."),
+    old_round: Path = typer.Argument(..., help=N_("The earlier round.")),
+    new_round: Path = typer.Argument(..., help=N_("The later round.")),
     fmt: Format = FORMAT_OPTION,
     lang: Lang | None = LANG_OPTION,
 ) -> None:
-    """For every problem in the earlier round's problem lists: fixed, still failing, or no longer
-    assessed in the later round (indicators matched by id or `replaces:`), per unit.
-
-    Examples:
-
-      gapctl followup rounds/suizhou-2021 rounds/suizhou-2022
-    """
     from gapctl import followup
 
     old, new = _scored(old_round, final=False), _scored(new_round, final=False)
-    _print_result(followup, followup.followup(old, new), fmt, _lang(lang, new))
+    _print_result(followup, followup.followup(old, new), fmt, _lang(lang, new.units))
 
 
-@app.command("schema")
+@app.command("schema", short_help=N_("Write JSON Schema files, for editors to check data files while typing."),
+              help=N_("""Write JSON Schema files for every file kind (scheme, units, observations, appeals,
+external, round), so that editors with YAML support complete keys and flag errors while
+typing. Point a file at its schema with a first line such as
+`# yaml-language-server: $schema=../schema/scheme.schema.json`.
+
+Examples:
+
+  gapctl schema
+
+  gapctl schema --check
+
+  gapctl schema --check --format json"""))
 def schema_command(
-    out: Path = typer.Option(Path("schema"), "--out", "-o", help="Directory for the *.schema.json files."),
-    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if the files differ."),
+    out: Path = typer.Option(Path("schema"), "--out", "-o", help=N_("Directory for the *.schema.json files.")),
+    check: bool = typer.Option(False, "--check", help=N_("Write nothing; exit 1 if the files differ.")),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
-    """Write JSON Schema files for every file kind (scheme, units, observations, appeals,
-    external, round), so that editors with YAML support complete keys and flag errors while
-    typing. Point a file at its schema with a first line such as
-    `# yaml-language-server: $schema=../schema/scheme.schema.json`.
-
-    Examples:
-
-      gapctl schema
-
-      gapctl schema --check
-    """
     from gapctl.json_schema import render
 
     files = render()
     stale = [name for name, text in files.items()
              if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
-    if check:
+    if not check:
+        from gapctl.writes import Write, WriteError, write_files
+
+        try:
+            write_files([Write(out / name, files[name].encode("utf-8")) for name in stale], root=out)
+        except WriteError as err:
+            raise _fail(f"gapctl schema: {err}") from None
+    if fmt is Format.json:
+        _dump_json({"check": check, "files": [str(out / name) for name in files],
+                    "stale" if check else "written": [str(out / name) for name in stale]})
+    else:
         for name in stale:
-            _echo(f"would write {out / name}")
-        raise typer.Exit(1 if stale else 0)
-    from gapctl.writes import Write, WriteError, write_files
-
-    try:
-        write_files([Write(out / name, files[name].encode("utf-8")) for name in stale], root=out)
-    except WriteError as err:
-        typer.echo(f"gapctl schema: {err}", err=True)
-        raise typer.Exit(1) from None
-    for name in stale:
-        _echo(f"wrote {out / name}")
-    _echo(f"{len(files)} schema file(s), {len(stale)} written.")
+            _echo((_("would write {path}") if check else _("wrote {path}")).format(path=out / name))
+        if not check:
+            _echo(_("{files} schema file(s), {written} written.").format(files=len(files), written=len(stale)))
+    raise typer.Exit(1 if check and stale else 0)
 
 
-@app.command("export")
+@app.command("export", short_help=N_("Export a scored round as CSV, an xlsx workbook or a Data Package."),
+              help=N_("""Export a scored round: scores and ranks, the unit × indicator matrix and the problem
+list, as CSV (UTF-8 with BOM for Excel), one xlsx workbook (Chinese headers, frozen header
+rows), or a Frictionless Data Package (CSV + datapackage.json) to publish as open data.
+
+Examples:
+
+  gapctl export rounds/shanwei-2020 --format xlsx --out out/shanwei
+
+  gapctl export rounds/chongqing-2020 --format datapackage"""))
 def export_command(
-    path: Path = typer.Argument(..., help="A round directory."),
-    fmt: ExportFormat = typer.Option(ExportFormat.csv, "--format", "-f", help="csv, xlsx or datapackage."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Directory to write (default: out/<round-id>-<format>)."),
-    final: bool = typer.Option(False, "--final", help="Refuse (exit 1) if any indicator is not yet assessed."),
+    path: Path = typer.Argument(..., help=N_("A round directory.")),
+    fmt: ExportFormat = typer.Option(ExportFormat.csv, "--format", "-f", help=N_("csv, xlsx or datapackage.")),
+    out: Path | None = typer.Option(None, "--out", "-o", help=N_("Directory to write (default: "
+                                                                 "out/<round-id>-<format>).")),
+    final: bool = typer.Option(False, "--final", help=N_("Refuse (exit 1) if any indicator is not yet assessed.")),
 ) -> None:
-    """Export a scored round: scores and ranks, the unit × indicator matrix and the problem
-    list, as CSV (UTF-8 with BOM for Excel), one xlsx workbook (Chinese headers, frozen header
-    rows), or a Frictionless Data Package (CSV + datapackage.json) to publish as open data.
-
-    Examples:
-
-      gapctl export rounds/shanwei-2020 --format xlsx --out out/shanwei
-
-      gapctl export rounds/chongqing-2020 --format datapackage
-    """
     from gapctl.export import export
     from gapctl.writes import WriteError
 
@@ -763,27 +900,28 @@ def export_command(
         _echo(str(path_written))
 
 
-@app.command("import")
+@app.command("import", short_help=N_("Import an evaluator's spreadsheet into observation files."),
+              help=N_("""Import an evaluator's spreadsheet into observation files: columns 单位, 指标,
+结果 (完成/未完成/不适用), 数值 (count, fraction, grade or notices, as the indicator's rule needs; items
+as a list of item ids or names), 说明, 扣分理由, 整改要求, 评估人员, 日期. Nothing is written if
+any row has a problem; existing observations are kept unless --force; comments survive.
+
+Examples:
+
+  gapctl import rounds/shanwei-2020 评估结果.xlsx --dry-run
+
+  gapctl import rounds/shanwei-2020 results.csv --force"""))
 def import_command(
-    path: Path = typer.Argument(..., help="A round directory."),
-    file: Path = typer.Argument(..., help="An xlsx workbook or a CSV file, one row per unit × indicator."),
-    mapping: Path | None = typer.Option(None, "--mapping", help="YAML mapping of other headers to fields "
-                                        "(unit, indicator, result, value, note, reason, fix, observer, observed_at)."),
-    sheet: str | None = typer.Option(None, "--sheet", help="Worksheet name (default: the first)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Write nothing; show the score changes it would cause."),
-    force: bool = typer.Option(False, "--force", help="Replace observations that already exist."),
+    path: Path = typer.Argument(..., help=N_("A round directory.")),
+    file: Path = typer.Argument(..., help=N_("An xlsx workbook or a CSV file, one row per unit × indicator.")),
+    mapping: Path | None = typer.Option(None, "--mapping", help=N_("YAML mapping of other headers to fields "
+                                                                   "(unit, indicator, result, value, note, reason, "
+                                                                   "fix, observer, observed_at).")),
+    sheet: str | None = typer.Option(None, "--sheet", help=N_("Worksheet name (default: the first).")),
+    dry_run: bool = typer.Option(False, "--dry-run", help=N_("Write nothing; show the score changes it would "
+                                                             "cause.")),
+    force: bool = typer.Option(False, "--force", help=N_("Replace observations that already exist.")),
 ) -> None:
-    """Import an evaluator's spreadsheet into observation files: columns 单位, 指标, 结果 (完成/
-    未完成/不适用), 数值 (count, fraction, grade or notices, as the indicator's rule needs; items
-    as a list of item ids or names), 说明, 扣分理由, 整改要求, 评估人员, 日期. Nothing is written if
-    any row has a problem; existing observations are kept unless --force; comments survive.
-
-    Examples:
-
-      gapctl import rounds/shanwei-2020 评估结果.xlsx --dry-run
-
-      gapctl import rounds/shanwei-2020 results.csv --force
-    """
     from gapctl import importer
     from gapctl.writes import WriteError
 
@@ -815,68 +953,73 @@ def import_command(
     _echo(f"imported {plan.entries} entr(ies) into {len(written)} file(s).")
 
 
-@app.command("import-scheme")
+@app.command("import-scheme", short_help=N_("Turn a published indicator table into a scheme skeleton."),
+              help=N_("""Turn a published indicator table (merged cells and all) into a scheme
+skeleton that `gapctl validate` accepts: the tree with points, methods, checkpoints, basis and
+scope. Rules are left to fill in, each marked `assumed` so that `gapctl show` lists them.
+
+Examples:
+
+  gapctl import-scheme 指标体系.xlsx --id suizhou-2022
+
+  gapctl import-scheme 指标体系.xlsx --id suizhou-2022 --format json"""))
 def import_scheme_command(
-    workbook: Path = typer.Argument(..., help="A workbook with an indicator table (一级指标, 二级指标, 三级指标, "
-                                    "测评方式, 测评要点, 指标依据, 评估数据采集范围, 分值)."),
-    scheme_id: str = typer.Option(..., "--id", help="Id of the new scheme."),
-    title: str | None = typer.Option(None, "--title", help="Title (default: from the sheet)."),
-    sheet: str | None = typer.Option(None, "--sheet", help="Worksheet name (default: the first with a header)."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Where to write (default: schemes/<id>.yaml)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    workbook: Path = typer.Argument(..., help=N_("A workbook with an indicator table (一级指标, 二级指标, 三级指标, "
+                                                 "测评方式, 测评要点, 指标依据, 评估数据采集范围, 分值).")),
+    scheme_id: str = typer.Option(..., "--id", help=N_("Id of the new scheme.")),
+    title: str | None = typer.Option(None, "--title", help=N_("Title (default: from the sheet).")),
+    sheet: str | None = typer.Option(None, "--sheet", help=N_("Worksheet name (default: the first with a "
+                                                              "header).")),
+    out: Path | None = typer.Option(None, "--out", "-o", help=N_("Where to write (default: "
+                                                                 "schemes/<id>.yaml).")),
+    force: bool = typer.Option(False, "--force", help=N_("Overwrite an existing file.")),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
-    """Turn a published indicator table (merged cells and all) into a scheme skeleton that
-    `gapctl validate` accepts: the tree with points, methods, checkpoints, basis and scope. Rules
-    are left to fill in, each marked `assumed` so that `gapctl show` lists them.
-
-    Examples:
-
-      gapctl import-scheme 指标体系.xlsx --id suizhou-2022
-    """
     from gapctl.import_scheme import import_scheme, write_scheme
     from gapctl.writes import WriteError
 
     target = out or Path("schemes") / f"{scheme_id}.yaml"
     if target.exists() and not force:
-        typer.echo(f"{target} exists; use --force to overwrite", err=True)
-        raise typer.Exit(1)
+        raise _fail(_("{path} exists; use --force to overwrite").format(path=target))
     text, problems = import_scheme(workbook, scheme_id, title=title, sheet=sheet)
     for problem in problems:
         typer.echo(problem, err=True)
     if not text or problems:
-        typer.echo(f"Nothing written: {len(problems)} problem(s).", err=True)
-        raise typer.Exit(1)
+        raise _fail(_("Nothing written: {problems} problem(s).").format(problems=len(problems)))
     try:
         write_scheme(text, target, force)
     except WriteError as err:
-        typer.echo(f"gapctl import-scheme: {err}", err=True)
-        raise typer.Exit(1) from None
-    _echo(f"wrote {target}; fill in the rules marked assumed (gapctl show {target}).")
+        raise _fail(f"gapctl import-scheme: {err}") from None
+    if fmt is Format.json:
+        _dump_json({"scheme": scheme_id, "written": str(target)})
+    else:
+        _echo(_("wrote {path}; fill in the rules marked assumed (gapctl show {path}).").format(path=target))
 
 
-@app.command("init")
+@app.command("init", short_help=N_("Create a new assessment repository."),
+              help=N_("""Create a new assessment repository: schemes/ (a copy of a shipped scheme), units/ (a
+template, or with --with-units the example unit set), rounds/, calendars/, schema/ for
+editors, the CI workflow, pre-commit configuration and a README for the office.
+
+Examples:
+
+  gapctl init --list
+
+  gapctl init ../zwgk-2025 --from shanwei-2020 --title 某市政务公开考核评估
+
+  gapctl init ../try-gapctl --from suizhou-2021 --with-units"""))
 def init_command(
-    directory: Path | None = typer.Argument(None, help="Where to create the repository (new or empty).",
+    directory: Path | None = typer.Argument(None, help=N_("Where to create the repository (new or empty)."),
                                             show_default=False),
-    scheme: str = typer.Option("suizhou-2021", "--from", help="The shipped scheme to start from (see --list)."),
-    title: str | None = typer.Option(None, "--title", help="The office's name for the README."),
-    with_units: bool = typer.Option(False, "--with-units", help="Copy the example unit set the shipped rounds "
-                                    "use with the scheme, instead of a one-unit template (to try gapctl out)."),
-    list_only: bool = typer.Option(False, "--list", help="List the shipped schemes and exit."),
+    scheme: str = typer.Option("suizhou-2021", "--from", help=N_("The shipped scheme to start from (see "
+                                                                 "--list).")),
+    title: str | None = typer.Option(None, "--title", help=N_("The office's name for the README.")),
+    with_units: bool = typer.Option(False, "--with-units", help=N_("Copy the example unit set the shipped rounds "
+                                                                   "use with the scheme, instead of a one-unit "
+                                                                   "template (to try gapctl out).")),
+    list_only: bool = typer.Option(False, "--list", help=N_("List the shipped schemes and exit.")),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
-    """Create a new assessment repository: schemes/ (a copy of a shipped scheme), units/ (a
-    template, or with --with-units the example unit set), rounds/, calendars/, schema/ for
-    editors, the CI workflow, pre-commit configuration and a README for the office.
-
-    Examples:
-
-      gapctl init --list
-
-      gapctl init ../zwgk-2025 --from shanwei-2020 --title 某市政务公开考核评估
-
-      gapctl init ../try-gapctl --from suizhou-2021 --with-units
-    """
     from gapctl.scaffold import ScaffoldError, init, list_schemes
 
     if list_only:
@@ -885,54 +1028,73 @@ def init_command(
             _dump_json({"schemes": rows})
         else:
             from gapctl.textwidth import table
-            lines = [["id", "title", "year", "indicators", "units"]]
+            lines = [["id", _("title"), _("year"), _("indicators"), _("units")]]
             lines += [[r["id"], r["title"] or "", "" if r["year"] is None else str(r["year"]),
                        "" if r["indicators"] is None else str(r["indicators"]), ", ".join(r["units"])] for r in rows]
             for line in table(lines, ["left", "left", "left", "right", "left"]):
                 _echo(line)
         raise typer.Exit(0)
     if directory is None:
-        typer.echo("gapctl init: give the directory to create (or --list to see the shipped schemes)", err=True)
-        raise typer.Exit(2)
+        raise _fail(_("gapctl init: give the directory to create (or --list to see the shipped schemes)"), 2)
     try:
         written = init(directory, scheme, title, with_units)
     except ScaffoldError as err:
-        typer.echo(f"gapctl init: {err}", err=True)
-        raise typer.Exit(1) from None
+        raise _fail(f"gapctl init: {err}") from None
     units = next((p.stem for p in written if p.parent.name == "units"), "units")
-    _echo(f"created {directory} ({len(written)} files). Next: "
-          + ("" if with_units else "edit units/units.yaml, then ")
-          + f"`gapctl new round <id> --scheme {scheme} --units {units}` in {directory}.")
+    if fmt is Format.json:
+        _dump_json({"directory": str(directory), "scheme": scheme, "units": units,
+                    "files": [p.relative_to(directory).as_posix() for p in written]})
+    elif with_units:
+        _echo(_("created {directory} ({files} files). Next: `gapctl new round <id> --scheme {scheme} --units "
+                "{units}` in {directory}.").format(directory=directory, files=len(written), scheme=scheme,
+                                                   units=units))
+    else:
+        _echo(_("created {directory} ({files} files). Next: edit units/units.yaml, then `gapctl new round <id> "
+                "--scheme {scheme} --units {units}` in {directory}.").format(
+                    directory=directory, files=len(written), scheme=scheme, units=units))
 
 
-new_app = typer.Typer(help="Scaffold new things in an assessment repository.", no_args_is_help=True)
+new_app = App(help=N_("""Scaffold new things in an assessment repository.
+
+Examples:
+
+  gapctl new round 2025 --scheme suizhou-2021 --units units"""), no_args_is_help=True)
 app.add_typer(new_app, name="new")
 
 
-@new_app.command("round")
+@new_app.command("round", short_help=N_("Scaffold a round, every applicable indicator not yet assessed."),
+                  help=N_("""Scaffold a round: round.toml and one observation file per unit listing
+every applicable indicator as not yet assessed (result: pending). The year, the title and the
+period come from the scheme's `year:` unless --year is given (this year when the scheme has
+none).
+
+Examples:
+
+  gapctl new round 2025 --scheme suizhou-2021 --units units
+
+  gapctl new round 2025 --scheme suizhou-2021 --units units --year 2025 --format json"""))
 def new_round_command(
-    round_id: str = typer.Argument(..., help="Id of the new round (its directory name)."),
-    scheme: str = typer.Option(..., "--scheme", help="Scheme id."),
-    units: str = typer.Option(..., "--units", help="Unit set id."),
-    repo: Path = typer.Option(Path("."), "--repo", help="The repository (default: .)."),
-    title: str | None = typer.Option(None, "--title", help="Round title."),
-    year: int | None = typer.Option(None, "--year", help="Year assessed (default: this year)."),
+    round_id: str = typer.Argument(..., help=N_("Id of the new round (its directory name).")),
+    scheme: str = typer.Option(..., "--scheme", help=N_("Scheme id.")),
+    units: str = typer.Option(..., "--units", help=N_("Unit set id.")),
+    repo: Path = typer.Option(Path("."), "--repo", help=N_("The repository (default: .).")),
+    title: str | None = typer.Option(None, "--title", help=N_("Round title.")),
+    year: int | None = typer.Option(None, "--year", help=N_("Year assessed (default: the scheme's year:, else "
+                                                            "this year).")),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
-    """Scaffold a round: round.toml and one observation file per unit listing every applicable
-    indicator as not yet assessed (result: pending).
-
-    Examples:
-
-      gapctl new round 2025 --scheme suizhou-2021 --units units --year 2025
-    """
     from gapctl.scaffold import ScaffoldError, new_round
 
     try:
         written = new_round(repo, round_id, scheme, units, title, year)
     except ScaffoldError as err:
-        typer.echo(f"gapctl new round: {err}", err=True)
-        raise typer.Exit(1) from None
-    _echo(f"created rounds/{round_id} with {len(written) - 1} observation file(s).")
+        raise _fail(f"gapctl new round: {err}") from None
+    if fmt is Format.json:
+        _dump_json({"round": round_id, "directory": str(written[0].parent),
+                    "files": [p.relative_to(written[0].parent).as_posix() for p in written]})
+    else:
+        _echo(_("created rounds/{round} with {files} observation file(s).").format(round=round_id,
+                                                                                   files=len(written) - 1))
 
 
 def _print_result(module: Any, result: Any, fmt: Format, lang: str) -> None:
@@ -963,14 +1125,14 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+        typer.echo(_("interrupted"), err=True)
         sys.exit(130)
     except Exception as err:  # not bad data (that is exit 1 with problem lines): gapctl could not run
         import os
 
         from gapctl.writes import DiskFull
         if isinstance(err, DiskFull):  # no space: the old files are as they were
-            typer.echo(f"gapctl: could not run: {err}", err=True)
+            typer.echo(_("gapctl: could not run: {error}").format(error=err), err=True)
             sys.exit(3)
         if os.environ.get("GAPCTL_DEBUG"):
             raise
@@ -986,16 +1148,20 @@ def _could_not_run(err: Exception, argv: list[str]) -> str:
     from gapctl.tree import GitError
 
     if isinstance(err, OSError) and err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        where = f" ({err.filename})" if err.filename else ""
-        return plain_line(f"gapctl: could not run: no space left on the device{where}; nothing else was changed")
+        if err.filename:
+            return plain_line(_("gapctl: could not run: no space left on the device ({path}); nothing else was "
+                                "changed").format(path=err.filename))
+        return _("gapctl: could not run: no space left on the device; nothing else was changed")
     if isinstance(err, MemoryError):
-        return "gapctl: could not run: out of memory"
+        return _("gapctl: could not run: out of memory")
     if isinstance(err, GitError):
-        return plain_line(f"gapctl: could not run: {err}")
+        return plain_line(_("gapctl: could not run: {error}").format(error=err))
     report = _crash_report(err, argv)
-    where = f"the crash report is {report}" if isinstance(report, Path) else \
-        f"no crash report could be written ({report}); rerun with GAPCTL_DEBUG=1 for the traceback"
-    return plain_line(f"gapctl: internal error ({type(err).__name__}), a bug in gapctl: {where}")
+    where = _("the crash report is {path}").format(path=report) if isinstance(report, Path) else \
+        _("no crash report could be written ({reason}); rerun with GAPCTL_DEBUG=1 for the traceback").format(
+            reason=report)
+    return plain_line(_("gapctl: internal error ({error}), a bug in gapctl: {where}").format(
+        error=type(err).__name__, where=where))
 
 
 def _crash_directory() -> Path:

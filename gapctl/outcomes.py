@@ -502,12 +502,14 @@ def _merge(plan: RoundPlan) -> list[Any]:
 
 
 def print_progress(what: str) -> Progress | None:
-    """A progress line on stderr when it is a terminal (`validating 1,200/3,000 files`)."""
+    """A progress line on stderr when it is a terminal (`validating 1,200/3,000 files`); `what` is
+    already in the current language."""
     if not sys.stderr.isatty():
         return None
 
     def show(done: int, total: int) -> None:
         end = "\n" if done >= total else ""
-        sys.stderr.write(f"\r{what} {done:,}/{total:,} files{end}")
+        line = i18n._("{what} {done}/{total} files").format(what=what, done=f"{done:,}", total=f"{total:,}")
+        sys.stderr.write(f"\r{line}{end}")
         sys.stderr.flush()
     return show

@@ -114,11 +114,14 @@ def _uri(path: str) -> tuple[str, bool]:
 
 
 def sarif_data(findings: Findings, version: str) -> dict[str, Any]:
-    """The SARIF log: one run of gapctl, its whole catalogue as rules, one result per problem."""
+    """The SARIF log: one run of gapctl, its whole catalogue as rules, one result per problem; titles,
+    descriptions and messages in the current language, codes as they are."""
+    from gapctl.i18n import lang
+
     kinds = sorted(CATALOGUE.values(), key=lambda k: k.code)
     index = {k.code: n for n, k in enumerate(kinds)}
-    rules = [{"id": k.code, "name": k.name, "shortDescription": {"text": k.title},
-              "fullDescription": {"text": k.description},
+    rules = [{"id": k.code, "name": k.name, "shortDescription": {"text": k.title_in(lang())},
+              "fullDescription": {"text": k.description_in(lang())},
               "defaultConfiguration": {"level": "error" if k.severity == ERROR else "warning"},
               "properties": {"stage": k.stage}} for k in kinds]
     results = []

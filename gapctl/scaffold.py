@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gapctl import shipped
+from gapctl.i18n import _
 from gapctl.json_schema import render as render_schemas
 from gapctl.writes import Write, WriteError, write_files
 
@@ -157,10 +158,10 @@ def _example_unit_sets(scheme_id: str) -> list[Any]:
 
 def _not_shipped(scheme_id: str, schemes: dict[str, Traversable]) -> ScaffoldError:
     if not schemes:
-        return ScaffoldError(f"this gapctl carries no shipped schemes (nothing in {shipped.origin()}); "
-                             "reinstall it from a wheel or a source checkout")
-    return ScaffoldError(f"no shipped scheme '{scheme_id}'; choose one of: {', '.join(schemes)} "
-                         "(gapctl init --list)")
+        return ScaffoldError(_("this gapctl carries no shipped schemes (nothing in {path}); reinstall it from a "
+                               "wheel or a source checkout").format(path=shipped.origin()))
+    return ScaffoldError(_("no shipped scheme '{scheme}'; choose one of: {schemes} (gapctl init --list)").format(
+        scheme=scheme_id, schemes=", ".join(schemes)))
 
 
 def _build(target: Path, files: dict[str, str], dirs: tuple[str, ...] = (), beside: Path | None = None) -> list[Path]:
@@ -168,7 +169,7 @@ def _build(target: Path, files: dict[str, str], dirs: tuple[str, ...] = (), besi
     directory in `beside` (default: target's parent), every file fsynced, then renamed into place.
     A killed run leaves at most a `.<name>.<random>.new` directory there."""
     if os.path.islink(target):
-        raise ScaffoldError(f"{target} is a symbolic link; gapctl does not write through links")
+        raise ScaffoldError(_("{path} is a symbolic link; gapctl does not write through links").format(path=target))
     parent = Path(os.path.abspath(beside or Path(os.path.abspath(target)).parent))
     staging: Path | None = None
     try:
@@ -187,7 +188,8 @@ def _build(target: Path, files: dict[str, str], dirs: tuple[str, ...] = (), besi
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise ScaffoldError(f"{target}: cannot create: {reason}; nothing was created") from None
+        raise ScaffoldError(_("{path}: cannot create: {reason}; nothing was created").format(
+            path=target, reason=reason)) from None
     except BaseException:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
@@ -200,8 +202,8 @@ def example_units(scheme_id: str) -> list[str]:
     wanted = shipped.example_unit_sets().get(scheme_id, [])
     unit_sets = shipped.unit_sets()
     if not wanted or any(units_id not in unit_sets for units_id in wanted):
-        raise ScaffoldError(f"no shipped example round uses scheme '{scheme_id}', so there is no unit set "
-                            "to go with it; leave out --with-units and fill in units/units.yaml")
+        raise ScaffoldError(_("no shipped example round uses scheme '{scheme}', so there is no unit set to go "
+                              "with it; leave out --with-units and fill in units/units.yaml").format(scheme=scheme_id))
     return wanted
 
 
@@ -211,7 +213,7 @@ def init(target: Path, scheme_id: str = "suizhou-2021", title: str | None = None
     template unit set (or, `with_units`, the example unit sets the shipped rounds use with that
     scheme); it is created whole or not at all (see _build)."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise ScaffoldError(f"{target} exists and is not empty")
+        raise ScaffoldError(_("{path} exists and is not empty").format(path=target))
     schemes = shipped_schemes()
     if scheme_id not in schemes:
         raise _not_shipped(scheme_id, schemes)
@@ -242,22 +244,27 @@ def init(target: Path, scheme_id: str = "suizhou-2021", title: str | None = None
 
 def new_round(repo: Path, round_id: str, scheme_id: str, units_id: str, title: str | None = None,
               year: int | None = None) -> list[Path]:
-    """rounds/<id>/round.toml and one observation file per unit, every applicable indicator pending."""
+    """rounds/<id>/round.toml and one observation file per unit, every applicable indicator pending.
+
+    The round is of `year` (its title and its period, 1 January to 31 December): the one given,
+    else the scheme's `year:`, else this year; a 2024 scheme makes a 2024 round whenever it is run.
+    """
     from gapctl.load import load_repository
 
     loaded = load_repository(repo)
     scheme = loaded.repository.schemes.get(scheme_id)
     unit_set = loaded.repository.unit_sets.get(units_id)
     if scheme is None:
-        raise ScaffoldError(f"no scheme '{scheme_id}' in {repo / 'schemes'}")
+        raise ScaffoldError(_("no scheme '{scheme}' in {path}").format(scheme=scheme_id, path=repo / "schemes"))
     if unit_set is None:
-        raise ScaffoldError(f"no unit set '{units_id}' in {repo / 'units'}")
+        raise ScaffoldError(_("no unit set '{units}' in {path}").format(units=units_id, path=repo / "units"))
     directory = repo / "rounds" / round_id
     if os.path.lexists(directory):
-        raise ScaffoldError(f"{directory} already exists")
+        raise ScaffoldError(_("{path} already exists").format(path=directory))
     if os.path.islink(repo / "rounds"):
-        raise ScaffoldError(f"{repo / 'rounds'} is a symbolic link; gapctl does not write through links")
-    year = year or dt.date.today().year
+        raise ScaffoldError(_("{path} is a symbolic link; gapctl does not write through links").format(
+            path=repo / "rounds"))
+    year = year or scheme.year or dt.date.today().year
     title_text = title or f"{year}年政务公开考核评估"
     files = {"round.toml": (f'#:schema ../../schema/round.schema.json\nid = "{round_id}"\n'
                             f'title = "{title_text}"\nunits = "{units_id}"\n'

@@ -1,6 +1,9 @@
 """What `gapctl show` prints: a scheme as a tree, a unit set as a table, a round's summary.
 
-Each function returns plain data (for `--format json`) and a renderer turns it into lines.
+Each function returns plain data (for `--format json`) and a renderer turns it into lines. The
+lines' labels and the texts made from the scheme's rules are in the current language
+(gapctl.i18n); the data keeps its texts in Chinese, as `--format json` always gave them; what
+the files say (names, titles, notes) is shown as written.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.constructs.vetoes import effects_text
+from gapctl.i18n import N_, _, in_lang, lang
 from gapctl.model import Indicator, Round, Scheme, UnitSet
 from gapctl.rules import num
 from gapctl.textwidth import pad, table, width
@@ -39,7 +43,7 @@ def _rule_text(ind: Indicator) -> str:
     return " | ".join(kinds)
 
 
-def scheme_data(scheme: Scheme) -> dict[str, Any]:
+def scheme_data(scheme: Scheme, language: str = "zh") -> dict[str, Any]:
     def node(ind: Indicator) -> dict[str, Any]:
         out: dict[str, Any] = {"id": ind.id, "name": ind.name, "points": fmt_points(ind.points)}
         if ind.methods:
@@ -48,7 +52,7 @@ def scheme_data(scheme: Scheme) -> dict[str, Any]:
             out["applies_to"] = _selector_text(ind)
         if ind.rules:
             out["rules"] = [r.kind for r in ind.rules]
-        out.update(_construct_data(ind))
+        out.update(_construct_data(ind, language))
         if ind.children:
             out["children"] = [node(c) for c in ind.children]
         return out
@@ -63,90 +67,107 @@ def scheme_data(scheme: Scheme) -> dict[str, Any]:
             data[name] = {"name": section.name, "cap": fmt_points(section.cap),
                           "gate": section.gate.when.text if section.gate else None,
                           "indicators": [node(i) for i in section.indicators]}
-    data["scoring"] = {line[0]: line[1] for line in _scoring_pairs(scheme)}
+    data["scoring"] = {line[0]: line[1] for line in _scoring_pairs(scheme, language)}
     data["vetoes"] = [{"id": v.id, "name": v.name, "when": v.when.text, "part": v.part,
-                       "effects": effects_text(v, scheme, "zh")} for v in scheme.vetoes]
+                       "effects": effects_text(v, scheme, language)} for v in scheme.vetoes]
     data["assumptions"] = [{"what": a.what, "note": a.note} for a in scheme.assumptions]
     return data
 
 
-def _construct_data(ind: Indicator) -> dict[str, Any]:
+def _construct_data(ind: Indicator, language: str) -> dict[str, Any]:
     from gapctl.rules.clauses import clause_text
 
     out: dict[str, Any] = {}
     for rule in ind.rules:
         if rule.kind == "clauses":
-            out["clauses"] = [clause_text(c, "zh") for c in rule.params.get("clauses") or []]
+            out["clauses"] = [clause_text(c, language) for c in rule.params.get("clauses") or []]
     if ind.gate is not None:
         out["gate"] = ind.gate.when.text
     if ind.bounded is not None:
         out["bounded"] = ind.bounded
     if ind.redistribute is not None:
-        out["redistribute"] = _redistribution_text(ind)
+        out["redistribute"] = _redistribution_text(ind, language)
     return out
 
 
-def _redistribution_text(ind: Indicator) -> str:
+# what _redistribution_text says, by the rule's `to`, `by` and `mode`
+_MOVES_TO = {"siblings": N_("the other indicators of its level"), "all": N_("the other top-level indicators")}
+_SHARED = {"even": N_("shared evenly"), "points": N_("shared in proportion to their points")}
+_MODE = {"deduct": N_("deductions unchanged (deduction scoring)"),
+         "earned": N_("scores scaled up in proportion (earned scoring)")}
+
+
+def _redistribution_text(ind: Indicator, language: str) -> str:
     rule = ind.redistribute
     assert rule is not None
-    to = {"siblings": "同级其他指标", "all": "其他一级指标"}.get(rule.to, None) if isinstance(rule.to, str) \
-        else "、".join(rule.to)
-    by = "平均分配" if rule.by == "even" else "按分值比例分配"
-    mode = "扣分不变（倒扣制）" if rule.mode == "deduct" else "得分同比例放大（得分制）"
-    return f"不适用时分值调剂至{to}，{by}，{mode}"
+    if isinstance(rule.to, str):
+        to = in_lang(_MOVES_TO.get(rule.to, rule.to), language)
+    else:
+        to = ("、" if language == "zh" else ", ").join(rule.to)
+    by = in_lang(_SHARED["even" if rule.by == "even" else "points"], language)
+    mode = in_lang(_MODE["deduct" if rule.mode == "deduct" else "earned"], language)
+    return in_lang("when not applicable, its points move to {to}, {by}, {mode}", language).format(
+        to=to, by=by, mode=mode)
 
 
-def _bounds_text(scheme: Scheme) -> str:
+def _bounds_text(scheme: Scheme, language: str) -> str:
     bounds = scheme.scoring.bounds
     if bounds == "leaves":
-        return "每个末级指标在0至其分值之间（扣完为止）"
+        return in_lang("every leaf indicator between 0 and its points (deducted until nothing is left)", language)
     level = 1 if bounds == "top" else int(bounds)
-    return f"第{level}级指标在0至其分值之间（扣完为止），下级指标可超扣，由其上级兜底"
+    return in_lang("level-{level} indicators between 0 and their points (deducted until nothing is left); "
+                   "indicators below may lose more, their parent bounds them", language).format(level=level)
 
 
-def _scoring_pairs(scheme: Scheme) -> list[tuple[str, str]]:
+def _scoring_pairs(scheme: Scheme, language: str) -> list[tuple[str, str]]:
     """The scheme's computation in words and formulas: base, total, bounds, caps."""
     from gapctl.constructs.formulas import base_formula, total_formula
     from gapctl.formula import NAMES, render
 
     def names(node: tuple) -> str:
         if node[0] == "name":
-            return NAMES[node[1]].zh
+            return NAMES[node[1]].zh if language == "zh" else NAMES[node[1]].en
         args = ", ".join(a[1] for a in node[2] if a[0] == "ref")
         return f"{node[1]}({args})"
 
     out = []
     for key, formula in (("base", base_formula(scheme)), ("total", total_formula(scheme))):
-        out.append((key, render(formula, None, "zh", names) if formula is not None else "—"))
-    out.append(("bounds", _bounds_text(scheme)))
+        out.append((key, render(formula, None, language, names) if formula is not None else "—"))
+    out.append(("bounds", _bounds_text(scheme, language)))
     if scheme.scoring.max_total is not None:
         out.append(("max_total", num(scheme.scoring.max_total)))
     return out
 
 
 def construct_lines(scheme: Scheme) -> list[str]:
-    """计分规则: formulas, bounds, clauses, gates, pass lines, redistribution, vetoes."""
-    words = {"base": "基础得分", "total": "总得分", "bounds": "界限", "max_total": "总得分上限"}
-    lines = ["", "计分规则"]
-    for key, text in _scoring_pairs(scheme):
-        lines.append(f"  {words[key]} = {text}" if key in ("base", "total") else f"  {words[key]}：{text}")
+    """计分规则 (scoring): formulas, bounds, clauses, gates, pass lines, redistribution, vetoes."""
+    language = lang()
+    words = {"base": _("base score"), "total": _("total score"), "bounds": _("bounds"),
+             "max_total": _("maximum total")}
+    lines = ["", _("Scoring")]
+    for key, text in _scoring_pairs(scheme, language):
+        lines.append(f"  {words[key]} = {text}" if key in ("base", "total") else
+                     "  " + _("{what}: {text}").format(what=words[key], text=text))
     for ind in scheme.all_indicators():
-        extra = _construct_data(ind)
+        extra = _construct_data(ind, language)
         for clause in extra.get("clauses", []):
-            lines.append(f"  {ind.id} 条款：{clause}")
+            lines.append("  " + _("{id} clause: {text}").format(id=ind.id, text=clause))
         if "gate" in extra:
-            lines.append(f"  {ind.id} 门槛：{extra['gate']}")
+            lines.append("  " + _("{id} gate: {text}").format(id=ind.id, text=extra["gate"]))
         if "bounded" in extra:
-            lines.append(f"  {ind.id} 界限：{'在0至其分值之间' if extra['bounded'] else '不设界限（由上级兜底）'}")
+            bounded = _("between 0 and its points") if extra["bounded"] else _("not bounded (its parent bounds it)")
+            lines.append("  " + _("{id} bounds: {text}").format(id=ind.id, text=bounded))
         if "redistribute" in extra:
-            lines.append(f"  {ind.id} 分值调剂：{extra['redistribute']}")
+            lines.append("  " + _("{id} redistribution: {text}").format(id=ind.id, text=extra["redistribute"]))
     for name in ("bonus", "penalty"):
         section = getattr(scheme, name)
         if section is not None and section.gate is not None:
-            lines.append(f"  {section.name}门槛：{section.gate.when.text}")
+            lines.append("  " + _("{section} gate: {text}").format(section=section.name,
+                                                                    text=section.gate.when.text))
     for veto in scheme.vetoes:
-        what = "合格线" if veto.part else "单项否决"
-        lines.append(f"  {what} {veto.id} {veto.name}：{veto.when.text} → {effects_text(veto, scheme, 'zh')}")
+        what = _("pass line") if veto.part else _("veto")
+        lines.append("  " + _("{what} {id} {name}: {when} → {effects}").format(
+            what=what, id=veto.id, name=veto.name, when=veto.when.text, effects=effects_text(veto, scheme, language)))
     return lines
 
 
@@ -179,29 +200,34 @@ def scheme_lines(scheme: Scheme) -> list[str]:
     if meta:
         lines.append(" · ".join(meta))
     lines.append("")
-    header = f"{pad('id', id_w)}  {pad('指标', name_w)}  {pad('分值', pts_w, 'right')}  {pad('规则', rule_w)}  适用范围"
+    name_w = max(name_w, width(_("indicator")))
+    pts_w = max(pts_w, width(_("points")))
+    rule_w = max(rule_w, width(_("rule")))
+    header = (f"{pad('id', id_w)}  {pad(_('indicator'), name_w)}  {pad(_('points'), pts_w, 'right')}  "
+              f"{pad(_('rule'), rule_w)}  {_('applies to')}")
     lines.append(header.rstrip())
     lines.append("-" * width(header))
     section_starts = {start: section for section, start in sections}
     for n, (ident, label, pts, rule, scope) in enumerate(rows):
         if n in section_starts:
             section = section_starts[n]
-            cap = f"（上限 {fmt_points(section.cap)} 分）" if section.cap is not None else "（不设上限）"
             lines.append("")
-            lines.append(f"{section.name}{cap}")
+            lines.append(_("{section} (capped at {cap} points)").format(section=section.name,
+                                                                        cap=fmt_points(section.cap))
+                         if section.cap is not None else _("{section} (no cap)").format(section=section.name))
         line = f"{pad(ident, id_w)}  {pad(label, name_w)}  {pad(pts, pts_w, 'right')}  {pad(rule, rule_w)}  {scope}"
         lines.append(line.rstrip())
     lines.append("-" * width(header))
     total = fmt_points(scheme.top_total())
     parts = " + ".join(f"{fmt_points(i.points)}" for i in scheme.indicators)
-    lines.append(f"{pad('', id_w)}  {pad('合计', name_w)}  {pad(total, pts_w, 'right')}  = {parts}")
+    lines.append(f"{pad('', id_w)}  {pad(_('total'), name_w)}  {pad(total, pts_w, 'right')}  = {parts}")
     lines += construct_lines(scheme)
     if any(i.assumed or any(r.assumed for r in i.rules) for i in scheme.all_indicators()):
         lines.append("")
-        lines.append("* 假定（方案未公布），见下方假定清单 / assumed, not published: see the list below.")
+        lines.append(_("* assumed, not published: see the list of assumptions below."))
     if scheme.assumptions:
         lines.append("")
-        lines.append(f"假定（非公布数据） / assumptions: {len(scheme.assumptions)}")
+        lines.append(_("assumptions (not published): {count}").format(count=len(scheme.assumptions)))
         for a in scheme.assumptions:
             lines.append(f"  - {a.what}: {a.note}")
     return lines
@@ -214,12 +240,13 @@ def unit_set_data(unit_set: UnitSet) -> dict[str, Any]:
 
 
 def unit_set_lines(unit_set: UnitSet) -> list[str]:
-    rows = [["id", "名称", "类型", "上级", "标签"]]
+    rows = [["id", _("name"), _("type"), _("parent"), _("tags")]]
     for u in unit_set.units:
         rows.append([u.id, u.name, u.type, u.parent or "", ", ".join(u.tags)])
     counts = Counter(u.type for u in unit_set.units)
-    summary = "；".join(f"{t} {n}" for t, n in sorted(counts.items()))
-    return [f"{unit_set.name} ({unit_set.id}): {len(unit_set.units)} 个单位（{summary}）", "",
+    summary = ("；" if lang() == "zh" else "; ").join(f"{t} {n}" for t, n in sorted(counts.items()))
+    return [_("{name} ({id}): {count} unit(s) ({types})").format(name=unit_set.name, id=unit_set.id,
+                                                                 count=len(unit_set.units), types=summary), "",
             *table(rows)]
 
 
@@ -249,18 +276,19 @@ def round_lines(round_: Round) -> list[str]:
     data = round_data(round_)
     lines = [f"{round_.title} ({round_.id})"]
     if round_.example:
-        lines.append("示例数据，非真实评估结果 (illustrative data, not a real assessment)")
-    rows = [["项目", "内容"]]
+        lines.append(_("illustrative data, not a real assessment"))
+    rows = [[_("item"), _("value")]]
     if data["period"]:
-        rows.append(["评估期间 period", " – ".join(data["period"])])
-    rows.append(["评估对象 units", f"{data['units']}（{data['unit_count']} 个）"])
+        rows.append([_("period"), " – ".join(data["period"])])
+    rows.append([_("units"), _("{units} ({count})").format(units=data["units"], count=data["unit_count"])])
     for s in data["schemes"]:
-        types = "、".join(s["unit_types"]) or "全部单位"
-        rows.append(["指标体系 scheme", f"{s['scheme']} → {types}（{s['units']} 个）"])
-    rows.append(["观测记录 observations", f"{data['units_observed']}/{data['unit_count']} 个单位，"
-                 f"{data['observation_entries']} 条"])
+        types = ("、" if lang() == "zh" else ", ").join(s["unit_types"]) or _("every unit")
+        rows.append([_("scheme"), _("{scheme} → {types} ({count})").format(scheme=s["scheme"], types=types,
+                                                                          count=s["units"])])
+    rows.append([_("observations"), _("{observed}/{count} unit(s), {entries} entr(ies)").format(
+        observed=data["units_observed"], count=data["unit_count"], entries=data["observation_entries"])])
     for key, value in data["stages"].items():
-        rows.append([f"阶段 {key}", str(value)])
+        rows.append([_("stage {key}").format(key=key), str(value)])
     for ext in data["external"]:
-        rows.append(["外部扣分 external", ext])
+        rows.append([_("external deductions"), ext])
     return lines + [""] + table(rows)

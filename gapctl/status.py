@@ -1,4 +1,8 @@
-"""Where a round stands: progress per stage, what is overdue, what is due in the next 5 working days."""
+"""Where a round stands: progress per stage, what is overdue, what is due in the next 5 working days.
+
+`status` finds the facts; `text_lines` says them in the language asked for (gapctl.i18n), and
+`json_data` in English, whatever the language, so that a script reads the same words.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +13,22 @@ from typing import Any
 
 from gapctl.escape import plain_line
 from gapctl.figures import figure
+from gapctl.i18n import N_, in_lang
 from gapctl.model import Round
 from gapctl.textwidth import table
 
 STAGES = ("self_assessment_due", "evidence_due", "collection_start", "collection_end", "preliminary",
           "appeal_deadline", "final")
 STAGE_WORDS = {
-    "self_assessment_due": ("自查自评截止", "self-assessment due"),
-    "evidence_due": ("佐证材料截止", "evidence due"),
-    "collection_start": ("数据采集开始", "data collection starts"),
-    "collection_end": ("数据采集结束", "data collection ends"),
-    "preliminary": ("初步结果反馈", "preliminary result"),
-    "appeal_deadline": ("复核申请截止", "appeal window closes"),
-    "final": ("最终结果", "final result"),
+    "self_assessment_due": N_("self-assessment due"),
+    "evidence_due": N_("evidence due"),
+    "collection_start": N_("data collection starts"),
+    "collection_end": N_("data collection ends"),
+    "preliminary": N_("preliminary result"),
+    "appeal_deadline": N_("appeal window closes"),
+    "final": N_("final result"),
 }
+Said = tuple[str, dict[str, Any]]  # a message (English, in the catalogue) and its values
 
 
 @dataclass
@@ -31,8 +37,8 @@ class Status:
     today: dt.date
     stages: list[tuple[str, dt.date, int]]  # (stage, date, working days from today; negative = past)
     counts: dict[str, int]
-    overdue: list[tuple[str, str]] = field(default_factory=list)  # (zh, en)
-    due_soon: list[tuple[str, str]] = field(default_factory=list)
+    overdue: list[Said] = field(default_factory=list)
+    due_soon: list[Said] = field(default_factory=list)
     unknown_calendar: list[dt.date] = field(default_factory=list)
 
 
@@ -70,54 +76,58 @@ def status(round_: Round, today: dt.date, progress: Any = None) -> Status:
     missing = counts["applicable"] - counts["observed"]
     if "collection_end" in dates and today > dates["collection_end"] and missing:
         end = dates["collection_end"]
-        result.overdue.append((f"数据采集已于{end}结束，仍有{missing}项指标未评估",
-                               f"{missing} indicator observation(s) missing after data collection closed on {end}"))
+        result.overdue.append((N_("{missing} indicator observation(s) missing after data collection closed on "
+                                  "{end}"), {"missing": missing, "end": end}))
     if "self_assessment_due" in dates and today > dates["self_assessment_due"] and counts["self"] == 0:
         due = dates["self_assessment_due"]
-        result.overdue.append((f"自查自评应于{due}前完成，尚无自评记录", f"no self-assessment recorded, due {due}"))
+        result.overdue.append((N_("no self-assessment recorded, due {due}"), {"due": due}))
     undecided = counts["appealed"] - counts["decided"]
     if undecided and "final" in dates and today > dates["final"]:
-        result.overdue.append((f"最终结果（{dates['final']}）已过，仍有{undecided}项复核申请未决定",
-                               f"{undecided} appeal(s) undecided after the final result of {dates['final']}"))
+        result.overdue.append((N_("{undecided} appeal(s) undecided after the final result of {final}"),
+                               {"undecided": undecided, "final": dates["final"]}))
     for name, when, days in stages:
         if 0 <= days <= 5 and when >= today:
-            zh_word, en_word = STAGE_WORDS[name]
-            result.due_soon.append((f"{zh_word}：{when}（{days}个工作日后）",
-                                    f"{en_word} on {when} (in {days} working day(s))"))
+            result.due_soon.append((N_("{stage} on {date} (in {days} working day(s))"),
+                                    {"stage": STAGE_WORDS[name], "date": when, "days": days}))
     result.unknown_calendar = calendar.unknown_dates([today, *dates.values()])
     return result
 
 
+def said(item: Said, lang: str) -> str:
+    """One overdue or due-soon line in `lang` (a stage's name in it too)."""
+    message, values = item
+    values = {k: in_lang(v, lang) if k == "stage" else v for k, v in values.items()}
+    return in_lang(message, lang).format(**values)
+
+
 def text_lines(s: Status, lang: str = "zh") -> list[str]:
-    zh = lang == "zh"
-    lines = [plain_line(f"{s.round.title} ({s.round.id}) · {'今天' if zh else 'today'} {s.today}"), ""]
-    rows = [["阶段" if zh else "Stage", "日期" if zh else "Date", "工作日" if zh else "Working days"]]
+    lines = [plain_line(in_lang("{title} ({id}) · today {today}", lang).format(
+        title=s.round.title, id=s.round.id, today=s.today)), ""]
+    rows = [[in_lang("Stage", lang), in_lang("Date", lang), in_lang("Working days", lang)]]
     for name, when, days in s.stages:
-        words = STAGE_WORDS[name][0 if zh else 1]
-        rows.append([words, when.isoformat(), f"{days:+d}" if days else "0"])
+        rows.append([in_lang(STAGE_WORDS[name], lang), when.isoformat(), f"{days:+d}" if days else "0"])
     lines += table(rows, ["left", "left", "right"]) + [""]
     c = s.counts
     total = c["applicable"] or 1
-    rows = [["进度" if zh else "Progress", "数量" if zh else "Count", "%"]]
-    labels = {"observed": ("已评估", "observed"), "self": ("已自评", "self-assessed"),
-              "reviewed": ("已复核", "reviewed")}
-    for key, (zh_word, en_word) in labels.items():
+    rows = [[in_lang("Progress", lang), in_lang("Count", lang), "%"]]
+    labels = {"observed": N_("observed"), "self": N_("self-assessed"), "reviewed": N_("reviewed")}
+    for key, word in labels.items():
         share = figure(Decimal(100 * c[key]) / total, 0)
-        rows.append([zh_word if zh else en_word, f"{c[key]}/{c['applicable']}", share])
-    rows.append(["复核申请（已决定）" if zh else "appeals (decided)", f"{c['appealed']} ({c['decided']})", ""])
+        rows.append([in_lang(word, lang), f"{c[key]}/{c['applicable']}", share])
+    rows.append([in_lang("appeals (decided)", lang), f"{c['appealed']} ({c['decided']})", ""])
     lines += table(rows, ["left", "right", "right"])
-    for title, items in ((("逾期" if zh else "Overdue"), s.overdue),
-                         (("5个工作日内到期" if zh else "Due in the next 5 working days"), s.due_soon)):
-        lines += ["", f"{title}:"] + ([f"  - {item[0 if zh else 1]}" for item in items] or ["  -"])
+    for title, items in ((in_lang("Overdue:", lang), s.overdue),
+                         (in_lang("Due in the next 5 working days:", lang), s.due_soon)):
+        lines += ["", title] + ([f"  - {said(item, lang)}" for item in items] or ["  -"])
     if s.unknown_calendar:
-        lines += ["", ("以下日期超出已知的节假日数据（按周一至周五计算；可在 calendars/ 中补充）："
-                       if zh else "Outside known holiday data (counted Monday–Friday; add calendars/<year>.yaml):")
-                  + " " + ", ".join(d.isoformat() for d in s.unknown_calendar)]
+        lines += ["", in_lang("Outside known holiday data (counted Monday–Friday; add calendars/<year>.yaml): "
+                              "{dates}", lang).format(dates=", ".join(d.isoformat() for d in s.unknown_calendar))]
     return lines
 
 
 def json_data(s: Status) -> dict[str, Any]:
     return {"round": s.round.id, "today": s.today.isoformat(),
             "stages": [{"stage": n, "date": d.isoformat(), "working_days": w} for n, d, w in s.stages],
-            "counts": s.counts, "overdue": [en for _, en in s.overdue], "due_soon": [en for _, en in s.due_soon],
+            "counts": s.counts, "overdue": [said(item, "en") for item in s.overdue],
+            "due_soon": [said(item, "en") for item in s.due_soon],
             "unknown_calendar": [d.isoformat() for d in s.unknown_calendar]}

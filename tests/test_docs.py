@@ -12,6 +12,8 @@ from gapctl.cli import app
 from gapctl.docs import GENERATED
 from tests.conftest import ROOT
 
+runner = CliRunner()
+
 
 @pytest.mark.parametrize("rel", sorted(GENERATED))
 def test_generated_docs_are_current(rel):
@@ -19,13 +21,40 @@ def test_generated_docs_are_current(rel):
         f"{rel} is stale: run `python -m gapctl.docs`"
 
 
-def test_every_command_has_help_with_examples():
-    runner = CliRunner()
-    for command in app.registered_commands:
-        name = command.name or command.callback.__name__
-        result = runner.invoke(app, [name, "--help"])
-        assert result.exit_code == 0
-        assert command.callback.__doc__ and "Examples:" in command.callback.__doc__, name
+def _commands():
+    """(command line, click command) for every command, group and subcommand of gapctl."""
+    import typer.main
+
+    root = typer.main.get_command(app)
+    out = [("", root)]
+    for name, command in root.commands.items():
+        out.append((name, command))
+        for sub_name, sub in (getattr(command, "commands", None) or {}).items():
+            out.append((f"{name} {sub_name}", sub))
+    return out
+
+
+@pytest.mark.parametrize("line, command", _commands(), ids=lambda x: x if isinstance(x, str) else "")
+def test_every_command_has_help_with_examples_in_both_languages(line, command, monkeypatch):
+    """Help is written in English (the catalogue's msgid, exactly as typer shows it) and shown in
+    Chinese by default, examples and all; so is every option's help."""
+    from gapctl import i18n
+
+    assert command.help and "Examples:" in command.help, line
+    assert i18n.in_lang(command.help, "zh") != command.help, f"{line}: help has no Chinese (./dev i18n)"
+    for param in command.params:
+        if getattr(param, "help", None):
+            assert i18n.in_lang(param.help, "zh") != param.help, f"{line} {param.name}: no Chinese"
+    args = [*line.split(), "--help"]
+    english = runner.invoke(app, args, env={"COLUMNS": "200"})
+    monkeypatch.setenv("GAPCTL_LANG", "zh")
+    chinese = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert english.exit_code == chinese.exit_code == 0
+    assert "Examples:" in english.output and "Usage:" in english.output and "示例：" not in english.output
+    assert "示例：" in chinese.output and "用法：" in chinese.output and "Examples:" not in chinese.output
+    assert "Show this message and exit." not in chinese.output and "显示本帮助并退出。" in chinese.output
+    for example in re.findall(r"^  (gapctl [^#\n]*)", command.help, re.M):  # the examples (not their comments)
+        assert example.rstrip() in chinese.output, (line, example)
 
 
 SHAPES = [S.SCHEME, S.SCORING, S.INDICATOR, S.SECTION, S.MEASURE, S.EXTERNAL, S.COMPONENT,
@@ -60,9 +89,42 @@ def test_shell_completion_script_is_offered():
         assert proc.returncode == 0 and marker in proc.stdout, (shell, proc.stderr)
 
 
-def test_every_subcommand_of_groups_has_examples():
-    from gapctl.cli import evidence_app, new_app
+def test_help_is_chinese_by_default_in_a_real_process(tmp_path):
+    """No GAPCTL_LANG, no locale: `gapctl --help` and a command's help speak Chinese; `--lang en`
+    anywhere on the command line (main() reads it before anything is printed) switches to English."""
+    import subprocess
+    import sys
 
-    for group in (evidence_app, new_app):
-        for command in group.registered_commands:
-            assert "Examples:" in (command.callback.__doc__ or ""), command.callback.__name__
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "COLUMNS": "120"}
+
+    def run(*args: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "gapctl", *args], capture_output=True, text=True,
+                              encoding="utf-8", env=env, cwd=tmp_path, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert "用纯文本数据仓库管理政务公开考核评估" in run("--help") and "命令" in run("--help")
+    assert "示例：" in run("explain", "--help") and "gapctl explain rounds/suizhou-2021 区财政金融局" in \
+        run("explain", "--help")
+    assert "Examples:" in run("--lang", "en", "explain", "--help")
+    assert "Examples:" in run("explain", "--help", "--lang=en")
+    assert "Government-openness assessments" in run("--lang", "en", "--help")
+
+
+def test_the_help_texts_are_restored_after_a_page():
+    """One process prints help in both languages: translating a page leaves the texts as written."""
+    import typer.main
+
+    from gapctl.cli_help import translated
+
+    root = typer.main.get_command(app)
+    ctx = root.make_context("gapctl", ["--help"], resilient_parsing=True)
+    before = (root.help, root.commands["score"].help, [p.help for p in root.params])
+    from gapctl import i18n
+    i18n.use("zh")
+    try:
+        with translated(root, ctx):
+            assert root.commands["score"].short_help.startswith("为轮次")
+        assert (root.help, root.commands["score"].help, [p.help for p in root.params]) == before
+    finally:
+        i18n.use(None)

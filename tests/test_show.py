@@ -1,13 +1,26 @@
-"""`show`: the scheme tree (Suizhou sums to 100), unit tables and round summaries align."""
+"""`show`: the scheme tree (Suizhou sums to 100), unit tables and round summaries align.
+
+Its labels are in the language of messages: these tests read them in Chinese, the default, and
+one test in English."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
+
+from gapctl import i18n
 from gapctl.api import read_one
 from gapctl.show import round_lines, scheme_data, scheme_lines, unit_set_lines
 from gapctl.textwidth import width
 from tests.conftest import ROOT
+
+
+@pytest.fixture(autouse=True)
+def _chinese():
+    i18n.use("zh")
+    yield
+    i18n.use(None)
 
 
 def test_suizhou_tree_top_level_sums_to_100():
@@ -65,3 +78,17 @@ def test_round_summary_says_example():
     text = "\n".join(round_lines(round_))
     assert "示例数据，非真实评估结果" in text
     assert "8/8 个单位" in text
+
+
+def test_labels_follow_the_language_and_the_json_does_not():
+    _, scheme, _ = read_one(ROOT / "schemes/yanjiang-2021.yaml")
+    chinese = "\n".join(scheme_lines(scheme))
+    i18n.use("en")
+    english = "\n".join(scheme_lines(scheme))
+    assert "计分规则" in chinese and "计分规则" not in english and "Scoring" in english
+    assert "indicator" in english.splitlines()[3] and "加分项 (capped at 10 points)" in english
+    _, round_, _ = read_one(ROOT / "rounds/suizhou-2021")
+    assert "illustrative data, not a real assessment" in "\n".join(round_lines(round_))
+    data = scheme_data(scheme)
+    i18n.use("zh")
+    assert scheme_data(scheme) == data  # --format json says the same whatever the language

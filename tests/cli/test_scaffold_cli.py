@@ -108,3 +108,23 @@ def test_a_gapctl_without_its_shipped_files_says_so(tmp_path, monkeypatch):
     refused = runner.invoke(app, ["init", str(tmp_path / "new")])
     assert refused.exit_code == 1 and "carries no shipped schemes" in refused.output
     assert json.loads(runner.invoke(app, ["init", "--list", "--format", "json"]).output)["schemes"] == []
+
+
+def test_a_new_round_is_of_the_schemes_year_unless_told(mini_repo):
+    """A 2024 scheme makes a 2024 round (title and period) whenever it is run; --year wins; a scheme
+    without `year:` gives this year."""
+    import datetime as dt
+
+    scheme = mini_repo / "schemes/mini.yaml"
+    scheme.write_text(scheme.read_text(encoding="utf-8").replace("title: 测试指标体系\n",
+                                                                 "title: 测试指标体系\nyear: 2024\n"), encoding="utf-8")
+    made = runner.invoke(app, ["new", "round", "r2", "--scheme", "mini", "--units", "mini", "--repo", str(mini_repo)])
+    assert made.exit_code == 0, made.output
+    toml = (mini_repo / "rounds/r2/round.toml").read_text(encoding="utf-8")
+    assert 'title = "2024年政务公开考核评估"' in toml and "period = { start = 2024-01-01, end = 2024-12-31 }" in toml
+    new_round(mini_repo, "r3", "mini", "mini", year=2025)
+    assert "start = 2025-01-01" in (mini_repo / "rounds/r3/round.toml").read_text(encoding="utf-8")
+    scheme.write_text(scheme.read_text(encoding="utf-8").replace("year: 2024\n", ""), encoding="utf-8")
+    new_round(mini_repo, "r4", "mini", "mini")
+    assert f"start = {dt.date.today().year}-01-01" in (mini_repo / "rounds/r4/round.toml").read_text(encoding="utf-8")
+    assert check(mini_repo).report.errors == []

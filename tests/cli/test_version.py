@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -27,7 +28,28 @@ JSON_COMMANDS = [
     ["agreement", "rounds/shanwei-2020"],
     ["followup", "rounds/suizhou-2021", "rounds/suizhou-2022"],
     ["init", "--list"],
+    ["fmt", "--check", "schemes", "units"],
+    ["evidence", "verify", "rounds/suizhou-2021"],
+    ["schema", "--check"],
 ]
+GROUPS = ("evidence", "new")
+
+
+def command_of(args: list[str]) -> str:
+    """The command an argument list runs: `score`, or `evidence verify` for a group's."""
+    return " ".join(args[:2]) if args[0] in GROUPS else args[0]
+
+
+def writing_commands(repo: Path) -> list[list[str]]:
+    """Commands that write (in `repo`, a copy of the mini repository) and print JSON of what they wrote."""
+    from tests.test_import_scheme import build_workbook, row
+
+    (repo / "shot.png").write_bytes(b"\x89PNG")
+    workbook = build_workbook(repo / "table.xlsx", [row("公开渠道", "渠道覆盖", "", 2)])
+    return [["init", str(repo / "office")],
+            ["new", "round", "r2", "--scheme", "mini", "--units", "mini", "--repo", str(repo)],
+            ["evidence", "add", "rounds/r1", "a", "1.1", "shot.png"],
+            ["import-scheme", str(workbook), "--id", "table-2024", "--out", str(repo / "table-2024.yaml")]]
 
 
 @pytest.mark.parametrize("args", JSON_COMMANDS, ids=lambda a: " ".join(a[:2]))
@@ -40,7 +62,16 @@ def test_every_json_output_starts_with_the_version(args, monkeypatch):
     assert document["version"] == __version__
 
 
-def test_every_command_with_json_output_is_covered():
+def test_commands_that_write_say_what_they_wrote_in_json(mini_repo, monkeypatch):
+    monkeypatch.chdir(mini_repo)
+    for args in writing_commands(mini_repo):
+        result = runner.invoke(app, [*args, "--format", "json"])
+        assert result.exit_code == 0, (args, result.output)
+        document = json.loads(result.stdout)
+        assert next(iter(document)) == "version" and document["version"] == __version__
+
+
+def test_every_command_with_json_output_is_covered(tmp_path):
     """A new command with --format json must be added above (read from each command's help)."""
     import re
 
@@ -55,7 +86,8 @@ def test_every_command_with_json_output_is_covered():
             option = re.search(r"--format.*", text)
             if option and "json" in option.group():
                 with_json.add(" ".join(args[:-1]))
-    assert with_json and with_json <= {args[0] for args in JSON_COMMANDS}, with_json
+    covered = {command_of(args) for args in JSON_COMMANDS + writing_commands(tmp_path)}
+    assert with_json and with_json <= covered, with_json - covered
 
 
 def test_version_option_in_a_real_process():
