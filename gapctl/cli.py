@@ -6,6 +6,7 @@ internal error, a git revision that cannot be read, a full disk).
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from enum import Enum
 from pathlib import Path
@@ -54,6 +55,8 @@ class DiffFormat(str, Enum):
 class ReportFormat(str, Enum):
     html = "html"
     md = "md"
+    docx = "docx"
+    pdf = "pdf"
 
 
 class ExportFormat(str, Enum):
@@ -216,11 +219,12 @@ def _print_problems(problems: list) -> None:
         typer.echo(_problem_line(row), err=True)
 
 
-def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = True):
+def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = True, warnings: list | None = None):
     """Load, validate and score; on invalid data print the problems and exit 1.
 
     `summary`: file by file, on every core and through the cache (gapctl.outcomes), with
-    totals and ranks but not each indicator's detail (enough for `gapctl score`).
+    totals and ranks but not each indicator's detail (enough for `gapctl score`). `warnings`
+    receives validate's warnings (a report marks its results provisional while there are any).
     """
     from gapctl import outcomes
     from gapctl.score import score_round
@@ -240,6 +244,8 @@ def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = Tr
         _print_problems([p for p in result.report.sorted() if p.severity == "error"])
         typer.echo(f"Not scored: {len(result.report.errors)} error(s); see `gapctl validate {path}`.", err=True)
         raise typer.Exit(1)
+    if warnings is not None:
+        warnings.extend(result.report.warnings)
     if result.report.warnings and not final:
         typer.echo(f"note: {len(result.report.warnings)} warning(s); the scores may be provisional "
                    f"(gapctl validate {path})", err=True)
@@ -344,13 +350,19 @@ def explain(
 @app.command()
 def report(
     path: Path = typer.Argument(..., help="A round directory."),
-    fmt: ReportFormat = typer.Option(ReportFormat.html, "--format", "-f", help="html or md."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Directory to write (default: out/<round-id>)."),
+    fmt: ReportFormat = typer.Option(ReportFormat.html, "--format", "-f", help="html or md (a directory), docx or "
+                                     "pdf (one document to issue; pdf prints the HTML with Chromium)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Directory to write (default: out/<round-id>); "
+                                    "for docx and pdf the file (default: out/<round-id>.docx or .pdf)."),
     compare: Path | None = typer.Option(None, "--compare", help="Last round: its totals, grades and which "
                                         "of its problems are fixed."),
     lang: Lang | None = LANG_OPTION,
     stamp: bool = typer.Option(False, "--stamp", help="Print the generation time on the overview "
                                "(off by default: same input, same bytes)."),
+    office: str | None = typer.Option(None, "--office", help="Issuing office (发文机关), at the head and foot."),
+    date: dt.datetime | None = typer.Option(None, "--date", formats=["%Y-%m-%d"], help="Date of issue (成文日期), "
+                                            "YYYY-MM-DD."),
+    number: str | None = typer.Option(None, "--number", help="Document number (发文字号), e.g. 某政公〔2025〕3号."),
 ) -> None:
     """Write the report an office publishes: an overview (grades, rankings by category,
     attainment per indicator, where points were lost, charts) and one page per unit with its
@@ -365,21 +377,37 @@ def report(
 
       gapctl report rounds/yanjiang-2021 --format md --out docs/example-report
     """
-    import datetime as dt
+    from gapctl.report import build
+    from gapctl.report.document import Issue, standing
 
-    from gapctl.report.build import ReportError, render, write
-
-    scored = _scored(path, final=False)
+    warnings: list = []
+    scored = _scored(path, final=False, warnings=warnings)
     previous = _scored(compare, final=False) if compare is not None else None
     language = _lang(lang, scored)
-    target = out or Path("out") / scored.round.id
     if len(scored.units) > 500:
         typer.echo(f"rendering {len(scored.units) + 1} pages…", err=True)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if stamp else None
-    files = render(scored, fmt.value, language, previous, when)
+    issue = Issue(office, date.date() if date else None, number)
+    status = standing(scored, len(warnings))
+    if fmt.value in build.DOCUMENTS:
+        from gapctl.report.pdf import NoBrowser, PrintError
+
+        target = build.document_path(out, scored.round.id, fmt.value)
+        try:
+            build.write_document(build.document(scored, fmt.value, language, previous, when, issue, status), target)
+        except (NoBrowser, PrintError) as err:
+            typer.echo(f"gapctl report: {err}", err=True)
+            raise typer.Exit(3) from None
+        except (build.ReportError, OSError) as err:
+            typer.echo(f"gapctl report: {err}", err=True)
+            raise typer.Exit(1) from None
+        _echo(f"wrote {target}")
+        return
+    target = out or Path("out") / scored.round.id
+    files = build.render(scored, fmt.value, language, previous, when, issue, status)
     try:
-        write(files, target)
-    except (ReportError, OSError) as err:
+        build.write(files, target)
+    except (build.ReportError, OSError) as err:
         typer.echo(f"gapctl report: {err}", err=True)
         raise typer.Exit(1) from None
     _echo(f"wrote {len(files)} file(s) to {target}/ (open {target / ('index.' + fmt.value)})")

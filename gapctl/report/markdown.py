@@ -20,6 +20,7 @@ from gapctl.figures import figure
 from gapctl.i18n import in_lang
 from gapctl.labels import aside, enumerated, name_in, pair, written
 from gapctl.report import svg
+from gapctl.report.document import Issue, Standing, issued_on, notices
 from gapctl.rules import num
 from gapctl.score import LeafScore, RoundScore, UnitScore
 from gapctl.scoreboard import fixed, pending_flag, total_text, two
@@ -47,18 +48,30 @@ def _name(score: UnitScore, lang: str) -> str:
     return name_in(score.unit, lang)
 
 
-def banner(scored: RoundScore, lang: str) -> list[str]:
-    if not scored.round.example:
-        return []
-    return ["> **" + in_lang("Illustrative data, not a real assessment", lang) + "**", ""]
+def banner(scored: RoundScore, lang: str, standing: Standing | None = None) -> list[str]:
+    """What heads every page: the example banner, and whether the results are provisional."""
+    lines = []
+    for notice in notices(scored, standing or Standing(), lang):
+        lines += [f"> **{md(notice)}**", ""]
+    return lines
 
 
-def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None) -> Page:
+def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None, standing: Standing | None = None,
+             issue: Issue | None = None) -> Page:
+    """The first page; `issue` adds the office, number and date to its facts (the HTML shows them
+    in its masthead instead)."""
     round_ = scored.round
     title = written(round_.title, round_.title_en, lang)
-    lines = [f"# {md(title)}", ""] + banner(scored, lang)
+    lines = [f"# {md(title)}", ""] + banner(scored, lang, standing)
     schemes = {s.scheme.id: s.scheme for s in scored.units}
-    facts = [[in_lang("Period", lang), " – ".join(d.isoformat() for d in round_.period) if round_.period else "—"],
+    facts = []
+    if issue is not None and issue.office:
+        facts.append([in_lang("Issued by", lang), md(issue.office)])
+    if issue is not None and issue.number:
+        facts.append([in_lang("Document number", lang), md(issue.number)])
+    if issue is not None and issue.date:
+        facts.append([in_lang("Date", lang), issued_on(issue.date, lang)])
+    facts += [[in_lang("Period", lang), " – ".join(d.isoformat() for d in round_.period) if round_.period else "—"],
              [in_lang("Scheme", lang), "；".join(f"{md(s.title)} ({code(s.id)})" for s in schemes.values())],
              [in_lang("Units assessed", lang), str(len(scored.units))]]
     if stamp:
@@ -87,8 +100,9 @@ def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None) 
     return Page(f"index{ext}", "\n".join(lines), charts, title)
 
 
-def _rankings(scored: RoundScore, lang: str, ext: str) -> list[str]:
-    lines = ["## " + in_lang("Ranking", lang), ""]
+def ranking_groups(scored: RoundScore, lang: str) -> list[tuple[str, list[UnitScore]]]:
+    """The ranking tables: (heading, units in rank order) per scheme, and per category where the
+    scheme ranks by category (分类排名), schemes in the round's order. Headings are plain text."""
     groups: dict[tuple[str, str], list[UnitScore]] = {}
     for s in scored.units:
         category = s.category.id if s.category else ""
@@ -100,33 +114,43 @@ def _rankings(scored: RoundScore, lang: str, ext: str) -> list[str]:
         cats = [c.id for c in scheme.ranking.categories] if scheme.ranking else []
         return (scheme_order.index(key[0]) if key[0] in scheme_order else 0,
                 cats.index(key[1]) if key[1] in cats else len(cats))
+    out = []
     for key in sorted(groups, key=group_order):
         members = groups[key]
-        scheme = members[0].scheme
-        heading = scheme.title
+        heading = members[0].scheme.title
         if members[0].category:
-            cat = members[0].category
-            heading += f" · {name_in(cat, lang)}"
+            heading += f" · {name_in(members[0].category, lang)}"
+        out.append((heading, sorted(members, key=lambda s: (rank_of(s) or 0, s.unit.id))))
+    return out
+
+
+def rank_of(s: UnitScore) -> int | None:
+    """The rank a ranking table shows: within the category where the scheme ranks by category."""
+    return s.category_rank if s.category else s.rank
+
+
+def _rankings(scored: RoundScore, lang: str, ext: str) -> list[str]:
+    lines = ["## " + in_lang("Ranking", lang), ""]
+    for heading, members in ranking_groups(scored, lang):
         lines += [f"### {md(heading)}", ""]
-        members = sorted(members, key=lambda s: ((s.category_rank if s.category else s.rank) or 0, s.unit.id))
         has_grade = any(s.grade for s in members)
         head = [in_lang("Rank", lang), in_lang("Unit", lang), in_lang("Base", lang), in_lang("Total", lang)]
         head += [in_lang("Grade", lang)] if has_grade else []
         head += [in_lang("Flags", lang)]
         rows = []
         for s in members:
-            rank = s.category_rank if s.category else s.rank
             places = s.scheme.scoring.places
-            row = [str(rank), link(_name(s, lang), f"units/{s.unit.id}{ext}"), fixed(s.base, places),
+            row = [str(rank_of(s)), link(_name(s, lang), f"units/{s.unit.id}{ext}"), fixed(s.base, places),
                    total_text(s)]
             row += [md(s.grade or "")] if has_grade else []
-            row += [md(", ".join(_flag_labels(s, lang)))]
+            row += [md(", ".join(flag_labels(s, lang)))]
             rows.append(row)
         lines += _table(head, rows, {0, 2, 3})
     return lines
 
 
-def _flag_labels(s: UnitScore, lang: str) -> list[str]:
+def flag_labels(s: UnitScore, lang: str) -> list[str]:
+    """A unit's flags as the ranking shows them: the scheme's labels, and how many indicators are pending."""
     names = {f.id: written(f.label, f.label_en, lang) for f in s.scheme.flags}
     out = [names.get(f, f) for f in s.flags]
     if s.pending:
@@ -183,16 +207,17 @@ def _below(scored: RoundScore, lang: str) -> list[str]:
     lines = ["## " + in_lang("Units below a threshold", lang), ""]
     if not flagged:
         return lines + [in_lang("None", lang), ""]
-    rows = [[md(_name(s, lang)), total_text(s), md(", ".join(_flag_labels(s, lang)))]
+    rows = [[md(_name(s, lang)), total_text(s), md(", ".join(flag_labels(s, lang)))]
             for s in sorted(flagged, key=lambda s: (s.total if s.total is not None else -1, s.unit.id))]
     return lines + _table([in_lang("Unit", lang), in_lang("Total", lang), in_lang("Flags", lang)], rows, {1})
 
 
 # --- unit pages -----------------------------------------------------------------------
 
-def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: UnitScore | None = None) -> Page:
+def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: UnitScore | None = None,
+              standing: Standing | None = None) -> Page:
     places = s.scheme.scoring.places
-    lines = [f"# {md(_name(s, lang))}", ""] + banner(scored, lang)
+    lines = [f"# {md(_name(s, lang))}", ""] + banner(scored, lang, standing)
     back = in_lang("Back to the overview", lang)
     lines += [f"[{back}](../index{ext}) · {md(scored.round.title)} · {md(s.scheme.title)}", ""]
     card = [[in_lang("Base", lang), fixed(s.base, places)]]
@@ -212,7 +237,7 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
     if s.performance_points is not None:
         card.append([in_lang("Performance points", lang), fixed(s.performance_points, 2)])
     if s.flags or s.pending:
-        card.append([in_lang("Flags", lang), md(", ".join(_flag_labels(s, lang)))])
+        card.append([in_lang("Flags", lang), md(", ".join(flag_labels(s, lang)))])
     if previous is not None:
         shown = total_text(previous)
         if previous.grade:
@@ -287,19 +312,36 @@ def _evidence(leaf: LeafScore) -> str:
     return "；".join(links)
 
 
-def _problems(s: UnitScore, lang: str) -> list[str]:
-    lost = s.lost_leaves()
-    if not lost:
-        return [in_lang("No points lost.", lang), ""]
-    rows = []
-    for leaf in lost:
+@dataclass(frozen=True)
+class Problem:
+    """One row of a unit's problem list (问题清单), as plain text: 扣分点, 扣分, 扣分理由, 整改要求."""
+
+    where: str
+    lost: str
+    reason: str
+    fix: str
+    leaf: LeafScore
+
+
+def problems(s: UnitScore, lang: str) -> list[Problem]:
+    """Every point the unit lost, in scheme order, with what the evaluator found beside where."""
+    out = []
+    for leaf in s.lost_leaves():
         amount = two(leaf.lost) if leaf.state != "pending" else in_lang("not yet assessed", lang)
         result = leaf.result
         where = f"{leaf.indicator.id} {leaf.indicator.name}"
         if leaf.state != "pending":  # what the evaluator found, as the rule reads it
             where = aside(where, observation_text(leaf, lang, with_who=False), lang)
-        rows.append([md(where), amount, md(result.reason if result else ""), md(result.fix if result else ""),
-                     _evidence(leaf)])
+        out.append(Problem(where, amount, result.reason or "" if result else "", result.fix or "" if result else "",
+                           leaf))
+    return out
+
+
+def _problems(s: UnitScore, lang: str) -> list[str]:
+    found = problems(s, lang)
+    if not found:
+        return [in_lang("No points lost.", lang), ""]
+    rows = [[md(p.where), p.lost, md(p.reason), md(p.fix), _evidence(p.leaf)] for p in found]
     return _table([in_lang("Where", lang), in_lang("lost", lang), in_lang("Reason", lang),
                    in_lang("To fix", lang), in_lang("Evidence", lang)], rows, {1})
 
@@ -321,10 +363,10 @@ def _fixed(previous: UnitScore, current: UnitScore, lang: str) -> list[str]:
 
 
 def pages(scored: RoundScore, lang: str, ext: str, previous: RoundScore | None = None,
-          stamp: str | None = None) -> list[Page]:
+          stamp: str | None = None, standing: Standing | None = None, issue: Issue | None = None) -> list[Page]:
     """Every page of the report, overview first, units in ranking order."""
     before = previous.by_unit() if previous else {}
-    out = [overview(scored, lang, ext, stamp)]
+    out = [overview(scored, lang, ext, stamp, standing, issue)]
     for s in scored.units:
-        out.append(unit_page(scored, s, lang, ext, before.get(s.unit.id)))
+        out.append(unit_page(scored, s, lang, ext, before.get(s.unit.id), standing))
     return out
