@@ -9,6 +9,7 @@ written atomically (gapctl.writes.write_atomically).
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import os
 from pathlib import Path, PurePosixPath
@@ -45,7 +46,7 @@ def render(scored: RoundScore, fmt: str = "html", lang: str = "zh", previous: Ro
         return out
     rendered = _render_html(scored, lang, previous, stamp, standing)
     around = frame(scored, lang, issue, standing)
-    unit_frame = html_render.Frame(around.header, around.page, around.number, around.notices, around.mark)
+    unit_frame = dataclasses.replace(around, head=False)
     for n, (path, title, body) in enumerate(rendered):
         out[path] = html_render.document(title, lang, [body], around if n == 0 else unit_frame)
     out["report.html"] = html_render.document(scored.round.title, lang,

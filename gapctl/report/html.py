@@ -94,6 +94,7 @@ class Frame:
     mark: str = ""  # the watermark while provisional
     office: str = ""  # the masthead and the closing
     date: str = ""  # the closing, as the document writes it
+    head: bool = True  # the masthead and closing around the first section (the overview, not a unit's page)
 
 
 FONTS = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif'
@@ -143,7 +144,7 @@ def closing(frame: Frame) -> str:
 def document(title: str, lang: str, sections: list[str], frame: Frame | None = None) -> str:
     """A self-contained page; with `frame`, the masthead and closing around the first section and
     the print layout (every section starts a printed page)."""
-    if frame is not None and sections:
+    if frame is not None and frame.head and sections:
         sections = [masthead(frame) + sections[0] + closing(frame)] + sections[1:]
     pages = "".join(f'<section class="page">{section}</section>' for section in sections)
     style = CSS + (page_css(frame) + "\n" if frame is not None else "@page { size: A4; margin: 15mm; }\n")

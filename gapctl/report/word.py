@@ -94,13 +94,9 @@ def docx_bytes(scored: RoundScore, lang: str = "zh", issue: Issue | None = None,
 
 def _fonts(rpr: Any, east_asia: str) -> None:
     """Latin and East-Asian fonts of a run or style: named, never the theme's (which has no Chinese)."""
-    from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.insert(0, fonts)
+    fonts = rpr.get_or_add_rFonts()
     for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
         fonts.attrib.pop(qn(attr), None)
     fonts.set(qn("w:ascii"), LATIN)
@@ -260,9 +256,16 @@ def _masthead(doc: Any, issue: Issue) -> None:
     if issue.number:
         _run(para, issue.number, size=16)
     para.paragraph_format.space_after = Pt(18)
-    para._p.get_or_add_pPr().append(parse_xml(
-        '<w:pBdr xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-        f'<w:bottom w:val="single" w:sz="18" w:space="6" w:color="{RED}"/></w:pBdr>'))
+    border = parse_xml('<w:pBdr xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+                       f'<w:bottom w:val="single" w:sz="18" w:space="6" w:color="{RED}"/></w:pBdr>')
+    para._p.get_or_add_pPr().insert_element_before(border, *AFTER_BORDER)  # Word wants the schema's order
+
+
+AFTER_BORDER = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
+                "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid",
+                "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc",
+                "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle",
+                "w:rPr", "w:sectPr", "w:pPrChange")  # what follows w:pBdr in a paragraph's properties (CT_PPr)
 
 
 def _properties(doc: Any, title: str, issue: Issue, lang: str) -> None:
