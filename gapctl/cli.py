@@ -6,7 +6,6 @@ internal error, a git revision that cannot be read, a full disk).
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from enum import Enum
 from pathlib import Path
@@ -360,8 +359,7 @@ def report(
     stamp: bool = typer.Option(False, "--stamp", help="Print the generation time on the overview "
                                "(off by default: same input, same bytes)."),
     office: str | None = typer.Option(None, "--office", help="Issuing office (发文机关), at the head and foot."),
-    date: dt.datetime | None = typer.Option(None, "--date", formats=["%Y-%m-%d"], help="Date of issue (成文日期), "
-                                            "YYYY-MM-DD."),
+    date: str | None = typer.Option(None, "--date", help="Date of issue (成文日期), YYYY-MM-DD."),
     number: str | None = typer.Option(None, "--number", help="Document number (发文字号), e.g. 某政公〔2025〕3号."),
 ) -> None:
     """Write the report an office publishes: an overview (grades, rankings by category,
@@ -377,9 +375,15 @@ def report(
 
       gapctl report rounds/yanjiang-2021 --format md --out docs/example-report
     """
+    import datetime as dt
+
     from gapctl.report import build
     from gapctl.report.document import Issue, standing
 
+    try:
+        issued = dt.date.fromisoformat(date) if date else None
+    except ValueError:
+        raise typer.BadParameter(f"{date!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
     warnings: list = []
     scored = _scored(path, final=False, warnings=warnings)
     previous = _scored(compare, final=False) if compare is not None else None
@@ -387,7 +391,7 @@ def report(
     if len(scored.units) > 500:
         typer.echo(f"rendering {len(scored.units) + 1} pages…", err=True)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if stamp else None
-    issue = Issue(office, date.date() if date else None, number)
+    issue = Issue(office, issued, number)
     status = standing(scored, len(warnings))
     if fmt.value in build.DOCUMENTS:
         from gapctl.report.pdf import NoBrowser, PrintError

@@ -233,3 +233,19 @@ def test_pdf_is_the_html_printed_by_chromium(yanjiang):
     assert "初步结果" in text[0] and "2项指标未评估" in text[0]
     assert all(f"第{n}页，共{count}页" in page for n, page in enumerate(text, start=1))  # every page numbered
     assert all(OFFICE in page and NUMBER.replace(" ", "") in page for page in text)  # and headed
+
+
+def test_docx_holds_any_text_a_unit_wrote(tmp_path):
+    """XML cannot hold control characters, and a bidi override must not reorder a printed name."""
+    from tests.test_report import injected_repo
+
+    repo = injected_repo(tmp_path)
+    units = (repo / "units/mini.yaml").read_text(encoding="utf-8").replace("区财政局", '"区财政局\\u202e\\a"')
+    (repo / "units/mini.yaml").write_text(units, encoding="utf-8")
+    result = scored(repo / "rounds/r1")
+    assert "\u202e" in result.by_unit()["a"].unit.name
+    data = docx_bytes(result, "zh", Issue("某办\x07公室", None, None))
+    body = part(data, "word/document.xml")
+    assert "区财政局\\u202e\\u0007" in body and "\u202e" not in body and "\x07" not in body
+    assert "&lt;script&gt;" in body and "<script" not in body  # text, never markup
+    assert "某办\\u0007公室" in part(data, "word/header1.xml")

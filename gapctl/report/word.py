@@ -23,8 +23,11 @@ import datetime as dt
 import io
 import zipfile
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
+from gapctl.escape import html as xml_text
+from gapctl.escape import plain
 from gapctl.i18n import in_lang
 from gapctl.labels import name_in, pair, written
 from gapctl.report.document import Issue, Standing, header_text, issued_on, mark, notices, page_of
@@ -44,50 +47,117 @@ def docx_bytes(scored: RoundScore, lang: str = "zh", issue: Issue | None = None,
                standing: Standing | None = None) -> bytes:
     """The Word document (.docx) of the round's results."""
     from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
+    from docx.oxml import parse_xml
 
     issue, standing = issue or Issue(), standing or Standing()
     doc = Document()
     _styles(doc, lang)
     _page(doc, scored, issue, standing, lang)
     title = written(scored.round.title, scored.round.title_en, lang) or scored.round.id
+    body = _Body()
+    if issue.office:  # 版头: the office in red, the number, a red rule
+        body.para(issue.office, align="center", before=240, run=_Run(bold=True, color=RED, size=26, east_asia=SONG))
     if issue.office or issue.number:
-        _masthead(doc, issue)
-    heading = doc.add_paragraph(style="Title")
-    heading.add_run(title)
+        body.para(issue.number or "", align="center", after=360, border=RED, run=_Run(size=16))
+    body.para(title, style="Title")
     for notice in notices(scored, standing, lang):
-        para = doc.add_paragraph()
-        para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _run(para, notice, bold=True, color=RED)
+        body.para(notice, align="center", run=_Run(bold=True, color=RED))
     schemes = {s.scheme.id: s.scheme for s in scored.units}
     facts = [(in_lang("Period", lang), " – ".join(d.isoformat() for d in scored.round.period)
               if scored.round.period else "—"),
              (in_lang("Scheme", lang), "；".join(f"{s.title} ({s.id})" for s in schemes.values())),
              (in_lang("Units assessed", lang), str(len(scored.units)))]
     for name, value in facts:
-        doc.add_paragraph(pair(name, value, lang))
-    doc.add_heading(in_lang("1. Ranking", lang), level=1)
+        body.para(pair(name, value, lang))
+    body.para(in_lang("1. Ranking", lang), style="Heading1")
     order: list[UnitScore] = []
     for group, members in ranking_groups(scored, lang):
-        doc.add_heading(group, level=2)
-        _ranking_table(doc, members, lang)
+        body.para(group, style="Heading2")
+        _ranking_table(body, members, lang)
         order += members
-    doc.add_heading(in_lang("2. Problem lists and what to fix", lang), level=1)
+    body.para(in_lang("2. Problem lists and what to fix", lang), style="Heading1")
     for n, s in enumerate(order, start=1):
-        _unit_problems(doc, s, n, lang)
-    if issue.office or issue.date:
-        for text in (issue.office, issued_on(issue.date, lang) if issue.date else None):
-            if text:
-                para = doc.add_paragraph()
-                para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-                para.paragraph_format.space_before = Pt(6)
-                _run(para, text)
+        _unit_problems(body, s, n, lang)
+    for text in (issue.office, issued_on(issue.date, lang) if issue.date else None):  # 落款
+        if text:
+            body.para(text, align="right", before=120)
+    end = doc.element.body.sectPr
+    for element in parse_xml(f'<w:body {W}>{"".join(body.parts)}</w:body>'):
+        end.addprevious(element)
     _properties(doc, title, issue, lang)
     _drop_template_leftovers(doc)
     buffer = io.BytesIO()
     doc.save(buffer)
     return _stable_zip(buffer.getvalue())
+
+
+# --- the text, as WordprocessingML ------------------------------------------------------------
+# Written as XML text and parsed once: python-docx's object per paragraph and cell takes minutes
+# for a round of thousands of units. Every text goes through gapctl.escape.html (XML text, with
+# control and invisible characters shown, which XML could not hold).
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+@dataclass(frozen=True)
+class _Run:
+    bold: bool = False
+    color: str | None = None
+    size: float | None = None  # points
+    east_asia: str | None = None
+
+    def xml(self, text: str) -> str:
+        props = ""
+        if self.east_asia:
+            props += (f'<w:rFonts w:ascii="{LATIN}" w:hAnsi="{LATIN}" w:cs="{LATIN}" w:eastAsia="{self.east_asia}" '
+                      'w:hint="eastAsia"/>')
+        props += "<w:b/>" if self.bold else ""
+        props += f'<w:color w:val="{self.color}"/>' if self.color else ""
+        props += f'<w:sz w:val="{int(self.size * 2)}"/>' if self.size else ""
+        props = f"<w:rPr>{props}</w:rPr>" if props else ""
+        return f'<w:r>{props}<w:t xml:space="preserve">{xml_text(text)}</w:t></w:r>' if text else ""
+
+
+@dataclass
+class _Body:
+    parts: list[str] = field(default_factory=list)
+
+    def para(self, text: str, style: str | None = None, align: str | None = None, before: int | None = None,
+             after: int | None = None, border: str | None = None, run: _Run = _Run()) -> None:
+        """A paragraph; `before`/`after` in twentieths of a point, `border` a colour for a rule below."""
+        self.parts.append(f"<w:p>{_paragraph_properties(style, align, before, after, border)}{run.xml(text)}</w:p>")
+
+    def table(self, head: list[str], rows: Iterable[list[str]], widths: list[float], right: set[int]) -> None:
+        """A grid table: the header row repeated on every page, rows kept whole, numbers right-aligned."""
+        twips = [int(width * 567) for width in widths]  # centimetres to twentieths of a point
+        out = [f'<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="{sum(twips)}" w:type="dxa"/>'
+               '<w:jc w:val="center"/><w:tblLayout w:type="fixed"/>'
+               '<w:tblLook w:val="04A0" w:firstRow="1" w:lastRow="0" w:firstColumn="1" w:lastColumn="0" '
+               'w:noHBand="0" w:noVBand="1"/></w:tblPr><w:tblGrid>']
+        out += [f'<w:gridCol w:w="{w}"/>' for w in twips] + ["</w:tblGrid>"]
+        for r, values in enumerate([head, *rows]):
+            out.append("<w:tr><w:trPr><w:cantSplit/>" + ("<w:tblHeader/>" if r == 0 else "") + "</w:trPr>")
+            for c, value in enumerate(values):
+                shade = '<w:shd w:val="clear" w:color="auto" w:fill="EEF2F6"/>' if r == 0 else ""
+                align = "center" if r == 0 else ("right" if c in right else None)
+                out.append(f'<w:tc><w:tcPr><w:tcW w:w="{twips[c]}" w:type="dxa"/>{shade}</w:tcPr><w:p>'
+                           f"{_paragraph_properties(None, align, None, 0, None, single=True)}"
+                           f"{_Run(bold=r == 0).xml(value)}</w:p></w:tc>")
+            out.append("</w:tr>")
+        self.parts.append("".join(out) + "</w:tbl>")
+
+
+def _paragraph_properties(style: str | None, align: str | None, before: int | None, after: int | None,
+                          border: str | None, single: bool = False) -> str:
+    """<w:pPr>, its children in the schema's order (Word refuses a document that mixes them up)."""
+    props = f'<w:pStyle w:val="{style}"/>' if style else ""
+    if border:
+        props += f'<w:pBdr><w:bottom w:val="single" w:sz="18" w:space="6" w:color="{border}"/></w:pBdr>'
+    spacing = (f' w:before="{before}"' if before is not None else "") + \
+        (f' w:after="{after}"' if after is not None else "") + (' w:line="240" w:lineRule="auto"' if single else "")
+    props += f"<w:spacing{spacing}/>" if spacing else ""
+    props += f'<w:jc w:val="{align}"/>' if align else ""
+    return f"<w:pPr>{props}</w:pPr>" if props else ""
 
 
 # --- styles and page ----------------------------------------------------------------------
@@ -177,7 +247,7 @@ def _page(doc: Any, scored: RoundScore, issue: Issue, standing: Standing, lang: 
     for twips in (4680, 9360):  # the template's header tabs, for a Letter page
         tabs.add_tab_stop(Twips(twips), WD_TAB_ALIGNMENT.CLEAR)
     tabs.add_tab_stop(Cm(TEXT_WIDTH_CM), WD_TAB_ALIGNMENT.RIGHT)
-    _run(head, header_text(scored, issue, lang) + ("\t" + issue.number if issue.number else ""), size=9)
+    _run(head, plain(header_text(scored, issue, lang)) + ("\t" + plain(issue.number) if issue.number else ""), size=9)
     for notice in notices(scored, standing, lang, short=True):
         para = section.header.add_paragraph()
         para.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -187,19 +257,17 @@ def _page(doc: Any, scored: RoundScore, issue: Issue, standing: Standing, lang: 
     foot = section.footer.paragraphs[0]
     foot.alignment = WD_ALIGN_PARAGRAPH.CENTER
     before, middle, after = page_of(lang)
-    for text, field in ((before, "PAGE"), (middle, "NUMPAGES"), (after, None)):
+    for text, code in ((before, "PAGE"), (middle, "NUMPAGES"), (after, None)):
         if text:
             _run(foot, text, size=9)
-        if field:
-            _field(foot, field)
+        if code:
+            _field(foot, code)
     foot.paragraph_format.space_after = Pt(0)
 
 
 def _watermark(paragraph: Any, text: str) -> None:
     """A diagonal, pale red word behind the text of every page (the VML shape Word itself writes)."""
     from docx.oxml import parse_xml
-
-    from gapctl.escape import html as xml_text
 
     shape = (
         '<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
@@ -239,42 +307,13 @@ def _run(paragraph: Any, text: str, size: float | None = None, bold: bool = Fals
     return run
 
 
-def _masthead(doc: Any, issue: Issue) -> None:
-    """版头: the office in red, the number, a red rule."""
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml import parse_xml
-    from docx.shared import Pt
-
-    if issue.office:
-        para = doc.add_paragraph()
-        para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        para.paragraph_format.space_before = Pt(12)
-        run = _run(para, issue.office, size=26, bold=True, color=RED)
-        _fonts(run._r.get_or_add_rPr(), SONG)
-    para = doc.add_paragraph()
-    para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    if issue.number:
-        _run(para, issue.number, size=16)
-    para.paragraph_format.space_after = Pt(18)
-    border = parse_xml('<w:pBdr xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-                       f'<w:bottom w:val="single" w:sz="18" w:space="6" w:color="{RED}"/></w:pBdr>')
-    para._p.get_or_add_pPr().insert_element_before(border, *AFTER_BORDER)  # Word wants the schema's order
-
-
-AFTER_BORDER = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
-                "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid",
-                "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc",
-                "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle",
-                "w:rPr", "w:sectPr", "w:pPrChange")  # what follows w:pBdr in a paragraph's properties (CT_PPr)
-
-
 def _properties(doc: Any, title: str, issue: Issue, lang: str) -> None:
     """The document's own properties, dated by --date (else a fixed day): no time of the run."""
     props = doc.core_properties
     when = dt.datetime.combine(issue.date, dt.time(), dt.UTC) if issue.date else FIXED_TIME
-    props.title = title
-    props.subject = issue.number or ""
-    props.author = issue.office or "gapctl"
+    props.title = plain(title)
+    props.subject = plain(issue.number)
+    props.author = plain(issue.office) or "gapctl"
     props.last_modified_by = "gapctl"
     props.comments = ""
     props.keywords = ""
@@ -315,48 +354,7 @@ def _stable_zip(data: bytes) -> bytes:
 
 # --- tables --------------------------------------------------------------------------------
 
-def _table(doc: Any, head: list[str], rows: Iterable[list[str]], widths: list[float], right: set[int]) -> None:
-    """A grid table: the header row repeated on every page, rows kept whole, numbers right-aligned."""
-    from docx.enum.table import WD_TABLE_ALIGNMENT
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml import parse_xml
-    from docx.shared import Cm, Pt
-
-    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
-    rows = list(rows)
-    table = doc.add_table(rows=1 + len(rows), cols=len(head))
-    table.style = doc.styles["Table Grid"]
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    for r, values in enumerate([head] + rows):
-        row = table.rows[r]
-        tr_pr = row._tr.get_or_add_trPr()
-        tr_pr.append(parse_xml(f"<w:cantSplit {w}/>"))
-        if r == 0:
-            tr_pr.append(parse_xml(f"<w:tblHeader {w}/>"))
-        for c, value in enumerate(values):
-            cell = row.cells[c]
-            cell.width = Cm(widths[c])
-            para = cell.paragraphs[0]
-            para.paragraph_format.space_after = Pt(0)
-            para.paragraph_format.line_spacing = 1.0
-            if c in right:
-                para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-            run = para.add_run(value)
-            if r == 0:
-                run.font.bold = True
-                para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-                shading = f'<w:shd {w} w:val="clear" w:color="auto" w:fill="EEF2F6"/>'
-                cell._tc.get_or_add_tcPr().append(parse_xml(shading))
-    widths_twips = "".join(f'<w:gridCol {w} w:w="{round(width * 567)}"/>' for width in widths)
-    grid = table._tbl.tblGrid
-    for col in list(grid):
-        grid.remove(col)
-    for col in parse_xml(f"<w:tblGrid {w}>{widths_twips}</w:tblGrid>"):
-        grid.append(col)
-
-
-def _ranking_table(doc: Any, members: list[UnitScore], lang: str) -> None:
+def _ranking_table(body: _Body, members: list[UnitScore], lang: str) -> None:
     has_grade = any(s.grade for s in members)
     head = [in_lang("Rank", lang), in_lang("Unit", lang), in_lang("Base", lang), in_lang("Total", lang)]
     head += [in_lang("Grade", lang)] if has_grade else []
@@ -369,14 +367,14 @@ def _ranking_table(doc: Any, members: list[UnitScore], lang: str) -> None:
         row += [written(s.grade, s.grade_en, lang) or ""] if has_grade else []
         row += [", ".join(flag_labels(s, lang))]
         rows.append(row)
-    _table(doc, head, rows, widths, {0, 2, 3})
+    body.table(head, rows, widths, {0, 2, 3})
 
 
-def _unit_problems(doc: Any, s: UnitScore, n: int, lang: str) -> None:
+def _unit_problems(body: _Body, s: UnitScore, n: int, lang: str) -> None:
     """A unit's heading, its total, grade and rank, its vetoes and its problem list."""
     from gapctl.constructs.vetoes import effects_text
 
-    doc.add_heading(in_lang("({number}) {name}", lang).format(number=n, name=name_in(s.unit, lang)), level=2)
+    body.para(in_lang("({number}) {name}", lang).format(number=n, name=name_in(s.unit, lang)), style="Heading2")
     facts = [in_lang("Total", lang) + f" {total_text(s)}"]
     if s.grade:
         facts.append(in_lang("Grade", lang) + f" {written(s.grade, s.grade_en, lang)}")
@@ -384,13 +382,13 @@ def _unit_problems(doc: Any, s: UnitScore, n: int, lang: str) -> None:
     line = facts[0]
     for fact in facts[1:]:
         line = in_lang("{first}, {then}", lang).format(first=line, then=fact)
-    doc.add_paragraph(line)
+    body.para(line)
     for veto in s.vetoed:
-        doc.add_paragraph(pair(in_lang("Veto {veto}", lang).format(veto=name_in(veto, lang)),
+        body.para(pair(in_lang("Veto {veto}", lang).format(veto=name_in(veto, lang)),
                                effects_text(veto, s.scheme, lang), lang))
     found = problems(s, lang)
     if not found:
-        doc.add_paragraph(in_lang("No points lost.", lang))
+        body.para(in_lang("No points lost.", lang))
         return
     head = [in_lang("Where", lang), in_lang("lost", lang), in_lang("Reason", lang), in_lang("To fix", lang)]
-    _table(doc, head, ([p.where, p.lost, p.reason, p.fix] for p in found), [4.6, 1.4, 4.8, 4.8], {1})
+    body.table(head, ([p.where, p.lost, p.reason, p.fix] for p in found), [4.6, 1.4, 4.8, 4.8], {1})
