@@ -63,6 +63,8 @@ class DiffFormat(str, Enum):
 class ReportFormat(str, Enum):
     html = "html"
     md = "md"
+    docx = "docx"
+    pdf = "pdf"
 
 
 class ExportFormat(str, Enum):
@@ -245,11 +247,12 @@ def _print_problems(problems: list) -> None:
         typer.echo(_problem_line(row), err=True)
 
 
-def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = True):
+def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = True, warnings: list | None = None):
     """Load, validate and score; on invalid data print the problems and exit 1.
 
     `summary`: file by file, on every core and through the cache (gapctl.outcomes), with
-    totals and ranks but not each indicator's detail (enough for `gapctl score`).
+    totals and ranks but not each indicator's detail (enough for `gapctl score`). `warnings`
+    receives validate's warnings (a report marks its results provisional while there are any).
     """
     from gapctl import outcomes
     from gapctl.score import score_round
@@ -269,6 +272,8 @@ def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = Tr
         _print_problems([p for p in result.report.sorted() if p.severity == "error"])
         raise _fail(_("Not scored: {errors} error(s); see `gapctl validate {path}`.").format(
             errors=len(result.report.errors), path=path))
+    if warnings is not None:
+        warnings.extend(result.report.warnings)
     if result.report.warnings and not final:
         typer.echo(_("note: {warnings} warning(s); the scores may be provisional (gapctl validate {path})").format(
             warnings=len(result.report.warnings), path=path), err=True)
@@ -424,30 +429,56 @@ Examples:
   gapctl report rounds/yanjiang-2021 --format md --out docs/example-report"""))
 def report(
     path: Path = typer.Argument(..., help=N_("A round directory.")),
-    fmt: ReportFormat = typer.Option(ReportFormat.html, "--format", "-f", help=N_("html or md.")),
-    out: Path | None = typer.Option(None, "--out", "-o", help=N_("Directory to write (default: "
-                                                                 "out/<round-id>).")),
+    fmt: ReportFormat = typer.Option(ReportFormat.html, "--format", "-f", help=N_(
+        "html or md (a directory), docx or pdf (one document to issue; pdf prints the HTML with Chromium).")),
+    out: Path | None = typer.Option(None, "--out", "-o", help=N_(
+        "Directory to write (default: out/<round-id>); for docx and pdf the file (default: "
+        "out/<round-id>.docx or .pdf).")),
     compare: Path | None = typer.Option(None, "--compare", help=N_("Last round: its totals, grades and which "
                                                                    "of its problems are fixed.")),
     lang: Lang | None = LANG_OPTION,
     stamp: bool = typer.Option(False, "--stamp", help=N_("Print the generation time on the overview "
                                                          "(off by default: same input, same bytes).")),
+    office: str | None = typer.Option(None, "--office", help=N_("Issuing office (发文机关), at the head and foot.")),
+    date: str | None = typer.Option(None, "--date", help=N_("Date of issue (成文日期), YYYY-MM-DD.")),
+    number: str | None = typer.Option(None, "--number", help=N_("Document number (发文字号), e.g. 某政公〔2025〕3号.")),
 ) -> None:
     import datetime as dt
 
-    from gapctl.report.build import ReportError, render, write
+    from gapctl.report import build
+    from gapctl.report.document import Issue, standing
 
-    scored = _scored(path, final=False)
+    try:
+        issued = dt.date.fromisoformat(date) if date else None
+    except ValueError:
+        raise typer.BadParameter(_("{date!r} is not a date (YYYY-MM-DD)").format(date=date),
+                                 param_hint="--date") from None
+    warnings: list = []
+    scored = _scored(path, final=False, warnings=warnings)
     previous = _scored(compare, final=False) if compare is not None else None
     language = _lang(lang, scored.units)
-    target = out or Path("out") / scored.round.id
     if len(scored.units) > 500:
         typer.echo(_("rendering {pages} pages…").format(pages=len(scored.units) + 1), err=True)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if stamp else None
-    files = render(scored, fmt.value, language, previous, when)
+    issue = Issue(office, issued, number)
+    status = standing(scored, len(warnings))
+    if fmt.value in build.DOCUMENTS:
+        from gapctl.report.pdf import NoBrowser, PrintError
+
+        target = build.document_path(out, scored.round.id, fmt.value)
+        try:
+            build.write_document(build.document(scored, fmt.value, language, previous, when, issue, status), target)
+        except (NoBrowser, PrintError) as err:
+            raise _fail(f"gapctl report: {err}", 3) from None
+        except (build.ReportError, OSError) as err:
+            raise _fail(f"gapctl report: {err}") from None
+        _echo(_("wrote {target}").format(target=target))
+        return
+    target = out or Path("out") / scored.round.id
+    files = build.render(scored, fmt.value, language, previous, when, issue, status)
     try:
-        write(files, target)
-    except (ReportError, OSError) as err:
+        build.write(files, target)
+    except (build.ReportError, OSError) as err:
         raise _fail(f"gapctl report: {err}") from None
     _echo(_("wrote {files} file(s) to {directory}/ (open {index})").format(
         files=len(files), directory=target, index=target / ("index." + fmt.value)))

@@ -18,7 +18,8 @@ from typing import Any
 
 from gapctl.diff import Attribution, IndicatorChange, RepositoryDiff, RoundDiff, RoundEntry, UnitChange
 from gapctl.escape import code, md, plain, plain_line
-from gapctl.labels import label
+from gapctl.i18n import N_, in_lang
+from gapctl.labels import aside, listed, pair
 from gapctl.scoreboard import fixed, total_text, two
 from gapctl.textwidth import table
 
@@ -52,16 +53,20 @@ def _summary(diff: RoundDiff, lang: str) -> str:
     grades = sum(1 for u in changed if u.grade_changed)
     added = sum(1 for u in changed if u.status == "added")
     removed = sum(1 for u in changed if u.status == "removed")
-    if lang == "zh":
-        parts = [f"{len(changed)}/{len(diff.units)} 个单位有变化", f"上升 {up}", f"下降 {down}", f"等次变化 {grades}"]
-        parts += [f"新增 {added}"] if added else []
-        parts += [f"移除 {removed}"] if removed else []
-        return "，".join(parts)
-    parts = [f"{len(changed)} of {len(diff.units)} units changed", f"{up} up", f"{down} down",
-             f"{grades} grade change(s)"]
-    parts += [f"{added} added"] if added else []
-    parts += [f"{removed} removed"] if removed else []
-    return ", ".join(parts)
+    parts = [in_lang("{changed} of {units} units changed", lang).format(changed=len(changed), units=len(diff.units)),
+             in_lang("{count} up", lang).format(count=up), in_lang("{count} down", lang).format(count=down),
+             in_lang("{count} grade change(s)", lang).format(count=grades)]
+    parts += [in_lang("{count} added", lang).format(count=added)] if added else []
+    parts += [in_lang("{count} removed", lang).format(count=removed)] if removed else []
+    return _clauses(parts, lang)
+
+
+def _clauses(parts: list[str], lang: str) -> str:
+    """`7 个评估轮次，有变化 0，新增 1` / `7 round(s), 0 changed, 1 new`."""
+    text = parts[0]
+    for part in parts[1:]:
+        text = in_lang("{first}, {then}", lang).format(first=text, then=part)
+    return text
 
 
 def _points(change: IndicatorChange) -> str:
@@ -95,8 +100,12 @@ def unit_rows(diff: RoundDiff, units: list[UnitChange], lang: str) -> list[list[
     return rows
 
 
-HEAD_ZH = ["单位", "总得分", "变化", "等次", "排名", "类别排名"]
-HEAD_EN = ["Unit", "Total", "Change", "Grade", "Rank", "Rank in category"]
+HEAD = [N_("Unit"), N_("Total"), N_("Change"), N_("Grade"), N_("Rank"), N_("Rank in category")]
+
+
+def _head(lang: str, change: bool = True) -> list[str]:
+    """The summary table's header (without the change column for a round on one side only)."""
+    return [in_lang(h, lang) for h in HEAD if change or h != "Change"]
 
 
 def _text_table(rows: list[list[str]], aligns: list[str] | None = None) -> list[str]:
@@ -108,11 +117,11 @@ def text_lines(diff: RoundDiff, lang: str = "zh", show_all: bool = False) -> lis
     units = diff.units if show_all else diff.changed()
     lines = [plain_line(f"gapctl diff {diff.path}: {diff.old_label} → {diff.new_label}"), _summary(diff, lang)]
     if diff.scheme_notes:
-        lines += ["", "指标体系差异：" if lang == "zh" else "Scheme differences:"]
+        lines += ["", in_lang("Scheme differences:", lang)]
         lines += [f"  - {plain(note)}" for note in diff.scheme_notes]
     if not units:
-        return lines + ["", "没有分数变化。" if lang == "zh" else "No score changes."]
-    lines += [""] + _text_table([HEAD_ZH if lang == "zh" else HEAD_EN] + unit_rows(diff, units, lang),
+        return lines + ["", in_lang("No score changes.", lang)]
+    lines += [""] + _text_table([_head(lang)] + unit_rows(diff, units, lang),
                                 ["left", "right", "right", "left", "left", "left"])
     for u in units:
         if not u.indicators and not u.members:
@@ -127,11 +136,11 @@ def text_lines(diff: RoundDiff, lang: str = "zh", show_all: bool = False) -> lis
         for c in u.indicators:
             rows.append([f"{c.indicator} {c.name}", _points(c), _arrow(c.old_observation, c.new_observation)
                          + (f" ({c.note})" if c.note else "")] + ([_by(c.by)] if attributed else []))
-        head = ["指标" if lang == "zh" else "Indicator", label("points", lang), label("observation", lang)]
-        head += ["提交" if lang == "zh" else "Commit"] if attributed else []
+        head = [in_lang("Indicator", lang), in_lang("Points", lang), in_lang("Observation", lang)]
+        head += [in_lang("Commit", lang)] if attributed else []
         lines += ["  " + line for line in _text_table([head] + rows)]
     if diff.gates:
-        lines += ["", "检查未通过：" if lang == "zh" else "Gates tripped:"] + [f"  - {plain(g)}" for g in diff.gates]
+        lines += ["", in_lang("Gates tripped:", lang)] + [f"  - {plain(g)}" for g in diff.gates]
     return lines
 
 
@@ -139,20 +148,18 @@ def member_lines(u: UnitChange, lang: str) -> list[str]:
     """`新媒体账号 某县微博 70 → 85（M1 更新 评分70 → 评分85，ab12cd3 张三）` per member that moved."""
     from gapctl.formula import exact
 
-    zh = lang == "zh"
     out = []
     for m in u.members:
         old = exact(m.old_total) if m.old_total is not None else "—"
         new = exact(m.new_total) if m.new_total is not None else "—"
-        detail = "；".join(f"{c.indicator} {c.name} {_arrow(c.old_observation, c.new_observation)}"
-                          for c in m.indicators) if zh else \
-            "; ".join(f"{c.indicator} {c.name} {_arrow(c.old_observation, c.new_observation)}" for c in m.indicators)
+        detail = listed([f"{c.indicator} {c.name} {_arrow(c.old_observation, c.new_observation)}"
+                         for c in m.indicators], lang)
         if m.by is not None:
-            detail += ("，" if zh and detail else ", " if detail else "") + _by(m.by)
+            detail = _clauses([detail, _by(m.by)], lang) if detail else _by(m.by)
         text = f"{m.group} {m.name} {old} → {new}"
-        out.append(text + (f"（{detail}）" if zh and detail else f" ({detail})" if detail else ""))
+        out.append(aside(text, detail, lang) if detail else text)
     if out:
-        out.insert(0, "下级得分变化：" if zh else "Changes below it:")
+        out.insert(0, in_lang("Changes below it:", lang))
     return out
 
 
@@ -168,44 +175,48 @@ def _md_table(head: list[str], rows: list[list[str]], right: set[int] | None = N
 
 def markdown(diff: RoundDiff, lang: str = "zh", show_all: bool = False) -> str:
     units = diff.units if show_all else diff.changed()
-    zh = lang == "zh"
     lines = [f"### gapctl diff {code(diff.path)}", "",
              f"{code(diff.old_label)} → {code(diff.new_label)}: **{md(_summary(diff, lang))}**"]
     if diff.gates:
-        lines += ["", "**检查未通过，需要复核：**" if zh else "**Gates tripped — a second review is required:**"]
-        lines += [f"- {md(g)}" for g in diff.gates]
+        lines += ["", _gates_heading(lang)] + [f"- {md(g)}" for g in diff.gates]
     if diff.scheme_notes:
-        lines += ["", "<details><summary>" + ("指标体系差异" if zh else "Scheme differences")
-                  + f" ({len(diff.scheme_notes)})</summary>", ""]
+        lines += ["", _folded(in_lang("Scheme differences", lang), len(diff.scheme_notes)), ""]
         lines += [f"- {md(n)}" for n in diff.scheme_notes] + ["", "</details>"]
     if not units:
-        return "\n".join(lines + ["", "没有分数变化。" if zh else "No score changes."]) + "\n"
+        return "\n".join(lines + ["", in_lang("No score changes.", lang)]) + "\n"
     rows = unit_rows(diff, units, lang)
-    head = HEAD_ZH if zh else HEAD_EN
+    head = _head(lang)
     lines += [""] + _md_table(head, rows[:MAX_SUMMARY_ROWS], {1, 2})
     if len(rows) > MAX_SUMMARY_ROWS:
         rest = len(rows) - MAX_SUMMARY_ROWS
-        lines += ["", f"<details><summary>{'其余' if zh else 'Other'} {rest} "
-                  f"{'个单位' if zh else 'units'}</summary>", ""]
+        other = in_lang("Other {count} units", lang).format(count=rest)
+        lines += ["", f"<details><summary>{other}</summary>", ""]
         lines += _md_table(head, rows[MAX_SUMMARY_ROWS:], {1, 2}) + ["", "</details>"]
     moved = [(u, line) for u in units for line in member_lines(u, lang)[1:]]
     if moved:
-        lines += ["", f"<details><summary>{'下级得分变化' if zh else 'Changes below units'} ({len(moved)})</summary>",
-                  ""]
-        lines += _md_table(["单位" if zh else "Unit", "变化" if zh else "Change"],
-                           [[u.name, text] for u, text in moved])
+        lines += ["", _folded(in_lang("Changes below units", lang), len(moved)), ""]
+        lines += _md_table([in_lang("Unit", lang), in_lang("Change", lang)], [[u.name, text] for u, text in moved])
         lines += ["", "</details>"]
     changes = [(u, c) for u in units for c in u.indicators]
     if changes:
         attributed = any(c.by for _, c in changes)
-        lines += ["", f"<details><summary>{'指标变化' if zh else 'Indicator changes'} ({len(changes)})</summary>", ""]
-        head = ["单位" if zh else "Unit", "指标" if zh else "Indicator", label("points", lang),
-                label("observation", lang)] + (["提交" if zh else "Commit"] if attributed else [])
+        lines += ["", _folded(in_lang("Indicator changes", lang), len(changes)), ""]
+        head = [in_lang("Unit", lang), in_lang("Indicator", lang), in_lang("Points", lang),
+                in_lang("Observation", lang)] + ([in_lang("Commit", lang)] if attributed else [])
         lines += _md_table(head, [[u.name, f"{c.indicator} {c.name}", _points(c),
                                    _arrow(c.old_observation, c.new_observation) + (f" ({c.note})" if c.note else "")]
                                   + ([_by(c.by)] if attributed else []) for u, c in changes])
         lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def _gates_heading(lang: str) -> str:
+    return "**" + in_lang("Gates tripped — a second review is required:", lang) + "**"
+
+
+def _folded(what: str, count: int) -> str:
+    """The start of a folded section, titled with how many rows it holds: `指标变化 (12)`."""
+    return f"<details><summary>{what} ({count})</summary>"
 
 
 # --- JSON -------------------------------------------------------------------------------
@@ -250,19 +261,17 @@ def json_data(diff: RoundDiff, show_all: bool = False) -> dict[str, Any]:
 def repository_summary(diff: RepositoryDiff, lang: str) -> str:
     count = {status: sum(1 for e in diff.rounds if e.status == status)
              for status in ("changed", "added", "removed", "same", "unreadable")}
-    if lang == "zh":
-        parts = [f"{len(diff.rounds)} 个评估轮次", f"有变化 {count['changed']}", f"新增 {count['added']}",
-                 f"移除 {count['removed']}", f"无变化 {count['same']}"]
-        parts += [f"无法读取 {count['unreadable']}"] if count["unreadable"] else []
-        return "，".join(parts)
-    parts = [f"{len(diff.rounds)} round(s)", f"{count['changed']} changed", f"{count['added']} new",
-             f"{count['removed']} removed", f"{count['same']} unchanged"]
-    parts += [f"{count['unreadable']} unreadable"] if count["unreadable"] else []
-    return ", ".join(parts)
+    parts = [in_lang("{count} round(s)", lang).format(count=len(diff.rounds)),
+             in_lang("{count} changed", lang).format(count=count["changed"]),
+             in_lang("{count} new", lang).format(count=count["added"]),
+             in_lang("{count} removed", lang).format(count=count["removed"]),
+             in_lang("{count} unchanged", lang).format(count=count["same"])]
+    parts += [in_lang("{count} unreadable", lang).format(count=count["unreadable"])] if count["unreadable"] else []
+    return _clauses(parts, lang)
 
 
 def _no_rounds(lang: str) -> str:
-    return "两个版本的 rounds/ 下都没有评估轮次。" if lang == "zh" else "No rounds under rounds/ at either revision."
+    return in_lang("No rounds under rounds/ at either revision.", lang)
 
 
 def _ranked(entry: RoundEntry) -> list[Any]:
@@ -280,11 +289,9 @@ def _side_summary(entry: RoundEntry, lang: str) -> str:
     places = units[0].scheme.scoring.places if units else 1
     span = (fixed(totals[0], places) if totals[0] == totals[-1]
             else f"{fixed(totals[0], places)}–{fixed(totals[-1], places)}") if totals else ""
-    if lang == "zh":
-        what = "新增评估轮次" if entry.status == "added" else "评估轮次已移除"
-        return f"{what}：{len(units)} 个单位" + (f"，得分 {span}" if span else "")
-    what = "new round" if entry.status == "added" else "round removed"
-    return f"{what}: {len(units)} unit(s)" + (f", scores {span}" if span else "")
+    what = in_lang("new round", lang) if entry.status == "added" else in_lang("round removed", lang)
+    text = pair(what, in_lang("{count} unit(s)", lang).format(count=len(units)), lang)
+    return _clauses([text, in_lang("scores {span}", lang).format(span=span)], lang) if span else text
 
 
 def _side_rows(entry: RoundEntry) -> list[list[str]]:
@@ -293,18 +300,18 @@ def _side_rows(entry: RoundEntry) -> list[list[str]]:
 
 
 def _side_head(lang: str) -> list[str]:
-    return [h for h in (HEAD_ZH if lang == "zh" else HEAD_EN) if h not in ("变化", "Change")]
+    return _head(lang, change=False)
 
 
 def _unreadable(entry: RoundEntry, lang: str) -> str:
-    return ("无法读取：" if lang == "zh" else "could not be read: ") + (entry.error or "")
+    return pair(in_lang("could not be read", lang), entry.error or "", lang)
 
 
 def _same_line(diff: RepositoryDiff, lang: str) -> list[str]:
     same = [e.path for e in diff.rounds if e.status == "same"]
     if not same:
         return []
-    return [("没有分数变化的评估轮次：" if lang == "zh" else "Rounds without score changes: ") + ", ".join(same)]
+    return [pair(in_lang("Rounds without score changes", lang), ", ".join(same), lang)]
 
 
 def repository_text_lines(diff: RepositoryDiff, lang: str = "zh", show_all: bool = False) -> list[str]:
@@ -321,7 +328,7 @@ def repository_text_lines(diff: RepositoryDiff, lang: str = "zh", show_all: bool
                 lines += [""] + _text_table([_side_head(lang)] + _side_rows(entry),
                                             ["left", "right", "left", "left", "left"])
             if entry.gates:
-                lines += ["", "检查未通过：" if lang == "zh" else "Gates tripped:"]
+                lines += ["", in_lang("Gates tripped:", lang)]
                 lines += [f"  - {plain(g)}" for g in entry.gates]
         elif entry.status == "unreadable":
             lines += ["", plain_line(f"gapctl diff {entry.path}"), plain(_unreadable(entry, lang))]
@@ -329,12 +336,7 @@ def repository_text_lines(diff: RepositoryDiff, lang: str = "zh", show_all: bool
     return lines + ([""] + [plain(line) for line in same] if same and not show_all else [])
 
 
-GATES_MD_ZH = "**检查未通过，需要复核：**"
-GATES_MD_EN = "**Gates tripped — a second review is required:**"
-
-
 def repository_markdown(diff: RepositoryDiff, lang: str = "zh", show_all: bool = False) -> str:
-    zh = lang == "zh"
     lines = [f"### gapctl diff {code(diff.path)}", "",
              f"{code(diff.old_label)} → {code(diff.new_label)}: **"
              + md(repository_summary(diff, lang) if diff.rounds else _no_rounds(lang)) + "**"]
@@ -344,7 +346,7 @@ def repository_markdown(diff: RepositoryDiff, lang: str = "zh", show_all: bool =
         elif entry.status in ("added", "removed"):
             lines += ["", f"### gapctl diff {code(entry.path)}", "", f"**{md(_side_summary(entry, lang))}**"]
             if entry.gates:
-                lines += ["", GATES_MD_ZH if zh else GATES_MD_EN] + [f"- {md(g)}" for g in entry.gates]
+                lines += ["", _gates_heading(lang)] + [f"- {md(g)}" for g in entry.gates]
             if entry.status == "added" and entry.scored and entry.scored.units:
                 lines += [""] + _md_table(_side_head(lang), _side_rows(entry), {1})
         elif entry.status == "unreadable":
@@ -394,11 +396,9 @@ def fit_markdown(text: str, max_chars: int, lang: str = "zh") -> str:
     rows = [i for i, line in enumerate(lines) if _cuttable(line) and i not in header]
 
     def note(left_out: int) -> str:
-        if lang == "zh":
-            return (f"_为使评论不超过 {max_chars} 个字符，省略了 {left_out} 行；"
-                    "完整内容请去掉 --max-chars 重新运行（CI 中见工作流运行的 artifact）。_")
-        return (f"_{left_out} row(s) left out to keep this under {max_chars} characters; run without "
-                "--max-chars for the whole diff (in CI: the workflow run's artifact)._")
+        return "_" + in_lang("{count} row(s) left out to keep this under {max_chars} characters; run without "
+                             "--max-chars for the whole diff (in CI: the workflow run's artifact).", lang).format(
+            count=left_out, max_chars=max_chars) + "_"
 
     fixed_size = sum(len(line) + 1 for i, line in enumerate(lines) if i not in rows) + len(note(len(rows))) + 2
     budget = max_chars - fixed_size

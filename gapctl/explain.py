@@ -20,7 +20,8 @@ from gapctl.constructs.formulas import base_formula, total_formula
 from gapctl.constructs.vetoes import effects_text
 from gapctl.escape import plain_line
 from gapctl.formula import NAMES, Formula, FormulaError, exact, render
-from gapctl.labels import label, name_in
+from gapctl.i18n import N_, in_lang
+from gapctl.labels import aside, enumerated, label, listed, name_in, pair, written
 from gapctl.model import Result
 from gapctl.rules import REGISTRY, num
 from gapctl.rules.clauses import clause_text, parts
@@ -31,28 +32,27 @@ from gapctl.scoreboard import fixed, two
 def observation_text(leaf: LeafScore, lang: str, with_who: bool = True) -> str:
     """The observation that counted, in words (and who observed it, when)."""
     if leaf.state == "not-applicable":
-        return label("not_applicable", lang)
+        return in_lang("not applicable", lang)
     result: Result | None = leaf.result
     if leaf.state == "pending":
-        return label("pending", lang)
+        return in_lang("not yet assessed", lang)
     if result is None:
         return "—"
     if result.state in ("n/a", "no-evidence"):
         return label(result.state, lang)
     parts = []
-    zh = lang == "zh"
     if result.items is not None:
-        names = {str(i["id"]): (i.get("name") if zh else i.get("name_en") or i.get("name")) or i["id"]
+        names = {str(i["id"]): written(i.get("name"), i.get("name_en"), lang) or i["id"]
                  for i in (leaf.rule.params.get("items") or [])} if leaf.rule else {}
         parts.append(" ".join(f"{names.get(k, k)}{'✓' if v else '✗'}" for k, v in result.items.items()))
     if result.count is not None:
-        parts.append(f"开展{result.count}次" if zh else f"count {result.count}")
+        parts.append(in_lang("count {count}", lang).format(count=result.count))
     if result.fraction is not None:
-        parts.append(f"完成{num(result.fraction * 100)}%" if zh else f"{num(result.fraction * 100)}% done")
+        parts.append(in_lang("{share} done", lang).format(share=num(result.fraction * 100) + "%"))
     if result.grade is not None:
-        parts.append(f"评分{num(result.grade)}" if zh else f"graded {num(result.grade)}")
+        parts.append(in_lang("graded {grade}", lang).format(grade=num(result.grade)))
     if result.notices is not None:
-        parts.append(f"通报{result.notices}次" if zh else f"{result.notices} notice(s)")
+        parts.append(in_lang("{count} notice(s)", lang).format(count=result.notices))
     if result.findings is not None and leaf.rule is not None and leaf.rule.kind == "clauses" \
             and result.state not in ("done", "not-done"):
         for clause in leaf.rule.params.get("clauses") or []:
@@ -61,39 +61,50 @@ def observation_text(leaf: LeafScore, lang: str, with_who: bool = True) -> str:
                 parts.append(f"{clause.get('name') or name} {finding_text(result.findings[name], lang)}")
     if result.state in ("done", "not-done") and not parts:
         parts.append(label(result.state, lang))
-    text = "；".join(parts) if zh else "; ".join(parts)
+    text = listed(parts, lang)
     if not with_who:
         return text
-    who = ("，" if zh else ", ").join(
-        x for x in (result.observer, result.observed_at.isoformat() if result.observed_at else None) if x)
+    who = ""
+    for part in (result.observer, result.observed_at.isoformat() if result.observed_at else None):
+        if part:
+            who = in_lang("{first}, {then}", lang).format(first=who, then=part) if who else part
     if result.source != "evaluator":
-        source = SOURCE_WORDS.get(result.source, (result.source, result.source))[0 if zh else 1]
-        who = f"{source}{'，' if zh else ', '}{who}" if who else source
-    return f"{text}（{who}）" if who and zh else (f"{text} ({who})" if who else text)
+        source = source_word(result.source, lang)
+        who = in_lang("{first}, {then}", lang).format(first=source, then=who) if who else source
+    return aside(text, who, lang) if who else text
 
 
-SOURCE_WORDS = {"self": ("自评", "self-assessment"), "evaluator": ("评估", "evaluator"),
-                "review": ("复核", "review"), "appeal": ("复核申请决定", "appeal decision")}
-OUTCOME_WORDS = {"upheld": ("申请成立", "upheld"), "partly-upheld": ("部分成立", "partly upheld"),
-                 "rejected": ("维持原结果", "rejected"), None: ("待决定", "undecided")}
+SOURCE_WORDS = {"self": N_("self-assessment"), "evaluator": N_("evaluator"),
+                "review": N_("review"), "appeal": N_("appeal decision")}
+OUTCOME_WORDS = {"upheld": N_("upheld"), "partly-upheld": N_("partly upheld"),
+                 "rejected": N_("rejected"), None: N_("undecided")}
+
+
+def source_word(source: str, lang: str) -> str:
+    """Who an entry of the chain comes from: 自评, 评估, 复核, 复核申请决定."""
+    return in_lang(SOURCE_WORDS[source], lang) if source in SOURCE_WORDS else source
+
+
+def outcome_word(outcome: str | None, lang: str) -> str:
+    """What was decided on an appeal: 申请成立, 部分成立, 维持原结果, 待决定."""
+    return in_lang(OUTCOME_WORDS[outcome], lang) if outcome in OUTCOME_WORDS else str(outcome)
 
 
 def chain_text(leaf: LeafScore, lang: str) -> str:
     """Every entry for the indicator in order, the one that counts marked (✔)."""
-    zh = lang == "zh"
     parts = []
     for entry in leaf.chain:
         if isinstance(entry, Result):
-            who = SOURCE_WORDS.get(entry.source, (entry.source, entry.source))[0 if zh else 1]
+            who = source_word(entry.source, lang)
             shown = LeafScore(leaf.indicator, "scored", leaf.points, leaf.earned, leaf.rule, entry)
             text = f"{who} {observation_text(shown, lang, with_who=False)}"
             if entry is leaf.result:
                 text += " ✔"
         else:  # an appeal
-            outcome = OUTCOME_WORDS.get(entry.outcome, (entry.outcome, entry.outcome))[0 if zh else 1]
-            text = (f"复核申请（{entry.filed}）{outcome}" if zh else f"appeal ({entry.filed}) {outcome}")
+            text = in_lang("appeal ({filed}) {outcome}", lang).format(filed=entry.filed,
+                                                                    outcome=outcome_word(entry.outcome, lang))
             if entry.reviewer:
-                text += f"（{entry.reviewer}）" if zh else f" ({entry.reviewer})"
+                text = aside(text, entry.reviewer, lang)
             if entry.result is not None and entry.result is leaf.result:
                 text += " ✔"
         parts.append(text)
@@ -102,10 +113,9 @@ def chain_text(leaf: LeafScore, lang: str) -> str:
 
 def _leaf_lines(leaf: LeafScore, lang: str, indent: str, score: UnitScore | None = None) -> list[str]:
     ind = leaf.indicator
-    zh = lang == "zh"
-    name = ind.name if zh or not ind.name_en else ind.name_en
+    name = name_in(ind, lang)
     if leaf.state == "not-applicable":
-        return [f"{indent}{ind.id} {name}  — {label('not_applicable', lang)}"]
+        return [f"{indent}{ind.id} {name}  — " + in_lang("not applicable", lang)]
     if ind.section == "penalty":
         head = f"{indent}{ind.id} {name}  {num(leaf.earned)}"
     elif ind.section == "bonus":
@@ -113,27 +123,26 @@ def _leaf_lines(leaf: LeafScore, lang: str, indent: str, score: UnitScore | None
     else:
         head = f"{indent}{ind.id} {name}  {two(leaf.earned)}/{num(leaf.points)}"
         if leaf.lost > 0:
-            head += f"  {label('lost', lang)} {two(leaf.lost)}" if not zh else f"  扣{two(leaf.lost)}分"
+            head += "  " + in_lang("lost {points}", lang).format(points=two(leaf.lost))
     lines = [head]
     sub = indent + "    "
-    sep = "：" if zh else ": "
     if leaf.rule:
-        lines.append(f"{sub}{label('rule', lang)}{sep}{REGISTRY[leaf.rule.kind].describe(leaf.rule, ind, lang)}")
+        lines.append(sub + pair(in_lang("Rule", lang), REGISTRY[leaf.rule.kind].describe(leaf.rule, ind, lang), lang))
     if leaf.panel and score is not None and score.scheme.panel is not None:
         from gapctl.constructs.panels import combine, explain_text
         value, apart = combine(score.scheme.panel, [v for _, v in leaf.panel])
         panel_text = explain_text(score.scheme.panel, leaf.panel, value, apart, lang)
-        lines.append(f"{sub}{label('observation', lang)}{sep}{panel_text}")
+        lines.append(sub + pair(in_lang("Observation", lang), panel_text, lang))
     else:
-        lines.append(f"{sub}{label('observation', lang)}{sep}{observation_text(leaf, lang)}")
+        lines.append(sub + pair(in_lang("Observation", lang), observation_text(leaf, lang), lang))
     if leaf.rule and leaf.rule.kind == "clauses" and leaf.result is not None and leaf.state == "scored" \
             and leaf.result.state not in ("done", "not-done") and score is not None:
         lines += [sub + line for line in clause_lines(leaf, score, lang)]
     if leaf.moved_from:
         from gapctl.constructs.redistribute import moved_text
         amount = moved_text(leaf, lang)
-        lines.append(f"{sub}{label('moved', lang)}{sep}{', '.join(leaf.moved_from)}"
-                     + (f"（{amount}）" if zh else f" ({amount})"))
+        lines.append(sub + aside(pair(in_lang("takes the points of", lang), ", ".join(leaf.moved_from), lang),
+                                 amount, lang))
     if leaf.cut is not None:
         lines.append(sub + cut_text(leaf.cut, lang))
     if score is not None:
@@ -143,20 +152,20 @@ def _leaf_lines(leaf: LeafScore, lang: str, indent: str, score: UnitScore | None
                 lines.append(sub + decision_text(decided, score, lang))
     if not leaf.panel and (len(leaf.chain) > 1 or any(not isinstance(e, Result) or e.source != "evaluator"
                                                         for e in leaf.chain)):
-        lines.append(f"{sub}{'评估链' if zh else 'Chain'}{sep}{chain_text(leaf, lang)}")
+        lines.append(sub + pair(in_lang("Chain", lang), chain_text(leaf, lang), lang))
     result = leaf.result
     if result is not None:
         if result.note:
-            lines.append(f"{sub}{'说明' if zh else 'Note'}{sep}{result.note}")
+            lines.append(sub + pair(in_lang("Note", lang), result.note, lang))
         if result.reason and leaf.lost > 0:
-            lines.append(f"{sub}{label('reason', lang)}{sep}{result.reason}")
+            lines.append(sub + pair(in_lang("Reason", lang), result.reason, lang))
         if result.fix and leaf.lost > 0:
-            lines.append(f"{sub}{label('fix', lang)}{sep}{result.fix}")
+            lines.append(sub + pair(in_lang("To fix", lang), result.fix, lang))
         for ev in result.evidence:
             where = ev.url or ev.file or ""
             extra = ", ".join(x for x in (ev.title, ev.captured.isoformat() if ev.captured else None,
                                           f"sha256 {ev.sha256[:12]}…" if ev.sha256 else None) if x)
-            lines.append(f"{sub}{label('evidence', lang)}{sep}{where}" + (f" ({extra})" if extra else ""))
+            lines.append(sub + pair(in_lang("Evidence", lang), where, lang) + (f" ({extra})" if extra else ""))
     return lines
 
 
@@ -180,8 +189,7 @@ def _node_lines(node: NodeScore, lang: str, depth: int = 0, score: UnitScore | N
             if decided is not None:
                 lines.insert(1, f"{indent}    " + pass_line_text(veto, decided, score, lang))
     if node.zeroed is not None:
-        lines.insert(1, f"{indent}    " + (f"单项否决 {node.zeroed}：本项记0分" if lang == "zh"
-                                          else f"Veto {node.zeroed}: this part earns 0"))
+        lines.insert(1, f"{indent}    " + in_lang("Veto {veto}: this part earns 0", lang).format(veto=node.zeroed))
     for child in node.children:
         lines += _node_lines(child, lang, depth + 1, score)
     return lines
@@ -220,8 +228,8 @@ def member_lines(score: UnitScore, scored: Any, lang: str, depth: int) -> list[s
     while stack:
         current, level = stack.pop(0)
         for group_name, member in members_of(current, scored):
-            head = f"{'    ' * level}── {group_name}：" if lang == "zh" else f"{'    ' * level}── {group_name}: "
-            out += ["", head + f"{member.unit.name} ({member.unit.id})"]
+            head = f"{'    ' * level}── " + pair(group_name, f"{member.unit.name} ({member.unit.id})", lang)
+            out += ["", head]
             out += ["    " * level + line if line else "" for line in _explain_lines(member, lang, None)]
             if level < depth:
                 stack.append((member, level + 1))
@@ -230,10 +238,8 @@ def member_lines(score: UnitScore, scored: Any, lang: str, depth: int) -> list[s
 
 def _explain_lines(score: UnitScore, lang: str, indicator: str | None) -> list[str]:
     unit, scheme = score.unit, score.scheme
-    zh = lang == "zh"
-    name = unit.name if zh or not unit.name_en else unit.name_en
-    lines = [f"{name} ({unit.id}) · {unit.type}",
-             f"{label('scheme', lang)}{'：' if zh else ': '}{scheme.title} ({scheme.id})"]
+    lines = [f"{name_in(unit, lang)} ({unit.id}) · {unit.type}",
+             pair(in_lang("Scheme", lang), f"{scheme.title} ({scheme.id})", lang)]
     if indicator is not None:
         node = score.node(indicator)
         if node is not None:
@@ -247,10 +253,10 @@ def _explain_lines(score: UnitScore, lang: str, indicator: str | None) -> list[s
         lines += _node_lines(node, lang, score=score)
     for key, section in (("bonus", scheme.bonus), ("penalty", scheme.penalty)):
         if section:
-            cap = ""
+            heading = name_in(section, lang)
             if section.cap is not None:
-                cap = f"（上限{num(section.cap)}分）" if zh else f" (at most {num(section.cap)})"
-            lines += ["", f"{section.name if zh or not section.name_en else section.name_en}{cap}"]
+                heading = in_lang("{name} (at most {cap})", lang).format(name=heading, cap=num(section.cap))
+            lines += ["", heading]
             decided = score.decision("gate", key)
             if decided is not None:
                 lines.append("    " + decision_text(decided, score, lang))
@@ -258,8 +264,9 @@ def _explain_lines(score: UnitScore, lang: str, indicator: str | None) -> list[s
                 leaf = score.leaves.get(item.id)
                 if leaf:
                     lines += _leaf_lines(leaf, lang, "", score)
-    lines += ["", label("computation", lang)] + ["  " + line for line in computation_lines(score, lang)]
-    lines += ["", label("problem_list", lang)] + problem_list_lines(score, lang)
+    lines += ["", in_lang("How the score was combined", lang)]
+    lines += ["  " + line for line in computation_lines(score, lang)]
+    lines += ["", in_lang("Problem list (where, why, what to fix)", lang)] + problem_list_lines(score, lang)
     return lines
 
 
@@ -267,64 +274,65 @@ def computation_lines(score: UnitScore, lang: str) -> list[str]:
     """How base, bonus, penalty, external and total were combined: each formula as written, then
     with every operand's unrounded value, its exact result and the rounding, so the line reproduces
     the figure it shows."""
-    scheme, zh = score.scheme, lang == "zh"
+    scheme = score.scheme
     scoring = scheme.scoring
     places = scoring.places
-    out = [f"{label('applicable', lang)} {exact(score.applicable)} · {label('earned', lang)} {exact(score.earned)}"]
+    out = [in_lang("Applicable", lang) + f" {exact(score.applicable)} · " + in_lang("Earned", lang)
+           + f" {exact(score.earned)}"]
     from gapctl.constructs.groups import explain_text as group_text
     for found in score.groups.values():
-        out.append(("汇总 " if zh else "Group ") + group_text(found, lang))
+        out.append(in_lang("Group {explained}", lang).format(explained=group_text(found, lang)))
     if scheme.components:
         for component in scheme.components:
             value = score.components.get(component.id)
-            name = component.name if zh or not component.name_en else component.name_en
-            out.append(f"{label('components', lang)} {name} = {exact(value) if value is not None else '—'}")
-    out.append(formula_line(label("base", lang), base_formula(scheme), score, score.base,
+            out.append(in_lang("Components", lang) + f" {name_in(component, lang)} = "
+                       f"{exact(value) if value is not None else '—'}")
+    out.append(formula_line(in_lang("Base", lang), base_formula(scheme), score, score.base,
                             "base" in scoring.round_at, lang))
     if scheme.penalty:
-        out.append(f"{label('penalty', lang)} {exact(score.penalty)}")
+        out.append(in_lang("Penalty", lang) + f" {exact(score.penalty)}")
     if scheme.bonus:
-        capped = ""
+        line = in_lang("Bonus", lang) + f" +{exact(score.bonus)}"
         if score.bonus != score.bonus_raw:
-            capped = f"（{exact(score.bonus_raw)}，封顶{num(scheme.bonus.cap)}）" if zh else \
-                f" ({exact(score.bonus_raw)}, capped at {num(scheme.bonus.cap)})"
-        out.append(f"{label('bonus', lang)} +{exact(score.bonus)}{capped}")
+            line = aside(line, in_lang("{uncapped}, capped at {cap}", lang).format(
+                uncapped=exact(score.bonus_raw), cap=num(scheme.bonus.cap)), lang)
+        out.append(line)
     for share in score.externals:
         sign = "−" if share.mode == "subtract" else "×"
-        why = f"（{share.reason}）" if share.reason and zh else (f" ({share.reason})" if share.reason else "")
-        out.append(f"{label('external', lang)} {share.name} {sign}{num(share.points)}{why}")
+        line = in_lang("External", lang) + f" {share.name} {sign}{num(share.points)}"
+        out.append(aside(line, share.reason, lang) if share.reason else line)
     shown_total = score.total if not score.vetoed else _before_vetoes(score)
-    out.append(formula_line(label("total", lang), total_formula(scheme), score, shown_total,
+    out.append(formula_line(in_lang("Total", lang), total_formula(scheme), score, shown_total,
                             "total" in scoring.round_at, lang, raw=score.total_raw))
     if scoring.max_total is not None and score.total_raw is not None and score.total_raw > scoring.max_total:
-        out.append(f"{label('total', lang)} ≤ {num(scoring.max_total)}"
-                   + ("（总分上限）" if zh else " (the most it can be)"))
+        out.append(in_lang("{total} ≤ {most} (the most it can be)", lang).format(
+            total=in_lang("Total", lang), most=num(scoring.max_total)))
     for veto in score.vetoed:
-        out.append(("单项否决 " if zh else "Veto ") + f"{veto.id}{'：' if zh else ': '}"
-                   + effects_text(veto, scheme, lang))
+        out.append(pair(in_lang("Veto {veto}", lang).format(veto=veto.id), effects_text(veto, scheme, lang), lang))
     if score.vetoed:
-        out.append(f"{label('total', lang)} = " + ("不计（单项否决）" if score.total is None and zh else
-                                                 "withheld (veto)" if score.total is None else
-                                                 fixed(score.total, places)))
+        out.append(in_lang("Total", lang) + " = " + (in_lang("withheld (veto)", lang) if score.total is None else
+                                                    fixed(score.total, places)))
     if score.grade:
-        out.append(f"{label('grade', lang)} {score.grade if zh or not score.grade_en else score.grade_en}")
+        out.append(in_lang("Grade", lang) + f" {written(score.grade, score.grade_en, lang)}")
     if score.rank is not None:
-        out.append(f"{label('rank', lang)} {score.rank}" + (
-            f" · {label('category_rank', lang)} {score.category_rank}（{score.category.name}）"
-            if score.category and zh else
-            (f" · {label('category_rank', lang)} {score.category_rank} ({score.category.name})"
-             if score.category else "")))
+        line = in_lang("Rank", lang) + f" {score.rank}"
+        if score.category:
+            line += " · " + aside(in_lang("Rank in category", lang) + f" {score.category_rank}", score.category.name,
+                                  lang)
+        out.append(line)
     for flag in scheme.flags:
         if flag.id in score.flags:
-            out.append(f"{label('flags', lang)} {flag.label if zh or not flag.label_en else flag.label_en}")
+            out.append(in_lang("Flags", lang) + f" {written(flag.label, flag.label_en, lang)}")
     if score.performance_points is not None and scheme.conversion and score.total is not None:
-        out.append(f"{label('performance', lang)} = {fixed(score.total, places)} ÷ {num(scoring.scale)} × "
+        out.append(in_lang("Performance points", lang) + f" = {fixed(score.total, places)} ÷ {num(scoring.scale)} × "
                    f"{num(scheme.conversion.points)} = {exact(score.total / scoring.scale * scheme.conversion.points)}"
                    f" → {fixed(score.performance_points, 2)}")
     if score.passdown is not None and scheme.conversion:
-        out.append(f"{label('passdown', lang)} × {num(scheme.conversion.passdown_multiplier)} = {num(score.passdown)}")
+        out.append(in_lang("Passed-down deduction", lang) + f" × {num(scheme.conversion.passdown_multiplier)} = "
+                   f"{num(score.passdown)}")
     if score.pending:
-        out.append(f"{label('pending_note', lang)}: {', '.join(score.pending)}")
+        out.append(in_lang("some indicators are not yet assessed; the score is provisional: {indicators}", lang)
+                   .format(indicators=", ".join(score.pending)))
     return out
 
 
@@ -342,7 +350,6 @@ def _before_vetoes(score: UnitScore):
 def formula_line(what: str, formula: Formula | None, score: UnitScore, shown, rounded: bool, lang: str,
                  raw=None) -> str:
     """`what = formula = the formula with values = exact result → rounded (how)`."""
-    zh = lang == "zh"
     if formula is None:
         return f"{what} = —"
     names = formula_names(score, lang)
@@ -365,8 +372,8 @@ def formula_line(what: str, formula: Formula | None, score: UnitScore, shown, ro
     if value is not None and exact(value) != with_values:
         text += f" = {exact(value)}"
     if shown is not None and rounded and (value is None or fixed(shown, places) != exact(value)):
-        done = f"（四舍五入保留{places}位小数）" if zh else f" (rounded half-up to {places} places)"
-        text += f" → {fixed(shown, places)}{done}"
+        text += " → " + in_lang("{value} (rounded half-up to {places} places)", lang).format(
+            value=fixed(shown, places), places=places)
     elif shown is not None and value is not None and shown != value:
         text += f" → {exact(shown)}"
     return text
@@ -394,51 +401,50 @@ def formula_names(score: UnitScore, lang: str):
         if function == "component":
             component = next((c for c in scheme.components if c.id == args[0]), None)
             if component is not None:
-                return component.name if zh or not component.name_en else component.name_en
+                return name_in(component, lang)
         if function in ("group", "members", "vetoed"):
             group = next((g for g in scheme.groups if g.id == args[0]), None)
-            name = (group.name if zh or not group.name_en else group.name_en) if group else args[0]
-            words_of = {"group": ("{}汇总", "{} combined"), "members": ("{}个数", "number of {}"),
-                        "vetoed": ("{}中被否决的个数", "{} vetoed")}
-            return words_of[function][0 if zh else 1].format(name)
+            name = name_in(group, lang) if group else args[0]
+            return in_lang(FUNCTION_WORDS[function], lang).format(name=name)
         if function == "measure":
             measure = next((m for m in scheme.measures if m.id == args[0]), None)
             if measure is not None:
-                return measure.name if zh or not measure.name_en else measure.name_en
-        words = {"score": ("{}得分", "score of {}"), "points": ("{}分值", "points of {}"),
-                 "rate": ("{}得分率", "rate of {}"), "count": ("“{}”次数", "count of {}"),
-                 "result": ("{}结果", "result of {}"), "fact": ("“{}”", "{}")}
-        if function in words:
-            return words[function][0 if zh else 1].format("·".join(args))
+                return name_in(measure, lang)
+        if function in FUNCTION_WORDS:
+            return in_lang(FUNCTION_WORDS[function], lang).format(name="·".join(args))
         return f"{function}({', '.join(args)})"
     return name_of
 
 
+FUNCTION_WORDS = {  # how a formula's function of an indicator, group or fact reads in an explanation
+    "group": N_("{name} combined"), "members": N_("number of {name}"), "vetoed": N_("{name} vetoed"),
+    "score": N_("score of {name}"), "points": N_("points of {name}"), "rate": N_("rate of {name}"),
+    "count": N_("count of {name}"), "result": N_("result of {name}"), "fact": N_("\"{name}\""),
+}
+DECISION_WORDS = {"gate": N_("Gate"), "threshold": N_("Condition"), "veto": N_("Veto condition")}
+
+
 def decision_text(decided: Decision, score: UnitScore, lang: str) -> str:
     """`门槛：基础得分 > 85：86 > 85 → 成立` — a condition, its figures and the outcome."""
-    zh = lang == "zh"
-    what = {"gate": ("门槛", "Gate"), "threshold": ("条件", "Condition"), "veto": ("否决条件", "Veto condition")}
-    head = what.get(decided.kind, (decided.kind, decided.kind))[0 if zh else 1]
+    head = in_lang(DECISION_WORDS[decided.kind], lang) if decided.kind in DECISION_WORDS else decided.kind
     condition = decided.condition
     if condition is None or condition.formula is None:
-        return f"{head}{'：' if zh else ': '}{condition.text if condition else '?'}"
+        return pair(head, condition.text if condition else "?", lang)
     symbolic = render(condition.formula, None, lang, formula_names(score, lang))
     try:
         values = render(condition.formula, score.env().at(decided.names or _decision_names(score)), lang)
     except (FormulaError, KeyError):
         values = "—"
-    outcome = ("成立" if decided.held else "不成立") if zh else ("holds" if decided.held else "does not hold")
+    outcome = in_lang("holds", lang) if decided.held else in_lang("does not hold", lang)
     if not decided.held and decided.kind == "gate":
-        outcome += "，不计分" if zh else ", so it counts 0"
-    sep = "：" if zh else ": "
+        outcome = in_lang("does not hold, so it counts 0", lang)
     if values in ("成立", "不成立", "true", "false"):  # a single finding: its value is the outcome
-        return f"{head}{sep}{symbolic} → {outcome}"
-    return f"{head}{sep}{symbolic}{sep}{values} → {outcome}"
+        return pair(head, f"{symbolic} → {outcome}", lang)
+    return pair(head, pair(symbolic, f"{values} → {outcome}", lang), lang)
 
 
 def pass_line_text(veto, decided: Decision, score: UnitScore, lang: str) -> str:
     """`合格线：1得分率 ≥ 0.5：0.6571… → 达到` (a pass line is a veto on the part below it)."""
-    zh = lang == "zh"
     function, line = veto.line
     names = formula_names(score, lang)
     figure = score.known.get((function, (veto.part,)))
@@ -446,20 +452,17 @@ def pass_line_text(veto, decided: Decision, score: UnitScore, lang: str) -> str:
         figure = score.env().call(function, (veto.part,)) if score.observed is not None else None
     what = names(("call", function, (("ref", veto.part, 0),), 0))
     shown = exact(figure) if figure is not None else "—"
-    if zh:
-        outcome = "未达到，" + effects_text(veto, score.scheme, lang) if decided.held else "达到"
-        return f"合格线：{what} ≥ {exact(line)}：{shown} → {outcome}"
-    outcome = "below, " + effects_text(veto, score.scheme, lang) if decided.held else "reached"
-    return f"Pass line: {what} ≥ {exact(line)}: {shown} → {outcome}"
+    outcome = in_lang("below, {effects}", lang).format(effects=effects_text(veto, score.scheme, lang)) \
+        if decided.held else in_lang("reached", lang)
+    return in_lang("Pass line: {what} ≥ {line}: {figure} → {outcome}", lang).format(
+        what=what, line=exact(line), figure=shown, outcome=outcome)
 
 
 def veto_lines(score: UnitScore, lang: str) -> list[str]:
     """The vetoes that held, first: each with its condition, figures and effects."""
-    zh = lang == "zh"
-    lines = ["单项否决" if zh else "Vetoes"]
+    lines = [in_lang("Vetoes", lang)]
     for veto in score.vetoed:
-        name = veto.name if zh or not veto.name_en else veto.name_en
-        lines.append(f"  {veto.id} {name}{'：' if zh else ': '}{effects_text(veto, score.scheme, lang)}")
+        lines.append("  " + pair(f"{veto.id} {name_in(veto, lang)}", effects_text(veto, score.scheme, lang), lang))
         decided = score.decision("veto", veto.id)
         if decided is not None:
             lines.append("      " + decision_text(decided, score, lang))
@@ -468,31 +471,29 @@ def veto_lines(score: UnitScore, lang: str) -> list[str]:
 
 def finding_text(value, lang: str) -> str:
     """A recorded finding in words: 是/否, 3处, 错别字2处、链接失效1处."""
-    zh = lang == "zh"
     if isinstance(value, dict):
-        shown = ("、".join(f"{k}{v}处" for k, v in value.items()) if zh
-                 else ", ".join(f"{k} {v}" for k, v in value.items()))
-        return shown or ("无" if zh else "none")
+        each = in_lang("{finding} {count}", lang)
+        shown = enumerated((each.format(finding=k, count=v) for k, v in value.items()), lang)
+        return shown or in_lang("none", lang)
     if isinstance(value, bool):
-        return ("是" if value else "否") if zh else ("yes" if value else "no")
+        return in_lang("yes", lang) if value else in_lang("no", lang)
     if value is None:
-        return "未记录" if zh else "not recorded"
-    return f"{value}处" if zh else str(value)
+        return in_lang("not recorded", lang)
+    return in_lang("{count} found", lang).format(count=value)
 
 
 def clause_lines(leaf: LeafScore, score: UnitScore, lang: str) -> list[str]:
     """Each clause of a `clauses` rule on its own line, then the sum that gives the leaf's figure."""
     from gapctl.rules.clauses import start_of
-    zh = lang == "zh"
     env = score.env() if score.observed is not None else None
     found = parts(leaf.result, leaf.rule, leaf.indicator, env)
     lines = []
     for part in found:
         shown = finding_text(part.finding, lang)
         if not part.applies:
-            shown += "（条件不成立）" if zh else " (condition does not hold)"
+            shown = aside(shown, in_lang("condition does not hold", lang), lang)
         amount = exact(part.amount) if part.amount < 0 else f"+{exact(part.amount)}"
-        lines.append(f"· {clause_text(part.clause, lang)}{'：' if zh else ': '}{shown} → {amount}")
+        lines.append("· " + pair(clause_text(part.clause, lang), f"{shown} → {amount}", lang))
     start = start_of(leaf.rule, leaf.indicator)
     terms = " ".join(f"{'−' if p.amount < 0 else '+'} {exact(abs(p.amount))}" for p in found if p.amount)
     raw = start + sum((p.amount for p in found), start * 0)
@@ -502,29 +503,31 @@ def clause_lines(leaf: LeafScore, score: UnitScore, lang: str) -> list[str]:
 
 def problem_list_lines(score: UnitScore, lang: str) -> list[str]:
     """扣分点, 扣分理由, 整改要求 for every point lost."""
-    zh = lang == "zh"
     lost = score.lost_leaves()
     lines = []
     for veto in score.vetoed:  # vetoes first: they decide the unit
-        name = veto.name if zh or not veto.name_en else veto.name_en
         effects = effects_text(veto, score.scheme, lang)
-        lines.append(f"  {'单项否决' if zh else 'Veto'} {veto.id} {name}（{effects}）" if zh else
-                     f"  Veto {veto.id} {name} ({effects})")
+        lines.append("  " + aside(in_lang("Veto {veto}", lang).format(veto=veto.id) + f" {name_in(veto, lang)}",
+                                  effects, lang))
     if not lost:
-        return lines or ["  " + label("no_problems", lang)]
+        return lines or ["  " + in_lang("No points lost.", lang)]
     for n, leaf in enumerate(lost, start=1):
         ind = leaf.indicator
-        name = ind.name if zh or not ind.name_en else ind.name_en
-        amount = (f"扣{two(leaf.lost)}分" if zh else f"-{two(leaf.lost)}") if leaf.state != "pending" \
-            else label("pending", lang)
-        lines.append(f"  {n}. {ind.id} {name}（{amount}）" if zh else f"  {n}. {ind.id} {name} ({amount})")
+        amount = lost_text(leaf, lang)
+        lines.append(f"  {n}. " + aside(f"{ind.id} {name_in(ind, lang)}", amount, lang))
         result = leaf.result
-        sep = "：" if zh else ": "
         if result is not None and result.reason:
-            lines.append(f"     {label('reason', lang)}{sep}{result.reason}")
+            lines.append("     " + pair(in_lang("Reason", lang), result.reason, lang))
         if result is not None and result.fix:
-            lines.append(f"     {label('fix', lang)}{sep}{result.fix}")
+            lines.append("     " + pair(in_lang("To fix", lang), result.fix, lang))
     return lines
+
+
+def lost_text(leaf: LeafScore, lang: str) -> str:
+    """`扣2分` / `-2`, or 未评估 for an indicator not yet assessed."""
+    if leaf.state == "pending":
+        return in_lang("not yet assessed", lang)
+    return in_lang("-{points}", lang).format(points=two(leaf.lost))
 
 
 def explain_data(score: UnitScore) -> dict[str, Any]:

@@ -1,64 +1,104 @@
-"""Words the output uses, in Chinese (the default for the shipped schemes) and English."""
+"""The words output shares: column and field names as catalogue messages, a language's punctuation,
+and which variant of a text written in the data to show.
+
+Contract. Output code that takes a `lang` (score, explain, diff, report) writes its words in
+English through `gapctl.i18n.in_lang`; Chinese comes from the catalogue. The names several outputs
+share (总得分, 扣分理由, 整改要求 …) are declared once here, as English msgids in `LABELS` (marked
+with `N_` so `./dev i18n` finds them), so that `score`, `explain`, `diff` and `report` call a
+column the same. `label(key, lang)` looks one up. Punctuation that joins pieces differs by
+language (：；、（）against : ; , ( )): `pair`, `aside`, `listed` and `enumerated` take it from the
+catalogue too, so a line never mixes the two. Texts written in the data in both languages (a
+unit's `name` and `name_en`) are not translated: `written` and `name_in` pick the variant.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-LABELS: dict[str, tuple[str, str]] = {
-    "rank": ("排名", "Rank"),
-    "category_rank": ("类别排名", "Rank in category"),
-    "unit": ("单位", "Unit"),
-    "category": ("类别", "Category"),
-    "applicable": ("应得分", "Applicable"),
-    "earned": ("实得分", "Earned"),
-    "base": ("基础得分", "Base"),
-    "bonus": ("加分", "Bonus"),
-    "penalty": ("减分", "Penalty"),
-    "external": ("外部扣分", "External"),
-    "total": ("总得分", "Total"),
-    "grade": ("等次", "Grade"),
-    "flags": ("标记", "Flags"),
-    "scheme": ("指标体系", "Scheme"),
-    "points": ("分值", "Points"),
-    "rule": ("评分规则", "Rule"),
-    "observation": ("观测", "Observation"),
-    "evidence": ("佐证", "Evidence"),
-    "reason": ("扣分理由", "Reason"),
-    "fix": ("整改要求", "To fix"),
-    "lost": ("扣分", "lost"),
-    "problem_list": ("问题清单（扣分点、扣分理由、整改要求）", "Problem list (where, why, what to fix)"),
-    "no_problems": ("无扣分项。", "No points lost."),
-    "computation": ("计分过程", "How the score was combined"),
-    "example": ("示例数据，非真实评估结果", "Illustrative data, not a real assessment"),
-    "pending": ("未评估", "not yet assessed"),
-    "pending_note": ("尚有指标未评估，得分为临时结果",
-                     "some indicators are not yet assessed; the score is provisional"),
-    "performance": ("折算绩效分", "Performance points"),
-    "passdown": ("传导扣分", "Passed-down deduction"),
-    "components": ("综合评价构成", "Components"),
-    "not_applicable": ("不适用", "not applicable"),
-    "done": ("已完成", "done"),
-    "not-done": ("未完成", "not done"),
-    "n/a": ("不适用（观测）", "n/a (observed)"),
-    "no-evidence": ("无佐证材料，按未完成计", "no evidence found, counted as not done"),
-    "capped": ("封顶", "capped"),
-    "units": ("个单位", "units"),
-    "observer": ("观测人", "observed by"),
-    "moved": ("承接不适用指标分值", "takes the points of"),
+from gapctl.i18n import N_, in_lang
+
+LABELS: dict[str, str] = {
+    "rank": N_("Rank"),
+    "category_rank": N_("Rank in category"),
+    "unit": N_("Unit"),
+    "category": N_("Category"),
+    "applicable": N_("Applicable"),
+    "earned": N_("Earned"),
+    "base": N_("Base"),
+    "bonus": N_("Bonus"),
+    "penalty": N_("Penalty"),
+    "external": N_("External"),
+    "total": N_("Total"),
+    "grade": N_("Grade"),
+    "flags": N_("Flags"),
+    "scheme": N_("Scheme"),
+    "points": N_("Points"),
+    "rule": N_("Rule"),
+    "observation": N_("Observation"),
+    "evidence": N_("Evidence"),
+    "reason": N_("Reason"),
+    "fix": N_("To fix"),
+    "lost": N_("lost"),
+    "problem_list": N_("Problem list (where, why, what to fix)"),
+    "no_problems": N_("No points lost."),
+    "computation": N_("How the score was combined"),
+    "example": N_("Illustrative data, not a real assessment"),
+    "pending": N_("not yet assessed"),
+    "pending_note": N_("some indicators are not yet assessed; the score is provisional"),
+    "performance": N_("Performance points"),
+    "passdown": N_("Passed-down deduction"),
+    "components": N_("Components"),
+    "not_applicable": N_("not applicable"),
+    "done": N_("done"),
+    "not-done": N_("not done"),
+    "n/a": N_("n/a (observed)"),
+    "no-evidence": N_("no evidence found, counted as not done"),
+    "capped": N_("capped"),
+    "units": N_("units"),
+    "observer": N_("observed by"),
+    "moved": N_("takes the points of"),
 }
 
 
 def label(key: str, lang: str, extra: dict[str, tuple[str, str]] | None = None) -> str:
-    """The word for `key` in `lang`, from a module's own table `extra` first, then the shared one."""
-    zh, en = (extra or {}).get(key) or LABELS.get(key, (key, key))
-    return zh if lang == "zh" else en
+    """The word for `key` in `lang`: from the catalogue for the keys of `LABELS`.
+
+    `extra` is a module's own table of (Chinese, English) pairs, looked up first; it serves the
+    modules that have not moved their words to the catalogue yet (agreement, followup, selfcheck).
+    """
+    if extra and key in extra:
+        zh, en = extra[key]
+        return zh if lang == "zh" else en
+    text = LABELS.get(key)
+    return in_lang(text, lang) if text is not None else key
 
 
-def in_lang(zh: str | None, en: str | None, lang: str) -> str | None:
-    """A data text in `lang`: the English variant when asked for and given, else the Chinese."""
+def pair(name: str, value: str, lang: str) -> str:
+    """`扣分理由：未公开` / `Reason: not published`."""
+    return in_lang("{label}: {value}", lang).format(label=name, value=value)
+
+
+def aside(text: str, note: str, lang: str) -> str:
+    """`排名 2（乡镇）` / `Rank 2 (towns)`: a note in brackets after a text."""
+    return in_lang("{text} ({note})", lang).format(text=text, note=note)
+
+
+def listed(parts: Iterable[str], lang: str) -> str:
+    """Clauses one after another: `开展1次；完成50%` / `count 1; 50% done`."""
+    return in_lang("; ", lang).join(parts)
+
+
+def enumerated(parts: Iterable[str], lang: str) -> str:
+    """Items of one kind: `网络测评、电话测评` / `web check, phone check`."""
+    return in_lang(", ", lang).join(parts)
+
+
+def written(zh: str | None, en: str | None, lang: str) -> str | None:
+    """A text the data gives in both languages: the English variant when asked for and given, else the Chinese."""
     return zh if lang == "zh" or not en else en
 
 
 def name_in(obj: Any, lang: str) -> str:
     """`obj.name`, or `obj.name_en` in English when it has one (units, indicators, categories)."""
-    return in_lang(obj.name, obj.name_en, lang)
+    return written(obj.name, obj.name_en, lang)

@@ -325,6 +325,7 @@ def text_lines(result: Robustness, lang: str = "zh") -> list[str]:
         for u in sorted(unstable, key=lambda u: (u.rank or 1 << 30, u.unit)):
             low, high = u.interval
             lines.append(("· " if zh else "- ") + in_lang(
-                "{name}: rank {rank} as computed, {low}–{high} in 90 per cent of draws; another grade in {share} per cent of them",
+                "{name}: rank {rank} as computed, {low}–{high} in 90 per cent of draws; "
+                "another grade in {share} per cent of them",
                 lang).format(name=u.name, rank=u.rank, low=low, high=high, share=figure(u.grade_share() * 100, 0)))
     return lines

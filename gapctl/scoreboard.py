@@ -13,7 +13,8 @@ from typing import Any
 
 from gapctl.escape import csv_cell, plain
 from gapctl.figures import figure
-from gapctl.labels import in_lang, label, name_in
+from gapctl.i18n import in_lang
+from gapctl.labels import label, name_in, written
 from gapctl.rules import num
 from gapctl.score import RoundScore, UnitScore
 from gapctl.textwidth import table
@@ -127,7 +128,7 @@ def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_catego
         if not group:
             continue
         scheme = group[0].scheme
-        lines += ["", f"{label('scheme', lang)}: {plain(scheme.title)} ({plain(scheme.id)})"]
+        lines += ["", in_lang("Scheme: {title} ({id})", lang).format(title=plain(scheme.title), id=plain(scheme.id))]
         has_category = any(s.category for s in group)
         has_external = any(s.external for s in group)
         has_bonus = scheme.bonus is not None
@@ -161,11 +162,11 @@ def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_catego
 
 def _cells(s: UnitScore, lang: str) -> dict[str, str]:
     """Every column's text for one unit (the table escapes each cell)."""
-    labels = {f.id: in_lang(f.label, f.label_en, lang) for f in s.scheme.flags}
-    flags = [("否决：" if lang == "zh" else "veto: ") + in_lang(v.name, v.name_en, lang) for v in s.vetoed]
+    labels = {f.id: written(f.label, f.label_en, lang) for f in s.scheme.flags}
+    flags = [in_lang("veto: {name}", lang).format(name=written(v.name, v.name_en, lang)) for v in s.vetoed]
     flags += [labels.get(f, f) for f in s.flags]
     if s.pending:
-        flags.append(f"{label('pending', lang)} {len(s.pending)}")
+        flags.append(pending_flag(len(s.pending), lang))
     return {
         "rank": str(s.rank or ""),
         "category_rank": str(s.category_rank or ""),
@@ -179,8 +180,13 @@ def _cells(s: UnitScore, lang: str) -> dict[str, str]:
         "penalty": num(s.penalty),
         "external": num(-s.external) if s.external else "0",
         "total": total_text(s),
-        "grade": in_lang(s.grade, s.grade_en, lang) or "",
+        "grade": written(s.grade, s.grade_en, lang) or "",
         "performance": fixed(s.performance_points, 2) if s.performance_points is not None else "",
         "passdown": num(s.passdown) if s.passdown is not None else "",
         "flags": ", ".join(flags),
     }
+
+
+def pending_flag(count: int, lang: str) -> str:
+    """`未评估 3` / `not yet assessed 3`: the flag of a unit with indicators not yet assessed."""
+    return in_lang("not yet assessed {count}", lang).format(count=count)

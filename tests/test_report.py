@@ -44,7 +44,7 @@ def test_html_is_the_markdown_rendered():
         'xmlns="http://www.w3.org/2000/svg"', "")
     assert index.count("<section") == 1 and html_files["report.html"].count("<section") == 9
     assert "示例数据，非真实评估结果" in html_files["units/baohe.html"]        # a banner on every page
-    assert "@page { size: A4" in index
+    assert "@page {\n  size: A4;" in index and "counter(pages)" in index  # A4, page x of y in print
 
 
 def test_same_input_same_bytes():

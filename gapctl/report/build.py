@@ -1,20 +1,28 @@
-"""Write a report directory: index and one page per unit, as Markdown (with SVG charts) or HTML.
+"""Write a report: a directory (index and one page per unit, as Markdown with SVG charts, or HTML),
+or one document to issue (Word, or PDF printed from the HTML by Chromium).
 
 The whole directory is built beside its destination and exchanged with the old one in one
 rename (gapctl.writes.write_directory), so a reader never sees half a report or none, and a
-run killed at any moment leaves the previous report or the new one.
+run killed at any moment leaves the previous report or the new one. A document is one file,
+written atomically (gapctl.writes.write_atomically).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from gapctl.i18n import _
 from gapctl.report import html as html_render
+from gapctl.report.document import Issue, Standing, header_text, issued_on, mark, notices, page_of
 from gapctl.report.markdown import pages
 from gapctl.score import RoundScore
+
+FORMATS = ("html", "md", "docx", "pdf")
+DOCUMENTS = ("docx", "pdf")  # one file each, not a directory
 
 
 class ReportError(Exception):
@@ -22,22 +30,36 @@ class ReportError(Exception):
 
 
 def render(scored: RoundScore, fmt: str = "html", lang: str = "zh", previous: RoundScore | None = None,
-           stamp: str | None = None) -> dict[str, str]:
-    """Relative path → file content for every file of the report (deterministic unless `stamp`)."""
+           stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None) -> dict[str, str]:
+    """Relative path → file content for every file of the report (deterministic unless `stamp`).
+
+    `issue`: the office, date and number the overview names; `standing`: whether the results are
+    provisional (every page says so)."""
     ext = ".html" if fmt == "html" else ".md"
+    issue, standing = issue or Issue(), standing or Standing()
     out: dict[str, str] = {}
     if fmt == "md":
-        for page in pages(scored, lang, ext, previous, stamp):
+        for page in pages(scored, lang, ext, previous, stamp, standing, issue if issue else None):
             out[page.path] = page.markdown + "\n"
             for name, chart in page.charts.items():  # charts belong to the overview (index.md)
                 out[f"charts/{name}"] = chart + "\n"
         return out
-    rendered = _render_html(scored, lang, previous, stamp)
-    for path, title, body in rendered:
-        out[path] = html_render.document(title, lang, [body])
+    rendered = _render_html(scored, lang, previous, stamp, standing)
+    around = frame(scored, lang, issue, standing)
+    unit_frame = dataclasses.replace(around, head=False)
+    for n, (path, title, body) in enumerate(rendered):
+        out[path] = html_render.document(title, lang, [body], around if n == 0 else unit_frame)
     out["report.html"] = html_render.document(scored.round.title, lang,
-                                              [_flatten_links(body) for _, _, body in rendered])
+                                              [_flatten_links(body) for *_, body in rendered], around)
     return out
+
+
+def frame(scored: RoundScore, lang: str, issue: Issue, standing: Standing) -> html_render.Frame:
+    """What the HTML pages carry around their text (the masthead and closing only on the overview)."""
+    return html_render.Frame(header=header_text(scored, issue, lang), page=page_of(lang), number=issue.number or "",
+                             notices=tuple(notices(scored, standing, lang, short=True)),
+                             mark=mark(lang) if standing.provisional else "", office=issue.office or "",
+                             date=issued_on(issue.date, lang) if issue.date else "")
 
 
 PARALLEL_FROM = 200  # pages; below this a process pool costs more than it saves
@@ -50,27 +72,27 @@ def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
     from gapctl.report.markdown import overview, unit_page
 
     assert _JOB is not None
-    scored, lang, previous, stamp = _JOB
+    scored, lang, previous, stamp, standing = _JOB
     before = previous.by_unit() if previous else {}
     out = []
     with paused_gc():  # markdown-it makes many small objects; collections only slow it down
         for i in range(*span):
             if i == 0:
-                page = overview(scored, lang, ".html", stamp)
+                page = overview(scored, lang, ".html", stamp, standing)
             else:
                 unit = scored.units[i - 1]
-                page = unit_page(scored, unit, lang, ".html", before.get(unit.unit.id))
+                page = unit_page(scored, unit, lang, ".html", before.get(unit.unit.id), standing)
             out.append((page.path, page.title, html_render.body(page.markdown, page.charts)))
     return out
 
 
 def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
-                 stamp: str | None) -> list[tuple[str, str, str]]:
+                 stamp: str | None, standing: Standing | None = None) -> list[tuple[str, str, str]]:
     """Every page rendered, in order; large rounds across the machine's cores (forked workers)."""
     global _JOB
     count = len(scored.units) + 1
     workers = min(os.cpu_count() or 1, 8)
-    _JOB = (scored, lang, previous, stamp)
+    _JOB = (scored, lang, previous, stamp, standing)
     try:
         if count < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
             return _render_range((0, count))
@@ -84,6 +106,38 @@ def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
         _JOB = None
 
 
+def document(scored: RoundScore, fmt: str, lang: str = "zh", previous: RoundScore | None = None,
+             stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None) -> bytes:
+    """The one file an office issues: Word (`docx`), or `pdf`, the one-file HTML report printed by
+    Chromium (raises gapctl.report.pdf.NoBrowser without one, PrintError if it fails)."""
+    if fmt == "docx":
+        from gapctl.report.word import docx_bytes
+        return docx_bytes(scored, lang, issue, standing)
+    if fmt == "pdf":
+        from gapctl.report.pdf import print_pdf
+        return print_pdf(render(scored, "html", lang, previous, stamp, issue, standing)["report.html"])
+    raise ValueError(f"{fmt!r} is not a document format; expected one of {', '.join(DOCUMENTS)}")
+
+
+def document_path(out: Path | None, round_id: str, fmt: str) -> Path:
+    """Where a document goes: `--out` as given, inside it when it is a directory, else out/<round-id>.<fmt>."""
+    if out is None:
+        return Path("out") / f"{round_id}.{fmt}"
+    out = Path(out)
+    return out / f"{round_id}.{fmt}" if out.is_dir() and not out.is_symlink() else out
+
+
+def write_document(data: bytes, path: Path) -> None:
+    """Write the document in one step (gapctl.writes): the old file or the new one, never half."""
+    from gapctl.writes import WriteError, write_atomically
+
+    path = Path(path)
+    try:  # refuses links and anything but a regular file
+        write_atomically(path, data, root=path.parent)
+    except WriteError as err:
+        raise ReportError(str(err)) from None
+
+
 def _flatten_links(body: str) -> str:
     """In the one-file print version, unit pages sit beside the index: fix their relative links."""
     return body.replace('href="../index.html"', 'href="index.html"')
@@ -95,13 +149,14 @@ def write(files: dict[str, str], out_dir: Path) -> None:
 
     out_dir = Path(out_dir)
     if out_dir.is_symlink():
-        raise ReportError(f"{out_dir} is a symbolic link; write the report to a real directory")
+        raise ReportError(_("{path} is a symbolic link; write the report to a real directory").format(path=out_dir))
     if out_dir.exists() and not out_dir.is_dir():
-        raise ReportError(f"{out_dir} exists and is not a directory")
+        raise ReportError(_("{path} exists and is not a directory").format(path=out_dir))
     for rel in files:  # paths come from unit ids: never let one write outside the report
         parts = PurePosixPath(rel).parts
         if not parts or PurePosixPath(rel).is_absolute() or ".." in parts or "\\" in rel or ":" in rel:
-            raise ReportError(f"refusing to write {rel!r}: report files stay inside {out_dir}")
+            raise ReportError(_("refusing to write {file}: report files stay inside {path}").format(
+                file=repr(rel), path=out_dir))
     try:
         write_directory(out_dir, {rel: text.encode("utf-8") for rel, text in files.items()})
     except WriteError as err:

@@ -5,11 +5,19 @@ disagree. Raw HTML in the Markdown is shown as text, and links other than http(s
 ones are not links (`validateLink`), on top of the escaping the Markdown already did. Chart
 images the Markdown references (`charts/*.svg`) are inlined as SVG that the report drew
 itself; no JavaScript, no network, the page opens from a file.
+
+The template adds what a document an office issues carries (`Frame`, from
+gapctl.report.document): a masthead with the issuing office and document number, the office and
+date at the end of the overview, and for print an A4 page whose margins name the office or round,
+the number, the example and provisional banners and the page number (CSS margin boxes, which
+Chromium prints), with a watermark on every page while the results are provisional. Texts in the
+CSS go through `css_string`.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -33,7 +41,14 @@ blockquote { margin: 0 0 1em; padding: .6em 1em; background: #fff4ce; border-lef
 a { color: #1f5f99; }
 figure.chart { margin: .5em 0 1.5em; }
 section.page + section.page { break-before: page; page-break-before: always; }
-@page { size: A4; margin: 15mm; }
+header.masthead { text-align: center; border-bottom: 3px solid #c00000; margin: 0 0 1.2em; padding-bottom: .4em; }
+header.masthead .office { color: #c00000; font-size: 2.1em; font-weight: bold; letter-spacing: .08em; margin: .2em 0; }
+header.masthead .number { margin: .2em 0; }
+div.closing { text-align: right; margin: 2.5em 0 1em; }
+div.closing p { margin: .2em 0; }
+div.watermark { position: fixed; top: 42%; left: 0; right: 0; text-align: center; font-size: 96px;
+                font-weight: bold; color: rgba(192, 0, 0, .10); transform: rotate(-30deg); pointer-events: none;
+                white-space: nowrap; z-index: 10; }
 @media print {
   main { max-width: none; padding: 0; }
   a { color: inherit; text-decoration: none; }
@@ -68,10 +83,74 @@ def body(markdown: str, charts: dict[str, str]) -> str:
     return _IMG.sub(inline, html) if charts else html
 
 
-def document(title: str, lang: str, sections: list[str]) -> str:
+@dataclass(frozen=True)
+class Frame:
+    """What the pages carry besides their Markdown: texts as written (escaped here)."""
+
+    header: str  # top left of every printed page: the office, else the round
+    page: tuple[str, str, str]  # the page number line around its two numbers (gapctl.report.document.page_of)
+    number: str = ""  # top right: the document number
+    notices: tuple[str, ...] = ()  # top centre: the example and provisional banners
+    mark: str = ""  # the watermark while provisional
+    office: str = ""  # the masthead and the closing
+    date: str = ""  # the closing, as the document writes it
+    head: bool = True  # the masthead and closing around the first section (the overview, not a unit's page)
+
+
+FONTS = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif'
+
+
+def css_string(text: str) -> str:
+    """A CSS string literal: anything but letters, digits and spaces as a hex escape, so no text
+    ends the string, the rule or the <style> element; invisible characters shown (gapctl.escape)."""
+    from gapctl.escape import visible
+
+    return '"' + "".join(ch if ch.isalnum() or ch == " " else f"\\{ord(ch):x} " for ch in visible(text)) + '"'
+
+
+def page_css(frame: Frame) -> str:
+    """A4, and the margins of every printed page: header, number, banners, page x of y."""
+    def box(where: str, content: str, extra: str = "") -> str:
+        return (f"  @{where} {{ content: {content}; font-family: {FONTS}; font-size: 9pt; "
+                f"color: {extra or '#52606d'}; white-space: pre-wrap; }}")
+    before, middle, after = frame.page
+    rules = [box("top-left", css_string(frame.header)),
+             box("bottom-center", f"{css_string(before)} counter(page) {css_string(middle)} counter(pages) "
+                                  f"{css_string(after)}")]
+    if frame.number:
+        rules.append(box("top-right", css_string(frame.number)))
+    if frame.notices:
+        rules.append(box("top-center", ' "\\a " '.join(css_string(n) for n in frame.notices), "#c00000"))
+    return "@page {\n  size: A4; margin: 20mm 16mm 18mm;\n" + "\n".join(rules) + "\n}"
+
+
+def masthead(frame: Frame) -> str:
+    """The office (red) and the document number above a red rule: the head of an official document."""
+    if not (frame.office or frame.number):
+        return ""
+    lines = [f'<p class="office">{escape(frame.office)}</p>' if frame.office else "",
+             f'<p class="number">{escape(frame.number)}</p>' if frame.number else ""]
+    return f'<header class="masthead">{"".join(lines)}</header>\n'
+
+
+def closing(frame: Frame) -> str:
+    """The office and the date at the end of the text (落款)."""
+    if not (frame.office or frame.date):
+        return ""
+    lines = [f"<p>{escape(text)}</p>" for text in (frame.office, frame.date) if text]
+    return f'<div class="closing">{"".join(lines)}</div>\n'
+
+
+def document(title: str, lang: str, sections: list[str], frame: Frame | None = None) -> str:
+    """A self-contained page; with `frame`, the masthead and closing around the first section and
+    the print layout (every section starts a printed page)."""
+    if frame is not None and frame.head and sections:
+        sections = [masthead(frame) + sections[0] + closing(frame)] + sections[1:]
     pages = "".join(f'<section class="page">{section}</section>' for section in sections)
+    style = CSS + (page_css(frame) + "\n" if frame is not None else "@page { size: A4; margin: 15mm; }\n")
+    mark = f'<div class="watermark" aria-hidden="true">{escape(frame.mark)}</div>\n' if frame and frame.mark else ""
     return ("<!DOCTYPE html>\n"
             f'<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n"
-            f"<body><main>\n{pages}\n</main></body>\n</html>\n")
+            f"<title>{escape(title)}</title>\n<style>{style}</style>\n</head>\n"
+            f"<body>{mark}<main>\n{pages}\n</main></body>\n</html>\n")

@@ -17,44 +17,13 @@ from decimal import Decimal
 from gapctl.escape import code, link, md
 from gapctl.explain import observation_text
 from gapctl.figures import figure
-from gapctl.labels import in_lang, label, name_in
+from gapctl.i18n import in_lang
+from gapctl.labels import aside, enumerated, name_in, pair, written
 from gapctl.report import svg
+from gapctl.report.document import Issue, Standing, issued_on, notices
 from gapctl.rules import num
 from gapctl.score import LeafScore, RoundScore, UnitScore
-from gapctl.scoreboard import fixed, total_text, two
-
-WORDS: dict[str, tuple[str, str]] = {
-    "overview": ("总览", "Overview"),
-    "period": ("评估期间", "Period"),
-    "unit_count": ("评估对象", "Units assessed"),
-    "grade_distribution": ("等次分布", "Grade distribution"),
-    "ranking": ("排名", "Ranking"),
-    "attainment": ("各一级指标平均得分率", "Average attainment per top-level indicator"),
-    "most_lost": ("失分最多的指标", "Where most points were lost"),
-    "below": ("低于警戒线的单位", "Units below a threshold"),
-    "score_distribution": ("总得分分布", "Score distribution"),
-    "score_card": ("得分", "Score card"),
-    "indicators": ("指标得分", "Indicators"),
-    "method": ("测评方式", "Method"),
-    "where": ("扣分点", "Where"),
-    "previous": ("上一轮", "Last round"),
-    "fixed_problems": ("上一轮问题整改情况", "Last round's problems"),
-    "fixed": ("已整改", "fixed"),
-    "not_fixed": ("未整改", "not fixed"),
-    "units_losing": ("失分单位数", "Units losing points"),
-    "points_lost": ("合计失分", "Points lost"),
-    "none": ("无", "None"),
-    "back": ("返回总览", "Back to the overview"),
-    "count": ("单位数", "Units"),
-    "share": ("平均得分率", "Average attainment"),
-    "generated": ("生成时间", "Generated"),
-    "other": ("其他", "Other"),
-}
-
-
-def word(key: str, lang: str) -> str:
-    """A report word from WORDS, else one of the shared labels."""
-    return label(key, lang, WORDS)
+from gapctl.scoreboard import fixed, pending_flag, total_text, two
 
 
 @dataclass
@@ -79,49 +48,61 @@ def _name(score: UnitScore, lang: str) -> str:
     return name_in(score.unit, lang)
 
 
-def banner(scored: RoundScore, lang: str) -> list[str]:
-    if not scored.round.example:
-        return []
-    return [f"> **{label('example', lang)}**", ""]
+def banner(scored: RoundScore, lang: str, standing: Standing | None = None) -> list[str]:
+    """What heads every page: the example banner, and whether the results are provisional."""
+    lines = []
+    for notice in notices(scored, standing or Standing(), lang):
+        lines += [f"> **{md(notice)}**", ""]
+    return lines
 
 
-def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None) -> Page:
+def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None, standing: Standing | None = None,
+             issue: Issue | None = None) -> Page:
+    """The first page; `issue` adds the office, number and date to its facts (the HTML shows them
+    in its masthead instead)."""
     round_ = scored.round
-    zh = lang == "zh"
-    title = round_.title if zh or not round_.title_en else round_.title_en
-    lines = [f"# {md(title)}", ""] + banner(scored, lang)
+    title = written(round_.title, round_.title_en, lang)
+    lines = [f"# {md(title)}", ""] + banner(scored, lang, standing)
     schemes = {s.scheme.id: s.scheme for s in scored.units}
-    facts = [[word("period", lang), " – ".join(d.isoformat() for d in round_.period) if round_.period else "—"],
-             [label("scheme", lang), "；".join(f"{md(s.title)} ({code(s.id)})" for s in schemes.values())],
-             [word("unit_count", lang), str(len(scored.units))]]
+    facts = []
+    if issue is not None and issue.office:
+        facts.append([in_lang("Issued by", lang), md(issue.office)])
+    if issue is not None and issue.number:
+        facts.append([in_lang("Document number", lang), md(issue.number)])
+    if issue is not None and issue.date:
+        facts.append([in_lang("Date of issue", lang), issued_on(issue.date, lang)])
+    facts += [[in_lang("Period", lang), " – ".join(d.isoformat() for d in round_.period) if round_.period else "—"],
+             [in_lang("Scheme", lang), "；".join(f"{md(s.title)} ({code(s.id)})" for s in schemes.values())],
+             [in_lang("Units assessed", lang), str(len(scored.units))]]
     if stamp:
-        facts.append([word("generated", lang), md(stamp)])
-    sep = "：" if zh else ": "
-    lines += [f"- {key}{sep}{value}" for key, value in facts] + [""]
+        facts.append([in_lang("Generated", lang), md(stamp)])
+    lines += ["- " + pair(key, value, lang) for key, value in facts] + [""]
     charts: dict[str, str] = {}
     grades = [g for scheme in schemes.values() for g in scheme.grades]
     if grades:
         counts = Counter(s.grade for s in scored.units)
         order = list(dict.fromkeys(g.label for g in grades))
         bars = [(g, counts.get(g, 0)) for g in order]
-        lines += [f"## {word('grade_distribution', lang)}", ""]
-        lines += _table([label("grade", lang), word("count", lang)], [[md(g), str(n)] for g, n in bars], {1})
-        charts["grades.svg"] = svg.column_chart(word("grade_distribution", lang), bars)
-        lines += [f"![{word('grade_distribution', lang)}](charts/grades.svg)", ""]
+        heading = in_lang("Grade distribution", lang)
+        lines += [f"## {heading}", ""]
+        lines += _table([in_lang("Grade", lang), in_lang("Units", lang)], [[md(g), str(n)] for g, n in bars], {1})
+        charts["grades.svg"] = svg.column_chart(heading, bars)
+        lines += [f"![{heading}](charts/grades.svg)", ""]
     lines += _rankings(scored, lang, ext)
     lines += _attainment(scored, lang, charts)
     lines += _most_lost(scored, lang)
     lines += _below(scored, lang)
     bins = Counter(min(int(s.total // 10), 9) for s in scored.units if s.total is not None)
     dist = [(f"{b * 10}–{b * 10 + 9 if b < 9 else 100}", bins.get(b, 0)) for b in range(10)]
-    charts["scores.svg"] = svg.column_chart(word("score_distribution", lang), dist)
-    lines += [f"## {word('score_distribution', lang)}", "", f"![{word('score_distribution', lang)}](charts/scores.svg)",
-              ""]
+    heading = in_lang("Score distribution", lang)
+    charts["scores.svg"] = svg.column_chart(heading, dist)
+    lines += [f"## {heading}", "", f"![{heading}](charts/scores.svg)", ""]
     return Page(f"index{ext}", "\n".join(lines), charts, title)
 
 
-def _rankings(scored: RoundScore, lang: str, ext: str) -> list[str]:
-    lines = [f"## {word('ranking', lang)}", ""]
+def ranking_groups(scored: RoundScore, lang: str) -> list[tuple[str, list[UnitScore]]]:
+    """The ranking tables: (heading, units in rank order) per scheme, and per category where the
+    scheme ranks by category (分类排名), schemes in the round's order. Headings are plain text."""
     groups: dict[tuple[str, str], list[UnitScore]] = {}
     for s in scored.units:
         category = s.category.id if s.category else ""
@@ -133,37 +114,47 @@ def _rankings(scored: RoundScore, lang: str, ext: str) -> list[str]:
         cats = [c.id for c in scheme.ranking.categories] if scheme.ranking else []
         return (scheme_order.index(key[0]) if key[0] in scheme_order else 0,
                 cats.index(key[1]) if key[1] in cats else len(cats))
+    out = []
     for key in sorted(groups, key=group_order):
         members = groups[key]
-        scheme = members[0].scheme
-        heading = scheme.title
+        heading = members[0].scheme.title
         if members[0].category:
-            cat = members[0].category
-            heading += f" · {cat.name if lang == 'zh' or not cat.name_en else cat.name_en}"
+            heading += f" · {name_in(members[0].category, lang)}"
+        out.append((heading, sorted(members, key=lambda s: (rank_of(s) or 0, s.unit.id))))
+    return out
+
+
+def rank_of(s: UnitScore) -> int | None:
+    """The rank a ranking table shows: within the category where the scheme ranks by category."""
+    return s.category_rank if s.category else s.rank
+
+
+def _rankings(scored: RoundScore, lang: str, ext: str) -> list[str]:
+    lines = ["## " + in_lang("Ranking", lang), ""]
+    for heading, members in ranking_groups(scored, lang):
         lines += [f"### {md(heading)}", ""]
-        members = sorted(members, key=lambda s: ((s.category_rank if s.category else s.rank) or 0, s.unit.id))
         has_grade = any(s.grade for s in members)
-        head = [label("rank", lang), label("unit", lang), label("base", lang), label("total", lang)]
-        head += [label("grade", lang)] if has_grade else []
-        head += [label("flags", lang)]
+        head = [in_lang("Rank", lang), in_lang("Unit", lang), in_lang("Base", lang), in_lang("Total", lang)]
+        head += [in_lang("Grade", lang)] if has_grade else []
+        head += [in_lang("Flags", lang)]
         rows = []
         for s in members:
-            rank = s.category_rank if s.category else s.rank
             places = s.scheme.scoring.places
-            row = [str(rank), link(_name(s, lang), f"units/{s.unit.id}{ext}"), fixed(s.base, places),
+            row = [str(rank_of(s)), link(_name(s, lang), f"units/{s.unit.id}{ext}"), fixed(s.base, places),
                    total_text(s)]
             row += [md(s.grade or "")] if has_grade else []
-            row += [md(", ".join(_flag_labels(s, lang)))]
+            row += [md(", ".join(flag_labels(s, lang)))]
             rows.append(row)
         lines += _table(head, rows, {0, 2, 3})
     return lines
 
 
-def _flag_labels(s: UnitScore, lang: str) -> list[str]:
-    names = {f.id: in_lang(f.label, f.label_en, lang) for f in s.scheme.flags}
+def flag_labels(s: UnitScore, lang: str) -> list[str]:
+    """A unit's flags as the ranking shows them: the scheme's labels, and how many indicators are pending."""
+    names = {f.id: written(f.label, f.label_en, lang) for f in s.scheme.flags}
     out = [names.get(f, f) for f in s.flags]
     if s.pending:
-        out.append(f"{label('pending', lang)} {len(s.pending)}")
+        out.append(pending_flag(len(s.pending), lang))
     return out
 
 
@@ -187,10 +178,10 @@ def _attainment(scored: RoundScore, lang: str, charts: dict[str, str]) -> list[s
         name = f"{key[1]} {names[key]}" + (f" ({key[0]})" if several else "")
         rows.append([md(name), f"{figure(share, 1)}%"])
         bars.append((name, share))
-    charts["attainment.svg"] = svg.bar_chart(word("attainment", lang), bars)
-    head = ["指标" if lang == "zh" else "Indicator", word("share", lang)]
-    return [f"## {word('attainment', lang)}", ""] + _table(head, rows, {1}) + \
-        [f"![{word('attainment', lang)}](charts/attainment.svg)", ""]
+    heading = in_lang("Average attainment per top-level indicator", lang)
+    charts["attainment.svg"] = svg.bar_chart(heading, bars)
+    head = [in_lang("Indicator", lang), in_lang("Average attainment", lang)]
+    return [f"## {heading}", ""] + _table(head, rows, {1}) + [f"![{heading}](charts/attainment.svg)", ""]
 
 
 def _most_lost(scored: RoundScore, lang: str, top: int = 10) -> list[str]:
@@ -205,59 +196,59 @@ def _most_lost(scored: RoundScore, lang: str, top: int = 10) -> list[str]:
         return []
     ranked = sorted(lost.values(), key=lambda e: (-e[1], e[0].id))[:top]
     rows = [[md(f"{ind.id} {ind.name}"), two(points), str(count)] for ind, points, count in ranked]
-    return [f"## {word('most_lost', lang)}", ""] + _table(
-        ["指标" if lang == "zh" else "Indicator", word("points_lost", lang), word("units_losing", lang)], rows, {1, 2})
+    return ["## " + in_lang("Where most points were lost", lang), ""] + _table(
+        [in_lang("Indicator", lang), in_lang("Points lost", lang), in_lang("Units losing points", lang)], rows, {1, 2})
 
 
 def _below(scored: RoundScore, lang: str) -> list[str]:
     flagged = [s for s in scored.units if s.flags]
     if not any(s.scheme.flags for s in scored.units):
         return []
-    lines = [f"## {word('below', lang)}", ""]
+    lines = ["## " + in_lang("Units below a threshold", lang), ""]
     if not flagged:
-        return lines + [word("none", lang), ""]
-    rows = [[md(_name(s, lang)), total_text(s), md(", ".join(_flag_labels(s, lang)))]
+        return lines + [in_lang("None", lang), ""]
+    rows = [[md(_name(s, lang)), total_text(s), md(", ".join(flag_labels(s, lang)))]
             for s in sorted(flagged, key=lambda s: (s.total if s.total is not None else -1, s.unit.id))]
-    return lines + _table([label("unit", lang), label("total", lang), label("flags", lang)], rows, {1})
+    return lines + _table([in_lang("Unit", lang), in_lang("Total", lang), in_lang("Flags", lang)], rows, {1})
 
 
 # --- unit pages -----------------------------------------------------------------------
 
-def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: UnitScore | None = None) -> Page:
-    zh = lang == "zh"
+def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: UnitScore | None = None,
+              standing: Standing | None = None) -> Page:
     places = s.scheme.scoring.places
-    lines = [f"# {md(_name(s, lang))}", ""] + banner(scored, lang)
-    lines += [f"[{word('back', lang)}](../index{ext}) · {md(scored.round.title)} · {md(s.scheme.title)}", ""]
-    card = [[label("base", lang), fixed(s.base, places)]]
+    lines = [f"# {md(_name(s, lang))}", ""] + banner(scored, lang, standing)
+    back = in_lang("Back to the overview", lang)
+    lines += [f"[{back}](../index{ext}) · {md(scored.round.title)} · {md(s.scheme.title)}", ""]
+    card = [[in_lang("Base", lang), fixed(s.base, places)]]
     if s.scheme.bonus:
-        card.append([label("bonus", lang), num(s.bonus)])
+        card.append([in_lang("Bonus", lang), num(s.bonus)])
     if s.scheme.penalty:
-        card.append([label("penalty", lang), num(s.penalty)])
+        card.append([in_lang("Penalty", lang), num(s.penalty)])
     if s.externals:
-        card.append([label("external", lang), num(-s.external)])
-    card.append([f"**{label('total', lang)}**", f"**{total_text(s)}**"])
+        card.append([in_lang("External", lang), num(-s.external)])
+    card.append(["**" + in_lang("Total", lang) + "**", f"**{total_text(s)}**"])
     if s.grade:
-        card.append([label("grade", lang), md(s.grade if zh or not s.grade_en else s.grade_en)])
-    card.append([label("rank", lang), f"{s.rank} / {len([u for u in scored.units if u.scheme is s.scheme])}"])
+        card.append([in_lang("Grade", lang), md(written(s.grade, s.grade_en, lang))])
+    card.append([in_lang("Rank", lang), f"{s.rank} / {len([u for u in scored.units if u.scheme is s.scheme])}"])
     if s.category:
-        card.append([label("category_rank", lang), f"{s.category_rank}（{md(s.category.name)}）" if zh
-                     else f"{s.category_rank} ({md(s.category.name_en or s.category.name)})"])
+        card.append([in_lang("Rank in category", lang), aside(str(s.category_rank), md(name_in(s.category, lang)),
+                                                              lang)])
     if s.performance_points is not None:
-        card.append([label("performance", lang), fixed(s.performance_points, 2)])
+        card.append([in_lang("Performance points", lang), fixed(s.performance_points, 2)])
     if s.flags or s.pending:
-        card.append([label("flags", lang), md(", ".join(_flag_labels(s, lang)))])
+        card.append([in_lang("Flags", lang), md(", ".join(flag_labels(s, lang)))])
     if previous is not None:
-        card.append([f"{word('previous', lang)} {label('total', lang)}",
-                     total_text(previous)
-                     + (f"（{md(previous.grade)}）" if previous.grade and zh else
-                        (f" ({md(previous.grade_en or previous.grade)})" if previous.grade else ""))])
-    lines += [f"## {word('score_card', lang)}", ""] + _table(["项目" if zh else "Item", "得分" if zh else "Score"],
-                                                              card, {1})
+        shown = total_text(previous)
+        if previous.grade:
+            shown = aside(shown, md(written(previous.grade, previous.grade_en, lang)), lang)
+        card.append([in_lang("Last round's total", lang), shown])
+    lines += ["## " + in_lang("Score card", lang), ""] + _table([in_lang("Item", lang), in_lang("Score", lang)],
+                                                                card, {1})
     if s.vetoed:
         from gapctl.constructs.vetoes import effects_text
-        lines += [f"## {'单项否决' if zh else 'Vetoes'}", ""]
-        lines += [f"- {md(v.name if zh or not v.name_en else v.name_en)}：{md(effects_text(v, s.scheme, lang))}"
-                  if zh else f"- {md(v.name_en or v.name)}: {md(effects_text(v, s.scheme, lang))}" for v in s.vetoed]
+        lines += ["## " + in_lang("Vetoes", lang), ""]
+        lines += ["- " + pair(md(name_in(v, lang)), md(effects_text(v, s.scheme, lang)), lang) for v in s.vetoed]
         lines.append("")
     lines += _members(scored, s, lang, ext)
     rows = []
@@ -265,13 +256,13 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
         if leaf.state == "not-applicable":
             continue
         ind = leaf.indicator
-        rows.append([md(f"{ind.id} {ind.name if zh or not ind.name_en else ind.name_en}"),
+        rows.append([md(f"{ind.id} {name_in(ind, lang)}"),
                      two(leaf.points) if ind.section == "main" else "", two(leaf.earned),
-                     md("、".join(ind.methods) if zh else ", ".join(ind.methods))])
-    lines += [f"## {word('indicators', lang)}", ""]
-    head = ["指标" if zh else "Indicator", label("points", lang), label("earned", lang), word("method", lang)]
+                     md(enumerated(ind.methods, lang))])
+    lines += ["## " + in_lang("Indicators", lang), ""]
+    head = [in_lang("Indicator", lang), in_lang("Points", lang), in_lang("Earned", lang), in_lang("Method", lang)]
     lines += _table(head, rows, {1, 2})
-    lines += [f"## {label('problem_list', lang)}", ""] + _problems(s, lang)
+    lines += ["## " + in_lang("Problem list (where, why, what to fix)", lang), ""] + _problems(s, lang)
     if previous is not None:
         lines += _fixed(previous, s, lang)
     return Page(f"units/{s.unit.id}{ext}", "\n".join(lines), {}, _name(s, lang))
@@ -281,27 +272,26 @@ def _members(scored: RoundScore, s: UnitScore, lang: str, ext: str) -> list[str]
     """The channels, subordinate units and periods the unit's score is built from, group by group."""
     from gapctl.constructs.groups import explain_text
 
-    zh = lang == "zh"
     lines: list[str] = []
     units = {u.unit.id for u in scored.units}
     for found in s.groups.values():
         group = found.group
-        lines += [f"## {md(group.name if zh or not group.name_en else group.name_en)}", "",
-                  md(explain_text(found, lang)), ""]
+        lines += [f"## {md(name_in(group, lang))}", "", md(explain_text(found, lang)), ""]
         rows = []
         for m in found.members:
             name = f"[{md(m.name)}]({m.id}{ext})" if group.of == "subordinates" and m.id in units else md(m.name)
             rows.append([name, md(m.kind), total_text_of(m), md(m.grade or ""),
-                         ("否决" if zh else "veto") if m.vetoed else ""])
-        head = ["对象" if zh else "Member", "类型" if zh else "Type", label("total", lang), label("grade", lang),
-                label("flags", lang)]
+                         in_lang("veto", lang) if m.vetoed else ""])
+        head = [in_lang("Member", lang), in_lang("Type", lang), in_lang("Total", lang), in_lang("Grade", lang),
+                in_lang("Flags", lang)]
         lines += _table(head, rows, {2}) + [""]
     if s.unit.id in {d.unit for d in scored.round.samples}:
         for sample in scored.round.samples:
             if sample.unit == s.unit.id:
-                how = f"种子 {sample.seed}" if sample.seed else (sample.minutes or "")
-                lines += [f"{'抽查' if zh else 'Sample'}：{md('、'.join(sample.drawn))}"
-                          f"（{len(sample.drawn)}/{sample.of or '?'}，{md(how)}）", ""]
+                how = in_lang("seed {seed}", lang).format(seed=sample.seed) if sample.seed else (sample.minutes or "")
+                lines += [in_lang("Sample: {drawn} ({count}/{of}, {how})", lang).format(
+                    drawn=md(enumerated(sample.drawn, lang)), count=len(sample.drawn), of=sample.of or "?",
+                    how=md(how)), ""]
     return lines
 
 
@@ -322,45 +312,61 @@ def _evidence(leaf: LeafScore) -> str:
     return "；".join(links)
 
 
-def _problems(s: UnitScore, lang: str) -> list[str]:
-    lost = s.lost_leaves()
-    if not lost:
-        return [label("no_problems", lang), ""]
-    rows = []
-    for leaf in lost:
-        amount = two(leaf.lost) if leaf.state != "pending" else label("pending", lang)
+@dataclass(frozen=True)
+class Problem:
+    """One row of a unit's problem list (问题清单), as plain text: 扣分点, 扣分, 扣分理由, 整改要求."""
+
+    where: str
+    lost: str
+    reason: str
+    fix: str
+    leaf: LeafScore
+
+
+def problems(s: UnitScore, lang: str) -> list[Problem]:
+    """Every point the unit lost, in scheme order, with what the evaluator found beside where."""
+    out = []
+    for leaf in s.lost_leaves():
+        amount = two(leaf.lost) if leaf.state != "pending" else in_lang("not yet assessed", lang)
         result = leaf.result
         where = f"{leaf.indicator.id} {leaf.indicator.name}"
         if leaf.state != "pending":  # what the evaluator found, as the rule reads it
-            where += f"（{observation_text(leaf, lang, with_who=False)}）" if lang == "zh" else \
-                f" ({observation_text(leaf, lang, with_who=False)})"
-        rows.append([md(where), amount, md(result.reason if result else ""), md(result.fix if result else ""),
-                     _evidence(leaf)])
-    return _table([word("where", lang), label("lost", lang) if lang != "zh" else "扣分", label("reason", lang),
-                   label("fix", lang), label("evidence", lang)], rows, {1})
+            where = aside(where, observation_text(leaf, lang, with_who=False), lang)
+        out.append(Problem(where, amount, result.reason or "" if result else "", result.fix or "" if result else "",
+                           leaf))
+    return out
+
+
+def _problems(s: UnitScore, lang: str) -> list[str]:
+    found = problems(s, lang)
+    if not found:
+        return [in_lang("No points lost.", lang), ""]
+    rows = [[md(p.where), p.lost, md(p.reason), md(p.fix), _evidence(p.leaf)] for p in found]
+    return _table([in_lang("Where", lang), in_lang("lost", lang), in_lang("Reason", lang),
+                   in_lang("To fix", lang), in_lang("Evidence", lang)], rows, {1})
 
 
 def _fixed(previous: UnitScore, current: UnitScore, lang: str) -> list[str]:
     old_problems = previous.lost_leaves()
-    lines = [f"## {word('fixed_problems', lang)}", ""]
+    lines = ["## " + in_lang("Last round's problems", lang), ""]
     if not old_problems:
-        return lines + [word("none", lang), ""]
+        return lines + [in_lang("None", lang), ""]
     rows = []
     for leaf in old_problems:
         now = current.leaves.get(leaf.indicator.id)
         fixed_now = now is not None and now.lost <= 0 and now.state != "pending"
         rows.append([md(f"{leaf.indicator.id} {leaf.indicator.name}"), two(leaf.lost),
                      md(leaf.result.reason if leaf.result else ""),
-                     word("fixed", lang) if fixed_now else word("not_fixed", lang)])
-    return lines + _table([word("where", lang), "扣分" if lang == "zh" else label("lost", lang),
-                           label("reason", lang), "整改情况" if lang == "zh" else "Status"], rows, {1})
+                     in_lang("fixed", lang) if fixed_now else in_lang("not fixed", lang)])
+    return lines + _table([in_lang("Where", lang), in_lang("lost", lang), in_lang("Reason", lang),
+                           in_lang("Status", lang)], rows, {1})
 
 
 def pages(scored: RoundScore, lang: str, ext: str, previous: RoundScore | None = None,
-          stamp: str | None = None) -> list[Page]:
+          stamp: str | None = None, standing: Standing | None = None, issue: Issue | None = None) -> list[Page]:
     """Every page of the report, overview first, units in ranking order."""
     before = previous.by_unit() if previous else {}
-    out = [overview(scored, lang, ext, stamp)]
+    out = [overview(scored, lang, ext, stamp, standing, issue)]
     for s in scored.units:
-        out.append(unit_page(scored, s, lang, ext, before.get(s.unit.id)))
+        out.append(unit_page(scored, s, lang, ext, before.get(s.unit.id), standing))
     return out
