@@ -231,8 +231,11 @@ def _paths(plan: RoundPlan) -> list[Path]:
 
 
 def _key(plan: RoundPlan, path: Path, data: bytes) -> str:
-    return C.key_of(plan.context, plan.unit_keys.get(_unit_of(path), "no such unit"), str(path),
-                    C.content_hash(data))
+    return _key_of_hash(plan, path, C.content_hash(data))
+
+
+def _key_of_hash(plan: RoundPlan, path: Path, digest: str) -> str:
+    return C.key_of(plan.context, plan.unit_keys.get(_unit_of(path), "no such unit"), str(path), digest)
 
 
 # --- one file -------------------------------------------------------------------------
@@ -304,11 +307,14 @@ _PLAN: RoundPlan | None = None  # the plan a forked worker inherits
 CHUNK_BOUNDARY = 16  # a chunk ends after a file whose key ≡ 0 (mod this): ~16 files a chunk
 
 
-def _file_key(plan: RoundPlan, path: Path) -> str | None:
-    """The file's cache key, or None when it cannot be read (or is over the size limit)."""
+def _file_key(plan: RoundPlan, path: Path, index: C.StatIndex | None = None) -> str | None:
+    """The file's cache key, or None when it cannot be read (or is over the size limit); its hash
+    from `index` when the file's stat shows it unchanged since it was hashed."""
     if over_limit(path):
         return None
     try:
+        if index is not None:
+            return _key_of_hash(plan, path, index.hash(path, read_bytes))
         return _key(plan, path, read_bytes(path))
     except (OSError, ValueError):
         return None
@@ -377,7 +383,10 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
     global _PLAN
     paths = _paths(plan)
     results: list[FileOutcome | None] = [None] * len(paths)
-    plan.keys = [_file_key(plan, path) for path in paths] if plan.cache is not None else [None] * len(paths)
+    index = C.StatIndex(plan.cache, str(plan.round.directory.resolve())) if plan.cache is not None else None
+    plan.keys = [_file_key(plan, path, index) for path in paths] if index is not None else [None] * len(paths)
+    if index is not None:
+        index.save()
     stored: dict[int, bytes] = {}  # payloads to keep in the cache (reused or computed)
     chunks = _chunks(paths)
     todo: list[int] = []
