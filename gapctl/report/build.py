@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing as mp
-import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -91,7 +90,9 @@ def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
     """Every page rendered, in order; large rounds across the machine's cores (forked workers)."""
     global _JOB
     count = len(scored.units) + 1
-    workers = min(os.cpu_count() or 1, 8)
+    from gapctl.outcomes import jobs_wanted
+
+    workers = min(jobs_wanted(), 8)  # GAPCTL_JOBS, else the usable cores, as validate and score
     _JOB = (scored, lang, previous, stamp, standing)
     try:
         if count < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
