@@ -451,14 +451,15 @@ class StatIndex:
             return None
         return digest if isinstance(digest, str) else None
 
-    def hash(self, path: Path, read: Any) -> str:
+    def hash(self, path: Path, read: Any, st: os.stat_result | None = None) -> str:
         """The content hash of `path`: the index's when it may be trusted, else `read(path)`'s bytes
-        hashed (OSError and ValueError from `read` pass through)."""
+        hashed (OSError and ValueError from `read` pass through). `st`: its `lstat`, if taken."""
         name = os.path.abspath(path)
-        try:
-            st: os.stat_result | None = os.lstat(name)
-        except (OSError, ValueError):
-            st = None
+        if st is None:
+            try:
+                st = os.lstat(name)
+            except (OSError, ValueError):
+                st = None
         digest = self.trusted(name, st) if st is not None else None
         if digest is not None:
             self.new[name] = self.old[name]

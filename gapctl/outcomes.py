@@ -14,6 +14,7 @@ file) run on every call. `validate` and `score` use this path; `explain`, `repor
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import zlib
 from collections.abc import Callable
@@ -42,7 +43,7 @@ from gapctl.score import (
     score_unit,
     summarise,
 )
-from gapctl.sources import SourceFile, display_path, over_limit, read_file
+from gapctl.sources import SourceFile, display_path, max_file_bytes, over_limit, read_file
 from gapctl.validate import (
     check_appeals,
     check_definitions,
@@ -307,14 +308,24 @@ _PLAN: RoundPlan | None = None  # the plan a forked worker inherits
 CHUNK_BOUNDARY = 16  # a chunk ends after a file whose key ≡ 0 (mod this): ~16 files a chunk
 
 
-def _file_key(plan: RoundPlan, path: Path, index: C.StatIndex | None = None) -> str | None:
-    """The file's cache key, or None when it cannot be read (or is over the size limit); its hash
-    from `index` when the file's stat shows it unchanged since it was hashed."""
-    if over_limit(path):
+def _file_key(plan: RoundPlan, path: Path, index: C.StatIndex | None = None, limit: int | None = None) -> str | None:
+    """The file's cache key, or None when it cannot be read (or is over the size limit `limit`, by
+    default the one in force); its hash from `index` when the file's stat shows it unchanged since
+    it was hashed."""
+    st = None
+    if index is not None and limit is not None:
+        try:
+            st = os.lstat(path)
+        except (OSError, ValueError):
+            st = None
+    if st is not None and stat.S_ISREG(st.st_mode):  # a regular file: its lstat says its size
+        if st.st_size > limit:
+            return None
+    elif over_limit(path):
         return None
     try:
         if index is not None:
-            return _key_of_hash(plan, path, index.hash(path, read_bytes))
+            return _key_of_hash(plan, path, index.hash(path, read_bytes, st))
         return _key(plan, path, read_bytes(path))
     except (OSError, ValueError):
         return None
@@ -384,7 +395,8 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
     paths = _paths(plan)
     results: list[FileOutcome | None] = [None] * len(paths)
     index = C.StatIndex(plan.cache, str(plan.round.directory.resolve())) if plan.cache is not None else None
-    plan.keys = [_file_key(plan, path, index) for path in paths] if index is not None else [None] * len(paths)
+    limit = max_file_bytes()[0]
+    plan.keys = [_file_key(plan, path, index, limit) for path in paths] if index is not None else [None] * len(paths)
     if index is not None:
         index.save()
     stored: dict[int, bytes] = {}  # payloads to keep in the cache (reused or computed)
