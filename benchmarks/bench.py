@@ -530,6 +530,9 @@ def main(argv: list[str] | None = None) -> int:
     log(f"gapctl --help x{max(a.repeat, 5)}")
     run, rss = best_of(gapctl("--help"), max(a.repeat, 5), a.timeout)
     report.rows.append(Row("gapctl --help (start-up)", "-", run.seconds, rss, run.code))
+    log(f"gapctl --version x{max(a.repeat, 5)}")
+    run, rss = best_of(gapctl("--version"), max(a.repeat, 5), a.timeout)
+    report.rows.append(Row("gapctl --version (start-up)", "-", run.seconds, rss, run.code))
     for rd in rounds:
         bench_round(rd, a.repeat, a.timeout, cmd_help, report)
     colds = {r.units: r.seconds for r in report.rows if r.what == "gapctl score --no-cache" and r.seconds}
