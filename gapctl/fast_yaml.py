@@ -93,7 +93,9 @@ def read(raw: bytes, text: str) -> Any | None:
         return None
     try:
         data = _MODULE.loads(text, parse_datetime=False)
-    except Exception:  # a syntax error or a duplicate key: the libyaml path says where
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # a syntax error, a duplicate key (the libyaml path says where), a Rust panic
         return None
     if data is None:  # nothing but comments: the libyaml path has a problem for that
         return None
@@ -208,14 +210,18 @@ def _yaml12(texts: list[str]) -> list[Any]:
         items = _MODULE.loads("".join(f"- {t}\n" for t in texts), parse_datetime=False)
         if isinstance(items, list) and len(items) == len(texts):
             return [v if v is None or isinstance(v, (str, int, float, bool)) else _NOT_A_SCALAR for v in items]
-    except Exception:
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # pyo3 turns a panic into a BaseException
         pass
     out = []
     for text in texts:
         try:
             items = _MODULE.loads(f"- {text}\n", parse_datetime=False)
             value = items[0] if isinstance(items, list) and len(items) == 1 else _NOT_A_SCALAR
-        except Exception:
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:
             value = _NOT_A_SCALAR
         out.append(value if value is None or isinstance(value, (str, int, float, bool)) else _NOT_A_SCALAR)
     return out
