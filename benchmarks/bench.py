@@ -119,6 +119,7 @@ class Run:
     rss_mb: float
     stdout: bytes
     stderr: bytes
+    cpu: float = 0.0  # user + system seconds of the child and the workers it waited for (os.wait4)
 
 
 def _tree_memory_mb(root: int) -> float:
@@ -185,7 +186,8 @@ def run_child(cmd: list[str], timeout: float, cwd: Path = REPO) -> Run:
         stdout, stderr = out.read(), err.read()
     if seconds >= timeout and code < 0:
         stderr += f"\nkilled after the {timeout:.0f} s timeout".encode()
-    return Run(seconds, code, max(usage.ru_maxrss * 1024 / 1e6, sampler.peak_mb), stdout, stderr)  # KiB
+    return Run(seconds, code, max(usage.ru_maxrss * 1024 / 1e6, sampler.peak_mb), stdout, stderr,  # KiB
+               usage.ru_utime + usage.ru_stime)
 
 
 def gapctl(*args: str) -> list[str]:
@@ -255,6 +257,7 @@ class Row:
     units: str
     seconds: float | None = None
     rss_mb: float | None = None
+    cpu: float | None = None  # CPU seconds of the best run (children included)
     code: int | None = None
     ratio_to: float | None = None
     note: str = ""
@@ -288,7 +291,7 @@ def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, re
                        repeat, timeout)
     ref = Row(f"reference: bare parse ({parser}, one process)", label)
     if run.code == 0:
-        ref.seconds, ref.rss_mb, ref.code = run.seconds, rss, 0
+        ref.seconds, ref.rss_mb, ref.code, ref.cpu = run.seconds, rss, 0, run.cpu
         inner = json.loads(last_line(run.stdout))
         report.notes.append(f"reference, {label} units: {inner['seconds']:.2f} s of the best run is parsing "
                             f"(the rest is interpreter start-up and imports)")
@@ -315,7 +318,7 @@ def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, re
         run, rss = best_of(gapctl(*args), repeat, timeout)
         row.code = run.code
         if run.code in (0, 1):
-            row.seconds, row.rss_mb = run.seconds, rss
+            row.seconds, row.rss_mb, row.cpu = run.seconds, rss, run.cpu
         else:
             row.note = last_line(run.stderr) or f"exit code {run.code}"
         if name == "score" and ok and "--no-cache" in help_text:
@@ -348,7 +351,7 @@ def bench_cache(round_dir: Path, label: str, repeat: int, timeout: float, ref_se
         best = min(runs, key=lambda r: r.seconds)
         row.code = best.code
         if best.code == 0:
-            row.seconds, row.rss_mb = best.seconds, max(r.rss_mb for r in runs)
+            row.seconds, row.rss_mb, row.cpu = best.seconds, max(r.rss_mb for r in runs), best.cpu
         else:
             row.note = last_line(best.stderr) or f"exit code {best.code}"
 
@@ -403,7 +406,7 @@ def bench_diff(round_dir: Path, label: str, repeat: int, timeout: float, ref_sec
     run, rss = best_of(gapctl("diff", str(copy), "--rev", "HEAD"), repeat, timeout)
     row.code = run.code
     if run.code in (0, 1):
-        row.seconds, row.rss_mb = run.seconds, rss
+        row.seconds, row.rss_mb, row.cpu = run.seconds, rss, run.cpu
         if score_row and score_row.seconds:
             report.notes.append(f"diff, {label} units: {run.seconds / score_row.seconds:.2f}× one cold "
                                 "`gapctl score` of the same round")
@@ -431,8 +434,8 @@ def fmt_num(x: float | None, places: int) -> str:
 
 
 def render(report: Report, repeat: int) -> str:
-    out = [f"| what | units | seconds (best of {repeat}) | × reference | peak RSS (MB) | exit |",
-           "|---|---:|---:|---:|---:|---:|"]
+    out = [f"| what | units | seconds (best of {repeat}) | × reference | CPU s | peak RSS (MB) | exit |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
     errors = []
     for r in report.rows:
         ratio = "n/a"
@@ -445,7 +448,7 @@ def render(report: Report, repeat: int) -> str:
         if r.note:
             errors.append(f"{r.what} ({r.units} units): {r.note}")
             what += f" [{len(errors)}]"
-        out.append(f"| {what} | {r.units} | {fmt_num(r.seconds, 2)} | {ratio} | "
+        out.append(f"| {what} | {r.units} | {fmt_num(r.seconds, 2)} | {ratio} | {fmt_num(r.cpu, 2)} | "
                    f"{fmt_num(r.rss_mb, 0)} | {'n/a' if r.code is None else r.code} |")
     text = "\n".join(out) + "\n"
     if errors:
@@ -480,8 +483,13 @@ def machine() -> str:
         yv = f"PyYAML {yaml.__version__} ({'libyaml' if yaml.__with_libyaml__ else 'no libyaml'})"
     except ImportError:
         yv = "PyYAML missing"
+    try:
+        load = " (load average {} {} {} at the end: other work shares the machine)".format(
+            *Path("/proc/loadavg").read_text().split()[:3]) if os.getloadavg()[0] >= 1.5 else ""
+    except (OSError, AttributeError):
+        load = ""
     return (f"Machine: {os.cpu_count()} CPUs ({usable} usable){', ' + model if model else ''}{mem}; "
-            f"{platform.system()} {platform.release()}\n"
+            f"{platform.system()} {platform.release()}{load}\n"
             f"Python {platform.python_version()} ({platform.python_implementation()}), {yv}")
 
 
@@ -529,10 +537,10 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     log(f"gapctl --help x{max(a.repeat, 5)}")
     run, rss = best_of(gapctl("--help"), max(a.repeat, 5), a.timeout)
-    report.rows.append(Row("gapctl --help (start-up)", "-", run.seconds, rss, run.code))
+    report.rows.append(Row("gapctl --help (start-up)", "-", run.seconds, rss, run.code, cpu=run.cpu))
     log(f"gapctl --version x{max(a.repeat, 5)}")
     run, rss = best_of(gapctl("--version"), max(a.repeat, 5), a.timeout)
-    report.rows.append(Row("gapctl --version (start-up)", "-", run.seconds, rss, run.code))
+    report.rows.append(Row("gapctl --version (start-up)", "-", run.seconds, rss, run.code, cpu=run.cpu))
     for rd in rounds:
         bench_round(rd, a.repeat, a.timeout, cmd_help, report)
     colds = {r.units: r.seconds for r in report.rows if r.what == "gapctl score --no-cache" and r.seconds}
