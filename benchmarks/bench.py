@@ -257,10 +257,10 @@ class Row:
     units: str
     seconds: float | None = None
     rss_mb: float | None = None
-    cpu: float | None = None  # CPU seconds of the best run (children included)
     code: int | None = None
     ratio_to: float | None = None
     note: str = ""
+    cpu: float | None = None  # CPU seconds of the best run (children included)
 
 
 @dataclass
