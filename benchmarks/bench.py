@@ -166,6 +166,7 @@ def run_child(cmd: list[str], timeout: float, cwd: Path = REPO) -> Run:
     the child's own peak RSS (os.wait4)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # time gapctl as installed: compiled once, not at every run
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
