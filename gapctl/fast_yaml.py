@@ -8,8 +8,9 @@ a file has a problem: a file with one is always refused, so every problem is fou
 placed by the one path that keeps positions. Who calls it: `gapctl.sources.read_file`, for files
 small enough to need no value count and shallow enough to need no depth scan.
 
-The parser is yaml-rs (a Rust YAML 1.2 parser with wheels for Linux, macOS and Windows), about
-five times faster than composing with libyaml and walking the nodes in Python. It is optional:
+The parser is yaml-rs (a Rust YAML 1.2 parser with wheels for Linux, macOS and Windows), six or
+so times faster than composing with libyaml and walking the nodes in Python; with the checks
+below, a file is read in about 40 % of the libyaml path's time (benchmarks/parsers.py). Optional:
 without it (`available()` is False), or with `GAPCTL_YAML=libyaml`, every file takes the libyaml
 path. How its answer is kept identical to gapctl's (tests/test_fast_yaml.py runs both paths over
 every shipped file, every bad-input case and fuzzed files, and compares data and problems):

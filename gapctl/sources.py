@@ -8,7 +8,7 @@ TOML goes through `tomllib` with `parse_float=Decimal`. Numbers become `int` or
 keys are always text (as they are in TOML).
 
 A file that gapctl.fast_yaml can vouch for (a plain subset of YAML, typed the same under YAML 1.1
-and 1.2) is read by yaml-rs instead, about five times faster; any file with a problem, and any
+and 1.2) is read by yaml-rs instead, in about 40 % of the time; any file with a problem, and any
 the fast reader is not sure of, is read here the position-keeping way.
 
 Line and column of a value are not kept on the hot path: `SourceFile.locate` re-reads the
