@@ -229,8 +229,9 @@ def test_no_exported_text_cell_starts_a_formula(payload: str, tmp_path: Path) ->
                 if isinstance(c.value, str):
                     texts.append(c.value)
     assert not [t for t in texts if _dangerous(t)]
-    shown = "'" + payload.replace("\r", "\n")  # XML reads a carriage return in text as a line feed
-    assert shown in texts and shown + " 理由" in texts
+    # expat reads a carriage return in text as a line feed; lxml (openpyxl's parser when installed) keeps it
+    assert any(shown in texts and shown + " 理由" in texts
+               for shown in ("'" + payload, "'" + payload.replace("\r", "\n")))
 
 
 def test_negative_numbers_stay_numbers(tmp_path: Path) -> None:
