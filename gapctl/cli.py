@@ -933,37 +933,46 @@ def export_command(
 
 @app.command("import", short_help=N_("Import an evaluator's spreadsheet into observation files."),
               help=N_("""Import an evaluator's spreadsheet into observation files: columns 单位, 指标,
-结果 (完成/未完成/不适用), 数值 (count, fraction, grade or notices, as the indicator's rule needs; items
-as a list of item ids or names), 说明, 扣分理由, 整改要求, 评估人员, 日期. Nothing is written if
-any row has a problem; existing observations are kept unless --force; comments survive.
+结果 (完成/未完成/不适用/待评), 数值 (count, fraction, grade or notices, as the indicator's rule needs;
+items as a list of item ids or names), 说明, 扣分理由, 整改要求, 评估人员, 日期 — or the matrix
+`gapctl export` writes (units as rows, indicators as columns, cells the points earned, 不适用 or 待评).
+gapctl's own export workbook is recognised and its sheet 指标得分矩阵 read; another workbook with
+several sheets needs --sheet. Nothing is written if any row has a problem; observations already
+recorded are kept unless --force (cells edited in gapctl's own workbook since the export need no
+--force); a changed value's old 扣分理由 is kept, marked 【待核实】; comments survive.
 
 Examples:
 
-  gapctl import rounds/shanwei-2020 评估结果.xlsx --dry-run
+  gapctl export rounds/shanwei-2020 --format xlsx --out out
+
+  gapctl import rounds/shanwei-2020 out/shanwei-2020.xlsx --dry-run
 
   gapctl import rounds/shanwei-2020 results.csv --force"""))
 def import_command(
     path: Path = typer.Argument(..., help=N_("A round directory.")),
-    file: Path = typer.Argument(..., help=N_("An xlsx workbook or a CSV file, one row per unit × indicator.")),
+    file: Path = typer.Argument(..., help=N_("An xlsx workbook or a CSV file: one row per unit × indicator, or "
+                                             "the matrix gapctl export writes.")),
     mapping: Path | None = typer.Option(None, "--mapping", help=N_("YAML mapping of other headers to fields "
                                                                    "(unit, indicator, result, value, note, reason, "
                                                                    "fix, observer, observed_at).")),
-    sheet: str | None = typer.Option(None, "--sheet", help=N_("Worksheet name (default: the first).")),
+    sheet: str | None = typer.Option(None, "--sheet", help=N_("Worksheet name (default: the matrix of gapctl's "
+                                                              "own export workbook, or the only sheet).")),
     dry_run: bool = typer.Option(False, "--dry-run", help=N_("Write nothing; show the score changes it would "
-                                                             "cause.")),
+                                                             "cause, and what --force would replace.")),
     force: bool = typer.Option(False, "--force", help=N_("Replace observations that already exist.")),
 ) -> None:
     from gapctl import importer
     from gapctl.writes import WriteError
 
     scored_before = _scored(path, final=False)
-    plan = importer.read(scored_before.round, file, mapping, sheet, force)  # reads the mapping file too
+    # a dry run shows what the import would change with --force, and says which of it needs --force
+    plan = importer.read(scored_before.round, file, mapping, sheet, force or dry_run)  # reads the mapping too
     for note in plan.notes:
-        typer.echo(f"note: {note}", err=True)
+        typer.echo(_("note: {note}").format(note=note), err=True)
     if plan.problems:
         for problem in plan.problems:
             typer.echo(problem, err=True)
-        typer.echo(f"Nothing imported: {len(plan.problems)} problem(s).", err=True)
+        typer.echo(_("Nothing imported: {count} problem(s).").format(count=len(plan.problems)), err=True)
         raise typer.Exit(1)
     if dry_run:
         from gapctl import diff_view
@@ -971,17 +980,28 @@ def import_command(
         from gapctl.score import score_round
 
         after = score_round(importer.preview(scored_before.round, plan))
-        result = compare(scored_before, after, str(path), "now", "after import")
+        result = compare(scored_before, after, str(path), _("now"), _("after import"))
         for line in diff_view.text_lines(result):
             _echo(line)
-        _echo(f"(dry run: {plan.entries} entr(ies) in {len(plan.files)} file(s) not written)")
+        if plan.replaced and not force:
+            for issue in plan.replaced[:REPLACED_SHOWN]:
+                _echo(_("needs --force: {place}: {message}").format(place=issue.ref, message=issue.message))
+            if len(plan.replaced) > REPLACED_SHOWN:
+                _echo(_("… and {count} more").format(count=len(plan.replaced) - REPLACED_SHOWN))
+            _echo(_("(--force would replace {count} observation(s) already recorded; without it the import "
+                    "refuses them)").format(count=len(plan.replaced)))
+        _echo(_("(dry run: {entries} entr(ies) in {files} file(s) not written)").format(
+            entries=plan.entries, files=len(plan.files)))
         return
     try:
         written = importer.write(plan)
     except WriteError as err:
         typer.echo(f"gapctl import: {err}", err=True)
         raise typer.Exit(1) from None
-    _echo(f"imported {plan.entries} entr(ies) into {len(written)} file(s).")
+    _echo(_("imported {entries} entr(ies) into {files} file(s).").format(entries=plan.entries, files=len(written)))
+
+
+REPLACED_SHOWN = 10  # observations a dry run lists that only --force replaces
 
 
 @app.command("import-scheme", short_help=N_("Turn a published indicator table into a scheme skeleton."),

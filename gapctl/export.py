@@ -45,10 +45,12 @@ from typing import Any
 
 from gapctl.score import RoundScore
 from gapctl.scoreboard import two, unit_row
+from gapctl.sheets import EXPORT_BASE, EXPORT_MARKER, EXPORT_MATRIX, EXPORT_PROBLEMS, EXPORT_SCORES
 from gapctl.textwidth import width
 
 FORMATS = ("csv", "xlsx", "datapackage")
-NOT_COUNTED = ("not-applicable", "n/a", "pending")  # matrix cells left empty
+NOT_APPLICABLE_STATES = ("not-applicable", "n/a")  # matrix cells written NOT_APPLICABLE_CELL
+NOT_APPLICABLE_CELL, PENDING_CELL = "不适用", "待评"  # the words observation files accept for n/a and pending
 FIXED_TIME = dt.datetime(2000, 1, 1)  # the workbook's created/modified stamp, for stable bytes
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 
@@ -68,6 +70,7 @@ class Table:
     rows: list[list[Any]] = field(default_factory=list)  # str / int / Decimal / None
     primary_key: list[str] = field(default_factory=list)
     descriptions: dict[str, str] = field(default_factory=dict)  # field name → schema description
+    missing: list[str] = field(default_factory=list)  # texts a number column holds for "no number" (Table Schema)
 
 
 # --- the tables ---------------------------------------------------------------------------
@@ -92,12 +95,17 @@ def scores_table(scored: RoundScore) -> Table:
         row = unit_row(score)
         row["flags"] = "; ".join(row["flags"])
         rows.append([_dec(row[f.name]) if f.name in numbers else row[f.name] for f in fields])
-    return Table("scores", "得分与排名", fields, rows, ["unit"])
+    return Table("scores", EXPORT_SCORES, fields, rows, ["unit"])
 
 
 def _leaf_columns(scored: RoundScore) -> list[tuple[str, str]]:
-    """(leaf id, indicator name) over the round's schemes in assignment order, each id once."""
-    seen: dict[str, str] = {}
+    """(leaf id, its header: id, name and points, "1.1 主动公开专栏（5分）") over the round's schemes in
+    assignment order, each id once (the points of every scheme that has the id, when they differ)."""
+    from gapctl.rules import num
+
+    names: dict[str, str] = {}
+    points: dict[str, list[str]] = {}
+    penalties: set[str] = set()
     schemes = []
     for assignment in scored.round.assignments:
         scheme = scored.round.schemes.get(assignment.scheme)
@@ -108,8 +116,28 @@ def _leaf_columns(scored: RoundScore) -> list[tuple[str, str]]:
             schemes.append(score.scheme)
     for scheme in schemes:
         for leaf in scheme.leaves():
-            seen.setdefault(leaf.id, leaf.name)
-    return list(seen.items())
+            names.setdefault(leaf.id, leaf.name)
+            if leaf.points is None and leaf.section == "penalty":
+                penalties.add(leaf.id)
+            if leaf.points is not None and num(leaf.points) not in points.setdefault(leaf.id, []):
+                points[leaf.id].append(num(leaf.points))
+    return [(leaf_id, f"{leaf_id} {name}" + (f"（{'/'.join(points[leaf_id])}分）" if points.get(leaf_id)
+                                             else "（减分项）" if leaf_id in penalties else ""))
+            for leaf_id, name in names.items()]
+
+
+def matrix_cell(leaf: Any) -> Decimal | str | None:
+    """A matrix cell as exported: the points earned (two decimals at most); 不适用 where the indicator
+    does not apply or was observed n/a; 待评 where it is not yet assessed; empty where the unit's scheme
+    has no such indicator. `gapctl import` reads each back as what it says."""
+    if leaf is None:
+        return None
+    if leaf.state in NOT_APPLICABLE_STATES:
+        return NOT_APPLICABLE_CELL
+    if leaf.state == "pending":
+        return PENDING_CELL
+    earned = Decimal(two(leaf.earned))
+    return earned if earned else Decimal(0)  # 0, not -0 (a penalty item with nothing deducted)
 
 
 def matrix_table(scored: RoundScore) -> Table:
@@ -118,16 +146,16 @@ def matrix_table(scored: RoundScore) -> Table:
     fields = [Field("unit", "单位编号"), Field("name", "单位名称")]
     if several:
         fields.append(Field("scheme", "指标体系"))
-    fields += [Field(leaf_id, leaf_id, "number") for leaf_id, _ in columns]
+    fields += [Field(leaf_id, title, "number") for leaf_id, title in columns]
     rows = []
     for score in scored.units:
         row: list[Any] = [score.unit.id, score.unit.name] + ([score.scheme.id] if several else [])
-        for leaf_id, _ in columns:
-            leaf = score.leaves.get(leaf_id)
-            row.append(None if leaf is None or leaf.state in NOT_COUNTED else Decimal(two(leaf.earned)))
+        row += [matrix_cell(score.leaves.get(leaf_id)) for leaf_id, _ in columns]
         rows.append(row)
-    # the header is the indicator id; its name goes to the schema's description
-    return Table("matrix", "指标得分矩阵", fields, rows, ["unit"], dict(columns))
+    # the header carries the indicator's id, name and points; the schema's description, its name alone
+    names = {leaf.id: leaf.name for s in scored.units for leaf in s.scheme.leaves()}
+    return Table("matrix", EXPORT_MATRIX, fields, rows, ["unit"], {i: names.get(i, i) for i, _ in columns},
+                 missing=["", NOT_APPLICABLE_CELL, PENDING_CELL])
 
 
 def _evidence(score_leaf: Any) -> str:
@@ -151,7 +179,7 @@ def problems_table(scored: RoundScore) -> Table:
                 (result.reason if result else None) or "", (result.fix if result else None) or "",
                 _evidence(leaf),
             ])
-    return Table("problems", "问题清单", fields, rows, ["unit", "indicator"])
+    return Table("problems", EXPORT_PROBLEMS, fields, rows, ["unit", "indicator"])
 
 
 def tables(scored: RoundScore) -> list[Table]:
@@ -237,6 +265,8 @@ def descriptor(scored: RoundScore, tabs: list[Table]) -> dict[str, Any]:
                 entry["description"] = table.descriptions[f.name]
             fields.append(entry)
         schema: dict[str, Any] = {"fields": fields}
+        if table.missing:
+            schema["missingValues"] = list(table.missing)
         if table.primary_key:
             schema["primaryKey"] = list(table.primary_key)
         resources.append({
@@ -289,6 +319,23 @@ def _xml_text(value: Any) -> Any:
     return value
 
 
+BASE_FORMAT = 1  # the layout of the hidden sheet EXPORT_BASE
+BASE_NOTE = "gapctl 导出时的得分矩阵：gapctl import 据此判断哪些单元格被修改过，请勿编辑本表"
+
+
+def _write_rows(ws: Any, table: Table, header: list[str]) -> None:
+    """The header, then the table's rows: numbers as numbers (with their decimals shown), text as text."""
+    ws.append(header)
+    for row in table.rows:
+        cells = _cells(table, row)
+        ws.append([float(v) if isinstance(v, Decimal) else _xml_text(v) for v in cells])
+        for cell, value in zip(ws[ws.max_row], cells, strict=True):
+            if isinstance(value, Decimal) and (fmt := _number_format(value)):
+                cell.number_format = fmt
+            elif isinstance(value, str):
+                cell.data_type = "s"  # text, never a formula
+
+
 def workbook_bytes(scored: RoundScore) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -298,24 +345,24 @@ def workbook_bytes(scored: RoundScore) -> bytes:
     wb = Workbook()
     wb.remove(wb.active)
     bold = Font(bold=True)
-    for table in tables(scored):
+    tabs = tables(scored)
+    for table in tabs:
         ws = wb.create_sheet(table.sheet)
-        ws.append([f.title for f in table.fields])
+        _write_rows(ws, table, [f.title for f in table.fields])
         for cell in ws[1]:
             cell.font = bold
-        for row in table.rows:
-            cells = _cells(table, row)
-            ws.append([float(v) if isinstance(v, Decimal) else _xml_text(v) for v in cells])
-            for cell, value in zip(ws[ws.max_row], cells, strict=True):
-                if isinstance(value, Decimal) and (fmt := _number_format(value)):
-                    cell.number_format = fmt
-                elif isinstance(value, str):
-                    cell.data_type = "s"  # text, never a formula
         for n, f in enumerate(table.fields, start=1):
             widest = max([width(f.title), *(width(_text(row[n - 1])) for row in table.rows)])
             ws.column_dimensions[get_column_letter(n)].width = min(max(widest, 4), 60) + 2
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = ws.dimensions
+    # the matrix as exported, hidden: `gapctl import` recognises the workbook by it and imports only the
+    # cells edited since, so that what changed in the files meanwhile is never reverted
+    base = wb.create_sheet(EXPORT_BASE)
+    base.sheet_state = "hidden"
+    base.append([EXPORT_MARKER, BASE_FORMAT, scored.round.id, BASE_NOTE])
+    matrix = next(t for t in tabs if t.name == "matrix")
+    _write_rows(base, matrix, [f.name for f in matrix.fields])
     wb.properties.creator = "gapctl"
     wb.properties.title = scored.round.title
     wb.properties.created = FIXED_TIME

@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from gapctl import cells as C
+from gapctl.i18n import _
 from gapctl.model import Round
 from gapctl.schema import RESULT_ALIASES
-from gapctl.sheets import LIMITS, Issue, IssueLog, Limits, Sheet, column_letter
+from gapctl.sheets import EXPORT_MATRIX, LIMITS, Issue, IssueLog, Limits, Sheet, column_letter
 from gapctl.sources import display_path
 
 FULLWIDTH = C.FULLWIDTH
@@ -72,6 +73,7 @@ class Imported:
     from_csv: bool = False  # every CSV cell is text: numbers in text are no news there
     issues: list[Issue] = field(default_factory=list)  # the problems as (sheet, row, column, code)
     after: Round | None = None  # the round as validated with the planned files in place
+    replaced: list[Issue] = field(default_factory=list)  # observations replaced that only --force may replace
 
 
 @dataclass
@@ -91,6 +93,9 @@ class Plan:
         self.notes: IssueLog = sheet.notes
         self.planned: dict[str, list[dict[str, Any]]] = {}
         self.origins: dict[tuple[str, str], Origin] = {}
+        self.edited: set[tuple[str, str]] = set()  # cells edited in gapctl's export since: no --force needed
+        self.both_changed: set[tuple[str, str]] = set()  # … and edited there while the files changed too
+        self.replaced: list[Issue] = []
 
     def problem(self, code: str, message: str, row: int | None = None, col: int | None = None,
                 at: str | None = None) -> None:
@@ -99,7 +104,9 @@ class Plan:
     def note(self, code: str, message: str, row: int | None = None, col: int | None = None) -> None:
         self.notes.add(Issue(self.sheet.name, row, col, code, message))
 
-    def add(self, unit_id: str, entry: dict[str, Any], origin: Origin) -> None:
+    def add(self, unit_id: str, entry: dict[str, Any], origin: Origin, edited: bool = False,
+            both_changed: bool = False) -> None:
+        """Plan an entry; `edited`: the cell was edited in gapctl's own export since it was made."""
         key = (unit_id, entry["indicator"])
         first = self.origins.get(key)
         if first is not None:
@@ -107,6 +114,10 @@ class Plan:
                          f"{first.row}); one row per unit and indicator", origin.row, origin.cols.get("indicator"))
             return
         self.origins[key] = origin
+        if edited:
+            self.edited.add(key)
+        if both_changed:
+            self.both_changed.add(key)
         self.planned.setdefault(unit_id, []).append(entry)
 
 
@@ -172,6 +183,7 @@ def read(round_: Round, path: Path, mapping: dict[str, str] | Path | None = None
     out.problems = plan.problems.lines()
     out.issues = plan.problems.items()
     out.notes = plan.notes.lines()
+    out.replaced = plan.replaced
     return out
 
 
@@ -222,6 +234,10 @@ def _read_rows(plan: Plan, mapping: dict[str, str], out: Imported) -> None:
         found = ", ".join(C.shown(h, 20) for h in header.values() if h)
         plan.problem("header", f"the header needs 单位 (unit) and 指标 (indicator) columns; found: {found}",
                      plan.sheet.rows[0][0])
+    elif "result" not in names and "value" not in names:
+        plan.problem("header", _("the sheet has no 结果 (result) or 数值 (value) column, so nothing to import; "
+                                 "import reads the matrix ({matrix}) or one row per unit × indicator with a result "
+                                 "or a value").format(matrix=EXPORT_MATRIX), plan.sheet.rows[0][0])
     else:
         _read_long(plan, fields, out)
 
@@ -277,7 +293,8 @@ def _entry(plan: Plan, ind: Any, unit: Any, cells: dict[str, Any], origin: Origi
     kind = rule.kind if rule else None
     if state in ("n/a", "no-evidence", "pending") or kind == "all-or-nothing" or value in (None, ""):
         if state is None:
-            plan.problem("needs-value", f"'{ind.id}' needs a result (完成/未完成) or a value", r, cols.get("value"))
+            plan.problem("needs-value", _("a result (完成/未完成/不适用/待评) or a value is needed"), r,
+                         cols.get("value", cols.get("result")))
             return None
         entry["result"] = state
     elif kind == "items":
@@ -395,7 +412,9 @@ def _observation_path(round_: Round, unit_id: str) -> Path:
 
 
 def _merge(plan: Plan, edit: Any, results: Any, unit_id: str, entries: list[dict[str, Any]]) -> bool:
-    """Merge `entries` into an existing file's results; whether anything changed."""
+    """Merge `entries` into an existing file's results; whether anything changed. An observation already
+    recorded is replaced only with --force (or when gapctl's own export shows the cell edited since);
+    a replaced value's old 扣分理由 and 整改要求 are marked STALE_MARK unless the sheet gives new ones."""
     from ruamel.yaml.comments import CommentedMap
 
     from gapctl import schema as S
@@ -411,18 +430,56 @@ def _merge(plan: Plan, edit: Any, results: Any, unit_id: str, entries: list[dict
             continue
         if all(str(old.get(k)) == str(v) for k, v in entry.items()):
             continue
-        if not plan.force:
-            origin = plan.origins[(unit_id, entry["indicator"])]
-            plan.problem("conflict", f"{unit_id} {entry['indicator']}: already observed; use --force to replace",
-                         origin.row, origin.cols.get("indicator"))
-            continue
-        for key in VALUE_KEYS:
-            if key in old and key not in entry:
-                edit.remove(old, key)
-        for key, value in entry.items():
-            edit.set(old, key, value, S.RESULT)
+        key = (unit_id, entry["indicator"])
+        origin = plan.origins[key]
+        if key not in plan.edited:
+            if key in plan.both_changed:
+                message = _("{unit} {indicator}: edited in the sheet, and changed in the files since the export "
+                            "too; use --force to take the sheet's value")
+            else:
+                message = _("{unit} {indicator}: already observed; use --force to replace")
+            issue = Issue(plan.sheet.name, origin.row, origin.cols.get("indicator"), "conflict",
+                          message.format(unit=unit_id, indicator=entry["indicator"]))
+            plan.replaced.append(issue)
+            if not plan.force:
+                plan.problems.add(issue)
+                continue
+        value_changed = any(str(old.get(k)) != str(entry.get(k)) for k in VALUE_KEYS if k in old or k in entry)
+        for key_ in VALUE_KEYS:
+            if key_ in old and key_ not in entry:
+                edit.remove(old, key_)
+        for key_, value in entry.items():
+            edit.set(old, key_, value, S.RESULT)
+        if value_changed:
+            _mark_stale(plan, edit, old, entry, unit_id, origin)
         changed = True
     return changed
+
+
+STALE_MARK = "【待核实】"  # before a 扣分理由 or 整改要求 written for a value the import has changed
+
+
+def _mark_stale(plan: Plan, edit: Any, old: Any, entry: dict[str, Any], unit_id: str, origin: Origin) -> None:
+    """The value changed and the sheet gives no new 扣分理由 (整改要求): the old one was written for the old
+    value. It stays in the file (nothing is lost), marked STALE_MARK so that the report shows it needs
+    review and `gapctl import` says so."""
+    from gapctl import schema as S
+
+    marked = []
+    for name in ("reason", "fix"):
+        text = old.get(name)
+        if name in entry or not isinstance(text, str) or not text.strip():
+            continue
+        if not text.startswith(STALE_MARK):
+            edit.set(old, name, STALE_MARK + text, S.RESULT)
+        marked.append(text.removeprefix(STALE_MARK))
+    if not marked:
+        return
+    plan.note("stale-reason", _("{unit} {indicator}: the value changed, so what was written for the old value "
+                                "(“{text}”) may no longer fit; it is kept, marked {mark}: rewrite or delete "
+                                "it").format(unit=unit_id, indicator=entry["indicator"],
+                                             text=C.shown(" / ".join(marked), 60), mark=STALE_MARK),
+              origin.row, origin.cols.get("value", origin.cols.get("indicator")))
 
 
 def preview(round_: Round, plan: Imported) -> Round:

@@ -49,6 +49,10 @@ from pathlib import Path
 from typing import Any
 
 MAX_LINES_PER_CODE = 10
+# gapctl's own export workbook (gapctl.export): its sheets, and the hidden sheet that marks it and keeps the
+# matrix as exported, so that `gapctl import` reads the matrix without being told and knows which cells changed
+EXPORT_SCORES, EXPORT_MATRIX, EXPORT_PROBLEMS = "得分与排名", "指标得分矩阵", "问题清单"
+EXPORT_BASE, EXPORT_MARKER = "gapctl", "gapctl export"
 EXCEL_MAX_ROW, EXCEL_MAX_COLUMN = 1_048_576, 16_384
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,4})?")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and encrypted xlsx
@@ -183,6 +187,8 @@ class Sheet:
     notes: IssueLog = field(default_factory=IssueLog)
     epoch: dt.datetime = dt.datetime(1899, 12, 30)    # day 0 of serial dates (1904 workbooks differ)
     is_csv: bool = False
+    base: Sheet | None = None       # gapctl's export: the matrix as exported (its hidden sheet EXPORT_BASE)
+    base_round: str | None = None   # … and the round it was exported from
 
     def problem(self, code: str, message: str, row: int | None = None, col: int | None = None,
                 at: str | None = None) -> None:

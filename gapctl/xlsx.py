@@ -13,10 +13,25 @@ import io
 import re
 import warnings
 import zipfile
+from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
-from gapctl.sheets import EXCEL_MAX_COLUMN, EXCEL_MAX_ROW, Limits, Sheet, number, size_text, too_many
+from gapctl.i18n import _
+from gapctl.sheets import (
+    EXCEL_MAX_COLUMN,
+    EXCEL_MAX_ROW,
+    EXPORT_BASE,
+    EXPORT_MARKER,
+    EXPORT_MATRIX,
+    EXPORT_PROBLEMS,
+    EXPORT_SCORES,
+    Limits,
+    Sheet,
+    number,
+    size_text,
+    too_many,
+)
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and encrypted xlsx
 _EXTERNAL_REF = re.compile(r"\[\d+\]|\[[^\]]*\.xl[a-z]*\]|https?://|\bfile:", re.IGNORECASE)
@@ -125,25 +140,26 @@ def _read_book(raw: bytes, want: str | None, sizes: dict[str, int], out: Sheet, 
         reader.read_workbook()  # workbook.xml and its relationships: the sheets' names and parts
         apply_stylesheet(reader.archive, reader.wb)  # which styles are dates
         book = reader.wb
-        found = [(sheet.name, rel.target, rel.Type) for sheet, rel in reader.parser.find_sheets()]
-        names = [name for name, _, _ in found]
-        if want is not None and want not in names:
-            out.problem("no-sheet", f"no sheet named '{want}'; the workbook has: {', '.join(names)}")
+        found = [_Found(sheet.name, rel.target, rel.Type, getattr(sheet, "state", None) or "visible")
+                 for sheet, rel in reader.parser.find_sheets()]
+        choice = _choose(found, want, out)
+        if choice is None:
             return
-        choice = next(((n, p, k) for n, p, k in found if (n == want if want is not None else "chartsheet" not in k)),
-                      None)
-        if choice is None or "chartsheet" in choice[2] or choice[1] not in sizes:
-            out.problem("no-sheet", "the workbook has no worksheet" if choice is None else f"'{want}' is no worksheet")
+        if choice.part not in sizes:
+            out.problem("no-sheet", _("'{sheet}' is no worksheet").format(sheet=choice.name))
             return
-        name, part, _ = choice
-        out.name = name
+        out.name = choice.name
         out.epoch = book.epoch
+        base = next((f for f in found if f.name == EXPORT_BASE and f.part in sizes), None)
+        if choice.name != EXPORT_MATRIX:
+            base = None  # the matrix as exported is only of use beside the matrix
         strings_type = reader.package.find(SHARED_STRINGS)
         strings_part = strings_type.PartName[1:] if strings_type is not None else None
-        for streamed in (part, strings_part):
+        for streamed in (choice.part, strings_part, base.part if base else None):
             if streamed is not None and sizes.get(streamed, 0) > limits.part_bytes:
-                out.problem("too-large", f"the workbook's part {streamed} unpacks to {size_text(sizes[streamed])}, "
-                            f"over the limit of {size_text(limits.part_bytes)}")
+                out.problem("too-large", _("the workbook's part {part} unpacks to {size}, over the limit of "
+                                           "{limit}").format(part=streamed, size=size_text(sizes[streamed]),
+                                                             limit=size_text(limits.part_bytes)))
                 return
         shared: list[str] = []
         if strings_part is not None and strings_part in sizes:
@@ -151,10 +167,74 @@ def _read_book(raw: bytes, want: str | None, sizes: dict[str, int], out: Sheet, 
                 shared = _shared_strings(source, out, limits)
         if out.problems:
             return
-        with reader.archive.open(part) as source:
-            _stream_sheet(source, shared, set(book._date_formats), set(book._timedelta_formats), out, limits)
+        styles = set(book._date_formats), set(book._timedelta_formats)
+        with reader.archive.open(choice.part) as source:
+            _stream_sheet(source, shared, *styles, out, limits)
+        if base is not None and not out.problems:
+            _read_base(reader.archive, base.part, shared, styles, out, limits)
     finally:
         reader.archive.close()
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A sheet the workbook lists: its name, its part, its kind (worksheet, chartsheet) and visibility."""
+
+    name: str
+    part: str
+    kind: str
+    state: str
+
+
+def _choose(found: list[_Found], want: str | None, out: Sheet) -> _Found | None:
+    """The sheet to read: the one named; else the matrix of gapctl's own export workbook; else the only
+    visible worksheet. Several sheets and no name is one problem naming them (None)."""
+    names = [f.name for f in found]
+    worksheets = [f for f in found if "chartsheet" not in f.kind]
+    if want is not None:
+        chosen = next((f for f in found if f.name == want), None)
+        if chosen is None:
+            out.problem("no-sheet", _("no sheet named '{sheet}'; the workbook has: {sheets}").format(
+                sheet=want, sheets=", ".join(names)))
+        elif "chartsheet" in chosen.kind:
+            out.problem("no-sheet", _("'{sheet}' is no worksheet").format(sheet=want))
+            return None
+        return chosen
+    if EXPORT_MATRIX in names and (EXPORT_BASE in names or {EXPORT_SCORES, EXPORT_PROBLEMS} <= set(names)):
+        return next(f for f in found if f.name == EXPORT_MATRIX)  # gapctl's own export workbook
+    visible = [f for f in worksheets if f.state == "visible"] or worksheets
+    if not visible:
+        out.problem("no-sheet", _("the workbook has no worksheet"))
+        return None
+    if len(visible) > 1:
+        shown = [f.name for f in visible]
+        out.problem("several-sheets", _("the workbook has {count} sheets ({sheets}); say which to import with "
+                                        "--sheet, e.g. --sheet {first}").format(
+            count=len(shown), sheets=", ".join(shown), first=_quoted(shown[0])))
+        return None
+    return visible[0]
+
+
+def _quoted(name: str) -> str:
+    """A sheet name as a shell argument (quoted only when the shell needs it: 评估结果 stays as it is)."""
+    import shlex
+
+    return name if re.fullmatch(r"[\w.\-\u3000-\uffef]+", name) and name[0] != "-" else shlex.quote(name)
+
+
+def _read_base(archive: Any, part: str, shared: list[str], styles: tuple[set[int], set[int]], out: Sheet,
+               limits: Limits) -> None:
+    """gapctl's export keeps the matrix as exported in a hidden sheet, under a first row that marks it
+    (EXPORT_MARKER, a format version, the round's id): `out.base`, unless the marker is not there."""
+    base = Sheet(EXPORT_BASE, epoch=out.epoch)
+    with archive.open(part) as source:
+        _stream_sheet(source, shared, *styles, base, limits)
+    if base.problems or not base.rows:
+        return
+    first = base.rows[0][1]
+    if first.get(0) != EXPORT_MARKER or not isinstance(first.get(2), str):
+        return
+    out.base, out.base_round = Sheet(EXPORT_MATRIX, rows=base.rows[1:], epoch=out.epoch), first[2]
 
 
 _OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
