@@ -194,8 +194,10 @@ def validate(
             _dump_json({"codes": catalogue})
         else:
             from gapctl.textwidth import table
+            severities = {"error": _("error"), "warning": _("warning")}
             rows = [[_("code"), _("name"), _("severity"), _("title")]]
-            rows += [[c["code"], c["name"], c["severity"], c["title"]] for c in catalogue]
+            rows += [[c["code"], c["name"], severities.get(c["severity"], c["severity"]), c["title"]]
+                     for c in catalogue]
             for line in table(rows):
                 _echo(line)
         raise typer.Exit(0)

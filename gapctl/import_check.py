@@ -18,6 +18,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from gapctl.i18n import _
 from gapctl.model import Observations, Round
 
 VALUE_FIELDS = ("result", "items", "count", "fraction", "grade", "notices")
@@ -67,12 +68,15 @@ def check_plan(plan: Any, out: Any) -> Round:
             loc = problem.locate()
             if problem.severity == "error":
                 if row is None:
-                    plan.problem(problem.code, f"after the import `gapctl validate` would report {loc}: "
-                                 f"{problem.code} {problem.message}")
+                    plan.problem(problem.code, _("after the import `gapctl validate` would report {place}: {code} "
+                                                 "{message}").format(place=loc, code=problem.code,
+                                                                     message=problem.message))
                 else:
-                    plan.problem(problem.code, f"{problem.message} ({problem.code}, {loc} once written)", row, col)
+                    plan.problem(problem.code, _("{message} ({code}, {place} once written)").format(
+                        message=problem.message, code=problem.code, place=loc), row, col)
             elif row is not None:
-                plan.note(problem.code, f"{problem.message} ({problem.code})", row, col)
+                plan.note(problem.code, _("{message} ({code})").format(message=problem.message, code=problem.code),
+                          row, col)
     return after
 
 

@@ -55,8 +55,6 @@ RESULT_WORDS = {**RESULT_ALIASES, "已完成": "done", "是": "done", "done": "d
                 "待评估": "pending", "pending": "pending"}
 VALUE_KEY = {"count-tiers": "count", "proportional": "fraction", "expert-grade": "grade",
              "deduction-tiers": "notices", "per-occurrence": "notices"}
-NOTES = {"full-width": ("fullwidth", "full-width characters '{raw}' read as '{typed}'"),
-         "serial": ("serial-date", "Excel serial number {raw} read as the date {value}")}
 
 
 @dataclass
@@ -110,8 +108,10 @@ class Plan:
         key = (unit_id, entry["indicator"])
         first = self.origins.get(key)
         if first is not None:
-            self.problem("duplicate-row", f"unit '{unit_id}', indicator '{entry['indicator']}' again (first in row "
-                         f"{first.row}); one row per unit and indicator", origin.row, origin.cols.get("indicator"))
+            self.problem("duplicate-row", _("unit '{unit}', indicator '{indicator}' again (first in row {row}); one "
+                                            "row per unit and indicator").format(
+                                                unit=unit_id, indicator=entry["indicator"], row=first.row),
+                         origin.row, origin.cols.get("indicator"))
             return
         self.origins[key] = origin
         if edited:
@@ -132,19 +132,22 @@ def read_mapping(path: Path) -> tuple[dict[str, str] | None, list[Issue]]:
         return Issue(name, None, None, "mapping", message, at=str(loc))
 
     if parsed.data is None or parsed.problems:
-        return None, [problem(p.locate(), p.message) for p in parsed.problems] or [problem(name, "holds no mapping")]
+        return None, [problem(p.locate(), p.message) for p in parsed.problems] or [problem(name, _("holds no mapping"))]
     data, at = parsed.data, ()
     if isinstance(data, dict) and isinstance(data.get("columns"), dict):
         data, at = data["columns"], ("columns",)
     if not isinstance(data, dict):
-        return None, [problem(parsed.src.locate(at), "a mapping file maps headers to fields, one per line "
-                              f"(扣分原因: reason); this one holds a {'list' if isinstance(data, list) else 'value'}")]
+        message = (_("a mapping file maps headers to fields, one per line (扣分原因: reason); this one holds a list")
+                   if isinstance(data, list) else
+                   _("a mapping file maps headers to fields, one per line (扣分原因: reason); this one holds a value"))
+        return None, [problem(parsed.src.locate(at), message)]
     problems, columns = [], {}
     for header, field_name in data.items():
         if not isinstance(field_name, str) or field_name not in FIELDS:
             problems.append(problem(parsed.src.locate(at + (header,)),
-                                    f"'{C.shown(header)}' maps to {C.shown(field_name)!r}, which is not a field; "
-                                    f"the fields are {', '.join(FIELDS)}"))
+                                    _("'{header}' maps to {field}, which is not a field; the fields are "
+                                      "{fields}").format(header=C.shown(header), field=repr(C.shown(field_name)),
+                                                         fields=", ".join(FIELDS))))
         else:
             columns[str(header)] = field_name
     return (None, problems) if problems else (columns, [])
@@ -169,11 +172,11 @@ def read(round_: Round, path: Path, mapping: dict[str, str] | Path | None = None
     out = Imported(from_csv=book.is_csv)
     plan = Plan(round_, book, force)
     for merged in book.merged:
-        plan.problem("merged", "merged cells; unmerge them and fill every row", at=f"{book.name}!{merged}")
+        plan.problem("merged", _("merged cells; unmerge them and fill every row"), at=f"{book.name}!{merged}")
     if book.rows:
         _read_rows(plan, mapping or {}, out)
     elif not plan.problems:
-        plan.problem("empty", "the sheet holds no rows")
+        plan.problem("empty", _("the sheet holds no rows"))
     if not plan.problems:
         _plan_files(plan, out)
     if not plan.problems and out.files:
@@ -199,8 +202,9 @@ def _header(plan: Plan, mapping: dict[str, str]) -> tuple[dict[int, str], dict[i
             continue
         if name in fields.values():
             first = next(j for j, f in fields.items() if f == name)
-            plan.problem("header", f"columns {column_letter(first)} and {column_letter(i)} both read as '{name}'; "
-                         "keep one (or map the other with --mapping)", row, i)
+            plan.problem("header", _("columns {first} and {second} both read as '{field}'; keep one (or map the "
+                                     "other with --mapping)").format(first=column_letter(first),
+                                                                     second=column_letter(i), field=name), row, i)
             continue
         fields[i] = name
     return header, fields
@@ -211,12 +215,13 @@ def cleaned(plan: Plan, value: Any, row: int, col: int, translate: bool) -> str:
     raw = C.text(value)
     stripped = raw.strip()
     if stripped != raw:
-        plan.note("spaces", "stray spaces removed", row, col)
+        plan.note("spaces", _("stray spaces removed"), row, col)
     if not translate:
         return stripped
     converted = stripped.translate(FULLWIDTH)
     if converted != stripped:
-        plan.note("fullwidth", f"full-width characters '{C.shown(stripped)}' read as '{C.shown(converted)}'", row, col)
+        plan.note("fullwidth", _("full-width characters '{typed}' read as '{read}'").format(
+            typed=C.shown(stripped), read=C.shown(converted)), row, col)
     return converted
 
 
@@ -232,8 +237,8 @@ def _read_rows(plan: Plan, mapping: dict[str, str], out: Imported) -> None:
         read_wide(plan, header, fields, out)
     elif "unit" not in names or "indicator" not in names:
         found = ", ".join(C.shown(h, 20) for h in header.values() if h)
-        plan.problem("header", f"the header needs 单位 (unit) and 指标 (indicator) columns; found: {found}",
-                     plan.sheet.rows[0][0])
+        plan.problem("header", _("the header needs 单位 (unit) and 指标 (indicator) columns; found: {found}").format(
+            found=found), plan.sheet.rows[0][0])
     elif "result" not in names and "value" not in names:
         plan.problem("header", _("the sheet has no 结果 (result) or 数值 (value) column, so nothing to import; "
                                  "import reads the matrix ({matrix}) or one row per unit × indicator with a result "
@@ -262,14 +267,14 @@ def _read_long(plan: Plan, fields: dict[int, str], out: Imported) -> None:
         unit_key = str(cells.get("unit") or "")
         unit = units.get(unit_key) or by_name.get(unit_key)
         if unit is None:
-            plan.problem("unknown-unit", f"unknown unit '{C.shown(unit_key)}'", r, cols["unit"])
+            plan.problem("unknown-unit", _("unknown unit '{unit}'").format(unit=C.shown(unit_key)), r, cols["unit"])
             continue
         scheme = round_.scheme_for(unit)
         ind_key = str(cells.get("indicator") or "")
         ind = scheme.index.get(ind_key) if scheme else None
         if ind is None or not ind.is_leaf:
-            plan.problem("unknown-indicator", f"unknown indicator '{C.shown(ind_key)}' for {unit.name}", r,
-                         cols["indicator"])
+            plan.problem("unknown-indicator", _("unknown indicator '{indicator}' for {unit}").format(
+                indicator=C.shown(ind_key), unit=unit.name), r, cols["indicator"])
             continue
         origin = Origin(r, {name: i for name, i in cols.items() if name in cells or name == "value"})
         entry = _entry(plan, ind, unit, cells, origin, out.from_csv)
@@ -286,8 +291,8 @@ def _entry(plan: Plan, ind: Any, unit: Any, cells: dict[str, Any], origin: Origi
     result = cells.get("result")
     state = RESULT_WORDS.get(str(result).lower()) if result not in (None, "") else None
     if result not in (None, "") and state is None:
-        plan.problem("result", f"result '{C.shown(result)}' is not one of 完成/未完成/不适用/无佐证/待评估", r,
-                     cols.get("result"))
+        plan.problem("result", _("result '{result}' is not one of 完成/未完成/不适用/无佐证/待评").format(
+            result=C.shown(result)), r, cols.get("result"))
         return None
     value = cells.get("value")
     kind = rule.kind if rule else None
@@ -303,8 +308,8 @@ def _entry(plan: Plan, ind: Any, unit: Any, cells: dict[str, Any], origin: Origi
         done = [x.strip() for x in C.text(value).replace("，", ",").replace("、", ",").split(",") if x.strip()]
         unknown = [x for x in done if x not in ids and x not in names]
         if unknown:
-            plan.problem("unknown-item", f"unknown item(s) {C.shown(', '.join(unknown))} of '{ind.id}'", r,
-                         cols.get("value"))
+            plan.problem("unknown-item", _("unknown item(s) {items} of '{indicator}'").format(
+                items=C.shown(", ".join(unknown)), indicator=ind.id), r, cols.get("value"))
             return None
         chosen = {names.get(x, x) for x in done}
         entry["items"] = {i: i in chosen for i in ids}
@@ -331,8 +336,8 @@ def _entry(plan: Plan, ind: Any, unit: Any, cells: dict[str, Any], origin: Origi
             plan.problem(day.code, day.message, r, cols.get("observed_at"))
             return None
         if "serial" in notes:
-            plan.note("serial-date", f"Excel serial number {C.shown(cells['observed_at'])} read as the date {day}",
-                      r, cols.get("observed_at"))
+            plan.note("serial-date", _("Excel serial number {number} read as the date {day}").format(
+                number=C.shown(cells["observed_at"]), day=day), r, cols.get("observed_at"))
         entry["observed_at"] = day
     return entry
 
@@ -344,7 +349,7 @@ def read_number(plan: Plan, value: Any, row: int, col: int | None, from_csv: boo
         plan.problem(number.code, number.message, row, col)
         return None
     if isinstance(value, str) and not from_csv:
-        plan.note("text-number", f"number stored as text '{C.shown(value)}'", row, col)
+        plan.note("text-number", _("number stored as text '{value}'").format(value=C.shown(value)), row, col)
     return number
 
 
@@ -367,16 +372,16 @@ def _plan_files(plan: Plan, out: Imported) -> None:
         path = _observation_path(round_, unit_id)
         try:
             if path.suffix.lower() not in (".yaml", ".yml"):
-                raise WriteError(f"{display_path(path)} is TOML; gapctl import edits YAML observation files "
-                                 "only: enter these rows there by hand, or rewrite the file as YAML")
+                raise WriteError(_("{file} is TOML; gapctl import edits YAML observation files only: enter these "
+                                   "rows there by hand, or rewrite the file as YAML").format(file=display_path(path)))
             if os.path.lexists(path):
                 edit = Edit(read_original(path, out.root))
                 edit.yaml.representer.add_representer(Decimal, _represent_decimal)
                 data = edit.data
                 results = data.get("results", CommentedSeq()) if isinstance(data, CommentedMap) else None
                 if not isinstance(results, CommentedSeq):
-                    raise WriteError(f"{display_path(path)}: 'results' is not a list of entries; not written "
-                                     "(fix the file first: gapctl validate)")
+                    raise WriteError(_("{file}: 'results' is not a list of entries; not written (fix the file "
+                                       "first: gapctl validate)").format(file=display_path(path)))
                 if "results" not in data:
                     edit.set(data, "results", CommentedSeq(), S.OBSERVATIONS)
                 changed = _merge(plan, edit, data["results"], unit_id, entries)

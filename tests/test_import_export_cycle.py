@@ -273,3 +273,64 @@ def test_a_long_sheet_with_a_new_reason_replaces_the_old_one_unmarked(kinds: Pat
     assert "reason: 【待核实】目录缺一项" in b
     assert "note: r.csv!C2: b 3: the value changed, so what was written for the old value (“目录缺一项”) may no " \
            "longer fit; it is kept, marked 【待核实】: rewrite or delete it" in result.output
+
+
+# --- messages in the chosen language --------------------------------------------------------------
+
+
+@pytest.fixture
+def default_language(monkeypatch: pytest.MonkeyPatch):
+    from gapctl import i18n
+
+    for name in ("GAPCTL_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    i18n.use(None)
+    yield
+    i18n.use(None)
+
+
+def _places(output: str) -> list[str]:
+    """Where each problem or note line points (its sheet!cell, sheet row or file:line), in order."""
+    lines = [line.removeprefix("note: ").removeprefix("提示：") for line in output.splitlines()]
+    return [line.split(": ", 1)[0] for line in lines if line.startswith("r.csv")]
+
+
+def test_import_speaks_chinese_by_default_and_english_on_request(yanjiang: Path, default_language: None) -> None:
+    Path("r.csv").write_text("单位,指标,数值,日期\nbaohe,7,０.８,2024/13/01\nzz,7,1,\nzz,8,1,\nbaohe,99,1,\n",
+                             encoding="utf-8")
+    chinese = runner.invoke(app, ["import", ROUND, "r.csv"])
+    english = runner.invoke(app, ["--lang", "en", "import", ROUND, "r.csv"])
+    assert chinese.exit_code == english.exit_code == 1
+    assert chinese.output.splitlines() == [
+        "提示：r.csv!C2: 全角字符 '０.８' 按 '0.8' 读取",
+        "r.csv!D2: 没有 2024-13-01 这一天（'2024/13/01'）",
+        "r.csv!A3: 未知单位 'zz'（另见第 4 行）",
+        "r.csv!B5: 保和镇人民政府没有指标 '99'",
+        "未导入任何内容：3 个问题。",
+    ]
+    assert english.output.splitlines()[-1] == "Nothing imported: 3 problem(s)."
+    assert "r.csv!A3: unknown unit 'zz' (also row 4)" in english.output or \
+        "r.csv!A3: unknown unit 'zz' (also rows 4)" in english.output
+    assert _places(chinese.output) == _places(english.output)  # the same places in both languages
+
+
+def test_a_dry_run_in_chinese(yanjiang: Path, default_language: None) -> None:
+    Path("r.csv").write_text("单位,指标,数值\nbaohe,7,0.8\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", ROUND, "r.csv", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "需要 --force：r.csv!B2：baohe 7：已有观测记录；如需替换请加 --force" in result.output
+    assert "（--force 将替换 1 条已有的观测记录；不加 --force 时导入会拒绝这些记录）" in result.output
+    assert "（试运行：1 个文件中的 1 条记录未写入）" in result.output
+    assert "提示：r.csv!C2: baohe 7：数值已改变" in result.output and "已保留并标记【待核实】" in result.output
+
+
+def test_several_sheets_in_chinese(yanjiang: Path, default_language: None) -> None:
+    book = openpyxl.Workbook()
+    book.active.title = "说明"
+    book.create_sheet("评估 结果").append(["单位", "指标", "数值"])
+    book.save("two.xlsx")
+    result = runner.invoke(app, ["import", ROUND, "two.xlsx"])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "two.xlsx: 工作簿有 2 个工作表（说明, 评估 结果）；请用 --sheet 指明导入哪一个，例如 --sheet 说明",
+        "未导入任何内容：1 个问题。"]
