@@ -981,10 +981,16 @@ def import_command(
         from gapctl.diff import compare
         from gapctl.score import score_round
 
-        after = score_round(importer.preview(scored_before.round, plan))
+        after = score_round(importer.preview(scored_before.round, plan),
+                            periods={period: rounds[1] for period, rounds in plan.periods.items()})
         result = compare(scored_before, after, str(path), _("now"), _("after import"))
         for line in diff_view.text_lines(result):
             _echo(line)
+        for period, (period_before, period_after) in sorted(plan.periods.items()):  # rows of the round's periods
+            result = compare(score_round(period_before), score_round(period_after), str(path.parent / period),
+                             _("now"), _("after import"))
+            for line in diff_view.text_lines(result):
+                _echo(line)
         if plan.replaced and not force:
             for issue in plan.replaced[:REPLACED_SHOWN]:
                 _echo(_("needs --force: {place}: {message}").format(place=issue.ref, message=issue.message))

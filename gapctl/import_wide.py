@@ -24,7 +24,7 @@ from typing import Any
 
 from gapctl import cells as C
 from gapctl.i18n import _
-from gapctl.importer import RESULT_WORDS, Imported, Origin, Plan, cleaned, read_number
+from gapctl.importer import RESULT_WORDS, Imported, Origin, Plan, channel_of, cleaned, read_number, unknown_channel
 from gapctl.rules import num
 from gapctl.sheets import EXPORT_MATRIX, column_letter
 
@@ -42,9 +42,12 @@ def read_wide(plan: Plan, header: dict[int, str], fields: dict[int, str], out: I
     if columns is None:
         return
     round_ = plan.round
-    scored = score_round(round_).by_unit()
+    result = score_round(round_)
+    scored = {s.unit.id: s for s in result.units}
+    scored.update((c.unit.id, c) for found in result.channels.values() for c in found)  # <unit>/<channel>
     units = round_.unit_set.by_id() if round_.unit_set else {}
     unit_col = next(i for i, f in fields.items() if f == "unit")
+    channel_col = next((i for i, f in fields.items() if f == "channel"), None)
     base = _base(plan)
     for r, values in plan.sheet.rows[1:]:
         unit_id = cleaned(plan, values[unit_col], r, unit_col, translate=True) if unit_col in values else ""
@@ -54,14 +57,23 @@ def read_wide(plan: Plan, header: dict[int, str], fields: dict[int, str], out: I
         if unit is None or unit_id not in scored:
             plan.problem("unknown-unit", _("unknown unit '{unit}'").format(unit=C.shown(unit_id)), r, unit_col)
             continue
-        score = scored[unit_id]
+        channel = None
+        if channel_col is not None and channel_col in values:
+            typed = cleaned(plan, values[channel_col], r, channel_col, translate=True)
+            obs = channel_of(round_, unit_id, typed) if typed else None
+            if typed and (obs is None or f"{unit_id}/{obs.channel}" not in scored):
+                unknown_channel(plan, unit, typed, r, channel_col)
+                continue
+            channel = obs.channel if obs is not None else None
+        target = f"{unit_id}/{channel}" if channel else unit_id
+        score = scored[target]
         for i, ind_id in columns.items():
             cell = _cell(plan, values.get(i), r, i, out.from_csv)
             if cell is _REFUSED:
                 continue
             leaf = score.leaves.get(ind_id)
             now = current(leaf)
-            exported = base.get((unit_id, ind_id), _ABSENT) if base is not None else _ABSENT
+            exported = base.get((unit_id, channel, plan.period, ind_id), _ABSENT) if base is not None else _ABSENT
             if cell is None:
                 if exported not in (_ABSENT, None):
                     plan.note("emptied", _("an emptied cell changes nothing; write 待评 for not yet assessed, "
@@ -73,20 +85,18 @@ def read_wide(plan: Plan, header: dict[int, str], fields: dict[int, str], out: I
                 plan.note("changed-since-export", _("not edited in the sheet, but the observation changed since "
                                                     "the export: kept as it is now"), r, i)
                 continue
-            entry = _entry(plan, leaf, unit, score, ind_id, cell, r, i)
+            entry = _entry(plan, leaf, score.unit, score, ind_id, cell, r, i)
             if entry is None:
                 continue
             cols = {"unit": unit_col, "value": i, "indicator": i, "result": i}
             both = exported is not _ABSENT and exported != now
-            plan.add(unit_id, entry, Origin(r, cols),
-                     edited=exported is not _ABSENT and not both, both_changed=both)
-    out.entries = sum(len(e) for e in plan.planned.values())
+            plan.add(target, entry, Origin(r, cols), edited=exported is not _ABSENT and not both, both_changed=both)
 
 
 def indicator_columns(plan: Plan, header: dict[int, str], fields: dict[int, str]) -> dict[int, str] | None:
     """Column → indicator id for every header that is not a field; None (and one problem naming them
     all) when some header is no indicator of the round."""
-    leaves: dict[str, str] = {}
+    leaves: dict[str, str] = dict(plan.leaves or {})
     for scheme in plan.round.schemes.values():
         for leaf in scheme.leaves():
             leaves.setdefault(leaf.id, leaf.name)
@@ -164,26 +174,30 @@ def current(leaf: Any) -> Decimal | str | None:
     return canonical(matrix_cell(leaf))
 
 
-def _base(plan: Plan) -> dict[tuple[str, str], Any] | None:
-    """(unit, indicator) → the cell as exported, when the workbook is gapctl's export of this round."""
+ROW_FIELDS = ("unit", "name", "scheme", "channel", "channel_name", "period")  # the base's columns that are no cells
+
+
+def _base(plan: Plan) -> dict[tuple[str, str | None, str | None, str], Any] | None:
+    """(unit, channel, period, indicator) → the cell as exported, when the workbook is gapctl's export of
+    the round imported into."""
     sheet = plan.sheet
     if sheet.base is None or not sheet.base.rows:
         return None
-    if sheet.base_round != plan.round.id:
+    if sheet.base_round != plan.home:
         plan.note("other-round", _("this workbook was exported from round '{exported}', not '{round}': a cell "
                                    "that differs from what is recorded replaces it only with --force").format(
-                                       exported=sheet.base_round, round=plan.round.id))
+                                       exported=sheet.base_round, round=plan.home))
         return None
     names = {i: str(v) for i, v in sheet.base.rows[0][1].items()}
-    unit_col = next((i for i, n in names.items() if n == "unit"), None)
-    if unit_col is None:
+    where = {name: i for i, name in names.items() if name in ROW_FIELDS}
+    if "unit" not in where:
         return None
-    out: dict[tuple[str, str], Any] = {}
+    out: dict[tuple[str, str | None, str | None, str], Any] = {}
     for _r, values in sheet.base.rows[1:]:
-        unit_id = C.text(values.get(unit_col, ""))
+        key = [C.text(values[where[n]]) if where.get(n) in values else None for n in ("unit", "channel", "period")]
         for i, name in names.items():
-            if name not in ("unit", "name", "scheme"):
-                out[(unit_id, name)] = canonical(values.get(i))
+            if name not in ROW_FIELDS:
+                out[(str(key[0]), key[1], key[2], name)] = canonical(values.get(i))
     return out
 
 

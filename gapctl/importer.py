@@ -13,8 +13,15 @@ was. Three gates, each naming sheet, row and column:
    give now refuses the import. So a row `import` accepts never makes `gapctl validate` fail; its
    warnings (W504, points lost without 扣分理由) are shown as notes.
 
+Which sheet: the one named; else the matrix of gapctl's own export workbook (gapctl.export); else
+the only sheet — several sheets and no name is one problem naming them. A row may name a channel of
+its unit (渠道: its file channels/<unit>/<channel>.yaml is edited) or a period of the round (期次:
+the period's round, rounds/<period>/, is read, planned and checked like the round itself).
+
 Problems print one line per root cause, repeats capped (gapctl.sheets.IssueLog). Existing
-observations are only replaced with `force`. Existing files are edited in place: entries the
+observations are only replaced with `force`, or where gapctl's own workbook shows the cell edited
+since the export (gapctl.import_wide). When a value changes and the sheet gives no new 扣分理由
+(整改要求), the old one stays in the file marked STALE_MARK (【待核实】) and a note says so. Existing files are edited in place: entries the
 import does not change keep every byte (comments, key order, unknown keys, quoting, line
 endings); files are written atomically and never through a symbolic link (gapctl.writes).
 """
@@ -45,9 +52,11 @@ COLUMNS = {  # header (Chinese or English) → field
     "说明": "note", "note": "note", "扣分理由": "reason", "reason": "reason",
     "整改要求": "fix", "fix": "fix", "评估人员": "observer", "observer": "observer",
     "日期": "observed_at", "observed_at": "observed_at",
+    "渠道": "channel", "渠道编号": "channel", "channel": "channel", "渠道名称": "channel_name",
+    "期次": "period", "period": "period",
 }
 FIELDS = tuple(dict.fromkeys(COLUMNS.values()))
-TEXT_FIELDS = ("name", "scheme", "note", "reason", "fix", "observer")  # prose: kept as typed
+TEXT_FIELDS = ("name", "scheme", "note", "reason", "fix", "observer", "channel_name")  # prose: kept as typed
 # the words observation files accept (gapctl.schema), and a spreadsheet's own: 是/否, ticks and crosses
 RESULT_WORDS = {**RESULT_ALIASES, "已完成": "done", "是": "done", "done": "done", "√": "done", "✓": "done",
                 "未完成": "not-done", "否": "not-done", "not-done": "not-done", "×": "not-done", "✗": "not-done",
@@ -72,6 +81,7 @@ class Imported:
     issues: list[Issue] = field(default_factory=list)  # the problems as (sheet, row, column, code)
     after: Round | None = None  # the round as validated with the planned files in place
     replaced: list[Issue] = field(default_factory=list)  # observations replaced that only --force may replace
+    periods: dict[str, tuple[Round, Round]] = field(default_factory=dict)  # period id → its round before, after
 
 
 @dataclass
@@ -85,8 +95,13 @@ class Origin:
 class Plan:
     """One import in progress: the sheet, the problems and notes met, the entries and their origins."""
 
-    def __init__(self, round_: Round, sheet: Sheet, force: bool):
+    def __init__(self, round_: Round, sheet: Sheet, force: bool, home: str | None = None,
+                 period: str | None = None):
         self.round, self.sheet, self.force = round_, sheet, force
+        self.home = home or round_.id  # the round imported into (a period's rows go to the period's round)
+        self.period = period           # the period these rows are of (None: the round's own)
+        self.paths: set[Path] = set()  # the files this plan writes
+        self.leaves: dict[str, str] | None = None  # leaf id → name a matrix column may name (None: the round's)
         self.problems: IssueLog = sheet.problems
         self.notes: IssueLog = sheet.notes
         self.planned: dict[str, list[dict[str, Any]]] = {}
@@ -171,22 +186,30 @@ def read(round_: Round, path: Path, mapping: dict[str, str] | Path | None = None
     book = sheets.read(path, sheet, limits)
     out = Imported(from_csv=book.is_csv)
     plan = Plan(round_, book, force)
+    plans = [plan]
     for merged in book.merged:
         plan.problem("merged", _("merged cells; unmerge them and fill every row"), at=f"{book.name}!{merged}")
     if book.rows:
-        _read_rows(plan, mapping or {}, out)
+        plans = _read_rows(plan, mapping or {}, out)
     elif not plan.problems:
         plan.problem("empty", _("the sheet holds no rows"))
-    if not plan.problems:
-        _plan_files(plan, out)
+    if not plan.problems:  # one log for every plan: the sheet's
+        for each in plans:
+            _plan_files(each, out)
     if not plan.problems and out.files:
         from gapctl.import_check import check_plan
 
-        out.after = check_plan(plan, out)
+        for each in plans:
+            after = check_plan(each, out)
+            if each is plan:
+                out.after = after
+            elif each.paths:
+                out.periods[str(each.period)] = (each.round, after)
+    out.entries = sum(len(e) for each in plans for e in each.planned.values())
     out.problems = plan.problems.lines()
     out.issues = plan.problems.items()
     out.notes = plan.notes.lines()
-    out.replaced = plan.replaced
+    out.replaced = [issue for each in plans for issue in each.replaced]
     return out
 
 
@@ -225,11 +248,30 @@ def cleaned(plan: Plan, value: Any, row: int, col: int, translate: bool) -> str:
     return converted
 
 
-def _read_rows(plan: Plan, mapping: dict[str, str], out: Imported) -> None:
+def _read_rows(plan: Plan, mapping: dict[str, str], out: Imported) -> list[Plan]:
+    """Read the rows into `plan` — and rows of the round's periods (a 期次 column) into a plan for each
+    period's round; the plans."""
     known = len(plan.problems)
     header, fields = _header(plan, mapping)
     if len(plan.problems) > known:  # the header is wrong: the rows cannot be read
-        return
+        return [plan]
+    names = set(fields.values())
+    plans = [plan]
+    if "unit" in names and "period" in names:
+        plans = _by_period(plan, fields)
+        leaves: dict[str, str] = {}  # a matrix's columns are the indicators of every round its rows are of
+        for each in plans:
+            for scheme in each.round.schemes.values():
+                for leaf in scheme.leaves():
+                    leaves.setdefault(leaf.id, leaf.name)
+        for each in plans:
+            each.leaves = leaves
+    for each in plans:
+        _read_body(each, header, fields, out)
+    return plans
+
+
+def _read_body(plan: Plan, header: dict[int, str], fields: dict[int, str], out: Imported) -> None:
     names = set(fields.values())
     if "unit" in names and "indicator" not in names:
         from gapctl.import_wide import read_wide
@@ -245,6 +287,70 @@ def _read_rows(plan: Plan, mapping: dict[str, str], out: Imported) -> None:
                                  "or a value").format(matrix=EXPORT_MATRIX), plan.sheet.rows[0][0])
     else:
         _read_long(plan, fields, out)
+
+
+def _by_period(plan: Plan, fields: dict[int, str]) -> list[Plan]:
+    """`plan` keeps the rows without a period; the rows of each of the round's periods go to a plan over
+    that period's round (rounds/<period>/, as the round's `periods` name it), checked like any round."""
+    col = next(i for i, name in fields.items() if name == "period")
+    sheet = plan.sheet
+    own: list[tuple[int, dict[int, Any]]] = []
+    by_period: dict[str, list[tuple[int, dict[int, Any]]]] = {}
+    for r, values in sheet.rows[1:]:
+        period = cleaned(plan, values[col], r, col, translate=True) if col in values else ""
+        (by_period.setdefault(period, []) if period else own).append((r, values))
+    plan.sheet = _view(sheet, own)
+    plans = [plan]
+    for period, rows in by_period.items():
+        if period not in plan.round.periods:
+            for r, _values in rows:
+                plan.problem("unknown-period", _("'{period}' is not a period of round '{round}' (its periods: "
+                                                 "{periods})").format(period=C.shown(period), round=plan.round.id,
+                                                                      periods=", ".join(plan.round.periods) or "—"),
+                             r, col)
+            continue
+        period_round = _period_round(plan, period, rows[0][0], col)
+        if period_round is not None:
+            plans.append(Plan(period_round, _view(sheet, rows), plan.force, home=plan.round.id, period=period))
+    return plans
+
+
+def _view(sheet: Sheet, rows: list[tuple[int, dict[int, Any]]]) -> Sheet:
+    """The sheet's header and `rows`, sharing its problems and notes."""
+    return Sheet(sheet.name, [sheet.rows[0], *rows], problems=sheet.problems, notes=sheet.notes, epoch=sheet.epoch,
+                 is_csv=sheet.is_csv, base=sheet.base, base_round=sheet.base_round)
+
+
+def _period_round(plan: Plan, period: str, row: int, col: int) -> Round | None:
+    """The round of one of the round's periods, loaded and validated; None and a problem if it has errors."""
+    from gapctl.api import check
+
+    directory = Path(plan.round.directory).parent / period
+    result = check(directory)
+    if result.loaded.round is None or result.report.errors:
+        plan.problem("period", _("the round of period '{period}' ({directory}) does not validate; fix it first: "
+                                 "gapctl validate {directory}").format(period=period,
+                                                                       directory=display_path(directory)), row, col)
+        return None
+    return result.loaded.round
+
+
+def channel_of(round_: Round, unit_id: str, key: str) -> Any:
+    """A unit's channel by its id or its name (the observations of rounds/<r>/channels/<unit>/<id>.yaml)."""
+    channels = round_.channels.get(unit_id, {})
+    found = channels.get(key)
+    if found is None:
+        named = [obs for obs in channels.values() if obs.channel_name == key]
+        found = named[0] if len(named) == 1 else None
+    return found
+
+
+def unknown_channel(plan: Plan, unit: Any, key: str, row: int, col: int | None) -> None:
+    channels = sorted(plan.round.channels.get(unit.id, {}))
+    plan.problem("unknown-channel", _("{unit} has no channel '{channel}' (its channels: {channels}); a channel is "
+                                      "added as its own file, channels/{unit_id}/<id>.yaml").format(
+                                          unit=unit.name, channel=C.shown(key), channels=", ".join(channels) or "—",
+                                          unit_id=unit.id), row, col)
 
 
 def _read_long(plan: Plan, fields: dict[int, str], out: Imported) -> None:
@@ -269,18 +375,26 @@ def _read_long(plan: Plan, fields: dict[int, str], out: Imported) -> None:
         if unit is None:
             plan.problem("unknown-unit", _("unknown unit '{unit}'").format(unit=C.shown(unit_key)), r, cols["unit"])
             continue
-        scheme = round_.scheme_for(unit)
+        target, scheme, scored_as = unit.id, round_.scheme_for(unit), unit
+        if cells.get("channel"):
+            from gapctl.score import channel_scheme, channel_unit
+
+            obs = channel_of(round_, unit.id, str(cells["channel"]))
+            found = channel_scheme(round_, unit.id, obs) if obs is not None else None
+            if obs is None or found is None:
+                unknown_channel(plan, unit, str(cells["channel"]), r, cols.get("channel"))
+                continue
+            target, scheme, scored_as = f"{unit.id}/{obs.channel}", found[0], channel_unit(unit.id, obs)
         ind_key = str(cells.get("indicator") or "")
         ind = scheme.index.get(ind_key) if scheme else None
         if ind is None or not ind.is_leaf:
             plan.problem("unknown-indicator", _("unknown indicator '{indicator}' for {unit}").format(
-                indicator=C.shown(ind_key), unit=unit.name), r, cols["indicator"])
+                indicator=C.shown(ind_key), unit=scored_as.name), r, cols["indicator"])
             continue
         origin = Origin(r, {name: i for name, i in cols.items() if name in cells or name == "value"})
-        entry = _entry(plan, ind, unit, cells, origin, out.from_csv)
+        entry = _entry(plan, ind, scored_as, cells, origin, out.from_csv)
         if entry is not None:
-            plan.add(unit.id, entry, origin)
-    out.entries = sum(len(e) for e in plan.planned.values())
+            plan.add(target, entry, origin)
 
 
 def _entry(plan: Plan, ind: Any, unit: Any, cells: dict[str, Any], origin: Origin,
@@ -388,6 +502,7 @@ def _plan_files(plan: Plan, out: Imported) -> None:
                 if changed:
                     out.files[path] = edit.new_bytes()
                     out.seen[path] = edit.original.seen
+                    plan.paths.add(path)
                 continue
             why = refusal(path, out.root)
             if why:
@@ -402,10 +517,18 @@ def _plan_files(plan: Plan, out: Imported) -> None:
         yaml.dump(data, buffer)
         out.files[path] = format_text(buffer.getvalue(), "observations").encode("utf-8")
         out.seen[path] = None
+        plan.paths.add(path)
 
 
 def _observation_path(round_: Round, unit_id: str) -> Path:
-    """The unit's observation file: the one the round has (whatever its suffix), else <unit>.yaml."""
+    """The unit's observation file: the one the round has (whatever its suffix), else <unit>.yaml; a
+    channel's (`<unit>/<channel>`), its file under channels/."""
+    if "/" in unit_id:
+        unit, channel = unit_id.split("/", 1)
+        found = round_.channels.get(unit, {}).get(channel)
+        if found is not None and found.src is not None:
+            return found.src.path
+        return round_.directory / "channels" / unit / f"{channel}.yaml"
     obs = round_.observations.get(unit_id)
     if obs is not None and obs.src is not None:
         return obs.src.path

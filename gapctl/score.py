@@ -701,8 +701,10 @@ def imported_losses(round_: Round, depth: int) -> dict[str, dict[str, Decimal]]:
     return out
 
 
-def score_round(round_: Round, final: bool = False, depth: int = 0, seen: tuple[str, ...] = ()) -> RoundScore:
-    """Score every unit of a loaded round that has a scheme; `final` makes pending an error."""
+def score_round(round_: Round, final: bool = False, depth: int = 0, seen: tuple[str, ...] = (),
+                periods: dict[str, Round] | None = None) -> RoundScore:
+    """Score every unit of a loaded round that has a scheme; `final` makes pending an error. `periods`:
+    period rounds to use as given instead of loading them (an import's preview of its period rows)."""
     units = round_.unit_set.units if round_.unit_set else []
     imported = imported_losses(round_, depth)
     scores: list[UnitScore] = []
@@ -718,7 +720,7 @@ def score_round(round_: Round, final: bool = False, depth: int = 0, seen: tuple[
     measures = {unit_id: obs.measures for unit_id, obs in round_.observations.items()}
     return rank_round(round_, scores, measures, final,
                       {k: [c for c in v if c is not None] for k, v in channels.items()},
-                      period_scores(round_, seen))
+                      period_scores(round_, seen, periods))
 
 
 def channel_scheme(round_: Round, unit_id: str, obs: Observations) -> tuple[Scheme, Any] | None:
@@ -748,8 +750,10 @@ def score_channel(round_: Round, unit_id: str, obs: Observations) -> UnitScore |
     return score_unit(found[0], channel_unit(unit_id, obs), obs, None, None, round_.stages.get("evidence_due"))
 
 
-def period_scores(round_: Round, seen: tuple[str, ...] = ()) -> dict[str, list[UnitScore]]:
-    """Unit id → its scores in the round's periods (other rounds), in the order the round lists them."""
+def period_scores(round_: Round, seen: tuple[str, ...] = (),
+                  given: dict[str, Round] | None = None) -> dict[str, list[UnitScore]]:
+    """Unit id → its scores in the round's periods (other rounds), in the order the round lists them;
+    the rounds in `given` as they are, the others loaded from their directories."""
     out: dict[str, list[UnitScore]] = {}
     if not round_.periods or round_.id in seen:
         return out
@@ -759,12 +763,12 @@ def period_scores(round_: Round, seen: tuple[str, ...] = ()) -> dict[str, list[U
         directory = Path(round_.directory).parent / period
         if period in seen or not directory.is_dir():
             continue  # a cycle or a missing round: validate reports it
-        loaded = load(directory)
-        if loaded.round is None:
+        period_round = (given or {}).get(period) or load(directory).round
+        if period_round is None:
             continue
-        scored = score_round(loaded.round, seen=seen + (round_.id,))
+        scored = score_round(period_round, seen=seen + (round_.id,))
         for unit_score in scored.units:
-            unit_score.period, unit_score.period_title = loaded.round.id, loaded.round.title
+            unit_score.period, unit_score.period_title = period_round.id, period_round.title
             out.setdefault(unit_score.unit.id, []).append(unit_score)
     return out
 

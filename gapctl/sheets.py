@@ -173,6 +173,8 @@ class IssueLog:
                 listed = ", ".join(str(r) for r in rows)
                 if rows and rest:
                     also = _(" (also rows {rows} and {count} more)").format(rows=listed, count=f"{rest:,}")
+                elif len(rows) == 1:
+                    also = _(" (also row {row})").format(row=listed)
                 elif rows:
                     also = _(" (also rows {rows})").format(rows=listed)
                 else:

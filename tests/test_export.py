@@ -51,6 +51,8 @@ def test_csv_tables(round_id: str, tmp_path: Path) -> None:
     assert len(problems) == sum(len(s.lost_leaves()) for s in result.units)
     assert [(r["单位编号"], r["指标编号"]) for r in problems] == \
         [(s.unit.id, leaf.indicator.id) for s in result.units for leaf in s.lost_leaves()]
+    states = {r["评估状态"] for r in problems}  # Chinese words (issue 17: not the machine word `scored`)
+    assert states and states <= {"已评分", "待评", "无佐证"}, states
     assert list(problems[0]) == ["单位编号", "单位名称", "指标编号", "指标名称", "扣分", "评估状态",
                                  "扣分理由", "整改要求", "佐证链接"]
 
