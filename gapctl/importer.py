@@ -21,9 +21,11 @@ the period's round, rounds/<period>/, is read, planned and checked like the roun
 Problems print one line per root cause, repeats capped (gapctl.sheets.IssueLog). Existing
 observations are only replaced with `force`, or where gapctl's own workbook shows the cell edited
 since the export (gapctl.import_wide). When a value changes and the sheet gives no new 扣分理由
-(整改要求), the old one stays in the file marked STALE_MARK (【待核实】) and a note says so. Existing files are edited in place: entries the
-import does not change keep every byte (comments, key order, unknown keys, quoting, line
-endings); files are written atomically and never through a symbolic link (gapctl.writes).
+(整改要求), the old one stays in the file marked STALE_MARK (【待核实】) and a note says so.
+
+Existing files are edited in place: entries the import does not change keep every byte (comments,
+key order, unknown keys, quoting, line endings); files are written atomically and never through a
+symbolic link (gapctl.writes).
 """
 
 from __future__ import annotations
