@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from gapctl.escape import code, link, md
 from gapctl.explain import observation_text
@@ -370,3 +371,39 @@ def pages(scored: RoundScore, lang: str, ext: str, previous: RoundScore | None =
     for s in scored.units:
         out.append(unit_page(scored, s, lang, ext, before.get(s.unit.id), standing))
     return out
+
+
+# --- provenance (gapctl.provenance) ----------------------------------------------------
+
+FILES_LISTED = 40  # more files than this: the count and the manifest's sha256, not every line
+
+
+def provenance_block(provenance: Any, lang: str) -> list[str]:
+    """The overview's last section: the commit, gapctl, the lock file, and every file used with its
+    sha256 (up to FILES_LISTED; beyond, their number and the manifest's hash)."""
+    from gapctl.provenance import HEADING, NOTE
+
+    lines = ["## " + in_lang(HEADING, lang), ""]
+    lines += ["- " + pair(md(name), code(value) if _hexlike(value) else md(value), lang)
+              for name, value in provenance.lines(lang)]
+    lines.append("")
+    if len(provenance.files) <= FILES_LISTED:
+        lines += [md(in_lang(NOTE, lang)), ""]
+        lines += _table([in_lang("File", lang), "sha256"], [[code(path), code(digest)]
+                                                          for path, digest in provenance.files])
+    return lines
+
+
+def provenance_footer(provenance: Any, lang: str) -> list[str]:
+    """One line at the end of a unit's page: the commit and the manifest it was computed from."""
+    commit = provenance.commit[:12] if provenance.commit else in_lang("none", lang)
+    if provenance.dirty:
+        commit = aside(commit, in_lang("uncommitted changes", lang), lang)
+    text = in_lang("Computed by gapctl {version} from commit {commit}, files sha256 {digest}", lang).format(
+        version=provenance.gapctl, commit=commit, digest=provenance.digest[:16])
+    return [f"*{md(text)}*", ""]
+
+
+def _hexlike(value: str) -> bool:
+    head = value.split(" ", 1)[0]
+    return len(head) >= 40 and all(c in "0123456789abcdef" for c in head)
