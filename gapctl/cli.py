@@ -499,6 +499,9 @@ def report(
         "out/<round-id>.docx or .pdf).")),
     compare: Path | None = typer.Option(None, "--compare", help=N_("Last round: its totals, grades and which "
                                                                    "of its problems are fixed.")),
+    history: list[Path] = typer.Option(None, "--history", help=N_(
+        "An earlier round (repeat for several, or give a directory of rounds): each unit's page shows its "
+        "totals round by round and the problems found again, with what the earlier round asked to fix.")),
     lang: Lang | None = LANG_OPTION,
     stamp: bool = typer.Option(False, "--stamp", help=N_("Print the generation time on the overview "
                                                          "(off by default: same input, same bytes).")),
@@ -518,10 +521,11 @@ def report(
         raise typer.BadParameter(_("{date!r} is not a date (YYYY-MM-DD)").format(date=date),
                                  param_hint="--date") from None
     warnings: list = []
-    provenance: list = []
-    scored = _scored(path, final=False, warnings=warnings, rev=rev, provenance=provenance)
-    previous = _scored(compare, final=False) if compare is not None else None
+    scored = _scored(path, final=False, warnings=warnings, rev=rev)
+    previous = _scored(compare, final=False, rev=rev) if compare is not None else None
     language = _lang(lang, scored.units)
+    past = _history(history, scored, rev) if history else None
+    provenance = [_sources_of([scored, *([previous] if previous else []), *(past.rounds[:-1] if past else [])])]
     if len(scored.units) > 500:
         typer.echo(_("rendering {pages} pages…").format(pages=len(scored.units) + 1), err=True)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if stamp else None
@@ -533,7 +537,7 @@ def report(
         target = build.document_path(out, scored.round.id, fmt.value)
         try:
             build.write_document(build.document(scored, fmt.value, language, previous, when, issue, status,
-                                                provenance[0]), target)
+                                                provenance[0], past), target)
         except (NoBrowser, PrintError) as err:
             raise _fail(f"gapctl report: {err}", 3) from None
         except (build.ReportError, OSError) as err:
@@ -541,13 +545,37 @@ def report(
         _echo(_("wrote {target}").format(target=target))
         return
     target = out or Path("out") / scored.round.id
-    files = build.render(scored, fmt.value, language, previous, when, issue, status, provenance[0])
+    files = build.render(scored, fmt.value, language, previous, when, issue, status, provenance[0], past)
     try:
         build.write(files, target)
     except (build.ReportError, OSError) as err:
         raise _fail(f"gapctl report: {err}") from None
     _echo(_("wrote {files} file(s) to {directory}/ (open {index})").format(
         files=len(files), directory=target, index=target / ("index." + fmt.value)))
+
+
+def _history(paths: list[Path], scored: Any, rev: str | None = None) -> Any:
+    """The trend (gapctl.trend) of the earlier rounds `paths` (rounds, or directories of rounds of the
+    same unit set) and this scored round, last."""
+    from gapctl import trend as T
+    from gapctl.load import round_file
+
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir() and round_file(path):
+            found.append(path)
+        elif path.is_dir():
+            base = path / "rounds" if (path / "rounds").is_dir() else path
+            found += [d for d in sorted(base.iterdir()) if d.is_dir() and round_file(d)]
+        else:
+            raise _fail(_("{path}: not a round directory nor a directory of rounds").format(path=path))
+    here = Path(scored.round.directory).resolve()
+    earlier = [_scored(p, final=False, rev=rev) for p in found if p.resolve() != here]
+    earlier = [s for s in earlier if s.round.units_id == scored.round.units_id or len(found) == 1]
+    in_order = T.order([s.round for s in earlier] + [scored.round])  # rounds after this one are left out
+    now = in_order.index(scored.round)
+    return T.trend([*sorted((s for s in earlier if in_order.index(s.round) < now),
+                            key=lambda s: in_order.index(s.round)), scored])
 
 
 @app.command("fmt", short_help=N_("Rewrite data files into one canonical layout; comments and values are kept."),
@@ -953,6 +981,95 @@ def followup_command(
     _print_result(followup, followup.followup(old, new), fmt, _lang(lang, new.units), _sources([old, new], fmt))
 
 
+@app.command("trend", short_help=N_("Each unit's total, rank and grade round by round, and the problems that recur."),
+              help=N_("""Each unit's total, rank and grade round by round (rounds in the order of their
+periods), the change from the first to the last, and how many problems recur: points lost on
+the same indicator in the unit's last two rounds, indicators matched by id or `replaces:` as
+`diff` matches them. With --unit: that unit's indicators round by round, and each recurring
+problem with what the earlier round asked to fix (整改要求).
+
+Rounds named one by one are compared with each other; a directory (a repository or its
+rounds/) gives every round in it, grouped by unit set (the units assessed year after year).
+
+Examples:
+
+  gapctl trend rounds/suizhou-2021 rounds/suizhou-2022
+
+  gapctl trend rounds/
+
+  gapctl trend rounds/ --unit 区财政金融局 --lang en
+
+  gapctl trend rounds/ --format json"""))
+def trend_command(
+    paths: list[Path] = typer.Argument(..., help=N_("Rounds, or directories of rounds (a repository or its "
+                                                    "rounds/).")),
+    unit: str | None = typer.Option(None, "--unit", help=N_("Only this unit, with its indicators round by round: "
+                                                            "its id, its name or the start of its name.")),
+    fmt: Format = FORMAT_OPTION,
+    lang: Lang | None = LANG_OPTION,
+) -> None:
+    from gapctl import trend as T
+
+    groups, alone = _trend_groups(paths)
+    results = []
+    for group in groups:
+        scored = [_scored(p, final=False) for p in group]
+        in_order = T.order([s.round for s in scored])
+        results.append(T.trend(sorted(scored, key=lambda s: in_order.index(s.round))))
+    everyone = [u.unit for t in results for u in t.units]
+    if unit is not None:
+        unit = _unit_id(unit, list({u.id: u for u in everyone}.values()),
+                        ", ".join(s.round.id for t in results for s in t.rounds))
+        results = [t for t in results if t.unit(unit) is not None]
+    language = _lang(lang, [s for t in results for r in t.rounds for s in r.units])
+    if fmt is Format.json:
+        from gapctl.provenance import of_rounds
+        _dump_json({"families": [T.json_data(t, unit) for t in results], "alone": alone},
+                   of_rounds([s.round for t in results for s in t.rounds]))
+        return
+    for n, result in enumerate(results):
+        if n:
+            _echo()
+        for line in T.text_lines(result, language, unit):
+            _echo(line)
+    if alone and unit is None:
+        _echo()
+        _echo(T.alone_line(alone, language))
+
+
+def _trend_groups(paths: list[Path]) -> tuple[list[list[Path]], list[str]]:
+    """The rounds `trend` compares, family by family (paths named one by one: one family; a directory:
+    its rounds grouped by unit set), and the ids of rounds left alone in their family."""
+    from gapctl import trend as T
+    from gapctl.load import load, round_file
+
+    named: list[Path] = []
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir() and round_file(path):
+            named.append(path)
+        elif path.is_dir():
+            base = path / "rounds" if (path / "rounds").is_dir() else path
+            found += [d for d in sorted(base.iterdir()) if d.is_dir() and not d.name.startswith(".") and round_file(d)]
+        else:
+            raise _fail(_("{path}: not a round directory nor a directory of rounds").format(path=path))
+    seen = {p.resolve() for p in named}
+    found = [p for p in found if p.resolve() not in seen and not seen.add(p.resolve())]  # type: ignore[func-returns-value]
+    groups = [named] if named else []
+    read = {}
+    for directory in found:
+        round_ = load(directory, observations=False).round
+        if round_ is not None:
+            read[id(round_)] = (round_, directory)
+    by_family = T.families([r for r, _d in read.values()])
+    paths_of = {id(r): d for r, d in read.values()}
+    several = [[paths_of[id(r)] for r in rounds] for rounds in by_family.values() if len(rounds) > 1]
+    single = [rounds[0].id for rounds in by_family.values() if len(rounds) == 1]
+    if not groups and not several:  # nothing to compare anywhere: show what there is
+        return [[paths_of[id(rounds[0])]] for rounds in by_family.values()], []
+    return groups + several, single
+
+
 @app.command("schema", short_help=N_("Write JSON Schema files, for editors to check data files while typing."),
               help=N_("""Write JSON Schema files for every file kind (scheme, units, observations, appeals,
 external, round), so that editors with YAML support complete keys and flag errors while
@@ -1226,10 +1343,20 @@ def new_round_command(
 
 def _sources(scored: list, fmt: Format) -> list:
     """[the provenance of these scored rounds] for a JSON output, else []."""
-    if fmt is not Format.json:
-        return []
+    return [_sources_of(scored)] if fmt is Format.json else []
+
+
+def _sources_of(scored: list) -> Any:
+    """The provenance of these scored rounds (gapctl.provenance); git revisions read are closed after."""
     from gapctl.provenance import of_rounds
-    return [of_rounds([s.round for s in scored])]
+    from gapctl.tree import GitTree
+
+    try:
+        return of_rounds([s.round for s in scored])
+    finally:
+        for s in scored:
+            if isinstance(s.round.tree, GitTree):
+                s.round.tree.close()
 
 
 def _print_result(module: Any, result: Any, fmt: Format, lang: str, provenance: list | None = None) -> None:

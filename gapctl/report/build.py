@@ -31,23 +31,26 @@ class ReportError(Exception):
 
 def render(scored: RoundScore, fmt: str = "html", lang: str = "zh", previous: RoundScore | None = None,
            stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None,
-           provenance: Any = None) -> dict[str, str]:
+           provenance: Any = None, history: Any = None) -> dict[str, str]:
     """Relative path → file content for every file of the report (deterministic unless `stamp`).
 
     `issue`: the office, date and number the overview names; `standing`: whether the results are
     provisional (every page says so); `provenance` (gapctl.provenance): what the results were
-    computed from, a section of the overview and a line at the end of each unit's page."""
+    computed from, a section of the overview and a line at the end of each unit's page; `history`
+    (a gapctl.trend.Trend ending with this round): each unit's page gains its totals round by round
+    (a table and a chart) and its recurring problems with the earlier round's 整改要求."""
     ext = ".html" if fmt == "html" else ".md"
     issue, standing = issue or Issue(), standing or Standing()
     out: dict[str, str] = {}
     if fmt == "md":
-        for page in pages(scored, lang, ext, previous, stamp, standing, issue if issue else None):
-            page = _with_provenance(page, provenance, lang)
+        for n, page in enumerate(pages(scored, lang, ext, previous, stamp, standing, issue if issue else None)):
+            page = _with_provenance(_with_history(page, scored.units[n - 1] if n else None, history, lang),
+                                    provenance, lang)
             out[page.path] = page.markdown + "\n"
-            for name, chart in page.charts.items():  # charts belong to the overview (index.md)
+            for name, chart in page.charts.items():  # the overview's, and a unit's history (all in charts/)
                 out[f"charts/{name}"] = chart + "\n"
         return out
-    rendered = _render_html(scored, lang, previous, stamp, standing, provenance)
+    rendered = _render_html(scored, lang, previous, stamp, standing, provenance, history)
     around = frame(scored, lang, issue, standing)
     unit_frame = dataclasses.replace(around, head=False)
     for n, (path, title, body) in enumerate(rendered):
@@ -63,6 +66,20 @@ def frame(scored: RoundScore, lang: str, issue: Issue, standing: Standing) -> ht
                              notices=tuple(notices(scored, standing, lang, short=True)),
                              mark=mark(lang) if standing.provisional else "", office=issue.office or "",
                              date=issued_on(issue.date, lang) if issue.date else "")
+
+
+def _with_history(page: Any, unit: Any, history: Any, lang: str) -> Any:
+    """A unit's page with its history (gapctl.report.markdown.history_block) at its end."""
+    if history is None or unit is None:
+        return page
+    from gapctl.report.markdown import history_block
+
+    found = history.unit(unit.unit.id)
+    if found is None:
+        return page
+    lines, charts = history_block(found, history, lang)
+    return dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(lines),
+                               charts={**page.charts, **charts})
 
 
 def _with_provenance(page: Any, provenance: Any, lang: str) -> Any:
@@ -86,7 +103,7 @@ def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
     from gapctl.report.markdown import overview, unit_page
 
     assert _JOB is not None
-    scored, lang, previous, stamp, standing, provenance = _JOB
+    scored, lang, previous, stamp, standing, provenance, history = _JOB
     before = previous.by_unit() if previous else {}
     out = []
     with paused_gc():  # markdown-it makes many small objects; collections only slow it down
@@ -96,6 +113,7 @@ def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
             else:
                 unit = scored.units[i - 1]
                 page = unit_page(scored, unit, lang, ".html", before.get(unit.unit.id), standing)
+                page = _with_history(page, unit, history, lang)
             page = _with_provenance(page, provenance, lang)
             out.append((page.path, page.title, html_render.body(page.markdown, page.charts)))
     return out
@@ -103,12 +121,12 @@ def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
 
 def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
                  stamp: str | None, standing: Standing | None = None,
-                 provenance: Any = None) -> list[tuple[str, str, str]]:
+                 provenance: Any = None, history: Any = None) -> list[tuple[str, str, str]]:
     """Every page rendered, in order; large rounds across the machine's cores (forked workers)."""
     global _JOB
     count = len(scored.units) + 1
     workers = min(os.cpu_count() or 1, 8)
-    _JOB = (scored, lang, previous, stamp, standing, provenance)
+    _JOB = (scored, lang, previous, stamp, standing, provenance, history)
     try:
         if count < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
             return _render_range((0, count))
@@ -124,7 +142,7 @@ def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
 
 def document(scored: RoundScore, fmt: str, lang: str = "zh", previous: RoundScore | None = None,
              stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None,
-             provenance: Any = None) -> bytes:
+             provenance: Any = None, history: Any = None) -> bytes:
     """The one file an office issues: Word (`docx`), or `pdf`, the one-file HTML report printed by
     Chromium (raises gapctl.report.pdf.NoBrowser without one, PrintError if it fails)."""
     if fmt == "docx":
@@ -133,7 +151,7 @@ def document(scored: RoundScore, fmt: str, lang: str = "zh", previous: RoundScor
     if fmt == "pdf":
         from gapctl.report.pdf import print_pdf
         return print_pdf(render(scored, "html", lang, previous, stamp, issue, standing,
-                                provenance)["report.html"])
+                                provenance, history)["report.html"])
     raise ValueError(f"{fmt!r} is not a document format; expected one of {', '.join(DOCUMENTS)}")
 
 

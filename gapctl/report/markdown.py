@@ -407,3 +407,46 @@ def provenance_footer(provenance: Any, lang: str) -> list[str]:
 def _hexlike(value: str) -> bool:
     head = value.split(" ", 1)[0]
     return len(head) >= 40 and all(c in "0123456789abcdef" for c in head)
+
+
+# --- history across rounds (gapctl.trend) ----------------------------------------------
+
+def chart_name(unit_id: str, n: int) -> str:
+    """The file of a unit's history chart under charts/: its id when that is a plain file name."""
+    import re
+    return f"history-{unit_id}.svg" if re.fullmatch(r"[A-Za-z0-9_.-]+", unit_id) else f"history-{n}.svg"
+
+
+def history_block(u: Any, history: Any, lang: str) -> tuple[list[str], dict[str, str]]:
+    """A unit's totals, ranks and grades round by round (a table and a line chart), then the problems
+    found again in its last two rounds, each with what the earlier round asked it to fix (整改要求)."""
+    from gapctl import trend as T
+
+    heading = in_lang("History", lang)
+    rows = []
+    for scored, s in zip(history.rounds, u.scores, strict=True):
+        title = md(written(scored.round.title, scored.round.title_en, lang) or scored.round.id)
+        if s is None:
+            rows.append([title, "—", "—", ""])
+            continue
+        rank = T.rank_shown(s)
+        rows.append([title, total_text(s), "—" if rank is None else str(rank), md(written(s.grade, s.grade_en, lang)
+                                                                                   or "")])
+    name = chart_name(u.unit.id, [x.unit.id for x in history.units].index(u.unit.id))
+    lines = ["## " + heading, ""]
+    lines += _table([in_lang("Round", lang), in_lang("Total", lang), in_lang("Rank", lang), in_lang("Grade", lang)],
+                    rows, {1, 2})
+    lines += [f"![{heading}](../charts/{name})", ""]
+    lines += ["## " + in_lang("Recurring problems", lang), ""]
+    if not u.recurring:
+        return lines + [in_lang("None", lang), ""], {name: T.chart(u, history, lang)}
+    rows = []
+    for r in u.recurring:
+        lost = in_lang(", ", lang).join(f"{md(history.rounds[n].round.id)} {two(r.chain.leaves[n].lost)}"
+                                        for n in r.rounds)
+        rows.append([md(f"{r.indicator.id} {name_in(r.indicator, lang)}"), lost, md(r.reason or ""),
+                     md(r.fix or "—")])
+    earlier = history.rounds[u.recurring[0].rounds[-2]].round.id
+    lines += _table([in_lang("Where", lang), in_lang("Points lost in", lang), in_lang("Reason", lang),
+                     in_lang("What {round} asked to fix", lang).format(round=md(earlier))], rows, set())
+    return lines, {name: T.chart(u, history, lang)}
