@@ -132,25 +132,25 @@ def round_files(round_: Any, seen: set[str] | None = None) -> list[Path]:
     return out
 
 
-def _absolute(path: Path, memo: dict[str, Path] | None = None) -> Path:
+def _absolute(path: Path | str, memo: dict[str, str] | None = None) -> str:
     """The path with its directories resolved and its own name kept (a link is named as itself);
-    `memo` resolves each directory once, not once per file in it (30,000 observation files)."""
+    `memo` resolves each directory once, not once per file in it (30,000 observation files). Plain
+    strings: pathlib costs more than the hashing here."""
     absolute = os.path.abspath(path)
     parent, _sep, name = absolute.rpartition(os.sep)
     parent = parent or os.sep
-    if memo is None:
-        return Path(parent).resolve() / name
-    found = memo.get(parent)
+    found = memo.get(parent) if memo is not None else None
     if found is None:
-        found = memo[parent] = Path(parent).resolve()
-    return found / name
+        found = os.path.realpath(parent)
+        if memo is not None:
+            memo[parent] = found
+    return os.path.join(found, name) if name else found
 
 
-def _relative(absolute: Path, root: Path) -> str:
-    try:
-        return absolute.relative_to(root).as_posix()
-    except ValueError:
-        return Path(os.path.relpath(absolute, root)).as_posix()
+def _relative(absolute: str, root: str) -> str:
+    """`absolute` relative to `root`, with `/` on every system."""
+    rel = absolute[len(root) + 1:] if absolute.startswith(root + os.sep) else os.path.relpath(absolute, root)
+    return rel.replace(os.sep, "/")
 
 
 # --- git ---------------------------------------------------------------------------------
@@ -239,7 +239,7 @@ def of_targets(paths: Iterable[Path]) -> Provenance:
                 files.append(Path(item.src.path))
         for round_ in [loaded.round] if loaded.round else list(repo.rounds.values()):
             files += round_files(round_, seen)
-    return of_files(files, root or _absolute(Path(".")))
+    return of_files(files, root or Path(_absolute(Path("."))))
 
 
 def root_of(path: Path) -> Path:
@@ -251,9 +251,9 @@ def root_of(path: Path) -> Path:
 def _root(start: Path, tree: Any) -> Path:
     """The repository root at or above the directory `start` (else `start`): paths are relative to it."""
     from gapctl.load import DISK, find_repository_root
-    start = _absolute(start)
+    start = Path(_absolute(start))
     found = find_repository_root(start, tree or DISK)
-    return _absolute(found) if found is not None else start
+    return Path(_absolute(found)) if found is not None else start
 
 
 def of_files(paths: Iterable[Path], root: Path, tree: Any = None, known: dict[Path, str] | None = None) -> Provenance:
@@ -263,18 +263,19 @@ def of_files(paths: Iterable[Path], root: Path, tree: Any = None, known: dict[Pa
     from gapctl.tree import GitTree
 
     tree = tree or DISK
-    memo: dict[str, Path] = {}
-    known = {_absolute(p, memo): h for p, h in (known or {}).items()} if not isinstance(tree, GitTree) else {}
+    memo: dict[str, str] = {}
+    top = str(root)
+    known_at = {_absolute(p, memo): h for p, h in (known or {}).items()} if not isinstance(tree, GitTree) else {}
     hashes: dict[str, str] = {}
     for path in paths:
         absolute = _absolute(path, memo)
-        rel = _relative(absolute, root)
+        rel = _relative(absolute, top)
         if rel in hashes:
             continue
-        digest = known.get(absolute)
+        digest = known_at.get(absolute)
         if digest is None:
             try:
-                digest = hashlib.sha256(tree.read_bytes(absolute)).hexdigest()
+                digest = hashlib.sha256(tree.read_bytes(Path(absolute))).hexdigest()
             except OSError:
                 continue  # a file that cannot be read was not used (validate says why)
         hashes[rel] = digest

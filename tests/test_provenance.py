@@ -67,7 +67,7 @@ JSON_COMMANDS = [
     ["validate", "rounds/r1"], ["validate", "."], ["show", "rounds/r1"], ["status", "rounds/r1"],
     ["evidence", "verify", "rounds/r1"], ["compare-self", "rounds/r1"], ["agreement", "rounds/r1"],
     ["followup", "rounds/r1", "rounds/r1"], ["diff", "rounds/r1", "rounds/r1"], ["diff", "rounds/r1"],
-    ["diff", "."],
+    ["diff", "."], ["trend", "rounds/r1"],
 ]
 
 
@@ -313,3 +313,20 @@ def test_the_same_revision_gives_the_same_bytes_in_any_directory(tmp_path, monke
     for data in texts:
         assert str(tmp_path).encode() not in data and b"/elsewhere/" not in data
     assert head.encode() in outputs[0]["md/index.md"]
+
+
+def test_the_readme_shows_the_blocks_real_shape(monkeypatch):
+    """The README's provenance example (not a run block: the commit changes with every commit) has
+    exactly the keys `score --format json` gives, in the same order."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = readme[readme.index("<!-- provenance example"):]
+    example = example[example.index("```json\n"):example.index("\n```\n")]
+    shown = re.findall(r'^    "(\w+)":', example, re.M)
+    monkeypatch.chdir(ROOT)
+    data = run_json("score", "rounds/suizhou-2021")
+    assert shown == list(data["provenance"])
+    assert re.findall(r'^  "(\w+)":', example, re.M)[:3] == list(data)[:3]
+    files = data["provenance"]["files"]
+    assert f'"path": "{files[0]["path"]}",\n        "sha256": "{files[0]["sha256"]}"' in example
