@@ -313,6 +313,16 @@ def test_the_same_revision_gives_the_same_bytes_in_any_directory(tmp_path, monke
     for data in texts:
         assert str(tmp_path).encode() not in data and b"/elsewhere/" not in data
     assert head.encode() in outputs[0]["md/index.md"]
+    # the working tree changed and the round gone: --rev HEAD still gives the very same bytes
+    monkeypatch.chdir(second)
+    shutil.rmtree(second / "out")
+    shutil.rmtree(second / "rounds" / "suizhou-2022")
+    (second / "rounds" / "suizhou-2021" / "observations" / "finance.yaml").write_text("unit: finance\n",
+                                                                                       encoding="utf-8")
+    for command in RENDERS:
+        result = runner.invoke(app, [*command, "--rev", "HEAD"])
+        assert result.exit_code == 0, result.output
+    assert _outputs(second / "out") == outputs[0]
 
 
 def test_the_readme_shows_the_blocks_real_shape(monkeypatch):

@@ -412,9 +412,10 @@ def _hexlike(value: str) -> bool:
 # --- history across rounds (gapctl.trend) ----------------------------------------------
 
 def chart_name(unit_id: str, n: int) -> str:
-    """The file of a unit's history chart under charts/: its id when that is a plain file name."""
+    """The file of a unit's history chart under charts/: its id when that is ASCII, else its place
+    (`history--3.svg`: no id starts with `-`, so the two kinds never meet)."""
     import re
-    return f"history-{unit_id}.svg" if re.fullmatch(r"[A-Za-z0-9_.-]+", unit_id) else f"history-{n}.svg"
+    return f"history-{unit_id}.svg" if re.fullmatch(r"[A-Za-z0-9_.-]+", unit_id) else f"history--{n}.svg"
 
 
 def history_block(u: Any, history: Any, lang: str) -> tuple[list[str], dict[str, str]]:
