@@ -172,6 +172,12 @@ _GIT_STATE = re.compile(r'^(    "(?:commit|committed|dirty|gapctl|requirements_l
 _UNCOMMITTED = re.compile(r'^(    "uncommitted": )\[.*?\](,?)$', re.M | re.S)
 
 
+def without_provenance(text: str) -> str:
+    """A JSON output without its `provenance` block (whose file hashes change with every edit of a
+    file, while the figures may not)."""
+    return _PROVENANCE.sub("", text)
+
+
 def without_git_state(text: str) -> str:
     """A JSON output with the commit, its date, whether the tree is dirty, gapctl's version and the lock
     file's hash blanked in its `provenance` (they change with every commit of gapctl's own repository);
