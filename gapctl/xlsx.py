@@ -69,9 +69,10 @@ def read_xlsx(raw: bytes, want: str | None, out: Sheet, limits: Limits) -> None:
         return
     import openpyxl.xml
 
-    if not openpyxl.xml.DEFUSEDXML:
-        out.problem("unsafe-xml", _("openpyxl would parse this workbook without defusedxml (not installed, or "
-                                    "OPENPYXL_DEFUSEDXML is not True): gapctl does not read workbooks that way"))
+    if openpyxl.xml.LXML or not openpyxl.xml.DEFUSEDXML:
+        out.problem("unsafe-xml", _("openpyxl would parse this workbook without defusedxml (not installed, "
+                                    "OPENPYXL_DEFUSEDXML is not True, or OPENPYXL_LXML=True): gapctl does not read "
+                                    "workbooks that way"))
         return
     try:
         with warnings.catch_warnings():
@@ -96,28 +97,6 @@ def _small_enough(names: Any, sizes: dict[str, int], out: Sheet, limits: Limits)
     return True
 
 
-_DOCTYPE = tuple("<!DOCTYPE".encode(codec) for codec in ("utf-8", "utf-16-le", "utf-16-be"))
-
-
-def _declares_entities(archive: Any, names: Any, sizes: dict[str, int], out: Sheet) -> bool:
-    """Whether a part openpyxl parses whole declares a DOCTYPE (entities): refused before parsing.
-
-    defusedxml would refuse it, but with lxml installed openpyxl parses these parts with lxml
-    (entities left unresolved, not refused); the parts are small (`_small_enough`), so looking is cheap."""
-    for name in names:
-        if name in sizes:
-            with archive.open(name) as part:
-                data = part.read()
-            if any(marker in data for marker in _DOCTYPE):
-                out.problem(*_workbook_error(_EntitiesDeclared()))
-                return True
-    return False
-
-
-class _EntitiesDeclared(Exception):
-    """A part declares a DOCTYPE: named like defusedxml's refusal, so it reads the same."""
-
-
 def _read_book(raw: bytes, want: str | None, sizes: dict[str, int], out: Sheet, limits: Limits) -> None:
     """openpyxl reads the workbook's structure, styles and sheet names (read-only, no external links);
     the shared strings and the one sheet wanted are streamed here, within the limits."""
@@ -130,14 +109,10 @@ def _read_book(raw: bytes, want: str | None, sizes: dict[str, int], out: Sheet, 
 
     reader = ExcelReader(io.BytesIO(raw), read_only=True, keep_vba=False, data_only=True, keep_links=False)
     try:
-        if _declares_entities(reader.archive, ("[Content_Types].xml",), sizes, out):
-            return
         reader.read_manifest()
         workbook = next((o.PartName[1:] for o in reader.package.Override if o.ContentType in workbook_types),
                         "xl/workbook.xml")
-        tree_parts = (workbook, get_rels_path(workbook))
-        if not _small_enough(tree_parts, sizes, out, limits) \
-                or _declares_entities(reader.archive, (*tree_parts, *TREE_PARTS), sizes, out):
+        if not _small_enough((workbook, get_rels_path(workbook)), sizes, out, limits):
             return
         reader.read_workbook()  # workbook.xml and its relationships: the sheets' names and parts
         apply_stylesheet(reader.archive, reader.wb)  # which styles are dates
@@ -282,8 +257,8 @@ def _column_index(letters: str) -> int:
 
 def _workbook_error(err: Exception) -> tuple[str, str]:
     root = err.__cause__ or err.__context__ or err
-    name = "DOCTYPE" if isinstance(root, _EntitiesDeclared) else type(root).__name__
-    if name in ("EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden", "NotSupportedError", "DOCTYPE"):
+    name = type(root).__name__
+    if name in ("EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden", "NotSupportedError"):
         return "unsafe-xml", _("the workbook's XML declares entities or external references ({name}); gapctl does "
                                "not read such workbooks — open it in Excel and save it again").format(name=name)
     text = str(root).splitlines()[0][:200] if str(root) else ""

@@ -1,8 +1,4 @@
-"""The README's command outputs are real: every `<!-- run: ... -->` block is re-run here.
-
-Blocks run as the tests do, in English (conftest sets GAPCTL_LANG=en); a block marked
-`<!-- run (default language): ... -->` runs as a user's shell does with nothing set — no
-GAPCTL_LANG, no English locale —, which is Chinese."""
+"""The README's command outputs are real: every `<!-- run: ... -->` block is re-run here."""
 
 from __future__ import annotations
 
@@ -15,22 +11,14 @@ from typer.testing import CliRunner
 from gapctl.cli import app
 from tests.conftest import ROOT
 
-BLOCK = re.compile(r"(<!-- run(?P<default> \(default language\))?: (?P<cmd>.+?) -->\n```console\n)(?P<body>.*?)(```)",
-                   re.S)
-UNSET = {name: None for name in ("GAPCTL_LANG", "LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")}
+BLOCK = re.compile(r"(<!-- run: (?P<cmd>.+?) -->\n```console\n)(?P<body>.*?)(```)", re.S)
 FILE = re.compile(r"(<!-- file: (?P<path>.+?) -->\n```yaml\n)(?P<body>.*?)(```)", re.S)
 
 
-def _render(cmd: str, default_language: bool = False) -> str:
-    from gapctl import i18n
-
+def _render(cmd: str) -> str:
     args = shlex.split(cmd)
     assert args[0] == "gapctl"
-    i18n.use(None)  # what an earlier block's --lang chose does not carry over
-    try:
-        result = CliRunner().invoke(app, args[1:], env=UNSET if default_language else None)
-    finally:
-        i18n.use(None)
+    result = CliRunner().invoke(app, args[1:])
     assert result.exit_code in (0, 1) and (result.exception is None or isinstance(result.exception, SystemExit))
     assert "Traceback" not in result.output
     return f"$ {cmd}\n{result.output}"
@@ -38,16 +26,16 @@ def _render(cmd: str, default_language: bool = False) -> str:
 
 def test_readme_outputs_are_current(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("GAPCTL_LANG", "zh")  # the README shows what a user sees by default (`--lang en` where it says)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = list(BLOCK.finditer(readme))
     assert blocks, "the README has no command blocks"
     if request.config.getoption("--update-readme"):
-        updated = BLOCK.sub(lambda m: m.group(1) + _render(m.group("cmd"), bool(m.group("default"))) + m.group(5),
-                            readme)
+        updated = BLOCK.sub(lambda m: m.group(1) + _render(m.group("cmd")) + m.group(4), readme)
         (ROOT / "README.md").write_text(updated, encoding="utf-8")
         return
     for block in blocks:
-        assert block.group("body") == _render(block.group("cmd"), bool(block.group("default"))), \
+        assert block.group("body") == _render(block.group("cmd")), \
             f"README block for `{block.group('cmd')}` is stale: run pytest tests/test_readme.py --update-readme"
 
 
