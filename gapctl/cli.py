@@ -1162,6 +1162,8 @@ Examples:
 
   gapctl import rounds/shanwei-2020 out/shanwei-2020.xlsx --dry-run
 
+  gapctl import rounds/shanwei-2020 out/shanwei-2020.xlsx --dry-run --format json
+
   gapctl import rounds/shanwei-2020 results.csv --force"""))
 def import_command(
     path: Path = typer.Argument(..., help=N_("A round directory.")),
@@ -1175,16 +1177,22 @@ def import_command(
     dry_run: bool = typer.Option(False, "--dry-run", help=N_("Write nothing; show the score changes it would "
                                                              "cause, and what --force would replace.")),
     force: bool = typer.Option(False, "--force", help=N_("Replace observations that already exist.")),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
-    from gapctl import importer
+    from gapctl import i18n, importer
     from gapctl.writes import WriteError
 
+    as_json = fmt is Format.json
     scored_before = _scored(path, final=False)
     # a dry run shows what the import would change with --force, and says which of it needs --force
     plan = importer.read(scored_before.round, file, mapping, sheet, force or dry_run)  # reads the mapping too
-    for note in plan.notes:
-        typer.echo(_("note: {note}").format(note=note), err=True)
+    if not as_json:
+        for note in plan.notes:
+            typer.echo(_("note: {note}").format(note=note), err=True)
     if plan.problems:
+        if as_json:
+            _dump_json(_import_data(plan, path, dry_run, force, written=[]))
+            raise typer.Exit(1)
         for problem in plan.problems:
             typer.echo(problem, err=True)
         typer.echo(_("Nothing imported: {count} problem(s).").format(count=len(plan.problems)), err=True)
@@ -1196,13 +1204,17 @@ def import_command(
 
         after = score_round(importer.preview(scored_before.round, plan),
                             periods={period: rounds[1] for period, rounds in plan.periods.items()})
-        result = compare(scored_before, after, str(path), _("now"), _("after import"))
-        for line in diff_view.text_lines(result):
-            _echo(line)
+        diffs = [compare(scored_before, after, str(path), _("now"), _("after import"))]
         for period, (period_before, period_after) in sorted(plan.periods.items()):  # rows of the round's periods
-            result = compare(score_round(period_before), score_round(period_after), str(path.parent / period),
-                             _("now"), _("after import"))
-            for line in diff_view.text_lines(result):
+            diffs.append(compare(score_round(period_before), score_round(period_after), str(path.parent / period),
+                                 _("now"), _("after import")))
+        if as_json:
+            data = _import_data(plan, path, dry_run, force, written=[])
+            data["changes"] = [diff_view.json_data(result) for result in diffs]
+            _dump_json(data)
+            return
+        for result in diffs:
+            for line in diff_view.text_lines(result, i18n.lang()):
                 _echo(line)
         if plan.replaced and not force:
             for issue in plan.replaced[:REPLACED_SHOWN]:
@@ -1219,10 +1231,28 @@ def import_command(
     except WriteError as err:
         typer.echo(f"gapctl import: {err}", err=True)
         raise typer.Exit(1) from None
+    if as_json:
+        _dump_json(_import_data(plan, path, dry_run, force, written))
+        return
     _echo(_("imported {entries} entr(ies) into {files} file(s).").format(entries=plan.entries, files=len(written)))
 
 
 REPLACED_SHOWN = 10  # observations a dry run lists that only --force replaces
+
+
+def _import_data(plan: Any, path: Path, dry_run: bool, force: bool, written: list) -> dict[str, Any]:
+    """`import --format json`: what was (or would be) written, the problems and notes, each with its place."""
+    from gapctl.sources import display_path
+
+    def issue(item: Any) -> dict[str, Any]:
+        return {"place": item.ref, "code": item.code, "message": item.message}
+
+    return {"round": display_path(path), "dry_run": dry_run, "force": force, "ok": not plan.problems,
+            "entries": plan.entries, "files": sorted(display_path(p) for p in plan.files),
+            "written": sorted(display_path(Path(p)) for p in written),
+            "problems": list(plan.problems), "issues": [issue(i) for i in plan.issues],
+            "notes": list(plan.notes),
+            "needs_force": [] if force else [issue(i) for i in plan.replaced]}
 
 
 @app.command("import-scheme", short_help=N_("Turn a published indicator table into a scheme skeleton."),

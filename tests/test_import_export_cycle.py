@@ -333,3 +333,28 @@ def test_several_sheets_in_chinese(yanjiang: Path, default_language: None) -> No
     assert result.output.splitlines() == [
         "two.xlsx: 工作簿有 2 个工作表（说明, 评估 结果）；请用 --sheet 指明导入哪一个，例如 --sheet 说明",
         "未导入任何内容：1 个问题。"]
+
+
+def test_import_as_json(yanjiang: Path) -> None:
+    """`import --format json`: the dry run's changes, what was written, and the problems, each with its place."""
+    _export()
+    _edit(BOOK, "baohe", "7", 12)
+    files = _files(yanjiang)
+    preview = runner.invoke(app, ["import", ROUND, BOOK, "--dry-run", "--format", "json"])
+    assert preview.exit_code == 0, preview.output
+    data = json.loads(preview.stdout)
+    assert data["dry_run"] and data["ok"] and data["written"] == [] and _files(yanjiang) == files
+    assert data["files"] == [f"{ROUND}/observations/baohe.yaml"] and data["entries"] == 1
+    [change] = data["changes"]
+    [unit] = change["units"]
+    assert unit["unit"] == "baohe" and Decimal(unit["new_total"]) - Decimal(unit["old_total"]) == 3
+    done = runner.invoke(app, ["import", ROUND, BOOK, "--format", "json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["written"] == [f"{ROUND}/observations/baohe.yaml"]
+    broken = Path("out/broken.csv")
+    broken.write_text("单位,指标,结果\nnobody,7,完成\n", encoding="utf-8")
+    refused = runner.invoke(app, ["import", ROUND, str(broken), "--format", "json"])
+    assert refused.exit_code == 1
+    data = json.loads(refused.stdout)
+    assert not data["ok"] and data["problems"] and any(i["code"] == "unknown-unit" for i in data["issues"])
+    assert all(i["place"].startswith("broken.csv") for i in data["issues"])
