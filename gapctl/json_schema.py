@@ -54,6 +54,11 @@ def _object(shape: S.Shape, refs: dict[str, Any] | None = None, title: str = "")
     properties: dict[str, Any] = {}
     for key, spec in {**shape, **S.ASSUMPTION_KEYS}.items():
         properties[key] = refs[key] if key in refs else _field(spec, refs)
+        if key == "assumed":  # true/false, this mapping's keys, or its keys mapped to notes
+            properties[key] = {"description": spec.doc, "oneOf": [
+                _scalar("bool"), {"type": "array", "items": {"enum": list(shape)}},
+                {"type": "object", "propertyNames": {"enum": list(shape)},
+                 "additionalProperties": {"oneOf": [{"type": "string"}, _scalar("bool")]}}]}
         if key in refs and spec.doc:
             properties[key] = {**properties[key], "description": spec.doc}
     out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False,
@@ -128,7 +133,7 @@ def schemas() -> dict[str, dict[str, Any]]:
         "measures": _array_of("#/$defs/measure"), "bonus": {"$ref": "#/$defs/section"},
         "penalty": {"$ref": "#/$defs/section"}, "external": _array_of("#/$defs/external"),
         "components": _array_of("#/$defs/component"), "grades": _array_of("#/$defs/grade"),
-        "flags": _array_of("#/$defs/flag"), "ranking": {"$ref": "#/$defs/ranking"},
+        "flags": _array_of("#/$defs/flag"), "ranking": {"oneOf": [{"enum": ["published", "none"]}, {"$ref": "#/$defs/ranking"}]},
         "vetoes": _array_of("#/$defs/veto"),
         "conversion": {"$ref": "#/$defs/conversion"}}, "gapctl scheme (指标体系)")
     units = _object(S.UNIT_SET, {"units": _array_of("#/$defs/unit")}, "gapctl unit set (评估对象)")
