@@ -133,7 +133,8 @@ def schemas() -> dict[str, dict[str, Any]]:
         "measures": _array_of("#/$defs/measure"), "bonus": {"$ref": "#/$defs/section"},
         "penalty": {"$ref": "#/$defs/section"}, "external": _array_of("#/$defs/external"),
         "components": _array_of("#/$defs/component"), "grades": _array_of("#/$defs/grade"),
-        "flags": _array_of("#/$defs/flag"), "ranking": {"oneOf": [{"enum": ["published", "none"]}, {"$ref": "#/$defs/ranking"}]},
+        "flags": _array_of("#/$defs/flag"),
+        "ranking": {"oneOf": [{"enum": ["published", "none"]}, {"$ref": "#/$defs/ranking"}]},
         "vetoes": _array_of("#/$defs/veto"),
         "conversion": {"$ref": "#/$defs/conversion"}}, "gapctl scheme (指标体系)")
     units = _object(S.UNIT_SET, {"units": _array_of("#/$defs/unit")}, "gapctl unit set (评估对象)")

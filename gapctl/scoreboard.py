@@ -126,7 +126,8 @@ def csv_text(scores: list[UnitScore], result: RoundScore | None = None) -> str:
     writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for score in scores:
-        row = unit_row(score, result.ranks_shown(score.scheme) if result is not None else score.scheme.publishes_ranking)
+        ranked = result.ranks_shown(score.scheme) if result is not None else score.scheme.publishes_ranking
+        row = unit_row(score, ranked)
         row["flags"] = ";".join([f"veto:{v}" for v in row["vetoes"]] + row["flags"])
         row["pending"] = len(row["pending"])
         writer.writerow({key: csv_cell(value) if key in _CSV_TEXT else value for key, value in row.items()})
