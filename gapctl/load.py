@@ -742,7 +742,8 @@ def build_round(src: SourceFile, data: Any, directory: Path, problems: list[Prob
         if period and period.get("start") and period.get("end"):
             round_.period = (period["start"], period["end"])
     if values.get("stages") is not None:
-        round_.stages = reader.read(S.STAGES, values["stages"], ("stages",), "'stages'") or {}
+        stages = reader.read(S.STAGES, values["stages"], ("stages",), "'stages'") or {}
+        round_.stages = {k: v for k, v in stages.items() if k not in S.ASSUMPTION_KEYS}
     round_.samples = _objects(reader, values.get("samples"), "samples", S.SAMPLE, N_("a sample"),
                               lambda v, at: Sample(v.get("group"), v.get("unit"), tuple(v.get("drawn") or ()),
                                                    v.get("of"), v.get("seed"), v.get("minutes"),
