@@ -168,7 +168,8 @@ def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_catego
             columns.append("grade")
         if scheme.conversion and scheme.conversion.points is not None:
             columns.append("performance")
-        if scheme.conversion and scheme.conversion.passdown_multiplier is not None and has_external:
+        if scheme.conversion and scheme.conversion.passdown_multiplier is not None \
+                and any(e.mode == "passdown" for s in group for e in s.externals):
             columns.append("passdown")
         columns.append("flags")
         rows = [[label(c, lang) for c in columns]]

@@ -197,6 +197,11 @@ def scoring_pairs(scheme: Scheme, language: str) -> list[tuple[str, str]]:
     return out
 
 
+# the keys of `scoring` each line of the computation rests on (an assumption on one of them stars the line)
+_SCORING_KEYS = {"base": ("base", "normalise", "scale", "places", "round", "weights"),
+                 "total": ("total", "max_total", "places", "round"), "bounds": ("bounds",), "max_total": ("max_total",)}
+
+
 def construct_lines(scheme: Scheme) -> list[str]:
     """计分规则 (scoring): formulas, bounds, clauses, gates, pass lines, redistribution, vetoes."""
     language = lang()
@@ -204,7 +209,8 @@ def construct_lines(scheme: Scheme) -> list[str]:
              "max_total": _("maximum total")}
     lines = ["", _("Scoring")]
     for key, text in scoring_pairs(scheme, language):
-        star = _star(scheme.assumptions, ("scoring", key)) or _star(scheme.assumptions, ("scoring",))
+        star = "*" if any(a.at == ("scoring",) or a.at[:1] == ("scoring",) and a.key in _SCORING_KEYS[key]
+                          for a in scheme.assumptions) else ""
         lines.append(f"  {words[key]} = {text}{star}" if key in ("base", "total") else
                      "  " + _("{what}: {text}").format(what=words[key], text=text + star))
     declared = {"total_points": _("declared total points"), "ranking": _("ranking"),
@@ -352,6 +358,7 @@ def round_data(round_: Round) -> dict[str, Any]:
         "observation_entries": entries,
         "stages": {k: (v.isoformat() if hasattr(v, "isoformat") else v)
                    for k, v in round_.stages.items() if v is not None},
+        "appeal_deadline": _appeal_deadline(round_),
         "external": [ref.id for ref in round_.external_refs],
         "ranking": {scheme.id: "published" if scheme.publishes_ranking else "none"
                     for scheme in round_.schemes.values()},
@@ -360,10 +367,18 @@ def round_data(round_: Round) -> dict[str, Any]:
     }
 
 
+def _appeal_deadline(round_: Round) -> str | None:
+    """The last day to appeal, as validate checks appeals against it (None without a window)."""
+    from gapctl.validate import appeal_deadline
+
+    _prelim, deadline = appeal_deadline(round_)
+    return deadline.isoformat() if deadline is not None else None
+
+
 def round_lines(round_: Round) -> list[str]:
     data = round_data(round_)
     lines = [f"{round_.title} ({round_.id})"]
-    if round_.period and (_star(round_.assumptions, ("period",))):
+    if round_.period and _star(round_.assumptions, ("period",)):
         data["period"] = [data["period"][0], data["period"][1] + "*"]
     if round_.example:
         lines.append(_("illustrative data, not a real assessment"))
@@ -379,8 +394,10 @@ def round_lines(round_: Round) -> list[str]:
         observed=data["units_observed"], count=data["unit_count"], entries=data["observation_entries"])])
     stars = round_.assumptions
     for key, value in data["stages"].items():
-        rows.append([_("stage {key}").format(key=key), str(value) + (_star(stars, ("stages", key))
-                                                                    or _star(stars, ("stages",)))])
+        whole = any(a.at == ("stages",) for a in stars)  # `assumed: true` on [stages]: every date
+        rows.append([_("stage {key}").format(key=key), str(value) + ("*" if whole else _star(stars, ("stages", key)))])
+    if data.get("appeal_deadline"):
+        rows.append([_("appeal window closes"), data["appeal_deadline"]])
     for ext in data["external"]:
         rows.append([_("external deductions"), ext + _star(stars, ("external", ext))])
     for scheme in round_.schemes.values():
