@@ -53,12 +53,13 @@ def _object(shape: S.Shape, refs: dict[str, Any] | None = None, title: str = "")
     refs = refs or {}
     properties: dict[str, Any] = {}
     for key, spec in {**shape, **S.ASSUMPTION_KEYS}.items():
-        properties[key] = refs[key] if key in refs else _field(spec, refs)
         if key == "assumed":  # true/false, this mapping's keys, or its keys mapped to notes
             properties[key] = {"description": spec.doc, "oneOf": [
                 _scalar("bool"), {"type": "array", "items": {"enum": list(shape)}},
                 {"type": "object", "propertyNames": {"enum": list(shape)},
                  "additionalProperties": {"oneOf": [{"type": "string"}, _scalar("bool")]}}]}
+        else:
+            properties[key] = refs[key] if key in refs else _field(spec, refs)
         if key in refs and spec.doc:
             properties[key] = {**properties[key], "description": spec.doc}
     out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False,

@@ -71,7 +71,7 @@ Shape = dict[str, F]
 
 # keys any mapping may carry to mark what its published source does not say (gapctl.assumptions)
 ASSUMPTION_KEYS: Shape = {
-    "assumed": F("any", doc="not published: true (the whole mapping, why in assumed_note), a list of this "
+    "assumed": F("assumption", doc="not published: true (the whole mapping, why in assumed_note), a list of this "
                  "mapping's keys, or a mapping of its keys to why each was assumed; gapctl show lists them"),
     "assumed_note": F("text", doc="why it was assumed"),
 }
@@ -82,7 +82,7 @@ def canonical(spec: F, value: Any) -> Any:
     `value` itself. For a mapping with `yes_no`, its values (`canonical_entry`)."""
     if value.__class__ is not str:
         return value
-    if spec.type == "bool":
+    if spec.type in ("bool", "assumption"):  # `assumed: 是` as well as a list or mapping of keys
         return YES_NO.get(value, value)
     if spec.aliases and value not in spec.choices:
         return dict(spec.aliases).get(value, value)
