@@ -27,11 +27,11 @@ from gapctl.sources import SourceFile
 
 # the word for one entry under a key (a list's entries, or the mapping under it); other keys are shown as written
 WORDS: dict[str, str] = {
-    "indicators": N_("indicator"), "children": N_("indicator"), "rule": N_("rule"), "rules": N_("rule"),
-    "items": N_("item"), "tiers": N_("tier"), "clauses": N_("clause"), "grades": N_("grade band"),
+    "indicators": N_("indicator"), "children": N_("indicator"), "rule": N_("scoring rule"),
+    "rules": N_("scoring rule"), "items": N_("rule item"), "tiers": N_("tier"), "clauses": N_("clause"), "grades": N_("grade band"),
     "components": N_("component"), "external": N_("external source"), "flags": N_("flag"), "vetoes": N_("veto"),
     "measures": N_("measure"), "groups": N_("group"), "categories": N_("ranking category"),
-    "scoring": N_("scoring"), "conversion": N_("conversion"), "ranking": N_("ranking"),
+    "scoring": N_("scoring method"), "conversion": N_("conversion"), "ranking": N_("ranking"),
     "assessors": N_("assessors"), "bonus": N_("bonus section"), "penalty": N_("penalty section"),
     "stages": N_("stages"), "period": N_("period"), "schemes": N_("scheme assignment"), "samples": N_("sample"),
     "units": N_("unit"), "deductions": N_("deduction"), "applies_to": N_("applicability"), "gate": N_("gate"),
