@@ -48,16 +48,19 @@ def _field(spec: S.F, refs: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+# `assumed`: true/false, a list of the mapping's keys, or its keys mapped to notes (gapctl checks the keys)
+ASSUMED = {"description": S.ASSUMPTION_KEYS["assumed"].doc, "oneOf": [
+    _scalar("bool"), {"type": "array", "items": {"type": "string"}},
+    {"type": "object", "additionalProperties": {"oneOf": [{"type": "string"}, _scalar("bool")]}}]}
+
+
 def _object(shape: S.Shape, refs: dict[str, Any] | None = None, title: str = "") -> dict[str, Any]:
     """A closed object: the shape's keys (and assumed/assumed_note); `refs` replaces keys by references."""
     refs = refs or {}
     properties: dict[str, Any] = {}
     for key, spec in {**shape, **S.ASSUMPTION_KEYS}.items():
         if key == "assumed":  # true/false, this mapping's keys, or its keys mapped to notes
-            properties[key] = {"description": spec.doc, "oneOf": [
-                _scalar("bool"), {"type": "array", "items": {"enum": list(shape)}},
-                {"type": "object", "propertyNames": {"enum": list(shape)},
-                 "additionalProperties": {"oneOf": [{"type": "string"}, _scalar("bool")]}}]}
+            properties[key] = {"$ref": "#/$defs/assumed"}
         else:
             properties[key] = refs[key] if key in refs else _field(spec, refs)
         if key in refs and spec.doc:
@@ -97,7 +100,7 @@ def _rule() -> dict[str, Any]:
 
 def _document(name: str, root: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{BASE}{name}.schema.json",
-            **root, "$defs": defs}
+            **root, "$defs": {**defs, "assumed": ASSUMED}}
 
 
 def schemas() -> dict[str, dict[str, Any]]:
