@@ -38,6 +38,8 @@ WORDS: dict[str, str] = {
     "pass_line": N_("pass line"), "redistribute": N_("redistribution"), "when": N_("variant"),
 }
 ROOTS = {"scheme": N_("scheme"), "round": N_("round"), "units": N_("unit set"), "external": N_("external deductions")}
+_UNNAMED = ("scoring", "conversion", "ranking", "assessors", "stages", "period", "applies_to", "when", "bonus",
+            "penalty")
 KEY = ""  # the kind of a step that is a key as written (`total_points`, `collection_end`)
 
 
@@ -70,9 +72,8 @@ def steps_of(root: Any, at: tuple[Any, ...]) -> tuple[tuple[str, str], ...]:
             out.append((word, _identity(node) if isinstance(node, dict) else str(step)))
         elif isinstance(node, list):
             parent_key = step
-        elif step in WORDS:
-            out.append((WORDS[step], _identity(node) if isinstance(node, dict) and step not in (
-                "scoring", "conversion", "ranking", "assessors", "stages", "period", "applies_to", "when") else ""))
+        elif step in WORDS:  # a mapping under a key: named by the key's word (a section's name is that word)
+            out.append((WORDS[step], _identity(node) if isinstance(node, dict) and step not in _UNNAMED else ""))
         else:
             out.append((KEY, str(step)))
         if not isinstance(node, list):

@@ -64,6 +64,11 @@ def method(scored: RoundScore, lang: str) -> Method:
             facts.append((in_lang("Performance points", lang), in_lang(
                 "total ÷ {scale} × {points} points of a larger assessment", lang).format(
                 scale=num(scheme.scoring.scale), points=num(scheme.conversion.points))))
+        if scheme.conversion is not None and scheme.conversion.passdown_multiplier is not None:
+            sources = "、".join(e.name for e in scheme.external if e.mode == "passdown") or "—"
+            facts.append((in_lang("Passed-down deduction", lang), in_lang(
+                "× {factor} of the points in {sources}, apart from the total", lang).format(
+                factor=num(scheme.conversion.passdown_multiplier), sources=sources)))
         out.schemes.append(SchemeMethod(f"{written(scheme.title, scheme.title_en, lang)} ({scheme.id})", facts))
     for kind, ident, found in round_assumptions(scored.round):
         out.assumptions.append((in_lang(FILES[kind], lang).format(id=ident),
