@@ -28,7 +28,8 @@ from gapctl.sources import SourceFile
 # the word for one entry under a key (a list's entries, or the mapping under it); other keys are shown as written
 WORDS: dict[str, str] = {
     "indicators": N_("indicator"), "children": N_("indicator"), "rule": N_("scoring rule"),
-    "rules": N_("scoring rule"), "items": N_("rule item"), "tiers": N_("tier"), "clauses": N_("clause"), "grades": N_("grade band"),
+    "rules": N_("scoring rule"), "items": N_("rule item"), "tiers": N_("tier"), "clauses": N_("clause"),
+    "grades": N_("grade band"),
     "components": N_("component"), "external": N_("external source"), "flags": N_("flag"), "vetoes": N_("veto"),
     "measures": N_("measure"), "groups": N_("group"), "categories": N_("ranking category"),
     "scoring": N_("scoring method"), "conversion": N_("conversion"), "ranking": N_("ranking"),
@@ -84,9 +85,12 @@ def steps_of(root: Any, at: tuple[Any, ...]) -> tuple[tuple[str, str], ...]:
 def collect(root_kind: str, root: Any, found: Iterable[tuple[tuple[Any, ...], str | None, str]],
             src: SourceFile | None) -> list[Assumption]:
     """The `assumed` marks a reader met (gapctl.schema.Reader.assumed) in file `src` of kind `root_kind`
-    (scheme, round, units, external), each named by where it sits; one per mapping and key."""
+    (scheme, round, units, external), each named by where it sits; one per mapping and key, in the
+    file's order (a key's mark where the key is written, an absent key's where its mapping starts)."""
+    order = _document_order(root)
     out, seen = [], set()
-    for at, key, note in found:
+    for at, key, note in sorted(found, key=lambda f: (order.get(f[0] + (f[1],), order.get(f[0], 0)),
+                                                      f[1] is not None)):
         if (at, key) in seen:
             continue
         seen.add((at, key))
@@ -95,6 +99,20 @@ def collect(root_kind: str, root: Any, found: Iterable[tuple[tuple[Any, ...], st
             steps += ((KEY, key),)
         out.append(Assumption(root_kind, steps, note, key, src=src, at=at + ((key,) if key else ())))
     return out
+
+
+def _document_order(root: Any) -> dict[tuple[Any, ...], int]:
+    """Every key path of `root` numbered in the order the file writes it (a mapping before its keys)."""
+    order: dict[tuple[Any, ...], int] = {}
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), root)]
+    while stack:
+        at, node = stack.pop()
+        order[at] = len(order)
+        if isinstance(node, dict):
+            stack += [(at + (k,), v) for k, v in reversed(list(node.items()))]
+        elif isinstance(node, list):
+            stack += [(at + (i,), v) for i, v in reversed(list(enumerate(node)))]
+    return order
 
 
 def label(a: Assumption, lang: str) -> str:
