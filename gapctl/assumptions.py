@@ -1,6 +1,6 @@
 """What a scheme, round or unit set says that its published source does not: the `assumed` marks.
 
-Contract. Any mapping of a scheme, round, unit set or external deductions file may carry
+Contract. Any mapping of a scheme, round, unit set, external deductions file or calendar may carry
 `assumed` (gapctl.schema reads it for every shape, so no construct needs code of its own):
 
 - `assumed: true` with `assumed_note: why`: the whole mapping (an indicator, a rule, a grade band,
@@ -38,7 +38,8 @@ WORDS: dict[str, str] = {
     "units": N_("unit"), "deductions": N_("deduction"), "applies_to": N_("applicability"), "gate": N_("gate"),
     "pass_line": N_("pass line"), "redistribute": N_("redistribution"), "when": N_("variant"),
 }
-ROOTS = {"scheme": N_("scheme"), "round": N_("round"), "units": N_("unit set"), "external": N_("external deductions")}
+ROOTS = {"scheme": N_("scheme"), "round": N_("round"), "units": N_("unit set"), "external": N_("external deductions"),
+         "calendar": N_("calendar")}
 _UNNAMED = ("scoring", "conversion", "ranking", "assessors", "stages", "period", "applies_to", "when", "bonus",
             "penalty")
 KEY = ""  # the kind of a step that is a key as written (`total_points`, `collection_end`)

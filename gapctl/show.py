@@ -332,12 +332,18 @@ def unit_set_lines(unit_set: UnitSet) -> list[str]:
 
 def round_assumptions(round_: Round) -> list[tuple[str, str, list[Assumption]]]:
     """Every assumption a round rests on, by file: (kind, id, assumptions) for the round itself, its
-    external deductions files, its unit set and each of its schemes; files without any left out."""
+    external deductions files, its unit set, each of its schemes and the calendars its appeal window
+    is counted with; files without any left out."""
     out: list[tuple[str, str, list[Assumption]]] = [("round", round_.id, round_.assumptions)]
     out += [("external", ref, data.assumptions) for ref, data in sorted(round_.external.items())]
     if round_.unit_set is not None:
         out.append(("units", round_.unit_set.id, round_.unit_set.assumptions))
     out += [("scheme", scheme.id, scheme.assumptions) for scheme in round_.schemes.values()]
+    if round_.stages.get("appeal_working_days") is not None:  # the calendar counts its appeal window
+        from gapctl.workdays import load_calendar_files
+
+        for calendar in load_calendar_files(round_.directory.parent.parent)[0]:
+            out.append(("calendar", calendar.path.stem, calendar.assumptions))
     return [entry for entry in out if entry[2]]
 
 
@@ -406,7 +412,7 @@ def round_lines(round_: Round) -> list[str]:
         rows.append([_("ranking"), f"{scheme.id}: {ranking_text(scheme, lang())}"])
     lines += [""] + table(rows)
     words = {"round": N_("this round (round.toml)"), "external": N_("external deductions {id}"),
-             "units": N_("unit set {id}"), "scheme": N_("scheme {id}")}
+             "units": N_("unit set {id}"), "scheme": N_("scheme {id}"), "calendar": N_("calendar {id}")}
     found = round_assumptions(round_)
     if found:
         lines += ["", _("* assumed, not published: see the list of assumptions below."), "",

@@ -291,3 +291,23 @@ def test_each_seed_declares_whether_it_publishes_a_ranking(at_root, scheme_id, p
     assert "\nranking:" in text  # declared, not left to the default
     line = next(line for line in _show(f"schemes/{scheme_id}.yaml").splitlines() if line.startswith("  ranking:"))
     assert ("none published" not in line) == published
+
+
+def test_a_calendar_may_carry_assumptions_and_the_round_lists_them(repo, monkeypatch):
+    """A calendar file (calendars/*.yaml) for a year whose State Council notice is not out yet."""
+    write_repo(repo, {"calendars/2021-extra.yaml": "name: 补充\nyears: []\nholidays: [2021-10-20]\n"
+                                                   "assumed: {holidays: 通知未发布，按惯例推定}\n"})
+    text = (repo / "rounds/r/round.toml").read_text(encoding="utf-8")
+    (repo / "rounds/r/round.toml").write_text(text.replace("final = 2021-10-27", "final = 2021-10-27\n"
+                                                           "appeal_working_days = 3"), encoding="utf-8")
+    monkeypatch.chdir(repo)
+    assert check(repo / "rounds/r").report.errors == []
+    out = runner.invoke(app, ["--lang", "en", "show", "rounds/r"]).output
+    assert "  calendar 2021-extra\n    - calendar · holidays: 通知未发布，按惯例推定" in out
+    rows = {line.split("  ")[0]: line.split()[-1] for line in out.splitlines() if "  " in line}
+    assert rows["appeal window closes"] == "2021-10-21"  # 10-18, 19, 21: the assumed holiday is skipped
+    bad = runner.invoke(app, ["--lang", "en", "validate", "."])
+    assert bad.exit_code == 0, bad.output
+    write_repo(repo, {"calendars/2021-extra.yaml": "holidays: [2021-10-20]\nassumed: {holiday: x}\n"})
+    bad = runner.invoke(app, ["--lang", "en", "validate", "rounds/r"])
+    assert bad.exit_code == 1 and "E109" in bad.output and "'holiday'" in bad.output

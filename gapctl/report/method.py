@@ -20,7 +20,7 @@ from gapctl.rules import num
 from gapctl.score import RoundScore
 
 FILES = {"round": N_("This round (round.toml)"), "external": N_("External deductions {id}"),
-         "units": N_("Unit set {id}"), "scheme": N_("Scheme {id}")}
+         "units": N_("Unit set {id}"), "scheme": N_("Scheme {id}"), "calendar": N_("Calendar {id}")}
 
 
 @dataclass
