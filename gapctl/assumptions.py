@@ -120,7 +120,8 @@ def label(a: Assumption, lang: str) -> str:
     """Where an assumption sits, in `lang`: `指标 3 制定制度清单 · 评分规则 items`, `stages · final`."""
     parts = []
     for word, text in a.steps:
-        parts.append(text if word == KEY else f"{in_lang(word, lang)} {text}".strip())
+        said = in_lang(word, lang) if word != KEY else ""
+        parts.append(f"{said} {text}".strip())
     if not a.steps or (len(a.steps) == 1 and a.steps[0][0] == KEY):
         parts.insert(0, in_lang(ROOTS.get(a.root, a.root), lang))
     return " · ".join(parts)
