@@ -30,21 +30,27 @@ class ReportError(Exception):
 
 
 def render(scored: RoundScore, fmt: str = "html", lang: str = "zh", previous: RoundScore | None = None,
-           stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None) -> dict[str, str]:
+           stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None,
+           provenance: Any = None, history: Any = None) -> dict[str, str]:
     """Relative path → file content for every file of the report (deterministic unless `stamp`).
 
     `issue`: the office, date and number the overview names; `standing`: whether the results are
-    provisional (every page says so)."""
+    provisional (every page says so); `provenance` (gapctl.provenance): what the results were
+    computed from, a section of the overview and a line at the end of each unit's page; `history`
+    (a gapctl.trend.Trend ending with this round): each unit's page gains its totals round by round
+    (a table and a chart) and its recurring problems with the earlier round's 整改要求."""
     ext = ".html" if fmt == "html" else ".md"
     issue, standing = issue or Issue(), standing or Standing()
     out: dict[str, str] = {}
     if fmt == "md":
-        for page in pages(scored, lang, ext, previous, stamp, standing, issue if issue else None):
+        for n, page in enumerate(pages(scored, lang, ext, previous, stamp, standing, issue if issue else None)):
+            page = _with_provenance(_with_history(page, scored.units[n - 1] if n else None, history, lang),
+                                    provenance, lang)
             out[page.path] = page.markdown + "\n"
-            for name, chart in page.charts.items():  # charts belong to the overview (index.md)
+            for name, chart in page.charts.items():  # the overview's, and a unit's history (all in charts/)
                 out[f"charts/{name}"] = chart + "\n"
         return out
-    rendered = _render_html(scored, lang, previous, stamp, standing)
+    rendered = _render_html(scored, lang, previous, stamp, standing, provenance, history)
     around = frame(scored, lang, issue, standing)
     unit_frame = dataclasses.replace(around, head=False)
     for n, (path, title, body) in enumerate(rendered):
@@ -62,6 +68,31 @@ def frame(scored: RoundScore, lang: str, issue: Issue, standing: Standing) -> ht
                              date=issued_on(issue.date, lang) if issue.date else "")
 
 
+def _with_history(page: Any, unit: Any, history: Any, lang: str) -> Any:
+    """A unit's page with its history (gapctl.report.markdown.history_block) at its end."""
+    if history is None or unit is None:
+        return page
+    from gapctl.report.markdown import history_block
+
+    found = history.unit(unit.unit.id)
+    if found is None:
+        return page
+    lines, charts = history_block(found, history, lang)
+    return dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(lines),
+                               charts={**page.charts, **charts})
+
+
+def _with_provenance(page: Any, provenance: Any, lang: str) -> Any:
+    """The page with the provenance at its end: the whole block on the overview, a line on a unit's page."""
+    if provenance is None:
+        return page
+    from gapctl.report.markdown import provenance_block, provenance_footer
+
+    extra = provenance_block(provenance, lang) if page.path.startswith("index") else provenance_footer(provenance,
+                                                                                                         lang)
+    return dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(extra))
+
+
 PARALLEL_FROM = 200  # pages; below this a process pool costs more than it saves
 _JOB: tuple[Any, ...] | None = None  # what forked workers render from (inherited, never pickled)
 
@@ -72,7 +103,7 @@ def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
     from gapctl.report.markdown import overview, unit_page
 
     assert _JOB is not None
-    scored, lang, previous, stamp, standing = _JOB
+    scored, lang, previous, stamp, standing, provenance, history = _JOB
     before = previous.by_unit() if previous else {}
     ordered = scored.in_rank_order()  # as `pages` orders them
     out = []
@@ -83,17 +114,20 @@ def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
             else:
                 unit = ordered[i - 1]
                 page = unit_page(scored, unit, lang, ".html", before.get(unit.unit.id), standing)
+                page = _with_history(page, unit, history, lang)
+            page = _with_provenance(page, provenance, lang)
             out.append((page.path, page.title, html_render.body(page.markdown, page.charts)))
     return out
 
 
 def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
-                 stamp: str | None, standing: Standing | None = None) -> list[tuple[str, str, str]]:
+                 stamp: str | None, standing: Standing | None = None,
+                 provenance: Any = None, history: Any = None) -> list[tuple[str, str, str]]:
     """Every page rendered, in order; large rounds across the machine's cores (forked workers)."""
     global _JOB
     count = len(scored.units) + 1
     workers = min(os.cpu_count() or 1, 8)
-    _JOB = (scored, lang, previous, stamp, standing)
+    _JOB = (scored, lang, previous, stamp, standing, provenance, history)
     try:
         if count < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
             return _render_range((0, count))
@@ -108,15 +142,17 @@ def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
 
 
 def document(scored: RoundScore, fmt: str, lang: str = "zh", previous: RoundScore | None = None,
-             stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None) -> bytes:
+             stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None,
+             provenance: Any = None, history: Any = None) -> bytes:
     """The one file an office issues: Word (`docx`), or `pdf`, the one-file HTML report printed by
     Chromium (raises gapctl.report.pdf.NoBrowser without one, PrintError if it fails)."""
     if fmt == "docx":
         from gapctl.report.word import docx_bytes
-        return docx_bytes(scored, lang, issue, standing)
+        return docx_bytes(scored, lang, issue, standing, provenance)
     if fmt == "pdf":
         from gapctl.report.pdf import print_pdf
-        return print_pdf(render(scored, "html", lang, previous, stamp, issue, standing)["report.html"])
+        return print_pdf(render(scored, "html", lang, previous, stamp, issue, standing,
+                                provenance, history)["report.html"])
     raise ValueError(f"{fmt!r} is not a document format; expected one of {', '.join(DOCUMENTS)}")
 
 
