@@ -102,6 +102,8 @@ LANG_OPTION = typer.Option(None, "--lang", callback=_use_lang, is_eager=True,
                                    "scheme's language, messages as gapctl --lang says)."))
 NO_CACHE_OPTION = typer.Option(False, "--no-cache", help=N_("Read every file again; neither use nor update "
                                                              ".gapctl-cache/ (also: GAPCTL_NO_CACHE=1)."))
+RANK_OPTION = typer.Option(False, "--rank", help=N_("Rank the units of schemes that publish no ranking too, "
+                                                     "labelled as not published."))
 REV_OPTION = typer.Option(None, "--rev", metavar="REV", help=N_(
     "Read the round as committed at this git revision (a commit, tag or branch), without a checkout."))
 UNIT_HELP = N_("Unit: its id, its name or the start of its name.")
@@ -390,11 +392,15 @@ def _plain(text: str) -> str:
               help=N_("""Score every unit of a round: rank, unit, category, applicable and earned points, base,
 bonus, penalty, external deductions, total, grade and flags.
 
-Invalid data is not scored (exit 1). Ties share a rank (1, 2, 2, 4).
+Invalid data is not scored (exit 1). Ties share a rank (1, 2, 2, 4). Ranks are shown only where
+the scheme publishes a ranking (its `ranking`); --rank shows them for the others too, labelled
+as not published. Units without ranks are listed in the unit set's order.
 
 Examples:
 
   gapctl score rounds/yanjiang-2021
+
+  gapctl score rounds/chongqing-2020 --rank
 
   gapctl score rounds/shanwei-2020 --by-category
 
@@ -415,19 +421,21 @@ def score(
     lang: Lang | None = LANG_OPTION,
     no_cache: bool = NO_CACHE_OPTION,
     rev: str | None = REV_OPTION,
+    rank: bool = RANK_OPTION,
 ) -> None:
     from gapctl import scoreboard
 
     provenance: list = []
     scored = _scored(path, final, summary=True, use_cache=not no_cache, rev=rev,
                      provenance=provenance if fmt is TableFormat.json else None)
+    scored.ranks_asked = rank
     if unit is not None:
         unit = _unit_id(unit, [s.unit for s in scored.units], scored.round.id)
     scores = scoreboard.select(scored, unit, by_category)
     if fmt is TableFormat.json:
         _dump_json(scoreboard.json_data(scored, scores), provenance[0])
     elif fmt is TableFormat.csv:
-        typer.echo(scoreboard.csv_text(scores), nl=False)
+        typer.echo(scoreboard.csv_text(scores, scored), nl=False)
     else:
         for line in scoreboard.text_lines(scored, scores, _lang(lang, scored.units), by_category):
             _echo(line)
@@ -511,6 +519,7 @@ def report(
     date: str | None = typer.Option(None, "--date", help=N_("Date of issue (成文日期), YYYY-MM-DD.")),
     number: str | None = typer.Option(None, "--number", help=N_("Document number (发文字号), e.g. 某政公〔2025〕3号.")),
     rev: str | None = REV_OPTION,
+    rank: bool = RANK_OPTION,
 ) -> None:
     import datetime as dt
 
@@ -524,6 +533,7 @@ def report(
                                  param_hint="--date") from None
     warnings: list = []
     scored = _scored(path, final=False, warnings=warnings, rev=rev)
+    scored.ranks_asked = rank
     previous = _scored(compare, final=False, rev=rev) if compare is not None else None
     language = _lang(lang, scored.units)
     past = _history(history, scored, rev) if history else None

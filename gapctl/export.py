@@ -108,7 +108,7 @@ def scores_table(scored: RoundScore) -> Table:
     numbers = {f.name for f in fields if f.type == "number"}
     rows = []
     for score in scored.units:
-        row = unit_row(score)
+        row = unit_row(score, scored.ranks_shown(score.scheme))  # no rank where the scheme publishes none
         row["flags"] = "; ".join(row["flags"])
         rows.append([_dec(row[f.name]) if f.name in numbers else row[f.name] for f in fields])
     return Table("scores", EXPORT_SCORES, fields, rows, ["unit"])
