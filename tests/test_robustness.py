@@ -61,3 +61,16 @@ def test_the_weight_that_moves_the_ranking_most_comes_first(tmp_path):
     result = R.analyse(_round(tmp_path), R.Settings(draws=10, seed=1))
     assert [s.what for s in result.sensitivity] and all(s.shift >= 0 for s in result.sensitivity)
     assert result.sensitivity == sorted(result.sensitivity, key=lambda s: (-s.shift, s.what))
+
+
+def test_the_figures_do_not_depend_on_how_the_draws_are_shared(tmp_path, monkeypatch):
+    scored = _round(tmp_path)
+    shared = {}
+    for jobs in ("1", "2"):
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
+        done: list[int] = []
+        result = R.analyse(scored, R.Settings(draws=R.PARALLEL_FROM, seed=4, grades=True),
+                           progress=lambda n, total, done=done: done.append(n))
+        assert done and done[-1] == R.PARALLEL_FROM and done == sorted(done)
+        shared[jobs] = json.dumps(R.json_data(result), ensure_ascii=False)
+    assert shared["1"] == shared["2"]
