@@ -74,3 +74,30 @@ def test_the_figures_do_not_depend_on_how_the_draws_are_shared(tmp_path, monkeyp
         assert done and done[-1] == R.PARALLEL_FROM and done == sorted(done)
         shared[jobs] = json.dumps(R.json_data(result), ensure_ascii=False)
     assert shared["1"] == shared["2"]
+
+
+GATED = SCHEME.replace("grades:", "bonus:\n  name: 加分项\n  cap: 5\n  indicators:\n"
+                       "    - {id: P, name: 经验推广, points: 5, rule: {kind: all-or-nothing},\n"
+                       "       gate: {when: base >= 80}}\n"
+                       "grades:")
+
+
+def test_a_bonus_gate_is_decided_again_in_every_draw(tmp_path):
+    """u2 (base 80: its bonus counts) and u3 (base 80.5) sit on the gate; weights move them across it,
+    both ways: a gate that did not hold when scored can hold in a draw."""
+    files = {"schemes/s.yaml": GATED, "units/u.yaml": UNITS, "rounds/r/round.toml": ROUND}
+    grades = {**GRADES, "u2": (44, 35.5), "u3": (35, 44.5)}  # u2 79.5: gated; u3 79.5 too
+    for unit, (a, b) in grades.items():
+        files[f"rounds/r/observations/{unit}.yaml"] = (
+            f"unit: {unit}\nresults:\n  - {{indicator: A, grade: {a}, reason: 扣分}}\n"
+            f"  - {{indicator: B, grade: {b}, reason: 扣分}}\n  - {{indicator: P, result: done}}\n")
+    write_repo(tmp_path, files)
+    scored = score(load_round(tmp_path / "rounds" / "r"))
+    by_id = scored.by_unit()
+    assert by_id["u2"].bonus == 0 and by_id["u2"].leaves["P"].gated and by_id["u0"].bonus == 5
+    draws = [{s.unit.id: s for s in R.one_draw([by_id[u] for u in ("u0", "u2")], R.Settings(seed=9), n)}
+             for n in range(60)]
+    assert all(d["u0"].bonus == 5 for d in draws)
+    assert {d["u2"].bonus for d in draws} == {0, 5}  # the gate holds in some draws and not in others
+    assert all((d["u2"].bonus == 5) == (d["u2"].base >= 80) for d in draws)
+    assert by_id["u2"].bonus == 0 and by_id["u2"].leaves["P"].gated  # the computed score is untouched
