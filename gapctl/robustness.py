@@ -353,7 +353,7 @@ def sensitivity(scores: list[UnitScore], settings: Settings) -> list[Sensitivity
     whole = sum((w for _, _, w in weights), ZERO)
     units = [_prepare(s) for s in scores]
     out = []
-    for ident, name, weight in weights:
+    for position, (ident, name, weight) in enumerate(weights):
         shifts = []
         for sign in (-1, 1):
             moved = weight * (1 + sign * settings.weights)
@@ -363,8 +363,8 @@ def sensitivity(scores: list[UnitScore], settings: Settings) -> list[Sensitivity
             ranks = _ranked([_redo(u, factors, {}) for u in units])
             moved_units = [abs((r or 0) - (base[s.unit.id] or 0)) for s, (r, _) in zip(scores, ranks, strict=True)]
             shifts.append(Decimal(sum(moved_units)) / len(moved_units))
-        out.append(Sensitivity(ident, name, max(shifts)))
-    return sorted(out, key=lambda s: (-s.shift, s.what))
+        out.append((position, Sensitivity(ident, name, max(shifts))))
+    return [s for _, s in sorted(out, key=lambda p: (-p[1].shift, p[0]))]  # ties in the scheme's order
 
 
 # --- output ---------------------------------------------------------------------------
@@ -423,4 +423,25 @@ def text_lines(result: Robustness, lang: str = "zh") -> list[str]:
                 "{name}: rank {rank} as computed, {low}–{high} in 90 per cent of draws; "
                 "another grade in {share} per cent of them",
                 lang).format(name=u.name, rank=u.rank, low=low, high=high, share=figure(u.grade_share() * 100, 0)))
+    return lines
+
+
+def round_data(scored: RoundScore, results: list[Robustness]) -> dict[str, Any]:
+    """`gapctl robustness --format json`: the round, then every scheme's figures (json_data)."""
+    return {"round": scored.round.id, "schemes": [json_data(r) for r in results]}
+
+
+def round_lines(scored: RoundScore, results: list[Robustness], lang: str = "zh") -> list[str]:
+    """`gapctl robustness`: the round, then per scheme its title and text_lines."""
+    from gapctl.escape import plain
+    from gapctl.i18n import in_lang
+    from gapctl.labels import written
+
+    round_ = scored.round
+    lines = [f"{plain(written(round_.title, round_.title_en, lang))} ({plain(round_.id)})"]
+    schemes = {s.scheme.id: s.scheme for s in scored.units}
+    for result in results:
+        scheme = schemes[result.scheme]
+        lines += ["", in_lang("Scheme: {title} ({id})", lang).format(title=plain(scheme.title), id=plain(scheme.id))]
+        lines += text_lines(result, lang)
     return lines
