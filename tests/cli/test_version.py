@@ -31,6 +31,8 @@ JSON_COMMANDS = [
     ["fmt", "--check", "schemes", "units"],
     ["evidence", "verify", "rounds/suizhou-2021"],
     ["schema", "--check"],
+    ["robustness", "rounds/suizhou-2021", "--draws", "20"],
+    ["verify", "rounds/shanwei-2020", "docs/examples/shanwei-2020-published.csv"],
 ]
 GROUPS = ("evidence", "new")
 
