@@ -442,6 +442,12 @@ def report(
     office: str | None = typer.Option(None, "--office", help=N_("Issuing office (发文机关), at the head and foot.")),
     date: str | None = typer.Option(None, "--date", help=N_("Date of issue (成文日期), YYYY-MM-DD.")),
     number: str | None = typer.Option(None, "--number", help=N_("Document number (发文字号), e.g. 某政公〔2025〕3号.")),
+    robust: bool = typer.Option(False, "--robustness", help=N_(
+        "Add how far ranks and grades move when weights (±20%) and expert grades (±1 step) move: a rank-interval "
+        "chart and a sentence per unit that is not robust (as `gapctl robustness`; html, md and pdf).")),
+    draws: int | None = typer.Option(None, "--draws", min=1, max=1_000_000, help=N_(
+        "With --robustness: number of draws (default 1000).")),
+    seed: int | None = typer.Option(None, "--seed", help=N_("With --robustness: seed of the draws (default 1).")),
 ) -> None:
     import datetime as dt
 
@@ -453,10 +459,15 @@ def report(
     except ValueError:
         raise typer.BadParameter(_("{date!r} is not a date (YYYY-MM-DD)").format(date=date),
                                  param_hint="--date") from None
+    if not robust and (draws is not None or seed is not None):
+        raise _fail(_("--draws and --seed are for --robustness"), 2)
+    if robust and fmt is ReportFormat.docx:
+        raise _fail(_("--robustness is for html, md and pdf, not docx"), 2)
     warnings: list = []
     scored = _scored(path, final=False, warnings=warnings)
     previous = _scored(compare, final=False) if compare is not None else None
     language = _lang(lang, scored.units)
+    robustness = _robustness(scored, draws or 1000, 1 if seed is None else seed) if robust else None
     if len(scored.units) > 500:
         typer.echo(_("rendering {pages} pages…").format(pages=len(scored.units) + 1), err=True)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if stamp else None
@@ -467,7 +478,8 @@ def report(
 
         target = build.document_path(out, scored.round.id, fmt.value)
         try:
-            build.write_document(build.document(scored, fmt.value, language, previous, when, issue, status), target)
+            build.write_document(build.document(scored, fmt.value, language, previous, when, issue, status,
+                                                robustness), target)
         except (NoBrowser, PrintError) as err:
             raise _fail(f"gapctl report: {err}", 3) from None
         except (build.ReportError, OSError) as err:
@@ -475,7 +487,7 @@ def report(
         _echo(_("wrote {target}").format(target=target))
         return
     target = out or Path("out") / scored.round.id
-    files = build.render(scored, fmt.value, language, previous, when, issue, status)
+    files = build.render(scored, fmt.value, language, previous, when, issue, status, robustness)
     try:
         build.write(files, target)
     except (build.ReportError, OSError) as err:
@@ -1158,23 +1170,31 @@ def robustness_command(
     fmt: Format = FORMAT_OPTION,
     lang: Lang | None = LANG_OPTION,
 ) -> None:
-    from decimal import Decimal
-
     from gapctl import robustness
 
     scored = _scored(path, final=False)
-    settings = robustness.Settings(draws=draws, seed=seed, weights=Decimal(weights) / 100, grades=grades)
     language = _lang(lang, scored.units)
-    results = []
-    for scheme_id in dict.fromkeys(s.scheme.id for s in scored.units):
-        count = sum(1 for s in scored.units if s.scheme.id == scheme_id)
-        progress = _draw_progress(_("drawing ({scheme})").format(scheme=scheme_id), draws * count)
-        results.append(robustness.analyse(scored, settings, scheme_id, progress))
+    results = _robustness(scored, draws, seed, weights, grades)
     if fmt is Format.json:
         _dump_json(robustness.round_data(scored, results))
     else:
         for line in robustness.round_lines(scored, results, language):
             _echo(line)
+
+
+def _robustness(scored: Any, draws: int, seed: int, weights: int = 20, grades: bool = True) -> list:
+    """gapctl.robustness over every scheme of the round, with progress for a long run on a terminal."""
+    from decimal import Decimal
+
+    from gapctl import robustness
+
+    settings = robustness.Settings(draws=draws, seed=seed, weights=Decimal(weights) / 100, grades=grades)
+    results = []
+    for scheme_id in dict.fromkeys(s.scheme.id for s in scored.units):
+        count = sum(1 for s in scored.units if s.scheme.id == scheme_id)
+        progress = _draw_progress(_("drawing ({scheme})").format(scheme=scheme_id), draws * count)
+        results.append(robustness.analyse(scored, settings, scheme_id, progress))
+    return results
 
 
 LONG_RUN = 20_000  # unit-draws: from here a terminal is told how far the draws are

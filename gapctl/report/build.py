@@ -30,21 +30,23 @@ class ReportError(Exception):
 
 
 def render(scored: RoundScore, fmt: str = "html", lang: str = "zh", previous: RoundScore | None = None,
-           stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None) -> dict[str, str]:
+           stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None,
+           robustness: list | None = None) -> dict[str, str]:
     """Relative path → file content for every file of the report (deterministic unless `stamp`).
 
     `issue`: the office, date and number the overview names; `standing`: whether the results are
-    provisional (every page says so)."""
+    provisional (every page says so); `robustness`: gapctl.robustness results (one per scheme) for
+    the overview's robustness section (none by default)."""
     ext = ".html" if fmt == "html" else ".md"
     issue, standing = issue or Issue(), standing or Standing()
     out: dict[str, str] = {}
     if fmt == "md":
-        for page in pages(scored, lang, ext, previous, stamp, standing, issue if issue else None):
+        for page in pages(scored, lang, ext, previous, stamp, standing, issue if issue else None, robustness):
             out[page.path] = page.markdown + "\n"
             for name, chart in page.charts.items():  # charts belong to the overview (index.md)
                 out[f"charts/{name}"] = chart + "\n"
         return out
-    rendered = _render_html(scored, lang, previous, stamp, standing)
+    rendered = _render_html(scored, lang, previous, stamp, standing, robustness)
     around = frame(scored, lang, issue, standing)
     unit_frame = dataclasses.replace(around, head=False)
     for n, (path, title, body) in enumerate(rendered):
@@ -72,13 +74,13 @@ def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
     from gapctl.report.markdown import overview, unit_page
 
     assert _JOB is not None
-    scored, lang, previous, stamp, standing = _JOB
+    scored, lang, previous, stamp, standing, robustness = _JOB
     before = previous.by_unit() if previous else {}
     out = []
     with paused_gc():  # markdown-it makes many small objects; collections only slow it down
         for i in range(*span):
             if i == 0:
-                page = overview(scored, lang, ".html", stamp, standing)
+                page = overview(scored, lang, ".html", stamp, standing, robustness=robustness)
             else:
                 unit = scored.units[i - 1]
                 page = unit_page(scored, unit, lang, ".html", before.get(unit.unit.id), standing)
@@ -87,12 +89,13 @@ def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
 
 
 def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
-                 stamp: str | None, standing: Standing | None = None) -> list[tuple[str, str, str]]:
+                 stamp: str | None, standing: Standing | None = None,
+                 robustness: list | None = None) -> list[tuple[str, str, str]]:
     """Every page rendered, in order; large rounds across the machine's cores (forked workers)."""
     global _JOB
     count = len(scored.units) + 1
     workers = min(os.cpu_count() or 1, 8)
-    _JOB = (scored, lang, previous, stamp, standing)
+    _JOB = (scored, lang, previous, stamp, standing, robustness)
     try:
         if count < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
             return _render_range((0, count))
@@ -107,15 +110,17 @@ def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
 
 
 def document(scored: RoundScore, fmt: str, lang: str = "zh", previous: RoundScore | None = None,
-             stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None) -> bytes:
+             stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None,
+             robustness: list | None = None) -> bytes:
     """The one file an office issues: Word (`docx`), or `pdf`, the one-file HTML report printed by
-    Chromium (raises gapctl.report.pdf.NoBrowser without one, PrintError if it fails)."""
+    Chromium (raises gapctl.report.pdf.NoBrowser without one, PrintError if it fails). The Word
+    document has no robustness section (the command line refuses the combination)."""
     if fmt == "docx":
         from gapctl.report.word import docx_bytes
         return docx_bytes(scored, lang, issue, standing)
     if fmt == "pdf":
         from gapctl.report.pdf import print_pdf
-        return print_pdf(render(scored, "html", lang, previous, stamp, issue, standing)["report.html"])
+        return print_pdf(render(scored, "html", lang, previous, stamp, issue, standing, robustness)["report.html"])
     raise ValueError(f"{fmt!r} is not a document format; expected one of {', '.join(DOCUMENTS)}")
 
 
