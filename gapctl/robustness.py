@@ -390,6 +390,7 @@ def json_data(result: Robustness) -> dict[str, Any]:
 def text_lines(result: Robustness, lang: str = "zh") -> list[str]:
     from gapctl.figures import figure
     from gapctl.i18n import in_lang
+    from gapctl.labels import pair
     from gapctl.textwidth import table
 
     s = result.settings
@@ -417,13 +418,36 @@ def text_lines(result: Robustness, lang: str = "zh") -> list[str]:
     unstable = [u for u in result.units if not u.robust()]
     if unstable:
         lines += [""]
+        grades = {u.unit: u.grade for u in result.units}
         for u in sorted(unstable, key=lambda u: (u.rank or 1 << 30, u.unit)):
-            low, high = u.interval
-            lines.append(("· " if zh else "- ") + in_lang(
-                "{name}: rank {rank} as computed, {low}–{high} in 90 per cent of draws; "
-                "another grade in {share} per cent of them",
-                lang).format(name=u.name, rank=u.rank, low=low, high=high, share=figure(u.grade_share() * 100, 0)))
+            lines.append(("· " if zh else "- ") + pair(u.name, sentence(u, names, grades, lang), lang))
     return lines
+
+
+def sentence(u: UnitRobustness, names: dict[str, str], grades: dict[str, str | None], lang: str) -> str:
+    """Why a unit is not robust, in one sentence: where its rank went (and with whom it changed places
+    most often), and how often its grade changed. `names`, `grades`: by unit id, as they are to be shown."""
+    from gapctl.figures import figure
+    from gapctl.i18n import in_lang
+
+    def share(count: int) -> str:
+        return f"{figure(Decimal(count) * 100 / len(u.ranks), 0)}%" if u.ranks else "0%"
+
+    parts = []
+    low, high = u.interval
+    if (low, high) != (u.rank, u.rank):
+        partner = max(u.swaps.items(), key=lambda kv: (kv[1], kv[0]), default=None)
+        if partner is not None:
+            parts.append(in_lang("rank {rank} as computed, {low} to {high} in 90 per cent of draws, most often "
+                                 "changing places with {other} ({share} of draws)", lang).format(
+                rank=u.rank, low=low, high=high, other=names.get(partner[0], partner[0]), share=share(partner[1])))
+        else:
+            parts.append(in_lang("rank {rank} as computed, {low} to {high} in 90 per cent of draws", lang).format(
+                rank=u.rank, low=low, high=high))
+    if u.other_grade:
+        parts.append(in_lang("a grade other than {grade} in {share} of draws", lang).format(
+            grade=grades.get(u.unit) or "—", share=share(u.other_grade)))
+    return ("；" if lang == "zh" else "; ").join(parts) + ("。" if lang == "zh" else ".")
 
 
 def round_data(scored: RoundScore, results: list[Robustness]) -> dict[str, Any]:

@@ -10,7 +10,6 @@ is as fast and byte-stable as before; with it, the same seed gives the same byte
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from gapctl.escape import md
@@ -18,11 +17,8 @@ from gapctl.figures import figure
 from gapctl.i18n import in_lang
 from gapctl.labels import name_in, pair, written
 from gapctl.report import svg
+from gapctl.robustness import sentence
 from gapctl.score import RoundScore
-
-
-def _share(count: int, draws: int) -> str:
-    return f"{figure(Decimal(count) * 100 / draws, 0)}%" if draws else "0%"
 
 
 def section(scored: RoundScore, results: list[Any], lang: str, charts: dict[str, str]) -> list[str]:
@@ -63,7 +59,7 @@ def section(scored: RoundScore, results: list[Any], lang: str, charts: dict[str,
         if not unstable:
             lines += [in_lang("Every unit's rank and grade held in 90 per cent of the draws.", lang), ""]
         for u in unstable:
-            lines.append("- " + pair(md(names[u.unit]), md(_sentence(u, names, grades, lang)), lang))
+            lines.append("- " + pair(md(names[u.unit]), md(sentence(u, names, grades, lang)), lang))
         if unstable:
             lines.append("")
         if result.sensitivity and result.sensitivity[0].shift > 0:
@@ -73,24 +69,3 @@ def section(scored: RoundScore, results: list[Any], lang: str, charts: dict[str,
                 indicator=md(f"{top.what} {top.name}"), weights=f"{figure(settings.weights * 100, 0)}%",
                 shift=figure(top.shift, 2)), ""]
     return lines
-
-
-def _sentence(u: Any, names: dict[str, str], grades: dict[str, str | None], lang: str) -> str:
-    """Why a unit is not robust, in one sentence: where its rank went, and how often its grade changed."""
-    draws = len(u.ranks)
-    parts = []
-    low, high = u.interval
-    if (low, high) != (u.rank, u.rank):
-        partner = max(u.swaps.items(), key=lambda kv: (kv[1], kv[0]), default=None)
-        if partner is not None:
-            parts.append(in_lang("rank {rank} as computed, {low} to {high} in 90 per cent of draws, most often "
-                                 "changing places with {other} ({share} of draws)", lang).format(
-                rank=u.rank, low=low, high=high, other=names.get(partner[0], partner[0]),
-                share=_share(partner[1], draws)))
-        else:
-            parts.append(in_lang("rank {rank} as computed, {low} to {high} in 90 per cent of draws", lang).format(
-                rank=u.rank, low=low, high=high))
-    if u.other_grade:
-        parts.append(in_lang("a grade other than {grade} in {share} of draws", lang).format(
-            grade=grades.get(u.unit) or "—", share=_share(u.other_grade, draws)))
-    return ("；" if lang == "zh" else "; ").join(parts) + ("。" if lang == "zh" else ".")
