@@ -388,6 +388,7 @@ def json_data(result: Robustness) -> dict[str, Any]:
 
 
 def text_lines(result: Robustness, lang: str = "zh") -> list[str]:
+    from gapctl.escape import plain_line
     from gapctl.figures import figure
     from gapctl.i18n import in_lang
     from gapctl.labels import pair
@@ -421,7 +422,7 @@ def text_lines(result: Robustness, lang: str = "zh") -> list[str]:
         grades = {u.unit: u.grade for u in result.units}
         for u in sorted(unstable, key=lambda u: (u.rank or 1 << 30, u.unit)):
             lines.append(("· " if zh else "- ") + pair(u.name, sentence(u, names, grades, lang), lang))
-    return lines
+    return [plain_line(line) for line in lines]  # names as written: bidi and control characters shown
 
 
 def sentence(u: UnitRobustness, names: dict[str, str], grades: dict[str, str | None], lang: str) -> str:

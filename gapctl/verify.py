@@ -317,7 +317,7 @@ def text_lines(result: Verified, lang: str = "zh") -> list[str]:
     from gapctl.i18n import in_lang
 
     table = result.table
-    lines = [f"{table}: {p}" for p in result.problems]
+    lines = [plain_line(f"{table}: {p}") for p in result.problems]
     words = {"total": in_lang("total", lang), "grade": in_lang("grade", lang), "rank": in_lang("rank", lang),
              "category_rank": in_lang("rank in category", lang)}
     for m in result.mismatches:
