@@ -6,7 +6,9 @@ what gapctl computes from the round's files, and lists every difference with the
 
 Contract.
 - The table is read safely (gapctl.sheets: CSV in UTF-8 or UTF-16, or one sheet of an xlsx
-  workbook); its first row with values is the header. Headers are read as `import` reads them
+  workbook); its header is the first of its first ten rows with values that reads as one (a title
+  above it is passed over), and rows below it without a total, grade or rank (a note, a blank
+  line) are passed over too. Headers are read as `import` reads them
   (stray spaces and full-width characters ignored, case too): a unit column (单位, 单位名称,
   评估对象, 被考核单位, unit, name, id …) and at least one of total (总分, 总得分, 得分, 综合得分,
   total, score), grade (等次, 等级, grade), rank (排名, 名次, rank) and rank in category (分类排名,
@@ -100,6 +102,18 @@ def _columns(header: dict[int, Any]) -> tuple[list[int], dict[str, int]]:
     return units, found
 
 
+HEADER_ROWS = 10  # a 通报's table may have its title and a date above the header
+
+
+def _header(rows: list[tuple[int, dict[int, Any]]]) -> tuple[int, list[int], dict[str, int]] | None:
+    """(position, unit columns, other columns) of the first of the first rows that reads as a header."""
+    for at, (_, cells) in enumerate(rows[:HEADER_ROWS]):
+        unit_columns, columns = _columns(cells)
+        if unit_columns and {"total", "grade", "rank", "category_rank"} & set(columns):
+            return at, unit_columns, columns
+    return None
+
+
 def _cell(cells: dict[int, Any], column: int | None) -> str:
     from gapctl.cells import text
     return text(cells[column]).strip() if column is not None and column in cells else ""
@@ -161,19 +175,23 @@ def verify(scored: RoundScore, table: Path, tolerance: Decimal = ZERO, sheet: st
     if not read.rows:
         out.problems = [in_lang("the table is empty", lang)]
         return out
-    header_row, header = read.rows[0]
-    unit_columns, columns = _columns(header)
-    if not unit_columns or not ({"total", "grade", "rank", "category_rank"} & set(columns)):
+    found = _header(read.rows)
+    if found is None:
         out.problems = [in_lang("row {row}: no column of units and of totals, grades or ranks found "
-                                "(headers such as 单位, 总分, 等次, 排名)", lang).format(row=header_row)]
+                                "(headers such as 单位, 总分, 等次, 排名)", lang).format(row=read.rows[0][0])]
         return out
+    at, unit_columns, columns = found
+    header = read.rows[at][1]
     from gapctl.cells import text
     out.columns = {"unit": text(header[unit_columns[0]]).strip(),
                    **{f: text(header[c]).strip() for f, c in sorted(columns.items(), key=lambda kv: kv[1])}}
     units = [s for s in scored.units if s.detailed]
     rows: list[tuple[int, dict[int, Any], UnitScore]] = []
     seen: dict[str, int] = {}
-    for row, cells in read.rows[1:]:
+    figures = list(columns.values())
+    for row, cells in read.rows[at + 1:]:
+        if not any(_cell(cells, c) for c in figures):  # a note or a subtotal, not a unit's result
+            continue
         score, spelled, several = _unit(cells, unit_columns, units)
         if not spelled:
             continue

@@ -217,3 +217,25 @@ def test_the_shipped_example_tables(monkeypatch):
     data = json.loads(verify(ROUND, "docs/examples/shanwei-2020-misprint.csv", "-f", "json").stdout)
     assert [(m["what"], m["unit"], m["row"]) for m in data["mismatches"]] == [("grade", "sfj", 10),
                                                                               ("total", "sjj", 13)]
+
+
+def test_a_title_above_the_header_and_a_note_below_the_table_are_passed_over(published, scored, tmp_path):
+    rows = [["汕尾市2020年政务公开第三方评估结果"], ["2021年10月27日"], *rows_of(published),
+            ["注：总分保留一位小数。"]]
+    for write, name in ((write_csv, "t.csv"), (write_xlsx, "t.xlsx")):
+        result = V.verify(scored, write(tmp_path / name, [r + [""] * (4 - len(r)) if write is write_csv else r
+                                                            for r in rows]))
+        assert result.ok and result.rows == len(published), (name, result.mismatches, result.problems)
+    victim = published[2]
+    rows = [["汕尾市2020年政务公开第三方评估结果"], *rows_of(changed(published, victim["unit"], total="1.0"))]
+    result = V.verify(scored, write_csv(tmp_path / "t.csv", [r + [""] * (4 - len(r)) for r in rows]))
+    assert differences(result) == [("total", victim["unit"], 5)]  # rows numbered as the sheet numbers them
+
+
+def test_the_csv_that_score_writes_passes(scored, tmp_path):
+    """`gapctl score --format csv` (ids in `unit`, names in `name`, rank and category_rank) verifies."""
+    result = runner.invoke(app, ["score", str(ROOT / ROUND), "--format", "csv"])
+    table = tmp_path / "scores.csv"
+    table.write_text(result.stdout, encoding="utf-8")
+    verified = V.verify(scored, table)
+    assert verified.ok and set(verified.columns) == {"unit", "rank", "category_rank", "total", "grade"}
