@@ -52,17 +52,20 @@ class UnitRobustness:
     other_grade: int = 0  # draws that gave another grade
     swaps: dict[str, int] = field(default_factory=dict)  # other unit → draws in which their order flipped
 
-    def percentile(self, share: float) -> int:
+    def percentile(self, share: float) -> int | None:
+        """The rank at `share` of the draws; None when no draw ranked the unit (a veto withheld its total)."""
+        if not self.ranks:
+            return None
         ordered = sorted(self.ranks)
         index = min(len(ordered) - 1, max(0, int(share * (len(ordered) - 1) + 0.5)))
         return ordered[index]
 
     @property
-    def median(self) -> int:
+    def median(self) -> int | None:
         return self.percentile(0.5)
 
     @property
-    def interval(self) -> tuple[int, int]:
+    def interval(self) -> tuple[int | None, int | None]:
         return self.percentile(0.05), self.percentile(0.95)
 
     def grade_share(self) -> Decimal:
@@ -407,8 +410,9 @@ def text_lines(result: Robustness, lang: str = "zh") -> list[str]:
         low, high = u.interval
         partner = max(u.swaps.items(), key=lambda kv: (kv[1], kv[0]), default=None)
         swap = f"{names[partner[0]]} {figure(Decimal(partner[1]) * 100 / len(u.ranks), 0)}%" if partner else ""
-        rows.append([u.name, str(u.rank or "—"), str(u.median), f"{low}–{high}" if low != high else str(low),
-                     f"{figure(u.grade_share() * 100, 0)}%", swap])
+        spread = f"{low}–{high}" if low != high else str(low or "—")
+        rows.append([u.name, str(u.rank or "—"), str(u.median or "—"), spread, f"{figure(u.grade_share() * 100, 0)}%",
+                     swap])
     lines = [head, ""] + table(rows, ["left", "right", "right", "right", "right", "left"])
     if result.sensitivity:
         lines += ["", in_lang("Which weight moves the ranking most (one at a time, ±{weights}%):", lang).format(
@@ -441,10 +445,11 @@ def sentence(u: UnitRobustness, names: dict[str, str], grades: dict[str, str | N
         if partner is not None:
             parts.append(in_lang("rank {rank} as computed, {low} to {high} in 90 per cent of draws, most often "
                                  "changing places with {other} ({share} of draws)", lang).format(
-                rank=u.rank, low=low, high=high, other=names.get(partner[0], partner[0]), share=share(partner[1])))
+                rank=u.rank or "—", low=low or "—", high=high or "—", other=names.get(partner[0], partner[0]),
+                share=share(partner[1])))
         else:
             parts.append(in_lang("rank {rank} as computed, {low} to {high} in 90 per cent of draws", lang).format(
-                rank=u.rank, low=low, high=high))
+                rank=u.rank or "—", low=low or "—", high=high or "—"))
     if u.other_grade:
         parts.append(in_lang("a grade other than {grade} in {share} of draws", lang).format(
             grade=grades.get(u.unit) or "—", share=share(u.other_grade)))

@@ -103,3 +103,12 @@ def test_a_bonus_gate_is_decided_again_in_every_draw(tmp_path):
     assert {d["u2"].bonus for d in draws} == {0, 5}  # the gate holds in some draws and not in others
     assert all((d["u2"].bonus == 5) == (d["u2"].base >= 80) for d in draws)
     assert by_id["u2"].bonus == 0 and by_id["u2"].leaves["P"].gated  # the computed score is untouched
+
+
+def test_a_unit_no_draw_ranks_is_shown_without_figures():
+    """A veto that withholds the total (stop) in every draw: no ranks, no percentiles, no crash."""
+    unit = R.UnitRobustness("u", "单位", None, None)
+    result = R.Robustness(R.Settings(draws=0), "s", [unit], [])
+    assert unit.interval == (None, None) and unit.median is None and unit.robust()
+    assert R.json_data(result)["units"][0]["interval"] == [None, None]
+    assert "None" not in "\n".join(R.text_lines(result, "en"))
