@@ -158,7 +158,7 @@ def _redo(unit: _Prepared, factors: dict[str, Decimal], leaf_moves: dict[str, De
             leaf = draw.leaves[key] = copy.copy(score.leaves[key])
             if leaf.gated:
                 leaf.earned, leaf.gated = leaf.ungated if leaf.ungated is not None else ZERO, False
-    draw.decisions, draw.vetoed, draw.flags = [], [v for v in score.vetoed if _early(v, scheme)], []
+    draw.decisions, draw.vetoed, draw.flags, draw.problems = [], [v for v in score.vetoed if _early(v, scheme)], [], []
     draw.pending = [p for p in score.pending if not p.startswith("group:")]
     draw.components = dict(score.components)
     draw.grade = draw.grade_en = None
