@@ -123,7 +123,8 @@ class _Prepared:
 
     score: UnitScore
     sections: list[str]
-    movable: list[Any]  # LeafScore: scored main-section leaves with a rule
+    movable: list[tuple[str, Decimal, list[tuple[str, Decimal]], Decimal | None]]
+    # scored main-section leaves a draw may move: (id, earned, the panel's figures, an expert grade's step)
     under: dict[str, frozenset[str]]  # group indicator id → the ids below it
 
 
@@ -137,10 +138,14 @@ def _prepare(score: UnitScore) -> _Prepared:
             stack.extend(node.children)
     decided = [k for k, leaf in score.leaves.items() if leaf.indicator.section != "main"  # what finish_unit writes
                and (leaf.indicator.gate is not None or (leaf.rule is not None and leaf.rule.kind == "threshold"))]
-    return _Prepared(score, decided,
-                     [leaf for leaf in score.leaves.values()
-                      if leaf.state == "scored" and leaf.indicator.section == "main" and leaf.rule is not None],
-                     under)
+    movable = []
+    for leaf in score.leaves.values():
+        if leaf.state != "scored" or leaf.indicator.section != "main" or leaf.rule is None:
+            continue
+        step = Decimal(str(leaf.rule.params.get("step") or 1)) if leaf.rule.kind == "expert-grade" else None
+        if leaf.panel or step is not None:
+            movable.append((leaf.indicator.id, leaf.earned, leaf.panel, step))
+    return _Prepared(score, decided, movable, under)
 
 
 def _redo(unit: _Prepared, factors: dict[str, Decimal], leaf_moves: dict[str, Decimal]) -> UnitScore:
@@ -214,14 +219,21 @@ def _node_value(node: Any, moves: dict[str, Decimal], scheme: Any,
     return bound(total, node.points, node.indicator, scheme.scoring)[0], node.points
 
 
+_STEPS_MOVED = (-1, 0, 1)
+
+
 def _leaf_moves(unit: _Prepared, rng: random.Random, settings: Settings) -> dict[str, Decimal]:
+    """The leaves this draw moves, by how much (a move of 0 is left out: nothing to score again)."""
     moves: dict[str, Decimal] = {}
-    for leaf in unit.movable:
-        if settings.assessors and leaf.panel:
-            moves[leaf.indicator.id] = rng.choice(leaf.panel)[1] - leaf.earned
-        elif settings.grades and leaf.rule.kind == "expert-grade":
-            step = Decimal(str(leaf.rule.params.get("step") or 1))
-            moves[leaf.indicator.id] = step * rng.choice((-1, 0, 1))
+    for ident, earned, panel, step in unit.movable:
+        if settings.assessors and panel:
+            move = rng.choice(panel)[1] - earned
+        elif settings.grades and step is not None:
+            move = step * rng.choice(_STEPS_MOVED)
+        else:
+            continue
+        if move:
+            moves[ident] = move
     return moves
 
 
