@@ -102,6 +102,8 @@ LANG_OPTION = typer.Option(None, "--lang", callback=_use_lang, is_eager=True,
                                    "scheme's language, messages as gapctl --lang says)."))
 NO_CACHE_OPTION = typer.Option(False, "--no-cache", help=N_("Read every file again; neither use nor update "
                                                              ".gapctl-cache/ (also: GAPCTL_NO_CACHE=1)."))
+REV_OPTION = typer.Option(None, "--rev", metavar="REV", help=N_(
+    "Read the round as committed at this git revision (a commit, tag or branch), without a checkout."))
 UNIT_HELP = N_("Unit: its id, its name or the start of its name.")
 INDICATOR_HELP = N_("Indicator: its id, its name or the start of its name.")
 
@@ -116,10 +118,11 @@ def _fail(text: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _dump_json(data: dict[str, Any]) -> None:
-    """Every JSON output goes through gapctl.escape.json_document (`version` first)."""
+def _dump_json(data: dict[str, Any], provenance: Any = None) -> None:
+    """Every JSON output goes through gapctl.escape.json_document (`version` first, then `provenance`
+    for outputs computed from a repository's files)."""
     from gapctl.escape import json_document
-    typer.echo(json_document(data), nl=False)
+    typer.echo(json_document(data, provenance), nl=False)
 
 
 def _print_version(value: bool) -> None:
@@ -207,7 +210,11 @@ def validate(
     result = check_many(paths, use_cache=not no_cache, progress=print_progress(_("validating")))
     code = result.report.exit_code(strict)
     findings = Findings(result.report.sorted(), result.files, " ".join(str(p) for p in paths), code != 0)
-    typer.echo(render(findings, fmt.value), nl=False)
+    provenance = None
+    if fmt is ProblemFormat.json:
+        from gapctl.provenance import of_targets
+        provenance = of_targets(paths)
+    typer.echo(render(findings, fmt.value, provenance), nl=False)
     raise typer.Exit(code)
 
 
@@ -236,7 +243,12 @@ def show(
     data_fn = {"scheme": render.scheme_data, "units": render.unit_set_data, "round": render.round_data}[what]
     lines_fn = {"scheme": render.scheme_lines, "units": render.unit_set_lines, "round": render.round_lines}[what]
     if fmt is Format.json:
-        _dump_json(data_fn(obj))
+        from gapctl import provenance
+        if what == "round":
+            source = provenance.of_rounds([obj])
+        else:
+            source = provenance.of_files([path], provenance.root_of(path))
+        _dump_json(data_fn(obj), source)
     else:
         for line in lines_fn(obj):
             _echo(line)
@@ -247,18 +259,60 @@ def _print_problems(problems: list) -> None:
         typer.echo(_problem_line(row), err=True)
 
 
-def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = True, warnings: list | None = None):
+def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = True, warnings: list | None = None,
+            rev: str | None = None, provenance: list | None = None):
     """Load, validate and score; on invalid data print the problems and exit 1.
 
     `summary`: file by file, on every core and through the cache (gapctl.outcomes), with
     totals and ranks but not each indicator's detail (enough for `gapctl score`). `warnings`
     receives validate's warnings (a report marks its results provisional while there are any).
+    `rev`: the round as committed at this git revision, read from git's objects (no checkout);
+    a revision that cannot be read exits 3. `provenance` receives what the scores were computed
+    from (gapctl.provenance).
     """
+    tree = None
+    if rev is not None:
+        result, tree = _checked_at(path, rev)
+    try:
+        return _scored_from(path, final, summary, use_cache, warnings, result if tree else None, provenance)
+    finally:
+        if tree is not None:
+            tree.close()
+
+
+def _checked_at(path: Path, rev: str) -> tuple[Any, Any]:
+    """The round at `path` as committed at `rev` (a CheckResult), and the git tree it was read from."""
+    import os
+
+    from gapctl.api import CheckResult
+    from gapctl.load import load, paused_gc
+    from gapctl.tree import GitError, GitTree, toplevel
+    from gapctl.validate import validate
+
+    absolute = Path(os.path.abspath(path))
+    existing = next((p for p in [absolute, *absolute.parents] if p.is_dir()), absolute.anchor)
+    try:
+        tree = GitTree(toplevel(Path(existing)), rev)
+    except GitError as err:
+        raise _fail(_("gapctl: could not run: {error}").format(error=err), 3) from None
+    loaded = load(absolute, tree=tree)
+    with paused_gc():
+        report = validate(loaded)
+    return CheckResult(loaded, report, loaded.files_read), tree
+
+
+def _scored_from(path: Path, final: bool, summary: bool, use_cache: bool, warnings: list | None,
+                 result: Any, provenance: list | None):
     from gapctl import outcomes
     from gapctl.score import score_round
 
-    if summary:
+    known: dict[Path, str] = {}
+    if result is not None:
+        summary = False
+    elif summary:
         result = outcomes.check(path, use_cache, progress=outcomes.print_progress(_("scoring")))
+        for plan in result.plans:
+            known.update(plan.hashes)
     else:
         from gapctl.api import check
         result = check(path)
@@ -283,6 +337,9 @@ def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = Tr
         _print_problems(scored.problems)
         raise _fail(_("Not final: {units} unit(s) have indicators not yet assessed.").format(
             units=len(scored.problems)))
+    if provenance is not None:
+        from gapctl.provenance import of_rounds
+        provenance.append(of_rounds([scored.round], known))
     return scored
 
 
@@ -343,7 +400,9 @@ Examples:
 
   gapctl score rounds/suizhou-2021 --unit 区财政金融局
 
-  gapctl score rounds/chongqing-2020 --final --format csv > scores.csv"""))
+  gapctl score rounds/chongqing-2020 --final --format csv > scores.csv
+
+  gapctl score rounds/suizhou-2021 --rev v2022.1 --format json   # as committed, no checkout"""))
 def score(
     path: Path = typer.Argument(..., help=N_("A round directory.")),
     by_category: bool = typer.Option(False, "--by-category", help=N_("Group by ranking category (分类排名).")),
@@ -353,15 +412,18 @@ def score(
     fmt: TableFormat = typer.Option(TableFormat.table, "--format", "-f", help=N_("table, json or csv.")),
     lang: Lang | None = LANG_OPTION,
     no_cache: bool = NO_CACHE_OPTION,
+    rev: str | None = REV_OPTION,
 ) -> None:
     from gapctl import scoreboard
 
-    scored = _scored(path, final, summary=True, use_cache=not no_cache)
+    provenance: list = []
+    scored = _scored(path, final, summary=True, use_cache=not no_cache, rev=rev,
+                     provenance=provenance if fmt is TableFormat.json else None)
     if unit is not None:
         unit = _unit_id(unit, [s.unit for s in scored.units], scored.round.id)
     scores = scoreboard.select(scored, unit, by_category)
     if fmt is TableFormat.json:
-        _dump_json(scoreboard.json_data(scored, scores))
+        _dump_json(scoreboard.json_data(scored, scores), provenance[0])
     elif fmt is TableFormat.csv:
         typer.echo(scoreboard.csv_text(scores), nl=False)
     else:
@@ -400,7 +462,8 @@ def explain(
 ) -> None:
     from gapctl.explain import explain_data, explain_lines
 
-    scored = _scored(path, final=False)
+    provenance: list = []
+    scored = _scored(path, final=False, provenance=provenance if fmt is Format.json else None)
     score_ = scored.by_unit()[_unit_id(unit, [s.unit for s in scored.units], scored.round.id)]
     if indicator is not None:
         indicator = _indicator_id(indicator, score_.scheme)
@@ -408,7 +471,7 @@ def explain(
             raise _fail(_("indicator '{indicator}' of scheme {scheme} is not assessed for unit '{unit}'").format(
                 indicator=indicator, scheme=score_.scheme.id, unit=score_.unit.id))
     if fmt is Format.json:
-        _dump_json(explain_data(score_))
+        _dump_json(explain_data(score_), provenance[0])
     else:
         for line in explain_lines(score_, _lang(lang, scored.units), indicator, depth, scored):
             _echo(line)
@@ -436,6 +499,9 @@ def report(
         "out/<round-id>.docx or .pdf).")),
     compare: Path | None = typer.Option(None, "--compare", help=N_("Last round: its totals, grades and which "
                                                                    "of its problems are fixed.")),
+    history: list[Path] = typer.Option(None, "--history", help=N_(
+        "An earlier round (repeat for several, or give a directory of rounds): each unit's page shows its "
+        "totals round by round and the problems found again, with what the earlier round asked to fix.")),
     lang: Lang | None = LANG_OPTION,
     stamp: bool = typer.Option(False, "--stamp", help=N_("Print the generation time on the overview "
                                                          "(off by default: same input, same bytes).")),
@@ -448,6 +514,7 @@ def report(
     draws: int | None = typer.Option(None, "--draws", min=1, max=1_000_000, help=N_(
         "With --robustness: number of draws (default 1000).")),
     seed: int | None = typer.Option(None, "--seed", help=N_("With --robustness: seed of the draws (default 1).")),
+    rev: str | None = REV_OPTION,
 ) -> None:
     import datetime as dt
 
@@ -464,9 +531,11 @@ def report(
     if robust and fmt is ReportFormat.docx:
         raise _fail(_("--robustness is for html, md and pdf, not docx"), 2)
     warnings: list = []
-    scored = _scored(path, final=False, warnings=warnings)
-    previous = _scored(compare, final=False) if compare is not None else None
+    scored = _scored(path, final=False, warnings=warnings, rev=rev)
+    previous = _scored(compare, final=False, rev=rev) if compare is not None else None
     language = _lang(lang, scored.units)
+    past = _history(history, scored, rev) if history else None
+    provenance = [_sources_of([scored, *([previous] if previous else []), *(past.rounds[:-1] if past else [])])]
     robustness = _robustness(scored, draws or 1000, 1 if seed is None else seed) if robust else None
     if len(scored.units) > 500:
         typer.echo(_("rendering {pages} pages…").format(pages=len(scored.units) + 1), err=True)
@@ -479,7 +548,7 @@ def report(
         target = build.document_path(out, scored.round.id, fmt.value)
         try:
             build.write_document(build.document(scored, fmt.value, language, previous, when, issue, status,
-                                                robustness), target)
+                                                provenance[0], past, robustness), target)
         except (NoBrowser, PrintError) as err:
             raise _fail(f"gapctl report: {err}", 3) from None
         except (build.ReportError, OSError) as err:
@@ -487,13 +556,38 @@ def report(
         _echo(_("wrote {target}").format(target=target))
         return
     target = out or Path("out") / scored.round.id
-    files = build.render(scored, fmt.value, language, previous, when, issue, status, robustness)
+    files = build.render(scored, fmt.value, language, previous, when, issue, status, provenance[0], past,
+                         robustness)
     try:
         build.write(files, target)
     except (build.ReportError, OSError) as err:
         raise _fail(f"gapctl report: {err}") from None
     _echo(_("wrote {files} file(s) to {directory}/ (open {index})").format(
         files=len(files), directory=target, index=target / ("index." + fmt.value)))
+
+
+def _history(paths: list[Path], scored: Any, rev: str | None = None) -> Any:
+    """The trend (gapctl.trend) of the earlier rounds `paths` (rounds, or directories of rounds of the
+    same unit set) and this scored round, last."""
+    from gapctl import trend as T
+    from gapctl.load import round_file
+
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir() and round_file(path):
+            found.append(path)
+        elif path.is_dir():
+            base = path / "rounds" if (path / "rounds").is_dir() else path
+            found += [d for d in sorted(base.iterdir()) if d.is_dir() and round_file(d)]
+        else:
+            raise _fail(_("{path}: not a round directory nor a directory of rounds").format(path=path))
+    here = Path(scored.round.directory).resolve()
+    earlier = [_scored(p, final=False, rev=rev) for p in found if p.resolve() != here]
+    earlier = [s for s in earlier if s.round.units_id == scored.round.units_id or len(found) == 1]
+    in_order = T.order([s.round for s in earlier] + [scored.round])  # rounds after this one are left out
+    now = in_order.index(scored.round)
+    return T.trend([*sorted((s for s in earlier if in_order.index(s.round) < now),
+                            key=lambda s: in_order.index(s.round)), scored])
 
 
 @app.command("fmt", short_help=N_("Rewrite data files into one canonical layout; comments and values are kept."),
@@ -627,16 +721,19 @@ def diff(
         units = result.new.units
         markdown, text_lines, json_data = diff_view.markdown, diff_view.text_lines, diff_view.json_data
     language = _lang(lang, units)
+    source = _diff_sources(result, repository, new_round is not None) \
+        if out is not None or fmt is DiffFormat.json else None
     if out is not None:
         from gapctl.escape import json_document
         from gapctl.writes import Write, WriteError, write_files
         try:
             write_files([Write(out / "diff.md", markdown(result, language, show_all).encode("utf-8")),
-                         Write(out / "diff.json", json_document(json_data(result, show_all)).encode("utf-8"))], out)
+                         Write(out / "diff.json", json_document(json_data(result, show_all), source).encode("utf-8"))],
+                        out)
         except WriteError as err:
             raise _fail(_("gapctl diff: could not run: {error}").format(error=err), 3) from None
     if fmt is DiffFormat.json:
-        _dump_json(json_data(result, show_all))
+        _dump_json(json_data(result, show_all), source)
     elif fmt is DiffFormat.md:
         text = markdown(result, language, show_all)
         typer.echo(diff_view.fit_markdown(text, max_chars, language) if max_chars else text, nl=False)
@@ -645,6 +742,25 @@ def diff(
             _echo(line)
     unreadable = repository and any(e.status == "unreadable" for e in result.rounds)
     raise typer.Exit(1 if result.gates or unreadable else 0)
+
+
+def _diff_sources(result: Any, repository: bool, two_rounds: bool) -> Any:
+    """The provenance of a diff's newer side (both rounds when two rounds are compared; the older
+    side of a revision diff is named by its commit in the output already)."""
+    from gapctl.provenance import of_rounds
+    from gapctl.tree import GitTree
+
+    if repository:
+        rounds = [e.diff.new.round if e.diff else e.scored.round for e in result.rounds
+                  if e.status != "removed" and (e.diff or e.scored)]
+    else:
+        rounds = ([result.old.round] if two_rounds else []) + [result.new.round]
+    try:
+        return of_rounds(rounds)
+    finally:
+        for round_ in rounds:
+            if isinstance(round_.tree, GitTree):
+                round_.tree.close()
 
 
 @app.command("status", short_help=N_("Where a round stands: stages, progress, what is overdue or due soon."),
@@ -688,7 +804,8 @@ def status_command(
     else:
         state = status_mod.status(result.loaded.round, when)
     if fmt is Format.json:
-        _dump_json(status_mod.json_data(state))
+        from gapctl.provenance import of_rounds
+        _dump_json(status_mod.json_data(state), of_rounds([result.loaded.round]))
     else:
         for line in status_mod.text_lines(state, lang.value if lang else message_lang()):
             _echo(line)
@@ -727,7 +844,9 @@ def evidence_verify(
     verified = verify(result.loaded.round)
     rows = _problem_rows(sorted(verified.problems, key=lambda p: (p.locate().path, p.locate().line)))
     if fmt is Format.json:
-        _dump_json({"path": str(path), "ok": not verified.problems, "checked": verified.checked, "problems": rows})
+        from gapctl.provenance import of_rounds
+        _dump_json({"path": str(path), "ok": not verified.problems, "checked": verified.checked, "problems": rows},
+                   of_rounds([result.loaded.round]))
     else:
         for row in rows:
             _echo(_problem_line(row))
@@ -824,9 +943,10 @@ def compare_self_command(
 ) -> None:
     from gapctl import selfcheck
 
-    scored = _scored(path, final=False)
+    provenance: list = []
+    scored = _scored(path, final=False, provenance=provenance if fmt is Format.json else None)
     result = selfcheck.compare_self(scored.round, include_all=show_all, scored=scored)
-    _print_result(selfcheck, result, fmt, _lang(lang, scored.units))
+    _print_result(selfcheck, result, fmt, _lang(lang, scored.units), provenance)
 
 
 @app.command("agreement", short_help=N_("How often a second evaluator agrees with the first, per indicator."),
@@ -845,8 +965,10 @@ def agreement_command(
 ) -> None:
     from gapctl import agreement
 
-    scored = _scored(path, final=False)
-    _print_result(agreement, agreement.agreement(scored.round, scored=scored), fmt, _lang(lang, scored.units))
+    provenance: list = []
+    scored = _scored(path, final=False, provenance=provenance if fmt is Format.json else None)
+    _print_result(agreement, agreement.agreement(scored.round, scored=scored), fmt, _lang(lang, scored.units),
+                  provenance)
 
 
 @app.command("followup", short_help=N_("Whether the earlier round's problems are fixed in the later round."),
@@ -868,7 +990,96 @@ def followup_command(
     from gapctl import followup
 
     old, new = _scored(old_round, final=False), _scored(new_round, final=False)
-    _print_result(followup, followup.followup(old, new), fmt, _lang(lang, new.units))
+    _print_result(followup, followup.followup(old, new), fmt, _lang(lang, new.units), _sources([old, new], fmt))
+
+
+@app.command("trend", short_help=N_("Each unit's total, rank and grade round by round, and the problems that recur."),
+              help=N_("""Each unit's total, rank and grade round by round (rounds in the order of their
+periods), the change from the first to the last, and how many problems recur: points lost on
+the same indicator in the unit's last two rounds, indicators matched by id or `replaces:` as
+`diff` matches them. With --unit: that unit's indicators round by round, and each recurring
+problem with what the earlier round asked to fix (整改要求).
+
+Rounds named one by one are compared with each other; a directory (a repository or its
+rounds/) gives every round in it, grouped by unit set (the units assessed year after year).
+
+Examples:
+
+  gapctl trend rounds/suizhou-2021 rounds/suizhou-2022
+
+  gapctl trend rounds/
+
+  gapctl trend rounds/ --unit 区财政金融局 --lang en
+
+  gapctl trend rounds/ --format json"""))
+def trend_command(
+    paths: list[Path] = typer.Argument(..., help=N_("Rounds, or directories of rounds (a repository or its "
+                                                    "rounds/).")),
+    unit: str | None = typer.Option(None, "--unit", help=N_("Only this unit, with its indicators round by round: "
+                                                            "its id, its name or the start of its name.")),
+    fmt: Format = FORMAT_OPTION,
+    lang: Lang | None = LANG_OPTION,
+) -> None:
+    from gapctl import trend as T
+
+    groups, alone = _trend_groups(paths)
+    results = []
+    for group in groups:
+        scored = [_scored(p, final=False) for p in group]
+        in_order = T.order([s.round for s in scored])
+        results.append(T.trend(sorted(scored, key=lambda s: in_order.index(s.round))))
+    everyone = [u.unit for t in results for u in t.units]
+    if unit is not None:
+        unit = _unit_id(unit, list({u.id: u for u in everyone}.values()),
+                        ", ".join(s.round.id for t in results for s in t.rounds))
+        results = [t for t in results if t.unit(unit) is not None]
+    language = _lang(lang, [s for t in results for r in t.rounds for s in r.units])
+    if fmt is Format.json:
+        from gapctl.provenance import of_rounds
+        _dump_json({"families": [T.json_data(t, unit) for t in results], "alone": alone},
+                   of_rounds([s.round for t in results for s in t.rounds]))
+        return
+    for n, result in enumerate(results):
+        if n:
+            _echo()
+        for line in T.text_lines(result, language, unit):
+            _echo(line)
+    if alone and unit is None:
+        _echo()
+        _echo(T.alone_line(alone, language))
+
+
+def _trend_groups(paths: list[Path]) -> tuple[list[list[Path]], list[str]]:
+    """The rounds `trend` compares, family by family (paths named one by one: one family; a directory:
+    its rounds grouped by unit set), and the ids of rounds left alone in their family."""
+    from gapctl import trend as T
+    from gapctl.load import load, round_file
+
+    named: list[Path] = []
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir() and round_file(path):
+            named.append(path)
+        elif path.is_dir():
+            base = path / "rounds" if (path / "rounds").is_dir() else path
+            found += [d for d in sorted(base.iterdir()) if d.is_dir() and not d.name.startswith(".") and round_file(d)]
+        else:
+            raise _fail(_("{path}: not a round directory nor a directory of rounds").format(path=path))
+    seen = {p.resolve() for p in named}
+    found = [p for p in found if p.resolve() not in seen and not seen.add(p.resolve())]  # type: ignore[func-returns-value]
+    groups = [named] if named else []
+    read = {}
+    for directory in found:
+        round_ = load(directory, observations=False).round
+        if round_ is not None:
+            read[id(round_)] = (round_, directory)
+    by_family = T.families([r for r, _d in read.values()])
+    paths_of = {id(r): d for r, d in read.values()}
+    several = [[paths_of[id(r)] for r in rounds] for rounds in by_family.values() if len(rounds) > 1]
+    single = [rounds[0].id for rounds in by_family.values() if len(rounds) == 1]
+    if not groups and not several:  # nothing to compare anywhere: show what there is
+        return [[paths_of[id(rounds[0])]] for rounds in by_family.values()], []
+    return groups + several, single
 
 
 @app.command("schema", short_help=N_("Write JSON Schema files, for editors to check data files while typing."),
@@ -928,14 +1139,16 @@ def export_command(
     out: Path | None = typer.Option(None, "--out", "-o", help=N_("Directory to write (default: "
                                                                  "out/<round-id>-<format>).")),
     final: bool = typer.Option(False, "--final", help=N_("Refuse (exit 1) if any indicator is not yet assessed.")),
+    rev: str | None = REV_OPTION,
 ) -> None:
     from gapctl.export import export
     from gapctl.writes import WriteError
 
-    scored = _scored(path, final)
+    provenance: list = []
+    scored = _scored(path, final, rev=rev, provenance=provenance)
     target = out or Path("out") / f"{scored.round.id}-{fmt.value}"
     try:
-        written = export(scored, fmt.value, target)
+        written = export(scored, fmt.value, target, provenance[0])
     except WriteError as err:
         typer.echo(f"gapctl export: {err}", err=True)
         raise typer.Exit(1) from None
@@ -1172,11 +1385,12 @@ def robustness_command(
 ) -> None:
     from gapctl import robustness
 
-    scored = _scored(path, final=False)
+    provenance: list = []
+    scored = _scored(path, final=False, provenance=provenance if fmt is Format.json else None)
     language = _lang(lang, scored.units)
     results = _robustness(scored, draws, seed, weights, grades)
     if fmt is Format.json:
-        _dump_json(robustness.round_data(scored, results))
+        _dump_json(robustness.round_data(scored, results), provenance[0])
     else:
         for line in robustness.round_lines(scored, results, language):
             _echo(line)
@@ -1248,15 +1462,34 @@ def verify_command(
 
     from gapctl import verify
 
-    scored = _scored(path, final=False)
+    provenance: list = []
+    scored = _scored(path, final=False, provenance=provenance if fmt is Format.json else None)
     result = verify.verify(scored, table, Decimal(str(tolerance)), sheet, _lang(lang, scored.units))
-    _print_result(verify, result, fmt, _lang(lang, scored.units))
+    _print_result(verify, result, fmt, _lang(lang, scored.units), provenance)
     raise typer.Exit(0 if result.ok else 1)
 
 
-def _print_result(module: Any, result: Any, fmt: Format, lang: str) -> None:
+def _sources(scored: list, fmt: Format) -> list:
+    """[the provenance of these scored rounds] for a JSON output, else []."""
+    return [_sources_of(scored)] if fmt is Format.json else []
+
+
+def _sources_of(scored: list) -> Any:
+    """The provenance of these scored rounds (gapctl.provenance); git revisions read are closed after."""
+    from gapctl.provenance import of_rounds
+    from gapctl.tree import GitTree
+
+    try:
+        return of_rounds([s.round for s in scored])
+    finally:
+        for s in scored:
+            if isinstance(s.round.tree, GitTree):
+                s.round.tree.close()
+
+
+def _print_result(module: Any, result: Any, fmt: Format, lang: str, provenance: list | None = None) -> None:
     if fmt is Format.json:
-        _dump_json(module.json_data(result))
+        _dump_json(module.json_data(result), provenance[0] if provenance else None)
     else:
         for line in module.text_lines(result, lang):
             _echo(line)

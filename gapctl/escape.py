@@ -217,12 +217,16 @@ def json_text(dumped: str) -> str:
     return _BIDI_RE.sub(_json_escape, dumped)
 
 
-def json_document(data: dict[str, Any]) -> str:
+def json_document(data: dict[str, Any], provenance: Any = None) -> str:
     """A JSON output of gapctl, as printed or written: an object whose first field is `version`
     (the gapctl that wrote it, so a consumer knows which release's shape and figures it reads),
-    Chinese as written, bidi and control characters as `\\u` escapes (json_text), a final newline."""
+    then `provenance` when given (gapctl.provenance: the commit, lock file and files it was computed
+    from), Chinese as written, bidi and control characters as `\\u` escapes (json_text), a final newline."""
     import json
 
     from gapctl import __version__
-    document = {"version": __version__, **data}
+    document: dict[str, Any] = {"version": __version__}
+    if provenance is not None:
+        document["provenance"] = provenance.data() if hasattr(provenance, "data") else provenance
+    document.update(data)
     return json_text(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False, default=str)) + "\n"

@@ -16,6 +16,12 @@ Formats:
   English field names, as Table Schema requires header = field name) and ``datapackage.json`` whose
   schemas carry the Chinese headers as field titles.
 
+Every format says what the tables were computed from (gapctl.provenance: the git commit, gapctl's
+version, the lock file's hash and the sha256 of every scheme and round file used): ``csv`` in a
+sidecar ``provenance.json`` beside the tables (a CSV file has no place for it), ``xlsx`` in a last
+sheet 数据来源, ``datapackage`` as the descriptor's ``provenance`` property (the same object as the
+``provenance`` of ``--format json`` outputs).
+
 Output is deterministic: the same scored round gives byte-identical files, the workbook included
 (its document timestamps and zip entry times are fixed).
 
@@ -243,9 +249,12 @@ def descriptor(scored: RoundScore, tabs: list[Table]) -> dict[str, Any]:
     return package
 
 
-def datapackage_files(scored: RoundScore) -> dict[str, bytes]:
+def datapackage_files(scored: RoundScore, provenance: Any = None) -> dict[str, bytes]:
     tabs = tables(scored)
-    text = json.dumps(descriptor(scored, tabs), ensure_ascii=False, indent=2) + "\n"
+    package = descriptor(scored, tabs)
+    if provenance is not None:
+        package["provenance"] = provenance.data()
+    text = json.dumps(package, ensure_ascii=False, indent=2) + "\n"
     return {"datapackage.json": text.encode("utf-8"),
             **{f"{table.name}.csv": csv_text(table, header="name").encode("utf-8") for table in tabs}}
 
@@ -279,7 +288,25 @@ def _xml_text(value: Any) -> Any:
     return value
 
 
-def workbook_bytes(scored: RoundScore) -> bytes:
+PROVENANCE_SHEET = "数据来源"
+
+
+def provenance_rows(provenance: Any) -> list[list[Any]]:
+    """The 数据来源 sheet: what the tables were computed from, then every file with its sha256."""
+    rows: list[list[Any]] = [["项目", "内容"],
+                             ["提交 (commit)", provenance.commit or ""],
+                             ["提交时间", provenance.committed or ""],
+                             ["使用的文件有未提交的修改", {True: "是", False: "否"}.get(provenance.dirty, "")],
+                             ["gapctl 版本", provenance.gapctl],
+                             ["requirements.lock sha256", provenance.requirements_lock or ""],
+                             ["文件清单 sha256", provenance.digest],
+                             [],
+                             ["文件", "sha256"]]
+    rows += [[path, digest] for path, digest in provenance.files]
+    return rows
+
+
+def workbook_bytes(scored: RoundScore, provenance: Any = None) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -306,6 +333,17 @@ def workbook_bytes(scored: RoundScore) -> bytes:
             ws.column_dimensions[get_column_letter(n)].width = min(max(widest, 4), 60) + 2
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = ws.dimensions
+    if provenance is not None:
+        ws = wb.create_sheet(PROVENANCE_SHEET)
+        for row in provenance_rows(provenance):
+            ws.append([_xml_text(neutralised(v, "string")) for v in row])
+            for cell in ws[ws.max_row]:
+                cell.data_type = "s"
+        for cell in [*ws[1], *ws[9]]:
+            cell.font = bold
+        ws.column_dimensions["A"].width = max(width(path) for path, _ in provenance.files) + 2 \
+            if provenance.files else 30
+        ws.column_dimensions["B"].width = 68
     wb.properties.creator = "gapctl"
     wb.properties.title = scored.round.title
     wb.properties.created = FIXED_TIME
@@ -317,23 +355,31 @@ def workbook_bytes(scored: RoundScore) -> bytes:
     return buffer.getvalue()
 
 
-def xlsx_files(scored: RoundScore) -> dict[str, bytes]:
-    return {f"{scored.round.id}.xlsx": workbook_bytes(scored)}
+def xlsx_files(scored: RoundScore, provenance: Any = None) -> dict[str, bytes]:
+    return {f"{scored.round.id}.xlsx": workbook_bytes(scored, provenance)}
 
 
-def export(scored: RoundScore, fmt: str, out: Path) -> list[Path]:
+def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None) -> list[Path]:
     """Write the round's tables to the directory `out` (created if needed); the files written.
 
-    Each file is written atomically and the set all or none (gapctl.writes); `out` and the files
-    in it must not be symbolic links. Raises WriteError.
+    `provenance` (gapctl.provenance) goes with them as the module's docstring says. Each file is
+    written atomically and the set all or none (gapctl.writes); `out` and the files in it must not
+    be symbolic links. Raises WriteError.
     """
     from gapctl.writes import Write, write_files
 
-    makers = {"csv": csv_files, "xlsx": xlsx_files, "datapackage": datapackage_files}
-    if fmt not in makers:
+    if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     out = Path(out)
-    files = makers[fmt](scored)
+    if fmt == "csv":
+        files = csv_files(scored)
+        if provenance is not None:
+            from gapctl.escape import json_document
+            files["provenance.json"] = json_document({"round": scored.round.id}, provenance).encode("utf-8")
+    elif fmt == "xlsx":
+        files = xlsx_files(scored, provenance)
+    else:
+        files = datapackage_files(scored, provenance)
     return write_files([Write(out / name, data) for name, data in files.items()], root=out.parent)
 
 

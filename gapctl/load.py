@@ -7,6 +7,7 @@ read; cross-references and arithmetic are `validate`'s job.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -155,6 +156,10 @@ def find_repository_root(start: Path, tree: Any = DISK) -> Path | None:
     for candidate in [start, *start.parents]:
         if any(tree.is_dir(candidate / name) for name in ("schemes", "units", "rounds")):
             return candidate
+    if tree is DISK and not start.is_absolute():  # `cd rounds && gapctl score r1`: the root is `..`
+        for candidate in start.absolute().parents:
+            if any(tree.is_dir(candidate / name) for name in ("schemes", "units", "rounds")):
+                return Path(os.path.relpath(candidate))
     return None
 
 
@@ -748,7 +753,8 @@ def build_round(src: SourceFile, data: Any, directory: Path, problems: list[Prob
     if values is None or not values.get("id") or values.get("title") is None \
             or not values.get("units"):
         return None
-    _check_id_matches_name(src, values["id"], directory.name, N_("round id"), problems)
+    named = directory.name if directory.name not in ("", "..") else Path(os.path.abspath(directory)).name  # `.`
+    _check_id_matches_name(src, values["id"], named, N_("round id"), problems)
     assignments = _objects(reader, values.get("schemes"), "schemes", S.SCHEME_ASSIGNMENT,
                            N_("a scheme assignment"),
                            lambda v, at: SchemeAssignment(v["scheme"], tuple(v.get("unit_types") or ()),

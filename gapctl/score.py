@@ -693,7 +693,7 @@ def imported_losses(round_: Round, depth: int) -> dict[str, dict[str, Decimal]]:
         from gapctl.load import load
 
         other_dir = Path(round_.directory).parent / ref.round
-        loaded = load(other_dir)
+        loaded = load(other_dir, tree=round_.tree)  # at the same revision (score --rev)
         if loaded.round is None:
             continue
         other = score_round(loaded.round, depth=depth + 1)
@@ -758,9 +758,10 @@ def period_scores(round_: Round, seen: tuple[str, ...] = ()) -> dict[str, list[U
 
     for period in round_.periods:
         directory = Path(round_.directory).parent / period
-        if period in seen or not directory.is_dir():
+        tree = round_.tree
+        if period in seen or not (tree.is_dir(directory) if tree is not None else directory.is_dir()):
             continue  # a cycle or a missing round: validate reports it
-        loaded = load(directory)
+        loaded = load(directory, tree=tree)  # at the same revision (score --rev)
         if loaded.round is None:
             continue
         scored = score_round(loaded.round, seen=seen + (round_.id,))

@@ -67,6 +67,7 @@ class Mismatch:
 @dataclass
 class Verified:
     table: str
+    sha256: str | None = None  # of the table's bytes, as read
     rows: int = 0  # rows below the header with a unit
     matched: int = 0
     columns: dict[str, str] = field(default_factory=dict)  # field → the header as written
@@ -169,6 +170,12 @@ def verify(scored: RoundScore, table: Path, tolerance: Decimal = ZERO, sheet: st
 
     read = sheets.read(Path(table), sheet)
     out = Verified(Path(table).name)
+    if not read.problems:
+        import hashlib
+        try:
+            out.sha256 = hashlib.sha256(Path(table).read_bytes()).hexdigest()
+        except OSError:  # gone since it was read: the figures still are what was read
+            out.sha256 = None
     if read.problems:
         out.problems = read.problems.lines()
         return out
@@ -323,7 +330,8 @@ def _lines(score: UnitScore, lang: str, kinds: tuple[str, ...]) -> list[str]:
 
 
 def json_data(result: Verified) -> dict[str, Any]:
-    return {"table": result.table, "ok": result.ok, "rows": result.rows, "matched": result.matched,
+    return {"table": result.table, "sha256": result.sha256, "ok": result.ok, "rows": result.rows,
+            "matched": result.matched,
             "columns": result.columns, "ranks_within_category": result.category_ranks, "problems": result.problems,
             "not_covered": [{"scheme": s, "units": n} for s, n in result.not_covered],
             "mismatches": [{"what": m.what, "unit": m.unit, "name": m.name, "row": m.row, "published": m.published,

@@ -194,7 +194,9 @@ def test_cli_writes_the_docx_inside_an_out_directory(tmp_path, monkeypatch):
                                  "--office", OFFICE, "--date", "2025-01-20", "--number", NUMBER])
     assert result.exit_code == 0, result.output
     written = out / "yanjiang-2021.docx"
-    assert written.read_bytes() == docx_bytes(scored(YANJIANG), "zh", ISSUE)
+    from gapctl.provenance import of_rounds
+    yanjiang = scored(YANJIANG)
+    assert written.read_bytes() == docx_bytes(yanjiang, "zh", ISSUE, provenance=of_rounds([yanjiang.round]))
     assert result.output.strip() == f"wrote {written}"
     assert sorted(p.name for p in out.iterdir()) == ["yanjiang-2021.docx"]  # nothing left beside it
 

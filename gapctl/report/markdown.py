@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from gapctl.escape import code, link, md
 from gapctl.explain import observation_text
@@ -375,3 +376,83 @@ def pages(scored: RoundScore, lang: str, ext: str, previous: RoundScore | None =
     for s in scored.units:
         out.append(unit_page(scored, s, lang, ext, before.get(s.unit.id), standing))
     return out
+
+
+# --- provenance (gapctl.provenance) ----------------------------------------------------
+
+FILES_LISTED = 40  # more files than this: the count and the manifest's sha256, not every line
+
+
+def provenance_block(provenance: Any, lang: str) -> list[str]:
+    """The overview's last section: the commit, gapctl, the lock file, and every file used with its
+    sha256 (up to FILES_LISTED; beyond, their number and the manifest's hash)."""
+    from gapctl.provenance import HEADING, NOTE
+
+    lines = ["## " + in_lang(HEADING, lang), ""]
+    lines += ["- " + pair(md(name), code(value) if _hexlike(value) else md(value), lang)
+              for name, value in provenance.lines(lang)]
+    lines.append("")
+    if len(provenance.files) <= FILES_LISTED:
+        lines += [md(in_lang(NOTE, lang)), ""]
+        lines += _table([in_lang("File", lang), "sha256"], [[code(path), code(digest)]
+                                                          for path, digest in provenance.files])
+    return lines
+
+
+def provenance_footer(provenance: Any, lang: str) -> list[str]:
+    """One line at the end of a unit's page: the commit and the manifest it was computed from."""
+    commit = provenance.commit[:12] if provenance.commit else in_lang("none", lang)
+    if provenance.dirty:
+        commit = aside(commit, in_lang("uncommitted changes", lang), lang)
+    text = in_lang("Computed by gapctl {version} from commit {commit}, files sha256 {digest}", lang).format(
+        version=provenance.gapctl, commit=commit, digest=provenance.digest[:16])
+    return [f"*{md(text)}*", ""]
+
+
+def _hexlike(value: str) -> bool:
+    head = value.split(" ", 1)[0]
+    return len(head) >= 40 and all(c in "0123456789abcdef" for c in head)
+
+
+# --- history across rounds (gapctl.trend) ----------------------------------------------
+
+def chart_name(unit_id: str, n: int) -> str:
+    """The file of a unit's history chart under charts/: its id when that is ASCII, else its place
+    (`history--3.svg`: no id starts with `-`, so the two kinds never meet)."""
+    import re
+    return f"history-{unit_id}.svg" if re.fullmatch(r"[A-Za-z0-9_.-]+", unit_id) else f"history--{n}.svg"
+
+
+def history_block(u: Any, history: Any, lang: str) -> tuple[list[str], dict[str, str]]:
+    """A unit's totals, ranks and grades round by round (a table and a line chart), then the problems
+    found again in its last two rounds, each with what the earlier round asked it to fix (整改要求)."""
+    from gapctl import trend as T
+
+    heading = in_lang("History", lang)
+    rows = []
+    for scored, s in zip(history.rounds, u.scores, strict=True):
+        title = md(written(scored.round.title, scored.round.title_en, lang) or scored.round.id)
+        if s is None:
+            rows.append([title, "—", "—", ""])
+            continue
+        rank = T.rank_shown(s)
+        rows.append([title, total_text(s), "—" if rank is None else str(rank), md(written(s.grade, s.grade_en, lang)
+                                                                                   or "")])
+    name = chart_name(u.unit.id, [x.unit.id for x in history.units].index(u.unit.id))
+    lines = ["## " + heading, ""]
+    lines += _table([in_lang("Round", lang), in_lang("Total", lang), in_lang("Rank", lang), in_lang("Grade", lang)],
+                    rows, {1, 2})
+    lines += [f"![{heading}](../charts/{name})", ""]
+    lines += ["## " + in_lang("Recurring problems", lang), ""]
+    if not u.recurring:
+        return lines + [in_lang("None", lang), ""], {name: T.chart(u, history, lang)}
+    rows = []
+    for r in u.recurring:
+        lost = in_lang(", ", lang).join(f"{md(history.rounds[n].round.id)} {two(r.chain.leaves[n].lost)}"
+                                        for n in r.rounds)
+        rows.append([md(f"{r.indicator.id} {name_in(r.indicator, lang)}"), lost, md(r.reason or ""),
+                     md(r.fix or "—")])
+    earlier = history.rounds[u.recurring[0].rounds[-2]].round.id
+    lines += _table([in_lang("Where", lang), in_lang("Points lost in", lang), in_lang("Reason", lang),
+                     in_lang("What {round} asked to fix", lang).format(round=md(earlier))], rows, set())
+    return lines, {name: T.chart(u, history, lang)}

@@ -44,8 +44,9 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def docx_bytes(scored: RoundScore, lang: str = "zh", issue: Issue | None = None,
-               standing: Standing | None = None) -> bytes:
-    """The Word document (.docx) of the round's results."""
+               standing: Standing | None = None, provenance: Any = None) -> bytes:
+    """The Word document (.docx) of the round's results; `provenance` (gapctl.provenance) adds an
+    annex after the 落款 saying what they were computed from."""
     from docx import Document
     from docx.oxml import parse_xml
 
@@ -81,6 +82,8 @@ def docx_bytes(scored: RoundScore, lang: str = "zh", issue: Issue | None = None,
     for text in (issue.office, issued_on(issue.date, lang) if issue.date else None):  # 落款
         if text:
             body.para(text, align="right", before=120)
+    if provenance is not None:
+        _provenance(body, provenance, lang)
     end = doc.element.body.sectPr
     for element in parse_xml(f'<w:body {W}>{"".join(body.parts)}</w:body>'):
         end.addprevious(element)
@@ -392,3 +395,17 @@ def _unit_problems(body: _Body, s: UnitScore, n: int, lang: str) -> None:
         return
     head = [in_lang("Where", lang), in_lang("lost", lang), in_lang("Reason", lang), in_lang("To fix", lang)]
     body.table(head, ([p.where, p.lost, p.reason, p.fix] for p in found), [4.6, 1.4, 4.8, 4.8], {1})
+
+
+def _provenance(body: _Body, provenance: Any, lang: str) -> None:
+    """附：数据来源: the commit, gapctl, the lock file, and every file used with its sha256 (in small type)."""
+    from gapctl.provenance import HEADING, NOTE
+    from gapctl.report.markdown import FILES_LISTED
+
+    body.para(in_lang(HEADING, lang), style="Heading1", before=360)
+    for name, value in provenance.lines(lang):
+        body.para(pair(name, value, lang), run=_Run(size=9))
+    if len(provenance.files) <= FILES_LISTED:
+        body.para(in_lang(NOTE, lang), run=_Run(size=9))
+        body.table([in_lang("File", lang), "sha256"], ([path, digest] for path, digest in provenance.files),
+                   [6.0, TEXT_WIDTH_CM - 6.0], set())
