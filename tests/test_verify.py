@@ -84,6 +84,8 @@ def test_a_table_built_from_the_rounds_own_scores_passes(kind, published, tmp_pa
     data = json.loads(verify(str(ROOT / ROUND), str(table), "-f", "json").stdout)
     assert data["ok"] and data["matched"] == len(published) and data["mismatches"] == []
     assert data["columns"] == {"unit": "单位名称", "rank": "排名", "total": "总分", "grade": "等次"}
+    import hashlib
+    assert data["sha256"] == hashlib.sha256(table.read_bytes()).hexdigest() and data["provenance"]["files"]
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
