@@ -102,6 +102,8 @@ LANG_OPTION = typer.Option(None, "--lang", callback=_use_lang, is_eager=True,
                                    "scheme's language, messages as gapctl --lang says)."))
 NO_CACHE_OPTION = typer.Option(False, "--no-cache", help=N_("Read every file again; neither use nor update "
                                                              ".gapctl-cache/ (also: GAPCTL_NO_CACHE=1)."))
+RANK_OPTION = typer.Option(False, "--rank", help=N_("Rank the units of schemes that publish no ranking too, "
+                                                     "labelled as not published."))
 REV_OPTION = typer.Option(None, "--rev", metavar="REV", help=N_(
     "Read the round as committed at this git revision (a commit, tag or branch), without a checkout."))
 UNIT_HELP = N_("Unit: its id, its name or the start of its name.")
@@ -197,8 +199,10 @@ def validate(
             _dump_json({"codes": catalogue})
         else:
             from gapctl.textwidth import table
+            severities = {"error": _("error"), "warning": _("warning")}
             rows = [[_("code"), _("name"), _("severity"), _("title")]]
-            rows += [[c["code"], c["name"], c["severity"], c["title"]] for c in catalogue]
+            rows += [[c["code"], c["name"], severities.get(c["severity"], c["severity"]), c["title"]]
+                     for c in catalogue]
             for line in table(rows):
                 _echo(line)
         raise typer.Exit(0)
@@ -388,11 +392,15 @@ def _plain(text: str) -> str:
               help=N_("""Score every unit of a round: rank, unit, category, applicable and earned points, base,
 bonus, penalty, external deductions, total, grade and flags.
 
-Invalid data is not scored (exit 1). Ties share a rank (1, 2, 2, 4).
+Invalid data is not scored (exit 1). Ties share a rank (1, 2, 2, 4). Ranks are shown only where
+the scheme publishes a ranking (its `ranking`); --rank shows them for the others too, labelled
+as not published. Units without ranks are listed in the unit set's order.
 
 Examples:
 
   gapctl score rounds/yanjiang-2021
+
+  gapctl score rounds/chongqing-2020 --rank
 
   gapctl score rounds/shanwei-2020 --by-category
 
@@ -413,19 +421,21 @@ def score(
     lang: Lang | None = LANG_OPTION,
     no_cache: bool = NO_CACHE_OPTION,
     rev: str | None = REV_OPTION,
+    rank: bool = RANK_OPTION,
 ) -> None:
     from gapctl import scoreboard
 
     provenance: list = []
     scored = _scored(path, final, summary=True, use_cache=not no_cache, rev=rev,
                      provenance=provenance if fmt is TableFormat.json else None)
+    scored.ranks_asked = rank
     if unit is not None:
         unit = _unit_id(unit, [s.unit for s in scored.units], scored.round.id)
     scores = scoreboard.select(scored, unit, by_category)
     if fmt is TableFormat.json:
         _dump_json(scoreboard.json_data(scored, scores), provenance[0])
     elif fmt is TableFormat.csv:
-        typer.echo(scoreboard.csv_text(scores), nl=False)
+        typer.echo(scoreboard.csv_text(scores, scored), nl=False)
     else:
         for line in scoreboard.text_lines(scored, scores, _lang(lang, scored.units), by_category):
             _echo(line)
@@ -515,6 +525,7 @@ def report(
         "With --robustness: number of draws (default 1000).")),
     seed: int | None = typer.Option(None, "--seed", help=N_("With --robustness: seed of the draws (default 1).")),
     rev: str | None = REV_OPTION,
+    rank: bool = RANK_OPTION,
 ) -> None:
     import datetime as dt
 
@@ -532,6 +543,7 @@ def report(
         raise _fail(_("--robustness is for html, md and pdf, not docx"), 2)
     warnings: list = []
     scored = _scored(path, final=False, warnings=warnings, rev=rev)
+    scored.ranks_asked = rank
     previous = _scored(compare, final=False, rev=rev) if compare is not None else None
     language = _lang(lang, scored.units)
     past = _history(history, scored, rev) if history else None
@@ -1158,55 +1170,111 @@ def export_command(
 
 @app.command("import", short_help=N_("Import an evaluator's spreadsheet into observation files."),
               help=N_("""Import an evaluator's spreadsheet into observation files: columns 单位, 指标,
-结果 (完成/未完成/不适用), 数值 (count, fraction, grade or notices, as the indicator's rule needs; items
-as a list of item ids or names), 说明, 扣分理由, 整改要求, 评估人员, 日期. Nothing is written if
-any row has a problem; existing observations are kept unless --force; comments survive.
+结果 (完成/未完成/不适用/待评), 数值 (count, fraction, grade or notices, as the indicator's rule needs;
+items as a list of item ids or names), 说明, 扣分理由, 整改要求, 评估人员, 日期 — or the matrix
+`gapctl export` writes (units as rows, indicators as columns, cells the points earned, 不适用 or 待评).
+gapctl's own export workbook is recognised and its sheet 指标得分矩阵 read; another workbook with
+several sheets needs --sheet. Nothing is written if any row has a problem; observations already
+recorded are kept unless --force (cells edited in gapctl's own workbook since the export need no
+--force); a changed value's old 扣分理由 is kept, marked 【待核实】; comments survive.
 
 Examples:
 
-  gapctl import rounds/shanwei-2020 评估结果.xlsx --dry-run
+  gapctl export rounds/shanwei-2020 --format xlsx --out out
+
+  gapctl import rounds/shanwei-2020 out/shanwei-2020.xlsx --dry-run
+
+  gapctl import rounds/shanwei-2020 out/shanwei-2020.xlsx --dry-run --format json
 
   gapctl import rounds/shanwei-2020 results.csv --force"""))
 def import_command(
     path: Path = typer.Argument(..., help=N_("A round directory.")),
-    file: Path = typer.Argument(..., help=N_("An xlsx workbook or a CSV file, one row per unit × indicator.")),
+    file: Path = typer.Argument(..., help=N_("An xlsx workbook or a CSV file: one row per unit × indicator, or "
+                                             "the matrix gapctl export writes.")),
     mapping: Path | None = typer.Option(None, "--mapping", help=N_("YAML mapping of other headers to fields "
                                                                    "(unit, indicator, result, value, note, reason, "
                                                                    "fix, observer, observed_at).")),
-    sheet: str | None = typer.Option(None, "--sheet", help=N_("Worksheet name (default: the first).")),
+    sheet: str | None = typer.Option(None, "--sheet", help=N_("Worksheet name (default: the matrix of gapctl's "
+                                                              "own export workbook, or the only sheet).")),
     dry_run: bool = typer.Option(False, "--dry-run", help=N_("Write nothing; show the score changes it would "
-                                                             "cause.")),
+                                                             "cause, and what --force would replace.")),
     force: bool = typer.Option(False, "--force", help=N_("Replace observations that already exist.")),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
-    from gapctl import importer
+    from gapctl import i18n, importer
     from gapctl.writes import WriteError
 
+    as_json = fmt is Format.json
     scored_before = _scored(path, final=False)
-    plan = importer.read(scored_before.round, file, mapping, sheet, force)  # reads the mapping file too
-    for note in plan.notes:
-        typer.echo(f"note: {note}", err=True)
+    # a dry run shows what the import would change with --force, and says which of it needs --force
+    plan = importer.read(scored_before.round, file, mapping, sheet, force or dry_run)  # reads the mapping too
+    if not as_json:
+        for note in plan.notes:
+            typer.echo(_("note: {note}").format(note=note), err=True)
     if plan.problems:
+        if as_json:
+            _dump_json(_import_data(plan, path, dry_run, force, written=[]))
+            raise typer.Exit(1)
         for problem in plan.problems:
             typer.echo(problem, err=True)
-        typer.echo(f"Nothing imported: {len(plan.problems)} problem(s).", err=True)
+        typer.echo(_("Nothing imported: {count} problem(s).").format(count=len(plan.problems)), err=True)
         raise typer.Exit(1)
     if dry_run:
         from gapctl import diff_view
         from gapctl.diff import compare
         from gapctl.score import score_round
 
-        after = score_round(importer.preview(scored_before.round, plan))
-        result = compare(scored_before, after, str(path), "now", "after import")
-        for line in diff_view.text_lines(result):
-            _echo(line)
-        _echo(f"(dry run: {plan.entries} entr(ies) in {len(plan.files)} file(s) not written)")
+        after = score_round(importer.preview(scored_before.round, plan),
+                            periods={period: rounds[1] for period, rounds in plan.periods.items()})
+        diffs = [compare(scored_before, after, str(path), _("now"), _("after import"))]
+        for period, (period_before, period_after) in sorted(plan.periods.items()):  # rows of the round's periods
+            diffs.append(compare(score_round(period_before), score_round(period_after), str(path.parent / period),
+                                 _("now"), _("after import")))
+        if as_json:
+            data = _import_data(plan, path, dry_run, force, written=[])
+            data["changes"] = [diff_view.json_data(result) for result in diffs]
+            _dump_json(data)
+            return
+        for result in diffs:
+            for line in diff_view.text_lines(result, i18n.lang()):
+                _echo(line)
+        if plan.replaced and not force:
+            for issue in plan.replaced[:REPLACED_SHOWN]:
+                _echo(_("needs --force: {place}: {message}").format(place=issue.ref, message=issue.message))
+            if len(plan.replaced) > REPLACED_SHOWN:
+                _echo(_("… and {count} more").format(count=len(plan.replaced) - REPLACED_SHOWN))
+            _echo(_("(--force would replace {count} observation(s) already recorded; without it the import "
+                    "refuses them)").format(count=len(plan.replaced)))
+        _echo(_("(dry run: {entries} entr(ies) in {files} file(s) not written)").format(
+            entries=plan.entries, files=len(plan.files)))
         return
     try:
         written = importer.write(plan)
     except WriteError as err:
         typer.echo(f"gapctl import: {err}", err=True)
         raise typer.Exit(1) from None
-    _echo(f"imported {plan.entries} entr(ies) into {len(written)} file(s).")
+    if as_json:
+        _dump_json(_import_data(plan, path, dry_run, force, written))
+        return
+    _echo(_("imported {entries} entr(ies) into {files} file(s).").format(entries=plan.entries, files=len(written)))
+
+
+REPLACED_SHOWN = 10  # observations a dry run lists that only --force replaces
+
+
+def _import_data(plan: Any, path: Path, dry_run: bool, force: bool, written: list) -> dict[str, Any]:
+    """`import --format json`: what was (or would be) written, the problems and notes, each with its place."""
+    from gapctl.sources import display_path
+
+    def issue(item: Any) -> dict[str, Any]:
+        return {"place": item.ref, "code": item.code, "message": item.message}
+
+    return {"round": display_path(path), "dry_run": dry_run, "force": force, "ok": not plan.problems,
+            "entries": plan.entries, "files": sorted(display_path(p) for p in plan.files),
+            "written": sorted(display_path(Path(p)) for p in written),
+            "problems": list(plan.problems), "issues": [issue(i) for i in plan.issues],
+            "notes": list(plan.notes),
+            "needs_force": [] if force else [issue(i) for i in plan.replaced]}
 
 
 @app.command("import-scheme", short_help=N_("Turn a published indicator table into a scheme skeleton."),

@@ -154,7 +154,8 @@ NOT_ASSESSED_FINAL = _kind("E508", "not-assessed-final", ERROR, N_("Not yet asse
                            "score needs every one observed."), stage="score")
 APPEAL_OUT_OF_WINDOW = _kind("E601", "appeal-out-of-window", ERROR, N_("Appeal filed outside the window"),
                              N_("An appeal was filed before the preliminary result or after the appeal window "
-                             "(stages.preliminary + appeal_working_days working days of China's calendar)."))
+                             "(stages.preliminary, or stages.preliminary_end when the feedback runs over several "
+                             "days, + appeal_working_days working days of China's calendar)."))
 DECISION_WITHOUT_REVIEWER = _kind("E602", "decision-without-reviewer", ERROR, N_("Appeal decision without a reviewer"),
                                   N_("Every decision on an appeal names the reviewer who made it."))
 LATE_EVIDENCE = _kind("W603", "late-evidence", WARNING, N_("Evidence after the deadline"),

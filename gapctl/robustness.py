@@ -468,9 +468,18 @@ def sentence(u: UnitRobustness, names: dict[str, str], grades: dict[str, str | N
     return ("；" if lang == "zh" else "; ").join(parts) + ("。" if lang == "zh" else ".")
 
 
+def unpublished(lang: str) -> str:
+    """The line for a scheme that publishes no ranking: its ranks are computed for this analysis only."""
+    from gapctl.i18n import in_lang
+    return in_lang("This scheme publishes no ranking: the ranks here are computed by gapctl only to show how far "
+                   "they would move.", lang)
+
+
 def round_data(scored: RoundScore, results: list[Robustness]) -> dict[str, Any]:
     """`gapctl robustness --format json`: the round, then every scheme's figures (json_data)."""
-    return {"round": scored.round.id, "schemes": [json_data(r) for r in results]}
+    schemes = {s.scheme.id: s.scheme for s in scored.units}
+    return {"round": scored.round.id,
+            "schemes": [{**json_data(r), "rank_published": schemes[r.scheme].publishes_ranking} for r in results]}
 
 
 def round_lines(scored: RoundScore, results: list[Robustness], lang: str = "zh") -> list[str]:
@@ -485,5 +494,7 @@ def round_lines(scored: RoundScore, results: list[Robustness], lang: str = "zh")
     for result in results:
         scheme = schemes[result.scheme]
         lines += ["", in_lang("Scheme: {title} ({id})", lang).format(title=plain(scheme.title), id=plain(scheme.id))]
+        if not scheme.publishes_ranking:
+            lines.append(unpublished(lang))
         lines += text_lines(result, lang)
     return lines

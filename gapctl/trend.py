@@ -199,7 +199,10 @@ def alone_line(rounds: list[str], lang: str) -> str:
 
 
 def rank_shown(score: UnitScore) -> int | None:
-    """The rank a ranking table shows: within the category where the scheme ranks by category."""
+    """The rank a ranking table shows: within the category where the scheme ranks by category; none
+    where the scheme publishes no ranking (gapctl.score: ranks only where published)."""
+    if not score.scheme.publishes_ranking:
+        return None
     return score.category_rank if score.category else score.rank
 
 
@@ -296,8 +299,10 @@ def json_data(result: Trend, unit: str | None = None) -> dict[str, Any]:
     def point(score: UnitScore | None) -> dict[str, Any] | None:
         if score is None:
             return None
-        return {"total": total_text(score) if score.total is not None else None, "rank": score.rank,
-                "category_rank": score.category_rank, "grade": score.grade, "scheme": score.scheme.id}
+        ranked = score.scheme.publishes_ranking
+        return {"total": total_text(score) if score.total is not None else None,
+                "rank": score.rank if ranked else None, "category_rank": score.category_rank if ranked else None,
+                "grade": score.grade, "scheme": score.scheme.id}
 
     def leaf_data(leaf: LeafScore | None) -> dict[str, Any] | None:
         if leaf is None:

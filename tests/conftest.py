@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import gapctl  # noqa: F401  first: it keeps openpyxl off lxml (OPENPYXL_LXML=False) before a test imports openpyxl
+
 ROOT = Path(__file__).resolve().parent.parent
 
 MINI_SCHEME = """\

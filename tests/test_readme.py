@@ -16,9 +16,15 @@ FILE = re.compile(r"(<!-- file: (?P<path>.+?) -->\n```yaml\n)(?P<body>.*?)(```)"
 
 
 def _render(cmd: str) -> str:
+    from gapctl import i18n
+
     args = shlex.split(cmd)
     assert args[0] == "gapctl"
-    result = CliRunner().invoke(app, args[1:])
+    i18n.use(None)  # each block starts as a new process does: an earlier block's `--lang en` does not carry over
+    try:
+        result = CliRunner().invoke(app, args[1:])
+    finally:
+        i18n.use(None)
     assert result.exit_code in (0, 1) and (result.exception is None or isinstance(result.exception, SystemExit))
     assert "Traceback" not in result.output
     return f"$ {cmd}\n{result.output}"

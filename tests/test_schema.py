@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from gapctl import i18n
 from gapctl import schema as S
 from gapctl.api import score
+from gapctl.assumptions import label
 from gapctl.cli import app
 from gapctl.load import load
 from gapctl.problems import BAD_VALUE, UNKNOWN_KEY, WRONG_TYPE
@@ -156,7 +157,7 @@ def test_yes_and_no_wherever_true_or_false_is_wanted(mini_repo):
     scheme = load(mini_repo / "rounds" / "r1").round.schemes["mini"]
     leaf = scheme.indicators[0].children[0]
     assert leaf.bounded is False and leaf.assumed is True
-    assert [a.what for a in scheme.assumptions] == ["1.1 渠道覆盖"]
+    assert [label(a, "en") for a in scheme.assumptions] == ["indicator 1.1 渠道覆盖"]
 
 
 def test_an_appeal_decision_reads_the_words_too(mini_repo):

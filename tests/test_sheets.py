@@ -199,7 +199,7 @@ def test_formulas_are_read_as_saved_values_never_evaluated(tmp_path: Path) -> No
         + row(6, cell("A6", "b"), cell("B6", "3"), cell("C6", "x", kind="str", formula='"x"'))
     sheet = _read(tmp_path, xlsx(rows))
     assert _codes(sheet) == [(3, 2, "formula"), (4, 2, "formula"), (5, 2, "formula")]
-    assert "(also rows 5)" in sheet.problems.lines()[1]
+    assert "(also row 5)" in sheet.problems.lines()[1]
     assert sheet.rows[1] == (2, {0: "a", 1: "3", 2: Decimal(7)})
     assert [(i.row, i.col, i.code) for i in sheet.notes.items()] == [(2, 2, "formula"), (6, 2, "formula")]
 

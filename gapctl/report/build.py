@@ -107,13 +107,14 @@ def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
     assert _JOB is not None
     scored, lang, previous, stamp, standing, provenance, history, robustness = _JOB
     before = previous.by_unit() if previous else {}
+    ordered = scored.in_rank_order()  # as `pages` orders them
     out = []
     with paused_gc():  # markdown-it makes many small objects; collections only slow it down
         for i in range(*span):
             if i == 0:
                 page = overview(scored, lang, ".html", stamp, standing, robustness=robustness)
             else:
-                unit = scored.units[i - 1]
+                unit = ordered[i - 1]
                 page = unit_page(scored, unit, lang, ".html", before.get(unit.unit.id), standing)
                 page = _with_history(page, unit, history, lang)
             page = _with_provenance(page, provenance, lang)

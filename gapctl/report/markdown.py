@@ -1,11 +1,14 @@
 """The report as Markdown: the one source that the HTML is rendered from.
 
 An overview (title, scheme, period, grade distribution, rankings per category, attainment
-per top-level indicator, where most points were lost, units below a threshold) and one
+per top-level indicator, where most points were lost, units below a threshold, the method and
+every assumption the results rest on) and one
 page per unit (score card, indicators, problem list with evidence, and with a previous
 round: last year's total and grade and which of last year's problems are fixed).
 Every string from the data goes through `gapctl.escape.md()` (or `link()`/`code()`), so
-nothing a unit wrote becomes markup, a mention or a link other than http(s).
+nothing a unit wrote becomes markup, a mention or a link other than http(s). Ranks appear only
+for schemes that publish a ranking, or when asked for (labelled as not published); otherwise the
+tables list units in the unit set's order under "Scores".
 """
 
 from __future__ import annotations
@@ -102,12 +105,34 @@ def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None, 
     heading = in_lang("Score distribution", lang)
     charts["scores.svg"] = svg.column_chart(heading, dist)
     lines += [f"## {heading}", "", f"![{heading}](charts/scores.svg)", ""]
+    lines += _method(scored, lang)
     return Page(f"index{ext}", "\n".join(lines), charts, title)
+
+
+def _method(scored: RoundScore, lang: str) -> list[str]:
+    """计分方法和假定: each scheme's computation and ranking, then every assumption, by file."""
+    from gapctl.report.method import method
+
+    found = method(scored, lang)
+    lines = ["## " + in_lang("Method and assumptions", lang), ""]
+    for scheme in found.schemes:
+        lines += [f"### {md(scheme.title)}", ""]
+        lines += ["- " + pair(md(label), md(text), lang) for label, text in scheme.facts] + [""]
+    lines += ["### " + in_lang("Assumptions (not published)", lang), ""]
+    if not found.assumptions:
+        return lines + [in_lang("None: every figure is as published.", lang), ""]
+    lines += [in_lang("Where the published documents are silent, these files assume what follows; the results "
+                      "rest on them.", lang), ""]
+    for heading, entries in found.assumptions:
+        lines += [f"**{md(heading)}**", ""]
+        lines += ["- " + pair(md(what), md(why), lang) for what, why in entries] + [""]
+    return lines
 
 
 def ranking_groups(scored: RoundScore, lang: str) -> list[tuple[str, list[UnitScore]]]:
     """The ranking tables: (heading, units in rank order) per scheme, and per category where the
-    scheme ranks by category (分类排名), schemes in the round's order. Headings are plain text."""
+    scheme ranks by category (分类排名), schemes in the round's order; a scheme whose ranks are not
+    shown lists its units in the unit set's order. Headings are plain text."""
     groups: dict[tuple[str, str], list[UnitScore]] = {}
     for s in scored.units:
         category = s.category.id if s.category else ""
@@ -125,7 +150,10 @@ def ranking_groups(scored: RoundScore, lang: str) -> list[tuple[str, list[UnitSc
         heading = members[0].scheme.title
         if members[0].category:
             heading += f" · {name_in(members[0].category, lang)}"
-        out.append((heading, sorted(members, key=lambda s: (rank_of(s) or 0, s.unit.id))))
+        ordered = scored.in_rank_order(members)
+        if scored.ranks_shown(members[0].scheme):
+            ordered = sorted(ordered, key=lambda s: rank_of(s) or 0)  # within a category: by category rank
+        out.append((heading, ordered))
     return out
 
 
@@ -134,23 +162,33 @@ def rank_of(s: UnitScore) -> int | None:
     return s.category_rank if s.category else s.rank
 
 
+def not_published(scored: RoundScore, lang: str) -> str:
+    """The label of ranks shown on request for a scheme that publishes none."""
+    return in_lang("Ranks computed by gapctl on request: this scheme publishes no ranking.", lang)
+
+
 def _rankings(scored: RoundScore, lang: str, ext: str) -> list[str]:
-    lines = ["## " + in_lang("Ranking", lang), ""]
+    every = all(scored.ranks_shown(s.scheme) for s in scored.units)
+    lines = ["## " + (in_lang("Ranking", lang) if every else in_lang("Scores", lang)), ""]
     for heading, members in ranking_groups(scored, lang):
         lines += [f"### {md(heading)}", ""]
+        ranked = scored.ranks_shown(members[0].scheme)
+        if ranked and not members[0].scheme.publishes_ranking:
+            lines += [f"*{not_published(scored, lang)}*", ""]
         has_grade = any(s.grade for s in members)
-        head = [in_lang("Rank", lang), in_lang("Unit", lang), in_lang("Base", lang), in_lang("Total", lang)]
+        head = [in_lang("Rank", lang)] if ranked else []
+        head += [in_lang("Unit", lang), in_lang("Base", lang), in_lang("Total", lang)]
         head += [in_lang("Grade", lang)] if has_grade else []
         head += [in_lang("Flags", lang)]
         rows = []
         for s in members:
             places = s.scheme.scoring.places
-            row = [str(rank_of(s)), link(_name(s, lang), f"units/{s.unit.id}{ext}"), fixed(s.base, places),
-                   total_text(s)]
+            row = [str(rank_of(s))] if ranked else []
+            row += [link(_name(s, lang), f"units/{s.unit.id}{ext}"), fixed(s.base, places), total_text(s)]
             row += [md(s.grade or "")] if has_grade else []
             row += [md(", ".join(flag_labels(s, lang)))]
             rows.append(row)
-        lines += _table(head, rows, {0, 2, 3})
+        lines += _table(head, rows, {0, 2, 3} if ranked else {1, 2})
     return lines
 
 
@@ -235,10 +273,13 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
     card.append(["**" + in_lang("Total", lang) + "**", f"**{total_text(s)}**"])
     if s.grade:
         card.append([in_lang("Grade", lang), md(written(s.grade, s.grade_en, lang))])
-    card.append([in_lang("Rank", lang), f"{s.rank} / {len([u for u in scored.units if u.scheme is s.scheme])}"])
-    if s.category:
-        card.append([in_lang("Rank in category", lang), aside(str(s.category_rank), md(name_in(s.category, lang)),
-                                                              lang)])
+    if scored.ranks_shown(s.scheme):
+        shown = f"{s.rank} / {len([u for u in scored.units if u.scheme is s.scheme])}"
+        card.append([in_lang("Rank", lang), shown if s.scheme.publishes_ranking else
+                     aside(shown, in_lang("not published", lang), lang)])
+        if s.category:
+            card.append([in_lang("Rank in category", lang), aside(str(s.category_rank),
+                                                                  md(name_in(s.category, lang)), lang)])
     if s.performance_points is not None:
         card.append([in_lang("Performance points", lang), fixed(s.performance_points, 2)])
     if s.flags or s.pending:
@@ -370,10 +411,11 @@ def _fixed(previous: UnitScore, current: UnitScore, lang: str) -> list[str]:
 def pages(scored: RoundScore, lang: str, ext: str, previous: RoundScore | None = None,
           stamp: str | None = None, standing: Standing | None = None, issue: Issue | None = None,
           robustness: list | None = None) -> list[Page]:
-    """Every page of the report, overview first, units in ranking order."""
+    """Every page of the report, overview first, units in ranking order (in the unit set's order where
+    ranks are not shown)."""
     before = previous.by_unit() if previous else {}
     out = [overview(scored, lang, ext, stamp, standing, issue, robustness)]
-    for s in scored.units:
+    for s in scored.in_rank_order():
         out.append(unit_page(scored, s, lang, ext, before.get(s.unit.id), standing))
     return out
 

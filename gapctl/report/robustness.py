@@ -17,7 +17,7 @@ from gapctl.figures import figure
 from gapctl.i18n import in_lang
 from gapctl.labels import name_in, pair, written
 from gapctl.report import svg
-from gapctl.robustness import sentence
+from gapctl.robustness import sentence, unpublished
 from gapctl.score import RoundScore
 
 
@@ -51,6 +51,8 @@ def section(scored: RoundScore, results: list[Any], lang: str, charts: dict[str,
         title = in_lang("Ranks in the draws: {scheme}", lang).format(scheme=schemes[result.scheme].title)
         if len(results) > 1:
             lines += [f"### {md(schemes[result.scheme].title)}", ""]
+        if not schemes[result.scheme].publishes_ranking:
+            lines += [unpublished(lang), ""]
         rows = [(names[u.unit], u.rank, u.median, *u.interval, u.robust()) for u in units]
         most = max([len(result.units)] + [u.interval[1] for u in units])
         charts[f"robustness-{n}.svg"] = svg.rank_intervals(title, rows, most, legend)

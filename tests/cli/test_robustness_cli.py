@@ -69,3 +69,14 @@ def test_a_long_run_on_a_terminal_shows_its_progress_on_stderr(monkeypatch):
     assert "drawing (suizhou-2021) 40/40 draws" in result.stderr and "draws" not in result.stdout.split("\n")[0]
     monkeypatch.setattr(cli, "LONG_RUN", 10_000)
     assert run("--draws", "40").stderr == ""  # a short run says nothing
+
+
+def test_a_scheme_without_a_published_ranking_says_its_ranks_are_computed():
+    """Suizhou publishes no ranking (issue 19 §3): the analysis ranks anyway, and says so; Shanwei ranks."""
+    note = "This scheme publishes no ranking: the ranks here are computed by gapctl only to show how far they " \
+           "would move."
+    assert note in run("--draws", "10").stdout
+    assert json.loads(run("--draws", "10", "-f", "json").stdout)["schemes"][0]["rank_published"] is False
+    shanwei = ["--lang", "en", "robustness", str(ROOT / "rounds/shanwei-2020"), "--draws", "10"]
+    assert note not in runner.invoke(app, shanwei).stdout
+    assert json.loads(runner.invoke(app, [*shanwei, "-f", "json"]).stdout)["schemes"][0]["rank_published"] is True
