@@ -61,9 +61,10 @@ def banner(scored: RoundScore, lang: str, standing: Standing | None = None) -> l
 
 
 def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None, standing: Standing | None = None,
-             issue: Issue | None = None) -> Page:
+             issue: Issue | None = None, robustness: list | None = None) -> Page:
     """The first page; `issue` adds the office, number and date to its facts (the HTML shows them
-    in its masthead instead)."""
+    in its masthead instead); `robustness` (gapctl.robustness results, one per scheme) adds the
+    section on how far ranks and grades move (gapctl.report.robustness)."""
     round_ = scored.round
     title = written(round_.title, round_.title_en, lang)
     lines = [f"# {md(title)}", ""] + banner(scored, lang, standing)
@@ -93,6 +94,9 @@ def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None, 
         charts["grades.svg"] = svg.column_chart(heading, bars)
         lines += [f"![{heading}](charts/grades.svg)", ""]
     lines += _rankings(scored, lang, ext)
+    if robustness:
+        from gapctl.report.robustness import section
+        lines += section(scored, robustness, lang, charts)
     lines += _attainment(scored, lang, charts)
     lines += _most_lost(scored, lang)
     lines += _below(scored, lang)
@@ -405,11 +409,12 @@ def _fixed(previous: UnitScore, current: UnitScore, lang: str) -> list[str]:
 
 
 def pages(scored: RoundScore, lang: str, ext: str, previous: RoundScore | None = None,
-          stamp: str | None = None, standing: Standing | None = None, issue: Issue | None = None) -> list[Page]:
+          stamp: str | None = None, standing: Standing | None = None, issue: Issue | None = None,
+          robustness: list | None = None) -> list[Page]:
     """Every page of the report, overview first, units in ranking order (in the unit set's order where
     ranks are not shown)."""
     before = previous.by_unit() if previous else {}
-    out = [overview(scored, lang, ext, stamp, standing, issue)]
+    out = [overview(scored, lang, ext, stamp, standing, issue, robustness)]
     for s in scored.in_rank_order():
         out.append(unit_page(scored, s, lang, ext, before.get(s.unit.id), standing))
     return out
