@@ -215,7 +215,7 @@ def validate(
     code = result.report.exit_code(strict)
     findings = Findings(result.report.sorted(), result.files, " ".join(str(p) for p in paths), code != 0)
     provenance = None
-    if fmt is ProblemFormat.json:
+    if fmt in (ProblemFormat.json, ProblemFormat.sarif):
         from gapctl.provenance import of_targets
         provenance = of_targets(paths)
     typer.echo(render(findings, fmt.value, provenance), nl=False)
