@@ -29,21 +29,29 @@ class ReportError(Exception):
 
 
 def render(scored: RoundScore, fmt: str = "html", lang: str = "zh", previous: RoundScore | None = None,
-           stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None) -> dict[str, str]:
+           stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None,
+           provenance: Any = None, history: Any = None, robustness: list | None = None) -> dict[str, str]:
     """Relative path → file content for every file of the report (deterministic unless `stamp`).
 
     `issue`: the office, date and number the overview names; `standing`: whether the results are
-    provisional (every page says so)."""
+    provisional (every page says so); `provenance` (gapctl.provenance): what the results were
+    computed from, a section of the overview and a line at the end of each unit's page; `history`
+    (a gapctl.trend.Trend ending with this round): each unit's page gains its totals round by round
+    (a table and a chart) and its recurring problems with the earlier round's 整改要求; `robustness`:
+    gapctl.robustness results (one per scheme) for the overview's robustness section (none by default)."""
     ext = ".html" if fmt == "html" else ".md"
     issue, standing = issue or Issue(), standing or Standing()
     out: dict[str, str] = {}
     if fmt == "md":
-        for page in pages(scored, lang, ext, previous, stamp, standing, issue if issue else None):
+        for n, page in enumerate(pages(scored, lang, ext, previous, stamp, standing, issue if issue else None,
+                                       robustness)):
+            page = _with_provenance(_with_history(page, scored.units[n - 1] if n else None, history, lang),
+                                    provenance, lang)
             out[page.path] = page.markdown + "\n"
-            for name, chart in page.charts.items():  # charts belong to the overview (index.md)
+            for name, chart in page.charts.items():  # the overview's, and a unit's history (all in charts/)
                 out[f"charts/{name}"] = chart + "\n"
         return out
-    rendered = _render_html(scored, lang, previous, stamp, standing)
+    rendered = _render_html(scored, lang, previous, stamp, standing, provenance, history, robustness)
     around = frame(scored, lang, issue, standing)
     unit_frame = dataclasses.replace(around, head=False)
     for n, (path, title, body) in enumerate(rendered):
@@ -61,6 +69,31 @@ def frame(scored: RoundScore, lang: str, issue: Issue, standing: Standing) -> ht
                              date=issued_on(issue.date, lang) if issue.date else "")
 
 
+def _with_history(page: Any, unit: Any, history: Any, lang: str) -> Any:
+    """A unit's page with its history (gapctl.report.markdown.history_block) at its end."""
+    if history is None or unit is None:
+        return page
+    from gapctl.report.markdown import history_block
+
+    found = history.unit(unit.unit.id)
+    if found is None:
+        return page
+    lines, charts = history_block(found, history, lang)
+    return dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(lines),
+                               charts={**page.charts, **charts})
+
+
+def _with_provenance(page: Any, provenance: Any, lang: str) -> Any:
+    """The page with the provenance at its end: the whole block on the overview, a line on a unit's page."""
+    if provenance is None:
+        return page
+    from gapctl.report.markdown import provenance_block, provenance_footer
+
+    extra = provenance_block(provenance, lang) if page.path.startswith("index") else provenance_footer(provenance,
+                                                                                                         lang)
+    return dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(extra))
+
+
 PARALLEL_FROM = 200  # pages; below this a process pool costs more than it saves
 _JOB: tuple[Any, ...] | None = None  # what forked workers render from (inherited, never pickled)
 
@@ -71,29 +104,34 @@ def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
     from gapctl.report.markdown import overview, unit_page
 
     assert _JOB is not None
-    scored, lang, previous, stamp, standing = _JOB
+    scored, lang, previous, stamp, standing, provenance, history, robustness = _JOB
     before = previous.by_unit() if previous else {}
+    ordered = scored.in_rank_order()  # as `pages` orders them
     out = []
     with paused_gc():  # markdown-it makes many small objects; collections only slow it down
         for i in range(*span):
             if i == 0:
-                page = overview(scored, lang, ".html", stamp, standing)
+                page = overview(scored, lang, ".html", stamp, standing, robustness=robustness)
             else:
-                unit = scored.units[i - 1]
+                unit = ordered[i - 1]
                 page = unit_page(scored, unit, lang, ".html", before.get(unit.unit.id), standing)
+                page = _with_history(page, unit, history, lang)
+            page = _with_provenance(page, provenance, lang)
             out.append((page.path, page.title, html_render.body(page.markdown, page.charts)))
     return out
 
 
 def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
-                 stamp: str | None, standing: Standing | None = None) -> list[tuple[str, str, str]]:
+                 stamp: str | None, standing: Standing | None = None,
+                 provenance: Any = None, history: Any = None,
+                 robustness: list | None = None) -> list[tuple[str, str, str]]:
     """Every page rendered, in order; large rounds across the machine's cores (forked workers)."""
     global _JOB
     count = len(scored.units) + 1
     from gapctl.outcomes import jobs_wanted
 
     workers = min(jobs_wanted(), 8)  # GAPCTL_JOBS, else the usable cores, as validate and score
-    _JOB = (scored, lang, previous, stamp, standing)
+    _JOB = (scored, lang, previous, stamp, standing, provenance, history, robustness)
     try:
         if count < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
             return _render_range((0, count))
@@ -108,15 +146,18 @@ def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
 
 
 def document(scored: RoundScore, fmt: str, lang: str = "zh", previous: RoundScore | None = None,
-             stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None) -> bytes:
+             stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None,
+             provenance: Any = None, history: Any = None, robustness: list | None = None) -> bytes:
     """The one file an office issues: Word (`docx`), or `pdf`, the one-file HTML report printed by
-    Chromium (raises gapctl.report.pdf.NoBrowser without one, PrintError if it fails)."""
+    Chromium (raises gapctl.report.pdf.NoBrowser without one, PrintError if it fails). The Word
+    document has no robustness section (the command line refuses the combination)."""
     if fmt == "docx":
         from gapctl.report.word import docx_bytes
-        return docx_bytes(scored, lang, issue, standing)
+        return docx_bytes(scored, lang, issue, standing, provenance)
     if fmt == "pdf":
         from gapctl.report.pdf import print_pdf
-        return print_pdf(render(scored, "html", lang, previous, stamp, issue, standing)["report.html"])
+        return print_pdf(render(scored, "html", lang, previous, stamp, issue, standing,
+                                provenance, history, robustness)["report.html"])
     raise ValueError(f"{fmt!r} is not a document format; expected one of {', '.join(DOCUMENTS)}")
 
 
