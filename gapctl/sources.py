@@ -499,6 +499,9 @@ def _parse_yaml(src: SourceFile, text: str, measure_depth: bool = False) -> Pars
     except RecursionError:  # PyYAML without libyaml composes in Python, recursively
         return Parsed(src, None, [Problem(TOO_DEEP, _too_deep_message(), src,
                                           location=Location(src.display, 1, 1))])
+    if data is None and not walker.problems:  # `---` alone, or `~`: a document holding nothing
+        return Parsed(src, None, [Problem(EMPTY_FILE, _("file holds no data (only comments?)"),
+                                          src, location=Location(src.display, 1, 1))])
     return Parsed(src, data, walker.problems)
 
 
