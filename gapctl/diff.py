@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gapctl.i18n import _
 from gapctl.load import Loaded, load
 from gapctl.model import Indicator, Scheme
 from gapctl.problems import Problem
@@ -277,17 +278,19 @@ class Gates:
             if u.old is None or u.new is None:
                 continue
             if self.total_drops_more_than is not None and -u.delta > self.total_drops_more_than:
-                tripped.append(f"{u.name} ({u.unit}): total dropped {_n(-u.delta)} "
-                               f"(more than {_n(self.total_drops_more_than)})")
+                tripped.append(_("{name} ({unit}): total dropped {by} (more than {limit})").format(
+                    name=u.name, unit=u.unit, by=_n(-u.delta), limit=_n(self.total_drops_more_than)))
             if self.total_rises_more_than is not None and u.delta > self.total_rises_more_than:
-                tripped.append(f"{u.name} ({u.unit}): total rose {_n(u.delta)} "
-                               f"(more than {_n(self.total_rises_more_than)})")
+                tripped.append(_("{name} ({unit}): total rose {by} (more than {limit})").format(
+                    name=u.name, unit=u.unit, by=_n(u.delta), limit=_n(self.total_rises_more_than)))
             if self.grade_change and u.grade_changed:
-                tripped.append(f"{u.name} ({u.unit}): grade {u.old.grade} → {u.new.grade}")
+                tripped.append(_("{name} ({unit}): grade {old} → {new}").format(
+                    name=u.name, unit=u.unit, old=u.old.grade, new=u.new.grade))
             if self.rank_change and u.rank_changed:
-                tripped.append(f"{u.name} ({u.unit}): rank {rank(u.old)} → {rank(u.new)}")
+                tripped.append(_("{name} ({unit}): rank {old} → {new}").format(
+                    name=u.name, unit=u.unit, old=rank(u.old), new=rank(u.new)))
         if self.any_change and diff.changed():
-            tripped.append(f"{len(diff.changed())} unit(s) changed")
+            tripped.append(_("{count} unit(s) changed").format(count=len(diff.changed())))
         return tripped
 
     def check_repository(self, diff: RepositoryDiff) -> list[str]:
@@ -297,7 +300,7 @@ class Gates:
             if entry.diff is not None:
                 entry.diff.gates = entry.gates = self.check(entry.diff)
             elif self.any_change and entry.status in ("added", "removed"):
-                entry.gates = [f"round {'added' if entry.status == 'added' else 'removed'}"]
+                entry.gates = [_("round added") if entry.status == "added" else _("round removed")]
             tripped += [f"{entry.path}: {gate}" for gate in entry.gates]
         return tripped
 

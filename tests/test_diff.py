@@ -121,6 +121,10 @@ def test_gates_exit_one(history, monkeypatch):
     assert runner.invoke(app, args).exit_code == 0
     dropped = runner.invoke(app, args + ["--fail-if-total-drops-more-than", "2"])
     assert dropped.exit_code == 1 and "total dropped 3" in dropped.output   # 9 → 6
+    monkeypatch.setenv("GAPCTL_LANG", "zh")  # a gate's line is a message: Chinese by default
+    assert "区财政局（a）：总得分下降 3（超过 2）" in runner.invoke(app, args + ["--fail-if-total-drops-more-than",
+                                                                       "2"]).output
+    monkeypatch.setenv("GAPCTL_LANG", "en")
     assert runner.invoke(app, args + ["--fail-if-total-drops-more-than", "3"]).exit_code == 0
     assert runner.invoke(app, args + ["--fail-if-total-rises-more-than", "0"]).exit_code == 0
     assert runner.invoke(app, args + ["--fail-on-rank-change"]).exit_code == 0  # mini publishes no ranking
