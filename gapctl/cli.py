@@ -254,11 +254,26 @@ def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = Tr
     totals and ranks but not each indicator's detail (enough for `gapctl score`). `warnings`
     receives validate's warnings (a report marks its results provisional while there are any).
     """
+    return _scored_with(path, final, summary, use_cache, warnings)[0]
+
+
+def _detailed(path: Path, final: bool = False, use_cache: bool = True, warnings: list | None = None):
+    """`_scored` file by file, and the source that details each unit from its own files
+    (gapctl.details): for the commands that show more of a unit than its totals."""
+    from gapctl import details
+
+    scored, checked = _scored_with(path, final, True, use_cache, warnings)
+    return scored, details.prepare(checked, scored)
+
+
+def _scored_with(path: Path, final: bool, summary: bool = False, use_cache: bool = True,
+                 warnings: list | None = None):
+    """`_scored`, and what it checked (a gapctl.outcomes.Checked with `summary`, else None)."""
     from gapctl import outcomes
     from gapctl.score import score_round
 
     if summary:
-        result = outcomes.check(path, use_cache, progress=outcomes.print_progress(_("scoring")))
+        result: Any = outcomes.check(path, use_cache, progress=outcomes.print_progress(_("scoring")))
     else:
         from gapctl.api import check
         result = check(path)
@@ -283,7 +298,7 @@ def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = Tr
         _print_problems(scored.problems)
         raise _fail(_("Not final: {units} unit(s) have indicators not yet assessed.").format(
             units=len(scored.problems)))
-    return scored
+    return scored, result if summary else None
 
 
 def _lang(lang: Lang | None, units: list) -> str:
@@ -398,10 +413,12 @@ def explain(
                                                                   "units and periods the unit's score is built "
                                                                   "from, this many levels down.")),
 ) -> None:
+    from gapctl import details
     from gapctl.explain import explain_data, explain_lines
 
-    scored = _scored(path, final=False)
-    score_ = scored.by_unit()[_unit_id(unit, [s.unit for s in scored.units], scored.round.id)]
+    scored, source = _detailed(path)  # the round's totals and ranks file by file, from the cache when unchanged
+    summary = scored.by_unit()[_unit_id(unit, [s.unit for s in scored.units], scored.round.id)]
+    score_ = details.detail(source, summary)  # only this unit's file is read again
     if indicator is not None:
         indicator = _indicator_id(indicator, score_.scheme)
         if indicator not in score_.leaves and score_.node(indicator) is None:
@@ -410,7 +427,8 @@ def explain(
     if fmt is Format.json:
         _dump_json(explain_data(score_))
     else:
-        for line in explain_lines(score_, _lang(lang, scored.units), indicator, depth, scored):
+        around = details.DetailedRound(source) if depth else scored
+        for line in explain_lines(score_, _lang(lang, scored.units), indicator, depth, around):
             _echo(line)
 
 

@@ -1,0 +1,96 @@
+"""Units detailed on the file-by-file path (gapctl.details) equal the whole-round path's.
+
+`explain`, `report`, `export`, `diff`, `followup` and `agreement` read one unit's files at a
+time and finish its score from the round's summary; every shipped round must give what
+loading it whole gives, in one process and in a pool, cold and warm.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gapctl import details, outcomes
+from gapctl.api import check, score
+from gapctl.explain import explain_data, explain_lines
+from tests.conftest import ROOT as REPO
+
+ROUNDS = sorted(p.name for p in (REPO / "rounds").iterdir() if p.is_dir())
+
+
+@pytest.fixture(autouse=True)
+def own_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
+    monkeypatch.delenv("GAPCTL_CACHE_DIR", raising=False)
+
+
+def copy_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    for name in ("schemes", "units", "rounds", "calendars"):
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, repo / name)
+    return repo
+
+
+def whole(path: Path):
+    result = check(path)
+    return score(result.loaded.round)
+
+
+def file_by_file(path: Path, use_cache: bool = False) -> details.Source:
+    checked = outcomes.check(path, use_cache)
+    assert not checked.report.errors
+    return details.prepare(checked, outcomes.score(checked))
+
+
+def explained(score_, scored, depth: int = 0) -> str:
+    lines = explain_lines(score_, "zh", None, depth, scored) + explain_lines(score_, "en", None, 0, scored)
+    return "\n".join(lines) + json.dumps(explain_data(score_), ensure_ascii=False, default=str)
+
+
+@pytest.mark.parametrize("name", ROUNDS)
+def test_every_unit_explains_as_the_whole_round_does(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    path = Path("rounds") / name
+    expected = whole(path)
+    source = file_by_file(path)
+    around = details.DetailedRound(source)
+    summaries = source.scored.by_unit()
+    assert [s.unit.id for s in source.scored.units] == [s.unit.id for s in expected.units]
+    for unit in expected.units:
+        got = details.detail(source, summaries[unit.unit.id])
+        assert explained(got, around, depth=3) == explained(unit, expected, depth=3), unit.unit.id
+
+
+def test_explain_of_one_unit_parses_no_other_unit_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the summary in the cache, `explain` parses the unit's own observation file and no other."""
+    from typer.testing import CliRunner
+
+    from gapctl import cli
+    from gapctl import sources as S
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    runner = CliRunner()
+    assert runner.invoke(cli.app, ["score", "rounds/shanwei-2020"]).exit_code == 0  # fills the cache
+    parsed: list[str] = []
+    real = S.read_file
+
+    def counting(path, *args, **kwargs):
+        parsed.append(Path(path).as_posix())
+        return real(path, *args, **kwargs)
+    for module in (S, outcomes, details):
+        monkeypatch.setattr(module, "read_file", counting)
+    first = sorted((repo / "rounds/shanwei-2020/observations").iterdir())[0]
+    unit = first.stem
+    result = runner.invoke(cli.app, ["--lang", "en", "explain", "rounds/shanwei-2020", unit])
+    assert result.exit_code == 0, result.output
+    observations = [p for p in parsed if "/observations/" in p]
+    assert observations == [first.relative_to(repo).as_posix()]
+    # and the text is what the whole round gives
+    expected = whole(Path("rounds/shanwei-2020")).by_unit()[unit]
+    assert result.output.splitlines() == explain_lines(expected, "en")
