@@ -472,8 +472,9 @@ def report(
         raise typer.BadParameter(_("{date!r} is not a date (YYYY-MM-DD)").format(date=date),
                                  param_hint="--date") from None
     warnings: list = []
-    scored = _scored(path, final=False, warnings=warnings)
-    previous = _scored(compare, final=False) if compare is not None else None
+    # totals and ranks file by file (the cache when unchanged); each unit page from that unit's files
+    scored, source = _detailed(path, warnings=warnings)
+    previous = _detailed(compare)[1] if compare is not None else None
     language = _lang(lang, scored.units)
     if len(scored.units) > 500:
         typer.echo(_("rendering {pages} pages…").format(pages=len(scored.units) + 1), err=True)
@@ -485,7 +486,8 @@ def report(
 
         target = build.document_path(out, scored.round.id, fmt.value)
         try:
-            build.write_document(build.document(scored, fmt.value, language, previous, when, issue, status), target)
+            build.write_document(build.document_units(source, fmt.value, language, previous, when, issue, status),
+                                 target)
         except (NoBrowser, PrintError) as err:
             raise _fail(f"gapctl report: {err}", 3) from None
         except (build.ReportError, OSError) as err:
@@ -493,13 +495,12 @@ def report(
         _echo(_("wrote {target}").format(target=target))
         return
     target = out or Path("out") / scored.round.id
-    files = build.render(scored, fmt.value, language, previous, when, issue, status)
     try:
-        build.write(files, target)
+        count = build.write_units(source, fmt.value, target, language, previous, when, issue, status)
     except (build.ReportError, OSError) as err:
         raise _fail(f"gapctl report: {err}") from None
     _echo(_("wrote {files} file(s) to {directory}/ (open {index})").format(
-        files=len(files), directory=target, index=target / ("index." + fmt.value)))
+        files=count, directory=target, index=target / ("index." + fmt.value)))
 
 
 @app.command("fmt", short_help=N_("Rewrite data files into one canonical layout; comments and values are kept."),

@@ -94,3 +94,59 @@ def test_explain_of_one_unit_parses_no_other_unit_file(tmp_path: Path, monkeypat
     # and the text is what the whole round gives
     expected = whole(Path("rounds/shanwei-2020")).by_unit()[unit]
     assert result.output.splitlines() == explain_lines(expected, "en")
+
+
+def report_files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+REPORTS = [(name, fmt, "zh") for name in ROUNDS for fmt in ("html", "md")] + [("yanjiang-2021", "html", "en"),
+                                                                              ("example-county-2024", "md", "en")]
+
+
+@pytest.mark.parametrize(("name", "fmt", "lang"), REPORTS)
+def test_reports_written_unit_by_unit_equal_the_whole_round_render(name: str, fmt: str, lang: str, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from gapctl.report import build
+
+    monkeypatch.chdir(REPO)
+    path = Path("rounds") / name
+    previous = Path("rounds/suizhou-2021") if name == "suizhou-2022" else None  # --compare
+    expected = build.render(whole(path), fmt, lang, whole(previous) if previous else None)
+    count = build.write_units(file_by_file(path), fmt, tmp_path / "out", lang,
+                              file_by_file(previous) if previous else None)
+    got = report_files(tmp_path / "out")
+    assert count == len(got)
+    assert got == {rel: text.encode("utf-8") for rel, text in expected.items()}
+
+
+def test_reports_and_documents_are_the_same_in_a_pool_and_warm_or_cold(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """GAPCTL_JOBS=1 against a pool of two, and a cold cache against a warm one: the same bytes."""
+    from gapctl.report import build
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    path = Path("rounds/shanwei-2020")
+    expected = build.render(whole(path), "html", "zh")
+    expected_docx = build.document(whole(path), "docx", "zh")
+    runs = []
+    for jobs, cache in (("1", False), ("2", True), ("2", True), ("1", True)):  # uncached, cold, warm, warm
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
+        out = tmp_path / f"out-{len(runs)}"
+        source = file_by_file(path, use_cache=cache)
+        build.write_units(source, "html", out, "zh")
+        runs.append((report_files(out), build.document_units(source, "docx", "zh")))
+    assert all(files == {rel: text.encode("utf-8") for rel, text in expected.items()} for files, _ in runs)
+    assert all(docx == expected_docx for _, docx in runs)
+
+
+def test_documents_written_unit_by_unit_equal_the_whole_round_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gapctl.report import build
+
+    monkeypatch.chdir(REPO)
+    for name in ROUNDS:
+        path = Path("rounds") / name
+        assert build.document_units(file_by_file(path), "docx", "zh") == build.document(whole(path), "docx", "zh")

@@ -145,12 +145,31 @@ def document(title: str, lang: str, sections: list[str], frame: Frame | None = N
     """A self-contained page; with `frame`, the masthead and closing around the first section and
     the print layout (every section starts a printed page)."""
     if frame is not None and frame.head and sections:
-        sections = [masthead(frame) + sections[0] + closing(frame)] + sections[1:]
-    pages = "".join(f'<section class="page">{section}</section>' for section in sections)
+        sections = [first_section(sections[0], frame)] + sections[1:]
+    pages = "".join(section(text) for text in sections)
+    return document_head(title, lang, frame) + pages + DOCUMENT_TAIL
+
+
+def first_section(text: str, frame: Frame) -> str:
+    """The first section's text with the masthead and closing a framed document puts around it."""
+    return masthead(frame) + text + closing(frame)
+
+
+def section(text: str) -> str:
+    """One printed page of a document: `document` is `document_head` + sections + DOCUMENT_TAIL, so
+    a long one can be written a section at a time."""
+    return f'<section class="page">{text}</section>'
+
+
+DOCUMENT_TAIL = "\n</main></body>\n</html>\n"
+
+
+def document_head(title: str, lang: str, frame: Frame | None = None) -> str:
+    """Everything of a document before its first section."""
     style = CSS + (page_css(frame) + "\n" if frame is not None else "@page { size: A4; margin: 15mm; }\n")
     mark = f'<div class="watermark" aria-hidden="true">{escape(frame.mark)}</div>\n' if frame and frame.mark else ""
     return ("<!DOCTYPE html>\n"
             f'<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{escape(title)}</title>\n<style>{style}</style>\n</head>\n"
-            f"<body>{mark}<main>\n{pages}\n</main></body>\n</html>\n")
+            f"<body>{mark}<main>\n")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,8 +44,10 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def docx_bytes(scored: RoundScore, lang: str = "zh", issue: Issue | None = None,
-               standing: Standing | None = None) -> bytes:
-    """The Word document (.docx) of the round's results."""
+               standing: Standing | None = None,
+               unit_parts: Callable[[list[UnitScore]], Iterable[str]] | None = None) -> bytes:
+    """The Word document (.docx) of the round's results. `unit_parts(units)`: each unit's section
+    (`unit_xml`) in the order given, when the units of `scored` are summaries (gapctl.details)."""
     from docx import Document
     from docx.oxml import parse_xml
 
@@ -76,8 +78,11 @@ def docx_bytes(scored: RoundScore, lang: str = "zh", issue: Issue | None = None,
         _ranking_table(body, members, lang)
         order += members
     body.para(in_lang("2. Problem lists and what to fix", lang), style="Heading1")
-    for n, s in enumerate(order, start=1):
-        _unit_problems(body, s, n, lang)
+    if unit_parts is not None:
+        body.parts.extend(unit_parts(order))
+    else:
+        for n, s in enumerate(order, start=1):
+            _unit_problems(body, s, n, lang)
     for text in (issue.office, issued_on(issue.date, lang) if issue.date else None):  # 落款
         if text:
             body.para(text, align="right", before=120)
@@ -368,6 +373,13 @@ def _ranking_table(body: _Body, members: list[UnitScore], lang: str) -> None:
         row += [", ".join(flag_labels(s, lang))]
         rows.append(row)
     body.table(head, rows, widths, {0, 2, 3})
+
+
+def unit_xml(s: UnitScore, n: int, lang: str) -> str:
+    """The section of unit number `n` (its heading, figures and problem list) as WordprocessingML."""
+    body = _Body()
+    _unit_problems(body, s, n, lang)
+    return "".join(body.parts)
 
 
 def _unit_problems(body: _Body, s: UnitScore, n: int, lang: str) -> None:
