@@ -939,10 +939,10 @@ def export_command(
     from gapctl.export import export
     from gapctl.writes import WriteError
 
-    scored = _scored(path, final)
+    scored, source = _detailed(path, final)  # each unit's rows from its own files, in a pool for large rounds
     target = out or Path("out") / f"{scored.round.id}-{fmt.value}"
     try:
-        written = export(scored, fmt.value, target)
+        written = export(scored, fmt.value, target, source)
     except WriteError as err:
         typer.echo(f"gapctl export: {err}", err=True)
         raise typer.Exit(1) from None

@@ -112,22 +112,31 @@ def _leaf_columns(scored: RoundScore) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
-def matrix_table(scored: RoundScore) -> Table:
+def _several(scored: RoundScore) -> bool:
+    return len({s.scheme.id for s in scored.units}) > 1 or len(scored.round.assignments) > 1
+
+
+def matrix_table(scored: RoundScore, rows: list[list[Any]] | None = None) -> Table:
+    """`rows`: made by `matrix_row` elsewhere (gapctl.details), when the units of `scored` are summaries."""
     columns = _leaf_columns(scored)
-    several = len({s.scheme.id for s in scored.units}) > 1 or len(scored.round.assignments) > 1
+    several = _several(scored)
     fields = [Field("unit", "单位编号"), Field("name", "单位名称")]
     if several:
         fields.append(Field("scheme", "指标体系"))
     fields += [Field(leaf_id, leaf_id, "number") for leaf_id, _ in columns]
-    rows = []
-    for score in scored.units:
-        row: list[Any] = [score.unit.id, score.unit.name] + ([score.scheme.id] if several else [])
-        for leaf_id, _ in columns:
-            leaf = score.leaves.get(leaf_id)
-            row.append(None if leaf is None or leaf.state in NOT_COUNTED else Decimal(two(leaf.earned)))
-        rows.append(row)
+    if rows is None:
+        rows = [matrix_row(score, columns, several) for score in scored.units]
     # the header is the indicator id; its name goes to the schema's description
     return Table("matrix", "指标得分矩阵", fields, rows, ["unit"], dict(columns))
+
+
+def matrix_row(score: Any, columns: list[tuple[str, str]], several: bool) -> list[Any]:
+    """One unit's row of the matrix: its earned points per leaf indicator (empty where not counted)."""
+    row: list[Any] = [score.unit.id, score.unit.name] + ([score.scheme.id] if several else [])
+    for leaf_id, _ in columns:
+        leaf = score.leaves.get(leaf_id)
+        row.append(None if leaf is None or leaf.state in NOT_COUNTED else Decimal(two(leaf.earned)))
+    return row
 
 
 def _evidence(score_leaf: Any) -> str:
@@ -135,27 +144,50 @@ def _evidence(score_leaf: Any) -> str:
     return "; ".join(ev.url for ev in result.evidence if ev.url) if result else ""
 
 
-def problems_table(scored: RoundScore) -> Table:
+def problems_table(scored: RoundScore, rows: list[list[Any]] | None = None) -> Table:
+    """`rows`: made by `problem_rows` elsewhere (gapctl.details), when the units of `scored` are summaries."""
     fields = [
         Field("unit", "单位编号"), Field("unit_name", "单位名称"), Field("indicator", "指标编号"),
         Field("indicator_name", "指标名称"), Field("lost", "扣分", "number"), Field("state", "评估状态"),
         Field("reason", "扣分理由"), Field("fix", "整改要求"), Field("evidence", "佐证链接"),
     ]
-    rows = []
-    for score in scored.units:
-        for leaf in score.lost_leaves():
-            result = leaf.result
-            rows.append([
-                score.unit.id, score.unit.name, leaf.indicator.id, leaf.indicator.name,
-                None if leaf.state == "pending" else Decimal(two(leaf.lost)), leaf.state,
-                (result.reason if result else None) or "", (result.fix if result else None) or "",
-                _evidence(leaf),
-            ])
+    if rows is None:
+        rows = [row for score in scored.units for row in problem_rows(score)]
     return Table("problems", "问题清单", fields, rows, ["unit", "indicator"])
 
 
-def tables(scored: RoundScore) -> list[Table]:
-    return [scores_table(scored), matrix_table(scored), problems_table(scored)]
+def problem_rows(score: Any) -> list[list[Any]]:
+    """One unit's rows of the problem list: every leaf where it lost points or is not yet assessed."""
+    rows = []
+    for leaf in score.lost_leaves():
+        result = leaf.result
+        rows.append([
+            score.unit.id, score.unit.name, leaf.indicator.id, leaf.indicator.name,
+            None if leaf.state == "pending" else Decimal(two(leaf.lost)), leaf.state,
+            (result.reason if result else None) or "", (result.fix if result else None) or "",
+            _evidence(leaf),
+        ])
+    return rows
+
+
+def tables(scored: RoundScore, source: Any = None) -> list[Table]:
+    """The three tables. `source` (a gapctl.details.Source whose `scored` is this round's summary): the
+    matrix and problem rows are made unit by unit by workers from each unit's own files, and only
+    the rows come back; the tables are the same."""
+    if source is None:
+        return [scores_table(scored), matrix_table(scored), problems_table(scored)]
+    from gapctl import details
+
+    columns, several = _leaf_columns(scored), _several(scored)
+
+    def work(found: list[Any]) -> tuple[list[Any], list[list[Any]]]:
+        return matrix_row(found[0], columns, several), problem_rows(found[0])
+    matrix: list[list[Any]] = []
+    problems: list[list[Any]] = []
+    for row, lost in details.each([source], details.units_of(source), work):
+        matrix.append(row)
+        problems += lost
+    return [scores_table(scored), matrix_table(scored, matrix), problems_table(scored, problems)]
 
 
 # --- writers --------------------------------------------------------------------------------
@@ -216,9 +248,9 @@ def csv_text(table: Table, header: str = "title") -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def csv_files(scored: RoundScore) -> dict[str, bytes]:
+def csv_files(scored: RoundScore, tabs: list[Table] | None = None) -> dict[str, bytes]:
     """Chinese headers, UTF-8 with BOM (Excel on Chinese Windows reads BOM-less CSV as GBK)."""
-    return {f"{table.name}.csv": csv_text(table).encode("utf-8-sig") for table in tables(scored)}
+    return {f"{table.name}.csv": csv_text(table).encode("utf-8-sig") for table in tabs or tables(scored)}
 
 
 def package_name(round_id: str) -> str:
@@ -253,8 +285,8 @@ def descriptor(scored: RoundScore, tabs: list[Table]) -> dict[str, Any]:
     return package
 
 
-def datapackage_files(scored: RoundScore) -> dict[str, bytes]:
-    tabs = tables(scored)
+def datapackage_files(scored: RoundScore, tabs: list[Table] | None = None) -> dict[str, bytes]:
+    tabs = tabs or tables(scored)
     text = json.dumps(descriptor(scored, tabs), ensure_ascii=False, indent=2) + "\n"
     return {"datapackage.json": text.encode("utf-8"),
             **{f"{table.name}.csv": csv_text(table, header="name").encode("utf-8") for table in tabs}}
@@ -289,7 +321,7 @@ def _xml_text(value: Any) -> Any:
     return value
 
 
-def workbook_bytes(scored: RoundScore) -> bytes:
+def workbook_bytes(scored: RoundScore, tabs: list[Table] | None = None) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -298,7 +330,7 @@ def workbook_bytes(scored: RoundScore) -> bytes:
     wb = Workbook()
     wb.remove(wb.active)
     bold = Font(bold=True)
-    for table in tables(scored):
+    for table in tabs or tables(scored):
         ws = wb.create_sheet(table.sheet)
         ws.append([f.title for f in table.fields])
         for cell in ws[1]:
@@ -327,12 +359,13 @@ def workbook_bytes(scored: RoundScore) -> bytes:
     return buffer.getvalue()
 
 
-def xlsx_files(scored: RoundScore) -> dict[str, bytes]:
-    return {f"{scored.round.id}.xlsx": workbook_bytes(scored)}
+def xlsx_files(scored: RoundScore, tabs: list[Table] | None = None) -> dict[str, bytes]:
+    return {f"{scored.round.id}.xlsx": workbook_bytes(scored, tabs)}
 
 
-def export(scored: RoundScore, fmt: str, out: Path) -> list[Path]:
+def export(scored: RoundScore, fmt: str, out: Path, source: Any = None) -> list[Path]:
     """Write the round's tables to the directory `out` (created if needed); the files written.
+    `source`: a gapctl.details.Source, when the units of `scored` are summaries (see `tables`).
 
     Each file is written atomically and the set all or none (gapctl.writes); `out` and the files
     in it must not be symbolic links. Raises WriteError.
@@ -343,7 +376,7 @@ def export(scored: RoundScore, fmt: str, out: Path) -> list[Path]:
     if fmt not in makers:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     out = Path(out)
-    files = makers[fmt](scored)
+    files = makers[fmt](scored, tables(scored, source) if source is not None else None)
     return write_files([Write(out / name, data) for name, data in files.items()], root=out.parent)
 
 

@@ -150,3 +150,33 @@ def test_documents_written_unit_by_unit_equal_the_whole_round_document(monkeypat
     for name in ROUNDS:
         path = Path("rounds") / name
         assert build.document_units(file_by_file(path), "docx", "zh") == build.document(whole(path), "docx", "zh")
+
+
+@pytest.mark.parametrize("name", ROUNDS)
+def test_exports_made_unit_by_unit_equal_the_whole_round_export(name: str, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from gapctl.export import export
+
+    monkeypatch.chdir(REPO)
+    path = Path("rounds") / name
+    expected, source = whole(path), file_by_file(path)
+    for fmt in ("csv", "xlsx", "datapackage"):
+        export(expected, fmt, tmp_path / f"whole-{fmt}")
+        export(source.scored, fmt, tmp_path / f"units-{fmt}", source)
+        assert report_files(tmp_path / f"units-{fmt}") == report_files(tmp_path / f"whole-{fmt}"), fmt
+
+
+def test_exports_are_the_same_in_a_pool_and_warm_or_cold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gapctl.export import export
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    path = Path("rounds/chongqing-2020")
+    export(whole(path), "csv", tmp_path / "whole")
+    for n, (jobs, cache) in enumerate((("1", False), ("2", True), ("2", True), ("1", True))):
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
+        source = file_by_file(path, use_cache=cache)
+        export(source.scored, "csv", tmp_path / f"run-{n}", source)
+        assert report_files(tmp_path / f"run-{n}") == report_files(tmp_path / "whole"), (jobs, cache)
