@@ -43,6 +43,7 @@ from gapctl.score import (
     summarise,
 )
 from gapctl.sources import SourceFile, display_path, over_limit, read_file
+from gapctl.tree import DiskTree
 from gapctl.validate import (
     check_appeals,
     check_definitions,
@@ -109,8 +110,9 @@ def jobs_wanted() -> int:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def check(path: Path | str, use_cache: bool = True, progress: Progress | None = None) -> Checked:
-    """Load, validate and summarise-score a round (or every round of a repository)."""
+def check(path: Path | str, use_cache: bool = True, progress: Progress | None = None, tree: Any = None) -> Checked:
+    """Load, validate and summarise-score a round (or every round of a repository); `tree`: read the
+    files of a git revision (gapctl.tree.GitTree) instead of the disk's."""
     from gapctl.load import find_repository_root
 
     path = Path(path)
@@ -120,7 +122,7 @@ def check(path: Path | str, use_cache: bool = True, progress: Progress | None = 
         for line in pending(root) if root is not None else []:  # a batch a killed gapctl left unfinished
             C.notice(line)
         cache = C.open_cache(root, use_cache)
-        loaded = load(path, observations=False, cache=cache)
+        loaded = load(path, observations=False, cache=cache, tree=tree)
         repo = loaded.repository
         report = Report(list(loaded.problems) + check_definitions(repo))
         rounds = [loaded.round] if loaded.round else list(repo.rounds.values())
@@ -168,11 +170,25 @@ def score(checked: Checked, final: bool = False) -> RoundScore:
 
 # --- planning -------------------------------------------------------------------------
 
-def _file_hash(path: Path) -> str:
+def _file_hash(path: Path, tree: Any = None) -> str:
     try:
-        return C.content_hash(read_bytes(path))
+        return C.content_hash(_read(tree, path))
     except OSError:
         return "unreadable"
+
+
+def _read(tree: Any, path: Path) -> bytes:
+    """A file's bytes from the round's tree (a git revision), or from the disk (gapctl.reads)."""
+    return read_bytes(path) if _on_disk(tree) else tree.read_bytes(path)
+
+
+def _on_disk(tree: Any) -> bool:
+    return tree is None or isinstance(tree, DiskTree)
+
+
+def _too_large(tree: Any, path: Path) -> bool:
+    """over_limit for a file on disk (a revision's file is refused by read_file once read)."""
+    return _on_disk(tree) and over_limit(path)
 
 
 def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
@@ -180,8 +196,8 @@ def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
     imported = imported_losses(round_, 0) if can_score else {}
     externals: dict[str, list[ExternalShare]] = {}
     unit_keys: dict[str, str] = {}
-    scheme_hashes = {sid: _file_hash(s.src.path) for sid, s in round_.schemes.items() if s.src}
-    appeal_hashes = {uid: sorted({_file_hash(a.src.path) for a in appeals if a.src})
+    scheme_hashes = {sid: _file_hash(s.src.path, round_.tree) for sid, s in round_.schemes.items() if s.src}
+    appeal_hashes = {uid: sorted({_file_hash(a.src.path, round_.tree) for a in appeals if a.src})
                      for uid, appeals in round_.appeals.items()}
     for unit in units.values():
         scheme = round_.scheme_for(unit)
@@ -191,7 +207,8 @@ def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
             (unit.id, unit.name, unit.name_en, unit.type, unit.parent, unit.tags, unit.note),
             scheme.id if scheme else None, scheme_hashes.get(scheme.id) if scheme else None,
             appeal_hashes.get(unit.id), externals.get(unit.id))
-    context = C.key_of("observations", _file_hash(round_.src.path) if round_.src else None, str(round_.directory),
+    context = C.key_of("observations", _file_hash(round_.src.path, round_.tree) if round_.src else None,
+                       str(round_.directory),
                        os.getcwd(), os.environ.get("GAPCTL_MAX_FILE_MB"), os.environ.get("GAPCTL_MAX_VALUES"),
                        ci_mode(), can_score, i18n.lang())  # problem messages are in the current language
     references: dict[int, str] = {}
@@ -240,7 +257,7 @@ def _key(plan: RoundPlan, path: Path, data: bytes) -> str:
 def _outcome(plan: RoundPlan, path: Path, data: bytes) -> FileOutcome:
     """Read, check and summarise-score one observation file (in a worker or here)."""
     round_ = plan.round
-    parsed = read_file(path, data)
+    parsed = read_file(path, data, keep_text=not _on_disk(round_.tree))
     load_problems = list(parsed.problems)
     obs = build_observations(parsed.src, parsed.data, load_problems) if parsed.data is not None else None
     outcome = FileOutcome(parsed.src, obs.unit if obs else None, load_problems)
@@ -306,10 +323,10 @@ CHUNK_BOUNDARY = 16  # a chunk ends after a file whose key ≡ 0 (mod this): ~16
 
 def _file_key(plan: RoundPlan, path: Path) -> str | None:
     """The file's cache key, or None when it cannot be read (or is over the size limit)."""
-    if over_limit(path):
+    if _too_large(plan.round.tree, path):
         return None
     try:
-        return _key(plan, path, read_bytes(path))
+        return _key(plan, path, _read(plan.round.tree, path))
     except (OSError, ValueError):
         return None
 
@@ -356,11 +373,11 @@ def _work(chunk: list[int]) -> list[tuple[int, bytes | None, str | None]]:
 
 def _compute(plan: RoundPlan, path: Path) -> tuple[FileOutcome, str | None]:
     """One file's outcome, and its key if the outcome may be cached."""
-    if over_limit(path):  # refused without reading it all
+    if _too_large(plan.round.tree, path):  # refused without reading it all
         parsed = read_file(path)
         return FileOutcome(parsed.src, None, list(parsed.problems)), None
     try:
-        data = read_bytes(path)
+        data = _read(plan.round.tree, path)
     except OSError as err:
         return FileOutcome(SourceFile(path, display_path(path)), None,
                            [unreadable_problem(path, f"cannot read file: {err.strerror or err}")]), None

@@ -180,3 +180,105 @@ def test_exports_are_the_same_in_a_pool_and_warm_or_cold(tmp_path: Path, monkeyp
         source = file_by_file(path, use_cache=cache)
         export(source.scored, "csv", tmp_path / f"run-{n}", source)
         assert report_files(tmp_path / f"run-{n}") == report_files(tmp_path / "whole"), (jobs, cache)
+
+
+def git_repo(tmp_path: Path) -> Path:
+    """The shipped rounds committed once, then edited in the working tree: an observation (shanwei),
+    a measure that moves other units' rank bonuses (yanjiang), a channel file (example-county), the
+    points of an indicator of a scheme (suizhou-2021's, which suizhou-2022 does not use), an
+    observation file removed (chongqing) and a round added; the suizhou-2021 scheme's points no longer
+    add up (a side with errors is compared whole)."""
+    import subprocess
+
+    from tests.test_diff import commit
+
+    repo = copy_repo(tmp_path)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    commit(repo, "张三", "初始", 10)
+
+    def edit(rel: str, old: str, new: str) -> None:
+        path = repo / rel
+        text = path.read_text(encoding="utf-8")
+        assert old in text, (rel, old)
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    edit("rounds/shanwei-2020/observations/chengqu.yaml", "result: done", "result: not-done")
+    edit("rounds/yanjiang-2021/observations/baohe.yaml", "mailbox-satisfaction: 0.93", "mailbox-satisfaction: 0.99")
+    edit("rounds/example-county-2024/channels/county/weibo.yaml", "silent-weeks: 6", "silent-weeks: 1")
+    edit("schemes/suizhou-2021.yaml", "    points: 4\n", "    points: 5\n")  # invalid now (E401): compared whole
+    edit("schemes/yanjiang-2021.yaml", "    name: 机构保障", "    name: 机构保障（修订）")  # every unit re-read
+    (repo / "rounds/chongqing-2020/observations/banan.yaml").unlink()
+    shutil.copytree(repo / "rounds/yanjiang-2021", repo / "rounds/yanjiang-copy")
+    edit("rounds/yanjiang-copy/round.toml", 'id = "yanjiang-2021"', 'id = "yanjiang-copy"')
+    return repo
+
+
+def diff_outputs(result, repository: bool) -> str:
+    from gapctl import diff_view
+    from gapctl.escape import json_document
+
+    if repository:
+        views = (diff_view.repository_text_lines, diff_view.repository_markdown, diff_view.repository_json)
+    else:
+        views = (diff_view.text_lines, diff_view.markdown, diff_view.json_data)
+    out = []
+    for lang in ("zh", "en"):
+        out += views[0](result, lang, True) + [views[1](result, lang, True)]
+    return "\n".join(out) + json_document(views[2](result, True))
+
+
+def test_diffs_file_by_file_equal_the_whole_round_diffs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every round of the repository against HEAD, two revisions of a round, and two rounds: the same
+    text, Markdown and JSON as loading both sides whole; in a pool (git objects read by each worker)
+    and with a cold and a warm cache."""
+    from gapctl import diff, diff_units
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    real_side = diff_units.side
+    calls: list[str] = []
+
+    def counted(directory: Path, tree=None):
+        found = real_side(directory, tree)
+        calls.append("units" if found is not None else f"whole {directory}")
+        return found
+
+    def runs() -> list[str]:
+        return [diff_outputs(diff.diff_repository(Path("."), "HEAD"), True),
+                diff_outputs(diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD"), False),
+                diff_outputs(diff.diff_rounds(Path("rounds/suizhou-2021"), Path("rounds/suizhou-2022")), False)]
+    monkeypatch.setattr(diff_units, "side", lambda directory, tree=None: None)
+    expected = runs()
+    monkeypatch.setattr(diff_units, "side", counted)
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    for jobs in ("2", "2", "1"):  # cold, then warm, in a pool; warm in one process
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
+        assert runs() == expected
+    whole_rounds = {Path(c.split(" ", 1)[1]).name for c in calls if c != "units"}
+    assert whole_rounds == {"suizhou-2021", "suizhou-2022"}  # errors now (2022 takes deductions from 2021)
+    assert calls.count("units") > 20
+    assert "chengqu" in expected[1] and "baohe" in expected[0] and "county" in expected[0]
+
+
+def test_a_diff_reads_only_the_files_that_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With both sides' summaries in the cache, the units whose files and scheme did not change are
+    compared on their summaries: only the edited observation file is parsed again (on each side)."""
+    from gapctl import diff
+    from gapctl import sources as S
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD")  # fills the cache for both sides
+    parsed: list[str] = []
+    real = S.read_file
+
+    def counting(path, *args, **kwargs):
+        parsed.append(Path(path).name)
+        return real(path, *args, **kwargs)
+    for module in (S, outcomes, details):
+        monkeypatch.setattr(module, "read_file", counting)
+    result = diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD")
+    assert "chengqu" in {u.unit for u in result.changed()}
+    # its outcome on each side (the two versions share one chunk entry, which holds the last one
+    # written), its detail on each side, and its lines for attribution: no other observation file
+    assert sorted(p for p in parsed if p.endswith(".yaml") and p != "shanwei-2020.yaml") == ["chengqu.yaml"] * 5
