@@ -672,11 +672,11 @@ def status_command(
 ) -> None:
     import datetime as dt
 
+    from gapctl import outcomes
     from gapctl import status as status_mod
-    from gapctl.api import check
     from gapctl.i18n import lang as message_lang
 
-    result = check(path)
+    result = outcomes.check(path, progress=outcomes.print_progress(_("validating")))  # file by file, cached
     if result.loaded.round is None:
         _print_problems(result.report.sorted())
         raise typer.Exit(1)
@@ -691,9 +691,9 @@ def status_command(
                 for item in items:
                     bar.update(1)
                     yield item
-            state = status_mod.status(result.loaded.round, when, progress)
+            state = status_mod.status(result.loaded.round, when, progress, outcomes.progress_of(result))
     else:
-        state = status_mod.status(result.loaded.round, when)
+        state = status_mod.status(result.loaded.round, when, counts_of=outcomes.progress_of(result))
     if fmt is Format.json:
         _dump_json(status_mod.json_data(state))
     else:
@@ -852,8 +852,8 @@ def agreement_command(
 ) -> None:
     from gapctl import agreement
 
-    scored = _scored(path, final=False)
-    _print_result(agreement, agreement.agreement(scored.round, scored=scored), fmt, _lang(lang, scored.units))
+    scored, source = _detailed(path)  # each unit's pairs found from its own file
+    _print_result(agreement, agreement.agreement(scored.round, scored, source), fmt, _lang(lang, scored.units))
 
 
 @app.command("followup", short_help=N_("Whether the earlier round's problems are fixed in the later round."),
@@ -874,8 +874,8 @@ def followup_command(
 ) -> None:
     from gapctl import followup
 
-    old, new = _scored(old_round, final=False), _scored(new_round, final=False)
-    _print_result(followup, followup.followup(old, new), fmt, _lang(lang, new.units))
+    (old, old_source), (new, new_source) = _detailed(old_round), _detailed(new_round)
+    _print_result(followup, followup.followup(old, new, old_source, new_source), fmt, _lang(lang, new.units))
 
 
 @app.command("schema", short_help=N_("Write JSON Schema files, for editors to check data files while typing."),

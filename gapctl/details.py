@@ -81,12 +81,17 @@ def observations(source: Source, path: Path) -> Observations | None:
 
 def detail(source: Source, summary: UnitScore) -> UnitScore:
     """The unit's full score: its leaves and tree from its own file, the rest from its summary."""
+    return detail_and_observations(source, summary)[0]
+
+
+def detail_and_observations(source: Source, summary: UnitScore) -> tuple[UnitScore, Observations | None]:
+    """`detail`, and the unit's observation file as read (None when it has none)."""
     plan, round_ = source.plan, source.round
     path = source.files.get(summary.unit.id)
     obs = observations(source, path) if path is not None else None
     full = score_unit(summary.scheme, summary.unit, obs, plan.externals.get(summary.unit.id),
                       round_.appeals.get(summary.unit.id), round_.stages.get("evidence_due"))
-    return graft(summary, full)
+    return graft(summary, full), obs
 
 
 def channel_details(source: Source, unit_id: str) -> list[UnitScore]:
@@ -115,21 +120,28 @@ def graft(summary: UnitScore, full: UnitScore) -> UnitScore:
 
 # --- every unit -------------------------------------------------------------------------
 
-Work = Callable[[list[UnitScore]], Any]  # one unit's details (one per source) → what the command keeps
-_JOB: tuple[list[Source], list[list[UnitScore | None]], Work] | None = None  # what forked workers inherit
+Work = Callable[[list[Any]], Any]  # one unit's details (one per source) → what the command keeps
+_JOB: tuple[list[Source], list[list[UnitScore | None]], Work, bool] | None = None  # what forked workers inherit
 
 
-def _one(sources: list[Source], summaries: list[UnitScore | None], work: Work) -> Any:
-    """`work` of one unit: its details in each source where it has a summary (None where it has none)."""
-    found = [detail(source, s) if s is not None else None for source, s in zip(sources, summaries, strict=True)]
-    return work(found)  # type: ignore[arg-type]
+def _one(sources: list[Source], summaries: list[UnitScore | None], work: Work, files: bool = False) -> Any:
+    """`work` of one unit: its details in each source where it has a summary (None where it has none);
+    with `files`, each as (detail, its observation file)."""
+    found: list[Any] = []
+    for source, summary in zip(sources, summaries, strict=True):
+        if summary is None:
+            found.append(None)
+        else:
+            pair = detail_and_observations(source, summary)
+            found.append(pair if files else pair[0])
+    return work(found)
 
 
 def _batch(indices: list[int]) -> list[Any]:
     assert _JOB is not None
-    sources, rows, work = _JOB
+    sources, rows, work, files = _JOB
     with paused_gc():
-        return [_one(sources, rows[i], work) for i in indices]
+        return [_one(sources, rows[i], work, files) for i in indices]
 
 
 def jobs_wanted() -> int:
@@ -138,23 +150,24 @@ def jobs_wanted() -> int:
 
 
 def each(sources: list[Source], rows: list[list[UnitScore | None]], work: Work,
-         progress: Callable[[int, int], None] | None = None) -> Iterator[Any]:
+         progress: Callable[[int, int], None] | None = None, files: bool = False) -> Iterator[Any]:
     """`work(details)` for each row of summaries (one per source, None where a unit has none), in
-    order; large rounds in a pool of forked workers that inherit the sources (never pickled)."""
+    order; large rounds in a pool of forked workers that inherit the sources (never pickled).
+    `files`: each detail comes with the unit's observation file, `(detail, observations)`."""
     global _JOB
     total = len(rows)
     workers = min(jobs_wanted(), max(1, total // (PARALLEL_FROM // 2)))
     if total < PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
         with paused_gc():
             for n, row in enumerate(rows, start=1):
-                yield _one(sources, row, work)
+                yield _one(sources, row, work, files)
                 if progress and (n % 100 == 0 or n == total):
                     progress(n, total)
         return
     import multiprocessing
 
     batches = [list(range(n, min(n + BATCH, total))) for n in range(0, total, BATCH)]
-    _JOB = (sources, rows, work)
+    _JOB = (sources, rows, work, files)
     done = 0
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:

@@ -69,6 +69,7 @@ class FileOutcome:
     measures: dict[str, Decimal] = field(default_factory=dict)
     score: UnitScore | None = None  # a summary; None when the file or its context has errors
     channel: str | None = None  # a channel's file (rounds/<r>/channels/<unit>/<channel>.yaml)
+    progress: tuple[int, int, int] | None = None  # what `gapctl status` counts (see `progress_counts`)
 
 
 @dataclass
@@ -275,12 +276,34 @@ def _outcome(plan: RoundPlan, path: Path, data: bytes) -> FileOutcome:
     outcome.check_problems = check_observation_file(round_, plan.units, obs, outcome.evidence_files)
     unit = plan.units.get(obs.unit)
     scheme = round_.scheme_for(unit) if unit else None
+    if unit is not None and scheme is not None:
+        outcome.progress = progress_counts(scheme, unit, obs)
     if plan.can_score and unit and scheme and not any(
             p.severity == ERROR for p in load_problems + outcome.check_problems):
         outcome.score = summarise(score_unit(scheme, unit, obs, plan.externals.get(unit.id),
                                              round_.appeals.get(unit.id), round_.stages.get("evidence_due")),
                                   plan.keep_nodes[scheme.id])
     return outcome
+
+
+def progress_counts(scheme: Any, unit: Unit, obs: Any) -> tuple[int, int, int]:
+    """How many of the unit's applicable leaves its file records as observed by an evaluator, as
+    self-assessed and as reviewed (entries not pending): what `gapctl status` adds up."""
+    leaves = {i.id for i in scheme.leaves() if i.section == "main" and i.applies(unit)}
+    entries = obs.results if obs else []
+    observed, self_, reviewed = (len({r.indicator for r in entries if r.source == source and r.indicator in leaves
+                                      and r.state != "pending"}) for source in ("evaluator", "self", "review"))
+    return observed, self_, reviewed
+
+
+def progress_of(checked: Checked) -> dict[str, tuple[int, int, int]]:
+    """Unit id → `progress_counts` of its observation file (the first, as loading keeps)."""
+    out: dict[str, tuple[int, int, int]] = {}
+    for plan in checked.plans:
+        for outcome in plan.outcomes:
+            if outcome.unit is not None and outcome.channel is None and outcome.progress is not None:
+                out.setdefault(outcome.unit, outcome.progress)
+    return out
 
 
 OWN = "F"  # the name an outcome gives its own observation file (a reference name is JSON: never "F")

@@ -282,3 +282,42 @@ def test_a_diff_reads_only_the_files_that_changed(tmp_path: Path, monkeypatch: p
     # its outcome on each side (the two versions share one chunk entry, which holds the last one
     # written), its detail on each side, and its lines for attribution: no other observation file
     assert sorted(p for p in parsed if p.endswith(".yaml") and p != "shanwei-2020.yaml") == ["chengqu.yaml"] * 5
+
+
+def test_status_followup_and_agreement_file_by_file_equal_the_whole_round(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """status counts from each file's cached outcome; followup and agreement from each unit's files
+    (in a pool too): the same text and JSON as loading the rounds whole."""
+    import datetime as dt
+
+    from gapctl import agreement, followup
+    from gapctl import status as status_mod
+    from gapctl.escape import json_document
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+
+    def shown(module, result) -> str:
+        return "\n".join(module.text_lines(result, "zh") + module.text_lines(result, "en")) + \
+            json_document(module.json_data(result))
+    for jobs in ("1", "2"):
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
+        if jobs == "2":
+            monkeypatch.setattr(details, "PARALLEL_FROM", 2)
+            monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+        for name in ROUNDS:
+            path = Path("rounds") / name
+            today = dt.date(2021, 10, 18)
+            expected = status_mod.status(check(path).loaded.round, today)
+            checked = outcomes.check(path)
+            got = status_mod.status(checked.loaded.round, today, counts_of=outcomes.progress_of(checked))
+            assert shown(status_mod, got) == shown(status_mod, expected), name
+            source = file_by_file(path, use_cache=True)
+            assert shown(agreement, agreement.agreement(source.round, source.scored, source)) == \
+                shown(agreement, agreement.agreement(whole(path).round, whole(path))), name
+        pairs = [("suizhou-2021", "suizhou-2022"), ("shanwei-2020", "shanwei-2020"),
+                 ("yanjiang-2021", "chongqing-2020")]
+        for old_name, new_name in pairs:
+            old, new = file_by_file(Path("rounds") / old_name), file_by_file(Path("rounds") / new_name)
+            expected = followup.followup(whole(Path("rounds") / old_name), whole(Path("rounds") / new_name))
+            assert shown(followup, followup.followup(old.scored, new.scored, old, new)) == shown(followup, expected)
