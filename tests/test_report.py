@@ -131,3 +131,20 @@ def test_report_directory_is_readable_by_others(tmp_path):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
     assert stat.S_IMODE((tmp_path / "out/units/a.md").stat().st_mode) == 0o644
+
+
+def test_inline_text_rendered_once_gives_the_html_markdown_it_gives(tmp_path):
+    """body() renders each distinct inline text once and reuses it (report.html._inline_once): every
+    page of every shipped round, and hostile cells, render as markdown-it renders them alone."""
+    from gapctl.report import html as html_render
+    from gapctl.report.markdown import pages
+
+    plain = html_render._parser()
+    texts = []
+    for round_dir in sorted((ROOT / "rounds").iterdir()):
+        for lang in ("zh", "en"):
+            texts += [page.markdown for page in pages(scored(round_dir), lang, ".html")]
+    texts += ["| a | b |\n|---|---:|\n| " + INJECTED.replace("|", "\\|") + " | `x` |\n",
+              "# " + INJECTED + "\n\n- [a](http://x) *b* **c**\n- <b>\n", "> **note**\n\ntext\\\nmore\n"]
+    for text in texts + texts:  # the second time from the memo
+        assert html_render.body(text, {}) == plain.render(text)

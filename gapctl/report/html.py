@@ -61,14 +61,48 @@ div.watermark { position: fixed; top: 42%; left: 0; right: 0; text-align: center
 _IMG = re.compile(r'<img src="charts/([A-Za-z0-9_.-]+\.svg)" alt="([^"]*)"\s*/?>')
 
 
-@lru_cache(maxsize=1)
-def _renderer() -> Any:
+def _parser() -> Any:
     from markdown_it import MarkdownIt
 
     parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
     parser.validateLink = allowed_scheme  # default allows data:image/…; we allow http(s) and relative only
     # rules the report's Markdown never uses: fewer rules to try on every line and character
     return parser.disable(["code", "fence", "hr", "reference", "html_block", "lheading", "autolink", "html_inline"])
+
+
+@lru_cache(maxsize=1)
+def _renderer() -> Any:
+    """The parser `body` renders with: `_parser`, whose inline content (a table cell, a heading, a
+    paragraph) is rendered once per distinct text and reused (`_inline_once`)."""
+    parser = _parser()
+    parser.core.ruler.at("inline", _inline_once)
+    return parser
+
+
+_INLINE: dict[str, str] = {}  # inline Markdown → its HTML, shared by the pages of a report
+_INLINE_MOST = 200_000
+
+
+@lru_cache(maxsize=1)
+def _plain() -> Any:
+    return _parser()
+
+
+def _inline_once(state: Any) -> None:
+    """markdown-it's `inline` core rule, with each distinct inline text rendered once: a report's
+    thousands of unit pages repeat most of their cells (indicator names, points, methods). The HTML
+    is what rendering the text inline gives (`renderInline` of a parser with the same rules), carried
+    as one raw token, so the page renders to the same bytes."""
+    from markdown_it.token import Token
+
+    if len(_INLINE) > _INLINE_MOST:
+        _INLINE.clear()
+    for token in state.tokens:
+        if token.type == "inline":
+            html = _INLINE.get(token.content)
+            if html is None:
+                html = _INLINE[token.content] = _plain().renderInline(token.content)
+            token.children = [Token("html_inline", "", 0, content=html)]
 
 
 def body(markdown: str, charts: dict[str, str]) -> str:
