@@ -73,9 +73,15 @@ def _parser() -> Any:
 @lru_cache(maxsize=1)
 def _renderer() -> Any:
     """The parser `body` renders with: `_parser`, whose inline content (a table cell, a heading, a
-    paragraph) is rendered once per distinct text and reused (`_inline_once`)."""
+    paragraph) is rendered once per distinct text and reused (`_inline_once`), and whose tables are
+    put together from rows rendered once each (`_table_rows_once`)."""
     parser = _parser()
     parser.core.ruler.at("inline", _inline_once)
+    original = parser.block.ruler.__rules__[parser.block.ruler.__find__("table")].fn
+
+    def table(state: Any, start: int, end: int, silent: bool) -> bool:
+        return _table_rows_once(original, state, start, end, silent)
+    parser.block.ruler.at("table", table, {"alt": ["paragraph", "reference"]})
     return parser
 
 
@@ -86,6 +92,63 @@ _INLINE_MOST = 200_000
 @lru_cache(maxsize=1)
 def _plain() -> Any:
     return _parser()
+
+
+_ROWS: dict[tuple[str, str, str | None], str] = {}  # (header, delimiter row, row) → its HTML
+
+
+def _table_rows_once(original: Any, state: Any, start: int, end: int, silent: bool) -> bool:
+    """markdown-it's table rule for the tables the report writes (`markdown._table`: at the left
+    margin, every row a line starting with `|`, up to a blank line), with each distinct row rendered
+    once as a table of its own and reused; any other table goes to the rule itself. The rows of a
+    report's thousands of unit pages repeat (the same indicator, points and method)."""
+    from markdown_it.rules_block.table import MAX_AUTOCOMPLETED_CELLS
+
+    if not original(state, start, end, True):
+        return False
+    if silent:
+        return True
+    lines = []
+    line = start
+    while line < end:
+        text = state.src[state.bMarks[line] + state.tShift[line]:state.eMarks[line]]
+        if not text.strip():
+            break
+        if state.blkIndent or state.tShift[line] or not text.startswith("|"):
+            return original(state, start, end, False)  # not a table the report writes: the rule decides
+        lines.append(text)
+        line += 1
+    header, delimiter, rows = lines[0], lines[1], lines[2:]
+    if len(rows) * (header.count("|") + 1) > MAX_AUTOCOMPLETED_CELLS:  # where the rule could stop early
+        return original(state, start, end, False)
+    if len(_ROWS) > _INLINE_MOST:
+        _ROWS.clear()
+    head = _row_html(header, delimiter, None)
+    html = [head]
+    if rows:
+        html.append("<tbody>\n")
+        html += [_row_html(header, delimiter, row) for row in rows]
+        html.append("</tbody>\n")
+    html.append("</table>\n")
+    token = state.push("html_block", "", 0)
+    token.map = [start, line]
+    token.content = "".join(html)
+    state.line = line
+    return True
+
+
+def _row_html(header: str, delimiter: str, row: str | None) -> str:
+    """The HTML markdown-it gives a table's head (`row` None: `<table>` to `</thead>`) or one row of
+    its body, cut from the table of the header, the delimiter row and that row alone."""
+    key = (header, delimiter, row)
+    found = _ROWS.get(key)
+    if found is None:
+        alone = _plain().render(f"{header}\n{delimiter}\n" + (f"{row}\n" if row is not None else ""))
+        head, _, rest = alone.partition("</thead>\n")
+        found = head + "</thead>\n" if row is None else rest.removeprefix("<tbody>\n").removesuffix(
+            "</tbody>\n</table>\n")
+        _ROWS[key] = found
+    return found
 
 
 def _inline_once(state: Any) -> None:
