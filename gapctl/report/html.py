@@ -86,7 +86,7 @@ def _renderer() -> Any:
 
 
 _INLINE: dict[str, str] = {}  # inline Markdown → its HTML, shared by the pages of a report
-_INLINE_MOST = 200_000
+_INLINE_MOST = 30_000  # entries of each memo (a few tens of MB at most); emptied when full
 
 
 @lru_cache(maxsize=1)
