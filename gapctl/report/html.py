@@ -94,14 +94,14 @@ def _plain() -> Any:
     return _parser()
 
 
-_ROWS: dict[tuple[str, str, str | None], str] = {}  # (header, delimiter row, row) → its HTML
+_ROWS: dict[tuple[str | None, ...], str] = {}  # (header, delimiter row, None) → a head; (delimiter row, row) → a row
 
 
 def _table_rows_once(original: Any, state: Any, start: int, end: int, silent: bool) -> bool:
     """markdown-it's table rule for the tables the report writes (`markdown._table`: at the left
-    margin, every row a line starting with `|`, up to a blank line), with each distinct row rendered
-    once as a table of its own and reused; any other table goes to the rule itself. The rows of a
-    report's thousands of unit pages repeat (the same indicator, points and method)."""
+    margin, every row a line starting with `|`, up to a blank line), with each distinct row made
+    once from its cells (each cell's HTML from `_inline_html`) and reused; any other table goes to
+    the rule itself. The rows and cells of a report's thousands of unit pages repeat."""
     from markdown_it.rules_block.table import MAX_AUTOCOMPLETED_CELLS
 
     if not original(state, start, end, True):
@@ -123,11 +123,14 @@ def _table_rows_once(original: Any, state: Any, start: int, end: int, silent: bo
         return original(state, start, end, False)
     if len(_ROWS) > _INLINE_MOST:
         _ROWS.clear()
-    head = _row_html(header, delimiter, None)
-    html = [head]
+    html = [_head_html(header, delimiter)]
     if rows:
         html.append("<tbody>\n")
-        html += [_row_html(header, delimiter, row) for row in rows]
+        for row in rows:
+            found = _ROWS.get((delimiter, row))
+            if found is None:
+                found = _ROWS[(delimiter, row)] = _row_html(delimiter, row)
+            html.append(found)
         html.append("</tbody>\n")
     html.append("</table>\n")
     token = state.push("html_block", "", 0)
@@ -137,18 +140,67 @@ def _table_rows_once(original: Any, state: Any, start: int, end: int, silent: bo
     return True
 
 
-def _row_html(header: str, delimiter: str, row: str | None) -> str:
-    """The HTML markdown-it gives a table's head (`row` None: `<table>` to `</thead>`) or one row of
-    its body, cut from the table of the header, the delimiter row and that row alone."""
-    key = (header, delimiter, row)
+def _head_html(header: str, delimiter: str) -> str:
+    """The HTML markdown-it gives a table's head, `<table>` to `</thead>`: cut from the table of the
+    header and the delimiter row alone."""
+    key = (header, delimiter, None)
     found = _ROWS.get(key)
     if found is None:
-        alone = _plain().render(f"{header}\n{delimiter}\n" + (f"{row}\n" if row is not None else ""))
-        head, _, rest = alone.partition("</thead>\n")
-        found = head + "</thead>\n" if row is None else rest.removeprefix("<tbody>\n").removesuffix(
-            "</tbody>\n</table>\n")
-        _ROWS[key] = found
+        alone = _plain().render(f"{header}\n{delimiter}\n")
+        found = _ROWS[key] = alone.partition("</thead>\n")[0] + "</thead>\n"
     return found
+
+
+def _row_html(delimiter: str, row: str) -> str:
+    """One body row as markdown-it's table rule and renderer make it: the row split into cells
+    (a \\| stays in its cell), as many cells as the delimiter row has columns (missing ones empty, extra
+    ones dropped), each aligned as its column and rendered inline."""
+    from markdown_it.common.utils import mdTrim
+    from markdown_it.rules_block.table import escapedSplit
+
+    aligns = _aligns(delimiter)
+    columns = escapedSplit(mdTrim(row))
+    if columns and columns[0] == "":
+        columns.pop(0)
+    if columns and columns[-1] == "":
+        columns.pop()
+    cells = []
+    for i, align in enumerate(aligns):
+        content = mdTrim(columns[i]) if i < len(columns) and columns[i] else ""
+        style = f' style="text-align:{align}"' if align else ""
+        cells.append(f"<td{style}>{_inline_html(content)}</td>\n")
+    return "<tr>\n" + "".join(cells) + "</tr>\n"
+
+
+@lru_cache(maxsize=64)
+def _aligns(delimiter: str) -> tuple[str, ...]:
+    """Each column's alignment from the delimiter row, as markdown-it's table rule reads it."""
+    from markdown_it.common.utils import mdTrim
+
+    columns = delimiter.split("|")
+    out = []
+    for i, column in enumerate(columns):
+        text = mdTrim(column)
+        if not text:
+            if i == 0 or i == len(columns) - 1:
+                continue
+        if text.endswith(":"):
+            out.append("center" if text.startswith(":") else "right")
+        elif text.startswith(":"):
+            out.append("left")
+        else:
+            out.append("")
+    return tuple(out)
+
+
+def _inline_html(text: str) -> str:
+    """`text` rendered inline (a cell, a heading, a paragraph), once per distinct text."""
+    html = _INLINE.get(text)
+    if html is None:
+        if len(_INLINE) > _INLINE_MOST:
+            _INLINE.clear()
+        html = _INLINE[text] = _plain().renderInline(text)
+    return html
 
 
 def _inline_once(state: Any) -> None:
@@ -158,14 +210,9 @@ def _inline_once(state: Any) -> None:
     as one raw token, so the page renders to the same bytes."""
     from markdown_it.token import Token
 
-    if len(_INLINE) > _INLINE_MOST:
-        _INLINE.clear()
     for token in state.tokens:
         if token.type == "inline":
-            html = _INLINE.get(token.content)
-            if html is None:
-                html = _INLINE[token.content] = _plain().renderInline(token.content)
-            token.children = [Token("html_inline", "", 0, content=html)]
+            token.children = [Token("html_inline", "", 0, content=_inline_html(token.content))]
 
 
 def body(markdown: str, charts: dict[str, str]) -> str:
