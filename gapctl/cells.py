@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.escape import visible
+from gapctl.i18n import _
 from gapctl.schema import MAX_NUMBER
 from gapctl.sheets import number as bounded_number
 
@@ -73,9 +74,9 @@ def text(value: Any) -> str:
 def number(value: Any, notes: list[str]) -> Decimal | Refused:
     """A number cell or number text; `notes` gets "full-width" when digits were converted."""
     if isinstance(value, bool):
-        return Refused("not-a-number", f"{'TRUE' if value else 'FALSE'} is not a number")
+        return Refused("not-a-number", _("{value} is not a number").format(value="TRUE" if value else "FALSE"))
     if isinstance(value, dt.date | dt.time | dt.timedelta):
-        return Refused("not-a-number", f"the date or time {shown(text(value))} is not a number")
+        return Refused("not-a-number", _("the date or time {value} is not a number").format(value=shown(text(value))))
     if isinstance(value, int):
         value = Decimal(value)
     elif isinstance(value, float):
@@ -92,13 +93,14 @@ def number(value: Any, notes: list[str]) -> Decimal | Refused:
     if parsed is None:
         hint = ""
         if _THOUSANDS.fullmatch(core):
-            hint = f"; write it without thousands separators: {core.replace(',', '')}"
+            hint = _("; write it without thousands separators: {number}").format(number=core.replace(",", ""))
         elif re.fullmatch(r"[+-]?\d+,\d+", core):
-            hint = f"; write it with a decimal point: {core.replace(',', '.')}"
+            hint = _("; write it with a decimal point: {number}").format(number=core.replace(",", "."))
         elif _UNBOUNDED.fullmatch(core):  # a number, but with more digits or a longer exponent than any figure
-            return Refused("number-bounds", f"'{shown(raw)}' is too large or too long to be meant: numbers here "
-                                            f"stay below 10^15 with at most {MAX_PLACES} decimal places")
-        return Refused("not-a-number", f"'{shown(raw)}' is not a number{hint}")
+            return Refused("number-bounds", _("'{value}' is too large or too long to be meant: numbers here stay "
+                                              "below 10^15 with at most {places} decimal places").format(
+                                                  value=shown(raw), places=MAX_PLACES))
+        return Refused("not-a-number", _("'{value}' is not a number{hint}").format(value=shown(raw), hint=hint))
     result = _bounded(parsed, shown(raw))
     if isinstance(result, Decimal) and percent:
         return result / 100
@@ -107,20 +109,22 @@ def number(value: Any, notes: list[str]) -> Decimal | Refused:
 
 def _bounded(value: Decimal, written: str) -> Decimal | Refused:
     if not value.is_finite():  # is_finite does not signal on sNaN; comparisons would
-        return Refused("not-a-number", f"'{written}' is not a number")
+        return Refused("not-a-number", _("'{value}' is not a number{hint}").format(value=written, hint=""))
     if abs(value) >= MAX_NUMBER:
-        return Refused("number-bounds", f"'{written}' is too large to be meant: numbers here stay below 10^15")
+        return Refused("number-bounds", _("'{value}' is too large to be meant: numbers here stay below "
+                                          "10^15").format(value=written))
     exponent = value.as_tuple().exponent
     if value and isinstance(exponent, int) and exponent < -MAX_PLACES and value.normalize().as_tuple().exponent \
             < -MAX_PLACES:
-        return Refused("number-bounds", f"'{written}' has more than {MAX_PLACES} decimal places")
+        return Refused("number-bounds", _("'{value}' has more than {places} decimal places").format(
+            value=written, places=MAX_PLACES))
     return value
 
 
 def whole(value: Decimal, written: Any) -> int | Refused:
     """A count: a whole number ≥ 0 (2.5 notices is a typo, not 2)."""
     if value != value.to_integral_value() or value < 0:
-        return Refused("not-whole", f"'{shown(written)}' is not a count; a count is 0, 1, 2 …")
+        return Refused("not-whole", _("'{value}' is not a count; a count is 0, 1, 2 …").format(value=shown(written)))
     return int(value)
 
 
@@ -132,9 +136,11 @@ def date(value: Any, epoch: dt.datetime, notes: list[str]) -> dt.date | Refused:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, dt.time | dt.timedelta):
-        return Refused("bad-date", f"{shown(text(value))} is a time, not a date; write the date as YYYY-MM-DD")
+        return Refused("bad-date", _("{value} is a time, not a date; write the date as YYYY-MM-DD").format(
+            value=shown(text(value))))
     if isinstance(value, bool):
-        return Refused("bad-date", f"{'TRUE' if value else 'FALSE'} is not a date; write it as YYYY-MM-DD")
+        return Refused("bad-date", _("{value} is not a date; write it as YYYY-MM-DD").format(
+            value="TRUE" if value else "FALSE"))
     if isinstance(value, Decimal | int | float):
         return _serial(Decimal(str(value)), epoch, notes, shown(value))
     raw = str(value)
@@ -147,11 +153,11 @@ def date(value: Any, epoch: dt.datetime, notes: list[str]) -> dt.date | Refused:
             try:
                 return dt.date(year, month, day)
             except ValueError:
-                return Refused("bad-date", f"there is no such day as {year:04d}-{month:02d}-{day:02d} "
-                                           f"('{shown(raw)}')")
+                return Refused("bad-date", _("there is no such day as {day} ('{value}')").format(
+                    day=f"{year:04d}-{month:02d}-{day:02d}", value=shown(raw)))
     if typed.isdigit() and len(typed) <= 5:
         return _serial(Decimal(typed), epoch, notes, shown(raw))
-    return Refused("bad-date", f"'{shown(raw)}' is not a date{_hint(typed)}")
+    return Refused("bad-date", _("'{value}' is not a date{hint}").format(value=shown(raw), hint=_hint(typed)))
 
 
 def _serial(value: Decimal, epoch: dt.datetime, notes: list[str], written: str) -> dt.date | Refused:
@@ -161,8 +167,9 @@ def _serial(value: Decimal, epoch: dt.datetime, notes: list[str], written: str) 
         if SERIAL_FIRST <= day <= SERIAL_LAST:
             notes.append("serial")
             return day
-    return Refused("bad-date", f"'{written}' is not a date (as an Excel serial number it is no day between "
-                               f"{SERIAL_FIRST.year} and {SERIAL_LAST.year}); write it as YYYY-MM-DD")
+    return Refused("bad-date", _("'{value}' is not a date (as an Excel serial number it is no day between {first} "
+                                 "and {last}); write it as YYYY-MM-DD").format(
+                                     value=written, first=SERIAL_FIRST.year, last=SERIAL_LAST.year))
 
 
 def _hint(typed: str) -> str:
@@ -172,14 +179,14 @@ def _hint(typed: str) -> str:
             return _as(year, second, first)
         if second > 12 >= first:
             return _as(year, first, second)
-        return f"; {typed} could be day/month or month/day: write it as YYYY-MM-DD"
+        return _("; {value} could be day/month or month/day: write it as YYYY-MM-DD").format(value=typed)
     if m := _COMPACT.fullmatch(typed):
         return _as(*(int(g) for g in m.groups()))
-    return "; write it as YYYY-MM-DD"
+    return _("; write it as YYYY-MM-DD")
 
 
 def _as(year: int, month: int, day: int) -> str:
     try:
-        return f"; write it as {dt.date(year, month, day).isoformat()}"
+        return _("; write it as {day}").format(day=dt.date(year, month, day).isoformat())
     except ValueError:
-        return f"; there is no such day ({year:04d}-{month:02d}-{day:02d})"
+        return _("; there is no such day ({day})").format(day=f"{year:04d}-{month:02d}-{day:02d}")

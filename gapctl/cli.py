@@ -102,6 +102,10 @@ LANG_OPTION = typer.Option(None, "--lang", callback=_use_lang, is_eager=True,
                                    "scheme's language, messages as gapctl --lang says)."))
 NO_CACHE_OPTION = typer.Option(False, "--no-cache", help=N_("Read every file again; neither use nor update "
                                                              ".gapctl-cache/ (also: GAPCTL_NO_CACHE=1)."))
+RANK_OPTION = typer.Option(False, "--rank", help=N_("Rank the units of schemes that publish no ranking too, "
+                                                     "labelled as not published."))
+REV_OPTION = typer.Option(None, "--rev", metavar="REV", help=N_(
+    "Read the round as committed at this git revision (a commit, tag or branch), without a checkout."))
 UNIT_HELP = N_("Unit: its id, its name or the start of its name.")
 INDICATOR_HELP = N_("Indicator: its id, its name or the start of its name.")
 
@@ -116,10 +120,11 @@ def _fail(text: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _dump_json(data: dict[str, Any]) -> None:
-    """Every JSON output goes through gapctl.escape.json_document (`version` first)."""
+def _dump_json(data: dict[str, Any], provenance: Any = None) -> None:
+    """Every JSON output goes through gapctl.escape.json_document (`version` first, then `provenance`
+    for outputs computed from a repository's files)."""
     from gapctl.escape import json_document
-    typer.echo(json_document(data), nl=False)
+    typer.echo(json_document(data, provenance), nl=False)
 
 
 def _print_version(value: bool) -> None:
@@ -194,8 +199,10 @@ def validate(
             _dump_json({"codes": catalogue})
         else:
             from gapctl.textwidth import table
+            severities = {"error": _("error"), "warning": _("warning")}
             rows = [[_("code"), _("name"), _("severity"), _("title")]]
-            rows += [[c["code"], c["name"], c["severity"], c["title"]] for c in catalogue]
+            rows += [[c["code"], c["name"], severities.get(c["severity"], c["severity"]), c["title"]]
+                     for c in catalogue]
             for line in table(rows):
                 _echo(line)
         raise typer.Exit(0)
@@ -207,7 +214,11 @@ def validate(
     result = check_many(paths, use_cache=not no_cache, progress=print_progress(_("validating")))
     code = result.report.exit_code(strict)
     findings = Findings(result.report.sorted(), result.files, " ".join(str(p) for p in paths), code != 0)
-    typer.echo(render(findings, fmt.value), nl=False)
+    provenance = None
+    if fmt is ProblemFormat.json:
+        from gapctl.provenance import of_targets
+        provenance = of_targets(paths)
+    typer.echo(render(findings, fmt.value, provenance), nl=False)
     raise typer.Exit(code)
 
 
@@ -236,7 +247,12 @@ def show(
     data_fn = {"scheme": render.scheme_data, "units": render.unit_set_data, "round": render.round_data}[what]
     lines_fn = {"scheme": render.scheme_lines, "units": render.unit_set_lines, "round": render.round_lines}[what]
     if fmt is Format.json:
-        _dump_json(data_fn(obj))
+        from gapctl import provenance
+        if what == "round":
+            source = provenance.of_rounds([obj])
+        else:
+            source = provenance.of_files([path], provenance.root_of(path))
+        _dump_json(data_fn(obj), source)
     else:
         for line in lines_fn(obj):
             _echo(line)
@@ -247,33 +263,81 @@ def _print_problems(problems: list) -> None:
         typer.echo(_problem_line(row), err=True)
 
 
-def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = True, warnings: list | None = None):
+def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = True, warnings: list | None = None,
+            rev: str | None = None, provenance: list | None = None):
     """Load, validate and score; on invalid data print the problems and exit 1.
 
     `summary`: file by file, on every core and through the cache (gapctl.outcomes), with
     totals and ranks but not each indicator's detail (enough for `gapctl score`). `warnings`
     receives validate's warnings (a report marks its results provisional while there are any).
+    `rev`: the round as committed at this git revision, read from git's objects (no checkout);
+    a revision that cannot be read exits 3. `provenance` receives what the scores were computed
+    from (gapctl.provenance).
     """
-    return _scored_with(path, final, summary, use_cache, warnings)[0]
+    return _scored_with(path, final, summary, use_cache, warnings, rev, provenance)[0]
 
 
-def _detailed(path: Path, final: bool = False, use_cache: bool = True, warnings: list | None = None):
+def _detailed(path: Path, final: bool = False, use_cache: bool = True, warnings: list | None = None,
+              rev: str | None = None, provenance: list | None = None):
     """`_scored` file by file, and the source that details each unit from its own files
-    (gapctl.details): for the commands that show more of a unit than its totals."""
+    (gapctl.details): for the commands that show more of a unit than its totals. With `rev` the
+    round is loaded whole at that revision (as `_scored` does) and the source is None: every
+    unit of the scores is detailed already."""
     from gapctl import details
 
-    scored, checked = _scored_with(path, final, True, use_cache, warnings)
-    return scored, details.prepare(checked, scored)
+    scored, checked = _scored_with(path, final, rev is None, use_cache, warnings, rev, provenance)
+    return scored, details.prepare(checked, scored) if checked is not None else None
 
 
 def _scored_with(path: Path, final: bool, summary: bool = False, use_cache: bool = True,
-                 warnings: list | None = None):
-    """`_scored`, and what it checked (a gapctl.outcomes.Checked with `summary`, else None)."""
+                 warnings: list | None = None, rev: str | None = None, provenance: list | None = None):
+    """`_scored`, and what it checked file by file (a gapctl.outcomes.Checked; None when the round
+    was loaded whole)."""
+    tree = None
+    result = None
+    if rev is not None:
+        result, tree = _checked_at(path, rev)
+    try:
+        return _scored_from(path, final, summary, use_cache, warnings, result if tree else None, provenance)
+    finally:
+        if tree is not None:
+            tree.close()
+
+
+def _checked_at(path: Path, rev: str) -> tuple[Any, Any]:
+    """The round at `path` as committed at `rev` (a CheckResult), and the git tree it was read from."""
+    import os
+
+    from gapctl.api import CheckResult
+    from gapctl.load import load, paused_gc
+    from gapctl.tree import GitError, GitTree, toplevel
+    from gapctl.validate import validate
+
+    absolute = Path(os.path.abspath(path))
+    existing = next((p for p in [absolute, *absolute.parents] if p.is_dir()), absolute.anchor)
+    try:
+        tree = GitTree(toplevel(Path(existing)), rev)
+    except GitError as err:
+        raise _fail(_("gapctl: could not run: {error}").format(error=err), 3) from None
+    loaded = load(absolute, tree=tree)
+    with paused_gc():
+        report = validate(loaded)
+    return CheckResult(loaded, report, loaded.files_read), tree
+
+
+def _scored_from(path: Path, final: bool, summary: bool, use_cache: bool, warnings: list | None,
+                 result: Any, provenance: list | None):
+    """The scores and, file by file, what was checked (else None)."""
     from gapctl import outcomes
     from gapctl.score import score_round
 
-    if summary:
-        result: Any = outcomes.check(path, use_cache, progress=outcomes.print_progress(_("scoring")))
+    known: dict[Path, str] = {}
+    if result is not None:
+        summary = False
+    elif summary:
+        result = outcomes.check(path, use_cache, progress=outcomes.print_progress(_("scoring")))
+        for plan in result.plans:
+            known.update(plan.hashes)
     else:
         from gapctl.api import check
         result = check(path)
@@ -298,6 +362,9 @@ def _scored_with(path: Path, final: bool, summary: bool = False, use_cache: bool
         _print_problems(scored.problems)
         raise _fail(_("Not final: {units} unit(s) have indicators not yet assessed.").format(
             units=len(scored.problems)))
+    if provenance is not None:
+        from gapctl.provenance import of_rounds
+        provenance.append(of_rounds([scored.round], known))
     return scored, result if summary else None
 
 
@@ -346,11 +413,15 @@ def _plain(text: str) -> str:
               help=N_("""Score every unit of a round: rank, unit, category, applicable and earned points, base,
 bonus, penalty, external deductions, total, grade and flags.
 
-Invalid data is not scored (exit 1). Ties share a rank (1, 2, 2, 4).
+Invalid data is not scored (exit 1). Ties share a rank (1, 2, 2, 4). Ranks are shown only where
+the scheme publishes a ranking (its `ranking`); --rank shows them for the others too, labelled
+as not published. Units without ranks are listed in the unit set's order.
 
 Examples:
 
   gapctl score rounds/yanjiang-2021
+
+  gapctl score rounds/chongqing-2020 --rank
 
   gapctl score rounds/shanwei-2020 --by-category
 
@@ -358,7 +429,9 @@ Examples:
 
   gapctl score rounds/suizhou-2021 --unit 区财政金融局
 
-  gapctl score rounds/chongqing-2020 --final --format csv > scores.csv"""))
+  gapctl score rounds/chongqing-2020 --final --format csv > scores.csv
+
+  gapctl score rounds/suizhou-2021 --rev v2022.1 --format json   # as committed, no checkout"""))
 def score(
     path: Path = typer.Argument(..., help=N_("A round directory.")),
     by_category: bool = typer.Option(False, "--by-category", help=N_("Group by ranking category (分类排名).")),
@@ -368,17 +441,22 @@ def score(
     fmt: TableFormat = typer.Option(TableFormat.table, "--format", "-f", help=N_("table, json or csv.")),
     lang: Lang | None = LANG_OPTION,
     no_cache: bool = NO_CACHE_OPTION,
+    rev: str | None = REV_OPTION,
+    rank: bool = RANK_OPTION,
 ) -> None:
     from gapctl import scoreboard
 
-    scored = _scored(path, final, summary=True, use_cache=not no_cache)
+    provenance: list = []
+    scored = _scored(path, final, summary=True, use_cache=not no_cache, rev=rev,
+                     provenance=provenance if fmt is TableFormat.json else None)
+    scored.ranks_asked = rank
     if unit is not None:
         unit = _unit_id(unit, [s.unit for s in scored.units], scored.round.id)
     scores = scoreboard.select(scored, unit, by_category)
     if fmt is TableFormat.json:
-        _dump_json(scoreboard.json_data(scored, scores))
+        _dump_json(scoreboard.json_data(scored, scores), provenance[0])
     elif fmt is TableFormat.csv:
-        typer.echo(scoreboard.csv_text(scores), nl=False)
+        typer.echo(scoreboard.csv_text(scores, scored), nl=False)
     else:
         for line in scoreboard.text_lines(scored, scores, _lang(lang, scored.units), by_category):
             _echo(line)
@@ -416,16 +494,18 @@ def explain(
     from gapctl import details
     from gapctl.explain import explain_data, explain_lines
 
-    scored, source = _detailed(path)  # the round's totals and ranks file by file, from the cache when unchanged
+    provenance: list = []
+    # the round's totals and ranks file by file, from the cache when unchanged; only this unit's file is read again
+    scored, source = _detailed(path, provenance=provenance if fmt is Format.json else None)
     summary = scored.by_unit()[_unit_id(unit, [s.unit for s in scored.units], scored.round.id)]
-    score_ = details.detail(source, summary)  # only this unit's file is read again
+    score_ = details.detail(source, summary)
     if indicator is not None:
         indicator = _indicator_id(indicator, score_.scheme)
         if indicator not in score_.leaves and score_.node(indicator) is None:
             raise _fail(_("indicator '{indicator}' of scheme {scheme} is not assessed for unit '{unit}'").format(
                 indicator=indicator, scheme=score_.scheme.id, unit=score_.unit.id))
     if fmt is Format.json:
-        _dump_json(explain_data(score_))
+        _dump_json(explain_data(score_), provenance[0])
     else:
         around = details.DetailedRound(source) if depth else scored
         for line in explain_lines(score_, _lang(lang, scored.units), indicator, depth, around):
@@ -454,12 +534,17 @@ def report(
         "out/<round-id>.docx or .pdf).")),
     compare: Path | None = typer.Option(None, "--compare", help=N_("Last round: its totals, grades and which "
                                                                    "of its problems are fixed.")),
+    history: list[Path] = typer.Option(None, "--history", help=N_(
+        "An earlier round (repeat for several, or give a directory of rounds): each unit's page shows its "
+        "totals round by round and the problems found again, with what the earlier round asked to fix.")),
     lang: Lang | None = LANG_OPTION,
     stamp: bool = typer.Option(False, "--stamp", help=N_("Print the generation time on the overview "
                                                          "(off by default: same input, same bytes).")),
     office: str | None = typer.Option(None, "--office", help=N_("Issuing office (发文机关), at the head and foot.")),
     date: str | None = typer.Option(None, "--date", help=N_("Date of issue (成文日期), YYYY-MM-DD.")),
     number: str | None = typer.Option(None, "--number", help=N_("Document number (发文字号), e.g. 某政公〔2025〕3号.")),
+    rev: str | None = REV_OPTION,
+    rank: bool = RANK_OPTION,
 ) -> None:
     import datetime as dt
 
@@ -472,10 +557,17 @@ def report(
         raise typer.BadParameter(_("{date!r} is not a date (YYYY-MM-DD)").format(date=date),
                                  param_hint="--date") from None
     warnings: list = []
-    # totals and ranks file by file (the cache when unchanged); each unit page from that unit's files
-    scored, source = _detailed(path, warnings=warnings)
-    previous = _detailed(compare)[1] if compare is not None else None
+    previous_source = None
+    if rev is not None or history:  # a revision, or every round's indicators for --history: rounds loaded whole
+        scored, source = _scored(path, final=False, warnings=warnings, rev=rev), None
+        previous = _scored(compare, final=False, rev=rev) if compare is not None else None
+    else:  # totals and ranks file by file (the cache when unchanged); each unit page from that unit's files
+        scored, source = _detailed(path, warnings=warnings)
+        previous, previous_source = _detailed(compare) if compare is not None else (None, None)
+    scored.ranks_asked = rank
     language = _lang(lang, scored.units)
+    past = _history(history, scored, rev) if history else None
+    provenance = [_sources_of([scored, *([previous] if previous else []), *(past.rounds[:-1] if past else [])])]
     if len(scored.units) > 500:
         typer.echo(_("rendering {pages} pages…").format(pages=len(scored.units) + 1), err=True)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if stamp else None
@@ -486,8 +578,13 @@ def report(
 
         target = build.document_path(out, scored.round.id, fmt.value)
         try:
-            build.write_document(build.document_units(source, fmt.value, language, previous, when, issue, status),
-                                 target)
+            if source is not None:
+                document = build.document_units(source, fmt.value, language, previous_source, when, issue, status,
+                                                provenance[0])
+            else:
+                document = build.document(scored, fmt.value, language, previous, when, issue, status, provenance[0],
+                                          past)
+            build.write_document(document, target)
         except (NoBrowser, PrintError) as err:
             raise _fail(f"gapctl report: {err}", 3) from None
         except (build.ReportError, OSError) as err:
@@ -496,11 +593,41 @@ def report(
         return
     target = out or Path("out") / scored.round.id
     try:
-        count = build.write_units(source, fmt.value, target, language, previous, when, issue, status)
+        if source is not None:
+            count = build.write_units(source, fmt.value, target, language, previous_source, when, issue, status,
+                                      provenance=provenance[0])
+        else:
+            files = build.render(scored, fmt.value, language, previous, when, issue, status, provenance[0], past)
+            build.write(files, target)
+            count = len(files)
     except (build.ReportError, OSError) as err:
         raise _fail(f"gapctl report: {err}") from None
     _echo(_("wrote {files} file(s) to {directory}/ (open {index})").format(
         files=count, directory=target, index=target / ("index." + fmt.value)))
+
+
+def _history(paths: list[Path], scored: Any, rev: str | None = None) -> Any:
+    """The trend (gapctl.trend) of the earlier rounds `paths` (rounds, or directories of rounds of the
+    same unit set) and this scored round, last."""
+    from gapctl import trend as T
+    from gapctl.load import round_file
+
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir() and round_file(path):
+            found.append(path)
+        elif path.is_dir():
+            base = path / "rounds" if (path / "rounds").is_dir() else path
+            found += [d for d in sorted(base.iterdir()) if d.is_dir() and round_file(d)]
+        else:
+            raise _fail(_("{path}: not a round directory nor a directory of rounds").format(path=path))
+    here = Path(scored.round.directory).resolve()
+    earlier = [_scored(p, final=False, rev=rev) for p in found if p.resolve() != here]
+    earlier = [s for s in earlier if s.round.units_id == scored.round.units_id or len(found) == 1]
+    in_order = T.order([s.round for s in earlier] + [scored.round])  # rounds after this one are left out
+    now = in_order.index(scored.round)
+    return T.trend([*sorted((s for s in earlier if in_order.index(s.round) < now),
+                            key=lambda s: in_order.index(s.round)), scored])
 
 
 @app.command("fmt", short_help=N_("Rewrite data files into one canonical layout; comments and values are kept."),
@@ -634,16 +761,19 @@ def diff(
         units = result.new.units
         markdown, text_lines, json_data = diff_view.markdown, diff_view.text_lines, diff_view.json_data
     language = _lang(lang, units)
+    source = _diff_sources(result, repository, new_round is not None) \
+        if out is not None or fmt is DiffFormat.json else None
     if out is not None:
         from gapctl.escape import json_document
         from gapctl.writes import Write, WriteError, write_files
         try:
             write_files([Write(out / "diff.md", markdown(result, language, show_all).encode("utf-8")),
-                         Write(out / "diff.json", json_document(json_data(result, show_all)).encode("utf-8"))], out)
+                         Write(out / "diff.json", json_document(json_data(result, show_all), source).encode("utf-8"))],
+                        out)
         except WriteError as err:
             raise _fail(_("gapctl diff: could not run: {error}").format(error=err), 3) from None
     if fmt is DiffFormat.json:
-        _dump_json(json_data(result, show_all))
+        _dump_json(json_data(result, show_all), source)
     elif fmt is DiffFormat.md:
         text = markdown(result, language, show_all)
         typer.echo(diff_view.fit_markdown(text, max_chars, language) if max_chars else text, nl=False)
@@ -652,6 +782,25 @@ def diff(
             _echo(line)
     unreadable = repository and any(e.status == "unreadable" for e in result.rounds)
     raise typer.Exit(1 if result.gates or unreadable else 0)
+
+
+def _diff_sources(result: Any, repository: bool, two_rounds: bool) -> Any:
+    """The provenance of a diff's newer side (both rounds when two rounds are compared; the older
+    side of a revision diff is named by its commit in the output already)."""
+    from gapctl.provenance import of_rounds
+    from gapctl.tree import GitTree
+
+    if repository:
+        rounds = [e.diff.new.round if e.diff else e.scored.round for e in result.rounds
+                  if e.status != "removed" and (e.diff or e.scored)]
+    else:
+        rounds = ([result.old.round] if two_rounds else []) + [result.new.round]
+    try:
+        return of_rounds(rounds)
+    finally:
+        for round_ in rounds:
+            if isinstance(round_.tree, GitTree):
+                round_.tree.close()
 
 
 @app.command("status", short_help=N_("Where a round stands: stages, progress, what is overdue or due soon."),
@@ -695,7 +844,8 @@ def status_command(
     else:
         state = status_mod.status(result.loaded.round, when, counts_of=outcomes.progress_of(result))
     if fmt is Format.json:
-        _dump_json(status_mod.json_data(state))
+        from gapctl.provenance import of_rounds
+        _dump_json(status_mod.json_data(state), of_rounds([result.loaded.round]))
     else:
         for line in status_mod.text_lines(state, lang.value if lang else message_lang()):
             _echo(line)
@@ -734,7 +884,9 @@ def evidence_verify(
     verified = verify(result.loaded.round)
     rows = _problem_rows(sorted(verified.problems, key=lambda p: (p.locate().path, p.locate().line)))
     if fmt is Format.json:
-        _dump_json({"path": str(path), "ok": not verified.problems, "checked": verified.checked, "problems": rows})
+        from gapctl.provenance import of_rounds
+        _dump_json({"path": str(path), "ok": not verified.problems, "checked": verified.checked, "problems": rows},
+                   of_rounds([result.loaded.round]))
     else:
         for row in rows:
             _echo(_problem_line(row))
@@ -831,9 +983,10 @@ def compare_self_command(
 ) -> None:
     from gapctl import selfcheck
 
-    scored = _scored(path, final=False)
+    provenance: list = []
+    scored = _scored(path, final=False, provenance=provenance if fmt is Format.json else None)
     result = selfcheck.compare_self(scored.round, include_all=show_all, scored=scored)
-    _print_result(selfcheck, result, fmt, _lang(lang, scored.units))
+    _print_result(selfcheck, result, fmt, _lang(lang, scored.units), provenance)
 
 
 @app.command("agreement", short_help=N_("How often a second evaluator agrees with the first, per indicator."),
@@ -852,8 +1005,10 @@ def agreement_command(
 ) -> None:
     from gapctl import agreement
 
-    scored, source = _detailed(path)  # each unit's pairs found from its own file
-    _print_result(agreement, agreement.agreement(scored.round, scored, source), fmt, _lang(lang, scored.units))
+    provenance: list = []
+    scored, source = _detailed(path, provenance=provenance if fmt is Format.json else None)  # pairs unit by unit
+    _print_result(agreement, agreement.agreement(scored.round, scored, source), fmt, _lang(lang, scored.units),
+                  provenance)
 
 
 @app.command("followup", short_help=N_("Whether the earlier round's problems are fixed in the later round."),
@@ -874,8 +1029,98 @@ def followup_command(
 ) -> None:
     from gapctl import followup
 
-    (old, old_source), (new, new_source) = _detailed(old_round), _detailed(new_round)
-    _print_result(followup, followup.followup(old, new, old_source, new_source), fmt, _lang(lang, new.units))
+    (old, old_source), (new, new_source) = _detailed(old_round), _detailed(new_round)  # unit by unit in workers
+    _print_result(followup, followup.followup(old, new, old_source, new_source), fmt, _lang(lang, new.units),
+                  _sources([old, new], fmt))
+
+
+@app.command("trend", short_help=N_("Each unit's total, rank and grade round by round, and the problems that recur."),
+              help=N_("""Each unit's total, rank and grade round by round (rounds in the order of their
+periods), the change from the first to the last, and how many problems recur: points lost on
+the same indicator in the unit's last two rounds, indicators matched by id or `replaces:` as
+`diff` matches them. With --unit: that unit's indicators round by round, and each recurring
+problem with what the earlier round asked to fix (整改要求).
+
+Rounds named one by one are compared with each other; a directory (a repository or its
+rounds/) gives every round in it, grouped by unit set (the units assessed year after year).
+
+Examples:
+
+  gapctl trend rounds/suizhou-2021 rounds/suizhou-2022
+
+  gapctl trend rounds/
+
+  gapctl trend rounds/ --unit 区财政金融局 --lang en
+
+  gapctl trend rounds/ --format json"""))
+def trend_command(
+    paths: list[Path] = typer.Argument(..., help=N_("Rounds, or directories of rounds (a repository or its "
+                                                    "rounds/).")),
+    unit: str | None = typer.Option(None, "--unit", help=N_("Only this unit, with its indicators round by round: "
+                                                            "its id, its name or the start of its name.")),
+    fmt: Format = FORMAT_OPTION,
+    lang: Lang | None = LANG_OPTION,
+) -> None:
+    from gapctl import trend as T
+
+    groups, alone = _trend_groups(paths)
+    results = []
+    for group in groups:
+        scored = [_scored(p, final=False) for p in group]
+        in_order = T.order([s.round for s in scored])
+        results.append(T.trend(sorted(scored, key=lambda s: in_order.index(s.round))))
+    everyone = [u.unit for t in results for u in t.units]
+    if unit is not None:
+        unit = _unit_id(unit, list({u.id: u for u in everyone}.values()),
+                        ", ".join(s.round.id for t in results for s in t.rounds))
+        results = [t for t in results if t.unit(unit) is not None]
+    language = _lang(lang, [s for t in results for r in t.rounds for s in r.units])
+    if fmt is Format.json:
+        from gapctl.provenance import of_rounds
+        _dump_json({"families": [T.json_data(t, unit) for t in results], "alone": alone},
+                   of_rounds([s.round for t in results for s in t.rounds]))
+        return
+    for n, result in enumerate(results):
+        if n:
+            _echo()
+        for line in T.text_lines(result, language, unit):
+            _echo(line)
+    if alone and unit is None:
+        _echo()
+        _echo(T.alone_line(alone, language))
+
+
+def _trend_groups(paths: list[Path]) -> tuple[list[list[Path]], list[str]]:
+    """The rounds `trend` compares, family by family (paths named one by one: one family; a directory:
+    its rounds grouped by unit set), and the ids of rounds left alone in their family."""
+    from gapctl import trend as T
+    from gapctl.load import load, round_file
+
+    named: list[Path] = []
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir() and round_file(path):
+            named.append(path)
+        elif path.is_dir():
+            base = path / "rounds" if (path / "rounds").is_dir() else path
+            found += [d for d in sorted(base.iterdir()) if d.is_dir() and not d.name.startswith(".") and round_file(d)]
+        else:
+            raise _fail(_("{path}: not a round directory nor a directory of rounds").format(path=path))
+    seen = {p.resolve() for p in named}
+    found = [p for p in found if p.resolve() not in seen and not seen.add(p.resolve())]  # type: ignore[func-returns-value]
+    groups = [named] if named else []
+    read = {}
+    for directory in found:
+        round_ = load(directory, observations=False).round
+        if round_ is not None:
+            read[id(round_)] = (round_, directory)
+    by_family = T.families([r for r, _d in read.values()])
+    paths_of = {id(r): d for r, d in read.values()}
+    several = [[paths_of[id(r)] for r in rounds] for rounds in by_family.values() if len(rounds) > 1]
+    single = [rounds[0].id for rounds in by_family.values() if len(rounds) == 1]
+    if not groups and not several:  # nothing to compare anywhere: show what there is
+        return [[paths_of[id(rounds[0])]] for rounds in by_family.values()], []
+    return groups + several, single
 
 
 @app.command("schema", short_help=N_("Write JSON Schema files, for editors to check data files while typing."),
@@ -935,14 +1180,17 @@ def export_command(
     out: Path | None = typer.Option(None, "--out", "-o", help=N_("Directory to write (default: "
                                                                  "out/<round-id>-<format>).")),
     final: bool = typer.Option(False, "--final", help=N_("Refuse (exit 1) if any indicator is not yet assessed.")),
+    rev: str | None = REV_OPTION,
 ) -> None:
     from gapctl.export import export
     from gapctl.writes import WriteError
 
-    scored, source = _detailed(path, final)  # each unit's rows from its own files, in a pool for large rounds
+    provenance: list = []
+    # each unit's rows from its own files, in a pool for large rounds (the round loaded whole at a revision)
+    scored, source = _detailed(path, final, rev=rev, provenance=provenance)
     target = out or Path("out") / f"{scored.round.id}-{fmt.value}"
     try:
-        written = export(scored, fmt.value, target, source)
+        written = export(scored, fmt.value, target, provenance[0], source)
     except WriteError as err:
         typer.echo(f"gapctl export: {err}", err=True)
         raise typer.Exit(1) from None
@@ -952,55 +1200,111 @@ def export_command(
 
 @app.command("import", short_help=N_("Import an evaluator's spreadsheet into observation files."),
               help=N_("""Import an evaluator's spreadsheet into observation files: columns 单位, 指标,
-结果 (完成/未完成/不适用), 数值 (count, fraction, grade or notices, as the indicator's rule needs; items
-as a list of item ids or names), 说明, 扣分理由, 整改要求, 评估人员, 日期. Nothing is written if
-any row has a problem; existing observations are kept unless --force; comments survive.
+结果 (完成/未完成/不适用/待评), 数值 (count, fraction, grade or notices, as the indicator's rule needs;
+items as a list of item ids or names), 说明, 扣分理由, 整改要求, 评估人员, 日期 — or the matrix
+`gapctl export` writes (units as rows, indicators as columns, cells the points earned, 不适用 or 待评).
+gapctl's own export workbook is recognised and its sheet 指标得分矩阵 read; another workbook with
+several sheets needs --sheet. Nothing is written if any row has a problem; observations already
+recorded are kept unless --force (cells edited in gapctl's own workbook since the export need no
+--force); a changed value's old 扣分理由 is kept, marked 【待核实】; comments survive.
 
 Examples:
 
-  gapctl import rounds/shanwei-2020 评估结果.xlsx --dry-run
+  gapctl export rounds/shanwei-2020 --format xlsx --out out
+
+  gapctl import rounds/shanwei-2020 out/shanwei-2020.xlsx --dry-run
+
+  gapctl import rounds/shanwei-2020 out/shanwei-2020.xlsx --dry-run --format json
 
   gapctl import rounds/shanwei-2020 results.csv --force"""))
 def import_command(
     path: Path = typer.Argument(..., help=N_("A round directory.")),
-    file: Path = typer.Argument(..., help=N_("An xlsx workbook or a CSV file, one row per unit × indicator.")),
+    file: Path = typer.Argument(..., help=N_("An xlsx workbook or a CSV file: one row per unit × indicator, or "
+                                             "the matrix gapctl export writes.")),
     mapping: Path | None = typer.Option(None, "--mapping", help=N_("YAML mapping of other headers to fields "
                                                                    "(unit, indicator, result, value, note, reason, "
                                                                    "fix, observer, observed_at).")),
-    sheet: str | None = typer.Option(None, "--sheet", help=N_("Worksheet name (default: the first).")),
+    sheet: str | None = typer.Option(None, "--sheet", help=N_("Worksheet name (default: the matrix of gapctl's "
+                                                              "own export workbook, or the only sheet).")),
     dry_run: bool = typer.Option(False, "--dry-run", help=N_("Write nothing; show the score changes it would "
-                                                             "cause.")),
+                                                             "cause, and what --force would replace.")),
     force: bool = typer.Option(False, "--force", help=N_("Replace observations that already exist.")),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
-    from gapctl import importer
+    from gapctl import i18n, importer
     from gapctl.writes import WriteError
 
+    as_json = fmt is Format.json
     scored_before = _scored(path, final=False)
-    plan = importer.read(scored_before.round, file, mapping, sheet, force)  # reads the mapping file too
-    for note in plan.notes:
-        typer.echo(f"note: {note}", err=True)
+    # a dry run shows what the import would change with --force, and says which of it needs --force
+    plan = importer.read(scored_before.round, file, mapping, sheet, force or dry_run)  # reads the mapping too
+    if not as_json:
+        for note in plan.notes:
+            typer.echo(_("note: {note}").format(note=note), err=True)
     if plan.problems:
+        if as_json:
+            _dump_json(_import_data(plan, path, dry_run, force, written=[]))
+            raise typer.Exit(1)
         for problem in plan.problems:
             typer.echo(problem, err=True)
-        typer.echo(f"Nothing imported: {len(plan.problems)} problem(s).", err=True)
+        typer.echo(_("Nothing imported: {count} problem(s).").format(count=len(plan.problems)), err=True)
         raise typer.Exit(1)
     if dry_run:
         from gapctl import diff_view
         from gapctl.diff import compare
         from gapctl.score import score_round
 
-        after = score_round(importer.preview(scored_before.round, plan))
-        result = compare(scored_before, after, str(path), "now", "after import")
-        for line in diff_view.text_lines(result):
-            _echo(line)
-        _echo(f"(dry run: {plan.entries} entr(ies) in {len(plan.files)} file(s) not written)")
+        after = score_round(importer.preview(scored_before.round, plan),
+                            periods={period: rounds[1] for period, rounds in plan.periods.items()})
+        diffs = [compare(scored_before, after, str(path), _("now"), _("after import"))]
+        for period, (period_before, period_after) in sorted(plan.periods.items()):  # rows of the round's periods
+            diffs.append(compare(score_round(period_before), score_round(period_after), str(path.parent / period),
+                                 _("now"), _("after import")))
+        if as_json:
+            data = _import_data(plan, path, dry_run, force, written=[])
+            data["changes"] = [diff_view.json_data(result) for result in diffs]
+            _dump_json(data)
+            return
+        for result in diffs:
+            for line in diff_view.text_lines(result, i18n.lang()):
+                _echo(line)
+        if plan.replaced and not force:
+            for issue in plan.replaced[:REPLACED_SHOWN]:
+                _echo(_("needs --force: {place}: {message}").format(place=issue.ref, message=issue.message))
+            if len(plan.replaced) > REPLACED_SHOWN:
+                _echo(_("… and {count} more").format(count=len(plan.replaced) - REPLACED_SHOWN))
+            _echo(_("(--force would replace {count} observation(s) already recorded; without it the import "
+                    "refuses them)").format(count=len(plan.replaced)))
+        _echo(_("(dry run: {entries} entr(ies) in {files} file(s) not written)").format(
+            entries=plan.entries, files=len(plan.files)))
         return
     try:
         written = importer.write(plan)
     except WriteError as err:
         typer.echo(f"gapctl import: {err}", err=True)
         raise typer.Exit(1) from None
-    _echo(f"imported {plan.entries} entr(ies) into {len(written)} file(s).")
+    if as_json:
+        _dump_json(_import_data(plan, path, dry_run, force, written))
+        return
+    _echo(_("imported {entries} entr(ies) into {files} file(s).").format(entries=plan.entries, files=len(written)))
+
+
+REPLACED_SHOWN = 10  # observations a dry run lists that only --force replaces
+
+
+def _import_data(plan: Any, path: Path, dry_run: bool, force: bool, written: list) -> dict[str, Any]:
+    """`import --format json`: what was (or would be) written, the problems and notes, each with its place."""
+    from gapctl.sources import display_path
+
+    def issue(item: Any) -> dict[str, Any]:
+        return {"place": item.ref, "code": item.code, "message": item.message}
+
+    return {"round": display_path(path), "dry_run": dry_run, "force": force, "ok": not plan.problems,
+            "entries": plan.entries, "files": sorted(display_path(p) for p in plan.files),
+            "written": sorted(display_path(Path(p)) for p in written),
+            "problems": list(plan.problems), "issues": [issue(i) for i in plan.issues],
+            "notes": list(plan.notes),
+            "needs_force": [] if force else [issue(i) for i in plan.replaced]}
 
 
 @app.command("import-scheme", short_help=N_("Turn a published indicator table into a scheme skeleton."),
@@ -1147,9 +1451,27 @@ def new_round_command(
                                                                                    files=len(written) - 1))
 
 
-def _print_result(module: Any, result: Any, fmt: Format, lang: str) -> None:
+def _sources(scored: list, fmt: Format) -> list:
+    """[the provenance of these scored rounds] for a JSON output, else []."""
+    return [_sources_of(scored)] if fmt is Format.json else []
+
+
+def _sources_of(scored: list) -> Any:
+    """The provenance of these scored rounds (gapctl.provenance); git revisions read are closed after."""
+    from gapctl.provenance import of_rounds
+    from gapctl.tree import GitTree
+
+    try:
+        return of_rounds([s.round for s in scored])
+    finally:
+        for s in scored:
+            if isinstance(s.round.tree, GitTree):
+                s.round.tree.close()
+
+
+def _print_result(module: Any, result: Any, fmt: Format, lang: str, provenance: list | None = None) -> None:
     if fmt is Format.json:
-        _dump_json(module.json_data(result))
+        _dump_json(module.json_data(result), provenance[0] if provenance else None)
     else:
         for line in module.text_lines(result, lang):
             _echo(line)

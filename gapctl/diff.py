@@ -92,8 +92,17 @@ class UnitChange:
 
     @property
     def rank_changed(self) -> bool:
-        return bool(self.old and self.new and (self.old.rank != self.new.rank
-                                               or self.old.category_rank != self.new.category_rank))
+        return bool(self.old and self.new and (rank(self.old) != rank(self.new)
+                                               or category_rank(self.old) != category_rank(self.new)))
+
+
+def rank(score: Any) -> int | None:
+    """A unit's rank as its scheme publishes it: None where the scheme publishes no ranking."""
+    return score.rank if score is not None and score.scheme.publishes_ranking else None
+
+
+def category_rank(score: Any) -> int | None:
+    return score.category_rank if score is not None and score.scheme.publishes_ranking else None
 
 
 @dataclass
@@ -288,7 +297,7 @@ class Gates:
             if self.grade_change and u.grade_changed:
                 tripped.append(f"{u.name} ({u.unit}): grade {u.old.grade} → {u.new.grade}")
             if self.rank_change and u.rank_changed:
-                tripped.append(f"{u.name} ({u.unit}): rank {u.old.rank} → {u.new.rank}")
+                tripped.append(f"{u.name} ({u.unit}): rank {rank(u.old)} → {rank(u.new)}")
         if self.any_change and diff.changed():
             tripped.append(f"{len(diff.changed())} unit(s) changed")
         return tripped

@@ -16,7 +16,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from gapctl.diff import Attribution, IndicatorChange, RepositoryDiff, RoundDiff, RoundEntry, UnitChange
+from gapctl.diff import (
+    Attribution,
+    IndicatorChange,
+    RepositoryDiff,
+    RoundDiff,
+    RoundEntry,
+    UnitChange,
+    category_rank,
+    rank,
+)
 from gapctl.escape import code, md, plain, plain_line
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import aside, listed, pair
@@ -93,11 +102,19 @@ def unit_rows(diff: RoundDiff, units: list[UnitChange], lang: str) -> list[list[
             u.name, _total(u), _signed(u.delta, _places(u)) if old and new else u.status,
             _arrow(old.grade if old else None, new.grade if new else None) if (old and old.grade) or
             (new and new.grade) else "",
-            _arrow(old.rank if old else None, new.rank if new else None),
-            _arrow(old.category_rank if old else None, new.category_rank if new else None)
-            if (old and old.category_rank) or (new and new.category_rank) else "",
+            _arrow(rank(old), rank(new)) if rank(old) or rank(new) else "",
+            _arrow(category_rank(old), category_rank(new)) if category_rank(old) or category_rank(new) else "",
         ])
     return rows
+
+
+def _without_empty_ranks(head: list[str], rows: list[list[str]],
+                         aligns: list[str] | None = None) -> tuple[list[str], list[list[str]], list[str] | None]:
+    """Drop the rank columns no row fills (schemes that publish no ranking)."""
+    drop = {n for n in (len(head) - 2, len(head) - 1) if not any(row[n] for row in rows)}
+    keep = [n for n in range(len(head)) if n not in drop]
+    return ([head[n] for n in keep], [[row[n] for n in keep] for row in rows],
+            [aligns[n] for n in keep] if aligns else None)
 
 
 HEAD = [N_("Unit"), N_("Total"), N_("Change"), N_("Grade"), N_("Rank"), N_("Rank in category")]
@@ -121,8 +138,9 @@ def text_lines(diff: RoundDiff, lang: str = "zh", show_all: bool = False) -> lis
         lines += [f"  - {plain(note)}" for note in diff.scheme_notes]
     if not units:
         return lines + ["", in_lang("No score changes.", lang)]
-    lines += [""] + _text_table([_head(lang)] + unit_rows(diff, units, lang),
-                                ["left", "right", "right", "left", "left", "left"])
+    head, rows, aligns = _without_empty_ranks(_head(lang), unit_rows(diff, units, lang),
+                                              ["left", "right", "right", "left", "left", "left"])
+    lines += [""] + _text_table([head] + rows, aligns)
     for u in units:
         if not u.indicators and not u.members:
             continue
@@ -184,8 +202,7 @@ def markdown(diff: RoundDiff, lang: str = "zh", show_all: bool = False) -> str:
         lines += [f"- {md(n)}" for n in diff.scheme_notes] + ["", "</details>"]
     if not units:
         return "\n".join(lines + ["", in_lang("No score changes.", lang)]) + "\n"
-    rows = unit_rows(diff, units, lang)
-    head = _head(lang)
+    head, rows, _ = _without_empty_ranks(_head(lang), unit_rows(diff, units, lang))
     lines += [""] + _md_table(head, rows[:MAX_SUMMARY_ROWS], {1, 2})
     if len(rows) > MAX_SUMMARY_ROWS:
         rest = len(rows) - MAX_SUMMARY_ROWS
@@ -234,9 +251,8 @@ def json_data(diff: RoundDiff, show_all: bool = False) -> dict[str, Any]:
             "new_total": fixed(u.new.total, places) if u.new and u.new.total is not None else None,
             "delta": fixed(u.delta, places),
             "old_grade": u.old.grade if u.old else None, "new_grade": u.new.grade if u.new else None,
-            "old_rank": u.old.rank if u.old else None, "new_rank": u.new.rank if u.new else None,
-            "old_category_rank": u.old.category_rank if u.old else None,
-            "new_category_rank": u.new.category_rank if u.new else None,
+            "old_rank": rank(u.old), "new_rank": rank(u.new),
+            "old_category_rank": category_rank(u.old), "new_category_rank": category_rank(u.new),
             "indicators": [{
                 "indicator": c.indicator, "name": c.name, "section": c.section,
                 "old_points": two(c.old_points) if c.old_points is not None else None,
@@ -295,8 +311,8 @@ def _side_summary(entry: RoundEntry, lang: str) -> str:
 
 
 def _side_rows(entry: RoundEntry) -> list[list[str]]:
-    return [[u.unit.name, total_text(u), u.grade or "", str(u.rank or ""),
-             str(u.category_rank or "")] for u in _ranked(entry)]
+    return [[u.unit.name, total_text(u), u.grade or "", str(rank(u) or ""),
+             str(category_rank(u) or "")] for u in _ranked(entry)]
 
 
 def _side_head(lang: str) -> list[str]:
@@ -325,8 +341,9 @@ def repository_text_lines(diff: RepositoryDiff, lang: str = "zh", show_all: bool
         elif entry.status in ("added", "removed"):
             lines += ["", plain_line(f"gapctl diff {entry.path}"), _side_summary(entry, lang)]
             if entry.status == "added":
-                lines += [""] + _text_table([_side_head(lang)] + _side_rows(entry),
-                                            ["left", "right", "left", "left", "left"])
+                head, rows, aligns = _without_empty_ranks(_side_head(lang), _side_rows(entry),
+                                                          ["left", "right", "left", "left", "left"])
+                lines += [""] + _text_table([head] + rows, aligns)
             if entry.gates:
                 lines += ["", in_lang("Gates tripped:", lang)]
                 lines += [f"  - {plain(g)}" for g in entry.gates]
@@ -348,7 +365,8 @@ def repository_markdown(diff: RepositoryDiff, lang: str = "zh", show_all: bool =
             if entry.gates:
                 lines += ["", _gates_heading(lang)] + [f"- {md(g)}" for g in entry.gates]
             if entry.status == "added" and entry.scored and entry.scored.units:
-                lines += [""] + _md_table(_side_head(lang), _side_rows(entry), {1})
+                head, rows, _ = _without_empty_ranks(_side_head(lang), _side_rows(entry))
+                lines += [""] + _md_table(head, rows, {1})
         elif entry.status == "unreadable":
             lines += ["", f"### gapctl diff {code(entry.path)}", "", f"**{md(_unreadable(entry, lang))}**"]
     same = _same_line(diff, lang)
@@ -367,7 +385,7 @@ def repository_json(diff: RepositoryDiff, show_all: bool = False) -> dict[str, A
             data["units"] = [{"unit": u.unit.id, "name": u.unit.name,
                               "total": fixed(u.total, u.scheme.scoring.places) if u.total is not None else None,
                               "grade": u.grade,
-                              "rank": u.rank, "category_rank": u.category_rank} for u in _ranked(entry)]
+                              "rank": rank(u), "category_rank": category_rank(u)} for u in _ranked(entry)]
         else:
             data["error"] = entry.error
         return data

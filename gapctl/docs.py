@@ -17,8 +17,12 @@ def rules_md() -> str:
     lines = ["# Rule kinds", "",
              "Generated from `gapctl/rules/` by `python -m gapctl.docs`; do not edit by hand.", "",
              "A leaf indicator is scored by one rule (`rule:`), or by variants (`rules:`) chosen",
-             "by `when:`. Every rule may carry `assumed: true` and `assumed_note` when the",
-             "published scheme does not give the rule.", ""]
+             "by `when:`. Every rule, like every other mapping of a scheme or round, may carry",
+             "`assumed: true` and `assumed_note` when the published scheme does not give it, or",
+             "`assumed: {key: why}` when only some of its keys' values are not published (`gapctl show`",
+             "and the reports' method section list them all). An item of an `items` rule may apply to",
+             "some units only (`applies_to`): then each unit's applicable items should add up to the",
+             "indicator's points, and where they do not, the unit's score is scaled to them.", ""]
     lines += ["Rules compose with the scoring constructs below (bounds, redistribution, gates, vetoes,",
               "pass lines, formulas) and with keys of the indicator itself: `cap` and `floor` bound what any",
               "indicator or group earns; an `items` rule's items may carry their own `applies_to`;",
@@ -105,7 +109,8 @@ def formula_md() -> list[str]:
              "- ids are written bare (`score(2.1.3)`, `fact(严重泄密)`) or quoted (`score(\"2.10\")`);",
              "- a finding not recorded counts as false or 0.", "",
              "Figures become known in this order; a formula may read only what is known where it is used:", ""]
-    lines += [f"{n + 1}. {STAGES[n]} ({in_lang(STAGES[n], 'zh')})" for n in sorted(STAGES)]
+    lines += ["{n}. {stage} ({zh})".format(n=n + 1, stage=STAGES[n], zh=in_lang(STAGES[n], "zh"))
+              for n in sorted(STAGES)]
     lines += ["", "| where | may read up to |", "|---|---|",
               "| a clause's `when`, a gate on an indicator of the tree | observations |",
               "| a veto that zeroes parts of the tree | indicator scores |",

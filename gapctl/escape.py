@@ -200,6 +200,17 @@ def csv_cell(value: Any) -> Any:
     return "'" + text if text.startswith(_FORMULA) else text
 
 
+def csv_field(text: str) -> str:
+    """One CSV field (RFC 4180): quoted when it holds a comma, a quote or any line break.
+
+    Python's csv writer with `lineterminator="\\n"` leaves a carriage return unquoted, and a
+    spreadsheet starts a new row there: `a\\r=1+1` would put a formula at the start of a row.
+    """
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 _BIDI_RE = re.compile(f"[{BIDI}{_FORMAT}]")
 
 
@@ -220,12 +231,16 @@ def json_text(dumped: str) -> str:
     return _BIDI_RE.sub(_json_escape, dumped)
 
 
-def json_document(data: dict[str, Any]) -> str:
+def json_document(data: dict[str, Any], provenance: Any = None) -> str:
     """A JSON output of gapctl, as printed or written: an object whose first field is `version`
     (the gapctl that wrote it, so a consumer knows which release's shape and figures it reads),
-    Chinese as written, bidi and control characters as `\\u` escapes (json_text), a final newline."""
+    then `provenance` when given (gapctl.provenance: the commit, lock file and files it was computed
+    from), Chinese as written, bidi and control characters as `\\u` escapes (json_text), a final newline."""
     import json
 
     from gapctl import __version__
-    document = {"version": __version__, **data}
+    document: dict[str, Any] = {"version": __version__}
+    if provenance is not None:
+        document["provenance"] = provenance.data() if hasattr(provenance, "data") else provenance
+    document.update(data)
     return json_text(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False, default=str)) + "\n"

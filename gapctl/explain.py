@@ -314,7 +314,7 @@ def computation_lines(score: UnitScore, lang: str) -> list[str]:
                                                     fixed(score.total, places)))
     if score.grade:
         out.append(in_lang("Grade", lang) + f" {written(score.grade, score.grade_en, lang)}")
-    if score.rank is not None:
+    if score.rank is not None and scheme.publishes_ranking:  # a rank the scheme does not publish is not said
         line = in_lang("Rank", lang) + f" {score.rank}"
         if score.category:
             line += " · " + aside(in_lang("Rank in category", lang) + f" {score.category_rank}", score.category.name,
@@ -551,7 +551,7 @@ def explain_data(score: UnitScore) -> dict[str, Any]:
                           "captured": e.captured.isoformat() if e.captured else None} for e in r.evidence] if r else [],
         }
     return {
-        "score": unit_row(score),
+        "score": unit_row(score, score.scheme.publishes_ranking),
         "indicators": [leaf_data(leaf) for leaf in score.leaves.values()],
         "vetoes": [{"id": v.id, "name": v.name, "effects": effects_text(v, score.scheme, "zh")} for v in score.vetoed],
         "decisions": [{"kind": d.kind, "owner": d.owner, "condition": d.condition.text if d.condition else None,

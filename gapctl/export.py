@@ -3,18 +3,30 @@
 Three tables, the same in every format:
 
 - ``scores``   得分与排名: one row per unit (ranks, figures, grade, flags);
-- ``matrix``   指标得分矩阵: one row per unit, one column per leaf indicator (earned points);
-- ``problems`` 问题清单: one row per leaf where points were lost (or not yet assessed).
+- ``matrix``   指标得分矩阵: one row per unit — and one per channel (渠道) and per period (期次) of a unit,
+  when the round has them —, one column per leaf indicator headed "1.1 主动公开专栏（5分）"; a cell holds
+  the points earned, 不适用 (not applicable, or observed n/a), 待评 (not yet assessed), or nothing (the
+  row's scheme has no such indicator). `gapctl import` reads it back (gapctl.import_wide);
+- ``problems`` 问题清单: one row per leaf where points were lost (or not yet assessed), channels' and
+  periods' too; 评估状态 in the words observation files accept (已评分, 待评, 无佐证).
 
 Formats:
 
 - ``csv``: ``scores.csv``, ``matrix.csv``, ``problems.csv`` with Chinese headers, UTF-8 **with BOM**
   so that Excel on Chinese Windows (which otherwise assumes GBK) opens them correctly; ``\\n`` line endings.
 - ``xlsx``: one workbook ``<round-id>.xlsx``, one sheet per table (得分与排名, 指标得分矩阵, 问题清单),
-  bold frozen header row, numbers stored as numbers, no formulas.
+  bold frozen header row, numbers stored as numbers, no formulas; and a hidden sheet ``gapctl`` that
+  marks the workbook as gapctl's export (round id) and keeps the matrix as exported, so that `gapctl
+  import` reads the matrix without `--sheet` and takes only the cells edited since.
 - ``datapackage``: a Frictionless Data Package: the three CSVs (UTF-8 without BOM, headers are the
   English field names, as Table Schema requires header = field name) and ``datapackage.json`` whose
   schemas carry the Chinese headers as field titles.
+
+Every format says what the tables were computed from (gapctl.provenance: the git commit, gapctl's
+version, the lock file's hash and the sha256 of every scheme and round file used): ``csv`` in a
+sidecar ``provenance.json`` beside the tables (a CSV file has no place for it), ``xlsx`` in a last
+sheet 数据来源, ``datapackage`` as the descriptor's ``provenance`` property (the same object as the
+``provenance`` of ``--format json`` outputs).
 
 Output is deterministic: the same scored round gives byte-identical files, the workbook included
 (its document timestamps and zip entry times are fixed).
@@ -43,12 +55,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gapctl.escape import csv_field
 from gapctl.score import RoundScore
 from gapctl.scoreboard import two, unit_row
+from gapctl.sheets import EXPORT_BASE, EXPORT_MARKER, EXPORT_MATRIX, EXPORT_PROBLEMS, EXPORT_SCORES
 from gapctl.textwidth import width
 
 FORMATS = ("csv", "xlsx", "datapackage")
-NOT_COUNTED = ("not-applicable", "n/a", "pending")  # matrix cells left empty
+NOT_APPLICABLE_STATES = ("not-applicable", "n/a")  # matrix cells written NOT_APPLICABLE_CELL
+NOT_APPLICABLE_CELL, PENDING_CELL = "不适用", "待评"  # the words observation files accept for n/a and pending
+# 评估状态 in the problem list, in the words observation files accept (gapctl.schema.RESULT_ALIASES)
+STATE_WORDS = {"scored": "已评分", "pending": PENDING_CELL, "no-evidence": "无佐证", "n/a": NOT_APPLICABLE_CELL,
+               "not-applicable": NOT_APPLICABLE_CELL}
 FIXED_TIME = dt.datetime(2000, 1, 1)  # the workbook's created/modified stamp, for stable bytes
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 
@@ -68,6 +86,7 @@ class Table:
     rows: list[list[Any]] = field(default_factory=list)  # str / int / Decimal / None
     primary_key: list[str] = field(default_factory=list)
     descriptions: dict[str, str] = field(default_factory=dict)  # field name → schema description
+    missing: list[str] = field(default_factory=list)  # texts a number column holds for "no number" (Table Schema)
 
 
 # --- the tables ---------------------------------------------------------------------------
@@ -89,54 +108,133 @@ def scores_table(scored: RoundScore) -> Table:
     numbers = {f.name for f in fields if f.type == "number"}
     rows = []
     for score in scored.units:
-        row = unit_row(score)
+        row = unit_row(score, scored.ranks_shown(score.scheme))  # no rank where the scheme publishes none
         row["flags"] = "; ".join(row["flags"])
         rows.append([_dec(row[f.name]) if f.name in numbers else row[f.name] for f in fields])
-    return Table("scores", "得分与排名", fields, rows, ["unit"])
+    return Table("scores", EXPORT_SCORES, fields, rows, ["unit"])
 
 
 def _leaf_columns(scored: RoundScore) -> list[tuple[str, str]]:
-    """(leaf id, indicator name) over the round's schemes in assignment order, each id once."""
-    seen: dict[str, str] = {}
+    """(leaf id, its header: id, name and points, "1.1 主动公开专栏（5分）") over the round's schemes in
+    assignment order, each id once (the points of every scheme that has the id, when they differ)."""
+    from gapctl.rules import num
+
+    names: dict[str, str] = {}
+    points: dict[str, list[str]] = {}
+    penalties: set[str] = set()
     schemes = []
     for assignment in scored.round.assignments:
         scheme = scored.round.schemes.get(assignment.scheme)
         if scheme is not None and scheme not in schemes:
             schemes.append(scheme)
-    for score in scored.units:  # schemes a unit was scored by but not assigned (defensive)
+    for score in matrix_scores(scored):  # channels' and periods' schemes; any a unit was scored by
         if score.scheme not in schemes:
             schemes.append(score.scheme)
     for scheme in schemes:
         for leaf in scheme.leaves():
-            seen.setdefault(leaf.id, leaf.name)
-    return list(seen.items())
+            names.setdefault(leaf.id, leaf.name)
+            if leaf.points is None and leaf.section == "penalty":
+                penalties.add(leaf.id)
+            if leaf.points is not None and num(leaf.points) not in points.setdefault(leaf.id, []):
+                points[leaf.id].append(num(leaf.points))
+    return [(leaf_id, f"{leaf_id} {name}" + (f"（{'/'.join(points[leaf_id])}分）" if points.get(leaf_id)
+                                             else "（减分项）" if leaf_id in penalties else ""))
+            for leaf_id, name in names.items()]
 
 
-def _several(scored: RoundScore) -> bool:
-    return len({s.scheme.id for s in scored.units}) > 1 or len(scored.round.assignments) > 1
+def matrix_cell(leaf: Any) -> Decimal | str | None:
+    """A matrix cell as exported: the points earned (two decimals at most); 不适用 where the indicator
+    does not apply or was observed n/a; 待评 where it is not yet assessed; empty where the unit's scheme
+    has no such indicator. `gapctl import` reads each back as what it says."""
+    if leaf is None:
+        return None
+    if leaf.state in NOT_APPLICABLE_STATES:
+        return NOT_APPLICABLE_CELL
+    if leaf.state == "pending":
+        return PENDING_CELL
+    earned = Decimal(two(leaf.earned))
+    return earned if earned else Decimal(0)  # 0, not -0 (a penalty item with nothing deducted)
+
+
+def matrix_scores(scored: RoundScore) -> list[Any]:
+    """The scores the matrix has a row for: each unit, then its channels', then its periods' (in the order
+    the round lists them)."""
+    out = []
+    for score in scored.units:
+        out.append(score)
+        out += scored.channels.get(score.unit.id, [])
+        out += scored.periods.get(score.unit.id, [])
+    return out
+
+
+def row_key(score: Any) -> tuple[str, str | None, str | None]:
+    """(unit, channel, period) of a matrix row: a channel's score is its unit's `<unit>/<channel>`."""
+    if score.unit.parent and "/" in score.unit.id:
+        unit, channel = score.unit.id.split("/", 1)
+        return unit, channel, None
+    return score.unit.id, None, score.period
+
+
+@dataclass
+class Shape:
+    """What every row of the matrix and the problem list depends on, decided once for the round: the
+    leaf columns, whether a scheme column is needed, whether channels and periods have rows, and the
+    units' names (a channel's row carries its unit's)."""
+
+    columns: list[tuple[str, str]]
+    several: bool
+    with_channels: bool
+    with_periods: bool
+    names: dict[str, str]
+
+
+def shape(scored: RoundScore) -> Shape:
+    with_channels = any(scored.channels.get(s.unit.id) for s in scored.units)
+    with_periods = any(scored.periods.get(s.unit.id) for s in scored.units)
+    several = len({s.scheme.id for s in scored.units}) > 1 or len(scored.round.assignments) > 1 or with_channels
+    return Shape(_leaf_columns(scored), several, with_channels, with_periods,
+                 {s.unit.id: s.unit.name for s in scored.units})
+
+
+def unit_scores(scored: RoundScore, score: Any) -> list[Any]:
+    """A unit's rows' scores: the unit, its channels', its periods' (as `matrix_scores` lists them)."""
+    return [score, *scored.channels.get(score.unit.id, []), *scored.periods.get(score.unit.id, [])]
 
 
 def matrix_table(scored: RoundScore, rows: list[list[Any]] | None = None) -> Table:
-    """`rows`: made by `matrix_row` elsewhere (gapctl.details), when the units of `scored` are summaries."""
-    columns = _leaf_columns(scored)
-    several = _several(scored)
+    """`rows`: made by `matrix_rows` elsewhere (gapctl.details), when the units of `scored` are summaries."""
+    found = shape(scored)
     fields = [Field("unit", "单位编号"), Field("name", "单位名称")]
-    if several:
+    if found.several:
         fields.append(Field("scheme", "指标体系"))
-    fields += [Field(leaf_id, leaf_id, "number") for leaf_id, _ in columns]
+    if found.with_channels:
+        fields += [Field("channel", "渠道"), Field("channel_name", "渠道名称")]
+    if found.with_periods:
+        fields.append(Field("period", "期次"))
+    fields += [Field(leaf_id, title, "number") for leaf_id, title in found.columns]
     if rows is None:
-        rows = [matrix_row(score, columns, several) for score in scored.units]
-    # the header is the indicator id; its name goes to the schema's description
-    return Table("matrix", "指标得分矩阵", fields, rows, ["unit"], dict(columns))
+        rows = [row for score in scored.units for row in matrix_rows(unit_scores(scored, score), found)]
+    # the header carries the indicator's id, name and points; the schema's description, its name alone
+    leaf_names = {leaf.id: leaf.name for s in matrix_scores(scored) for leaf in s.scheme.leaves()}
+    # a unit has several rows once its channels or periods have theirs: no primary key then (its cells are empty)
+    key = [] if found.with_channels or found.with_periods else ["unit"]
+    return Table("matrix", EXPORT_MATRIX, fields, rows, key, {i: leaf_names.get(i, i) for i, _ in found.columns},
+                 missing=["", NOT_APPLICABLE_CELL, PENDING_CELL])
 
 
-def matrix_row(score: Any, columns: list[tuple[str, str]], several: bool) -> list[Any]:
-    """One unit's row of the matrix: its earned points per leaf indicator (empty where not counted)."""
-    row: list[Any] = [score.unit.id, score.unit.name] + ([score.scheme.id] if several else [])
-    for leaf_id, _ in columns:
-        leaf = score.leaves.get(leaf_id)
-        row.append(None if leaf is None or leaf.state in NOT_COUNTED else Decimal(two(leaf.earned)))
-    return row
+def matrix_rows(scores: list[Any], found: Shape) -> list[list[Any]]:
+    """The matrix rows of one unit's scores (`unit_scores`): the points earned per leaf indicator."""
+    rows = []
+    for score in scores:
+        unit, channel, period = row_key(score)
+        row: list[Any] = [unit, found.names.get(unit, score.unit.name)] + ([score.scheme.id] if found.several else [])
+        if found.with_channels:
+            row += [channel, score.unit.name if channel else None]
+        if found.with_periods:
+            row.append(period)
+        row += [matrix_cell(score.leaves.get(leaf_id)) for leaf_id, _ in found.columns]
+        rows.append(row)
+    return rows
 
 
 def _evidence(score_leaf: Any) -> str:
@@ -145,47 +243,65 @@ def _evidence(score_leaf: Any) -> str:
 
 
 def problems_table(scored: RoundScore, rows: list[list[Any]] | None = None) -> Table:
-    """`rows`: made by `problem_rows` elsewhere (gapctl.details), when the units of `scored` are summaries."""
-    fields = [
-        Field("unit", "单位编号"), Field("unit_name", "单位名称"), Field("indicator", "指标编号"),
-        Field("indicator_name", "指标名称"), Field("lost", "扣分", "number"), Field("state", "评估状态"),
-        Field("reason", "扣分理由"), Field("fix", "整改要求"), Field("evidence", "佐证链接"),
+    """Every point lost, a unit's channels' and periods' too (with their 渠道 / 期次, when the round has any).
+    `rows`: made by `problem_rows` elsewhere (gapctl.details), when the units of `scored` are summaries."""
+    found = shape(scored)
+    fields = [Field("unit", "单位编号"), Field("unit_name", "单位名称")]
+    if found.with_channels:
+        fields += [Field("channel", "渠道"), Field("channel_name", "渠道名称")]
+    if found.with_periods:
+        fields.append(Field("period", "期次"))
+    fields += [
+        Field("indicator", "指标编号"), Field("indicator_name", "指标名称"), Field("lost", "扣分", "number"),
+        Field("state", "评估状态"), Field("reason", "扣分理由"), Field("fix", "整改要求"),
+        Field("evidence", "佐证链接"),
     ]
     if rows is None:
-        rows = [row for score in scored.units for row in problem_rows(score)]
-    return Table("problems", "问题清单", fields, rows, ["unit", "indicator"])
+        rows = [row for score in scored.units for row in problem_rows(unit_scores(scored, score), found)]
+    key = ["unit", "indicator"] if not (found.with_channels or found.with_periods) else []
+    words = "; ".join(f"{word}: {state}" for state, word in STATE_WORDS.items() if state != "not-applicable")
+    return Table("problems", EXPORT_PROBLEMS, fields, rows, key, {"state": words})
 
 
-def problem_rows(score: Any) -> list[list[Any]]:
-    """One unit's rows of the problem list: every leaf where it lost points or is not yet assessed."""
+def problem_rows(scores: list[Any], found: Shape) -> list[list[Any]]:
+    """The problem-list rows of one unit's scores (`unit_scores`): every leaf where points were lost."""
     rows = []
-    for leaf in score.lost_leaves():
-        result = leaf.result
-        rows.append([
-            score.unit.id, score.unit.name, leaf.indicator.id, leaf.indicator.name,
-            None if leaf.state == "pending" else Decimal(two(leaf.lost)), leaf.state,
-            (result.reason if result else None) or "", (result.fix if result else None) or "",
-            _evidence(leaf),
-        ])
+    for score in scores:
+        unit, channel, period = row_key(score)
+        where: list[Any] = [unit, found.names.get(unit, score.unit.name)]
+        if found.with_channels:
+            where += [channel, score.unit.name if channel else None]
+        if found.with_periods:
+            where.append(period)
+        for leaf in score.lost_leaves():
+            result = leaf.result
+            rows.append([
+                *where, leaf.indicator.id, leaf.indicator.name,
+                None if leaf.state == "pending" else Decimal(two(leaf.lost)), STATE_WORDS.get(leaf.state, leaf.state),
+                (result.reason if result else None) or "", (result.fix if result else None) or "",
+                _evidence(leaf),
+            ])
     return rows
 
 
 def tables(scored: RoundScore, source: Any = None) -> list[Table]:
     """The three tables. `source` (a gapctl.details.Source whose `scored` is this round's summary): the
-    matrix and problem rows are made unit by unit by workers from each unit's own files, and only
-    the rows come back; the tables are the same."""
+    matrix and problem rows are made unit by unit by workers from each unit's own files (and its
+    channels'), and only the rows come back; the tables are the same."""
     if source is None:
         return [scores_table(scored), matrix_table(scored), problems_table(scored)]
     from gapctl import details
 
-    columns, several = _leaf_columns(scored), _several(scored)
+    found = shape(scored)
 
-    def work(found: list[Any]) -> tuple[list[Any], list[list[Any]]]:
-        return matrix_row(found[0], columns, several), problem_rows(found[0])
+    def work(detailed: list[Any]) -> tuple[list[list[Any]], list[list[Any]]]:
+        unit = detailed[0]
+        scores = [unit, *details.channel_details(source, unit.unit.id), *scored.periods.get(unit.unit.id, [])]
+        return matrix_rows(scores, found), problem_rows(scores, found)
     matrix: list[list[Any]] = []
     problems: list[list[Any]] = []
-    for row, lost in details.each([source], details.units_of(source), work):
-        matrix.append(row)
+    for rows, lost in details.each([source], details.units_of(source), work):
+        matrix += rows
         problems += lost
     return [scores_table(scored), matrix_table(scored, matrix), problems_table(scored, problems)]
 
@@ -230,21 +346,10 @@ def _cells(table: Table, row: list[Any]) -> list[Any]:
     return [neutralised(value, f.type) for value, f in zip(row, table.fields, strict=True)]
 
 
-def _csv_field(text: str) -> str:
-    """One CSV field (RFC 4180): quoted when it holds a comma, a quote or any line break.
-
-    Python's csv writer with `lineterminator="\\n"` leaves a carriage return unquoted, and a
-    spreadsheet starts a new row there: `a\\r=1+1` would put a formula at the start of a row.
-    """
-    if any(c in text for c in ',"\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
 def csv_text(table: Table, header: str = "title") -> str:
-    lines = [",".join(_csv_field(getattr(f, header)) for f in table.fields)]
+    lines = [",".join(csv_field(getattr(f, header)) for f in table.fields)]
     for row in table.rows:
-        lines.append(",".join(_csv_field(_text(v)) for v in _cells(table, row)))
+        lines.append(",".join(csv_field(_text(v)) for v in _cells(table, row)))
     return "".join(line + "\n" for line in lines)
 
 
@@ -269,6 +374,8 @@ def descriptor(scored: RoundScore, tabs: list[Table]) -> dict[str, Any]:
                 entry["description"] = table.descriptions[f.name]
             fields.append(entry)
         schema: dict[str, Any] = {"fields": fields}
+        if table.missing:
+            schema["missingValues"] = list(table.missing)
         if table.primary_key:
             schema["primaryKey"] = list(table.primary_key)
         resources.append({
@@ -285,9 +392,12 @@ def descriptor(scored: RoundScore, tabs: list[Table]) -> dict[str, Any]:
     return package
 
 
-def datapackage_files(scored: RoundScore, tabs: list[Table] | None = None) -> dict[str, bytes]:
+def datapackage_files(scored: RoundScore, provenance: Any = None, tabs: list[Table] | None = None) -> dict[str, bytes]:
     tabs = tabs or tables(scored)
-    text = json.dumps(descriptor(scored, tabs), ensure_ascii=False, indent=2) + "\n"
+    package = descriptor(scored, tabs)
+    if provenance is not None:
+        package["provenance"] = provenance.data()
+    text = json.dumps(package, ensure_ascii=False, indent=2) + "\n"
     return {"datapackage.json": text.encode("utf-8"),
             **{f"{table.name}.csv": csv_text(table, header="name").encode("utf-8") for table in tabs}}
 
@@ -321,7 +431,42 @@ def _xml_text(value: Any) -> Any:
     return value
 
 
-def workbook_bytes(scored: RoundScore, tabs: list[Table] | None = None) -> bytes:
+BASE_FORMAT = 1  # the layout of the hidden sheet EXPORT_BASE
+BASE_NOTE = "gapctl 导出时的得分矩阵：gapctl import 据此判断哪些单元格被修改过，请勿编辑本表"
+
+
+def _write_rows(ws: Any, table: Table, header: list[str]) -> None:
+    """The header, then the table's rows: numbers as numbers (with their decimals shown), text as text."""
+    ws.append(header)
+    for row in table.rows:
+        cells = _cells(table, row)
+        ws.append([float(v) if isinstance(v, Decimal) else _xml_text(v) for v in cells])
+        for cell, value in zip(ws[ws.max_row], cells, strict=True):
+            if isinstance(value, Decimal) and (fmt := _number_format(value)):
+                cell.number_format = fmt
+            elif isinstance(value, str):
+                cell.data_type = "s"  # text, never a formula
+
+
+PROVENANCE_SHEET = "数据来源"
+
+
+def provenance_rows(provenance: Any) -> list[list[Any]]:
+    """The 数据来源 sheet: what the tables were computed from, then every file with its sha256."""
+    rows: list[list[Any]] = [["项目", "内容"],
+                             ["提交 (commit)", provenance.commit or ""],
+                             ["提交时间", provenance.committed or ""],
+                             ["使用的文件有未提交的修改", {True: "是", False: "否"}.get(provenance.dirty, "")],
+                             ["gapctl 版本", provenance.gapctl],
+                             ["requirements.lock sha256", provenance.requirements_lock or ""],
+                             ["文件清单 sha256", provenance.digest],
+                             [],
+                             ["文件", "sha256"]]
+    rows += [[path, digest] for path, digest in provenance.files]
+    return rows
+
+
+def workbook_bytes(scored: RoundScore, provenance: Any = None, tabs: list[Table] | None = None) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -330,24 +475,35 @@ def workbook_bytes(scored: RoundScore, tabs: list[Table] | None = None) -> bytes
     wb = Workbook()
     wb.remove(wb.active)
     bold = Font(bold=True)
-    for table in tabs or tables(scored):
+    tabs = tabs or tables(scored)
+    for table in tabs:
         ws = wb.create_sheet(table.sheet)
-        ws.append([f.title for f in table.fields])
+        _write_rows(ws, table, [f.title for f in table.fields])
         for cell in ws[1]:
             cell.font = bold
-        for row in table.rows:
-            cells = _cells(table, row)
-            ws.append([float(v) if isinstance(v, Decimal) else _xml_text(v) for v in cells])
-            for cell, value in zip(ws[ws.max_row], cells, strict=True):
-                if isinstance(value, Decimal) and (fmt := _number_format(value)):
-                    cell.number_format = fmt
-                elif isinstance(value, str):
-                    cell.data_type = "s"  # text, never a formula
         for n, f in enumerate(table.fields, start=1):
             widest = max([width(f.title), *(width(_text(row[n - 1])) for row in table.rows)])
             ws.column_dimensions[get_column_letter(n)].width = min(max(widest, 4), 60) + 2
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = ws.dimensions
+    # the matrix as exported, hidden: `gapctl import` recognises the workbook by it and imports only the
+    # cells edited since, so that what changed in the files meanwhile is never reverted
+    base = wb.create_sheet(EXPORT_BASE)
+    base.sheet_state = "hidden"
+    base.append([EXPORT_MARKER, BASE_FORMAT, scored.round.id, BASE_NOTE])
+    matrix = next(t for t in tabs if t.name == "matrix")
+    _write_rows(base, matrix, [f.name for f in matrix.fields])
+    if provenance is not None:
+        ws = wb.create_sheet(PROVENANCE_SHEET)
+        for row in provenance_rows(provenance):
+            ws.append([_xml_text(neutralised(v, "string")) for v in row])
+            for cell in ws[ws.max_row]:
+                cell.data_type = "s"
+        for cell in [*ws[1], *ws[9]]:
+            cell.font = bold
+        ws.column_dimensions["A"].width = max(width(path) for path, _ in provenance.files) + 2 \
+            if provenance.files else 30
+        ws.column_dimensions["B"].width = 68
     wb.properties.creator = "gapctl"
     wb.properties.title = scored.round.title
     wb.properties.created = FIXED_TIME
@@ -359,24 +515,33 @@ def workbook_bytes(scored: RoundScore, tabs: list[Table] | None = None) -> bytes
     return buffer.getvalue()
 
 
-def xlsx_files(scored: RoundScore, tabs: list[Table] | None = None) -> dict[str, bytes]:
-    return {f"{scored.round.id}.xlsx": workbook_bytes(scored, tabs)}
+def xlsx_files(scored: RoundScore, provenance: Any = None, tabs: list[Table] | None = None) -> dict[str, bytes]:
+    return {f"{scored.round.id}.xlsx": workbook_bytes(scored, provenance, tabs)}
 
 
-def export(scored: RoundScore, fmt: str, out: Path, source: Any = None) -> list[Path]:
+def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None, source: Any = None) -> list[Path]:
     """Write the round's tables to the directory `out` (created if needed); the files written.
     `source`: a gapctl.details.Source, when the units of `scored` are summaries (see `tables`).
 
-    Each file is written atomically and the set all or none (gapctl.writes); `out` and the files
-    in it must not be symbolic links. Raises WriteError.
+    `provenance` (gapctl.provenance) goes with them as the module's docstring says. Each file is
+    written atomically and the set all or none (gapctl.writes); `out` and the files in it must not
+    be symbolic links. Raises WriteError.
     """
     from gapctl.writes import Write, write_files
 
-    makers = {"csv": csv_files, "xlsx": xlsx_files, "datapackage": datapackage_files}
-    if fmt not in makers:
+    if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     out = Path(out)
-    files = makers[fmt](scored, tables(scored, source) if source is not None else None)
+    tabs = tables(scored, source) if source is not None else None
+    if fmt == "csv":
+        files = csv_files(scored, tabs)
+        if provenance is not None:
+            from gapctl.escape import json_document
+            files["provenance.json"] = json_document({"round": scored.round.id}, provenance).encode("utf-8")
+    elif fmt == "xlsx":
+        files = xlsx_files(scored, provenance, tabs)
+    else:
+        files = datapackage_files(scored, provenance, tabs)
     return write_files([Write(out / name, data) for name, data in files.items()], root=out.parent)
 
 

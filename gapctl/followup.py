@@ -2,12 +2,15 @@
 
 Every leaf where a unit lost points in the old round is looked up in the new round, by id or
 through the new scheme's `replaces:`. It is `fixed` when no points are lost there now,
-`still-failing` when some are, `no-longer-assessed` when the indicator or the unit is gone
-or does not apply any more, and `pending` when the new round has not assessed it yet.
+`still-failing` when some are (a recurring problem: the text output lists each with what the
+old round asked to fix, its 整改要求, beside what the new round found), `no-longer-assessed`
+when the indicator or the unit is gone or does not apply any more, and `pending` when the new
+round has not assessed it yet.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,7 +19,7 @@ from typing import Any
 from gapctl.diff import match_indicators
 from gapctl.escape import plain, plain_line
 from gapctl.i18n import N_, in_lang
-from gapctl.labels import label, name_in
+from gapctl.labels import label, name_in, pair
 from gapctl.model import Indicator, Unit
 from gapctl.rules import num
 from gapctl.score import LeafScore, RoundScore, UnitScore
@@ -42,6 +45,9 @@ _LABELS: dict[str, str] = {  # English; the Chinese is in the catalogue
     # not "not yet assessed" (gapctl.labels: 未评估) nor "Total" (总得分): one English text has one Chinese
     "pending": N_("not assessed yet"),
     "none": N_("No points were lost in the earlier round."),
+    "recurring": N_("Still failing: what the earlier round asked to fix"),
+    "new_reason": N_("Found now"),
+    "fix": N_("Asked to fix then"),
     "total": N_("All"),
 }
 
@@ -65,6 +71,7 @@ class FollowUpItem:
     reason: str | None = None     # the old 扣分理由
     fix: str | None = None        # the old 整改要求
     why: str | None = None        # for no-longer-assessed: unit gone / indicator gone / not applicable
+    new_reason: str | None = None  # for still-failing: the new round's 扣分理由
 
 
 @dataclass
@@ -100,6 +107,8 @@ def _judge(problem: FollowUpItem, leaves: list[LeafScore]) -> None:
     else:
         problem.new_lost = sum((max(leaf.lost, ZERO) for leaf in assessed), ZERO)
         problem.status = "fixed" if problem.new_lost == 0 else "still-failing"
+        reasons = [leaf.result.reason for leaf in assessed if leaf.lost > 0 and leaf.result and leaf.result.reason]
+        problem.new_reason = "; ".join(dict.fromkeys(reasons)) or None
 
 
 def followup(old: RoundScore, new: RoundScore, old_source: Any = None, new_source: Any = None) -> FollowUp:
@@ -136,9 +145,10 @@ def unit_problems(before: UnitScore, after: UnitScore | None) -> list[FollowUpIt
 def _followup_units(old: RoundScore, new: RoundScore, old_source: Any, new_source: Any) -> list[FollowUpItem]:
     from gapctl import details
 
-    def work(found: list[Any]) -> list[tuple[Any, ...]]:  # what travels back: ids and figures
-        return [(p.indicator.id, p.status, p.old_points, p.old_lost, p.new_lost, [i.id for i in p.successors],
-                 p.reason, p.fix, p.why) for p in unit_problems(found[0], found[1])]
+    def work(found: list[Any]) -> list[dict[str, Any]]:  # what travels back: each item's fields, objects by id
+        return [{**{f.name: getattr(p, f.name) for f in dataclasses.fields(p)}, "unit": None,
+                 "indicator": p.indicator.id, "successors": [i.id for i in p.successors]}
+                for p in unit_problems(found[0], found[1])]
     ordered = sorted(old.units, key=lambda s: s.unit.id)
     new_units = new.by_unit()
     problems = []
@@ -153,10 +163,10 @@ def _followup_units(old: RoundScore, new: RoundScore, old_source: Any, new_sourc
     rows = details.units_of(old_source, new_source, order=ordered)
     for before, found in zip(ordered, details.each([old_source, new_source], rows, work), strict=True):
         after = new_units.get(before.unit.id)
-        for ident, status, points, lost, new_lost, successors, reason, fix, why in found:
-            problems.append(FollowUpItem(before.unit, indicator(before.scheme, ident), status, points, lost, new_lost,
-                                         [indicator(after.scheme, i) for i in successors] if after else [],
-                                         reason, fix, why))
+        for item in found:
+            item.update(unit=before.unit, indicator=indicator(before.scheme, item["indicator"]),
+                        successors=[indicator(after.scheme, i) for i in item["successors"]] if after else [])
+            problems.append(FollowUpItem(**item))
     return problems
 
 
@@ -194,6 +204,13 @@ def text_lines(result: FollowUp, lang: str = "zh") -> list[str]:
             _name(p.unit, lang), p.indicator.id, _name(p.indicator, lang), _now(p), two(p.old_lost),
             two(p.new_lost) if p.new_lost is not None else "—", _t(p.status, lang), p.reason or "")])
     lines += table(rows, ["left", "left", "left", "left", "right", "right", "left", "left"])
+    recurring = [p for p in result.problems if p.status == "still-failing"]
+    if recurring:
+        lines += ["", plain_line(pair(_t("recurring", lang), "", lang).rstrip())]
+        rows = [[_t(k, lang) for k in ("unit", "indicator", "name", "new_reason", "fix")]]
+        rows += [[plain(cell) for cell in (_name(p.unit, lang), p.indicator.id, _name(p.indicator, lang),
+                                           p.new_reason or "", p.fix or "—")] for p in recurring]
+        lines += table(rows)
     return lines
 
 
@@ -206,6 +223,6 @@ def json_data(result: FollowUp) -> dict[str, Any]:
                       "indicator_name": p.indicator.name, "new_indicators": [i.id for i in p.successors],
                       "status": p.status, "why": p.why, "points": num(p.old_points), "old_lost": two(p.old_lost),
                       "new_lost": two(p.new_lost) if p.new_lost is not None else None,
-                      "reason": p.reason, "fix": p.fix}
+                      "reason": p.reason, "fix": p.fix, "new_reason": p.new_reason}
                      for p in result.problems],
     }

@@ -18,6 +18,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from gapctl.i18n import _
 from gapctl.model import Observations, Round
 
 VALUE_FIELDS = ("result", "items", "count", "fraction", "grade", "notices")
@@ -39,10 +40,15 @@ def file_problems(round_: Round, path: Path, data: bytes) -> tuple[list[Any], Ob
     problems = list(parsed.problems)
     obs = build_observations(parsed.src, parsed.data, problems) if parsed.data is not None else None
     if obs is not None:
+        units = round_.unit_set.by_id() if round_.unit_set else {}
+        if obs.channel:  # a channel's file (channels/<unit>/<channel>.yaml): checked as validate checks one
+            from gapctl.check_rollups import check_channel_file
+
+            problems.extend(check_channel_file(round_, units, obs))
+            return problems, obs, parsed.data
         other = round_.observations.get(obs.unit)
         if other is not None and other.src is not None and Path(other.src.path) != Path(path):
             problems.append(second_file(obs.unit, parsed.src, other.src))
-        units = round_.unit_set.by_id() if round_.unit_set else {}
         problems.extend(check_observation_file(round_, units, obs))
     return problems, obs, parsed.data
 
@@ -52,12 +58,15 @@ def check_plan(plan: Any, out: Any) -> Round:
     round_ = plan.round
     after = copy.copy(round_)
     after.observations = dict(round_.observations)
-    for path, data in sorted(out.files.items()):
+    after.channels = {unit: dict(found) for unit, found in round_.channels.items()}
+    for path, data in sorted((p, d) for p, d in out.files.items() if p in plan.paths):
         before: set[tuple[str, str]] = set()
         if out.seen.get(path) is not None:  # an existing file, as it is now
             before = {_key(p) for p in file_problems(round_, path, Path(path).read_bytes())[0]}
         problems, obs, parsed = file_problems(round_, path, data)
-        if obs is not None:
+        if obs is not None and obs.channel:
+            after.channels.setdefault(obs.unit, {})[obs.channel] = obs
+        elif obs is not None:
             after.observations[obs.unit] = obs
         unit, results = _results(parsed)
         for problem in problems:
@@ -67,20 +76,25 @@ def check_plan(plan: Any, out: Any) -> Round:
             loc = problem.locate()
             if problem.severity == "error":
                 if row is None:
-                    plan.problem(problem.code, f"after the import `gapctl validate` would report {loc}: "
-                                 f"{problem.code} {problem.message}")
+                    plan.problem(problem.code, _("after the import `gapctl validate` would report {place}: {code} "
+                                                 "{message}").format(place=loc, code=problem.code,
+                                                                     message=problem.message))
                 else:
-                    plan.problem(problem.code, f"{problem.message} ({problem.code}, {loc} once written)", row, col)
+                    plan.problem(problem.code, _("{message} ({code}, {place} once written)").format(
+                        message=problem.message, code=problem.code, place=loc), row, col)
             elif row is not None:
-                plan.note(problem.code, f"{problem.message} ({problem.code})", row, col)
+                plan.note(problem.code, _("{message} ({code})").format(message=problem.message, code=problem.code),
+                          row, col)
     return after
 
 
 def _results(data: Any) -> tuple[str, list[Any]]:
+    """(the file's target — its unit, or `<unit>/<channel>` —, its results)."""
     if not isinstance(data, dict):
         return "", []
     results = data.get("results")
-    return str(data.get("unit")), results if isinstance(results, list) else []
+    target = f"{data.get('unit')}/{data.get('channel')}" if data.get("channel") else str(data.get("unit"))
+    return target, results if isinstance(results, list) else []
 
 
 def _origin(plan: Any, problem: Any, unit: str, results: list[Any]) -> tuple[int | None, int | None]:

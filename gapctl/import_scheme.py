@@ -27,6 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from gapctl.i18n import _
 from gapctl.import_standard import (
     _VETO_RE,
     GRADES_NOTE,
@@ -241,9 +242,9 @@ def import_scheme(workbook: Path, scheme_id: str, title: str | None = None,
     if found is None:
         where = candidates[0][0] if len(candidates) == 1 else str(workbook)
         names = "、".join(COLUMNS[k][0] for k in REQUIRED)
-        problems.add(where, f"no header row found: expected a row with the columns {names} "
-                            f"(and 三级指标, 测评方式, 测评要点, 指标依据, 评估数据采集范围) "
-                            f"in the first {HEADER_SCAN_ROWS} rows")
+        problems.add(where, _("no header row found: expected a row with the columns {names} (and 三级指标, "
+                              "测评方式, 测评要点, 指标依据, 评估数据采集范围) in the first {rows} rows").format(
+                                  names=names, rows=HEADER_SCAN_ROWS))
         return "", list(problems)
     sheet_title, rows, filled, (header_row, columns) = found
 
@@ -314,8 +315,8 @@ def import_scheme(workbook: Path, scheme_id: str, title: str | None = None,
             node = _walk(roots, last_path)
             if node is not None and node.leaf is not None:
                 if points is not None and points != node.leaf["points"]:
-                    problems.add(cell(r, "points"), f"{path[-1]} appears again with {points} points; "
-                                                    f"row ignored")
+                    problems.add(cell(r, "points"), _("{name} appears again with {points} points; row "
+                                                      "ignored").format(name=path[-1], points=points))
                     continue
                 for key, text in texts.items():
                     if text and text not in node.leaf[key]:
@@ -341,13 +342,13 @@ def import_scheme(workbook: Path, scheme_id: str, title: str | None = None,
             if node is None:
                 node = siblings[name] = _Node(name, cell(r, key), stated)
             elif stated is not None and node.stated is not None and stated != node.stated:
-                problems.add(cell(r, key), f"{name} is given {stated} points here but {node.stated} "
-                                           f"at {node.cell}")
+                problems.add(cell(r, key), _("{name} is given {points} points here but {other} at {place}").format(
+                    name=name, points=stated, other=node.stated, place=node.cell))
             elif node.stated is None:
                 node.stated = stated
             if node.leaf is not None:
-                problems.add(cell(r, key), f"{name} is a leaf indicator (row {node.row + 1}) and cannot "
-                                           f"also have sub-indicators; row skipped")
+                problems.add(cell(r, key), _("{name} is a leaf indicator (row {row}) and cannot also have "
+                                             "sub-indicators; row skipped").format(name=name, row=node.row + 1))
                 broken = True
                 break
             parent, siblings = node, node.children
@@ -357,25 +358,30 @@ def import_scheme(workbook: Path, scheme_id: str, title: str | None = None,
         name_cell = cell(r, levels[len(path) - 1])
         if name in siblings:
             other = siblings[name]
-            what = "a group" if other.children else f"a leaf of row {other.row + 1}"
-            problems.add(name_cell, f"{name} is already {what} under "
-                                    f"{parent.name if parent else 'the top level'}; row skipped")
+            under = parent.name if parent else _("the top level")
+            if other.children:
+                message = _("{name} is already a group under {parent}; row skipped")
+            else:
+                message = _("{name} is already a leaf of row {row} under {parent}; row skipped")
+            problems.add(name_cell, message.format(name=name, row=other.row + 1, parent=under))
             continue
         if points is None:
             if points_raw is not None and str(points_raw).strip():
-                problems.add(cell(r, "points"), f"cannot read 分值 {str(points_raw).strip()!r} as points")
+                problems.add(cell(r, "points"), _("cannot read 分值 {value} as points").format(
+                    value=repr(str(points_raw).strip())))
             points = leaf_stated
             if points is None:
-                problems.add(cell(r, "points"), f"{name} has no 分值; 0 points written")
+                problems.add(cell(r, "points"), _("{name} has no 分值; 0 points written").format(name=name))
                 points = Decimal(0)
         elif leaf_stated is not None and leaf_stated != points:
-            problems.add(name_cell, f"{name} says {leaf_stated}分 but 分值 is {points}")
+            problems.add(name_cell, _("{name} says {stated}分 but 分值 is {points}").format(
+                name=name, stated=leaf_stated, points=points))
         node = siblings[name] = _Node(name, name_cell, None, row=r)
         node.leaf = {"points": points, "methods": methods, **texts}
         last_path = path
 
     if not roots:
-        problems.add(sheet_title, f"no indicator rows below the header (row {header_row + 1})")
+        problems.add(sheet_title, _("no indicator rows below the header (row {row})").format(row=header_row + 1))
         return "", list(problems)
 
     # stated group points against their children
@@ -383,14 +389,15 @@ def import_scheme(workbook: Path, scheme_id: str, title: str | None = None,
         for child in node.children.values():
             check(child)
         if node.leaf is None and node.stated is not None and node.stated != node.points():
-            problems.add(node.cell, f"{node.name} is given {node.stated} points but its sub-indicators "
-                                    f"add up to {node.points()}")
+            problems.add(node.cell, _("{name} is given {points} points but its sub-indicators add up to "
+                                      "{total}").format(name=node.name, points=node.stated, total=node.points()))
 
     for root in roots.values():
         check(root)
     total = sum((n.points() for n in roots.values()), Decimal(0))
     if declared_total is not None and declared_total[0] != total:
-        problems.add(declared_total[1], f"合计 is {declared_total[0]} but the indicators add up to {total}")
+        problems.add(declared_total[1], _("合计 is {stated} but the indicators add up to {total}").format(
+            stated=declared_total[0], total=total))
 
     if title is None:
         title = _title_above(rows, header_row) or sheet_title
@@ -402,13 +409,14 @@ def _sheets(path: Path, sheet: str | None, problems: _Problems) -> list[tuple[st
     """The candidate sheets of a workbook (or the one table of a .csv file): (title, rows, merged cells)."""
     if path.suffix.lower() == ".csv":
         if sheet is not None:
-            problems.add(str(path), "a CSV file has no sheets; leave out --sheet")
+            problems.add(str(path), _("a CSV file has no sheets; leave out --sheet"))
             return None
         from gapctl import reads
         try:  # a regular file (never a FIFO that would block), wherever the user keeps it
             raw = reads.read_bytes(path, reads.ANYWHERE)
         except OSError as exc:  # reads.Refused is one
-            problems.add(str(path), f"cannot read the table: {getattr(exc, 'strerror', None) or exc}")
+            problems.add(str(path), _("cannot read the table: {reason}").format(
+                reason=getattr(exc, "strerror", None) or exc))
             return None
         for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
             try:
@@ -417,7 +425,8 @@ def _sheets(path: Path, sheet: str | None, problems: _Problems) -> list[tuple[st
             except UnicodeDecodeError:
                 continue
         else:
-            problems.add(str(path), "cannot read the table: neither UTF-8 nor GB18030 text")
+            problems.add(str(path), _("cannot read the table: {reason}").format(
+                reason=_("neither UTF-8 nor GB18030 text")))
             return None
         rows = [[v if v.strip() else None for v in r] for r in csv.reader(io.StringIO(text, newline=""))]
         width = max((len(r) for r in rows), default=0)
@@ -428,11 +437,12 @@ def _sheets(path: Path, sheet: str | None, problems: _Problems) -> list[tuple[st
     try:
         book = load_workbook(path, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-        problems.add(str(path), f"cannot read the workbook: {exc}")
+        problems.add(str(path), _("cannot read the workbook: {reason}").format(reason=exc))
         return None
     if sheet is not None:
         if sheet not in book.sheetnames:
-            problems.add(str(path), f"no sheet named {sheet!r}; sheets: {', '.join(book.sheetnames)}")
+            problems.add(str(path), _("no sheet named {sheet}; sheets: {sheets}").format(
+                sheet=repr(sheet), sheets=", ".join(book.sheetnames)))
             return None
         return [(sheet, *_grid(book[sheet]))]
     return [(ws.title, *_grid(ws)) for ws in book.worksheets]

@@ -13,10 +13,19 @@ was. Three gates, each naming sheet, row and column:
    give now refuses the import. So a row `import` accepts never makes `gapctl validate` fail; its
    warnings (W504, points lost without 扣分理由) are shown as notes.
 
+Which sheet: the one named; else the matrix of gapctl's own export workbook (gapctl.export); else
+the only sheet — several sheets and no name is one problem naming them. A row may name a channel of
+its unit (渠道: its file channels/<unit>/<channel>.yaml is edited) or a period of the round (期次:
+the period's round, rounds/<period>/, is read, planned and checked like the round itself).
+
 Problems print one line per root cause, repeats capped (gapctl.sheets.IssueLog). Existing
-observations are only replaced with `force`. Existing files are edited in place: entries the
-import does not change keep every byte (comments, key order, unknown keys, quoting, line
-endings); files are written atomically and never through a symbolic link (gapctl.writes).
+observations are only replaced with `force`, or where gapctl's own workbook shows the cell edited
+since the export (gapctl.import_wide). When a value changes and the sheet gives no new 扣分理由
+(整改要求), the old one stays in the file marked STALE_MARK (【待核实】) and a note says so.
+
+Existing files are edited in place: entries the import does not change keep every byte (comments,
+key order, unknown keys, quoting, line endings); files are written atomically and never through a
+symbolic link (gapctl.writes).
 """
 
 from __future__ import annotations
@@ -29,9 +38,10 @@ from pathlib import Path
 from typing import Any
 
 from gapctl import cells as C
+from gapctl.i18n import _
 from gapctl.model import Round
 from gapctl.schema import RESULT_ALIASES
-from gapctl.sheets import LIMITS, Issue, IssueLog, Limits, Sheet, column_letter
+from gapctl.sheets import EXPORT_MATRIX, LIMITS, Issue, IssueLog, Limits, Sheet, column_letter
 from gapctl.sources import display_path
 
 FULLWIDTH = C.FULLWIDTH
@@ -44,9 +54,11 @@ COLUMNS = {  # header (Chinese or English) → field
     "说明": "note", "note": "note", "扣分理由": "reason", "reason": "reason",
     "整改要求": "fix", "fix": "fix", "评估人员": "observer", "observer": "observer",
     "日期": "observed_at", "observed_at": "observed_at",
+    "渠道": "channel", "渠道编号": "channel", "channel": "channel", "渠道名称": "channel_name",
+    "期次": "period", "period": "period",
 }
 FIELDS = tuple(dict.fromkeys(COLUMNS.values()))
-TEXT_FIELDS = ("name", "scheme", "note", "reason", "fix", "observer")  # prose: kept as typed
+TEXT_FIELDS = ("name", "scheme", "note", "reason", "fix", "observer", "channel_name")  # prose: kept as typed
 # the words observation files accept (gapctl.schema), and a spreadsheet's own: 是/否, ticks and crosses
 RESULT_WORDS = {**RESULT_ALIASES, "已完成": "done", "是": "done", "done": "done", "√": "done", "✓": "done",
                 "未完成": "not-done", "否": "not-done", "not-done": "not-done", "×": "not-done", "✗": "not-done",
@@ -54,8 +66,6 @@ RESULT_WORDS = {**RESULT_ALIASES, "已完成": "done", "是": "done", "done": "d
                 "待评估": "pending", "pending": "pending"}
 VALUE_KEY = {"count-tiers": "count", "proportional": "fraction", "expert-grade": "grade",
              "deduction-tiers": "notices", "per-occurrence": "notices"}
-NOTES = {"full-width": ("fullwidth", "full-width characters '{raw}' read as '{typed}'"),
-         "serial": ("serial-date", "Excel serial number {raw} read as the date {value}")}
 
 
 @dataclass
@@ -72,6 +82,8 @@ class Imported:
     from_csv: bool = False  # every CSV cell is text: numbers in text are no news there
     issues: list[Issue] = field(default_factory=list)  # the problems as (sheet, row, column, code)
     after: Round | None = None  # the round as validated with the planned files in place
+    replaced: list[Issue] = field(default_factory=list)  # observations replaced that only --force may replace
+    periods: dict[str, tuple[Round, Round]] = field(default_factory=dict)  # period id → its round before, after
 
 
 @dataclass
@@ -85,12 +97,20 @@ class Origin:
 class Plan:
     """One import in progress: the sheet, the problems and notes met, the entries and their origins."""
 
-    def __init__(self, round_: Round, sheet: Sheet, force: bool):
+    def __init__(self, round_: Round, sheet: Sheet, force: bool, home: str | None = None,
+                 period: str | None = None):
         self.round, self.sheet, self.force = round_, sheet, force
+        self.home = home or round_.id  # the round imported into (a period's rows go to the period's round)
+        self.period = period           # the period these rows are of (None: the round's own)
+        self.paths: set[Path] = set()  # the files this plan writes
+        self.leaves: dict[str, str] | None = None  # leaf id → name a matrix column may name (None: the round's)
         self.problems: IssueLog = sheet.problems
         self.notes: IssueLog = sheet.notes
         self.planned: dict[str, list[dict[str, Any]]] = {}
         self.origins: dict[tuple[str, str], Origin] = {}
+        self.edited: set[tuple[str, str]] = set()  # cells edited in gapctl's export since: no --force needed
+        self.both_changed: set[tuple[str, str]] = set()  # … and edited there while the files changed too
+        self.replaced: list[Issue] = []
 
     def problem(self, code: str, message: str, row: int | None = None, col: int | None = None,
                 at: str | None = None) -> None:
@@ -99,14 +119,22 @@ class Plan:
     def note(self, code: str, message: str, row: int | None = None, col: int | None = None) -> None:
         self.notes.add(Issue(self.sheet.name, row, col, code, message))
 
-    def add(self, unit_id: str, entry: dict[str, Any], origin: Origin) -> None:
+    def add(self, unit_id: str, entry: dict[str, Any], origin: Origin, edited: bool = False,
+            both_changed: bool = False) -> None:
+        """Plan an entry; `edited`: the cell was edited in gapctl's own export since it was made."""
         key = (unit_id, entry["indicator"])
         first = self.origins.get(key)
         if first is not None:
-            self.problem("duplicate-row", f"unit '{unit_id}', indicator '{entry['indicator']}' again (first in row "
-                         f"{first.row}); one row per unit and indicator", origin.row, origin.cols.get("indicator"))
+            self.problem("duplicate-row", _("unit '{unit}', indicator '{indicator}' again (first in row {row}); one "
+                                            "row per unit and indicator").format(
+                                                unit=unit_id, indicator=entry["indicator"], row=first.row),
+                         origin.row, origin.cols.get("indicator"))
             return
         self.origins[key] = origin
+        if edited:
+            self.edited.add(key)
+        if both_changed:
+            self.both_changed.add(key)
         self.planned.setdefault(unit_id, []).append(entry)
 
 
@@ -121,19 +149,22 @@ def read_mapping(path: Path) -> tuple[dict[str, str] | None, list[Issue]]:
         return Issue(name, None, None, "mapping", message, at=str(loc))
 
     if parsed.data is None or parsed.problems:
-        return None, [problem(p.locate(), p.message) for p in parsed.problems] or [problem(name, "holds no mapping")]
+        return None, [problem(p.locate(), p.message) for p in parsed.problems] or [problem(name, _("holds no mapping"))]
     data, at = parsed.data, ()
     if isinstance(data, dict) and isinstance(data.get("columns"), dict):
         data, at = data["columns"], ("columns",)
     if not isinstance(data, dict):
-        return None, [problem(parsed.src.locate(at), "a mapping file maps headers to fields, one per line "
-                              f"(扣分原因: reason); this one holds a {'list' if isinstance(data, list) else 'value'}")]
+        message = (_("a mapping file maps headers to fields, one per line (扣分原因: reason); this one holds a list")
+                   if isinstance(data, list) else
+                   _("a mapping file maps headers to fields, one per line (扣分原因: reason); this one holds a value"))
+        return None, [problem(parsed.src.locate(at), message)]
     problems, columns = [], {}
     for header, field_name in data.items():
         if not isinstance(field_name, str) or field_name not in FIELDS:
             problems.append(problem(parsed.src.locate(at + (header,)),
-                                    f"'{C.shown(header)}' maps to {C.shown(field_name)!r}, which is not a field; "
-                                    f"the fields are {', '.join(FIELDS)}"))
+                                    _("'{header}' maps to {field}, which is not a field; the fields are "
+                                      "{fields}").format(header=C.shown(header), field=repr(C.shown(field_name)),
+                                                         fields=", ".join(FIELDS))))
         else:
             columns[str(header)] = field_name
     return (None, problems) if problems else (columns, [])
@@ -157,21 +188,30 @@ def read(round_: Round, path: Path, mapping: dict[str, str] | Path | None = None
     book = sheets.read(path, sheet, limits)
     out = Imported(from_csv=book.is_csv)
     plan = Plan(round_, book, force)
+    plans = [plan]
     for merged in book.merged:
-        plan.problem("merged", "merged cells; unmerge them and fill every row", at=f"{book.name}!{merged}")
+        plan.problem("merged", _("merged cells; unmerge them and fill every row"), at=f"{book.name}!{merged}")
     if book.rows:
-        _read_rows(plan, mapping or {}, out)
+        plans = _read_rows(plan, mapping or {}, out)
     elif not plan.problems:
-        plan.problem("empty", "the sheet holds no rows")
-    if not plan.problems:
-        _plan_files(plan, out)
+        plan.problem("empty", _("the sheet holds no rows"))
+    if not plan.problems:  # one log for every plan: the sheet's
+        for each in plans:
+            _plan_files(each, out)
     if not plan.problems and out.files:
         from gapctl.import_check import check_plan
 
-        out.after = check_plan(plan, out)
+        for each in plans:
+            after = check_plan(each, out)
+            if each is plan:
+                out.after = after
+            elif each.paths:
+                out.periods[str(each.period)] = (each.round, after)
+    out.entries = sum(len(e) for each in plans for e in each.planned.values())
     out.problems = plan.problems.lines()
     out.issues = plan.problems.items()
     out.notes = plan.notes.lines()
+    out.replaced = [issue for each in plans for issue in each.replaced]
     return out
 
 
@@ -187,8 +227,9 @@ def _header(plan: Plan, mapping: dict[str, str]) -> tuple[dict[int, str], dict[i
             continue
         if name in fields.values():
             first = next(j for j, f in fields.items() if f == name)
-            plan.problem("header", f"columns {column_letter(first)} and {column_letter(i)} both read as '{name}'; "
-                         "keep one (or map the other with --mapping)", row, i)
+            plan.problem("header", _("columns {first} and {second} both read as '{field}'; keep one (or map the "
+                                     "other with --mapping)").format(first=column_letter(first),
+                                                                     second=column_letter(i), field=name), row, i)
             continue
         fields[i] = name
     return header, fields
@@ -199,20 +240,40 @@ def cleaned(plan: Plan, value: Any, row: int, col: int, translate: bool) -> str:
     raw = C.text(value)
     stripped = raw.strip()
     if stripped != raw:
-        plan.note("spaces", "stray spaces removed", row, col)
+        plan.note("spaces", _("stray spaces removed"), row, col)
     if not translate:
         return stripped
     converted = stripped.translate(FULLWIDTH)
     if converted != stripped:
-        plan.note("fullwidth", f"full-width characters '{C.shown(stripped)}' read as '{C.shown(converted)}'", row, col)
+        plan.note("fullwidth", _("full-width characters '{typed}' read as '{read}'").format(
+            typed=C.shown(stripped), read=C.shown(converted)), row, col)
     return converted
 
 
-def _read_rows(plan: Plan, mapping: dict[str, str], out: Imported) -> None:
+def _read_rows(plan: Plan, mapping: dict[str, str], out: Imported) -> list[Plan]:
+    """Read the rows into `plan` — and rows of the round's periods (a 期次 column) into a plan for each
+    period's round; the plans."""
     known = len(plan.problems)
     header, fields = _header(plan, mapping)
     if len(plan.problems) > known:  # the header is wrong: the rows cannot be read
-        return
+        return [plan]
+    names = set(fields.values())
+    plans = [plan]
+    if "unit" in names and "period" in names:
+        plans = _by_period(plan, fields)
+        leaves: dict[str, str] = {}  # a matrix's columns are the indicators of every round its rows are of
+        for each in plans:
+            for scheme in each.round.schemes.values():
+                for leaf in scheme.leaves():
+                    leaves.setdefault(leaf.id, leaf.name)
+        for each in plans:
+            each.leaves = leaves
+    for each in plans:
+        _read_body(each, header, fields, out)
+    return plans
+
+
+def _read_body(plan: Plan, header: dict[int, str], fields: dict[int, str], out: Imported) -> None:
     names = set(fields.values())
     if "unit" in names and "indicator" not in names:
         from gapctl.import_wide import read_wide
@@ -220,10 +281,78 @@ def _read_rows(plan: Plan, mapping: dict[str, str], out: Imported) -> None:
         read_wide(plan, header, fields, out)
     elif "unit" not in names or "indicator" not in names:
         found = ", ".join(C.shown(h, 20) for h in header.values() if h)
-        plan.problem("header", f"the header needs 单位 (unit) and 指标 (indicator) columns; found: {found}",
-                     plan.sheet.rows[0][0])
+        plan.problem("header", _("the header needs 单位 (unit) and 指标 (indicator) columns; found: {found}").format(
+            found=found), plan.sheet.rows[0][0])
+    elif "result" not in names and "value" not in names:
+        plan.problem("header", _("the sheet has no 结果 (result) or 数值 (value) column, so nothing to import; "
+                                 "import reads the matrix ({matrix}) or one row per unit × indicator with a result "
+                                 "or a value").format(matrix=EXPORT_MATRIX), plan.sheet.rows[0][0])
     else:
         _read_long(plan, fields, out)
+
+
+def _by_period(plan: Plan, fields: dict[int, str]) -> list[Plan]:
+    """`plan` keeps the rows without a period; the rows of each of the round's periods go to a plan over
+    that period's round (rounds/<period>/, as the round's `periods` name it), checked like any round."""
+    col = next(i for i, name in fields.items() if name == "period")
+    sheet = plan.sheet
+    own: list[tuple[int, dict[int, Any]]] = []
+    by_period: dict[str, list[tuple[int, dict[int, Any]]]] = {}
+    for r, values in sheet.rows[1:]:
+        period = cleaned(plan, values[col], r, col, translate=True) if col in values else ""
+        (by_period.setdefault(period, []) if period else own).append((r, values))
+    plan.sheet = _view(sheet, own)
+    plans = [plan]
+    for period, rows in by_period.items():
+        if period not in plan.round.periods:
+            for r, _values in rows:
+                plan.problem("unknown-period", _("'{period}' is not a period of round '{round}' (its periods: "
+                                                 "{periods})").format(period=C.shown(period), round=plan.round.id,
+                                                                      periods=", ".join(plan.round.periods) or "—"),
+                             r, col)
+            continue
+        period_round = _period_round(plan, period, rows[0][0], col)
+        if period_round is not None:
+            plans.append(Plan(period_round, _view(sheet, rows), plan.force, home=plan.round.id, period=period))
+    return plans
+
+
+def _view(sheet: Sheet, rows: list[tuple[int, dict[int, Any]]]) -> Sheet:
+    """The sheet's header and `rows`, sharing its problems and notes."""
+    return Sheet(sheet.name, [sheet.rows[0], *rows], problems=sheet.problems, notes=sheet.notes, epoch=sheet.epoch,
+                 is_csv=sheet.is_csv, base=sheet.base, base_round=sheet.base_round)
+
+
+def _period_round(plan: Plan, period: str, row: int, col: int) -> Round | None:
+    """The round of one of the round's periods, loaded and validated; None and a problem if it has errors."""
+    from gapctl.api import check
+
+    directory = Path(plan.round.directory).parent / period
+    result = check(directory)
+    if result.loaded.round is None or result.report.errors:
+        plan.problem("period", _("the round of period '{period}' ({directory}) does not validate; fix it first: "
+                                 "gapctl validate {directory}").format(period=period,
+                                                                       directory=display_path(directory)), row, col)
+        return None
+    return result.loaded.round
+
+
+def channel_of(round_: Round, unit_id: str, key: str) -> Any:
+    """A unit's channel by its id or its name (the observations of rounds/<r>/channels/<unit>/<id>.yaml)."""
+    channels = round_.channels.get(unit_id, {})
+    found = channels.get(key)
+    if found is None:
+        named = [obs for obs in channels.values() if obs.channel_name == key]
+        found = named[0] if len(named) == 1 else None
+    return found
+
+
+def unknown_channel(plan: Plan, unit: Any, key: str, row: int, col: int | None) -> None:
+    channels = sorted(plan.round.channels.get(unit.id, {}))
+    plan.problem("unknown-channel", _("{unit} has no channel '{channel}' (its channels: {channels}); a channel is "
+                                      "added as its own file, channels/{unit_id}/<id>.yaml").format(
+                                          unit=unit.name, channel=C.shown(key), channels=", ".join(channels) or "—",
+                                          unit_id=unit.id), row, col)
 
 
 def _read_long(plan: Plan, fields: dict[int, str], out: Imported) -> None:
@@ -246,20 +375,28 @@ def _read_long(plan: Plan, fields: dict[int, str], out: Imported) -> None:
         unit_key = str(cells.get("unit") or "")
         unit = units.get(unit_key) or by_name.get(unit_key)
         if unit is None:
-            plan.problem("unknown-unit", f"unknown unit '{C.shown(unit_key)}'", r, cols["unit"])
+            plan.problem("unknown-unit", _("unknown unit '{unit}'").format(unit=C.shown(unit_key)), r, cols["unit"])
             continue
-        scheme = round_.scheme_for(unit)
+        target, scheme, scored_as = unit.id, round_.scheme_for(unit), unit
+        if cells.get("channel"):
+            from gapctl.score import channel_scheme, channel_unit
+
+            obs = channel_of(round_, unit.id, str(cells["channel"]))
+            found = channel_scheme(round_, unit.id, obs) if obs is not None else None
+            if obs is None or found is None:
+                unknown_channel(plan, unit, str(cells["channel"]), r, cols.get("channel"))
+                continue
+            target, scheme, scored_as = f"{unit.id}/{obs.channel}", found[0], channel_unit(unit.id, obs)
         ind_key = str(cells.get("indicator") or "")
         ind = scheme.index.get(ind_key) if scheme else None
         if ind is None or not ind.is_leaf:
-            plan.problem("unknown-indicator", f"unknown indicator '{C.shown(ind_key)}' for {unit.name}", r,
-                         cols["indicator"])
+            plan.problem("unknown-indicator", _("unknown indicator '{indicator}' for {unit}").format(
+                indicator=C.shown(ind_key), unit=scored_as.name), r, cols["indicator"])
             continue
         origin = Origin(r, {name: i for name, i in cols.items() if name in cells or name == "value"})
-        entry = _entry(plan, ind, unit, cells, origin, out.from_csv)
+        entry = _entry(plan, ind, scored_as, cells, origin, out.from_csv)
         if entry is not None:
-            plan.add(unit.id, entry, origin)
-    out.entries = sum(len(e) for e in plan.planned.values())
+            plan.add(target, entry, origin)
 
 
 def _entry(plan: Plan, ind: Any, unit: Any, cells: dict[str, Any], origin: Origin,
@@ -270,14 +407,15 @@ def _entry(plan: Plan, ind: Any, unit: Any, cells: dict[str, Any], origin: Origi
     result = cells.get("result")
     state = RESULT_WORDS.get(str(result).lower()) if result not in (None, "") else None
     if result not in (None, "") and state is None:
-        plan.problem("result", f"result '{C.shown(result)}' is not one of 完成/未完成/不适用/无佐证/待评估", r,
-                     cols.get("result"))
+        plan.problem("result", _("result '{result}' is not one of 完成/未完成/不适用/无佐证/待评").format(
+            result=C.shown(result)), r, cols.get("result"))
         return None
     value = cells.get("value")
     kind = rule.kind if rule else None
     if state in ("n/a", "no-evidence", "pending") or kind == "all-or-nothing" or value in (None, ""):
         if state is None:
-            plan.problem("needs-value", f"'{ind.id}' needs a result (完成/未完成) or a value", r, cols.get("value"))
+            plan.problem("needs-value", _("a result (完成/未完成/不适用/待评) or a value is needed"), r,
+                         cols.get("value", cols.get("result")))
             return None
         entry["result"] = state
     elif kind == "items":
@@ -286,8 +424,8 @@ def _entry(plan: Plan, ind: Any, unit: Any, cells: dict[str, Any], origin: Origi
         done = [x.strip() for x in C.text(value).replace("，", ",").replace("、", ",").split(",") if x.strip()]
         unknown = [x for x in done if x not in ids and x not in names]
         if unknown:
-            plan.problem("unknown-item", f"unknown item(s) {C.shown(', '.join(unknown))} of '{ind.id}'", r,
-                         cols.get("value"))
+            plan.problem("unknown-item", _("unknown item(s) {items} of '{indicator}'").format(
+                items=C.shown(", ".join(unknown)), indicator=ind.id), r, cols.get("value"))
             return None
         chosen = {names.get(x, x) for x in done}
         entry["items"] = {i: i in chosen for i in ids}
@@ -314,8 +452,8 @@ def _entry(plan: Plan, ind: Any, unit: Any, cells: dict[str, Any], origin: Origi
             plan.problem(day.code, day.message, r, cols.get("observed_at"))
             return None
         if "serial" in notes:
-            plan.note("serial-date", f"Excel serial number {C.shown(cells['observed_at'])} read as the date {day}",
-                      r, cols.get("observed_at"))
+            plan.note("serial-date", _("Excel serial number {number} read as the date {day}").format(
+                number=C.shown(cells["observed_at"]), day=day), r, cols.get("observed_at"))
         entry["observed_at"] = day
     return entry
 
@@ -327,7 +465,7 @@ def read_number(plan: Plan, value: Any, row: int, col: int | None, from_csv: boo
         plan.problem(number.code, number.message, row, col)
         return None
     if isinstance(value, str) and not from_csv:
-        plan.note("text-number", f"number stored as text '{C.shown(value)}'", row, col)
+        plan.note("text-number", _("number stored as text '{value}'").format(value=C.shown(value)), row, col)
     return number
 
 
@@ -350,22 +488,23 @@ def _plan_files(plan: Plan, out: Imported) -> None:
         path = _observation_path(round_, unit_id)
         try:
             if path.suffix.lower() not in (".yaml", ".yml"):
-                raise WriteError(f"{display_path(path)} is TOML; gapctl import edits YAML observation files "
-                                 "only: enter these rows there by hand, or rewrite the file as YAML")
+                raise WriteError(_("{file} is TOML; gapctl import edits YAML observation files only: enter these "
+                                   "rows there by hand, or rewrite the file as YAML").format(file=display_path(path)))
             if os.path.lexists(path):
                 edit = Edit(read_original(path, out.root))
                 edit.yaml.representer.add_representer(Decimal, _represent_decimal)
                 data = edit.data
                 results = data.get("results", CommentedSeq()) if isinstance(data, CommentedMap) else None
                 if not isinstance(results, CommentedSeq):
-                    raise WriteError(f"{display_path(path)}: 'results' is not a list of entries; not written "
-                                     "(fix the file first: gapctl validate)")
+                    raise WriteError(_("{file}: 'results' is not a list of entries; not written (fix the file "
+                                       "first: gapctl validate)").format(file=display_path(path)))
                 if "results" not in data:
                     edit.set(data, "results", CommentedSeq(), S.OBSERVATIONS)
                 changed = _merge(plan, edit, data["results"], unit_id, entries)
                 if changed:
                     out.files[path] = edit.new_bytes()
                     out.seen[path] = edit.original.seen
+                    plan.paths.add(path)
                 continue
             why = refusal(path, out.root)
             if why:
@@ -380,10 +519,18 @@ def _plan_files(plan: Plan, out: Imported) -> None:
         yaml.dump(data, buffer)
         out.files[path] = format_text(buffer.getvalue(), "observations").encode("utf-8")
         out.seen[path] = None
+        plan.paths.add(path)
 
 
 def _observation_path(round_: Round, unit_id: str) -> Path:
-    """The unit's observation file: the one the round has (whatever its suffix), else <unit>.yaml."""
+    """The unit's observation file: the one the round has (whatever its suffix), else <unit>.yaml; a
+    channel's (`<unit>/<channel>`), its file under channels/."""
+    if "/" in unit_id:
+        unit, channel = unit_id.split("/", 1)
+        found = round_.channels.get(unit, {}).get(channel)
+        if found is not None and found.src is not None:
+            return found.src.path
+        return round_.directory / "channels" / unit / f"{channel}.yaml"
     obs = round_.observations.get(unit_id)
     if obs is not None and obs.src is not None:
         return obs.src.path
@@ -395,7 +542,9 @@ def _observation_path(round_: Round, unit_id: str) -> Path:
 
 
 def _merge(plan: Plan, edit: Any, results: Any, unit_id: str, entries: list[dict[str, Any]]) -> bool:
-    """Merge `entries` into an existing file's results; whether anything changed."""
+    """Merge `entries` into an existing file's results; whether anything changed. An observation already
+    recorded is replaced only with --force (or when gapctl's own export shows the cell edited since);
+    a replaced value's old 扣分理由 and 整改要求 are marked STALE_MARK unless the sheet gives new ones."""
     from ruamel.yaml.comments import CommentedMap
 
     from gapctl import schema as S
@@ -411,18 +560,56 @@ def _merge(plan: Plan, edit: Any, results: Any, unit_id: str, entries: list[dict
             continue
         if all(str(old.get(k)) == str(v) for k, v in entry.items()):
             continue
-        if not plan.force:
-            origin = plan.origins[(unit_id, entry["indicator"])]
-            plan.problem("conflict", f"{unit_id} {entry['indicator']}: already observed; use --force to replace",
-                         origin.row, origin.cols.get("indicator"))
-            continue
-        for key in VALUE_KEYS:
-            if key in old and key not in entry:
-                edit.remove(old, key)
-        for key, value in entry.items():
-            edit.set(old, key, value, S.RESULT)
+        key = (unit_id, entry["indicator"])
+        origin = plan.origins[key]
+        if key not in plan.edited:
+            if key in plan.both_changed:
+                message = _("{unit} {indicator}: edited in the sheet, and changed in the files since the export "
+                            "too; use --force to take the sheet's value")
+            else:
+                message = _("{unit} {indicator}: already observed; use --force to replace")
+            issue = Issue(plan.sheet.name, origin.row, origin.cols.get("indicator"), "conflict",
+                          message.format(unit=unit_id, indicator=entry["indicator"]))
+            plan.replaced.append(issue)
+            if not plan.force:
+                plan.problems.add(issue)
+                continue
+        value_changed = any(str(old.get(k)) != str(entry.get(k)) for k in VALUE_KEYS if k in old or k in entry)
+        for key_ in VALUE_KEYS:
+            if key_ in old and key_ not in entry:
+                edit.remove(old, key_)
+        for key_, value in entry.items():
+            edit.set(old, key_, value, S.RESULT)
+        if value_changed:
+            _mark_stale(plan, edit, old, entry, unit_id, origin)
         changed = True
     return changed
+
+
+STALE_MARK = "【待核实】"  # before a 扣分理由 or 整改要求 written for a value the import has changed
+
+
+def _mark_stale(plan: Plan, edit: Any, old: Any, entry: dict[str, Any], unit_id: str, origin: Origin) -> None:
+    """The value changed and the sheet gives no new 扣分理由 (整改要求): the old one was written for the old
+    value. It stays in the file (nothing is lost), marked STALE_MARK so that the report shows it needs
+    review and `gapctl import` says so."""
+    from gapctl import schema as S
+
+    marked = []
+    for name in ("reason", "fix"):
+        text = old.get(name)
+        if name in entry or not isinstance(text, str) or not text.strip():
+            continue
+        if not text.startswith(STALE_MARK):
+            edit.set(old, name, STALE_MARK + text, S.RESULT)
+        marked.append(text.removeprefix(STALE_MARK))
+    if not marked:
+        return
+    plan.note("stale-reason", _("{unit} {indicator}: the value changed, so what was written for the old value "
+                                "(“{text}”) may no longer fit; it is kept, marked {mark}: rewrite or delete "
+                                "it").format(unit=unit_id, indicator=entry["indicator"],
+                                             text=C.shown(" / ".join(marked), 60), mark=STALE_MARK),
+              origin.row, origin.cols.get("value", origin.cols.get("indicator")))
 
 
 def preview(round_: Round, plan: Imported) -> Round:

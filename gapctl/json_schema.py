@@ -48,12 +48,21 @@ def _field(spec: S.F, refs: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+# `assumed`: true/false, a list of the mapping's keys, or its keys mapped to notes (gapctl checks the keys)
+ASSUMED = {"description": S.ASSUMPTION_KEYS["assumed"].doc, "oneOf": [
+    _scalar("bool"), {"type": "array", "items": {"type": "string"}},
+    {"type": "object", "additionalProperties": {"oneOf": [{"type": "string"}, _scalar("bool")]}}]}
+
+
 def _object(shape: S.Shape, refs: dict[str, Any] | None = None, title: str = "") -> dict[str, Any]:
     """A closed object: the shape's keys (and assumed/assumed_note); `refs` replaces keys by references."""
     refs = refs or {}
     properties: dict[str, Any] = {}
     for key, spec in {**shape, **S.ASSUMPTION_KEYS}.items():
-        properties[key] = refs[key] if key in refs else _field(spec, refs)
+        if key == "assumed":  # true/false, this mapping's keys, or its keys mapped to notes
+            properties[key] = {"$ref": "#/$defs/assumed"}
+        else:
+            properties[key] = refs[key] if key in refs else _field(spec, refs)
         if key in refs and spec.doc:
             properties[key] = {**properties[key], "description": spec.doc}
     out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False,
@@ -91,7 +100,7 @@ def _rule() -> dict[str, Any]:
 
 def _document(name: str, root: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{BASE}{name}.schema.json",
-            **root, "$defs": defs}
+            **root, "$defs": {**defs, "assumed": ASSUMED}}
 
 
 def schemas() -> dict[str, dict[str, Any]]:
@@ -128,7 +137,8 @@ def schemas() -> dict[str, dict[str, Any]]:
         "measures": _array_of("#/$defs/measure"), "bonus": {"$ref": "#/$defs/section"},
         "penalty": {"$ref": "#/$defs/section"}, "external": _array_of("#/$defs/external"),
         "components": _array_of("#/$defs/component"), "grades": _array_of("#/$defs/grade"),
-        "flags": _array_of("#/$defs/flag"), "ranking": {"$ref": "#/$defs/ranking"},
+        "flags": _array_of("#/$defs/flag"),
+        "ranking": {"oneOf": [{"enum": ["published", "none"]}, {"$ref": "#/$defs/ranking"}]},
         "vetoes": _array_of("#/$defs/veto"),
         "conversion": {"$ref": "#/$defs/conversion"}}, "gapctl scheme (指标体系)")
     units = _object(S.UNIT_SET, {"units": _array_of("#/$defs/unit")}, "gapctl unit set (评估对象)")

@@ -7,6 +7,7 @@ read; cross-references and arithmetic are `validate`'s job.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gapctl import schema as S
+from gapctl.assumptions import collect
 from gapctl.i18n import N_, _
 from gapctl.model import (
     Appeal,
@@ -155,6 +157,10 @@ def find_repository_root(start: Path, tree: Any = DISK) -> Path | None:
     for candidate in [start, *start.parents]:
         if any(tree.is_dir(candidate / name) for name in ("schemes", "units", "rounds")):
             return candidate
+    if tree is DISK and not start.is_absolute():  # `cd rounds && gapctl score r1`: the root is `..`
+        for candidate in start.absolute().parents:
+            if any(tree.is_dir(candidate / name) for name in ("schemes", "units", "rounds")):
+                return Path(os.path.relpath(candidate))
     return None
 
 
@@ -437,7 +443,7 @@ def _rule(reader: Reader, data: Any, at: tuple[Any, ...]) -> Rule | None:
                     checked.append(entry_values)
             params[key] = checked
     when = _selector(reader, values["when"], at + ("when",), "'when'") if values.get("when") else None
-    return Rule(kind.name, params, when, bool(values.get("assumed")), values.get("assumed_note"),
+    return Rule(kind.name, params, when, values.get("assumed") is True, values.get("assumed_note"),
                 src=reader.src, at=at)
 
 
@@ -454,7 +460,7 @@ def _indicator(reader: Reader, data: Any, at: tuple[Any, ...], section: str,
         scope=values.get("scope"), note=values.get("note"), section=section,
         cap=values.get("cap"), floor=values.get("floor"), moves_to=values.get("moves_to"),
         replaces=tuple(values.get("replaces") or ()),
-        parent_id=parent, depth=depth, assumed=bool(values.get("assumed")),
+        parent_id=parent, depth=depth, assumed=values.get("assumed") is True,
         assumed_note=values.get("assumed_note"), invalid=S.invalid_keys(data, values),
         inherited=inherited, src=reader.src, at=at)
     pass_lines = pass_lines if pass_lines is not None else []
@@ -556,7 +562,7 @@ def _pass_line(reader: Reader, data: Any, at: tuple[Any, ...], ind: Indicator) -
     text = f"points({ind.id}) > 0 and {function}({ind.id}) < {line}"
     name = values.get("name") or f"{ind.name}低于合格线"
     return Veto(f"pass-line-{ind.id}", name, Condition(text, built(tree, text), src=reader.src, at=at),
-                None, values.get("grade"), part=ind.id, line=(function, line), assumed=bool(values.get("assumed")),
+                None, values.get("grade"), part=ind.id, line=(function, line), assumed=values.get("assumed") is True,
                 assumed_note=values.get("assumed_note"), src=reader.src, at=at)
 
 
@@ -641,7 +647,7 @@ def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme 
             base=condition(reader, scoring["base"], ("scoring", "base")) if scoring.get("base") else None,
             total=condition(reader, scoring["total"], ("scoring", "total")) if scoring.get("total") else None,
             max_total=scoring.get("max_total"), weights=scoring.get("weights") or "share",
-            assumed=bool(scoring.get("assumed")), assumed_note=scoring.get("assumed_note"),
+            assumed=scoring.get("assumed") is True, assumed_note=scoring.get("assumed_note"),
             src=src, at=("scoring",))
     tags = values.get("tags") or {}
     scheme.tags = {str(k): str(v) for k, v in tags.items()}
@@ -657,7 +663,7 @@ def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme 
                              lambda v, at: Veto(v["id"], v["name"], condition(reader, v["when"], at + ("when",)),
                                                 v.get("name_en"), v.get("grade"), v.get("total"),
                                                 tuple(v.get("zero") or ()), tuple(v.get("cancel") or ()),
-                                                bool(v.get("stop")), assumed=bool(v.get("assumed")),
+                                                bool(v.get("stop")), assumed=v.get("assumed") is True,
                                                 assumed_note=v.get("assumed_note"), src=src, at=at)) + pass_lines
     scheme.external = _objects(reader, values.get("external"), "external", S.EXTERNAL,
                                N_("an external source"),
@@ -669,11 +675,16 @@ def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme 
                                                          v.get("name_en"), src=src, at=at))
     scheme.grades = _objects(reader, values.get("grades"), "grades", S.GRADE, N_("a grade band"),
                              lambda v, at: Grade(v["label"], v["min"], v.get("label_en"),
-                                                 bool(v.get("assumed")), src=src, at=at))
+                                                 v.get("assumed") is True, src=src, at=at))
     scheme.flags = _objects(reader, values.get("flags"), "flags", S.FLAG, N_("a flag"),
                             lambda v, at: Flag(v["id"], v["label"], v["below"], v.get("of") or "total",
                                                v.get("label_en"), src=src, at=at))
-    if values.get("ranking") is not None:
+    if values.get("ranking") in ("published", "none"):  # shorthand: no categories
+        scheme.ranking = Ranking(published=values["ranking"] == "published", src=src, at=("ranking",))
+    elif isinstance(values.get("ranking"), str):
+        reader.problem(BAD_VALUE, _("'ranking' must be published, none, or a mapping {{of, categories, published}}, "
+                                    "not '{value}'").format(value=values["ranking"]), ("ranking",))
+    elif values.get("ranking") is not None:
         ranking = reader.read(S.RANKING, values["ranking"], ("ranking",), "'ranking'")
         if ranking is not None:
             categories = _objects(
@@ -682,7 +693,8 @@ def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme 
                     tuple(v.get("unit_types") or ()), tuple(v.get("tags") or ()),
                     tuple(v.get("units") or ()), src=src, at=("ranking",) + at),
                     v.get("name_en"), src=src, at=("ranking",) + at))
-            scheme.ranking = Ranking(ranking.get("of") or "total", categories, src=src, at=("ranking",))
+            scheme.ranking = Ranking(ranking.get("of") or "total", categories, ranking.get("published") is not False,
+                                     src=src, at=("ranking",))
     scheme.groups = _objects(reader, values.get("groups"), "groups", S.GROUP, N_("a group"),
                              lambda v, at: _group(reader, v, at))
     if values.get("assessors") is not None:
@@ -697,35 +709,8 @@ def build_scheme(src: SourceFile, data: Any, problems: list[Problem]) -> Scheme 
             scheme.conversion = Conversion(conv.get("points"), conv.get("passdown_multiplier"),
                                            conv.get("label"), conv.get("label_en"),
                                            src=src, at=("conversion",))
-    _collect_assumptions(scheme, data)
+    scheme.assumptions = collect("scheme", data, reader.assumed, src)
     return scheme
-
-
-def _collect_assumptions(scheme: Scheme, data: Any, at: tuple[Any, ...] = (),
-                         owner: str = "") -> None:
-    """Every mapping marked `assumed: true`, named by the indicator it belongs to."""
-    from gapctl.model import Assumption
-
-    if isinstance(data, dict):
-        if "id" in data and "name" in data and at and at[0] in ("indicators", "bonus", "penalty"):
-            owner = f"{data['id']} {data['name']}"
-        if S.canonical(S.ASSUMPTION_KEYS["assumed"], data.get("assumed")) is True:  # 是 too
-            if "kind" in data:
-                what = f"{owner} · 评分规则 {data['kind']}" if owner else _("rule {kind}").format(kind=data["kind"])
-            elif at and at[0] not in ("indicators", "bonus", "penalty") and \
-                    (data.get("label") or data.get("name") or data.get("id")):
-                what = f"{at[0]} {data.get('label') or data.get('name') or data.get('id')}"
-            elif owner and "id" in data and "name" in data:
-                what = owner
-            else:
-                what = f"{owner} · {at[-1]}" if owner else str(at[-1] if at else scheme.id)
-            scheme.assumptions.append(Assumption(what, str(data.get("assumed_note") or ""),
-                                                 scheme.src, at))
-        for key, value in data.items():
-            _collect_assumptions(scheme, value, at + (key,), owner)
-    elif isinstance(data, list):
-        for i, value in enumerate(data):
-            _collect_assumptions(scheme, value, at + (i,), owner)
 
 
 def build_unit_set(src: SourceFile, data: Any, problems: list[Problem]) -> UnitSet | None:
@@ -739,7 +724,8 @@ def build_unit_set(src: SourceFile, data: Any, problems: list[Problem]) -> UnitS
                                         v.get("parent"), tuple(v.get("tags") or ()), v.get("note"),
                                         src=src, at=at))
     return UnitSet(values["id"], values["name"], units, values.get("name_en"),
-                   tuple(values.get("types") or ()), values.get("note"), src=src, at=())
+                   tuple(values.get("types") or ()), values.get("note"), collect("units", data, reader.assumed, src),
+                   src=src, at=())
 
 
 def build_round(src: SourceFile, data: Any, directory: Path, problems: list[Problem]) -> Round | None:
@@ -748,7 +734,8 @@ def build_round(src: SourceFile, data: Any, directory: Path, problems: list[Prob
     if values is None or not values.get("id") or values.get("title") is None \
             or not values.get("units"):
         return None
-    _check_id_matches_name(src, values["id"], directory.name, N_("round id"), problems)
+    named = directory.name if directory.name not in ("", "..") else Path(os.path.abspath(directory)).name  # `.`
+    _check_id_matches_name(src, values["id"], named, N_("round id"), problems)
     assignments = _objects(reader, values.get("schemes"), "schemes", S.SCHEME_ASSIGNMENT,
                            N_("a scheme assignment"),
                            lambda v, at: SchemeAssignment(v["scheme"], tuple(v.get("unit_types") or ()),
@@ -761,7 +748,8 @@ def build_round(src: SourceFile, data: Any, directory: Path, problems: list[Prob
         if period and period.get("start") and period.get("end"):
             round_.period = (period["start"], period["end"])
     if values.get("stages") is not None:
-        round_.stages = reader.read(S.STAGES, values["stages"], ("stages",), "'stages'") or {}
+        stages = reader.read(S.STAGES, values["stages"], ("stages",), "'stages'") or {}
+        round_.stages = {k: v for k, v in stages.items() if k not in S.ASSUMPTION_KEYS}
     round_.samples = _objects(reader, values.get("samples"), "samples", S.SAMPLE, N_("a sample"),
                               lambda v, at: Sample(v.get("group"), v.get("unit"), tuple(v.get("drawn") or ()),
                                                    v.get("of"), v.get("seed"), v.get("minutes"),
@@ -774,6 +762,7 @@ def build_round(src: SourceFile, data: Any, directory: Path, problems: list[Prob
             round_.external_refs.append(ExternalRef(ext_id, ref_values.get("file"),
                                                     ref_values.get("round"), src=src,
                                                     at=("external", ext_id)))
+    round_.assumptions = collect("round", data, reader.assumed, src)
     return round_
 
 
@@ -871,4 +860,4 @@ def _build_external(src: SourceFile, data: Any, problems: list[Problem]) -> Exte
     deductions = _objects(reader, values.get("deductions"), "deductions", S.DEDUCTION, N_("a deduction"),
                           lambda v, at: Deduction(v["unit"], v["points"], v.get("reason"),
                                                   src=src, at=at))
-    return ExternalData(values["name"], deductions, src=src, at=())
+    return ExternalData(values["name"], deductions, collect("external", data, reader.assumed, src), src=src, at=())

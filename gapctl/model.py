@@ -289,8 +289,12 @@ class Category(Placed):
 
 @dataclass(slots=True)
 class Ranking(Placed):
+    """How the scheme ranks units, and whether it publishes that ranking (a scheme without `ranking`, or
+    with `ranking: none`, publishes none: its units get no rank unless one is asked for, `score --rank`)."""
+
     of: str = "total"
     categories: list[Category] = field(default_factory=list)
+    published: bool = True
 
 
 @dataclass(slots=True)
@@ -302,13 +306,17 @@ class Conversion(Placed):
 
 
 @dataclass(slots=True)
-class Assumption:
-    """A figure the scheme had to assume because the source does not publish it."""
+class Assumption(Placed):
+    """Something a file says that its published source does not (`assumed`), and why (gapctl.assumptions).
 
-    what: str
+    `root`: the kind of file (scheme, round, units, external); `steps`: where it sits, (word, text) from
+    the file's root down; `key`: the key whose value was assumed, None for the whole mapping; `at`: the
+    key path of what was assumed."""
+
+    root: str
+    steps: tuple[tuple[str, str], ...]
     note: str
-    src: SourceFile | None
-    at: tuple[Any, ...]
+    key: str | None = None
 
 
 @dataclass(slots=True)
@@ -356,6 +364,11 @@ class Scheme(Placed):
     def leaves(self) -> list[Indicator]:
         return [i for i in self.all_indicators() if i.is_leaf]
 
+    @property
+    def publishes_ranking(self) -> bool:
+        """Whether the scheme publishes a ranking (排名): only then do its units get ranks unasked."""
+        return self.ranking is not None and self.ranking.published
+
     def top_total(self) -> Decimal:
         return sum((i.points or Decimal(0) for i in self.indicators), Decimal(0))
 
@@ -379,6 +392,7 @@ class UnitSet(Placed):
     name_en: str | None = None
     types: tuple[str, ...] = ()
     note: str | None = None
+    assumptions: list[Assumption] = field(default_factory=list)
 
     def by_id(self) -> dict[str, Unit]:
         return {u.id: u for u in self.units}
@@ -465,6 +479,7 @@ class Deduction(Placed):
 class ExternalData(Placed):
     name: str
     deductions: list[Deduction]
+    assumptions: list[Assumption] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -512,6 +527,7 @@ class Round(Placed):
     note: str | None = None
     samples: list[Sample] = field(default_factory=list)
     periods: tuple[str, ...] = ()  # rounds whose scores this round combines (月度、季度检查)
+    assumptions: list[Assumption] = field(default_factory=list)  # its own (round.toml), not its schemes'
     # resolved by the loader
     unit_set: UnitSet | None = None
     schemes: dict[str, Scheme] = field(default_factory=dict)

@@ -90,6 +90,7 @@ class RoundPlan:
     displays: dict[Path, str] = field(default_factory=dict)
     keys: list[str | None] = field(default_factory=list)  # each file's cache key (None: not cached)
     computed: int = 0  # files read and checked this time (the others came from the cache)
+    hashes: dict[Path, str] = field(default_factory=dict)  # sha256 of the files read here (gapctl.provenance)
 
 
 @dataclass
@@ -236,7 +237,10 @@ def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
     references.update(C.problem_kind_ids())
     objects.update(C.problem_kinds())
     keep = {sid: ranking_inputs(s) for sid, s in round_.schemes.items()}
-    return RoundPlan(round_, units, can_score, context, unit_keys, externals, keep, references, objects, cache)
+    plan = RoundPlan(round_, units, can_score, context, unit_keys, externals, keep, references, objects, cache)
+    plan.hashes.update({s.src.path: scheme_hashes[sid] for sid, s in round_.schemes.items()
+                        if s.src and scheme_hashes.get(sid) not in (None, "unreadable")})
+    return plan
 
 
 def _unit_of(path: Path) -> str:
@@ -249,8 +253,8 @@ def _paths(plan: RoundPlan) -> list[Path]:
 
 
 def _key(plan: RoundPlan, path: Path, data: bytes) -> str:
-    return C.key_of(plan.context, plan.unit_keys.get(_unit_of(path), "no such unit"), str(path),
-                    C.content_hash(data))
+    digest = plan.hashes[path] = C.content_hash(data)  # kept for gapctl.provenance
+    return C.key_of(plan.context, plan.unit_keys.get(_unit_of(path), "no such unit"), str(path), digest)
 
 
 # --- one file -------------------------------------------------------------------------

@@ -152,17 +152,18 @@ def sarif_data(findings: Findings, version: str) -> dict[str, Any]:
 
 # --- one entry point ------------------------------------------------------------------------
 
-def _json(data: Any) -> str:
+def _json(data: Any, provenance: Any = None) -> str:
     from gapctl.escape import json_document
-    return json_document(data)
+    return json_document(data, provenance)
 
 
-def render(findings: Findings, fmt: str) -> str:
-    """The whole output of `gapctl validate` in `fmt` (one of FORMATS), ending in a newline."""
+def render(findings: Findings, fmt: str, provenance: Any = None) -> str:
+    """The whole output of `gapctl validate` in `fmt` (one of FORMATS), ending in a newline; the json
+    format carries `provenance` (gapctl.provenance) when given."""
     table = rows(findings.problems)
     if fmt == "json":
         return _json({"path": findings.paths, "ok": not findings.failed, "errors": findings.errors,
-                      "warnings": findings.warnings, "files": findings.files, "problems": table})
+                      "warnings": findings.warnings, "files": findings.files, "problems": table}, provenance)
     if fmt == "sarif":
         from gapctl import __version__
         return _json(sarif_data(findings, __version__))

@@ -154,7 +154,8 @@ NOT_ASSESSED_FINAL = _kind("E508", "not-assessed-final", ERROR, N_("Not yet asse
                            "score needs every one observed."), stage="score")
 APPEAL_OUT_OF_WINDOW = _kind("E601", "appeal-out-of-window", ERROR, N_("Appeal filed outside the window"),
                              N_("An appeal was filed before the preliminary result or after the appeal window "
-                             "(stages.preliminary + appeal_working_days working days of China's calendar)."))
+                             "(stages.preliminary, or stages.preliminary_end when the feedback runs over several "
+                             "days, + appeal_working_days working days of China's calendar)."))
 DECISION_WITHOUT_REVIEWER = _kind("E602", "decision-without-reviewer", ERROR, N_("Appeal decision without a reviewer"),
                                   N_("Every decision on an appeal names the reviewer who made it."))
 LATE_EVIDENCE = _kind("W603", "late-evidence", WARNING, N_("Evidence after the deadline"),
@@ -231,14 +232,16 @@ class Report:
         return [p for p in self.problems if p.severity == WARNING]
 
     def sorted(self) -> list[Problem]:
-        """Problems ordered by path, line, column, code: the order users read them in."""
+        """Problems ordered by path, line, column, code: the order users read them in. Two at the
+        same place with the same code keep the order they were found in (not their text's, which
+        differs by language), and a repeated one is shown once."""
         def key(p: Problem) -> tuple[str, int, int, str, str]:
             loc = p.locate()
             return (loc.path, loc.line, loc.col, p.code, p.message)
         unique: dict[tuple[str, int, int, str, str], Problem] = {}
         for p in self.problems:
             unique.setdefault(key(p), p)
-        return [unique[k] for k in sorted(unique)]
+        return [unique[k] for k in sorted(unique, key=lambda k: k[:4])]
 
     def exit_code(self, strict: bool = False) -> int:
         if self.errors or (strict and self.warnings):

@@ -69,10 +69,11 @@ class F:
 
 Shape = dict[str, F]
 
-# keys any mapping may carry to mark a figure that was not published
+# keys any mapping may carry to mark what its published source does not say (gapctl.assumptions)
 ASSUMPTION_KEYS: Shape = {
-    "assumed": F("bool", doc="this figure was not published; gapctl show lists it"),
-    "assumed_note": F("text", doc="why the figure was assumed"),
+    "assumed": F("assumption", doc="not published: true (the whole mapping, why in assumed_note), a list of this "
+                 "mapping's keys, or a mapping of its keys to why each was assumed; gapctl show lists them"),
+    "assumed_note": F("text", doc="why it was assumed"),
 }
 
 
@@ -81,7 +82,7 @@ def canonical(spec: F, value: Any) -> Any:
     `value` itself. For a mapping with `yes_no`, its values (`canonical_entry`)."""
     if value.__class__ is not str:
         return value
-    if spec.type == "bool":
+    if spec.type in ("bool", "assumption"):  # `assumed: 是` as well as a list or mapping of keys
         return YES_NO.get(value, value)
     if spec.aliases and value not in spec.choices:
         return dict(spec.aliases).get(value, value)
@@ -157,6 +158,9 @@ class Reader:
     def __init__(self, src: SourceFile, problems: list[Problem]):
         self.src = src
         self.problems = problems
+        # every `assumed` met, in reading order: (key path of its mapping, the key assumed or None for the
+        # whole mapping, the note); gapctl.assumptions names them
+        self.assumed: list[tuple[tuple[Any, ...], str | None, str]] = []
 
     def problem(self, kind: Any, message: str, at: tuple[Any, ...], on: str = "value") -> None:
         self.problems.append(Problem(kind, message, self.src, tuple(at), on))
@@ -177,6 +181,9 @@ class Reader:
                 self.problem(UNKNOWN_KEY, _("unknown key '{key}' in {what}{hint}").format(
                     key=key, what=_(what), hint=hint), at + (key,), on="key")
                 continue
+            if key == "assumed":
+                out[key] = self._assumed(shape, data, value, at)
+                continue
             # fast path: most values already have the type their key needs
             accepted = _AS_IS.get(spec.type)
             if accepted is not None and value.__class__ is accepted and spec.direct \
@@ -192,6 +199,44 @@ class Reader:
                 self.problem(MISSING_KEY, _("{what} has no '{key}' ({meaning})").format(
                     what=_(what), key=key, meaning=_(spec.doc or _TYPE_WORDS.get(spec.type, spec.type))), at,
                     on="key" if at else "value")
+        return out
+
+    def _assumed(self, shape: Shape, data: dict[Any, Any], value: Any, at: tuple[Any, ...]) -> Any:
+        """`assumed`: true (the whole mapping), a list of its keys, or its keys mapped to notes; each is
+        recorded in `self.assumed`. The value read: True/False, or {key: note}; None when unreadable."""
+        written = data.get("assumed_note")
+        note = written.strip() if isinstance(written, str) else ""
+        value = canonical(F("bool"), value)
+        if isinstance(value, bool):
+            if value:
+                self.assumed.append((at, None, note))
+            return value
+        if isinstance(value, list) and all(isinstance(k, str) for k in value):
+            value = {k: note for k in value}
+        if not isinstance(value, dict):
+            self.problem(WRONG_TYPE, _("'assumed' must be true or false, a list of this mapping's keys, or a mapping "
+                                       "of its keys to why each was assumed, not {actual}").format(
+                actual=_type_name(value)), at + ("assumed",))
+            return None
+        out: dict[str, str] = {}
+        for key, why in value.items():
+            key = str(key)
+            if key not in shape and key not in data or key in ASSUMPTION_KEYS:
+                close = difflib.get_close_matches(key, list(shape), n=1, cutoff=0.6)
+                self.problem(BAD_VALUE, _("'assumed' names '{key}', which is not a key of this mapping{hint}").format(
+                    key=key, hint=_did_you_mean(close[0]) if close else ""), at + ("assumed", key), on="key")
+                continue
+            why = canonical(F("bool"), why)
+            if why is True or why is None:
+                why = note
+            elif why is False:
+                continue
+            elif not isinstance(why, str):
+                self.problem(WRONG_TYPE, _("'assumed': the note on '{key}' must be text, not {actual}").format(
+                    key=key, actual=_type_name(why)), at + ("assumed", key))
+                continue
+            out[key] = why.strip()
+            self.assumed.append((at, key, out[key]))
         return out
 
     def convert(self, spec: F, value: Any, at: tuple[Any, ...], key: str, what: str) -> Any:
@@ -621,6 +666,8 @@ CATEGORY: Shape = {
 RANKING: Shape = {
     "of": F("text", choices=("total", "base")),
     "categories": F("list"),
+    "published": F("bool", doc="whether the scheme publishes this ranking (default true); false: categories "
+                   "only for `rank` rules, no ranks shown unless asked for (score --rank)"),
 }
 
 CONVERSION: Shape = {
@@ -649,7 +696,8 @@ SCHEME: Shape = {
     "components": F("list"),
     "grades": F("list"),
     "flags": F("list"),
-    "ranking": F("map"),
+    "ranking": F("any", doc="排名: published (units ranked, as the scheme publishes), none (no ranking published: "
+                 "no ranks unless asked for, score --rank), or {of, categories, published} (分类排名); absent: none"),
     "vetoes": F("list", doc="单项否决 / 一票否决: conditions that decide the grade, total or parts"),
     "groups": F("list", doc="汇总: channels, subordinate units or periods whose scores this scheme combines"),
     "assessors": F("map", doc="several assessors score the same indicator: {combine, tolerance, at_least}"),
@@ -759,12 +807,15 @@ SAMPLE: Shape = {
 PERIOD: Shape = {"start": F("date", required=True), "end": F("date", required=True)}
 
 STAGES: Shape = {
-    "self_assessment_due": F("date"),
+    "self_assessment_due": F("date", doc="the end of the units' self-assessment (自查自评; 自查整改 where the "
+                             "scheme has units check and fix their work before collection)"),
     "evidence_due": F("date", doc="evidence after this counts as absent"),
     "collection_start": F("date"),
     "collection_end": F("date"),
-    "preliminary": F("date"),
-    "appeal_working_days": F("int"),
+    "preliminary": F("date", doc="preliminary results are fed back from this day (初步结果反馈)"),
+    "preliminary_end": F("date", doc="the last day of feedback, when it runs over several days: the appeal window "
+                         "counts from it"),
+    "appeal_working_days": F("int", doc="复核申请: working days to appeal, from the (last day of the) feedback"),
     "final": F("date"),
 }
 

@@ -12,7 +12,10 @@ gapctl.formula, which formulas in a scheme may read):
    components (gapctl/constructs/formulas.py); rounded;
 4. penalty, external, bonus (gates, thresholds, ranks among units), total (a formula), vetoes
    and pass lines (gapctl/constructs/vetoes.py), grade, flags, conversion;
-5. ranks: overall and within category, ties sharing a rank (1, 2, 2, 4).
+5. ranks: overall and within category, ties sharing a rank (1, 2, 2, 4). Every unit gets its rank
+   (robustness, diff and `rank` rules compare them), but outputs show ranks only where the scheme
+   publishes a ranking (`ranking`), or when asked (`score --rank`), labelled as not published
+   (`ranks_shown`); units of a scheme without a published ranking are listed in the unit set's order.
 
 Every number is Decimal; rounding is half-up (四舍五入) at the places the scheme names.
 """
@@ -180,6 +183,24 @@ class RoundScore:
     problems: list[Problem] = field(default_factory=list)
     channels: dict[str, list[UnitScore]] = field(default_factory=dict)  # unit id → its channels' scores
     periods: dict[str, list[UnitScore]] = field(default_factory=dict)  # unit id → its scores, period by period
+    ranks_asked: bool = False  # show ranks for schemes that publish none (`score --rank`), labelled as such
+
+    def ranks_shown(self, scheme: Scheme) -> bool:
+        """Whether outputs show the ranks of the scheme's units: it publishes a ranking, or ranks were asked for."""
+        return scheme.publishes_ranking or self.ranks_asked
+
+    def in_rank_order(self, scores: list[UnitScore] | None = None) -> list[UnitScore]:
+        """`scores` (default: all) scheme by scheme in the round's order, each scheme's units by rank where
+        ranks are shown, else in the unit set's order."""
+        scores = self.units if scores is None else scores
+        schemes = [a.scheme for a in self.round.assignments]
+        order = {s.unit.id: n for n, s in enumerate(self.units)}
+
+        def key(score: UnitScore) -> tuple[int, int, int]:
+            position = schemes.index(score.scheme.id) if score.scheme.id in schemes else len(schemes)
+            rank = score.rank if score.rank is not None else 1 << 30
+            return (position, rank if self.ranks_shown(score.scheme) else 0, order.get(score.unit.id, 0))
+        return sorted(scores, key=key)
 
     def by_unit(self) -> dict[str, UnitScore]:
         return {u.unit.id: u for u in self.units}
@@ -692,7 +713,7 @@ def imported_losses(round_: Round, depth: int) -> dict[str, dict[str, Decimal]]:
         from gapctl.load import load
 
         other_dir = Path(round_.directory).parent / ref.round
-        loaded = load(other_dir)
+        loaded = load(other_dir, tree=round_.tree)  # at the same revision (score --rev)
         if loaded.round is None:
             continue
         other = score_round(loaded.round, depth=depth + 1)
@@ -701,8 +722,10 @@ def imported_losses(round_: Round, depth: int) -> dict[str, dict[str, Decimal]]:
     return out
 
 
-def score_round(round_: Round, final: bool = False, depth: int = 0, seen: tuple[str, ...] = ()) -> RoundScore:
-    """Score every unit of a loaded round that has a scheme; `final` makes pending an error."""
+def score_round(round_: Round, final: bool = False, depth: int = 0, seen: tuple[str, ...] = (),
+                periods: dict[str, Round] | None = None) -> RoundScore:
+    """Score every unit of a loaded round that has a scheme; `final` makes pending an error. `periods`:
+    period rounds to use as given instead of loading them (an import's preview of its period rows)."""
     units = round_.unit_set.units if round_.unit_set else []
     imported = imported_losses(round_, depth)
     scores: list[UnitScore] = []
@@ -718,7 +741,7 @@ def score_round(round_: Round, final: bool = False, depth: int = 0, seen: tuple[
     measures = {unit_id: obs.measures for unit_id, obs in round_.observations.items()}
     return rank_round(round_, scores, measures, final,
                       {k: [c for c in v if c is not None] for k, v in channels.items()},
-                      period_scores(round_, seen))
+                      period_scores(round_, seen, periods))
 
 
 def channel_scheme(round_: Round, unit_id: str, obs: Observations) -> tuple[Scheme, Any] | None:
@@ -748,8 +771,10 @@ def score_channel(round_: Round, unit_id: str, obs: Observations) -> UnitScore |
     return score_unit(found[0], channel_unit(unit_id, obs), obs, None, None, round_.stages.get("evidence_due"))
 
 
-def period_scores(round_: Round, seen: tuple[str, ...] = ()) -> dict[str, list[UnitScore]]:
-    """Unit id → its scores in the round's periods (other rounds), in the order the round lists them."""
+def period_scores(round_: Round, seen: tuple[str, ...] = (),
+                  given: dict[str, Round] | None = None) -> dict[str, list[UnitScore]]:
+    """Unit id → its scores in the round's periods (other rounds), in the order the round lists them;
+    the rounds in `given` as they are, the others loaded from their directories."""
     out: dict[str, list[UnitScore]] = {}
     if not round_.periods or round_.id in seen:
         return out
@@ -757,14 +782,15 @@ def period_scores(round_: Round, seen: tuple[str, ...] = ()) -> dict[str, list[U
 
     for period in round_.periods:
         directory = Path(round_.directory).parent / period
-        if period in seen or not directory.is_dir():
+        tree = round_.tree
+        if period in seen or not (tree.is_dir(directory) if tree is not None else directory.is_dir()):
             continue  # a cycle or a missing round: validate reports it
-        loaded = load(directory)
-        if loaded.round is None:
+        period_round = (given or {}).get(period) or load(directory, tree=tree).round  # at the same revision
+        if period_round is None:
             continue
-        scored = score_round(loaded.round, seen=seen + (round_.id,))
+        scored = score_round(period_round, seen=seen + (round_.id,))
         for unit_score in scored.units:
-            unit_score.period, unit_score.period_title = loaded.round.id, loaded.round.title
+            unit_score.period, unit_score.period_title = period_round.id, period_round.title
             out.setdefault(unit_score.unit.id, []).append(unit_score)
     return out
 
@@ -838,9 +864,14 @@ def summarise(score: UnitScore, keep_nodes: set[str]) -> UnitScore:
 
 
 def _order(round_: Round) -> Any:
+    """Scheme by scheme in the round's order; within a scheme that publishes a ranking by rank, else
+    in the unit set's order (a list by total would be a ranking the scheme does not publish)."""
     schemes = [a.scheme for a in round_.assignments]
+    listed = {u.id: n for n, u in enumerate(round_.unit_set.units)} if round_.unit_set else {}
 
-    def key(score: UnitScore) -> tuple[int, int, str]:
+    def key(score: UnitScore) -> tuple[int, int, int, str]:
         position = schemes.index(score.scheme.id) if score.scheme.id in schemes else len(schemes)
-        return (position, score.rank if score.rank is not None else 1 << 30, score.unit.id)
+        if not score.scheme.publishes_ranking:
+            return (position, 0, listed.get(score.unit.id, 1 << 30), score.unit.id)
+        return (position, score.rank if score.rank is not None else 1 << 30, 0, score.unit.id)
     return key

@@ -1,17 +1,19 @@
 """`gapctl score` output: one row per unit, as data (JSON, CSV) and as aligned text.
 
+Ranks appear only for schemes that publish a ranking, or when asked for (`score --rank`); asked-for
+ranks are labelled as not published (a line under the scheme's heading, `rank_published: false`
+in JSON), since the office never ranked those units.
+
 JSON keeps every value as written; the CSV and the text show bidi and control characters
 (`gapctl.escape`) and the CSV keeps a spreadsheet from reading a name as a formula.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 from typing import Any
 
-from gapctl.escape import csv_cell, plain
+from gapctl.escape import csv_cell, csv_field, plain
 from gapctl.figures import figure
 from gapctl.i18n import in_lang
 from gapctl.labels import label, name_in, written
@@ -38,12 +40,14 @@ def total_text(score: UnitScore) -> str:
     return fixed(score.total, score.scheme.scoring.places) if score.total is not None else "—"
 
 
-def unit_row(score: UnitScore) -> dict[str, Any]:
-    """Everything `score` prints for a unit, as JSON-friendly values (numbers as text)."""
+def unit_row(score: UnitScore, ranked: bool = True) -> dict[str, Any]:
+    """Everything `score` prints for a unit, as JSON-friendly values (numbers as text); `ranked`: its
+    ranks are shown (else None)."""
     row: dict[str, Any] = {
         "scheme": score.scheme.id,
-        "rank": score.rank,
-        "category_rank": score.category_rank,
+        "rank": score.rank if ranked else None,
+        "category_rank": score.category_rank if ranked else None,
+        "rank_published": score.scheme.publishes_ranking,
         "unit": score.unit.id,
         "name": score.unit.name,
         "type": score.unit.type,
@@ -76,44 +80,55 @@ def unit_row(score: UnitScore) -> dict[str, Any]:
 
 
 def select(result: RoundScore, unit: str | None = None, by_category: bool = False) -> list[UnitScore]:
-    scores = [s for s in result.units if unit is None or s.unit.id == unit]
+    """The units to print, in order: by rank where ranks are shown (within category with `by_category`),
+    else in the unit set's order."""
+    scores = result.in_rank_order([s for s in result.units if unit is None or s.unit.id == unit])
     if by_category:
         scheme_order = [a.scheme for a in result.round.assignments]
+        listed = {s.unit.id: n for n, s in enumerate(scores)}
 
-        def key(s: UnitScore) -> tuple[int, int, int, str]:
+        def key(s: UnitScore) -> tuple[int, int, int, int]:
             cats = [c.id for c in s.scheme.ranking.categories] if s.scheme.ranking else []
             position = cats.index(s.category.id) if s.category and s.category.id in cats else len(cats)
             scheme_pos = scheme_order.index(s.scheme.id) if s.scheme.id in scheme_order else 0
-            return (scheme_pos, position, s.category_rank or s.rank or 0, s.unit.id)
+            rank = (s.category_rank or s.rank or 0) if result.ranks_shown(s.scheme) else 0
+            return (scheme_pos, position, rank, listed[s.unit.id])
         scores.sort(key=key)
     return scores
 
 
+def ranking_word(result: RoundScore, scheme: Any) -> str:
+    """published (the scheme publishes a ranking), asked (shown though not published) or none."""
+    return "published" if scheme.publishes_ranking else "asked" if result.ranks_asked else "none"
+
+
 def json_data(result: RoundScore, scores: list[UnitScore]) -> dict[str, Any]:
     round_ = result.round
+    schemes = {s.scheme.id: s.scheme for s in result.units}
     return {
         "round": round_.id, "title": round_.title, "example": round_.example,
         "schemes": [a.scheme for a in round_.assignments],
-        "units": [unit_row(s) for s in scores],
+        "ranking": {ident: ranking_word(result, scheme) for ident, scheme in schemes.items()},
+        "units": [unit_row(s, result.ranks_shown(s.scheme)) for s in scores],
     }
 
 
 _CSV_TEXT = {"scheme", "unit", "name", "type", "category", "category_name", "grade", "flags"}  # not numbers
 
 
-def csv_text(scores: list[UnitScore]) -> str:
+def csv_text(scores: list[UnitScore], result: RoundScore | None = None) -> str:
     fields = ["scheme", "rank", "category_rank", "unit", "name", "type", "category", "applicable", "earned",
               "base", "bonus", "penalty", "external", "total", "grade", "flags", "performance_points",
               "passdown", "pending"]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
+    lines = [",".join(fields)]
     for score in scores:
-        row = unit_row(score)
+        ranked = result.ranks_shown(score.scheme) if result is not None else score.scheme.publishes_ranking
+        row = unit_row(score, ranked)
         row["flags"] = ";".join([f"veto:{v}" for v in row["vetoes"]] + row["flags"])
         row["pending"] = len(row["pending"])
-        writer.writerow({key: csv_cell(value) if key in _CSV_TEXT else value for key, value in row.items()})
-    return buffer.getvalue()
+        cells = [csv_cell(row.get(key)) if key in _CSV_TEXT else row.get(key) for key in fields]
+        lines.append(",".join(csv_field("" if cell is None else str(cell)) for cell in cells))
+    return "".join(line + "\n" for line in lines)
 
 
 def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_category: bool = False) -> list[str]:
@@ -134,10 +149,13 @@ def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_catego
         has_bonus = scheme.bonus is not None
         has_penalty = scheme.penalty is not None
         has_components = bool(scheme.components)
-        columns = ["rank", "unit"]
+        ranked = result.ranks_shown(scheme)
+        if ranked and not scheme.publishes_ranking:
+            lines.append(in_lang("Ranks computed by gapctl on request: this scheme publishes no ranking.", lang))
+        columns = ["rank", "unit"] if ranked else ["unit"]
         if has_category:
-            columns = ["category_rank", "rank", "unit", "category"] if by_category else \
-                ["rank", "unit", "category", "category_rank"]
+            columns = (["category_rank", "rank", "unit", "category"] if by_category else
+                       ["rank", "unit", "category", "category_rank"]) if ranked else ["unit", "category"]
         if not has_components:
             columns += ["applicable", "earned"]
         columns.append("base")
@@ -147,7 +165,8 @@ def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_catego
             columns.append("grade")
         if scheme.conversion and scheme.conversion.points is not None:
             columns.append("performance")
-        if scheme.conversion and scheme.conversion.passdown_multiplier is not None and has_external:
+        if scheme.conversion and scheme.conversion.passdown_multiplier is not None \
+                and any(e.mode == "passdown" for s in group for e in s.externals):
             columns.append("passdown")
         columns.append("flags")
         rows = [[label(c, lang) for c in columns]]

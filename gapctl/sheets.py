@@ -48,7 +48,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gapctl.i18n import N_, _
+
 MAX_LINES_PER_CODE = 10
+# gapctl's own export workbook (gapctl.export): its sheets, and the hidden sheet that marks it and keeps the
+# matrix as exported, so that `gapctl import` reads the matrix without being told and knows which cells changed
+EXPORT_SCORES, EXPORT_MATRIX, EXPORT_PROBLEMS = "得分与排名", "指标得分矩阵", "问题清单"
+EXPORT_BASE, EXPORT_MARKER = "gapctl", "gapctl export"
 EXCEL_MAX_ROW, EXCEL_MAX_COLUMN = 1_048_576, 16_384
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,4})?")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and encrypted xlsx
@@ -94,13 +100,16 @@ class Issue:
         return f"{self.sheet}!{column_letter(self.col)}{self.row}"
 
 
-TITLES = {  # code → what "… and N more rows with the same problem" names
-    "unknown-unit": "unknown unit", "unknown-indicator": "unknown indicator", "not-a-number": "not a number",
-    "number-bounds": "number out of bounds", "bad-date": "not a date", "result": "unknown result",
-    "needs-value": "no result or value", "short-row": "short row", "long-row": "long row",
-    "formula": "formula", "cell-error": "error value", "duplicate-row": "indicator twice",
-    "conflict": "already observed", "merged": "merged cells", "spaces": "stray spaces",
-    "fullwidth": "full-width characters", "text-number": "number stored as text", "serial-date": "serial date",
+TITLES = {  # code → what "… and N more rows with the same problem" names (translated when printed)
+    "unknown-unit": N_("unknown unit"), "unknown-indicator": N_("unknown indicator"),
+    "not-a-number": N_("not a number"), "number-bounds": N_("number out of bounds"), "bad-date": N_("not a date"),
+    "result": N_("unknown result"), "needs-value": N_("no result or value"), "short-row": N_("short row"),
+    "long-row": N_("long row"), "formula": N_("formula"), "cell-error": N_("error value"),
+    "duplicate-row": N_("indicator twice"), "conflict": N_("already observed"), "merged": N_("merged cells"),
+    "spaces": N_("stray spaces"), "fullwidth": N_("full-width characters"),
+    "text-number": N_("number stored as text"), "serial-date": N_("serial date"),
+    "stale-reason": N_("扣分理由 marked for review"), "changed-since-export": N_("changed since the export"),
+    "points": N_("points that cannot be earned"), "not-applicable": N_("not applicable"),
 }
 
 
@@ -155,20 +164,27 @@ class IssueLog:
 
     def lines(self) -> list[str]:
         out = []
-        for (_, message), cause in self._causes.items():
+        for (_code, message), cause in self._causes.items():
             line = f"{cause.first.ref}: {message}"
             if cause.count > 1:
                 rows = list(dict.fromkeys(i.row for i in cause.more if i.row is not None
                                           and i.row != cause.first.row))[:3]
                 rest = cause.count - 1 - len(rows)
-                if rows:
-                    also = f"rows {', '.join(str(r) for r in rows)}" + (f" and {rest:,} more" if rest else "")
+                listed = ", ".join(str(r) for r in rows)
+                if rows and rest:
+                    also = _(" (also rows {rows} and {count} more)").format(rows=listed, count=f"{rest:,}")
+                elif len(rows) == 1:
+                    also = _(" (also row {row})").format(row=listed)
+                elif rows:
+                    also = _(" (also rows {rows})").format(rows=listed)
                 else:
-                    also = f"{cause.count - 1:,} more"
-                line += f" (also {also})"
+                    also = _(" (also {count} more)").format(count=f"{cause.count - 1:,}")
+                line += also
             out.append(line)
         for code, count in self._hidden.items():
-            out.append(f"… and {count:,} more row(s) with the same problem ({TITLES.get(code, code)})")
+            title = _(TITLES[code]) if code in TITLES else code
+            out.append(_("… and {count} more row(s) with the same problem ({title})").format(
+                count=f"{count:,}", title=title))
         return out
 
 
@@ -183,6 +199,8 @@ class Sheet:
     notes: IssueLog = field(default_factory=IssueLog)
     epoch: dt.datetime = dt.datetime(1899, 12, 30)    # day 0 of serial dates (1904 workbooks differ)
     is_csv: bool = False
+    base: Sheet | None = None       # gapctl's export: the matrix as exported (its hidden sheet EXPORT_BASE)
+    base_round: str | None = None   # … and the round it was exported from
 
     def problem(self, code: str, message: str, row: int | None = None, col: int | None = None,
                 at: str | None = None) -> None:
@@ -190,6 +208,12 @@ class Sheet:
 
     def note(self, code: str, message: str, row: int | None = None, col: int | None = None) -> None:
         self.notes.add(Issue(self.name, row, col, code, message))
+
+
+def old_workbook() -> str:
+    """The message for an .xls or encrypted workbook, in the language of the moment."""
+    return _("this is an Excel 97–2003 workbook (.xls) or an encrypted one; open it in Excel and save it as .xlsx "
+             "without a password")
 
 
 def column_letter(index: int) -> str:
@@ -229,15 +253,16 @@ def read(path: Path, sheet: str | None = None, limits: Limits = LIMITS) -> Sheet
     try:
         size = path.stat().st_size
         if size > limits.file_bytes:
-            out.problem("too-large", f"the file is {size_text(size)}, over the limit of "
-                        f"{size_text(limits.file_bytes)}; split it into several imports")
+            out.problem("too-large", _("the file is {size}, over the limit of {limit}; split it into several "
+                                       "imports").format(size=size_text(size), limit=size_text(limits.file_bytes)))
             return out
         raw = path.read_bytes()
     except (OSError, ValueError) as err:
-        out.problem("unreadable", f"cannot read {display}: {getattr(err, 'strerror', None) or err}")
+        out.problem("unreadable", _("cannot read {file}: {reason}").format(
+            file=display, reason=getattr(err, "strerror", None) or err))
         return out
     if len(raw) > limits.file_bytes:  # it grew since stat
-        out.problem("too-large", f"the file is over the limit of {size_text(limits.file_bytes)}")
+        out.problem("too-large", _("the file is over the limit of {limit}").format(limit=size_text(limits.file_bytes)))
         return out
     if is_csv:
         _read_csv(raw, path, out, limits)
@@ -246,10 +271,10 @@ def read(path: Path, sheet: str | None = None, limits: Limits = LIMITS) -> Sheet
 
         read_xlsx(raw, sheet, out, limits)
     elif raw.startswith(_OLE_MAGIC):
-        out.problem("not-a-workbook", "this is an Excel 97–2003 workbook (.xls) or an encrypted one; "
-                    "open it in Excel and save it as .xlsx without a password")
+        out.problem("not-a-workbook", old_workbook())
     else:
-        out.problem("not-a-workbook", f"gapctl imports .xlsx workbooks and .csv files, not '{path.suffix}'")
+        out.problem("not-a-workbook", _("gapctl imports .xlsx workbooks and .csv files, not '{suffix}'").format(
+            suffix=path.suffix))
     return out
 
 
@@ -263,20 +288,21 @@ def _decode(raw: bytes, path: Path, out: Sheet) -> str | None:
         try:
             return raw.decode("utf-16")  # the BOM says which byte order
         except UnicodeDecodeError as err:
-            out.problem("encoding", f"the file starts with a UTF-16 byte-order mark but byte {err.start} "
-                        "is not UTF-16; was it cut short?")
+            out.problem("encoding", _("the file starts with a UTF-16 byte-order mark but byte {byte} is not "
+                                      "UTF-16; was it cut short?").format(byte=err.start))
             return None
     text, hint = decode(raw)
     if text is not None:
         return text
     if raw.startswith(b"PK"):
-        out.problem("encoding", f"{path.name} is a zip archive, not text: is it an xlsx workbook? Name it .xlsx")
+        out.problem("encoding", _("{file} is a zip archive, not text: is it an xlsx workbook? Name it "
+                                  ".xlsx").format(file=path.name))
         return None
     problem = _encoding_problem(SourceFile(path, display_path(path)), raw, hint or "")
     loc = problem.locate()
-    message = problem.message.replace("file is not UTF-8", "the file is not UTF-8", 1)
+    message = problem.message
     if "GB" in (hint or ""):
-        message += "; or in Excel save it as “CSV UTF-8 (逗号分隔)(*.csv)”"
+        message += _("; or in Excel save it as “CSV UTF-8 (逗号分隔)(*.csv)”")
     out.problem("encoding", message, at=f"{out.name}:{loc.line}:{loc.col}")
     return None
 
@@ -290,8 +316,8 @@ def _read_csv(raw: bytes, path: Path, out: Sheet, limits: Limits) -> None:
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     for number_, line in enumerate(io.StringIO(text), start=1):  # before csv builds a list of every field
         if line.count(delimiter) >= EXCEL_MAX_COLUMN:
-            out.problem("long-row", f"line {number_} holds more than {EXCEL_MAX_COLUMN:,} fields, Excel's limit",
-                        at=f"{out.name}:{number_}")
+            out.problem("long-row", _("line {line} holds more than {limit} fields, Excel's limit").format(
+                line=number_, limit=f"{EXCEL_MAX_COLUMN:,}"), at=f"{out.name}:{number_}")
             return
     old_limit = csv.field_size_limit(limits.cell_chars)
     record, width, cells = 0, 0, 0
@@ -305,12 +331,14 @@ def _read_csv(raw: bytes, path: Path, out: Sheet, limits: Limits) -> None:
             if not width:
                 width = len(fields)
             elif len(fields) < width:
-                out.problem("short-row", f"this row has {len(fields)} field(s), the header {width}: "
-                            "a line cut short, or a line break inside a value that needs quotes", record)
+                out.problem("short-row", _("this row has {fields} field(s), the header {width}: a line cut short, "
+                                           "or a line break inside a value that needs quotes").format(
+                                               fields=len(fields), width=width), record)
                 continue  # its cells would be read into the wrong columns: nothing more to say about them
             elif max(values) >= width:
-                out.problem("long-row", f"this row has a value in field {max(values) + 1}, the header only "
-                            f"{width}: a comma inside a value that needs quotes?", record, max(values))
+                out.problem("long-row", _("this row has a value in field {field}, the header only {width}: a comma "
+                                          "inside a value that needs quotes?").format(
+                                              field=max(values) + 1, width=width), record, max(values))
                 continue
             cells += len(values)
             if len(out.rows) >= limits.rows or cells > limits.cells:
@@ -320,25 +348,26 @@ def _read_csv(raw: bytes, path: Path, out: Sheet, limits: Limits) -> None:
     except csv.Error as err:
         reason = str(err)
         if "field limit" in reason:
-            out.problem("cell-too-long", f"a field longer than {limits.cell_chars:,} characters (a cell's limit "
-                        "in Excel): a quote that is never closed?", record + 1)
+            out.problem("cell-too-long", _("a field longer than {limit} characters (a cell's limit in Excel): a "
+                                           "quote that is never closed?").format(limit=f"{limits.cell_chars:,}"),
+                        record + 1)
         elif "end of data" in reason:
-            out.problem("bad-csv", "a quote (\") that is never closed: the value runs to the end of the file",
+            out.problem("bad-csv", _("a quote (\") that is never closed: the value runs to the end of the file"),
                         record + 1)
         elif "expected after" in reason:
-            out.problem("bad-csv", "text after the closing quote of a value; a quote inside a quoted value is "
-                        "written twice (\"\")", record + 1)
+            out.problem("bad-csv", _("text after the closing quote of a value; a quote inside a quoted value is "
+                                     "written twice (\"\")"), record + 1)
         else:
-            out.problem("bad-csv", f"cannot read this row as CSV ({reason})", record + 1)
+            out.problem("bad-csv", _("cannot read this row as CSV ({reason})").format(reason=reason), record + 1)
     finally:
         csv.field_size_limit(old_limit)
 
 
 def too_many(out: Sheet, limits: Limits, row: int) -> None:
     if len(out.rows) >= limits.rows:
-        out.problem("too-many-rows", f"more than {limits.rows:,} rows with values; split the sheet "
-                    "into several imports", row)
+        out.problem("too-many-rows", _("more than {count} rows with values; split the sheet into several "
+                                       "imports").format(count=f"{limits.rows:,}"), row)
     else:
-        out.problem("too-many-cells", f"more than {limits.cells:,} cells with values; split the sheet "
-                    "into several imports", row)
+        out.problem("too-many-cells", _("more than {count} cells with values; split the sheet into several "
+                                        "imports").format(count=f"{limits.cells:,}"), row)
     out.rows.clear()  # what was read is not imported: nothing is, and the memory is free again

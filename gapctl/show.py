@@ -12,9 +12,10 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+from gapctl import assumptions as A
 from gapctl.constructs.vetoes import effects_text
 from gapctl.i18n import N_, _, in_lang, lang
-from gapctl.model import Indicator, Round, Scheme, UnitSet
+from gapctl.model import Assumption, Indicator, Round, Scheme, UnitSet
 from gapctl.rules import num
 from gapctl.textwidth import pad, table, width
 
@@ -33,12 +34,17 @@ def _selector_text(ind: Indicator) -> str:
     return "、".join(parts)
 
 
-def _rule_text(ind: Indicator) -> str:
+def _star(assumptions: list[Assumption], at: tuple) -> str:
+    """`*` after what has an assumption at or below it (gapctl.assumptions)."""
+    return "*" if A.under(assumptions, at) else ""
+
+
+def _rule_text(ind: Indicator, assumptions: list[Assumption]) -> str:
     if not ind.rules:
         return ""
     kinds = []
     for rule in ind.rules:
-        text = rule.kind + ("*" if rule.assumed else "")
+        text = rule.kind + _star(assumptions, rule.at)
         kinds.append(text if rule.when is None else f"{text}(when)")
     return " | ".join(kinds)
 
@@ -67,11 +73,63 @@ def scheme_data(scheme: Scheme, language: str = "zh") -> dict[str, Any]:
             data[name] = {"name": section.name, "cap": fmt_points(section.cap),
                           "gate": section.gate.when.text if section.gate else None,
                           "indicators": [node(i) for i in section.indicators]}
-    data["scoring"] = {line[0]: line[1] for line in _scoring_pairs(scheme, language)}
+    data["scoring"] = {line[0]: line[1] for line in scoring_pairs(scheme, language)}
     data["vetoes"] = [{"id": v.id, "name": v.name, "when": v.when.text, "part": v.part,
                        "effects": effects_text(v, scheme, language)} for v in scheme.vetoes]
-    data["assumptions"] = [{"what": a.what, "note": a.note} for a in scheme.assumptions]
+    data["declared"] = {key: value for key, value in _declared(scheme, language)}
+    data["assumptions"] = assumption_data(scheme.assumptions)
     return data
+
+
+def assumption_data(assumptions: list[Assumption]) -> list[dict[str, Any]]:
+    """For JSON: each assumption where it sits, in Chinese (`what`) and English (`what_en`), and why."""
+    out = []
+    for zh, en in zip(A.data(assumptions, "zh"), A.data(assumptions, "en"), strict=True):
+        out.append({"what": zh["what"], "what_en": en["what"], "where": zh["where"], "path": zh["path"],
+                    "key": zh["key"], "note": zh["note"]})
+    return out
+
+
+_RANKING = {"published": N_("published"), "none": N_("none published (no ranks unless asked for: score --rank)"),
+            "categories": N_("published, by category: {categories}")}
+
+
+def ranking_text(scheme: Scheme, language: str) -> str:
+    """Whether and how the scheme ranks its units, in words."""
+    if not scheme.publishes_ranking:
+        return in_lang(_RANKING["none"], language)
+    assert scheme.ranking is not None
+    if scheme.ranking.categories:
+        names = [c.name if language == "zh" else c.name_en or c.name for c in scheme.ranking.categories]
+        return in_lang(_RANKING["categories"], language).format(
+            categories=("、" if language == "zh" else ", ").join(names))
+    return in_lang(_RANKING["published"], language)
+
+
+def _declared(scheme: Scheme, language: str) -> list[tuple[str, str]]:
+    """What the scheme declares beside its tree, as (key, text): the total points it states, its ranking,
+    its conversion into a larger assessment, external deductions, late evidence; `*` where assumed."""
+    star = lambda *at: _star(scheme.assumptions, at)  # noqa: E731
+    out = []
+    if scheme.total_points is not None:
+        out.append(("total_points", num(scheme.total_points) + star("total_points")))
+    out.append(("ranking", ranking_text(scheme, language) + star("ranking")))
+    conversion = scheme.conversion
+    if conversion is not None and conversion.points is not None:
+        out.append(("conversion", in_lang("total ÷ {scale} × {points} points of a larger assessment", language).format(
+            scale=num(scheme.scoring.scale), points=num(conversion.points)) + star("conversion")
+            + star("conversion", "points")))
+    if conversion is not None and conversion.passdown_multiplier is not None:
+        sources = [e.id for e in scheme.external if e.mode == "passdown"]
+        text = in_lang("deductions passed down × {factor}, from {sources}", language).format(
+            factor=num(conversion.passdown_multiplier), sources=", ".join(sources)) if sources else \
+            in_lang("deductions passed down × {factor}, but no external source has mode passdown", language).format(
+                factor=num(conversion.passdown_multiplier))
+        out.append(("passdown", text + star("conversion") + star("conversion", "passdown_multiplier")))
+    for source in scheme.external:
+        out.append(("external", f"{source.id} ({source.mode}) {source.name}" + star(*source.at)))
+    out.append(("late_evidence", scheme.late_evidence + star("late_evidence")))
+    return out
 
 
 def _construct_data(ind: Indicator, language: str) -> dict[str, Any]:
@@ -119,7 +177,7 @@ def _bounds_text(scheme: Scheme, language: str) -> str:
                    "indicators below may lose more, their parent bounds them", language).format(level=level)
 
 
-def _scoring_pairs(scheme: Scheme, language: str) -> list[tuple[str, str]]:
+def scoring_pairs(scheme: Scheme, language: str) -> list[tuple[str, str]]:
     """The scheme's computation in words and formulas: base, total, bounds, caps."""
     from gapctl.constructs.formulas import base_formula, total_formula
     from gapctl.formula import NAMES, render
@@ -139,15 +197,27 @@ def _scoring_pairs(scheme: Scheme, language: str) -> list[tuple[str, str]]:
     return out
 
 
+# the keys of `scoring` each line of the computation rests on (an assumption on one of them stars the line)
+_SCORING_KEYS = {"base": ("base", "normalise", "scale", "places", "round", "weights"),
+                 "total": ("total", "max_total", "places", "round"), "bounds": ("bounds",), "max_total": ("max_total",)}
+
+
 def construct_lines(scheme: Scheme) -> list[str]:
     """计分规则 (scoring): formulas, bounds, clauses, gates, pass lines, redistribution, vetoes."""
     language = lang()
     words = {"base": _("base score"), "total": _("total score"), "bounds": _("bounds"),
              "max_total": _("maximum total")}
     lines = ["", _("Scoring")]
-    for key, text in _scoring_pairs(scheme, language):
-        lines.append(f"  {words[key]} = {text}" if key in ("base", "total") else
-                     "  " + _("{what}: {text}").format(what=words[key], text=text))
+    for key, text in scoring_pairs(scheme, language):
+        star = "*" if any(a.at == ("scoring",) or a.at[:1] == ("scoring",) and a.key in _SCORING_KEYS[key]
+                          for a in scheme.assumptions) else ""
+        lines.append(f"  {words[key]} = {text}{star}" if key in ("base", "total") else
+                     "  " + _("{what}: {text}").format(what=words[key], text=text + star))
+    declared = {"total_points": _("declared total points"), "ranking": _("ranking"),
+                "conversion": _("conversion"), "passdown": _("passed-down deductions"),
+                "external": _("external deductions"), "late_evidence": _("late evidence")}
+    for key, text in _declared(scheme, language):
+        lines.append("  " + _("{what}: {text}").format(what=declared[key], text=text))
     for ind in scheme.all_indicators():
         extra = _construct_data(ind, language)
         for clause in extra.get("clauses", []):
@@ -176,8 +246,11 @@ def scheme_lines(scheme: Scheme) -> list[str]:
     rows: list[tuple[str, str, str, str, str]] = []
 
     def add(ind: Indicator) -> None:
-        label = "  " * (ind.depth - 1) + ind.name + ("*" if ind.assumed else "")
-        rows.append((ind.id, label, fmt_points(ind.points), _rule_text(ind) if ind.is_leaf else "",
+        own = [a for a in scheme.assumptions if a.at[:len(ind.at)] == ind.at
+               and not any(a.at[:len(r.at)] == r.at for r in ind.rules)
+               and not any(a.at[:len(c.at)] == c.at for c in ind.children)]
+        label = "  " * (ind.depth - 1) + ind.name + ("*" if own else "")
+        rows.append((ind.id, label, fmt_points(ind.points), _rule_text(ind, scheme.assumptions) if ind.is_leaf else "",
                      _selector_text(ind) if ind.is_leaf else ""))
         for child in ind.children:
             add(child)
@@ -200,11 +273,12 @@ def scheme_lines(scheme: Scheme) -> list[str]:
     if meta:
         lines.append(" · ".join(meta))
     lines.append("")
-    name_w = max(name_w, width(_("indicator")))
-    pts_w = max(pts_w, width(_("points")))
-    rule_w = max(rule_w, width(_("rule")))
-    header = (f"{pad('id', id_w)}  {pad(_('indicator'), name_w)}  {pad(_('points'), pts_w, 'right')}  "
-              f"{pad(_('rule'), rule_w)}  {_('applies to')}")
+    indicator_word, points_word, rule_word, scope_word = _("indicator"), _("points"), _("rule"), _("applies to")
+    name_w = max(name_w, width(indicator_word))
+    pts_w = max(pts_w, width(points_word))
+    rule_w = max(rule_w, width(rule_word))
+    header = (f"{pad('id', id_w)}  {pad(indicator_word, name_w)}  {pad(points_word, pts_w, 'right')}  "
+              f"{pad(rule_word, rule_w)}  {scope_word}")
     lines.append(header.rstrip())
     lines.append("-" * width(header))
     section_starts = {start: section for section, start in sections}
@@ -220,23 +294,27 @@ def scheme_lines(scheme: Scheme) -> list[str]:
     lines.append("-" * width(header))
     total = fmt_points(scheme.top_total())
     parts = " + ".join(f"{fmt_points(i.points)}" for i in scheme.indicators)
-    lines.append(f"{pad('', id_w)}  {pad(_('total'), name_w)}  {pad(total, pts_w, 'right')}  = {parts}")
+    total_word = _("total")
+    lines.append(f"{pad('', id_w)}  {pad(total_word, name_w)}  {pad(total, pts_w, 'right')}  = {parts}")
     lines += construct_lines(scheme)
-    if any(i.assumed or any(r.assumed for r in i.rules) for i in scheme.all_indicators()):
-        lines.append("")
-        lines.append(_("* assumed, not published: see the list of assumptions below."))
-    if scheme.assumptions:
-        lines.append("")
-        lines.append(_("assumptions (not published): {count}").format(count=len(scheme.assumptions)))
-        for a in scheme.assumptions:
-            lines.append(f"  - {a.what}: {a.note}")
+    lines += assumption_lines(scheme.assumptions)
     return lines
 
 
+def assumption_lines(assumptions: list[Assumption], heading: str | None = None) -> list[str]:
+    """The list of assumptions under a heading (none: nothing), in the current language."""
+    if not assumptions:
+        return []
+    heading = heading or _("assumptions (not published): {count}").format(count=len(assumptions))
+    return ["", _("* assumed, not published: see the list of assumptions below."), "", heading,
+            *A.lines(assumptions, lang())]
+
+
 def unit_set_data(unit_set: UnitSet) -> dict[str, Any]:
-    return {"id": unit_set.id, "name": unit_set.name,
+    return {"id": unit_set.id, "name": unit_set.name, "note": unit_set.note,
             "units": [{"id": u.id, "name": u.name, "type": u.type, "parent": u.parent,
-                       "tags": list(u.tags)} for u in unit_set.units]}
+                       "tags": list(u.tags)} for u in unit_set.units],
+            "assumptions": assumption_data(unit_set.assumptions)}
 
 
 def unit_set_lines(unit_set: UnitSet) -> list[str]:
@@ -245,9 +323,29 @@ def unit_set_lines(unit_set: UnitSet) -> list[str]:
         rows.append([u.id, u.name, u.type, u.parent or "", ", ".join(u.tags)])
     counts = Counter(u.type for u in unit_set.units)
     summary = ("；" if lang() == "zh" else "; ").join(f"{t} {n}" for t, n in sorted(counts.items()))
-    return [_("{name} ({id}): {count} unit(s) ({types})").format(name=unit_set.name, id=unit_set.id,
-                                                                 count=len(unit_set.units), types=summary), "",
-            *table(rows)]
+    head = [_("{name} ({id}): {count} unit(s) ({types})").format(name=unit_set.name, id=unit_set.id,
+                                                                 count=len(unit_set.units), types=summary)]
+    if unit_set.note:
+        head.append(unit_set.note)
+    return [*head, "", *table(rows), *assumption_lines(unit_set.assumptions)]
+
+
+def round_assumptions(round_: Round) -> list[tuple[str, str, list[Assumption]]]:
+    """Every assumption a round rests on, by file: (kind, id, assumptions) for the round itself, its
+    external deductions files, its unit set, each of its schemes and the calendars its appeal window
+    is counted with; files without any left out."""
+    out: list[tuple[str, str, list[Assumption]]] = [("round", round_.id, round_.assumptions)]
+    out += [("external", ref, data.assumptions) for ref, data in sorted(round_.external.items())]
+    if round_.unit_set is not None:
+        out.append(("units", round_.unit_set.id, round_.unit_set.assumptions))
+    out += [("scheme", scheme.id, scheme.assumptions) for scheme in round_.schemes.values()]
+    if round_.stages.get("appeal_working_days") is not None:  # the calendar counts its appeal window
+        from gapctl.workdays import load_calendar_files
+
+        for calendar in load_calendar_files(round_.directory.parent.parent)[0]:
+            out.append(("calendar", calendar.path.stem, calendar.assumptions))
+    return [entry for entry in out if entry[2]]
+
 
 
 def round_data(round_: Round) -> dict[str, Any]:
@@ -268,13 +366,28 @@ def round_data(round_: Round) -> dict[str, Any]:
         "observation_entries": entries,
         "stages": {k: (v.isoformat() if hasattr(v, "isoformat") else v)
                    for k, v in round_.stages.items() if v is not None},
+        "appeal_deadline": _appeal_deadline(round_),
         "external": [ref.id for ref in round_.external_refs],
+        "ranking": {scheme.id: "published" if scheme.publishes_ranking else "none"
+                    for scheme in round_.schemes.values()},
+        "assumptions": [{"file": kind, "id": ident, "assumptions": assumption_data(found)}
+                        for kind, ident, found in round_assumptions(round_)],
     }
+
+
+def _appeal_deadline(round_: Round) -> str | None:
+    """The last day to appeal, as validate checks appeals against it (None without a window)."""
+    from gapctl.validate import appeal_deadline
+
+    _prelim, deadline = appeal_deadline(round_)
+    return deadline.isoformat() if deadline is not None else None
 
 
 def round_lines(round_: Round) -> list[str]:
     data = round_data(round_)
     lines = [f"{round_.title} ({round_.id})"]
+    if round_.period and _star(round_.assumptions, ("period",)):
+        data["period"] = [data["period"][0], data["period"][1] + "*"]
     if round_.example:
         lines.append(_("illustrative data, not a real assessment"))
     rows = [[_("item"), _("value")]]
@@ -287,8 +400,24 @@ def round_lines(round_: Round) -> list[str]:
                                                                           count=s["units"])])
     rows.append([_("observations"), _("{observed}/{count} unit(s), {entries} entr(ies)").format(
         observed=data["units_observed"], count=data["unit_count"], entries=data["observation_entries"])])
+    stars = round_.assumptions
     for key, value in data["stages"].items():
-        rows.append([_("stage {key}").format(key=key), str(value)])
+        whole = any(a.at == ("stages",) for a in stars)  # `assumed: true` on [stages]: every date
+        rows.append([_("stage {key}").format(key=key), str(value) + ("*" if whole else _star(stars, ("stages", key)))])
+    if data.get("appeal_deadline"):
+        rows.append([_("appeal window closes"), data["appeal_deadline"]])
     for ext in data["external"]:
-        rows.append([_("external deductions"), ext])
-    return lines + [""] + table(rows)
+        rows.append([_("external deductions"), ext + _star(stars, ("external", ext))])
+    for scheme in round_.schemes.values():
+        rows.append([_("ranking"), f"{scheme.id}: {ranking_text(scheme, lang())}"])
+    lines += [""] + table(rows)
+    words = {"round": N_("this round (round.toml)"), "external": N_("external deductions {id}"),
+             "units": N_("unit set {id}"), "scheme": N_("scheme {id}"), "calendar": N_("calendar {id}")}
+    found = round_assumptions(round_)
+    if found:
+        lines += ["", _("* assumed, not published: see the list of assumptions below."), "",
+                  _("assumptions (not published): {count}").format(count=sum(len(f[2]) for f in found))]
+        for kind, ident, assumptions in found:
+            lines.append("  " + _(words[kind]).format(id=ident))
+            lines += A.lines(assumptions, lang(), indent="    ")
+    return lines

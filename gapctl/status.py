@@ -18,13 +18,14 @@ from gapctl.model import Round
 from gapctl.textwidth import table
 
 STAGES = ("self_assessment_due", "evidence_due", "collection_start", "collection_end", "preliminary",
-          "appeal_deadline", "final")
+          "preliminary_end", "appeal_deadline", "final")
 STAGE_WORDS = {
     "self_assessment_due": N_("self-assessment due"),
     "evidence_due": N_("evidence due"),
     "collection_start": N_("data collection starts"),
     "collection_end": N_("data collection ends"),
     "preliminary": N_("preliminary result"),
+    "preliminary_end": N_("feedback of preliminary results ends"),
     "appeal_deadline": N_("appeal window closes"),
     "final": N_("final result"),
 }

@@ -350,18 +350,21 @@ def check_missing_observations(round_: Round) -> list[Problem]:
 
 
 def appeal_deadline(round_: Round) -> tuple[Any, Any]:
-    """(preliminary date, last day to appeal): `appeal_working_days` working days of China's calendar."""
+    """(preliminary date, last day to appeal): `appeal_working_days` working days of China's calendar after
+    the preliminary result, or after the last day of its feedback (`preliminary_end`) when that runs over
+    several days (汕尾: 10月15日至10月19日反馈, then 3 working days)."""
     import datetime as dt
 
     prelim, days = round_.stages.get("preliminary"), round_.stages.get("appeal_working_days")
     if prelim is None or days is None:
         return prelim, None
+    start = round_.stages.get("preliminary_end") or prelim
     try:
         from gapctl.workdays import WorkCalendar, load_calendar_files
         files, _messages = load_calendar_files(round_.directory.parent.parent)
-        return prelim, WorkCalendar(files).add_working_days(prelim, days)
+        return prelim, WorkCalendar(files).add_working_days(start, days)
     except ImportError:  # the calendar module is optional: fall back to Monday–Friday
-        day, left = prelim, days
+        day, left = start, days
         while left:
             day += dt.timedelta(days=1)
             left -= day.weekday() < 5
@@ -395,6 +398,14 @@ def check_appeals(round_: Round, units: dict[str, Unit]) -> list[Problem]:
                 out.append(Problem(APPEAL_OUT_OF_WINDOW, _("appeal filed on {filed}, before the preliminary result "
                                                            "of {preliminary}").format(filed=appeal.filed,
                                                                                       preliminary=prelim),
+                                   appeal.src, appeal.at + ("filed",)))
+            elif deadline is not None and appeal.filed > deadline and round_.stages.get("preliminary_end"):
+                out.append(Problem(APPEAL_OUT_OF_WINDOW, _("appeal filed on {filed}, after the window closed on "
+                                                           "{deadline} ({days} working days after the feedback of "
+                                                           "preliminary results ended on {end})").format(
+                                       filed=appeal.filed, deadline=deadline,
+                                       days=round_.stages.get("appeal_working_days"),
+                                       end=round_.stages["preliminary_end"]),
                                    appeal.src, appeal.at + ("filed",)))
             elif deadline is not None and appeal.filed > deadline:
                 out.append(Problem(APPEAL_OUT_OF_WINDOW, _("appeal filed on {filed}, after the window closed on "

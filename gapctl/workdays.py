@@ -32,6 +32,7 @@ class CalendarFile:
     workdays: set[date] = field(default_factory=set)  # make-up working days (调休上班)
     years: set[int] = field(default_factory=set)
     name: str = ""
+    assumptions: list[Any] = field(default_factory=list)  # `assumed` marks (gapctl.assumptions)
 
 
 def load_calendar_files(root: Path) -> tuple[list[CalendarFile], list[str]]:
@@ -70,8 +71,18 @@ def _load_one(path: Path, root: Path | None = None) -> tuple[CalendarFile | None
         say((), _("a calendar file must be a mapping with keys {keys}").format(keys=", ".join(CALENDAR_KEYS)))
         return None, messages
     calendar = CalendarFile(path)
+    if "assumed" in data:  # a calendar's dates may be assumed too (a year whose notice is not out yet)
+        from gapctl import schema as S
+        from gapctl.assumptions import collect
+
+        found: list[Any] = []
+        reader = S.Reader(src, found)
+        reader.read({key: S.F("any") for key in CALENDAR_KEYS},
+                    {k: v for k, v in data.items() if k in CALENDAR_KEYS or k in S.ASSUMPTION_KEYS}, (), "calendar")
+        messages += [f"{p.locate()}: {p.message}" for p in found]
+        calendar.assumptions = collect("calendar", data, reader.assumed, src)
     for key in data:
-        if key not in CALENDAR_KEYS:
+        if key not in CALENDAR_KEYS and key not in ("assumed", "assumed_note"):
             say((key,), _("unknown key {key}; expected one of: {keys}").format(
                 key=repr(key), keys=", ".join(CALENDAR_KEYS)), on="key")
     name = data.get("name")

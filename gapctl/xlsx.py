@@ -13,10 +13,26 @@ import io
 import re
 import warnings
 import zipfile
+from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
-from gapctl.sheets import EXCEL_MAX_COLUMN, EXCEL_MAX_ROW, Limits, Sheet, number, size_text, too_many
+from gapctl.i18n import _
+from gapctl.sheets import (
+    EXCEL_MAX_COLUMN,
+    EXCEL_MAX_ROW,
+    EXPORT_BASE,
+    EXPORT_MARKER,
+    EXPORT_MATRIX,
+    EXPORT_PROBLEMS,
+    EXPORT_SCORES,
+    Limits,
+    Sheet,
+    number,
+    old_workbook,
+    size_text,
+    too_many,
+)
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and encrypted xlsx
 _EXTERNAL_REF = re.compile(r"\[\d+\]|\[[^\]]*\.xl[a-z]*\]|https?://|\bfile:", re.IGNORECASE)
@@ -30,32 +46,33 @@ _STRING_ITEM = _NS + "si"
 
 def read_xlsx(raw: bytes, want: str | None, out: Sheet, limits: Limits) -> None:
     if raw.startswith(_OLE_MAGIC):
-        out.problem("not-a-workbook", "this is an Excel 97–2003 workbook (.xls) or an encrypted one; "
-                    "open it in Excel and save it as .xlsx without a password")
+        out.problem("not-a-workbook", old_workbook())
         return
     if not raw.startswith(b"PK"):
-        out.problem("not-a-workbook", "not an xlsx workbook: an xlsx file is a zip archive, and this one is not")
+        out.problem("not-a-workbook", _("not an xlsx workbook: an xlsx file is a zip archive, and this one is not"))
         return
     try:
         listing = zipfile.ZipFile(io.BytesIO(raw)).infolist()
     except Exception as err:  # untrusted bytes: BadZipFile, but also NotImplementedError for a zip "version 8.4"
-        out.problem("not-a-workbook", f"not a complete xlsx workbook ({type(err).__name__}: {str(err)[:100]}); "
-                    "was the file cut short?")
+        out.problem("not-a-workbook", _("not a complete xlsx workbook ({error}); was the file cut short?").format(
+            error=f"{type(err).__name__}: {str(err)[:100]}"))
         return
     if len(listing) > limits.parts:
-        out.problem("too-large", f"the workbook holds {len(listing):,} parts, over the limit of {limits.parts:,}")
+        out.problem("too-large", _("the workbook holds {count} parts, over the limit of {limit}").format(
+            count=f"{len(listing):,}", limit=f"{limits.parts:,}"))
         return
     sizes = {info.filename: info.file_size for info in listing}
     if not _small_enough(TREE_PARTS, sizes, out, limits):
         return
     if any(info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) for info in listing):
-        out.problem("not-a-workbook", "the workbook is compressed in a way Excel does not use")
+        out.problem("not-a-workbook", _("the workbook is compressed in a way Excel does not use"))
         return
     import openpyxl.xml
 
-    if not openpyxl.xml.DEFUSEDXML:
-        out.problem("unsafe-xml", "openpyxl would parse this workbook without defusedxml (not installed, or "
-                    "OPENPYXL_DEFUSEDXML is not True): gapctl does not read workbooks that way")
+    if openpyxl.xml.LXML or not openpyxl.xml.DEFUSEDXML:
+        out.problem("unsafe-xml", _("openpyxl would parse this workbook without defusedxml (not installed, "
+                                    "OPENPYXL_DEFUSEDXML is not True, or OPENPYXL_LXML=True): gapctl does not read "
+                                    "workbooks that way"))
         return
     try:
         with warnings.catch_warnings():
@@ -73,8 +90,9 @@ def _small_enough(names: Any, sizes: dict[str, int], out: Sheet, limits: Limits)
     """Whether the parts openpyxl parses whole (not streamed) are small, as any real workbook's are."""
     for name in names:
         if sizes.get(name, 0) > limits.tree_part_bytes:
-            out.problem("too-large", f"the workbook's part {name} unpacks to {size_text(sizes[name])}, over the "
-                        f"limit of {size_text(limits.tree_part_bytes)}")
+            out.problem("too-large", _("the workbook's part {part} unpacks to {size}, over the limit of "
+                                       "{limit}").format(part=name, size=size_text(sizes[name]),
+                                                         limit=size_text(limits.tree_part_bytes)))
             return False
     return True
 
@@ -99,25 +117,26 @@ def _read_book(raw: bytes, want: str | None, sizes: dict[str, int], out: Sheet, 
         reader.read_workbook()  # workbook.xml and its relationships: the sheets' names and parts
         apply_stylesheet(reader.archive, reader.wb)  # which styles are dates
         book = reader.wb
-        found = [(sheet.name, rel.target, rel.Type) for sheet, rel in reader.parser.find_sheets()]
-        names = [name for name, _, _ in found]
-        if want is not None and want not in names:
-            out.problem("no-sheet", f"no sheet named '{want}'; the workbook has: {', '.join(names)}")
+        found = [_Found(sheet.name, rel.target, rel.Type, getattr(sheet, "state", None) or "visible")
+                 for sheet, rel in reader.parser.find_sheets()]
+        choice = _choose(found, want, out)
+        if choice is None:
             return
-        choice = next(((n, p, k) for n, p, k in found if (n == want if want is not None else "chartsheet" not in k)),
-                      None)
-        if choice is None or "chartsheet" in choice[2] or choice[1] not in sizes:
-            out.problem("no-sheet", "the workbook has no worksheet" if choice is None else f"'{want}' is no worksheet")
+        if choice.part not in sizes:
+            out.problem("no-sheet", _("'{sheet}' is no worksheet").format(sheet=choice.name))
             return
-        name, part, _ = choice
-        out.name = name
+        out.name = choice.name
         out.epoch = book.epoch
+        base = next((f for f in found if f.name == EXPORT_BASE and f.part in sizes), None)
+        if choice.name != EXPORT_MATRIX:
+            base = None  # the matrix as exported is only of use beside the matrix
         strings_type = reader.package.find(SHARED_STRINGS)
         strings_part = strings_type.PartName[1:] if strings_type is not None else None
-        for streamed in (part, strings_part):
+        for streamed in (choice.part, strings_part, base.part if base else None):
             if streamed is not None and sizes.get(streamed, 0) > limits.part_bytes:
-                out.problem("too-large", f"the workbook's part {streamed} unpacks to {size_text(sizes[streamed])}, "
-                            f"over the limit of {size_text(limits.part_bytes)}")
+                out.problem("too-large", _("the workbook's part {part} unpacks to {size}, over the limit of "
+                                           "{limit}").format(part=streamed, size=size_text(sizes[streamed]),
+                                                             limit=size_text(limits.part_bytes)))
                 return
         shared: list[str] = []
         if strings_part is not None and strings_part in sizes:
@@ -125,10 +144,74 @@ def _read_book(raw: bytes, want: str | None, sizes: dict[str, int], out: Sheet, 
                 shared = _shared_strings(source, out, limits)
         if out.problems:
             return
-        with reader.archive.open(part) as source:
-            _stream_sheet(source, shared, set(book._date_formats), set(book._timedelta_formats), out, limits)
+        styles = set(book._date_formats), set(book._timedelta_formats)
+        with reader.archive.open(choice.part) as source:
+            _stream_sheet(source, shared, *styles, out, limits)
+        if base is not None and not out.problems:
+            _read_base(reader.archive, base.part, shared, styles, out, limits)
     finally:
         reader.archive.close()
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A sheet the workbook lists: its name, its part, its kind (worksheet, chartsheet) and visibility."""
+
+    name: str
+    part: str
+    kind: str
+    state: str
+
+
+def _choose(found: list[_Found], want: str | None, out: Sheet) -> _Found | None:
+    """The sheet to read: the one named; else the matrix of gapctl's own export workbook; else the only
+    visible worksheet. Several sheets and no name is one problem naming them (None)."""
+    names = [f.name for f in found]
+    worksheets = [f for f in found if "chartsheet" not in f.kind]
+    if want is not None:
+        chosen = next((f for f in found if f.name == want), None)
+        if chosen is None:
+            out.problem("no-sheet", _("no sheet named '{sheet}'; the workbook has: {sheets}").format(
+                sheet=want, sheets=", ".join(names)))
+        elif "chartsheet" in chosen.kind:
+            out.problem("no-sheet", _("'{sheet}' is no worksheet").format(sheet=want))
+            return None
+        return chosen
+    if EXPORT_MATRIX in names and (EXPORT_BASE in names or {EXPORT_SCORES, EXPORT_PROBLEMS} <= set(names)):
+        return next(f for f in found if f.name == EXPORT_MATRIX)  # gapctl's own export workbook
+    visible = [f for f in worksheets if f.state == "visible"] or worksheets
+    if not visible:
+        out.problem("no-sheet", _("the workbook has no worksheet"))
+        return None
+    if len(visible) > 1:
+        shown = [f.name for f in visible]
+        out.problem("several-sheets", _("the workbook has {count} sheets ({sheets}); say which to import with "
+                                        "--sheet, e.g. --sheet {first}").format(
+            count=len(shown), sheets=", ".join(shown), first=_quoted(shown[0])))
+        return None
+    return visible[0]
+
+
+def _quoted(name: str) -> str:
+    """A sheet name as a shell argument (quoted only when the shell needs it: 评估结果 stays as it is)."""
+    import shlex
+
+    return name if re.fullmatch(r"[\w.\-\u3000-\uffef]+", name) and name[0] != "-" else shlex.quote(name)
+
+
+def _read_base(archive: Any, part: str, shared: list[str], styles: tuple[set[int], set[int]], out: Sheet,
+               limits: Limits) -> None:
+    """gapctl's export keeps the matrix as exported in a hidden sheet, under a first row that marks it
+    (EXPORT_MARKER, a format version, the round's id): `out.base`, unless the marker is not there."""
+    base = Sheet(EXPORT_BASE, epoch=out.epoch)
+    with archive.open(part) as source:
+        _stream_sheet(source, shared, *styles, base, limits)
+    if base.problems or not base.rows:
+        return
+    first = base.rows[0][1]
+    if first.get(0) != EXPORT_MARKER or not isinstance(first.get(2), str):
+        return
+    out.base, out.base_round = Sheet(EXPORT_MATRIX, rows=base.rows[1:], epoch=out.epoch), first[2]
 
 
 _OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
@@ -159,7 +242,8 @@ def _shared_strings(source: Any, out: Sheet, limits: Limits) -> list[str]:
             if root is not None:
                 root.clear()
             if len(strings) > limits.cells:
-                out.problem("too-many-cells", f"more than {limits.cells:,} shared strings; split the workbook")
+                out.problem("too-many-cells", _("more than {count} shared strings; split the workbook").format(
+                    count=f"{limits.cells:,}"))
                 return []
     return strings
 
@@ -175,11 +259,11 @@ def _workbook_error(err: Exception) -> tuple[str, str]:
     root = err.__cause__ or err.__context__ or err
     name = type(root).__name__
     if name in ("EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden", "NotSupportedError"):
-        return "unsafe-xml", (f"the workbook's XML declares entities or external references ({name}); gapctl "
-                              "does not read such workbooks — open it in Excel and save it again")
+        return "unsafe-xml", _("the workbook's XML declares entities or external references ({name}); gapctl does "
+                               "not read such workbooks — open it in Excel and save it again").format(name=name)
     text = str(root).splitlines()[0][:200] if str(root) else ""
-    return "not-a-workbook", f"cannot read the workbook ({name}{': ' + text if text else ''}); was it cut short?"
-
+    return "not-a-workbook", _("cannot read the workbook ({error}); was it cut short?").format(
+        error=name + (": " + text if text else ""))
 
 
 
@@ -198,8 +282,9 @@ def _stream_sheet(source: Any, shared: Any, date_styles: set[int], time_styles: 
             if tag in (_ROW, _CELL):
                 elements += 1
                 if elements > limits.elements:
-                    out.problem("too-many-cells", f"more than {limits.elements:,} rows and cells in the sheet's "
-                                "XML, empty ones included; split the sheet", row_no)
+                    out.problem("too-many-cells", _("more than {count} rows and cells in the sheet's XML, empty "
+                                                    "ones included; split the sheet").format(
+                                                        count=f"{limits.elements:,}"), row_no)
                     out.rows.clear()
                     return
             if tag == _ROW:
@@ -231,8 +316,9 @@ def _stream_sheet(source: Any, shared: Any, date_styles: set[int], time_styles: 
             if out.problems.total > known:
                 continue  # a cell of this row could not be read: what follows from that is no news
             if row_no <= last_row or row_no > EXCEL_MAX_ROW:
-                out.problem("bad-cell", f"row {row_no} comes after row {last_row} in the sheet's XML, or lies "
-                            "beyond Excel's last row; open the workbook in Excel and save it again", row_no)
+                out.problem("bad-cell", _("row {row} comes after row {last} in the sheet's XML, or lies beyond "
+                                          "Excel's last row; open the workbook in Excel and save it again").format(
+                                              row=row_no, last=last_row), row_no)
                 continue
             last_row = row_no
             if len(out.rows) >= limits.rows or cells > limits.cells:
@@ -255,8 +341,9 @@ def _cell(element: Any, row_no: int, col_no: int, current: dict[int, Any], share
     else:
         col = col_no + 1
     if col >= EXCEL_MAX_COLUMN:
-        out.problem("bad-cell", f"a cell beyond Excel's last column (XFD){f' ({ref[:20]})' if ref else ''}: "
-                    "not a workbook Excel wrote; open it in Excel and save it again", row_no)
+        out.problem("bad-cell", _("a cell beyond Excel's last column (XFD){cell}: not a workbook Excel wrote; open "
+                                  "it in Excel and save it again").format(cell=f" ({ref[:20]})" if ref else ""),
+                    row_no)
         return col
     kind = element.get("t", "n")
     formula = element.find(_FORMULA)
@@ -271,7 +358,7 @@ def _cell(element: Any, row_no: int, col_no: int, current: dict[int, Any], share
     elif kind == "s":
         index = int(raw) if raw.isdigit() and len(raw) < 10 else -1
         if not 0 <= index < len(shared):
-            out.problem("bad-cell", "the cell names a shared string the workbook does not have", row_no, col)
+            out.problem("bad-cell", _("the cell names a shared string the workbook does not have"), row_no, col)
             return col
         value = shared[index]
     elif kind == "str":
@@ -279,41 +366,42 @@ def _cell(element: Any, row_no: int, col_no: int, current: dict[int, Any], share
     elif kind == "b":
         value = raw.strip() in ("1", "true")
     elif kind == "e":
-        out.problem("cell-error", f"the cell holds the error {raw[:20]}; enter the value itself", row_no, col)
+        out.problem("cell-error", _("the cell holds the error {error}; enter the value itself").format(
+            error=raw[:20]), row_no, col)
         return col
     elif kind == "d":
         from openpyxl.utils.datetime import from_ISO8601
         try:
             value = from_ISO8601(raw)
         except (ValueError, TypeError, OverflowError):
-            out.problem("bad-cell", f"'{raw[:40]}' is not a date", row_no, col)
+            out.problem("bad-cell", _("'{value}' is not a date{hint}").format(value=raw[:40], hint=""), row_no, col)
             return col
     elif kind == "n":
         value = _excel_number(raw)
         if value is None:
-            out.problem("bad-cell", f"'{raw[:40]}' is not a number", row_no, col)
+            out.problem("bad-cell", _("'{value}' is not a number{hint}").format(value=raw[:40], hint=""), row_no, col)
             return col
         style = element.get("s")
         if style and style.isdigit() and int(style) in date_styles:
             value = _excel_date(value, out.epoch, int(style) in time_styles)
     else:
-        out.problem("bad-cell", f"unknown cell type '{kind[:20]}'", row_no, col)
+        out.problem("bad-cell", _("unknown cell type '{kind}'").format(kind=kind[:20]), row_no, col)
         return col
     if formula is not None:
         text = formula.text or ""
         if _EXTERNAL_REF.search(text):
-            out.problem("formula", "a formula that refers to another workbook or a web address; gapctl reads "
-                        "no external links: paste the values instead", row_no, col)
+            out.problem("formula", _("a formula that refers to another workbook or a web address; gapctl reads no "
+                                     "external links: paste the values instead"), row_no, col)
             return col
         if value is None:
-            out.problem("formula", "a formula without a saved value; open the workbook in Excel and save it, "
-                        "or paste the values instead", row_no, col)
+            out.problem("formula", _("a formula without a saved value; open the workbook in Excel and save it, or "
+                                     "paste the values instead"), row_no, col)
             return col
-        out.note("formula", "formula read as the value Excel saved with it", row_no, col)
+        out.note("formula", _("formula read as the value Excel saved with it"), row_no, col)
     if isinstance(value, str):
         if len(value) > limits.cell_chars:
-            out.problem("cell-too-long", f"the cell holds {len(value):,} characters, over Excel's limit of "
-                        f"{limits.cell_chars:,}", row_no, col)
+            out.problem("cell-too-long", _("the cell holds {count} characters, over Excel's limit of {limit}").format(
+                count=f"{len(value):,}", limit=f"{limits.cell_chars:,}"), row_no, col)
             return col
         if value == "":
             return col

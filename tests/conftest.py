@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
 import pytest
+
+import gapctl  # noqa: F401  first: it keeps openpyxl off lxml (OPENPYXL_LXML=False) before a test imports openpyxl
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -160,9 +163,31 @@ def mini_repo(tmp_path: Path) -> Path:
 
 
 def without_version(text: str) -> str:
-    """Output with gapctl's version blanked, so that golden files survive a release."""
+    """Output with gapctl's version blanked, so that golden files survive a release; and the state of
+    the repository in a JSON output's provenance (without_git_state)."""
     from gapctl import __version__
-    return text.replace(f'"version": "{__version__}"', '"version": "<gapctl version>"')
+    return without_git_state(text.replace(f'"version": "{__version__}"', '"version": "<gapctl version>"'))
+
+
+_PROVENANCE = re.compile(r'^  "provenance": \{\n.*?^  \},?\n', re.S | re.M)
+_GIT_STATE = re.compile(r'^(    "(?:commit|committed|dirty|gapctl|requirements_lock)": ).*?(,?)$', re.M)
+_UNCOMMITTED = re.compile(r'^(    "uncommitted": )\[.*?\](,?)$', re.M | re.S)
+
+
+def without_provenance(text: str) -> str:
+    """A JSON output without its `provenance` block (whose file hashes change with every edit of a
+    file, while the figures may not)."""
+    return _PROVENANCE.sub("", text)
+
+
+def without_git_state(text: str) -> str:
+    """A JSON output with the commit, its date, whether the tree is dirty, gapctl's version and the lock
+    file's hash blanked in its `provenance` (they change with every commit of gapctl's own repository);
+    the files and their hashes stay, so a golden file still says what was read."""
+    def blank(match: re.Match[str]) -> str:
+        block = _GIT_STATE.sub(lambda m: f'{m.group(1)}"<{m.group(1).strip()[1:-2]}>"{m.group(2)}', match.group())
+        return _UNCOMMITTED.sub(lambda m: f'{m.group(1)}"<uncommitted>"{m.group(2)}', block)
+    return _PROVENANCE.sub(blank, text)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

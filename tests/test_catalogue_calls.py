@@ -14,7 +14,7 @@ CALLS = {"_", "N_", "in_lang"}
 # the output modules converted to the catalogue: no inline (Chinese, English) pairs left in them
 CONVERTED = ["gapctl/explain.py", "gapctl/diff_view.py", "gapctl/scoreboard.py", "gapctl/labels.py",
              "gapctl/report/markdown.py", "gapctl/report/html.py", "gapctl/report/svg.py", "gapctl/report/build.py",
-             "gapctl/report/document.py", "gapctl/report/docx.py", "gapctl/report/pdf.py"]
+             "gapctl/report/document.py", "gapctl/report/word.py", "gapctl/report/pdf.py"]
 
 
 def _name(call: ast.Call) -> str | None:

@@ -131,8 +131,8 @@ def test_conformance(expected_file: Path, monkeypatch: pytest.MonkeyPatch) -> No
                 mismatches.append(f"{unit_id}.indicators[{ident}]: expected {value}, gapctl {figure(earned)}")
     assert not mismatches, "\n".join(mismatches)
 
-    # --- file by file, as `gapctl score` does ------------------------------------------
-    result = CliRunner().invoke(app, ["score", "rounds/r", "--format", "json", "--no-cache"])
+    # --- file by file, as `gapctl score` does (--rank: the library's ranks, published or not) ------
+    result = CliRunner().invoke(app, ["score", "rounds/r", "--format", "json", "--no-cache", "--rank"])
     assert result.exit_code == 0, result.output or repr(result.exception)
     rows = {row["unit"]: row for row in json.loads(result.stdout)["units"]}
     assert set(rows) == set(scores)

@@ -162,7 +162,7 @@ def test_exports_made_unit_by_unit_equal_the_whole_round_export(name: str, tmp_p
     expected, source = whole(path), file_by_file(path)
     for fmt in ("csv", "xlsx", "datapackage"):
         export(expected, fmt, tmp_path / f"whole-{fmt}")
-        export(source.scored, fmt, tmp_path / f"units-{fmt}", source)
+        export(source.scored, fmt, tmp_path / f"units-{fmt}", source=source)
         assert report_files(tmp_path / f"units-{fmt}") == report_files(tmp_path / f"whole-{fmt}"), fmt
 
 
@@ -178,7 +178,7 @@ def test_exports_are_the_same_in_a_pool_and_warm_or_cold(tmp_path: Path, monkeyp
     for n, (jobs, cache) in enumerate((("1", False), ("2", True), ("2", True), ("1", True))):
         monkeypatch.setenv("GAPCTL_JOBS", jobs)
         source = file_by_file(path, use_cache=cache)
-        export(source.scored, "csv", tmp_path / f"run-{n}", source)
+        export(source.scored, "csv", tmp_path / f"run-{n}", source=source)
         assert report_files(tmp_path / f"run-{n}") == report_files(tmp_path / "whole"), (jobs, cache)
 
 

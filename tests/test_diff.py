@@ -123,7 +123,7 @@ def test_gates_exit_one(history, monkeypatch):
     assert dropped.exit_code == 1 and "total dropped 3" in dropped.output   # 9 → 6
     assert runner.invoke(app, args + ["--fail-if-total-drops-more-than", "3"]).exit_code == 0
     assert runner.invoke(app, args + ["--fail-if-total-rises-more-than", "0"]).exit_code == 0
-    assert runner.invoke(app, args + ["--fail-on-rank-change"]).exit_code == 1
+    assert runner.invoke(app, args + ["--fail-on-rank-change"]).exit_code == 0  # mini publishes no ranking
     missing = runner.invoke(app, ["diff", "rounds/r1", "--rev", "nope..HEAD"])
     assert missing.exit_code == 3       # could not run: never reported as a tripped gate
     assert missing.output == ("gapctl diff: could not run: unknown revision 'nope' (not in this clone; "
@@ -194,3 +194,41 @@ def test_markdown_escapes_user_text():
     from gapctl.diff_view import md
     assert md("a|b @admin <script>alert(1)</script> *x*") == \
         "a\\|b @\u2060admin &lt;script&gt;alert(1)&lt;/script&gt; \\*x\\*"
+
+
+def test_ranks_are_diffed_only_where_a_scheme_publishes_a_ranking(monkeypatch):
+    """Suizhou publishes no ranking: its diff has no rank columns and --fail-on-rank-change has nothing
+    to trip on, although the computed ranks moved (7 → 6); Shanwei publishes its 分类排名."""
+    from gapctl.api import check, score
+    from gapctl.diff import category_rank, rank
+
+    monkeypatch.chdir(ROOT)
+    runner = CliRunner()
+    result = runner.invoke(app, ["diff", "rounds/suizhou-2021", "rounds/suizhou-2022", "--fail-on-rank-change",
+                                      "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    head = next(line for line in result.output.splitlines() if line.startswith("Unit"))
+    assert "Rank" not in head and "Grade" in head
+    data = json.loads(runner.invoke(app, ["diff", "rounds/suizhou-2021", "rounds/suizhou-2022",
+                                          "--format", "json"]).stdout)
+    assert all(u["old_rank"] is None and u["new_rank"] is None for u in data["units"])
+    suizhou = score(check(ROOT / "rounds/suizhou-2021").loaded.round)
+    assert all(u.rank is not None and rank(u) is None for u in suizhou.units)  # computed, not published
+    shanwei = score(check(ROOT / "rounds/shanwei-2020").loaded.round)
+    assert all(category_rank(u) == u.category_rank for u in shanwei.units)
+    assert any(category_rank(u) for u in shanwei.units)
+
+
+def test_a_published_rank_that_moves_trips_the_gate(tmp_path, monkeypatch):
+    write_repo(tmp_path, {"schemes/mini.yaml": MINI_SCHEME.replace("tags:\n", "ranking: published\ntags:\n", 1),
+                          "units/mini.yaml": MINI_UNITS,
+                          "rounds/r1/round.toml": MINI_ROUND, "rounds/r1/observations/a.yaml": MINI_OBS_A,
+                          "rounds/r1/observations/b.yaml": MINI_OBS_B,
+                          "rounds/r2/round.toml": MINI_ROUND.replace('id = "r1"', 'id = "r2"'),
+                          "rounds/r2/observations/a.yaml": MINI_OBS_A,
+                          "rounds/r2/observations/b.yaml": MINI_OBS_B.replace("result: done", "result: not-done\n"
+                                                                                "    reason: 未覆盖")})
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["diff", "rounds/r1", "rounds/r2", "--fail-on-rank-change", "--lang", "en"])
+    assert result.exit_code == 1 and ": rank 1 → 2" in result.output, result.output
+    assert "Rank" in next(line for line in result.output.splitlines() if line.startswith("Unit"))

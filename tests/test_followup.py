@@ -160,7 +160,8 @@ def test_json(two_rounds) -> None:
     assert data["counts"]["no-longer-assessed"] == 3
     assert data["problems"][1] == {"unit": "a", "name": "区财政局", "indicator": "2", "indicator_name": "组织领导",
                                    "new_indicators": ["2.1"], "status": "still-failing", "why": None, "points": "4",
-                                   "old_lost": "2", "new_lost": "2", "reason": "未研究部署", "fix": None}
+                                   "old_lost": "2", "new_lost": "2", "reason": "未研究部署", "fix": None,
+                                   "new_reason": "仍未研究部署"}
 
 
 def test_same_round_twice_everything_still_failing(two_rounds) -> None:

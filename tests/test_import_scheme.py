@@ -226,6 +226,35 @@ def test_not_a_workbook(tmp_path):
     assert text == "" and "cannot read the workbook" in problems[0]
 
 
+def test_problems_in_chinese_by_default_positions_unchanged(tmp_path, monkeypatch):
+    """`gapctl import-scheme` speaks Chinese unless told otherwise; the cell each problem names is the same."""
+    from typer.testing import CliRunner
+
+    from gapctl import i18n
+    from gapctl.cli import app
+
+    rows = [*(dict(r) for r in REDUCED), row("能力保障（5分）", "信息公开工作年报（5分）", "年报质量", "3")]
+    rows[1]["points"] = "见细则"
+    build_workbook(tmp_path / "t.xlsx", rows)
+    monkeypatch.chdir(tmp_path)
+    for name in ("GAPCTL_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    i18n.use(None)
+    try:
+        chinese = CliRunner().invoke(app, ["import-scheme", "t.xlsx", "--id", "demo"])
+        english = CliRunner().invoke(app, ["--lang", "en", "import-scheme", "t.xlsx", "--id", "demo"])
+    finally:
+        i18n.use(None)
+    assert chinese.exit_code == english.exit_code == 1
+    assert "指标!H4: 无法把分值 '见细则' 读作分数" in chinese.output
+    assert "指标!C9: 年报质量 已是" in chinese.output and "第 8 行的末级指标；该行已跳过" in chinese.output
+    assert "未写入任何内容：2 个问题。" in chinese.output or "2 个问题" in chinese.output
+    assert "指标!H4: cannot read 分值 '见细则' as points" in english.output
+    places = [[line.split(": ", 1)[0] for line in out.output.splitlines() if line.startswith("指标!")]
+              for out in (chinese, english)]
+    assert places[0] == places[1] and len(places[0]) == 2
+
+
 def _suizhou_rows(scheme) -> list[dict]:
     rows: list[dict] = []
 

@@ -10,7 +10,7 @@ import yaml
 
 from gapctl.load import load
 from gapctl.problems import BAD_VALUE, ID_MISMATCH, UNKNOWN_KEY, WRONG_TYPE
-from tests.conftest import write_repo
+from tests.conftest import ROOT, write_repo
 
 
 def codes(loaded):
@@ -101,3 +101,23 @@ def test_dot_directories_under_rounds_are_not_rounds(mini_repo):
     loaded = load(mini_repo)
     assert sorted(loaded.repository.rounds) == ["r1"]
     assert not loaded.problems
+
+
+def test_a_round_is_found_from_inside_rounds_and_inside_itself(monkeypatch):
+    """`cd rounds && gapctl score suizhou-2021` and `cd rounds/suizhou-2021 && gapctl score .` find the
+    repository above (its root is `..` or `../..`) and score as from the root."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from gapctl.cli import app
+
+    def totals(where, target):
+        monkeypatch.chdir(where)
+        result = CliRunner().invoke(app, ["score", target, "--format", "json", "--no-cache"])
+        assert result.exit_code == 0, result.output
+        return {u["unit"]: u["total"] for u in json.loads(result.output)["units"]}
+
+    expected = totals(ROOT, "rounds/suizhou-2021")
+    assert totals(ROOT / "rounds", "suizhou-2021") == expected
+    assert totals(ROOT / "rounds" / "suizhou-2021", ".") == expected

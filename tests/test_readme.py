@@ -16,9 +16,15 @@ FILE = re.compile(r"(<!-- file: (?P<path>.+?) -->\n```yaml\n)(?P<body>.*?)(```)"
 
 
 def _render(cmd: str) -> str:
+    from gapctl import i18n
+
     args = shlex.split(cmd)
     assert args[0] == "gapctl"
-    result = CliRunner().invoke(app, args[1:])
+    i18n.use(None)  # each block starts as a new process does: an earlier block's `--lang en` does not carry over
+    try:
+        result = CliRunner().invoke(app, args[1:])
+    finally:
+        i18n.use(None)
     assert result.exit_code in (0, 1) and (result.exception is None or isinstance(result.exception, SystemExit))
     assert "Traceback" not in result.output
     return f"$ {cmd}\n{result.output}"
@@ -26,6 +32,7 @@ def _render(cmd: str) -> str:
 
 def test_readme_outputs_are_current(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("GAPCTL_LANG", "zh")  # the README shows what a user sees by default (`--lang en` where it says)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = list(BLOCK.finditer(readme))
     assert blocks, "the README has no command blocks"

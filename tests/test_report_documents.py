@@ -99,10 +99,14 @@ def test_docx_has_masthead_ranking_problems_header_and_page_numbers(yanjiang):
     data = docx_bytes(yanjiang, "zh", ISSUE)
     body = part(data, "word/document.xml")
     first = ranking_groups(yanjiang, "zh")[0][1][0]
-    for text in (OFFICE, NUMBER, "一、排名情况", "二、问题清单及整改要求", "整改要求", first.unit.name,
-                 "2025年1月20日", "示例数据，非真实评估结果"):
+    # 雁江 publishes no ranking: 得分情况, without ranks; the method section lists every assumption
+    for text in (OFFICE, NUMBER, "一、得分情况", "二、问题清单及整改要求", "整改要求", first.unit.name,
+                 "2025年1月20日", "示例数据，非真实评估结果", "三、计分方法和假定", "假定（非公布内容）",
+                 "不公布（不列名次，除非要求：score --rank）", "指标 6 “政务协商”活动 · applies_to"):
         assert text in body, text
-    assert body.index("一、排名情况") < body.index(first.unit.name) < body.index("二、问题清单及整改要求")
+    assert "一、排名情况" not in body and "排名" not in body.split("三、计分方法和假定")[0]
+    assert body.index("一、得分情况") < body.index(first.unit.name) < body.index("二、问题清单及整改要求") \
+        < body.index("三、计分方法和假定")
     header = part(data, "word/header1.xml")
     assert OFFICE in header and NUMBER in header and "示例数据，非真实评估结果" in header
     assert "初步结果" not in header and "初步结果" not in body  # final results: no mark
@@ -113,7 +117,18 @@ def test_docx_has_masthead_ranking_problems_header_and_page_numbers(yanjiang):
 
 def test_docx_in_english(yanjiang):
     body = part(docx_bytes(yanjiang, "en", ISSUE), "word/document.xml")
-    assert "1. Ranking" in body and "2. Problem lists and what to fix" in body and "20 January 2025" in body
+    assert "1. Scores" in body and "2. Problem lists and what to fix" in body and "20 January 2025" in body
+    assert "3. Method and assumptions" in body and "indicator 6 “政务协商”活动 · applies_to" in body
+
+
+def test_docx_ranks_asked_for_are_labelled(yanjiang):
+    yanjiang.ranks_asked = True
+    try:
+        body = part(docx_bytes(yanjiang, "zh", ISSUE), "word/document.xml")
+    finally:
+        yanjiang.ranks_asked = False
+    assert "一、排名情况" in body and "名次系按要求由 gapctl 计算：本指标体系不公布排名。" in body
+    assert "（非公布排名）" in body and "本报告中的名次系按要求计算，并非公布排名" in body
     assert "Page " in part(docx_bytes(yanjiang, "en", ISSUE), "word/footer1.xml")
 
 
@@ -194,7 +209,9 @@ def test_cli_writes_the_docx_inside_an_out_directory(tmp_path, monkeypatch):
                                  "--office", OFFICE, "--date", "2025-01-20", "--number", NUMBER])
     assert result.exit_code == 0, result.output
     written = out / "yanjiang-2021.docx"
-    assert written.read_bytes() == docx_bytes(scored(YANJIANG), "zh", ISSUE)
+    from gapctl.provenance import of_rounds
+    yanjiang = scored(YANJIANG)
+    assert written.read_bytes() == docx_bytes(yanjiang, "zh", ISSUE, provenance=of_rounds([yanjiang.round]))
     assert result.output.strip() == f"wrote {written}"
     assert sorted(p.name for p in out.iterdir()) == ["yanjiang-2021.docx"]  # nothing left beside it
 

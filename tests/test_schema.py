@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from gapctl import i18n
 from gapctl import schema as S
 from gapctl.api import score
+from gapctl.assumptions import label
 from gapctl.cli import app
 from gapctl.load import load
 from gapctl.problems import BAD_VALUE, UNKNOWN_KEY, WRONG_TYPE
@@ -156,7 +157,7 @@ def test_yes_and_no_wherever_true_or_false_is_wanted(mini_repo):
     scheme = load(mini_repo / "rounds" / "r1").round.schemes["mini"]
     leaf = scheme.indicators[0].children[0]
     assert leaf.bounded is False and leaf.assumed is True
-    assert [a.what for a in scheme.assumptions] == ["1.1 渠道覆盖"]
+    assert [label(a, "en") for a in scheme.assumptions] == ["indicator 1.1 渠道覆盖"]
 
 
 def test_an_appeal_decision_reads_the_words_too(mini_repo):
@@ -252,7 +253,7 @@ def test_a_boolean_key_names_its_chinese_words(mini_repo):
 
 CHINESE = [
     ('unit: b\nresults:\n  - indicator: "1.1"\n    resutl: done\n', UNKNOWN_KEY,
-     "观测条目中有未知的键 'resutl'；是否应为 'result'？"),
+     "观测条目中有未知的键 'resutl'；是否应为“result”？"),
     ('unit: b\nresults:\n  - indicator: 1.1\n', WRONG_TYPE,
      "'indicator' 是编号，应为文本；1.1 被读成了数字：请加引号，写作 \"1.1\""),
     ('unit: b\nobserved_at: 2021年1月14日\nresults: []\n', BAD_VALUE,

@@ -120,10 +120,46 @@ def test_yanjiang_units_by_hand():
     # bonus: base 99 ≥ 90 → +3, reported experience +5, mailbox rank top 3 → +2, capped at 10
     assert [lianhua.leaves[i].earned for i in ("11.1", "11.2", "11.3")] == [3, 5, 2]
     assert lianhua.base == 99 and lianhua.bonus == 10 and lianhua.total == 109
-    # uncapped penalty: two criticism notices → −10
-    assert baohe.penalty == -10 and baohe.total == D("60.5")
+    # uncapped penalty: two criticism notices → −10 (base 70: item 3 lost its 1.5-point 协商事项清单)
+    assert baohe.penalty == -10 and baohe.base == 70 and baohe.total == D("60.0")
     # the threshold bonus needs 90: 83.5 gets nothing
     assert sanxianci.leaves["11.1"].earned == 0
+
+
+def test_yanjiang_scoped_items_and_indicators():
+    """制度清单's lists by unit type (items' applies_to, 11 points for each type), 政务协商 for 镇、街道 only,
+    进大厅 for 区级相关部门 only; a department's base out of its applicable 95, normalised."""
+    units = by_unit(ROOT / "rounds/yanjiang-2021")
+    baohe, health, finance = units["baohe"], units["health"], units["finance"]
+    assert baohe.leaves["3"].earned == D("9.5")      # 2+2+2+2+1.5, 协商事项清单 (1.5) missing
+    assert health.leaves["3"].earned == 8             # 2+2+2+2, 26个领域目录 (3) missing
+    assert finance.leaves["3"].earned == 9            # 公众代表清单 (2) missing
+    for department in ("approval", "finance", "education", "health"):
+        assert units[department].leaves["6"].state == "not-applicable"
+        assert units[department].applicable == 95
+    assert baohe.leaves["6"].state == "scored" and baohe.applicable == 100
+    assert units["approval"].leaves["5"].rule.kind == "count-tiers"
+    assert health.leaves["5"].rule.kind == "expert-grade"
+    assert (health.earned, health.base) == (73, D("76.8"))   # 73 ÷ 95 × 100 = 76.84
+    # 被市政府扣除区政府目标绩效分 0.2 → 区上按5倍扣除相关单位: 1, apart from this assessment's total
+    assert health.passdown == 1 and health.external == 0 and health.total == D("81.8")
+    assert units["lianhua"].passdown == 0
+
+
+def test_department_outside_service_hall_is_not_assessed_on_open_day(tmp_path):
+    """区级相关部门 only: a department without the service-hall tag has no item 5 (nor 6): out of 85."""
+    round_dir = _yanjiang_variant(tmp_path, 10)
+    units = (tmp_path / "units/yanjiang.yaml").read_text(encoding="utf-8")
+    (tmp_path / "units/yanjiang.yaml").write_text(units.replace(
+        "    tags: [service-hall]\n    assumed:\n      tags: &hall", "    assumed:\n      tags: &hall", 1),
+        encoding="utf-8")
+    obs = round_dir / "observations/finance.yaml"
+    text = obs.read_text(encoding="utf-8")
+    head, tail = text.split('  - indicator: "5"', 1)
+    obs.write_text(head + tail[tail.index("  - indicator:"):], encoding="utf-8")
+    finance = by_unit(round_dir)["finance"]
+    assert finance.leaves["5"].state == "not-applicable" and finance.applicable == 85
+    assert finance.earned == 69 and finance.base == D("81.2")   # 77 − 8 (item 5) = 69; 69 ÷ 85 × 100
 
 
 def _yanjiang_variant(tmp_path, cap: int):

@@ -119,4 +119,11 @@ def test_order_of_units_and_entries_never_changes_output(round_, rnd: random.Ran
         shuffled.observations[key] = Observations(key, rnd.sample(obs.results, len(obs.results)),
                                                   measures=obs.measures)
     result = score_round(shuffled)
-    assert json.dumps(json_data(result, result.units), ensure_ascii=False, default=str) == expected
+    got = json_data(result, result.units)
+    # 雁江 publishes no ranking: units are listed in the unit set's order (the order the office lists them);
+    # what each unit gets never depends on any order
+    assert [row["unit"] for row in got["units"]] == [u.id for u in unit_set.units]
+    got["units"] = sorted(got["units"], key=lambda row: row["unit"])
+    want = json.loads(expected)
+    want["units"] = sorted(want["units"], key=lambda row: row["unit"])
+    assert json.dumps(got, ensure_ascii=False, default=str) == json.dumps(want, ensure_ascii=False, default=str)

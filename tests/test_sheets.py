@@ -50,9 +50,17 @@ def test_defusedxml_is_what_openpyxl_parses_with() -> None:
     import openpyxl.xml.functions
 
     assert openpyxl.xml.DEFUSEDXML is True
+    assert openpyxl.xml.LXML is False  # gapctl sets OPENPYXL_LXML=False: lxml (python-docx's) changes nothing
     assert openpyxl.xml.functions.iterparse is defusedxml.ElementTree.iterparse
-    if not openpyxl.xml.LXML:  # with lxml, openpyxl parses parts with entity resolution off instead
-        assert openpyxl.xml.functions.fromstring is defusedxml.ElementTree.fromstring
+    assert openpyxl.xml.functions.fromstring is defusedxml.ElementTree.fromstring
+
+
+def test_lxml_forced_on_openpyxl_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openpyxl.xml
+
+    monkeypatch.setattr(openpyxl.xml, "LXML", True)
+    sheet = _read(tmp_path, xlsx(HEADER + text_row(2, "a", "3", 0.5)))
+    assert _codes(sheet) == [(None, None, "unsafe-xml")] and not sheet.rows
 
 
 def test_without_defusedxml_no_workbook_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -191,7 +199,7 @@ def test_formulas_are_read_as_saved_values_never_evaluated(tmp_path: Path) -> No
         + row(6, cell("A6", "b"), cell("B6", "3"), cell("C6", "x", kind="str", formula='"x"'))
     sheet = _read(tmp_path, xlsx(rows))
     assert _codes(sheet) == [(3, 2, "formula"), (4, 2, "formula"), (5, 2, "formula")]
-    assert "(also rows 5)" in sheet.problems.lines()[1]
+    assert "(also row 5)" in sheet.problems.lines()[1]
     assert sheet.rows[1] == (2, {0: "a", 1: "3", 2: Decimal(7)})
     assert [(i.row, i.col, i.code) for i in sheet.notes.items()] == [(2, 2, "formula"), (6, 2, "formula")]
 

@@ -30,21 +30,27 @@ class ReportError(Exception):
 
 
 def render(scored: RoundScore, fmt: str = "html", lang: str = "zh", previous: RoundScore | None = None,
-           stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None) -> dict[str, str]:
+           stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None,
+           provenance: Any = None, history: Any = None) -> dict[str, str]:
     """Relative path → file content for every file of the report (deterministic unless `stamp`).
 
     `issue`: the office, date and number the overview names; `standing`: whether the results are
-    provisional (every page says so)."""
+    provisional (every page says so); `provenance` (gapctl.provenance): what the results were
+    computed from, a section of the overview and a line at the end of each unit's page; `history`
+    (a gapctl.trend.Trend ending with this round): each unit's page gains its totals round by round
+    (a table and a chart) and its recurring problems with the earlier round's 整改要求."""
     ext = ".html" if fmt == "html" else ".md"
     issue, standing = issue or Issue(), standing or Standing()
     out: dict[str, str] = {}
     if fmt == "md":
-        for page in pages(scored, lang, ext, previous, stamp, standing, issue if issue else None):
+        units = [None, *scored.in_rank_order()]  # as `pages` orders them
+        for n, page in enumerate(pages(scored, lang, ext, previous, stamp, standing, issue if issue else None)):
+            page = _with_provenance(_with_history(page, units[n], history, lang), provenance, lang)
             out[page.path] = page.markdown + "\n"
-            for name, chart in page.charts.items():  # charts belong to the overview (index.md)
+            for name, chart in page.charts.items():  # the overview's, and a unit's history (all in charts/)
                 out[f"charts/{name}"] = chart + "\n"
         return out
-    rendered = _render_html(scored, lang, previous, stamp, standing)
+    rendered = _render_html(scored, lang, previous, stamp, standing, provenance, history)
     around = frame(scored, lang, issue, standing)
     unit_frame = dataclasses.replace(around, head=False)
     for n, (path, title, body) in enumerate(rendered):
@@ -62,6 +68,31 @@ def frame(scored: RoundScore, lang: str, issue: Issue, standing: Standing) -> ht
                              date=issued_on(issue.date, lang) if issue.date else "")
 
 
+def _with_history(page: Any, unit: Any, history: Any, lang: str) -> Any:
+    """A unit's page with its history (gapctl.report.markdown.history_block) at its end."""
+    if history is None or unit is None:
+        return page
+    from gapctl.report.markdown import history_block
+
+    found = history.unit(unit.unit.id)
+    if found is None:
+        return page
+    lines, charts = history_block(found, history, lang)
+    return dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(lines),
+                               charts={**page.charts, **charts})
+
+
+def _with_provenance(page: Any, provenance: Any, lang: str) -> Any:
+    """The page with the provenance at its end: the whole block on the overview, a line on a unit's page."""
+    if provenance is None:
+        return page
+    from gapctl.report.markdown import provenance_block, provenance_footer
+
+    extra = provenance_block(provenance, lang) if page.path.startswith("index") else provenance_footer(provenance,
+                                                                                                         lang)
+    return dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(extra))
+
+
 PARALLEL_FROM = 200  # pages; below this a process pool costs more than it saves
 _JOB: tuple[Any, ...] | None = None  # what forked workers render from (inherited, never pickled)
 
@@ -72,29 +103,33 @@ def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
     from gapctl.report.markdown import overview, unit_page
 
     assert _JOB is not None
-    scored, lang, previous, stamp, standing = _JOB
+    scored, lang, previous, stamp, standing, provenance, history = _JOB
     before = previous.by_unit() if previous else {}
+    ordered = scored.in_rank_order()  # as `pages` orders them
     out = []
     with paused_gc():  # markdown-it makes many small objects; collections only slow it down
         for i in range(*span):
             if i == 0:
                 page = overview(scored, lang, ".html", stamp, standing)
             else:
-                unit = scored.units[i - 1]
+                unit = ordered[i - 1]
                 page = unit_page(scored, unit, lang, ".html", before.get(unit.unit.id), standing)
+                page = _with_history(page, unit, history, lang)
+            page = _with_provenance(page, provenance, lang)
             out.append((page.path, page.title, html_render.body(page.markdown, page.charts)))
     return out
 
 
 def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
-                 stamp: str | None, standing: Standing | None = None) -> list[tuple[str, str, str]]:
+                 stamp: str | None, standing: Standing | None = None,
+                 provenance: Any = None, history: Any = None) -> list[tuple[str, str, str]]:
     """Every page rendered, in order; large rounds across the machine's cores (forked workers)."""
     global _JOB
     from gapctl.outcomes import jobs_wanted
 
     count = len(scored.units) + 1
     workers = min(jobs_wanted(), 8)
-    _JOB = (scored, lang, previous, stamp, standing)
+    _JOB = (scored, lang, previous, stamp, standing, provenance, history)
     try:
         if count < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
             return _render_range((0, count))
@@ -109,15 +144,17 @@ def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
 
 
 def document(scored: RoundScore, fmt: str, lang: str = "zh", previous: RoundScore | None = None,
-             stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None) -> bytes:
+             stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None,
+             provenance: Any = None, history: Any = None) -> bytes:
     """The one file an office issues: Word (`docx`), or `pdf`, the one-file HTML report printed by
     Chromium (raises gapctl.report.pdf.NoBrowser without one, PrintError if it fails)."""
     if fmt == "docx":
         from gapctl.report.word import docx_bytes
-        return docx_bytes(scored, lang, issue, standing)
+        return docx_bytes(scored, lang, issue, standing, provenance)
     if fmt == "pdf":
         from gapctl.report.pdf import print_pdf
-        return print_pdf(render(scored, "html", lang, previous, stamp, issue, standing)["report.html"])
+        return print_pdf(render(scored, "html", lang, previous, stamp, issue, standing,
+                                provenance, history)["report.html"])
     raise ValueError(f"{fmt!r} is not a document format; expected one of {', '.join(DOCUMENTS)}")
 
 
@@ -128,7 +165,7 @@ def document(scored: RoundScore, fmt: str, lang: str = "zh", previous: RoundScor
 
 def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous: Any = None,
                 stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None,
-                progress: Any = None) -> int:
+                progress: Any = None, provenance: Any = None) -> int:
     """Write the html or md report of `source` (a gapctl.details.Source; `previous`, the last
     round's, for --compare) to `out_dir` as `render` + `write` would; the number of files."""
     from gapctl.writes import Staging, WriteError, write_directory
@@ -139,7 +176,8 @@ def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous
 
     def fill(stage: Staging) -> None:
         nonlocal count
-        for rel, data in _report_files(source, fmt, lang, previous, stamp, issue, standing, progress, stage):
+        for rel, data in _report_files(source, fmt, lang, previous, stamp, issue, standing, progress, stage,
+                                       provenance):
             _check_rel(rel, out_dir)
             stage.put(rel, data)
         count = len(stage.names)
@@ -151,9 +189,9 @@ def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous
 
 
 def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | None, issue: Issue | None,
-                  standing: Standing | None, progress: Any, stage: Any = None) -> Any:
-    """(relative path, bytes) of every file of the report, unit pages first. report.html, which
-    holds every page behind the overview, is written to `stage` in parts (or yielded whole)."""
+                  standing: Standing | None, progress: Any, stage: Any = None, provenance: Any = None) -> Any:
+    """(relative path, bytes) of every file of the report, unit pages first (in `pages`' order). report.html,
+    which holds every page behind the overview, is written to `stage` in parts (or yielded whole)."""
     import tempfile
 
     from gapctl import details
@@ -166,23 +204,32 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     sources = [source] + ([previous] if previous is not None else [])
     around = frame(scored, lang, issue, standing)
     unit_frame = dataclasses.replace(around, head=False)
+    ordered = scored.in_rank_order()
 
-    def work(found: list[Any]) -> tuple[str, str, str, Tally]:
+    def work(found: list[Any]) -> tuple[str, str, str, dict[str, str], Tally]:
         s, before = found[0], found[1] if len(found) > 1 else None
-        page = unit_page(scored, s, lang, ext, before, standing)
+        page = _with_provenance(unit_page(scored, s, lang, ext, before, standing), provenance, lang)
         text = html_render.body(page.markdown, page.charts) if html else page.markdown
-        return page.path, page.title, text, Tally.of(s, lang)
+        return page.path, page.title, text, {} if html else page.charts, Tally.of(s, lang)
 
-    tally = Tally()
+    tallies: dict[str, Tally] = {}  # a few sums a unit, added up in the overview's order at the end
+    rows = details.units_of(*sources, order=ordered)
     with tempfile.TemporaryFile() as sections:  # report.html's unit sections, until the overview is known
-        for path, title, text, part in details.each(sources, details.units_of(*sources), work, progress):
-            tally.merge(part)
+        for s, (path, title, text, charts, part) in zip(ordered, details.each(sources, rows, work, progress),
+                                                        strict=True):
+            tallies[s.unit.id] = part
             if html:
                 yield path, html_render.document(title, lang, [text], unit_frame).encode("utf-8")
                 sections.write(html_render.section(_flatten_links(text)).encode("utf-8"))
             else:
                 yield path, (text + "\n").encode("utf-8")
+                for name, chart in charts.items():
+                    yield f"charts/{name}", (chart + "\n").encode("utf-8")
+        tally = Tally()
+        for s in scored.units:
+            tally.merge(tallies[s.unit.id])
         page = overview(scored, lang, ext, stamp, standing, None if html else (issue if issue else None), tally)
+        page = _with_provenance(page, provenance, lang)
         if not html:
             yield page.path, (page.markdown + "\n").encode("utf-8")
             for name, chart in page.charts.items():
@@ -204,11 +251,13 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
 
 
 def document_units(source: Any, fmt: str, lang: str = "zh", previous: Any = None, stamp: str | None = None,
-                   issue: Issue | None = None, standing: Standing | None = None, progress: Any = None) -> bytes:
+                   issue: Issue | None = None, standing: Standing | None = None, provenance: Any = None,
+                   progress: Any = None) -> bytes:
     """`document` of a round detailed unit by unit (gapctl.details): docx with each unit's section
     made by a worker; pdf printed from the one-file HTML report (which Chromium needs whole)."""
     from gapctl import details
 
+    scored = source.scored
     if fmt == "docx":
         from gapctl.report.word import docx_bytes, unit_xml
 
@@ -216,12 +265,14 @@ def document_units(source: Any, fmt: str, lang: str = "zh", previous: Any = None
             number = {s.unit.id: n for n, s in enumerate(order, start=1)}
 
             def work(found: list[Any]) -> str:
-                return unit_xml(found[0], number[found[0].unit.id], lang)
+                s = found[0]
+                return unit_xml(s, number[s.unit.id], lang, scored.ranks_shown(s.scheme))
             return details.each([source], details.units_of(source, order=order), work, progress)
-        return docx_bytes(source.scored, lang, issue, standing, parts)
+        return docx_bytes(scored, lang, issue, standing, provenance, parts)
     if fmt == "pdf":
         from gapctl.report.pdf import print_pdf
-        files = dict(_report_files(source, "html", lang, previous, stamp, issue, standing, progress))
+        files = dict(_report_files(source, "html", lang, previous, stamp, issue, standing, progress,
+                                   provenance=provenance))
         return print_pdf(files["report.html"].decode("utf-8"))
     raise ValueError(f"{fmt!r} is not a document format; expected one of {', '.join(DOCUMENTS)}")
 

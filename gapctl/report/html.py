@@ -58,7 +58,7 @@ div.watermark { position: fixed; top: 42%; left: 0; right: 0; text-align: center
 }
 """
 
-_IMG = re.compile(r'<img src="charts/([A-Za-z0-9_.-]+\.svg)" alt="([^"]*)"\s*/?>')
+_IMG = re.compile(r'<img src="(?:\.\./)?charts/([A-Za-z0-9_.-]+\.svg)" alt="([^"]*)"\s*/?>')  # ../: a unit's page
 
 
 def _parser() -> Any:

@@ -1,11 +1,14 @@
 """The report as Markdown: the one source that the HTML is rendered from.
 
 An overview (title, scheme, period, grade distribution, rankings per category, attainment
-per top-level indicator, where most points were lost, units below a threshold) and one
+per top-level indicator, where most points were lost, units below a threshold, the method and
+every assumption the results rest on) and one
 page per unit (score card, indicators, problem list with evidence, and with a previous
 round: last year's total and grade and which of last year's problems are fixed).
 Every string from the data goes through `gapctl.escape.md()` (or `link()`/`code()`), so
-nothing a unit wrote becomes markup, a mention or a link other than http(s).
+nothing a unit wrote becomes markup, a mention or a link other than http(s). Ranks appear only
+for schemes that publish a ranking, or when asked for (labelled as not published); otherwise the
+tables list units in the unit set's order under "Scores".
 """
 
 from __future__ import annotations
@@ -146,12 +149,34 @@ def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None, 
     heading = in_lang("Score distribution", lang)
     charts["scores.svg"] = svg.column_chart(heading, dist)
     lines += [f"## {heading}", "", f"![{heading}](charts/scores.svg)", ""]
+    lines += _method(scored, lang)
     return Page(f"index{ext}", "\n".join(lines), charts, title)
+
+
+def _method(scored: RoundScore, lang: str) -> list[str]:
+    """计分方法和假定: each scheme's computation and ranking, then every assumption, by file."""
+    from gapctl.report.method import method
+
+    found = method(scored, lang)
+    lines = ["## " + in_lang("Method and assumptions", lang), ""]
+    for scheme in found.schemes:
+        lines += [f"### {md(scheme.title)}", ""]
+        lines += ["- " + pair(md(label), md(text), lang) for label, text in scheme.facts] + [""]
+    lines += ["### " + in_lang("Assumptions (not published)", lang), ""]
+    if not found.assumptions:
+        return lines + [in_lang("None: every figure is as published.", lang), ""]
+    lines += [in_lang("Where the published documents are silent, these files assume what follows; the results "
+                      "rest on them.", lang), ""]
+    for heading, entries in found.assumptions:
+        lines += [f"**{md(heading)}**", ""]
+        lines += ["- " + pair(md(what), md(why), lang) for what, why in entries] + [""]
+    return lines
 
 
 def ranking_groups(scored: RoundScore, lang: str) -> list[tuple[str, list[UnitScore]]]:
     """The ranking tables: (heading, units in rank order) per scheme, and per category where the
-    scheme ranks by category (分类排名), schemes in the round's order. Headings are plain text."""
+    scheme ranks by category (分类排名), schemes in the round's order; a scheme whose ranks are not
+    shown lists its units in the unit set's order. Headings are plain text."""
     groups: dict[tuple[str, str], list[UnitScore]] = {}
     for s in scored.units:
         category = s.category.id if s.category else ""
@@ -169,7 +194,10 @@ def ranking_groups(scored: RoundScore, lang: str) -> list[tuple[str, list[UnitSc
         heading = members[0].scheme.title
         if members[0].category:
             heading += f" · {name_in(members[0].category, lang)}"
-        out.append((heading, sorted(members, key=lambda s: (rank_of(s) or 0, s.unit.id))))
+        ordered = scored.in_rank_order(members)
+        if scored.ranks_shown(members[0].scheme):
+            ordered = sorted(ordered, key=lambda s: rank_of(s) or 0)  # within a category: by category rank
+        out.append((heading, ordered))
     return out
 
 
@@ -178,23 +206,33 @@ def rank_of(s: UnitScore) -> int | None:
     return s.category_rank if s.category else s.rank
 
 
+def not_published(scored: RoundScore, lang: str) -> str:
+    """The label of ranks shown on request for a scheme that publishes none."""
+    return in_lang("Ranks computed by gapctl on request: this scheme publishes no ranking.", lang)
+
+
 def _rankings(scored: RoundScore, lang: str, ext: str) -> list[str]:
-    lines = ["## " + in_lang("Ranking", lang), ""]
+    every = all(scored.ranks_shown(s.scheme) for s in scored.units)
+    lines = ["## " + (in_lang("Ranking", lang) if every else in_lang("Scores", lang)), ""]
     for heading, members in ranking_groups(scored, lang):
         lines += [f"### {md(heading)}", ""]
+        ranked = scored.ranks_shown(members[0].scheme)
+        if ranked and not members[0].scheme.publishes_ranking:
+            lines += [f"*{not_published(scored, lang)}*", ""]
         has_grade = any(s.grade for s in members)
-        head = [in_lang("Rank", lang), in_lang("Unit", lang), in_lang("Base", lang), in_lang("Total", lang)]
+        head = [in_lang("Rank", lang)] if ranked else []
+        head += [in_lang("Unit", lang), in_lang("Base", lang), in_lang("Total", lang)]
         head += [in_lang("Grade", lang)] if has_grade else []
         head += [in_lang("Flags", lang)]
         rows = []
         for s in members:
             places = s.scheme.scoring.places
-            row = [str(rank_of(s)), link(_name(s, lang), f"units/{s.unit.id}{ext}"), fixed(s.base, places),
-                   total_text(s)]
+            row = [str(rank_of(s))] if ranked else []
+            row += [link(_name(s, lang), f"units/{s.unit.id}{ext}"), fixed(s.base, places), total_text(s)]
             row += [md(s.grade or "")] if has_grade else []
             row += [md(", ".join(flag_labels(s, lang)))]
             rows.append(row)
-        lines += _table(head, rows, {0, 2, 3})
+        lines += _table(head, rows, {0, 2, 3} if ranked else {1, 2})
     return lines
 
 
@@ -263,10 +301,13 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
     card.append(["**" + in_lang("Total", lang) + "**", f"**{total_text(s)}**"])
     if s.grade:
         card.append([in_lang("Grade", lang), md(written(s.grade, s.grade_en, lang))])
-    card.append([in_lang("Rank", lang), f"{s.rank} / {_round_facts(scored)[0][id(s.scheme)]}"])
-    if s.category:
-        card.append([in_lang("Rank in category", lang), aside(str(s.category_rank), md(name_in(s.category, lang)),
-                                                              lang)])
+    if scored.ranks_shown(s.scheme):
+        shown = f"{s.rank} / {_round_facts(scored)[0][id(s.scheme)]}"
+        card.append([in_lang("Rank", lang), shown if s.scheme.publishes_ranking else
+                     aside(shown, in_lang("not published", lang), lang)])
+        if s.category:
+            card.append([in_lang("Rank in category", lang), aside(str(s.category_rank),
+                                                                  md(name_in(s.category, lang)), lang)])
     if s.performance_points is not None:
         card.append([in_lang("Performance points", lang), fixed(s.performance_points, 2)])
     if s.flags or s.pending:
@@ -409,9 +450,90 @@ def _fixed(previous: UnitScore, current: UnitScore, lang: str) -> list[str]:
 
 def pages(scored: RoundScore, lang: str, ext: str, previous: RoundScore | None = None,
           stamp: str | None = None, standing: Standing | None = None, issue: Issue | None = None) -> list[Page]:
-    """Every page of the report, overview first, units in ranking order."""
+    """Every page of the report, overview first, units in ranking order (in the unit set's order where
+    ranks are not shown)."""
     before = previous.by_unit() if previous else {}
     out = [overview(scored, lang, ext, stamp, standing, issue)]
-    for s in scored.units:
+    for s in scored.in_rank_order():
         out.append(unit_page(scored, s, lang, ext, before.get(s.unit.id), standing))
     return out
+
+
+# --- provenance (gapctl.provenance) ----------------------------------------------------
+
+FILES_LISTED = 40  # more files than this: the count and the manifest's sha256, not every line
+
+
+def provenance_block(provenance: Any, lang: str) -> list[str]:
+    """The overview's last section: the commit, gapctl, the lock file, and every file used with its
+    sha256 (up to FILES_LISTED; beyond, their number and the manifest's hash)."""
+    from gapctl.provenance import HEADING, NOTE
+
+    lines = ["## " + in_lang(HEADING, lang), ""]
+    lines += ["- " + pair(md(name), code(value) if _hexlike(value) else md(value), lang)
+              for name, value in provenance.lines(lang)]
+    lines.append("")
+    if len(provenance.files) <= FILES_LISTED:
+        lines += [md(in_lang(NOTE, lang)), ""]
+        lines += _table([in_lang("File", lang), "sha256"], [[code(path), code(digest)]
+                                                          for path, digest in provenance.files])
+    return lines
+
+
+def provenance_footer(provenance: Any, lang: str) -> list[str]:
+    """One line at the end of a unit's page: the commit and the manifest it was computed from."""
+    commit = provenance.commit[:12] if provenance.commit else in_lang("none", lang)
+    if provenance.dirty:
+        commit = aside(commit, in_lang("uncommitted changes", lang), lang)
+    text = in_lang("Computed by gapctl {version} from commit {commit}, files sha256 {digest}", lang).format(
+        version=provenance.gapctl, commit=commit, digest=provenance.digest[:16])
+    return [f"*{md(text)}*", ""]
+
+
+def _hexlike(value: str) -> bool:
+    head = value.split(" ", 1)[0]
+    return len(head) >= 40 and all(c in "0123456789abcdef" for c in head)
+
+
+# --- history across rounds (gapctl.trend) ----------------------------------------------
+
+def chart_name(unit_id: str, n: int) -> str:
+    """The file of a unit's history chart under charts/: its id when that is ASCII, else its place
+    (`history--3.svg`: no id starts with `-`, so the two kinds never meet)."""
+    import re
+    return f"history-{unit_id}.svg" if re.fullmatch(r"[A-Za-z0-9_.-]+", unit_id) else f"history--{n}.svg"
+
+
+def history_block(u: Any, history: Any, lang: str) -> tuple[list[str], dict[str, str]]:
+    """A unit's totals, ranks and grades round by round (a table and a line chart), then the problems
+    found again in its last two rounds, each with what the earlier round asked it to fix (整改要求)."""
+    from gapctl import trend as T
+
+    heading = in_lang("History", lang)
+    rows = []
+    for scored, s in zip(history.rounds, u.scores, strict=True):
+        title = md(written(scored.round.title, scored.round.title_en, lang) or scored.round.id)
+        if s is None:
+            rows.append([title, "—", "—", ""])
+            continue
+        rank = T.rank_shown(s)
+        rows.append([title, total_text(s), "—" if rank is None else str(rank), md(written(s.grade, s.grade_en, lang)
+                                                                                   or "")])
+    name = chart_name(u.unit.id, [x.unit.id for x in history.units].index(u.unit.id))
+    lines = ["## " + heading, ""]
+    lines += _table([in_lang("Round", lang), in_lang("Total", lang), in_lang("Rank", lang), in_lang("Grade", lang)],
+                    rows, {1, 2})
+    lines += [f"![{heading}](../charts/{name})", ""]
+    lines += ["## " + in_lang("Recurring problems", lang), ""]
+    if not u.recurring:
+        return lines + [in_lang("None", lang), ""], {name: T.chart(u, history, lang)}
+    rows = []
+    for r in u.recurring:
+        lost = in_lang(", ", lang).join(f"{md(history.rounds[n].round.id)} {two(r.chain.leaves[n].lost)}"
+                                        for n in r.rounds)
+        rows.append([md(f"{r.indicator.id} {name_in(r.indicator, lang)}"), lost, md(r.reason or ""),
+                     md(r.fix or "—")])
+    earlier = history.rounds[u.recurring[0].rounds[-2]].round.id
+    lines += _table([in_lang("Where", lang), in_lang("Points lost in", lang), in_lang("Reason", lang),
+                     in_lang("What {round} asked to fix", lang).format(round=md(earlier))], rows, set())
+    return lines, {name: T.chart(u, history, lang)}

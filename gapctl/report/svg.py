@@ -67,3 +67,49 @@ def bar_chart(title: str, bars: list[tuple[str, Decimal]], maximum: Decimal = De
         parts.append(_text(label_w + 246, y + 14, f"{figure(value, 1)}{suffix}"))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def line_chart(title: str, points: list[tuple[str, Decimal | None, str]], maximum: Decimal = Decimal(100)) -> str:
+    """One value per round joined by a line, each labelled as published: a unit's totals over the years.
+    `points`: (round, value or None where the round did not score it, the label above the point)."""
+    top, bottom, left, right = 28, 40, 36, 24
+    slot = 110
+    width_px = max(320, left + right + slot * len(points))
+    height_px = 210
+    plot_h = height_px - top - bottom
+    maximum = maximum if maximum > 0 else Decimal(100)
+
+    def y_of(value: Decimal) -> Decimal:
+        share = max(Decimal(0), min(value / maximum, Decimal(1)))
+        return top + plot_h * (1 - share)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px}" height="{height_px}" '
+             f'viewBox="0 0 {width_px} {height_px}" role="img" aria-label="{escape(title)}">',
+             _text(4, 16, title, extra=' font-weight="bold"')]
+    for value in (Decimal(0), maximum):  # the scale's bottom and top
+        y = y_of(value)
+        dashed = "" if value == 0 else ' stroke-dasharray="3 3"'
+        parts.append(f'<line x1="{left}" y1="{figure(y)}" x2="{width_px - right}" y2="{figure(y)}" '
+                     f'stroke="{MUTED}"{dashed}/>')
+        parts.append(_text(left - 4, y + 4, figure(value, 0), "end"))
+    xs = [left + slot * i + slot / 2 for i in range(len(points))]
+    run: list[str] = []
+    for x, (_label, value, _shown) in zip(xs, points, strict=True):
+        if value is None:
+            if len(run) > 1:
+                parts.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{BAR}" stroke-width="2"/>')
+            run = []
+            continue
+        run.append(f"{figure(x)},{figure(y_of(value))}")
+    if len(run) > 1:
+        parts.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{BAR}" stroke-width="2"/>')
+    for x, (label, value, shown) in zip(xs, points, strict=True):
+        parts.append(_text(x, height_px - bottom + 18, label, "middle"))
+        if value is None:
+            parts.append(_text(x, top + plot_h - 6, "—", "middle", f' fill="{MUTED}"'))
+            continue
+        y = y_of(value)
+        parts.append(f'<circle cx="{figure(x)}" cy="{figure(y)}" r="4" fill="{BAR}"/>')
+        parts.append(_text(x, y - 9, shown, "middle"))
+    parts.append("</svg>")
+    return "".join(parts)

@@ -2,8 +2,9 @@
 
 Layout after the national standard for official documents (GB/T 9704): A4 with its margins, a
 masthead with the issuing office in red and the document number above a red rule, the title,
-then 一、排名情况 (a ranking table per scheme and category) and 二、问题清单及整改要求 (per unit, in
-ranking order: 扣分点, 扣分, 扣分理由, 整改要求), and the office and date at the end (落款). Every page
+then 一、排名情况 (a ranking table per scheme and category; 得分情况 without ranks where the scheme
+publishes no ranking), 二、问题清单及整改要求 (per unit, in ranking order: 扣分点, 扣分, 扣分理由,
+整改要求) and 三、计分方法和假定 (gapctl.report.method), and the office and date at the end (落款). Every page
 has a header (the office or round, the number, the example and provisional banners), a footer
 with 第 x 页，共 y 页 (Word fields), and while the results are provisional a 初步结果 watermark.
 
@@ -31,7 +32,7 @@ from gapctl.escape import plain
 from gapctl.i18n import in_lang
 from gapctl.labels import name_in, pair, written
 from gapctl.report.document import Issue, Standing, header_text, issued_on, mark, notices, page_of
-from gapctl.report.markdown import flag_labels, problems, rank_of, ranking_groups
+from gapctl.report.markdown import flag_labels, not_published, problems, rank_of, ranking_groups
 from gapctl.score import RoundScore, UnitScore
 from gapctl.scoreboard import fixed, total_text
 
@@ -44,9 +45,10 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def docx_bytes(scored: RoundScore, lang: str = "zh", issue: Issue | None = None,
-               standing: Standing | None = None,
+               standing: Standing | None = None, provenance: Any = None,
                unit_parts: Callable[[list[UnitScore]], Iterable[str]] | None = None) -> bytes:
-    """The Word document (.docx) of the round's results. `unit_parts(units)`: each unit's section
+    """The Word document (.docx) of the round's results; `provenance` (gapctl.provenance) adds an
+    annex after the 落款 saying what they were computed from. `unit_parts(units)`: each unit's section
     (`unit_xml`) in the order given, when the units of `scored` are summaries (gapctl.details)."""
     from docx import Document
     from docx.oxml import parse_xml
@@ -71,21 +73,28 @@ def docx_bytes(scored: RoundScore, lang: str = "zh", issue: Issue | None = None,
              (in_lang("Units assessed", lang), str(len(scored.units)))]
     for name, value in facts:
         body.para(pair(name, value, lang))
-    body.para(in_lang("1. Ranking", lang), style="Heading1")
+    every = all(scored.ranks_shown(s.scheme) for s in scored.units)
+    body.para(in_lang("1. Ranking", lang) if every else in_lang("1. Scores", lang), style="Heading1")
     order: list[UnitScore] = []
     for group, members in ranking_groups(scored, lang):
         body.para(group, style="Heading2")
-        _ranking_table(body, members, lang)
+        ranked = scored.ranks_shown(members[0].scheme)
+        if ranked and not members[0].scheme.publishes_ranking:
+            body.para(not_published(scored, lang))
+        _ranking_table(body, members, lang, ranked)
         order += members
     body.para(in_lang("2. Problem lists and what to fix", lang), style="Heading1")
     if unit_parts is not None:
         body.parts.extend(unit_parts(order))
     else:
         for n, s in enumerate(order, start=1):
-            _unit_problems(body, s, n, lang)
+            _unit_problems(body, s, n, lang, scored.ranks_shown(s.scheme))
+    _method(body, scored, lang)
     for text in (issue.office, issued_on(issue.date, lang) if issue.date else None):  # 落款
         if text:
             body.para(text, align="right", before=120)
+    if provenance is not None:
+        _provenance(body, provenance, lang)
     end = doc.element.body.sectPr
     for element in parse_xml(f'<w:body {W}>{"".join(body.parts)}</w:body>'):
         end.addprevious(element)
@@ -359,30 +368,53 @@ def _stable_zip(data: bytes) -> bytes:
 
 # --- tables --------------------------------------------------------------------------------
 
-def _ranking_table(body: _Body, members: list[UnitScore], lang: str) -> None:
+def _ranking_table(body: _Body, members: list[UnitScore], lang: str, ranked: bool = True) -> None:
     has_grade = any(s.grade for s in members)
-    head = [in_lang("Rank", lang), in_lang("Unit", lang), in_lang("Base", lang), in_lang("Total", lang)]
+    head = [in_lang("Rank", lang)] if ranked else []
+    head += [in_lang("Unit", lang), in_lang("Base", lang), in_lang("Total", lang)]
     head += [in_lang("Grade", lang)] if has_grade else []
     head += [in_lang("Flags", lang)]
-    widths = [1.3, 0.0, 2.1, 2.1] + ([1.6] if has_grade else []) + [2.8]
-    widths[1] = TEXT_WIDTH_CM - sum(widths)
+    widths = ([1.3] if ranked else []) + [0.0, 2.1, 2.1] + ([1.6] if has_grade else []) + [2.8]
+    name = 1 if ranked else 0
+    widths[name] = TEXT_WIDTH_CM - sum(widths)
     rows = []
     for s in members:
-        row = [str(rank_of(s)), name_in(s.unit, lang), fixed(s.base, s.scheme.scoring.places), total_text(s)]
+        row = [str(rank_of(s))] if ranked else []
+        row += [name_in(s.unit, lang), fixed(s.base, s.scheme.scoring.places), total_text(s)]
         row += [written(s.grade, s.grade_en, lang) or ""] if has_grade else []
         row += [", ".join(flag_labels(s, lang))]
         rows.append(row)
-    body.table(head, rows, widths, {0, 2, 3})
+    body.table(head, rows, widths, {0, 2, 3} if ranked else {1, 2})
 
 
-def unit_xml(s: UnitScore, n: int, lang: str) -> str:
+def unit_xml(s: UnitScore, n: int, lang: str, ranked: bool = True) -> str:
     """The section of unit number `n` (its heading, figures and problem list) as WordprocessingML."""
     body = _Body()
-    _unit_problems(body, s, n, lang)
+    _unit_problems(body, s, n, lang, ranked)
     return "".join(body.parts)
 
 
-def _unit_problems(body: _Body, s: UnitScore, n: int, lang: str) -> None:
+def _method(body: _Body, scored: RoundScore, lang: str) -> None:
+    """三、计分方法和假定: as the report's overview says it (gapctl.report.method)."""
+    from gapctl.report.method import method
+
+    found = method(scored, lang)
+    body.para(in_lang("3. Method and assumptions", lang), style="Heading1")
+    for scheme in found.schemes:
+        body.para(scheme.title, style="Heading2")
+        for label, text in scheme.facts:
+            body.para(pair(label, text, lang))
+    body.para(in_lang("Assumptions (not published)", lang), style="Heading2")
+    if not found.assumptions:
+        body.para(in_lang("None: every figure is as published.", lang))
+        return
+    body.para(in_lang("Where the published documents are silent, these files assume what follows; the results "
+                      "rest on them.", lang))
+    for heading, entries in found.assumptions:
+        body.table([heading, in_lang("Why", lang)], ([what, why] for what, why in entries), [6.0, 9.6], set())
+
+
+def _unit_problems(body: _Body, s: UnitScore, n: int, lang: str, ranked: bool = True) -> None:
     """A unit's heading, its total, grade and rank, its vetoes and its problem list."""
     from gapctl.constructs.vetoes import effects_text
 
@@ -390,7 +422,9 @@ def _unit_problems(body: _Body, s: UnitScore, n: int, lang: str) -> None:
     facts = [in_lang("Total", lang) + f" {total_text(s)}"]
     if s.grade:
         facts.append(in_lang("Grade", lang) + f" {written(s.grade, s.grade_en, lang)}")
-    facts.append(in_lang("Rank", lang) + f" {rank_of(s)}")
+    if ranked:
+        facts.append(in_lang("Rank", lang) + f" {rank_of(s)}" + ("" if s.scheme.publishes_ranking else
+                                                                  in_lang(" (not published)", lang)))
     line = facts[0]
     for fact in facts[1:]:
         line = in_lang("{first}, {then}", lang).format(first=line, then=fact)
@@ -404,3 +438,17 @@ def _unit_problems(body: _Body, s: UnitScore, n: int, lang: str) -> None:
         return
     head = [in_lang("Where", lang), in_lang("lost", lang), in_lang("Reason", lang), in_lang("To fix", lang)]
     body.table(head, ([p.where, p.lost, p.reason, p.fix] for p in found), [4.6, 1.4, 4.8, 4.8], {1})
+
+
+def _provenance(body: _Body, provenance: Any, lang: str) -> None:
+    """附：数据来源: the commit, gapctl, the lock file, and every file used with its sha256 (in small type)."""
+    from gapctl.provenance import HEADING, NOTE
+    from gapctl.report.markdown import FILES_LISTED
+
+    body.para(in_lang(HEADING, lang), style="Heading1", before=360)
+    for name, value in provenance.lines(lang):
+        body.para(pair(name, value, lang), run=_Run(size=9))
+    if len(provenance.files) <= FILES_LISTED:
+        body.para(in_lang(NOTE, lang), run=_Run(size=9))
+        body.table([in_lang("File", lang), "sha256"], ([path, digest] for path, digest in provenance.files),
+                   [6.0, TEXT_WIDTH_CM - 6.0], set())

@@ -34,11 +34,11 @@ def test_status_and_show_in_chinese_by_default_and_english_on_request(monkeypatc
     monkeypatch.chdir(ROOT)
     args = ["status", "rounds/shanwei-2020", "--today", "2021-10-18"]
     zh = runner.invoke(app, args).output
-    assert "5个工作日内到期：" in zh and "复核申请截止：2021-10-20（2个工作日后）" in zh
+    assert "5个工作日内到期：" in zh and "复核申请截止：2021-10-22（4个工作日后）" in zh
     assert "示例数据，非真实评估结果" in runner.invoke(app, ["show", "rounds/suizhou-2021"]).output
     for english in (runner.invoke(app, [*args, "--lang", "en"]).output,
                     runner.invoke(app, ["--lang", "en", *args]).output):
-        assert "Due in the next 5 working days:" in english and "appeal window closes on 2021-10-20" in english
+        assert "Due in the next 5 working days:" in english and "appeal window closes on 2021-10-22" in english
 
 
 def test_a_commands_lang_sets_the_language_of_its_messages(monkeypatch):

@@ -31,7 +31,11 @@ JSON_COMMANDS = [
     ["fmt", "--check", "schemes", "units"],
     ["evidence", "verify", "rounds/suizhou-2021"],
     ["schema", "--check"],
+    ["trend", "rounds/suizhou-2021", "rounds/suizhou-2022"],
 ]
+# outputs about gapctl itself or about files written or reformatted, not figures computed from a round:
+# `version` only (every other JSON output carries `provenance` next to it: gapctl.provenance)
+WITHOUT_PROVENANCE = {"validate --list-codes", "init --list", "fmt --check", "schema --check"}
 GROUPS = ("evidence", "new")
 
 
@@ -60,6 +64,11 @@ def test_every_json_output_starts_with_the_version(args, monkeypatch):
     document = json.loads(result.stdout)
     assert isinstance(document, dict) and next(iter(document)) == "version"
     assert document["version"] == __version__
+    if " ".join(args[:2]) in WITHOUT_PROVENANCE:
+        assert "provenance" not in document
+    else:
+        assert list(document)[1] == "provenance" and document["provenance"]["files"]
+        assert document["provenance"]["gapctl"] == __version__
 
 
 def test_commands_that_write_say_what_they_wrote_in_json(mini_repo, monkeypatch):
