@@ -143,6 +143,26 @@ def test_reports_and_documents_are_the_same_in_a_pool_and_warm_or_cold(tmp_path:
     assert all(docx == expected_docx for _, docx in runs)
 
 
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_reports_with_provenance_and_ranks_asked_equal_the_whole_round_render(fmt: str, tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from gapctl.provenance import of_rounds
+    from gapctl.report import build
+
+    monkeypatch.chdir(REPO)
+    path = Path("rounds/example-county-2024")
+    expected_scores = whole(path)
+    expected_scores.ranks_asked = True
+    provenance = of_rounds([expected_scores.round])
+    expected = build.render(expected_scores, fmt, "zh", provenance=provenance)
+    source = file_by_file(path)
+    source.scored.ranks_asked = True
+    build.write_units(source, fmt, tmp_path / "out", "zh", provenance=provenance)
+    assert report_files(tmp_path / "out") == {rel: text.encode("utf-8") for rel, text in expected.items()}
+    assert build.document_units(source, "docx", "zh", provenance=provenance) == \
+        build.document(expected_scores, "docx", "zh", provenance=provenance)
+
+
 def test_documents_written_unit_by_unit_equal_the_whole_round_document(monkeypatch: pytest.MonkeyPatch) -> None:
     from gapctl.report import build
 
