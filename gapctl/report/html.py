@@ -193,13 +193,19 @@ def _aligns(delimiter: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+_MARKUP = re.compile(r"[\\`*_\[\]!<>&~\n\r\x00]")  # what an inline rule of `_parser` could act on
+
+
 def _inline_html(text: str) -> str:
-    """`text` rendered inline (a cell, a heading, a paragraph), once per distinct text."""
+    """`text` rendered inline (a cell, a heading, a paragraph), once per distinct text; text in which
+    no inline rule of `_parser` can start (no escape, code, emphasis, link, entity, line break) is
+    what markdown-it makes of it without parsing: itself, HTML-escaped (only `"` can be in it)."""
     html = _INLINE.get(text)
     if html is None:
         if len(_INLINE) > _INLINE_MOST:
             _INLINE.clear()
-        html = _INLINE[text] = _plain().renderInline(text)
+        html = _INLINE[text] = text.replace('"', "&quot;") if not _MARKUP.search(text) else \
+            _plain().renderInline(text)
     return html
 
 
