@@ -225,8 +225,9 @@ class Cache:
         self.hits += 1
         return payload
 
-    def put(self, key: str, payload: bytes) -> None:
-        """Store `payload` under `key`; a cache that cannot be written is silently skipped."""
+    def put(self, key: str, payload: bytes, counted: bool = True) -> None:
+        """Store `payload` under `key`; a cache that cannot be written is silently skipped. `counted`:
+        whether `written` counts it (not the bookkeeping of a `StatIndex`)."""
         if not payload:
             return
         target = self.path(key)
@@ -250,7 +251,7 @@ class Cache:
                 raise
         except OSError:
             return
-        self.written += 1
+        self.written += counted
 
     def _make(self) -> None:
         if not self.directory.is_dir():
@@ -386,6 +387,97 @@ def loads(payload: bytes, resolve: codec.Resolve | None = None) -> Any:
             raise codec.CodecError(f"unknown reference {name!r}")
         return resolve(name)
     return codec.loads(payload, resolved)
+
+
+# --- which files changed: git's index, for content hashes ---------------------------------
+
+RACY_NS = 2_000_000_000  # a file's timestamp is trusted only when older than the snapshot by this much
+
+
+class StatIndex:
+    """The content hash of each file of a set, read again only when the file may have changed.
+
+    Like git's index: an entry keeps a file's size, modification and change times (ns) and inode
+    with the hash of its bytes, and a file whose `lstat` still shows exactly those is not read.
+    git's "racily clean" rule holds, on the modification time as in git: an entry whose
+    modification time is not older than the moment the stats were taken (minus `RACY_NS`, two
+    seconds: the coarsest file-system timestamps, FAT's) is not trusted, since the file could
+    have changed again within the same timestamp (an edit that puts the modification time back
+    still changes the change time, compared for equality);
+    timestamp; such a file is hashed again each run until its timestamp is old enough. Only
+    regular files are trusted (a link is read again, through `gapctl.reads`, every time), and
+    only while each directory resolves to the same real path as when the entry was made (a
+    directory swapped for a link is read again). The index is one signed cache entry per set
+    (`name`), written only when an entry changed; a missing or unreadable index trusts nothing.
+    """
+
+    def __init__(self, cache: Cache, name: str) -> None:
+        self.cache = cache
+        self.key = key_of("stat-index", name)
+        self.snapshot = time.time_ns()  # before any stat of this run: the racy rule's reference
+        self.old: dict[str, list[Any]] = {}
+        self.old_dirs: dict[str, str] = {}
+        self.old_snapshot = 0
+        payload = cache.get(self.key)
+        if payload is not None:
+            try:
+                value = codec.loads(payload)
+                if isinstance(value, dict) and isinstance(value.get("files"), dict):
+                    self.old, self.old_dirs, self.old_snapshot = value["files"], value["dirs"], int(value["time"])
+            except Exception:  # an index this code cannot read: trust nothing, write a new one
+                self.old, self.old_dirs = {}, {}
+        self.new: dict[str, list[Any]] = {}
+        self.dirs: dict[str, str] = {}
+        self.hashed = 0  # files read and hashed this run (the others were trusted)
+
+    def _real(self, directory: str) -> str:
+        real = self.dirs.get(directory)
+        if real is None:
+            real = self.dirs[directory] = os.path.realpath(directory)
+        return real
+
+    def trusted(self, name: str, st: os.stat_result) -> str | None:
+        """The hash an entry holds for a file whose stat is `st`, if it may be trusted."""
+        entry = self.old.get(name)
+        if entry is None or len(entry) != 5 or not stat.S_ISREG(st.st_mode):
+            return None
+        size, mtime, ctime, inode, digest = entry
+        if (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) != (size, mtime, ctime, inode):
+            return None
+        if mtime >= self.old_snapshot - RACY_NS:  # racily clean (the change time only has to be equal)
+            return None
+        directory = os.path.dirname(name)
+        if self.old_dirs.get(directory) != self._real(directory):
+            return None
+        return digest if isinstance(digest, str) else None
+
+    def hash(self, path: Path, read: Any, st: os.stat_result | None = None) -> str:
+        """The content hash of `path`: the index's when it may be trusted, else `read(path)`'s bytes
+        hashed (OSError and ValueError from `read` pass through). `st`: its `lstat`, if taken."""
+        name = os.path.abspath(path)
+        if st is None:
+            try:
+                st = os.lstat(name)
+            except (OSError, ValueError):
+                st = None
+        digest = self.trusted(name, st) if st is not None else None
+        if digest is not None:
+            self.new[name] = self.old[name]
+            return digest
+        digest = content_hash(read(path))  # after the stat: a change while reading shows next run
+        self.hashed += 1
+        if st is not None and stat.S_ISREG(st.st_mode):
+            self.new[name] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest]
+            self._real(os.path.dirname(name))
+        return digest
+
+    def save(self) -> None:
+        """Write the index when an entry changed, or a file was hashed again (its timestamp may be
+        old enough to be trusted with this run's snapshot)."""
+        if not self.hashed and self.new.keys() == self.old.keys():
+            return
+        dirs = {os.path.dirname(name): self._real(os.path.dirname(name)) for name in self.new}
+        self.cache.put(self.key, codec.dumps({"time": self.snapshot, "dirs": dirs, "files": self.new}), counted=False)
 
 
 def open_cache(root: Path | None, enabled: bool = True) -> Cache | None:

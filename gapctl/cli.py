@@ -215,7 +215,7 @@ def validate(
     code = result.report.exit_code(strict)
     findings = Findings(result.report.sorted(), result.files, " ".join(str(p) for p in paths), code != 0)
     provenance = None
-    if fmt is ProblemFormat.json:
+    if fmt in (ProblemFormat.json, ProblemFormat.sarif):
         from gapctl.provenance import of_targets
         provenance = of_targets(paths)
     typer.echo(render(findings, fmt.value, provenance), nl=False)
@@ -543,6 +543,12 @@ def report(
     office: str | None = typer.Option(None, "--office", help=N_("Issuing office (发文机关), at the head and foot.")),
     date: str | None = typer.Option(None, "--date", help=N_("Date of issue (成文日期), YYYY-MM-DD.")),
     number: str | None = typer.Option(None, "--number", help=N_("Document number (发文字号), e.g. 某政公〔2025〕3号.")),
+    robust: bool = typer.Option(False, "--robustness", help=N_(
+        "Add how far ranks and grades move when weights (±20%) and expert grades (±1 step) move: a rank-interval "
+        "chart and a sentence per unit that is not robust (as `gapctl robustness`; html, md and pdf).")),
+    draws: int | None = typer.Option(None, "--draws", min=1, max=1_000_000, help=N_(
+        "With --robustness: number of draws (default 1000).")),
+    seed: int | None = typer.Option(None, "--seed", help=N_("With --robustness: seed of the draws (default 1).")),
     rev: str | None = REV_OPTION,
     rank: bool = RANK_OPTION,
 ) -> None:
@@ -556,9 +562,14 @@ def report(
     except ValueError:
         raise typer.BadParameter(_("{date!r} is not a date (YYYY-MM-DD)").format(date=date),
                                  param_hint="--date") from None
+    if not robust and (draws is not None or seed is not None):
+        raise _fail(_("--draws and --seed are for --robustness"), 2)
+    if robust and fmt is ReportFormat.docx:
+        raise _fail(_("--robustness is for html, md and pdf, not docx"), 2)
     warnings: list = []
     previous_source = None
-    if rev is not None or history:  # a revision, or every round's indicators for --history: rounds loaded whole
+    # a revision, and every indicator of every unit (--history's rounds, --robustness's draws): rounds loaded whole
+    if rev is not None or history or robust:
         scored, source = _scored(path, final=False, warnings=warnings, rev=rev), None
         previous = _scored(compare, final=False, rev=rev) if compare is not None else None
     else:  # totals and ranks file by file (the cache when unchanged); each unit page from that unit's files
@@ -568,6 +579,7 @@ def report(
     language = _lang(lang, scored.units)
     past = _history(history, scored, rev) if history else None
     provenance = [_sources_of([scored, *([previous] if previous else []), *(past.rounds[:-1] if past else [])])]
+    robustness = _robustness(scored, draws or 1000, 1 if seed is None else seed) if robust else None
     if len(scored.units) > 500:
         typer.echo(_("rendering {pages} pages…").format(pages=len(scored.units) + 1), err=True)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if stamp else None
@@ -583,7 +595,7 @@ def report(
                                                 provenance[0])
             else:
                 document = build.document(scored, fmt.value, language, previous, when, issue, status, provenance[0],
-                                          past)
+                                          past, robustness)
             build.write_document(document, target)
         except (NoBrowser, PrintError) as err:
             raise _fail(f"gapctl report: {err}", 3) from None
@@ -597,7 +609,8 @@ def report(
             count = build.write_units(source, fmt.value, target, language, previous_source, when, issue, status,
                                       provenance=provenance[0])
         else:
-            files = build.render(scored, fmt.value, language, previous, when, issue, status, provenance[0], past)
+            files = build.render(scored, fmt.value, language, previous, when, issue, status, provenance[0], past,
+                                 robustness)
             build.write(files, target)
             count = len(files)
     except (build.ReportError, OSError) as err:
@@ -1449,6 +1462,122 @@ def new_round_command(
     else:
         _echo(_("created rounds/{round} with {files} observation file(s).").format(round=round_id,
                                                                                    files=len(written) - 1))
+
+
+@app.command("robustness", short_help=N_("How far ranks and grades move when weights and expert grades move."),
+              help=N_("""How far each unit's rank and grade move when the judgement calls move (the
+OECD/JRC method for composite indicators): Monte Carlo over the top-level weights (each within
+± the range, renormalised), over expert grades (one step down, none or up) and, where a panel
+scored an indicator, over which assessor counts. Per unit: the computed rank, the median rank,
+the 5th–95th percentile interval, how often the grade changes and the unit it swaps with most;
+then which weight moves the ranking most, one at a time. The same seed gives the same output;
+draws are shared among the cores (GAPCTL_JOBS to choose).
+
+Exit 0 (robust or not: the figures are the result); 1 when the round is invalid.
+
+Examples:
+
+  gapctl robustness rounds/shanwei-2020
+
+  gapctl robustness rounds/shanwei-2020 --draws 5000 --seed 7 --weights 10
+
+  gapctl robustness rounds/suizhou-2021 --no-grades --format json"""))
+def robustness_command(
+    path: Path = typer.Argument(..., help=N_("A round directory.")),
+    draws: int = typer.Option(1000, "--draws", min=1, max=1_000_000, help=N_("Number of draws.")),
+    seed: int = typer.Option(1, "--seed", help=N_("Seed of the draws: the same seed, the same figures.")),
+    weights: int = typer.Option(20, "--weights", min=0, max=100, metavar="PERCENT",
+                                help=N_("Move each top-level weight by up to ± this many per cent (0: weights "
+                                        "fixed).")),
+    grades: bool = typer.Option(True, "--grades/--no-grades", help=N_("Move expert grades by one step down, none "
+                                                                       "or up.")),
+    fmt: Format = FORMAT_OPTION,
+    lang: Lang | None = LANG_OPTION,
+) -> None:
+    from gapctl import robustness
+
+    provenance: list = []
+    scored = _scored(path, final=False, provenance=provenance if fmt is Format.json else None)
+    language = _lang(lang, scored.units)
+    results = _robustness(scored, draws, seed, weights, grades)
+    if fmt is Format.json:
+        _dump_json(robustness.round_data(scored, results), provenance[0])
+    else:
+        for line in robustness.round_lines(scored, results, language):
+            _echo(line)
+
+
+def _robustness(scored: Any, draws: int, seed: int, weights: int = 20, grades: bool = True) -> list:
+    """gapctl.robustness over every scheme of the round, with progress for a long run on a terminal."""
+    from decimal import Decimal
+
+    from gapctl import robustness
+
+    settings = robustness.Settings(draws=draws, seed=seed, weights=Decimal(weights) / 100, grades=grades)
+    results = []
+    for scheme_id in dict.fromkeys(s.scheme.id for s in scored.units):
+        count = sum(1 for s in scored.units if s.scheme.id == scheme_id)
+        progress = _draw_progress(_("drawing ({scheme})").format(scheme=scheme_id), draws * count)
+        results.append(robustness.analyse(scored, settings, scheme_id, progress))
+    return results
+
+
+LONG_RUN = 20_000  # unit-draws: from here a terminal is told how far the draws are
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def _draw_progress(what: str, work: int) -> Any:
+    """`drawing (scheme) 400/1,000` on stderr, for a long run on a terminal; else None."""
+    if work < LONG_RUN or not _stderr_is_terminal():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        sys.stderr.write("\r" + _("{what} {done}/{total} draws").format(what=what, done=f"{done:,}",
+                                                                         total=f"{total:,}") + end)
+        sys.stderr.flush()
+    return show
+
+
+@app.command("verify", short_help=N_("Check a published results table against the round: totals, grades, ranks."),
+              help=N_("""Check a published results table (a 通报's ranking: unit, total, grade, rank) against
+what the round's files give. Headers are read in Chinese or English (单位/单位名称, 总分/得分,
+等次/等级, 排名/名次, 分类排名); units by id or name. Every difference is listed with the lines of
+`gapctl explain` that would have to change for the published figure to hold; units of the round
+missing from the table, and rows that name no unit, are differences too.
+
+Exit 0 when every row matches; 1 on any difference beyond the tolerance, an unreadable table or
+an invalid round.
+
+Examples:
+
+  gapctl verify rounds/shanwei-2020 docs/examples/shanwei-2020-published.csv
+
+  gapctl verify rounds/shanwei-2020 通报附件.xlsx --sheet 排名 --tolerance 0.05
+
+  gapctl verify rounds/shanwei-2020 docs/examples/shanwei-2020-published.csv --format json"""))
+def verify_command(
+    path: Path = typer.Argument(..., help=N_("A round directory.")),
+    table: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                 help=N_("The published table: an xlsx workbook or a CSV file, one row per unit.")),
+    tolerance: float = typer.Option(0.0, "--tolerance", min=0, help=N_(
+        "Largest difference of a total still counted as equal (default 0: the same at the scheme's places).")),
+    sheet: str | None = typer.Option(None, "--sheet", help=N_("Worksheet name (default: the first).")),
+    fmt: Format = FORMAT_OPTION,
+    lang: Lang | None = LANG_OPTION,
+) -> None:
+    from decimal import Decimal
+
+    from gapctl import verify
+
+    provenance: list = []
+    scored = _scored(path, final=False, provenance=provenance if fmt is Format.json else None)
+    result = verify.verify(scored, table, Decimal(str(tolerance)), sheet, _lang(lang, scored.units))
+    _print_result(verify, result, fmt, _lang(lang, scored.units), provenance)
+    raise typer.Exit(0 if result.ok else 1)
 
 
 def _sources(scored: list, fmt: Format) -> list:

@@ -169,6 +169,11 @@ def _leaf_lines(leaf: LeafScore, lang: str, indent: str, score: UnitScore | None
     return lines
 
 
+def leaf_line(leaf: LeafScore, lang: str) -> str:
+    """The first line `explain` prints for a leaf: id, name, earned/points and what was lost."""
+    return plain_line(_leaf_lines(leaf, lang, "")[0])
+
+
 def _node_lines(node: NodeScore, lang: str, depth: int = 0, score: UnitScore | None = None) -> list[str]:
     indent = "  " * depth
     if node.leaf is not None:

@@ -14,6 +14,7 @@ file) run on every call. `validate` and `score` use this path; `explain`, `repor
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import zlib
 from collections.abc import Callable
@@ -42,7 +43,7 @@ from gapctl.score import (
     score_unit,
     summarise,
 )
-from gapctl.sources import SourceFile, display_path, over_limit, read_file
+from gapctl.sources import SourceFile, display_path, max_file_bytes, over_limit, read_file
 from gapctl.tree import DiskTree
 from gapctl.validate import (
     check_appeals,
@@ -253,7 +254,11 @@ def _paths(plan: RoundPlan) -> list[Path]:
 
 
 def _key(plan: RoundPlan, path: Path, data: bytes) -> str:
-    digest = plan.hashes[path] = C.content_hash(data)  # kept for gapctl.provenance
+    return _key_of_hash(plan, path, C.content_hash(data))
+
+
+def _key_of_hash(plan: RoundPlan, path: Path, digest: str) -> str:
+    plan.hashes[path] = digest  # kept for gapctl.provenance (from the stat index when the file is unchanged)
     return C.key_of(plan.context, plan.unit_keys.get(_unit_of(path), "no such unit"), str(path), digest)
 
 
@@ -348,12 +353,30 @@ _PLAN: RoundPlan | None = None  # the plan a forked worker inherits
 CHUNK_BOUNDARY = 16  # a chunk ends after a file whose key ≡ 0 (mod this): ~16 files a chunk
 
 
-def _file_key(plan: RoundPlan, path: Path) -> str | None:
-    """The file's cache key, or None when it cannot be read (or is over the size limit)."""
-    if _too_large(plan.round.tree, path):
+def _file_key(plan: RoundPlan, path: Path, index: C.StatIndex | None = None, limit: int | None = None) -> str | None:
+    """The file's cache key, or None when it cannot be read (or is over the size limit `limit`, by
+    default the one in force); its hash from `index` when the file's stat shows it unchanged since
+    it was hashed. A git revision's file (the round's tree) is read from git: no stat to trust."""
+    if not _on_disk(plan.round.tree):
+        try:
+            return _key(plan, path, plan.round.tree.read_bytes(path))
+        except (OSError, ValueError):
+            return None
+    st = None
+    if index is not None and limit is not None:
+        try:
+            st = os.lstat(path)
+        except (OSError, ValueError):
+            st = None
+    if st is not None and stat.S_ISREG(st.st_mode):  # a regular file: its lstat says its size
+        if st.st_size > limit:
+            return None
+    elif over_limit(path):
         return None
     try:
-        return _key(plan, path, _read(plan.round.tree, path))
+        if index is not None:
+            return _key_of_hash(plan, path, index.hash(path, read_bytes, st))
+        return _key(plan, path, read_bytes(path))
     except (OSError, ValueError):
         return None
 
@@ -421,7 +444,14 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
     global _PLAN
     paths = _paths(plan)
     results: list[FileOutcome | None] = [None] * len(paths)
-    plan.keys = [_file_key(plan, path) for path in paths] if plan.cache is not None else [None] * len(paths)
+    # the stat index vouches for files on disk only (a git revision's files are read from git)
+    index = C.StatIndex(plan.cache, str(plan.round.directory.resolve())) \
+        if plan.cache is not None and _on_disk(plan.round.tree) else None
+    limit = max_file_bytes()[0]
+    plan.keys = [_file_key(plan, path, index, limit) for path in paths] if plan.cache is not None \
+        else [None] * len(paths)
+    if index is not None:
+        index.save()
     stored: dict[int, bytes] = {}  # payloads to keep in the cache (reused or computed)
     chunks = _chunks(paths)
     todo: list[int] = []

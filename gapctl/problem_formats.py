@@ -113,9 +113,10 @@ def _uri(path: str) -> tuple[str, bool]:
     return quote(str(posix)), True
 
 
-def sarif_data(findings: Findings, version: str) -> dict[str, Any]:
+def sarif_data(findings: Findings, version: str, provenance: Any = None) -> dict[str, Any]:
     """The SARIF log: one run of gapctl, its whole catalogue as rules, one result per problem; titles,
-    descriptions and messages in the current language, codes as they are."""
+    descriptions and messages in the current language, codes as they are; `provenance` (the commit,
+    the files used and their hashes) in the run's property bag."""
     from gapctl.i18n import lang
 
     kinds = sorted(CATALOGUE.values(), key=lambda k: k.code)
@@ -146,6 +147,7 @@ def sarif_data(findings: Findings, version: str) -> dict[str, Any]:
                                 "rules": rules}},
             "columnKind": "unicodeCodePoints",
             "results": results,
+            **({"properties": {"provenance": provenance.data()}} if provenance is not None else {}),
         }],
     }
 
@@ -159,14 +161,14 @@ def _json(data: Any, provenance: Any = None) -> str:
 
 def render(findings: Findings, fmt: str, provenance: Any = None) -> str:
     """The whole output of `gapctl validate` in `fmt` (one of FORMATS), ending in a newline; the json
-    format carries `provenance` (gapctl.provenance) when given."""
+    and sarif formats carry `provenance` (gapctl.provenance) when given."""
     table = rows(findings.problems)
     if fmt == "json":
         return _json({"path": findings.paths, "ok": not findings.failed, "errors": findings.errors,
                       "warnings": findings.warnings, "files": findings.files, "problems": table}, provenance)
     if fmt == "sarif":
         from gapctl import __version__
-        return _json(sarif_data(findings, __version__))
+        return _json(sarif_data(findings, __version__, provenance))
     if fmt == "github":
         return "".join(github_line(row) + "\n" for row in table) + findings.summary() + "\n"
     if fmt == "text":

@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -51,17 +52,20 @@ class UnitRobustness:
     other_grade: int = 0  # draws that gave another grade
     swaps: dict[str, int] = field(default_factory=dict)  # other unit → draws in which their order flipped
 
-    def percentile(self, share: float) -> int:
+    def percentile(self, share: float) -> int | None:
+        """The rank at `share` of the draws; None when no draw ranked the unit (a veto withheld its total)."""
+        if not self.ranks:
+            return None
         ordered = sorted(self.ranks)
         index = min(len(ordered) - 1, max(0, int(share * (len(ordered) - 1) + 0.5)))
         return ordered[index]
 
     @property
-    def median(self) -> int:
+    def median(self) -> int | None:
         return self.percentile(0.5)
 
     @property
-    def interval(self) -> tuple[int, int]:
+    def interval(self) -> tuple[int | None, int | None]:
         return self.percentile(0.05), self.percentile(0.95)
 
     def grade_share(self) -> Decimal:
@@ -112,21 +116,68 @@ def _factors(scheme: Any, rng: random.Random, spread: Decimal) -> dict[str, Deci
     return {i: f * scale for i, f in raw.items()}
 
 
-def _redo(score: UnitScore, factors: dict[str, Decimal], leaf_moves: dict[str, Decimal]) -> UnitScore:
-    """The unit scored again with weights scaled and leaves moved; the computed score is not changed."""
+@dataclass
+class _Prepared:
+    """What each draw needs of one unit, worked out once: the score, its bonus and penalty items that
+    finish_unit decides again (thresholds, gates), the leaves that may move, the leaves under each group."""
+
+    score: UnitScore
+    sections: list[str]
+    movable: list[tuple[str, Decimal, list[tuple[str, Decimal]], Decimal | None]]
+    # scored main-section leaves a draw may move: (id, earned, the panel's figures, an expert grade's step)
+    under: dict[str, frozenset[str]]  # group indicator id → the ids below it
+
+
+def _prepare(score: UnitScore) -> _Prepared:
+    under: dict[str, frozenset[str]] = {}
+    stack = list(score.tree)
+    while stack:
+        node = stack.pop()
+        if node.leaf is None:
+            under[node.indicator.id] = frozenset(i.id for i in node.indicator.walk())
+            stack.extend(node.children)
+    decided = [k for k, leaf in score.leaves.items() if leaf.indicator.section != "main"  # what finish_unit writes
+               and (leaf.indicator.gate is not None or (leaf.rule is not None and leaf.rule.kind == "threshold"))]
+    movable = []
+    for leaf in score.leaves.values():
+        if leaf.state != "scored" or leaf.indicator.section != "main" or leaf.rule is None:
+            continue
+        step = Decimal(str(leaf.rule.params.get("step") or 1)) if leaf.rule.kind == "expert-grade" else None
+        if leaf.panel or step is not None:
+            movable.append((leaf.indicator.id, leaf.earned, leaf.panel, step))
+    return _Prepared(score, decided, movable, under)
+
+
+def _redo(unit: _Prepared, factors: dict[str, Decimal], leaf_moves: dict[str, Decimal]) -> UnitScore:
+    """The unit scored again with weights scaled and leaves moved; the computed score is not changed.
+
+    Only what finish_unit writes is copied: the score itself and its bonus and penalty items with a
+    threshold or a gate (a gate that did not hold is undone, to be decided again); the tree and the
+    other leaves are read, never written."""
+    score = unit.score
     scheme = score.scheme
     draw = copy.copy(score)
-    draw.leaves = {k: copy.copy(v) for k, v in score.leaves.items()}
-    draw.decisions, draw.vetoed, draw.flags = [], list(v for v in score.vetoed if _early(v, scheme)), []
+    if unit.sections:
+        draw.leaves = dict(score.leaves)
+        for key in unit.sections:
+            leaf = draw.leaves[key] = copy.copy(score.leaves[key])
+            if leaf.gated:
+                leaf.earned, leaf.gated = leaf.ungated if leaf.ungated is not None else ZERO, False
+    draw.decisions, draw.vetoed, draw.flags, draw.problems = [], [v for v in score.vetoed if _early(v, scheme)], [], []
     draw.pending = [p for p in score.pending if not p.startswith("group:")]
     draw.components = dict(score.components)
     draw.grade = draw.grade_en = None
     earned = applicable = ZERO
+    weighed = not scheme.components
     for node in score.tree:
-        value, points = _node_value(node, leaf_moves, scheme)
-        factor = factors.get(node.indicator.id, Decimal(1)) if not scheme.components else Decimal(1)
-        earned += value * factor
-        applicable += points * factor
+        value, points = _node_value(node, leaf_moves, scheme, unit.under) if leaf_moves else (node.earned, node.points)
+        factor = factors.get(node.indicator.id) if weighed else None
+        if factor is None:
+            earned += value
+            applicable += points
+        else:
+            earned += value * factor
+            applicable += points * factor
     draw.earned, draw.applicable = earned, applicable
     if scheme.components:
         # the base formula weighs components by the scheme's weights: a weight moved by a factor is the
@@ -149,7 +200,8 @@ def _early(veto: Any, scheme: Any) -> bool:
     return early(veto, scheme)
 
 
-def _node_value(node: Any, moves: dict[str, Decimal], scheme: Any) -> tuple[Decimal, Decimal]:
+def _node_value(node: Any, moves: dict[str, Decimal], scheme: Any,
+                under: dict[str, frozenset[str]]) -> tuple[Decimal, Decimal]:
     """A node's earned points with its moved leaves, summed and bounded as the scorer does."""
     if node.leaf is not None:
         move = moves.get(node.indicator.id)
@@ -157,45 +209,92 @@ def _node_value(node: Any, moves: dict[str, Decimal], scheme: Any) -> tuple[Deci
             return node.earned, node.points
         value = min(max(node.leaf.earned + move, ZERO), node.points)
         return bound(value, node.points, node.indicator, scheme.scoring)[0], node.points
-    if not any(i.id in moves for i in node.indicator.walk()):
+    if under[node.indicator.id].isdisjoint(moves):
         return node.earned, node.points
     total = ZERO
     for child in node.children:
-        total += _node_value(child, moves, scheme)[0]
+        total += _node_value(child, moves, scheme, under)[0]
     if node.zeroed or node.gated:
         return ZERO, node.points
     return bound(total, node.points, node.indicator, scheme.scoring)[0], node.points
 
 
-def _leaf_moves(score: UnitScore, rng: random.Random, settings: Settings) -> dict[str, Decimal]:
+_STEPS_MOVED = (-1, 0, 1)
+
+
+def _leaf_moves(unit: _Prepared, rng: random.Random, settings: Settings) -> dict[str, Decimal]:
+    """The leaves this draw moves, by how much (a move of 0 is left out: nothing to score again)."""
     moves: dict[str, Decimal] = {}
-    for leaf in score.leaves.values():
-        if leaf.state != "scored" or leaf.indicator.section != "main" or leaf.rule is None:
+    for ident, earned, panel, step in unit.movable:
+        if settings.assessors and panel:
+            move = rng.choice(panel)[1] - earned
+        elif settings.grades and step is not None:
+            move = step * rng.choice(_STEPS_MOVED)
+        else:
             continue
-        if settings.assessors and leaf.panel:
-            moves[leaf.indicator.id] = rng.choice(leaf.panel)[1] - leaf.earned
-        elif settings.grades and leaf.rule.kind == "expert-grade":
-            step = Decimal(str(leaf.rule.params.get("step") or 1))
-            moves[leaf.indicator.id] = step * rng.choice((-1, 0, 1))
+        if move:
+            moves[ident] = move
     return moves
 
 
 def one_draw(scores: list[UnitScore], settings: Settings, n: int) -> list[UnitScore]:
+    """Draw `n` of a seed: every unit scored again (the same for every way of sharing the draws)."""
+    return _one_draw([_prepare(s) for s in scores], settings, n)
+
+
+def _one_draw(units: list[_Prepared], settings: Settings, n: int) -> list[UnitScore]:
     rng = random.Random(f"{settings.seed}:{n}")
-    factors = _factors(scores[0].scheme, rng, settings.weights) if settings.weights else {}
-    return [_redo(s, factors, _leaf_moves(s, rng, settings)) for s in scores]
+    factors = _factors(units[0].score.scheme, rng, settings.weights) if settings.weights and units else {}
+    return [_redo(u, factors, _leaf_moves(u, rng, settings)) for u in units]
 
 
 # --- many draws -----------------------------------------------------------------------
 
-_JOB: tuple[list[UnitScore], Settings] | None = None
+@dataclass
+class _Tally:
+    """What a share of the draws gave, per unit (by position): its ranks, how often its grade
+    changed, and how often each pair of units came in the other order than computed."""
+
+    ranks: list[list[int]]
+    other_grade: list[int]
+    swaps: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    def add(self, other: _Tally) -> None:
+        for mine, theirs in zip(self.ranks, other.ranks, strict=True):
+            mine.extend(theirs)
+        self.other_grade = [a + b for a, b in zip(self.other_grade, other.other_grade, strict=True)]
+        for pair, count in other.swaps.items():
+            self.swaps[pair] = self.swaps.get(pair, 0) + count
 
 
-def _draws(numbers: list[int]) -> list[list[tuple[int | None, str | None]]]:
-    """In a worker: per draw, each unit's (rank, grade)."""
+_JOB: tuple[list[_Prepared], Settings] | None = None
+
+
+def _draws(numbers: list[int]) -> _Tally:
+    """In a worker (or in this process): the tally of the draws `numbers`."""
     assert _JOB is not None
-    scores, settings = _JOB
-    return [_ranked(one_draw(scores, settings, n)) for n in numbers]
+    units, settings = _JOB
+    size = len(units)
+    computed = [u.score.rank for u in units]
+    grades = [u.score.grade for u in units]
+    # the pairs whose computed order is strict, as (lower position, higher position, which is ahead)
+    ordered = [(a, b, computed[a] < computed[b]) for a in range(size) for b in range(a + 1, size)  # type: ignore
+               if computed[a] is not None and computed[b] is not None and computed[a] != computed[b]]
+    tally = _Tally([[] for _ in units], [0] * size)
+    swaps = tally.swaps
+    for n in numbers:
+        ranked = _ranked(_one_draw(units, settings, n))
+        ranks = [r for r, _ in ranked]
+        for position, (rank, grade) in enumerate(ranked):
+            if rank is not None:
+                tally.ranks[position].append(rank)
+            if grade != grades[position]:
+                tally.other_grade[position] += 1
+        for a, b, ahead in ordered:
+            ra, rb = ranks[a], ranks[b]
+            if ra is not None and rb is not None and (ra < rb) != ahead:
+                swaps[(a, b)] = swaps.get((a, b), 0) + 1
+    return tally
 
 
 def _ranked(scores: list[UnitScore]) -> list[tuple[int | None, str | None]]:
@@ -203,49 +302,59 @@ def _ranked(scores: list[UnitScore]) -> list[tuple[int | None, str | None]]:
     return [(ranks.get(s.unit.id), s.grade) for s in scores]
 
 
-def analyse(scored: RoundScore, settings: Settings, scheme_id: str | None = None) -> Robustness:
-    """Draw `settings.draws` times over the units of one scheme of the round (the first, by default)."""
+Progress = Callable[[int, int], None]  # (draws done, draws in all)
+PARALLEL_FROM = 200  # draws; below this a process pool costs more than it saves
+
+
+def jobs_wanted() -> int:
+    """Worker processes: GAPCTL_JOBS, else the cores this process may use (at most 8)."""
+    from gapctl.outcomes import jobs_wanted as wanted
+    return min(wanted(), 8)
+
+
+def analyse(scored: RoundScore, settings: Settings, scheme_id: str | None = None,
+            progress: Progress | None = None) -> Robustness:
+    """Draw `settings.draws` times over the units of one scheme of the round (the first, by default).
+
+    Large runs are shared among forked workers (GAPCTL_JOBS, else every usable core) in batches,
+    `progress(done, total)` called after each; the figures do not depend on how they were shared."""
     global _JOB
     schemes = [a.scheme for a in scored.round.assignments]
     scheme_id = scheme_id or next((s for s in schemes if any(u.scheme.id == s for u in scored.units)), "")
     scores = [s for s in scored.units if s.scheme.id == scheme_id and s.detailed]
     out = [UnitRobustness(s.unit.id, s.unit.name, s.rank, s.grade) for s in scores]
+    units = [_prepare(s) for s in scores]
     numbers = list(range(settings.draws))
-    jobs = min(int(os.environ.get("GAPCTL_JOBS") or os.cpu_count() or 1), 8)
-    results: list[list[tuple[int | None, str | None]]] = []
-    if jobs > 1 and settings.draws >= 200 and hasattr(os, "fork"):
-        import multiprocessing
+    jobs = jobs_wanted()
+    tally = _Tally([[] for _ in units], [0] * len(units))
+    _JOB = (units, settings)
+    try:
+        if jobs > 1 and settings.draws >= PARALLEL_FROM and hasattr(os, "fork"):
+            import multiprocessing
 
-        _JOB = (scores, settings)
-        chunks = [numbers[i::jobs] for i in range(jobs)]
-        try:
+            batch = max(10, settings.draws // (jobs * 8))  # a few batches per worker: progress, and even shares
+            batches = [numbers[i:i + batch] for i in range(0, len(numbers), batch)]
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                parts = pool.map(_draws, chunks)
-        finally:
-            _JOB = None
-        by_number = {n: r for chunk, part in zip(chunks, parts, strict=True) for n, r in zip(chunk, part, strict=True)}
-        results = [by_number[n] for n in numbers]
-    else:
-        _JOB = (scores, settings)
-        try:
-            results = _draws(numbers)
-        finally:
-            _JOB = None
-    for draw in results:
-        for unit, (rank, grade) in zip(out, draw, strict=True):
-            if rank is not None:
-                unit.ranks.append(rank)
-            if grade != unit.grade:
-                unit.other_grade += 1
-        for a in range(len(out)):
-            for b in range(a + 1, len(out)):
-                ra, rb = draw[a][0], draw[b][0]
-                ca, cb = out[a].rank, out[b].rank
-                if None in (ra, rb, ca, cb):
-                    continue
-                if (ca < cb) != (ra < rb) and ca != cb:  # type: ignore[operator]
-                    out[a].swaps[out[b].unit] = out[a].swaps.get(out[b].unit, 0) + 1
-                    out[b].swaps[out[a].unit] = out[b].swaps.get(out[a].unit, 0) + 1
+                done = 0
+                for part, numbers_done in zip(pool.imap(_draws, batches), batches, strict=True):
+                    tally.add(part)
+                    done += len(numbers_done)
+                    if progress is not None:
+                        progress(done, settings.draws)
+        else:
+            batch = max(10, settings.draws // 20)
+            for i in range(0, len(numbers), batch):
+                tally.add(_draws(numbers[i:i + batch]))
+                if progress is not None:
+                    progress(min(i + batch, settings.draws), settings.draws)
+    finally:
+        _JOB = None
+    for position, unit in enumerate(out):
+        unit.ranks = sorted(tally.ranks[position])
+        unit.other_grade = tally.other_grade[position]
+    for (a, b), count in sorted(tally.swaps.items()):
+        out[a].swaps[out[b].unit] = count
+        out[b].swaps[out[a].unit] = count
     return Robustness(settings, scheme_id, out, sensitivity(scores, settings) if settings.weights else [])
 
 
@@ -257,19 +366,20 @@ def sensitivity(scores: list[UnitScore], settings: Settings) -> list[Sensitivity
     base = dict(zip((s.unit.id for s in scores), (r for r, _ in _ranked(scores)), strict=True))
     weights = _weighted(scheme)
     whole = sum((w for _, _, w in weights), ZERO)
+    units = [_prepare(s) for s in scores]
     out = []
-    for ident, name, weight in weights:
+    for position, (ident, name, weight) in enumerate(weights):
         shifts = []
         for sign in (-1, 1):
             moved = weight * (1 + sign * settings.weights)
             rest = whole - weight
             others = (whole - moved) / rest if rest else Decimal(1)
             factors = {i: (moved / weight if i == ident and weight else others) for i, _, _ in weights}
-            ranks = _ranked([_redo(s, factors, {}) for s in scores])
+            ranks = _ranked([_redo(u, factors, {}) for u in units])
             moved_units = [abs((r or 0) - (base[s.unit.id] or 0)) for s, (r, _) in zip(scores, ranks, strict=True)]
             shifts.append(Decimal(sum(moved_units)) / len(moved_units))
-        out.append(Sensitivity(ident, name, max(shifts)))
-    return sorted(out, key=lambda s: (-s.shift, s.what))
+        out.append((position, Sensitivity(ident, name, max(shifts))))
+    return [s for _, s in sorted(out, key=lambda p: (-p[1].shift, p[0]))]  # ties in the scheme's order
 
 
 # --- output ---------------------------------------------------------------------------
@@ -293,8 +403,10 @@ def json_data(result: Robustness) -> dict[str, Any]:
 
 
 def text_lines(result: Robustness, lang: str = "zh") -> list[str]:
+    from gapctl.escape import plain_line
     from gapctl.figures import figure
     from gapctl.i18n import in_lang
+    from gapctl.labels import pair
     from gapctl.textwidth import table
 
     s = result.settings
@@ -310,8 +422,9 @@ def text_lines(result: Robustness, lang: str = "zh") -> list[str]:
         low, high = u.interval
         partner = max(u.swaps.items(), key=lambda kv: (kv[1], kv[0]), default=None)
         swap = f"{names[partner[0]]} {figure(Decimal(partner[1]) * 100 / len(u.ranks), 0)}%" if partner else ""
-        rows.append([u.name, str(u.rank or "—"), str(u.median), f"{low}–{high}" if low != high else str(low),
-                     f"{figure(u.grade_share() * 100, 0)}%", swap])
+        spread = f"{low}–{high}" if low != high else str(low or "—")
+        rows.append([u.name, str(u.rank or "—"), str(u.median or "—"), spread, f"{figure(u.grade_share() * 100, 0)}%",
+                     swap])
     lines = [head, ""] + table(rows, ["left", "right", "right", "right", "right", "left"])
     if result.sensitivity:
         lines += ["", in_lang("Which weight moves the ranking most (one at a time, ±{weights}%):", lang).format(
@@ -322,10 +435,66 @@ def text_lines(result: Robustness, lang: str = "zh") -> list[str]:
     unstable = [u for u in result.units if not u.robust()]
     if unstable:
         lines += [""]
+        grades = {u.unit: u.grade for u in result.units}
         for u in sorted(unstable, key=lambda u: (u.rank or 1 << 30, u.unit)):
-            low, high = u.interval
-            lines.append(("· " if zh else "- ") + in_lang(
-                "{name}: rank {rank} as computed, {low}–{high} in 90 per cent of draws; "
-                "another grade in {share} per cent of them",
-                lang).format(name=u.name, rank=u.rank, low=low, high=high, share=figure(u.grade_share() * 100, 0)))
+            lines.append(("· " if zh else "- ") + pair(u.name, sentence(u, names, grades, lang), lang))
+    return [plain_line(line) for line in lines]  # names as written: bidi and control characters shown
+
+
+def sentence(u: UnitRobustness, names: dict[str, str], grades: dict[str, str | None], lang: str) -> str:
+    """Why a unit is not robust, in one sentence: where its rank went (and with whom it changed places
+    most often), and how often its grade changed. `names`, `grades`: by unit id, as they are to be shown."""
+    from gapctl.figures import figure
+    from gapctl.i18n import in_lang
+
+    def share(count: int) -> str:
+        return f"{figure(Decimal(count) * 100 / len(u.ranks), 0)}%" if u.ranks else "0%"
+
+    parts = []
+    low, high = u.interval
+    if (low, high) != (u.rank, u.rank):
+        partner = max(u.swaps.items(), key=lambda kv: (kv[1], kv[0]), default=None)
+        if partner is not None:
+            parts.append(in_lang("rank {rank} as computed, {low} to {high} in 90 per cent of draws, most often "
+                                 "changing places with {other} ({share} of draws)", lang).format(
+                rank=u.rank or "—", low=low or "—", high=high or "—", other=names.get(partner[0], partner[0]),
+                share=share(partner[1])))
+        else:
+            parts.append(in_lang("rank {rank} as computed, {low} to {high} in 90 per cent of draws", lang).format(
+                rank=u.rank or "—", low=low or "—", high=high or "—"))
+    if u.other_grade:
+        parts.append(in_lang("a grade other than {grade} in {share} of draws", lang).format(
+            grade=grades.get(u.unit) or "—", share=share(u.other_grade)))
+    return ("；" if lang == "zh" else "; ").join(parts) + ("。" if lang == "zh" else ".")
+
+
+def unpublished(lang: str) -> str:
+    """The line for a scheme that publishes no ranking: its ranks are computed for this analysis only."""
+    from gapctl.i18n import in_lang
+    return in_lang("This scheme publishes no ranking: the ranks here are computed by gapctl only to show how far "
+                   "they would move.", lang)
+
+
+def round_data(scored: RoundScore, results: list[Robustness]) -> dict[str, Any]:
+    """`gapctl robustness --format json`: the round, then every scheme's figures (json_data)."""
+    schemes = {s.scheme.id: s.scheme for s in scored.units}
+    return {"round": scored.round.id,
+            "schemes": [{**json_data(r), "rank_published": schemes[r.scheme].publishes_ranking} for r in results]}
+
+
+def round_lines(scored: RoundScore, results: list[Robustness], lang: str = "zh") -> list[str]:
+    """`gapctl robustness`: the round, then per scheme its title and text_lines."""
+    from gapctl.escape import plain
+    from gapctl.i18n import in_lang
+    from gapctl.labels import written
+
+    round_ = scored.round
+    lines = [f"{plain(written(round_.title, round_.title_en, lang))} ({plain(round_.id)})"]
+    schemes = {s.scheme.id: s.scheme for s in scored.units}
+    for result in results:
+        scheme = schemes[result.scheme]
+        lines += ["", in_lang("Scheme: {title} ({id})", lang).format(title=plain(scheme.title), id=plain(scheme.id))]
+        if not scheme.publishes_ranking:
+            lines.append(unpublished(lang))
+        lines += text_lines(result, lang)
     return lines

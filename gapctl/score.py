@@ -75,6 +75,7 @@ class LeafScore:
     chain: list[Any] = field(default_factory=list)  # every entry for it: self, evaluator, review, appeals
     cut: Cut | None = None  # where a bound changed what its rule gave
     gated: bool = False  # its gate did not hold, so it earns 0
+    ungated: Decimal | None = None  # what its rule gave before a gate that did not hold (robustness redoes gates)
     panel: list[tuple[str, Decimal]] = field(default_factory=list)  # several assessors: (who, earned)
     apart: bool = False  # the assessors differ by more than the tolerance and no review decided
 
@@ -509,7 +510,7 @@ def _section_sum(score: UnitScore, section_name: str, env: UnitEnv) -> Decimal:
             held = gates.holds(gate.when, env)
             score.decisions.append(Decision("gate", leaf.indicator.id, gate.when, held, env.snapshot()))
             if not held:
-                leaf.earned, leaf.gated = ZERO, True
+                leaf.ungated, leaf.earned, leaf.gated = leaf.earned, ZERO, True
     total = sum((leaf.earned for leaf in items), ZERO)
     if section is not None and section.gate is not None:
         held = gates.holds(section.gate.when, env)

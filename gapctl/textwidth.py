@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 
 def width(text: str) -> int:
     """Columns the text takes: East Asian wide and full-width characters take two."""
     if text.isascii():
         return len(text)
+    return _wide_width(text)
+
+
+@lru_cache(maxsize=8192)  # names, grades and unit types repeat down a table's rows
+def _wide_width(text: str) -> int:
     total = 0
     for ch in text:
         if unicodedata.combining(ch):
@@ -17,8 +23,8 @@ def width(text: str) -> int:
     return total
 
 
-def pad(text: str, columns: int, align: str = "left") -> str:
-    gap = max(0, columns - width(text))
+def pad(text: str, columns: int, align: str = "left", text_width: int | None = None) -> str:
+    gap = max(0, columns - (width(text) if text_width is None else text_width))
     return " " * gap + text if align == "right" else text + " " * gap
 
 
@@ -34,11 +40,12 @@ def table(rows: list[list[str]], aligns: list[str] | None = None, sep: str = "  
         return []
     cols = max(len(r) for r in rows)
     rows = [[plain_line(cell) for cell in r] + [""] * (cols - len(r)) for r in rows]
-    widths = [max(width(r[i]) for r in rows) for i in range(cols)]
+    cell_widths = [[width(cell) for cell in r] for r in rows]
+    widths = [max(w[i] for w in cell_widths) for i in range(cols)]
     aligns = aligns or ["left"] * cols
     lines = []
-    for n, row in enumerate(rows):
-        cells = [pad(cell, widths[i], aligns[i]) for i, cell in enumerate(row)]
+    for n, (row, row_widths) in enumerate(zip(rows, cell_widths, strict=True)):
+        cells = [pad(cell, widths[i], aligns[i], row_widths[i]) for i, cell in enumerate(row)]
         lines.append(sep.join(cells).rstrip())
         if n == 0:
             lines.append(sep.join("-" * w for w in widths))

@@ -500,6 +500,43 @@ def test_followup_and_status_text(rounds, monkeypatch):
     assert_plain(run("status", new, "--today", "2022-01-12"), run("status", old, "--today", "2022-01-12"))
 
 
+def test_robustness_text_json_and_report_section(rounds, monkeypatch):
+    """Unit names and scheme titles in the robustness table, its sentences, the report's chart and section."""
+    from gapctl import robustness
+
+    monkeypatch.chdir(rounds["hostile"].parent.parent.parent)
+    old, new = (str(rounds[n].relative_to(Path.cwd())) for n in ("clean", "hostile"))
+    for lang in ("zh", "en"):
+        assert_plain(run("robustness", new, "--draws", "30", "--lang", lang),
+                     run("robustness", old, "--draws", "30", "--lang", lang))
+    assert_json(run("robustness", new, "--draws", "30", "--format", "json"))
+    scored = score(check(rounds["hostile"]).loaded.round)
+    results = [robustness.analyse(scored, robustness.Settings(draws=30, seed=2, grades=True))]
+    assert any(not u.robust() for u in results[0].units)  # there are sentences to check
+    for lang in ("zh", "en"):
+        files = render(scored, "md", lang, robustness=results)
+        assert_markdown(files["index.md"])
+        chart = files["charts/robustness-1.svg"]
+        assert "<script" not in chart and not CONTROL.search(chart)
+        audit(chart, frozenset({"svg", "circle"}))
+        audit(render(scored, "html", lang, robustness=results)["index.html"], frozenset({"circle"}))
+
+
+def test_verify_text_and_json(rounds, tmp_path, monkeypatch):
+    """A published table that names the hostile units (as written) and misprints every total."""
+    monkeypatch.chdir(rounds["hostile"].parent.parent)
+    units = json.loads(run("score", "rounds/yanjiang-2021", "--format", "json"))["units"]
+    table = tmp_path / "通报.csv"
+    with table.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows([["单位名称", "总分", "等次"]] + [[u["name"], "1.0", u["grade"]] for u in units])
+    result = runner.invoke(app, ["verify", "rounds/yanjiang-2021", str(table)])
+    assert result.exit_code == 1
+    assert_plain(result.output)
+    assert result.output.count("总得分公布为 1.0") == len(units)  # every row matched its unit, name and all
+    data = assert_json(runner.invoke(app, ["verify", "rounds/yanjiang-2021", str(table), "-f", "json"]).output)
+    assert [m["unit"] for m in data["mismatches"]] == [u["unit"] for u in units]
+
+
 def test_json_output_has_no_raw_bidi(rounds, monkeypatch):
     monkeypatch.chdir(rounds["hostile"].parent.parent)
     out = run("score", "rounds/yanjiang-2021", "--format", "json")

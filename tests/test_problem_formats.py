@@ -91,6 +91,8 @@ def test_sarif_output_is_valid_sarif_2_1_0(mini_repo, monkeypatch):
                      ("E202", "error", obs, 5, 5)]
     for r in run["results"]:
         assert rules[r["ruleIndex"]]["id"] == r["ruleId"]
+    provenance = run["properties"]["provenance"]  # the files checked, with their hashes (SARIF's property bag)
+    assert obs in [f["path"] for f in provenance["files"]] and provenance["gapctl"] == __version__
 
 
 def test_sarif_of_a_clean_round_has_no_results_and_exits_zero(mini_repo, monkeypatch):

@@ -58,6 +58,57 @@ def test_grades_within_one_step_move_ranks_and_grades(tmp_path):
 
 
 def test_the_weight_that_moves_the_ranking_most_comes_first(tmp_path):
-    result = R.analyse(_round(tmp_path), R.Settings(draws=10, seed=1))
+    scored = _round(tmp_path)
+    result = R.analyse(scored, R.Settings(draws=10, seed=1))
     assert [s.what for s in result.sensitivity] and all(s.shift >= 0 for s in result.sensitivity)
-    assert result.sensitivity == sorted(result.sensitivity, key=lambda s: (-s.shift, s.what))
+    order = [i.id for i in scored.units[0].scheme.indicators]  # ties in the scheme's order
+    assert result.sensitivity == sorted(result.sensitivity, key=lambda s: (-s.shift, order.index(s.what)))
+
+
+def test_the_figures_do_not_depend_on_how_the_draws_are_shared(tmp_path, monkeypatch):
+    scored = _round(tmp_path)
+    shared = {}
+    for jobs in ("1", "2"):
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
+        done: list[int] = []
+        result = R.analyse(scored, R.Settings(draws=R.PARALLEL_FROM, seed=4, grades=True),
+                           progress=lambda n, total, done=done: done.append(n))
+        assert done and done[-1] == R.PARALLEL_FROM and done == sorted(done)
+        shared[jobs] = json.dumps(R.json_data(result), ensure_ascii=False)
+    assert shared["1"] == shared["2"]
+
+
+GATED = SCHEME.replace("grades:", "bonus:\n  name: 加分项\n  cap: 5\n  indicators:\n"
+                       "    - {id: P, name: 经验推广, points: 5, rule: {kind: all-or-nothing},\n"
+                       "       gate: {when: base >= 80}}\n"
+                       "grades:")
+
+
+def test_a_bonus_gate_is_decided_again_in_every_draw(tmp_path):
+    """u2 (base 80: its bonus counts) and u3 (base 80.5) sit on the gate; weights move them across it,
+    both ways: a gate that did not hold when scored can hold in a draw."""
+    files = {"schemes/s.yaml": GATED, "units/u.yaml": UNITS, "rounds/r/round.toml": ROUND}
+    grades = {**GRADES, "u2": (44, 35.5), "u3": (35, 44.5)}  # u2 79.5: gated; u3 79.5 too
+    for unit, (a, b) in grades.items():
+        files[f"rounds/r/observations/{unit}.yaml"] = (
+            f"unit: {unit}\nresults:\n  - {{indicator: A, grade: {a}, reason: 扣分}}\n"
+            f"  - {{indicator: B, grade: {b}, reason: 扣分}}\n  - {{indicator: P, result: done}}\n")
+    write_repo(tmp_path, files)
+    scored = score(load_round(tmp_path / "rounds" / "r"))
+    by_id = scored.by_unit()
+    assert by_id["u2"].bonus == 0 and by_id["u2"].leaves["P"].gated and by_id["u0"].bonus == 5
+    draws = [{s.unit.id: s for s in R.one_draw([by_id[u] for u in ("u0", "u2")], R.Settings(seed=9), n)}
+             for n in range(60)]
+    assert all(d["u0"].bonus == 5 for d in draws)
+    assert {d["u2"].bonus for d in draws} == {0, 5}  # the gate holds in some draws and not in others
+    assert all((d["u2"].bonus == 5) == (d["u2"].base >= 80) for d in draws)
+    assert by_id["u2"].bonus == 0 and by_id["u2"].leaves["P"].gated  # the computed score is untouched
+
+
+def test_a_unit_no_draw_ranks_is_shown_without_figures():
+    """A veto that withholds the total (stop) in every draw: no ranks, no percentiles, no crash."""
+    unit = R.UnitRobustness("u", "单位", None, None)
+    result = R.Robustness(R.Settings(draws=0), "s", [unit], [])
+    assert unit.interval == (None, None) and unit.median is None and unit.robust()
+    assert R.json_data(result)["units"][0]["interval"] == [None, None]
+    assert "None" not in "\n".join(R.text_lines(result, "en"))

@@ -293,3 +293,12 @@ def test_a_bad_value_limit_falls_back_to_the_default_and_says_so(tmp_path, monke
     monkeypatch.setenv("GAPCTL_MAX_VALUES", "lots")
     from gapctl.sources import max_values
     assert max_values() == (2_000_000, " (GAPCTL_MAX_VALUES='lots' is not a number of values, so the default applies)")
+
+
+def test_a_document_holding_nothing_is_an_empty_file_on_either_parser(monkeypatch):
+    """`---` alone (or `~`) composes to null: no data, and so a problem, never silence (found by fuzzing)."""
+    for parser in ("libyaml", ""):
+        monkeypatch.setenv("GAPCTL_YAML", parser)
+        for text in (b"---", b"---\n", b"~\n", b"--- # nothing\n"):
+            parsed = read_file(Path("a.yaml"), text)
+            assert parsed.data is None and [p.kind for p in parsed.problems] == [EMPTY_FILE], text

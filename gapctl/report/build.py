@@ -31,26 +31,28 @@ class ReportError(Exception):
 
 def render(scored: RoundScore, fmt: str = "html", lang: str = "zh", previous: RoundScore | None = None,
            stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None,
-           provenance: Any = None, history: Any = None) -> dict[str, str]:
+           provenance: Any = None, history: Any = None, robustness: list | None = None) -> dict[str, str]:
     """Relative path → file content for every file of the report (deterministic unless `stamp`).
 
     `issue`: the office, date and number the overview names; `standing`: whether the results are
     provisional (every page says so); `provenance` (gapctl.provenance): what the results were
     computed from, a section of the overview and a line at the end of each unit's page; `history`
     (a gapctl.trend.Trend ending with this round): each unit's page gains its totals round by round
-    (a table and a chart) and its recurring problems with the earlier round's 整改要求."""
+    (a table and a chart) and its recurring problems with the earlier round's 整改要求; `robustness`:
+    gapctl.robustness results (one per scheme) for the overview's robustness section (none by default)."""
     ext = ".html" if fmt == "html" else ".md"
     issue, standing = issue or Issue(), standing or Standing()
     out: dict[str, str] = {}
     if fmt == "md":
         units = [None, *scored.in_rank_order()]  # as `pages` orders them
-        for n, page in enumerate(pages(scored, lang, ext, previous, stamp, standing, issue if issue else None)):
+        for n, page in enumerate(pages(scored, lang, ext, previous, stamp, standing, issue if issue else None,
+                                       robustness)):
             page = _with_provenance(_with_history(page, units[n], history, lang), provenance, lang)
             out[page.path] = page.markdown + "\n"
             for name, chart in page.charts.items():  # the overview's, and a unit's history (all in charts/)
                 out[f"charts/{name}"] = chart + "\n"
         return out
-    rendered = _render_html(scored, lang, previous, stamp, standing, provenance, history)
+    rendered = _render_html(scored, lang, previous, stamp, standing, provenance, history, robustness)
     around = frame(scored, lang, issue, standing)
     unit_frame = dataclasses.replace(around, head=False)
     for n, (path, title, body) in enumerate(rendered):
@@ -103,14 +105,14 @@ def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
     from gapctl.report.markdown import overview, unit_page
 
     assert _JOB is not None
-    scored, lang, previous, stamp, standing, provenance, history = _JOB
+    scored, lang, previous, stamp, standing, provenance, history, robustness = _JOB
     before = previous.by_unit() if previous else {}
     ordered = scored.in_rank_order()  # as `pages` orders them
     out = []
     with paused_gc():  # markdown-it makes many small objects; collections only slow it down
         for i in range(*span):
             if i == 0:
-                page = overview(scored, lang, ".html", stamp, standing)
+                page = overview(scored, lang, ".html", stamp, standing, robustness=robustness)
             else:
                 unit = ordered[i - 1]
                 page = unit_page(scored, unit, lang, ".html", before.get(unit.unit.id), standing)
@@ -122,14 +124,15 @@ def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
 
 def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
                  stamp: str | None, standing: Standing | None = None,
-                 provenance: Any = None, history: Any = None) -> list[tuple[str, str, str]]:
+                 provenance: Any = None, history: Any = None,
+                 robustness: list | None = None) -> list[tuple[str, str, str]]:
     """Every page rendered, in order; large rounds across the machine's cores (forked workers)."""
     global _JOB
     from gapctl.outcomes import jobs_wanted
 
     count = len(scored.units) + 1
-    workers = min(jobs_wanted(), 8)
-    _JOB = (scored, lang, previous, stamp, standing, provenance, history)
+    workers = min(jobs_wanted(), 8)  # GAPCTL_JOBS, else the usable cores, as validate and score
+    _JOB = (scored, lang, previous, stamp, standing, provenance, history, robustness)
     try:
         if count < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
             return _render_range((0, count))
@@ -145,16 +148,17 @@ def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
 
 def document(scored: RoundScore, fmt: str, lang: str = "zh", previous: RoundScore | None = None,
              stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None,
-             provenance: Any = None, history: Any = None) -> bytes:
+             provenance: Any = None, history: Any = None, robustness: list | None = None) -> bytes:
     """The one file an office issues: Word (`docx`), or `pdf`, the one-file HTML report printed by
-    Chromium (raises gapctl.report.pdf.NoBrowser without one, PrintError if it fails)."""
+    Chromium (raises gapctl.report.pdf.NoBrowser without one, PrintError if it fails). The Word
+    document has no robustness section (the command line refuses the combination)."""
     if fmt == "docx":
         from gapctl.report.word import docx_bytes
         return docx_bytes(scored, lang, issue, standing, provenance)
     if fmt == "pdf":
         from gapctl.report.pdf import print_pdf
         return print_pdf(render(scored, "html", lang, previous, stamp, issue, standing,
-                                provenance, history)["report.html"])
+                                provenance, history, robustness)["report.html"])
     raise ValueError(f"{fmt!r} is not a document format; expected one of {', '.join(DOCUMENTS)}")
 
 
@@ -228,7 +232,7 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
         tally = Tally()
         for s in scored.units:
             tally.merge(tallies[s.unit.id])
-        page = overview(scored, lang, ext, stamp, standing, None if html else (issue if issue else None), tally)
+        page = overview(scored, lang, ext, stamp, standing, None if html else (issue if issue else None), tally=tally)
         page = _with_provenance(page, provenance, lang)
         if not html:
             yield page.path, (page.markdown + "\n").encode("utf-8")

@@ -104,10 +104,12 @@ class Tally:
 
 
 def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None, standing: Standing | None = None,
-             issue: Issue | None = None, tally: Tally | None = None) -> Page:
+             issue: Issue | None = None, robustness: list | None = None, tally: Tally | None = None) -> Page:
     """The first page; `issue` adds the office, number and date to its facts (the HTML shows them
-    in its masthead instead). `tally`: what the units' indicators add up to, when the units of
-    `scored` are summaries (gapctl.details); otherwise it is added up from them."""
+    in its masthead instead); `robustness` (gapctl.robustness results, one per scheme) adds the
+    section on how far ranks and grades move (gapctl.report.robustness). `tally`: what the units'
+    indicators add up to, when the units of `scored` are summaries (gapctl.details); otherwise it
+    is added up from them."""
     if tally is None:
         tally = Tally()
         for s in scored.units:
@@ -141,6 +143,9 @@ def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None, 
         charts["grades.svg"] = svg.column_chart(heading, bars)
         lines += [f"![{heading}](charts/grades.svg)", ""]
     lines += _rankings(scored, lang, ext)
+    if robustness:
+        from gapctl.report.robustness import section
+        lines += section(scored, robustness, lang, charts)
     lines += _attainment(tally, lang, charts)
     lines += _most_lost(tally, lang)
     lines += _below(scored, lang)
@@ -449,11 +454,12 @@ def _fixed(previous: UnitScore, current: UnitScore, lang: str) -> list[str]:
 
 
 def pages(scored: RoundScore, lang: str, ext: str, previous: RoundScore | None = None,
-          stamp: str | None = None, standing: Standing | None = None, issue: Issue | None = None) -> list[Page]:
+          stamp: str | None = None, standing: Standing | None = None, issue: Issue | None = None,
+          robustness: list | None = None) -> list[Page]:
     """Every page of the report, overview first, units in ranking order (in the unit set's order where
     ranks are not shown)."""
     before = previous.by_unit() if previous else {}
-    out = [overview(scored, lang, ext, stamp, standing, issue)]
+    out = [overview(scored, lang, ext, stamp, standing, issue, robustness)]
     for s in scored.in_rank_order():
         out.append(unit_page(scored, s, lang, ext, before.get(s.unit.id), standing))
     return out

@@ -32,6 +32,8 @@ JSON_COMMANDS = [
     ["evidence", "verify", "rounds/suizhou-2021"],
     ["schema", "--check"],
     ["trend", "rounds/suizhou-2021", "rounds/suizhou-2022"],
+    ["robustness", "rounds/suizhou-2021", "--draws", "20"],
+    ["verify", "rounds/shanwei-2020", "docs/examples/shanwei-2020-published.csv"],
 ]
 # outputs about gapctl itself or about files written or reformatted, not figures computed from a round:
 # `version` only (every other JSON output carries `provenance` next to it: gapctl.provenance)
