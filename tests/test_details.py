@@ -341,3 +341,26 @@ def test_status_followup_and_agreement_file_by_file_equal_the_whole_round(tmp_pa
             old, new = file_by_file(Path("rounds") / old_name), file_by_file(Path("rounds") / new_name)
             expected = followup.followup(whole(Path("rounds") / old_name), whole(Path("rounds") / new_name))
             assert shown(followup, followup.followup(old.scored, new.scored, old, new)) == shown(followup, expected)
+
+
+def test_a_diff_leaves_the_working_tree_index_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The older side of a diff is read from git: its run neither trusts nor rewrites the stat index of
+    the files on disk (a warm score after a diff still reads no unchanged file)."""
+    from gapctl import cache as C
+    from gapctl import diff_units
+    from gapctl.tree import GitTree
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    round_dir = Path("rounds/shanwei-2020")
+    outcomes.check(round_dir)
+    outcomes.check(round_dir)  # the index trusts files hashed before this run's snapshot
+    checked = outcomes.check(round_dir)
+    before = C.StatIndex(checked.cache, str((repo / round_dir).resolve())).old
+    assert len(before) >= len(checked.plans[0].round.observation_paths)
+    base = GitTree(repo, "HEAD")
+    try:
+        assert diff_units.side((repo / round_dir).resolve(), base) is not None  # the older side, from git
+    finally:
+        base.close()
+    assert C.StatIndex(checked.cache, str((repo / round_dir).resolve())).old == before
