@@ -41,8 +41,11 @@ STAMP = ".bench-params.json"
 # Commands timed after the reference, in this order. `always`: show an n/a row when the
 # command is missing (validate is the headline figure); otherwise the row only appears
 # once `python -m gapctl <cmd> --help` exits 0.
-COMMANDS = [("validate", True), ("score", False), ("report", False)]
-EXTRA_COMMANDS = ["diff"]  # timed by their own functions (bench_diff)
+COMMANDS = [("validate", True), ("score", False)]
+# timed by their own functions, each with the cache warm (as after `gapctl score`) and without it
+# (GAPCTL_NO_CACHE=1): bench_units (report, explain, export, status), bench_diff, bench_import
+UNIT_COMMANDS = ["report", "explain", "export", "status"]
+EXTRA_COMMANDS = UNIT_COMMANDS + ["diff", "import"]
 
 
 def log(msg: str) -> None:
@@ -161,10 +164,10 @@ class MemorySampler(threading.Thread):
             self.peak_mb = max(self.peak_mb, _tree_memory_mb(self.pid))
 
 
-def run_child(cmd: list[str], timeout: float, cwd: Path = REPO) -> Run:
+def run_child(cmd: list[str], timeout: float, cwd: Path = REPO, extra_env: dict[str, str] | None = None) -> Run:
     """Run cmd; wall time, and peak memory: the larger of the sampled process tree's PSS sum and
     the child's own peak RSS (os.wait4)."""
-    env = dict(os.environ)
+    env = {**os.environ, **(extra_env or {})}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # time gapctl as installed: compiled once, not at every run
 
@@ -271,10 +274,15 @@ class Report:
     rounds: list[str] = field(default_factory=list)
 
 
-def best_of(cmd: list[str], repeat: int, timeout: float) -> tuple[Run, float]:
-    runs = [run_child(cmd, timeout) for _ in range(repeat)]
-    best = min(runs, key=lambda r: r.seconds)
-    return best, max(r.rss_mb for r in runs)
+def best_of(cmd: list[str], repeat: int, timeout: float, extra_env: dict[str, str] | None = None,
+            before: Any = None) -> tuple[Run, float]:
+    """The fastest of `repeat` runs and the largest peak memory of any."""
+    runs = []
+    for n in range(repeat):
+        if before is not None:
+            before(n)
+        runs.append(run_child(cmd, timeout, extra_env=extra_env))
+    return min(runs, key=lambda r: r.seconds), max(r.rss_mb for r in runs)
 
 
 def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, report: Report) -> None:
@@ -326,12 +334,87 @@ def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, re
             bench_cache(round_dir, label, repeat, timeout, ref.seconds, report)
     score_row = next((r for r in report.rows[::-1] if r.what in ("gapctl score --no-cache", "gapctl score")
                       and r.units == label), None)
-    report_row = next((r for r in report.rows[::-1] if r.what == "gapctl report"), None)
-    if score_row and report_row and score_row.seconds and report_row.seconds:
-        report.notes.append(f"report, {label} units: {report_row.seconds / score_row.seconds:.2f}× one cold "
-                            "`gapctl score` of the same round")
+    bench_units(round_dir, label, repeat, timeout, ref.seconds, cmd_help, report)
     if "diff" in cmd_help and cmd_help["diff"][0]:
         bench_diff(round_dir, label, repeat, timeout, ref.seconds, score_row, report)
+    if "import" in cmd_help and cmd_help["import"][0]:
+        bench_import(round_dir, label, repeat, timeout, ref.seconds, report)
+    if score_row and score_row.seconds:
+        ratios = [f"{r.what.removeprefix('gapctl ')} {r.seconds / score_row.seconds:.2f}×"
+                  + (f" ({r.cpu / score_row.cpu:.2f}× its CPU time)" if r.cpu and score_row.cpu else "")
+                  for r in report.rows if r.units == label and r.seconds and r.what.startswith("gapctl ")
+                  and not r.what.startswith(("gapctl score", "gapctl validate"))]
+        if ratios:
+            report.notes.append(f"{label} units, against one cold `gapctl score --no-cache` "
+                                f"({score_row.seconds:.2f} s): " + "; ".join(ratios))
+
+
+def timed_row(report: Report, what: str, label: str, cmd: list[str], repeat: int, timeout: float,
+              ref_seconds: float | None, extra_env: dict[str, str] | None = None, before: Any = None) -> Row:
+    """One row: the best of `repeat` runs of `cmd` (exit 0 or 1 counts), its peak memory the largest."""
+    row = Row(what, label, ratio_to=ref_seconds)
+    report.rows.append(row)
+    log(f"[{label} units] {what} x{repeat}")
+    run, rss = best_of(cmd, repeat, timeout, extra_env, before)
+    row.code = run.code
+    if run.code in (0, 1):
+        row.seconds, row.rss_mb, row.cpu = run.seconds, rss, run.cpu
+    else:
+        row.note = last_line(run.stderr) or f"exit code {run.code}"
+    return row
+
+
+NO_CACHE = {"GAPCTL_NO_CACHE": "1"}
+
+
+def bench_units(round_dir: Path, label: str, repeat: int, timeout: float, ref_seconds: float | None,
+                cmd_help: dict, report: Report) -> None:
+    """The commands that show more of a unit than its totals: with the cache as `gapctl score` left
+    it (warm), and with no cache at all (every file read and scored, then each unit's read again)."""
+    out = Path(tempfile.mkdtemp(prefix="gapctl-bench-"))
+    unit = sorted((round_dir / "observations").iterdir())[0].stem
+    try:
+        for name in UNIT_COMMANDS:
+            if name not in cmd_help or not cmd_help[name][0]:
+                continue
+            args = {"report": ["report", str(round_dir), "--out", str(out / "report")],
+                    "explain": ["explain", str(round_dir), unit],
+                    "export": ["export", str(round_dir), "--format", "csv", "--out", str(out / "export")],
+                    "status": ["status", str(round_dir), "--today", "2022-01-10"]}[name]
+            shown = {"explain": "explain ROUND UNIT", "export": "export --format csv"}.get(name, name)
+            timed_row(report, f"gapctl {shown} (warm cache)", label, gapctl(*args), repeat, timeout, ref_seconds)
+            timed_row(report, f"gapctl {shown} (no cache)", label, gapctl(*args), repeat, timeout, ref_seconds,
+                      NO_CACHE)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def bench_import(round_dir: Path, label: str, repeat: int, timeout: float, ref_seconds: float | None,
+                 report: Report) -> None:
+    """`gapctl import ROUND rows.csv --force`: one row per unit, each turning one all-or-nothing result
+    over, into a fresh copy of the repository before each run."""
+    import re
+
+    source = round_dir.parents[1]
+    scratch = source.with_name(source.name + "-import")
+    rows = ["单位,指标,结果"]
+    entry = re.compile(r'- indicator: "?([^"\n]+)"?\n\s+result: (done|not-done)\n')
+    for path in sorted((round_dir / "observations").iterdir()):
+        found = entry.search(path.read_text(encoding="utf-8"))
+        if found:
+            rows.append(f"{path.stem},{found.group(1)},{'未完成' if found.group(2) == 'done' else '完成'}")
+    table = source.with_name(source.name + "-import.csv")
+    table.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    def fresh(n: int) -> None:
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.copytree(source, scratch, ignore=shutil.ignore_patterns(".gapctl-cache"))
+    try:
+        target = scratch / round_dir.relative_to(source)
+        timed_row(report, f"gapctl import ROUND rows.csv --force ({len(rows) - 1:,} rows, one a unit)", label,
+                  gapctl("import", str(target), str(table), "--force"), repeat, timeout, ref_seconds, before=fresh)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def bench_cache(round_dir: Path, label: str, repeat: int, timeout: float, ref_seconds: float | None,
@@ -380,7 +463,7 @@ def git_copy(round_dir: Path) -> Path:
     if not (stamp.exists() and stamp.read_text() == wanted):
         if target.exists():
             shutil.rmtree(target)
-        shutil.copytree(source, target)
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns(".gapctl-cache"))
         env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
                "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.org",
                "GIT_AUTHOR_DATE": "2022-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2022-01-01T00:00:00Z"}
@@ -401,18 +484,12 @@ def bench_diff(round_dir: Path, label: str, repeat: int, timeout: float, ref_sec
     """`gapctl diff --rev HEAD` with one observation changed: both sides loaded, one file differs."""
     log(f"[{label} units] preparing a git copy for diff")
     copy = git_copy(round_dir)
-    log(f"[{label} units] gapctl diff --rev HEAD x{repeat}")
-    row = Row("gapctl diff --rev HEAD (one observation changed)", label, ratio_to=ref_seconds)
-    report.rows.append(row)
-    run, rss = best_of(gapctl("diff", str(copy), "--rev", "HEAD"), repeat, timeout)
-    row.code = run.code
-    if run.code in (0, 1):
-        row.seconds, row.rss_mb, row.cpu = run.seconds, rss, run.cpu
-        if score_row and score_row.seconds:
-            report.notes.append(f"diff, {label} units: {run.seconds / score_row.seconds:.2f}× one cold "
-                                "`gapctl score` of the same round")
-    else:
-        row.note = last_line(run.stderr) or f"exit code {run.code}"
+    cache = copy.parents[1] / ".gapctl-cache"
+    cmd = gapctl("diff", str(copy), "--rev", "HEAD")
+    timed_row(report, "gapctl diff --rev HEAD (one observation changed; cache emptied)", label, cmd, repeat, timeout,
+              ref_seconds, before=lambda n: shutil.rmtree(cache, ignore_errors=True))
+    timed_row(report, "gapctl diff --rev HEAD (one observation changed; warm cache)", label, cmd, repeat, timeout,
+              ref_seconds)
 
 
 def check_commands() -> dict:
@@ -508,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs per command; the best time is shown")
     ap.add_argument("--data-dir", type=Path, default=REPO / "bench-data")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds before a run is killed")
-    ap.add_argument("--commands", default="validate,score,report,diff",
+    ap.add_argument("--commands", default="validate,score,report,explain,export,status,diff,import",
                     help="which commands to time (comma-separated; default all)")
     ap.add_argument("--rollups", action="store_true",
                     help="also time a round of N/4 units with three channel files each and counties rolling up "

@@ -16,9 +16,9 @@ from typing import Any
 from gapctl.figures import figure
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import label, name_in
-from gapctl.model import Indicator, Result, Round, Scheme, Unit
+from gapctl.model import Indicator, Observations, Result, Round, Scheme, Unit
 from gapctl.rules import REGISTRY, num
-from gapctl.score import RoundScore, score_leaf, score_round
+from gapctl.score import RoundScore, UnitScore, score_leaf, score_round
 from gapctl.scoreboard import two
 from gapctl.textwidth import table
 
@@ -161,33 +161,55 @@ def _pair_entries(results: list[Result], indicator: str) -> tuple[Result, Result
     return (first, reviews[-1]) if reviews else None
 
 
-def agreement(round_: Round, scored: RoundScore | None = None) -> Agreement:
-    """Pairs of evaluator and review entries, per indicator and overall; `scored` reuses a scored round."""
+def unit_pairs(score: UnitScore, obs: Observations | None) -> list[tuple[int, str, Result, Result, Decimal, Decimal]]:
+    """One unit's indicators scored by an evaluator and again by a review: (the indicator's position
+    in its scheme, its id, the two entries, the points each gives)."""
+    if obs is None:
+        return []
+    out = []
+    reviewed = {r.indicator for r in obs.results if r.source == "review"}
+    for n, ind in enumerate(score.scheme.all_indicators()):
+        leaf = score.leaves.get(ind.id)
+        if ind.id not in reviewed or leaf is None or leaf.state == "not-applicable":
+            continue
+        rule = ind.rule_for(score.unit)
+        if rule is None or REGISTRY[rule.kind].value_field is None:
+            continue
+        entries = _pair_entries(obs.results, ind.id)
+        if entries is None:
+            continue
+        a, b = _earned(ind, score.unit, entries[0]), _earned(ind, score.unit, entries[1])
+        if a is None or b is None:
+            continue
+        out.append((n, ind.id, entries[0], entries[1], a, b))
+    return out
+
+
+def agreement(round_: Round, scored: RoundScore | None = None, source: Any = None) -> Agreement:
+    """Pairs of evaluator and review entries, per indicator and overall; `scored` reuses a scored round.
+    With a gapctl.details `source` (the units of `scored` are summaries), each unit's pairs are found by
+    a worker from its own file."""
     scored = scored if scored is not None else score_round(round_)
+    ordered = sorted(scored.units, key=lambda s: s.unit.id)
+    if source is not None:
+        from gapctl import details
+
+        def work(found: list[Any]) -> list[tuple[Any, ...]]:
+            return unit_pairs(*found[0])
+        found: Any = details.each([source], details.units_of(source, order=ordered), work, files=True)
+    else:
+        found = (unit_pairs(score, round_.observations.get(score.unit.id)) for score in ordered)
     schemes = [a.scheme for a in round_.assignments]
     groups: dict[tuple[str, str], IndicatorAgreement] = {}
     order: dict[tuple[str, str], tuple[int, int]] = {}
     overall = Figures()
-    for score in sorted(scored.units, key=lambda s: s.unit.id):
-        obs = round_.observations.get(score.unit.id)
-        if obs is None:
-            continue
-        reviewed = {r.indicator for r in obs.results if r.source == "review"}
+    for score, pairs in zip(ordered, found, strict=True):
         position = schemes.index(score.scheme.id) if score.scheme.id in schemes else len(schemes)
-        for n, ind in enumerate(score.scheme.all_indicators()):
-            leaf = score.leaves.get(ind.id)
-            if ind.id not in reviewed or leaf is None or leaf.state == "not-applicable":
-                continue
-            rule = ind.rule_for(score.unit)
-            if rule is None or REGISTRY[rule.kind].value_field is None:
-                continue
-            entries = _pair_entries(obs.results, ind.id)
-            if entries is None:
-                continue
-            a, b = _earned(ind, score.unit, entries[0]), _earned(ind, score.unit, entries[1])
-            if a is None or b is None:
-                continue
-            pair = Pair(score.unit, ind, ind.points or ZERO, entries[0], entries[1], a, b)
+        indicators = score.scheme.all_indicators() if pairs else []
+        for n, ident, first, second, a, b in pairs:
+            ind = indicators[n]
+            assert ind.id == ident
+            pair = Pair(score.unit, ind, ind.points or ZERO, first, second, a, b)
             key = (score.scheme.id, ind.id)
             if key not in groups:
                 groups[key] = IndicatorAgreement(scheme=score.scheme, indicator=ind)

@@ -274,7 +274,27 @@ def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = Tr
     a revision that cannot be read exits 3. `provenance` receives what the scores were computed
     from (gapctl.provenance).
     """
+    return _scored_with(path, final, summary, use_cache, warnings, rev, provenance)[0]
+
+
+def _detailed(path: Path, final: bool = False, use_cache: bool = True, warnings: list | None = None,
+              rev: str | None = None, provenance: list | None = None):
+    """`_scored` file by file, and the source that details each unit from its own files
+    (gapctl.details): for the commands that show more of a unit than its totals. With `rev` the
+    round is loaded whole at that revision (as `_scored` does) and the source is None: every
+    unit of the scores is detailed already."""
+    from gapctl import details
+
+    scored, checked = _scored_with(path, final, rev is None, use_cache, warnings, rev, provenance)
+    return scored, details.prepare(checked, scored) if checked is not None else None
+
+
+def _scored_with(path: Path, final: bool, summary: bool = False, use_cache: bool = True,
+                 warnings: list | None = None, rev: str | None = None, provenance: list | None = None):
+    """`_scored`, and what it checked file by file (a gapctl.outcomes.Checked; None when the round
+    was loaded whole)."""
     tree = None
+    result = None
     if rev is not None:
         result, tree = _checked_at(path, rev)
     try:
@@ -307,6 +327,7 @@ def _checked_at(path: Path, rev: str) -> tuple[Any, Any]:
 
 def _scored_from(path: Path, final: bool, summary: bool, use_cache: bool, warnings: list | None,
                  result: Any, provenance: list | None):
+    """The scores and, file by file, what was checked (else None)."""
     from gapctl import outcomes
     from gapctl.score import score_round
 
@@ -344,7 +365,7 @@ def _scored_from(path: Path, final: bool, summary: bool, use_cache: bool, warnin
     if provenance is not None:
         from gapctl.provenance import of_rounds
         provenance.append(of_rounds([scored.round], known))
-    return scored
+    return scored, result if summary else None
 
 
 def _lang(lang: Lang | None, units: list) -> str:
@@ -470,11 +491,14 @@ def explain(
                                                                   "units and periods the unit's score is built "
                                                                   "from, this many levels down.")),
 ) -> None:
+    from gapctl import details
     from gapctl.explain import explain_data, explain_lines
 
     provenance: list = []
-    scored = _scored(path, final=False, provenance=provenance if fmt is Format.json else None)
-    score_ = scored.by_unit()[_unit_id(unit, [s.unit for s in scored.units], scored.round.id)]
+    # the round's totals and ranks file by file, from the cache when unchanged; only this unit's file is read again
+    scored, source = _detailed(path, provenance=provenance if fmt is Format.json else None)
+    summary = scored.by_unit()[_unit_id(unit, [s.unit for s in scored.units], scored.round.id)]
+    score_ = details.detail(source, summary)
     if indicator is not None:
         indicator = _indicator_id(indicator, score_.scheme)
         if indicator not in score_.leaves and score_.node(indicator) is None:
@@ -483,7 +507,8 @@ def explain(
     if fmt is Format.json:
         _dump_json(explain_data(score_), provenance[0])
     else:
-        for line in explain_lines(score_, _lang(lang, scored.units), indicator, depth, scored):
+        around = details.DetailedRound(source) if depth else scored
+        for line in explain_lines(score_, _lang(lang, scored.units), indicator, depth, around):
             _echo(line)
 
 
@@ -542,9 +567,15 @@ def report(
     if robust and fmt is ReportFormat.docx:
         raise _fail(_("--robustness is for html, md and pdf, not docx"), 2)
     warnings: list = []
-    scored = _scored(path, final=False, warnings=warnings, rev=rev)
+    previous_source = None
+    # a revision, and every indicator of every unit (--history's rounds, --robustness's draws): rounds loaded whole
+    if rev is not None or history or robust:
+        scored, source = _scored(path, final=False, warnings=warnings, rev=rev), None
+        previous = _scored(compare, final=False, rev=rev) if compare is not None else None
+    else:  # totals and ranks file by file (the cache when unchanged); each unit page from that unit's files
+        scored, source = _detailed(path, warnings=warnings)
+        previous, previous_source = _detailed(compare) if compare is not None else (None, None)
     scored.ranks_asked = rank
-    previous = _scored(compare, final=False, rev=rev) if compare is not None else None
     language = _lang(lang, scored.units)
     past = _history(history, scored, rev) if history else None
     provenance = [_sources_of([scored, *([previous] if previous else []), *(past.rounds[:-1] if past else [])])]
@@ -559,8 +590,13 @@ def report(
 
         target = build.document_path(out, scored.round.id, fmt.value)
         try:
-            build.write_document(build.document(scored, fmt.value, language, previous, when, issue, status,
-                                                provenance[0], past, robustness), target)
+            if source is not None:
+                document = build.document_units(source, fmt.value, language, previous_source, when, issue, status,
+                                                provenance[0])
+            else:
+                document = build.document(scored, fmt.value, language, previous, when, issue, status, provenance[0],
+                                          past, robustness)
+            build.write_document(document, target)
         except (NoBrowser, PrintError) as err:
             raise _fail(f"gapctl report: {err}", 3) from None
         except (build.ReportError, OSError) as err:
@@ -568,14 +604,19 @@ def report(
         _echo(_("wrote {target}").format(target=target))
         return
     target = out or Path("out") / scored.round.id
-    files = build.render(scored, fmt.value, language, previous, when, issue, status, provenance[0], past,
-                         robustness)
     try:
-        build.write(files, target)
+        if source is not None:
+            count = build.write_units(source, fmt.value, target, language, previous_source, when, issue, status,
+                                      provenance=provenance[0])
+        else:
+            files = build.render(scored, fmt.value, language, previous, when, issue, status, provenance[0], past,
+                                 robustness)
+            build.write(files, target)
+            count = len(files)
     except (build.ReportError, OSError) as err:
         raise _fail(f"gapctl report: {err}") from None
     _echo(_("wrote {files} file(s) to {directory}/ (open {index})").format(
-        files=len(files), directory=target, index=target / ("index." + fmt.value)))
+        files=count, directory=target, index=target / ("index." + fmt.value)))
 
 
 def _history(paths: list[Path], scored: Any, rev: str | None = None) -> Any:
@@ -793,11 +834,11 @@ def status_command(
 ) -> None:
     import datetime as dt
 
+    from gapctl import outcomes
     from gapctl import status as status_mod
-    from gapctl.api import check
     from gapctl.i18n import lang as message_lang
 
-    result = check(path)
+    result = outcomes.check(path, progress=outcomes.print_progress(_("validating")))  # file by file, cached
     if result.loaded.round is None:
         _print_problems(result.report.sorted())
         raise typer.Exit(1)
@@ -812,9 +853,9 @@ def status_command(
                 for item in items:
                     bar.update(1)
                     yield item
-            state = status_mod.status(result.loaded.round, when, progress)
+            state = status_mod.status(result.loaded.round, when, progress, outcomes.progress_of(result))
     else:
-        state = status_mod.status(result.loaded.round, when)
+        state = status_mod.status(result.loaded.round, when, counts_of=outcomes.progress_of(result))
     if fmt is Format.json:
         from gapctl.provenance import of_rounds
         _dump_json(status_mod.json_data(state), of_rounds([result.loaded.round]))
@@ -978,8 +1019,8 @@ def agreement_command(
     from gapctl import agreement
 
     provenance: list = []
-    scored = _scored(path, final=False, provenance=provenance if fmt is Format.json else None)
-    _print_result(agreement, agreement.agreement(scored.round, scored=scored), fmt, _lang(lang, scored.units),
+    scored, source = _detailed(path, provenance=provenance if fmt is Format.json else None)  # pairs unit by unit
+    _print_result(agreement, agreement.agreement(scored.round, scored, source), fmt, _lang(lang, scored.units),
                   provenance)
 
 
@@ -1001,8 +1042,9 @@ def followup_command(
 ) -> None:
     from gapctl import followup
 
-    old, new = _scored(old_round, final=False), _scored(new_round, final=False)
-    _print_result(followup, followup.followup(old, new), fmt, _lang(lang, new.units), _sources([old, new], fmt))
+    (old, old_source), (new, new_source) = _detailed(old_round), _detailed(new_round)  # unit by unit in workers
+    _print_result(followup, followup.followup(old, new, old_source, new_source), fmt, _lang(lang, new.units),
+                  _sources([old, new], fmt))
 
 
 @app.command("trend", short_help=N_("Each unit's total, rank and grade round by round, and the problems that recur."),
@@ -1157,10 +1199,11 @@ def export_command(
     from gapctl.writes import WriteError
 
     provenance: list = []
-    scored = _scored(path, final, rev=rev, provenance=provenance)
+    # each unit's rows from its own files, in a pool for large rounds (the round loaded whole at a revision)
+    scored, source = _detailed(path, final, rev=rev, provenance=provenance)
     target = out or Path("out") / f"{scored.round.id}-{fmt.value}"
     try:
-        written = export(scored, fmt.value, target, provenance[0])
+        written = export(scored, fmt.value, target, provenance[0], source)
     except WriteError as err:
         typer.echo(f"gapctl export: {err}", err=True)
         raise typer.Exit(1) from None

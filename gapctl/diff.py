@@ -117,6 +117,7 @@ class RoundDiff:
     scheme_notes: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     gates: list[str] = field(default_factory=list)
+    observations: dict[str, Any] | None = None  # the newer side's files of changed units, when not on `new.round`
 
     def changed(self) -> list[UnitChange]:
         return [u for u in self.units if u.status != "same"]
@@ -208,7 +209,12 @@ def _indicator_changes(old: UnitScore, new: UnitScore) -> list[IndicatorChange]:
     return changes
 
 
-def compare(old: RoundScore, new: RoundScore, path: str, old_label: str, new_label: str) -> RoundDiff:
+def compare(old: RoundScore, new: RoundScore, path: str, old_label: str, new_label: str,
+            changes: dict[str, list[IndicatorChange]] | None = None,
+            channels: tuple[Any, Any] | None = None) -> RoundDiff:
+    """The two rounds compared unit by unit. When their units are summaries (gapctl.diff_units):
+    `changes`, each unit's indicator changes found elsewhere (none when missing), and `channels`,
+    where the two sides' channel scores are looked up (detailed on demand)."""
     old_units, new_units = old.by_unit(), new.by_unit()
     units: list[UnitChange] = []
     pairs: set[tuple[str, str]] = set()
@@ -222,8 +228,8 @@ def compare(old: RoundScore, new: RoundScore, path: str, old_label: str, new_lab
             continue
         assert o is not None and n is not None
         pairs.add((o.scheme.id, n.scheme.id))
-        change = UnitChange(unit_id, n.unit.name, "same", o, n, _indicator_changes(o, n),
-                            _member_changes(old, new, o, n))
+        found = changes.get(unit_id, []) if changes is not None else _indicator_changes(o, n)
+        change = UnitChange(unit_id, n.unit.name, "same", o, n, found, _member_changes(old, new, o, n, channels))
         if change.indicators or change.members or o.total != n.total or change.grade_changed or change.rank_changed:
             change.status = "changed"
         units.append(change)
@@ -238,12 +244,14 @@ def compare(old: RoundScore, new: RoundScore, path: str, old_label: str, new_lab
     return RoundDiff(path, old_label, new_label, old, new, units, notes)
 
 
-def _member_changes(old: RoundScore, new: RoundScore, o: UnitScore, n: UnitScore) -> list[MemberChange]:
+def _member_changes(old: RoundScore, new: RoundScore, o: UnitScore, n: UnitScore,
+                    channels: tuple[Any, Any] | None = None) -> list[MemberChange]:
     """Members of the unit's groups whose totals moved (or came or went), with a channel's own
     indicator changes: what a parent's change comes from."""
     out: list[MemberChange] = []
-    old_channels = {c.unit.id: c for c in old.channels.get(o.unit.id, [])}
-    new_channels = {c.unit.id: c for c in new.channels.get(n.unit.id, [])}
+    old_lookup, new_lookup = channels or (old.channels, new.channels)
+    old_channels: dict[str, UnitScore] | None = None
+    new_channels: dict[str, UnitScore] = {}
     for group_id, found in n.groups.items():
         before = {m.id: m for m in o.groups[group_id].members} if group_id in o.groups else {}
         after = {m.id: m for m in found.members}
@@ -253,7 +261,11 @@ def _member_changes(old: RoundScore, new: RoundScore, o: UnitScore, n: UnitScore
                 continue
             change = MemberChange(found.group.name, member_id, (a or b).name,  # type: ignore[union-attr]
                                   b.total if b else None, a.total if a else None)
-            if found.group.of == "channels" and member_id in old_channels and member_id in new_channels:
+            if found.group.of == "channels" and old_channels is None:  # looked up once a channel moved
+                old_channels = {c.unit.id: c for c in old_lookup.get(o.unit.id, [])}
+                new_channels = {c.unit.id: c for c in new_lookup.get(n.unit.id, [])}
+            if found.group.of == "channels" and member_id in (old_channels or {}) and member_id in new_channels:
+                assert old_channels is not None
                 change.indicators = _indicator_changes(old_channels[member_id], new_channels[member_id])
                 change.src = new_channels[member_id].source
             out.append(change)
@@ -322,8 +334,27 @@ def _scored(loaded: Loaded, check: bool = True) -> RoundScore:
     return result
 
 
+def _file_by_file(old_directory: Path, new_directory: Path, shown: str, old_tree: Any, new_tree: Any,
+                  old_label: str | None = None, new_label: str | None = None) -> RoundDiff | None:
+    """The diff through gapctl.diff_units (summaries, details where a unit can differ), or None when
+    a side cannot take that path (errors, not a round): the whole-round path decides those."""
+    from gapctl import diff_units
+
+    old = diff_units.side(old_directory, old_tree)
+    new = diff_units.side(new_directory, new_tree) if old is not None else None
+    if old is None or new is None:
+        return None
+    diff = compare(old.scored, new.scored, shown, old_label or old.scored.round.id, new_label or new.scored.round.id,
+                   diff_units.indicator_changes(old, new), (diff_units.Channels(old), diff_units.Channels(new)))
+    diff.observations = diff_units.observations_of(new, [u.unit for u in diff.changed() if u.indicators])
+    return diff
+
+
 def diff_rounds(old_path: Path, new_path: Path) -> RoundDiff:
     """Two rounds on disk (e.g. 2020 against 2021)."""
+    found = _file_by_file(Path(old_path), Path(new_path), f"{old_path} → {new_path}", None, None)
+    if found is not None:
+        return found
     memo: dict[Any, Any] = {}
     old = _scored(load(old_path, memo=memo), check=False)
     new = _scored(load(new_path, memo=memo))
@@ -351,6 +382,9 @@ def _close(base_tree: GitTree, head_tree: Any) -> None:
 
 
 def _diff_round(directory: Path, shown: str, base_tree: GitTree, head_tree: Any, memo: dict[Any, Any]) -> RoundDiff:
+    found = _file_by_file(directory, directory, shown, base_tree, head_tree, base_tree.label, head_tree.label)
+    if found is not None:
+        return found
     old = _scored(load(directory, tree=base_tree, memo=memo), check=False)
     new = _scored(load(directory, tree=head_tree, memo=memo))
     diff = compare(old, new, shown, base_tree.label, head_tree.label)
@@ -409,6 +443,16 @@ def is_repository(path: Path) -> bool:
         return False
 
 
+def _one_side(directory: Path, tree: Any, memo: dict[Any, Any], check: bool) -> RoundScore:
+    """A round on one side only, its totals file by file (whole when it has errors, as `_scored`)."""
+    from gapctl import diff_units
+
+    found = diff_units.side(directory, tree)
+    if found is not None:
+        return found.scored
+    return _scored(load(directory, tree=tree, memo=memo), check=check)
+
+
 def _round_names(repo: Path, tree: Any) -> set[str]:
     from gapctl.load import round_file
     return {d.name for d in tree.dirs(repo / "rounds") if round_file(d, tree) and not d.name.startswith(".")}
@@ -434,11 +478,9 @@ def diff_repository(repo_path: Path, revs: str) -> RepositoryDiff:
                     entries.append(RoundEntry(shown, "changed" if diff.changed() or diff.scheme_notes else "same",
                                               diff=diff))
                 elif name in after:
-                    entries.append(RoundEntry(shown, "added", scored=_scored(load(directory, tree=head_tree,
-                                                                                    memo=memo))))
+                    entries.append(RoundEntry(shown, "added", scored=_one_side(directory, head_tree, memo, True)))
                 else:
-                    entries.append(RoundEntry(shown, "removed", scored=_scored(
-                        load(directory, tree=base_tree, memo=memo), check=False)))
+                    entries.append(RoundEntry(shown, "removed", scored=_one_side(directory, base_tree, memo, False)))
             except ValueError as err:
                 entries.append(RoundEntry(shown, "unreadable", error=str(err)))
     finally:
@@ -514,7 +556,7 @@ def attribute(diff: RoundDiff, root: Path, base: GitTree, head: Any) -> None:
     for unit in diff.changed():
         if unit.new is None and unit.old is None:
             continue
-        obs = diff.new.round.observations.get(unit.unit)
+        obs = (diff.observations if diff.observations is not None else diff.new.round.observations).get(unit.unit)
         entries = {r.indicator: (i, r) for i, r in enumerate(obs.results)} if obs else {}
         rel_obs = None
         if obs is not None and obs.src is not None:

@@ -91,6 +91,20 @@ def md(value: Any) -> str:
     GitHub no `@mention` or `#123` reference (a word joiner after `@`/`#`: backslashes and
     entities do not stop those, they are matched after rendering).
     """
+    if type(value) is str:  # a report's pages repeat their texts: each is escaped once
+        found = _MD.get(value)
+        if found is None:
+            if len(_MD) > 50_000:
+                _MD.clear()
+            found = _MD[value] = _md(value)
+        return found
+    return _md(value)
+
+
+_MD: dict[str, str] = {}
+
+
+def _md(value: Any) -> str:
     text = plain(value)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _LIST_MARKER.sub(r"\1\\\2", text.translate(_MD_ESCAPES))

@@ -175,36 +175,66 @@ def row_key(score: Any) -> tuple[str, str | None, str | None]:
     return score.unit.id, None, score.period
 
 
-def matrix_table(scored: RoundScore) -> Table:
-    columns = _leaf_columns(scored)
+@dataclass
+class Shape:
+    """What every row of the matrix and the problem list depends on, decided once for the round: the
+    leaf columns, whether a scheme column is needed, whether channels and periods have rows, and the
+    units' names (a channel's row carries its unit's)."""
+
+    columns: list[tuple[str, str]]
+    several: bool
+    with_channels: bool
+    with_periods: bool
+    names: dict[str, str]
+
+
+def shape(scored: RoundScore) -> Shape:
     with_channels = any(scored.channels.get(s.unit.id) for s in scored.units)
     with_periods = any(scored.periods.get(s.unit.id) for s in scored.units)
     several = len({s.scheme.id for s in scored.units}) > 1 or len(scored.round.assignments) > 1 or with_channels
+    return Shape(_leaf_columns(scored), several, with_channels, with_periods,
+                 {s.unit.id: s.unit.name for s in scored.units})
+
+
+def unit_scores(scored: RoundScore, score: Any) -> list[Any]:
+    """A unit's rows' scores: the unit, its channels', its periods' (as `matrix_scores` lists them)."""
+    return [score, *scored.channels.get(score.unit.id, []), *scored.periods.get(score.unit.id, [])]
+
+
+def matrix_table(scored: RoundScore, rows: list[list[Any]] | None = None) -> Table:
+    """`rows`: made by `matrix_rows` elsewhere (gapctl.details), when the units of `scored` are summaries."""
+    found = shape(scored)
     fields = [Field("unit", "单位编号"), Field("name", "单位名称")]
-    if several:
+    if found.several:
         fields.append(Field("scheme", "指标体系"))
-    if with_channels:
+    if found.with_channels:
         fields += [Field("channel", "渠道"), Field("channel_name", "渠道名称")]
-    if with_periods:
+    if found.with_periods:
         fields.append(Field("period", "期次"))
-    fields += [Field(leaf_id, title, "number") for leaf_id, title in columns]
-    names = {s.unit.id: s.unit.name for s in scored.units}
-    rows = []
-    for score in matrix_scores(scored):
-        unit, channel, period = row_key(score)
-        row: list[Any] = [unit, names.get(unit, score.unit.name)] + ([score.scheme.id] if several else [])
-        if with_channels:
-            row += [channel, score.unit.name if channel else None]
-        if with_periods:
-            row.append(period)
-        row += [matrix_cell(score.leaves.get(leaf_id)) for leaf_id, _ in columns]
-        rows.append(row)
+    fields += [Field(leaf_id, title, "number") for leaf_id, title in found.columns]
+    if rows is None:
+        rows = [row for score in scored.units for row in matrix_rows(unit_scores(scored, score), found)]
     # the header carries the indicator's id, name and points; the schema's description, its name alone
     leaf_names = {leaf.id: leaf.name for s in matrix_scores(scored) for leaf in s.scheme.leaves()}
     # a unit has several rows once its channels or periods have theirs: no primary key then (its cells are empty)
-    key = [] if with_channels or with_periods else ["unit"]
-    return Table("matrix", EXPORT_MATRIX, fields, rows, key, {i: leaf_names.get(i, i) for i, _ in columns},
+    key = [] if found.with_channels or found.with_periods else ["unit"]
+    return Table("matrix", EXPORT_MATRIX, fields, rows, key, {i: leaf_names.get(i, i) for i, _ in found.columns},
                  missing=["", NOT_APPLICABLE_CELL, PENDING_CELL])
+
+
+def matrix_rows(scores: list[Any], found: Shape) -> list[list[Any]]:
+    """The matrix rows of one unit's scores (`unit_scores`): the points earned per leaf indicator."""
+    rows = []
+    for score in scores:
+        unit, channel, period = row_key(score)
+        row: list[Any] = [unit, found.names.get(unit, score.unit.name)] + ([score.scheme.id] if found.several else [])
+        if found.with_channels:
+            row += [channel, score.unit.name if channel else None]
+        if found.with_periods:
+            row.append(period)
+        row += [matrix_cell(score.leaves.get(leaf_id)) for leaf_id, _ in found.columns]
+        rows.append(row)
+    return rows
 
 
 def _evidence(score_leaf: Any) -> str:
@@ -212,28 +242,36 @@ def _evidence(score_leaf: Any) -> str:
     return "; ".join(ev.url for ev in result.evidence if ev.url) if result else ""
 
 
-def problems_table(scored: RoundScore) -> Table:
-    """Every point lost, a unit's channels' and periods' too (with their 渠道 / 期次, when the round has any)."""
-    with_channels = any(scored.channels.get(s.unit.id) for s in scored.units)
-    with_periods = any(scored.periods.get(s.unit.id) for s in scored.units)
+def problems_table(scored: RoundScore, rows: list[list[Any]] | None = None) -> Table:
+    """Every point lost, a unit's channels' and periods' too (with their 渠道 / 期次, when the round has any).
+    `rows`: made by `problem_rows` elsewhere (gapctl.details), when the units of `scored` are summaries."""
+    found = shape(scored)
     fields = [Field("unit", "单位编号"), Field("unit_name", "单位名称")]
-    if with_channels:
+    if found.with_channels:
         fields += [Field("channel", "渠道"), Field("channel_name", "渠道名称")]
-    if with_periods:
+    if found.with_periods:
         fields.append(Field("period", "期次"))
     fields += [
         Field("indicator", "指标编号"), Field("indicator_name", "指标名称"), Field("lost", "扣分", "number"),
         Field("state", "评估状态"), Field("reason", "扣分理由"), Field("fix", "整改要求"),
         Field("evidence", "佐证链接"),
     ]
-    names = {s.unit.id: s.unit.name for s in scored.units}
+    if rows is None:
+        rows = [row for score in scored.units for row in problem_rows(unit_scores(scored, score), found)]
+    key = ["unit", "indicator"] if not (found.with_channels or found.with_periods) else []
+    words = "; ".join(f"{word}: {state}" for state, word in STATE_WORDS.items() if state != "not-applicable")
+    return Table("problems", EXPORT_PROBLEMS, fields, rows, key, {"state": words})
+
+
+def problem_rows(scores: list[Any], found: Shape) -> list[list[Any]]:
+    """The problem-list rows of one unit's scores (`unit_scores`): every leaf where points were lost."""
     rows = []
-    for score in matrix_scores(scored):
+    for score in scores:
         unit, channel, period = row_key(score)
-        where: list[Any] = [unit, names.get(unit, score.unit.name)]
-        if with_channels:
+        where: list[Any] = [unit, found.names.get(unit, score.unit.name)]
+        if found.with_channels:
             where += [channel, score.unit.name if channel else None]
-        if with_periods:
+        if found.with_periods:
             where.append(period)
         for leaf in score.lost_leaves():
             result = leaf.result
@@ -243,13 +281,29 @@ def problems_table(scored: RoundScore) -> Table:
                 (result.reason if result else None) or "", (result.fix if result else None) or "",
                 _evidence(leaf),
             ])
-    key = ["unit", "indicator"] if not (with_channels or with_periods) else []
-    words = "; ".join(f"{word}: {state}" for state, word in STATE_WORDS.items() if state != "not-applicable")
-    return Table("problems", EXPORT_PROBLEMS, fields, rows, key, {"state": words})
+    return rows
 
 
-def tables(scored: RoundScore) -> list[Table]:
-    return [scores_table(scored), matrix_table(scored), problems_table(scored)]
+def tables(scored: RoundScore, source: Any = None) -> list[Table]:
+    """The three tables. `source` (a gapctl.details.Source whose `scored` is this round's summary): the
+    matrix and problem rows are made unit by unit by workers from each unit's own files (and its
+    channels'), and only the rows come back; the tables are the same."""
+    if source is None:
+        return [scores_table(scored), matrix_table(scored), problems_table(scored)]
+    from gapctl import details
+
+    found = shape(scored)
+
+    def work(detailed: list[Any]) -> tuple[list[list[Any]], list[list[Any]]]:
+        unit = detailed[0]
+        scores = [unit, *details.channel_details(source, unit.unit.id), *scored.periods.get(unit.unit.id, [])]
+        return matrix_rows(scores, found), problem_rows(scores, found)
+    matrix: list[list[Any]] = []
+    problems: list[list[Any]] = []
+    for rows, lost in details.each([source], details.units_of(source), work):
+        matrix += rows
+        problems += lost
+    return [scores_table(scored), matrix_table(scored, matrix), problems_table(scored, problems)]
 
 
 # --- writers --------------------------------------------------------------------------------
@@ -299,9 +353,9 @@ def csv_text(table: Table, header: str = "title") -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def csv_files(scored: RoundScore) -> dict[str, bytes]:
+def csv_files(scored: RoundScore, tabs: list[Table] | None = None) -> dict[str, bytes]:
     """Chinese headers, UTF-8 with BOM (Excel on Chinese Windows reads BOM-less CSV as GBK)."""
-    return {f"{table.name}.csv": csv_text(table).encode("utf-8-sig") for table in tables(scored)}
+    return {f"{table.name}.csv": csv_text(table).encode("utf-8-sig") for table in tabs or tables(scored)}
 
 
 def package_name(round_id: str) -> str:
@@ -338,8 +392,8 @@ def descriptor(scored: RoundScore, tabs: list[Table]) -> dict[str, Any]:
     return package
 
 
-def datapackage_files(scored: RoundScore, provenance: Any = None) -> dict[str, bytes]:
-    tabs = tables(scored)
+def datapackage_files(scored: RoundScore, provenance: Any = None, tabs: list[Table] | None = None) -> dict[str, bytes]:
+    tabs = tabs or tables(scored)
     package = descriptor(scored, tabs)
     if provenance is not None:
         package["provenance"] = provenance.data()
@@ -412,7 +466,7 @@ def provenance_rows(provenance: Any) -> list[list[Any]]:
     return rows
 
 
-def workbook_bytes(scored: RoundScore, provenance: Any = None) -> bytes:
+def workbook_bytes(scored: RoundScore, provenance: Any = None, tabs: list[Table] | None = None) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -421,7 +475,7 @@ def workbook_bytes(scored: RoundScore, provenance: Any = None) -> bytes:
     wb = Workbook()
     wb.remove(wb.active)
     bold = Font(bold=True)
-    tabs = tables(scored)
+    tabs = tabs or tables(scored)
     for table in tabs:
         ws = wb.create_sheet(table.sheet)
         _write_rows(ws, table, [f.title for f in table.fields])
@@ -461,12 +515,13 @@ def workbook_bytes(scored: RoundScore, provenance: Any = None) -> bytes:
     return buffer.getvalue()
 
 
-def xlsx_files(scored: RoundScore, provenance: Any = None) -> dict[str, bytes]:
-    return {f"{scored.round.id}.xlsx": workbook_bytes(scored, provenance)}
+def xlsx_files(scored: RoundScore, provenance: Any = None, tabs: list[Table] | None = None) -> dict[str, bytes]:
+    return {f"{scored.round.id}.xlsx": workbook_bytes(scored, provenance, tabs)}
 
 
-def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None) -> list[Path]:
+def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None, source: Any = None) -> list[Path]:
     """Write the round's tables to the directory `out` (created if needed); the files written.
+    `source`: a gapctl.details.Source, when the units of `scored` are summaries (see `tables`).
 
     `provenance` (gapctl.provenance) goes with them as the module's docstring says. Each file is
     written atomically and the set all or none (gapctl.writes); `out` and the files in it must not
@@ -477,15 +532,16 @@ def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None) -> l
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     out = Path(out)
+    tabs = tables(scored, source) if source is not None else None
     if fmt == "csv":
-        files = csv_files(scored)
+        files = csv_files(scored, tabs)
         if provenance is not None:
             from gapctl.escape import json_document
             files["provenance.json"] = json_document({"round": scored.round.id}, provenance).encode("utf-8")
     elif fmt == "xlsx":
-        files = xlsx_files(scored, provenance)
+        files = xlsx_files(scored, provenance, tabs)
     else:
-        files = datapackage_files(scored, provenance)
+        files = datapackage_files(scored, provenance, tabs)
     return write_files([Write(out / name, data) for name, data in files.items()], root=out.parent)
 
 

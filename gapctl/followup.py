@@ -10,6 +10,7 @@ round has not assessed it yet.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -110,25 +111,63 @@ def _judge(problem: FollowUpItem, leaves: list[LeafScore]) -> None:
         problem.new_reason = "; ".join(dict.fromkeys(reasons)) or None
 
 
-def followup(old: RoundScore, new: RoundScore) -> FollowUp:
-    """Each problem of the old round (pending leaves left out) against the new round."""
+def followup(old: RoundScore, new: RoundScore, old_source: Any = None, new_source: Any = None) -> FollowUp:
+    """Each problem of the old round (pending leaves left out) against the new round. With the two
+    rounds' gapctl.details sources (their units are summaries), each unit's problems are judged by a
+    worker from its files in both rounds, and come back as ids and figures."""
+    if old_source is not None and new_source is not None:
+        return FollowUp(old, new, _followup_units(old, new, old_source, new_source))
     new_units = new.by_unit()
     problems: list[FollowUpItem] = []
     for before in sorted(old.units, key=lambda s: s.unit.id):
-        after = new_units.get(before.unit.id)
-        successors = _successors(after, before) if after is not None else {}
-        for leaf in before.lost_leaves():
-            if leaf.state == "pending":
-                continue
-            result = leaf.result
-            problem = FollowUpItem(before.unit, leaf.indicator, "no-longer-assessed", leaf.points, leaf.lost, None,
-                              reason=result.reason if result else None, fix=result.fix if result else None)
-            if after is None:
-                problem.why = "unit"
-            else:
-                _judge(problem, successors.get(leaf.indicator.id, []))
-            problems.append(problem)
+        problems += unit_problems(before, new_units.get(before.unit.id))
     return FollowUp(old, new, problems)
+
+
+def unit_problems(before: UnitScore, after: UnitScore | None) -> list[FollowUpItem]:
+    """One unit's problems of the old round, each judged against the new round (`after`: the unit there)."""
+    successors = _successors(after, before) if after is not None else {}
+    problems = []
+    for leaf in before.lost_leaves():
+        if leaf.state == "pending":
+            continue
+        result = leaf.result
+        problem = FollowUpItem(before.unit, leaf.indicator, "no-longer-assessed", leaf.points, leaf.lost, None,
+                               reason=result.reason if result else None, fix=result.fix if result else None)
+        if after is None:
+            problem.why = "unit"
+        else:
+            _judge(problem, successors.get(leaf.indicator.id, []))
+        problems.append(problem)
+    return problems
+
+
+def _followup_units(old: RoundScore, new: RoundScore, old_source: Any, new_source: Any) -> list[FollowUpItem]:
+    from gapctl import details
+
+    def work(found: list[Any]) -> list[dict[str, Any]]:  # what travels back: each item's fields, objects by id
+        return [{**{f.name: getattr(p, f.name) for f in dataclasses.fields(p)}, "unit": None,
+                 "indicator": p.indicator.id, "successors": [i.id for i in p.successors]}
+                for p in unit_problems(found[0], found[1])]
+    ordered = sorted(old.units, key=lambda s: s.unit.id)
+    new_units = new.by_unit()
+    problems = []
+    found_by_id: dict[int, dict[str, Indicator]] = {}
+
+    def indicator(scheme: Any, ident: str) -> Indicator:
+        if id(scheme) not in found_by_id:
+            found_by_id[id(scheme)] = {}
+            for ind in scheme.all_indicators():
+                found_by_id[id(scheme)].setdefault(ind.id, ind)
+        return found_by_id[id(scheme)][ident]
+    rows = details.units_of(old_source, new_source, order=ordered)
+    for before, found in zip(ordered, details.each([old_source, new_source], rows, work), strict=True):
+        after = new_units.get(before.unit.id)
+        for item in found:
+            item.update(unit=before.unit, indicator=indicator(before.scheme, item["indicator"]),
+                        successors=[indicator(after.scheme, i) for i in item["successors"]] if after else [])
+            problems.append(FollowUpItem(**item))
+    return problems
 
 
 # --- output ---------------------------------------------------------------------------

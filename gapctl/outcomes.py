@@ -44,6 +44,7 @@ from gapctl.score import (
     summarise,
 )
 from gapctl.sources import SourceFile, display_path, max_file_bytes, over_limit, read_file
+from gapctl.tree import DiskTree
 from gapctl.validate import (
     check_appeals,
     check_definitions,
@@ -69,6 +70,7 @@ class FileOutcome:
     measures: dict[str, Decimal] = field(default_factory=dict)
     score: UnitScore | None = None  # a summary; None when the file or its context has errors
     channel: str | None = None  # a channel's file (rounds/<r>/channels/<unit>/<channel>.yaml)
+    progress: tuple[int, int, int] | None = None  # what `gapctl status` counts (see `progress_counts`)
 
 
 @dataclass
@@ -111,8 +113,9 @@ def jobs_wanted() -> int:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def check(path: Path | str, use_cache: bool = True, progress: Progress | None = None) -> Checked:
-    """Load, validate and summarise-score a round (or every round of a repository)."""
+def check(path: Path | str, use_cache: bool = True, progress: Progress | None = None, tree: Any = None) -> Checked:
+    """Load, validate and summarise-score a round (or every round of a repository); `tree`: read the
+    files of a git revision (gapctl.tree.GitTree) instead of the disk's."""
     from gapctl.load import find_repository_root
 
     path = Path(path)
@@ -122,7 +125,7 @@ def check(path: Path | str, use_cache: bool = True, progress: Progress | None = 
         for line in pending(root) if root is not None else []:  # a batch a killed gapctl left unfinished
             C.notice(line)
         cache = C.open_cache(root, use_cache)
-        loaded = load(path, observations=False, cache=cache)
+        loaded = load(path, observations=False, cache=cache, tree=tree)
         repo = loaded.repository
         report = Report(list(loaded.problems) + check_definitions(repo))
         rounds = [loaded.round] if loaded.round else list(repo.rounds.values())
@@ -170,11 +173,25 @@ def score(checked: Checked, final: bool = False) -> RoundScore:
 
 # --- planning -------------------------------------------------------------------------
 
-def _file_hash(path: Path) -> str:
+def _file_hash(path: Path, tree: Any = None) -> str:
     try:
-        return C.content_hash(read_bytes(path))
+        return C.content_hash(_read(tree, path))
     except OSError:
         return "unreadable"
+
+
+def _read(tree: Any, path: Path) -> bytes:
+    """A file's bytes from the round's tree (a git revision), or from the disk (gapctl.reads)."""
+    return read_bytes(path) if _on_disk(tree) else tree.read_bytes(path)
+
+
+def _on_disk(tree: Any) -> bool:
+    return tree is None or isinstance(tree, DiskTree)
+
+
+def _too_large(tree: Any, path: Path) -> bool:
+    """over_limit for a file on disk (a revision's file is refused by read_file once read)."""
+    return _on_disk(tree) and over_limit(path)
 
 
 def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
@@ -182,8 +199,8 @@ def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
     imported = imported_losses(round_, 0) if can_score else {}
     externals: dict[str, list[ExternalShare]] = {}
     unit_keys: dict[str, str] = {}
-    scheme_hashes = {sid: _file_hash(s.src.path) for sid, s in round_.schemes.items() if s.src}
-    appeal_hashes = {uid: sorted({_file_hash(a.src.path) for a in appeals if a.src})
+    scheme_hashes = {sid: _file_hash(s.src.path, round_.tree) for sid, s in round_.schemes.items() if s.src}
+    appeal_hashes = {uid: sorted({_file_hash(a.src.path, round_.tree) for a in appeals if a.src})
                      for uid, appeals in round_.appeals.items()}
     for unit in units.values():
         scheme = round_.scheme_for(unit)
@@ -193,7 +210,8 @@ def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
             (unit.id, unit.name, unit.name_en, unit.type, unit.parent, unit.tags, unit.note),
             scheme.id if scheme else None, scheme_hashes.get(scheme.id) if scheme else None,
             appeal_hashes.get(unit.id), externals.get(unit.id))
-    context = C.key_of("observations", _file_hash(round_.src.path) if round_.src else None, str(round_.directory),
+    context = C.key_of("observations", _file_hash(round_.src.path, round_.tree) if round_.src else None,
+                       str(round_.directory),
                        os.getcwd(), os.environ.get("GAPCTL_MAX_FILE_MB"), os.environ.get("GAPCTL_MAX_VALUES"),
                        ci_mode(), can_score, i18n.lang())  # problem messages are in the current language
     references: dict[int, str] = {}
@@ -249,7 +267,7 @@ def _key_of_hash(plan: RoundPlan, path: Path, digest: str) -> str:
 def _outcome(plan: RoundPlan, path: Path, data: bytes) -> FileOutcome:
     """Read, check and summarise-score one observation file (in a worker or here)."""
     round_ = plan.round
-    parsed = read_file(path, data)
+    parsed = read_file(path, data, keep_text=not _on_disk(round_.tree))
     load_problems = list(parsed.problems)
     obs = build_observations(parsed.src, parsed.data, load_problems) if parsed.data is not None else None
     outcome = FileOutcome(parsed.src, obs.unit if obs else None, load_problems)
@@ -267,12 +285,34 @@ def _outcome(plan: RoundPlan, path: Path, data: bytes) -> FileOutcome:
     outcome.check_problems = check_observation_file(round_, plan.units, obs, outcome.evidence_files)
     unit = plan.units.get(obs.unit)
     scheme = round_.scheme_for(unit) if unit else None
+    if unit is not None and scheme is not None:
+        outcome.progress = progress_counts(scheme, unit, obs)
     if plan.can_score and unit and scheme and not any(
             p.severity == ERROR for p in load_problems + outcome.check_problems):
         outcome.score = summarise(score_unit(scheme, unit, obs, plan.externals.get(unit.id),
                                              round_.appeals.get(unit.id), round_.stages.get("evidence_due")),
                                   plan.keep_nodes[scheme.id])
     return outcome
+
+
+def progress_counts(scheme: Any, unit: Unit, obs: Any) -> tuple[int, int, int]:
+    """How many of the unit's applicable leaves its file records as observed by an evaluator, as
+    self-assessed and as reviewed (entries not pending): what `gapctl status` adds up."""
+    leaves = {i.id for i in scheme.leaves() if i.section == "main" and i.applies(unit)}
+    entries = obs.results if obs else []
+    observed, self_, reviewed = (len({r.indicator for r in entries if r.source == source and r.indicator in leaves
+                                      and r.state != "pending"}) for source in ("evaluator", "self", "review"))
+    return observed, self_, reviewed
+
+
+def progress_of(checked: Checked) -> dict[str, tuple[int, int, int]]:
+    """Unit id → `progress_counts` of its observation file (the first, as loading keeps)."""
+    out: dict[str, tuple[int, int, int]] = {}
+    for plan in checked.plans:
+        for outcome in plan.outcomes:
+            if outcome.unit is not None and outcome.channel is None and outcome.progress is not None:
+                out.setdefault(outcome.unit, outcome.progress)
+    return out
 
 
 OWN = "F"  # the name an outcome gives its own observation file (a reference name is JSON: never "F")
@@ -316,7 +356,12 @@ CHUNK_BOUNDARY = 16  # a chunk ends after a file whose key ≡ 0 (mod this): ~16
 def _file_key(plan: RoundPlan, path: Path, index: C.StatIndex | None = None, limit: int | None = None) -> str | None:
     """The file's cache key, or None when it cannot be read (or is over the size limit `limit`, by
     default the one in force); its hash from `index` when the file's stat shows it unchanged since
-    it was hashed."""
+    it was hashed. A git revision's file (the round's tree) is read from git: no stat to trust."""
+    if not _on_disk(plan.round.tree):
+        try:
+            return _key(plan, path, plan.round.tree.read_bytes(path))
+        except (OSError, ValueError):
+            return None
     st = None
     if index is not None and limit is not None:
         try:
@@ -378,11 +423,11 @@ def _work(chunk: list[int]) -> list[tuple[int, bytes | None, str | None]]:
 
 def _compute(plan: RoundPlan, path: Path) -> tuple[FileOutcome, str | None]:
     """One file's outcome, and its key if the outcome may be cached."""
-    if over_limit(path):  # refused without reading it all
+    if _too_large(plan.round.tree, path):  # refused without reading it all
         parsed = read_file(path)
         return FileOutcome(parsed.src, None, list(parsed.problems)), None
     try:
-        data = read_bytes(path)
+        data = _read(plan.round.tree, path)
     except OSError as err:
         return FileOutcome(SourceFile(path, display_path(path)), None,
                            [unreadable_problem(path, f"cannot read file: {err.strerror or err}")]), None
@@ -399,9 +444,12 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
     global _PLAN
     paths = _paths(plan)
     results: list[FileOutcome | None] = [None] * len(paths)
-    index = C.StatIndex(plan.cache, str(plan.round.directory.resolve())) if plan.cache is not None else None
+    # the stat index vouches for files on disk only (a git revision's files are read from git)
+    index = C.StatIndex(plan.cache, str(plan.round.directory.resolve())) \
+        if plan.cache is not None and _on_disk(plan.round.tree) else None
     limit = max_file_bytes()[0]
-    plan.keys = [_file_key(plan, path, index, limit) for path in paths] if index is not None else [None] * len(paths)
+    plan.keys = [_file_key(plan, path, index, limit) for path in paths] if plan.cache is not None \
+        else [None] * len(paths)
     if index is not None:
         index.save()
     stored: dict[int, bytes] = {}  # payloads to keep in the cache (reused or computed)

@@ -43,8 +43,12 @@ class Status:
     unknown_calendar: list[dt.date] = field(default_factory=list)
 
 
-def status(round_: Round, today: dt.date, progress: Any = None) -> Status:
-    """Counts of units × indicators per stage and the deadlines around `today`."""
+def status(round_: Round, today: dt.date, progress: Any = None,
+           counts_of: dict[str, tuple[int, int, int]] | None = None) -> Status:
+    """Counts of units × indicators per stage and the deadlines around `today`. `counts_of`: each
+    unit's (observed, self-assessed, reviewed) counted file by file (gapctl.outcomes, cached), when
+    the round's observations were not loaded."""
+    from gapctl.outcomes import progress_counts
     from gapctl.validate import appeal_deadline
     from gapctl.workdays import WorkCalendar, load_calendar_files
 
@@ -63,13 +67,13 @@ def status(round_: Round, today: dt.date, progress: Any = None) -> Status:
         if scheme is None:
             continue
         counts["units"] += 1
-        leaves = {i.id for i in scheme.leaves() if i.section == "main" and i.applies(unit)}
-        counts["applicable"] += len(leaves)
-        obs = round_.observations.get(unit.id)
-        entries = obs.results if obs else []
-        for source, key in (("evaluator", "observed"), ("self", "self"), ("review", "reviewed")):
-            counts[key] += len({r.indicator for r in entries if r.source == source and r.indicator in leaves
-                                and r.state != "pending"})
+        counts["applicable"] += sum(1 for i in scheme.leaves() if i.section == "main" and i.applies(unit))
+        if counts_of is not None:
+            found = counts_of.get(unit.id, (0, 0, 0))
+        else:
+            found = progress_counts(scheme, unit, round_.observations.get(unit.id))
+        for key, value in zip(("observed", "self", "reviewed"), found, strict=True):
+            counts[key] += value
         appeals = [a for a in round_.appeals.get(unit.id, []) if a.filed <= today]
         counts["appealed"] += len(appeals)
         counts["decided"] += sum(1 for a in appeals if a.outcome and (a.decided is None or a.decided <= today))

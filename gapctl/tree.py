@@ -122,6 +122,7 @@ class GitTree:
                 self.dir_set.add(parent)
                 parent = parent.rpartition("/")[0]
         self._reader: subprocess.Popen[bytes] | None = None
+        self._reader_pid = 0  # the process that started the reader (workers forked later start their own)
 
     def _rel(self, path: Path) -> str | None:
         try:  # the name itself not resolved: a link in the working tree is not the revision's file
@@ -191,9 +192,10 @@ class GitTree:
         raise Refused(path, _("is a symbolic link in {revision} that loops back on itself").format(revision=self.label))
 
     def _object(self, rel: str) -> bytes:
-        if self._reader is None:
+        if self._reader is None or self._reader_pid != os.getpid():  # a forked worker starts its own
             self._reader = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.root,
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            self._reader_pid = os.getpid()
         assert self._reader.stdin and self._reader.stdout
         self._reader.stdin.write(self.blobs[rel].encode() + b"\n")
         self._reader.stdin.flush()
@@ -215,7 +217,7 @@ class GitTree:
         return self.blobs[rel] if rel in self.blobs else blob_id(data)
 
     def close(self) -> None:
-        if self._reader is not None:
+        if self._reader is not None and self._reader_pid == os.getpid():
             if self._reader.stdin:
                 self._reader.stdin.close()
             self._reader.wait()

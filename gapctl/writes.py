@@ -21,9 +21,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gapctl import journal as J
 from gapctl.i18n import _
@@ -280,13 +281,36 @@ def _put(journal: J.Journal, write: Write) -> None:
     os.unlink(tmp)
 
 
-def write_directory(target: Path, files: dict[str, bytes], root: Path | None = None) -> list[Path]:
+class Staging:
+    """The new directory `write_directory` fills when given a function instead of a dict: files are
+    written as they are made (`put`, or `open` for one written in parts), so a report of thousands
+    of pages never holds them all."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.names: list[str] = []
+
+    def open(self, rel: str) -> Any:
+        """A new file of the directory, open for writing bytes."""
+        path = self.directory / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.names.append(rel)
+        return open(path, "xb")
+
+    def put(self, rel: str, data: bytes) -> None:
+        with self.open(rel) as out:
+            out.write(data)
+
+
+def write_directory(target: Path, files: dict[str, bytes] | Callable[[Staging], None],
+                    root: Path | None = None) -> list[Path]:
     """Make the directory `target` hold exactly `files` (relative path → bytes), in one step.
 
     The directory is built beside `target` and swapped with the old one in one
     `renameat2(RENAME_EXCHANGE)`, so a reader sees the old directory or the new one, never
     none (where the exchange is not supported, two renames, completed by the next run if
-    killed between them). Raises WriteError (a link, not a directory), DiskFull.
+    killed between them). `files` may be a function that fills the new directory (a `Staging`)
+    file by file. Raises WriteError (a link, not a directory), DiskFull.
     """
     target = Path(os.path.abspath(target))
     if os.path.islink(target):
@@ -306,7 +330,7 @@ def write_directory(target: Path, files: dict[str, bytes], root: Path | None = N
             journal = J.Journal.begin(directory)
             try:
                 staging = journal.intend(target, directory=True)
-                _fill(staging, files)
+                names = _fill(staging, files)
                 journal.commit()
             except BaseException:
                 journal.roll_back()
@@ -322,20 +346,27 @@ def write_directory(target: Path, files: dict[str, bytes], root: Path | None = N
         raise WriteError(str(err)) from None
     except OSError as err:
         raise _failure(err, target, 0, 1) from err
-    return [target / rel for rel in files]
+    return [target / rel for rel in names]
 
 
-def _fill(staging: Path, files: dict[str, bytes]) -> None:
+def _fill(staging: Path, files: dict[str, bytes] | Callable[[Staging], None]) -> list[str]:
     """Write the files into a new directory with ordinary modes, then make them durable at once."""
     mask = os.umask(0)
     os.umask(mask)
     os.mkdir(staging, 0o777 & ~mask)
-    for rel, data in sorted(files.items()):
-        path = staging / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "xb") as out:
-            out.write(data)
+    if callable(files):
+        filled = Staging(staging)
+        files(filled)
+        names = filled.names
+    else:
+        for rel, data in sorted(files.items()):
+            path = staging / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "xb") as out:
+                out.write(data)
+        names = list(files)
     _sync_all(staging)
+    return names
 
 
 def _sync_all(directory: Path) -> None:

@@ -131,3 +131,51 @@ def test_report_directory_is_readable_by_others(tmp_path):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
     assert stat.S_IMODE((tmp_path / "out/units/a.md").stat().st_mode) == 0o644
+
+
+def test_text_and_rows_rendered_once_give_the_html_markdown_it_gives(tmp_path):
+    """body() renders each distinct inline text and table row once and reuses it (report.html:
+    _inline_once, _table_rows_once): every page of every shipped round, hostile cells, odd tables and
+    random ones render as markdown-it renders them."""
+    import random
+
+    from gapctl.report import html as html_render
+    from gapctl.report.markdown import pages
+
+    plain = html_render._parser()
+    texts = []
+    for round_dir in sorted((ROOT / "rounds").iterdir()):
+        for lang in ("zh", "en"):
+            texts += [page.markdown for page in pages(scored(round_dir), lang, ".html")]
+    texts += ["| a | b |\n|---|---:|\n| " + INJECTED.replace("|", "\\|") + " | `x` |\n",
+              "# " + INJECTED + "\n\n- [a](http://x) *b* **c**\n- <b>\n", "> **note**\n\ntext\\\nmore\n",
+              "| a | b | c |\n|:---|:---:|---:|\n| one |\n| 1 | 2 | 3 | 4 |\n|\\|x\\\\|y|\n||\n| a |\nnot a row\n\n",
+              "| h |\n|---|\n", "- item\n\n  | in | list |\n  |---|---|\n  | x | y |\n", "| a |\n|---|\n    | code |\n"]
+    pick = random.Random(18)
+    pieces = ["|", "\\|", "\\", " ", "a", "中", "*", "`", "[x](y)", "\t", "-", ":", "<", "&"]
+    for _ in range(300):
+        width = pick.randint(1, 4)
+        head = "| " + " | ".join(["h"] * width) + " |"
+        delimiter = "|" + "|".join(pick.choice(["---", ":---", "---:", ":---:"]) for _ in range(width)) + "|"
+        rows = ["".join(pick.choice(pieces) for _ in range(pick.randint(0, 12))) for _ in range(pick.randint(0, 4))]
+        texts.append(f"{head}\n{delimiter}\n" + "".join(f"|{row}|\n" for row in rows))
+    for text in texts + texts:  # the second time from the memo
+        assert html_render.body(text, {}) == plain.render(text), text
+
+
+def test_text_without_markup_is_rendered_as_markdown_it_renders_it():
+    """report.html._inline_html skips parsing text in which no inline rule can start: 100,000 random
+    texts (with and without markup) give what markdown-it's renderInline gives."""
+    import random
+
+    from gapctl.report import html as html_render
+
+    plain = html_render._parser()
+    pieces = [*"abc 中文\"'#$%+-:=@^{}|()/.,;?09\t", "\\", "`", "*", "_", "[", "]", "!", "<", ">", "&", "~", "\n",
+              "\r", "\x00", "http://x.y", "www.a.com", "  ", "&amp;", "\\*", "**b**", "[a](b)"]
+    pick = random.Random(18)
+    for _ in range(100_000):
+        text = "".join(pick.choice(pieces) for _ in range(pick.randint(0, 10)))
+        html_render._INLINE.pop(text, None)
+        assert html_render._inline_html(text) == plain.renderInline(text), repr(text)
+

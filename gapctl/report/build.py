@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing as mp
+import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -43,10 +44,10 @@ def render(scored: RoundScore, fmt: str = "html", lang: str = "zh", previous: Ro
     issue, standing = issue or Issue(), standing or Standing()
     out: dict[str, str] = {}
     if fmt == "md":
+        units = [None, *scored.in_rank_order()]  # as `pages` orders them
         for n, page in enumerate(pages(scored, lang, ext, previous, stamp, standing, issue if issue else None,
                                        robustness)):
-            page = _with_provenance(_with_history(page, scored.units[n - 1] if n else None, history, lang),
-                                    provenance, lang)
+            page = _with_provenance(_with_history(page, units[n], history, lang), provenance, lang)
             out[page.path] = page.markdown + "\n"
             for name, chart in page.charts.items():  # the overview's, and a unit's history (all in charts/)
                 out[f"charts/{name}"] = chart + "\n"
@@ -127,9 +128,9 @@ def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
                  robustness: list | None = None) -> list[tuple[str, str, str]]:
     """Every page rendered, in order; large rounds across the machine's cores (forked workers)."""
     global _JOB
-    count = len(scored.units) + 1
     from gapctl.outcomes import jobs_wanted
 
+    count = len(scored.units) + 1
     workers = min(jobs_wanted(), 8)  # GAPCTL_JOBS, else the usable cores, as validate and score
     _JOB = (scored, lang, previous, stamp, standing, provenance, history, robustness)
     try:
@@ -161,6 +162,140 @@ def document(scored: RoundScore, fmt: str, lang: str = "zh", previous: RoundScor
     raise ValueError(f"{fmt!r} is not a document format; expected one of {', '.join(DOCUMENTS)}")
 
 
+# --- unit by unit (gapctl.details) ----------------------------------------------------------
+# A large round's report without holding it: each unit page is rendered by a worker from that
+# unit's own files and the round's summary, and written as it comes; the overview, which adds up
+# every unit's indicators (markdown.Tally), comes last. The files are those `render` gives.
+
+def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous: Any = None,
+                stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None,
+                progress: Any = None, provenance: Any = None) -> int:
+    """Write the html or md report of `source` (a gapctl.details.Source; `previous`, the last
+    round's, for --compare) to `out_dir` as `render` + `write` would; the number of files."""
+    from gapctl.writes import Staging, WriteError, write_directory
+
+    out_dir = Path(out_dir)
+    _check_target(out_dir)
+    count = 0
+
+    def fill(stage: Staging) -> None:
+        nonlocal count
+        for rel, data in _report_files(source, fmt, lang, previous, stamp, issue, standing, progress, stage,
+                                       provenance):
+            _check_rel(rel, out_dir)
+            stage.put(rel, data)
+        count = len(stage.names)
+    try:
+        write_directory(out_dir, fill)
+    except WriteError as err:
+        raise ReportError(str(err)) from None
+    return count
+
+
+def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | None, issue: Issue | None,
+                  standing: Standing | None, progress: Any, stage: Any = None, provenance: Any = None) -> Any:
+    """(relative path, bytes) of every file of the report, unit pages first (in `pages`' order). report.html,
+    which holds every page behind the overview, is written to `stage` in parts (or yielded whole)."""
+    import tempfile
+
+    from gapctl import details
+    from gapctl.report.markdown import Tally, overview, unit_page
+
+    html = fmt == "html"
+    ext = ".html" if html else ".md"
+    issue, standing = issue or Issue(), standing or Standing()
+    scored = source.scored
+    sources = [source] + ([previous] if previous is not None else [])
+    around = frame(scored, lang, issue, standing)
+    unit_frame = dataclasses.replace(around, head=False)
+    ordered = scored.in_rank_order()
+
+    def work(found: list[Any]) -> tuple[str, str, str, dict[str, str], Tally]:
+        s, before = found[0], found[1] if len(found) > 1 else None
+        page = _with_provenance(unit_page(scored, s, lang, ext, before, standing), provenance, lang)
+        text = html_render.body(page.markdown, page.charts) if html else page.markdown
+        return page.path, page.title, text, {} if html else page.charts, Tally.of(s, lang)
+
+    tallies: dict[str, Tally] = {}  # a few sums a unit, added up in the overview's order at the end
+    rows = details.units_of(*sources, order=ordered)
+    with tempfile.TemporaryFile() as sections:  # report.html's unit sections, until the overview is known
+        for s, (path, title, text, charts, part) in zip(ordered, details.each(sources, rows, work, progress),
+                                                        strict=True):
+            tallies[s.unit.id] = part
+            if html:
+                yield path, html_render.document(title, lang, [text], unit_frame).encode("utf-8")
+                sections.write(html_render.section(_flatten_links(text)).encode("utf-8"))
+            else:
+                yield path, (text + "\n").encode("utf-8")
+                for name, chart in charts.items():
+                    yield f"charts/{name}", (chart + "\n").encode("utf-8")
+        tally = Tally()
+        for s in scored.units:
+            tally.merge(tallies[s.unit.id])
+        page = overview(scored, lang, ext, stamp, standing, None if html else (issue if issue else None), tally=tally)
+        page = _with_provenance(page, provenance, lang)
+        if not html:
+            yield page.path, (page.markdown + "\n").encode("utf-8")
+            for name, chart in page.charts.items():
+                yield f"charts/{name}", (chart + "\n").encode("utf-8")
+            return
+        body = html_render.body(page.markdown, page.charts)
+        yield page.path, html_render.document(page.title, lang, [body], around).encode("utf-8")
+        head = html_render.document_head(scored.round.title, lang, around)
+        first = html_render.section(html_render.first_section(_flatten_links(body), around))
+        sections.seek(0)
+        if stage is None:
+            yield "report.html", (head + first).encode("utf-8") + sections.read() + \
+                html_render.DOCUMENT_TAIL.encode("utf-8")
+            return
+        with stage.open("report.html") as out:
+            out.write((head + first).encode("utf-8"))
+            shutil.copyfileobj(sections, out, 1 << 20)
+            out.write(html_render.DOCUMENT_TAIL.encode("utf-8"))
+
+
+def document_units(source: Any, fmt: str, lang: str = "zh", previous: Any = None, stamp: str | None = None,
+                   issue: Issue | None = None, standing: Standing | None = None, provenance: Any = None,
+                   progress: Any = None) -> bytes:
+    """`document` of a round detailed unit by unit (gapctl.details): docx with each unit's section
+    made by a worker; pdf printed from the one-file HTML report (which Chromium needs whole)."""
+    from gapctl import details
+
+    scored = source.scored
+    if fmt == "docx":
+        from gapctl.report.word import docx_bytes, unit_xml
+
+        def parts(order: list[Any]) -> Any:
+            number = {s.unit.id: n for n, s in enumerate(order, start=1)}
+
+            def work(found: list[Any]) -> str:
+                s = found[0]
+                return unit_xml(s, number[s.unit.id], lang, scored.ranks_shown(s.scheme))
+            return details.each([source], details.units_of(source, order=order), work, progress)
+        return docx_bytes(scored, lang, issue, standing, provenance, parts)
+    if fmt == "pdf":
+        from gapctl.report.pdf import print_pdf
+        files = dict(_report_files(source, "html", lang, previous, stamp, issue, standing, progress,
+                                   provenance=provenance))
+        return print_pdf(files["report.html"].decode("utf-8"))
+    raise ValueError(f"{fmt!r} is not a document format; expected one of {', '.join(DOCUMENTS)}")
+
+
+def _check_target(out_dir: Path) -> None:
+    if out_dir.is_symlink():
+        raise ReportError(_("{path} is a symbolic link; write the report to a real directory").format(path=out_dir))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ReportError(_("{path} exists and is not a directory").format(path=out_dir))
+
+
+def _check_rel(rel: str, out_dir: Path) -> None:
+    """Paths come from unit ids: never let one write outside the report."""
+    parts = PurePosixPath(rel).parts
+    if not parts or PurePosixPath(rel).is_absolute() or ".." in parts or "\\" in rel or ":" in rel:
+        raise ReportError(_("refusing to write {file}: report files stay inside {path}").format(
+            file=repr(rel), path=out_dir))
+
+
 def document_path(out: Path | None, round_id: str, fmt: str) -> Path:
     """Where a document goes: `--out` as given, inside it when it is a directory, else out/<round-id>.<fmt>."""
     if out is None:
@@ -190,15 +325,9 @@ def write(files: dict[str, str], out_dir: Path) -> None:
     from gapctl.writes import WriteError, write_directory
 
     out_dir = Path(out_dir)
-    if out_dir.is_symlink():
-        raise ReportError(_("{path} is a symbolic link; write the report to a real directory").format(path=out_dir))
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ReportError(_("{path} exists and is not a directory").format(path=out_dir))
-    for rel in files:  # paths come from unit ids: never let one write outside the report
-        parts = PurePosixPath(rel).parts
-        if not parts or PurePosixPath(rel).is_absolute() or ".." in parts or "\\" in rel or ":" in rel:
-            raise ReportError(_("refusing to write {file}: report files stay inside {path}").format(
-                file=repr(rel), path=out_dir))
+    _check_target(out_dir)
+    for rel in files:
+        _check_rel(rel, out_dir)
     try:
         write_directory(out_dir, {rel: text.encode("utf-8") for rel, text in files.items()})
     except WriteError as err:

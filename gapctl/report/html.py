@@ -61,14 +61,164 @@ div.watermark { position: fixed; top: 42%; left: 0; right: 0; text-align: center
 _IMG = re.compile(r'<img src="(?:\.\./)?charts/([A-Za-z0-9_.-]+\.svg)" alt="([^"]*)"\s*/?>')  # ../: a unit's page
 
 
-@lru_cache(maxsize=1)
-def _renderer() -> Any:
+def _parser() -> Any:
     from markdown_it import MarkdownIt
 
     parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
     parser.validateLink = allowed_scheme  # default allows data:image/…; we allow http(s) and relative only
     # rules the report's Markdown never uses: fewer rules to try on every line and character
     return parser.disable(["code", "fence", "hr", "reference", "html_block", "lheading", "autolink", "html_inline"])
+
+
+@lru_cache(maxsize=1)
+def _renderer() -> Any:
+    """The parser `body` renders with: `_parser`, whose inline content (a table cell, a heading, a
+    paragraph) is rendered once per distinct text and reused (`_inline_once`), and whose tables are
+    put together from rows rendered once each (`_table_rows_once`)."""
+    parser = _parser()
+    parser.core.ruler.at("inline", _inline_once)
+    original = parser.block.ruler.__rules__[parser.block.ruler.__find__("table")].fn
+
+    def table(state: Any, start: int, end: int, silent: bool) -> bool:
+        return _table_rows_once(original, state, start, end, silent)
+    parser.block.ruler.at("table", table, {"alt": ["paragraph", "reference"]})
+    return parser
+
+
+_INLINE: dict[str, str] = {}  # inline Markdown → its HTML, shared by the pages of a report
+_INLINE_MOST = 30_000  # entries of each memo (a few tens of MB at most); emptied when full
+
+
+@lru_cache(maxsize=1)
+def _plain() -> Any:
+    return _parser()
+
+
+_ROWS: dict[tuple[str | None, ...], str] = {}  # (header, delimiter row, None) → a head; (delimiter row, row) → a row
+
+
+def _table_rows_once(original: Any, state: Any, start: int, end: int, silent: bool) -> bool:
+    """markdown-it's table rule for the tables the report writes (`markdown._table`: at the left
+    margin, every row a line starting with `|`, up to a blank line), with each distinct row made
+    once from its cells (each cell's HTML from `_inline_html`) and reused; any other table goes to
+    the rule itself. The rows and cells of a report's thousands of unit pages repeat."""
+    from markdown_it.rules_block.table import MAX_AUTOCOMPLETED_CELLS
+
+    if not original(state, start, end, True):
+        return False
+    if silent:
+        return True
+    lines = []
+    line = start
+    while line < end:
+        text = state.src[state.bMarks[line] + state.tShift[line]:state.eMarks[line]]
+        if not text.strip():
+            break
+        if state.blkIndent or state.tShift[line] or not text.startswith("|"):
+            return original(state, start, end, False)  # not a table the report writes: the rule decides
+        lines.append(text)
+        line += 1
+    header, delimiter, rows = lines[0], lines[1], lines[2:]
+    if len(rows) * (header.count("|") + 1) > MAX_AUTOCOMPLETED_CELLS:  # where the rule could stop early
+        return original(state, start, end, False)
+    if len(_ROWS) > _INLINE_MOST:
+        _ROWS.clear()
+    html = [_head_html(header, delimiter)]
+    if rows:
+        html.append("<tbody>\n")
+        for row in rows:
+            found = _ROWS.get((delimiter, row))
+            if found is None:
+                found = _ROWS[(delimiter, row)] = _row_html(delimiter, row)
+            html.append(found)
+        html.append("</tbody>\n")
+    html.append("</table>\n")
+    token = state.push("html_block", "", 0)
+    token.map = [start, line]
+    token.content = "".join(html)
+    state.line = line
+    return True
+
+
+def _head_html(header: str, delimiter: str) -> str:
+    """The HTML markdown-it gives a table's head, `<table>` to `</thead>`: cut from the table of the
+    header and the delimiter row alone."""
+    key = (header, delimiter, None)
+    found = _ROWS.get(key)
+    if found is None:
+        alone = _plain().render(f"{header}\n{delimiter}\n")
+        found = _ROWS[key] = alone.partition("</thead>\n")[0] + "</thead>\n"
+    return found
+
+
+def _row_html(delimiter: str, row: str) -> str:
+    """One body row as markdown-it's table rule and renderer make it: the row split into cells
+    (a \\| stays in its cell), as many cells as the delimiter row has columns (missing ones empty, extra
+    ones dropped), each aligned as its column and rendered inline."""
+    from markdown_it.common.utils import mdTrim
+    from markdown_it.rules_block.table import escapedSplit
+
+    aligns = _aligns(delimiter)
+    columns = escapedSplit(mdTrim(row))
+    if columns and columns[0] == "":
+        columns.pop(0)
+    if columns and columns[-1] == "":
+        columns.pop()
+    cells = []
+    for i, align in enumerate(aligns):
+        content = mdTrim(columns[i]) if i < len(columns) and columns[i] else ""
+        style = f' style="text-align:{align}"' if align else ""
+        cells.append(f"<td{style}>{_inline_html(content)}</td>\n")
+    return "<tr>\n" + "".join(cells) + "</tr>\n"
+
+
+@lru_cache(maxsize=64)
+def _aligns(delimiter: str) -> tuple[str, ...]:
+    """Each column's alignment from the delimiter row, as markdown-it's table rule reads it."""
+    from markdown_it.common.utils import mdTrim
+
+    columns = delimiter.split("|")
+    out = []
+    for i, column in enumerate(columns):
+        text = mdTrim(column)
+        if not text:
+            if i == 0 or i == len(columns) - 1:
+                continue
+        if text.endswith(":"):
+            out.append("center" if text.startswith(":") else "right")
+        elif text.startswith(":"):
+            out.append("left")
+        else:
+            out.append("")
+    return tuple(out)
+
+
+_MARKUP = re.compile(r"[\\`*_\[\]!<>&~\n\r\x00]")  # what an inline rule of `_parser` could act on
+
+
+def _inline_html(text: str) -> str:
+    """`text` rendered inline (a cell, a heading, a paragraph), once per distinct text; text in which
+    no inline rule of `_parser` can start (no escape, code, emphasis, link, entity, line break) is
+    what markdown-it makes of it without parsing: itself, HTML-escaped (only `"` can be in it)."""
+    html = _INLINE.get(text)
+    if html is None:
+        if len(_INLINE) > _INLINE_MOST:
+            _INLINE.clear()
+        html = _INLINE[text] = text.replace('"', "&quot;") if not _MARKUP.search(text) else \
+            _plain().renderInline(text)
+    return html
+
+
+def _inline_once(state: Any) -> None:
+    """markdown-it's `inline` core rule, with each distinct inline text rendered once: a report's
+    thousands of unit pages repeat most of their cells (indicator names, points, methods). The HTML
+    is what rendering the text inline gives (`renderInline` of a parser with the same rules), carried
+    as one raw token, so the page renders to the same bytes."""
+    from markdown_it.token import Token
+
+    for token in state.tokens:
+        if token.type == "inline":
+            token.children = [Token("html_inline", "", 0, content=_inline_html(token.content))]
 
 
 def body(markdown: str, charts: dict[str, str]) -> str:
@@ -145,12 +295,31 @@ def document(title: str, lang: str, sections: list[str], frame: Frame | None = N
     """A self-contained page; with `frame`, the masthead and closing around the first section and
     the print layout (every section starts a printed page)."""
     if frame is not None and frame.head and sections:
-        sections = [masthead(frame) + sections[0] + closing(frame)] + sections[1:]
-    pages = "".join(f'<section class="page">{section}</section>' for section in sections)
+        sections = [first_section(sections[0], frame)] + sections[1:]
+    pages = "".join(section(text) for text in sections)
+    return document_head(title, lang, frame) + pages + DOCUMENT_TAIL
+
+
+def first_section(text: str, frame: Frame) -> str:
+    """The first section's text with the masthead and closing a framed document puts around it."""
+    return masthead(frame) + text + closing(frame)
+
+
+def section(text: str) -> str:
+    """One printed page of a document: `document` is `document_head` + sections + DOCUMENT_TAIL, so
+    a long one can be written a section at a time."""
+    return f'<section class="page">{text}</section>'
+
+
+DOCUMENT_TAIL = "\n</main></body>\n</html>\n"
+
+
+def document_head(title: str, lang: str, frame: Frame | None = None) -> str:
+    """Everything of a document before its first section."""
     style = CSS + (page_css(frame) + "\n" if frame is not None else "@page { size: A4; margin: 15mm; }\n")
     mark = f'<div class="watermark" aria-hidden="true">{escape(frame.mark)}</div>\n' if frame and frame.mark else ""
     return ("<!DOCTYPE html>\n"
             f'<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{escape(title)}</title>\n<style>{style}</style>\n</head>\n"
-            f"<body>{mark}<main>\n{pages}\n</main></body>\n</html>\n")
+            f"<body>{mark}<main>\n")

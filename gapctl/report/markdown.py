@@ -14,7 +14,7 @@ tables list units in the unit set's order under "Scores".
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -60,11 +60,60 @@ def banner(scored: RoundScore, lang: str, standing: Standing | None = None) -> l
     return lines
 
 
+@dataclass
+class Tally:
+    """What the overview adds up over every unit's indicators: attainment per top-level indicator
+    and points lost per leaf. Built unit by unit (`add`, or `of` in a worker and `merge` here, in
+    the units' order), so the overview needs no unit's detail kept."""
+
+    attainment: dict[tuple[str, str], list[Decimal]] = field(default_factory=dict)  # → [earned, points]
+    names: dict[tuple[str, str], str] = field(default_factory=dict)  # top-level indicator's name in `lang`
+    lost: dict[tuple[str, str], list[Any]] = field(default_factory=dict)  # → [id, name, points lost, units]
+
+    @classmethod
+    def of(cls, s: UnitScore, lang: str) -> Tally:
+        tally = cls()
+        tally.add(s, lang)
+        return tally
+
+    def add(self, s: UnitScore, lang: str) -> None:
+        for node in s.tree:
+            if node.points:
+                key = (s.scheme.id, node.indicator.id)
+                bucket = self.attainment.setdefault(key, [Decimal(0), Decimal(0)])
+                bucket[0] += node.earned
+                bucket[1] += node.points
+                self.names[key] = name_in(node.indicator, lang)
+        for leaf in s.leaves.values():
+            if leaf.indicator.section == "main" and leaf.lost > 0 and leaf.state != "pending":
+                entry = self.lost.setdefault((s.scheme.id, leaf.indicator.id),
+                                             [leaf.indicator.id, leaf.indicator.name, Decimal(0), 0])
+                entry[2] += leaf.lost
+                entry[3] += 1
+
+    def merge(self, other: Tally) -> None:
+        for key, (earned, points) in other.attainment.items():
+            bucket = self.attainment.setdefault(key, [Decimal(0), Decimal(0)])
+            bucket[0] += earned
+            bucket[1] += points
+        self.names.update(other.names)
+        for key, (ident, name, points, count) in other.lost.items():
+            entry = self.lost.setdefault(key, [ident, name, Decimal(0), 0])
+            entry[2] += points
+            entry[3] += count
+
+
 def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None, standing: Standing | None = None,
-             issue: Issue | None = None, robustness: list | None = None) -> Page:
+             issue: Issue | None = None, robustness: list | None = None, tally: Tally | None = None) -> Page:
     """The first page; `issue` adds the office, number and date to its facts (the HTML shows them
     in its masthead instead); `robustness` (gapctl.robustness results, one per scheme) adds the
-    section on how far ranks and grades move (gapctl.report.robustness)."""
+    section on how far ranks and grades move (gapctl.report.robustness). `tally`: what the units'
+    indicators add up to, when the units of `scored` are summaries (gapctl.details); otherwise it
+    is added up from them."""
+    if tally is None:
+        tally = Tally()
+        for s in scored.units:
+            tally.add(s, lang)
     round_ = scored.round
     title = written(round_.title, round_.title_en, lang)
     lines = [f"# {md(title)}", ""] + banner(scored, lang, standing)
@@ -97,8 +146,8 @@ def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None, 
     if robustness:
         from gapctl.report.robustness import section
         lines += section(scored, robustness, lang, charts)
-    lines += _attainment(scored, lang, charts)
-    lines += _most_lost(scored, lang)
+    lines += _attainment(tally, lang, charts)
+    lines += _most_lost(tally, lang)
     lines += _below(scored, lang)
     bins = Counter(min(int(s.total // 10), 9) for s in scored.units if s.total is not None)
     dist = [(f"{b * 10}–{b * 10 + 9 if b < 9 else 100}", bins.get(b, 0)) for b in range(10)]
@@ -201,17 +250,8 @@ def flag_labels(s: UnitScore, lang: str) -> list[str]:
     return out
 
 
-def _attainment(scored: RoundScore, lang: str, charts: dict[str, str]) -> list[str]:
-    totals: dict[tuple[str, str], list[Decimal]] = {}
-    names: dict[tuple[str, str], str] = {}
-    for s in scored.units:
-        for node in s.tree:
-            if node.points:
-                key = (s.scheme.id, node.indicator.id)
-                bucket = totals.setdefault(key, [Decimal(0), Decimal(0)])
-                bucket[0] += node.earned
-                bucket[1] += node.points
-                names[key] = name_in(node.indicator, lang)
+def _attainment(tally: Tally, lang: str, charts: dict[str, str]) -> list[str]:
+    totals, names = tally.attainment, tally.names
     if not totals:
         return []
     several = len({k[0] for k in totals}) > 1
@@ -227,18 +267,11 @@ def _attainment(scored: RoundScore, lang: str, charts: dict[str, str]) -> list[s
     return [f"## {heading}", ""] + _table(head, rows, {1}) + [f"![{heading}](charts/attainment.svg)", ""]
 
 
-def _most_lost(scored: RoundScore, lang: str, top: int = 10) -> list[str]:
-    lost: dict[tuple[str, str], list] = {}
-    for s in scored.units:
-        for leaf in s.leaves.values():
-            if leaf.indicator.section == "main" and leaf.lost > 0 and leaf.state != "pending":
-                entry = lost.setdefault((s.scheme.id, leaf.indicator.id), [leaf.indicator, Decimal(0), 0])
-                entry[1] += leaf.lost
-                entry[2] += 1
-    if not lost:
+def _most_lost(tally: Tally, lang: str, top: int = 10) -> list[str]:
+    if not tally.lost:
         return []
-    ranked = sorted(lost.values(), key=lambda e: (-e[1], e[0].id))[:top]
-    rows = [[md(f"{ind.id} {ind.name}"), two(points), str(count)] for ind, points, count in ranked]
+    ranked = sorted(tally.lost.values(), key=lambda e: (-e[2], e[0]))[:top]
+    rows = [[md(f"{ident} {name}"), two(points), str(count)] for ident, name, points, count in ranked]
     return ["## " + in_lang("Where most points were lost", lang), ""] + _table(
         [in_lang("Indicator", lang), in_lang("Points lost", lang), in_lang("Units losing points", lang)], rows, {1, 2})
 
@@ -274,7 +307,7 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
     if s.grade:
         card.append([in_lang("Grade", lang), md(written(s.grade, s.grade_en, lang))])
     if scored.ranks_shown(s.scheme):
-        shown = f"{s.rank} / {len([u for u in scored.units if u.scheme is s.scheme])}"
+        shown = f"{s.rank} / {_round_facts(scored)[0][id(s.scheme)]}"
         card.append([in_lang("Rank", lang), shown if s.scheme.publishes_ranking else
                      aside(shown, in_lang("not published", lang), lang)])
         if s.category:
@@ -319,7 +352,7 @@ def _members(scored: RoundScore, s: UnitScore, lang: str, ext: str) -> list[str]
     from gapctl.constructs.groups import explain_text
 
     lines: list[str] = []
-    units = {u.unit.id for u in scored.units}
+    units = _round_facts(scored)[1]
     for found in s.groups.values():
         group = found.group
         lines += [f"## {md(name_in(group, lang))}", "", md(explain_text(found, lang)), ""]
@@ -339,6 +372,18 @@ def _members(scored: RoundScore, s: UnitScore, lang: str, ext: str) -> list[str]
                     drawn=md(enumerated(sample.drawn, lang)), count=len(sample.drawn), of=sample.of or "?",
                     how=md(how)), ""]
     return lines
+
+
+_FACTS: tuple[Any, tuple[Counter[int], set[str]]] | None = None
+
+
+def _round_facts(scored: RoundScore) -> tuple[Counter[int], set[str]]:
+    """Units per scheme (by id() of the scheme) and the round's unit ids, counted once per round
+    rather than once per unit page (3,000 pages of a 3,000-unit round)."""
+    global _FACTS
+    if _FACTS is None or _FACTS[0] is not scored:
+        _FACTS = (scored, (Counter(id(u.scheme) for u in scored.units), {u.unit.id for u in scored.units}))
+    return _FACTS[1]
 
 
 def total_text_of(m) -> str:

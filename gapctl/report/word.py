@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,9 +45,11 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def docx_bytes(scored: RoundScore, lang: str = "zh", issue: Issue | None = None,
-               standing: Standing | None = None, provenance: Any = None) -> bytes:
+               standing: Standing | None = None, provenance: Any = None,
+               unit_parts: Callable[[list[UnitScore]], Iterable[str]] | None = None) -> bytes:
     """The Word document (.docx) of the round's results; `provenance` (gapctl.provenance) adds an
-    annex after the 落款 saying what they were computed from."""
+    annex after the 落款 saying what they were computed from. `unit_parts(units)`: each unit's section
+    (`unit_xml`) in the order given, when the units of `scored` are summaries (gapctl.details)."""
     from docx import Document
     from docx.oxml import parse_xml
 
@@ -82,8 +84,11 @@ def docx_bytes(scored: RoundScore, lang: str = "zh", issue: Issue | None = None,
         _ranking_table(body, members, lang, ranked)
         order += members
     body.para(in_lang("2. Problem lists and what to fix", lang), style="Heading1")
-    for n, s in enumerate(order, start=1):
-        _unit_problems(body, s, n, lang, scored.ranks_shown(s.scheme))
+    if unit_parts is not None:
+        body.parts.extend(unit_parts(order))
+    else:
+        for n, s in enumerate(order, start=1):
+            _unit_problems(body, s, n, lang, scored.ranks_shown(s.scheme))
     _method(body, scored, lang)
     for text in (issue.office, issued_on(issue.date, lang) if issue.date else None):  # 落款
         if text:
@@ -380,6 +385,13 @@ def _ranking_table(body: _Body, members: list[UnitScore], lang: str, ranked: boo
         row += [", ".join(flag_labels(s, lang))]
         rows.append(row)
     body.table(head, rows, widths, {0, 2, 3} if ranked else {1, 2})
+
+
+def unit_xml(s: UnitScore, n: int, lang: str, ranked: bool = True) -> str:
+    """The section of unit number `n` (its heading, figures and problem list) as WordprocessingML."""
+    body = _Body()
+    _unit_problems(body, s, n, lang, ranked)
+    return "".join(body.parts)
 
 
 def _method(body: _Body, scored: RoundScore, lang: str) -> None:
