@@ -71,6 +71,12 @@ class ExportFormat(str, Enum):
     csv = "csv"
     xlsx = "xlsx"
     datapackage = "datapackage"
+    parquet = "parquet"
+
+
+class Executor(str, Enum):
+    local = "local"
+    dask = "dask"
 
 
 class Lang(str, Enum):
@@ -102,6 +108,11 @@ LANG_OPTION = typer.Option(None, "--lang", callback=_use_lang, is_eager=True,
                                    "scheme's language, messages as gapctl --lang says)."))
 NO_CACHE_OPTION = typer.Option(False, "--no-cache", help=N_("Read every file again; neither use nor update "
                                                              ".gapctl-cache/ (also: GAPCTL_NO_CACHE=1)."))
+EXECUTOR_OPTION = typer.Option(Executor.local, "--executor", help=N_(
+    "Where the per-file work runs: local (this machine's cores) or dask (a dask.distributed cluster, see "
+    "--scheduler; pip install 'gapctl[cluster]')."))
+SCHEDULER_OPTION = typer.Option(None, "--scheduler", metavar="ADDRESS", help=N_(
+    "The Dask scheduler's address for --executor dask, e.g. tcp://10.0.0.5:8786 (also: DASK_SCHEDULER_ADDRESS)."))
 UNIT_HELP = N_("Unit: its id, its name or the start of its name.")
 INDICATOR_HELP = N_("Indicator: its id, its name or the start of its name.")
 
@@ -120,6 +131,19 @@ def _dump_json(data: dict[str, Any]) -> None:
     """Every JSON output goes through gapctl.escape.json_document (`version` first)."""
     from gapctl.escape import json_document
     typer.echo(json_document(data), nl=False)
+
+
+def _use_executor(executor: Executor, scheduler: str | None) -> None:
+    """--executor/--scheduler: where the per-file work runs from here on (gapctl.executors)."""
+    if executor is Executor.local and scheduler is None:
+        return
+    from gapctl import executors
+    try:
+        executors.use(executor.value, scheduler)
+    except ValueError as err:
+        raise _fail(str(err), 2) from None
+    except executors.CannotRun as err:
+        raise _fail(_("gapctl: could not run: {error}").format(error=err), 3) from None
 
 
 def _print_version(value: bool) -> None:
@@ -187,6 +211,8 @@ def validate(
                                               "annotations on a pull request) or sarif (SARIF 2.1.0, for code "
                                               "scanning).")),
     no_cache: bool = NO_CACHE_OPTION,
+    executor: Executor = EXECUTOR_OPTION,
+    scheduler: str | None = SCHEDULER_OPTION,
 ) -> None:
     if list_codes:
         catalogue = _codes_catalogue()
@@ -204,6 +230,7 @@ def validate(
     from gapctl.problem_formats import Findings, render
 
     paths = paths or [Path(".")]
+    _use_executor(executor, scheduler)
     result = check_many(paths, use_cache=not no_cache, progress=print_progress(_("validating")))
     code = result.report.exit_code(strict)
     findings = Findings(result.report.sorted(), result.files, " ".join(str(p) for p in paths), code != 0)
@@ -247,12 +274,14 @@ def _print_problems(problems: list) -> None:
         typer.echo(_problem_line(row), err=True)
 
 
-def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = True, warnings: list | None = None):
+def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = True, warnings: list | None = None,
+            plans: list | None = None):
     """Load, validate and score; on invalid data print the problems and exit 1.
 
     `summary`: file by file, on every core and through the cache (gapctl.outcomes), with
     totals and ranks but not each indicator's detail (enough for `gapctl score`). `warnings`
-    receives validate's warnings (a report marks its results provisional while there are any).
+    receives validate's warnings (a report marks its results provisional while there are any);
+    `plans` the round's plan (`summary` only: what `export --format parquet` continues from).
     """
     from gapctl import outcomes
     from gapctl.score import score_round
@@ -274,6 +303,8 @@ def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = Tr
             errors=len(result.report.errors), path=path))
     if warnings is not None:
         warnings.extend(result.report.warnings)
+    if plans is not None and summary:
+        plans.extend(result.plans)
     if result.report.warnings and not final:
         typer.echo(_("note: {warnings} warning(s); the scores may be provisional (gapctl validate {path})").format(
             warnings=len(result.report.warnings), path=path), err=True)
@@ -353,9 +384,12 @@ def score(
     fmt: TableFormat = typer.Option(TableFormat.table, "--format", "-f", help=N_("table, json or csv.")),
     lang: Lang | None = LANG_OPTION,
     no_cache: bool = NO_CACHE_OPTION,
+    executor: Executor = EXECUTOR_OPTION,
+    scheduler: str | None = SCHEDULER_OPTION,
 ) -> None:
     from gapctl import scoreboard
 
+    _use_executor(executor, scheduler)
     scored = _scored(path, final, summary=True, use_cache=not no_cache)
     if unit is not None:
         unit = _unit_id(unit, [s.unit for s in scored.units], scored.round.id)
@@ -900,27 +934,46 @@ def schema_command(
     raise typer.Exit(1 if check and stale else 0)
 
 
-@app.command("export", short_help=N_("Export a scored round as CSV, an xlsx workbook or a Data Package."),
+@app.command("export", short_help=N_("Export scored rounds as CSV, an xlsx workbook, a Data Package or Parquet."),
               help=N_("""Export a scored round: scores and ranks, the unit × indicator matrix and the problem
 list, as CSV (UTF-8 with BOM for Excel), one xlsx workbook (Chinese headers, frozen header
 rows), or a Frictionless Data Package (CSV + datapackage.json) to publish as open data.
+
+--format parquet takes one or more rounds and writes a dataset for analysis across rounds
+(DuckDB, pandas, Spark): one row per unit × leaf indicator × round, a units table and a rounds
+table, exact decimals, partitioned by round; exporting again rewrites only the parts whose
+files changed (pip install 'gapctl[analysis]'; see docs/analysis.md).
 
 Examples:
 
   gapctl export rounds/shanwei-2020 --format xlsx --out out/shanwei
 
-  gapctl export rounds/chongqing-2020 --format datapackage"""))
+  gapctl export rounds/chongqing-2020 --format datapackage
+
+  gapctl export rounds/suizhou-2021 rounds/suizhou-2022 --format parquet --out out/parquet"""))
 def export_command(
-    path: Path = typer.Argument(..., help=N_("A round directory.")),
-    fmt: ExportFormat = typer.Option(ExportFormat.csv, "--format", "-f", help=N_("csv, xlsx or datapackage.")),
+    paths: list[Path] = typer.Argument(..., help=N_("A round directory (several with --format parquet).")),
+    fmt: ExportFormat = typer.Option(ExportFormat.csv, "--format", "-f", help=N_("csv, xlsx, datapackage or "
+                                                                                 "parquet.")),
     out: Path | None = typer.Option(None, "--out", "-o", help=N_("Directory to write (default: "
-                                                                 "out/<round-id>-<format>).")),
+                                                                 "out/<round-id>-<format>; out/parquet for "
+                                                                 "parquet).")),
     final: bool = typer.Option(False, "--final", help=N_("Refuse (exit 1) if any indicator is not yet assessed.")),
+    no_cache: bool = NO_CACHE_OPTION,
+    executor: Executor = EXECUTOR_OPTION,
+    scheduler: str | None = SCHEDULER_OPTION,
 ) -> None:
-    from gapctl.export import export
     from gapctl.writes import WriteError
 
-    scored = _scored(path, final)
+    if fmt is ExportFormat.parquet:
+        return _export_parquet(paths, out, final, not no_cache, executor, scheduler)
+    if len(paths) > 1:
+        raise typer.BadParameter(_("{format} takes one round; only --format parquet takes several").format(
+            format=fmt.value), param_hint="PATHS")
+    from gapctl.export import export
+
+    _use_executor(executor, scheduler)
+    scored = _scored(paths[0], final)
     target = out or Path("out") / f"{scored.round.id}-{fmt.value}"
     try:
         written = export(scored, fmt.value, target)
@@ -929,6 +982,73 @@ def export_command(
         raise typer.Exit(1) from None
     for path_written in written:
         _echo(str(path_written))
+
+
+def _export_parquet(paths: list[Path], out: Path | None, final: bool, use_cache: bool, executor: Executor,
+                    scheduler: str | None) -> None:
+    """export --format parquet: each round's partitions, file by file (gapctl.columnar)."""
+    from gapctl import columnar
+    from gapctl.executors import CannotRun
+    from gapctl.writes import WriteError
+
+    try:
+        columnar.pyarrow()
+    except CannotRun as err:
+        raise _fail(_("gapctl: could not run: {error}").format(error=err), 3) from None
+    _use_executor(executor, scheduler)
+    target = out or Path("out") / "parquet"
+    for path in paths:
+        plans: list = []
+        scored = _scored(path, final, summary=True, use_cache=use_cache, plans=plans)
+        try:
+            done = columnar.export_round(scored, plans[0], target)
+        except WriteError as err:
+            raise _fail(f"gapctl export: {err}") from None
+        for path_written in done.written:
+            _echo(str(path_written))
+        if done.rounded:
+            typer.echo(_("note: {count} figure(s) of {round} have more than {places} decimal places and were "
+                         "rounded half-up there").format(count=done.rounded, round=scored.round.id,
+                                                         places=columnar.SCALE), err=True)
+
+
+@app.command("rank", short_help=N_("Rank the units of several rounds together, from their Parquet exports."),
+              help=N_("""Rank the units of several rounds together — a national ranking of per-province
+rounds — from their Parquet exports (gapctl export --format parquet), with the rules of gapctl
+score: units of the same scheme ranked by total, within their category too, ties sharing a
+rank (1, 2, 2, 4), totals at the scheme's decimal places.
+
+Examples:
+
+  gapctl export rounds/province-a rounds/province-b --format parquet --out out/parquet
+
+  gapctl rank --from out/parquet
+
+  gapctl rank --from a/parquet --from b/parquet --by-category --format csv"""))
+def rank_command(
+    sources: list[Path] = typer.Option(..., "--from", metavar="PARQUET", help=N_(
+        "An export directory, a partition directory or a units Parquet file; repeat for several.")),
+    by_category: bool = typer.Option(False, "--by-category", help=N_("Group by ranking category (分类排名).")),
+    fmt: TableFormat = typer.Option(TableFormat.table, "--format", "-f", help=N_("table, json or csv.")),
+    lang: Lang | None = LANG_OPTION,
+) -> None:
+    from gapctl import shards
+    from gapctl.executors import CannotRun
+
+    try:
+        units = shards.rank(shards.read(sources), by_category)
+    except CannotRun as err:
+        raise _fail(_("gapctl: could not run: {error}").format(error=err), 3) from None
+    except shards.ShardError as err:
+        raise _fail(_plain(f"gapctl rank: {err}")) from None
+    if fmt is TableFormat.json:
+        _dump_json(shards.json_data(units, sources))
+    elif fmt is TableFormat.csv:
+        typer.echo(shards.csv_text(units), nl=False)
+    else:
+        chosen = lang.value if lang is not None else _root_lang or "zh"
+        for line in shards.text_lines(units, chosen):
+            _echo(line)
 
 
 @app.command("import", short_help=N_("Import an evaluator's spreadsheet into observation files."),
@@ -1161,8 +1281,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as err:  # not bad data (that is exit 1 with problem lines): gapctl could not run
         import os
 
+        from gapctl.executors import CannotRun
         from gapctl.writes import DiskFull
-        if isinstance(err, DiskFull):  # no space: the old files are as they were
+        if isinstance(err, DiskFull | CannotRun):  # no space (the old files are as they were); a cluster failed
             typer.echo(_("gapctl: could not run: {error}").format(error=err), err=True)
             sys.exit(3)
         if os.environ.get("GAPCTL_DEBUG"):
