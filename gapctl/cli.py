@@ -135,8 +135,6 @@ def _dump_json(data: dict[str, Any]) -> None:
 
 def _use_executor(executor: Executor, scheduler: str | None) -> None:
     """--executor/--scheduler: where the per-file work runs from here on (gapctl.executors)."""
-    if executor is Executor.local and scheduler is None:
-        return
     from gapctl import executors
     try:
         executors.use(executor.value, scheduler)

@@ -83,7 +83,7 @@ def test_a_units_history(db: duckdb.DuckDBPyConnection, scored: dict, unit: str)
     assert len(expected) == 2
     assert run(db, "history", unit=unit) == expected
     # and the totals are what `gapctl score` prints
-    for year, round_id, total, *_rest in expected:
+    for _year, round_id, total, *_rest in expected:
         printed = runner.invoke(app, ["score", str(ROOT / "rounds" / round_id), "--unit", unit, "--format", "json"])
         assert Decimal(json.loads(printed.stdout)["units"][0]["total"]) == total
 

@@ -14,7 +14,8 @@ import pytest
 from tests.conftest import ROOT
 
 HEAVY = {"ruamel", "openpyxl", "tabulate", "chinese_calendar", "multiprocessing", "gapctl.report",
-         "gapctl.diff", "gapctl.fmt", "gapctl.export", "gapctl.importer"}
+         "gapctl.diff", "gapctl.fmt", "gapctl.export", "gapctl.importer", "pyarrow", "dask", "distributed",
+         "gapctl.columnar", "gapctl.shards"}
 
 
 def imported(*args: str) -> set[str]:
