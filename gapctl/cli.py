@@ -1044,8 +1044,8 @@ def rank_command(
     elif fmt is TableFormat.csv:
         typer.echo(shards.csv_text(units), nl=False)
     else:
-        chosen = lang.value if lang is not None else _root_lang or "zh"
-        for line in shards.text_lines(units, chosen):
+        from gapctl.i18n import lang as current_lang
+        for line in shards.text_lines(units, lang.value if lang is not None else current_lang()):
             _echo(line)
 
 
