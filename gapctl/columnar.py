@@ -21,7 +21,9 @@ Written file by file: the leaves of each chunk of observation files (the chunks 
 keys and whatever else its rows depend on (bonus items and rank bonuses, decided later). A part whose
 name is already there is left as it is; parts of chunks that changed are computed by the workers
 (a forked pool, or the cluster of `--executor dask`: `gapctl.executors`), each of which returns
-the part's bytes; parts no longer wanted are removed. The same files give byte-identical parts.
+the part's bytes; parts no longer wanted are removed once the new ones are written (a reader
+during an export may see a chunk's old part beside its new one; one after it never does). The
+same files give byte-identical parts.
 
 pyarrow is an optional extra (`pip install 'gapctl[analysis]'`), imported only here.
 """
@@ -261,6 +263,7 @@ def export_round(scored: RoundScore, round_plan: O.RoundPlan, out: Path) -> Expo
             result.rounded += exact.rounded
     # the units and the round: small, named after their content
     exact = Exact()
+    stale: list[tuple[Path, set[str]]] = [(out / "leaves" / partition, existing - wanted)]
     for table, rows in (("units", unit_rows(scored, exact)), ("rounds", round_rows(scored))):
         data = _part(pa, schemas[table], rows)
         key = C.content_hash(data)
@@ -270,10 +273,11 @@ def export_round(scored: RoundScore, round_plan: O.RoundPlan, out: Path) -> Expo
             result.kept.append(out / table / partition / name)
         else:
             put(table, key, data)
-        result.removed += _remove(out / table / partition, here - {name})
+        stale.append((out / table / partition, here - {name}))
     result.rounded += exact.rounded
     flush()
-    result.removed += _remove(out / "leaves" / partition, existing - wanted)
+    for directory, names in stale:  # only once the new parts are there: a failed write keeps the old ones
+        result.removed += _remove(directory, names)
     return result
 
 
