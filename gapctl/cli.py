@@ -110,7 +110,7 @@ NO_CACHE_OPTION = typer.Option(False, "--no-cache", help=N_("Read every file aga
                                                              ".gapctl-cache/ (also: GAPCTL_NO_CACHE=1)."))
 EXECUTOR_OPTION = typer.Option(Executor.local, "--executor", help=N_(
     "Where the per-file work runs: local (this machine's cores) or dask (a dask.distributed cluster, see "
-    "--scheduler; pip install 'gapctl[cluster]')."))
+    "--scheduler; needs gapctl's cluster extra)."))
 SCHEDULER_OPTION = typer.Option(None, "--scheduler", metavar="ADDRESS", help=N_(
     "The Dask scheduler's address for --executor dask, e.g. tcp://10.0.0.5:8786 (also: DASK_SCHEDULER_ADDRESS)."))
 UNIT_HELP = N_("Unit: its id, its name or the start of its name.")
@@ -940,7 +940,7 @@ rows), or a Frictionless Data Package (CSV + datapackage.json) to publish as ope
 --format parquet takes one or more rounds and writes a dataset for analysis across rounds
 (DuckDB, pandas, Spark): one row per unit × leaf indicator × round, a units table and a rounds
 table, exact decimals, partitioned by round; exporting again rewrites only the parts whose
-files changed (pip install 'gapctl[analysis]'; see docs/analysis.md).
+files changed (needs gapctl's analysis extra, pyarrow; see docs/analysis.md).
 
 Examples:
 

@@ -3,7 +3,8 @@
 `check` gives the problems `api.check` gives, and `score` the numbers `score.score_round`
 gives, without holding every observation in memory: each observation file becomes a
 `FileOutcome` (its problems and a summary of its unit's score, see `score.summarise`),
-computed in a process pool when the round has `PARALLEL_FROM` files or more, and kept in
+computed in a process pool when the round has `PARALLEL_FROM` files or more (on a Dask
+cluster with `--executor dask`: gapctl.executors, gapctl.pipeline), and kept in
 the content-addressed cache (`gapctl.cache`) under a key made of the file's bytes and
 everything else its outcome depends on. Only the cross-unit work (rank bonuses, totals,
 ranks) and the checks that touch other files (evidence files, appeals, units without a
