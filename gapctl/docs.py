@@ -105,7 +105,8 @@ def formula_md() -> list[str]:
              "- ids are written bare (`score(2.1.3)`, `fact(严重泄密)`) or quoted (`score(\"2.10\")`);",
              "- a finding not recorded counts as false or 0.", "",
              "Figures become known in this order; a formula may read only what is known where it is used:", ""]
-    lines += [f"{n + 1}. {STAGES[n]} ({in_lang(STAGES[n], 'zh')})" for n in sorted(STAGES)]
+    lines += ["{n}. {stage} ({zh})".format(n=n + 1, stage=STAGES[n], zh=in_lang(STAGES[n], "zh"))
+              for n in sorted(STAGES)]
     lines += ["", "| where | may read up to |", "|---|---|",
               "| a clause's `when`, a gate on an indicator of the tree | observations |",
               "| a veto that zeroes parts of the tree | indicator scores |",

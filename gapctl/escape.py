@@ -186,6 +186,17 @@ def csv_cell(value: Any) -> Any:
     return "'" + text if text.startswith(_FORMULA) else text
 
 
+def csv_field(text: str) -> str:
+    """One CSV field (RFC 4180): quoted when it holds a comma, a quote or any line break.
+
+    Python's csv writer with `lineterminator="\\n"` leaves a carriage return unquoted, and a
+    spreadsheet starts a new row there: `a\\r=1+1` would put a formula at the start of a row.
+    """
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 _BIDI_RE = re.compile(f"[{BIDI}{_FORMAT}]")
 
 

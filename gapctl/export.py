@@ -43,6 +43,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gapctl.escape import csv_field
 from gapctl.score import RoundScore
 from gapctl.scoreboard import two, unit_row
 from gapctl.textwidth import width
@@ -198,21 +199,10 @@ def _cells(table: Table, row: list[Any]) -> list[Any]:
     return [neutralised(value, f.type) for value, f in zip(row, table.fields, strict=True)]
 
 
-def _csv_field(text: str) -> str:
-    """One CSV field (RFC 4180): quoted when it holds a comma, a quote or any line break.
-
-    Python's csv writer with `lineterminator="\\n"` leaves a carriage return unquoted, and a
-    spreadsheet starts a new row there: `a\\r=1+1` would put a formula at the start of a row.
-    """
-    if any(c in text for c in ',"\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
 def csv_text(table: Table, header: str = "title") -> str:
-    lines = [",".join(_csv_field(getattr(f, header)) for f in table.fields)]
+    lines = [",".join(csv_field(getattr(f, header)) for f in table.fields)]
     for row in table.rows:
-        lines.append(",".join(_csv_field(_text(v)) for v in _cells(table, row)))
+        lines.append(",".join(csv_field(_text(v)) for v in _cells(table, row)))
     return "".join(line + "\n" for line in lines)
 
 

@@ -231,14 +231,16 @@ class Report:
         return [p for p in self.problems if p.severity == WARNING]
 
     def sorted(self) -> list[Problem]:
-        """Problems ordered by path, line, column, code: the order users read them in."""
+        """Problems ordered by path, line, column, code: the order users read them in. Two at the
+        same place with the same code keep the order they were found in (not their text's, which
+        differs by language), and a repeated one is shown once."""
         def key(p: Problem) -> tuple[str, int, int, str, str]:
             loc = p.locate()
             return (loc.path, loc.line, loc.col, p.code, p.message)
         unique: dict[tuple[str, int, int, str, str], Problem] = {}
         for p in self.problems:
             unique.setdefault(key(p), p)
-        return [unique[k] for k in sorted(unique)]
+        return [unique[k] for k in sorted(unique, key=lambda k: k[:4])]
 
     def exit_code(self, strict: bool = False) -> int:
         if self.errors or (strict and self.warnings):

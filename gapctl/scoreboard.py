@@ -6,12 +6,10 @@ JSON keeps every value as written; the CSV and the text show bidi and control ch
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 from typing import Any
 
-from gapctl.escape import csv_cell, plain
+from gapctl.escape import csv_cell, csv_field, plain
 from gapctl.figures import figure
 from gapctl.i18n import in_lang
 from gapctl.labels import label, name_in, written
@@ -105,15 +103,14 @@ def csv_text(scores: list[UnitScore]) -> str:
     fields = ["scheme", "rank", "category_rank", "unit", "name", "type", "category", "applicable", "earned",
               "base", "bonus", "penalty", "external", "total", "grade", "flags", "performance_points",
               "passdown", "pending"]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
+    lines = [",".join(fields)]
     for score in scores:
         row = unit_row(score)
         row["flags"] = ";".join([f"veto:{v}" for v in row["vetoes"]] + row["flags"])
         row["pending"] = len(row["pending"])
-        writer.writerow({key: csv_cell(value) if key in _CSV_TEXT else value for key, value in row.items()})
-    return buffer.getvalue()
+        cells = [csv_cell(row.get(key)) if key in _CSV_TEXT else row.get(key) for key in fields]
+        lines.append(",".join(csv_field("" if cell is None else str(cell)) for cell in cells))
+    return "".join(line + "\n" for line in lines)
 
 
 def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_category: bool = False) -> list[str]:

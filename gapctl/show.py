@@ -200,11 +200,12 @@ def scheme_lines(scheme: Scheme) -> list[str]:
     if meta:
         lines.append(" · ".join(meta))
     lines.append("")
-    name_w = max(name_w, width(_("indicator")))
-    pts_w = max(pts_w, width(_("points")))
-    rule_w = max(rule_w, width(_("rule")))
-    header = (f"{pad('id', id_w)}  {pad(_('indicator'), name_w)}  {pad(_('points'), pts_w, 'right')}  "
-              f"{pad(_('rule'), rule_w)}  {_('applies to')}")
+    indicator_word, points_word, rule_word, scope_word = _("indicator"), _("points"), _("rule"), _("applies to")
+    name_w = max(name_w, width(indicator_word))
+    pts_w = max(pts_w, width(points_word))
+    rule_w = max(rule_w, width(rule_word))
+    header = (f"{pad('id', id_w)}  {pad(indicator_word, name_w)}  {pad(points_word, pts_w, 'right')}  "
+              f"{pad(rule_word, rule_w)}  {scope_word}")
     lines.append(header.rstrip())
     lines.append("-" * width(header))
     section_starts = {start: section for section, start in sections}
@@ -220,7 +221,8 @@ def scheme_lines(scheme: Scheme) -> list[str]:
     lines.append("-" * width(header))
     total = fmt_points(scheme.top_total())
     parts = " + ".join(f"{fmt_points(i.points)}" for i in scheme.indicators)
-    lines.append(f"{pad('', id_w)}  {pad(_('total'), name_w)}  {pad(total, pts_w, 'right')}  = {parts}")
+    total_word = _("total")
+    lines.append(f"{pad('', id_w)}  {pad(total_word, name_w)}  {pad(total, pts_w, 'right')}  = {parts}")
     lines += construct_lines(scheme)
     if any(i.assumed or any(r.assumed for r in i.rules) for i in scheme.all_indicators()):
         lines.append("")

@@ -53,9 +53,10 @@ def read_xlsx(raw: bytes, want: str | None, out: Sheet, limits: Limits) -> None:
         return
     import openpyxl.xml
 
-    if not openpyxl.xml.DEFUSEDXML:
-        out.problem("unsafe-xml", "openpyxl would parse this workbook without defusedxml (not installed, or "
-                    "OPENPYXL_DEFUSEDXML is not True): gapctl does not read workbooks that way")
+    if openpyxl.xml.LXML or not openpyxl.xml.DEFUSEDXML:
+        out.problem("unsafe-xml", "openpyxl would parse this workbook without defusedxml (not installed, "
+                    "OPENPYXL_DEFUSEDXML is not True, or OPENPYXL_LXML=True): gapctl does not read workbooks "
+                    "that way")
         return
     try:
         with warnings.catch_warnings():

@@ -178,6 +178,7 @@ def test_a_full_disk_changes_nothing_and_exits_3(mini_repo: Path, monkeypatch: p
     with pytest.raises(SystemExit) as stopped:
         main(["import", "rounds/r1", "r.csv", "--force"])
     monkeypatch.undo()
+    monkeypatch.setenv("GAPCTL_LANG", "en")  # undo() also dropped the English the tests read
     monkeypatch.chdir(mini_repo)
     assert stopped.value.code == 3
     assert capsys.readouterr().err.splitlines()[-1:] == [
@@ -189,6 +190,7 @@ def test_a_full_disk_changes_nothing_and_exits_3(mini_repo: Path, monkeypatch: p
         monkeypatch.setattr(os, "write", full)
         write_files([Write(observations / "a.yaml", b"x"), Write(observations / "b.yaml", b"y")], mini_repo)
     monkeypatch.undo()
+    monkeypatch.setenv("GAPCTL_LANG", "en")  # undo() also dropped the English the tests read
     assert {p.name: p.read_bytes() for p in observations.iterdir()} == before
 
 

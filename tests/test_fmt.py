@@ -350,6 +350,7 @@ def test_a_failed_write_leaves_the_file_intact_and_no_temporary_file(repo: Path,
     with pytest.raises(DiskFull, match="b.yaml: cannot write: No space left on device; nothing was changed"):
         format_paths([target], check=False)  # a full disk stops the command (exit 3), not one file
     monkeypatch.undo()
+    monkeypatch.setenv("GAPCTL_LANG", "en")  # undo() also dropped the English the tests read
     assert target.read_bytes() == before
     assert sorted(os.listdir(target.parent)) == ["a.yaml", "b.yaml"]
     assert not list(repo.glob(".gapctl-journal.*"))

@@ -571,3 +571,14 @@ def test_nothing_runs_in_chromium(rounds, tmp_path):
         dom = _opened(tmp_path, page)
         assert not dom.pwned and dom.scripts == 0 and dom.title != "PWNED", page
         assert dom.sections >= 1, page
+
+
+def test_score_csv_quotes_a_bare_carriage_return(tmp_path, monkeypatch):
+    """A spreadsheet starts a row at a bare CR: `甲\\r=1+1` unquoted would put a formula at a row's start."""
+    hostile = hostile_round(tmp_path, text=lambda n: "甲\r=1+1")
+    monkeypatch.chdir(hostile.parent.parent)
+    out = run("score", "rounds/yanjiang-2021", "--format", "csv")
+    table = list(csv.reader(io.StringIO(out, newline="")))
+    assert len(table) == 9 and len({len(row) for row in table}) == 1
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in table for cell in row[3:5])
+    assert "\r" in out and all(row[table[0].index("name")].endswith(" 甲\r=1+1") for row in table[1:])

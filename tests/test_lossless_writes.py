@@ -406,6 +406,7 @@ def test_a_batch_is_written_whole_or_not_at_all(tmp_path: Path, monkeypatch: pyt
     with pytest.raises(DiskFull, match="b.yaml: cannot write: No space left on device; nothing was changed"):
         write_files([Write(a, b"A\n"), Write(b, b"B\n")])
     monkeypatch.undo()
+    monkeypatch.setenv("GAPCTL_LANG", "en")  # undo() also dropped the English the tests read
     assert (a.read_bytes(), b.read_bytes()) == (b"a\n", b"b\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "b.yaml"]
 

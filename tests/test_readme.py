@@ -26,6 +26,7 @@ def _render(cmd: str) -> str:
 
 def test_readme_outputs_are_current(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("GAPCTL_LANG", "zh")  # the README shows what a user sees by default (`--lang en` where it says)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = list(BLOCK.finditer(readme))
     assert blocks, "the README has no command blocks"

@@ -252,7 +252,7 @@ def test_a_boolean_key_names_its_chinese_words(mini_repo):
 
 CHINESE = [
     ('unit: b\nresults:\n  - indicator: "1.1"\n    resutl: done\n', UNKNOWN_KEY,
-     "观测条目中有未知的键 'resutl'；是否应为 'result'？"),
+     "观测条目中有未知的键 'resutl'；是否应为“result”？"),
     ('unit: b\nresults:\n  - indicator: 1.1\n', WRONG_TYPE,
      "'indicator' 是编号，应为文本；1.1 被读成了数字：请加引号，写作 \"1.1\""),
     ('unit: b\nobserved_at: 2021年1月14日\nresults: []\n', BAD_VALUE,

@@ -50,9 +50,17 @@ def test_defusedxml_is_what_openpyxl_parses_with() -> None:
     import openpyxl.xml.functions
 
     assert openpyxl.xml.DEFUSEDXML is True
+    assert openpyxl.xml.LXML is False  # gapctl sets OPENPYXL_LXML=False: lxml (python-docx's) changes nothing
     assert openpyxl.xml.functions.iterparse is defusedxml.ElementTree.iterparse
-    if not openpyxl.xml.LXML:  # with lxml, openpyxl parses parts with entity resolution off instead
-        assert openpyxl.xml.functions.fromstring is defusedxml.ElementTree.fromstring
+    assert openpyxl.xml.functions.fromstring is defusedxml.ElementTree.fromstring
+
+
+def test_lxml_forced_on_openpyxl_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openpyxl.xml
+
+    monkeypatch.setattr(openpyxl.xml, "LXML", True)
+    sheet = _read(tmp_path, xlsx(HEADER + text_row(2, "a", "3", 0.5)))
+    assert _codes(sheet) == [(None, None, "unsafe-xml")] and not sheet.rows
 
 
 def test_without_defusedxml_no_workbook_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
