@@ -68,6 +68,7 @@ def use(name: str, scheduler: str | None = None) -> None:
     executor = DaskExecutor(address)
     executor.connect()
     _chosen = executor
+    atexit.unregister(close)  # once, however often a process chooses
     atexit.register(close)
 
 
