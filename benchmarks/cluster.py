@@ -58,18 +58,41 @@ class TreeSampler(threading.Thread):
             self.peak_mb = max(self.peak_mb, _tree_memory_mb(os.getpid()))
 
 
-def timed(cmd: list[str], with_tree: bool = False) -> tuple[float, float, float | None, bytes]:
-    """(seconds, gapctl's peak MB, peak MB of everything this script runs or None, stdout)."""
+def cluster_cpu() -> float:
+    """CPU seconds used so far by this script's live descendants (the cluster's processes)."""
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            t = child.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            continue
+    return total
+
+
+def timed(cmd: list[str], with_tree: bool = False) -> tuple[float, float, float | None, float, bytes]:
+    """(seconds, gapctl's peak MB, peak MB of everything this script runs or None, CPU seconds of the
+    gapctl process tree and of the cluster, stdout)."""
+    import resource
+
     sampler = TreeSampler() if with_tree else None
     if sampler:
         sampler.start()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before_cluster = cluster_cpu() if with_tree else 0.0
     run = run_child(cmd, TIMEOUT)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the gapctl child and its reaped workers
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    if with_tree:
+        cpu += cluster_cpu() - before_cluster
     if sampler:
         sampler.done.set()
         sampler.join()
     if run.code not in (0,):
         raise SystemExit(f"{' '.join(cmd)} exited {run.code}:\n{run.stderr.decode()[-2000:]}")
-    return run.seconds, run.rss_mb, (sampler.peak_mb - sampler.base if sampler else None), run.stdout
+    return run.seconds, run.rss_mb, (sampler.peak_mb - sampler.base if sampler else None), cpu, run.stdout
 
 
 def tree_hash(directory: Path) -> str:
@@ -98,14 +121,14 @@ def cluster(args: argparse.Namespace) -> str:
         return target
 
     log("local: score")
-    s, mb, _t, stdout = timed(gapctl("score", str(round_dir), "--no-cache", "--format", "json"))
-    rows.append(("gapctl score --no-cache", "local pool, 2 processes", s, mb, None))
+    s, mb, _t, cpu, stdout = timed(gapctl("score", str(round_dir), "--no-cache", "--format", "json"))
+    rows.append(("gapctl score --no-cache", "local pool, 2 processes", s, cpu, mb, None))
     outputs.setdefault("score", []).append(hashlib.sha256(stdout).hexdigest())
     log(f"  {s:.1f} s")
     log("local: export --format parquet")
-    s, mb, _t, _out = timed(gapctl("export", str(round_dir), "--format", "parquet", "--no-cache",
-                                   "--out", str(export_dir("local"))))
-    rows.append(("gapctl export --format parquet --no-cache", "local pool, 2 processes", s, mb, None))
+    s, mb, _t, cpu, _out = timed(gapctl("export", str(round_dir), "--format", "parquet", "--no-cache",
+                                        "--out", str(export_dir("local"))))
+    rows.append(("gapctl export --format parquet --no-cache", "local pool, 2 processes", s, cpu, mb, None))
     outputs.setdefault("export", []).append(tree_hash(out / "local"))
     log(f"  {s:.1f} s")
     t0 = time.perf_counter()
@@ -113,26 +136,27 @@ def cluster(args: argparse.Namespace) -> str:
         started = time.perf_counter() - t0
         address = lc.scheduler_address
         log(f"cluster at {address} ({args.workers} workers) started in {started:.1f} s: score")
-        s, mb, tree, stdout = timed(gapctl("score", str(round_dir), "--no-cache", "--format", "json",
-                                           "--executor", "dask", "--scheduler", address), with_tree=True)
+        s, mb, tree, cpu, stdout = timed(gapctl("score", str(round_dir), "--no-cache", "--format", "json",
+                                                "--executor", "dask", "--scheduler", address), with_tree=True)
         rows.append(("gapctl score --no-cache --executor dask", f"LocalCluster, {args.workers} workers × 1 thread",
-                     s, mb, tree))
+                     s, cpu, mb, tree))
         outputs["score"].append(hashlib.sha256(stdout).hexdigest())
         log(f"  {s:.1f} s; export")
-        s, mb, tree, _out = timed(gapctl("export", str(round_dir), "--format", "parquet", "--no-cache",
-                                         "--out", str(export_dir("dask")), "--executor", "dask",
-                                         "--scheduler", address), with_tree=True)
+        s, mb, tree, cpu, _out = timed(gapctl("export", str(round_dir), "--format", "parquet", "--no-cache",
+                                              "--out", str(export_dir("dask")), "--executor", "dask",
+                                              "--scheduler", address), with_tree=True)
         rows.append(("gapctl export --format parquet --no-cache --executor dask",
-                     f"LocalCluster, {args.workers} workers × 1 thread", s, mb, tree))
+                     f"LocalCluster, {args.workers} workers × 1 thread", s, cpu, mb, tree))
         outputs["export"].append(tree_hash(out / "dask"))
         log(f"  {s:.1f} s")
     same = {k: len(set(v)) == 1 for k, v in outputs.items()}
     lines = [f"`python benchmarks/cluster.py cluster --units {args.units} --workers {args.workers}` "
              f"({args.units:,} units × 60 indicators; the cluster started in {started:.1f} s, not counted):", "",
-             "| what | where | seconds | peak PSS, gapctl (MB) | peak PSS, gapctl + cluster (MB) |",
-             "|---|---|---:|---:|---:|"]
-    for what, where, s, mb, tree in rows:
-        lines.append(f"| {what} | {where} | {fmt(s)} | {mb:,.0f} | {'' if tree is None else f'{tree:,.0f}'} |")
+             "| what | where | seconds | CPU seconds | peak PSS, gapctl (MB) | peak PSS, gapctl + cluster (MB) |",
+             "|---|---|---:|---:|---:|---:|"]
+    for what, where, s, cpu, mb, tree in rows:
+        lines.append(f"| {what} | {where} | {fmt(s)} | {fmt(cpu)} | {mb:,.0f} | "
+                     f"{'' if tree is None else f'{tree:,.0f}'} |")
     lines += ["", f"- byte-identical with and without the cluster: score {'yes' if same['score'] else 'NO'}, "
                   f"Parquet export {'yes' if same['export'] else 'NO'}"]
     return "\n".join(lines)
@@ -174,15 +198,15 @@ def national(args: argparse.Namespace) -> str:
     total = args.provinces * args.units
     rows = []
     log("export (cold)")
-    s, mb, _t, _o = timed(gapctl("export", *map(str, rounds), "--format", "parquet", "--out", str(out)))
-    rows.append((f"gapctl export ({args.provinces} rounds) --format parquet, cold (fills the cache)", s, mb))
+    s, mb, _t, cpu, _o = timed(gapctl("export", *map(str, rounds), "--format", "parquet", "--out", str(out)))
+    rows.append((f"gapctl export ({args.provinces} rounds) --format parquet, cold (fills the cache)", s, cpu, mb))
     log(f"  {s:.1f} s; again")
-    s, mb, _t, written = timed(gapctl("export", *map(str, rounds), "--format", "parquet", "--out", str(out)))
+    s, mb, _t, cpu, written = timed(gapctl("export", *map(str, rounds), "--format", "parquet", "--out", str(out)))
     assert written.strip() == b"", "nothing changed, so nothing should be written"
-    rows.append(("the same export again (nothing changed: nothing written)", s, mb))
+    rows.append(("the same export again (nothing changed: nothing written)", s, cpu, mb))
     log(f"  {s:.1f} s; rank --from")
-    s, mb, _t, _o = timed(gapctl("rank", "--from", str(out), "--format", "csv"))
-    rows.append((f"gapctl rank --from (all {total:,} units ranked together)", s, mb))
+    s, mb, _t, cpu, _o = timed(gapctl("rank", "--from", str(out), "--format", "csv"))
+    rows.append((f"gapctl rank --from (all {total:,} units ranked together)", s, cpu, mb))
     text = (REPO / "docs" / "analysis.md").read_text(encoding="utf-8")
     blocks = {m.group(1): m.group(2) for m in re.finditer(r"```sql\n-- name: (\w+)\n(.*?)```", text, re.S)}
     con = duckdb.connect()
@@ -201,9 +225,9 @@ def national(args: argparse.Namespace) -> str:
     lines = [f"`python benchmarks/cluster.py national --provinces {args.provinces} --units {args.units}`: "
              f"{args.provinces} rounds of {args.units:,} units ({total:,} units, {leaves:,} unit × leaf rows; "
              f"{size_mb(list(rounds)):,.0f} MB of observation YAML → {size_mb([out]):,.1f} MB of Parquet):",
-             "", "| what | seconds | peak PSS (MB) |", "|---|---:|---:|"]
-    lines += [f"| {what} | {fmt(s)} | {mb:,.0f} |" for what, s, mb in rows]
-    lines += [f"| DuckDB: docs/analysis.md `{name}` ({n:,} rows) | {s:.2f} | |" for name, s, n in queries]
+             "", "| what | seconds | CPU seconds | peak PSS (MB) |", "|---|---:|---:|---:|"]
+    lines += [f"| {what} | {fmt(s)} | {fmt(cpu)} | {mb:,.0f} |" for what, s, cpu, mb in rows]
+    lines += [f"| DuckDB: docs/analysis.md `{name}` ({n:,} rows) | {s:.2f} | | |" for name, s, n in queries]
     return "\n".join(lines)
 
 
