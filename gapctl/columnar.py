@@ -248,7 +248,8 @@ def export_round(scored: RoundScore, round_plan: O.RoundPlan, out: Path) -> Expo
         result.rounded += rounded
         put("leaves", key, data)
     # units without an observation file: scored here, one part for all of them
-    missing = [s for s in scored.units if s.unit.id not in set(unit_of.values())]
+    with_file = set(unit_of.values())
+    missing = [s for s in scored.units if s.unit.id not in with_file]
     if missing:
         key = C.key_of("parquet-leaves-nofile", FORMAT, round_plan.context,
                        [round_plan.unit_keys.get(s.unit.id) for s in missing],
