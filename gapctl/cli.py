@@ -71,6 +71,12 @@ class ExportFormat(str, Enum):
     csv = "csv"
     xlsx = "xlsx"
     datapackage = "datapackage"
+    parquet = "parquet"
+
+
+class Executor(str, Enum):
+    local = "local"
+    dask = "dask"
 
 
 class Lang(str, Enum):
@@ -106,6 +112,11 @@ RANK_OPTION = typer.Option(False, "--rank", help=N_("Rank the units of schemes t
                                                      "labelled as not published."))
 REV_OPTION = typer.Option(None, "--rev", metavar="REV", help=N_(
     "Read the round as committed at this git revision (a commit, tag or branch), without a checkout."))
+EXECUTOR_OPTION = typer.Option(Executor.local, "--executor", help=N_(
+    "Where the per-file work runs: local (this machine's cores) or dask (a dask.distributed cluster, see "
+    "--scheduler; needs gapctl's cluster extra)."))
+SCHEDULER_OPTION = typer.Option(None, "--scheduler", metavar="ADDRESS", help=N_(
+    "The Dask scheduler's address for --executor dask, e.g. tcp://10.0.0.5:8786 (also: DASK_SCHEDULER_ADDRESS)."))
 UNIT_HELP = N_("Unit: its id, its name or the start of its name.")
 INDICATOR_HELP = N_("Indicator: its id, its name or the start of its name.")
 
@@ -125,6 +136,17 @@ def _dump_json(data: dict[str, Any], provenance: Any = None) -> None:
     for outputs computed from a repository's files)."""
     from gapctl.escape import json_document
     typer.echo(json_document(data, provenance), nl=False)
+
+
+def _use_executor(executor: Executor, scheduler: str | None) -> None:
+    """--executor/--scheduler: where the per-file work runs from here on (gapctl.executors)."""
+    from gapctl import executors
+    try:
+        executors.use(executor.value, scheduler)
+    except ValueError as err:
+        raise _fail(str(err), 2) from None
+    except executors.CannotRun as err:
+        raise _fail(_("gapctl: could not run: {error}").format(error=err), 3) from None
 
 
 def _print_version(value: bool) -> None:
@@ -192,6 +214,8 @@ def validate(
                                               "annotations on a pull request) or sarif (SARIF 2.1.0, for code "
                                               "scanning).")),
     no_cache: bool = NO_CACHE_OPTION,
+    executor: Executor = EXECUTOR_OPTION,
+    scheduler: str | None = SCHEDULER_OPTION,
 ) -> None:
     if list_codes:
         catalogue = _codes_catalogue()
@@ -211,6 +235,7 @@ def validate(
     from gapctl.problem_formats import Findings, render
 
     paths = paths or [Path(".")]
+    _use_executor(executor, scheduler)
     result = check_many(paths, use_cache=not no_cache, progress=print_progress(_("validating")))
     code = result.report.exit_code(strict)
     findings = Findings(result.report.sorted(), result.files, " ".join(str(p) for p in paths), code != 0)
@@ -443,9 +468,12 @@ def score(
     no_cache: bool = NO_CACHE_OPTION,
     rev: str | None = REV_OPTION,
     rank: bool = RANK_OPTION,
+    executor: Executor = EXECUTOR_OPTION,
+    scheduler: str | None = SCHEDULER_OPTION,
 ) -> None:
     from gapctl import scoreboard
 
+    _use_executor(executor, scheduler)
     provenance: list = []
     scored = _scored(path, final, summary=True, use_cache=not no_cache, rev=rev,
                      provenance=provenance if fmt is TableFormat.json else None)
@@ -1177,30 +1205,49 @@ def schema_command(
     raise typer.Exit(1 if check and stale else 0)
 
 
-@app.command("export", short_help=N_("Export a scored round as CSV, an xlsx workbook or a Data Package."),
+@app.command("export", short_help=N_("Export scored rounds as CSV, an xlsx workbook, a Data Package or Parquet."),
               help=N_("""Export a scored round: scores and ranks, the unit × indicator matrix and the problem
 list, as CSV (UTF-8 with BOM for Excel), one xlsx workbook (Chinese headers, frozen header
 rows), or a Frictionless Data Package (CSV + datapackage.json) to publish as open data.
+
+--format parquet takes one or more rounds and writes a dataset for analysis across rounds
+(DuckDB, pandas, Spark): one row per unit × leaf indicator × round, a units table and a rounds
+table, exact decimals, partitioned by round; exporting again rewrites only the parts whose
+files changed (needs gapctl's analysis extra, pyarrow; see docs/analysis.md).
 
 Examples:
 
   gapctl export rounds/shanwei-2020 --format xlsx --out out/shanwei
 
-  gapctl export rounds/chongqing-2020 --format datapackage"""))
+  gapctl export rounds/chongqing-2020 --format datapackage
+
+  gapctl export rounds/suizhou-2021 rounds/suizhou-2022 --format parquet --out out/parquet"""))
 def export_command(
-    path: Path = typer.Argument(..., help=N_("A round directory.")),
-    fmt: ExportFormat = typer.Option(ExportFormat.csv, "--format", "-f", help=N_("csv, xlsx or datapackage.")),
+    paths: list[Path] = typer.Argument(..., help=N_("A round directory (several with --format parquet).")),
+    fmt: ExportFormat = typer.Option(ExportFormat.csv, "--format", "-f", help=N_("csv, xlsx, datapackage or "
+                                                                                 "parquet.")),
     out: Path | None = typer.Option(None, "--out", "-o", help=N_("Directory to write (default: "
-                                                                 "out/<round-id>-<format>).")),
+                                                                 "out/<round-id>-<format>; out/parquet for "
+                                                                 "parquet).")),
     final: bool = typer.Option(False, "--final", help=N_("Refuse (exit 1) if any indicator is not yet assessed.")),
     rev: str | None = REV_OPTION,
+    no_cache: bool = NO_CACHE_OPTION,
+    executor: Executor = EXECUTOR_OPTION,
+    scheduler: str | None = SCHEDULER_OPTION,
 ) -> None:
-    from gapctl.export import export
     from gapctl.writes import WriteError
 
+    if fmt is ExportFormat.parquet:
+        return _export_parquet(paths, out, final, not no_cache, executor, scheduler)
+    if len(paths) > 1:
+        raise typer.BadParameter(_("{format} takes one round; only --format parquet takes several").format(
+            format=fmt.value), param_hint="PATHS")
+    from gapctl.export import export
+
+    _use_executor(executor, scheduler)
     provenance: list = []
     # each unit's rows from its own files, in a pool for large rounds (the round loaded whole at a revision)
-    scored, source = _detailed(path, final, rev=rev, provenance=provenance)
+    scored, source = _detailed(paths[0], final, use_cache=not no_cache, rev=rev, provenance=provenance)
     target = out or Path("out") / f"{scored.round.id}-{fmt.value}"
     try:
         written = export(scored, fmt.value, target, provenance[0], source)
@@ -1209,6 +1256,73 @@ def export_command(
         raise typer.Exit(1) from None
     for path_written in written:
         _echo(str(path_written))
+
+
+def _export_parquet(paths: list[Path], out: Path | None, final: bool, use_cache: bool, executor: Executor,
+                    scheduler: str | None) -> None:
+    """export --format parquet: each round's partitions, file by file (gapctl.columnar)."""
+    from gapctl import columnar
+    from gapctl.executors import CannotRun
+    from gapctl.writes import WriteError
+
+    try:
+        columnar.pyarrow()
+    except CannotRun as err:
+        raise _fail(_("gapctl: could not run: {error}").format(error=err), 3) from None
+    _use_executor(executor, scheduler)
+    target = out or Path("out") / "parquet"
+    for path in paths:
+        # the round's plan, file by file: what the partitions continue from
+        scored, checked = _scored_with(path, final, summary=True, use_cache=use_cache)
+        try:
+            done = columnar.export_round(scored, checked.plans[0], target)
+        except WriteError as err:
+            raise _fail(f"gapctl export: {err}") from None
+        for path_written in done.written:
+            _echo(str(path_written))
+        if done.rounded:
+            typer.echo(_("note: {count} figure(s) of {round} have more than {places} decimal places and were "
+                         "rounded half-up there").format(count=done.rounded, round=scored.round.id,
+                                                         places=columnar.SCALE), err=True)
+
+
+@app.command("rank", short_help=N_("Rank the units of several rounds together, from their Parquet exports."),
+              help=N_("""Rank the units of several rounds together — a national ranking of per-province
+rounds — from their Parquet exports (gapctl export --format parquet), with the rules of gapctl
+score: units of the same scheme ranked by total, within their category too, ties sharing a
+rank (1, 2, 2, 4), totals at the scheme's decimal places.
+
+Examples:
+
+  gapctl export rounds/province-a rounds/province-b --format parquet --out out/parquet
+
+  gapctl rank --from out/parquet
+
+  gapctl rank --from a/parquet --from b/parquet --by-category --format csv"""))
+def rank_command(
+    sources: list[Path] = typer.Option(..., "--from", metavar="PARQUET", help=N_(
+        "An export directory, a partition directory or a units Parquet file; repeat for several.")),
+    by_category: bool = typer.Option(False, "--by-category", help=N_("Group by ranking category (分类排名).")),
+    fmt: TableFormat = typer.Option(TableFormat.table, "--format", "-f", help=N_("table, json or csv.")),
+    lang: Lang | None = LANG_OPTION,
+) -> None:
+    from gapctl import shards
+    from gapctl.executors import CannotRun
+
+    try:
+        units = shards.rank(shards.read(sources), by_category)
+    except CannotRun as err:
+        raise _fail(_("gapctl: could not run: {error}").format(error=err), 3) from None
+    except shards.ShardError as err:
+        raise _fail(_plain(f"gapctl rank: {err}")) from None
+    if fmt is TableFormat.json:
+        _dump_json(shards.json_data(units, sources))
+    elif fmt is TableFormat.csv:
+        typer.echo(shards.csv_text(units), nl=False)
+    else:
+        from gapctl.i18n import lang as current_lang
+        for line in shards.text_lines(units, lang.value if lang is not None else current_lang()):
+            _echo(line)
 
 
 @app.command("import", short_help=N_("Import an evaluator's spreadsheet into observation files."),
@@ -1631,8 +1745,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as err:  # not bad data (that is exit 1 with problem lines): gapctl could not run
         import os
 
+        from gapctl.executors import CannotRun
         from gapctl.writes import DiskFull
-        if isinstance(err, DiskFull):  # no space: the old files are as they were
+        if isinstance(err, DiskFull | CannotRun):  # no space (the old files are as they were); a cluster failed
             typer.echo(_("gapctl: could not run: {error}").format(error=err), err=True)
             sys.exit(3)
         if os.environ.get("GAPCTL_DEBUG"):

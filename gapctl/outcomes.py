@@ -3,7 +3,8 @@
 `check` gives the problems `api.check` gives, and `score` the numbers `score.score_round`
 gives, without holding every observation in memory: each observation file becomes a
 `FileOutcome` (its problems and a summary of its unit's score, see `score.summarise`),
-computed in a process pool when the round has `PARALLEL_FROM` files or more, and kept in
+computed in a process pool when the round has `PARALLEL_FROM` files or more (on a Dask
+cluster with `--executor dask`: gapctl.executors, gapctl.pipeline), and kept in
 the content-addressed cache (`gapctl.cache`) under a key made of the file's bytes and
 everything else its outcome depends on. Only the cross-unit work (rank bonuses, totals,
 ranks) and the checks that touch other files (evidence files, appeals, units without a
@@ -17,7 +18,7 @@ import os
 import stat
 import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 
 from gapctl import cache as C
 from gapctl import codec, i18n
+from gapctl.executors import chosen
 from gapctl.journal import pending
 from gapctl.load import Loaded, build_observations, load, paused_gc, second_file, unreadable_problem
 from gapctl.model import Evidence, Round, Unit
@@ -432,16 +434,19 @@ def _compute(plan: RoundPlan, path: Path) -> tuple[FileOutcome, str | None]:
         return FileOutcome(SourceFile(path, display_path(path)), None,
                            [unreadable_problem(path, f"cannot read file: {err.strerror or err}")]), None
     outcome = _outcome(plan, path, data)
-    cacheable = outcome.unit == _unit_of(path) and outcome.unit in plan.units \
+    return outcome, _key(plan, path, data) if cacheable(plan, path, outcome) else None
+
+
+def cacheable(plan: RoundPlan, path: Path, outcome: FileOutcome) -> bool:
+    """Whether an outcome may be kept under its file's key: the file is the one its unit's name says."""
+    return outcome.unit == _unit_of(path) and outcome.unit in plan.units \
         and (outcome.channel is None or outcome.channel == path.stem)
-    return outcome, _key(plan, path, data) if cacheable else None
 
 
 # --- a round --------------------------------------------------------------------------
 
 def _run(plan: RoundPlan, progress: Progress | None) -> None:
-    """Every observation file's outcome, in path order: from the cache, a pool of workers, or here."""
-    global _PLAN
+    """Every observation file's outcome, in path order: from the cache, a pool of workers (or a cluster), or here."""
     paths = _paths(plan)
     results: list[FileOutcome | None] = [None] * len(paths)
     # the stat index vouches for files on disk only (a git revision's files are read from git)
@@ -479,23 +484,17 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
     plan.computed = len(todo)
     keys: dict[int, str | None] = {}
     workers = min(jobs_wanted(), len(todo) // (PARALLEL_FROM // 2) or 1)
-    if len(todo) >= PARALLEL_FROM and workers > 1 and hasattr(os, "fork"):
-        import multiprocessing  # only here: small rounds never pay for importing it
-
-        batches = [todo[n:n + CHUNK_BOUNDARY] for n in range(0, len(todo), CHUNK_BOUNDARY)]
-        _PLAN = plan
-        try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for computed in pool.imap_unordered(_work, batches):
-                    for index, payload, key in computed:
-                        results[index] = _load(plan, paths[index], payload) if payload is not None \
-                            else _compute(plan, paths[index])[0]
-                        keys[index] = key
-                        if payload is not None:
-                            stored[index] = payload
-                    advance(len(computed))
-        finally:
-            _PLAN = None
+    batches = [todo[n:n + CHUNK_BOUNDARY] for n in range(0, len(todo), CHUNK_BOUNDARY)]
+    remote = chosen() if todo else None  # `--executor dask`: a cluster computes them (gapctl.executors)
+    if remote is not None or (len(todo) >= PARALLEL_FROM and workers > 1 and hasattr(os, "fork")):
+        for computed in remote.outcomes(plan, batches) if remote is not None else _pooled(plan, batches, workers):
+            for index, payload, key in computed:
+                results[index] = _load(plan, paths[index], payload) if payload is not None \
+                    else _compute(plan, paths[index])[0]
+                keys[index] = key
+                if payload is not None:
+                    stored[index] = payload
+            advance(len(computed))
     else:
         for index in todo:
             outcome, key = _compute(plan, paths[index])
@@ -510,6 +509,20 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
     if progress:
         progress(len(paths), len(paths))
     plan.outcomes = [r for r in results if r is not None]
+
+
+def _pooled(plan: RoundPlan, batches: list[list[int]], workers: int) -> Iterator[list[tuple[int, bytes | None,
+                                                                                             str | None]]]:
+    """The batches' results from a pool of forked workers, as each batch is done."""
+    global _PLAN
+    import multiprocessing  # only here: small rounds never pay for importing it
+
+    _PLAN = plan
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            yield from pool.imap_unordered(_work, batches)
+    finally:
+        _PLAN = None
 
 
 def _reuse(plan: RoundPlan, chunk: list[int]) -> dict[int, bytes]:

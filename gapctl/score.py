@@ -664,22 +664,36 @@ def _rank_value(score: UnitScore, params: dict[str, Any], measures: dict[str, di
 
 
 def _assign_ranks(scores: list[UnitScore]) -> None:
-    by_scheme: dict[str, list[UnitScore]] = {}
-    for score in scores:
-        by_scheme.setdefault(score.scheme.id, []).append(score)
+    ranked = rank_entries([(s.unit.id, s.scheme.id, s.category.id if s.category else None, s.total) for s in scores])
+    for s in scores:
+        s.rank, s.category_rank = ranked[s.unit.id]
+
+
+RankEntry = tuple[Any, str, str | None, Decimal | None]  # key, scheme id, category id, total (None: withheld)
+
+
+def rank_entries(entries: list[RankEntry]) -> dict[Any, tuple[int | None, int | None]]:
+    """Rank and category rank of each (key, scheme id, category id, total): among the entries of the same
+    scheme, and among those of the same scheme and category; ties share a rank (`competition_ranks`);
+    a total withheld by a veto (None) is not ranked. `score` ranks a round's units with it, and
+    `gapctl rank --from` the units of several rounds (keys then name the round too)."""
+    out: dict[Any, tuple[int | None, int | None]] = {key: (None, None) for key, *_rest in entries}
+    by_scheme: dict[str, list[tuple[Any, str | None, Decimal]]] = {}
+    for key, scheme, category, total in entries:
+        if total is not None:
+            by_scheme.setdefault(scheme, []).append((key, category, total))
     for group in by_scheme.values():
-        group = [s for s in group if s.total is not None]  # a total withheld by a veto is not ranked
-        overall = competition_ranks([(s.unit.id, s.total) for s in group])
-        for s in group:
-            s.rank = overall[s.unit.id]
-        categories: dict[str, list[UnitScore]] = {}
-        for s in group:
-            if s.category is not None:
-                categories.setdefault(s.category.id, []).append(s)
+        overall = competition_ranks([(key, total) for key, _category, total in group])
+        categories: dict[str, list[tuple[Any, Decimal]]] = {}
+        for key, category, total in group:
+            if category is not None:
+                categories.setdefault(category, []).append((key, total))
+        within: dict[Any, int] = {}
         for members in categories.values():
-            ranks = competition_ranks([(s.unit.id, s.total) for s in members])
-            for s in members:
-                s.category_rank = ranks[s.unit.id]
+            within.update(competition_ranks(members))
+        for key, _category, _total in group:
+            out[key] = (overall[key], within.get(key))
+    return out
 
 
 # --- a round --------------------------------------------------------------------------
