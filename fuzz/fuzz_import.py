@@ -29,10 +29,10 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["gapctl"]):
+    import gapctl.data.writes  # noqa: F401
     import gapctl.fmt  # noqa: F401  (imported on first use by the importer; instrumented here)
     import gapctl.import_check  # noqa: F401
     import gapctl.import_wide  # noqa: F401
-    import gapctl.writes  # noqa: F401
     import gapctl.xlsx  # noqa: F401
     from gapctl import importer
     from gapctl.api import check

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from gapctl.data.model import Indicator, Observations, Result, Round, Scheme, Unit
 from gapctl.figures import figure
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import label, name_in
-from gapctl.model import Indicator, Observations, Result, Round, Scheme, Unit
 from gapctl.rules import REGISTRY, num
 from gapctl.score import RoundScore, UnitScore, score_leaf, score_round
 from gapctl.scoreboard import two

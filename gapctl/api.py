@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gapctl.data.model import Round
+from gapctl.data.sources import display_path, read_file
 from gapctl.i18n import _
 from gapctl.load import Loaded, build_round, build_scheme, build_unit_set, load, paused_gc, round_file
-from gapctl.model import Round
 from gapctl.problems import UNREADABLE, Location, Problem, Report
-from gapctl.sources import display_path, read_file
 from gapctl.validate import validate
 
 

@@ -7,7 +7,7 @@ sheet, row and column. Every value accepted here is one `gapctl validate` reads 
 same value:
 
 - numbers: ASCII or full-width digits, a sign, a decimal point, an exponent, a trailing %;
-  finite, below 10^15 (`gapctl.schema.MAX_NUMBER`, as in every data file) and with at most
+  finite, below 10^15 (`gapctl.data.schema.MAX_NUMBER`, as in every data file) and with at most
   `MAX_PLACES` decimal places, so that written out in full they stay short. NaN, Infinity, sNaN,
   thousands separators and 1e999999999 are refused;
 - dates: date cells; 2024-12-15, 2024/12/15, 2024.12.15, 2024-1-5 and 2024年12月15日 (a time
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from gapctl.data.schema import MAX_NUMBER
 from gapctl.escape import visible
 from gapctl.i18n import _
-from gapctl.schema import MAX_NUMBER
 from gapctl.sheets import number as bounded_number
 
 FULLWIDTH = str.maketrans("０１２３４５６７８９．％－＋", "0123456789.%-+")

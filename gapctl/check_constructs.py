@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from gapctl.data.model import Condition, Indicator, Scheme
 from gapctl.formula import BASE as BASE_STAGE
 from gapctl.formula import BONUS as BONUS_STAGE
 from gapctl.formula import DEDUCTIONS as DEDUCTIONS_STAGE
@@ -20,7 +21,6 @@ from gapctl.formula import FUNCTIONS, GROUPS, NAMES, STAGES, TREE, Formula
 from gapctl.formula import OBSERVED as OBSERVED_STAGE
 from gapctl.formula import TOTAL as TOTAL_STAGE
 from gapctl.i18n import N_, _
-from gapctl.model import Condition, Indicator, Scheme
 from gapctl.problems import CONSTRUCT_PARAMS, FORMULA_ORDER, UNKNOWN_REFERENCE, Problem
 from gapctl.rules import listed
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gapctl.data.model import Observations, Round, Scheme, Unit
 from gapctl.i18n import _
-from gapctl.model import Observations, Round, Scheme, Unit
 from gapctl.problems import ROLLUP, ROLLUP_CYCLE, UNKNOWN_REFERENCE, Problem
 from gapctl.rules import listed
 

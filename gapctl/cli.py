@@ -334,8 +334,8 @@ def _checked_at(path: Path, rev: str) -> tuple[Any, Any]:
     import os
 
     from gapctl.api import CheckResult
+    from gapctl.data.tree import GitError, GitTree, toplevel
     from gapctl.load import load, paused_gc
-    from gapctl.tree import GitError, GitTree, toplevel
     from gapctl.validate import validate
 
     absolute = Path(os.path.abspath(path))
@@ -694,8 +694,8 @@ def fmt_command(
                                                          "if any.")),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
+    from gapctl.data.sources import display_path
     from gapctl.fmt import format_paths
-    from gapctl.sources import display_path
 
     result = format_paths(paths or [Path(".")], check)
     done = result.changed if check else result.written
@@ -770,8 +770,8 @@ def diff(
     from decimal import Decimal
 
     from gapctl import diff_view
+    from gapctl.data.tree import GitError
     from gapctl.diff import Gates, diff_repository, diff_revisions, diff_rounds, is_repository
-    from gapctl.tree import GitError
 
     if new_round is not None and rev is not None:
         raise _fail(_("give either NEW_ROUND or --rev, not both"), 2)
@@ -805,8 +805,8 @@ def diff(
     source = _diff_sources(result, repository, new_round is not None) \
         if out is not None or fmt is DiffFormat.json else None
     if out is not None:
+        from gapctl.data.writes import Write, WriteError, write_files
         from gapctl.escape import json_document
-        from gapctl.writes import Write, WriteError, write_files
         try:
             write_files([Write(out / "diff.md", markdown(result, language, show_all).encode("utf-8")),
                          Write(out / "diff.json", json_document(json_data(result, show_all), source).encode("utf-8"))],
@@ -828,8 +828,8 @@ def diff(
 def _diff_sources(result: Any, repository: bool, two_rounds: bool) -> Any:
     """The provenance of a diff's newer side (both rounds when two rounds are compared; the older
     side of a revision diff is named by its commit in the output already)."""
+    from gapctl.data.tree import GitTree
     from gapctl.provenance import of_rounds
-    from gapctl.tree import GitTree
 
     if repository:
         rounds = [e.diff.new.round if e.diff else e.scored.round for e in result.rounds
@@ -943,7 +943,7 @@ def _evidence_ids(path: Path, unit: str, indicator: str) -> tuple[str, str]:
     that names nothing (not an id at all, a unit outside the unit set …) is passed on as given, for
     gapctl.evidence.add to refuse with every reason at once."""
     from gapctl import names
-    from gapctl import schema as S
+    from gapctl.data import schema as S
     from gapctl.load import load
 
     round_ = load(path, observations=False).round
@@ -1188,7 +1188,7 @@ def schema_command(
     stale = [name for name, text in files.items()
              if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
     if not check:
-        from gapctl.writes import Write, WriteError, write_files
+        from gapctl.data.writes import Write, WriteError, write_files
 
         try:
             write_files([Write(out / name, files[name].encode("utf-8")) for name in stale], root=out)
@@ -1235,7 +1235,7 @@ def export_command(
     executor: Executor = EXECUTOR_OPTION,
     scheduler: str | None = SCHEDULER_OPTION,
 ) -> None:
-    from gapctl.writes import WriteError
+    from gapctl.data.writes import WriteError
 
     if fmt is ExportFormat.parquet:
         return _export_parquet(paths, out, final, not no_cache, executor, scheduler)
@@ -1262,8 +1262,8 @@ def _export_parquet(paths: list[Path], out: Path | None, final: bool, use_cache:
                     scheduler: str | None) -> None:
     """export --format parquet: each round's partitions, file by file (gapctl.columnar)."""
     from gapctl import columnar
+    from gapctl.data.writes import WriteError
     from gapctl.executors import CannotRun
-    from gapctl.writes import WriteError
 
     try:
         columnar.pyarrow()
@@ -1359,7 +1359,7 @@ def import_command(
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     from gapctl import i18n, importer
-    from gapctl.writes import WriteError
+    from gapctl.data.writes import WriteError
 
     as_json = fmt is Format.json
     scored_before = _scored(path, final=False)
@@ -1421,7 +1421,7 @@ REPLACED_SHOWN = 10  # observations a dry run lists that only --force replaces
 
 def _import_data(plan: Any, path: Path, dry_run: bool, force: bool, written: list) -> dict[str, Any]:
     """`import --format json`: what was (or would be) written, the problems and notes, each with its place."""
-    from gapctl.sources import display_path
+    from gapctl.data.sources import display_path
 
     def issue(item: Any) -> dict[str, Any]:
         return {"place": item.ref, "code": item.code, "message": item.message}
@@ -1456,8 +1456,8 @@ def import_scheme_command(
     force: bool = typer.Option(False, "--force", help=N_("Overwrite an existing file.")),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
+    from gapctl.data.writes import WriteError
     from gapctl.import_scheme import import_scheme, write_scheme
-    from gapctl.writes import WriteError
 
     target = out or Path("schemes") / f"{scheme_id}.yaml"
     if target.exists() and not force:
@@ -1701,8 +1701,8 @@ def _sources(scored: list, fmt: Format) -> list:
 
 def _sources_of(scored: list) -> Any:
     """The provenance of these scored rounds (gapctl.provenance); git revisions read are closed after."""
+    from gapctl.data.tree import GitTree
     from gapctl.provenance import of_rounds
-    from gapctl.tree import GitTree
 
     try:
         return of_rounds([s.round for s in scored])
@@ -1745,8 +1745,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as err:  # not bad data (that is exit 1 with problem lines): gapctl could not run
         import os
 
+        from gapctl.data.writes import DiskFull
         from gapctl.executors import CannotRun
-        from gapctl.writes import DiskFull
         if isinstance(err, DiskFull | CannotRun):  # no space (the old files are as they were); a cluster failed
             typer.echo(_("gapctl: could not run: {error}").format(error=err), err=True)
             sys.exit(3)
@@ -1760,8 +1760,8 @@ def _could_not_run(err: Exception, argv: list[str]) -> str:
     """The one line `main` prints for an exception that stopped a command (writing a crash report for a bug)."""
     import errno
 
+    from gapctl.data.tree import GitError
     from gapctl.escape import plain_line
-    from gapctl.tree import GitError
 
     if isinstance(err, OSError) and err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         if err.filename:

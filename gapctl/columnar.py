@@ -11,7 +11,7 @@ directory adds a partition and exporting a round again replaces only its own:
 - ``rounds/round=<id>/part-<key>.parquet``: one row: title, year, period, schemes, units.
 
 Figures are exact decimals, never floats: `decimal128(28, 6)`, where 6 is the most decimal places
-a figure in a data file may have (`gapctl.schema.MAX_PLACES`) and every published total, rounded
+a figure in a data file may have (`gapctl.data.schema.MAX_PLACES`) and every published total, rounded
 at its scheme's `places` (the units table's `places` column), fits exactly. A computed figure with
 more places (a ratio that does not terminate) is rounded half-up at 6 places (`gapctl.figures`),
 and export says how many were.
@@ -37,17 +37,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gapctl import cache as C
 from gapctl import outcomes as O
+from gapctl.data import cache as C
+from gapctl.data.schema import MAX_PLACES
 from gapctl.executors import CannotRun, run
 from gapctl.figures import figure
 from gapctl.i18n import _
-from gapctl.schema import MAX_PLACES
 from gapctl.score import RoundScore, UnitScore
 
 PRECISION, SCALE = 28, MAX_PLACES  # 28: Decimal's default precision, what gapctl computes in
 FORMAT = 1  # the layout's version, part of every part's key
-FILES_A_BATCH = 32  # parts written in one all-or-none batch (gapctl.writes)
+FILES_A_BATCH = 32  # parts written in one all-or-none batch (gapctl.data.writes)
 
 
 def pyarrow() -> Any:
@@ -153,8 +153,8 @@ def leaf_part(plan: Any, items: list[tuple[int, Path, bytes | None]],
               overrides: dict[str, dict[str, Decimal]]) -> tuple[bytes | None, int]:
     """In a worker: the leaves of a chunk's observation files as one Parquet part (None: no rows),
     and how many figures had to be rounded."""
+    from gapctl.data.reads import read_bytes
     from gapctl.pipeline import unit_score
-    from gapctl.reads import read_bytes
 
     pa = pyarrow()
     exact = Exact()
@@ -196,8 +196,8 @@ def _name(key: str) -> str:
 def export_round(scored: RoundScore, round_plan: O.RoundPlan, out: Path) -> Exported:
     """Write (or bring up to date) the round's partitions of the dataset at `out`. Raises WriteError,
     DiskFull, CannotRun."""
+    from gapctl.data.writes import Write, write_files
     from gapctl.pipeline import Plan
-    from gapctl.writes import Write, write_files
 
     pa = pyarrow()
     schemas = _schemas(pa)

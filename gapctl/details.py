@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gapctl.data.model import Observations
+from gapctl.data.sources import read_file
 from gapctl.load import build_observations, paused_gc
-from gapctl.model import Observations
 from gapctl.score import RoundScore, UnitScore, score_channel, score_unit
-from gapctl.sources import read_file
 
 PARALLEL_FROM = 200  # units; below this one process is faster than starting a pool
 BATCH = 16  # units a worker takes at a time: results come back in order, a batch at a time
@@ -69,7 +69,7 @@ def prepare(checked: Any, scored: RoundScore, index: int = 0) -> Source:
 
 def observations(source: Source, path: Path) -> Observations | None:
     """One observation file read and built again (from the round's tree: disk or a git revision)."""
-    from gapctl.tree import DiskTree
+    from gapctl.data.tree import DiskTree
 
     tree = source.round.tree or DiskTree()
     data = tree.read_bytes(path)

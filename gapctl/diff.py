@@ -12,12 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gapctl.data.model import Indicator, Scheme
+from gapctl.data.tree import DiskTree, GitError, GitTree, git, toplevel
 from gapctl.i18n import _
 from gapctl.load import Loaded, load
-from gapctl.model import Indicator, Scheme
 from gapctl.problems import Problem
 from gapctl.score import LeafScore, RoundScore, UnitScore, score_round
-from gapctl.tree import DiskTree, GitError, GitTree, git, toplevel
 
 ZERO = Decimal(0)
 

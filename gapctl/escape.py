@@ -19,7 +19,7 @@ non-joiner and joiner (U+200B–U+200D), word joiner and invisible operators (U+
 byte-order mark inside text (U+FEFF), the soft hyphen, tag characters, besides the bidi
 controls. They are allowed in names and free text (a name pasted from a web page often holds
 one) but never shown as nothing: `某镇\\u200b人民政府` cannot pass for `某镇人民政府` in a report.
-Ids refuse them (gapctl.schema), since ids become file names and keys.
+Ids refuse them (gapctl.data.schema), since ids become file names and keys.
 """
 
 from __future__ import annotations

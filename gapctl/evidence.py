@@ -4,7 +4,7 @@
 absolute path can reach the file system through them), the unit must be in the round's unit
 set, the indicator a leaf of its scheme that applies to it; the file to add is read as a
 regular file (never a FIFO) and the copy and the edit are refused through any symbolic link
-(gapctl.writes). A refusal lists every reason and writes nothing.
+(gapctl.data.writes). A refusal lists every reason and writes nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gapctl.data.model import Round
 from gapctl.i18n import _
-from gapctl.model import Round
 from gapctl.problems import EVIDENCE_HASH, Problem
 
 
@@ -57,9 +57,9 @@ class EvidenceError(Exception):
 
 
 def sha256_of(path: Path, root: Any = None) -> str:
-    """The file's sha256, read through gapctl.reads: a regular file inside `root` (default: its
-    repository; gapctl.reads.ANYWHERE for a file named on the command line)."""
-    from gapctl.reads import open_regular
+    """The file's sha256, read through gapctl.data.reads: a regular file inside `root` (default: its
+    repository; gapctl.data.reads.ANYWHERE for a file named on the command line)."""
+    from gapctl.data.reads import open_regular
 
     digest = hashlib.sha256()
     with open_regular(path, root) as handle:
@@ -70,7 +70,7 @@ def sha256_of(path: Path, root: Any = None) -> str:
 
 def _copied(source: Path, digest: str) -> Iterator[bytes]:
     """The blocks of `source`, checked against the hash recorded for it once all are read."""
-    from gapctl.reads import ANYWHERE, open_regular
+    from gapctl.data.reads import ANYWHERE, open_regular
 
     check = hashlib.sha256()
     with open_regular(source, ANYWHERE) as handle:
@@ -87,14 +87,14 @@ def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | N
 
     The observation file is edited in place (gapctl.fmt.Edit: everything but the new record keeps
     its bytes); the copy and the edit are written atomically, never through a symbolic link, and
-    never over an observation file that does not parse (gapctl.writes).
+    never over an observation file that does not parse (gapctl.data.writes).
     """
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-    from gapctl import schema as S
+    from gapctl.data import schema as S
+    from gapctl.data.reads import ANYWHERE, check, shown
+    from gapctl.data.writes import Write, WriteError, read_original, refusal, round_root, write_files
     from gapctl.fmt import Edit
-    from gapctl.reads import ANYWHERE, check, shown
-    from gapctl.writes import Write, WriteError, read_original, refusal, round_root, write_files
 
     round_dir = Path(round_dir)
     refused = [_("unit {why}").format(why=why) for why in [S.id_problem(unit)] if why]
@@ -176,8 +176,8 @@ def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | N
 def _unknown(round_dir: Path, unit: str, indicator: str) -> list[str]:
     """Why evidence cannot be recorded for this unit and indicator (the round's unit set and schemes
     read without its observations); empty when it can."""
+    from gapctl.data.reads import shown
     from gapctl.load import load
-    from gapctl.reads import shown
 
     loaded = load(round_dir, observations=False)
     round_ = loaded.round

@@ -14,7 +14,7 @@ and take back one result per batch. What it guarantees:
 - at most a few batches per worker thread are in flight, so the parent never holds the round's
   bytes at once;
 - the workers run the same gapctl: on connecting, each worker's code fingerprint
-  (`gapctl.cache.code_fingerprint`) is compared with this one's, and a mismatch stops the command.
+  (`gapctl.data.cache.code_fingerprint`) is compared with this one's, and a mismatch stops the command.
 
 What it refuses: `dask.distributed` is an optional extra (`pip install 'gapctl[cluster]'`),
 imported only when chosen; without it, with a scheduler that cannot be reached, or when a worker
@@ -104,7 +104,7 @@ class DaskExecutor:
         except (OSError, TimeoutError) as err:
             raise CannotRun(_("cannot reach the Dask scheduler at {address}: {error}").format(
                 address=self.address, error=str(err) or type(err).__name__)) from None
-        from gapctl.cache import code_fingerprint
+        from gapctl.data.cache import code_fingerprint
 
         ours = code_fingerprint()
         theirs = self.client.run(code_fingerprint)
@@ -172,7 +172,7 @@ class DaskExecutor:
     def outcomes(self, plan: Any, batches: list[list[int]]) -> Iterator[list[tuple[int, bytes | None, str | None]]]:
         """`gapctl.outcomes`' batches of file indexes as (index, payload, key) results, as its pool gives them."""
         from gapctl import outcomes, pipeline
-        from gapctl.sources import over_limit
+        from gapctl.data.sources import over_limit
 
         paths = outcomes._paths(plan)
         local: list[int] = []  # refused or unreadable here: the parent computes them (and says why)
@@ -218,7 +218,7 @@ def _keyed(plan: Any, jobs: list[tuple[list[Item], Any]], keys: dict[int, str],
 
 
 def _read(path: Path) -> bytes:
-    from gapctl.reads import read_bytes
+    from gapctl.data.reads import read_bytes
     return read_bytes(path)
 
 

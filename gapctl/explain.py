@@ -18,11 +18,11 @@ from gapctl.constructs import Decision
 from gapctl.constructs.bounds import cut_text
 from gapctl.constructs.formulas import base_formula, total_formula
 from gapctl.constructs.vetoes import effects_text
+from gapctl.data.model import Result
 from gapctl.escape import plain_line
 from gapctl.formula import NAMES, Formula, FormulaError, exact, render
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import aside, enumerated, label, listed, name_in, pair, written
-from gapctl.model import Result
 from gapctl.rules import REGISTRY, num
 from gapctl.rules.clauses import clause_text, parts
 from gapctl.score import LeafScore, NodeScore, UnitScore

@@ -64,7 +64,7 @@ from gapctl.textwidth import width
 FORMATS = ("csv", "xlsx", "datapackage")
 NOT_APPLICABLE_STATES = ("not-applicable", "n/a")  # matrix cells written NOT_APPLICABLE_CELL
 NOT_APPLICABLE_CELL, PENDING_CELL = "不适用", "待评"  # the words observation files accept for n/a and pending
-# 评估状态 in the problem list, in the words observation files accept (gapctl.schema.RESULT_ALIASES)
+# 评估状态 in the problem list, in the words observation files accept (gapctl.data.schema.RESULT_ALIASES)
 STATE_WORDS = {"scored": "已评分", "pending": PENDING_CELL, "no-evidence": "无佐证", "n/a": NOT_APPLICABLE_CELL,
                "not-applicable": NOT_APPLICABLE_CELL}
 FIXED_TIME = dt.datetime(2000, 1, 1)  # the workbook's created/modified stamp, for stable bytes
@@ -524,10 +524,10 @@ def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None, sour
     `source`: a gapctl.details.Source, when the units of `scored` are summaries (see `tables`).
 
     `provenance` (gapctl.provenance) goes with them as the module's docstring says. Each file is
-    written atomically and the set all or none (gapctl.writes); `out` and the files in it must not
+    written atomically and the set all or none (gapctl.data.writes); `out` and the files in it must not
     be symbolic links. Raises WriteError.
     """
-    from gapctl.writes import Write, write_files
+    from gapctl.data.writes import Write, write_files
 
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")

@@ -1,7 +1,7 @@
 """`gapctl fmt`: rewrite YAML data files in one canonical layout, keeping every comment and value.
 
 The layout: 2-space mappings, sequence items as `  - key: v` under their key, no line
-wrapping, keys in the order `gapctl/schema.py` declares them (unknown keys after the known
+wrapping, keys in the order `gapctl/data/schema.py` declares them (unknown keys after the known
 ones, `assumed`/`assumed_note` last), strings plain when YAML would read them back as the
 same text and double-quoted when not, block scalars and flow collections kept as written.
 
@@ -12,7 +12,7 @@ reads cannot change; `format_paths` still re-reads its output and refuses to wri
 whose data would differ.
 
 One value is written another way on purpose: the words evaluators write for a value, which
-gapctl reads as an alias (gapctl.schema), are written as the English word they stand for. The
+gapctl reads as an alias (gapctl.data.schema), are written as the English word they stand for. The
 canonical form is the English word, and it stays so: `result:` 完成 → `done`, 未完成 →
 `not-done`, 不适用 → `n/a`, 待评 / 待评估 / 未评估 → `pending`, 无佐证 / 无佐证材料 →
 `no-evidence`; 是 → `true` and 否 → `false` where true or false is wanted (a result's `items`
@@ -51,12 +51,12 @@ from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 from ruamel.yaml.tag import Tag
 from ruamel.yaml.tokens import CommentToken
 
-from gapctl import schema as S
+from gapctl.data import schema as S
+from gapctl.data.sources import YAML_SUFFIXES, decode, display_path, read_file
+from gapctl.data.writes import Original, WriteError, recover, refusal, write_atomically
 from gapctl.i18n import _
 from gapctl.load import RULE_COMMON, RULE_ITEM, TIER
 from gapctl.rules import REGISTRY
-from gapctl.sources import YAML_SUFFIXES, decode, display_path, read_file
-from gapctl.writes import Original, WriteError, recover, refusal, write_atomically
 
 KINDS = ("scheme", "units", "observations", "external")
 
@@ -119,7 +119,7 @@ def _files_under(directory: Path) -> list[Path]:
 @dataclass(frozen=True, eq=False)
 class _Map:
     """A mapping: its known keys in canonical order, the specs of its keys' values, and its shape
-    (which says where an alias may stand: gapctl.schema.canonical)."""
+    (which says where an alias may stand: gapctl.data.schema.canonical)."""
 
     keys: tuple[str, ...]
     values: dict[str, Any] = field(default_factory=dict)
@@ -419,7 +419,7 @@ def _apply(spec: Any, node: Any, where: tuple[Any, ...], shared: bool) -> None:
 
 def canonical_words(spec: Any, node: Any) -> None:
     """Write in place, wherever `spec` reaches, the English word for each alias evaluators write
-    (完成 → done, 是 → True; gapctl.schema.canonical). Works on ruamel.yaml's documents and on plain
+    (完成 → done, 是 → True; gapctl.data.schema.canonical). Works on ruamel.yaml's documents and on plain
     data alike; a value with an anchor (written again elsewhere as `*name`) is left as it is."""
     if spec is _RULE:
         if not isinstance(node, dict):
@@ -643,7 +643,7 @@ def format_paths(paths: Iterable[Path], check: bool) -> FmtResult:
     With `check`, nothing is written. Files that cannot be read or parsed, symbolic links (the
     file, or a directory inside the repository), and files whose data formatting would change
     are reported and never written. A file keeps its line endings (CRLF or LF, as its first
-    line) and its byte-order mark; see gapctl.writes for how files are written.
+    line) and its byte-order mark; see gapctl.data.writes for how files are written.
     """
     result = FmtResult(check=check)
     files: set[Path] = set()
@@ -659,7 +659,7 @@ def format_paths(paths: Iterable[Path], check: bool) -> FmtResult:
                 result.skipped.append(path)
         else:
             result.problems.append(_("{path}: no such file or directory").format(path=display_path(path)))
-    if not check:  # first finish a batch a killed gapctl left (gapctl.writes), so that files are read whole
+    if not check:  # first finish a batch a killed gapctl left (gapctl.data.writes), so that files are read whole
         for root in sorted({r for r in map(data_root, files) if r is not None}):
             recover(root)
     for path in sorted(files):

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from gapctl.data.model import Indicator, Unit
 from gapctl.diff import match_indicators
 from gapctl.escape import plain, plain_line
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import label, name_in, pair
-from gapctl.model import Indicator, Unit
 from gapctl.rules import num
 from gapctl.score import LeafScore, RoundScore, UnitScore
 from gapctl.scoreboard import two

@@ -1,6 +1,6 @@
 """The last gate of `gapctl import`: the files it would write, read and checked as `validate` would.
 
-Each planned observation file is read from its new bytes by `gapctl.sources.read_file`, built by
+Each planned observation file is read from its new bytes by `gapctl.data.sources.read_file`, built by
 `gapctl.load.build_observations` and checked by `gapctl.validate.check_observation_file` against
 the round — the very functions `gapctl validate` runs on that file (the rest of the round does
 not depend on it: a unit's observations are checked file by file). Nothing is written to disk.
@@ -18,8 +18,8 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from gapctl.data.model import Observations, Round
 from gapctl.i18n import _
-from gapctl.model import Observations, Round
 
 VALUE_FIELDS = ("result", "items", "count", "fraction", "grade", "notices")
 
@@ -32,8 +32,8 @@ def _key(problem: Any) -> tuple[str, str]:
 def file_problems(round_: Round, path: Path, data: bytes) -> tuple[list[Any], Observations | None, Any]:
     """What `gapctl validate` says of an observation file holding `data`: (problems, the built file,
     its parsed data)."""
+    from gapctl.data.sources import read_file
     from gapctl.load import build_observations, second_file
-    from gapctl.sources import read_file
     from gapctl.validate import check_observation_file
 
     parsed = read_file(path, data, keep_text=True)

@@ -411,7 +411,7 @@ def _sheets(path: Path, sheet: str | None, problems: _Problems) -> list[tuple[st
         if sheet is not None:
             problems.add(str(path), _("a CSV file has no sheets; leave out --sheet"))
             return None
-        from gapctl import reads
+        from gapctl.data import reads
         try:  # a regular file (never a FIFO that would block), wherever the user keeps it
             raw = reads.read_bytes(path, reads.ANYWHERE)
         except OSError as exc:  # reads.Refused is one
@@ -572,10 +572,10 @@ def _dump(scheme_id: str, title: str, total: Decimal, roots: dict[str, _Node], v
 
 
 def write_scheme(text: str, target: Path, force: bool = False) -> None:
-    """Write an imported scheme to `target` atomically (gapctl.writes); an existing file is replaced
+    """Write an imported scheme to `target` atomically (gapctl.data.writes); an existing file is replaced
     only with `force` (a replacement, not an edit: its content is not kept). Raises WriteError."""
+    from gapctl.data.writes import write_atomically
     from gapctl.fmt import data_root
-    from gapctl.writes import write_atomically
 
     target = Path(target)
     write_atomically(target, text.encode("utf-8"), new=not force, root=data_root(target) or target.parent)

@@ -25,7 +25,7 @@ since the export (gapctl.import_wide). When a value changes and the sheet gives 
 
 Existing files are edited in place: entries the import does not change keep every byte (comments,
 key order, unknown keys, quoting, line endings); files are written atomically and never through a
-symbolic link (gapctl.writes).
+symbolic link (gapctl.data.writes).
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from gapctl import cells as C
+from gapctl.data.model import Round
+from gapctl.data.schema import RESULT_ALIASES
+from gapctl.data.sources import display_path
 from gapctl.i18n import _
-from gapctl.model import Round
-from gapctl.schema import RESULT_ALIASES
 from gapctl.sheets import EXPORT_MATRIX, LIMITS, Issue, IssueLog, Limits, Sheet, column_letter
-from gapctl.sources import display_path
 
 FULLWIDTH = C.FULLWIDTH
 COLUMNS = {  # header (Chinese or English) → field
@@ -59,7 +59,7 @@ COLUMNS = {  # header (Chinese or English) → field
 }
 FIELDS = tuple(dict.fromkeys(COLUMNS.values()))
 TEXT_FIELDS = ("name", "scheme", "note", "reason", "fix", "observer", "channel_name")  # prose: kept as typed
-# the words observation files accept (gapctl.schema), and a spreadsheet's own: 是/否, ticks and crosses
+# the words observation files accept (gapctl.data.schema), and a spreadsheet's own: 是/否, ticks and crosses
 RESULT_WORDS = {**RESULT_ALIASES, "已完成": "done", "是": "done", "done": "done", "√": "done", "✓": "done",
                 "未完成": "not-done", "否": "not-done", "not-done": "not-done", "×": "not-done", "✗": "not-done",
                 "不适用": "n/a", "n/a": "n/a", "无佐证": "no-evidence", "no-evidence": "no-evidence",
@@ -140,7 +140,7 @@ class Plan:
 
 def read_mapping(path: Path) -> tuple[dict[str, str] | None, list[Issue]]:
     """A `--mapping` file: YAML (or TOML) `header: field`, at the top or under `columns:`; its problems."""
-    from gapctl.sources import read_file
+    from gapctl.data.sources import read_file
 
     parsed = read_file(path)
     name = parsed.src.display
@@ -477,9 +477,9 @@ def _plan_files(plan: Plan, out: Imported) -> None:
     entries the import does not change keep every byte, comment, key order and unknown key."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-    from gapctl import schema as S
+    from gapctl.data import schema as S
+    from gapctl.data.writes import WriteError, read_original, refusal, round_root
     from gapctl.fmt import Edit, format_text, round_trip_yaml
-    from gapctl.writes import WriteError, read_original, refusal, round_root
 
     round_ = plan.round
     out.root = round_root(round_.directory)
@@ -547,8 +547,7 @@ def _merge(plan: Plan, edit: Any, results: Any, unit_id: str, entries: list[dict
     a replaced value's old 扣分理由 and 整改要求 are marked STALE_MARK unless the sheet gives new ones."""
     from ruamel.yaml.comments import CommentedMap
 
-    from gapctl import schema as S
-
+    from gapctl.data import schema as S
     existing = {str(e.get("indicator")): e for e in results
                 if isinstance(e, dict) and e.get("source", "evaluator") == "evaluator"}
     changed = False
@@ -593,8 +592,7 @@ def _mark_stale(plan: Plan, edit: Any, old: Any, entry: dict[str, Any], unit_id:
     """The value changed and the sheet gives no new 扣分理由 (整改要求): the old one was written for the old
     value. It stays in the file (nothing is lost), marked STALE_MARK so that the report shows it needs
     review and `gapctl import` says so."""
-    from gapctl import schema as S
-
+    from gapctl.data import schema as S
     marked = []
     for name in ("reason", "fix"):
         text = old.get(name)
@@ -620,8 +618,8 @@ def preview(round_: Round, plan: Imported) -> Round:
     if plan.after is not None:
         return plan.after
 
+    from gapctl.data.sources import read_file
     from gapctl.load import build_observations
-    from gapctl.sources import read_file
 
     after = copy.copy(round_)
     after.observations = dict(round_.observations)
@@ -642,9 +640,9 @@ def _represent_decimal(representer: Any, value: Decimal) -> Any:
 
 
 def write(plan: Imported) -> list[Path]:
-    """Write every planned file atomically, all or none (gapctl.writes); callers only call this when the
+    """Write every planned file atomically, all or none (gapctl.data.writes); callers only call this when the
     plan has no problems. Raises WriteError (a file changed since it was read, a symbolic link …)."""
-    from gapctl.writes import Write, write_files
+    from gapctl.data.writes import Write, write_files
 
     return write_files([Write(path, data, plan.seen.get(path), new=plan.seen.get(path) is None)
                         for path, data in sorted(plan.files.items())], plan.root)

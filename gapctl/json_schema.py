@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gapctl import schema as S
+from gapctl.data import schema as S
 from gapctl.rules import REGISTRY
 
 BASE = "https://gapctl.example/schema/"  # an identifier, never fetched

@@ -15,10 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gapctl import schema as S
-from gapctl.assumptions import collect
-from gapctl.i18n import N_, _
-from gapctl.model import (
+from gapctl.data import schema as S
+from gapctl.data.assumptions import collect
+from gapctl.data.model import (
     Appeal,
     Category,
     Component,
@@ -53,6 +52,10 @@ from gapctl.model import (
     UnitSet,
     Veto,
 )
+from gapctl.data.schema import Reader
+from gapctl.data.sources import DATA_SUFFIXES, SourceFile, display_path, over_limit, read_file
+from gapctl.data.tree import DiskTree
+from gapctl.i18n import N_, _
 from gapctl.problems import (
     BAD_FORMULA,
     BAD_VALUE,
@@ -66,9 +69,6 @@ from gapctl.problems import (
     Problem,
 )
 from gapctl.rules import REGISTRY
-from gapctl.schema import Reader
-from gapctl.sources import DATA_SUFFIXES, SourceFile, display_path, over_limit, read_file
-from gapctl.tree import DiskTree
 
 ROUND_FILES = ("round.toml", "round.yaml", "round.yml")
 RULE_COMMON: S.Shape = {
@@ -99,7 +99,7 @@ class Loaded:
     tree: Any = field(default_factory=DiskTree)
     memo: dict[tuple[str, str], tuple[Any, list[Problem]]] | None = None
     observations: bool = True
-    cache: Any = None  # a gapctl.cache.Cache for schemes and unit sets read from disk
+    cache: Any = None  # a gapctl.data.cache.Cache for schemes and unit sets read from disk
 
     def build(self, path: Path, kind: str, builder: Any, share: bool = True) -> Any:
         """Read one file and build its object with `builder(src, data, problems)`; None if unreadable.
@@ -124,7 +124,7 @@ class Loaded:
             return obj
         cache_key = None
         if self.cache is not None and share and kind in ("scheme", "units"):
-            from gapctl import cache as C
+            from gapctl.data import cache as C
             from gapctl.i18n import lang
             cache_key = C.key_of("file", kind, str(path), display_path(path), C.content_hash(data), lang())
             payload = self.cache.get(cache_key)
@@ -141,7 +141,7 @@ class Loaded:
         if key is not None:
             self.memo[key] = (obj, problems)
         if cache_key is not None:
-            from gapctl import cache as C
+            from gapctl.data import cache as C
             self.cache.put(cache_key, C.dumps((obj, problems)))
         self.problems.extend(problems)
         return obj

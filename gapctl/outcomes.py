@@ -5,7 +5,7 @@ gives, without holding every observation in memory: each observation file become
 `FileOutcome` (its problems and a summary of its unit's score, see `score.summarise`),
 computed in a process pool when the round has `PARALLEL_FROM` files or more (on a Dask
 cluster with `--executor dask`: gapctl.executors, gapctl.pipeline), and kept in
-the content-addressed cache (`gapctl.cache`) under a key made of the file's bytes and
+the content-addressed cache (`gapctl.data.cache`) under a key made of the file's bytes and
 everything else its outcome depends on. Only the cross-unit work (rank bonuses, totals,
 ranks) and the checks that touch other files (evidence files, appeals, units without a
 file) run on every call. `validate` and `score` use this path; `explain`, `report` and
@@ -24,14 +24,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gapctl import cache as C
 from gapctl import codec, i18n
+from gapctl.data import cache as C
+from gapctl.data.journal import pending
+from gapctl.data.model import Evidence, Round, Unit
+from gapctl.data.reads import ci_mode, read_bytes
+from gapctl.data.sources import SourceFile, display_path, max_file_bytes, over_limit, read_file
+from gapctl.data.tree import DiskTree
 from gapctl.executors import chosen
-from gapctl.journal import pending
 from gapctl.load import Loaded, build_observations, load, paused_gc, second_file, unreadable_problem
-from gapctl.model import Evidence, Round, Unit
 from gapctl.problems import ERROR, Report
-from gapctl.reads import ci_mode, read_bytes
 from gapctl.score import (
     ExternalShare,
     RoundScore,
@@ -45,8 +47,6 @@ from gapctl.score import (
     score_unit,
     summarise,
 )
-from gapctl.sources import SourceFile, display_path, max_file_bytes, over_limit, read_file
-from gapctl.tree import DiskTree
 from gapctl.validate import (
     check_appeals,
     check_definitions,
@@ -117,7 +117,7 @@ def jobs_wanted() -> int:
 
 def check(path: Path | str, use_cache: bool = True, progress: Progress | None = None, tree: Any = None) -> Checked:
     """Load, validate and summarise-score a round (or every round of a repository); `tree`: read the
-    files of a git revision (gapctl.tree.GitTree) instead of the disk's."""
+    files of a git revision (gapctl.data.tree.GitTree) instead of the disk's."""
     from gapctl.load import find_repository_root
 
     path = Path(path)
@@ -183,7 +183,7 @@ def _file_hash(path: Path, tree: Any = None) -> str:
 
 
 def _read(tree: Any, path: Path) -> bytes:
-    """A file's bytes from the round's tree (a git revision), or from the disk (gapctl.reads)."""
+    """A file's bytes from the round's tree (a git revision), or from the disk (gapctl.data.reads)."""
     return read_bytes(path) if _on_disk(tree) else tree.read_bytes(path)
 
 

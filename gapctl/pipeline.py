@@ -29,9 +29,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gapctl import cache as C
 from gapctl import i18n
 from gapctl import outcomes as O
+from gapctl.data import cache as C
 from gapctl.problems import ERROR, Report
 from gapctl.score import RoundScore, UnitScore, score_unit
 
@@ -156,8 +156,8 @@ def rank(plan: Plan, payloads: list[bytes], final: bool = False) -> Ranked:
 def unit_score(plan: Plan, path: Path, data: bytes) -> UnitScore | None:
     """A unit's whole score (every leaf, the tree) from its observation file, as `score` would compute it
     before ranking; None for a channel's file or a file that cannot be scored."""
+    from gapctl.data.sources import read_file
     from gapctl.load import build_observations
-    from gapctl.sources import read_file
 
     round_plan = plan.enter()
     round_ = round_plan.round

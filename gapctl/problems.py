@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from gapctl.i18n import N_, in_lang
 
 if TYPE_CHECKING:
-    from gapctl.sources import SourceFile
+    from gapctl.data.sources import SourceFile
 
 ERROR = "error"
 WARNING = "warning"

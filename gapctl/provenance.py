@@ -164,7 +164,7 @@ class _Git:
 
 
 def _commit_of(root: Path, rev: str) -> tuple[str, str] | None:
-    from gapctl.tree import GitError, git
+    from gapctl.data.tree import GitError, git
     try:
         out = git(["log", "-1", "--format=%H%x1f%cI", rev, "--"], root).decode().strip()
     except GitError:
@@ -175,7 +175,7 @@ def _commit_of(root: Path, rev: str) -> tuple[str, str] | None:
 
 def _disk_git(root: Path, used: list[str]) -> _Git:
     """The working tree's HEAD and which of the files used (relative to `root`) differ from it."""
-    from gapctl.tree import GitError, git
+    from gapctl.data.tree import GitError, git
     try:
         top = Path(git(["rev-parse", "--show-toplevel"], root).decode().strip()).resolve()
     except GitError:
@@ -259,8 +259,8 @@ def _root(start: Path, tree: Any) -> Path:
 def of_files(paths: Iterable[Path], root: Path, tree: Any = None, known: dict[Path, str] | None = None) -> Provenance:
     """The provenance of these files of the repository at `root`, read from `tree` (default: disk)."""
     from gapctl import __version__
+    from gapctl.data.tree import GitTree
     from gapctl.load import DISK
-    from gapctl.tree import GitTree
 
     tree = tree or DISK
     memo: dict[str, str] = {}

@@ -12,10 +12,10 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from gapctl import shipped
+from gapctl.data import shipped
+from gapctl.data.writes import Write, WriteError, write_files
 from gapctl.i18n import _
 from gapctl.json_schema import render as render_schemas
-from gapctl.writes import Write, WriteError, write_files
 
 OFFICE_README = """# {title}
 
@@ -86,7 +86,7 @@ class ScaffoldError(Exception):
 
 
 def shipped_schemes() -> dict[str, Traversable]:
-    """The schemes gapctl carries (gapctl.shipped), by id."""
+    """The schemes gapctl carries (gapctl.data.shipped), by id."""
     return shipped.schemes()
 
 

@@ -31,8 +31,7 @@ from typing import Any
 from gapctl.constructs import Decision, bounds, gates, redistribute, vetoes
 from gapctl.constructs.bounds import Cut
 from gapctl.constructs.formulas import base_formula, total_formula
-from gapctl.formula import Formula, FormulaError, evaluate, number
-from gapctl.model import (
+from gapctl.data.model import (
     Appeal,
     Category,
     Evidence,
@@ -45,6 +44,7 @@ from gapctl.model import (
     Unit,
     Veto,
 )
+from gapctl.formula import Formula, FormulaError, evaluate, number
 from gapctl.problems import NOT_ASSESSED_FINAL, Problem
 from gapctl.rules import REGISTRY
 from gapctl.unit_env import Observed, UnitEnv
@@ -521,7 +521,7 @@ def _section_sum(score: UnitScore, section_name: str, env: UnitEnv) -> Decimal:
 
 
 def _as_condition(formula: Formula, rule: Rule) -> Any:
-    from gapctl.model import Condition
+    from gapctl.data.model import Condition
     return Condition(formula.text, formula, src=rule.src, at=rule.at)
 
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from gapctl.data.model import Indicator, Result, Round, Unit
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import label, name_in
-from gapctl.model import Indicator, Result, Round, Unit
 from gapctl.rules import REGISTRY, num
 from gapctl.score import LeafScore, RoundScore, score_leaf, score_round
 from gapctl.scoreboard import two as _two

@@ -7,7 +7,7 @@ exception.
 
 - **CSV**: UTF-8 (with or without a BOM) or UTF-16 with a BOM (Excel's "Unicode text", then
   tab-separated). Anything else is refused with the encoding it looks like and a command that
-  converts it (`gapctl.sources` tells, as it does for YAML files): GBK/GB18030 could as well be
+  converts it (`gapctl.data.sources` tells, as it does for YAML files): GBK/GB18030 could as well be
   Big5 or Latin-1 read wrongly, and a wrong guess would write garbled 扣分理由. Fields longer
   than a cell (`Limits.cell_chars`) are refused with their row, and so are rows with fewer
   fields than the header (a cut line) or more non-empty ones (a comma that needed quotes).
@@ -282,7 +282,7 @@ def read(path: Path, sheet: str | None = None, limits: Limits = LIMITS) -> Sheet
 
 def _decode(raw: bytes, path: Path, out: Sheet) -> str | None:
     """The text of a CSV file, or None and a problem naming the encoding it looks like."""
-    from gapctl.sources import SourceFile, _encoding_problem, decode, display_path
+    from gapctl.data.sources import SourceFile, _encoding_problem, decode, display_path
 
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) and not raw.startswith(b"\xff\xfe\x00\x00"):
         try:

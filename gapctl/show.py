@@ -12,10 +12,10 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from gapctl import assumptions as A
 from gapctl.constructs.vetoes import effects_text
+from gapctl.data import assumptions as A
+from gapctl.data.model import Assumption, Indicator, Round, Scheme, UnitSet
 from gapctl.i18n import N_, _, in_lang, lang
-from gapctl.model import Assumption, Indicator, Round, Scheme, UnitSet
 from gapctl.rules import num
 from gapctl.textwidth import pad, table, width
 
@@ -35,7 +35,7 @@ def _selector_text(ind: Indicator) -> str:
 
 
 def _star(assumptions: list[Assumption], at: tuple) -> str:
-    """`*` after what has an assumption at or below it (gapctl.assumptions)."""
+    """`*` after what has an assumption at or below it (gapctl.data.assumptions)."""
     return "*" if A.under(assumptions, at) else ""
 
 
@@ -340,7 +340,7 @@ def round_assumptions(round_: Round) -> list[tuple[str, str, list[Assumption]]]:
         out.append(("units", round_.unit_set.id, round_.unit_set.assumptions))
     out += [("scheme", scheme.id, scheme.assumptions) for scheme in round_.schemes.values()]
     if round_.stages.get("appeal_working_days") is not None:  # the calendar counts its appeal window
-        from gapctl.workdays import load_calendar_files
+        from gapctl.data.workdays import load_calendar_files
 
         for calendar in load_calendar_files(round_.directory.parent.parent)[0]:
             out.append(("calendar", calendar.path.stem, calendar.assumptions))

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from gapctl.data.model import Round
 from gapctl.escape import plain_line
 from gapctl.figures import figure
 from gapctl.i18n import N_, in_lang
-from gapctl.model import Round
 from gapctl.textwidth import table
 
 STAGES = ("self_assessment_due", "evidence_due", "collection_start", "collection_end", "preliminary",
@@ -48,9 +48,9 @@ def status(round_: Round, today: dt.date, progress: Any = None,
     """Counts of units × indicators per stage and the deadlines around `today`. `counts_of`: each
     unit's (observed, self-assessed, reviewed) counted file by file (gapctl.outcomes, cached), when
     the round's observations were not loaded."""
+    from gapctl.data.workdays import WorkCalendar, load_calendar_files
     from gapctl.outcomes import progress_counts
     from gapctl.validate import appeal_deadline
-    from gapctl.workdays import WorkCalendar, load_calendar_files
 
     files, _ = load_calendar_files(round_.directory.parent.parent)
     calendar = WorkCalendar(files)

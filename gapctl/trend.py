@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from gapctl.data.model import Indicator, Round, Unit
 from gapctl.diff import match_indicators
 from gapctl.escape import plain_line
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import aside, enumerated, name_in, pair, written
-from gapctl.model import Indicator, Round, Unit
 from gapctl.score import LeafScore, RoundScore, UnitScore
 from gapctl.scoreboard import fixed, total_text, two
 from gapctl.textwidth import table

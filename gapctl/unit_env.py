@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from gapctl.formula import Formula, Value
 
 if TYPE_CHECKING:
-    from gapctl.model import Result
+    from gapctl.data.model import Result
     from gapctl.score import UnitScore
 
 ZERO = Decimal(0)

@@ -14,9 +14,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gapctl.data.model import Indicator, Observations, Round, Scheme, Selector, Unit, UnitSet
+from gapctl.data.tree import DiskTree
 from gapctl.i18n import _
 from gapctl.load import Loaded
-from gapctl.model import Indicator, Observations, Round, Scheme, Selector, Unit, UnitSet
 from gapctl.problems import (
     APPEAL_OUT_OF_WINDOW,
     BAD_CALENDAR,
@@ -42,7 +43,6 @@ from gapctl.problems import (
     Report,
 )
 from gapctl.rules import REGISTRY, listed
-from gapctl.tree import DiskTree
 
 ZERO = Decimal(0)
 UNSCORED_STATES = ("n/a", "pending")
@@ -307,7 +307,7 @@ def calendar_problems(root: Path) -> list[Problem]:
     """What is wrong with the repository's calendars/ files, each at its file, line and column."""
     import re
 
-    from gapctl.workdays import load_calendar_files
+    from gapctl.data.workdays import load_calendar_files
 
     out = []
     for message in load_calendar_files(root)[1]:
@@ -360,7 +360,7 @@ def appeal_deadline(round_: Round) -> tuple[Any, Any]:
         return prelim, None
     start = round_.stages.get("preliminary_end") or prelim
     try:
-        from gapctl.workdays import WorkCalendar, load_calendar_files
+        from gapctl.data.workdays import WorkCalendar, load_calendar_files
         files, _messages = load_calendar_files(round_.directory.parent.parent)
         return prelim, WorkCalendar(files).add_working_days(start, days)
     except ImportError:  # the calendar module is optional: fall back to Monday–Friday
@@ -699,7 +699,7 @@ def check_evidence_file(directory: Path, ev, tree=None) -> list[Problem]:
                 target=os.readlink(directory / rel)))
         return refuse(_("does not exist under {directory}/").format(directory=directory.name))
     if ev.sha256:
-        try:  # the path as written, not resolved: gapctl.reads applies its rule to links (none in CI)
+        try:  # the path as written, not resolved: gapctl.data.reads applies its rule to links (none in CI)
             data = tree.read_bytes(directory / rel)
         except OSError as err:
             return refuse(_("cannot be read: {error}").format(error=err.strerror or err))

@@ -9,9 +9,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from gapctl import assumptions as A
 from gapctl.api import check, score
 from gapctl.cli import app
+from gapctl.data import assumptions as A
 from gapctl.load import load
 from gapctl.report.markdown import overview
 from tests.conftest import ROOT, write_repo

@@ -1,4 +1,4 @@
-"""A batch of writes is all or none, whenever the process is killed (gapctl.journal, gapctl.writes).
+"""A batch of writes is all or none, whenever the process is killed (gapctl.data.journal, gapctl.data.writes).
 
 A child process writes a batch and is SIGKILLed at a chosen system call (a temporary file's
 write or fsync, the journal's commit, a rename); the next writer finishes the batch. After
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from gapctl import journal as J
-from gapctl.writes import DiskFull, Write, recover, write_files
+from gapctl.data import journal as J
+from gapctl.data.writes import DiskFull, Write, recover, write_files
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGKILL, /proc, renameat2")
@@ -46,11 +46,11 @@ def counted(real, name):
 
 for name in ("write", "fsync", "replace", "link", "rename"):
     setattr(os, name, counted(getattr(os, name), name))
-from gapctl import journal
+from gapctl.data import journal
 journal.exchange = counted((lambda a, b: False) if os.environ.get("NO_EXCHANGE") else journal.exchange, "exchange")
 what = sys.argv[1]
 if what == "batch":
-    from gapctl.writes import Write, write_files
+    from gapctl.data.writes import Write, write_files
     directory, count = Path(sys.argv[2]), int(sys.argv[3])
     write_files([Write(directory / f"f{i:03}.yaml", f"new {i}\n".encode() * 50) for i in range(count)], directory)
 else:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gapctl import cache as C
 from gapctl import outcomes, scoreboard
 from gapctl.api import check, score
+from gapctl.data import cache as C
 from tests.conftest import ROOT as REPO
 
 ROUNDS = sorted(p.name for p in (REPO / "rounds").iterdir() if p.is_dir())

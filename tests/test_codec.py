@@ -13,9 +13,9 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from gapctl import cache as C
 from gapctl import codec, outcomes
 from gapctl import score as S
+from gapctl.data import cache as C
 from tests.conftest import ROOT
 
 CASES = sorted([*(ROOT / "rounds").iterdir(), *(ROOT / "tests/schemes").glob("*/*/rounds/*"),
@@ -74,7 +74,7 @@ def test_a_new_dataclass_field_is_carried_by_name(monkeypatch: pytest.MonkeyPatc
 
 
 def test_a_value_it_cannot_carry_names_its_field() -> None:
-    from gapctl.model import Unit
+    from gapctl.data.model import Unit
     score = S.UnitScore(Unit(id="a", name="甲", type="t"), None, [], {})  # type: ignore[arg-type]
     score.known[("x", ())] = object()
     with pytest.raises(codec.CodecError, match=r"UnitScore\.known: cannot encode a builtins\.object"):
@@ -88,7 +88,7 @@ def test_a_value_it_cannot_carry_names_its_field() -> None:
 
 @pytest.mark.parametrize("name", ["os:system", "subprocess:Popen", "builtins:eval", "gapctl.cli:main",
                                   "gapctl.__main__:main",
-                                  "gapctl.writes:WriteError", "gapctlx.evil:Thing"])
+                                  "gapctl.data.writes:WriteError", "gapctlx.evil:Thing"])
 def test_bytes_name_no_class_but_gapctl_dataclasses(name: str, tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     data = msgpack.packb([msgpack.ExtType(codec.OBJECT, msgpack.packb([name, f"touch {marker}"]))])
@@ -101,6 +101,6 @@ def test_garbage_is_an_error_not_a_crash() -> None:
     for data in (b"", b"\xc1", msgpack.packb([msgpack.ExtType(99, b"")]), b"\x92\x01",
                  msgpack.packb(msgpack.ExtType(codec.SEEN, msgpack.packb(7))),
                  msgpack.packb(msgpack.ExtType(codec.DECIMAL, b"not a number")),
-                 msgpack.packb(msgpack.ExtType(codec.OBJECT, msgpack.packb(["gapctl.model:Unit", "too few"])))):
+                 msgpack.packb(msgpack.ExtType(codec.OBJECT, msgpack.packb(["gapctl.data.model:Unit", "too few"])))):
         with pytest.raises(codec.CodecError):
             codec.loads(data)

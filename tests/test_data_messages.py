@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from gapctl import i18n
-from gapctl import journal as J
-from gapctl.cache import refusal as cache_refusal
+from gapctl.data import journal as J
+from gapctl.data.cache import refusal as cache_refusal
+from gapctl.data.reads import Refused, read_bytes
+from gapctl.data.sources import read_file
+from gapctl.data.tree import GitError, GitTree
+from gapctl.data.writes import WriteError, write_atomically
 from gapctl.fmt import format_paths
-from gapctl.reads import Refused, read_bytes
-from gapctl.sources import read_file
-from gapctl.tree import GitError, GitTree
-from gapctl.writes import WriteError, write_atomically
 from tests.conftest import ROOT
 
 

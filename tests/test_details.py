@@ -71,8 +71,7 @@ def test_explain_of_one_unit_parses_no_other_unit_file(tmp_path: Path, monkeypat
     from typer.testing import CliRunner
 
     from gapctl import cli
-    from gapctl import sources as S
-
+    from gapctl.data import sources as S
     repo = copy_repo(tmp_path)
     monkeypatch.chdir(repo)
     runner = CliRunner()
@@ -284,8 +283,7 @@ def test_a_diff_reads_only_the_files_that_changed(tmp_path: Path, monkeypatch: p
     """With both sides' summaries in the cache, the units whose files and scheme did not change are
     compared on their summaries: only the edited observation file is parsed again (on each side)."""
     from gapctl import diff
-    from gapctl import sources as S
-
+    from gapctl.data import sources as S
     repo = git_repo(tmp_path)
     monkeypatch.chdir(repo)
     diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD")  # fills the cache for both sides
@@ -346,9 +344,9 @@ def test_status_followup_and_agreement_file_by_file_equal_the_whole_round(tmp_pa
 def test_a_diff_leaves_the_working_tree_index_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The older side of a diff is read from git: its run neither trusts nor rewrites the stat index of
     the files on disk (a warm score after a diff still reads no unchanged file)."""
-    from gapctl import cache as C
     from gapctl import diff_units
-    from gapctl.tree import GitTree
+    from gapctl.data import cache as C
+    from gapctl.data.tree import GitTree
 
     repo = git_repo(tmp_path)
     monkeypatch.chdir(repo)

@@ -1,4 +1,4 @@
-"""The fast YAML path (gapctl.fast_yaml, yaml-rs) reads exactly what the libyaml path reads.
+"""The fast YAML path (gapctl.data.fast_yaml, yaml-rs) reads exactly what the libyaml path reads.
 
 Both paths run over every shipped file, every YAML file of the bad-input corpus and the other
 test data, files fuzzed the way tests/test_fuzz.py fuzzes them, and hand-picked plain values
@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gapctl import fast_yaml
-from gapctl.sources import read_file
+from gapctl.data import fast_yaml
+from gapctl.data.sources import read_file
 from tests.conftest import ROOT
 from tests.test_fuzz import FUZZ, TOKENS, mutations
 

@@ -14,10 +14,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gapctl import schema as S
+from gapctl.data import schema as S
+from gapctl.data.sources import read_file
+from gapctl.data.writes import DiskFull
 from gapctl.fmt import comment_texts, format_paths, format_text, kind_of
-from gapctl.sources import read_file
-from gapctl.writes import DiskFull
 from tests.conftest import write_repo
 
 ROOT = Path(__file__).parent.parent

@@ -104,7 +104,7 @@ def test_formula_errors_read_in_chinese(chinese):
 
 
 def _rule(kind: str, **params):
-    from gapctl.model import Indicator, Rule
+    from gapctl.data.model import Indicator, Rule
 
     rule = Rule(kind=kind, params=params)
     return rule, Indicator(id="1", name="测试", points=Decimal(10))

@@ -21,13 +21,13 @@ from ruamel.yaml.comments import CommentedMap
 from typer.testing import CliRunner
 
 from gapctl import importer
-from gapctl import schema as S
 from gapctl.api import check, score
 from gapctl.cli import app
+from gapctl.data import schema as S
+from gapctl.data.writes import DiskFull, Write, WriteError, read_original, recover, write_atomically, write_files
 from gapctl.evidence import EvidenceError, add
 from gapctl.export import export
 from gapctl.fmt import Edit, format_paths, splice
-from gapctl.writes import DiskFull, Write, WriteError, read_original, recover, write_atomically, write_files
 from tests.conftest import ROOT
 
 runner = CliRunner()
@@ -238,7 +238,7 @@ def test_fmt_refuses_files_under_a_linked_directory_inside_the_repository(repo: 
 # --- symbolic links: every writer refuses, exit 1, the link's target unchanged -------------
 
 def _link_observation(repo: Path, tmp_path_factory) -> Path:
-    # the target is inside the repository, so reading follows the link (gapctl.reads refuses one that
+    # the target is inside the repository, so reading follows the link (gapctl.data.reads refuses one that
     # leaves it before any writer is asked) and what is tested here is the writer's refusal
     outside = repo / "elsewhere" / "b.yaml"
     outside.parent.mkdir()
@@ -547,7 +547,7 @@ def slow_replace(src, dst):
 
 os.write, os.replace = slow_write, slow_replace
 if argv[0] == "payload":
-    from gapctl.writes import write_atomically
+    from gapctl.data.writes import write_atomically
     write_atomically(Path(argv[1]), os.urandom(int(argv[2])))
 else:
     from gapctl.cli import main

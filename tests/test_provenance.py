@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gapctl.cli import app
-from gapctl.tree import DiskTree
+from gapctl.data.tree import DiskTree
 from tests.conftest import MINI_OBS_A, MINI_OBS_B, MINI_ROUND, MINI_SCHEME, MINI_UNITS, ROOT, write_repo
 
 runner = CliRunner()

@@ -1,4 +1,4 @@
-"""One rule for opening files (gapctl.reads), for every kind of file gapctl reads.
+"""One rule for opening files (gapctl.data.reads), for every kind of file gapctl reads.
 
 For each kind a copy of the Suizhou round gets, in place of one real file: a symbolic link to a
 file inside the repository (read as before), a link to a file outside it holding a secret
@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from gapctl import reads
 from gapctl.api import check
 from gapctl.cli import app
+from gapctl.data import reads
 from tests.conftest import ROOT
 
 runner = CliRunner()
@@ -168,7 +168,7 @@ def _finishes(call: Callable[[], Any], fifo: Path, seconds: float = 10) -> Any:
 
 
 def test_calendars_follow_the_same_rule(repo):
-    from gapctl.workdays import load_calendar_files
+    from gapctl.data.workdays import load_calendar_files
 
     files, messages = load_calendar_files(repo)
     assert [f.name for f in files] == ["2021年节假日安排"] and messages == []
@@ -200,7 +200,7 @@ def test_evidence_files_follow_the_same_rule(repo, monkeypatch):
 
 def test_cache_entries_follow_the_same_rule(tmp_path):
     """A cache entry that is a FIFO or a link out of the cache is a miss, never read."""
-    from gapctl.cache import Cache
+    from gapctl.data.cache import Cache
 
     cache = Cache(tmp_path / "cache", b"k" * 32)
     cache.put("ab" * 32, b"payload")
@@ -245,8 +245,8 @@ def _git(repo: Path, *args: str) -> None:
 
 
 def test_links_in_a_git_revision_follow_the_same_rule(repo, monkeypatch):
+    from gapctl.data.tree import GitTree
     from gapctl.load import load
-    from gapctl.tree import GitTree
 
     _move_inside(repo, KINDS["external"])
     _link_outside(repo, KINDS["observation"])

@@ -1,4 +1,4 @@
-"""gapctl.schema: the Chinese words evaluators write are read as the English values, wherever they are
+"""gapctl.data.schema: the Chinese words evaluators write are read as the English values, wherever they are
 read from (YAML, TOML, a spreadsheet), and an advice gives the whole fix at once, in Chinese by default."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from gapctl import i18n
-from gapctl import schema as S
 from gapctl.api import score
-from gapctl.assumptions import label
 from gapctl.cli import app
+from gapctl.data import schema as S
+from gapctl.data.assumptions import label
 from gapctl.load import load
 from gapctl.problems import BAD_VALUE, UNKNOWN_KEY, WRONG_TYPE
 from tests.conftest import MINI_ROUND, MINI_SCHEME, MINI_UNITS, write_repo

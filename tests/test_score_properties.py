@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gapctl.api import check
-from gapctl.model import Indicator, Observations, Result, Round, Unit
+from gapctl.data.model import Indicator, Observations, Result, Round, Unit
 from gapctl.score import score_round
 from gapctl.scoreboard import json_data
 from tests.conftest import ROOT

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from gapctl.data.sources import read_file, toml_positions
 from gapctl.problems import DUPLICATE_KEY, EMPTY_FILE, ENCODING, FILE_TOO_LARGE, SYNTAX
-from gapctl.sources import read_file, toml_positions
 
 
 def _read(tmp_path: Path, name: str, content: str | bytes):
@@ -127,7 +127,7 @@ def test_size_limit_is_read_from_the_environment_at_each_call(tmp_path, monkeypa
 
 
 def test_an_unusable_size_limit_falls_back_to_the_default_and_says_so(tmp_path, monkeypatch):
-    from gapctl.sources import MAX_FILE_BYTES, max_file_bytes
+    from gapctl.data.sources import MAX_FILE_BYTES, max_file_bytes
 
     for bad in ("abc", "0", "-3", "nan", "inf"):
         monkeypatch.setenv("GAPCTL_MAX_FILE_MB", bad)
@@ -291,7 +291,7 @@ def test_an_alias_bomb_is_still_called_one_and_names_the_limit(tmp_path):
 
 def test_a_bad_value_limit_falls_back_to_the_default_and_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("GAPCTL_MAX_VALUES", "lots")
-    from gapctl.sources import max_values
+    from gapctl.data.sources import max_values
     assert max_values() == (2_000_000, " (GAPCTL_MAX_VALUES='lots' is not a number of values, so the default applies)")
 
 

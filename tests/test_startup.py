@@ -46,7 +46,7 @@ def test_version_imports_nothing_of_the_library() -> None:
     modules = imported("--version")
     assert "gapctl.cli" in modules
     assert not {m for m in modules if m.split(".")[0] in ("yaml", "yaml_rs", "msgpack", "pydantic", "lark")}
-    assert not {"gapctl.load", "gapctl.score", "gapctl.outcomes", "gapctl.model"} & modules
+    assert not {"gapctl.load", "gapctl.score", "gapctl.outcomes", "gapctl.data.model"} & modules
 
 
 def test_a_warm_score_imports_only_what_it_needs(tmp_path) -> None:

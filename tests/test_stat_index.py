@@ -1,4 +1,4 @@
-"""Warm runs read only files whose stat changed (gapctl.cache.StatIndex, git's index for hashes).
+"""Warm runs read only files whose stat changed (gapctl.data.cache.StatIndex, git's index for hashes).
 
 An unchanged file is trusted from its size, times and inode; an edit is found even when it keeps
 the size and the modification time is put back; a file touched but not changed is read and
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from gapctl import cache as C
 from gapctl import outcomes
+from gapctl.data import cache as C
 from tests.test_cache import copy_repo, file_by_file
 
 ROUND = Path("rounds/suizhou-2021")
@@ -137,7 +137,7 @@ def test_the_racy_rule_without_help_from_the_change_time(tmp_path: Path) -> None
 def test_a_directory_swapped_for_a_link_is_read_again(repo: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """The same files (same inodes and times), now behind a link: not trusted, so they are read
-    through gapctl.reads again and give what they give without a cache."""
+    through gapctl.data.reads again and give what they give without a cache."""
     file_by_file(ROUND)
     folder = repo / ROUND / "observations"
     outside = tmp_path / "elsewhere"

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gapctl.workdays import CalendarFile, WorkCalendar, load_calendar_files, package_covers
+from gapctl.data.workdays import CalendarFile, WorkCalendar, load_calendar_files, package_covers
 
 FUTURE = 2031  # beyond chinese-calendar's data (it covers 2004 up to the latest State Council notice)
 
@@ -152,6 +152,6 @@ _SHARED = WorkCalendar()
 
 
 def test_importing_the_module_does_not_import_the_calendar_package():
-    code = "import sys, gapctl.workdays; print('chinese_calendar' in sys.modules)"
+    code = "import sys, gapctl.data.workdays; print('chinese_calendar' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

@@ -15,7 +15,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gapctl.yaml_depth import may_be_too_deep, too_deep_at
+from gapctl.data.yaml_depth import may_be_too_deep, too_deep_at
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -22,7 +22,7 @@ class Decision:
 
     kind: str  # gate, veto, threshold
     owner: str  # the section, indicator or veto it belongs to
-    condition: Any  # gapctl.model.Condition
+    condition: Any  # gapctl.data.model.Condition
     held: bool
     names: dict[str, Any] = field(default_factory=dict)
 

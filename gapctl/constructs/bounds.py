@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from gapctl.constructs import Construct
+from gapctl.data.model import Indicator, Scoring
 from gapctl.i18n import N_, in_lang
-from gapctl.model import Indicator, Scoring
 
 ZERO = Decimal(0)
 

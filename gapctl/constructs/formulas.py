@@ -16,8 +16,8 @@ from decimal import Decimal
 from functools import lru_cache
 
 from gapctl.constructs import Construct
+from gapctl.data.model import Scheme
 from gapctl.formula import Formula, built
-from gapctl.model import Scheme
 
 ZERO = Decimal(0)
 

@@ -10,8 +10,8 @@ figures: `基础得分 > 85：84.5 > 85 → 不成立`.
 from __future__ import annotations
 
 from gapctl.constructs import Construct
+from gapctl.data.model import Condition
 from gapctl.formula import FormulaError, evaluate, truth
-from gapctl.model import Condition
 
 
 def holds(condition: Condition | None, env) -> bool:

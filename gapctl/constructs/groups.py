@@ -18,8 +18,8 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.constructs import Construct
+from gapctl.data.model import Group
 from gapctl.i18n import N_, in_lang
-from gapctl.model import Group
 
 ZERO = Decimal(0)
 

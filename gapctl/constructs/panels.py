@@ -13,8 +13,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from gapctl.constructs import Construct
+from gapctl.data.model import Panel
 from gapctl.i18n import N_, in_lang
-from gapctl.model import Panel
 
 ZERO = Decimal(0)
 

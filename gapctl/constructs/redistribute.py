@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.constructs import Construct
+from gapctl.data.model import Indicator, Scheme, Unit
 from gapctl.i18n import in_lang
-from gapctl.model import Indicator, Scheme, Unit
 
 ZERO = Decimal(0)
 

@@ -21,8 +21,8 @@ from decimal import Decimal
 
 from gapctl.constructs import Construct, Decision
 from gapctl.constructs.gates import holds
+from gapctl.data.model import Scheme, Veto
 from gapctl.i18n import N_, in_lang
-from gapctl.model import Scheme, Veto
 
 
 def early(veto: Veto, scheme: Scheme) -> bool:

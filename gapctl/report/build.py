@@ -2,9 +2,9 @@
 or one document to issue (Word, or PDF printed from the HTML by Chromium).
 
 The whole directory is built beside its destination and exchanged with the old one in one
-rename (gapctl.writes.write_directory), so a reader never sees half a report or none, and a
+rename (gapctl.data.writes.write_directory), so a reader never sees half a report or none, and a
 run killed at any moment leaves the previous report or the new one. A document is one file,
-written atomically (gapctl.writes.write_atomically).
+written atomically (gapctl.data.writes.write_atomically).
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous
                 progress: Any = None, provenance: Any = None) -> int:
     """Write the html or md report of `source` (a gapctl.details.Source; `previous`, the last
     round's, for --compare) to `out_dir` as `render` + `write` would; the number of files."""
-    from gapctl.writes import Staging, WriteError, write_directory
+    from gapctl.data.writes import Staging, WriteError, write_directory
 
     out_dir = Path(out_dir)
     _check_target(out_dir)
@@ -305,8 +305,8 @@ def document_path(out: Path | None, round_id: str, fmt: str) -> Path:
 
 
 def write_document(data: bytes, path: Path) -> None:
-    """Write the document in one step (gapctl.writes): the old file or the new one, never half."""
-    from gapctl.writes import WriteError, write_atomically
+    """Write the document in one step (gapctl.data.writes): the old file or the new one, never half."""
+    from gapctl.data.writes import WriteError, write_atomically
 
     path = Path(path)
     try:  # refuses links and anything but a regular file
@@ -321,8 +321,8 @@ def _flatten_links(body: str) -> str:
 
 
 def write(files: dict[str, str], out_dir: Path) -> None:
-    """Build the report beside `out_dir`, then swap it into place in one step (gapctl.writes)."""
-    from gapctl.writes import WriteError, write_directory
+    """Build the report beside `out_dir`, then swap it into place in one step (gapctl.data.writes)."""
+    from gapctl.data.writes import WriteError, write_directory
 
     out_dir = Path(out_dir)
     _check_target(out_dir)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from gapctl.data.schema import Shape
 from gapctl.i18n import _
 from gapctl.i18n import lang as current_lang
-from gapctl.schema import Shape
 
 if TYPE_CHECKING:
-    from gapctl.model import Indicator, Result, Rule, Unit
+    from gapctl.data.model import Indicator, Result, Rule, Unit
 
 
 Message = str | tuple[str, tuple]

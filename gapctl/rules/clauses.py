@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from gapctl.data.schema import F
 from gapctl.i18n import N_, _, in_lang
 from gapctl.rules import RuleKind, joined, listed, num
-from gapctl.schema import F
 
 ZERO = Decimal(0)
 

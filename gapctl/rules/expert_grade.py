@@ -2,9 +2,9 @@
 
 from decimal import Decimal
 
+from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
 from gapctl.rules import RuleKind, num
-from gapctl.schema import F
 
 
 def check_params(rule, indicator) -> list[str]:

@@ -10,9 +10,9 @@ indicator's points.
 
 from decimal import Decimal
 
+from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
 from gapctl.rules import RuleKind, joined, listed, num
-from gapctl.schema import F
 
 
 def check_params(rule, indicator) -> list:

@@ -5,9 +5,9 @@ Reads `measures: {<id>: <number>}` from every unit's observation file.
 
 from decimal import Decimal
 
+from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
 from gapctl.rules import RuleKind, no_problems, num
-from gapctl.schema import F
 
 
 def check_params(rule, indicator) -> list[str]:

@@ -5,9 +5,9 @@ Computed from the unit's scores; needs no observation.
 
 from decimal import Decimal
 
+from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
 from gapctl.rules import RuleKind, no_problems, num
-from gapctl.schema import F
 
 
 def check_params(rule, indicator) -> list[str]:

@@ -1,7 +1,7 @@
 """What a scheme, round or unit set says that its published source does not: the `assumed` marks.
 
 Contract. Any mapping of a scheme, round, unit set, external deductions file or calendar may carry
-`assumed` (gapctl.schema reads it for every shape, so no construct needs code of its own):
+`assumed` (gapctl.data.schema reads it for every shape, so no construct needs code of its own):
 
 - `assumed: true` with `assumed_note: why`: the whole mapping (an indicator, a rule, a grade band,
   `conversion`, `[stages]` …) was not published;
@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from gapctl.data.model import Assumption
+from gapctl.data.sources import SourceFile
 from gapctl.i18n import N_, in_lang
-from gapctl.model import Assumption
-from gapctl.sources import SourceFile
 
 # the word for one entry under a key (a list's entries, or the mapping under it); other keys are shown as written
 WORDS: dict[str, str] = {
@@ -85,7 +85,7 @@ def steps_of(root: Any, at: tuple[Any, ...]) -> tuple[tuple[str, str], ...]:
 
 def collect(root_kind: str, root: Any, found: Iterable[tuple[tuple[Any, ...], str | None, str]],
             src: SourceFile | None) -> list[Assumption]:
-    """The `assumed` marks a reader met (gapctl.schema.Reader.assumed) in file `src` of kind `root_kind`
+    """The `assumed` marks a reader met (gapctl.data.schema.Reader.assumed) in file `src` of kind `root_kind`
     (scheme, round, units, external), each named by where it sits; one per mapping and key, in the
     file's order (a key's mark where the key is written, an absent key's where its mapping starts)."""
     order = _document_order(root)

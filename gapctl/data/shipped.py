@@ -21,7 +21,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 PACKAGED = "_shipped"  # the directory under gapctl/ that setup.py's build_py fills
-CHECKOUT = Path(__file__).resolve().parent.parent  # a source checkout's root, when gapctl runs from one
+CHECKOUT = Path(__file__).resolve().parents[2]  # a source checkout's root, when gapctl runs from one
 
 
 def origin() -> Traversable:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gapctl.sources import SourceFile
+from gapctl.data.sources import SourceFile
 
 
 @dataclass(slots=True)
@@ -307,7 +307,7 @@ class Conversion(Placed):
 
 @dataclass(slots=True)
 class Assumption(Placed):
-    """Something a file says that its published source does not (`assumed`), and why (gapctl.assumptions).
+    """Something a file says that its published source does not (`assumed`), and why (gapctl.data.assumptions).
 
     `root`: the kind of file (scheme, round, units, external); `steps`: where it sits, (word, text) from
     the file's root down; `key`: the key whose value was assumed, None for the whole mapping; `at`: the

@@ -68,7 +68,7 @@ def code_fingerprint() -> str:
     to a translation (cached problems carry their messages), changes every key."""
     global _FINGERPRINT
     if _FINGERPRINT is None:
-        package = Path(__file__).resolve().parent
+        package = Path(__file__).resolve().parent.parent  # gapctl/, from gapctl/data/cache.py
         digest = hashlib.sha256()
         for path in sorted([*package.rglob("*.py"), *package.rglob("*.mo")]):
             digest.update(str(path.relative_to(package)).encode() + b"\0")
@@ -200,7 +200,7 @@ class Cache:
 
     def get(self, key: str) -> bytes | None:
         """The payload stored under `key`, or None (missing, corrupt, foreign or unreadable)."""
-        try:  # never through a link; a FIFO or device is not read (fstat below): the rule of gapctl.reads
+        try:  # never through a link; a FIFO or device is not read (fstat below): the rule of gapctl.data.reads
             fd = os.open(self.path(key), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             self.misses += 1
@@ -405,7 +405,7 @@ class StatIndex:
     have changed again within the same timestamp (an edit that puts the modification time back
     still changes the change time, compared for equality);
     timestamp; such a file is hashed again each run until its timestamp is old enough. Only
-    regular files are trusted (a link is read again, through `gapctl.reads`, every time), and
+    regular files are trusted (a link is read again, through `gapctl.data.reads`, every time), and
     only while each directory resolves to the same real path as when the entry was made (a
     directory swapped for a link is read again). The index is one signed cache entry per set
     (`name`), written only when an entry changed; a missing or unreadable index trusts nothing.

@@ -4,7 +4,7 @@ directory made whole, `write_directory`).
 Each file is written to a temporary file beside it (`.<name>.<random>.tmp`, a dotfile, so
 neither the loader nor `gapctl fmt` ever reads it), fsynced, given the mode of the file it
 replaces, and renamed over it; then the directory is fsynced. A batch is all or none, also
-when the process is killed: a journal (`gapctl.journal`) names every temporary file before it
+when the process is killed: a journal (`gapctl.data.journal`) names every temporary file before it
 exists and commits the batch once every one is written, so the next gapctl command that
 writes in the same directory completes a committed batch or undoes one that was not, says so
 in one line, and leaves no temporary file. Writers in one directory take turns (a lock on the
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gapctl import journal as J
+from gapctl.data import journal as J
+from gapctl.data.sources import decode
 from gapctl.i18n import _
-from gapctl.sources import decode
 
 _CHUNK = 1 << 20
 

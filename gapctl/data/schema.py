@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from gapctl.data.sources import SourceFile
 from gapctl.i18n import N_, _
 from gapctl.problems import BAD_VALUE, MISSING_KEY, UNKNOWN_KEY, WRONG_TYPE, Problem
-from gapctl.sources import SourceFile
 
 # ids become file names; matched with fullmatch (a `$` would let a trailing newline through)
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9_.\-\u4e00-\u9fff]*$")
@@ -69,7 +69,7 @@ class F:
 
 Shape = dict[str, F]
 
-# keys any mapping may carry to mark what its published source does not say (gapctl.assumptions)
+# keys any mapping may carry to mark what its published source does not say (gapctl.data.assumptions)
 ASSUMPTION_KEYS: Shape = {
     "assumed": F("assumption", doc="not published: true (the whole mapping, why in assumed_note), a list of this "
                  "mapping's keys, or a mapping of its keys to why each was assumed; gapctl show lists them"),
@@ -159,7 +159,7 @@ class Reader:
         self.src = src
         self.problems = problems
         # every `assumed` met, in reading order: (key path of its mapping, the key assumed or None for the
-        # whole mapping, the note); gapctl.assumptions names them
+        # whole mapping, the note); gapctl.data.assumptions names them
         self.assumed: list[tuple[tuple[Any, ...], str | None, str]] = []
 
     def problem(self, kind: Any, message: str, at: tuple[Any, ...], on: str = "value") -> None:

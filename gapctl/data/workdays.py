@@ -32,7 +32,7 @@ class CalendarFile:
     workdays: set[date] = field(default_factory=set)  # make-up working days (调休上班)
     years: set[int] = field(default_factory=set)
     name: str = ""
-    assumptions: list[Any] = field(default_factory=list)  # `assumed` marks (gapctl.assumptions)
+    assumptions: list[Any] = field(default_factory=list)  # `assumed` marks (gapctl.data.assumptions)
 
 
 def load_calendar_files(root: Path) -> tuple[list[CalendarFile], list[str]]:
@@ -42,7 +42,7 @@ def load_calendar_files(root: Path) -> tuple[list[CalendarFile], list[str]]:
         return [], []
     files: list[CalendarFile] = []
     messages: list[str] = []
-    # every entry but a directory: a link or a FIFO is refused when read (gapctl.reads), not skipped
+    # every entry but a directory: a link or a FIFO is refused when read (gapctl.data.reads), not skipped
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml")
                    and not p.name.startswith(".") and not p.is_dir())
     for path in paths:
@@ -55,7 +55,7 @@ def load_calendar_files(root: Path) -> tuple[list[CalendarFile], list[str]]:
 
 
 def _load_one(path: Path, root: Path | None = None) -> tuple[CalendarFile | None, list[str]]:
-    from gapctl.sources import read_file
+    from gapctl.data.sources import read_file
 
     parsed = read_file(path, root=root)
     src = parsed.src
@@ -72,8 +72,8 @@ def _load_one(path: Path, root: Path | None = None) -> tuple[CalendarFile | None
         return None, messages
     calendar = CalendarFile(path)
     if "assumed" in data:  # a calendar's dates may be assumed too (a year whose notice is not out yet)
-        from gapctl import schema as S
-        from gapctl.assumptions import collect
+        from gapctl.data import schema as S
+        from gapctl.data.assumptions import collect
 
         found: list[Any] = []
         reader = S.Reader(src, found)
@@ -137,7 +137,7 @@ def _parse_date(value: Any) -> date | None:
 
 def _conflicts(files: list[CalendarFile]) -> list[str]:
     """Dates one file calls a holiday and another a working day: the later file wins, but say so."""
-    from gapctl.sources import display_path
+    from gapctl.data.sources import display_path
 
     messages = []
     for i, first in enumerate(files):

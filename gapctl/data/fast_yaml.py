@@ -1,11 +1,11 @@
 """A fast first reading of YAML, held to give exactly what gapctl's own reading gives.
 
-Contract: `read(raw, text)` returns the data `gapctl.sources` would build for a YAML file
+Contract: `read(raw, text)` returns the data `gapctl.data.sources` would build for a YAML file
 (libyaml's composer and gapctl's walker: YAML 1.1 typing of plain values, numbers as `int` and
 `Decimal`, keys as text) when that reading finds no problem in it; or None, "refused", whenever
 it cannot be sure, and the caller reads the file the position-keeping way. It never decides that
 a file has a problem: a file with one is always refused, so every problem is found, worded and
-placed by the one path that keeps positions. Who calls it: `gapctl.sources.read_file`, for files
+placed by the one path that keeps positions. Who calls it: `gapctl.data.sources.read_file`, for files
 small enough to need no value count and shallow enough to need no depth scan.
 
 The parser is yaml-rs (a Rust YAML 1.2 parser with wheels for Linux, macOS and Windows), six or
@@ -181,7 +181,7 @@ def _words_agree(raw: bytes) -> bool:
 
 def _check(words: list[bytes]) -> None:
     """Type each word both ways and remember whether they agree."""
-    from gapctl.sources import _composer, _plain
+    from gapctl.data.sources import _composer, _plain
 
     _composer()  # fills the YAML 1.1 patterns _plain uses
     if len(_CHECKED) + len(words) > _CHECKED_MAX:

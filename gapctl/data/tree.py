@@ -35,7 +35,7 @@ class DiskTree:
 
     def is_file(self, path: Path) -> bool:
         """Anything there that is not a directory: a link or a FIFO is a file that reading refuses
-        (gapctl.reads), with a problem that says why, rather than a file that is missing."""
+        (gapctl.data.reads), with a problem that says why, rather than a file that is missing."""
         return os.path.lexists(path) and not path.is_dir()
 
     def exists(self, path: Path) -> bool:
@@ -59,8 +59,8 @@ class DiskTree:
             return []
 
     def read_bytes(self, path: Path) -> bytes:
-        """The file's bytes through gapctl.reads: inside its repository, a regular file (Refused, an OSError)."""
-        from gapctl.reads import read_bytes
+        """The file's bytes through gapctl.data.reads: inside its repository, a regular file (Refused, an OSError)."""
+        from gapctl.data.reads import read_bytes
         return read_bytes(path)
 
     def blob(self, path: Path, data: bytes) -> str:
@@ -158,7 +158,7 @@ class GitTree:
         return [self.root / d for d in self._children(directory)[1]]
 
     def read_bytes(self, path: Path) -> bytes:
-        """A file's bytes in the revision; a symbolic link is followed as on disk (gapctl.reads): only
+        """A file's bytes in the revision; a symbolic link is followed as on disk (gapctl.data.reads): only
         to a file inside the repository, and not at all in CI mode (Refused, an OSError)."""
         rel = self._rel(path)
         if rel is None or rel not in self.blobs:
@@ -169,8 +169,8 @@ class GitTree:
         """The path inside the revision that `rel` stands for, following its symbolic links."""
         import posixpath
 
+        from gapctl.data.reads import CI_ENV, Refused, ci_mode
         from gapctl.escape import plain
-        from gapctl.reads import CI_ENV, Refused, ci_mode
 
         for _step in range(40):  # as many links as the kernel follows
             if rel not in self.links:

@@ -1,7 +1,7 @@
 """How many values a data file holds, found before it is parsed.
 
 Composing YAML keeps every node at once (~2.5 KB each with their marks: 4.56 million values took
-12 GB), and tomllib builds every value; so gapctl.sources counts first, and only for a text long
+12 GB), and tomllib builds every value; so gapctl.data.sources counts first, and only for a text long
 enough to hold more than the limit (a value takes at least ~1.5 characters, "[:,:]"):
 
 - YAML: libyaml's stream of events, counted and dropped as they come (~1 µs a value), stopping at
@@ -27,7 +27,7 @@ def toml_values_at_least(text: str) -> int:
 
 
 def yaml_values_over(text: str, limit: int, parser_class: Any) -> bool:
-    """Whether a YAML text holds more than `limit` values (mapping keys not counted, as gapctl.sources'
+    """Whether a YAML text holds more than `limit` values (mapping keys not counted, as gapctl.data.sources'
     walker counts), from the stream of events of `parser_class` (libyaml's parser): constant memory,
     nothing composed."""
     import yaml

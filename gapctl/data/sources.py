@@ -7,7 +7,7 @@ TOML goes through `tomllib` with `parse_float=Decimal`. Numbers become `int` or
 `Decimal` (never binary floats), dates stay text until the model reads them, and mapping
 keys are always text (as they are in TOML).
 
-A file that gapctl.fast_yaml can vouch for (a plain subset of YAML, typed the same under YAML 1.1
+A file that gapctl.data.fast_yaml can vouch for (a plain subset of YAML, typed the same under YAML 1.1
 and 1.2) is read by yaml-rs instead, in about 40 % of the time; any file with a problem, and any
 the fast reader is not sure of, is read here the position-keeping way.
 
@@ -25,7 +25,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from gapctl import fast_yaml
+from gapctl.data import fast_yaml
+from gapctl.data.value_count import toml_values_at_least, yaml_values_over
+from gapctl.data.yaml_depth import may_be_too_deep, too_deep_at
 from gapctl.i18n import N_, _
 from gapctl.problems import (
     DUPLICATE_KEY,
@@ -39,8 +41,6 @@ from gapctl.problems import (
     Location,
     Problem,
 )
-from gapctl.value_count import toml_values_at_least, yaml_values_over
-from gapctl.yaml_depth import may_be_too_deep, too_deep_at
 
 YAML_SUFFIXES = (".yaml", ".yml")
 TOML_SUFFIXES = (".toml",)
@@ -50,7 +50,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024  # the default; a unit's observations are ~20 
 MAX_NODES = 2_000_000  # values in one file (the default): guards memory against huge files and alias bombs
 MAX_VALUES_ENV = "GAPCTL_MAX_VALUES"
 MAX_DEPTH = 64  # lists and mappings nested deeper than this are refused; real files need fewer than 10
-# gapctl measures nesting itself (gapctl.yaml_depth) before libyaml composes, which recurses in
+# gapctl measures nesting itself (gapctl.data.yaml_depth) before libyaml composes, which recurses in
 # C once per level: old releases overflowed the stack at ~30,000 levels, 0.2.5 refuses 1,000
 # with a syntax error of its own. Either way the parser never decides what is too deep.
 
@@ -123,7 +123,7 @@ class SourceFile:
     def _read_text(self) -> str | None:
         if self.text is not None:
             return self.text
-        from gapctl.reads import read_bytes
+        from gapctl.data.reads import read_bytes
 
         try:
             raw = read_bytes(self.path)
@@ -272,11 +272,10 @@ def read_file(path: Path, text: str | bytes | None = None,
     `text` gives the content instead of reading `path`; `keep_text` keeps it for locating
     problems later (for files that are not on disk, such as a git revision's). `max_bytes`
     defaults to the limit in force (GAPCTL_MAX_FILE_MB, read now). A file on disk is opened
-    through `gapctl.reads` (inside `root`, default its repository; a regular file; refused
+    through `gapctl.data.reads` (inside `root`, default its repository; a regular file; refused
     before it is read when it is too large).
     """
-    from gapctl import reads
-
+    from gapctl.data import reads
     src = SourceFile(path, display_path(path))
     note = ""
     if max_bytes is None:
