@@ -17,7 +17,7 @@ from gapctl.data.model import Indicator, Observations, Result, Round, Scheme, Un
 from gapctl.figures import figure
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import label, name_in
-from gapctl.rules import REGISTRY, num
+from gapctl.scheme.rules import REGISTRY, num
 from gapctl.score import RoundScore, UnitScore, score_leaf, score_round
 from gapctl.scoreboard import two
 from gapctl.textwidth import table

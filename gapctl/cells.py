@@ -58,7 +58,7 @@ def shown(value: Any, limit: int = 40) -> str:
 
 def text(value: Any) -> str:
     """A cell as text (notes, reasons, names): numbers as written, dates as YYYY-MM-DD, true/false."""
-    from gapctl.rules import num
+    from gapctl.scheme.rules import num
 
     if isinstance(value, bool):
         return "true" if value else "false"

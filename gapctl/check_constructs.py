@@ -2,7 +2,7 @@
 
 Every formula is checked where it is written, with the column inside it: ids it names must exist
 (indicators, measures, components), and it may read only figures known before the place it is
-used (gapctl.formula's stages: a gate on the bonus cannot read `total`, which includes that
+used (gapctl.scheme.formula's stages: a gate on the bonus cannot read `total`, which includes that
 bonus). Vetoes need an effect and grades the scheme has; pass lines, redistribution targets and
 thresholds must name what exists. Returns problems; never raises on bad data.
 """
@@ -14,15 +14,15 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.data.model import Condition, Indicator, Scheme
-from gapctl.formula import BASE as BASE_STAGE
-from gapctl.formula import BONUS as BONUS_STAGE
-from gapctl.formula import DEDUCTIONS as DEDUCTIONS_STAGE
-from gapctl.formula import FUNCTIONS, GROUPS, NAMES, STAGES, TREE, Formula
-from gapctl.formula import OBSERVED as OBSERVED_STAGE
-from gapctl.formula import TOTAL as TOTAL_STAGE
 from gapctl.i18n import N_, _
 from gapctl.problems import CONSTRUCT_PARAMS, FORMULA_ORDER, UNKNOWN_REFERENCE, Problem
-from gapctl.rules import listed
+from gapctl.scheme.formula import BASE as BASE_STAGE
+from gapctl.scheme.formula import BONUS as BONUS_STAGE
+from gapctl.scheme.formula import DEDUCTIONS as DEDUCTIONS_STAGE
+from gapctl.scheme.formula import FUNCTIONS, GROUPS, NAMES, STAGES, TREE, Formula
+from gapctl.scheme.formula import OBSERVED as OBSERVED_STAGE
+from gapctl.scheme.formula import TOTAL as TOTAL_STAGE
+from gapctl.scheme.rules import listed
 
 ZERO = Decimal(0)
 
@@ -46,7 +46,7 @@ def places(scheme: Scheme) -> Iterator[tuple[Condition, int, str]]:
                                   (N_("the gate of the penalty section"), scheme.penalty, BASE_STAGE)):
         if section is not None and section.gate is not None:
             yield section.gate.when, limit, _(where)
-    from gapctl.constructs.vetoes import early, on_components
+    from gapctl.scheme.constructs.vetoes import early, on_components
     for veto in scheme.vetoes:
         if early(veto, scheme):
             yield veto.when, TREE, _("veto '{id}' (it zeroes parts of the tree, so it is decided with the "

@@ -1,6 +1,6 @@
 """Checks of a round's graph of scores: channels, subordinate units, samples, periods.
 
-A unit's score may be built from other scores (gapctl.constructs.groups). What is checked here,
+A unit's score may be built from other scores (gapctl.scheme.constructs.groups). What is checked here,
 each with the position of the fault: every group's scheme and members exist; a channel is taken
 by exactly one group of its unit's scheme; no subordinate is rolled up twice into one unit; a
 group that says so is scored by the scheme it names; a draw (`[[samples]]`) names only members
@@ -15,7 +15,7 @@ from pathlib import Path
 from gapctl.data.model import Observations, Round, Scheme, Unit
 from gapctl.i18n import _
 from gapctl.problems import ROLLUP, ROLLUP_CYCLE, UNKNOWN_REFERENCE, Problem
-from gapctl.rules import listed
+from gapctl.scheme.rules import listed
 
 
 def _suggest(name: str, known) -> str:

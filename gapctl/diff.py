@@ -177,7 +177,7 @@ def scheme_notes(old_scheme: Scheme, new_scheme: Scheme) -> list[str]:
 
 
 def _n(value: Decimal | None) -> str:
-    from gapctl.rules import num
+    from gapctl.scheme.rules import num
     return "-" if value is None else num(value)
 
 

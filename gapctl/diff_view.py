@@ -164,7 +164,7 @@ def text_lines(diff: RoundDiff, lang: str = "zh", show_all: bool = False) -> lis
 
 def member_lines(u: UnitChange, lang: str) -> list[str]:
     """`新媒体账号 某县微博 70 → 85（M1 更新 评分70 → 评分85，ab12cd3 张三）` per member that moved."""
-    from gapctl.formula import exact
+    from gapctl.scheme.formula import exact
 
     out = []
     for m in u.members:

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from gapctl.constructs import Decision
-from gapctl.constructs.bounds import cut_text
-from gapctl.constructs.formulas import base_formula, total_formula
-from gapctl.constructs.vetoes import effects_text
 from gapctl.data.model import Result
 from gapctl.escape import plain_line
-from gapctl.formula import NAMES, Formula, FormulaError, exact, render
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import aside, enumerated, label, listed, name_in, pair, written
-from gapctl.rules import REGISTRY, num
-from gapctl.rules.clauses import clause_text, parts
+from gapctl.scheme.constructs import Decision
+from gapctl.scheme.constructs.bounds import cut_text
+from gapctl.scheme.constructs.formulas import base_formula, total_formula
+from gapctl.scheme.constructs.vetoes import effects_text
+from gapctl.scheme.formula import NAMES, Formula, FormulaError, exact, render
+from gapctl.scheme.rules import REGISTRY, num
+from gapctl.scheme.rules.clauses import clause_text, parts
 from gapctl.score import LeafScore, NodeScore, UnitScore
 from gapctl.scoreboard import fixed, two
 
@@ -129,7 +129,7 @@ def _leaf_lines(leaf: LeafScore, lang: str, indent: str, score: UnitScore | None
     if leaf.rule:
         lines.append(sub + pair(in_lang("Rule", lang), REGISTRY[leaf.rule.kind].describe(leaf.rule, ind, lang), lang))
     if leaf.panel and score is not None and score.scheme.panel is not None:
-        from gapctl.constructs.panels import combine, explain_text
+        from gapctl.scheme.constructs.panels import combine, explain_text
         value, apart = combine(score.scheme.panel, [v for _, v in leaf.panel])
         panel_text = explain_text(score.scheme.panel, leaf.panel, value, apart, lang)
         lines.append(sub + pair(in_lang("Observation", lang), panel_text, lang))
@@ -139,7 +139,7 @@ def _leaf_lines(leaf: LeafScore, lang: str, indent: str, score: UnitScore | None
             and leaf.result.state not in ("done", "not-done") and score is not None:
         lines += [sub + line for line in clause_lines(leaf, score, lang)]
     if leaf.moved_from:
-        from gapctl.constructs.redistribute import moved_text
+        from gapctl.scheme.constructs.redistribute import moved_text
         amount = moved_text(leaf, lang)
         lines.append(sub + aside(pair(in_lang("takes the points of", lang), ", ".join(leaf.moved_from), lang),
                                  amount, lang))
@@ -284,7 +284,7 @@ def computation_lines(score: UnitScore, lang: str) -> list[str]:
     places = scoring.places
     out = [in_lang("Applicable", lang) + f" {exact(score.applicable)} · " + in_lang("Earned", lang)
            + f" {exact(score.earned)}"]
-    from gapctl.constructs.groups import explain_text as group_text
+    from gapctl.scheme.constructs.groups import explain_text as group_text
     for found in score.groups.values():
         out.append(in_lang("Group {explained}", lang).format(explained=group_text(found, lang)))
     if scheme.components:
@@ -369,7 +369,7 @@ def formula_line(what: str, formula: Formula | None, score: UnitScore, shown, ro
         text += f" = {with_values}"
     value = raw
     if value is None:
-        from gapctl.formula import evaluate, number
+        from gapctl.scheme.formula import evaluate, number
         try:
             value = number(evaluate(formula, score.env().at(_decision_names(score))))
         except (FormulaError, KeyError):
@@ -489,7 +489,7 @@ def finding_text(value, lang: str) -> str:
 
 def clause_lines(leaf: LeafScore, score: UnitScore, lang: str) -> list[str]:
     """Each clause of a `clauses` rule on its own line, then the sum that gives the leaf's figure."""
-    from gapctl.rules.clauses import start_of
+    from gapctl.scheme.rules.clauses import start_of
     env = score.env() if score.observed is not None else None
     found = parts(leaf.result, leaf.rule, leaf.indicator, env)
     lines = []

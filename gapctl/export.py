@@ -117,7 +117,7 @@ def scores_table(scored: RoundScore) -> Table:
 def _leaf_columns(scored: RoundScore) -> list[tuple[str, str]]:
     """(leaf id, its header: id, name and points, "1.1 主动公开专栏（5分）") over the round's schemes in
     assignment order, each id once (the points of every scheme that has the id, when they differ)."""
-    from gapctl.rules import num
+    from gapctl.scheme.rules import num
 
     names: dict[str, str] = {}
     points: dict[str, list[str]] = {}

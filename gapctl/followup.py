@@ -21,7 +21,7 @@ from gapctl.diff import match_indicators
 from gapctl.escape import plain, plain_line
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import label, name_in, pair
-from gapctl.rules import num
+from gapctl.scheme.rules import num
 from gapctl.score import LeafScore, RoundScore, UnitScore
 from gapctl.scoreboard import two
 from gapctl.textwidth import table

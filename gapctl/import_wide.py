@@ -25,7 +25,7 @@ from typing import Any
 from gapctl import cells as C
 from gapctl.i18n import _
 from gapctl.importer import RESULT_WORDS, Imported, Origin, Plan, channel_of, cleaned, read_number, unknown_channel
-from gapctl.rules import num
+from gapctl.scheme.rules import num
 from gapctl.sheets import EXPORT_MATRIX, column_letter
 
 _POINTS_SUFFIX = re.compile(r"\s*[（(]\s*(?:[0-9.]+(?:\s*/\s*[0-9.]+)*\s*分|减分项)\s*[)）]\s*$")
@@ -276,7 +276,7 @@ def _from_points(leaf: Any, unit: Any, earned: Decimal, points: Decimal) -> dict
         entry["notices"] = int(times)
         return entry
     if kind == "items":
-        from gapctl.rules.items import applicable_items
+        from gapctl.scheme.rules.items import applicable_items
 
         items = applicable_items(rule, unit)
         possible = sum((i["points"] for i in items), Decimal(0))

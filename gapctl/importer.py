@@ -633,7 +633,7 @@ def preview(round_: Round, plan: Imported) -> Round:
 
 def _represent_decimal(representer: Any, value: Decimal) -> Any:
     """Decimals as written numbers: 2 stays 2, 0.25 stays 0.25 (never a binary float)."""
-    from gapctl.rules import num
+    from gapctl.scheme.rules import num
 
     tag = "tag:yaml.org,2002:int" if value == value.to_integral_value() else "tag:yaml.org,2002:float"
     return representer.represent_scalar(tag, num(value))

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from gapctl.data import schema as S
-from gapctl.rules import REGISTRY
+from gapctl.scheme.rules import REGISTRY
 
 BASE = "https://gapctl.example/schema/"  # an identifier, never fetched
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"

@@ -68,7 +68,7 @@ from gapctl.problems import (
     Location,
     Problem,
 )
-from gapctl.rules import REGISTRY
+from gapctl.scheme.rules import REGISTRY
 
 ROUND_FILES = ("round.toml", "round.yaml", "round.yml")
 RULE_COMMON: S.Shape = {
@@ -497,8 +497,8 @@ def _indicator(reader: Reader, data: Any, at: tuple[Any, ...], section: str,
 
 
 def condition(reader: Reader, text: Any, at: tuple[Any, ...]) -> Condition:
-    """A formula from a scheme (gapctl.formula); one that cannot be read is reported at its column."""
-    from gapctl.formula import FormulaError, parse
+    """A formula from a scheme (gapctl.scheme.formula); one that cannot be read is reported at its column."""
+    from gapctl.scheme.formula import FormulaError, parse
 
     if not isinstance(text, str):
         text = reader.convert(S.F("text"), text, at, at[-1] if at else "formula", N_("a formula"))
@@ -543,7 +543,7 @@ def _redistribution(reader: Reader, data: Any, at: tuple[Any, ...]) -> Redistrib
 
 def _pass_line(reader: Reader, data: Any, at: tuple[Any, ...], ind: Indicator) -> Veto | None:
     """合格线 on a part: shorthand for a veto whose condition is the part below its line."""
-    from gapctl.formula import built
+    from gapctl.scheme.formula import built
 
     values = reader.read(S.PASS_LINE, data, at, N_("a pass line"))
     if values is None:

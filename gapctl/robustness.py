@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from gapctl.constructs.bounds import apply as bound
+from gapctl.scheme.constructs.bounds import apply as bound
 from gapctl.score import RoundScore, UnitScore, competition_ranks, finish_unit
 
 ZERO = Decimal(0)
@@ -196,7 +196,7 @@ def _redo(unit: _Prepared, factors: dict[str, Decimal], leaf_moves: dict[str, De
 
 
 def _early(veto: Any, scheme: Any) -> bool:
-    from gapctl.constructs.vetoes import early
+    from gapctl.scheme.constructs.vetoes import early
     return early(veto, scheme)
 
 
@@ -385,7 +385,7 @@ def sensitivity(scores: list[UnitScore], settings: Settings) -> list[Sensitivity
 # --- output ---------------------------------------------------------------------------
 
 def json_data(result: Robustness) -> dict[str, Any]:
-    from gapctl.formula import exact
+    from gapctl.scheme.formula import exact
     s = result.settings
     return {
         "scheme": result.scheme,

@@ -1,17 +1,17 @@
 """The only place where observations become numbers.
 
 A unit is scored in phases, each using only what the one before produced (the stages of
-gapctl.formula, which formulas in a scheme may read):
+gapctl.scheme.formula, which formulas in a scheme may read):
 
 1. leaves: each applicable leaf's rule turns the counting observation into points (clauses
    among them); a gate on an indicator may stop it counting; points of indicators that do
-   not apply are redistributed (gapctl/constructs/redistribute.py) or leave the denominator;
+   not apply are redistributed (gapctl/scheme/constructs/redistribute.py) or leave the denominator;
 2. the tree: groups add up their children, each node held within its bounds at the declared
-   level (扣完为止, gapctl/constructs/bounds.py); vetoes that zero parts apply here;
+   level (扣完为止, gapctl/scheme/constructs/bounds.py); vetoes that zero parts apply here;
 3. base: a formula, by default the raw sum, earned ÷ applicable × scale or weighted
-   components (gapctl/constructs/formulas.py); rounded;
+   components (gapctl/scheme/constructs/formulas.py); rounded;
 4. penalty, external, bonus (gates, thresholds, ranks among units), total (a formula), vetoes
-   and pass lines (gapctl/constructs/vetoes.py), grade, flags, conversion;
+   and pass lines (gapctl/scheme/constructs/vetoes.py), grade, flags, conversion;
 5. ranks: overall and within category, ties sharing a rank (1, 2, 2, 4). Every unit gets its rank
    (robustness, diff and `rank` rules compare them), but outputs show ranks only where the scheme
    publishes a ranking (`ranking`), or when asked (`score --rank`), labelled as not published
@@ -28,9 +28,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from gapctl.constructs import Decision, bounds, gates, redistribute, vetoes
-from gapctl.constructs.bounds import Cut
-from gapctl.constructs.formulas import base_formula, total_formula
 from gapctl.data.model import (
     Appeal,
     Category,
@@ -44,9 +41,12 @@ from gapctl.data.model import (
     Unit,
     Veto,
 )
-from gapctl.formula import Formula, FormulaError, evaluate, number
 from gapctl.problems import NOT_ASSESSED_FINAL, Problem
-from gapctl.rules import REGISTRY
+from gapctl.scheme.constructs import Decision, bounds, gates, redistribute, vetoes
+from gapctl.scheme.constructs.bounds import Cut
+from gapctl.scheme.constructs.formulas import base_formula, total_formula
+from gapctl.scheme.formula import Formula, FormulaError, evaluate, number
+from gapctl.scheme.rules import REGISTRY
 from gapctl.unit_env import Observed, UnitEnv
 
 ZERO = Decimal(0)
@@ -70,7 +70,7 @@ class LeafScore:
     result: Result | None = None
     moved_from: list[str] = field(default_factory=list)  # ids whose points moved here
     moved_in: Decimal = ZERO  # how many points moved here
-    moved_mode: str = ""  # earn or deduct (gapctl.constructs.redistribute)
+    moved_mode: str = ""  # earn or deduct (gapctl.scheme.constructs.redistribute)
     before_move: tuple[Decimal, Decimal] | None = None  # (earned, points) before points moved here
     chain: list[Any] = field(default_factory=list)  # every entry for it: self, evaluator, review, appeals
     cut: Cut | None = None  # where a bound changed what its rule gave
@@ -146,7 +146,7 @@ class UnitScore:
     vetoed: list[Veto] = field(default_factory=list)  # vetoes (and pass lines) that held
     total_raw: Decimal | None = None  # the total before rounding, caps and vetoes
     problems: list[Problem] = field(default_factory=list)  # a formula that could not be computed
-    groups: dict[str, Any] = field(default_factory=dict)  # group id → GroupValue (gapctl.constructs.groups)
+    groups: dict[str, Any] = field(default_factory=dict)  # group id → GroupValue (gapctl.scheme.constructs.groups)
     own: Decimal = ZERO  # the tree's own base (earned, or earned ÷ applicable × scale), for components
     period: str | None = None  # a score of one of a round's periods: that round's id and title
     period_title: str | None = None
@@ -272,7 +272,7 @@ def _panel_leaf(ind: Indicator, unit: Unit, rule: Rule, result: Result, entries:
     """An indicator several assessors scored (the scheme's `assessors`), when no review or appeal
     decided it: their figures combined, whatever order the entries are in. Pending while fewer
     assessors counted than the scheme asks for, or while they are further apart than its tolerance."""
-    from gapctl.constructs.panels import combine
+    from gapctl.scheme.constructs.panels import combine
 
     panel = env.score.scheme.panel
     assert panel is not None
@@ -334,7 +334,7 @@ def _leaves(indicators: list[Indicator], unit: Unit, results: dict[str, Result],
 
 def _tree(indicators: list[Indicator], leaves: dict[str, LeafScore], scheme: Scheme,
           zeroed: dict[str, str] | None = None, env: UnitEnv | None = None) -> list[NodeScore]:
-    """Groups add up their children; every node is held within its bounds (gapctl.constructs.bounds)."""
+    """Groups add up their children; every node is held within its bounds (gapctl.scheme.constructs.bounds)."""
     nodes = []
     scoring = scheme.scoring
     for ind in indicators:
@@ -466,7 +466,7 @@ _LATER: dict[int, tuple[Scheme, list[Formula]]] = {}
 
 def threshold_condition(rule: Rule) -> Formula:
     """A `threshold` rule is shorthand for a condition: `<of> >= <at_least>`."""
-    from gapctl.rules.threshold import condition
+    from gapctl.scheme.rules.threshold import condition
     return condition(rule)
 
 
@@ -815,7 +815,7 @@ def rank_round(round_: Round, scores: list[UnitScore], measures: dict[str, dict[
                periods: dict[str, list[UnitScore]] | None = None) -> RoundScore:
     """Phase 5 over units scored one by one: rank bonuses, then every unit finished after the
     scores it is built from (channels, subordinates, periods), then ranks and order."""
-    from gapctl.constructs.groups import group_values
+    from gapctl.scheme.constructs.groups import group_values
 
     channels, periods = channels or {}, periods or {}
     for score in scores:

@@ -17,7 +17,7 @@ from gapctl.escape import csv_cell, csv_field, plain
 from gapctl.figures import figure
 from gapctl.i18n import in_lang
 from gapctl.labels import label, name_in, written
-from gapctl.rules import num
+from gapctl.scheme.rules import num
 from gapctl.score import RoundScore, UnitScore
 from gapctl.textwidth import table
 

@@ -14,7 +14,7 @@ from typing import Any
 from gapctl.data.model import Indicator, Result, Round, Unit
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import label, name_in
-from gapctl.rules import REGISTRY, num
+from gapctl.scheme.rules import REGISTRY, num
 from gapctl.score import LeafScore, RoundScore, score_leaf, score_round
 from gapctl.scoreboard import two as _two
 from gapctl.textwidth import table

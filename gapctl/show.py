@@ -12,11 +12,11 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from gapctl.constructs.vetoes import effects_text
 from gapctl.data import assumptions as A
 from gapctl.data.model import Assumption, Indicator, Round, Scheme, UnitSet
 from gapctl.i18n import N_, _, in_lang, lang
-from gapctl.rules import num
+from gapctl.scheme.constructs.vetoes import effects_text
+from gapctl.scheme.rules import num
 from gapctl.textwidth import pad, table, width
 
 
@@ -133,7 +133,7 @@ def _declared(scheme: Scheme, language: str) -> list[tuple[str, str]]:
 
 
 def _construct_data(ind: Indicator, language: str) -> dict[str, Any]:
-    from gapctl.rules.clauses import clause_text
+    from gapctl.scheme.rules.clauses import clause_text
 
     out: dict[str, Any] = {}
     for rule in ind.rules:
@@ -179,8 +179,8 @@ def _bounds_text(scheme: Scheme, language: str) -> str:
 
 def scoring_pairs(scheme: Scheme, language: str) -> list[tuple[str, str]]:
     """The scheme's computation in words and formulas: base, total, bounds, caps."""
-    from gapctl.constructs.formulas import base_formula, total_formula
-    from gapctl.formula import NAMES, render
+    from gapctl.scheme.constructs.formulas import base_formula, total_formula
+    from gapctl.scheme.formula import NAMES, render
 
     def names(node: tuple) -> str:
         if node[0] == "name":

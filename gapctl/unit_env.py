@@ -1,4 +1,4 @@
-"""What a formula can read about one unit: the `Env` of gapctl.formula, over a unit's score.
+"""What a formula can read about one unit: the `Env` of gapctl.scheme.formula, over a unit's score.
 
 Contract: `UnitEnv(score, observed)` answers names (`base`, `total` …) from the score as it
 stands, and functions (`score(2.1)`, `fact(严重泄密)`, `measure(m)` …) from the score's tree and
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from gapctl.formula import Formula, Value
+from gapctl.scheme.formula import Formula, Value
 
 if TYPE_CHECKING:
     from gapctl.data.model import Result
@@ -43,7 +43,7 @@ def value_of(raw: Any) -> Value:
     if isinstance(raw, int):
         return Decimal(raw)
     if isinstance(raw, dict):
-        from gapctl.rules.clauses import occurrences
+        from gapctl.scheme.rules.clauses import occurrences
         return occurrences(raw)
     if isinstance(raw, dt.date):
         return raw
@@ -56,7 +56,7 @@ def value_of(raw: Any) -> Value:
 
 
 class UnitEnv:
-    """Names and functions for one unit (gapctl.formula.Env)."""
+    """Names and functions for one unit (gapctl.scheme.formula.Env)."""
 
     def __init__(self, score: UnitScore, observed: Observed | None = None, result: Result | None = None,
                  names: dict[str, Value] | None = None):
@@ -149,7 +149,7 @@ class UnitEnv:
         return self._count(name)  # recorded under several indicators: how often it was found
 
     def _count(self, name: str) -> Value:
-        from gapctl.rules.clauses import occurrences
+        from gapctl.scheme.rules.clauses import occurrences
 
         observed = self.observed
         assert observed is not None

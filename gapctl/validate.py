@@ -42,7 +42,7 @@ from gapctl.problems import (
     Problem,
     Report,
 )
-from gapctl.rules import REGISTRY, listed
+from gapctl.scheme.rules import REGISTRY, listed
 
 ZERO = Decimal(0)
 UNSCORED_STATES = ("n/a", "pending")
@@ -556,8 +556,8 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
 
 def _check_panels(scheme: Scheme, unit: Unit, obs: Observations, panels: dict[str, list[Any]]) -> list[Problem]:
     """Each indicator has as many assessors as the scheme asks; assessors too far apart need a review."""
-    from gapctl.constructs.panels import combine
-    from gapctl.rules import REGISTRY as KINDS
+    from gapctl.scheme.constructs.panels import combine
+    from gapctl.scheme.rules import REGISTRY as KINDS
 
     panel = scheme.panel
     assert panel is not None

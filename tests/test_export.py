@@ -14,7 +14,7 @@ import pytest
 
 from gapctl.api import check, score
 from gapctl.export import export, package_name
-from gapctl.rules import num
+from gapctl.scheme.rules import num
 from gapctl.scoreboard import unit_row
 from tests.conftest import ROOT
 

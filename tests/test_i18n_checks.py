@@ -88,7 +88,7 @@ def test_validate_words_a_broken_scheme_in_chinese(chinese, mini_repo):
 
 
 def test_formula_errors_read_in_chinese(chinese):
-    from gapctl.formula import FormulaError, parse
+    from gapctl.scheme.formula import FormulaError, parse
 
     cases = {"bse > 85": "未知的名称“bse”；是否应为“base”？", "base >": "公式不完整（缺少运算数或“)”）",
              "score(2.1, 2) > 1": "score(…) 需要 1 个参数，而不是 2 个", "base # 85": "此处不能出现“#”"}
@@ -137,7 +137,7 @@ def _rule(kind: str, **params):
      "from 10: 未设置专栏 (-3); 错别字 -0.2 each (at most 2); +1 each"),
 ])
 def test_every_rule_kind_is_described_in_both_languages(kind, params, zh, en, chinese):
-    from gapctl.rules import REGISTRY
+    from gapctl.scheme.rules import REGISTRY
 
     rule, indicator = _rule(kind, **params)
     assert REGISTRY[kind].describe(rule, indicator, "zh") == zh
@@ -145,7 +145,7 @@ def test_every_rule_kind_is_described_in_both_languages(kind, params, zh, en, ch
 
 
 def test_rule_checks_speak_the_current_language(chinese):
-    from gapctl.rules import REGISTRY
+    from gapctl.scheme.rules import REGISTRY
 
     rule, indicator = _rule("count-tiers", tiers=[{"at_least": 2, "points": 3}, {"at_least": 1, "points": 12}])
     messages = [m for m, _at in REGISTRY["count-tiers"].check_params(rule, indicator)]
@@ -158,8 +158,8 @@ def test_rule_checks_speak_the_current_language(chinese):
 
 
 def test_construct_words_for_explain_in_both_languages(chinese):
-    from gapctl.constructs.bounds import Cut, cut_text
-    from gapctl.formula import NAMES, STAGES, TOTAL, show_value
+    from gapctl.scheme.constructs.bounds import Cut, cut_text
+    from gapctl.scheme.formula import NAMES, STAGES, TOTAL, show_value
 
     cut = Cut(Decimal("-1.5"), Decimal(0), "points")
     assert cut_text(cut, "zh") == "界限：−1.5 → 0（扣完为止，本项在0至满分之间）"

@@ -38,13 +38,13 @@ class Selector(Placed):
 
 @dataclass(slots=True)
 class Condition(Placed):
-    """A formula written in a scheme (gapctl.formula), kept with where it was written.
+    """A formula written in a scheme (gapctl.scheme.formula), kept with where it was written.
 
     `formula` is None when the text could not be read (validate reported it); such a condition
     is never true and a formula that cannot be computed gives 0."""
 
     text: str
-    formula: Any = None  # gapctl.formula.Formula
+    formula: Any = None  # gapctl.scheme.formula.Formula
 
 
 @dataclass(slots=True)

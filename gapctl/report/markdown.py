@@ -25,7 +25,7 @@ from gapctl.i18n import in_lang
 from gapctl.labels import aside, enumerated, name_in, pair, written
 from gapctl.report import svg
 from gapctl.report.document import Issue, Standing, issued_on, notices
-from gapctl.rules import num
+from gapctl.scheme.rules import num
 from gapctl.score import LeafScore, RoundScore, UnitScore
 from gapctl.scoreboard import fixed, pending_flag, total_text, two
 
@@ -325,7 +325,7 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
     lines += ["## " + in_lang("Score card", lang), ""] + _table([in_lang("Item", lang), in_lang("Score", lang)],
                                                                 card, {1})
     if s.vetoed:
-        from gapctl.constructs.vetoes import effects_text
+        from gapctl.scheme.constructs.vetoes import effects_text
         lines += ["## " + in_lang("Vetoes", lang), ""]
         lines += ["- " + pair(md(name_in(v, lang)), md(effects_text(v, s.scheme, lang)), lang) for v in s.vetoed]
         lines.append("")
@@ -349,7 +349,7 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
 
 def _members(scored: RoundScore, s: UnitScore, lang: str, ext: str) -> list[str]:
     """The channels, subordinate units and periods the unit's score is built from, group by group."""
-    from gapctl.constructs.groups import explain_text
+    from gapctl.scheme.constructs.groups import explain_text
 
     lines: list[str] = []
     units = _round_facts(scored)[1]
@@ -387,7 +387,7 @@ def _round_facts(scored: RoundScore) -> tuple[Counter[int], set[str]]:
 
 
 def total_text_of(m) -> str:
-    from gapctl.formula import exact
+    from gapctl.scheme.formula import exact
     return exact(m.total) if m.total is not None else "—"
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from gapctl.data import assumptions as A
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import written
-from gapctl.rules import num
+from gapctl.scheme.rules import num
 from gapctl.score import RoundScore
 
 FILES = {"round": N_("This round (round.toml)"), "external": N_("External deductions {id}"),

@@ -416,7 +416,7 @@ def _method(body: _Body, scored: RoundScore, lang: str) -> None:
 
 def _unit_problems(body: _Body, s: UnitScore, n: int, lang: str, ranked: bool = True) -> None:
     """A unit's heading, its total, grade and rank, its vetoes and its problem list."""
-    from gapctl.constructs.vetoes import effects_text
+    from gapctl.scheme.constructs.vetoes import effects_text
 
     body.para(in_lang("({number}) {name}", lang).format(number=n, name=name_in(s.unit, lang)), style="Heading2")
     facts = [in_lang("Total", lang) + f" {total_text(s)}"]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
-from gapctl.rules import RuleKind, no_problems, num
+from gapctl.scheme.rules import RuleKind, no_problems, num
 
 
 def check_params(rule, indicator) -> list[str]:
@@ -25,7 +25,7 @@ def earned(result, rule, indicator, unit) -> Decimal:
 def condition(rule):
     """Shorthand for the condition `<of> >= <at_least>`: `of` names a subtotal (base, penalty …)
     or an indicator, whose score is compared."""
-    from gapctl.formula import NAMES, built
+    from gapctl.scheme.formula import NAMES, built
 
     of = str(rule.params.get("of") or "base")
     at_least = rule.params.get("at_least") or Decimal(0)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
-from gapctl.rules import RuleKind, num
+from gapctl.scheme.rules import RuleKind, num
 
 
 def check_params(rule, indicator) -> list[str]:

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from gapctl.constructs import Construct, Decision
-from gapctl.constructs.gates import holds
 from gapctl.data.model import Scheme, Veto
 from gapctl.i18n import N_, in_lang
+from gapctl.scheme.constructs import Construct, Decision
+from gapctl.scheme.constructs.gates import holds
 
 
 def early(veto: Veto, scheme: Scheme) -> bool:
@@ -63,8 +63,8 @@ _CANCELLED = {"bonus": N_("no bonus"), "penalty": N_("no penalty")}  # what `can
 
 def effects_text(veto: Veto, scheme: Scheme, lang: str) -> str:
     """What a veto that held did, in words."""
-    from gapctl.formula import exact
-    from gapctl.rules import joined
+    from gapctl.scheme.formula import exact
+    from gapctl.scheme.rules import joined
 
     out = []
     grade = veto.grade or (scheme.grades[-1].label if veto.part and scheme.grades else None)

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from gapctl.i18n import _, in_lang
-from gapctl.rules import RuleKind, no_problems, num
+from gapctl.scheme.rules import RuleKind, no_problems, num
 
 
 def check_value(result, rule, indicator, unit) -> list[str]:

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
-from gapctl.rules import RuleKind, num
+from gapctl.scheme.rules import RuleKind, num
 
 
 def check_params(rule, indicator) -> list[str]:
@@ -25,7 +25,7 @@ def check_value(result, rule, indicator, unit) -> list[str]:
 def earned(result, rule, indicator, unit) -> Decimal:
     """Shorthand for one clause reading `notices`: minus the deductions (capped only by `cap`);
     in the tree, from the indicator's points, held within its bounds like any indicator."""
-    from gapctl.rules.clauses import clause_part
+    from gapctl.scheme.rules.clauses import clause_part
 
     clause = {"id": "notices", "deduct": rule.params.get("deduct") or 0,
               "per": "once" if rule.params.get("once") else "each", "max": rule.params.get("cap")}

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from gapctl.constructs import Construct
 from gapctl.data.model import Group
 from gapctl.i18n import N_, in_lang
+from gapctl.scheme.constructs import Construct
 
 ZERO = Decimal(0)
 
@@ -143,8 +143,8 @@ _WORDS = {"mean": N_("mean"), "min": N_("lowest"), "max": N_("highest"), "sum": 
 
 def explain_text(found: GroupValue, lang: str) -> str:
     """`账号平均 = (88 + 92 + 79) ÷ 3 = 86.333… ← 微信“某某发布” 88、微博 92、网站 79`."""
-    from gapctl.formula import exact
-    from gapctl.rules import joined
+    from gapctl.scheme.formula import exact
+    from gapctl.scheme.rules import joined
 
     group = found.group
     name = group.name if lang == "zh" or not group.name_en else group.name_en

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from gapctl.constructs import Construct
 from gapctl.data.model import Panel
 from gapctl.i18n import N_, in_lang
+from gapctl.scheme.constructs import Construct
 
 ZERO = Decimal(0)
 
@@ -37,8 +37,8 @@ _HOW = {"mean": N_("mean"), "trimmed-mean": N_("mean without highest and lowest"
 
 
 def explain_text(panel: Panel, figures: list[tuple[str, Decimal]], value: Decimal, apart: bool, lang: str) -> str:
-    from gapctl.formula import exact
-    from gapctl.rules import joined
+    from gapctl.scheme.formula import exact
+    from gapctl.scheme.rules import joined
 
     shown = joined([f"{who} {exact(v)}" for who, v in figures], lang, "、")
     rule = panel.combine if panel.combine != "trimmed-mean" or len(figures) > 2 else "mean"

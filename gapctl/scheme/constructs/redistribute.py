@@ -14,16 +14,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from gapctl.constructs import Construct
 from gapctl.data.model import Indicator, Scheme, Unit
 from gapctl.i18n import in_lang
+from gapctl.scheme.constructs import Construct
 
 ZERO = Decimal(0)
 
 
 def moved_text(leaf: Any, lang: str) -> str:
     """`+6，扣分不变：−3.5 + 6 = 2.5` — how the points that moved here changed its figure."""
-    from gapctl.formula import exact
+    from gapctl.scheme.formula import exact
 
     earned, points = leaf.before_move
     if leaf.moved_mode == "deduct":

@@ -1,7 +1,7 @@
 """Scoring constructs: the steps a node's score goes through besides its rule. One module each.
 
 A unit is scored as a small pipeline (see gapctl/score.py): each leaf earns or loses points by
-its rule (gapctl/rules/, `clauses` among them) → points of what does not apply are redistributed
+its rule (gapctl/scheme/rules/, `clauses` among them) → points of what does not apply are redistributed
 → bounds hold nodes within [0, points] at the declared level (扣完为止) → gates decide whether a
 node or section counts → vetoes and pass lines decide grades, totals and parts → the base and
 the total are formulas over named subtotals (weights, conversion). Each construct module defines
@@ -37,7 +37,7 @@ class Construct:
 
 
 def registry() -> list[Construct]:
-    from gapctl.constructs import bounds, formulas, gates, groups, panels, redistribute, vetoes
+    from gapctl.scheme.constructs import bounds, formulas, gates, groups, panels, redistribute, vetoes
 
     return [bounds.CONSTRUCT, redistribute.CONSTRUCT, gates.CONSTRUCT, vetoes.CONSTRUCT, vetoes.PASS_LINE,
             formulas.CONSTRUCT, groups.CONSTRUCT, panels.CONSTRUCT]

@@ -26,7 +26,7 @@ from typing import Any
 
 from gapctl.data.schema import F
 from gapctl.i18n import N_, _, in_lang
-from gapctl.rules import RuleKind, joined, listed, num
+from gapctl.scheme.rules import RuleKind, joined, listed, num
 
 ZERO = Decimal(0)
 
@@ -89,7 +89,7 @@ def start_of(rule, indicator) -> Decimal:
 
 def parts(result, rule, indicator, env: Any = None) -> list[Part]:
     """Each clause's contribution for this observation (conditions evaluated against `env`)."""
-    from gapctl.formula import FormulaError, evaluate, truth
+    from gapctl.scheme.formula import FormulaError, evaluate, truth
 
     findings = result.findings or {}
     out = []

@@ -94,7 +94,7 @@ def reached_tier(tiers: list[dict], value: int) -> dict | None:
 
 
 def _registry() -> dict[str, RuleKind]:
-    from gapctl.rules import (
+    from gapctl.scheme.rules import (
         all_or_nothing,
         clauses,
         count_tiers,

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
-from gapctl.rules import RuleKind, joined, listed, num
+from gapctl.scheme.rules import RuleKind, joined, listed, num
 
 
 def check_params(rule, indicator) -> list:

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
-from gapctl.rules import RuleKind, joined, num, reached_tier, tiers_problems
+from gapctl.scheme.rules import RuleKind, joined, num, reached_tier, tiers_problems
 
 
 def check_params(rule, indicator) -> list[str]:

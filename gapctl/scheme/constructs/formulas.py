@@ -15,15 +15,15 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
-from gapctl.constructs import Construct
 from gapctl.data.model import Scheme
-from gapctl.formula import Formula, built
+from gapctl.scheme.constructs import Construct
+from gapctl.scheme.formula import Formula, built
 
 ZERO = Decimal(0)
 
 
 def _num(value: Decimal) -> tuple:
-    from gapctl.formula import exact
+    from gapctl.scheme.formula import exact
     return ("num", value, exact(value).replace("−", "-"), 0)
 
 

@@ -9,9 +9,9 @@ figures: `基础得分 > 85：84.5 > 85 → 不成立`.
 
 from __future__ import annotations
 
-from gapctl.constructs import Construct
 from gapctl.data.model import Condition
-from gapctl.formula import FormulaError, evaluate, truth
+from gapctl.scheme.constructs import Construct
+from gapctl.scheme.formula import FormulaError, evaluate, truth
 
 
 def holds(condition: Condition | None, env) -> bool:

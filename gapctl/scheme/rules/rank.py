@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
-from gapctl.rules import RuleKind, no_problems, num
+from gapctl.scheme.rules import RuleKind, no_problems, num
 
 
 def check_params(rule, indicator) -> list[str]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from gapctl.constructs import Construct
 from gapctl.data.model import Indicator, Scoring
 from gapctl.i18n import N_, in_lang
+from gapctl.scheme.constructs import Construct
 
 ZERO = Decimal(0)
 
@@ -56,7 +56,7 @@ _WHY = {"points": N_("held within [0, points]"), "cap": N_("capped"), "floor": N
 
 
 def cut_text(cut: Cut, lang: str) -> str:
-    from gapctl.formula import exact
+    from gapctl.scheme.formula import exact
 
     return in_lang("Bound: {before} → {after} ({why})", lang).format(
         before=exact(cut.before), after=exact(cut.after), why=in_lang(_WHY[cut.why], lang))
