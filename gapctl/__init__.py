@@ -23,9 +23,9 @@ def __getattr__(name: str) -> Any:
         from gapctl import api
         return getattr(api, name)
     if name == "validate":
-        from gapctl.validate import validate
+        from gapctl.scoring.validate import validate
         return validate
     if name == "load":
-        from gapctl.load import load
+        from gapctl.scoring.load import load
         return load
     raise AttributeError(name)

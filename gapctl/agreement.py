@@ -18,8 +18,8 @@ from gapctl.figures import figure
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import label, name_in
 from gapctl.scheme.rules import REGISTRY, num
-from gapctl.score import RoundScore, UnitScore, score_leaf, score_round
-from gapctl.scoreboard import two
+from gapctl.scoring.score import RoundScore, UnitScore, score_leaf, score_round
+from gapctl.scoring.scoreboard import two
 from gapctl.textwidth import table
 
 ZERO = Decimal(0)
@@ -187,13 +187,12 @@ def unit_pairs(score: UnitScore, obs: Observations | None) -> list[tuple[int, st
 
 def agreement(round_: Round, scored: RoundScore | None = None, source: Any = None) -> Agreement:
     """Pairs of evaluator and review entries, per indicator and overall; `scored` reuses a scored round.
-    With a gapctl.details `source` (the units of `scored` are summaries), each unit's pairs are found by
+    With a gapctl.scoring.details `source` (the units of `scored` are summaries), each unit's pairs are found by
     a worker from its own file."""
     scored = scored if scored is not None else score_round(round_)
     ordered = sorted(scored.units, key=lambda s: s.unit.id)
     if source is not None:
-        from gapctl import details
-
+        from gapctl.scoring import details
         def work(found: list[Any]) -> list[tuple[Any, ...]]:
             return unit_pairs(*found[0])
         found: Any = details.each([source], details.units_of(source, order=ordered), work, files=True)

@@ -139,8 +139,8 @@ def _dump_json(data: dict[str, Any], provenance: Any = None) -> None:
 
 
 def _use_executor(executor: Executor, scheduler: str | None) -> None:
-    """--executor/--scheduler: where the per-file work runs from here on (gapctl.executors)."""
-    from gapctl import executors
+    """--executor/--scheduler: where the per-file work runs from here on (gapctl.scoring.executors)."""
+    from gapctl.scoring import executors
     try:
         executors.use(executor.value, scheduler)
     except ValueError as err:
@@ -231,8 +231,8 @@ def validate(
                 _echo(line)
         raise typer.Exit(0)
     from gapctl.api import check_many
-    from gapctl.outcomes import print_progress
     from gapctl.problem_formats import Findings, render
+    from gapctl.scoring.outcomes import print_progress
 
     paths = paths or [Path(".")]
     _use_executor(executor, scheduler)
@@ -260,8 +260,8 @@ def show(
     path: Path = typer.Argument(..., help=N_("A scheme file, a unit-set file or a round directory.")),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
-    from gapctl import show as render
     from gapctl.api import read_one
+    from gapctl.scoring import show as render
 
     what, obj, problems = read_one(path)
     if obj is None:
@@ -292,7 +292,7 @@ def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = Tr
             rev: str | None = None, provenance: list | None = None):
     """Load, validate and score; on invalid data print the problems and exit 1.
 
-    `summary`: file by file, on every core and through the cache (gapctl.outcomes), with
+    `summary`: file by file, on every core and through the cache (gapctl.scoring.outcomes), with
     totals and ranks but not each indicator's detail (enough for `gapctl score`). `warnings`
     receives validate's warnings (a report marks its results provisional while there are any).
     `rev`: the round as committed at this git revision, read from git's objects (no checkout);
@@ -305,18 +305,17 @@ def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = Tr
 def _detailed(path: Path, final: bool = False, use_cache: bool = True, warnings: list | None = None,
               rev: str | None = None, provenance: list | None = None):
     """`_scored` file by file, and the source that details each unit from its own files
-    (gapctl.details): for the commands that show more of a unit than its totals. With `rev` the
+    (gapctl.scoring.details): for the commands that show more of a unit than its totals. With `rev` the
     round is loaded whole at that revision (as `_scored` does) and the source is None: every
     unit of the scores is detailed already."""
-    from gapctl import details
-
+    from gapctl.scoring import details
     scored, checked = _scored_with(path, final, rev is None, use_cache, warnings, rev, provenance)
     return scored, details.prepare(checked, scored) if checked is not None else None
 
 
 def _scored_with(path: Path, final: bool, summary: bool = False, use_cache: bool = True,
                  warnings: list | None = None, rev: str | None = None, provenance: list | None = None):
-    """`_scored`, and what it checked file by file (a gapctl.outcomes.Checked; None when the round
+    """`_scored`, and what it checked file by file (a gapctl.scoring.outcomes.Checked; None when the round
     was loaded whole)."""
     tree = None
     result = None
@@ -335,8 +334,8 @@ def _checked_at(path: Path, rev: str) -> tuple[Any, Any]:
 
     from gapctl.api import CheckResult
     from gapctl.data.tree import GitError, GitTree, toplevel
-    from gapctl.load import load, paused_gc
-    from gapctl.validate import validate
+    from gapctl.scoring.load import load, paused_gc
+    from gapctl.scoring.validate import validate
 
     absolute = Path(os.path.abspath(path))
     existing = next((p for p in [absolute, *absolute.parents] if p.is_dir()), absolute.anchor)
@@ -353,8 +352,8 @@ def _checked_at(path: Path, rev: str) -> tuple[Any, Any]:
 def _scored_from(path: Path, final: bool, summary: bool, use_cache: bool, warnings: list | None,
                  result: Any, provenance: list | None):
     """The scores and, file by file, what was checked (else None)."""
-    from gapctl import outcomes
-    from gapctl.score import score_round
+    from gapctl.scoring import outcomes
+    from gapctl.scoring.score import score_round
 
     known: dict[Path, str] = {}
     if result is not None:
@@ -471,8 +470,7 @@ def score(
     executor: Executor = EXECUTOR_OPTION,
     scheduler: str | None = SCHEDULER_OPTION,
 ) -> None:
-    from gapctl import scoreboard
-
+    from gapctl.scoring import scoreboard
     _use_executor(executor, scheduler)
     provenance: list = []
     scored = _scored(path, final, summary=True, use_cache=not no_cache, rev=rev,
@@ -519,8 +517,8 @@ def explain(
                                                                   "units and periods the unit's score is built "
                                                                   "from, this many levels down.")),
 ) -> None:
-    from gapctl import details
-    from gapctl.explain import explain_data, explain_lines
+    from gapctl.scoring import details
+    from gapctl.scoring.explain import explain_data, explain_lines
 
     provenance: list = []
     # the round's totals and ranks file by file, from the cache when unchanged; only this unit's file is read again
@@ -651,7 +649,7 @@ def _history(paths: list[Path], scored: Any, rev: str | None = None) -> Any:
     """The trend (gapctl.trend) of the earlier rounds `paths` (rounds, or directories of rounds of the
     same unit set) and this scored round, last."""
     from gapctl import trend as T
-    from gapctl.load import round_file
+    from gapctl.scoring.load import round_file
 
     found: list[Path] = []
     for path in paths:
@@ -862,9 +860,9 @@ def status_command(
 ) -> None:
     import datetime as dt
 
-    from gapctl import outcomes
     from gapctl import status as status_mod
     from gapctl.i18n import lang as message_lang
+    from gapctl.scoring import outcomes
 
     result = outcomes.check(path, progress=outcomes.print_progress(_("validating")))  # file by file, cached
     if result.loaded.round is None:
@@ -944,7 +942,7 @@ def _evidence_ids(path: Path, unit: str, indicator: str) -> tuple[str, str]:
     gapctl.evidence.add to refuse with every reason at once."""
     from gapctl import names
     from gapctl.data import schema as S
-    from gapctl.load import load
+    from gapctl.scoring.load import load
 
     round_ = load(path, observations=False).round
     if round_ is None or round_.unit_set is None:
@@ -1135,7 +1133,7 @@ def _trend_groups(paths: list[Path]) -> tuple[list[list[Path]], list[str]]:
     """The rounds `trend` compares, family by family (paths named one by one: one family; a directory:
     its rounds grouped by unit set), and the ids of rounds left alone in their family."""
     from gapctl import trend as T
-    from gapctl.load import load, round_file
+    from gapctl.scoring.load import load, round_file
 
     named: list[Path] = []
     found: list[Path] = []
@@ -1263,7 +1261,7 @@ def _export_parquet(paths: list[Path], out: Path | None, final: bool, use_cache:
     """export --format parquet: each round's partitions, file by file (gapctl.columnar)."""
     from gapctl import columnar
     from gapctl.data.writes import WriteError
-    from gapctl.executors import CannotRun
+    from gapctl.scoring.executors import CannotRun
 
     try:
         columnar.pyarrow()
@@ -1307,7 +1305,7 @@ def rank_command(
     lang: Lang | None = LANG_OPTION,
 ) -> None:
     from gapctl import shards
-    from gapctl.executors import CannotRun
+    from gapctl.scoring.executors import CannotRun
 
     try:
         units = shards.rank(shards.read(sources), by_category)
@@ -1379,7 +1377,7 @@ def import_command(
     if dry_run:
         from gapctl import diff_view
         from gapctl.diff import compare
-        from gapctl.score import score_round
+        from gapctl.scoring.score import score_round
 
         after = score_round(importer.preview(scored_before.round, plan),
                             periods={period: rounds[1] for period, rounds in plan.periods.items()})
@@ -1608,8 +1606,7 @@ def robustness_command(
     fmt: Format = FORMAT_OPTION,
     lang: Lang | None = LANG_OPTION,
 ) -> None:
-    from gapctl import robustness
-
+    from gapctl.scoring import robustness
     provenance: list = []
     scored = _scored(path, final=False, provenance=provenance if fmt is Format.json else None)
     language = _lang(lang, scored.units)
@@ -1622,11 +1619,10 @@ def robustness_command(
 
 
 def _robustness(scored: Any, draws: int, seed: int, weights: int = 20, grades: bool = True) -> list:
-    """gapctl.robustness over every scheme of the round, with progress for a long run on a terminal."""
+    """gapctl.scoring.robustness over every scheme of the round, with progress for a long run on a terminal."""
     from decimal import Decimal
 
-    from gapctl import robustness
-
+    from gapctl.scoring import robustness
     settings = robustness.Settings(draws=draws, seed=seed, weights=Decimal(weights) / 100, grades=grades)
     results = []
     for scheme_id in dict.fromkeys(s.scheme.id for s in scored.units):
@@ -1746,7 +1742,7 @@ def main(argv: list[str] | None = None) -> None:
         import os
 
         from gapctl.data.writes import DiskFull
-        from gapctl.executors import CannotRun
+        from gapctl.scoring.executors import CannotRun
         if isinstance(err, DiskFull | CannotRun):  # no space (the old files are as they were); a cluster failed
             typer.echo(_("gapctl: could not run: {error}").format(error=err), err=True)
             sys.exit(3)

@@ -1,7 +1,7 @@
 """Values to bytes and back in a format that cannot run code: the cache's and the workers' format.
 
-Who calls it: `gapctl.data.cache` (`dumps`/`loads`) for every cache entry, and so `gapctl.outcomes`
-(one observation file's outcome) and `gapctl.load` (a scheme or unit set read from disk).
+Who calls it: `gapctl.data.cache` (`dumps`/`loads`) for every cache entry, and so `gapctl.scoring.outcomes`
+(one observation file's outcome) and `gapctl.scoring.load` (a scheme or unit set read from disk).
 
 What it guarantees: the bytes are MessagePack; decoding them builds only plain values
 (None, bool, int, float, str, bytes, list, dict), `Decimal`, `date`, `datetime`, `Path`,

@@ -17,10 +17,10 @@ more places (a ratio that does not terminate) is rounded half-up at 6 places (`g
 and export says how many were.
 
 Written file by file: the leaves of each chunk of observation files (the chunks the cache stores,
-`gapctl.outcomes._chunks`) are one part, named after a key of the chunk's members, their contents'
+`gapctl.scoring.outcomes._chunks`) are one part, named after a key of the chunk's members, their contents'
 keys and whatever else its rows depend on (bonus items and rank bonuses, decided later). A part whose
 name is already there is left as it is; parts of chunks that changed are computed by the workers
-(a forked pool, or the cluster of `--executor dask`: `gapctl.executors`), each of which returns
+(a forked pool, or the cluster of `--executor dask`: `gapctl.scoring.executors`), each of which returns
 the part's bytes; parts no longer wanted are removed once the new ones are written (a reader
 during an export may see a chunk's old part beside its new one; one after it never does). The
 same files give byte-identical parts.
@@ -37,13 +37,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gapctl import outcomes as O
 from gapctl.data import cache as C
 from gapctl.data.schema import MAX_PLACES
-from gapctl.executors import CannotRun, run
 from gapctl.figures import figure
 from gapctl.i18n import _
-from gapctl.score import RoundScore, UnitScore
+from gapctl.scoring import outcomes as O
+from gapctl.scoring.executors import CannotRun, run
+from gapctl.scoring.score import RoundScore, UnitScore
 
 PRECISION, SCALE = 28, MAX_PLACES  # 28: Decimal's default precision, what gapctl computes in
 FORMAT = 1  # the layout's version, part of every part's key
@@ -154,7 +154,7 @@ def leaf_part(plan: Any, items: list[tuple[int, Path, bytes | None]],
     """In a worker: the leaves of a chunk's observation files as one Parquet part (None: no rows),
     and how many figures had to be rounded."""
     from gapctl.data.reads import read_bytes
-    from gapctl.pipeline import unit_score
+    from gapctl.scoring.pipeline import unit_score
 
     pa = pyarrow()
     exact = Exact()
@@ -181,7 +181,7 @@ class Exported:
 def _late_points(scored: RoundScore) -> dict[str, dict[str, Decimal]]:
     """Unit → leaf → earned points of the leaves decided after the unit's own tree: bonus and penalty
     items (thresholds on the base, gates) and rank bonuses, which depend on other units. The summaries
-    `score` ranks keep exactly these leaves, final (`gapctl.score.summarise`)."""
+    `score` ranks keep exactly these leaves, final (`gapctl.scoring.score.summarise`)."""
     out: dict[str, dict[str, Decimal]] = {}
     for s in scored.units:
         if s.leaves:
@@ -197,7 +197,7 @@ def export_round(scored: RoundScore, round_plan: O.RoundPlan, out: Path) -> Expo
     """Write (or bring up to date) the round's partitions of the dataset at `out`. Raises WriteError,
     DiskFull, CannotRun."""
     from gapctl.data.writes import Write, write_files
-    from gapctl.pipeline import Plan
+    from gapctl.scoring.pipeline import Plan
 
     pa = pyarrow()
     schemas = _schemas(pa)
@@ -292,7 +292,7 @@ def _leaf_job(plan: Any, items: list[tuple[int, Path, bytes | None]], extra: tup
 
 def _whole(round_plan: O.RoundPlan, summary: UnitScore) -> UnitScore:
     """The whole score (every leaf) of a unit without an observation file, from the plan."""
-    from gapctl.score import score_unit
+    from gapctl.scoring.score import score_unit
 
     round_ = round_plan.round
     return score_unit(summary.scheme, summary.unit, None, round_plan.externals.get(summary.unit.id),

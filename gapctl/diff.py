@@ -15,9 +15,9 @@ from typing import Any
 from gapctl.data.model import Indicator, Scheme
 from gapctl.data.tree import DiskTree, GitError, GitTree, git, toplevel
 from gapctl.i18n import _
-from gapctl.load import Loaded, load
 from gapctl.problems import Problem
-from gapctl.score import LeafScore, RoundScore, UnitScore, score_round
+from gapctl.scoring.load import Loaded, load
+from gapctl.scoring.score import LeafScore, RoundScore, UnitScore, score_round
 
 ZERO = Decimal(0)
 
@@ -128,7 +128,7 @@ class RoundDiff:
 def _observation(leaf: LeafScore | None) -> str | None:
     if leaf is None:
         return None
-    from gapctl.explain import observation_text
+    from gapctl.scoring.explain import observation_text
     return observation_text(leaf, "zh", with_who=False)
 
 
@@ -321,8 +321,8 @@ class Gates:
 
 def _scored(loaded: Loaded, check: bool = True) -> RoundScore:
     """Score one side; `check` also validates it (the newer side: the older was checked when it landed)."""
-    from gapctl.load import paused_gc
-    from gapctl.validate import validate
+    from gapctl.scoring.load import paused_gc
+    from gapctl.scoring.validate import validate
 
     round_ = loaded.round
     if round_ is None:
@@ -432,7 +432,7 @@ class RepositoryDiff:
 def is_repository(path: Path) -> bool:
     """Whether `path` names a repository rather than a round: no round.toml, and schemes/, units/
     or rounds/ in it (or it is the top of the git work tree, a repository that has none yet)."""
-    from gapctl.load import round_file
+    from gapctl.scoring.load import round_file
     if not path.is_dir() or round_file(path):
         return False
     if any((path / name).is_dir() for name in ("schemes", "units", "rounds")):
@@ -454,7 +454,7 @@ def _one_side(directory: Path, tree: Any, memo: dict[Any, Any], check: bool) -> 
 
 
 def _round_names(repo: Path, tree: Any) -> set[str]:
-    from gapctl.load import round_file
+    from gapctl.scoring.load import round_file
     return {d.name for d in tree.dirs(repo / "rounds") if round_file(d, tree) and not d.name.startswith(".")}
 
 

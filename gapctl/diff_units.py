@@ -1,4 +1,4 @@
-"""Both sides of a diff file by file: summaries from gapctl.outcomes, details only where a unit can differ.
+"""Both sides of a diff file by file: summaries from gapctl.scoring.outcomes, details only where a unit can differ.
 
 Who calls it: `gapctl.diff` for every pair of rounds it compares (two revisions of a round, two
 rounds, every round of a repository). Each side is checked and scored file by file
@@ -7,7 +7,7 @@ content has the same entry on both sides, so an unchanged round costs a warm sco
 A unit whose observation file, unit record, scheme, appeals, external shares and round file
 are the same on both sides (the same cache identity) scored its indicators the same, so only
 what ranking decided can differ, and that is in the summaries: such a unit is compared without
-reading its file. The others are detailed (gapctl.details) on both sides, in a pool when there
+reading its file. The others are detailed (gapctl.scoring.details) on both sides, in a pool when there
 are many, and the workers hand back the indicator changes. The result is what
 `diff.compare` gives for the whole rounds.
 
@@ -21,9 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gapctl import details, outcomes
-from gapctl.load import paused_gc
-from gapctl.score import UnitScore
+from gapctl.scoring import details, outcomes
+from gapctl.scoring.load import paused_gc
+from gapctl.scoring.score import UnitScore
 
 
 def side(directory: Path, tree: Any = None) -> details.Source | None:

@@ -29,7 +29,7 @@ from gapctl.diff import (
 from gapctl.escape import code, md, plain, plain_line
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import aside, listed, pair
-from gapctl.scoreboard import fixed, total_text, two
+from gapctl.scoring.scoreboard import fixed, total_text, two
 from gapctl.textwidth import table
 
 MAX_SUMMARY_ROWS = 15

@@ -30,7 +30,7 @@ class Verified:
 
 def verify(round_: Round) -> Verified:
     """Every evidence `file` of the round's observations and appeals: inside the round, present, hash as recorded."""
-    from gapctl.validate import check_evidence_file
+    from gapctl.scoring.validate import check_evidence_file
 
     result = Verified()
     entries = [r for obs in round_.observations.values() for r in obs.results]
@@ -177,7 +177,7 @@ def _unknown(round_dir: Path, unit: str, indicator: str) -> list[str]:
     """Why evidence cannot be recorded for this unit and indicator (the round's unit set and schemes
     read without its observations); empty when it can."""
     from gapctl.data.reads import shown
-    from gapctl.load import load
+    from gapctl.scoring.load import load
 
     loaded = load(round_dir, observations=False)
     round_ = loaded.round

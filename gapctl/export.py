@@ -56,8 +56,8 @@ from pathlib import Path
 from typing import Any
 
 from gapctl.escape import csv_field
-from gapctl.score import RoundScore
-from gapctl.scoreboard import two, unit_row
+from gapctl.scoring.score import RoundScore
+from gapctl.scoring.scoreboard import two, unit_row
 from gapctl.sheets import EXPORT_BASE, EXPORT_MARKER, EXPORT_MATRIX, EXPORT_PROBLEMS, EXPORT_SCORES
 from gapctl.textwidth import width
 
@@ -202,7 +202,7 @@ def unit_scores(scored: RoundScore, score: Any) -> list[Any]:
 
 
 def matrix_table(scored: RoundScore, rows: list[list[Any]] | None = None) -> Table:
-    """`rows`: made by `matrix_rows` elsewhere (gapctl.details), when the units of `scored` are summaries."""
+    """`rows`: made by `matrix_rows` elsewhere (gapctl.scoring.details), when the units of `scored` are summaries."""
     found = shape(scored)
     fields = [Field("unit", "单位编号"), Field("name", "单位名称")]
     if found.several:
@@ -244,7 +244,7 @@ def _evidence(score_leaf: Any) -> str:
 
 def problems_table(scored: RoundScore, rows: list[list[Any]] | None = None) -> Table:
     """Every point lost, a unit's channels' and periods' too (with their 渠道 / 期次, when the round has any).
-    `rows`: made by `problem_rows` elsewhere (gapctl.details), when the units of `scored` are summaries."""
+    `rows`: made by `problem_rows` elsewhere (gapctl.scoring.details), when the units of `scored` are summaries."""
     found = shape(scored)
     fields = [Field("unit", "单位编号"), Field("unit_name", "单位名称")]
     if found.with_channels:
@@ -285,13 +285,12 @@ def problem_rows(scores: list[Any], found: Shape) -> list[list[Any]]:
 
 
 def tables(scored: RoundScore, source: Any = None) -> list[Table]:
-    """The three tables. `source` (a gapctl.details.Source whose `scored` is this round's summary): the
+    """The three tables. `source` (a gapctl.scoring.details.Source whose `scored` is this round's summary): the
     matrix and problem rows are made unit by unit by workers from each unit's own files (and its
     channels'), and only the rows come back; the tables are the same."""
     if source is None:
         return [scores_table(scored), matrix_table(scored), problems_table(scored)]
-    from gapctl import details
-
+    from gapctl.scoring import details
     found = shape(scored)
 
     def work(detailed: list[Any]) -> tuple[list[list[Any]], list[list[Any]]]:
@@ -521,7 +520,7 @@ def xlsx_files(scored: RoundScore, provenance: Any = None, tabs: list[Table] | N
 
 def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None, source: Any = None) -> list[Path]:
     """Write the round's tables to the directory `out` (created if needed); the files written.
-    `source`: a gapctl.details.Source, when the units of `scored` are summaries (see `tables`).
+    `source`: a gapctl.scoring.details.Source, when the units of `scored` are summaries (see `tables`).
 
     `provenance` (gapctl.provenance) goes with them as the module's docstring says. Each file is
     written atomically and the set all or none (gapctl.data.writes); `out` and the files in it must not

@@ -55,8 +55,8 @@ from gapctl.data import schema as S
 from gapctl.data.sources import YAML_SUFFIXES, decode, display_path, read_file
 from gapctl.data.writes import Original, WriteError, recover, refusal, write_atomically
 from gapctl.i18n import _
-from gapctl.load import RULE_COMMON, RULE_ITEM, TIER
 from gapctl.scheme.rules import REGISTRY
+from gapctl.scoring.load import RULE_COMMON, RULE_ITEM, TIER
 
 KINDS = ("scheme", "units", "observations", "external")
 

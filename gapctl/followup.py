@@ -22,8 +22,8 @@ from gapctl.escape import plain, plain_line
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import label, name_in, pair
 from gapctl.scheme.rules import num
-from gapctl.score import LeafScore, RoundScore, UnitScore
-from gapctl.scoreboard import two
+from gapctl.scoring.score import LeafScore, RoundScore, UnitScore
+from gapctl.scoring.scoreboard import two
 from gapctl.textwidth import table
 
 ZERO = Decimal(0)
@@ -113,7 +113,7 @@ def _judge(problem: FollowUpItem, leaves: list[LeafScore]) -> None:
 
 def followup(old: RoundScore, new: RoundScore, old_source: Any = None, new_source: Any = None) -> FollowUp:
     """Each problem of the old round (pending leaves left out) against the new round. With the two
-    rounds' gapctl.details sources (their units are summaries), each unit's problems are judged by a
+    rounds' gapctl.scoring.details sources (their units are summaries), each unit's problems are judged by a
     worker from its files in both rounds, and come back as ids and figures."""
     if old_source is not None and new_source is not None:
         return FollowUp(old, new, _followup_units(old, new, old_source, new_source))
@@ -143,8 +143,7 @@ def unit_problems(before: UnitScore, after: UnitScore | None) -> list[FollowUpIt
 
 
 def _followup_units(old: RoundScore, new: RoundScore, old_source: Any, new_source: Any) -> list[FollowUpItem]:
-    from gapctl import details
-
+    from gapctl.scoring import details
     def work(found: list[Any]) -> list[dict[str, Any]]:  # what travels back: each item's fields, objects by id
         return [{**{f.name: getattr(p, f.name) for f in dataclasses.fields(p)}, "unit": None,
                  "indicator": p.indicator.id, "successors": [i.id for i in p.successors]}

@@ -1,7 +1,7 @@
 """The last gate of `gapctl import`: the files it would write, read and checked as `validate` would.
 
 Each planned observation file is read from its new bytes by `gapctl.data.sources.read_file`, built by
-`gapctl.load.build_observations` and checked by `gapctl.validate.check_observation_file` against
+`gapctl.scoring.load.build_observations` and checked by `gapctl.scoring.validate.check_observation_file` against
 the round — the very functions `gapctl validate` runs on that file (the rest of the round does
 not depend on it: a unit's observations are checked file by file). Nothing is written to disk.
 Every error that the file as it is now does not give is the import's: it refuses the import, and
@@ -33,8 +33,8 @@ def file_problems(round_: Round, path: Path, data: bytes) -> tuple[list[Any], Ob
     """What `gapctl validate` says of an observation file holding `data`: (problems, the built file,
     its parsed data)."""
     from gapctl.data.sources import read_file
-    from gapctl.load import build_observations, second_file
-    from gapctl.validate import check_observation_file
+    from gapctl.scoring.load import build_observations, second_file
+    from gapctl.scoring.validate import check_observation_file
 
     parsed = read_file(path, data, keep_text=True)
     problems = list(parsed.problems)
@@ -42,7 +42,7 @@ def file_problems(round_: Round, path: Path, data: bytes) -> tuple[list[Any], Ob
     if obs is not None:
         units = round_.unit_set.by_id() if round_.unit_set else {}
         if obs.channel:  # a channel's file (channels/<unit>/<channel>.yaml): checked as validate checks one
-            from gapctl.check_rollups import check_channel_file
+            from gapctl.scoring.check_rollups import check_channel_file
 
             problems.extend(check_channel_file(round_, units, obs))
             return problems, obs, parsed.data

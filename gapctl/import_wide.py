@@ -36,7 +36,7 @@ UNKNOWN_SHOWN = 8  # unknown headers named in the one problem
 def read_wide(plan: Plan, header: dict[int, str], fields: dict[int, str], out: Imported) -> None:
     """Units as rows, indicators as columns, cells the points earned (as `gapctl export` writes the
     matrix): each changed cell becomes the observation value that earns those points under the unit's rule."""
-    from gapctl.score import score_round
+    from gapctl.scoring.score import score_round
 
     columns = indicator_columns(plan, header, fields)
     if columns is None:
@@ -151,7 +151,7 @@ _REFUSED = object()  # a cell that could not be read (its problem is on the plan
 def canonical(value: Any) -> Decimal | str | None:
     """A matrix cell as something to compare: points to two places, a state ("n/a", "pending", "done" …),
     or None for an empty cell; a text that is neither stays text."""
-    from gapctl.score import half_up
+    from gapctl.scoring.score import half_up
 
     if value is None or value == "":
         return None

@@ -379,7 +379,7 @@ def _read_long(plan: Plan, fields: dict[int, str], out: Imported) -> None:
             continue
         target, scheme, scored_as = unit.id, round_.scheme_for(unit), unit
         if cells.get("channel"):
-            from gapctl.score import channel_scheme, channel_unit
+            from gapctl.scoring.score import channel_scheme, channel_unit
 
             obs = channel_of(round_, unit.id, str(cells["channel"]))
             found = channel_scheme(round_, unit.id, obs) if obs is not None else None
@@ -619,7 +619,7 @@ def preview(round_: Round, plan: Imported) -> Round:
         return plan.after
 
     from gapctl.data.sources import read_file
-    from gapctl.load import build_observations
+    from gapctl.scoring.load import build_observations
 
     after = copy.copy(round_)
     after.observations = dict(round_.observations)

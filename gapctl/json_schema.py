@@ -81,7 +81,7 @@ def _rule() -> dict[str, Any]:
     params: S.Shape = {}
     for kind in REGISTRY.values():
         params.update(kind.params)
-    from gapctl.load import RULE_COMMON, RULE_ITEM, TIER
+    from gapctl.scoring.load import RULE_COMMON, RULE_ITEM, TIER
     refs = {"when": {"$ref": "#/$defs/selector"},
             "tiers": _array_of("#/$defs/tier"), "items": _array_of("#/$defs/rule_item"),
             "clauses": _array_of("#/$defs/clause")}

@@ -15,7 +15,7 @@ tree: the working tree, or a git revision for `--rev`):
   as `sha256sum` writes it (`<hash>  <path>\\n` per file), one figure to compare.
 
 Cheap: only the files the command read are hashed, each once; a hash the caller already has
-(gapctl.outcomes computes one per observation file for its cache keys) is reused. No absolute
+(gapctl.scoring.outcomes computes one per observation file for its cache keys) is reused. No absolute
 path, host name, user or time of the run goes in, so the same revision gives the same block in
 any directory on any machine. Every JSON output (gapctl.escape.json_document), report and export
 carries `data()`; reports show `lines()` in their language.
@@ -91,7 +91,7 @@ def manifest(files: Iterable[tuple[str, str]]) -> str:
 def round_files(round_: Any, seen: set[str] | None = None) -> list[Path]:
     """Every scheme, unit-set and round file a loaded round was built from, and those of the rounds it
     imports deductions from or combines (periods), as paths of its tree."""
-    from gapctl.load import load
+    from gapctl.scoring.load import load
 
     seen = seen if seen is not None else set()
     directory = Path(round_.directory)
@@ -225,7 +225,7 @@ def of_targets(paths: Iterable[Path]) -> Provenance:
     """The provenance of `gapctl validate`'s targets: each round, or every scheme, unit set and round
     of a repository (read again without observations; their files are listed, not parsed)."""
     from gapctl.api import targets
-    from gapctl.load import load
+    from gapctl.scoring.load import load
 
     files: list[Path] = []
     seen: set[str] = set()
@@ -250,7 +250,7 @@ def root_of(path: Path) -> Path:
 
 def _root(start: Path, tree: Any) -> Path:
     """The repository root at or above the directory `start` (else `start`): paths are relative to it."""
-    from gapctl.load import DISK, find_repository_root
+    from gapctl.scoring.load import DISK, find_repository_root
     start = Path(_absolute(start))
     found = find_repository_root(start, tree or DISK)
     return Path(_absolute(found)) if found is not None else start
@@ -260,7 +260,7 @@ def of_files(paths: Iterable[Path], root: Path, tree: Any = None, known: dict[Pa
     """The provenance of these files of the repository at `root`, read from `tree` (default: disk)."""
     from gapctl import __version__
     from gapctl.data.tree import GitTree
-    from gapctl.load import DISK
+    from gapctl.scoring.load import DISK
 
     tree = tree or DISK
     memo: dict[str, str] = {}

@@ -120,7 +120,7 @@ def units_template(scheme: Any) -> str:
     name, type) from the example unit set the shipped rounds use with it; without those, the
     first round's scheme would point at units that do not exist (E302)."""
     from gapctl.fmt import format_text
-    from gapctl.validate import scheme_selectors
+    from gapctl.scoring.validate import scheme_selectors
 
     selectors = scheme_selectors(scheme) if scheme else []
     named = list(dict.fromkeys(unit for selector in selectors for unit in selector.units))
@@ -249,7 +249,7 @@ def new_round(repo: Path, round_id: str, scheme_id: str, units_id: str, title: s
     The round is of `year` (its title and its period, 1 January to 31 December): the one given,
     else the scheme's `year:`, else this year; a 2024 scheme makes a 2024 round whenever it is run.
     """
-    from gapctl.load import load_repository
+    from gapctl.scoring.load import load_repository
 
     loaded = load_repository(repo)
     scheme = loaded.repository.schemes.get(scheme_id)

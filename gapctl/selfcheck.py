@@ -15,8 +15,8 @@ from gapctl.data.model import Indicator, Result, Round, Unit
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import label, name_in
 from gapctl.scheme.rules import REGISTRY, num
-from gapctl.score import LeafScore, RoundScore, score_leaf, score_round
-from gapctl.scoreboard import two as _two
+from gapctl.scoring.score import LeafScore, RoundScore, score_leaf, score_round
+from gapctl.scoring.scoreboard import two as _two
 from gapctl.textwidth import table
 
 ZERO = Decimal(0)

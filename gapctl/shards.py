@@ -1,10 +1,10 @@
 """`gapctl rank --from PARQUET…`: one ranking over the units of several rounds (shards), e.g. a
 national ranking of per-province rounds, from their Parquet exports (`gapctl.columnar`).
 
-The ranking is `gapctl score`'s own: `gapctl.score.rank_entries` ranks units among those scored
+The ranking is `gapctl score`'s own: `gapctl.scoring.score.rank_entries` ranks units among those scored
 by the same scheme and, within it, the same category; ties share a rank (1, 2, 2, 4); a total
 withheld by a veto is not ranked. Totals are compared as exported — exact decimals, already
-rounded half-up at the scheme's places by `score` — and printed with `gapctl.scoreboard.fixed`
+rounded half-up at the scheme's places by `score` — and printed with `gapctl.scoring.scoreboard.fixed`
 at those places. So ranking shards together gives what one round holding all their units would
 give, except where a unit's points depend on the other units of its round (rank bonuses).
 
@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from gapctl.i18n import _, in_lang
-from gapctl.score import rank_entries
+from gapctl.scoring.score import rank_entries
 
 COLUMNS = ("round", "unit", "name", "type", "scheme", "category", "category_name", "places", "total", "grade")
 
@@ -112,7 +112,7 @@ def read(paths: list[Path]) -> list[Ranked]:
 
 
 def rank(units: list[Ranked], by_category: bool = False) -> list[Ranked]:
-    """The units ranked together (`gapctl.score.rank_entries`), in the order they are printed: by
+    """The units ranked together (`gapctl.scoring.score.rank_entries`), in the order they are printed: by
     scheme, then rank (by category first with `by_category`), round and unit."""
     ranked = rank_entries([((u.round, u.unit), u.scheme, u.category, u.total) for u in units])
     for u in units:
@@ -127,7 +127,7 @@ def rank(units: list[Ranked], by_category: bool = False) -> list[Ranked]:
 
 
 def _total(u: Ranked) -> str | None:
-    from gapctl.scoreboard import fixed
+    from gapctl.scoring.scoreboard import fixed
     return fixed(u.total, u.places) if u.total is not None else None
 
 

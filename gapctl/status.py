@@ -46,11 +46,11 @@ class Status:
 def status(round_: Round, today: dt.date, progress: Any = None,
            counts_of: dict[str, tuple[int, int, int]] | None = None) -> Status:
     """Counts of units × indicators per stage and the deadlines around `today`. `counts_of`: each
-    unit's (observed, self-assessed, reviewed) counted file by file (gapctl.outcomes, cached), when
+    unit's (observed, self-assessed, reviewed) counted file by file (gapctl.scoring.outcomes, cached), when
     the round's observations were not loaded."""
     from gapctl.data.workdays import WorkCalendar, load_calendar_files
-    from gapctl.outcomes import progress_counts
-    from gapctl.validate import appeal_deadline
+    from gapctl.scoring.outcomes import progress_counts
+    from gapctl.scoring.validate import appeal_deadline
 
     files, _ = load_calendar_files(round_.directory.parent.parent)
     calendar = WorkCalendar(files)

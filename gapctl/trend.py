@@ -23,8 +23,8 @@ from gapctl.diff import match_indicators
 from gapctl.escape import plain_line
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import aside, enumerated, name_in, pair, written
-from gapctl.score import LeafScore, RoundScore, UnitScore
-from gapctl.scoreboard import fixed, total_text, two
+from gapctl.scoring.score import LeafScore, RoundScore, UnitScore
+from gapctl.scoring.scoreboard import fixed, total_text, two
 from gapctl.textwidth import table
 
 ZERO = Decimal(0)
@@ -200,7 +200,7 @@ def alone_line(rounds: list[str], lang: str) -> str:
 
 def rank_shown(score: UnitScore) -> int | None:
     """The rank a ranking table shows: within the category where the scheme ranks by category; none
-    where the scheme publishes no ranking (gapctl.score: ranks only where published)."""
+    where the scheme publishes no ranking (gapctl.scoring.score: ranks only where published)."""
     if not score.scheme.publishes_ranking:
         return None
     return score.category_rank if score.category else score.rank

@@ -38,7 +38,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gapctl.score import RoundScore, UnitScore
+from gapctl.scoring.score import RoundScore, UnitScore
 
 ZERO = Decimal(0)
 SHOWN_LINES = 5  # explain lines named under one difference, then "… and N more"
@@ -241,7 +241,7 @@ def _reads_category_ranks(rows: list[tuple[int, dict[int, Any], UnitScore]], col
 
 
 def _total_text(score: UnitScore) -> str:
-    from gapctl.scoreboard import total_text
+    from gapctl.scoring.scoreboard import total_text
     return total_text(score)
 
 
@@ -305,8 +305,8 @@ def _lines(score: UnitScore, lang: str, kinds: tuple[str, ...]) -> list[str]:
     """The explain lines of `kinds`: base, total, grade, rank, veto (the computation's lines), lost and earned
     (the leaves that lost or earned points, at most SHOWN_LINES, then how many more)."""
     from gapctl.escape import plain_line
-    from gapctl.explain import computation_lines, leaf_line
     from gapctl.i18n import in_lang
+    from gapctl.scoring.explain import computation_lines, leaf_line
 
     computation = computation_lines(score, lang)
     starts = {"base": in_lang("Base", lang), "total": in_lang("Total", lang), "grade": in_lang("Grade", lang),

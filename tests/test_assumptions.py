@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from gapctl.api import check, score
 from gapctl.cli import app
 from gapctl.data import assumptions as A
-from gapctl.load import load
 from gapctl.report.markdown import overview
+from gapctl.scoring.load import load
 from tests.conftest import ROOT, write_repo
 
 runner = CliRunner()

@@ -1,4 +1,4 @@
-"""The content-addressed cache and the file-by-file path (gapctl.outcomes) that uses it.
+"""The content-addressed cache and the file-by-file path (gapctl.scoring.outcomes) that uses it.
 
 The file-by-file path must give exactly what the whole-round path gives (problems and
 scores), cold, warm, after an edit, in a process pool, and with a damaged cache.
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gapctl import outcomes, scoreboard
 from gapctl.api import check, score
 from gapctl.data import cache as C
+from gapctl.scoring import outcomes, scoreboard
 from tests.conftest import ROOT as REPO
 
 ROUNDS = sorted(p.name for p in (REPO / "rounds").iterdir() if p.is_dir())

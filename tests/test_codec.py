@@ -13,9 +13,10 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from gapctl import codec, outcomes
-from gapctl import score as S
+from gapctl import codec
 from gapctl.data import cache as C
+from gapctl.scoring import outcomes
+from gapctl.scoring import score as S
 from tests.conftest import ROOT
 
 CASES = sorted([*(ROOT / "rounds").iterdir(), *(ROOT / "tests/schemes").glob("*/*/rounds/*"),
@@ -65,7 +66,7 @@ def test_a_new_dataclass_field_is_carried_by_name(monkeypatch: pytest.MonkeyPatc
     extended = dataclasses.make_dataclass(
         "Extended", [("known", dict, dataclasses.field(default_factory=dict)), ("vetoed", list, None),
                      ("when", dt.date, None), ("share", Decimal, None)])
-    extended.__module__ = "gapctl.score"
+    extended.__module__ = "gapctl.scoring.score"
     monkeypatch.setattr(S, "Extended", extended, raising=False)
     value = extended({("total", ("a", "b")): Decimal("89.45"), "flag": True}, [frozenset({"x"}), {1, 2}, None],
                      dt.date(2021, 9, 27), Decimal("-0.0"))

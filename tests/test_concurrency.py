@@ -91,8 +91,8 @@ def test_four_processes_on_one_round_and_cache(mini_repo: Path, tmp_path: Path,
     assert without_provenance(uncached.stdout) == without_provenance(results["json"][0]["out"])
     assert '"provenance"' in uncached.stdout
     assert not [p for p in mini_repo.rglob("*") if p.name.endswith(".tmp") and p.name.startswith(".")]
-    from gapctl import outcomes
     from gapctl.data import cache as C
+    from gapctl.scoring import outcomes
 
     os.chdir(mini_repo)
     try:

@@ -1,4 +1,4 @@
-"""Units detailed on the file-by-file path (gapctl.details) equal the whole-round path's.
+"""Units detailed on the file-by-file path (gapctl.scoring.details) equal the whole-round path's.
 
 `explain`, `report`, `export`, `diff`, `followup` and `agreement` read one unit's files at a
 time and finish its score from the round's summary; every shipped round must give what
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gapctl import details, outcomes
 from gapctl.api import check, score
-from gapctl.explain import explain_data, explain_lines
+from gapctl.scoring import details, outcomes
+from gapctl.scoring.explain import explain_data, explain_lines
 from tests.conftest import ROOT as REPO
 
 ROUNDS = sorted(p.name for p in (REPO / "rounds").iterdir() if p.is_dir())

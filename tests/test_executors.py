@@ -1,5 +1,5 @@
 """`--executor dask`: the per-file work on a dask.distributed cluster gives byte-identical output, and
-the public per-file API (gapctl.pipeline) pickles; without dask, one line and exit 3."""
+the public per-file API (gapctl.scoring.pipeline) pickles; without dask, one line and exit 3."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gapctl import executors, pipeline
 from gapctl.cli import app
 from gapctl.escape import json_document
-from gapctl.scoreboard import json_data
+from gapctl.scoring import executors, pipeline
+from gapctl.scoring.scoreboard import json_data
 from tests.conftest import MINI_OBS_A, MINI_OBS_B, MINI_ROUND, MINI_SCHEME, MINI_UNITS, ROOT, write_repo
 
 runner = CliRunner()
@@ -96,7 +96,7 @@ def test_the_cluster_fills_the_cache_the_local_run_reads(scheduler: str, generat
     monkeypatch.setenv("GAPCTL_CACHE_DIR", str(tmp_path / "cache"))
     there = invoke("score", str(generated), "--format", "json", "--executor", "dask", "--scheduler", scheduler)
     executors.close()
-    from gapctl import outcomes
+    from gapctl.scoring import outcomes
     checked = outcomes.check(generated)
     assert checked.plans[0].computed == 0  # every outcome the cluster computed was stored under the right key
     assert invoke("score", str(generated), "--format", "json") == there

@@ -15,7 +15,7 @@ import pytest
 from gapctl.api import check, score
 from gapctl.export import export, package_name
 from gapctl.scheme.rules import num
-from gapctl.scoreboard import unit_row
+from gapctl.scoring.scoreboard import unit_row
 from tests.conftest import ROOT
 
 ROUNDS = ["shanwei-2020", "chongqing-2020"]  # chongqing-2020 has two schemes

@@ -1,6 +1,6 @@
 """Validation messages and rule words are Chinese by default and English on request (issue #17).
 
-The checks of gapctl.validate, gapctl.check_constructs and gapctl.check_rollups, the rule kinds'
+The checks of gapctl.scoring.validate, gapctl.scoring.check_constructs and gapctl.scoring.check_rollups, the rule kinds'
 checks and descriptions, formula errors and the words explain uses for constructs come from the
 catalogue; codes and positions never depend on the language.
 """
@@ -39,8 +39,8 @@ def _problems(path: Path) -> list[tuple[str, int, int, str, str]]:
 
 def _checked_here(path: Path) -> list[tuple[str, str]]:
     """(code, message) of the problems validate's checks found (not the loader's shape problems)."""
-    from gapctl.load import load
-    from gapctl.validate import validate
+    from gapctl.scoring.load import load
+    from gapctl.scoring.validate import validate
 
     try:
         loaded = load(path)

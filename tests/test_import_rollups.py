@@ -17,7 +17,7 @@ from gapctl import importer
 from gapctl.api import check, score
 from gapctl.cli import app
 from gapctl.export import export
-from gapctl.scoreboard import unit_row
+from gapctl.scoring.scoreboard import unit_row
 from tests.conftest import ROOT
 
 runner = CliRunner()

@@ -8,8 +8,8 @@ from decimal import Decimal
 import tomli_w
 import yaml
 
-from gapctl.load import load
 from gapctl.problems import BAD_VALUE, ID_MISMATCH, UNKNOWN_KEY, WRONG_TYPE
+from gapctl.scoring.load import load
 from tests.conftest import ROOT, write_repo
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from gapctl.api import check, score
-from gapctl.score import half_up
+from gapctl.scoring.score import half_up
 from tests.conftest import write_repo
 
 SCHEME = """\

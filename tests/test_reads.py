@@ -76,7 +76,7 @@ def validate(repo: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, lis
 
 
 def library(repo: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
-    """The same through the library (gapctl.api.check: the loader, without gapctl.outcomes)."""
+    """The same through the library (gapctl.api.check: the loader, without gapctl.scoring.outcomes)."""
     monkeypatch.chdir(repo)
     return [(p.locate().path, p.code, p.message) for p in check(ROUND).report.sorted()]
 
@@ -246,7 +246,7 @@ def _git(repo: Path, *args: str) -> None:
 
 def test_links_in_a_git_revision_follow_the_same_rule(repo, monkeypatch):
     from gapctl.data.tree import GitTree
-    from gapctl.load import load
+    from gapctl.scoring.load import load
 
     _move_inside(repo, KINDS["external"])
     _link_outside(repo, KINDS["observation"])

@@ -7,11 +7,11 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from gapctl import robustness as R
 from gapctl.api import load_round, score
 from gapctl.cli import app
 from gapctl.report import svg
 from gapctl.report.build import render
+from gapctl.scoring import robustness as R
 from tests.conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden" / "report" / "robustness"

@@ -1,12 +1,12 @@
-"""Robustness of ranks and grades: Monte Carlo over weights, grades and assessors (gapctl.robustness)."""
+"""Robustness of ranks and grades: Monte Carlo over weights, grades and assessors (gapctl.scoring.robustness)."""
 
 from __future__ import annotations
 
 import json
 from decimal import Decimal
 
-from gapctl import robustness as R
 from gapctl.api import load_round, score
+from gapctl.scoring import robustness as R
 from tests.conftest import write_repo
 
 UNITS = "id: u\nname: 单位\nunits:\n" + "".join(f"  - {{id: u{n}, name: 单位{n}, type: 部门}}\n" for n in range(6))

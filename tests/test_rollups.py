@@ -98,8 +98,7 @@ def test_a_changed_channel_is_named_in_the_diff_of_its_unit(tmp_path, monkeypatc
 
 def test_a_warm_run_after_one_channel_changes_reads_only_that_file(tmp_path, monkeypatch):
     """Roll-ups run on the per-file summaries, so a channel's edit does not touch its unit's outcome."""
-    from gapctl import outcomes
-
+    from gapctl.scoring import outcomes
     repo = tmp_path / "repo"
     for part in ("schemes", "units", ROUND):
         shutil.copytree(ROOT / part, repo / part)

@@ -11,7 +11,7 @@ import pytest
 from gapctl import importer
 from gapctl.api import check, score
 from gapctl.export import export
-from gapctl.scoreboard import unit_row
+from gapctl.scoring.scoreboard import unit_row
 from tests.conftest import ROOT
 
 ROUNDS = sorted(p.name for p in (ROOT / "rounds").iterdir() if p.is_dir())

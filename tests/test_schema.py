@@ -13,8 +13,8 @@ from gapctl.api import score
 from gapctl.cli import app
 from gapctl.data import schema as S
 from gapctl.data.assumptions import label
-from gapctl.load import load
 from gapctl.problems import BAD_VALUE, UNKNOWN_KEY, WRONG_TYPE
+from gapctl.scoring.load import load
 from tests.conftest import MINI_ROUND, MINI_SCHEME, MINI_UNITS, write_repo
 
 # four indicators and a veto: a result, items, findings and a fact each read a Chinese word

@@ -114,7 +114,7 @@ def test_leaves_of_a_group_that_does_not_apply_are_not_unobserved(tmp_path):
 
 def test_explain_reproduces_a_normalised_base_from_unrounded_operands(tmp_path):
     """76.0325 ÷ 85 × 100 = 89.45 → 89.5: the line shows the operands as they are, not as 76.03."""
-    from gapctl.explain import computation_lines
+    from gapctl.scoring.explain import computation_lines
 
     scheme = ("id: s\ntitle: 折算\nscoring: {normalise: applicable}\nindicators:\n  - id: '1'\n    name: 甲\n"
               "    points: 85\n    rule: {kind: expert-grade}\n  - id: '2'\n    name: 乙\n    points: 15\n"

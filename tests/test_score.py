@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import pytest
 
 from gapctl.api import check, score
-from gapctl.score import competition_ranks, half_up
+from gapctl.scoring.score import competition_ranks, half_up
 from tests.conftest import ROOT, write_repo
 
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from gapctl.api import check
 from gapctl.data.model import Indicator, Observations, Result, Round, Unit
-from gapctl.score import score_round
-from gapctl.scoreboard import json_data
+from gapctl.scoring.score import score_round
+from gapctl.scoring.scoreboard import json_data
 from tests.conftest import ROOT
 
 ROUNDS = {name: check(ROOT / "rounds" / name).loaded.round for name in ("yanjiang-2021", "suizhou-2021")}

@@ -11,7 +11,7 @@ import pytest
 
 from gapctl import i18n
 from gapctl.api import read_one
-from gapctl.show import round_lines, scheme_data, scheme_lines, unit_set_lines
+from gapctl.scoring.show import round_lines, scheme_data, scheme_lines, unit_set_lines
 from gapctl.textwidth import width
 from tests.conftest import ROOT
 

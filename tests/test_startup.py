@@ -39,14 +39,14 @@ def test_imports_only_what_the_command_needs(args: tuple[str, ...]) -> None:
 
 def test_help_does_not_load_the_library() -> None:
     modules = imported("--help")
-    assert not {"yaml", "gapctl.load", "gapctl.score", "gapctl.validate"} & modules
+    assert not {"yaml", "gapctl.scoring.load", "gapctl.scoring.score", "gapctl.scoring.validate"} & modules
 
 
 def test_version_imports_nothing_of_the_library() -> None:
     modules = imported("--version")
     assert "gapctl.cli" in modules
     assert not {m for m in modules if m.split(".")[0] in ("yaml", "yaml_rs", "msgpack", "pydantic", "lark")}
-    assert not {"gapctl.load", "gapctl.score", "gapctl.outcomes", "gapctl.data.model"} & modules
+    assert not {"gapctl.scoring.load", "gapctl.scoring.score", "gapctl.scoring.outcomes", "gapctl.data.model"} & modules
 
 
 def test_a_warm_score_imports_only_what_it_needs(tmp_path) -> None:
@@ -58,6 +58,6 @@ def test_a_warm_score_imports_only_what_it_needs(tmp_path) -> None:
                           capture_output=True, timeout=120)
     assert cold.returncode == 0, cold.stderr
     modules = imported("score", "rounds/suizhou-2021", env=env)
-    assert "gapctl.outcomes" in modules
+    assert "gapctl.scoring.outcomes" in modules
     heavy = sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
     assert not heavy, f"a warm gapctl score imports {heavy}"

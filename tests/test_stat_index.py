@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from gapctl import outcomes
 from gapctl.data import cache as C
+from gapctl.scoring import outcomes
 from tests.test_cache import copy_repo, file_by_file
 
 ROUND = Path("rounds/suizhou-2021")
@@ -42,7 +42,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 class Reads:
-    """The observation files gapctl.outcomes opens (to hash them, or to check them); the scheme and
+    """The observation files gapctl.scoring.outcomes opens (to hash them, or to check them); the scheme and
     round file it hashes for the context of every outcome are left out."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -114,7 +114,7 @@ def test_a_renamed_indicator_keeps_its_history_and_its_problem_recurs(years):
 
 
 def test_rounds_are_ordered_by_period_and_grouped_by_unit_set(years, monkeypatch):
-    from gapctl.load import load
+    from gapctl.scoring.load import load
 
     rounds = [load(years / "rounds" / n, observations=False).round for n in ("y2022", "z2021", "y2020", "y2021")]
     assert [r.id for r in order(rounds)] == ["y2020", "y2021", "z2021", "y2022"]

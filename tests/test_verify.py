@@ -100,7 +100,7 @@ def test_one_total_changed_fails_naming_the_unit_the_row_and_the_explain_line(ki
     head = f"通报.{kind} row 13: {victim['name']} ({victim['unit']}): total published {higher}, " \
            f"computed {victim['total']}"
     assert head in lines
-    from gapctl.explain import explain_lines
+    from gapctl.scoring.explain import explain_lines
     explained = [x.strip() for x in explain_lines(scored.by_unit()[victim["unit"]], "en")]
     total_line = next(x for x in explained if x.startswith("Total = "))
     shown = [x.strip() for x in lines[lines.index(head) + 1:] if x.startswith("    ")]

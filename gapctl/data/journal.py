@@ -1,6 +1,6 @@
 """The journal that makes a batch of writes all or none, and the lock that keeps writers apart.
 
-Who calls it: `gapctl.data.writes` only (`write_files`, `write_directory`); `gapctl.outcomes`
+Who calls it: `gapctl.data.writes` only (`write_files`, `write_directory`); `gapctl.scoring.outcomes`
 asks `pending` so that validate and score can say a batch is unfinished.
 
 How a batch goes, holding the lock of its directory (`flock` on the directory itself, so

@@ -19,15 +19,15 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.escape import code, link, md
-from gapctl.explain import observation_text
 from gapctl.figures import figure
 from gapctl.i18n import in_lang
 from gapctl.labels import aside, enumerated, name_in, pair, written
 from gapctl.report import svg
 from gapctl.report.document import Issue, Standing, issued_on, notices
 from gapctl.scheme.rules import num
-from gapctl.score import LeafScore, RoundScore, UnitScore
-from gapctl.scoreboard import fixed, pending_flag, total_text, two
+from gapctl.scoring.explain import observation_text
+from gapctl.scoring.score import LeafScore, RoundScore, UnitScore
+from gapctl.scoring.scoreboard import fixed, pending_flag, total_text, two
 
 
 @dataclass
@@ -106,9 +106,9 @@ class Tally:
 def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None, standing: Standing | None = None,
              issue: Issue | None = None, robustness: list | None = None, tally: Tally | None = None) -> Page:
     """The first page; `issue` adds the office, number and date to its facts (the HTML shows them
-    in its masthead instead); `robustness` (gapctl.robustness results, one per scheme) adds the
+    in its masthead instead); `robustness` (gapctl.scoring.robustness results, one per scheme) adds the
     section on how far ranks and grades move (gapctl.report.robustness). `tally`: what the units'
-    indicators add up to, when the units of `scored` are summaries (gapctl.details); otherwise it
+    indicators add up to, when the units of `scored` are summaries (gapctl.scoring.details); otherwise it
     is added up from them."""
     if tally is None:
         tally = Tally()

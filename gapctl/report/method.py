@@ -17,7 +17,7 @@ from gapctl.data import assumptions as A
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import written
 from gapctl.scheme.rules import num
-from gapctl.score import RoundScore
+from gapctl.scoring.score import RoundScore
 
 FILES = {"round": N_("This round (round.toml)"), "external": N_("External deductions {id}"),
          "units": N_("Unit set {id}"), "scheme": N_("Scheme {id}"), "calendar": N_("Calendar {id}")}
@@ -36,7 +36,7 @@ class Method:
 
 
 def method(scored: RoundScore, lang: str) -> Method:
-    from gapctl.show import ranking_text, round_assumptions, scoring_pairs
+    from gapctl.scoring.show import ranking_text, round_assumptions, scoring_pairs
 
     out = Method()
     seen: dict[str, object] = {}

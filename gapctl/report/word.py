@@ -33,8 +33,8 @@ from gapctl.i18n import in_lang
 from gapctl.labels import name_in, pair, written
 from gapctl.report.document import Issue, Standing, header_text, issued_on, mark, notices, page_of
 from gapctl.report.markdown import flag_labels, not_published, problems, rank_of, ranking_groups
-from gapctl.score import RoundScore, UnitScore
-from gapctl.scoreboard import fixed, total_text
+from gapctl.scoring.score import RoundScore, UnitScore
+from gapctl.scoring.scoreboard import fixed, total_text
 
 SONG, HEI, LATIN = "宋体", "黑体", "Times New Roman"
 ALT_NAMES = {SONG: "SimSun", HEI: "SimHei"}
@@ -49,7 +49,7 @@ def docx_bytes(scored: RoundScore, lang: str = "zh", issue: Issue | None = None,
                unit_parts: Callable[[list[UnitScore]], Iterable[str]] | None = None) -> bytes:
     """The Word document (.docx) of the round's results; `provenance` (gapctl.provenance) adds an
     annex after the 落款 saying what they were computed from. `unit_parts(units)`: each unit's section
-    (`unit_xml`) in the order given, when the units of `scored` are summaries (gapctl.details)."""
+    (`unit_xml`) in the order given, when the units of `scored` are summaries (gapctl.scoring.details)."""
     from docx import Document
     from docx.oxml import parse_xml
 

@@ -390,7 +390,7 @@ def _did_you_mean(name: str, known: Any, what: str = "names") -> str:
 
 
 def _listed(items: Any) -> str:
-    """Names listed in a message: `a, b` in English, `a、b` in Chinese (gapctl.validate.listed)."""
+    """Names listed in a message: `a, b` in English, `a、b` in Chinese (gapctl.scoring.validate.listed)."""
     return ("、" if current_lang() == "zh" else ", ").join(items)
 
 

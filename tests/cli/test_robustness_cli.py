@@ -1,4 +1,4 @@
-"""`gapctl robustness`: a thin layer over gapctl.robustness (figures, exit codes, progress)."""
+"""`gapctl robustness`: a thin layer over gapctl.scoring.robustness (figures, exit codes, progress)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from typer.testing import CliRunner
 
-from gapctl import robustness as R
 from gapctl.api import load_round, score
 from gapctl.cli import app
+from gapctl.scoring import robustness as R
 from tests.conftest import ROOT
 
 runner = CliRunner()

@@ -1,6 +1,6 @@
 """Scoring constructs: the steps a node's score goes through besides its rule. One module each.
 
-A unit is scored as a small pipeline (see gapctl/score.py): each leaf earns or loses points by
+A unit is scored as a small pipeline (see gapctl/scoring/score.py): each leaf earns or loses points by
 its rule (gapctl/scheme/rules/, `clauses` among them) → points of what does not apply are redistributed
 → bounds hold nodes within [0, points] at the declared level (扣完为止) → gates decide whether a
 node or section counts → vetoes and pass lines decide grades, totals and parts → the base and

@@ -53,7 +53,7 @@ class GroupValue:
 
 
 def member(ident: str, name: str, kind: str, score: Any, scale: Decimal) -> Member:
-    """A finished score (gapctl.score.UnitScore) as a member on a unit of scale `scale`."""
+    """A finished score (gapctl.scoring.score.UnitScore) as a member on a unit of scale `scale`."""
     own_scale = score.scheme.scoring.scale
     total = None if score.total is None else score.total * scale / own_scale if own_scale else score.total
     return Member(ident, name, kind, total, bool(score.vetoed), score.grade, score.total, own_scale,

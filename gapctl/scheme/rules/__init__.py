@@ -38,7 +38,7 @@ class RuleKind:
     earned: Callable[[Result, Rule, Indicator, Unit], Decimal]
     describe: Callable[[Rule, Indicator, str], str]  # the rule in words, lang "zh" or "en"
     uses_points: bool = False  # earns (part of) the indicator's own points, so it needs them
-    needs_env: bool = False  # `earned` takes env=, what formulas in the rule read (gapctl.unit_env)
+    needs_env: bool = False  # `earned` takes env=, what formulas in the rule read (gapctl.scoring.unit_env)
 
 
 def no_problems(*_args: object) -> list[str]:

@@ -89,7 +89,7 @@ def _check_formula(scheme: Scheme, condition: Condition, limit: int, where: str)
              "component": {c.id for c in scheme.components}, "group": {g.id for g in scheme.groups}}
     for what, ident, offset in formula.references():
         if what in known and ident not in known[what]:
-            from gapctl.validate import _suggest
+            from gapctl.scoring.validate import _suggest
             out.append(Problem(UNKNOWN_REFERENCE, _(_NOT_IN_SCHEME[what]).format(
                 formula=condition.text, id=ident, hint=_suggest(ident, known[what])), condition.src, condition.at,
                 offset=offset))
@@ -137,7 +137,7 @@ def _check_vetoes(scheme: Scheme) -> list[Problem]:
                                veto.src, at + ("grade",)))
         for i, part in enumerate(veto.zero):
             if part not in main and part not in components:
-                from gapctl.validate import _suggest
+                from gapctl.scoring.validate import _suggest
                 out.append(Problem(UNKNOWN_REFERENCE, _("veto '{id}' zeroes '{part}', which is neither an indicator "
                                                         "of the tree nor a component{hint}").format(
                                        id=veto.id, part=part, hint=_suggest(part, main | components)),
@@ -196,7 +196,7 @@ def _check_redistribution(scheme: Scheme) -> list[Problem]:
                 out.append(Problem(CONSTRUCT_PARAMS, _("'{id}' redistributes its points to itself").format(id=ind.id),
                                    rule.src, where))
             elif target not in main:
-                from gapctl.validate import _suggest
+                from gapctl.scoring.validate import _suggest
                 out.append(Problem(UNKNOWN_REFERENCE, _("'{id}' gives its points to '{target}', which is not an "
                                                         "indicator of the tree{hint}").format(
                                        id=ind.id, target=target, hint=_suggest(target, main)), rule.src, where))
@@ -233,7 +233,7 @@ def _check_thresholds(scheme: Scheme) -> list[Problem]:
                                  "indicator's score"))
                     out.append(Problem(FORMULA_ORDER, message.format(id=ind.id, of=of), rule.src, rule.at + ("of",)))
             elif of not in scheme.index:
-                from gapctl.validate import _suggest
+                from gapctl.scoring.validate import _suggest
                 out.append(Problem(UNKNOWN_REFERENCE, _("'{id}' threshold compares '{of}', which is neither a subtotal "
                                                         "({names}) nor an indicator{hint}").format(
                                        id=ind.id, of=of, names=listed(NAMES), hint=_suggest(of, scheme.index)),

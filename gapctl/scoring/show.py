@@ -377,7 +377,7 @@ def round_data(round_: Round) -> dict[str, Any]:
 
 def _appeal_deadline(round_: Round) -> str | None:
     """The last day to appeal, as validate checks appeals against it (None without a window)."""
-    from gapctl.validate import appeal_deadline
+    from gapctl.scoring.validate import appeal_deadline
 
     _prelim, deadline = appeal_deadline(round_)
     return deadline.isoformat() if deadline is not None else None

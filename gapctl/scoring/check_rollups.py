@@ -19,7 +19,7 @@ from gapctl.scheme.rules import listed
 
 
 def _suggest(name: str, known) -> str:
-    from gapctl.validate import _suggest as suggest
+    from gapctl.scoring.validate import _suggest as suggest
     return suggest(name, known)
 
 
@@ -251,8 +251,8 @@ def _period_cycle(rounds_dir: Path, start: str, path: tuple[str, ...]) -> tuple[
 def check_channel_file(round_: Round, units: dict[str, Unit], obs: Observations,
                        evidence_files: list | None = None) -> list[Problem]:
     """A channel's file: its unit, the one group taking its type, its entries against that scheme."""
-    from gapctl.score import channel_unit
-    from gapctl.validate import check_observations
+    from gapctl.scoring.score import channel_unit
+    from gapctl.scoring.validate import check_observations
 
     unit = units.get(obs.unit)
     if unit is None:

@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.scheme.constructs.bounds import apply as bound
-from gapctl.score import RoundScore, UnitScore, competition_ranks, finish_unit
+from gapctl.scoring.score import RoundScore, UnitScore, competition_ranks, finish_unit
 
 ZERO = Decimal(0)
 
@@ -185,7 +185,7 @@ def _redo(unit: _Prepared, factors: dict[str, Decimal], leaf_moves: dict[str, De
         own = earned / applicable * scheme.scoring.scale if scheme.scoring.normalise == "applicable" and applicable \
             else earned
         if "base" in scheme.scoring.round_at:
-            from gapctl.score import half_up
+            from gapctl.scoring.score import half_up
             own = half_up(own, scheme.scoring.places)
         for component in scheme.components:
             value = own if component.source == "indicators" else score.components.get(component.id)
@@ -308,7 +308,7 @@ PARALLEL_FROM = 200  # draws; below this a process pool costs more than it saves
 
 def jobs_wanted() -> int:
     """Worker processes: GAPCTL_JOBS, else the cores this process may use (at most 8)."""
-    from gapctl.outcomes import jobs_wanted as wanted
+    from gapctl.scoring.outcomes import jobs_wanted as wanted
     return min(wanted(), 8)
 
 

@@ -47,7 +47,7 @@ from gapctl.scheme.constructs.bounds import Cut
 from gapctl.scheme.constructs.formulas import base_formula, total_formula
 from gapctl.scheme.formula import Formula, FormulaError, evaluate, number
 from gapctl.scheme.rules import REGISTRY
-from gapctl.unit_env import Observed, UnitEnv
+from gapctl.scoring.unit_env import Observed, UnitEnv
 
 ZERO = Decimal(0)
 COUNTING_SOURCES = ("evaluator", "review", "appeal")  # later in the chain wins; `self` never counts
@@ -141,7 +141,7 @@ class UnitScore:
     source: Any = None  # the observation file's SourceFile, if the unit has one
     detailed: bool = True  # False for a summary kept for ranking (see `summarise`)
     observed: Observed | None = None  # what formulas read; dropped in a summary
-    known: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)  # see gapctl.unit_env
+    known: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)  # see gapctl.scoring.unit_env
     decisions: list[Decision] = field(default_factory=list)  # gates, thresholds, vetoes: how each went
     vetoed: list[Veto] = field(default_factory=list)  # vetoes (and pass lines) that held
     total_raw: Decimal | None = None  # the total before rounding, caps and vetoes
@@ -725,7 +725,7 @@ def imported_losses(round_: Round, depth: int) -> dict[str, dict[str, Decimal]]:
     for ref in round_.external_refs:
         if not ref.round:
             continue
-        from gapctl.load import load
+        from gapctl.scoring.load import load
 
         other_dir = Path(round_.directory).parent / ref.round
         loaded = load(other_dir, tree=round_.tree)  # at the same revision (score --rev)
@@ -793,7 +793,7 @@ def period_scores(round_: Round, seen: tuple[str, ...] = (),
     out: dict[str, list[UnitScore]] = {}
     if not round_.periods or round_.id in seen:
         return out
-    from gapctl.load import load
+    from gapctl.scoring.load import load
 
     for period in round_.periods:
         directory = Path(round_.directory).parent / period

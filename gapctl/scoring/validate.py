@@ -17,7 +17,6 @@ from typing import Any
 from gapctl.data.model import Indicator, Observations, Round, Scheme, Selector, Unit, UnitSet
 from gapctl.data.tree import DiskTree
 from gapctl.i18n import _
-from gapctl.load import Loaded
 from gapctl.problems import (
     APPEAL_OUT_OF_WINDOW,
     BAD_CALENDAR,
@@ -43,6 +42,7 @@ from gapctl.problems import (
     Report,
 )
 from gapctl.scheme.rules import REGISTRY, listed
+from gapctl.scoring.load import Loaded
 
 ZERO = Decimal(0)
 UNSCORED_STATES = ("n/a", "pending")
@@ -109,7 +109,7 @@ def check_scheme(scheme: Scheme) -> list[Problem]:
         kind, _sep, ident = component.source.partition(":")
         known = {"measure": {m.id for m in scheme.measures}, "indicator": set(seen)}
         if kind == "group":
-            continue  # checked with the scheme's groups (gapctl.check_rollups)
+            continue  # checked with the scheme's groups (gapctl.scoring.check_rollups)
         if component.source != "indicators" and kind not in known:
             out.append(Problem(BAD_VALUE, _("component source '{source}' must be indicators, indicator:<id>, "
                                             "measure:<id> or group:<id>").format(source=component.source),
@@ -137,8 +137,8 @@ def check_scheme(scheme: Scheme) -> list[Problem]:
                                        measure=measure, hint=_suggest(measure, measures)),
                                    rule.src, rule.at + ("measure",)))
     _check_selectors_tags(scheme, out)
-    from gapctl.check_constructs import check as check_constructs
-    from gapctl.check_rollups import check_scheme_groups
+    from gapctl.scoring.check_constructs import check as check_constructs
+    from gapctl.scoring.check_rollups import check_scheme_groups
     out.extend(check_constructs(scheme))
     out.extend(check_scheme_groups(scheme))
     return out
@@ -261,7 +261,7 @@ def check_round(round_: Round) -> list[Problem]:
     units = round_.unit_set.by_id()
     for unit_id in sorted(round_.observations):
         out.extend(check_observation_file(round_, units, round_.observations[unit_id]))
-    from gapctl.check_rollups import check_channel_file
+    from gapctl.scoring.check_rollups import check_channel_file
     for unit_id in sorted(round_.channels):
         for channel_id in sorted(round_.channels[unit_id]):
             out.extend(check_channel_file(round_, units, round_.channels[unit_id][channel_id]))
@@ -291,7 +291,7 @@ def check_round_context(round_: Round) -> list[Problem]:
                 out.append(Problem(UNIT_WITHOUT_SCHEME, _("no scheme of the round scores units of type '{type}' "
                                                           "({name})").format(type=unit.type, name=unit.name),
                                    unit.src, unit.at + ("type",)))
-    from gapctl.check_rollups import check_round_graph
+    from gapctl.scoring.check_rollups import check_round_graph
     out.extend(check_round_graph(round_))
     if round_.stages.get("appeal_working_days") is not None:
         out.extend(calendar_problems(Path(round_.directory).parent.parent))
@@ -427,7 +427,7 @@ def check_appeals(round_: Round, units: dict[str, Unit]) -> list[Problem]:
 
 
 def _check_late(round_: Round, scheme: Scheme, result: Any) -> list[Problem]:
-    from gapctl.score import evidence_date
+    from gapctl.scoring.score import evidence_date
 
     due = round_.stages.get("evidence_due")
     out: list[Problem] = []
@@ -475,7 +475,7 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
                                obs.src, ("measures", key), on="key"))
     read = None
     if obs.facts:
-        from gapctl.check_constructs import fact_names
+        from gapctl.scoring.check_constructs import fact_names
         read = fact_names(scheme)
         for key in obs.facts:
             if key not in read:
@@ -527,7 +527,7 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
         if rule is None:
             continue
         if result.findings and rule.kind != "clauses":  # findings outside clauses are read by formulas
-            from gapctl.check_constructs import fact_names
+            from gapctl.scoring.check_constructs import fact_names
             read = read if read is not None else fact_names(scheme)
             for key in result.findings:
                 if key not in read:

@@ -3,11 +3,10 @@
 A round's observation files are independent: what one file gives (its problems and a summary
 of its unit's score) is a pure function of the file's bytes and a small context — the round's
 schemes, units, appeals and external deductions, the language of messages and a few limits.
-That is what `gapctl.outcomes` caches and hands to forked workers; this module exposes the same
+That is what `gapctl.scoring.outcomes` caches and hands to forked workers; this module exposes the same
 three steps so that other machines can do the middle one:
 
-    from gapctl import pipeline
-
+    from gapctl.scoring import pipeline
     plan = pipeline.plan("rounds/suizhou-2021")          # here: load schemes, units, round file
     payloads = [pipeline.outcome(plan, path, path.read_bytes())  # anywhere: `plan` pickles
                 for path in pipeline.files(plan)]
@@ -18,7 +17,7 @@ three steps so that other machines can do the middle one:
 meaningful in the parent; unpickled, it rebuilds the names by which an outcome refers to the
 scheme's indicators and rules, the units and problem kinds (`gapctl.codec`), so the bytes a
 worker returns are the bytes the cache would hold. `outcome_batch` is the function
-`gapctl.executors` runs on a Dask cluster. Results are merged by index, so the order in which
+`gapctl.scoring.executors` runs on a Dask cluster. Results are merged by index, so the order in which
 workers finish never changes the output.
 """
 
@@ -30,16 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from gapctl import i18n
-from gapctl import outcomes as O
 from gapctl.data import cache as C
 from gapctl.problems import ERROR, Report
-from gapctl.score import RoundScore, UnitScore, score_unit
+from gapctl.scoring import outcomes as O
+from gapctl.scoring.score import RoundScore, UnitScore, score_unit
 
 ENV = ("GAPCTL_MAX_FILE_MB", "GAPCTL_MAX_VALUES", "GAPCTL_CI", "CI")  # limits the per-file work reads
 
 
 class Plan:
-    """A round's plan (`gapctl.outcomes.RoundPlan`) with the language and limits it was made under."""
+    """A round's plan (`gapctl.scoring.outcomes.RoundPlan`) with the language and limits it was made under."""
 
     __slots__ = ("round_plan", "lang", "env", "problems")
 
@@ -83,8 +82,8 @@ def plan(path: Path | str) -> Plan:
     """Read a round's definitions (round file, schemes, unit set, appeals, external deductions; no
     observation file) and plan its files. Problems found so far are on `Plan.problems`; a round
     with an error among them is planned but not scored."""
-    from gapctl.load import load
-    from gapctl.validate import check_definitions, check_round_context
+    from gapctl.scoring.load import load
+    from gapctl.scoring.validate import check_definitions, check_round_context
 
     loaded = load(Path(path), observations=False)
     if loaded.round is None:
@@ -114,7 +113,7 @@ def outcome(plan: Plan, path: Path, data: bytes) -> bytes:
 def outcome_batch(plan: Plan, items: list[tuple[int, Path, bytes | None]], _extra: Any = None
                   ) -> list[tuple[int, bytes | None, bool]]:
     """`outcome` for several files: (index, payload or None when it cannot be encoded, whether it may
-    be cached under its file's key). What `gapctl.executors` runs on each worker."""
+    be cached under its file's key). What `gapctl.scoring.executors` runs on each worker."""
     round_plan = plan.enter()
     out = []
     for index, path, data in items:
@@ -157,7 +156,7 @@ def unit_score(plan: Plan, path: Path, data: bytes) -> UnitScore | None:
     """A unit's whole score (every leaf, the tree) from its observation file, as `score` would compute it
     before ranking; None for a channel's file or a file that cannot be scored."""
     from gapctl.data.sources import read_file
-    from gapctl.load import build_observations
+    from gapctl.scoring.load import build_observations
 
     round_plan = plan.enter()
     round_ = round_plan.round

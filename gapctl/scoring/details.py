@@ -1,7 +1,7 @@
 """One unit's full score on the file-by-file path: its own files read again, finished by the round's summary.
 
 Who calls it: the commands that show more of a unit than its totals (`explain`, `report`,
-`export`, `diff`, `followup`, `agreement`), after `gapctl.outcomes` has checked and scored the
+`export`, `diff`, `followup`, `agreement`), after `gapctl.scoring.outcomes` has checked and scored the
 round file by file (from the cache when nothing changed). What they get is what
 `score.score_round` would have given for that unit, built without loading the round whole:
 
@@ -30,8 +30,8 @@ from typing import Any
 
 from gapctl.data.model import Observations
 from gapctl.data.sources import read_file
-from gapctl.load import build_observations, paused_gc
-from gapctl.score import RoundScore, UnitScore, score_channel, score_unit
+from gapctl.scoring.load import build_observations, paused_gc
+from gapctl.scoring.score import RoundScore, UnitScore, score_channel, score_unit
 
 PARALLEL_FROM = 200  # units; below this one process is faster than starting a pool
 BATCH = 16  # units a worker takes at a time: results come back in order, a batch at a time
@@ -42,7 +42,7 @@ class Source:
     """What rebuilding a unit's detail needs: the round's plan (schemes, units, external shares),
     its finished summary, and which file holds each unit's observations and channels."""
 
-    plan: Any  # gapctl.outcomes.RoundPlan
+    plan: Any  # gapctl.scoring.outcomes.RoundPlan
     scored: RoundScore
     files: dict[str, Path] = field(default_factory=dict)  # unit id → its observation file
     channel_files: dict[str, dict[str, Path]] = field(default_factory=dict)  # unit id → channel → file
@@ -53,7 +53,7 @@ class Source:
 
 
 def prepare(checked: Any, scored: RoundScore, index: int = 0) -> Source:
-    """The source of a checked round (`gapctl.outcomes.check`) and its summary (`outcomes.score`)."""
+    """The source of a checked round (`gapctl.scoring.outcomes.check`) and its summary (`outcomes.score`)."""
     plan = checked.plans[index]
     files: dict[str, Path] = {}
     channel_files: dict[str, dict[str, Path]] = {}
@@ -145,7 +145,7 @@ def _batch(indices: list[int]) -> list[Any]:
 
 
 def jobs_wanted() -> int:
-    from gapctl.outcomes import jobs_wanted as wanted
+    from gapctl.scoring.outcomes import jobs_wanted as wanted
     return wanted()
 
 

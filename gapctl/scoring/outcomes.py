@@ -4,7 +4,7 @@
 gives, without holding every observation in memory: each observation file becomes a
 `FileOutcome` (its problems and a summary of its unit's score, see `score.summarise`),
 computed in a process pool when the round has `PARALLEL_FROM` files or more (on a Dask
-cluster with `--executor dask`: gapctl.executors, gapctl.pipeline), and kept in
+cluster with `--executor dask`: gapctl.scoring.executors, gapctl.scoring.pipeline), and kept in
 the content-addressed cache (`gapctl.data.cache`) under a key made of the file's bytes and
 everything else its outcome depends on. Only the cross-unit work (rank bonuses, totals,
 ranks) and the checks that touch other files (evidence files, appeals, units without a
@@ -31,10 +31,10 @@ from gapctl.data.model import Evidence, Round, Unit
 from gapctl.data.reads import ci_mode, read_bytes
 from gapctl.data.sources import SourceFile, display_path, max_file_bytes, over_limit, read_file
 from gapctl.data.tree import DiskTree
-from gapctl.executors import chosen
-from gapctl.load import Loaded, build_observations, load, paused_gc, second_file, unreadable_problem
 from gapctl.problems import ERROR, Report
-from gapctl.score import (
+from gapctl.scoring.executors import chosen
+from gapctl.scoring.load import Loaded, build_observations, load, paused_gc, second_file, unreadable_problem
+from gapctl.scoring.score import (
     ExternalShare,
     RoundScore,
     UnitScore,
@@ -47,7 +47,7 @@ from gapctl.score import (
     score_unit,
     summarise,
 )
-from gapctl.validate import (
+from gapctl.scoring.validate import (
     check_appeals,
     check_definitions,
     check_evidence_file,
@@ -118,7 +118,7 @@ def jobs_wanted() -> int:
 def check(path: Path | str, use_cache: bool = True, progress: Progress | None = None, tree: Any = None) -> Checked:
     """Load, validate and summarise-score a round (or every round of a repository); `tree`: read the
     files of a git revision (gapctl.data.tree.GitTree) instead of the disk's."""
-    from gapctl.load import find_repository_root
+    from gapctl.scoring.load import find_repository_root
 
     path = Path(path)
     with paused_gc():
@@ -277,7 +277,7 @@ def _outcome(plan: RoundPlan, path: Path, data: bytes) -> FileOutcome:
         return outcome
     outcome.measures = obs.measures
     if obs.channel is not None:
-        from gapctl.check_rollups import check_channel_file
+        from gapctl.scoring.check_rollups import check_channel_file
         outcome.channel = obs.channel
         outcome.check_problems = check_channel_file(round_, plan.units, obs, outcome.evidence_files)
         if plan.can_score and not any(p.severity == ERROR for p in load_problems + outcome.check_problems):
@@ -485,7 +485,7 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
     keys: dict[int, str | None] = {}
     workers = min(jobs_wanted(), len(todo) // (PARALLEL_FROM // 2) or 1)
     batches = [todo[n:n + CHUNK_BOUNDARY] for n in range(0, len(todo), CHUNK_BOUNDARY)]
-    remote = chosen() if todo else None  # `--executor dask`: a cluster computes them (gapctl.executors)
+    remote = chosen() if todo else None  # `--executor dask`: a cluster computes them (gapctl.scoring.executors)
     if remote is not None or (len(todo) >= PARALLEL_FROM and workers > 1 and hasattr(os, "fork")):
         for computed in remote.outcomes(plan, batches) if remote is not None else _pooled(plan, batches, workers):
             for index, payload, key in computed:

@@ -25,8 +25,8 @@ from gapctl.scheme.constructs.vetoes import effects_text
 from gapctl.scheme.formula import NAMES, Formula, FormulaError, exact, render
 from gapctl.scheme.rules import REGISTRY, num
 from gapctl.scheme.rules.clauses import clause_text, parts
-from gapctl.score import LeafScore, NodeScore, UnitScore
-from gapctl.scoreboard import fixed, two
+from gapctl.scoring.score import LeafScore, NodeScore, UnitScore
+from gapctl.scoring.scoreboard import fixed, two
 
 
 def observation_text(leaf: LeafScore, lang: str, with_who: bool = True) -> str:
@@ -342,7 +342,7 @@ def computation_lines(score: UnitScore, lang: str) -> list[str]:
 
 
 def _before_vetoes(score: UnitScore):
-    from gapctl.score import half_up
+    from gapctl.scoring.score import half_up
     scoring = score.scheme.scoring
     raw = score.total_raw
     if raw is None:
@@ -537,7 +537,7 @@ def lost_text(leaf: LeafScore, lang: str) -> str:
 
 def explain_data(score: UnitScore) -> dict[str, Any]:
     """The same facts for `--format json`."""
-    from gapctl.scoreboard import unit_row
+    from gapctl.scoring.scoreboard import unit_row
 
     def leaf_data(leaf: LeafScore) -> dict[str, Any]:
         r = leaf.result

@@ -18,7 +18,7 @@ from gapctl.figures import figure
 from gapctl.i18n import in_lang
 from gapctl.labels import label, name_in, written
 from gapctl.scheme.rules import num
-from gapctl.score import RoundScore, UnitScore
+from gapctl.scoring.score import RoundScore, UnitScore
 from gapctl.textwidth import table
 
 COLUMNS = ("rank", "unit", "category", "applicable", "earned", "base", "bonus", "penalty",

@@ -1,8 +1,8 @@
 """Where the per-file work runs: here (one process, or a forked pool on every core), or on a Dask
 cluster when a round is larger than one machine (`--executor dask --scheduler ADDRESS`).
 
-Who calls it: `gapctl.outcomes` (the outcomes of `validate` and `score`) and `gapctl.columnar`
-(the Parquet parts of `export`) hand it batches of files and a context (`gapctl.pipeline.Plan`),
+Who calls it: `gapctl.scoring.outcomes` (the outcomes of `validate` and `score`) and `gapctl.columnar`
+(the Parquet parts of `export`) hand it batches of files and a context (`gapctl.scoring.pipeline.Plan`),
 and take back one result per batch. What it guarantees:
 
 - the work is a pure function of a file's bytes and the context: the parent reads every file and
@@ -170,9 +170,10 @@ class DaskExecutor:
             raise
 
     def outcomes(self, plan: Any, batches: list[list[int]]) -> Iterator[list[tuple[int, bytes | None, str | None]]]:
-        """`gapctl.outcomes`' batches of file indexes as (index, payload, key) results, as its pool gives them."""
-        from gapctl import outcomes, pipeline
+        """`gapctl.scoring.outcomes`' batches of file indexes as (index, payload, key) results, as its pool
+        gives them."""
         from gapctl.data.sources import over_limit
+        from gapctl.scoring import outcomes, pipeline
 
         paths = outcomes._paths(plan)
         local: list[int] = []  # refused or unreadable here: the parent computes them (and says why)
@@ -201,8 +202,7 @@ def _keyed(plan: Any, jobs: list[tuple[list[Item], Any]], keys: dict[int, str],
            unread: list[int]) -> Iterator[tuple[list[Item], Any]]:
     """The jobs with their files read here, each file's cache key put in `keys`; a file that cannot be
     read goes to `unread` instead, for the parent to compute (and report why)."""
-    from gapctl import outcomes
-
+    from gapctl.scoring import outcomes
     for items, extra in jobs:
         loaded: list[Item] = []
         for index, path, _data in items:

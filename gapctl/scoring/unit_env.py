@@ -2,7 +2,7 @@
 
 Contract: `UnitEnv(score, observed)` answers names (`base`, `total` …) from the score as it
 stands, and functions (`score(2.1)`, `fact(严重泄密)`, `measure(m)` …) from the score's tree and
-the observations that counted. A score kept only as a summary (the file-by-file path, gapctl.outcomes)
+the observations that counted. A score kept only as a summary (the file-by-file path, gapctl.scoring.outcomes)
 has no observations: every function value its late formulas need was computed beforehand, while
 the unit was scored whole, and kept in `score.known` (`remember`), so the same formula gives the
 same value on both paths.
@@ -20,7 +20,7 @@ from gapctl.scheme.formula import Formula, Value
 
 if TYPE_CHECKING:
     from gapctl.data.model import Result
-    from gapctl.score import UnitScore
+    from gapctl.scoring.score import UnitScore
 
 ZERO = Decimal(0)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -89,7 +89,7 @@ class Loaded:
     `tree` is where files come from (disk or a git revision); `memo`, when given, is shared
     between loads so that a file with the same content is parsed and built once. With
     `observations=False` observation files are listed (`Round.observation_paths`) but not
-    read: `gapctl.outcomes` reads them, in parallel or from the cache.
+    read: `gapctl.scoring.outcomes` reads them, in parallel or from the cache.
     """
 
     repository: Repository
@@ -208,7 +208,7 @@ def load(path: Path | str, tree: Any = None,
 
     `tree` reads another source of files (a git revision); `memo` shares parsed files
     between loads; `observations=False` lists observation files without reading them;
-    `cache` keeps schemes and unit sets as built (see gapctl.outcomes).
+    `cache` keeps schemes and unit sets as built (see gapctl.scoring.outcomes).
     """
     with paused_gc():
         return _load(Path(path), tree or DISK, memo, observations, cache)
