@@ -693,7 +693,7 @@ def fmt_command(
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     from gapctl.data.sources import display_path
-    from gapctl.fmt import format_paths
+    from gapctl.io.fmt import format_paths
 
     result = format_paths(paths or [Path(".")], check)
     done = result.changed if check else result.written
@@ -1180,7 +1180,7 @@ def schema_command(
     check: bool = typer.Option(False, "--check", help=N_("Write nothing; exit 1 if the files differ.")),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
-    from gapctl.json_schema import render
+    from gapctl.io.json_schema import render
 
     files = render()
     stale = [name for name, text in files.items()
@@ -1240,7 +1240,7 @@ def export_command(
     if len(paths) > 1:
         raise typer.BadParameter(_("{format} takes one round; only --format parquet takes several").format(
             format=fmt.value), param_hint="PATHS")
-    from gapctl.export import export
+    from gapctl.io.export import export
 
     _use_executor(executor, scheduler)
     provenance: list = []
@@ -1258,9 +1258,9 @@ def export_command(
 
 def _export_parquet(paths: list[Path], out: Path | None, final: bool, use_cache: bool, executor: Executor,
                     scheduler: str | None) -> None:
-    """export --format parquet: each round's partitions, file by file (gapctl.columnar)."""
-    from gapctl import columnar
+    """export --format parquet: each round's partitions, file by file (gapctl.io.columnar)."""
     from gapctl.data.writes import WriteError
+    from gapctl.io import columnar
     from gapctl.scoring.executors import CannotRun
 
     try:
@@ -1304,7 +1304,7 @@ def rank_command(
     fmt: TableFormat = typer.Option(TableFormat.table, "--format", "-f", help=N_("table, json or csv.")),
     lang: Lang | None = LANG_OPTION,
 ) -> None:
-    from gapctl import shards
+    from gapctl.io import shards
     from gapctl.scoring.executors import CannotRun
 
     try:
@@ -1356,8 +1356,9 @@ def import_command(
     force: bool = typer.Option(False, "--force", help=N_("Replace observations that already exist.")),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
-    from gapctl import i18n, importer
+    from gapctl import i18n
     from gapctl.data.writes import WriteError
+    from gapctl.io import importer
 
     as_json = fmt is Format.json
     scored_before = _scored(path, final=False)
@@ -1455,7 +1456,7 @@ def import_scheme_command(
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     from gapctl.data.writes import WriteError
-    from gapctl.import_scheme import import_scheme, write_scheme
+    from gapctl.io.import_scheme import import_scheme, write_scheme
 
     target = out or Path("schemes") / f"{scheme_id}.yaml"
     if target.exists() and not force:
@@ -1499,7 +1500,7 @@ def init_command(
     list_only: bool = typer.Option(False, "--list", help=N_("List the shipped schemes and exit.")),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
-    from gapctl.scaffold import ScaffoldError, init, list_schemes
+    from gapctl.io.scaffold import ScaffoldError, init, list_schemes
 
     if list_only:
         rows = list_schemes()
@@ -1562,7 +1563,7 @@ def new_round_command(
                                                             "this year).")),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
-    from gapctl.scaffold import ScaffoldError, new_round
+    from gapctl.io.scaffold import ScaffoldError, new_round
 
     try:
         written = new_round(repo, round_id, scheme, units, title, year)

@@ -5,7 +5,7 @@ what gapctl computes from the round's files, and lists every difference with the
 `explain` that would have to change for the published figure to hold.
 
 Contract.
-- The table is read safely (gapctl.sheets: CSV in UTF-8 or UTF-16, or one sheet of an xlsx
+- The table is read safely (gapctl.io.sheets: CSV in UTF-8 or UTF-16, or one sheet of an xlsx
   workbook); its header is the first of its first ten rows with values that reads as one (a title
   above it is passed over), and rows below it without a total, grade or rank (a note, a blank
   line) are passed over too. Headers are read as `import` reads them
@@ -83,7 +83,7 @@ class Verified:
 
 def _key(value: Any) -> str:
     """A header or a name as compared: full-width characters as ASCII, no spaces or brackets, lower case."""
-    from gapctl.cells import FULLWIDTH, text
+    from gapctl.io.cells import FULLWIDTH, text
     return re.sub(r"[\s（）()【】\[\]·•、_-]", "", text(value).translate(FULLWIDTH)).lower()
 
 
@@ -116,7 +116,7 @@ def _header(rows: list[tuple[int, dict[int, Any]]]) -> tuple[int, list[int], dic
 
 
 def _cell(cells: dict[int, Any], column: int | None) -> str:
-    from gapctl.cells import text
+    from gapctl.io.cells import text
     return text(cells[column]).strip() if column is not None and column in cells else ""
 
 
@@ -129,7 +129,7 @@ _FULL = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
 def _total(value: Any) -> Decimal | None:
-    from gapctl.cells import Refused, number
+    from gapctl.io.cells import Refused, number
     if value is None or (isinstance(value, str) and value.strip() in ("", "—", "-", "－")):
         return None
     if isinstance(value, str):
@@ -165,8 +165,8 @@ def _unit(cells: dict[int, Any], columns: list[int], scored: list[UnitScore]) ->
 def verify(scored: RoundScore, table: Path, tolerance: Decimal = ZERO, sheet: str | None = None,
            lang: str = "zh") -> Verified:
     """Compare the published table `table` with the round as scored (see the module docstring)."""
-    from gapctl import sheets
     from gapctl.i18n import in_lang
+    from gapctl.io import sheets
 
     read = sheets.read(Path(table), sheet)
     out = Verified(Path(table).name)
@@ -189,7 +189,7 @@ def verify(scored: RoundScore, table: Path, tolerance: Decimal = ZERO, sheet: st
         return out
     at, unit_columns, columns = found
     header = read.rows[at][1]
-    from gapctl.cells import text
+    from gapctl.io.cells import text
     out.columns = {"unit": text(header[unit_columns[0]]).strip(),
                    **{f: text(header[c]).strip() for f, c in sorted(columns.items(), key=lambda kv: kv[1])}}
     units = [s for s in scored.units if s.detailed]

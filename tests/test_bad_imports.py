@@ -30,8 +30,8 @@ from pathlib import Path
 
 import pytest
 
-from gapctl import importer
 from gapctl.api import check
+from gapctl.io import importer
 from tests.conftest import FOUR_KINDS_SCHEME, MINI_UNITS, write_repo
 
 BAD = Path(__file__).parent / "bad"

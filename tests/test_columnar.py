@@ -1,4 +1,4 @@
-"""`gapctl export --format parquet` (gapctl.columnar): every unit × leaf × round, exact decimals,
+"""`gapctl export --format parquet` (gapctl.io.columnar): every unit × leaf × round, exact decimals,
 partitioned by round, written chunk by chunk and rewritten only where files changed."""
 
 from __future__ import annotations

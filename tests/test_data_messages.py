@@ -16,7 +16,7 @@ from gapctl.data.reads import Refused, read_bytes
 from gapctl.data.sources import read_file
 from gapctl.data.tree import GitError, GitTree
 from gapctl.data.writes import WriteError, write_atomically
-from gapctl.fmt import format_paths
+from gapctl.io.fmt import format_paths
 from tests.conftest import ROOT
 
 

@@ -174,7 +174,7 @@ def test_documents_written_unit_by_unit_equal_the_whole_round_document(monkeypat
 @pytest.mark.parametrize("name", ROUNDS)
 def test_exports_made_unit_by_unit_equal_the_whole_round_export(name: str, tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from gapctl.export import export
+    from gapctl.io.export import export
 
     monkeypatch.chdir(REPO)
     path = Path("rounds") / name
@@ -186,7 +186,7 @@ def test_exports_made_unit_by_unit_equal_the_whole_round_export(name: str, tmp_p
 
 
 def test_exports_are_the_same_in_a_pool_and_warm_or_cold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gapctl.export import export
+    from gapctl.io.export import export
 
     repo = copy_repo(tmp_path)
     monkeypatch.chdir(repo)

@@ -1,4 +1,4 @@
-"""`gapctl.export`: the scores, matrix and problems tables as CSV, xlsx and a Frictionless Data Package."""
+"""`gapctl.io.export`: the scores, matrix and problems tables as CSV, xlsx and a Frictionless Data Package."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gapctl.api import check, score
-from gapctl.export import export, package_name
+from gapctl.io.export import export, package_name
 from gapctl.scheme.rules import num
 from gapctl.scoring.scoreboard import unit_row
 from tests.conftest import ROOT
@@ -263,7 +263,7 @@ def test_negative_numbers_stay_numbers(tmp_path: Path) -> None:
     """Yanjiang's penalties are negative: in numeric columns they are numbers, never quoted text."""
     openpyxl = pytest.importorskip("openpyxl")
     result = scored("shanwei-2020")
-    from gapctl.export import Field, Table, csv_text, neutralised
+    from gapctl.io.export import Field, Table, csv_text, neutralised
 
     table = Table("t", "t", [Field("lost", "扣分", "number"), Field("rank", "排名", "integer"),
                              Field("name", "名称")], [[Decimal("-5"), -1, "-5"]])

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from gapctl.data import schema as S
 from gapctl.data.sources import read_file
 from gapctl.data.writes import DiskFull
-from gapctl.fmt import comment_texts, format_paths, format_text, kind_of
+from gapctl.io.fmt import comment_texts, format_paths, format_text, kind_of
 from tests.conftest import write_repo
 
 ROOT = Path(__file__).parent.parent
@@ -359,7 +359,7 @@ def test_a_failed_write_leaves_the_file_intact_and_no_temporary_file(repo: Path,
 def test_a_file_whose_data_would_change_is_not_written(repo: Path, monkeypatch: pytest.MonkeyPatch):
     target = repo / "rounds/r1/observations/b.yaml"
     before = target.read_bytes()
-    monkeypatch.setattr("gapctl.fmt.format_text", lambda text, kind: text.replace("done", "not-done"))
+    monkeypatch.setattr("gapctl.io.fmt.format_text", lambda text, kind: text.replace("done", "not-done"))
     result = format_paths([target], check=False)
     assert len(result.problems) == 1 and "change the data" in result.problems[0]
     assert target.read_bytes() == before

@@ -8,9 +8,9 @@ import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
-from gapctl import importer
 from gapctl.api import check
 from gapctl.cli import app
+from gapctl.io import importer
 from tests.conftest import FOUR_KINDS_SCHEME, MINI_UNITS, write_repo
 from tests.workbooks import cell, row, text_row, xlsx
 

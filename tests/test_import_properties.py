@@ -31,8 +31,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gapctl import importer
 from gapctl.api import check
+from gapctl.io import importer
 from tests.conftest import FOUR_KINDS_SCHEME, MINI_UNITS, write_repo
 from tests.workbooks import cell, row, xlsx
 

@@ -13,10 +13,10 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from gapctl import importer
 from gapctl.api import check, score
 from gapctl.cli import app
-from gapctl.export import export
+from gapctl.io import importer
+from gapctl.io.export import export
 from gapctl.scoring.scoreboard import unit_row
 from tests.conftest import ROOT
 

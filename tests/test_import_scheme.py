@@ -1,4 +1,4 @@
-"""gapctl.import_scheme: a published indicator table (.xlsx) becomes a scheme file."""
+"""gapctl.io.import_scheme: a published indicator table (.xlsx) becomes a scheme file."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from openpyxl import Workbook
 
 from gapctl.api import read_one
-from gapctl.import_scheme import PLACEHOLDER_NOTE, import_scheme, parse_points, split_methods
-from gapctl.import_standard import STANDARD_NOTE, chinese_number, read_standard, split_standard
+from gapctl.io.import_scheme import PLACEHOLDER_NOTE, import_scheme, parse_points, split_methods
+from gapctl.io.import_standard import STANDARD_NOTE, chinese_number, read_standard, split_standard
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import_scheme"

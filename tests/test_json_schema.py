@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from gapctl.json_schema import KINDS, render
+from gapctl.io.json_schema import KINDS, render
 from tests.conftest import ROOT
 
 SCHEMAS = {name.split(".")[0]: json.loads(text) for name, text in render().items()}

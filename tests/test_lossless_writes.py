@@ -20,14 +20,14 @@ from openpyxl import Workbook
 from ruamel.yaml.comments import CommentedMap
 from typer.testing import CliRunner
 
-from gapctl import importer
 from gapctl.api import check, score
 from gapctl.cli import app
 from gapctl.data import schema as S
 from gapctl.data.writes import DiskFull, Write, WriteError, read_original, recover, write_atomically, write_files
 from gapctl.evidence import EvidenceError, add
-from gapctl.export import export
-from gapctl.fmt import Edit, format_paths, splice
+from gapctl.io import importer
+from gapctl.io.export import export
+from gapctl.io.fmt import Edit, format_paths, splice
 from tests.conftest import ROOT
 
 runner = CliRunner()

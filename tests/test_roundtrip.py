@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from gapctl import importer
 from gapctl.api import check, score
-from gapctl.export import export
+from gapctl.io import importer
+from gapctl.io.export import export
 from gapctl.scoring.scoreboard import unit_row
 from tests.conftest import ROOT
 

@@ -294,7 +294,7 @@ def test_editors_accept_the_same_words():
 
     import jsonschema
 
-    from gapctl.json_schema import render
+    from gapctl.io.json_schema import render
 
     validator = jsonschema.Draft202012Validator(json.loads(render()["observations.schema.json"]))
     good = {"unit": "a", "results": [{"indicator": "1", "result": "完成"}, {"indicator": "2", "result": "无佐证材料"},

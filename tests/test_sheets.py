@@ -1,4 +1,4 @@
-"""`gapctl.sheets`: workbooks and CSV from outside, read safely and within limits (issue #16).
+"""`gapctl.io.sheets`: workbooks and CSV from outside, read safely and within limits (issue #16).
 
 Each test hands the reader a file made to hurt — an entity bomb, an external entity, a zip that
 unpacks to gigabytes or lies about its sizes, a cell at XFD1048576, a row of a million cells,
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from gapctl import sheets
-from gapctl.sheets import Issue, IssueLog, Limits
+from gapctl.io import sheets
+from gapctl.io.sheets import Issue, IssueLog, Limits
 from tests.workbooks import cell, row, text_row, xlsx
 
 HEADER = text_row(1, "单位", "指标", "数值")

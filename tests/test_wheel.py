@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from gapctl.scaffold import list_schemes
+from gapctl.io.scaffold import list_schemes
 from tests.conftest import ROOT
 
 SHIPPED = "gapctl/_shipped/"

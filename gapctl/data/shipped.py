@@ -10,7 +10,7 @@ editable install) the checkout itself is read: same layout, nothing to keep in s
 Contract: names come back sorted, so listings are deterministic; a missing file or directory
 gives an empty answer, never an exception, and `origin()` says where gapctl looked so that a
 broken install can be named in one line. This module reads files and nothing else: parsing
-them is for the callers (gapctl.scaffold).
+them is for the callers (gapctl.io.scaffold).
 """
 
 from __future__ import annotations

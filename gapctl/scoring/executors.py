@@ -1,7 +1,7 @@
 """Where the per-file work runs: here (one process, or a forked pool on every core), or on a Dask
 cluster when a round is larger than one machine (`--executor dask --scheduler ADDRESS`).
 
-Who calls it: `gapctl.scoring.outcomes` (the outcomes of `validate` and `score`) and `gapctl.columnar`
+Who calls it: `gapctl.scoring.outcomes` (the outcomes of `validate` and `score`) and `gapctl.io.columnar`
 (the Parquet parts of `export`) hand it batches of files and a context (`gapctl.scoring.pipeline.Plan`),
 and take back one result per batch. What it guarantees:
 

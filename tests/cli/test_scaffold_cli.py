@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from gapctl.api import check
 from gapctl.cli import app
 from gapctl.data import shipped
-from gapctl.fmt import format_paths
-from gapctl.scaffold import init, list_schemes, new_round
+from gapctl.io.fmt import format_paths
+from gapctl.io.scaffold import init, list_schemes, new_round
 from tests.conftest import ROOT
 
 runner = CliRunner()

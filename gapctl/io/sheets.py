@@ -1,6 +1,6 @@
 """Spreadsheets from outside → rows of cell values, read safely and within limits.
 
-Who calls it: `gapctl import` (gapctl.importer), on workbooks and CSV files that evaluators,
+Who calls it: `gapctl import` (gapctl.io.importer), on workbooks and CSV files that evaluators,
 units and other offices send. Everything here assumes the file was made to hurt: it is read
 with a bound on every resource, and what cannot be read becomes a problem (`Issue`), never an
 exception.
@@ -51,7 +51,7 @@ from typing import Any
 from gapctl.i18n import N_, _
 
 MAX_LINES_PER_CODE = 10
-# gapctl's own export workbook (gapctl.export): its sheets, and the hidden sheet that marks it and keeps the
+# gapctl's own export workbook (gapctl.io.export): its sheets, and the hidden sheet that marks it and keeps the
 # matrix as exported, so that `gapctl import` reads the matrix without being told and knows which cells changed
 EXPORT_SCORES, EXPORT_MATRIX, EXPORT_PROBLEMS = "得分与排名", "指标得分矩阵", "问题清单"
 EXPORT_BASE, EXPORT_MARKER = "gapctl", "gapctl export"
@@ -267,7 +267,7 @@ def read(path: Path, sheet: str | None = None, limits: Limits = LIMITS) -> Sheet
     if is_csv:
         _read_csv(raw, path, out, limits)
     elif path.suffix.lower() in XLSX_SUFFIXES or raw.startswith(b"PK"):
-        from gapctl.xlsx import read_xlsx
+        from gapctl.io.xlsx import read_xlsx
 
         read_xlsx(raw, sheet, out, limits)
     elif raw.startswith(_OLE_MAGIC):

@@ -3,7 +3,7 @@
 `read_standard(text, points)` reads a cell such as "未设置专栏扣3分；每缺少一项扣1分；最多扣5分；
 发生失泄密事件的，实行一票否决" and drafts what the scheme language can say of it: clauses
 (`per: once | each`, `max`), the row's floor, vetoes. Everything it drafts is marked `assumed`
-by its caller (gapctl.import_scheme) with a note quoting the text, for the office to confirm;
+by its caller (gapctl.io.import_scheme) with a note quoting the text, for the office to confirm;
 what it cannot read is quoted as not understood. Numbers may be full-width or Chinese numerals.
 """
 

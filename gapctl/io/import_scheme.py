@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from gapctl.i18n import _
-from gapctl.import_standard import (
+from gapctl.io.import_standard import (
     _VETO_RE,
     GRADES_NOTE,
     PASS_SHARE,
@@ -498,7 +498,7 @@ def _dump(scheme_id: str, title: str, total: Decimal, roots: dict[str, _Node], v
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
-    from gapctl.fmt import format_text
+    from gapctl.io.fmt import format_text
 
     def text(value: str) -> Any:
         return LiteralScalarString(value) if "\n" in value else value
@@ -575,7 +575,7 @@ def write_scheme(text: str, target: Path, force: bool = False) -> None:
     """Write an imported scheme to `target` atomically (gapctl.data.writes); an existing file is replaced
     only with `force` (a replacement, not an edit: its content is not kept). Raises WriteError."""
     from gapctl.data.writes import write_atomically
-    from gapctl.fmt import data_root
+    from gapctl.io.fmt import data_root
 
     target = Path(target)
     write_atomically(target, text.encode("utf-8"), new=not force, root=data_root(target) or target.parent)

@@ -6,7 +6,7 @@ Three tables, the same in every format:
 - ``matrix``   指标得分矩阵: one row per unit — and one per channel (渠道) and per period (期次) of a unit,
   when the round has them —, one column per leaf indicator headed "1.1 主动公开专栏（5分）"; a cell holds
   the points earned, 不适用 (not applicable, or observed n/a), 待评 (not yet assessed), or nothing (the
-  row's scheme has no such indicator). `gapctl import` reads it back (gapctl.import_wide);
+  row's scheme has no such indicator). `gapctl import` reads it back (gapctl.io.import_wide);
 - ``problems`` 问题清单: one row per leaf where points were lost (or not yet assessed), channels' and
   periods' too; 评估状态 in the words observation files accept (已评分, 待评, 无佐证).
 
@@ -56,9 +56,9 @@ from pathlib import Path
 from typing import Any
 
 from gapctl.escape import csv_field
+from gapctl.io.sheets import EXPORT_BASE, EXPORT_MARKER, EXPORT_MATRIX, EXPORT_PROBLEMS, EXPORT_SCORES
 from gapctl.scoring.score import RoundScore
 from gapctl.scoring.scoreboard import two, unit_row
-from gapctl.sheets import EXPORT_BASE, EXPORT_MARKER, EXPORT_MATRIX, EXPORT_PROBLEMS, EXPORT_SCORES
 from gapctl.textwidth import width
 
 FORMATS = ("csv", "xlsx", "datapackage")

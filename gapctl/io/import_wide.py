@@ -8,11 +8,11 @@ export writes them; an empty cell says nothing. Each changed cell becomes the ob
 that earns those points under the unit's rule (a fraction, a count, a grade, the items done …);
 cells that agree with what is recorded are left alone.
 
-gapctl's own workbook keeps the matrix as exported in a hidden sheet (gapctl.sheets.EXPORT_BASE).
+gapctl's own workbook keeps the matrix as exported in a hidden sheet (gapctl.io.sheets.EXPORT_BASE).
 With it, a cell edited since the export replaces the observation without `--force` (the edit is the
 person's intent), a cell not edited is left alone even when the files changed since (an old
 workbook never reverts newer observations), and a cell changed on both sides needs `--force`.
-Everything else — reading, the problems, the validate gate — is gapctl.importer's.
+Everything else — reading, the problems, the validate gate — is gapctl.io.importer's.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from gapctl import cells as C
 from gapctl.i18n import _
-from gapctl.importer import RESULT_WORDS, Imported, Origin, Plan, channel_of, cleaned, read_number, unknown_channel
+from gapctl.io import cells as C
+from gapctl.io.importer import RESULT_WORDS, Imported, Origin, Plan, channel_of, cleaned, read_number, unknown_channel
+from gapctl.io.sheets import EXPORT_MATRIX, column_letter
 from gapctl.scheme.rules import num
-from gapctl.sheets import EXPORT_MATRIX, column_letter
 
 _POINTS_SUFFIX = re.compile(r"\s*[（(]\s*(?:[0-9.]+(?:\s*/\s*[0-9.]+)*\s*分|减分项)\s*[)）]\s*$")
 _FIRST_WORD = re.compile(r"[\s\u3000]+")
@@ -169,7 +169,7 @@ def canonical(value: Any) -> Decimal | str | None:
 
 def current(leaf: Any) -> Decimal | str | None:
     """What export writes for this leaf now, as `canonical` reads it."""
-    from gapctl.export import matrix_cell
+    from gapctl.io.export import matrix_cell
 
     return canonical(matrix_cell(leaf))
 

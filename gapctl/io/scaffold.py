@@ -15,7 +15,7 @@ from typing import Any
 from gapctl.data import shipped
 from gapctl.data.writes import Write, WriteError, write_files
 from gapctl.i18n import _
-from gapctl.json_schema import render as render_schemas
+from gapctl.io.json_schema import render as render_schemas
 
 OFFICE_README = """# {title}
 
@@ -119,7 +119,7 @@ def units_template(scheme: Any) -> str:
     assesses, and every unit the scheme names by id (`applies_to: {units: [...]}`), copied (id,
     name, type) from the example unit set the shipped rounds use with it; without those, the
     first round's scheme would point at units that do not exist (E302)."""
-    from gapctl.fmt import format_text
+    from gapctl.io.fmt import format_text
     from gapctl.scoring.validate import scheme_selectors
 
     selectors = scheme_selectors(scheme) if scheme else []

@@ -3,24 +3,24 @@
 Everything is checked before anything is written, and a failed import leaves every file as it
 was. Three gates, each naming sheet, row and column:
 
-1. reading (gapctl.sheets): encodings, sizes, row and cell limits, merged cells, formulas
+1. reading (gapctl.io.sheets): encodings, sizes, row and cell limits, merged cells, formulas
    without a saved value, cells Excel marks as errors;
-2. the cells (gapctl.cells): unknown units or indicators, results, numbers and dates as people
+2. the cells (gapctl.io.cells): unknown units or indicators, results, numbers and dates as people
    type them (full-width digits, 85%, 2024年12月15日, Excel serial dates …), normalised or refused;
-3. the files it would write (gapctl.import_check): each is read, built and checked from its new
+3. the files it would write (gapctl.io.import_check): each is read, built and checked from its new
    bytes by the functions `gapctl validate` runs on it (`sources.read_file`,
    `load.build_observations`, `validate.check_observation_file`), and any error the file does not
    give now refuses the import. So a row `import` accepts never makes `gapctl validate` fail; its
    warnings (W504, points lost without 扣分理由) are shown as notes.
 
-Which sheet: the one named; else the matrix of gapctl's own export workbook (gapctl.export); else
+Which sheet: the one named; else the matrix of gapctl's own export workbook (gapctl.io.export); else
 the only sheet — several sheets and no name is one problem naming them. A row may name a channel of
 its unit (渠道: its file channels/<unit>/<channel>.yaml is edited) or a period of the round (期次:
 the period's round, rounds/<period>/, is read, planned and checked like the round itself).
 
-Problems print one line per root cause, repeats capped (gapctl.sheets.IssueLog). Existing
+Problems print one line per root cause, repeats capped (gapctl.io.sheets.IssueLog). Existing
 observations are only replaced with `force`, or where gapctl's own workbook shows the cell edited
-since the export (gapctl.import_wide). When a value changes and the sheet gives no new 扣分理由
+since the export (gapctl.io.import_wide). When a value changes and the sheet gives no new 扣分理由
 (整改要求), the old one stays in the file marked STALE_MARK (【待核实】) and a note says so.
 
 Existing files are edited in place: entries the import does not change keep every byte (comments,
@@ -37,12 +37,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gapctl import cells as C
 from gapctl.data.model import Round
 from gapctl.data.schema import RESULT_ALIASES
 from gapctl.data.sources import display_path
 from gapctl.i18n import _
-from gapctl.sheets import EXPORT_MATRIX, LIMITS, Issue, IssueLog, Limits, Sheet, column_letter
+from gapctl.io import cells as C
+from gapctl.io.sheets import EXPORT_MATRIX, LIMITS, Issue, IssueLog, Limits, Sheet, column_letter
 
 FULLWIDTH = C.FULLWIDTH
 COLUMNS = {  # header (Chinese or English) → field
@@ -178,8 +178,7 @@ def read(round_: Round, path: Path, mapping: dict[str, str] | Path | None = None
     expected to validate without errors (`gapctl import` checks first): errors after the import
     that were not there before are the import's.
     """
-    from gapctl import sheets
-
+    from gapctl.io import sheets
     if isinstance(mapping, Path):
         columns, mapping_problems = read_mapping(mapping)
         if mapping_problems:
@@ -199,7 +198,7 @@ def read(round_: Round, path: Path, mapping: dict[str, str] | Path | None = None
         for each in plans:
             _plan_files(each, out)
     if not plan.problems and out.files:
-        from gapctl.import_check import check_plan
+        from gapctl.io.import_check import check_plan
 
         for each in plans:
             after = check_plan(each, out)
@@ -276,7 +275,7 @@ def _read_rows(plan: Plan, mapping: dict[str, str], out: Imported) -> list[Plan]
 def _read_body(plan: Plan, header: dict[int, str], fields: dict[int, str], out: Imported) -> None:
     names = set(fields.values())
     if "unit" in names and "indicator" not in names:
-        from gapctl.import_wide import read_wide
+        from gapctl.io.import_wide import read_wide
 
         read_wide(plan, header, fields, out)
     elif "unit" not in names or "indicator" not in names:
@@ -473,13 +472,13 @@ VALUE_KEYS = ("result", "items", "count", "fraction", "grade", "notices")
 
 
 def _plan_files(plan: Plan, out: Imported) -> None:
-    """The new bytes of each observation file. An existing file is edited in place (gapctl.fmt.Edit):
+    """The new bytes of each observation file. An existing file is edited in place (gapctl.io.fmt.Edit):
     entries the import does not change keep every byte, comment, key order and unknown key."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     from gapctl.data import schema as S
     from gapctl.data.writes import WriteError, read_original, refusal, round_root
-    from gapctl.fmt import Edit, format_text, round_trip_yaml
+    from gapctl.io.fmt import Edit, format_text, round_trip_yaml
 
     round_ = plan.round
     out.root = round_root(round_.directory)

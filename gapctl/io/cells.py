@@ -1,6 +1,6 @@
 """Values as people type them into spreadsheet cells → values as observation files hold them.
 
-Who calls it: `gapctl import` (gapctl.importer), once per cell, after gapctl.sheets has read
+Who calls it: `gapctl import` (gapctl.io.importer), once per cell, after gapctl.io.sheets has read
 the cell within its limits. Each function returns the value, or None and the reason it cannot
 be one (a `Refused`), and says what it fixed on the way (`notes`), so the importer can name the
 sheet, row and column. Every value accepted here is one `gapctl validate` reads back as the
@@ -27,7 +27,7 @@ from typing import Any
 from gapctl.data.schema import MAX_NUMBER
 from gapctl.escape import visible
 from gapctl.i18n import _
-from gapctl.sheets import number as bounded_number
+from gapctl.io.sheets import number as bounded_number
 
 FULLWIDTH = str.maketrans("０１２３４５６７８９．％－＋", "0123456789.%-+")
 MAX_PLACES = 15  # decimal places: Excel shows 15 significant digits, and 1e-999999 is nobody's grade

@@ -1,5 +1,5 @@
 """`gapctl rank --from PARQUET…`: one ranking over the units of several rounds (shards), e.g. a
-national ranking of per-province rounds, from their Parquet exports (`gapctl.columnar`).
+national ranking of per-province rounds, from their Parquet exports (`gapctl.io.columnar`).
 
 The ranking is `gapctl score`'s own: `gapctl.scoring.score.rank_entries` ranks units among those scored
 by the same scheme and, within it, the same category; ties share a rank (1, 2, 2, 4); a total
@@ -76,7 +76,7 @@ def _round_of(path: Path) -> str | None:
 def read(paths: list[Path]) -> list[Ranked]:
     """Every unit of the units tables under `paths`, each (round, unit) once. Raises ShardError,
     CannotRun (no pyarrow)."""
-    from gapctl.columnar import pyarrow
+    from gapctl.io.columnar import pyarrow
 
     pyarrow()
     import pyarrow.parquet as pq

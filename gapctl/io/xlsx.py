@@ -1,6 +1,6 @@
-"""Reading an xlsx workbook from outside: the part of gapctl.sheets that knows the file format.
+"""Reading an xlsx workbook from outside: the part of gapctl.io.sheets that knows the file format.
 
-The contract is gapctl.sheets' (what is read, the limits, the problems); here is how: the zip's
+The contract is gapctl.io.sheets' (what is read, the limits, the problems); here is how: the zip's
 listing first, then openpyxl (read-only, defusedxml, no external links) for the package, workbook
 and styles parts only, then the shared strings and the one sheet wanted, streamed with
 defusedxml's iterparse, each element dropped from the tree once read.
@@ -18,7 +18,7 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from gapctl.i18n import _
-from gapctl.sheets import (
+from gapctl.io.sheets import (
     EXCEL_MAX_COLUMN,
     EXCEL_MAX_ROW,
     EXPORT_BASE,
