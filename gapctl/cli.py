@@ -241,7 +241,7 @@ def validate(
     findings = Findings(result.report.sorted(), result.files, " ".join(str(p) for p in paths), code != 0)
     provenance = None
     if fmt in (ProblemFormat.json, ProblemFormat.sarif):
-        from gapctl.provenance import of_targets
+        from gapctl.review.provenance import of_targets
         provenance = of_targets(paths)
     typer.echo(render(findings, fmt.value, provenance), nl=False)
     raise typer.Exit(code)
@@ -272,7 +272,7 @@ def show(
     data_fn = {"scheme": render.scheme_data, "units": render.unit_set_data, "round": render.round_data}[what]
     lines_fn = {"scheme": render.scheme_lines, "units": render.unit_set_lines, "round": render.round_lines}[what]
     if fmt is Format.json:
-        from gapctl import provenance
+        from gapctl.review import provenance
         if what == "round":
             source = provenance.of_rounds([obj])
         else:
@@ -297,7 +297,7 @@ def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = Tr
     receives validate's warnings (a report marks its results provisional while there are any).
     `rev`: the round as committed at this git revision, read from git's objects (no checkout);
     a revision that cannot be read exits 3. `provenance` receives what the scores were computed
-    from (gapctl.provenance).
+    from (gapctl.review.provenance).
     """
     return _scored_with(path, final, summary, use_cache, warnings, rev, provenance)[0]
 
@@ -387,7 +387,7 @@ def _scored_from(path: Path, final: bool, summary: bool, use_cache: bool, warnin
         raise _fail(_("Not final: {units} unit(s) have indicators not yet assessed.").format(
             units=len(scored.problems)))
     if provenance is not None:
-        from gapctl.provenance import of_rounds
+        from gapctl.review.provenance import of_rounds
         provenance.append(of_rounds([scored.round], known))
     return scored, result if summary else None
 
@@ -646,9 +646,9 @@ def report(
 
 
 def _history(paths: list[Path], scored: Any, rev: str | None = None) -> Any:
-    """The trend (gapctl.trend) of the earlier rounds `paths` (rounds, or directories of rounds of the
+    """The trend (gapctl.report.trend) of the earlier rounds `paths` (rounds, or directories of rounds of the
     same unit set) and this scored round, last."""
-    from gapctl import trend as T
+    from gapctl.report import trend as T
     from gapctl.scoring.load import round_file
 
     found: list[Path] = []
@@ -767,9 +767,9 @@ def diff(
 ) -> None:
     from decimal import Decimal
 
-    from gapctl import diff_view
     from gapctl.data.tree import GitError
-    from gapctl.diff import Gates, diff_repository, diff_revisions, diff_rounds, is_repository
+    from gapctl.review import diff_view
+    from gapctl.review.diff import Gates, diff_repository, diff_revisions, diff_rounds, is_repository
 
     if new_round is not None and rev is not None:
         raise _fail(_("give either NEW_ROUND or --rev, not both"), 2)
@@ -827,7 +827,7 @@ def _diff_sources(result: Any, repository: bool, two_rounds: bool) -> Any:
     """The provenance of a diff's newer side (both rounds when two rounds are compared; the older
     side of a revision diff is named by its commit in the output already)."""
     from gapctl.data.tree import GitTree
-    from gapctl.provenance import of_rounds
+    from gapctl.review.provenance import of_rounds
 
     if repository:
         rounds = [e.diff.new.round if e.diff else e.scored.round for e in result.rounds
@@ -860,8 +860,8 @@ def status_command(
 ) -> None:
     import datetime as dt
 
-    from gapctl import status as status_mod
     from gapctl.i18n import lang as message_lang
+    from gapctl.process import status as status_mod
     from gapctl.scoring import outcomes
 
     result = outcomes.check(path, progress=outcomes.print_progress(_("validating")))  # file by file, cached
@@ -883,7 +883,7 @@ def status_command(
     else:
         state = status_mod.status(result.loaded.round, when, counts_of=outcomes.progress_of(result))
     if fmt is Format.json:
-        from gapctl.provenance import of_rounds
+        from gapctl.review.provenance import of_rounds
         _dump_json(status_mod.json_data(state), of_rounds([result.loaded.round]))
     else:
         for line in status_mod.text_lines(state, lang.value if lang else message_lang()):
@@ -914,7 +914,7 @@ def evidence_verify(
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     from gapctl.api import check
-    from gapctl.evidence import verify
+    from gapctl.process.evidence import verify
 
     result = check(path)
     if result.loaded.round is None:
@@ -923,7 +923,7 @@ def evidence_verify(
     verified = verify(result.loaded.round)
     rows = _problem_rows(sorted(verified.problems, key=lambda p: (p.locate().path, p.locate().line)))
     if fmt is Format.json:
-        from gapctl.provenance import of_rounds
+        from gapctl.review.provenance import of_rounds
         _dump_json({"path": str(path), "ok": not verified.problems, "checked": verified.checked, "problems": rows},
                    of_rounds([result.loaded.round]))
     else:
@@ -939,7 +939,7 @@ def _evidence_ids(path: Path, unit: str, indicator: str) -> tuple[str, str]:
     round's unit set and schemes (not its observations). A name that fits several things, or a
     would-be id that names nothing but resembles some, is refused here in one line; anything else
     that names nothing (not an id at all, a unit outside the unit set …) is passed on as given, for
-    gapctl.evidence.add to refuse with every reason at once."""
+    gapctl.process.evidence.add to refuse with every reason at once."""
     from gapctl import names
     from gapctl.data import schema as S
     from gapctl.scoring.load import load
@@ -986,7 +986,7 @@ def evidence_add(
 ) -> None:
     import datetime as dt
 
-    from gapctl.evidence import EvidenceError, add
+    from gapctl.process.evidence import EvidenceError, add
 
     try:
         dates = [dt.date.fromisoformat(d) if d else None for d in (captured, submitted)]
@@ -1020,8 +1020,7 @@ def compare_self_command(
     fmt: Format = FORMAT_OPTION,
     lang: Lang | None = LANG_OPTION,
 ) -> None:
-    from gapctl import selfcheck
-
+    from gapctl.process import selfcheck
     provenance: list = []
     scored = _scored(path, final=False, provenance=provenance if fmt is Format.json else None)
     result = selfcheck.compare_self(scored.round, include_all=show_all, scored=scored)
@@ -1042,8 +1041,7 @@ def agreement_command(
     fmt: Format = FORMAT_OPTION,
     lang: Lang | None = LANG_OPTION,
 ) -> None:
-    from gapctl import agreement
-
+    from gapctl.process import agreement
     provenance: list = []
     scored, source = _detailed(path, provenance=provenance if fmt is Format.json else None)  # pairs unit by unit
     _print_result(agreement, agreement.agreement(scored.round, scored, source), fmt, _lang(lang, scored.units),
@@ -1066,8 +1064,7 @@ def followup_command(
     fmt: Format = FORMAT_OPTION,
     lang: Lang | None = LANG_OPTION,
 ) -> None:
-    from gapctl import followup
-
+    from gapctl.process import followup
     (old, old_source), (new, new_source) = _detailed(old_round), _detailed(new_round)  # unit by unit in workers
     _print_result(followup, followup.followup(old, new, old_source, new_source), fmt, _lang(lang, new.units),
                   _sources([old, new], fmt))
@@ -1100,8 +1097,7 @@ def trend_command(
     fmt: Format = FORMAT_OPTION,
     lang: Lang | None = LANG_OPTION,
 ) -> None:
-    from gapctl import trend as T
-
+    from gapctl.report import trend as T
     groups, alone = _trend_groups(paths)
     results = []
     for group in groups:
@@ -1115,7 +1111,7 @@ def trend_command(
         results = [t for t in results if t.unit(unit) is not None]
     language = _lang(lang, [s for t in results for r in t.rounds for s in r.units])
     if fmt is Format.json:
-        from gapctl.provenance import of_rounds
+        from gapctl.review.provenance import of_rounds
         _dump_json({"families": [T.json_data(t, unit) for t in results], "alone": alone},
                    of_rounds([s.round for t in results for s in t.rounds]))
         return
@@ -1132,7 +1128,7 @@ def trend_command(
 def _trend_groups(paths: list[Path]) -> tuple[list[list[Path]], list[str]]:
     """The rounds `trend` compares, family by family (paths named one by one: one family; a directory:
     its rounds grouped by unit set), and the ids of rounds left alone in their family."""
-    from gapctl import trend as T
+    from gapctl.report import trend as T
     from gapctl.scoring.load import load, round_file
 
     named: list[Path] = []
@@ -1376,8 +1372,8 @@ def import_command(
         typer.echo(_("Nothing imported: {count} problem(s).").format(count=len(plan.problems)), err=True)
         raise typer.Exit(1)
     if dry_run:
-        from gapctl import diff_view
-        from gapctl.diff import compare
+        from gapctl.review import diff_view
+        from gapctl.review.diff import compare
         from gapctl.scoring.score import score_round
 
         after = score_round(importer.preview(scored_before.round, plan),
@@ -1682,8 +1678,7 @@ def verify_command(
 ) -> None:
     from decimal import Decimal
 
-    from gapctl import verify
-
+    from gapctl.process import verify
     provenance: list = []
     scored = _scored(path, final=False, provenance=provenance if fmt is Format.json else None)
     result = verify.verify(scored, table, Decimal(str(tolerance)), sheet, _lang(lang, scored.units))
@@ -1697,9 +1692,9 @@ def _sources(scored: list, fmt: Format) -> list:
 
 
 def _sources_of(scored: list) -> Any:
-    """The provenance of these scored rounds (gapctl.provenance); git revisions read are closed after."""
+    """The provenance of these scored rounds (gapctl.review.provenance); git revisions read are closed after."""
     from gapctl.data.tree import GitTree
-    from gapctl.provenance import of_rounds
+    from gapctl.review.provenance import of_rounds
 
     try:
         return of_rounds([s.round for s in scored])

@@ -234,7 +234,7 @@ def json_text(dumped: str) -> str:
 def json_document(data: dict[str, Any], provenance: Any = None) -> str:
     """A JSON output of gapctl, as printed or written: an object whose first field is `version`
     (the gapctl that wrote it, so a consumer knows which release's shape and figures it reads),
-    then `provenance` when given (gapctl.provenance: the commit, lock file and files it was computed
+    then `provenance` when given (gapctl.review.provenance: the commit, lock file and files it was computed
     from), Chinese as written, bidi and control characters as `\\u` escapes (json_text), a final newline."""
     import json
 

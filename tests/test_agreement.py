@@ -1,4 +1,4 @@
-"""Agreement between evaluator and review entries (gapctl.agreement), figures worked by hand."""
+"""Agreement between evaluator and review entries (gapctl.process.agreement), figures worked by hand."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gapctl import api
-from gapctl.agreement import agreement, category, json_data, kappa, text_lines
+from gapctl.process.agreement import agreement, category, json_data, kappa, text_lines
 from tests.conftest import FOUR_KINDS_SCHEME, ROOT, write_repo
 
 

@@ -145,8 +145,8 @@ def test_reports_and_documents_are_the_same_in_a_pool_and_warm_or_cold(tmp_path:
 @pytest.mark.parametrize("fmt", ["html", "md"])
 def test_reports_with_provenance_and_ranks_asked_equal_the_whole_round_render(fmt: str, tmp_path: Path,
                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from gapctl.provenance import of_rounds
     from gapctl.report import build
+    from gapctl.review.provenance import of_rounds
 
     monkeypatch.chdir(REPO)
     path = Path("rounds/example-county-2024")
@@ -232,8 +232,8 @@ def git_repo(tmp_path: Path) -> Path:
 
 
 def diff_outputs(result, repository: bool) -> str:
-    from gapctl import diff_view
     from gapctl.escape import json_document
+    from gapctl.review import diff_view
 
     if repository:
         views = (diff_view.repository_text_lines, diff_view.repository_markdown, diff_view.repository_json)
@@ -249,8 +249,7 @@ def test_diffs_file_by_file_equal_the_whole_round_diffs(tmp_path: Path, monkeypa
     """Every round of the repository against HEAD, two revisions of a round, and two rounds: the same
     text, Markdown and JSON as loading both sides whole; in a pool (git objects read by each worker)
     and with a cold and a warm cache."""
-    from gapctl import diff, diff_units
-
+    from gapctl.review import diff, diff_units
     repo = git_repo(tmp_path)
     monkeypatch.chdir(repo)
     real_side = diff_units.side
@@ -282,8 +281,8 @@ def test_diffs_file_by_file_equal_the_whole_round_diffs(tmp_path: Path, monkeypa
 def test_a_diff_reads_only_the_files_that_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With both sides' summaries in the cache, the units whose files and scheme did not change are
     compared on their summaries: only the edited observation file is parsed again (on each side)."""
-    from gapctl import diff
     from gapctl.data import sources as S
+    from gapctl.review import diff
     repo = git_repo(tmp_path)
     monkeypatch.chdir(repo)
     diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD")  # fills the cache for both sides
@@ -308,9 +307,9 @@ def test_status_followup_and_agreement_file_by_file_equal_the_whole_round(tmp_pa
     (in a pool too): the same text and JSON as loading the rounds whole."""
     import datetime as dt
 
-    from gapctl import agreement, followup
-    from gapctl import status as status_mod
     from gapctl.escape import json_document
+    from gapctl.process import agreement, followup
+    from gapctl.process import status as status_mod
 
     repo = copy_repo(tmp_path)
     monkeypatch.chdir(repo)
@@ -344,9 +343,9 @@ def test_status_followup_and_agreement_file_by_file_equal_the_whole_round(tmp_pa
 def test_a_diff_leaves_the_working_tree_index_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The older side of a diff is read from git: its run neither trusts nor rewrites the stat index of
     the files on disk (a warm score after a diff still reads no unchanged file)."""
-    from gapctl import diff_units
     from gapctl.data import cache as C
     from gapctl.data.tree import GitTree
+    from gapctl.review import diff_units
 
     repo = git_repo(tmp_path)
     monkeypatch.chdir(repo)

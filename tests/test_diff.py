@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gapctl.cli import app
-from gapctl.diff import diff_revisions, diff_rounds
+from gapctl.review.diff import diff_revisions, diff_rounds
 from tests.conftest import (
     MINI_OBS_A,
     MINI_OBS_B,
@@ -195,7 +195,7 @@ def test_two_rounds_with_different_schemes_and_replaces(tmp_path, monkeypatch):
 
 
 def test_markdown_escapes_user_text():
-    from gapctl.diff_view import md
+    from gapctl.review.diff_view import md
     assert md("a|b @admin <script>alert(1)</script> *x*") == \
         "a\\|b @\u2060admin &lt;script&gt;alert(1)&lt;/script&gt; \\*x\\*"
 
@@ -204,7 +204,7 @@ def test_ranks_are_diffed_only_where_a_scheme_publishes_a_ranking(monkeypatch):
     """Suizhou publishes no ranking: its diff has no rank columns and --fail-on-rank-change has nothing
     to trip on, although the computed ranks moved (7 → 6); Shanwei publishes its 分类排名."""
     from gapctl.api import check, score
-    from gapctl.diff import category_rank, rank
+    from gapctl.review.diff import category_rank, rank
 
     monkeypatch.chdir(ROOT)
     runner = CliRunner()

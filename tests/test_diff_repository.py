@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from gapctl.cli import app
-from gapctl.diff import diff_repository, diff_revisions
-from gapctl.diff_view import fit_markdown, markdown
+from gapctl.review.diff import diff_repository, diff_revisions
+from gapctl.review.diff_view import fit_markdown, markdown
 from tests.conftest import MINI_OBS_A, MINI_OBS_B, MINI_ROUND, MINI_SCHEME, MINI_UNITS, write_repo
 from tests.test_diff import commit
 

@@ -1,4 +1,4 @@
-"""Follow-up of the old round's problem list in the new round (gapctl.followup)."""
+"""Follow-up of the old round's problem list in the new round (gapctl.process.followup)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gapctl import api
-from gapctl.followup import followup, json_data, text_lines
+from gapctl.process.followup import followup, json_data, text_lines
 from tests.conftest import ROOT, write_repo
 
 OLD_SCHEME = """\

@@ -32,9 +32,9 @@ from typer.testing import CliRunner
 
 from gapctl.api import check, score
 from gapctl.cli import app
-from gapctl.diff import diff_rounds
 from gapctl.escape import BIDI, code, csv_cell, html, link, md, plain, plain_line, safe_url
 from gapctl.report.build import ReportError, render, write
+from gapctl.review.diff import diff_rounds
 from gapctl.scoring.explain import explain_data, explain_lines
 from gapctl.textwidth import width
 from tests.conftest import ROOT

@@ -139,7 +139,7 @@ def test_a_round_in_a_subdirectory_of_the_git_repository(tmp_path, monkeypatch):
 
 def test_the_hashes_the_cache_keys_need_are_reused(repo, monkeypatch):
     """`score` hashes each observation file once, for its cache key; provenance takes that hash."""
-    from gapctl import provenance
+    from gapctl.review import provenance
     from gapctl.scoring import outcomes
     monkeypatch.chdir(repo)
     checked = outcomes.check(Path("rounds/r1"))

@@ -209,7 +209,7 @@ def test_cli_writes_the_docx_inside_an_out_directory(tmp_path, monkeypatch):
                                  "--office", OFFICE, "--date", "2025-01-20", "--number", NUMBER])
     assert result.exit_code == 0, result.output
     written = out / "yanjiang-2021.docx"
-    from gapctl.provenance import of_rounds
+    from gapctl.review.provenance import of_rounds
     yanjiang = scored(YANJIANG)
     assert written.read_bytes() == docx_bytes(yanjiang, "zh", ISSUE, provenance=of_rounds([yanjiang.round]))
     assert result.output.strip() == f"wrote {written}"

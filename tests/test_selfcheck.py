@@ -1,4 +1,4 @@
-"""Self-assessment against the counting result (gapctl.selfcheck), figures worked by hand."""
+"""Self-assessment against the counting result (gapctl.process.selfcheck), figures worked by hand."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gapctl import api
-from gapctl.selfcheck import compare_self, json_data, text_lines
+from gapctl.process.selfcheck import compare_self, json_data, text_lines
 from tests.conftest import FOUR_KINDS_SCHEME, ROOT, write_repo
 
 SCHEME = FOUR_KINDS_SCHEME.format(id="s", title="自评测试指标体系")

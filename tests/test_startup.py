@@ -15,8 +15,8 @@ import pytest
 from tests.conftest import ROOT
 
 HEAVY = {"ruamel", "openpyxl", "tabulate", "chinese_calendar", "multiprocessing", "gapctl.report",
-         "gapctl.diff", "gapctl.io.fmt", "gapctl.io.export", "gapctl.io.importer", "pyarrow", "dask", "distributed",
-         "gapctl.io.columnar", "gapctl.io.shards",
+         "gapctl.review.diff", "gapctl.io.fmt", "gapctl.io.export", "gapctl.io.importer", "pyarrow", "dask",
+         "distributed", "gapctl.io.columnar", "gapctl.io.shards",
          "pydantic", "pydantic_core", "lark", "docx", "markdown_it", "defusedxml", "concurrent"}
 HELP_NEEDS = {"markdown_it"}  # typer's rich help pages render their text with it
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from gapctl.api import check, score
 from gapctl.cli import app
-from gapctl.trend import families, order, trend
+from gapctl.report.trend import families, order, trend
 from tests.conftest import MINI_OBS_A, MINI_OBS_B, MINI_SCHEME, MINI_UNITS, ROOT, without_version, write_repo
 
 runner = CliRunner()

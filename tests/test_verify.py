@@ -1,4 +1,4 @@
-"""`gapctl verify`: a published results table against the round (gapctl.verify).
+"""`gapctl verify`: a published results table against the round (gapctl.process.verify).
 
 The table under test is built from the shipped round's own `gapctl score --format json`, as an
 office would paste it into its 通报; then one figure at a time is changed.
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gapctl import verify as V
 from gapctl.api import load_round, score
 from gapctl.cli import app
+from gapctl.process import verify as V
 from tests.conftest import ROOT
 
 runner = CliRunner()

@@ -22,7 +22,7 @@ Formats:
   English field names, as Table Schema requires header = field name) and ``datapackage.json`` whose
   schemas carry the Chinese headers as field titles.
 
-Every format says what the tables were computed from (gapctl.provenance: the git commit, gapctl's
+Every format says what the tables were computed from (gapctl.review.provenance: the git commit, gapctl's
 version, the lock file's hash and the sha256 of every scheme and round file used): ``csv`` in a
 sidecar ``provenance.json`` beside the tables (a CSV file has no place for it), ``xlsx`` in a last
 sheet 数据来源, ``datapackage`` as the descriptor's ``provenance`` property (the same object as the
@@ -522,7 +522,7 @@ def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None, sour
     """Write the round's tables to the directory `out` (created if needed); the files written.
     `source`: a gapctl.scoring.details.Source, when the units of `scored` are summaries (see `tables`).
 
-    `provenance` (gapctl.provenance) goes with them as the module's docstring says. Each file is
+    `provenance` (gapctl.review.provenance) goes with them as the module's docstring says. Each file is
     written atomically and the set all or none (gapctl.data.writes); `out` and the files in it must not
     be symbolic links. Raises WriteError.
     """

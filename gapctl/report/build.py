@@ -35,9 +35,9 @@ def render(scored: RoundScore, fmt: str = "html", lang: str = "zh", previous: Ro
     """Relative path → file content for every file of the report (deterministic unless `stamp`).
 
     `issue`: the office, date and number the overview names; `standing`: whether the results are
-    provisional (every page says so); `provenance` (gapctl.provenance): what the results were
+    provisional (every page says so); `provenance` (gapctl.review.provenance): what the results were
     computed from, a section of the overview and a line at the end of each unit's page; `history`
-    (a gapctl.trend.Trend ending with this round): each unit's page gains its totals round by round
+    (a gapctl.report.trend.Trend ending with this round): each unit's page gains its totals round by round
     (a table and a chart) and its recurring problems with the earlier round's 整改要求; `robustness`:
     gapctl.scoring.robustness results (one per scheme) for the overview's robustness section (none by default)."""
     ext = ".html" if fmt == "html" else ".md"

@@ -465,7 +465,7 @@ def pages(scored: RoundScore, lang: str, ext: str, previous: RoundScore | None =
     return out
 
 
-# --- provenance (gapctl.provenance) ----------------------------------------------------
+# --- provenance (gapctl.review.provenance) ----------------------------------------------------
 
 FILES_LISTED = 40  # more files than this: the count and the manifest's sha256, not every line
 
@@ -473,7 +473,7 @@ FILES_LISTED = 40  # more files than this: the count and the manifest's sha256, 
 def provenance_block(provenance: Any, lang: str) -> list[str]:
     """The overview's last section: the commit, gapctl, the lock file, and every file used with its
     sha256 (up to FILES_LISTED; beyond, their number and the manifest's hash)."""
-    from gapctl.provenance import HEADING, NOTE
+    from gapctl.review.provenance import HEADING, NOTE
 
     lines = ["## " + in_lang(HEADING, lang), ""]
     lines += ["- " + pair(md(name), code(value) if _hexlike(value) else md(value), lang)
@@ -501,7 +501,7 @@ def _hexlike(value: str) -> bool:
     return len(head) >= 40 and all(c in "0123456789abcdef" for c in head)
 
 
-# --- history across rounds (gapctl.trend) ----------------------------------------------
+# --- history across rounds (gapctl.report.trend) ----------------------------------------------
 
 def chart_name(unit_id: str, n: int) -> str:
     """The file of a unit's history chart under charts/: its id when that is ASCII, else its place
@@ -513,8 +513,7 @@ def chart_name(unit_id: str, n: int) -> str:
 def history_block(u: Any, history: Any, lang: str) -> tuple[list[str], dict[str, str]]:
     """A unit's totals, ranks and grades round by round (a table and a line chart), then the problems
     found again in its last two rounds, each with what the earlier round asked it to fix (整改要求)."""
-    from gapctl import trend as T
-
+    from gapctl.report import trend as T
     heading = in_lang("History", lang)
     rows = []
     for scored, s in zip(history.rounds, u.scores, strict=True):

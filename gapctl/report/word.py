@@ -47,7 +47,7 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 def docx_bytes(scored: RoundScore, lang: str = "zh", issue: Issue | None = None,
                standing: Standing | None = None, provenance: Any = None,
                unit_parts: Callable[[list[UnitScore]], Iterable[str]] | None = None) -> bytes:
-    """The Word document (.docx) of the round's results; `provenance` (gapctl.provenance) adds an
+    """The Word document (.docx) of the round's results; `provenance` (gapctl.review.provenance) adds an
     annex after the 落款 saying what they were computed from. `unit_parts(units)`: each unit's section
     (`unit_xml`) in the order given, when the units of `scored` are summaries (gapctl.scoring.details)."""
     from docx import Document
@@ -442,8 +442,8 @@ def _unit_problems(body: _Body, s: UnitScore, n: int, lang: str, ranked: bool = 
 
 def _provenance(body: _Body, provenance: Any, lang: str) -> None:
     """附：数据来源: the commit, gapctl, the lock file, and every file used with its sha256 (in small type)."""
-    from gapctl.provenance import HEADING, NOTE
     from gapctl.report.markdown import FILES_LISTED
+    from gapctl.review.provenance import HEADING, NOTE
 
     body.para(in_lang(HEADING, lang), style="Heading1", before=360)
     for name, value in provenance.lines(lang):

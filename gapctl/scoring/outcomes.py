@@ -93,7 +93,7 @@ class RoundPlan:
     displays: dict[Path, str] = field(default_factory=dict)
     keys: list[str | None] = field(default_factory=list)  # each file's cache key (None: not cached)
     computed: int = 0  # files read and checked this time (the others came from the cache)
-    hashes: dict[Path, str] = field(default_factory=dict)  # sha256 of the files read here (gapctl.provenance)
+    hashes: dict[Path, str] = field(default_factory=dict)  # sha256 of the files read here (gapctl.review.provenance)
 
 
 @dataclass
@@ -260,7 +260,7 @@ def _key(plan: RoundPlan, path: Path, data: bytes) -> str:
 
 
 def _key_of_hash(plan: RoundPlan, path: Path, digest: str) -> str:
-    plan.hashes[path] = digest  # kept for gapctl.provenance (from the stat index when the file is unchanged)
+    plan.hashes[path] = digest  # kept for gapctl.review.provenance (from the stat index when the file is unchanged)
     return C.key_of(plan.context, plan.unit_keys.get(_unit_of(path), "no such unit"), str(path), digest)
 
 

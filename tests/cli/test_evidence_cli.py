@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gapctl.cli import app
-from gapctl.evidence import EvidenceError, add
+from gapctl.process.evidence import EvidenceError, add
 
 runner = CliRunner()
 

@@ -36,7 +36,7 @@ JSON_COMMANDS = [
     ["verify", "rounds/shanwei-2020", "docs/examples/shanwei-2020-published.csv"],
 ]
 # outputs about gapctl itself or about files written or reformatted, not figures computed from a round:
-# `version` only (every other JSON output carries `provenance` next to it: gapctl.provenance)
+# `version` only (every other JSON output carries `provenance` next to it: gapctl.review.provenance)
 WITHOUT_PROVENANCE = {"validate --list-codes", "init --list", "fmt --check", "schema --check"}
 GROUPS = ("evidence", "new")
 

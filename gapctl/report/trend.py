@@ -3,7 +3,7 @@ matched across renamed ones, and the problems that come back.
 
 Contract. `trend(rounds)` takes scored rounds of one family in chronological order (`order`
 sorts them: by the start of their period, then by id). Units are matched by id. Indicators are
-chained from round to round with the mapping `diff` and `followup` use (gapctl.diff.match_indicators:
+chained from round to round with the mapping `diff` and `followup` use (gapctl.review.diff.match_indicators:
 by id or by the newer scheme's `replaces:`), so a renamed indicator keeps its history. A problem
 *recurs* when the unit lost points on the same chained indicator in two rounds in a row; it is
 linked to the earlier round's 整改要求 (what that round asked the unit to fix), the later round
@@ -19,10 +19,10 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.data.model import Indicator, Round, Unit
-from gapctl.diff import match_indicators
 from gapctl.escape import plain_line
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import aside, enumerated, name_in, pair, written
+from gapctl.review.diff import match_indicators
 from gapctl.scoring.score import LeafScore, RoundScore, UnitScore
 from gapctl.scoring.scoreboard import fixed, total_text, two
 from gapctl.textwidth import table

@@ -16,7 +16,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from gapctl.diff import (
+from gapctl.escape import code, md, plain, plain_line
+from gapctl.i18n import N_, in_lang
+from gapctl.labels import aside, listed, pair
+from gapctl.review.diff import (
     Attribution,
     IndicatorChange,
     RepositoryDiff,
@@ -26,9 +29,6 @@ from gapctl.diff import (
     category_rank,
     rank,
 )
-from gapctl.escape import code, md, plain, plain_line
-from gapctl.i18n import N_, in_lang
-from gapctl.labels import aside, listed, pair
 from gapctl.scoring.scoreboard import fixed, total_text, two
 from gapctl.textwidth import table
 

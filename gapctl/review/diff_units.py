@@ -1,6 +1,6 @@
 """Both sides of a diff file by file: summaries from gapctl.scoring.outcomes, details only where a unit can differ.
 
-Who calls it: `gapctl.diff` for every pair of rounds it compares (two revisions of a round, two
+Who calls it: `gapctl.review.diff` for every pair of rounds it compares (two revisions of a round, two
 rounds, every round of a repository). Each side is checked and scored file by file
 (`outcomes.check` with the revision's `GitTree`, through the cache: a file with the same
 content has the same entry on both sides, so an unchanged round costs a warm score twice).
@@ -59,7 +59,7 @@ def _decided(score: UnitScore) -> list[tuple[Any, ...]]:
 def indicator_changes(old: details.Source, new: details.Source,
                       progress: Callable[[int, int], None] | None = None) -> dict[str, list[Any]]:
     """Unit id → its indicator changes, for the units on both sides that can differ; the others have none."""
-    from gapctl.diff import _indicator_changes
+    from gapctl.review.diff import _indicator_changes
 
     before, after = identities(old), identities(new)
     old_units = old.scored.by_unit()

@@ -212,7 +212,7 @@ def _indicator_changes(old: UnitScore, new: UnitScore) -> list[IndicatorChange]:
 def compare(old: RoundScore, new: RoundScore, path: str, old_label: str, new_label: str,
             changes: dict[str, list[IndicatorChange]] | None = None,
             channels: tuple[Any, Any] | None = None) -> RoundDiff:
-    """The two rounds compared unit by unit. When their units are summaries (gapctl.diff_units):
+    """The two rounds compared unit by unit. When their units are summaries (gapctl.review.diff_units):
     `changes`, each unit's indicator changes found elsewhere (none when missing), and `channels`,
     where the two sides' channel scores are looked up (detailed on demand)."""
     old_units, new_units = old.by_unit(), new.by_unit()
@@ -336,10 +336,9 @@ def _scored(loaded: Loaded, check: bool = True) -> RoundScore:
 
 def _file_by_file(old_directory: Path, new_directory: Path, shown: str, old_tree: Any, new_tree: Any,
                   old_label: str | None = None, new_label: str | None = None) -> RoundDiff | None:
-    """The diff through gapctl.diff_units (summaries, details where a unit can differ), or None when
+    """The diff through gapctl.review.diff_units (summaries, details where a unit can differ), or None when
     a side cannot take that path (errors, not a round): the whole-round path decides those."""
-    from gapctl import diff_units
-
+    from gapctl.review import diff_units
     old = diff_units.side(old_directory, old_tree)
     new = diff_units.side(new_directory, new_tree) if old is not None else None
     if old is None or new is None:
@@ -445,8 +444,7 @@ def is_repository(path: Path) -> bool:
 
 def _one_side(directory: Path, tree: Any, memo: dict[Any, Any], check: bool) -> RoundScore:
     """A round on one side only, its totals file by file (whole when it has errors, as `_scored`)."""
-    from gapctl import diff_units
-
+    from gapctl.review import diff_units
     found = diff_units.side(directory, tree)
     if found is not None:
         return found.scored

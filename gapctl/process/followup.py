@@ -17,10 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.data.model import Indicator, Unit
-from gapctl.diff import match_indicators
 from gapctl.escape import plain, plain_line
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import label, name_in, pair
+from gapctl.review.diff import match_indicators
 from gapctl.scheme.rules import num
 from gapctl.scoring.score import LeafScore, RoundScore, UnitScore
 from gapctl.scoring.scoreboard import two
