@@ -1,4 +1,4 @@
-"""gapctl.cli_params converts command-line values exactly as typer's own (pydantic) coercion does.
+"""gapctl.cli.params converts command-line values exactly as typer's own (pydantic) coercion does.
 
 Every parameter of every gapctl command is coerced both ways from valid and invalid spellings:
 the values (and their types) must be equal, and a value typer refuses must be refused with the
@@ -16,8 +16,8 @@ from typing import Any, get_args, get_origin
 import pytest
 import typer.main
 
-from gapctl import cli_params
 from gapctl.cli import app
+from gapctl.cli import params as cli_params
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(not cli_params.install(), reason="this typer builds no runtime params")

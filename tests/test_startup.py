@@ -50,7 +50,7 @@ def test_version_imports_nothing_of_the_library() -> None:
 
 
 def test_a_warm_score_imports_only_what_it_needs(tmp_path) -> None:
-    """`gapctl score` on a filled cache: no pydantic (typer's coercion, see gapctl.cli_params), no
+    """`gapctl score` on a filled cache: no pydantic (typer's coercion, see gapctl.cli.params), no
     report, spreadsheet, Word, Markdown or formula libraries, no process pool."""
     env = {**os.environ, "GAPCTL_CACHE_DIR": str(tmp_path / "cache"), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
     env.pop("GAPCTL_NO_CACHE", None)

@@ -60,7 +60,7 @@ def test_exit_codes(tmp_path):
 
 
 def test_a_long_run_on_a_terminal_shows_its_progress_on_stderr(monkeypatch):
-    import gapctl.cli as cli
+    import gapctl.cli.common as cli
 
     monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
     monkeypatch.setattr(cli, "LONG_RUN", 100)

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from gapctl.cli_help import App
+from gapctl.cli.help import App
 from gapctl.i18n import N_, _
 
 app = App(

@@ -30,10 +30,10 @@ from typing import Any
 import typer
 import typer.core
 
-from gapctl import cli_params
+from gapctl.cli import params as cli_params
 from gapctl.i18n import N_, _
 
-cli_params.install()  # typer's value coercion without importing pydantic (see gapctl.cli_params)
+cli_params.install()  # typer's value coercion without importing pydantic (see gapctl.cli.params)
 
 # click's and typer's help words that gapctl's catalogue translates (typer writes them in English)
 FIXED_HELP = (

@@ -2,7 +2,7 @@
 
 typer (0.29 and later) turns every command-line value into its declared type through a pydantic
 `TypeAdapter`: importing pydantic and building an adapter per parameter took about as long as
-the rest of a warm `gapctl score` of 3,000 units. Who calls this module: `gapctl.cli_help`,
+the rest of a warm `gapctl score` of 3,000 units. Who calls this module: `gapctl.cli.help`,
 once, when the CLI is imported (`install()`); nothing else.
 
 Contract. `install()` replaces the function typer.core calls to build a parameter's coercion
