@@ -11,6 +11,29 @@ inside the command functions: at import time a command module imports typer, the
 Nothing below imports `gapctl.cli`.
 """
 
-from gapctl.cli.common import app, main
+# The commands register themselves on `app` when their module is imported, in this order: the
+# order `gapctl --help` lists them in (isort must not sort it).
+# isort: off
+from gapctl.cli import (  # noqa: F401  (imported for their commands)
+    validate,
+    show,
+    score,
+    report,
+    fmt,
+    diff,
+    status,
+    evidence,
+    process,
+    trend,
+    schema,
+    export,
+    imports,
+    scaffold,
+    robustness,
+    verify,
+)
+# isort: on
+from gapctl.cli.common import app
+from gapctl.cli.run import main
 
 __all__ = ["app", "main"]
