@@ -7,9 +7,7 @@ their rule, and what is still missing (warnings).
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ from gapctl.problems import (
     Location,
     Problem,
     Report,
+    did_you_mean,
 )
 from gapctl.scheme.rules import REGISTRY, listed
 from gapctl.scoring.load import Loaded
@@ -70,9 +69,7 @@ def check_definitions(repo: Any) -> list[Problem]:
     return out
 
 
-def _suggest(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return _("; did you mean '{close}'?").format(close=close[0]) if close else ""
+_suggest = did_you_mean  # (gapctl.problems; the rule kinds below this package use it too)
 
 
 # --- schemes --------------------------------------------------------------------------

@@ -176,8 +176,8 @@ def check_value(result, rule, indicator, unit) -> list[str]:
     known = {c.get("finding") or c.get("id") for c in clauses}
     for name in result.findings:
         if name not in known:
-            from gapctl.scoring.validate import _suggest
-            hint = _suggest(str(name), [str(k) for k in known]) or _("; clauses read: {findings}").format(
+            from gapctl.problems import did_you_mean
+            hint = did_you_mean(str(name), [str(k) for k in known]) or _("; clauses read: {findings}").format(
                 findings=listed(known))
             out.append(_("no clause reads finding '{finding}'{hint}").format(finding=name, hint=hint))
     return out
