@@ -132,7 +132,7 @@ def test_an_unknown_revision_in_chinese(tmp_path, zh):
 # --- no message escapes the catalogue --------------------------------------------------------------
 
 DATA_LAYER = ("data/sources", "data/schema", "scoring/load", "data/reads", "data/value_count", "data/writes",
-              "data/journal", "data/cache", "data/tree", "io/fmt", "data/yaml_depth", "figures")
+              "data/journal", "data/cache", "data/tree", "io/fmt", "data/yaml_edit", "data/yaml_depth", "figures")
 # callables that take a message a user reads, and which argument it is
 MESSAGE_ARGUMENT = {"Problem": 1, "problem": 1, "unreadable_problem": 1, "unsupported": 1, "Refused": 1,
                     "WriteError": 0, "DiskFull": 0, "GitError": 0, "Busy": 0, "notice": 0, "_say": 0}

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from gapctl.data import schema as S
 from gapctl.data.sources import read_file
 from gapctl.data.writes import DiskFull
-from gapctl.io.fmt import comment_texts, format_paths, format_text, kind_of
+from gapctl.data.yaml_edit import comment_texts
+from gapctl.io.fmt import format_paths, format_text, kind_of
 from tests.conftest import write_repo
 
 ROOT = Path(__file__).parent.parent

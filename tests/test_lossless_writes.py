@@ -24,9 +24,10 @@ from gapctl.api import check, score
 from gapctl.cli import app
 from gapctl.data import schema as S
 from gapctl.data.writes import DiskFull, Write, WriteError, read_original, recover, write_atomically, write_files
+from gapctl.data.yaml_edit import Edit, splice
 from gapctl.io import importer
 from gapctl.io.export import export
-from gapctl.io.fmt import Edit, format_paths, splice
+from gapctl.io.fmt import format_paths
 from gapctl.process.evidence import EvidenceError, add
 from tests.conftest import ROOT
 

@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 
 HEAVY = {"ruamel", "openpyxl", "tabulate", "chinese_calendar", "multiprocessing", "gapctl.report",
          "gapctl.review.diff", "gapctl.io.fmt", "gapctl.io.export", "gapctl.io.importer", "pyarrow", "dask",
-         "distributed", "gapctl.io.columnar", "gapctl.io.shards",
+         "distributed", "gapctl.io.columnar", "gapctl.io.shards", "gapctl.data.yaml_edit",
          "pydantic", "pydantic_core", "lark", "docx", "markdown_it", "defusedxml", "concurrent"}
 HELP_NEEDS = {"markdown_it"}  # typer's rich help pages render their text with it
 

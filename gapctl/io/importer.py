@@ -472,13 +472,14 @@ VALUE_KEYS = ("result", "items", "count", "fraction", "grade", "notices")
 
 
 def _plan_files(plan: Plan, out: Imported) -> None:
-    """The new bytes of each observation file. An existing file is edited in place (gapctl.io.fmt.Edit):
+    """The new bytes of each observation file. An existing file is edited in place (gapctl.data.yaml_edit.Edit):
     entries the import does not change keep every byte, comment, key order and unknown key."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     from gapctl.data import schema as S
     from gapctl.data.writes import WriteError, read_original, refusal, round_root
-    from gapctl.io.fmt import Edit, format_text, round_trip_yaml
+    from gapctl.data.yaml_edit import Edit, round_trip_yaml
+    from gapctl.io.fmt import format_text
 
     round_ = plan.round
     out.root = round_root(round_.directory)

@@ -85,7 +85,7 @@ def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | N
         captured: dt.date | None = None, submitted: dt.date | None = None) -> tuple[Path, str]:
     """Copy `source` to evidence/<unit>/ under the round, hash it, and record it on the unit's entry.
 
-    The observation file is edited in place (gapctl.io.fmt.Edit: everything but the new record keeps
+    The observation file is edited in place (gapctl.data.yaml_edit.Edit: everything but the new record keeps
     its bytes); the copy and the edit are written atomically, never through a symbolic link, and
     never over an observation file that does not parse (gapctl.data.writes).
     """
@@ -94,7 +94,7 @@ def add(round_dir: Path, unit: str, indicator: str, source: Path, title: str | N
     from gapctl.data import schema as S
     from gapctl.data.reads import ANYWHERE, check, shown
     from gapctl.data.writes import Write, WriteError, read_original, refusal, round_root, write_files
-    from gapctl.io.fmt import Edit
+    from gapctl.data.yaml_edit import Edit
 
     round_dir = Path(round_dir)
     refused = [_("unit {why}").format(why=why) for why in [S.id_problem(unit)] if why]
