@@ -7,8 +7,8 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from gapctl import schema as S
 from gapctl.cli import app
+from gapctl.data import schema as S
 from gapctl.docs import GENERATED
 from tests.conftest import ROOT
 

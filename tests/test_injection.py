@@ -38,7 +38,7 @@ from gapctl.review.diff import diff_rounds
 from gapctl.scoring.explain import explain_data, explain_lines
 from gapctl.textwidth import width
 from tests.conftest import ROOT
-from tests.test_browser import chromium
+from tests.report.test_browser import chromium
 
 runner = CliRunner()
 

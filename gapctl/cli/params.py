@@ -13,7 +13,7 @@ functions of typer's for paths and choices, `int()`/`float()` only for spellings
 alike. Anything else — a value it is not sure of, a value typer would refuse, a parameter with
 its own parser or a file type — goes to typer's own coercion, built when first needed, so
 errors, messages and unusual values are typer's. Where typer is older or newer and has no such
-function, `install()` does nothing. tests/test_cli_params.py compares both on every parameter of
+function, `install()` does nothing. tests/cli/test_cli_params.py compares both on every parameter of
 every command with valid and invalid values.
 """
 

@@ -12,7 +12,7 @@ The parser is yaml-rs (a Rust YAML 1.2 parser with wheels for Linux, macOS and W
 so times faster than composing with libyaml and walking the nodes in Python; with the checks
 below, a file is read in about 40 % of the libyaml path's time (benchmarks/parsers.py). Optional:
 without it (`available()` is False), or with `GAPCTL_YAML=libyaml`, every file takes the libyaml
-path. How its answer is kept identical to gapctl's (tests/test_fast_yaml.py runs both paths over
+path. How its answer is kept identical to gapctl's (tests/data/test_fast_yaml.py runs both paths over
 every shipped file, every bad-input case and fuzzed files, and compares data and problems):
 
 - Only a plain subset of YAML is read this way. A file is refused when it holds a tab, a carriage

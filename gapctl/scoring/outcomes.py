@@ -323,7 +323,7 @@ OWN = "F"  # the name an outcome gives its own observation file (a reference nam
 def _dump(plan: RoundPlan, outcome: FileOutcome) -> bytes | None:
     """The outcome as the bytes a cache entry holds (gapctl.codec, MessagePack): the scheme, its
     indicators and rules, the unit, problem kinds and the file itself by name. None when it
-    holds a value the format cannot carry (a gapctl bug, which tests/test_codec.py catches):
+    holds a value the format cannot carry (a gapctl bug, which tests/data/test_codec.py catches):
     such an outcome is neither cached nor sent back by a worker."""
     own, references = id(outcome.src), plan.references
     try:

@@ -105,7 +105,7 @@ def outcome(plan: Plan, path: Path, data: bytes) -> bytes:
     and a summary of its unit's score. Pure: the same plan, path and bytes give the same bytes."""
     round_plan = plan.enter()
     payload = O._dump(round_plan, O._outcome(round_plan, path, data))
-    if payload is None:  # a value the format cannot carry: a gapctl bug, which tests/test_codec.py catches
+    if payload is None:  # a value the format cannot carry: a gapctl bug, which tests/data/test_codec.py catches
         raise ValueError(f"{path}: the outcome cannot be encoded")
     return payload
 

@@ -16,7 +16,7 @@ import pytest
 
 from gapctl.data import cache as C
 from gapctl.scoring import outcomes
-from tests.test_cache import copy_repo, file_by_file
+from tests.data.test_cache import copy_repo, file_by_file
 
 ROUND = Path("rounds/suizhou-2021")
 HOUR_NS = 3600 * 10**9

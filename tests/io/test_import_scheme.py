@@ -12,8 +12,8 @@ from gapctl.api import read_one
 from gapctl.io.import_scheme import PLACEHOLDER_NOTE, import_scheme, parse_points, split_methods
 from gapctl.io.import_standard import STANDARD_NOTE, chinese_number, read_standard, split_standard
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import_scheme"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "import_scheme"
 KEYS = ("l1", "l2", "l3", "methods", "checkpoints", "basis", "scope", "points")
 HEADER = {"l1": "一级指标", "l2": "二级\n指标", "l3": "三级\n指标", "methods": "测评方式", "checkpoints": "测评要点",
           "basis": "指标依据", "scope": "评估数据\n采集范围", "points": "分值", "standard": "评分\n标准"}

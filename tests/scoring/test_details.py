@@ -209,7 +209,7 @@ def git_repo(tmp_path: Path) -> Path:
     add up (a side with errors is compared whole)."""
     import subprocess
 
-    from tests.test_diff import commit
+    from tests.review.test_diff import commit
 
     repo = copy_repo(tmp_path)
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)

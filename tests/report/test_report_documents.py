@@ -254,7 +254,7 @@ def test_pdf_is_the_html_printed_by_chromium(yanjiang):
 
 def test_docx_holds_any_text_a_unit_wrote(tmp_path):
     """XML cannot hold control characters, and a bidi override must not reorder a printed name."""
-    from tests.test_report import injected_repo
+    from tests.report.test_report import injected_repo
 
     repo = injected_repo(tmp_path)
     units = (repo / "units/mini.yaml").read_text(encoding="utf-8").replace("区财政局", '"区财政局\\u202e\\a"')

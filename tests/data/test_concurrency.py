@@ -6,7 +6,7 @@ one keeps `gapctl fmt` rewriting an observation file someone un-formatted, one k
 or refuses with "changed while gapctl was working on it" (the optimistic check that stops
 one writer from overwriting another's change), and afterwards every file parses, nothing
 temporary is left and every cache entry is sound. 20 runs each (~20 s);
-`GAPCTL_CONCURRENCY_RUNS=100 pytest tests/test_concurrency.py` runs it longer.
+`GAPCTL_CONCURRENCY_RUNS=100 pytest tests/data/test_concurrency.py` runs it longer.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from gapctl.cli import app
 from gapctl.review.diff import diff_repository, diff_revisions
 from gapctl.review.diff_view import fit_markdown, markdown
 from tests.conftest import MINI_OBS_A, MINI_OBS_B, MINI_ROUND, MINI_SCHEME, MINI_UNITS, write_repo
-from tests.test_diff import commit
+from tests.review.test_diff import commit
 
 runner = CliRunner()
 

@@ -16,7 +16,7 @@ import pytest
 
 from gapctl.api import check, score
 from gapctl.report.build import render, write
-from tests.test_report import injected_repo
+from tests.report.test_report import injected_repo
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from gapctl.data.yaml_depth import may_be_too_deep, too_deep_at
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _depth(value: Any) -> int:

@@ -34,7 +34,7 @@ from gapctl.api import check
 from gapctl.io import importer
 from tests.conftest import FOUR_KINDS_SCHEME, MINI_UNITS, write_repo
 
-BAD = Path(__file__).parent / "bad"
+BAD = Path(__file__).parents[1] / "bad"
 CASES = sorted(p for p in BAD.iterdir() if (p / "import.txt").is_file())
 OBS = ('unit: {u}\nresults:\n  - indicator: "1.1"\n    result: done\n  - indicator: "1.2"\n    count: 3\n'
        '  - indicator: "2"\n    items: {{lead: true, plan: true}}\n  - indicator: "3"\n    fraction: 1\n')

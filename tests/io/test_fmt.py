@@ -21,8 +21,8 @@ from gapctl.data.yaml_edit import comment_texts
 from gapctl.io.fmt import format_paths, format_text, kind_of
 from tests.conftest import write_repo
 
-ROOT = Path(__file__).parent.parent
-CASES = Path(__file__).parent / "fmt"
+ROOT = Path(__file__).parents[2]
+CASES = ROOT / "tests" / "fmt"
 SHIPPED = sorted(p for d in ("schemes", "units", "rounds") for p in (ROOT / d).rglob("*.y*ml") if kind_of(p))
 
 
@@ -224,7 +224,7 @@ def test_block_scalars_and_flow_collections_keep_their_style():
 
 
 def test_layout_bom_crlf_indentation_and_one_trailing_newline():
-    """format_text works on text: LF, no BOM. Files keep theirs (format_paths; tests/test_lossless_writes.py)."""
+    """format_text works on text: LF, no BOM. Files keep theirs (format_paths; tests/data/test_lossless_writes.py)."""
     text = "\ufeffid: u\r\nname: n\r\nunits:\r\n    -   id: a\r\n        name: 甲\r\n        type: t\r\n\r\n\r\n"
     out = format_text(text, "units")
     assert out == "id: u\nname: n\nunits:\n  - id: a\n    name: 甲\n    type: t\n"
@@ -374,7 +374,7 @@ def test_a_missing_path_is_a_problem(tmp_path: Path):
 # --- the words evaluators write: the English word is the canonical form ----------------------
 
 def test_chinese_words_are_written_as_the_english_words_and_score_the_same(tmp_path: Path):
-    from tests.test_schema import OBS_EN, OBS_ZH, scores, zh_repo
+    from tests.data.test_schema import OBS_EN, OBS_ZH, scores, zh_repo
 
     repo = zh_repo(tmp_path, OBS_ZH)
     before = scores(repo)
