@@ -43,7 +43,8 @@ def test_a_broken_link_or_anchor_fails_the_build(tmp_path: Path) -> None:
     a missing page or to a heading that is not there."""
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "index.md").write_text("# 首页\n\n见[数据格式](data-format.md#单位)和[流程](process.md)。\n", encoding="utf-8")
+    (docs / "index.md").write_text("# 首页\n\n见[数据格式](data-format.md#单位)和[流程](process.md)。\n",
+                                   encoding="utf-8")
     (docs / "index.en.md").write_text("# Home\n\nSee [the format](data-format.md#units).\n", encoding="utf-8")
     (docs / "data-format.md").write_text("# 数据格式\n\n## 评估对象\n", encoding="utf-8")
     config = tmp_path / "mkdocs.yml"
