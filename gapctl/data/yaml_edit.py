@@ -329,7 +329,9 @@ class Edit:
     Raises WriteError for a file that cannot be parsed: it is never overwritten.
     """
 
-    def __init__(self, original: Original):
+    def __init__(self, original: Original, layout: tuple[int, int, int] | None = None):
+        """`layout`: the indentation (mapping, sequence, offset) to write new lines with, when the
+        text edited is a part of a file (gapctl.data.entry_edits) and the file as a whole tells it."""
         self.original = original
         shown = display_path(original.path)
         parsed = read_file(original.path, original.raw)
@@ -340,7 +342,7 @@ class Edit:
             raise WriteError(_("{where}; not written (fix the file first)").format(where=where))
         self._before = _strict(parsed.data)
         self.yaml = round_trip_yaml(keep_quotes=True)
-        mapping, sequence, offset = _guess_indent(original.lf)
+        mapping, sequence, offset = layout or _guess_indent(original.lf)
         self.yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
         try:
             self.data = self.yaml.load(original.lf)

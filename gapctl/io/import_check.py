@@ -60,10 +60,10 @@ def check_plan(plan: Any, out: Any) -> Round:
     after.observations = dict(round_.observations)
     after.channels = {unit: dict(found) for unit, found in round_.channels.items()}
     for path, data in sorted((p, d) for p, d in out.files.items() if p in plan.paths):
+        problems, obs, parsed = file_problems(round_, path, data)
         before: set[tuple[str, str]] = set()
         if out.seen.get(path) is not None:  # an existing file, as it is now
             before = {_key(p) for p in file_problems(round_, path, Path(path).read_bytes())[0]}
-        problems, obs, parsed = file_problems(round_, path, data)
         if obs is not None and obs.channel:
             after.channels.setdefault(obs.unit, {})[obs.channel] = obs
         elif obs is not None:
@@ -73,8 +73,8 @@ def check_plan(plan: Any, out: Any) -> Round:
             if _key(problem) in before:
                 continue
             row, col = _origin(plan, problem, unit, results)
-            loc = problem.locate()
             if problem.severity == "error":
+                loc = problem.locate()  # finding a position reads the file again: only for what is shown
                 if row is None:
                     plan.problem(problem.code, _("after the import `gapctl validate` would report {place}: {code} "
                                                  "{message}").format(place=loc, code=problem.code,

@@ -472,13 +472,14 @@ VALUE_KEYS = ("result", "items", "count", "fraction", "grade", "notices")
 
 
 def _plan_files(plan: Plan, out: Imported) -> None:
-    """The new bytes of each observation file. An existing file is edited in place (gapctl.data.yaml_edit.Edit):
+    """The new bytes of each observation file. An existing file is edited in place (gapctl.data.entry_edits):
     entries the import does not change keep every byte, comment, key order and unknown key."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     from gapctl.data import schema as S
+    from gapctl.data.entry_edits import EntryEdits
     from gapctl.data.writes import WriteError, read_original, refusal, round_root
-    from gapctl.data.yaml_edit import Edit, round_trip_yaml
+    from gapctl.data.yaml_edit import round_trip_yaml
     from gapctl.io.fmt import format_text
 
     round_ = plan.round
@@ -491,19 +492,16 @@ def _plan_files(plan: Plan, out: Imported) -> None:
                 raise WriteError(_("{file} is TOML; gapctl import edits YAML observation files only: enter these "
                                    "rows there by hand, or rewrite the file as YAML").format(file=display_path(path)))
             if os.path.lexists(path):
-                edit = Edit(read_original(path, out.root))
-                edit.yaml.representer.add_representer(Decimal, _represent_decimal)
-                data = edit.data
-                results = data.get("results", CommentedSeq()) if isinstance(data, CommentedMap) else None
-                if not isinstance(results, CommentedSeq):
+                # only the entries the import changes are rewritten, each in its own lines (gapctl.data.entry_edits)
+                file = EntryEdits(read_original(path, out.root), "results", _with_decimals)
+                if not isinstance(file.data, dict) or not isinstance(file.data.get("results", []), list):
                     raise WriteError(_("{file}: 'results' is not a list of entries; not written (fix the file "
                                        "first: gapctl validate)").format(file=display_path(path)))
-                if "results" not in data:
-                    edit.set(data, "results", CommentedSeq(), S.OBSERVATIONS)
-                changed = _merge(plan, edit, data["results"], unit_id, entries)
-                if changed:
-                    out.files[path] = edit.new_bytes()
-                    out.seen[path] = edit.original.seen
+                if "results" not in file.data:
+                    file.whole.set(file.whole.data, "results", CommentedSeq(), S.OBSERVATIONS)
+                if _merge(plan, file, unit_id, entries):
+                    out.files[path] = file.new_bytes()
+                    out.seen[path] = file.original.seen
                     plan.paths.add(path)
                 continue
             why = refusal(path, out.root)
@@ -541,22 +539,28 @@ def _observation_path(round_: Round, unit_id: str) -> Path:
     return round_.directory / "observations" / f"{unit_id}.yaml"
 
 
-def _merge(plan: Plan, edit: Any, results: Any, unit_id: str, entries: list[dict[str, Any]]) -> bool:
+def _with_decimals(edit: Any) -> None:
+    edit.yaml.representer.add_representer(Decimal, _represent_decimal)
+
+
+def _merge(plan: Plan, file: Any, unit_id: str, entries: list[dict[str, Any]]) -> bool:
     """Merge `entries` into an existing file's results; whether anything changed. An observation already
     recorded is replaced only with --force (or when gapctl's own export shows the cell edited since);
     a replaced value's old 扣分理由 and 整改要求 are marked STALE_MARK unless the sheet gives new ones."""
     from ruamel.yaml.comments import CommentedMap
 
     from gapctl.data import schema as S
-    existing = {str(e.get("indicator")): e for e in results
+
+    existing = {str(e.get("indicator")): i for i, e in enumerate(file.data.get("results") or [])
                 if isinstance(e, dict) and e.get("source", "evaluator") == "evaluator"}
     changed = False
     for entry in entries:
-        old = existing.get(entry["indicator"])
-        if old is None:
-            edit.append(results, CommentedMap(entry.items()))
+        index = existing.get(entry["indicator"])
+        if index is None:
+            file.append(CommentedMap(entry.items()))
             changed = True
             continue
+        edit, old = file.item(index)
         if all(str(old.get(k)) == str(v) for k, v in entry.items()):
             continue
         key = (unit_id, entry["indicator"])

@@ -326,11 +326,11 @@ def test_the_same_revision_gives_the_same_bytes_in_any_directory(tmp_path, monke
 
 
 def test_the_readme_shows_the_blocks_real_shape(monkeypatch):
-    """The README's provenance example (not a run block: the commit changes with every commit) has
+    """The docs' provenance example (not a run block: the commit changes with every commit) has
     exactly the keys `score --format json` gives, in the same order."""
     import re
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "provenance.en.md").read_text(encoding="utf-8")
     example = readme[readme.index("<!-- provenance example"):]
     example = example[example.index("```json\n"):example.index("\n```\n")]
     shown = re.findall(r'^    "(\w+)":', example, re.M)

@@ -3,6 +3,7 @@ the public per-file API (gapctl.scoring.pipeline) pickles; without dask, one lin
 
 from __future__ import annotations
 
+import json
 import pickle
 import subprocess
 import sys
@@ -122,7 +123,8 @@ def test_the_per_file_api_pickles_and_gives_what_score_prints(tmp_path: Path) ->
     ranked = pipeline.rank(plan, payloads)
     assert ranked.report.problems == [] and ranked.scores is not None
     printed = invoke("score", str(round_dir), "--format", "json", "--no-cache")
-    assert json_document(json_data(ranked.scores, ranked.scores.units)) == printed
+    provenance = json.loads(printed)["provenance"]  # what the files were (the command's own addition)
+    assert json_document(json_data(ranked.scores, ranked.scores.units), provenance) == printed
 
 
 def test_without_dask_one_line_and_exit_3(monkeypatch: pytest.MonkeyPatch) -> None:
