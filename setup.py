@@ -3,11 +3,11 @@
 The shipped schemes, their unit sets, the example rounds' round.toml (which unit set goes with
 which scheme) and the CI templates live at the top of the repository, where they are its own
 example data; a wheel only carries what is under gapctl/. So `build_py` copies them into
-`gapctl/_shipped/` in the build directory, keeping their relative paths, and gapctl.shipped
+`gapctl/_shipped/` in the build directory, keeping their relative paths, and gapctl.data.shipped
 reads them there with importlib.resources. Globs, not lists: whatever matches at build time
 ships. The sdist carries the same files (MANIFEST.in), so a wheel built from it is the same.
 
-Editable installs copy nothing: gapctl.shipped reads the checkout then. Everything else about
+Editable installs copy nothing: gapctl.data.shipped reads the checkout then. Everything else about
 the project is in pyproject.toml; this file only adds the command.
 """
 

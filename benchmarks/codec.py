@@ -25,7 +25,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gapctl import cache, codec, outcomes  # noqa: E402
+from gapctl import codec  # noqa: E402
+from gapctl.data import cache  # noqa: E402
+from gapctl.scoring import outcomes  # noqa: E402
 
 
 def pickle_dumps(value: Any, refer: Any) -> bytes:

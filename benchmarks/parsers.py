@@ -27,7 +27,7 @@ def _ryml_walk() -> Callable[[bytes], Any] | None:
         import ryml
     except ImportError:
         return None
-    from gapctl.sources import _composer, _plain
+    from gapctl.data.sources import _composer, _plain
 
     _composer()
     quoted = ryml.VALQUO | ryml.VAL_LITERAL | ryml.VAL_FOLDED
@@ -60,8 +60,8 @@ def _ryml_walk() -> Callable[[bytes], Any] | None:
 def readers() -> list[tuple[str, Callable[[bytes], Any], str]]:
     import yaml
 
-    from gapctl import fast_yaml
-    from gapctl.sources import SourceFile, _parse_yaml, read_file
+    from gapctl.data import fast_yaml
+    from gapctl.data.sources import SourceFile, _parse_yaml, read_file
 
     out: list[tuple[str, Callable[[bytes], Any], str]] = [
         ("PyYAML CSafeLoader (`yaml.load`, the benchmark's reference)",
@@ -101,8 +101,7 @@ def main() -> None:
             read(raw)
         best = min(_timed(read, data) for _ in range(args.repeat))
         rows.append((name, best / len(data) * 1000, same))
-    from gapctl import fast_yaml
-
+    from gapctl.data import fast_yaml
     refused = sum(1 for raw in data if fast_yaml.available() and fast_yaml.read(raw, raw.decode()) is None)
     reference = rows[0][1]
     print(f"{len(data):,} files of {args.round} ({sum(map(len, data)) / len(data) / 1024:.1f} KB each), "

@@ -6,7 +6,7 @@
 
 The round comes from generate.py (cached under --data-dir like bench.py's). Rows, each the best
 of --repeat runs:
-- the draws alone (gapctl.robustness.analyse on the round read and scored once), with expert
+- the draws alone (gapctl.scoring.robustness.analyse on the round read and scored once), with expert
   grades moved and without;
 - the whole command in a child process (`python -m gapctl robustness ROUND --format json`):
   start-up, reading, validating and scoring the round, the draws, the JSON.
@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["GAPCTL_JOBS"] = str(args.jobs)
     from decimal import Decimal
 
-    from gapctl import robustness
     from gapctl.api import load_round, score
+    from gapctl.scoring import robustness
 
     round_dir = ensure_round(args.data_dir, args.units, args.indicators, args.seed, "yaml")
     load = os.getloadavg() if hasattr(os, "getloadavg") else None

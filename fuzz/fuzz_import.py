@@ -29,13 +29,13 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["gapctl"]):
-    import gapctl.fmt  # noqa: F401  (imported on first use by the importer; instrumented here)
-    import gapctl.import_check  # noqa: F401
-    import gapctl.import_wide  # noqa: F401
-    import gapctl.writes  # noqa: F401
-    import gapctl.xlsx  # noqa: F401
-    from gapctl import importer
+    import gapctl.data.writes  # noqa: F401
+    import gapctl.io.fmt  # noqa: F401  (imported on first use by the importer; instrumented here)
+    import gapctl.io.import_check  # noqa: F401
+    import gapctl.io.import_wide  # noqa: F401
+    import gapctl.io.xlsx  # noqa: F401
     from gapctl.api import check
+    from gapctl.io import importer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

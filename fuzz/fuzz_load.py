@@ -24,11 +24,11 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["gapctl", "tomllib"]):
-    import gapctl.score  # noqa: F401  (imported by api.score on first use; instrumented here)
+    import gapctl.scoring.score  # noqa: F401  (imported by api.score on first use; instrumented here)
     from gapctl.api import check, load_round, score
-    from gapctl.load import build_observations, build_round, build_scheme, build_unit_set
-    from gapctl.sources import read_file
-    from gapctl.validate import check_scheme, check_unit_set
+    from gapctl.data.sources import read_file
+    from gapctl.scoring.load import build_observations, build_round, build_scheme, build_unit_set
+    from gapctl.scoring.validate import check_scheme, check_unit_set
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUND = "yanjiang-2021"

@@ -11,7 +11,7 @@ from typing import Any
 
 # Workbooks are read and written through openpyxl's standard-library XML path with defusedxml,
 # whether or not lxml is installed (python-docx brings it): the same bytes out, the same refusals
-# of entities in (gapctl.xlsx refuses to read a workbook when OPENPYXL_LXML=True is forced).
+# of entities in (gapctl.io.xlsx refuses to read a workbook when OPENPYXL_LXML=True is forced).
 os.environ.setdefault("OPENPYXL_LXML", "False")
 
 __version__ = "0.2.0"
@@ -23,9 +23,9 @@ def __getattr__(name: str) -> Any:
         from gapctl import api
         return getattr(api, name)
     if name == "validate":
-        from gapctl.validate import validate
+        from gapctl.scoring.validate import validate
         return validate
     if name == "load":
-        from gapctl.load import load
+        from gapctl.scoring.load import load
         return load
     raise AttributeError(name)

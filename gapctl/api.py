@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gapctl.data.model import Round
+from gapctl.data.sources import display_path, read_file
 from gapctl.i18n import _
-from gapctl.load import Loaded, build_round, build_scheme, build_unit_set, load, paused_gc, round_file
-from gapctl.model import Round
 from gapctl.problems import UNREADABLE, Location, Problem, Report
-from gapctl.sources import display_path, read_file
-from gapctl.validate import validate
+from gapctl.scoring.load import Loaded, build_round, build_scheme, build_unit_set, load, paused_gc, round_file
+from gapctl.scoring.validate import validate
 
 
 @dataclass
@@ -31,7 +31,7 @@ def check(path: Path | str) -> CheckResult:
 
 def targets(paths: list[Path]) -> list[Path]:
     """What to validate for each path given: its round, or its repository (for pre-commit's file lists)."""
-    from gapctl.load import find_repository_root
+    from gapctl.scoring.load import find_repository_root
 
     out: list[Path] = []
     for path in paths or [Path(".")]:
@@ -59,19 +59,18 @@ def _outermost(paths: list[Path]) -> list[Path]:
 def check_many(paths: list[Path], use_cache: bool = True, progress: Any = None) -> CheckResult:
     """Validate several rounds or repositories; one report, each problem once.
 
-    File by file (see gapctl.outcomes): on every core for large rounds, and from the
+    File by file (see gapctl.scoring.outcomes): on every core for large rounds, and from the
     cache for files that did not change unless `use_cache` is False.
     """
-    from gapctl import outcomes
-
+    from gapctl.scoring import outcomes
     results = [outcomes.check(target, use_cache, progress) for target in targets(paths)]
     report = Report([p for r in results for p in r.report.problems])
     return CheckResult(results[0].loaded, report, sum(r.files for r in results))
 
 
 def score(round_: Round, final: bool = False):
-    """Score a loaded round: a RoundScore with one UnitScore per unit (see gapctl.score)."""
-    from gapctl.score import score_round
+    """Score a loaded round: a RoundScore with one UnitScore per unit (see gapctl.scoring.score)."""
+    from gapctl.scoring.score import score_round
 
     with paused_gc():
         return score_round(round_, final=final)
@@ -113,6 +112,6 @@ def read_one(path: Path | str) -> tuple[str, Any, list[Problem]]:
         return "units", build_unit_set(parsed.src, parsed.data, problems), problems
     scheme = build_scheme(parsed.src, parsed.data, problems)
     if scheme is not None:
-        from gapctl.validate import check_scheme
+        from gapctl.scoring.validate import check_scheme
         problems.extend(check_scheme(scheme))
     return "scheme", scheme, problems

@@ -1,7 +1,7 @@
 """Values to bytes and back in a format that cannot run code: the cache's and the workers' format.
 
-Who calls it: `gapctl.cache` (`dumps`/`loads`) for every cache entry, and so `gapctl.outcomes`
-(one observation file's outcome) and `gapctl.load` (a scheme or unit set read from disk).
+Who calls it: `gapctl.data.cache` (`dumps`/`loads`) for every cache entry, and so `gapctl.scoring.outcomes`
+(one observation file's outcome) and `gapctl.scoring.load` (a scheme or unit set read from disk).
 
 What it guarantees: the bytes are MessagePack; decoding them builds only plain values
 (None, bool, int, float, str, bytes, list, dict), `Decimal`, `date`, `datetime`, `Path`,
@@ -9,7 +9,7 @@ tuple, set and frozenset, references the caller resolves, and instances of gapct
 dataclasses, whose fields are set by name without calling `__init__` or any other method.
 No class is named by the bytes except a dataclass defined in a `gapctl.` module, and no
 code of the bytes' choosing runs: forged bytes can give wrong values, never a command.
-That is why the cache signs its entries as well (HMAC, `gapctl.cache`).
+That is why the cache signs its entries as well (HMAC, `gapctl.data.cache`).
 
 Dataclasses are walked by field name, so a field added to `UnitScore` (or any other
 dataclass) is carried without a change here; a value of a type not listed above raises

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gapctl.i18n import in_lang
 from gapctl.problems import CATALOGUE
-from gapctl.rules import REGISTRY
+from gapctl.scheme.rules import REGISTRY
 
 
 def rules_md() -> str:
@@ -47,7 +47,7 @@ def rules_md() -> str:
 
 def constructs_md(root: Path | None = None) -> list[str]:
     """The scoring constructs, each with its worked example: a conformance case under tests/schemes/."""
-    from gapctl.constructs import registry
+    from gapctl.scheme.constructs import registry
 
     root = root or Path.cwd()
     lines = ["", "# Scoring constructs", "",
@@ -96,7 +96,7 @@ def _worked_example(case: Path, name: str) -> list[str]:
 
 def formula_md() -> list[str]:
     """The formula language of gates, vetoes, clause conditions and the base and total."""
-    from gapctl.formula import FUNCTIONS, NAMES, STAGES
+    from gapctl.scheme.formula import FUNCTIONS, NAMES, STAGES
 
     lines = ["", "# Formulas and conditions", "",
              "Gates, vetoes, a clause's `when`, `scoring.base` and `scoring.total` are formulas, read by a",

@@ -19,7 +19,7 @@ non-joiner and joiner (U+200B–U+200D), word joiner and invisible operators (U+
 byte-order mark inside text (U+FEFF), the soft hyphen, tag characters, besides the bidi
 controls. They are allowed in names and free text (a name pasted from a web page often holds
 one) but never shown as nothing: `某镇\\u200b人民政府` cannot pass for `某镇人民政府` in a report.
-Ids refuse them (gapctl.schema), since ids become file names and keys.
+Ids refuse them (gapctl.data.schema), since ids become file names and keys.
 """
 
 from __future__ import annotations
@@ -234,7 +234,7 @@ def json_text(dumped: str) -> str:
 def json_document(data: dict[str, Any], provenance: Any = None) -> str:
     """A JSON output of gapctl, as printed or written: an object whose first field is `version`
     (the gapctl that wrote it, so a consumer knows which release's shape and figures it reads),
-    then `provenance` when given (gapctl.provenance: the commit, lock file and files it was computed
+    then `provenance` when given (gapctl.review.provenance: the commit, lock file and files it was computed
     from), Chinese as written, bidi and control characters as `\\u` escapes (json_text), a final newline."""
     import json
 

@@ -1,7 +1,7 @@
 """Numbers as text: every figure gapctl prints or writes is rounded here, and only here.
 
 Published scores are rounded half-up (四舍五入: 86.25 → 86.3), the way an evaluation office
-rounds by hand and the way `gapctl.score.half_up` rounds while scoring. Python's own
+rounds by hand and the way `gapctl.scoring.score.half_up` rounds while scoring. Python's own
 formatting does not: `f"{Decimal('86.25'):.1f}"` is 86.2 (half-even), and a float formats its
 binary value (`f"{0.125:.2f}"` is 0.12). So no module formats a number with a precision of its
 own (`:.1f`, `%.2f`, `format(x, ".1f")`, `round()`, a `quantize` without `rounding=`):

@@ -161,7 +161,7 @@ def _json(data: Any, provenance: Any = None) -> str:
 
 def render(findings: Findings, fmt: str, provenance: Any = None) -> str:
     """The whole output of `gapctl validate` in `fmt` (one of FORMATS), ending in a newline; the json
-    and sarif formats carry `provenance` (gapctl.provenance) when given."""
+    and sarif formats carry `provenance` (gapctl.review.provenance) when given."""
     table = rows(findings.problems)
     if fmt == "json":
         return _json({"path": findings.paths, "ok": not findings.failed, "errors": findings.errors,

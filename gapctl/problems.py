@@ -7,13 +7,12 @@ hot path never pays for positions it does not need.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from gapctl.i18n import N_, in_lang
-
-if TYPE_CHECKING:
-    from gapctl.sources import SourceFile
+from gapctl.i18n import N_, _, in_lang
 
 ERROR = "error"
 WARNING = "warning"
@@ -177,13 +176,21 @@ class Location:
         return f"{self.path}:{self.line}:{self.col}"
 
 
+class Locatable(Protocol):
+    """What a problem points into: a data file that finds the line and column of a key path
+    (gapctl.data.sources.SourceFile is the one there is). A protocol, so that this module, which
+    every package imports, imports none of them."""
+
+    def locate(self, at: tuple[Any, ...], on: str = "value", offset: int | None = None) -> Location: ...
+
+
 @dataclass(slots=True)
 class Problem:
     """One finding: what kind, where (file + key path inside it), and the message."""
 
     kind: ProblemKind
     message: str
-    src: SourceFile | None = None
+    src: Locatable | None = None  # a gapctl.data.sources.SourceFile
     at: tuple[Any, ...] = ()
     on: str = "value"  # "value" or "key": which end of a mapping entry to point at
     location: Location | None = None  # set directly when known (syntax errors)
@@ -206,7 +213,7 @@ class Problem:
         return self.location
 
 
-def problem(kind: ProblemKind, message: str, src: SourceFile | None = None,
+def problem(kind: ProblemKind, message: str, src: Locatable | None = None,
             at: tuple[Any, ...] = (), on: str = "value") -> Problem:
     return Problem(kind, message, src, tuple(at), on)
 
@@ -247,3 +254,9 @@ class Report:
         if self.errors or (strict and self.warnings):
             return 1
         return 0
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """"; did you mean 'x'?" for the closest of `known` to a name that is not among them, or ""."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return _("; did you mean '{close}'?").format(close=close[0]) if close else ""

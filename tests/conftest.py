@@ -120,7 +120,7 @@ indicators:
 @pytest.fixture(autouse=True)
 def _not_in_ci_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests run as on a workstation whether or not CI=true: gapctl's CI mode (no symbolic link
-    followed, gapctl.reads) is tested where a test sets GAPCTL_CI=1 itself."""
+    followed, gapctl.data.reads) is tested where a test sets GAPCTL_CI=1 itself."""
     monkeypatch.setenv("GAPCTL_CI", "0")
 
 

@@ -12,8 +12,9 @@ from tests.conftest import ROOT
 
 CALLS = {"_", "N_", "in_lang"}
 # the output modules converted to the catalogue: no inline (Chinese, English) pairs left in them
-CONVERTED = ["gapctl/explain.py", "gapctl/diff_view.py", "gapctl/scoreboard.py", "gapctl/labels.py",
-             "gapctl/report/markdown.py", "gapctl/report/html.py", "gapctl/report/svg.py", "gapctl/report/build.py",
+CONVERTED = ["gapctl/scoring/explain.py", "gapctl/review/diff_view.py", "gapctl/scoring/scoreboard.py",
+             "gapctl/labels.py", "gapctl/report/markdown.py", "gapctl/report/html.py", "gapctl/report/svg.py",
+             "gapctl/report/build.py",
              "gapctl/report/document.py", "gapctl/report/word.py", "gapctl/report/pdf.py"]
 
 

@@ -74,7 +74,7 @@ def test_there_are_cases_for_every_mechanic():
 
 
 def test_the_worked_examples_the_docs_name_exist():
-    from gapctl.constructs import registry
+    from gapctl.scheme.constructs import registry
 
     names = {case_id(p) for p in CASES}
     for construct in registry():

@@ -7,8 +7,8 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from gapctl import schema as S
 from gapctl.cli import app
+from gapctl.data import schema as S
 from gapctl.docs import GENERATED
 from tests.conftest import ROOT
 
@@ -115,7 +115,7 @@ def test_the_help_texts_are_restored_after_a_page():
     """One process prints help in both languages: translating a page leaves the texts as written."""
     import typer.main
 
-    from gapctl.cli_help import translated
+    from gapctl.cli.help import translated
 
     root = typer.main.get_command(app)
     ctx = root.make_context("gapctl", ["--help"], resilient_parsing=True)

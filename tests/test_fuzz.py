@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gapctl.api import check, load_round, score
-from gapctl.sources import read_file
+from gapctl.data.sources import read_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted([*ROOT.glob("schemes/*.*"), *ROOT.glob("units/*.*"), *ROOT.glob("rounds/*/round.toml"),

@@ -1,6 +1,6 @@
 """Validation messages and rule words are Chinese by default and English on request (issue #17).
 
-The checks of gapctl.validate, gapctl.check_constructs and gapctl.check_rollups, the rule kinds'
+The checks of gapctl.scoring.validate, gapctl.scoring.check_constructs and gapctl.scoring.check_rollups, the rule kinds'
 checks and descriptions, formula errors and the words explain uses for constructs come from the
 catalogue; codes and positions never depend on the language.
 """
@@ -39,8 +39,8 @@ def _problems(path: Path) -> list[tuple[str, int, int, str, str]]:
 
 def _checked_here(path: Path) -> list[tuple[str, str]]:
     """(code, message) of the problems validate's checks found (not the loader's shape problems)."""
-    from gapctl.load import load
-    from gapctl.validate import validate
+    from gapctl.scoring.load import load
+    from gapctl.scoring.validate import validate
 
     try:
         loaded = load(path)
@@ -88,7 +88,7 @@ def test_validate_words_a_broken_scheme_in_chinese(chinese, mini_repo):
 
 
 def test_formula_errors_read_in_chinese(chinese):
-    from gapctl.formula import FormulaError, parse
+    from gapctl.scheme.formula import FormulaError, parse
 
     cases = {"bse > 85": "未知的名称“bse”；是否应为“base”？", "base >": "公式不完整（缺少运算数或“)”）",
              "score(2.1, 2) > 1": "score(…) 需要 1 个参数，而不是 2 个", "base # 85": "此处不能出现“#”"}
@@ -104,7 +104,7 @@ def test_formula_errors_read_in_chinese(chinese):
 
 
 def _rule(kind: str, **params):
-    from gapctl.model import Indicator, Rule
+    from gapctl.data.model import Indicator, Rule
 
     rule = Rule(kind=kind, params=params)
     return rule, Indicator(id="1", name="测试", points=Decimal(10))
@@ -137,7 +137,7 @@ def _rule(kind: str, **params):
      "from 10: 未设置专栏 (-3); 错别字 -0.2 each (at most 2); +1 each"),
 ])
 def test_every_rule_kind_is_described_in_both_languages(kind, params, zh, en, chinese):
-    from gapctl.rules import REGISTRY
+    from gapctl.scheme.rules import REGISTRY
 
     rule, indicator = _rule(kind, **params)
     assert REGISTRY[kind].describe(rule, indicator, "zh") == zh
@@ -145,7 +145,7 @@ def test_every_rule_kind_is_described_in_both_languages(kind, params, zh, en, ch
 
 
 def test_rule_checks_speak_the_current_language(chinese):
-    from gapctl.rules import REGISTRY
+    from gapctl.scheme.rules import REGISTRY
 
     rule, indicator = _rule("count-tiers", tiers=[{"at_least": 2, "points": 3}, {"at_least": 1, "points": 12}])
     messages = [m for m, _at in REGISTRY["count-tiers"].check_params(rule, indicator)]
@@ -158,8 +158,8 @@ def test_rule_checks_speak_the_current_language(chinese):
 
 
 def test_construct_words_for_explain_in_both_languages(chinese):
-    from gapctl.constructs.bounds import Cut, cut_text
-    from gapctl.formula import NAMES, STAGES, TOTAL, show_value
+    from gapctl.scheme.constructs.bounds import Cut, cut_text
+    from gapctl.scheme.formula import NAMES, STAGES, TOTAL, show_value
 
     cut = Cut(Decimal("-1.5"), Decimal(0), "points")
     assert cut_text(cut, "zh") == "界限：−1.5 → 0（扣完为止，本项在0至满分之间）"

@@ -32,13 +32,13 @@ from typer.testing import CliRunner
 
 from gapctl.api import check, score
 from gapctl.cli import app
-from gapctl.diff import diff_rounds
 from gapctl.escape import BIDI, code, csv_cell, html, link, md, plain, plain_line, safe_url
-from gapctl.explain import explain_data, explain_lines
 from gapctl.report.build import ReportError, render, write
+from gapctl.review.diff import diff_rounds
+from gapctl.scoring.explain import explain_data, explain_lines
 from gapctl.textwidth import width
 from tests.conftest import ROOT
-from tests.test_browser import chromium
+from tests.report.test_browser import chromium
 
 runner = CliRunner()
 
@@ -502,8 +502,7 @@ def test_followup_and_status_text(rounds, monkeypatch):
 
 def test_robustness_text_json_and_report_section(rounds, monkeypatch):
     """Unit names and scheme titles in the robustness table, its sentences, the report's chart and section."""
-    from gapctl import robustness
-
+    from gapctl.scoring import robustness
     monkeypatch.chdir(rounds["hostile"].parent.parent.parent)
     old, new = (str(rounds[n].relative_to(Path.cwd())) for n in ("clean", "hostile"))
     for lang in ("zh", "en"):

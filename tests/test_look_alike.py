@@ -117,8 +117,8 @@ def test_points_with_more_than_six_decimal_places_are_refused(points, refused, m
 
 
 def test_a_fraction_with_many_decimals_in_an_observation_is_refused_too(mini_repo, monkeypatch):
-    from gapctl.load import build_observations
-    from gapctl.sources import read_file
+    from gapctl.data.sources import read_file
+    from gapctl.scoring.load import build_observations
 
     path = mini_repo / "elsewhere/a.yaml"
     path.parent.mkdir()

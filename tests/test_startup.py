@@ -15,8 +15,8 @@ import pytest
 from tests.conftest import ROOT
 
 HEAVY = {"ruamel", "openpyxl", "tabulate", "chinese_calendar", "multiprocessing", "gapctl.report",
-         "gapctl.diff", "gapctl.fmt", "gapctl.export", "gapctl.importer", "pyarrow", "dask", "distributed",
-         "gapctl.columnar", "gapctl.shards",
+         "gapctl.review.diff", "gapctl.io.fmt", "gapctl.io.export", "gapctl.io.importer", "pyarrow", "dask",
+         "distributed", "gapctl.io.columnar", "gapctl.io.shards", "gapctl.data.yaml_edit",
          "pydantic", "pydantic_core", "lark", "docx", "markdown_it", "defusedxml", "concurrent"}
 HELP_NEEDS = {"markdown_it"}  # typer's rich help pages render their text with it
 
@@ -39,18 +39,18 @@ def test_imports_only_what_the_command_needs(args: tuple[str, ...]) -> None:
 
 def test_help_does_not_load_the_library() -> None:
     modules = imported("--help")
-    assert not {"yaml", "gapctl.load", "gapctl.score", "gapctl.validate"} & modules
+    assert not {"yaml", "gapctl.scoring.load", "gapctl.scoring.score", "gapctl.scoring.validate"} & modules
 
 
 def test_version_imports_nothing_of_the_library() -> None:
     modules = imported("--version")
     assert "gapctl.cli" in modules
     assert not {m for m in modules if m.split(".")[0] in ("yaml", "yaml_rs", "msgpack", "pydantic", "lark")}
-    assert not {"gapctl.load", "gapctl.score", "gapctl.outcomes", "gapctl.model"} & modules
+    assert not {"gapctl.scoring.load", "gapctl.scoring.score", "gapctl.scoring.outcomes", "gapctl.data.model"} & modules
 
 
 def test_a_warm_score_imports_only_what_it_needs(tmp_path) -> None:
-    """`gapctl score` on a filled cache: no pydantic (typer's coercion, see gapctl.cli_params), no
+    """`gapctl score` on a filled cache: no pydantic (typer's coercion, see gapctl.cli.params), no
     report, spreadsheet, Word, Markdown or formula libraries, no process pool."""
     env = {**os.environ, "GAPCTL_CACHE_DIR": str(tmp_path / "cache"), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
     env.pop("GAPCTL_NO_CACHE", None)
@@ -58,6 +58,6 @@ def test_a_warm_score_imports_only_what_it_needs(tmp_path) -> None:
                           capture_output=True, timeout=120)
     assert cold.returncode == 0, cold.stderr
     modules = imported("score", "rounds/suizhou-2021", env=env)
-    assert "gapctl.outcomes" in modules
+    assert "gapctl.scoring.outcomes" in modules
     heavy = sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
     assert not heavy, f"a warm gapctl score imports {heavy}"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from gapctl.scaffold import list_schemes
+from gapctl.io.scaffold import list_schemes
 from tests.conftest import ROOT
 
 SHIPPED = "gapctl/_shipped/"
@@ -79,7 +79,7 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pa
     env = {key: value for key, value in os.environ.items()
            if key not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "GAPCTL_CACHE_DIR"}}
     env.update(HOME=str(base), XDG_CACHE_HOME=str(base / "cache"), PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}")
-    where = run(python, "-c", "import gapctl, gapctl.shipped as s; print(gapctl.__file__); print(s.origin()); "
+    where = run(python, "-c", "import gapctl, gapctl.data.shipped as s; print(gapctl.__file__); print(s.origin()); "
                 "print(s.pre_commit_hooks() is not None)", cwd=base, env=env)
     module, origin, hooks = where.stdout.splitlines()
     assert Path(module).is_relative_to(site), f"gapctl imported from {module}, not from {site}"

@@ -2,9 +2,9 @@
 or one document to issue (Word, or PDF printed from the HTML by Chromium).
 
 The whole directory is built beside its destination and exchanged with the old one in one
-rename (gapctl.writes.write_directory), so a reader never sees half a report or none, and a
+rename (gapctl.data.writes.write_directory), so a reader never sees half a report or none, and a
 run killed at any moment leaves the previous report or the new one. A document is one file,
-written atomically (gapctl.writes.write_atomically).
+written atomically (gapctl.data.writes.write_atomically).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from gapctl.i18n import _
 from gapctl.report import html as html_render
 from gapctl.report.document import Issue, Standing, header_text, issued_on, mark, notices, page_of
 from gapctl.report.markdown import pages
-from gapctl.score import RoundScore
+from gapctl.scoring.score import RoundScore
 
 FORMATS = ("html", "md", "docx", "pdf")
 DOCUMENTS = ("docx", "pdf")  # one file each, not a directory
@@ -35,11 +35,11 @@ def render(scored: RoundScore, fmt: str = "html", lang: str = "zh", previous: Ro
     """Relative path → file content for every file of the report (deterministic unless `stamp`).
 
     `issue`: the office, date and number the overview names; `standing`: whether the results are
-    provisional (every page says so); `provenance` (gapctl.provenance): what the results were
+    provisional (every page says so); `provenance` (gapctl.review.provenance): what the results were
     computed from, a section of the overview and a line at the end of each unit's page; `history`
-    (a gapctl.trend.Trend ending with this round): each unit's page gains its totals round by round
+    (a gapctl.report.trend.Trend ending with this round): each unit's page gains its totals round by round
     (a table and a chart) and its recurring problems with the earlier round's 整改要求; `robustness`:
-    gapctl.robustness results (one per scheme) for the overview's robustness section (none by default)."""
+    gapctl.scoring.robustness results (one per scheme) for the overview's robustness section (none by default)."""
     ext = ".html" if fmt == "html" else ".md"
     issue, standing = issue or Issue(), standing or Standing()
     out: dict[str, str] = {}
@@ -101,8 +101,8 @@ _JOB: tuple[Any, ...] | None = None  # what forked workers render from (inherite
 
 def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
     """(path, title, HTML body) of pages start..end: page 0 is the overview, then one per unit."""
-    from gapctl.load import paused_gc
     from gapctl.report.markdown import overview, unit_page
+    from gapctl.scoring.load import paused_gc
 
     assert _JOB is not None
     scored, lang, previous, stamp, standing, provenance, history, robustness = _JOB
@@ -128,7 +128,7 @@ def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
                  robustness: list | None = None) -> list[tuple[str, str, str]]:
     """Every page rendered, in order; large rounds across the machine's cores (forked workers)."""
     global _JOB
-    from gapctl.outcomes import jobs_wanted
+    from gapctl.scoring.outcomes import jobs_wanted
 
     count = len(scored.units) + 1
     workers = min(jobs_wanted(), 8)  # GAPCTL_JOBS, else the usable cores, as validate and score
@@ -162,7 +162,7 @@ def document(scored: RoundScore, fmt: str, lang: str = "zh", previous: RoundScor
     raise ValueError(f"{fmt!r} is not a document format; expected one of {', '.join(DOCUMENTS)}")
 
 
-# --- unit by unit (gapctl.details) ----------------------------------------------------------
+# --- unit by unit (gapctl.scoring.details) ----------------------------------------------------------
 # A large round's report without holding it: each unit page is rendered by a worker from that
 # unit's own files and the round's summary, and written as it comes; the overview, which adds up
 # every unit's indicators (markdown.Tally), comes last. The files are those `render` gives.
@@ -170,9 +170,9 @@ def document(scored: RoundScore, fmt: str, lang: str = "zh", previous: RoundScor
 def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous: Any = None,
                 stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None,
                 progress: Any = None, provenance: Any = None) -> int:
-    """Write the html or md report of `source` (a gapctl.details.Source; `previous`, the last
+    """Write the html or md report of `source` (a gapctl.scoring.details.Source; `previous`, the last
     round's, for --compare) to `out_dir` as `render` + `write` would; the number of files."""
-    from gapctl.writes import Staging, WriteError, write_directory
+    from gapctl.data.writes import Staging, WriteError, write_directory
 
     out_dir = Path(out_dir)
     _check_target(out_dir)
@@ -198,8 +198,8 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     which holds every page behind the overview, is written to `stage` in parts (or yielded whole)."""
     import tempfile
 
-    from gapctl import details
     from gapctl.report.markdown import Tally, overview, unit_page
+    from gapctl.scoring import details
 
     html = fmt == "html"
     ext = ".html" if html else ".md"
@@ -257,10 +257,9 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
 def document_units(source: Any, fmt: str, lang: str = "zh", previous: Any = None, stamp: str | None = None,
                    issue: Issue | None = None, standing: Standing | None = None, provenance: Any = None,
                    progress: Any = None) -> bytes:
-    """`document` of a round detailed unit by unit (gapctl.details): docx with each unit's section
+    """`document` of a round detailed unit by unit (gapctl.scoring.details): docx with each unit's section
     made by a worker; pdf printed from the one-file HTML report (which Chromium needs whole)."""
-    from gapctl import details
-
+    from gapctl.scoring import details
     scored = source.scored
     if fmt == "docx":
         from gapctl.report.word import docx_bytes, unit_xml
@@ -305,8 +304,8 @@ def document_path(out: Path | None, round_id: str, fmt: str) -> Path:
 
 
 def write_document(data: bytes, path: Path) -> None:
-    """Write the document in one step (gapctl.writes): the old file or the new one, never half."""
-    from gapctl.writes import WriteError, write_atomically
+    """Write the document in one step (gapctl.data.writes): the old file or the new one, never half."""
+    from gapctl.data.writes import WriteError, write_atomically
 
     path = Path(path)
     try:  # refuses links and anything but a regular file
@@ -321,8 +320,8 @@ def _flatten_links(body: str) -> str:
 
 
 def write(files: dict[str, str], out_dir: Path) -> None:
-    """Build the report beside `out_dir`, then swap it into place in one step (gapctl.writes)."""
-    from gapctl.writes import WriteError, write_directory
+    """Build the report beside `out_dir`, then swap it into place in one step (gapctl.data.writes)."""
+    from gapctl.data.writes import WriteError, write_directory
 
     out_dir = Path(out_dir)
     _check_target(out_dir)

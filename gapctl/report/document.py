@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from gapctl.i18n import N_, in_lang
-from gapctl.score import RoundScore
+from gapctl.scoring.score import RoundScore
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,15 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.escape import code, link, md
-from gapctl.explain import observation_text
 from gapctl.figures import figure
 from gapctl.i18n import in_lang
 from gapctl.labels import aside, enumerated, name_in, pair, written
 from gapctl.report import svg
 from gapctl.report.document import Issue, Standing, issued_on, notices
-from gapctl.rules import num
-from gapctl.score import LeafScore, RoundScore, UnitScore
-from gapctl.scoreboard import fixed, pending_flag, total_text, two
+from gapctl.scheme.rules import num
+from gapctl.scoring.explain import observation_text
+from gapctl.scoring.score import LeafScore, RoundScore, UnitScore
+from gapctl.scoring.scoreboard import fixed, pending_flag, total_text, two
 
 
 @dataclass
@@ -106,9 +106,9 @@ class Tally:
 def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None, standing: Standing | None = None,
              issue: Issue | None = None, robustness: list | None = None, tally: Tally | None = None) -> Page:
     """The first page; `issue` adds the office, number and date to its facts (the HTML shows them
-    in its masthead instead); `robustness` (gapctl.robustness results, one per scheme) adds the
+    in its masthead instead); `robustness` (gapctl.scoring.robustness results, one per scheme) adds the
     section on how far ranks and grades move (gapctl.report.robustness). `tally`: what the units'
-    indicators add up to, when the units of `scored` are summaries (gapctl.details); otherwise it
+    indicators add up to, when the units of `scored` are summaries (gapctl.scoring.details); otherwise it
     is added up from them."""
     if tally is None:
         tally = Tally()
@@ -325,7 +325,7 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
     lines += ["## " + in_lang("Score card", lang), ""] + _table([in_lang("Item", lang), in_lang("Score", lang)],
                                                                 card, {1})
     if s.vetoed:
-        from gapctl.constructs.vetoes import effects_text
+        from gapctl.scheme.constructs.vetoes import effects_text
         lines += ["## " + in_lang("Vetoes", lang), ""]
         lines += ["- " + pair(md(name_in(v, lang)), md(effects_text(v, s.scheme, lang)), lang) for v in s.vetoed]
         lines.append("")
@@ -349,7 +349,7 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
 
 def _members(scored: RoundScore, s: UnitScore, lang: str, ext: str) -> list[str]:
     """The channels, subordinate units and periods the unit's score is built from, group by group."""
-    from gapctl.constructs.groups import explain_text
+    from gapctl.scheme.constructs.groups import explain_text
 
     lines: list[str] = []
     units = _round_facts(scored)[1]
@@ -387,7 +387,7 @@ def _round_facts(scored: RoundScore) -> tuple[Counter[int], set[str]]:
 
 
 def total_text_of(m) -> str:
-    from gapctl.formula import exact
+    from gapctl.scheme.formula import exact
     return exact(m.total) if m.total is not None else "—"
 
 
@@ -465,7 +465,7 @@ def pages(scored: RoundScore, lang: str, ext: str, previous: RoundScore | None =
     return out
 
 
-# --- provenance (gapctl.provenance) ----------------------------------------------------
+# --- provenance (gapctl.review.provenance) ----------------------------------------------------
 
 FILES_LISTED = 40  # more files than this: the count and the manifest's sha256, not every line
 
@@ -473,7 +473,7 @@ FILES_LISTED = 40  # more files than this: the count and the manifest's sha256, 
 def provenance_block(provenance: Any, lang: str) -> list[str]:
     """The overview's last section: the commit, gapctl, the lock file, and every file used with its
     sha256 (up to FILES_LISTED; beyond, their number and the manifest's hash)."""
-    from gapctl.provenance import HEADING, NOTE
+    from gapctl.review.provenance import HEADING, NOTE
 
     lines = ["## " + in_lang(HEADING, lang), ""]
     lines += ["- " + pair(md(name), code(value) if _hexlike(value) else md(value), lang)
@@ -501,7 +501,7 @@ def _hexlike(value: str) -> bool:
     return len(head) >= 40 and all(c in "0123456789abcdef" for c in head)
 
 
-# --- history across rounds (gapctl.trend) ----------------------------------------------
+# --- history across rounds (gapctl.report.trend) ----------------------------------------------
 
 def chart_name(unit_id: str, n: int) -> str:
     """The file of a unit's history chart under charts/: its id when that is ASCII, else its place
@@ -513,8 +513,7 @@ def chart_name(unit_id: str, n: int) -> str:
 def history_block(u: Any, history: Any, lang: str) -> tuple[list[str], dict[str, str]]:
     """A unit's totals, ranks and grades round by round (a table and a line chart), then the problems
     found again in its last two rounds, each with what the earlier round asked it to fix (整改要求)."""
-    from gapctl import trend as T
-
+    from gapctl.report import trend as T
     heading = in_lang("History", lang)
     rows = []
     for scored, s in zip(history.rounds, u.scores, strict=True):

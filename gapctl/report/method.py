@@ -5,7 +5,7 @@ Contract. `method(scored, lang)` gives plain text (no markup) for every renderer
 so HTML and PDF) overview and the Word document take it from here, so they say the same. For each
 scheme of the round: its source, the base and total formulas, its grade bands, its ranking (published,
 none, or shown on request and so not published); then every `assumed` mark of the round, its external
-deductions, its unit set and its schemes (gapctl.assumptions), by file, or a sentence saying there
+deductions, its unit set and its schemes (gapctl.data.assumptions), by file, or a sentence saying there
 are none. It reads the scores' round and schemes only; it changes nothing.
 """
 
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gapctl import assumptions as A
+from gapctl.data import assumptions as A
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import written
-from gapctl.rules import num
-from gapctl.score import RoundScore
+from gapctl.scheme.rules import num
+from gapctl.scoring.score import RoundScore
 
 FILES = {"round": N_("This round (round.toml)"), "external": N_("External deductions {id}"),
          "units": N_("Unit set {id}"), "scheme": N_("Scheme {id}"), "calendar": N_("Calendar {id}")}
@@ -36,7 +36,7 @@ class Method:
 
 
 def method(scored: RoundScore, lang: str) -> Method:
-    from gapctl.show import ranking_text, round_assumptions, scoring_pairs
+    from gapctl.scoring.show import ranking_text, round_assumptions, scoring_pairs
 
     out = Method()
     seen: dict[str, object] = {}

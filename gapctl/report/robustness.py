@@ -1,6 +1,6 @@
 """The report's robustness section (`gapctl report --robustness`): how far ranks and grades move.
 
-Given the results of gapctl.robustness for the schemes of a round (the command line draws them;
+Given the results of gapctl.scoring.robustness for the schemes of a round (the command line draws them;
 nothing here draws), the overview gets one section: what was moved and how often, then per
 scheme a rank-interval chart (inline SVG, gapctl.report.svg.rank_intervals) and one sentence per
 unit whose rank or grade is not robust (its 5–95% interval is not its rank, or its grade changes
@@ -17,8 +17,8 @@ from gapctl.figures import figure
 from gapctl.i18n import in_lang
 from gapctl.labels import name_in, pair, written
 from gapctl.report import svg
-from gapctl.robustness import sentence, unpublished
-from gapctl.score import RoundScore
+from gapctl.scoring.robustness import sentence, unpublished
+from gapctl.scoring.score import RoundScore
 
 
 def section(scored: RoundScore, results: list[Any], lang: str, charts: dict[str, str]) -> list[str]:

@@ -33,8 +33,8 @@ from gapctl.i18n import in_lang
 from gapctl.labels import name_in, pair, written
 from gapctl.report.document import Issue, Standing, header_text, issued_on, mark, notices, page_of
 from gapctl.report.markdown import flag_labels, not_published, problems, rank_of, ranking_groups
-from gapctl.score import RoundScore, UnitScore
-from gapctl.scoreboard import fixed, total_text
+from gapctl.scoring.score import RoundScore, UnitScore
+from gapctl.scoring.scoreboard import fixed, total_text
 
 SONG, HEI, LATIN = "宋体", "黑体", "Times New Roman"
 ALT_NAMES = {SONG: "SimSun", HEI: "SimHei"}
@@ -47,9 +47,9 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 def docx_bytes(scored: RoundScore, lang: str = "zh", issue: Issue | None = None,
                standing: Standing | None = None, provenance: Any = None,
                unit_parts: Callable[[list[UnitScore]], Iterable[str]] | None = None) -> bytes:
-    """The Word document (.docx) of the round's results; `provenance` (gapctl.provenance) adds an
+    """The Word document (.docx) of the round's results; `provenance` (gapctl.review.provenance) adds an
     annex after the 落款 saying what they were computed from. `unit_parts(units)`: each unit's section
-    (`unit_xml`) in the order given, when the units of `scored` are summaries (gapctl.details)."""
+    (`unit_xml`) in the order given, when the units of `scored` are summaries (gapctl.scoring.details)."""
     from docx import Document
     from docx.oxml import parse_xml
 
@@ -416,7 +416,7 @@ def _method(body: _Body, scored: RoundScore, lang: str) -> None:
 
 def _unit_problems(body: _Body, s: UnitScore, n: int, lang: str, ranked: bool = True) -> None:
     """A unit's heading, its total, grade and rank, its vetoes and its problem list."""
-    from gapctl.constructs.vetoes import effects_text
+    from gapctl.scheme.constructs.vetoes import effects_text
 
     body.para(in_lang("({number}) {name}", lang).format(number=n, name=name_in(s.unit, lang)), style="Heading2")
     facts = [in_lang("Total", lang) + f" {total_text(s)}"]
@@ -442,8 +442,8 @@ def _unit_problems(body: _Body, s: UnitScore, n: int, lang: str, ranked: bool = 
 
 def _provenance(body: _Body, provenance: Any, lang: str) -> None:
     """附：数据来源: the commit, gapctl, the lock file, and every file used with its sha256 (in small type)."""
-    from gapctl.provenance import HEADING, NOTE
     from gapctl.report.markdown import FILES_LISTED
+    from gapctl.review.provenance import HEADING, NOTE
 
     body.para(in_lang(HEADING, lang), style="Heading1", before=360)
     for name, value in provenance.lines(lang):

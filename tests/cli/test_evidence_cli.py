@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gapctl.cli import app
-from gapctl.evidence import EvidenceError, add
+from gapctl.process.evidence import EvidenceError, add
 
 runner = CliRunner()
 
@@ -94,7 +94,7 @@ def test_an_evidence_directory_linked_elsewhere_is_refused(repo):
 
 
 def test_a_unit_evidence_directory_linked_inside_the_round_is_refused_too(repo):
-    """Writes never go through a link, even one that stays inside (gapctl.writes)."""
+    """Writes never go through a link, even one that stays inside (gapctl.data.writes)."""
     (repo / "rounds/r1/evidence/shared").mkdir(parents=True)
     (repo / "rounds/r1/evidence/b").symlink_to("shared", target_is_directory=True)
     (reason,) = refused(repo, "rounds/r1", "b", "1.1", "shot.png")

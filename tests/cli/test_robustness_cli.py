@@ -1,4 +1,4 @@
-"""`gapctl robustness`: a thin layer over gapctl.robustness (figures, exit codes, progress)."""
+"""`gapctl robustness`: a thin layer over gapctl.scoring.robustness (figures, exit codes, progress)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from typer.testing import CliRunner
 
-from gapctl import robustness as R
 from gapctl.api import load_round, score
 from gapctl.cli import app
+from gapctl.scoring import robustness as R
 from tests.conftest import ROOT
 
 runner = CliRunner()
@@ -60,7 +60,7 @@ def test_exit_codes(tmp_path):
 
 
 def test_a_long_run_on_a_terminal_shows_its_progress_on_stderr(monkeypatch):
-    import gapctl.cli as cli
+    import gapctl.cli.common as cli
 
     monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
     monkeypatch.setattr(cli, "LONG_RUN", 100)

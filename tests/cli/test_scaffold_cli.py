@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gapctl import shipped
 from gapctl.api import check
 from gapctl.cli import app
-from gapctl.fmt import format_paths
-from gapctl.scaffold import init, list_schemes, new_round
+from gapctl.data import shipped
+from gapctl.io.fmt import format_paths
+from gapctl.io.scaffold import init, list_schemes, new_round
 from tests.conftest import ROOT
 
 runner = CliRunner()

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from gapctl.api import check, score
 from gapctl.cli import app
-from gapctl.scoreboard import unit_row
+from gapctl.scoring.scoreboard import unit_row
 from tests.conftest import ROOT, write_repo
 
 runner = CliRunner()

@@ -36,7 +36,7 @@ JSON_COMMANDS = [
     ["verify", "rounds/shanwei-2020", "docs/examples/shanwei-2020-published.csv"],
 ]
 # outputs about gapctl itself or about files written or reformatted, not figures computed from a round:
-# `version` only (every other JSON output carries `provenance` next to it: gapctl.provenance)
+# `version` only (every other JSON output carries `provenance` next to it: gapctl.review.provenance)
 WITHOUT_PROVENANCE = {"validate --list-codes", "init --list", "fmt --check", "schema --check"}
 GROUPS = ("evidence", "new")
 
@@ -48,7 +48,7 @@ def command_of(args: list[str]) -> str:
 
 def writing_commands(repo: Path) -> list[list[str]]:
     """Commands that write (in `repo`, a copy of the mini repository) and print JSON of what they wrote."""
-    from tests.test_import_scheme import build_workbook, row
+    from tests.io.test_import_scheme import build_workbook, row
 
     (repo / "shot.png").write_bytes(b"\x89PNG")
     workbook = build_workbook(repo / "table.xlsx", [row("公开渠道", "渠道覆盖", "", 2)])

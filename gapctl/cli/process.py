@@ -1,0 +1,85 @@
+"""`gapctl compare-self`, `agreement` and `followup`: the assessment's process around the scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from gapctl.cli.common import (
+    FORMAT_OPTION,
+    LANG_OPTION,
+    Format,
+    Lang,
+    _detailed,
+    _lang,
+    _print_result,
+    _scored,
+    _sources,
+    app,
+)
+from gapctl.i18n import N_
+
+
+@app.command("compare-self", help=N_("""Where a unit's self-assessment (自评) claims more than the evaluators
+found, per unit and indicator, with totals.
+
+Examples:
+
+  gapctl compare-self rounds/shanwei-2020
+
+  gapctl compare-self rounds/shanwei-2020 --all --format json"""))
+def compare_self_command(
+    path: Path = typer.Argument(..., help=N_("A round directory.")),
+    show_all: bool = typer.Option(False, "--all", help=N_("Every compared indicator, not only over-claims.")),
+    fmt: Format = FORMAT_OPTION,
+    lang: Lang | None = LANG_OPTION,
+) -> None:
+    from gapctl.process import selfcheck
+    provenance: list = []
+    scored = _scored(path, final=False, provenance=provenance if fmt is Format.json else None)
+    result = selfcheck.compare_self(scored.round, include_all=show_all, scored=scored)
+    _print_result(selfcheck, result, fmt, _lang(lang, scored.units), provenance)
+
+
+@app.command("agreement", short_help=N_("How often a second evaluator agrees with the first, per indicator."),
+              help=N_("""How often a second evaluator's review agrees with the first evaluator, per
+indicator (percentage and Cohen's kappa); the indicators read differently come first.
+
+Examples:
+
+  gapctl agreement rounds/shanwei-2020
+
+  gapctl agreement rounds/shanwei-2020 --format json"""))
+def agreement_command(
+    path: Path = typer.Argument(..., help=N_("A round directory.")),
+    fmt: Format = FORMAT_OPTION,
+    lang: Lang | None = LANG_OPTION,
+) -> None:
+    from gapctl.process import agreement
+    provenance: list = []
+    scored, source = _detailed(path, provenance=provenance if fmt is Format.json else None)  # pairs unit by unit
+    _print_result(agreement, agreement.agreement(scored.round, scored, source), fmt, _lang(lang, scored.units),
+                  provenance)
+
+
+@app.command("followup", short_help=N_("Whether the earlier round's problems are fixed in the later round."),
+              help=N_("""For every problem in the earlier round's problem lists: fixed, still
+failing, or no longer assessed in the later round (indicators matched by id or `replaces:`),
+per unit.
+
+Examples:
+
+  gapctl followup rounds/suizhou-2021 rounds/suizhou-2022
+
+  gapctl followup rounds/suizhou-2021 rounds/suizhou-2022 --format json"""))
+def followup_command(
+    old_round: Path = typer.Argument(..., help=N_("The earlier round.")),
+    new_round: Path = typer.Argument(..., help=N_("The later round.")),
+    fmt: Format = FORMAT_OPTION,
+    lang: Lang | None = LANG_OPTION,
+) -> None:
+    from gapctl.process import followup
+    (old, old_source), (new, new_source) = _detailed(old_round), _detailed(new_round)  # unit by unit in workers
+    _print_result(followup, followup.followup(old, new, old_source, new_source), fmt, _lang(lang, new.units),
+                  _sources([old, new], fmt))

@@ -1,0 +1,496 @@
+"""A content-addressed cache of per-file work, under `.gapctl-cache/` at the repository root.
+
+An entry is named by a hash of everything its value depends on: the file's bytes, the
+hash of gapctl's own code (so an edited checkout never reads entries an older build
+wrote), and a context the caller gives (the scheme's hash, the unit's record, ...).
+
+What an entry holds and why it can be trusted:
+
+- a value in MessagePack (`gapctl.codec`): reading it builds data and gapctl dataclasses,
+  never runs code, so even a forged entry cannot run a command. Nothing is unpickled.
+- an HMAC-SHA256 over its name and bytes, under a key kept outside the repository: the
+  repository secret `GAPCTL_CACHE_KEY` when it is set (CI), else this user's key file
+  (`$XDG_CACHE_HOME/gapctl/key`, made on first use with mode 0600). A key shorter than 32
+  bytes is refused: a short key file is replaced by a new one, a short `GAPCTL_CACHE_KEY`
+  turns the cache off; either says so in one line. An entry that is truncated, corrupt,
+  copied from another machine or written by someone else fails the check and is
+  recomputed, so forged entries cannot change a score either.
+- a directory that only gapctl fills: a `.gapctl-cache` that is a symbolic link (it would
+  write elsewhere) or that git tracks (anyone who can push could fill it) is not used; one
+  line says so and scoring goes on without a cache.
+
+Entries are written to a temporary file in the same directory and renamed, so concurrent
+runs see the old entry, the new one or none, never a torn one; each entry's bytes depend
+only on its name, so two runs writing one entry write the same bytes. The first run that
+writes also prunes (under a lock, so one run at a time): other gapctl versions' entries
+unused for a day, then the least recently used entries past `GAPCTL_CACHE_MB` (500 MB).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from gapctl import codec
+from gapctl.i18n import _
+
+CACHE_DIR = ".gapctl-cache"
+MAGIC = b"GAPCTL-CACHE-2\n"  # 2: MessagePack (1 was pickle, never read again)
+SIGNATURE_BYTES = 32
+KEY_BYTES = 32
+DEFAULT_MB = 500
+DAY = 24 * 3600
+_FINGERPRINT: str | None = None
+_SAID: set[str] = set()
+
+
+def notice(message: str) -> None:
+    """One line on stderr, once per run: the cache never stops a command, but says what it refused."""
+    if message not in _SAID:
+        _SAID.add(message)
+        sys.stderr.write(f"gapctl: {message}\n")
+        sys.stderr.flush()
+
+
+def code_fingerprint() -> str:
+    """A hash of gapctl's own source files and compiled message catalogues: any edit to the code, or
+    to a translation (cached problems carry their messages), changes every key."""
+    global _FINGERPRINT
+    if _FINGERPRINT is None:
+        package = Path(__file__).resolve().parent.parent  # gapctl/, from gapctl/data/cache.py
+        digest = hashlib.sha256()
+        for path in sorted([*package.rglob("*.py"), *package.rglob("*.mo")]):
+            digest.update(str(path.relative_to(package)).encode() + b"\0")
+            digest.update(path.read_bytes())
+        from gapctl import __version__
+        digest.update(__version__.encode())
+        _FINGERPRINT = digest.hexdigest()
+    return _FINGERPRINT
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()  # SHA-NI makes it the fastest in hashlib here
+
+
+def key_of(*parts: Any) -> str:
+    """The entry name for these parts (strings, bytes, numbers, tuples of them)."""
+    digest = hashlib.sha256(code_fingerprint().encode())
+    for part in parts:
+        digest.update(b"\x1f" + (part if isinstance(part, bytes) else repr(part).encode()))
+    return digest.hexdigest()
+
+
+# --- the signing key -------------------------------------------------------------------
+
+def key_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gapctl" / "key"
+
+
+def _secret() -> bytes | None:
+    """The signing key: GAPCTL_CACHE_KEY when set, else this user's key file (made, or remade
+    when it is too short); None when there is none to use."""
+    given = os.environ.get("GAPCTL_CACHE_KEY")
+    if given:
+        key = given.encode("utf-8", "surrogateescape")
+        if len(key) < KEY_BYTES:
+            notice(_("GAPCTL_CACHE_KEY has {size} bytes, fewer than {least}; the cache is off for this run").format(
+                size=len(key), least=KEY_BYTES))
+            return None
+        return key
+    path = key_path()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        data = None
+    except OSError:
+        return None
+    if data is not None and len(data) >= KEY_BYTES:
+        return data
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key.")  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(secrets.token_bytes(KEY_BYTES))
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, 0o600)
+            if data is None:
+                try:
+                    os.link(tmp, path)  # fails if another run made the key first: use theirs
+                except FileExistsError:
+                    pass
+            else:
+                os.replace(tmp, path)
+                notice(_("the cache key {path} had {size} bytes, fewer than {least}; made a new key (entries "
+                         "signed with the old one are recomputed)").format(path=path, size=len(data), least=KEY_BYTES))
+        finally:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return data if len(data) >= KEY_BYTES else None
+
+
+# --- the directory ---------------------------------------------------------------------
+
+def _in_git(directory: Path) -> bool:
+    return any((parent / ".git").exists() for parent in [directory, *directory.parents])
+
+
+def tracked_by_git(directory: Path) -> bool:
+    """Whether git tracks anything under `directory` (`git ls-files`); False where git is missing."""
+    parent = directory.parent
+    if not _in_git(parent):
+        return False
+    try:
+        listed = subprocess.run(["git", "-C", str(parent), "ls-files", "-z", "--", directory.name],
+                                capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return listed.returncode == 0 and bool(listed.stdout)
+
+
+def refusal(directory: Path) -> str | None:
+    """Why the cache directory must not be used, or None."""
+    shown = os.path.relpath(directory) if directory.is_absolute() and str(directory).startswith(os.getcwd()) \
+        else str(directory)
+    if os.path.islink(directory):
+        return _("{path} is a symbolic link; the cache is not used (gapctl writes its cache only into a "
+                 "directory of its own: remove the link)").format(path=shown)
+    if directory.exists() and not directory.is_dir():
+        return _("{path} is not a directory; the cache is not used").format(path=shown)
+    if directory.is_dir() and tracked_by_git(directory):
+        return _("{path} is tracked by git; the cache is not used, since anyone who can push could fill it "
+                 "(git rm -r --cached {path})").format(path=shown)
+    return None
+
+
+class Cache:
+    """Signed, content-addressed MessagePack entries in `directory`/<gapctl version>/<2 hex>/<rest>."""
+
+    def __init__(self, directory: Path, secret: bytes, limit_mb: float | None = None) -> None:
+        self.directory = directory
+        self.secret = secret
+        self.version = code_fingerprint()[:16]
+        self.here = directory / self.version
+        self.limit = int((limit_mb if limit_mb is not None else _limit_mb()) * 1024 * 1024)
+        self.hits = self.misses = self.rejected = self.written = self.pruned = 0
+        self._dirs: set[Path] = set()  # entry directories known to be real directories
+        self._pruning_done = False
+
+    def path(self, key: str) -> Path:
+        return self.here / key[:2] / key[2:]
+
+    def _sign(self, key: str, payload: bytes) -> bytes:
+        return hmac.new(self.secret, key.encode() + payload, hashlib.sha256).digest()
+
+    def get(self, key: str) -> bytes | None:
+        """The payload stored under `key`, or None (missing, corrupt, foreign or unreadable)."""
+        try:  # never through a link; a FIFO or device is not read (fstat below): the rule of gapctl.data.reads
+            fd = os.open(self.path(key), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            self.misses += 1
+            return None
+        try:
+            st = os.fstat(fd)
+            blob = _read_all(fd, st.st_size) if stat.S_ISREG(st.st_mode) else b""
+            if blob and time.time() - st.st_mtime > DAY:  # how recently used, a day at a time
+                try:
+                    os.utime(fd)
+                except OSError:
+                    pass
+        except OSError:
+            blob = b""
+        finally:
+            os.close(fd)
+        head = len(MAGIC) + SIGNATURE_BYTES
+        payload = blob[head:]
+        if not blob.startswith(MAGIC) or not hmac.compare_digest(blob[len(MAGIC):head], self._sign(key, payload)):
+            self.rejected += 1
+            return None
+        self.hits += 1
+        return payload
+
+    def put(self, key: str, payload: bytes, counted: bool = True) -> None:
+        """Store `payload` under `key`; a cache that cannot be written is silently skipped. `counted`:
+        whether `written` counts it (not the bookkeeping of a `StatIndex`)."""
+        if not payload:
+            return
+        target = self.path(key)
+        try:
+            if not self._pruning_done:
+                self._pruning_done = True
+                self._make()
+                self.prune()
+            if target.parent not in self._dirs:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if any(os.path.islink(d) for d in (self.here, target.parent)):
+                    return  # planted while we ran: never write through a link
+                self._dirs.add(target.parent)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp.")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(MAGIC + self._sign(key, payload) + payload)
+                os.replace(tmp, target)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except OSError:
+            return
+        self.written += counted
+
+    def _make(self) -> None:
+        if not self.directory.is_dir():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            (self.directory / ".gitignore").write_text("# made by gapctl: never commit the cache\n*\n")
+            (self.directory / "CACHEDIR.TAG").write_text(
+                "Signature: 8a477f597d28d172789f06886806bc55\n# gapctl's cache (https://bford.info/cachedir/)\n")
+        if os.path.islink(self.here):
+            raise OSError("a link")
+        self.here.mkdir(exist_ok=True)
+        os.utime(self.here)  # this version was used now
+
+    def prune(self, now: float | None = None) -> None:
+        """Remove other versions unused for a day, stray temporary files, then the least recently
+        used entries until the cache is within its limit; one run at a time (a lock)."""
+        import fcntl
+
+        now = time.time() if now is None else now
+        try:
+            lock = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError:
+            return
+        try:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return  # another run is pruning
+            entries: list[tuple[float, int, str]] = []
+            total = 0
+            for version in os.scandir(self.directory):
+                if not version.is_dir(follow_symlinks=False):
+                    continue
+                if version.name != self.version and now - version.stat(follow_symlinks=False).st_mtime > DAY:
+                    shutil.rmtree(version.path, ignore_errors=True)
+                    self.pruned += 1
+                    continue
+                for fan in os.scandir(version.path):
+                    if not fan.is_dir(follow_symlinks=False):
+                        continue
+                    for entry in os.scandir(fan.path):
+                        st = entry.stat(follow_symlinks=False)
+                        if entry.name.startswith(".tmp.") and now - st.st_mtime > 3600:
+                            _unlink(entry.path)  # left by a run that was killed
+                            continue
+                        entries.append((st.st_mtime, st.st_size, entry.path))
+                        total += st.st_size
+            if total > self.limit:
+                goal = self.limit * 0.8  # room for a while, so that not every run prunes
+                for _used, size, path in sorted(entries):
+                    if total <= goal:
+                        break
+                    if _unlink(path):
+                        total -= size
+                        self.pruned += 1
+        except OSError:
+            return
+        finally:
+            os.close(lock)
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    chunks = []
+    while True:
+        chunk = os.read(fd, max(size, 1 << 16))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _unlink(path: str) -> bool:
+    try:
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+
+
+def _limit_mb() -> float:
+    try:
+        return max(1.0, float(os.environ.get("GAPCTL_CACHE_MB", DEFAULT_MB)))
+    except ValueError:
+        return DEFAULT_MB
+
+
+# --- values ----------------------------------------------------------------------------
+
+def reference_name(ref: tuple[Any, ...]) -> str:
+    """The name an object is written under in an entry (`dumps`), from its id tuple."""
+    return json.dumps(ref, ensure_ascii=False, separators=(",", ":"))
+
+
+_KINDS: dict[str, Any] | None = None
+
+
+def problem_kinds() -> dict[str, Any]:
+    """Reference name → problem kind, for `loads`."""
+    global _KINDS
+    if _KINDS is None:
+        from gapctl.problems import CATALOGUE
+        _KINDS = {reference_name(("K", code)): kind for code, kind in CATALOGUE.items()}
+    return _KINDS
+
+
+def problem_kind_ids() -> dict[int, str]:
+    """id() of every problem kind → its reference name, for `dumps`."""
+    return {id(kind): name for name, kind in problem_kinds().items()}
+
+
+def dumps(value: Any, refer: codec.Refer | None = None) -> bytes:
+    """`value` as an entry's payload (gapctl.codec); objects for which `refer` gives a name are
+    written as that name. Without one, problem kinds are written by code, so that
+    `problem.kind is SOME_KIND` holds for problems read back; a caller's `refer` must do the same
+    (`problem_kind_ids`). A value that cannot be encoded gives b"", which `Cache.put` skips."""
+    if refer is None:
+        kinds = problem_kind_ids()
+        refer = lambda obj: kinds.get(id(obj))  # noqa: E731
+    try:
+        return codec.dumps(value, refer)
+    except codec.CodecError:
+        return b""
+
+
+def loads(payload: bytes, resolve: codec.Resolve | None = None) -> Any:
+    """The value `dumps` wrote; reference names are turned back into objects by `resolve`
+    (problem kinds by this module). Raises ValueError for bytes this code cannot read."""
+    kinds = problem_kinds()
+
+    def resolved(name: str) -> Any:
+        kind = kinds.get(name)
+        if kind is not None:
+            return kind
+        if resolve is None:
+            raise codec.CodecError(f"unknown reference {name!r}")
+        return resolve(name)
+    return codec.loads(payload, resolved)
+
+
+# --- which files changed: git's index, for content hashes ---------------------------------
+
+RACY_NS = 2_000_000_000  # a file's timestamp is trusted only when older than the snapshot by this much
+
+
+class StatIndex:
+    """The content hash of each file of a set, read again only when the file may have changed.
+
+    Like git's index: an entry keeps a file's size, modification and change times (ns) and inode
+    with the hash of its bytes, and a file whose `lstat` still shows exactly those is not read.
+    git's "racily clean" rule holds, on the modification time as in git: an entry whose
+    modification time is not older than the moment the stats were taken (minus `RACY_NS`, two
+    seconds: the coarsest file-system timestamps, FAT's) is not trusted, since the file could
+    have changed again within the same timestamp (an edit that puts the modification time back
+    still changes the change time, compared for equality);
+    timestamp; such a file is hashed again each run until its timestamp is old enough. Only
+    regular files are trusted (a link is read again, through `gapctl.data.reads`, every time), and
+    only while each directory resolves to the same real path as when the entry was made (a
+    directory swapped for a link is read again). The index is one signed cache entry per set
+    (`name`), written only when an entry changed; a missing or unreadable index trusts nothing.
+    """
+
+    def __init__(self, cache: Cache, name: str) -> None:
+        self.cache = cache
+        self.key = key_of("stat-index", name)
+        self.snapshot = time.time_ns()  # before any stat of this run: the racy rule's reference
+        self.old: dict[str, list[Any]] = {}
+        self.old_dirs: dict[str, str] = {}
+        self.old_snapshot = 0
+        payload = cache.get(self.key)
+        if payload is not None:
+            try:
+                value = codec.loads(payload)
+                if isinstance(value, dict) and isinstance(value.get("files"), dict):
+                    self.old, self.old_dirs, self.old_snapshot = value["files"], value["dirs"], int(value["time"])
+            except Exception:  # an index this code cannot read: trust nothing, write a new one
+                self.old, self.old_dirs = {}, {}
+        self.new: dict[str, list[Any]] = {}
+        self.dirs: dict[str, str] = {}
+        self.hashed = 0  # files read and hashed this run (the others were trusted)
+
+    def _real(self, directory: str) -> str:
+        real = self.dirs.get(directory)
+        if real is None:
+            real = self.dirs[directory] = os.path.realpath(directory)
+        return real
+
+    def trusted(self, name: str, st: os.stat_result) -> str | None:
+        """The hash an entry holds for a file whose stat is `st`, if it may be trusted."""
+        entry = self.old.get(name)
+        if entry is None or len(entry) != 5 or not stat.S_ISREG(st.st_mode):
+            return None
+        size, mtime, ctime, inode, digest = entry
+        if (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) != (size, mtime, ctime, inode):
+            return None
+        if mtime >= self.old_snapshot - RACY_NS:  # racily clean (the change time only has to be equal)
+            return None
+        directory = os.path.dirname(name)
+        if self.old_dirs.get(directory) != self._real(directory):
+            return None
+        return digest if isinstance(digest, str) else None
+
+    def hash(self, path: Path, read: Any, st: os.stat_result | None = None) -> str:
+        """The content hash of `path`: the index's when it may be trusted, else `read(path)`'s bytes
+        hashed (OSError and ValueError from `read` pass through). `st`: its `lstat`, if taken."""
+        name = os.path.abspath(path)
+        if st is None:
+            try:
+                st = os.lstat(name)
+            except (OSError, ValueError):
+                st = None
+        digest = self.trusted(name, st) if st is not None else None
+        if digest is not None:
+            self.new[name] = self.old[name]
+            return digest
+        digest = content_hash(read(path))  # after the stat: a change while reading shows next run
+        self.hashed += 1
+        if st is not None and stat.S_ISREG(st.st_mode):
+            self.new[name] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest]
+            self._real(os.path.dirname(name))
+        return digest
+
+    def save(self) -> None:
+        """Write the index when an entry changed, or a file was hashed again (its timestamp may be
+        old enough to be trusted with this run's snapshot)."""
+        if not self.hashed and self.new.keys() == self.old.keys():
+            return
+        dirs = {os.path.dirname(name): self._real(os.path.dirname(name)) for name in self.new}
+        self.cache.put(self.key, codec.dumps({"time": self.snapshot, "dirs": dirs, "files": self.new}), counted=False)
+
+
+def open_cache(root: Path | None, enabled: bool = True) -> Cache | None:
+    """The cache of the repository at `root`, or None when caching is off or refused.
+
+    `GAPCTL_NO_CACHE=1` turns it off like `--no-cache`; `GAPCTL_CACHE_DIR` puts it elsewhere.
+    """
+    if not enabled or os.environ.get("GAPCTL_NO_CACHE") or root is None:
+        return None
+    directory = Path(os.environ.get("GAPCTL_CACHE_DIR") or root / CACHE_DIR)
+    why = refusal(directory)
+    if why:
+        notice(why)
+        return None
+    secret = _secret()
+    return Cache(directory, secret) if secret is not None else None

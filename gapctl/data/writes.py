@@ -1,0 +1,461 @@
+"""Writing files: every gapctl command that writes goes through `write_files` (or, for a
+directory made whole, `write_directory`).
+
+Each file is written to a temporary file beside it (`.<name>.<random>.tmp`, a dotfile, so
+neither the loader nor `gapctl fmt` ever reads it), fsynced, given the mode of the file it
+replaces, and renamed over it; then the directory is fsynced. A batch is all or none, also
+when the process is killed: a journal (`gapctl.data.journal`) names every temporary file before it
+exists and commits the batch once every one is written, so the next gapctl command that
+writes in the same directory completes a committed batch or undoes one that was not, says so
+in one line, and leaves no temporary file. Writers in one directory take turns (a lock on the
+directory). A full disk changes nothing: it stops the batch before any rename and raises
+DiskFull (exit 3 "could not run" in the CLI).
+
+A write is refused (WriteError, nothing changed) when the file or a directory between it
+and `root` is a symbolic link, when the file is not a regular file, when it changed since it
+was read (`seen`), or when it had to be new and now exists.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gapctl.data import journal as J
+from gapctl.data.sources import decode
+from gapctl.i18n import _
+
+_CHUNK = 1 << 20
+
+
+def display_path(path: Path) -> str:
+    """A path as users typed it, relative to the working directory when inside it; never resolved,
+    so that a symbolic link is named as itself, not as the file it points to."""
+    absolute, cwd = os.path.abspath(path), os.getcwd()
+    try:
+        return os.path.relpath(absolute, cwd) if os.path.commonpath([absolute, cwd]) == cwd else str(path)
+    except ValueError:  # another drive
+        return str(path)
+
+
+class WriteError(Exception):
+    """A write gapctl refused or could not do; the message is one line naming the file."""
+
+
+class DiskFull(Exception):
+    """No space left (or the quota reached): nothing was changed, and the command could not run
+    (exit 3). Not a WriteError, so that callers which turn refusals into exit 1 let it through."""
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+@dataclass(frozen=True)
+class Write:
+    """One file to write: its bytes (or chunks of them, for large copies) and what it must still be."""
+
+    path: Path
+    data: bytes | Iterable[bytes]
+    seen: os.stat_result | None = None  # the file as it was read; refuse if it changed since
+    new: bool = False                   # the file must not exist yet
+
+
+def _linked_dir(path: Path, root: Path | None) -> Path | None:
+    """The first directory between `path` and `root` (root excluded) that is a symbolic link."""
+    if root is None:
+        return None
+    top = Path(os.path.abspath(root))
+    here = Path(os.path.abspath(path)).parent
+    while here != top and here.is_relative_to(top):
+        if os.path.islink(here):
+            return here
+        here = here.parent
+    return None
+
+
+def refusal(path: Path, root: Path | None = None) -> str | None:
+    """Why gapctl will not write `path` (a link, a link in its directories under `root`, not a
+    regular file), or None."""
+    shown = display_path(path)
+    linked = _linked_dir(path, root)
+    if linked is not None:
+        return _("{path}: the directory {directory} is a symbolic link; gapctl does not write through "
+                 "links").format(path=shown, directory=display_path(linked))
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        return _("{path}: cannot write: {reason}").format(path=shown, reason=err.strerror)
+    if stat.S_ISLNK(st.st_mode):
+        return _("{path}: is a symbolic link; gapctl does not write through links (edit the file it points "
+                 "to)").format(path=shown)
+    if not stat.S_ISREG(st.st_mode):
+        return _("{path}: is not a regular file").format(path=shown)
+    return None
+
+
+def _check(write: Write, root: Path | None) -> None:
+    why = refusal(write.path, root)
+    if why:
+        raise WriteError(why)
+    shown = display_path(write.path)
+    try:
+        now: os.stat_result | None = os.lstat(write.path)
+    except FileNotFoundError:
+        now = None
+    if write.new and now is not None:
+        raise WriteError(_("{path}: already exists; not overwritten").format(path=shown))
+    if write.seen is not None and (now is None or _identity(now) != _identity(write.seen)):
+        raise WriteError(_("{path}: changed while gapctl was working on it; left as it is (run the command "
+                           "again)").format(path=shown))
+
+
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _default_mode() -> int:
+    """0o666 less the umask: the mode open() would give a new file (mkstemp gives 0o600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _temporary(write: Write, tmp: Path) -> None:
+    """Write the data to the new temporary file `tmp` beside the target, fsynced, with the target's mode."""
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        chunks = [write.data] if isinstance(write.data, (bytes, bytearray, memoryview)) else write.data
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view[:_CHUNK]):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        mode = stat.S_IMODE(os.lstat(write.path).st_mode)
+    except FileNotFoundError:
+        mode = _default_mode()
+    os.chmod(tmp, mode)
+
+
+def round_root(round_dir: Path) -> Path:
+    """The repository a round belongs to (rounds/<id> → the repository), for `root`; a round
+    directory elsewhere → its parent. Links at or below the round directory are refused."""
+    round_dir = Path(os.path.abspath(round_dir))
+    return round_dir.parent.parent if round_dir.parent.name == "rounds" else round_dir.parent
+
+
+def batch_directory(paths: Sequence[Path], root: Path | None) -> Path:
+    """Where a batch keeps its journal and lock: `root`, else the directory all its files share."""
+    if root is not None:
+        return Path(os.path.abspath(root))
+    parents = [os.path.abspath(p.parent) for p in paths]
+    return Path(os.path.commonpath(parents)) if parents else Path(os.getcwd())
+
+
+def recover(directory: Path) -> list[str]:
+    """Finish a batch a killed gapctl left in `directory` (completed or undone, one line each on
+    stderr); every command that writes does this first. Raises DiskFull / WriteError as writes do."""
+    directory = Path(os.path.abspath(directory))
+    if not J.journals(directory):
+        return []
+    try:
+        with J.locked(directory):
+            return J.recover(directory)
+    except J.Busy as err:
+        raise WriteError(str(err)) from None
+    except OSError as err:
+        raise _failure(err, directory, 0, 0) from err
+
+
+def _failure(err: OSError, path: Path, done: int, total: int) -> Exception:
+    reason = err.strerror or str(err)
+    if err.errno in _FULL:
+        return DiskFull(_("{path}: cannot write: {reason}; nothing was changed").format(
+            path=display_path(path), reason=reason))
+    message = _("{path}: cannot write: {reason}").format(path=display_path(path), reason=reason)
+    if done:
+        message += _(" (the batch of {total} file(s) was committed: the next gapctl command that writes here "
+                     "completes it)").format(total=total)
+    else:
+        message += _("; nothing was changed")
+    return WriteError(message)
+
+
+def write_files(writes: Sequence[Write], root: Path | None = None) -> list[Path]:
+    """Write every file, all or none, even if the process is killed (see the module docstring).
+
+    `root` is the repository (or output directory) the files belong to: no directory below it
+    may be a link; the batch's journal and lock live there. Missing directories are created.
+    Raises WriteError (refused), DiskFull (no space: nothing changed).
+    """
+    for write in writes:
+        _check(write, root)
+    if not writes:
+        return []
+    directory = batch_directory([w.path for w in writes], root)
+    current = writes[0]
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with J.locked(directory):
+            J.recover(directory)
+            for write in writes:
+                _check(write, root)  # again, now that no other gapctl writes here
+            return _batch(writes, root, directory)
+    except J.Busy as err:
+        raise WriteError(str(err)) from None
+    except OSError as err:
+        raise _failure(err, current.path, 0, len(writes)) from err
+
+
+def _batch(writes: Sequence[Write], root: Path | None, directory: Path) -> list[Path]:
+    journal = J.Journal.begin(directory)
+    current = writes[0]
+    try:
+        try:
+            for current in writes:
+                current.path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = journal.intend(current.path, new=current.new)
+                _temporary(current, tmp)
+            for current in writes:
+                _check(current, root)  # changed while the temporary files were written?
+            if len(writes) > 1:
+                journal.commit()
+        except BaseException:
+            journal.roll_back()
+            journal.finish()
+            raise
+    except OSError as err:
+        raise _failure(err, current.path, 0, len(writes)) from err
+    if len(writes) == 1:  # one rename: the commit itself
+        try:
+            _put(journal, writes[0])
+        except OSError as err:
+            journal.roll_back()
+            journal.finish()
+            raise _failure(err, current.path, 0, 1) from err
+    else:
+        try:
+            _moved, kept = journal.roll_forward()
+        except OSError as err:  # committed: the journal stays, and the next run completes the batch
+            journal.close()
+            raise _failure(err, current.path, len(writes), len(writes)) from err
+        if kept:
+            journal.finish()
+            raise WriteError(_("{path}: changed while gapctl was writing the batch; kept as it is, the other "
+                               "files were written").format(path=kept[0]))
+    for parent in dict.fromkeys(w.path.parent for w in writes):
+        J.sync_directory(parent)
+    journal.finish()
+    return [w.path for w in writes]
+
+
+def _put(journal: J.Journal, write: Write) -> None:
+    """Rename the one temporary file into place; a new file never replaces one that appeared meanwhile."""
+    tmp = journal._abs(journal.entries[0].tmp)
+    if not write.new:
+        os.replace(tmp, write.path)
+        return
+    try:
+        os.link(tmp, write.path)  # fails if the target exists, unlike a rename
+    except FileExistsError:
+        os.unlink(tmp)
+        journal.finish()
+        raise WriteError(_("{path}: already exists; not overwritten").format(path=display_path(write.path))) from None
+    except OSError:  # no hard links on this file system
+        if os.path.lexists(write.path):
+            os.unlink(tmp)
+            journal.finish()
+            raise WriteError(_("{path}: already exists; not overwritten").format(
+                path=display_path(write.path))) from None
+        os.replace(tmp, write.path)
+        return
+    os.unlink(tmp)
+
+
+class Staging:
+    """The new directory `write_directory` fills when given a function instead of a dict: files are
+    written as they are made (`put`, or `open` for one written in parts), so a report of thousands
+    of pages never holds them all."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.names: list[str] = []
+
+    def open(self, rel: str) -> Any:
+        """A new file of the directory, open for writing bytes."""
+        path = self.directory / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.names.append(rel)
+        return open(path, "xb")
+
+    def put(self, rel: str, data: bytes) -> None:
+        with self.open(rel) as out:
+            out.write(data)
+
+
+def write_directory(target: Path, files: dict[str, bytes] | Callable[[Staging], None],
+                    root: Path | None = None) -> list[Path]:
+    """Make the directory `target` hold exactly `files` (relative path → bytes), in one step.
+
+    The directory is built beside `target` and swapped with the old one in one
+    `renameat2(RENAME_EXCHANGE)`, so a reader sees the old directory or the new one, never
+    none (where the exchange is not supported, two renames, completed by the next run if
+    killed between them). `files` may be a function that fills the new directory (a `Staging`)
+    file by file. Raises WriteError (a link, not a directory), DiskFull.
+    """
+    target = Path(os.path.abspath(target))
+    if os.path.islink(target):
+        raise WriteError(_("{path}: is a symbolic link; gapctl does not write through links").format(
+            path=display_path(target)))
+    if os.path.exists(target) and not os.path.isdir(target):
+        raise WriteError(_("{path}: exists and is not a directory").format(path=display_path(target)))
+    linked = _linked_dir(target / "x", root)
+    if linked is not None:
+        raise WriteError(_("{path}: the directory {directory} is a symbolic link; gapctl does not write through "
+                           "links").format(path=display_path(target), directory=display_path(linked)))
+    directory = target.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with J.locked(directory):
+            J.recover(directory)
+            journal = J.Journal.begin(directory)
+            try:
+                staging = journal.intend(target, directory=True)
+                names = _fill(staging, files)
+                journal.commit()
+            except BaseException:
+                journal.roll_back()
+                journal.finish()
+                raise
+            try:
+                journal.roll_forward()
+            except OSError:
+                journal.close()  # committed: the next run completes it
+                raise
+            journal.finish()
+    except J.Busy as err:
+        raise WriteError(str(err)) from None
+    except OSError as err:
+        raise _failure(err, target, 0, 1) from err
+    return [target / rel for rel in names]
+
+
+def _fill(staging: Path, files: dict[str, bytes] | Callable[[Staging], None]) -> list[str]:
+    """Write the files into a new directory with ordinary modes, then make them durable at once."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.mkdir(staging, 0o777 & ~mask)
+    if callable(files):
+        filled = Staging(staging)
+        files(filled)
+        names = filled.names
+    else:
+        for rel, data in sorted(files.items()):
+            path = staging / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "xb") as out:
+                out.write(data)
+        names = list(files)
+    _sync_all(staging)
+    return names
+
+
+def _sync_all(directory: Path) -> None:
+    """Flush the file system `directory` is on (syncfs: one call instead of one fsync a file)."""
+    try:
+        import ctypes
+
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            if ctypes.CDLL(None, use_errno=True).syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        pass
+    os.sync()
+
+
+def write_atomically(path: Path, data: bytes | Iterable[bytes], seen: os.stat_result | None = None, *,
+                     new: bool = False, root: Path | None = None) -> None:
+    """Write one file atomically (see write_files). Raises WriteError, DiskFull."""
+    write_files([Write(Path(path), data, seen, new)], root)
+
+
+# --- reading a file that is about to be edited --------------------------------------------
+
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class Original:
+    """A file as read before an edit: its text (BOM removed, line endings as written) and how it
+    is written back (its byte-order mark, and its first line's line ending for new lines)."""
+
+    path: Path
+    raw: bytes
+    text: str
+    seen: os.stat_result
+
+    @property
+    def bom(self) -> bool:
+        return self.raw.startswith(_BOM)
+
+    @property
+    def newline(self) -> str:
+        return line_ending(self.raw)
+
+    @property
+    def lf(self) -> str:
+        """The text with LF line breaks, as the YAML tools read and write it."""
+        return self.text.replace("\r\n", "\n")
+
+    def encode(self, text: str, newlines: bool = True) -> bytes:
+        """`text` as this file writes it: with its BOM, and (`newlines`) its line ending."""
+        if newlines:
+            text = text.replace("\r\n", "\n")
+            if self.newline != "\n":
+                text = text.replace("\n", self.newline)
+        return (_BOM if self.bom else b"") + text.encode("utf-8")
+
+
+def line_ending(raw: bytes) -> str:
+    """The file's line ending: the first line's (CRLF or LF), as black decides it."""
+    end = raw.find(b"\n")
+    return "\r\n" if end > 0 and raw[end - 1:end] == b"\r" else "\n"
+
+
+def read_original(path: Path, root: Path | None = None) -> Original:
+    """Read a file that is about to be rewritten; WriteError if it may not be or is not UTF-8 text.
+
+    Its data is not checked here: callers parse it and refuse to write over a file they cannot read.
+    """
+    why = refusal(path, root)
+    if why:
+        raise WriteError(why)
+    if root is not None:
+        recover(root)  # a batch a killed gapctl left: finished before the file is read
+    try:
+        seen = os.lstat(path)  # before reading: a change after this is caught when writing
+        raw = path.read_bytes()
+    except OSError as err:
+        raise WriteError(_("{path}: cannot read: {reason}").format(path=display_path(path),
+                                                                    reason=err.strerror)) from None
+    text, hint = decode(raw)
+    if text is None:
+        raise WriteError(_("{path}: not UTF-8 (it looks like {encoding}); not written").format(
+            path=display_path(path), encoding=_(hint) if hint else "?"))
+    return Original(path, raw, text, seen)
+
+
+__all__ = ["DiskFull", "Original", "Write", "WriteError", "line_ending", "read_original", "recover", "refusal",
+           "round_root", "write_atomically", "write_directory", "write_files"]

@@ -1,0 +1,548 @@
+"""`export`: a scored round as tables for spreadsheets and data portals.
+
+Three tables, the same in every format:
+
+- ``scores``   得分与排名: one row per unit (ranks, figures, grade, flags);
+- ``matrix``   指标得分矩阵: one row per unit — and one per channel (渠道) and per period (期次) of a unit,
+  when the round has them —, one column per leaf indicator headed "1.1 主动公开专栏（5分）"; a cell holds
+  the points earned, 不适用 (not applicable, or observed n/a), 待评 (not yet assessed), or nothing (the
+  row's scheme has no such indicator). `gapctl import` reads it back (gapctl.io.import_wide);
+- ``problems`` 问题清单: one row per leaf where points were lost (or not yet assessed), channels' and
+  periods' too; 评估状态 in the words observation files accept (已评分, 待评, 无佐证).
+
+Formats:
+
+- ``csv``: ``scores.csv``, ``matrix.csv``, ``problems.csv`` with Chinese headers, UTF-8 **with BOM**
+  so that Excel on Chinese Windows (which otherwise assumes GBK) opens them correctly; ``\\n`` line endings.
+- ``xlsx``: one workbook ``<round-id>.xlsx``, one sheet per table (得分与排名, 指标得分矩阵, 问题清单),
+  bold frozen header row, numbers stored as numbers, no formulas; and a hidden sheet ``gapctl`` that
+  marks the workbook as gapctl's export (round id) and keeps the matrix as exported, so that `gapctl
+  import` reads the matrix without `--sheet` and takes only the cells edited since.
+- ``datapackage``: a Frictionless Data Package: the three CSVs (UTF-8 without BOM, headers are the
+  English field names, as Table Schema requires header = field name) and ``datapackage.json`` whose
+  schemas carry the Chinese headers as field titles.
+
+Every format says what the tables were computed from (gapctl.review.provenance: the git commit, gapctl's
+version, the lock file's hash and the sha256 of every scheme and round file used): ``csv`` in a
+sidecar ``provenance.json`` beside the tables (a CSV file has no place for it), ``xlsx`` in a last
+sheet 数据来源, ``datapackage`` as the descriptor's ``provenance`` property (the same object as the
+``provenance`` of ``--format json`` outputs).
+
+Output is deterministic: the same scored round gives byte-identical files, the workbook included
+(its document timestamps and zip entry times are fixed).
+
+No cell runs as a formula. Names, 扣分理由 and 整改要求 come from files anyone can edit, and the
+tables are opened in spreadsheets by offices that publish them. Every cell of every format passes
+through `neutralised` (one function, three writers), which follows OWASP's guidance on CSV
+injection: text that starts with ``=``, ``+``, ``-`` or ``@`` (after leading spaces; the full-width
+＝＋－＠ too), or with a tab or carriage return, gets a leading apostrophe, so a spreadsheet shows
+``'=HYPERLINK(…)`` as text. Whether a cell is text is decided by its column's type, not by how the
+value looks: a number in a ``number`` or ``integer`` column is written as a number (a penalty of
+``-5`` is not a formula), while the same ``-5`` as text in a ``string`` column is quoted. The
+workbook also stores every text cell as a string (never a formula) and writes the C0 control
+characters XML cannot hold as visible ``\\u001b`` escapes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from gapctl.escape import csv_field
+from gapctl.io.sheets import EXPORT_BASE, EXPORT_MARKER, EXPORT_MATRIX, EXPORT_PROBLEMS, EXPORT_SCORES
+from gapctl.scoring.score import RoundScore
+from gapctl.scoring.scoreboard import two, unit_row
+from gapctl.textwidth import width
+
+FORMATS = ("csv", "xlsx", "datapackage")
+NOT_APPLICABLE_STATES = ("not-applicable", "n/a")  # matrix cells written NOT_APPLICABLE_CELL
+NOT_APPLICABLE_CELL, PENDING_CELL = "不适用", "待评"  # the words observation files accept for n/a and pending
+# 评估状态 in the problem list, in the words observation files accept (gapctl.data.schema.RESULT_ALIASES)
+STATE_WORDS = {"scored": "已评分", "pending": PENDING_CELL, "no-evidence": "无佐证", "n/a": NOT_APPLICABLE_CELL,
+               "not-applicable": NOT_APPLICABLE_CELL}
+FIXED_TIME = dt.datetime(2000, 1, 1)  # the workbook's created/modified stamp, for stable bytes
+ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+
+
+@dataclass
+class Field:
+    name: str   # stable English name (datapackage header and schema)
+    title: str  # Chinese header (csv, xlsx, schema title)
+    type: str = "string"  # Table Schema type: string / number / integer
+
+
+@dataclass
+class Table:
+    name: str
+    sheet: str
+    fields: list[Field]
+    rows: list[list[Any]] = field(default_factory=list)  # str / int / Decimal / None
+    primary_key: list[str] = field(default_factory=list)
+    descriptions: dict[str, str] = field(default_factory=dict)  # field name → schema description
+    missing: list[str] = field(default_factory=list)  # texts a number column holds for "no number" (Table Schema)
+
+
+# --- the tables ---------------------------------------------------------------------------
+
+def _dec(text: str | None) -> Decimal | None:
+    return Decimal(text) if text not in (None, "") else None
+
+
+def scores_table(scored: RoundScore) -> Table:
+    fields = [
+        Field("rank", "排名", "integer"), Field("category_rank", "类别排名", "integer"),
+        Field("unit", "单位编号"), Field("name", "单位名称"), Field("type", "单位类型"),
+        Field("scheme", "指标体系"), Field("category", "类别编号"), Field("category_name", "类别"),
+        Field("applicable", "应得分", "number"), Field("earned", "实得分", "number"),
+        Field("base", "基础得分", "number"), Field("bonus", "加分", "number"), Field("penalty", "减分", "number"),
+        Field("external", "外部扣分", "number"), Field("total", "总得分", "number"),
+        Field("grade", "等次"), Field("flags", "标记"),
+    ]
+    numbers = {f.name for f in fields if f.type == "number"}
+    rows = []
+    for score in scored.units:
+        row = unit_row(score, scored.ranks_shown(score.scheme))  # no rank where the scheme publishes none
+        row["flags"] = "; ".join(row["flags"])
+        rows.append([_dec(row[f.name]) if f.name in numbers else row[f.name] for f in fields])
+    return Table("scores", EXPORT_SCORES, fields, rows, ["unit"])
+
+
+def _leaf_columns(scored: RoundScore) -> list[tuple[str, str]]:
+    """(leaf id, its header: id, name and points, "1.1 主动公开专栏（5分）") over the round's schemes in
+    assignment order, each id once (the points of every scheme that has the id, when they differ)."""
+    from gapctl.scheme.rules import num
+
+    names: dict[str, str] = {}
+    points: dict[str, list[str]] = {}
+    penalties: set[str] = set()
+    schemes = []
+    for assignment in scored.round.assignments:
+        scheme = scored.round.schemes.get(assignment.scheme)
+        if scheme is not None and scheme not in schemes:
+            schemes.append(scheme)
+    for score in matrix_scores(scored):  # channels' and periods' schemes; any a unit was scored by
+        if score.scheme not in schemes:
+            schemes.append(score.scheme)
+    for scheme in schemes:
+        for leaf in scheme.leaves():
+            names.setdefault(leaf.id, leaf.name)
+            if leaf.points is None and leaf.section == "penalty":
+                penalties.add(leaf.id)
+            if leaf.points is not None and num(leaf.points) not in points.setdefault(leaf.id, []):
+                points[leaf.id].append(num(leaf.points))
+    return [(leaf_id, f"{leaf_id} {name}" + (f"（{'/'.join(points[leaf_id])}分）" if points.get(leaf_id)
+                                             else "（减分项）" if leaf_id in penalties else ""))
+            for leaf_id, name in names.items()]
+
+
+def matrix_cell(leaf: Any) -> Decimal | str | None:
+    """A matrix cell as exported: the points earned (two decimals at most); 不适用 where the indicator
+    does not apply or was observed n/a; 待评 where it is not yet assessed; empty where the unit's scheme
+    has no such indicator. `gapctl import` reads each back as what it says."""
+    if leaf is None:
+        return None
+    if leaf.state in NOT_APPLICABLE_STATES:
+        return NOT_APPLICABLE_CELL
+    if leaf.state == "pending":
+        return PENDING_CELL
+    earned = Decimal(two(leaf.earned))
+    return earned if earned else Decimal(0)  # 0, not -0 (a penalty item with nothing deducted)
+
+
+def matrix_scores(scored: RoundScore) -> list[Any]:
+    """The scores the matrix has a row for: each unit, then its channels', then its periods' (in the order
+    the round lists them)."""
+    out = []
+    for score in scored.units:
+        out.append(score)
+        out += scored.channels.get(score.unit.id, [])
+        out += scored.periods.get(score.unit.id, [])
+    return out
+
+
+def row_key(score: Any) -> tuple[str, str | None, str | None]:
+    """(unit, channel, period) of a matrix row: a channel's score is its unit's `<unit>/<channel>`."""
+    if score.unit.parent and "/" in score.unit.id:
+        unit, channel = score.unit.id.split("/", 1)
+        return unit, channel, None
+    return score.unit.id, None, score.period
+
+
+@dataclass
+class Shape:
+    """What every row of the matrix and the problem list depends on, decided once for the round: the
+    leaf columns, whether a scheme column is needed, whether channels and periods have rows, and the
+    units' names (a channel's row carries its unit's)."""
+
+    columns: list[tuple[str, str]]
+    several: bool
+    with_channels: bool
+    with_periods: bool
+    names: dict[str, str]
+
+
+def shape(scored: RoundScore) -> Shape:
+    with_channels = any(scored.channels.get(s.unit.id) for s in scored.units)
+    with_periods = any(scored.periods.get(s.unit.id) for s in scored.units)
+    several = len({s.scheme.id for s in scored.units}) > 1 or len(scored.round.assignments) > 1 or with_channels
+    return Shape(_leaf_columns(scored), several, with_channels, with_periods,
+                 {s.unit.id: s.unit.name for s in scored.units})
+
+
+def unit_scores(scored: RoundScore, score: Any) -> list[Any]:
+    """A unit's rows' scores: the unit, its channels', its periods' (as `matrix_scores` lists them)."""
+    return [score, *scored.channels.get(score.unit.id, []), *scored.periods.get(score.unit.id, [])]
+
+
+def matrix_table(scored: RoundScore, rows: list[list[Any]] | None = None) -> Table:
+    """`rows`: made by `matrix_rows` elsewhere (gapctl.scoring.details), when the units of `scored` are summaries."""
+    found = shape(scored)
+    fields = [Field("unit", "单位编号"), Field("name", "单位名称")]
+    if found.several:
+        fields.append(Field("scheme", "指标体系"))
+    if found.with_channels:
+        fields += [Field("channel", "渠道"), Field("channel_name", "渠道名称")]
+    if found.with_periods:
+        fields.append(Field("period", "期次"))
+    fields += [Field(leaf_id, title, "number") for leaf_id, title in found.columns]
+    if rows is None:
+        rows = [row for score in scored.units for row in matrix_rows(unit_scores(scored, score), found)]
+    # the header carries the indicator's id, name and points; the schema's description, its name alone
+    leaf_names = {leaf.id: leaf.name for s in matrix_scores(scored) for leaf in s.scheme.leaves()}
+    # a unit has several rows once its channels or periods have theirs: no primary key then (its cells are empty)
+    key = [] if found.with_channels or found.with_periods else ["unit"]
+    return Table("matrix", EXPORT_MATRIX, fields, rows, key, {i: leaf_names.get(i, i) for i, _ in found.columns},
+                 missing=["", NOT_APPLICABLE_CELL, PENDING_CELL])
+
+
+def matrix_rows(scores: list[Any], found: Shape) -> list[list[Any]]:
+    """The matrix rows of one unit's scores (`unit_scores`): the points earned per leaf indicator."""
+    rows = []
+    for score in scores:
+        unit, channel, period = row_key(score)
+        row: list[Any] = [unit, found.names.get(unit, score.unit.name)] + ([score.scheme.id] if found.several else [])
+        if found.with_channels:
+            row += [channel, score.unit.name if channel else None]
+        if found.with_periods:
+            row.append(period)
+        row += [matrix_cell(score.leaves.get(leaf_id)) for leaf_id, _ in found.columns]
+        rows.append(row)
+    return rows
+
+
+def _evidence(score_leaf: Any) -> str:
+    result = score_leaf.result
+    return "; ".join(ev.url for ev in result.evidence if ev.url) if result else ""
+
+
+def problems_table(scored: RoundScore, rows: list[list[Any]] | None = None) -> Table:
+    """Every point lost, a unit's channels' and periods' too (with their 渠道 / 期次, when the round has any).
+    `rows`: made by `problem_rows` elsewhere (gapctl.scoring.details), when the units of `scored` are summaries."""
+    found = shape(scored)
+    fields = [Field("unit", "单位编号"), Field("unit_name", "单位名称")]
+    if found.with_channels:
+        fields += [Field("channel", "渠道"), Field("channel_name", "渠道名称")]
+    if found.with_periods:
+        fields.append(Field("period", "期次"))
+    fields += [
+        Field("indicator", "指标编号"), Field("indicator_name", "指标名称"), Field("lost", "扣分", "number"),
+        Field("state", "评估状态"), Field("reason", "扣分理由"), Field("fix", "整改要求"),
+        Field("evidence", "佐证链接"),
+    ]
+    if rows is None:
+        rows = [row for score in scored.units for row in problem_rows(unit_scores(scored, score), found)]
+    key = ["unit", "indicator"] if not (found.with_channels or found.with_periods) else []
+    words = "; ".join(f"{word}: {state}" for state, word in STATE_WORDS.items() if state != "not-applicable")
+    return Table("problems", EXPORT_PROBLEMS, fields, rows, key, {"state": words})
+
+
+def problem_rows(scores: list[Any], found: Shape) -> list[list[Any]]:
+    """The problem-list rows of one unit's scores (`unit_scores`): every leaf where points were lost."""
+    rows = []
+    for score in scores:
+        unit, channel, period = row_key(score)
+        where: list[Any] = [unit, found.names.get(unit, score.unit.name)]
+        if found.with_channels:
+            where += [channel, score.unit.name if channel else None]
+        if found.with_periods:
+            where.append(period)
+        for leaf in score.lost_leaves():
+            result = leaf.result
+            rows.append([
+                *where, leaf.indicator.id, leaf.indicator.name,
+                None if leaf.state == "pending" else Decimal(two(leaf.lost)), STATE_WORDS.get(leaf.state, leaf.state),
+                (result.reason if result else None) or "", (result.fix if result else None) or "",
+                _evidence(leaf),
+            ])
+    return rows
+
+
+def tables(scored: RoundScore, source: Any = None) -> list[Table]:
+    """The three tables. `source` (a gapctl.scoring.details.Source whose `scored` is this round's summary): the
+    matrix and problem rows are made unit by unit by workers from each unit's own files (and its
+    channels'), and only the rows come back; the tables are the same."""
+    if source is None:
+        return [scores_table(scored), matrix_table(scored), problems_table(scored)]
+    from gapctl.scoring import details
+    found = shape(scored)
+
+    def work(detailed: list[Any]) -> tuple[list[list[Any]], list[list[Any]]]:
+        unit = detailed[0]
+        scores = [unit, *details.channel_details(source, unit.unit.id), *scored.periods.get(unit.unit.id, [])]
+        return matrix_rows(scores, found), problem_rows(scores, found)
+    matrix: list[list[Any]] = []
+    problems: list[list[Any]] = []
+    for rows, lost in details.each([source], details.units_of(source), work):
+        matrix += rows
+        problems += lost
+    return [scores_table(scored), matrix_table(scored, matrix), problems_table(scored, problems)]
+
+
+# --- writers --------------------------------------------------------------------------------
+
+NUMERIC = ("number", "integer")  # Table Schema types whose numbers are written as numbers
+# Where a spreadsheet starts reading a formula (OWASP, CSV injection): these first characters, after
+# leading spaces; full-width forms too, which input methods in Chinese locales may turn into them.
+FORMULA_START = frozenset("=+-@＝＋－＠")
+LEADING_SPACE = " \u3000\t\r\n"
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def neutralised(value: Any, column_type: str) -> Any:
+    """A cell as every export format writes it: never a formula.
+
+    None stays empty. A number (int or Decimal, not bool) in a numeric column is returned as it is,
+    to be written as a number. Anything else is text: if a spreadsheet would read it as a formula
+    (it starts with a tab or carriage return, or with =, +, -, @ after leading spaces) it gets a
+    leading apostrophe, as OWASP's CSV-injection guidance says.
+    """
+    if value is None:
+        return None
+    if column_type in NUMERIC and isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return value
+    text = _text(value)
+    if text[:1] in ("\t", "\r", "\n") or text.lstrip(LEADING_SPACE)[:1] in FORMULA_START:
+        return "'" + text
+    return text
+
+
+def _cells(table: Table, row: list[Any]) -> list[Any]:
+    return [neutralised(value, f.type) for value, f in zip(row, table.fields, strict=True)]
+
+
+def csv_text(table: Table, header: str = "title") -> str:
+    lines = [",".join(csv_field(getattr(f, header)) for f in table.fields)]
+    for row in table.rows:
+        lines.append(",".join(csv_field(_text(v)) for v in _cells(table, row)))
+    return "".join(line + "\n" for line in lines)
+
+
+def csv_files(scored: RoundScore, tabs: list[Table] | None = None) -> dict[str, bytes]:
+    """Chinese headers, UTF-8 with BOM (Excel on Chinese Windows reads BOM-less CSV as GBK)."""
+    return {f"{table.name}.csv": csv_text(table).encode("utf-8-sig") for table in tabs or tables(scored)}
+
+
+def package_name(round_id: str) -> str:
+    """A valid Data Package name: lower case, `a-z0-9._-` only."""
+    return re.sub(r"[^a-z0-9._-]+", "-", round_id.lower()).strip("-.") or "round"
+
+
+def descriptor(scored: RoundScore, tabs: list[Table]) -> dict[str, Any]:
+    round_ = scored.round
+    resources = []
+    for table in tabs:
+        fields = []
+        for f in table.fields:
+            entry: dict[str, Any] = {"name": f.name, "type": f.type, "title": f.title}
+            if f.name in table.descriptions:
+                entry["description"] = table.descriptions[f.name]
+            fields.append(entry)
+        schema: dict[str, Any] = {"fields": fields}
+        if table.missing:
+            schema["missingValues"] = list(table.missing)
+        if table.primary_key:
+            schema["primaryKey"] = list(table.primary_key)
+        resources.append({
+            "name": table.name, "title": table.sheet, "path": f"{table.name}.csv", "profile": "tabular-data-resource",
+            "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": schema,
+        })
+    package: dict[str, Any] = {"profile": "tabular-data-package", "name": package_name(round_.id),
+                               "title": round_.title}
+    if round_.title_en:
+        package["description"] = round_.title_en
+    if round_.example:
+        package["keywords"] = ["example"]
+    package["resources"] = resources
+    return package
+
+
+def datapackage_files(scored: RoundScore, provenance: Any = None, tabs: list[Table] | None = None) -> dict[str, bytes]:
+    tabs = tabs or tables(scored)
+    package = descriptor(scored, tabs)
+    if provenance is not None:
+        package["provenance"] = provenance.data()
+    text = json.dumps(package, ensure_ascii=False, indent=2) + "\n"
+    return {"datapackage.json": text.encode("utf-8"),
+            **{f"{table.name}.csv": csv_text(table, header="name").encode("utf-8") for table in tabs}}
+
+
+class _StableZip(zipfile.ZipFile):
+    """A ZipFile whose entries all carry one fixed time, so the archive's bytes do not depend on when."""
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):  # type: ignore[override]
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            info = zipfile.ZipInfo(zinfo_or_arcname, date_time=ZIP_TIME)
+            info.compress_type = self.compression
+            info.external_attr = 0o644 << 16
+            zinfo_or_arcname = info
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):  # type: ignore[override]
+        """openpyxl writes worksheets from temporary files, whose times would leak into the archive."""
+        with open(filename, "rb") as handle:
+            self.writestr(str(arcname or filename), handle.read(), compress_type, compresslevel)
+
+
+def _number_format(value: Decimal) -> str | None:
+    exponent = value.as_tuple().exponent
+    return "0." + "0" * -exponent if isinstance(exponent, int) and exponent < 0 else None
+
+
+def _xml_text(value: Any) -> Any:
+    """Text a worksheet can hold: the C0 controls XML 1.0 forbids as visible `\\u001b` escapes."""
+    if isinstance(value, str) and _XML_ILLEGAL.search(value):
+        return _XML_ILLEGAL.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    return value
+
+
+BASE_FORMAT = 1  # the layout of the hidden sheet EXPORT_BASE
+BASE_NOTE = "gapctl 导出时的得分矩阵：gapctl import 据此判断哪些单元格被修改过，请勿编辑本表"
+
+
+def _write_rows(ws: Any, table: Table, header: list[str]) -> None:
+    """The header, then the table's rows: numbers as numbers (with their decimals shown), text as text."""
+    ws.append(header)
+    for row in table.rows:
+        cells = _cells(table, row)
+        ws.append([float(v) if isinstance(v, Decimal) else _xml_text(v) for v in cells])
+        for cell, value in zip(ws[ws.max_row], cells, strict=True):
+            if isinstance(value, Decimal) and (fmt := _number_format(value)):
+                cell.number_format = fmt
+            elif isinstance(value, str):
+                cell.data_type = "s"  # text, never a formula
+
+
+PROVENANCE_SHEET = "数据来源"
+
+
+def provenance_rows(provenance: Any) -> list[list[Any]]:
+    """The 数据来源 sheet: what the tables were computed from, then every file with its sha256."""
+    rows: list[list[Any]] = [["项目", "内容"],
+                             ["提交 (commit)", provenance.commit or ""],
+                             ["提交时间", provenance.committed or ""],
+                             ["使用的文件有未提交的修改", {True: "是", False: "否"}.get(provenance.dirty, "")],
+                             ["gapctl 版本", provenance.gapctl],
+                             ["requirements.lock sha256", provenance.requirements_lock or ""],
+                             ["文件清单 sha256", provenance.digest],
+                             [],
+                             ["文件", "sha256"]]
+    rows += [[path, digest] for path, digest in provenance.files]
+    return rows
+
+
+def workbook_bytes(scored: RoundScore, provenance: Any = None, tabs: list[Table] | None = None) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.writer.excel import ExcelWriter
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    bold = Font(bold=True)
+    tabs = tabs or tables(scored)
+    for table in tabs:
+        ws = wb.create_sheet(table.sheet)
+        _write_rows(ws, table, [f.title for f in table.fields])
+        for cell in ws[1]:
+            cell.font = bold
+        for n, f in enumerate(table.fields, start=1):
+            widest = max([width(f.title), *(width(_text(row[n - 1])) for row in table.rows)])
+            ws.column_dimensions[get_column_letter(n)].width = min(max(widest, 4), 60) + 2
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = ws.dimensions
+    # the matrix as exported, hidden: `gapctl import` recognises the workbook by it and imports only the
+    # cells edited since, so that what changed in the files meanwhile is never reverted
+    base = wb.create_sheet(EXPORT_BASE)
+    base.sheet_state = "hidden"
+    base.append([EXPORT_MARKER, BASE_FORMAT, scored.round.id, BASE_NOTE])
+    matrix = next(t for t in tabs if t.name == "matrix")
+    _write_rows(base, matrix, [f.name for f in matrix.fields])
+    if provenance is not None:
+        ws = wb.create_sheet(PROVENANCE_SHEET)
+        for row in provenance_rows(provenance):
+            ws.append([_xml_text(neutralised(v, "string")) for v in row])
+            for cell in ws[ws.max_row]:
+                cell.data_type = "s"
+        for cell in [*ws[1], *ws[9]]:
+            cell.font = bold
+        ws.column_dimensions["A"].width = max(width(path) for path, _ in provenance.files) + 2 \
+            if provenance.files else 30
+        ws.column_dimensions["B"].width = 68
+    wb.properties.creator = "gapctl"
+    wb.properties.title = scored.round.title
+    wb.properties.created = FIXED_TIME
+    wb.properties.modified = FIXED_TIME
+    buffer = io.BytesIO()
+    # not wb.save(): save_workbook stamps `modified` with the current time
+    archive = _StableZip(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+    ExcelWriter(wb, archive).save()
+    return buffer.getvalue()
+
+
+def xlsx_files(scored: RoundScore, provenance: Any = None, tabs: list[Table] | None = None) -> dict[str, bytes]:
+    return {f"{scored.round.id}.xlsx": workbook_bytes(scored, provenance, tabs)}
+
+
+def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None, source: Any = None) -> list[Path]:
+    """Write the round's tables to the directory `out` (created if needed); the files written.
+    `source`: a gapctl.scoring.details.Source, when the units of `scored` are summaries (see `tables`).
+
+    `provenance` (gapctl.review.provenance) goes with them as the module's docstring says. Each file is
+    written atomically and the set all or none (gapctl.data.writes); `out` and the files in it must not
+    be symbolic links. Raises WriteError.
+    """
+    from gapctl.data.writes import Write, write_files
+
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    out = Path(out)
+    tabs = tables(scored, source) if source is not None else None
+    if fmt == "csv":
+        files = csv_files(scored, tabs)
+        if provenance is not None:
+            from gapctl.escape import json_document
+            files["provenance.json"] = json_document({"round": scored.round.id}, provenance).encode("utf-8")
+    elif fmt == "xlsx":
+        files = xlsx_files(scored, provenance, tabs)
+    else:
+        files = datapackage_files(scored, provenance, tabs)
+    return write_files([Write(out / name, data) for name, data in files.items()], root=out.parent)
+
+
+__all__ = ["FORMATS", "Field", "Table", "export", "matrix_table", "neutralised", "package_name", "problems_table",
+           "scores_table", "tables"]

@@ -1,0 +1,113 @@
+"""The last gate of `gapctl import`: the files it would write, read and checked as `validate` would.
+
+Each planned observation file is read from its new bytes by `gapctl.data.sources.read_file`, built by
+`gapctl.scoring.load.build_observations` and checked by `gapctl.scoring.validate.check_observation_file` against
+the round — the very functions `gapctl validate` runs on that file (the rest of the round does
+not depend on it: a unit's observations are checked file by file). Nothing is written to disk.
+Every error that the file as it is now does not give is the import's: it refuses the import, and
+is named by the sheet, row and column of the row that made the entry (the value's column for a
+value that does not fit, the date's for a date). Warnings on imported entries become notes.
+
+This catches what the cell checks do not know: a fraction of −5, a grade above the maximum, a
+count where items are expected, a file grown past the size limit — whatever `validate` refuses.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from gapctl.data.model import Observations, Round
+from gapctl.i18n import _
+
+VALUE_FIELDS = ("result", "items", "count", "fraction", "grade", "notices")
+
+
+def _key(problem: Any) -> tuple[str, str]:
+    """A problem without its position (lines shift when a file is edited)."""
+    return (problem.code, problem.message)
+
+
+def file_problems(round_: Round, path: Path, data: bytes) -> tuple[list[Any], Observations | None, Any]:
+    """What `gapctl validate` says of an observation file holding `data`: (problems, the built file,
+    its parsed data)."""
+    from gapctl.data.sources import read_file
+    from gapctl.scoring.load import build_observations, second_file
+    from gapctl.scoring.validate import check_observation_file
+
+    parsed = read_file(path, data, keep_text=True)
+    problems = list(parsed.problems)
+    obs = build_observations(parsed.src, parsed.data, problems) if parsed.data is not None else None
+    if obs is not None:
+        units = round_.unit_set.by_id() if round_.unit_set else {}
+        if obs.channel:  # a channel's file (channels/<unit>/<channel>.yaml): checked as validate checks one
+            from gapctl.scoring.check_rollups import check_channel_file
+
+            problems.extend(check_channel_file(round_, units, obs))
+            return problems, obs, parsed.data
+        other = round_.observations.get(obs.unit)
+        if other is not None and other.src is not None and Path(other.src.path) != Path(path):
+            problems.append(second_file(obs.unit, parsed.src, other.src))
+        problems.extend(check_observation_file(round_, units, obs))
+    return problems, obs, parsed.data
+
+
+def check_plan(plan: Any, out: Any) -> Round:
+    """Check `out.files` as validate would; report the new errors on `plan`. The round after."""
+    round_ = plan.round
+    after = copy.copy(round_)
+    after.observations = dict(round_.observations)
+    after.channels = {unit: dict(found) for unit, found in round_.channels.items()}
+    for path, data in sorted((p, d) for p, d in out.files.items() if p in plan.paths):
+        problems, obs, parsed = file_problems(round_, path, data)
+        before: set[tuple[str, str]] = set()
+        if out.seen.get(path) is not None:  # an existing file, as it is now
+            before = {_key(p) for p in file_problems(round_, path, Path(path).read_bytes())[0]}
+        if obs is not None and obs.channel:
+            after.channels.setdefault(obs.unit, {})[obs.channel] = obs
+        elif obs is not None:
+            after.observations[obs.unit] = obs
+        unit, results = _results(parsed)
+        for problem in problems:
+            if _key(problem) in before:
+                continue
+            row, col = _origin(plan, problem, unit, results)
+            if problem.severity == "error":
+                loc = problem.locate()  # finding a position reads the file again: only for what is shown
+                if row is None:
+                    plan.problem(problem.code, _("after the import `gapctl validate` would report {place}: {code} "
+                                                 "{message}").format(place=loc, code=problem.code,
+                                                                     message=problem.message))
+                else:
+                    plan.problem(problem.code, _("{message} ({code}, {place} once written)").format(
+                        message=problem.message, code=problem.code, place=loc), row, col)
+            elif row is not None:
+                plan.note(problem.code, _("{message} ({code})").format(message=problem.message, code=problem.code),
+                          row, col)
+    return after
+
+
+def _results(data: Any) -> tuple[str, list[Any]]:
+    """(the file's target — its unit, or `<unit>/<channel>` —, its results)."""
+    if not isinstance(data, dict):
+        return "", []
+    results = data.get("results")
+    target = f"{data.get('unit')}/{data.get('channel')}" if data.get("channel") else str(data.get("unit"))
+    return target, results if isinstance(results, list) else []
+
+
+def _origin(plan: Any, problem: Any, unit: str, results: list[Any]) -> tuple[int | None, int | None]:
+    """The sheet row and column of the entry a problem is about."""
+    at = problem.at
+    if len(at) < 2 or at[0] != "results" or not isinstance(at[1], int):
+        return None, None
+    if not 0 <= at[1] < len(results) or not isinstance(results[at[1]], dict):
+        return None, None
+    origin = plan.origins.get((unit, str(results[at[1]].get("indicator"))))
+    if origin is None:
+        return None, None
+    name = at[2] if len(at) > 2 else None
+    if name in VALUE_FIELDS or name is None:
+        name = "result" if name == "result" and "result" in origin.cols else "value"
+    return origin.row, origin.cols.get(str(name), origin.cols.get("value"))

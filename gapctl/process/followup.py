@@ -1,0 +1,227 @@
+"""Follow-up of a round's problem list (整改跟踪): did the next round find each problem fixed?
+
+Every leaf where a unit lost points in the old round is looked up in the new round, by id or
+through the new scheme's `replaces:`. It is `fixed` when no points are lost there now,
+`still-failing` when some are (a recurring problem: the text output lists each with what the
+old round asked to fix, its 整改要求, beside what the new round found), `no-longer-assessed`
+when the indicator or the unit is gone or does not apply any more, and `pending` when the new
+round has not assessed it yet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from gapctl.data.model import Indicator, Unit
+from gapctl.escape import plain, plain_line
+from gapctl.i18n import N_, in_lang
+from gapctl.labels import label, name_in, pair
+from gapctl.review.diff import match_indicators
+from gapctl.scheme.rules import num
+from gapctl.scoring.score import LeafScore, RoundScore, UnitScore
+from gapctl.scoring.scoreboard import two
+from gapctl.textwidth import table
+
+ZERO = Decimal(0)
+STATUSES = ("fixed", "still-failing", "no-longer-assessed", "pending")
+NOT_ASSESSED_STATES = ("not-applicable", "n/a")
+
+_LABELS: dict[str, str] = {  # English; the Chinese is in the catalogue
+    "title": N_("Follow-up of the problem list"),
+    "indicator": N_("Indicator"),
+    "name": N_("Name"),
+    "new_indicator": N_("Now"),
+    "old_lost": N_("Lost then"),
+    "new_lost": N_("Lost now"),
+    "status": N_("Status"),
+    "count": N_("Count"),
+    "fixed": N_("fixed"),
+    "still-failing": N_("still failing"),
+    "no-longer-assessed": N_("no longer assessed"),
+    # not "not yet assessed" (gapctl.labels: 未评估) nor "Total" (总得分): one English text has one Chinese
+    "pending": N_("not assessed yet"),
+    "none": N_("No points were lost in the earlier round."),
+    "recurring": N_("Still failing: what the earlier round asked to fix"),
+    "new_reason": N_("Found now"),
+    "fix": N_("Asked to fix then"),
+    "total": N_("All"),
+}
+
+
+def _t(key: str, lang: str) -> str:
+    """A word of this output in `lang`: this module's own, else the shared one (gapctl.labels)."""
+    return in_lang(_LABELS[key], lang) if key in _LABELS else label(key, lang)
+
+
+@dataclass
+class FollowUpItem:
+    """One problem of the old round's list and what the new round found."""
+
+    unit: Unit
+    indicator: Indicator          # the old round's indicator
+    status: str                   # one of STATUSES
+    old_points: Decimal
+    old_lost: Decimal
+    new_lost: Decimal | None      # None unless fixed or still failing
+    successors: list[Indicator] = field(default_factory=list)  # the new round's indicator(s)
+    reason: str | None = None     # the old 扣分理由
+    fix: str | None = None        # the old 整改要求
+    why: str | None = None        # for no-longer-assessed: unit gone / indicator gone / not applicable
+    new_reason: str | None = None  # for still-failing: the new round's 扣分理由
+
+
+@dataclass
+class FollowUp:
+    old: RoundScore
+    new: RoundScore
+    problems: list[FollowUpItem]  # by unit id, then the old scheme's order
+
+    def counts(self) -> dict[str, int]:
+        found = Counter(p.status for p in self.problems)
+        return {status: found.get(status, 0) for status in STATUSES}
+
+
+def _successors(new: UnitScore, old: UnitScore) -> dict[str, list[LeafScore]]:
+    """Old leaf id → the new round's leaves for it, in the new scheme's order."""
+    out: dict[str, list[LeafScore]] = {}
+    for new_id, old_id in match_indicators(new.scheme, old.scheme).items():
+        leaf = new.leaves.get(new_id)
+        if leaf is not None:
+            out.setdefault(old_id, []).append(leaf)
+    return out
+
+
+def _judge(problem: FollowUpItem, leaves: list[LeafScore]) -> None:
+    problem.successors = [leaf.indicator for leaf in leaves]
+    assessed = [leaf for leaf in leaves if leaf.state not in NOT_ASSESSED_STATES]
+    if not leaves:
+        problem.status, problem.why = "no-longer-assessed", "indicator"
+    elif not assessed:
+        problem.status, problem.why = "no-longer-assessed", "not-applicable"
+    elif any(leaf.state == "pending" for leaf in assessed):
+        problem.status = "pending"
+    else:
+        problem.new_lost = sum((max(leaf.lost, ZERO) for leaf in assessed), ZERO)
+        problem.status = "fixed" if problem.new_lost == 0 else "still-failing"
+        reasons = [leaf.result.reason for leaf in assessed if leaf.lost > 0 and leaf.result and leaf.result.reason]
+        problem.new_reason = "; ".join(dict.fromkeys(reasons)) or None
+
+
+def followup(old: RoundScore, new: RoundScore, old_source: Any = None, new_source: Any = None) -> FollowUp:
+    """Each problem of the old round (pending leaves left out) against the new round. With the two
+    rounds' gapctl.scoring.details sources (their units are summaries), each unit's problems are judged by a
+    worker from its files in both rounds, and come back as ids and figures."""
+    if old_source is not None and new_source is not None:
+        return FollowUp(old, new, _followup_units(old, new, old_source, new_source))
+    new_units = new.by_unit()
+    problems: list[FollowUpItem] = []
+    for before in sorted(old.units, key=lambda s: s.unit.id):
+        problems += unit_problems(before, new_units.get(before.unit.id))
+    return FollowUp(old, new, problems)
+
+
+def unit_problems(before: UnitScore, after: UnitScore | None) -> list[FollowUpItem]:
+    """One unit's problems of the old round, each judged against the new round (`after`: the unit there)."""
+    successors = _successors(after, before) if after is not None else {}
+    problems = []
+    for leaf in before.lost_leaves():
+        if leaf.state == "pending":
+            continue
+        result = leaf.result
+        problem = FollowUpItem(before.unit, leaf.indicator, "no-longer-assessed", leaf.points, leaf.lost, None,
+                               reason=result.reason if result else None, fix=result.fix if result else None)
+        if after is None:
+            problem.why = "unit"
+        else:
+            _judge(problem, successors.get(leaf.indicator.id, []))
+        problems.append(problem)
+    return problems
+
+
+def _followup_units(old: RoundScore, new: RoundScore, old_source: Any, new_source: Any) -> list[FollowUpItem]:
+    from gapctl.scoring import details
+    def work(found: list[Any]) -> list[dict[str, Any]]:  # what travels back: each item's fields, objects by id
+        return [{**{f.name: getattr(p, f.name) for f in dataclasses.fields(p)}, "unit": None,
+                 "indicator": p.indicator.id, "successors": [i.id for i in p.successors]}
+                for p in unit_problems(found[0], found[1])]
+    ordered = sorted(old.units, key=lambda s: s.unit.id)
+    new_units = new.by_unit()
+    problems = []
+    found_by_id: dict[int, dict[str, Indicator]] = {}
+
+    def indicator(scheme: Any, ident: str) -> Indicator:
+        if id(scheme) not in found_by_id:
+            found_by_id[id(scheme)] = {}
+            for ind in scheme.all_indicators():
+                found_by_id[id(scheme)].setdefault(ind.id, ind)
+        return found_by_id[id(scheme)][ident]
+    rows = details.units_of(old_source, new_source, order=ordered)
+    for before, found in zip(ordered, details.each([old_source, new_source], rows, work), strict=True):
+        after = new_units.get(before.unit.id)
+        for item in found:
+            item.update(unit=before.unit, indicator=indicator(before.scheme, item["indicator"]),
+                        successors=[indicator(after.scheme, i) for i in item["successors"]] if after else [])
+            problems.append(FollowUpItem(**item))
+    return problems
+
+
+# --- output ---------------------------------------------------------------------------
+
+def _name(obj: Any, lang: str) -> str:
+    return name_in(obj, lang)
+
+
+def _now(problem: FollowUpItem) -> str:
+    ids = [i.id for i in problem.successors]
+    return ", ".join(ids) if ids and ids != [problem.indicator.id] else ""
+
+
+def text_lines(result: FollowUp, lang: str = "zh") -> list[str]:
+    """Counts per status, then one row per problem (unit, indicator, lost then and now, status, 扣分理由)."""
+    old_round, new_round = result.old.round, result.new.round
+    lines = [plain_line(f"{_t('title', lang)}: {old_round.title} ({old_round.id}) → {new_round.title} "
+                        f"({new_round.id})")]
+    if old_round.example or new_round.example:
+        lines.append(label("example", lang))
+    lines.append("")
+    if not result.problems:
+        return lines + [_t("none", lang)]
+    counts = result.counts()
+    rows = [[_t("status", lang), _t("count", lang)]]
+    rows += [[_t(status, lang), str(counts[status])] for status in STATUSES]
+    rows.append([_t("total", lang), str(len(result.problems))])
+    lines += table(rows, ["left", "right"])
+    lines.append("")
+    rows = [[_t(k, lang) for k in ("unit", "indicator", "name", "new_indicator", "old_lost", "new_lost",
+                                   "status", "reason")]]
+    for p in result.problems:
+        rows.append([plain(cell) for cell in (
+            _name(p.unit, lang), p.indicator.id, _name(p.indicator, lang), _now(p), two(p.old_lost),
+            two(p.new_lost) if p.new_lost is not None else "—", _t(p.status, lang), p.reason or "")])
+    lines += table(rows, ["left", "left", "left", "left", "right", "right", "left", "left"])
+    recurring = [p for p in result.problems if p.status == "still-failing"]
+    if recurring:
+        lines += ["", plain_line(pair(_t("recurring", lang), "", lang).rstrip())]
+        rows = [[_t(k, lang) for k in ("unit", "indicator", "name", "new_reason", "fix")]]
+        rows += [[plain(cell) for cell in (_name(p.unit, lang), p.indicator.id, _name(p.indicator, lang),
+                                           p.new_reason or "", p.fix or "—")] for p in recurring]
+        lines += table(rows)
+    return lines
+
+
+def json_data(result: FollowUp) -> dict[str, Any]:
+    return {
+        "old_round": result.old.round.id,
+        "new_round": result.new.round.id,
+        "counts": result.counts(),
+        "problems": [{"unit": p.unit.id, "name": p.unit.name, "indicator": p.indicator.id,
+                      "indicator_name": p.indicator.name, "new_indicators": [i.id for i in p.successors],
+                      "status": p.status, "why": p.why, "points": num(p.old_points), "old_lost": two(p.old_lost),
+                      "new_lost": two(p.new_lost) if p.new_lost is not None else None,
+                      "reason": p.reason, "fix": p.fix, "new_reason": p.new_reason}
+                     for p in result.problems],
+    }

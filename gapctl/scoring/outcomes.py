@@ -1,0 +1,602 @@
+"""Validate and score a round file by file: on every core for large rounds, from the cache when unchanged.
+
+`check` gives the problems `api.check` gives, and `score` the numbers `score.score_round`
+gives, without holding every observation in memory: each observation file becomes a
+`FileOutcome` (its problems and a summary of its unit's score, see `score.summarise`),
+computed in a process pool when the round has `PARALLEL_FROM` files or more (on a Dask
+cluster with `--executor dask`: gapctl.scoring.executors, gapctl.scoring.pipeline), and kept in
+the content-addressed cache (`gapctl.data.cache`) under a key made of the file's bytes and
+everything else its outcome depends on. Only the cross-unit work (rank bonuses, totals,
+ranks) and the checks that touch other files (evidence files, appeals, units without a
+file) run on every call. `validate` and `score` use this path; `explain`, `report` and
+`diff`, which need every observation, load the round whole.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from gapctl import codec, i18n
+from gapctl.data import cache as C
+from gapctl.data.journal import pending
+from gapctl.data.model import Evidence, Round, Unit
+from gapctl.data.reads import ci_mode, read_bytes
+from gapctl.data.sources import SourceFile, display_path, max_file_bytes, over_limit, read_file
+from gapctl.data.tree import DiskTree
+from gapctl.problems import ERROR, Report
+from gapctl.scoring.executors import chosen
+from gapctl.scoring.load import Loaded, build_observations, load, paused_gc, second_file, unreadable_problem
+from gapctl.scoring.score import (
+    ExternalShare,
+    RoundScore,
+    UnitScore,
+    external_shares,
+    imported_losses,
+    period_scores,
+    rank_round,
+    ranking_inputs,
+    score_channel,
+    score_unit,
+    summarise,
+)
+from gapctl.scoring.validate import (
+    check_appeals,
+    check_definitions,
+    check_evidence_file,
+    check_missing_observations,
+    check_observation_file,
+    check_round_context,
+)
+
+PARALLEL_FROM = 200  # observation files; below this one process is faster than starting a pool
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class FileOutcome:
+    """What reading, checking and scoring one observation file gave."""
+
+    src: SourceFile
+    unit: str | None  # the file's `unit:`; None when it could not be read
+    load_problems: list[Any] = field(default_factory=list)
+    check_problems: list[Any] = field(default_factory=list)
+    evidence_files: list[Evidence] = field(default_factory=list)  # checked on every run
+    measures: dict[str, Decimal] = field(default_factory=dict)
+    score: UnitScore | None = None  # a summary; None when the file or its context has errors
+    channel: str | None = None  # a channel's file (rounds/<r>/channels/<unit>/<channel>.yaml)
+    progress: tuple[int, int, int] | None = None  # what `gapctl status` counts (see `progress_counts`)
+
+
+@dataclass
+class RoundPlan:
+    """A round's observation files and what each file's outcome depends on besides its bytes."""
+
+    round: Round
+    units: dict[str, Unit]
+    can_score: bool
+    context: str
+    unit_keys: dict[str, str]
+    externals: dict[str, list[ExternalShare]]
+    keep_nodes: dict[str, set[str]]
+    references: dict[int, str]  # id() of a live object → the name an outcome refers to it by
+    objects: dict[str, Any]     # and back (problem kinds included)
+    cache: C.Cache | None = None
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    displays: dict[Path, str] = field(default_factory=dict)
+    keys: list[str | None] = field(default_factory=list)  # each file's cache key (None: not cached)
+    computed: int = 0  # files read and checked this time (the others came from the cache)
+    hashes: dict[Path, str] = field(default_factory=dict)  # sha256 of the files read here (gapctl.review.provenance)
+
+
+@dataclass
+class Checked:
+    """`check`'s result: like api.CheckResult, plus the plans that `score` continues from."""
+
+    loaded: Loaded
+    report: Report
+    files: int
+    plans: list[RoundPlan]
+    cache: C.Cache | None = None
+
+
+def jobs_wanted() -> int:
+    """Worker processes: GAPCTL_JOBS, else the cores this process may use."""
+    try:
+        return max(1, int(os.environ["GAPCTL_JOBS"]))
+    except (KeyError, ValueError):
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def check(path: Path | str, use_cache: bool = True, progress: Progress | None = None, tree: Any = None) -> Checked:
+    """Load, validate and summarise-score a round (or every round of a repository); `tree`: read the
+    files of a git revision (gapctl.data.tree.GitTree) instead of the disk's."""
+    from gapctl.scoring.load import find_repository_root
+
+    path = Path(path)
+    with paused_gc():
+        start = path if path.is_dir() else path.parent
+        root = find_repository_root(start.resolve())
+        for line in pending(root) if root is not None else []:  # a batch a killed gapctl left unfinished
+            C.notice(line)
+        cache = C.open_cache(root, use_cache)
+        loaded = load(path, observations=False, cache=cache, tree=tree)
+        repo = loaded.repository
+        report = Report(list(loaded.problems) + check_definitions(repo))
+        rounds = [loaded.round] if loaded.round else list(repo.rounds.values())
+        plans = []
+        files = loaded.files_read
+        for round_ in rounds:
+            if round_ is None:
+                continue
+            context_problems = check_round_context(round_)
+            report.extend(context_problems)
+            plan = _plan(round_, cache, can_score=not any(p.severity == ERROR for p in report.problems))
+            _run(plan, progress)
+            report.extend(_merge(plan))
+            files += len(round_.observation_paths) + len(round_.channel_paths)
+            plans.append(plan)
+    return Checked(loaded, report, files, plans, cache)
+
+
+def score(checked: Checked, final: bool = False) -> RoundScore:
+    """The round's scores from a `check` without errors (one round)."""
+    plan = checked.plans[0]
+    round_ = plan.round
+    by_unit = {o.unit: o for o in plan.outcomes if o.unit is not None and o.channel is None}
+    channels: dict[str, list[UnitScore]] = {}
+    for outcome in plan.outcomes:
+        if outcome.channel is not None and outcome.unit is not None and outcome.score is not None:
+            channels.setdefault(outcome.unit, []).append(outcome.score)
+    due = round_.stages.get("evidence_due")
+    scores: list[UnitScore] = []
+    with paused_gc():
+        for unit in round_.unit_set.units if round_.unit_set else []:
+            scheme = round_.scheme_for(unit)
+            if scheme is None:
+                continue
+            outcome = by_unit.get(unit.id)
+            if outcome is not None:
+                assert outcome.score is not None, "score() needs a check without errors"
+                scores.append(outcome.score)
+            else:
+                scores.append(summarise(score_unit(scheme, unit, None, plan.externals.get(unit.id),
+                                                   round_.appeals.get(unit.id), due), plan.keep_nodes[scheme.id]))
+        measures = {o.unit: o.measures for o in by_unit.values() if o.unit is not None}
+        return rank_round(round_, scores, measures, final, channels, period_scores(round_))
+
+
+# --- planning -------------------------------------------------------------------------
+
+def _file_hash(path: Path, tree: Any = None) -> str:
+    try:
+        return C.content_hash(_read(tree, path))
+    except OSError:
+        return "unreadable"
+
+
+def _read(tree: Any, path: Path) -> bytes:
+    """A file's bytes from the round's tree (a git revision), or from the disk (gapctl.data.reads)."""
+    return read_bytes(path) if _on_disk(tree) else tree.read_bytes(path)
+
+
+def _on_disk(tree: Any) -> bool:
+    return tree is None or isinstance(tree, DiskTree)
+
+
+def _too_large(tree: Any, path: Path) -> bool:
+    """over_limit for a file on disk (a revision's file is refused by read_file once read)."""
+    return _on_disk(tree) and over_limit(path)
+
+
+def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
+    units = round_.unit_set.by_id() if round_.unit_set else {}
+    imported = imported_losses(round_, 0) if can_score else {}
+    externals: dict[str, list[ExternalShare]] = {}
+    unit_keys: dict[str, str] = {}
+    scheme_hashes = {sid: _file_hash(s.src.path, round_.tree) for sid, s in round_.schemes.items() if s.src}
+    appeal_hashes = {uid: sorted({_file_hash(a.src.path, round_.tree) for a in appeals if a.src})
+                     for uid, appeals in round_.appeals.items()}
+    for unit in units.values():
+        scheme = round_.scheme_for(unit)
+        if scheme is not None and can_score:
+            externals[unit.id] = external_shares(round_, scheme, unit, imported)
+        unit_keys[unit.id] = C.key_of(
+            (unit.id, unit.name, unit.name_en, unit.type, unit.parent, unit.tags, unit.note),
+            scheme.id if scheme else None, scheme_hashes.get(scheme.id) if scheme else None,
+            appeal_hashes.get(unit.id), externals.get(unit.id))
+    context = C.key_of("observations", _file_hash(round_.src.path, round_.tree) if round_.src else None,
+                       str(round_.directory),
+                       os.getcwd(), os.environ.get("GAPCTL_MAX_FILE_MB"), os.environ.get("GAPCTL_MAX_VALUES"),
+                       ci_mode(), can_score, i18n.lang())  # problem messages are in the current language
+    references: dict[int, str] = {}
+    objects: dict[str, Any] = {}
+
+    def refer(obj: Any, ref: tuple[Any, ...]) -> None:
+        name = C.reference_name(ref)
+        references[id(obj)] = name
+        objects[name] = obj
+
+    for scheme in round_.schemes.values():
+        refer(scheme, ("S", scheme.id))
+        for ind in scheme.all_indicators():
+            refer(ind, ("I", scheme.id, ind.id))
+            for i, rule in enumerate(ind.rules):
+                refer(rule, ("R", scheme.id, ind.id, i))
+            if ind.gate is not None:
+                refer(ind.gate.when, ("G", scheme.id, ind.id))
+        for i, veto in enumerate(scheme.vetoes):  # what a unit's decisions point at travels by name
+            refer(veto, ("V", scheme.id, i))
+            refer(veto.when, ("W", scheme.id, i))
+    for unit in units.values():
+        refer(unit, ("U", unit.id))
+    references.update(C.problem_kind_ids())
+    objects.update(C.problem_kinds())
+    keep = {sid: ranking_inputs(s) for sid, s in round_.schemes.items()}
+    plan = RoundPlan(round_, units, can_score, context, unit_keys, externals, keep, references, objects, cache)
+    plan.hashes.update({s.src.path: scheme_hashes[sid] for sid, s in round_.schemes.items()
+                        if s.src and scheme_hashes.get(sid) not in (None, "unreadable")})
+    return plan
+
+
+def _unit_of(path: Path) -> str:
+    """The unit a file of the round is about: its name, or for a channel its directory's."""
+    return path.parent.name if path.parent.parent.name == "channels" else path.stem
+
+
+def _paths(plan: RoundPlan) -> list[Path]:
+    return plan.round.observation_paths + plan.round.channel_paths
+
+
+def _key(plan: RoundPlan, path: Path, data: bytes) -> str:
+    return _key_of_hash(plan, path, C.content_hash(data))
+
+
+def _key_of_hash(plan: RoundPlan, path: Path, digest: str) -> str:
+    plan.hashes[path] = digest  # kept for gapctl.review.provenance (from the stat index when the file is unchanged)
+    return C.key_of(plan.context, plan.unit_keys.get(_unit_of(path), "no such unit"), str(path), digest)
+
+
+# --- one file -------------------------------------------------------------------------
+
+def _outcome(plan: RoundPlan, path: Path, data: bytes) -> FileOutcome:
+    """Read, check and summarise-score one observation file (in a worker or here)."""
+    round_ = plan.round
+    parsed = read_file(path, data, keep_text=not _on_disk(round_.tree))
+    load_problems = list(parsed.problems)
+    obs = build_observations(parsed.src, parsed.data, load_problems) if parsed.data is not None else None
+    outcome = FileOutcome(parsed.src, obs.unit if obs else None, load_problems)
+    if obs is None or round_.unit_set is None:
+        return outcome
+    outcome.measures = obs.measures
+    if obs.channel is not None:
+        from gapctl.scoring.check_rollups import check_channel_file
+        outcome.channel = obs.channel
+        outcome.check_problems = check_channel_file(round_, plan.units, obs, outcome.evidence_files)
+        if plan.can_score and not any(p.severity == ERROR for p in load_problems + outcome.check_problems):
+            channel = score_channel(round_, obs.unit, obs)
+            outcome.score = summarise(channel, set()) if channel is not None else None
+        return outcome
+    outcome.check_problems = check_observation_file(round_, plan.units, obs, outcome.evidence_files)
+    unit = plan.units.get(obs.unit)
+    scheme = round_.scheme_for(unit) if unit else None
+    if unit is not None and scheme is not None:
+        outcome.progress = progress_counts(scheme, unit, obs)
+    if plan.can_score and unit and scheme and not any(
+            p.severity == ERROR for p in load_problems + outcome.check_problems):
+        outcome.score = summarise(score_unit(scheme, unit, obs, plan.externals.get(unit.id),
+                                             round_.appeals.get(unit.id), round_.stages.get("evidence_due")),
+                                  plan.keep_nodes[scheme.id])
+    return outcome
+
+
+def progress_counts(scheme: Any, unit: Unit, obs: Any) -> tuple[int, int, int]:
+    """How many of the unit's applicable leaves its file records as observed by an evaluator, as
+    self-assessed and as reviewed (entries not pending): what `gapctl status` adds up."""
+    leaves = {i.id for i in scheme.leaves() if i.section == "main" and i.applies(unit)}
+    entries = obs.results if obs else []
+    observed, self_, reviewed = (len({r.indicator for r in entries if r.source == source and r.indicator in leaves
+                                      and r.state != "pending"}) for source in ("evaluator", "self", "review"))
+    return observed, self_, reviewed
+
+
+def progress_of(checked: Checked) -> dict[str, tuple[int, int, int]]:
+    """Unit id → `progress_counts` of its observation file (the first, as loading keeps)."""
+    out: dict[str, tuple[int, int, int]] = {}
+    for plan in checked.plans:
+        for outcome in plan.outcomes:
+            if outcome.unit is not None and outcome.channel is None and outcome.progress is not None:
+                out.setdefault(outcome.unit, outcome.progress)
+    return out
+
+
+OWN = "F"  # the name an outcome gives its own observation file (a reference name is JSON: never "F")
+
+
+def _dump(plan: RoundPlan, outcome: FileOutcome) -> bytes | None:
+    """The outcome as the bytes a cache entry holds (gapctl.codec, MessagePack): the scheme, its
+    indicators and rules, the unit, problem kinds and the file itself by name. None when it
+    holds a value the format cannot carry (a gapctl bug, which tests/data/test_codec.py catches):
+    such an outcome is neither cached nor sent back by a worker."""
+    own, references = id(outcome.src), plan.references
+    try:
+        return codec.dumps(outcome, lambda obj: OWN if id(obj) == own else references.get(id(obj)))
+    except codec.CodecError:
+        return None
+
+
+def _display(plan: RoundPlan, path: Path) -> str:
+    """display_path(path), resolving each directory once instead of each file."""
+    if path.is_symlink():
+        return display_path(path)
+    base = plan.displays.get(path.parent)
+    if base is None:
+        base = plan.displays[path.parent] = display_path(path.parent)
+    return path.name if base == "." else os.path.join(base, path.name)
+
+
+def _load(plan: RoundPlan, path: Path, payload: bytes) -> FileOutcome:
+    own = SourceFile(path, _display(plan, path))  # fresh: positions are found when printed
+    objects = plan.objects
+
+    def resolve(name: str) -> Any:
+        return own if name == OWN else objects[name]
+    return codec.loads(payload, resolve)
+
+
+_PLAN: RoundPlan | None = None  # the plan a forked worker inherits
+CHUNK_BOUNDARY = 16  # a chunk ends after a file whose key ≡ 0 (mod this): ~16 files a chunk
+
+
+def _file_key(plan: RoundPlan, path: Path, index: C.StatIndex | None = None, limit: int | None = None) -> str | None:
+    """The file's cache key, or None when it cannot be read (or is over the size limit `limit`, by
+    default the one in force); its hash from `index` when the file's stat shows it unchanged since
+    it was hashed. A git revision's file (the round's tree) is read from git: no stat to trust."""
+    if not _on_disk(plan.round.tree):
+        try:
+            return _key(plan, path, plan.round.tree.read_bytes(path))
+        except (OSError, ValueError):
+            return None
+    st = None
+    if index is not None and limit is not None:
+        try:
+            st = os.lstat(path)
+        except (OSError, ValueError):
+            st = None
+    if st is not None and stat.S_ISREG(st.st_mode):  # a regular file: its lstat says its size
+        if st.st_size > limit:
+            return None
+    elif over_limit(path):
+        return None
+    try:
+        if index is not None:
+            return _key_of_hash(plan, path, index.hash(path, read_bytes, st))
+        return _key(plan, path, read_bytes(path))
+    except (OSError, ValueError):
+        return None
+
+
+def _chunks(paths: list[Path]) -> list[list[int]]:
+    """Files grouped into chunks whose ends depend on the files' own paths (as rsync cuts by
+    content, here by name): editing a file never moves a cut, and adding or removing one changes
+    only its chunk.
+
+    The cache stores one entry a chunk, not a file: creating a file costs ~0.6 ms of system
+    time here, and 3,000 of them cost a cold run more than a fifth of its time. An entry keeps
+    each member's own key, so a chunk with one edited file reuses the others and reads only that one.
+    """
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    for index, path in enumerate(paths):
+        current.append(index)
+        if zlib.crc32(os.fsencode(path.name)) % CHUNK_BOUNDARY == 0:  # no size cap: it would shift cuts
+            chunks.append(current)
+            current = []
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _chunk_key(plan: RoundPlan, chunk: list[int]) -> str:
+    """A chunk's entry is named by its members' paths; their contents are checked member by member."""
+    paths = _paths(plan)
+    return C.key_of("chunk", plan.context, *(str(paths[i]) for i in chunk))
+
+
+def _work(chunk: list[int]) -> list[tuple[int, bytes | None, str | None]]:
+    """In a worker: the outcomes of these files, encoded to travel back (None: cannot be encoded, so it
+    is computed again in the parent), each with its key when its outcome may be cached."""
+    plan = _PLAN
+    assert plan is not None
+    paths = _paths(plan)
+    out = []
+    for index in chunk:
+        outcome, key = _compute(plan, paths[index])
+        out.append((index, _dump(plan, outcome), key))
+    return out
+
+
+def _compute(plan: RoundPlan, path: Path) -> tuple[FileOutcome, str | None]:
+    """One file's outcome, and its key if the outcome may be cached."""
+    if _too_large(plan.round.tree, path):  # refused without reading it all
+        parsed = read_file(path)
+        return FileOutcome(parsed.src, None, list(parsed.problems)), None
+    try:
+        data = _read(plan.round.tree, path)
+    except OSError as err:
+        return FileOutcome(SourceFile(path, display_path(path)), None,
+                           [unreadable_problem(path, f"cannot read file: {err.strerror or err}")]), None
+    outcome = _outcome(plan, path, data)
+    return outcome, _key(plan, path, data) if cacheable(plan, path, outcome) else None
+
+
+def cacheable(plan: RoundPlan, path: Path, outcome: FileOutcome) -> bool:
+    """Whether an outcome may be kept under its file's key: the file is the one its unit's name says."""
+    return outcome.unit == _unit_of(path) and outcome.unit in plan.units \
+        and (outcome.channel is None or outcome.channel == path.stem)
+
+
+# --- a round --------------------------------------------------------------------------
+
+def _run(plan: RoundPlan, progress: Progress | None) -> None:
+    """Every observation file's outcome, in path order: from the cache, a pool of workers (or a cluster), or here."""
+    paths = _paths(plan)
+    results: list[FileOutcome | None] = [None] * len(paths)
+    # the stat index vouches for files on disk only (a git revision's files are read from git)
+    index = C.StatIndex(plan.cache, str(plan.round.directory.resolve())) \
+        if plan.cache is not None and _on_disk(plan.round.tree) else None
+    limit = max_file_bytes()[0]
+    plan.keys = [_file_key(plan, path, index, limit) for path in paths] if plan.cache is not None \
+        else [None] * len(paths)
+    if index is not None:
+        index.save()
+    stored: dict[int, bytes] = {}  # payloads to keep in the cache (reused or computed)
+    chunks = _chunks(paths)
+    todo: list[int] = []
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        if progress and (done + n) // 100 > done // 100:
+            progress(done + n, len(paths))
+        done += n
+
+    for chunk in chunks:
+        reused = _reuse(plan, chunk) if plan.cache is not None else {}
+        for index in chunk:
+            payload = reused.get(index)
+            if payload is not None:
+                try:
+                    results[index] = _load(plan, paths[index], payload)
+                    stored[index] = payload
+                    continue
+                except Exception:  # signed by this user but unreadable with this code: recompute
+                    pass
+            todo.append(index)
+        advance(len(chunk) - sum(1 for i in chunk if results[i] is None))
+    plan.computed = len(todo)
+    keys: dict[int, str | None] = {}
+    workers = min(jobs_wanted(), len(todo) // (PARALLEL_FROM // 2) or 1)
+    batches = [todo[n:n + CHUNK_BOUNDARY] for n in range(0, len(todo), CHUNK_BOUNDARY)]
+    remote = chosen() if todo else None  # `--executor dask`: a cluster computes them (gapctl.scoring.executors)
+    if remote is not None or (len(todo) >= PARALLEL_FROM and workers > 1 and hasattr(os, "fork")):
+        for computed in remote.outcomes(plan, batches) if remote is not None else _pooled(plan, batches, workers):
+            for index, payload, key in computed:
+                results[index] = _load(plan, paths[index], payload) if payload is not None \
+                    else _compute(plan, paths[index])[0]
+                keys[index] = key
+                if payload is not None:
+                    stored[index] = payload
+            advance(len(computed))
+    else:
+        for index in todo:
+            outcome, key = _compute(plan, paths[index])
+            results[index], keys[index] = outcome, key
+            if plan.cache is not None and key is not None and key == plan.keys[index]:
+                payload = _dump(plan, outcome)
+                if payload is not None:
+                    stored[index] = payload
+            advance(1)
+    if plan.cache is not None and todo:
+        _store(plan, chunks, set(todo), keys, stored)
+    if progress:
+        progress(len(paths), len(paths))
+    plan.outcomes = [r for r in results if r is not None]
+
+
+def _pooled(plan: RoundPlan, batches: list[list[int]], workers: int) -> Iterator[list[tuple[int, bytes | None,
+                                                                                             str | None]]]:
+    """The batches' results from a pool of forked workers, as each batch is done."""
+    global _PLAN
+    import multiprocessing  # only here: small rounds never pay for importing it
+
+    _PLAN = plan
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            yield from pool.imap_unordered(_work, batches)
+    finally:
+        _PLAN = None
+
+
+def _reuse(plan: RoundPlan, chunk: list[int]) -> dict[int, bytes]:
+    """The members of a chunk's cache entry whose file is unchanged (same key), by index."""
+    assert plan.cache is not None
+    payload = plan.cache.get(_chunk_key(plan, chunk))
+    if payload is None:
+        return {}
+    try:
+        members = codec.loads(payload)
+    except Exception:  # an older entry, or one this code cannot read: computed again
+        return {}
+    if not isinstance(members, list) or len(members) != len(chunk):
+        return {}
+    return {index: data for index, member in zip(chunk, members, strict=True)
+            if isinstance(member, list) and len(member) == 2 and member[0] is not None
+            and member[0] == plan.keys[index] for data in [member[1]]}
+
+
+def _store(plan: RoundPlan, chunks: list[list[int]], computed: set[int], keys: dict[int, str | None],
+           stored: dict[int, bytes]) -> None:
+    """Rewrite the entries of the chunks that had a file computed: every member with its key."""
+    assert plan.cache is not None
+    for chunk in chunks:
+        if not computed.intersection(chunk):
+            continue
+        members = []
+        for index in chunk:
+            key = plan.keys[index] if index not in computed or keys.get(index) == plan.keys[index] else None
+            members.append([key, stored.get(index)] if key is not None and index in stored else [None, None])
+        plan.cache.put(_chunk_key(plan, chunk), codec.dumps(members))
+
+
+def _merge(plan: RoundPlan) -> list[Any]:
+    """The problems of a round's outcomes, as `load` + `check_round` would report them."""
+    round_ = plan.round
+    out: list[Any] = []
+    first: dict[str, SourceFile] = {}
+    kept = []
+    for outcome in plan.outcomes:
+        out.extend(outcome.load_problems)
+        if outcome.unit is None:
+            continue
+        if outcome.channel is not None:  # a channel's file: its path is its identity
+            kept.append(outcome)
+            out.extend(outcome.check_problems)
+            for ev in outcome.evidence_files:
+                out.extend(check_evidence_file(round_.directory, ev, round_.tree))
+            continue
+        round_.observation_files.add(outcome.unit)
+        if outcome.unit in first:
+            out.append(second_file(outcome.unit, outcome.src, first[outcome.unit]))
+            continue
+        first[outcome.unit] = outcome.src
+        kept.append(outcome)
+        out.extend(outcome.check_problems)
+        for ev in outcome.evidence_files:
+            out.extend(check_evidence_file(round_.directory, ev, round_.tree))
+    plan.outcomes = kept
+    if round_.unit_set is not None:
+        out.extend(check_appeals(round_, plan.units))
+        out.extend(check_missing_observations(round_))
+    return out
+
+
+def print_progress(what: str) -> Progress | None:
+    """A progress line on stderr when it is a terminal (`validating 1,200/3,000 files`); `what` is
+    already in the current language."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        line = i18n._("{what} {done}/{total} files").format(what=what, done=f"{done:,}", total=f"{total:,}")
+        sys.stderr.write(f"\r{line}{end}")
+        sys.stderr.flush()
+    return show

@@ -1,0 +1,164 @@
+"""Warm runs read only files whose stat changed (gapctl.data.cache.StatIndex, git's index for hashes).
+
+An unchanged file is trusted from its size, times and inode; an edit is found even when it keeps
+the size and the modification time is put back; a file touched but not changed is read and
+hashed again and still reuses its cached outcome; git's "racily clean" rule keeps a file whose
+timestamp is too recent to tell from a later edit out of the trusted set.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from gapctl.data import cache as C
+from gapctl.scoring import outcomes
+from tests.data.test_cache import copy_repo, file_by_file
+
+ROUND = Path("rounds/suizhou-2021")
+HOUR_NS = 3600 * 10**9
+
+
+@pytest.fixture(autouse=True)
+def own_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
+    monkeypatch.delenv("GAPCTL_CACHE_DIR", raising=False)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the shipped rounds whose files were last changed an hour ago (not racy)."""
+    repo = copy_repo(tmp_path)
+    old = time.time_ns() - HOUR_NS
+    for path in repo.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            os.utime(path, ns=(old, old))
+    monkeypatch.chdir(repo)
+    return repo
+
+
+class Reads:
+    """The observation files gapctl.scoring.outcomes opens (to hash them, or to check them); the scheme and
+    round file it hashes for the context of every outcome are left out."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.paths: list[str] = []
+        original = outcomes.read_bytes
+
+        def spy(path, *args, **kwargs):
+            if Path(path).parent.name == "observations":
+                self.paths.append(Path(path).name)
+            return original(path, *args, **kwargs)
+        monkeypatch.setattr(outcomes, "read_bytes", spy)
+
+
+def observations(repo: Path) -> list[Path]:
+    return sorted((repo / ROUND / "observations").iterdir())
+
+
+def test_a_warm_run_reads_no_unchanged_file(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cold = file_by_file(ROUND)
+    reads = Reads(monkeypatch)
+    warm = file_by_file(ROUND)
+    assert warm[:2] == cold[:2]
+    assert warm[2].plans[0].computed == 0
+    assert reads.paths == []  # every hash came from the index
+
+
+def test_an_edit_keeping_size_and_modification_time_is_found(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = file_by_file(ROUND)
+    target = next(p for p in observations(repo) if b"result: done" in p.read_bytes())
+    st = target.stat()
+    text = target.read_bytes()
+    edited = text.replace(b"result: done", b"result: dona", 1)  # same length; an unknown result
+    assert len(edited) == len(text)
+    target.write_bytes(edited)
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))  # the modification time put back
+    assert (target.stat().st_size, target.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    reads = Reads(monkeypatch)
+    after = file_by_file(ROUND)
+    assert target.name in reads.paths
+    assert after[2].plans[0].computed == 1
+    assert after[0] != before[0]  # the unknown result is a problem now
+
+
+def test_a_touched_file_is_hashed_again_and_reuses_its_outcome(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    file_by_file(ROUND)
+    target = observations(repo)[0]
+    os.utime(target)  # now: changed times, same bytes
+    reads = Reads(monkeypatch)
+    warm = file_by_file(ROUND)
+    assert reads.paths == [target.name]  # hashed again, and not checked again:
+    assert warm[2].plans[0].computed == 0 and warm[2].cache.hits  # its cached outcome is used
+
+
+def test_files_changed_just_before_a_run_are_hashed_again_next_time(repo: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Racily clean: a file modified within the timestamp granularity of the run that indexed it
+    could change again with an unchanged stat, so it is hashed again until its time is older."""
+    target = observations(repo)[0]
+    os.utime(target)  # modified now, then indexed by the run below
+    file_by_file(ROUND)
+    reads = Reads(monkeypatch)
+    file_by_file(ROUND)
+    assert reads.paths == [target.name]  # racy: hashed again though its stat did not change
+    reads.paths.clear()
+    old = time.time_ns() - HOUR_NS  # as if the index had been written an hour after the edit
+    os.utime(target, ns=(old, old))
+    file_by_file(ROUND)
+    reads.paths.clear()
+    file_by_file(ROUND)
+    assert reads.paths == []
+
+
+def test_the_racy_rule_without_help_from_the_change_time(tmp_path: Path) -> None:
+    """`trusted` alone: a matching stat is trusted only when its times are older than the index's
+    snapshot by the granularity, whatever the change time says."""
+    cache = C.Cache(tmp_path / "cache", b"k" * 32)
+    path = tmp_path / "f.yaml"
+    path.write_bytes(b"a: 1\n")
+    st = os.lstat(path)
+    index = C.StatIndex(cache, "set")
+    name = os.path.abspath(path)
+    index.old = {name: [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, "hash"]}
+    index.old_dirs = {os.path.dirname(name): os.path.realpath(os.path.dirname(name))}
+    index.old_snapshot = st.st_mtime_ns + C.RACY_NS  # indexed within the window
+    assert index.trusted(name, st) is None
+    index.old_snapshot = st.st_mtime_ns + C.RACY_NS + 1  # older than the window
+    assert index.trusted(name, st) == "hash"
+    index.old[name][0] += 1  # another size
+    assert index.trusted(name, st) is None
+
+
+def test_a_directory_swapped_for_a_link_is_read_again(repo: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same files (same inodes and times), now behind a link: not trusted, so they are read
+    through gapctl.data.reads again and give what they give without a cache."""
+    file_by_file(ROUND)
+    folder = repo / ROUND / "observations"
+    outside = tmp_path / "elsewhere"
+    folder.rename(outside)
+    folder.symlink_to(outside)
+    reads = Reads(monkeypatch)
+    after = file_by_file(ROUND)
+    assert sorted(set(reads.paths)) == sorted(p.name for p in outside.iterdir())
+    monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+    assert after[:2] == file_by_file(ROUND)[:2]
+
+
+def test_an_index_entry_is_signed(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forged or damaged index is not read: every file is hashed again."""
+    file_by_file(ROUND)
+    index = C.StatIndex(C.open_cache(repo), str((repo / ROUND).resolve()))
+    entry = index.cache.path(index.key)
+    assert entry.is_file() and index.old
+    entry.write_bytes(entry.read_bytes()[:-1] + b"\x00")
+    reads = Reads(monkeypatch)
+    warm = file_by_file(ROUND)
+    assert len(reads.paths) == len(observations(repo))
+    assert warm[2].plans[0].computed == 0
+
