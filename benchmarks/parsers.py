@@ -76,7 +76,7 @@ def readers() -> list[tuple[str, Callable[[bytes], Any], str]]:
             ("yaml-rs alone (`yaml_rs.loads`)", lambda raw: yaml_rs.loads(raw.decode(), parse_datetime=False),
              "no: YAML 1.2 typing, binary floats"),
             ("gapctl, fast path (subset and word checks + yaml-rs + Decimal)",
-             lambda raw: fast_yaml.read(raw, raw.decode()), "yes (tests/test_fast_yaml.py)"),
+             lambda raw: fast_yaml.read(raw, raw.decode()), "yes (tests/data/test_fast_yaml.py)"),
             ("gapctl `read_file` as `score` calls it (fast path, libyaml when refused)",
              lambda raw: read_file(Path("x.yaml"), raw).data, "yes"),
         ]

@@ -15,7 +15,7 @@ from gapctl.scheme.rules import REGISTRY
 
 def rules_md() -> str:
     lines = ["# Rule kinds", "",
-             "Generated from `gapctl/rules/` by `python -m gapctl.docs`; do not edit by hand.", "",
+             "Generated from `gapctl/scheme/rules/` by `python -m gapctl.docs`; do not edit by hand.", "",
              "A leaf indicator is scored by one rule (`rule:`), or by variants (`rules:`) chosen",
              "by `when:`. Every rule, like every other mapping of a scheme or round, may carry",
              "`assumed: true` and `assumed_note` when the published scheme does not give it, or",

@@ -290,6 +290,8 @@ def _guess_indent(text: str) -> tuple[int, int, int]:
             sequence = len(line) - len(line.lstrip(" -")) - key_col
         elif col > key_col and mapping is None and not line.lstrip(" ").startswith("-"):
             mapping = col - key_col
+        if mapping is not None and offset is not None:
+            break  # nothing later changes them
     mapping = mapping if mapping and mapping > 0 else 2
     offset = offset if offset is not None and offset >= 0 else 2
     sequence = sequence if sequence is not None and sequence >= offset + 2 else offset + 2
@@ -494,6 +496,8 @@ def splice(original: str, base: str, ours: str, newline: str = "\n") -> str:
 def comment_texts(text: str) -> list[str]:
     """Every comment of a YAML text (from `#` to the end of its line, trailing blanks dropped),
     found by libyaml's scanner: a `#` inside a value is not a comment."""
+    if "#" not in text:
+        return []  # (scanning a long file costs more than the edit it checks)
     text = text.removeprefix("\ufeff")
     lines = text.split("\n")
     covered: dict[int, list[tuple[int, int]]] = {}

@@ -15,9 +15,6 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 REPO = "https://github.com/gapctl/gapctl/blob/main/"  # mkdocs.yml's repo_url: pages link to files outside docs/
-# Files that other branches of the same change bring: ARCHITECTURE.md is written on the layout branch of issue 20.
-# Once it is merged, empty this set so that those links are checked like every other.
-PENDING = {"ARCHITECTURE.md"}
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)|!\[[^\]]*\]\(([^)\s]+)\)")
 
 
@@ -80,7 +77,7 @@ def test_readme_links_resolve() -> None:
         target, _, anchor = link.partition("#")
         if not target:
             assert anchor in anchors, f"README links to #{anchor}, a heading it does not have"
-        elif target not in PENDING or (ROOT / target).exists():
+        else:
             assert (ROOT / target).exists(), f"README links to {target}, which does not exist"
 
 
@@ -94,7 +91,5 @@ def test_links_to_repository_files_resolve() -> None:
             if link.startswith(REPO):
                 seen += 1
                 path = link[len(REPO):].partition("#")[0]
-                if path in PENDING and not (ROOT / path).exists():
-                    continue
                 assert (ROOT / path).exists(), f"{page.relative_to(ROOT)} links to {path}, which does not exist"
     assert seen, "no page links to a repository file"
