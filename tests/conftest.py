@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -160,6 +161,24 @@ def mini_repo(tmp_path: Path) -> Path:
         "rounds/r1/observations/a.yaml": MINI_OBS_A,
         "rounds/r1/observations/b.yaml": MINI_OBS_B,
     })
+
+
+@pytest.fixture
+def own_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache on (whatever GAPCTL_NO_CACHE the shell sets) and under this test's tmp_path, never the
+    user's: for the modules that test it (`pytestmark = pytest.mark.usefixtures("own_cache_home")`)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
+    monkeypatch.delenv("GAPCTL_CACHE_DIR", raising=False)
+
+
+def copy_repo(tmp_path: Path) -> Path:
+    """A copy of the shipped data (schemes, units, rounds, calendars) in tmp_path/repo, to edit."""
+    repo = tmp_path / "repo"
+    for name in ("schemes", "units", "rounds", "calendars"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, repo / name)
+    return repo
 
 
 def without_version(text: str) -> str:
