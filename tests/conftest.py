@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 import textwrap
@@ -179,6 +180,18 @@ def copy_repo(tmp_path: Path) -> Path:
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, repo / name)
     return repo
+
+
+def run_generate_script(case: Path, target: Path) -> None:
+    """A bad-input case's `generate.py`, when it has one, makes its files in `target` (files too large,
+    too odd or too many to commit: tests/bad/ and its import cases)."""
+    script = case / "generate.py"
+    if script.is_file():
+        spec = importlib.util.spec_from_file_location(f"generate_{case.name.replace('-', '_')}", script)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.generate(target)
 
 
 def without_version(text: str) -> str:

@@ -21,7 +21,6 @@ positions and never a traceback.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -34,6 +33,7 @@ from pathlib import Path
 import pytest
 
 from gapctl.api import check
+from tests.conftest import run_generate_script
 
 BAD = Path(__file__).parent / "bad"
 ALL_CASES = sorted(p for p in BAD.iterdir() if (p / "expected.txt").is_file())
@@ -68,23 +68,13 @@ def _expectation(case: Path) -> tuple[str, int, list[str], dict[str, str]]:
     return run, code, sorted(lines), env
 
 
-def _generate(case: Path) -> None:
-    script = case / "generate.py"
-    if script.is_file():
-        spec = importlib.util.spec_from_file_location(f"bad_case_{case.name.replace('-', '_')}", script)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        module.generate(case)
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A copy of the corpus (symbolic links kept) with every case's generate.py run on it."""
     root = tmp_path_factory.mktemp("bad")
     for case in ALL_CASES:
         shutil.copytree(case, root / case.name, symlinks=True)
-        _generate(root / case.name)
+        run_generate_script(root / case.name, root / case.name)
     yield root
     shutil.rmtree(root, ignore_errors=True)  # the generated files are large
 

@@ -19,7 +19,6 @@ These cases have no `expected.txt`, so `tests/test_bad_inputs.py` (which validat
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shlex
 import shutil
@@ -32,7 +31,7 @@ import pytest
 
 from gapctl.api import check
 from gapctl.io import importer
-from tests.conftest import FOUR_KINDS_SCHEME, MINI_UNITS, write_repo
+from tests.conftest import FOUR_KINDS_SCHEME, MINI_UNITS, run_generate_script, write_repo
 
 BAD = Path(__file__).parents[1] / "bad"
 CASES = sorted(p for p in BAD.iterdir() if (p / "import.txt").is_file())
@@ -68,13 +67,7 @@ def _build(case: Path, into: Path) -> Path:
             target = repo / path.relative_to(case)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
-    script = case / "generate.py"
-    if script.is_file():
-        spec = importlib.util.spec_from_file_location(f"bad_import_{case.name.replace('-', '_')}", script)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        module.generate(repo)
+    run_generate_script(case, repo)
     return repo
 
 
