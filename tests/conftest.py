@@ -119,6 +119,34 @@ indicators:
 """
 
 
+# FOUR_KINDS_SCHEME's leaves all observed in full: 1.1 done, 1.2 three times, 2 both items, 3 all of it
+KINDS_OBS = """\
+unit: {unit}
+results:
+  - indicator: "1.1"
+    result: done
+  - indicator: "1.2"
+    count: 3
+  - indicator: "2"
+    items: {{lead: true, plan: true}}
+  - indicator: "3"
+    fraction: 1
+"""
+
+
+def kinds_round(title: str) -> dict[str, str]:
+    """The files (for write_repo) of round r1 over FOUR_KINDS_SCHEME (scheme k, titled `title`), units a and
+    b of MINI_UNITS both observed as KINDS_OBS: the valid round the import tests and fuzz/ start from."""
+    return {
+        "schemes/k.yaml": FOUR_KINDS_SCHEME.format(id="k", title=title),
+        "units/mini.yaml": MINI_UNITS,
+        "rounds/r1/round.toml": 'id = "r1"\ntitle = "导入"\nexample = true\nunits = "mini"\n'
+                                '[[schemes]]\nscheme = "k"\n',
+        "rounds/r1/observations/a.yaml": KINDS_OBS.format(unit="a"),
+        "rounds/r1/observations/b.yaml": KINDS_OBS.format(unit="b"),
+    }
+
+
 @pytest.fixture(autouse=True)
 def _not_in_ci_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests run as on a workstation whether or not CI=true: gapctl's CI mode (no symbolic link

@@ -31,19 +31,11 @@ import pytest
 
 from gapctl.api import check
 from gapctl.io import importer
-from tests.conftest import FOUR_KINDS_SCHEME, MINI_UNITS, run_generate_script, write_repo
+from tests.conftest import kinds_round, run_generate_script, write_repo
 
 BAD = Path(__file__).parents[1] / "bad"
 CASES = sorted(p for p in BAD.iterdir() if (p / "import.txt").is_file())
-OBS = ('unit: {u}\nresults:\n  - indicator: "1.1"\n    result: done\n  - indicator: "1.2"\n    count: 3\n'
-       '  - indicator: "2"\n    items: {{lead: true, plan: true}}\n  - indicator: "3"\n    fraction: 1\n')
-BASE = {
-    "schemes/k.yaml": FOUR_KINDS_SCHEME.format(id="k", title="导入语料"),
-    "units/mini.yaml": MINI_UNITS,
-    "rounds/r1/round.toml": 'id = "r1"\ntitle = "导入"\nexample = true\nunits = "mini"\n[[schemes]]\nscheme = "k"\n',
-    "rounds/r1/observations/a.yaml": OBS.format(u="a"),
-    "rounds/r1/observations/b.yaml": OBS.format(u="b"),
-}
+BASE = kinds_round("导入语料")
 
 
 def _expectation(case: Path) -> tuple[list[str], int, list[str]]:
