@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import re
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -220,6 +222,24 @@ def run_generate_script(case: Path, target: Path) -> None:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         module.generate(target)
+
+
+def gapctl_command() -> list[str]:
+    """The installed console script beside this interpreter, else `python -m gapctl`: for the tests that run
+    the real executable in a process of its own."""
+    script = Path(sys.executable).with_name("gapctl")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "gapctl"]
+
+
+def crashed_or_exit(name: str, proc: subprocess.CompletedProcess[bytes], code: int) -> str | None:
+    """What is wrong with a bad-input case's run of the executable, before its problems are read: a
+    traceback (or an internal error), or another exit code than `code`; None when neither."""
+    out = proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
+    if "Traceback" in out or "internal error" in out:
+        return f"{name}: crashed (exit {proc.returncode}):\n{out[-3000:]}"
+    if proc.returncode != code:
+        return f"{name}: exit {proc.returncode}, expected {code}:\n{out[-3000:]}"
+    return None
 
 
 def without_version(text: str) -> str:

@@ -23,7 +23,6 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,7 +30,7 @@ import pytest
 
 from gapctl.api import check
 from gapctl.io import importer
-from tests.conftest import kinds_round, run_generate_script, write_repo
+from tests.conftest import crashed_or_exit, gapctl_command, kinds_round, run_generate_script, write_repo
 
 BAD = Path(__file__).parents[1] / "bad"
 CASES = sorted(p for p in BAD.iterdir() if (p / "import.txt").is_file())
@@ -89,24 +88,17 @@ def test_bad_import_case(case: Path, built: dict[str, Path], monkeypatch: pytest
     assert _files(repo) == files
 
 
-def _gapctl() -> list[str]:
-    script = Path(sys.executable).with_name("gapctl")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "gapctl"]
-
-
 def _run_executable(case: Path, repo: Path) -> str | None:
     """What is wrong with `gapctl import` on one case (None when nothing is)."""
     args, code, expected = _expectation(case)
     places = {line.rsplit(": ", 1)[0] for line in expected}
     files = _files(repo)
     env = {**os.environ, "GAPCTL_DEBUG": "1", "PYTHONIOENCODING": "utf-8", "XDG_CACHE_HOME": str(repo / ".cache")}
-    proc = subprocess.run([*_gapctl(), "import", "rounds/r1", *args, "--force", "--dry-run"], cwd=repo, env=env,
+    proc = subprocess.run([*gapctl_command(), "import", "rounds/r1", *args, "--force", "--dry-run"], cwd=repo, env=env,
                           capture_output=True, timeout=120, check=False)
-    out = proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
-    if "Traceback" in out or "internal error" in out:
-        return f"{case.name}: crashed (exit {proc.returncode}):\n{out[-3000:]}"
-    if proc.returncode != code:
-        return f"{case.name}: exit {proc.returncode}, expected {code}:\n{out[-3000:]}"
+    failure = crashed_or_exit(case.name, proc, code)
+    if failure:
+        return failure
     if _files(repo) != files:
         return f"{case.name}: a dry run changed files"
     if code == 1:
