@@ -39,11 +39,9 @@ with atheris.instrument_imports(include=["gapctl"]):
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.conftest import FOUR_KINDS_SCHEME, MINI_UNITS, write_repo  # noqa: E402
+from tests.conftest import kinds_round, write_repo  # noqa: E402
 from tests.workbooks import cell, row, text_row, xlsx  # noqa: E402
 
-OBS = ('unit: {u}\nresults:\n  - indicator: "1.1"\n    result: done\n  - indicator: "1.2"\n    count: 3\n'
-       '  - indicator: "2"\n    items: {{lead: true, plan: true}}\n  - indicator: "3"\n    fraction: 1\n')
 HEADER = text_row(1, "单位", "指标", "结果", "数值", "日期", "扣分理由")
 GOOD_CSV = "单位,指标,结果,数值,日期,扣分理由\na,3,,0.5,2024/12/15,目录缺项\nb,1.1,未完成,,,入口失效\n"
 STRING_ROWS = HEADER + row(2, *(cell(f"{c}2", i, kind="s") for c, i in zip("ABCDEF", range(6), strict=True)))
@@ -55,14 +53,7 @@ class Repo:
 
     def __init__(self) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="gapctl-fuzz-import-"))
-        write_repo(self.base, {
-            "schemes/k.yaml": FOUR_KINDS_SCHEME.format(id="k", title="导入模糊测试"),
-            "units/mini.yaml": MINI_UNITS,
-            "rounds/r1/round.toml": 'id = "r1"\ntitle = "导入"\nexample = true\nunits = "mini"\n'
-                                    '[[schemes]]\nscheme = "k"\n',
-            "rounds/r1/observations/a.yaml": OBS.format(u="a"),
-            "rounds/r1/observations/b.yaml": OBS.format(u="b"),
-        })
+        write_repo(self.base, kinds_round("导入模糊测试"))
         self.round_dir = self.base / "rounds/r1"
         self.observations = self.round_dir / "observations"
         self.saved = self.files()

@@ -61,17 +61,22 @@ LABELS: dict[str, str] = {
 }
 
 
-def label(key: str, lang: str, extra: dict[str, tuple[str, str]] | None = None) -> str:
+def label(key: str, lang: str, own: dict[str, str] | None = None) -> str:
     """The word for `key` in `lang`: from the catalogue for the keys of `LABELS`.
 
-    `extra` is a module's own table of (Chinese, English) pairs, looked up first; it serves the
-    modules that have not moved their words to the catalogue yet (agreement, followup, selfcheck).
+    `own` is a module's own table of English msgids (marked with `N_`), looked up first: the words
+    of one output only (agreement, followup, selfcheck), falling back to the shared ones.
     """
-    if extra and key in extra:
-        zh, en = extra[key]
-        return zh if lang == "zh" else en
+    if own and key in own:
+        return in_lang(own[key], lang)
     text = LABELS.get(key)
     return in_lang(text, lang) if text is not None else key
+
+
+def heading(title: str, example: bool, lang: str) -> list[str]:
+    """The first lines of a text output: its title, the notice that the data is illustrative when it
+    is (`example = true` in a round), and a blank line."""
+    return [title, label("example", lang), ""] if example else [title, ""]
 
 
 def pair(name: str, value: str, lang: str) -> str:

@@ -25,7 +25,7 @@ import difflib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from gapctl.i18n import _, lang
+from gapctl.i18n import N_, _, lang
 
 SHOWN = 5  # candidates named in one line at most
 Choice = tuple[str, tuple[str, ...]]  # (id, names)
@@ -76,34 +76,30 @@ def suggestions(text: str, options: Sequence[Choice], n: int = 3) -> list[Choice
 
 def unit(text: str, units: Iterable[Any], where: str) -> str:
     """The id of the unit `text` names (see the module docstring); `where` names the round."""
-    options = choices(units)
-    ident, several = lookup(text, options)
-    if ident is not None:
-        return ident
-    if several:
-        raise Unknown(_("'{text}' names more than one unit in {where}: {candidates}; give the id").format(
-            text=text, where=where, candidates=_listed(several)), several, ambiguous=True)
-    close = suggestions(text, options)
-    if close:
-        raise Unknown(_("no unit '{text}' in {where}; did you mean {candidates}?").format(
-            text=text, where=where, candidates=_listed(close)), close)
-    raise Unknown(_("no unit '{text}' in {where}").format(text=text, where=where))
+    return _named(text, units, where, N_("'{text}' names more than one unit in {where}: {candidates}; give the id"),
+                  N_("no unit '{text}' in {where}; did you mean {candidates}?"), N_("no unit '{text}' in {where}"))
 
 
 def indicator(text: str, indicators: Iterable[Any], where: str) -> str:
     """The id of the indicator `text` names (see the module docstring); `where` names the scheme."""
-    options = choices(indicators)
+    return _named(text, indicators, where,
+                  N_("'{text}' names more than one indicator in {where}: {candidates}; give the id"),
+                  N_("no indicator '{text}' in {where}; did you mean {candidates}?"),
+                  N_("no indicator '{text}' in {where}"))
+
+
+def _named(text: str, things: Iterable[Any], where: str, ambiguous: str, close_to: str, absent: str) -> str:
+    """`unit` and `indicator`: the id, or `Unknown` with the line (its three msgids, translated here) that says why."""
+    options = choices(things)
     ident, several = lookup(text, options)
     if ident is not None:
         return ident
     if several:
-        raise Unknown(_("'{text}' names more than one indicator in {where}: {candidates}; give the id").format(
-            text=text, where=where, candidates=_listed(several)), several, ambiguous=True)
+        raise Unknown(_(ambiguous).format(text=text, where=where, candidates=_listed(several)), several, ambiguous=True)
     close = suggestions(text, options)
     if close:
-        raise Unknown(_("no indicator '{text}' in {where}; did you mean {candidates}?").format(
-            text=text, where=where, candidates=_listed(close)), close)
-    raise Unknown(_("no indicator '{text}' in {where}").format(text=text, where=where))
+        raise Unknown(_(close_to).format(text=text, where=where, candidates=_listed(close)), close)
+    raise Unknown(_(absent).format(text=text, where=where))
 
 
 def _same(name: str, text: str) -> bool:

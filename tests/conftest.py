@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -117,6 +121,34 @@ indicators:
 """
 
 
+# FOUR_KINDS_SCHEME's leaves all observed in full: 1.1 done, 1.2 three times, 2 both items, 3 all of it
+KINDS_OBS = """\
+unit: {unit}
+results:
+  - indicator: "1.1"
+    result: done
+  - indicator: "1.2"
+    count: 3
+  - indicator: "2"
+    items: {{lead: true, plan: true}}
+  - indicator: "3"
+    fraction: 1
+"""
+
+
+def kinds_round(title: str) -> dict[str, str]:
+    """The files (for write_repo) of round r1 over FOUR_KINDS_SCHEME (scheme k, titled `title`), units a and
+    b of MINI_UNITS both observed as KINDS_OBS: the valid round the import tests and fuzz/ start from."""
+    return {
+        "schemes/k.yaml": FOUR_KINDS_SCHEME.format(id="k", title=title),
+        "units/mini.yaml": MINI_UNITS,
+        "rounds/r1/round.toml": 'id = "r1"\ntitle = "导入"\nexample = true\nunits = "mini"\n'
+                                '[[schemes]]\nscheme = "k"\n',
+        "rounds/r1/observations/a.yaml": KINDS_OBS.format(unit="a"),
+        "rounds/r1/observations/b.yaml": KINDS_OBS.format(unit="b"),
+    }
+
+
 @pytest.fixture(autouse=True)
 def _not_in_ci_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests run as on a workstation whether or not CI=true: gapctl's CI mode (no symbolic link
@@ -160,6 +192,54 @@ def mini_repo(tmp_path: Path) -> Path:
         "rounds/r1/observations/a.yaml": MINI_OBS_A,
         "rounds/r1/observations/b.yaml": MINI_OBS_B,
     })
+
+
+@pytest.fixture
+def own_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache on (whatever GAPCTL_NO_CACHE the shell sets) and under this test's tmp_path, never the
+    user's: for the modules that test it (`pytestmark = pytest.mark.usefixtures("own_cache_home")`)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
+    monkeypatch.delenv("GAPCTL_CACHE_DIR", raising=False)
+
+
+def copy_repo(tmp_path: Path) -> Path:
+    """A copy of the shipped data (schemes, units, rounds, calendars) in tmp_path/repo, to edit."""
+    repo = tmp_path / "repo"
+    for name in ("schemes", "units", "rounds", "calendars"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, repo / name)
+    return repo
+
+
+def run_generate_script(case: Path, target: Path) -> None:
+    """A bad-input case's `generate.py`, when it has one, makes its files in `target` (files too large,
+    too odd or too many to commit: tests/bad/ and its import cases)."""
+    script = case / "generate.py"
+    if script.is_file():
+        spec = importlib.util.spec_from_file_location(f"generate_{case.name.replace('-', '_')}", script)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.generate(target)
+
+
+def gapctl_command() -> list[str]:
+    """The installed console script beside this interpreter, else `python -m gapctl`: for the tests that run
+    the real executable in a process of its own."""
+    script = Path(sys.executable).with_name("gapctl")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "gapctl"]
+
+
+def crashed_or_exit(name: str, proc: subprocess.CompletedProcess[bytes], code: int) -> str | None:
+    """What is wrong with a bad-input case's run of the executable, before its problems are read: a
+    traceback (or an internal error), or another exit code than `code`; None when neither."""
+    out = proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
+    if "Traceback" in out or "internal error" in out:
+        return f"{name}: crashed (exit {proc.returncode}):\n{out[-3000:]}"
+    if proc.returncode != code:
+        return f"{name}: exit {proc.returncode}, expected {code}:\n{out[-3000:]}"
+    return None
 
 
 def without_version(text: str) -> str:

@@ -21,12 +21,10 @@ positions and never a traceback.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from gapctl.api import check
+from tests.conftest import crashed_or_exit, gapctl_command, run_generate_script
 
 BAD = Path(__file__).parent / "bad"
 ALL_CASES = sorted(p for p in BAD.iterdir() if (p / "expected.txt").is_file())
@@ -68,23 +67,13 @@ def _expectation(case: Path) -> tuple[str, int, list[str], dict[str, str]]:
     return run, code, sorted(lines), env
 
 
-def _generate(case: Path) -> None:
-    script = case / "generate.py"
-    if script.is_file():
-        spec = importlib.util.spec_from_file_location(f"bad_case_{case.name.replace('-', '_')}", script)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        module.generate(case)
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A copy of the corpus (symbolic links kept) with every case's generate.py run on it."""
     root = tmp_path_factory.mktemp("bad")
     for case in ALL_CASES:
         shutil.copytree(case, root / case.name, symlinks=True)
-        _generate(root / case.name)
+        run_generate_script(root / case.name, root / case.name)
     yield root
     shutil.rmtree(root, ignore_errors=True)  # the generated files are large
 
@@ -103,12 +92,6 @@ def test_bad_input_case(case: Path, corpus: Path, monkeypatch: pytest.MonkeyPatc
     assert result.report.exit_code() == code
 
 
-def _gapctl() -> list[str]:
-    """The installed console script beside this interpreter, else `python -m gapctl`."""
-    script = Path(sys.executable).with_name("gapctl")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "gapctl"]
-
-
 _PROBLEM_LINE = re.compile(r"^(\S.*?:\d+:\d+: [EW]\d{3}) ", re.M)
 
 
@@ -119,13 +102,11 @@ def _run_executable(case: Path, corpus: Path, home: Path) -> str | None:
     env.update(case_env)
     env.update(GAPCTL_DEBUG="1",  # an unexpected exception shows its traceback instead of one line
                XDG_CACHE_HOME=str(home), PYTHONIOENCODING="utf-8")
-    proc = subprocess.run([*_gapctl(), "validate", run], cwd=corpus / case.name, env=env,
+    proc = subprocess.run([*gapctl_command(), "validate", run], cwd=corpus / case.name, env=env,
                           capture_output=True, timeout=120, check=False)
-    out = proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
-    if "Traceback" in out or "internal error" in out:
-        return f"{case.name}: crashed (exit {proc.returncode}):\n{out[-3000:]}"
-    if proc.returncode != code:
-        return f"{case.name}: exit {proc.returncode}, expected {code}:\n{out[-3000:]}"
+    failure = crashed_or_exit(case.name, proc, code)
+    if failure:
+        return failure
     found = sorted(_PROBLEM_LINE.findall(proc.stdout.decode("utf-8", "replace")))
     if found != expected:
         return f"{case.name}: printed {found}, expected {expected}"

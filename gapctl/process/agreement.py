@@ -15,8 +15,8 @@ from typing import Any
 
 from gapctl.data.model import Indicator, Observations, Result, Round, Scheme, Unit
 from gapctl.figures import figure
-from gapctl.i18n import N_, in_lang
-from gapctl.labels import label, name_in
+from gapctl.i18n import N_
+from gapctl.labels import heading, label, name_in
 from gapctl.scheme.rules import REGISTRY, num
 from gapctl.scoring.score import RoundScore, UnitScore, score_leaf, score_round
 from gapctl.scoring.scoreboard import two
@@ -43,7 +43,7 @@ _LABELS: dict[str, str] = {  # English; the Chinese is in the catalogue
 
 def _t(key: str, lang: str) -> str:
     """A word of this output in `lang`: this module's own, else the shared one (gapctl.labels)."""
-    return in_lang(_LABELS[key], lang) if key in _LABELS else label(key, lang)
+    return label(key, lang, _LABELS)
 
 
 def category(earned: Decimal, points: Decimal) -> str:
@@ -232,22 +232,15 @@ def _fixed(value: Decimal | None, places: int) -> str:
     return "—" if value is None else figure(value, places)
 
 
-def _name(obj: Any, lang: str) -> str:
-    return name_in(obj, lang)
-
-
 def text_lines(result: Agreement, lang: str = "zh") -> list[str]:
     """One row per indicator, lowest kappa first, then the overall figures and the pairs that differ."""
-    lines = [f"{_t('title', lang)}: {result.round.title} ({result.round.id})"]
-    if result.round.example:
-        lines.append(label("example", lang))
-    lines.append("")
+    lines = heading(f"{_t('title', lang)}: {result.round.title} ({result.round.id})", result.round.example, lang)
     if not result.indicators:
         return lines + [_t("none", lang)]
     rows = [[_t(k, lang) for k in ("indicator", "name", "pairs", "same", "agreement", "kappa")]]
     for g in result.indicators:
         assert g.indicator is not None
-        rows.append([g.indicator.id, _name(g.indicator, lang), str(g.n), str(g.same),
+        rows.append([g.indicator.id, name_in(g.indicator, lang), str(g.n), str(g.same),
                      _fixed(g.agreement, 1), _fixed(g.kappa, 2)])
     o = result.overall
     rows.append([_t("overall", lang), "", str(o.n), str(o.same), _fixed(o.agreement, 1), _fixed(o.kappa, 2)])
@@ -257,7 +250,7 @@ def text_lines(result: Agreement, lang: str = "zh") -> list[str]:
         lines += ["", _t("differ", lang)]
         rows = [[_t(k, lang) for k in ("indicator", "unit", "points", "evaluator", "review")]]
         for p in differ:
-            rows.append([p.indicator.id, _name(p.unit, lang), num(p.points),
+            rows.append([p.indicator.id, name_in(p.unit, lang), num(p.points),
                          f"{two(p.evaluator_earned)} ({p.evaluator.observer or '?'})",
                          f"{two(p.review_earned)} ({p.review.observer or '?'})"])
         lines += table(rows, ["left", "left", "right", "left", "left"])

@@ -18,8 +18,8 @@ from typing import Any
 
 from gapctl.data.model import Indicator, Unit
 from gapctl.escape import plain, plain_line
-from gapctl.i18n import N_, in_lang
-from gapctl.labels import label, name_in, pair
+from gapctl.i18n import N_
+from gapctl.labels import heading, label, name_in, pair
 from gapctl.review.diff import match_indicators
 from gapctl.scheme.rules import num
 from gapctl.scoring.score import LeafScore, RoundScore, UnitScore
@@ -54,7 +54,7 @@ _LABELS: dict[str, str] = {  # English; the Chinese is in the catalogue
 
 def _t(key: str, lang: str) -> str:
     """A word of this output in `lang`: this module's own, else the shared one (gapctl.labels)."""
-    return in_lang(_LABELS[key], lang) if key in _LABELS else label(key, lang)
+    return label(key, lang, _LABELS)
 
 
 @dataclass
@@ -171,10 +171,6 @@ def _followup_units(old: RoundScore, new: RoundScore, old_source: Any, new_sourc
 
 # --- output ---------------------------------------------------------------------------
 
-def _name(obj: Any, lang: str) -> str:
-    return name_in(obj, lang)
-
-
 def _now(problem: FollowUpItem) -> str:
     ids = [i.id for i in problem.successors]
     return ", ".join(ids) if ids and ids != [problem.indicator.id] else ""
@@ -183,11 +179,8 @@ def _now(problem: FollowUpItem) -> str:
 def text_lines(result: FollowUp, lang: str = "zh") -> list[str]:
     """Counts per status, then one row per problem (unit, indicator, lost then and now, status, 扣分理由)."""
     old_round, new_round = result.old.round, result.new.round
-    lines = [plain_line(f"{_t('title', lang)}: {old_round.title} ({old_round.id}) → {new_round.title} "
-                        f"({new_round.id})")]
-    if old_round.example or new_round.example:
-        lines.append(label("example", lang))
-    lines.append("")
+    lines = heading(plain_line(f"{_t('title', lang)}: {old_round.title} ({old_round.id}) → {new_round.title} "
+                               f"({new_round.id})"), old_round.example or new_round.example, lang)
     if not result.problems:
         return lines + [_t("none", lang)]
     counts = result.counts()
@@ -200,14 +193,14 @@ def text_lines(result: FollowUp, lang: str = "zh") -> list[str]:
                                    "status", "reason")]]
     for p in result.problems:
         rows.append([plain(cell) for cell in (
-            _name(p.unit, lang), p.indicator.id, _name(p.indicator, lang), _now(p), two(p.old_lost),
+            name_in(p.unit, lang), p.indicator.id, name_in(p.indicator, lang), _now(p), two(p.old_lost),
             two(p.new_lost) if p.new_lost is not None else "—", _t(p.status, lang), p.reason or "")])
     lines += table(rows, ["left", "left", "left", "left", "right", "right", "left", "left"])
     recurring = [p for p in result.problems if p.status == "still-failing"]
     if recurring:
         lines += ["", plain_line(pair(_t("recurring", lang), "", lang).rstrip())]
         rows = [[_t(k, lang) for k in ("unit", "indicator", "name", "new_reason", "fix")]]
-        rows += [[plain(cell) for cell in (_name(p.unit, lang), p.indicator.id, _name(p.indicator, lang),
+        rows += [[plain(cell) for cell in (name_in(p.unit, lang), p.indicator.id, name_in(p.indicator, lang),
                                            p.new_reason or "", p.fix or "—")] for p in recurring]
         lines += table(rows)
     return lines

@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.data.model import Indicator, Result, Round, Unit
-from gapctl.i18n import N_, in_lang
-from gapctl.labels import label, name_in
+from gapctl.i18n import N_
+from gapctl.labels import heading, label, name_in
 from gapctl.scheme.rules import REGISTRY, num
 from gapctl.scoring.score import LeafScore, RoundScore, score_leaf, score_round
 from gapctl.scoring.scoreboard import two as _two
@@ -42,7 +42,7 @@ _LABELS: dict[str, str] = {  # English; the Chinese is in the catalogue
 
 def _t(key: str, lang: str) -> str:
     """A word of this output in `lang`: this module's own, else the shared one (gapctl.labels)."""
-    return in_lang(_LABELS[key], lang) if key in _LABELS else label(key, lang)
+    return label(key, lang, _LABELS)
 
 
 @dataclass
@@ -168,25 +168,14 @@ def compare_self(round_: Round, include_all: bool = False, scored: RoundScore | 
 
 # --- output ---------------------------------------------------------------------------
 
-def _unit_name(unit: Unit, lang: str) -> str:
-    return name_in(unit, lang)
-
-
-def _ind_name(ind: Indicator, lang: str) -> str:
-    return name_in(ind, lang)
-
-
 def text_lines(result: SelfCheck, lang: str = "zh") -> list[str]:
     """A summary per unit, then the over-claimed (or every compared) indicator, aligned."""
-    lines = [f"{_t('title', lang)}: {result.round.title} ({result.round.id})"]
-    if result.round.example:
-        lines.append(label("example", lang))
-    lines.append("")
+    lines = heading(f"{_t('title', lang)}: {result.round.title} ({result.round.id})", result.round.example, lang)
     if not result.units:
         return lines + [_t("none", lang)]
     rows = [[_t(k, lang) for k in ("unit", "compared", "claimed", "found", "over", "over_count", "unassessed")]]
     for u in result.units:
-        rows.append([_unit_name(u.unit, lang), str(len(u.claims)), _two(u.claimed), _two(u.found),
+        rows.append([name_in(u.unit, lang), str(len(u.claims)), _two(u.claimed), _two(u.found),
                      _two(u.over_claimed), str(len(u.over_claims())), str(len(u.unassessed))])
     rows.append([_t("total", lang), str(sum(len(u.claims) for u in result.units)), _two(result.claimed),
                  _two(result.found), _two(result.over_claimed),
@@ -198,10 +187,10 @@ def text_lines(result: SelfCheck, lang: str = "zh") -> list[str]:
     if not shown:
         return lines + [_t("no_over", lang)]
     lines.append(_t("details_all" if result.include_all else "details", lang))
-    names = {u.unit.id: _unit_name(u.unit, lang) for u in result.units}
+    names = {u.unit.id: name_in(u.unit, lang) for u in result.units}
     rows = [[_t(k, lang) for k in ("unit", "indicator", "name", "points", "claimed", "found", "over")]]
     for c in shown:
-        rows.append([names[c.unit], c.indicator.id, _ind_name(c.indicator, lang), num(c.points),
+        rows.append([names[c.unit], c.indicator.id, name_in(c.indicator, lang), num(c.points),
                      _two(c.claimed), _two(c.found), _two(c.over_claim)])
     lines += table(rows, ["left", "left", "left", "right", "right", "right", "right"])
     return lines

@@ -252,14 +252,12 @@ def check_channel_file(round_: Round, units: dict[str, Unit], obs: Observations,
                        evidence_files: list | None = None) -> list[Problem]:
     """A channel's file: its unit, the one group taking its type, its entries against that scheme."""
     from gapctl.scoring.score import channel_unit
-    from gapctl.scoring.validate import check_observations
+    from gapctl.scoring.validate import check_observations, unit_not_in_set
 
     unit = units.get(obs.unit)
     if unit is None:
-        return [Problem(UNKNOWN_REFERENCE, _("a channel of unit '{unit}', which is not in unit set "
-                                             "'{set}'{hint}").format(unit=obs.unit, set=round_.units_id,
-                                                                     hint=_suggest(obs.unit, units)),
-                        obs.src, ("unit",))]
+        return [unit_not_in_set(_("a channel of unit '{unit}', which is not in unit set '{set}'{hint}"),
+                                round_, units, obs)]
     scheme = round_.scheme_for(unit)
     groups = [g for g in (scheme.groups if scheme else []) if g.of == "channels"
               and (not g.types or obs.channel_type in g.types)]

@@ -326,12 +326,17 @@ def check_observation_file(round_: Round, units: dict[str, Unit], obs: Observati
     """
     unit = units.get(obs.unit)
     if unit is None:
-        return [Problem(UNKNOWN_REFERENCE, _("observations for unit '{unit}', which is not in unit set "
-                                             "'{set}'{hint}").format(unit=obs.unit, set=round_.units_id,
-                                                                     hint=_suggest(obs.unit, units)),
-                        obs.src, ("unit",))]
+        return [unit_not_in_set(_("observations for unit '{unit}', which is not in unit set '{set}'{hint}"),
+                                round_, units, obs)]
     scheme = round_.scheme_for(unit)
     return check_observations(round_, scheme, unit, obs, evidence_files) if scheme is not None else []
+
+
+def unit_not_in_set(message: str, round_: Round, units: dict[str, Unit], obs: Observations) -> Problem:
+    """A file's `unit:` names no unit of the round's unit set (an observation or a channel file): `message`,
+    translated, gets the unit, the set and the closest ids."""
+    return Problem(UNKNOWN_REFERENCE, message.format(unit=obs.unit, set=round_.units_id,
+                                                     hint=_suggest(obs.unit, units)), obs.src, ("unit",))
 
 
 def check_missing_observations(round_: Round) -> list[Problem]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, gapctl_command
 
 BOOM = """\
 import tomllib
@@ -27,11 +27,6 @@ tomllib.loads = _boom
 """
 
 
-def _gapctl() -> list[str]:
-    script = Path(sys.executable).with_name("gapctl")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "gapctl"]
-
-
 def run(tmp_path: Path, cwd: Path, cache: Path, debug: bool = False,
         patch: str = BOOM) -> subprocess.CompletedProcess[str]:
     site = tmp_path / "site"
@@ -41,7 +36,7 @@ def run(tmp_path: Path, cwd: Path, cache: Path, debug: bool = False,
     env.update(PYTHONPATH=str(site), XDG_CACHE_HOME=str(cache), PYTHONIOENCODING="utf-8", GAPCTL_NO_CACHE="1")
     if debug:
         env["GAPCTL_DEBUG"] = "1"
-    return subprocess.run([*_gapctl(), "validate", "rounds/suizhou-2021"], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run([*gapctl_command(), "validate", "rounds/suizhou-2021"], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=120, check=False)
 
 

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from typer.testing import CliRunner
 from gapctl.api import check
 from gapctl.cli import app
 from gapctl.data import reads
-from tests.conftest import ROOT
+from tests.conftest import ROOT, gapctl_command
 
 runner = CliRunner()
 SECRET = "TOPSECRET-4f1c"
@@ -132,18 +131,13 @@ def _fifo(repo: Path, rel: str) -> None:
     os.mkfifo(path)
 
 
-def _gapctl() -> list[str]:
-    script = Path(sys.executable).with_name("gapctl")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "gapctl"]
-
-
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_a_fifo_is_refused_at_once_never_read(kind, repo, tmp_path):
     """Through the real executable (a FIFO that blocked would hang it: the timeout would fail the test)."""
     _fifo(repo, KINDS[kind])
     started = time.monotonic()
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONIOENCODING="utf-8")
-    proc = subprocess.run([*_gapctl(), "validate", ROUND], cwd=repo, env=env, capture_output=True, text=True,
+    proc = subprocess.run([*gapctl_command(), "validate", ROUND], cwd=repo, env=env, capture_output=True, text=True,
                           timeout=60, check=False)
     assert time.monotonic() - started < 30
     assert proc.returncode == 1 and "Traceback" not in proc.stderr

@@ -16,17 +16,14 @@ import pytest
 
 from gapctl.data import cache as C
 from gapctl.scoring import outcomes
-from tests.data.test_cache import copy_repo, file_by_file
+from tests.conftest import copy_repo
+from tests.data.test_cache import file_by_file
 
 ROUND = Path("rounds/suizhou-2021")
 HOUR_NS = 3600 * 10**9
 
 
-@pytest.fixture(autouse=True)
-def own_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
-    monkeypatch.delenv("GAPCTL_CACHE_DIR", raising=False)
+pytestmark = pytest.mark.usefixtures("own_cache_home")  # tests.conftest: the cache on, in tmp_path
 
 
 @pytest.fixture

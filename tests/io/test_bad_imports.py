@@ -19,12 +19,10 @@ These cases have no `expected.txt`, so `tests/test_bad_inputs.py` (which validat
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shlex
 import shutil
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,19 +30,11 @@ import pytest
 
 from gapctl.api import check
 from gapctl.io import importer
-from tests.conftest import FOUR_KINDS_SCHEME, MINI_UNITS, write_repo
+from tests.conftest import crashed_or_exit, gapctl_command, kinds_round, run_generate_script, write_repo
 
 BAD = Path(__file__).parents[1] / "bad"
 CASES = sorted(p for p in BAD.iterdir() if (p / "import.txt").is_file())
-OBS = ('unit: {u}\nresults:\n  - indicator: "1.1"\n    result: done\n  - indicator: "1.2"\n    count: 3\n'
-       '  - indicator: "2"\n    items: {{lead: true, plan: true}}\n  - indicator: "3"\n    fraction: 1\n')
-BASE = {
-    "schemes/k.yaml": FOUR_KINDS_SCHEME.format(id="k", title="导入语料"),
-    "units/mini.yaml": MINI_UNITS,
-    "rounds/r1/round.toml": 'id = "r1"\ntitle = "导入"\nexample = true\nunits = "mini"\n[[schemes]]\nscheme = "k"\n',
-    "rounds/r1/observations/a.yaml": OBS.format(u="a"),
-    "rounds/r1/observations/b.yaml": OBS.format(u="b"),
-}
+BASE = kinds_round("导入语料")
 
 
 def _expectation(case: Path) -> tuple[list[str], int, list[str]]:
@@ -68,13 +58,7 @@ def _build(case: Path, into: Path) -> Path:
             target = repo / path.relative_to(case)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
-    script = case / "generate.py"
-    if script.is_file():
-        spec = importlib.util.spec_from_file_location(f"bad_import_{case.name.replace('-', '_')}", script)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        module.generate(repo)
+    run_generate_script(case, repo)
     return repo
 
 
@@ -104,24 +88,17 @@ def test_bad_import_case(case: Path, built: dict[str, Path], monkeypatch: pytest
     assert _files(repo) == files
 
 
-def _gapctl() -> list[str]:
-    script = Path(sys.executable).with_name("gapctl")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "gapctl"]
-
-
 def _run_executable(case: Path, repo: Path) -> str | None:
     """What is wrong with `gapctl import` on one case (None when nothing is)."""
     args, code, expected = _expectation(case)
     places = {line.rsplit(": ", 1)[0] for line in expected}
     files = _files(repo)
     env = {**os.environ, "GAPCTL_DEBUG": "1", "PYTHONIOENCODING": "utf-8", "XDG_CACHE_HOME": str(repo / ".cache")}
-    proc = subprocess.run([*_gapctl(), "import", "rounds/r1", *args, "--force", "--dry-run"], cwd=repo, env=env,
+    proc = subprocess.run([*gapctl_command(), "import", "rounds/r1", *args, "--force", "--dry-run"], cwd=repo, env=env,
                           capture_output=True, timeout=120, check=False)
-    out = proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
-    if "Traceback" in out or "internal error" in out:
-        return f"{case.name}: crashed (exit {proc.returncode}):\n{out[-3000:]}"
-    if proc.returncode != code:
-        return f"{case.name}: exit {proc.returncode}, expected {code}:\n{out[-3000:]}"
+    failure = crashed_or_exit(case.name, proc, code)
+    if failure:
+        return failure
     if _files(repo) != files:
         return f"{case.name}: a dry run changed files"
     if code == 1:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from gapctl.api import check
 from gapctl.cli import app
 from gapctl.io import importer
-from tests.conftest import FOUR_KINDS_SCHEME, MINI_UNITS, write_repo
+from tests.conftest import kinds_round, write_repo
 from tests.workbooks import cell, row, text_row, xlsx
 
 runner = CliRunner()
@@ -91,32 +91,11 @@ def test_counts_from_text_and_full_width(mini_repo, monkeypatch):
 
 # --- issue #16: what import accepts, validate accepts; bad spreadsheets are problem lines -----
 
-KINDS_OBS = """\
-unit: {unit}
-results:
-  - indicator: "1.1"
-    result: done
-  - indicator: "1.2"
-    count: 3
-  - indicator: "2"
-    items: {{lead: true, plan: true}}
-  - indicator: "3"
-    fraction: 1
-"""
-
-
 @pytest.fixture
 def kinds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A valid round over four rule kinds (1.1 all-or-nothing, 1.2 count-tiers, 2 items, 3 proportional),
     units a and b fully observed; the working directory."""
-    repo = write_repo(tmp_path / "repo", {
-        "schemes/k.yaml": FOUR_KINDS_SCHEME.format(id="k", title="导入测试"),
-        "units/mini.yaml": MINI_UNITS,
-        "rounds/r1/round.toml": 'id = "r1"\ntitle = "导入"\nexample = true\nunits = "mini"\n'
-                                '[[schemes]]\nscheme = "k"\n',
-        "rounds/r1/observations/a.yaml": KINDS_OBS.format(unit="a"),
-        "rounds/r1/observations/b.yaml": KINDS_OBS.format(unit="b"),
-    })
+    repo = write_repo(tmp_path / "repo", kinds_round("导入测试"))
     monkeypatch.chdir(repo)
     assert runner.invoke(app, ["validate", "rounds/r1"]).exit_code == 0
     return repo

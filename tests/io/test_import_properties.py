@@ -33,13 +33,11 @@ from hypothesis import strategies as st
 
 from gapctl.api import check
 from gapctl.io import importer
-from tests.conftest import FOUR_KINDS_SCHEME, MINI_UNITS, write_repo
+from tests.conftest import kinds_round, write_repo
 from tests.workbooks import cell, row, xlsx
 
 SETTINGS = settings(derandomize=True, database=None, max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-OBS = "unit: {u}\nresults:\n  - indicator: \"1.1\"\n    result: done\n  - indicator: \"1.2\"\n    count: 3\n" \
-      "  - indicator: \"2\"\n    items: {{lead: true, plan: true}}\n  - indicator: \"3\"\n    fraction: 1\n"
 HEADER = ["单位", "指标", "结果", "数值", "日期", "扣分理由"]
 EPOCH = dt.date(1899, 12, 30)
 VALID = {"1.1": ("完成", None), "1.2": (None, "1"), "2": (None, "lead"), "3": (None, "0.5")}  # (result, value)
@@ -47,14 +45,7 @@ VALID = {"1.1": ("完成", None), "1.2": (None, "1"), "2": (None, "lead"), "3": 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = write_repo(tmp_path_factory.mktemp("template"), {
-        "schemes/k.yaml": FOUR_KINDS_SCHEME.format(id="k", title="导入性质"),
-        "units/mini.yaml": MINI_UNITS,
-        "rounds/r1/round.toml": 'id = "r1"\ntitle = "导入"\nexample = true\nunits = "mini"\n'
-                                '[[schemes]]\nscheme = "k"\n',
-        "rounds/r1/observations/a.yaml": OBS.format(u="a"),
-        "rounds/r1/observations/b.yaml": OBS.format(u="b"),
-    })
+    repo = write_repo(tmp_path_factory.mktemp("template"), kinds_round("导入性质"))
     assert not check(repo / "rounds/r1").report.problems
     return repo
 

@@ -24,6 +24,7 @@ import pytest
 
 from gapctl.io import sheets
 from gapctl.io.sheets import Issue, IssueLog, Limits
+from tests.conftest import gapctl_command
 from tests.workbooks import cell, row, text_row, xlsx
 
 HEADER = text_row(1, "单位", "指标", "数值")
@@ -310,8 +311,6 @@ def test_gapctl_import_stays_within_a_gigabyte_and_a_minute(mini_repo: Path, tmp
     billion laughs, a row of 2.5 million cells — each refused (or read) with problem lines, under a
     1 GiB address-space limit and within a minute."""
     gigabyte = 1024 ** 3
-    script = Path(sys.executable).with_name("gapctl")
-    command = [str(script)] if script.is_file() else [sys.executable, "-m", "gapctl"]
 
     def limited() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (gigabyte, gigabyte))
@@ -319,7 +318,7 @@ def test_gapctl_import_stays_within_a_gigabyte_and_a_minute(mini_repo: Path, tmp
     for name, data in _adversaries(tmp_path).items():
         (mini_repo / name).write_bytes(data)
         started = time.perf_counter()
-        proc = subprocess.run([*command, "import", "rounds/r1", name], cwd=mini_repo, capture_output=True,
+        proc = subprocess.run([*gapctl_command(), "import", "rounds/r1", name], cwd=mini_repo, capture_output=True,
                               timeout=120, preexec_fn=limited, check=False,
                               env={**os.environ, "GAPCTL_DEBUG": "1", "PYTHONIOENCODING": "utf-8"})
         elapsed = time.perf_counter() - started

@@ -17,23 +17,12 @@ from gapctl.api import check, score
 from gapctl.scoring import details, outcomes
 from gapctl.scoring.explain import explain_data, explain_lines
 from tests.conftest import ROOT as REPO
+from tests.conftest import copy_repo
 
 ROUNDS = sorted(p.name for p in (REPO / "rounds").iterdir() if p.is_dir())
 
 
-@pytest.fixture(autouse=True)
-def own_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
-    monkeypatch.delenv("GAPCTL_CACHE_DIR", raising=False)
-
-
-def copy_repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    for name in ("schemes", "units", "rounds", "calendars"):
-        if (REPO / name).is_dir():
-            shutil.copytree(REPO / name, repo / name)
-    return repo
+pytestmark = pytest.mark.usefixtures("own_cache_home")  # tests.conftest: the cache on, in tmp_path
 
 
 def whole(path: Path):
