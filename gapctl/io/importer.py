@@ -474,50 +474,124 @@ VALUE_KEYS = ("result", "items", "count", "fraction", "grade", "notices")
 def _plan_files(plan: Plan, out: Imported) -> None:
     """The new bytes of each observation file. An existing file is edited in place (gapctl.data.entry_edits):
     entries the import does not change keep every byte, comment, key order and unknown key."""
+    from gapctl.data.writes import round_root
+
+    out.root = round_root(plan.round.directory)
+    for path, data, seen, issues in _files_planned(plan, out.root, sorted(plan.planned.items())):
+        for kind, issue in issues:  # what the unit's edit said, in the order it said it
+            if kind == "replaced":
+                plan.replaced.append(issue)
+            else:
+                (plan.problems if kind == "problem" else plan.notes).add(issue)
+        if data is not None:
+            out.files[path] = data
+            out.seen[path] = seen
+            plan.paths.add(path)
+
+
+PARALLEL_FROM = 200  # units: below this one process is faster than starting a pool
+BATCH = 50  # units a worker edits at a time
+_JOB: tuple[Plan, Path | None, list[tuple[str, list[dict[str, Any]]]]] | None = None  # for forked workers
+
+
+def _files_planned(plan: Plan, root: Path | None, items: list[tuple[str, list[dict[str, Any]]]]) -> Any:
+    """`_plan_one` of each unit in order: in this process, or for many units in a pool of forked workers
+    (GAPCTL_JOBS) that each edit a batch of files and hand back bytes and what the edit said."""
+    global _JOB
+    from gapctl.scoring.outcomes import jobs_wanted
+
+    workers = min(jobs_wanted(), len(items) // (PARALLEL_FROM // 2) or 1)
+    if len(items) < PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
+        for unit_id, entries in items:
+            yield _plan_one(plan, root, unit_id, entries)
+        return
+    import multiprocessing
+
+    batches = [(n, min(n + BATCH, len(items))) for n in range(0, len(items), BATCH)]
+    _JOB = (plan, root, items)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for results in pool.imap(_batch, batches):
+                yield from results
+    finally:
+        _JOB = None
+
+
+def _batch(span: tuple[int, int]) -> list[tuple[Path, bytes | None, os.stat_result | None, list[tuple[str, Any]]]]:
+    plan, root, items = _JOB  # type: ignore[misc]
+    return [_plan_one(plan, root, unit_id, entries) for unit_id, entries in items[span[0]:span[1]]]
+
+
+class _Said(list):
+    """Stands in for a plan's problem and note logs and its `replaced` list while one unit is edited:
+    keeps what is said, to be told to the plan in order (by this process or by the parent of a worker)."""
+
+    def __init__(self, kind: str, said: list[tuple[str, Any]]):
+        super().__init__()
+        self.kind, self.said = kind, said
+
+    def add(self, issue: Any) -> None:
+        self.said.append((self.kind, issue))
+
+    def append(self, issue: Any) -> None:
+        self.said.append((self.kind, issue))
+
+
+def _plan_one(plan: Plan, root: Path | None, unit_id: str, entries: list[dict[str, Any]]
+              ) -> tuple[Path, bytes | None, os.stat_result | None, list[tuple[str, Any]]]:
+    """One unit's file: (its path, its new bytes or None, how it was when read (None: a new file), what the
+    edit said: ("problem" | "note" | "replaced", issue) in order). An existing file is edited in place:
+    entries the import does not change keep every byte, comment, key order and unknown key."""
+    said: list[tuple[str, Any]] = []
+    kept = plan.problems, plan.notes, plan.replaced
+    plan.problems, plan.notes, plan.replaced = (  # type: ignore[assignment]
+        _Said("problem", said), _Said("note", said), _Said("replaced", said))
+    try:
+        path = _observation_path(plan.round, unit_id)
+        data, seen = _new_bytes(plan, root, path, unit_id, entries)
+    finally:
+        plan.problems, plan.notes, plan.replaced = kept
+    return path, data, seen, said
+
+
+def _new_bytes(plan: Plan, root: Path | None, path: Path, unit_id: str, entries: list[dict[str, Any]]
+               ) -> tuple[bytes | None, os.stat_result | None]:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     from gapctl.data import schema as S
     from gapctl.data.entry_edits import EntryEdits
-    from gapctl.data.writes import WriteError, read_original, refusal, round_root
+    from gapctl.data.writes import WriteError, read_original, refusal
     from gapctl.data.yaml_edit import round_trip_yaml
     from gapctl.io.fmt import format_text
 
-    round_ = plan.round
-    out.root = round_root(round_.directory)
-    for unit_id, entries in sorted(plan.planned.items()):
-        first = plan.origins[(unit_id, entries[0]["indicator"])]
-        path = _observation_path(round_, unit_id)
-        try:
-            if path.suffix.lower() not in (".yaml", ".yml"):
-                raise WriteError(_("{file} is TOML; gapctl import edits YAML observation files only: enter these "
-                                   "rows there by hand, or rewrite the file as YAML").format(file=display_path(path)))
-            if os.path.lexists(path):
-                # only the entries the import changes are rewritten, each in its own lines (gapctl.data.entry_edits)
-                file = EntryEdits(read_original(path, out.root), "results", _with_decimals)
-                if not isinstance(file.data, dict) or not isinstance(file.data.get("results", []), list):
-                    raise WriteError(_("{file}: 'results' is not a list of entries; not written (fix the file "
-                                       "first: gapctl validate)").format(file=display_path(path)))
-                if "results" not in file.data:
-                    file.whole.set(file.whole.data, "results", CommentedSeq(), S.OBSERVATIONS)
-                if _merge(plan, file, unit_id, entries):
-                    out.files[path] = file.new_bytes()
-                    out.seen[path] = file.original.seen
-                    plan.paths.add(path)
-                continue
-            why = refusal(path, out.root)
-            if why:
-                raise WriteError(why)
-        except WriteError as err:
-            plan.problem("file", str(err), first.row)
-            continue
-        yaml = round_trip_yaml()
-        yaml.representer.add_representer(Decimal, _represent_decimal)
-        data = CommentedMap([("unit", unit_id), ("results", CommentedSeq(CommentedMap(e.items()) for e in entries))])
-        buffer = io.StringIO()
-        yaml.dump(data, buffer)
-        out.files[path] = format_text(buffer.getvalue(), "observations").encode("utf-8")
-        out.seen[path] = None
-        plan.paths.add(path)
+    first = plan.origins[(unit_id, entries[0]["indicator"])]
+    try:
+        if path.suffix.lower() not in (".yaml", ".yml"):
+            raise WriteError(_("{file} is TOML; gapctl import edits YAML observation files only: enter these "
+                               "rows there by hand, or rewrite the file as YAML").format(file=display_path(path)))
+        if os.path.lexists(path):
+            # only the entries the import changes are rewritten, each in its own lines (gapctl.data.entry_edits)
+            file = EntryEdits(read_original(path, root), "results", _with_decimals)
+            if not isinstance(file.data, dict) or not isinstance(file.data.get("results", []), list):
+                raise WriteError(_("{file}: 'results' is not a list of entries; not written (fix the file "
+                                   "first: gapctl validate)").format(file=display_path(path)))
+            if "results" not in file.data:
+                file.whole.set(file.whole.data, "results", CommentedSeq(), S.OBSERVATIONS)
+            if _merge(plan, file, unit_id, entries):
+                return file.new_bytes(), file.original.seen
+            return None, None
+        why = refusal(path, root)
+        if why:
+            raise WriteError(why)
+    except WriteError as err:
+        plan.problem("file", str(err), first.row)
+        return None, None
+    yaml = round_trip_yaml()
+    yaml.representer.add_representer(Decimal, _represent_decimal)
+    data = CommentedMap([("unit", unit_id), ("results", CommentedSeq(CommentedMap(e.items()) for e in entries))])
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    return format_text(buffer.getvalue(), "observations").encode("utf-8"), None
 
 
 def _observation_path(round_: Round, unit_id: str) -> Path:

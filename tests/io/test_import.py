@@ -344,3 +344,28 @@ def test_a_text_reason_with_control_characters_round_trips(kinds: Path) -> None:
     assert result.exit_code == 0, result.output
     obs = check(kinds / "rounds/r1").loaded.round.observations["a"]
     assert next(r for r in obs.results if r.indicator == "3").reason == reason
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_pool_of_workers_edits_the_same_bytes_and_says_the_same(tmp_path, monkeypatch, force):
+    """Many units' files are edited by forked workers (GAPCTL_JOBS): the files written, the notes and the
+    problems (replayed in the order one process says them) are those of one process."""
+    from tests.conftest import copy_repo
+
+    monkeypatch.setattr(importer, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(importer, "BATCH", 3)
+    outputs = []
+    for jobs in ("1", "2"):
+        repo = copy_repo(tmp_path / jobs)
+        monkeypatch.chdir(repo)
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
+        units = sorted(p.stem for p in Path("rounds/suizhou-2021/observations").glob("*.yaml"))
+        rows = ["单位,指标,结果"] + [f"{u},1.1,{'未完成' if n % 2 else '完成'}" for n, u in enumerate(units)] \
+            + [f"{u},2.1.1,未完成" for u in units[:3]]
+        Path("r.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        done = runner.invoke(app, ["import", "rounds/suizhou-2021", "r.csv", *(["--force"] if force else [])])
+        files = {p.name: p.read_bytes() for p in sorted(Path("rounds/suizhou-2021/observations").iterdir())}
+        outputs.append((done.exit_code, done.output, files))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0] == (0 if force else 1)
+    assert len(outputs[0][2]) >= 8
