@@ -60,14 +60,28 @@ def check_plan(plan: Any, out: Any) -> Round:
     after.observations = dict(round_.observations)
     after.channels = {unit: dict(found) for unit, found in round_.channels.items()}
     for path, data in sorted((p, d) for p, d in out.files.items() if p in plan.paths):
-        problems, obs, parsed = file_problems(round_, path, data)
-        before: set[tuple[str, str]] = set()
-        if out.seen.get(path) is not None:  # an existing file, as it is now
-            before = {_key(p) for p in file_problems(round_, path, Path(path).read_bytes())[0]}
+        # checked where the file was edited (a worker, for a large import), else here
+        obs, said = out.checked.pop(path, None) or check_file(plan, path, data, out.seen.get(path) is not None)
         if obs is not None and obs.channel:
             after.channels.setdefault(obs.unit, {})[obs.channel] = obs
         elif obs is not None:
             after.observations[obs.unit] = obs
+        for kind, issue in said:
+            (plan.problems if kind == "problem" else plan.notes).add(issue)
+    return after
+
+
+def check_file(plan: Any, path: Path, data: bytes, existed: bool) -> tuple[Observations | None, list[tuple[str, Any]]]:
+    """One planned file checked: (the file built, what the check says on the plan, in order: ("problem" |
+    "note", issue)). Errors the file as it is now (`existed`) does not give are the import's."""
+    from gapctl.io.importer import telling
+
+    round_ = plan.round
+    with telling(plan) as said:
+        problems, obs, parsed = file_problems(round_, path, data)
+        before: set[tuple[str, str]] = set()
+        if existed:  # an existing file, as it is now
+            before = {_key(p) for p in file_problems(round_, path, Path(path).read_bytes())[0]}
         unit, results = _results(parsed)
         for problem in problems:
             if _key(problem) in before:
@@ -85,7 +99,7 @@ def check_plan(plan: Any, out: Any) -> Round:
             elif row is not None:
                 plan.note(problem.code, _("{message} ({code})").format(message=problem.message, code=problem.code),
                           row, col)
-    return after
+    return obs, said
 
 
 def _results(data: Any) -> tuple[str, list[Any]]:

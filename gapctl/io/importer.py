@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -84,6 +86,7 @@ class Imported:
     after: Round | None = None  # the round as validated with the planned files in place
     replaced: list[Issue] = field(default_factory=list)  # observations replaced that only --force may replace
     periods: dict[str, tuple[Round, Round]] = field(default_factory=dict)  # period id → its round before, after
+    checked: dict[Path, Any] = field(default_factory=dict, repr=False)  # each file's check, made where it was edited
 
 
 @dataclass
@@ -477,7 +480,7 @@ def _plan_files(plan: Plan, out: Imported) -> None:
     from gapctl.data.writes import round_root
 
     out.root = round_root(plan.round.directory)
-    for path, data, seen, issues in _files_planned(plan, out.root, sorted(plan.planned.items())):
+    for path, data, seen, issues, checked in _files_planned(plan, out.root, sorted(plan.planned.items())):
         for kind, issue in issues:  # what the unit's edit said, in the order it said it
             if kind == "replaced":
                 plan.replaced.append(issue)
@@ -486,6 +489,7 @@ def _plan_files(plan: Plan, out: Imported) -> None:
         if data is not None:
             out.files[path] = data
             out.seen[path] = seen
+            out.checked[path] = checked
             plan.paths.add(path)
 
 
@@ -517,7 +521,7 @@ def _files_planned(plan: Plan, root: Path | None, items: list[tuple[str, list[di
         _JOB = None
 
 
-def _batch(span: tuple[int, int]) -> list[tuple[Path, bytes | None, os.stat_result | None, list[tuple[str, Any]]]]:
+def _batch(span: tuple[int, int]) -> list[tuple[Any, ...]]:
     plan, root, items = _JOB  # type: ignore[misc]
     return [_plan_one(plan, root, unit_id, entries) for unit_id, entries in items[span[0]:span[1]]]
 
@@ -538,20 +542,33 @@ class _Said(list):
 
 
 def _plan_one(plan: Plan, root: Path | None, unit_id: str, entries: list[dict[str, Any]]
-              ) -> tuple[Path, bytes | None, os.stat_result | None, list[tuple[str, Any]]]:
+              ) -> tuple[Path, bytes | None, os.stat_result | None, list[tuple[str, Any]], Any]:
     """One unit's file: (its path, its new bytes or None, how it was when read (None: a new file), what the
-    edit said: ("problem" | "note" | "replaced", issue) in order). An existing file is edited in place:
-    entries the import does not change keep every byte, comment, key order and unknown key."""
+    edit said: ("problem" | "note" | "replaced", issue) in order, its check (gapctl.io.import_check.check_file)).
+    An existing file is edited in place: entries the import does not change keep every byte, comment, key
+    order and unknown key."""
+    from gapctl.io.import_check import check_file
+
+    with telling(plan) as said:
+        path = _observation_path(plan.round, unit_id)
+        data, seen = _new_bytes(plan, root, path, unit_id, entries)
+    # checked here too, where the bytes are (in a worker for a large import); used if the plan has no problems
+    checked = check_file(plan, path, data, seen is not None) if data is not None else None
+    return path, data, seen, said, checked
+
+
+@contextmanager
+def telling(plan: Plan) -> Iterator[list[tuple[str, Any]]]:
+    """While it lasts, what is said on `plan` (problems, notes, replaced observations) is kept in the list
+    it gives, in order, instead: to be told to the plan later, in the order one process would tell it."""
     said: list[tuple[str, Any]] = []
     kept = plan.problems, plan.notes, plan.replaced
     plan.problems, plan.notes, plan.replaced = (  # type: ignore[assignment]
         _Said("problem", said), _Said("note", said), _Said("replaced", said))
     try:
-        path = _observation_path(plan.round, unit_id)
-        data, seen = _new_bytes(plan, root, path, unit_id, entries)
+        yield said
     finally:
         plan.problems, plan.notes, plan.replaced = kept
-    return path, data, seen, said
 
 
 def _new_bytes(plan: Plan, root: Path | None, path: Path, unit_id: str, entries: list[dict[str, Any]]
