@@ -37,9 +37,7 @@ class _Window:
 class EntryEdits:
     """Edit entries of the top-level list `key` of one YAML file (see the module)."""
 
-    def __init__(self, original: Original, key: str = "results", setup: Any = None, whole: bool = False):
-        from gapctl.data.yaml_edit import _guess_indent
-
+    def __init__(self, original: Original, key: str = "results", setup: Any = None):
         self.original = original
         self.key = key
         self._setup = setup or (lambda edit: None)  # e.g. a representer for Decimal, on every Edit made
@@ -48,10 +46,10 @@ class EntryEdits:
         self._log: list[tuple[str, int | None, tuple[Any, ...], tuple[Any, ...]]] = []
         self._lines: list[str] = []
         self._header = ""
-        self._layout = _guess_indent(original.lf)
+        self._layout: tuple[int, int, int] | None = None  # the file's indentation, for the windows' new lines
         parsed = read_file(original.path, original.raw)
         self._data = parsed.data if not parsed.problems else None
-        if self._data is not None and not whole:
+        if self._data is not None:
             self._windows = self._cut()
         if self._windows is None:
             self._open_whole()
@@ -73,13 +71,10 @@ class EntryEdits:
         as a round-trip mapping)."""
         if self._whole is not None:
             return self._whole, self._whole.data[self.key][index]
-        window = self._windows[index]
-        if window.edit is None:
-            window.edit = self._window_edit(window)
-            if window.edit is None:  # the window does not hold the entry read there: edit the whole file
-                self._replay_whole()
-                return self._whole, self._whole.data[self.key][index]
-        return _Recorder(window.edit, index, self._log, self.key), window.edit.data[self.key][0]
+        edit = self._opened(index)
+        if edit is None:  # the window does not hold the entry read there: the whole file is edited
+            return self._whole, self._whole.data[self.key][index]
+        return _Recorder(edit, index, self._log, self.key), edit.data[self.key][0]
 
     def append(self, entry: Any) -> None:
         """Add `entry` at the end of the list (after the last entry, before comments that follow it)."""
@@ -88,17 +83,13 @@ class EntryEdits:
         if self._whole is not None:
             self._whole.append(self._whole.data[self.key], entry)
             return
+        edit = self._opened(len(self._windows) - 1)
+        if edit is None:  # the whole file is edited now
+            self._whole.append(self._whole.data[self.key], entry)
+            return
         self._log.append(("append", None, (), (copy.deepcopy(entry),)))
-        last = self._windows[-1]
-        if last.edit is None:
-            last.edit = self._window_edit(last)
-            if last.edit is None:
-                self._log.pop()
-                self._replay_whole()
-                self.append(entry)
-                return
-        last.edit.append(last.edit.data[self.key], entry)
-        last.appended += 1
+        edit.append(edit.data[self.key], entry)
+        self._windows[-1].appended += 1
 
     def new_bytes(self) -> bytes:
         """The file's new bytes; WriteError when the change cannot be written losslessly."""
@@ -155,17 +146,30 @@ class EntryEdits:
         self._header = self.key + ":\n"  # each window is read as a document holding the list with one entry
         return windows
 
-    def _window_edit(self, window: _Window) -> Any:
-        """An Edit of the window's lines, if they read as the entry gapctl read there (else None)."""
-        from gapctl.data.yaml_edit import Edit, _strict
+    def _opened(self, index: int) -> Any:
+        """The Edit of entry `index`'s window, opened on first use; None if its lines do not read as the
+        entry gapctl read there, after the changes so far are replayed on an Edit of the whole file."""
+        window = self._windows[index]
+        if window.edit is None:
+            window.edit = self._window_edit(index)
+            if window.edit is None:
+                self._replay_whole()
+        return window.edit
 
+    def _window_edit(self, index: int) -> Any:
+        """An Edit of the window's lines, if they read as the entry gapctl read there (else None)."""
+        from gapctl.data.yaml_edit import Edit, _guess_indent, _strict
+
+        window = self._windows[index]
+        if self._layout is None:
+            self._layout = _guess_indent(self.original.lf)
         text = self._header + "".join(line + "\n" for line in self._lines[window.start:window.end])
         sub = replace(self.original, raw=text.encode("utf-8"), text=text)
         try:
             edit = Edit(sub, layout=self._layout)
         except WriteError:
             return None
-        if edit._before != _strict({self.key: [self._data[self.key][self._windows.index(window)]]}):
+        if edit._before != _strict({self.key: [self._data[self.key][index]]}):
             return None
         self._setup(edit)
         return edit

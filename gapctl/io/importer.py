@@ -526,19 +526,17 @@ def _batch(span: tuple[int, int]) -> list[tuple[Any, ...]]:
     return [_plan_one(plan, root, unit_id, entries) for unit_id, entries in items[span[0]:span[1]]]
 
 
-class _Said(list):
-    """Stands in for a plan's problem and note logs and its `replaced` list while one unit is edited:
-    keeps what is said, to be told to the plan in order (by this process or by the parent of a worker)."""
+class _Said:
+    """Stands in for a plan's problem and note logs (`add`) and its `replaced` list (`append`) while one
+    unit is edited: keeps what is said, to be told to the plan in order (here or by a worker's parent)."""
 
     def __init__(self, kind: str, said: list[tuple[str, Any]]):
-        super().__init__()
         self.kind, self.said = kind, said
 
     def add(self, issue: Any) -> None:
         self.said.append((self.kind, issue))
 
-    def append(self, issue: Any) -> None:
-        self.said.append((self.kind, issue))
+    append = add
 
 
 def _plan_one(plan: Plan, root: Path | None, unit_id: str, entries: list[dict[str, Any]]
