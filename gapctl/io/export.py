@@ -50,6 +50,7 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -294,8 +295,7 @@ def tables(scored: RoundScore, source: Any = None) -> list[Table]:
     found = shape(scored)
 
     def work(detailed: list[Any]) -> tuple[list[list[Any]], list[list[Any]]]:
-        unit = detailed[0]
-        scores = [unit, *details.channel_details(source, unit.unit.id), *scored.periods.get(unit.unit.id, [])]
+        scores = _detailed_scores(source, scored, detailed[0])
         return matrix_rows(scores, found), problem_rows(scores, found)
     matrix: list[list[Any]] = []
     problems: list[list[Any]] = []
@@ -303,6 +303,66 @@ def tables(scored: RoundScore, source: Any = None) -> list[Table]:
         matrix += rows
         problems += lost
     return [scores_table(scored), matrix_table(scored, matrix), problems_table(scored, problems)]
+
+
+def _detailed_scores(source: Any, scored: RoundScore, unit: Any) -> list[Any]:
+    """A detailed unit's rows' scores (`unit_scores`): it, its channels' detailed too, its periods'."""
+    from gapctl.scoring import details
+    return [unit, *details.channel_details(source, unit.unit.id), *scored.periods.get(unit.unit.id, [])]
+
+
+@dataclass
+class Streamed:
+    """The matrix and the problem list of a round whose units are summaries, as CSV rows rendered
+    unit by unit by the workers that detail each unit (gapctl.scoring.details): `tables` without rows
+    (their fields, for headers and the Data Package's schemas), and the rows' bytes, streamed in the
+    units' order into the files as they are written (the problem list's are spooled to a temporary
+    file meanwhile), so that the parent never holds a round's rows."""
+
+    tables: list[Table]
+    pieces: Any  # iterable of (matrix rows, problem rows), each UTF-8 CSV without header, one unit at a time
+    spool: Any = None
+
+    def matrix(self, head: bytes) -> Iterator[bytes]:
+        import tempfile
+        yield head
+        self.spool = tempfile.TemporaryFile()
+        pending: list[bytes] = []
+        size = 0
+        for rows, lost in self.pieces:
+            if lost:
+                self.spool.write(lost)
+            pending.append(rows)
+            size += len(rows)
+            if size >= 1 << 20:
+                yield b"".join(pending)
+                pending, size = [], 0
+        yield b"".join(pending)
+
+    def problems(self, head: bytes) -> Iterator[bytes]:
+        yield head
+        if self.spool is None:  # written after the matrix, which fills the spool
+            raise RuntimeError("the problem list is written after the matrix")
+        try:
+            self.spool.seek(0)
+            while chunk := self.spool.read(1 << 20):
+                yield chunk
+        finally:
+            self.spool.close()
+
+
+def streamed(scored: RoundScore, source: Any) -> Streamed:
+    """The matrix and problem rows of a summarised round, made by the workers as CSV text (see `Streamed`)."""
+    from gapctl.scoring import details
+    found = shape(scored)
+    tabs = [scores_table(scored), matrix_table(scored, []), problems_table(scored, [])]
+    matrix_fields, problem_fields = tabs[1].fields, tabs[2].fields
+
+    def work(detailed: list[Any]) -> tuple[bytes, bytes]:
+        scores = _detailed_scores(source, scored, detailed[0])
+        return (row_text(matrix_fields, matrix_rows(scores, found)).encode("utf-8"),
+                row_text(problem_fields, problem_rows(scores, found)).encode("utf-8"))
+    return Streamed(tabs, details.each([source], details.units_of(source), work))
 
 
 # --- writers --------------------------------------------------------------------------------
@@ -345,11 +405,19 @@ def _cells(table: Table, row: list[Any]) -> list[Any]:
     return [neutralised(value, f.type) for value, f in zip(row, table.fields, strict=True)]
 
 
+def header_text(table: Table, header: str = "title") -> str:
+    return ",".join(csv_field(getattr(f, header)) for f in table.fields) + "\n"
+
+
+def row_text(fields: list[Field], rows: list[list[Any]]) -> str:
+    """Rows as CSV lines (each cell `neutralised` by its field's type), without the header."""
+    types = [f.type for f in fields]
+    return "".join(",".join(csv_field(_text(neutralised(v, t))) for v, t in zip(row, types, strict=True)) + "\n"
+                   for row in rows)
+
+
 def csv_text(table: Table, header: str = "title") -> str:
-    lines = [",".join(csv_field(getattr(f, header)) for f in table.fields)]
-    for row in table.rows:
-        lines.append(",".join(csv_field(_text(v)) for v in _cells(table, row)))
-    return "".join(line + "\n" for line in lines)
+    return header_text(table, header) + row_text(table.fields, table.rows)
 
 
 def csv_files(scored: RoundScore, tabs: list[Table] | None = None) -> dict[str, bytes]:
@@ -531,17 +599,47 @@ def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None, sour
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     out = Path(out)
+    if source is not None and fmt != "xlsx":  # rows rendered by the workers, streamed into the files
+        return write_files([Write(out / name, data) for name, data in _streamed_files(scored, fmt, provenance,
+                                                                                       streamed(scored, source))],
+                           root=out.parent)
     tabs = tables(scored, source) if source is not None else None
     if fmt == "csv":
         files = csv_files(scored, tabs)
         if provenance is not None:
-            from gapctl.escape import json_document
-            files["provenance.json"] = json_document({"round": scored.round.id}, provenance).encode("utf-8")
+            files["provenance.json"] = _provenance_json(scored, provenance)
     elif fmt == "xlsx":
         files = xlsx_files(scored, provenance, tabs)
     else:
         files = datapackage_files(scored, provenance, tabs)
     return write_files([Write(out / name, data) for name, data in files.items()], root=out.parent)
+
+
+def _provenance_json(scored: RoundScore, provenance: Any) -> bytes:
+    from gapctl.escape import json_document
+    return json_document({"round": scored.round.id}, provenance).encode("utf-8")
+
+
+def _streamed_files(scored: RoundScore, fmt: str, provenance: Any, found: Streamed) -> list[tuple[str, Any]]:
+    """The files of `csv_files` / `datapackage_files` (same names, order and bytes) from streamed rows; the
+    matrix before the problem list, whose rows it spools."""
+    scores, matrix, problems = found.tables
+    if fmt == "csv":  # UTF-8 with BOM, Chinese headers
+        bom = "\ufeff"
+        files: list[tuple[str, Any]] = [
+            ("scores.csv", (bom + csv_text(scores)).encode("utf-8")),
+            ("matrix.csv", found.matrix((bom + header_text(matrix)).encode("utf-8"))),
+            ("problems.csv", found.problems((bom + header_text(problems)).encode("utf-8")))]
+        if provenance is not None:
+            files.append(("provenance.json", _provenance_json(scored, provenance)))
+        return files
+    package = descriptor(scored, found.tables)
+    if provenance is not None:
+        package["provenance"] = provenance.data()
+    return [("datapackage.json", (json.dumps(package, ensure_ascii=False, indent=2) + "\n").encode("utf-8")),
+            ("scores.csv", csv_text(scores, header="name").encode("utf-8")),
+            ("matrix.csv", found.matrix(header_text(matrix, header="name").encode("utf-8"))),
+            ("problems.csv", found.problems(header_text(problems, header="name").encode("utf-8")))]
 
 
 __all__ = ["FORMATS", "Field", "Table", "export", "matrix_table", "neutralised", "package_name", "problems_table",
