@@ -268,21 +268,28 @@ def problem_rows(scores: list[Any], found: Shape) -> list[list[Any]]:
     """The problem-list rows of one unit's scores (`unit_scores`): every leaf where points were lost."""
     rows = []
     for score in scores:
-        unit, channel, period = row_key(score)
-        where: list[Any] = [unit, found.names.get(unit, score.unit.name)]
-        if found.with_channels:
-            where += [channel, score.unit.name if channel else None]
-        if found.with_periods:
-            where.append(period)
+        where = _where(score, found)
         for leaf in score.lost_leaves():
-            result = leaf.result
-            rows.append([
-                *where, leaf.indicator.id, leaf.indicator.name,
-                None if leaf.state == "pending" else Decimal(two(leaf.lost)), STATE_WORDS.get(leaf.state, leaf.state),
-                (result.reason if result else None) or "", (result.fix if result else None) or "",
-                _evidence(leaf),
-            ])
+            rows.append(_problem_row(where, leaf))
     return rows
+
+
+def _where(score: Any, found: Shape) -> list[Any]:
+    """The first cells of a score's problem rows: its unit (and channel, period)."""
+    unit, channel, period = row_key(score)
+    where: list[Any] = [unit, found.names.get(unit, score.unit.name)]
+    if found.with_channels:
+        where += [channel, score.unit.name if channel else None]
+    if found.with_periods:
+        where.append(period)
+    return where
+
+
+def _problem_row(where: list[Any], leaf: Any) -> list[Any]:
+    result = leaf.result
+    return [*where, leaf.indicator.id, leaf.indicator.name,
+            None if leaf.state == "pending" else Decimal(two(leaf.lost)), STATE_WORDS.get(leaf.state, leaf.state),
+            (result.reason if result else None) or "", (result.fix if result else None) or "", _evidence(leaf)]
 
 
 def tables(scored: RoundScore, source: Any = None) -> list[Table]:
@@ -351,12 +358,18 @@ class Streamed:
             self.spool.close()
 
 
-def streamed(scored: RoundScore, source: Any) -> Streamed:
-    """The matrix and problem rows of a summarised round, made by the workers as CSV text (see `Streamed`)."""
+def streamed(scored: RoundScore, source: Any, pieces: dict[Path, Pieces] | None = None) -> Streamed:
+    """The matrix and problem rows of a summarised round, made by the workers as CSV text (see `Streamed`).
+    `pieces`: each unit file's `Pieces`, made while the round was checked (gapctl.scoring.one_pass); the
+    rows are finished from them here, without reading any file again, when every unit has its pieces."""
     from gapctl.scoring import details
     found = shape(scored)
     tabs = [scores_table(scored), matrix_table(scored, []), problems_table(scored, [])]
     matrix_fields, problem_fields = tabs[1].fields, tabs[2].fields
+    if pieces:
+        finished = _finished(scored, source, pieces, found, matrix_fields, problem_fields)
+        if finished is not None:
+            return Streamed(tabs, finished)
 
     def work(detailed: list[Any]) -> tuple[bytes, bytes]:
         scores = _detailed_scores(source, scored, detailed[0])
@@ -403,6 +416,119 @@ def neutralised(value: Any, column_type: str) -> Any:
 
 def _cells(table: Table, row: list[Any]) -> list[Any]:
     return [neutralised(value, f.type) for value, f in zip(row, table.fields, strict=True)]
+
+
+# --- one pass with the cache off (gapctl.scoring.one_pass) -------------------------------------
+
+@dataclass(slots=True)
+class Pieces:
+    """A unit's matrix row and problem rows as its worker made them from the unit's full score before
+    ranking: CSV text, except for the leaves whose figures ranking may change (those `score.summarise`
+    keeps), which the parent finishes from the round's summary as `gapctl.scoring.details.graft` does."""
+
+    cells: list[str]        # the matrix row's fields, CSV-escaped
+    problems: list[Any]     # a CSV line, or (leaf id, its points, its row, whether it was lost) for a later leaf
+    later: frozenset[str]   # the leaves ranking may change
+    keys: frozenset[str]    # every leaf of the full score
+
+
+_PROVISIONAL: tuple[Any, Shape, list[Field], list[Field]] | None = None  # a worker's, for its round
+
+
+def _provisional(round_: Any) -> tuple[Shape, list[Field], list[Field]]:
+    """The round's shape and fields as far as they are known before any unit is scored (no unit's
+    channels or periods, the assignments' schemes): what `_finished` checks against the real ones."""
+    global _PROVISIONAL
+    if _PROVISIONAL is None or _PROVISIONAL[0] is not round_:
+        empty = RoundScore(round_, [])
+        _PROVISIONAL = (round_, shape(empty), matrix_table(empty, []).fields, problems_table(empty, []).fields)
+    return _PROVISIONAL[1], _PROVISIONAL[2], _PROVISIONAL[3]
+
+
+def _decided_later(leaf: Any) -> bool:
+    """A leaf `score.summarise` keeps, whose figures ranking may change (`_finished` checks this)."""
+    return leaf.indicator.section != "main" or bool(leaf.rule and leaf.rule.kind == "rank")
+
+
+def pieces(plan: Any, full: Any, obs: Any) -> Pieces:
+    """A unit's `Pieces` from its full score before ranking (a gapctl.scoring.one_pass extra, in a worker)."""
+    found, matrix_fields, problem_fields = _provisional(plan.round)
+    row = matrix_rows([full], found)[0]
+    cells = [csv_field(_text(neutralised(v, f.type))) for v, f in zip(row, matrix_fields, strict=True)]
+    later = frozenset(key for key, leaf in full.leaves.items() if _decided_later(leaf))
+    where = _where(full, found)
+    order = {ind.id: n for n, ind in enumerate(full.scheme.all_indicators())}
+    items: list[Any] = []
+    for key, leaf in sorted(full.leaves.items(), key=lambda item: order.get(item[1].indicator.id, 0)):
+        lost = leaf.lost > 0 or leaf.state == "pending"
+        if key in later:
+            items.append((key, leaf.points, _problem_row(where, leaf), lost))
+        elif lost:
+            items.append(row_text(problem_fields, [_problem_row(where, leaf)]))
+    return Pieces(cells, items, later, frozenset(full.leaves))
+
+
+def _finished(scored: RoundScore, source: Any, found_pieces: dict[Path, Pieces], found: Shape,
+              matrix_fields: list[Field], problem_fields: list[Field]) -> Iterator[tuple[bytes, bytes]] | None:
+    """Every unit's (matrix rows, problem rows) finished from its pieces, or None when a unit cannot be
+    finished so (the round has channels or periods, its shape was not the one the workers assumed, a
+    unit's file has no pieces, or ranking decided a leaf the pieces did not leave open)."""
+    provisional, p_matrix, p_problems = _provisional(scored.round)
+    if found.with_channels or found.with_periods or (found.columns, found.several) != (
+            provisional.columns, provisional.several) or [(f.name, f.type) for f in matrix_fields] != [
+            (f.name, f.type) for f in p_matrix] or [(f.name, f.type) for f in problem_fields] != [
+            (f.name, f.type) for f in p_problems]:
+        return None
+    for summary in scored.units:
+        path = source.files.get(summary.unit.id)
+        if path is None:
+            continue
+        got = found_pieces.get(path)
+        if got is None or any(key in got.keys and key not in got.later for key in summary.leaves):
+            return None
+    return _finish(scored, source, found_pieces, found, matrix_fields, problem_fields)
+
+
+def _finish(scored: RoundScore, source: Any, found_pieces: dict[Path, Pieces], found: Shape,
+            matrix_fields: list[Field], problem_fields: list[Field]) -> Iterator[tuple[bytes, bytes]]:
+    import dataclasses
+
+    from gapctl.scoring import details
+
+    offset = len(matrix_fields) - len(found.columns)
+    lost_at = len(problem_fields) - 5  # the row's 扣分, then 评估状态
+    for summary in scored.units:
+        path = source.files.get(summary.unit.id)
+        if path is None:  # no file: nothing to read, detailed here
+            scores = [details.detail(source, summary)]
+            yield (row_text(matrix_fields, matrix_rows(scores, found)).encode("utf-8"),
+                   row_text(problem_fields, problem_rows(scores, found)).encode("utf-8"))
+            continue
+        got = found_pieces[path]
+        decided = summary.leaves
+        cells = got.cells
+        if any(key in got.later for key in decided):
+            cells = list(cells)
+            for n, (leaf_id, _title) in enumerate(found.columns):
+                if leaf_id in got.later and leaf_id in decided:
+                    cells[offset + n] = csv_field(_text(neutralised(matrix_cell(decided[leaf_id]), "number")))
+        lines = []
+        for item in got.problems:
+            if isinstance(item, str):
+                lines.append(item)
+                continue
+            key, points, row, lost = item
+            if key in decided:
+                leaf = dataclasses.replace(decided[key], points=points)
+                if not (leaf.lost > 0 or leaf.state == "pending"):
+                    continue
+                row = list(row)
+                row[lost_at] = None if leaf.state == "pending" else Decimal(two(leaf.lost))
+                row[lost_at + 1] = STATE_WORDS.get(leaf.state, leaf.state)
+            elif not lost:
+                continue
+            lines.append(row_text(problem_fields, [row]))
+        yield (",".join(cells) + "\n").encode("utf-8"), "".join(lines).encode("utf-8")
 
 
 def header_text(table: Table, header: str = "title") -> str:
@@ -586,9 +712,11 @@ def xlsx_files(scored: RoundScore, provenance: Any = None, tabs: list[Table] | N
     return {f"{scored.round.id}.xlsx": workbook_bytes(scored, provenance, tabs)}
 
 
-def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None, source: Any = None) -> list[Path]:
+def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None, source: Any = None,
+           pieces: dict[Path, Pieces] | None = None) -> list[Path]:
     """Write the round's tables to the directory `out` (created if needed); the files written.
-    `source`: a gapctl.scoring.details.Source, when the units of `scored` are summaries (see `tables`).
+    `source`: a gapctl.scoring.details.Source, when the units of `scored` are summaries (see `tables`);
+    `pieces`: its units' rows as the check made them (see `streamed`).
 
     `provenance` (gapctl.review.provenance) goes with them as the module's docstring says. Each file is
     written atomically and the set all or none (gapctl.data.writes); `out` and the files in it must not
@@ -600,8 +728,8 @@ def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None, sour
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     out = Path(out)
     if source is not None and fmt != "xlsx":  # rows rendered by the workers, streamed into the files
-        return write_files([Write(out / name, data) for name, data in _streamed_files(scored, fmt, provenance,
-                                                                                       streamed(scored, source))],
+        found = streamed(scored, source, pieces)
+        return write_files([Write(out / name, data) for name, data in _streamed_files(scored, fmt, provenance, found)],
                            root=out.parent)
     tabs = tables(scored, source) if source is not None else None
     if fmt == "csv":
