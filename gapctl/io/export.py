@@ -423,13 +423,15 @@ def _cells(table: Table, row: list[Any]) -> list[Any]:
 @dataclass(slots=True)
 class Pieces:
     """A unit's matrix row and problem rows as its worker made them from the unit's full score before
-    ranking: CSV text, except for the leaves whose figures ranking may change (those `score.summarise`
-    keeps), which the parent finishes from the round's summary as `gapctl.scoring.details.graft` does."""
+    ranking: CSV text, except around the leaves whose figures ranking may change (those `score.summarise`
+    keeps), which the parent finishes from the round's summary as `gapctl.scoring.details.graft` does.
+    Compact, since the parent holds every unit's until the round is ranked."""
 
-    cells: list[str]        # the matrix row's fields, CSV-escaped
-    problems: list[Any]     # a CSV line, or (leaf id, its points, its row, whether it was lost) for a later leaf
-    later: frozenset[str]   # the leaves ranking may change
-    keys: frozenset[str]    # every leaf of the full score
+    matrix: list[str]              # the row's text around its open cells: matrix[0] open[0] matrix[1] … matrix[-1]
+    open: list[tuple[str, str]]    # (leaf id, its cell before ranking) of each open cell
+    problems: list[Any]            # CSV lines (str), or (leaf id, points, text before and after its 扣分 and
+                                   # 评估状态, its line before ranking or "") for a leaf ranking may change
+    later: frozenset[str]          # the leaves ranking may change
 
 
 _PROVISIONAL: tuple[Any, Shape, list[Field], list[Field]] | None = None  # a worker's, for its round
@@ -450,22 +452,46 @@ def _decided_later(leaf: Any) -> bool:
     return leaf.indicator.section != "main" or bool(leaf.rule and leaf.rule.kind == "rank")
 
 
+def _cells_text(values: list[Any], fields: list[Field]) -> list[str]:
+    return [csv_field(_text(neutralised(v, f.type))) for v, f in zip(values, fields, strict=True)]
+
+
 def pieces(plan: Any, full: Any, obs: Any) -> Pieces:
     """A unit's `Pieces` from its full score before ranking (a gapctl.scoring.one_pass extra, in a worker)."""
     found, matrix_fields, problem_fields = _provisional(plan.round)
-    row = matrix_rows([full], found)[0]
-    cells = [csv_field(_text(neutralised(v, f.type))) for v, f in zip(row, matrix_fields, strict=True)]
+    cells = _cells_text(matrix_rows([full], found)[0], matrix_fields)
     later = frozenset(key for key, leaf in full.leaves.items() if _decided_later(leaf))
+    offset = len(cells) - len(found.columns)
+    segments: list[str] = []
+    opened: list[tuple[str, str]] = []
+    current = ""
+    for n, cell in enumerate(cells):
+        current += "," if n else ""
+        leaf_id = found.columns[n - offset][0] if n >= offset else None
+        if leaf_id is not None and leaf_id in later:
+            segments.append(current)
+            opened.append((leaf_id, cell))
+            current = ""
+        else:
+            current += cell
+    segments.append(current + "\n")
     where = _where(full, found)
+    lost_at = len(problem_fields) - 5  # 扣分, then 评估状态
     order = {ind.id: n for n, ind in enumerate(full.scheme.all_indicators())}
     items: list[Any] = []
     for key, leaf in sorted(full.leaves.items(), key=lambda item: order.get(item[1].indicator.id, 0)):
         lost = leaf.lost > 0 or leaf.state == "pending"
         if key in later:
-            items.append((key, leaf.points, _problem_row(where, leaf), lost))
+            row = _cells_text(_problem_row(where, leaf), problem_fields)
+            items.append((key, leaf.points, ",".join(row[:lost_at]) + ",", "," + ",".join(row[lost_at + 2:]) + "\n",
+                          ",".join(row) + "\n" if lost else ""))
         elif lost:
-            items.append(row_text(problem_fields, [_problem_row(where, leaf)]))
-    return Pieces(cells, items, later, frozenset(full.leaves))
+            line = row_text(problem_fields, [_problem_row(where, leaf)])
+            if items and isinstance(items[-1], str):
+                items[-1] += line
+            else:
+                items.append(line)
+    return Pieces(segments, opened, items, later)
 
 
 def _finished(scored: RoundScore, source: Any, found_pieces: dict[Path, Pieces], found: Shape,
@@ -484,7 +510,7 @@ def _finished(scored: RoundScore, source: Any, found_pieces: dict[Path, Pieces],
         if path is None:
             continue
         got = found_pieces.get(path)
-        if got is None or any(key in got.keys and key not in got.later for key in summary.leaves):
+        if got is None or any(key not in got.later for key in summary.leaves):
             return None
     return _finish(scored, source, found_pieces, found, matrix_fields, problem_fields)
 
@@ -495,8 +521,7 @@ def _finish(scored: RoundScore, source: Any, found_pieces: dict[Path, Pieces], f
 
     from gapctl.scoring import details
 
-    offset = len(matrix_fields) - len(found.columns)
-    lost_at = len(problem_fields) - 5  # the row's 扣分, then 评估状态
+    lost_type, state_type = problem_fields[len(problem_fields) - 5].type, problem_fields[len(problem_fields) - 4].type
     for summary in scored.units:
         path = source.files.get(summary.unit.id)
         if path is None:  # no file: nothing to read, detailed here
@@ -504,31 +529,28 @@ def _finish(scored: RoundScore, source: Any, found_pieces: dict[Path, Pieces], f
             yield (row_text(matrix_fields, matrix_rows(scores, found)).encode("utf-8"),
                    row_text(problem_fields, problem_rows(scores, found)).encode("utf-8"))
             continue
-        got = found_pieces[path]
+        got = found_pieces.pop(path)  # done with: the parent keeps no unit's pieces once written
         decided = summary.leaves
-        cells = got.cells
-        if any(key in got.later for key in decided):
-            cells = list(cells)
-            for n, (leaf_id, _title) in enumerate(found.columns):
-                if leaf_id in got.later and leaf_id in decided:
-                    cells[offset + n] = csv_field(_text(neutralised(matrix_cell(decided[leaf_id]), "number")))
+        parts = [got.matrix[0]]
+        for (leaf_id, cell), after in zip(got.open, got.matrix[1:], strict=True):
+            parts.append(csv_field(_text(neutralised(matrix_cell(decided[leaf_id]), "number")))
+                         if leaf_id in decided else cell)
+            parts.append(after)
         lines = []
         for item in got.problems:
             if isinstance(item, str):
                 lines.append(item)
                 continue
-            key, points, row, lost = item
-            if key in decided:
-                leaf = dataclasses.replace(decided[key], points=points)
-                if not (leaf.lost > 0 or leaf.state == "pending"):
-                    continue
-                row = list(row)
-                row[lost_at] = None if leaf.state == "pending" else Decimal(two(leaf.lost))
-                row[lost_at + 1] = STATE_WORDS.get(leaf.state, leaf.state)
-            elif not lost:
+            key, points, before, after, line = item
+            if key not in decided:
+                lines.append(line)
                 continue
-            lines.append(row_text(problem_fields, [row]))
-        yield (",".join(cells) + "\n").encode("utf-8"), "".join(lines).encode("utf-8")
+            leaf = dataclasses.replace(decided[key], points=points)
+            if leaf.lost > 0 or leaf.state == "pending":
+                figure = None if leaf.state == "pending" else Decimal(two(leaf.lost))
+                lines.append(before + csv_field(_text(neutralised(figure, lost_type))) + "," + csv_field(
+                    _text(neutralised(STATE_WORDS.get(leaf.state, leaf.state), state_type))) + after)
+        yield "".join(parts).encode("utf-8"), "".join(lines).encode("utf-8")
 
 
 def header_text(table: Table, header: str = "title") -> str:
