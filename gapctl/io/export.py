@@ -453,7 +453,7 @@ def _decided_later(leaf: Any) -> bool:
 
 
 def _cells_text(values: list[Any], fields: list[Field]) -> list[str]:
-    return [csv_field(_text(neutralised(v, f.type))) for v, f in zip(values, fields, strict=True)]
+    return [_cell(v, f.type) for v, f in zip(values, fields, strict=True)]
 
 
 def pieces(plan: Any, full: Any, obs: Any) -> Pieces:
@@ -533,7 +533,7 @@ def _finish(scored: RoundScore, source: Any, found_pieces: dict[Path, Pieces], f
         decided = summary.leaves
         parts = [got.matrix[0]]
         for (leaf_id, cell), after in zip(got.open, got.matrix[1:], strict=True):
-            parts.append(csv_field(_text(neutralised(matrix_cell(decided[leaf_id]), "number")))
+            parts.append(_cell(matrix_cell(decided[leaf_id]), "number")
                          if leaf_id in decided else cell)
             parts.append(after)
         lines = []
@@ -548,8 +548,8 @@ def _finish(scored: RoundScore, source: Any, found_pieces: dict[Path, Pieces], f
             leaf = dataclasses.replace(decided[key], points=points)
             if leaf.lost > 0 or leaf.state == "pending":
                 figure = None if leaf.state == "pending" else Decimal(two(leaf.lost))
-                lines.append(before + csv_field(_text(neutralised(figure, lost_type))) + "," + csv_field(
-                    _text(neutralised(STATE_WORDS.get(leaf.state, leaf.state), state_type))) + after)
+                lines.append(before + _cell(figure, lost_type) + "," + _cell(STATE_WORDS.get(leaf.state, leaf.state),
+                                                                             state_type) + after)
         yield "".join(parts).encode("utf-8"), "".join(lines).encode("utf-8")
 
 
@@ -557,11 +557,18 @@ def header_text(table: Table, header: str = "title") -> str:
     return ",".join(csv_field(getattr(f, header)) for f in table.fields) + "\n"
 
 
+def _cell(value: Any, column_type: str) -> str:
+    """One CSV field of a cell as `csv_text` writes it: `neutralised`, then quoted where needed. A
+    Decimal in a numeric column is written as it is (digits, a sign and a point need no quoting)."""
+    if type(value) is Decimal and column_type in NUMERIC:
+        return format(value, "f")
+    return csv_field(_text(neutralised(value, column_type)))
+
+
 def row_text(fields: list[Field], rows: list[list[Any]]) -> str:
     """Rows as CSV lines (each cell `neutralised` by its field's type), without the header."""
     types = [f.type for f in fields]
-    return "".join(",".join(csv_field(_text(neutralised(v, t))) for v, t in zip(row, types, strict=True)) + "\n"
-                   for row in rows)
+    return "".join(",".join([_cell(v, t) for v, t in zip(row, types, strict=True)]) + "\n" for row in rows)
 
 
 def csv_text(table: Table, header: str = "title") -> str:
