@@ -48,6 +48,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import pickle
 import re
 import zipfile
 from collections.abc import Iterator
@@ -358,10 +359,10 @@ class Streamed:
             self.spool.close()
 
 
-def streamed(scored: RoundScore, source: Any, pieces: dict[Path, Pieces] | None = None) -> Streamed:
+def streamed(scored: RoundScore, source: Any, pieces: Any = None) -> Streamed:
     """The matrix and problem rows of a summarised round, made by the workers as CSV text (see `Streamed`).
-    `pieces`: each unit file's `Pieces`, made while the round was checked (gapctl.scoring.one_pass); the
-    rows are finished from them here, without reading any file again, when every unit has its pieces."""
+    `pieces`: path → each unit file's `pieces`, made while the round was checked (gapctl.scoring.one_pass,
+    a dict or a `PieceSpool`); the rows are finished from them here, without reading the files again."""
     from gapctl.scoring import details
     found = shape(scored)
     tabs = [scores_table(scored), matrix_table(scored, []), problems_table(scored, [])]
@@ -456,8 +457,9 @@ def _cells_text(values: list[Any], fields: list[Field]) -> list[str]:
     return [_cell(v, f.type) for v, f in zip(values, fields, strict=True)]
 
 
-def pieces(plan: Any, full: Any, obs: Any) -> Pieces:
-    """A unit's `Pieces` from its full score before ranking (a gapctl.scoring.one_pass extra, in a worker)."""
+def pieces(plan: Any, full: Any, obs: Any) -> bytes:
+    """A unit's `Pieces` from its full score before ranking, pickled (a gapctl.scoring.one_pass extra, made in
+    a worker: the parent keeps the bytes as they come, in a `PieceSpool`)."""
     found, matrix_fields, problem_fields = _provisional(plan.round)
     cells = _cells_text(matrix_rows([full], found)[0], matrix_fields)
     later = frozenset(key for key, leaf in full.leaves.items() if _decided_later(leaf))
@@ -491,31 +493,70 @@ def pieces(plan: Any, full: Any, obs: Any) -> Pieces:
                 items[-1] += line
             else:
                 items.append(line)
-    return Pieces(segments, opened, items, later)
+    return pickle.dumps(Pieces(segments, opened, items, later), pickle.HIGHEST_PROTOCOL)
 
 
-def _finished(scored: RoundScore, source: Any, found_pieces: dict[Path, Pieces], found: Shape,
+class PieceSpool:
+    """Where the parent keeps every unit's pieces (pickled, as the workers send them) until the round is
+    ranked: in a temporary file, with only each one's place in memory, so that a round of tens of
+    thousands of units does not hold its rows twice. A mapping as far as `one_pass.check` and
+    `streamed` use one (`spool[path] = data`, `get`, `pop`)."""
+
+    def __init__(self) -> None:
+        import tempfile
+        self.file = tempfile.TemporaryFile()
+        self.places: dict[Path, tuple[int, int]] = {}
+        self.end = 0
+
+    def __setitem__(self, path: Path, data: bytes) -> None:
+        self.file.seek(self.end)
+        self.file.write(data)
+        self.places[path] = (self.end, len(data))
+        self.end += len(data)
+
+    def __len__(self) -> int:
+        return len(self.places)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.places
+
+    def get(self, path: Path, default: Any = None) -> Any:
+        place = self.places.get(path)
+        if place is None:
+            return default
+        self.file.seek(place[0])
+        return self.file.read(place[1])
+
+    def pop(self, path: Path, default: Any = None) -> Any:
+        found = self.get(path, default)
+        self.places.pop(path, None)
+        return found
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _unpacked(found: Any) -> Pieces | None:
+    """A unit's pieces as a worker sent them (pickled by `pieces`, in this same run), or None."""
+    return pickle.loads(found) if isinstance(found, bytes) else found
+
+
+def _finished(scored: RoundScore, source: Any, found_pieces: Any, found: Shape,
               matrix_fields: list[Field], problem_fields: list[Field]) -> Iterator[tuple[bytes, bytes]] | None:
-    """Every unit's (matrix rows, problem rows) finished from its pieces, or None when a unit cannot be
-    finished so (the round has channels or periods, its shape was not the one the workers assumed, a
-    unit's file has no pieces, or ranking decided a leaf the pieces did not leave open)."""
+    """Every unit's (matrix rows, problem rows) finished from its pieces (`found_pieces`: path → what
+    `pieces` made), or None when the round's shape is not the one the workers assumed (it has channels
+    or periods, or another unit's scheme); a unit whose file has no pieces, or whose summary has a leaf
+    the pieces did not leave open, is detailed here instead (`_detailed_scores`)."""
     provisional, p_matrix, p_problems = _provisional(scored.round)
     if found.with_channels or found.with_periods or (found.columns, found.several) != (
             provisional.columns, provisional.several) or [(f.name, f.type) for f in matrix_fields] != [
             (f.name, f.type) for f in p_matrix] or [(f.name, f.type) for f in problem_fields] != [
             (f.name, f.type) for f in p_problems]:
         return None
-    for summary in scored.units:
-        path = source.files.get(summary.unit.id)
-        if path is None:
-            continue
-        got = found_pieces.get(path)
-        if got is None or any(key not in got.later for key in summary.leaves):
-            return None
     return _finish(scored, source, found_pieces, found, matrix_fields, problem_fields)
 
 
-def _finish(scored: RoundScore, source: Any, found_pieces: dict[Path, Pieces], found: Shape,
+def _finish(scored: RoundScore, source: Any, found_pieces: Any, found: Shape,
             matrix_fields: list[Field], problem_fields: list[Field]) -> Iterator[tuple[bytes, bytes]]:
     import dataclasses
 
@@ -524,17 +565,16 @@ def _finish(scored: RoundScore, source: Any, found_pieces: dict[Path, Pieces], f
     lost_type, state_type = problem_fields[len(problem_fields) - 5].type, problem_fields[len(problem_fields) - 4].type
     for summary in scored.units:
         path = source.files.get(summary.unit.id)
-        if path is None:  # no file: nothing to read, detailed here
-            scores = [details.detail(source, summary)]
+        got = _unpacked(found_pieces.pop(path, None)) if path is not None else None  # none kept once written
+        decided = summary.leaves
+        if got is None or any(key not in got.later for key in decided):  # no file, or not left open: read here
+            scores = _detailed_scores(source, scored, details.detail(source, summary))
             yield (row_text(matrix_fields, matrix_rows(scores, found)).encode("utf-8"),
                    row_text(problem_fields, problem_rows(scores, found)).encode("utf-8"))
             continue
-        got = found_pieces.pop(path)  # done with: the parent keeps no unit's pieces once written
-        decided = summary.leaves
         parts = [got.matrix[0]]
         for (leaf_id, cell), after in zip(got.open, got.matrix[1:], strict=True):
-            parts.append(_cell(matrix_cell(decided[leaf_id]), "number")
-                         if leaf_id in decided else cell)
+            parts.append(_cell(matrix_cell(decided[leaf_id]), "number") if leaf_id in decided else cell)
             parts.append(after)
         lines = []
         for item in got.problems:
@@ -742,7 +782,7 @@ def xlsx_files(scored: RoundScore, provenance: Any = None, tabs: list[Table] | N
 
 
 def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None, source: Any = None,
-           pieces: dict[Path, Pieces] | None = None) -> list[Path]:
+           pieces: Any = None) -> list[Path]:
     """Write the round's tables to the directory `out` (created if needed); the files written.
     `source`: a gapctl.scoring.details.Source, when the units of `scored` are summaries (see `tables`);
     `pieces`: its units' rows as the check made them (see `streamed`).

@@ -18,7 +18,7 @@ cluster chosen, or a round that is not one round, it is `outcomes.check` and no 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +42,16 @@ def cache_off(use_cache: bool) -> bool:
     return not use_cache or bool(os.environ.get("GAPCTL_NO_CACHE"))
 
 
-def check(path: Path | str, use_cache: bool, extra: Extra,
-          progress: outcomes.Progress | None = None) -> tuple[outcomes.Checked, dict[Path, Any]]:
-    """`outcomes.check(path, use_cache, progress)`, and each unit file's `extra` by its path (empty when
-    the cache is on or a cluster is chosen: then every file's outcome may come from elsewhere)."""
+def check(path: Path | str, use_cache: bool, extra: Extra, progress: outcomes.Progress | None = None,
+          extras: MutableMapping[Path, Any] | None = None) -> tuple[outcomes.Checked, MutableMapping[Path, Any]]:
+    """`outcomes.check(path, use_cache, progress)`, and each unit file's `extra` by its path, put in `extras`
+    (a dict by default; a command may give a mapping that keeps them on disk) as they come; none when
+    the cache is on or a cluster is chosen (then every file's outcome may come from elsewhere)."""
     path = Path(path)
+    if extras is None:
+        extras = {}
     if not cache_off(use_cache) or chosen() is not None:
-        return outcomes.check(path, use_cache, progress), {}
-    extras: dict[Path, Any] = {}
+        return outcomes.check(path, use_cache, progress), extras
     with paused_gc():
         start = path if path.is_dir() else path.parent
         root = find_repository_root(start.resolve())
@@ -135,7 +137,7 @@ def _work(batch: list[int]) -> list[tuple[int, bytes | None, Any]]:
     return out
 
 
-def _run(plan: Any, extra: Extra | None, extras: dict[Path, Any], progress: outcomes.Progress | None) -> None:
+def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], progress: outcomes.Progress | None) -> None:
     """`outcomes._run` with the cache off: every file read once, here or in a pool of forked workers."""
     global _JOB
     paths = outcomes._paths(plan)

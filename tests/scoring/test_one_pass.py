@@ -49,13 +49,21 @@ def test_with_the_cache_on_it_is_outcomes_check(monkeypatch: pytest.MonkeyPatch)
     assert extras == {} and got.cache is not None
 
 
-def one_pass_export(path: Path, fmt: str, out: Path) -> bool:
-    """Export as `gapctl export --no-cache` does; whether the rows were finished from the pieces."""
-    checked, pieces = one_pass.check(path, False, E.pieces)
+def one_pass_export(path: Path, fmt: str, out: Path, spool: bool = False) -> bool:
+    """Export as `gapctl export --no-cache` does; whether the rows were finished from the pieces (and
+    then no observation file was read again)."""
+    import pytest as _pytest
+
+    checked, pieces = one_pass.check(path, False, E.pieces, extras=E.PieceSpool() if spool else None)
     source = details.prepare(checked, outcomes.score(checked))
     used = E._finished(source.scored, source, pieces, E.shape(source.scored),
                        E.matrix_table(source.scored, []).fields, E.problems_table(source.scored, []).fields) is not None
-    E.export(source.scored, fmt, out, source=source, pieces=pieces)
+    with _pytest.MonkeyPatch.context() as patch:
+        if used:
+            def read_again(*args: object) -> None:
+                raise AssertionError("an observation file read again")
+            patch.setattr(details, "observations", read_again)
+        E.export(source.scored, fmt, out, source=source, pieces=pieces)
     return used
 
 
@@ -84,7 +92,7 @@ def test_one_pass_exports_are_the_same_in_a_pool_and_one_process(tmp_path: Path,
     E.export(source.scored, "csv", tmp_path / "two-pass", source=source)
     for jobs in ("1", "2"):
         monkeypatch.setenv("GAPCTL_JOBS", jobs)
-        assert one_pass_export(path, "csv", tmp_path / f"one-{jobs}")
+        assert one_pass_export(path, "csv", tmp_path / f"one-{jobs}", spool=jobs == "2")
         assert report_files(tmp_path / f"one-{jobs}") == report_files(tmp_path / "two-pass"), jobs
 
 
