@@ -597,10 +597,20 @@ def header_text(table: Table, header: str = "title") -> str:
     return ",".join(csv_field(getattr(f, header)) for f in table.fields) + "\n"
 
 
+_SUSPECT_START = FORMULA_START | frozenset(LEADING_SPACE)  # a text starting otherwise is never a formula
+_QUOTED = re.compile('[,"\r\n]')  # what makes csv_field quote a field
+
+
 def _cell(value: Any, column_type: str) -> str:
-    """One CSV field of a cell as `csv_text` writes it: `neutralised`, then quoted where needed. A
-    Decimal in a numeric column is written as it is (digits, a sign and a point need no quoting)."""
-    if type(value) is Decimal and column_type in NUMERIC:
+    """One CSV field of a cell as `csv_text` writes it, `csv_field(_text(neutralised(value, column_type)))`,
+    with the two common cases short: text (neutralised only when its first character could start a
+    formula) and a Decimal in a numeric column (digits, a sign and a point: never quoted)."""
+    kind = type(value)
+    if kind is str:
+        if value[:1] in _SUSPECT_START:
+            value = neutralised(value, column_type)
+        return '"' + value.replace('"', '""') + '"' if _QUOTED.search(value) else value
+    if kind is Decimal and column_type in NUMERIC:
         return format(value, "f")
     return csv_field(_text(neutralised(value, column_type)))
 

@@ -140,3 +140,16 @@ def test_cli_export_with_and_without_the_cache_gives_the_same_bytes(fmt: str, tm
     assert len(expected) >= 4
     for name, _options, _env in runs[1:]:
         assert report_files(tmp_path / name) == expected, name
+
+
+def test_a_cell_is_rendered_as_csv_text_renders_it() -> None:
+    """`_cell`'s short paths give what neutralised + csv_field give, hostile text included."""
+    from decimal import Decimal
+
+    from gapctl.escape import csv_field
+
+    values = ["", "a", "甲,乙", 'say "hi"', "line\nbreak", "=1+1", " =1+1", "\u3000＝1", "\t1", "\r=1", "-5", "+", "@x",
+              " plain", "１０", Decimal("-5"), Decimal("0.50"), Decimal("1E+1"), 3, -2, None, True]
+    for value in values:
+        for kind in ("string", "number", "integer"):
+            assert E._cell(value, kind) == csv_field(E._text(E.neutralised(value, kind))), (value, kind)
