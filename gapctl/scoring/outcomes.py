@@ -32,6 +32,7 @@ from gapctl.data.reads import ci_mode, read_bytes
 from gapctl.data.sources import SourceFile, display_path, max_file_bytes, over_limit, read_file
 from gapctl.data.tree import DiskTree
 from gapctl.problems import ERROR, Report
+from gapctl.scoring import compact
 from gapctl.scoring.executors import chosen
 from gapctl.scoring.load import Loaded, build_observations, load, paused_gc, second_file, unreadable_problem
 from gapctl.scoring.score import (
@@ -327,7 +328,7 @@ def _dump(plan: RoundPlan, outcome: FileOutcome) -> bytes | None:
     such an outcome is neither cached nor sent back by a worker."""
     own, references = id(outcome.src), plan.references
     try:
-        return codec.dumps(outcome, lambda obj: OWN if id(obj) == own else references.get(id(obj)))
+        return compact.dumps(outcome, lambda obj: OWN if id(obj) == own else references.get(id(obj)))
     except codec.CodecError:
         return None
 
@@ -348,7 +349,7 @@ def _load(plan: RoundPlan, path: Path, payload: bytes) -> FileOutcome:
 
     def resolve(name: str) -> Any:
         return own if name == OWN else objects[name]
-    return codec.loads(payload, resolve)
+    return compact.loads(payload, FileOutcome, own, resolve)
 
 
 _PLAN: RoundPlan | None = None  # the plan a forked worker inherits
