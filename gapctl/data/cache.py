@@ -85,10 +85,16 @@ def content_hash(data: bytes) -> str:
 
 def key_of(*parts: Any) -> str:
     """The entry name for these parts (strings, bytes, numbers, tuples of them)."""
+    return key_hasher(*parts).hexdigest()
+
+
+def key_hasher(*parts: Any) -> Any:
+    """The hash `key_of` finishes, so that a caller naming many entries that start with the same parts
+    hashes those once (`.copy()`, then `.update(b"\x1f" + repr(part).encode())` for each further part)."""
     digest = hashlib.sha256(code_fingerprint().encode())
     for part in parts:
         digest.update(b"\x1f" + (part if isinstance(part, bytes) else repr(part).encode()))
-    return digest.hexdigest()
+    return digest
 
 
 # --- the signing key -------------------------------------------------------------------

@@ -50,7 +50,8 @@ def _defaults(cls: type) -> list[tuple[str, Any]]:
 _UNIT_REST = [(name, default) for name, default in _defaults(UnitScore) if name not in _FAST]
 _LEAF_REST = [(name, default) for name, default in _defaults(LeafScore)
               if name not in ("indicator", "state", "points", "earned", "rule")]
-_NODE_REST = [(name, default) for name, default in _defaults(NodeScore) if name not in ("indicator", "points", "earned")]
+_NODE_REST = [(name, default) for name, default in _defaults(NodeScore)
+              if name not in ("indicator", "points", "earned")]
 _OUTCOME_FAST = ("src", "unit", "channel", "progress", "measures", "score")
 
 

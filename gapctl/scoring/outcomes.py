@@ -95,6 +95,8 @@ class RoundPlan:
     keys: list[str | None] = field(default_factory=list)  # each file's cache key (None: not cached)
     computed: int = 0  # files read and checked this time (the others came from the cache)
     hashes: dict[Path, str] = field(default_factory=dict)  # sha256 of the files read here (gapctl.review.provenance)
+    keyed: tuple[str, Any] | None = None  # (context, C.key_hasher(context)) for `_key_of_hash`
+    links: set[Path] | None = None  # files `_run` found to be symbolic links (None: not looked at)
 
 
 @dataclass
@@ -248,8 +250,12 @@ def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
 
 
 def _unit_of(path: Path) -> str:
-    """The unit a file of the round is about: its name, or for a channel its directory's."""
-    return path.parent.name if path.parent.parent.name == "channels" else path.stem
+    """The unit a file of the round is about: its name, or for a channel its directory's (the
+    strings of Path.parent.name / Path.stem, without building the parents: this runs per file)."""
+    parts = os.fspath(path).rsplit("/", 3)
+    if len(parts) >= 3 and parts[-3] == "channels":
+        return parts[-2]
+    return path.stem
 
 
 def _paths(plan: RoundPlan) -> list[Path]:
@@ -261,8 +267,15 @@ def _key(plan: RoundPlan, path: Path, data: bytes) -> str:
 
 
 def _key_of_hash(plan: RoundPlan, path: Path, digest: str) -> str:
+    """C.key_of(plan.context, the unit's key, str(path), digest), from a hash of the first part made once."""
     plan.hashes[path] = digest  # kept for gapctl.review.provenance (from the stat index when the file is unchanged)
-    return C.key_of(plan.context, plan.unit_keys.get(_unit_of(path), "no such unit"), str(path), digest)
+    keyed = plan.keyed
+    if keyed is None or keyed[0] != plan.context:
+        keyed = plan.keyed = (plan.context, C.key_hasher(plan.context))
+    hasher = keyed[1].copy()
+    hasher.update(b"\x1f" + repr(plan.unit_keys.get(_unit_of(path), "no such unit")).encode()
+                  + b"\x1f" + repr(str(path)).encode() + b"\x1f" + repr(digest).encode())
+    return hasher.hexdigest()
 
 
 # --- one file -------------------------------------------------------------------------
@@ -335,7 +348,7 @@ def _dump(plan: RoundPlan, outcome: FileOutcome) -> bytes | None:
 
 def _display(plan: RoundPlan, path: Path) -> str:
     """display_path(path), resolving each directory once instead of each file."""
-    if path.is_symlink():
+    if (path in plan.links) if plan.links is not None else path.is_symlink():
         return display_path(path)
     base = plan.displays.get(path.parent)
     if base is None:
@@ -371,6 +384,8 @@ def _file_key(plan: RoundPlan, path: Path, index: C.StatIndex | None = None, lim
             st = os.lstat(path)
         except (OSError, ValueError):
             st = None
+        if st is not None and stat.S_ISLNK(st.st_mode) and plan.links is not None:
+            plan.links.add(path)
     if st is not None and stat.S_ISREG(st.st_mode):  # a regular file: its lstat says its size
         if st.st_size > limit:
             return None
@@ -454,6 +469,7 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
     index = C.StatIndex(plan.cache, str(plan.round.directory.resolve())) \
         if plan.cache is not None and _on_disk(plan.round.tree) else None
     limit = max_file_bytes()[0]
+    plan.links = set() if index is not None else None  # filled by _file_key's lstat, for _display
     plan.keys = [_file_key(plan, path, index, limit) for path in paths] if plan.cache is not None \
         else [None] * len(paths)
     if index is not None:
