@@ -243,11 +243,25 @@ def loads(data: bytes, make: Callable[..., Any], own: Any, resolve: codec.Resolv
         raise codec.CodecError(f"unreadable outcome: {type(err).__name__}: {err}") from None
 
 
+_SHARED: dict[str, Decimal] = {}  # short figures (0, 3, -0, 2.5) read once and shared: Decimals are immutable
+
+
+def _decimal(text: str) -> Decimal:
+    """Decimal(text), the same object for a short text already read: a round's leaves repeat a few
+    points values thousands of times (~100 bytes each); long ones (a normalised base) are not kept."""
+    found = _SHARED.get(text)
+    if found is None:
+        found = Decimal(text)
+        if len(text) <= 6 and len(_SHARED) < 65536:
+            _SHARED[text] = found
+    return found
+
+
 def _unflat(flat: list[Any] | None) -> dict[str, Any]:
     if not flat:
         return {}
     it = iter(flat)
-    return {key: None if value is None else Decimal(value) for key, value in zip(it, it, strict=True)}
+    return {key: None if value is None else _decimal(value) for key, value in zip(it, it, strict=True)}
 
 
 def _unit_score(packed: list[Any], own: Any, resolve: codec.Resolve) -> UnitScore:
@@ -255,22 +269,22 @@ def _unit_score(packed: list[Any], own: Any, resolve: codec.Resolve) -> UnitScor
     nodes = []
     if tree:
         for n in range(0, len(tree), 3):
-            nodes.append(NodeScore(resolve(tree[n]), Decimal(tree[n + 1]), Decimal(tree[n + 2])))
+            nodes.append(NodeScore(resolve(tree[n]), _decimal(tree[n + 1]), _decimal(tree[n + 2])))
     kept = {}
     if leaves:
         for n in range(0, len(leaves), 6):
             rule = leaves[n + 5]
-            kept[leaves[n]] = LeafScore(resolve(leaves[n + 1]), leaves[n + 2], Decimal(leaves[n + 3]),
-                                        Decimal(leaves[n + 4]), None if rule is None else resolve(rule))
+            kept[leaves[n]] = LeafScore(resolve(leaves[n + 1]), leaves[n + 2], _decimal(leaves[n + 3]),
+                                        _decimal(leaves[n + 4]), None if rule is None else resolve(rule))
     shares = []
     if externals:
         for n in range(0, len(externals), 5):
-            shares.append(ExternalShare(externals[n], externals[n + 1], externals[n + 2], Decimal(externals[n + 3]),
+            shares.append(ExternalShare(externals[n], externals[n + 1], externals[n + 2], _decimal(externals[n + 3]),
                                         externals[n + 4]))
     score = UnitScore(None if unit is None else resolve(unit), None if scheme is None else resolve(scheme),
                       nodes, kept)
     for name, value in zip(_DECIMALS, decimals, strict=True):
-        setattr(score, name, None if value is None else Decimal(value))
+        setattr(score, name, None if value is None else _decimal(value))
     score.components = _unflat(components)
     score.externals = shares
     score.pending = pending if pending is not None else []

@@ -61,7 +61,7 @@ PARALLEL_FROM = 200  # observation files; below this one process is faster than 
 Progress = Callable[[int, int], None]
 
 
-@dataclass
+@dataclass(slots=True)  # one per observation file, all kept: no __dict__ each
 class FileOutcome:
     """What reading, checking and scoring one observation file gave."""
 
@@ -485,21 +485,43 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
             progress(done + n, len(paths))
         done += n
 
-    for chunk in chunks:
+    # a chunk's entry is rewritten as soon as its last computed member is done, and its members' payloads
+    # are kept only until then: a large round never holds every payload (nor any, when nothing changed)
+    chunk_of: dict[int, int] = {}  # a file to compute → its chunk's number
+    waiting: dict[int, int] = {}  # a chunk's number → its members not yet computed
+    for number, chunk in enumerate(chunks):
         reused = _reuse(plan, chunk) if plan.cache is not None else {}
+        kept: dict[int, bytes] = {}
+        before = len(todo)
         for index in chunk:
             payload = reused.get(index)
             if payload is not None:
                 try:
                     results[index] = _load(plan, paths[index], payload)
-                    stored[index] = payload
+                    kept[index] = payload
                     continue
                 except Exception:  # signed by this user but unreadable with this code: recompute
                     pass
             todo.append(index)
-        advance(len(chunk) - sum(1 for i in chunk if results[i] is None))
+            chunk_of[index] = number
+        if len(todo) > before:
+            waiting[number] = len(todo) - before
+            stored.update(kept)
+        advance(len(chunk) - (len(todo) - before))
     plan.computed = len(todo)
     keys: dict[int, str | None] = {}
+    computed_set = set(todo)
+
+    def finished(index: int) -> None:
+        """One file computed: its chunk's entry is written once the chunk has no file left to compute."""
+        number = chunk_of[index]
+        waiting[number] -= 1
+        if not waiting[number]:
+            del waiting[number]
+            if plan.cache is not None:
+                _store_chunk(plan, chunks[number], computed_set, keys, stored)
+            for member in chunks[number]:
+                stored.pop(member, None)
     workers = min(jobs_wanted(), len(todo) // (PARALLEL_FROM // 2) or 1)
     batches = [todo[n:n + CHUNK_BOUNDARY] for n in range(0, len(todo), CHUNK_BOUNDARY)]
     remote = chosen() if todo else None  # `--executor dask`: a cluster computes them (gapctl.scoring.executors)
@@ -509,8 +531,9 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
                 results[index] = _load(plan, paths[index], payload) if payload is not None \
                     else _compute(plan, paths[index])[0]
                 keys[index] = key
-                if payload is not None:
+                if payload is not None and plan.cache is not None:
                     stored[index] = payload
+                finished(index)
             advance(len(computed))
     else:
         for index in todo:
@@ -520,9 +543,8 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
                 payload = _dump(plan, outcome)
                 if payload is not None:
                     stored[index] = payload
+            finished(index)
             advance(1)
-    if plan.cache is not None and todo:
-        _store(plan, chunks, set(todo), keys, stored)
     if progress:
         progress(len(paths), len(paths))
     plan.outcomes = [r for r in results if r is not None]
@@ -562,15 +584,20 @@ def _reuse(plan: RoundPlan, chunk: list[int]) -> dict[int, bytes]:
 def _store(plan: RoundPlan, chunks: list[list[int]], computed: set[int], keys: dict[int, str | None],
            stored: dict[int, bytes]) -> None:
     """Rewrite the entries of the chunks that had a file computed: every member with its key."""
-    assert plan.cache is not None
     for chunk in chunks:
-        if not computed.intersection(chunk):
-            continue
-        members = []
-        for index in chunk:
-            key = plan.keys[index] if index not in computed or keys.get(index) == plan.keys[index] else None
-            members.append([key, stored.get(index)] if key is not None and index in stored else [None, None])
-        plan.cache.put(_chunk_key(plan, chunk), codec.dumps(members))
+        if computed.intersection(chunk):
+            _store_chunk(plan, chunk, computed, keys, stored)
+
+
+def _store_chunk(plan: RoundPlan, chunk: list[int], computed: set[int], keys: dict[int, str | None],
+                 stored: dict[int, bytes]) -> None:
+    """Rewrite a chunk's entry: every member with its key (None for one whose outcome may not be kept)."""
+    assert plan.cache is not None
+    members = []
+    for index in chunk:
+        key = plan.keys[index] if index not in computed or keys.get(index) == plan.keys[index] else None
+        members.append([key, stored.get(index)] if key is not None and index in stored else [None, None])
+    plan.cache.put(_chunk_key(plan, chunk), codec.dumps(members))
 
 
 def _merge(plan: RoundPlan) -> list[Any]:
