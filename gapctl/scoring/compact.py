@@ -257,6 +257,19 @@ def _decimal(text: str) -> Decimal:
     return found
 
 
+_TEXTS: dict[str, str] = {}
+
+
+def _text_of(text: str) -> str:
+    """One str object for a leaf's id or state read again and again (each unpack makes a new one)."""
+    found = _TEXTS.get(text)
+    if found is None:
+        found = text
+        if len(_TEXTS) < 65536:
+            _TEXTS[text] = text
+    return found
+
+
 def _unflat(flat: list[Any] | None) -> dict[str, Any]:
     if not flat:
         return {}
@@ -274,8 +287,9 @@ def _unit_score(packed: list[Any], own: Any, resolve: codec.Resolve) -> UnitScor
     if leaves:
         for n in range(0, len(leaves), 6):
             rule = leaves[n + 5]
-            kept[leaves[n]] = LeafScore(resolve(leaves[n + 1]), leaves[n + 2], _decimal(leaves[n + 3]),
-                                        _decimal(leaves[n + 4]), None if rule is None else resolve(rule))
+            kept[_text_of(leaves[n])] = LeafScore(resolve(leaves[n + 1]), _text_of(leaves[n + 2]),
+                                                  _decimal(leaves[n + 3]),
+                                                  _decimal(leaves[n + 4]), None if rule is None else resolve(rule))
     shares = []
     if externals:
         for n in range(0, len(externals), 5):
