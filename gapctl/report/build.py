@@ -90,9 +90,18 @@ def _with_provenance(page: Any, provenance: Any, lang: str) -> Any:
         return page
     from gapctl.report.markdown import provenance_block, provenance_footer
 
-    extra = provenance_block(provenance, lang) if page.path.startswith("index") else provenance_footer(provenance,
-                                                                                                         lang)
+    if page.path.startswith("index"):
+        extra = provenance_block(provenance, lang)
+    else:  # the same line on every unit's page: made once (the manifest's hash covers every file of the round)
+        key = (id(provenance), lang)
+        if _FOOTER.get(key, (None,))[0] is not provenance:
+            _FOOTER.clear()
+            _FOOTER[key] = (provenance, provenance_footer(provenance, lang))
+        extra = _FOOTER[key][1]
     return dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(extra))
+
+
+_FOOTER: dict[tuple[int, str], tuple[Any, list[str]]] = {}  # (id of a provenance, language) → it, its footer
 
 
 PARALLEL_FROM = 200  # pages; below this a process pool costs more than it saves

@@ -159,7 +159,8 @@ def _row_html(delimiter: str, row: str) -> str:
     from markdown_it.rules_block.table import escapedSplit
 
     aligns = _aligns(delimiter)
-    columns = escapedSplit(mdTrim(row))
+    row = mdTrim(row)
+    columns = row.split("|") if "\\|" not in row else escapedSplit(row)  # the same where no pipe is escaped
     if columns and columns[0] == "":
         columns.pop(0)
     if columns and columns[-1] == "":
@@ -199,14 +200,52 @@ _MARKUP = re.compile(r"[\\`*_\[\]!<>&~\n\r\x00]")  # what an inline rule of `_pa
 def _inline_html(text: str) -> str:
     """`text` rendered inline (a cell, a heading, a paragraph), once per distinct text; text in which
     no inline rule of `_parser` can start (no escape, code, emphasis, link, entity, line break) is
-    what markdown-it makes of it without parsing: itself, HTML-escaped (only `"` can be in it)."""
+    what markdown-it makes of it without parsing: itself, HTML-escaped (only `"` can be in it). Text
+    that `gapctl.escape.md` and `link` write (escapes, entities, plain http(s) links: `_simple_html`)
+    is rendered without markdown-it too; anything else by markdown-it."""
     html = _INLINE.get(text)
     if html is None:
         if len(_INLINE) > _INLINE_MOST:
             _INLINE.clear()
-        html = _INLINE[text] = text.replace('"', "&quot;") if not _MARKUP.search(text) else \
-            _plain().renderInline(text)
+        if not _MARKUP.search(text):
+            html = text.replace('"', "&quot;")
+        else:
+            html = _simple_html(text)
+            if html is None:
+                html = _plain().renderInline(text)
+        _INLINE[text] = html
     return html
+
+
+# What `_simple_html` renders: runs of text in which no inline rule can start, a backslash before ASCII
+# punctuation (markdown-it's escape rule), the entities gapctl.escape.md writes, and a link whose
+# destination markdown-it's normalizeLink leaves as it is (an http(s) URL of plain ASCII: no brackets,
+# parentheses, spaces or stray `%`; `&` only as `&amp;`), with a label of the same kind of text and no
+# bracket at all. A `!` never comes before a `[` (an image).
+_SIMPLE_TEXT = r"(?:[^\\`*_\[\]!<>&~\x00-\x1f\x7f]|\\[!-/:-@\[-`{-~]|&(?:amp|lt|gt|quot);|!(?!\[))"
+_SIMPLE_URL = (r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?"
+               r"(?:[/?#](?:[A-Za-z0-9._~/?#=+,;:@!$'*-]|%[0-9A-Fa-f]{2}|&amp;)*)?")
+_SIMPLE = re.compile(rf"(?:{_SIMPLE_TEXT}|\[(?:[^\\`*_\[\]!<>&~\x00-\x1f\x7f]|\\[!-/:-@^_`{{-~]|&(?:amp|lt|gt|quot);"
+                     rf"|!(?!\[))*\]\({_SIMPLE_URL}\))*")
+_SIMPLE_PART = re.compile(rf"\[([^\]]*)\]\(({_SIMPLE_URL})\)|\\([!-/:-@\[-`{{-~])|&(amp|lt|gt|quot);|(\")")
+_ESCAPED_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+
+
+def _simple_html(text: str) -> str | None:
+    """What markdown-it's renderInline gives `text`, when `text` is of the simple kinds above
+    (`_SIMPLE`); else None."""
+    if not _SIMPLE.fullmatch(text):
+        return None
+    return _SIMPLE_PART.sub(_simple_part, text)
+
+
+def _simple_part(match: re.Match[str]) -> str:
+    label, url, escaped, entity, _quote = match.groups()
+    if url is not None:  # the label renders as text does; the URL is the destination, as written
+        return f'<a href="{url}">{_SIMPLE_PART.sub(_simple_part, label)}</a>'
+    if escaped is not None:
+        return _ESCAPED_HTML.get(escaped, escaped)
+    return f"&{entity};" if entity is not None else "&quot;"
 
 
 def _inline_once(state: Any) -> None:
