@@ -140,6 +140,12 @@ def _table_rows_once(original: Any, state: Any, start: int, end: int, silent: bo
     return True
 
 
+def _table_head(header: str, delimiter: str) -> str | None:
+    """`_head_html`, or None when the two lines are not a table's head for markdown-it."""
+    head = _head_html(header, delimiter)
+    return head if head.startswith("<table>\n<thead>\n") and head.count("</thead>\n") == 1 else None
+
+
 def _head_html(header: str, delimiter: str) -> str:
     """The HTML markdown-it gives a table's head, `<table>` to `</thead>`: cut from the table of the
     header and the delimiter row alone."""
@@ -262,7 +268,9 @@ def _inline_once(state: Any) -> None:
 
 def body(markdown: str, charts: dict[str, str]) -> str:
     """The page's HTML body: Markdown rendered, chart images replaced by their inline SVG."""
-    html = _renderer().render(markdown)
+    html = _blocks_html(markdown)
+    if html is None:
+        html = _renderer().render(markdown)
 
     def inline(match: re.Match[str]) -> str:
         chart = charts.get(match.group(1))
@@ -270,6 +278,83 @@ def body(markdown: str, charts: dict[str, str]) -> str:
             return match.group(0)
         return f'<figure class="chart">{chart}</figure>'
     return _IMG.sub(inline, html) if charts else html
+
+
+# --- the blocks of a unit's page, without markdown-it's block parser ---------------------------------
+# A unit's page (gapctl.report.markdown.unit_page) is headings, a banner quote, one-line paragraphs and
+# tables, each followed by a blank line. `_blocks_html` renders Markdown made only of such blocks as
+# markdown-it does (tests/report/test_report.py compares them over every shipped round and random pages);
+# a page with anything else (a list, a line broken inside a paragraph, indentation) is left to markdown-it.
+
+_NOT_PARAGRAPH = re.compile(r"[-+*](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$)|>|#{1,6}(?:[ \t]|$)|\||[ \t]")
+_HEADING = re.compile(r"(#{1,6}) (.*)")
+
+
+def _one_line(text: str) -> bool:
+    """A line markdown-it reads as a paragraph of its own, with nothing to trim around its text."""
+    return bool(text) and text == text.strip() and not _NOT_PARAGRAPH.match(text)
+
+
+def _blocks_html(markdown: str) -> str | None:
+    """What markdown-it's render gives `markdown` when it is made of the blocks above; else None."""
+    if "\r" in markdown or "\x00" in markdown:  # markdown-it rewrites these before parsing
+        return None
+    from markdown_it.rules_block.table import MAX_AUTOCOMPLETED_CELLS
+
+    lines = markdown.split("\n")
+    out: list[str] = []
+    i, count = 0, len(lines)
+    while i < count:
+        line = lines[i]
+        if not line.strip(" \t"):
+            i += 1
+            continue
+        end = i + 1
+        while end < count and lines[end].strip(" \t"):
+            end += 1
+        first = line[0]
+        if first == "|":  # a table: every line of the block a row
+            block = lines[i:end]
+            if len(block) < 2 or any(not row.startswith("|") for row in block):
+                return None
+            header, delimiter, rows = block[0], block[1], block[2:]
+            head = _table_head(header, delimiter)
+            if head is None or len(rows) * (header.count("|") + 1) > MAX_AUTOCOMPLETED_CELLS:
+                return None
+            out.append(head)
+            if rows:
+                out.append("<tbody>\n")
+                for row in rows:
+                    found = _ROWS.get((delimiter, row))
+                    if found is None:
+                        found = _ROWS[(delimiter, row)] = _row_html(delimiter, row)
+                    out.append(found)
+                out.append("</tbody>\n")
+            out.append("</table>\n")
+        elif end != i + 1:  # several lines: a paragraph with line breaks, or a list
+            return None
+        elif first == "#":
+            heading = _HEADING.fullmatch(line)
+            if heading is None:
+                return None
+            text = heading.group(2)
+            if not text or text != text.strip() or text.endswith("#"):
+                return None
+            level = len(heading.group(1))
+            out.append(f"<h{level}>{_inline_html(text)}</h{level}>\n")
+        elif line.startswith("> "):
+            text = line[2:]
+            if not _one_line(text):
+                return None
+            out.append(f"<blockquote>\n<p>{_inline_html(text)}</p>\n</blockquote>\n")
+        elif _one_line(line):
+            out.append(f"<p>{_inline_html(line)}</p>\n")
+        else:
+            return None
+        i = end
+    if len(_ROWS) > _INLINE_MOST:
+        _ROWS.clear()
+    return "".join(out)
 
 
 @dataclass(frozen=True)
