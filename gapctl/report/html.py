@@ -281,10 +281,11 @@ def body(markdown: str, charts: dict[str, str]) -> str:
 
 
 # --- the blocks of a unit's page, without markdown-it's block parser ---------------------------------
-# A unit's page (gapctl.report.markdown.unit_page) is headings, a banner quote, one-line paragraphs and
-# tables, each followed by a blank line. `_blocks_html` renders Markdown made only of such blocks as
-# markdown-it does (tests/report/test_report.py compares them over every shipped round and random pages);
-# a page with anything else (a list, a line broken inside a paragraph, indentation) is left to markdown-it.
+# A unit's page (gapctl.report.markdown.unit_page) is headings, a banner quote, one-line paragraphs, lists
+# of one-line items (`- `) and tables, each followed by a blank line. `_blocks_html` renders Markdown made
+# only of such blocks as markdown-it does (tests/report/test_report.py compares them over every shipped
+# round and random pages); a page with anything else (a loose list, a line broken inside a paragraph,
+# indentation) is left to markdown-it.
 
 _NOT_PARAGRAPH = re.compile(r"[-+*](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$)|>|#{1,6}(?:[ \t]|$)|\||[ \t]")
 _HEADING = re.compile(r"(#{1,6}) (.*)")
@@ -331,7 +332,12 @@ def _blocks_html(markdown: str) -> str | None:
                     out.append(found)
                 out.append("</tbody>\n")
             out.append("</table>\n")
-        elif end != i + 1:  # several lines: a paragraph with line breaks, or a list
+        elif first == "-" and all(item.startswith("- ") and _one_line(item[2:]) for item in lines[i:end]):
+            after = next((later for later in lines[end:] if later.strip(" \t")), "")
+            if after.startswith(("-", " ", "\t")):  # the list goes on after the blank line (a loose list)
+                return None
+            out.append("<ul>\n" + "".join(f"<li>{_inline_html(item[2:])}</li>\n" for item in lines[i:end]) + "</ul>\n")
+        elif end != i + 1:  # several lines: a paragraph with line breaks, or another kind of list
             return None
         elif first == "#":
             heading = _HEADING.fullmatch(line)
