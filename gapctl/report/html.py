@@ -86,7 +86,8 @@ def _renderer() -> Any:
 
 
 _INLINE: dict[str, str] = {}  # inline Markdown → its HTML, shared by the pages of a report
-_INLINE_MOST = 30_000  # entries of each memo (a few tens of MB at most); emptied when full
+_INLINE_MOST = 5_000  # entries of each memo (a few MB); emptied when full: unique rows (a unit's problems) churn it,
+# the rows that repeat (indicators, points) are made again once per few hundred pages
 
 
 @lru_cache(maxsize=1)
