@@ -227,11 +227,12 @@ def _inline_html(text: str) -> str:
 # What `_simple_html` renders: runs of text in which no inline rule can start, a backslash before ASCII
 # punctuation (markdown-it's escape rule), the entities gapctl.escape.md writes, and a link whose
 # destination markdown-it's normalizeLink leaves as it is (an http(s) URL of plain ASCII: no brackets,
-# parentheses, spaces or stray `%`; `&` only as `&amp;`), with a label of the same kind of text and no
-# bracket at all. A `!` never comes before a `[` (an image).
+# parentheses, spaces or stray `%`; `&` only as `&amp;`; or a relative path such as units/a.html),
+# with a label of the same kind of text and no bracket at all. A `!` never comes before a `[` (an image).
 _SIMPLE_TEXT = r"(?:[^\\`*_\[\]!<>&~\x00-\x1f\x7f]|\\[!-/:-@\[-`{-~]|&(?:amp|lt|gt|quot);|!(?!\[))"
-_SIMPLE_URL = (r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?"
-               r"(?:[/?#](?:[A-Za-z0-9._~/?#=+,;:@!$'*-]|%[0-9A-Fa-f]{2}|&amp;)*)?")
+_SIMPLE_URL = (r"(?:https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?"
+               r"(?:[/?#](?:[A-Za-z0-9._~/?#=+,;:@!$'*-]|%[0-9A-Fa-f]{2}|&amp;)*)?"
+               r"|(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{2})(?:[A-Za-z0-9._~/-]|%[0-9A-Fa-f]{2})*)")  # or a relative path
 _SIMPLE = re.compile(rf"(?:{_SIMPLE_TEXT}|\[(?:[^\\`*_\[\]!<>&~\x00-\x1f\x7f]|\\[!-/:-@^_`{{-~]|&(?:amp|lt|gt|quot);"
                      rf"|!(?!\[))*\]\({_SIMPLE_URL}\))*")
 _SIMPLE_PART = re.compile(rf"\[([^\]]*)\]\(({_SIMPLE_URL})\)|\\([!-/:-@\[-`{{-~])|&(amp|lt|gt|quot);|(\")")

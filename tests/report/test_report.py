@@ -196,6 +196,8 @@ def test_escaped_text_and_links_are_rendered_as_markdown_it_renders_them():
               "[a](b)", "[a](http://x.y/z)", "[a\\_b](https://A.b-c.cn:80/p_q/r.html?x=1&amp;y=2#f)", "](https://a.b/",
               "[https://a\\_b](https://a.b/%E4%B8%ADx%zz)", "[x](https://xn--zz.b/)", "[!](https://a/!)", "](",
               "![a](https://b/c)", "[a](https://a..b/)", "[a](https://-a.b/'*)", "[a](https://a.b/[x])", "[](https://a.b)",
+              "[单位](units/a-1.html)", "[b](../index.html)", "[c](/abs)", "[d](//host/x)", "[e](a:b)",
+              "[f](%E4%B8%AD.md)", "[g](a/b?c)", "[h](.%2e/x)", "[i](~x_y)",
               "[a b](https://a.b/c d)", "[a](https://a.b/c&d)", "[a](HTTPS://a.b/)", "[a\\](https://a.b/)", "[a](https://a.b)x)",
               md("政府信息 <公开> & 1. 条_款 [图] @某 #3"),
               link("佐证 1_a", "https://gov.cn/a_b/c?d=1&e=2", relative=False),
