@@ -211,7 +211,7 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     overview is known and is then copied in the pages' order (ranking order)."""
     import tempfile
 
-    from gapctl.report.markdown import Tally, overview, unit_page
+    from gapctl.report.markdown import Tally, _round_facts, overview, unit_page
     from gapctl.scoring import details
 
     html = fmt == "html"
@@ -234,6 +234,7 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
 
     tally = Tally()
     spans: dict[str, tuple[int, int]] = {}  # unit id → where its section is in `sections`
+    _round_facts(scored)  # counted here, before the workers fork: each would walk every unit (and copy its pages)
     rows = details.units_of(*sources, order=scored.units)
     with tempfile.TemporaryFile() as sections:  # report.html's unit sections, until the overview is known
         for s, (path, data, part, charts, unit_tally) in zip(scored.units, details.each(sources, rows, work,
