@@ -85,10 +85,22 @@ def content_hash(data: bytes) -> str:
 
 def key_of(*parts: Any) -> str:
     """The entry name for these parts (strings, bytes, numbers, tuples of them)."""
-    digest = hashlib.sha256(code_fingerprint().encode())
+    return key_hasher(*parts).hexdigest()
+
+
+_BASE: tuple[str, Any] | None = None  # (fingerprint, its hash so far): every key starts with it
+
+
+def key_hasher(*parts: Any) -> Any:
+    """The hash `key_of` finishes, so that a caller naming many entries that start with the same parts
+    hashes those once (`.copy()`, then `.update(b"\x1f" + repr(part).encode())` for each further part)."""
+    global _BASE
+    if _BASE is None or _BASE[0] != code_fingerprint():
+        _BASE = (code_fingerprint(), hashlib.sha256(code_fingerprint().encode()))
+    digest = _BASE[1].copy()
     for part in parts:
         digest.update(b"\x1f" + (part if isinstance(part, bytes) else repr(part).encode()))
-    return digest.hexdigest()
+    return digest
 
 
 # --- the signing key -------------------------------------------------------------------
@@ -340,7 +352,10 @@ def _limit_mb() -> float:
 
 def reference_name(ref: tuple[Any, ...]) -> str:
     """The name an object is written under in an entry (`dumps`), from its id tuple."""
-    return json.dumps(ref, ensure_ascii=False, separators=(",", ":"))
+    return _NAMES.encode(ref)
+
+
+_NAMES = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps with these options, made once
 
 
 _KINDS: dict[str, Any] | None = None

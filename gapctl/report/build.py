@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing as mp
-import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -90,9 +89,18 @@ def _with_provenance(page: Any, provenance: Any, lang: str) -> Any:
         return page
     from gapctl.report.markdown import provenance_block, provenance_footer
 
-    extra = provenance_block(provenance, lang) if page.path.startswith("index") else provenance_footer(provenance,
-                                                                                                         lang)
+    if page.path.startswith("index"):
+        extra = provenance_block(provenance, lang)
+    else:  # the same line on every unit's page: made once (the manifest's hash covers every file of the round)
+        key = (id(provenance), lang)
+        if _FOOTER.get(key, (None,))[0] is not provenance:
+            _FOOTER.clear()
+            _FOOTER[key] = (provenance, provenance_footer(provenance, lang))
+        extra = _FOOTER[key][1]
     return dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(extra))
+
+
+_FOOTER: dict[tuple[int, str], tuple[Any, list[str]]] = {}  # (id of a provenance, language) → it, its footer
 
 
 PARALLEL_FROM = 200  # pages; below this a process pool costs more than it saves
@@ -194,11 +202,16 @@ def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous
 
 def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | None, issue: Issue | None,
                   standing: Standing | None, progress: Any, stage: Any = None, provenance: Any = None) -> Any:
-    """(relative path, bytes) of every file of the report, unit pages first (in `pages`' order). report.html,
-    which holds every page behind the overview, is written to `stage` in parts (or yielded whole)."""
+    """(relative path, bytes) of every file of the report, unit pages first. report.html, which holds every
+    page behind the overview, is written to `stage` in parts (or yielded whole).
+
+    Units are taken in the unit set's order, the order in which the overview adds up their indicators
+    (markdown.Tally, merged as each unit comes, so no unit's tally is kept); each worker renders a unit's
+    page to the bytes written and its section of report.html, which waits in a temporary file until the
+    overview is known and is then copied in the pages' order (ranking order)."""
     import tempfile
 
-    from gapctl.report.markdown import Tally, overview, unit_page
+    from gapctl.report.markdown import Tally, _round_facts, overview, unit_page
     from gapctl.scoring import details
 
     html = fmt == "html"
@@ -208,30 +221,31 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     sources = [source] + ([previous] if previous is not None else [])
     around = frame(scored, lang, issue, standing)
     unit_frame = dataclasses.replace(around, head=False)
-    ordered = scored.in_rank_order()
 
-    def work(found: list[Any]) -> tuple[str, str, str, dict[str, str], Tally]:
+    def work(found: list[Any]) -> tuple[str, bytes, bytes, dict[str, str], Tally]:
+        """In a worker: the unit's page as written, its section of report.html (html), its charts (md)."""
         s, before = found[0], found[1] if len(found) > 1 else None
         page = _with_provenance(unit_page(scored, s, lang, ext, before, standing), provenance, lang)
-        text = html_render.body(page.markdown, page.charts) if html else page.markdown
-        return page.path, page.title, text, {} if html else page.charts, Tally.of(s, lang)
+        if not html:
+            return page.path, (page.markdown + "\n").encode("utf-8"), b"", page.charts, Tally.of(s, lang)
+        text = html_render.body(page.markdown, page.charts)
+        return (page.path, html_render.document(page.title, lang, [text], unit_frame).encode("utf-8"),
+                html_render.section(_flatten_links(text)).encode("utf-8"), {}, Tally.of(s, lang))
 
-    tallies: dict[str, Tally] = {}  # a few sums a unit, added up in the overview's order at the end
-    rows = details.units_of(*sources, order=ordered)
+    tally = Tally()
+    spans: dict[str, tuple[int, int]] = {}  # unit id → where its section is in `sections`
+    _round_facts(scored)  # counted here, before the workers fork: each would walk every unit (and copy its pages)
+    rows = details.units_of(*sources, order=scored.units)
     with tempfile.TemporaryFile() as sections:  # report.html's unit sections, until the overview is known
-        for s, (path, title, text, charts, part) in zip(ordered, details.each(sources, rows, work, progress),
-                                                        strict=True):
-            tallies[s.unit.id] = part
+        for s, (path, data, part, charts, unit_tally) in zip(scored.units, details.each(sources, rows, work,
+                                                                                          progress), strict=True):
+            tally.merge(unit_tally)
+            yield path, data
             if html:
-                yield path, html_render.document(title, lang, [text], unit_frame).encode("utf-8")
-                sections.write(html_render.section(_flatten_links(text)).encode("utf-8"))
-            else:
-                yield path, (text + "\n").encode("utf-8")
-                for name, chart in charts.items():
-                    yield f"charts/{name}", (chart + "\n").encode("utf-8")
-        tally = Tally()
-        for s in scored.units:
-            tally.merge(tallies[s.unit.id])
+                spans[s.unit.id] = (sections.tell(), len(part))
+                sections.write(part)
+            for name, chart in charts.items():
+                yield f"charts/{name}", (chart + "\n").encode("utf-8")
         page = overview(scored, lang, ext, stamp, standing, None if html else (issue if issue else None), tally=tally)
         page = _with_provenance(page, provenance, lang)
         if not html:
@@ -243,15 +257,20 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
         yield page.path, html_render.document(page.title, lang, [body], around).encode("utf-8")
         head = html_render.document_head(scored.round.title, lang, around)
         first = html_render.section(html_render.first_section(_flatten_links(body), around))
-        sections.seek(0)
+
+        def parts() -> Any:
+            yield (head + first).encode("utf-8")
+            for s in scored.in_rank_order():  # as `pages` orders them
+                start, length = spans[s.unit.id]
+                sections.seek(start)
+                yield sections.read(length)
+            yield html_render.DOCUMENT_TAIL.encode("utf-8")
         if stage is None:
-            yield "report.html", (head + first).encode("utf-8") + sections.read() + \
-                html_render.DOCUMENT_TAIL.encode("utf-8")
+            yield "report.html", b"".join(parts())
             return
         with stage.open("report.html") as out:
-            out.write((head + first).encode("utf-8"))
-            shutil.copyfileobj(sections, out, 1 << 20)
-            out.write(html_render.DOCUMENT_TAIL.encode("utf-8"))
+            for data in parts():
+                out.write(data)
 
 
 def document_units(source: Any, fmt: str, lang: str = "zh", previous: Any = None, stamp: str | None = None,

@@ -86,7 +86,8 @@ def _renderer() -> Any:
 
 
 _INLINE: dict[str, str] = {}  # inline Markdown → its HTML, shared by the pages of a report
-_INLINE_MOST = 30_000  # entries of each memo (a few tens of MB at most); emptied when full
+_INLINE_MOST = 5_000  # entries of each memo (a few MB); emptied when full: unique rows (a unit's problems) churn it,
+# the rows that repeat (indicators, points) are made again once per few hundred pages
 
 
 @lru_cache(maxsize=1)
@@ -140,6 +141,12 @@ def _table_rows_once(original: Any, state: Any, start: int, end: int, silent: bo
     return True
 
 
+def _table_head(header: str, delimiter: str) -> str | None:
+    """`_head_html`, or None when the two lines are not a table's head for markdown-it."""
+    head = _head_html(header, delimiter)
+    return head if head.startswith("<table>\n<thead>\n") and head.count("</thead>\n") == 1 else None
+
+
 def _head_html(header: str, delimiter: str) -> str:
     """The HTML markdown-it gives a table's head, `<table>` to `</thead>`: cut from the table of the
     header and the delimiter row alone."""
@@ -159,7 +166,8 @@ def _row_html(delimiter: str, row: str) -> str:
     from markdown_it.rules_block.table import escapedSplit
 
     aligns = _aligns(delimiter)
-    columns = escapedSplit(mdTrim(row))
+    row = mdTrim(row)
+    columns = row.split("|") if "\\|" not in row else escapedSplit(row)  # the same where no pipe is escaped
     if columns and columns[0] == "":
         columns.pop(0)
     if columns and columns[-1] == "":
@@ -199,14 +207,53 @@ _MARKUP = re.compile(r"[\\`*_\[\]!<>&~\n\r\x00]")  # what an inline rule of `_pa
 def _inline_html(text: str) -> str:
     """`text` rendered inline (a cell, a heading, a paragraph), once per distinct text; text in which
     no inline rule of `_parser` can start (no escape, code, emphasis, link, entity, line break) is
-    what markdown-it makes of it without parsing: itself, HTML-escaped (only `"` can be in it)."""
+    what markdown-it makes of it without parsing: itself, HTML-escaped (only `"` can be in it). Text
+    that `gapctl.escape.md` and `link` write (escapes, entities, plain http(s) links: `_simple_html`)
+    is rendered without markdown-it too; anything else by markdown-it."""
     html = _INLINE.get(text)
     if html is None:
         if len(_INLINE) > _INLINE_MOST:
             _INLINE.clear()
-        html = _INLINE[text] = text.replace('"', "&quot;") if not _MARKUP.search(text) else \
-            _plain().renderInline(text)
+        if not _MARKUP.search(text):
+            html = text.replace('"', "&quot;")
+        else:
+            html = _simple_html(text)
+            if html is None:
+                html = _plain().renderInline(text)
+        _INLINE[text] = html
     return html
+
+
+# What `_simple_html` renders: runs of text in which no inline rule can start, a backslash before ASCII
+# punctuation (markdown-it's escape rule), the entities gapctl.escape.md writes, and a link whose
+# destination markdown-it's normalizeLink leaves as it is (an http(s) URL of plain ASCII: no brackets,
+# parentheses, spaces or stray `%`; `&` only as `&amp;`; or a relative path such as units/a.html),
+# with a label of the same kind of text and no bracket at all. A `!` never comes before a `[` (an image).
+_SIMPLE_TEXT = r"(?:[^\\`*_\[\]!<>&~\x00-\x1f\x7f]|\\[!-/:-@\[-`{-~]|&(?:amp|lt|gt|quot);|!(?!\[))"
+_SIMPLE_URL = (r"(?:https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?"
+               r"(?:[/?#](?:[A-Za-z0-9._~/?#=+,;:@!$'*-]|%[0-9A-Fa-f]{2}|&amp;)*)?"
+               r"|(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{2})(?:[A-Za-z0-9._~/-]|%[0-9A-Fa-f]{2})*)")  # or a relative path
+_SIMPLE = re.compile(rf"(?:{_SIMPLE_TEXT}|\[(?:[^\\`*_\[\]!<>&~\x00-\x1f\x7f]|\\[!-/:-@^_`{{-~]|&(?:amp|lt|gt|quot);"
+                     rf"|!(?!\[))*\]\({_SIMPLE_URL}\))*")
+_SIMPLE_PART = re.compile(rf"\[([^\]]*)\]\(({_SIMPLE_URL})\)|\\([!-/:-@\[-`{{-~])|&(amp|lt|gt|quot);|(\")")
+_ESCAPED_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+
+
+def _simple_html(text: str) -> str | None:
+    """What markdown-it's renderInline gives `text`, when `text` is of the simple kinds above
+    (`_SIMPLE`); else None."""
+    if not _SIMPLE.fullmatch(text):
+        return None
+    return _SIMPLE_PART.sub(_simple_part, text)
+
+
+def _simple_part(match: re.Match[str]) -> str:
+    label, url, escaped, entity, _quote = match.groups()
+    if url is not None:  # the label renders as text does; the URL is the destination, as written
+        return f'<a href="{url}">{_SIMPLE_PART.sub(_simple_part, label)}</a>'
+    if escaped is not None:
+        return _ESCAPED_HTML.get(escaped, escaped)
+    return f"&{entity};" if entity is not None else "&quot;"
 
 
 def _inline_once(state: Any) -> None:
@@ -223,7 +270,9 @@ def _inline_once(state: Any) -> None:
 
 def body(markdown: str, charts: dict[str, str]) -> str:
     """The page's HTML body: Markdown rendered, chart images replaced by their inline SVG."""
-    html = _renderer().render(markdown)
+    html = _blocks_html(markdown)
+    if html is None:
+        html = _renderer().render(markdown)
 
     def inline(match: re.Match[str]) -> str:
         chart = charts.get(match.group(1))
@@ -231,6 +280,89 @@ def body(markdown: str, charts: dict[str, str]) -> str:
             return match.group(0)
         return f'<figure class="chart">{chart}</figure>'
     return _IMG.sub(inline, html) if charts else html
+
+
+# --- the blocks of a unit's page, without markdown-it's block parser ---------------------------------
+# A unit's page (gapctl.report.markdown.unit_page) is headings, a banner quote, one-line paragraphs, lists
+# of one-line items (`- `) and tables, each followed by a blank line. `_blocks_html` renders Markdown made
+# only of such blocks as markdown-it does (tests/report/test_report.py compares them over every shipped
+# round and random pages); a page with anything else (a loose list, a line broken inside a paragraph,
+# indentation) is left to markdown-it.
+
+_NOT_PARAGRAPH = re.compile(r"[-+*](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$)|>|#{1,6}(?:[ \t]|$)|\||[ \t]")
+_HEADING = re.compile(r"(#{1,6}) (.*)")
+
+
+def _one_line(text: str) -> bool:
+    """A line markdown-it reads as a paragraph of its own, with nothing to trim around its text."""
+    return bool(text) and text == text.strip() and not _NOT_PARAGRAPH.match(text)
+
+
+def _blocks_html(markdown: str) -> str | None:
+    """What markdown-it's render gives `markdown` when it is made of the blocks above; else None."""
+    if "\r" in markdown or "\x00" in markdown:  # markdown-it rewrites these before parsing
+        return None
+    from markdown_it.rules_block.table import MAX_AUTOCOMPLETED_CELLS
+
+    lines = markdown.split("\n")
+    out: list[str] = []
+    i, count = 0, len(lines)
+    while i < count:
+        line = lines[i]
+        if not line.strip(" \t"):
+            i += 1
+            continue
+        end = i + 1
+        while end < count and lines[end].strip(" \t"):
+            end += 1
+        first = line[0]
+        if first == "|":  # a table: every line of the block a row
+            block = lines[i:end]
+            if len(block) < 2 or any(not row.startswith("|") for row in block):
+                return None
+            header, delimiter, rows = block[0], block[1], block[2:]
+            head = _table_head(header, delimiter)
+            if head is None or len(rows) * (header.count("|") + 1) > MAX_AUTOCOMPLETED_CELLS:
+                return None
+            out.append(head)
+            if rows:
+                out.append("<tbody>\n")
+                for row in rows:
+                    found = _ROWS.get((delimiter, row))
+                    if found is None:
+                        found = _ROWS[(delimiter, row)] = _row_html(delimiter, row)
+                    out.append(found)
+                out.append("</tbody>\n")
+            out.append("</table>\n")
+        elif first == "-" and all(item.startswith("- ") and _one_line(item[2:]) for item in lines[i:end]):
+            after = next((later for later in lines[end:] if later.strip(" \t")), "")
+            if after.startswith(("-", " ", "\t")):  # the list goes on after the blank line (a loose list)
+                return None
+            out.append("<ul>\n" + "".join(f"<li>{_inline_html(item[2:])}</li>\n" for item in lines[i:end]) + "</ul>\n")
+        elif end != i + 1:  # several lines: a paragraph with line breaks, or another kind of list
+            return None
+        elif first == "#":
+            heading = _HEADING.fullmatch(line)
+            if heading is None:
+                return None
+            text = heading.group(2)
+            if not text or text != text.strip() or text.endswith("#"):
+                return None
+            level = len(heading.group(1))
+            out.append(f"<h{level}>{_inline_html(text)}</h{level}>\n")
+        elif line.startswith("> "):
+            text = line[2:]
+            if not _one_line(text):
+                return None
+            out.append(f"<blockquote>\n<p>{_inline_html(text)}</p>\n</blockquote>\n")
+        elif _one_line(line):
+            out.append(f"<p>{_inline_html(line)}</p>\n")
+        else:
+            return None
+        i = end
+    if len(_ROWS) > _INLINE_MOST:
+        _ROWS.clear()
+    return "".join(out)
 
 
 @dataclass(frozen=True)

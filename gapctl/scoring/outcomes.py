@@ -32,6 +32,7 @@ from gapctl.data.reads import ci_mode, read_bytes
 from gapctl.data.sources import SourceFile, display_path, max_file_bytes, over_limit, read_file
 from gapctl.data.tree import DiskTree
 from gapctl.problems import ERROR, Report
+from gapctl.scoring import compact
 from gapctl.scoring.executors import chosen
 from gapctl.scoring.load import Loaded, build_observations, load, paused_gc, second_file, unreadable_problem
 from gapctl.scoring.score import (
@@ -60,7 +61,7 @@ PARALLEL_FROM = 200  # observation files; below this one process is faster than 
 Progress = Callable[[int, int], None]
 
 
-@dataclass
+@dataclass(slots=True)  # one per observation file, all kept: no __dict__ each
 class FileOutcome:
     """What reading, checking and scoring one observation file gave."""
 
@@ -94,6 +95,8 @@ class RoundPlan:
     keys: list[str | None] = field(default_factory=list)  # each file's cache key (None: not cached)
     computed: int = 0  # files read and checked this time (the others came from the cache)
     hashes: dict[Path, str] = field(default_factory=dict)  # sha256 of the files read here (gapctl.review.provenance)
+    keyed: tuple[str, Any] | None = None  # (context, C.key_hasher(context)) for `_key_of_hash`
+    links: set[Path] | None = None  # files `_run` found to be symbolic links (None: not looked at)
 
 
 @dataclass
@@ -247,8 +250,12 @@ def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
 
 
 def _unit_of(path: Path) -> str:
-    """The unit a file of the round is about: its name, or for a channel its directory's."""
-    return path.parent.name if path.parent.parent.name == "channels" else path.stem
+    """The unit a file of the round is about: its name, or for a channel its directory's (the
+    strings of Path.parent.name / Path.stem, without building the parents: this runs per file)."""
+    parts = os.fspath(path).rsplit("/", 3)
+    if len(parts) >= 3 and parts[-3] == "channels":
+        return parts[-2]
+    return path.stem
 
 
 def _paths(plan: RoundPlan) -> list[Path]:
@@ -260,8 +267,15 @@ def _key(plan: RoundPlan, path: Path, data: bytes) -> str:
 
 
 def _key_of_hash(plan: RoundPlan, path: Path, digest: str) -> str:
+    """C.key_of(plan.context, the unit's key, str(path), digest), from a hash of the first part made once."""
     plan.hashes[path] = digest  # kept for gapctl.review.provenance (from the stat index when the file is unchanged)
-    return C.key_of(plan.context, plan.unit_keys.get(_unit_of(path), "no such unit"), str(path), digest)
+    keyed = plan.keyed
+    if keyed is None or keyed[0] != plan.context:
+        keyed = plan.keyed = (plan.context, C.key_hasher(plan.context))
+    hasher = keyed[1].copy()
+    hasher.update(b"\x1f" + repr(plan.unit_keys.get(_unit_of(path), "no such unit")).encode()
+                  + b"\x1f" + repr(str(path)).encode() + b"\x1f" + repr(digest).encode())
+    return hasher.hexdigest()
 
 
 # --- one file -------------------------------------------------------------------------
@@ -327,14 +341,14 @@ def _dump(plan: RoundPlan, outcome: FileOutcome) -> bytes | None:
     such an outcome is neither cached nor sent back by a worker."""
     own, references = id(outcome.src), plan.references
     try:
-        return codec.dumps(outcome, lambda obj: OWN if id(obj) == own else references.get(id(obj)))
+        return compact.dumps(outcome, lambda obj: OWN if id(obj) == own else references.get(id(obj)))
     except codec.CodecError:
         return None
 
 
 def _display(plan: RoundPlan, path: Path) -> str:
     """display_path(path), resolving each directory once instead of each file."""
-    if path.is_symlink():
+    if (path in plan.links) if plan.links is not None else path.is_symlink():
         return display_path(path)
     base = plan.displays.get(path.parent)
     if base is None:
@@ -348,7 +362,7 @@ def _load(plan: RoundPlan, path: Path, payload: bytes) -> FileOutcome:
 
     def resolve(name: str) -> Any:
         return own if name == OWN else objects[name]
-    return codec.loads(payload, resolve)
+    return compact.loads(payload, FileOutcome, own, resolve)
 
 
 _PLAN: RoundPlan | None = None  # the plan a forked worker inherits
@@ -370,6 +384,8 @@ def _file_key(plan: RoundPlan, path: Path, index: C.StatIndex | None = None, lim
             st = os.lstat(path)
         except (OSError, ValueError):
             st = None
+        if st is not None and stat.S_ISLNK(st.st_mode) and plan.links is not None:
+            plan.links.add(path)
     if st is not None and stat.S_ISREG(st.st_mode):  # a regular file: its lstat says its size
         if st.st_size > limit:
             return None
@@ -453,6 +469,7 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
     index = C.StatIndex(plan.cache, str(plan.round.directory.resolve())) \
         if plan.cache is not None and _on_disk(plan.round.tree) else None
     limit = max_file_bytes()[0]
+    plan.links = set() if index is not None else None  # filled by _file_key's lstat, for _display
     plan.keys = [_file_key(plan, path, index, limit) for path in paths] if plan.cache is not None \
         else [None] * len(paths)
     if index is not None:
@@ -468,21 +485,43 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
             progress(done + n, len(paths))
         done += n
 
-    for chunk in chunks:
+    # a chunk's entry is rewritten as soon as its last computed member is done, and its members' payloads
+    # are kept only until then: a large round never holds every payload (nor any, when nothing changed)
+    chunk_of: dict[int, int] = {}  # a file to compute → its chunk's number
+    waiting: dict[int, int] = {}  # a chunk's number → its members not yet computed
+    for number, chunk in enumerate(chunks):
         reused = _reuse(plan, chunk) if plan.cache is not None else {}
+        kept: dict[int, bytes] = {}
+        before = len(todo)
         for index in chunk:
             payload = reused.get(index)
             if payload is not None:
                 try:
                     results[index] = _load(plan, paths[index], payload)
-                    stored[index] = payload
+                    kept[index] = payload
                     continue
                 except Exception:  # signed by this user but unreadable with this code: recompute
                     pass
             todo.append(index)
-        advance(len(chunk) - sum(1 for i in chunk if results[i] is None))
+            chunk_of[index] = number
+        if len(todo) > before:
+            waiting[number] = len(todo) - before
+            stored.update(kept)
+        advance(len(chunk) - (len(todo) - before))
     plan.computed = len(todo)
     keys: dict[int, str | None] = {}
+    computed_set = set(todo)
+
+    def finished(index: int) -> None:
+        """One file computed: its chunk's entry is written once the chunk has no file left to compute."""
+        number = chunk_of[index]
+        waiting[number] -= 1
+        if not waiting[number]:
+            del waiting[number]
+            if plan.cache is not None:
+                _store_chunk(plan, chunks[number], computed_set, keys, stored)
+            for member in chunks[number]:
+                stored.pop(member, None)
     workers = min(jobs_wanted(), len(todo) // (PARALLEL_FROM // 2) or 1)
     batches = [todo[n:n + CHUNK_BOUNDARY] for n in range(0, len(todo), CHUNK_BOUNDARY)]
     remote = chosen() if todo else None  # `--executor dask`: a cluster computes them (gapctl.scoring.executors)
@@ -492,8 +531,9 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
                 results[index] = _load(plan, paths[index], payload) if payload is not None \
                     else _compute(plan, paths[index])[0]
                 keys[index] = key
-                if payload is not None:
+                if payload is not None and plan.cache is not None:
                     stored[index] = payload
+                finished(index)
             advance(len(computed))
     else:
         for index in todo:
@@ -503,9 +543,8 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
                 payload = _dump(plan, outcome)
                 if payload is not None:
                     stored[index] = payload
+            finished(index)
             advance(1)
-    if plan.cache is not None and todo:
-        _store(plan, chunks, set(todo), keys, stored)
     if progress:
         progress(len(paths), len(paths))
     plan.outcomes = [r for r in results if r is not None]
@@ -545,15 +584,20 @@ def _reuse(plan: RoundPlan, chunk: list[int]) -> dict[int, bytes]:
 def _store(plan: RoundPlan, chunks: list[list[int]], computed: set[int], keys: dict[int, str | None],
            stored: dict[int, bytes]) -> None:
     """Rewrite the entries of the chunks that had a file computed: every member with its key."""
-    assert plan.cache is not None
     for chunk in chunks:
-        if not computed.intersection(chunk):
-            continue
-        members = []
-        for index in chunk:
-            key = plan.keys[index] if index not in computed or keys.get(index) == plan.keys[index] else None
-            members.append([key, stored.get(index)] if key is not None and index in stored else [None, None])
-        plan.cache.put(_chunk_key(plan, chunk), codec.dumps(members))
+        if computed.intersection(chunk):
+            _store_chunk(plan, chunk, computed, keys, stored)
+
+
+def _store_chunk(plan: RoundPlan, chunk: list[int], computed: set[int], keys: dict[int, str | None],
+                 stored: dict[int, bytes]) -> None:
+    """Rewrite a chunk's entry: every member with its key (None for one whose outcome may not be kept)."""
+    assert plan.cache is not None
+    members = []
+    for index in chunk:
+        key = plan.keys[index] if index not in computed or keys.get(index) == plan.keys[index] else None
+        members.append([key, stored.get(index)] if key is not None and index in stored else [None, None])
+    plan.cache.put(_chunk_key(plan, chunk), codec.dumps(members))
 
 
 def _merge(plan: RoundPlan) -> list[Any]:

@@ -55,7 +55,7 @@ class Plan:
     def __getstate__(self) -> dict[str, Any]:
         plan = self.round_plan
         kinds = C.problem_kinds()
-        light = replace(plan, cache=None, outcomes=[], displays={}, keys=[], references={},
+        light = replace(plan, cache=None, outcomes=[], displays={}, keys=[], references={}, keyed=None, links=None,
                         objects={name: obj for name, obj in plan.objects.items() if name not in kinds})
         return {"round_plan": light, "lang": self.lang, "env": self.env}
 

@@ -500,10 +500,9 @@ def _section_sum(score: UnitScore, section_name: str, env: UnitEnv) -> Decimal:
     items = [leaf for leaf in score.leaves.values() if leaf.indicator.section == section_name]
     for leaf in items:
         if leaf.rule and leaf.rule.kind == "threshold" and leaf.state == "scored":
-            condition = threshold_condition(leaf.rule)
-            held = gates.holds(_as_condition(condition, leaf.rule), env)
-            score.decisions.append(Decision("threshold", leaf.indicator.id, _as_condition(condition, leaf.rule),
-                                            held, env.snapshot()))
+            condition = _threshold_as_condition(leaf.rule)
+            held = gates.holds(condition, env)
+            score.decisions.append(Decision("threshold", leaf.indicator.id, condition, held, env.snapshot()))
             leaf.earned = leaf.points if held else ZERO
         gate = leaf.indicator.gate
         if gate is not None and leaf.state == "scored":
@@ -523,6 +522,18 @@ def _section_sum(score: UnitScore, section_name: str, env: UnitEnv) -> Decimal:
 def _as_condition(formula: Formula, rule: Rule) -> Any:
     from gapctl.data.model import Condition
     return Condition(formula.text, formula, src=rule.src, at=rule.at)
+
+
+def _threshold_as_condition(rule: Rule) -> Any:
+    """A threshold rule's condition (`threshold_condition` as a Condition), made once per rule: every
+    unit's decision shares it (a round of thousands of units otherwise builds it twice a unit)."""
+    cached = _CONDITIONS.get(id(rule))
+    if cached is None or cached[0] is not rule:
+        cached = _CONDITIONS[id(rule)] = (rule, _as_condition(threshold_condition(rule), rule))
+    return cached[1]
+
+
+_CONDITIONS: dict[int, tuple[Rule, Any]] = {}
 
 
 def finish_unit(score: UnitScore, groups: dict[str, Any] | None = None) -> None:

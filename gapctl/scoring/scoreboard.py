@@ -170,40 +170,45 @@ def text_lines(result: RoundScore, scores: list[UnitScore], lang: str, by_catego
             columns.append("passdown")
         columns.append("flags")
         rows = [[label(c, lang) for c in columns]]
-        for s in group:
-            cells = _cells(s, lang)
-            rows.append([cells[c] for c in columns])
+        flag_labels = {f.id: written(f.label, f.label_en, lang) for f in scheme.flags}
+        rows += [_cells(s, lang, columns, flag_labels) for s in group]
         numeric = {"rank", "category_rank", "applicable", "earned", "base", "bonus", "penalty",
                    "external", "total", "performance", "passdown"}
         lines += table(rows, ["right" if c in numeric else "left" for c in columns])
     return lines
 
 
-def _cells(s: UnitScore, lang: str) -> dict[str, str]:
-    """Every column's text for one unit (the table escapes each cell)."""
-    labels = {f.id: written(f.label, f.label_en, lang) for f in s.scheme.flags}
+def _cells(s: UnitScore, lang: str, columns: list[str], labels: dict[str, str]) -> list[str]:
+    """The text of these columns for one unit (the table escapes each cell); `labels`: the scheme's
+    flag labels in `lang`. Only the columns shown are formatted: this runs once per unit."""
+    return [_CELL[c](s, lang, labels) for c in columns]
+
+
+def _flags(s: UnitScore, lang: str, labels: dict[str, str]) -> str:
     flags = [in_lang("veto: {name}", lang).format(name=written(v.name, v.name_en, lang)) for v in s.vetoed]
     flags += [labels.get(f, f) for f in s.flags]
     if s.pending:
         flags.append(pending_flag(len(s.pending), lang))
-    return {
-        "rank": str(s.rank or ""),
-        "category_rank": str(s.category_rank or ""),
-        "unit": name_in(s.unit, lang),
-        "category": name_in(s.category, lang)
-        if s.category else "",
-        "applicable": two(s.applicable),
-        "earned": two(s.earned),
-        "base": fixed(s.base, s.scheme.scoring.places),
-        "bonus": num(s.bonus) + ("*" if s.bonus != s.bonus_raw else ""),
-        "penalty": num(s.penalty),
-        "external": num(-s.external) if s.external else "0",
-        "total": total_text(s),
-        "grade": written(s.grade, s.grade_en, lang) or "",
-        "performance": fixed(s.performance_points, 2) if s.performance_points is not None else "",
-        "passdown": num(s.passdown) if s.passdown is not None else "",
-        "flags": ", ".join(flags),
-    }
+    return ", ".join(flags)
+
+
+_CELL: dict[str, Any] = {
+    "rank": lambda s, lang, labels: str(s.rank or ""),
+    "category_rank": lambda s, lang, labels: str(s.category_rank or ""),
+    "unit": lambda s, lang, labels: name_in(s.unit, lang),
+    "category": lambda s, lang, labels: name_in(s.category, lang) if s.category else "",
+    "applicable": lambda s, lang, labels: two(s.applicable),
+    "earned": lambda s, lang, labels: two(s.earned),
+    "base": lambda s, lang, labels: fixed(s.base, s.scheme.scoring.places),
+    "bonus": lambda s, lang, labels: num(s.bonus) + ("*" if s.bonus != s.bonus_raw else ""),
+    "penalty": lambda s, lang, labels: num(s.penalty),
+    "external": lambda s, lang, labels: num(-s.external) if s.external else "0",
+    "total": lambda s, lang, labels: total_text(s),
+    "grade": lambda s, lang, labels: written(s.grade, s.grade_en, lang) or "",
+    "performance": lambda s, lang, labels: fixed(s.performance_points, 2) if s.performance_points is not None else "",
+    "passdown": lambda s, lang, labels: num(s.passdown) if s.passdown is not None else "",
+    "flags": _flags,
+}
 
 
 def pending_flag(count: int, lang: str) -> str:

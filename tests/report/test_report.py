@@ -179,3 +179,64 @@ def test_text_without_markup_is_rendered_as_markdown_it_renders_it():
         html_render._INLINE.pop(text, None)
         assert html_render._inline_html(text) == plain.renderInline(text), repr(text)
 
+
+
+def test_escaped_text_and_links_are_rendered_as_markdown_it_renders_them():
+    """report.html._simple_html renders what gapctl.escape.md and link write (backslash escapes, entities,
+    http(s) links whose destination markdown-it keeps as written) without parsing: random texts made of
+    such pieces and of near misses give what markdown-it's renderInline gives, or are left to it."""
+    import random
+
+    from gapctl.escape import link, md
+    from gapctl.report import html as html_render
+
+    plain = html_render._parser()
+    pieces = [*"abc 中文\"'#$%+-:=@^{}|()/.,;?09\t", "\\", "`", "*", "_", "[", "]", "!", "<", ">", "&", "~", "\n",
+              "&amp;", "&lt;", "&gt;", "&quot;", "&foo;", "&#42;", "\\*", "\\_", "\\[", "\\]", "\\\\", "\\a", "\\\"",
+              "[a](b)", "[a](http://x.y/z)", "[a\\_b](https://A.b-c.cn:80/p_q/r.html?x=1&amp;y=2#f)", "](https://a.b/",
+              "[https://a\\_b](https://a.b/%E4%B8%ADx%zz)", "[x](https://xn--zz.b/)", "[!](https://a/!)", "](",
+              "![a](https://b/c)", "[a](https://a..b/)", "[a](https://-a.b/'*)", "[a](https://a.b/[x])", "[](https://a.b)",
+              "[单位](units/a-1.html)", "[b](../index.html)", "[c](/abs)", "[d](//host/x)", "[e](a:b)",
+              "[f](%E4%B8%AD.md)", "[g](a/b?c)", "[h](.%2e/x)", "[i](~x_y)",
+              "[a b](https://a.b/c d)", "[a](https://a.b/c&d)", "[a](HTTPS://a.b/)", "[a\\](https://a.b/)", "[a](https://a.b)x)",
+              md("政府信息 <公开> & 1. 条_款 [图] @某 #3"),
+              link("佐证 1_a", "https://gov.cn/a_b/c?d=1&e=2", relative=False),
+              link("x", "https://例子.cn/路径", relative=False), link("y", "https://a.b/(x)", relative=False)]
+    pick = random.Random(18)
+    simple = 0
+    for _ in range(100_000):
+        text = "".join(pick.choice(pieces) for _ in range(pick.randint(0, 8)))
+        got = html_render._simple_html(text)
+        if got is not None:
+            simple += 1
+            assert got == plain.renderInline(text), repr(text)
+    assert simple > 10_000  # the fast path was taken, not only refused
+
+
+def test_page_blocks_are_rendered_as_markdown_it_renders_them():
+    """report.html._blocks_html renders a unit page's blocks (headings, quotes, one-line paragraphs, lists,
+    tables) without markdown-it's block parser: random pages of such blocks and of near misses (blank lines
+    with spaces, indentation, loose lists, lines broken inside a paragraph, tables without a delimiter row)
+    render as markdown-it renders them, or are left to it."""
+    import random
+
+    from gapctl.report import html as html_render
+
+    plain = html_render._parser()
+    blocks = ["# 标题", "## Heading \\#", "### x #", "#no", "####### seven", "# ", "> **示例数据**", "> - x",
+              ">no space",
+              "para [a](https://a.b/c) \\* x", "*footer* text", "1. item", "2) item", "+ plus", "* star", "  indented",
+              "\tTab", "- a\n- b \\- c", "- a\n-b", "- a\n  b", "- # x", "-  a", "- a\n\n- b", "line one\nline two",
+              "| a | b |\n|---|---:|\n| 1 | 2 |\n| x \\| y | z |", "| a |\n|---|", "| a | b |\n|---|", "| a |\n| b |",
+              "| a | b |\n|:--|--:|\n| 1 |\n| 1 | 2 | 3 |\nnot a row", "text \u3000", "---", "===", "<b>html</b>",
+              "```", "    code", "[ref]: https://a.b", "a\rb", "x\x00y", "|", "| a\n|---\n| b"]
+    pick = random.Random(18)
+    fast = 0
+    for _ in range(20_000):
+        text = "".join(pick.choice(blocks) + pick.choice(["\n\n", "\n", "\n \n", "\n\n\n"])
+                       for _ in range(pick.randint(1, 6)))
+        got = html_render._blocks_html(text)
+        if got is not None:
+            fast += 1
+            assert got == plain.render(text), repr(text)
+    assert fast > 1_000

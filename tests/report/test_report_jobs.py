@@ -44,3 +44,40 @@ def test_report_workers_follow_gapctl_jobs(jobs: str, expected: list[int], monke
     assert pools.sizes == expected
     monkeypatch.setenv("GAPCTL_JOBS", "1")
     assert build._render_html(scored, "en", None, None) == pages  # the same pages either way
+
+
+@pytest.mark.usefixtures("own_cache_home")
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_report_command_gives_the_same_bytes_in_a_pool_or_one_process_with_or_without_the_cache(
+        fmt: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`gapctl report` one process without the cache (GAPCTL_NO_CACHE=1), a pool of two filling the
+    cache, a pool of two from it, one process from it: the same files, byte for byte (a round with
+    --compare, whose units' pages say what was fixed)."""
+    from typer.testing import CliRunner
+
+    from gapctl.cli import app
+    from gapctl.scoring import details, outcomes
+    from tests.conftest import copy_repo
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pool is used
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    runner = CliRunner()
+    runs = []
+    for jobs, cache in (("1", False), ("2", True), ("2", True), ("1", True)):
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
+        if cache:
+            monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
+        else:
+            monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+        out = tmp_path / f"out-{len(runs)}"
+        result = runner.invoke(app, ["--lang", "zh", "report", "rounds/suizhou-2022", "--compare",
+                                     "rounds/suizhou-2021", "--format", fmt, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        runs.append({p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
+    assert (repo / ".gapctl-cache").is_dir()  # the warm runs had a cache to read
+    expected = build.render(score(load_round(repo / "rounds/suizhou-2022")), fmt, "zh",
+                            score(load_round(repo / "rounds/suizhou-2021")))
+    assert runs[0].keys() == expected.keys()  # every page (the bytes: tests/scoring/test_details.py)
+    assert all(run == runs[0] for run in runs[1:])
