@@ -102,8 +102,16 @@ class EntryEdits:
 
     def append(self, entry: Any) -> None:
         """Add `entry` at the end of the list (after the last entry, before comments that follow it)."""
-        if self._whole is None and self._windows and self._windows[-1].lines is not None:
-            self._windows[-1].lines._move()  # the last entry was edited line by line: on to ruamel.yaml with it
+        if self._whole is None and self._windows and self._windows[-1].edit is None:
+            last = self._windows[-1]  # its lines, to add the entry's after them
+            if last.lines is None:
+                last.lines = self._lines_of(len(self._windows) - 1, set())
+            if last.lines is not None and last.lines.add(entry):
+                self._log.append(("append", None, (), (copy.deepcopy(entry),)))
+                last.appended += 1
+                return
+            if last.lines is not None:
+                last.lines._move()  # on to ruamel.yaml with the last entry, and the entry added after it
         if self._whole is None and not self._windows:
             self._open_whole()
         if self._whole is not None:
@@ -156,9 +164,8 @@ class EntryEdits:
         dash = next((line.index("-") for line in lines[head + 1:limit] if line.lstrip().startswith("-")), None)
         if dash is None:
             return None
-        pad = " " * dash
-        starts = [i for i in range(head + 1, limit) if lines[i].startswith(pad) and lines[i][dash:dash + 1] == "-"
-                  and lines[i][dash + 1:dash + 2] in ("", " ")]
+        opened, alone = " " * dash + "- ", " " * dash + "-"
+        starts = [i for i in range(head + 1, limit) if lines[i].startswith(opened) or lines[i] == alone]
         self._dash = dash
         if len(starts) != len(self._data[self.key]) or any(
                 line.strip() and not line.lstrip().startswith("#") for line in lines[head + 1:starts[0]]):
@@ -208,17 +215,19 @@ class EntryEdits:
         lines = list(self._lines)
         entries: list[Any] = []
         put: list[tuple[int, int, list[str]]] = []
+        whole_read = False  # whether the file put back together must be read whole to be trusted
         for index, window in enumerate(self._windows):
             if window.lines is not None and window.lines.changed:
                 got = window.lines.read_back()
                 if got is None:
                     return None
-                entries.append(got)
+                entries.extend(got)
                 put.append((window.start, window.end, window.lines.lines))
                 continue
             if window.edit is None:
                 entries.append(self._data[self.key][index])
                 continue
+            whole_read = True
             try:
                 new = window.edit.new_bytes().decode("utf-8")
             except WriteError:
@@ -235,6 +244,10 @@ class EntryEdits:
         expected = dict(self._data)
         expected[self.key] = entries
         candidate = self.original.encode("\n".join(lines))
+        if not whole_read:
+            self.after = _put_together(self.original.path, candidate, expected)
+            if self.after is not None:
+                return candidate
         after = read_file(self.original.path, candidate, keep_text=True)
         if after.problems or _strict(after.data) != _strict(expected):
             return None
@@ -282,7 +295,25 @@ class EntryEdits:
             getattr(self._whole, "append" if method == "append_in" else method)(target, *args)
 
 
+def _put_together(path: Any, candidate: bytes, data: Any) -> Any:
+    """What read_file gives for `candidate` (text kept), without reading it, when only entries edited line by
+    line changed: each of them read back as it should in its own lines, every other line as it was, in a file
+    whose layout (`_cut`) leaves an entry's lines no way to mean anything else. None when reading would be
+    more than parsing: a file over a limit, or one that might nest too deep."""
+    from gapctl.data.sources import MAX_DEPTH, Parsed, SourceFile, decode, display_path, max_file_bytes, max_values
+    from gapctl.data.yaml_depth import may_be_too_deep
+
+    text = decode(candidate)[0]
+    if text is None or len(candidate) > max_file_bytes()[0] or len(text) > max_values()[0] // 2 \
+            or may_be_too_deep(candidate, MAX_DEPTH):
+        return None
+    src = SourceFile(path, display_path(path))
+    src.text = text
+    return Parsed(src, data, [])
+
+
 _KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: (.*))?")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PLAIN_START = re.compile(r"[^-?:,\[\]{}#&*!|>'\"%@`\s]")
 
 
@@ -301,6 +332,8 @@ class _Lines:
         # date, bool or null) or "set" (set here): what decides whether ruamel.yaml would rewrite it
         self.simple: set[str] = set()  # keys whose value is a one-line scalar on the key's own line
         self.expected: dict[str, Any] = {}  # the entry as gapctl should read it after the changes
+        self.added: list[dict[str, Any]] = []  # entries added after it (the last only), as gapctl should read them
+        self.objects: list[Any] = []  # values given that ruamel.yaml would write as an alias if given twice
         self.changed = False
         self._moved: Any = None  # (editor, entry) once the entry has moved to ruamel.yaml
 
@@ -397,9 +430,8 @@ class _Lines:
                 return False
             if self.kinds[key] in ("text", "set") and old == value and type(old) is type(value):
                 return True  # as Edit.set: nothing to do (a quoted or typed value is no `str` in ruamel.yaml)
-        if not isinstance(value, (str, int, float)):  # ruamel.yaml writes one object set twice as an alias
-            if any(v is value for v in self.values.values()):
-                return False
+        if not self._once(value):
+            return False
         shown = _rendered(self.owner, value)
         if shown is None:
             return False
@@ -419,6 +451,37 @@ class _Lines:
         self.values[key], self.kinds[key] = value, "set"
         self.expected[key] = read
         self.changed = True
+        return True
+
+    def add(self, entry: Any) -> bool:
+        """Add `entry`'s lines after this entry's (it is the list's last), as Edit.append writes them; whether
+        it could be done (a value that is not a scalar, or not on one line: no)."""
+        if self._target() is not None or not isinstance(entry, dict) or not entry:
+            return False
+        _mapping, sequence, offset = self.owner._layout
+        new: list[str] = []
+        read: dict[str, Any] = {}
+        for key, value in entry.items():
+            shown = _rendered(self.owner, value) if isinstance(key, str) and _IDENTIFIER.fullmatch(key) \
+                and self._once(value) else None
+            if shown is None:
+                return False
+            start = " " * offset + "-" + " " * (sequence - offset - 1) if not new else " " * sequence
+            new.append(f"{start}{key}: {shown[0]}")
+            read[key] = shown[1]
+        self.lines.extend(new)
+        self.added.append(read)
+        self.changed = True
+        return True
+
+    def _once(self, value: Any) -> bool:
+        """Whether `value` can be written as itself: ruamel.yaml writes an object given twice (a Decimal, a date;
+        not text or a whole number) as an anchor and an alias."""
+        if isinstance(value, (str, int, float)) or value is None:
+            return True
+        if any(v is value for v in self.objects):
+            return False
+        self.objects.append(value)
         return True
 
     def _remove(self, key: str) -> bool:
@@ -444,16 +507,17 @@ class _Lines:
                 return i
         raise KeyError(key)
 
-    def read_back(self) -> Any:
-        """The entry as gapctl reads its new lines, if that is the entry with the changes made (else None)."""
+    def read_back(self) -> list[Any] | None:
+        """The entry (and those added after it) as gapctl reads the new lines, if that is the entry with the
+        changes made (else None)."""
         from gapctl.data.yaml_edit import _strict
 
         text = self.owner._header + "".join(line + "\n" for line in self.lines)
         parsed = read_file(self.owner.original.path, text)
         got = parsed.data.get(self.owner.key) if isinstance(parsed.data, dict) and len(parsed.data) == 1 else None
-        if parsed.problems or not isinstance(got, list) or len(got) != 1 or _strict(got[0]) != _strict(self.expected):
+        if parsed.problems or not isinstance(got, list) or _strict(got) != _strict([self.expected, *self.added]):
             return None
-        return got[0]
+        return got
 
     def _target(self) -> Any:
         """(editor, entry) where this entry is edited now, once it moved; else None."""
@@ -473,6 +537,8 @@ class _Lines:
         for method, index, _path, args in owner._log:
             if index == self.index:
                 getattr(recorder, method)(recorder.entry, *copy.deepcopy(args))
+            elif method == "append" and self.added:  # entries added after this one, the last
+                edit.append(edit.data[owner.key], *copy.deepcopy(args))
         self._moved = (_Recorder(edit, self.index, owner._log, owner.key), recorder.entry)
         return self._moved
 
