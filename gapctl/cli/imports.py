@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from gapctl.cli.common import FORMAT_OPTION, Format, _dump_json, _echo, _fail, _scored, app
+from gapctl.cli.common import FORMAT_OPTION, Format, _dump_json, _echo, _fail, _scored, _scored_with, app
 from gapctl.i18n import N_, _
 
 
@@ -49,9 +49,14 @@ def import_command(
     from gapctl.io import importer
 
     as_json = fmt is Format.json
-    scored_before = _scored(path, final=False)
-    # a dry run shows what the import would change with --force, and says which of it needs --force
-    plan = importer.read(scored_before.round, file, mapping, sheet, force or dry_run)  # reads the mapping too
+    if dry_run:  # the scores before and after, every indicator: the round loaded whole
+        scored_before = _scored(path, final=False)
+        # a dry run shows what the import would change with --force, and says which of it needs --force
+        plan = importer.read(scored_before.round, file, mapping, sheet, True)  # reads the mapping too
+    else:  # checked file by file on every core (not through the cache, which an import leaves as it is)
+        _scored_, checked = _scored_with(path, final=False, summary=True, use_cache=False)
+        plan = importer.read(checked.plans[0].round, file, mapping, sheet, force, now=importer.Now.of_checked(checked),
+                             whole=lambda: _whole_round(path), preview=False)
     if not as_json:
         for note in plan.notes:
             typer.echo(_("note: {note}").format(note=note), err=True)
@@ -104,6 +109,13 @@ def import_command(
 
 
 REPLACED_SHOWN = 10  # observations a dry run lists that only --force replaces
+
+
+def _whole_round(path: Path) -> Any:
+    """The round with every observation loaded (it validated file by file already)."""
+    from gapctl.api import check
+
+    return check(path).loaded.round
 
 
 def _import_data(plan: Any, path: Path, dry_run: bool, force: bool, written: list) -> dict[str, Any]:

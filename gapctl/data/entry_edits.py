@@ -12,12 +12,23 @@ those lines. The whole file must then read as the original data with exactly tho
 changed; where the file's layout does not allow windows (a flow list, tabs, mixed line endings)
 or that check fails, the changes are made again on an Edit of the whole file, as before.
 Either way the caller sees the same interface.
+
+Most imports change one plain value of an entry (`result: done` → `result: not-done`) and perhaps
+add one line. For those `item(index, keys)` opens no ruamel.yaml at all: when the entry's lines
+are plain `key: value` lines in the file's own layout (no comment, no blank line, every key the
+caller may read or change a one-line scalar), each change rewrites or inserts one line, the value
+written exactly as ruamel.yaml writes it (`_rendered`), and the window is read back with gapctl's
+reader and must give the entry with those changes. Whatever that cannot do (a value that is not a
+scalar, a first key removed …) moves the window to ruamel.yaml, the changes so far replayed.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import re
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 from gapctl.data.sources import read_file
@@ -32,6 +43,7 @@ class _Window:
     end: int
     edit: Any = None  # a gapctl.data.yaml_edit.Edit of the entry as a document of its own, once opened
     appended: int = 0  # entries appended after it (the last window only)
+    lines: Any = None  # a _Lines: the entry edited line by line, without ruamel.yaml (see the module)
 
 
 class EntryEdits:
@@ -47,6 +59,8 @@ class EntryEdits:
         self._lines: list[str] = []
         self._header = ""
         self._layout: tuple[int, int, int] | None = None  # the file's indentation, for the windows' new lines
+        self._dash = 0  # the column of the list's dashes
+        self.after: Any = None  # the new bytes as gapctl reads them (a Parsed), when they were read back whole
         parsed = read_file(original.path, original.raw)
         self._data = parsed.data if not parsed.problems else None
         if self._data is not None:
@@ -66,11 +80,21 @@ class EntryEdits:
         """The Edit of the whole file, when the file is edited whole (else None)."""
         return self._whole
 
-    def item(self, index: int) -> tuple[Any, Any]:
+    def item(self, index: int, keys: Any = None) -> tuple[Any, Any]:
         """(what to change entry `index` with: set/remove/append as gapctl.data.yaml_edit.Edit has them, the entry
-        as a round-trip mapping)."""
+        as a round-trip mapping). `keys`: the only keys the caller will read or change, when it knows them;
+        then the entry may be edited line by line (see the module), its values read as ruamel.yaml gives them
+        (`str()` of each is the same)."""
         if self._whole is not None:
             return self._whole, self._whole.data[self.key][index]
+        window = self._windows[index]
+        if window.lines is not None:
+            return window.lines, window.lines
+        if keys is not None and window.edit is None:
+            lines = self._lines_of(index, set(keys))
+            if lines is not None:
+                window.lines = lines
+                return lines, lines
         edit = self._opened(index)
         if edit is None:  # the window does not hold the entry read there: the whole file is edited
             return self._whole, self._whole.data[self.key][index]
@@ -78,6 +102,16 @@ class EntryEdits:
 
     def append(self, entry: Any) -> None:
         """Add `entry` at the end of the list (after the last entry, before comments that follow it)."""
+        if self._whole is None and self._windows and self._windows[-1].edit is None:
+            last = self._windows[-1]  # its lines, to add the entry's after them
+            if last.lines is None:
+                last.lines = self._lines_of(len(self._windows) - 1, set())
+            if last.lines is not None and last.lines.add(entry):
+                self._log.append(("append", None, (), (copy.deepcopy(entry),)))
+                last.appended += 1
+                return
+            if last.lines is not None:
+                last.lines._move()  # on to ruamel.yaml with the last entry, and the entry added after it
         if self._whole is None and not self._windows:
             self._open_whole()
         if self._whole is not None:
@@ -130,9 +164,9 @@ class EntryEdits:
         dash = next((line.index("-") for line in lines[head + 1:limit] if line.lstrip().startswith("-")), None)
         if dash is None:
             return None
-        pad = " " * dash
-        starts = [i for i in range(head + 1, limit) if lines[i].startswith(pad) and lines[i][dash:dash + 1] == "-"
-                  and lines[i][dash + 1:dash + 2] in ("", " ")]
+        opened, alone = " " * dash + "- ", " " * dash + "-"
+        starts = [i for i in range(head + 1, limit) if lines[i].startswith(opened) or lines[i] == alone]
+        self._dash = dash
         if len(starts) != len(self._data[self.key]) or any(
                 line.strip() and not line.lstrip().startswith("#") for line in lines[head + 1:starts[0]]):
             return None
@@ -181,10 +215,19 @@ class EntryEdits:
         lines = list(self._lines)
         entries: list[Any] = []
         put: list[tuple[int, int, list[str]]] = []
+        whole_read = False  # whether the file put back together must be read whole to be trusted
         for index, window in enumerate(self._windows):
+            if window.lines is not None and window.lines.changed:
+                got = window.lines.read_back()
+                if got is None:
+                    return None
+                entries.extend(got)
+                put.append((window.start, window.end, window.lines.lines))
+                continue
             if window.edit is None:
                 entries.append(self._data[self.key][index])
                 continue
+            whole_read = True
             try:
                 new = window.edit.new_bytes().decode("utf-8")
             except WriteError:
@@ -201,10 +244,35 @@ class EntryEdits:
         expected = dict(self._data)
         expected[self.key] = entries
         candidate = self.original.encode("\n".join(lines))
-        after = read_file(self.original.path, candidate)
+        if not whole_read:
+            self.after = _put_together(self.original.path, candidate, expected)
+            if self.after is not None:
+                return candidate
+        after = read_file(self.original.path, candidate, keep_text=True)
         if after.problems or _strict(after.data) != _strict(expected):
             return None
+        self.after = after
         return candidate
+
+    def _lines_of(self, index: int, keys: set[str]) -> _Lines | None:
+        """Entry `index` to edit line by line, if its lines allow it (see the module); else None."""
+        from gapctl.data.yaml_edit import _guess_indent
+
+        if self._layout is None:
+            self._layout = _guess_indent(self.original.lf)
+        window = self._windows[index]
+        lines = self._lines[window.start:window.end]
+        first = lines[0]
+        column = len(first) - len(first[self._dash + 1:].lstrip(" "))  # where the entry's keys start
+        if self._layout[2] != self._dash or self._layout[1] != column:
+            return None  # ruamel.yaml would indent a changed line otherwise than the file does
+        entry = self._data[self.key][index]
+        if not isinstance(entry, dict):
+            return None
+        found = _Lines(self, index, list(lines), column)
+        if not found.read(entry, keys):
+            return None
+        return found
 
     # the whole file
 
@@ -225,6 +293,298 @@ class EntryEdits:
             for step in path:
                 target = target[step]
             getattr(self._whole, "append" if method == "append_in" else method)(target, *args)
+
+
+def _put_together(path: Any, candidate: bytes, data: Any) -> Any:
+    """What read_file gives for `candidate` (text kept), without reading it, when only entries edited line by
+    line changed: each of them read back as it should in its own lines, every other line as it was, in a file
+    whose layout (`_cut`) leaves an entry's lines no way to mean anything else. None when reading would be
+    more than parsing: a file over a limit, or one that might nest too deep."""
+    from gapctl.data.sources import MAX_DEPTH, Parsed, SourceFile, decode, display_path, max_file_bytes, max_values
+    from gapctl.data.yaml_depth import may_be_too_deep
+
+    text = decode(candidate)[0]
+    if text is None or len(candidate) > max_file_bytes()[0] or len(text) > max_values()[0] // 2 \
+            or may_be_too_deep(candidate, MAX_DEPTH):
+        return None
+    src = SourceFile(path, display_path(path))
+    src.text = text
+    return Parsed(src, data, [])
+
+
+_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: (.*))?")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PLAIN_START = re.compile(r"[^-?:,\[\]{}#&*!|>'\"%@`\s]")
+
+
+class _Lines:
+    """One entry of an EntryEdits, edited line by line without ruamel.yaml (see the module): it is both
+    the editor and the entry (`get`, `in`), its values as ruamel.yaml would give them — plain text as
+    written, quoted text without its quotes, a number, date, bool or null as written. Once a change
+    cannot be made this way, the entry moves to a ruamel.yaml window (or the whole file) with the changes
+    so far, and this object passes every later call on to that."""
+
+    def __init__(self, owner: EntryEdits, index: int, lines: list[str], column: int):
+        self.owner, self.index, self.lines, self.column = owner, index, lines, column
+        self.keys: list[str] = []  # in file order
+        self.values: dict[str, Any] = {}  # key → its value as ruamel.yaml gives it (see the class)
+        self.kinds: dict[str, str] = {}  # key → "text" (plain, read as text), "quoted", "typed" (a plain number,
+        # date, bool or null) or "set" (set here): what decides whether ruamel.yaml would rewrite it
+        self.simple: set[str] = set()  # keys whose value is a one-line scalar on the key's own line
+        self.expected: dict[str, Any] = {}  # the entry as gapctl should read it after the changes
+        self.added: list[dict[str, Any]] = []  # entries added after it (the last only), as gapctl should read them
+        self.objects: list[Any] = []  # values given that ruamel.yaml would write as an alias if given twice
+        self.changed = False
+        self._moved: Any = None  # (editor, entry) once the entry has moved to ruamel.yaml
+
+    def read(self, entry: dict[str, Any], keys: set[str]) -> bool:
+        """Find each key's line; whether the entry can be edited this way for `keys`."""
+        from gapctl.data.yaml_edit import _KEPT_AS_WRITTEN, _PYYAML_PATTERNS
+
+        pad = " " * self.column
+        nested: str | None = None
+        for i, line in enumerate(self.lines):
+            if " #" in line or not line.strip() or line.lstrip().startswith("#"):
+                return False  # a comment or blank line: ruamel.yaml decides where it goes
+            if i == 0:
+                text = line[self.column:]
+            elif line.startswith(pad + " ") or line.startswith(pad + "- ") or line == pad + "-":
+                if nested is None:
+                    return False
+                self.simple.discard(nested)  # a value continued, or a block under the key
+                continue
+            elif line.startswith(pad):
+                text = line[self.column:]
+            else:
+                return False
+            match = _KEY_LINE.fullmatch(text)
+            if match is None or match.group(1) in self.values:
+                return False
+            key, value = match.group(1), match.group(2)
+            nested = key
+            self.keys.append(key)
+            self.values[key] = None
+            if not value or value != value.strip():
+                continue  # a block below (or nothing): not simple
+            if value[0] == '"' and len(value) > 1 and value[-1] == '"' and '"' not in value[1:-1] \
+                    and "\\" not in value:
+                self.values[key], self.kinds[key] = value[1:-1], "quoted"
+            elif value[0] == "'" and len(value) > 1 and value[-1] == "'" and "'" not in value[1:-1]:
+                self.values[key], self.kinds[key] = value[1:-1], "quoted"
+            elif _PLAIN_START.match(value) and ": " not in value:
+                tags = [tag for tag, pattern in _PYYAML_PATTERNS.get(value[:1], []) + _PYYAML_PATTERNS.get(None, [])
+                        if pattern.match(value)]
+                if tags and tags[0].rsplit(":", 1)[-1] not in _KEPT_AS_WRITTEN:
+                    continue
+                self.values[key], self.kinds[key] = value, "typed" if tags else "text"
+            else:
+                continue
+            self.simple.add(key)
+        if set(self.keys) != set(entry) or any(k in self.values and k not in self.simple for k in keys):
+            return False
+        if any(self.kinds[k] != "typed" and self.values[k] != entry[k] for k in self.simple):
+            return False  # text is read here as gapctl read it, or not at all
+        self.expected = dict(entry)
+        return True
+
+    # the entry
+
+    def get(self, key: str, default: Any = None) -> Any:
+        target = self._target()
+        if target is not None:
+            return target[1].get(key, default)
+        if key in self.values and key not in self.simple:
+            raise KeyError(key)  # not read here: the caller named its keys
+        return self.values.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        target = self._target()
+        return key in target[1] if target is not None else key in self.values
+
+    # the changes
+
+    def set(self, mapping: Any, key: str, value: Any, order: Any = ()) -> None:
+        target = self._target()
+        if target is None and self._set(key, value, order):
+            self.owner._log.append(("set", self.index, (), (key, copy.deepcopy(value), order)))
+            return
+        editor, entry = target or self._move()
+        editor.set(entry, key, value, order)
+
+    def remove(self, mapping: Any, key: str) -> None:
+        target = self._target()
+        if target is None and self._remove(key):
+            self.owner._log.append(("remove", self.index, (), (key,)))
+            return
+        editor, entry = target or self._move()
+        editor.remove(entry, key)
+
+    def append(self, seq: Any, item: Any) -> None:
+        editor, _entry = self._target() or self._move()
+        editor.append(seq, item)
+
+    def _set(self, key: str, value: Any, order: Any) -> bool:
+        if key in self.values:
+            old = self.values[key]
+            if key not in self.simple:
+                return False
+            if self.kinds[key] in ("text", "set") and old == value and type(old) is type(value):
+                return True  # as Edit.set: nothing to do (a quoted or typed value is no `str` in ruamel.yaml)
+        if not self._once(value):
+            return False
+        shown = _rendered(self.owner, value)
+        if shown is None:
+            return False
+        text, read = shown
+        line = f"{key}: {text}"
+        if key in self.values:
+            at = self._line_of(key)
+            self.lines[at] = self.lines[at][:self.column] + line
+        else:  # after the last present key that comes before it in `order`, as Edit.set puts it
+            rank = {k: i for i, k in enumerate(order)}
+            earlier = [i for i, k in enumerate(self.keys) if key in rank and k in rank and rank[k] < rank[key]]
+            pos = earlier[-1] + 1 if earlier else len(self.keys)
+            at = self._line_of(self.keys[pos]) if pos < len(self.keys) else len(self.lines)
+            self.lines.insert(at, " " * self.column + line)
+            self.keys.insert(pos, key)
+            self.simple.add(key)
+        self.values[key], self.kinds[key] = value, "set"
+        self.expected[key] = read
+        self.changed = True
+        return True
+
+    def add(self, entry: Any) -> bool:
+        """Add `entry`'s lines after this entry's (it is the list's last), as Edit.append writes them; whether
+        it could be done (a value that is not a scalar, or not on one line: no)."""
+        if self._target() is not None or not isinstance(entry, dict) or not entry:
+            return False
+        _mapping, sequence, offset = self.owner._layout
+        new: list[str] = []
+        read: dict[str, Any] = {}
+        for key, value in entry.items():
+            shown = _rendered(self.owner, value) if isinstance(key, str) and _IDENTIFIER.fullmatch(key) \
+                and self._once(value) else None
+            if shown is None:
+                return False
+            start = " " * offset + "-" + " " * (sequence - offset - 1) if not new else " " * sequence
+            new.append(f"{start}{key}: {shown[0]}")
+            read[key] = shown[1]
+        self.lines.extend(new)
+        self.added.append(read)
+        self.changed = True
+        return True
+
+    def _once(self, value: Any) -> bool:
+        """Whether `value` can be written as itself: ruamel.yaml writes an object given twice (a Decimal, a date;
+        not text or a whole number) as an anchor and an alias."""
+        if isinstance(value, (str, int, float)) or value is None:
+            return True
+        if any(v is value for v in self.objects):
+            return False
+        self.objects.append(value)
+        return True
+
+    def _remove(self, key: str) -> bool:
+        if key not in self.values:
+            return True
+        if key not in self.simple or self.keys[0] == key:
+            return False  # a block, or the key on the dash's line
+        del self.lines[self._line_of(key)]
+        self.keys.remove(key)
+        del self.values[key]
+        del self.kinds[key]
+        self.simple.discard(key)
+        self.expected.pop(key, None)
+        self.changed = True
+        return True
+
+    def _line_of(self, key: str) -> int:
+        """The line a key stands on (its value's lines follow it)."""
+        for i, line in enumerate(self.lines):
+            text = line[self.column:]
+            match = _KEY_LINE.fullmatch(text) if text.startswith(key + ":") else None
+            if match is not None and match.group(1) == key and (i == 0 or not line[:self.column].strip()):
+                return i
+        raise KeyError(key)
+
+    def read_back(self) -> list[Any] | None:
+        """The entry (and those added after it) as gapctl reads the new lines, if that is the entry with the
+        changes made (else None)."""
+        from gapctl.data.yaml_edit import _strict
+
+        text = self.owner._header + "".join(line + "\n" for line in self.lines)
+        parsed = read_file(self.owner.original.path, text)
+        got = parsed.data.get(self.owner.key) if isinstance(parsed.data, dict) and len(parsed.data) == 1 else None
+        if parsed.problems or not isinstance(got, list) or _strict(got) != _strict([self.expected, *self.added]):
+            return None
+        return got
+
+    def _target(self) -> Any:
+        """(editor, entry) where this entry is edited now, once it moved; else None."""
+        if self.owner._whole is not None:
+            return self.owner._whole, self.owner._whole.data[self.owner.key][self.index]
+        return self._moved
+
+    def _move(self) -> tuple[Any, Any]:
+        """Edit this entry with ruamel.yaml from now on: in a window (the changes so far made again there),
+        else on the whole file (where the log replays them)."""
+        owner, window = self.owner, self.owner._windows[self.index]
+        window.lines = None
+        edit = owner._opened(self.index)  # opens the whole file, the log replayed, if the window will not do
+        if owner._whole is not None:
+            return self._target()
+        recorder = _Recorder(edit, self.index, [], owner.key)
+        for method, index, _path, args in owner._log:
+            if index == self.index:
+                getattr(recorder, method)(recorder.entry, *copy.deepcopy(args))
+            elif method == "append" and self.added:  # entries added after this one, the last
+                edit.append(edit.data[owner.key], *copy.deepcopy(args))
+        self._moved = (_Recorder(edit, self.index, owner._log, owner.key), recorder.entry)
+        return self._moved
+
+
+_RENDERED: dict[tuple[Any, ...], tuple[str, Any] | None] = {}
+_ALLOWED = "0-9A-Za-z\u0100-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+_SURELY_PLAIN = re.compile(f"[{_ALLOWED}](?: ?[{_ALLOWED}_./()\\-])*")
+
+
+def _rendered(owner: EntryEdits, value: Any) -> tuple[str, Any] | None:
+    """(`value` as ruamel.yaml writes it after `key: ` in this file's edits, the value gapctl reads from that),
+    or None when that is more than one line or not a scalar."""
+    from gapctl.data.yaml_edit import _NUMBER_LIKE, _PYYAML_PATTERNS
+
+    if type(value) is str and len(value) <= 1000 and _SURELY_PLAIN.fullmatch(value) \
+            and not _NUMBER_LIKE.fullmatch(value) and not any(
+                pattern.match(value) for _tag, pattern in _PYYAML_PATTERNS.get(value[:1], [])
+                + _PYYAML_PATTERNS.get(None, [])):
+        return value, value  # text ruamel.yaml writes plain (tests/data/test_entry_edits.py holds it to that)
+    if not isinstance(value, (str, int, Decimal, dt.date)) or isinstance(value, str) and len(value) > 1000:
+        return None
+    cache_key = (owner._setup, type(value), str(value) if not isinstance(value, str) else value)
+    if cache_key not in _RENDERED:
+        if len(_RENDERED) > 10000:
+            _RENDERED.clear()
+        _RENDERED[cache_key] = _dumped(owner, value)
+    return _RENDERED[cache_key]
+
+
+def _dumped(owner: EntryEdits, value: Any) -> tuple[str, Any] | None:
+    """_rendered by ruamel.yaml itself: the one-key document `v: value` dumped, and read back."""
+    from types import SimpleNamespace
+
+    from ruamel.yaml.comments import CommentedMap
+
+    from gapctl.data.yaml_edit import _dump, round_trip_yaml
+
+    holder = SimpleNamespace(yaml=round_trip_yaml(keep_quotes=True))
+    owner._setup(holder)
+    text = _dump(holder.yaml, CommentedMap([("v", value)]))
+    if not text.startswith("v: ") or text.count("\n") != 1 or not text.endswith("\n"):
+        return None
+    parsed = read_file(owner.original.path, text)
+    if parsed.problems or not isinstance(parsed.data, dict) or "v" not in parsed.data:
+        return None
+    return text[3:-1], parsed.data["v"]
 
 
 class _Recorder:

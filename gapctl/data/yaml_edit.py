@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterable
 from decimal import Decimal
 from difflib import SequenceMatcher
+from itertools import pairwise
 from typing import Any
 
 import yaml as pyyaml
@@ -279,8 +280,8 @@ def _guess_indent(text: str) -> tuple[int, int, int]:
     """(mapping, sequence, offset) as ruamel.yaml's indent() takes them, from the first nested
     mapping and the first block sequence of `text`; fmt's (2, 4, 2) where the file does not say."""
     mapping = sequence = offset = None
-    lines = [line for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#")]
-    for prev, line in zip(lines, lines[1:], strict=False):
+    lines = (line for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#"))
+    for prev, line in pairwise(lines):  # (lazily: the first lines usually tell)
         if not re.sub(r"\s+#.*$", "", prev).rstrip().endswith(":"):
             continue
         key_col = len(prev) - len(prev.lstrip(" -"))

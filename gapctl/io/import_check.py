@@ -29,14 +29,17 @@ def _key(problem: Any) -> tuple[str, str]:
     return (problem.code, problem.message)
 
 
-def file_problems(round_: Round, path: Path, data: bytes) -> tuple[list[Any], Observations | None, Any]:
+def file_problems(round_: Round, path: Path, data: bytes, sources: dict[str, Any] | None = None,
+                  parsed: Any = None) -> tuple[list[Any], Observations | None, Any]:
     """What `gapctl validate` says of an observation file holding `data`: (problems, the built file,
-    its parsed data)."""
+    its parsed data). `sources`: the file the round reads for each unit (importer.Now), by default the
+    round's own; `parsed`: `data` as gapctl.data.sources.read_file read it (with its text kept), if it was."""
     from gapctl.data.sources import read_file
     from gapctl.scoring.load import build_observations, second_file
     from gapctl.scoring.validate import check_observation_file
 
-    parsed = read_file(path, data, keep_text=True)
+    if parsed is None:
+        parsed = read_file(path, data, keep_text=True)
     problems = list(parsed.problems)
     obs = build_observations(parsed.src, parsed.data, problems) if parsed.data is not None else None
     if obs is not None:
@@ -46,9 +49,13 @@ def file_problems(round_: Round, path: Path, data: bytes) -> tuple[list[Any], Ob
 
             problems.extend(check_channel_file(round_, units, obs))
             return problems, obs, parsed.data
-        other = round_.observations.get(obs.unit)
-        if other is not None and other.src is not None and Path(other.src.path) != Path(path):
-            problems.append(second_file(obs.unit, parsed.src, other.src))
+        if sources is not None:
+            other = sources.get(obs.unit)
+        else:
+            found = round_.observations.get(obs.unit)
+            other = found.src if found is not None else None
+        if other is not None and Path(other.path) != Path(path):
+            problems.append(second_file(obs.unit, parsed.src, other))
         problems.extend(check_observation_file(round_, units, obs))
     return problems, obs, parsed.data
 
@@ -71,17 +78,22 @@ def check_plan(plan: Any, out: Any) -> Round:
     return after
 
 
-def check_file(plan: Any, path: Path, data: bytes, existed: bool) -> tuple[Observations | None, list[tuple[str, Any]]]:
-    """One planned file checked: (the file built, what the check says on the plan, in order: ("problem" |
-    "note", issue)). Errors the file as it is now (`existed`) does not give are the import's."""
+def check_file(plan: Any, path: Path, data: bytes, existed: bool, parsed: Any = None
+               ) -> tuple[Observations | None, list[tuple[str, Any]]]:
+    """One planned file checked: (the file built — None when the plan keeps no preview —, what the check says
+    on the plan, in order: ("problem" | "note", issue)). Errors the file as it is now (`existed`) does not
+    give are the import's. `parsed`: `data` as read back by the edit, if it was (read_file, text kept)."""
     from gapctl.io.importer import telling
 
     round_ = plan.round
     with telling(plan) as said:
-        problems, obs, parsed = file_problems(round_, path, data)
+        problems, obs, parsed = file_problems(round_, path, data, plan.now.sources, parsed)
         before: set[tuple[str, str]] = set()
-        if existed:  # an existing file, as it is now
-            before = {_key(p) for p in file_problems(round_, path, Path(path).read_bytes())[0]}
+        if existed:  # an existing file, as it is now: as the round's check found it, else read again
+            now = plan.now.problems(path)
+            if now is None:
+                now = file_problems(round_, path, Path(path).read_bytes(), plan.now.sources)[0]
+            before = {_key(p) for p in now}
         unit, results = _results(parsed)
         for problem in problems:
             if _key(problem) in before:
@@ -99,7 +111,7 @@ def check_file(plan: Any, path: Path, data: bytes, existed: bool) -> tuple[Obser
             elif row is not None:
                 plan.note(problem.code, _("{message} ({code})").format(message=problem.message, code=problem.code),
                           row, col)
-    return obs, said
+    return (obs if plan.preview else None), said
 
 
 def _results(data: Any) -> tuple[str, list[Any]]:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -90,6 +90,51 @@ class Imported:
 
 
 @dataclass
+class Now:
+    """The round's observation files as they are now, as far as an import needs them: the file read for each
+    unit (and each channel, `<unit>/<channel>`), and — when the round was checked file by file
+    (gapctl.scoring.outcomes) — what that check found in each, so that a file's problems before the import
+    need not be read again."""
+
+    sources: dict[str, Any]  # target → the SourceFile read for it (the first of a unit's, as load keeps)
+    outcomes: dict[Path, Any] | None = None  # path → its gapctl.scoring.outcomes.FileOutcome
+    directory: Path | None = None  # the round's (evidence files are checked under it)
+    tree: Any = None
+
+    @classmethod
+    def of_round(cls, round_: Round) -> Now:
+        """From a round loaded whole."""
+        sources = {unit: obs.src for unit, obs in round_.observations.items() if obs.src is not None}
+        sources.update((f"{unit}/{channel}", obs.src) for unit, found in round_.channels.items()
+                       for channel, obs in found.items() if obs.src is not None)
+        return cls(sources)
+
+    @classmethod
+    def of_checked(cls, checked: Any) -> Now:
+        """From a file-by-file check of one round (gapctl.scoring.outcomes.check, `Checked`)."""
+        plan = checked.plans[0]
+        sources: dict[str, Any] = {}
+        outcomes: dict[Path, Any] = {}
+        for outcome in plan.outcomes:  # after the merge: the first file of each unit, and every channel's
+            if outcome.unit is None:
+                continue
+            sources[f"{outcome.unit}/{outcome.channel}" if outcome.channel else outcome.unit] = outcome.src
+            outcomes[Path(outcome.src.path)] = outcome
+        return cls(sources, outcomes, plan.round.directory, plan.round.tree)
+
+    def problems(self, path: Path) -> list[Any] | None:
+        """What `validate` says of the file now (its own problems, evidence files included), when the check
+        kept it; else None (read it)."""
+        outcome = self.outcomes.get(Path(path)) if self.outcomes is not None else None
+        if outcome is None or self.directory is None:
+            return None
+        from gapctl.scoring.validate import check_evidence_file
+
+        evidence = [p for ev in outcome.evidence_files for p in check_evidence_file(self.directory, ev, self.tree)]
+        return [*outcome.load_problems, *outcome.check_problems, *evidence]
+
+
+@dataclass
 class Origin:
     """Where an entry came from: its row and the column of each field."""
 
@@ -101,8 +146,12 @@ class Plan:
     """One import in progress: the sheet, the problems and notes met, the entries and their origins."""
 
     def __init__(self, round_: Round, sheet: Sheet, force: bool, home: str | None = None,
-                 period: str | None = None):
+                 period: str | None = None, now: Now | None = None, whole: Callable[[], Round] | None = None,
+                 preview: bool = True):
         self.round, self.sheet, self.force = round_, sheet, force
+        self.now = now or Now.of_round(round_)  # the round's files as they are
+        self.whole = whole  # the round loaded whole, when `round_` holds its definitions only (see `read`)
+        self.preview = preview  # keep each file as built after the import (for a score diff)
         self.home = home or round_.id  # the round imported into (a period's rows go to the period's round)
         self.period = period           # the period these rows are of (None: the round's own)
         self.paths: set[Path] = set()  # the files this plan writes
@@ -174,12 +223,19 @@ def read_mapping(path: Path) -> tuple[dict[str, str] | None, list[Issue]]:
 
 
 def read(round_: Round, path: Path, mapping: dict[str, str] | Path | None = None, sheet: str | None = None,
-         force: bool = False, limits: Limits = LIMITS) -> Imported:
+         force: bool = False, limits: Limits = LIMITS, now: Now | None = None,
+         whole: Callable[[], Round] | None = None, preview: bool = True) -> Imported:
     """Plan an import into a loaded round: the observation files it would write, or its problems.
 
     `mapping` maps other headers to fields, or names a mapping file (read_mapping). The round is
     expected to validate without errors (`gapctl import` checks first): errors after the import
     that were not there before are the import's.
+
+    `round_` may hold the round's definitions only (loaded with `observations=False` and checked
+    file by file, gapctl.scoring.outcomes): then `now` (Now.of_checked) tells its files, and `whole`
+    loads the round whole for the sheets that need every observation (gapctl's matrix, a 渠道 or
+    期次 column). `preview`: keep the round as it would be after (`Imported.after`, for a dry run's
+    score diff); without it each planned file is checked but not kept.
     """
     from gapctl.io import sheets
     if isinstance(mapping, Path):
@@ -189,7 +245,7 @@ def read(round_: Round, path: Path, mapping: dict[str, str] | Path | None = None
         mapping = columns
     book = sheets.read(path, sheet, limits)
     out = Imported(from_csv=book.is_csv)
-    plan = Plan(round_, book, force)
+    plan = Plan(round_, book, force, now=now, whole=whole, preview=preview)
     plans = [plan]
     for merged in book.merged:
         plan.problem("merged", _("merged cells; unmerge them and fill every row"), at=f"{book.name}!{merged}")
@@ -260,6 +316,9 @@ def _read_rows(plan: Plan, mapping: dict[str, str], out: Imported) -> list[Plan]
     if len(plan.problems) > known:  # the header is wrong: the rows cannot be read
         return [plan]
     names = set(fields.values())
+    if plan.whole is not None and ("indicator" not in names or names & {"channel", "period"}):
+        plan.round = plan.whole()  # these read the round's observations themselves
+        plan.now, plan.whole = Now.of_round(plan.round), None
     plans = [plan]
     if "unit" in names and "period" in names:
         plans = _by_period(plan, fields)
@@ -315,7 +374,8 @@ def _by_period(plan: Plan, fields: dict[int, str]) -> list[Plan]:
             continue
         period_round = _period_round(plan, period, rows[0][0], col)
         if period_round is not None:
-            plans.append(Plan(period_round, _view(sheet, rows), plan.force, home=plan.round.id, period=period))
+            plans.append(Plan(period_round, _view(sheet, rows), plan.force, home=plan.round.id, period=period,
+                              preview=plan.preview))
     return plans
 
 
@@ -472,6 +532,7 @@ def read_number(plan: Plan, value: Any, row: int, col: int | None, from_csv: boo
 
 
 VALUE_KEYS = ("result", "items", "count", "fraction", "grade", "notices")
+MERGE_KEYS = frozenset((*VALUE_KEYS, "reason", "fix"))  # what `_merge` reads of an entry, besides the sheet's fields
 
 
 def _plan_files(plan: Plan, out: Imported) -> None:
@@ -548,10 +609,10 @@ def _plan_one(plan: Plan, root: Path | None, unit_id: str, entries: list[dict[st
     from gapctl.io.import_check import check_file
 
     with telling(plan) as said:
-        path = _observation_path(plan.round, unit_id)
-        data, seen = _new_bytes(plan, root, path, unit_id, entries)
+        path = _observation_path(plan, unit_id)
+        data, seen, parsed = _new_bytes(plan, root, path, unit_id, entries)
     # checked here too, where the bytes are (in a worker for a large import); used if the plan has no problems
-    checked = check_file(plan, path, data, seen is not None) if data is not None else None
+    checked = check_file(plan, path, data, seen is not None, parsed) if data is not None else None
     return path, data, seen, said, checked
 
 
@@ -570,7 +631,9 @@ def telling(plan: Plan) -> Iterator[list[tuple[str, Any]]]:
 
 
 def _new_bytes(plan: Plan, root: Path | None, path: Path, unit_id: str, entries: list[dict[str, Any]]
-               ) -> tuple[bytes | None, os.stat_result | None]:
+               ) -> tuple[bytes | None, os.stat_result | None, Any]:
+    """The file's new bytes (None: nothing to write, or a problem said), how it was when read (None: a new
+    file), and the new bytes as read back when the edit read them (a Parsed, else None)."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     from gapctl.data import schema as S
@@ -593,34 +656,32 @@ def _new_bytes(plan: Plan, root: Path | None, path: Path, unit_id: str, entries:
             if "results" not in file.data:
                 file.whole.set(file.whole.data, "results", CommentedSeq(), S.OBSERVATIONS)
             if _merge(plan, file, unit_id, entries):
-                return file.new_bytes(), file.original.seen
-            return None, None
+                return file.new_bytes(), file.original.seen, file.after
+            return None, None, None
         why = refusal(path, root)
         if why:
             raise WriteError(why)
     except WriteError as err:
         plan.problem("file", str(err), first.row)
-        return None, None
+        return None, None, None
     yaml = round_trip_yaml()
     yaml.representer.add_representer(Decimal, _represent_decimal)
     data = CommentedMap([("unit", unit_id), ("results", CommentedSeq(CommentedMap(e.items()) for e in entries))])
     buffer = io.StringIO()
     yaml.dump(data, buffer)
-    return format_text(buffer.getvalue(), "observations").encode("utf-8"), None
+    return format_text(buffer.getvalue(), "observations").encode("utf-8"), None, None
 
 
-def _observation_path(round_: Round, unit_id: str) -> Path:
+def _observation_path(plan: Plan, unit_id: str) -> Path:
     """The unit's observation file: the one the round has (whatever its suffix), else <unit>.yaml; a
     channel's (`<unit>/<channel>`), its file under channels/."""
+    round_ = plan.round
+    found = plan.now.sources.get(unit_id)
+    if found is not None:
+        return found.path
     if "/" in unit_id:
         unit, channel = unit_id.split("/", 1)
-        found = round_.channels.get(unit, {}).get(channel)
-        if found is not None and found.src is not None:
-            return found.src.path
         return round_.directory / "channels" / unit / f"{channel}.yaml"
-    obs = round_.observations.get(unit_id)
-    if obs is not None and obs.src is not None:
-        return obs.src.path
     for suffix in (".yaml", ".yml", ".toml"):
         candidate = round_.directory / "observations" / f"{unit_id}{suffix}"
         if os.path.lexists(candidate):
@@ -649,7 +710,7 @@ def _merge(plan: Plan, file: Any, unit_id: str, entries: list[dict[str, Any]]) -
             file.append(CommentedMap(entry.items()))
             changed = True
             continue
-        edit, old = file.item(index)
+        edit, old = file.item(index, MERGE_KEYS.union(entry))
         if all(str(old.get(k)) == str(v) for k, v in entry.items()):
             continue
         key = (unit_id, entry["indicator"])

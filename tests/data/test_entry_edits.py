@@ -126,3 +126,157 @@ def test_a_crlf_file_keeps_its_line_endings_in_windows(tmp_path: Path) -> None:
     file, windowed, whole = _both(path, [("set", 2, "count", 3)])
     assert file.whole is None and windowed == whole
     assert windowed.count(b"\n") == windowed.count(b"\r\n")
+
+
+# --- entries changed line by line, without ruamel.yaml (item(index, keys)) ----------------------------
+
+KEYS = {"indicator", "result", "items", "count", "fraction", "grade", "notices", "note", "reason", "fix"}
+VALUES = ["done", "not-done", "n/a", "新的说明 x", "yes", "1.2.3", "a: b", "#x", "x #y", " 前空格", "多行\n说明",
+          "", "NULL", 3, 0, "0.5", "2", "2024-01-02", "【待核实】未按要求公开", "a'b", 'a"b', "-x", "?x", "x:",
+          "ok.", "(1)", "x_y", "Ｘ全角", "\u3000全角空格", "tab\tx", "https://a.example/b#c", "a  b", "～"]
+
+
+def _value(text: object, rng: random.Random) -> object:
+    """A fresh value: text, a whole number, a Decimal or a date (a new object each time: one object given
+    twice is written as an alias)."""
+    import datetime as dt
+    from decimal import Decimal
+
+    kind = rng.randrange(5)
+    if kind == 0 and isinstance(text, str) and text.replace(".", "", 1).isdigit():
+        return Decimal(text)
+    if kind == 1:
+        return dt.date(2024, 1, rng.randint(1, 28))
+    return text
+
+
+def _line_changes(count: int, seed: int) -> list[tuple[str, int, str, object]]:
+    rng = random.Random(seed)
+    out: list[tuple[str, int, str, object]] = []
+    for _ in range(rng.randint(1, 4)):
+        what = rng.choice(["set", "set", "set", "remove", "append"])
+        index = rng.choice([rng.randrange(count), count - 1])
+        if what == "set":
+            out.append(("set", index, rng.choice(["result", "note", "reason", "fix", "count", "grade"]),
+                        _value(rng.choice(VALUES), rng)))
+        elif what == "remove":
+            key = rng.choice(["note", "reason", "fix", "evidence", "result", "indicator"])
+            out.append(("remove", index, key, None))
+        else:
+            extra = [(k, _value(rng.choice(VALUES), rng)) for k in rng.sample(["note", "grade", "reason"], 2)]
+            out.append(("append", index, "", [("indicator", f"Z{rng.randrange(100)}"), ("result", "done"), *extra]))
+    return out
+
+
+def _by_lines(path: Path, changes: list) -> tuple[EntryEdits, bytes]:
+    from gapctl.data import schema as S
+    from gapctl.io.importer import _with_decimals
+
+    file = EntryEdits(read_original(path), "results", _with_decimals)
+    for what, index, key, value in changes:
+        if what == "append":
+            file.append(CommentedMap(value))
+            continue
+        edit, entry = file.item(index, KEYS | {key})
+        if what == "set":
+            entry.get(key)
+            edit.set(entry, key, value, S.RESULT)
+        else:
+            edit.remove(entry, key)
+    return file, file.new_bytes()
+
+
+def _by_whole(path: Path, changes: list) -> bytes:
+    from gapctl.data import schema as S
+    from gapctl.io.importer import _with_decimals
+
+    edit = Edit(read_original(path))
+    _with_decimals(edit)
+    results = edit.data["results"]
+    for what, index, key, value in changes:
+        if what == "append":
+            edit.append(results, CommentedMap(value))
+        elif what == "set":
+            edit.set(results[index], key, value, S.RESULT)
+        else:
+            edit.remove(results[index], key)
+    return edit.new_bytes()
+
+
+LINE_FILES = sorted([*SHIPPED, *(ROOT / "rounds").glob("*/channels/*/*.yaml")])
+
+
+@pytest.mark.parametrize("path", LINE_FILES, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_entries_changed_line_by_line_give_the_whole_file_edit_s_bytes(path: Path) -> None:
+    """The import's common edits (a value set, a key removed, an entry appended), with text that ruamel.yaml
+    writes plain, quoted or escaped, numbers, dates: the line-by-line path writes what a whole-file Edit
+    writes, and what it says the new bytes read as is what gapctl reads from them."""
+    from gapctl.data.sources import read_file
+    from gapctl.data.yaml_edit import _strict
+
+    count = len(EntryEdits(read_original(path)).data["results"])
+    lined = 0
+    for seed in range(6):
+        changes = _line_changes(count, seed)
+        file, got = _by_lines(path, changes)
+        assert got == _by_whole(path, _line_changes(count, seed)), (seed, changes)
+        lined += any(w.lines is not None for w in file._windows or [])
+        if file.after is not None:
+            read = read_file(path, got, keep_text=True)
+            assert not read.problems and _strict(read.data) == _strict(file.after.data)
+            assert read.src.text == file.after.src.text
+    assert lined  # the line-by-line path was taken
+
+
+def test_a_plain_change_touches_one_line_and_opens_no_ruamel(tmp_path: Path) -> None:
+    """`result: done` → `not-done` and a new reason: one line rewritten, one inserted in the schema's order (after
+    the note),
+    all without a ruamel.yaml window; an entry appended after the last goes in its lines."""
+    from gapctl.data import schema as S
+
+    text = 'unit: a\nresults:\n- indicator: "1"\n  result: done\n  note: 说明\n- indicator: "2"\n  count: 2\n'
+    path = _write(tmp_path, text)
+    file = EntryEdits(read_original(path))
+    edit, entry = file.item(0, {"result", "reason", "fix"})
+    assert entry.get("result") == "done" and "note" in entry
+    edit.set(entry, "result", "not-done", S.RESULT)
+    edit.set(entry, "reason", "未公开", S.RESULT)
+    file.append(CommentedMap([("indicator", "3"), ("result", "n/a")]))
+    assert all(w.edit is None for w in file._windows) and file.whole is None
+    assert file.new_bytes().decode() == text.replace("result: done\n  note: 说明\n",
+                                                     "result: not-done\n  note: 说明\n  reason: 未公开\n") \
+        + '- indicator: "3"\n  result: n/a\n'
+
+
+@pytest.mark.parametrize("text", [
+    'unit: a\nresults:\n- indicator: "1"\n  result: done  # 已核实\n',         # a comment on the line
+    'unit: a\nresults:\n- indicator: "1"\n  result: >-\n    done\n',           # a block scalar
+    'unit: a\ntags:\n  - x\nresults:\n- indicator: "1"\n  result: done\n',  # a list indented otherwise before
+])
+def test_lines_that_do_not_allow_it_go_to_ruamel_with_the_same_result(tmp_path: Path, text: str) -> None:
+    from gapctl.data import schema as S
+
+    path = _write(tmp_path, text)
+    file = EntryEdits(read_original(path))
+    edit, entry = file.item(0, {"result"})
+    edit.set(entry, "result", "not-done", S.RESULT)
+    whole = Edit(read_original(path))
+    whole.set(whole.data["results"][0], "result", "not-done", S.RESULT)
+    assert file.new_bytes() == whole.new_bytes()
+    assert file._windows is None or file._windows[0].lines is None
+
+
+def test_text_written_plain_is_what_ruamel_writes() -> None:
+    """`_rendered` decides without ruamel.yaml that some text is written plain: ruamel.yaml agrees, for every
+    value of the shipped observation files and odd text."""
+    from gapctl.data.entry_edits import _dumped, _rendered
+    from gapctl.data.sources import read_file
+
+    words = {v for v in VALUES if isinstance(v, str)}
+    for path in SHIPPED[:40]:
+        for entry in read_file(path).data["results"]:
+            words.update(v for v in entry.values() if isinstance(v, str))
+    owner = EntryEdits(read_original(SHIPPED[0]))
+    for word in sorted(words):
+        got = _rendered(owner, word)
+        assert got == _dumped(owner, word), word
