@@ -26,7 +26,7 @@ from typing import Any
 import msgpack
 
 from gapctl import codec
-from gapctl.scoring.score import ExternalShare, LeafScore, NodeScore, UnitScore
+from gapctl.scoring.score import ZERO, ExternalShare, LeafScore, NodeScore, UnitScore
 
 FORMAT = "o1"  # the first element of every payload; a payload of another form is not read
 _DECIMALS = ("applicable", "earned", "base", "bonus_raw", "bonus", "penalty", "external", "total",
@@ -60,6 +60,8 @@ class _Slow(Exception):
 
 
 def _is_default(value: Any, default: Any) -> bool:
+    if value == () and type(default) is list and not default:  # a loaded leaf's empty lists (see _unit_score)
+        return True
     if default is dataclasses.MISSING or type(value) is not type(default):
         return False
     if type(value) is Decimal:
@@ -287,9 +289,12 @@ def _unit_score(packed: list[Any], own: Any, resolve: codec.Resolve) -> UnitScor
     if leaves:
         for n in range(0, len(leaves), 6):
             rule = leaves[n + 5]
+            # a summary's leaf is read, never changed: its empty lists are the one empty tuple (three lists
+            # a leaf were ~30 MB of a 30,000-unit round's parent)
             kept[_text_of(leaves[n])] = LeafScore(resolve(leaves[n + 1]), _text_of(leaves[n + 2]),
                                                   _decimal(leaves[n + 3]),
-                                                  _decimal(leaves[n + 4]), None if rule is None else resolve(rule))
+                                                  _decimal(leaves[n + 4]), None if rule is None else resolve(rule),
+                                                  None, (), ZERO, "", None, (), None, False, None, ())
     shares = []
     if externals:
         for n in range(0, len(externals), 5):

@@ -128,6 +128,25 @@ def test_a_process_pool_gives_the_same_result(tmp_path: Path, monkeypatch: pytes
         assert file_by_file(Path("rounds") / name, use_cache=False)[:2] == whole_round(Path("rounds") / name)
 
 
+def test_workers_replaced_after_every_batch_give_the_same_result(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forked worker is replaced after WORKER_BATCHES batches (so it never copies the parent's
+    memory page by page); here after each one, with the cache filling and then read back."""
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(outcomes, "CHUNK_BOUNDARY", 2)  # batches of two files: several per worker
+    monkeypatch.setenv("GAPCTL_JOBS", "2")
+    monkeypatch.setenv("GAPCTL_WORKER_BATCHES", "1")
+    assert outcomes._batches_per_worker() == 1
+    round_dir = Path("rounds") / "chongqing-2020"
+    expected = whole_round(round_dir)
+    cold = file_by_file(round_dir)
+    assert cold[:2] == expected and cold[2].plans[0].computed > 2
+    warm = file_by_file(round_dir)
+    assert warm[:2] == expected and warm[2].plans[0].computed == 0
+
+
 def test_bad_inputs_give_the_same_problems_file_by_file(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.test_bad_inputs import CASES, _expectation
 
