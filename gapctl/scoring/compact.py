@@ -294,9 +294,10 @@ def _unit_score(packed: list[Any], own: Any, resolve: codec.Resolve) -> UnitScor
             lid, ref, state, earned, points, rule = leaves[n:n + 6]
             # a summary's leaf is read, never changed: its empty lists are the one empty tuple (three lists
             # a leaf were ~30 MB of a 30,000-unit round's parent)
+            got, out_of = shared.get(earned), shared.get(points)  # None: not read yet (0 is a Decimal, falsy)
             kept[texts.get(lid) or text_of(lid)] = leaf(
                 resolve(ref), texts.get(state) or text_of(state),
-                shared.get(earned) or decimal(earned), shared.get(points) or decimal(points),
+                decimal(earned) if got is None else got, decimal(points) if out_of is None else out_of,
                 None if rule is None else resolve(rule), None, (), ZERO, "", None, (), None, False, None, ())
     shares = []
     if externals:

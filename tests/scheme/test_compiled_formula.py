@@ -53,9 +53,9 @@ class RandomEnv:
         return self._pick(("call", function, args))
 
 
-def _outcome(run) -> tuple:
+def _outcome(run, *args) -> tuple:
     try:
-        value = run()
+        value = run(*args)
     except FormulaError as err:
         return ("error", err.message, err.offset)
     return ("value", type(value), value)
@@ -78,7 +78,7 @@ def test_every_shipped_formula_compiles_to_the_same_values():
     for n, formula in enumerate(formulas):
         for seed in range(40):
             env = RandomEnv(seed * 1000 + n)
-            assert _outcome(lambda: compiled(formula)(env)) == _outcome(lambda: evaluate(formula, env)), formula.text
+            assert _outcome(compiled(formula), env) == _outcome(evaluate, formula, env), formula.text
 
 
 @pytest.mark.parametrize("text", HANDWRITTEN)
@@ -87,8 +87,8 @@ def test_handwritten_formulas_compile_to_the_same_values_and_errors(text):
     outcomes = set()
     for seed in range(300):
         env = RandomEnv(seed)
-        got = _outcome(lambda: compiled(formula)(env))
-        assert got == _outcome(lambda: evaluate(formula, env)), (text, seed)
+        got = _outcome(compiled(formula), env)
+        assert got == _outcome(evaluate, formula, env), (text, seed)
         outcomes.add(got[0])
     if "bonus - bonus" in text:
         assert outcomes == {"error"}
