@@ -39,13 +39,17 @@ def table(rows: list[list[str]], aligns: list[str] | None = None, sep: str = "  
     if not rows:
         return []
     cols = max(len(r) for r in rows)
-    rows = [[plain_line(cell) for cell in r] + [""] * (cols - len(r)) for r in rows]
-    cell_widths = [[width(cell) for cell in r] for r in rows]
+    # plain_line, width and pad inlined (same tests, same results): a table has a cell per unit
+    # and column, and most cells are printable ASCII, where escaping is nothing and width is length
+    rows = [[c if c.isprintable() else plain_line(c) for c in r] + [""] * (cols - len(r)) for r in rows]
+    cell_widths = [[len(c) if c.isascii() else _wide_width(c) for c in r] for r in rows]
     widths = [max(w[i] for w in cell_widths) for i in range(cols)]
     aligns = aligns or ["left"] * cols
+    rights = [aligns[i] == "right" for i in range(cols)]
     lines = []
     for n, (row, row_widths) in enumerate(zip(rows, cell_widths, strict=True)):
-        cells = [pad(cell, widths[i], aligns[i], row_widths[i]) for i, cell in enumerate(row)]
+        cells = [" " * (w - cw) + c if right else c + " " * (w - cw)
+                 for c, cw, w, right in zip(row, row_widths, widths, rights, strict=True)]
         lines.append(sep.join(cells).rstrip())
         if n == 0:
             lines.append(sep.join("-" * w for w in widths))

@@ -488,6 +488,86 @@ def _eval(node: tuple, env: Env, seen: Callable[[tuple, Value], None] | None) ->
     return value
 
 
+_COMPILED: dict[int, tuple[Formula, Callable[[Env], Value]]] = {}
+
+
+def compiled(formula: Formula) -> Callable[[Env], Value]:
+    """The formula as one Python closure of the environment, built once per formula.
+
+    Same values, same Decimal arithmetic and same errors as `evaluate` (the general evaluator,
+    which explain still uses to show each part's value); scoring calls a scheme's base and
+    total formulas once per unit, and walking the tree node by node was most of that time.
+    """
+    found = _COMPILED.get(id(formula))
+    if found is not None and found[0] is formula:
+        return found[1]
+    fn = _compile(formula.tree)
+    if len(_COMPILED) > 4096:
+        _COMPILED.clear()
+    _COMPILED[id(formula)] = (formula, fn)  # the formula kept alive, so its id is not reused
+    return fn
+
+
+def _compile(node: tuple) -> Callable[[Env], Value]:  # noqa: C901 - one case per kind of node, as _eval
+    kind = node[0]
+    if kind in ("num", "str", "date", "bool"):
+        const = node[1]
+        return lambda env: const
+    if kind == "name":
+        name = node[1]
+        return lambda env: env.name(name)
+    if kind == "call":
+        function = node[1]
+        if function in ("min", "max"):
+            parts = tuple(_compile(a) for a in node[2])
+            pick = min if function == "min" else max
+            return lambda env: pick([number(p(env)) for p in parts])
+        args = tuple(a[1] for a in node[2])
+        return lambda env: env.call(function, args)
+    if kind == "neg":
+        inner = _compile(node[1])
+        return lambda env: -number(inner(env))
+    if kind == "not":
+        inner = _compile(node[1])
+        return lambda env: not truth(inner(env))
+    if kind == "bin":
+        return _compile_bin(node[1], _compile(node[2]), _compile(node[3]))
+    if kind == "cmp":
+        first = _compile(node[1])
+        rest = tuple((op, _compile(right)) for op, right in node[2])
+
+        def compare(env: Env) -> Value:
+            left = first(env)
+            for op, right_fn in rest:
+                right = right_fn(env)
+                if not _compare(left, op, right):
+                    return False
+                left = right
+            return True
+        return compare
+    if kind in ("and", "or"):
+        parts = tuple(_compile(x) for x in node[1])
+        if kind == "and":
+            return lambda env: all(truth(p(env)) for p in parts)
+        return lambda env: any(truth(p(env)) for p in parts)
+    return lambda env: _eval(node, env, None)  # anything else: the general evaluator (and its error)
+
+
+def _compile_bin(op: str, left: Callable[[Env], Value], right: Callable[[Env], Value]) -> Callable[[Env], Value]:
+    def apply(env: Env) -> Value:
+        a = left(env)
+        if type(a) is not Decimal:
+            a = number(a)
+        b = right(env)
+        if type(b) is not Decimal:
+            b = number(b)
+        try:
+            return a + b if op == "+" else a - b if op == "-" else a * b if op == "*" else a / b
+        except (DivisionByZero, InvalidOperation):
+            raise FormulaError(_("division by zero"), 0) from None
+    return apply
+
+
 def _compare(left: Value, op: str, right: Value) -> bool:
     if isinstance(left, (str, dt.date)) or isinstance(right, (str, dt.date)):
         if op == "==":

@@ -45,7 +45,7 @@ from gapctl.problems import NOT_ASSESSED_FINAL, Problem
 from gapctl.scheme.constructs import Decision, bounds, gates, redistribute, vetoes
 from gapctl.scheme.constructs.bounds import Cut
 from gapctl.scheme.constructs.formulas import base_formula, total_formula
-from gapctl.scheme.formula import Formula, FormulaError, evaluate, number
+from gapctl.scheme.formula import Formula, FormulaError, compiled, number
 from gapctl.scheme.rules import REGISTRY
 from gapctl.scoring.unit_env import Observed, UnitEnv
 
@@ -428,7 +428,7 @@ def _formula_value(score: UnitScore, formula: Formula | None, env: UnitEnv, what
     if formula is None:
         return ZERO
     try:
-        return number(evaluate(formula, env))
+        return number(compiled(formula)(env))
     except FormulaError as err:
         if what == "base" and score.scheme.scoring.normalise == "applicable" and not score.applicable:
             return ZERO  # nothing applies: the normalised base is 0, as it always was
