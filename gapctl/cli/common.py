@@ -226,18 +226,20 @@ def _scored(path: Path, final: bool, summary: bool = False, use_cache: bool = Tr
 
 
 def _detailed(path: Path, final: bool = False, use_cache: bool = True, warnings: list | None = None,
-              rev: str | None = None, provenance: list | None = None):
+              rev: str | None = None, provenance: list | None = None, check: Any = None):
     """`_scored` file by file, and the source that details each unit from its own files
     (gapctl.scoring.details): for the commands that show more of a unit than its totals. With `rev` the
     round is loaded whole at that revision (as `_scored` does) and the source is None: every
-    unit of the scores is detailed already."""
+    unit of the scores is detailed already. `check`: called as `outcomes.check` instead of it (e.g.
+    gapctl.scoring.one_pass, which keeps what a command needs of each unit while checking it)."""
     from gapctl.scoring import details
-    scored, checked = _scored_with(path, final, rev is None, use_cache, warnings, rev, provenance)
+    scored, checked = _scored_with(path, final, rev is None, use_cache, warnings, rev, provenance, check)
     return scored, details.prepare(checked, scored) if checked is not None else None
 
 
 def _scored_with(path: Path, final: bool, summary: bool = False, use_cache: bool = True,
-                 warnings: list | None = None, rev: str | None = None, provenance: list | None = None):
+                 warnings: list | None = None, rev: str | None = None, provenance: list | None = None,
+                 check: Any = None):
     """`_scored`, and what it checked file by file (a gapctl.scoring.outcomes.Checked; None when the round
     was loaded whole)."""
     tree = None
@@ -245,7 +247,7 @@ def _scored_with(path: Path, final: bool, summary: bool = False, use_cache: bool
     if rev is not None:
         result, tree = _checked_at(path, rev)
     try:
-        return _scored_from(path, final, summary, use_cache, warnings, result if tree else None, provenance)
+        return _scored_from(path, final, summary, use_cache, warnings, result if tree else None, provenance, check)
     finally:
         if tree is not None:
             tree.close()
@@ -273,7 +275,7 @@ def _checked_at(path: Path, rev: str) -> tuple[Any, Any]:
 
 
 def _scored_from(path: Path, final: bool, summary: bool, use_cache: bool, warnings: list | None,
-                 result: Any, provenance: list | None):
+                 result: Any, provenance: list | None, check: Any = None):
     """The scores and, file by file, what was checked (else None)."""
     from gapctl.scoring import outcomes
     from gapctl.scoring.score import score_round
@@ -282,7 +284,7 @@ def _scored_from(path: Path, final: bool, summary: bool, use_cache: bool, warnin
     if result is not None:
         summary = False
     elif summary:
-        result = outcomes.check(path, use_cache, progress=outcomes.print_progress(_("scoring")))
+        result = (check or outcomes.check)(path, use_cache, progress=outcomes.print_progress(_("scoring")))
         for plan in result.plans:
             known.update(plan.hashes)
     else:

@@ -4,6 +4,7 @@ ranks across them."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -70,14 +71,30 @@ def export_command(
 
     _use_executor(executor, scheduler)
     provenance: list = []
+    pieces: Any = None
+    check = None
+    if rev is None and fmt is not ExportFormat.xlsx:
+        from gapctl.io.export import PieceSpool
+        from gapctl.io.export import pieces as unit_pieces
+        from gapctl.scoring import one_pass
+
+        pieces = PieceSpool()
+
+        def check(path: Path, use_cache: bool, progress: Any = None) -> Any:
+            """With the cache off, each unit's rows made as its file is checked: no file read twice."""
+            return one_pass.check(path, use_cache, unit_pieces, progress, pieces)[0]
     # each unit's rows from its own files, in a pool for large rounds (the round loaded whole at a revision)
-    scored, source = _detailed(paths[0], final, use_cache=not no_cache, rev=rev, provenance=provenance)
+    scored, source = _detailed(paths[0], final, use_cache=not no_cache, rev=rev, provenance=provenance,
+                               check=check)
     target = out or Path("out") / f"{scored.round.id}-{fmt.value}"
     try:
-        written = export(scored, fmt.value, target, provenance[0], source)
+        written = export(scored, fmt.value, target, provenance[0], source, pieces)
     except WriteError as err:
         typer.echo(f"gapctl export: {err}", err=True)
         raise typer.Exit(1) from None
+    finally:
+        if pieces is not None:
+            pieces.close()
     for path_written in written:
         _echo(str(path_written))
 

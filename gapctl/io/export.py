@@ -48,8 +48,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import pickle
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -267,21 +269,28 @@ def problem_rows(scores: list[Any], found: Shape) -> list[list[Any]]:
     """The problem-list rows of one unit's scores (`unit_scores`): every leaf where points were lost."""
     rows = []
     for score in scores:
-        unit, channel, period = row_key(score)
-        where: list[Any] = [unit, found.names.get(unit, score.unit.name)]
-        if found.with_channels:
-            where += [channel, score.unit.name if channel else None]
-        if found.with_periods:
-            where.append(period)
+        where = _where(score, found)
         for leaf in score.lost_leaves():
-            result = leaf.result
-            rows.append([
-                *where, leaf.indicator.id, leaf.indicator.name,
-                None if leaf.state == "pending" else Decimal(two(leaf.lost)), STATE_WORDS.get(leaf.state, leaf.state),
-                (result.reason if result else None) or "", (result.fix if result else None) or "",
-                _evidence(leaf),
-            ])
+            rows.append(_problem_row(where, leaf))
     return rows
+
+
+def _where(score: Any, found: Shape) -> list[Any]:
+    """The first cells of a score's problem rows: its unit (and channel, period)."""
+    unit, channel, period = row_key(score)
+    where: list[Any] = [unit, found.names.get(unit, score.unit.name)]
+    if found.with_channels:
+        where += [channel, score.unit.name if channel else None]
+    if found.with_periods:
+        where.append(period)
+    return where
+
+
+def _problem_row(where: list[Any], leaf: Any) -> list[Any]:
+    result = leaf.result
+    return [*where, leaf.indicator.id, leaf.indicator.name,
+            None if leaf.state == "pending" else Decimal(two(leaf.lost)), STATE_WORDS.get(leaf.state, leaf.state),
+            (result.reason if result else None) or "", (result.fix if result else None) or "", _evidence(leaf)]
 
 
 def tables(scored: RoundScore, source: Any = None) -> list[Table]:
@@ -294,8 +303,7 @@ def tables(scored: RoundScore, source: Any = None) -> list[Table]:
     found = shape(scored)
 
     def work(detailed: list[Any]) -> tuple[list[list[Any]], list[list[Any]]]:
-        unit = detailed[0]
-        scores = [unit, *details.channel_details(source, unit.unit.id), *scored.periods.get(unit.unit.id, [])]
+        scores = _detailed_scores(source, scored, detailed[0])
         return matrix_rows(scores, found), problem_rows(scores, found)
     matrix: list[list[Any]] = []
     problems: list[list[Any]] = []
@@ -303,6 +311,72 @@ def tables(scored: RoundScore, source: Any = None) -> list[Table]:
         matrix += rows
         problems += lost
     return [scores_table(scored), matrix_table(scored, matrix), problems_table(scored, problems)]
+
+
+def _detailed_scores(source: Any, scored: RoundScore, unit: Any) -> list[Any]:
+    """A detailed unit's rows' scores (`unit_scores`): it, its channels' detailed too, its periods'."""
+    from gapctl.scoring import details
+    return [unit, *details.channel_details(source, unit.unit.id), *scored.periods.get(unit.unit.id, [])]
+
+
+@dataclass
+class Streamed:
+    """The matrix and the problem list of a round whose units are summaries, as CSV rows rendered
+    unit by unit by the workers that detail each unit (gapctl.scoring.details): `tables` without rows
+    (their fields, for headers and the Data Package's schemas), and the rows' bytes, streamed in the
+    units' order into the files as they are written (the problem list's are spooled to a temporary
+    file meanwhile), so that the parent never holds a round's rows."""
+
+    tables: list[Table]
+    pieces: Any  # iterable of (matrix rows, problem rows), each UTF-8 CSV without header, one unit at a time
+    spool: Any = None
+
+    def matrix(self, head: bytes) -> Iterator[bytes]:
+        import tempfile
+        yield head
+        self.spool = tempfile.TemporaryFile()
+        pending: list[bytes] = []
+        size = 0
+        for rows, lost in self.pieces:
+            if lost:
+                self.spool.write(lost)
+            pending.append(rows)
+            size += len(rows)
+            if size >= 1 << 20:
+                yield b"".join(pending)
+                pending, size = [], 0
+        yield b"".join(pending)
+
+    def problems(self, head: bytes) -> Iterator[bytes]:
+        yield head
+        if self.spool is None:  # written after the matrix, which fills the spool
+            raise RuntimeError("the problem list is written after the matrix")
+        try:
+            self.spool.seek(0)
+            while chunk := self.spool.read(1 << 20):
+                yield chunk
+        finally:
+            self.spool.close()
+
+
+def streamed(scored: RoundScore, source: Any, pieces: Any = None) -> Streamed:
+    """The matrix and problem rows of a summarised round, made by the workers as CSV text (see `Streamed`).
+    `pieces`: path → each unit file's `pieces`, made while the round was checked (gapctl.scoring.one_pass,
+    a dict or a `PieceSpool`); the rows are finished from them here, without reading the files again."""
+    from gapctl.scoring import details
+    found = shape(scored)
+    tabs = [scores_table(scored), matrix_table(scored, []), problems_table(scored, [])]
+    matrix_fields, problem_fields = tabs[1].fields, tabs[2].fields
+    if pieces:
+        finished = _finished(scored, source, pieces, found, matrix_fields, problem_fields)
+        if finished is not None:
+            return Streamed(tabs, finished)
+
+    def work(detailed: list[Any]) -> tuple[bytes, bytes]:
+        scores = _detailed_scores(source, scored, detailed[0])
+        return (row_text(matrix_fields, matrix_rows(scores, found)).encode("utf-8"),
+                row_text(problem_fields, problem_rows(scores, found)).encode("utf-8"))
+    return Streamed(tabs, details.each([source], details.units_of(source), work))
 
 
 # --- writers --------------------------------------------------------------------------------
@@ -345,11 +419,210 @@ def _cells(table: Table, row: list[Any]) -> list[Any]:
     return [neutralised(value, f.type) for value, f in zip(row, table.fields, strict=True)]
 
 
+# --- one pass with the cache off (gapctl.scoring.one_pass) -------------------------------------
+
+@dataclass(slots=True)
+class Pieces:
+    """A unit's matrix row and problem rows as its worker made them from the unit's full score before
+    ranking: CSV text, except around the leaves whose figures ranking may change (those `score.summarise`
+    keeps), which the parent finishes from the round's summary as `gapctl.scoring.details.graft` does.
+    Compact, since the parent holds every unit's until the round is ranked."""
+
+    matrix: list[str]              # the row's text around its open cells: matrix[0] open[0] matrix[1] … matrix[-1]
+    open: list[tuple[str, str]]    # (leaf id, its cell before ranking) of each open cell
+    problems: list[Any]            # CSV lines (str), or (leaf id, points, text before and after its 扣分 and
+                                   # 评估状态, its line before ranking or "") for a leaf ranking may change
+    later: frozenset[str]          # the leaves ranking may change
+
+
+_PROVISIONAL: tuple[Any, Shape, list[Field], list[Field]] | None = None  # a worker's, for its round
+
+
+def _provisional(round_: Any) -> tuple[Shape, list[Field], list[Field]]:
+    """The round's shape and fields as far as they are known before any unit is scored (no unit's
+    channels or periods, the assignments' schemes): what `_finished` checks against the real ones."""
+    global _PROVISIONAL
+    if _PROVISIONAL is None or _PROVISIONAL[0] is not round_:
+        empty = RoundScore(round_, [])
+        _PROVISIONAL = (round_, shape(empty), matrix_table(empty, []).fields, problems_table(empty, []).fields)
+    return _PROVISIONAL[1], _PROVISIONAL[2], _PROVISIONAL[3]
+
+
+def _decided_later(leaf: Any) -> bool:
+    """A leaf `score.summarise` keeps, whose figures ranking may change (`_finished` checks this)."""
+    return leaf.indicator.section != "main" or bool(leaf.rule and leaf.rule.kind == "rank")
+
+
+def _cells_text(values: list[Any], fields: list[Field]) -> list[str]:
+    return [_cell(v, f.type) for v, f in zip(values, fields, strict=True)]
+
+
+def pieces(plan: Any, full: Any, obs: Any) -> bytes:
+    """A unit's `Pieces` from its full score before ranking, pickled (a gapctl.scoring.one_pass extra, made in
+    a worker: the parent keeps the bytes as they come, in a `PieceSpool`)."""
+    found, matrix_fields, problem_fields = _provisional(plan.round)
+    cells = _cells_text(matrix_rows([full], found)[0], matrix_fields)
+    later = frozenset(key for key, leaf in full.leaves.items() if _decided_later(leaf))
+    offset = len(cells) - len(found.columns)
+    segments: list[str] = []
+    opened: list[tuple[str, str]] = []
+    current = ""
+    for n, cell in enumerate(cells):
+        current += "," if n else ""
+        leaf_id = found.columns[n - offset][0] if n >= offset else None
+        if leaf_id is not None and leaf_id in later:
+            segments.append(current)
+            opened.append((leaf_id, cell))
+            current = ""
+        else:
+            current += cell
+    segments.append(current + "\n")
+    where = _where(full, found)
+    lost_at = len(problem_fields) - 5  # 扣分, then 评估状态
+    order = {ind.id: n for n, ind in enumerate(full.scheme.all_indicators())}
+    items: list[Any] = []
+    for key, leaf in sorted(full.leaves.items(), key=lambda item: order.get(item[1].indicator.id, 0)):
+        lost = leaf.lost > 0 or leaf.state == "pending"
+        if key in later:
+            row = _cells_text(_problem_row(where, leaf), problem_fields)
+            items.append((key, leaf.points, ",".join(row[:lost_at]) + ",", "," + ",".join(row[lost_at + 2:]) + "\n",
+                          ",".join(row) + "\n" if lost else ""))
+        elif lost:
+            line = row_text(problem_fields, [_problem_row(where, leaf)])
+            if items and isinstance(items[-1], str):
+                items[-1] += line
+            else:
+                items.append(line)
+    return pickle.dumps(Pieces(segments, opened, items, later), pickle.HIGHEST_PROTOCOL)
+
+
+class PieceSpool:
+    """Where the parent keeps every unit's pieces (pickled, as the workers send them) until the round is
+    ranked: in a temporary file, with only each one's place in memory, so that a round of tens of
+    thousands of units does not hold its rows twice. A mapping as far as `one_pass.check` and
+    `streamed` use one (`spool[path] = data`, `get`, `pop`)."""
+
+    def __init__(self) -> None:
+        import tempfile
+        self.file = tempfile.TemporaryFile()
+        self.places: dict[Path, tuple[int, int]] = {}
+        self.end = 0
+
+    def __setitem__(self, path: Path, data: bytes) -> None:
+        self.file.seek(self.end)
+        self.file.write(data)
+        self.places[path] = (self.end, len(data))
+        self.end += len(data)
+
+    def __len__(self) -> int:
+        return len(self.places)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.places
+
+    def get(self, path: Path, default: Any = None) -> Any:
+        place = self.places.get(path)
+        if place is None:
+            return default
+        self.file.seek(place[0])
+        return self.file.read(place[1])
+
+    def pop(self, path: Path, default: Any = None) -> Any:
+        found = self.get(path, default)
+        self.places.pop(path, None)
+        return found
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _unpacked(found: Any) -> Pieces | None:
+    """A unit's pieces as a worker sent them (pickled by `pieces`, in this same run), or None."""
+    return pickle.loads(found) if isinstance(found, bytes) else found
+
+
+def _finished(scored: RoundScore, source: Any, found_pieces: Any, found: Shape,
+              matrix_fields: list[Field], problem_fields: list[Field]) -> Iterator[tuple[bytes, bytes]] | None:
+    """Every unit's (matrix rows, problem rows) finished from its pieces (`found_pieces`: path → what
+    `pieces` made), or None when the round's shape is not the one the workers assumed (it has channels
+    or periods, or another unit's scheme); a unit whose file has no pieces, or whose summary has a leaf
+    the pieces did not leave open, is detailed here instead (`_detailed_scores`)."""
+    provisional, p_matrix, p_problems = _provisional(scored.round)
+    if found.with_channels or found.with_periods or (found.columns, found.several) != (
+            provisional.columns, provisional.several) or [(f.name, f.type) for f in matrix_fields] != [
+            (f.name, f.type) for f in p_matrix] or [(f.name, f.type) for f in problem_fields] != [
+            (f.name, f.type) for f in p_problems]:
+        return None
+    return _finish(scored, source, found_pieces, found, matrix_fields, problem_fields)
+
+
+def _finish(scored: RoundScore, source: Any, found_pieces: Any, found: Shape,
+            matrix_fields: list[Field], problem_fields: list[Field]) -> Iterator[tuple[bytes, bytes]]:
+    import dataclasses
+
+    from gapctl.scoring import details
+
+    lost_type, state_type = problem_fields[len(problem_fields) - 5].type, problem_fields[len(problem_fields) - 4].type
+    for summary in scored.units:
+        path = source.files.get(summary.unit.id)
+        got = _unpacked(found_pieces.pop(path, None)) if path is not None else None  # none kept once written
+        decided = summary.leaves
+        if got is None or any(key not in got.later for key in decided):  # no file, or not left open: read here
+            scores = _detailed_scores(source, scored, details.detail(source, summary))
+            yield (row_text(matrix_fields, matrix_rows(scores, found)).encode("utf-8"),
+                   row_text(problem_fields, problem_rows(scores, found)).encode("utf-8"))
+            continue
+        parts = [got.matrix[0]]
+        for (leaf_id, cell), after in zip(got.open, got.matrix[1:], strict=True):
+            parts.append(_cell(matrix_cell(decided[leaf_id]), "number") if leaf_id in decided else cell)
+            parts.append(after)
+        lines = []
+        for item in got.problems:
+            if isinstance(item, str):
+                lines.append(item)
+                continue
+            key, points, before, after, line = item
+            if key not in decided:
+                lines.append(line)
+                continue
+            leaf = dataclasses.replace(decided[key], points=points)
+            if leaf.lost > 0 or leaf.state == "pending":
+                figure = None if leaf.state == "pending" else Decimal(two(leaf.lost))
+                lines.append(before + _cell(figure, lost_type) + "," + _cell(STATE_WORDS.get(leaf.state, leaf.state),
+                                                                             state_type) + after)
+        yield "".join(parts).encode("utf-8"), "".join(lines).encode("utf-8")
+
+
+def header_text(table: Table, header: str = "title") -> str:
+    return ",".join(csv_field(getattr(f, header)) for f in table.fields) + "\n"
+
+
+_SUSPECT_START = FORMULA_START | frozenset(LEADING_SPACE)  # a text starting otherwise is never a formula
+_QUOTED = re.compile('[,"\r\n]')  # what makes csv_field quote a field
+
+
+def _cell(value: Any, column_type: str) -> str:
+    """One CSV field of a cell as `csv_text` writes it, `csv_field(_text(neutralised(value, column_type)))`,
+    with the two common cases short: text (neutralised only when its first character could start a
+    formula) and a Decimal in a numeric column (digits, a sign and a point: never quoted)."""
+    kind = type(value)
+    if kind is str:
+        if value[:1] in _SUSPECT_START:
+            value = neutralised(value, column_type)
+        return '"' + value.replace('"', '""') + '"' if _QUOTED.search(value) else value
+    if kind is Decimal and column_type in NUMERIC:
+        return format(value, "f")
+    return csv_field(_text(neutralised(value, column_type)))
+
+
+def row_text(fields: list[Field], rows: list[list[Any]]) -> str:
+    """Rows as CSV lines (each cell `neutralised` by its field's type), without the header."""
+    types = [f.type for f in fields]
+    return "".join(",".join([_cell(v, t) for v, t in zip(row, types, strict=True)]) + "\n" for row in rows)
+
+
 def csv_text(table: Table, header: str = "title") -> str:
-    lines = [",".join(csv_field(getattr(f, header)) for f in table.fields)]
-    for row in table.rows:
-        lines.append(",".join(csv_field(_text(v)) for v in _cells(table, row)))
-    return "".join(line + "\n" for line in lines)
+    return header_text(table, header) + row_text(table.fields, table.rows)
 
 
 def csv_files(scored: RoundScore, tabs: list[Table] | None = None) -> dict[str, bytes]:
@@ -518,9 +791,11 @@ def xlsx_files(scored: RoundScore, provenance: Any = None, tabs: list[Table] | N
     return {f"{scored.round.id}.xlsx": workbook_bytes(scored, provenance, tabs)}
 
 
-def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None, source: Any = None) -> list[Path]:
+def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None, source: Any = None,
+           pieces: Any = None) -> list[Path]:
     """Write the round's tables to the directory `out` (created if needed); the files written.
-    `source`: a gapctl.scoring.details.Source, when the units of `scored` are summaries (see `tables`).
+    `source`: a gapctl.scoring.details.Source, when the units of `scored` are summaries (see `tables`);
+    `pieces`: its units' rows as the check made them (see `streamed`).
 
     `provenance` (gapctl.review.provenance) goes with them as the module's docstring says. Each file is
     written atomically and the set all or none (gapctl.data.writes); `out` and the files in it must not
@@ -531,17 +806,47 @@ def export(scored: RoundScore, fmt: str, out: Path, provenance: Any = None, sour
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     out = Path(out)
+    if source is not None and fmt != "xlsx":  # rows rendered by the workers, streamed into the files
+        found = streamed(scored, source, pieces)
+        return write_files([Write(out / name, data) for name, data in _streamed_files(scored, fmt, provenance, found)],
+                           root=out.parent)
     tabs = tables(scored, source) if source is not None else None
     if fmt == "csv":
         files = csv_files(scored, tabs)
         if provenance is not None:
-            from gapctl.escape import json_document
-            files["provenance.json"] = json_document({"round": scored.round.id}, provenance).encode("utf-8")
+            files["provenance.json"] = _provenance_json(scored, provenance)
     elif fmt == "xlsx":
         files = xlsx_files(scored, provenance, tabs)
     else:
         files = datapackage_files(scored, provenance, tabs)
     return write_files([Write(out / name, data) for name, data in files.items()], root=out.parent)
+
+
+def _provenance_json(scored: RoundScore, provenance: Any) -> bytes:
+    from gapctl.escape import json_document
+    return json_document({"round": scored.round.id}, provenance).encode("utf-8")
+
+
+def _streamed_files(scored: RoundScore, fmt: str, provenance: Any, found: Streamed) -> list[tuple[str, Any]]:
+    """The files of `csv_files` / `datapackage_files` (same names, order and bytes) from streamed rows; the
+    matrix before the problem list, whose rows it spools."""
+    scores, matrix, problems = found.tables
+    if fmt == "csv":  # UTF-8 with BOM, Chinese headers
+        bom = "\ufeff"
+        files: list[tuple[str, Any]] = [
+            ("scores.csv", (bom + csv_text(scores)).encode("utf-8")),
+            ("matrix.csv", found.matrix((bom + header_text(matrix)).encode("utf-8"))),
+            ("problems.csv", found.problems((bom + header_text(problems)).encode("utf-8")))]
+        if provenance is not None:
+            files.append(("provenance.json", _provenance_json(scored, provenance)))
+        return files
+    package = descriptor(scored, found.tables)
+    if provenance is not None:
+        package["provenance"] = provenance.data()
+    return [("datapackage.json", (json.dumps(package, ensure_ascii=False, indent=2) + "\n").encode("utf-8")),
+            ("scores.csv", csv_text(scores, header="name").encode("utf-8")),
+            ("matrix.csv", found.matrix(header_text(matrix, header="name").encode("utf-8"))),
+            ("problems.csv", found.problems(header_text(problems, header="name").encode("utf-8")))]
 
 
 __all__ = ["FORMATS", "Field", "Table", "export", "matrix_table", "neutralised", "package_name", "problems_table",

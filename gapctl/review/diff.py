@@ -364,10 +364,12 @@ def diff_rounds(old_path: Path, new_path: Path) -> RoundDiff:
 
 def _trees(root: Path, revs: str) -> tuple[GitTree, Any]:
     """The two sides of `BASE..HEAD` (BASE alone: against the working tree)."""
+    from gapctl.review.blobs import CheckedOutTree  # a file the same as on disk is read from disk
+
     base_rev, _, head_rev = revs.partition("..")
-    base_tree = GitTree(root, base_rev or "HEAD")
+    base_tree = CheckedOutTree(root, base_rev or "HEAD")
     try:
-        head_tree: Any = GitTree(root, head_rev) if head_rev else DiskTree()
+        head_tree: Any = CheckedOutTree(root, head_rev) if head_rev else DiskTree()
     except GitError:
         base_tree.close()
         raise

@@ -1,0 +1,176 @@
+"""`outcomes.check` in one pass for commands that also need each unit's detail, when the cache is off.
+
+Who calls it: `gapctl export` (CSV and Data Package) with `--no-cache` / `GAPCTL_NO_CACHE=1`. On the
+usual path a command that shows more of a unit than its totals checks the round file by file
+(`gapctl.scoring.outcomes`) and then reads every unit's file a second time to detail it
+(`gapctl.scoring.details`); with a warm cache the first pass costs nothing, but with the cache off
+every file is parsed twice. Here each worker reads, checks and scores a file once and, besides the
+file's outcome, hands `extra(plan, full score, observations)` back: what the command needs of the
+unit's full score *before* ranking (e.g. its rows, with the few figures that ranking decides left
+for the parent to fill in from the finished summary, see `gapctl.scoring.details.graft`).
+
+What it guarantees: the `Checked` it returns is the one `outcomes.check` returns (the same
+outcomes, in the same order, the same problems): `file_outcome` mirrors `outcomes._outcome`, and
+tests/scoring/test_one_pass.py compares the two on every shipped round. With the cache on, a
+cluster chosen, or a round that is not one round, it is `outcomes.check` and no extras.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from gapctl.data import cache as C
+from gapctl.data.journal import pending
+from gapctl.data.sources import SourceFile, display_path, read_file
+from gapctl.problems import ERROR, Report
+from gapctl.scoring import outcomes
+from gapctl.scoring.executors import chosen
+from gapctl.scoring.load import build_observations, find_repository_root, load, paused_gc, unreadable_problem
+from gapctl.scoring.score import score_channel, score_unit, summarise
+from gapctl.scoring.validate import check_definitions, check_observation_file, check_round_context
+
+Extra = Callable[[Any, Any, Any], Any]  # (plan, a unit's full score before ranking, its observations) → kept
+BATCH = 16  # files a worker takes at a time
+
+_JOB: tuple[Any, Extra] | None = None  # what forked workers inherit
+
+
+def cache_off(use_cache: bool) -> bool:
+    return not use_cache or bool(os.environ.get("GAPCTL_NO_CACHE"))
+
+
+def check(path: Path | str, use_cache: bool, extra: Extra, progress: outcomes.Progress | None = None,
+          extras: MutableMapping[Path, Any] | None = None) -> tuple[outcomes.Checked, MutableMapping[Path, Any]]:
+    """`outcomes.check(path, use_cache, progress)`, and each unit file's `extra` by its path, put in `extras`
+    (a dict by default; a command may give a mapping that keeps them on disk) as they come; none when
+    the cache is on or a cluster is chosen (then every file's outcome may come from elsewhere)."""
+    path = Path(path)
+    if extras is None:
+        extras = {}
+    if not cache_off(use_cache) or chosen() is not None:
+        return outcomes.check(path, use_cache, progress), extras
+    with paused_gc():
+        start = path if path.is_dir() else path.parent
+        root = find_repository_root(start.resolve())
+        for line in pending(root) if root is not None else []:
+            C.notice(line)
+        loaded = load(path, observations=False, cache=None)
+        repo = loaded.repository
+        report = Report(list(loaded.problems) + check_definitions(repo))
+        rounds = [loaded.round] if loaded.round else list(repo.rounds.values())
+        plans = []
+        files = loaded.files_read
+        for round_ in rounds:
+            if round_ is None:
+                continue
+            report.extend(check_round_context(round_))
+            plan = outcomes._plan(round_, None, can_score=not any(p.severity == ERROR for p in report.problems))
+            _run(plan, extra if len(rounds) == 1 else None, extras, progress)
+            report.extend(outcomes._merge(plan))
+            files += len(round_.observation_paths) + len(round_.channel_paths)
+            plans.append(plan)
+    return outcomes.Checked(loaded, report, files, plans, None), extras
+
+
+def file_outcome(plan: Any, path: Path, data: bytes, extra: Extra | None = None) -> tuple[outcomes.FileOutcome, Any]:
+    """`outcomes._outcome(plan, path, data)`, and `extra` of the unit's full score before it is summarised
+    (None for a channel's file, a file with errors, or no `extra`)."""
+    round_ = plan.round
+    parsed = read_file(path, data, keep_text=not outcomes._on_disk(round_.tree))
+    load_problems = list(parsed.problems)
+    obs = build_observations(parsed.src, parsed.data, load_problems) if parsed.data is not None else None
+    outcome = outcomes.FileOutcome(parsed.src, obs.unit if obs else None, load_problems)
+    if obs is None or round_.unit_set is None:
+        return outcome, None
+    outcome.measures = obs.measures
+    if obs.channel is not None:
+        from gapctl.scoring.check_rollups import check_channel_file
+        outcome.channel = obs.channel
+        outcome.check_problems = check_channel_file(round_, plan.units, obs, outcome.evidence_files)
+        if plan.can_score and not any(p.severity == ERROR for p in load_problems + outcome.check_problems):
+            channel = score_channel(round_, obs.unit, obs)
+            outcome.score = summarise(channel, set()) if channel is not None else None
+        return outcome, None
+    outcome.check_problems = check_observation_file(round_, plan.units, obs, outcome.evidence_files)
+    unit = plan.units.get(obs.unit)
+    scheme = round_.scheme_for(unit) if unit else None
+    if unit is not None and scheme is not None:
+        outcome.progress = outcomes.progress_counts(scheme, unit, obs)
+    kept = None
+    if plan.can_score and unit and scheme and not any(
+            p.severity == ERROR for p in load_problems + outcome.check_problems):
+        full = score_unit(scheme, unit, obs, plan.externals.get(unit.id), round_.appeals.get(unit.id),
+                          round_.stages.get("evidence_due"))
+        kept = extra(plan, full, obs) if extra is not None else None
+        outcome.score = summarise(full, plan.keep_nodes[scheme.id])
+    return outcome, kept
+
+
+def _compute(plan: Any, path: Path, extra: Extra | None) -> tuple[outcomes.FileOutcome, Any]:
+    """`outcomes._compute` with the cache off (no key), and the file's extra."""
+    if outcomes._too_large(plan.round.tree, path):
+        parsed = read_file(path)
+        return outcomes.FileOutcome(parsed.src, None, list(parsed.problems)), None
+    try:
+        data = outcomes._read(plan.round.tree, path)
+    except OSError as err:
+        return outcomes.FileOutcome(SourceFile(path, display_path(path)), None,
+                                    [unreadable_problem(path, f"cannot read file: {err.strerror or err}")]), None
+    outcome, kept = file_outcome(plan, path, data, extra)
+    if outcomes.cacheable(plan, path, outcome):
+        outcomes._key(plan, path, data)  # its sha256 in plan.hashes, as outcomes._compute leaves it (provenance)
+    return outcome, kept
+
+
+def _work(batch: list[int]) -> list[tuple[int, bytes | None, Any]]:
+    assert _JOB is not None
+    plan, extra = _JOB
+    paths = outcomes._paths(plan)
+    out = []
+    with paused_gc():
+        for index in batch:
+            outcome, kept = _compute(plan, paths[index], extra)
+            out.append((index, outcomes._dump(plan, outcome), kept))
+    return out
+
+
+def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], progress: outcomes.Progress | None) -> None:
+    """`outcomes._run` with the cache off: every file read once, here or in a pool of forked workers."""
+    global _JOB
+    paths = outcomes._paths(plan)
+    results: list[Any] = [None] * len(paths)
+    total = len(paths)
+    workers = min(outcomes.jobs_wanted(), total // (outcomes.PARALLEL_FROM // 2) or 1)
+    done = 0
+    if total >= outcomes.PARALLEL_FROM and workers > 1 and hasattr(os, "fork"):
+        import multiprocessing
+
+        batches = [list(range(n, min(n + BATCH, total))) for n in range(0, total, BATCH)]
+        _JOB = (plan, extra)
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for computed in pool.imap_unordered(_work, batches):
+                    for index, payload, kept in computed:
+                        if payload is not None:
+                            results[index] = outcomes._load(plan, paths[index], payload)
+                        else:  # cannot travel: computed again here
+                            results[index], kept = _compute(plan, paths[index], extra)
+                        if kept is not None:
+                            extras[paths[index]] = kept
+                    if progress and (done + len(computed)) // 100 > done // 100:
+                        progress(done + len(computed), total)
+                    done += len(computed)
+        finally:
+            _JOB = None
+    else:
+        for index, path in enumerate(paths):
+            results[index], kept = _compute(plan, path, extra)
+            if kept is not None:
+                extras[path] = kept
+    if progress:
+        progress(total, total)
+    plan.computed = total
+    plan.outcomes = [r for r in results if r is not None]
