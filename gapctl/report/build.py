@@ -372,18 +372,82 @@ def kept_observations(plan: Any, full: Any, obs: Any) -> bytes:
     return pickle.dumps(obs, pickle.HIGHEST_PROTOCOL)
 
 
-_SPOOLED: tuple[list[Any], list[list[Any]], Any, int, dict[Path, tuple[int, int]]] | None = None  # forked workers'
+_SPOOLED: tuple[list[Any], Any, int, dict[Path, tuple[int, int]]] | None = None  # what forked workers inherit
+_SHARED: list[Any] = []  # [round, {id(object): key}, {key: object}]: the objects summaries are sent to workers by
+
+
+def _shared(round_: Any) -> tuple[dict[int, Any], dict[Any, Any]]:
+    """Every object of the round's schemes (by scheme id and place in a walk of their fields) and every unit
+    of its unit set: what a summary sent to a page worker refers to, sent as a key (the worker has them all)."""
+    if _SHARED and _SHARED[0] is round_:
+        return _SHARED[1], _SHARED[2]
+    from gapctl.data.model import Placed
+
+    by_id: dict[int, Any] = {}
+    by_key: dict[Any, Any] = {}
+    fields: dict[type, tuple[str, ...]] = {}
+    for name, root in [*round_.schemes.items(), ("", round_.unit_set)]:
+        todo, n = [root], 0
+        while todo:
+            obj = todo.pop()
+            if isinstance(obj, Placed):
+                if id(obj) in by_id:
+                    continue
+                by_id[id(obj)] = (name, n)
+                by_key[(name, n)] = obj
+                n += 1
+                kind = type(obj)
+                if kind not in fields:
+                    fields[kind] = tuple(f.name for f in dataclasses.fields(obj))
+                todo.extend(getattr(obj, f, None) for f in fields[kind])
+            elif isinstance(obj, (list, tuple)):
+                todo.extend(obj)
+            elif isinstance(obj, dict):
+                todo.extend(obj.values())
+    _SHARED[:] = [round_, by_id, by_key]
+    return by_id, by_key
+
+
+def _known(key: Any) -> Any:
+    """A round's object sent by its key (`_shared`): the worker's own copy, inherited from the parent."""
+    return _SHARED[2][key]
+
+
+def _packed(round_: Any, rows: list[Any]) -> bytes:
+    """Rows of summaries pickled for a page worker: the schemes' and units' objects as keys, so the worker
+    never touches the parent's summaries (whose pages each worker would otherwise copy, a reference count
+    at a time) and the summaries do not drag their schemes along."""
+    import copyreg
+    import io
+    import pickle
+
+    from gapctl.data.model import Placed
+
+    by_id, _ = _shared(round_)
+
+    def reduce(obj: Any) -> Any:
+        key = by_id.get(id(obj))
+        return (_known, (key,)) if key is not None else obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+
+    kinds: list[type] = [Placed]
+    for kind in kinds:
+        kinds.extend(kind.__subclasses__())
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table, **{kind: reduce for kind in kinds}}
+    pickler.dump(rows)
+    return out.getvalue()
 
 
 def _spooled_one(row: list[Any]) -> Any:
-    """`work` of one unit's details: the first source's from its spooled score, finished from its summary
-    (read from its file when it has none spooled), the others' (--compare) read from their files."""
+    """`work` of one unit's details: the first source's from its kept observations, finished from its
+    summary (read from its file when none were kept), the others' (--compare) read from their files."""
     import pickle
 
     from gapctl.scoring import details
 
     assert _SPOOLED is not None
-    sources, _, work, fd, places = _SPOOLED
+    sources, work, fd, places = _SPOOLED
     found: list[Any] = []
     for n, (source, summary) in enumerate(zip(sources, row, strict=True)):
         place = places.get(source.files.get(summary.unit.id)) if n == 0 and summary is not None else None
@@ -396,18 +460,19 @@ def _spooled_one(row: list[Any]) -> Any:
     return work(found)
 
 
-def _spooled_batch(indices: list[int]) -> list[Any]:
+def _spooled_batch(packed: bytes) -> list[Any]:
+    import pickle
+
     from gapctl.scoring.load import paused_gc
 
-    assert _SPOOLED is not None
-    rows = _SPOOLED[1]
     with paused_gc():
-        return [_spooled_one(rows[i]) for i in indices]
+        return [_spooled_one(row) for row in pickle.loads(packed)]
 
 
 def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress: Any, spool: Any) -> Any:
-    """`gapctl.scoring.details.each` with the first source's details from `spool` (a PieceSpool of
-    `kept observations by file): no unit file read again. Large rounds in a pool of forked workers."""
+    """`gapctl.scoring.details.each` with the first source's details from `spool` (a PieceSpool of kept
+    observations by file, or empty: then from the files). Large rounds in a pool of forked workers, which
+    are sent each batch's summaries (`_packed`) rather than reading them from the parent's memory."""
     global _SPOOLED
     import gc
 
@@ -415,7 +480,7 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
     from gapctl.scoring.load import paused_gc
 
     spool.file.flush()  # the workers read it with pread
-    _SPOOLED = (sources, rows, work, spool.file.fileno(), spool.places)
+    _SPOOLED = (sources, work, spool.file.fileno(), spool.places)
     total = len(rows)
     workers = min(details.jobs_wanted(), max(1, total // (details.PARALLEL_FROM // 2)))
     try:
@@ -428,17 +493,38 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
             return
         import multiprocessing
 
-        batches = [list(range(n, min(n + details.BATCH, total))) for n in range(0, total, details.BATCH)]
+        single = len(sources) == 1  # --compare's rows hold another round's summaries: left in place
+        round_ = sources[0].round
+        if single:
+            _shared(round_)  # before the fork: the workers inherit it
+
+        def batches() -> Any:
+            for n in range(0, total, details.BATCH):
+                yield _packed(round_, rows[n:n + details.BATCH]) if single else list(range(n, min(n + details.BATCH,
+                                                                                                    total)))
         done = 0
+        _ROWS[:] = [rows]
+        gc.collect()
         gc.freeze()  # what the parent holds stays out of the workers' collections: their pages stay shared
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for results in pool.imap(_spooled_batch, batches):
+                for results in pool.imap(_spooled_batch if single else _indexed_batch, batches()):
                     yield from results
                     done += len(results)
                     if progress:
                         progress(done, total)
         finally:
             gc.unfreeze()
+            _ROWS.clear()
     finally:
         _SPOOLED = None
+
+
+_ROWS: list[Any] = []  # the rows, for `_indexed_batch`
+
+
+def _indexed_batch(indices: list[int]) -> list[Any]:
+    from gapctl.scoring.load import paused_gc
+
+    with paused_gc():
+        return [_spooled_one(_ROWS[0][i]) for i in indices]
