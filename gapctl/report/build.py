@@ -475,6 +475,8 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
     are sent each batch's summaries (`_packed`) rather than reading them from the parent's memory."""
     global _SPOOLED
     import gc
+    import itertools
+    from collections import deque
 
     from gapctl.scoring import details
     from gapctl.scoring.load import paused_gc
@@ -508,7 +510,15 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
         gc.freeze()  # what the parent holds stays out of the workers' collections: their pages stay shared
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for results in pool.imap(_spooled_batch if single else _indexed_batch, batches()):
+                # a few batches in flight, not all: pages the parent has not written yet wait in its memory
+                # (at 30,000 units, hundreds of MB when the workers ran ahead of it)
+                todo, waiting = batches(), deque()  # type: ignore[var-annotated]
+                for batch in itertools.islice(todo, IN_FLIGHT * workers):
+                    waiting.append(pool.apply_async(_spooled_batch if single else _indexed_batch, (batch,)))
+                while waiting:
+                    results = waiting.popleft().get()
+                    for batch in itertools.islice(todo, 1):
+                        waiting.append(pool.apply_async(_spooled_batch if single else _indexed_batch, (batch,)))
                     yield from results
                     done += len(results)
                     if progress:
@@ -521,6 +531,7 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
 
 
 _ROWS: list[Any] = []  # the rows, for `_indexed_batch`
+IN_FLIGHT = 3  # batches sent ahead to each page worker
 
 
 def _indexed_batch(indices: list[int]) -> list[Any]:
