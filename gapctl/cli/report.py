@@ -80,13 +80,21 @@ def report(
     if robust and fmt is ReportFormat.docx:
         raise _fail(_("--robustness is for html, md and pdf, not docx"), 2)
     warnings: list = []
-    previous_source = None
+    previous_source = spool = None
     # a revision, and every indicator of every unit (--history's rounds, --robustness's draws): rounds loaded whole
     if rev is not None or history or robust:
         scored, source = _scored(path, final=False, warnings=warnings, rev=rev), None
         previous = _scored(compare, final=False, rev=rev) if compare is not None else None
     else:  # totals and ranks file by file (the cache when unchanged); each unit page from that unit's files
-        scored, source = _detailed(path, warnings=warnings)
+        from gapctl.io.export import PieceSpool
+        from gapctl.scoring import one_pass
+
+        spool = PieceSpool() if fmt is not ReportFormat.docx else None
+
+        def check(path: Path, use_cache: bool, progress: Any = None) -> Any:
+            """With the cache off, each unit's observations kept as its file is checked: no file read twice."""
+            return one_pass.check(path, use_cache, build.kept_observations, progress, spool)[0]
+        scored, source = _detailed(path, warnings=warnings, check=check if spool is not None else None)
         previous, previous_source = _detailed(compare) if compare is not None else (None, None)
     scored.ranks_asked = rank
     language = _lang(lang, scored.units)
@@ -105,7 +113,7 @@ def report(
         try:
             if source is not None:
                 document = build.document_units(source, fmt.value, language, previous_source, when, issue, status,
-                                                provenance[0])
+                                                provenance[0], spool=spool)
             else:
                 document = build.document(scored, fmt.value, language, previous, when, issue, status, provenance[0],
                                           past, robustness)
@@ -120,7 +128,7 @@ def report(
     try:
         if source is not None:
             count = build.write_units(source, fmt.value, target, language, previous_source, when, issue, status,
-                                      provenance=provenance[0])
+                                      provenance=provenance[0], spool=spool)
         else:
             files = build.render(scored, fmt.value, language, previous, when, issue, status, provenance[0], past,
                                  robustness)

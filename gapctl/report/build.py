@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing as mp
+import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -177,9 +178,10 @@ def document(scored: RoundScore, fmt: str, lang: str = "zh", previous: RoundScor
 
 def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous: Any = None,
                 stamp: str | None = None, issue: Issue | None = None, standing: Standing | None = None,
-                progress: Any = None, provenance: Any = None) -> int:
+                progress: Any = None, provenance: Any = None, spool: Any = None) -> int:
     """Write the html or md report of `source` (a gapctl.scoring.details.Source; `previous`, the last
-    round's, for --compare) to `out_dir` as `render` + `write` would; the number of files."""
+    round's, for --compare) to `out_dir` as `render` + `write` would; the number of files. `spool`: the
+    units' `kept observations made while the round was checked (`_report_files`)."""
     from gapctl.data.writes import Staging, WriteError, write_directory
 
     out_dir = Path(out_dir)
@@ -189,7 +191,7 @@ def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous
     def fill(stage: Staging) -> None:
         nonlocal count
         for rel, data in _report_files(source, fmt, lang, previous, stamp, issue, standing, progress, stage,
-                                       provenance):
+                                       provenance, spool):
             _check_rel(rel, out_dir)
             stage.put(rel, data)
         count = len(stage.names)
@@ -201,14 +203,16 @@ def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous
 
 
 def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | None, issue: Issue | None,
-                  standing: Standing | None, progress: Any, stage: Any = None, provenance: Any = None) -> Any:
+                  standing: Standing | None, progress: Any, stage: Any = None, provenance: Any = None,
+                  spool: Any = None) -> Any:
     """(relative path, bytes) of every file of the report, unit pages first. report.html, which holds every
     page behind the overview, is written to `stage` in parts (or yielded whole).
 
     Units are taken in the unit set's order, the order in which the overview adds up their indicators
     (markdown.Tally, merged as each unit comes, so no unit's tally is kept); each worker renders a unit's
     page to the bytes written and its section of report.html, which waits in a temporary file until the
-    overview is known and is then copied in the pages' order (ranking order)."""
+    overview is known and is then copied in the pages' order (ranking order). `spool`: each unit's full
+    observations as its file was checked (`kept_observations`, gapctl.scoring.one_pass): no file read again."""
     import tempfile
 
     from gapctl.report.markdown import Tally, _round_facts, overview, unit_page
@@ -236,9 +240,10 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     spans: dict[str, tuple[int, int]] = {}  # unit id → where its section is in `sections`
     _round_facts(scored)  # counted here, before the workers fork: each would walk every unit (and copy its pages)
     rows = details.units_of(*sources, order=scored.units)
+    made = (details.each(sources, rows, work, progress) if spool is None
+            else _each_spooled(sources, rows, work, progress, spool))
     with tempfile.TemporaryFile() as sections:  # report.html's unit sections, until the overview is known
-        for s, (path, data, part, charts, unit_tally) in zip(scored.units, details.each(sources, rows, work,
-                                                                                          progress), strict=True):
+        for s, (path, data, part, charts, unit_tally) in zip(scored.units, made, strict=True):
             tally.merge(unit_tally)
             yield path, data
             if html:
@@ -275,9 +280,10 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
 
 def document_units(source: Any, fmt: str, lang: str = "zh", previous: Any = None, stamp: str | None = None,
                    issue: Issue | None = None, standing: Standing | None = None, provenance: Any = None,
-                   progress: Any = None) -> bytes:
+                   progress: Any = None, spool: Any = None) -> bytes:
     """`document` of a round detailed unit by unit (gapctl.scoring.details): docx with each unit's section
-    made by a worker; pdf printed from the one-file HTML report (which Chromium needs whole)."""
+    made by a worker; pdf printed from the one-file HTML report (which Chromium needs whole). `spool`: as
+    for `write_units` (pdf)."""
     from gapctl.scoring import details
     scored = source.scored
     if fmt == "docx":
@@ -294,7 +300,7 @@ def document_units(source: Any, fmt: str, lang: str = "zh", previous: Any = None
     if fmt == "pdf":
         from gapctl.report.pdf import print_pdf
         files = dict(_report_files(source, "html", lang, previous, stamp, issue, standing, progress,
-                                   provenance=provenance))
+                                   provenance=provenance, spool=spool))
         return print_pdf(files["report.html"].decode("utf-8"))
     raise ValueError(f"{fmt!r} is not a document format; expected one of {', '.join(DOCUMENTS)}")
 
@@ -350,3 +356,186 @@ def write(files: dict[str, str], out_dir: Path) -> None:
         write_directory(out_dir, {rel: text.encode("utf-8") for rel, text in files.items()})
     except WriteError as err:
         raise ReportError(str(err)) from None
+
+
+# --- one pass with the cache off (gapctl.scoring.one_pass) ------------------------------------------
+# With the cache off, `write_units` would parse every unit's file twice: once to check and score it,
+# once more to render its page. Instead each checking worker keeps the unit's observation file as it
+# read it (`kept_observations`, pickled: a tenth of the cost of parsing the YAML again), the parent keeps
+# those bytes in a temporary file (gapctl.io.export.PieceSpool), and the page workers score each unit
+# from them and finish it from the ranked summary (gapctl.scoring.details.detail_from), as
+# `details.detail` does after reading the file again: the same pages, byte for byte.
+
+def kept_observations(plan: Any, full: Any, obs: Any) -> bytes:
+    """A unit's observation file as read, pickled (a gapctl.scoring.one_pass extra, made in a worker)."""
+    import pickle
+    return pickle.dumps(obs, pickle.HIGHEST_PROTOCOL)
+
+
+_SPOOLED: tuple[list[Any], Any, int, dict[Path, tuple[int, int]]] | None = None  # what forked workers inherit
+_SHARED: list[Any] = []  # [round, {id(object): key}, {key: object}]: the objects summaries are sent to workers by
+
+
+def _shared(round_: Any) -> tuple[dict[int, Any], dict[Any, Any]]:
+    """Every object of the round's schemes (by scheme id and place in a walk of their fields) and every unit
+    of its unit set: what a summary sent to a page worker refers to, sent as a key (the worker has them all)."""
+    if _SHARED and _SHARED[0] is round_:
+        return _SHARED[1], _SHARED[2]
+    from gapctl.data.model import Placed
+
+    by_id: dict[int, Any] = {}
+    by_key: dict[Any, Any] = {}
+    fields: dict[type, tuple[str, ...]] = {}
+    for name, root in [*round_.schemes.items(), ("", round_.unit_set)]:
+        todo, n = [root], 0
+        while todo:
+            obj = todo.pop()
+            if isinstance(obj, Placed):
+                if id(obj) in by_id:
+                    continue
+                by_id[id(obj)] = (name, n)
+                by_key[(name, n)] = obj
+                n += 1
+                kind = type(obj)
+                if kind not in fields:
+                    fields[kind] = tuple(f.name for f in dataclasses.fields(obj))
+                todo.extend(getattr(obj, f, None) for f in fields[kind])
+            elif isinstance(obj, (list, tuple)):
+                todo.extend(obj)
+            elif isinstance(obj, dict):
+                todo.extend(obj.values())
+    _SHARED[:] = [round_, by_id, by_key]
+    return by_id, by_key
+
+
+def _known(key: Any) -> Any:
+    """A round's object sent by its key (`_shared`): the worker's own copy, inherited from the parent."""
+    return _SHARED[2][key]
+
+
+def _packed(round_: Any, rows: list[Any]) -> bytes:
+    """Rows of summaries pickled for a page worker: the schemes' and units' objects as keys, so the worker
+    never touches the parent's summaries (whose pages each worker would otherwise copy, a reference count
+    at a time) and the summaries do not drag their schemes along."""
+    import copyreg
+    import io
+    import pickle
+
+    from gapctl.data.model import Placed
+
+    by_id, _ = _shared(round_)
+
+    def reduce(obj: Any) -> Any:
+        key = by_id.get(id(obj))
+        return (_known, (key,)) if key is not None else obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+
+    kinds: list[type] = [Placed]
+    for kind in kinds:
+        kinds.extend(kind.__subclasses__())
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table, **{kind: reduce for kind in kinds}}
+    pickler.dump(rows)
+    return out.getvalue()
+
+
+def _spooled_one(row: list[Any]) -> Any:
+    """`work` of one unit's details: the first source's from its kept observations, finished from its
+    summary (read from its file when none were kept), the others' (--compare) read from their files."""
+    import pickle
+
+    from gapctl.scoring import details
+
+    assert _SPOOLED is not None
+    sources, work, fd, places = _SPOOLED
+    found: list[Any] = []
+    for n, (source, summary) in enumerate(zip(sources, row, strict=True)):
+        place = places.get(source.files.get(summary.unit.id)) if n == 0 and summary is not None else None
+        if summary is None:
+            found.append(None)
+        elif place is None:
+            found.append(details.detail(source, summary))
+        else:
+            found.append(details.detail_from(source, summary, pickle.loads(os.pread(fd, place[1], place[0]))))
+    return work(found)
+
+
+def _spooled_batch(packed: bytes) -> list[Any]:
+    import pickle
+
+    from gapctl.scoring.load import paused_gc
+
+    with paused_gc():
+        return [_spooled_one(row) for row in pickle.loads(packed)]
+
+
+def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress: Any, spool: Any) -> Any:
+    """`gapctl.scoring.details.each` with the first source's details from `spool` (a PieceSpool of kept
+    observations by file, or empty: then from the files). Large rounds in a pool of forked workers, which
+    are sent each batch's summaries (`_packed`) rather than reading them from the parent's memory."""
+    global _SPOOLED
+    import gc
+    import itertools
+    from collections import deque
+
+    from gapctl.scoring import details
+    from gapctl.scoring.load import paused_gc
+
+    spool.file.flush()  # the workers read it with pread
+    _SPOOLED = (sources, work, spool.file.fileno(), spool.places)
+    total = len(rows)
+    workers = min(details.jobs_wanted(), max(1, total // (details.PARALLEL_FROM // 2)))
+    try:
+        if total < details.PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
+            with paused_gc():
+                for n, row in enumerate(rows, start=1):
+                    yield _spooled_one(row)
+                    if progress and (n % 100 == 0 or n == total):
+                        progress(n, total)
+            return
+        import multiprocessing
+
+        single = len(sources) == 1  # --compare's rows hold another round's summaries: left in place
+        round_ = sources[0].round
+        if single:
+            _shared(round_)  # before the fork: the workers inherit it
+
+        def batches() -> Any:
+            for n in range(0, total, details.BATCH):
+                yield _packed(round_, rows[n:n + details.BATCH]) if single else list(range(n, min(n + details.BATCH,
+                                                                                                    total)))
+        done = 0
+        _ROWS[:] = [rows]
+        gc.collect()
+        gc.freeze()  # what the parent holds stays out of the workers' collections: their pages stay shared
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                # a few batches in flight, not all: pages the parent has not written yet wait in its memory
+                # (at 30,000 units, hundreds of MB when the workers ran ahead of it)
+                todo, waiting = batches(), deque()  # type: ignore[var-annotated]
+                for batch in itertools.islice(todo, IN_FLIGHT * workers):
+                    waiting.append(pool.apply_async(_spooled_batch if single else _indexed_batch, (batch,)))
+                while waiting:
+                    results = waiting.popleft().get()
+                    for batch in itertools.islice(todo, 1):
+                        waiting.append(pool.apply_async(_spooled_batch if single else _indexed_batch, (batch,)))
+                    yield from results
+                    done += len(results)
+                    if progress:
+                        progress(done, total)
+        finally:
+            gc.unfreeze()
+            _ROWS.clear()
+    finally:
+        _SPOOLED = None
+
+
+_ROWS: list[Any] = []  # the rows, for `_indexed_batch`
+IN_FLIGHT = 3  # batches sent ahead to each page worker
+
+
+def _indexed_batch(indices: list[int]) -> list[Any]:
+    from gapctl.scoring.load import paused_gc
+
+    with paused_gc():
+        return [_spooled_one(_ROWS[0][i]) for i in indices]

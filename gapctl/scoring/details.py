@@ -94,6 +94,15 @@ def detail_and_observations(source: Source, summary: UnitScore) -> tuple[UnitSco
     return graft(summary, full), obs
 
 
+def detail_from(source: Source, summary: UnitScore, obs: Observations | None) -> UnitScore:
+    """`detail` of the unit whose observation file, as read, is `obs` (kept from an earlier reading of it,
+    e.g. by gapctl.scoring.one_pass): scored and finished from its summary without reading the file again."""
+    plan, round_ = source.plan, source.round
+    full = score_unit(summary.scheme, summary.unit, obs, plan.externals.get(summary.unit.id),
+                      round_.appeals.get(summary.unit.id), round_.stages.get("evidence_due"))
+    return graft(summary, full)
+
+
 def channel_details(source: Source, unit_id: str) -> list[UnitScore]:
     """The full scores of a unit's channels, in the order of the summary's."""
     out = []

@@ -81,3 +81,45 @@ def test_report_command_gives_the_same_bytes_in_a_pool_or_one_process_with_or_wi
                             score(load_round(repo / "rounds/suizhou-2021")))
     assert runs[0].keys() == expected.keys()  # every page (the bytes: tests/scoring/test_details.py)
     assert all(run == runs[0] for run in runs[1:])
+
+
+@pytest.mark.usefixtures("own_cache_home")
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_report_without_the_cache_reads_each_unit_file_once_and_gives_the_same_bytes(
+        fmt: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the cache off, the page workers score each unit from the observations its check kept
+    (gapctl.scoring.one_pass), never from its file again, and are sent their summaries pickled: the same
+    files as the cached path, in a pool of two or in one process."""
+    from typer.testing import CliRunner
+
+    from gapctl.cli import app
+    from gapctl.scoring import details, outcomes
+    from tests.conftest import copy_repo
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pools are used
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    read_again = details.observations
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a unit file read a second time")
+    runner = CliRunner()
+    runs = []
+    for jobs, cache in (("2", False), ("1", False), ("2", True), ("1", True)):
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
+        if cache:
+            monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
+            monkeypatch.setattr(details, "observations", read_again)
+        else:
+            monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+            monkeypatch.setattr(details, "observations", refuse)  # forked workers inherit it
+        out = tmp_path / f"out-{len(runs)}"
+        result = runner.invoke(app, ["--lang", "zh", "report", "rounds/suizhou-2022", "--format", fmt,
+                                     "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        runs.append({p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
+    assert (repo / ".gapctl-cache").is_dir()  # the last runs read the cache, and their files from disk
+    expected = build.render(score(load_round(repo / "rounds/suizhou-2022")), fmt, "zh")
+    assert runs[0].keys() == expected.keys()  # every page (the CLI's also end with the provenance)
+    assert all(run == runs[0] for run in runs[1:])
