@@ -1,8 +1,8 @@
 """`outcomes.check` in one pass for commands that also need each unit's detail, when the cache is off.
 
 Who calls it: `gapctl export` (CSV and Data Package) and `gapctl report` (each unit's observations
-kept) with `--no-cache` / `GAPCTL_NO_CACHE=1`. On the usual path a command
- that shows more of a unit than its totals checks the round file by file
+kept) with `--no-cache` / `GAPCTL_NO_CACHE=1`. On the usual path a command that
+shows more of a unit than its totals checks the round file by file
 (`gapctl.scoring.outcomes`) and then reads every unit's file a second time to detail it
 (`gapctl.scoring.details`); with a warm cache the first pass costs nothing, but with the cache off
 every file is parsed twice. Here each worker reads, checks and scores a file once and, besides the
