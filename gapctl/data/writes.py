@@ -221,10 +221,16 @@ def _batch(writes: Sequence[Write], root: Path | None, directory: Path) -> list[
     current = writes[0]
     try:
         try:
-            for current in writes:
+            temporaries = []
+            for current in writes:  # every temporary file named in the journal before any exists
                 current.path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = journal.intend(current.path, new=current.new)
-                _temporary(current, tmp)
+                temporaries.append((current, journal.intend(current.path, new=current.new)))
+            at: list[Write] = []
+            try:
+                _temporaries(temporaries, at)
+            except BaseException:
+                current = at[0] if at else current  # the file named in the error, as one at a time would
+                raise
             for current in writes:
                 _check(current, root)  # changed while the temporary files were written?
             if len(writes) > 1:
@@ -256,6 +262,31 @@ def _batch(writes: Sequence[Write], root: Path | None, directory: Path) -> list[
         J.sync_directory(parent)
     journal.finish()
     return [w.path for w in writes]
+
+
+WRITERS = 8  # threads writing a batch's temporary files: fsync waits on the disk, not on the GIL
+_THREADED_FROM = 16  # files: below this one thread is as fast
+
+
+def _temporaries(temporaries: list[tuple[Write, Path]], at: list[Write]) -> None:
+    """Write every temporary file (`_temporary`): one after the other for a few, from a small thread pool for
+    many (each waits on its own fsync). Raises the error of the first file (in order) that failed, once no
+    write runs any more, so that the roll-back finds every file made; `at` then holds that file."""
+    if len(temporaries) < _THREADED_FROM:
+        for write, tmp in temporaries:
+            at[:] = [write]
+            _temporary(write, tmp)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(WRITERS)
+    futures = [pool.submit(_temporary, write, tmp) for write, tmp in temporaries]
+    try:
+        for (write, _tmp), future in zip(temporaries, futures, strict=True):
+            at[:] = [write]
+            future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _put(journal: J.Journal, write: Write) -> None:

@@ -30,6 +30,7 @@ symbolic link (gapctl.data.writes).
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 from collections.abc import Callable, Iterator
@@ -74,7 +75,7 @@ VALUE_KEY = {"count-tiers": "count", "proportional": "fraction", "expert-grade":
 class Imported:
     """What an import would do: new file contents by path, and the problems that stop it."""
 
-    files: dict[Path, bytes] = field(default_factory=dict)
+    files: dict[Path, bytes | Spooled] = field(default_factory=dict)  # new bytes (or where a worker put them)
     seen: dict[Path, os.stat_result | None] = field(default_factory=dict)  # as read; None: a new file
     root: Path | None = None  # the repository: no symbolic link below it is written through
     problems: list[str] = field(default_factory=list)  # errors, one line per root cause: nothing is written
@@ -541,7 +542,7 @@ def _plan_files(plan: Plan, out: Imported) -> None:
     from gapctl.data.writes import round_root
 
     out.root = round_root(plan.round.directory)
-    for path, data, seen, issues, checked in _files_planned(plan, out.root, sorted(plan.planned.items())):
+    for path, data, seen, issues, checked in _files_planned(plan, out, sorted(plan.planned.items())):
         for kind, issue in issues:  # what the unit's edit said, in the order it said it
             if kind == "replaced":
                 plan.replaced.append(issue)
@@ -556,24 +557,32 @@ def _plan_files(plan: Plan, out: Imported) -> None:
 
 PARALLEL_FROM = 200  # units: below this one process is faster than starting a pool
 BATCH = 50  # units a worker edits at a time
-_JOB: tuple[Plan, Path | None, list[tuple[str, list[dict[str, Any]]]]] | None = None  # for forked workers
+_JOB: tuple[Plan, Path | None, list[tuple[str, list[dict[str, Any]]]], str] | None = None  # for forked workers
 
 
-def _files_planned(plan: Plan, root: Path | None, items: list[tuple[str, list[dict[str, Any]]]]) -> Any:
+def _files_planned(plan: Plan, out: Imported, items: list[tuple[str, list[dict[str, Any]]]]) -> Any:
     """`_plan_one` of each unit in order: in this process, or for many units in a pool of forked workers
-    (GAPCTL_JOBS) that each edit a batch of files and hand back bytes and what the edit said."""
+    (GAPCTL_JOBS) that each edit a batch of files, put their new bytes in a spool file (`Spooled`: the parent
+    never holds them all) and hand back where they are and what the edit said."""
     global _JOB
     from gapctl.scoring.outcomes import jobs_wanted
 
+    root = out.root
     workers = min(jobs_wanted(), len(items) // (PARALLEL_FROM // 2) or 1)
     if len(items) < PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
         for unit_id, entries in items:
             yield _plan_one(plan, root, unit_id, entries)
         return
     import multiprocessing
+    import shutil
+    import tempfile
+    import weakref
 
     batches = [(n, min(n + BATCH, len(items))) for n in range(0, len(items), BATCH)]
-    _JOB = (plan, root, items)
+    # outside the repository (the system's temporary directory): a killed import leaves the tree as it was
+    spool = tempfile.mkdtemp(prefix="gapctl-import-")
+    weakref.finalize(out, shutil.rmtree, spool, ignore_errors=True)  # once the import is written (or dropped)
+    _JOB = (plan, root, items, spool)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             for results in pool.imap(_batch, batches):
@@ -583,8 +592,43 @@ def _files_planned(plan: Plan, root: Path | None, items: list[tuple[str, list[di
 
 
 def _batch(span: tuple[int, int]) -> list[tuple[Any, ...]]:
-    plan, root, items = _JOB  # type: ignore[misc]
-    return [_plan_one(plan, root, unit_id, entries) for unit_id, entries in items[span[0]:span[1]]]
+    plan, root, items, spool = _JOB  # type: ignore[misc]
+    done = [_plan_one(plan, root, unit_id, entries) for unit_id, entries in items[span[0]:span[1]]]
+    name, offset = os.path.join(spool, str(span[0])), 0
+    with open(name, "wb") as out:  # not fsynced: the writing copies it into fsynced temporary files
+        for n, (path, data, seen, said, checked) in enumerate(done):
+            if data is not None:
+                out.write(data)
+                done[n] = (path, Spooled(name, offset, len(data)), seen, said, checked)
+                offset += len(data)
+    return done
+
+
+class Spooled:
+    """A file's new bytes kept in a worker's spool file (`length` bytes from `offset`): read in chunks when
+    written (gapctl.data.writes takes any iterable of bytes), whole by `bytes()`."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, name: str, offset: int, length: int):
+        self.name, self.offset, self.length = name, offset, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[bytes]:
+        with open(self.name, "rb") as spool:
+            spool.seek(self.offset)
+            left = self.length
+            while left:
+                chunk = spool.read(min(left, self.CHUNK))
+                if not chunk:
+                    raise OSError(errno.EIO, os.strerror(errno.EIO), self.name)  # cut short: nothing is written
+                left -= len(chunk)
+                yield chunk
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self)
 
 
 class _Said:
@@ -778,7 +822,7 @@ def preview(round_: Round, plan: Imported) -> Round:
     after = copy.copy(round_)
     after.observations = dict(round_.observations)
     for path, text in plan.files.items():
-        parsed = read_file(path, text, keep_text=True)
+        parsed = read_file(path, bytes(text), keep_text=True)
         obs = build_observations(parsed.src, parsed.data, []) if parsed.data is not None else None
         if obs is not None:
             after.observations[obs.unit] = obs

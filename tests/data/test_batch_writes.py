@@ -209,3 +209,41 @@ def test_writers_in_one_directory_take_turns(tmp_path: Path) -> None:
         os.close(fd)
     with J.locked(tmp_path, wait=0.2):
         pass
+
+
+def test_a_large_batch_written_by_threads_is_committed_exactly_or_not_at_all(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch of many files has its temporary files written from a thread pool (gapctl.data.writes.WRITERS):
+    every file ends up with its own bytes and mode; a write that fails in the middle of the pool leaves every
+    file as it was, no temporary file, and names the file that failed, as one-at-a-time writing did."""
+    from gapctl.data import writes as W
+
+    count = 3 * W._THREADED_FROM
+    old = {f"f{i:03}.yaml": f"old {i}\n".encode() for i in range(count)}
+    for name, data in old.items():
+        (tmp_path / name).write_bytes(data)
+        (tmp_path / name).chmod(0o640 if name.endswith(("1.yaml", "7.yaml")) else 0o644)
+    modes = {name: (tmp_path / name).stat().st_mode for name in old}
+    new = {name: f"new {i}\n".encode() * (1 + i % 5) for i, name in enumerate(old)}
+    real, written = os.write, []
+
+    def full(fd: int, data: bytes) -> int:
+        name = os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
+        if name.startswith(".f025.yaml."):
+            raise OSError(28, "No space left on device")
+        written.append(name)
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(DiskFull, match=r"f025\.yaml: cannot write: No space left on device; nothing was changed"):
+        write_files([Write(tmp_path / name, data, (tmp_path / name).stat()) for name, data in new.items()], tmp_path)
+    monkeypatch.undo()
+    assert any(name.startswith(".f030.yaml.") for name in written)  # the pool wrote others meanwhile
+    assert {name: (tmp_path / name).read_bytes() for name in old} == old
+    assert leftovers(tmp_path) == [] and not J.journals(tmp_path)
+
+    assert write_files([Write(tmp_path / name, data) for name, data in new.items()], tmp_path) == \
+        [tmp_path / name for name in new]
+    assert {name: (tmp_path / name).read_bytes() for name in old} == new
+    assert {name: (tmp_path / name).stat().st_mode for name in old} == modes
+    assert leftovers(tmp_path) == [] and not J.journals(tmp_path)

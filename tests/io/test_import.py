@@ -369,3 +369,55 @@ def test_a_pool_of_workers_edits_the_same_bytes_and_says_the_same(tmp_path, monk
     assert outputs[0] == outputs[1]
     assert outputs[0][0] == (0 if force else 1)
     assert len(outputs[0][2]) >= 8
+
+
+def test_a_pools_spooled_bytes_are_written_exactly_and_a_failed_write_changes_nothing(tmp_path, monkeypatch):
+    """Workers put the new bytes in spool files outside the repository (the parent keeps only where they are);
+    the files written are those bytes, the spool is gone afterwards, and a write that fails part-way leaves
+    every observation file as it was, nothing temporary in the repository and no spool."""
+    import gc
+    import os
+    import tempfile
+
+    from gapctl.data.writes import DiskFull
+    from tests.conftest import copy_repo
+
+    monkeypatch.setattr(importer, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(importer, "BATCH", 3)
+    monkeypatch.setenv("GAPCTL_JOBS", "2")
+    spools = tmp_path / "spools"
+    spools.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spools))
+    repo = copy_repo(tmp_path / "repo")
+    monkeypatch.chdir(repo)
+    observations = Path("rounds/suizhou-2021/observations")
+    units = sorted(p.stem for p in observations.glob("*.yaml"))
+    Path("r.csv").write_text("单位,指标,结果\n" + "".join(f"{u},1.1,未完成\n" for u in units), encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in sorted(observations.iterdir())}
+
+    round_ = check(Path("rounds/suizhou-2021")).loaded.round
+    plan = importer.read(round_, Path("r.csv"), force=True)
+    assert plan.problems == [] and len(plan.files) == len(units) >= 8
+    assert all(isinstance(data, importer.Spooled) for data in plan.files.values())
+    new = {path.name: bytes(data) for path, data in plan.files.items()}
+    assert len(os.listdir(spools)) == 1 and new != {name: before[name] for name in new}
+
+    real = os.write
+
+    def full(fd, data):
+        if os.path.basename(os.readlink(f"/proc/self/fd/{fd}")).startswith(f".{units[len(units) // 2]}.yaml."):
+            raise OSError(28, "No space left on device")
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(DiskFull):
+        importer.write(plan)
+    monkeypatch.setattr(os, "write", real)
+    assert {p.name: p.read_bytes() for p in sorted(observations.iterdir())} == before
+    assert [p for p in repo.rglob("*") if ".tmp" in p.name or "journal" in p.name] == []
+
+    assert importer.write(plan) == sorted(plan.files)
+    assert {p.name: p.read_bytes() for p in sorted(observations.iterdir())} == {**before, **new}
+    del plan
+    gc.collect()
+    assert os.listdir(spools) == []
