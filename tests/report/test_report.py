@@ -164,7 +164,7 @@ def test_text_and_rows_rendered_once_give_the_html_markdown_it_gives(tmp_path):
 
 
 def test_text_without_markup_is_rendered_as_markdown_it_renders_it():
-    """report.html._inline_html skips parsing text in which no inline rule can start: 100,000 random
+    """report.html._inline_html skips parsing text in which no inline rule can start: 30,000 random
     texts (with and without markup) give what markdown-it's renderInline gives."""
     import random
 
@@ -174,7 +174,7 @@ def test_text_without_markup_is_rendered_as_markdown_it_renders_it():
     pieces = [*"abc 中文\"'#$%+-:=@^{}|()/.,;?09\t", "\\", "`", "*", "_", "[", "]", "!", "<", ">", "&", "~", "\n",
               "\r", "\x00", "http://x.y", "www.a.com", "  ", "&amp;", "\\*", "**b**", "[a](b)"]
     pick = random.Random(18)
-    for _ in range(100_000):
+    for _ in range(30_000):
         text = "".join(pick.choice(pieces) for _ in range(pick.randint(0, 10)))
         html_render._INLINE.pop(text, None)
         assert html_render._inline_html(text) == plain.renderInline(text), repr(text)
@@ -204,13 +204,13 @@ def test_escaped_text_and_links_are_rendered_as_markdown_it_renders_them():
               link("x", "https://例子.cn/路径", relative=False), link("y", "https://a.b/(x)", relative=False)]
     pick = random.Random(18)
     simple = 0
-    for _ in range(100_000):
+    for _ in range(30_000):
         text = "".join(pick.choice(pieces) for _ in range(pick.randint(0, 8)))
         got = html_render._simple_html(text)
         if got is not None:
             simple += 1
             assert got == plain.renderInline(text), repr(text)
-    assert simple > 10_000  # the fast path was taken, not only refused
+    assert simple > 3_000  # the fast path was taken, not only refused
 
 
 def test_page_blocks_are_rendered_as_markdown_it_renders_them():
@@ -232,11 +232,11 @@ def test_page_blocks_are_rendered_as_markdown_it_renders_them():
               "```", "    code", "[ref]: https://a.b", "a\rb", "x\x00y", "|", "| a\n|---\n| b"]
     pick = random.Random(18)
     fast = 0
-    for _ in range(20_000):
+    for _ in range(8_000):
         text = "".join(pick.choice(blocks) + pick.choice(["\n\n", "\n", "\n \n", "\n\n\n"])
                        for _ in range(pick.randint(1, 6)))
         got = html_render._blocks_html(text)
         if got is not None:
             fast += 1
             assert got == plain.render(text), repr(text)
-    assert fast > 1_000
+    assert fast > 400
