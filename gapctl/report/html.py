@@ -124,16 +124,7 @@ def _table_rows_once(original: Any, state: Any, start: int, end: int, silent: bo
         return original(state, start, end, False)
     if len(_ROWS) > _INLINE_MOST:
         _ROWS.clear()
-    html = [_head_html(header, delimiter)]
-    if rows:
-        html.append("<tbody>\n")
-        for row in rows:
-            found = _ROWS.get((delimiter, row))
-            if found is None:
-                found = _ROWS[(delimiter, row)] = _row_html(delimiter, row)
-            html.append(found)
-        html.append("</tbody>\n")
-    html.append("</table>\n")
+    html = [_head_html(header, delimiter), *_table_body(delimiter, rows)]
     token = state.push("html_block", "", 0)
     token.map = [start, line]
     token.content = "".join(html)
@@ -156,6 +147,21 @@ def _head_html(header: str, delimiter: str) -> str:
         alone = _plain().render(f"{header}\n{delimiter}\n")
         found = _ROWS[key] = alone.partition("</thead>\n")[0] + "</thead>\n"
     return found
+
+
+def _table_body(delimiter: str, rows: list[str]) -> list[str]:
+    """A table's rows as HTML (each row rendered once, then from the memo) and its closing tag."""
+    html = []
+    if rows:
+        html.append("<tbody>\n")
+        for row in rows:
+            found = _ROWS.get((delimiter, row))
+            if found is None:
+                found = _ROWS[(delimiter, row)] = _row_html(delimiter, row)
+            html.append(found)
+        html.append("</tbody>\n")
+    html.append("</table>\n")
+    return html
 
 
 def _row_html(delimiter: str, row: str) -> str:
@@ -325,15 +331,7 @@ def _blocks_html(markdown: str) -> str | None:
             if head is None or len(rows) * (header.count("|") + 1) > MAX_AUTOCOMPLETED_CELLS:
                 return None
             out.append(head)
-            if rows:
-                out.append("<tbody>\n")
-                for row in rows:
-                    found = _ROWS.get((delimiter, row))
-                    if found is None:
-                        found = _ROWS[(delimiter, row)] = _row_html(delimiter, row)
-                    out.append(found)
-                out.append("</tbody>\n")
-            out.append("</table>\n")
+            out.extend(_table_body(delimiter, rows))
         elif first == "-" and all(item.startswith("- ") and _one_line(item[2:]) for item in lines[i:end]):
             after = next((later for later in lines[end:] if later.strip(" \t")), "")
             if after.startswith(("-", " ", "\t")):  # the list goes on after the blank line (a loose list)

@@ -23,15 +23,13 @@ from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from gapctl.data import cache as C
-from gapctl.data.journal import pending
 from gapctl.data.sources import SourceFile, display_path, read_file
-from gapctl.problems import ERROR, Report
+from gapctl.problems import ERROR
 from gapctl.scoring import outcomes
 from gapctl.scoring.executors import chosen
-from gapctl.scoring.load import build_observations, find_repository_root, load, paused_gc, unreadable_problem
+from gapctl.scoring.load import build_observations, paused_gc, unreadable_problem
 from gapctl.scoring.score import score_channel, score_unit, summarise
-from gapctl.scoring.validate import check_definitions, check_observation_file, check_round_context
+from gapctl.scoring.validate import check_observation_file
 
 Extra = Callable[[Any, Any, Any], Any]  # (plan, a unit's full score before ranking, its observations) → kept
 BATCH = 16  # files a worker takes at a time
@@ -53,27 +51,11 @@ def check(path: Path | str, use_cache: bool, extra: Extra, progress: outcomes.Pr
         extras = {}
     if not cache_off(use_cache) or chosen() is not None:
         return outcomes.check(path, use_cache, progress), extras
-    with paused_gc():
-        start = path if path.is_dir() else path.parent
-        root = find_repository_root(start.resolve())
-        for line in pending(root) if root is not None else []:
-            C.notice(line)
-        loaded = load(path, observations=False, cache=None)
-        repo = loaded.repository
-        report = Report(list(loaded.problems) + check_definitions(repo))
-        rounds = [loaded.round] if loaded.round else list(repo.rounds.values())
-        plans = []
-        files = loaded.files_read
-        for round_ in rounds:
-            if round_ is None:
-                continue
-            report.extend(check_round_context(round_))
-            plan = outcomes._plan(round_, None, can_score=not any(p.severity == ERROR for p in report.problems))
-            _run(plan, extra if len(rounds) == 1 else None, extras, progress)
-            report.extend(outcomes._merge(plan))
-            files += len(round_.observation_paths) + len(round_.channel_paths)
-            plans.append(plan)
-    return outcomes.Checked(loaded, report, files, plans, None), extras
+
+    def run(plan: Any, only_round: bool) -> None:
+        _run(plan, extra if only_round else None, extras, progress)
+
+    return outcomes.check(path, False, progress, run=run), extras
 
 
 def file_outcome(plan: Any, path: Path, data: bytes, extra: Extra | None = None) -> tuple[outcomes.FileOutcome, Any]:

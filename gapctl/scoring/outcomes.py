@@ -118,9 +118,11 @@ def jobs_wanted() -> int:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def check(path: Path | str, use_cache: bool = True, progress: Progress | None = None, tree: Any = None) -> Checked:
+def check(path: Path | str, use_cache: bool = True, progress: Progress | None = None, tree: Any = None,
+          run: Callable[[RoundPlan, bool], None] | None = None) -> Checked:
     """Load, validate and summarise-score a round (or every round of a repository); `tree`: read the
-    files of a git revision (gapctl.data.tree.GitTree) instead of the disk's."""
+    files of a git revision (gapctl.data.tree.GitTree) instead of the disk's; `run(plan, only_round)`:
+    compute each round's outcomes another way (gapctl.scoring.one_pass) instead of `_run`."""
     from gapctl.scoring.load import find_repository_root
 
     path = Path(path)
@@ -142,7 +144,10 @@ def check(path: Path | str, use_cache: bool = True, progress: Progress | None = 
             context_problems = check_round_context(round_)
             report.extend(context_problems)
             plan = _plan(round_, cache, can_score=not any(p.severity == ERROR for p in report.problems))
-            _run(plan, progress)
+            if run is None:
+                _run(plan, progress)
+            else:
+                run(plan, len(rounds) == 1)
             report.extend(_merge(plan))
             files += len(round_.observation_paths) + len(round_.channel_paths)
             plans.append(plan)
