@@ -11,7 +11,7 @@ unit's full score *before* ranking (e.g. its rows, with the few figures that ran
 for the parent to fill in from the finished summary, see `gapctl.scoring.details.graft`).
 
 What it guarantees: the `Checked` it returns is the one `outcomes.check` returns (the same
-outcomes, in the same order, the same problems): `file_outcome` mirrors `outcomes._outcome`, and
+outcomes, in the same order, the same problems): `file_outcome` is `outcomes._outcome` with the extra, and
 tests/scoring/test_one_pass.py compares the two on every shipped round. With the cache on, a
 cluster chosen, or a round that is not one round, it is `outcomes.check` and no extras.
 """
@@ -24,12 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from gapctl.data.sources import SourceFile, display_path, read_file
-from gapctl.problems import ERROR
 from gapctl.scoring import outcomes
 from gapctl.scoring.executors import chosen
-from gapctl.scoring.load import build_observations, paused_gc, unreadable_problem
-from gapctl.scoring.score import score_channel, score_unit, summarise
-from gapctl.scoring.validate import check_observation_file
+from gapctl.scoring.load import paused_gc, unreadable_problem
 
 Extra = Callable[[Any, Any, Any], Any]  # (plan, a unit's full score before ranking, its observations) → kept
 BATCH = 16  # files a worker takes at a time
@@ -61,35 +58,7 @@ def check(path: Path | str, use_cache: bool, extra: Extra, progress: outcomes.Pr
 def file_outcome(plan: Any, path: Path, data: bytes, extra: Extra | None = None) -> tuple[outcomes.FileOutcome, Any]:
     """`outcomes._outcome(plan, path, data)`, and `extra` of the unit's full score before it is summarised
     (None for a channel's file, a file with errors, or no `extra`)."""
-    round_ = plan.round
-    parsed = read_file(path, data, keep_text=not outcomes._on_disk(round_.tree))
-    load_problems = list(parsed.problems)
-    obs = build_observations(parsed.src, parsed.data, load_problems) if parsed.data is not None else None
-    outcome = outcomes.FileOutcome(parsed.src, obs.unit if obs else None, load_problems)
-    if obs is None or round_.unit_set is None:
-        return outcome, None
-    outcome.measures = obs.measures
-    if obs.channel is not None:
-        from gapctl.scoring.check_rollups import check_channel_file
-        outcome.channel = obs.channel
-        outcome.check_problems = check_channel_file(round_, plan.units, obs, outcome.evidence_files)
-        if plan.can_score and not any(p.severity == ERROR for p in load_problems + outcome.check_problems):
-            channel = score_channel(round_, obs.unit, obs)
-            outcome.score = summarise(channel, set()) if channel is not None else None
-        return outcome, None
-    outcome.check_problems = check_observation_file(round_, plan.units, obs, outcome.evidence_files)
-    unit = plan.units.get(obs.unit)
-    scheme = round_.scheme_for(unit) if unit else None
-    if unit is not None and scheme is not None:
-        outcome.progress = outcomes.progress_counts(scheme, unit, obs)
-    kept = None
-    if plan.can_score and unit and scheme and not any(
-            p.severity == ERROR for p in load_problems + outcome.check_problems):
-        full = score_unit(scheme, unit, obs, plan.externals.get(unit.id), round_.appeals.get(unit.id),
-                          round_.stages.get("evidence_due"))
-        kept = extra(plan, full, obs) if extra is not None else None
-        outcome.score = summarise(full, plan.keep_nodes[scheme.id])
-    return outcome, kept
+    return outcomes.outcome_with(plan, path, data, extra)
 
 
 def _compute(plan: Any, path: Path, extra: Extra | None) -> tuple[outcomes.FileOutcome, Any]:

@@ -287,13 +287,20 @@ def _key_of_hash(plan: RoundPlan, path: Path, digest: str) -> str:
 
 def _outcome(plan: RoundPlan, path: Path, data: bytes) -> FileOutcome:
     """Read, check and summarise-score one observation file (in a worker or here)."""
+    return outcome_with(plan, path, data)[0]
+
+
+def outcome_with(plan: RoundPlan, path: Path, data: bytes,
+                 extra: Callable[[Any, Any, Any], Any] | None = None) -> tuple[FileOutcome, Any]:
+    """`_outcome`, and `extra(plan, the unit's full score before it is summarised, its observations)`
+    (None for a channel's file, a file with errors, or no `extra`): what gapctl.scoring.one_pass keeps."""
     round_ = plan.round
     parsed = read_file(path, data, keep_text=not _on_disk(round_.tree))
     load_problems = list(parsed.problems)
     obs = build_observations(parsed.src, parsed.data, load_problems) if parsed.data is not None else None
     outcome = FileOutcome(parsed.src, obs.unit if obs else None, load_problems)
     if obs is None or round_.unit_set is None:
-        return outcome
+        return outcome, None
     outcome.measures = obs.measures
     if obs.channel is not None:
         from gapctl.scoring.check_rollups import check_channel_file
@@ -302,18 +309,20 @@ def _outcome(plan: RoundPlan, path: Path, data: bytes) -> FileOutcome:
         if plan.can_score and not any(p.severity == ERROR for p in load_problems + outcome.check_problems):
             channel = score_channel(round_, obs.unit, obs)
             outcome.score = summarise(channel, set()) if channel is not None else None
-        return outcome
+        return outcome, None
     outcome.check_problems = check_observation_file(round_, plan.units, obs, outcome.evidence_files)
     unit = plan.units.get(obs.unit)
     scheme = round_.scheme_for(unit) if unit else None
     if unit is not None and scheme is not None:
         outcome.progress = progress_counts(scheme, unit, obs)
+    kept = None
     if plan.can_score and unit and scheme and not any(
             p.severity == ERROR for p in load_problems + outcome.check_problems):
-        outcome.score = summarise(score_unit(scheme, unit, obs, plan.externals.get(unit.id),
-                                             round_.appeals.get(unit.id), round_.stages.get("evidence_due")),
-                                  plan.keep_nodes[scheme.id])
-    return outcome
+        full = score_unit(scheme, unit, obs, plan.externals.get(unit.id), round_.appeals.get(unit.id),
+                          round_.stages.get("evidence_due"))
+        kept = extra(plan, full, obs) if extra is not None else None
+        outcome.score = summarise(full, plan.keep_nodes[scheme.id])
+    return outcome, kept
 
 
 def progress_counts(scheme: Any, unit: Unit, obs: Any) -> tuple[int, int, int]:
