@@ -23,10 +23,9 @@ from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from gapctl.data.sources import SourceFile, display_path, read_file
 from gapctl.scoring import outcomes
 from gapctl.scoring.executors import chosen
-from gapctl.scoring.load import paused_gc, unreadable_problem
+from gapctl.scoring.load import paused_gc
 
 Extra = Callable[[Any, Any, Any], Any]  # (plan, a unit's full score before ranking, its observations) → kept
 BATCH = 16  # files a worker takes at a time
@@ -62,18 +61,8 @@ def file_outcome(plan: Any, path: Path, data: bytes, extra: Extra | None = None)
 
 
 def _compute(plan: Any, path: Path, extra: Extra | None) -> tuple[outcomes.FileOutcome, Any]:
-    """`outcomes._compute` with the cache off (no key), and the file's extra."""
-    if outcomes._too_large(plan.round.tree, path):
-        parsed = read_file(path)
-        return outcomes.FileOutcome(parsed.src, None, list(parsed.problems)), None
-    try:
-        data = outcomes._read(plan.round.tree, path)
-    except OSError as err:
-        return outcomes.FileOutcome(SourceFile(path, display_path(path)), None,
-                                    [unreadable_problem(path, f"cannot read file: {err.strerror or err}")]), None
-    outcome, kept = file_outcome(plan, path, data, extra)
-    if outcomes.cacheable(plan, path, outcome):
-        outcomes._key(plan, path, data)  # its sha256 in plan.hashes, as outcomes._compute leaves it (provenance)
+    """`outcomes._compute` with the file's extra (its key, when cacheable, left in plan.hashes for provenance)."""
+    outcome, _key, kept = outcomes.compute_with(plan, path, extra)
     return outcome, kept
 
 

@@ -456,16 +456,23 @@ def _work(chunk: list[int]) -> list[tuple[int, bytes | None, str | None]]:
 
 def _compute(plan: RoundPlan, path: Path) -> tuple[FileOutcome, str | None]:
     """One file's outcome, and its key if the outcome may be cached."""
+    outcome, key, _kept = compute_with(plan, path)
+    return outcome, key
+
+
+def compute_with(plan: RoundPlan, path: Path, extra: Callable[[Any, Any, Any], Any] | None = None
+                 ) -> tuple[FileOutcome, str | None, Any]:
+    """`_compute`, and the file's `extra` (`outcome_with`): what gapctl.scoring.one_pass keeps."""
     if _too_large(plan.round.tree, path):  # refused without reading it all
         parsed = read_file(path)
-        return FileOutcome(parsed.src, None, list(parsed.problems)), None
+        return FileOutcome(parsed.src, None, list(parsed.problems)), None, None
     try:
         data = _read(plan.round.tree, path)
     except OSError as err:
         return FileOutcome(SourceFile(path, display_path(path)), None,
-                           [unreadable_problem(path, f"cannot read file: {err.strerror or err}")]), None
-    outcome = _outcome(plan, path, data)
-    return outcome, _key(plan, path, data) if cacheable(plan, path, outcome) else None
+                           [unreadable_problem(path, f"cannot read file: {err.strerror or err}")]), None, None
+    outcome, kept = outcome_with(plan, path, data, extra)
+    return outcome, _key(plan, path, data) if cacheable(plan, path, outcome) else None, kept
 
 
 def cacheable(plan: RoundPlan, path: Path, outcome: FileOutcome) -> bool:
