@@ -74,6 +74,7 @@ class FileOutcome:
     score: UnitScore | None = None  # a summary; None when the file or its context has errors
     channel: str | None = None  # a channel's file (rounds/<r>/channels/<unit>/<channel>.yaml)
     progress: tuple[int, int, int] | None = None  # what `gapctl status` counts (see `progress_counts`)
+    deferred: Any = None  # a score read lazily and not built yet (`compact.materialise`; `score` builds it)
 
 
 @dataclass
@@ -108,6 +109,7 @@ class Checked:
     files: int
     plans: list[RoundPlan]
     cache: C.Cache | None = None
+    light: bool = False  # `check(light=True)`: `score` gives what `gapctl score` prints (see `_light_scores`)
 
 
 def jobs_wanted() -> int:
@@ -119,10 +121,12 @@ def jobs_wanted() -> int:
 
 
 def check(path: Path | str, use_cache: bool = True, progress: Progress | None = None, tree: Any = None,
-          run: Callable[[RoundPlan, bool], None] | None = None) -> Checked:
+          run: Callable[[RoundPlan, bool], None] | None = None, light: bool = False) -> Checked:
     """Load, validate and summarise-score a round (or every round of a repository); `tree`: read the
     files of a git revision (gapctl.data.tree.GitTree) instead of the disk's; `run(plan, only_round)`:
-    compute each round's outcomes another way (gapctl.scoring.one_pass) instead of `_run`."""
+    compute each round's outcomes another way (gapctl.scoring.one_pass) instead of `_run`. `light`:
+    `score` then gives only what `gapctl score` prints of each unit (totals, grades, flags, ranks), from
+    the round's finished records in the cache where they still hold (`_light_scores`)."""
     from gapctl.scoring.load import find_repository_root
 
     path = Path(path)
@@ -145,13 +149,13 @@ def check(path: Path | str, use_cache: bool = True, progress: Progress | None = 
             report.extend(context_problems)
             plan = _plan(round_, cache, can_score=not any(p.severity == ERROR for p in report.problems))
             if run is None:
-                _run(plan, progress)
+                _run(plan, progress, lazy=light and cache is not None)
             else:
                 run(plan, len(rounds) == 1)
             report.extend(_merge(plan))
             files += len(round_.observation_paths) + len(round_.channel_paths)
             plans.append(plan)
-    return Checked(loaded, report, files, plans, cache)
+    return Checked(loaded, report, files, plans, cache, light)
 
 
 def score(checked: Checked, final: bool = False) -> RoundScore:
@@ -161,10 +165,14 @@ def score(checked: Checked, final: bool = False) -> RoundScore:
     by_unit = {o.unit: o for o in plan.outcomes if o.unit is not None and o.channel is None}
     channels: dict[str, list[UnitScore]] = {}
     for outcome in plan.outcomes:
-        if outcome.channel is not None and outcome.unit is not None and outcome.score is not None:
+        if outcome.channel is not None and outcome.unit is not None and _score_of(plan, outcome) is not None:
             channels.setdefault(outcome.unit, []).append(outcome.score)
     due = round_.stages.get("evidence_due")
     scores: list[UnitScore] = []
+    light = checked.light and plan.cache is not None
+    memo = _read_finished(plan) if light else {}
+    file_keys = dict(zip(_paths(plan), plan.keys, strict=True)) if light else {}
+    recorded: dict[int, tuple[FileOutcome, list[Any]]] = {}  # id() of a score read from a finished record
     with paused_gc():
         for unit in round_.unit_set.units if round_.unit_set else []:
             scheme = round_.scheme_for(unit)
@@ -172,13 +180,150 @@ def score(checked: Checked, final: bool = False) -> RoundScore:
                 continue
             outcome = by_unit.get(unit.id)
             if outcome is not None:
-                assert outcome.score is not None, "score() needs a check without errors"
+                found = _from_record(plan, outcome, memo.get(unit.id), file_keys) if memo else None
+                if found is not None:
+                    recorded[id(found[0])] = (outcome, found[1])
+                    scores.append(found[0])
+                    continue
+                assert _score_of(plan, outcome) is not None, "score() needs a check without errors"
                 scores.append(outcome.score)
             else:
                 scores.append(summarise(score_unit(scheme, unit, None, plan.externals.get(unit.id),
                                                    round_.appeals.get(unit.id), due), plan.keep_nodes[scheme.id]))
         measures = {o.unit: o.measures for o in by_unit.values() if o.unit is not None}
-        return rank_round(round_, scores, measures, final, channels, period_scores(round_))
+        if not light:
+            return rank_round(round_, scores, measures, final, channels, period_scores(round_))
+        return _light_scores(plan, scores, measures, final, channels, recorded, memo, file_keys)
+
+
+# --- `gapctl score` from finished records ------------------------------------------------
+
+def _score_of(plan: RoundPlan, outcome: FileOutcome) -> UnitScore | None:
+    """The outcome's score, built now if it was read lazily (computed again if it cannot be read)."""
+    if outcome.deferred is not None:
+        objects = plan.objects
+        own = outcome.src
+
+        def resolve(name: str) -> Any:
+            return own if name == OWN else objects[name]
+        try:
+            compact.materialise(outcome, resolve)
+        except codec.CodecError:  # signed by this user but unreadable with this code: computed again
+            outcome.score, outcome.deferred = _compute(plan, outcome.src.path)[0].score, None
+    return outcome.score
+
+
+def _finished_key(plan: RoundPlan) -> str:
+    return C.key_of("finished", plan.context, compact.FINISHED)
+
+
+def _read_finished(plan: RoundPlan) -> dict[str, list[Any]]:
+    """The round's finished records by unit id (`compact.finished_record`), as the last `gapctl score`
+    of the same round context wrote them; {} when there are none or they cannot be read."""
+    assert plan.cache is not None
+    payload = plan.cache.get(_finished_key(plan))
+    if payload is None:
+        return {}
+    try:
+        import msgpack
+        value = msgpack.unpackb(payload, raw=False, use_list=True)
+    except Exception:  # not this code's records: every unit is finished again and the records rewritten
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return value
+
+
+def _from_record(plan: RoundPlan, outcome: FileOutcome, record: Any,
+                 file_keys: dict[Path, str | None]) -> tuple[UnitScore, list[Any]] | None:
+    """The unit's score from its finished record, when the record was made from this very file (the same
+    cache key: its bytes, its unit's record, the scheme, the round) and its scheme has no groups (a
+    unit built from others' scores is finished on every run); else None."""
+    if not isinstance(record, list) or len(record) < 5 or outcome.score is not None and outcome.deferred is None:
+        return None  # (an outcome computed this run, not read from the cache, is finished as computed)
+    key = file_keys.get(outcome.src.path)
+    if key is None or record[1] != key or not isinstance(record[4], list):
+        return None
+    scheme = plan.round.scheme_for(plan.units[outcome.unit]) if outcome.unit in plan.units else None
+    if scheme is None or scheme.groups:
+        return None
+    objects = plan.objects
+    own = outcome.src
+
+    def resolve(name: str) -> Any:
+        return own if name == OWN else objects[name]
+    try:
+        found = compact.finished_score(record, own, resolve)
+    except (codec.CodecError, KeyError):
+        return None
+    if found.unit is not plan.units.get(outcome.unit) or found.scheme is not scheme:
+        return None
+    return found, record
+
+
+def _light_scores(plan: RoundPlan, scores: list[UnitScore], measures: dict[str, dict[str, Decimal]], final: bool,
+                  channels: dict[str, list[UnitScore]], recorded: dict[int, tuple[FileOutcome, list[Any]]],
+                  memo: dict[str, list[Any]], file_keys: dict[Path, str | None]) -> RoundScore:
+    """`rank_round` over scores some of which come from finished records: ranking (rank bonuses) runs over
+    all of them first; a record holds only while its unit's rank leaves earned what they earned when the
+    record was made (else the unit's summary is built and finished as usual). Then the records of the
+    units finished this time are written (one cache entry for the round)."""
+    from gapctl.scoring.score import _rank_bonuses, category_of
+
+    round_ = plan.round
+    for score_ in scores:
+        score_.category = category_of(score_.scheme, score_.unit)
+    _rank_bonuses(scores, measures)
+    earned = {s.unit.id: compact.rank_earned(s) for s in scores}
+    done: set[int] = set()
+    for n, score_ in enumerate(scores):
+        entry = recorded.get(id(score_))
+        if entry is None:
+            continue
+        outcome, record = entry
+        if record[4] == earned[score_.unit.id]:
+            done.add(id(score_))
+            continue
+        full = _score_of(plan, outcome)  # another unit's measure moved this one's rank bonus: finish it again
+        assert full is not None
+        full.category = score_.category
+        for lid, leaf in score_.leaves.items():
+            full.leaves[lid].earned = leaf.earned
+        scores[n] = full
+    result = rank_round(round_, scores, measures, final, channels, period_scores(round_), finished=done)
+    if len(done) != len(scores) or len(memo) != len(done):
+        _write_finished(plan, result.units, earned, file_keys)
+    return result
+
+
+def _write_finished(plan: RoundPlan, scores: list[UnitScore], earned: dict[str, list[str]],
+                    file_keys: dict[Path, str | None]) -> None:
+    """The round's finished records (one cache entry): every unit with an observation file whose score a
+    record can hold (`compact.finished_record`)."""
+    import msgpack
+
+    assert plan.cache is not None
+    outcomes = {o.unit: o for o in plan.outcomes if o.unit is not None and o.channel is None}
+    references = plan.references
+    records: dict[str, list[Any]] = {}
+    for score_ in scores:
+        uid = score_.unit.id
+        outcome = outcomes.get(uid)
+        if outcome is None or score_.source is None:
+            continue
+        key = file_keys.get(outcome.src.path)
+        if key is None:
+            continue
+        own = id(score_.source)
+        record = compact.finished_record(score_, key, earned.get(uid, []),
+                                         lambda obj: OWN if id(obj) == own else references.get(id(obj)))
+        if record is not None:
+            records[uid] = record
+    try:
+        payload = msgpack.packb(records, use_bin_type=True, strict_types=True)
+    except (TypeError, ValueError, OverflowError):
+        return
+    plan.cache.put(_finished_key(plan), payload)
 
 
 # --- planning -------------------------------------------------------------------------
@@ -370,13 +515,13 @@ def _display(plan: RoundPlan, path: Path) -> str:
     return path.name if base == "." else os.path.join(base, path.name)
 
 
-def _load(plan: RoundPlan, path: Path, payload: bytes) -> FileOutcome:
+def _load(plan: RoundPlan, path: Path, payload: bytes, lazy: bool = False) -> FileOutcome:
     own = SourceFile(path, _display(plan, path))  # fresh: positions are found when printed
     objects = plan.objects
 
     def resolve(name: str) -> Any:
         return own if name == OWN else objects[name]
-    return compact.loads(payload, FileOutcome, own, resolve)
+    return compact.loads(payload, FileOutcome, own, resolve, lazy)
 
 
 _PLAN: RoundPlan | None = None  # the plan a forked worker inherits
@@ -483,8 +628,9 @@ def cacheable(plan: RoundPlan, path: Path, outcome: FileOutcome) -> bool:
 
 # --- a round --------------------------------------------------------------------------
 
-def _run(plan: RoundPlan, progress: Progress | None) -> None:
-    """Every observation file's outcome, in path order: from the cache, a pool of workers (or a cluster), or here."""
+def _run(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> None:
+    """Every observation file's outcome, in path order: from the cache, a pool of workers (or a cluster), or here.
+    `lazy`: the scores of outcomes read from the cache are built only when asked for (`_score_of`)."""
     paths = _paths(plan)
     results: list[FileOutcome | None] = [None] * len(paths)
     # the stat index vouches for files on disk only (a git revision's files are read from git)
@@ -519,7 +665,7 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
             payload = reused.get(index)
             if payload is not None:
                 try:
-                    results[index] = _load(plan, paths[index], payload)
+                    results[index] = _load(plan, paths[index], payload, lazy)
                     kept[index] = payload
                     continue
                 except Exception:  # signed by this user but unreadable with this code: recompute

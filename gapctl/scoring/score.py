@@ -823,9 +823,10 @@ def period_scores(round_: Round, seen: tuple[str, ...] = (),
 
 def rank_round(round_: Round, scores: list[UnitScore], measures: dict[str, dict[str, Decimal]],
                final: bool = False, channels: dict[str, list[UnitScore]] | None = None,
-               periods: dict[str, list[UnitScore]] | None = None) -> RoundScore:
+               periods: dict[str, list[UnitScore]] | None = None, finished: set[int] | None = None) -> RoundScore:
     """Phase 5 over units scored one by one: rank bonuses, then every unit finished after the
-    scores it is built from (channels, subordinates, periods), then ranks and order."""
+    scores it is built from (channels, subordinates, periods), then ranks and order. `finished`: id()s
+    of scores finished already (read from gapctl.scoring.outcomes' finished records), not finished again."""
     from gapctl.scheme.constructs.groups import group_values
 
     channels, periods = channels or {}, periods or {}
@@ -837,7 +838,8 @@ def rank_round(round_: Round, scores: list[UnitScore], measures: dict[str, dict[
             finish_unit(channel)
     by_id = {s.unit.id: s for s in scores}
     for score in _subordinates_first(scores, by_id):
-        finish_unit(score, group_values(round_, score, by_id, channels, periods))
+        if finished is None or id(score) not in finished:
+            finish_unit(score, group_values(round_, score, by_id, channels, periods))
     _assign_ranks(scores)
     result = RoundScore(round_, sorted(scores, key=_order(round_)), channels=channels, periods=periods)
     if final:
