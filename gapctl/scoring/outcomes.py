@@ -316,7 +316,7 @@ def _write_finished(plan: RoundPlan, scores: list[UnitScore], earned: dict[str, 
             continue
         own = id(score_.source)
         record = compact.finished_record(score_, key, earned.get(uid, []),
-                                         lambda obj: OWN if id(obj) == own else references.get(id(obj)))
+                                         lambda obj, own=own: OWN if id(obj) == own else references.get(id(obj)))
         if record is not None:
             records[uid] = record
     try:
