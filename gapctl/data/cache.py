@@ -461,7 +461,7 @@ class StatIndex:
             return None
         if mtime >= self.old_snapshot - RACY_NS:  # racily clean (the change time only has to be equal)
             return None
-        directory = os.path.dirname(name)
+        directory = name[:name.rfind("/")] or "/"  # os.path.dirname of a normalised absolute path, cheaper
         if self.old_dirs.get(directory) != self._real(directory):
             return None
         return digest if isinstance(digest, str) else None
@@ -469,7 +469,9 @@ class StatIndex:
     def hash(self, path: Path, read: Any, st: os.stat_result | None = None) -> str:
         """The content hash of `path`: the index's when it may be trusted, else `read(path)`'s bytes
         hashed (OSError and ValueError from `read` pass through). `st`: its `lstat`, if taken."""
-        name = os.path.abspath(path)
+        name = os.fspath(path)  # os.path.abspath(path), which returns a normalised absolute path as it is
+        if not name.startswith("/") or "/." in name or "//" in name or name.endswith("/"):
+            name = os.path.abspath(name)
         if st is None:
             try:
                 st = os.lstat(name)

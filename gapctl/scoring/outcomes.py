@@ -92,7 +92,7 @@ class RoundPlan:
     objects: dict[str, Any]     # and back (problem kinds included)
     cache: C.Cache | None = None
     outcomes: list[FileOutcome] = field(default_factory=list)
-    displays: dict[Path, str] = field(default_factory=dict)
+    displays: dict[str, str] = field(default_factory=dict)  # a directory (its str) → how it is shown
     keys: list[str | None] = field(default_factory=list)  # each file's cache key (None: not cached)
     computed: int = 0  # files read and checked this time (the others came from the cache)
     hashes: dict[Path, str] = field(default_factory=dict)  # sha256 of the files read here (gapctl.review.provenance)
@@ -268,12 +268,10 @@ def _light_scores(plan: RoundPlan, scores: list[UnitScore], measures: dict[str, 
     all of them first; a record holds only while its unit's rank leaves earned what they earned when the
     record was made (else the unit's summary is built and finished as usual). Then the records of the
     units finished this time are written (one cache entry for the round)."""
-    from gapctl.scoring.score import _rank_bonuses, category_of
+    from gapctl.scoring.score import rank_bonuses
 
     round_ = plan.round
-    for score_ in scores:
-        score_.category = category_of(score_.scheme, score_.unit)
-    _rank_bonuses(scores, measures)
+    rank_bonuses(scores, measures)
     earned = {s.unit.id: compact.rank_earned(s) for s in scores}
     done: set[int] = set()
     for n, score_ in enumerate(scores):
@@ -507,12 +505,13 @@ def _dump(plan: RoundPlan, outcome: FileOutcome) -> bytes | None:
 
 def _display(plan: RoundPlan, path: Path) -> str:
     """display_path(path), resolving each directory once instead of each file."""
-    if (path in plan.links) if plan.links is not None else path.is_symlink():
+    if (plan.links and path in plan.links) if plan.links is not None else path.is_symlink():
         return display_path(path)
-    base = plan.displays.get(path.parent)
+    directory, _, name = os.fspath(path).rpartition("/")  # strings, not Path.parent: this runs per file
+    base = plan.displays.get(directory)
     if base is None:
-        base = plan.displays[path.parent] = display_path(path.parent)
-    return path.name if base == "." else os.path.join(base, path.name)
+        base = plan.displays[directory] = display_path(path.parent)
+    return name if base == "." else os.path.join(base, name)
 
 
 def _load(plan: RoundPlan, path: Path, payload: bytes, lazy: bool = False) -> FileOutcome:

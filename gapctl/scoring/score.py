@@ -639,6 +639,13 @@ def category_of(scheme: Scheme, unit: Unit) -> Category | None:
     return None
 
 
+def rank_bonuses(scores: list[UnitScore], measures: dict[str, dict[str, Decimal]]) -> None:
+    """Each unit's ranking category, then the points of its `rank` rules (`_rank_bonuses`)."""
+    for score in scores:
+        score.category = category_of(score.scheme, score.unit)
+    _rank_bonuses(scores, measures)
+
+
 def _rank_bonuses(scores: list[UnitScore], measures: dict[str, dict[str, Decimal]]) -> None:
     """`rank` rules: points for the units in the top N among those scored by the same scheme.
 
@@ -826,13 +833,13 @@ def rank_round(round_: Round, scores: list[UnitScore], measures: dict[str, dict[
                periods: dict[str, list[UnitScore]] | None = None, finished: set[int] | None = None) -> RoundScore:
     """Phase 5 over units scored one by one: rank bonuses, then every unit finished after the
     scores it is built from (channels, subordinates, periods), then ranks and order. `finished`: id()s
-    of scores finished already (read from gapctl.scoring.outcomes' finished records), not finished again."""
+    of scores finished already (read from gapctl.scoring.outcomes' finished records), not finished again;
+    with it, the caller has set categories and rank bonuses (`rank_bonuses`) already."""
     from gapctl.scheme.constructs.groups import group_values
 
     channels, periods = channels or {}, periods or {}
-    for score in scores:
-        score.category = category_of(score.scheme, score.unit)
-    _rank_bonuses(scores, measures)
+    if finished is None:
+        rank_bonuses(scores, measures)
     for found in channels.values():
         for channel in found:
             finish_unit(channel)
