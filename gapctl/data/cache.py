@@ -443,7 +443,18 @@ class StatIndex:
                 self.old, self.old_dirs = {}, {}
         self.new: dict[str, list[Any]] = {}
         self.dirs: dict[str, str] = {}
+        self.absolute: dict[str, str] = {}  # a directory as named → as os.path.abspath names it (`_absolute`)
         self.hashed = 0  # files read and hashed this run (the others were trusted)
+
+    def _absolute(self, name: str) -> str:
+        """os.path.abspath(name), its directory made absolute once for all the files in it."""
+        head, sep, tail = name.rpartition("/")
+        if tail in ("", ".", ".."):
+            return os.path.abspath(name)
+        base = self.absolute.get(head + sep)
+        if base is None:
+            base = self.absolute[head + sep] = os.path.abspath(head) if head else "/" if sep else os.getcwd()
+        return base + "/" + tail if base != "/" else "/" + tail
 
     def _real(self, directory: str) -> str:
         real = self.dirs.get(directory)
@@ -469,9 +480,7 @@ class StatIndex:
     def hash(self, path: Path, read: Any, st: os.stat_result | None = None) -> str:
         """The content hash of `path`: the index's when it may be trusted, else `read(path)`'s bytes
         hashed (OSError and ValueError from `read` pass through). `st`: its `lstat`, if taken."""
-        name = os.fspath(path)  # os.path.abspath(path), which returns a normalised absolute path as it is
-        if not name.startswith("/") or "/." in name or "//" in name or name.endswith("/"):
-            name = os.path.abspath(name)
+        name = self._absolute(os.fspath(path))
         if st is None:
             try:
                 st = os.lstat(name)

@@ -382,24 +382,23 @@ def finished_score(record: list[Any], own: Any, resolve: codec.Resolve) -> UnitS
          grade_en, vetoed, source) = record
         if tag != FINISHED:
             raise codec.CodecError(f"not a finished record: {tag!r}")
+        shared, decimal = _SHARED, _decimal
         kept = {}
         for n in range(0, len(leaves), 5):
             lid, ref, state, points, rule = leaves[n:n + 5]
-            kept[lid] = LeafScore(resolve(ref), state, _decimal(points), ZERO, resolve(rule))
-        nodes = [NodeScore(resolve(tree[n]), _decimal(tree[n + 1]), _decimal(tree[n + 2]))
+            kept[lid] = LeafScore(resolve(ref), state, decimal(points), ZERO, resolve(rule))
+        nodes = [NodeScore(resolve(tree[n]), decimal(tree[n + 1]), decimal(tree[n + 2]))
                  for n in range(0, len(tree), 3)]
-        score = UnitScore(resolve(unit), resolve(scheme), nodes, kept)
-        for name, value in zip(_DECIMALS, decimals, strict=True):
-            setattr(score, name, None if value is None else _decimal(value))
-        score.components = _unflat(components)
-        score.externals = [ExternalShare(externals[n], externals[n + 1], externals[n + 2],
-                                         _decimal(externals[n + 3]), externals[n + 4])
-                           for n in range(0, len(externals), 5)]
-        score.pending, score.flags = list(pending), list(flags)
-        score.grade, score.grade_en = grade, grade_en
-        score.vetoed = [resolve(name) for name in vetoed]
-        score.source = own if source else None
-        score.detailed = False
+        figures = dict(zip(_DECIMALS, [None if text is None else shared.get(text) or decimal(text)
+                                        for text in decimals], strict=True))
+        score = UnitScore(resolve(unit), resolve(scheme), nodes, kept,
+                          components=_unflat(components) if components else {},
+                          externals=[ExternalShare(externals[n], externals[n + 1], externals[n + 2],
+                                                   decimal(externals[n + 3]), externals[n + 4])
+                                     for n in range(0, len(externals), 5)] if externals else [],
+                          pending=list(pending), flags=list(flags), grade=grade, grade_en=grade_en,
+                          vetoed=[resolve(name) for name in vetoed] if vetoed else [], detailed=False,
+                          source=own if source else None, **figures)
         return score
     except codec.CodecError:
         raise

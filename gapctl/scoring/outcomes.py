@@ -355,14 +355,17 @@ def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
     scheme_hashes = {sid: _file_hash(s.src.path, round_.tree) for sid, s in round_.schemes.items() if s.src}
     appeal_hashes = {uid: sorted({_file_hash(a.src.path, round_.tree) for a in appeals if a.src})
                      for uid, appeals in round_.appeals.items()}
+    base = C.key_hasher()  # C.key_of(*parts) for each unit, from the hash of what every key starts with
     for unit in units.values():
         scheme = round_.scheme_for(unit)
         if scheme is not None and can_score:
             externals[unit.id] = external_shares(round_, scheme, unit, imported)
-        unit_keys[unit.id] = C.key_of(
+        hasher = base.copy()
+        hasher.update(b"\x1f".join([b"", *(repr(part).encode() for part in (
             (unit.id, unit.name, unit.name_en, unit.type, unit.parent, unit.tags, unit.note),
             scheme.id if scheme else None, scheme_hashes.get(scheme.id) if scheme else None,
-            appeal_hashes.get(unit.id), externals.get(unit.id))
+            appeal_hashes.get(unit.id), externals.get(unit.id)))]))
+        unit_keys[unit.id] = hasher.hexdigest()
     context = C.key_of("observations", _file_hash(round_.src.path, round_.tree) if round_.src else None,
                        str(round_.directory),
                        os.getcwd(), os.environ.get("GAPCTL_MAX_FILE_MB"), os.environ.get("GAPCTL_MAX_VALUES"),
