@@ -290,22 +290,28 @@ def _light_scores(plan: RoundPlan, scores: list[UnitScore], measures: dict[str, 
         scores[n] = full
     result = rank_round(round_, scores, measures, final, channels, period_scores(round_), finished=done)
     if len(done) != len(scores) or len(memo) != len(done):
-        _write_finished(plan, result.units, earned, file_keys)
+        kept = {s.unit.id: recorded[id(s)][1] for s in scores if id(s) in done}
+        _write_finished(plan, result.units, earned, file_keys, kept)
     return result
 
 
 def _write_finished(plan: RoundPlan, scores: list[UnitScore], earned: dict[str, list[str]],
-                    file_keys: dict[Path, str | None]) -> None:
+                    file_keys: dict[Path, str | None], kept: dict[str, list[Any]] | None = None) -> None:
     """The round's finished records (one cache entry): every unit with an observation file whose score a
-    record can hold (`compact.finished_record`)."""
+    record can hold (`compact.finished_record`); those in `kept` (unit id → the record its score was
+    read from this run, still true) as they are."""
     import msgpack
 
     assert plan.cache is not None
     outcomes = {o.unit: o for o in plan.outcomes if o.unit is not None and o.channel is None}
     references = plan.references
     records: dict[str, list[Any]] = {}
+    kept = kept or {}
     for score_ in scores:
         uid = score_.unit.id
+        if uid in kept:
+            records[uid] = kept[uid]
+            continue
         outcome = outcomes.get(uid)
         if outcome is None or score_.source is None:
             continue
