@@ -541,9 +541,16 @@ def _file_key(plan: RoundPlan, path: Path, index: C.StatIndex | None = None, lim
     """The file's cache key, or None when it cannot be read (or is over the size limit `limit`, by
     default the one in force); its hash from `index` when the file's stat shows it unchanged since
     it was hashed. A git revision's file (the round's tree) is read from git: no stat to trust."""
+    digest = _file_digest(plan, path, index, limit)
+    return None if digest is None else _key_of_hash(plan, path, digest)
+
+
+def _file_digest(plan: RoundPlan, path: Path, index: C.StatIndex | None = None,
+                 limit: int | None = None) -> str | None:
+    """The content hash `_file_key` makes the file's key from (None: as for `_file_key`)."""
     if not _on_disk(plan.round.tree):
         try:
-            return _key(plan, path, plan.round.tree.read_bytes(path))
+            return C.content_hash(plan.round.tree.read_bytes(path))
         except (OSError, ValueError):
             return None
     st = None
@@ -561,8 +568,8 @@ def _file_key(plan: RoundPlan, path: Path, index: C.StatIndex | None = None, lim
         return None
     try:
         if index is not None:
-            return _key_of_hash(plan, path, index.hash(path, read_bytes, st))
-        return _key(plan, path, read_bytes(path))
+            return index.hash(path, read_bytes, st)
+        return C.content_hash(read_bytes(path))
     except (OSError, ValueError):
         return None
 
@@ -591,7 +598,7 @@ def _chunks(paths: list[Path]) -> list[list[int]]:
 def _chunk_key(plan: RoundPlan, chunk: list[int]) -> str:
     """A chunk's entry is named by its members' paths; their contents are checked member by member."""
     paths = _paths(plan)
-    return C.key_of("chunk", plan.context, *(str(paths[i]) for i in chunk))
+    return C.key_of("chunk2", plan.context, *(str(paths[i]) for i in chunk))  # 2: [key, outcome, unit key, hash]
 
 
 def _work(chunk: list[int]) -> list[tuple[int, bytes | None, str | None]]:
@@ -646,8 +653,11 @@ def _run(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> None
         if plan.cache is not None and _on_disk(plan.round.tree) else None
     limit = max_file_bytes()[0]
     plan.links = set() if index is not None else None  # filled by _file_key's lstat, for _display
-    plan.keys = [_file_key(plan, path, index, limit) for path in paths] if plan.cache is not None \
+    # each file's content hash; its key (`_key_of_hash`) is taken from its chunk's entry when the entry has
+    # it for the same hash and unit key, else made (`_reuse`)
+    digests = [_file_digest(plan, path, index, limit) for path in paths] if plan.cache is not None \
         else [None] * len(paths)
+    plan.keys = [None] * len(paths)
     if index is not None:
         index.save()
     stored: dict[int, bytes] = {}  # payloads to keep in the cache (reused or computed)
@@ -666,7 +676,7 @@ def _run(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> None
     chunk_of: dict[int, int] = {}  # a file to compute → its chunk's number
     waiting: dict[int, int] = {}  # a chunk's number → its members not yet computed
     for number, chunk in enumerate(chunks):
-        reused = _reuse(plan, chunk) if plan.cache is not None else {}
+        reused = _reuse(plan, chunk, digests) if plan.cache is not None else {}
         kept: dict[int, bytes] = {}
         before = len(todo)
         for index in chunk:
@@ -753,21 +763,38 @@ def _batches_per_worker() -> int | None:
     return value if value > 0 else None
 
 
-def _reuse(plan: RoundPlan, chunk: list[int]) -> dict[int, bytes]:
-    """The members of a chunk's cache entry whose file is unchanged (same key), by index."""
+def _reuse(plan: RoundPlan, chunk: list[int], digests: list[str | None] | None = None) -> dict[int, bytes]:
+    """The members of a chunk's cache entry whose file is unchanged (same key), by index. With `digests`
+    (each file's content hash, None: unreadable), the chunk's keys (`plan.keys`) are set here: a
+    member's from the entry when its content hash and unit key are those the entry holds (the entry's
+    name holds the context and the paths: the rest of the key), else made from the hash."""
     assert plan.cache is not None
+    paths = _paths(plan)
     payload = plan.cache.get(_chunk_key(plan, chunk))
-    if payload is None:
-        return {}
-    try:
-        members = codec.loads(payload)
-    except Exception:  # an older entry, or one this code cannot read: computed again
-        return {}
+    members: Any = None
+    if payload is not None:
+        try:
+            members = codec.loads(payload)
+        except Exception:  # an older entry, or one this code cannot read: computed again
+            members = None
     if not isinstance(members, list) or len(members) != len(chunk):
-        return {}
-    return {index: data for index, member in zip(chunk, members, strict=True)
-            if isinstance(member, list) and len(member) == 2 and member[0] is not None
-            and member[0] == plan.keys[index] for data in [member[1]]}
+        members = [None] * len(chunk)
+    out: dict[int, bytes] = {}
+    for index, member in zip(chunk, members, strict=True):
+        held = member if isinstance(member, list) and len(member) == 4 and isinstance(member[0], str) else None
+        if digests is not None:
+            digest = digests[index]
+            if digest is None:
+                continue
+            path = paths[index]
+            if held is not None and held[3] == digest and held[2] == plan.unit_keys.get(_unit_of(path), "no such unit"):
+                plan.keys[index] = held[0]
+                plan.hashes[path] = digest
+            else:
+                plan.keys[index] = _key_of_hash(plan, path, digest)
+        if held is not None and held[0] == plan.keys[index] and isinstance(held[1], bytes):
+            out[index] = held[1]
+    return out
 
 
 def _store(plan: RoundPlan, chunks: list[list[int]], computed: set[int], keys: dict[int, str | None],
@@ -783,9 +810,13 @@ def _store_chunk(plan: RoundPlan, chunk: list[int], computed: set[int], keys: di
     """Rewrite a chunk's entry: every member with its key (None for one whose outcome may not be kept)."""
     assert plan.cache is not None
     members = []
+    paths = _paths(plan)
     for index in chunk:
         key = plan.keys[index] if index not in computed or keys.get(index) == plan.keys[index] else None
-        members.append([key, stored.get(index)] if key is not None and index in stored else [None, None])
+        path = paths[index]
+        digest = plan.hashes.get(path)
+        members.append([key, stored.get(index), plan.unit_keys.get(_unit_of(path), "no such unit"), digest]
+                       if key is not None and index in stored and digest is not None else [None, None, None, None])
     plan.cache.put(_chunk_key(plan, chunk), codec.dumps(members))
 
 
