@@ -232,7 +232,7 @@ def loads(data: bytes, make: Callable[..., Any], own: Any, resolve: codec.Resolv
         outcome = make(own, unit, channel=channel, progress=None if progress is None else tuple(progress),
                        measures=_unflat(measures))
         if packed is not None and lazy:
-            outcome.deferred = (packed, score_rest)
+            outcome.deferred = data  # the bytes (~500), not the unpacked lists: a round keeps one per unit
         elif packed is not None:
             outcome.score = _unit_score(packed, own, resolve)
             if score_rest is not None:
@@ -254,15 +254,16 @@ def materialise(outcome: Any, resolve: codec.Resolve) -> None:
     score of another shape (the outcome is then as it was)."""
     if outcome.deferred is None:
         return
-    packed, score_rest = outcome.deferred
     try:
+        packed, score_rest = msgpack.unpackb(outcome.deferred, raw=False, use_list=True, strict_map_key=False)[5:8:2]
         score = _unit_score(packed, outcome.src, resolve)
         if score_rest is not None:
             for name, value in codec.loads(score_rest, resolve).items():
                 setattr(score, name, value)
     except codec.CodecError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError, RecursionError) as err:
+    except (msgpack.UnpackException, ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError,
+            RecursionError) as err:
         raise codec.CodecError(f"unreadable score: {type(err).__name__}: {err}") from None
     outcome.score, outcome.deferred = score, None
 
@@ -342,7 +343,8 @@ def _unit_score(packed: list[Any], own: Any, resolve: codec.Resolve) -> UnitScor
 
 # --- finished records: what a warm `gapctl score` needs of a unit, without its summary --------
 
-FINISHED = "f1"  # the first element of every finished record; a record of another form is not read
+FINISHED = "f2"  # the first element of every finished record; a record of another form is not read
+# (f2: the round's entry maps unit ids to each record's own MessagePack bytes, read one unit at a time)
 
 
 def finished_record(score: UnitScore, key: str, rank_earned: list[str], refer: codec.Refer) -> list[Any] | None:

@@ -172,7 +172,7 @@ def score(checked: Checked, final: bool = False) -> RoundScore:
     light = checked.light and plan.cache is not None
     memo = _read_finished(plan) if light else {}
     file_keys = dict(zip(_paths(plan), plan.keys, strict=True)) if light else {}
-    recorded: dict[int, tuple[FileOutcome, list[Any]]] = {}  # id() of a score read from a finished record
+    recorded: dict[int, tuple[FileOutcome, tuple[Any, bytes]]] = {}  # id() of a score read from a record
     with paused_gc():
         for unit in round_.unit_set.units if round_.unit_set else []:
             scheme = round_.scheme_for(unit)
@@ -217,9 +217,10 @@ def _finished_key(plan: RoundPlan) -> str:
     return C.key_of("finished", plan.context, compact.FINISHED)
 
 
-def _read_finished(plan: RoundPlan) -> dict[str, list[Any]]:
-    """The round's finished records by unit id (`compact.finished_record`), as the last `gapctl score`
-    of the same round context wrote them; {} when there are none or they cannot be read."""
+def _read_finished(plan: RoundPlan) -> dict[str, bytes]:
+    """The round's finished records by unit id (`compact.finished_record`, each in its own MessagePack
+    bytes), as the last `gapctl score` of the same round context wrote them; {} when there are none or
+    they cannot be read."""
     assert plan.cache is not None
     payload = plan.cache.get(_finished_key(plan))
     if payload is None:
@@ -234,13 +235,21 @@ def _read_finished(plan: RoundPlan) -> dict[str, list[Any]]:
     return value
 
 
-def _from_record(plan: RoundPlan, outcome: FileOutcome, record: Any,
-                 file_keys: dict[Path, str | None]) -> tuple[UnitScore, list[Any]] | None:
-    """The unit's score from its finished record, when the record was made from this very file (the same
-    cache key: its bytes, its unit's record, the scheme, the round) and its scheme has no groups (a
-    unit built from others' scores is finished on every run); else None."""
-    if not isinstance(record, list) or len(record) < 5 or outcome.score is not None and outcome.deferred is None:
+def _from_record(plan: RoundPlan, outcome: FileOutcome, blob: Any,
+                 file_keys: dict[Path, str | None]) -> tuple[UnitScore, tuple[Any, bytes]] | None:
+    """The unit's score from its finished record (`blob`), when the record was made from this very file
+    (the same cache key: its bytes, its unit's record, the scheme, the round) and its scheme has no
+    groups (a unit built from others' scores is finished on every run); else None. With the score: the
+    rank leaves' earned points the record was made with, and its bytes."""
+    if not isinstance(blob, bytes) or outcome.score is not None and outcome.deferred is None:
         return None  # (an outcome computed this run, not read from the cache, is finished as computed)
+    try:
+        import msgpack
+        record = msgpack.unpackb(blob, raw=False, use_list=True)
+    except Exception:  # not a record of this code's: the unit is finished again
+        return None
+    if not isinstance(record, list) or len(record) < 5:
+        return None
     key = file_keys.get(outcome.src.path)
     if key is None or record[1] != key or not isinstance(record[4], list):
         return None
@@ -258,12 +267,12 @@ def _from_record(plan: RoundPlan, outcome: FileOutcome, record: Any,
         return None
     if found.unit is not plan.units.get(outcome.unit) or found.scheme is not scheme:
         return None
-    return found, record
+    return found, (record[4], blob)
 
 
 def _light_scores(plan: RoundPlan, scores: list[UnitScore], measures: dict[str, dict[str, Decimal]], final: bool,
-                  channels: dict[str, list[UnitScore]], recorded: dict[int, tuple[FileOutcome, list[Any]]],
-                  memo: dict[str, list[Any]], file_keys: dict[Path, str | None]) -> RoundScore:
+                  channels: dict[str, list[UnitScore]], recorded: dict[int, tuple[FileOutcome, tuple[Any, bytes]]],
+                  memo: dict[str, bytes], file_keys: dict[Path, str | None]) -> RoundScore:
     """`rank_round` over scores some of which come from finished records: ranking (rank bonuses) runs over
     all of them first; a record holds only while its unit's rank leaves earned what they earned when the
     record was made (else the unit's summary is built and finished as usual). Then the records of the
@@ -278,8 +287,8 @@ def _light_scores(plan: RoundPlan, scores: list[UnitScore], measures: dict[str, 
         entry = recorded.get(id(score_))
         if entry is None:
             continue
-        outcome, record = entry
-        if record[4] == earned[score_.unit.id]:
+        outcome, (was_earned, _blob) = entry
+        if was_earned == earned[score_.unit.id]:
             done.add(id(score_))
             continue
         full = _score_of(plan, outcome)  # another unit's measure moved this one's rank bonus: finish it again
@@ -290,13 +299,13 @@ def _light_scores(plan: RoundPlan, scores: list[UnitScore], measures: dict[str, 
         scores[n] = full
     result = rank_round(round_, scores, measures, final, channels, period_scores(round_), finished=done)
     if len(done) != len(scores) or len(memo) != len(done):
-        kept = {s.unit.id: recorded[id(s)][1] for s in scores if id(s) in done}
+        kept = {s.unit.id: recorded[id(s)][1][1] for s in scores if id(s) in done}
         _write_finished(plan, result.units, earned, file_keys, kept)
     return result
 
 
 def _write_finished(plan: RoundPlan, scores: list[UnitScore], earned: dict[str, list[str]],
-                    file_keys: dict[Path, str | None], kept: dict[str, list[Any]] | None = None) -> None:
+                    file_keys: dict[Path, str | None], kept: dict[str, bytes] | None = None) -> None:
     """The round's finished records (one cache entry): every unit with an observation file whose score a
     record can hold (`compact.finished_record`); those in `kept` (unit id → the record its score was
     read from this run, still true) as they are."""
@@ -305,7 +314,7 @@ def _write_finished(plan: RoundPlan, scores: list[UnitScore], earned: dict[str, 
     assert plan.cache is not None
     outcomes = {o.unit: o for o in plan.outcomes if o.unit is not None and o.channel is None}
     references = plan.references
-    records: dict[str, list[Any]] = {}
+    records: dict[str, bytes] = {}
     kept = kept or {}
     for score_ in scores:
         uid = score_.unit.id
@@ -322,7 +331,10 @@ def _write_finished(plan: RoundPlan, scores: list[UnitScore], earned: dict[str, 
         record = compact.finished_record(score_, key, earned.get(uid, []),
                                          lambda obj, own=own: OWN if id(obj) == own else references.get(id(obj)))
         if record is not None:
-            records[uid] = record
+            try:
+                records[uid] = msgpack.packb(record, use_bin_type=True, strict_types=True)
+            except (TypeError, ValueError, OverflowError):
+                continue
     try:
         payload = msgpack.packb(records, use_bin_type=True, strict_types=True)
     except (TypeError, ValueError, OverflowError):

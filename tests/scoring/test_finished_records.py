@@ -84,7 +84,8 @@ def test_an_edit_that_moves_another_units_rank_bonus_finishes_it_again(tmp_path:
     assert run(str(round_dir), "--format", "json") == warm
 
 
-@pytest.mark.parametrize("damage", ["garbage", "old layout", "wrong key", "not a dict", "short record"])
+@pytest.mark.parametrize("damage", ["garbage", "old layout", "wrong key", "not a dict", "records not bytes",
+                                    "short record"])
 def test_corrupt_or_foreign_finished_records_fall_back(damage: str, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(copy_repo(tmp_path))
@@ -92,23 +93,29 @@ def test_corrupt_or_foreign_finished_records_fall_back(damage: str, tmp_path: Pa
     expected = run(str(round_dir), "--format", "json", "--no-cache")
     assert run(str(round_dir), "--format", "json") == expected
     cache, key = finished_entry(round_dir)
-    records = msgpack.unpackb(cache.get(key), raw=False)
+    stored = msgpack.unpackb(cache.get(key), raw=False)
+    records = {uid: msgpack.unpackb(blob, raw=False) for uid, blob in stored.items()}
     assert records and all(r[0] == compact.FINISHED for r in records.values())
+
+    def packed(changed: dict) -> bytes:
+        return msgpack.packb({uid: msgpack.packb(r) for uid, r in changed.items()})
     if damage == "garbage":
         payload = b"\xc1not msgpack"
     elif damage == "old layout":
-        payload = msgpack.packb({uid: ["f0", *r[1:]] for uid, r in records.items()})
+        payload = packed({uid: ["f1", *r[1:]] for uid, r in records.items()})
     elif damage == "wrong key":  # a record made from other bytes of the file is not used
-        payload = msgpack.packb({uid: [r[0], "0" * 64, *r[2:]] for uid, r in records.items()})
+        payload = packed({uid: [r[0], "0" * 64, *r[2:]] for uid, r in records.items()})
     elif damage == "not a dict":
-        payload = msgpack.packb(list(records.values()))
+        payload = msgpack.packb(list(stored.values()))
+    elif damage == "records not bytes":
+        payload = msgpack.packb(records)
     else:
-        payload = msgpack.packb({uid: r[:7] for uid, r in records.items()})
+        payload = packed({uid: r[:7] for uid, r in records.items()})
     cache.put(key, payload)
     assert run(str(round_dir), "--format", "json") == expected
     assert run(str(round_dir), "--format", "json") == expected
     again = msgpack.unpackb(cache.get(key), raw=False)  # rewritten in the current layout
-    assert again == records
+    assert again == stored
 
 
 def test_a_record_of_a_changed_figure_is_not_trusted_without_its_key(tmp_path: Path,
@@ -122,3 +129,25 @@ def test_a_record_of_a_changed_figure_is_not_trusted_without_its_key(tmp_path: P
     target = next((round_dir / "observations").glob("*.yaml"))
     target.write_text(target.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     assert run(str(round_dir)) == run(str(round_dir), "--no-cache")
+
+
+def test_a_lazily_read_score_that_cannot_be_built_is_computed_again(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the round's records emptied, each unit's score is built from its packed outcome (read lazily
+    from the cache); one that cannot be built is computed again from its file."""
+    monkeypatch.chdir(copy_repo(tmp_path))
+    round_dir = Path("rounds/shanwei-2020")
+    expected = run(str(round_dir), "--format", "json", "--no-cache")
+    run(str(round_dir))
+    cache, key = finished_entry(round_dir)
+    cache.put(key, msgpack.packb({}))
+    from gapctl import codec
+
+    def broken(outcome, resolve):
+        raise codec.CodecError("unreadable score")
+    monkeypatch.setattr(compact, "materialise", broken)
+    computed = []
+    original = outcomes._compute
+    monkeypatch.setattr(outcomes, "_compute", lambda plan, path: computed.append(path) or original(plan, path))
+    assert run(str(round_dir), "--format", "json") == expected
+    assert computed
