@@ -494,7 +494,7 @@ class StatIndex:
         self.hashed += 1
         if st is not None and stat.S_ISREG(st.st_mode):
             self.new[name] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest]
-            self._real(os.path.dirname(name))
+            self._real(name[:name.rfind("/")] or "/")
         return digest
 
     def save(self) -> None:
@@ -502,7 +502,8 @@ class StatIndex:
         old enough to be trusted with this run's snapshot)."""
         if not self.hashed and self.new.keys() == self.old.keys():
             return
-        dirs = {os.path.dirname(name): self._real(os.path.dirname(name)) for name in self.new}
+        dirs = {directory: self._real(directory)  # os.path.dirname of these normalised absolute names
+                for directory in {name[:name.rfind("/")] or "/" for name in self.new}}
         self.cache.put(self.key, codec.dumps({"time": self.snapshot, "dirs": dirs, "files": self.new}), counted=False)
 
 
