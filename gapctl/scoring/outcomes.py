@@ -98,6 +98,7 @@ class RoundPlan:
     hashes: dict[Path, str] = field(default_factory=dict)  # sha256 of the files read here (gapctl.review.provenance)
     keyed: tuple[str, Any] | None = None  # (context, C.key_hasher(context)) for `_key_of_hash`
     links: set[Path] | None = None  # files `_run` found to be symbolic links (None: not looked at)
+    all_paths: Any = field(default=None, repr=False, compare=False)  # `_paths`, made once
 
 
 @dataclass
@@ -428,7 +429,15 @@ def _unit_of(path: Path) -> str:
 
 
 def _paths(plan: RoundPlan) -> list[Path]:
-    return plan.round.observation_paths + plan.round.channel_paths
+    """The round's observation files, then its channels' files (one list, made once: this is asked for
+    once per chunk, ~2,000 times at 30,000 units, and joining the lists each time was quadratic). Not to
+    be changed by callers."""
+    obs, channels = plan.round.observation_paths, plan.round.channel_paths
+    held = plan.all_paths
+    if held is None or held[0] is not obs or held[1] != len(obs) or held[2] is not channels \
+            or held[3] != len(channels):
+        held = plan.all_paths = (obs, len(obs), channels, len(channels), obs + channels)
+    return held[4]
 
 
 def _key(plan: RoundPlan, path: Path, data: bytes) -> str:
