@@ -123,3 +123,47 @@ def test_report_without_the_cache_reads_each_unit_file_once_and_gives_the_same_b
     expected = build.render(score(load_round(repo / "rounds/suizhou-2022")), fmt, "zh")
     assert runs[0].keys() == expected.keys()  # every page (the CLI's also end with the provenance)
     assert all(run == runs[0] for run in runs[1:])
+
+
+@pytest.mark.usefixtures("own_cache_home")
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_report_without_the_cache_scores_each_unit_once(fmt: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the cache off, each unit's page is finished from what the worker that scored its file kept (its
+    tree and leaves, `build.kept_page_inputs`): no unit is scored again for its page, in a pool of two or in one
+    process; when those cannot be pickled, its observations are kept and scored again. The same bytes as from
+    the cache every way."""
+    from typer.testing import CliRunner
+
+    from gapctl.cli import app
+    from gapctl.scoring import details, outcomes
+    from tests.conftest import copy_repo
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pools are used
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    real_score, real_pickle = details.score_unit, build._named_pickle
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a unit scored a second time")
+
+    def unpicklable(*args, **kwargs):
+        raise TypeError("cannot pickle")
+    runner = CliRunner()
+    runs = []
+    for jobs, cache, kept in (("2", False, True), ("1", False, True), ("2", False, False), ("2", True, False)):
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
+        if cache:
+            monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
+        else:
+            monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+        # forked workers inherit both
+        monkeypatch.setattr(details, "score_unit", refuse if kept else real_score)
+        monkeypatch.setattr(build, "_named_pickle", real_pickle if kept else unpicklable)
+        out = tmp_path / f"out-{len(runs)}"
+        result = runner.invoke(app, ["--lang", "zh", "report", "rounds/suizhou-2022", "--format", fmt,
+                                     "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        runs.append({p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
+    assert len(runs[0]) > 3
+    assert all(run == runs[0] for run in runs[1:])
