@@ -92,9 +92,8 @@ def report(
         spool = PieceSpool() if fmt is not ReportFormat.docx else None
 
         def check(path: Path, use_cache: bool, progress: Any = None) -> Any:
-            """With the cache off, what each unit's page needs of its full score kept as its file is checked and
-            scored: no file read or scored twice."""
-            return one_pass.check(path, use_cache, build.kept_page_inputs, progress, spool)[0]
+            """With the cache off, each unit's observations kept as its file is checked: no file read twice."""
+            return one_pass.check(path, use_cache, build.kept_observations, progress, spool)[0]
         scored, source = _detailed(path, warnings=warnings, check=check if spool is not None else None)
         previous, previous_source = _detailed(compare) if compare is not None else (None, None)
     scored.ranks_asked = rank

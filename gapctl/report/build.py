@@ -369,74 +369,7 @@ def write(files: dict[str, str], out_dir: Path) -> None:
 def kept_observations(plan: Any, full: Any, obs: Any) -> bytes:
     """A unit's observation file as read, pickled (a gapctl.scoring.one_pass extra, made in a worker)."""
     import pickle
-    return b"O" + pickle.dumps(obs, pickle.HIGHEST_PROTOCOL)
-
-
-def kept_page_inputs(plan: Any, full: Any, obs: Any) -> bytes:
-    """What a unit's page takes of its full score before ranking (a gapctl.scoring.one_pass extra, made in the
-    worker that scored the file): its tree, its leaves (with what was observed) and its file, pickled with the
-    round's schemes and units by the names the round's plan gives them (`plan.references`), so the page worker
-    finishes it from the ranked summary (`details.graft`) without scoring the unit again. The observations
-    themselves (`kept_observations`) when that cannot be pickled."""
-
-    references = getattr(plan, "references", None)
-    if isinstance(references, dict):
-        try:
-            return b"F" + _named_pickle(references, (full.tree, full.leaves, full.source))
-        except Exception:  # noqa: BLE001 - anything a pickler refuses: the observations, scored again
-            pass
-    return kept_observations(plan, full, obs)
-
-
-def _named_pickle(references: dict[int, str], value: Any) -> bytes:
-    """`value` pickled with every object `references` names (by id) written as its name (`_named`)."""
-    import copyreg
-    import io
-    import pickle
-
-    from gapctl.data.model import Placed
-
-    def reduce(obj: Any) -> Any:
-        name = references.get(id(obj))
-        return (_named, (name,)) if name is not None else obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
-
-    kinds: list[type] = [Placed]
-    for kind in kinds:
-        kinds.extend(kind.__subclasses__())
-    out = io.BytesIO()
-    pickler = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = {**copyreg.dispatch_table, **{kind: reduce for kind in kinds}}
-    pickler.dump(value)
-    return out.getvalue()
-
-
-def _named(name: str) -> Any:
-    """An object of the round by the name its plan gives it (`kept_page_inputs`): the page worker's own."""
-    assert _SPOOLED is not None
-    return _SPOOLED[0][0].plan.objects[name]
-
-
-@dataclasses.dataclass
-class _PageInputs:
-    """What `details.graft` takes of a unit's full score (`kept_page_inputs`)."""
-
-    tree: Any
-    leaves: Any
-    source: Any
-    observed: Any = None
-
-
-def _from_spool(source: Any, summary: Any, data: bytes) -> Any:
-    """The unit's detail from what its scoring worker kept: page inputs (`kept_page_inputs`) finished from its
-    summary, or its observations (`kept_observations`) scored again."""
-    import pickle
-
-    from gapctl.scoring import details
-
-    if data[:1] == b"F":
-        tree, leaves, src = pickle.loads(memoryview(data)[1:])
-        return details.graft(summary, _PageInputs(tree, leaves, src))  # type: ignore[arg-type]
-    return details.detail_from(source, summary, pickle.loads(memoryview(data)[1:]))
+    return pickle.dumps(obs, pickle.HIGHEST_PROTOCOL)
 
 
 _SPOOLED: tuple[list[Any], Any, int, dict[Path, tuple[int, int]]] | None = None  # what forked workers inherit
@@ -507,8 +440,10 @@ def _packed(round_: Any, rows: list[Any]) -> bytes:
 
 
 def _spooled_one(row: list[Any]) -> Any:
-    """`work` of one unit's details: the first source's from what its scoring worker kept, finished from its
-    summary (read from its file when nothing was kept), the others' (--compare) read from their files."""
+    """`work` of one unit's details: the first source's from its kept observations, finished from its
+    summary (read from its file when none were kept), the others' (--compare) read from their files."""
+    import pickle
+
     from gapctl.scoring import details
 
     assert _SPOOLED is not None
@@ -521,7 +456,7 @@ def _spooled_one(row: list[Any]) -> Any:
         elif place is None:
             found.append(details.detail(source, summary))
         else:
-            found.append(_from_spool(source, summary, os.pread(fd, place[1], place[0])))
+            found.append(details.detail_from(source, summary, pickle.loads(os.pread(fd, place[1], place[0]))))
     return work(found)
 
 
