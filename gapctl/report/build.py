@@ -509,7 +509,9 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
         gc.collect()
         gc.freeze()  # what the parent holds stays out of the workers' collections: their pages stay shared
         try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
+            # a worker forked again after GAPCTL_WORKER_BATCHES batches (as the scoring pool): each page it renders
+            # touches the round's objects in the parent's memory, and the pages they live on are then copied into it
+            with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=_batches_per_worker()) as pool:
                 # a few batches in flight, not all: pages the parent has not written yet wait in its memory
                 # (at 30,000 units, hundreds of MB when the workers ran ahead of it)
                 todo, waiting = batches(), deque()  # type: ignore[var-annotated]
@@ -528,6 +530,18 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
             _ROWS.clear()
     finally:
         _SPOOLED = None
+
+
+WORKER_BATCHES = 32  # batches a page worker renders before a fresh fork replaces it
+
+
+def _batches_per_worker() -> int | None:
+    """GAPCTL_WORKER_BATCHES (as the scoring pool reads it; 0: never re-forked), else WORKER_BATCHES."""
+    try:
+        value = int(os.environ.get("GAPCTL_WORKER_BATCHES", WORKER_BATCHES))
+    except ValueError:
+        value = WORKER_BATCHES
+    return value if value > 0 else None
 
 
 _ROWS: list[Any] = []  # the rows, for `_indexed_batch`

@@ -168,22 +168,27 @@ def _row_html(delimiter: str, row: str) -> str:
     """One body row as markdown-it's table rule and renderer make it: the row split into cells
     (a \\| stays in its cell), as many cells as the delimiter row has columns (missing ones empty, extra
     ones dropped), each aligned as its column and rendered inline."""
-    from markdown_it.common.utils import mdTrim
+    from markdown_it.common.utils import MD_TRIM_CHARS  # what mdTrim strips
     from markdown_it.rules_block.table import escapedSplit
 
-    aligns = _aligns(delimiter)
-    row = mdTrim(row)
+    row = row.strip(MD_TRIM_CHARS)
     columns = row.split("|") if "\\|" not in row else escapedSplit(row)  # the same where no pipe is escaped
     if columns and columns[0] == "":
         columns.pop(0)
     if columns and columns[-1] == "":
         columns.pop()
-    cells = []
-    for i, align in enumerate(aligns):
-        content = mdTrim(columns[i]) if i < len(columns) and columns[i] else ""
-        style = f' style="text-align:{align}"' if align else ""
-        cells.append(f"<td{style}>{_inline_html(content)}</td>\n")
-    return "<tr>\n" + "".join(cells) + "</tr>\n"
+    count = len(columns)
+    cells = ["<tr>\n"]
+    for i, opening in enumerate(_cell_openings(delimiter)):
+        cells.append(f"{opening}{_inline_html(columns[i].strip(MD_TRIM_CHARS)) if i < count else ''}</td>\n")
+    cells.append("</tr>\n")
+    return "".join(cells)
+
+
+@lru_cache(maxsize=64)
+def _cell_openings(delimiter: str) -> tuple[str, ...]:
+    """Each column's opening tag, aligned as the delimiter row says."""
+    return tuple(f'<td style="text-align:{align}">' if align else "<td>" for align in _aligns(delimiter))
 
 
 @lru_cache(maxsize=64)
@@ -388,6 +393,7 @@ def css_string(text: str) -> str:
     return '"' + "".join(ch if ch.isalnum() or ch == " " else f"\\{ord(ch):x} " for ch in visible(text)) + '"'
 
 
+@lru_cache(maxsize=16)  # every unit page of a report has the same frame
 def page_css(frame: Frame) -> str:
     """A4, and the margins of every printed page: header, number, banners, page x of y."""
     def box(where: str, content: str, extra: str = "") -> str:

@@ -27,7 +27,24 @@ from gapctl.report.document import Issue, Standing, issued_on, notices
 from gapctl.scheme.rules import num
 from gapctl.scoring.explain import observation_text
 from gapctl.scoring.score import LeafScore, RoundScore, UnitScore
-from gapctl.scoring.scoreboard import fixed, pending_flag, total_text, two
+from gapctl.scoring.scoreboard import fixed, pending_flag, total_text
+from gapctl.scoring.scoreboard import two as _two
+
+_TWO: dict[Decimal, str] = {}
+
+
+def two(value: Decimal) -> str:
+    """`gapctl.scoring.scoreboard.two`, made once per distinct value: a report's pages show the same few
+    figures (points, earned, lost) hundreds of thousands of times. Zero is made each time (0 and -0 are
+    equal, and a key, but are not written alike); equal values of other forms (2.5, 2.50) are written alike."""
+    if type(value) is not Decimal or not value:
+        return _two(value)
+    found = _TWO.get(value)
+    if found is None:
+        if len(_TWO) > 10_000:
+            _TWO.clear()
+        found = _TWO[value] = _two(value)
+    return found
 
 
 @dataclass

@@ -123,3 +123,46 @@ def test_report_without_the_cache_reads_each_unit_file_once_and_gives_the_same_b
     expected = build.render(score(load_round(repo / "rounds/suizhou-2022")), fmt, "zh")
     assert runs[0].keys() == expected.keys()  # every page (the CLI's also end with the provenance)
     assert all(run == runs[0] for run in runs[1:])
+
+
+@pytest.mark.usefixtures("own_cache_home")
+def test_report_page_workers_are_forked_again_after_gapctl_worker_batches(tmp_path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page pool replaces a worker after GAPCTL_WORKER_BATCHES batches, as the scoring pool does (a
+    long-lived worker ends up with its own copy of every page of the parent's round it touched); a worker
+    replaced after every batch gives the same files as workers never replaced and as one process."""
+    import multiprocessing.pool
+
+    from typer.testing import CliRunner
+
+    from gapctl.cli import app
+    from gapctl.scoring import details, outcomes
+    from tests.conftest import copy_repo
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pools are used
+    monkeypatch.setattr(details, "BATCH", 1)  # a batch a unit: several batches a worker
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    asked: list[int | None] = []
+    start = multiprocessing.pool.Pool.__init__
+
+    def recorded(self, processes=None, initializer=None, initargs=(), maxtasksperchild=None, context=None):
+        asked.append(maxtasksperchild)
+        start(self, processes, initializer, initargs, maxtasksperchild, context)
+    monkeypatch.setattr(multiprocessing.pool.Pool, "__init__", recorded)
+    runner = CliRunner()
+    runs = []
+    for jobs, batches in (("2", "1"), ("2", "0"), ("1", "1")):
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
+        monkeypatch.setenv("GAPCTL_WORKER_BATCHES", batches)
+        monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+        asked.clear()
+        out = tmp_path / f"out-{len(runs)}"
+        result = runner.invoke(app, ["report", "rounds/suizhou-2022", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        runs.append({p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
+        if jobs == "2":
+            assert asked[-1] == (1 if batches == "1" else None)  # the page pool, started after the scoring pool
+    assert len(runs[0]) > 3
+    assert all(run == runs[0] for run in runs[1:])
