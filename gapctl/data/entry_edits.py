@@ -49,7 +49,9 @@ class _Window:
 class EntryEdits:
     """Edit entries of the top-level list `key` of one YAML file (see the module)."""
 
-    def __init__(self, original: Original, key: str = "results", setup: Any = None):
+    def __init__(self, original: Original, key: str = "results", setup: Any = None, parsed: Any = None):
+        """`parsed`: `original.raw` as gapctl.data.sources.read_file already read it (a Parsed), if it was:
+        not read again (gapctl.io.importer's one pass reads a file once for its check and its edit)."""
         self.original = original
         self.key = key
         self._setup = setup or (lambda edit: None)  # e.g. a representer for Decimal, on every Edit made
@@ -61,7 +63,8 @@ class EntryEdits:
         self._layout: tuple[int, int, int] | None = None  # the file's indentation, for the windows' new lines
         self._dash = 0  # the column of the list's dashes
         self.after: Any = None  # the new bytes as gapctl reads them (a Parsed), when they were read back whole
-        parsed = read_file(original.path, original.raw)
+        if parsed is None:
+            parsed = read_file(original.path, original.raw)
         self._data = parsed.data if not parsed.problems else None
         if self._data is not None:
             self._windows = self._cut()
