@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
+import weakref
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -328,7 +329,10 @@ class _Lines:
     so far, and this object passes every later call on to that."""
 
     def __init__(self, owner: EntryEdits, index: int, lines: list[str], column: int):
-        self.owner, self.index, self.lines, self.column = owner, index, lines, column
+        # the owner keeps its windows and they keep this: a weak reference, so that no cycle outlives the edit
+        # (gapctl.io.import_pass edits while the cyclic garbage collector is paused)
+        self.owner = weakref.proxy(owner)
+        self.index, self.lines, self.column = index, lines, column
         self.keys: list[str] = []  # in file order
         self.values: dict[str, Any] = {}  # key → its value as ruamel.yaml gives it (see the class)
         self.kinds: dict[str, str] = {}  # key → "text" (plain, read as text), "quoted", "typed" (a plain number,

@@ -97,29 +97,31 @@ class Pass:
 
         workers = min(jobs_wanted(), len(paths) // (PARALLEL_FROM // 2) or 1)
         batches = [(n, min(n + BATCH, len(paths))) for n in range(0, len(paths), BATCH)]
-        if len(paths) >= PARALLEL_FROM and workers > 1 and hasattr(os, "fork"):
-            import multiprocessing
+        global _JOB
+        spool = None
+        if edits and self.ready is not None:
             import shutil
             import tempfile
             import weakref
 
-            global _JOB
-            spool = None
-            if edits and self.ready is not None:
-                # outside the repository (the system's temporary directory): a killed import leaves the tree as it
-                # was; removed once the import is written (or dropped)
-                spool = tempfile.mkdtemp(prefix="gapctl-import-")
-                weakref.finalize(self.ready[0], shutil.rmtree, spool, ignore_errors=True)
-            _JOB = (*job, spool)
-            try:
+            # the edited files' new bytes, kept out of memory until written: outside the repository (the system's
+            # temporary directory), so a killed import leaves the tree as it was; removed once the import is
+            # written (or dropped)
+            spool = tempfile.mkdtemp(prefix="gapctl-import-")
+            weakref.finalize(self.ready[0], shutil.rmtree, spool, ignore_errors=True)
+        _JOB = (*job, spool)
+        try:
+            if len(paths) >= PARALLEL_FROM and workers > 1 and hasattr(os, "fork"):
+                import multiprocessing
+
                 with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=WORKER_BATCHES) as pool:
                     for done in pool.imap_unordered(_batch, batches):
                         self._take(unscored, paths, done, results)
-            finally:
-                _JOB = None
-        else:
-            for span in batches:
-                self._take(unscored, paths, _files(job, span), results)
+            else:
+                for span in batches:
+                    self._take(unscored, paths, _batch(span), results)
+        finally:
+            _JOB = None
         if self.progress:
             self.progress(len(paths), len(paths))
         rp.outcomes = results
