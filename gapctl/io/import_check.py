@@ -81,12 +81,12 @@ def check_plan(plan: Any, out: Any) -> Round:
     return after
 
 
-def check_file(plan: Any, path: Path, data: bytes, existed: bool, parsed: Any = None, before: list[Any] | None = None
+def check_file(plan: Any, path: Path, data: bytes, existed: bool, parsed: Any = None, now: list[Any] | None = None
                ) -> tuple[Observations | None, list[tuple[str, Any]]]:
     """One planned file checked: (the file built — None when the plan keeps no preview —, what the check says
     on the plan, in order: ("problem" | "note", issue)). Errors the file as it is now (`existed`) does not
     give are the import's. `parsed`: `data` as read back by the edit, if it was (read_file, text kept);
-    `before`: what validate says of the file as it is now, when the caller checked it (else found here)."""
+    `now`: what validate says of the file as it is now, when the caller checked it (else found here)."""
     from gapctl.io.importer import telling
 
     round_ = plan.round
@@ -94,7 +94,8 @@ def check_file(plan: Any, path: Path, data: bytes, existed: bool, parsed: Any = 
         problems, obs, parsed = file_problems(round_, path, data, plan.now.sources, parsed, units_of(plan))
         before: set[tuple[str, str]] = set()
         if existed:  # an existing file, as it is now: as the round's check found it, else read again
-            now = before if before is not None else plan.now.problems(path)
+            if now is None:
+                now = plan.now.problems(path)
             if now is None:
                 now = file_problems(round_, path, Path(path).read_bytes(), plan.now.sources)[0]
             before = {_key(p) for p in now}
