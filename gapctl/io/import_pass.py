@@ -149,6 +149,8 @@ class Pass:
                                           whole, False)
         except _Whole:
             return None
+        except Exception:  # whatever reading the sheet raises, it raises where it did: after the round's check
+            return None
         if plan is None or plan.problems or len(plans) != 1 or plan.round is not rp.round:
             return None
         self.ready = out, plan
