@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from gapctl.cli.common import FORMAT_OPTION, Format, _dump_json, _echo, _fail, _scored, _scored_with, app
+from gapctl.cli.common import FORMAT_OPTION, Format, _dump_json, _echo, _fail, _print_problems, _scored, app
 from gapctl.i18n import N_, _
 
 
@@ -54,9 +54,7 @@ def import_command(
         # a dry run shows what the import would change with --force, and says which of it needs --force
         plan = importer.read(scored_before.round, file, mapping, sheet, True)  # reads the mapping too
     else:  # checked file by file on every core (not through the cache, which an import leaves as it is)
-        _scored_, checked = _scored_with(path, final=False, summary=True, use_cache=False)
-        plan = importer.read(checked.plans[0].round, file, mapping, sheet, force, now=importer.Now.of_checked(checked),
-                             whole=lambda: _whole_round(path), preview=False)
+        plan = _checked_import(path, file, mapping, sheet, force)
     if not as_json:
         for note in plan.notes:
             typer.echo(_("note: {note}").format(note=note), err=True)
@@ -109,6 +107,32 @@ def import_command(
 
 
 REPLACED_SHOWN = 10  # observations a dry run lists that only --force replaces
+
+
+def _checked_import(path: Path, file: Path, mapping: Path | None, sheet: str | None, force: bool) -> Any:
+    """The round checked file by file, as `_scored_with(path, final=False, summary=True, use_cache=False)` checks
+    it (the same problems printed, the same exit), and the import planned and checked (importer.Imported): in one
+    pass over the files, each edited file read once (gapctl.io.import_pass). Not scored: the import shows no score."""
+    from gapctl.io.import_pass import Pass
+    from gapctl.scoring import outcomes
+
+    one = Pass(file, mapping, sheet, force, whole=lambda: _whole_round(path),
+               progress=outcomes.print_progress(_("scoring")))
+    result = outcomes.check(path, False, run=one.run)
+    if result.loaded.round is None:
+        problems = result.report.sorted()
+        _print_problems(problems)
+        if not problems:
+            typer.echo(_("{path}: not a round directory (no round.toml)").format(path=path), err=True)
+        raise typer.Exit(1)
+    if result.report.errors:
+        _print_problems([p for p in result.report.sorted() if p.severity == "error"])
+        raise _fail(_("Not scored: {errors} error(s); see `gapctl validate {path}`.").format(
+            errors=len(result.report.errors), path=path))
+    if result.report.warnings:
+        typer.echo(_("note: {warnings} warning(s); the scores may be provisional (gapctl validate {path})").format(
+            warnings=len(result.report.warnings), path=path), err=True)
+    return one.imported(result)
 
 
 def _whole_round(path: Path) -> Any:

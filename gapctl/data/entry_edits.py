@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
+import weakref
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -49,7 +50,9 @@ class _Window:
 class EntryEdits:
     """Edit entries of the top-level list `key` of one YAML file (see the module)."""
 
-    def __init__(self, original: Original, key: str = "results", setup: Any = None):
+    def __init__(self, original: Original, key: str = "results", setup: Any = None, parsed: Any = None):
+        """`parsed`: `original.raw` as gapctl.data.sources.read_file already read it (a Parsed), if it was:
+        not read again (gapctl.io.importer's one pass reads a file once for its check and its edit)."""
         self.original = original
         self.key = key
         self._setup = setup or (lambda edit: None)  # e.g. a representer for Decimal, on every Edit made
@@ -61,7 +64,8 @@ class EntryEdits:
         self._layout: tuple[int, int, int] | None = None  # the file's indentation, for the windows' new lines
         self._dash = 0  # the column of the list's dashes
         self.after: Any = None  # the new bytes as gapctl reads them (a Parsed), when they were read back whole
-        parsed = read_file(original.path, original.raw)
+        if parsed is None:
+            parsed = read_file(original.path, original.raw)
         self._data = parsed.data if not parsed.problems else None
         if self._data is not None:
             self._windows = self._cut()
@@ -325,7 +329,10 @@ class _Lines:
     so far, and this object passes every later call on to that."""
 
     def __init__(self, owner: EntryEdits, index: int, lines: list[str], column: int):
-        self.owner, self.index, self.lines, self.column = owner, index, lines, column
+        # the owner keeps its windows and they keep this: a weak reference, so that no cycle outlives the edit
+        # (gapctl.io.import_pass edits while the cyclic garbage collector is paused)
+        self.owner = weakref.proxy(owner)
+        self.index, self.lines, self.column = index, lines, column
         self.keys: list[str] = []  # in file order
         self.values: dict[str, Any] = {}  # key → its value as ruamel.yaml gives it (see the class)
         self.kinds: dict[str, str] = {}  # key → "text" (plain, read as text), "quoted", "typed" (a plain number,

@@ -65,55 +65,61 @@ class Write:
     new: bool = False                   # the file must not exist yet
 
 
-def _linked_dir(path: Path, root: Path | None) -> Path | None:
-    """The first directory between `path` and `root` (root excluded) that is a symbolic link."""
+def _linked_dir(path: Path, root: Path | None, looked: dict[str, bool] | None = None) -> Path | None:
+    """The first directory between `path` and `root` (root excluded) that is a symbolic link. `looked`:
+    directories already looked at in this pass over a batch (directory → whether it is a link), each
+    looked at once for the batch's thousands of files."""
     if root is None:
         return None
-    top = Path(os.path.abspath(root))
-    here = Path(os.path.abspath(path)).parent
-    while here != top and here.is_relative_to(top):
-        if os.path.islink(here):
-            return here
-        here = here.parent
+    top = os.path.abspath(root)
+    here = os.path.dirname(os.path.abspath(path))
+    prefix = top.rstrip(os.sep) + os.sep
+    while here != top and here.startswith(prefix):
+        linked = looked.get(here) if looked is not None else None
+        if linked is None:
+            linked = os.path.islink(here)
+            if looked is not None:
+                looked[here] = linked
+        if linked:
+            return Path(here)
+        here = os.path.dirname(here)
     return None
 
 
-def refusal(path: Path, root: Path | None = None) -> str | None:
+def refusal(path: Path, root: Path | None = None, looked: dict[str, bool] | None = None) -> str | None:
     """Why gapctl will not write `path` (a link, a link in its directories under `root`, not a
-    regular file), or None."""
-    shown = display_path(path)
-    linked = _linked_dir(path, root)
+    regular file), or None. `looked`: see `_linked_dir`."""
+    linked = _linked_dir(path, root, looked)
     if linked is not None:
         return _("{path}: the directory {directory} is a symbolic link; gapctl does not write through "
-                 "links").format(path=shown, directory=display_path(linked))
+                 "links").format(path=display_path(path), directory=display_path(linked))
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         return None
     except OSError as err:
-        return _("{path}: cannot write: {reason}").format(path=shown, reason=err.strerror)
+        return _("{path}: cannot write: {reason}").format(path=display_path(path), reason=err.strerror)
     if stat.S_ISLNK(st.st_mode):
         return _("{path}: is a symbolic link; gapctl does not write through links (edit the file it points "
-                 "to)").format(path=shown)
+                 "to)").format(path=display_path(path))
     if not stat.S_ISREG(st.st_mode):
-        return _("{path}: is not a regular file").format(path=shown)
+        return _("{path}: is not a regular file").format(path=display_path(path))
     return None
 
 
-def _check(write: Write, root: Path | None) -> None:
-    why = refusal(write.path, root)
+def _check(write: Write, root: Path | None, looked: dict[str, bool] | None = None) -> None:
+    why = refusal(write.path, root, looked)
     if why:
         raise WriteError(why)
-    shown = display_path(write.path)
     try:
         now: os.stat_result | None = os.lstat(write.path)
     except FileNotFoundError:
         now = None
     if write.new and now is not None:
-        raise WriteError(_("{path}: already exists; not overwritten").format(path=shown))
+        raise WriteError(_("{path}: already exists; not overwritten").format(path=display_path(write.path)))
     if write.seen is not None and (now is None or _identity(now) != _identity(write.seen)):
         raise WriteError(_("{path}: changed while gapctl was working on it; left as it is (run the command "
-                           "again)").format(path=shown))
+                           "again)").format(path=display_path(write.path)))
 
 
 def _identity(st: os.stat_result) -> tuple[int, ...]:
@@ -197,8 +203,9 @@ def write_files(writes: Sequence[Write], root: Path | None = None) -> list[Path]
     may be a link; the batch's journal and lock live there. Missing directories are created.
     Raises WriteError (refused), DiskFull (no space: nothing changed).
     """
+    looked: dict[str, bool] = {}  # directories looked at in this pass (each pass looks again)
     for write in writes:
-        _check(write, root)
+        _check(write, root, looked)
     if not writes:
         return []
     directory = batch_directory([w.path for w in writes], root)
@@ -207,8 +214,9 @@ def write_files(writes: Sequence[Write], root: Path | None = None) -> list[Path]
         directory.mkdir(parents=True, exist_ok=True)
         with J.locked(directory):
             J.recover(directory)
+            looked = {}
             for write in writes:
-                _check(write, root)  # again, now that no other gapctl writes here
+                _check(write, root, looked)  # again, now that no other gapctl writes here
             return _batch(writes, root, directory)
     except J.Busy as err:
         raise WriteError(str(err)) from None
@@ -231,8 +239,9 @@ def _batch(writes: Sequence[Write], root: Path | None, directory: Path) -> list[
             except BaseException:
                 current = at[0] if at else current  # the file named in the error, as one at a time would
                 raise
+            looked: dict[str, bool] = {}
             for current in writes:
-                _check(current, root)  # changed while the temporary files were written?
+                _check(current, root, looked)  # changed while the temporary files were written?
             if len(writes) > 1:
                 journal.commit()
         except BaseException:
@@ -250,6 +259,7 @@ def _batch(writes: Sequence[Write], root: Path | None, directory: Path) -> list[
             raise _failure(err, current.path, 0, 1) from err
     else:
         try:
+            _renamed_ahead(journal)
             _moved, kept = journal.roll_forward()
         except OSError as err:  # committed: the journal stays, and the next run completes the batch
             journal.close()
@@ -287,6 +297,33 @@ def _temporaries(temporaries: list[tuple[Write, Path]], at: list[Write]) -> None
             future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _renamed_ahead(journal: J.Journal) -> None:
+    """For a committed batch of many files: rename each temporary file over the file it replaces from a small
+    thread pool, where `roll_forward` would (the target as committed, the temporary file the one made), before
+    `roll_forward` does the rest (new files, files changed meanwhile, directories) one by one and syncs the
+    directories. On a file system mounted with `discard` a rename that frees the old file's blocks waits ~3 ms
+    on the disk: 3,000 files one after the other took 6 s, from 8 threads 0.4 s. Killed part-way, the journal
+    completes the batch as before (a rename done is skipped)."""
+    entries = [e for e in journal.entries if not e.directory and not e.new and e.made is not None]
+    if len(entries) < _THREADED_FROM:
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    def rename(entry: J.Entry) -> None:
+        tmp, target = journal._abs(entry.tmp), journal._abs(entry.target)
+        made, now = J._lstat(tmp), J._lstat(target)
+        if made is None or [made.st_dev, made.st_ino] != entry.made:
+            return
+        if now is not None and (now.st_dev, now.st_ino) == (made.st_dev, made.st_ino):
+            return
+        if J._identity(now) == entry.old:
+            os.replace(tmp, target)
+
+    with ThreadPoolExecutor(WRITERS) as pool:
+        for _done in pool.map(rename, entries):  # the first error raised, once every rename has run
+            pass
 
 
 def _put(journal: J.Journal, write: Write) -> None:

@@ -30,10 +30,12 @@ def _key(problem: Any) -> tuple[str, str]:
 
 
 def file_problems(round_: Round, path: Path, data: bytes, sources: dict[str, Any] | None = None,
-                  parsed: Any = None) -> tuple[list[Any], Observations | None, Any]:
+                  parsed: Any = None, units: dict[str, Any] | None = None
+                  ) -> tuple[list[Any], Observations | None, Any]:
     """What `gapctl validate` says of an observation file holding `data`: (problems, the built file,
     its parsed data). `sources`: the file the round reads for each unit (importer.Now), by default the
-    round's own; `parsed`: `data` as gapctl.data.sources.read_file read it (with its text kept), if it was."""
+    round's own; `parsed`: `data` as gapctl.data.sources.read_file read it (with its text kept), if it was;
+    `units`: the round's units by id, when the caller has them (`units_of`)."""
     from gapctl.data.sources import read_file
     from gapctl.scoring.load import build_observations, second_file
     from gapctl.scoring.validate import check_observation_file
@@ -43,7 +45,8 @@ def file_problems(round_: Round, path: Path, data: bytes, sources: dict[str, Any
     problems = list(parsed.problems)
     obs = build_observations(parsed.src, parsed.data, problems) if parsed.data is not None else None
     if obs is not None:
-        units = round_.unit_set.by_id() if round_.unit_set else {}
+        if units is None:
+            units = round_.unit_set.by_id() if round_.unit_set else {}
         if obs.channel:  # a channel's file (channels/<unit>/<channel>.yaml): checked as validate checks one
             from gapctl.scoring.check_rollups import check_channel_file
 
@@ -78,19 +81,21 @@ def check_plan(plan: Any, out: Any) -> Round:
     return after
 
 
-def check_file(plan: Any, path: Path, data: bytes, existed: bool, parsed: Any = None
+def check_file(plan: Any, path: Path, data: bytes, existed: bool, parsed: Any = None, now: list[Any] | None = None
                ) -> tuple[Observations | None, list[tuple[str, Any]]]:
     """One planned file checked: (the file built — None when the plan keeps no preview —, what the check says
     on the plan, in order: ("problem" | "note", issue)). Errors the file as it is now (`existed`) does not
-    give are the import's. `parsed`: `data` as read back by the edit, if it was (read_file, text kept)."""
+    give are the import's. `parsed`: `data` as read back by the edit, if it was (read_file, text kept);
+    `now`: what validate says of the file as it is now, when the caller checked it (else found here)."""
     from gapctl.io.importer import telling
 
     round_ = plan.round
     with telling(plan) as said:
-        problems, obs, parsed = file_problems(round_, path, data, plan.now.sources, parsed)
+        problems, obs, parsed = file_problems(round_, path, data, plan.now.sources, parsed, units_of(plan))
         before: set[tuple[str, str]] = set()
         if existed:  # an existing file, as it is now: as the round's check found it, else read again
-            now = plan.now.problems(path)
+            if now is None:
+                now = plan.now.problems(path)
             if now is None:
                 now = file_problems(round_, path, Path(path).read_bytes(), plan.now.sources)[0]
             before = {_key(p) for p in now}
@@ -112,6 +117,15 @@ def check_file(plan: Any, path: Path, data: bytes, existed: bool, parsed: Any = 
                 plan.note(problem.code, _("{message} ({code})").format(message=problem.message, code=problem.code),
                           row, col)
     return (obs if plan.preview else None), said
+
+
+def units_of(plan: Any) -> dict[str, Any]:
+    """The plan's round's units by id, made once a round (not once a file: 30,000 units × 30,000 files)."""
+    round_ = plan.round
+    kept = plan.__dict__.get("_units")
+    if kept is None or kept[0] is not round_:
+        kept = plan._units = (round_, round_.unit_set.by_id() if round_.unit_set else {})
+    return kept[1]
 
 
 def _results(data: Any) -> tuple[str, list[Any]]:

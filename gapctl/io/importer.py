@@ -238,11 +238,25 @@ def read(round_: Round, path: Path, mapping: dict[str, str] | Path | None = None
     期次 column). `preview`: keep the round as it would be after (`Imported.after`, for a dry run's
     score diff); without it each planned file is checked but not kept.
     """
+    out, plan, plans = _prepare(round_, path, mapping, sheet, force, limits, now, whole, preview)
+    if plan is None:
+        return out
+    if not plan.problems:  # one log for every plan: the sheet's
+        for each in plans:
+            _plan_files(each, out)
+    return _finish(out, plan, plans)
+
+
+def _prepare(round_: Round, path: Path, mapping: dict[str, str] | Path | None, sheet: str | None, force: bool,
+             limits: Limits, now: Now | None, whole: Callable[[], Round] | None, preview: bool
+             ) -> tuple[Imported, Plan | None, list[Plan]]:
+    """`read` up to the files: the sheet read into plans (None: the mapping file has problems, told in `out`)."""
     from gapctl.io import sheets
     if isinstance(mapping, Path):
         columns, mapping_problems = read_mapping(mapping)
         if mapping_problems:
-            return Imported(problems=[f"{i.ref}: {i.message}" for i in mapping_problems], issues=mapping_problems)
+            return Imported(problems=[f"{i.ref}: {i.message}" for i in mapping_problems], issues=mapping_problems), \
+                None, []
         mapping = columns
     book = sheets.read(path, sheet, limits)
     out = Imported(from_csv=book.is_csv)
@@ -254,9 +268,11 @@ def read(round_: Round, path: Path, mapping: dict[str, str] | Path | None = None
         plans = _read_rows(plan, mapping or {}, out)
     elif not plan.problems:
         plan.problem("empty", _("the sheet holds no rows"))
-    if not plan.problems:  # one log for every plan: the sheet's
-        for each in plans:
-            _plan_files(each, out)
+    return out, plan, plans
+
+
+def _finish(out: Imported, plan: Plan, plans: list[Plan]) -> Imported:
+    """`read` after the files are planned: each checked as validate would; what the import says."""
     if not plan.problems and out.files:
         from gapctl.io.import_check import check_plan
 
@@ -536,13 +552,16 @@ VALUE_KEYS = ("result", "items", "count", "fraction", "grade", "notices")
 MERGE_KEYS = frozenset((*VALUE_KEYS, "reason", "fix"))  # what `_merge` reads of an entry, besides the sheet's fields
 
 
-def _plan_files(plan: Plan, out: Imported) -> None:
+def _plan_files(plan: Plan, out: Imported, results: Any = None) -> None:
     """The new bytes of each observation file. An existing file is edited in place (gapctl.data.entry_edits):
-    entries the import does not change keep every byte, comment, key order and unknown key."""
+    entries the import does not change keep every byte, comment, key order and unknown key. `results`: each
+    unit's `_plan_one`, in unit order, when they were made already (gapctl.io.import_pass)."""
     from gapctl.data.writes import round_root
 
     out.root = round_root(plan.round.directory)
-    for path, data, seen, issues, checked in _files_planned(plan, out, sorted(plan.planned.items())):
+    if results is None:
+        results = _files_planned(plan, out, sorted(plan.planned.items()))
+    for path, data, seen, issues, checked in results:
         for kind, issue in issues:  # what the unit's edit said, in the order it said it
             if kind == "replaced":
                 plan.replaced.append(issue)
@@ -644,19 +663,22 @@ class _Said:
     append = add
 
 
-def _plan_one(plan: Plan, root: Path | None, unit_id: str, entries: list[dict[str, Any]]
+def _plan_one(plan: Plan, root: Path | None, unit_id: str, entries: list[dict[str, Any]], opened: Any = None,
+              before: Callable[[], list[Any] | None] | None = None
               ) -> tuple[Path, bytes | None, os.stat_result | None, list[tuple[str, Any]], Any]:
     """One unit's file: (its path, its new bytes or None, how it was when read (None: a new file), what the
     edit said: ("problem" | "note" | "replaced", issue) in order, its check (gapctl.io.import_check.check_file)).
     An existing file is edited in place: entries the import does not change keep every byte, comment, key
-    order and unknown key."""
+    order and unknown key. `opened(path, root)`: reads the existing file (read_original) and gives it with its
+    parse, where the caller reads it (default: read here); `before()`: what validate says of it now, if known."""
     from gapctl.io.import_check import check_file
 
     with telling(plan) as said:
         path = _observation_path(plan, unit_id)
-        data, seen, parsed = _new_bytes(plan, root, path, unit_id, entries)
+        data, seen, parsed = _new_bytes(plan, root, path, unit_id, entries, opened)
     # checked here too, where the bytes are (in a worker for a large import); used if the plan has no problems
-    checked = check_file(plan, path, data, seen is not None, parsed) if data is not None else None
+    checked = check_file(plan, path, data, seen is not None, parsed, before() if before else None) \
+        if data is not None else None
     return path, data, seen, said, checked
 
 
@@ -674,8 +696,8 @@ def telling(plan: Plan) -> Iterator[list[tuple[str, Any]]]:
         plan.problems, plan.notes, plan.replaced = kept
 
 
-def _new_bytes(plan: Plan, root: Path | None, path: Path, unit_id: str, entries: list[dict[str, Any]]
-               ) -> tuple[bytes | None, os.stat_result | None, Any]:
+def _new_bytes(plan: Plan, root: Path | None, path: Path, unit_id: str, entries: list[dict[str, Any]],
+               opened: Any = None) -> tuple[bytes | None, os.stat_result | None, Any]:
     """The file's new bytes (None: nothing to write, or a problem said), how it was when read (None: a new
     file), and the new bytes as read back when the edit read them (a Parsed, else None)."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -693,7 +715,8 @@ def _new_bytes(plan: Plan, root: Path | None, path: Path, unit_id: str, entries:
                                "rows there by hand, or rewrite the file as YAML").format(file=display_path(path)))
         if os.path.lexists(path):
             # only the entries the import changes are rewritten, each in its own lines (gapctl.data.entry_edits)
-            file = EntryEdits(read_original(path, root), "results", _with_decimals)
+            original, parsed = opened(path, root) if opened is not None else (read_original(path, root), None)
+            file = EntryEdits(original, "results", _with_decimals, parsed)
             if not isinstance(file.data, dict) or not isinstance(file.data.get("results", []), list):
                 raise WriteError(_("{file}: 'results' is not a list of entries; not written (fix the file "
                                    "first: gapctl validate)").format(file=display_path(path)))

@@ -247,3 +247,20 @@ def test_a_large_batch_written_by_threads_is_committed_exactly_or_not_at_all(tmp
     assert {name: (tmp_path / name).read_bytes() for name in old} == new
     assert {name: (tmp_path / name).stat().st_mode for name in old} == modes
     assert leftovers(tmp_path) == [] and not J.journals(tmp_path)
+
+
+def test_a_large_batch_killed_during_its_threaded_renames_is_completed_by_recovery(tmp_path: Path) -> None:
+    """A committed batch of many files renames them from a thread pool (writes._renamed_ahead); killed after
+    some of those renames, the next writer completes the batch: every file new, nothing temporary left."""
+    count = 40
+    old = {f"f{i:03}.yaml": f"old {i}\n".encode() for i in range(count)}
+    for name, data in old.items():
+        (tmp_path / name).write_bytes(data)
+    killed = child(["batch", str(tmp_path), str(count)], tmp_path, "replace:10")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    renamed = [name for i, name in enumerate(old) if (tmp_path / name).read_bytes() != old[name]]
+    assert 0 < len(renamed) < count  # killed part-way
+    lines = recover(tmp_path)
+    assert len(lines) == 1 and lines[0].startswith("completed")
+    assert all((tmp_path / name).read_bytes() == f"new {i}\n".encode() * 50 for i, name in enumerate(old))
+    assert leftovers(tmp_path) == [] and not J.journals(tmp_path)
