@@ -28,11 +28,95 @@ from gapctl.scoring.score import UnitScore
 
 def side(directory: Path, tree: Any = None) -> details.Source | None:
     """One side checked and scored file by file, or None when it has errors (or is no round)."""
-    checked = outcomes.check(directory, True, tree=tree)
+    return _finished(outcomes.check(directory, True, tree=tree))
+
+
+def _finished(checked: outcomes.Checked) -> details.Source | None:
     if checked.loaded.round is None or checked.report.errors or len(checked.plans) != 1:
         return None
     with paused_gc():
         return details.prepare(checked, outcomes.score(checked))
+
+
+def sides(old_directory: Path, old_tree: Any, new_directory: Path, new_tree: Any
+          ) -> tuple[details.Source | None, details.Source | None]:
+    """Both sides (`side`; the newer None when the older is). With the cache on, a file the same on both
+    sides is computed once and found in the cache for the other; with it off (`--no-cache`,
+    GAPCTL_NO_CACHE), the older side's outcomes are kept encoded (in a temporary file) by path with their
+    keys, and the newer side takes each file whose key is the same from there (`Shared`): only the files
+    that differ are read, checked and scored twice."""
+    from gapctl.scoring import one_pass
+    from gapctl.scoring.executors import chosen
+
+    if not one_pass.cache_off(True) or chosen() is not None:
+        old = side(old_directory, old_tree)
+        return old, side(new_directory, new_tree) if old is not None else None
+    shared = Shared()
+    try:
+        old = _finished(outcomes.check(old_directory, False, tree=old_tree, run=shared.keeping))
+        if old is None:
+            return None, None
+        return old, _finished(outcomes.check(new_directory, False, tree=new_tree, run=shared.reusing))
+    finally:
+        shared.close()
+
+
+class Shared:
+    """The older side's outcomes, encoded as `outcomes` caches them, by path with their cache keys, in a
+    temporary file: what the newer side of a diff without a cache reuses where a file's key is the same."""
+
+    def __init__(self) -> None:
+        import tempfile
+        self.file = tempfile.TemporaryFile()
+        self.places: dict[Path, tuple[str, int, int]] = {}  # path → (key, offset, length)
+        self.end = 0
+        self.context: tuple[Any, ...] | None = None
+        self.reused = 0
+
+    def close(self) -> None:
+        self.file.close()
+
+    def keeping(self, plan: Any, only_round: bool) -> None:
+        """`outcomes.check`'s `run` for the older side: every file computed, each outcome kept with its key."""
+        from gapctl.scoring import one_pass
+        keys: list[str | None] = [None] * len(outcomes._paths(plan))
+
+        def keep(index: int, path: Path, outcome: Any, payload: bytes | None, key: str | None) -> None:
+            keys[index] = key
+            if key is not None and payload is not None:
+                self.file.seek(self.end)
+                self.file.write(payload)
+                self.places[path] = (key, self.end, len(payload))
+                self.end += len(payload)
+        one_pass._run(plan, None, {}, None, keep=keep)
+        plan.keys = keys  # what `identities` compares, without hashing each file again
+        self.context = (plan.context, plan.round.directory)
+
+    def reusing(self, plan: Any, only_round: bool) -> None:
+        """`outcomes.check`'s `run` for the newer side: a file whose key is the older side's takes its outcome."""
+        from gapctl.scoring import one_pass
+        keys: list[str | None] = [None] * len(outcomes._paths(plan))
+        same = self.context == (plan.context, plan.round.directory)
+
+        def reuse(index: int, path: Path) -> Any:
+            found = self.places.get(path) if same else None
+            if found is None:
+                return None
+            key = keys[index] = outcomes._file_key(plan, path)
+            if key != found[0]:
+                return None
+            self.file.seek(found[1])
+            try:
+                outcome = outcomes._load(plan, path, self.file.read(found[2]))
+            except Exception:  # cannot be read back here: computed instead
+                return None
+            self.reused += 1
+            return outcome
+
+        def keep(index: int, path: Path, outcome: Any, payload: bytes | None, key: str | None) -> None:
+            keys[index] = key
+        one_pass._run(plan, None, {}, None, reuse=reuse, keep=keep)
+        plan.keys = keys
 
 
 def identities(source: details.Source) -> dict[str, tuple[Any, ...]]:
