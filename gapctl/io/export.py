@@ -363,7 +363,6 @@ def streamed(scored: RoundScore, source: Any, pieces: Any = None) -> Streamed:
     """The matrix and problem rows of a summarised round, made by the workers as CSV text (see `Streamed`).
     `pieces`: path → each unit file's `pieces`, made while the round was checked (gapctl.scoring.one_pass,
     a dict or a `PieceSpool`); the rows are finished from them here, without reading the files again."""
-    from gapctl.scoring import details
     found = shape(scored)
     tabs = [scores_table(scored), matrix_table(scored, []), problems_table(scored, [])]
     matrix_fields, problem_fields = tabs[1].fields, tabs[2].fields
@@ -372,11 +371,37 @@ def streamed(scored: RoundScore, source: Any, pieces: Any = None) -> Streamed:
         if finished is not None:
             return Streamed(tabs, finished)
 
-    def work(detailed: list[Any]) -> tuple[bytes, bytes]:
-        scores = _detailed_scores(source, scored, detailed[0])
-        return (row_text(matrix_fields, matrix_rows(scores, found)).encode("utf-8"),
-                row_text(problem_fields, problem_rows(scores, found)).encode("utf-8"))
-    return Streamed(tabs, details.each([source], details.units_of(source), work))
+    return Streamed(tabs, _rendered(scored, source, found, matrix_fields, problem_fields))
+
+
+def _rendered(scored: RoundScore, source: Any, found: Shape, matrix_fields: list[Field],
+              problem_fields: list[Field]) -> Iterator[tuple[bytes, bytes]]:
+    """Each unit's (matrix rows, problem rows) from its own files, in the units' order: in a pool of forked
+    workers for large rounds, forked again every few batches (gapctl.scoring.executors.in_order) so that
+    none ends up with a private copy of the round's summaries."""
+    from gapctl.scoring import details
+    from gapctl.scoring.executors import in_order
+
+    units = scored.units
+    workers = min(details.jobs_wanted(), max(1, len(units) // (details.PARALLEL_FROM // 2)))
+    if len(units) < details.PARALLEL_FROM:
+        workers = 1
+    batches = [range(n, min(n + details.BATCH, len(units))) for n in range(0, len(units), details.BATCH)]
+    yield from in_order(_render_batch, (scored, source, found, matrix_fields, problem_fields), batches, workers)
+
+
+def _render_batch(context: tuple[Any, ...], batch: range) -> list[tuple[bytes, bytes]]:
+    from gapctl.scoring import details
+    from gapctl.scoring.load import paused_gc
+
+    scored, source, found, matrix_fields, problem_fields = context
+    out = []
+    with paused_gc():
+        for index in batch:
+            scores = _detailed_scores(source, scored, details.detail(source, scored.units[index]))
+            out.append((row_text(matrix_fields, matrix_rows(scores, found)).encode("utf-8"),
+                        row_text(problem_fields, problem_rows(scores, found)).encode("utf-8")))
+    return out
 
 
 # --- writers --------------------------------------------------------------------------------

@@ -66,7 +66,9 @@ def _compute(plan: Any, path: Path, extra: Extra | None) -> tuple[outcomes.FileO
     return outcome, kept
 
 
-def _work(batch: list[int]) -> list[tuple[int, bytes | None, Any, str | None]]:
+def _work(batch: list[int]) -> list[tuple[int, bytes | None, Any, str | None, str | None]]:
+    """In a worker: each file's outcome encoded, its extra, its cache key and its content hash (which the
+    parent's plan.hashes keeps for gapctl.review.provenance, as when it hashes the files itself)."""
     assert _JOB is not None
     plan, extra = _JOB
     paths = outcomes._paths(plan)
@@ -74,7 +76,8 @@ def _work(batch: list[int]) -> list[tuple[int, bytes | None, Any, str | None]]:
     with paused_gc():
         for index in batch:
             outcome, key, kept = outcomes.compute_with(plan, paths[index], extra)
-            out.append((index, outcomes._dump(plan, outcome), kept, key))
+            out.append((index, outcomes._dump(plan, outcome), kept, key,
+                        plan.hashes.pop(paths[index], None) if key is not None else None))
     return out
 
 
@@ -109,7 +112,9 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
         try:  # re-forked as outcomes' pool is: a long-lived worker ends up with a private copy of the round
             with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=_batches_per_worker()) as pool:
                 for computed in pool.imap_unordered(_work, batches):
-                    for index, payload, kept, key in computed:
+                    for index, payload, kept, key, digest in computed:
+                        if digest is not None:
+                            plan.hashes[paths[index]] = digest
                         if payload is not None:
                             results[index] = outcomes._load(plan, paths[index], payload)
                         else:  # cannot travel: computed again here
