@@ -76,3 +76,19 @@ def test_without_a_cache_only_the_edited_file_is_read_on_both_sides(tmp_path: Pa
     seen = [p for p in parsed if p in observations]
     assert sorted(set(seen)) == observations
     assert {name: seen.count(name) for name in observations if seen.count(name) > 1} == {"chengqu.yaml": 5}
+
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+def test_the_older_side_is_kept_slim(cache: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its units are `Slim` records (not summaries) once the newer side is computed; the changed unit's
+    indicator changes still come from its whole summary, read back."""
+    from gapctl.review import diff, diff_units
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    if cache == "off":
+        monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+    result = diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD")
+    assert result.old.units and all(isinstance(u, diff_units.Slim) for u in result.old.units)
+    changed = {u.unit: u for u in result.changed()}
+    assert changed["chengqu"].indicators and isinstance(changed["chengqu"].old, diff_units.Slim)
