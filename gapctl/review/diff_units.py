@@ -36,7 +36,9 @@ def _finished(checked: outcomes.Checked) -> details.Source | None:
     if checked.loaded.round is None or checked.report.errors or len(checked.plans) != 1:
         return None
     with paused_gc():
-        return details.prepare(checked, outcomes.score(checked))
+        source = details.prepare(checked, outcomes.score(checked))
+    source.plan.outcomes = []  # `details.prepare` took each unit's file from them; the summaries are in `scored`
+    return source
 
 
 def sides(old_directory: Path, old_tree: Any, new_directory: Path, new_tree: Any
@@ -171,7 +173,6 @@ def slimmed(source: details.Source) -> None:
         units.append(Slim(score, place) if place is not None else score)
     source.scored.units = units
     source.slimmed = store  # type: ignore[attr-defined]
-    source.plan.outcomes = []  # `details.prepare` took each unit's file from them
 
 
 def full_summary(source: details.Source, score: Any) -> UnitScore:
