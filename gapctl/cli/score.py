@@ -25,7 +25,7 @@ from gapctl.cli.common import (
     _fail,
     _indicator_id,
     _lang,
-    _scored,
+    _scored_with,
     _unit_id,
     _use_executor,
     app,
@@ -70,11 +70,12 @@ def score(
     executor: Executor = EXECUTOR_OPTION,
     scheduler: str | None = SCHEDULER_OPTION,
 ) -> None:
-    from gapctl.scoring import scoreboard
+    from gapctl.scoring import outcomes, scoreboard
     _use_executor(executor, scheduler)
     provenance: list = []
-    scored = _scored(path, final, summary=True, use_cache=not no_cache, rev=rev,
-                     provenance=provenance if fmt is TableFormat.json else None)
+    # light: what this command prints of each unit, from the round's finished records where they still hold
+    scored = _scored_with(path, final, True, not no_cache, None, rev, provenance if fmt is TableFormat.json else None,
+                          lambda *args, **kwargs: outcomes.check(*args, light=True, **kwargs))[0]
     scored.ranks_asked = rank
     if unit is not None:
         unit = _unit_id(unit, [s.unit for s in scored.units], scored.round.id)

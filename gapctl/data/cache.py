@@ -443,7 +443,18 @@ class StatIndex:
                 self.old, self.old_dirs = {}, {}
         self.new: dict[str, list[Any]] = {}
         self.dirs: dict[str, str] = {}
+        self.absolute: dict[str, str] = {}  # a directory as named → as os.path.abspath names it (`_absolute`)
         self.hashed = 0  # files read and hashed this run (the others were trusted)
+
+    def _absolute(self, name: str) -> str:
+        """os.path.abspath(name), its directory made absolute once for all the files in it."""
+        head, sep, tail = name.rpartition("/")
+        if tail in ("", ".", ".."):
+            return os.path.abspath(name)
+        base = self.absolute.get(head + sep)
+        if base is None:
+            base = self.absolute[head + sep] = os.path.abspath(head) if head else "/" if sep else os.getcwd()
+        return base + "/" + tail if base != "/" else "/" + tail
 
     def _real(self, directory: str) -> str:
         real = self.dirs.get(directory)
@@ -461,7 +472,7 @@ class StatIndex:
             return None
         if mtime >= self.old_snapshot - RACY_NS:  # racily clean (the change time only has to be equal)
             return None
-        directory = os.path.dirname(name)
+        directory = name[:name.rfind("/")] or "/"  # os.path.dirname of a normalised absolute path, cheaper
         if self.old_dirs.get(directory) != self._real(directory):
             return None
         return digest if isinstance(digest, str) else None
@@ -469,7 +480,7 @@ class StatIndex:
     def hash(self, path: Path, read: Any, st: os.stat_result | None = None) -> str:
         """The content hash of `path`: the index's when it may be trusted, else `read(path)`'s bytes
         hashed (OSError and ValueError from `read` pass through). `st`: its `lstat`, if taken."""
-        name = os.path.abspath(path)
+        name = self._absolute(os.fspath(path))
         if st is None:
             try:
                 st = os.lstat(name)
@@ -483,7 +494,7 @@ class StatIndex:
         self.hashed += 1
         if st is not None and stat.S_ISREG(st.st_mode):
             self.new[name] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest]
-            self._real(os.path.dirname(name))
+            self._real(name[:name.rfind("/")] or "/")
         return digest
 
     def save(self) -> None:
@@ -491,7 +502,8 @@ class StatIndex:
         old enough to be trusted with this run's snapshot)."""
         if not self.hashed and self.new.keys() == self.old.keys():
             return
-        dirs = {os.path.dirname(name): self._real(os.path.dirname(name)) for name in self.new}
+        dirs = {directory: self._real(directory)  # os.path.dirname of these normalised absolute names
+                for directory in {name[:name.rfind("/")] or "/" for name in self.new}}
         self.cache.put(self.key, codec.dumps({"time": self.snapshot, "dirs": dirs, "files": self.new}), counted=False)
 
 

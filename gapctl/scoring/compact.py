@@ -52,7 +52,7 @@ _LEAF_REST = [(name, default) for name, default in _defaults(LeafScore)
               if name not in ("indicator", "state", "points", "earned", "rule")]
 _NODE_REST = [(name, default) for name, default in _defaults(NodeScore)
               if name not in ("indicator", "points", "earned")]
-_OUTCOME_FAST = ("src", "unit", "channel", "progress", "measures", "score")
+_OUTCOME_FAST = ("src", "unit", "channel", "progress", "measures", "score", "deferred")  # deferred: never written
 
 
 class _Slow(Exception):
@@ -219,9 +219,11 @@ def dumps(outcome: Any, refer: codec.Refer) -> bytes:
         raise codec.CodecError(f"an outcome: {err}") from None
 
 
-def loads(data: bytes, make: Callable[..., Any], own: Any, resolve: codec.Resolve) -> Any:
+def loads(data: bytes, make: Callable[..., Any], own: Any, resolve: codec.Resolve, lazy: bool = False) -> Any:
     """The outcome `dumps` wrote, built by `make` (FileOutcome) with `own` as its SourceFile;
-    names resolved by `resolve`. Raises CodecError for bytes of another shape."""
+    names resolved by `resolve`. Raises CodecError for bytes of another shape. `lazy`: the unit's
+    score is not built; its packed form is left in `outcome.deferred` for `materialise` (a warm
+    `gapctl score` builds only the scores its finished records do not cover)."""
     try:
         top = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=False)
         tag, unit, channel, progress, measures, packed, rest, score_rest = top
@@ -229,7 +231,9 @@ def loads(data: bytes, make: Callable[..., Any], own: Any, resolve: codec.Resolv
             raise codec.CodecError(f"not an outcome of this form: {tag!r}")
         outcome = make(own, unit, channel=channel, progress=None if progress is None else tuple(progress),
                        measures=_unflat(measures))
-        if packed is not None:
+        if packed is not None and lazy:
+            outcome.deferred = data  # the bytes (~500), not the unpacked lists: a round keeps one per unit
+        elif packed is not None:
             outcome.score = _unit_score(packed, own, resolve)
             if score_rest is not None:
                 for name, value in codec.loads(score_rest, resolve).items():
@@ -243,6 +247,25 @@ def loads(data: bytes, make: Callable[..., Any], own: Any, resolve: codec.Resolv
     except (msgpack.UnpackException, ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError,
             RecursionError) as err:
         raise codec.CodecError(f"unreadable outcome: {type(err).__name__}: {err}") from None
+
+
+def materialise(outcome: Any, resolve: codec.Resolve) -> None:
+    """Build the score a lazy `loads` left packed (`outcome.deferred`). Raises CodecError for a packed
+    score of another shape (the outcome is then as it was)."""
+    if outcome.deferred is None:
+        return
+    try:
+        packed, score_rest = msgpack.unpackb(outcome.deferred, raw=False, use_list=True, strict_map_key=False)[5:8:2]
+        score = _unit_score(packed, outcome.src, resolve)
+        if score_rest is not None:
+            for name, value in codec.loads(score_rest, resolve).items():
+                setattr(score, name, value)
+    except codec.CodecError:
+        raise
+    except (msgpack.UnpackException, ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError,
+            RecursionError) as err:
+        raise codec.CodecError(f"unreadable score: {type(err).__name__}: {err}") from None
+    outcome.score, outcome.deferred = score, None
 
 
 _SHARED: dict[str, Decimal] = {}  # short figures (0, 3, -0, 2.5) read once and shared: Decimals are immutable
@@ -316,3 +339,80 @@ def _unit_score(packed: list[Any], own: Any, resolve: codec.Resolve) -> UnitScor
     if detailed is not None:
         score.detailed = bool(detailed)
     return score
+
+
+# --- finished records: what a warm `gapctl score` needs of a unit, without its summary --------
+
+FINISHED = "f2"  # the first element of every finished record; a record of another form is not read
+# (f2: the round's entry maps unit ids to each record's own MessagePack bytes, read one unit at a time)
+
+
+def finished_record(score: UnitScore, key: str, rank_earned: list[str], refer: codec.Refer) -> list[Any] | None:
+    """A finished unit's score (after `gapctl.scoring.score.finish_unit`) as the record
+    `finished_score` reads back for `gapctl score`: its figures, grade, flags, pending items and
+    vetoes, and what ranking reads of it (its `rank` leaves and ranked nodes). `key`: its file's
+    cache key; `rank_earned`: its rank leaves' earned points as ranking left them, before it was
+    finished (flat: id, text). None when the unit carries what a record does not (problems,
+    groups, a value of another type): such a unit is finished again on every run."""
+    try:
+        if score.problems or score.groups or type(score.leaves) is not dict:
+            raise _Slow
+        leaves: list[Any] = []
+        for lid, leaf in score.leaves.items():
+            if leaf.rule is not None and leaf.rule.kind == "rank":
+                if type(lid) is not str or type(leaf.state) is not str:
+                    raise _Slow
+                leaves += [lid, _name(refer, leaf.indicator), leaf.state, _text(leaf.points),
+                           _name(refer, leaf.rule)]
+        decimals = [None if getattr(score, name) is None else _text(getattr(score, name)) for name in _DECIMALS]
+        if score.source is not None and refer(score.source) != "F":
+            raise _Slow
+        return [FINISHED, key, _name(refer, score.unit), _name(refer, score.scheme), list(rank_earned), leaves,
+                _nodes(score.tree, refer), decimals, _mapping(score.components, True), _externals(score.externals),
+                _strings(score.pending), _strings(score.flags), _str(score.grade), _str(score.grade_en),
+                [_name(refer, veto) for veto in score.vetoed], score.source is not None]
+    except _Slow:
+        return None
+
+
+def finished_score(record: list[Any], own: Any, resolve: codec.Resolve) -> UnitScore:
+    """The unit score a finished record holds (`finished_record`): everything `gapctl score` prints,
+    its rank leaves and ranked nodes; no observations, decisions or other leaves. Raises CodecError
+    for a record of another shape."""
+    try:
+        (tag, _key, unit, scheme, _earned, leaves, tree, decimals, components, externals, pending, flags, grade,
+         grade_en, vetoed, source) = record
+        if tag != FINISHED:
+            raise codec.CodecError(f"not a finished record: {tag!r}")
+        shared, decimal = _SHARED, _decimal
+        kept = {}
+        for n in range(0, len(leaves), 5):
+            lid, ref, state, points, rule = leaves[n:n + 5]
+            kept[lid] = LeafScore(resolve(ref), state, decimal(points), ZERO, resolve(rule))
+        nodes = [NodeScore(resolve(tree[n]), decimal(tree[n + 1]), decimal(tree[n + 2]))
+                 for n in range(0, len(tree), 3)]
+        figures = dict(zip(_DECIMALS, [None if text is None else shared.get(text) or decimal(text)
+                                        for text in decimals], strict=True))
+        score = UnitScore(resolve(unit), resolve(scheme), nodes, kept,
+                          components=_unflat(components) if components else {},
+                          externals=[ExternalShare(externals[n], externals[n + 1], externals[n + 2],
+                                                   decimal(externals[n + 3]), externals[n + 4])
+                                     for n in range(0, len(externals), 5)] if externals else [],
+                          pending=list(pending), flags=list(flags), grade=grade, grade_en=grade_en,
+                          vetoed=[resolve(name) for name in vetoed] if vetoed else [], detailed=False,
+                          source=own if source else None, **figures)
+        return score
+    except codec.CodecError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError, RecursionError) as err:
+        raise codec.CodecError(f"unreadable finished record: {type(err).__name__}: {err}") from None
+
+
+def rank_earned(score: UnitScore) -> list[str]:
+    """A unit's `rank` leaves' earned points (flat: id, text), as ranking left them: what its finished
+    record was computed from, compared on the next run."""
+    out: list[str] = []
+    for lid, leaf in score.leaves.items():
+        if leaf.rule is not None and leaf.rule.kind == "rank":
+            out += [lid, str(leaf.earned)]
+    return out

@@ -74,6 +74,7 @@ class FileOutcome:
     score: UnitScore | None = None  # a summary; None when the file or its context has errors
     channel: str | None = None  # a channel's file (rounds/<r>/channels/<unit>/<channel>.yaml)
     progress: tuple[int, int, int] | None = None  # what `gapctl status` counts (see `progress_counts`)
+    deferred: Any = None  # a score read lazily and not built yet (`compact.materialise`; `score` builds it)
 
 
 @dataclass
@@ -91,12 +92,13 @@ class RoundPlan:
     objects: dict[str, Any]     # and back (problem kinds included)
     cache: C.Cache | None = None
     outcomes: list[FileOutcome] = field(default_factory=list)
-    displays: dict[Path, str] = field(default_factory=dict)
+    displays: dict[str, str] = field(default_factory=dict)  # a directory (its str) → how it is shown
     keys: list[str | None] = field(default_factory=list)  # each file's cache key (None: not cached)
     computed: int = 0  # files read and checked this time (the others came from the cache)
     hashes: dict[Path, str] = field(default_factory=dict)  # sha256 of the files read here (gapctl.review.provenance)
     keyed: tuple[str, Any] | None = None  # (context, C.key_hasher(context)) for `_key_of_hash`
     links: set[Path] | None = None  # files `_run` found to be symbolic links (None: not looked at)
+    all_paths: Any = field(default=None, repr=False, compare=False)  # `_paths`, made once
 
 
 @dataclass
@@ -108,6 +110,7 @@ class Checked:
     files: int
     plans: list[RoundPlan]
     cache: C.Cache | None = None
+    light: bool = False  # `check(light=True)`: `score` gives what `gapctl score` prints (see `_light_scores`)
 
 
 def jobs_wanted() -> int:
@@ -119,10 +122,12 @@ def jobs_wanted() -> int:
 
 
 def check(path: Path | str, use_cache: bool = True, progress: Progress | None = None, tree: Any = None,
-          run: Callable[[RoundPlan, bool], None] | None = None) -> Checked:
+          run: Callable[[RoundPlan, bool], None] | None = None, light: bool = False) -> Checked:
     """Load, validate and summarise-score a round (or every round of a repository); `tree`: read the
     files of a git revision (gapctl.data.tree.GitTree) instead of the disk's; `run(plan, only_round)`:
-    compute each round's outcomes another way (gapctl.scoring.one_pass) instead of `_run`."""
+    compute each round's outcomes another way (gapctl.scoring.one_pass) instead of `_run`. `light`:
+    `score` then gives only what `gapctl score` prints of each unit (totals, grades, flags, ranks), from
+    the round's finished records in the cache where they still hold (`_light_scores`)."""
     from gapctl.scoring.load import find_repository_root
 
     path = Path(path)
@@ -145,13 +150,13 @@ def check(path: Path | str, use_cache: bool = True, progress: Progress | None = 
             report.extend(context_problems)
             plan = _plan(round_, cache, can_score=not any(p.severity == ERROR for p in report.problems))
             if run is None:
-                _run(plan, progress)
+                _run(plan, progress, lazy=light and cache is not None)
             else:
                 run(plan, len(rounds) == 1)
             report.extend(_merge(plan))
             files += len(round_.observation_paths) + len(round_.channel_paths)
             plans.append(plan)
-    return Checked(loaded, report, files, plans, cache)
+    return Checked(loaded, report, files, plans, cache, light)
 
 
 def score(checked: Checked, final: bool = False) -> RoundScore:
@@ -161,10 +166,14 @@ def score(checked: Checked, final: bool = False) -> RoundScore:
     by_unit = {o.unit: o for o in plan.outcomes if o.unit is not None and o.channel is None}
     channels: dict[str, list[UnitScore]] = {}
     for outcome in plan.outcomes:
-        if outcome.channel is not None and outcome.unit is not None and outcome.score is not None:
+        if outcome.channel is not None and outcome.unit is not None and _score_of(plan, outcome) is not None:
             channels.setdefault(outcome.unit, []).append(outcome.score)
     due = round_.stages.get("evidence_due")
     scores: list[UnitScore] = []
+    light = checked.light and plan.cache is not None
+    memo = _read_finished(plan) if light else {}
+    file_keys = dict(zip(_paths(plan), plan.keys, strict=True)) if light else {}
+    recorded: dict[int, tuple[FileOutcome, tuple[Any, bytes]]] = {}  # id() of a score read from a record
     with paused_gc():
         for unit in round_.unit_set.units if round_.unit_set else []:
             scheme = round_.scheme_for(unit)
@@ -172,13 +181,166 @@ def score(checked: Checked, final: bool = False) -> RoundScore:
                 continue
             outcome = by_unit.get(unit.id)
             if outcome is not None:
-                assert outcome.score is not None, "score() needs a check without errors"
+                found = _from_record(plan, outcome, memo.get(unit.id), file_keys) if memo else None
+                if found is not None:
+                    recorded[id(found[0])] = (outcome, found[1])
+                    scores.append(found[0])
+                    continue
+                assert _score_of(plan, outcome) is not None, "score() needs a check without errors"
                 scores.append(outcome.score)
             else:
                 scores.append(summarise(score_unit(scheme, unit, None, plan.externals.get(unit.id),
                                                    round_.appeals.get(unit.id), due), plan.keep_nodes[scheme.id]))
         measures = {o.unit: o.measures for o in by_unit.values() if o.unit is not None}
-        return rank_round(round_, scores, measures, final, channels, period_scores(round_))
+        if not light:
+            return rank_round(round_, scores, measures, final, channels, period_scores(round_))
+        return _light_scores(plan, scores, measures, final, channels, recorded, memo, file_keys)
+
+
+# --- `gapctl score` from finished records ------------------------------------------------
+
+def _score_of(plan: RoundPlan, outcome: FileOutcome) -> UnitScore | None:
+    """The outcome's score, built now if it was read lazily (computed again if it cannot be read)."""
+    if outcome.deferred is not None:
+        objects = plan.objects
+        own = outcome.src
+
+        def resolve(name: str) -> Any:
+            return own if name == OWN else objects[name]
+        try:
+            compact.materialise(outcome, resolve)
+        except codec.CodecError:  # signed by this user but unreadable with this code: computed again
+            outcome.score, outcome.deferred = _compute(plan, outcome.src.path)[0].score, None
+    return outcome.score
+
+
+def _finished_key(plan: RoundPlan) -> str:
+    return C.key_of("finished", plan.context, compact.FINISHED)
+
+
+def _read_finished(plan: RoundPlan) -> dict[str, bytes]:
+    """The round's finished records by unit id (`compact.finished_record`, each in its own MessagePack
+    bytes), as the last `gapctl score` of the same round context wrote them; {} when there are none or
+    they cannot be read."""
+    assert plan.cache is not None
+    payload = plan.cache.get(_finished_key(plan))
+    if payload is None:
+        return {}
+    try:
+        import msgpack
+        value = msgpack.unpackb(payload, raw=False, use_list=True)
+    except Exception:  # not this code's records: every unit is finished again and the records rewritten
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return value
+
+
+def _from_record(plan: RoundPlan, outcome: FileOutcome, blob: Any,
+                 file_keys: dict[Path, str | None]) -> tuple[UnitScore, tuple[Any, bytes]] | None:
+    """The unit's score from its finished record (`blob`), when the record was made from this very file
+    (the same cache key: its bytes, its unit's record, the scheme, the round) and its scheme has no
+    groups (a unit built from others' scores is finished on every run); else None. With the score: the
+    rank leaves' earned points the record was made with, and its bytes."""
+    if not isinstance(blob, bytes) or outcome.score is not None and outcome.deferred is None:
+        return None  # (an outcome computed this run, not read from the cache, is finished as computed)
+    try:
+        import msgpack
+        record = msgpack.unpackb(blob, raw=False, use_list=True)
+    except Exception:  # not a record of this code's: the unit is finished again
+        return None
+    if not isinstance(record, list) or len(record) < 5:
+        return None
+    key = file_keys.get(outcome.src.path)
+    if key is None or record[1] != key or not isinstance(record[4], list):
+        return None
+    scheme = plan.round.scheme_for(plan.units[outcome.unit]) if outcome.unit in plan.units else None
+    if scheme is None or scheme.groups:
+        return None
+    objects = plan.objects
+    own = outcome.src
+
+    def resolve(name: str) -> Any:
+        return own if name == OWN else objects[name]
+    try:
+        found = compact.finished_score(record, own, resolve)
+    except (codec.CodecError, KeyError):
+        return None
+    if found.unit is not plan.units.get(outcome.unit) or found.scheme is not scheme:
+        return None
+    return found, (record[4], blob)
+
+
+def _light_scores(plan: RoundPlan, scores: list[UnitScore], measures: dict[str, dict[str, Decimal]], final: bool,
+                  channels: dict[str, list[UnitScore]], recorded: dict[int, tuple[FileOutcome, tuple[Any, bytes]]],
+                  memo: dict[str, bytes], file_keys: dict[Path, str | None]) -> RoundScore:
+    """`rank_round` over scores some of which come from finished records: ranking (rank bonuses) runs over
+    all of them first; a record holds only while its unit's rank leaves earned what they earned when the
+    record was made (else the unit's summary is built and finished as usual). Then the records of the
+    units finished this time are written (one cache entry for the round)."""
+    from gapctl.scoring.score import rank_bonuses
+
+    round_ = plan.round
+    rank_bonuses(scores, measures)
+    earned = {s.unit.id: compact.rank_earned(s) for s in scores}
+    done: set[int] = set()
+    for n, score_ in enumerate(scores):
+        entry = recorded.get(id(score_))
+        if entry is None:
+            continue
+        outcome, (was_earned, _blob) = entry
+        if was_earned == earned[score_.unit.id]:
+            done.add(id(score_))
+            continue
+        full = _score_of(plan, outcome)  # another unit's measure moved this one's rank bonus: finish it again
+        assert full is not None
+        full.category = score_.category
+        for lid, leaf in score_.leaves.items():
+            full.leaves[lid].earned = leaf.earned
+        scores[n] = full
+    result = rank_round(round_, scores, measures, final, channels, period_scores(round_), finished=done)
+    if len(done) != len(scores) or len(memo) != len(done):
+        kept = {s.unit.id: recorded[id(s)][1][1] for s in scores if id(s) in done}
+        _write_finished(plan, result.units, earned, file_keys, kept)
+    return result
+
+
+def _write_finished(plan: RoundPlan, scores: list[UnitScore], earned: dict[str, list[str]],
+                    file_keys: dict[Path, str | None], kept: dict[str, bytes] | None = None) -> None:
+    """The round's finished records (one cache entry): every unit with an observation file whose score a
+    record can hold (`compact.finished_record`); those in `kept` (unit id → the record its score was
+    read from this run, still true) as they are."""
+    import msgpack
+
+    assert plan.cache is not None
+    outcomes = {o.unit: o for o in plan.outcomes if o.unit is not None and o.channel is None}
+    references = plan.references
+    records: dict[str, bytes] = {}
+    kept = kept or {}
+    for score_ in scores:
+        uid = score_.unit.id
+        if uid in kept:
+            records[uid] = kept[uid]
+            continue
+        outcome = outcomes.get(uid)
+        if outcome is None or score_.source is None:
+            continue
+        key = file_keys.get(outcome.src.path)
+        if key is None:
+            continue
+        own = id(score_.source)
+        record = compact.finished_record(score_, key, earned.get(uid, []),
+                                         lambda obj, own=own: OWN if id(obj) == own else references.get(id(obj)))
+        if record is not None:
+            try:
+                records[uid] = msgpack.packb(record, use_bin_type=True, strict_types=True)
+            except (TypeError, ValueError, OverflowError):
+                continue
+    try:
+        payload = msgpack.packb(records, use_bin_type=True, strict_types=True)
+    except (TypeError, ValueError, OverflowError):
+        return
+    plan.cache.put(_finished_key(plan), payload)
 
 
 # --- planning -------------------------------------------------------------------------
@@ -212,14 +374,17 @@ def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
     scheme_hashes = {sid: _file_hash(s.src.path, round_.tree) for sid, s in round_.schemes.items() if s.src}
     appeal_hashes = {uid: sorted({_file_hash(a.src.path, round_.tree) for a in appeals if a.src})
                      for uid, appeals in round_.appeals.items()}
+    base = C.key_hasher()  # C.key_of(*parts) for each unit, from the hash of what every key starts with
     for unit in units.values():
         scheme = round_.scheme_for(unit)
         if scheme is not None and can_score:
             externals[unit.id] = external_shares(round_, scheme, unit, imported)
-        unit_keys[unit.id] = C.key_of(
+        hasher = base.copy()
+        hasher.update(b"\x1f".join([b"", *(repr(part).encode() for part in (
             (unit.id, unit.name, unit.name_en, unit.type, unit.parent, unit.tags, unit.note),
             scheme.id if scheme else None, scheme_hashes.get(scheme.id) if scheme else None,
-            appeal_hashes.get(unit.id), externals.get(unit.id))
+            appeal_hashes.get(unit.id), externals.get(unit.id)))]))
+        unit_keys[unit.id] = hasher.hexdigest()
     context = C.key_of("observations", _file_hash(round_.src.path, round_.tree) if round_.src else None,
                        str(round_.directory),
                        os.getcwd(), os.environ.get("GAPCTL_MAX_FILE_MB"), os.environ.get("GAPCTL_MAX_VALUES"),
@@ -264,7 +429,15 @@ def _unit_of(path: Path) -> str:
 
 
 def _paths(plan: RoundPlan) -> list[Path]:
-    return plan.round.observation_paths + plan.round.channel_paths
+    """The round's observation files, then its channels' files (one list, made once: this is asked for
+    once per chunk, ~2,000 times at 30,000 units, and joining the lists each time was quadratic). Not to
+    be changed by callers."""
+    obs, channels = plan.round.observation_paths, plan.round.channel_paths
+    held = plan.all_paths
+    if held is None or held[0] is not obs or held[1] != len(obs) or held[2] is not channels \
+            or held[3] != len(channels):
+        held = plan.all_paths = (obs, len(obs), channels, len(channels), obs + channels)
+    return held[4]
 
 
 def _key(plan: RoundPlan, path: Path, data: bytes) -> str:
@@ -362,21 +535,22 @@ def _dump(plan: RoundPlan, outcome: FileOutcome) -> bytes | None:
 
 def _display(plan: RoundPlan, path: Path) -> str:
     """display_path(path), resolving each directory once instead of each file."""
-    if (path in plan.links) if plan.links is not None else path.is_symlink():
+    if (plan.links and path in plan.links) if plan.links is not None else path.is_symlink():
         return display_path(path)
-    base = plan.displays.get(path.parent)
+    directory, _, name = os.fspath(path).rpartition("/")  # strings, not Path.parent: this runs per file
+    base = plan.displays.get(directory)
     if base is None:
-        base = plan.displays[path.parent] = display_path(path.parent)
-    return path.name if base == "." else os.path.join(base, path.name)
+        base = plan.displays[directory] = display_path(path.parent)
+    return name if base == "." else os.path.join(base, name)
 
 
-def _load(plan: RoundPlan, path: Path, payload: bytes) -> FileOutcome:
+def _load(plan: RoundPlan, path: Path, payload: bytes, lazy: bool = False) -> FileOutcome:
     own = SourceFile(path, _display(plan, path))  # fresh: positions are found when printed
     objects = plan.objects
 
     def resolve(name: str) -> Any:
         return own if name == OWN else objects[name]
-    return compact.loads(payload, FileOutcome, own, resolve)
+    return compact.loads(payload, FileOutcome, own, resolve, lazy)
 
 
 _PLAN: RoundPlan | None = None  # the plan a forked worker inherits
@@ -388,9 +562,16 @@ def _file_key(plan: RoundPlan, path: Path, index: C.StatIndex | None = None, lim
     """The file's cache key, or None when it cannot be read (or is over the size limit `limit`, by
     default the one in force); its hash from `index` when the file's stat shows it unchanged since
     it was hashed. A git revision's file (the round's tree) is read from git: no stat to trust."""
+    digest = _file_digest(plan, path, index, limit)
+    return None if digest is None else _key_of_hash(plan, path, digest)
+
+
+def _file_digest(plan: RoundPlan, path: Path, index: C.StatIndex | None = None,
+                 limit: int | None = None) -> str | None:
+    """The content hash `_file_key` makes the file's key from (None: as for `_file_key`)."""
     if not _on_disk(plan.round.tree):
         try:
-            return _key(plan, path, plan.round.tree.read_bytes(path))
+            return C.content_hash(plan.round.tree.read_bytes(path))
         except (OSError, ValueError):
             return None
     st = None
@@ -408,8 +589,8 @@ def _file_key(plan: RoundPlan, path: Path, index: C.StatIndex | None = None, lim
         return None
     try:
         if index is not None:
-            return _key_of_hash(plan, path, index.hash(path, read_bytes, st))
-        return _key(plan, path, read_bytes(path))
+            return index.hash(path, read_bytes, st)
+        return C.content_hash(read_bytes(path))
     except (OSError, ValueError):
         return None
 
@@ -438,7 +619,7 @@ def _chunks(paths: list[Path]) -> list[list[int]]:
 def _chunk_key(plan: RoundPlan, chunk: list[int]) -> str:
     """A chunk's entry is named by its members' paths; their contents are checked member by member."""
     paths = _paths(plan)
-    return C.key_of("chunk", plan.context, *(str(paths[i]) for i in chunk))
+    return C.key_of("chunk2", plan.context, *(str(paths[i]) for i in chunk))  # 2: [key, outcome, unit key, hash]
 
 
 def _work(chunk: list[int]) -> list[tuple[int, bytes | None, str | None]]:
@@ -483,8 +664,9 @@ def cacheable(plan: RoundPlan, path: Path, outcome: FileOutcome) -> bool:
 
 # --- a round --------------------------------------------------------------------------
 
-def _run(plan: RoundPlan, progress: Progress | None) -> None:
-    """Every observation file's outcome, in path order: from the cache, a pool of workers (or a cluster), or here."""
+def _run(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> None:
+    """Every observation file's outcome, in path order: from the cache, a pool of workers (or a cluster), or here.
+    `lazy`: the scores of outcomes read from the cache are built only when asked for (`_score_of`)."""
     paths = _paths(plan)
     results: list[FileOutcome | None] = [None] * len(paths)
     # the stat index vouches for files on disk only (a git revision's files are read from git)
@@ -492,8 +674,11 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
         if plan.cache is not None and _on_disk(plan.round.tree) else None
     limit = max_file_bytes()[0]
     plan.links = set() if index is not None else None  # filled by _file_key's lstat, for _display
-    plan.keys = [_file_key(plan, path, index, limit) for path in paths] if plan.cache is not None \
+    # each file's content hash; its key (`_key_of_hash`) is taken from its chunk's entry when the entry has
+    # it for the same hash and unit key, else made (`_reuse`)
+    digests = [_file_digest(plan, path, index, limit) for path in paths] if plan.cache is not None \
         else [None] * len(paths)
+    plan.keys = [None] * len(paths)
     if index is not None:
         index.save()
     stored: dict[int, bytes] = {}  # payloads to keep in the cache (reused or computed)
@@ -512,14 +697,14 @@ def _run(plan: RoundPlan, progress: Progress | None) -> None:
     chunk_of: dict[int, int] = {}  # a file to compute → its chunk's number
     waiting: dict[int, int] = {}  # a chunk's number → its members not yet computed
     for number, chunk in enumerate(chunks):
-        reused = _reuse(plan, chunk) if plan.cache is not None else {}
+        reused = _reuse(plan, chunk, digests) if plan.cache is not None else {}
         kept: dict[int, bytes] = {}
         before = len(todo)
         for index in chunk:
             payload = reused.get(index)
             if payload is not None:
                 try:
-                    results[index] = _load(plan, paths[index], payload)
+                    results[index] = _load(plan, paths[index], payload, lazy)
                     kept[index] = payload
                     continue
                 except Exception:  # signed by this user but unreadable with this code: recompute
@@ -599,21 +784,38 @@ def _batches_per_worker() -> int | None:
     return value if value > 0 else None
 
 
-def _reuse(plan: RoundPlan, chunk: list[int]) -> dict[int, bytes]:
-    """The members of a chunk's cache entry whose file is unchanged (same key), by index."""
+def _reuse(plan: RoundPlan, chunk: list[int], digests: list[str | None] | None = None) -> dict[int, bytes]:
+    """The members of a chunk's cache entry whose file is unchanged (same key), by index. With `digests`
+    (each file's content hash, None: unreadable), the chunk's keys (`plan.keys`) are set here: a
+    member's from the entry when its content hash and unit key are those the entry holds (the entry's
+    name holds the context and the paths: the rest of the key), else made from the hash."""
     assert plan.cache is not None
+    paths = _paths(plan)
     payload = plan.cache.get(_chunk_key(plan, chunk))
-    if payload is None:
-        return {}
-    try:
-        members = codec.loads(payload)
-    except Exception:  # an older entry, or one this code cannot read: computed again
-        return {}
+    members: Any = None
+    if payload is not None:
+        try:
+            members = codec.loads(payload)
+        except Exception:  # an older entry, or one this code cannot read: computed again
+            members = None
     if not isinstance(members, list) or len(members) != len(chunk):
-        return {}
-    return {index: data for index, member in zip(chunk, members, strict=True)
-            if isinstance(member, list) and len(member) == 2 and member[0] is not None
-            and member[0] == plan.keys[index] for data in [member[1]]}
+        members = [None] * len(chunk)
+    out: dict[int, bytes] = {}
+    for index, member in zip(chunk, members, strict=True):
+        held = member if isinstance(member, list) and len(member) == 4 and isinstance(member[0], str) else None
+        if digests is not None:
+            digest = digests[index]
+            if digest is None:
+                continue
+            path = paths[index]
+            if held is not None and held[3] == digest and held[2] == plan.unit_keys.get(_unit_of(path), "no such unit"):
+                plan.keys[index] = held[0]
+                plan.hashes[path] = digest
+            else:
+                plan.keys[index] = _key_of_hash(plan, path, digest)
+        if held is not None and held[0] == plan.keys[index] and isinstance(held[1], bytes):
+            out[index] = held[1]
+    return out
 
 
 def _store(plan: RoundPlan, chunks: list[list[int]], computed: set[int], keys: dict[int, str | None],
@@ -629,9 +831,13 @@ def _store_chunk(plan: RoundPlan, chunk: list[int], computed: set[int], keys: di
     """Rewrite a chunk's entry: every member with its key (None for one whose outcome may not be kept)."""
     assert plan.cache is not None
     members = []
+    paths = _paths(plan)
     for index in chunk:
         key = plan.keys[index] if index not in computed or keys.get(index) == plan.keys[index] else None
-        members.append([key, stored.get(index)] if key is not None and index in stored else [None, None])
+        path = paths[index]
+        digest = plan.hashes.get(path)
+        members.append([key, stored.get(index), plan.unit_keys.get(_unit_of(path), "no such unit"), digest]
+                       if key is not None and index in stored and digest is not None else [None, None, None, None])
     plan.cache.put(_chunk_key(plan, chunk), codec.dumps(members))
 
 

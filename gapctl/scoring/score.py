@@ -639,6 +639,13 @@ def category_of(scheme: Scheme, unit: Unit) -> Category | None:
     return None
 
 
+def rank_bonuses(scores: list[UnitScore], measures: dict[str, dict[str, Decimal]]) -> None:
+    """Each unit's ranking category, then the points of its `rank` rules (`_rank_bonuses`)."""
+    for score in scores:
+        score.category = category_of(score.scheme, score.unit)
+    _rank_bonuses(scores, measures)
+
+
 def _rank_bonuses(scores: list[UnitScore], measures: dict[str, dict[str, Decimal]]) -> None:
     """`rank` rules: points for the units in the top N among those scored by the same scheme.
 
@@ -823,21 +830,23 @@ def period_scores(round_: Round, seen: tuple[str, ...] = (),
 
 def rank_round(round_: Round, scores: list[UnitScore], measures: dict[str, dict[str, Decimal]],
                final: bool = False, channels: dict[str, list[UnitScore]] | None = None,
-               periods: dict[str, list[UnitScore]] | None = None) -> RoundScore:
+               periods: dict[str, list[UnitScore]] | None = None, finished: set[int] | None = None) -> RoundScore:
     """Phase 5 over units scored one by one: rank bonuses, then every unit finished after the
-    scores it is built from (channels, subordinates, periods), then ranks and order."""
+    scores it is built from (channels, subordinates, periods), then ranks and order. `finished`: id()s
+    of scores finished already (read from gapctl.scoring.outcomes' finished records), not finished again;
+    with it, the caller has set categories and rank bonuses (`rank_bonuses`) already."""
     from gapctl.scheme.constructs.groups import group_values
 
     channels, periods = channels or {}, periods or {}
-    for score in scores:
-        score.category = category_of(score.scheme, score.unit)
-    _rank_bonuses(scores, measures)
+    if finished is None:
+        rank_bonuses(scores, measures)
     for found in channels.values():
         for channel in found:
             finish_unit(channel)
     by_id = {s.unit.id: s for s in scores}
     for score in _subordinates_first(scores, by_id):
-        finish_unit(score, group_values(round_, score, by_id, channels, periods))
+        if finished is None or id(score) not in finished:
+            finish_unit(score, group_values(round_, score, by_id, channels, periods))
     _assign_ranks(scores)
     result = RoundScore(round_, sorted(scores, key=_order(round_)), channels=channels, periods=periods)
     if final:

@@ -159,3 +159,32 @@ def test_an_index_entry_is_signed(repo: Path, monkeypatch: pytest.MonkeyPatch) -
     assert len(reads.paths) == len(observations(repo))
     assert warm[2].plans[0].computed == 0
 
+
+
+@pytest.mark.parametrize("name", ["a/b.yaml", "b.yaml", "/b.yaml", "/x/y/z.yaml", "./a/../b/c.yaml", "a//b.yaml",
+                                  "../q.yaml", "a/.", "a/..", "/", "a/", "x/./y.yaml", "/a/b/../c.yaml"])
+def test_names_are_made_absolute_as_os_path_abspath_makes_them(name: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index makes each directory absolute once (`StatIndex._absolute`), files of a relative and an
+    absolute name alike; the names must be os.path.abspath's, or no entry would be found again."""
+    monkeypatch.chdir(tmp_path)
+    index = C.StatIndex.__new__(C.StatIndex)
+    index.absolute = {}
+    for _ in range(2):  # the second time from the directories made absolute the first
+        assert index._absolute(name) == os.path.abspath(name)
+        assert index._absolute("b.yaml") == os.path.abspath("b.yaml")
+
+
+def test_a_warm_run_takes_each_files_key_from_its_chunk(repo: Path) -> None:
+    """Keys taken from chunk entries (their content hash and unit key unchanged) are the keys the files'
+    bytes make; an edited file's key is made again."""
+    file_by_file(ROUND)
+    warm = file_by_file(ROUND)[2].plans[0]
+    paths = outcomes._paths(warm)
+    assert warm.keys == [outcomes._file_key(warm, path) for path in paths] and all(warm.keys)
+    target = observations(repo)[0]
+    target.write_text(target.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    edited = file_by_file(ROUND)[2].plans[0]
+    assert edited.keys == [outcomes._file_key(edited, path) for path in paths]
+    assert edited.keys[paths.index(ROUND / "observations" / target.name)] != warm.keys[paths.index(
+        ROUND / "observations" / target.name)]

@@ -33,8 +33,12 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _agrees(text: str) -> None:
-    depth = _depth(yaml.safe_load(text))
+def _load(text: str) -> Any:
+    return yaml.load(text, Loader=yaml.CSafeLoader)  # libyaml: the same data as safe_load, many times faster
+
+
+def _agrees(text: str, data: Any = None) -> None:
+    depth = _depth(_load(text) if data is None else data)
     assert too_deep_at(text, depth) is None
     if depth:
         assert too_deep_at(text, depth - 1) is not None
@@ -50,10 +54,10 @@ def test_every_yaml_file_of_the_repository_is_measured_exactly():
             continue  # the bad-input corpus is broken on purpose
         text = path.read_text(encoding="utf-8-sig")
         try:
-            yaml.safe_load(text)
+            data = _load(text)
         except yaml.YAMLError:
             continue
-        _agrees(text)
+        _agrees(text, data)
         measured += 1
     assert measured > 100
 
