@@ -228,15 +228,21 @@ def matrix_rows(scores: list[Any], found: Shape) -> list[list[Any]]:
     """The matrix rows of one unit's scores (`unit_scores`): the points earned per leaf indicator."""
     rows = []
     for score in scores:
-        unit, channel, period = row_key(score)
-        row: list[Any] = [unit, found.names.get(unit, score.unit.name)] + ([score.scheme.id] if found.several else [])
-        if found.with_channels:
-            row += [channel, score.unit.name if channel else None]
-        if found.with_periods:
-            row.append(period)
+        row = _matrix_head(score, found)
         row += [matrix_cell(score.leaves.get(leaf_id)) for leaf_id, _ in found.columns]
         rows.append(row)
     return rows
+
+
+def _matrix_head(score: Any, found: Shape) -> list[Any]:
+    """A matrix row's cells before its leaves: unit, name (scheme, channel, period when the round has them)."""
+    unit, channel, period = row_key(score)
+    row: list[Any] = [unit, found.names.get(unit, score.unit.name)] + ([score.scheme.id] if found.several else [])
+    if found.with_channels:
+        row += [channel, score.unit.name if channel else None]
+    if found.with_periods:
+        row.append(period)
+    return row
 
 
 def _evidence(score_leaf: Any) -> str:
@@ -363,7 +369,6 @@ def streamed(scored: RoundScore, source: Any, pieces: Any = None) -> Streamed:
     """The matrix and problem rows of a summarised round, made by the workers as CSV text (see `Streamed`).
     `pieces`: path → each unit file's `pieces`, made while the round was checked (gapctl.scoring.one_pass,
     a dict or a `PieceSpool`); the rows are finished from them here, without reading the files again."""
-    from gapctl.scoring import details
     found = shape(scored)
     tabs = [scores_table(scored), matrix_table(scored, []), problems_table(scored, [])]
     matrix_fields, problem_fields = tabs[1].fields, tabs[2].fields
@@ -372,11 +377,38 @@ def streamed(scored: RoundScore, source: Any, pieces: Any = None) -> Streamed:
         if finished is not None:
             return Streamed(tabs, finished)
 
-    def work(detailed: list[Any]) -> tuple[bytes, bytes]:
-        scores = _detailed_scores(source, scored, detailed[0])
-        return (row_text(matrix_fields, matrix_rows(scores, found)).encode("utf-8"),
-                row_text(problem_fields, problem_rows(scores, found)).encode("utf-8"))
-    return Streamed(tabs, details.each([source], details.units_of(source), work))
+    return Streamed(tabs, _rendered(scored, source, found, matrix_fields, problem_fields))
+
+
+def _rendered(scored: RoundScore, source: Any, found: Shape, matrix_fields: list[Field],
+              problem_fields: list[Field]) -> Iterator[tuple[bytes, bytes]]:
+    """Each unit's (matrix rows, problem rows) from its own files, in the units' order: in a pool of forked
+    workers for large rounds, forked again every few batches (gapctl.scoring.executors.in_order) so that
+    none ends up with a private copy of the round's summaries."""
+    from gapctl.scoring import details
+    from gapctl.scoring.executors import in_order
+
+    units = scored.units
+    workers = min(details.jobs_wanted(), max(1, len(units) // (details.PARALLEL_FROM // 2)))
+    if len(units) < details.PARALLEL_FROM:
+        workers = 1
+    batches = [range(n, min(n + details.BATCH, len(units))) for n in range(0, len(units), details.BATCH)]
+    yield from in_order(_render_batch, (scored, source, found, matrix_fields, problem_fields), batches, workers)
+
+
+def _render_batch(context: tuple[Any, ...], batch: range) -> list[tuple[bytes, bytes]]:
+    from gapctl.scoring import details
+    from gapctl.scoring.load import paused_gc
+
+    scored, source, found, matrix_fields, problem_fields = context
+    out = []
+    with paused_gc():
+        for index in batch:
+            scores = _detailed_scores(source, scored, details.detail(source, scored.units[index]))
+            out.append(("".join(",".join(matrix_texts(score, found, matrix_fields)) + "\n" for score in scores
+                                ).encode("utf-8"),
+                        row_text(problem_fields, problem_rows(scores, found)).encode("utf-8")))
+    return out
 
 
 # --- writers --------------------------------------------------------------------------------
@@ -457,11 +489,35 @@ def _cells_text(values: list[Any], fields: list[Field]) -> list[str]:
     return [_cell(v, f.type) for v, f in zip(values, fields, strict=True)]
 
 
+_LEAF_CELLS: dict[tuple[str, str], str] = {}  # (state, earned as written) → the cell's CSV text
+
+
+def _leaf_cell(leaf: Any) -> str:
+    """`_cell(matrix_cell(leaf), "number")`, each (state, figure) formatted once: a round's cells repeat a few
+    figures hundreds of thousands of times."""
+    if leaf is None:
+        return _cell(None, "number")
+    key = (leaf.state, str(leaf.earned))
+    found = _LEAF_CELLS.get(key)
+    if found is None:
+        found = _cell(matrix_cell(leaf), "number")
+        if len(_LEAF_CELLS) < 65536:
+            _LEAF_CELLS[key] = found
+    return found
+
+
+def matrix_texts(score: Any, found: Shape, fields: list[Field]) -> list[str]:
+    """The CSV fields of a score's matrix row: `_cells_text(matrix_rows([score], found)[0], fields)`."""
+    leaves = score.leaves
+    return _cells_text(_matrix_head(score, found), fields[:len(fields) - len(found.columns)]) + [
+        _leaf_cell(leaves.get(leaf_id)) for leaf_id, _ in found.columns]
+
+
 def pieces(plan: Any, full: Any, obs: Any) -> bytes:
     """A unit's `Pieces` from its full score before ranking, pickled (a gapctl.scoring.one_pass extra, made in
     a worker: the parent keeps the bytes as they come, in a `PieceSpool`)."""
     found, matrix_fields, problem_fields = _provisional(plan.round)
-    cells = _cells_text(matrix_rows([full], found)[0], matrix_fields)
+    cells = matrix_texts(full, found, matrix_fields)
     later = frozenset(key for key, leaf in full.leaves.items() if _decided_later(leaf))
     offset = len(cells) - len(found.columns)
     segments: list[str] = []

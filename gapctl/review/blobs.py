@@ -11,13 +11,26 @@ and otherwise asks git. Links, files outside the repository and unreadable files
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from gapctl.data.tree import GitTree, blob_id
 
 
 class CheckedOutTree(GitTree):
-    """`GitTree` that takes a file's bytes from the working tree when they are the revision's blob."""
+    """`GitTree` that takes a file's bytes from the working tree when they are the revision's blob.
+
+    Each directory is resolved once (`GitTree._rel` resolves a file's directory every time it is asked,
+    and a diff asks for every file of a side twice: for its key, then to check it)."""
+
+    def _rel(self, path: Path) -> str | None:
+        absolute = os.path.abspath(path)
+        directory, _sep, name = absolute.rpartition(os.sep)
+        dirs = self.__dict__.setdefault("_resolved", {})
+        found = dirs.get(directory)
+        if found is None:
+            found = dirs[directory] = super()._rel(Path(directory) / "x") or ""  # "" : outside the repository
+        return found[:-1] + name if found and name else super()._rel(path)
 
     def read_bytes(self, path: Path) -> bytes:
         rel = self._rel(path)

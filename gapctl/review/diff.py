@@ -339,8 +339,7 @@ def _file_by_file(old_directory: Path, new_directory: Path, shown: str, old_tree
     """The diff through gapctl.review.diff_units (summaries, details where a unit can differ), or None when
     a side cannot take that path (errors, not a round): the whole-round path decides those."""
     from gapctl.review import diff_units
-    old = diff_units.side(old_directory, old_tree)
-    new = diff_units.side(new_directory, new_tree) if old is not None else None
+    old, new = diff_units.sides(old_directory, old_tree, new_directory, new_tree)
     if old is None or new is None:
         return None
     diff = compare(old.scored, new.scored, shown, old_label or old.scored.round.id, new_label or new.scored.round.id,

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gapctl.data.sources import SourceFile
 from gapctl.scoring import details, outcomes
 from gapctl.scoring.load import paused_gc
 from gapctl.scoring.score import UnitScore
@@ -28,16 +29,223 @@ from gapctl.scoring.score import UnitScore
 
 def side(directory: Path, tree: Any = None) -> details.Source | None:
     """One side checked and scored file by file, or None when it has errors (or is no round)."""
-    checked = outcomes.check(directory, True, tree=tree)
+    return _finished(outcomes.check(directory, True, tree=tree))
+
+
+def _finished(checked: outcomes.Checked) -> details.Source | None:
     if checked.loaded.round is None or checked.report.errors or len(checked.plans) != 1:
         return None
     with paused_gc():
-        return details.prepare(checked, outcomes.score(checked))
+        source = details.prepare(checked, outcomes.score(checked))
+    source.plan.outcomes = []  # `details.prepare` took each unit's file from them; the summaries are in `scored`
+    return source
+
+
+def sides(old_directory: Path, old_tree: Any, new_directory: Path, new_tree: Any
+          ) -> tuple[details.Source | None, details.Source | None]:
+    """Both sides (`side`; the newer None when the older is). With the cache on, a file the same on both
+    sides is computed once and found in the cache for the other; with it off (`--no-cache`,
+    GAPCTL_NO_CACHE), the older side's outcomes are kept encoded (in a temporary file) by path with their
+    keys, and the newer side takes each file whose key is the same from there (`Shared`): only the files
+    that differ are read, checked and scored twice."""
+    from gapctl.scoring import one_pass
+    from gapctl.scoring.executors import chosen
+
+    if not one_pass.cache_off(True) or chosen() is not None:
+        old = side(old_directory, old_tree)
+        if old is None:
+            return None, None
+        slimmed(old)
+        return old, side(new_directory, new_tree)
+    shared = Shared()
+    try:
+        old = _finished(outcomes.check(old_directory, False, tree=old_tree, run=shared.keeping))
+        if old is None:
+            return None, None
+        slimmed(old)
+        return old, _finished(outcomes.check(new_directory, False, tree=new_tree, run=shared.reusing))
+    finally:
+        shared.close()
+
+
+class Slim:
+    """An older side's unit as the diff keeps it while the newer side is computed and compared: what the
+    comparison, the gates and the views read of it (its unit, scheme, total, grade, ranks, groups), a digest
+    of what ranking decided of its leaves (`_decided`), and where its whole summary waits, pickled, for
+    the few units whose indicators are compared (`Slimmed.summary`). Some 200 bytes a unit instead of a
+    summary's few kilobytes: a 30,000-unit diff no longer holds both sides' summaries at once."""
+
+    __slots__ = ("unit", "scheme", "total", "grade", "grade_en", "rank", "category_rank", "groups", "source",
+                 "period", "decided", "place")
+
+    def __init__(self, score: UnitScore, place: tuple[int, int] | None) -> None:
+        self.unit, self.scheme, self.total, self.grade = score.unit, score.scheme, score.total, score.grade
+        self.grade_en, self.rank, self.category_rank = score.grade_en, score.rank, score.category_rank
+        self.groups, self.source, self.period = score.groups or _NO_GROUPS, score.source, score.period
+        self.decided, self.place = _digest(score), place
+
+
+_NO_GROUPS: dict[str, Any] = {}  # shared by the units that have none; never written to
+
+
+def _digest(score: Any) -> bytes:
+    """`_decided(score)` as 16 bytes (the whole list written exactly, then hashed)."""
+    import hashlib
+    if isinstance(score, Slim):
+        return score.decided
+    return hashlib.blake2b(repr(_decided(score)).encode(), digest_size=16).digest()
+
+
+class Slimmed:
+    """An older side's summaries, pickled into a temporary file by reference to the round's objects (its
+    schemes, indicators and units by the names `outcomes` gives them, each unit's file by its unit id, the
+    files a scheme's parts point at by the object): what is read back is the summary itself, its parts the
+    round's own objects."""
+
+    def __init__(self, source: details.Source) -> None:
+        import io
+        import pickle
+        import tempfile
+
+        self.file = tempfile.TemporaryFile()
+        self.objects = dict(source.plan.objects)
+        refs = dict(source.plan.references)
+        for score in source.scored.units:
+            if score.source is not None:
+                name = "source\x1f" + score.unit.id
+                refs[id(score.source)] = name
+                self.objects[name] = score.source
+
+        objects = self.objects
+
+        class Pickler(pickle.Pickler):
+            def persistent_id(self, obj: Any) -> Any:
+                name = refs.get(id(obj))
+                if name is None and type(obj) is SourceFile:  # a scheme's file, which its parts point at
+                    name = refs[id(obj)] = f"file\x1f{id(obj)}"
+                    objects[name] = obj
+                return name
+        self.pickler_class = Pickler
+        self.buffer = io.BytesIO()
+        self.end = 0
+
+    def put(self, score: UnitScore) -> tuple[int, int] | None:
+        import pickle
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        try:
+            self.pickler_class(self.buffer, pickle.HIGHEST_PROTOCOL).dump(score)
+        except Exception:  # something that does not pickle: the unit keeps its summary
+            return None
+        data = self.buffer.getvalue()
+        self.file.seek(self.end)
+        self.file.write(data)
+        place = (self.end, len(data))
+        self.end += len(data)
+        return place
+
+    def summary(self, slim: Slim) -> UnitScore:
+        import pickle
+        assert slim.place is not None
+        self.file.seek(slim.place[0])
+        objects = self.objects
+
+        class Unpickler(pickle.Unpickler):
+            def persistent_load(self, name: Any) -> Any:
+                return objects[name]
+        return Unpickler(io_bytes(self.file.read(slim.place[1]))).load()
+
+
+def io_bytes(data: bytes) -> Any:
+    import io
+    return io.BytesIO(data)
+
+
+def slimmed(source: details.Source) -> None:
+    """The older side made slim in place: its identities taken now, each unit's summary pickled away and
+    replaced by a `Slim` (its unit scores as `compare` reads them), its file outcomes dropped. A unit
+    whose summary cannot be pickled keeps it."""
+    source.identities = identities(source)  # type: ignore[attr-defined]
+    store = Slimmed(source)
+    units = []
+    for score in source.scored.units:
+        place = store.put(score)
+        units.append(Slim(score, place) if place is not None else score)
+    source.scored.units = units
+    source.slimmed = store  # type: ignore[attr-defined]
+
+
+def full_summary(source: details.Source, score: Any) -> UnitScore:
+    """A unit's whole summary: itself, or for a `Slim` its pickled summary read back."""
+    if isinstance(score, Slim):
+        return source.slimmed.summary(score)  # type: ignore[attr-defined]
+    return score
+
+
+class Shared:
+    """The older side's outcomes, encoded as `outcomes` caches them, by path with their cache keys, in a
+    temporary file: what the newer side of a diff without a cache reuses where a file's key is the same."""
+
+    def __init__(self) -> None:
+        import tempfile
+        self.file = tempfile.TemporaryFile()
+        self.places: dict[Path, tuple[str, int, int]] = {}  # path → (key, offset, length)
+        self.end = 0
+        self.context: tuple[Any, ...] | None = None
+        self.reused = 0
+
+    def close(self) -> None:
+        self.file.close()
+
+    def keeping(self, plan: Any, only_round: bool) -> None:
+        """`outcomes.check`'s `run` for the older side: every file computed, each outcome kept with its key."""
+        from gapctl.scoring import one_pass
+        keys: list[str | None] = [None] * len(outcomes._paths(plan))
+
+        def keep(index: int, path: Path, outcome: Any, payload: bytes | None, key: str | None) -> None:
+            keys[index] = key
+            if key is not None and payload is not None:
+                self.file.seek(self.end)
+                self.file.write(payload)
+                self.places[path] = (key, self.end, len(payload))
+                self.end += len(payload)
+        one_pass._run(plan, None, {}, None, keep=keep)
+        plan.keys = keys  # what `identities` compares, without hashing each file again
+        self.context = (plan.context, plan.round.directory)
+
+    def reusing(self, plan: Any, only_round: bool) -> None:
+        """`outcomes.check`'s `run` for the newer side: a file whose key is the older side's takes its outcome."""
+        from gapctl.scoring import one_pass
+        keys: list[str | None] = [None] * len(outcomes._paths(plan))
+        same = self.context == (plan.context, plan.round.directory)
+
+        def reuse(index: int, path: Path) -> Any:
+            found = self.places.get(path) if same else None
+            if found is None:
+                return None
+            key = keys[index] = outcomes._file_key(plan, path)
+            if key != found[0]:
+                return None
+            self.file.seek(found[1])
+            try:
+                outcome = outcomes._load(plan, path, self.file.read(found[2]))
+            except Exception:  # cannot be read back here: computed instead
+                return None
+            self.reused += 1
+            return outcome
+
+        def keep(index: int, path: Path, outcome: Any, payload: bytes | None, key: str | None) -> None:
+            keys[index] = key
+        one_pass._run(plan, None, {}, None, reuse=reuse, keep=keep)
+        plan.keys = keys
 
 
 def identities(source: details.Source) -> dict[str, tuple[Any, ...]]:
     """Unit id → what its own scoring depends on: the round's context, the unit's key and its
     observation file's (the cache's keys; each file's bytes are read when the cache is off)."""
+    kept = getattr(source, "identities", None)
+    if kept is not None:  # taken when the side was made slim
+        return kept
     plan = source.plan
     paths = plan.round.observation_paths + plan.round.channel_paths
     keys = dict(zip(paths, plan.keys, strict=False)) if plan.keys else {}
@@ -68,8 +276,8 @@ def indicator_changes(old: details.Source, new: details.Source,
         o = old_units.get(n.unit.id)
         if o is None:
             continue
-        if before.get(n.unit.id) != after.get(n.unit.id) or _decided(o) != _decided(n):
-            rows.append([o, n])
+        if before.get(n.unit.id) != after.get(n.unit.id) or _digest(o) != _digest(n):
+            rows.append([full_summary(old, o), full_summary(new, n)])
 
     def work(found: list[Any]) -> tuple[str, list[Any]]:
         return found[1].unit.id, _indicator_changes(found[0], found[1])

@@ -247,10 +247,55 @@ def map_here(fn: Callable[[Any, list[Item], Any], Any], context: Any, jobs: list
 
     _LOCAL_CONTEXT = (fn, context)
     try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(jobs))) as pool:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(jobs)), maxtasksperchild=batches_per_worker()) \
+                as pool:
             yield from pool.imap_unordered(_local_call, jobs)
     finally:
         _LOCAL_CONTEXT = None
+
+
+WORKER_BATCHES = 32  # as gapctl.scoring.outcomes.WORKER_BATCHES
+
+
+def batches_per_worker() -> int | None:
+    """Jobs a forked worker takes before a fresh fork replaces it (GAPCTL_WORKER_BATCHES, as the scoring
+    pool's): a long-lived worker that touches the round's objects in the parent's memory ends up with a
+    private copy of every page they live on; a fresh fork shares them again."""
+    try:
+        value = int(os.environ.get("GAPCTL_WORKER_BATCHES", WORKER_BATCHES))
+    except ValueError:
+        value = WORKER_BATCHES
+    return value if value > 0 else None
+
+
+_ORDERED: tuple[Callable[..., Any], Any] | None = None  # what `in_order`'s forked workers inherit
+
+
+def _ordered_call(batch: Any) -> Any:
+    assert _ORDERED is not None
+    fn, context = _ORDERED
+    return fn(context, batch)
+
+
+def in_order(fn: Callable[[Any, Any], list[Any]], context: Any, batches: list[Any], workers: int) -> Iterator[Any]:
+    """`fn(context, batch)` (a list of results) for each batch, the results yielded one by one in the batches'
+    order: in this process, or in `workers` forked workers that inherit the context and are forked again
+    after `batches_per_worker()` batches each."""
+    global _ORDERED
+    if workers <= 1 or len(batches) <= 1 or not hasattr(os, "fork"):
+        for batch in batches:
+            yield from fn(context, batch)
+        return
+    import multiprocessing
+
+    _ORDERED = (fn, context)
+    try:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(batches)),
+                                                      maxtasksperchild=batches_per_worker()) as pool:
+            for results in pool.imap(_ordered_call, batches):
+                yield from results
+    finally:
+        _ORDERED = None
 
 
 def run(fn: Callable[[Any, list[Item], Any], Any], context: Any, jobs: list[tuple[list[Item], Any]],

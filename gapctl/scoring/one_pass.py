@@ -66,52 +66,86 @@ def _compute(plan: Any, path: Path, extra: Extra | None) -> tuple[outcomes.FileO
     return outcome, kept
 
 
-def _work(batch: list[int]) -> list[tuple[int, bytes | None, Any]]:
+def _work(batch: list[int]) -> list[tuple[int, bytes | None, Any, str | None, str | None]]:
+    """In a worker: each file's outcome encoded, its extra, its cache key and its content hash (which the
+    parent's plan.hashes keeps for gapctl.review.provenance, as when it hashes the files itself)."""
     assert _JOB is not None
     plan, extra = _JOB
     paths = outcomes._paths(plan)
     out = []
     with paused_gc():
         for index in batch:
-            outcome, kept = _compute(plan, paths[index], extra)
-            out.append((index, outcomes._dump(plan, outcome), kept))
+            outcome, key, kept = outcomes.compute_with(plan, paths[index], extra)
+            out.append((index, outcomes._dump(plan, outcome), kept, key,
+                        plan.hashes.pop(paths[index], None) if key is not None else None))
     return out
 
 
-def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], progress: outcomes.Progress | None) -> None:
-    """`outcomes._run` with the cache off: every file read once, here or in a pool of forked workers."""
+Reuse = Callable[[int, Path], Any]  # (index, path) → the file's outcome made elsewhere, or None to compute it
+Keep = Callable[[int, Path, Any, "bytes | None", "str | None"], None]  # (index, path, outcome, payload, key)
+
+
+def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], progress: outcomes.Progress | None,
+         reuse: Reuse | None = None, keep: Keep | None = None) -> None:
+    """`outcomes._run` with the cache off: every file read once, here or in a pool of forked workers.
+    `reuse(index, path)`: a file's outcome made elsewhere (gapctl.review.diff_units: the other side of a
+    diff, same key), or None to compute it; `keep(index, path, outcome, payload, key)`: told of each file
+    computed, with its outcome encoded (None when it cannot be) and its cache key (None: not cacheable)."""
     global _JOB
     paths = outcomes._paths(plan)
     results: list[Any] = [None] * len(paths)
     total = len(paths)
-    workers = min(outcomes.jobs_wanted(), total // (outcomes.PARALLEL_FROM // 2) or 1)
-    done = 0
-    if total >= outcomes.PARALLEL_FROM and workers > 1 and hasattr(os, "fork"):
+    todo = list(range(total))
+    if reuse is not None:
+        todo = []
+        for index, path in enumerate(paths):
+            results[index] = reuse(index, path)
+            if results[index] is None:
+                todo.append(index)
+    workers = min(outcomes.jobs_wanted(), len(todo) // (outcomes.PARALLEL_FROM // 2) or 1)
+    done = total - len(todo)
+    if len(todo) >= outcomes.PARALLEL_FROM and workers > 1 and hasattr(os, "fork"):
         import multiprocessing
 
-        batches = [list(range(n, min(n + BATCH, total))) for n in range(0, total, BATCH)]
+        batches = [todo[n:n + BATCH] for n in range(0, len(todo), BATCH)]
         _JOB = (plan, extra)
-        try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
+        try:  # re-forked as outcomes' pool is: a long-lived worker ends up with a private copy of the round
+            with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=_batches_per_worker()) as pool:
                 for computed in pool.imap_unordered(_work, batches):
-                    for index, payload, kept in computed:
+                    for index, payload, kept, key, digest in computed:
+                        if digest is not None:
+                            plan.hashes[paths[index]] = digest
                         if payload is not None:
                             results[index] = outcomes._load(plan, paths[index], payload)
                         else:  # cannot travel: computed again here
-                            results[index], kept = _compute(plan, paths[index], extra)
+                            results[index], key, kept = outcomes.compute_with(plan, paths[index], extra)
                         if kept is not None:
                             extras[paths[index]] = kept
+                        if keep is not None:
+                            keep(index, paths[index], results[index], payload, key)
                     if progress and (done + len(computed)) // 100 > done // 100:
                         progress(done + len(computed), total)
                     done += len(computed)
         finally:
             _JOB = None
     else:
-        for index, path in enumerate(paths):
-            results[index], kept = _compute(plan, path, extra)
+        for index in todo:
+            path = paths[index]
+            results[index], key, kept = outcomes.compute_with(plan, path, extra)
             if kept is not None:
                 extras[path] = kept
+            if keep is not None:
+                keep(index, path, results[index], outcomes._dump(plan, results[index]), key)
     if progress:
         progress(total, total)
-    plan.computed = total
+    plan.computed = len(todo)
     plan.outcomes = [r for r in results if r is not None]
+
+
+def _batches_per_worker() -> int | None:
+    """Batches a forked worker takes before a fresh fork replaces it: GAPCTL_WORKER_BATCHES, as outcomes' pool."""
+    try:
+        value = int(os.environ.get("GAPCTL_WORKER_BATCHES", outcomes.WORKER_BATCHES))
+    except ValueError:
+        value = outcomes.WORKER_BATCHES
+    return value if value > 0 else None

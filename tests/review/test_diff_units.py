@@ -1,0 +1,94 @@
+"""Both sides of a diff without a cache: a file the same on both sides is scored once (gapctl.review.diff_units.sides).
+
+The newer side takes the older side's outcome of every file whose key is the same; the diff must be the one
+the cache gives and the one loading both sides whole gives, in one process and in a pool of workers forked
+again after every batch, and only the edited files may be read twice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gapctl.scoring import details, outcomes
+from tests.scoring.test_details import diff_outputs, git_repo
+
+pytestmark = pytest.mark.usefixtures("own_cache_home")  # tests.conftest: the cache on, in tmp_path
+
+
+def test_a_diff_without_a_cache_equals_the_whole_round_diff_and_the_cached_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gapctl.review import diff, diff_units
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+
+    def runs() -> list[str]:
+        return [diff_outputs(diff.diff_repository(Path("."), "HEAD"), True),
+                diff_outputs(diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD"), False),
+                diff_outputs(diff.diff_rounds(Path("rounds/suizhou-2021"), Path("rounds/suizhou-2022")), False)]
+    with monkeypatch.context() as whole:
+        whole.setattr(diff_units, "side", lambda directory, tree=None: None)
+        expected = runs()
+    cached = runs()
+    assert cached == expected
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+    monkeypatch.setenv("GAPCTL_WORKER_BATCHES", "1")  # every worker forked again after one batch
+    reused: list[int] = []
+    real = diff_units.Shared.close
+
+    def counted(self: diff_units.Shared) -> None:
+        reused.append(self.reused)
+        real(self)
+    monkeypatch.setattr(diff_units.Shared, "close", counted)
+    for jobs in ("2", "1"):
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
+        reused.clear()
+        assert runs() == expected, jobs
+        assert sum(reused) > 20, "the newer sides took the older sides' outcomes"
+
+
+def test_without_a_cache_only_the_edited_file_is_read_on_both_sides(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """shanwei-2020 with one observation edited: every other observation file is parsed once (the older
+    side), the edited one on each side (and again to detail and attribute it)."""
+    from gapctl.data import sources as S
+    from gapctl.review import diff
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+    monkeypatch.setenv("GAPCTL_JOBS", "1")
+    parsed: list[str] = []
+    real = S.read_file
+
+    def counting(path, *args, **kwargs):
+        parsed.append(Path(path).name)
+        return real(path, *args, **kwargs)
+    for module in (S, outcomes, details):
+        monkeypatch.setattr(module, "read_file", counting)
+    result = diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD")
+    assert "chengqu" in {u.unit for u in result.changed()}
+    observations = sorted(p.name for p in (repo / "rounds/shanwei-2020/observations").iterdir())
+    seen = [p for p in parsed if p in observations]
+    assert sorted(set(seen)) == observations
+    assert {name: seen.count(name) for name in observations if seen.count(name) > 1} == {"chengqu.yaml": 5}
+
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+def test_the_older_side_is_kept_slim(cache: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its units are `Slim` records (not summaries) once the newer side is computed; the changed unit's
+    indicator changes still come from its whole summary, read back."""
+    from gapctl.review import diff, diff_units
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    if cache == "off":
+        monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+    result = diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD")
+    assert result.old.units and all(isinstance(u, diff_units.Slim) for u in result.old.units)
+    changed = {u.unit: u for u in result.changed()}
+    assert changed["chengqu"].indicators and isinstance(changed["chengqu"].old, diff_units.Slim)
