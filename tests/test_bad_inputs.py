@@ -6,7 +6,7 @@ A case is a directory holding a small repository and `expected.txt`:
     # exit: 1                 (expected exit code; default 1)
     # env: GAPCTL_MAX_FILE_MB=0.01   (environment for the run; may repeat)
     # xfail: why                (a known crash outside the corpus owner's code: expected to fail
-                                 until fixed; the executable test leaves it out)
+                                 until fixed; the process test leaves it out)
     rounds/r1/observations/a.yaml:7:5: E501
 
 One line per expected problem (path:line:col: CODE); messages are not compared.
@@ -14,9 +14,9 @@ One line per expected problem (path:line:col: CODE); messages are not compared.
 What git cannot store, or should not, is made at test time: a case may hold `generate.py`
 with `generate(case: Path) -> None`, which is run on a copy of the case before it is
 validated (a 50 MB file, an empty directory, 100,000 nested brackets). Every case is
-validated from that copy twice: through the library (`gapctl.api.check`) and through the
-real `gapctl` executable in a subprocess, which must exit with the same code, print the same
-positions and never a traceback.
+validated from that copy twice: through the library (`gapctl.api.check`) and through gapctl in a
+process of its own (forked from a driver, tests/forked_runs.py), which must exit with the same code,
+print the same positions and never a traceback.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from gapctl.api import check
 from tests.conftest import crashed_or_exit, gapctl_command, run_generate_script
+from tests.forked_runs import Run, run_all
 
 BAD = Path(__file__).parent / "bad"
 ALL_CASES = sorted(p for p in BAD.iterdir() if (p / "expected.txt").is_file())
@@ -95,15 +95,17 @@ def test_bad_input_case(case: Path, corpus: Path, monkeypatch: pytest.MonkeyPatc
 _PROBLEM_LINE = re.compile(r"^(\S.*?:\d+:\d+: [EW]\d{3}) ", re.M)
 
 
-def _run_executable(case: Path, corpus: Path, home: Path) -> str | None:
-    """What is wrong with `gapctl validate` on one case (None when nothing is)."""
-    run, code, expected, case_env = _expectation(case)
-    env = {k: v for k, v in os.environ.items() if k != MAX_FILE_ENV}
-    env.update(case_env)
-    env.update(GAPCTL_DEBUG="1",  # an unexpected exception shows its traceback instead of one line
-               XDG_CACHE_HOME=str(home), PYTHONIOENCODING="utf-8")
-    proc = subprocess.run([*gapctl_command(), "validate", run], cwd=corpus / case.name, env=env,
-                          capture_output=True, timeout=120, check=False)
+def _executable_run(case: Path, corpus: Path, home: Path) -> Run:
+    """`gapctl validate` of one case, as a process of its own runs it."""
+    run, _code, _expected, case_env = _expectation(case)
+    env = {**case_env, "GAPCTL_DEBUG": "1",  # an unexpected exception shows its traceback instead of one line
+           "XDG_CACHE_HOME": str(home), "PYTHONIOENCODING": "utf-8"}
+    return Run(case.name, ["validate", run], corpus / case.name, env)
+
+
+def _what_is_wrong(case: Path, proc: subprocess.CompletedProcess[bytes]) -> str | None:
+    """What is wrong with a case's run of gapctl in a process of its own (None when nothing is)."""
+    _run, code, expected, _env = _expectation(case)
     failure = crashed_or_exit(case.name, proc, code)
     if failure:
         return failure
@@ -113,16 +115,35 @@ def _run_executable(case: Path, corpus: Path, home: Path) -> str | None:
     return None
 
 
-def test_no_case_crashes_the_executable(corpus: Path, tmp_path: Path) -> None:
-    """Every case through the real `gapctl validate`: the expected exit code and positions, no traceback.
+def test_no_case_crashes_a_process_of_its_own(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every case through `gapctl validate` in a process of its own: the expected exit code and positions, no
+    traceback.
 
-    A subprocess also catches what no in-process test can: a segmentation fault (libyaml's
-    recursive composer on 100,000 nested brackets did that) or output that cannot be encoded.
-    Cases run two at a time per core, as separate processes.
+    A process of its own also catches what no in-process test can: a segmentation fault (libyaml's
+    recursive composer on 100,000 nested brackets did that) or output that cannot be encoded. Each case
+    runs in a child forked from a driver that imported gapctl once (tests/forked_runs.py).
     """
-    with ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 1)) as pool:
-        failures = [f for f in pool.map(lambda case: _run_executable(case, corpus, tmp_path), CASES) if f]
+    monkeypatch.delenv(MAX_FILE_ENV, raising=False)
+    results = run_all([_executable_run(case, corpus, tmp_path) for case in CASES], tmp_path / "runs")
+    failures = [f for case in CASES if (f := _what_is_wrong(case, results[case.name]))]
     assert not failures, "\n\n".join(failures)
+
+
+def test_a_forked_run_equals_the_executables(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forked run prints what the real `gapctl` executable prints, byte for byte, exit code and all: a case,
+    a case with an environment of its own, and the first case in Chinese."""
+    monkeypatch.delenv(MAX_FILE_ENV, raising=False)
+    chosen = [CASES[0], next(c for c in CASES if _expectation(c)[3])]
+    runs = [_executable_run(case, corpus, tmp_path) for case in chosen]
+    runs.append(Run("zh", runs[0].args, runs[0].cwd, {**runs[0].env, "GAPCTL_LANG": "zh"}))
+    forked = run_all(runs, tmp_path / "forked")
+    for run in runs:
+        env = {k: v for k, v in os.environ.items() if k != MAX_FILE_ENV} | run.env
+        real = subprocess.run([*gapctl_command(), *run.args], cwd=run.cwd, env=env, capture_output=True,
+                              timeout=120, check=False)
+        assert (forked[run.name].returncode, forked[run.name].stdout, forked[run.name].stderr) == \
+            (real.returncode, real.stdout, real.stderr), run.name
+    assert forked["zh"].stdout != forked[CASES[0].name].stdout  # the language came from the run's environment
 
 
 def test_corpus_covers_every_problem_code() -> None:

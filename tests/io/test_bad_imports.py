@@ -11,8 +11,8 @@ The base round (`BASE`: four rule kinds, units a and b fully observed) is writte
 files go over it; `generate.py` may change it further (remove a file). The round must validate
 cleanly before the import: the sheet is the only thing wrong. Each case is imported twice: through
 the library (`importer.read`, compared as `[(where, code)]`, and nothing on disk changes) and
-through the real `gapctl import --force` in a subprocess, which must exit with the expected code,
-never print a traceback, and print only lines that start with an expected place.
+through `gapctl import --force` in a process of its own (tests/forked_runs.py), which must exit with
+the expected code, never print a traceback, and print only lines that start with an expected place.
 
 These cases have no `expected.txt`, so `tests/test_bad_inputs.py` (which validates) leaves them out.
 """
@@ -23,7 +23,6 @@ import os
 import shlex
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -31,6 +30,7 @@ import pytest
 from gapctl.api import check
 from gapctl.io import importer
 from tests.conftest import crashed_or_exit, gapctl_command, kinds_round, run_generate_script, write_repo
+from tests.forked_runs import Run, run_all
 
 BAD = Path(__file__).parents[1] / "bad"
 CASES = sorted(p for p in BAD.iterdir() if (p / "import.txt").is_file())
@@ -88,19 +88,20 @@ def test_bad_import_case(case: Path, built: dict[str, Path], monkeypatch: pytest
     assert _files(repo) == files
 
 
-def _run_executable(case: Path, repo: Path) -> str | None:
-    """What is wrong with `gapctl import` on one case (None when nothing is)."""
-    args, code, expected = _expectation(case)
+def _executable_run(case: Path, repo: Path) -> Run:
+    """`gapctl import` of one case as a process of its own runs it (a dry run, so the cases can share the copies)."""
+    args, _code, _expected = _expectation(case)
+    env = {"GAPCTL_DEBUG": "1", "PYTHONIOENCODING": "utf-8", "XDG_CACHE_HOME": str(repo / ".cache")}
+    return Run(case.name, ["import", "rounds/r1", *args, "--force", "--dry-run"], repo, env)
+
+
+def _what_is_wrong(case: Path, proc: subprocess.CompletedProcess[bytes]) -> str | None:
+    """What is wrong with `gapctl import` of one case in a process of its own (None when nothing is)."""
+    _args, code, expected = _expectation(case)
     places = {line.rsplit(": ", 1)[0] for line in expected}
-    files = _files(repo)
-    env = {**os.environ, "GAPCTL_DEBUG": "1", "PYTHONIOENCODING": "utf-8", "XDG_CACHE_HOME": str(repo / ".cache")}
-    proc = subprocess.run([*gapctl_command(), "import", "rounds/r1", *args, "--force", "--dry-run"], cwd=repo, env=env,
-                          capture_output=True, timeout=120, check=False)
     failure = crashed_or_exit(case.name, proc, code)
     if failure:
         return failure
-    if _files(repo) != files:
-        return f"{case.name}: a dry run changed files"
     if code == 1:
         lines = proc.stderr.decode("utf-8", "replace").splitlines()
         problems = [line for line in lines if not line.startswith(("note: ", "Nothing imported", "…"))]
@@ -110,11 +111,27 @@ def _run_executable(case: Path, repo: Path) -> str | None:
     return None
 
 
-def test_no_case_crashes_the_executable(built: dict[str, Path]) -> None:
-    """Every case through the real `gapctl import` (a dry run, so the cases can share the copies)."""
-    with ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 1)) as pool:
-        failures = [f for f in pool.map(lambda case: _run_executable(case, built[case.name]), CASES) if f]
+def test_no_case_crashes_a_process_of_its_own(built: dict[str, Path], tmp_path: Path) -> None:
+    """Every case through `gapctl import` in a process of its own (forked from a driver that imported gapctl
+    once, tests/forked_runs.py): the expected exit code, problems where the case places them, no traceback,
+    and no file changed by the dry run."""
+    before = {case.name: _files(built[case.name]) for case in CASES}
+    results = run_all([_executable_run(case, built[case.name]) for case in CASES], tmp_path / "runs")
+    failures = [f for case in CASES if (f := _what_is_wrong(case, results[case.name]))]
+    failures += [f"{case.name}: a dry run changed files" for case in CASES
+                 if _files(built[case.name]) != before[case.name]]
     assert not failures, "\n\n".join(failures)
+
+
+def test_a_forked_import_equals_the_executables(built: dict[str, Path], tmp_path: Path) -> None:
+    """A forked `gapctl import` prints what the real executable prints, byte for byte, exit code and all."""
+    runs = [_executable_run(case, built[case.name]) for case in CASES[:2]]
+    forked = run_all(runs, tmp_path / "forked")
+    for run in runs:
+        real = subprocess.run([*gapctl_command(), *run.args], cwd=run.cwd, env={**os.environ, **run.env},
+                              capture_output=True, timeout=120, check=False)
+        assert (forked[run.name].returncode, forked[run.name].stdout, forked[run.name].stderr) == \
+            (real.returncode, real.stdout, real.stderr), run.name
 
 
 def test_corpus_covers_every_reading_problem() -> None:
