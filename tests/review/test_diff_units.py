@@ -36,6 +36,7 @@ def test_a_diff_without_a_cache_equals_the_whole_round_diff_and_the_cached_one(
     monkeypatch.setattr(details, "PARALLEL_FROM", 2)
     monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
     monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+    monkeypatch.setenv("GAPCTL_DIFF_SLIM_FROM", "0")  # the older sides made slim, as a large round's are
     monkeypatch.setenv("GAPCTL_WORKER_BATCHES", "1")  # every worker forked again after one batch
     reused: list[int] = []
     real = diff_units.Shared.close
@@ -79,16 +80,28 @@ def test_without_a_cache_only_the_edited_file_is_read_on_both_sides(tmp_path: Pa
 
 
 @pytest.mark.parametrize("cache", ["on", "off"])
-def test_the_older_side_is_kept_slim(cache: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_older_side_is_kept_slim_when_large(cache: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Its units are `Slim` records (not summaries) once the newer side is computed; the changed unit's
     indicator changes still come from its whole summary, read back."""
     from gapctl.review import diff, diff_units
 
     repo = git_repo(tmp_path)
     monkeypatch.chdir(repo)
+    monkeypatch.setenv("GAPCTL_DIFF_SLIM_FROM", "0")  # a small round is kept slim as a large one is
     if cache == "off":
         monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
     result = diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD")
     assert result.old.units and all(isinstance(u, diff_units.Slim) for u in result.old.units)
     changed = {u.unit: u for u in result.changed()}
     assert changed["chengqu"].indicators and isinstance(changed["chengqu"].old, diff_units.Slim)
+
+
+def test_a_small_older_side_keeps_its_summaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below GAPCTL_DIFF_SLIM_FROM units nothing is pickled away: pickling costs more time than it saves memory."""
+    from gapctl.review import diff, diff_units
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(diff_units, "slimmed", lambda source: pytest.fail("a small round was made slim"))
+    result = diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD")
+    assert result.old.units and not any(isinstance(u, diff_units.Slim) for u in result.old.units)
