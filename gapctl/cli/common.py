@@ -237,6 +237,21 @@ def _detailed(path: Path, final: bool = False, use_cache: bool = True, warnings:
     return scored, details.prepare(checked, scored) if checked is not None else None
 
 
+def _stop_unless_scorable(result: Any, path: Path) -> None:
+    """Exit 1 with the round's problems when it could not be loaded (no round.toml) or has errors: what every
+    command that scores or imports refuses, in the same words."""
+    if result.loaded.round is None:
+        problems = result.report.sorted()
+        _print_problems(problems)
+        if not problems:
+            typer.echo(_("{path}: not a round directory (no round.toml)").format(path=path), err=True)
+        raise typer.Exit(1)
+    if result.report.errors:
+        _print_problems([p for p in result.report.sorted() if p.severity == "error"])
+        raise _fail(_("Not scored: {errors} error(s); see `gapctl validate {path}`.").format(
+            errors=len(result.report.errors), path=path))
+
+
 def _scored_with(path: Path, final: bool, summary: bool = False, use_cache: bool = True,
                  warnings: list | None = None, rev: str | None = None, provenance: list | None = None,
                  check: Any = None):
@@ -290,16 +305,7 @@ def _scored_from(path: Path, final: bool, summary: bool, use_cache: bool, warnin
     else:
         from gapctl.api import check
         result = check(path)
-    if result.loaded.round is None:
-        problems = result.report.sorted()
-        _print_problems(problems)
-        if not problems:
-            typer.echo(_("{path}: not a round directory (no round.toml)").format(path=path), err=True)
-        raise typer.Exit(1)
-    if result.report.errors:
-        _print_problems([p for p in result.report.sorted() if p.severity == "error"])
-        raise _fail(_("Not scored: {errors} error(s); see `gapctl validate {path}`.").format(
-            errors=len(result.report.errors), path=path))
+    _stop_unless_scorable(result, path)
     if warnings is not None:
         warnings.extend(result.report.warnings)
     if result.report.warnings and not final:

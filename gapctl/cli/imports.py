@@ -7,7 +7,16 @@ from typing import Any
 
 import typer
 
-from gapctl.cli.common import FORMAT_OPTION, Format, _dump_json, _echo, _fail, _print_problems, _scored, app
+from gapctl.cli.common import (
+    FORMAT_OPTION,
+    Format,
+    _dump_json,
+    _echo,
+    _fail,
+    _scored,
+    _stop_unless_scorable,
+    app,
+)
 from gapctl.i18n import N_, _
 
 
@@ -119,16 +128,7 @@ def _checked_import(path: Path, file: Path, mapping: Path | None, sheet: str | N
     one = Pass(file, mapping, sheet, force, whole=lambda: _whole_round(path),
                progress=outcomes.print_progress(_("scoring")))
     result = outcomes.check(path, False, run=one.run)
-    if result.loaded.round is None:
-        problems = result.report.sorted()
-        _print_problems(problems)
-        if not problems:
-            typer.echo(_("{path}: not a round directory (no round.toml)").format(path=path), err=True)
-        raise typer.Exit(1)
-    if result.report.errors:
-        _print_problems([p for p in result.report.sorted() if p.severity == "error"])
-        raise _fail(_("Not scored: {errors} error(s); see `gapctl validate {path}`.").format(
-            errors=len(result.report.errors), path=path))
+    _stop_unless_scorable(result, path)
     if result.report.warnings:
         typer.echo(_("note: {warnings} warning(s); the scores may be provisional (gapctl validate {path})").format(
             warnings=len(result.report.warnings), path=path), err=True)

@@ -290,24 +290,7 @@ def outcome_parsed(rp: Any, path: Path, data: bytes) -> tuple[Any, Any]:
     """`outcomes.outcome_with(rp, path, data)` of an unscored plan (`can_score` False), and the file as
     read_file parsed it (for its edit): the outcome's problems, unit, channel and evidence files are the same
     (tests/io/test_import_pass.py)."""
-    from gapctl.data.sources import read_file
-    from gapctl.scoring.load import build_observations
-    from gapctl.scoring.outcomes import FileOutcome
-    from gapctl.scoring.validate import check_observation_file
+    from gapctl.scoring.outcomes import checked_file
 
-    round_ = rp.round
-    parsed = read_file(path, data)
-    load_problems = list(parsed.problems)
-    obs = build_observations(parsed.src, parsed.data, load_problems) if parsed.data is not None else None
-    outcome = FileOutcome(parsed.src, obs.unit if obs else None, load_problems)
-    if obs is None or round_.unit_set is None:
-        return outcome, parsed
-    outcome.measures = obs.measures
-    if obs.channel is not None:
-        from gapctl.scoring.check_rollups import check_channel_file
-
-        outcome.channel = obs.channel
-        outcome.check_problems = check_channel_file(round_, rp.units, obs, outcome.evidence_files)
-    else:
-        outcome.check_problems = check_observation_file(round_, rp.units, obs, outcome.evidence_files)
+    outcome, parsed, _observations = checked_file(rp, path, data)
     return outcome, parsed

@@ -468,22 +468,15 @@ def outcome_with(plan: RoundPlan, path: Path, data: bytes,
     """`_outcome`, and `extra(plan, the unit's full score before it is summarised, its observations)`
     (None for a channel's file, a file with errors, or no `extra`): what gapctl.scoring.one_pass keeps."""
     round_ = plan.round
-    parsed = read_file(path, data, keep_text=not _on_disk(round_.tree))
-    load_problems = list(parsed.problems)
-    obs = build_observations(parsed.src, parsed.data, load_problems) if parsed.data is not None else None
-    outcome = FileOutcome(parsed.src, obs.unit if obs else None, load_problems)
-    if obs is None or round_.unit_set is None:
+    outcome, _parsed, obs = checked_file(plan, path, data)
+    if obs is None:
         return outcome, None
-    outcome.measures = obs.measures
+    load_problems = outcome.load_problems
     if obs.channel is not None:
-        from gapctl.scoring.check_rollups import check_channel_file
-        outcome.channel = obs.channel
-        outcome.check_problems = check_channel_file(round_, plan.units, obs, outcome.evidence_files)
         if plan.can_score and not any(p.severity == ERROR for p in load_problems + outcome.check_problems):
             channel = score_channel(round_, obs.unit, obs)
             outcome.score = summarise(channel, set()) if channel is not None else None
         return outcome, None
-    outcome.check_problems = check_observation_file(round_, plan.units, obs, outcome.evidence_files)
     unit = plan.units.get(obs.unit)
     scheme = round_.scheme_for(unit) if unit else None
     if unit is not None and scheme is not None:
@@ -496,6 +489,27 @@ def outcome_with(plan: RoundPlan, path: Path, data: bytes,
         kept = extra(plan, full, obs) if extra is not None else None
         outcome.score = summarise(full, plan.keep_nodes[scheme.id])
     return outcome, kept
+
+
+def checked_file(plan: RoundPlan, path: Path, data: bytes) -> tuple[FileOutcome, Any, Any]:
+    """One observation file read and checked, not scored: its outcome (problems, unit, measures, channel), the
+    file as `read_file` parsed it, and its observations (None when they could not be built or the round has no
+    unit set, and then nothing was checked). What `outcome_with` scores, and what an import edits."""
+    round_ = plan.round
+    parsed = read_file(path, data, keep_text=not _on_disk(round_.tree))
+    load_problems = list(parsed.problems)
+    obs = build_observations(parsed.src, parsed.data, load_problems) if parsed.data is not None else None
+    outcome = FileOutcome(parsed.src, obs.unit if obs else None, load_problems)
+    if obs is None or round_.unit_set is None:
+        return outcome, parsed, None
+    outcome.measures = obs.measures
+    if obs.channel is not None:
+        from gapctl.scoring.check_rollups import check_channel_file
+        outcome.channel = obs.channel
+        outcome.check_problems = check_channel_file(round_, plan.units, obs, outcome.evidence_files)
+    else:
+        outcome.check_problems = check_observation_file(round_, plan.units, obs, outcome.evidence_files)
+    return outcome, parsed, obs
 
 
 def progress_counts(scheme: Any, unit: Unit, obs: Any) -> tuple[int, int, int]:
