@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gapctl.scoring import details, outcomes
-from tests.scoring.test_details import diff_outputs, git_repo
+from tests.scoring.test_details import diff_outputs, files_parsed, git_repo
 
 pytestmark = pytest.mark.usefixtures("own_cache_home")  # tests.conftest: the cache on, in tmp_path
 
@@ -56,21 +56,13 @@ def test_without_a_cache_only_the_edited_file_is_read_on_both_sides(tmp_path: Pa
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """shanwei-2020 with one observation edited: every other observation file is parsed once (the older
     side), the edited one on each side (and again to detail and attribute it)."""
-    from gapctl.data import sources as S
     from gapctl.review import diff
 
     repo = git_repo(tmp_path)
     monkeypatch.chdir(repo)
     monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
     monkeypatch.setenv("GAPCTL_JOBS", "1")
-    parsed: list[str] = []
-    real = S.read_file
-
-    def counting(path, *args, **kwargs):
-        parsed.append(Path(path).name)
-        return real(path, *args, **kwargs)
-    for module in (S, outcomes, details):
-        monkeypatch.setattr(module, "read_file", counting)
+    parsed = files_parsed(monkeypatch)
     result = diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD")
     assert "chengqu" in {u.unit for u in result.changed()}
     observations = sorted(p.name for p in (repo / "rounds/shanwei-2020/observations").iterdir())

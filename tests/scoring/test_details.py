@@ -190,6 +190,21 @@ def test_exports_are_the_same_in_a_pool_and_warm_or_cold(tmp_path: Path, monkeyp
         assert report_files(tmp_path / f"run-{n}") == report_files(tmp_path / "whole"), (jobs, cache)
 
 
+def files_parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files read_file parses from now on (in this process), in order."""
+    from gapctl.data import sources as S
+
+    parsed: list[str] = []
+    real = S.read_file
+
+    def counting(path, *args, **kwargs):
+        parsed.append(Path(path).name)
+        return real(path, *args, **kwargs)
+    for module in (S, outcomes, details):
+        monkeypatch.setattr(module, "read_file", counting)
+    return parsed
+
+
 def git_repo(tmp_path: Path) -> Path:
     """The shipped rounds committed once, then edited in the working tree: an observation (shanwei),
     a measure that moves other units' rank bonuses (yanjiang), a channel file (example-county), the
@@ -270,19 +285,11 @@ def test_diffs_file_by_file_equal_the_whole_round_diffs(tmp_path: Path, monkeypa
 def test_a_diff_reads_only_the_files_that_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With both sides' summaries in the cache, the units whose files and scheme did not change are
     compared on their summaries: only the edited observation file is parsed again (on each side)."""
-    from gapctl.data import sources as S
     from gapctl.review import diff
     repo = git_repo(tmp_path)
     monkeypatch.chdir(repo)
     diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD")  # fills the cache for both sides
-    parsed: list[str] = []
-    real = S.read_file
-
-    def counting(path, *args, **kwargs):
-        parsed.append(Path(path).name)
-        return real(path, *args, **kwargs)
-    for module in (S, outcomes, details):
-        monkeypatch.setattr(module, "read_file", counting)
+    parsed = files_parsed(monkeypatch)
     result = diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD")
     assert "chengqu" in {u.unit for u in result.changed()}
     # its outcome on each side (the two versions share one chunk entry, which holds the last one
