@@ -35,9 +35,20 @@ def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subp
 
 
 def build_wheel(source: Path, out: Path) -> Path:
-    """What the locked environment does offline: this environment's setuptools, no isolation."""
-    built = run(sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "--no-index",
-                "--disable-pip-version-check", "-w", out, source, cwd=out.parent)
+    """What the locked environment does offline: this environment's setuptools, no isolation.
+
+    setuptools builds in the source's own `build/` directory, so two test workers building from the same
+    checkout at once collide ("File exists: build/bdist…"): a lock named after the source (in the temporary
+    directory) makes them take turns."""
+    import fcntl
+    import hashlib
+    import tempfile
+
+    name = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"gapctl-wheel-build-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        built = run(sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "--no-index",
+                    "--disable-pip-version-check", "-w", out, source, cwd=out.parent)
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = out.glob("gapctl-*.whl")
     return wheel
