@@ -17,6 +17,8 @@ import sys
 import sysconfig
 import tarfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,12 +36,11 @@ def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subp
     return proc
 
 
-def build_wheel(source: Path, out: Path) -> Path:
-    """What the locked environment does offline: this environment's setuptools, no isolation.
-
-    setuptools builds in the source's own `build/` directory, so two test workers building from the same
-    checkout at once collide ("File exists: build/bdist…"): a lock named after the source (in the temporary
-    directory) makes them take turns."""
+@contextmanager
+def building_in(source: Path) -> Iterator[None]:
+    """Builds from one source directory take turns. setuptools writes into the source itself (`build/`,
+    `gapctl.egg-info/`), so two test workers building from the same checkout at once collide ("File exists:
+    build/bdist…"); the lock is a file named after the source, in the temporary directory."""
     import fcntl
     import hashlib
     import tempfile
@@ -47,6 +48,12 @@ def build_wheel(source: Path, out: Path) -> Path:
     name = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
     with open(Path(tempfile.gettempdir()) / f"gapctl-wheel-build-{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def build_wheel(source: Path, out: Path) -> Path:
+    """What the locked environment does offline: this environment's setuptools, no isolation."""
+    with building_in(source):
         built = run(sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "--no-index",
                     "--disable-pip-version-check", "-w", out, source, cwd=out.parent)
     assert built.returncode == 0, built.stdout + built.stderr
@@ -104,8 +111,9 @@ def test_the_wheel_ships_the_schemes_unit_sets_and_ci_templates(wheel: Path) -> 
 
 def test_the_sdist_builds_the_same_wheel(wheel: Path, tmp_path: Path) -> None:
     """An sdist carries the files build_py ships (MANIFEST.in), so a wheel built from it ships them too."""
-    made = run(sys.executable, "-c", "import sys; from setuptools import build_meta as b; "
-               "print(b.build_sdist(sys.argv[1]))", tmp_path, cwd=ROOT)
+    with building_in(ROOT):
+        made = run(sys.executable, "-c", "import sys; from setuptools import build_meta as b; "
+                   "print(b.build_sdist(sys.argv[1]))", tmp_path, cwd=ROOT)
     assert made.returncode == 0, made.stderr
     safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python 3.11.4 and later
     with tarfile.open(tmp_path / made.stdout.splitlines()[-1]) as sdist:
