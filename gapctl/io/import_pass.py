@@ -33,7 +33,6 @@ from gapctl.io import importer as I
 from gapctl.io.sheets import LIMITS
 
 BATCH = 16  # files a worker checks at a time
-WORKER_BATCHES = 32  # batches a forked worker does before a fresh fork replaces it (as outcomes' pool)
 
 
 class _Whole(Exception):
@@ -112,9 +111,9 @@ class Pass:
         _JOB = (*job, spool)
         try:
             if len(paths) >= PARALLEL_FROM and workers > 1 and hasattr(os, "fork"):
-                import multiprocessing
+                from gapctl.scoring.executors import forked_pool
 
-                with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=WORKER_BATCHES) as pool:
+                with forked_pool(workers) as pool:
                     for done in pool.imap_unordered(_batch, batches):
                         self._take(unscored, paths, done, results)
             else:

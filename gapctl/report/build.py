@@ -493,7 +493,7 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
                     if progress and (n % 100 == 0 or n == total):
                         progress(n, total)
             return
-        import multiprocessing
+        from gapctl.scoring.executors import forked_pool
 
         single = len(sources) == 1  # --compare's rows hold another round's summaries: left in place
         round_ = sources[0].round
@@ -511,7 +511,7 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
         try:
             # a worker forked again after GAPCTL_WORKER_BATCHES batches (as the scoring pool): each page it renders
             # touches the round's objects in the parent's memory, and the pages they live on are then copied into it
-            with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=_batches_per_worker()) as pool:
+            with forked_pool(workers) as pool:
                 # a few batches in flight, not all: pages the parent has not written yet wait in its memory
                 # (at 30,000 units, hundreds of MB when the workers ran ahead of it)
                 todo, waiting = batches(), deque()  # type: ignore[var-annotated]
@@ -530,18 +530,6 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
             _ROWS.clear()
     finally:
         _SPOOLED = None
-
-
-WORKER_BATCHES = 32  # batches a page worker renders before a fresh fork replaces it
-
-
-def _batches_per_worker() -> int | None:
-    """GAPCTL_WORKER_BATCHES (as the scoring pool reads it; 0: never re-forked), else WORKER_BATCHES."""
-    try:
-        value = int(os.environ.get("GAPCTL_WORKER_BATCHES", WORKER_BATCHES))
-    except ValueError:
-        value = WORKER_BATCHES
-    return value if value > 0 else None
 
 
 _ROWS: list[Any] = []  # the rows, for `_indexed_batch`

@@ -243,29 +243,37 @@ def map_here(fn: Callable[[Any, list[Item], Any], Any], context: Any, jobs: list
         for items, extra in jobs:
             yield items, fn(context, items, extra)
         return
-    import multiprocessing
 
     _LOCAL_CONTEXT = (fn, context)
     try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(jobs)), maxtasksperchild=batches_per_worker()) \
-                as pool:
+        with forked_pool(min(workers, len(jobs))) as pool:
             yield from pool.imap_unordered(_local_call, jobs)
     finally:
         _LOCAL_CONTEXT = None
 
 
-WORKER_BATCHES = 32  # as gapctl.scoring.outcomes.WORKER_BATCHES
+WORKER_BATCHES = 32  # batches a forked worker takes before a fresh fork replaces it (see batches_per_worker)
 
 
 def batches_per_worker() -> int | None:
-    """Jobs a forked worker takes before a fresh fork replaces it (GAPCTL_WORKER_BATCHES, as the scoring
-    pool's): a long-lived worker that touches the round's objects in the parent's memory ends up with a
-    private copy of every page they live on; a fresh fork shares them again."""
+    """Batches a forked worker takes before a fresh fork replaces it (GAPCTL_WORKER_BATCHES; 0: never). Each
+    file a worker reads, scores or renders touches its unit's objects in the parent's memory (reference
+    counts), and the page each lives on is then copied into the worker: a long-lived worker ends up with a
+    private copy of every page holding the round's units (~100 MB each at 30,000 units). A worker forked
+    again after ~500 files shares them again, for a fork every ~500 files."""
     try:
         value = int(os.environ.get("GAPCTL_WORKER_BATCHES", WORKER_BATCHES))
     except ValueError:
         value = WORKER_BATCHES
     return value if value > 0 else None
+
+
+def forked_pool(workers: int) -> Any:
+    """A pool of `workers` forked workers (they inherit what the parent holds), each replaced by a fresh fork
+    after `batches_per_worker()` batches: every pool of gapctl's is made here."""
+    import multiprocessing  # only here: small rounds never pay for importing it
+
+    return multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=batches_per_worker())
 
 
 _ORDERED: tuple[Callable[..., Any], Any] | None = None  # what `in_order`'s forked workers inherit
@@ -286,12 +294,9 @@ def in_order(fn: Callable[[Any, Any], list[Any]], context: Any, batches: list[An
         for batch in batches:
             yield from fn(context, batch)
         return
-    import multiprocessing
-
     _ORDERED = (fn, context)
     try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(batches)),
-                                                      maxtasksperchild=batches_per_worker()) as pool:
+        with forked_pool(min(workers, len(batches))) as pool:
             for results in pool.imap(_ordered_call, batches):
                 yield from results
     finally:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gapctl.scoring import outcomes
-from gapctl.scoring.executors import chosen
+from gapctl.scoring.executors import chosen, forked_pool
 from gapctl.scoring.load import paused_gc
 
 Extra = Callable[[Any, Any, Any], Any]  # (plan, a unit's full score before ranking, its observations) → kept
@@ -105,12 +105,11 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
     workers = min(outcomes.jobs_wanted(), len(todo) // (outcomes.PARALLEL_FROM // 2) or 1)
     done = total - len(todo)
     if len(todo) >= outcomes.PARALLEL_FROM and workers > 1 and hasattr(os, "fork"):
-        import multiprocessing
 
         batches = [todo[n:n + BATCH] for n in range(0, len(todo), BATCH)]
         _JOB = (plan, extra)
         try:  # re-forked as outcomes' pool is: a long-lived worker ends up with a private copy of the round
-            with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=_batches_per_worker()) as pool:
+            with forked_pool(workers) as pool:
                 for computed in pool.imap_unordered(_work, batches):
                     for index, payload, kept, key, digest in computed:
                         if digest is not None:
@@ -142,10 +141,3 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
     plan.outcomes = [r for r in results if r is not None]
 
 
-def _batches_per_worker() -> int | None:
-    """Batches a forked worker takes before a fresh fork replaces it: GAPCTL_WORKER_BATCHES, as outcomes' pool."""
-    try:
-        value = int(os.environ.get("GAPCTL_WORKER_BATCHES", outcomes.WORKER_BATCHES))
-    except ValueError:
-        value = outcomes.WORKER_BATCHES
-    return value if value > 0 else None

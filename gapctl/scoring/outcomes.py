@@ -33,7 +33,7 @@ from gapctl.data.sources import SourceFile, display_path, max_file_bytes, over_l
 from gapctl.data.tree import DiskTree
 from gapctl.problems import ERROR, Report
 from gapctl.scoring import compact
-from gapctl.scoring.executors import chosen
+from gapctl.scoring.executors import chosen, forked_pool
 from gapctl.scoring.load import Loaded, build_observations, load, paused_gc, second_file, unreadable_problem
 from gapctl.scoring.score import (
     ExternalShare,
@@ -568,7 +568,6 @@ def _load(plan: RoundPlan, path: Path, payload: bytes, lazy: bool = False) -> Fi
 
 
 _PLAN: RoundPlan | None = None  # the plan a forked worker inherits
-WORKER_BATCHES = 32  # see _batches_per_worker
 CHUNK_BOUNDARY = 16  # a chunk ends after a file whose key ≡ 0 (mod this): ~16 files a chunk
 
 
@@ -775,27 +774,12 @@ def _pooled(plan: RoundPlan, batches: list[list[int]], workers: int) -> Iterator
                                                                                              str | None]]]:
     """The batches' results from a pool of forked workers, as each batch is done."""
     global _PLAN
-    import multiprocessing  # only here: small rounds never pay for importing it
-
     _PLAN = plan
     try:
-        with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=_batches_per_worker()) as pool:
+        with forked_pool(workers) as pool:
             yield from pool.imap_unordered(_work, batches)
     finally:
         _PLAN = None
-
-
-def _batches_per_worker() -> int | None:
-    """Batches a forked worker computes before a fresh fork replaces it (GAPCTL_WORKER_BATCHES, for
-    measuring). Each file a worker scores touches its unit's objects in the parent's memory (reference
-    counts), and the page each lives on is then copied into the worker: a long-lived worker ends up
-    with a private copy of every page holding the round's units (~100 MB each at 30,000 units). A worker
-    forked again after ~500 files shares them again, for a fork every ~500 files."""
-    try:
-        value = int(os.environ.get("GAPCTL_WORKER_BATCHES", WORKER_BATCHES))
-    except ValueError:
-        value = WORKER_BATCHES
-    return value if value > 0 else None
 
 
 def _reuse(plan: RoundPlan, chunk: list[int], digests: list[str | None] | None = None) -> dict[int, bytes]:

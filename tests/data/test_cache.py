@@ -14,7 +14,7 @@ import pytest
 
 from gapctl.api import check, score
 from gapctl.data import cache as C
-from gapctl.scoring import outcomes, scoreboard
+from gapctl.scoring import executors, outcomes, scoreboard
 from tests.conftest import ROOT as REPO
 from tests.conftest import copy_repo
 
@@ -138,7 +138,7 @@ def test_workers_replaced_after_every_batch_give_the_same_result(tmp_path: Path,
     monkeypatch.setattr(outcomes, "CHUNK_BOUNDARY", 2)  # batches of two files: several per worker
     monkeypatch.setenv("GAPCTL_JOBS", "2")
     monkeypatch.setenv("GAPCTL_WORKER_BATCHES", "1")
-    assert outcomes._batches_per_worker() == 1
+    assert executors.batches_per_worker() == 1
     round_dir = Path("rounds") / "chongqing-2020"
     expected = whole_round(round_dir)
     cold = file_by_file(round_dir)
