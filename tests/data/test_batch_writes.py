@@ -250,7 +250,7 @@ def test_a_large_batch_written_by_threads_is_committed_exactly_or_not_at_all(tmp
 
 
 def test_a_large_batch_killed_during_its_threaded_renames_is_completed_by_recovery(tmp_path: Path) -> None:
-    """A committed batch of many files renames them from a thread pool (writes._renamed_ahead); killed after
+    """A committed batch of many files renames them from a thread pool (Journal.roll_forward's threads); killed after
     some of those renames, the next writer completes the batch: every file new, nothing temporary left."""
     count = 40
     old = {f"f{i:03}.yaml": f"old {i}\n".encode() for i in range(count)}
