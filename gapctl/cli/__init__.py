@@ -33,7 +33,21 @@ from gapctl.cli import (  # noqa: F401  (imported for their commands)
     verify,
 )
 # isort: on
+from gapctl.cli import run
 from gapctl.cli.common import app
-from gapctl.cli.run import main
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The `gapctl` entry point: `run.main`, unless `gapctl score`'s last output on an unchanged repository
+    answers the command line (gapctl.scoring.warm)."""
+    import sys
+
+    from gapctl.scoring import warm
+    try:
+        if not warm.replayed(sys.argv[1:] if argv is None else list(argv)):
+            run.main(argv)
+    finally:
+        warm.forget()
+
 
 __all__ = ["app", "main"]

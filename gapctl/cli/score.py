@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -74,8 +75,9 @@ def score(
     _use_executor(executor, scheduler)
     provenance: list = []
     # light: what this command prints of each unit, from the round's finished records where they still hold
-    scored = _scored_with(path, final, True, not no_cache, None, rev, provenance if fmt is TableFormat.json else None,
-                          lambda *args, **kwargs: outcomes.check(*args, light=True, **kwargs))[0]
+    scored, checked = _scored_with(path, final, True, not no_cache, None, rev,
+                                   provenance if fmt is TableFormat.json else None,
+                                   lambda *args, **kwargs: outcomes.check(*args, light=True, **kwargs))
     scored.ranks_asked = rank
     if unit is not None:
         unit = _unit_id(unit, [s.unit for s in scored.units], scored.round.id)
@@ -83,9 +85,32 @@ def score(
     if fmt is TableFormat.json:
         _dump_json(scoreboard.json_data(scored, scores), provenance[0])
     elif fmt is TableFormat.csv:
-        typer.echo(scoreboard.csv_text(scores, scored), nl=False)
+        text = scoreboard.csv_text(scores, scored)
+        typer.echo(text, nl=False)
+        _keep(text, checked, rev is None and executor is Executor.local and scheduler is None)
     else:  # one write: a table of thousands of rows line by line spends more in echo than in formatting
-        _echo("\n".join(scoreboard.text_lines(scored, scores, _lang(lang, scored.units), by_category)))
+        text = "\n".join(scoreboard.text_lines(scored, scores, _lang(lang, scored.units), by_category))
+        _echo(text)
+        _keep(text + "\n", checked, rev is None and executor is Executor.local and scheduler is None)
+
+
+def _keep(out: str, checked: Any, plain_run: bool) -> None:
+    """Keep what `gapctl score` printed for the next run of the same command line on an unchanged
+    repository (gapctl.scoring.warm), when `main` asked for it and the run said nothing else."""
+    from gapctl.scoring import warm
+    run = warm.pending()
+    if run is None:
+        return
+    import os
+
+    from gapctl.data import cache as C
+    from gapctl.scoring.outcomes import _paths
+    clean = plain_run and checked is not None and not checked.report.problems and not C.said() \
+        and len(checked.plans) == 1 and checked.plans[0].cache is not None and "\x1b" not in out \
+        and os.path.realpath(checked.loaded.repository.root) == run.root
+    total = len(_paths(checked.plans[0])) if clean else 0
+    line = _("{what} {done}/{total} files").format(what=_("scoring"), done=f"{total:,}", total=f"{total:,}")
+    warm.keep(out, clean, line)
 
 
 @app.command(short_help=N_("Why a unit got its score, indicator by indicator, and its problem list."),

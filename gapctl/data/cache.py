@@ -63,6 +63,11 @@ def notice(message: str) -> None:
         sys.stderr.flush()
 
 
+def said() -> bool:
+    """Whether `notice` has printed anything in this run."""
+    return bool(_SAID)
+
+
 def code_fingerprint() -> str:
     """A hash of gapctl's own source files and compiled message catalogues: any edit to the code, or
     to a translation (cached problems carry their messages), changes every key."""
