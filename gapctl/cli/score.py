@@ -110,7 +110,7 @@ def _keep(out: str, checked: Any, plain_run: bool) -> None:
         and os.path.realpath(checked.loaded.repository.root) == run.root
     total = len(_paths(checked.plans[0])) if clean else 0
     line = _("{what} {done}/{total} files").format(what=_("scoring"), done=f"{total:,}", total=f"{total:,}")
-    warm.keep(out, clean, line)
+    warm.keep(out, clean, line, command="score")
 
 
 @app.command(short_help=N_("Why a unit got its score, indicator by indicator, and its problem list."),

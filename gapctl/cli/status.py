@@ -56,5 +56,24 @@ def status_command(
         from gapctl.review.provenance import of_rounds
         _dump_json(status_mod.json_data(state), of_rounds([result.loaded.round]))
     else:
-        for line in status_mod.text_lines(state, lang.value if lang else message_lang()):
+        lines = status_mod.text_lines(state, lang.value if lang else message_lang())
+        for line in lines:
             _echo(line)
+        _keep(lines, result, _("counting") + "\n" if len(units) > 500 else "")
+
+
+def _keep(lines: list[str], result: Any, err: str) -> None:
+    """Keep what `gapctl status` printed for the next run of the same command line on an unchanged
+    repository the same day (gapctl.scoring.warm), when `main` asked for it and stderr is no terminal;
+    `err`: what the run wrote on stderr."""
+    from gapctl.scoring import warm
+    run = warm.pending()
+    if run is None:
+        return
+    import os
+
+    from gapctl.data import cache as C
+    out = "".join(f"{line}\n" for line in lines)
+    clean = not sys.stderr.isatty() and not C.said() and result.cache is not None and "\x1b" not in out + err \
+        and os.path.realpath(result.loaded.repository.root) == run.root
+    warm.keep(out, clean, err=err, command="status")

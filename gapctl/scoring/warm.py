@@ -1,4 +1,4 @@
-"""`gapctl score` run again on an unchanged repository: its last output, replayed without loading anything.
+"""`gapctl score` and `status` run again on an unchanged repository: the last output, without loading anything.
 
 A warm `score` still loads the round's definitions, stats every observation file, reads the cache's
 chunk entries and the round's finished records, ranks and formats the table: about half a second at
@@ -16,6 +16,10 @@ fewer of them. An output is kept only when nothing about it could differ on a la
 - no entry under the root is a symbolic link (its target could change behind an unchanged link);
 - no entry's modification time is within `RACY_NS` of the moment the stats were taken (git's "racily
   clean" rule: a file written in the same timestamp could change again without showing it).
+
+`gapctl status` is kept the same way in text, with today's date in the key (unless `--today` gives it)
+and the "counting" line it writes on stderr when that is not a terminal (at a terminal it draws a
+progress bar, so it runs as usual).
 
 The walk costs one `lstat` per file (~10 ms at 3,000 files); any difference, and any output not kept,
 runs the command as usual. Tests that run the command in-process (typer's CliRunner) never see this
@@ -35,14 +39,19 @@ SKIPPED = frozenset({".git", ".gapctl-cache"})  # never part of what a score rea
 ENV_PREFIXES = ("GAPCTL_", "DASK_", "LC_", "PYTHON")
 ENV_NAMES = frozenset({"CI", "LANG", "LANGUAGE", "XDG_CACHE_HOME", "HOME", "TZ"})
 ENV_SECRET = "GAPCTL_CACHE_KEY"  # the entry is signed under it; never part of a name
-TAKES_VALUE = frozenset({"--unit", "--format", "-f", "--lang"})
-FLAGS = frozenset({"--by-category", "--final", "--rank"})
+# what each command a kept output may answer accepts: options with a value, flags, and the formats kept
+COMMANDS: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {
+    "score": (frozenset({"--unit", "--format", "-f", "--lang"}), frozenset({"--by-category", "--final", "--rank"}),
+              frozenset({"table", "csv"})),
+    "status": (frozenset({"--today", "--format", "-f", "--lang"}), frozenset(), frozenset({"text"})),
+}
 
 
 class Pending:
-    """A score run that may keep its output: where its entry goes and the stats taken before it ran."""
+    """A run that may keep its output: its command, where its entry goes and the stats taken before it ran."""
 
-    def __init__(self, cache: Any, key: str, tree: list[Any], snapshot: int, root: str) -> None:
+    def __init__(self, command: str, cache: Any, key: str, tree: list[Any], snapshot: int, root: str) -> None:
+        self.command = command
         self.cache = cache
         self.key = key
         self.tree = tree
@@ -54,33 +63,43 @@ _PENDING: Pending | None = None
 
 
 def score_arguments(args: list[str]) -> str | None:
-    """The round path of a `gapctl score` command line this path may answer, or None: only `score` with
-    a round and the options a kept output can stand for (no help, no JSON, no --no-cache, --rev, ...)."""
+    """The round path of a `gapctl score` command line a kept output may answer (`arguments`), else None."""
+    found = arguments(args)
+    return found[1] if found is not None and found[0] == "score" else None
+
+
+def arguments(args: list[str]) -> tuple[str, str] | None:
+    """The command (`COMMANDS`) and round path of a command line a kept output may answer, or None: only a
+    round and the options a kept output can stand for (no help, no JSON, no --no-cache, --rev, ...)."""
     n = 0
-    while n < len(args) and args[n] != "score":  # root options: only --lang
+    while n < len(args) and args[n] not in COMMANDS:  # root options: only --lang
         if args[n] == "--lang" and n + 1 < len(args):
             n += 2
         elif args[n].startswith("--lang="):
             n += 1
         else:
             return None
+    if n >= len(args):
+        return None
+    command = args[n]
+    takes_value, flags, formats = COMMANDS[command]
     n += 1
     path = None
     while n < len(args):
         arg = args[n]
         name, eq, value = arg.partition("=")
-        if arg in FLAGS:
+        if arg in flags:
             n += 1
             continue
-        if name in TAKES_VALUE and name.startswith("--") and eq:
-            if name == "--format" and value not in ("table", "csv"):
+        if name in takes_value and name.startswith("--") and eq:
+            if name == "--format" and value not in formats:
                 return None
             n += 1
             continue
-        if arg in TAKES_VALUE:
+        if arg in takes_value:
             if n + 1 >= len(args):
                 return None
-            if arg in ("--format", "-f") and args[n + 1] not in ("table", "csv"):
+            if arg in ("--format", "-f") and args[n + 1] not in formats:
                 return None
             n += 2
             continue
@@ -88,7 +107,7 @@ def score_arguments(args: list[str]) -> str | None:
             return None
         path = arg
         n += 1
-    return path
+    return (command, path) if path is not None else None
 
 
 def repository_root(path: str) -> str | None:
@@ -140,12 +159,15 @@ def _environment() -> list[tuple[str, str]]:
 
 
 def replayed(args: list[str]) -> bool:
-    """Write the kept output of this `gapctl score` command line and return True when it still holds;
-    else False, leaving what a run needs to keep its output (`pending`)."""
+    """Write the kept output of this command line and return True when it still holds; else False, leaving
+    what a run needs to keep its output (`pending`)."""
     global _PENDING
     _PENDING = None
-    path = score_arguments(args)
-    if path is None or os.environ.get("GAPCTL_NO_CACHE"):
+    found = arguments(args)
+    if found is None or os.environ.get("GAPCTL_NO_CACHE"):
+        return False
+    command, path = found
+    if command == "status" and sys.stderr.isatty():  # its progress bar is drawn, not replayed
         return False
     root = repository_root(path)
     if root is None:
@@ -161,8 +183,8 @@ def replayed(args: list[str]) -> bool:
     tree = walk(root, os.path.abspath(cache.directory))
     if tree is None:
         return False
-    key = C.key_of("score-output", args, os.getcwd(), root, _environment(), sys.version)
-    _PENDING = Pending(cache, key, tree, snapshot, root)
+    key = C.key_of("output", args, os.getcwd(), root, _environment(), sys.version, *_also(command))
+    _PENDING = Pending(command, cache, key, tree, snapshot, root)
     payload = cache.get(key)
     if payload is None:
         return False
@@ -171,15 +193,35 @@ def replayed(args: list[str]) -> bool:
         kept = codec.loads(payload)
     except Exception:  # noqa: BLE001  (an entry this code cannot read: run as usual)
         return False
-    if not isinstance(kept, dict) or kept.get("tree") != _listed(tree) or not isinstance(kept.get("out"), str):
+    if not isinstance(kept, dict) or kept.get("tree") != _listed(tree) or not isinstance(kept.get("out"), str) \
+            or not isinstance(kept.get("err"), str):
         return False
     _PENDING = None
     if sys.stderr.isatty() and isinstance(kept.get("progress"), str):  # where a run shows its progress
         sys.stderr.write(f"\r{kept['progress']}\n")
         sys.stderr.flush()
+    elif kept["err"]:
+        sys.stderr.write(kept["err"])
+        sys.stderr.flush()
     sys.stdout.write(kept["out"])
     sys.stdout.flush()
     return True
+
+
+def _also(command: str) -> list[Any]:
+    """What else a command's output depends on: for `status`, today's date (unless --today says it, in the
+    command line) and the official calendar's package."""
+    if command != "status":
+        return []
+    import datetime
+    import importlib.util
+    spec = importlib.util.find_spec("chinese_calendar")
+    origin = spec.origin if spec is not None else None
+    try:
+        st = os.stat(origin) if origin else None
+    except OSError:
+        st = None
+    return [datetime.date.today().isoformat(), origin, st and (st.st_size, st.st_mtime_ns, st.st_ino)]
 
 
 def _listed(tree: list[Any]) -> list[Any]:
@@ -198,15 +240,16 @@ def forget() -> None:
     _PENDING = None
 
 
-def keep(out: str, clean: bool, progress: str = "") -> None:
+def keep(out: str, clean: bool, progress: str = "", err: str = "", command: str = "score") -> None:
     """Keep `out`, all the command wrote on stdout, for the command line `replayed` could not answer; `clean`:
-    the run wrote nothing on stderr but its progress line (`progress`, the last one, shown again when stderr
-    is a terminal) and exits 0. Not kept when an entry is racily clean."""
+    the run exits 0 and wrote nothing on stderr but `err` (when stderr is not a terminal) or its progress line
+    (`progress`, the last one, shown again when stderr is a terminal). Not kept when an entry is racily
+    clean, or for another command than the one `replayed` saw."""
     global _PENDING
     run, _PENDING = _PENDING, None
-    if run is None or not clean:
+    if run is None or not clean or run.command != command:
         return
     if any(not isinstance(item, str) and item[3] >= run.snapshot - RACY_NS for item in run.tree):
         return
     from gapctl import codec
-    run.cache.put(run.key, codec.dumps({"tree": _listed(run.tree), "out": out, "progress": progress}))
+    run.cache.put(run.key, codec.dumps({"tree": _listed(run.tree), "out": out, "err": err, "progress": progress}))

@@ -139,3 +139,19 @@ def test_the_repository_root_is_the_one_load_finds() -> None:
     from gapctl.scoring.load import find_repository_root
 
     assert warm.repository_root(str(ROOT / ROUND)) == str(find_repository_root((ROOT / ROUND).resolve()))
+
+
+@pytest.mark.parametrize("options", [("--today", "2021-12-20"), ()])
+def test_status_on_an_unchanged_repository_replays_the_same_bytes(repo: Path, options: tuple[str, ...]) -> None:
+    first, modules = score(repo, "status", ROUND, *options)
+    assert not replayed(modules)
+    again, modules = score(repo, "status", ROUND, *options)
+    assert replayed(modules) and again == first
+    assert again == score(repo, "status", ROUND, *options, env={"GAPCTL_NO_CACHE": "1"})[0]
+    assert not replayed(score(repo, "status", ROUND, "--today", "2021-12-21")[1])  # another day
+
+
+def test_status_only_in_text() -> None:
+    assert warm.arguments(["status", "r", "--today", "2021-12-20"]) == ("status", "r")
+    assert warm.arguments(["status", "r", "--format", "json"]) is None
+    assert warm.arguments(["status", "r", "--rank"]) is None
