@@ -512,6 +512,17 @@ class StatIndex:
         self.cache.put(self.key, codec.dumps({"time": self.snapshot, "dirs": dirs, "files": self.new}), counted=False)
 
 
+_OPENED: dict[Path, Cache] = {}  # a cache opened before the command ran (gapctl.scoring.warm), taken once
+
+
+def opened(cache: Cache | None) -> None:
+    """`cache` was just opened (and checked) for this run's command line: the command's `open_cache` of the
+    same directory takes it instead of checking it again (one `git ls-files` less); None forgets it."""
+    _OPENED.clear()
+    if cache is not None:
+        _OPENED[cache.directory] = cache
+
+
 def open_cache(root: Path | None, enabled: bool = True) -> Cache | None:
     """The cache of the repository at `root`, or None when caching is off or refused.
 
@@ -520,6 +531,9 @@ def open_cache(root: Path | None, enabled: bool = True) -> Cache | None:
     if not enabled or os.environ.get("GAPCTL_NO_CACHE") or root is None:
         return None
     directory = Path(os.environ.get("GAPCTL_CACHE_DIR") or root / CACHE_DIR)
+    held = _OPENED.pop(directory, None)
+    if held is not None:
+        return held
     why = refusal(directory)
     if why:
         notice(why)

@@ -179,6 +179,7 @@ def replayed(args: list[str]) -> bool:
         return False
     if cache is None:
         return False
+    C.opened(cache)  # the command's own open_cache takes it, if it runs
     snapshot = time.time_ns()
     tree = walk(root, os.path.abspath(cache.directory))
     if tree is None:
@@ -238,6 +239,9 @@ def forget() -> None:
     """The command line `replayed` saw has run: what it left is not for another command."""
     global _PENDING
     _PENDING = None
+    held = sys.modules.get("gapctl.data.cache")
+    if held is not None:
+        held.opened(None)
 
 
 def keep(out: str, clean: bool, progress: str = "", err: str = "", command: str = "score") -> None:
