@@ -184,7 +184,10 @@ def replayed(args: list[str]) -> bool:
     tree = walk(root, os.path.abspath(cache.directory))
     if tree is None:
         return False
-    key = C.key_of("output", args, os.getcwd(), root, _environment(), sys.version, *_also(command))
+    try:
+        key = C.key_of("output", args, os.getcwd(), root, _environment(), sys.version, *_also(command))
+    except Exception:  # noqa: BLE001  (what cannot name an entry runs as usual)
+        return False
     _PENDING = Pending(command, cache, key, tree, snapshot, root)
     payload = cache.get(key)
     if payload is None:
@@ -256,4 +259,8 @@ def keep(out: str, clean: bool, progress: str = "", err: str = "", command: str 
     if any(not isinstance(item, str) and item[3] >= run.snapshot - RACY_NS for item in run.tree):
         return
     from gapctl import codec
-    run.cache.put(run.key, codec.dumps({"tree": _listed(run.tree), "out": out, "err": err, "progress": progress}))
+    try:
+        payload = codec.dumps({"tree": _listed(run.tree), "out": out, "err": err, "progress": progress})
+    except Exception:  # noqa: BLE001  (a name msgpack cannot carry, e.g. undecodable bytes: not kept)
+        return
+    run.cache.put(run.key, payload)
