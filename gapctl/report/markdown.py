@@ -22,6 +22,7 @@ from gapctl.escape import code, link, md
 from gapctl.figures import figure
 from gapctl.i18n import in_lang
 from gapctl.labels import aside, enumerated, name_in, pair, written
+from gapctl.report import html as html_render
 from gapctl.report import svg
 from gapctl.report.document import Issue, Standing, issued_on, notices
 from gapctl.scheme.rules import num
@@ -347,21 +348,68 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
         lines += ["- " + pair(md(name_in(v, lang)), md(effects_text(v, s.scheme, lang)), lang) for v in s.vetoed]
         lines.append("")
     lines += _members(scored, s, lang, ext)
-    rows = []
-    for leaf in s.leaves.values():
-        if leaf.state == "not-applicable":
-            continue
-        ind = leaf.indicator
-        rows.append([md(f"{ind.id} {name_in(ind, lang)}"),
-                     two(leaf.points) if ind.section == "main" else "", two(leaf.earned),
-                     md(enumerated(ind.methods, lang))])
-    lines += ["## " + in_lang("Indicators", lang), ""]
-    head = [in_lang("Indicator", lang), in_lang("Points", lang), in_lang("Earned", lang), in_lang("Method", lang)]
-    lines += _table(head, rows, {1, 2})
-    lines += ["## " + in_lang("Problem list (where, why, what to fix)", lang), ""] + _problems(s, lang)
+    html = ext == ".html"  # the page's HTML made with it, from the same cells (gapctl.report.html.made)
+    parts: list[str | None] = [_html_of(lines)] if html else []
+    heading = "## " + in_lang("Indicators", lang)
+    head = _indicator_head(lang)
+    rows = [_indicator_row(leaf, lang) for leaf in s.leaves.values() if leaf.state != "not-applicable"]
+    lines += [heading, "", head[0], head[1], *(row for row, _ in rows), ""]
+    if html:
+        parts += [_html_of([heading, ""]), html_render.table_html(head[0], head[1], [row for _, row in rows])]
+    heading = "## " + in_lang("Problem list (where, why, what to fix)", lang)
+    found, cells = _problems(s, lang)
+    lines += [heading, ""] + found
+    if html:
+        parts.append(_html_of([heading, ""]))
+        parts.append(_html_of(found) if cells is None else html_render.table_html(found[0], found[1], [
+            html_render.row_html(found[1], row, _evidence_html(leaf)) for row, leaf in cells]))
     if previous is not None:
-        lines += _fixed(previous, s, lang)
-    return Page(f"units/{s.unit.id}{ext}", "\n".join(lines), {}, _name(s, lang))
+        more = _fixed(previous, s, lang)
+        lines += more
+        if html:
+            parts.append(_html_of(more))
+    page = Page(f"units/{s.unit.id}{ext}", "\n".join(lines), {}, _name(s, lang))
+    if html and None not in parts and "\r" not in page.markdown and "\x00" not in page.markdown:
+        html_render.made(page.markdown, "".join(parts))  # type: ignore[arg-type]
+    return page
+
+
+def _html_of(lines: list[str]) -> str | None:
+    """The HTML of these whole blocks of a page (gapctl.report.html)."""
+    return html_render._blocks_html("\n".join(lines))
+
+
+_INDICATOR_HEAD: dict[str, list[str]] = {}
+
+
+def _indicator_head(lang: str) -> list[str]:
+    """The indicator table's header and delimiter rows, in `lang`."""
+    found = _INDICATOR_HEAD.get(lang)
+    if found is None:
+        found = _INDICATOR_HEAD[lang] = _table([in_lang("Indicator", lang), in_lang("Points", lang),
+                                                in_lang("Earned", lang), in_lang("Method", lang)], [], {1, 2})[:2]
+    return found
+
+
+_ROWS: dict[tuple[int, str, str, str], tuple[Any, str, str]] = {}  # (id(indicator), lang, points, earned) → it, rows
+
+
+def _indicator_row(leaf: LeafScore, lang: str) -> tuple[str, str]:
+    """A row of a unit's indicator table, as Markdown and as HTML: made once per indicator, language and
+    figures (every unit of a round shares its scheme's indicators and most of their figures)."""
+    ind = leaf.indicator
+    key = (id(ind), lang, str(leaf.points), str(leaf.earned))
+    found = _ROWS.get(key)
+    if found is None or found[0] is not ind:
+        cells = [md(f"{ind.id} {name_in(ind, lang)}"), two(leaf.points) if ind.section == "main" else "",
+                 two(leaf.earned), md(enumerated(ind.methods, lang))]
+        if len(_ROWS) > 20_000:
+            _ROWS.clear()
+        found = _ROWS[key] = (ind, "| " + " | ".join(cells) + " |", html_render.row_html(_INDICATOR_DELIMITER, cells))
+    return found[1], found[2]
+
+
+_INDICATOR_DELIMITER = _table(["", "", "", ""], [], {1, 2})[1]  # the indicator table's, as `_indicator_head`
 
 
 def _members(scored: RoundScore, s: UnitScore, lang: str, ext: str) -> list[str]:
@@ -445,13 +493,29 @@ def problems(s: UnitScore, lang: str) -> list[Problem]:
     return out
 
 
-def _problems(s: UnitScore, lang: str) -> list[str]:
+def _problems(s: UnitScore, lang: str) -> tuple[list[str], list[tuple[list[str], LeafScore]] | None]:
+    """The problem list's lines, and its table's rows as cells with their leaves (None when there is no table)."""
     found = problems(s, lang)
     if not found:
-        return [in_lang("No points lost.", lang), ""]
+        return [in_lang("No points lost.", lang), ""], None
     rows = [[md(p.where), p.lost, md(p.reason), md(p.fix), _evidence(p.leaf)] for p in found]
     return _table([in_lang("Where", lang), in_lang("lost", lang), in_lang("Reason", lang),
-                   in_lang("To fix", lang), in_lang("Evidence", lang)], rows, {1})
+                   in_lang("To fix", lang), in_lang("Evidence", lang)], rows, {1}), [
+        (row, p.leaf) for row, p in zip(rows, found, strict=True)]
+
+
+def _evidence_html(leaf: LeafScore) -> dict[int, str]:
+    """The evidence cell's HTML (`html_render.row_html`'s `known`, column 4) when it is web links labelled
+    with their URLs (most evidence): made from the URLs rather than read back from the Markdown."""
+    if leaf.result is None:
+        return {}
+    links = []
+    for ev in leaf.result.evidence:
+        made = html_render.web_link_html(ev.url) if ev.url and (not ev.title or ev.title == ev.url) else None
+        if made is None:
+            return {}
+        links.append(made)
+    return {4: "；".join(links)} if links else {}
 
 
 def _fixed(previous: UnitScore, current: UnitScore, lang: str) -> list[str]:
