@@ -114,7 +114,15 @@ def _md(value: Any) -> str:
 def md_url(url: str) -> str:
     """`md` of an http(s) URL of plain ASCII (`_PLAIN_HTTP`: nothing to fold, show or make an entity of, no
     list marker at its start), not kept: a unit's evidence links are its own."""
-    return _MENTION.sub(lambda m: m.group() + WORD_JOINER, url.translate(_MD_ESCAPES))
+    text = url
+    for c in "_~#$*":  # what `_MD_ESCAPES` escapes of the characters such a URL can hold
+        if c in text:
+            text = text.replace(c, "\\" + c)
+    return _MENTION.sub(_joined, text) if "@" in text or "#" in text else text
+
+
+def _joined(match: re.Match[str]) -> str:
+    return match.group() + WORD_JOINER
 
 
 def code(value: Any) -> str:

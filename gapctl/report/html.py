@@ -344,14 +344,11 @@ def table_html(header: str, delimiter: str, rows: list[str]) -> str | None:
 _WEB = re.compile(r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?(?:[/?#](?:[A-Za-z0-9._~/?#=+,;:@!$'*-]|%[0-9A-Fa-f]{2})*)?")
 
 
-def web_link_html(url: str) -> str | None:
-    """The HTML of `gapctl.escape.link(url, url)` (the URL as its own label), for an http(s) URL of plain ASCII
-    that markdown-it leaves as written (`_SIMPLE_URL`); else None. The label is `escape.md_url`'s text with its
-    backslash escapes read (a URL holds no backslash of its own)."""
-    if not _WEB.fullmatch(url):
-        return None
-    from gapctl.escape import md_url
-    return f'<a href="{url}">{md_url(url).replace(chr(92), "")}</a>'
+def web_url(url: str) -> bool:
+    """An http(s) URL of plain ASCII that `gapctl.escape.link` writes as it is (`escape._PLAIN_HTTP`) and
+    markdown-it leaves as written (`_SIMPLE_URL`): a link to it, labelled with it, is `<a href="URL">` and the
+    label `escape.md_url` writes without its backslash escapes (such a URL holds no backslash of its own)."""
+    return _WEB.fullmatch(url) is not None
 
 
 def row_html(delimiter: str, cells: list[str], known: dict[int, str] | None = None) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from gapctl.escape import code, link, md
+from gapctl.escape import code, link, md, md_url
 from gapctl.figures import figure
 from gapctl.i18n import in_lang
 from gapctl.labels import aside, enumerated, name_in, pair, written
@@ -362,7 +362,7 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
     if html:
         parts.append(_html_of([heading, ""]))
         parts.append(_html_of(found) if cells is None else html_render.table_html(found[0], found[1], [
-            html_render.row_html(found[1], row, _evidence_html(leaf)) for row, leaf in cells]))
+            html_render.row_html(found[1], row, known) for row, known in cells]))
     if previous is not None:
         more = _fixed(previous, s, lang)
         lines += more
@@ -482,7 +482,7 @@ class Problem:
 def problems(s: UnitScore, lang: str) -> list[Problem]:
     """Every point the unit lost, in scheme order, with what the evaluator found beside where."""
     out = []
-    for leaf in s.lost_leaves():
+    for leaf in _lost_leaves(s):
         amount = two(leaf.lost) if leaf.state != "pending" else in_lang("not yet assessed", lang)
         result = leaf.result
         where = f"{leaf.indicator.id} {leaf.indicator.name}"
@@ -493,29 +493,47 @@ def problems(s: UnitScore, lang: str) -> list[Problem]:
     return out
 
 
-def _problems(s: UnitScore, lang: str) -> tuple[list[str], list[tuple[list[str], LeafScore]] | None]:
-    """The problem list's lines, and its table's rows as cells with their leaves (None when there is no table)."""
+_ORDER: dict[int, tuple[Any, dict[str, int]]] = {}  # id(scheme) → it, its indicators' places (all_indicators)
+
+
+def _lost_leaves(s: UnitScore) -> list[LeafScore]:
+    """`s.lost_leaves()`, with the scheme's order of indicators made once per scheme rather than per page."""
+    found = _ORDER.get(id(s.scheme))
+    if found is None or found[0] is not s.scheme:
+        found = _ORDER[id(s.scheme)] = (s.scheme, {ind.id: n for n, ind in enumerate(s.scheme.all_indicators())})
+    order = found[1]
+    lost = [leaf for leaf in s.leaves.values() if leaf.lost > 0 or leaf.state == "pending"]
+    return sorted(lost, key=lambda leaf: order.get(leaf.indicator.id, 0))
+
+
+def _problems(s: UnitScore, lang: str) -> tuple[list[str], list[tuple[list[str], dict[int, str]]] | None]:
+    """The problem list's lines, and its table's rows as cells with the HTML of those made with it (None when
+    there is no table)."""
     found = problems(s, lang)
     if not found:
         return [in_lang("No points lost.", lang), ""], None
-    rows = [[md(p.where), p.lost, md(p.reason), md(p.fix), _evidence(p.leaf)] for p in found]
+    rows, known = [], []
+    for p in found:
+        evidence, html = _evidence_both(p.leaf)
+        rows.append([md(p.where), p.lost, md(p.reason), md(p.fix), evidence])
+        known.append(html)
     return _table([in_lang("Where", lang), in_lang("lost", lang), in_lang("Reason", lang),
-                   in_lang("To fix", lang), in_lang("Evidence", lang)], rows, {1}), [
-        (row, p.leaf) for row, p in zip(rows, found, strict=True)]
+                   in_lang("To fix", lang), in_lang("Evidence", lang)], rows, {1}), list(zip(rows, known, strict=True))
 
 
-def _evidence_html(leaf: LeafScore) -> dict[int, str]:
-    """The evidence cell's HTML (`html_render.row_html`'s `known`, column 4) when it is web links labelled
-    with their URLs (most evidence): made from the URLs rather than read back from the Markdown."""
-    if leaf.result is None:
-        return {}
-    links = []
+def _evidence_both(leaf: LeafScore) -> tuple[str, dict[int, str]]:
+    """`_evidence`, and its HTML (`html_render.row_html`'s `known`, column 4) when the evidence is web links
+    labelled with their URLs (most evidence): made from the URLs rather than read back from the Markdown."""
+    if leaf.result is None or not leaf.result.evidence:
+        return _evidence(leaf), {}
+    texts, links = [], []
     for ev in leaf.result.evidence:
-        made = html_render.web_link_html(ev.url) if ev.url and (not ev.title or ev.title == ev.url) else None
-        if made is None:
-            return {}
-        links.append(made)
-    return {4: "；".join(links)} if links else {}
+        if not ev.url or (ev.title and ev.title != ev.url) or not html_render.web_url(ev.url):
+            return _evidence(leaf), {}
+        label = md_url(ev.url)  # as `link` writes it, and markdown-it reads it back: without the escapes
+        texts.append(f"[{label}]({ev.url})")
+        links.append(f'<a href="{ev.url}">{label.replace(chr(92), "")}</a>')
+    return "；".join(texts), {4: "；".join(links)}
 
 
 def _fixed(previous: UnitScore, current: UnitScore, lang: str) -> list[str]:
