@@ -375,8 +375,16 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
 
 
 def _html_of(lines: list[str]) -> str | None:
-    """The HTML of these whole blocks of a page (gapctl.report.html)."""
+    """The HTML of these whole blocks of a page (gapctl.report.html); a heading's once."""
+    if len(lines) == 2 and not lines[1]:
+        found = _HEADINGS.get(lines[0])
+        if found is None:
+            found = _HEADINGS[lines[0]] = html_render._blocks_html("\n".join(lines))
+        return found
     return html_render._blocks_html("\n".join(lines))
+
+
+_HEADINGS: dict[str, str | None] = {}  # a heading line → its HTML (a few per language)
 
 
 _INDICATOR_HEAD: dict[str, list[str]] = {}
