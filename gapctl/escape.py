@@ -111,6 +111,20 @@ def _md(value: Any) -> str:
     return _MENTION.sub(lambda m: m.group() + WORD_JOINER, text)
 
 
+def md_url(url: str) -> str:
+    """`md` of an http(s) URL of plain ASCII (`_PLAIN_HTTP`: nothing to fold, show or make an entity of, no
+    list marker at its start), not kept: a unit's evidence links are its own."""
+    text = url
+    for c in "_~#$*":  # what `_MD_ESCAPES` escapes of the characters such a URL can hold
+        if c in text:
+            text = text.replace(c, "\\" + c)
+    return _MENTION.sub(_joined, text) if "@" in text or "#" in text else text
+
+
+def _joined(match: re.Match[str]) -> str:
+    return match.group() + WORD_JOINER
+
+
 def code(value: Any) -> str:
     """An id, path or revision as inline code (where `<`, `*` and `@` are literal); text holding a
     backtick or a `|` (which would end the span or the table cell) as escaped text instead."""
@@ -170,8 +184,15 @@ def _destination(url: str) -> str:
     return safe.replace("(", "%28").replace(")", "%29").replace("&", "&amp;")
 
 
+_PLAIN_HTTP = re.compile(r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?(?:[/?#][A-Za-z0-9._~/?#=+,;:@!$'*%-]*)?")
+
+
 def link(text: Any, url: str | None, base: str = "", relative: bool = True) -> str:
     """A Markdown link when `safe_url` allows the target; otherwise the target, as text."""
+    if url and _PLAIN_HTTP.fullmatch(url):  # an http(s) URL of plain ASCII (a unit's evidence): as `safe_url`
+        # allows and `_destination` writes it (nothing to quote, no parenthesis or `&`), without parsing it
+        label = plain(text) if text is not None and text != url else url
+        return f"[{md_url(label) if label is url else md(label or url)}]({url})"
     target = safe_url(url, base, relative)
     label = plain(text) or (url or "")
     if target is None:

@@ -157,7 +157,9 @@ def _table_body(delimiter: str, rows: list[str]) -> list[str]:
         for row in rows:
             found = _ROWS.get((delimiter, row))
             if found is None:
-                found = _ROWS[(delimiter, row)] = _row_html(delimiter, row)
+                found = _row_html(delimiter, row)
+                if "](http" not in row:  # a row with a link to the web (a unit's evidence) is that unit's alone
+                    _ROWS[(delimiter, row)] = found
             html.append(found)
         html.append("</tbody>\n")
     html.append("</table>\n")
@@ -223,14 +225,16 @@ def _inline_html(text: str) -> str:
     is rendered without markdown-it too; anything else by markdown-it."""
     html = _INLINE.get(text)
     if html is None:
-        if len(_INLINE) > _INLINE_MOST:
-            _INLINE.clear()
         if not _MARKUP.search(text):
             html = text.replace('"', "&quot;")
         else:
             html = _simple_html(text)
             if html is None:
                 html = _plain().renderInline(text)
+            if "](http" in text:  # a link to the web (a unit's evidence): that unit's alone, not kept
+                return html
+        if len(_INLINE) > _INLINE_MOST:
+            _INLINE.clear()
         _INLINE[text] = html
     return html
 
@@ -281,7 +285,9 @@ def _inline_once(state: Any) -> None:
 
 def body(markdown: str, charts: dict[str, str]) -> str:
     """The page's HTML body: Markdown rendered, chart images replaced by their inline SVG."""
-    html = _blocks_html(markdown)
+    html = _made_html(markdown)
+    if html is None:
+        html = _blocks_html(markdown)
     if html is None:
         html = _renderer().render(markdown)
 
@@ -291,6 +297,73 @@ def body(markdown: str, charts: dict[str, str]) -> str:
             return match.group(0)
         return f'<figure class="chart">{chart}</figure>'
     return _IMG.sub(inline, html) if charts else html
+
+
+# --- a unit's page made with its HTML ---------------------------------------------------------------
+# gapctl.report.markdown.unit_page writes a page's Markdown and, from the same cells, the HTML `_blocks_html`
+# would render it to (`made`): its tables' rows are made once per indicator and figure rather than parsed back
+# from every page's text. `body` takes that HTML when it is given the same Markdown, or the same with blocks
+# added at its end (a provenance line, a history: gapctl.report.build), rendering only what was added.
+
+_MADE: list[str] = []  # [the last unit page's Markdown, its HTML]
+
+
+def made(markdown: str, html: str) -> None:
+    """The HTML of `markdown` (exactly what `_blocks_html` gives it), for `body` to take."""
+    _MADE[:] = [markdown, html]
+
+
+def _made_html(markdown: str) -> str | None:
+    if not _MADE:
+        return None
+    known, html = _MADE
+    if markdown is known or markdown == known:
+        return html
+    stem = known.rstrip("\n")
+    if not markdown.startswith(stem) or not markdown.startswith("\n\n", len(stem)):
+        return None
+    rest = markdown[len(stem) + 2:]
+    after = next((line for line in rest.split("\n") if line.strip(" \t")), "")
+    if after.startswith(("-", " ", "\t")):  # a list of the page's would go on: a loose list
+        return None
+    more = _blocks_html(rest)
+    return None if more is None else html + more
+
+
+def table_html(header: str, delimiter: str, rows: list[str]) -> str | None:
+    """The HTML `_blocks_html` makes of a table of these lines (each body row's HTML as given), or None
+    where it would leave the page to markdown-it."""
+    from markdown_it.rules_block.table import MAX_AUTOCOMPLETED_CELLS
+
+    head = _table_head(header, delimiter)
+    if head is None or len(rows) * (header.count("|") + 1) > MAX_AUTOCOMPLETED_CELLS:
+        return None
+    return head + ("<tbody>\n" + "".join(rows) + "</tbody>\n" if rows else "") + "</table>\n"
+
+
+_WEB = re.compile(r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?(?:[/?#](?:[A-Za-z0-9._~/?#=+,;:@!$'*-]|%[0-9A-Fa-f]{2})*)?")
+
+
+def web_url(url: str) -> bool:
+    """An http(s) URL of plain ASCII that `gapctl.escape.link` writes as it is (`escape._PLAIN_HTTP`) and
+    markdown-it leaves as written (`_SIMPLE_URL`): a link to it, labelled with it, is `<a href="URL">` and the
+    label `escape.md_url` writes without its backslash escapes (such a URL holds no backslash of its own)."""
+    return _WEB.fullmatch(url) is not None
+
+
+def row_html(delimiter: str, cells: list[str], known: dict[int, str] | None = None) -> str:
+    """The HTML of a table's body row of these cells (Markdown, as `gapctl.report.markdown._table` joins them),
+    as `_table_body` makes it; `known`: the HTML of some cells (by column), made with their Markdown."""
+    if any("|" in cell for cell in cells):  # escaped pipes: split as markdown-it splits the row
+        return _row_html(delimiter, "| " + " | ".join(cells) + " |")
+    from markdown_it.common.utils import MD_TRIM_CHARS
+
+    openings = _cell_openings(delimiter)
+    if len(openings) != len(cells):
+        return _row_html(delimiter, "| " + " | ".join(cells) + " |")
+    known = known or {}
+    return "<tr>\n" + "".join(f"{opening}{known[i] if i in known else _inline_html(cell.strip(MD_TRIM_CHARS))}</td>\n"
+                               for i, (opening, cell) in enumerate(zip(openings, cells, strict=True))) + "</tr>\n"
 
 
 # --- the blocks of a unit's page, without markdown-it's block parser ---------------------------------

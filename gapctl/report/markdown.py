@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from gapctl.escape import code, link, md
+from gapctl.escape import code, link, md, md_url
 from gapctl.figures import figure
 from gapctl.i18n import in_lang
 from gapctl.labels import aside, enumerated, name_in, pair, written
+from gapctl.report import html as html_render
 from gapctl.report import svg
 from gapctl.report.document import Issue, Standing, issued_on, notices
 from gapctl.scheme.rules import num
@@ -347,21 +348,76 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
         lines += ["- " + pair(md(name_in(v, lang)), md(effects_text(v, s.scheme, lang)), lang) for v in s.vetoed]
         lines.append("")
     lines += _members(scored, s, lang, ext)
-    rows = []
-    for leaf in s.leaves.values():
-        if leaf.state == "not-applicable":
-            continue
-        ind = leaf.indicator
-        rows.append([md(f"{ind.id} {name_in(ind, lang)}"),
-                     two(leaf.points) if ind.section == "main" else "", two(leaf.earned),
-                     md(enumerated(ind.methods, lang))])
-    lines += ["## " + in_lang("Indicators", lang), ""]
-    head = [in_lang("Indicator", lang), in_lang("Points", lang), in_lang("Earned", lang), in_lang("Method", lang)]
-    lines += _table(head, rows, {1, 2})
-    lines += ["## " + in_lang("Problem list (where, why, what to fix)", lang), ""] + _problems(s, lang)
+    html = ext == ".html"  # the page's HTML made with it, from the same cells (gapctl.report.html.made)
+    parts: list[str | None] = [_html_of(lines)] if html else []
+    heading = "## " + in_lang("Indicators", lang)
+    head = _indicator_head(lang)
+    rows = [_indicator_row(leaf, lang) for leaf in s.leaves.values() if leaf.state != "not-applicable"]
+    lines += [heading, "", head[0], head[1], *(row for row, _ in rows), ""]
+    if html:
+        parts += [_html_of([heading, ""]), html_render.table_html(head[0], head[1], [row for _, row in rows])]
+    heading = "## " + in_lang("Problem list (where, why, what to fix)", lang)
+    found, cells = _problems(s, lang)
+    lines += [heading, ""] + found
+    if html:
+        parts.append(_html_of([heading, ""]))
+        parts.append(_html_of(found) if cells is None else html_render.table_html(found[0], found[1], [
+            html_render.row_html(found[1], row, known) for row, known in cells]))
     if previous is not None:
-        lines += _fixed(previous, s, lang)
-    return Page(f"units/{s.unit.id}{ext}", "\n".join(lines), {}, _name(s, lang))
+        more = _fixed(previous, s, lang)
+        lines += more
+        if html:
+            parts.append(_html_of(more))
+    page = Page(f"units/{s.unit.id}{ext}", "\n".join(lines), {}, _name(s, lang))
+    if html and None not in parts and "\r" not in page.markdown and "\x00" not in page.markdown:
+        html_render.made(page.markdown, "".join(parts))  # type: ignore[arg-type]
+    return page
+
+
+def _html_of(lines: list[str]) -> str | None:
+    """The HTML of these whole blocks of a page (gapctl.report.html); a heading's once."""
+    if len(lines) == 2 and not lines[1]:
+        found = _HEADINGS.get(lines[0])
+        if found is None:
+            found = _HEADINGS[lines[0]] = html_render._blocks_html("\n".join(lines))
+        return found
+    return html_render._blocks_html("\n".join(lines))
+
+
+_HEADINGS: dict[str, str | None] = {}  # a heading line → its HTML (a few per language)
+
+
+_INDICATOR_HEAD: dict[str, list[str]] = {}
+
+
+def _indicator_head(lang: str) -> list[str]:
+    """The indicator table's header and delimiter rows, in `lang`."""
+    found = _INDICATOR_HEAD.get(lang)
+    if found is None:
+        found = _INDICATOR_HEAD[lang] = _table([in_lang("Indicator", lang), in_lang("Points", lang),
+                                                in_lang("Earned", lang), in_lang("Method", lang)], [], {1, 2})[:2]
+    return found
+
+
+_ROWS: dict[tuple[int, str, str, str], tuple[Any, str, str]] = {}  # (id(indicator), lang, points, earned) → it, rows
+
+
+def _indicator_row(leaf: LeafScore, lang: str) -> tuple[str, str]:
+    """A row of a unit's indicator table, as Markdown and as HTML: made once per indicator, language and
+    figures (every unit of a round shares its scheme's indicators and most of their figures)."""
+    ind = leaf.indicator
+    key = (id(ind), lang, str(leaf.points), str(leaf.earned))
+    found = _ROWS.get(key)
+    if found is None or found[0] is not ind:
+        cells = [md(f"{ind.id} {name_in(ind, lang)}"), two(leaf.points) if ind.section == "main" else "",
+                 two(leaf.earned), md(enumerated(ind.methods, lang))]
+        if len(_ROWS) > 20_000:
+            _ROWS.clear()
+        found = _ROWS[key] = (ind, "| " + " | ".join(cells) + " |", html_render.row_html(_INDICATOR_DELIMITER, cells))
+    return found[1], found[2]
+
+
+_INDICATOR_DELIMITER = _table(["", "", "", ""], [], {1, 2})[1]  # the indicator table's, as `_indicator_head`
 
 
 def _members(scored: RoundScore, s: UnitScore, lang: str, ext: str) -> list[str]:
@@ -434,7 +490,7 @@ class Problem:
 def problems(s: UnitScore, lang: str) -> list[Problem]:
     """Every point the unit lost, in scheme order, with what the evaluator found beside where."""
     out = []
-    for leaf in s.lost_leaves():
+    for leaf in _lost_leaves(s):
         amount = two(leaf.lost) if leaf.state != "pending" else in_lang("not yet assessed", lang)
         result = leaf.result
         where = f"{leaf.indicator.id} {leaf.indicator.name}"
@@ -445,13 +501,47 @@ def problems(s: UnitScore, lang: str) -> list[Problem]:
     return out
 
 
-def _problems(s: UnitScore, lang: str) -> list[str]:
+_ORDER: dict[int, tuple[Any, dict[str, int]]] = {}  # id(scheme) → it, its indicators' places (all_indicators)
+
+
+def _lost_leaves(s: UnitScore) -> list[LeafScore]:
+    """`s.lost_leaves()`, with the scheme's order of indicators made once per scheme rather than per page."""
+    found = _ORDER.get(id(s.scheme))
+    if found is None or found[0] is not s.scheme:
+        found = _ORDER[id(s.scheme)] = (s.scheme, {ind.id: n for n, ind in enumerate(s.scheme.all_indicators())})
+    order = found[1]
+    lost = [leaf for leaf in s.leaves.values() if leaf.lost > 0 or leaf.state == "pending"]
+    return sorted(lost, key=lambda leaf: order.get(leaf.indicator.id, 0))
+
+
+def _problems(s: UnitScore, lang: str) -> tuple[list[str], list[tuple[list[str], dict[int, str]]] | None]:
+    """The problem list's lines, and its table's rows as cells with the HTML of those made with it (None when
+    there is no table)."""
     found = problems(s, lang)
     if not found:
-        return [in_lang("No points lost.", lang), ""]
-    rows = [[md(p.where), p.lost, md(p.reason), md(p.fix), _evidence(p.leaf)] for p in found]
+        return [in_lang("No points lost.", lang), ""], None
+    rows, known = [], []
+    for p in found:
+        evidence, html = _evidence_both(p.leaf)
+        rows.append([md(p.where), p.lost, md(p.reason), md(p.fix), evidence])
+        known.append(html)
     return _table([in_lang("Where", lang), in_lang("lost", lang), in_lang("Reason", lang),
-                   in_lang("To fix", lang), in_lang("Evidence", lang)], rows, {1})
+                   in_lang("To fix", lang), in_lang("Evidence", lang)], rows, {1}), list(zip(rows, known, strict=True))
+
+
+def _evidence_both(leaf: LeafScore) -> tuple[str, dict[int, str]]:
+    """`_evidence`, and its HTML (`html_render.row_html`'s `known`, column 4) when the evidence is web links
+    labelled with their URLs (most evidence): made from the URLs rather than read back from the Markdown."""
+    if leaf.result is None or not leaf.result.evidence:
+        return _evidence(leaf), {}
+    texts, links = [], []
+    for ev in leaf.result.evidence:
+        if not ev.url or (ev.title and ev.title != ev.url) or not html_render.web_url(ev.url):
+            return _evidence(leaf), {}
+        label = md_url(ev.url)  # as `link` writes it, and markdown-it reads it back: without the escapes
+        texts.append(f"[{label}]({ev.url})")
+        links.append(f'<a href="{ev.url}">{label.replace(chr(92), "")}</a>')
+    return "；".join(texts), {4: "；".join(links)}
 
 
 def _fixed(previous: UnitScore, current: UnitScore, lang: str) -> list[str]:

@@ -240,3 +240,46 @@ def test_page_blocks_are_rendered_as_markdown_it_renders_them():
             fast += 1
             assert got == plain.render(text), repr(text)
     assert fast > 400
+
+
+def test_unit_pages_made_with_their_html_render_as_markdown_it_renders_them():
+    """unit_page makes an HTML page's body with its Markdown (indicator rows once per indicator and figures,
+    evidence links from their URLs: gapctl.report.html.made) and body() takes it: every unit's page of every
+    shipped round (vetoes, pending and n/a indicators, groups, last round's problems), in both languages, with
+    hostile and ordinary evidence links and a provenance line added, is what markdown-it renders."""
+    from gapctl.data.model import Evidence
+    from gapctl.report import html as html_render
+    from gapctl.report.markdown import unit_page
+
+    plain = html_render._parser()
+    urls = ["https://a.gov.cn/x_y/~z#1@a$b*c'd!e,f;g=h+i", "http://x.y:80/@u#9", "https://a.b/%zz",
+            "https://a.b/%E4%B8%AD", "https://a.b/(x)", "https://a.b/?p=1&q=2", "HTTPS://A.B/", "https://a.b/[x]",
+            "https://a.b/ 1", "javascript:x", "https://-a.b/", "https://a.b/" + INJECTED]
+    made = total = 0
+    for round_dir in sorted((ROOT / "rounds").iterdir()):
+        round_score = scored(round_dir)
+        for n, s in enumerate(round_score.units):
+            if n % 2:  # every other unit with links of every kind, labelled with their URLs or not
+                for k, leaf in enumerate(s.lost_leaves()):
+                    if leaf.result is not None:
+                        url = urls[(n + k) % len(urls)]
+                        leaf.result.evidence = [Evidence(url=url, title=[None, url, "", INJECTED][k % 4]),
+                                                Evidence(url=urls[k % len(urls)])][:1 + k % 2]
+            for lang in ("zh", "en"):
+                for previous in (None, s):
+                    html_render._MADE.clear()
+                    page = unit_page(round_score, s, lang, ".html", previous)
+                    total += 1
+                    made += bool(html_render._MADE)
+                    expected = plain.render(page.markdown)
+                    assert html_render.body(page.markdown, {}) == expected, (round_dir.name, s.unit.id, lang)
+                    longer = page.markdown.rstrip("\n") + "\n\n*" + INJECTED + "*\n\n- x\n"
+                    assert html_render.body(longer, {}) == plain.render(longer), (round_dir.name, s.unit.id, lang)
+                    html_render._MADE.clear()
+                    assert html_render.body(page.markdown, {}) == expected  # and without the page's HTML
+    assert made == total > 100
+    for known, more in [("# t\n\n- a\n", "- b\n"), ("- a\n", "  b\n"), ("x\n", "- b\n"),
+                        ("| a |\n|---|\n| 1 |\n", "| 2 |\n")]:
+        html_render.made(known, html_render._blocks_html(known))
+        text = known.rstrip("\n") + "\n\n" + more
+        assert html_render.body(text, {}) == plain.render(text), text  # a list going on past the page's end
