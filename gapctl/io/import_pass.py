@@ -159,19 +159,14 @@ class Pass:
         from gapctl.scoring.outcomes import FileOutcome, compute_with
 
         for index, light, edited in done:
-            path = paths[index]
             if light is None:  # problems: computed again here, where they are kept
-                results[index] = compute_with(unscored, path)[0]
+                results[index] = compute_with(unscored, paths[index])[0]
             else:
                 src, unit, channel, evidence = light
-                if src.path == path:  # the round's own path object, not a copy per file kept until the end
-                    src.path = path
                 results[index] = FileOutcome(src, unit, evidence_files=evidence, channel=channel)
             if edited is not None:
                 unit_id, result, looked = edited
-                if result[0] == path:
-                    result = (path, *result[1:])
-                self.done[unit_id] = (result, {key: path if found == path else found for key, found in looked.items()})
+                self.done[unit_id] = (result, looked)
         before, self.checked_files = self.checked_files, self.checked_files + len(done)
         if self.progress and self.checked_files // 100 > before // 100:
             self.progress(self.checked_files, len(paths))
