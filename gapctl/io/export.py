@@ -97,8 +97,14 @@ def _dec(text: str | None) -> Decimal | None:
     return Decimal(text) if text not in (None, "") else None
 
 
-def scores_table(scored: RoundScore) -> Table:
-    fields = [
+def scores_table(scored: RoundScore, rows: bool = True) -> Table:
+    """`rows` False: the table's fields only (its rows made one at a time by `scores_rows`, e.g. `scores_csv`)."""
+    fields = _scores_fields()
+    return Table("scores", EXPORT_SCORES, fields, list(scores_rows(scored, fields)) if rows else [], ["unit"])
+
+
+def _scores_fields() -> list[Field]:
+    return [
         Field("rank", "排名", "integer"), Field("category_rank", "类别排名", "integer"),
         Field("unit", "单位编号"), Field("name", "单位名称"), Field("type", "单位类型"),
         Field("scheme", "指标体系"), Field("category", "类别编号"), Field("category_name", "类别"),
@@ -107,13 +113,24 @@ def scores_table(scored: RoundScore) -> Table:
         Field("external", "外部扣分", "number"), Field("total", "总得分", "number"),
         Field("grade", "等次"), Field("flags", "标记"),
     ]
+
+
+def scores_rows(scored: RoundScore, fields: list[Field]) -> Iterator[list[Any]]:
+    """The scores table's rows, one unit at a time."""
     numbers = {f.name for f in fields if f.type == "number"}
-    rows = []
     for score in scored.units:
         row = unit_row(score, scored.ranks_shown(score.scheme))  # no rank where the scheme publishes none
         row["flags"] = "; ".join(row["flags"])
-        rows.append([_dec(row[f.name]) if f.name in numbers else row[f.name] for f in fields])
-    return Table("scores", EXPORT_SCORES, fields, rows, ["unit"])
+        yield [_dec(row[f.name]) if f.name in numbers else row[f.name] for f in fields]
+
+
+def scores_csv(scored: RoundScore, table: Table, head: bytes) -> bytes:
+    """`head` and the scores table's CSV rows (`row_text` of `scores_rows`), encoded a unit at a time: a round of
+    tens of thousands of units never holds its rows as cells, only their text."""
+    parts = [head]
+    for row in scores_rows(scored, table.fields):
+        parts.append(row_text(table.fields, [row]).encode("utf-8"))
+    return b"".join(parts)
 
 
 def _leaf_columns(scored: RoundScore) -> list[tuple[str, str]]:
@@ -370,7 +387,7 @@ def streamed(scored: RoundScore, source: Any, pieces: Any = None) -> Streamed:
     `pieces`: path → each unit file's `pieces`, made while the round was checked (gapctl.scoring.one_pass,
     a dict or a `PieceSpool`); the rows are finished from them here, without reading the files again."""
     found = shape(scored)
-    tabs = [scores_table(scored), matrix_table(scored, []), problems_table(scored, [])]
+    tabs = [scores_table(scored, rows=False), matrix_table(scored, []), problems_table(scored, [])]  # scores_csv
     matrix_fields, problem_fields = tabs[1].fields, tabs[2].fields
     if pieces:
         finished = _finished(scored, source, pieces, found, matrix_fields, problem_fields)
@@ -890,7 +907,7 @@ def _streamed_files(scored: RoundScore, fmt: str, provenance: Any, found: Stream
     if fmt == "csv":  # UTF-8 with BOM, Chinese headers
         bom = "\ufeff"
         files: list[tuple[str, Any]] = [
-            ("scores.csv", (bom + csv_text(scores)).encode("utf-8")),
+            ("scores.csv", scores_csv(scored, scores, (bom + header_text(scores)).encode("utf-8"))),
             ("matrix.csv", found.matrix((bom + header_text(matrix)).encode("utf-8"))),
             ("problems.csv", found.problems((bom + header_text(problems)).encode("utf-8")))]
         if provenance is not None:
@@ -900,7 +917,7 @@ def _streamed_files(scored: RoundScore, fmt: str, provenance: Any, found: Stream
     if provenance is not None:
         package["provenance"] = provenance.data()
     return [("datapackage.json", (json.dumps(package, ensure_ascii=False, indent=2) + "\n").encode("utf-8")),
-            ("scores.csv", csv_text(scores, header="name").encode("utf-8")),
+            ("scores.csv", scores_csv(scored, scores, header_text(scores, header="name").encode("utf-8"))),
             ("matrix.csv", found.matrix(header_text(matrix, header="name").encode("utf-8"))),
             ("problems.csv", found.problems(header_text(problems, header="name").encode("utf-8")))]
 

@@ -54,3 +54,17 @@ def test_cli_export_in_pools_forked_again_every_batch_gives_one_process_bytes(tm
         assert len(expected) >= 4
         for run, _env in runs[1:]:
             assert report_files(tmp_path / name / run) == expected, (name, run)
+
+
+@pytest.mark.parametrize("name", ROUNDS)
+def test_scores_csv_one_unit_at_a_time_is_csv_text_of_the_table(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The streamed exports render the scores table a unit at a time (`scores_csv`): the bytes of the whole
+    table's `csv_text`, with either header."""
+    monkeypatch.chdir(REPO)
+    scored = file_by_file(Path("rounds") / name).scored
+    table = E.scores_table(scored)
+    assert table.rows
+    for header in ("title", "name"):
+        head = E.header_text(table, header).encode("utf-8")
+        assert E.scores_csv(scored, E.scores_table(scored, rows=False), head) == \
+            E.csv_text(table, header).encode("utf-8")
