@@ -166,3 +166,58 @@ def test_report_page_workers_are_forked_again_after_gapctl_worker_batches(tmp_pa
             assert asked[-1] == (1 if batches == "1" else None)  # the page pool, started after the scoring pool
     assert len(runs[0]) > 3
     assert all(run == runs[0] for run in runs[1:])
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_the_overview_and_report_html_written_in_small_parts_are_the_same_bytes(
+        fmt: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The overview and report.html are written in parts of about build.PART characters, each ending with a
+    line (report.html's relative links rewritten in each part): parts of a few characters, cutting the
+    overview in hundreds of places, give the files the whole-round render gives."""
+    from tests.scoring.test_details import file_by_file, report_files, whole
+
+    monkeypatch.chdir(ROOT)
+    path = ROOT / "rounds" / "suizhou-2022"
+    expected = build.render(whole(path), fmt, "zh", whole(ROOT / "rounds" / "suizhou-2021"))
+    written = []
+    text_parts = build._text_parts
+
+    def counted(text, flat=False):
+        parts = list(text_parts(text, flat))
+        written.append(len(parts))
+        return iter(parts)
+    monkeypatch.setattr(build, "PART", 40)
+    monkeypatch.setattr(build, "_text_parts", counted)
+    build.write_units(file_by_file(path), fmt, tmp_path / "out", "zh", file_by_file(ROOT / "rounds" / "suizhou-2021"))
+    assert len(written) == (2 if fmt == "html" else 1) and min(written) > 50  # html: index.html and report.html
+    assert report_files(tmp_path / "out") == {rel: text.encode("utf-8") for rel, text in expected.items()}
+
+
+def test_a_report_that_fails_while_report_html_is_written_leaves_the_old_report(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """report.html is the last file, written in parts into the new directory: a run that fails half-way
+    through it (here an error after its first part; a kill is the same, the journal rolls it back) leaves the
+    previous report as it was, and no half-written directory beside it."""
+    from tests.scoring.test_details import file_by_file, report_files
+
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "out"
+    source = file_by_file(ROOT / "rounds" / "shanwei-2020")
+    build.write_units(source, "html", out, "en")
+    before = report_files(out)
+    framed = build._framed
+
+    def broken(*args, **kwargs):
+        parts = framed(*args, **kwargs)
+        yield next(parts)
+        if kwargs.get("flat"):  # report.html's first part is written; then the run dies
+            raise KeyboardInterrupt
+        yield from parts
+    monkeypatch.setattr(build, "_framed", broken)
+    with pytest.raises(KeyboardInterrupt):
+        build.write_units(source, "html", out, "zh")
+    assert report_files(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    monkeypatch.setattr(build, "_framed", framed)
+    build.write_units(source, "html", out, "zh")  # and the next run writes it
+    assert report_files(out) != before
