@@ -264,7 +264,7 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
             for name, chart in page.charts.items():
                 yield f"charts/{name}", (chart + "\n").encode("utf-8")
             return
-        path, title, body = page.path, page.title, html_render.body(page.markdown, page.charts)
+        path, title, body = page.path, page.title, _overview_html(page.markdown, page.charts)
         del page  # its Markdown: at 30,000 units tens of MB, no longer needed
         # index.html and report.html written in parts from the one copy of the overview's HTML, never whole
         # (at 30,000 units each whole copy of it, as text or as bytes, cost the parent tens of MB)
@@ -279,6 +279,56 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
                 yield sections.read(length)
             yield html_render.DOCUMENT_TAIL.encode("utf-8")
         yield "report.html", parts()
+
+
+TABLE_CELLS = 60_000  # cells of a table rendered at a time by `_overview_html`
+
+
+def _overview_html(markdown: str, charts: dict[str, str]) -> str:
+    """`html_render.body(markdown, charts)` of the overview, its long tables (the rankings: a row a unit)
+    rendered a part of their rows at a time, so that markdown-it, whose tokens for a table of 30,000 rows took
+    300 MB, never sees one whole (html_render renders tables of up to its limit of cells itself, as
+    markdown-it renders them). The same HTML: the Markdown is cut only before a table that follows a blank
+    line (every block before it is closed there), and only when nothing in it reaches over a blank line or is
+    defined for the whole document (fences, HTML blocks, indented code, link definitions); each part of a table
+    is the table's head and some of its rows, and markdown-it would have made the whole table of the same
+    rows (fewer cells missing than its limit)."""
+    import re
+
+    from markdown_it.rules_block.table import MAX_AUTOCOMPLETED_CELLS, escapedSplit
+
+    if "\r" in markdown or "\x00" in markdown or re.search(r"^(?: {0,3}(?:```|~~~|<|\[[^\]]*\]:)| {4}|\t)",
+                                                               markdown, re.M):
+        return html_render.body(markdown, charts)
+    blocks = re.split(r"\n\n(?=\|)", markdown)
+    if len(blocks) == 1:
+        return html_render.body(markdown, charts)
+
+    def cells(line: str) -> int:
+        columns = escapedSplit(line.strip())
+        return len(columns) - (bool(columns) and columns[0] == "") - (len(columns) > 1 and columns[-1] == "")
+    out = []
+    for n, block in enumerate(blocks):
+        text = block if n == len(blocks) - 1 else block + "\n"
+        table, rest = text.split("\n\n", 1) if "\n\n" in text else (text, "")
+        lines = table.rstrip("\n").split("\n")
+        columns = cells(lines[0]) if n else 0
+        per = max(1, TABLE_CELLS // max(1, columns))
+        if (not n or len(lines) - 2 <= per or any(not line.startswith("|") for line in lines)
+                or sum(columns - cells(line) for line in lines[2:]) > MAX_AUTOCOMPLETED_CELLS):
+            out.append(html_render.body(("\n" if n else "") + text, charts))
+            continue
+        head = lines[:2]
+        for start in range(2, len(lines), per):
+            part = html_render.body("\n".join(head + lines[start:start + per]) + "\n", charts)
+            if start > 2:
+                part = part[part.index("<tbody>\n") + len("<tbody>\n"):]
+            if start + per < len(lines):
+                part = part.removesuffix("</tbody>\n</table>\n")
+            out.append(part)
+        if rest:
+            out.append(html_render.body("\n" + rest, charts))
+    return "".join(out)
 
 
 _BODY = "\x00gapctl-body\x00"  # where a page's text goes in what `html_render.document` puts around it

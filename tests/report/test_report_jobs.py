@@ -172,8 +172,9 @@ def test_report_page_workers_are_forked_again_after_gapctl_worker_batches(tmp_pa
 def test_the_overview_and_report_html_written_in_small_parts_are_the_same_bytes(
         fmt: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The overview and report.html are written in parts of about build.PART characters, each ending with a
-    line (report.html's relative links rewritten in each part): parts of a few characters, cutting the
-    overview in hundreds of places, give the files the whole-round render gives."""
+    line (report.html's relative links rewritten in each part), the overview's tables rendered build.TABLE_CELLS
+    cells at a time: parts of a few characters, cutting the overview in hundreds of places, and tables cut
+    after every row give the files the whole-round render gives."""
     from tests.scoring.test_details import file_by_file, report_files, whole
 
     monkeypatch.chdir(ROOT)
@@ -187,6 +188,7 @@ def test_the_overview_and_report_html_written_in_small_parts_are_the_same_bytes(
         written.append(len(parts))
         return iter(parts)
     monkeypatch.setattr(build, "PART", 40)
+    monkeypatch.setattr(build, "TABLE_CELLS", 1)
     monkeypatch.setattr(build, "_text_parts", counted)
     build.write_units(file_by_file(path), fmt, tmp_path / "out", "zh", file_by_file(ROOT / "rounds" / "suizhou-2021"))
     assert len(written) == (2 if fmt == "html" else 1) and min(written) > 50  # html: index.html and report.html
@@ -221,3 +223,28 @@ def test_a_report_that_fails_while_report_html_is_written_leaves_the_old_report(
     monkeypatch.setattr(build, "_framed", framed)
     build.write_units(source, "html", out, "zh")  # and the next run writes it
     assert report_files(out) != before
+
+
+@pytest.mark.parametrize("cells", [1, 5, 60_000])
+def test_the_overview_html_with_its_tables_cut_in_parts_is_the_html_of_the_whole(cells: int,
+                                                                                   monkeypatch: pytest.MonkeyPatch):
+    """build._overview_html renders the overview's long tables a part of their rows at a time: the same HTML as
+    html.body of the whole overview, for every shipped round in both languages; and a Markdown it must not cut
+    (a fence reaching over a blank line) is rendered whole."""
+    from gapctl.report import html as html_render
+    from gapctl.report.markdown import overview
+
+    monkeypatch.setattr(build, "TABLE_CELLS", cells)
+    rendered = []
+    body = html_render.body
+    monkeypatch.setattr(html_render, "body", lambda markdown, charts: rendered.append(markdown) or body(markdown,
+                                                                                                       charts))
+    for path in sorted(p for p in (ROOT / "rounds").iterdir() if p.is_dir()):
+        scored = score(load_round(path))
+        for lang in ("zh", "en"):
+            page = overview(scored, lang, ".html")
+            rendered.clear()
+            assert build._overview_html(page.markdown, page.charts) == body(page.markdown, page.charts)
+            assert cells > 5 or len(rendered) > 10  # cut in parts
+    fenced = "# A\n\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n"
+    assert build._overview_html(fenced, {}) == body(fenced, {})
