@@ -248,3 +248,32 @@ def test_the_overview_html_with_its_tables_cut_in_parts_is_the_html_of_the_whole
             assert cells > 5 or len(rendered) > 10  # cut in parts
     fenced = "# A\n\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n"
     assert build._overview_html(fenced, {}) == body(fenced, {})
+
+
+@pytest.mark.usefixtures("own_cache_home")
+def test_report_provenance_from_the_checked_hashes_is_the_provenance_read_from_disk(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's provenance takes the files' hashes as checking the round found them (hashed, or trusted from
+    the cache's stat index), not reading every file again: the same block as gapctl.review.provenance reading the
+    files of both rounds (--compare) from disk, with the cache off, filling it and from it."""
+    from typer.testing import CliRunner
+
+    from gapctl.cli import app
+    from gapctl.report.markdown import provenance_block
+    from gapctl.review.provenance import of_rounds
+    from tests.conftest import copy_repo
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    rounds = [load_round(repo / "rounds/suizhou-2022"), load_round(repo / "rounds/suizhou-2021")]
+    expected = "\n".join(provenance_block(of_rounds(rounds), "zh"))
+    assert "rounds/suizhou-2021/observations/" in expected
+    for n, cache in enumerate((False, True, True)):
+        if cache:
+            monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
+        else:
+            monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+        result = CliRunner().invoke(app, ["--lang", "zh", "report", "rounds/suizhou-2022", "--compare",
+                                          "rounds/suizhou-2021", "--format", "md", "--out", f"out-{n}"])
+        assert result.exit_code == 0, result.output
+        assert expected in (repo / f"out-{n}/index.md").read_text(encoding="utf-8")
