@@ -264,7 +264,7 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
             for name, chart in page.charts.items():
                 yield f"charts/{name}", (chart + "\n").encode("utf-8")
             return
-        path, title, body = page.path, page.title, _overview_html(page.markdown, page.charts)
+        path, title, body = page.path, page.title, _overview_html(page.markdown, page.charts, joined=False)
         del page  # its Markdown: at 30,000 units tens of MB, no longer needed
         # index.html and report.html written in parts from the one copy of the overview's HTML, never whole
         # (at 30,000 units each whole copy of it, as text or as bytes, cost the parent tens of MB)
@@ -284,7 +284,7 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
 TABLE_CELLS = 60_000  # cells of a table rendered at a time by `_overview_html`
 
 
-def _overview_html(markdown: str, charts: dict[str, str]) -> str:
+def _overview_html(markdown: str, charts: dict[str, str], joined: bool = True) -> Any:
     """`html_render.body(markdown, charts)` of the overview, its long tables (the rankings: a row a unit)
     rendered a part of their rows at a time, so that markdown-it, whose tokens for a table of 30,000 rows took
     300 MB, never sees one whole (html_render renders tables of up to its limit of cells itself, as
@@ -299,10 +299,9 @@ def _overview_html(markdown: str, charts: dict[str, str]) -> str:
 
     if "\r" in markdown or "\x00" in markdown or re.search(r"^(?: {0,3}(?:```|~~~|<|\[[^\]]*\]:)| {4}|\t)",
                                                                markdown, re.M):
-        return html_render.body(markdown, charts)
+        whole = html_render.body(markdown, charts)
+        return whole if joined else [whole]
     blocks = re.split(r"\n\n(?=\|)", markdown)
-    if len(blocks) == 1:
-        return html_render.body(markdown, charts)
 
     def cells(line: str) -> int:
         columns = escapedSplit(line.strip())
@@ -328,21 +327,22 @@ def _overview_html(markdown: str, charts: dict[str, str]) -> str:
             out.append(part)
         if rest:
             out.append(html_render.body("\n" + rest, charts))
-    return "".join(out)
+    return "".join(out) if joined else out
 
 
 _BODY = "\x00gapctl-body\x00"  # where a page's text goes in what `html_render.document` puts around it
 PART = 1 << 20  # characters of a page's text encoded and written at a time
 
 
-def _framed(head: str, body: str, around: html_render.Frame, flat: bool = False, tail: bool = True) -> Any:
-    """`html_render.document(title, lang, [body], around)` (head: its `document_head`) as bytes in parts,
+def _framed(head: str, body: list[str], around: html_render.Frame, flat: bool = False, tail: bool = True) -> Any:
+    """`html_render.document(title, lang, ["".join(body)], around)` (head: its `document_head`) as bytes in parts,
     never the whole page at once; `flat`: the body as report.html has it (`_flatten_links`), without
     DOCUMENT_TAIL unless `tail`."""
     framed = html_render.first_section(_BODY, around) if around.head else _BODY
     before, after = html_render.section(framed).split(_BODY)
     yield (head + before).encode("utf-8")
-    yield from _text_parts(body, flat)
+    for text in body:
+        yield from _text_parts(text, flat)
     yield (after + (html_render.DOCUMENT_TAIL if tail else "")).encode("utf-8")
 
 
