@@ -191,7 +191,7 @@ def test_the_overview_and_report_html_written_in_small_parts_are_the_same_bytes(
     monkeypatch.setattr(build, "TABLE_CELLS", 1)
     monkeypatch.setattr(build, "_text_parts", counted)
     build.write_units(file_by_file(path), fmt, tmp_path / "out", "zh", file_by_file(ROOT / "rounds" / "suizhou-2021"))
-    assert len(written) == (2 if fmt == "html" else 1) and min(written) > 50  # html: index.html and report.html
+    assert sum(written) > (200 if fmt == "html" else 50)  # html: index.html and report.html, each in many parts
     assert report_files(tmp_path / "out") == {rel: text.encode("utf-8") for rel, text in expected.items()}
 
 
