@@ -99,7 +99,13 @@ def report(
     scored.ranks_asked = rank
     language = _lang(lang, scored.units)
     past = _history(history, scored, rev) if history else None
-    provenance = [_sources_of([scored, *([previous] if previous else []), *(past.rounds[:-1] if past else [])])]
+    if source is not None:  # the files' hashes as checking them found them (the cache's stat index): not read again
+        from gapctl.review.provenance import of_rounds
+
+        known = {**(previous_source.plan.hashes if previous_source is not None else {}), **source.plan.hashes}
+        provenance = [of_rounds([scored.round, *([previous.round] if previous else [])], known)]
+    else:
+        provenance = [_sources_of([scored, *([previous] if previous else []), *(past.rounds[:-1] if past else [])])]
     robustness = _robustness(scored, draws or 1000, 1 if seed is None else seed) if robust else None
     if len(scored.units) > 500:
         typer.echo(_("rendering {pages} pages…").format(pages=len(scored.units) + 1), err=True)

@@ -190,10 +190,15 @@ def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous
 
     def fill(stage: Staging) -> None:
         nonlocal count
-        for rel, data in _report_files(source, fmt, lang, previous, stamp, issue, standing, progress, stage,
+        for rel, data in _report_files(source, fmt, lang, previous, stamp, issue, standing, progress,
                                        provenance, spool):
             _check_rel(rel, out_dir)
-            stage.put(rel, data)
+            if isinstance(data, bytes):
+                stage.put(rel, data)
+            else:  # the overview and report.html, in parts
+                with stage.open(rel) as out:
+                    for part in data:
+                        out.write(part)
         count = len(stage.names)
     try:
         write_directory(out_dir, fill)
@@ -203,16 +208,17 @@ def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous
 
 
 def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | None, issue: Issue | None,
-                  standing: Standing | None, progress: Any, stage: Any = None, provenance: Any = None,
-                  spool: Any = None) -> Any:
-    """(relative path, bytes) of every file of the report, unit pages first. report.html, which holds every
-    page behind the overview, is written to `stage` in parts (or yielded whole).
+                  standing: Standing | None, progress: Any, provenance: Any = None, spool: Any = None) -> Any:
+    """(relative path, bytes) of every file of the report, unit pages first; the overview and report.html
+    (which holds every page behind the overview) come last, each as an iterator of its bytes in parts, to be
+    written before the next file is asked for.
 
     Units are taken in the unit set's order, the order in which the overview adds up their indicators
     (markdown.Tally, merged as each unit comes, so no unit's tally is kept); each worker renders a unit's
     page to the bytes written and its section of report.html, which waits in a temporary file until the
     overview is known and is then copied in the pages' order (ranking order). `spool`: each unit's full
     observations as its file was checked (`kept_observations`, gapctl.scoring.one_pass): no file read again."""
+    import itertools
     import tempfile
 
     from gapctl.report.markdown import Tally, _round_facts, overview, unit_page
@@ -254,28 +260,102 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
         page = overview(scored, lang, ext, stamp, standing, None if html else (issue if issue else None), tally=tally)
         page = _with_provenance(page, provenance, lang)
         if not html:
-            yield page.path, (page.markdown + "\n").encode("utf-8")
+            yield page.path, itertools.chain(_text_parts(page.markdown), [b"\n"])
             for name, chart in page.charts.items():
                 yield f"charts/{name}", (chart + "\n").encode("utf-8")
             return
-        body = html_render.body(page.markdown, page.charts)
-        yield page.path, html_render.document(page.title, lang, [body], around).encode("utf-8")
-        head = html_render.document_head(scored.round.title, lang, around)
-        first = html_render.section(html_render.first_section(_flatten_links(body), around))
+        path, title, body = page.path, page.title, _overview_html(page.markdown, page.charts, joined=False)
+        del page  # its Markdown: at 30,000 units tens of MB, no longer needed
+        # index.html and report.html written in parts from the one copy of the overview's HTML, never whole
+        # (at 30,000 units each whole copy of it, as text or as bytes, cost the parent tens of MB)
+        yield path, _framed(html_render.document_head(title, lang, around), body, around)
 
         def parts() -> Any:
-            yield (head + first).encode("utf-8")
+            yield from _framed(html_render.document_head(scored.round.title, lang, around), body, around, flat=True,
+                               tail=False)
             for s in scored.in_rank_order():  # as `pages` orders them
                 start, length = spans[s.unit.id]
                 sections.seek(start)
                 yield sections.read(length)
             yield html_render.DOCUMENT_TAIL.encode("utf-8")
-        if stage is None:
-            yield "report.html", b"".join(parts())
-            return
-        with stage.open("report.html") as out:
-            for data in parts():
-                out.write(data)
+        yield "report.html", parts()
+
+
+TABLE_CELLS = 60_000  # cells of a table rendered at a time by `_overview_html`
+
+
+def _overview_html(markdown: str, charts: dict[str, str], joined: bool = True) -> Any:
+    """`html_render.body(markdown, charts)` of the overview, its long tables (the rankings: a row a unit)
+    rendered a part of their rows at a time, so that markdown-it, whose tokens for a table of 30,000 rows took
+    300 MB, never sees one whole (html_render renders tables of up to its limit of cells itself, as
+    markdown-it renders them). The same HTML: the Markdown is cut only before a table that follows a blank
+    line (every block before it is closed there), and only when nothing in it reaches over a blank line or is
+    defined for the whole document (fences, HTML blocks, indented code, link definitions); each part of a table
+    is the table's head and some of its rows, and markdown-it would have made the whole table of the same
+    rows (fewer cells missing than its limit)."""
+    import re
+
+    from markdown_it.rules_block.table import MAX_AUTOCOMPLETED_CELLS, escapedSplit
+
+    if "\r" in markdown or "\x00" in markdown or re.search(r"^(?: {0,3}(?:```|~~~|<|\[[^\]]*\]:)| {4}|\t)",
+                                                               markdown, re.M):
+        whole = html_render.body(markdown, charts)
+        return whole if joined else [whole]
+    blocks = re.split(r"\n\n(?=\|)", markdown)
+
+    def cells(line: str) -> int:
+        columns = escapedSplit(line.strip())
+        return len(columns) - (bool(columns) and columns[0] == "") - (len(columns) > 1 and columns[-1] == "")
+    out = []
+    for n, block in enumerate(blocks):
+        text = block if n == len(blocks) - 1 else block + "\n"
+        table, rest = text.split("\n\n", 1) if "\n\n" in text else (text, "")
+        lines = table.rstrip("\n").split("\n")
+        columns = cells(lines[0]) if n else 0
+        per = max(1, TABLE_CELLS // max(1, columns))
+        if (not n or len(lines) - 2 <= per or any(not line.startswith("|") for line in lines)
+                or sum(columns - cells(line) for line in lines[2:]) > MAX_AUTOCOMPLETED_CELLS):
+            out.append(html_render.body(("\n" if n else "") + text, charts))
+            continue
+        head = lines[:2]
+        for start in range(2, len(lines), per):
+            part = html_render.body("\n".join(head + lines[start:start + per]) + "\n", charts)
+            if start > 2:
+                part = part[part.index("<tbody>\n") + len("<tbody>\n"):]
+            if start + per < len(lines):
+                part = part.removesuffix("</tbody>\n</table>\n")
+            out.append(part)
+        if rest:
+            out.append(html_render.body("\n" + rest, charts))
+    return "".join(out) if joined else out
+
+
+_BODY = "\x00gapctl-body\x00"  # where a page's text goes in what `html_render.document` puts around it
+PART = 1 << 20  # characters of a page's text encoded and written at a time
+
+
+def _framed(head: str, body: list[str], around: html_render.Frame, flat: bool = False, tail: bool = True) -> Any:
+    """`html_render.document(title, lang, ["".join(body)], around)` (head: its `document_head`) as bytes in parts,
+    never the whole page at once; `flat`: the body as report.html has it (`_flatten_links`), without
+    DOCUMENT_TAIL unless `tail`."""
+    framed = html_render.first_section(_BODY, around) if around.head else _BODY
+    before, after = html_render.section(framed).split(_BODY)
+    yield (head + before).encode("utf-8")
+    for text in body:
+        yield from _text_parts(text, flat)
+    yield (after + (html_render.DOCUMENT_TAIL if tail else "")).encode("utf-8")
+
+
+def _text_parts(text: str, flat: bool = False) -> Any:
+    """`text` encoded in parts of about PART characters, each ending with a line (a link `_flatten_links`
+    rewrites is never cut in two)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + PART)
+        end = len(text) if end < 0 else end + 1
+        piece = text[start:end]
+        yield (_flatten_links(piece) if flat else piece).encode("utf-8")
+        start = end
 
 
 def document_units(source: Any, fmt: str, lang: str = "zh", previous: Any = None, stamp: str | None = None,
@@ -299,9 +379,13 @@ def document_units(source: Any, fmt: str, lang: str = "zh", previous: Any = None
         return docx_bytes(scored, lang, issue, standing, provenance, parts)
     if fmt == "pdf":
         from gapctl.report.pdf import print_pdf
-        files = dict(_report_files(source, "html", lang, previous, stamp, issue, standing, progress,
-                                   provenance=provenance, spool=spool))
-        return print_pdf(files["report.html"].decode("utf-8"))
+        whole = None
+        for rel, data in _report_files(source, "html", lang, previous, stamp, issue, standing, progress,
+                                       provenance=provenance, spool=spool):
+            if rel == "report.html":
+                whole = b"".join(data)  # Chromium prints it whole
+        assert whole is not None
+        return print_pdf(whole.decode("utf-8"))
     raise ValueError(f"{fmt!r} is not a document format; expected one of {', '.join(DOCUMENTS)}")
 
 

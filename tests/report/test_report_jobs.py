@@ -166,3 +166,114 @@ def test_report_page_workers_are_forked_again_after_gapctl_worker_batches(tmp_pa
             assert asked[-1] == (1 if batches == "1" else None)  # the page pool, started after the scoring pool
     assert len(runs[0]) > 3
     assert all(run == runs[0] for run in runs[1:])
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_the_overview_and_report_html_written_in_small_parts_are_the_same_bytes(
+        fmt: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The overview and report.html are written in parts of about build.PART characters, each ending with a
+    line (report.html's relative links rewritten in each part), the overview's tables rendered build.TABLE_CELLS
+    cells at a time: parts of a few characters, cutting the overview in hundreds of places, and tables cut
+    after every row give the files the whole-round render gives."""
+    from tests.scoring.test_details import file_by_file, report_files, whole
+
+    monkeypatch.chdir(ROOT)
+    path = ROOT / "rounds" / "suizhou-2022"
+    expected = build.render(whole(path), fmt, "zh", whole(ROOT / "rounds" / "suizhou-2021"))
+    written = []
+    text_parts = build._text_parts
+
+    def counted(text, flat=False):
+        parts = list(text_parts(text, flat))
+        written.append(len(parts))
+        return iter(parts)
+    monkeypatch.setattr(build, "PART", 40)
+    monkeypatch.setattr(build, "TABLE_CELLS", 1)
+    monkeypatch.setattr(build, "_text_parts", counted)
+    build.write_units(file_by_file(path), fmt, tmp_path / "out", "zh", file_by_file(ROOT / "rounds" / "suizhou-2021"))
+    assert sum(written) > (200 if fmt == "html" else 50)  # html: index.html and report.html, each in many parts
+    assert report_files(tmp_path / "out") == {rel: text.encode("utf-8") for rel, text in expected.items()}
+
+
+def test_a_report_that_fails_while_report_html_is_written_leaves_the_old_report(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """report.html is the last file, written in parts into the new directory: a run that fails half-way
+    through it (here an error after its first part; a kill is the same, the journal rolls it back) leaves the
+    previous report as it was, and no half-written directory beside it."""
+    from tests.scoring.test_details import file_by_file, report_files
+
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "out"
+    source = file_by_file(ROOT / "rounds" / "shanwei-2020")
+    build.write_units(source, "html", out, "en")
+    before = report_files(out)
+    framed = build._framed
+
+    def broken(*args, **kwargs):
+        parts = framed(*args, **kwargs)
+        yield next(parts)
+        if kwargs.get("flat"):  # report.html's first part is written; then the run dies
+            raise KeyboardInterrupt
+        yield from parts
+    monkeypatch.setattr(build, "_framed", broken)
+    with pytest.raises(KeyboardInterrupt):
+        build.write_units(source, "html", out, "zh")
+    assert report_files(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    monkeypatch.setattr(build, "_framed", framed)
+    build.write_units(source, "html", out, "zh")  # and the next run writes it
+    assert report_files(out) != before
+
+
+@pytest.mark.parametrize("cells", [1, 5, 60_000])
+def test_the_overview_html_with_its_tables_cut_in_parts_is_the_html_of_the_whole(cells: int,
+                                                                                   monkeypatch: pytest.MonkeyPatch):
+    """build._overview_html renders the overview's long tables a part of their rows at a time: the same HTML as
+    html.body of the whole overview, for every shipped round in both languages; and a Markdown it must not cut
+    (a fence reaching over a blank line) is rendered whole."""
+    from gapctl.report import html as html_render
+    from gapctl.report.markdown import overview
+
+    monkeypatch.setattr(build, "TABLE_CELLS", cells)
+    rendered = []
+    body = html_render.body
+    monkeypatch.setattr(html_render, "body", lambda markdown, charts: rendered.append(markdown) or body(markdown,
+                                                                                                       charts))
+    for path in sorted(p for p in (ROOT / "rounds").iterdir() if p.is_dir()):
+        scored = score(load_round(path))
+        for lang in ("zh", "en"):
+            page = overview(scored, lang, ".html")
+            rendered.clear()
+            assert build._overview_html(page.markdown, page.charts) == body(page.markdown, page.charts)
+            assert cells > 5 or len(rendered) > 10  # cut in parts
+    fenced = "# A\n\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n"
+    assert build._overview_html(fenced, {}) == body(fenced, {})
+
+
+@pytest.mark.usefixtures("own_cache_home")
+def test_report_provenance_from_the_checked_hashes_is_the_provenance_read_from_disk(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's provenance takes the files' hashes as checking the round found them (hashed, or trusted from
+    the cache's stat index), not reading every file again: the same block as gapctl.review.provenance reading the
+    files of both rounds (--compare) from disk, with the cache off, filling it and from it."""
+    from typer.testing import CliRunner
+
+    from gapctl.cli import app
+    from gapctl.report.markdown import provenance_block
+    from gapctl.review.provenance import of_rounds
+    from tests.conftest import copy_repo
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    rounds = [load_round(repo / "rounds/suizhou-2022"), load_round(repo / "rounds/suizhou-2021")]
+    expected = "\n".join(provenance_block(of_rounds(rounds), "zh"))
+    assert "rounds/suizhou-2021/observations/" in expected
+    for n, cache in enumerate((False, True, True)):
+        if cache:
+            monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
+        else:
+            monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+        result = CliRunner().invoke(app, ["--lang", "zh", "report", "rounds/suizhou-2022", "--compare",
+                                          "rounds/suizhou-2021", "--format", "md", "--out", f"out-{n}"])
+        assert result.exit_code == 0, result.output
+        assert expected in (repo / f"out-{n}/index.md").read_text(encoding="utf-8")
