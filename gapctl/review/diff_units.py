@@ -112,7 +112,12 @@ class Slimmed:
     """An older side's summaries, pickled into a temporary file by reference to the round's objects (its
     schemes, indicators and units by the names `outcomes` gives them, each unit's file by its unit id, the
     files a scheme's parts point at by the object): what is read back is the summary itself, its parts the
-    round's own objects."""
+    round's own objects.
+
+    A reference is written as a call of `_named(name)` (`Pickler.reducer_override`, which pickle asks only
+    about objects that are not plain strings, numbers or containers: a few dozen a summary, where
+    `persistent_id` was asked about each of its hundreds of objects), and one pickler serves every unit
+    (its memo cleared between units, so that each reads back on its own)."""
 
     def __init__(self, source: details.Source) -> None:
         import io
@@ -131,22 +136,24 @@ class Slimmed:
         objects = self.objects
 
         class Pickler(pickle.Pickler):
-            def persistent_id(self, obj: Any) -> Any:
+            def reducer_override(self, obj: Any) -> Any:
                 name = refs.get(id(obj))
-                if name is None and type(obj) is SourceFile:  # a scheme's file, which its parts point at
-                    name = refs[id(obj)] = f"file\x1f{id(obj)}"
+                if name is None:
+                    if type(obj) is not SourceFile:
+                        return NotImplemented
+                    name = refs[id(obj)] = f"file\x1f{id(obj)}"  # a scheme's file, which its parts point at
                     objects[name] = obj
-                return name
-        self.pickler_class = Pickler
+                return _named, (name,)
         self.buffer = io.BytesIO()
+        self.pickler = Pickler(self.buffer, pickle.HIGHEST_PROTOCOL)
         self.end = 0
 
     def put(self, score: UnitScore) -> tuple[int, int] | None:
-        import pickle
         self.buffer.seek(0)
         self.buffer.truncate()
+        self.pickler.clear_memo()
         try:
-            self.pickler_class(self.buffer, pickle.HIGHEST_PROTOCOL).dump(score)
+            self.pickler.dump(score)
         except Exception:  # something that does not pickle: the unit keeps its summary
             return None
         data = self.buffer.getvalue()
@@ -160,12 +167,19 @@ class Slimmed:
         import pickle
         assert slim.place is not None
         self.file.seek(slim.place[0])
-        objects = self.objects
+        named = self.objects.__getitem__
 
         class Unpickler(pickle.Unpickler):
-            def persistent_load(self, name: Any) -> Any:
-                return objects[name]
+            def find_class(self, module: str, name: str) -> Any:
+                if module == __name__ and name == "_named":
+                    return named
+                return super().find_class(module, name)
         return Unpickler(io_bytes(self.file.read(slim.place[1]))).load()
+
+
+def _named(name: str) -> Any:
+    """What a slim store's pickle calls for a reference; `Slimmed.summary` reads it as a look-up of its objects."""
+    raise RuntimeError(f"{name}: a reference read back outside Slimmed.summary")
 
 
 def io_bytes(data: bytes) -> Any:

@@ -125,3 +125,23 @@ def test_both_sides_share_the_schemes_and_units_of_the_same_bytes(cache: str, tm
     assert old and old.keys() == new.keys()
     assert all(old[u].unit is new[u].unit and old[u].scheme is new[u].scheme for u in old)
     assert built and len(built) == len(set(built)), "a scheme or unit set built on both sides"
+
+
+def test_a_slim_units_summary_reads_back_with_the_rounds_own_objects(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A summary pickled away (`Slimmed`) reads back equal to itself, its unit, scheme, indicators and file the
+    round's very objects (references, not copies)."""
+    from gapctl.review import diff_units
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    source = diff_units.side(Path("rounds/shanwei-2020").resolve())
+    assert source is not None
+    before = list(source.scored.units)
+    diff_units.slimmed(source)
+    assert all(isinstance(u, diff_units.Slim) for u in source.scored.units)
+    for kept, slim in zip(before, source.scored.units, strict=True):
+        back = diff_units.full_summary(source, slim)
+        assert back == kept and back is not kept
+        assert back.unit is kept.unit and back.scheme is kept.scheme and back.source is kept.source
+        assert all(back.leaves[k].indicator is leaf.indicator for k, leaf in kept.leaves.items())
