@@ -335,11 +335,13 @@ def _scored(loaded: Loaded, check: bool = True) -> RoundScore:
 
 
 def _file_by_file(old_directory: Path, new_directory: Path, shown: str, old_tree: Any, new_tree: Any,
-                  old_label: str | None = None, new_label: str | None = None) -> RoundDiff | None:
+                  old_label: str | None = None, new_label: str | None = None,
+                  memo: dict[Any, Any] | None = None) -> RoundDiff | None:
     """The diff through gapctl.review.diff_units (summaries, details where a unit can differ), or None when
-    a side cannot take that path (errors, not a round): the whole-round path decides those."""
+    a side cannot take that path (errors, not a round): the whole-round path decides those. `memo`: the
+    schemes and unit sets already built (`load`'s memo), shared by both sides."""
     from gapctl.review import diff_units
-    old, new = diff_units.sides(old_directory, old_tree, new_directory, new_tree)
+    old, new = diff_units.sides(old_directory, old_tree, new_directory, new_tree, memo)
     if old is None or new is None:
         return None
     diff = compare(old.scored, new.scored, shown, old_label or old.scored.round.id, new_label or new.scored.round.id,
@@ -382,7 +384,7 @@ def _close(base_tree: GitTree, head_tree: Any) -> None:
 
 
 def _diff_round(directory: Path, shown: str, base_tree: GitTree, head_tree: Any, memo: dict[Any, Any]) -> RoundDiff:
-    found = _file_by_file(directory, directory, shown, base_tree, head_tree, base_tree.label, head_tree.label)
+    found = _file_by_file(directory, directory, shown, base_tree, head_tree, base_tree.label, head_tree.label, memo)
     if found is not None:
         return found
     old = _scored(load(directory, tree=base_tree, memo=memo), check=False)

@@ -122,12 +122,15 @@ def jobs_wanted() -> int:
 
 
 def check(path: Path | str, use_cache: bool = True, progress: Progress | None = None, tree: Any = None,
-          run: Callable[[RoundPlan, bool], None] | None = None, light: bool = False) -> Checked:
+          run: Callable[[RoundPlan, bool], None] | None = None, light: bool = False,
+          memo: dict[Any, Any] | None = None) -> Checked:
     """Load, validate and summarise-score a round (or every round of a repository); `tree`: read the
     files of a git revision (gapctl.data.tree.GitTree) instead of the disk's; `run(plan, only_round)`:
     compute each round's outcomes another way (gapctl.scoring.one_pass) instead of `_run`. `light`:
     `score` then gives only what `gapctl score` prints of each unit (totals, grades, flags, ranks), from
-    the round's finished records in the cache where they still hold (`_light_scores`)."""
+    the round's finished records in the cache where they still hold (`_light_scores`). `memo`: shared
+    between the checks of two sides (gapctl.review.diff_units), so that a scheme or unit set with the same
+    bytes is built once and is the same object on both sides (`load`'s memo)."""
     from gapctl.scoring.load import find_repository_root
 
     path = Path(path)
@@ -137,7 +140,7 @@ def check(path: Path | str, use_cache: bool = True, progress: Progress | None = 
         for line in pending(root) if root is not None else []:  # a batch a killed gapctl left unfinished
             C.notice(line)
         cache = C.open_cache(root, use_cache)
-        loaded = load(path, observations=False, cache=cache, tree=tree)
+        loaded = load(path, observations=False, cache=cache, tree=tree, memo=memo)
         repo = loaded.repository
         report = Report(list(loaded.problems) + check_definitions(repo))
         rounds = [loaded.round] if loaded.round else list(repo.rounds.values())

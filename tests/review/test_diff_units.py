@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gapctl.scoring import details, outcomes
+from gapctl.scoring import details, load, outcomes
 from tests.scoring.test_details import diff_outputs, files_parsed, git_repo
 
 pytestmark = pytest.mark.usefixtures("own_cache_home")  # tests.conftest: the cache on, in tmp_path
@@ -97,3 +97,51 @@ def test_a_small_older_side_keeps_its_summaries(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(diff_units, "slimmed", lambda source: pytest.fail("a small round was made slim"))
     result = diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD")
     assert result.old.units and not any(isinstance(u, diff_units.Slim) for u in result.old.units)
+
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+def test_both_sides_share_the_schemes_and_units_of_the_same_bytes(cache: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """shanwei-2020's scheme and unit set are the same bytes at HEAD and in the working tree: the newer side
+    takes the older side's objects (load's memo) instead of building (or decoding) them again."""
+    from gapctl.review import diff
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    if cache == "off":
+        monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+    built: list[str] = []
+    real = load.Loaded.build
+
+    def counting(self, path, kind, builder, share=True):
+        before = len(self.memo) if self.memo is not None else None
+        found = real(self, path, kind, builder, share)
+        if kind in ("scheme", "units") and (before is None or len(self.memo) > before):
+            built.append(str(path))  # not taken from the memo
+        return found
+    monkeypatch.setattr(load.Loaded, "build", counting)
+    result = diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD")
+    old, new = result.old.by_unit(), result.new.by_unit()
+    assert old and old.keys() == new.keys()
+    assert all(old[u].unit is new[u].unit and old[u].scheme is new[u].scheme for u in old)
+    assert built and len(built) == len(set(built)), "a scheme or unit set built on both sides"
+
+
+def test_a_slim_units_summary_reads_back_with_the_rounds_own_objects(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A summary pickled away (`Slimmed`) reads back equal to itself, its unit, scheme, indicators and file the
+    round's very objects (references, not copies)."""
+    from gapctl.review import diff_units
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    source = diff_units.side(Path("rounds/shanwei-2020").resolve())
+    assert source is not None
+    before = list(source.scored.units)
+    diff_units.slimmed(source)
+    assert all(isinstance(u, diff_units.Slim) for u in source.scored.units)
+    for kept, slim in zip(before, source.scored.units, strict=True):
+        back = diff_units.full_summary(source, slim)
+        assert back == kept and back is not kept
+        assert back.unit is kept.unit and back.scheme is kept.scheme and back.source is kept.source
+        assert all(back.leaves[k].indicator is leaf.indicator for k, leaf in kept.leaves.items())
