@@ -104,11 +104,11 @@ def _keep(out: str, checked: Any, plain_run: bool) -> None:
     import os
 
     from gapctl.data import cache as C
-    from gapctl.scoring.outcomes import _paths
+    from gapctl.scoring.outcomes import round_paths
     clean = plain_run and checked is not None and not checked.report.problems and not C.said() \
         and len(checked.plans) == 1 and checked.plans[0].cache is not None and "\x1b" not in out \
         and os.path.realpath(checked.loaded.repository.root) == run.root
-    total = len(_paths(checked.plans[0])) if clean else 0
+    total = len(round_paths(checked.plans[0])) if clean else 0
     line = _("{what} {done}/{total} files").format(what=_("scoring"), done=f"{total:,}", total=f"{total:,}")
     warm.keep(out, clean, line, command="score")
 

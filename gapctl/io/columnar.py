@@ -17,7 +17,7 @@ more places (a ratio that does not terminate) is rounded half-up at 6 places (`g
 and export says how many were.
 
 Written file by file: the leaves of each chunk of observation files (the chunks the cache stores,
-`gapctl.scoring.outcomes._chunks`) are one part, named after a key of the chunk's members, their contents'
+`gapctl.scoring.outcomes.chunks_of`) are one part, named after a key of the chunk's members, their contents'
 keys and whatever else its rows depend on (bonus items and rank bonuses, decided later). A part whose
 name is already there is left as it is; parts of chunks that changed are computed by the workers
 (a forked pool, or the cluster of `--executor dask`: `gapctl.scoring.executors`), each of which returns
@@ -221,21 +221,21 @@ def export_round(scored: RoundScore, round_plan: O.RoundPlan, out: Path) -> Expo
 
     # the leaves: one part a chunk of observation files, computed only where its name is new
     overrides = _late_points(scored)
-    paths = O._paths(round_plan)
+    paths = O.round_paths(round_plan)
     unit_of = {o.src.path: o.unit for o in round_plan.outcomes if o.unit is not None and o.channel is None}
     observed = set(round_plan.round.observation_paths)
     keys = round_plan.keys if len(round_plan.keys) == len(paths) else [None] * len(paths)
     existing = _parts(out / "leaves" / partition)
     wanted: set[str] = set()
     jobs = []
-    for chunk in O._chunks(paths):
+    for chunk in O.chunks_of(paths):
         members = [i for i in chunk if paths[i] in observed and paths[i] in unit_of]
         if not members:
             continue
         units = [unit_of[paths[i]] for i in members]
         extra = {u: overrides[u] for u in units if u in overrides}
-        key = C.key_of("parquet-leaves", FORMAT, O._chunk_key(round_plan, chunk),
-                       [keys[i] or O._file_key(round_plan, paths[i]) for i in members],
+        key = C.key_of("parquet-leaves", FORMAT, O.chunk_key(round_plan, chunk),
+                       [keys[i] or O.file_key(round_plan, paths[i]) for i in members],
                        sorted((u, sorted(v.items())) for u, v in extra.items()))
         name = _name(key)
         wanted.add(name)

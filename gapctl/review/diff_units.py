@@ -244,7 +244,7 @@ class Shared:
     def keeping(self, plan: Any, only_round: bool) -> None:
         """`outcomes.check`'s `run` for the older side: every file computed, each outcome kept with its key."""
         from gapctl.scoring import one_pass
-        keys: list[str | None] = [None] * len(outcomes._paths(plan))
+        keys: list[str | None] = [None] * len(outcomes.round_paths(plan))
 
         def keep(index: int, path: Path, outcome: Any, payload: bytes | None, key: str | None) -> None:
             keys[index] = key
@@ -260,19 +260,19 @@ class Shared:
     def reusing(self, plan: Any, only_round: bool) -> None:
         """`outcomes.check`'s `run` for the newer side: a file whose key is the older side's takes its outcome."""
         from gapctl.scoring import one_pass
-        keys: list[str | None] = [None] * len(outcomes._paths(plan))
+        keys: list[str | None] = [None] * len(outcomes.round_paths(plan))
         same = self.context == (plan.context, plan.round.directory)
 
         def reuse(index: int, path: Path) -> Any:
             found = self.places.get(path) if same else None
             if found is None:
                 return None
-            key = keys[index] = outcomes._file_key(plan, path)
+            key = keys[index] = outcomes.file_key(plan, path)
             if key != found[0]:
                 return None
             self.file.seek(found[1])
             try:
-                outcome = outcomes._load(plan, path, self.file.read(found[2]))
+                outcome = outcomes.load_outcome(plan, path, self.file.read(found[2]))
             except Exception:  # cannot be read back here: computed instead
                 return None
             self.reused += 1
@@ -298,7 +298,7 @@ def identities(source: details.Source) -> dict[str, tuple[Any, ...]]:
         path = source.files.get(unit_id)
         key = None
         if path is not None:
-            key = keys.get(path) or outcomes._file_key(plan, path) or ("unreadable", str(path))
+            key = keys.get(path) or outcomes.file_key(plan, path) or ("unreadable", str(path))
         out[unit_id] = (plan.context, plan.unit_keys.get(unit_id), key)
     return out
 

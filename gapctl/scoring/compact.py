@@ -1,6 +1,6 @@
 """One observation file's outcome as flat MessagePack: what the cache stores and workers send back.
 
-Who calls it: `gapctl.scoring.outcomes` (`_dump`, `_load`), so the cache, the forked pool and
+Who calls it: `gapctl.scoring.outcomes` (`dump_outcome`, `load_outcome`), so the cache, the forked pool and
 `gapctl.scoring.pipeline` (a Dask cluster) all carry outcomes in this form.
 
 Why not `gapctl.codec` alone: an outcome written by the general codec is a tree of extension

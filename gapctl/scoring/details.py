@@ -57,7 +57,7 @@ def prepare(checked: Any, scored: RoundScore, index: int = 0) -> Source:
     plan = checked.plans[index]
     files: dict[str, Path] = {}
     channel_files: dict[str, dict[str, Path]] = {}
-    for outcome in plan.outcomes:  # those `_merge` kept: the first file of each unit, every channel
+    for outcome in plan.outcomes:  # those `outcomes.merge_outcomes` kept: the first file of each unit, every channel
         if outcome.unit is None:
             continue
         if outcome.channel is not None:

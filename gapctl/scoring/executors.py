@@ -175,7 +175,7 @@ class DaskExecutor:
         from gapctl.data.sources import over_limit
         from gapctl.scoring import outcomes, pipeline
 
-        paths = outcomes._paths(plan)
+        paths = outcomes.round_paths(plan)
         local: list[int] = []  # refused or unreadable here: the parent computes them (and says why)
         jobs = []
         for batch in batches:
@@ -212,7 +212,7 @@ def _keyed(plan: Any, jobs: list[tuple[list[Item], Any]], keys: dict[int, str],
                 unread.append(index)
                 continue
             loaded.append((index, path, data))
-            keys[index] = outcomes._key(plan, path, data)
+            keys[index] = outcomes.outcome_key(plan, path, data)
         if loaded:
             yield loaded, extra
 

@@ -11,7 +11,7 @@ unit's full score *before* ranking (e.g. its rows, with the few figures that ran
 for the parent to fill in from the finished summary, see `gapctl.scoring.details.graft`).
 
 What it guarantees: the `Checked` it returns is the one `outcomes.check` returns (the same
-outcomes, in the same order, the same problems): `file_outcome` is `outcomes._outcome` with the extra, and
+outcomes, in the same order, the same problems): `file_outcome` is `outcomes.outcome_of` with the extra, and
 tests/scoring/test_one_pass.py compares the two on every shipped round. With the cache on, a
 cluster chosen, or a round that is not one round, it is `outcomes.check` and no extras.
 """
@@ -55,13 +55,13 @@ def check(path: Path | str, use_cache: bool, extra: Extra, progress: outcomes.Pr
 
 
 def file_outcome(plan: Any, path: Path, data: bytes, extra: Extra | None = None) -> tuple[outcomes.FileOutcome, Any]:
-    """`outcomes._outcome(plan, path, data)`, and `extra` of the unit's full score before it is summarised
+    """`outcomes.outcome_of(plan, path, data)`, and `extra` of the unit's full score before it is summarised
     (None for a channel's file, a file with errors, or no `extra`)."""
     return outcomes.outcome_with(plan, path, data, extra)
 
 
 def _compute(plan: Any, path: Path, extra: Extra | None) -> tuple[outcomes.FileOutcome, Any]:
-    """`outcomes._compute` with the file's extra (its key, when cacheable, left in plan.hashes for provenance)."""
+    """`outcomes.compute_outcome` with the file's extra (its key, if cacheable, kept in plan.hashes for provenance)."""
     outcome, _key, kept = outcomes.compute_with(plan, path, extra)
     return outcome, kept
 
@@ -71,12 +71,12 @@ def _work(batch: list[int]) -> list[tuple[int, bytes | None, Any, str | None, st
     parent's plan.hashes keeps for gapctl.review.provenance, as when it hashes the files itself)."""
     assert _JOB is not None
     plan, extra = _JOB
-    paths = outcomes._paths(plan)
+    paths = outcomes.round_paths(plan)
     out = []
     with paused_gc():
         for index in batch:
             outcome, key, kept = outcomes.compute_with(plan, paths[index], extra)
-            out.append((index, outcomes._dump(plan, outcome), kept, key,
+            out.append((index, outcomes.dump_outcome(plan, outcome), kept, key,
                         plan.hashes.pop(paths[index], None) if key is not None else None))
     return out
 
@@ -87,12 +87,12 @@ Keep = Callable[[int, Path, Any, "bytes | None", "str | None"], None]  # (index,
 
 def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], progress: outcomes.Progress | None,
          reuse: Reuse | None = None, keep: Keep | None = None) -> None:
-    """`outcomes._run` with the cache off: every file read once, here or in a pool of forked workers.
+    """`outcomes.run_plan` with the cache off: every file read once, here or in a pool of forked workers.
     `reuse(index, path)`: a file's outcome made elsewhere (gapctl.review.diff_units: the other side of a
     diff, same key), or None to compute it; `keep(index, path, outcome, payload, key)`: told of each file
     computed, with its outcome encoded (None when it cannot be) and its cache key (None: not cacheable)."""
     global _JOB
-    paths = outcomes._paths(plan)
+    paths = outcomes.round_paths(plan)
     results: list[Any] = [None] * len(paths)
     total = len(paths)
     todo = list(range(total))
@@ -115,7 +115,7 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
                         if digest is not None:
                             plan.hashes[paths[index]] = digest
                         if payload is not None:
-                            results[index] = outcomes._load(plan, paths[index], payload)
+                            results[index] = outcomes.load_outcome(plan, paths[index], payload)
                         else:  # cannot travel: computed again here
                             results[index], key, kept = outcomes.compute_with(plan, paths[index], extra)
                         if kept is not None:
@@ -134,7 +134,7 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
             if kept is not None:
                 extras[path] = kept
             if keep is not None:
-                keep(index, path, results[index], outcomes._dump(plan, results[index]), key)
+                keep(index, path, results[index], outcomes.dump_outcome(plan, results[index]), key)
     if progress:
         progress(total, total)
     plan.computed = len(todo)

@@ -97,8 +97,8 @@ class RoundPlan:
     computed: int = 0  # files read and checked this time (the others came from the cache)
     hashes: dict[Path, str] = field(default_factory=dict)  # sha256 of the files read here (gapctl.review.provenance)
     keyed: tuple[str, Any] | None = None  # (context, C.key_hasher(context)) for `_key_of_hash`
-    links: set[Path] | None = None  # files `_run` found to be symbolic links (None: not looked at)
-    all_paths: Any = field(default=None, repr=False, compare=False)  # `_paths`, made once
+    links: set[Path] | None = None  # files `run_plan` found to be symbolic links (None: not looked at)
+    all_paths: Any = field(default=None, repr=False, compare=False)  # `round_paths`, made once
 
 
 @dataclass
@@ -126,7 +126,7 @@ def check(path: Path | str, use_cache: bool = True, progress: Progress | None = 
           memo: dict[Any, Any] | None = None) -> Checked:
     """Load, validate and summarise-score a round (or every round of a repository); `tree`: read the
     files of a git revision (gapctl.data.tree.GitTree) instead of the disk's; `run(plan, only_round)`:
-    compute each round's outcomes another way (gapctl.scoring.one_pass) instead of `_run`. `light`:
+    compute each round's outcomes another way (gapctl.scoring.one_pass) instead of `run_plan`. `light`:
     `score` then gives only what `gapctl score` prints of each unit (totals, grades, flags, ranks), from
     the round's finished records in the cache where they still hold (`_light_scores`). `memo`: shared
     between the checks of two sides (gapctl.review.diff_units), so that a scheme or unit set with the same
@@ -151,12 +151,12 @@ def check(path: Path | str, use_cache: bool = True, progress: Progress | None = 
                 continue
             context_problems = check_round_context(round_)
             report.extend(context_problems)
-            plan = _plan(round_, cache, can_score=not any(p.severity == ERROR for p in report.problems))
+            plan = plan_round(round_, cache, can_score=not any(p.severity == ERROR for p in report.problems))
             if run is None:
-                _run(plan, progress, lazy=light and cache is not None)
+                run_plan(plan, progress, lazy=light and cache is not None)
             else:
                 run(plan, len(rounds) == 1)
-            report.extend(_merge(plan))
+            report.extend(merge_outcomes(plan))
             files += len(round_.observation_paths) + len(round_.channel_paths)
             plans.append(plan)
     return Checked(loaded, report, files, plans, cache, light)
@@ -175,7 +175,7 @@ def score(checked: Checked, final: bool = False) -> RoundScore:
     scores: list[UnitScore] = []
     light = checked.light and plan.cache is not None
     memo = _read_finished(plan) if light else {}
-    file_keys = dict(zip(_paths(plan), plan.keys, strict=True)) if light else {}
+    file_keys = dict(zip(round_paths(plan), plan.keys, strict=True)) if light else {}
     recorded: dict[int, tuple[FileOutcome, tuple[Any, bytes]]] = {}  # id() of a score read from a record
     with paused_gc():
         for unit in round_.unit_set.units if round_.unit_set else []:
@@ -213,11 +213,11 @@ def _score_of(plan: RoundPlan, outcome: FileOutcome) -> UnitScore | None:
         try:
             compact.materialise(outcome, resolve)
         except codec.CodecError:  # signed by this user but unreadable with this code: computed again
-            outcome.score, outcome.deferred = _compute(plan, outcome.src.path)[0].score, None
+            outcome.score, outcome.deferred = compute_outcome(plan, outcome.src.path)[0].score, None
     return outcome.score
 
 
-def _finished_key(plan: RoundPlan) -> str:
+def finished_key(plan: RoundPlan) -> str:
     return C.key_of("finished", plan.context, compact.FINISHED)
 
 
@@ -226,7 +226,7 @@ def _read_finished(plan: RoundPlan) -> dict[str, bytes]:
     bytes), as the last `gapctl score` of the same round context wrote them; {} when there are none or
     they cannot be read."""
     assert plan.cache is not None
-    payload = plan.cache.get(_finished_key(plan))
+    payload = plan.cache.get(finished_key(plan))
     if payload is None:
         return {}
     try:
@@ -343,7 +343,7 @@ def _write_finished(plan: RoundPlan, scores: list[UnitScore], earned: dict[str, 
         payload = msgpack.packb(records, use_bin_type=True, strict_types=True)
     except (TypeError, ValueError, OverflowError):
         return
-    plan.cache.put(_finished_key(plan), payload)
+    plan.cache.put(finished_key(plan), payload)
 
 
 # --- planning -------------------------------------------------------------------------
@@ -369,7 +369,7 @@ def _too_large(tree: Any, path: Path) -> bool:
     return _on_disk(tree) and over_limit(path)
 
 
-def _plan(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
+def plan_round(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPlan:
     units = round_.unit_set.by_id() if round_.unit_set else {}
     imported = imported_losses(round_, 0) if can_score else {}
     externals: dict[str, list[ExternalShare]] = {}
@@ -431,7 +431,7 @@ def _unit_of(path: Path) -> str:
     return path.stem
 
 
-def _paths(plan: RoundPlan) -> list[Path]:
+def round_paths(plan: RoundPlan) -> list[Path]:
     """The round's observation files, then its channels' files (one list, made once: this is asked for
     once per chunk, ~2,000 times at 30,000 units, and joining the lists each time was quadratic). Not to
     be changed by callers."""
@@ -443,7 +443,7 @@ def _paths(plan: RoundPlan) -> list[Path]:
     return held[4]
 
 
-def _key(plan: RoundPlan, path: Path, data: bytes) -> str:
+def outcome_key(plan: RoundPlan, path: Path, data: bytes) -> str:
     return _key_of_hash(plan, path, C.content_hash(data))
 
 
@@ -461,14 +461,14 @@ def _key_of_hash(plan: RoundPlan, path: Path, digest: str) -> str:
 
 # --- one file -------------------------------------------------------------------------
 
-def _outcome(plan: RoundPlan, path: Path, data: bytes) -> FileOutcome:
+def outcome_of(plan: RoundPlan, path: Path, data: bytes) -> FileOutcome:
     """Read, check and summarise-score one observation file (in a worker or here)."""
     return outcome_with(plan, path, data)[0]
 
 
 def outcome_with(plan: RoundPlan, path: Path, data: bytes,
                  extra: Callable[[Any, Any, Any], Any] | None = None) -> tuple[FileOutcome, Any]:
-    """`_outcome`, and `extra(plan, the unit's full score before it is summarised, its observations)`
+    """`outcome_of`, and `extra(plan, the unit's full score before it is summarised, its observations)`
     (None for a channel's file, a file with errors, or no `extra`): what gapctl.scoring.one_pass keeps."""
     round_ = plan.round
     outcome, _parsed, obs = checked_file(plan, path, data)
@@ -538,7 +538,7 @@ def progress_of(checked: Checked) -> dict[str, tuple[int, int, int]]:
 OWN = "F"  # the name an outcome gives its own observation file (a reference name is JSON: never "F")
 
 
-def _dump(plan: RoundPlan, outcome: FileOutcome) -> bytes | None:
+def dump_outcome(plan: RoundPlan, outcome: FileOutcome) -> bytes | None:
     """The outcome as the bytes a cache entry holds (gapctl.codec, MessagePack): the scheme, its
     indicators and rules, the unit, problem kinds and the file itself by name. None when it
     holds a value the format cannot carry (a gapctl bug, which tests/data/test_codec.py catches):
@@ -561,7 +561,7 @@ def _display(plan: RoundPlan, path: Path) -> str:
     return name if base == "." else os.path.join(base, name)
 
 
-def _load(plan: RoundPlan, path: Path, payload: bytes, lazy: bool = False) -> FileOutcome:
+def load_outcome(plan: RoundPlan, path: Path, payload: bytes, lazy: bool = False) -> FileOutcome:
     own = SourceFile(path, _display(plan, path))  # fresh: positions are found when printed
     objects = plan.objects
 
@@ -574,7 +574,7 @@ _PLAN: RoundPlan | None = None  # the plan a forked worker inherits
 CHUNK_BOUNDARY = 16  # a chunk ends after a file whose key ≡ 0 (mod this): ~16 files a chunk
 
 
-def _file_key(plan: RoundPlan, path: Path, index: C.StatIndex | None = None, limit: int | None = None) -> str | None:
+def file_key(plan: RoundPlan, path: Path, index: C.StatIndex | None = None, limit: int | None = None) -> str | None:
     """The file's cache key, or None when it cannot be read (or is over the size limit `limit`, by
     default the one in force); its hash from `index` when the file's stat shows it unchanged since
     it was hashed. A git revision's file (the round's tree) is read from git: no stat to trust."""
@@ -584,7 +584,7 @@ def _file_key(plan: RoundPlan, path: Path, index: C.StatIndex | None = None, lim
 
 def _file_digest(plan: RoundPlan, path: Path, index: C.StatIndex | None = None,
                  limit: int | None = None) -> str | None:
-    """The content hash `_file_key` makes the file's key from (None: as for `_file_key`)."""
+    """The content hash `file_key` makes the file's key from (None: as for `file_key`)."""
     if not _on_disk(plan.round.tree):
         try:
             return C.content_hash(plan.round.tree.read_bytes(path))
@@ -611,7 +611,7 @@ def _file_digest(plan: RoundPlan, path: Path, index: C.StatIndex | None = None,
         return None
 
 
-def _chunks(paths: list[Path]) -> list[list[int]]:
+def chunks_of(paths: list[Path]) -> list[list[int]]:
     """Files grouped into chunks whose ends depend on the files' own paths (as rsync cuts by
     content, here by name): editing a file never moves a cut, and adding or removing one changes
     only its chunk.
@@ -632,9 +632,9 @@ def _chunks(paths: list[Path]) -> list[list[int]]:
     return chunks
 
 
-def _chunk_key(plan: RoundPlan, chunk: list[int]) -> str:
+def chunk_key(plan: RoundPlan, chunk: list[int]) -> str:
     """A chunk's entry is named by its members' paths; their contents are checked member by member."""
-    paths = _paths(plan)
+    paths = round_paths(plan)
     return C.key_of("chunk2", plan.context, *(str(paths[i]) for i in chunk))  # 2: [key, outcome, unit key, hash]
 
 
@@ -643,15 +643,15 @@ def _work(chunk: list[int]) -> list[tuple[int, bytes | None, str | None]]:
     is computed again in the parent), each with its key when its outcome may be cached."""
     plan = _PLAN
     assert plan is not None
-    paths = _paths(plan)
+    paths = round_paths(plan)
     out = []
     for index in chunk:
-        outcome, key = _compute(plan, paths[index])
-        out.append((index, _dump(plan, outcome), key))
+        outcome, key = compute_outcome(plan, paths[index])
+        out.append((index, dump_outcome(plan, outcome), key))
     return out
 
 
-def _compute(plan: RoundPlan, path: Path) -> tuple[FileOutcome, str | None]:
+def compute_outcome(plan: RoundPlan, path: Path) -> tuple[FileOutcome, str | None]:
     """One file's outcome, and its key if the outcome may be cached."""
     outcome, key, _kept = compute_with(plan, path)
     return outcome, key
@@ -659,7 +659,7 @@ def _compute(plan: RoundPlan, path: Path) -> tuple[FileOutcome, str | None]:
 
 def compute_with(plan: RoundPlan, path: Path, extra: Callable[[Any, Any, Any], Any] | None = None
                  ) -> tuple[FileOutcome, str | None, Any]:
-    """`_compute`, and the file's `extra` (`outcome_with`): what gapctl.scoring.one_pass keeps."""
+    """`compute_outcome`, and the file's `extra` (`outcome_with`): what gapctl.scoring.one_pass keeps."""
     if _too_large(plan.round.tree, path):  # refused without reading it all
         parsed = read_file(path)
         return FileOutcome(parsed.src, None, list(parsed.problems)), None, None
@@ -669,7 +669,7 @@ def compute_with(plan: RoundPlan, path: Path, extra: Callable[[Any, Any, Any], A
         return FileOutcome(SourceFile(path, display_path(path)), None,
                            [unreadable_problem(path, f"cannot read file: {err.strerror or err}")]), None, None
     outcome, kept = outcome_with(plan, path, data, extra)
-    return outcome, _key(plan, path, data) if cacheable(plan, path, outcome) else None, kept
+    return outcome, outcome_key(plan, path, data) if cacheable(plan, path, outcome) else None, kept
 
 
 def cacheable(plan: RoundPlan, path: Path, outcome: FileOutcome) -> bool:
@@ -680,16 +680,16 @@ def cacheable(plan: RoundPlan, path: Path, outcome: FileOutcome) -> bool:
 
 # --- a round --------------------------------------------------------------------------
 
-def _run(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> None:
+def run_plan(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> None:
     """Every observation file's outcome, in path order: from the cache, a pool of workers (or a cluster), or here.
     `lazy`: the scores of outcomes read from the cache are built only when asked for (`_score_of`)."""
-    paths = _paths(plan)
+    paths = round_paths(plan)
     results: list[FileOutcome | None] = [None] * len(paths)
     # the stat index vouches for files on disk only (a git revision's files are read from git)
     index = C.StatIndex(plan.cache, str(plan.round.directory.resolve())) \
         if plan.cache is not None and _on_disk(plan.round.tree) else None
     limit = max_file_bytes()[0]
-    plan.links = set() if index is not None else None  # filled by _file_key's lstat, for _display
+    plan.links = set() if index is not None else None  # filled by file_key's lstat, for _display
     # each file's content hash; its key (`_key_of_hash`) is taken from its chunk's entry when the entry has
     # it for the same hash and unit key, else made (`_reuse`)
     digests = [_file_digest(plan, path, index, limit) for path in paths] if plan.cache is not None \
@@ -698,7 +698,7 @@ def _run(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> None
     if index is not None:
         index.save()
     stored: dict[int, bytes] = {}  # payloads to keep in the cache (reused or computed)
-    chunks = _chunks(paths)
+    chunks = chunks_of(paths)
     todo: list[int] = []
     done = 0
 
@@ -720,7 +720,7 @@ def _run(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> None
             payload = reused.get(index)
             if payload is not None:
                 try:
-                    results[index] = _load(plan, paths[index], payload, lazy)
+                    results[index] = load_outcome(plan, paths[index], payload, lazy)
                     kept[index] = payload
                     continue
                 except Exception:  # signed by this user but unreadable with this code: recompute
@@ -751,8 +751,8 @@ def _run(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> None
     if remote is not None or (len(todo) >= PARALLEL_FROM and workers > 1 and hasattr(os, "fork")):
         for computed in remote.outcomes(plan, batches) if remote is not None else _pooled(plan, batches, workers):
             for index, payload, key in computed:
-                results[index] = _load(plan, paths[index], payload) if payload is not None \
-                    else _compute(plan, paths[index])[0]
+                results[index] = load_outcome(plan, paths[index], payload) if payload is not None \
+                    else compute_outcome(plan, paths[index])[0]
                 keys[index] = key
                 if payload is not None and plan.cache is not None:
                     stored[index] = payload
@@ -760,10 +760,10 @@ def _run(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> None
             advance(len(computed))
     else:
         for index in todo:
-            outcome, key = _compute(plan, paths[index])
+            outcome, key = compute_outcome(plan, paths[index])
             results[index], keys[index] = outcome, key
             if plan.cache is not None and key is not None and key == plan.keys[index]:
-                payload = _dump(plan, outcome)
+                payload = dump_outcome(plan, outcome)
                 if payload is not None:
                     stored[index] = payload
             finished(index)
@@ -791,8 +791,8 @@ def _reuse(plan: RoundPlan, chunk: list[int], digests: list[str | None] | None =
     member's from the entry when its content hash and unit key are those the entry holds (the entry's
     name holds the context and the paths: the rest of the key), else made from the hash."""
     assert plan.cache is not None
-    paths = _paths(plan)
-    payload = plan.cache.get(_chunk_key(plan, chunk))
+    paths = round_paths(plan)
+    payload = plan.cache.get(chunk_key(plan, chunk))
     members: Any = None
     if payload is not None:
         try:
@@ -832,17 +832,17 @@ def _store_chunk(plan: RoundPlan, chunk: list[int], computed: set[int], keys: di
     """Rewrite a chunk's entry: every member with its key (None for one whose outcome may not be kept)."""
     assert plan.cache is not None
     members = []
-    paths = _paths(plan)
+    paths = round_paths(plan)
     for index in chunk:
         key = plan.keys[index] if index not in computed or keys.get(index) == plan.keys[index] else None
         path = paths[index]
         digest = plan.hashes.get(path)
         members.append([key, stored.get(index), plan.unit_keys.get(_unit_of(path), "no such unit"), digest]
                        if key is not None and index in stored and digest is not None else [None, None, None, None])
-    plan.cache.put(_chunk_key(plan, chunk), codec.dumps(members))
+    plan.cache.put(chunk_key(plan, chunk), codec.dumps(members))
 
 
-def _merge(plan: RoundPlan) -> list[Any]:
+def merge_outcomes(plan: RoundPlan) -> list[Any]:
     """The problems of a round's outcomes, as `load` + `check_round` would report them."""
     round_ = plan.round
     out: list[Any] = []

@@ -91,20 +91,20 @@ def plan(path: Path | str) -> Plan:
         raise ValueError(f"{path}: {messages}")
     report = Report(list(loaded.problems) + check_definitions(loaded.repository))
     report.extend(check_round_context(loaded.round))
-    round_plan = O._plan(loaded.round, None, can_score=not any(p.severity == ERROR for p in report.problems))
+    round_plan = O.plan_round(loaded.round, None, can_score=not any(p.severity == ERROR for p in report.problems))
     return Plan.of(round_plan, report.problems)
 
 
 def files(plan: Plan) -> list[Path]:
     """The files whose outcomes `rank` needs, in the order it takes them."""
-    return O._paths(plan.round_plan)
+    return O.round_paths(plan.round_plan)
 
 
 def outcome(plan: Plan, path: Path, data: bytes) -> bytes:
     """One file's outcome as the bytes the cache stores (MessagePack, `gapctl.codec`): its problems
     and a summary of its unit's score. Pure: the same plan, path and bytes give the same bytes."""
     round_plan = plan.enter()
-    payload = O._dump(round_plan, O._outcome(round_plan, path, data))
+    payload = O.dump_outcome(round_plan, O.outcome_of(round_plan, path, data))
     if payload is None:  # a value the format cannot carry: a gapctl bug, which tests/data/test_codec.py catches
         raise ValueError(f"{path}: the outcome cannot be encoded")
     return payload
@@ -118,14 +118,14 @@ def outcome_batch(plan: Plan, items: list[tuple[int, Path, bytes | None]], _extr
     out = []
     for index, path, data in items:
         assert data is not None, "the parent sends every file's bytes"
-        result = O._outcome(round_plan, path, data)
-        out.append((index, O._dump(round_plan, result), O.cacheable(round_plan, path, result)))
+        result = O.outcome_of(round_plan, path, data)
+        out.append((index, O.dump_outcome(round_plan, result), O.cacheable(round_plan, path, result)))
     return out
 
 
 def decode(plan: Plan, path: Path, payload: bytes) -> O.FileOutcome:
     """An outcome's bytes back as a FileOutcome whose references are this plan's objects."""
-    return O._load(plan.round_plan, path, payload)
+    return O.load_outcome(plan.round_plan, path, payload)
 
 
 @dataclass
@@ -145,7 +145,7 @@ def rank(plan: Plan, payloads: list[bytes], final: bool = False) -> Ranked:
         raise ValueError(f"{len(payloads)} outcomes for {len(paths)} files")
     round_plan.outcomes = [decode(plan, path, payload) for path, payload in zip(paths, payloads, strict=True)]
     report = Report(list(plan.problems))
-    report.extend(O._merge(round_plan))
+    report.extend(O.merge_outcomes(round_plan))
     if report.errors:
         return Ranked(report, None)
     checked = O.Checked(None, report, len(paths), [round_plan])  # type: ignore[arg-type]

@@ -202,7 +202,7 @@ def test_chunks_end_where_their_files_say() -> None:
 
     rng = random.Random(7)
     paths = [Path(f"rounds/r/observations/u{n:04d}.yaml") for n in range(3000)]
-    before = outcomes._chunks(paths)
+    before = outcomes.chunks_of(paths)
     assert sorted(i for chunk in before for i in chunk) == list(range(3000))
     assert 100 < len(before) < 400 and max(map(len, before)) < 200
 
@@ -212,7 +212,7 @@ def test_chunks_end_where_their_files_say() -> None:
         n = rng.randrange(3000)
         for changed in (paths[:n] + [Path(f"rounds/r/observations/added{n}.yaml")] + paths[n:],  # added
                         paths[:n] + paths[n + 1:]):                                               # removed
-            after = as_names(outcomes._chunks(changed), changed)
+            after = as_names(outcomes.chunks_of(changed), changed)
             assert len(as_names(before, paths) - after) <= 2
 
 

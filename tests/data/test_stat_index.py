@@ -180,11 +180,11 @@ def test_a_warm_run_takes_each_files_key_from_its_chunk(repo: Path) -> None:
     bytes make; an edited file's key is made again."""
     file_by_file(ROUND)
     warm = file_by_file(ROUND)[2].plans[0]
-    paths = outcomes._paths(warm)
-    assert warm.keys == [outcomes._file_key(warm, path) for path in paths] and all(warm.keys)
+    paths = outcomes.round_paths(warm)
+    assert warm.keys == [outcomes.file_key(warm, path) for path in paths] and all(warm.keys)
     target = observations(repo)[0]
     target.write_text(target.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     edited = file_by_file(ROUND)[2].plans[0]
-    assert edited.keys == [outcomes._file_key(edited, path) for path in paths]
+    assert edited.keys == [outcomes.file_key(edited, path) for path in paths]
     assert edited.keys[paths.index(ROUND / "observations" / target.name)] != warm.keys[paths.index(
         ROUND / "observations" / target.name)]

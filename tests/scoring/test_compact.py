@@ -31,11 +31,11 @@ def _roundtrips(path: Path) -> tuple[int, int]:
     count = fast = 0
     for plan in checked.plans:
         for outcome in plan.outcomes:
-            data = outcomes._dump(plan, outcome)
+            data = outcomes.dump_outcome(plan, outcome)
             assert data is not None
-            back = outcomes._load(plan, outcome.src.path, data)
+            back = outcomes.load_outcome(plan, outcome.src.path, data)
             back.src.display = outcome.src.display  # _load names the file as the run shows it
-            assert outcomes._dump(plan, back) == data  # a loaded outcome (its shared empties) packs the same
+            assert outcomes.dump_outcome(plan, back) == data  # a loaded outcome (its shared empties) packs the same
             _lists(back)
             assert repr(back) == repr(outcome)
             assert back.src is not outcome.src

@@ -47,7 +47,7 @@ def finished_entry(round_dir: Path) -> tuple[C.Cache, str]:
     """The round's cache and the name of its finished records' entry."""
     checked = outcomes.check(round_dir)
     assert checked.cache is not None
-    return checked.cache, outcomes._finished_key(checked.plans[0])
+    return checked.cache, outcomes.finished_key(checked.plans[0])
 
 
 @pytest.mark.parametrize("name", ROUNDS)
@@ -147,7 +147,7 @@ def test_a_lazily_read_score_that_cannot_be_built_is_computed_again(tmp_path: Pa
         raise codec.CodecError("unreadable score")
     monkeypatch.setattr(compact, "materialise", broken)
     computed = []
-    original = outcomes._compute
-    monkeypatch.setattr(outcomes, "_compute", lambda plan, path: computed.append(path) or original(plan, path))
+    original = outcomes.compute_outcome
+    monkeypatch.setattr(outcomes, "compute_outcome", lambda plan, path: computed.append(path) or original(plan, path))
     assert run(str(round_dir), "--format", "json") == expected
     assert computed

@@ -22,7 +22,7 @@ def dumped(checked: outcomes.Checked) -> list:
     """What a check gives, comparable: every outcome as its cache entry, and the problems."""
     out = []
     for plan in checked.plans:
-        out += [outcomes._dump(plan, o) for o in plan.outcomes]
+        out += [outcomes.dump_outcome(plan, o) for o in plan.outcomes]
     return out + [(p.code, p.message, p.severity, str(p.locate())) for p in checked.report.sorted()]
 
 
