@@ -39,16 +39,31 @@ def table(rows: list[list[str]], aligns: list[str] | None = None, sep: str = "  
     if not rows:
         return []
     cols = max(len(r) for r in rows)
-    # plain_line, width and pad inlined (same tests, same results): a table has a cell per unit
-    # and column, and most cells are printable ASCII, where escaping is nothing and width is length
-    rows = [[c if c.isprintable() else plain_line(c) for c in r] + [""] * (cols - len(r)) for r in rows]
-    cell_widths = [[len(c) if c.isascii() else _wide_width(c) for c in r] for r in rows]
-    widths = [max(w[i] for w in cell_widths) for i in range(cols)]
+    # plain_line, width and pad inlined (same tests, same results): a table has a cell per unit and column.
+    # A row whose cells are all printable ASCII (tested on the row joined: both are per character) needs
+    # neither escaping nor width look-ups; the others are taken cell by cell.
+    fixed: list[list[str]] = []
+    cell_widths: list[list[int]] = []
+    for r in rows:
+        if len(r) < cols:
+            r = [*r, *[""] * (cols - len(r))]
+        joined = "".join(r)
+        if not joined.isprintable():
+            r = [c if c.isprintable() else plain_line(c) for c in r]
+        elif joined.isascii():
+            fixed.append(r)
+            cell_widths.append(list(map(len, r)))
+            continue
+        fixed.append(r)
+        cell_widths.append([len(c) if c.isascii() else _wide_width(c) for c in r])
+    widths = [max(column) for column in zip(*cell_widths, strict=True)]
     aligns = aligns or ["left"] * cols
     rights = [aligns[i] == "right" for i in range(cols)]
     lines = []
-    for n, (row, row_widths) in enumerate(zip(rows, cell_widths, strict=True)):
-        cells = [" " * (w - cw) + c if right else c + " " * (w - cw)
+    for n, (row, row_widths) in enumerate(zip(fixed, cell_widths, strict=True)):
+        # a cell padded to its column's width in display columns: str's own padding counts characters, so a
+        # wide cell is given as many more characters as it takes columns less
+        cells = [c.rjust(w + len(c) - cw) if right else c.ljust(w + len(c) - cw)
                  for c, cw, w, right in zip(row, row_widths, widths, rights, strict=True)]
         lines.append(sep.join(cells).rstrip())
         if n == 0:
