@@ -72,24 +72,29 @@ def _built(parsed: Any, problems: list[Any], old: tuple[Any, Any]) -> tuple[set[
     """(the entries left out — `known_entries` —, the file built with the rest read here and those as they were
     built before, their problems added to `problems` without what the left-out entries say of themselves);
     (None, None) when no entry is left out (the caller builds the file whole)."""
-    from gapctl.scoring.load import build_observations
+    from gapctl.data.schema import Reader
+    from gapctl.scoring.load import build_observations, result_of
 
     known = known_entries(old, parsed)
     if not known:
         return None, None
-    data = dict(parsed.data)
-    data["results"] = [None if n in known else entry for n, entry in enumerate(data["results"])]
+    entries = parsed.data["results"]
     said: list[Any] = []
-    obs = build_observations(parsed.src, data, said)  # each left-out entry read as an empty one: its problems
+    obs = build_observations(parsed.src, {**parsed.data, "results": []}, said)  # the file without its entries
     old_obs = old[1]
     if obs is None or obs.channel is not None:
         return None, None
-    obs.results = sorted([*obs.results, *(r for r in old_obs.results if r.at[1] in known)], key=lambda r: r.at[1])
+    kept = {r.at[1]: r for r in old_obs.results if r.at[1] in known}
+    reader = Reader(parsed.src, said)
+    for n, entry in enumerate(entries):  # then each entry, in order, as build_observations reads them
+        result = kept.get(n) if n in known else result_of(reader, obs, entry, n)
+        if result is not None:
+            obs.results.append(result)
     for built in (old_obs, obs):  # an indicator observed twice: its entries' problems look across entries
         evaluated = [r.indicator for r in built.results if r.source == "evaluator"]
         if len(set(evaluated)) != len(evaluated):
             return None, None
-    problems.extend(p for p in said if not (len(p.at) > 1 and p.at[0] == "results" and p.at[1] in known))
+    problems.extend(said)
     return known, obs
 
 
