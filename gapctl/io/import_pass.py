@@ -262,13 +262,17 @@ def _edit(unscored: Any, plan: I.Plan, root: Path | None, path: Path, unit_id: s
     from gapctl.scoring.validate import check_evidence_file
 
     kept: list[Any] = []
+    built: list[tuple[Any, Any]] = []  # the file's data and observations, as its check built them
 
     def opened(at: Path, root_: Path | None) -> tuple[Any, Any]:
         original = read_original(at, root_)
         if at != path or over_limit(at):
             return original, None
-        outcome, parsed = outcome_parsed(unscored, at, original.raw)
+        from gapctl.scoring.outcomes import checked_file
+
+        outcome, parsed, obs = checked_file(unscored, at, original.raw)
         kept.append(outcome)
+        built.append((parsed.data, obs))
         return original, parsed
 
     def before() -> list[Any] | None:
@@ -281,7 +285,7 @@ def _edit(unscored: Any, plan: I.Plan, root: Path | None, path: Path, unit_id: s
 
     sources = plan.now.sources
     sources.looked = {}
-    result = I._plan_one(plan, root, unit_id, entries, opened, before)
+    result = I._plan_one(plan, root, unit_id, entries, opened, before, lambda: built[0] if built else None)
     return (kept[0] if kept else None), (unit_id, result, dict(sources.looked))
 
 

@@ -664,21 +664,22 @@ class _Said:
 
 
 def _plan_one(plan: Plan, root: Path | None, unit_id: str, entries: list[dict[str, Any]], opened: Any = None,
-              before: Callable[[], list[Any] | None] | None = None
+              before: Callable[[], list[Any] | None] | None = None, old: Callable[[], Any] | None = None
               ) -> tuple[Path, bytes | None, os.stat_result | None, list[tuple[str, Any]], Any]:
     """One unit's file: (its path, its new bytes or None, how it was when read (None: a new file), what the
     edit said: ("problem" | "note" | "replaced", issue) in order, its check (gapctl.io.import_check.check_file)).
     An existing file is edited in place: entries the import does not change keep every byte, comment, key
     order and unknown key. `opened(path, root)`: reads the existing file (read_original) and gives it with its
-    parse, where the caller reads it (default: read here); `before()`: what validate says of it now, if known."""
+    parse, where the caller reads it (default: read here); `before()`: what validate says of it now, if known;
+    `old()`: (its data, its observations) as that check built them, if known (import_check.check_file)."""
     from gapctl.io.import_check import check_file
 
     with telling(plan) as said:
         path = _observation_path(plan, unit_id)
         data, seen, parsed = _new_bytes(plan, root, path, unit_id, entries, opened)
     # checked here too, where the bytes are (in a worker for a large import); used if the plan has no problems
-    checked = check_file(plan, path, data, seen is not None, parsed, before() if before else None) \
-        if data is not None else None
+    checked = check_file(plan, path, data, seen is not None, parsed, before() if before else None,
+                         old() if old else None) if data is not None else None
     return path, data, seen, said, checked
 
 

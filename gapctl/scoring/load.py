@@ -788,18 +788,26 @@ def build_observations(src: SourceFile, data: Any, problems: list[Problem]) -> O
                        measures, values.get("note"), {str(k): v for k, v in (values.get("facts") or {}).items()},
                        values.get("channel"), values.get("name"), values.get("type"), src=src, at=())
     for i, entry in enumerate(values.get("results") or []):
-        at = ("results", i)
-        v = reader.read(S.RESULT, entry, at, N_("an observation entry"))
-        if v is None or not v.get("indicator"):
-            continue
-        evidence = _evidence_list(reader, v.get("evidence"), at)
-        obs.results.append(Result(
-            v["indicator"], v.get("result"), v.get("items"), v.get("count"), v.get("fraction"),
-            v.get("grade"), v.get("notices"), v.get("note"), v.get("reason"), v.get("fix"),
-            evidence, v.get("observer") or obs.observer, v.get("observed_at") or obs.observed_at,
-            v.get("source") or "evaluator", S.invalid_keys(entry, v), _findings(v.get("findings")),
-            src=src, at=at))
+        result = result_of(reader, obs, entry, i)
+        if result is not None:
+            obs.results.append(result)
     return obs
+
+
+def result_of(reader: Reader, obs: Observations, entry: Any, i: int) -> Result | None:
+    """Entry `i` of an observation file's results, built as `build_observations` builds it (its problems told
+    to `reader`); None when it has no indicator (or is no mapping)."""
+    at = ("results", i)
+    v = reader.read(S.RESULT, entry, at, N_("an observation entry"))
+    if v is None or not v.get("indicator"):
+        return None
+    evidence = _evidence_list(reader, v.get("evidence"), at)
+    return Result(
+        v["indicator"], v.get("result"), v.get("items"), v.get("count"), v.get("fraction"),
+        v.get("grade"), v.get("notices"), v.get("note"), v.get("reason"), v.get("fix"),
+        evidence, v.get("observer") or obs.observer, v.get("observed_at") or obs.observed_at,
+        v.get("source") or "evaluator", S.invalid_keys(entry, v), _findings(v.get("findings")),
+        src=reader.src, at=at)
 
 
 def _findings(data: Any) -> dict[str, Any] | None:

@@ -318,18 +318,19 @@ def calendar_problems(root: Path) -> list[Problem]:
 
 
 def check_observation_file(round_: Round, units: dict[str, Unit], obs: Observations,
-                           evidence_files: list[Any] | None = None) -> list[Problem]:
+                           evidence_files: list[Any] | None = None, known: set[int] | None = None) -> list[Problem]:
     """One observation file: its unit exists, and its entries fit the unit's scheme.
 
     With `evidence_files`, evidence `file:` entries are collected there instead of checked
     (the cache keeps what depends on the file's bytes; the evidence files are checked live).
+    `known`: see check_observations.
     """
     unit = units.get(obs.unit)
     if unit is None:
         return [unit_not_in_set(_("observations for unit '{unit}', which is not in unit set '{set}'{hint}"),
                                 round_, units, obs)]
     scheme = round_.scheme_for(unit)
-    return check_observations(round_, scheme, unit, obs, evidence_files) if scheme is not None else []
+    return check_observations(round_, scheme, unit, obs, evidence_files, known) if scheme is not None else []
 
 
 def unit_not_in_set(message: str, round_: Round, units: dict[str, Unit], obs: Observations) -> Problem:
@@ -460,8 +461,16 @@ def _check_named_units(scheme: Scheme, units: dict[str, Unit], unit_set: UnitSet
 
 
 def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observations,
-                       evidence_files: list[Any] | None = None) -> list[Problem]:
-    """One unit's file against its scheme: references, values, reasons, and what is missing."""
+                       evidence_files: list[Any] | None = None, known: set[int] | None = None) -> list[Problem]:
+    """One unit's file against its scheme: references, values, reasons, and what is missing.
+
+    `known`: entries (their index in the file's `results`) whose own problems the caller knows already —
+    an import's check of a file it edited, where these entries are the file's before, untouched: what
+    each says of itself is left out; they still count for what looks across entries (what is missing).
+    The caller makes sure no entry's problems depend on the others' (no panel, no indicator observed
+    twice: gapctl.io.import_check.known_entries)."""
+    if known is not None and scheme.panel is not None:
+        known = None
     out: list[Problem] = []
     index = scheme.index
     seen: dict[str, int] = {}  # evaluator entries, to catch the same indicator observed twice
@@ -487,6 +496,13 @@ def check_observations(round_: Round, scheme: Scheme, unit: Unit, obs: Observati
                                    obs.src, ("facts", key), on="key"))
     for result in obs.results:
         ind = index.get(result.indicator)
+        if known is not None and result.at[1] in known:
+            if ind is not None:  # as below for an entry observed once, without its own problems
+                if result.source == "evaluator":
+                    seen.setdefault(result.indicator, result.at[1])
+                if result.source != "self":
+                    observed.add(result.indicator)
+            continue
         if ind is None:
             out.append(Problem(UNKNOWN_REFERENCE, _("indicator '{ind}' is not in scheme '{scheme}'{hint}").format(
                 ind=result.indicator, scheme=scheme.id, hint=_suggest(result.indicator, index)),
