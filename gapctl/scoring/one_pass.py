@@ -38,20 +38,24 @@ def cache_off(use_cache: bool) -> bool:
 
 
 def check(path: Path | str, use_cache: bool, extra: Extra, progress: outcomes.Progress | None = None,
-          extras: MutableMapping[Path, Any] | None = None) -> tuple[outcomes.Checked, MutableMapping[Path, Any]]:
+          extras: MutableMapping[Path, Any] | None = None,
+          always: bool = False) -> tuple[outcomes.Checked, MutableMapping[Path, Any]]:
     """`outcomes.check(path, use_cache, progress)`, and each unit file's `extra` by its path, put in `extras`
     (a dict by default; a command may give a mapping that keeps them on disk) as they come; none when
-    the cache is on or a cluster is chosen (then every file's outcome may come from elsewhere)."""
+    the cache is on or a cluster is chosen (then every file's outcome may come from elsewhere).
+    `always`: the one pass with the cache on too, for a command whose extras cost more to make again than
+    the files' outcomes the cache would give (gapctl report: each unit's page); the cache then serves the
+    loading of the round (schemes, unit set), and no file's outcome is read from it or written to it."""
     path = Path(path)
     if extras is None:
         extras = {}
-    if not cache_off(use_cache) or chosen() is not None:
+    if chosen() is not None or (not always and not cache_off(use_cache)):
         return outcomes.check(path, use_cache, progress), extras
 
     def run(plan: Any, only_round: bool) -> None:
         _run(plan, extra if only_round else None, extras, progress)
 
-    return outcomes.check(path, False, progress, run=run), extras
+    return outcomes.check(path, use_cache and always, progress, run=run), extras
 
 
 def file_outcome(plan: Any, path: Path, data: bytes, extra: Extra | None = None) -> tuple[outcomes.FileOutcome, Any]:
