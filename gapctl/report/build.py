@@ -237,7 +237,7 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
         whose tail was made as it was scored (`Tailed`, `keep_tail`) has its head made from its summary."""
         s, before = found[0], found[1] if len(found) > 1 else None
         if isinstance(s, Tailed):
-            tail, tally = s.piece.tail()
+            tail, tally = s.piece.tail(s.summary)
             page = unit_page(scored, s.summary, lang, ext, None, standing, tail)
         else:
             page, tally = unit_page(scored, s, lang, ext, before, standing), Tally.of(s, lang)
@@ -656,29 +656,49 @@ def _indexed_batch(indices: list[int]) -> list[Any]:
 
 @dataclasses.dataclass
 class TailPiece:
-    """What the page phase needs of a unit scored in the first pass: its tail and its tally (compressed), and
+    """What the page phase needs of a unit scored in the first pass: its tail and its tally, and
     what they were made from that ranking may change."""
 
     unit: str  # the unit's id
     lang: str
-    leaves: dict[str, tuple[str, bool, str]]  # the leaves ranking finishes → (earned as written, gated, state)
-    packed: bytes  # zlib of the pickled (markdown.Tail, markdown.Tally)
+    leaves: dict[str, tuple[str, bool, str, str]]  # the leaves ranking finishes → (earned, gated, state, points)
+    packed: bytes  # the pickled (markdown.Tail, markdown.Tally): unpickled only for its page
     observations: bytes | None  # the unit's observations pickled, when ranking could change one of its leaves
+    blank: list[str] = dataclasses.field(default_factory=list)  # bonus items whose rows the tail leaves blank
 
     def fits(self, summary: Any, lang: str | None) -> bool:
         """Whether the page of `summary`'s unit in `lang` has this tail: the same unit, the same language, and every
-        leaf `details.graft` takes from the summary is as the tail saw it (leaves never change otherwise)."""
+        leaf `details.graft` takes from the summary is as the tail saw it (leaves never change otherwise); a bonus
+        item whose row the tail left blank may have earned otherwise (its row is made from the summary's leaf: a
+        bonus item's row is all the tail shows of it, unless it is pending)."""
         if self.unit != summary.unit.id or self.lang != lang:
             return False
+        blank = self.blank
         for key, kept in summary.leaves.items():
-            if self.leaves.get(key) != (str(kept.earned), kept.gated, kept.state):
+            mine = self.leaves.get(key)
+            if mine is None:
+                return False
+            if key in blank:
+                if mine[2:] != (kept.state, str(kept.points)):
+                    return False
+            elif mine != (str(kept.earned), kept.gated, kept.state, str(kept.points)):
                 return False
         return True
 
-    def tail(self) -> tuple[Any, Any]:
+    def tail(self, summary: Any = None) -> tuple[Any, Any]:
+        """The tail (its blank rows made from `summary`'s leaves) and the tally."""
         import pickle
-        import zlib
-        return pickle.loads(zlib.decompress(self.packed))
+        tail, tally = pickle.loads(self.packed)
+        if self.blank:
+            import re
+
+            from gapctl.report.markdown import Tail, indicator_row
+
+            rows = [indicator_row(summary.leaves[key], self.lang) for key in self.blank]
+            tail = Tail(re.sub("\x00([0-9]+)\x00", lambda m: rows[int(m.group(1))][0], tail.markdown),
+                        None if tail.html is None else
+                        re.sub("\x00([0-9]+)\x00", lambda m: rows[int(m.group(1))][1], tail.html))
+        return tail, tally
 
 
 @dataclasses.dataclass
@@ -689,23 +709,36 @@ class Tailed:
     piece: TailPiece
 
 
+BLANK_SECTIONS = ("bonus",)  # a leaf of these shows in a tail by its row alone (its `lost` is 0), unless pending
+
+
 def keep_tail(lang: str | None, html: bool) -> Any:
     """A gapctl.scoring.one_pass extra (made in a worker): the unit's `TailPiece`, pickled. `lang`: the report's
     language, or None when it follows the round's schemes (`report_language`)."""
 
     def keep(plan: Any, full: Any, obs: Any) -> bytes:
         import pickle
-        import zlib
 
         from gapctl.report.markdown import Tally, unit_tail
 
         language = lang or report_language(plan)
-        leaves = {key: (str(leaf.earned), leaf.gated, leaf.state) for key, leaf in full.leaves.items()
-                  if leaf.indicator.section != "main" or (leaf.rule and leaf.rule.kind == "rank")}
-        packed = zlib.compress(pickle.dumps((unit_tail(full, language, html), Tally.of(full, language)),
-                                            pickle.HIGHEST_PROTOCOL), 1)
+        finished = {key: leaf for key, leaf in full.leaves.items()
+                    if leaf.indicator.section != "main" or (leaf.rule and leaf.rule.kind == "rank")}
+        leaves = {key: (str(leaf.earned), leaf.gated, leaf.state, str(leaf.points)) for key, leaf in finished.items()}
+        blank = [key for key, leaf in finished.items()
+                 if leaf.indicator.section in BLANK_SECTIONS and leaf.state not in ("not-applicable", "pending")]
+        tail = unit_tail(full, language, html, blank)
+        if blank and (tail.markdown.count("\x00") != 2 * len(blank)
+                      or tail.html is not None and tail.html.count("\x00") != 2 * len(blank)):
+            blank = []  # the unit's own text has a NUL: no row left blank
+            tail = unit_tail(full, language, html)
+        # ranking changes a leaf's figures only by a rank rule, a threshold or a gate (score.rank_bonuses, _section_sum)
+        changing = any(leaf.state == "scored" and key not in blank and (
+            (leaf.rule is not None and leaf.rule.kind in ("rank", "threshold")) or leaf.indicator.gate is not None)
+            for key, leaf in finished.items())
+        packed = pickle.dumps((tail, Tally.of(full, language)), pickle.HIGHEST_PROTOCOL)  # (zlib: +10% CPU)
         return pickle.dumps(TailPiece(full.unit.id, language, leaves, packed,
-                                      pickle.dumps(obs, pickle.HIGHEST_PROTOCOL) if leaves else None),
+                                      pickle.dumps(obs, pickle.HIGHEST_PROTOCOL) if changing else None, blank),
                             pickle.HIGHEST_PROTOCOL)
     return keep
 

@@ -387,12 +387,15 @@ class Tail:
     html: str | None
 
 
-def unit_tail(s: UnitScore, lang: str, html: bool) -> Tail:
+def unit_tail(s: UnitScore, lang: str, html: bool, blank: list[str] | None = None) -> Tail:
     """A unit's indicators table and problem list: made from its leaves alone (their figures, states, results
-    and evidence), nothing of the round's ranking or of other units."""
+    and evidence), nothing of the round's ranking or of other units. `blank`: leaves whose indicator rows are
+    left as `\x00n\x00` (n: the place of the leaf's key in `blank`), to be made later (`indicator_row`)."""
     heading = "## " + in_lang("Indicators", lang)
     head = _indicator_head(lang)
-    rows = [_indicator_row(leaf, lang) for leaf in s.leaves.values() if leaf.state != "not-applicable"]
+    places = {key: n for n, key in enumerate(blank or [])}
+    rows = [_indicator_row(leaf, lang) if key not in places else (f"\x00{places[key]}\x00",) * 2
+            for key, leaf in s.leaves.items() if leaf.state != "not-applicable"]
     lines = [heading, "", head[0], head[1], *(row for row, _ in rows), ""]
     parts: list[str | None] = []
     if html:
@@ -433,6 +436,11 @@ def _indicator_head(lang: str) -> list[str]:
 
 
 _ROWS: dict[tuple[int, str, str, str], tuple[Any, str, str]] = {}  # (id(indicator), lang, points, earned) → it, rows
+
+
+def indicator_row(leaf: LeafScore, lang: str) -> tuple[str, str]:
+    """A row of a unit's indicator table, as Markdown and as HTML."""
+    return _indicator_row(leaf, lang)
 
 
 def _indicator_row(leaf: LeafScore, lang: str) -> tuple[str, str]:

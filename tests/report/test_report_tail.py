@@ -51,9 +51,9 @@ class Uses:
         tail, detail_from, detail = build.TailPiece.tail, details.detail_from, details.detail
         uses = self
 
-        def counted_tail(piece):
+        def counted_tail(piece, *args):
             uses.tailed += 1
-            return tail(piece)
+            return tail(piece, *args)
 
         def counted(fn):
             def again(*args, **kwargs):
@@ -80,20 +80,41 @@ def test_pages_joined_from_kept_tails_equal_the_whole_round_render(name: str, fm
     assert uses.tailed  # the tails were used (a round's top units may be made again: their rank bonuses)
 
 
-def test_a_unit_whose_leaves_ranking_changed_is_scored_again_from_its_kept_observations(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """yanjiang-2021 gives rank bonuses (a `rank` rule) and has bonus items: units whose such leaves ranking
-    changed are scored again from the observations kept with their tail, never from their files; the others are
-    joined from their tails."""
+def test_bonus_rows_ranking_changed_are_made_from_the_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """yanjiang-2021 gives rank bonuses (a `rank` rule) and has bonus items: the rows of a unit's bonus items are left
+    blank in its tail and made from its ranked summary, so units whose bonus ranking changed are joined from their
+    tails too."""
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("GAPCTL_JOBS", "1")
+    path = Path("rounds/yanjiang-2021")
+    changed = []
+    fits = build.TailPiece.fits
+
+    def seen(piece, summary, lang):
+        changed.extend(key for key in piece.blank if piece.leaves[key][0] != str(summary.leaves[key].earned))
+        return fits(piece, summary, lang)
+    monkeypatch.setattr(build.TailPiece, "fits", seen)
+    uses = Uses(monkeypatch)
+    got, spool = tailed_report(path, "html", "zh", tmp_path / "out")
+    assert got == expected_files(path, "html", "zh")
+    assert changed and uses.tailed == len(spool) and not uses.again
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_a_unit_whose_leaves_ranking_changed_is_scored_again_from_its_kept_observations(
+        fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no row left blank, the units whose rank bonus or bonus threshold ranking changed are scored again from
+    the observations kept with their tail, never from their files; the others are joined from their tails."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("GAPCTL_JOBS", "1")
+    monkeypatch.setattr(build, "BLANK_SECTIONS", ())
     uses = Uses(monkeypatch)
     read_again = []
     observations = details.observations
     monkeypatch.setattr(details, "observations", lambda *a: read_again.append(a) or observations(*a))
     path = Path("rounds/yanjiang-2021")
-    got, _ = tailed_report(path, "html", "zh", tmp_path / "out")
-    assert got == expected_files(path, "html", "zh")
+    got, _ = tailed_report(path, fmt, "zh", tmp_path / "out")
+    assert got == expected_files(path, fmt, "zh")
     assert uses.tailed and uses.again and not read_again
 
 
