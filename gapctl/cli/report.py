@@ -90,10 +90,17 @@ def report(
         from gapctl.scoring import one_pass
 
         spool = PieceSpool() if fmt is not ReportFormat.docx else None
+        if compare is None:  # each unit's tail made as it is scored (build.keep_tail), the cache on or off
+            from gapctl.cli import common
+
+            keep = build.keep_tail(lang.value if lang is not None else common._root_lang, fmt is not ReportFormat.md)
+        else:  # last round's problems fixed are told from the unit's leaves: each unit scored again for its page
+            keep = build.kept_observations
 
         def check(path: Path, use_cache: bool, progress: Any = None) -> Any:
-            """With the cache off, each unit's observations kept as its file is checked: no file read twice."""
-            return one_pass.check(path, use_cache, build.kept_observations, progress, spool)[0]
+            """Each unit's page tail (or, with the cache off and --compare, its observations) kept as its file is
+            checked: no file read twice."""
+            return one_pass.check(path, use_cache, keep, progress, spool, always=compare is None)[0]
         scored, source = _detailed(path, warnings=warnings, check=check if spool is not None else None)
         previous, previous_source = _detailed(compare) if compare is not None else (None, None)
     scored.ranks_asked = rank

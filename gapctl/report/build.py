@@ -233,21 +233,27 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     unit_frame = dataclasses.replace(around, head=False)
 
     def work(found: list[Any]) -> tuple[str, bytes, bytes, dict[str, str], Tally]:
-        """In a worker: the unit's page as written, its section of report.html (html), its charts (md)."""
+        """In a worker: the unit's page as written, its section of report.html (html), its charts (md). A unit
+        whose tail was made as it was scored (`Tailed`, `keep_tail`) has its head made from its summary."""
         s, before = found[0], found[1] if len(found) > 1 else None
-        page = _with_provenance(unit_page(scored, s, lang, ext, before, standing), provenance, lang)
+        if isinstance(s, Tailed):
+            tail, tally = s.piece.tail(s.summary)
+            page = unit_page(scored, s.summary, lang, ext, None, standing, tail)
+        else:
+            page, tally = unit_page(scored, s, lang, ext, before, standing), Tally.of(s, lang)
+        page = _with_provenance(page, provenance, lang)
         if not html:
-            return page.path, (page.markdown + "\n").encode("utf-8"), b"", page.charts, Tally.of(s, lang)
+            return page.path, (page.markdown + "\n").encode("utf-8"), b"", page.charts, tally
         text = html_render.body(page.markdown, page.charts)
         return (page.path, html_render.document(page.title, lang, [text], unit_frame).encode("utf-8"),
-                html_render.section(_flatten_links(text)).encode("utf-8"), {}, Tally.of(s, lang))
+                html_render.section(_flatten_links(text)).encode("utf-8"), {}, tally)
 
     tally = Tally()
     spans: dict[str, tuple[int, int]] = {}  # unit id → where its section is in `sections`
     _round_facts(scored)  # counted here, before the workers fork: each would walk every unit (and copy its pages)
     rows = details.units_of(*sources, order=scored.units)
     made = (details.each(sources, rows, work, progress) if spool is None
-            else _each_spooled(sources, rows, work, progress, spool))
+            else _each_spooled(sources, rows, work, progress, spool, lang))
     with tempfile.TemporaryFile() as sections:  # report.html's unit sections, until the overview is known
         for s, (path, data, part, charts, unit_tally) in zip(scored.units, made, strict=True):
             tally.merge(unit_tally)
@@ -456,7 +462,7 @@ def kept_observations(plan: Any, full: Any, obs: Any) -> bytes:
     return pickle.dumps(obs, pickle.HIGHEST_PROTOCOL)
 
 
-_SPOOLED: tuple[list[Any], Any, int, dict[Path, tuple[int, int]]] | None = None  # what forked workers inherit
+_SPOOLED: tuple[list[Any], Any, int, dict[Path, tuple[int, int]], str | None] | None = None  # what workers inherit
 _SHARED: list[Any] = []  # [round, {id(object): key}, {key: object}]: the objects summaries are sent to workers by
 
 
@@ -531,7 +537,7 @@ def _spooled_one(row: list[Any]) -> Any:
     from gapctl.scoring import details
 
     assert _SPOOLED is not None
-    sources, work, fd, places = _SPOOLED
+    sources, work, fd, places, lang = _SPOOLED
     found: list[Any] = []
     for n, (source, summary) in enumerate(zip(sources, row, strict=True)):
         place = places.get(source.files.get(summary.unit.id)) if n == 0 and summary is not None else None
@@ -540,7 +546,15 @@ def _spooled_one(row: list[Any]) -> Any:
         elif place is None:
             found.append(details.detail(source, summary))
         else:
-            found.append(details.detail_from(source, summary, pickle.loads(os.pread(fd, place[1], place[0]))))
+            kept = pickle.loads(os.pread(fd, place[1], place[0]))
+            if not isinstance(kept, TailPiece):
+                found.append(details.detail_from(source, summary, kept))
+            elif len(sources) == 1 and kept.fits(summary, lang):
+                found.append(Tailed(summary, kept))
+            elif kept.observations is not None:  # ranking changed a leaf: scored again from its observations
+                found.append(details.detail_from(source, summary, pickle.loads(kept.observations)))
+            else:  # another language than the tail's (or --compare): its file read again
+                found.append(details.detail(source, summary))
     return work(found)
 
 
@@ -553,10 +567,13 @@ def _spooled_batch(packed: bytes) -> list[Any]:
         return [_spooled_one(row) for row in pickle.loads(packed)]
 
 
-def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress: Any, spool: Any) -> Any:
+def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress: Any, spool: Any,
+                  lang: str | None = None) -> Any:
     """`gapctl.scoring.details.each` with the first source's details from `spool` (a PieceSpool of kept
-    observations by file, or empty: then from the files). Large rounds in a pool of forked workers, which
-    are sent each batch's summaries (`_packed`) rather than reading them from the parent's memory."""
+    observations by file, or of `TailPiece`s, or empty: then from the files): a unit whose tail was made in
+    `lang` and still holds after ranking is given to `work` as a `Tailed`. Large rounds in a pool of forked
+    workers, which are sent each batch's summaries (`_packed`) rather than reading them from the parent's
+    memory."""
     global _SPOOLED
     import gc
     import itertools
@@ -566,7 +583,7 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
     from gapctl.scoring.load import paused_gc
 
     spool.file.flush()  # the workers read it with pread
-    _SPOOLED = (sources, work, spool.file.fileno(), spool.places)
+    _SPOOLED = (sources, work, spool.file.fileno(), spool.places, lang)
     total = len(rows)
     workers = min(details.jobs_wanted(), max(1, total // (details.PARALLEL_FROM // 2)))
     try:
@@ -625,3 +642,117 @@ def _indexed_batch(indices: list[int]) -> list[Any]:
 
     with paused_gc():
         return [_spooled_one(_ROWS[0][i]) for i in indices]
+
+
+# --- a unit's tail made as it is scored ---------------------------------------------------------------
+# Scoring a unit again for its page cost about what scoring it the first time did. But most of a unit's page (its
+# indicators table and problem list: markdown.unit_tail) is made from its own leaves, which ranking leaves alone
+# but for a few (rank bonuses, and bonus and penalty items whose thresholds and gates are decided with the
+# totals: what `summarise` keeps of a unit's leaves). So the worker that scores a unit in the first pass
+# (gapctl.scoring.one_pass) makes its tail there, with those few leaves' figures as it saw them; the page phase
+# makes only the head (markdown.unit_head) from the ranked summary and joins the two, when the summary's leaves
+# are still what the tail saw (`TailPiece.fits`: else the unit is scored again, as `detail_from` does, from its
+# observations kept with the tail), in the language the tail was made in.
+
+@dataclasses.dataclass
+class TailPiece:
+    """What the page phase needs of a unit scored in the first pass: its tail and its tally, and
+    what they were made from that ranking may change."""
+
+    unit: str  # the unit's id
+    lang: str
+    leaves: dict[str, tuple[str, bool, str, str]]  # the leaves ranking finishes → (earned, gated, state, points)
+    packed: bytes  # the pickled (markdown.Tail, markdown.Tally): unpickled only for its page
+    observations: bytes | None  # the unit's observations pickled, when ranking could change one of its leaves
+    blank: list[str] = dataclasses.field(default_factory=list)  # bonus items whose rows the tail leaves blank
+
+    def fits(self, summary: Any, lang: str | None) -> bool:
+        """Whether the page of `summary`'s unit in `lang` has this tail: the same unit, the same language, and every
+        leaf `details.graft` takes from the summary is as the tail saw it (leaves never change otherwise); a bonus
+        item whose row the tail left blank may have earned otherwise (its row is made from the summary's leaf: a
+        bonus item's row is all the tail shows of it, unless it is pending)."""
+        if self.unit != summary.unit.id or self.lang != lang:
+            return False
+        blank = self.blank
+        for key, kept in summary.leaves.items():
+            mine = self.leaves.get(key)
+            if mine is None:
+                return False
+            if key in blank:
+                if mine[2:] != (kept.state, str(kept.points)):
+                    return False
+            elif mine != (str(kept.earned), kept.gated, kept.state, str(kept.points)):
+                return False
+        return True
+
+    def tail(self, summary: Any = None) -> tuple[Any, Any]:
+        """The tail (its blank rows made from `summary`'s leaves) and the tally."""
+        import pickle
+        tail, tally = pickle.loads(self.packed)
+        if self.blank:
+            import re
+
+            from gapctl.report.markdown import Tail, indicator_row
+
+            rows = [indicator_row(summary.leaves[key], self.lang) for key in self.blank]
+            tail = Tail(re.sub("\x00([0-9]+)\x00", lambda m: rows[int(m.group(1))][0], tail.markdown),
+                        None if tail.html is None else
+                        re.sub("\x00([0-9]+)\x00", lambda m: rows[int(m.group(1))][1], tail.html))
+        return tail, tally
+
+
+@dataclasses.dataclass
+class Tailed:
+    """A unit given to `_report_files`' `work` with its summary and the tail its first pass made."""
+
+    summary: Any
+    piece: TailPiece
+
+
+BLANK_SECTIONS = ("bonus",)  # a leaf of these shows in a tail by its row alone (its `lost` is 0), unless pending
+
+
+def keep_tail(lang: str | None, html: bool) -> Any:
+    """A gapctl.scoring.one_pass extra (made in a worker): the unit's `TailPiece`, pickled. `lang`: the report's
+    language, or None when it follows the round's schemes (`report_language`)."""
+
+    def keep(plan: Any, full: Any, obs: Any) -> bytes:
+        import pickle
+
+        from gapctl.report.markdown import Tally, unit_tail
+
+        language = lang or report_language(plan)
+        finished = {key: leaf for key, leaf in full.leaves.items()
+                    if leaf.indicator.section != "main" or (leaf.rule and leaf.rule.kind == "rank")}
+        leaves = {key: (str(leaf.earned), leaf.gated, leaf.state, str(leaf.points)) for key, leaf in finished.items()}
+        blank = [key for key, leaf in finished.items()
+                 if leaf.indicator.section in BLANK_SECTIONS and leaf.state not in ("not-applicable", "pending")]
+        tail = unit_tail(full, language, html, blank)
+        if blank and (tail.markdown.count("\x00") != 2 * len(blank)
+                      or tail.html is not None and tail.html.count("\x00") != 2 * len(blank)):
+            blank = []  # the unit's own text has a NUL: no row left blank
+            tail = unit_tail(full, language, html)
+        # ranking changes a leaf's figures only by a rank rule, a threshold or a gate (score.rank_bonuses, _section_sum)
+        changing = any(leaf.state == "scored" and key not in blank and (
+            (leaf.rule is not None and leaf.rule.kind in ("rank", "threshold")) or leaf.indicator.gate is not None)
+            for key, leaf in finished.items())
+        packed = pickle.dumps((tail, Tally.of(full, language)), pickle.HIGHEST_PROTOCOL)  # (zlib: +10% CPU)
+        return pickle.dumps(TailPiece(full.unit.id, language, leaves, packed,
+                                      pickle.dumps(obs, pickle.HIGHEST_PROTOCOL) if changing else None, blank),
+                            pickle.HIGHEST_PROTOCOL)
+    return keep
+
+
+_LANGUAGE: list[Any] = []  # [a plan, the language of its report]
+
+
+def report_language(plan: Any) -> str:
+    """The language gapctl.cli.common._lang gives a report of this round without --lang: English when every unit's
+    scheme is written in English (a guess made before the round is scored; a page whose tail is in another
+    language than the report's is made again whole)."""
+    if not _LANGUAGE or _LANGUAGE[0] is not plan:
+        round_ = plan.round
+        schemes = [round_.scheme_for(u) for u in (round_.unit_set.units if round_.unit_set else [])]
+        found = {s.language for s in schemes if s is not None}
+        _LANGUAGE[:] = [plan, "en" if found == {"en"} else "zh"]
+    return _LANGUAGE[1]

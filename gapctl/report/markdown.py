@@ -309,7 +309,33 @@ def _below(scored: RoundScore, lang: str) -> list[str]:
 # --- unit pages -----------------------------------------------------------------------
 
 def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: UnitScore | None = None,
-              standing: Standing | None = None) -> Page:
+              standing: Standing | None = None, tail: Tail | None = None) -> Page:
+    """A unit's page: its head (`unit_head`: what ranking and the other units decide), its tail (`unit_tail`: the
+    indicators and the problem list, the unit's own), and with `previous` which of last round's problems are fixed.
+    `tail`: the tail made already from the unit's full score (gapctl.report.build.keep_tail, in the worker that
+    scored it); `s` may then be the unit's summary, which holds everything the head shows."""
+    lines = unit_head(scored, s, lang, ext, previous, standing)
+    html = ext == ".html"  # the page's HTML made with it, from the same cells (gapctl.report.html.made)
+    if tail is None:
+        tail = unit_tail(s, lang, html)
+    text = "\n".join(lines) + "\n" + tail.markdown
+    parts: list[str | None] = [_html_of(lines), tail.html] if html else []
+    if previous is not None:
+        more = _fixed(previous, s, lang)
+        text += "\n" + "\n".join(more)
+        if html:
+            parts.append(_html_of(more))
+    page = Page(f"units/{s.unit.id}{ext}", text, {}, _name(s, lang))
+    if html and None not in parts and "\r" not in page.markdown and "\x00" not in page.markdown:
+        html_render.made(page.markdown, "".join(parts))  # type: ignore[arg-type]
+    return page
+
+
+def unit_head(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: UnitScore | None = None,
+              standing: Standing | None = None) -> list[str]:
+    """The lines of a unit's page before its indicators: title, banner, score card (totals, grade, ranks, flags,
+    last round's total), vetoes, the members it is built from. Only what a summary holds
+    (`gapctl.scoring.score.summarise`): none of its leaves, tree or observations."""
     places = s.scheme.scoring.places
     lines = [f"# {md(_name(s, lang))}", ""] + banner(scored, lang, standing)
     back = in_lang("Back to the overview", lang)
@@ -348,12 +374,30 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
         lines += ["- " + pair(md(name_in(v, lang)), md(effects_text(v, s.scheme, lang)), lang) for v in s.vetoed]
         lines.append("")
     lines += _members(scored, s, lang, ext)
-    html = ext == ".html"  # the page's HTML made with it, from the same cells (gapctl.report.html.made)
-    parts: list[str | None] = [_html_of(lines)] if html else []
+    return lines
+
+
+@dataclass(frozen=True)
+class Tail:
+    """The end of a unit's page: its indicators table and problem list, as Markdown (lines joined, without the
+    newline that joins them to the head) and, when asked for, the HTML `_blocks_html` makes of them (None when
+    not asked for or when one of its blocks is left to markdown-it: then the whole page is rendered)."""
+
+    markdown: str
+    html: str | None
+
+
+def unit_tail(s: UnitScore, lang: str, html: bool, blank: list[str] | None = None) -> Tail:
+    """A unit's indicators table and problem list: made from its leaves alone (their figures, states, results
+    and evidence), nothing of the round's ranking or of other units. `blank`: leaves whose indicator rows are
+    left as `\x00n\x00` (n: the place of the leaf's key in `blank`), to be made later (`indicator_row`)."""
     heading = "## " + in_lang("Indicators", lang)
     head = _indicator_head(lang)
-    rows = [_indicator_row(leaf, lang) for leaf in s.leaves.values() if leaf.state != "not-applicable"]
-    lines += [heading, "", head[0], head[1], *(row for row, _ in rows), ""]
+    places = {key: n for n, key in enumerate(blank or [])}
+    rows = [_indicator_row(leaf, lang) if key not in places else (f"\x00{places[key]}\x00",) * 2
+            for key, leaf in s.leaves.items() if leaf.state != "not-applicable"]
+    lines = [heading, "", head[0], head[1], *(row for row, _ in rows), ""]
+    parts: list[str | None] = []
     if html:
         parts += [_html_of([heading, ""]), html_render.table_html(head[0], head[1], [row for _, row in rows])]
     heading = "## " + in_lang("Problem list (where, why, what to fix)", lang)
@@ -363,15 +407,7 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
         parts.append(_html_of([heading, ""]))
         parts.append(_html_of(found) if cells is None else html_render.table_html(found[0], found[1], [
             html_render.row_html(found[1], row, known) for row, known in cells]))
-    if previous is not None:
-        more = _fixed(previous, s, lang)
-        lines += more
-        if html:
-            parts.append(_html_of(more))
-    page = Page(f"units/{s.unit.id}{ext}", "\n".join(lines), {}, _name(s, lang))
-    if html and None not in parts and "\r" not in page.markdown and "\x00" not in page.markdown:
-        html_render.made(page.markdown, "".join(parts))  # type: ignore[arg-type]
-    return page
+    return Tail("\n".join(lines), "".join(parts) if html and None not in parts else None)  # type: ignore[arg-type]
 
 
 def _html_of(lines: list[str]) -> str | None:
@@ -400,6 +436,11 @@ def _indicator_head(lang: str) -> list[str]:
 
 
 _ROWS: dict[tuple[int, str, str, str], tuple[Any, str, str]] = {}  # (id(indicator), lang, points, earned) → it, rows
+
+
+def indicator_row(leaf: LeafScore, lang: str) -> tuple[str, str]:
+    """A row of a unit's indicator table, as Markdown and as HTML."""
+    return _indicator_row(leaf, lang)
 
 
 def _indicator_row(leaf: LeafScore, lang: str) -> tuple[str, str]:

@@ -1,8 +1,8 @@
 """`outcomes.check` in one pass for commands that also need each unit's detail, when the cache is off.
 
-Who calls it: `gapctl export` (CSV and Data Package) and `gapctl report` (each unit's observations
-kept) with `--no-cache` / `GAPCTL_NO_CACHE=1`. On the usual path a command that
-shows more of a unit than its totals checks the round file by file
+Who calls it: `gapctl export` (CSV and Data Package) with `--no-cache` / `GAPCTL_NO_CACHE=1`, and
+`gapctl report` (each unit's page tail kept, cache on or off; with --compare its observations, cache
+off). On the usual path a command that shows more of a unit than its totals checks the round file by file
 (`gapctl.scoring.outcomes`) and then reads every unit's file a second time to detail it
 (`gapctl.scoring.details`); with a warm cache the first pass costs nothing, but with the cache off
 every file is parsed twice. Here each worker reads, checks and scores a file once and, besides the
@@ -12,7 +12,8 @@ for the parent to fill in from the finished summary, see `gapctl.scoring.details
 
 What it guarantees: the `Checked` it returns is the one `outcomes.check` returns (the same
 outcomes, in the same order, the same problems): `file_outcome` is `outcomes.outcome_of` with the extra, and
-tests/scoring/test_one_pass.py compares the two on every shipped round. With the cache on, a
+tests/scoring/test_one_pass.py compares the two on every shipped round. With the cache on (unless `always`:
+`gapctl report`, whose extras cost more to make again than the outcomes the cache holds), a
 cluster chosen, or a round that is not one round, it is `outcomes.check` and no extras.
 """
 
@@ -38,20 +39,24 @@ def cache_off(use_cache: bool) -> bool:
 
 
 def check(path: Path | str, use_cache: bool, extra: Extra, progress: outcomes.Progress | None = None,
-          extras: MutableMapping[Path, Any] | None = None) -> tuple[outcomes.Checked, MutableMapping[Path, Any]]:
+          extras: MutableMapping[Path, Any] | None = None,
+          always: bool = False) -> tuple[outcomes.Checked, MutableMapping[Path, Any]]:
     """`outcomes.check(path, use_cache, progress)`, and each unit file's `extra` by its path, put in `extras`
     (a dict by default; a command may give a mapping that keeps them on disk) as they come; none when
-    the cache is on or a cluster is chosen (then every file's outcome may come from elsewhere)."""
+    the cache is on or a cluster is chosen (then every file's outcome may come from elsewhere).
+    `always`: the one pass with the cache on too, for a command whose extras cost more to make again than
+    the files' outcomes the cache would give (gapctl report: each unit's page); the cache then serves the
+    loading of the round (schemes, unit set), and no file's outcome is read from it or written to it."""
     path = Path(path)
     if extras is None:
         extras = {}
-    if not cache_off(use_cache) or chosen() is not None:
+    if chosen() is not None or (not always and not cache_off(use_cache)):
         return outcomes.check(path, use_cache, progress), extras
 
     def run(plan: Any, only_round: bool) -> None:
         _run(plan, extra if only_round else None, extras, progress)
 
-    return outcomes.check(path, False, progress, run=run), extras
+    return outcomes.check(path, use_cache and always, progress, run=run), extras
 
 
 def file_outcome(plan: Any, path: Path, data: bytes, extra: Extra | None = None) -> tuple[outcomes.FileOutcome, Any]:

@@ -1,0 +1,196 @@
+"""Unit pages whose tails (indicators and problem list) were made as their units were scored in the first pass
+(gapctl.report.build.keep_tail, gapctl.scoring.one_pass) and joined to a head made from the ranked summary: the
+same bytes as the whole-round render, and never another unit's tail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gapctl.io.export import PieceSpool
+from gapctl.report import build
+from gapctl.scoring import details, one_pass, outcomes
+from tests.conftest import ROOT
+
+ROUNDS = sorted(p.name for p in (ROOT / "rounds").iterdir() if p.is_dir())
+
+pytestmark = pytest.mark.usefixtures("own_cache_home")  # tests.conftest: the cache on, in tmp_path
+
+
+def report_files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def expected_files(path: Path, fmt: str, lang: str) -> dict[str, bytes]:
+    from gapctl.api import check, score
+
+    return {rel: text.encode("utf-8") for rel, text in build.render(score(check(path).loaded.round), fmt,
+                                                                     lang).items()}
+
+
+def tailed_report(path: Path, fmt: str, lang: str | None, out: Path, use_cache: bool = False,
+                  shuffle: bool = False) -> tuple[dict[str, bytes], PieceSpool]:
+    """The report as `gapctl report` writes it without --compare: the tails kept while checking, in `lang`."""
+    spool = PieceSpool()
+    checked, _ = one_pass.check(path, use_cache, build.keep_tail(lang, fmt != "md"), None, spool, always=True)
+    assert not checked.report.errors
+    if shuffle:  # every unit's file given another unit's piece
+        places = list(spool.places.items())
+        spool.places = {path: places[(n + 1) % len(places)][1] for n, (path, _) in enumerate(places)}
+    source = details.prepare(checked, outcomes.score(checked))
+    build.write_units(source, fmt, out, lang or "zh", spool=spool)
+    return report_files(out), spool
+
+
+class Uses:
+    """How many pages were joined from a kept tail, and how many were made again whole."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.tailed = self.again = 0
+        tail, detail_from, detail = build.TailPiece.tail, details.detail_from, details.detail
+        uses = self
+
+        def counted_tail(piece, *args):
+            uses.tailed += 1
+            return tail(piece, *args)
+
+        def counted(fn):
+            def again(*args, **kwargs):
+                uses.again += 1
+                return fn(*args, **kwargs)
+            return again
+        monkeypatch.setattr(build.TailPiece, "tail", counted_tail)
+        monkeypatch.setattr(details, "detail_from", counted(detail_from))
+        monkeypatch.setattr(details, "detail", counted(detail))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("fmt", ["html", "md"])
+@pytest.mark.parametrize("name", ROUNDS)
+def test_pages_joined_from_kept_tails_equal_the_whole_round_render(name: str, fmt: str, lang: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("GAPCTL_JOBS", "1")
+    path = Path("rounds") / name
+    uses = Uses(monkeypatch)
+    got, spool = tailed_report(path, fmt, lang, tmp_path / "out")
+    assert got == expected_files(path, fmt, lang)
+    assert len(spool) and uses.tailed + uses.again == len(spool)
+    assert uses.tailed  # the tails were used (a round's top units may be made again: their rank bonuses)
+
+
+def test_bonus_rows_ranking_changed_are_made_from_the_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """yanjiang-2021 gives rank bonuses (a `rank` rule) and has bonus items: the rows of a unit's bonus items are left
+    blank in its tail and made from its ranked summary, so units whose bonus ranking changed are joined from their
+    tails too."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("GAPCTL_JOBS", "1")
+    path = Path("rounds/yanjiang-2021")
+    changed = []
+    fits = build.TailPiece.fits
+
+    def seen(piece, summary, lang):
+        changed.extend(key for key in piece.blank if piece.leaves[key][0] != str(summary.leaves[key].earned))
+        return fits(piece, summary, lang)
+    monkeypatch.setattr(build.TailPiece, "fits", seen)
+    uses = Uses(monkeypatch)
+    got, spool = tailed_report(path, "html", "zh", tmp_path / "out")
+    assert got == expected_files(path, "html", "zh")
+    assert changed and uses.tailed == len(spool) and not uses.again
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_a_unit_whose_leaves_ranking_changed_is_scored_again_from_its_kept_observations(
+        fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no row left blank, the units whose rank bonus or bonus threshold ranking changed are scored again from
+    the observations kept with their tail, never from their files; the others are joined from their tails."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("GAPCTL_JOBS", "1")
+    monkeypatch.setattr(build, "BLANK_SECTIONS", ())
+    uses = Uses(monkeypatch)
+    read_again = []
+    observations = details.observations
+    monkeypatch.setattr(details, "observations", lambda *a: read_again.append(a) or observations(*a))
+    path = Path("rounds/yanjiang-2021")
+    got, _ = tailed_report(path, fmt, "zh", tmp_path / "out")
+    assert got == expected_files(path, fmt, "zh")
+    assert uses.tailed and uses.again and not read_again
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_a_tail_is_never_taken_for_another_unit(fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pieces moved to other units' files (as if the spool had mixed them up) are refused, and those pages made
+    again whole: the same files. Without that check the same mix-up gives other pages (this test would see it)."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("GAPCTL_JOBS", "1")
+    path = Path("rounds/suizhou-2022")
+    expected = expected_files(path, fmt, "zh")
+    uses = Uses(monkeypatch)
+    got, _ = tailed_report(path, fmt, "zh", tmp_path / "out", shuffle=True)
+    assert got == expected
+    assert not uses.tailed and uses.again
+    fits = build.TailPiece.fits
+    monkeypatch.setattr(build.TailPiece, "fits", lambda piece, summary, lang: fits(piece, summary, lang) or (
+        piece.lang == lang and piece.unit != summary.unit.id))  # the unit's id no longer checked
+    got, _ = tailed_report(path, fmt, "zh", tmp_path / "mixed", shuffle=True)
+    assert got != expected
+
+
+def test_a_tail_in_another_language_than_the_report_is_not_used(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("GAPCTL_JOBS", "1")
+    path = Path("rounds/shanwei-2020")
+    spool = PieceSpool()
+    checked, _ = one_pass.check(path, False, build.keep_tail("en", True), None, spool, always=True)
+    source = details.prepare(checked, outcomes.score(checked))
+    uses = Uses(monkeypatch)
+    build.write_units(source, "html", tmp_path / "out", "zh", spool=spool)
+    assert report_files(tmp_path / "out") == expected_files(path, "html", "zh")
+    assert not uses.tailed and uses.again
+
+
+@pytest.mark.parametrize("name", ROUNDS)
+def test_the_language_guessed_before_scoring_is_the_report_s(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --lang the tails are made in the language `gapctl report` will choose from the scored units."""
+    from gapctl.cli import common
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(common, "_root_lang", None)
+    checked = outcomes.check(Path("rounds") / name, False)
+    assert build.report_language(checked.plans[0]) == common._lang(None, outcomes.score(checked).units)
+
+
+def test_report_joined_from_tails_is_the_same_in_a_pool_and_one_process_cache_on_or_off(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`gapctl report` (which keeps the tails with the cache on too): one process or a pool of two, the cache
+    off, filling it and warm, with and without --lang: the same files as the whole-round render."""
+    from typer.testing import CliRunner
+
+    from gapctl.api import check, score
+    from gapctl.cli import app
+    from tests.conftest import copy_repo
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pools are used
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(one_pass, "BATCH", 3)
+    runner = CliRunner()
+    for name, lang in (("yanjiang-2021", "en"), ("shanwei-2020", None)):
+        runs = []
+        for jobs, cache in (("1", False), ("2", False), ("2", True), ("2", True), ("1", True)):
+            monkeypatch.setenv("GAPCTL_JOBS", jobs)
+            if cache:
+                monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
+            else:
+                monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+            out = tmp_path / f"out-{name}-{len(runs)}"
+            args = ["--lang", lang] if lang else []
+            result = runner.invoke(app, [*args, "report", f"rounds/{name}", "--out", str(out)])
+            assert result.exit_code == 0, result.output
+            runs.append(report_files(out))
+        expected = build.render(score(check(repo / "rounds" / name).loaded.round), "html", lang or "zh")
+        assert runs[0].keys() == expected.keys()  # every page (their bytes: the tests above; the CLI's end with
+        assert all(run == runs[0] for run in runs[1:])  # the provenance)
