@@ -473,7 +473,7 @@ class StatIndex:
     def vouch(self, path: str | os.PathLike[str], fstat: tuple[int, int, int, int], digest: str, real: str,
               taken: int) -> None:
         """Trust, in this run, the content hash `digest` of the file `path` read (through its directory's
-        real path `real`) at `taken` (ns, before the read), whose `fstat` after the read was `fstat`
+        real path `real`) at `taken` (ns, before the read), whose stat around the read was `fstat`
         (size, modification and change times, inode): as an entry of the index would be trusted."""
         self.vouched[self._absolute(os.fspath(path))] = ([*fstat, digest], real, taken)
 

@@ -8,9 +8,9 @@ on disk: `CheckedOutTree` reads the disk's copy of a file and keeps it only when
 is the revision's blob id for that path (the same bytes, whatever the index or timestamps say),
 and otherwise asks git. Links, files outside the repository and unreadable files are asked of git.
 
-A file found to be the blob is vouched for (`vouched`: its size, times and inode as `fstat` gave them
+A file found to be the blob is vouched for (`vouched`: its size, times and inode, the same before and
 after the read, and when it was read): the same file read again (by the worker that checks it, forked
-after the parent hashed it) is not hashed again while `fstat` shows the same and its modification time
+after the parent hashed it) is not hashed again while its stat shows the same and its modification time
 is older than that moment by `RACY_NS` (git's racily-clean rule, as `gapctl.data.cache.StatIndex`); and
 the working tree's side of the diff takes the file's content hash from the older side's instead of
 reading it again (`gapctl.scoring.outcomes.run_plan`).
@@ -44,12 +44,12 @@ class CheckedOutTree(GitTree):
 
     @property
     def vouched(self) -> dict[str, tuple[tuple[int, int, int, int], int]]:
-        """A file's path in the revision → its `fstat` (size, modification and change times in ns, inode)
-        after a read that found it to be the revision's blob, and the time (ns) taken before that read."""
+        """A file's path in the revision → its stat (size, modification and change times in ns, inode)
+        around a read that found it to be the revision's blob, and the time (ns) taken before that read."""
         return self.__dict__.setdefault("_vouched", {})  # type: ignore[no-any-return]
 
     def vouched_for(self, path: Path) -> tuple[tuple[int, int, int, int], int, str] | None:
-        """The file's `fstat` and read time as `vouched` holds them, with the real path of the directory it
+        """The file's stat and read time as `vouched` holds them, with the real path of the directory it
         was read in; None when this tree did not find it to be the blob."""
         rel = self._rel(path)
         found = self.vouched.get(rel) if rel else None
