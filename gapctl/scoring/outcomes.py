@@ -274,6 +274,8 @@ def score(checked: Checked, final: bool = False, release: bool = False, keep_rec
                 found = _from_record(plan, outcome, memo.get(unit.id), file_keys) if memo else None
                 if found is not None:
                     recorded[id(found[0])] = (outcome, found[1])
+                    if release:  # its packed summary let go too: read again from its file if ever needed
+                        outcome.deferred = None
                     scores.append(found[0])
                     continue
                 assert _score_of(plan, outcome) is not None, "score() needs a check without errors"
@@ -402,6 +404,8 @@ def _light_scores(plan: RoundPlan, scores: list[UnitScore], measures: dict[str, 
             done.add(id(score_))
             continue
         full = _score_of(plan, outcome)  # another unit's measure moved this one's rank bonus: finish it again
+        if full is None:  # its packed summary was let go (`score(release=True)`): computed again from its file
+            full = compute_outcome(plan, outcome.src.path)[0].score
         assert full is not None
         full.category = score_.category
         for lid, leaf in score_.leaves.items():
