@@ -450,6 +450,9 @@ class StatIndex:
         self.dirs: dict[str, str] = {}
         self.absolute: dict[str, str] = {}  # a directory as named → as os.path.abspath names it (`_absolute`)
         self.hashed = 0  # files read and hashed this run (the others were trusted)
+        # absolute name → (entry, its directory's real path, the time the entry was taken), for files
+        # another reader of this run vouched for (`vouch`)
+        self.vouched: dict[str, tuple[list[Any], str, int]] = {}
 
     def _absolute(self, name: str) -> str:
         """os.path.abspath(name), its directory made absolute once for all the files in it."""
@@ -467,20 +470,38 @@ class StatIndex:
             real = self.dirs[directory] = os.path.realpath(directory)
         return real
 
-    def trusted(self, name: str, st: os.stat_result) -> str | None:
-        """The hash an entry holds for a file whose stat is `st`, if it may be trusted."""
+    def vouch(self, path: str | os.PathLike[str], fstat: tuple[int, int, int, int], digest: str, real: str,
+              taken: int) -> None:
+        """Trust, in this run, the content hash `digest` of the file `path` read (through its directory's
+        real path `real`) at `taken` (ns, before the read), whose stat around the read was `fstat`
+        (size, modification and change times, inode): as an entry of the index would be trusted."""
+        self.vouched[self._absolute(os.fspath(path))] = ([*fstat, digest], real, taken)
+
+    def _entry(self, name: str, st: os.stat_result) -> list[Any] | None:
+        """The entry (the index's, or one vouched for) whose hash may be trusted for `name` with stat `st`."""
         entry = self.old.get(name)
-        if entry is None or len(entry) != 5 or not stat.S_ISREG(st.st_mode):
-            return None
+        directory = name[:name.rfind("/")] or "/"  # os.path.dirname of a normalised absolute path, cheaper
+        if entry is not None and self._holds(entry, st, self.old_snapshot, self.old_dirs.get(directory), directory):
+            return entry
+        found = self.vouched.get(name)
+        if found is not None and self._holds(found[0], st, found[2], found[1], directory):
+            return found[0]
+        return None
+
+    def _holds(self, entry: Any, st: os.stat_result, snapshot: int, real: str | None, directory: str) -> bool:
+        if not isinstance(entry, list) or len(entry) != 5 or not stat.S_ISREG(st.st_mode):
+            return False
         size, mtime, ctime, inode, digest = entry
         if (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) != (size, mtime, ctime, inode):
-            return None
-        if mtime >= self.old_snapshot - RACY_NS:  # racily clean (the change time only has to be equal)
-            return None
-        directory = name[:name.rfind("/")] or "/"  # os.path.dirname of a normalised absolute path, cheaper
-        if self.old_dirs.get(directory) != self._real(directory):
-            return None
-        return digest if isinstance(digest, str) else None
+            return False
+        if mtime >= snapshot - RACY_NS:  # racily clean (the change time only has to be equal)
+            return False
+        return real == self._real(directory) and isinstance(digest, str)
+
+    def trusted(self, name: str, st: os.stat_result) -> str | None:
+        """The hash an entry holds for a file whose stat is `st`, if it may be trusted."""
+        entry = self._entry(name, st)
+        return entry[4] if entry is not None else None
 
     def hash(self, path: Path, read: Any, st: os.stat_result | None = None) -> str:
         """The content hash of `path`: the index's when it may be trusted, else `read(path)`'s bytes
@@ -491,10 +512,10 @@ class StatIndex:
                 st = os.lstat(name)
             except (OSError, ValueError):
                 st = None
-        digest = self.trusted(name, st) if st is not None else None
-        if digest is not None:
-            self.new[name] = self.old[name]
-            return digest
+        entry = self._entry(name, st) if st is not None else None
+        if entry is not None:
+            self.new[name] = entry
+            return entry[4]  # type: ignore[no-any-return]
         digest = content_hash(read(path))  # after the stat: a change while reading shows next run
         self.hashed += 1
         if st is not None and stat.S_ISREG(st.st_mode):

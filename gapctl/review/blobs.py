@@ -7,13 +7,23 @@ checks them). In a diff against the working tree nearly every file of the revisi
 on disk: `CheckedOutTree` reads the disk's copy of a file and keeps it only when its git blob id
 is the revision's blob id for that path (the same bytes, whatever the index or timestamps say),
 and otherwise asks git. Links, files outside the repository and unreadable files are asked of git.
+
+A file found to be the blob is vouched for (`vouched`: its size, times and inode, the same before and
+after the read, and when it was read): the same file read again (by the worker that checks it, forked
+after the parent hashed it) is not hashed again while its stat shows the same and its modification time
+is older than that moment by `RACY_NS` (git's racily-clean rule, as `gapctl.data.cache.StatIndex`); and
+the working tree's side of the diff takes the file's content hash from the older side's instead of
+reading it again (`gapctl.scoring.outcomes.run_plan`).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
+from typing import Any
 
+from gapctl.data.cache import RACY_NS
 from gapctl.data.tree import GitTree, blob_id
 
 
@@ -32,14 +42,44 @@ class CheckedOutTree(GitTree):
             found = dirs[directory] = super()._rel(Path(directory) / "x") or ""  # "" : outside the repository
         return found[:-1] + name if found and name else super()._rel(path)
 
+    @property
+    def vouched(self) -> dict[str, tuple[tuple[int, int, int, int], int]]:
+        """A file's path in the revision → its stat (size, modification and change times in ns, inode)
+        around a read that found it to be the revision's blob, and the time (ns) taken before that read."""
+        return self.__dict__.setdefault("_vouched", {})  # type: ignore[no-any-return]
+
+    def vouched_for(self, path: Path) -> tuple[tuple[int, int, int, int], int, str] | None:
+        """The file's stat and read time as `vouched` holds them, with the real path of the directory it
+        was read in; None when this tree did not find it to be the blob."""
+        rel = self._rel(path)
+        found = self.vouched.get(rel) if rel else None
+        if found is None:
+            return None
+        directory = os.path.join(self.root, rel)
+        return found[0], found[1], directory[:directory.rfind(os.sep)]
+
     def read_bytes(self, path: Path) -> bytes:
         rel = self._rel(path)
         if rel is not None and rel in self.blobs and rel not in self.links:
             from gapctl.data.reads import read_bytes
+            vouched = self.vouched
+            disk = self.root / rel
+            before = time.time_ns()
             try:
-                data = read_bytes(self.root / rel)
+                first = os.stat(disk)
+                data: bytes | None = read_bytes(disk)
+                st: Any = os.stat(disk)  # after the read: unchanged while it was read, if the same as before
             except (OSError, ValueError):
                 data = None
-            if data is not None and blob_id(data) == self.blobs[rel]:
-                return data
+            if data is not None:
+                seen = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                if seen != (first.st_size, first.st_mtime_ns, first.st_ctime_ns, first.st_ino):
+                    seen = (-1, 0, 0, 0)  # changed while read: never vouched for
+                found = vouched.get(rel)
+                if found is not None and found[0] == seen and len(data) == seen[0] \
+                        and seen[1] < found[1] - RACY_NS:
+                    return data  # the file found to be the blob, unchanged since
+                if blob_id(data) == self.blobs[rel]:
+                    vouched[rel] = (seen, before)
+                    return data
         return super().read_bytes(path)

@@ -27,24 +27,51 @@ from gapctl.scoring.load import paused_gc
 from gapctl.scoring.score import UnitScore
 
 
-def side(directory: Path, tree: Any = None, memo: dict[Any, Any] | None = None) -> details.Source | None:
+def side(directory: Path, tree: Any = None, memo: dict[Any, Any] | None = None,
+         earlier: details.Source | None = None, keep_records: bool = False) -> details.Source | None:
     """One side checked and scored file by file, or None when it has errors (or is no round). `memo` (by
     default that of the `sides` call under way): shared with the other side's check, so that a scheme or
     unit set of the same bytes on both sides is built once and held once (the same objects: loading never
-    changes them; at 30,000 units a unit set is some 40 MB)."""
-    return _finished(outcomes.check(directory, True, tree=tree, memo=_MEMO if memo is None else memo))
+    changes them; at 30,000 units a unit set is some 40 MB). `earlier`: the other side, whose file tables
+    this side takes where they are equal (`_share_files`), and whose finished records (`keep_records`: kept
+    by the older side) finish this side's units whose files are the same (`outcomes.score`): those units
+    are held as the few figures a record gives (`RoundPlan.recorded`), not as summaries."""
+    if memo is None and _MEMO is not None:  # one of the sides of the `sides` call under way
+        memo, earlier = _MEMO, _EARLIER if earlier is None else earlier
+        keep_records = keep_records or earlier is None  # the older side keeps them for the newer
+    checked = outcomes.check(directory, True, tree=tree, memo=memo, light=earlier is not None)
+    return _finished(checked, earlier, keep_records=keep_records)
 
 
 _MEMO: dict[Any, Any] | None = None  # `load`'s memo while `sides` computes both sides
+_EARLIER: details.Source | None = None  # and the older side, while it computes the newer
 
 
-def _finished(checked: outcomes.Checked) -> details.Source | None:
+def _finished(checked: outcomes.Checked, earlier: details.Source | None = None,
+              keep_records: bool = False) -> details.Source | None:
     if checked.loaded.round is None or checked.report.errors or len(checked.plans) != 1:
         return None
     with paused_gc():
-        source = details.prepare(checked, outcomes.score(checked))
-    source.plan.outcomes = []  # `details.prepare` took each unit's file from them; the summaries are in `scored`
+        source = details.prepare(checked, None)  # type: ignore[arg-type]  # each unit's file, from the outcomes
+        records = None
+        if earlier is not None:
+            _share_files(earlier, source)
+            same = earlier.plan.records is not None and earlier.plan.context == source.plan.context
+            records = earlier.plan.records if same else {}  # {}: no records (a round file of other bytes)
+        # the outcomes let go before ranking
+        source.scored = outcomes.score(checked, release=True, keep_records=keep_records, records=records)
+        if earlier is not None:
+            earlier.plan.records = None
     return source
+
+
+def _share_files(old: details.Source, new: details.Source) -> None:
+    """The newer side's file tables as the older side's when they are equal (the same file of each unit;
+    compared only when both sides list their files in the same list, so that paths compare by identity)."""
+    if old.round.observation_paths is new.round.observation_paths and old.files == new.files:
+        new.files = old.files
+    if old.round.channel_paths is new.round.channel_paths and old.channel_files == new.channel_files:
+        new.channel_files = old.channel_files
 
 
 def sides(old_directory: Path, old_tree: Any, new_directory: Path, new_tree: Any, memo: dict[Any, Any] | None = None
@@ -57,7 +84,7 @@ def sides(old_directory: Path, old_tree: Any, new_directory: Path, new_tree: Any
     from gapctl.scoring import one_pass
     from gapctl.scoring.executors import chosen
 
-    global _MEMO
+    global _MEMO, _EARLIER
     memo = {} if memo is None else memo  # the schemes and unit sets both sides share, read and built once
     if not one_pass.cache_off(True) or chosen() is not None:
         _MEMO = memo
@@ -66,16 +93,19 @@ def sides(old_directory: Path, old_tree: Any, new_directory: Path, new_tree: Any
             if old is None:
                 return None, None
             slimmed_when_large(old)
+            _EARLIER = old
             return old, side(new_directory, new_tree)
         finally:
-            _MEMO = None
+            _MEMO = _EARLIER = None
     shared = Shared()
     try:
-        old = _finished(outcomes.check(old_directory, False, tree=old_tree, run=shared.keeping, memo=memo))
+        old = _finished(outcomes.check(old_directory, False, tree=old_tree, run=shared.keeping, memo=memo),
+                        keep_records=True)
         if old is None:
             return None, None
         slimmed_when_large(old)
-        return old, _finished(outcomes.check(new_directory, False, tree=new_tree, run=shared.reusing, memo=memo))
+        return old, _finished(outcomes.check(new_directory, False, tree=new_tree, run=shared.reusing, memo=memo,
+                                             light=True), old)
     finally:
         shared.close()
 
@@ -110,14 +140,15 @@ def _digest(score: Any) -> bytes:
 
 class Slimmed:
     """An older side's summaries, pickled into a temporary file by reference to the round's objects (its
-    schemes, indicators and units by the names `outcomes` gives them, each unit's file by its unit id, the
+    schemes, indicators and units by the names `outcomes` gives them, each unit's own file as `OWN`, the
     files a scheme's parts point at by the object): what is read back is the summary itself, its parts the
     round's own objects.
 
     A reference is written as a call of `_named(name)` (`Pickler.reducer_override`, which pickle asks only
     about objects that are not plain strings, numbers or containers: a few dozen a summary, where
     `persistent_id` was asked about each of its hundreds of objects), and one pickler serves every unit
-    (its memo cleared between units, so that each reads back on its own)."""
+    (its memo cleared between units, so that each reads back on its own). The plan's reference tables are
+    used as they are, not copied (at 30,000 units each is a few MB), and a unit's own file is its `Slim`'s."""
 
     def __init__(self, source: details.Source) -> None:
         import io
@@ -125,24 +156,25 @@ class Slimmed:
         import tempfile
 
         self.file = tempfile.TemporaryFile()
-        self.objects = dict(source.plan.objects)
-        refs = dict(source.plan.references)
-        for score in source.scored.units:
-            if score.source is not None:
-                name = "source\x1f" + score.unit.id
-                refs[id(score.source)] = name
-                self.objects[name] = score.source
-
-        objects = self.objects
+        self.objects = source.plan.objects  # never written to here
+        self.files: dict[str, Any] = {}  # the files a scheme's parts point at, by the names given them here
+        refs = source.plan.references
+        own_refs: dict[int, str] = {}
+        files = self.files
 
         class Pickler(pickle.Pickler):
+            own = -1  # id() of the unit's own file, the one being written
+
             def reducer_override(self, obj: Any) -> Any:
-                name = refs.get(id(obj))
+                key = id(obj)
+                if key == self.own:
+                    return _named, (OWN,)
+                name = refs.get(key) or own_refs.get(key)
                 if name is None:
                     if type(obj) is not SourceFile:
                         return NotImplemented
-                    name = refs[id(obj)] = f"file\x1f{id(obj)}"  # a scheme's file, which its parts point at
-                    objects[name] = obj
+                    name = own_refs[key] = f"file\x1f{key}"  # a scheme's file, which its parts point at
+                    files[name] = obj
                 return _named, (name,)
         self.buffer = io.BytesIO()
         self.pickler = Pickler(self.buffer, pickle.HIGHEST_PROTOCOL)
@@ -152,6 +184,7 @@ class Slimmed:
         self.buffer.seek(0)
         self.buffer.truncate()
         self.pickler.clear_memo()
+        self.pickler.own = id(score.source) if score.source is not None else -1  # type: ignore[attr-defined]
         try:
             self.pickler.dump(score)
         except Exception:  # something that does not pickle: the unit keeps its summary
@@ -167,7 +200,13 @@ class Slimmed:
         import pickle
         assert slim.place is not None
         self.file.seek(slim.place[0])
-        named = self.objects.__getitem__
+        objects, files, own = self.objects, self.files, slim.source
+
+        def named(name: str) -> Any:
+            if name == OWN:
+                return own
+            found = files.get(name)
+            return found if found is not None else objects[name]
 
         class Unpickler(pickle.Unpickler):
             def find_class(self, module: str, name: str) -> Any:
@@ -175,6 +214,9 @@ class Slimmed:
                     return named
                 return super().find_class(module, name)
         return Unpickler(io_bytes(self.file.read(slim.place[1]))).load()
+
+
+OWN = "own\x1f"  # the name `Slimmed` gives a unit's own file (the plan's names are JSON: never this)
 
 
 def _named(name: str) -> Any:
@@ -272,7 +314,8 @@ class Shared:
                 return None
             self.file.seek(found[1])
             try:
-                outcome = outcomes.load_outcome(plan, path, self.file.read(found[2]))
+                # its score left packed: built only if the older side's record of it does not hold
+                outcome = outcomes.load_outcome(plan, path, self.file.read(found[2]), lazy=True)
             except Exception:  # cannot be read back here: computed instead
                 return None
             self.reused += 1
@@ -315,12 +358,16 @@ def indicator_changes(old: details.Source, new: details.Source,
 
     before, after = identities(old), identities(new)
     old_units = old.scored.by_unit()
+    recorded = new.plan.recorded  # finished from the older side's record: the same leaves, by construction
     rows = []
     for n in new.scored.units:
         o = old_units.get(n.unit.id)
         if o is None:
             continue
-        if before.get(n.unit.id) != after.get(n.unit.id) or _digest(o) != _digest(n):
+        same = before.get(n.unit.id) == after.get(n.unit.id)
+        if same and n.unit.id in recorded:
+            continue
+        if not same or _digest(o) != _digest(n):
             rows.append([full_summary(old, o), full_summary(new, n)])
 
     def work(found: list[Any]) -> tuple[str, list[Any]]:

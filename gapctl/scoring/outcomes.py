@@ -99,6 +99,9 @@ class RoundPlan:
     keyed: tuple[str, Any] | None = None  # (context, C.key_hasher(context)) for `_key_of_hash`
     links: set[Path] | None = None  # files `run_plan` found to be symbolic links (None: not looked at)
     all_paths: Any = field(default=None, repr=False, compare=False)  # `round_paths`, made once
+    records: dict[str, bytes] | None = None  # finished records kept in memory (`score(keep_records=True)`)
+    recorded: set[str] = field(default_factory=set)  # units `score` finished from records (`_light_scores`)
+    vouching: Any = None  # an earlier plan whose tree vouches for files on disk (`share_plan`, `_vouch`)
 
 
 @dataclass
@@ -151,19 +154,103 @@ def check(path: Path | str, use_cache: bool = True, progress: Progress | None = 
                 continue
             context_problems = check_round_context(round_)
             report.extend(context_problems)
+            earlier = _earlier_plan(memo, round_)
             plan = plan_round(round_, cache, can_score=not any(p.severity == ERROR for p in report.problems))
+            if earlier is not None:
+                share_plan(plan, earlier)
             if run is None:
                 run_plan(plan, progress, lazy=light and cache is not None)
             else:
                 run(plan, len(rounds) == 1)
+            if earlier is not None:
+                share_keys(plan, earlier)
+            if memo is not None:
+                memo[_PLAN_MEMO] = (plan, [])
             report.extend(merge_outcomes(plan))
             files += len(round_.observation_paths) + len(round_.channel_paths)
             plans.append(plan)
     return Checked(loaded, report, files, plans, cache, light)
 
 
-def score(checked: Checked, final: bool = False) -> RoundScore:
-    """The round's scores from a `check` without errors (one round)."""
+_PLAN_MEMO = ("", "outcomes.plan")  # in `load`'s memo: the last plan `check` made with it, (plan, [])
+
+
+def _earlier_plan(memo: dict[Any, Any] | None, round_: Round) -> RoundPlan | None:
+    """The plan an earlier `check` with the same memo made for a round in the same directory (the other
+    side of a diff), whose objects this round's plan may share (`share_plan`)."""
+    found = memo.get(_PLAN_MEMO) if memo is not None else None
+    plan = found[0] if found is not None else None
+    if plan is None or plan.round is round_ or str(plan.round.directory) != str(round_.directory):
+        return None
+    return plan
+
+
+def _same_paths(a: list[Path], b: list[Path]) -> bool:
+    return len(a) == len(b) and all(os.fspath(x) == os.fspath(y) for x, y in zip(a, b, strict=True))
+
+
+def share_plan(plan: RoundPlan, earlier: RoundPlan) -> None:
+    """Take the earlier plan's objects where this plan's are equal: its round's file lists, its units' keys,
+    external shares and reference tables. The two sides of a diff of one round plan the same units with the
+    same unit set and schemes (`load`'s memo makes them the same objects): at 30,000 units these are some
+    30 MB a side, held once instead of twice. Nothing here is changed after planning."""
+    round_, before = plan.round, earlier.round
+    if _same_paths(round_.observation_paths, before.observation_paths) \
+            and _same_paths(round_.channel_paths, before.channel_paths):
+        round_.observation_paths, round_.channel_paths = before.observation_paths, before.channel_paths
+        if earlier.all_paths is not None:
+            plan.all_paths = earlier.all_paths  # `round_paths` checks that it is made of these very lists
+    if plan.unit_keys == earlier.unit_keys:
+        plan.unit_keys = earlier.unit_keys
+    if plan.externals == earlier.externals:
+        plan.externals = earlier.externals
+    if plan.references == earlier.references and len(plan.objects) == len(earlier.objects) \
+            and all(earlier.objects.get(name) is obj for name, obj in plan.objects.items()):
+        plan.references, plan.objects = earlier.references, earlier.objects
+    if _on_disk(round_.tree) and hasattr(before.tree, "vouched_for"):
+        plan.vouching = earlier
+
+
+def _vouch(plan: RoundPlan, index: C.StatIndex) -> None:
+    """The stat index trusts, for this run, the content hash the earlier plan took of each file its tree
+    read from disk and found to be the revision's blob (gapctl.review.blobs.CheckedOutTree): the working
+    tree's side of a diff does not read and hash again the files the revision's side read moments ago."""
+    earlier, plan.vouching = plan.vouching, None
+    tree, hashes = earlier.round.tree, earlier.hashes
+    for path in round_paths(earlier):
+        digest = hashes.get(path)
+        found = tree.vouched_for(path) if digest is not None else None
+        if found is not None:
+            index.vouch(path, found[0], digest, found[2], found[1])
+
+
+def share_keys(plan: RoundPlan, earlier: RoundPlan) -> None:
+    """This plan's file keys and content hashes as the earlier plan's strings where they are equal (the
+    files the same on both sides of a diff: nearly all of them)."""
+    if len(plan.keys) == len(earlier.keys) and round_paths(plan) is round_paths(earlier):
+        keys, before = plan.keys, earlier.keys
+        for index, key in enumerate(keys):
+            if key is not None and key == before[index]:
+                keys[index] = before[index]
+    hashes, before_hashes = plan.hashes, earlier.hashes
+    for path, digest in hashes.items():
+        found = before_hashes.get(path)
+        if found is not None and found == digest:
+            hashes[path] = found
+
+
+def score(checked: Checked, final: bool = False, release: bool = False, keep_records: bool = False,
+          records: dict[str, bytes] | None = None) -> RoundScore:
+    """The round's scores from a `check` without errors (one round). `release`: the plan's outcomes are
+    let go before the units are ranked (`plan.outcomes` is then empty; what is kept of them is in the
+    scores): a caller that took what it needs of them first (gapctl.review.diff_units) does not hold
+    30,000 of them while ranking.
+
+    The two sides of a diff (gapctl.review.diff_units): `keep_records` (the older side, not light) keeps each
+    finished unit's record in memory (`plan.records`, as `_write_finished` would write them); `records`
+    (the newer side, checked `light`) are those records: a unit whose file has the key its record was
+    made with is finished from it (`_light_scores`, `plan.recorded`) instead of from its summary, and
+    nothing is written to the cache."""
     plan = checked.plans[0]
     round_ = plan.round
     by_unit = {o.unit: o for o in plan.outcomes if o.unit is not None and o.channel is None}
@@ -173,9 +260,9 @@ def score(checked: Checked, final: bool = False) -> RoundScore:
             channels.setdefault(outcome.unit, []).append(outcome.score)
     due = round_.stages.get("evidence_due")
     scores: list[UnitScore] = []
-    light = checked.light and plan.cache is not None
-    memo = _read_finished(plan) if light else {}
-    file_keys = dict(zip(round_paths(plan), plan.keys, strict=True)) if light else {}
+    light = checked.light and (plan.cache is not None or records is not None)
+    memo = (_read_finished(plan) if records is None else records) if light else {}
+    file_keys = dict(zip(round_paths(plan), plan.keys, strict=True)) if light or keep_records else {}
     recorded: dict[int, tuple[FileOutcome, tuple[Any, bytes]]] = {}  # id() of a score read from a record
     with paused_gc():
         for unit in round_.unit_set.units if round_.unit_set else []:
@@ -187,6 +274,8 @@ def score(checked: Checked, final: bool = False) -> RoundScore:
                 found = _from_record(plan, outcome, memo.get(unit.id), file_keys) if memo else None
                 if found is not None:
                     recorded[id(found[0])] = (outcome, found[1])
+                    if release:  # its packed summary let go too: read again from its file if ever needed
+                        outcome.deferred = None
                     scores.append(found[0])
                     continue
                 assert _score_of(plan, outcome) is not None, "score() needs a check without errors"
@@ -195,9 +284,15 @@ def score(checked: Checked, final: bool = False) -> RoundScore:
                 scores.append(summarise(score_unit(scheme, unit, None, plan.externals.get(unit.id),
                                                    round_.appeals.get(unit.id), due), plan.keep_nodes[scheme.id]))
         measures = {o.unit: o.measures for o in by_unit.values() if o.unit is not None}
+        if release:
+            plan.outcomes = []
+            by_unit.clear()
+        if keep_records and not light:
+            return _kept_records(plan, scores, measures, final, channels, file_keys)
         if not light:
             return rank_round(round_, scores, measures, final, channels, period_scores(round_))
-        return _light_scores(plan, scores, measures, final, channels, recorded, memo, file_keys)
+        return _light_scores(plan, scores, measures, final, channels, recorded, memo, file_keys,
+                             write=records is None)
 
 
 # --- `gapctl score` from finished records ------------------------------------------------
@@ -274,9 +369,22 @@ def _from_record(plan: RoundPlan, outcome: FileOutcome, blob: Any,
     return found, (record[4], blob)
 
 
+def _kept_records(plan: RoundPlan, scores: list[UnitScore], measures: dict[str, dict[str, Decimal]], final: bool,
+                  channels: dict[str, list[UnitScore]], file_keys: dict[Path, str | None]) -> RoundScore:
+    """`rank_round` (rank bonuses first, then every unit finished: the same steps), and each finished unit's
+    record kept in `plan.records` (not written to the cache)."""
+    from gapctl.scoring.score import rank_bonuses
+
+    rank_bonuses(scores, measures)
+    earned = {s.unit.id: compact.rank_earned(s) for s in scores}
+    result = rank_round(plan.round, scores, measures, final, channels, period_scores(plan.round), finished=set())
+    plan.records = _records(plan, result.units, earned, file_keys)
+    return result
+
+
 def _light_scores(plan: RoundPlan, scores: list[UnitScore], measures: dict[str, dict[str, Decimal]], final: bool,
                   channels: dict[str, list[UnitScore]], recorded: dict[int, tuple[FileOutcome, tuple[Any, bytes]]],
-                  memo: dict[str, bytes], file_keys: dict[Path, str | None]) -> RoundScore:
+                  memo: dict[str, bytes], file_keys: dict[Path, str | None], write: bool = True) -> RoundScore:
     """`rank_round` over scores some of which come from finished records: ranking (rank bonuses) runs over
     all of them first; a record holds only while its unit's rank leaves earned what they earned when the
     record was made (else the unit's summary is built and finished as usual). Then the records of the
@@ -296,13 +404,16 @@ def _light_scores(plan: RoundPlan, scores: list[UnitScore], measures: dict[str, 
             done.add(id(score_))
             continue
         full = _score_of(plan, outcome)  # another unit's measure moved this one's rank bonus: finish it again
+        if full is None:  # its packed summary was let go (`score(release=True)`): computed again from its file
+            full = compute_outcome(plan, outcome.src.path)[0].score
         assert full is not None
         full.category = score_.category
         for lid, leaf in score_.leaves.items():
             full.leaves[lid].earned = leaf.earned
         scores[n] = full
     result = rank_round(round_, scores, measures, final, channels, period_scores(round_), finished=done)
-    if len(done) != len(scores) or len(memo) != len(done):
+    plan.recorded = {s.unit.id for s in scores if id(s) in done}
+    if write and (len(done) != len(scores) or len(memo) != len(done)):
         kept = {s.unit.id: recorded[id(s)][1][1] for s in scores if id(s) in done}
         _write_finished(plan, result.units, earned, file_keys, kept)
     return result
@@ -316,7 +427,23 @@ def _write_finished(plan: RoundPlan, scores: list[UnitScore], earned: dict[str, 
     import msgpack
 
     assert plan.cache is not None
-    outcomes = {o.unit: o for o in plan.outcomes if o.unit is not None and o.channel is None}
+    records = _records(plan, scores, earned, file_keys, kept)
+    try:
+        payload = msgpack.packb(records, use_bin_type=True, strict_types=True)
+    except (TypeError, ValueError, OverflowError):
+        return
+    plan.cache.put(finished_key(plan), payload)
+
+
+def _records(plan: RoundPlan, scores: list[UnitScore], earned: dict[str, list[str]],
+             file_keys: dict[Path, str | None], kept: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """Unit id → its finished record's bytes (`_write_finished`)."""
+    import msgpack
+
+    # each unit's first observation file (as `merge_outcomes` kept it), or once the outcomes were let go
+    # (`score(release=True)`) its score's, which is that file
+    outcomes = {o.unit: o.src for o in plan.outcomes if o.unit is not None and o.channel is None} \
+        if plan.outcomes else None
     references = plan.references
     records: dict[str, bytes] = {}
     kept = kept or {}
@@ -325,10 +452,10 @@ def _write_finished(plan: RoundPlan, scores: list[UnitScore], earned: dict[str, 
         if uid in kept:
             records[uid] = kept[uid]
             continue
-        outcome = outcomes.get(uid)
-        if outcome is None or score_.source is None:
+        src = outcomes.get(uid) if outcomes is not None else score_.source
+        if src is None or score_.source is None:
             continue
-        key = file_keys.get(outcome.src.path)
+        key = file_keys.get(src.path)
         if key is None:
             continue
         own = id(score_.source)
@@ -339,11 +466,7 @@ def _write_finished(plan: RoundPlan, scores: list[UnitScore], earned: dict[str, 
                 records[uid] = msgpack.packb(record, use_bin_type=True, strict_types=True)
             except (TypeError, ValueError, OverflowError):
                 continue
-    try:
-        payload = msgpack.packb(records, use_bin_type=True, strict_types=True)
-    except (TypeError, ValueError, OverflowError):
-        return
-    plan.cache.put(finished_key(plan), payload)
+    return records
 
 
 # --- planning -------------------------------------------------------------------------
@@ -690,6 +813,8 @@ def run_plan(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> 
         if plan.cache is not None and _on_disk(plan.round.tree) else None
     limit = max_file_bytes()[0]
     plan.links = set() if index is not None else None  # filled by file_key's lstat, for _display
+    if index is not None and plan.vouching is not None:
+        _vouch(plan, index)
     # each file's content hash; its key (`_key_of_hash`) is taken from its chunk's entry when the entry has
     # it for the same hash and unit key, else made (`_reuse`)
     digests = [_file_digest(plan, path, index, limit) for path in paths] if plan.cache is not None \

@@ -188,3 +188,31 @@ def test_a_warm_run_takes_each_files_key_from_its_chunk(repo: Path) -> None:
     assert edited.keys == [outcomes.file_key(edited, path) for path in paths]
     assert edited.keys[paths.index(ROUND / "observations" / target.name)] != warm.keys[paths.index(
         ROUND / "observations" / target.name)]
+
+
+def test_a_hash_vouched_for_is_trusted_as_an_entry_is(tmp_path: Path) -> None:
+    """`vouch` (another reader of this run hashed the file, gapctl.review.blobs): its hash is taken without
+    reading the file while the stat is the one vouched for and older than the read by the granularity, and
+    kept in the index written afterwards; another stat, a recent read or another directory is read again."""
+    cache = C.Cache(tmp_path / "cache", b"k" * 32)
+    path = tmp_path / "f.yaml"
+    path.write_bytes(b"a: 1\n")
+    st = os.lstat(path)
+    seen = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    real = os.path.realpath(tmp_path)
+    reads: list[Path] = []
+
+    def read(p: Path) -> bytes:
+        reads.append(p)
+        return p.read_bytes()
+    index = C.StatIndex(cache, "set")
+    index.vouch(path, seen, "vouched", real, st.st_mtime_ns + C.RACY_NS + 1)
+    assert index.hash(path, read) == "vouched" and not reads
+    assert index.new[os.path.abspath(path)][4] == "vouched"
+    for fstat, directory, taken in [((st.st_size + 1, *seen[1:]), real, st.st_mtime_ns + C.RACY_NS + 1),
+                                    (seen, real, st.st_mtime_ns + C.RACY_NS),  # read within the window
+                                    (seen, str(tmp_path / "elsewhere"), st.st_mtime_ns + C.RACY_NS + 1)]:
+        index = C.StatIndex(cache, "other")
+        index.vouch(path, fstat, "vouched", directory, taken)
+        reads.clear()
+        assert index.hash(path, read) == C.content_hash(b"a: 1\n") and reads == [path]

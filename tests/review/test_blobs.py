@@ -46,3 +46,34 @@ def test_a_checked_out_revision_reads_what_git_has(tmp_path: Path, monkeypatch: 
     finally:
         git.close()
         ours.close()
+
+
+def test_a_file_found_to_be_the_blob_is_not_hashed_again_while_unchanged(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second read of a file whose old enough stat is the one vouched for skips git's blob id (the worker
+    reading what the parent hashed); an edit changes the stat and the file is checked (and asked of git)."""
+    from gapctl.review import blobs
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    (repo / "a.yaml").write_bytes(b"unit: a\n")
+    commit(repo, "张三", "初始", 1)
+    old = os.stat(repo / "a.yaml").st_mtime_ns - 3600 * 10**9
+    os.utime(repo / "a.yaml", ns=(old, old))
+    hashed: list[bytes] = []
+    real = blobs.blob_id
+
+    def counted(data: bytes) -> str:
+        hashed.append(data)
+        return real(data)
+    monkeypatch.setattr(blobs, "blob_id", counted)
+    tree = CheckedOutTree(repo, "HEAD")
+    try:
+        assert tree.read_bytes(repo / "a.yaml") == b"unit: a\n" and len(hashed) == 1
+        assert tree.vouched_for(repo / "a.yaml") is not None
+        assert tree.read_bytes(repo / "a.yaml") == b"unit: a\n" and len(hashed) == 1
+        (repo / "a.yaml").write_bytes(b"unit: z\n")  # same size, new times
+        assert tree.read_bytes(repo / "a.yaml") == b"unit: a\n" and len(hashed) == 2
+    finally:
+        tree.close()

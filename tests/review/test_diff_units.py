@@ -145,3 +145,65 @@ def test_a_slim_units_summary_reads_back_with_the_rounds_own_objects(tmp_path: P
         assert back == kept and back is not kept
         assert back.unit is kept.unit and back.scheme is kept.scheme and back.source is kept.source
         assert all(back.leaves[k].indicator is leaf.indicator for k, leaf in kept.leaves.items())
+
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+def test_the_newer_side_shares_the_older_sides_plan_where_equal(cache: str, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """shanwei-2020 with one observation edited: the newer side takes the older side's file lists, unit
+    keys, external shares, reference tables and file tables (the same objects, not equal copies), and
+    the older side's key and hash strings for every file but the edited one."""
+    from gapctl.data.tree import DiskTree
+    from gapctl.review import diff_units
+    from gapctl.review.blobs import CheckedOutTree
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    if cache == "off":
+        monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+    directory = (repo / "rounds/shanwei-2020").resolve()
+    tree = CheckedOutTree(repo, "HEAD")
+    try:
+        old, new = diff_units.sides(directory, tree, directory, DiskTree(), {})
+    finally:
+        tree.close()
+    assert old is not None and new is not None
+    assert new.round.observation_paths is old.round.observation_paths
+    assert outcomes.round_paths(new.plan) is outcomes.round_paths(old.plan)
+    for name in ("unit_keys", "externals", "references", "objects"):
+        assert getattr(new.plan, name) is getattr(old.plan, name), name
+    assert new.files is old.files and new.channel_files is old.channel_files
+    paths = outcomes.round_paths(new.plan)
+    differ = [p.name for p, a, b in zip(paths, old.plan.keys, new.plan.keys, strict=True) if a is not b]
+    assert differ == ["chengqu.yaml"]
+    assert [p.name for p in paths if new.plan.hashes[p] is not old.plan.hashes[p]] == ["chengqu.yaml"]
+
+
+def test_a_different_round_shares_nothing_of_the_earlier_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two rounds compared (different directories): each plan keeps its own objects."""
+    from gapctl.review import diff_units
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    old, new = diff_units.sides(Path("rounds/shanwei-2020").resolve(), None, Path("rounds/yanjiang-2021").resolve(),
+                                None, {})
+    assert old is not None and new is not None
+    assert new.plan.unit_keys is not old.plan.unit_keys and new.plan.references is not old.plan.references
+    assert new.round.observation_paths is not old.round.observation_paths
+
+
+def test_scoring_with_the_outcomes_released_gives_the_same_round(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """`outcomes.score(release=True)` lets the plan's outcomes go before ranking; the scores are the same."""
+    from gapctl.scoring.scoreboard import unit_row
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    for name in ("shanwei-2020", "example-county-2024", "yanjiang-2021"):
+        kept = outcomes.score(outcomes.check(Path("rounds") / name))
+        checked = outcomes.check(Path("rounds") / name)
+        released = outcomes.score(checked, release=True)
+        assert checked.plans[0].outcomes == []
+        assert [unit_row(u) for u in released.units] == [unit_row(u) for u in kept.units], name
+        assert [sorted((k, leaf.state, leaf.earned) for k, leaf in u.leaves.items()) for u in released.units] \
+            == [sorted((k, leaf.state, leaf.earned) for k, leaf in u.leaves.items()) for u in kept.units], name
