@@ -34,6 +34,15 @@ class Pools:
 
 
 @pytest.mark.parametrize(("jobs", "expected"), [("1", []), ("2", [2]), ("3", [3])])
+def run_with(monkeypatch: pytest.MonkeyPatch, jobs: str, cache: bool) -> None:
+    """The next command runs with GAPCTL_JOBS=`jobs`, and with the cache or without it."""
+    monkeypatch.setenv("GAPCTL_JOBS", jobs)
+    if cache:
+        monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
+    else:
+        monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+
+
 def test_report_workers_follow_gapctl_jobs(jobs: str, expected: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
     scored = score(load_round(ROOT / "rounds" / "suizhou-2021"))
     pools = Pools()
@@ -66,11 +75,7 @@ def test_report_command_gives_the_same_bytes_in_a_pool_or_one_process_with_or_wi
     runner = CliRunner()
     runs = []
     for jobs, cache in (("1", False), ("2", True), ("2", True), ("1", True)):
-        monkeypatch.setenv("GAPCTL_JOBS", jobs)
-        if cache:
-            monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
-        else:
-            monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+        run_with(monkeypatch, jobs, cache)
         out = tmp_path / f"out-{len(runs)}"
         result = runner.invoke(app, ["--lang", "zh", "report", "rounds/suizhou-2022", "--compare",
                                      "rounds/suizhou-2021", "--format", fmt, "--out", str(out)])

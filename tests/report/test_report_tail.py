@@ -12,6 +12,7 @@ from gapctl.io.export import PieceSpool
 from gapctl.report import build
 from gapctl.scoring import details, one_pass, outcomes
 from tests.conftest import ROOT
+from tests.report.test_report_jobs import run_with
 
 ROUNDS = sorted(p.name for p in (ROOT / "rounds").iterdir() if p.is_dir())
 
@@ -181,11 +182,7 @@ def test_report_joined_from_tails_is_the_same_in_a_pool_and_one_process_cache_on
     for name, lang in (("yanjiang-2021", "en"), ("shanwei-2020", None)):
         runs = []
         for jobs, cache in (("1", False), ("2", False), ("2", True), ("2", True), ("1", True)):
-            monkeypatch.setenv("GAPCTL_JOBS", jobs)
-            if cache:
-                monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
-            else:
-                monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+            run_with(monkeypatch, jobs, cache)
             out = tmp_path / f"out-{name}-{len(runs)}"
             args = ["--lang", lang] if lang else []
             result = runner.invoke(app, [*args, "report", f"rounds/{name}", "--out", str(out)])
