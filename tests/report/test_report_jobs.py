@@ -33,7 +33,6 @@ class Pools:
         self.Pool = Pool
 
 
-@pytest.mark.parametrize(("jobs", "expected"), [("1", []), ("2", [2]), ("3", [3])])
 def run_with(monkeypatch: pytest.MonkeyPatch, jobs: str, cache: bool) -> None:
     """The next command runs with GAPCTL_JOBS=`jobs`, and with the cache or without it."""
     monkeypatch.setenv("GAPCTL_JOBS", jobs)
@@ -43,6 +42,7 @@ def run_with(monkeypatch: pytest.MonkeyPatch, jobs: str, cache: bool) -> None:
         monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
 
 
+@pytest.mark.parametrize(("jobs", "expected"), [("1", []), ("2", [2]), ("3", [3])])
 def test_report_workers_follow_gapctl_jobs(jobs: str, expected: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
     scored = score(load_round(ROOT / "rounds" / "suizhou-2021"))
     pools = Pools()
