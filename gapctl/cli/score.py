@@ -101,16 +101,15 @@ def _keep(out: str, checked: Any, plain_run: bool) -> None:
     run = warm.pending()
     if run is None:
         return
-    import os
-
-    from gapctl.data import cache as C
     from gapctl.scoring.outcomes import round_paths
-    clean = plain_run and checked is not None and not checked.report.problems and not C.said() \
-        and len(checked.plans) == 1 and checked.plans[0].cache is not None and "\x1b" not in out \
-        and os.path.realpath(checked.loaded.repository.root) == run.root
-    total = len(round_paths(checked.plans[0])) if clean else 0
+    clean = plain_run and checked is not None and not checked.report.problems \
+        and len(checked.plans) == 1 and checked.plans[0].cache is not None
+    if not clean:
+        warm.forget()
+        return
+    total = len(round_paths(checked.plans[0]))
     line = _("{what} {done}/{total} files").format(what=_("scoring"), done=f"{total:,}", total=f"{total:,}")
-    warm.keep(out, clean, line, command="score")
+    warm.keep(out, True, checked.loaded.repository.root, line, command="score")
 
 
 @app.command(short_help=N_("Why a unit got its score, indicator by indicator, and its problem list."),

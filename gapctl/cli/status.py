@@ -70,10 +70,6 @@ def _keep(lines: list[str], result: Any, err: str) -> None:
     run = warm.pending()
     if run is None:
         return
-    import os
-
-    from gapctl.data import cache as C
     out = "".join(f"{line}\n" for line in lines)
-    clean = not sys.stderr.isatty() and not C.said() and result.cache is not None and "\x1b" not in out + err \
-        and os.path.realpath(result.loaded.repository.root) == run.root
-    warm.keep(out, clean, err=err, command="status")
+    warm.keep(out, not sys.stderr.isatty() and result.cache is not None, result.loaded.repository.root, err=err,
+              command="status")

@@ -34,7 +34,6 @@ import sys
 import time
 from typing import Any
 
-RACY_NS = 2_000_000_000  # as gapctl.data.cache.RACY_NS
 SKIPPED = frozenset({".git", ".gapctl-cache"})  # never part of what a score reads
 ENV_PREFIXES = ("GAPCTL_", "DASK_", "LC_", "PYTHON")
 ENV_NAMES = frozenset({"CI", "LANG", "LANGUAGE", "XDG_CACHE_HOME", "HOME", "TZ"})
@@ -249,16 +248,19 @@ def forget() -> None:
         held.opened(None)
 
 
-def keep(out: str, clean: bool, progress: str = "", err: str = "", command: str = "score") -> None:
+def keep(out: str, clean: bool, root: Any, progress: str = "", err: str = "", command: str = "score") -> None:
     """Keep `out`, all the command wrote on stdout, for the command line `replayed` could not answer; `clean`:
     the run exits 0 and wrote nothing on stderr but `err` (when stderr is not a terminal) or its progress line
-    (`progress`, the last one, shown again when stderr is a terminal). Not kept when an entry is racily
-    clean, or for another command than the one `replayed` saw."""
+    (`progress`, the last one, shown again when stderr is a terminal); `root`: the repository it read. Not kept
+    when the cache said something, the output has terminal escapes, the root is another than `replayed` found,
+    an entry is racily clean, or the command is another than the one `replayed` saw."""
     global _PENDING
     run, _PENDING = _PENDING, None
     if run is None or not clean or run.command != command:
         return
-    if run.tree[1] >= run.snapshot - RACY_NS:
+    from gapctl.data import cache as C
+    if C.said() or "\x1b" in out + err or os.path.realpath(root) != run.root \
+            or run.tree[1] >= run.snapshot - C.RACY_NS:
         return
     from gapctl import codec
     try:
