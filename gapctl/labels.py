@@ -107,3 +107,9 @@ def written(zh: str | None, en: str | None, lang: str) -> str | None:
 def name_in(obj: Any, lang: str) -> str:
     """`obj.name`, or `obj.name_en` in English when it has one (units, indicators, categories)."""
     return written(obj.name, obj.name_en, lang)
+
+
+def schemes_language(languages: Iterable[str]) -> str:
+    """The language of labels when no option names one: English when every scheme (of these `language`
+    fields) is written in English, else Chinese (also for none)."""
+    return "en" if set(languages) == {"en"} else "zh"

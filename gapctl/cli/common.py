@@ -330,7 +330,8 @@ def _lang(lang: Lang | None, units: list) -> str:
         return lang.value
     if _root_lang is not None:
         return _root_lang
-    return "en" if units and {s.scheme.language for s in units} == {"en"} else "zh"
+    from gapctl.labels import schemes_language
+    return schemes_language(s.scheme.language for s in units)
 
 
 def _where_round(round_id: str) -> str:

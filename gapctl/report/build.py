@@ -753,6 +753,6 @@ def report_language(plan: Any) -> str:
     if not _LANGUAGE or _LANGUAGE[0] is not plan:
         round_ = plan.round
         schemes = [round_.scheme_for(u) for u in (round_.unit_set.units if round_.unit_set else [])]
-        found = {s.language for s in schemes if s is not None}
-        _LANGUAGE[:] = [plan, "en" if found == {"en"} else "zh"]
+        from gapctl.labels import schemes_language
+        _LANGUAGE[:] = [plan, schemes_language(s.language for s in schemes if s is not None)]
     return _LANGUAGE[1]
