@@ -13,6 +13,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -226,12 +227,16 @@ def test_a_large_batch_written_by_threads_is_committed_exactly_or_not_at_all(tmp
     modes = {name: (tmp_path / name).stat().st_mode for name in old}
     new = {name: f"new {i}\n".encode() * (1 + i % 5) for i, name in enumerate(old)}
     real, written = os.write, []
+    later_written = threading.Event()  # the failure waits for a later file, so the pool's overlap is shown
 
     def full(fd: int, data: bytes) -> int:
         name = os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
         if name.startswith(".f025.yaml."):
+            later_written.wait(timeout=10)
             raise OSError(28, "No space left on device")
         written.append(name)
+        if name.startswith(".f030.yaml."):
+            later_written.set()
         return real(fd, data)
 
     monkeypatch.setattr(os, "write", full)
