@@ -30,13 +30,22 @@ _BLOCK_SCALAR = re.compile(r"[|>][0-9+-]*\s*(?:#.*)?$")
 _SLACK = 8
 
 
+# a line's leading run of spaces, dashes and question marks as a run of spaces: every other byte but the line
+# break becomes `x`, so that a run is found with one substring search (a regular expression anchored at each
+# line's start tried every position: a tenth of the fast path's reading time)
+_LEAD = bytes.maketrans(bytes(range(256)), bytes(32 if b in b" ?-" else 10 if b == 10 else 120 for b in range(256)))
+
+
 def may_be_too_deep(raw: bytes, limit: int) -> bool:
-    """Whether the bytes could nest more than `limit` levels (if not, no scan is needed)."""
-    brackets = raw.count(b"[") + raw.count(b"{")
+    """Whether the bytes could nest more than `limit` levels (if not, no scan is needed): about that many
+    brackets, or a line starting with that many spaces, dashes and question marks."""
+    brackets = (raw.count(b"[") if b"[" in raw else 0) + (raw.count(b"{") if b"{" in raw else 0)  # `in`: memchr
     need = limit - _SLACK - brackets
     if need <= 0:
         return True
-    return re.search(rb"^[ ?-]{%d,}" % need, raw, re.M) is not None
+    run = b" " * need
+    lead = raw.translate(_LEAD)
+    return lead.startswith(run) or b"\n" + run in lead
 
 
 def too_deep_at(text: str, limit: int) -> tuple[int, int] | None:

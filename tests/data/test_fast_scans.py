@@ -1,0 +1,78 @@
+"""The byte scans that decide how a file is read give the answers of their plain definitions.
+
+`fast_yaml._plain_subset` and `yaml_depth.may_be_too_deep` look in a few bytes kept from the file, or in
+a translated copy, instead of searching the file once per pattern (they run on every file). Each is
+compared here with the plain definition it replaced, over the shipped files, the test data and
+token soups built from the bytes each check looks for (and the bytes around them).
+"""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gapctl.data import fast_yaml
+from gapctl.data.sources import MAX_DEPTH
+from gapctl.data.yaml_depth import may_be_too_deep
+from tests.data.test_fast_yaml import SHIPPED, TEST_DATA
+from tests.test_fuzz import FUZZ
+
+_CONTROLS = bytes(range(0x20)).replace(b"\n", b"") + b"\x7f\\"
+_C1 = re.compile(rb"\xc2[\x80-\x9f]")
+_FORMAT = (b"\xe2\x80\xa8", b"\xe2\x80\xa9", b"\xef\xbb\xbf", b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+_MARKER = re.compile(rb"^(?:---|\.\.\.)", re.M)
+
+
+def plain_subset(raw: bytes) -> bool:
+    """The definition: no control byte or backslash, no C1 control, no format character, no token starting
+    with an indicator, no merge key, no document marker at the start of a line."""
+    if any(byte in _CONTROLS for byte in raw) or _C1.search(raw) or any(mark in raw for mark in _FORMAT):
+        return False
+    for indicator in b"&*!|>?%@`":
+        mark = bytes((indicator,))
+        if raw.startswith(mark) or any(before + mark in raw for before in (b" ", b"\n", b"[", b"{", b",")):
+            return False
+    return b"<<" not in raw and _MARKER.search(raw) is None
+
+
+def too_deep(raw: bytes, limit: int) -> bool:
+    """The definition: about `limit` brackets, or a line starting with that many spaces, dashes and `?`."""
+    need = limit - 8 - raw.count(b"[") - raw.count(b"{")
+    return need <= 0 or re.search(rb"^[ ?-]{%d,}" % need, raw, re.M) is not None
+
+
+FILES = [path.read_bytes() for path in SHIPPED + TEST_DATA]
+
+PIECES = [b"---", b"...", b"--", b"..", b"-", b".", b"<<", b"<", b"\xe2\x80\xa8", b"\xe2\x80\xa9", b"\xef\xbb\xbf",
+          b"\xef\xbf\xbe", b"\xef\xbf\xbf", b"\xe2\x80", b"\xef\xbf", b"\xc2\x85", b"\xc2\xa0", b"\xc2", b"\xe2",
+          b"\xef", b"\xbf", b"\xa8", b"\x80", b"\t", b"\r", b"\x00", b"\\", b"&", b"*", b"!", b"|", b">", b"?", b"%",
+          b"@", b"`", b" ", b"\n", b"[", b"{", b",", b"x", b"1", "，".encode(), "“".encode(), "网".encode(),
+          b"a: ", b"- ", b"  "]
+
+
+def test_the_scans_agree_on_every_file() -> None:
+    assert len(FILES) > 300
+    for raw in FILES:
+        assert fast_yaml._plain_subset(raw) == plain_subset(raw), raw[:200]
+        assert may_be_too_deep(raw, MAX_DEPTH) == too_deep(raw, MAX_DEPTH), raw[:200]
+    assert any(not plain_subset(raw) for raw in FILES) and any(plain_subset(raw) for raw in FILES)
+
+
+@settings(FUZZ, max_examples=1500)
+@given(st.lists(st.sampled_from(PIECES), max_size=40), st.sampled_from(FILES[:200]), st.integers(0, 10**6))
+def test_the_plain_subset_scan_agrees(parts: list[bytes], base: bytes, where: int) -> None:
+    soup = b"".join(parts)
+    assert fast_yaml._plain_subset(soup) == plain_subset(soup), soup
+    at = where % (len(base) + 1)
+    spliced = base[:at] + soup + base[at:]
+    assert fast_yaml._plain_subset(spliced) == plain_subset(spliced), soup
+
+
+@settings(FUZZ, max_examples=800)
+@given(st.lists(st.sampled_from([b" ", b"  ", b"-", b"- ", b"?", b"? ", b"\n", b"\r", b"x", b"[", b"{", b"\t",
+                                 b"a: "]), max_size=90), st.sampled_from([10, 12, 20, MAX_DEPTH]))
+def test_the_depth_prefilter_agrees(parts: list[bytes], limit: int) -> None:
+    raw = b"".join(parts)
+    assert may_be_too_deep(raw, limit) == too_deep(raw, limit), raw
