@@ -408,6 +408,11 @@ class Evidence(Placed):
     submitted: dt.date | None = None
 
 
+def evidence_date(ev: Evidence) -> dt.date | None:
+    """When a unit sent the evidence (`submitted`); what evaluators captured themselves has no deadline."""
+    return ev.submitted
+
+
 @dataclass(slots=True)
 class Result(Placed):
     """One observation entry: what an evaluator found for one indicator of one unit."""

@@ -144,7 +144,45 @@ _IN_QUOTES = N_("; YAML reads yes, no, on, off, y and n (any case) as true/false
 
 _AS_IS: dict[str, type] = {"text": str, "id": str, "map": dict, "list": list, "bool": bool,
                            "any": object}
-_REQUIRED: dict[int, tuple[Shape, list[tuple[str, F]]]] = {}
+
+# How `Reader.read` takes a key's value without `convert` when it can (the value is already what `convert`
+# would give): a shape's plan, made once per shape and process, maps each key it may hold to its spec, a
+# mode and the mode's argument, and lists its required keys.
+_KEEP = 0  # the value as it is when its class is the argument (text, a mapping, a list, true/false)
+_ID = 1  # text that is an id
+_DATE = 2  # text a date was read from before (the argument: text → date, shared by every shape)
+_INT = 3  # an int within 0 ≤ n < 10^15 (what `_to_int` gives back unchanged)
+_CONVERT = 4  # always through `convert`
+_ASSUMED = 5  # `assumed`
+_DATES: dict[str, dt.date] = {}  # text → the date `_to_date` read from it (this process); dates repeat
+_DATES_MAX = 50_000
+_MAX_INT = int(MAX_NUMBER)
+_PLANS: dict[int, tuple[Shape, dict[Any, tuple[F, int, Any]], list[tuple[str, F]]]] = {}
+
+
+def _mode(key: str, spec: F) -> tuple[F, int, Any]:
+    if key == "assumed":
+        return spec, _ASSUMED, None
+    if spec.direct:
+        accepted = _AS_IS.get(spec.type)
+        if spec.type == "id":
+            return spec, _ID, str
+        if accepted is not None:
+            return spec, _KEEP, accepted
+        if spec.type == "date":
+            return spec, _DATE, _DATES
+        if spec.type == "int":
+            return spec, _INT, int
+    return spec, _CONVERT, None
+
+
+def _plan(shape: Shape) -> tuple[Shape, dict[Any, tuple[F, int, Any]], list[tuple[str, F]]]:
+    plan = _PLANS.get(id(shape))
+    if plan is None or plan[0] is not shape:  # ids of dropped shapes get reused
+        keys = {key: _mode(key, spec) for key, spec in ASSUMPTION_KEYS.items()}
+        keys.update((key, _mode(key, spec)) for key, spec in shape.items())  # the shape's own spec first
+        plan = _PLANS[id(shape)] = (shape, keys, [(k, f) for k, f in shape.items() if f.required])
+    return plan
 
 
 class Reader:
@@ -172,29 +210,46 @@ class Reader:
                 what=_(what), actual=_type_name(data)), at)
             return None
         out: dict[str, Any] = {}
+        keys, required = _plan(shape)[1:]
         for key, value in data.items():
-            spec = shape.get(key) or ASSUMPTION_KEYS.get(key)
-            if spec is None:
+            known = keys.get(key)
+            if known is None:
                 close = difflib.get_close_matches(key, list(shape), n=1, cutoff=0.6)
                 hint = _did_you_mean(close[0]) if close else \
                     _("; known keys: {keys}").format(keys=", ".join(shape))
                 self.problem(UNKNOWN_KEY, _("unknown key '{key}' in {what}{hint}").format(
                     key=key, what=_(what), hint=hint), at + (key,), on="key")
                 continue
-            if key == "assumed":
+            spec, mode, arg = known
+            # fast paths: most values already are what their key needs
+            if mode == _KEEP:
+                if value.__class__ is arg:
+                    out[key] = value
+                    continue
+            elif mode == _ID:
+                if value.__class__ is str and len(value) <= MAX_ID_BYTES // 3 and ID_PATTERN.fullmatch(value):
+                    out[key] = value
+                    continue
+            elif mode == _DATE:
+                if value.__class__ is str:
+                    day = arg.get(value)
+                    if day is None:
+                        day = self.convert(spec, value, at + (key,), key, what)
+                        if day is not None:
+                            if len(arg) >= _DATES_MAX:
+                                arg.clear()
+                            arg[value] = day
+                    out[key] = day
+                    continue
+            elif mode == _INT:
+                if value.__class__ is int and 0 <= value < _MAX_INT:
+                    out[key] = value
+                    continue
+            elif mode == _ASSUMED:
                 out[key] = self._assumed(shape, data, value, at)
                 continue
-            # fast path: most values already have the type their key needs
-            accepted = _AS_IS.get(spec.type)
-            if accepted is not None and value.__class__ is accepted and spec.direct \
-                    and (spec.type != "id" or len(value) <= MAX_ID_BYTES // 3 and ID_PATTERN.fullmatch(value)):
-                out[key] = value
-            else:
-                out[key] = self.convert(spec, value, at + (key,), key, what)
-        cached = _REQUIRED.get(id(shape))
-        if cached is None or cached[0] is not shape:  # ids of dropped shapes get reused
-            cached = _REQUIRED[id(shape)] = (shape, [(k, f) for k, f in shape.items() if f.required])
-        for key, spec in cached[1]:
+            out[key] = self.convert(spec, value, at + (key,), key, what)
+        for key, spec in required:
             if key not in data:
                 self.problem(MISSING_KEY, _("{what} has no '{key}' ({meaning})").format(
                     what=_(what), key=key, meaning=_(spec.doc or _TYPE_WORDS.get(spec.type, spec.type))), at,
@@ -555,7 +610,7 @@ def _date_hint(text: str) -> str:
 
 def invalid_keys(data: Any, values: dict[str, Any]) -> frozenset[str]:
     """Keys that were given but whose value could not be read (already reported)."""
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or None not in values.values():  # most entries: every value read
         return frozenset()
     return frozenset(k for k, v in data.items() if v is not None and k in values and values[k] is None)
 

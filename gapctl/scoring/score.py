@@ -31,7 +31,6 @@ from typing import Any
 from gapctl.data.model import (
     Appeal,
     Category,
-    Evidence,
     Indicator,
     Observations,
     Result,
@@ -40,6 +39,7 @@ from gapctl.data.model import (
     Scheme,
     Unit,
     Veto,
+    evidence_date,
 )
 from gapctl.problems import NOT_ASSESSED_FINAL, Problem
 from gapctl.scheme.constructs import Decision, bounds, gates, redistribute, vetoes
@@ -224,11 +224,6 @@ def counting_results(obs: Observations | None, appeals: list[Appeal] | None = No
         if current is None or COUNTING_SOURCES.index(result.source) >= COUNTING_SOURCES.index(current.source):
             chosen[result.indicator] = result
     return chosen
-
-
-def evidence_date(ev: Evidence) -> dt.date | None:
-    """When a unit sent the evidence (`submitted`); what evaluators captured themselves has no deadline."""
-    return ev.submitted
 
 
 def all_late(result: Result, due: dt.date | None) -> bool:

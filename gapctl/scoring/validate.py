@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gapctl.data.model import Indicator, Observations, Round, Scheme, Selector, Unit, UnitSet
+from gapctl.data.model import Indicator, Observations, Round, Scheme, Selector, Unit, UnitSet, evidence_date
 from gapctl.data.tree import DiskTree
 from gapctl.i18n import _
 from gapctl.problems import (
@@ -430,8 +430,6 @@ def check_appeals(round_: Round, units: dict[str, Unit]) -> list[Problem]:
 
 
 def _check_late(round_: Round, scheme: Scheme, result: Any) -> list[Problem]:
-    from gapctl.scoring.score import evidence_date
-
     due = round_.stages.get("evidence_due")
     out: list[Problem] = []
     if due is None:

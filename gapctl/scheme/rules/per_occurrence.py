@@ -5,6 +5,7 @@ from decimal import Decimal
 from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
 from gapctl.scheme.rules import RuleKind, num
+from gapctl.scheme.rules.clauses import clause_part
 
 
 def check_params(rule, indicator) -> list[str]:
@@ -25,8 +26,6 @@ def check_value(result, rule, indicator, unit) -> list[str]:
 def earned(result, rule, indicator, unit) -> Decimal:
     """Shorthand for one clause reading `notices`: minus the deductions (capped only by `cap`);
     in the tree, from the indicator's points, held within its bounds like any indicator."""
-    from gapctl.scheme.rules.clauses import clause_part
-
     clause = {"id": "notices", "deduct": rule.params.get("deduct") or 0,
               "per": "once" if rule.params.get("once") else "each", "max": rule.params.get("cap")}
     taken = clause_part(clause, result.notices or 0).amount
