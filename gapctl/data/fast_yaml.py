@@ -101,7 +101,7 @@ def read(raw: bytes, text: str) -> Any | None:
     if not _words_agree(raw):
         return None
     try:
-        data = _MODULE.loads(text, parse_datetime=False)
+        data = _MODULE.load(raw, parse_datetime=False)  # the bytes: as loads(text), without encoding text again
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException:  # a syntax error, a duplicate key (the libyaml path says where), a Rust panic
