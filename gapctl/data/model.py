@@ -362,7 +362,20 @@ class Scheme(Placed):
         return out
 
     def leaves(self) -> list[Indicator]:
-        return [i for i in self.all_indicators() if i.is_leaf]
+        """The leaves of `all_indicators`, in file order (a new list each call).
+
+        Kept per scheme and process (every observation file asks twice): made again when the scheme's lists
+        of top indicators or its sections are other lists or of other lengths. A scheme's tree is complete
+        once loaded; nothing adds children to an indicator afterwards."""
+        bonus, penalty = self.bonus, self.penalty
+        shape = (id(self.indicators), len(self.indicators), id(bonus), id(penalty),
+                 len(bonus.indicators) if bonus else 0, len(penalty.indicators) if penalty else 0)
+        kept = _LEAVES.get(id(self))
+        if kept is None or kept[0] is not self or kept[1] != shape:
+            if len(_LEAVES) > 256:  # schemes a test session made and dropped
+                _LEAVES.clear()
+            kept = _LEAVES[id(self)] = (self, shape, [i for i in self.all_indicators() if i.is_leaf])
+        return list(kept[2])
 
     @property
     def publishes_ranking(self) -> bool:
@@ -371,6 +384,9 @@ class Scheme(Placed):
 
     def top_total(self) -> Decimal:
         return sum((i.points or Decimal(0) for i in self.indicators), Decimal(0))
+
+
+_LEAVES: dict[int, tuple[Scheme, tuple[int, ...], list[Indicator]]] = {}  # Scheme.leaves, by the scheme's id
 
 
 @dataclass(slots=True)

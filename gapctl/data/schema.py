@@ -154,6 +154,7 @@ _DATE = 2  # text a date was read from before (the argument: text → date, shar
 _INT = 3  # an int within 0 ≤ n < 10^15 (what `_to_int` gives back unchanged)
 _CONVERT = 4  # always through `convert`
 _ASSUMED = 5  # `assumed`
+_NUMBER = 6  # a finite Decimal below 10^15 with at most MAX_PLACES digits after the point as written
 _DATES: dict[str, dt.date] = {}  # text → the date `_to_date` read from it (this process); dates repeat
 _DATES_MAX = 50_000
 _MAX_INT = int(MAX_NUMBER)
@@ -173,6 +174,8 @@ def _mode(key: str, spec: F) -> tuple[F, int, Any]:
             return spec, _DATE, _DATES
         if spec.type == "int":
             return spec, _INT, int
+        if spec.type == "number":
+            return spec, _NUMBER, Decimal
     return spec, _CONVERT, None
 
 
@@ -210,7 +213,10 @@ class Reader:
                 what=_(what), actual=_type_name(data)), at)
             return None
         out: dict[str, Any] = {}
-        keys, required = _plan(shape)[1:]
+        plan = _PLANS.get(id(shape))
+        if plan is None or plan[0] is not shape:
+            plan = _plan(shape)
+        keys, required = plan[1], plan[2]
         for key, value in data.items():
             known = keys.get(key)
             if known is None:
@@ -243,6 +249,11 @@ class Reader:
                     continue
             elif mode == _INT:
                 if value.__class__ is int and 0 <= value < _MAX_INT:
+                    out[key] = value
+                    continue
+            elif mode == _NUMBER:  # a Decimal `_number` would give back equal and written the same
+                if value.__class__ is Decimal and value.is_finite() and -MAX_NUMBER < value < MAX_NUMBER \
+                        and value.as_tuple()[2] >= -MAX_PLACES:
                     out[key] = value
                     continue
             elif mode == _ASSUMED:

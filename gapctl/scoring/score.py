@@ -335,8 +335,11 @@ def _tree(indicators: list[Indicator], leaves: dict[str, LeafScore], scheme: Sch
     for ind in indicators:
         if ind.children:
             children = _tree(ind.children, leaves, scheme, zeroed, env)
-            points = sum((c.points for c in children), ZERO)
-            node = NodeScore(ind, points, sum((c.earned for c in children), ZERO), children)
+            points = earned = ZERO
+            for child in children:  # the two sums in one pass, added in the same order as sum() adds
+                points += child.points
+                earned += child.earned
+            node = NodeScore(ind, points, earned, children)
             node.earned, node.cut = bounds.apply(node.earned, points, ind, scoring)
             if ind.gate is not None and env is not None:
                 _gate(node, ind, env)
