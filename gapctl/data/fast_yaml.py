@@ -73,6 +73,16 @@ _FLOW = bytes.maketrans(b",[]{}:", b"      ")  # split words again at flow indic
 _START = frozenset(b"-+.0123456789_~")  # first bytes of numbers (yaml-rs reads `_1` as 1), and of null (`~`)
 _WORDS = frozenset(  # YAML 1.1 and 1.2 booleans and nulls
     b"yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off OFF null Null NULL y Y n N".split())
+# Each byte as its class for a word: white space (where both splits cut) " ", a first byte of `_START` "d",
+# a colon ":", another flow indicator ",", any other byte "x". A word of the first split (at white space) that
+# is not a word of the second (also at flow indicators and colons) holds a flow indicator or a colon; it
+# could be typed only if it starts with a `_START` byte and does not end in a colon, so it holds a flow
+# indicator, or a colon followed by a byte of the word. Most files hold no such word (a colon inside a word
+# is in a link, whose word starts with a letter): then the second split alone has every word to check.
+_CLASSES = bytes.maketrans(bytes(range(256)), bytes(
+    32 if b in b" \t\n\r\x0b\x0c" else 100 if b in _START else 58 if b == 58 else 44 if b in b",[]{}" else 120
+    for b in range(256)))
+_SPLIT_ONLY = re.compile(rb" d[^ ]*(?:,|:[^ ])")  # such a word, after the space put before the file
 _CHECKED: dict[bytes, bool] = {}  # word → both typings agree (this process)
 _CHECKED_MAX = 200_000  # words a process remembers (dates and numbers repeat across files; most words do not)
 
@@ -181,18 +191,31 @@ def _decimal(number: float) -> Decimal:
 
 def _words_agree(raw: bytes) -> bool:
     """Whether every word of the file that YAML 1.1 or 1.2 could type is typed alike by both."""
-    words = set(raw.split())
-    words.update(raw.translate(_FLOW).split())
-    start = _START
-    # a word ending in a colon is a key (or a syntax error): its text is a word of the second split too
-    candidates = {w for w in words if w[0] in start and w[-1] != 58}  # 58: ":"
-    candidates.update(words & _WORDS)
-    candidates.discard(b"-")  # a sequence entry's dash (a lone `-` value is a syntax error in both)
+    candidates = _candidates(raw)
     unknown = [w for w in candidates if w not in _CHECKED]
     if unknown:
         _check(unknown)
     checked = _CHECKED
     return all(checked[w] for w in candidates)
+
+
+def _candidates(raw: bytes) -> set[bytes]:
+    """The words of the file that YAML 1.1 or 1.2 could type: of its split at white space, and of its split
+    at white space, flow indicators and colons, those starting with a byte of `_START` (not a key's word,
+    ending in a colon; not a sequence entry's lone dash) and the boolean and null words."""
+    start = _START
+    if _SPLIT_ONLY.search(b" " + raw.translate(_CLASSES)) is None:
+        # every word of the first split that could be typed is a word of the second: split once
+        words = set(raw.translate(_FLOW).split())
+        candidates = {w for w in words if w[0] in start}
+    else:
+        words = set(raw.split())
+        words.update(raw.translate(_FLOW).split())
+        # a word ending in a colon is a key (or a syntax error): its text is a word of the second split too
+        candidates = {w for w in words if w[0] in start and w[-1] != 58}  # 58: ":"
+    candidates.update(words & _WORDS)
+    candidates.discard(b"-")  # a sequence entry's dash (a lone `-` value is a syntax error in both)
+    return candidates
 
 
 def _check(words: list[bytes]) -> None:

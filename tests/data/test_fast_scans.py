@@ -1,9 +1,10 @@
 """The byte scans that decide how a file is read give the answers of their plain definitions.
 
 `fast_yaml._plain_subset` and `yaml_depth.may_be_too_deep` look in a few bytes kept from the file, or in
-a translated copy, instead of searching the file once per pattern (they run on every file). Each is
-compared here with the plain definition it replaced, over the shipped files, the test data and
-token soups built from the bytes each check looks for (and the bytes around them).
+a translated copy, instead of searching the file once per pattern, and `fast_yaml._candidates` splits the
+file once when that finds every word (they run on every file). Each is compared here with the plain
+definition it replaced, over the shipped files, the test data and token soups built from the bytes each
+check looks for (and the bytes around them).
 """
 
 from __future__ import annotations
@@ -43,6 +44,19 @@ def too_deep(raw: bytes, limit: int) -> bool:
     return need <= 0 or re.search(rb"^[ ?-]{%d,}" % need, raw, re.M) is not None
 
 
+_START = frozenset(b"-+.0123456789_~")
+_WORDS = frozenset(
+    b"yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off OFF null Null NULL y Y n N".split())
+
+
+def candidates(raw: bytes) -> set[bytes]:
+    """The definition: the words of both splits (at white space; at white space, `,[]{}` and colons) that
+    start like a number or null and are not a key, and the boolean and null words; not a lone dash."""
+    words = set(raw.split()) | set(raw.translate(bytes.maketrans(b",[]{}:", b"      ")).split())
+    out = {w for w in words if w[0] in _START and not w.endswith(b":")} | (words & _WORDS)
+    return out - {b"-"}
+
+
 FILES = [path.read_bytes() for path in SHIPPED + TEST_DATA]
 
 PIECES = [b"---", b"...", b"--", b"..", b"-", b".", b"<<", b"<", b"\xe2\x80\xa8", b"\xe2\x80\xa9", b"\xef\xbb\xbf",
@@ -57,6 +71,7 @@ def test_the_scans_agree_on_every_file() -> None:
     for raw in FILES:
         assert fast_yaml._plain_subset(raw) == plain_subset(raw), raw[:200]
         assert may_be_too_deep(raw, MAX_DEPTH) == too_deep(raw, MAX_DEPTH), raw[:200]
+        assert fast_yaml._candidates(raw) == candidates(raw), raw[:200]
     assert any(not plain_subset(raw) for raw in FILES) and any(plain_subset(raw) for raw in FILES)
 
 
@@ -76,3 +91,12 @@ def test_the_plain_subset_scan_agrees(parts: list[bytes], base: bytes, where: in
 def test_the_depth_prefilter_agrees(parts: list[bytes], limit: int) -> None:
     raw = b"".join(parts)
     assert may_be_too_deep(raw, limit) == too_deep(raw, limit), raw
+
+
+@settings(FUZZ, max_examples=1500)
+@given(st.lists(st.sampled_from([b" ", b"\n", b"\t", b"\r", b"\x0b", b"\x0c", b":", b": ", b",", b"[", b"]", b"{",
+                                 b"}", b"-", b"- ", b"1", b"1.10", b"2021-01-02", b"12:30", b"+", b"_", b"~", b".",
+                                 b"a", b"yes", b"No", b"x:1", b"https://a", b"\xe7\xbd\x91"]), max_size=40))
+def test_the_word_split_agrees(parts: list[bytes]) -> None:
+    raw = b"".join(parts)
+    assert fast_yaml._candidates(raw) == candidates(raw), raw
