@@ -306,10 +306,15 @@ def read_file(path: Path, text: str | bytes | None = None,
     if src.fmt == "toml":
         return _parse_toml(src, decoded)
     measure_depth = may_be_too_deep(raw, MAX_DEPTH)
-    if not measure_depth and len(decoded) <= max_values()[0] // 2 and fast_yaml.available():
-        data = fast_yaml.read(raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw, decoded)
-        if data is not None:  # a file with any problem is refused there, and read below with positions
-            return Parsed(src, data, [])
+    if len(decoded) <= max_values()[0] // 2 and fast_yaml.available():
+        if measure_depth and too_deep_at(decoded, MAX_DEPTH) is None:
+            # many brackets (a unit set's `tags: [...]` on each of 3,000 units) but measured shallow: the fast
+            # path may read it, and the libyaml path need not measure again
+            measure_depth = False
+        if not measure_depth:
+            data = fast_yaml.read(raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw, decoded)
+            if data is not None:  # a file with any problem is refused there, and read below with positions
+                return Parsed(src, data, [])
     return _parse_yaml(src, decoded, measure_depth=measure_depth)
 
 

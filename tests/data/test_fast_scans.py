@@ -10,13 +10,16 @@ check looks for (and the bytes around them).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gapctl.data import fast_yaml
 from gapctl.data.sources import MAX_DEPTH
 from gapctl.data.yaml_depth import may_be_too_deep
+from gapctl.problems import TOO_DEEP
 from tests.data.test_fast_yaml import SHIPPED, TEST_DATA
 from tests.test_fuzz import FUZZ
 
@@ -100,3 +103,17 @@ def test_the_depth_prefilter_agrees(parts: list[bytes], limit: int) -> None:
 def test_the_word_split_agrees(parts: list[bytes]) -> None:
     raw = b"".join(parts)
     assert fast_yaml._candidates(raw) == candidates(raw), raw
+
+
+def test_a_shallow_file_with_many_brackets_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit set with `tags: [...]` on every unit has more brackets than the depth prefilter lets through:
+    measured shallow, it is read by the fast path, as the libyaml path reads it; a deep one is still refused."""
+    from tests.data.test_fast_yaml import Spy, both
+
+    shallow = b"units:\n" + b"".join(b"- id: u%d\n  tags: [a, b]\n  more: {x: [1, 2]}\n" % i for i in range(80))
+    deep = b"a: " + b"[" * 70 + b"]" * 70 + b"\n"
+    spy = Spy(monkeypatch)
+    fast, slow = both(Path("u.yaml"), shallow, monkeypatch)
+    assert fast == slow and not fast[1] and spy.read == 1
+    fast, slow = both(Path("d.yaml"), deep, monkeypatch)
+    assert fast == slow and [code for code, _m, _at in fast[1]] == [TOO_DEEP.code]
