@@ -32,8 +32,12 @@ class Selector(Placed):
     units: tuple[str, ...] = ()
 
     def matches(self, unit: Unit) -> bool:
-        return (unit.type in self.unit_types or unit.id in self.units
-                or any(tag in unit.tags for tag in self.tags))
+        if unit.type in self.unit_types or unit.id in self.units:
+            return True
+        for tag in self.tags:  # a loop, not any(…): most selectors name no tag, and this runs per leaf per unit
+            if tag in unit.tags:
+                return True
+        return False
 
 
 @dataclass(slots=True)
