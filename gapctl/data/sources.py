@@ -92,14 +92,33 @@ def _size(size: int) -> str:
 def display_path(path: Path) -> str:
     """A path as users typed it: relative to the working directory when inside it. Links are not
     resolved (a file or directory that is a symbolic link is named as itself, not as what it points
-    to), except to find a path given absolute through a linked directory inside the working directory."""
+    to), except to find a path given absolute through a linked directory inside the working directory.
+
+    A directory inside the working directory is worked out once per process and working directory (this
+    runs for every file read): its files are shown as its display and their names, which is what the
+    lexical steps below give them."""
     try:
-        absolute, cwd = os.path.abspath(path), os.getcwd()
+        cwd = os.getcwd()
+        directory, _sep, name = os.fspath(path).rpartition("/")
+        if directory and name not in ("", ".", "..") and os.sep == "/":
+            base = _DIRECTORIES.get((cwd, directory))
+            if base is not None:
+                return name if base == "." else base + "/" + name
+            absolute = os.path.abspath(directory)
+            if os.path.commonpath([absolute, cwd]) == cwd:
+                if len(_DIRECTORIES) > 4096:
+                    _DIRECTORIES.clear()
+                base = _DIRECTORIES[(cwd, directory)] = os.path.relpath(absolute, cwd)
+                return name if base == "." else base + "/" + name
+        absolute = os.path.abspath(path)
         if os.path.commonpath([absolute, cwd]) == cwd:
             return os.path.relpath(absolute, cwd)
         return str((path.parent.resolve() / path.name).relative_to(Path(cwd).resolve()))
     except (ValueError, OSError, RuntimeError):
         return str(path)
+
+
+_DIRECTORIES: dict[tuple[str, str], str] = {}  # (working directory, a directory inside it as given) → display
 
 
 @dataclass(eq=False)
