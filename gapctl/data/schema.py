@@ -155,6 +155,8 @@ _INT = 3  # an int within 0 ≤ n < 10^15 (what `_to_int` gives back unchanged)
 _CONVERT = 4  # always through `convert`
 _ASSUMED = 5  # `assumed`
 _NUMBER = 6  # a finite Decimal below 10^15 with at most MAX_PLACES digits after the point as written
+_CHOICE = 7  # text that is one of the choices (the argument: them as a set)
+_IDS: set[str] = set()  # text found to be an id (this process); ids recur in every file
 _DATES: dict[str, dt.date] = {}  # text → the date `_to_date` read from it (this process); dates repeat
 _DATES_MAX = 50_000
 _MAX_INT = int(MAX_NUMBER)
@@ -164,6 +166,8 @@ _PLANS: dict[int, tuple[Shape, dict[Any, tuple[F, int, Any]], list[tuple[str, F]
 def _mode(key: str, spec: F) -> tuple[F, int, Any]:
     if key == "assumed":
         return spec, _ASSUMED, None
+    if spec.type == "text" and spec.choices and not spec.path and not spec.yes_no:
+        return spec, _CHOICE, frozenset(spec.choices)
     if spec.direct:
         accepted = _AS_IS.get(spec.type)
         if spec.type == "id":
@@ -177,6 +181,13 @@ def _mode(key: str, spec: F) -> tuple[F, int, Any]:
         if spec.type == "number":
             return spec, _NUMBER, Decimal
     return spec, _CONVERT, None
+
+
+def _id_seen(value: str) -> bool:
+    if len(_IDS) >= 50_000:
+        _IDS.clear()
+    _IDS.add(value)
+    return True
 
 
 def _plan(shape: Shape) -> tuple[Shape, dict[Any, tuple[F, int, Any]], list[tuple[str, F]]]:
@@ -233,7 +244,12 @@ class Reader:
                     out[key] = value
                     continue
             elif mode == _ID:
-                if value.__class__ is str and len(value) <= MAX_ID_BYTES // 3 and ID_PATTERN.fullmatch(value):
+                if value.__class__ is str and (value in _IDS or len(value) <= MAX_ID_BYTES // 3
+                                               and ID_PATTERN.fullmatch(value) and _id_seen(value)):
+                    out[key] = value
+                    continue
+            elif mode == _CHOICE:
+                if value.__class__ is str and value in arg:
                     out[key] = value
                     continue
             elif mode == _DATE:
