@@ -62,7 +62,41 @@ def _finished(checked: outcomes.Checked, earlier: details.Source | None = None,
         source.scored = outcomes.score(checked, release=True, keep_records=keep_records, records=records)
         if earlier is not None:
             earlier.plan.records = None
+        if keep_records and source.plan.records is not None:
+            source.plan.records = Records(source.plan.records)
     return source
+
+
+class Records:
+    """The older side's finished records (unit id → its record's bytes), as `outcomes.score` reads the
+    `records` it is given (`get`, `len`), held in one buffer: 30,000 bytes objects of ~250 bytes each
+    took ~10 MB, interleaved with the older side's scoring, while the newer side was computed."""
+
+    __slots__ = ("data", "where")
+
+    def __init__(self, records: dict[str, bytes]) -> None:
+        import io
+        buffer = io.BytesIO()
+        where: dict[str, int] = {}
+        end = 0
+        for unit_id, blob in records.items():
+            buffer.write(blob)
+            where[unit_id] = end << 32 | len(blob)
+            end += len(blob)
+        self.data, self.where = buffer.getvalue(), where
+
+    def get(self, unit_id: str, default: Any = None) -> Any:
+        found = self.where.get(unit_id)
+        if found is None:
+            return default
+        start = found >> 32
+        return self.data[start:start + (found & 0xFFFFFFFF)]
+
+    def __len__(self) -> int:
+        return len(self.where)
+
+    def __contains__(self, unit_id: object) -> bool:
+        return unit_id in self.where
 
 
 def _share_files(old: details.Source, new: details.Source) -> None:
@@ -118,16 +152,41 @@ class Slim:
     summary's few kilobytes: a 30,000-unit diff no longer holds both sides' summaries at once."""
 
     __slots__ = ("unit", "scheme", "total", "grade", "grade_en", "rank", "category_rank", "groups", "source",
-                 "period", "decided", "place")
+                 "period", "decided", "_place")
 
     def __init__(self, score: UnitScore, place: tuple[int, int] | None) -> None:
-        self.unit, self.scheme, self.total, self.grade = score.unit, score.scheme, score.total, score.grade
-        self.grade_en, self.rank, self.category_rank = score.grade_en, score.rank, score.category_rank
+        self.unit, self.scheme = score.unit, score.scheme
+        self.total, self.grade = _same(score.total), _text(score.grade)
+        self.grade_en, self.rank, self.category_rank = _text(score.grade_en), score.rank, score.category_rank
         self.groups, self.source, self.period = score.groups or _NO_GROUPS, score.source, score.period
-        self.decided, self.place = _digest(score), place
+        self.decided = _digest(score)
+        self._place = None if place is None else place[0] << 32 | place[1]  # one int, not a tuple of two
+
+    @property
+    def place(self) -> tuple[int, int] | None:
+        """Where its summary is in the store (offset, length); None when it kept its summary."""
+        return None if self._place is None else (self._place >> 32, self._place & 0xFFFFFFFF)
 
 
 _NO_GROUPS: dict[str, Any] = {}  # shared by the units that have none; never written to
+_FIGURES: dict[tuple[type, str], Any] = {}  # each total once: 30,000 units share a few hundred figures
+
+
+def _same(value: Any) -> Any:
+    """The one object kept for a figure equal to `value` and written the same (Decimals are immutable;
+    `Decimal('1.0') == Decimal('1.00')` but they print differently, so the text is part of the key)."""
+    if value is None:
+        return None
+    key = (type(value), str(value))
+    found = _FIGURES.get(key)
+    if found is None:
+        found = _FIGURES[key] = value
+    return found
+
+
+def _text(value: Any) -> Any:
+    import sys
+    return sys.intern(value) if type(value) is str else value
 
 
 def _digest(score: Any) -> bytes:
