@@ -199,6 +199,8 @@ def _same(value: Any) -> Any:
     key = (type(value), str(value))
     found = _FIGURES.get(key)
     if found is None:
+        if len(_FIGURES) >= 65536:  # a round of that many distinct totals: kept as they are
+            return value
         found = _FIGURES[key] = value
     return found
 
