@@ -40,7 +40,19 @@ def side(directory: Path, tree: Any = None, memo: dict[Any, Any] | None = None,
         memo, earlier = _MEMO, _EARLIER if earlier is None else earlier
         keep_records = keep_records or earlier is None  # the older side keeps them for the newer
     checked = outcomes.check(directory, True, tree=tree, memo=memo, light=earlier is not None)
+    if earlier is not None:
+        _vouching_done(earlier)
     return _finished(checked, earlier, keep_records=keep_records)
+
+
+def _vouching_done(earlier: details.Source) -> None:
+    """The older side's revision forgets which files it found on disk to be its blobs, once the newer side
+    has taken their hashes (`outcomes.share_plan`, `_vouch`): some 6 MB at 30,000 files, let go before the
+    newer side is scored. A file of it read again later (to detail a changed unit) is checked against its
+    blob id again, as any file not vouched for is."""
+    vouched = getattr(earlier.plan.round.tree, "vouched", None)
+    if isinstance(vouched, dict):
+        vouched.clear()
 
 
 _MEMO: dict[Any, Any] | None = None  # `load`'s memo while `sides` computes both sides
@@ -61,8 +73,48 @@ def _finished(checked: outcomes.Checked, earlier: details.Source | None = None,
         # the outcomes let go before ranking
         source.scored = outcomes.score(checked, release=True, keep_records=keep_records, records=records)
         if earlier is not None:
+            if isinstance(earlier.plan.records, Records):
+                earlier.plan.records.file.close()
             earlier.plan.records = None
+        if keep_records and source.plan.records is not None:
+            source.plan.records = Records(source.plan.records)
     return source
+
+
+class Records:
+    """The older side's finished records (unit id → its record's bytes), as `outcomes.score` reads the
+    `records` it is given (`get`, `len`), kept in a temporary file and read back one at a time: 30,000 bytes
+    objects of ~250 bytes each took ~10 MB (and one buffer of them ~8 MB) while the newer side was computed."""
+
+    __slots__ = ("file", "where")
+
+    def __init__(self, records: dict[str, bytes]) -> None:
+        import tempfile
+        self.file = tempfile.TemporaryFile()
+        where: dict[str, int] = {}
+        end = 0
+        for unit_id, blob in records.items():
+            self.file.write(blob)
+            where[unit_id] = end << 32 | len(blob)
+            end += len(blob)
+        self.file.flush()
+        self.where = where
+
+    def get(self, unit_id: str, default: Any = None) -> Any:
+        import os
+        found = self.where.get(unit_id)
+        if found is None:
+            return default
+        if hasattr(os, "pread"):
+            return os.pread(self.file.fileno(), found & 0xFFFFFFFF, found >> 32)
+        self.file.seek(found >> 32)  # (Windows)
+        return self.file.read(found & 0xFFFFFFFF)
+
+    def __len__(self) -> int:
+        return len(self.where)
+
+    def __contains__(self, unit_id: object) -> bool:
+        return unit_id in self.where
 
 
 def _share_files(old: details.Source, new: details.Source) -> None:
@@ -104,8 +156,9 @@ def sides(old_directory: Path, old_tree: Any, new_directory: Path, new_tree: Any
         if old is None:
             return None, None
         slimmed_when_large(old)
-        return old, _finished(outcomes.check(new_directory, False, tree=new_tree, run=shared.reusing, memo=memo,
-                                             light=True), old)
+        checked = outcomes.check(new_directory, False, tree=new_tree, run=shared.reusing, memo=memo, light=True)
+        _vouching_done(old)
+        return old, _finished(checked, old)
     finally:
         shared.close()
 
@@ -118,16 +171,43 @@ class Slim:
     summary's few kilobytes: a 30,000-unit diff no longer holds both sides' summaries at once."""
 
     __slots__ = ("unit", "scheme", "total", "grade", "grade_en", "rank", "category_rank", "groups", "source",
-                 "period", "decided", "place")
+                 "period", "decided", "_place")
 
     def __init__(self, score: UnitScore, place: tuple[int, int] | None) -> None:
-        self.unit, self.scheme, self.total, self.grade = score.unit, score.scheme, score.total, score.grade
-        self.grade_en, self.rank, self.category_rank = score.grade_en, score.rank, score.category_rank
+        self.unit, self.scheme = score.unit, score.scheme
+        self.total, self.grade = _same(score.total), _text(score.grade)
+        self.grade_en, self.rank, self.category_rank = _text(score.grade_en), score.rank, score.category_rank
         self.groups, self.source, self.period = score.groups or _NO_GROUPS, score.source, score.period
-        self.decided, self.place = _digest(score), place
+        self.decided = _digest(score)
+        self._place = None if place is None else place[0] << 32 | place[1]  # one int, not a tuple of two
+
+    @property
+    def place(self) -> tuple[int, int] | None:
+        """Where its summary is in the store (offset, length); None when it kept its summary."""
+        return None if self._place is None else (self._place >> 32, self._place & 0xFFFFFFFF)
 
 
 _NO_GROUPS: dict[str, Any] = {}  # shared by the units that have none; never written to
+_FIGURES: dict[tuple[type, str], Any] = {}  # each total once: 30,000 units share a few hundred figures
+
+
+def _same(value: Any) -> Any:
+    """The one object kept for a figure equal to `value` and written the same (Decimals are immutable;
+    `Decimal('1.0') == Decimal('1.00')` but they print differently, so the text is part of the key)."""
+    if value is None:
+        return None
+    key = (type(value), str(value))
+    found = _FIGURES.get(key)
+    if found is None:
+        if len(_FIGURES) >= 65536:  # a round of that many distinct totals: kept as they are
+            return value
+        found = _FIGURES[key] = value
+    return found
+
+
+def _text(value: Any) -> Any:
+    import sys
+    return sys.intern(value) if type(value) is str else value
 
 
 def _digest(score: Any) -> bytes:
@@ -245,6 +325,21 @@ def slimmed_when_large(source: details.Source) -> None:
         limit = SLIM_FROM
     if len(source.scored.units) >= limit:
         slimmed(source)
+        _trimmed()
+
+
+def _trimmed() -> None:
+    """The C heap's free pages handed back to the system (glibc's malloc_trim; nothing elsewhere): what the
+    older side's scoring freed in it (its summaries' packed bytes, ranking's large lists) is not held
+    while the newer side is computed."""
+    import ctypes
+    import sys
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def slimmed(source: details.Source) -> None:

@@ -133,6 +133,8 @@ class Loaded:
             except (ValueError, TypeError):
                 problems = None
             if problems is not None:
+                if key is not None:  # the other side of a diff takes this very object, not a second copy
+                    self.memo[key] = (obj, problems)
                 self.problems.extend(problems)
                 return obj
         parsed = read_file(path, data, keep_text=not isinstance(self.tree, DiskTree))

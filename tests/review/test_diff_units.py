@@ -207,3 +207,84 @@ def test_scoring_with_the_outcomes_released_gives_the_same_round(tmp_path: Path,
         assert [unit_row(u) for u in released.units] == [unit_row(u) for u in kept.units], name
         assert [sorted((k, leaf.state, leaf.earned) for k, leaf in u.leaves.items()) for u in released.units] \
             == [sorted((k, leaf.state, leaf.earned) for k, leaf in u.leaves.items()) for u in kept.units], name
+
+
+def test_a_warm_cache_diff_equals_the_whole_round_diff_slim_pooled_or_not(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lean path with a cache that an earlier diff filled (schemes and unit sets decoded from the cache,
+    the older side's records held packed, its units slim): the same bytes as loading both sides whole, in a
+    pool of workers and in one process."""
+    from gapctl.review import diff, diff_units
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+
+    def runs() -> list[str]:
+        return [diff_outputs(diff.diff_repository(Path("."), "HEAD"), True),
+                diff_outputs(diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD"), False),
+                diff_outputs(diff.diff_rounds(Path("rounds/suizhou-2021"), Path("rounds/suizhou-2022")), False)]
+    with monkeypatch.context() as whole:
+        whole.setattr(diff_units, "side", lambda directory, tree=None: None)
+        expected = runs()
+    monkeypatch.setenv("GAPCTL_DIFF_SLIM_FROM", "0")
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    packed: list[int] = []
+    real = diff_units.Records.__init__
+
+    def counted(self: diff_units.Records, records: dict[str, bytes]) -> None:
+        real(self, records)
+        assert all(self.get(k) == v for k, v in records.items()) and len(self) == len(records)
+        packed.append(len(records))
+    monkeypatch.setattr(diff_units.Records, "__init__", counted)
+    runs()  # fills the cache
+    for jobs in ("2", "1"):
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
+        packed.clear()
+        assert runs() == expected, jobs
+        assert sum(packed) > 20, "the older sides' records were held packed"
+
+
+def test_a_warm_cache_diff_shares_the_schemes_and_units_of_the_same_bytes(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the scheme and the unit set decoded from the cache (a second diff), the newer side still takes
+    the older side's objects (load's memo) instead of decoding a second copy of each."""
+    from gapctl.review import diff
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD")  # fills the cache
+    result = diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD")
+    old, new = result.old.by_unit(), result.new.by_unit()
+    assert old and old.keys() == new.keys()
+    assert all(old[u].unit is new[u].unit and old[u].scheme is new[u].scheme for u in old)
+
+
+def test_packed_records_read_as_the_dict_they_were_made_from() -> None:
+    from gapctl.review.diff_units import Records
+
+    records = {"a": b"\x93\x01\x02\x03", "b": b"", "c": bytes(range(256)) * 3}
+    packed = Records(records)
+    assert len(packed) == 3 and "b" in packed and "z" not in packed and packed
+    assert {k: packed.get(k) for k in records} == records
+    assert packed.get("z") is None and not Records({})
+
+
+def test_a_slim_unit_keeps_its_figures_and_where_its_summary_is(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Slim` holds each figure once across units (equal and written the same) and its place as one int."""
+    from decimal import Decimal
+
+    from gapctl.review import diff_units
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    source = diff_units.side(Path("rounds/shanwei-2020").resolve())
+    assert source is not None
+    before = list(source.scored.units)
+    diff_units.slimmed(source)
+    for kept, slim in zip(before, source.scored.units, strict=True):
+        assert str(slim.total) == str(kept.total) and slim.grade == kept.grade and slim.rank == kept.rank
+        assert slim.place is not None and diff_units.full_summary(source, slim) == kept
+    assert diff_units._same(Decimal("1.0")) is diff_units._same(Decimal("1.0"))
+    assert str(diff_units._same(Decimal("2.50"))) == "2.50" and str(diff_units._same(Decimal("2.5"))) == "2.5"
