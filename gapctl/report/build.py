@@ -281,14 +281,23 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     spans: dict[str, tuple[int, int]] = {}  # unit id → where its section is in `sections`
     _round_facts(scored)  # counted here, before the workers fork: each would walk every unit (and copy its pages)
     rows = details.units_of(*sources, order=scored.units)
+    def fold(results: list[Any]) -> list[Any]:
+        """A batch's tallies merged in the worker, in the units' order, given with its last unit: the parent merges
+        one tally a batch (Decimal sums are exact: the same figures as merging unit by unit)."""
+        batch = Tally()
+        for *_rest, unit_tally in results:
+            batch.merge(unit_tally)
+        return [(*result[:4], None) for result in results[:-1]] + [(*results[-1][:4], batch)]
+
     made = (details.each(sources, rows, work, progress) if spool is None
-            else _each_spooled(sources, rows, work, progress, spool, lang))
+            else _each_spooled(sources, rows, work, progress, spool, lang, fold))
     if into is not None:  # before the workers fork: made once, not by each of them
         made_dirs.add(into[0] / "units")
         (into[0] / "units").mkdir(exist_ok=True)
     with tempfile.TemporaryFile() as sections, closing(made):  # report.html's unit sections, until the overview
         for s, (path, data, part, charts, unit_tally) in zip(scored.units, made, strict=True):
-            tally.merge(unit_tally)
+            if unit_tally is not None:
+                tally.merge(unit_tally)
             yield path, data
             if html:
                 spans[s.unit.id] = (sections.tell(), len(part))
@@ -494,7 +503,7 @@ def kept_observations(plan: Any, full: Any, obs: Any) -> bytes:
     return pickle.dumps(obs, pickle.HIGHEST_PROTOCOL)
 
 
-_SPOOLED: tuple[list[Any], Any, int, dict[Path, tuple[int, int]], str | None] | None = None  # what workers inherit
+_SPOOLED: tuple[list[Any], Any, int, dict[Path, tuple[int, int]], str | None, Any] | None = None  # workers inherit it
 _SHARED: list[Any] = []  # [round, {id(object): key}, {key: object}]: the objects summaries are sent to workers by
 
 
@@ -569,7 +578,7 @@ def _spooled_one(row: list[Any]) -> Any:
     from gapctl.scoring import details
 
     assert _SPOOLED is not None
-    sources, work, fd, places, lang = _SPOOLED
+    sources, work, fd, places, lang, _fold = _SPOOLED
     found: list[Any] = []
     for n, (source, summary) in enumerate(zip(sources, row, strict=True)):
         place = places.get(source.files.get(summary.unit.id)) if n == 0 and summary is not None else None
@@ -596,16 +605,24 @@ def _spooled_batch(packed: bytes) -> list[Any]:
     from gapctl.scoring.load import paused_gc
 
     with paused_gc():
-        return [_spooled_one(row) for row in pickle.loads(packed)]
+        return _folded([_spooled_one(row) for row in pickle.loads(packed)])
+
+
+def _folded(results: list[Any]) -> list[Any]:
+    """A batch's results as `_each_spooled`'s `fold` makes them, in the worker (as they are without one)."""
+    assert _SPOOLED is not None
+    fold = _SPOOLED[5]
+    return results if fold is None else fold(results)
 
 
 def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress: Any, spool: Any,
-                  lang: str | None = None) -> Any:
+                  lang: str | None = None, fold: Any = None) -> Any:
     """`gapctl.scoring.details.each` with the first source's details from `spool` (a PieceSpool of kept
     observations by file, or of `TailPiece`s, or empty: then from the files): a unit whose tail was made in
     `lang` and still holds after ranking is given to `work` as a `Tailed`. Large rounds in a pool of forked
     workers, which are sent each batch's summaries (`_packed`) rather than reading them from the parent's
-    memory."""
+    memory. `fold(results)`: what a pool's worker sends instead of a batch's results (e.g. one sum for the batch),
+    the same number of results in the same order; one process gives every result as `work` made it."""
     global _SPOOLED
     import gc
     import itertools
@@ -615,7 +632,7 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
     from gapctl.scoring.load import paused_gc
 
     spool.file.flush()  # the workers read it with pread
-    _SPOOLED = (sources, work, spool.file.fileno(), spool.places, lang)
+    _SPOOLED = (sources, work, spool.file.fileno(), spool.places, lang, fold)
     total = len(rows)
     workers = min(details.jobs_wanted(), max(1, total // (details.PARALLEL_FROM // 2)))
     try:
@@ -673,7 +690,7 @@ def _indexed_batch(indices: list[int]) -> list[Any]:
     from gapctl.scoring.load import paused_gc
 
     with paused_gc():
-        return [_spooled_one(_ROWS[0][i]) for i in indices]
+        return _folded([_spooled_one(_ROWS[0][i]) for i in indices])
 
 
 # --- a unit's tail made as it is scored ---------------------------------------------------------------
