@@ -88,17 +88,24 @@ def _with_provenance(page: Any, provenance: Any, lang: str) -> Any:
     """The page with the provenance at its end: the whole block on the overview, a line on a unit's page."""
     if provenance is None:
         return page
-    from gapctl.report.markdown import provenance_block, provenance_footer
+    from gapctl.report.markdown import provenance_block
 
     if page.path.startswith("index"):
         extra = provenance_block(provenance, lang)
     else:  # the same line on every unit's page: made once (the manifest's hash covers every file of the round)
-        key = (id(provenance), lang)
-        if _FOOTER.get(key, (None,))[0] is not provenance:
-            _FOOTER.clear()
-            _FOOTER[key] = (provenance, provenance_footer(provenance, lang))
-        extra = _FOOTER[key][1]
+        extra = _unit_footer(provenance, lang)
     return dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(extra))
+
+
+def _unit_footer(provenance: Any, lang: str) -> list[str]:
+    """The provenance line at the end of each unit's page, made once per provenance and language."""
+    from gapctl.report.markdown import provenance_footer
+
+    key = (id(provenance), lang)
+    if _FOOTER.get(key, (None,))[0] is not provenance:
+        _FOOTER.clear()
+        _FOOTER[key] = (provenance, provenance_footer(provenance, lang))
+    return _FOOTER[key][1]
 
 
 _FOOTER: dict[tuple[int, str], tuple[Any, list[str]]] = {}  # (id of a provenance, language) → it, its footer
@@ -291,6 +298,8 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
 
     made = (details.each(sources, rows, work, progress) if spool is None
             else _each_spooled(sources, rows, work, progress, spool, lang, fold))
+    if provenance is not None:  # the footer every unit page ends with, made before the workers fork: each worker
+        _unit_footer(provenance, lang)  # would hash the manifest of every file (30,000 at 30,000 units) again
     if into is not None:  # before the workers fork: made once, not by each of them
         made_dirs.add(into[0] / "units")
         (into[0] / "units").mkdir(exist_ok=True)
