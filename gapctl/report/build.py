@@ -240,7 +240,7 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     import tempfile
     from contextlib import closing
 
-    from gapctl.report.markdown import Tally, _round_facts, overview, unit_page
+    from gapctl.report.markdown import Tally, _round_facts, overview, rankings_ahead, unit_page
     from gapctl.scoring import details
 
     html = fmt == "html"
@@ -304,7 +304,9 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
         made_dirs.add(into[0] / "units")
         (into[0] / "units").mkdir(exist_ok=True)
     with tempfile.TemporaryFile() as sections, closing(made):  # report.html's unit sections, until the overview
-        for s, (path, data, part, charts, unit_tally) in zip(scored.units, made, strict=True):
+        for n, (s, (path, data, part, charts, unit_tally)) in enumerate(zip(scored.units, made, strict=True)):
+            if n == 0 and len(scored.units) >= details.PARALLEL_FROM:  # the workers busy: the overview's rankings
+                rankings_ahead(scored, lang, ext)
             if unit_tally is not None:
                 tally.merge(unit_tally)
             yield path, data
