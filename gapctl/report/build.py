@@ -221,6 +221,16 @@ def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous
     return count
 
 
+def lean(source: Any) -> None:
+    """Let go of what the pages never read once `source` (a gapctl.scoring.details.Source) is ranked and its
+    provenance known: every file's outcome (the summaries stay, in `source.scored`; the unit files' paths in
+    `source.files`) and each summary's decisions (how its gates and thresholds went: explain's, not the report's).
+    At 30,000 units tens of MB of the parent, which the page workers share."""
+    source.plan.outcomes = []
+    for summary in source.scored.units:
+        summary.decisions = []
+
+
 def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | None, issue: Issue | None,
                   standing: Standing | None, progress: Any, provenance: Any = None, spool: Any = None,
                   into: tuple[Path, Path] | None = None) -> Any:
@@ -654,7 +664,7 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
                     if progress and (n % 100 == 0 or n == total):
                         progress(n, total)
             return
-        from gapctl.scoring.executors import forked_pool
+        from gapctl.scoring.executors import forked_pool, trim_heap
 
         single = len(sources) == 1  # --compare's rows hold another round's summaries: left in place
         round_ = sources[0].round
@@ -669,6 +679,7 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
         _ROWS[:] = [rows]
         gc.collect()
         gc.freeze()  # what the parent holds stays out of the workers' collections: their pages stay shared
+        trim_heap()  # the scoring phase's freed chunks (each unit's tail passed through here) not reused in its pages
         try:
             # a worker forked again after GAPCTL_WORKER_BATCHES batches (as the scoring pool): each page it renders
             # touches the round's objects in the parent's memory, and the pages they live on are then copied into it

@@ -267,3 +267,22 @@ def test_removing_a_large_old_directory_from_threads_removes_all_of_it(tmp_path:
     remove_tree(str(old))
     assert not old.exists()
     assert (outside / "kept.txt").read_text() == "kept"
+
+
+@pytest.mark.parametrize("name", ROUNDS)
+def test_a_lean_source_gives_the_same_pages(name: str, tmp_path: Path) -> None:
+    """build.lean (what `gapctl report` lets go of once the round is ranked: every file's outcome, the summaries'
+    decisions) leaves every page as it was: the files of a lean source are those of the full one."""
+    path = ROOT / "rounds" / name
+    full = {}
+    for n, shed in enumerate((False, True)):
+        spool = PieceSpool()
+        checked, _ = one_pass.check(path, False, build.keep_tail("zh", True), None, spool, always=True)
+        source = details.prepare(checked, outcomes.score(checked))
+        if shed:
+            assert source.plan.outcomes
+            build.lean(source)
+            assert not source.plan.outcomes and not any(s.decisions for s in source.scored.units)
+        build.write_units(source, "html", tmp_path / f"out-{n}", "zh", spool=spool)
+        full[shed] = report_files(tmp_path / f"out-{n}")
+    assert full[True] == full[False]
