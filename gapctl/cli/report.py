@@ -113,6 +113,8 @@ def report(
         provenance = [of_rounds([scored.round, *([previous.round] if previous else [])], known)]
     else:
         provenance = [_sources_of([scored, *([previous] if previous else []), *(past.rounds[:-1] if past else [])])]
+    if source is not None:
+        build.lean(source)
     robustness = _robustness(scored, draws or 1000, 1 if seed is None else seed) if robust else None
     if len(scored.units) > 500:
         typer.echo(_("rendering {pages} pages…").format(pages=len(scored.units) + 1), err=True)

@@ -76,13 +76,41 @@ def _remove(path: str) -> bool:
     if st is None:
         return False
     if stat.S_ISDIR(st.st_mode):
-        shutil.rmtree(path, ignore_errors=True)
+        remove_tree(path)
     else:
         try:
             os.unlink(path)
         except FileNotFoundError:
             return False
     return True
+
+
+REMOVERS = 8  # threads that unlink the files of a large directory being removed
+_REMOVE_THREADED_FROM = 64  # files in one directory
+
+
+def remove_tree(path: str) -> None:
+    """`shutil.rmtree(path, ignore_errors=True)`, the files of a directory holding many unlinked from a few
+    threads: on a file system mounted with `discard` each unlink waits ~3 ms on the disk (the old report of
+    3,000 unit pages took 8-10 s to remove one file after the other, from 8 threads 0.2 s)."""
+    try:
+        for entry in os.scandir(path):
+            if entry.is_dir(follow_symlinks=False):
+                remove_tree(entry.path)
+        files = [entry.path for entry in os.scandir(path) if not entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        files = []
+    if len(files) >= _REMOVE_THREADED_FROM:
+        from concurrent.futures import ThreadPoolExecutor
+
+        def unlink(file: str) -> None:
+            try:
+                os.unlink(file)
+            except OSError:
+                pass  # left to rmtree below, which ignores what it cannot remove
+        with ThreadPoolExecutor(REMOVERS) as pool:
+            list(pool.map(unlink, files, chunksize=16))
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def sync_directory(directory: str | Path) -> None:

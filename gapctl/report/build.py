@@ -88,17 +88,24 @@ def _with_provenance(page: Any, provenance: Any, lang: str) -> Any:
     """The page with the provenance at its end: the whole block on the overview, a line on a unit's page."""
     if provenance is None:
         return page
-    from gapctl.report.markdown import provenance_block, provenance_footer
+    from gapctl.report.markdown import provenance_block
 
     if page.path.startswith("index"):
         extra = provenance_block(provenance, lang)
     else:  # the same line on every unit's page: made once (the manifest's hash covers every file of the round)
-        key = (id(provenance), lang)
-        if _FOOTER.get(key, (None,))[0] is not provenance:
-            _FOOTER.clear()
-            _FOOTER[key] = (provenance, provenance_footer(provenance, lang))
-        extra = _FOOTER[key][1]
+        extra = _unit_footer(provenance, lang)
     return dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(extra))
+
+
+def _unit_footer(provenance: Any, lang: str) -> list[str]:
+    """The provenance line at the end of each unit's page, made once per provenance and language."""
+    from gapctl.report.markdown import provenance_footer
+
+    key = (id(provenance), lang)
+    if _FOOTER.get(key, (None,))[0] is not provenance:
+        _FOOTER.clear()
+        _FOOTER[key] = (provenance, provenance_footer(provenance, lang))
+    return _FOOTER[key][1]
 
 
 _FOOTER: dict[tuple[int, str], tuple[Any, list[str]]] = {}  # (id of a provenance, language) → it, its footer
@@ -190,15 +197,22 @@ def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous
 
     def fill(stage: Staging) -> None:
         nonlocal count
-        for rel, data in _report_files(source, fmt, lang, previous, stamp, issue, standing, progress,
-                                       provenance, spool):
-            _check_rel(rel, out_dir)
-            if isinstance(data, bytes):
-                stage.put(rel, data)
-            else:  # the overview and report.html, in parts
-                with stage.open(rel) as out:
-                    for part in data:
-                        out.write(part)
+        files = _report_files(source, fmt, lang, previous, stamp, issue, standing, progress, provenance, spool,
+                              into=(stage.directory, out_dir))
+        try:
+            for rel, data in files:
+                if data is None:  # a unit's page, written into the new directory by the worker that made it
+                    stage.names.append(rel)
+                    continue
+                _check_rel(rel, out_dir)
+                if isinstance(data, bytes):
+                    stage.put(rel, data)
+                else:  # the overview and report.html, in parts
+                    with stage.open(rel) as out:
+                        for part in data:
+                            out.write(part)
+        finally:  # a failure here stops the page workers before the new directory is removed
+            files.close()
         count = len(stage.names)
     try:
         write_directory(out_dir, fill)
@@ -207,8 +221,19 @@ def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous
     return count
 
 
+def lean(source: Any) -> None:
+    """Let go of what the pages never read once `source` (a gapctl.scoring.details.Source) is ranked and its
+    provenance known: every file's outcome (the summaries stay, in `source.scored`; the unit files' paths in
+    `source.files`) and each summary's decisions (how its gates and thresholds went: explain's, not the report's).
+    At 30,000 units tens of MB of the parent, which the page workers share."""
+    source.plan.outcomes = []
+    for summary in source.scored.units:
+        summary.decisions = []
+
+
 def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | None, issue: Issue | None,
-                  standing: Standing | None, progress: Any, provenance: Any = None, spool: Any = None) -> Any:
+                  standing: Standing | None, progress: Any, provenance: Any = None, spool: Any = None,
+                  into: tuple[Path, Path] | None = None) -> Any:
     """(relative path, bytes) of every file of the report, unit pages first; the overview and report.html
     (which holds every page behind the overview) come last, each as an iterator of its bytes in parts, to be
     written before the next file is asked for.
@@ -217,11 +242,15 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     (markdown.Tally, merged as each unit comes, so no unit's tally is kept); each worker renders a unit's
     page to the bytes written and its section of report.html, which waits in a temporary file until the
     overview is known and is then copied in the pages' order (ranking order). `spool`: each unit's full
-    observations as its file was checked (`kept_observations`, gapctl.scoring.one_pass): no file read again."""
+    observations as its file was checked (`kept_observations`, gapctl.scoring.one_pass): no file read again.
+    `into`: (the new directory being filled, the report's directory): each unit's page is written there by the
+    worker that made it, and given here as (its path, None) once written; the parent writes only the overview,
+    report.html and the charts (3,000 pages' open, write and close in the parent took a second)."""
     import itertools
     import tempfile
+    from contextlib import closing
 
-    from gapctl.report.markdown import Tally, _round_facts, overview, unit_page
+    from gapctl.report.markdown import Tally, _round_facts, overview, rankings_ahead, unit_page
     from gapctl.scoring import details
 
     html = fmt == "html"
@@ -243,20 +272,53 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
             page, tally = unit_page(scored, s, lang, ext, before, standing), Tally.of(s, lang)
         page = _with_provenance(page, provenance, lang)
         if not html:
-            return page.path, (page.markdown + "\n").encode("utf-8"), b"", page.charts, tally
+            return page.path, written(page.path, (page.markdown + "\n").encode("utf-8")), b"", page.charts, tally
         text = html_render.body(page.markdown, page.charts)
-        return (page.path, html_render.document(page.title, lang, [text], unit_frame).encode("utf-8"),
-                html_render.section(_flatten_links(text)).encode("utf-8"), {}, tally)
+        data = html_render.document(page.title, lang, [text], unit_frame).encode("utf-8")
+        return (page.path, written(page.path, data), html_render.section(_flatten_links(text)).encode("utf-8"), {},
+                tally)
+
+    made_dirs: set[Path] = set()  # the directories a worker has made (or found) in the new one
+
+    def written(rel: str, data: bytes) -> bytes | None:
+        """A unit's page: written into the new directory here (in the worker), or its bytes for the parent."""
+        if into is None:
+            return data
+        stage, target = into
+        _check_rel(rel, target)
+        path = stage / rel
+        if path.parent not in made_dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made_dirs.add(path.parent)
+        with open(path, "xb") as out:
+            out.write(data)
+        return None
 
     tally = Tally()
     spans: dict[str, tuple[int, int]] = {}  # unit id → where its section is in `sections`
     _round_facts(scored)  # counted here, before the workers fork: each would walk every unit (and copy its pages)
     rows = details.units_of(*sources, order=scored.units)
+    def fold(results: list[Any]) -> list[Any]:
+        """A batch's tallies merged in the worker, in the units' order, given with its last unit: the parent merges
+        one tally a batch (Decimal sums are exact: the same figures as merging unit by unit)."""
+        batch = Tally()
+        for *_rest, unit_tally in results:
+            batch.merge(unit_tally)
+        return [(*result[:4], None) for result in results[:-1]] + [(*results[-1][:4], batch)]
+
     made = (details.each(sources, rows, work, progress) if spool is None
-            else _each_spooled(sources, rows, work, progress, spool, lang))
-    with tempfile.TemporaryFile() as sections:  # report.html's unit sections, until the overview is known
-        for s, (path, data, part, charts, unit_tally) in zip(scored.units, made, strict=True):
-            tally.merge(unit_tally)
+            else _each_spooled(sources, rows, work, progress, spool, lang, fold))
+    if provenance is not None:  # the footer every unit page ends with, made before the workers fork: each worker
+        _unit_footer(provenance, lang)  # would hash the manifest of every file (30,000 at 30,000 units) again
+    if into is not None:  # before the workers fork: made once, not by each of them
+        made_dirs.add(into[0] / "units")
+        (into[0] / "units").mkdir(exist_ok=True)
+    with tempfile.TemporaryFile() as sections, closing(made):  # report.html's unit sections, until the overview
+        for n, (s, (path, data, part, charts, unit_tally)) in enumerate(zip(scored.units, made, strict=True)):
+            if n == 0 and len(scored.units) >= details.PARALLEL_FROM:  # the workers busy: the overview's rankings
+                rankings_ahead(scored, lang, ext)
+            if unit_tally is not None:
+                tally.merge(unit_tally)
             yield path, data
             if html:
                 spans[s.unit.id] = (sections.tell(), len(part))
@@ -462,7 +524,7 @@ def kept_observations(plan: Any, full: Any, obs: Any) -> bytes:
     return pickle.dumps(obs, pickle.HIGHEST_PROTOCOL)
 
 
-_SPOOLED: tuple[list[Any], Any, int, dict[Path, tuple[int, int]], str | None] | None = None  # what workers inherit
+_SPOOLED: tuple[list[Any], Any, int, dict[Path, tuple[int, int]], str | None, Any] | None = None  # workers inherit it
 _SHARED: list[Any] = []  # [round, {id(object): key}, {key: object}]: the objects summaries are sent to workers by
 
 
@@ -537,7 +599,7 @@ def _spooled_one(row: list[Any]) -> Any:
     from gapctl.scoring import details
 
     assert _SPOOLED is not None
-    sources, work, fd, places, lang = _SPOOLED
+    sources, work, fd, places, lang, _fold = _SPOOLED
     found: list[Any] = []
     for n, (source, summary) in enumerate(zip(sources, row, strict=True)):
         place = places.get(source.files.get(summary.unit.id)) if n == 0 and summary is not None else None
@@ -564,16 +626,24 @@ def _spooled_batch(packed: bytes) -> list[Any]:
     from gapctl.scoring.load import paused_gc
 
     with paused_gc():
-        return [_spooled_one(row) for row in pickle.loads(packed)]
+        return _folded([_spooled_one(row) for row in pickle.loads(packed)])
+
+
+def _folded(results: list[Any]) -> list[Any]:
+    """A batch's results as `_each_spooled`'s `fold` makes them, in the worker (as they are without one)."""
+    assert _SPOOLED is not None
+    fold = _SPOOLED[5]
+    return results if fold is None else fold(results)
 
 
 def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress: Any, spool: Any,
-                  lang: str | None = None) -> Any:
+                  lang: str | None = None, fold: Any = None) -> Any:
     """`gapctl.scoring.details.each` with the first source's details from `spool` (a PieceSpool of kept
     observations by file, or of `TailPiece`s, or empty: then from the files): a unit whose tail was made in
     `lang` and still holds after ranking is given to `work` as a `Tailed`. Large rounds in a pool of forked
     workers, which are sent each batch's summaries (`_packed`) rather than reading them from the parent's
-    memory."""
+    memory. `fold(results)`: what a pool's worker sends instead of a batch's results (e.g. one sum for the batch),
+    the same number of results in the same order; one process gives every result as `work` made it."""
     global _SPOOLED
     import gc
     import itertools
@@ -583,7 +653,7 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
     from gapctl.scoring.load import paused_gc
 
     spool.file.flush()  # the workers read it with pread
-    _SPOOLED = (sources, work, spool.file.fileno(), spool.places, lang)
+    _SPOOLED = (sources, work, spool.file.fileno(), spool.places, lang, fold)
     total = len(rows)
     workers = min(details.jobs_wanted(), max(1, total // (details.PARALLEL_FROM // 2)))
     try:
@@ -594,7 +664,7 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
                     if progress and (n % 100 == 0 or n == total):
                         progress(n, total)
             return
-        from gapctl.scoring.executors import forked_pool
+        from gapctl.scoring.executors import forked_pool, trim_heap
 
         single = len(sources) == 1  # --compare's rows hold another round's summaries: left in place
         round_ = sources[0].round
@@ -609,6 +679,7 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
         _ROWS[:] = [rows]
         gc.collect()
         gc.freeze()  # what the parent holds stays out of the workers' collections: their pages stay shared
+        trim_heap()  # the scoring phase's freed chunks (each unit's tail passed through here) not reused in its pages
         try:
             # a worker forked again after GAPCTL_WORKER_BATCHES batches (as the scoring pool): each page it renders
             # touches the round's objects in the parent's memory, and the pages they live on are then copied into it
@@ -641,7 +712,7 @@ def _indexed_batch(indices: list[int]) -> list[Any]:
     from gapctl.scoring.load import paused_gc
 
     with paused_gc():
-        return [_spooled_one(_ROWS[0][i]) for i in indices]
+        return _folded([_spooled_one(_ROWS[0][i]) for i in indices])
 
 
 # --- a unit's tail made as it is scored ---------------------------------------------------------------
@@ -740,6 +811,14 @@ def keep_tail(lang: str | None, html: bool) -> Any:
         return pickle.dumps(TailPiece(full.unit.id, language, leaves, packed,
                                       pickle.dumps(obs, pickle.HIGHEST_PROTOCOL) if changing else None, blank),
                             pickle.HIGHEST_PROTOCOL)
+
+    def prepare(plan: Any) -> None:
+        """The round's report language worked out in the parent, before the scoring workers fork: each worker
+        walking the unit set (30,000 units) itself copied ~80 MB of the parent's pages (the units' reference
+        counts), each time it was forked again."""
+        if lang is None:
+            report_language(plan)
+    keep.prepare = prepare  # type: ignore[attr-defined]  # gapctl.scoring.one_pass calls it before forking
     return keep
 
 

@@ -323,11 +323,18 @@ def _made_html(markdown: str) -> str | None:
     if not markdown.startswith(stem) or not markdown.startswith("\n\n", len(stem)):
         return None
     rest = markdown[len(stem) + 2:]
-    after = next((line for line in rest.split("\n") if line.strip(" \t")), "")
-    if after.startswith(("-", " ", "\t")):  # a list of the page's would go on: a loose list
-        return None
-    more = _blocks_html(rest)
+    if _MORE and _MORE[0] == rest:  # the same blocks added to every page (the provenance line): made once
+        more = _MORE[1]
+    else:
+        after = next((line for line in rest.split("\n") if line.strip(" \t")), "")
+        if after.startswith(("-", " ", "\t")):  # a list of the page's would go on: a loose list
+            return None
+        more = _blocks_html(rest)
+        _MORE[:] = [rest, more]
     return None if more is None else html + more
+
+
+_MORE: list[Any] = []  # [blocks added after a page's made HTML, their HTML]
 
 
 def table_html(header: str, delimiter: str, rows: list[str]) -> str | None:

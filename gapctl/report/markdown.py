@@ -160,7 +160,7 @@ def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None, 
         lines += _table([in_lang("Grade", lang), in_lang("Units", lang)], [[md(g), str(n)] for g, n in bars], {1})
         charts["grades.svg"] = svg.column_chart(heading, bars)
         lines += [f"![{heading}](charts/grades.svg)", ""]
-    lines += _rankings(scored, lang, ext)
+    lines += _rankings_once(scored, lang, ext)
     if robustness:
         from gapctl.report.robustness import section
         lines += section(scored, robustness, lang, charts)
@@ -232,6 +232,24 @@ def rank_of(s: UnitScore) -> int | None:
 def not_published(scored: RoundScore, lang: str) -> str:
     """The label of ranks shown on request for a scheme that publishes none."""
     return in_lang("Ranks computed by gapctl on request: this scheme publishes no ranking.", lang)
+
+
+_RANKED: list[Any] = []  # [scored, lang, ext, its `_rankings`]: made ahead by `rankings_ahead`
+
+
+def rankings_ahead(scored: RoundScore, lang: str, ext: str) -> None:
+    """Make the overview's rankings (a row per unit: most of the overview's work) now, for the next `overview` of
+    the same round, language and extension to take: gapctl.report.build makes them while the page workers run,
+    rather than after them with one core idle."""
+    _RANKED[:] = [scored, lang, ext, _rankings(scored, lang, ext)]
+
+
+def _rankings_once(scored: RoundScore, lang: str, ext: str) -> list[str]:
+    if _RANKED and _RANKED[0] is scored and _RANKED[1:3] == [lang, ext]:
+        lines = _RANKED[3]
+        _RANKED.clear()
+        return lines
+    return _rankings(scored, lang, ext)
 
 
 def _rankings(scored: RoundScore, lang: str, ext: str) -> list[str]:

@@ -29,6 +29,8 @@ from gapctl.scoring.executors import chosen, forked_pool
 from gapctl.scoring.load import paused_gc
 
 Extra = Callable[[Any, Any, Any], Any]  # (plan, a unit's full score before ranking, its observations) → kept
+# An extra may have a `prepare(plan)` attribute: called once in the parent before the workers fork, for what the
+# extra works out once per round (a worker that walks the round's 30,000 units copies the pages they live on).
 BATCH = 16  # files a worker takes at a time
 
 _JOB: tuple[Any, Extra] | None = None  # what forked workers inherit
@@ -109,6 +111,9 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
                 todo.append(index)
     workers = min(outcomes.jobs_wanted(), len(todo) // (outcomes.PARALLEL_FROM // 2) or 1)
     done = total - len(todo)
+    prepare = getattr(extra, "prepare", None)
+    if prepare is not None:  # what the extra works out once per round, here before the fork rather than in each worker
+        prepare(plan)
     if len(todo) >= outcomes.PARALLEL_FROM and workers > 1 and hasattr(os, "fork"):
 
         batches = [todo[n:n + BATCH] for n in range(0, len(todo), BATCH)]

@@ -191,3 +191,98 @@ def test_report_joined_from_tails_is_the_same_in_a_pool_and_one_process_cache_on
         expected = build.render(score(check(repo / "rounds" / name).loaded.round), "html", lang or "zh")
         assert runs[0].keys() == expected.keys()  # every page (their bytes: the tests above; the CLI's end with
         assert all(run == runs[0] for run in runs[1:])  # the provenance)
+
+
+@pytest.mark.parametrize("jobs", ["2", "1"])
+def test_a_page_worker_that_fails_leaves_the_old_report_and_nothing_beside_it(
+        jobs: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit pages are written into the new directory by the page workers themselves (build.write_units' `into`):
+    a worker that fails on a page (here the round's last unit's page refused, after the others were written)
+    fails the run, and the journal rolls the new directory back: the previous report stays as it was, with no
+    half-filled directory beside it, in a pool of two as in one process."""
+    from gapctl.report.build import ReportError
+
+    path = ROOT / "rounds" / "shanwei-2020"
+    run_with(monkeypatch, jobs, False)
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the page pool is used
+    monkeypatch.setattr(details, "BATCH", 1)
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    out = tmp_path / "out"
+    before, _spool = tailed_report(path, "html", "en", out)
+    last = sorted(rel for rel in before if rel.startswith("units/"))[-1]
+    checked_rel, written = build._check_rel, []
+
+    def refused(rel: str, out_dir: Path) -> None:
+        if rel == last:
+            raise ReportError(f"refusing to write {rel}")
+        written.append(rel)  # (in the worker: only one process's own list)
+        checked_rel(rel, out_dir)
+    monkeypatch.setattr(build, "_check_rel", refused)
+    with pytest.raises(ReportError, match="refusing"):
+        tailed_report(path, "html", "zh", out)
+    assert report_files(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    if jobs == "1":
+        assert any(rel.startswith("units/") for rel in written)  # pages were written before the failure
+
+
+def test_unit_pages_written_by_the_page_workers_are_those_the_parent_would_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages written by the workers into the new directory (a pool of two, tallies summed a batch at a time in the
+    workers) give the files one process gives, and the files the parent writes when it is handed every page's
+    bytes (`_report_files` without `into`, as for a PDF)."""
+    path = ROOT / "rounds" / "suizhou-2022"
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(details, "BATCH", 2)
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    runs = []
+    for jobs in ("2", "1"):
+        run_with(monkeypatch, jobs, False)
+        runs.append(tailed_report(path, "html", "zh", tmp_path / f"out-{jobs}")[0])
+    assert runs[0] == runs[1]
+    spool = PieceSpool()
+    checked, _ = one_pass.check(path, False, build.keep_tail("zh", True), None, spool, always=True)
+    source = details.prepare(checked, outcomes.score(checked))
+    handed = {}
+    for rel, data in build._report_files(source, "html", "zh", None, None, None, None, None, spool=spool):
+        handed[rel] = data if isinstance(data, bytes) else b"".join(data)
+    assert handed == runs[0]
+
+
+def test_removing_a_large_old_directory_from_threads_removes_all_of_it(tmp_path: Path) -> None:
+    """gapctl.data.journal.remove_tree (the old report a new one replaces): files unlinked from threads when a
+    directory holds many, subdirectories and links (never followed) included, nothing left."""
+    from gapctl.data.journal import remove_tree
+
+    old = tmp_path / "old"
+    (old / "units" / "deeper").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kept.txt").write_text("kept")
+    for n in range(150):
+        (old / "units" / f"u{n}.html").write_text(str(n))
+    (old / "units" / "deeper" / "x").write_text("x")
+    (old / "index.html").write_text("i")
+    (old / "units" / "link").symlink_to(outside, target_is_directory=True)
+    remove_tree(str(old))
+    assert not old.exists()
+    assert (outside / "kept.txt").read_text() == "kept"
+
+
+@pytest.mark.parametrize("name", ROUNDS)
+def test_a_lean_source_gives_the_same_pages(name: str, tmp_path: Path) -> None:
+    """build.lean (what `gapctl report` lets go of once the round is ranked: every file's outcome, the summaries'
+    decisions) leaves every page as it was: the files of a lean source are those of the full one."""
+    path = ROOT / "rounds" / name
+    full = {}
+    for n, shed in enumerate((False, True)):
+        spool = PieceSpool()
+        checked, _ = one_pass.check(path, False, build.keep_tail("zh", True), None, spool, always=True)
+        source = details.prepare(checked, outcomes.score(checked))
+        if shed:
+            assert source.plan.outcomes
+            build.lean(source)
+            assert not source.plan.outcomes and not any(s.decisions for s in source.scored.units)
+        build.write_units(source, "html", tmp_path / f"out-{n}", "zh", spool=spool)
+        full[shed] = report_files(tmp_path / f"out-{n}")
+    assert full[True] == full[False]
