@@ -87,6 +87,9 @@ class Pass:
                 path = I._observation_path(plan, unit_id)
                 if path in index:  # else a new file: made after the check
                     edits[index[path]] = (unit_id, entries)
+            # let go here, before the workers are forked: a worker that let go of what the parent holds would touch
+            # (and so copy) every page of it — these lookups of every unit, ~70 MB a worker at 30,000 units
+            self.guessed.looked = {}
         unscored = dataclasses.replace(rp, can_score=False)  # the import shows no score
         self.paths = paths
         results: list[Any] = [None] * len(paths)
@@ -156,11 +159,7 @@ class Pass:
             return None
         if plan is None or plan.problems or len(plans) != 1 or plan.round is not rp.round:
             return None
-        # dropped here, before the workers are forked: a worker that dropped what the parent holds would touch (and
-        # so copy) every page of it — the lookups of every unit made while reading the sheet, ~70 MB a worker at
-        # 30,000 units; and the sheet's rows, read into the plan's entries already
-        guessed.looked = {}
-        del plan.sheet.rows[1:]
+        del plan.sheet.rows[1:]  # read into the plan's entries: let go before the workers are forked (see `run`)
         self.ready, self.guessed = (out, plan), guessed
         return plan
 
