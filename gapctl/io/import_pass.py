@@ -90,6 +90,9 @@ class Pass:
             # let go here, before the workers are forked: a worker that let go of what the parent holds would touch
             # (and so copy) every page of it — these lookups of every unit, ~70 MB a worker at 30,000 units
             self.guessed.looked = {}
+            # the round's units by id (import_check.units_of), the check's own (RoundPlan.units): a worker making them
+            # would touch every unit, and so copy the pages they are on, ~70 MB a worker at 30,000 units
+            plan._units = (plan.round, rp.units)
         unscored = dataclasses.replace(rp, can_score=False)  # the import shows no score
         self.paths = paths
         results: list[Any] = [None] * len(paths)

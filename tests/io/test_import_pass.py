@@ -185,7 +185,8 @@ def test_the_lean_path_gives_what_the_full_path_gives(tmp_path, monkeypatch, job
     problems, tuples for what an edit said, `Seen` for its stat): the round's outcomes, problems and the import's
     plan (bytes, stats, problems, notes, replaced observations) are those of the round checked as `outcomes.check`
     checks it and then `importer.read` after it; and the sheet's lookups and rows are let go before the workers
-    start (a worker that let go of them copied the parent's pages)."""
+    start, and the round's units by id made before (a worker that let go of them, or made them, copied the parent's
+    pages: ~70 MB a worker each at 30,000 units)."""
     from gapctl.io import importer
 
     monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
@@ -204,12 +205,13 @@ def test_the_lean_path_gives_what_the_full_path_gives(tmp_path, monkeypatch, job
             real_pool = executors.forked_pool
 
             def pool(workers, one=one, started=started, real_pool=real_pool):
-                started.append((dict(one.guessed.looked), len(one.ready[1].sheet.rows)))
+                started.append((dict(one.guessed.looked), len(one.ready[1].sheet.rows),
+                                "_units" in one.ready[1].__dict__))  # import_check.units_of: made in the parent
                 return real_pool(workers)
             monkeypatch.setattr(executors, "forked_pool", pool)
             checked = outcomes.check(Path(ROUND), False, run=one.run)
             assert one.ready is not None
-            assert started == ([({}, 1)] if jobs == "2" else [])
+            assert started == ([({}, 1, True)] if jobs == "2" else [])
             assert one.done and all(isinstance(packed, tuple) and len(packed) == 8 for packed in one.done.values())
             light = [o for o in checked.plans[0].outcomes if not o.load_problems and not o.check_problems]
             assert any(o.load_problems == () and o.measures == {} for o in light)  # the packed ones
