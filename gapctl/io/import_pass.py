@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from gapctl.io import importer as I
@@ -69,7 +70,9 @@ class Pass:
         self.file, self.mapping, self.sheet, self.force, self.whole = file, mapping, sheet, force, whole
         self.progress, self.checked_files = progress, 0  # outcomes.print_progress, as `outcomes.check` shows it
         self.ready: tuple[I.Imported, I.Plan] | None = None  # the sheet, read into a plan (None: one after other)
-        self.done: dict[str, tuple[tuple[Any, ...], dict[str, Path | None]]] = {}  # unit → _plan_one, lookups
+        self.done: dict[str, tuple[Any, ...]] = {}  # unit → its `_plan_one` and lookups, packed (`_pack`)
+        self.guessed: dict[str, Any] = {}  # target → where the workers guessed its file (`_At`)
+        self.paths: list[Path] = []  # the round's files, as `run` numbered them
 
     # --- in outcomes.check -------------------------------------------------------------------------
 
@@ -84,7 +87,14 @@ class Pass:
                 path = I._observation_path(plan, unit_id)
                 if path in index:  # else a new file: made after the check
                     edits[index[path]] = (unit_id, entries)
+            # let go here, before the workers are forked: a worker that let go of what the parent holds would touch
+            # (and so copy) every page of it — these lookups of every unit, ~70 MB a worker at 30,000 units
+            self.guessed.looked = {}
+            # the round's units by id (import_check.units_of), the check's own (RoundPlan.units): a worker making them
+            # would touch every unit, and so copy the pages they are on, ~70 MB a worker at 30,000 units
+            plan._units = (plan.round, rp.units)
         unscored = dataclasses.replace(rp, can_score=False)  # the import shows no score
+        self.paths = paths
         results: list[Any] = [None] * len(paths)
         root = None
         if plan is not None:
@@ -152,21 +162,25 @@ class Pass:
             return None
         if plan is None or plan.problems or len(plans) != 1 or plan.round is not rp.round:
             return None
-        self.ready = out, plan
+        del plan.sheet.rows[1:]  # read into the plan's entries: let go before the workers are forked (see `run`)
+        self.ready, self.guessed = (out, plan), guessed
         return plan
 
     def _take(self, unscored: Any, paths: list[Path], done: list[tuple[Any, ...]], results: list[Any]) -> None:
+        from gapctl.data.sources import SourceFile
         from gapctl.scoring.outcomes import FileOutcome, compute_with
 
         for index, light, edited in done:
             if light is None:  # problems: computed again here, where they are kept
                 results[index] = compute_with(unscored, paths[index])[0]
+            elif isinstance(light, str):  # the common case, kept small: 30,000 of them at once
+                unit, display = light.split("\0", 1)
+                results[index] = FileOutcome(SourceFile(paths[index], display), unit, _NONE, _NONE, _NONE, _NO_MEASURES)
             else:
                 src, unit, channel, evidence = light
                 results[index] = FileOutcome(src, unit, evidence_files=evidence, channel=channel)
             if edited is not None:
-                unit_id, result, looked = edited
-                self.done[unit_id] = (result, looked)
+                self.done[edited[0]] = edited
         before, self.checked_files = self.checked_files, self.checked_files + len(done)
         if self.progress and self.checked_files // 100 > before // 100:
             self.progress(self.checked_files, len(paths))
@@ -185,20 +199,71 @@ class Pass:
         plan.now = now
         out.root = round_root(plan.round.directory)
         real = now.sources
-        results: list[Any] = [None] * len(plan.planned)
+        slots: list[Any] = [None] * len(plan.planned)
         again: list[tuple[int, tuple[str, list[dict[str, Any]]]]] = []
         for n, (unit_id, entries) in enumerate(sorted(plan.planned.items())):
             found = self.done.pop(unit_id, None)
-            if found is not None and all((real[k].path if k in real else None) == v for k, v in found[1].items()):
-                results[n] = found[0]
+            if found is not None and all((real[k].path if k in real else None) == self._guess(k)
+                                         for k in found[7] or (unit_id,)):
+                slots[n] = found
             else:  # a new file, or one the guess did not find: edited here, as one after the other
                 again.append((n, (unit_id, entries)))
         if again:
             made = I._files_planned(plan, out, [item for _n, item in again])
             for (n, _item), result in zip(again, made, strict=True):
-                results[n] = result
-        I._plan_files(plan, out, results)
+                slots[n] = result
+        self.guessed = {}
+        I._plan_files(plan, out, self._unpacked(slots, plan.sheet.name))
         return I._finish(out, plan, [plan])
+
+    def _guess(self, key: str) -> Path | None:
+        """Where a worker found `key`'s file (`_Looked.get`)."""
+        found = self.guessed.get(key)
+        return found.path if found is not None else None
+
+    def _unpacked(self, slots: list[Any], sheet: str) -> Any:
+        """Each unit's `_plan_one` in turn (importer._plan_files), from `_pack`'s form; each let go once given."""
+        for n, item in enumerate(slots):
+            slots[n] = None
+            if len(item) == 5:  # made here
+                yield item
+                continue
+            _unit, index, path, data, seen, said, checked, _looked = item
+            yield (self.paths[index] if path is None else path, data, None if seen is None else I.Seen(*seen),
+                   _said_of(said, sheet), checked if checked is None else (checked[0], _said_of(checked[1], sheet)))
+
+
+_NONE: tuple[Any, ...] = ()  # the problems and evidence files of every file without problems: one shared, read only
+_NO_MEASURES: Any = MappingProxyType({})  # and their measures: one empty mapping, read only
+
+
+def _packed_said(said: list[tuple[str, Any]], sheet: str) -> tuple[Any, ...]:
+    """What an edit said ((kind, sheets.Issue) in order), as plain tuples: fewer, smaller objects to send and keep
+    (a worker's 30,000 files' worth of them are kept until the round is checked); `_said_of` makes them again."""
+    from gapctl.io.sheets import Issue
+
+    return tuple((kind, None if issue.sheet == sheet else issue.sheet, issue.row, issue.col, issue.code,
+                  issue.message, issue.at) if type(issue) is Issue else (kind, issue) for kind, issue in said)
+
+
+def _said_of(packed: tuple[Any, ...], sheet: str) -> list[tuple[str, Any]]:
+    from gapctl.io.sheets import Issue
+
+    return [(item[0], Issue(sheet if item[1] is None else item[1], *item[2:])) if len(item) == 7 else item
+            for item in packed]
+
+
+def _pack(index: int, path: Path, sheet: str, edited: tuple[str, tuple[Any, ...], dict[str, Path | None]]
+          ) -> tuple[Any, ...]:
+    """A worker's edit of the file `index` as it is sent and kept until the import is planned: (unit, index, its
+    path or None when it is the file's, new bytes, (st_dev, st_ino, st_size, st_mtime_ns) or None, what the edit
+    said, its check, the targets looked up or None when only the unit's own)."""
+    unit_id, (at, data, seen, said, checked), looked = edited
+    keys = tuple(looked)
+    return (unit_id, index, None if at == path else at, data,
+            None if seen is None else (seen.st_dev, seen.st_ino, seen.st_size, seen.st_mtime_ns),
+            _packed_said(said, sheet), checked if checked is None else (checked[0], _packed_said(checked[1], sheet)),
+            None if keys == (unit_id,) else keys)
 
 
 def _target(path: Path) -> str:
@@ -217,18 +282,21 @@ def _batch(span: tuple[int, int]) -> list[tuple[Any, ...]]:
     assert job is not None
     *rest, spool = job
     done = _files(tuple(rest), span)
+    plan, paths = rest[1], rest[4]
     if spool is None:
-        return done
+        return [(index, light, edited if edited is None else _pack(index, paths[index], plan.sheet.name, edited))
+                for index, light, edited in done]
     name, offset = os.path.join(spool, str(span[0])), 0
     with open(name, "wb") as out:  # not fsynced: the writing copies it into fsynced temporary files
         for n, (index, light, edited) in enumerate(done):
-            if edited is None or edited[1][1] is None:
+            if edited is None:
                 continue
-            unit_id, (path, data, seen, said, checked), looked = edited
-            out.write(data)
-            done[n] = (index, light, (unit_id, (path, I.Spooled(name, offset, len(data)), seen, said, checked),
-                                      looked))
-            offset += len(data)
+            if edited[1][1] is not None:
+                unit_id, (path, data, seen, said, checked), looked = edited
+                out.write(data)
+                edited = (unit_id, (path, I.Spooled(name, offset, len(data)), seen, said, checked), looked)
+                offset += len(data)
+            done[n] = (index, light, _pack(index, paths[index], plan.sheet.name, edited))
     return done
 
 
@@ -248,10 +316,22 @@ def _files(job: tuple[Any, ...], span: tuple[int, int]) -> list[tuple[Any, ...]]
             from gapctl.scoring.outcomes import compute_with
 
             outcome = compute_with(unscored, path)[0]
-        light = None if outcome.load_problems or outcome.check_problems else \
-            (outcome.src, outcome.unit, outcome.channel, outcome.evidence_files)
-        out.append((index, light, edited))
+        out.append((index, _light(outcome, path), edited))
     return out
+
+
+def _light(outcome: Any, path: Path) -> Any:
+    """A file's outcome as a worker sends it: None when it has problems (the parent checks it again); for the
+    common file (its own path, no channel, no evidence file, nothing kept of its text) one string, its unit and how
+    its path is shown; else (src, unit, channel, evidence files)."""
+    if outcome.load_problems or outcome.check_problems:
+        return None
+    src = outcome.src
+    if src.path == path and src.text is None and src._positions is None and outcome.channel is None \
+            and not outcome.evidence_files and isinstance(outcome.unit, str) and "\0" not in outcome.unit \
+            and type(src.display) is str:
+        return f"{outcome.unit}\0{src.display}"
+    return src, outcome.unit, outcome.channel, outcome.evidence_files
 
 
 def _edit(unscored: Any, plan: I.Plan, root: Path | None, path: Path, unit_id: str,

@@ -627,6 +627,7 @@ class Spooled:
     """A file's new bytes kept in a worker's spool file (`length` bytes from `offset`): read in chunks when
     written (gapctl.data.writes takes any iterable of bytes), whole by `bytes()`."""
 
+    __slots__ = ("name", "offset", "length")  # one per file edited, kept until written
     CHUNK = 1 << 20
 
     def __init__(self, name: str, offset: int, length: int):
@@ -648,6 +649,20 @@ class Spooled:
 
     def __bytes__(self) -> bytes:
         return b"".join(self)
+
+
+class Seen:
+    """How a file was when read, as far as writing it needs (gapctl.data.writes compares st_dev, st_ino, st_size
+    and st_mtime_ns): what an import keeps of its os.stat_result, one per file edited, until it is written."""
+
+    __slots__ = ("st_dev", "st_ino", "st_size", "st_mtime_ns")
+
+    def __init__(self, st_dev: int, st_ino: int, st_size: int, st_mtime_ns: int):
+        self.st_dev, self.st_ino, self.st_size, self.st_mtime_ns = st_dev, st_ino, st_size, st_mtime_ns
+
+    @classmethod
+    def of(cls, st: Any) -> Seen | None:
+        return None if st is None else cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 class _Said:

@@ -160,3 +160,75 @@ def test_import_leaves_the_cache_as_it_is_and_scores_the_same_after(tmp_path, mo
     warm = runner.invoke(app, ["score", ROUND])
     cold = runner.invoke(app, ["score", ROUND, "--no-cache"])
     assert warm.exit_code == cold.exit_code == 0 and warm.stdout == cold.stdout
+
+
+def _plan_shown(imported) -> tuple:
+    """Everything an import plan says and would write, in plain values."""
+    def issue(i):
+        return (i.sheet, i.row, i.col, i.code, i.message, i.at)
+    return ({p: bytes(d) for p, d in imported.files.items()},
+            {p: None if s is None else (s.st_dev, s.st_ino, s.st_size, s.st_mtime_ns)
+             for p, s in imported.seen.items()},
+            imported.problems, imported.notes, imported.entries, [issue(i) for i in imported.issues],
+            [issue(i) for i in imported.replaced], imported.root)
+
+
+def _outcomes_shown(checked) -> list:
+    return [(o.src.path, o.src.display, o.unit, o.channel, [(p.code, p.message, p.at) for p in o.load_problems],
+             [(p.code, p.message, p.at) for p in o.check_problems], [(e.file, e.at) for e in o.evidence_files])
+            for o in checked.plans[0].outcomes]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_the_lean_path_gives_what_the_full_path_gives(tmp_path, monkeypatch, jobs):
+    """What the workers send and the parent keeps is packed small (`_light`, `_pack`: a string per file without
+    problems, tuples for what an edit said, `Seen` for its stat): the round's outcomes, problems and the import's
+    plan (bytes, stats, problems, notes, replaced observations) are those of the round checked as `outcomes.check`
+    checks it and then `importer.read` after it; and the sheet's lookups and rows are let go before the workers
+    start, and the round's units by id made before (a worker that let go of them, or made them, copied the parent's
+    pages: ~70 MB a worker each at 30,000 units)."""
+    from gapctl.io import importer
+
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(import_pass, "BATCH", 3)
+    monkeypatch.setenv("GAPCTL_JOBS", jobs)
+    rows = [*ROWS, "finance,1.1,未完成,,", "social,2.1.1,完成,无,已改"]
+    shown = []
+    for name in ("lean", "full"):
+        repo = _repo(tmp_path / name)
+        monkeypatch.chdir(repo)
+        Path("r.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        if name == "lean":
+            one = import_pass.Pass(Path("r.csv"), None, None, True, whole=None)
+            started: list = []
+            from gapctl.scoring import executors
+            real_pool = executors.forked_pool
+
+            def pool(workers, one=one, started=started, real_pool=real_pool):
+                started.append((dict(one.guessed.looked), len(one.ready[1].sheet.rows),
+                                "_units" in one.ready[1].__dict__))  # import_check.units_of: made in the parent
+                return real_pool(workers)
+            monkeypatch.setattr(executors, "forked_pool", pool)
+            checked = outcomes.check(Path(ROUND), False, run=one.run)
+            assert one.ready is not None
+            assert started == ([({}, 1, True)] if jobs == "2" else [])
+            assert one.done and all(isinstance(packed, tuple) and len(packed) == 8 for packed in one.done.values())
+            light = [o for o in checked.plans[0].outcomes if not o.load_problems and not o.check_problems]
+            assert any(o.load_problems == () and o.measures == {} for o in light)  # the packed ones
+            plan = one.imported(checked)
+            assert all(isinstance(s, importer.Seen) for s in plan.seen.values() if s is not None)
+        else:
+            checked = outcomes.check(Path(ROUND), False)
+            plan = importer.read(checked.plans[0].round, Path("r.csv"), None, None, True,
+                                 now=importer.Now.of_checked(checked), preview=False)
+        data = _plan_shown(plan)
+        assert data[-1] is not None and Path(data[-1]).resolve() == repo.resolve()
+        shown.append((_outcomes_shown(checked), [(p.code, p.message) for p in checked.report.problems], data[:-1]))
+        assert importer.write(plan)
+        shown[-1] = (*shown[-1], {p.name: p.read_bytes() for p in sorted(Path(ROUND, "observations").iterdir())})
+    lean, full = shown
+    assert lean[0] == full[0] and lean[1] == full[1]
+    files, seen = lean[2][:2]
+    assert lean[2][2:] == full[2][2:] and files == full[2][0] and set(seen) == set(full[2][1]) == set(files)
+    assert lean[3] == full[3]
+    assert lean[2][2] == [] and len(files) == 5 and sum(s is None for s in seen.values()) == 1  # office.yaml: new
