@@ -609,6 +609,106 @@ class PieceSpool:
         self.file.close()
 
 
+EARLY_BATCH = 16  # unit files a worker takes at a time in `early_pieces`
+
+
+def early_run(spool: Any, progress: Any = None) -> Any:
+    """A `run(plan, only_round)` for `gapctl.scoring.outcomes.check` with the cache on: every unit file's
+    `pieces` made first (`early_pieces`, into `spool`), then the files' outcomes as usual (`run_plan`, from
+    the cache when it is warm). The pool that renders the rows is forked while the parent holds only the
+    round and its plan, before it reads 30,000 outcomes from the cache and ranks them: its workers share
+    the little the parent holds then, instead of copying pages of a parent at its largest; and the parent
+    finishes the rows from the spool (`_finished`) with no second pool."""
+    from gapctl.scoring import outcomes
+
+    def run(plan: Any, only_round: bool) -> None:
+        if only_round and early_fits(plan):
+            early_pieces(plan, spool, progress)
+        outcomes.run_plan(plan, progress)
+    return run
+
+
+def early_fits(plan: Any) -> bool:
+    """Whether the rows can be made before the round is scored: one round that may be scored, on this
+    machine, without channels or periods (whose rows `_finished` does not finish)."""
+    from gapctl.scoring.executors import chosen
+
+    round_ = plan.round
+    return plan.can_score and chosen() is None and not round_.channel_paths and not round_.periods \
+        and round_.unit_set is not None
+
+
+def early_pieces(plan: Any, spool: Any, progress: Any = None) -> None:
+    """Each unit file's `pieces` made from its bytes and the round's plan alone (no other unit, no
+    cache), in a pool of forked workers for large rounds, put in `spool` by path as they come."""
+    from gapctl.scoring import details
+    from gapctl.scoring.executors import map_here
+
+    paths = plan.round.observation_paths
+    total = len(paths)
+    workers = min(details.jobs_wanted(), max(1, total // (details.PARALLEL_FROM // 2)))
+    if total < details.PARALLEL_FROM:
+        workers = 1
+    _provisional(plan.round)  # made once here: the workers inherit it
+    jobs = [([(index, paths[index], None) for index in range(n, min(n + EARLY_BATCH, total))], None)
+            for n in range(0, total, EARLY_BATCH)]
+    done = 0
+    for items, result in map_here(_early_batch, plan, jobs, workers):
+        for path, data in result:
+            spool[path] = data
+        if progress and (done + len(items)) // 100 > done // 100:
+            progress(done + len(items), total)
+        done += len(items)
+
+
+def _early_batch(plan: Any, items: list[Any], _extra: Any) -> list[tuple[Path, bytes]]:
+    from gapctl.scoring.load import paused_gc
+
+    out = []
+    with paused_gc():
+        for _index, path, _data in items:
+            made = early_piece(plan, path)
+            if made is not None:
+                out.append((path, made))
+    return out
+
+
+def early_piece(plan: Any, path: Path) -> bytes | None:
+    """One unit file's `pieces`: the file read, its observations built and the unit scored as
+    `gapctl.scoring.details.detail` does (before the summary finishes it); None when the file cannot give
+    them (too large, unreadable, not a unit's observations, errors, no such unit or scheme), and then
+    `_finished` details the unit from its file, if it has a summary at all."""
+    from gapctl.data.sources import over_limit, read_file
+    from gapctl.data.tree import DiskTree
+    from gapctl.problems import ERROR
+    from gapctl.scoring.load import build_observations
+    from gapctl.scoring.score import score_unit
+
+    round_ = plan.round
+    tree = round_.tree or DiskTree()
+    on_disk = isinstance(tree, DiskTree)
+    if on_disk and over_limit(path):
+        return None
+    try:
+        data = tree.read_bytes(path)
+    except OSError:
+        return None
+    parsed = read_file(path, data, keep_text=not on_disk)
+    if parsed.data is None:
+        return None
+    problems = list(parsed.problems)
+    obs = build_observations(parsed.src, parsed.data, problems)
+    if obs is None or obs.channel is not None or any(p.severity == ERROR for p in problems):
+        return None
+    unit = plan.units.get(obs.unit)
+    scheme = round_.scheme_for(unit) if unit is not None else None
+    if unit is None or scheme is None:
+        return None
+    full = score_unit(scheme, unit, obs, plan.externals.get(unit.id), round_.appeals.get(unit.id),
+                      round_.stages.get("evidence_due"))
+    return pieces(plan, full, obs)
+
+
 def _unpacked(found: Any) -> Pieces | None:
     """A unit's pieces as a worker sent them (pickled by `pieces`, in this same run), or None."""
     return pickle.loads(found) if isinstance(found, bytes) else found
