@@ -234,11 +234,23 @@ def matrix_table(scored: RoundScore, rows: list[list[Any]] | None = None) -> Tab
     if rows is None:
         rows = [row for score in scored.units for row in matrix_rows(unit_scores(scored, score), found)]
     # the header carries the indicator's id, name and points; the schema's description, its name alone
-    leaf_names = {leaf.id: leaf.name for s in matrix_scores(scored) for leaf in s.scheme.leaves()}
+    leaf_names = {leaf.id: leaf.name for scheme in _last_schemes(matrix_scores(scored)) for leaf in scheme.leaves()}
     # a unit has several rows once its channels or periods have theirs: no primary key then (its cells are empty)
     key = [] if found.with_channels or found.with_periods else ["unit"]
     return Table("matrix", EXPORT_MATRIX, fields, rows, key, {i: leaf_names.get(i, i) for i, _ in found.columns},
                  missing=["", NOT_APPLICABLE_CELL, PENDING_CELL])
+
+
+def _last_schemes(scores: list[Any]) -> list[Any]:
+    """The schemes of `scores`, each once, in the order of each one's last score: a dict made over them takes
+    for an id what the last score's scheme says, as over every score, without walking a scheme per unit."""
+    seen: set[int] = set()
+    out = []
+    for score in reversed(scores):
+        if id(score.scheme) not in seen:
+            seen.add(id(score.scheme))
+            out.append(score.scheme)
+    return out[::-1]
 
 
 def matrix_rows(scores: list[Any], found: Shape) -> list[list[Any]]:
@@ -628,6 +640,87 @@ def early_run(spool: Any, progress: Any = None) -> Any:
     return run
 
 
+def spooled_run(spool: Any, progress: Any = None) -> Any:
+    """A `run(plan, only_round)` for `gapctl.scoring.outcomes.check` with the cache off: each file read,
+    checked and scored once by a worker that also makes its unit's `pieces` (`gapctl.scoring.one_pass`'s
+    one pass), the outcomes' bytes spooled to a temporary file and decoded only once the pool is done.
+    The parent holds the round and its plan while the workers run, and grows to 30,000 decoded outcomes
+    only after they are gone, so that the two never add up."""
+
+    def run(plan: Any, only_round: bool) -> None:
+        _spooled(plan, pieces if only_round else None, spool, progress)
+    return run
+
+
+def _spooled(plan: Any, extra: Any, spool: Any, progress: Any) -> None:
+    import os
+    import tempfile
+
+    from gapctl.scoring import outcomes
+    from gapctl.scoring.executors import map_here
+
+    paths = outcomes.round_paths(plan)
+    total = len(paths)
+    results: list[Any] = [None] * total
+    workers = min(outcomes.jobs_wanted(), total // (outcomes.PARALLEL_FROM // 2) or 1)
+    if total < outcomes.PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
+        for index, path in enumerate(paths):
+            results[index], _key, kept = outcomes.compute_with(plan, path, extra)
+            if kept is not None:
+                spool[path] = kept
+    else:
+        if extra is not None:
+            _provisional(plan.round)  # made once here: the workers inherit it
+        jobs = [([(index, paths[index], None) for index in range(n, min(n + EARLY_BATCH, total))], None)
+                for n in range(0, total, EARLY_BATCH)]
+        places: list[tuple[int, int] | None] = [None] * total
+        done = end = 0
+        with tempfile.TemporaryFile() as payloads:
+            for items, computed in map_here(_spooled_batch, (plan, extra), jobs, workers):
+                for index, payload, kept, digest in computed:
+                    if digest is not None:
+                        plan.hashes[paths[index]] = digest
+                    if payload is not None:
+                        payloads.write(payload)
+                        places[index] = (end, len(payload))
+                        end += len(payload)
+                    if kept is not None:
+                        spool[paths[index]] = kept
+                if progress and (done + len(items)) // 100 > done // 100:
+                    progress(done + len(items), total)
+                done += len(items)
+            payloads.seek(0)
+            for index, path in enumerate(paths):
+                place = places[index]
+                if place is None:  # could not travel: computed again here
+                    results[index], _key, kept = outcomes.compute_with(plan, path, extra)
+                    if kept is not None:
+                        spool[path] = kept
+                    continue
+                payloads.seek(place[0])
+                results[index] = outcomes.load_outcome(plan, path, payloads.read(place[1]))
+    if progress:
+        progress(total, total)
+    plan.computed = total
+    plan.outcomes = [r for r in results if r is not None]
+
+
+def _spooled_batch(context: tuple[Any, Any], items: list[Any], _extra: Any) -> list[tuple[int, Any, Any, Any]]:
+    """In a worker: each file's outcome encoded, its pieces, and its content hash when it may be cached (what
+    the parent's plan.hashes keeps for gapctl.review.provenance), as gapctl.scoring.one_pass's workers do."""
+    from gapctl.scoring import outcomes
+    from gapctl.scoring.load import paused_gc
+
+    plan, extra = context
+    out = []
+    with paused_gc():
+        for index, path, _data in items:
+            outcome, key, kept = outcomes.compute_with(plan, path, extra)
+            out.append((index, outcomes.dump_outcome(plan, outcome), kept,
+                        plan.hashes.pop(path, None) if key is not None else None))
+    return out
+
+
 def early_fits(plan: Any) -> bool:
     """Whether the rows can be made before the round is scored: one round that may be scored, on this
     machine, without channels or periods (whose rows `_finished` does not finish)."""
@@ -731,9 +824,8 @@ def _finished(scored: RoundScore, source: Any, found_pieces: Any, found: Shape,
 
 def _finish(scored: RoundScore, source: Any, found_pieces: Any, found: Shape,
             matrix_fields: list[Field], problem_fields: list[Field]) -> Iterator[tuple[bytes, bytes]]:
-    import dataclasses
-
     from gapctl.scoring import details
+    from gapctl.scoring.score import ZERO
 
     lost_type, state_type = problem_fields[len(problem_fields) - 5].type, problem_fields[len(problem_fields) - 4].type
     for summary in scored.units:
@@ -758,10 +850,12 @@ def _finish(scored: RoundScore, source: Any, found_pieces: Any, found: Shape,
             if key not in decided:
                 lines.append(line)
                 continue
-            leaf = dataclasses.replace(decided[key], points=points)
-            if leaf.lost > 0 or leaf.state == "pending":
-                figure = None if leaf.state == "pending" else Decimal(two(leaf.lost))
-                lines.append(before + _cell(figure, lost_type) + "," + _cell(STATE_WORDS.get(leaf.state, leaf.state),
+            leaf = decided[key]  # its `lost` with the points the worker saw (`LeafScore.lost`), no copy made
+            section, state = leaf.indicator.section, leaf.state
+            lost = -leaf.earned if section == "penalty" else ZERO if section == "bonus" else points - leaf.earned
+            if lost > 0 or state == "pending":
+                figure = None if state == "pending" else Decimal(two(lost))
+                lines.append(before + _cell(figure, lost_type) + "," + _cell(STATE_WORDS.get(state, state),
                                                                              state_type) + after)
         yield "".join(parts).encode("utf-8"), "".join(lines).encode("utf-8")
 
