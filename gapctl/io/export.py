@@ -494,6 +494,8 @@ class Pieces:
     problems: list[Any]            # CSV lines (str), or (leaf id, points, text before and after its 扣分 and
                                    # 评估状态, its line before ranking or "") for a leaf ranking may change
     later: frozenset[str]          # the leaves ranking may change
+    digest: str | None = None      # the sha256 of the file they were made from, when made before its check
+                                   # (`early_piece`): `_finish` uses them only if the check read the same bytes
 
 
 _PROVISIONAL: tuple[Any, Shape, list[Field], list[Field]] | None = None  # a worker's, for its round
@@ -542,9 +544,10 @@ def matrix_texts(score: Any, found: Shape, fields: list[Field]) -> list[str]:
         _leaf_cell(leaves.get(leaf_id)) for leaf_id, _ in found.columns]
 
 
-def pieces(plan: Any, full: Any, obs: Any) -> bytes:
+def pieces(plan: Any, full: Any, obs: Any, digest: str | None = None) -> bytes:
     """A unit's `Pieces` from its full score before ranking, pickled (a gapctl.scoring.one_pass extra, made in
-    a worker: the parent keeps the bytes as they come, in a `PieceSpool`)."""
+    a worker: the parent keeps the bytes as they come, in a `PieceSpool`). `digest`: the sha256 of the file's
+    bytes, when they were read before the round's check (see `Pieces.digest`)."""
     found, matrix_fields, problem_fields = _provisional(plan.round)
     cells = matrix_texts(full, found, matrix_fields)
     later = frozenset(key for key, leaf in full.leaves.items() if _decided_later(leaf))
@@ -578,7 +581,7 @@ def pieces(plan: Any, full: Any, obs: Any) -> bytes:
                 items[-1] += line
             else:
                 items.append(line)
-    return pickle.dumps(Pieces(segments, opened, items, later), pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps(Pieces(segments, opened, items, later, digest), pickle.HIGHEST_PROTOCOL)
 
 
 class PieceSpool:
@@ -771,6 +774,7 @@ def early_piece(plan: Any, path: Path) -> bytes | None:
     `gapctl.scoring.details.detail` does (before the summary finishes it); None when the file cannot give
     them (too large, unreadable, not a unit's observations, errors, no such unit or scheme), and then
     `_finished` details the unit from its file, if it has a summary at all."""
+    from gapctl.data.cache import content_hash
     from gapctl.data.sources import over_limit, read_file
     from gapctl.data.tree import DiskTree
     from gapctl.problems import ERROR
@@ -799,7 +803,7 @@ def early_piece(plan: Any, path: Path) -> bytes | None:
         return None
     full = score_unit(scheme, unit, obs, plan.externals.get(unit.id), round_.appeals.get(unit.id),
                       round_.stages.get("evidence_due"))
-    return pieces(plan, full, obs)
+    return pieces(plan, full, obs, content_hash(data))
 
 
 def _unpacked(found: Any) -> Pieces | None:
@@ -828,11 +832,14 @@ def _finish(scored: RoundScore, source: Any, found_pieces: Any, found: Shape,
     from gapctl.scoring.score import ZERO
 
     lost_type, state_type = problem_fields[len(problem_fields) - 5].type, problem_fields[len(problem_fields) - 4].type
+    hashes = source.plan.hashes
     for summary in scored.units:
         path = source.files.get(summary.unit.id)
         got = _unpacked(found_pieces.pop(path, None)) if path is not None else None  # none kept once written
         decided = summary.leaves
-        if got is None or any(key not in got.later for key in decided):  # no file, or not left open: read here
+        # no file, not left open, or made from other bytes than the check read (edited meanwhile): read here
+        if got is None or any(key not in got.later for key in decided) or (
+                got.digest is not None and got.digest != hashes.get(path)):
             scores = _detailed_scores(source, scored, details.detail(source, summary))
             yield (row_text(matrix_fields, matrix_rows(scores, found)).encode("utf-8"),
                    row_text(problem_fields, problem_rows(scores, found)).encode("utf-8"))

@@ -99,3 +99,26 @@ def test_pool_rows_all_come_back_before_any_outcome_is_decoded(no_cache: bool, s
     _export(tmp_path / "run", "shanwei-2020", "csv", env)
     assert events.count("piece") == 43 and events.count("outcome") >= 43, events
     assert events.index("outcome") > len(events) - events[::-1].index("piece") - 1, events
+
+
+def test_a_file_edited_after_its_rows_were_made_is_exported_as_the_check_read_it(
+        small_pools: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warm path makes each unit's rows before the round is checked; a file edited in between is not
+    exported from the rows of its older bytes (they carry the sha256 they were made from) but read again."""
+    env = {"GAPCTL_JOBS": "1"}
+    _export(tmp_path / "fill", "shanwei-2020", "csv", env)
+    edited = small_pools / "rounds/shanwei-2020/observations/chengqu.yaml"
+    text = edited.read_text(encoding="utf-8")
+    assert '    fraction: 0.6\n' in text
+    real = outcomes.run_plan
+
+    def edit_then_run(plan, *args, **kwargs):
+        edited.write_text(text.replace('    fraction: 0.6\n', '    fraction: 0.2\n', 1), encoding="utf-8")
+        return real(plan, *args, **kwargs)
+    monkeypatch.setattr(outcomes, "run_plan", edit_then_run)
+    _export(tmp_path / "raced", "shanwei-2020", "csv", env)
+    monkeypatch.setattr(outcomes, "run_plan", real)
+    _export(tmp_path / "after", "shanwei-2020", "csv", {"GAPCTL_JOBS": "1", "GAPCTL_NO_CACHE": "1"})
+    raced, after = report_files(tmp_path / "raced"), report_files(tmp_path / "after")
+    assert raced["problems.csv"] != report_files(tmp_path / "fill")["problems.csv"]
+    assert {k: raced[k] for k in TABLES} == {k: after[k] for k in TABLES}
