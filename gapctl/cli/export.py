@@ -95,6 +95,10 @@ def export_command(
     # each unit's rows from its own files, in a pool for large rounds (the round loaded whole at a revision)
     scored, source = _detailed(paths[0], final, use_cache=not no_cache, rev=rev, provenance=provenance,
                                check=check)
+    if source is not None and pieces is not None:
+        # the files' outcomes are done with (the source knows each unit's file; the summaries are in `scored`):
+        # let go before the rows are finished, where a 30,000-unit export peaks
+        source.plan.outcomes = []
     target = out or Path("out") / f"{scored.round.id}-{fmt.value}"
     try:
         written = export(scored, fmt.value, target, provenance[0], source, pieces)

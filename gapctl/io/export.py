@@ -750,22 +750,22 @@ def early_pieces(plan: Any, spool: Any, progress: Any = None) -> None:
             for n in range(0, total, EARLY_BATCH)]
     done = 0
     for items, result in map_here(_early_batch, plan, jobs, workers):
-        for path, data in result:
-            spool[path] = data
+        for index, data in result:
+            spool[paths[index]] = data  # the plan's own path: no second Path object per unit held meanwhile
         if progress and (done + len(items)) // 100 > done // 100:
             progress(done + len(items), total)
         done += len(items)
 
 
-def _early_batch(plan: Any, items: list[Any], _extra: Any) -> list[tuple[Path, bytes]]:
+def _early_batch(plan: Any, items: list[Any], _extra: Any) -> list[tuple[int, bytes]]:
     from gapctl.scoring.load import paused_gc
 
     out = []
     with paused_gc():
-        for _index, path, _data in items:
+        for index, path, _data in items:
             made = early_piece(plan, path)
             if made is not None:
-                out.append((path, made))
+                out.append((index, made))
     return out
 
 
