@@ -1101,6 +1101,12 @@ def _provenance_json(scored: RoundScore, provenance: Any) -> bytes:
     return json_document({"round": scored.round.id}, provenance).encode("utf-8")
 
 
+def _when_written(make: Any, *args: Any) -> Iterator[bytes]:
+    """`make(*args)`'s bytes, made only when the file is written and let go once it is: a 30,000-unit round's
+    scores table (~3 MB) and provenance (~6 MB) are not held while the matrix and problem rows are finished."""
+    yield make(*args)
+
+
 def _streamed_files(scored: RoundScore, fmt: str, provenance: Any, found: Streamed) -> list[tuple[str, Any]]:
     """The files of `csv_files` / `datapackage_files` (same names, order and bytes) from streamed rows; the
     matrix before the problem list, whose rows it spools."""
@@ -1108,17 +1114,18 @@ def _streamed_files(scored: RoundScore, fmt: str, provenance: Any, found: Stream
     if fmt == "csv":  # UTF-8 with BOM, Chinese headers
         bom = "\ufeff"
         files: list[tuple[str, Any]] = [
-            ("scores.csv", scores_csv(scored, scores, (bom + header_text(scores)).encode("utf-8"))),
+            ("scores.csv", _when_written(scores_csv, scored, scores, (bom + header_text(scores)).encode("utf-8"))),
             ("matrix.csv", found.matrix((bom + header_text(matrix)).encode("utf-8"))),
             ("problems.csv", found.problems((bom + header_text(problems)).encode("utf-8")))]
         if provenance is not None:
-            files.append(("provenance.json", _provenance_json(scored, provenance)))
+            files.append(("provenance.json", _when_written(_provenance_json, scored, provenance)))
         return files
     package = descriptor(scored, found.tables)
     if provenance is not None:
         package["provenance"] = provenance.data()
     return [("datapackage.json", (json.dumps(package, ensure_ascii=False, indent=2) + "\n").encode("utf-8")),
-            ("scores.csv", scores_csv(scored, scores, header_text(scores, header="name").encode("utf-8"))),
+            ("scores.csv", _when_written(scores_csv, scored, scores,
+                                         header_text(scores, header="name").encode("utf-8"))),
             ("matrix.csv", found.matrix(header_text(matrix, header="name").encode("utf-8"))),
             ("problems.csv", found.problems(header_text(problems, header="name").encode("utf-8")))]
 
