@@ -74,18 +74,31 @@ def export_command(
     pieces: Any = None
     check = None
     if rev is None and fmt is not ExportFormat.xlsx:
-        from gapctl.io.export import PieceSpool
+        from gapctl.io.export import PieceSpool, early_run, spooled_run
         from gapctl.io.export import pieces as unit_pieces
         from gapctl.scoring import one_pass
 
         pieces = PieceSpool()
 
         def check(path: Path, use_cache: bool, progress: Any = None) -> Any:
-            """With the cache off, each unit's rows made as its file is checked: no file read twice."""
-            return one_pass.check(path, use_cache, unit_pieces, progress, pieces)[0]
+            """With the cache off, each unit's rows made as its file is checked: no file read twice
+            (`spooled_run`). With the cache on, each unit's rows made before the outcomes are read from the
+            cache (`early_run`)."""
+            from gapctl.scoring import outcomes
+            from gapctl.scoring.executors import chosen
+
+            if chosen() is not None:
+                return one_pass.check(path, use_cache, unit_pieces, progress, pieces)[0]
+            if one_pass.cache_off(use_cache):
+                return outcomes.check(path, False, progress, run=spooled_run(pieces, progress))
+            return outcomes.check(path, use_cache, progress, run=early_run(pieces, progress))
     # each unit's rows from its own files, in a pool for large rounds (the round loaded whole at a revision)
     scored, source = _detailed(paths[0], final, use_cache=not no_cache, rev=rev, provenance=provenance,
                                check=check)
+    if source is not None and pieces is not None:
+        # the files' outcomes are done with (the source knows each unit's file; the summaries are in `scored`):
+        # let go before the rows are finished, where a 30,000-unit export peaks
+        source.plan.outcomes = []
     target = out or Path("out") / f"{scored.round.id}-{fmt.value}"
     try:
         written = export(scored, fmt.value, target, provenance[0], source, pieces)

@@ -234,11 +234,23 @@ def matrix_table(scored: RoundScore, rows: list[list[Any]] | None = None) -> Tab
     if rows is None:
         rows = [row for score in scored.units for row in matrix_rows(unit_scores(scored, score), found)]
     # the header carries the indicator's id, name and points; the schema's description, its name alone
-    leaf_names = {leaf.id: leaf.name for s in matrix_scores(scored) for leaf in s.scheme.leaves()}
+    leaf_names = {leaf.id: leaf.name for scheme in _last_schemes(matrix_scores(scored)) for leaf in scheme.leaves()}
     # a unit has several rows once its channels or periods have theirs: no primary key then (its cells are empty)
     key = [] if found.with_channels or found.with_periods else ["unit"]
     return Table("matrix", EXPORT_MATRIX, fields, rows, key, {i: leaf_names.get(i, i) for i, _ in found.columns},
                  missing=["", NOT_APPLICABLE_CELL, PENDING_CELL])
+
+
+def _last_schemes(scores: list[Any]) -> list[Any]:
+    """The schemes of `scores`, each once, in the order of each one's last score: a dict made over them takes
+    for an id what the last score's scheme says, as over every score, without walking a scheme per unit."""
+    seen: set[int] = set()
+    out = []
+    for score in reversed(scores):
+        if id(score.scheme) not in seen:
+            seen.add(id(score.scheme))
+            out.append(score.scheme)
+    return out[::-1]
 
 
 def matrix_rows(scores: list[Any], found: Shape) -> list[list[Any]]:
@@ -482,6 +494,8 @@ class Pieces:
     problems: list[Any]            # CSV lines (str), or (leaf id, points, text before and after its 扣分 and
                                    # 评估状态, its line before ranking or "") for a leaf ranking may change
     later: frozenset[str]          # the leaves ranking may change
+    digest: str | None = None      # the sha256 of the file they were made from, when made before its check
+                                   # (`early_piece`): `_finish` uses them only if the check read the same bytes
 
 
 _PROVISIONAL: tuple[Any, Shape, list[Field], list[Field]] | None = None  # a worker's, for its round
@@ -530,9 +544,10 @@ def matrix_texts(score: Any, found: Shape, fields: list[Field]) -> list[str]:
         _leaf_cell(leaves.get(leaf_id)) for leaf_id, _ in found.columns]
 
 
-def pieces(plan: Any, full: Any, obs: Any) -> bytes:
+def pieces(plan: Any, full: Any, obs: Any, digest: str | None = None) -> bytes:
     """A unit's `Pieces` from its full score before ranking, pickled (a gapctl.scoring.one_pass extra, made in
-    a worker: the parent keeps the bytes as they come, in a `PieceSpool`)."""
+    a worker: the parent keeps the bytes as they come, in a `PieceSpool`). `digest`: the sha256 of the file's
+    bytes, when they were read before the round's check (see `Pieces.digest`)."""
     found, matrix_fields, problem_fields = _provisional(plan.round)
     cells = matrix_texts(full, found, matrix_fields)
     later = frozenset(key for key, leaf in full.leaves.items() if _decided_later(leaf))
@@ -566,7 +581,7 @@ def pieces(plan: Any, full: Any, obs: Any) -> bytes:
                 items[-1] += line
             else:
                 items.append(line)
-    return pickle.dumps(Pieces(segments, opened, items, later), pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps(Pieces(segments, opened, items, later, digest), pickle.HIGHEST_PROTOCOL)
 
 
 class PieceSpool:
@@ -609,6 +624,188 @@ class PieceSpool:
         self.file.close()
 
 
+EARLY_BATCH = 16  # unit files a worker takes at a time in `early_pieces`
+
+
+def early_run(spool: Any, progress: Any = None) -> Any:
+    """A `run(plan, only_round)` for `gapctl.scoring.outcomes.check` with the cache on: every unit file's
+    `pieces` made first (`early_pieces`, into `spool`), then the files' outcomes as usual (`run_plan`, from
+    the cache when it is warm). The pool that renders the rows is forked while the parent holds only the
+    round and its plan, before it reads 30,000 outcomes from the cache and ranks them: its workers share
+    the little the parent holds then, instead of copying pages of a parent at its largest; and the parent
+    finishes the rows from the spool (`_finished`) with no second pool."""
+    from gapctl.scoring import outcomes
+
+    def run(plan: Any, only_round: bool) -> None:
+        if only_round and early_fits(plan):
+            early_pieces(plan, spool, progress)
+        outcomes.run_plan(plan, progress)
+    return run
+
+
+def spooled_run(spool: Any, progress: Any = None) -> Any:
+    """A `run(plan, only_round)` for `gapctl.scoring.outcomes.check` with the cache off: each file read,
+    checked and scored once by a worker that also makes its unit's `pieces` (`gapctl.scoring.one_pass`'s
+    one pass), the outcomes' bytes spooled to a temporary file and decoded only once the pool is done.
+    The parent holds the round and its plan while the workers run, and grows to 30,000 decoded outcomes
+    only after they are gone, so that the two never add up."""
+
+    def run(plan: Any, only_round: bool) -> None:
+        _spooled(plan, pieces if only_round else None, spool, progress)
+    return run
+
+
+def _spooled(plan: Any, extra: Any, spool: Any, progress: Any) -> None:
+    import os
+    import tempfile
+
+    from gapctl.scoring import outcomes
+    from gapctl.scoring.executors import map_here
+
+    paths = outcomes.round_paths(plan)
+    total = len(paths)
+    results: list[Any] = [None] * total
+    workers = min(outcomes.jobs_wanted(), total // (outcomes.PARALLEL_FROM // 2) or 1)
+    if total < outcomes.PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
+        for index, path in enumerate(paths):
+            results[index], _key, kept = outcomes.compute_with(plan, path, extra)
+            if kept is not None:
+                spool[path] = kept
+    else:
+        if extra is not None:
+            _provisional(plan.round)  # made once here: the workers inherit it
+        jobs = [([(index, paths[index], None) for index in range(n, min(n + EARLY_BATCH, total))], None)
+                for n in range(0, total, EARLY_BATCH)]
+        places: list[tuple[int, int] | None] = [None] * total
+        done = end = 0
+        with tempfile.TemporaryFile() as payloads:
+            for items, computed in map_here(_spooled_batch, (plan, extra), jobs, workers):
+                for index, payload, kept, digest in computed:
+                    if digest is not None:
+                        plan.hashes[paths[index]] = digest
+                    if payload is not None:
+                        payloads.write(payload)
+                        places[index] = (end, len(payload))
+                        end += len(payload)
+                    if kept is not None:
+                        spool[paths[index]] = kept
+                if progress and (done + len(items)) // 100 > done // 100:
+                    progress(done + len(items), total)
+                done += len(items)
+            payloads.seek(0)
+            for index, path in enumerate(paths):
+                place = places[index]
+                if place is None:  # could not travel: computed again here
+                    results[index], _key, kept = outcomes.compute_with(plan, path, extra)
+                    if kept is not None:
+                        spool[path] = kept
+                    continue
+                payloads.seek(place[0])
+                results[index] = outcomes.load_outcome(plan, path, payloads.read(place[1]))
+    if progress:
+        progress(total, total)
+    plan.computed = total
+    plan.outcomes = [r for r in results if r is not None]
+
+
+def _spooled_batch(context: tuple[Any, Any], items: list[Any], _extra: Any) -> list[tuple[int, Any, Any, Any]]:
+    """In a worker: each file's outcome encoded, its pieces, and its content hash when it may be cached (what
+    the parent's plan.hashes keeps for gapctl.review.provenance), as gapctl.scoring.one_pass's workers do."""
+    from gapctl.scoring import outcomes
+    from gapctl.scoring.load import paused_gc
+
+    plan, extra = context
+    out = []
+    with paused_gc():
+        for index, path, _data in items:
+            outcome, key, kept = outcomes.compute_with(plan, path, extra)
+            out.append((index, outcomes.dump_outcome(plan, outcome), kept,
+                        plan.hashes.pop(path, None) if key is not None else None))
+    return out
+
+
+def early_fits(plan: Any) -> bool:
+    """Whether the rows can be made before the round is scored: one round that may be scored, on this
+    machine, without channels or periods (whose rows `_finished` does not finish)."""
+    from gapctl.scoring.executors import chosen
+
+    round_ = plan.round
+    return plan.can_score and chosen() is None and not round_.channel_paths and not round_.periods \
+        and round_.unit_set is not None
+
+
+def early_pieces(plan: Any, spool: Any, progress: Any = None) -> None:
+    """Each unit file's `pieces` made from its bytes and the round's plan alone (no other unit, no
+    cache), in a pool of forked workers for large rounds, put in `spool` by path as they come."""
+    from gapctl.scoring import details
+    from gapctl.scoring.executors import map_here
+
+    paths = plan.round.observation_paths
+    total = len(paths)
+    workers = min(details.jobs_wanted(), max(1, total // (details.PARALLEL_FROM // 2)))
+    if total < details.PARALLEL_FROM:
+        workers = 1
+    _provisional(plan.round)  # made once here: the workers inherit it
+    jobs = [([(index, paths[index], None) for index in range(n, min(n + EARLY_BATCH, total))], None)
+            for n in range(0, total, EARLY_BATCH)]
+    done = 0
+    for items, result in map_here(_early_batch, plan, jobs, workers):
+        for index, data in result:
+            spool[paths[index]] = data  # the plan's own path: no second Path object per unit held meanwhile
+        if progress and (done + len(items)) // 100 > done // 100:
+            progress(done + len(items), total)
+        done += len(items)
+
+
+def _early_batch(plan: Any, items: list[Any], _extra: Any) -> list[tuple[int, bytes]]:
+    from gapctl.scoring.load import paused_gc
+
+    out = []
+    with paused_gc():
+        for index, path, _data in items:
+            made = early_piece(plan, path)
+            if made is not None:
+                out.append((index, made))
+    return out
+
+
+def early_piece(plan: Any, path: Path) -> bytes | None:
+    """One unit file's `pieces`: the file read, its observations built and the unit scored as
+    `gapctl.scoring.details.detail` does (before the summary finishes it); None when the file cannot give
+    them (too large, unreadable, not a unit's observations, errors, no such unit or scheme), and then
+    `_finished` details the unit from its file, if it has a summary at all."""
+    from gapctl.data.cache import content_hash
+    from gapctl.data.sources import over_limit, read_file
+    from gapctl.data.tree import DiskTree
+    from gapctl.problems import ERROR
+    from gapctl.scoring.load import build_observations
+    from gapctl.scoring.score import score_unit
+
+    round_ = plan.round
+    tree = round_.tree or DiskTree()
+    on_disk = isinstance(tree, DiskTree)
+    if on_disk and over_limit(path):
+        return None
+    try:
+        data = tree.read_bytes(path)
+    except OSError:
+        return None
+    parsed = read_file(path, data, keep_text=not on_disk)
+    if parsed.data is None:
+        return None
+    problems = list(parsed.problems)
+    obs = build_observations(parsed.src, parsed.data, problems)
+    if obs is None or obs.channel is not None or any(p.severity == ERROR for p in problems):
+        return None
+    unit = plan.units.get(obs.unit)
+    scheme = round_.scheme_for(unit) if unit is not None else None
+    if unit is None or scheme is None:
+        return None
+    full = score_unit(scheme, unit, obs, plan.externals.get(unit.id), round_.appeals.get(unit.id),
+                      round_.stages.get("evidence_due"))
+    return pieces(plan, full, obs, content_hash(data))
+
+
 def _unpacked(found: Any) -> Pieces | None:
     """A unit's pieces as a worker sent them (pickled by `pieces`, in this same run), or None."""
     return pickle.loads(found) if isinstance(found, bytes) else found
@@ -631,16 +828,18 @@ def _finished(scored: RoundScore, source: Any, found_pieces: Any, found: Shape,
 
 def _finish(scored: RoundScore, source: Any, found_pieces: Any, found: Shape,
             matrix_fields: list[Field], problem_fields: list[Field]) -> Iterator[tuple[bytes, bytes]]:
-    import dataclasses
-
     from gapctl.scoring import details
+    from gapctl.scoring.score import ZERO
 
     lost_type, state_type = problem_fields[len(problem_fields) - 5].type, problem_fields[len(problem_fields) - 4].type
+    hashes = source.plan.hashes
     for summary in scored.units:
         path = source.files.get(summary.unit.id)
         got = _unpacked(found_pieces.pop(path, None)) if path is not None else None  # none kept once written
         decided = summary.leaves
-        if got is None or any(key not in got.later for key in decided):  # no file, or not left open: read here
+        # no file, not left open, or made from other bytes than the check read (edited meanwhile): read here
+        if got is None or any(key not in got.later for key in decided) or (
+                got.digest is not None and got.digest != hashes.get(path)):
             scores = _detailed_scores(source, scored, details.detail(source, summary))
             yield (row_text(matrix_fields, matrix_rows(scores, found)).encode("utf-8"),
                    row_text(problem_fields, problem_rows(scores, found)).encode("utf-8"))
@@ -658,10 +857,12 @@ def _finish(scored: RoundScore, source: Any, found_pieces: Any, found: Shape,
             if key not in decided:
                 lines.append(line)
                 continue
-            leaf = dataclasses.replace(decided[key], points=points)
-            if leaf.lost > 0 or leaf.state == "pending":
-                figure = None if leaf.state == "pending" else Decimal(two(leaf.lost))
-                lines.append(before + _cell(figure, lost_type) + "," + _cell(STATE_WORDS.get(leaf.state, leaf.state),
+            leaf = decided[key]  # its `lost` with the points the worker saw (`LeafScore.lost`), no copy made
+            section, state = leaf.indicator.section, leaf.state
+            lost = -leaf.earned if section == "penalty" else ZERO if section == "bonus" else points - leaf.earned
+            if lost > 0 or state == "pending":
+                figure = None if state == "pending" else Decimal(two(lost))
+                lines.append(before + _cell(figure, lost_type) + "," + _cell(STATE_WORDS.get(state, state),
                                                                              state_type) + after)
         yield "".join(parts).encode("utf-8"), "".join(lines).encode("utf-8")
 
@@ -900,6 +1101,12 @@ def _provenance_json(scored: RoundScore, provenance: Any) -> bytes:
     return json_document({"round": scored.round.id}, provenance).encode("utf-8")
 
 
+def _when_written(make: Any, *args: Any) -> Iterator[bytes]:
+    """`make(*args)`'s bytes, made only when the file is written and let go once it is: a 30,000-unit round's
+    scores table (~3 MB) and provenance (~6 MB) are not held while the matrix and problem rows are finished."""
+    yield make(*args)
+
+
 def _streamed_files(scored: RoundScore, fmt: str, provenance: Any, found: Streamed) -> list[tuple[str, Any]]:
     """The files of `csv_files` / `datapackage_files` (same names, order and bytes) from streamed rows; the
     matrix before the problem list, whose rows it spools."""
@@ -907,17 +1114,18 @@ def _streamed_files(scored: RoundScore, fmt: str, provenance: Any, found: Stream
     if fmt == "csv":  # UTF-8 with BOM, Chinese headers
         bom = "\ufeff"
         files: list[tuple[str, Any]] = [
-            ("scores.csv", scores_csv(scored, scores, (bom + header_text(scores)).encode("utf-8"))),
+            ("scores.csv", _when_written(scores_csv, scored, scores, (bom + header_text(scores)).encode("utf-8"))),
             ("matrix.csv", found.matrix((bom + header_text(matrix)).encode("utf-8"))),
             ("problems.csv", found.problems((bom + header_text(problems)).encode("utf-8")))]
         if provenance is not None:
-            files.append(("provenance.json", _provenance_json(scored, provenance)))
+            files.append(("provenance.json", _when_written(_provenance_json, scored, provenance)))
         return files
     package = descriptor(scored, found.tables)
     if provenance is not None:
         package["provenance"] = provenance.data()
     return [("datapackage.json", (json.dumps(package, ensure_ascii=False, indent=2) + "\n").encode("utf-8")),
-            ("scores.csv", scores_csv(scored, scores, header_text(scores, header="name").encode("utf-8"))),
+            ("scores.csv", _when_written(scores_csv, scored, scores,
+                                         header_text(scores, header="name").encode("utf-8"))),
             ("matrix.csv", found.matrix(header_text(matrix, header="name").encode("utf-8"))),
             ("problems.csv", found.problems(header_text(problems, header="name").encode("utf-8")))]
 
