@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gapctl.data.sources import SourceFile
-from gapctl.scoring import details, outcomes
+from gapctl.scoring import details, executors, outcomes
 from gapctl.scoring.load import paused_gc
 from gapctl.scoring.score import UnitScore
 
@@ -325,21 +325,7 @@ def slimmed_when_large(source: details.Source) -> None:
         limit = SLIM_FROM
     if len(source.scored.units) >= limit:
         slimmed(source)
-        _trimmed()
-
-
-def _trimmed() -> None:
-    """The C heap's free pages handed back to the system (glibc's malloc_trim; nothing elsewhere): what the
-    older side's scoring freed in it (its summaries' packed bytes, ranking's large lists) is not held
-    while the newer side is computed."""
-    import ctypes
-    import sys
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+        executors.trim_heap()  # what the older side's scoring freed is not held while the newer side is computed
 
 
 def slimmed(source: details.Source) -> None:

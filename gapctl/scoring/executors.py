@@ -277,7 +277,7 @@ def trim_heap() -> None:
         import ctypes
 
         ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
+    except (OSError, AttributeError):  # not glibc (macOS, musl without it)
         pass
 
 

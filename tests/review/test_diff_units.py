@@ -8,6 +8,7 @@ again after every batch, and only the edited files may be read twice.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,20 +18,55 @@ from tests.scoring.test_details import diff_outputs, files_parsed, git_repo
 pytestmark = pytest.mark.usefixtures("own_cache_home")  # tests.conftest: the cache on, in tmp_path
 
 
+def _three_diffs() -> list[str]:
+    """A repository diff, a round against its revision and two rounds, in the working directory's git repo."""
+    from gapctl.review import diff
+
+    return [diff_outputs(diff.diff_repository(Path("."), "HEAD"), True),
+            diff_outputs(diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD"), False),
+            diff_outputs(diff.diff_rounds(Path("rounds/suizhou-2021"), Path("rounds/suizhou-2022")), False)]
+
+
+def _whole_round(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """`_three_diffs` with both sides loaded whole (no file-by-file side): what every lean path must equal."""
+    from gapctl.review import diff_units
+
+    with monkeypatch.context() as whole:
+        whole.setattr(diff_units, "side", lambda directory, tree=None: None)
+        return _three_diffs()
+
+
+def _slimmed_shanwei(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[Any]]:
+    """shanwei-2020's side made slim in a git repository under tmp_path, and its unit summaries before."""
+    from gapctl.review import diff_units
+
+    monkeypatch.chdir(git_repo(tmp_path))
+    source = diff_units.side(Path("rounds/shanwei-2020").resolve())
+    assert source is not None
+    before = list(source.scored.units)
+    diff_units.slimmed(source)
+    return source, before
+
+
+def _equal_pooled_or_not(monkeypatch: pytest.MonkeyPatch, expected: list[str], counts: list[int], meaning: str) -> None:
+    """`_three_diffs` gives `expected` in a pool of two workers and in one process, and each run counted more than
+    20 of what `counts` collects (the lean path was taken)."""
+    for jobs in ("2", "1"):
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
+        counts.clear()
+        assert _three_diffs() == expected, jobs
+        assert sum(counts) > 20, meaning
+
+
 def test_a_diff_without_a_cache_equals_the_whole_round_diff_and_the_cached_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gapctl.review import diff, diff_units
+    from gapctl.review import diff_units
 
     repo = git_repo(tmp_path)
     monkeypatch.chdir(repo)
 
-    def runs() -> list[str]:
-        return [diff_outputs(diff.diff_repository(Path("."), "HEAD"), True),
-                diff_outputs(diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD"), False),
-                diff_outputs(diff.diff_rounds(Path("rounds/suizhou-2021"), Path("rounds/suizhou-2022")), False)]
-    with monkeypatch.context() as whole:
-        whole.setattr(diff_units, "side", lambda directory, tree=None: None)
-        expected = runs()
+    runs = _three_diffs
+    expected = _whole_round(monkeypatch)
     cached = runs()
     assert cached == expected
     monkeypatch.setattr(details, "PARALLEL_FROM", 2)
@@ -45,11 +81,7 @@ def test_a_diff_without_a_cache_equals_the_whole_round_diff_and_the_cached_one(
         reused.append(self.reused)
         real(self)
     monkeypatch.setattr(diff_units.Shared, "close", counted)
-    for jobs in ("2", "1"):
-        monkeypatch.setenv("GAPCTL_JOBS", jobs)
-        reused.clear()
-        assert runs() == expected, jobs
-        assert sum(reused) > 20, "the newer sides took the older sides' outcomes"
+    _equal_pooled_or_not(monkeypatch, expected, reused, "the newer sides took the older sides' outcomes")
 
 
 def test_without_a_cache_only_the_edited_file_is_read_on_both_sides(tmp_path: Path,
@@ -133,12 +165,7 @@ def test_a_slim_units_summary_reads_back_with_the_rounds_own_objects(tmp_path: P
     round's very objects (references, not copies)."""
     from gapctl.review import diff_units
 
-    repo = git_repo(tmp_path)
-    monkeypatch.chdir(repo)
-    source = diff_units.side(Path("rounds/shanwei-2020").resolve())
-    assert source is not None
-    before = list(source.scored.units)
-    diff_units.slimmed(source)
+    source, before = _slimmed_shanwei(tmp_path, monkeypatch)
     assert all(isinstance(u, diff_units.Slim) for u in source.scored.units)
     for kept, slim in zip(before, source.scored.units, strict=True):
         back = diff_units.full_summary(source, slim)
@@ -214,18 +241,13 @@ def test_a_warm_cache_diff_equals_the_whole_round_diff_slim_pooled_or_not(tmp_pa
     """The lean path with a cache that an earlier diff filled (schemes and unit sets decoded from the cache,
     the older side's records held packed, its units slim): the same bytes as loading both sides whole, in a
     pool of workers and in one process."""
-    from gapctl.review import diff, diff_units
+    from gapctl.review import diff_units
 
     repo = git_repo(tmp_path)
     monkeypatch.chdir(repo)
 
-    def runs() -> list[str]:
-        return [diff_outputs(diff.diff_repository(Path("."), "HEAD"), True),
-                diff_outputs(diff.diff_revisions(Path("rounds/shanwei-2020"), "HEAD"), False),
-                diff_outputs(diff.diff_rounds(Path("rounds/suizhou-2021"), Path("rounds/suizhou-2022")), False)]
-    with monkeypatch.context() as whole:
-        whole.setattr(diff_units, "side", lambda directory, tree=None: None)
-        expected = runs()
+    runs = _three_diffs
+    expected = _whole_round(monkeypatch)
     monkeypatch.setenv("GAPCTL_DIFF_SLIM_FROM", "0")
     monkeypatch.setattr(details, "PARALLEL_FROM", 2)
     monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
@@ -238,11 +260,7 @@ def test_a_warm_cache_diff_equals_the_whole_round_diff_slim_pooled_or_not(tmp_pa
         packed.append(len(records))
     monkeypatch.setattr(diff_units.Records, "__init__", counted)
     runs()  # fills the cache
-    for jobs in ("2", "1"):
-        monkeypatch.setenv("GAPCTL_JOBS", jobs)
-        packed.clear()
-        assert runs() == expected, jobs
-        assert sum(packed) > 20, "the older sides' records were held packed"
+    _equal_pooled_or_not(monkeypatch, expected, packed, "the older sides' records were held packed")
 
 
 def test_a_warm_cache_diff_shares_the_schemes_and_units_of_the_same_bytes(tmp_path: Path,
@@ -277,12 +295,7 @@ def test_a_slim_unit_keeps_its_figures_and_where_its_summary_is(tmp_path: Path,
 
     from gapctl.review import diff_units
 
-    repo = git_repo(tmp_path)
-    monkeypatch.chdir(repo)
-    source = diff_units.side(Path("rounds/shanwei-2020").resolve())
-    assert source is not None
-    before = list(source.scored.units)
-    diff_units.slimmed(source)
+    source, before = _slimmed_shanwei(tmp_path, monkeypatch)
     for kept, slim in zip(before, source.scored.units, strict=True):
         assert str(slim.total) == str(kept.total) and slim.grade == kept.grade and slim.rank == kept.rank
         assert slim.place is not None and diff_units.full_summary(source, slim) == kept
