@@ -292,11 +292,7 @@ def _leaf_job(plan: Any, items: list[tuple[int, Path, bytes | None]], extra: tup
 
 def _whole(round_plan: O.RoundPlan, summary: UnitScore) -> UnitScore:
     """The whole score (every leaf) of a unit without an observation file, from the plan."""
-    from gapctl.scoring.score import score_unit
-
-    round_ = round_plan.round
-    return score_unit(summary.scheme, summary.unit, None, round_plan.externals.get(summary.unit.id),
-                      round_.appeals.get(summary.unit.id), round_.stages.get("evidence_due"))
+    return O.planned_score(round_plan, summary.scheme, summary.unit, None)
 
 
 def _parts(directory: Path) -> set[str]:

@@ -660,7 +660,6 @@ def _spooled(plan: Any, extra: Any, spool: Any, progress: Any) -> None:
     import tempfile
 
     from gapctl.scoring import outcomes
-    from gapctl.scoring.executors import map_here
 
     paths = outcomes.round_paths(plan)
     total = len(paths)
@@ -674,12 +673,10 @@ def _spooled(plan: Any, extra: Any, spool: Any, progress: Any) -> None:
     else:
         if extra is not None:
             _provisional(plan.round)  # made once here: the workers inherit it
-        jobs = [([(index, paths[index], None) for index in range(n, min(n + EARLY_BATCH, total))], None)
-                for n in range(0, total, EARLY_BATCH)]
         places: list[tuple[int, int] | None] = [None] * total
-        done = end = 0
+        end = 0
         with tempfile.TemporaryFile() as payloads:
-            for items, computed in map_here(_spooled_batch, (plan, extra), jobs, workers):
+            for computed in _batched(_spooled_batch, (plan, extra), paths, workers, progress):
                 for index, payload, kept, digest in computed:
                     if digest is not None:
                         plan.hashes[paths[index]] = digest
@@ -689,9 +686,6 @@ def _spooled(plan: Any, extra: Any, spool: Any, progress: Any) -> None:
                         end += len(payload)
                     if kept is not None:
                         spool[paths[index]] = kept
-                if progress and (done + len(items)) // 100 > done // 100:
-                    progress(done + len(items), total)
-                done += len(items)
             payloads.seek(0)
             for index, path in enumerate(paths):
                 place = places[index]
@@ -738,7 +732,6 @@ def early_pieces(plan: Any, spool: Any, progress: Any = None) -> None:
     """Each unit file's `pieces` made from its bytes and the round's plan alone (no other unit, no
     cache), in a pool of forked workers for large rounds, put in `spool` by path as they come."""
     from gapctl.scoring import details
-    from gapctl.scoring.executors import map_here
 
     paths = plan.round.observation_paths
     total = len(paths)
@@ -746,12 +739,22 @@ def early_pieces(plan: Any, spool: Any, progress: Any = None) -> None:
     if total < details.PARALLEL_FROM:
         workers = 1
     _provisional(plan.round)  # made once here: the workers inherit it
+    for result in _batched(_early_batch, plan, paths, workers, progress):
+        for index, data in result:
+            spool[paths[index]] = data  # the plan's own path: no second Path object per unit held meanwhile
+
+
+def _batched(job: Any, context: Any, paths: list[Path], workers: int, progress: Any) -> Iterator[Any]:
+    """`job(context, items, None)`'s results for `paths` taken EARLY_BATCH at a time (items: (index, path,
+    None)), in a pool of `workers` (`map_here`), in order; `progress` told every hundred files."""
+    from gapctl.scoring.executors import map_here
+
+    total = len(paths)
     jobs = [([(index, paths[index], None) for index in range(n, min(n + EARLY_BATCH, total))], None)
             for n in range(0, total, EARLY_BATCH)]
     done = 0
-    for items, result in map_here(_early_batch, plan, jobs, workers):
-        for index, data in result:
-            spool[paths[index]] = data  # the plan's own path: no second Path object per unit held meanwhile
+    for items, result in map_here(job, context, jobs, workers):
+        yield result
         if progress and (done + len(items)) // 100 > done // 100:
             progress(done + len(items), total)
         done += len(items)
@@ -775,14 +778,11 @@ def early_piece(plan: Any, path: Path) -> bytes | None:
     them (too large, unreadable, not a unit's observations, errors, no such unit or scheme), and then
     `_finished` details the unit from its file, if it has a summary at all."""
     from gapctl.data.cache import content_hash
-    from gapctl.data.sources import over_limit, read_file
+    from gapctl.data.sources import over_limit
     from gapctl.data.tree import DiskTree
-    from gapctl.problems import ERROR
-    from gapctl.scoring.load import build_observations
-    from gapctl.scoring.score import score_unit
+    from gapctl.scoring.outcomes import file_score
 
-    round_ = plan.round
-    tree = round_.tree or DiskTree()
+    tree = plan.round.tree or DiskTree()
     on_disk = isinstance(tree, DiskTree)
     if on_disk and over_limit(path):
         return None
@@ -790,19 +790,10 @@ def early_piece(plan: Any, path: Path) -> bytes | None:
         data = tree.read_bytes(path)
     except OSError:
         return None
-    parsed = read_file(path, data, keep_text=not on_disk)
-    if parsed.data is None:
+    found = file_score(plan, path, data, keep_text=not on_disk, without_errors=True)
+    if found is None:
         return None
-    problems = list(parsed.problems)
-    obs = build_observations(parsed.src, parsed.data, problems)
-    if obs is None or obs.channel is not None or any(p.severity == ERROR for p in problems):
-        return None
-    unit = plan.units.get(obs.unit)
-    scheme = round_.scheme_for(unit) if unit is not None else None
-    if unit is None or scheme is None:
-        return None
-    full = score_unit(scheme, unit, obs, plan.externals.get(unit.id), round_.appeals.get(unit.id),
-                      round_.stages.get("evidence_due"))
+    full, obs = found
     return pieces(plan, full, obs, content_hash(data))
 
 
@@ -829,7 +820,7 @@ def _finished(scored: RoundScore, source: Any, found_pieces: Any, found: Shape,
 def _finish(scored: RoundScore, source: Any, found_pieces: Any, found: Shape,
             matrix_fields: list[Field], problem_fields: list[Field]) -> Iterator[tuple[bytes, bytes]]:
     from gapctl.scoring import details
-    from gapctl.scoring.score import ZERO
+    from gapctl.scoring.score import points_lost
 
     lost_type, state_type = problem_fields[len(problem_fields) - 5].type, problem_fields[len(problem_fields) - 4].type
     hashes = source.plan.hashes
@@ -857,9 +848,9 @@ def _finish(scored: RoundScore, source: Any, found_pieces: Any, found: Shape,
             if key not in decided:
                 lines.append(line)
                 continue
-            leaf = decided[key]  # its `lost` with the points the worker saw (`LeafScore.lost`), no copy made
-            section, state = leaf.indicator.section, leaf.state
-            lost = -leaf.earned if section == "penalty" else ZERO if section == "bonus" else points - leaf.earned
+            leaf = decided[key]  # its `lost` with the points the worker saw, no copy made
+            state = leaf.state
+            lost = points_lost(leaf.indicator.section, points, leaf.earned)
             if lost > 0 or state == "pending":
                 figure = None if state == "pending" else Decimal(two(lost))
                 lines.append(before + _cell(figure, lost_type) + "," + _cell(STATE_WORDS.get(state, state),

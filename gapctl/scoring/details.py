@@ -31,7 +31,8 @@ from typing import Any
 from gapctl.data.model import Observations
 from gapctl.data.sources import read_file
 from gapctl.scoring.load import build_observations, paused_gc
-from gapctl.scoring.score import RoundScore, UnitScore, score_channel, score_unit
+from gapctl.scoring.outcomes import planned_score
+from gapctl.scoring.score import RoundScore, UnitScore, score_channel
 
 PARALLEL_FROM = 200  # units; below this one process is faster than starting a pool
 BATCH = 16  # units a worker takes at a time: results come back in order, a batch at a time
@@ -86,20 +87,16 @@ def detail(source: Source, summary: UnitScore) -> UnitScore:
 
 def detail_and_observations(source: Source, summary: UnitScore) -> tuple[UnitScore, Observations | None]:
     """`detail`, and the unit's observation file as read (None when it has none)."""
-    plan, round_ = source.plan, source.round
     path = source.files.get(summary.unit.id)
     obs = observations(source, path) if path is not None else None
-    full = score_unit(summary.scheme, summary.unit, obs, plan.externals.get(summary.unit.id),
-                      round_.appeals.get(summary.unit.id), round_.stages.get("evidence_due"))
+    full = planned_score(source.plan, summary.scheme, summary.unit, obs)
     return graft(summary, full), obs
 
 
 def detail_from(source: Source, summary: UnitScore, obs: Observations | None) -> UnitScore:
     """`detail` of the unit whose observation file, as read, is `obs` (kept from an earlier reading of it,
     e.g. by gapctl.scoring.one_pass): scored and finished from its summary without reading the file again."""
-    plan, round_ = source.plan, source.round
-    full = score_unit(summary.scheme, summary.unit, obs, plan.externals.get(summary.unit.id),
-                      round_.appeals.get(summary.unit.id), round_.stages.get("evidence_due"))
+    full = planned_score(source.plan, summary.scheme, summary.unit, obs)
     return graft(summary, full)
 
 

@@ -258,7 +258,6 @@ def score(checked: Checked, final: bool = False, release: bool = False, keep_rec
     for outcome in plan.outcomes:
         if outcome.channel is not None and outcome.unit is not None and _score_of(plan, outcome) is not None:
             channels.setdefault(outcome.unit, []).append(outcome.score)
-    due = round_.stages.get("evidence_due")
     scores: list[UnitScore] = []
     light = checked.light and (plan.cache is not None or records is not None)
     memo = (_read_finished(plan) if records is None else records) if light else {}
@@ -281,8 +280,7 @@ def score(checked: Checked, final: bool = False, release: bool = False, keep_rec
                 assert _score_of(plan, outcome) is not None, "score() needs a check without errors"
                 scores.append(outcome.score)
             else:
-                scores.append(summarise(score_unit(scheme, unit, None, plan.externals.get(unit.id),
-                                                   round_.appeals.get(unit.id), due), plan.keep_nodes[scheme.id]))
+                scores.append(summarise(planned_score(plan, scheme, unit, None), plan.keep_nodes[scheme.id]))
         measures = {o.unit: o.measures for o in by_unit.values() if o.unit is not None}
         if release:
             plan.outcomes = []
@@ -610,8 +608,7 @@ def outcome_with(plan: RoundPlan, path: Path, data: bytes,
     kept = None
     if plan.can_score and unit and scheme and not any(
             p.severity == ERROR for p in load_problems + outcome.check_problems):
-        full = score_unit(scheme, unit, obs, plan.externals.get(unit.id), round_.appeals.get(unit.id),
-                          round_.stages.get("evidence_due"))
+        full = planned_score(plan, scheme, unit, obs)
         kept = extra(plan, full, obs) if extra is not None else None
         outcome.score = summarise(full, plan.keep_nodes[scheme.id])
     return outcome, kept
@@ -778,6 +775,33 @@ def compute_outcome(plan: RoundPlan, path: Path) -> tuple[FileOutcome, str | Non
     """One file's outcome, and its key if the outcome may be cached."""
     outcome, key, _kept = compute_with(plan, path)
     return outcome, key
+
+
+def planned_score(plan: RoundPlan, scheme: Any, unit: Unit, obs: Any) -> UnitScore:
+    """`score_unit` of one of the plan's units: its external shares from the plan, its appeals and the
+    round's evidence due date from the round (what every whole score of a unit is made with)."""
+    round_ = plan.round
+    return score_unit(scheme, unit, obs, plan.externals.get(unit.id), round_.appeals.get(unit.id),
+                      round_.stages.get("evidence_due"))
+
+
+def file_score(plan: RoundPlan, path: Path, data: bytes, keep_text: bool = False,
+               without_errors: bool = False) -> tuple[UnitScore, Any] | None:
+    """A unit's whole score (every leaf, the tree, before ranking) and its observations, from its observation
+    file's bytes alone; None for a file that cannot be parsed or built, a channel's, one of no known unit or
+    scheme, or (`without_errors`) one whose reading found an error."""
+    parsed = read_file(path, data, keep_text=keep_text)
+    if parsed.data is None:
+        return None
+    problems = list(parsed.problems)
+    obs = build_observations(parsed.src, parsed.data, problems)
+    if obs is None or obs.channel is not None or without_errors and any(p.severity == ERROR for p in problems):
+        return None
+    unit = plan.units.get(obs.unit)
+    scheme = plan.round.scheme_for(unit) if unit is not None else None
+    if unit is None or scheme is None:
+        return None
+    return planned_score(plan, scheme, unit, obs), obs
 
 
 def compute_with(plan: RoundPlan, path: Path, extra: Callable[[Any, Any, Any], Any] | None = None

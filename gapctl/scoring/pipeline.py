@@ -32,7 +32,7 @@ from gapctl import i18n
 from gapctl.data import cache as C
 from gapctl.problems import ERROR, Report
 from gapctl.scoring import outcomes as O
-from gapctl.scoring.score import RoundScore, UnitScore, score_unit
+from gapctl.scoring.score import RoundScore, UnitScore
 
 ENV = ("GAPCTL_MAX_FILE_MB", "GAPCTL_MAX_VALUES", "GAPCTL_CI", "CI")  # limits the per-file work reads
 
@@ -155,22 +155,9 @@ def rank(plan: Plan, payloads: list[bytes], final: bool = False) -> Ranked:
 def unit_score(plan: Plan, path: Path, data: bytes) -> UnitScore | None:
     """A unit's whole score (every leaf, the tree) from its observation file, as `score` would compute it
     before ranking; None for a channel's file or a file that cannot be scored."""
-    from gapctl.data.sources import read_file
-    from gapctl.scoring.load import build_observations
-
     round_plan = plan.enter()
-    round_ = round_plan.round
-    parsed = read_file(path, data)
-    problems = list(parsed.problems)
-    obs = build_observations(parsed.src, parsed.data, problems) if parsed.data is not None else None
-    if obs is None or obs.channel is not None or not round_plan.can_score:
-        return None
-    unit = round_plan.units.get(obs.unit)
-    scheme = round_.scheme_for(unit) if unit is not None else None
-    if unit is None or scheme is None:
-        return None
-    return score_unit(scheme, unit, obs, round_plan.externals.get(unit.id), round_.appeals.get(unit.id),
-                      round_.stages.get("evidence_due"))
+    found = O.file_score(round_plan, path, data) if round_plan.can_score else None
+    return found[0] if found is not None else None
 
 
 __all__ = ["Plan", "Ranked", "decode", "files", "outcome", "outcome_batch", "plan", "rank", "unit_score"]

@@ -81,11 +81,17 @@ class LeafScore:
 
     @property
     def lost(self) -> Decimal:
-        if self.indicator.section == "penalty":
-            return -self.earned
-        if self.indicator.section == "bonus":
-            return ZERO
-        return self.points - self.earned
+        return points_lost(self.indicator.section, self.points, self.earned)
+
+
+def points_lost(section: str, points: Decimal, earned: Decimal) -> Decimal:
+    """What a leaf of `section` with `points` lost by earning `earned`: a penalty what it deducted, a bonus
+    nothing, any other leaf the points it did not earn (`LeafScore.lost`)."""
+    if section == "penalty":
+        return -earned
+    if section == "bonus":
+        return ZERO
+    return points - earned
 
 
 @dataclass(slots=True)
