@@ -57,6 +57,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gapctl.data.spool import Spool
 from gapctl.escape import csv_field
 from gapctl.io.sheets import EXPORT_BASE, EXPORT_MARKER, EXPORT_MATRIX, EXPORT_PROBLEMS, EXPORT_SCORES
 from gapctl.scoring.score import RoundScore
@@ -584,44 +585,9 @@ def pieces(plan: Any, full: Any, obs: Any, digest: str | None = None) -> bytes:
     return pickle.dumps(Pieces(segments, opened, items, later, digest), pickle.HIGHEST_PROTOCOL)
 
 
-class PieceSpool:
-    """Where the parent keeps every unit's pieces (pickled, as the workers send them) until the round is
-    ranked: in a temporary file, with only each one's place in memory, so that a round of tens of
-    thousands of units does not hold its rows twice. A mapping as far as `one_pass.check` and
-    `streamed` use one (`spool[path] = data`, `get`, `pop`)."""
-
-    def __init__(self) -> None:
-        import tempfile
-        self.file = tempfile.TemporaryFile()
-        self.places: dict[Path, tuple[int, int]] = {}
-        self.end = 0
-
-    def __setitem__(self, path: Path, data: bytes) -> None:
-        self.file.seek(self.end)
-        self.file.write(data)
-        self.places[path] = (self.end, len(data))
-        self.end += len(data)
-
-    def __len__(self) -> int:
-        return len(self.places)
-
-    def __contains__(self, path: object) -> bool:
-        return path in self.places
-
-    def get(self, path: Path, default: Any = None) -> Any:
-        place = self.places.get(path)
-        if place is None:
-            return default
-        self.file.seek(place[0])
-        return self.file.read(place[1])
-
-    def pop(self, path: Path, default: Any = None) -> Any:
-        found = self.get(path, default)
-        self.places.pop(path, None)
-        return found
-
-    def close(self) -> None:
-        self.file.close()
+# Where the parent keeps every unit's pieces (pickled, as the workers send them) until the round is ranked, so
+# that a round of tens of thousands of units does not hold its rows twice (`one_pass.check` and `streamed`).
+PieceSpool = Spool
 
 
 EARLY_BATCH = 16  # unit files a worker takes at a time in `early_pieces`

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gapctl.data.sources import SourceFile
+from gapctl.data.spool import Spool
 from gapctl.scoring import details, executors, outcomes
 from gapctl.scoring.load import paused_gc
 from gapctl.scoring.score import UnitScore
@@ -81,40 +82,10 @@ def _finished(checked: outcomes.Checked, earlier: details.Source | None = None,
     return source
 
 
-class Records:
+class Records(Spool):
     """The older side's finished records (unit id → its record's bytes), as `outcomes.score` reads the
     `records` it is given (`get`, `len`), kept in a temporary file and read back one at a time: 30,000 bytes
     objects of ~250 bytes each took ~10 MB (and one buffer of them ~8 MB) while the newer side was computed."""
-
-    __slots__ = ("file", "where")
-
-    def __init__(self, records: dict[str, bytes]) -> None:
-        import tempfile
-        self.file = tempfile.TemporaryFile()
-        where: dict[str, int] = {}
-        end = 0
-        for unit_id, blob in records.items():
-            self.file.write(blob)
-            where[unit_id] = end << 32 | len(blob)
-            end += len(blob)
-        self.file.flush()
-        self.where = where
-
-    def get(self, unit_id: str, default: Any = None) -> Any:
-        import os
-        found = self.where.get(unit_id)
-        if found is None:
-            return default
-        if hasattr(os, "pread"):
-            return os.pread(self.file.fileno(), found & 0xFFFFFFFF, found >> 32)
-        self.file.seek(found >> 32)  # (Windows)
-        return self.file.read(found & 0xFFFFFFFF)
-
-    def __len__(self) -> int:
-        return len(self.where)
-
-    def __contains__(self, unit_id: object) -> bool:
-        return unit_id in self.where
 
 
 def _share_files(old: details.Source, new: details.Source) -> None:
