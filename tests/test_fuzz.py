@@ -3,12 +3,14 @@
 Whatever a file holds, reading and validating it ends in problems that each name a file, a
 line and a column, never in an exception. The budget is small and fixed (`derandomize=True`,
 no example database) so that the suite stays fast and every run tries the same inputs;
-`fuzz/` holds an atheris harness for long, coverage-guided runs.
+`fuzz/` holds an atheris harness for long, coverage-guided runs; GAPCTL_FUZZ_SCALE=20 runs every property
+test here twenty times as long.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +31,14 @@ ROUND = "yanjiang-2021"  # the smallest shipped round: 8 observation files, ~15 
 FUZZ = settings(deadline=None, derandomize=True, database=None, print_blob=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much])
+SCALE = int(os.environ.get("GAPCTL_FUZZ_SCALE", "1") or 1)  # e.g. 20 for a long run outside the suite
+
+
+def scaled(examples: int) -> int:
+    """A property test's examples in the suite, times GAPCTL_FUZZ_SCALE for a longer run by hand."""
+    return examples * SCALE
+
+
 EXAMPLES: dict[str, int] = {}  # examples run per test, printed at the end with `pytest -s`
 
 # fragments that have broken YAML/TOML readers: indentation, encodings, anchors, tags, numbers, dates
@@ -90,7 +100,7 @@ def _assert_located(problems: list[Any]) -> None:
         assert problem.code and problem.message
 
 
-@settings(FUZZ, max_examples=500)
+@settings(FUZZ, max_examples=scaled(500))
 @given(st.binary(max_size=600), st.sampled_from(["a.yaml", "a.toml"]))
 def test_random_bytes_never_raise(data: bytes, name: str) -> None:
     _count("random bytes")
@@ -99,7 +109,7 @@ def test_random_bytes_never_raise(data: bytes, name: str) -> None:
     assert parsed.data is not None or parsed.problems
 
 
-@settings(FUZZ, max_examples=400)
+@settings(FUZZ, max_examples=scaled(400))
 @given(mutations())
 def test_mutated_shipped_files_never_raise(case: tuple[Path, bytes]) -> None:
     _count("mutated files, read")
@@ -144,7 +154,7 @@ def _round_files(repo: Path) -> list[Path]:
     return sorted(p for p in repo.rglob("*") if p.is_file() and p.suffix in (".yaml", ".toml"))
 
 
-@settings(FUZZ, max_examples=100)
+@settings(FUZZ, max_examples=scaled(100))
 @given(st.data())
 def test_mutated_round_validates_without_raising(small_repo: Path, data: st.DataObject) -> None:
     _count("mutated round, validated")
@@ -190,7 +200,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@settings(FUZZ, max_examples=100)
+@settings(FUZZ, max_examples=scaled(100))
 @given(st.data())
 def test_odd_values_in_the_round_validate_without_raising(small_repo: Path, data: st.DataObject) -> None:
     import yaml

@@ -21,7 +21,7 @@ from gapctl.data.sources import MAX_DEPTH
 from gapctl.data.yaml_depth import may_be_too_deep
 from gapctl.problems import TOO_DEEP
 from tests.data.test_fast_yaml import SHIPPED, TEST_DATA
-from tests.test_fuzz import FUZZ
+from tests.test_fuzz import FUZZ, scaled
 
 _CONTROLS = bytes(range(0x20)).replace(b"\n", b"") + b"\x7f\\"
 _C1 = re.compile(rb"\xc2[\x80-\x9f]")
@@ -78,7 +78,7 @@ def test_the_scans_agree_on_every_file() -> None:
     assert any(not plain_subset(raw) for raw in FILES) and any(plain_subset(raw) for raw in FILES)
 
 
-@settings(FUZZ, max_examples=1500)
+@settings(FUZZ, max_examples=scaled(400))
 @given(st.lists(st.sampled_from(PIECES), max_size=40), st.sampled_from(FILES[:200]), st.integers(0, 10**6))
 def test_the_plain_subset_scan_agrees(parts: list[bytes], base: bytes, where: int) -> None:
     soup = b"".join(parts)
@@ -88,7 +88,7 @@ def test_the_plain_subset_scan_agrees(parts: list[bytes], base: bytes, where: in
     assert fast_yaml._plain_subset(spliced) == plain_subset(spliced), soup
 
 
-@settings(FUZZ, max_examples=800)
+@settings(FUZZ, max_examples=scaled(300))
 @given(st.lists(st.sampled_from([b" ", b"  ", b"-", b"- ", b"?", b"? ", b"\n", b"\r", b"x", b"[", b"{", b"\t",
                                  b"a: "]), max_size=90), st.sampled_from([10, 12, 20, MAX_DEPTH]))
 def test_the_depth_prefilter_agrees(parts: list[bytes], limit: int) -> None:
@@ -96,7 +96,7 @@ def test_the_depth_prefilter_agrees(parts: list[bytes], limit: int) -> None:
     assert may_be_too_deep(raw, limit) == too_deep(raw, limit), raw
 
 
-@settings(FUZZ, max_examples=1500)
+@settings(FUZZ, max_examples=scaled(400))
 @given(st.lists(st.sampled_from([b" ", b"\n", b"\t", b"\r", b"\x0b", b"\x0c", b":", b": ", b",", b"[", b"]", b"{",
                                  b"}", b"-", b"- ", b"1", b"1.10", b"2021-01-02", b"12:30", b"+", b"_", b"~", b".",
                                  b"a", b"yes", b"No", b"x:1", b"https://a", b"\xe7\xbd\x91"]), max_size=40))

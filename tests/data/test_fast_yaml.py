@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from gapctl.data import fast_yaml
 from gapctl.data.sources import read_file
 from tests.conftest import ROOT
-from tests.test_fuzz import FUZZ, TOKENS, mutations
+from tests.test_fuzz import FUZZ, TOKENS, mutations, scaled
 
 pytest.importorskip("yaml_rs")
 
@@ -93,7 +93,7 @@ def test_every_test_data_file_reads_alike(monkeypatch: pytest.MonkeyPatch) -> No
     assert spy.read > 100 and spy.refused > 10  # both kinds of file are in there
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ, max_examples=scaled(300))
 @given(mutations([p for p in SHIPPED]))
 def test_fuzzed_shipped_files_read_alike(case: tuple[Path, bytes]) -> None:
     path, data = case
@@ -102,7 +102,7 @@ def test_fuzzed_shipped_files_read_alike(case: tuple[Path, bytes]) -> None:
     assert fast == slow, data
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ, max_examples=scaled(300))
 @given(st.lists(st.sampled_from(TOKENS + [b"a", b"b: ", b"\n", b"  ", b"- ", b"1.10", b"yes", b"x: 1\n",
                                           b"- 2\n", b'"q"', b"'s'", b"_1", b"1_0", b"0o7", b"1e3"]), max_size=30))
 def test_token_soup_reads_alike(parts: list[bytes]) -> None:
