@@ -88,6 +88,15 @@ class Tally:
     names: dict[tuple[str, str], str] = field(default_factory=dict)  # top-level indicator's name in `lang`
     lost: dict[tuple[str, str], list[Any]] = field(default_factory=dict)  # → [id, name, points lost, units]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its figures as one text (a Decimal pickles on its own as its str): each unit's tally is
+        pickled in the worker that scores it (gapctl.report.build.keep_tail) and again for its page."""
+        figures = [*(d for pair in self.attainment.values() for d in pair), *(e[2] for e in self.lost.values())]
+        if any(d.__class__ is not Decimal for d in figures):
+            return (_tally, (self.attainment, self.names, self.lost))
+        return (_tally_packed, (tuple(self.attainment), self.names, tuple(self.lost),
+                                tuple((e[0], e[1], e[3]) for e in self.lost.values()), " ".join(map(str, figures))))
+
     @classmethod
     def of(cls, s: UnitScore, lang: str) -> Tally:
         tally = cls()
@@ -125,6 +134,19 @@ class Tally:
             entry = self.lost.setdefault(key, [ident, name, Decimal(0), 0])
             entry[2] += points
             entry[3] += count
+
+
+def _tally(attainment: dict[Any, Any], names: dict[Any, Any], lost: dict[Any, Any]) -> Tally:
+    return Tally(attainment, names, lost)
+
+
+def _tally_packed(attainment: tuple[Any, ...], names: dict[Any, Any], lost: tuple[Any, ...],
+                  entries: tuple[Any, ...], figures: str) -> Tally:
+    """A Tally from `Tally.__reduce__`: Decimal(str(d)) is d, written alike."""
+    numbers = iter(map(Decimal, figures.split(" "))) if figures else iter(())
+    return Tally({key: [next(numbers), next(numbers)] for key in attainment}, names,
+                 {key: [ident, name, next(numbers), count] for key, (ident, name, count) in zip(lost, entries,
+                                                                                                 strict=True)})
 
 
 def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None, standing: Standing | None = None,
@@ -424,31 +446,28 @@ def unit_tail(s: UnitScore, lang: str, html: bool, blank: list[str] | None = Non
     places = {key: n for n, key in enumerate(blank)} if blank else None
     rows_md: list[str] = []
     rows_html: list[str] = []
-    lost: list[LeafScore] = []
-    memo = _ROWS
+    lost: list[LeafScore] = []  # `_lost_leaves`: leaf.lost > 0, or pending
+    memo = _rows(lang)
     for key, leaf in s.leaves.items():
         state = leaf.state
-        ind = leaf.indicator
-        section = ind.section
-        # `leaf.lost > 0 or pending` (LeafScore.lost: a penalty's deduction, a bonus nothing, else points not earned)
-        if state == "pending" or (leaf.earned < 0 if section == "penalty" else
-                                  section != "bonus" and leaf.points > leaf.earned):
-            lost.append(leaf)
-        if state == "not-applicable":
+        if state == "not-applicable" or places is not None and key in places:
+            if state == "pending" or leaf.lost > 0:
+                lost.append(leaf)
+            if state != "not-applicable":
+                rows_md.append(f"\x00{places[key]}\x00")  # type: ignore[index]
+                rows_html.append(f"\x00{places[key]}\x00")  # type: ignore[index]
             continue
-        if places is not None and key in places:
-            rows_md.append(f"\x00{places[key]}\x00")
-            rows_html.append(f"\x00{places[key]}\x00")
-            continue
-        points, earned = leaf.points, leaf.earned
-        if type(points) is Decimal and type(earned) is Decimal:  # zero by its form: two(0) is "0", two(-0) "-0"
-            found = memo.get((id(ind), lang, points or str(points), earned or str(earned)))
+        ind, points, earned = leaf.indicator, leaf.points, leaf.earned
+        if points.__class__ is Decimal and earned.__class__ is Decimal:  # zero by its form: two(-0) is "-0"
+            found = memo.get((id(ind), points or str(points), earned or str(earned)))
             if found is None or found[0] is not ind:
                 found = _indicator_row_made(leaf, lang)
         else:
             found = _indicator_row_made(leaf, lang)
         rows_md.append(found[1])
         rows_html.append(found[2])
+        if found[3] or state == "pending":
+            lost.append(leaf)
     lines = [words.indicators, "", *words.head, *rows_md, ""]
     parts: list[str | None] = []
     if html:
@@ -537,7 +556,7 @@ def _problem_row(leaf: LeafScore, lang: str, words: _TailWords, html: bool) -> t
     result = leaf.result
     if leaf.state != "pending":
         amount = two(leaf.lost)
-        seen: str | None = observation_text(leaf, lang, with_who=False)
+        seen: str | None = _seen(leaf, lang)
     else:
         amount, seen = words.pending, None
     reason = result.reason or "" if result else ""
@@ -553,7 +572,7 @@ def _problem_row(leaf: LeafScore, lang: str, words: _TailWords, html: bool) -> t
             _PROBLEM_ROWS.clear()
         found = _PROBLEM_ROWS[key] = [cells, "| " + " | ".join(cells) + " | ", _UNMADE]
     cells, start, start_html = found
-    evidence, known = _evidence_both(leaf)
+    evidence, linked = _evidence_cell(leaf)
     row = start + evidence + " |"
     if not html:
         return row, ""
@@ -563,9 +582,53 @@ def _problem_row(leaf: LeafScore, lang: str, words: _TailWords, html: bool) -> t
         end = words.closing + "</td>\n</tr>\n"
         start_html = found[2] = whole[:-len(end)] if "|" not in "".join(cells) and whole.endswith(end) else None
     if start_html is None or "|" in evidence:
-        return row, html_render.row_html(delimiter, [*cells, evidence], known)
-    content = known[4] if known else html_render._inline_html(evidence.strip(words.trim))
+        return row, html_render.row_html(delimiter, [*cells, evidence], None if linked is None else {4: linked})
+    content = linked if linked is not None else html_render._inline_html(evidence.strip(words.trim))
     return row, start_html + words.closing + content + "</td>\n</tr>\n"
+
+
+def _evidence_cell(leaf: LeafScore) -> tuple[str, str | None]:
+    """`_evidence_both`, its HTML None rather than not known: one link (most evidence) without lists."""
+    result = leaf.result
+    if result is not None and len(result.evidence) == 1:
+        ev = result.evidence[0]
+        url = ev.url
+        if url and (not ev.title or ev.title == url) and html_render.web_url(url):
+            label = md_url(url)  # as `_evidence_both`
+            return f"[{label}]({url})", f'<a href="{url}">{label.replace(chr(92), "")}</a>'
+    evidence, known = _evidence_both(leaf)
+    return evidence, known.get(4)
+
+
+_SEEN: dict[tuple[Any, ...], tuple[Any, str]] = {}  # (id(rule), lang, what was observed) → the rule, its text
+
+
+def _seen(leaf: LeafScore, lang: str) -> str:
+    """`observation_text(leaf, lang, with_who=False)`, once per rule, language and observed value: the text is
+    made from the result's state, items (their keys and whether each holds), count, fraction, grade and notices,
+    and the rule's item names; a result with findings (read by the rule's clauses), a leaf that does not apply and
+    items keyed other than by text (1 and True are one key) are put in words each time."""
+    result = leaf.result
+    if result is None or result.findings is not None or leaf.state == "not-applicable":
+        return observation_text(leaf, lang, with_who=False)
+    items: Any = result.items
+    if items is not None:
+        keys = tuple(items)
+        if any(k.__class__ is not str for k in keys):
+            return observation_text(leaf, lang, with_who=False)
+        items = (keys, tuple(map(bool, items.values())))
+    count, fraction, grade, notices = result.count, result.fraction, result.grade, result.notices
+    key = (id(leaf.rule), lang, result.state, items,  # a figure by its type and how it is written
+           count if count is None else (count.__class__, str(count)),
+           fraction if fraction is None else (fraction.__class__, str(fraction)),
+           grade if grade is None else (grade.__class__, str(grade)),
+           notices if notices is None else (notices.__class__, str(notices)))
+    found = _SEEN.get(key)
+    if found is None or found[0] is not leaf.rule:
+        if len(_SEEN) > 20_000:
+            _SEEN.clear()
+        found = _SEEN[key] = (leaf.rule, observation_text(leaf, lang, with_who=False))
+    return found[1]
 
 
 _UNMADE = object()
@@ -596,7 +659,16 @@ def _indicator_head(lang: str) -> list[str]:
     return found
 
 
-_ROWS: dict[tuple[int, str, Any, Any], tuple[Any, str, str]] = {}  # (id(indicator), lang, points, earned) → it, rows
+_ROWS: dict[str, dict[tuple[int, Any, Any], tuple[Any, str, str, bool]]] = {}  # by language
+
+
+def _rows(lang: str) -> dict[tuple[int, Any, Any], tuple[Any, str, str, bool]]:
+    """The indicator rows made in `lang`: (id(indicator), points, earned) → the indicator, its row as Markdown and
+    as HTML, and whether the leaf lost points (`LeafScore.lost > 0`: the indicator's section and the figures')."""
+    found = _ROWS.get(lang)
+    if found is None:
+        found = _ROWS[lang] = {}
+    return found
 
 
 def indicator_row(leaf: LeafScore, lang: str) -> tuple[str, str]:
@@ -608,26 +680,28 @@ def _indicator_row(leaf: LeafScore, lang: str) -> tuple[str, str]:
     """A row of a unit's indicator table, as Markdown and as HTML: made once per indicator, language and
     figures (every unit of a round shares its scheme's indicators and most of their figures)."""
     points, earned = leaf.points, leaf.earned
-    if type(points) is Decimal and type(earned) is Decimal:
-        found = _ROWS.get((id(leaf.indicator), lang, points or str(points), earned or str(earned)))
+    if points.__class__ is Decimal and earned.__class__ is Decimal:
+        found = _rows(lang).get((id(leaf.indicator), points or str(points), earned or str(earned)))
         if found is not None and found[0] is leaf.indicator:
             return found[1], found[2]
     found = _indicator_row_made(leaf, lang)
     return found[1], found[2]
 
 
-def _indicator_row_made(leaf: LeafScore, lang: str) -> tuple[Any, str, str]:
-    """`_indicator_row` made, and kept when the figures are Decimals: by their values (`two` writes equal values
-    alike) but for a zero, by how it is written (`two` writes 0 and -0 apart)."""
+def _indicator_row_made(leaf: LeafScore, lang: str) -> tuple[Any, str, str, bool]:
+    """`_indicator_row` made (and whether the leaf lost points), and kept when the figures are Decimals: by their
+    values (`two` writes equal values alike; a leaf's `lost` is of its section and the values) but for a zero,
+    by how it is written (`two` writes 0 and -0 apart)."""
     ind = leaf.indicator
     cells = [md(f"{ind.id} {name_in(ind, lang)}"), two(leaf.points) if ind.section == "main" else "",
              two(leaf.earned), md(enumerated(ind.methods, lang))]
-    found = (ind, "| " + " | ".join(cells) + " |", html_render.row_html(_INDICATOR_DELIMITER, cells))
+    found = (ind, "| " + " | ".join(cells) + " |", html_render.row_html(_INDICATOR_DELIMITER, cells), leaf.lost > 0)
     points, earned = leaf.points, leaf.earned
-    if type(points) is Decimal and type(earned) is Decimal:
-        if len(_ROWS) > 20_000:
-            _ROWS.clear()
-        _ROWS[(id(ind), lang, points or str(points), earned or str(earned))] = found
+    if points.__class__ is Decimal and earned.__class__ is Decimal:
+        memo = _rows(lang)
+        if len(memo) > 20_000:
+            memo.clear()
+        memo[(id(ind), points or str(points), earned or str(earned))] = found
     return found
 
 
