@@ -88,6 +88,15 @@ class Tally:
     names: dict[tuple[str, str], str] = field(default_factory=dict)  # top-level indicator's name in `lang`
     lost: dict[tuple[str, str], list[Any]] = field(default_factory=dict)  # → [id, name, points lost, units]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its figures as one text (a Decimal pickles on its own as its str): each unit's tally is
+        pickled in the worker that scores it (gapctl.report.build.keep_tail) and again for its page."""
+        figures = [*(d for pair in self.attainment.values() for d in pair), *(e[2] for e in self.lost.values())]
+        if any(d.__class__ is not Decimal for d in figures):
+            return (_tally, (self.attainment, self.names, self.lost))
+        return (_tally_packed, (tuple(self.attainment), self.names, tuple(self.lost),
+                                tuple((e[0], e[1], e[3]) for e in self.lost.values()), " ".join(map(str, figures))))
+
     @classmethod
     def of(cls, s: UnitScore, lang: str) -> Tally:
         tally = cls()
@@ -95,18 +104,24 @@ class Tally:
         return tally
 
     def add(self, s: UnitScore, lang: str) -> None:
+        scheme = s.scheme.id
+        attainment, names, lost = self.attainment, self.names, self.lost
         for node in s.tree:
             if node.points:
-                key = (s.scheme.id, node.indicator.id)
-                bucket = self.attainment.setdefault(key, [Decimal(0), Decimal(0)])
+                key = (scheme, node.indicator.id)
+                bucket = attainment.get(key)
+                if bucket is None:
+                    bucket = attainment[key] = [Decimal(0), Decimal(0)]
                 bucket[0] += node.earned
                 bucket[1] += node.points
-                self.names[key] = name_in(node.indicator, lang)
-        for leaf in s.leaves.values():
-            if leaf.indicator.section == "main" and leaf.lost > 0 and leaf.state != "pending":
-                entry = self.lost.setdefault((s.scheme.id, leaf.indicator.id),
-                                             [leaf.indicator.id, leaf.indicator.name, Decimal(0), 0])
-                entry[2] += leaf.lost
+                names[key] = name_in(node.indicator, lang)
+        for leaf in s.leaves.values():  # a main leaf's `lost` is its points less what it earned
+            ind = leaf.indicator
+            if ind.section == "main" and leaf.points > leaf.earned and leaf.state != "pending":
+                entry = lost.get((scheme, ind.id))
+                if entry is None:
+                    entry = lost[(scheme, ind.id)] = [ind.id, ind.name, Decimal(0), 0]
+                entry[2] += leaf.points - leaf.earned
                 entry[3] += 1
 
     def merge(self, other: Tally) -> None:
@@ -119,6 +134,19 @@ class Tally:
             entry = self.lost.setdefault(key, [ident, name, Decimal(0), 0])
             entry[2] += points
             entry[3] += count
+
+
+def _tally(attainment: dict[Any, Any], names: dict[Any, Any], lost: dict[Any, Any]) -> Tally:
+    return Tally(attainment, names, lost)
+
+
+def _tally_packed(attainment: tuple[Any, ...], names: dict[Any, Any], lost: tuple[Any, ...],
+                  entries: tuple[Any, ...], figures: str) -> Tally:
+    """A Tally from `Tally.__reduce__`: Decimal(str(d)) is d, written alike."""
+    numbers = iter(map(Decimal, figures.split(" "))) if figures else iter(())
+    return Tally({key: [next(numbers), next(numbers)] for key in attainment}, names,
+                 {key: [ident, name, next(numbers), count] for key, (ident, name, count) in zip(lost, entries,
+                                                                                                 strict=True)})
 
 
 def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None, standing: Standing | None = None,
@@ -408,24 +436,202 @@ class Tail:
 def unit_tail(s: UnitScore, lang: str, html: bool, blank: list[str] | None = None) -> Tail:
     """A unit's indicators table and problem list: made from its leaves alone (their figures, states, results
     and evidence), nothing of the round's ranking or of other units. `blank`: leaves whose indicator rows are
-    left as `\x00n\x00` (n: the place of the leaf's key in `blank`), to be made later (`indicator_row`)."""
-    heading = "## " + in_lang("Indicators", lang)
-    head = _indicator_head(lang)
-    places = {key: n for n, key in enumerate(blank or [])}
-    rows = [_indicator_row(leaf, lang) if key not in places else (f"\x00{places[key]}\x00",) * 2
-            for key, leaf in s.leaves.items() if leaf.state != "not-applicable"]
-    lines = [heading, "", head[0], head[1], *(row for row, _ in rows), ""]
+    left as `\x00n\x00` (n: the place of the leaf's key in `blank`), to be made later (`indicator_row`).
+
+    Made in the worker that scores the unit (gapctl.report.build.keep_tail), for every unit of a round: one walk
+    of its leaves; what every unit's tail writes alike (headings, table heads) made once per language
+    (`_TailWords`), an indicator row once per indicator and figures (`_indicator_row`), a problem row's cells but
+    its evidence once per indicator, observation, points, reason and fix (`_problem_row`)."""
+    words = _tail_words(lang)
+    places = {key: n for n, key in enumerate(blank)} if blank else None
+    rows_md: list[str] = []
+    rows_html: list[str] = []
+    lost: list[LeafScore] = []  # `_lost_leaves`: leaf.lost > 0, or pending
+    memo = _rows(lang)
+    for key, leaf in s.leaves.items():
+        state = leaf.state
+        if state == "not-applicable" or places is not None and key in places:
+            if state == "pending" or leaf.lost > 0:
+                lost.append(leaf)
+            if state != "not-applicable":
+                rows_md.append(f"\x00{places[key]}\x00")  # type: ignore[index]
+                rows_html.append(f"\x00{places[key]}\x00")  # type: ignore[index]
+            continue
+        ind, points, earned = leaf.indicator, leaf.points, leaf.earned
+        if points.__class__ is Decimal and earned.__class__ is Decimal:  # zero by its form: two(-0) is "-0"
+            found = memo.get((id(ind), points or str(points), earned or str(earned)))
+            if found is None or found[0] is not ind:
+                found = _indicator_row_made(leaf, lang)
+        else:
+            found = _indicator_row_made(leaf, lang)
+        rows_md.append(found[1])
+        rows_html.append(found[2])
+        if found[3] or state == "pending":
+            lost.append(leaf)
+    lines = [words.indicators, "", *words.head, *rows_md, ""]
     parts: list[str | None] = []
     if html:
-        parts += [_html_of([heading, ""]), html_render.table_html(head[0], head[1], [row for _, row in rows])]
-    heading = "## " + in_lang("Problem list (where, why, what to fix)", lang)
-    found, cells = _problems(s, lang)
-    lines += [heading, ""] + found
-    if html:
-        parts.append(_html_of([heading, ""]))
-        parts.append(_html_of(found) if cells is None else html_render.table_html(found[0], found[1], [
-            html_render.row_html(found[1], row, known) for row, known in cells]))
+        parts += [words.indicators_html, _table_html(words.head_html, words.head_cells, rows_html)]
+    lines += [words.problems, ""]
+    if not lost:
+        lines += words.none
+        if html:
+            parts += [words.problems_html, words.none_html]
+    else:
+        if len(lost) > 1:
+            order = _scheme_order(s)
+            lost.sort(key=lambda leaf: order.get(leaf.indicator.id, 0))
+        problem_md, problem_html = [], []
+        for leaf in lost:
+            row_md, row_html = _problem_row(leaf, lang, words, html)
+            problem_md.append(row_md)
+            problem_html.append(row_html)
+        lines += [*words.problem_head, *problem_md, ""]
+        if html:
+            parts += [words.problems_html, _table_html(words.problem_head_html, words.problem_cells, problem_html)]
     return Tail("\n".join(lines), "".join(parts) if html and None not in parts else None)  # type: ignore[arg-type]
+
+
+def _table_html(head: str | None, cells: int, rows: list[str]) -> str | None:
+    """`html_render.table_html` of a table whose head's HTML is `head` (None: not a table for markdown-it) and
+    whose rows have `cells` cells each."""
+    from markdown_it.rules_block.table import MAX_AUTOCOMPLETED_CELLS
+
+    if head is None or len(rows) * cells > MAX_AUTOCOMPLETED_CELLS:
+        return None
+    return head + ("<tbody>\n" + "".join(rows) + "</tbody>\n" if rows else "") + "</table>\n"
+
+
+@dataclass(frozen=True)
+class _TailWords:
+    """What every unit's tail in one language writes alike, as Markdown and as HTML (`_html_of`)."""
+
+    indicators: str  # the indicator table's heading
+    indicators_html: str | None
+    head: list[str]  # its header and delimiter rows
+    head_html: str | None  # their HTML (html_render._table_head)
+    head_cells: int  # what a row counts for against markdown-it's MAX_AUTOCOMPLETED_CELLS
+    problems: str  # the problem list's heading
+    problems_html: str | None
+    none: list[str]  # the problem list of a unit that lost no points
+    none_html: str | None
+    problem_head: list[str]
+    problem_head_html: str | None
+    problem_cells: int
+    pending: str  # a pending leaf's points lost
+    closing: str  # the HTML of a problem row from its last cell's opening tag, but for that cell's content
+    trim: str  # what markdown-it strips around a cell (MD_TRIM_CHARS)
+
+
+_WORDS: dict[str, _TailWords] = {}
+
+
+def _tail_words(lang: str) -> _TailWords:
+    found = _WORDS.get(lang)
+    if found is None:
+        from markdown_it.common.utils import MD_TRIM_CHARS
+
+        indicators = "## " + in_lang("Indicators", lang)
+        head = _indicator_head(lang)
+        problems = "## " + in_lang("Problem list (where, why, what to fix)", lang)
+        none = [in_lang("No points lost.", lang), ""]
+        problem_head = _table([in_lang("Where", lang), in_lang("lost", lang), in_lang("Reason", lang),
+                               in_lang("To fix", lang), in_lang("Evidence", lang)], [], {1})[:2]
+        found = _WORDS[lang] = _TailWords(
+            indicators, _html_of([indicators, ""]), head, html_render._table_head(head[0], head[1]),
+            head[0].count("|") + 1, problems, _html_of([problems, ""]), none, _html_of(none), problem_head,
+            html_render._table_head(problem_head[0], problem_head[1]), problem_head[0].count("|") + 1,
+            in_lang("not yet assessed", lang), html_render._cell_openings(problem_head[1])[-1], MD_TRIM_CHARS)
+    return found
+
+
+_PROBLEM_ROWS: dict[tuple[str, ...], list[Any]] = {}  # → [Markdown cells but the evidence, their row's start, its HTML]
+
+
+def _problem_row(leaf: LeafScore, lang: str, words: _TailWords, html: bool) -> tuple[str, str]:
+    """A row of a unit's problem list (`problems`, `_problems`), as Markdown and, when `html`, as HTML (else "").
+    Its first four cells (where, with the observation; points lost; reason; fix) are made once per distinct
+    text; the evidence (a unit's own links) each time."""
+    ind = leaf.indicator
+    result = leaf.result
+    if leaf.state != "pending":
+        amount = two(leaf.lost)
+        seen: str | None = _seen(leaf, lang)
+    else:
+        amount, seen = words.pending, None
+    reason = result.reason or "" if result else ""
+    fix = result.fix or "" if result else ""
+    key = (ind.id, ind.name, lang, seen, amount, reason, fix)
+    found = _PROBLEM_ROWS.get(key)
+    if found is None:
+        where = f"{ind.id} {ind.name}"
+        if seen is not None:  # what the evaluator found, as the rule reads it
+            where = aside(where, seen, lang)
+        cells = [md(where), amount, md(reason), md(fix)]
+        if len(_PROBLEM_ROWS) > 20_000:
+            _PROBLEM_ROWS.clear()
+        found = _PROBLEM_ROWS[key] = [cells, "| " + " | ".join(cells) + " | ", _UNMADE]
+    cells, start, start_html = found
+    evidence, linked = _evidence_cell(leaf)
+    row = start + evidence + " |"
+    if not html:
+        return row, ""
+    delimiter = words.problem_head[1]
+    if start_html is _UNMADE:  # the row's HTML up to its last cell's content, when its cells split as written
+        whole = html_render.row_html(delimiter, [*cells, ""])
+        end = words.closing + "</td>\n</tr>\n"
+        start_html = found[2] = whole[:-len(end)] if "|" not in "".join(cells) and whole.endswith(end) else None
+    if start_html is None or "|" in evidence:
+        return row, html_render.row_html(delimiter, [*cells, evidence], None if linked is None else {4: linked})
+    content = linked if linked is not None else html_render._inline_html(evidence.strip(words.trim))
+    return row, start_html + words.closing + content + "</td>\n</tr>\n"
+
+
+def _evidence_cell(leaf: LeafScore) -> tuple[str, str | None]:
+    """`_evidence_both`, its HTML None rather than not known: one link (most evidence) without lists."""
+    result = leaf.result
+    if result is not None and len(result.evidence) == 1:
+        ev = result.evidence[0]
+        url = ev.url
+        if url and (not ev.title or ev.title == url) and html_render.web_url(url):
+            label = md_url(url)  # as `_evidence_both`
+            return f"[{label}]({url})", f'<a href="{url}">{label.replace(chr(92), "")}</a>'
+    evidence, known = _evidence_both(leaf)
+    return evidence, known.get(4)
+
+
+_SEEN: dict[tuple[Any, ...], tuple[Any, str]] = {}  # (id(rule), lang, what was observed) → the rule, its text
+
+
+def _seen(leaf: LeafScore, lang: str) -> str:
+    """`observation_text(leaf, lang, with_who=False)`, once per rule, language and observed value: the text is
+    made from the result's state, items (their keys and whether each holds), count, fraction, grade and notices,
+    and the rule's item names; a result with findings (read by the rule's clauses), a leaf that does not apply and
+    items keyed other than by text (1 and True are one key) are put in words each time."""
+    result = leaf.result
+    if result is None or result.findings is not None or leaf.state == "not-applicable":
+        return observation_text(leaf, lang, with_who=False)
+    items: Any = result.items
+    if items is not None:
+        keys = tuple(items)
+        if any(k.__class__ is not str for k in keys):
+            return observation_text(leaf, lang, with_who=False)
+        items = (keys, tuple(map(bool, items.values())))
+    count, fraction, grade, notices = result.count, result.fraction, result.grade, result.notices
+    key = (id(leaf.rule), lang, result.state, items,  # a figure by its type and how it is written
+           count if count is None else (count.__class__, str(count)),
+           fraction if fraction is None else (fraction.__class__, str(fraction)),
+           grade if grade is None else (grade.__class__, str(grade)),
+           notices if notices is None else (notices.__class__, str(notices)))
+    found = _SEEN.get(key)
+    if found is None or found[0] is not leaf.rule:
+        if len(_SEEN) > 20_000:
+            _SEEN.clear()
+        found = _SEEN[key] = (leaf.rule, observation_text(leaf, lang, with_who=False))
+    return found[1]
+
+
+_UNMADE = object()
 
 
 def _html_of(lines: list[str]) -> str | None:
@@ -453,7 +659,16 @@ def _indicator_head(lang: str) -> list[str]:
     return found
 
 
-_ROWS: dict[tuple[int, str, str, str], tuple[Any, str, str]] = {}  # (id(indicator), lang, points, earned) → it, rows
+_ROWS: dict[str, dict[tuple[int, Any, Any], tuple[Any, str, str, bool]]] = {}  # by language
+
+
+def _rows(lang: str) -> dict[tuple[int, Any, Any], tuple[Any, str, str, bool]]:
+    """The indicator rows made in `lang`: (id(indicator), points, earned) → the indicator, its row as Markdown and
+    as HTML, and whether the leaf lost points (`LeafScore.lost > 0`: the indicator's section and the figures')."""
+    found = _ROWS.get(lang)
+    if found is None:
+        found = _ROWS[lang] = {}
+    return found
 
 
 def indicator_row(leaf: LeafScore, lang: str) -> tuple[str, str]:
@@ -464,16 +679,30 @@ def indicator_row(leaf: LeafScore, lang: str) -> tuple[str, str]:
 def _indicator_row(leaf: LeafScore, lang: str) -> tuple[str, str]:
     """A row of a unit's indicator table, as Markdown and as HTML: made once per indicator, language and
     figures (every unit of a round shares its scheme's indicators and most of their figures)."""
-    ind = leaf.indicator
-    key = (id(ind), lang, str(leaf.points), str(leaf.earned))
-    found = _ROWS.get(key)
-    if found is None or found[0] is not ind:
-        cells = [md(f"{ind.id} {name_in(ind, lang)}"), two(leaf.points) if ind.section == "main" else "",
-                 two(leaf.earned), md(enumerated(ind.methods, lang))]
-        if len(_ROWS) > 20_000:
-            _ROWS.clear()
-        found = _ROWS[key] = (ind, "| " + " | ".join(cells) + " |", html_render.row_html(_INDICATOR_DELIMITER, cells))
+    points, earned = leaf.points, leaf.earned
+    if points.__class__ is Decimal and earned.__class__ is Decimal:
+        found = _rows(lang).get((id(leaf.indicator), points or str(points), earned or str(earned)))
+        if found is not None and found[0] is leaf.indicator:
+            return found[1], found[2]
+    found = _indicator_row_made(leaf, lang)
     return found[1], found[2]
+
+
+def _indicator_row_made(leaf: LeafScore, lang: str) -> tuple[Any, str, str, bool]:
+    """`_indicator_row` made (and whether the leaf lost points), and kept when the figures are Decimals: by their
+    values (`two` writes equal values alike; a leaf's `lost` is of its section and the values) but for a zero,
+    by how it is written (`two` writes 0 and -0 apart)."""
+    ind = leaf.indicator
+    cells = [md(f"{ind.id} {name_in(ind, lang)}"), two(leaf.points) if ind.section == "main" else "",
+             two(leaf.earned), md(enumerated(ind.methods, lang))]
+    found = (ind, "| " + " | ".join(cells) + " |", html_render.row_html(_INDICATOR_DELIMITER, cells), leaf.lost > 0)
+    points, earned = leaf.points, leaf.earned
+    if points.__class__ is Decimal and earned.__class__ is Decimal:
+        memo = _rows(lang)
+        if len(memo) > 20_000:
+            memo.clear()
+        memo[(id(ind), points or str(points), earned or str(earned))] = found
+    return found
 
 
 _INDICATOR_DELIMITER = _table(["", "", "", ""], [], {1, 2})[1]  # the indicator table's, as `_indicator_head`
@@ -565,12 +794,17 @@ _ORDER: dict[int, tuple[Any, dict[str, int]]] = {}  # id(scheme) → it, its ind
 
 def _lost_leaves(s: UnitScore) -> list[LeafScore]:
     """`s.lost_leaves()`, with the scheme's order of indicators made once per scheme rather than per page."""
+    order = _scheme_order(s)
+    lost = [leaf for leaf in s.leaves.values() if leaf.lost > 0 or leaf.state == "pending"]
+    return sorted(lost, key=lambda leaf: order.get(leaf.indicator.id, 0))
+
+
+def _scheme_order(s: UnitScore) -> dict[str, int]:
+    """The places of the indicators of `s`'s scheme (all_indicators), made once per scheme."""
     found = _ORDER.get(id(s.scheme))
     if found is None or found[0] is not s.scheme:
         found = _ORDER[id(s.scheme)] = (s.scheme, {ind.id: n for n, ind in enumerate(s.scheme.all_indicators())})
-    order = found[1]
-    lost = [leaf for leaf in s.leaves.values() if leaf.lost > 0 or leaf.state == "pending"]
-    return sorted(lost, key=lambda leaf: order.get(leaf.indicator.id, 0))
+    return found[1]
 
 
 def _problems(s: UnitScore, lang: str) -> tuple[list[str], list[tuple[list[str], dict[int, str]]] | None]:
