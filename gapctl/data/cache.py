@@ -450,6 +450,7 @@ class StatIndex:
         self.dirs: dict[str, str] = {}
         self.absolute: dict[str, str] = {}  # a directory as named → as os.path.abspath names it (`_absolute`)
         self.hashed = 0  # files read and hashed this run (the others were trusted)
+        self.settled = 0  # of those, the ones whose entry a later run may trust (timestamp not racy)
         # absolute name → (entry, its directory's real path, the time the entry was taken), for files
         # another reader of this run vouched for (`vouch`)
         self.vouched: dict[str, tuple[list[Any], str, int]] = {}
@@ -521,12 +522,16 @@ class StatIndex:
         if st is not None and stat.S_ISREG(st.st_mode):
             self.new[name] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest]
             self._real(name[:name.rfind("/")] or "/")
+            self.settled += st.st_mtime_ns < self.snapshot - RACY_NS
         return digest
 
     def save(self) -> None:
-        """Write the index when an entry changed, or a file was hashed again (its timestamp may be
-        old enough to be trusted with this run's snapshot)."""
-        if not self.hashed and self.new.keys() == self.old.keys():
+        """Write the index when its set of files changed, or a file was hashed again whose timestamp is old
+        enough to be trusted with this run's snapshot. Not when the only files hashed again are racily clean
+        (a file just edited, as after one edit before a warm `score`): a later run could not trust their
+        entries, and would read them again either way, so the index (one entry per file of the round) is
+        left as it was."""
+        if not self.settled and self.new.keys() == self.old.keys():
             return
         dirs = {directory: self._real(directory)  # os.path.dirname of these normalised absolute names
                 for directory in {name[:name.rfind("/")] or "/" for name in self.new}}

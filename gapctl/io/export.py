@@ -323,8 +323,13 @@ def _where(score: Any, found: Shape) -> list[Any]:
 
 
 def _problem_row(where: list[Any], leaf: Any) -> list[Any]:
+    return [*where, *_problem_cells(leaf)]
+
+
+def _problem_cells(leaf: Any) -> list[Any]:
+    """A problem row's cells after its unit's (`_where`): the indicator, 扣分, 评估状态, reason, fix, evidence."""
     result = leaf.result
-    return [*where, leaf.indicator.id, leaf.indicator.name,
+    return [leaf.indicator.id, leaf.indicator.name,
             None if leaf.state == "pending" else Decimal(two(leaf.lost)), STATE_WORDS.get(leaf.state, leaf.state),
             (result.reason if result else None) or "", (result.fix if result else None) or "", _evidence(leaf)]
 
@@ -545,6 +550,17 @@ def matrix_texts(score: Any, found: Shape, fields: list[Field]) -> list[str]:
         _leaf_cell(leaves.get(leaf_id)) for leaf_id, _ in found.columns]
 
 
+_ORDERS: dict[int, tuple[Any, dict[str, int]]] = {}  # id(scheme) → (the scheme, its indicators' places)
+
+
+def _indicator_order(scheme: Any) -> dict[str, int]:
+    """Each indicator id's place in `scheme.all_indicators()`, made once per scheme (a worker's units share a few)."""
+    held = _ORDERS.get(id(scheme))
+    if held is None or held[0] is not scheme:
+        held = _ORDERS[id(scheme)] = (scheme, {ind.id: n for n, ind in enumerate(scheme.all_indicators())})
+    return held[1]
+
+
 def pieces(plan: Any, full: Any, obs: Any, digest: str | None = None) -> bytes:
     """A unit's `Pieces` from its full score before ranking, pickled (a gapctl.scoring.one_pass extra, made in
     a worker: the parent keeps the bytes as they come, in a `PieceSpool`). `digest`: the sha256 of the file's
@@ -568,7 +584,10 @@ def pieces(plan: Any, full: Any, obs: Any, digest: str | None = None) -> bytes:
     segments.append(current + "\n")
     where = _where(full, found)
     lost_at = len(problem_fields) - 5  # 扣分, then 评估状态
-    order = {ind.id: n for n, ind in enumerate(full.scheme.all_indicators())}
+    # a problem line is `row_text` of `_problem_row`: its unit's cells, the same on each line, written once
+    prefix = ",".join(_cells_text(where, problem_fields[:len(where)])) + ","
+    cell_fields = problem_fields[len(where):]
+    order = _indicator_order(full.scheme)
     items: list[Any] = []
     for key, leaf in sorted(full.leaves.items(), key=lambda item: order.get(item[1].indicator.id, 0)):
         lost = leaf.lost > 0 or leaf.state == "pending"
@@ -577,7 +596,7 @@ def pieces(plan: Any, full: Any, obs: Any, digest: str | None = None) -> bytes:
             items.append((key, leaf.points, ",".join(row[:lost_at]) + ",", "," + ",".join(row[lost_at + 2:]) + "\n",
                           ",".join(row) + "\n" if lost else ""))
         elif lost:
-            line = row_text(problem_fields, [_problem_row(where, leaf)])
+            line = prefix + ",".join(_cells_text(_problem_cells(leaf), cell_fields)) + "\n"
             if items and isinstance(items[-1], str):
                 items[-1] += line
             else:
@@ -609,12 +628,17 @@ def early_run(spool: Any, progress: Any = None) -> Any:
     return run
 
 
+SPOOL_OUTCOMES_FROM = 10_000  # observation files; from this many `_spooled` decodes the outcomes after the pool
+
+
 def spooled_run(spool: Any, progress: Any = None) -> Any:
     """A `run(plan, only_round)` for `gapctl.scoring.outcomes.check` with the cache off: each file read,
     checked and scored once by a worker that also makes its unit's `pieces` (`gapctl.scoring.one_pass`'s
-    one pass), the outcomes' bytes spooled to a temporary file and decoded only once the pool is done.
-    The parent holds the round and its plan while the workers run, and grows to 30,000 decoded outcomes
-    only after they are gone, so that the two never add up."""
+    one pass). In a large round (`SPOOL_OUTCOMES_FROM` files or more) the outcomes' bytes are spooled to a
+    temporary file and decoded only once the pool is done: the parent holds the round and its plan while
+    the workers run, and grows to 30,000 decoded outcomes only after they are gone, so that the two never
+    add up. In a smaller one each outcome is decoded as it comes, while the workers go on (as `gapctl score`
+    does): the few MB it holds meanwhile cost less than the wait for a decoding left until the pool ends."""
 
     def run(plan: Any, only_round: bool) -> None:
         _spooled(plan, pieces if only_round else None, spool, progress)
@@ -641,19 +665,25 @@ def _spooled(plan: Any, extra: Any, spool: Any, progress: Any) -> None:
             _provisional(plan.round)  # made once here: the workers inherit it
         places: list[tuple[int, int] | None] = [None] * total
         end = 0
+        later = total >= SPOOL_OUTCOMES_FROM
         with tempfile.TemporaryFile() as payloads:
             for computed in _batched(_spooled_batch, (plan, extra), paths, workers, progress):
                 for index, payload, kept, digest in computed:
                     if digest is not None:
                         plan.hashes[paths[index]] = digest
                     if payload is not None:
-                        payloads.write(payload)
-                        places[index] = (end, len(payload))
-                        end += len(payload)
+                        if later:
+                            payloads.write(payload)
+                            places[index] = (end, len(payload))
+                            end += len(payload)
+                        else:
+                            results[index] = outcomes.load_outcome(plan, paths[index], payload)
                     if kept is not None:
                         spool[paths[index]] = kept
             payloads.seek(0)
             for index, path in enumerate(paths):
+                if results[index] is not None:  # decoded as it came
+                    continue
                 place = places[index]
                 if place is None:  # could not travel: computed again here
                     results[index], _key, kept = outcomes.compute_with(plan, path, extra)

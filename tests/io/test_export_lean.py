@@ -1,8 +1,9 @@
 """`gapctl export`'s lean paths for large rounds: with the cache on, each unit's rows made in a pool forked
 before the outcomes are read from the cache (`early_run`); with the cache off, the outcomes' bytes spooled
-while the workers run and decoded once they are gone (`spooled_run`). Both give the whole round's bytes, in a
-pool or in one process, warm or cold; neither details a unit a second time; and the pool's rows all come
-back before the parent reads any outcome, which is what keeps a 30,000-unit round's process tree small."""
+while the workers run and decoded once they are gone (`spooled_run`, from `SPOOL_OUTCOMES_FROM` files; a
+smaller round's decoded as they come). All give the whole round's bytes, in a pool or in one process, warm or
+cold; none details a unit a second time; and in a large round the pool's rows all come back before the parent
+reads any outcome, which is what keeps a 30,000-unit round's process tree small."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ TABLES = ("scores.csv", "matrix.csv", "problems.csv")
 POOL = {"GAPCTL_JOBS": "2", "GAPCTL_WORKER_BATCHES": "1"}
 RUNS = [("one-off", {"GAPCTL_JOBS": "1", "GAPCTL_NO_CACHE": "1"}),
         ("pool-off", {**POOL, "GAPCTL_NO_CACHE": "1"}),
+        ("pool-off-spooled", {**POOL, "GAPCTL_NO_CACHE": "1"}),  # `_export(spooled=True)`
         ("pool-cold", POOL),
         ("pool-warm", POOL),
         ("one-warm", {"GAPCTL_JOBS": "1"})]
@@ -37,8 +39,15 @@ def small_pools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return repo
 
 
-def _export(out: Path, name: str, fmt: str, env: dict[str, str]) -> None:
-    result = CliRunner().invoke(app, ["export", f"rounds/{name}", "--format", fmt, "--out", str(out)], env=env)
+def _export(out: Path, name: str, fmt: str, env: dict[str, str], spooled: bool = False) -> None:
+    """`spooled`: the cache-off pool decodes the outcomes after it is done, as in a large round."""
+    threshold = E.SPOOL_OUTCOMES_FROM
+    if spooled:
+        E.SPOOL_OUTCOMES_FROM = 2
+    try:
+        result = CliRunner().invoke(app, ["export", f"rounds/{name}", "--format", fmt, "--out", str(out)], env=env)
+    finally:
+        E.SPOOL_OUTCOMES_FROM = threshold
     assert result.exit_code == 0, result.output
 
 
@@ -52,7 +61,7 @@ def test_lean_exports_give_the_whole_round_tables(name: str, tmp_path: Path, sma
         assert len(expected) == 3
         sidecars = []
         for run, env in RUNS:
-            _export(tmp_path / run / fmt, name, fmt, env)
+            _export(tmp_path / run / fmt, name, fmt, env, spooled=run.endswith("-spooled"))
             got = report_files(tmp_path / run / fmt)
             assert {k: v for k, v in got.items() if Path(k).name in TABLES} == expected, (name, fmt, run)
             sidecars.append({k: v for k, v in got.items() if Path(k).name not in TABLES})
@@ -79,7 +88,9 @@ def test_lean_exports_detail_no_unit_again(small_pools: Path, tmp_path: Path, mo
 def test_pool_rows_all_come_back_before_any_outcome_is_decoded(no_cache: bool, small_pools: Path, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """The order that keeps the tree small: the parent puts every unit's pieces in the spool (the pool's work)
-    before it decodes a single outcome (its own growth), warm and with the cache off."""
+    before it decodes a single outcome (its own growth), warm and with the cache off (in a round of
+    `SPOOL_OUTCOMES_FROM` files or more)."""
+    monkeypatch.setattr(E, "SPOOL_OUTCOMES_FROM", 2)
     events: list[str] = []
     real_set, real_load = E.PieceSpool.__setitem__, outcomes.load_outcome
 
@@ -122,3 +133,26 @@ def test_a_file_edited_after_its_rows_were_made_is_exported_as_the_check_read_it
     raced, after = report_files(tmp_path / "raced"), report_files(tmp_path / "after")
     assert raced["problems.csv"] != report_files(tmp_path / "fill")["problems.csv"]
     assert {k: raced[k] for k in TABLES} == {k: after[k] for k in TABLES}
+
+
+def test_a_smaller_round_decodes_its_outcomes_while_the_pool_runs(small_pools: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below `SPOOL_OUTCOMES_FROM` files, with the cache off, the parent decodes each outcome as its batch comes
+    back, between the pool's pieces (as `gapctl score` does), not once the pool is done; the tables are those
+    of the spooled order (`test_lean_exports_give_the_whole_round_tables`, pool-off against pool-off-spooled)."""
+    events: list[str] = []
+    real_set, real_load = E.PieceSpool.__setitem__, outcomes.load_outcome
+
+    def put(self, path, data):
+        events.append("piece")
+        real_set(self, path, data)
+
+    def load(*args, **kwargs):
+        events.append("outcome")
+        return real_load(*args, **kwargs)
+    monkeypatch.setattr(E.PieceSpool, "__setitem__", put)
+    monkeypatch.setattr(outcomes, "load_outcome", load)
+    assert E.SPOOL_OUTCOMES_FROM > 43
+    _export(tmp_path / "run", "shanwei-2020", "csv", {**POOL, "GAPCTL_NO_CACHE": "1"})
+    assert events.count("piece") == 43 and events.count("outcome") >= 43, events
+    assert events.index("outcome") < len(events) - events[::-1].index("piece") - 1, events
