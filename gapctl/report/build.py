@@ -278,20 +278,21 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
         return (page.path, written(page.path, data), html_render.section(_flatten_links(text)).encode("utf-8"), {},
                 tally)
 
-    made_dirs: set[Path] = set()  # the directories a worker has made (or found) in the new one
+    made_dirs: set[str] = set()  # the directories (relative) a worker has made (or found) in the new one
+    stage_dir = str(into[0]) + os.sep if into is not None else ""
 
     def written(rel: str, data: bytes) -> bytes | None:
-        """A unit's page: written into the new directory here (in the worker), or its bytes for the parent."""
+        """A unit's page: written into the new directory here (in the worker), or its bytes for the parent. One
+        os.open (a new file: O_EXCL), os.write and os.close: no file object, no Path (3,000 pages' io.open, Path
+        joins and checks were a tenth of the page workers' time)."""
         if into is None:
             return data
-        stage, target = into
-        _check_rel(rel, target)
-        path = stage / rel
-        if path.parent not in made_dirs:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            made_dirs.add(path.parent)
-        with open(path, "xb") as out:
-            out.write(data)
+        _check_rel(rel, into[1])
+        folder = rel.rpartition("/")[0]
+        if folder not in made_dirs:
+            os.makedirs(stage_dir + folder, exist_ok=True)
+            made_dirs.add(folder)
+        _write_new(stage_dir + rel, data)
         return None
 
     tally = Tally()
@@ -311,7 +312,7 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     if provenance is not None:  # the footer every unit page ends with, made before the workers fork: each worker
         _unit_footer(provenance, lang)  # would hash the manifest of every file (30,000 at 30,000 units) again
     if into is not None:  # before the workers fork: made once, not by each of them
-        made_dirs.add(into[0] / "units")
+        made_dirs.add("units")
         (into[0] / "units").mkdir(exist_ok=True)
     with tempfile.TemporaryFile() as sections, closing(made):  # report.html's unit sections, until the overview
         for n, (s, (path, data, part, charts, unit_tally)) in enumerate(zip(scored.units, made, strict=True)):
@@ -347,6 +348,20 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
                 yield sections.read(length)
             yield html_render.DOCUMENT_TAIL.encode("utf-8")
         yield "report.html", parts()
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """`data` as the new file `path` (never an existing one: O_EXCL, as open(path, "xb")), the mode as open gives."""
+    fd = os.open(path, _NEW_FILE, 0o666)
+    try:
+        view, done = memoryview(data), 0
+        while done < len(data):
+            done += os.write(fd, view[done:])
+    finally:
+        os.close(fd)
 
 
 TABLE_CELLS = 60_000  # cells of a table rendered at a time by `_overview_html`
@@ -466,6 +481,8 @@ def _check_target(out_dir: Path) -> None:
 
 def _check_rel(rel: str, out_dir: Path) -> None:
     """Paths come from unit ids: never let one write outside the report."""
+    if rel and "\\" not in rel and ":" not in rel and all(part not in ("", ".", "..") for part in rel.split("/")):
+        return  # a plain relative path (every unit's page): no PurePosixPath made twice a page
     parts = PurePosixPath(rel).parts
     if not parts or PurePosixPath(rel).is_absolute() or ".." in parts or "\\" in rel or ":" in rel:
         raise ReportError(_("refusing to write {file}: report files stay inside {path}").format(
