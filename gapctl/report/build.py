@@ -231,6 +231,64 @@ def lean(source: Any) -> None:
         summary.decisions = []
 
 
+@dataclasses.dataclass
+class PageJob:
+    """What making a unit's page needs besides the unit (`_page`): the round's summary, the report's language and
+    extension, the standing, the provenance line each unit page ends with (None: none), the frame of a unit's HTML
+    page (None: Markdown), and where pages are written (the new directory with a separator at its end, and the
+    report's directory; None: their bytes given back)."""
+
+    scored: Any
+    lang: str
+    ext: str
+    standing: Standing
+    footer: list[str] | None
+    frame: html_render.Frame | None
+    into: tuple[str, Path] | None
+
+
+_MADE_DIRS: set[str] = set()  # the directories (relative) a page worker has made (or found) in the new one
+
+
+def _page(job: PageJob, found: list[Any]) -> tuple[str, bytes | None, bytes, dict[str, str], Any]:
+    """In a worker: the unit's page as written (None once written into `job.into`), its section of report.html
+    (html), its charts (md), its tally. A unit whose tail was made as it was scored (`Tailed`, `keep_tail`) has its
+    head made from its summary."""
+    from gapctl.report.markdown import Tally, unit_page
+
+    s, before = found[0], found[1] if len(found) > 1 else None
+    lang, ext = job.lang, job.ext
+    if isinstance(s, Tailed):
+        tail, tally = s.piece.tail(s.summary)
+        page = unit_page(job.scored, s.summary, lang, ext, None, job.standing, tail)
+    else:
+        page, tally = unit_page(job.scored, s, lang, ext, before, job.standing), Tally.of(s, lang)
+    if job.footer is not None:  # `_with_provenance` of a unit's page
+        page = dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(job.footer))
+    if job.frame is None:
+        return page.path, _written(job, page.path, (page.markdown + "\n").encode("utf-8")), b"", page.charts, tally
+    text = html_render.body(page.markdown, page.charts)
+    data = html_render.document(page.title, lang, [text], job.frame).encode("utf-8")
+    return (page.path, _written(job, page.path, data), html_render.section(_flatten_links(text)).encode("utf-8"), {},
+            tally)
+
+
+def _written(job: PageJob, rel: str, data: bytes) -> bytes | None:
+    """A unit's page: written into the new directory here (in the worker), or its bytes for the parent. One
+    os.open (a new file: O_EXCL), os.write and os.close: no file object, no Path (3,000 pages' io.open, Path
+    joins and checks were a tenth of the page workers' time)."""
+    if job.into is None:
+        return data
+    stage, target = job.into
+    _check_rel(rel, target)
+    folder = rel.rpartition("/")[0]
+    if folder not in _MADE_DIRS:
+        os.makedirs(stage + folder, exist_ok=True)
+        _MADE_DIRS.add(folder)
+    _write_new(stage + rel, data)
+    return None
+
+
 def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | None, issue: Issue | None,
                   standing: Standing | None, progress: Any, provenance: Any = None, spool: Any = None,
                   into: tuple[Path, Path] | None = None) -> Any:
@@ -246,11 +304,12 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     `into`: (the new directory being filled, the report's directory): each unit's page is written there by the
     worker that made it, and given here as (its path, None) once written; the parent writes only the overview,
     report.html and the charts (3,000 pages' open, write and close in the parent took a second)."""
+    import functools
     import itertools
     import tempfile
     from contextlib import closing
 
-    from gapctl.report.markdown import Tally, _round_facts, overview, rankings_ahead, unit_page
+    from gapctl.report.markdown import Tally, _round_facts, overview, rankings_ahead
     from gapctl.scoring import details
 
     html = fmt == "html"
@@ -261,42 +320,14 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     around = frame(scored, lang, issue, standing)
     unit_frame = dataclasses.replace(around, head=False)
 
-    def work(found: list[Any]) -> tuple[str, bytes, bytes, dict[str, str], Tally]:
-        """In a worker: the unit's page as written, its section of report.html (html), its charts (md). A unit
-        whose tail was made as it was scored (`Tailed`, `keep_tail`) has its head made from its summary."""
-        s, before = found[0], found[1] if len(found) > 1 else None
-        if isinstance(s, Tailed):
-            tail, tally = s.piece.tail(s.summary)
-            page = unit_page(scored, s.summary, lang, ext, None, standing, tail)
-        else:
-            page, tally = unit_page(scored, s, lang, ext, before, standing), Tally.of(s, lang)
-        page = _with_provenance(page, provenance, lang)
-        if not html:
-            return page.path, written(page.path, (page.markdown + "\n").encode("utf-8")), b"", page.charts, tally
-        text = html_render.body(page.markdown, page.charts)
-        data = html_render.document(page.title, lang, [text], unit_frame).encode("utf-8")
-        return (page.path, written(page.path, data), html_render.section(_flatten_links(text)).encode("utf-8"), {},
-                tally)
-
-    made_dirs: set[str] = set()  # the directories (relative) a worker has made (or found) in the new one
-    stage_dir = str(into[0]) + os.sep if into is not None else ""
-
-    def written(rel: str, data: bytes) -> bytes | None:
-        """A unit's page: written into the new directory here (in the worker), or its bytes for the parent. One
-        os.open (a new file: O_EXCL), os.write and os.close: no file object, no Path (3,000 pages' io.open, Path
-        joins and checks were a tenth of the page workers' time)."""
-        if into is None:
-            return data
-        _check_rel(rel, into[1])
-        folder = rel.rpartition("/")[0]
-        if folder not in made_dirs:
-            os.makedirs(stage_dir + folder, exist_ok=True)
-            made_dirs.add(folder)
-        _write_new(stage_dir + rel, data)
-        return None
+    footer = None if provenance is None else _unit_footer(provenance, lang)  # made before the workers fork
+    job = PageJob(scored, lang, ext, standing, footer, unit_frame if html else None,
+                  None if into is None else (str(into[0]) + os.sep, into[1]))
+    work = functools.partial(_page, job)
 
     tally = Tally()
     spans: dict[str, tuple[int, int]] = {}  # unit id → where its section is in `sections`
+    _MADE_DIRS.clear()
     _round_facts(scored)  # counted here, before the workers fork: each would walk every unit (and copy its pages)
     rows = details.units_of(*sources, order=scored.units)
     def fold(results: list[Any]) -> list[Any]:
@@ -309,10 +340,8 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
 
     made = (details.each(sources, rows, work, progress) if spool is None
             else _each_spooled(sources, rows, work, progress, spool, lang, fold))
-    if provenance is not None:  # the footer every unit page ends with, made before the workers fork: each worker
-        _unit_footer(provenance, lang)  # would hash the manifest of every file (30,000 at 30,000 units) again
     if into is not None:  # before the workers fork: made once, not by each of them
-        made_dirs.add("units")
+        _MADE_DIRS.add("units")
         (into[0] / "units").mkdir(exist_ok=True)
     with tempfile.TemporaryFile() as sections, closing(made):  # report.html's unit sections, until the overview
         for n, (s, (path, data, part, charts, unit_tally)) in enumerate(zip(scored.units, made, strict=True)):
