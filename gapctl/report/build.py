@@ -424,7 +424,9 @@ def _overview_html(markdown: str, charts: dict[str, str], joined: bool = True) -
     blocks = re.split(r"\n\n(?=\|)", markdown)
 
     def cells(line: str) -> int:
-        columns = escapedSplit(line.strip())
+        # escapedSplit splits at each '|' not right after a backslash: without one, str.split (escapedSplit, a
+        # character at a time in Python, took 1 s of the parent at 3,000 units)
+        columns = line.strip().split("|") if "\\" not in line else escapedSplit(line.strip())
         return len(columns) - (bool(columns) and columns[0] == "") - (len(columns) > 1 and columns[-1] == "")
     out = []
     for n, block in enumerate(blocks):
