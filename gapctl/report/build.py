@@ -231,6 +231,64 @@ def lean(source: Any) -> None:
         summary.decisions = []
 
 
+@dataclasses.dataclass
+class PageJob:
+    """What making a unit's page needs besides the unit (`_page`): the round's summary, the report's language and
+    extension, the standing, the provenance line each unit page ends with (None: none), the frame of a unit's HTML
+    page (None: Markdown), and where pages are written (the new directory with a separator at its end, and the
+    report's directory; None: their bytes given back)."""
+
+    scored: Any
+    lang: str
+    ext: str
+    standing: Standing
+    footer: list[str] | None
+    frame: html_render.Frame | None
+    into: tuple[str, Path] | None
+
+
+_MADE_DIRS: set[str] = set()  # the directories (relative) a page worker has made (or found) in the new one
+
+
+def _page(job: PageJob, found: list[Any]) -> tuple[str, bytes | None, bytes, dict[str, str], Any]:
+    """In a worker: the unit's page as written (None once written into `job.into`), its section of report.html
+    (html), its charts (md), its tally. A unit whose tail was made as it was scored (`Tailed`, `keep_tail`) has its
+    head made from its summary."""
+    from gapctl.report.markdown import Tally, unit_page
+
+    s, before = found[0], found[1] if len(found) > 1 else None
+    lang, ext = job.lang, job.ext
+    if isinstance(s, Tailed):
+        tail, tally = s.piece.tail(s.summary)
+        page = unit_page(job.scored, s.summary, lang, ext, None, job.standing, tail)
+    else:
+        page, tally = unit_page(job.scored, s, lang, ext, before, job.standing), Tally.of(s, lang)
+    if job.footer is not None:  # `_with_provenance` of a unit's page
+        page = dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(job.footer))
+    if job.frame is None:
+        return page.path, _written(job, page.path, (page.markdown + "\n").encode("utf-8")), b"", page.charts, tally
+    text = html_render.body(page.markdown, page.charts)
+    data = html_render.document(page.title, lang, [text], job.frame).encode("utf-8")
+    return (page.path, _written(job, page.path, data), html_render.section(_flatten_links(text)).encode("utf-8"), {},
+            tally)
+
+
+def _written(job: PageJob, rel: str, data: bytes) -> bytes | None:
+    """A unit's page: written into the new directory here (in the worker), or its bytes for the parent. One
+    os.open (a new file: O_EXCL), os.write and os.close: no file object, no Path (3,000 pages' io.open, Path
+    joins and checks were a tenth of the page workers' time)."""
+    if job.into is None:
+        return data
+    stage, target = job.into
+    _check_rel(rel, target)
+    folder = rel.rpartition("/")[0]
+    if folder not in _MADE_DIRS:
+        os.makedirs(stage + folder, exist_ok=True)
+        _MADE_DIRS.add(folder)
+    _write_new(stage + rel, data)
+    return None
+
+
 def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | None, issue: Issue | None,
                   standing: Standing | None, progress: Any, provenance: Any = None, spool: Any = None,
                   into: tuple[Path, Path] | None = None) -> Any:
@@ -246,11 +304,12 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     `into`: (the new directory being filled, the report's directory): each unit's page is written there by the
     worker that made it, and given here as (its path, None) once written; the parent writes only the overview,
     report.html and the charts (3,000 pages' open, write and close in the parent took a second)."""
+    import functools
     import itertools
     import tempfile
     from contextlib import closing
 
-    from gapctl.report.markdown import Tally, _round_facts, overview, rankings_ahead, unit_page
+    from gapctl.report.markdown import Tally, _round_facts, overview, rankings_ahead
     from gapctl.scoring import details
 
     html = fmt == "html"
@@ -261,41 +320,14 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     around = frame(scored, lang, issue, standing)
     unit_frame = dataclasses.replace(around, head=False)
 
-    def work(found: list[Any]) -> tuple[str, bytes, bytes, dict[str, str], Tally]:
-        """In a worker: the unit's page as written, its section of report.html (html), its charts (md). A unit
-        whose tail was made as it was scored (`Tailed`, `keep_tail`) has its head made from its summary."""
-        s, before = found[0], found[1] if len(found) > 1 else None
-        if isinstance(s, Tailed):
-            tail, tally = s.piece.tail(s.summary)
-            page = unit_page(scored, s.summary, lang, ext, None, standing, tail)
-        else:
-            page, tally = unit_page(scored, s, lang, ext, before, standing), Tally.of(s, lang)
-        page = _with_provenance(page, provenance, lang)
-        if not html:
-            return page.path, written(page.path, (page.markdown + "\n").encode("utf-8")), b"", page.charts, tally
-        text = html_render.body(page.markdown, page.charts)
-        data = html_render.document(page.title, lang, [text], unit_frame).encode("utf-8")
-        return (page.path, written(page.path, data), html_render.section(_flatten_links(text)).encode("utf-8"), {},
-                tally)
-
-    made_dirs: set[Path] = set()  # the directories a worker has made (or found) in the new one
-
-    def written(rel: str, data: bytes) -> bytes | None:
-        """A unit's page: written into the new directory here (in the worker), or its bytes for the parent."""
-        if into is None:
-            return data
-        stage, target = into
-        _check_rel(rel, target)
-        path = stage / rel
-        if path.parent not in made_dirs:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            made_dirs.add(path.parent)
-        with open(path, "xb") as out:
-            out.write(data)
-        return None
+    footer = None if provenance is None else _unit_footer(provenance, lang)  # made before the workers fork
+    job = PageJob(scored, lang, ext, standing, footer, unit_frame if html else None,
+                  None if into is None else (str(into[0]) + os.sep, into[1]))
+    work = functools.partial(_page, job)
 
     tally = Tally()
     spans: dict[str, tuple[int, int]] = {}  # unit id → where its section is in `sections`
+    _MADE_DIRS.clear()
     _round_facts(scored)  # counted here, before the workers fork: each would walk every unit (and copy its pages)
     rows = details.units_of(*sources, order=scored.units)
     def fold(results: list[Any]) -> list[Any]:
@@ -308,15 +340,15 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
 
     made = (details.each(sources, rows, work, progress) if spool is None
             else _each_spooled(sources, rows, work, progress, spool, lang, fold))
-    if provenance is not None:  # the footer every unit page ends with, made before the workers fork: each worker
-        _unit_footer(provenance, lang)  # would hash the manifest of every file (30,000 at 30,000 units) again
     if into is not None:  # before the workers fork: made once, not by each of them
-        made_dirs.add(into[0] / "units")
+        _MADE_DIRS.add("units")
         (into[0] / "units").mkdir(exist_ok=True)
+    if len(scored.units) >= RANKINGS_FIRST:  # before the page workers fork (see RANKINGS_FIRST)
+        rankings_ahead(scored, lang, ext)
     with tempfile.TemporaryFile() as sections, closing(made):  # report.html's unit sections, until the overview
         for n, (s, (path, data, part, charts, unit_tally)) in enumerate(zip(scored.units, made, strict=True)):
-            if n == 0 and len(scored.units) >= details.PARALLEL_FROM:  # the workers busy: the overview's rankings
-                rankings_ahead(scored, lang, ext)
+            if n == 0 and details.PARALLEL_FROM <= len(scored.units) < RANKINGS_FIRST:  # the workers busy: the
+                rankings_ahead(scored, lang, ext)  # overview's rankings
             if unit_tally is not None:
                 tally.merge(unit_tally)
             yield path, data
@@ -349,7 +381,27 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
         yield "report.html", parts()
 
 
-TABLE_CELLS = 60_000  # cells of a table rendered at a time by `_overview_html`
+RANKINGS_FIRST = 10_000  # units from which the overview's rankings are made before the page workers fork, not while
+# they run: making them touches every unit's summary (reference counts), so the parent copied each page of summaries
+# it shared with the page workers (~95 MB at 30,000 units); below it, made while they run (0.3 s at 3,000 units)
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """`data` as the new file `path` (never an existing one: O_EXCL, as open(path, "xb")), the mode as open gives."""
+    fd = os.open(path, _NEW_FILE, 0o666)
+    try:
+        view, done = memoryview(data), 0
+        while done < len(data):
+            done += os.write(fd, view[done:])
+    finally:
+        os.close(fd)
+
+
+TABLE_CELLS = 3_000  # cells of a table rendered at a time by `_overview_html` (500 rows of six columns; markdown-it's
+# tokens for 60,000 cells took ~110 MB and, at 30,000 units, 4 s against 0.6-0.8 s for the same HTML in parts)
 
 
 def _overview_html(markdown: str, charts: dict[str, str], joined: bool = True) -> Any:
@@ -372,7 +424,9 @@ def _overview_html(markdown: str, charts: dict[str, str], joined: bool = True) -
     blocks = re.split(r"\n\n(?=\|)", markdown)
 
     def cells(line: str) -> int:
-        columns = escapedSplit(line.strip())
+        # escapedSplit splits at each '|' not right after a backslash: without one, str.split (escapedSplit, a
+        # character at a time in Python, took 1 s of the parent at 3,000 units)
+        columns = line.strip().split("|") if "\\" not in line else escapedSplit(line.strip())
         return len(columns) - (bool(columns) and columns[0] == "") - (len(columns) > 1 and columns[-1] == "")
     out = []
     for n, block in enumerate(blocks):
@@ -466,6 +520,8 @@ def _check_target(out_dir: Path) -> None:
 
 def _check_rel(rel: str, out_dir: Path) -> None:
     """Paths come from unit ids: never let one write outside the report."""
+    if rel and "\\" not in rel and ":" not in rel and all(part not in ("", ".", "..") for part in rel.split("/")):
+        return  # a plain relative path (every unit's page): no PurePosixPath made twice a page
     parts = PurePosixPath(rel).parts
     if not parts or PurePosixPath(rel).is_absolute() or ".." in parts or "\\" in rel or ":" in rel:
         raise ReportError(_("refusing to write {file}: report files stay inside {path}").format(
@@ -700,6 +756,7 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
         finally:
             gc.unfreeze()
             _ROWS.clear()
+            _SHARED.clear()  # the round's objects by key (at 30,000 units ~10 MB): not needed by the overview
     finally:
         _SPOOLED = None
 

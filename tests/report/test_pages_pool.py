@@ -1,0 +1,97 @@
+"""The report's page phase: pages written with one os.open each, the overview's rankings made before the page
+workers fork for large rounds, tables cut in small parts, cells counted without markdown-it's escapedSplit: the same
+bytes as before every one of these."""
+
+from __future__ import annotations
+
+import pytest
+
+from gapctl.report import build
+
+
+def report_bytes(out) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.usefixtures("own_cache_home")
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_rankings_made_before_the_page_workers_fork_give_the_same_report(fmt: str, tmp_path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """From build.RANKINGS_FIRST units the overview's rankings are made before the pool of page workers forks (not
+    while it runs): the same files, byte for byte, in a pool of two (cache on and off) and in one process."""
+    from typer.testing import CliRunner
+
+    from gapctl.cli import app
+    from gapctl.report import markdown
+    from gapctl.scoring import details, outcomes
+    from tests.conftest import copy_repo
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pool is used
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    made = []
+    ahead = markdown.rankings_ahead
+
+    def counted(*args) -> None:
+        made.append(1)
+        ahead(*args)
+    monkeypatch.setattr(markdown, "rankings_ahead", counted)
+    runner = CliRunner()
+    runs = []
+    for first, jobs, cache in ((10_000, "2", True), (1, "2", True), (1, "2", False), (1, "1", True)):
+        monkeypatch.setattr(build, "RANKINGS_FIRST", first)
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
+        if cache:
+            monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
+        else:
+            monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+        out = tmp_path / f"out-{len(runs)}"
+        made.clear()
+        result = runner.invoke(app, ["--lang", "zh", "report", "rounds/suizhou-2022", "--format", fmt,
+                                     "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert made == [1]  # the rankings made ahead once, before or while the pages are made
+        runs.append(report_bytes(out))
+    assert len(runs[0]) > 3
+    assert all(run == runs[0] for run in runs[1:])
+
+
+def test_a_long_table_with_escaped_pipes_cut_in_parts_is_the_html_of_the_whole(monkeypatch: pytest.MonkeyPatch):
+    """Cells are counted with str.split where a line has no backslash, with markdown-it's escapedSplit where it has
+    one (an escaped pipe is no border): rows short of cells, and cells holding `\\|`, cut or not, the same HTML."""
+    from gapctl.report import html as html_render
+
+    rows = []
+    for n in range(400):
+        if n % 7 == 0:
+            rows.append(f"| {n} | a \\| b |")  # two cells, one holding a pipe
+        elif n % 5 == 0:
+            rows.append(f"| {n} |")  # short of cells
+        else:
+            rows.append(f"| {n} | name {n} | {n}.5 |")
+    markdown = "# T\n\n| a | b | c |\n|---|---|---:|\n" + "\n".join(rows) + "\n\ntext\n"
+    for cells in (3, 30, 3_000):
+        monkeypatch.setattr(build, "TABLE_CELLS", cells)
+        assert build._overview_html(markdown, {}) == html_render.body(markdown, {})
+
+
+def test_a_unit_page_is_written_as_a_new_file_and_never_outside_the_report(tmp_path) -> None:
+    """`_write_new` writes the whole bytes into a new file and refuses one that exists (O_EXCL, as open(..., "xb"));
+    `_check_rel`'s quick accept of a plain relative path leaves every other path to the full check."""
+    path = tmp_path / "page.html"
+    data = b"<p>" + "页".encode() * 100_000 + b"</p>\n"
+    build._write_new(str(path), data)
+    assert path.read_bytes() == data
+    with pytest.raises(FileExistsError):
+        build._write_new(str(path), b"again")
+    assert path.read_bytes() == data
+    for rel in ("units/a.html", "units/a.b-c_d.md", "charts/x.svg", "units/县.html"):
+        build._check_rel(rel, tmp_path)
+    for rel in ("", ".", "../x.html", "units/../../x.html", "/etc/x", "units//x.html", "a\\b.html", "c:x.html",
+                "units/..", "./units/x.html"):
+        if rel in ("units//x.html", "./units/x.html"):  # normalised to a plain path inside the report: allowed
+            build._check_rel(rel, tmp_path)
+            continue
+        with pytest.raises(build.ReportError):
+            build._check_rel(rel, tmp_path)
