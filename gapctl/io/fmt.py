@@ -111,7 +111,31 @@ def _files_under(directory: Path) -> list[Path]:
         found = round_files(directory)
     else:  # a repository: only its data directories, never tests/, .git/ or .venv/
         found = files(directory / "schemes") + files(directory / "units") + rounds(directory / "rounds")
-    return [p for p in found if kind_of(p) or p.is_symlink() and p.is_dir()]
+    places = _Places()
+    return [p for p in found if places.kind(p) or p.is_symlink() and p.is_dir()]
+
+
+class _Places:
+    """`kind_of` and `data_root` of many files, what their directory says worked out once per directory."""
+
+    def __init__(self) -> None:
+        self.dirs: dict[Path, tuple[str | None, Path | None]] = {}
+
+    def _dir(self, path: Path) -> tuple[str | None, Path | None]:
+        parent = path.parent
+        found = self.dirs.get(parent)
+        if found is None:
+            probe = parent / "x.yaml"
+            found = self.dirs[parent] = (kind_of(probe), data_root(probe))
+        return found
+
+    def kind(self, path: Path) -> str | None:
+        if path.suffix.lower() not in YAML_SUFFIXES or path.name.startswith(".") or path.name in ("", ".", ".."):
+            return kind_of(path)  # as kind_of says (None, or a name that is no file's)
+        return self._dir(path)[0]
+
+    def root(self, path: Path) -> Path | None:
+        return self._dir(path)[1] if self.kind(path) else data_root(path)
 
 
 # --- how keys are ordered: the shapes, mapped onto the file's tree ---------------------
@@ -502,12 +526,14 @@ class _Caches:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled and not os.environ.get("GAPCTL_NO_CACHE")
         self.opened: dict[Path, Any] = {}
-        self.context: tuple[Any, ...] | None = None
+        self.looked: dict[str, bool] = {}  # directories looked at for links (gapctl.data.writes.refusal), once each
+        self.places = _Places()
+        self.hashers: dict[str | None, Any] = {}  # kind → the hash every key of that kind starts with
 
     def _cache(self, path: Path) -> Any:
         if not self.enabled:
             return None
-        root = data_root(path)
+        root = self.places.root(path)
         if root is None:
             return None
         if root not in self.opened:
@@ -516,16 +542,20 @@ class _Caches:
         return self.opened[root]
 
     def _key(self, path: Path, digest: str) -> str:
-        from gapctl.data.cache import key_of
-        if self.context is None:
-            self.context = _memo_context()
-        return key_of("fmt", kind_of(path), self.context, digest)
+        kind = self.places.kind(path)
+        hasher = self.hashers.get(kind)
+        if hasher is None:
+            from gapctl.data.cache import key_hasher
+            hasher = self.hashers[kind] = key_hasher("fmt", kind, _memo_context())
+        key = hasher.copy()
+        key.update(b"\x1f" + repr(digest).encode())  # as key_of("fmt", kind, context, digest)
+        return key.hexdigest()
 
     def known(self, path: Path, check: bool) -> _Done | None:
         """The outcome of a file whose bytes the cache vouches for (canonical; with `check`, also would
         change), else None: the file is formatted."""
         cache = self._cache(path)
-        if cache is None or refusal(path, data_root(path)):
+        if cache is None or refusal(path, self.places.root(path), self.looked):
             return None  # a refused file is reported by _format_one
         try:
             raw = path.read_bytes()
@@ -558,11 +588,13 @@ def _memo_context() -> tuple[Any, ...]:
 
 def _format_all(paths: list[Path], check: bool, parallel_from: int | None) -> Iterable[_Done]:
     """Each file's outcome, in the order of `paths`: here, or from forked workers when there are many."""
-    from gapctl.scoring.executors import in_order
-    from gapctl.scoring.outcomes import jobs_wanted
-
     threshold = PARALLEL_FROM if parallel_from is None else parallel_from
-    workers = jobs_wanted() if len(paths) >= max(threshold, 2) else 1
+    if len(paths) < max(threshold, 2):
+        return (_format_one(path, check) for path in paths)
+    from gapctl.scoring.executors import in_order
+    from gapctl.scoring.outcomes import jobs_wanted  # GAPCTL_JOBS, else the usable cores, as validate and score
+
+    workers = jobs_wanted()
     if workers <= 1:
         return (_format_one(path, check) for path in paths)
     size = max(1, min(BATCH_MAX, -(-len(paths) // (workers * 4))))
