@@ -43,9 +43,9 @@ STAMP = ".bench-params.json"
 # once `python -m gapctl <cmd> --help` exits 0.
 COMMANDS = [("validate", True), ("score", False)]
 # timed by their own functions, each with the cache warm (as after `gapctl score`) and without it
-# (GAPCTL_NO_CACHE=1): bench_units (report, explain, export, status), bench_diff, bench_import
+# (GAPCTL_NO_CACHE=1): bench_units (report, explain, export, status), bench_diff, bench_import, bench_fmt
 UNIT_COMMANDS = ["report", "explain", "export", "status"]
-EXTRA_COMMANDS = UNIT_COMMANDS + ["diff", "import"]
+EXTRA_COMMANDS = UNIT_COMMANDS + ["diff", "import", "fmt"]
 
 
 def log(msg: str) -> None:
@@ -339,6 +339,8 @@ def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, re
         bench_diff(round_dir, label, repeat, timeout, ref.seconds, score_row, report)
     if "import" in cmd_help and cmd_help["import"][0]:
         bench_import(round_dir, label, repeat, timeout, ref.seconds, report)
+    if "fmt" in cmd_help and cmd_help["fmt"][0]:  # last: it empties the round's cache
+        bench_fmt(round_dir, label, repeat, timeout, ref.seconds, report)
     if score_row and score_row.seconds:
         ratios = [f"{r.what.removeprefix('gapctl ')} {r.seconds / score_row.seconds:.2f}×"
                   + (f" ({r.cpu / score_row.cpu:.2f}× its CPU time)" if r.cpu and score_row.cpu else "")
@@ -450,6 +452,19 @@ def bench_cache(round_dir: Path, label: str, repeat: int, timeout: float, ref_se
         timed("gapctl score (warm: one unit file edited)", edit)
     finally:
         edited.write_bytes(original)
+
+
+def bench_fmt(round_dir: Path, label: str, repeat: int, timeout: float, ref_seconds: float | None,
+              report: Report) -> None:
+    """`gapctl fmt --check ROUND` (what CI runs on every push): cold, every file formatted with ruamel.yaml (~0.1 CPU
+    s a file, so once whatever --repeat says; the cache emptied first, and filled as it goes: a few ms more than
+    GAPCTL_NO_CACHE=1, one run fewer than timing both), then again with nothing changed (warm: every file's
+    verdict remembered, nothing formatted)."""
+    cache = round_dir.parents[1] / ".gapctl-cache"
+    args = gapctl("fmt", "--check", str(round_dir))
+    timed_row(report, "gapctl fmt --check ROUND (cold: fills .gapctl-cache)", label, args, 1, timeout, ref_seconds,
+              before=lambda n: shutil.rmtree(cache, ignore_errors=True))
+    timed_row(report, "gapctl fmt --check ROUND (warm: nothing changed)", label, args, repeat, timeout, ref_seconds)
 
 
 def git_copy(round_dir: Path) -> Path:
@@ -585,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs per command; the best time is shown")
     ap.add_argument("--data-dir", type=Path, default=REPO / "bench-data")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds before a run is killed")
-    ap.add_argument("--commands", default="validate,score,report,explain,export,status,diff,import",
+    ap.add_argument("--commands", default="validate,score,report,explain,export,status,diff,import,fmt",
                     help="which commands to time (comma-separated; default all)")
     ap.add_argument("--rollups", action="store_true",
                     help="also time a round of N/4 units with three channel files each and counties rolling up "

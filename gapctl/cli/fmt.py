@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from gapctl.cli.common import FORMAT_OPTION, Format, _dump_json, _echo, app
+from gapctl.cli.common import FORMAT_OPTION, NO_CACHE_OPTION, Format, _dump_json, _echo, app
 from gapctl.i18n import N_, _
 
 
@@ -32,11 +32,12 @@ def fmt_command(
     check: bool = typer.Option(False, "--check", help=N_("Write nothing; list files that would change, exit 1 "
                                                          "if any.")),
     fmt: Format = FORMAT_OPTION,
+    no_cache: bool = NO_CACHE_OPTION,
 ) -> None:
     from gapctl.data.sources import display_path
     from gapctl.io.fmt import format_paths
 
-    result = format_paths(paths or [Path(".")], check)
+    result = format_paths(paths or [Path(".")], check, use_cache=not no_cache)
     done = result.changed if check else result.written
     canonical = max(len(result.files) - len(result.changed) - len(result.problems), 0)
     if fmt is Format.json:

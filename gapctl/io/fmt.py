@@ -27,6 +27,7 @@ round.toml included, are left alone: they are out of scope for now.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -110,7 +111,31 @@ def _files_under(directory: Path) -> list[Path]:
         found = round_files(directory)
     else:  # a repository: only its data directories, never tests/, .git/ or .venv/
         found = files(directory / "schemes") + files(directory / "units") + rounds(directory / "rounds")
-    return [p for p in found if kind_of(p) or p.is_symlink() and p.is_dir()]
+    places = _Places()
+    return [p for p in found if places.kind(p) or p.is_symlink() and p.is_dir()]
+
+
+class _Places:
+    """`kind_of` and `data_root` of many files, what their directory says worked out once per directory."""
+
+    def __init__(self) -> None:
+        self.dirs: dict[Path, tuple[str | None, Path | None]] = {}
+
+    def _dir(self, path: Path) -> tuple[str | None, Path | None]:
+        parent = path.parent
+        found = self.dirs.get(parent)
+        if found is None:
+            probe = parent / "x.yaml"
+            found = self.dirs[parent] = (kind_of(probe), data_root(probe))
+        return found
+
+    def kind(self, path: Path) -> str | None:
+        if path.suffix.lower() not in YAML_SUFFIXES or path.name.startswith(".") or path.name in ("", ".", ".."):
+            return kind_of(path)  # as kind_of says (None, or a name that is no file's)
+        return self._dir(path)[0]
+
+    def root(self, path: Path) -> Path | None:
+        return self._dir(path)[1] if self.kind(path) else data_root(path)
 
 
 # --- how keys are ordered: the shapes, mapped onto the file's tree ---------------------
@@ -420,13 +445,27 @@ def data_root(path: Path) -> Path | None:
     return None
 
 
-def format_paths(paths: Iterable[Path], check: bool) -> FmtResult:
+PARALLEL_FROM = 16  # files left to format (not vouched for by the cache): from here they go to forked workers
+BATCH_MAX = 16  # files a worker formats per batch at most (~1-2 s of ruamel.yaml)
+CANONICAL, CHANGED = b"canonical", b"changed"  # what the cache remembers of a file's bytes (`_memo_key`)
+
+
+def format_paths(paths: Iterable[Path], check: bool, parallel_from: int | None = None,
+                 use_cache: bool = True) -> FmtResult:
     """Format files and directories (a repository, rounds/, a round, schemes/ …).
 
     With `check`, nothing is written. Files that cannot be read or parsed, symbolic links (the
     file, or a directory inside the repository), and files whose data formatting would change
     are reported and never written. A file keeps its line endings (CRLF or LF, as its first
     line) and its byte-order mark; see gapctl.data.writes for how files are written.
+
+    Bytes the repository's cache (gapctl.data.cache; off with GAPCTL_NO_CACHE=1 or `use_cache`
+    False) knows to be canonical are not formatted again (with `check`, nor bytes it knows would
+    change): the entry is named by the bytes' hash, the file's kind, gapctl's code and the YAML
+    libraries' versions and the read limits in force, and written only after the checks below passed.
+    From `parallel_from` (PARALLEL_FROM) files left to format, forked workers (GAPCTL_JOBS, else
+    every usable core) format them in batches; their results are merged in path order, so the
+    output is the same as one process's.
     """
     result = FmtResult(check=check)
     files: set[Path] = set()
@@ -445,30 +484,153 @@ def format_paths(paths: Iterable[Path], check: bool) -> FmtResult:
     if not check:  # first finish a batch a killed gapctl left (gapctl.data.writes), so that files are read whole
         for root in sorted({r for r in map(data_root, files) if r is not None}):
             recover(root)
-    for path in sorted(files):
-        result.files.append(path)
-        _format_file(path, check, result)
+    ordered = sorted(files)
+    result.files.extend(ordered)
+    caches = _Caches(use_cache)
+    done: dict[Path, _Done] = {}
+    todo: list[Path] = []
+    for path in ordered:
+        known = caches.known(path, check)
+        if known is None:
+            todo.append(path)
+        else:
+            done[path] = known
+    for path, outcome in zip(todo, _format_all(todo, check, parallel_from), strict=True):
+        done[path] = outcome
+        if outcome.verdict is not None:
+            caches.remember(path, *outcome.verdict)
+    for path in ordered:
+        outcome = done[path]
+        result.problems.extend(outcome.problems)
+        if outcome.changed:
+            result.changed.append(path)
+        if outcome.written:
+            result.written.append(path)
     return result
 
 
-def _format_file(path: Path, check: bool, result: FmtResult) -> None:
+@dataclass
+class _Done:
+    """What formatting one file gave; `verdict`: (content hash, CANONICAL or CHANGED) for the cache, when
+    the file's bytes passed every check."""
+
+    problems: list[str] = field(default_factory=list)
+    changed: bool = False
+    written: bool = False
+    verdict: tuple[str, bytes] | None = None
+
+
+class _Caches:
+    """The cache of each repository the files belong to (opened once each), and the verdicts it holds."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and not os.environ.get("GAPCTL_NO_CACHE")
+        self.opened: dict[Path, Any] = {}
+        self.looked: dict[str, bool] = {}  # directories looked at for links (gapctl.data.writes.refusal), once each
+        self.places = _Places()
+        self.hashers: dict[str | None, Any] = {}  # kind → the hash every key of that kind starts with
+
+    def _cache(self, path: Path) -> Any:
+        if not self.enabled:
+            return None
+        root = self.places.root(path)
+        if root is None:
+            return None
+        if root not in self.opened:
+            from gapctl.data.cache import open_cache
+            self.opened[root] = open_cache(root)
+        return self.opened[root]
+
+    def _key(self, path: Path, digest: str) -> str:
+        kind = self.places.kind(path)
+        hasher = self.hashers.get(kind)
+        if hasher is None:
+            from gapctl.data.cache import key_hasher
+            hasher = self.hashers[kind] = key_hasher("fmt", kind, _memo_context())
+        key = hasher.copy()
+        key.update(b"\x1f" + repr(digest).encode())  # as key_of("fmt", kind, context, digest)
+        return key.hexdigest()
+
+    def known(self, path: Path, check: bool) -> _Done | None:
+        """The outcome of a file whose bytes the cache vouches for (canonical; with `check`, also would
+        change), else None: the file is formatted."""
+        cache = self._cache(path)
+        if cache is None or refusal(path, self.places.root(path), self.looked):
+            return None  # a refused file is reported by _format_one
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        from gapctl.data.cache import content_hash
+        verdict = cache.get(self._key(path, content_hash(raw)))
+        if verdict == CANONICAL:
+            return _Done()
+        if verdict == CHANGED and check:
+            return _Done(changed=True)
+        return None
+
+    def remember(self, path: Path, digest: str, verdict: bytes) -> None:
+        cache = self._cache(path)
+        if cache is not None:
+            cache.put(self._key(path, digest), verdict)
+
+
+def _memo_context() -> tuple[Any, ...]:
+    """What, besides a file's bytes and kind and gapctl's own code (in every key), decides fmt's verdict on
+    them: the versions of the YAML libraries that format and read them back, and the read limits in force."""
+    import ruamel.yaml
+    import yaml
+
+    from gapctl.data import fast_yaml
+    from gapctl.data.sources import max_file_bytes, max_values
+    return (ruamel.yaml.__version__, yaml.__version__, fast_yaml.available(), max_file_bytes()[0], max_values()[0])
+
+
+def _format_all(paths: list[Path], check: bool, parallel_from: int | None) -> Iterable[_Done]:
+    """Each file's outcome, in the order of `paths`: here, or from forked workers when there are many."""
+    threshold = PARALLEL_FROM if parallel_from is None else parallel_from
+    if len(paths) < max(threshold, 2):
+        return (_format_one(path, check) for path in paths)
+    from gapctl.scoring.executors import in_order
+    from gapctl.scoring.outcomes import jobs_wanted  # GAPCTL_JOBS, else the usable cores, as validate and score
+
+    workers = jobs_wanted()
+    if workers <= 1:
+        return (_format_one(path, check) for path in paths)
+    size = max(1, min(BATCH_MAX, -(-len(paths) // (workers * 4))))
+    batches = [paths[n:n + size] for n in range(0, len(paths), size)]
+    return in_order(_format_batch, check, batches, workers)
+
+
+def _format_batch(check: bool, batch: list[Path]) -> list[_Done]:
+    return [_format_one(path, check) for path in batch]
+
+
+def _format_one(path: Path, check: bool) -> _Done:
+    result = FmtResult(check=check)
+    verdict = _format_file(path, check, result)
+    return _Done(result.problems, bool(result.changed), bool(result.written), verdict)
+
+
+def _format_file(path: Path, check: bool, result: FmtResult) -> tuple[str, bytes] | None:
+    """Format one file into `result`; the verdict on its bytes when they passed every check."""
     shown = display_path(path)
     why = refusal(path, data_root(path))
     if why:
         result.problems.append(_("{why}; not formatted").format(why=why))
-        return
+        return None
     try:
         seen = os.lstat(path)  # before reading: a change after this is caught when writing
         raw = path.read_bytes()
     except OSError as err:
         result.problems.append(_("{path}: cannot read file: {reason}").format(path=shown, reason=err.strerror))
-        return
+        return None
     before = read_file(path, raw)
     if before.data is None or before.problems:  # not YAML, not UTF-8, empty, duplicate keys
         for problem in before.problems:
             result.problems.append(_("{where}: {problem}; not formatted").format(where=problem.locate(),
                                                                                   problem=problem.message))
-        return
+        return None
     decoded, _hint = decode(raw)
     assert decoded is not None  # read_file decoded it
     original = Original(path, raw, decoded, seen)
@@ -480,32 +642,34 @@ def _format_file(path: Path, check: bool, result: FmtResult) -> None:
         where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
         result.problems.append(_("{where}: YAML error: {problem}; not formatted").format(
             where=where, problem=err.problem or err))
-        return
+        return None
     except Exception as err:  # a file must never stop the others
         result.problems.append(_("{path}: cannot format ({error}); not formatted").format(
             path=shown, error=f"{type(err).__name__}: {err}"))
-        return
+        return None
     encoded = original.encode(new)
     after = read_file(path, encoded)
     if after.data is None or after.problems or _read_as(after.data, path) != _read_as(before.data, path):
         result.problems.append(_("{path}: formatting would change the data read from it (a gapctl fmt bug; please "
                                  "report it); not formatted").format(path=shown))
-        return
+        return None
     if sorted(comment_texts(new)) != sorted(comment_texts(text)):
         result.problems.append(_("{path}: formatting would lose or duplicate a comment (a gapctl fmt bug; please "
                                  "report it); not formatted").format(path=shown))
-        return
+        return None
+    digest = hashlib.sha256(raw).hexdigest()
     if encoded == raw:
-        return
+        return digest, CANONICAL
     result.changed.append(path)
     if check:
-        return
+        return digest, CHANGED
     try:
         write_atomically(path, encoded, original.seen, root=data_root(path))
     except WriteError as err:
         result.problems.append(str(err))
-        return
+        return digest, CHANGED
     result.written.append(path)
+    return digest, CHANGED
 
 
 def _read_as(data: Any, path: Path) -> Any:
