@@ -144,16 +144,16 @@ def primed_unit_sets(pairs: list[tuple[Path, Any]]) -> int:
     process, so that the sides' `load` reads them back from the cache instead of parsing them; how many.
 
     Parsing a unit-set file leaves the parser's garbage behind as free blocks among the objects kept (pymalloc
-    gives an arena back only once all of it is free): at 30,000 units the parsed set held ~160 MB where the
-    same set read back from the cache holds ~60 MB, and every worker forked later shares, then copies, those
-    pages. The child parses it (what this process would have done), the cache keeps it (as it would have), and
+    gives an arena back only once all of it is free): at 30,000 units a process that had loaded the round with
+    its unit set parsed held ~160 MB, with it read back from the cache ~60 MB, and every worker forked later
+    shares, then copies, those pages. The child parses it (what this process would have done), the cache keeps it (as it would have), and
     this process reads it back compactly. Nothing is forked when the cache already has them (a warm diff),
     when no unit set is that large (GAPCTL_DIFF_PRIME_FROM overrides PRIME_FROM), with the cache off, or
     without `fork`; a child that fails leaves them to be parsed here as before."""
     import os
 
     from gapctl.data import cache as C
-    from gapctl.data.tree import DiskTree
+    from gapctl.data.tree import DiskTree, GitError
     from gapctl.scoring.load import data_files, file_cache_key, find_repository_root
 
     try:
@@ -170,7 +170,7 @@ def primed_unit_sets(pairs: list[tuple[Path, Any]]) -> int:
             path = root / "units" / listed.name  # as `load` names it (`_find_by_id`)
             try:
                 data = tree.read_bytes(path)
-            except (OSError, ValueError):
+            except (OSError, ValueError, GitError):  # `load` reports it
                 continue
             if len(data) >= limit:
                 found.setdefault(file_cache_key(path, "units", data), (path, tree))
