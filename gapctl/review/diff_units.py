@@ -147,9 +147,9 @@ def primed_unit_sets(pairs: list[tuple[Path, Any]]) -> int:
     gives an arena back only once all of it is free): at 30,000 units a process that had loaded the round with
     its unit set parsed held ~160 MB, with it read back from the cache ~60 MB, and every worker forked later
     shares, then copies, those pages. The child parses it (what this process would have done), the cache keeps
-    it (as it would have), and this process reads it back compactly. Nothing is forked when the cache already has them (a warm diff),
-    when no unit set is that large (GAPCTL_DIFF_PRIME_FROM overrides PRIME_FROM), with the cache off, or
-    without `fork`; a child that fails leaves them to be parsed here as before."""
+    it (as it would have), and this process reads it back compactly. Nothing is forked when the cache already
+    has them (a warm diff), when no unit set is that large (GAPCTL_DIFF_PRIME_FROM overrides PRIME_FROM), with
+    the cache off, or without `fork`; a child that fails leaves them to be parsed here as before."""
     import os
 
     from gapctl.data import cache as C
