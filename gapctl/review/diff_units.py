@@ -110,6 +110,7 @@ def sides(old_directory: Path, old_tree: Any, new_directory: Path, new_tree: Any
     global _MEMO, _EARLIER
     memo = {} if memo is None else memo  # the schemes and unit sets both sides share, read and built once
     if not one_pass.cache_off(True) or chosen() is not None:
+        primed_unit_sets([(old_directory, old_tree), (new_directory, new_tree)])
         _MEMO = memo
         try:
             old = side(old_directory, old_tree)
@@ -132,6 +133,85 @@ def sides(old_directory: Path, old_tree: Any, new_directory: Path, new_tree: Any
         return old, _finished(checked, old)
     finally:
         shared.close()
+
+
+PRIME_FROM = 1_000_000
+"""Bytes of a unit-set file from which `primed_unit_sets` builds it in a forked process (~10,000 units)."""
+
+
+def primed_unit_sets(pairs: list[tuple[Path, Any]]) -> int:
+    """The large unit sets of these sides (directory, tree) that the cache lacks, built into it by a forked
+    process, so that the sides' `load` reads them back from the cache instead of parsing them; how many.
+
+    Parsing a unit-set file leaves the parser's garbage behind as free blocks among the objects kept (pymalloc
+    gives an arena back only once all of it is free): at 30,000 units a process that had loaded the round with
+    its unit set parsed held ~160 MB, with it read back from the cache ~60 MB, and every worker forked later
+    shares, then copies, those pages. The child parses it (what this process would have done), the cache keeps
+    it (as it would have), and this process reads it back compactly. Nothing is forked when the cache already
+    has them (a warm diff), when no unit set is that large (GAPCTL_DIFF_PRIME_FROM overrides PRIME_FROM), with
+    the cache off, or without `fork`; a child that fails leaves them to be parsed here as before."""
+    import os
+
+    from gapctl.data import cache as C
+    from gapctl.data.tree import DiskTree, GitError
+    from gapctl.scoring.load import data_files, file_cache_key, find_repository_root
+
+    try:
+        limit = int(os.environ.get("GAPCTL_DIFF_PRIME_FROM", PRIME_FROM))
+    except ValueError:
+        limit = PRIME_FROM
+    if not hasattr(os, "fork") or not pairs:
+        return 0
+    found: dict[str, tuple[Path, Any]] = {}  # cache key → (path, tree): a set the same on both sides once
+    for directory, tree in pairs:
+        tree = tree if tree is not None else DiskTree()
+        root = find_repository_root(Path(directory).parent, tree) or Path(directory).parent
+        for listed in data_files(root / "units", tree):
+            path = root / "units" / listed.name  # as `load` names it (`_find_by_id`)
+            try:
+                data = tree.read_bytes(path)
+            except (OSError, ValueError, GitError):  # `load` reports it
+                continue
+            if len(data) >= limit:
+                found.setdefault(file_cache_key(path, "units", data), (path, tree))
+    if not found:
+        return 0
+    start = Path(pairs[0][0])
+    cache = C.open_cache(find_repository_root(start.resolve()), True)  # the cache `outcomes.check` opens
+    if cache is None:
+        return 0
+    C.opened(cache)  # and takes from here instead of checking the directory again
+    missing = [(path, tree) for key, (path, tree) in found.items() if not cache.path(key).is_file()]
+    if not missing:
+        return 0
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child (its coverage is not collected)
+        code = 1
+        try:
+            _build_into_cache(cache, missing)
+            code = 0
+        finally:
+            os._exit(code)
+    os.waitpid(pid, 0)
+    return len(missing)
+
+
+def _build_into_cache(cache: Any, missing: list[tuple[Path, Any]]) -> None:  # pragma: no cover - in the child
+    """In the forked child: each unit set built and kept in the cache, as `load` does with a cache; its output
+    silenced (what it would say, the parent's own load says)."""
+    import os
+
+    from gapctl.data.model import Repository
+    from gapctl.scoring.load import Loaded, build_unit_set, find_repository_root
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    for path, tree in missing:
+        root = find_repository_root(path.parent.parent, tree) or path.parent.parent
+        Loaded(Repository(root), tree=tree, cache=cache).build(path, "units", build_unit_set)
+    for _path, tree in missing:
+        tree.close()
 
 
 class Slim:

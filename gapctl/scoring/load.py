@@ -125,8 +125,7 @@ class Loaded:
         cache_key = None
         if self.cache is not None and share and kind in ("scheme", "units"):
             from gapctl.data import cache as C
-            from gapctl.i18n import lang
-            cache_key = C.key_of("file", kind, str(path), display_path(path), C.content_hash(data), lang())
+            cache_key = file_cache_key(path, kind, data)
             payload = self.cache.get(cache_key)
             try:  # an entry this code cannot read (gapctl.codec) is read from the file instead
                 obj, problems = C.loads(payload) if payload is not None else (None, None)
@@ -176,6 +175,13 @@ def round_file(directory: Path, tree: Any = DISK) -> Path | None:
 def data_files(directory: Path, tree: Any = DISK) -> list[Path]:
     return [p for p in tree.files(directory)
             if p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith(".")]
+
+
+def file_cache_key(path: Path, kind: str, data: bytes) -> str:
+    """The cache entry `Loaded.build` keeps a scheme or unit set (`kind`) built from `data` under."""
+    from gapctl.data import cache as C
+    from gapctl.i18n import lang
+    return C.key_of("file", kind, str(path), display_path(path), C.content_hash(data), lang())
 
 
 def unreadable_problem(path: Path, message: str) -> Problem:

@@ -301,3 +301,101 @@ def test_a_slim_unit_keeps_its_figures_and_where_its_summary_is(tmp_path: Path,
         assert slim.place is not None and diff_units.full_summary(source, slim) == kept
     assert diff_units._same(Decimal("1.0")) is diff_units._same(Decimal("1.0"))
     assert str(diff_units._same(Decimal("2.50"))) == "2.50" and str(diff_units._same(Decimal("2.5"))) == "2.5"
+
+
+def _parsed_unit_sets(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The unit sets this process parses from here on (`load.build_unit_set`; a forked child's calls are its own)."""
+    parsed: list[str] = []
+    real = load.build_unit_set
+
+    def counting(src: Any, data: Any, problems: list[Any]) -> Any:
+        parsed.append(str(src.path))
+        return real(src, data, problems)
+    monkeypatch.setattr(load, "build_unit_set", counting)
+    return parsed
+
+
+def _empty_cache() -> None:
+    import shutil
+
+    shutil.rmtree(".gapctl-cache", ignore_errors=True)
+
+
+def test_a_large_unit_set_is_built_in_a_child_and_the_diff_is_the_same_pooled_or_not(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the cache emptied, a unit set of GAPCTL_DIFF_PRIME_FROM bytes or more is parsed in a forked child
+    that keeps it in the cache, and both sides read it back from there: this process parses none, and every
+    diff is the bytes of loading both sides whole, in a pool of workers and in one process. Below the limit,
+    this process parses them itself (as before)."""
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    path = repo / "units" / "shanwei.yaml"  # a unit set that differs between the sides: both are primed
+    path.write_text(path.read_text(encoding="utf-8").replace("name: 陆丰市", "name: 陆丰市（改）", 1), encoding="utf-8")
+    expected = _whole_round(monkeypatch)
+    parsed = _parsed_unit_sets(monkeypatch)
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    for jobs in ("2", "1"):
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
+        monkeypatch.setenv("GAPCTL_DIFF_PRIME_FROM", "1")
+        _empty_cache()
+        parsed.clear()
+        assert _three_diffs() == expected, jobs
+        # suizhou-2021's side has errors: the two suizhou rounds are compared whole, loaded without the cache
+        assert parsed and all("suizhou" in p for p in parsed), \
+            "a unit set parsed here although a child had built it into the cache"
+        monkeypatch.setenv("GAPCTL_DIFF_PRIME_FROM", str(10 ** 9))
+        _empty_cache()
+        assert _three_diffs() == expected, jobs
+        assert any(p.endswith("shanwei.yaml") for p in parsed), "the unit sets were not parsed here below the limit"
+        parsed.clear()
+
+
+def test_priming_forks_only_for_what_the_cache_lacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`primed_unit_sets`: both sides' unit sets (one when they are the same bytes) built once; nothing forked
+    once the cache has them, below the limit, or with the cache off."""
+    from gapctl.data.tree import DiskTree
+    from gapctl.review import diff_units
+    from gapctl.review.blobs import CheckedOutTree
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    directory = (repo / "rounds" / "shanwei-2020").resolve()
+    head = CheckedOutTree(repo, "HEAD")
+    pairs = [(directory, head), (directory, DiskTree())]
+    try:
+        monkeypatch.setenv("GAPCTL_DIFF_PRIME_FROM", str(10 ** 9))
+        assert diff_units.primed_unit_sets(pairs) == 0
+        monkeypatch.setenv("GAPCTL_DIFF_PRIME_FROM", "1")
+        monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+        assert diff_units.primed_unit_sets(pairs) == 0
+        monkeypatch.delenv("GAPCTL_NO_CACHE")
+        units = len(list((repo / "units").iterdir()))
+        assert diff_units.primed_unit_sets(pairs) == units  # the same bytes on both sides: once each
+        assert diff_units.primed_unit_sets(pairs) == 0
+        path = repo / "units" / "shanwei.yaml"
+        path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+        assert diff_units.primed_unit_sets(pairs) == 1  # the working tree's new bytes
+        parsed = _parsed_unit_sets(monkeypatch)
+        found = outcomes.check(directory, True, tree=head, memo={})
+        assert found.loaded.round is not None and found.loaded.round.unit_set is not None and parsed == []
+    finally:
+        head.close()
+
+
+def test_a_child_that_fails_leaves_the_unit_sets_to_be_parsed_here(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from gapctl.review import diff_units
+
+    repo = git_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    expected = _whole_round(monkeypatch)
+    _empty_cache()
+
+    def failing(cache: Any, missing: list[Any]) -> None:
+        raise RuntimeError("the child fails")
+    monkeypatch.setattr(diff_units, "_build_into_cache", failing)
+    monkeypatch.setenv("GAPCTL_DIFF_PRIME_FROM", "1")
+    parsed = _parsed_unit_sets(monkeypatch)
+    assert _three_diffs() == expected
+    assert parsed, "nothing parsed here although the child built nothing"
