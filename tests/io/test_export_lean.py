@@ -84,13 +84,8 @@ def test_lean_exports_detail_no_unit_again(small_pools: Path, tmp_path: Path, mo
         assert detailed == [], run
 
 
-@pytest.mark.parametrize("no_cache", [False, True])
-def test_pool_rows_all_come_back_before_any_outcome_is_decoded(no_cache: bool, small_pools: Path, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    """The order that keeps the tree small: the parent puts every unit's pieces in the spool (the pool's work)
-    before it decodes a single outcome (its own growth), warm and with the cache off (in a round of
-    `SPOOL_OUTCOMES_FROM` files or more)."""
-    monkeypatch.setattr(E, "SPOOL_OUTCOMES_FROM", 2)
+def _pieces_and_outcomes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """"piece" each time a unit's pieces go into the spool and "outcome" each time an outcome is decoded, in order."""
     events: list[str] = []
     real_set, real_load = E.PieceSpool.__setitem__, outcomes.load_outcome
 
@@ -103,6 +98,17 @@ def test_pool_rows_all_come_back_before_any_outcome_is_decoded(no_cache: bool, s
         return real_load(*args, **kwargs)
     monkeypatch.setattr(E.PieceSpool, "__setitem__", put)
     monkeypatch.setattr(outcomes, "load_outcome", load)
+    return events
+
+
+@pytest.mark.parametrize("no_cache", [False, True])
+def test_pool_rows_all_come_back_before_any_outcome_is_decoded(no_cache: bool, small_pools: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The order that keeps the tree small: the parent puts every unit's pieces in the spool (the pool's work)
+    before it decodes a single outcome (its own growth), warm and with the cache off (in a round of
+    `SPOOL_OUTCOMES_FROM` files or more)."""
+    monkeypatch.setattr(E, "SPOOL_OUTCOMES_FROM", 2)
+    events = _pieces_and_outcomes(monkeypatch)
     env = {**POOL, "GAPCTL_NO_CACHE": "1"} if no_cache else POOL
     if not no_cache:
         _export(tmp_path / "cold", "shanwei-2020", "csv", env)  # fills the cache
@@ -140,18 +146,7 @@ def test_a_smaller_round_decodes_its_outcomes_while_the_pool_runs(small_pools: P
     """Below `SPOOL_OUTCOMES_FROM` files, with the cache off, the parent decodes each outcome as its batch comes
     back, between the pool's pieces (as `gapctl score` does), not once the pool is done; the tables are those
     of the spooled order (`test_lean_exports_give_the_whole_round_tables`, pool-off against pool-off-spooled)."""
-    events: list[str] = []
-    real_set, real_load = E.PieceSpool.__setitem__, outcomes.load_outcome
-
-    def put(self, path, data):
-        events.append("piece")
-        real_set(self, path, data)
-
-    def load(*args, **kwargs):
-        events.append("outcome")
-        return real_load(*args, **kwargs)
-    monkeypatch.setattr(E.PieceSpool, "__setitem__", put)
-    monkeypatch.setattr(outcomes, "load_outcome", load)
+    events = _pieces_and_outcomes(monkeypatch)
     assert E.SPOOL_OUTCOMES_FROM > 43
     _export(tmp_path / "run", "shanwei-2020", "csv", {**POOL, "GAPCTL_NO_CACHE": "1"})
     assert events.count("piece") == 43 and events.count("outcome") >= 43, events

@@ -313,6 +313,14 @@ def test_status_followup_and_agreement_file_by_file_equal_the_whole_round(tmp_pa
     def shown(module, result) -> str:
         return "\n".join(module.text_lines(result, "zh") + module.text_lines(result, "en")) + \
             json_document(module.json_data(result))
+    today = dt.date(2021, 10, 18)
+    pairs = [("suizhou-2021", "suizhou-2022"), ("shanwei-2020", "shanwei-2020"), ("yanjiang-2021", "chongqing-2020")]
+    checks = {name: check(Path("rounds") / name) for name in ROUNDS}  # the rounds loaded whole, once for both runs
+    statuses = {name: shown(status_mod, status_mod.status(checks[name].loaded.round, today)) for name in ROUNDS}
+    wholes = {name: score(checked.loaded.round) for name, checked in checks.items()}
+    expected = {name: (statuses[name], shown(agreement, agreement.agreement(wholes[name].round, wholes[name])))
+                for name in ROUNDS}
+    expected_followups = [shown(followup, followup.followup(wholes[old], wholes[new])) for old, new in pairs]
     for jobs in ("1", "2"):
         monkeypatch.setenv("GAPCTL_JOBS", jobs)
         if jobs == "2":
@@ -320,20 +328,14 @@ def test_status_followup_and_agreement_file_by_file_equal_the_whole_round(tmp_pa
             monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
         for name in ROUNDS:
             path = Path("rounds") / name
-            today = dt.date(2021, 10, 18)
-            expected = status_mod.status(check(path).loaded.round, today)
             checked = outcomes.check(path)
             got = status_mod.status(checked.loaded.round, today, counts_of=outcomes.progress_of(checked))
-            assert shown(status_mod, got) == shown(status_mod, expected), name
+            assert shown(status_mod, got) == expected[name][0], name
             source = file_by_file(path, use_cache=True)
-            assert shown(agreement, agreement.agreement(source.round, source.scored, source)) == \
-                shown(agreement, agreement.agreement(whole(path).round, whole(path))), name
-        pairs = [("suizhou-2021", "suizhou-2022"), ("shanwei-2020", "shanwei-2020"),
-                 ("yanjiang-2021", "chongqing-2020")]
-        for old_name, new_name in pairs:
+            assert shown(agreement, agreement.agreement(source.round, source.scored, source)) == expected[name][1], name
+        for (old_name, new_name), followed in zip(pairs, expected_followups, strict=True):
             old, new = file_by_file(Path("rounds") / old_name), file_by_file(Path("rounds") / new_name)
-            expected = followup.followup(whole(Path("rounds") / old_name), whole(Path("rounds") / new_name))
-            assert shown(followup, followup.followup(old.scored, new.scored, old, new)) == shown(followup, expected)
+            assert shown(followup, followup.followup(old.scored, new.scored, old, new)) == followed
 
 
 def test_a_diff_leaves_the_working_tree_index_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
