@@ -30,6 +30,8 @@ import re
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from gapctl.memo import kept
+
 # Characters that reorder the text around them ("Trojan Source", CVE-2021-42574): embeddings,
 # overrides and isolates, the implicit marks, and the Arabic letter mark.
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -94,9 +96,7 @@ def md(value: Any) -> str:
     if type(value) is str:  # a report's pages repeat their texts: each is escaped once
         found = _MD.get(value)
         if found is None:
-            if len(_MD) > 50_000:
-                _MD.clear()
-            found = _MD[value] = _md(value)
+            found = kept(_MD, value, _md(value), 50_000)
         return found
     return _md(value)
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from gapctl.data.sources import read_file
 from gapctl.data.writes import Original, WriteError
+from gapctl.memo import kept
 
 
 @dataclass
@@ -568,11 +569,8 @@ def _rendered(owner: EntryEdits, value: Any) -> tuple[str, Any] | None:
     if not isinstance(value, (str, int, Decimal, dt.date)) or isinstance(value, str) and len(value) > 1000:
         return None
     cache_key = (owner._setup, type(value), str(value) if not isinstance(value, str) else value)
-    if cache_key not in _RENDERED:
-        if len(_RENDERED) > 10000:
-            _RENDERED.clear()
-        _RENDERED[cache_key] = _dumped(owner, value)
-    return _RENDERED[cache_key]
+    found = _RENDERED.get(cache_key, _RENDERED)  # the memo itself: not made yet (None is a made answer)
+    return found if found is not _RENDERED else kept(_RENDERED, cache_key, _dumped(owner, value), 10_000)
 
 
 def _dumped(owner: EntryEdits, value: Any) -> tuple[str, Any] | None:

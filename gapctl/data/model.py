@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gapctl import memo
 from gapctl.data.sources import SourceFile
 
 
@@ -376,9 +377,8 @@ class Scheme(Placed):
                  len(bonus.indicators) if bonus else 0, len(penalty.indicators) if penalty else 0)
         kept = _LEAVES.get(id(self))
         if kept is None or kept[0] is not self or kept[1] != shape:
-            if len(_LEAVES) > 256:  # schemes a test session made and dropped
-                _LEAVES.clear()
-            kept = _LEAVES[id(self)] = (self, shape, [i for i in self.all_indicators() if i.is_leaf])
+            kept = memo.kept(_LEAVES, id(self), (self, shape, [i for i in self.all_indicators() if i.is_leaf]),
+                             256)  # at most: schemes a test session made and dropped
         return list(kept[2])
 
     @property

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 from gapctl.i18n import _
+from gapctl.memo import kept
 
 CI_ENV = "GAPCTL_CI"
 _ROUND_FILES = ("round.toml", "round.yaml", "round.yml")
@@ -126,10 +127,8 @@ def _directory(directory: str) -> tuple[str, str, str]:
     key = (directory, st.st_dev, st.st_ino)
     found = _DIRS.get(key)
     if found is None:
-        if len(_DIRS) > 4096:
-            _DIRS.clear()
         top = str(repository_of(os.path.join(directory, "-")))
-        found = _DIRS[key] = (os.path.realpath(directory), top, os.path.realpath(top))
+        found = kept(_DIRS, key, (os.path.realpath(directory), top, os.path.realpath(top)), 4096)
     return found
 
 

@@ -29,6 +29,7 @@ from gapctl.data import fast_yaml
 from gapctl.data.value_count import toml_values_at_least, yaml_values_over
 from gapctl.data.yaml_depth import may_be_too_deep, too_deep_at
 from gapctl.i18n import N_, _
+from gapctl.memo import kept
 from gapctl.problems import (
     DUPLICATE_KEY,
     EMPTY_FILE,
@@ -106,9 +107,7 @@ def display_path(path: Path) -> str:
                 return name if base == "." else base + "/" + name
             absolute = os.path.abspath(directory)
             if os.path.commonpath([absolute, cwd]) == cwd:
-                if len(_DIRECTORIES) > 4096:
-                    _DIRECTORIES.clear()
-                base = _DIRECTORIES[(cwd, directory)] = os.path.relpath(absolute, cwd)
+                base = kept(_DIRECTORIES, (cwd, directory), os.path.relpath(absolute, cwd), 4096)
                 return name if base == "." else base + "/" + name
         absolute = os.path.abspath(path)
         if os.path.commonpath([absolute, cwd]) == cwd:

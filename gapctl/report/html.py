@@ -23,6 +23,7 @@ from typing import Any
 
 from gapctl.escape import allowed_scheme
 from gapctl.escape import html as escape
+from gapctl.memo import kept
 
 CSS = """
 :root { color-scheme: light; }
@@ -233,9 +234,7 @@ def _inline_html(text: str) -> str:
                 html = _plain().renderInline(text)
             if "](http" in text:  # a link to the web (a unit's evidence): that unit's alone, not kept
                 return html
-        if len(_INLINE) > _INLINE_MOST:
-            _INLINE.clear()
-        _INLINE[text] = html
+        kept(_INLINE, text, html, _INLINE_MOST)
     return html
 
 

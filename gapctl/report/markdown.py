@@ -22,6 +22,7 @@ from gapctl.escape import code, link, md, md_url
 from gapctl.figures import figure
 from gapctl.i18n import in_lang
 from gapctl.labels import aside, enumerated, name_in, pair, written
+from gapctl.memo import kept
 from gapctl.report import html as html_render
 from gapctl.report import svg
 from gapctl.report.document import Issue, Standing, issued_on, notices
@@ -42,9 +43,7 @@ def two(value: Decimal) -> str:
         return _two(value)
     found = _TWO.get(value)
     if found is None:
-        if len(_TWO) > 10_000:
-            _TWO.clear()
-        found = _TWO[value] = _two(value)
+        found = kept(_TWO, value, _two(value), 10_000)
     return found
 
 
@@ -568,9 +567,7 @@ def _problem_row(leaf: LeafScore, lang: str, words: _TailWords, html: bool) -> t
         if seen is not None:  # what the evaluator found, as the rule reads it
             where = aside(where, seen, lang)
         cells = [md(where), amount, md(reason), md(fix)]
-        if len(_PROBLEM_ROWS) > 20_000:
-            _PROBLEM_ROWS.clear()
-        found = _PROBLEM_ROWS[key] = [cells, "| " + " | ".join(cells) + " | ", _UNMADE]
+        found = kept(_PROBLEM_ROWS, key, [cells, "| " + " | ".join(cells) + " | ", _UNMADE], 20_000)
     cells, start, start_html = found
     evidence, linked = _evidence_cell(leaf)
     row = start + evidence + " |"
@@ -625,9 +622,7 @@ def _seen(leaf: LeafScore, lang: str) -> str:
            notices if notices is None else (notices.__class__, str(notices)))
     found = _SEEN.get(key)
     if found is None or found[0] is not leaf.rule:
-        if len(_SEEN) > 20_000:
-            _SEEN.clear()
-        found = _SEEN[key] = (leaf.rule, observation_text(leaf, lang, with_who=False))
+        found = kept(_SEEN, key, (leaf.rule, observation_text(leaf, lang, with_who=False)), 20_000)
     return found[1]
 
 
@@ -698,10 +693,7 @@ def _indicator_row_made(leaf: LeafScore, lang: str) -> tuple[Any, str, str, bool
     found = (ind, "| " + " | ".join(cells) + " |", html_render.row_html(_INDICATOR_DELIMITER, cells), leaf.lost > 0)
     points, earned = leaf.points, leaf.earned
     if points.__class__ is Decimal and earned.__class__ is Decimal:
-        memo = _rows(lang)
-        if len(memo) > 20_000:
-            memo.clear()
-        memo[(id(ind), points or str(points), earned or str(earned))] = found
+        kept(_rows(lang), (id(ind), points or str(points), earned or str(earned)), found, 20_000)
     return found
 
 

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 
 from gapctl.i18n import N_, _, in_lang
 from gapctl.i18n import lang as current_lang
+from gapctl.memo import kept
 
 MAX_LENGTH = 500  # characters; a scheme's conditions are a line or two
 MAX_DEPTH = 32  # nesting of parentheses and operators
@@ -502,9 +503,7 @@ def compiled(formula: Formula) -> Callable[[Env], Value]:
     if found is not None and found[0] is formula:
         return found[1]
     fn = _compile(formula.tree)
-    if len(_COMPILED) > 4096:
-        _COMPILED.clear()
-    _COMPILED[id(formula)] = (formula, fn)  # the formula kept alive, so its id is not reused
+    kept(_COMPILED, id(formula), (formula, fn), 4096)  # the formula kept alive, so its id is not reused
     return fn
 
 
