@@ -252,9 +252,9 @@ def test_a_file_of_hundreds_of_thousands_of_values_is_refused_before_it_is_compo
     monkeypatch.setenv("GAPCTL_MAX_VALUES", "100000")
     text = "id: s\nx: [" + ", ".join(["1"] * 300_000) + "]\n"
     tracemalloc.start()
-    started = time.monotonic()
+    started = time.process_time()  # CPU: the bound holds on a machine other work loads too
     parsed = _read(tmp_path, "many.yaml", text)
-    elapsed = time.monotonic() - started
+    elapsed = time.process_time() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert parsed.data is None and [p.kind for p in parsed.problems] == [FILE_TOO_LARGE]
