@@ -98,11 +98,20 @@ _BASE: tuple[str, Any] | None = None  # (fingerprint, its hash so far): every ke
 
 def key_hasher(*parts: Any) -> Any:
     """The hash `key_of` finishes, so that a caller naming many entries that start with the same parts
-    hashes those once (`.copy()`, then `.update(b"\x1f" + repr(part).encode())` for each further part)."""
+    hashes those once (then `key_from(hasher, *further parts)` for each entry)."""
     global _BASE
     if _BASE is None or _BASE[0] != code_fingerprint():
         _BASE = (code_fingerprint(), hashlib.sha256(code_fingerprint().encode()))
-    digest = _BASE[1].copy()
+    return _fed(_BASE[1].copy(), parts)
+
+
+def key_from(hasher: Any, *parts: Any) -> str:
+    """`key_of(<the parts of the key_hasher `hasher`>, *parts)`, `hasher` itself left as it is: for a caller
+    naming many entries from one `key_hasher`."""
+    return _fed(hasher.copy(), parts).hexdigest()
+
+
+def _fed(digest: Any, parts: tuple[Any, ...]) -> Any:
     for part in parts:
         digest.update(b"\x1f" + (part if isinstance(part, bytes) else repr(part).encode()))
     return digest

@@ -27,7 +27,6 @@ round.toml included, are left alone: they are out of scope for now.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import re
@@ -547,9 +546,8 @@ class _Caches:
         if hasher is None:
             from gapctl.data.cache import key_hasher
             hasher = self.hashers[kind] = key_hasher("fmt", kind, _memo_context())
-        key = hasher.copy()
-        key.update(b"\x1f" + repr(digest).encode())  # as key_of("fmt", kind, context, digest)
-        return key.hexdigest()
+        from gapctl.data.cache import key_from
+        return key_from(hasher, digest)  # key_of("fmt", kind, context, digest)
 
     def known(self, path: Path, check: bool) -> _Done | None:
         """The outcome of a file whose bytes the cache vouches for (canonical; with `check`, also would
@@ -657,7 +655,8 @@ def _format_file(path: Path, check: bool, result: FmtResult) -> tuple[str, bytes
         result.problems.append(_("{path}: formatting would lose or duplicate a comment (a gapctl fmt bug; please "
                                  "report it); not formatted").format(path=shown))
         return None
-    digest = hashlib.sha256(raw).hexdigest()
+    from gapctl.data.cache import content_hash  # the hash `_Caches.known` looks the bytes up by
+    digest = content_hash(raw)
     if encoded == raw:
         return digest, CANONICAL
     result.changed.append(path)

@@ -503,12 +503,10 @@ def plan_round(round_: Round, cache: C.Cache | None, can_score: bool) -> RoundPl
         scheme = round_.scheme_for(unit)
         if scheme is not None and can_score:
             externals[unit.id] = external_shares(round_, scheme, unit, imported)
-        hasher = base.copy()
-        hasher.update(b"\x1f".join([b"", *(repr(part).encode() for part in (
-            (unit.id, unit.name, unit.name_en, unit.type, unit.parent, unit.tags, unit.note),
+        unit_keys[unit.id] = C.key_from(
+            base, (unit.id, unit.name, unit.name_en, unit.type, unit.parent, unit.tags, unit.note),
             scheme.id if scheme else None, scheme_hashes.get(scheme.id) if scheme else None,
-            appeal_hashes.get(unit.id), externals.get(unit.id)))]))
-        unit_keys[unit.id] = hasher.hexdigest()
+            appeal_hashes.get(unit.id), externals.get(unit.id))
     context = C.key_of("observations", _file_hash(round_.src.path, round_.tree) if round_.src else None,
                        str(round_.directory),
                        os.getcwd(), os.environ.get("GAPCTL_MAX_FILE_MB"), os.environ.get("GAPCTL_MAX_VALUES"),
@@ -574,10 +572,7 @@ def _key_of_hash(plan: RoundPlan, path: Path, digest: str) -> str:
     keyed = plan.keyed
     if keyed is None or keyed[0] != plan.context:
         keyed = plan.keyed = (plan.context, C.key_hasher(plan.context))
-    hasher = keyed[1].copy()
-    hasher.update(b"\x1f" + repr(plan.unit_keys.get(_unit_of(path), "no such unit")).encode()
-                  + b"\x1f" + repr(str(path)).encode() + b"\x1f" + repr(digest).encode())
-    return hasher.hexdigest()
+    return C.key_from(keyed[1], plan.unit_keys.get(_unit_of(path), "no such unit"), str(path), digest)
 
 
 # --- one file -------------------------------------------------------------------------
