@@ -653,6 +653,7 @@ def _spooled_one(row: list[Any]) -> Any:
     import pickle
 
     from gapctl.scoring import details
+    from gapctl.scoring.one_pass import unpacked
 
     assert _SPOOLED is not None
     sources, work, fd, places, lang, _fold = _SPOOLED
@@ -664,7 +665,7 @@ def _spooled_one(row: list[Any]) -> Any:
         elif place is None:
             found.append(details.detail(source, summary))
         else:
-            kept = pickle.loads(os.pread(fd, place[1], place[0]))
+            kept = pickle.loads(unpacked(os.pread(fd, place[1], place[0])))
             if not isinstance(kept, TailPiece):
                 found.append(details.detail_from(source, summary, kept))
             elif len(sources) == 1 and kept.fits(summary, lang):
@@ -840,43 +841,55 @@ class Tailed:
 BLANK_SECTIONS = ("bonus",)  # a leaf of these shows in a tail by its row alone (its `lost` is 0), unless pending
 
 
-def keep_tail(lang: str | None, html: bool) -> Any:
+def keep_tail(lang: str | None, html: bool) -> TailKeeper:
     """A gapctl.scoring.one_pass extra (made in a worker): the unit's `TailPiece`, pickled. `lang`: the report's
     language, or None when it follows the round's schemes (`report_language`)."""
+    return TailKeeper(lang, html)
 
-    def keep(plan: Any, full: Any, obs: Any) -> bytes:
+
+@dataclasses.dataclass(frozen=True)
+class TailKeeper:
+    """`keep_tail`'s extra: called in the worker that scores a unit, with the unit's full score and observations."""
+
+    lang: str | None
+    html: bool
+
+    def __call__(self, plan: Any, full: Any, obs: Any) -> bytes:
         import pickle
 
         from gapctl.report.markdown import Tally, unit_tail
 
-        language = lang or report_language(plan)
+        language = self.lang or report_language(plan)
         finished = {key: leaf for key, leaf in full.leaves.items()
                     if leaf.indicator.section != "main" or (leaf.rule and leaf.rule.kind == "rank")}
         leaves = {key: (str(leaf.earned), leaf.gated, leaf.state, str(leaf.points)) for key, leaf in finished.items()}
         blank = [key for key, leaf in finished.items()
                  if leaf.indicator.section in BLANK_SECTIONS and leaf.state not in ("not-applicable", "pending")]
-        tail = unit_tail(full, language, html, blank)
+        tail = unit_tail(full, language, self.html, blank)
         if blank and (tail.markdown.count("\x00") != 2 * len(blank)
                       or tail.html is not None and tail.html.count("\x00") != 2 * len(blank)):
             blank = []  # the unit's own text has a NUL: no row left blank
-            tail = unit_tail(full, language, html)
+            tail = unit_tail(full, language, self.html)
         # ranking changes a leaf's figures only by a rank rule, a threshold or a gate (score.rank_bonuses, _section_sum)
         changing = any(leaf.state == "scored" and key not in blank and (
             (leaf.rule is not None and leaf.rule.kind in ("rank", "threshold")) or leaf.indicator.gate is not None)
             for key, leaf in finished.items())
-        packed = pickle.dumps((tail, Tally.of(full, language)), pickle.HIGHEST_PROTOCOL)  # (zlib: +10% CPU)
+        packed = pickle.dumps((tail, Tally.of(full, language)), pickle.HIGHEST_PROTOCOL)
         return pickle.dumps(TailPiece(full.unit.id, language, leaves, packed,
                                       pickle.dumps(obs, pickle.HIGHEST_PROTOCOL) if changing else None, blank),
                             pickle.HIGHEST_PROTOCOL)
 
-    def prepare(plan: Any) -> None:
+    def prepare(self, plan: Any) -> None:
         """The round's report language worked out in the parent, before the scoring workers fork: each worker
         walking the unit set (30,000 units) itself copied ~80 MB of the parent's pages (the units' reference
         counts), each time it was forked again."""
-        if lang is None:
+        if self.lang is None:
             report_language(plan)
-    keep.prepare = prepare  # type: ignore[attr-defined]  # gapctl.scoring.one_pass calls it before forking
-    return keep
+
+    def cache_tag(self, plan: Any) -> str:
+        """What a unit's piece depends on besides its file's outcome (one_pass keeps pieces in the cache by it): the
+        language its tail is written in and whether it has the tail's HTML."""
+        return f"tail1:{self.lang or report_language(plan)}:{'html' if self.html else 'md'}"
 
 
 _LANGUAGE: list[Any] = []  # [a plan, the language of its report]

@@ -31,6 +31,9 @@ from gapctl.scoring.load import paused_gc
 Extra = Callable[[Any, Any, Any], Any]  # (plan, a unit's full score before ranking, its observations) → kept
 # An extra may have a `prepare(plan)` attribute: called once in the parent before the workers fork, for what the
 # extra works out once per round (a worker that walks the round's 30,000 units copies the pages they live on).
+# An extra that gives a pickle (bytes) may have a `cache_tag(plan)` attribute: what its bytes depend on besides the
+# file's outcome (e.g. the report's language and format); with the cache on, each file's extra is then kept in the
+# cache beside its outcome (`_run_cached`), compressed, and the mapping of extras holds it compressed (`unpacked`).
 BATCH = 16  # files a worker takes at a time
 
 _JOB: tuple[Any, Extra] | None = None  # what forked workers inherit
@@ -56,7 +59,11 @@ def check(path: Path | str, use_cache: bool, extra: Extra, progress: outcomes.Pr
         return outcomes.check(path, use_cache, progress), extras
 
     def run(plan: Any, only_round: bool) -> None:
-        _run(plan, extra if only_round else None, extras, progress)
+        tag = getattr(extra, "cache_tag", None)
+        if only_round and tag is not None and plan.cache is not None and not cache_off(use_cache):
+            _run_cached(plan, extra, extras, progress)
+        else:
+            _run(plan, extra if only_round else None, extras, progress)
 
     return outcomes.check(path, use_cache and always, progress, run=run), extras
 
@@ -151,3 +158,119 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
     plan.outcomes = [r for r in results if r is not None]
 
 
+
+
+# --- extras kept in the cache ------------------------------------------------------------------------
+# A command whose extras cost more to make than the outcomes (gapctl report: each unit's page tail) keeps them in
+# the cache as outcomes are kept: one entry a chunk of files (outcomes.chunks_of), each member with the key of the
+# outcome it was made with, so that a file whose outcome comes from the cache and whose extra does too is neither
+# read nor scored. The extras travel and wait in `extras` compressed (zlib, level 1: a unit's page tail of ~22 KB
+# is ~4.6 KB), as the cache holds them; `unpacked` gives the pickle back.
+
+PACKED = b"\x78"  # the first byte of a zlib stream (a pickle's is b"\x80")
+
+
+def unpacked(blob: bytes) -> bytes:
+    """An extra's bytes as its extra made them, whether kept compressed (`_run_cached`) or not."""
+    import zlib
+
+    return zlib.decompress(blob) if blob[:1] == PACKED else blob
+
+
+def _packing(extra: Extra) -> Extra:
+    """`extra`, its bytes compressed (in the worker that makes them)."""
+    import zlib
+
+    def packed(plan: Any, full: Any, obs: Any) -> Any:
+        kept = extra(plan, full, obs)
+        return None if kept is None else zlib.compress(kept, 1)
+    return packed
+
+
+def extras_key(plan: Any, chunk: list[int], tag: str) -> str:
+    """A chunk's entry of extras is named by the extra's tag, the round's context and its members' paths."""
+    from gapctl.data import cache as C
+
+    paths = outcomes.round_paths(plan)
+    return C.key_of("extras1", tag, plan.context, *(str(paths[i]) for i in chunk))
+
+
+def _cached_extras(plan: Any, chunk: list[int], tag: str) -> dict[int, bytes | None]:
+    """The members of a chunk's entry of extras made from the outcome each file has now (its key), by index: the
+    extra's bytes (compressed), or None for a file that has none (a channel's, one with errors)."""
+    from gapctl import codec
+
+    payload = plan.cache.get(extras_key(plan, chunk, tag))
+    try:
+        members = codec.loads(payload) if payload is not None else None
+    except Exception:  # an entry this code cannot read: made again
+        members = None
+    if not isinstance(members, list) or len(members) != len(chunk):
+        return {}
+    out: dict[int, bytes | None] = {}
+    for index, member in zip(chunk, members, strict=True):
+        if isinstance(member, list) and len(member) == 2 and member[0] is not None and member[0] == plan.keys[index] \
+                and (member[1] is None or isinstance(member[1], bytes)):
+            out[index] = member[1]
+    return out
+
+
+def _run_cached(plan: Any, extra: Extra, extras: MutableMapping[Path, Any],
+                progress: outcomes.Progress | None) -> None:
+    """`_run` with the cache on, for an extra with a `cache_tag`: a file whose outcome and extra the cache holds for
+    its key is taken from there; the others are read, checked and scored once (here or in forked workers), and the
+    entries of their chunks, outcomes and extras, are written again as soon as each chunk is done."""
+    from gapctl import codec
+
+    prepare = getattr(extra, "prepare", None)
+    if prepare is not None:
+        prepare(plan)
+    tag = extra.cache_tag(plan)  # type: ignore[attr-defined]
+    paths = outcomes.round_paths(plan)
+    digests = outcomes.file_digests(plan)
+    chunks = outcomes.chunks_of(paths)
+    found: dict[int, Any] = {}  # index → its outcome from the cache
+    chunk_of: dict[int, int] = {}  # a file to compute → its chunk's number
+    waiting: dict[int, int] = {}  # a chunk's number → its members not yet computed
+    held: dict[int, tuple[bytes | None, bytes | None]] = {}  # (outcome payload, extra) of the members of those chunks
+    keys: dict[int, str | None] = {}  # a computed file's key (None: its outcome may not be kept)
+    for number, chunk in enumerate(chunks):
+        reused = outcomes._reuse(plan, chunk, digests)
+        cached = _cached_extras(plan, chunk, tag) if reused else {}
+        mine: dict[int, tuple[bytes | None, bytes | None]] = {}
+        for index in chunk:
+            if index in reused and index in cached:
+                try:
+                    found[index] = outcomes.load_outcome(plan, paths[index], reused[index])
+                except Exception:  # signed by this user but unreadable with this code: computed again
+                    pass
+                else:
+                    if cached[index] is not None:
+                        extras[paths[index]] = cached[index]
+                    mine[index] = (reused[index], cached[index])
+                    continue
+            chunk_of[index] = number
+            waiting[number] = waiting.get(number, 0) + 1
+        if number in waiting:
+            held.update(mine)
+
+    def keep(index: int, path: Path, outcome: Any, payload: bytes | None, key: str | None) -> None:
+        """One file computed: its chunk's entries are written once the chunk has no file left to compute."""
+        keys[index] = key
+        held[index] = (payload, extras.get(path))
+        number = chunk_of[index]
+        waiting[number] -= 1
+        if waiting[number]:
+            return
+        chunk = chunks[number]
+        computed = {i for i in chunk if i in keys}
+        members = {i: held[i][0] for i in chunk if held[i][0] is not None}
+        outcomes._store_chunk(plan, chunk, computed, keys, members)
+        entry = []
+        for i in chunk:
+            kept_key = plan.keys[i] if i not in computed or keys[i] == plan.keys[i] else None
+            entry.append([kept_key, held[i][1]] if kept_key is not None and i in members else [None, None])
+        plan.cache.put(extras_key(plan, chunk, tag), codec.dumps(entry))
+        for i in chunk:
+            held.pop(i, None)
+    _run(plan, _packing(extra), extras, progress, reuse=lambda index, path: found.pop(index, None), keep=keep)

@@ -827,20 +827,7 @@ def run_plan(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> 
     `lazy`: the scores of outcomes read from the cache are built only when asked for (`_score_of`)."""
     paths = round_paths(plan)
     results: list[FileOutcome | None] = [None] * len(paths)
-    # the stat index vouches for files on disk only (a git revision's files are read from git)
-    index = C.StatIndex(plan.cache, str(plan.round.directory.resolve())) \
-        if plan.cache is not None and _on_disk(plan.round.tree) else None
-    limit = max_file_bytes()[0]
-    plan.links = set() if index is not None else None  # filled by file_key's lstat, for _display
-    if index is not None and plan.vouching is not None:
-        _vouch(plan, index)
-    # each file's content hash; its key (`_key_of_hash`) is taken from its chunk's entry when the entry has
-    # it for the same hash and unit key, else made (`_reuse`)
-    digests = [_file_digest(plan, path, index, limit) for path in paths] if plan.cache is not None \
-        else [None] * len(paths)
-    plan.keys = [None] * len(paths)
-    if index is not None:
-        index.save()
+    digests = file_digests(plan)
     stored: dict[int, bytes] = {}  # payloads to keep in the cache (reused or computed)
     chunks = chunks_of(paths)
     todo: list[int] = []
@@ -915,6 +902,28 @@ def run_plan(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> 
     if progress:
         progress(len(paths), len(paths))
     plan.outcomes = [r for r in results if r is not None]
+
+
+def file_digests(plan: RoundPlan) -> list[str | None]:
+    """Each of the plan's files' content hash (None: unreadable or over the size limit; all None without a cache),
+    from the stat index where a file's stat shows it unchanged since it was hashed; `plan.keys` emptied, for
+    `_reuse` to set (a file's key is taken from its chunk's entry when the entry has it for the same hash and unit
+    key, else made from the hash)."""
+    paths = round_paths(plan)
+    plan.keys = [None] * len(paths)
+    if plan.cache is None:
+        plan.links = None
+        return [None] * len(paths)
+    # the stat index vouches for files on disk only (a git revision's files are read from git)
+    index = C.StatIndex(plan.cache, str(plan.round.directory.resolve())) if _on_disk(plan.round.tree) else None
+    limit = max_file_bytes()[0]
+    plan.links = set() if index is not None else None  # filled by file_key's lstat, for _display
+    if index is not None and plan.vouching is not None:
+        _vouch(plan, index)
+    digests = [_file_digest(plan, path, index, limit) for path in paths]
+    if index is not None:
+        index.save()
+    return digests
 
 
 def _pooled(plan: RoundPlan, batches: list[list[int]], workers: int) -> Iterator[list[tuple[int, bytes | None,
