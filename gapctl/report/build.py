@@ -698,9 +698,10 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
     """`gapctl.scoring.details.each` with the first source's details from `spool` (a PieceSpool of kept
     observations by file, or of `TailPiece`s, or empty: then from the files): a unit whose tail was made in
     `lang` and still holds after ranking is given to `work` as a `Tailed`. Large rounds in a pool of forked
-    workers, which are sent each batch's summaries (`_packed`) rather than reading them from the parent's
-    memory. `fold(results)`: what a pool's worker sends instead of a batch's results (e.g. one sum for the batch),
-    the same number of results in the same order; one process gives every result as `work` made it."""
+    workers, which from PACK_FROM units are sent each batch's summaries (`_packed`) rather than reading them from
+    the parent's memory. `fold(results)`: what a pool's worker sends instead of a batch's results (e.g. one sum
+    for the batch), the same number of results in the same order; one process gives every result as `work` made
+    it."""
     global _SPOOLED
     import gc
     import itertools
@@ -723,14 +724,14 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
             return
         from gapctl.scoring.executors import forked_pool, trim_heap
 
-        single = len(sources) == 1  # --compare's rows hold another round's summaries: left in place
+        packed = len(sources) == 1 and total >= PACK_FROM  # --compare's rows hold another round's summaries: in place
         round_ = sources[0].round
-        if single:
+        if packed:
             _shared(round_)  # before the fork: the workers inherit it
 
         def batches() -> Any:
             for n in range(0, total, details.BATCH):
-                yield _packed(round_, rows[n:n + details.BATCH]) if single else list(range(n, min(n + details.BATCH,
+                yield _packed(round_, rows[n:n + details.BATCH]) if packed else list(range(n, min(n + details.BATCH,
                                                                                                     total)))
         done = 0
         _ROWS[:] = [rows]
@@ -745,11 +746,11 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
                 # (at 30,000 units, hundreds of MB when the workers ran ahead of it)
                 todo, waiting = batches(), deque()  # type: ignore[var-annotated]
                 for batch in itertools.islice(todo, IN_FLIGHT * workers):
-                    waiting.append(pool.apply_async(_spooled_batch if single else _indexed_batch, (batch,)))
+                    waiting.append(pool.apply_async(_spooled_batch if packed else _indexed_batch, (batch,)))
                 while waiting:
                     results = waiting.popleft().get()
                     for batch in itertools.islice(todo, 1):
-                        waiting.append(pool.apply_async(_spooled_batch if single else _indexed_batch, (batch,)))
+                        waiting.append(pool.apply_async(_spooled_batch if packed else _indexed_batch, (batch,)))
                     yield from results
                     done += len(results)
                     if progress:
@@ -764,6 +765,9 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
 
 _ROWS: list[Any] = []  # the rows, for `_indexed_batch`
 IN_FLIGHT = 3  # batches sent ahead to each page worker
+PACK_FROM = 10_000  # units from which page workers are sent their batches' summaries (`_packed`) instead of reading
+# them in the memory they share with the parent: below it the pages of summaries a worker copies (reference counts)
+# cost less than the parent's pickling (3,000 units: ~0.4 CPU s of the parent's, ~10% of a report's CPU time)
 
 
 def _indexed_batch(indices: list[int]) -> list[Any]:

@@ -95,3 +95,39 @@ def test_a_unit_page_is_written_as_a_new_file_and_never_outside_the_report(tmp_p
             continue
         with pytest.raises(build.ReportError):
             build._check_rel(rel, tmp_path)
+
+
+@pytest.mark.usefixtures("own_cache_home")
+def test_page_workers_sent_their_summaries_or_reading_them_in_place_give_the_same_report(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below build.PACK_FROM units the page workers read each batch's summaries in the memory they share with the
+    parent; from it they are sent them (`_packed`): the same files, byte for byte."""
+    from typer.testing import CliRunner
+
+    from gapctl.cli import app
+    from gapctl.scoring import details, outcomes
+    from tests.conftest import copy_repo
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pool is used
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    monkeypatch.setenv("GAPCTL_JOBS", "2")
+    monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+    sent = []
+    packed = build._packed
+
+    def counted(*args):
+        sent.append(1)
+        return packed(*args)
+    monkeypatch.setattr(build, "_packed", counted)
+    runs = []
+    for pack_from in (10_000, 1):
+        monkeypatch.setattr(build, "PACK_FROM", pack_from)
+        sent.clear()
+        out = tmp_path / f"out-{pack_from}"
+        result = CliRunner().invoke(app, ["report", "rounds/suizhou-2022", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert bool(sent) == (pack_from == 1)
+        runs.append(report_bytes(out))
+    assert len(runs[0]) > 3 and runs[0] == runs[1]
