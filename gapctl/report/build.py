@@ -650,10 +650,7 @@ def _packed(round_: Any, rows: list[Any]) -> bytes:
 def _spooled_one(row: list[Any]) -> Any:
     """`work` of one unit's details: the first source's from its kept observations, finished from its
     summary (read from its file when none were kept), the others' (--compare) read from their files."""
-    import pickle
-
     from gapctl.scoring import details
-    from gapctl.scoring.one_pass import unpacked
 
     assert _SPOOLED is not None
     sources, work, fd, places, lang, _fold = _SPOOLED
@@ -665,16 +662,27 @@ def _spooled_one(row: list[Any]) -> Any:
         elif place is None:
             found.append(details.detail(source, summary))
         else:
-            kept = pickle.loads(unpacked(os.pread(fd, place[1], place[0])))
+            kept = _kept_piece(os.pread(fd, place[1], place[0]))
             if not isinstance(kept, TailPiece):
                 found.append(details.detail_from(source, summary, kept))
             elif len(sources) == 1 and kept.fits(summary, lang):
                 found.append(Tailed(summary, kept))
             elif kept.observations is not None:  # ranking changed a leaf: scored again from its observations
-                found.append(details.detail_from(source, summary, pickle.loads(kept.observations)))
+                found.append(details.detail_from(source, summary, kept.observed()))
             else:  # another language than the tail's (or --compare): its file read again
                 found.append(details.detail(source, summary))
     return work(found)
+
+
+def _kept_piece(blob: bytes) -> Any:
+    """What `kept_observations` or `TailKeeper` kept of a unit, from its bytes in the spool: pickled (made by this
+    run's workers), or compressed in `TailPiece.record`'s form (gapctl.scoring.one_pass.PACKED: read from the
+    cache, or made to be kept there), which is never unpickled."""
+    import pickle
+
+    from gapctl.scoring.one_pass import PACKED, unpacked
+
+    return TailPiece.from_record(unpacked(blob)) if blob[:1] == PACKED else pickle.loads(blob)
 
 
 def _spooled_batch(packed: bytes) -> list[Any]:
@@ -795,9 +803,31 @@ class TailPiece:
     unit: str  # the unit's id
     lang: str
     leaves: dict[str, tuple[str, bool, str, str]]  # the leaves ranking finishes → (earned, gated, state, points)
-    packed: bytes  # the pickled (markdown.Tail, markdown.Tally): unpickled only for its page
-    observations: bytes | None  # the unit's observations pickled, when ranking could change one of its leaves
+    packed: bytes | None  # the pickled (markdown.Tail, markdown.Tally): unpickled only for its page (None: `made`)
+    observations: Any  # the unit's observations, when ranking could change one of its leaves: pickled (bytes), or
+    # as they are in a piece read from its record (`from_record`)
     blank: list[str] = dataclasses.field(default_factory=list)  # bonus items whose rows the tail leaves blank
+    made: tuple[Any, Any] | None = None  # (markdown.Tail, markdown.Tally) of a piece read from its record
+
+    def record(self, tail: Any, tally: Any, obs: Any) -> bytes:
+        """The piece with its tail, tally and observations (None: not kept) as gapctl.codec's MessagePack: what the
+        cache keeps (gapctl.scoring.one_pass), read back by `from_record` without unpickling anything."""
+        from gapctl import codec
+
+        return codec.dumps([self.unit, self.lang, self.leaves, tail, tally, obs, self.blank])
+
+    @classmethod
+    def from_record(cls, data: bytes) -> TailPiece:
+        from gapctl import codec
+
+        unit, lang, leaves, tail, tally, obs, blank = codec.loads(data)
+        return cls(unit, lang, leaves, None, obs, blank, (tail, tally))
+
+    def observed(self) -> Any:
+        """The unit's observations kept with the piece (None: none were)."""
+        import pickle
+
+        return pickle.loads(self.observations) if isinstance(self.observations, bytes) else self.observations
 
     def fits(self, summary: Any, lang: str | None) -> bool:
         """Whether the page of `summary`'s unit in `lang` has this tail: the same unit, the same language, and every
@@ -821,7 +851,7 @@ class TailPiece:
     def tail(self, summary: Any = None) -> tuple[Any, Any]:
         """The tail (its blank rows made from `summary`'s leaves) and the tally."""
         import pickle
-        tail, tally = pickle.loads(self.packed)
+        tail, tally = self.made if self.made is not None else pickle.loads(self.packed)  # type: ignore[arg-type]
         if self.blank:
             import re
 
@@ -857,6 +887,7 @@ class TailKeeper:
 
     lang: str | None
     html: bool
+    kept: bool = False  # the piece as its record (`TailPiece.record`), to be kept in the cache, not pickled
 
     def __call__(self, plan: Any, full: Any, obs: Any) -> bytes:
         import pickle
@@ -878,7 +909,11 @@ class TailKeeper:
         changing = any(leaf.state == "scored" and key not in blank and (
             (leaf.rule is not None and leaf.rule.kind in ("rank", "threshold")) or leaf.indicator.gate is not None)
             for key, leaf in finished.items())
-        packed = pickle.dumps((tail, Tally.of(full, language)), pickle.HIGHEST_PROTOCOL)
+        tally = Tally.of(full, language)
+        if self.kept:
+            return TailPiece(full.unit.id, language, leaves, None, None, blank).record(tail, tally,
+                                                                                      obs if changing else None)
+        packed = pickle.dumps((tail, tally), pickle.HIGHEST_PROTOCOL)
         return pickle.dumps(TailPiece(full.unit.id, language, leaves, packed,
                                       pickle.dumps(obs, pickle.HIGHEST_PROTOCOL) if changing else None, blank),
                             pickle.HIGHEST_PROTOCOL)
@@ -890,10 +925,12 @@ class TailKeeper:
         if self.lang is None:
             report_language(plan)
 
-    def cache_tag(self, plan: Any) -> str:
-        """What a unit's piece depends on besides its file's outcome (one_pass keeps pieces in the cache by it): the
-        language its tail is written in and whether it has the tail's HTML."""
-        return f"tail1:{self.lang or report_language(plan)}:{'html' if self.html else 'md'}"
+    def cache_form(self, plan: Any) -> tuple[str, TailKeeper]:
+        """What a unit's piece depends on besides its file's outcome (gapctl.scoring.one_pass keeps pieces in the
+        cache by it: the language its tail is written in and whether it has the tail's HTML), and this extra giving
+        each piece as its record (MessagePack: nothing read back from the cache is unpickled)."""
+        return (f"tail2:{self.lang or report_language(plan)}:{'html' if self.html else 'md'}",
+                dataclasses.replace(self, kept=True))
 
 
 _LANGUAGE: list[Any] = []  # [a plan, the language of its report]

@@ -31,9 +31,10 @@ from gapctl.scoring.load import paused_gc
 Extra = Callable[[Any, Any, Any], Any]  # (plan, a unit's full score before ranking, its observations) → kept
 # An extra may have a `prepare(plan)` attribute: called once in the parent before the workers fork, for what the
 # extra works out once per round (a worker that walks the round's 30,000 units copies the pages they live on).
-# An extra that gives a pickle (bytes) may have a `cache_tag(plan)` attribute: what its bytes depend on besides the
-# file's outcome (e.g. the report's language and format); with the cache on, each file's extra is then kept in the
-# cache beside its outcome (`_run_cached`), compressed, and the mapping of extras holds it compressed (`unpacked`).
+# An extra that gives bytes may have a `cache_form(plan)` attribute: (a tag: what its bytes depend on besides the
+# file's outcome, e.g. the report's language and format; the extra to run instead, whose bytes are safe to read back
+# from disk: gapctl.codec's, never a pickle). With the cache on, each file's extra is then kept in the cache beside
+# its outcome (`_run_cached`), compressed, and the mapping of extras holds it compressed (`unpacked`).
 BATCH = 16  # files a worker takes at a time
 
 _JOB: tuple[Any, Extra] | None = None  # what forked workers inherit
@@ -59,8 +60,7 @@ def check(path: Path | str, use_cache: bool, extra: Extra, progress: outcomes.Pr
         return outcomes.check(path, use_cache, progress), extras
 
     def run(plan: Any, only_round: bool) -> None:
-        tag = getattr(extra, "cache_tag", None)
-        if only_round and tag is not None and plan.cache is not None and not cache_off(use_cache):
+        if only_round and hasattr(extra, "cache_form") and plan.cache is not None and not cache_off(use_cache):
             _run_cached(plan, extra, extras, progress)
         else:
             _run(plan, extra if only_round else None, extras, progress)
@@ -165,7 +165,8 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
 # the cache as outcomes are kept: one entry a chunk of files (outcomes.chunks_of), each member with the key of the
 # outcome it was made with, so that a file whose outcome comes from the cache and whose extra does too is neither
 # read nor scored. The extras travel and wait in `extras` compressed (zlib, level 1: a unit's page tail of ~22 KB
-# is ~4.6 KB), as the cache holds them; `unpacked` gives the pickle back.
+# is ~4.6 KB), as the cache holds them; `unpacked` gives the extra's bytes back. What the cache keeps is the extra's
+# `cache_form`, never a pickle: nothing read from the cache can run code (gapctl.codec).
 
 PACKED = b"\x78"  # the first byte of a zlib stream (a pickle's is b"\x80")
 
@@ -217,7 +218,7 @@ def _cached_extras(plan: Any, chunk: list[int], tag: str) -> dict[int, bytes | N
 
 def _run_cached(plan: Any, extra: Extra, extras: MutableMapping[Path, Any],
                 progress: outcomes.Progress | None) -> None:
-    """`_run` with the cache on, for an extra with a `cache_tag`: a file whose outcome and extra the cache holds for
+    """`_run` with the cache on, for an extra with a `cache_form`: a file whose outcome and extra the cache holds for
     its key is taken from there; the others are read, checked and scored once (here or in forked workers), and the
     entries of their chunks, outcomes and extras, are written again as soon as each chunk is done."""
     from gapctl import codec
@@ -225,7 +226,7 @@ def _run_cached(plan: Any, extra: Extra, extras: MutableMapping[Path, Any],
     prepare = getattr(extra, "prepare", None)
     if prepare is not None:
         prepare(plan)
-    tag = extra.cache_tag(plan)  # type: ignore[attr-defined]
+    tag, extra = extra.cache_form(plan)  # type: ignore[attr-defined]
     paths = outcomes.round_paths(plan)
     digests = outcomes.file_digests(plan)
     chunks = outcomes.chunks_of(paths)

@@ -110,7 +110,7 @@ def test_a_file_whose_piece_is_lost_is_scored_again_though_its_outcome_is_kept(
     checked = outcomes.check(ROUND)  # the outcomes from the cache: every file's key known
     plan = checked.plans[0]
     assert scored.taken() == []
-    tag = build.keep_tail(None, True).cache_tag(plan)
+    tag = build.keep_tail(None, True).cache_form(plan)[0]
     lost = 0
     for chunk in outcomes.chunks_of(outcomes.round_paths(plan)):
         entry = plan.cache.path(one_pass.extras_key(plan, chunk, tag))
@@ -120,6 +120,22 @@ def test_a_file_whose_piece_is_lost_is_scored_again_though_its_outcome_is_kept(
     assert lost
     assert report(tmp_path / "again", monkeypatch=monkeypatch) == first
     assert scored.taken() == files
+
+
+def test_no_piece_read_from_the_cache_is_unpickled(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache keeps each piece as gapctl.codec's MessagePack (`TailPiece.record`), as it keeps outcomes: a forged
+    entry can give wrong figures, never run code. A report from the cache, in one process, calls no pickle.loads."""
+    import pickle
+
+    scored = Scored(monkeypatch)
+    first = report(tmp_path / "first", monkeypatch=monkeypatch)
+    scored.taken()
+
+    def refused(*args, **kwargs):
+        raise AssertionError("pickle.loads called")
+    monkeypatch.setattr(pickle, "loads", refused)
+    assert report(tmp_path / "again", monkeypatch=monkeypatch) == first
+    assert scored.taken() == []
 
 
 def test_pieces_travel_compressed_and_come_back_as_made() -> None:
