@@ -158,8 +158,6 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
     plan.outcomes = [r for r in results if r is not None]
 
 
-
-
 # --- extras kept in the cache ------------------------------------------------------------------------
 # A command whose extras cost more to make than the outcomes (gapctl report: each unit's page tail) keeps them in
 # the cache as outcomes are kept: one entry a chunk of files (outcomes.chunks_of), each member with the key of the
