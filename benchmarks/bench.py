@@ -265,6 +265,7 @@ class Row:
     ratio_to: float | None = None
     note: str = ""
     cpu: float | None = None  # CPU seconds of the best run (children included)
+    paired: tuple[float, float | None] | None = None  # (seconds, CPU s) of the cold score timed just before (--paired)
 
 
 @dataclass
@@ -286,6 +287,7 @@ def best_of(cmd: list[str], repeat: int, timeout: float, extra_env: dict[str, st
 
 
 def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, report: Report) -> None:
+    PAIRED.clear()  # set by this round's score row
     files = files_gapctl_reads(round_dir)
     n_bytes = sum(p.stat().st_size for p in files)
     n_obs = sum(1 for p in files if p.parent.name == "observations" or p.parent.parent.name == "channels")
@@ -331,6 +333,8 @@ def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, re
         else:
             row.note = last_line(run.stderr) or f"exit code {run.code}"
         if name == "score" and ok and "--no-cache" in help_text:
+            if PAIRING:
+                PAIRED[:] = [gapctl(*args)]
             bench_cache(round_dir, label, repeat, timeout, ref.seconds, report)
     score_row = next((r for r in report.rows[::-1] if r.what in ("gapctl score --no-cache", "gapctl score")
                       and r.units == label), None)
@@ -349,13 +353,31 @@ def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, re
         if ratios:
             report.notes.append(f"{label} units, against one cold `gapctl score --no-cache` "
                                 f"({score_row.seconds:.2f} s): " + "; ".join(ratios))
+    paired = [f"{r.what.removeprefix('gapctl ')} {r.seconds / r.paired[0]:.2f}× ({r.paired[0]:.2f} s)"
+              + (f", {r.cpu / r.paired[1]:.2f}× its CPU time" if r.cpu and r.paired[1] else "")
+              for r in report.rows if r.units == label and r.seconds and r.paired]
+    if paired:
+        report.notes.append(f"{label} units, each against a cold `gapctl score --no-cache` timed just before it "
+                            "(--paired): " + "; ".join(paired))
+
+
+PAIRING: list[bool] = []  # [True] with --paired
+PAIRED: list[list[str]] = []  # with --paired: the round's cold score, timed again just before each compared row
 
 
 def timed_row(report: Report, what: str, label: str, cmd: list[str], repeat: int, timeout: float,
               ref_seconds: float | None, extra_env: dict[str, str] | None = None, before: Any = None) -> Row:
-    """One row: the best of `repeat` runs of `cmd` (exit 0 or 1 counts), its peak memory the largest."""
+    """One row: the best of `repeat` runs of `cmd` (exit 0 or 1 counts), its peak memory the largest. With
+    --paired, a row compared with the cold score (not a score row) has that score timed just before it too, the
+    best of as many runs: the machine's speed drifts by 20-30 % within minutes, and a ratio of two runs made
+    minutes apart measures the drift as well as the command."""
     row = Row(what, label, ratio_to=ref_seconds)
     report.rows.append(row)
+    if PAIRED and not what.startswith(("gapctl score", "gapctl validate")):
+        log(f"[{label} units] paired cold score x{repeat}")
+        score, _rss = best_of(PAIRED[0], repeat, timeout)
+        if score.code == 0:
+            row.paired = (score.seconds, score.cpu)
     log(f"[{label} units] {what} x{repeat}")
     run, rss = best_of(cmd, repeat, timeout, extra_env, before)
     row.code = run.code
@@ -609,6 +631,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rollups", action="store_true",
                     help="also time a round of N/4 units with three channel files each and counties rolling up "
                          "their towns (N files in all), beside the round of N units without roll-ups")
+    ap.add_argument("--paired", action="store_true",
+                    help="time the round's cold score again just before each row compared with it, and give each "
+                         "ratio to that run too (the machine's speed drifts within minutes)")
     ap.add_argument("--parse-only", type=Path, help=argparse.SUPPRESS)  # the reference child
     a = ap.parse_args(argv)
 
@@ -629,6 +654,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.rollups:
             rounds.append(ensure_round(a.data_dir.resolve(), n // 4, a.indicators, a.seed, a.format, rollups=True))
 
+    PAIRING[:] = [True] if a.paired else []
     wanted = {c.strip() for c in a.commands.split(",") if c.strip()}
     cmd_help = {name: found for name, found in check_commands().items() if name in wanted}
     report = Report()
