@@ -422,15 +422,25 @@ def _write_finished(plan: RoundPlan, scores: list[UnitScore], earned: dict[str, 
     """The round's finished records (one cache entry): every unit with an observation file whose score a
     record can hold (`compact.finished_record`); those in `kept` (unit id → the record its score was
     read from this run, still true) as they are."""
+    import io
+
     import msgpack
 
     assert plan.cache is not None
     records = _records(plan, scores, earned, file_keys, kept)
+    # msgpack.packb(records) packed a record at a time, each let go once packed: the records and the payload are
+    # never both whole (at 30,000 units ~10 MB each, at the end of a cold score's run, its peak)
+    packer = msgpack.Packer(use_bin_type=True, strict_types=True)
+    out = io.BytesIO()
     try:
-        payload = msgpack.packb(records, use_bin_type=True, strict_types=True)
+        out.write(packer.pack_map_header(len(records)))
+        for uid in list(records):
+            out.write(packer.pack(uid))
+            out.write(packer.pack(records.pop(uid)))
     except (TypeError, ValueError, OverflowError):
         return
-    plan.cache.put(finished_key(plan), payload)
+    del records
+    plan.cache.put(finished_key(plan), out.getvalue())
 
 
 def _records(plan: RoundPlan, scores: list[UnitScore], earned: dict[str, list[str]],
