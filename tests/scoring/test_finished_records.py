@@ -151,3 +151,36 @@ def test_a_lazily_read_score_that_cannot_be_built_is_computed_again(tmp_path: Pa
     monkeypatch.setattr(outcomes, "compute_outcome", lambda plan, path: computed.append(path) or original(plan, path))
     assert run(str(round_dir), "--format", "json") == expected
     assert computed
+
+
+def test_a_released_unit_whose_rank_bonus_moved_is_scored_again_from_its_file(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch,
+                                                                            records_read: list[str]) -> None:
+    """`score(release=True)` (the newer side of a diff) lets go of the packed summary of every unit it finished from
+    its record; a unit whose rank bonus another unit's edit then moved is scored again from its own file, and the
+    round is the round scored without a cache."""
+    from gapctl.scoring.scoreboard import unit_row
+
+    monkeypatch.chdir(copy_repo(tmp_path))
+    round_dir = Path("rounds/yanjiang-2021")
+    run(str(round_dir))  # the records written
+    target = round_dir / "observations" / "baohe.yaml"  # 0.93 → first: education (3rd, 0.978) loses its bonus
+    target.write_text(target.read_text(encoding="utf-8").replace("mailbox-satisfaction: 0.93",
+                                                                 "mailbox-satisfaction: 0.999"), encoding="utf-8")
+    computed: list[str] = []
+    compute = outcomes.compute_outcome
+
+    def counted(plan, path):
+        computed.append(Path(path).name)
+        return compute(plan, path)
+    monkeypatch.setattr(outcomes, "compute_outcome", counted)
+    del records_read[:]
+    released = outcomes.score(outcomes.check(round_dir, light=True), release=True)
+    assert "education" in records_read and "education.yaml" in computed  # read from its record, then its file
+    expected = outcomes.score(outcomes.check(round_dir, use_cache=False))
+    assert [unit_row(u) for u in released.units] == [unit_row(u) for u in expected.units]  # what score prints
+
+    def leaves(scored, unit: str) -> list:  # a unit finished from its record holds its rank leaves only
+        found = next(u for u in scored.units if u.unit.id == unit)
+        return sorted((k, leaf.state, leaf.earned) for k, leaf in found.leaves.items())
+    assert leaves(released, "education") == leaves(expected, "education")
