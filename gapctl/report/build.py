@@ -676,13 +676,14 @@ def _spooled_one(row: list[Any]) -> Any:
 
 def _kept_piece(blob: bytes) -> Any:
     """What `kept_observations` or `TailKeeper` kept of a unit, from its bytes in the spool: pickled (made by this
-    run's workers), or compressed in `TailPiece.record`'s form (gapctl.scoring.one_pass.PACKED: read from the
+    run's workers), or compressed in `TailPiece.record`'s form (gapctl.scoring.one_pass.unpacked: read from the
     cache, or made to be kept there), which is never unpickled."""
     import pickle
 
-    from gapctl.scoring.one_pass import PACKED, unpacked
+    from gapctl.scoring.one_pass import unpacked
 
-    return TailPiece.from_record(unpacked(blob)) if blob[:1] == PACKED else pickle.loads(blob)
+    record = unpacked(blob)
+    return TailPiece.from_record(record) if record is not None else pickle.loads(blob)
 
 
 def _spooled_batch(packed: bytes) -> list[Any]:

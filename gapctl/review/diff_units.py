@@ -420,7 +420,7 @@ class Shared:
         from gapctl.scoring import one_pass
         keys: list[str | None] = [None] * len(outcomes.round_paths(plan))
 
-        def keep(index: int, path: Path, outcome: Any, payload: bytes | None, key: str | None) -> None:
+        def keep(index: int, path: Path, outcome: Any, payload: bytes | None, key: str | None, _kept: Any) -> None:
             keys[index] = key
             if key is not None and payload is not None:
                 self.file.seek(self.end)
@@ -453,7 +453,7 @@ class Shared:
             self.reused += 1
             return outcome
 
-        def keep(index: int, path: Path, outcome: Any, payload: bytes | None, key: str | None) -> None:
+        def keep(index: int, path: Path, outcome: Any, payload: bytes | None, key: str | None, _kept: Any) -> None:
             keys[index] = key
         one_pass._run(plan, None, {}, None, reuse=reuse, keep=keep)
         plan.keys = keys

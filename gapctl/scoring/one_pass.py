@@ -60,7 +60,7 @@ def check(path: Path | str, use_cache: bool, extra: Extra, progress: outcomes.Pr
         return outcomes.check(path, use_cache, progress), extras
 
     def run(plan: Any, only_round: bool) -> None:
-        if only_round and hasattr(extra, "cache_form") and plan.cache is not None and not cache_off(use_cache):
+        if only_round and hasattr(extra, "cache_form") and plan.cache is not None:
             _run_cached(plan, extra, extras, progress)
         else:
             _run(plan, extra if only_round else None, extras, progress)
@@ -96,15 +96,16 @@ def _work(batch: list[int]) -> list[tuple[int, bytes | None, Any, str | None, st
 
 
 Reuse = Callable[[int, Path], Any]  # (index, path) → the file's outcome made elsewhere, or None to compute it
-Keep = Callable[[int, Path, Any, "bytes | None", "str | None"], None]  # (index, path, outcome, payload, key)
+Keep = Callable[[int, Path, Any, "bytes | None", "str | None", Any], None]  # (index, path, outcome, payload, key, kept)
 
 
 def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], progress: outcomes.Progress | None,
          reuse: Reuse | None = None, keep: Keep | None = None) -> None:
     """`outcomes.run_plan` with the cache off: every file read once, here or in a pool of forked workers.
     `reuse(index, path)`: a file's outcome made elsewhere (gapctl.review.diff_units: the other side of a
-    diff, same key), or None to compute it; `keep(index, path, outcome, payload, key)`: told of each file
-    computed, with its outcome encoded (None when it cannot be) and its cache key (None: not cacheable)."""
+    diff, same key), or None to compute it; `keep(index, path, outcome, payload, key, kept)`: told of each file
+    computed, with its outcome encoded (None when it cannot be), its cache key (None: not cacheable) and its
+    extra (None: none)."""
     global _JOB
     paths = outcomes.round_paths(plan)
     results: list[Any] = [None] * len(paths)
@@ -138,7 +139,7 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
                         if kept is not None:
                             extras[paths[index]] = kept
                         if keep is not None:
-                            keep(index, paths[index], results[index], payload, key)
+                            keep(index, paths[index], results[index], payload, key, kept)
                     if progress and (done + len(computed)) // 100 > done // 100:
                         progress(done + len(computed), total)
                     done += len(computed)
@@ -151,7 +152,7 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
             if kept is not None:
                 extras[path] = kept
             if keep is not None:
-                keep(index, path, results[index], outcomes.dump_outcome(plan, results[index]), key)
+                keep(index, path, results[index], outcomes.dump_outcome(plan, results[index]), key, kept)
     if progress:
         progress(total, total)
     plan.computed = len(todo)
@@ -169,11 +170,11 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
 PACKED = b"\x78"  # the first byte of a zlib stream (a pickle's is b"\x80")
 
 
-def unpacked(blob: bytes) -> bytes:
-    """An extra's bytes as its extra made them, whether kept compressed (`_run_cached`) or not."""
+def unpacked(blob: bytes) -> bytes | None:
+    """The bytes of an extra kept compressed (`_run_cached`: its `cache_form`), or None for one kept as it was made."""
     import zlib
 
-    return zlib.decompress(blob) if blob[:1] == PACKED else blob
+    return zlib.decompress(blob) if blob[:1] == PACKED else None
 
 
 def _packing(extra: Extra) -> Extra:
@@ -227,14 +228,12 @@ def _run_cached(plan: Any, extra: Extra, extras: MutableMapping[Path, Any],
     tag, extra = extra.cache_form(plan)  # type: ignore[attr-defined]
     paths = outcomes.round_paths(plan)
     digests = outcomes.file_digests(plan)
-    chunks = outcomes.chunks_of(paths)
+    waiting = outcomes.Waiting(outcomes.chunks_of(paths))
     found: dict[int, Any] = {}  # index → its outcome from the cache
-    chunk_of: dict[int, int] = {}  # a file to compute → its chunk's number
-    waiting: dict[int, int] = {}  # a chunk's number → its members not yet computed
     held: dict[int, tuple[bytes | None, bytes | None]] = {}  # (outcome payload, extra) of the members of those chunks
     keys: dict[int, str | None] = {}  # a computed file's key (None: its outcome may not be kept)
-    for number, chunk in enumerate(chunks):
-        reused = outcomes._reuse(plan, chunk, digests)
+    for number, chunk in enumerate(waiting.chunks):
+        reused = outcomes.reused_members(plan, chunk, digests)
         cached = _cached_extras(plan, chunk, tag) if reused else {}
         mine: dict[int, tuple[bytes | None, bytes | None]] = {}
         for index in chunk:
@@ -248,23 +247,20 @@ def _run_cached(plan: Any, extra: Extra, extras: MutableMapping[Path, Any],
                         extras[paths[index]] = cached[index]
                     mine[index] = (reused[index], cached[index])
                     continue
-            chunk_of[index] = number
-            waiting[number] = waiting.get(number, 0) + 1
+            waiting.add(number, index)
         if number in waiting:
             held.update(mine)
 
-    def keep(index: int, path: Path, outcome: Any, payload: bytes | None, key: str | None) -> None:
+    def keep(index: int, path: Path, outcome: Any, payload: bytes | None, key: str | None, kept: Any) -> None:
         """One file computed: its chunk's entries are written once the chunk has no file left to compute."""
         keys[index] = key
-        held[index] = (payload, extras.get(path))
-        number = chunk_of[index]
-        waiting[number] -= 1
-        if waiting[number]:
+        held[index] = (payload, kept)
+        chunk = waiting.done(index)
+        if chunk is None:
             return
-        chunk = chunks[number]
         computed = {i for i in chunk if i in keys}
         members = {i: held[i][0] for i in chunk if held[i][0] is not None}
-        outcomes._store_chunk(plan, chunk, computed, keys, members)
+        outcomes.store_chunk(plan, chunk, computed, keys, members)
         entry = []
         for i in chunk:
             kept_key = plan.keys[i] if i not in computed or keys[i] == plan.keys[i] else None

@@ -849,12 +849,9 @@ def run_plan(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> 
             progress(done + n, len(paths))
         done += n
 
-    # a chunk's entry is rewritten as soon as its last computed member is done, and its members' payloads
-    # are kept only until then: a large round never holds every payload (nor any, when nothing changed)
-    chunk_of: dict[int, int] = {}  # a file to compute → its chunk's number
-    waiting: dict[int, int] = {}  # a chunk's number → its members not yet computed
+    waiting = Waiting(chunks)
     for number, chunk in enumerate(chunks):
-        reused = _reuse(plan, chunk, digests) if plan.cache is not None else {}
+        reused = reused_members(plan, chunk, digests) if plan.cache is not None else {}
         kept: dict[int, bytes] = {}
         before = len(todo)
         for index in chunk:
@@ -867,9 +864,8 @@ def run_plan(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> 
                 except Exception:  # signed by this user but unreadable with this code: recompute
                     pass
             todo.append(index)
-            chunk_of[index] = number
-        if len(todo) > before:
-            waiting[number] = len(todo) - before
+            waiting.add(number, index)
+        if number in waiting:
             stored.update(kept)
         advance(len(chunk) - (len(todo) - before))
     plan.computed = len(todo)
@@ -878,13 +874,11 @@ def run_plan(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> 
 
     def finished(index: int) -> None:
         """One file computed: its chunk's entry is written once the chunk has no file left to compute."""
-        number = chunk_of[index]
-        waiting[number] -= 1
-        if not waiting[number]:
-            del waiting[number]
+        chunk = waiting.done(index)
+        if chunk is not None:
             if plan.cache is not None:
-                _store_chunk(plan, chunks[number], computed_set, keys, stored)
-            for member in chunks[number]:
+                store_chunk(plan, chunk, computed_set, keys, stored)
+            for member in chunk:
                 stored.pop(member, None)
     workers = min(jobs_wanted(), len(todo) // (PARALLEL_FROM // 2) or 1)
     batches = [todo[n:n + CHUNK_BOUNDARY] for n in range(0, len(todo), CHUNK_BOUNDARY)]
@@ -914,11 +908,38 @@ def run_plan(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> 
     plan.outcomes = [r for r in results if r is not None]
 
 
+class Waiting:
+    """The chunks with files left to compute, and how many each: a chunk's entry is rewritten as soon as its last
+    such file is done (`done` gives its members then), and its members' payloads are kept only until then, so a
+    large round never holds every payload (nor any, when nothing changed)."""
+
+    def __init__(self, chunks: list[list[int]]) -> None:
+        self.chunks = chunks
+        self.chunk_of: dict[int, int] = {}  # a file to compute → its chunk's number
+        self.left: dict[int, int] = {}  # a chunk's number → its members not yet computed
+
+    def add(self, number: int, index: int) -> None:
+        self.chunk_of[index] = number
+        self.left[number] = self.left.get(number, 0) + 1
+
+    def __contains__(self, number: object) -> bool:
+        return number in self.left
+
+    def done(self, index: int) -> list[int] | None:
+        """One file computed: its chunk's members when it was the chunk's last to compute, else None."""
+        number = self.chunk_of[index]
+        self.left[number] -= 1
+        if self.left[number]:
+            return None
+        del self.left[number]
+        return self.chunks[number]
+
+
 def file_digests(plan: RoundPlan) -> list[str | None]:
     """Each of the plan's files' content hash (None: unreadable or over the size limit; all None without a cache),
     from the stat index where a file's stat shows it unchanged since it was hashed; `plan.keys` emptied, for
-    `_reuse` to set (a file's key is taken from its chunk's entry when the entry has it for the same hash and unit
-    key, else made from the hash)."""
+    `reused_members` to set (a file's key is taken from its chunk's entry when the entry has it for the same hash
+    and unit key, else made from the hash)."""
     paths = round_paths(plan)
     plan.keys = [None] * len(paths)
     if plan.cache is None:
@@ -948,7 +969,7 @@ def _pooled(plan: RoundPlan, batches: list[list[int]], workers: int) -> Iterator
         _PLAN = None
 
 
-def _reuse(plan: RoundPlan, chunk: list[int], digests: list[str | None] | None = None) -> dict[int, bytes]:
+def reused_members(plan: RoundPlan, chunk: list[int], digests: list[str | None] | None = None) -> dict[int, bytes]:
     """The members of a chunk's cache entry whose file is unchanged (same key), by index. With `digests`
     (each file's content hash, None: unreadable), the chunk's keys (`plan.keys`) are set here: a
     member's from the entry when its content hash and unit key are those the entry holds (the entry's
@@ -982,15 +1003,9 @@ def _reuse(plan: RoundPlan, chunk: list[int], digests: list[str | None] | None =
     return out
 
 
-def _store(plan: RoundPlan, chunks: list[list[int]], computed: set[int], keys: dict[int, str | None],
-           stored: dict[int, bytes]) -> None:
-    """Rewrite the entries of the chunks that had a file computed: every member with its key."""
-    for chunk in chunks:
-        if computed.intersection(chunk):
-            _store_chunk(plan, chunk, computed, keys, stored)
 
 
-def _store_chunk(plan: RoundPlan, chunk: list[int], computed: set[int], keys: dict[int, str | None],
+def store_chunk(plan: RoundPlan, chunk: list[int], computed: set[int], keys: dict[int, str | None],
                  stored: dict[int, bytes]) -> None:
     """Rewrite a chunk's entry: every member with its key (None for one whose outcome may not be kept)."""
     assert plan.cache is not None
