@@ -286,8 +286,9 @@ def best_of(cmd: list[str], repeat: int, timeout: float, extra_env: dict[str, st
     return min(runs, key=lambda r: r.seconds), max(r.rss_mb for r in runs)
 
 
-def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, report: Report) -> None:
-    PAIRED.clear()  # set by this round's score row
+def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, report: Report,
+                paired: bool = False) -> None:
+    PAIRED.clear()  # with `paired`, set by this round's score row
     files = files_gapctl_reads(round_dir)
     n_bytes = sum(p.stat().st_size for p in files)
     n_obs = sum(1 for p in files if p.parent.name == "observations" or p.parent.parent.name == "channels")
@@ -333,7 +334,7 @@ def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, re
         else:
             row.note = last_line(run.stderr) or f"exit code {run.code}"
         if name == "score" and ok and "--no-cache" in help_text:
-            if PAIRING:
+            if paired:
                 PAIRED[:] = [gapctl(*args)]
             bench_cache(round_dir, label, repeat, timeout, ref.seconds, report)
     score_row = next((r for r in report.rows[::-1] if r.what in ("gapctl score --no-cache", "gapctl score")
@@ -353,15 +354,14 @@ def bench_round(round_dir: Path, repeat: int, timeout: float, cmd_help: dict, re
         if ratios:
             report.notes.append(f"{label} units, against one cold `gapctl score --no-cache` "
                                 f"({score_row.seconds:.2f} s): " + "; ".join(ratios))
-    paired = [f"{r.what.removeprefix('gapctl ')} {r.seconds / r.paired[0]:.2f}× ({r.paired[0]:.2f} s)"
-              + (f", {r.cpu / r.paired[1]:.2f}× its CPU time" if r.cpu and r.paired[1] else "")
-              for r in report.rows if r.units == label and r.seconds and r.paired]
-    if paired:
+    pairs = [f"{r.what.removeprefix('gapctl ')} {r.seconds / r.paired[0]:.2f}× ({r.paired[0]:.2f} s)"
+             + (f", {r.cpu / r.paired[1]:.2f}× its CPU time" if r.cpu and r.paired[1] else "")
+             for r in report.rows if r.units == label and r.seconds and r.paired]
+    if pairs:
         report.notes.append(f"{label} units, each against a cold `gapctl score --no-cache` timed just before it "
-                            "(--paired): " + "; ".join(paired))
+                            "(--paired): " + "; ".join(pairs))
 
 
-PAIRING: list[bool] = []  # [True] with --paired
 PAIRED: list[list[str]] = []  # with --paired: the round's cold score, timed again just before each compared row
 
 
@@ -654,7 +654,6 @@ def main(argv: list[str] | None = None) -> int:
         if a.rollups:
             rounds.append(ensure_round(a.data_dir.resolve(), n // 4, a.indicators, a.seed, a.format, rollups=True))
 
-    PAIRING[:] = [True] if a.paired else []
     wanted = {c.strip() for c in a.commands.split(",") if c.strip()}
     cmd_help = {name: found for name, found in check_commands().items() if name in wanted}
     report = Report()
@@ -665,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
     run, rss = best_of(gapctl("--version"), max(a.repeat, 5), a.timeout)
     report.rows.append(Row("gapctl --version (start-up)", "-", run.seconds, rss, run.code, cpu=run.cpu))
     for rd in rounds:
-        bench_round(rd, a.repeat, a.timeout, cmd_help, report)
+        bench_round(rd, a.repeat, a.timeout, cmd_help, report, a.paired)
     colds = {r.units: r.seconds for r in report.rows if r.what == "gapctl score --no-cache" and r.seconds}
     if "3,000" in colds and "30,000" in colds:
         ratio = colds["30,000"] / colds["3,000"]
