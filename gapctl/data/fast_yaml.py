@@ -220,9 +220,7 @@ def _candidates(raw: bytes) -> set[bytes]:
 
 def _check(words: list[bytes]) -> None:
     """Type each word both ways and remember whether they agree."""
-    from gapctl.data.sources import _composer, _plain
-
-    _composer()  # fills the YAML 1.1 patterns _plain uses
+    from gapctl.data.sources import _plain
     if len(_CHECKED) + len(words) > _CHECKED_MAX:
         _CHECKED.clear()
     texts = []

@@ -572,7 +572,6 @@ class _TooDeep(Exception):
 
 _PLAIN = "gapctl:plain"  # a plain scalar whose type the walker decides
 _COMPOSER: Any = None
-_IMPLICIT: dict[str, list[tuple[str, Any]]] = {}
 
 
 def _composer() -> Any:
@@ -589,7 +588,6 @@ def _composer() -> Any:
     from yaml.nodes import ScalarNode
     from yaml.resolver import Resolver
 
-    _IMPLICIT.update(Resolver.yaml_implicit_resolvers)
     try:
         from yaml.cyaml import CParser as parser
     except ImportError:  # no libyaml: PyYAML's pure-Python loader, with its own resolution
@@ -617,9 +615,20 @@ def _composer() -> Any:
     return Composer
 
 
+_IMPLICIT: dict[str, list[tuple[str, Any]]] = {}  # gapctl.data.yaml11.implicit(), once asked for
+
+
+def implicit() -> dict[str, list[tuple[str, Any]]]:
+    """YAML 1.1's implicit patterns (`gapctl.data.yaml11`), as `_plain` tries them."""
+    if not _IMPLICIT:
+        from gapctl.data.yaml11 import implicit as patterns
+        _IMPLICIT.update(patterns())
+    return _IMPLICIT
+
+
 def _plain(value: str) -> Any:
     """Type of a plain scalar by YAML 1.1's implicit patterns (as PyYAML resolves them)."""
-    for tag, pattern in _IMPLICIT.get(value[:1], ()):
+    for tag, pattern in (_IMPLICIT or implicit()).get(value[:1], ()):
         if pattern.match(value):
             if tag in (_INT, _FLOAT, _BOOL, _NULL):
                 return _typed(tag, value)
