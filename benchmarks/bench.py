@@ -43,8 +43,9 @@ STAMP = ".bench-params.json"
 # once `python -m gapctl <cmd> --help` exits 0.
 COMMANDS = [("validate", True), ("score", False)]
 # timed by their own functions, each with the cache warm (as after `gapctl score`) and without it
-# (GAPCTL_NO_CACHE=1): bench_units (report, explain, export, status), bench_diff, bench_import, bench_fmt
-UNIT_COMMANDS = ["report", "explain", "export", "status"]
+# (GAPCTL_NO_CACHE=1): bench_units (report, explain, export, status, agreement, followup), bench_diff, bench_import,
+# bench_fmt
+UNIT_COMMANDS = ["report", "explain", "export", "status", "agreement", "followup"]
 EXTRA_COMMANDS = UNIT_COMMANDS + ["diff", "import", "fmt"]
 
 
@@ -409,8 +410,12 @@ def bench_units(round_dir: Path, label: str, repeat: int, timeout: float, ref_se
             args = {"report": ["report", str(round_dir), "--out", str(out / "report")],
                     "explain": ["explain", str(round_dir), unit],
                     "export": ["export", str(round_dir), "--format", "csv", "--out", str(out / "export")],
-                    "status": ["status", str(round_dir), "--today", "2022-01-10"]}[name]
-            shown = {"explain": "explain ROUND UNIT", "export": "export --format csv"}.get(name, name)
+                    "status": ["status", str(round_dir), "--today", "2022-01-10"],
+                    "agreement": ["agreement", str(round_dir)],
+                    # the round as both the earlier and the later one: every file read and scored for each side
+                    "followup": ["followup", str(round_dir), str(round_dir)]}[name]
+            shown = {"explain": "explain ROUND UNIT", "export": "export --format csv",
+                     "followup": "followup ROUND ROUND (both sides: the round itself)"}.get(name, name)
             if name == "report":  # it keeps each unit's page piece in the cache: its first run after a score fills them
                 timed_row(report, "gapctl report (cache as score left it: fills page pieces)", label, gapctl(*args),
                           1, timeout, ref_seconds)
@@ -639,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs per command; the best time is shown")
     ap.add_argument("--data-dir", type=Path, default=REPO / "bench-data")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds before a run is killed")
-    ap.add_argument("--commands", default="validate,score,report,explain,export,status,diff,import",
+    ap.add_argument("--commands", default="validate,score,report,explain,export,status,agreement,followup,diff,import",
                     help="which commands to time (comma-separated; default all but fmt, whose cold run formats "
                          "every file with ruamel.yaml: ~0.16 CPU s a file, 8 CPU minutes at 3,000 units)")
     ap.add_argument("--rollups", action="store_true",

@@ -298,9 +298,11 @@ class Cache:
         used entries until the cache is within its limit; one run at a time (a lock)."""
         import fcntl
 
+        from gapctl.data.locks import close_held, open_held
+
         now = time.time() if now is None else now
-        try:
-            lock = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:  # a worker forked while it is held does not keep it (gapctl.data.locks)
+            lock = open_held(self.directory / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         except OSError:
             return
         try:
@@ -338,7 +340,7 @@ class Cache:
         except OSError:
             return
         finally:
-            os.close(lock)
+            close_held(lock)
 
 
 def _read_all(fd: int, size: int) -> bytes:

@@ -135,8 +135,10 @@ def locked(directory: Path, wait: float | None = None) -> Iterator[None]:
     leave behind); raises Busy after `wait` seconds. Where locks are not supported, no lock."""
     import fcntl
 
+    from gapctl.data.locks import close_held, open_held
+
     try:
-        fd = os.open(directory, os.O_RDONLY)
+        fd = open_held(directory, os.O_RDONLY)  # no process forked while it is held shares it
     except OSError:
         yield
         return
@@ -156,7 +158,7 @@ def locked(directory: Path, wait: float | None = None) -> Iterator[None]:
                 break
         yield
     finally:
-        os.close(fd)  # releases the lock
+        close_held(fd)  # releases the lock
 
 
 # --- renaming a directory in one step ----------------------------------------------------
