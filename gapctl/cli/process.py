@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -57,10 +58,15 @@ def agreement_command(
     lang: Lang | None = LANG_OPTION,
 ) -> None:
     from gapctl.process import agreement
+    from gapctl.scoring import one_pass
     provenance: list = []
-    scored, source = _detailed(path, provenance=provenance if fmt is Format.json else None)  # pairs unit by unit
-    _print_result(agreement, agreement.agreement(scored.round, scored, source), fmt, _lang(lang, scored.units),
-                  provenance)
+    kept: dict = {}  # each unit file's pairs, made as it is checked (kept in the cache beside its outcome)
+
+    def check(round_path: Path, use_cache: bool, progress: Any = None) -> Any:
+        return one_pass.check(round_path, use_cache, agreement.PairKeeper(), progress, kept, always=True)[0]
+    scored, source = _detailed(path, provenance=provenance if fmt is Format.json else None, check=check)
+    _print_result(agreement, agreement.agreement(scored.round, scored, source, kept), fmt,
+                  _lang(lang, scored.units), provenance)
 
 
 @app.command("followup", short_help=N_("Whether the earlier round's problems are fixed in the later round."),

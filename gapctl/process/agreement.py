@@ -8,7 +8,9 @@ categories full / partial / none, so that indicators evaluators read differently
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -86,13 +88,13 @@ def percent(part: int, whole: int) -> Decimal | None:
 
 @dataclass
 class Pair:
-    """One unit's leaf scored twice."""
+    """One unit's leaf scored twice: by whom (an entry without an observer: None) and the points each gave."""
 
     unit: Unit
     indicator: Indicator
     points: Decimal
-    evaluator: Result
-    review: Result
+    evaluator_observer: str | None
+    review_observer: str | None
     evaluator_earned: Decimal
     review_earned: Decimal
 
@@ -161,9 +163,13 @@ def _pair_entries(results: list[Result], indicator: str) -> tuple[Result, Result
     return (first, reviews[-1]) if reviews else None
 
 
-def unit_pairs(score: UnitScore, obs: Observations | None) -> list[tuple[int, str, Result, Result, Decimal, Decimal]]:
+UnitPair = tuple[int, str, "str | None", "str | None", Decimal, Decimal]
+
+
+def unit_pairs(score: UnitScore, obs: Observations | None) -> list[UnitPair]:
     """One unit's indicators scored by an evaluator and again by a review: (the indicator's position
-    in its scheme, its id, the two entries, the points each gives)."""
+    in its scheme, its id, the two entries' observers, the points each gives). What ranking decides plays no
+    part: a unit's score before ranking gives the same pairs as after."""
     if obs is None:
         return []
     out = []
@@ -181,21 +187,54 @@ def unit_pairs(score: UnitScore, obs: Observations | None) -> list[tuple[int, st
         a, b = _earned(ind, score.unit, entries[0]), _earned(ind, score.unit, entries[1])
         if a is None or b is None:
             continue
-        out.append((n, ind.id, entries[0], entries[1], a, b))
+        out.append((n, ind.id, entries[0].observer, entries[1].observer, a, b))
     return out
 
 
-def agreement(round_: Round, scored: RoundScore | None = None, source: Any = None) -> Agreement:
+@dataclasses.dataclass(frozen=True)
+class PairKeeper:
+    """One unit's pairs (`unit_pairs`) made by the worker that scores its file (gapctl.scoring.one_pass), as
+    gapctl.codec bytes; `cache_form`: kept in the cache beside the file's outcome, so that agreement run again
+    reads no unchanged file (before: every file read and scored a second time, the cache warm or not)."""
+
+    def __call__(self, plan: Any, full: Any, obs: Any) -> bytes:
+        from gapctl import codec
+
+        return codec.dumps([[n, ident, first, second, str(a), str(b)]
+                            for n, ident, first, second, a, b in unit_pairs(full, obs)])
+
+    def cache_form(self, plan: Any) -> tuple[str, PairKeeper]:
+        return "agreement1", self
+
+
+def kept_pairs(blob: bytes) -> list[UnitPair]:
+    """A unit's pairs from what `PairKeeper` made (compressed when it went through the cache)."""
+    from gapctl import codec
+    from gapctl.scoring.one_pass import unpacked
+
+    return [(n, ident, first, second, Decimal(a), Decimal(b))
+            for n, ident, first, second, a, b in codec.loads(unpacked(blob) or blob)]
+
+
+def agreement(round_: Round, scored: RoundScore | None = None, source: Any = None,
+              kept: Mapping[Any, bytes] | None = None) -> Agreement:
     """Pairs of evaluator and review entries, per indicator and overall; `scored` reuses a scored round.
-    With a gapctl.scoring.details `source` (the units of `scored` are summaries), each unit's pairs are found by
-    a worker from its own file."""
+    With a gapctl.scoring.details `source` (the units of `scored` are summaries), each unit's pairs are those
+    `kept` holds for its file (`PairKeeper`, made as the round was checked), else found by a worker from its file."""
     scored = scored if scored is not None else score_round(round_)
     ordered = sorted(scored.units, key=lambda s: s.unit.id)
     if source is not None:
         from gapctl.scoring import details
-        def work(found: list[Any]) -> list[tuple[Any, ...]]:
+
+        def work(found: list[Any]) -> list[UnitPair]:
             return unit_pairs(*found[0])
-        found: Any = details.each([source], details.units_of(source, order=ordered), work, files=True)
+        kept = kept or {}
+        blobs = [kept.get(source.files.get(s.unit.id)) for s in ordered]
+        # a unit with no pairs kept (a channel's files, a cluster's run): read from its files, as before
+        missing = [s for s, blob in zip(ordered, blobs, strict=True) if blob is None]
+        read = iter(details.each([source], details.units_of(source, order=missing), work, files=True)
+                    if missing else [])
+        found: Any = [kept_pairs(blob) if blob is not None else next(read) for blob in blobs]
     else:
         found = (unit_pairs(score, round_.observations.get(score.unit.id)) for score in ordered)
     schemes = [a.scheme for a in round_.assignments]
@@ -251,8 +290,8 @@ def text_lines(result: Agreement, lang: str = "zh") -> list[str]:
         rows = [[_t(k, lang) for k in ("indicator", "unit", "points", "evaluator", "review")]]
         for p in differ:
             rows.append([p.indicator.id, name_in(p.unit, lang), num(p.points),
-                         f"{two(p.evaluator_earned)} ({p.evaluator.observer or '?'})",
-                         f"{two(p.review_earned)} ({p.review.observer or '?'})"])
+                         f"{two(p.evaluator_earned)} ({p.evaluator_observer or '?'})",
+                         f"{two(p.review_earned)} ({p.review_observer or '?'})"])
         lines += table(rows, ["left", "left", "right", "left", "left"])
     return lines
 
@@ -268,8 +307,8 @@ def json_data(result: Agreement) -> dict[str, Any]:
         assert g.indicator is not None and g.scheme is not None
         row = {"scheme": g.scheme.id, "indicator": g.indicator.id, "name": g.indicator.name, **_figures(g)}
         row["pairs_detail"] = [{"unit": p.unit.id, "points": num(p.points),
-                                "evaluator": two(p.evaluator_earned), "evaluator_observer": p.evaluator.observer,
-                                "review": two(p.review_earned), "review_observer": p.review.observer}
+                                "evaluator": two(p.evaluator_earned), "evaluator_observer": p.evaluator_observer,
+                                "review": two(p.review_earned), "review_observer": p.review_observer}
                                for p in g.pairs]
         indicators.append(row)
     return {"round": result.round.id, "overall": _figures(result.overall), "indicators": indicators}

@@ -132,7 +132,7 @@ def test_per_indicator_lowest_kappa_first(k_round) -> None:
         ("2", 4, 4, Decimal("100.0"), Decimal("1")),
     ]
     assert [p.unit.id for p in result.indicators[0].pairs] == ["a", "b", "c"]
-    assert [p.review.observer for p in result.indicators[3].pairs] == ["李四", "李四", "王五", "王五"]
+    assert [p.review_observer for p in result.indicators[3].pairs] == ["李四", "李四", "王五", "王五"]
 
 
 def test_overall(k_round) -> None:
