@@ -85,7 +85,16 @@ def followup_command(
     fmt: Format = FORMAT_OPTION,
     lang: Lang | None = LANG_OPTION,
 ) -> None:
+    from gapctl.io.export import PieceSpool
     from gapctl.process import followup
-    (old, old_source), (new, new_source) = _detailed(old_round), _detailed(new_round)  # unit by unit in workers
-    _print_result(followup, followup.followup(old, new, old_source, new_source), fmt, _lang(lang, new.units),
-                  _sources([old, new], fmt))
+    from gapctl.scoring import one_pass
+
+    def keeping(kept: Any) -> Any:  # each unit file's leaf facts, made as it is checked (kept in the cache too)
+        def check(round_path: Path, use_cache: bool, progress: Any = None) -> Any:
+            return one_pass.check(round_path, use_cache, followup.FactKeeper(), progress, kept, always=True)[0]
+        return check
+    old_kept, new_kept = PieceSpool(), PieceSpool()  # on disk: a unit's facts are a few KB, both rounds' of them
+    (old, old_source) = _detailed(old_round, check=keeping(old_kept))
+    (new, new_source) = _detailed(new_round, check=keeping(new_kept))
+    _print_result(followup, followup.followup(old, new, old_source, new_source, old_kept, new_kept), fmt,
+                  _lang(lang, new.units), _sources([old, new], fmt))

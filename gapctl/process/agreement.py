@@ -229,8 +229,10 @@ def agreement(round_: Round, scored: RoundScore | None = None, source: Any = Non
         def work(found: list[Any]) -> list[UnitPair]:
             return unit_pairs(*found[0])
         kept = kept or {}
-        blobs = [kept.get(source.files.get(s.unit.id)) for s in ordered]
-        # a unit with no pairs kept (a channel's files, a cluster's run): read from its files, as before
+        # a unit with no pairs kept (a cluster's run), or with channel files (its own file's pairs are not all of
+        # them): read from its files, as before
+        blobs = [None if source.channel_files.get(s.unit.id) else kept.get(source.files.get(s.unit.id))
+                 for s in ordered]
         missing = [s for s, blob in zip(ordered, blobs, strict=True) if blob is None]
         read = iter(details.each([source], details.units_of(source, order=missing), work, files=True)
                     if missing else [])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -22,7 +23,7 @@ from gapctl.i18n import N_
 from gapctl.labels import heading, label, name_in, pair
 from gapctl.review.diff import match_indicators
 from gapctl.scheme.rules import num
-from gapctl.scoring.score import LeafScore, RoundScore, UnitScore
+from gapctl.scoring.score import RoundScore, UnitScore, points_lost
 from gapctl.scoring.scoreboard import two
 from gapctl.textwidth import table
 
@@ -85,17 +86,75 @@ class FollowUp:
         return {status: found.get(status, 0) for status in STATUSES}
 
 
-def _successors(new: UnitScore, old: UnitScore) -> dict[str, list[LeafScore]]:
+@dataclass(frozen=True, slots=True)
+class LeafFact:
+    """What follow-up reads of one leaf of a unit: its state, points and earned points, and its entry's 扣分理由
+    and 整改要求."""
+
+    indicator: Indicator
+    state: str
+    points: Decimal
+    earned: Decimal
+    reason: str | None = None
+    fix: str | None = None
+
+    @property
+    def lost(self) -> Decimal:
+        return points_lost(self.indicator.section, self.points, self.earned)
+
+
+def leaf_facts(score: UnitScore) -> dict[str, LeafFact]:
+    """A unit's leaves as follow-up reads them, from its full score."""
+    return {lid: LeafFact(leaf.indicator, leaf.state, leaf.points, leaf.earned,
+                          leaf.result.reason if leaf.result else None, leaf.result.fix if leaf.result else None)
+            for lid, leaf in score.leaves.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class FactKeeper:
+    """One unit's `leaf_facts` made by the worker that scores its file (gapctl.scoring.one_pass), before ranking, as
+    gapctl.codec bytes; `cache_form`: kept in the cache beside the file's outcome. `kept_facts` finishes them with
+    what ranking decided (the summary's leaves). Before, each unit's files were read and scored a second time in
+    both rounds, the cache warm or not."""
+
+    def __call__(self, plan: Any, full: Any, obs: Any) -> bytes:
+        from gapctl import codec
+
+        return codec.dumps([[lid, f.state, str(f.points), str(f.earned), f.reason, f.fix]
+                            for lid, f in leaf_facts(full).items()])
+
+    def cache_form(self, plan: Any) -> tuple[str, FactKeeper]:
+        return "followup1", self
+
+
+def kept_facts(blob: bytes, summary: UnitScore, indicators: dict[str, Indicator]) -> dict[str, LeafFact]:
+    """A unit's leaf facts from what `FactKeeper` made (compressed when it went through the cache), finished as
+    gapctl.scoring.details.graft finishes a unit: a leaf ranking decided (the summary keeps it) takes the summary's
+    state and earned points. `indicators`: its scheme's, by id."""
+    from gapctl import codec
+    from gapctl.scoring.one_pass import unpacked
+
+    facts = {}
+    for lid, state, points, earned, reason, fix in codec.loads(unpacked(blob) or blob):
+        ranked = summary.leaves.get(lid)
+        if ranked is not None:
+            state, earned = ranked.state, ranked.earned
+        facts[lid] = LeafFact(indicators[lid], state, Decimal(points),
+                              earned if isinstance(earned, Decimal) else Decimal(earned), reason, fix)
+    return facts
+
+
+def _successors(new_scheme: Any, new: dict[str, LeafFact], old_scheme: Any) -> dict[str, list[LeafFact]]:
     """Old leaf id → the new round's leaves for it, in the new scheme's order."""
-    out: dict[str, list[LeafScore]] = {}
-    for new_id, old_id in match_indicators(new.scheme, old.scheme).items():
-        leaf = new.leaves.get(new_id)
+    out: dict[str, list[LeafFact]] = {}
+    for new_id, old_id in match_indicators(new_scheme, old_scheme).items():
+        leaf = new.get(new_id)
         if leaf is not None:
             out.setdefault(old_id, []).append(leaf)
     return out
 
 
-def _judge(problem: FollowUpItem, leaves: list[LeafScore]) -> None:
+def _judge(problem: FollowUpItem, leaves: list[LeafFact]) -> None:
     problem.successors = [leaf.indicator for leaf in leaves]
     assessed = [leaf for leaf in leaves if leaf.state not in NOT_ASSESSED_STATES]
     if not leaves:
@@ -107,16 +166,18 @@ def _judge(problem: FollowUpItem, leaves: list[LeafScore]) -> None:
     else:
         problem.new_lost = sum((max(leaf.lost, ZERO) for leaf in assessed), ZERO)
         problem.status = "fixed" if problem.new_lost == 0 else "still-failing"
-        reasons = [leaf.result.reason for leaf in assessed if leaf.lost > 0 and leaf.result and leaf.result.reason]
+        reasons = [leaf.reason for leaf in assessed if leaf.lost > 0 and leaf.reason]
         problem.new_reason = "; ".join(dict.fromkeys(reasons)) or None
 
 
-def followup(old: RoundScore, new: RoundScore, old_source: Any = None, new_source: Any = None) -> FollowUp:
+def followup(old: RoundScore, new: RoundScore, old_source: Any = None, new_source: Any = None,
+             old_kept: Mapping[Any, bytes] | None = None, new_kept: Mapping[Any, bytes] | None = None) -> FollowUp:
     """Each problem of the old round (pending leaves left out) against the new round. With the two
-    rounds' gapctl.scoring.details sources (their units are summaries), each unit's problems are judged by a
-    worker from its files in both rounds, and come back as ids and figures."""
+    rounds' gapctl.scoring.details sources (their units are summaries), each unit's leaves are those `old_kept`
+    and `new_kept` hold for its files (`FactKeeper`, made as each round was checked), else its problems are judged
+    by a worker from its files in both rounds, and come back as ids and figures."""
     if old_source is not None and new_source is not None:
-        return FollowUp(old, new, _followup_units(old, new, old_source, new_source))
+        return FollowUp(old, new, _followup_units(old, new, old_source, new_source, old_kept or {}, new_kept or {}))
     new_units = new.by_unit()
     problems: list[FollowUpItem] = []
     for before in sorted(old.units, key=lambda s: s.unit.id):
@@ -126,14 +187,21 @@ def followup(old: RoundScore, new: RoundScore, old_source: Any = None, new_sourc
 
 def unit_problems(before: UnitScore, after: UnitScore | None) -> list[FollowUpItem]:
     """One unit's problems of the old round, each judged against the new round (`after`: the unit there)."""
-    successors = _successors(after, before) if after is not None else {}
+    return _problems(before.unit, before.scheme, leaf_facts(before), after.scheme if after is not None else None,
+                     leaf_facts(after) if after is not None else None)
+
+
+def _problems(unit: Unit, old_scheme: Any, before: dict[str, LeafFact], new_scheme: Any,
+              after: dict[str, LeafFact] | None) -> list[FollowUpItem]:
+    """`unit_problems` of a unit's leaf facts in each round (`after` None: the unit is not in the new round)."""
+    successors = _successors(new_scheme, after, old_scheme) if after is not None else {}
+    order = {ind.id: n for n, ind in enumerate(old_scheme.all_indicators())}  # as UnitScore.lost_leaves orders them
+    lost = sorted((leaf for leaf in before.values() if leaf.lost > 0 and leaf.state != "pending"),
+                  key=lambda leaf: order.get(leaf.indicator.id, 0))
     problems = []
-    for leaf in before.lost_leaves():
-        if leaf.state == "pending":
-            continue
-        result = leaf.result
-        problem = FollowUpItem(before.unit, leaf.indicator, "no-longer-assessed", leaf.points, leaf.lost, None,
-                               reason=result.reason if result else None, fix=result.fix if result else None)
+    for leaf in lost:
+        problem = FollowUpItem(unit, leaf.indicator, "no-longer-assessed", leaf.points, leaf.lost, None,
+                               reason=leaf.reason, fix=leaf.fix)
         if after is None:
             problem.why = "unit"
         else:
@@ -142,8 +210,10 @@ def unit_problems(before: UnitScore, after: UnitScore | None) -> list[FollowUpIt
     return problems
 
 
-def _followup_units(old: RoundScore, new: RoundScore, old_source: Any, new_source: Any) -> list[FollowUpItem]:
+def _followup_units(old: RoundScore, new: RoundScore, old_source: Any, new_source: Any,
+                    old_kept: Mapping[Any, bytes], new_kept: Mapping[Any, bytes]) -> list[FollowUpItem]:
     from gapctl.scoring import details
+
     def work(found: list[Any]) -> list[dict[str, Any]]:  # what travels back: each item's fields, objects by id
         return [{**{f.name: getattr(p, f.name) for f in dataclasses.fields(p)}, "unit": None,
                  "indicator": p.indicator.id, "successors": [i.id for i in p.successors]}
@@ -153,18 +223,40 @@ def _followup_units(old: RoundScore, new: RoundScore, old_source: Any, new_sourc
     problems = []
     found_by_id: dict[int, dict[str, Indicator]] = {}
 
-    def indicator(scheme: Any, ident: str) -> Indicator:
+    def indicators(scheme: Any) -> dict[str, Indicator]:
         if id(scheme) not in found_by_id:
             found_by_id[id(scheme)] = {}
             for ind in scheme.all_indicators():
                 found_by_id[id(scheme)].setdefault(ind.id, ind)
-        return found_by_id[id(scheme)][ident]
-    rows = details.units_of(old_source, new_source, order=ordered)
-    for before, found in zip(ordered, details.each([old_source, new_source], rows, work), strict=True):
+        return found_by_id[id(scheme)]
+
+    def kept(source: Any, facts: Mapping[Any, bytes], summary: UnitScore | None) -> bool:
+        """Whether the unit's leaf facts were kept as its file was checked: not for a unit with channel files or
+        built from groups, nor in a cluster's run (its files are then read again). True for no unit (None)."""
+        if summary is None:
+            return True
+        uid = summary.unit.id
+        return source.files.get(uid) in facts and not source.channel_files.get(uid) and not summary.scheme.groups
+
+    def facts(source: Any, found: Mapping[Any, bytes], summary: UnitScore | None) -> dict[str, LeafFact] | None:
+        if summary is None:
+            return None
+        return kept_facts(found.get(source.files[summary.unit.id]), summary, indicators(summary.scheme))
+    # which units' facts were kept is known first; each unit's are then read one unit at a time (at 3,000 units of
+    # 60 leaves, both rounds' facts at once were ~130 MB)
+    whole = [kept(old_source, old_kept, s) and kept(new_source, new_kept, new_units.get(s.unit.id)) for s in ordered]
+    missing = [before for before, done in zip(ordered, whole, strict=True) if not done]
+    read = iter(details.each([old_source, new_source], details.units_of(old_source, new_source, order=missing), work)
+                if missing else [])
+    for before, done in zip(ordered, whole, strict=True):
         after = new_units.get(before.unit.id)
-        for item in found:
-            item.update(unit=before.unit, indicator=indicator(before.scheme, item["indicator"]),
-                        successors=[indicator(after.scheme, i) for i in item["successors"]] if after else [])
+        if done:
+            problems += _problems(before.unit, before.scheme, facts(old_source, old_kept, before),  # type: ignore[arg-type]
+                                  after.scheme if after else None, facts(new_source, new_kept, after))
+            continue
+        for item in next(read):
+            item.update(unit=before.unit, indicator=indicators(before.scheme)[item["indicator"]],
+                        successors=[indicators(after.scheme)[i] for i in item["successors"]] if after else [])
             problems.append(FollowUpItem(**item))
     return problems
 

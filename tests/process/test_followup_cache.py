@@ -1,0 +1,74 @@
+"""`gapctl followup` in one pass: each unit's leaves as follow-up reads them made as its file is checked
+(FactKeeper), finished with what ranking decided, and kept in the cache beside the file's outcome; run again it
+reads and scores no unchanged file of either round, and says what it says without the cache and what the two
+rounds loaded whole give."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gapctl import api
+from gapctl.cli import app
+from gapctl.process.followup import followup, text_lines
+from gapctl.scoring.score import score_round
+from tests.conftest import copy_repo
+from tests.process.test_agreement_cache import Read
+
+pytestmark = pytest.mark.usefixtures("own_cache_home")  # tests.conftest: the cache on, in tmp_path
+
+OLD, NEW = "rounds/suizhou-2021", "rounds/suizhou-2022"  # indicators matched by id and `replaces:`
+
+
+def run(*args: str, cache: bool, monkeypatch: pytest.MonkeyPatch) -> str:
+    if cache:
+        monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
+    else:
+        monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+    result = CliRunner().invoke(app, ["followup", OLD, NEW, *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def files(repo: Path) -> list[str]:
+    return sorted(p.name for r in (OLD, NEW) for p in (repo / r / "observations").iterdir())
+
+
+def test_run_again_it_reads_no_file_and_says_what_it_says_without_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    read = Read(monkeypatch)
+    none = run(cache=False, monkeypatch=monkeypatch)
+    assert read.taken() == files(repo)  # once each: not a second time to judge each unit's problems
+    first = run(cache=True, monkeypatch=monkeypatch)
+    assert read.taken() == files(repo)
+    again = run(cache=True, monkeypatch=monkeypatch)
+    assert read.taken() == []  # every outcome and every unit's leaf facts from the cache
+    old, new = (score_round(api.check(repo / r).loaded.round) for r in (OLD, NEW))
+    whole = "\n".join(text_lines(followup(old, new))) + "\n"
+    assert again == first == none == whole
+    assert "整改" in whole  # the rounds have problems to follow: the comparison is not of empty lists
+    json_runs = [run("--format", "json", cache=c, monkeypatch=monkeypatch) for c in (False, True, True)]
+    assert json_runs[0] == json_runs[1] == json_runs[2]
+
+
+def test_a_problem_fixed_in_an_edited_file_is_read_again_and_shown_fixed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    read = Read(monkeypatch)
+    before = run("--format", "json", cache=True, monkeypatch=monkeypatch)
+    read.taken()
+    assert run("--format", "json", cache=True, monkeypatch=monkeypatch) == before
+    assert read.taken() == []
+    edited = next(p for p in sorted((repo / NEW / "observations").iterdir())
+                  if "result: not-done" in p.read_text(encoding="utf-8"))
+    text = edited.read_text(encoding="utf-8")
+    edited.write_text(text.replace("result: not-done", "result: done", 1), encoding="utf-8")
+    after = run("--format", "json", cache=True, monkeypatch=monkeypatch)
+    assert read.taken() == [edited.name]
+    assert after != before
+    assert after == run("--format", "json", cache=False, monkeypatch=monkeypatch)
