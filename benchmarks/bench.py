@@ -397,8 +397,8 @@ def bench_units(round_dir: Path, label: str, repeat: int, timeout: float, ref_se
     """The commands that show more of a unit than its totals: with the cache as `gapctl score` left
     it (warm), and with no cache at all (every file read and scored, then each unit's read again)."""
     # written beside the generated repository, on its file system, as `report`'s default (out/<round> in the
-    # working directory) would be: not in the system's temporary directory, where creating a file cost ~5x as
-    # much here (0.13 against 0.03 ms of kernel time each; a report creates one file a unit)
+    # working directory) would be, not in the system's temporary directory (a report creates a file a unit, and
+    # creating one cost 0.03-0.5 ms of kernel time here, erratically, in either place)
     out = round_dir.parents[1].with_name(round_dir.parents[1].name + "-out")
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -61,10 +60,8 @@ def agreement_command(
     from gapctl.scoring import one_pass
     provenance: list = []
     kept: dict = {}  # each unit file's pairs, made as it is checked (kept in the cache beside its outcome)
-
-    def check(round_path: Path, use_cache: bool, progress: Any = None) -> Any:
-        return one_pass.check(round_path, use_cache, agreement.PairKeeper(), progress, kept, always=True)[0]
-    scored, source = _detailed(path, provenance=provenance if fmt is Format.json else None, check=check)
+    scored, source = _detailed(path, provenance=provenance if fmt is Format.json else None,
+                               check=one_pass.checker(agreement.PairKeeper(), kept, always=True))
     _print_result(agreement, agreement.agreement(scored.round, scored, source, kept), fmt,
                   _lang(lang, scored.units), provenance)
 
@@ -89,12 +86,9 @@ def followup_command(
     from gapctl.process import followup
     from gapctl.scoring import one_pass
 
-    def keeping(kept: Any) -> Any:  # each unit file's leaf facts, made as it is checked (kept in the cache too)
-        def check(round_path: Path, use_cache: bool, progress: Any = None) -> Any:
-            return one_pass.check(round_path, use_cache, followup.FactKeeper(), progress, kept, always=True)[0]
-        return check
-    old_kept, new_kept = PieceSpool(), PieceSpool()  # on disk: a unit's facts are a few KB, both rounds' of them
-    (old, old_source) = _detailed(old_round, check=keeping(old_kept))
-    (new, new_source) = _detailed(new_round, check=keeping(new_kept))
+    # each unit file's leaf facts, made as it is checked (kept in the cache too); on disk: a few KB a unit, both rounds'
+    old_kept, new_kept = PieceSpool(), PieceSpool()
+    old, old_source = _detailed(old_round, check=one_pass.checker(followup.FactKeeper(), old_kept, always=True))
+    new, new_source = _detailed(new_round, check=one_pass.checker(followup.FactKeeper(), new_kept, always=True))
     _print_result(followup, followup.followup(old, new, old_source, new_source, old_kept, new_kept), fmt,
                   _lang(lang, new.units), _sources([old, new], fmt))

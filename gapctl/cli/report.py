@@ -97,11 +97,10 @@ def report(
         else:  # last round's problems fixed are told from the unit's leaves: each unit scored again for its page
             keep = build.kept_observations
 
-        def check(path: Path, use_cache: bool, progress: Any = None) -> Any:
-            """Each unit's page tail (or, with the cache off and --compare, its observations) kept as its file is
-            checked: no file read twice."""
-            return one_pass.check(path, use_cache, keep, progress, spool, always=compare is None)[0]
-        scored, source = _detailed(path, warnings=warnings, check=check if spool is not None else None)
+        # each unit's page tail (or, with the cache off and --compare, its observations) kept as its file is
+        # checked: no file read twice
+        check = one_pass.checker(keep, spool, always=compare is None) if spool is not None else None
+        scored, source = _detailed(path, warnings=warnings, check=check)
         previous, previous_source = _detailed(compare) if compare is not None else (None, None)
     scored.ranks_asked = rank
     language = _lang(lang, scored.units)

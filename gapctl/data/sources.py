@@ -25,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from gapctl.data import fast_yaml
+from gapctl.data import fast_yaml, yaml11
 from gapctl.data.value_count import toml_values_at_least, yaml_values_over
 from gapctl.data.yaml_depth import may_be_too_deep, too_deep_at
 from gapctl.i18n import N_, _
@@ -615,20 +615,9 @@ def _composer() -> Any:
     return Composer
 
 
-_IMPLICIT: dict[str, list[tuple[str, Any]]] = {}  # gapctl.data.yaml11.implicit(), once asked for
-
-
-def implicit() -> dict[str, list[tuple[str, Any]]]:
-    """YAML 1.1's implicit patterns (`gapctl.data.yaml11`), as `_plain` tries them."""
-    if not _IMPLICIT:
-        from gapctl.data.yaml11 import implicit as patterns
-        _IMPLICIT.update(patterns())
-    return _IMPLICIT
-
-
 def _plain(value: str) -> Any:
-    """Type of a plain scalar by YAML 1.1's implicit patterns (as PyYAML resolves them)."""
-    for tag, pattern in (_IMPLICIT or implicit()).get(value[:1], ()):
+    """Type of a plain scalar by YAML 1.1's implicit patterns (as PyYAML resolves them: gapctl.data.yaml11)."""
+    for tag, pattern in (yaml11.BY_FIRST or yaml11.implicit()).get(value[:1], ()):
         if pattern.match(value):
             if tag in (_INT, _FLOAT, _BOOL, _NULL):
                 return _typed(tag, value)

@@ -43,14 +43,14 @@ PATTERNS: tuple[tuple[str, str, int, str | list[str]], ...] = (
     ("yaml", r'^(?:!|&|\*)$', 0, "!&*"),
 )
 
-_BY_FIRST: dict[str, list[tuple[str, Any]]] = {}
+BY_FIRST: dict[str, list[tuple[str, Any]]] = {}  # `implicit()`, filled on first use
 
 
 def implicit() -> dict[str, list[tuple[str, Any]]]:
     """First character of a plain scalar → [(tag, compiled pattern)] in the order they are tried (compiled once)."""
-    if not _BY_FIRST:
+    if not BY_FIRST:
         for name, pattern, flags, first in PATTERNS:
             compiled = re.compile(pattern, flags)
             for char in first:
-                _BY_FIRST.setdefault(char, []).append((_TAG + name, compiled))
-    return _BY_FIRST
+                BY_FIRST.setdefault(char, []).append((_TAG + name, compiled))
+    return BY_FIRST

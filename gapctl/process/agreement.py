@@ -210,10 +210,10 @@ class PairKeeper:
 def kept_pairs(blob: bytes) -> list[UnitPair]:
     """A unit's pairs from what `PairKeeper` made (compressed when it went through the cache)."""
     from gapctl import codec
-    from gapctl.scoring.one_pass import unpacked
+    from gapctl.scoring.one_pass import kept_bytes
 
     return [(n, ident, first, second, Decimal(a), Decimal(b))
-            for n, ident, first, second, a, b in codec.loads(unpacked(blob) or blob)]
+            for n, ident, first, second, a, b in codec.loads(kept_bytes(blob))]
 
 
 def agreement(round_: Round, scored: RoundScore | None = None, source: Any = None,

@@ -58,7 +58,7 @@ def _t(key: str, lang: str) -> str:
     return label(key, lang, _LABELS)
 
 
-@dataclass
+@dataclass(slots=True)  # one a problem: at 30,000 units of the generated round, 840,000 of them
 class FollowUpItem:
     """One problem of the old round's list and what the new round found."""
 
@@ -132,16 +132,24 @@ def kept_facts(blob: bytes, summary: UnitScore, indicators: dict[str, Indicator]
     gapctl.scoring.details.graft finishes a unit: a leaf ranking decided (the summary keeps it) takes the summary's
     state and earned points. `indicators`: its scheme's, by id."""
     from gapctl import codec
-    from gapctl.scoring.one_pass import unpacked
+    from gapctl.scoring.one_pass import kept_bytes
 
     facts = {}
-    for lid, state, points, earned, reason, fix in codec.loads(unpacked(blob) or blob):
+    shared = _SHARED if len(_SHARED) < _SHARED_MAX else {}
+    for lid, state, points, earned, reason, fix in codec.loads(kept_bytes(blob)):
         ranked = summary.leaves.get(lid)
         if ranked is not None:
             state, earned = ranked.state, ranked.earned
-        facts[lid] = LeafFact(indicators[lid], state, Decimal(points),
-                              earned if isinstance(earned, Decimal) else Decimal(earned), reason, fix)
+        else:
+            earned = shared.get(earned) or shared.setdefault(earned, Decimal(earned))
+        # the problems hold them: one copy of each figure and each 扣分理由 and 整改要求 text among all units
+        facts[lid] = LeafFact(indicators[lid], state, shared.get(points) or shared.setdefault(points, Decimal(points)),
+                              earned, reason and shared.setdefault(reason, reason), fix and shared.setdefault(fix, fix))
     return facts
+
+
+_SHARED: dict[str, Any] = {}  # a figure's text → its Decimal, a reason's text → itself (`kept_facts`)
+_SHARED_MAX = 200_000
 
 
 def _successors(new_scheme: Any, new: dict[str, LeafFact], old_scheme: Any) -> dict[str, list[LeafFact]]:

@@ -68,6 +68,14 @@ def check(path: Path | str, use_cache: bool, extra: Extra, progress: outcomes.Pr
     return outcomes.check(path, use_cache and always, progress, run=run), extras
 
 
+def checker(extra: Extra, extras: MutableMapping[Path, Any], always: bool = False) -> Callable[..., outcomes.Checked]:
+    """`check` as a command hands it to gapctl.cli.common._detailed (called as `outcomes.check` is): each unit
+    file's `extra` put in `extras` as the round is checked."""
+    def checked(path: Path | str, use_cache: bool, progress: outcomes.Progress | None = None) -> outcomes.Checked:
+        return check(path, use_cache, extra, progress, extras, always)[0]
+    return checked
+
+
 def file_outcome(plan: Any, path: Path, data: bytes, extra: Extra | None = None) -> tuple[outcomes.FileOutcome, Any]:
     """`outcomes.outcome_of(plan, path, data)`, and `extra` of the unit's full score before it is summarised
     (None for a channel's file, a file with errors, or no `extra`)."""
@@ -175,6 +183,13 @@ def unpacked(blob: bytes) -> bytes | None:
     import zlib
 
     return zlib.decompress(blob) if blob[:1] == PACKED else None
+
+
+def kept_bytes(blob: bytes) -> bytes:
+    """The bytes an extra with a `cache_form` made: decompressed when they went through the cache (or were made to
+    be kept there), else as they were made."""
+    found = unpacked(blob)
+    return blob if found is None else found
 
 
 def _packing(extra: Extra) -> Extra:
