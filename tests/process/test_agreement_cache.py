@@ -4,6 +4,7 @@ cache and what the round loaded whole gives."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,23 @@ class Read(Scored):
         monkeypatch.setattr(details, "read_file", counted)
 
 
+def once_then_from_the_cache(run: Callable[..., str], read: Read, files: list[str],
+                             monkeypatch: pytest.MonkeyPatch) -> str:
+    """The command's text without the cache, then with it twice: every file read once in each of the first two
+    runs (not a second time to detail its unit) and none in the third, the same text each time, and the same JSON
+    each time; that text."""
+    none = run(cache=False, monkeypatch=monkeypatch)
+    assert read.taken() == files
+    first = run(cache=True, monkeypatch=monkeypatch)
+    assert read.taken() == files
+    again = run(cache=True, monkeypatch=monkeypatch)
+    assert read.taken() == []  # every outcome and every unit's kept extra from the cache
+    assert again == first == none
+    json_runs = [run("--format", "json", cache=c, monkeypatch=monkeypatch) for c in (False, True, True)]
+    assert json_runs[0] == json_runs[1] == json_runs[2]
+    return none
+
+
 def run(*args: str, cache: bool, monkeypatch: pytest.MonkeyPatch) -> str:
     if cache:
         monkeypatch.delenv("GAPCTL_NO_CACHE", raising=False)
@@ -51,17 +69,9 @@ def test_run_again_it_scores_no_file_and_says_what_it_says_without_the_cache(
     monkeypatch.chdir(repo)
     scored = Read(monkeypatch)
     files = sorted(p.name for p in (repo / ROUND / "observations").iterdir())
-    none = run(cache=False, monkeypatch=monkeypatch)
-    assert scored.taken() == files  # once each: not a second time to pair the entries
-    first = run(cache=True, monkeypatch=monkeypatch)
-    assert scored.taken() == files
-    again = run(cache=True, monkeypatch=monkeypatch)
-    assert scored.taken() == []  # every outcome and every unit's pairs from the cache
     whole = "\n".join(text_lines(agreement(api.check(repo / ROUND).loaded.round))) + "\n"
-    assert again == first == none == whole
+    assert once_then_from_the_cache(run, scored, files, monkeypatch) == whole
     assert "0.6" in whole or "Kappa" in whole  # the round has pairs: the comparison is not of empty tables
-    json_runs = [run("--format", "json", cache=c, monkeypatch=monkeypatch) for c in (False, True, True)]
-    assert json_runs[0] == json_runs[1] == json_runs[2]
 
 
 def test_an_edited_file_alone_is_read_again_and_its_pairs_follow_the_edit(

@@ -15,7 +15,7 @@ from gapctl.cli import app
 from gapctl.process.followup import followup, text_lines
 from gapctl.scoring.score import score_round
 from tests.conftest import copy_repo
-from tests.process.test_agreement_cache import Read
+from tests.process.test_agreement_cache import Read, once_then_from_the_cache
 
 pytestmark = pytest.mark.usefixtures("own_cache_home")  # tests.conftest: the cache on, in tmp_path
 
@@ -41,18 +41,10 @@ def test_run_again_it_reads_no_file_and_says_what_it_says_without_the_cache(
     repo = copy_repo(tmp_path)
     monkeypatch.chdir(repo)
     read = Read(monkeypatch)
-    none = run(cache=False, monkeypatch=monkeypatch)
-    assert read.taken() == files(repo)  # once each: not a second time to judge each unit's problems
-    first = run(cache=True, monkeypatch=monkeypatch)
-    assert read.taken() == files(repo)
-    again = run(cache=True, monkeypatch=monkeypatch)
-    assert read.taken() == []  # every outcome and every unit's leaf facts from the cache
     old, new = (score_round(api.check(repo / r).loaded.round) for r in (OLD, NEW))
     whole = "\n".join(text_lines(followup(old, new))) + "\n"
-    assert again == first == none == whole
+    assert once_then_from_the_cache(run, read, files(repo), monkeypatch) == whole
     assert "整改" in whole  # the rounds have problems to follow: the comparison is not of empty lists
-    json_runs = [run("--format", "json", cache=c, monkeypatch=monkeypatch) for c in (False, True, True)]
-    assert json_runs[0] == json_runs[1] == json_runs[2]
 
 
 def test_a_problem_fixed_in_an_edited_file_is_read_again_and_shown_fixed(
