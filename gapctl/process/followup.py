@@ -127,29 +127,27 @@ class FactKeeper:
         return "followup1", self
 
 
-def kept_facts(blob: bytes, summary: UnitScore, indicators: dict[str, Indicator]) -> dict[str, LeafFact]:
+def kept_facts(blob: bytes, summary: UnitScore, indicators: dict[str, Indicator],
+               shared: dict[str, Any] | None = None) -> dict[str, LeafFact]:
     """A unit's leaf facts from what `FactKeeper` made (compressed when it went through the cache), finished as
     gapctl.scoring.details.graft finishes a unit: a leaf ranking decided (the summary keeps it) takes the summary's
-    state and earned points. `indicators`: its scheme's, by id."""
+    state and earned points. `indicators`: its scheme's, by id; `shared`: a figure's text → its Decimal and a
+    reason's text → itself, one copy of each among the units of one follow-up (its problems hold them)."""
     from gapctl import codec
     from gapctl.scoring.one_pass import kept_bytes
 
     facts = {}
-    shared = _SHARED if len(_SHARED) < _SHARED_MAX else {}
+    shared = {} if shared is None else shared
     for lid, state, points, earned, reason, fix in codec.loads(kept_bytes(blob)):
         ranked = summary.leaves.get(lid)
         if ranked is not None:
             state, earned = ranked.state, ranked.earned
         else:
             earned = shared.get(earned) or shared.setdefault(earned, Decimal(earned))
-        # the problems hold them: one copy of each figure and each 扣分理由 and 整改要求 text among all units
         facts[lid] = LeafFact(indicators[lid], state, shared.get(points) or shared.setdefault(points, Decimal(points)),
                               earned, reason and shared.setdefault(reason, reason), fix and shared.setdefault(fix, fix))
     return facts
 
-
-_SHARED: dict[str, Any] = {}  # a figure's text → its Decimal, a reason's text → itself (`kept_facts`)
-_SHARED_MAX = 200_000
 
 
 def _successors(new_scheme: Any, new: dict[str, LeafFact], old_scheme: Any) -> dict[str, list[LeafFact]]:
@@ -230,6 +228,7 @@ def _followup_units(old: RoundScore, new: RoundScore, old_source: Any, new_sourc
     new_units = new.by_unit()
     problems = []
     found_by_id: dict[int, dict[str, Indicator]] = {}
+    shared: dict[str, Any] = {}  # one copy of each figure and reason text among the units (`kept_facts`)
 
     def indicators(scheme: Any) -> dict[str, Indicator]:
         if id(scheme) not in found_by_id:
@@ -249,7 +248,7 @@ def _followup_units(old: RoundScore, new: RoundScore, old_source: Any, new_sourc
     def facts(source: Any, found: Mapping[Any, bytes], summary: UnitScore | None) -> dict[str, LeafFact] | None:
         if summary is None:
             return None
-        return kept_facts(found.get(source.files[summary.unit.id]), summary, indicators(summary.scheme))
+        return kept_facts(found.get(source.files[summary.unit.id]), summary, indicators(summary.scheme), shared)
     # which units' facts were kept is known first; each unit's are then read one unit at a time (at 3,000 units of
     # 60 leaves, both rounds' facts at once were ~130 MB)
     whole = [kept(old_source, old_kept, s) and kept(new_source, new_kept, new_units.get(s.unit.id)) for s in ordered]

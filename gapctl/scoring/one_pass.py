@@ -1,8 +1,9 @@
 """`outcomes.check` in one pass for commands that also need each unit's detail, when the cache is off.
 
-Who calls it: `gapctl export` (CSV and Data Package) with `--no-cache` / `GAPCTL_NO_CACHE=1`, and
+Who calls it: `gapctl export` (CSV and Data Package) with `--no-cache` / `GAPCTL_NO_CACHE=1`;
 `gapctl report` (each unit's page tail kept, cache on or off; with --compare its observations, cache
-off). On the usual path a command that shows more of a unit than its totals checks the round file by file
+off); `gapctl agreement` and `gapctl followup` (each unit's pairs, or its leaf facts, cache on or off). On the
+usual path a command that shows more of a unit than its totals checks the round file by file
 (`gapctl.scoring.outcomes`) and then reads every unit's file a second time to detail it
 (`gapctl.scoring.details`); with a warm cache the first pass costs nothing, but with the cache off
 every file is parsed twice. Here each worker reads, checks and scores a file once and, besides the
@@ -13,7 +14,7 @@ for the parent to fill in from the finished summary, see `gapctl.scoring.details
 What it guarantees: the `Checked` it returns is the one `outcomes.check` returns (the same
 outcomes, in the same order, the same problems): `file_outcome` is `outcomes.outcome_of` with the extra, and
 tests/scoring/test_one_pass.py compares the two on every shipped round. With the cache on (unless `always`:
-`gapctl report`, whose extras cost more to make again than the outcomes the cache holds), a
+report, agreement and followup, whose extras cost more to make again than the outcomes the cache holds), a
 cluster chosen, or a round that is not one round, it is `outcomes.check` and no extras.
 """
 
@@ -168,12 +169,13 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
 
 
 # --- extras kept in the cache ------------------------------------------------------------------------
-# A command whose extras cost more to make than the outcomes (gapctl report: each unit's page tail) keeps them in
-# the cache as outcomes are kept: one entry a chunk of files (outcomes.chunks_of), each member with the key of the
-# outcome it was made with, so that a file whose outcome comes from the cache and whose extra does too is neither
-# read nor scored. The extras travel and wait in `extras` compressed (zlib, level 1: a unit's page tail of ~22 KB
-# is ~4.6 KB), as the cache holds them; `unpacked` gives the extra's bytes back. What the cache keeps is the extra's
-# `cache_form`, never a pickle: nothing read from the cache can run code (gapctl.codec).
+# A command whose extras cost more to make than the outcomes (report's page tails, agreement's pairs, followup's
+# leaf facts) keeps them in the cache as outcomes are kept: one entry a chunk of files (outcomes.chunks_of), each
+# member with the key of the outcome it was made with, so that a file whose outcome comes from the cache and whose
+# extra does too is neither read nor scored. The extras travel and wait in `extras` compressed (zlib, level 1: a
+# unit's page tail of ~22 KB is ~4.6 KB), as the cache holds them; `unpacked` gives the extra's bytes back. What
+# the cache keeps is the extra's `cache_form`, never a pickle: nothing read from the cache can run code
+# (gapctl.codec).
 
 PACKED = b"\x78"  # the first byte of a zlib stream (a pickle's is b"\x80")
 

@@ -1003,8 +1003,6 @@ def reused_members(plan: RoundPlan, chunk: list[int], digests: list[str | None] 
     return out
 
 
-
-
 def store_chunk(plan: RoundPlan, chunk: list[int], computed: set[int], keys: dict[int, str | None],
                  stored: dict[int, bytes]) -> None:
     """Rewrite a chunk's entry: every member with its key (None for one whose outcome may not be kept)."""
