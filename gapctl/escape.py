@@ -25,8 +25,10 @@ Ids refuse them (gapctl.data.schema), since ids become file names and keys.
 from __future__ import annotations
 
 import html as _html
+import itertools
 import posixpath
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -265,3 +267,32 @@ def json_document(data: dict[str, Any], provenance: Any = None) -> str:
         document["provenance"] = provenance.data() if hasattr(provenance, "data") else provenance
     document.update(data)
     return json_text(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False, default=str)) + "\n"
+
+
+def json_document_parts(data: dict[str, Any], last: str, items: Iterable[Any], provenance: Any = None
+                        ) -> Iterator[str]:
+    """`json_document` of `data` with `last` (its last field) the list `items` gives, in parts, an item at a time:
+    the same text as json_document of the whole, without holding every item (a follow-up of 30,000 units has
+    hundreds of thousands of problems). `data` must not hold `last`."""
+    import json
+
+    head = json_document({**data, last: []}, provenance)
+    closing = "[]\n}\n"
+    if not head.endswith(closing):  # (json.dumps always ends so: the empty list is the last field's value)
+        raise ValueError(f"not a JSON document ending in {last!r}: {head[-40:]!r}")
+    encode = json.JSONEncoder(ensure_ascii=False, indent=2, sort_keys=False, default=str).encode
+    empty = True
+    for batch in _batched(items, 256):
+        # a batch of items as a list of its own: its items one level in, each line then indented by two spaces
+        # more (its strings hold no line break: json.dumps writes them as \n)
+        text = "  " + encode(batch)[2:-2].replace("\n", "\n  ")
+        yield (head[:-len(closing)] + "[\n" if empty else ",\n") + json_text(text)
+        empty = False
+    yield head if empty else "\n  ]\n}\n"
+
+
+def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of `size` items (the last may be shorter), as itertools.batched (Python 3.12) gives tuples."""
+    it = iter(items)
+    while batch := list(itertools.islice(it, size)):
+        yield batch

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 
@@ -34,38 +36,80 @@ def table(rows: list[list[str]], aligns: list[str] | None = None, sep: str = "  
     Every cell is escaped for the terminal (`gapctl.escape.plain_line`: line breaks folded,
     bidi and control characters shown), so no value can break or reorder the table.
     """
-    from gapctl.escape import plain_line
+    measured = [_measured(row) for row in rows]
+    widths = [max(column) for column in itertools.zip_longest(*(w for _, w in measured), fillvalue=0)]
+    return list(_aligned(measured, widths, aligns, sep))
 
-    if not rows:
-        return []
-    cols = max(len(r) for r in rows)
-    # plain_line, width and pad inlined (same tests, same results): a table has a cell per unit and column.
-    # A row whose cells are all printable ASCII (tested on the row joined: both are per character) needs
-    # neither escaping nor width look-ups; the others are taken cell by cell.
-    fixed: list[list[str]] = []
-    cell_widths: list[list[int]] = []
-    for r in rows:
-        if len(r) < cols:
-            r = [*r, *[""] * (cols - len(r))]
-        joined = "".join(r)
-        if not joined.isprintable():
-            r = [c if c.isprintable() else plain_line(c) for c in r]
-        elif joined.isascii():
-            fixed.append(r)
-            cell_widths.append(list(map(len, r)))
-            continue
-        fixed.append(r)
-        cell_widths.append([len(c) if c.isascii() else _wide_width(c) for c in r])
-    widths = [max(column) for column in zip(*cell_widths, strict=True)]
+
+class SpooledTable:
+    """A table too long to hold (a row for each of hundreds of thousands of problems): `add` its rows (header
+    first) as they come, each measured (`_measured`) and kept in a temporary file, a batch at a time; `lines` then
+    gives `table`'s lines, one at a time, from there."""
+
+    BATCH = 1024
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self.file = tempfile.TemporaryFile()
+        self.widths: list[int] = []
+        self.batch: list[tuple[list[str], list[int]]] = []
+
+    def add(self, row: list[str]) -> None:
+        self.batch.append(_measured(row))
+        if len(self.batch) == self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        import msgpack
+
+        if self.batch:
+            self.widths = [max(column) for column in itertools.zip_longest(
+                self.widths, *(w for _, w in self.batch), fillvalue=0)]
+            self.file.write(msgpack.packb(self.batch))
+            self.batch = []
+
+    def lines(self, aligns: list[str] | None = None, sep: str = "  ") -> Iterator[str]:
+        import msgpack
+
+        self._flush()
+        self.file.seek(0)
+        batches = msgpack.Unpacker(self.file, use_list=True)
+        return _aligned((row for batch in batches for row in batch), self.widths, aligns, sep)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _aligned(measured: Iterable[tuple[list[str], list[int]]], widths: list[int], aligns: list[str] | None, sep: str
+             ) -> Iterator[str]:
+    """The lines of a table: its rows with their cells' widths (`_measured`), and its columns' widths."""
+    if not widths:
+        return
+    cols = len(widths)
     aligns = aligns or ["left"] * cols
     rights = [aligns[i] == "right" for i in range(cols)]
-    lines = []
-    for n, (row, row_widths) in enumerate(zip(fixed, cell_widths, strict=True)):
+    for n, (row, row_widths) in enumerate(measured):
+        if len(row) < cols:
+            row, row_widths = [*row, *[""] * (cols - len(row))], [*row_widths, *[0] * (cols - len(row))]
         # a cell padded to its column's width in display columns: str's own padding counts characters, so a
         # wide cell is given as many more characters as it takes columns less
         cells = [c.rjust(w + len(c) - cw) if right else c.ljust(w + len(c) - cw)
                  for c, cw, w, right in zip(row, row_widths, widths, rights, strict=True)]
-        lines.append(sep.join(cells).rstrip())
+        yield sep.join(cells).rstrip()
         if n == 0:
-            lines.append(sep.join("-" * w for w in widths))
-    return lines
+            yield sep.join("-" * w for w in widths)
+
+
+def _measured(row: list[str]) -> tuple[list[str], list[int]]:
+    """A row's cells escaped for the terminal and their widths. plain_line, width and pad inlined (same tests, same
+    results): a table has a cell per unit and column. A row whose cells are all printable ASCII (tested on the row
+    joined: both are per character) needs neither escaping nor width look-ups; the others are taken cell by cell."""
+    joined = "".join(row)
+    if not joined.isprintable():
+        from gapctl.escape import plain_line
+
+        row = [c if c.isprintable() else plain_line(c) for c in row]
+    elif joined.isascii():
+        return row, list(map(len, row))
+    return row, [len(c) if c.isascii() else _wide_width(c) for c in row]

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from gapctl.cli.common import LANG_OPTION, DiffFormat, Lang, _dump_json, _echo, _fail, _lang, app
+from gapctl.cli.common import LANG_OPTION, DiffFormat, Lang, _dump_json, _echo_lines, _fail, _lang, app
 from gapctl.i18n import N_, _
 
 
@@ -111,8 +111,7 @@ def diff(
         text = markdown(result, language, show_all)
         typer.echo(diff_view.fit_markdown(text, max_chars, language) if max_chars else text, nl=False)
     else:
-        for line in text_lines(result, language, show_all):
-            _echo(line)
+        _echo_lines(text_lines(result, language, show_all))
     unreadable = repository and any(e.status == "unreadable" for e in result.rounds)
     raise typer.Exit(1 if result.gates or unreadable else 0)
 

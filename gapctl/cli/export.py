@@ -21,6 +21,7 @@ from gapctl.cli.common import (
     _detailed,
     _dump_json,
     _echo,
+    _echo_lines,
     _fail,
     _plain,
     _scored_with,
@@ -175,5 +176,4 @@ def rank_command(
         typer.echo(shards.csv_text(units), nl=False)
     else:
         from gapctl.i18n import lang as current_lang
-        for line in shards.text_lines(units, lang.value if lang is not None else current_lang()):
-            _echo(line)
+        _echo_lines(shards.text_lines(units, lang.value if lang is not None else current_lang()))

@@ -12,6 +12,7 @@ from gapctl.cli.common import (
     Format,
     _dump_json,
     _echo,
+    _echo_lines,
     _fail,
     _scored,
     _stop_unless_scorable,
@@ -92,8 +93,7 @@ def import_command(
             _dump_json(data)
             return
         for result in diffs:
-            for line in diff_view.text_lines(result, i18n.lang()):
-                _echo(line)
+            _echo_lines(diff_view.text_lines(result, i18n.lang()))
         if plan.replaced and not force:
             for issue in plan.replaced[:REPLACED_SHOWN]:
                 _echo(_("needs --force: {place}: {message}").format(place=issue.ref, message=issue.message))

@@ -12,7 +12,7 @@ from gapctl.cli.common import (
     Format,
     Lang,
     _dump_json,
-    _echo,
+    _echo_lines,
     _lang,
     _robustness,
     _scored,
@@ -59,5 +59,4 @@ def robustness_command(
     if fmt is Format.json:
         _dump_json(robustness.round_data(scored, results), provenance[0])
     else:
-        for line in robustness.round_lines(scored, results, language):
-            _echo(line)
+        _echo_lines(robustness.round_lines(scored, results, language))

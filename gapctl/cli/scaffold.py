@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from gapctl.cli.common import FORMAT_OPTION, Format, _dump_json, _echo, _fail, app
+from gapctl.cli.common import FORMAT_OPTION, Format, _dump_json, _echo, _echo_lines, _fail, app
 from gapctl.cli.help import App
 from gapctl.i18n import N_, _
 
@@ -46,8 +46,7 @@ def init_command(
             lines = [["id", _("title"), _("year"), _("indicators"), _("units")]]
             lines += [[r["id"], r["title"] or "", "" if r["year"] is None else str(r["year"]),
                        "" if r["indicators"] is None else str(r["indicators"]), ", ".join(r["units"])] for r in rows]
-            for line in table(lines, ["left", "left", "left", "right", "left"]):
-                _echo(line)
+            _echo_lines(table(lines, ["left", "left", "left", "right", "left"]))
         raise typer.Exit(0)
     if directory is None:
         raise _fail(_("gapctl init: give the directory to create (or --list to see the shipped schemes)"), 2)

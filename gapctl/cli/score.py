@@ -23,6 +23,7 @@ from gapctl.cli.common import (
     _detailed,
     _dump_json,
     _echo,
+    _echo_lines,
     _fail,
     _indicator_id,
     _lang,
@@ -158,5 +159,4 @@ def explain(
         _dump_json(explain_data(score_), provenance[0])
     else:
         around = details.DetailedRound(source) if depth else scored
-        for line in explain_lines(score_, _lang(lang, scored.units), indicator, depth, around):
-            _echo(line)
+        _echo_lines(explain_lines(score_, _lang(lang, scored.units), indicator, depth, around))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from gapctl.cli.common import FORMAT_OPTION, Format, _dump_json, _echo, _print_problems, app
+from gapctl.cli.common import FORMAT_OPTION, Format, _dump_json, _echo_lines, _print_problems, app
 from gapctl.i18n import N_, _
 
 
@@ -42,5 +42,4 @@ def show(
             source = provenance.of_files([path], provenance.root_of(path))
         _dump_json(data_fn(obj), source)
     else:
-        for line in lines_fn(obj):
-            _echo(line)
+        _echo_lines(lines_fn(obj))

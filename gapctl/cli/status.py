@@ -8,7 +8,17 @@ from typing import Any
 
 import typer
 
-from gapctl.cli.common import FORMAT_OPTION, LANG_OPTION, Format, Lang, _dump_json, _echo, _fail, _print_problems, app
+from gapctl.cli.common import (
+    FORMAT_OPTION,
+    LANG_OPTION,
+    Format,
+    Lang,
+    _dump_json,
+    _echo_lines,
+    _fail,
+    _print_problems,
+    app,
+)
 from gapctl.i18n import N_, _
 
 
@@ -57,8 +67,7 @@ def status_command(
         _dump_json(status_mod.json_data(state), of_rounds([result.loaded.round]))
     else:
         lines = status_mod.text_lines(state, lang.value if lang else message_lang())
-        for line in lines:
-            _echo(line)
+        _echo_lines(lines)
         _keep(lines, result, _("counting") + "\n" if len(units) > 500 else "")
 
 

@@ -13,6 +13,7 @@ from gapctl.cli.common import (
     Lang,
     _dump_json,
     _echo,
+    _echo_lines,
     _fail,
     _lang,
     _scored,
@@ -70,8 +71,7 @@ def trend_command(
     for n, result in enumerate(results):
         if n:
             _echo()
-        for line in T.text_lines(result, language, unit):
-            _echo(line)
+        _echo_lines(T.text_lines(result, language, unit))
     if alone and unit is None:
         _echo()
         _echo(T.alone_line(alone, language))

@@ -14,7 +14,7 @@ from gapctl.cli.common import (
     ProblemFormat,
     _codes_catalogue,
     _dump_json,
-    _echo,
+    _echo_lines,
     _use_executor,
     app,
 )
@@ -62,8 +62,7 @@ def validate(
             rows = [[_("code"), _("name"), _("severity"), _("title")]]
             rows += [[c["code"], c["name"], severities.get(c["severity"], c["severity"]), c["title"]]
                      for c in catalogue]
-            for line in table(rows):
-                _echo(line)
+            _echo_lines(table(rows))
         raise typer.Exit(0)
     from gapctl.api import check_many
     from gapctl.problem_formats import Findings, render

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -25,7 +25,7 @@ from gapctl.review.diff import match_indicators
 from gapctl.scheme.rules import num
 from gapctl.scoring.score import RoundScore, UnitScore, points_lost
 from gapctl.scoring.scoreboard import two
-from gapctl.textwidth import table
+from gapctl.textwidth import SpooledTable, table
 
 ZERO = Decimal(0)
 STATUSES = ("fixed", "still-failing", "no-longer-assessed", "pending")
@@ -79,11 +79,58 @@ class FollowUpItem:
 class FollowUp:
     old: RoundScore
     new: RoundScore
-    problems: list[FollowUpItem]  # by unit id, then the old scheme's order
+    problems: list[FollowUpItem] | JudgedProblems  # by unit id, then the old scheme's order
 
     def counts(self) -> dict[str, int]:
-        found = Counter(p.status for p in self.problems)
+        found = self.problems.found if isinstance(self.problems, JudgedProblems) else \
+            Counter(p.status for p in self.problems)
         return {status: found.get(status, 0) for status in STATUSES}
+
+
+class JudgedProblems:
+    """A follow-up's problems judged one unit at a time and kept packed in a temporary file (gapctl.data.spool),
+    with how many have each status: iterated as FollowUpItems, a unit's at a time, as often as the output needs
+    (the counts come first, then a table's widths, its rows, the recurring ones). At 30,000 units of the generated
+    round against itself its 840,000 problems held whole, and then their printed lines, took ~700 MB."""
+
+    def __init__(self) -> None:
+        from gapctl.data.spool import Spool
+
+        self.spool = Spool()
+        self.units: list[tuple[Unit, dict[str, Indicator], dict[str, Indicator]]] = []
+        self.found: Counter[str] = Counter()
+        self.total = 0
+
+    def add(self, unit: Unit, old: dict[str, Indicator], new: dict[str, Indicator] | None,
+            problems: list[FollowUpItem]) -> None:
+        """A unit's problems (`old` and `new`: its indicators by id in each round's scheme)."""
+        from gapctl import codec
+
+        if not problems:
+            return
+        self.spool[len(self.units)] = codec.dumps([
+            [p.indicator.id, p.status, str(p.old_points), str(p.old_lost),
+             None if p.new_lost is None else str(p.new_lost), [i.id for i in p.successors], p.reason, p.fix, p.why,
+             p.new_reason] for p in problems])
+        self.units.append((unit, old, new or {}))
+        self.found.update(p.status for p in problems)
+        self.total += len(problems)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __iter__(self) -> Iterator[FollowUpItem]:
+        from gapctl import codec
+
+        for n, (unit, old, new) in enumerate(self.units):
+            for ind, status, points, lost, new_lost, successors, reason, fix, why, new_reason in \
+                    codec.loads(self.spool.get(n)):
+                yield FollowUpItem(unit, old[ind], status, Decimal(points), Decimal(lost),
+                                   None if new_lost is None else Decimal(new_lost), [new[i] for i in successors],
+                                   reason, fix, why, new_reason)
+
+    def close(self) -> None:
+        self.spool.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +264,7 @@ def _problems(unit: Unit, old_scheme: Any, before: dict[str, LeafFact], new_sche
 
 
 def _followup_units(old: RoundScore, new: RoundScore, old_source: Any, new_source: Any,
-                    old_kept: Mapping[Any, bytes], new_kept: Mapping[Any, bytes]) -> list[FollowUpItem]:
+                    old_kept: Mapping[Any, bytes], new_kept: Mapping[Any, bytes]) -> JudgedProblems:
     from gapctl.scoring import details
 
     def work(found: list[Any]) -> list[dict[str, Any]]:  # what travels back: each item's fields, objects by id
@@ -226,7 +273,6 @@ def _followup_units(old: RoundScore, new: RoundScore, old_source: Any, new_sourc
                 for p in unit_problems(found[0], found[1])]
     ordered = sorted(old.units, key=lambda s: s.unit.id)
     new_units = new.by_unit()
-    problems = []
     found_by_id: dict[int, dict[str, Indicator]] = {}
     shared: dict[str, Any] = {}  # one copy of each figure and reason text among the units (`kept_facts`)
 
@@ -250,22 +296,26 @@ def _followup_units(old: RoundScore, new: RoundScore, old_source: Any, new_sourc
             return None
         return kept_facts(found.get(source.files[summary.unit.id]), summary, indicators(summary.scheme), shared)
     # which units' facts were kept is known first; each unit's are then read one unit at a time (at 3,000 units of
-    # 60 leaves, both rounds' facts at once were ~130 MB)
+    # 60 leaves, both rounds' facts at once were ~130 MB), and its problems packed as they are judged
     whole = [kept(old_source, old_kept, s) and kept(new_source, new_kept, new_units.get(s.unit.id)) for s in ordered]
     missing = [before for before, done in zip(ordered, whole, strict=True) if not done]
     read = iter(details.each([old_source, new_source], details.units_of(old_source, new_source, order=missing), work)
                 if missing else [])
+    judged = JudgedProblems()
     for before, done in zip(ordered, whole, strict=True):
         after = new_units.get(before.unit.id)
+        old_ids, new_ids = indicators(before.scheme), indicators(after.scheme) if after else None
         if done:
-            problems += _problems(before.unit, before.scheme, facts(old_source, old_kept, before),  # type: ignore[arg-type]
-                                  after.scheme if after else None, facts(new_source, new_kept, after))
-            continue
-        for item in next(read):
-            item.update(unit=before.unit, indicator=indicators(before.scheme)[item["indicator"]],
-                        successors=[indicators(after.scheme)[i] for i in item["successors"]] if after else [])
-            problems.append(FollowUpItem(**item))
-    return problems
+            problems = _problems(before.unit, before.scheme, facts(old_source, old_kept, before),  # type: ignore[arg-type]
+                                 after.scheme if after else None, facts(new_source, new_kept, after))
+        else:
+            problems = []
+            for item in next(read):
+                item.update(unit=before.unit, indicator=old_ids[item["indicator"]],
+                            successors=[new_ids[i] for i in item["successors"]] if new_ids else [])
+                problems.append(FollowUpItem(**item))
+        judged.add(before.unit, old_ids, new_ids, problems)
+    return judged
 
 
 # --- output ---------------------------------------------------------------------------
@@ -277,43 +327,67 @@ def _now(problem: FollowUpItem) -> str:
 
 def text_lines(result: FollowUp, lang: str = "zh") -> list[str]:
     """Counts per status, then one row per problem (unit, indicator, lost then and now, status, 扣分理由)."""
+    return list(lines(result, lang))
+
+
+def lines(result: FollowUp, lang: str = "zh") -> Iterator[str]:
+    """`text_lines` one line at a time: the problems' tables are made from them as they are iterated (twice each:
+    the columns' widths, then the rows), never held whole."""
     old_round, new_round = result.old.round, result.new.round
-    lines = heading(plain_line(f"{_t('title', lang)}: {old_round.title} ({old_round.id}) → {new_round.title} "
-                               f"({new_round.id})"), old_round.example or new_round.example, lang)
+    yield from heading(plain_line(f"{_t('title', lang)}: {old_round.title} ({old_round.id}) → {new_round.title} "
+                                  f"({new_round.id})"), old_round.example or new_round.example, lang)
     if not result.problems:
-        return lines + [_t("none", lang)]
+        yield _t("none", lang)
+        return
     counts = result.counts()
     rows = [[_t("status", lang), _t("count", lang)]]
     rows += [[_t(status, lang), str(counts[status])] for status in STATUSES]
     rows.append([_t("total", lang), str(len(result.problems))])
-    lines += table(rows, ["left", "right"])
-    lines.append("")
-    rows = [[_t(k, lang) for k in ("unit", "indicator", "name", "new_indicator", "old_lost", "new_lost",
-                                   "status", "reason")]]
+    yield from table(rows, ["left", "right"])
+    yield ""
+
+    # one pass over the problems makes both tables' rows, kept in temporary files until their widths are known
+    listed, recurring = SpooledTable(), SpooledTable()
+    listed.add([_t(k, lang) for k in ("unit", "indicator", "name", "new_indicator", "old_lost", "new_lost", "status",
+                                      "reason")])
+    recurring.add([_t(k, lang) for k in ("unit", "indicator", "name", "new_reason", "fix")])
+    statuses = {status: plain(_t(status, lang)) for status in STATUSES}
     for p in result.problems:
-        rows.append([plain(cell) for cell in (
-            name_in(p.unit, lang), p.indicator.id, name_in(p.indicator, lang), _now(p), two(p.old_lost),
-            two(p.new_lost) if p.new_lost is not None else "—", _t(p.status, lang), p.reason or "")])
-    lines += table(rows, ["left", "left", "left", "left", "right", "right", "left", "left"])
-    recurring = [p for p in result.problems if p.status == "still-failing"]
-    if recurring:
-        lines += ["", plain_line(pair(_t("recurring", lang), "", lang).rstrip())]
-        rows = [[_t(k, lang) for k in ("unit", "indicator", "name", "new_reason", "fix")]]
-        rows += [[plain(cell) for cell in (name_in(p.unit, lang), p.indicator.id, name_in(p.indicator, lang),
-                                           p.new_reason or "", p.fix or "—")] for p in recurring]
-        lines += table(rows)
-    return lines
+        unit, name = plain(name_in(p.unit, lang)), plain(name_in(p.indicator, lang))
+        listed.add([unit, plain(p.indicator.id), name, plain(_now(p)), plain(two(p.old_lost)),
+                    plain(two(p.new_lost)) if p.new_lost is not None else "—", statuses[p.status],
+                    plain(p.reason or "")])
+        if p.status == "still-failing":
+            recurring.add([unit, plain(p.indicator.id), name, plain(p.new_reason or ""), plain(p.fix or "—")])
+    try:
+        yield from listed.lines(["left", "left", "left", "left", "right", "right", "left", "left"])
+        if counts["still-failing"]:
+            yield ""
+            yield plain_line(pair(_t("recurring", lang), "", lang).rstrip())
+            yield from recurring.lines()
+    finally:
+        listed.close()
+        recurring.close()
 
 
 def json_data(result: FollowUp) -> dict[str, Any]:
-    return {
-        "old_round": result.old.round.id,
-        "new_round": result.new.round.id,
-        "counts": result.counts(),
-        "problems": [{"unit": p.unit.id, "name": p.unit.name, "indicator": p.indicator.id,
-                      "indicator_name": p.indicator.name, "new_indicators": [i.id for i in p.successors],
-                      "status": p.status, "why": p.why, "points": num(p.old_points), "old_lost": two(p.old_lost),
-                      "new_lost": two(p.new_lost) if p.new_lost is not None else None,
-                      "reason": p.reason, "fix": p.fix, "new_reason": p.new_reason}
-                     for p in result.problems],
-    }
+    return {**_json_head(result), "problems": [_json_problem(p) for p in result.problems]}
+
+
+def json_parts(result: FollowUp, provenance: Any = None) -> Iterator[str]:
+    """gapctl.escape.json_document of `json_data(result)` in parts, a problem at a time."""
+    from gapctl.escape import json_document_parts
+
+    return json_document_parts(_json_head(result), "problems", map(_json_problem, result.problems), provenance)
+
+
+def _json_head(result: FollowUp) -> dict[str, Any]:
+    return {"old_round": result.old.round.id, "new_round": result.new.round.id, "counts": result.counts()}
+
+
+def _json_problem(p: FollowUpItem) -> dict[str, Any]:
+    return {"unit": p.unit.id, "name": p.unit.name, "indicator": p.indicator.id, "indicator_name": p.indicator.name,
+            "new_indicators": [i.id for i in p.successors], "status": p.status, "why": p.why,
+            "points": num(p.old_points), "old_lost": two(p.old_lost),
+            "new_lost": two(p.new_lost) if p.new_lost is not None else None, "reason": p.reason, "fix": p.fix,
+            "new_reason": p.new_reason}

@@ -64,3 +64,31 @@ def test_a_problem_fixed_in_an_edited_file_is_read_again_and_shown_fixed(
     assert read.taken() == [edited.name]
     assert after != before
     assert after == run("--format", "json", cache=False, monkeypatch=monkeypatch)
+
+
+def test_its_problems_are_judged_unit_by_unit_and_printed_as_the_whole_rounds_give_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the rounds' sources the problems are kept packed (JudgedProblems), not held as objects, and read
+    back as often as the output needs; the JSON printed a batch of problems at a time is the whole rounds'."""
+    import json
+
+    from gapctl.process.followup import JudgedProblems, json_data
+    from gapctl.scoring import details, outcomes
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+    whole = followup(*(score_round(api.check(repo / r).loaded.round) for r in (OLD, NEW)))
+    checks = [outcomes.check(repo / r) for r in (OLD, NEW)]
+    sources = [details.prepare(checked, outcomes.score(checked)) for checked in checks]
+    judged = followup(sources[0].scored, sources[1].scored, *sources)
+    assert isinstance(judged.problems, JudgedProblems)
+    fields = [(p.unit.id, p.indicator.id, p.status, p.old_lost, p.new_lost, [i.id for i in p.successors], p.reason,
+               p.fix, p.why, p.new_reason) for p in whole.problems]
+    for _ in range(2):  # read back twice: the same problems each time
+        assert [(p.unit.id, p.indicator.id, p.status, p.old_lost, p.new_lost, [i.id for i in p.successors],
+                 p.reason, p.fix, p.why, p.new_reason) for p in judged.problems] == fields
+    assert judged.counts() == whole.counts() and len(judged.problems) == len(fields) > 0
+    assert text_lines(judged) == text_lines(whole) and text_lines(judged, "en") == text_lines(whole, "en")
+    printed = json.loads(run("--format", "json", cache=False, monkeypatch=monkeypatch))
+    assert {k: v for k, v in printed.items() if k not in ("version", "provenance")} == json_data(whole)

@@ -1,0 +1,52 @@
+"""Output too long to hold, made a part at a time: a table's lines from its rows kept in a temporary file
+(textwidth.SpooledTable) and a JSON document an item of its last list at a time (escape.json_document_parts) are
+the same text as the table and the document made whole (a follow-up of 30,000 units prints 840,000 problems)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gapctl.escape import json_document, json_document_parts
+from gapctl.textwidth import SpooledTable, table
+
+ROWS = [["单位", "Indicator", "扣分"], ["区财政局", "1.10", "2.50"], ["short"], ["a\u202eb", "x\ny", "—"],
+        ["全角ＡＢ", "e\u0301", "10.00"]]
+
+
+@pytest.mark.parametrize("rows", [
+    ROWS,                                                             # wide, combining, bidi, a short row
+    [["id", "n"]] + [[f"u{n:05d}", "区" * (n % 7)] for n in range(2 * SpooledTable.BATCH + 3)],  # several batches
+    [["only a header"]],
+])
+@pytest.mark.parametrize("aligns", [None, ["left", "right", "right"]])
+def test_a_spooled_table_is_the_table_made_whole(rows: list[list[str]], aligns: list[str] | None) -> None:
+    spooled = SpooledTable()
+    for row in rows:
+        spooled.add(row)
+    lines = list(spooled.lines(aligns))
+    spooled.close()
+    assert lines == table(rows, aligns)
+    assert lines[1].startswith("--")  # the header underlined: a table, not nothing
+
+
+def test_an_empty_spooled_table_has_no_lines() -> None:
+    assert list(SpooledTable().lines()) == table([]) == []
+
+
+@pytest.mark.parametrize("items", [
+    [],                                                              # "problems": [] as json_document writes it
+    [{}],
+    [{"unit": "a", "new": [], "nested": [1, {"x": None}], "reason": "第一行\n第二\u202e行", "n": 1.5}],
+    [{"n": n, "ids": [str(n)] * (n % 3)} for n in range(600)],      # more than one batch of 256
+])
+@pytest.mark.parametrize("provenance", [None, {"commit": "abc", "files": ["a.yaml"]}])
+def test_a_json_document_in_parts_is_the_document_made_whole(items: list[dict], provenance: dict | None) -> None:
+    head = {"old_round": "r1", "counts": {"fixed": 1, "pending": 0}}
+    parts = list(json_document_parts(head, "problems", iter(items), provenance))
+    assert "".join(parts) == json_document({**head, "problems": items}, provenance)
+    assert len(parts) == 1 + (len(items) + 255) // 256  # given a batch at a time, not whole
+
+
+def test_the_last_field_must_be_the_list_given_in_parts() -> None:
+    with pytest.raises(ValueError):
+        list(json_document_parts({"problems": [1], "after": 2}, "problems", iter([])))  # in `data`, not last
