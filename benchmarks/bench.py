@@ -397,10 +397,10 @@ def bench_units(round_dir: Path, label: str, repeat: int, timeout: float, ref_se
     """The commands that show more of a unit than its totals: with the cache as `gapctl score` left
     it (warm), and with no cache at all (every file read and scored, then each unit's read again)."""
     # written beside the generated repository, on its file system, as `report`'s default (out/<round> in the
-    # working directory) would be, not in the system's temporary directory (a report creates a file a unit, and
-    # creating one cost 0.03-0.5 ms of kernel time here, erratically, in either place)
+    # working directory) would be, not in the system's temporary directory; each run into a new directory
+    # (set_aside: a report creates a file a unit)
     out = round_dir.parents[1].with_name(round_dir.parents[1].name + "-out")
-    shutil.rmtree(out, ignore_errors=True)
+    set_aside(out)
     out.mkdir()
     unit = sorted((round_dir / "observations").iterdir())[0].stem
     try:
@@ -419,11 +419,14 @@ def bench_units(round_dir: Path, label: str, repeat: int, timeout: float, ref_se
             if name == "report":  # it keeps each unit's page piece in the cache: its first run after a score fills them
                 timed_row(report, "gapctl report (cache as score left it: fills page pieces)", label, gapctl(*args),
                           1, timeout, ref_seconds)
-            timed_row(report, f"gapctl {shown} (warm cache)", label, gapctl(*args), repeat, timeout, ref_seconds)
+            # each run writes a new directory: the one before set aside (it would replace and so delete it)
+            fresh = (lambda n, name=name: set_aside(out / name)) if name in ("report", "export") else None
+            timed_row(report, f"gapctl {shown} (warm cache)", label, gapctl(*args), repeat, timeout, ref_seconds,
+                      before=fresh)
             timed_row(report, f"gapctl {shown} (no cache)", label, gapctl(*args), repeat, timeout, ref_seconds,
-                      NO_CACHE)
+                      NO_CACHE, before=fresh)
     finally:
-        shutil.rmtree(out, ignore_errors=True)
+        set_aside(out)  # deleted when the bench ends, not before the next row
 
 
 def bench_import(round_dir: Path, label: str, repeat: int, timeout: float, ref_seconds: float | None,
@@ -444,7 +447,7 @@ def bench_import(round_dir: Path, label: str, repeat: int, timeout: float, ref_s
     table.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
     def fresh(n: int) -> None:
-        shutil.rmtree(scratch, ignore_errors=True)
+        set_aside(scratch)
         shutil.copytree(source, scratch, ignore=shutil.ignore_patterns(".gapctl-cache"))
         settled()
     try:
@@ -452,7 +455,7 @@ def bench_import(round_dir: Path, label: str, repeat: int, timeout: float, ref_s
         timed_row(report, f"gapctl import ROUND rows.csv --force ({len(rows) - 1:,} rows, one a unit)", label,
                   gapctl("import", str(target), str(table), "--force"), repeat, timeout, ref_seconds, before=fresh)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        set_aside(scratch)
 
 
 def bench_cache(round_dir: Path, label: str, repeat: int, timeout: float, ref_seconds: float | None,
@@ -483,7 +486,7 @@ def bench_cache(round_dir: Path, label: str, repeat: int, timeout: float, ref_se
         edited.write_bytes((changed if changed != text else text + f"# edit {time.time_ns()}\n").encode("utf-8"))
 
     try:
-        timed("gapctl score (cold: fills .gapctl-cache)", lambda n: shutil.rmtree(cache, ignore_errors=True))
+        timed("gapctl score (cold: fills .gapctl-cache)", lambda n: set_aside(cache))
         timed("gapctl score (warm: nothing changed)", lambda n: None)
         timed("gapctl score (warm: one unit file edited)", edit)
     finally:
@@ -499,7 +502,7 @@ def bench_fmt(round_dir: Path, label: str, repeat: int, timeout: float, ref_seco
     cache = round_dir.parents[1] / ".gapctl-cache"
     args = gapctl("fmt", "--check", str(round_dir))
     timed_row(report, "gapctl fmt --check ROUND (cold: fills .gapctl-cache)", label, args, 1, timeout, ref_seconds,
-              before=lambda n: shutil.rmtree(cache, ignore_errors=True))
+              before=lambda n: set_aside(cache))
     timed_row(report, "gapctl fmt --check ROUND (warm: nothing changed)", label, args, repeat, timeout, ref_seconds)
 
 
@@ -531,6 +534,27 @@ def git_copy(round_dir: Path) -> Path:
     return target / rel
 
 
+ASIDE: list[Path] = []  # what set_aside moved out of the way, deleted when the bench ends (clear_aside)
+
+
+def set_aside(path: Path) -> None:
+    """`path` (a report, a cache, a scratch copy that the next timed run must not find) moved out of the way by a
+    rename, not deleted: the timed run that follows would pay for the deletion. On ext4 without a journal (this
+    machine's file system: `dmesg` says "mounted filesystem ... without journal"), creating a file scans the inodes
+    deleted in the last minute or so (the kernel's `recently_deleted`, in `find_inode_bit`): just after 3,000 files
+    were deleted, each new file cost 0.45 ms of kernel time instead of 0.03 ms, and a report creates a file a unit.
+    Everything set aside is deleted once every row is timed."""
+    if path.exists():
+        aside = path.with_name(f"{path.name}.aside-{os.getpid()}-{len(ASIDE)}")
+        path.rename(aside)
+        ASIDE.append(aside)
+
+
+def clear_aside() -> None:
+    while ASIDE:
+        shutil.rmtree(ASIDE.pop(), ignore_errors=True)
+
+
 def settled() -> None:
     """The files a set-up step just wrote, flushed to the disk before the next timed run: else that run waits on
     their write-back (a 30,000-unit diff right after its git copy was made: 79 s wall for 75 CPU s)."""
@@ -546,7 +570,7 @@ def bench_diff(round_dir: Path, label: str, repeat: int, timeout: float, ref_sec
     cache = copy.parents[1] / ".gapctl-cache"
     cmd = gapctl("diff", str(copy), "--rev", "HEAD")
     timed_row(report, "gapctl diff --rev HEAD (one observation changed; cache emptied)", label, cmd, repeat, timeout,
-              ref_seconds, before=lambda n: shutil.rmtree(cache, ignore_errors=True))
+              ref_seconds, before=lambda n: set_aside(cache))
     timed_row(report, "gapctl diff --rev HEAD (one observation changed; warm cache)", label, cmd, repeat, timeout,
               ref_seconds)
 
@@ -682,8 +706,11 @@ def main(argv: list[str] | None = None) -> int:
     log(f"gapctl --version x{max(a.repeat, 5)}")
     run, rss = best_of(gapctl("--version"), max(a.repeat, 5), a.timeout)
     report.rows.append(Row("gapctl --version (start-up)", "-", run.seconds, rss, run.code, cpu=run.cpu))
-    for rd in rounds:
-        bench_round(rd, a.repeat, a.timeout, cmd_help, report, a.paired)
+    try:
+        for rd in rounds:
+            bench_round(rd, a.repeat, a.timeout, cmd_help, report, a.paired)
+    finally:
+        clear_aside()
     colds = {r.units: r.seconds for r in report.rows if r.what == "gapctl score --no-cache" and r.seconds}
     if "3,000" in colds and "30,000" in colds:
         ratio = colds["30,000"] / colds["3,000"]
