@@ -340,12 +340,17 @@ def _scored_from(path: Path, final: bool, summary: bool, use_cache: bool, warnin
 def _lang(lang: Lang | None, units: list) -> str:
     """The language of labels: the command's --lang, else the root's (`gapctl --lang en …`), else
     the schemes' of these unit scores (English when every one is written in English), else Chinese."""
+    return _lang_of_schemes(lang, [s.scheme for s in units])
+
+
+def _lang_of_schemes(lang: Lang | None, schemes: Iterable[Any]) -> str:
+    """`_lang` of units scored under these schemes."""
     if lang is not None:
         return lang.value
     if _root_lang is not None:
         return _root_lang
     from gapctl.labels import schemes_language
-    return schemes_language(s.scheme.language for s in units)
+    return schemes_language(s.language for s in schemes)
 
 
 def _where_round(round_id: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -13,6 +14,7 @@ from gapctl.cli.common import (
     Lang,
     _detailed,
     _lang,
+    _lang_of_schemes,
     _print_result,
     _scored,
     _sources,
@@ -82,13 +84,25 @@ def followup_command(
     fmt: Format = FORMAT_OPTION,
     lang: Lang | None = LANG_OPTION,
 ) -> None:
+    from gapctl.process import followup
+
+    old = _followup_side(old_round)
+    new = _followup_side(new_round)
+    _print_result(followup, followup.followup_sides(old, new), fmt,
+                  _lang_of_schemes(lang, [scheme for _unit, scheme in new.units.values()]),
+                  _sources([old.scored, new.scored], fmt))
+
+
+def _followup_side(path: Path) -> Any:
+    """A round of `followup` checked and cut down to what follow-up reads of it (gapctl.process.followup.Side)
+    before the next one is checked: its summaries and source are let go when this returns."""
     from gapctl.io.export import PieceSpool
     from gapctl.process import followup
     from gapctl.scoring import one_pass
 
-    # each unit file's leaf facts, made as it is checked (kept in the cache too); on disk: a few KB a unit, both rounds'
-    old_kept, new_kept = PieceSpool(), PieceSpool()
-    old, old_source = _detailed(old_round, check=one_pass.checker(followup.FactKeeper(), old_kept, always=True))
-    new, new_source = _detailed(new_round, check=one_pass.checker(followup.FactKeeper(), new_kept, always=True))
-    _print_result(followup, followup.followup(old, new, old_source, new_source, old_kept, new_kept), fmt,
-                  _lang(lang, new.units), _sources([old, new], fmt))
+    kept = PieceSpool()  # each unit file's leaf facts, made as it is checked (kept in the cache too); on disk
+    scored, source = _detailed(path, check=one_pass.checker(followup.FactKeeper(), kept, always=True))
+    try:
+        return followup.settle(scored, source, kept)
+    finally:
+        kept.close()

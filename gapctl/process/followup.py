@@ -160,41 +160,108 @@ def leaf_facts(score: UnitScore) -> dict[str, LeafFact]:
 @dataclasses.dataclass(frozen=True)
 class FactKeeper:
     """One unit's `leaf_facts` made by the worker that scores its file (gapctl.scoring.one_pass), before ranking, as
-    gapctl.codec bytes; `cache_form`: kept in the cache beside the file's outcome. `kept_facts` finishes them with
+    gapctl.codec bytes; `cache_form`: kept in the cache beside the file's outcome. `finished_rows` finishes them with
     what ranking decided (the summary's leaves). Before, each unit's files were read and scored a second time in
     both rounds, the cache warm or not."""
 
     def __call__(self, plan: Any, full: Any, obs: Any) -> bytes:
         from gapctl import codec
 
-        return codec.dumps([[lid, f.state, str(f.points), str(f.earned), f.reason, f.fix]
-                            for lid, f in leaf_facts(full).items()])
+        return codec.dumps(_rows_of(leaf_facts(full)))
 
     def cache_form(self, plan: Any) -> tuple[str, FactKeeper]:
         return "followup1", self
 
 
-def kept_facts(blob: bytes, summary: UnitScore, indicators: dict[str, Indicator],
-               shared: dict[str, Any] | None = None) -> dict[str, LeafFact]:
-    """A unit's leaf facts from what `FactKeeper` made (compressed when it went through the cache), finished as
+def _rows_of(facts: dict[str, LeafFact]) -> list[list[Any]]:
+    """Leaf facts as `FactKeeper` keeps them: [id, state, points, earned, 扣分理由, 整改要求], figures as text."""
+    return [[lid, f.state, str(f.points), str(f.earned), f.reason, f.fix] for lid, f in facts.items()]
+
+
+def finished_rows(blob: bytes, summary: UnitScore) -> list[list[Any]]:
+    """A unit's leaf facts as `FactKeeper` made them (compressed when they went through the cache), finished as
     gapctl.scoring.details.graft finishes a unit: a leaf ranking decided (the summary keeps it) takes the summary's
-    state and earned points. `indicators`: its scheme's, by id; `shared`: a figure's text → its Decimal and a
-    reason's text → itself, one copy of each among the units of one follow-up (its problems hold them)."""
+    state and earned points."""
     from gapctl import codec
     from gapctl.scoring.one_pass import kept_bytes
 
-    facts = {}
-    shared = {} if shared is None else shared
-    for lid, state, points, earned, reason, fix in codec.loads(kept_bytes(blob)):
-        ranked = summary.leaves.get(lid)
+    rows = codec.loads(kept_bytes(blob))
+    for row in rows:
+        ranked = summary.leaves.get(row[0])
         if ranked is not None:
-            state, earned = ranked.state, ranked.earned
-        else:
-            earned = shared.get(earned) or shared.setdefault(earned, Decimal(earned))
-        facts[lid] = LeafFact(indicators[lid], state, shared.get(points) or shared.setdefault(points, Decimal(points)),
-                              earned, reason and shared.setdefault(reason, reason), fix and shared.setdefault(fix, fix))
-    return facts
+            row[1], row[3] = ranked.state, str(ranked.earned)
+    return rows
 
+
+class Side:
+    """One round of a follow-up once it is checked, cut down to what follow-up reads of it: the round (a RoundScore
+    without its units), each unit with its scheme, and each unit's leaf facts (`finished_rows`) in a temporary file.
+    Made before the next round is checked (`settle`), so the two rounds' summaries and sources are never held at
+    once: at 30,000 units a round's are ~150 MB of the parent, which the next round's workers would fork from."""
+
+    def __init__(self, scored: RoundScore) -> None:
+        from gapctl.data.spool import Spool
+
+        self.scored = dataclasses.replace(scored, units=[], channels={}, periods={}, problems=[])
+        self.units: dict[str, tuple[Unit, Any]] = {}  # unit id → (the unit, its scheme), in the round's order
+        self.facts = Spool()
+        self._indicators: dict[int, dict[str, Indicator]] = {}
+
+    def add(self, summary: UnitScore, rows: list[list[Any]]) -> None:
+        from gapctl import codec
+
+        self.units[summary.unit.id] = (summary.unit, summary.scheme)
+        self.facts[summary.unit.id] = codec.dumps(rows)
+
+    def indicators(self, scheme: Any) -> dict[str, Indicator]:
+        """The scheme's indicators by id (the first of each id)."""
+        found = self._indicators.get(id(scheme))
+        if found is None:
+            found = self._indicators[id(scheme)] = {}
+            for ind in scheme.all_indicators():
+                found.setdefault(ind.id, ind)
+        return found
+
+    def leaf_facts(self, unit_id: str, shared: dict[str, Decimal]) -> dict[str, LeafFact]:
+        """The unit's leaf facts (`shared`: a figure's text → its Decimal, made once)."""
+        from gapctl import codec
+
+        indicators = self.indicators(self.units[unit_id][1])
+        return {lid: LeafFact(indicators[lid], state, shared.get(points) or shared.setdefault(points, Decimal(points)),
+                              shared.get(earned) or shared.setdefault(earned, Decimal(earned)), reason, fix)
+                for lid, state, points, earned, reason, fix in codec.loads(self.facts.get(unit_id))}
+
+    def close(self) -> None:
+        self.facts.close()
+
+
+def settle(scored: RoundScore, source: Any, kept: Mapping[Any, bytes]) -> Side:
+    """The `Side` of a round checked file by file (`source`: its gapctl.scoring.details source; `kept`: each unit
+    file's `FactKeeper` bytes, made as it was checked). A unit whose facts were not kept (a unit with channel
+    files or built from groups, or any unit in a cluster's run) is read from its files again, by workers."""
+    from gapctl.scoring import details
+
+    side = Side(scored)
+    missing = []
+    for summary in scored.units:
+        uid = summary.unit.id
+        blob = kept.get(source.files.get(uid)) if not source.channel_files.get(uid) and not summary.scheme.groups \
+            else None
+        if blob is None:
+            missing.append(summary)
+            side.units[uid] = (summary.unit, summary.scheme)  # its place in the round's order, its facts below
+        else:
+            side.add(summary, finished_rows(blob, summary))
+    if missing:
+        read = details.each([source], details.units_of(source, order=missing), _read_rows)
+        for summary, rows in zip(missing, read, strict=True):
+            side.add(summary, rows)
+    return side
+
+
+def _read_rows(found: list[Any]) -> list[list[Any]]:
+    """In a worker: a unit's leaf facts from its full score (`details.each`)."""
+    return _rows_of(leaf_facts(found[0]))
 
 
 def _successors(new_scheme: Any, new: dict[str, LeafFact], old_scheme: Any) -> dict[str, list[LeafFact]]:
@@ -227,15 +294,29 @@ def followup(old: RoundScore, new: RoundScore, old_source: Any = None, new_sourc
              old_kept: Mapping[Any, bytes] | None = None, new_kept: Mapping[Any, bytes] | None = None) -> FollowUp:
     """Each problem of the old round (pending leaves left out) against the new round. With the two
     rounds' gapctl.scoring.details sources (their units are summaries), each unit's leaves are those `old_kept`
-    and `new_kept` hold for its files (`FactKeeper`, made as each round was checked), else its problems are judged
-    by a worker from its files in both rounds, and come back as ids and figures."""
+    and `new_kept` hold for its files (`FactKeeper`, made as each round was checked), else read from its files
+    (`settle`)."""
     if old_source is not None and new_source is not None:
-        return FollowUp(old, new, _followup_units(old, new, old_source, new_source, old_kept or {}, new_kept or {}))
+        return followup_sides(settle(old, old_source, old_kept or {}), settle(new, new_source, new_kept or {}))
     new_units = new.by_unit()
     problems: list[FollowUpItem] = []
     for before in sorted(old.units, key=lambda s: s.unit.id):
         problems += unit_problems(before, new_units.get(before.unit.id))
     return FollowUp(old, new, problems)
+
+
+def followup_sides(old: Side, new: Side) -> FollowUp:
+    """`followup` of two settled rounds: the old round's units by id, each one's problems judged from the two
+    rounds' leaf facts and packed (JudgedProblems) before the next unit's are read."""
+    judged = JudgedProblems()
+    shared: dict[str, Decimal] = {}
+    for uid in sorted(old.units):
+        unit, scheme = old.units[uid]
+        now = new.units.get(uid)
+        after = new.leaf_facts(uid, shared) if now is not None else None
+        judged.add(unit, old.indicators(scheme), new.indicators(now[1]) if now is not None else None,
+                   _problems(unit, scheme, old.leaf_facts(uid, shared), now[1] if now is not None else None, after))
+    return FollowUp(old.scored, new.scored, judged)
 
 
 def unit_problems(before: UnitScore, after: UnitScore | None) -> list[FollowUpItem]:
@@ -261,61 +342,6 @@ def _problems(unit: Unit, old_scheme: Any, before: dict[str, LeafFact], new_sche
             _judge(problem, successors.get(leaf.indicator.id, []))
         problems.append(problem)
     return problems
-
-
-def _followup_units(old: RoundScore, new: RoundScore, old_source: Any, new_source: Any,
-                    old_kept: Mapping[Any, bytes], new_kept: Mapping[Any, bytes]) -> JudgedProblems:
-    from gapctl.scoring import details
-
-    def work(found: list[Any]) -> list[dict[str, Any]]:  # what travels back: each item's fields, objects by id
-        return [{**{f.name: getattr(p, f.name) for f in dataclasses.fields(p)}, "unit": None,
-                 "indicator": p.indicator.id, "successors": [i.id for i in p.successors]}
-                for p in unit_problems(found[0], found[1])]
-    ordered = sorted(old.units, key=lambda s: s.unit.id)
-    new_units = new.by_unit()
-    found_by_id: dict[int, dict[str, Indicator]] = {}
-    shared: dict[str, Any] = {}  # one copy of each figure and reason text among the units (`kept_facts`)
-
-    def indicators(scheme: Any) -> dict[str, Indicator]:
-        if id(scheme) not in found_by_id:
-            found_by_id[id(scheme)] = {}
-            for ind in scheme.all_indicators():
-                found_by_id[id(scheme)].setdefault(ind.id, ind)
-        return found_by_id[id(scheme)]
-
-    def kept(source: Any, facts: Mapping[Any, bytes], summary: UnitScore | None) -> bool:
-        """Whether the unit's leaf facts were kept as its file was checked: not for a unit with channel files or
-        built from groups, nor in a cluster's run (its files are then read again). True for no unit (None)."""
-        if summary is None:
-            return True
-        uid = summary.unit.id
-        return source.files.get(uid) in facts and not source.channel_files.get(uid) and not summary.scheme.groups
-
-    def facts(source: Any, found: Mapping[Any, bytes], summary: UnitScore | None) -> dict[str, LeafFact] | None:
-        if summary is None:
-            return None
-        return kept_facts(found.get(source.files[summary.unit.id]), summary, indicators(summary.scheme), shared)
-    # which units' facts were kept is known first; each unit's are then read one unit at a time (at 3,000 units of
-    # 60 leaves, both rounds' facts at once were ~130 MB), and its problems packed as they are judged
-    whole = [kept(old_source, old_kept, s) and kept(new_source, new_kept, new_units.get(s.unit.id)) for s in ordered]
-    missing = [before for before, done in zip(ordered, whole, strict=True) if not done]
-    read = iter(details.each([old_source, new_source], details.units_of(old_source, new_source, order=missing), work)
-                if missing else [])
-    judged = JudgedProblems()
-    for before, done in zip(ordered, whole, strict=True):
-        after = new_units.get(before.unit.id)
-        old_ids, new_ids = indicators(before.scheme), indicators(after.scheme) if after else None
-        if done:
-            problems = _problems(before.unit, before.scheme, facts(old_source, old_kept, before),  # type: ignore[arg-type]
-                                 after.scheme if after else None, facts(new_source, new_kept, after))
-        else:
-            problems = []
-            for item in next(read):
-                item.update(unit=before.unit, indicator=old_ids[item["indicator"]],
-                            successors=[new_ids[i] for i in item["successors"]] if new_ids else [])
-                problems.append(FollowUpItem(**item))
-        judged.add(before.unit, old_ids, new_ids, problems)
-    return judged
 
 
 # --- output ---------------------------------------------------------------------------

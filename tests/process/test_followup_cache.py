@@ -92,3 +92,31 @@ def test_its_problems_are_judged_unit_by_unit_and_printed_as_the_whole_rounds_gi
     assert text_lines(judged) == text_lines(whole) and text_lines(judged, "en") == text_lines(whole, "en")
     printed = json.loads(run("--format", "json", cache=False, monkeypatch=monkeypatch))
     assert {k: v for k, v in printed.items() if k not in ("version", "provenance")} == json_data(whole)
+
+
+def test_the_earlier_rounds_summaries_are_let_go_before_the_later_round_is_checked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`followup` settles each round (gapctl.process.followup.Side: its units, schemes and leaf facts on disk)
+    before checking the next: the two rounds' summaries are never held at once (at 30,000 units ~150 MB each)."""
+    import gc
+    import weakref
+
+    from gapctl.cli import common, process
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    checked: list[weakref.ref] = []
+    alive_at_second_check: list[bool] = []
+    detailed = common._detailed
+
+    def watched(path, *args, **kwargs):
+        if checked:
+            gc.collect()
+            alive_at_second_check.append(checked[0]() is not None)
+        scored, source = detailed(path, *args, **kwargs)
+        checked.append(weakref.ref(source))  # (a RoundScore has slots: no weak reference to it)
+        return scored, source
+    monkeypatch.setattr(process, "_detailed", watched)
+    whole = followup(*(score_round(api.check(repo / r).loaded.round) for r in (OLD, NEW)))
+    assert run(cache=False, monkeypatch=monkeypatch) == "\n".join(text_lines(whole)) + "\n"
+    assert alive_at_second_check == [False]
