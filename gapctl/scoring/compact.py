@@ -26,7 +26,7 @@ from typing import Any
 import msgpack
 
 from gapctl import codec
-from gapctl.scoring.score import ZERO, ExternalShare, LeafScore, NodeScore, UnitScore
+from gapctl.scoring.score import SHARED_FIGURES, ZERO, ExternalShare, LeafScore, LeafSummary, NodeScore, UnitScore
 
 FORMAT = "o1"  # the first element of every payload; a payload of another form is not read
 _DECIMALS = ("applicable", "earned", "base", "bonus_raw", "bonus", "penalty", "external", "total",
@@ -50,6 +50,7 @@ def _defaults(cls: type) -> list[tuple[str, Any]]:
 _UNIT_REST = [(name, default) for name, default in _defaults(UnitScore) if name not in _FAST]
 _LEAF_REST = [(name, default) for name, default in _defaults(LeafScore)
               if name not in ("indicator", "state", "points", "earned", "rule")]
+_LEAF_TYPES = (LeafScore, LeafSummary)  # a summary's leaves are LeafSummary (score.summarise), its rest the defaults
 _NODE_REST = [(name, default) for name, default in _defaults(NodeScore)
               if name not in ("indicator", "points", "earned")]
 _OUTCOME_FAST = ("src", "unit", "channel", "progress", "measures", "score", "deferred")  # deferred: never written
@@ -99,7 +100,7 @@ def _leaves(leaves: Any, refer: codec.Refer) -> list[Any]:
         raise _Slow
     out: list[Any] = []
     for key, leaf in leaves.items():
-        if type(leaf) is not LeafScore or type(key) is not str or type(leaf.state) is not str:
+        if type(leaf) not in _LEAF_TYPES or type(key) is not str or type(leaf.state) is not str:
             raise _Slow
         _others(leaf, _LEAF_REST)
         out += [key, _name(refer, leaf.indicator), leaf.state, _text(leaf.points), _text(leaf.earned),
@@ -268,7 +269,7 @@ def materialise(outcome: Any, resolve: codec.Resolve) -> None:
     outcome.score, outcome.deferred = score, None
 
 
-_SHARED: dict[str, Decimal] = {}  # short figures (0, 3, -0, 2.5) read once and shared: Decimals are immutable
+_SHARED = SHARED_FIGURES  # short figures (0, 3, -0, 2.5) read once and shared: Decimals are immutable
 
 
 def _decimal(text: str) -> Decimal:
@@ -312,7 +313,7 @@ def _unit_score(packed: list[Any], own: Any, resolve: codec.Resolve) -> UnitScor
     if leaves:
         # names bound locally and the shared look-ups of _decimal and _text_of inlined: this loop
         # runs once per leaf of every unit (180,000 times at 3,000 units × 60) on a warm run
-        shared, texts, decimal, text_of, leaf = _SHARED, _TEXTS, _decimal, _text_of, LeafScore
+        shared, texts, decimal, text_of, leaf = _SHARED, _TEXTS, _decimal, _text_of, LeafSummary
         for n in range(0, len(leaves), 6):
             lid, ref, state, earned, points, rule = leaves[n:n + 6]
             # a summary's leaf is read, never changed: its empty lists are the one empty tuple (three lists
@@ -321,7 +322,7 @@ def _unit_score(packed: list[Any], own: Any, resolve: codec.Resolve) -> UnitScor
             kept[texts.get(lid) or text_of(lid)] = leaf(
                 resolve(ref), texts.get(state) or text_of(state),
                 decimal(earned) if got is None else got, decimal(points) if out_of is None else out_of,
-                None if rule is None else resolve(rule), None, (), ZERO, "", None, (), None, False, None, ())
+                None if rule is None else resolve(rule))
     shares = []
     if externals:
         for n in range(0, len(externals), 5):
@@ -388,7 +389,7 @@ def finished_score(record: list[Any], own: Any, resolve: codec.Resolve) -> UnitS
         kept = {}
         for n in range(0, len(leaves), 5):
             lid, ref, state, points, rule = leaves[n:n + 5]
-            kept[lid] = LeafScore(resolve(ref), state, decimal(points), ZERO, resolve(rule))
+            kept[lid] = LeafSummary(resolve(ref), state, decimal(points), ZERO, resolve(rule))
         nodes = [NodeScore(resolve(tree[n]), decimal(tree[n + 1]), decimal(tree[n + 2]))
                  for n in range(0, len(tree), 3)]
         figures = dict(zip(_DECIMALS, [None if text is None else shared.get(text) or decimal(text)

@@ -26,7 +26,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from gapctl.data.model import (
     Appeal,
@@ -51,6 +51,22 @@ from gapctl.scoring.unit_env import Observed, UnitEnv
 
 ZERO = Decimal(0)
 COUNTING_SOURCES = ("evaluator", "review", "appeal")  # later in the chain wins; `self` never counts
+
+
+SHARED_FIGURES: dict[str, Decimal] = {}  # a short figure's text → one Decimal for it (Decimals are immutable)
+
+
+def shared_figure(value: Decimal) -> Decimal:
+    """`value`, or the one Decimal already kept for its text (the same sign, digits and exponent: 85.5 and 85.50
+    are kept apart), for a figure that a unit's summary keeps: a round's totals repeat a few thousand values
+    (~100 bytes each; at 30,000 units a summary's ~200,000 figures were ~20 MB). Long texts are not kept."""
+    text = str(value)
+    found = SHARED_FIGURES.get(text)
+    if found is None:
+        found = value
+        if len(text) <= 8 and len(SHARED_FIGURES) < 65536:
+            SHARED_FIGURES[text] = value
+    return found
 
 
 def half_up(value: Decimal, places: int) -> Decimal:
@@ -78,6 +94,38 @@ class LeafScore:
     ungated: Decimal | None = None  # what its rule gave before a gate that did not hold (robustness redoes gates)
     panel: list[tuple[str, Decimal]] = field(default_factory=list)  # several assessors: (who, earned)
     apart: bool = False  # the assessors differ by more than the tolerance and no review decided
+
+    @property
+    def lost(self) -> Decimal:
+        return points_lost(self.indicator.section, self.points, self.earned)
+
+
+@dataclass(slots=True)
+class LeafSummary:
+    """A leaf as a unit's summary keeps it (`summarise`: a bonus or penalty item, a rank leaf): what ranking and
+    the later phases read and decide of it. Read as a LeafScore is; what it does not keep reads as a LeafScore's
+    default (no result, nothing moved, no chain). At 30,000 units of 7 such leaves each, a LeafScore's 16 slots
+    were ~34 MB of every command's parent; this is less than half of that."""
+
+    indicator: Indicator
+    state: str
+    points: Decimal
+    earned: Decimal
+    rule: Rule | None = None
+    gated: bool = False
+    ungated: Decimal | None = None
+
+    # a LeafScore's other fields, as they read when nothing set them (class variables, not fields: never written
+    # on a summary)
+    result: ClassVar[None] = None
+    moved_from: ClassVar[tuple[str, ...]] = ()
+    moved_in: ClassVar[Decimal] = ZERO
+    moved_mode: ClassVar[str] = ""
+    before_move: ClassVar[None] = None
+    chain: ClassVar[tuple[Any, ...]] = ()
+    cut: ClassVar[None] = None
+    panel: ClassVar[tuple[Any, ...]] = ()
+    apart: ClassVar[bool] = False
 
     @property
     def lost(self) -> Decimal:
@@ -608,6 +656,13 @@ def finish_unit(score: UnitScore, groups: dict[str, Any] | None = None) -> None:
             score.flags.append(flag.id)
     if scheme.conversion and scheme.conversion.points is not None and score.total is not None:
         score.performance_points = half_up(score.total / scoring.scale * scheme.conversion.points, 2)
+    for name in _FINISHED_FIGURES:  # what this phase worked out, kept with every unit's summary
+        value = getattr(score, name)
+        if value.__class__ is Decimal:
+            setattr(score, name, shared_figure(value))
+
+
+_FINISHED_FIGURES = ("base", "penalty", "bonus_raw", "bonus", "total", "total_raw", "performance_points")
 
 
 def _total(score: UnitScore, env: UnitEnv) -> Decimal:
@@ -889,7 +944,7 @@ def summarise(score: UnitScore, keep_nodes: set[str]) -> UnitScore:
     Leaves of the main tree, their observations and the tree itself are dropped; so a
     round's summary can be kept for thousands of units and passed between processes.
     """
-    leaves = {key: LeafScore(leaf.indicator, leaf.state, leaf.points, leaf.earned, leaf.rule)
+    leaves = {key: LeafSummary(leaf.indicator, leaf.state, leaf.points, leaf.earned, leaf.rule)
               for key, leaf in score.leaves.items()
               if leaf.indicator.section != "main" or (leaf.rule and leaf.rule.kind == "rank")}
     nodes, stack = [], list(score.tree)
