@@ -592,10 +592,11 @@ def _files_planned(plan: Plan, out: Imported, items: list[tuple[str, list[dict[s
         for unit_id, entries in items:
             yield _plan_one(plan, root, unit_id, entries)
         return
-    import multiprocessing
     import shutil
     import tempfile
     import weakref
+
+    from gapctl.scoring.executors import forked_pool
 
     batches = [(n, min(n + BATCH, len(items))) for n in range(0, len(items), BATCH)]
     # outside the repository (the system's temporary directory): a killed import leaves the tree as it was
@@ -603,7 +604,7 @@ def _files_planned(plan: Plan, out: Imported, items: list[tuple[str, list[dict[s
     weakref.finalize(out, shutil.rmtree, spool, ignore_errors=True)  # once the import is written (or dropped)
     _JOB = (plan, root, items, spool)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with forked_pool(workers, renewed=False) as pool:
             for results in pool.imap(_batch, batches):
                 yield from results
     finally:

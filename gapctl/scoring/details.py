@@ -170,13 +170,13 @@ def each(sources: list[Source], rows: list[list[UnitScore | None]], work: Work,
                 if progress and (n % 100 == 0 or n == total):
                     progress(n, total)
         return
-    import multiprocessing
+    from gapctl.scoring.executors import forked_pool
 
     batches = [list(range(n, min(n + BATCH, total))) for n in range(0, total, BATCH)]
     _JOB = (sources, rows, work, files)
     done = 0
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with forked_pool(workers, renewed=False) as pool:
             for results in pool.imap(_batch, batches):
                 yield from results
                 done += len(results)

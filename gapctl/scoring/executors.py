@@ -25,6 +25,7 @@ beyond the standard library.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -281,12 +282,34 @@ def trim_heap() -> None:
         pass
 
 
-def forked_pool(workers: int) -> Any:
+@contextlib.contextmanager
+def forked_pool(workers: int, renewed: bool = True) -> Iterator[Any]:
     """A pool of `workers` forked workers (they inherit what the parent holds), each replaced by a fresh fork
-    after `batches_per_worker()` batches: every pool of gapctl's is made here."""
+    after `batches_per_worker()` batches (`renewed`; else kept to the end): every pool of gapctl's is made here.
+    Ended as a `with` block ends a Pool (terminated), given END_WAIT seconds (`_ended`)."""
     import multiprocessing  # only here: small rounds never pay for importing it
 
-    return multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=batches_per_worker())
+    pool = multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=batches_per_worker() if renewed else None)
+    try:
+        yield pool
+    finally:
+        _ended(pool)
+
+
+END_WAIT = 10.0  # seconds a pool's terminate is given (`_ended`)
+
+
+def _ended(pool: Any, wait: float = END_WAIT) -> None:
+    """`pool.terminate()`, given `wait` seconds. CPython's terminate kills the workers, then waits for the pool's
+    task thread, which first sends its end marker through the queue the workers send their results by: a worker
+    killed while it held that queue's lock (sending a result as the pool ended it after an error) left it held, and
+    the wait never ended (seen once in ~50 runs of a test whose page worker fails, under load). By the time the
+    wait can hang the workers are killed; the pool's threads are daemons and do not keep the process alive."""
+    import threading
+
+    ender = threading.Thread(target=pool.terminate, name="gapctl-pool-end", daemon=True)
+    ender.start()
+    ender.join(wait)
 
 
 _ORDERED: tuple[Callable[..., Any], Any] | None = None  # what `in_order`'s forked workers inherit

@@ -330,11 +330,11 @@ def analyse(scored: RoundScore, settings: Settings, scheme_id: str | None = None
     _JOB = (units, settings)
     try:
         if jobs > 1 and settings.draws >= PARALLEL_FROM and hasattr(os, "fork"):
-            import multiprocessing
+            from gapctl.scoring.executors import forked_pool
 
             batch = max(10, settings.draws // (jobs * 8))  # a few batches per worker: progress, and even shares
             batches = [numbers[i:i + batch] for i in range(0, len(numbers), batch)]
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            with forked_pool(jobs, renewed=False) as pool:
                 done = 0
                 for part, numbers_done in zip(pool.imap(_draws, batches), batches, strict=True):
                     tally.add(part)

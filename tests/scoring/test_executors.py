@@ -153,3 +153,44 @@ def test_an_unreachable_scheduler_is_exit_3(monkeypatch: pytest.MonkeyPatch) -> 
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gapctl: could not run: cannot reach the Dask scheduler at "
                                                    "tcp://127.0.0.1:9")
+
+
+def test_a_pool_whose_terminate_never_returns_is_given_up_on_after_the_wait() -> None:
+    """CPython's Pool.terminate can wait forever on a lock a killed worker held (executors._ended): the command
+    goes on after END_WAIT, its workers killed by then."""
+    import threading
+    import time
+
+    from gapctl.scoring import executors
+
+    class Stuck:
+        ended = threading.Event()
+
+        def terminate(self) -> None:
+            self.ended.set()
+            threading.Event().wait()  # never set: a terminate that hangs
+
+    stuck = Stuck()
+    started = time.monotonic()
+    executors._ended(stuck, wait=0.2)
+    assert stuck.ended.is_set() and time.monotonic() - started < 5
+
+
+def test_a_pool_ended_by_an_error_leaves_no_worker() -> None:
+    """The error goes on up, and the pool's workers are gone when the `with` block is left."""
+    import multiprocessing
+
+    import pytest
+
+    from gapctl.scoring import executors
+
+    with pytest.raises(ZeroDivisionError):
+        with executors.forked_pool(2) as pool:
+            workers = list(pool._pool)
+            list(pool.imap_unordered(_one_over, [1, 2, 0, 4] * 20))
+    assert workers and not any(p.is_alive() for p in workers)
+    assert not [p for p in multiprocessing.active_children() if p in workers]
+
+
+def _one_over(n: int) -> float:
+    return 1 / n
