@@ -86,7 +86,10 @@ def followup_command(
 ) -> None:
     from gapctl.process import followup
 
+    from gapctl.scoring.executors import trim_heap
+
     old = _followup_side(old_round)
+    trim_heap()  # what checking the earlier round freed is not held while the later one is checked (as diff's sides)
     new = _followup_side(new_round)
     _print_result(followup, followup.followup_sides(old, new), fmt,
                   _lang_of_schemes(lang, [scheme for _unit, scheme in new.units.values()]),
