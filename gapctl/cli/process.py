@@ -85,15 +85,18 @@ def followup_command(
     lang: Lang | None = LANG_OPTION,
 ) -> None:
     from gapctl.process import followup
-
     from gapctl.scoring.executors import trim_heap
 
     old = _followup_side(old_round)
     trim_heap()  # what checking the earlier round freed is not held while the later one is checked (as diff's sides)
     new = _followup_side(new_round)
-    _print_result(followup, followup.followup_sides(old, new), fmt,
-                  _lang_of_schemes(lang, [scheme for _unit, scheme in new.units.values()]),
-                  _sources([old.scored, new.scored], fmt))
+    result = followup.followup_sides(old, new)
+    try:
+        _print_result(followup, result, fmt, _lang_of_schemes(lang, [scheme for _unit, scheme in new.units.values()]),
+                      _sources([old.scored, new.scored], fmt))
+    finally:  # their temporary files
+        for done in (old, new, result.problems):
+            done.close()
 
 
 def _followup_side(path: Path) -> Any:
