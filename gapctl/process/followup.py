@@ -205,7 +205,6 @@ class Side:
         self.scored = dataclasses.replace(scored, units=[], channels={}, periods={}, problems=[])
         self.units: dict[str, tuple[Unit, Any]] = {}  # unit id → (the unit, its scheme), in the round's order
         self.facts = Spool()
-        self._indicators: dict[int, dict[str, Indicator]] = {}
 
     def add(self, summary: UnitScore, rows: list[list[Any]]) -> None:
         from gapctl import codec
@@ -213,13 +212,14 @@ class Side:
         self.units[summary.unit.id] = (summary.unit, summary.scheme)
         self.facts[summary.unit.id] = codec.dumps(rows)
 
-    def indicators(self, scheme: Any) -> dict[str, Indicator]:
-        """The scheme's indicators by id (the first of each id)."""
-        found = self._indicators.get(id(scheme))
-        if found is None:
-            found = self._indicators[id(scheme)] = {}
-            for ind in scheme.all_indicators():
-                found.setdefault(ind.id, ind)
+    @staticmethod
+    def indicators(scheme: Any) -> dict[str, Indicator]:
+        """The scheme's indicators by id, the first of each: `scheme.index`, as validation made it."""
+        if scheme.index:
+            return scheme.index  # type: ignore[no-any-return]
+        found: dict[str, Indicator] = {}
+        for ind in scheme.all_indicators():
+            found.setdefault(ind.id, ind)
         return found
 
     def leaf_facts(self, unit_id: str, shared: dict[str, Decimal]) -> dict[str, LeafFact]:

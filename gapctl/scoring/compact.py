@@ -26,7 +26,16 @@ from typing import Any
 import msgpack
 
 from gapctl import codec
-from gapctl.scoring.score import SHARED_FIGURES, ZERO, ExternalShare, LeafScore, LeafSummary, NodeScore, UnitScore
+from gapctl.scoring.score import (
+    SHARED_FIGURES,
+    ZERO,
+    ExternalShare,
+    LeafScore,
+    LeafSummary,
+    NodeScore,
+    UnitScore,
+    figure_of,
+)
 
 FORMAT = "o1"  # the first element of every payload; a payload of another form is not read
 _DECIMALS = ("applicable", "earned", "base", "bonus_raw", "bonus", "penalty", "external", "total",
@@ -273,14 +282,10 @@ _SHARED = SHARED_FIGURES  # short figures (0, 3, -0, 2.5) read once and shared: 
 
 
 def _decimal(text: str) -> Decimal:
-    """Decimal(text), the same object for a short text already read: a round's leaves repeat a few
-    points values thousands of times (~100 bytes each); long ones (a normalised base) are not kept."""
+    """Decimal(text), the same object for a short text already read (gapctl.scoring.score.figure_of): a round's
+    leaves repeat a few points values thousands of times (~100 bytes each)."""
     found = _SHARED.get(text)
-    if found is None:
-        found = Decimal(text)
-        if len(text) <= 6 and len(_SHARED) < 65536:
-            _SHARED[text] = found
-    return found
+    return figure_of(text) if found is None else found
 
 
 _TEXTS: dict[str, str] = {}

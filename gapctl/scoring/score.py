@@ -59,13 +59,18 @@ SHARED_FIGURES: dict[str, Decimal] = {}  # a short figure's text → one Decimal
 def shared_figure(value: Decimal) -> Decimal:
     """`value`, or the one Decimal already kept for its text (the same sign, digits and exponent: 85.5 and 85.50
     are kept apart), for a figure that a unit's summary keeps: a round's totals repeat a few thousand values
-    (~100 bytes each; at 30,000 units a summary's ~200,000 figures were ~20 MB). Long texts are not kept."""
-    text = str(value)
+    (~100 bytes each; at 30,000 units a summary's ~200,000 figures were ~20 MB)."""
+    return figure_of(str(value), value)
+
+
+def figure_of(text: str, value: Decimal | None = None) -> Decimal:
+    """The one Decimal kept for a figure's text (`value`, else Decimal(text), kept when none was): long texts (a
+    normalised base) are not kept."""
     found = SHARED_FIGURES.get(text)
     if found is None:
-        found = value
+        found = Decimal(text) if value is None else value
         if len(text) <= 8 and len(SHARED_FIGURES) < 65536:
-            SHARED_FIGURES[text] = value
+            SHARED_FIGURES[text] = found
     return found
 
 
