@@ -532,12 +532,21 @@ class StatIndex:
             self.new[name] = entry
             return entry[4]  # type: ignore[no-any-return]
         digest = content_hash(read(path))  # after the stat: a change while reading shows next run
+        self._record(name, st, digest)
+        return digest
+
+    def record(self, path: Path, st: os.stat_result | None, digest: str) -> None:
+        """The content hash of `path` that another reader (a worker) made of the bytes it read after `st`, the
+        file's `lstat`, was taken (during this run: the racy rule's snapshot is older): kept as `hash` keeps
+        the hashes it makes."""
+        self._record(self._absolute(os.fspath(path)), st, digest)
+
+    def _record(self, name: str, st: os.stat_result | None, digest: str) -> None:
         self.hashed += 1
         if st is not None and stat.S_ISREG(st.st_mode):
             self.new[name] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest]
             self._real(name[:name.rfind("/")] or "/")
             self.settled += st.st_mtime_ns < self.snapshot - RACY_NS
-        return digest
 
     def save(self) -> None:
         """Write the index when its set of files changed, or a file was hashed again whose timestamp is old

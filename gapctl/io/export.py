@@ -699,7 +699,7 @@ def _spooled(plan: Any, extra: Any, spool: Any, progress: Any) -> None:
 
 
 def _spooled_batch(context: tuple[Any, Any], items: list[Any], _extra: Any) -> list[tuple[int, Any, Any, Any]]:
-    """In a worker: each file's outcome encoded, its pieces, and its content hash when it may be cached (what
+    """In a worker: each file's outcome encoded, its pieces, and its content hash (what
     the parent's plan.hashes keeps for gapctl.review.provenance), as gapctl.scoring.one_pass's workers do."""
     from gapctl.scoring import outcomes
     from gapctl.scoring.load import paused_gc
@@ -709,8 +709,7 @@ def _spooled_batch(context: tuple[Any, Any], items: list[Any], _extra: Any) -> l
     with paused_gc():
         for index, path, _data in items:
             outcome, key, kept = outcomes.compute_with(plan, path, extra)
-            out.append((index, outcomes.dump_outcome(plan, outcome), kept,
-                        plan.hashes.pop(path, None) if key is not None else None))
+            out.append((index, outcomes.dump_outcome(plan, outcome), kept, plan.hashes.pop(path, None)))
     return out
 
 

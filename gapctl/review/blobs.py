@@ -9,11 +9,12 @@ is the revision's blob id for that path (the same bytes, whatever the index or t
 and otherwise asks git. Links, files outside the repository and unreadable files are asked of git.
 
 A file found to be the blob is vouched for (`vouched`: its size, times and inode, the same before and
-after the read, and when it was read): the same file read again (by the worker that checks it, forked
-after the parent hashed it) is not hashed again while its stat shows the same and its modification time
-is older than that moment by `RACY_NS` (git's racily-clean rule, as `gapctl.data.cache.StatIndex`); and
-the working tree's side of the diff takes the file's content hash from the older side's instead of
-reading it again (`gapctl.scoring.outcomes.run_plan`).
+after the read, and when it was read): the same file read again is not hashed again while its stat
+shows the same and its modification time is older than that moment by `RACY_NS` (git's racily-clean
+rule, as `gapctl.data.cache.StatIndex`); and the working tree's side of the diff takes the file's
+content hash from the older side's instead of reading it again (`gapctl.scoring.outcomes.run_plan`).
+A worker that read a file hands back its entry (`read_note`), which the parent's tree takes
+(`take_note`): the parent need not read the file itself.
 """
 
 from __future__ import annotations
@@ -60,6 +61,17 @@ class CheckedOutTree(GitTree):
         size, mtime, ctime, inode, before = _VOUCHED.unpack(packed)
         directory = os.path.join(self.root, rel)
         return (size, mtime, ctime, inode), before, directory[:directory.rfind(os.sep)]
+
+    def read_note(self, path: Path) -> bytes | None:
+        """What a worker hands back of its read of the file (`gapctl.scoring.outcomes.read_note`): its `vouched`
+        entry, for the parent's copy of this tree to hold as if it had read the file itself."""
+        rel = self._rel(path)
+        return self.vouched.get(rel) if rel else None
+
+    def take_note(self, path: Path, note: bytes) -> None:
+        rel = self._rel(path)
+        if rel and isinstance(note, bytes) and len(note) == _VOUCHED.size:
+            self.vouched[rel] = note
 
     def read_bytes(self, path: Path) -> bytes:
         rel = self._rel(path)

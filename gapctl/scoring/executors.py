@@ -170,9 +170,10 @@ class DaskExecutor:
                     address=self.address, error=str(err) or type(err).__name__)) from None
             raise
 
-    def outcomes(self, plan: Any, batches: list[list[int]]) -> Iterator[list[tuple[int, bytes | None, str | None]]]:
-        """`gapctl.scoring.outcomes`' batches of file indexes as (index, payload, key) results, as its pool
-        gives them."""
+    def outcomes(self, plan: Any, batches: list[list[int]]) -> Iterator[list[tuple[int, bytes | None, str | None,
+                                                                                    str | None, None]]]:
+        """`gapctl.scoring.outcomes`' batches of file indexes as (index, payload, key, content hash, None) results,
+        as its pool gives them (the files are read here: their hashes are this process's)."""
         from gapctl.data.sources import over_limit
         from gapctl.scoring import outcomes, pipeline
 
@@ -189,14 +190,15 @@ class DaskExecutor:
             if items:
                 jobs.append((items, None))
         if local:
-            yield [(index, None, None) for index in local]
+            yield [(index, None, None, None, None) for index in local]
         keys: dict[int, str] = {}  # made here from the bytes sent, so a worker's own keys never matter
         unread: list[int] = []
         for _items, result in self.map(pipeline.outcome_batch, pipeline.Plan.of(plan), _keyed(plan, jobs, keys,
                                                                                                  unread)):
-            yield [(index, payload, keys.get(index) if cacheable else None) for index, payload, cacheable in result]
+            yield [(index, payload, keys.get(index) if cacheable else None, plan.hashes.get(paths[index]), None)
+                   for index, payload, cacheable in result]
         if unread:
-            yield [(index, None, None) for index in unread]
+            yield [(index, None, None, None, None) for index in unread]
 
 
 def _keyed(plan: Any, jobs: list[tuple[list[Item], Any]], keys: dict[int, str],

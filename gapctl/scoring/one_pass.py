@@ -89,9 +89,10 @@ def _compute(plan: Any, path: Path, extra: Extra | None) -> tuple[outcomes.FileO
     return outcome, kept
 
 
-def _work(batch: list[int]) -> list[tuple[int, bytes | None, Any, str | None, str | None]]:
-    """In a worker: each file's outcome encoded, its extra, its cache key and its content hash (which the
-    parent's plan.hashes keeps for gapctl.review.provenance, as when it hashes the files itself)."""
+def _work(batch: list[int]) -> list[tuple[int, bytes | None, Any, str | None, str | None, Any]]:
+    """In a worker: each file's outcome encoded, its extra, its cache key, its content hash (which the
+    parent's plan.hashes keeps for gapctl.review.provenance, as when it hashes the files itself) and what the
+    round's tree noted of its read (`outcomes.read_note`)."""
     assert _JOB is not None
     plan, extra = _JOB
     paths = outcomes.round_paths(plan)
@@ -99,8 +100,8 @@ def _work(batch: list[int]) -> list[tuple[int, bytes | None, Any, str | None, st
     with paused_gc():
         for index in batch:
             outcome, key, kept = outcomes.compute_with(plan, paths[index], extra)
-            out.append((index, outcomes.dump_outcome(plan, outcome), kept, key,
-                        plan.hashes.pop(paths[index], None) if key is not None else None))
+            out.append((index, outcomes.dump_outcome(plan, outcome), kept, key, plan.hashes.pop(paths[index], None),
+                        outcomes.read_note(plan.round.tree, paths[index])))
     return out
 
 
@@ -138,9 +139,10 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
         try:  # re-forked as outcomes' pool is: a long-lived worker ends up with a private copy of the round
             with forked_pool(workers) as pool:
                 for computed in pool.imap_unordered(_work, batches):
-                    for index, payload, kept, key, digest in computed:
+                    for index, payload, kept, key, digest, note in computed:
                         if digest is not None:
                             plan.hashes[paths[index]] = digest
+                        outcomes.take_note(plan.round.tree, paths[index], note)
                         if payload is not None:
                             results[index] = outcomes.load_outcome(plan, paths[index], payload)
                         else:  # cannot travel: computed again here
@@ -270,6 +272,7 @@ def _run_cached(plan: Any, extra: Extra, extras: MutableMapping[Path, Any],
 
     def keep(index: int, path: Path, outcome: Any, payload: bytes | None, key: str | None, kept: Any) -> None:
         """One file computed: its chunk's entries are written once the chunk has no file left to compute."""
+        digests.computed(index, plan.hashes.get(path))
         keys[index] = key
         held[index] = (payload, kept)
         chunk = waiting.done(index)
@@ -286,3 +289,4 @@ def _run_cached(plan: Any, extra: Extra, extras: MutableMapping[Path, Any],
         for i in chunk:
             held.pop(i, None)
     _run(plan, _packing(extra), extras, progress, reuse=lambda index, path: found.pop(index, None), keep=keep)
+    digests.save()

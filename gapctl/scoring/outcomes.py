@@ -711,24 +711,35 @@ def _file_digest(plan: RoundPlan, path: Path, index: C.StatIndex | None = None,
                  limit: int | None = None) -> str | None:
     """The content hash `file_key` makes the file's key from (None: as for `file_key`)."""
     if not _on_disk(plan.round.tree):
-        try:
-            return C.content_hash(plan.round.tree.read_bytes(path))
-        except (OSError, ValueError):
-            return None
-    st = None
-    if index is not None and limit is not None:
-        try:
-            st = os.lstat(path)
-        except (OSError, ValueError):
-            st = None
-        if st is not None and stat.S_ISLNK(st.st_mode) and plan.links is not None:
-            plan.links.add(path)
-    if st is not None and stat.S_ISREG(st.st_mode):  # a regular file: its lstat says its size
-        if st.st_size > limit:
-            return None
-    elif over_limit(path):
-        return None
+        return _hashed(plan, path, None, None)
+    st = _looked_at(plan, path) if index is not None and limit is not None else None
+    return None if _over(path, st, limit) else _hashed(plan, path, index, st)
+
+
+def _looked_at(plan: RoundPlan, path: Path) -> os.stat_result | None:
+    """The file's `lstat` (None: it has none), a link noted in `plan.links`."""
     try:
+        st = os.lstat(path)
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISLNK(st.st_mode) and plan.links is not None:
+        plan.links.add(path)
+    return st
+
+
+def _over(path: Path, st: os.stat_result | None, limit: int | None) -> bool:
+    """Whether the file is over the size limit (a regular file's lstat says its size)."""
+    if st is not None and limit is not None and stat.S_ISREG(st.st_mode):
+        return st.st_size > limit
+    return over_limit(path)
+
+
+def _hashed(plan: RoundPlan, path: Path, index: C.StatIndex | None, st: os.stat_result | None) -> str | None:
+    """The file's content hash: from the stat index when it vouches for it, else its bytes read and hashed (from
+    the round's tree when it is not the disk); None when it cannot be read."""
+    try:
+        if not _on_disk(plan.round.tree):
+            return C.content_hash(plan.round.tree.read_bytes(path))
         if index is not None:
             return index.hash(path, read_bytes, st)
         return C.content_hash(read_bytes(path))
@@ -763,17 +774,35 @@ def chunk_key(plan: RoundPlan, chunk: list[int]) -> str:
     return C.key_of("chunk2", plan.context, *(str(paths[i]) for i in chunk))  # 2: [key, outcome, unit key, hash]
 
 
-def _work(chunk: list[int]) -> list[tuple[int, bytes | None, str | None]]:
+Computed = tuple[int, "bytes | None", "str | None", "str | None", Any]  # (index, payload, key, digest, note)
+
+
+def _work(chunk: list[int]) -> list[Computed]:
     """In a worker: the outcomes of these files, encoded to travel back (None: cannot be encoded, so it
-    is computed again in the parent), each with its key when its outcome may be cached."""
+    is computed again in the parent), each with its key when its outcome may be cached, its content hash
+    (None: not read) and what the round's tree noted of its read (`read_note`)."""
     plan = _PLAN
     assert plan is not None
     paths = round_paths(plan)
     out = []
     for index in chunk:
-        outcome, key = compute_outcome(plan, paths[index])
-        out.append((index, dump_outcome(plan, outcome), key))
+        path = paths[index]
+        outcome, key = compute_outcome(plan, path)
+        out.append((index, dump_outcome(plan, outcome), key, plan.hashes.pop(path, None),
+                    read_note(plan.round.tree, path)))
     return out
+
+
+def read_note(tree: Any, path: Path) -> Any:
+    """What a tree noted of reading a file that its parent's copy should know too (`take_note`): a git
+    revision's tree notes which files it found on disk to be the revision's (gapctl.review.blobs)."""
+    noted = getattr(tree, "read_note", None)
+    return noted(path) if noted is not None else None
+
+
+def take_note(tree: Any, path: Path, note: Any) -> None:
+    if note is not None:
+        tree.take_note(path, note)
 
 
 def compute_outcome(plan: RoundPlan, path: Path) -> tuple[FileOutcome, str | None]:
@@ -821,7 +850,8 @@ def compute_with(plan: RoundPlan, path: Path, extra: Callable[[Any, Any, Any], A
         return FileOutcome(SourceFile(path, display_path(path)), None,
                            [unreadable_problem(path, f"cannot read file: {err.strerror or err}")]), None, None
     outcome, kept = outcome_with(plan, path, data, extra)
-    return outcome, outcome_key(plan, path, data) if cacheable(plan, path, outcome) else None, kept
+    digest = plan.hashes[path] = C.content_hash(data)  # what the parent's plan keeps of a file read in a worker
+    return outcome, _key_of_hash(plan, path, digest) if cacheable(plan, path, outcome) else None, kept
 
 
 def cacheable(plan: RoundPlan, path: Path, outcome: FileOutcome) -> bool:
@@ -885,9 +915,13 @@ def run_plan(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> 
     remote = chosen() if todo else None  # `--executor dask`: a cluster computes them (gapctl.scoring.executors)
     if remote is not None or (len(todo) >= PARALLEL_FROM and workers > 1 and hasattr(os, "fork")):
         for computed in remote.outcomes(plan, batches) if remote is not None else _pooled(plan, batches, workers):
-            for index, payload, key in computed:
-                results[index] = load_outcome(plan, paths[index], payload) if payload is not None \
-                    else compute_outcome(plan, paths[index])[0]
+            for index, payload, key, digest, note in computed:
+                if payload is not None:
+                    results[index] = load_outcome(plan, paths[index], payload)
+                else:
+                    results[index], key = compute_outcome(plan, paths[index])
+                    digest = plan.hashes.get(paths[index])
+                digests.computed(index, digest, note)
                 keys[index] = key
                 if payload is not None and plan.cache is not None:
                     stored[index] = payload
@@ -897,12 +931,14 @@ def run_plan(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> 
         for index in todo:
             outcome, key = compute_outcome(plan, paths[index])
             results[index], keys[index] = outcome, key
+            digests.computed(index, plan.hashes.get(paths[index]))
             if plan.cache is not None and key is not None and key == plan.keys[index]:
                 payload = dump_outcome(plan, outcome)
                 if payload is not None:
                     stored[index] = payload
             finished(index)
             advance(1)
+    digests.save()
     if progress:
         progress(len(paths), len(paths))
     plan.outcomes = [r for r in results if r is not None]
@@ -935,30 +971,68 @@ class Waiting:
         return self.chunks[number]
 
 
-def file_digests(plan: RoundPlan) -> list[str | None]:
-    """Each of the plan's files' content hash (None: unreadable or over the size limit; all None without a cache),
-    from the stat index where a file's stat shows it unchanged since it was hashed; `plan.keys` emptied, for
-    `reused_members` to set (a file's key is taken from its chunk's entry when the entry has it for the same hash
-    and unit key, else made from the hash)."""
-    paths = round_paths(plan)
-    plan.keys = [None] * len(paths)
-    if plan.cache is None:
-        plan.links = None
-        return [None] * len(paths)
-    # the stat index vouches for files on disk only (a git revision's files are read from git)
-    index = C.StatIndex(plan.cache, str(plan.round.directory.resolve())) if _on_disk(plan.round.tree) else None
-    limit = max_file_bytes()[0]
-    plan.links = set() if index is not None else None  # filled by file_key's lstat, for _display
-    if index is not None and plan.vouching is not None:
-        _vouch(plan, index)
-    digests = [_file_digest(plan, path, index, limit) for path in paths]
-    if index is not None:
-        index.save()
-    return digests
+class FileDigests:
+    """The plan's files' content hashes, made chunk by chunk as `reused_members` needs them: only for the files
+    of a chunk whose cache entry exists (to compare with the hashes it holds). The files of a chunk with no entry
+    are read by whoever computes them (a worker), who hands back their hash (`computed`): with an empty cache,
+    the parent reads no file before its workers start (it read and hashed every one, serially, before).
+
+    Each file on disk is looked at first (`lstat`: links noted for `_display`, the size limit, the stat the stat
+    index keeps with the hash); the stat index vouches for a file whose stat shows it unchanged since it was
+    hashed, and keeps the hashes made this run (`save`, once every file is done). `plan.keys` is emptied, for
+    `reused_members` and `computed` to set."""
+
+    def __init__(self, plan: RoundPlan) -> None:
+        self.plan = plan
+        paths = round_paths(plan)
+        plan.keys = [None] * len(paths)
+        self.index: C.StatIndex | None = None
+        self.stats: list[os.stat_result | None] = []
+        self.refused: set[int] = set()  # over the size limit: no key
+        if plan.cache is None:
+            plan.links = None
+            return
+        on_disk = _on_disk(plan.round.tree)
+        # the stat index vouches for files on disk only (a git revision's files are read from git)
+        index = self.index = C.StatIndex(plan.cache, str(plan.round.directory.resolve())) if on_disk else None
+        plan.links = set() if on_disk else None  # filled by the lstat, for _display
+        if index is not None and plan.vouching is not None:
+            _vouch(plan, index)
+        if on_disk:
+            limit = max_file_bytes()[0]
+            self.stats = [_looked_at(plan, path) for path in paths]
+            self.refused = {i for i, (path, st) in enumerate(zip(paths, self.stats, strict=True))
+                            if _over(path, st, limit)}
+
+    def of(self, index: int) -> str | None:
+        """The file's content hash (None: unreadable, or over the size limit)."""
+        if index in self.refused:
+            return None
+        return _hashed(self.plan, round_paths(self.plan)[index], self.index, self.stats[index] if self.stats else None)
+
+    def computed(self, index: int, digest: str | None, note: Any = None) -> None:
+        """A file of a chunk with no entry, read and hashed by whoever computed it (`digest`; None: it could not
+        be read): its key made from that hash, the hash kept in the stat index with the stat taken before the
+        read, and what the tree noted of the read (`take_note`) taken into this process's tree."""
+        plan = self.plan
+        path = round_paths(plan)[index]
+        take_note(plan.round.tree, path, note)
+        if digest is None or index in self.refused or plan.keys[index] is not None:  # (keyed by `reused_members`)
+            return
+        plan.keys[index] = _key_of_hash(plan, path, digest)
+        if self.index is not None and self.stats:
+            self.index.record(path, self.stats[index], digest)
+
+    def save(self) -> None:
+        if self.index is not None:
+            self.index.save()
 
 
-def _pooled(plan: RoundPlan, batches: list[list[int]], workers: int) -> Iterator[list[tuple[int, bytes | None,
-                                                                                             str | None]]]:
+def file_digests(plan: RoundPlan) -> FileDigests:
+    return FileDigests(plan)
+
+
+def _pooled(plan: RoundPlan, batches: list[list[int]], workers: int) -> Iterator[list[Computed]]:
     """The batches' results from a pool of forked workers, as each batch is done."""
     global _PLAN
     _PLAN = plan
@@ -969,14 +1043,17 @@ def _pooled(plan: RoundPlan, batches: list[list[int]], workers: int) -> Iterator
         _PLAN = None
 
 
-def reused_members(plan: RoundPlan, chunk: list[int], digests: list[str | None] | None = None) -> dict[int, bytes]:
-    """The members of a chunk's cache entry whose file is unchanged (same key), by index. With `digests`
-    (each file's content hash, None: unreadable), the chunk's keys (`plan.keys`) are set here: a
-    member's from the entry when its content hash and unit key are those the entry holds (the entry's
-    name holds the context and the paths: the rest of the key), else made from the hash."""
+def reused_members(plan: RoundPlan, chunk: list[int], digests: FileDigests | None = None) -> dict[int, bytes]:
+    """The members of a chunk's cache entry whose file is unchanged (same key), by index. With `digests`,
+    the chunk's keys (`plan.keys`) are set here: a member's from the entry when its content hash and unit
+    key are those the entry holds (the entry's name holds the context and the paths: the rest of the
+    key), else made from the hash; for a chunk with no entry, not at all (nothing to reuse: whoever
+    computes its files hands back their hashes, `FileDigests.computed`)."""
     assert plan.cache is not None
     paths = round_paths(plan)
     payload = plan.cache.get(chunk_key(plan, chunk))
+    if payload is None and digests is not None:
+        return {}
     members: Any = None
     if payload is not None:
         try:
@@ -989,7 +1066,7 @@ def reused_members(plan: RoundPlan, chunk: list[int], digests: list[str | None] 
     for index, member in zip(chunk, members, strict=True):
         held = member if isinstance(member, list) and len(member) == 4 and isinstance(member[0], str) else None
         if digests is not None:
-            digest = digests[index]
+            digest = digests.of(index)
             if digest is None:
                 continue
             path = paths[index]
