@@ -428,6 +428,14 @@ def loads(payload: bytes, resolve: codec.Resolve | None = None) -> Any:
 RACY_NS = 2_000_000_000  # a file's timestamp is trusted only when older than the snapshot by this much
 
 
+def file_stat(st: os.stat_result | None) -> tuple[int, int, int, int] | None:
+    """What `StatIndex` keeps of a regular file's `lstat` (size, modification and change times in ns, inode);
+    None for anything else (a link, a directory, no file), whose hash is never trusted."""
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
 class StatIndex:
     """The content hash of each file of a set, read again only when the file may have changed.
 
@@ -532,21 +540,21 @@ class StatIndex:
             self.new[name] = entry
             return entry[4]  # type: ignore[no-any-return]
         digest = content_hash(read(path))  # after the stat: a change while reading shows next run
-        self._record(name, st, digest)
+        self._record(name, file_stat(st), digest)
         return digest
 
-    def record(self, path: Path, st: os.stat_result | None, digest: str) -> None:
-        """The content hash of `path` that another reader (a worker) made of the bytes it read after `st`, the
-        file's `lstat`, was taken (during this run: the racy rule's snapshot is older): kept as `hash` keeps
-        the hashes it makes."""
-        self._record(self._absolute(os.fspath(path)), st, digest)
+    def record(self, path: Path, fstat: tuple[int, int, int, int] | None, digest: str) -> None:
+        """The content hash of `path` that another reader (a worker) made of the bytes it read after `fstat`
+        (`file_stat` of its `lstat`, taken during this run: the racy rule's snapshot is older) was taken: kept
+        as `hash` keeps the hashes it makes."""
+        self._record(self._absolute(os.fspath(path)), fstat, digest)
 
-    def _record(self, name: str, st: os.stat_result | None, digest: str) -> None:
+    def _record(self, name: str, fstat: tuple[int, int, int, int] | None, digest: str) -> None:
         self.hashed += 1
-        if st is not None and stat.S_ISREG(st.st_mode):
-            self.new[name] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest]
+        if fstat is not None:
+            self.new[name] = [*fstat, digest]
             self._real(name[:name.rfind("/")] or "/")
-            self.settled += st.st_mtime_ns < self.snapshot - RACY_NS
+            self.settled += fstat[1] < self.snapshot - RACY_NS
 
     def save(self) -> None:
         """Write the index when its set of files changed, or a file was hashed again whose timestamp is old

@@ -143,6 +143,30 @@ def test_what_the_fast_path_reads(text: str, fast: bool, monkeypatch: pytest.Mon
     assert (spy.read, spy.refused) == ((1, 0) if fast else (0, 1))
 
 
+def test_a_long_file_within_the_value_limit_is_read_by_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A text longer than half the value limit (a unit set of 30,000 units, 2.8 MB, against 2,000,000 values) is
+    counted from libyaml's events first, then read by the fast path, alike; one over the limit is refused as
+    before, and one the fast path refuses (a duplicate key) is read with positions without being counted twice."""
+    monkeypatch.setenv("GAPCTL_MAX_VALUES", "1000")
+    text = "units:\n" + "".join(f"  - {{id: u{i}, name: 单位{i}, tags: [a, b]}}\n" for i in range(120))  # 600 values
+    assert len(text) > 1000 // 2
+    spy = Spy(monkeypatch)
+    fast, slow = both(Path("units.yaml"), text.encode(), monkeypatch)
+    assert fast == slow and (spy.read, spy.refused) == (1, 0)
+    over = text + "".join(f"  - {{id: v{i}, name: x}}\n" for i in range(300))  # 1,200 values
+    counted: list[int] = []
+    from gapctl.data import sources
+    original = sources.yaml_values_over
+    monkeypatch.setattr(sources, "yaml_values_over", lambda *a: counted.append(1) or original(*a))
+    parsed = read_file(Path("units.yaml"), over.encode())
+    assert parsed.data is None and "holds more than 1,000 values" in parsed.problems[0].message
+    assert spy.read == 1  # not read fast
+    counted.clear()
+    duplicate = text + "units: []\n"
+    parsed = read_file(Path("units.yaml"), duplicate.encode())
+    assert spy.refused == 1 and parsed.problems and counted == [1]
+
+
 def test_rounds_score_byte_identically_with_either_parser(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every shipped round's `score --format json` and `validate --format json`, with the cache off,
     with the fast path and with libyaml only."""

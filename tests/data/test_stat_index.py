@@ -265,3 +265,35 @@ def test_a_new_file_rewrites_the_index_even_when_just_made(repo: Path, monkeypat
     files[0].rename(files[0].with_name("zz-moved" + files[0].suffix))  # one name gone, one new
     file_by_file(ROUND)
     assert len(writes) == 1
+
+
+def test_a_cold_run_reads_each_file_once_and_a_warm_run_none(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no cache entry for a chunk, its files are hashed by whoever reads them to check them (outcomes.FileDigests):
+    the parent does not read them first to hash them, and the stat index still keeps their hashes."""
+    reads = Reads(monkeypatch)
+    cold = file_by_file(ROUND)
+    names = [p.name for p in observations(repo)]
+    assert sorted(reads.paths) == sorted(names)  # once each (twice before: hashed, then checked)
+    assert cold[2].plans[0].computed == len(names)
+    reads.paths.clear()
+    warm = file_by_file(ROUND)
+    assert warm[:2] == cold[:2] and warm[2].plans[0].computed == 0
+    assert reads.paths == []  # the hashes the checks made are in the index
+    assert warm[2].plans[0].hashes == cold[2].plans[0].hashes  # what provenance reads, the same either way
+
+
+def test_the_parent_reads_no_file_of_a_cold_run_its_workers_check(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same through forked workers: the parent reads nothing; a warm run then reads nothing either (the workers
+    handed back each file's hash, kept in the stat index with the stat the parent took before they read it)."""
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)  # the small round as if it were large: the pool is used
+    monkeypatch.setenv("GAPCTL_JOBS", "2")
+    reads = Reads(monkeypatch)  # the workers' reads are their own lists', not this process's
+    cold = file_by_file(ROUND)
+    assert reads.paths == []
+    assert cold[2].plans[0].computed == len(observations(repo))
+    assert set(cold[2].plans[0].hashes) >= set(observations(Path(".")))  # every file's hash, from its worker
+    warm = file_by_file(ROUND)
+    assert warm[:2] == cold[:2] and warm[2].plans[0].computed == 0
+    assert reads.paths == []
+    uncached = file_by_file(ROUND, use_cache=False)
+    assert uncached[:2] == cold[:2]

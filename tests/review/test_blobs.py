@@ -77,3 +77,37 @@ def test_a_file_found_to_be_the_blob_is_not_hashed_again_while_unchanged(tmp_pat
         assert tree.read_bytes(repo / "a.yaml") == b"unit: a\n" and len(hashed) == 2
     finally:
         tree.close()
+
+
+def test_what_a_worker_found_of_a_read_is_taken_by_the_parents_tree(tmp_path: Path) -> None:
+    """A worker reads a file the parent did not (gapctl.scoring.outcomes.FileDigests leaves a chunk with no cache
+    entry to its workers); its tree's note of the read (`read_note`), taken by the parent's tree (`take_note`),
+    vouches for the file there as if the parent had read it: the working tree's side of a diff trusts it."""
+    from gapctl.scoring.outcomes import read_note, take_note
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    (repo / "a.yaml").write_bytes(b"unit: a\n")
+    (repo / "b.yaml").write_bytes(b"unit: b\n")
+    commit(repo, "张三", "初始", 1)
+    (repo / "b.yaml").write_bytes(b"unit: c\n")  # not the blob: nothing to note
+    worker, parent = CheckedOutTree(repo, "HEAD"), CheckedOutTree(repo, "HEAD")
+    try:
+        assert worker.read_bytes(repo / "a.yaml") == b"unit: a\n"
+        assert worker.read_bytes(repo / "b.yaml") == b"unit: b\n"
+        note = read_note(worker, repo / "a.yaml")
+        assert isinstance(note, bytes) and read_note(worker, repo / "b.yaml") is None
+        assert parent.vouched_for(repo / "a.yaml") is None
+        take_note(parent, repo / "a.yaml", note)
+        take_note(parent, repo / "b.yaml", None)
+        assert parent.vouched_for(repo / "a.yaml") == worker.vouched_for(repo / "a.yaml")
+        assert parent.vouched_for(repo / "b.yaml") is None
+        take_note(parent, repo / "b.yaml", b"not a note")  # what is not a note is not taken
+        assert parent.vouched_for(repo / "b.yaml") is None
+        plain = GitTree(repo, "HEAD")
+        assert read_note(plain, repo / "a.yaml") is None  # a tree that notes nothing
+        plain.close()
+    finally:
+        worker.close()
+        parent.close()
