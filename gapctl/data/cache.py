@@ -32,7 +32,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import shutil
 import stat
 import subprocess
@@ -149,7 +148,7 @@ def _secret() -> bytes | None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key.")  # mode 0600
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(secrets.token_bytes(KEY_BYTES))
+                out.write(os.urandom(KEY_BYTES))  # what secrets.token_bytes gives, without importing it
                 out.flush()
                 os.fsync(out.fileno())
             os.chmod(tmp, 0o600)

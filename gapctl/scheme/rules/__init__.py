@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 
 Message = str | tuple[str, tuple]
+ZERO = Decimal(0)  # what a rule earns for nothing: one shared object, not a new Decimal a leaf (kept in summaries)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
-from gapctl.scheme.rules import RuleKind, joined, num, reached_tier, tiers_problems
+from gapctl.scheme.rules import ZERO, RuleKind, joined, num, reached_tier, tiers_problems
 
 
 def check_params(rule, indicator) -> list[str]:
@@ -21,7 +21,7 @@ def earned(result, rule, indicator, unit) -> Decimal:
     if result.state == "done" and result.count is None:
         return indicator.points
     tier = reached_tier(rule.params.get("tiers") or [], result.count or 0)
-    return Decimal(str(tier["points"])) if tier else Decimal(0)
+    return Decimal(str(tier["points"])) if tier else ZERO
 
 
 def describe(rule, indicator, lang) -> str:

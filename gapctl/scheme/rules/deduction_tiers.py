@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
-from gapctl.scheme.rules import RuleKind, joined, num, reached_tier, tiers_problems
+from gapctl.scheme.rules import ZERO, RuleKind, joined, num, reached_tier, tiers_problems
 
 
 def check_params(rule, indicator) -> list[str]:
@@ -19,10 +19,10 @@ def check_value(result, rule, indicator, unit) -> list[str]:
 
 def earned(result, rule, indicator, unit) -> Decimal:
     if result.notices is None:
-        return indicator.points if result.state == "done" else Decimal(0)
+        return indicator.points if result.state == "done" else ZERO
     tier = reached_tier(rule.params.get("tiers") or [], result.notices)
-    deduct = Decimal(str(tier["deduct"])) if tier else Decimal(0)
-    return max(Decimal(0), indicator.points - deduct)
+    deduct = Decimal(str(tier["deduct"])) if tier else ZERO
+    return max(ZERO, indicator.points - deduct)
 
 
 def describe(rule, indicator, lang) -> str:

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
-from gapctl.scheme.rules import RuleKind, num
+from gapctl.scheme.rules import ZERO, RuleKind, num
 
 
 def check_params(rule, indicator) -> list[str]:
@@ -30,7 +30,7 @@ def check_value(result, rule, indicator, unit) -> list[str]:
 
 def earned(result, rule, indicator, unit) -> Decimal:
     if result.grade is None:
-        return indicator.points if result.state == "done" else Decimal(0)
+        return indicator.points if result.state == "done" else ZERO
     return result.grade
 
 

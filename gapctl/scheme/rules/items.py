@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
-from gapctl.scheme.rules import RuleKind, joined, listed, num
+from gapctl.scheme.rules import ZERO, RuleKind, joined, listed, num
 
 
 def check_params(rule, indicator) -> list:
@@ -75,7 +75,7 @@ def earned(result, rule, indicator, unit) -> Decimal:
     possible = sum((item["points"] for item in items), Decimal(0))
     got = sum((item["points"] for item in items if done.get(str(item["id"])) is True), Decimal(0))
     if possible == 0:
-        return Decimal(0)
+        return ZERO
     return got if possible == indicator.points else got * indicator.points / possible
 
 

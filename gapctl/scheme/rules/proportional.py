@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from gapctl.i18n import _, in_lang
-from gapctl.scheme.rules import RuleKind, no_problems, num
+from gapctl.scheme.rules import ZERO, RuleKind, no_problems, num
 
 
 def check_value(result, rule, indicator, unit) -> list[str]:
@@ -16,7 +16,7 @@ def check_value(result, rule, indicator, unit) -> list[str]:
 
 def earned(result, rule, indicator, unit) -> Decimal:
     if result.fraction is None:
-        return indicator.points if result.state == "done" else Decimal(0)
+        return indicator.points if result.state == "done" else ZERO
     return indicator.points * result.fraction
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
-from gapctl.scheme.rules import RuleKind, no_problems, num
+from gapctl.scheme.rules import ZERO, RuleKind, no_problems, num
 
 
 def check_params(rule, indicator) -> list[str]:
@@ -23,7 +23,7 @@ def check_params(rule, indicator) -> list[str]:
 
 
 def earned(result, rule, indicator, unit) -> Decimal:
-    return Decimal(0)  # scored across units by the scorer
+    return ZERO  # scored across units by the scorer
 
 
 def describe(rule, indicator, lang) -> str:

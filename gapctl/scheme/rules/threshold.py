@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from gapctl.data.schema import F
 from gapctl.i18n import _, in_lang
-from gapctl.scheme.rules import RuleKind, no_problems, num
+from gapctl.scheme.rules import ZERO, RuleKind, no_problems, num
 
 
 def check_params(rule, indicator) -> list[str]:
@@ -19,7 +19,7 @@ def check_params(rule, indicator) -> list[str]:
 
 
 def earned(result, rule, indicator, unit) -> Decimal:
-    return Decimal(0)  # decided by the scorer from `condition`, once the figure it compares is known
+    return ZERO  # decided by the scorer from `condition`, once the figure it compares is known
 
 
 def condition(rule):
