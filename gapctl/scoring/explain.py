@@ -386,7 +386,7 @@ def formula_line(what: str, formula: Formula | None, score: UnitScore, shown, ro
 
 def _decision_names(score: UnitScore) -> dict:
     """The subtotals with the total before any veto (formulas are explained as computed)."""
-    names = score.env().snapshot()
+    names = dict(score.env().snapshot().items())
     names["total"] = _before_vetoes(score) if score.vetoed else score.total
     return names
 

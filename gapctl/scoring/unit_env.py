@@ -55,11 +55,53 @@ def value_of(raw: Any) -> Value:
     return str(raw)
 
 
+SUBTOTALS = ("earned", "applicable", "base", "penalty", "external", "bonus", "bonus_raw", "total")
+
+
+@dataclass(slots=True)
+class Subtotals:
+    """A unit's subtotals as they stood when a condition was decided (`UnitEnv.snapshot`, kept in each Decision for
+    explain), read by name as the dict they were is read (`in`, `[]`, `get`, `dict(...)`). Eight slots, not a dict
+    of eight: a round keeps two or three a unit (a dict each was ~8 MB of a 30,000-unit round's parent)."""
+
+    earned: Value
+    applicable: Value
+    base: Value
+    penalty: Value
+    external: Value
+    bonus: Value
+    bonus_raw: Value
+    total: Value
+
+    def __contains__(self, name: object) -> bool:
+        return name in SUBTOTALS
+
+    def __getitem__(self, name: str) -> Value:
+        if name not in SUBTOTALS:
+            raise KeyError(name)
+        return getattr(self, name)  # type: ignore[no-any-return]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name) if name in SUBTOTALS else default
+
+    def keys(self) -> tuple[str, ...]:
+        return SUBTOTALS
+
+    def __iter__(self) -> Any:
+        return iter(SUBTOTALS)
+
+    def __len__(self) -> int:
+        return len(SUBTOTALS)
+
+    def items(self) -> list[tuple[str, Value]]:
+        return [(name, getattr(self, name)) for name in SUBTOTALS]
+
+
 class UnitEnv:
     """Names and functions for one unit (gapctl.scheme.formula.Env)."""
 
     def __init__(self, score: UnitScore, observed: Observed | None = None, result: Result | None = None,
-                 names: dict[str, Value] | None = None):
+                 names: dict[str, Value] | Subtotals | None = None):
         self.score = score
         self.observed = observed
         self.result = result  # a clause's own entry: fact(name) looks there first
@@ -68,7 +110,7 @@ class UnitEnv:
     def for_result(self, result: Result) -> UnitEnv:
         return UnitEnv(self.score, self.observed, result, self.names)
 
-    def at(self, names: dict[str, Value]) -> UnitEnv:
+    def at(self, names: dict[str, Value] | Subtotals) -> UnitEnv:
         return UnitEnv(self.score, self.observed, self.result, names)
 
     # --- names ----------------------------------------------------------------------
@@ -79,11 +121,10 @@ class UnitEnv:
         value = getattr(self.score, name)
         return value if value is None or isinstance(value, Decimal) else Decimal(value)
 
-    def snapshot(self) -> dict[str, Value]:
+    def snapshot(self) -> Subtotals:
         """The subtotals as they stand now, for an explanation given later."""
         s = self.score
-        return {"earned": s.earned, "applicable": s.applicable, "base": s.base, "penalty": s.penalty,
-                "external": s.external, "bonus": s.bonus, "bonus_raw": s.bonus_raw, "total": s.total}
+        return Subtotals(s.earned, s.applicable, s.base, s.penalty, s.external, s.bonus, s.bonus_raw, s.total)
 
     # --- functions ------------------------------------------------------------------
 

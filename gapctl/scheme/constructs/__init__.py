@@ -24,7 +24,7 @@ class Decision:
     owner: str  # the section, indicator or veto it belongs to
     condition: Any  # gapctl.data.model.Condition
     held: bool
-    names: dict[str, Any] = field(default_factory=dict)
+    names: Any = field(default_factory=dict)  # the subtotals then (gapctl.scoring.unit_env.Subtotals); {}: none kept
 
 
 @dataclass(frozen=True)
