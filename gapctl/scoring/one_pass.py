@@ -246,7 +246,7 @@ def _run_cached(plan: Any, extra: Extra, extras: MutableMapping[Path, Any],
         prepare(plan)
     tag, extra = extra.cache_form(plan)  # type: ignore[attr-defined]
     paths = outcomes.round_paths(plan)
-    digests = outcomes.file_digests(plan)
+    digests = outcomes.FileDigests(plan)
     waiting = outcomes.Waiting(outcomes.chunks_of(paths))
     found: dict[int, Any] = {}  # index → its outcome from the cache
     held: dict[int, tuple[bytes | None, bytes | None]] = {}  # (outcome payload, extra) of the members of those chunks

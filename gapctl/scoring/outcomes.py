@@ -868,7 +868,7 @@ def run_plan(plan: RoundPlan, progress: Progress | None, lazy: bool = False) -> 
     `lazy`: the scores of outcomes read from the cache are built only when asked for (`_score_of`)."""
     paths = round_paths(plan)
     results: list[FileOutcome | None] = [None] * len(paths)
-    digests = file_digests(plan)
+    digests = FileDigests(plan)
     stored: dict[int, bytes] = {}  # payloads to keep in the cache (reused or computed)
     chunks = chunks_of(paths)
     todo: list[int] = []
@@ -1045,10 +1045,6 @@ class FileDigests:
 
 
 _DEFERRED = struct.Struct("<BqqqQ")  # FileDigests.deferred: state, size, modification and change times (ns), inode
-
-
-def file_digests(plan: RoundPlan) -> FileDigests:
-    return FileDigests(plan)
 
 
 def _pooled(plan: RoundPlan, batches: list[list[int]], workers: int) -> Iterator[list[Computed]]:
