@@ -73,3 +73,18 @@ def test_a_rule_that_earns_nothing_gives_one_shared_zero() -> None:
         assert earned == 0, name
         zeros.append(earned)
     assert all(z is ZERO for z in zeros)
+
+
+def test_the_measure_names_of_outcomes_read_back_are_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every unit's measures are named alike: read back from payloads (a worker's, or the cache's), the names are one
+    string each, not a new one a unit."""
+    monkeypatch.chdir(ROOT)
+    checked = outcomes.check(Path("rounds") / "shanghai-2020", use_cache=False)
+    plan = checked.plans[0]
+    read = [outcomes.load_outcome(plan, o.src.path, outcomes.dump_outcome(plan, o)) for o in plan.outcomes]
+    names: dict[str, set[int]] = {}
+    for outcome in read:
+        for name in outcome.measures:
+            names.setdefault(name, set()).add(id(name))
+    assert len(read) > 2 and sum(len(o.measures) for o in read) > len(names) > 0  # repeated names: something to show
+    assert all(len(ids) == 1 for ids in names.values())
