@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from gapctl.data.model import Indicator, Observations, Result, Round, Scheme, Unit
-from gapctl.figures import figure
+from gapctl.figures import ZERO, figure
 from gapctl.i18n import N_
 from gapctl.labels import heading, label, name_in
 from gapctl.scheme.rules import REGISTRY, num
@@ -24,7 +24,6 @@ from gapctl.scoring.score import RoundScore, UnitScore, score_leaf, score_round
 from gapctl.scoring.scoreboard import two
 from gapctl.textwidth import table
 
-ZERO = Decimal(0)
 CATEGORIES = ("full", "partial", "none")
 
 _LABELS: dict[str, str] = {  # English; the Chinese is in the catalogue

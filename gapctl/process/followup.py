@@ -19,6 +19,7 @@ from typing import Any
 
 from gapctl.data.model import Indicator, Unit
 from gapctl.escape import plain, plain_line
+from gapctl.figures import ZERO
 from gapctl.i18n import N_
 from gapctl.labels import heading, label, name_in, pair
 from gapctl.review.diff import match_indicators
@@ -27,7 +28,6 @@ from gapctl.scoring.score import RoundScore, UnitScore, points_lost
 from gapctl.scoring.scoreboard import two
 from gapctl.textwidth import SpooledTable, table
 
-ZERO = Decimal(0)
 STATUSES = ("fixed", "still-failing", "no-longer-assessed", "pending")
 NOT_ASSESSED_STATES = ("not-applicable", "n/a")
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.data.model import Indicator, Result, Round, Unit
+from gapctl.figures import ZERO
 from gapctl.i18n import N_
 from gapctl.labels import heading, label, name_in
 from gapctl.scheme.rules import REGISTRY, num
@@ -19,7 +20,6 @@ from gapctl.scoring.score import LeafScore, RoundScore, score_leaf, score_round
 from gapctl.scoring.scoreboard import two as _two
 from gapctl.textwidth import table
 
-ZERO = Decimal(0)
 COMPARED_STATES = ("scored", "no-evidence")  # counted leaves a claim can be compared with
 
 _LABELS: dict[str, str] = {  # English; the Chinese is in the catalogue

@@ -38,9 +38,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gapctl.figures import ZERO
 from gapctl.scoring.score import RoundScore, UnitScore
 
-ZERO = Decimal(0)
 SHOWN_LINES = 5  # explain lines named under one difference, then "… and N more"
 HEADERS = {  # field → headers, compared after `_key`
     "unit": ("单位", "单位名称", "评估对象", "被考核单位", "被评估单位", "考核对象", "单位编号", "unit", "name",

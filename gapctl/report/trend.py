@@ -20,6 +20,7 @@ from typing import Any
 
 from gapctl.data.model import Indicator, Round, Unit
 from gapctl.escape import plain_line
+from gapctl.figures import ZERO
 from gapctl.i18n import N_, in_lang
 from gapctl.labels import aside, enumerated, name_in, pair, written
 from gapctl.review.diff import match_indicators
@@ -27,7 +28,6 @@ from gapctl.scoring.score import LeafScore, RoundScore, UnitScore
 from gapctl.scoring.scoreboard import fixed, total_text, two
 from gapctl.textwidth import table
 
-ZERO = Decimal(0)
 NOT_COUNTED = ("not-applicable", "n/a", "pending")
 
 

@@ -14,12 +14,11 @@ from typing import Any
 
 from gapctl.data.model import Indicator, Scheme
 from gapctl.data.tree import DiskTree, GitError, GitTree, git, toplevel
+from gapctl.figures import ZERO
 from gapctl.i18n import _
 from gapctl.problems import Problem
 from gapctl.scoring.load import Loaded, load
 from gapctl.scoring.score import LeafScore, RoundScore, UnitScore, score_round
-
-ZERO = Decimal(0)
 
 
 @dataclass

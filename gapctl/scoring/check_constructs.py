@@ -10,10 +10,10 @@ thresholds must name what exists. Returns problems; never raises on bad data.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 from gapctl.data.model import Condition, Indicator, Scheme
+from gapctl.figures import ZERO
 from gapctl.i18n import N_, _
 from gapctl.problems import CONSTRUCT_PARAMS, FORMULA_ORDER, UNKNOWN_REFERENCE, Problem
 from gapctl.scheme.formula import BASE as BASE_STAGE
@@ -23,8 +23,6 @@ from gapctl.scheme.formula import FUNCTIONS, GROUPS, NAMES, STAGES, TREE, Formul
 from gapctl.scheme.formula import OBSERVED as OBSERVED_STAGE
 from gapctl.scheme.formula import TOTAL as TOTAL_STAGE
 from gapctl.scheme.rules import listed
-
-ZERO = Decimal(0)
 
 
 def places(scheme: Scheme) -> Iterator[tuple[Condition, int, str]]:

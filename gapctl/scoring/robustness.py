@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from gapctl.figures import ZERO
 from gapctl.scheme.constructs.bounds import apply as bound
 from gapctl.scoring.score import RoundScore, UnitScore, competition_ranks, finish_unit
-
-ZERO = Decimal(0)
 
 
 @dataclass

@@ -41,6 +41,7 @@ from gapctl.data.model import (
     Veto,
     evidence_date,
 )
+from gapctl.figures import ZERO
 from gapctl.problems import NOT_ASSESSED_FINAL, Problem
 from gapctl.scheme.constructs import Decision, bounds, gates, redistribute, vetoes
 from gapctl.scheme.constructs.bounds import Cut
@@ -49,7 +50,6 @@ from gapctl.scheme.formula import Formula, FormulaError, compiled, number
 from gapctl.scheme.rules import REGISTRY
 from gapctl.scoring.unit_env import Observed, UnitEnv
 
-ZERO = Decimal(0)
 COUNTING_SOURCES = ("evaluator", "review", "appeal")  # later in the chain wins; `self` never counts
 
 

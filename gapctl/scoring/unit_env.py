@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from gapctl.figures import ZERO
 from gapctl.scheme.formula import Formula, Value
 
 if TYPE_CHECKING:
     from gapctl.data.model import Result
     from gapctl.scoring.score import UnitScore
 
-ZERO = Decimal(0)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 

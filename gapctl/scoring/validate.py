@@ -8,12 +8,12 @@ their rule, and what is still missing (warnings).
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from gapctl.data.model import Indicator, Observations, Round, Scheme, Selector, Unit, UnitSet, evidence_date
 from gapctl.data.tree import DiskTree
+from gapctl.figures import ZERO
 from gapctl.i18n import _
 from gapctl.problems import (
     APPEAL_OUT_OF_WINDOW,
@@ -43,7 +43,6 @@ from gapctl.problems import (
 from gapctl.scheme.rules import REGISTRY, listed
 from gapctl.scoring.load import Loaded
 
-ZERO = Decimal(0)
 UNSCORED_STATES = ("n/a", "pending")
 
 

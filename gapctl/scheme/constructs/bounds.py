@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from gapctl.data.model import Indicator, Scoring
+from gapctl.figures import ZERO
 from gapctl.i18n import N_, in_lang
 from gapctl.scheme.constructs import Construct
-
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,9 @@ from decimal import Decimal
 from functools import lru_cache
 
 from gapctl.data.model import Scheme
+from gapctl.figures import ZERO
 from gapctl.scheme.constructs import Construct
 from gapctl.scheme.formula import Formula, built
-
-ZERO = Decimal(0)
 
 
 def _num(value: Decimal) -> tuple:

@@ -18,10 +18,9 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.data.model import Group
+from gapctl.figures import ZERO
 from gapctl.i18n import N_, in_lang
 from gapctl.scheme.constructs import Construct
-
-ZERO = Decimal(0)
 
 
 @dataclass(slots=True)

@@ -13,10 +13,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from gapctl.data.model import Panel
+from gapctl.figures import ZERO
 from gapctl.i18n import N_, in_lang
 from gapctl.scheme.constructs import Construct
-
-ZERO = Decimal(0)
 
 
 def combine(panel: Panel, figures: list[Decimal]) -> tuple[Decimal, bool]:

@@ -15,10 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.data.model import Indicator, Scheme, Unit
+from gapctl.figures import ZERO
 from gapctl.i18n import in_lang
 from gapctl.scheme.constructs import Construct
-
-ZERO = Decimal(0)
 
 
 def moved_text(leaf: Any, lang: str) -> str:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from gapctl.data.schema import Shape
+from gapctl.figures import ZERO as ZERO  # what a rule earns for nothing, for the rule kinds' modules
 from gapctl.i18n import _
 from gapctl.i18n import lang as current_lang
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
 
 Message = str | tuple[str, tuple]
-ZERO = Decimal(0)  # what a rule earns for nothing: one shared object, not a new Decimal a leaf (kept in summaries)
 
 
 @dataclass(frozen=True)

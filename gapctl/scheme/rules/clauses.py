@@ -25,10 +25,9 @@ from decimal import Decimal
 from typing import Any
 
 from gapctl.data.schema import F
+from gapctl.figures import ZERO
 from gapctl.i18n import N_, _, in_lang
 from gapctl.scheme.rules import RuleKind, joined, listed, num
-
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
