@@ -1003,11 +1003,7 @@ class FileDigests:
 
     def of(self, index: int) -> str | None:
         """The file's content hash (None: unreadable, or over the size limit)."""
-        path = round_paths(self.plan)[index]
-        if not self.on_disk:
-            return _hashed(self.plan, path, None, None)
-        st = _looked_at(self.plan, path)
-        return None if _over(path, st, self.limit) else _hashed(self.plan, path, self.index, st)
+        return _file_digest(self.plan, round_paths(self.plan)[index], self.index, self.limit)
 
     def defer(self, chunk: list[int]) -> None:
         """The chunk's files left to whoever reads them (`computed`), each looked at now (its stat taken before
