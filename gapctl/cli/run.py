@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import os
 import sys
 from pathlib import Path
 
@@ -27,15 +29,13 @@ def main(argv: list[str] | None = None) -> None:
         elif arg.startswith("--lang="):
             i18n.use(arg.split("=", 1)[1])
     try:
-        app(args=argv, prog_name="gapctl")
+        _app_for(args)(args=argv, prog_name="gapctl")
     except SystemExit:
         raise
     except KeyboardInterrupt:
         typer.echo(_("interrupted"), err=True)
         sys.exit(130)
     except Exception as err:  # not bad data (that is exit 1 with problem lines): gapctl could not run
-        import os
-
         from gapctl.data.writes import DiskFull
         from gapctl.scoring.executors import CannotRun
         if isinstance(err, DiskFull | CannotRun):  # no space (the old files are as they were); a cluster failed
@@ -45,6 +45,24 @@ def main(argv: list[str] | None = None) -> None:
             raise
         typer.echo(_could_not_run(err, sys.argv[1:] if argv is None else argv), err=True)
         sys.exit(3)
+
+
+def _app_for(args: list[str]) -> typer.Typer:
+    """`app`, or when the command line starts with a command's name, a copy of it holding that command alone:
+    typer builds a click command of every command's options before it runs one (~10 ms of each run's start). The
+    same help, usage and errors for that command: only a command line that names one, not completion."""
+    if not args or args[0].startswith("-") or any(name.endswith("_COMPLETE") for name in os.environ):
+        return app
+    from typer.main import get_command_name
+
+    commands = [c for c in app.registered_commands if c.name == args[0]
+                or c.name is None and c.callback is not None and get_command_name(c.callback.__name__) == args[0]]
+    groups = [g for g in app.registered_groups if (g.name or g.typer_instance.info.name) == args[0]]
+    if len(commands) + len(groups) != 1:
+        return app
+    only = copy.copy(app)
+    only.registered_commands, only.registered_groups = commands, groups
+    return only
 
 
 def _could_not_run(err: Exception, argv: list[str]) -> str:
@@ -74,7 +92,6 @@ def _could_not_run(err: Exception, argv: list[str]) -> str:
 def _crash_directory() -> Path:
     """$XDG_CACHE_HOME/gapctl (else ~/.cache/gapctl), or the system's temporary directory when that
     is inside the working directory's repository: a crash report is never committed by mistake."""
-    import os
     import tempfile
 
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").absolute() / "gapctl"
@@ -90,7 +107,6 @@ def _crash_directory() -> Path:
 def _crash_report(err: Exception, argv: list[str]) -> Path | str:
     """Write the traceback and what it ran on to crash-<time>.txt; its path, or why it could not be written."""
     import datetime as dt
-    import os
     import platform
     import traceback
 
