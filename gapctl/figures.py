@@ -35,7 +35,23 @@ def _decimal(value: Decimal | int | float | str) -> Decimal:
 
 def figure(value: Decimal | int | float, places: int = 1, *, trim: bool = False) -> str:
     """`value` rounded half-up at `places` decimals: "86.3" for 86.25; with `trim`, "7" not "7.00"."""
-    number = _decimal(value)
+    # a table prints a few figures a unit, most of them alike (every unit's 100.00): their texts are kept
+    if type(value) is Decimal and value.is_finite():
+        key = (value, places, trim, value.is_signed())  # (-0 equals 0, and prints "-0.0")
+        text = _FIGURES.get(key)
+        if text is None:
+            if len(_FIGURES) >= _FIGURES_HELD:
+                _FIGURES.clear()
+            text = _FIGURES[key] = _figure(value, places, trim)
+        return text
+    return _figure(_decimal(value), places, trim)
+
+
+_FIGURES: dict[tuple[Decimal, int, bool, bool], str] = {}  # figure's texts of Decimals: equal values print alike
+_FIGURES_HELD = 4096
+
+
+def _figure(number: Decimal, places: int, trim: bool) -> str:
     if not number.is_finite():
         return str(number)
     step = _STEPS.get(places) or Decimal(1).scaleb(-places)

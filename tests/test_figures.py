@@ -126,3 +126,20 @@ def test_no_module_rounds_a_figure_but_gapctl_figures():
                  for path in sorted(PACKAGE.rglob("*.py")) if path != THE_ONE_MODULE
                  for line, what in rounding_outside_figures(path.read_text(encoding="utf-8"))]
     assert not offenders, "round and format figures with gapctl.figures.figure:\n" + "\n".join(offenders)
+
+
+def test_figures_of_equal_decimals_are_kept_and_alike():
+    """figure keeps the text of each Decimal it printed (a table prints the same few figures on every row): equal
+    values print alike whatever their exponent, but -0 and 0 are kept apart ("-0.0" is what the value says)."""
+    from gapctl import figures
+
+    figures._FIGURES.clear()
+    assert figure(Decimal("86.25"), 1) == figure(Decimal("86.250"), 1) == "86.3"
+    assert figure(Decimal("-0"), 1) == "-0.0" and figure(Decimal("0"), 1) == "0.0"
+    assert figure(Decimal("-0.00"), 2, trim=True) == "-0" and figure(Decimal("0.00"), 2, trim=True) == "0"
+    assert figure(Decimal("7.00"), 2) == "7.00" and figure(Decimal("7.00"), 2, trim=True) == "7"
+    assert figure(Decimal("NaN")) == "NaN" and figure(Decimal("sNaN")) == "sNaN"  # not kept: never equal
+    assert (Decimal("86.25"), 1, False, False) in figures._FIGURES
+    for n in range(figures._FIGURES_HELD + 10):              # never more than it holds
+        figure(Decimal(n) / 7, 2)
+    assert 0 < len(figures._FIGURES) <= figures._FIGURES_HELD
