@@ -708,12 +708,15 @@ def file_key(plan: RoundPlan, path: Path, index: C.StatIndex | None = None, limi
     return None if digest is None else _key_of_hash(plan, path, digest)
 
 
-def _file_digest(plan: RoundPlan, path: Path, index: C.StatIndex | None = None,
-                 limit: int | None = None) -> str | None:
-    """The content hash `file_key` makes the file's key from (None: as for `file_key`)."""
+def _file_digest(plan: RoundPlan, path: Path, index: C.StatIndex | None = None, limit: int | None = None,
+                 looked: Callable[[Path], os.stat_result | None] | None = None) -> str | None:
+    """The content hash `file_key` makes the file's key from (None: as for `file_key`); `looked`: what takes the
+    file's lstat (`_looked_at` by default)."""
     if not _on_disk(plan.round.tree):
         return _hashed(plan, path, None, None)
-    st = _looked_at(plan, path) if index is not None and limit is not None else None
+    st = None
+    if index is not None and limit is not None:
+        st = looked(path) if looked is not None else _looked_at(plan, path)
     return None if _over(path, st, limit) else _hashed(plan, path, index, st)
 
 
@@ -1000,10 +1003,32 @@ class FileDigests:
         plan.links = set() if self.on_disk else None  # filled by the lstat, for _display
         if index is not None and plan.vouching is not None:
             _vouch(plan, index)
+        if index is not None:
+            from gapctl.scoring import warm
+
+            found = warm.looked()
+            if found is not None:  # stats taken before this index's snapshot: the racy rule's reference is theirs
+                index.snapshot = min(index.snapshot, found[0])
+                self.seen, self.real_dirs = found[1], {}
+
+    seen: dict[str, os.stat_result] = {}  # real path → the lstat the warm walk took of it (`warm.looked`)
+    real_dirs: dict[str, str] = {}
+
+    def _stat(self, path: Path) -> os.stat_result | None:
+        """The file's lstat (None: it has none): the one the warm walk took, else taken now."""
+        if self.seen:
+            directory, _, name = os.fspath(path).rpartition("/")
+            real = self.real_dirs.get(directory)
+            if real is None:
+                real = self.real_dirs[directory] = os.path.realpath(directory or ".")
+            st = self.seen.pop(real + "/" + name if real != "/" else "/" + name, None)
+            if st is not None:
+                return st
+        return _looked_at(self.plan, path)
 
     def of(self, index: int) -> str | None:
         """The file's content hash (None: unreadable, or over the size limit)."""
-        return _file_digest(self.plan, round_paths(self.plan)[index], self.index, self.limit)
+        return _file_digest(self.plan, round_paths(self.plan)[index], self.index, self.limit, self._stat)
 
     def defer(self, chunk: list[int]) -> None:
         """The chunk's files left to whoever reads them (`computed`), each looked at now (its stat taken before
@@ -1012,7 +1037,7 @@ class FileDigests:
         if not self.deferred:
             self.deferred = bytearray(_DEFERRED.size * len(paths))
         for index in chunk:
-            fstat = C.file_stat(_looked_at(self.plan, paths[index])) if self.on_disk else None
+            fstat = C.file_stat(self._stat(paths[index])) if self.on_disk else None
             _DEFERRED.pack_into(self.deferred, _DEFERRED.size * index, 1 if fstat is None else 2, *(fstat or (0,) * 4))
 
     def computed(self, index: int, digest: str | None, note: Any = None) -> None:
@@ -1036,6 +1061,7 @@ class FileDigests:
             self.index.record(path, fstat, digest)
 
     def save(self) -> None:
+        self.seen = self.real_dirs = {}
         if self.index is not None:
             self.index.save()
 

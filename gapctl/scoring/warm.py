@@ -59,6 +59,7 @@ class Pending:
 
 
 _PENDING: Pending | None = None
+_SEEN: tuple[int, dict[str, os.stat_result]] | None = None  # `looked`
 
 
 def score_arguments(args: list[str]) -> str | None:
@@ -124,11 +125,12 @@ def repository_root(path: str) -> str | None:
         candidate = parent
 
 
-def walk(root: str, skip: str | None = None) -> tuple[str, int] | None:
+def walk(root: str, skip: str | None = None, seen: dict[str, os.stat_result] | None = None
+         ) -> tuple[str, int] | None:
     """A digest of every entry under `root` (`SKIPPED` and the directory `skip` excepted) with its lstat, in
     a fixed order, and the newest modification time among them (ns); None when an entry is a symbolic link
     or cannot be read. A digest, not the list: at 30,000 files the list and its copy in the cache entry
-    were ~10 MB held to the end of the run."""
+    were ~10 MB held to the end of the run. `seen`: each regular file's lstat put there by its path."""
     import hashlib
 
     digest = hashlib.sha256()
@@ -151,6 +153,8 @@ def walk(root: str, skip: str | None = None) -> tuple[str, int] | None:
                 return None
             if stat.S_ISLNK(st.st_mode):
                 return None
+            if seen is not None and stat.S_ISREG(st.st_mode):
+                seen[entry.path] = st
             digest.update(b"%s\0%d %d %d %d %d\n" % (os.fsencode(entry.name), st.st_mode, st.st_size,
                                                      st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
             newest = max(newest, st.st_mtime_ns)
@@ -167,8 +171,8 @@ def _environment() -> list[tuple[str, str]]:
 def replayed(args: list[str]) -> bool:
     """Write the kept output of this command line and return True when it still holds; else False, leaving
     what a run needs to keep its output (`pending`)."""
-    global _PENDING
-    _PENDING = None
+    global _PENDING, _SEEN
+    _PENDING = _SEEN = None
     found = arguments(args)
     if found is None or os.environ.get("GAPCTL_NO_CACHE"):
         return False
@@ -187,7 +191,8 @@ def replayed(args: list[str]) -> bool:
         return False
     C.opened(cache)  # the command's own open_cache takes it, if it runs
     snapshot = time.time_ns()
-    tree = walk(root, os.path.abspath(cache.directory))
+    seen: dict[str, os.stat_result] = {}
+    tree = walk(root, os.path.abspath(cache.directory), seen)
     if tree is None:
         return False
     try:
@@ -195,6 +200,7 @@ def replayed(args: list[str]) -> bool:
     except Exception:  # noqa: BLE001  (what cannot name an entry runs as usual)
         return False
     _PENDING = Pending(command, cache, key, tree, snapshot, root)
+    _SEEN = (snapshot, seen)
     payload = cache.get(key)
     if payload is None:
         return False
@@ -206,7 +212,7 @@ def replayed(args: list[str]) -> bool:
     if not isinstance(kept, dict) or kept.get("tree") != tree[0] or not isinstance(kept.get("out"), str) \
             or not isinstance(kept.get("err"), str):
         return False
-    _PENDING = None
+    _PENDING = _SEEN = None
     if sys.stderr.isatty() and isinstance(kept.get("progress"), str):  # where a run shows its progress
         sys.stderr.write(f"\r{kept['progress']}\n")
         sys.stderr.flush()
@@ -234,6 +240,16 @@ def _also(command: str) -> list[Any]:
     return [datetime.date.today().isoformat(), origin, st and (st.st_size, st.st_mtime_ns, st.st_ino)]
 
 
+def looked() -> tuple[int, dict[str, os.stat_result]] | None:
+    """The lstat `replayed`'s walk took of each regular file of the repository (by its real path: the walk
+    stops at a link), with the time before it, for the run it could not answer: given once, None after (the
+    run's own first look at its files, `gapctl.scoring.outcomes.FileDigests`, takes them instead of an lstat
+    of each)."""
+    global _SEEN
+    found, _SEEN = _SEEN, None
+    return found
+
+
 def pending() -> Pending | None:
     """The run `replayed` could not answer, if its output may be kept."""
     return _PENDING
@@ -241,8 +257,8 @@ def pending() -> Pending | None:
 
 def forget() -> None:
     """The command line `replayed` saw has run: what it left is not for another command."""
-    global _PENDING
-    _PENDING = None
+    global _PENDING, _SEEN
+    _PENDING = _SEEN = None
     held = sys.modules.get("gapctl.data.cache")
     if held is not None:
         held.opened(None)

@@ -297,3 +297,29 @@ def test_the_parent_reads_no_file_of_a_cold_run_its_workers_check(repo: Path, mo
     assert reads.paths == []
     uncached = file_by_file(ROUND, use_cache=False)
     assert uncached[:2] == cold[:2]
+
+
+def test_the_warm_walks_stats_are_the_runs_first_look(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `gapctl score` whose kept output no longer holds has walked the repository (gapctl.scoring.warm): the
+    plan takes each file's lstat from that walk (`warm.looked`) instead of taking it again, and an edit made
+    before the walk is still found (its stat is the index's no more)."""
+    from gapctl.scoring import warm
+
+    looked: list[str] = []
+    original = outcomes._looked_at
+    monkeypatch.setattr(outcomes, "_looked_at", lambda plan, path: looked.append(path.name) or original(plan, path))
+    file_by_file(ROUND)                                      # cold: fills the cache and the index
+    names = [p.name for p in observations(repo)]
+    assert sorted(looked) == sorted(names)
+    edited = observations(repo)[-1]
+    edited.write_text(edited.read_text(encoding="utf-8") + "# 复核\n", encoding="utf-8")
+    looked.clear()
+    reads = Reads(monkeypatch)
+    assert not warm.replayed(["score", str(ROUND)])          # nothing kept: the walk's stats wait for the run
+    walked = warm._SEEN
+    assert walked is not None and str(edited.resolve()) in walked[1]
+    run = file_by_file(ROUND)
+    assert looked == [] and warm._SEEN is None               # every stat from the walk, taken once
+    assert set(reads.paths) == {edited.name} and run[2].plans[0].computed == 1  # (hashed, then checked)
+    assert run[:2] == file_by_file(ROUND, use_cache=False)[:2]
+    warm.forget()
