@@ -503,11 +503,15 @@ def _limit_mb() -> float:
 # --- values ----------------------------------------------------------------------------
 
 def reference_name(ref: tuple[Any, ...]) -> str:
-    """The name an object is written under in an entry (`dumps`), from its id tuple."""
+    """The name an object is written under in an entry (`dumps`), from its id tuple: its JSON (a round names each
+    of its units, rules and indicators: a tuple of strings is written here as the encoder writes it)."""
+    if all(type(part) is str for part in ref):
+        return "[" + ",".join(map(_STRING, ref)) + "]"
     return _NAMES.encode(ref)
 
 
 _NAMES = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps with these options, made once
+_STRING = json.encoder.encode_basestring  # how _NAMES writes a string (ensure_ascii=False)
 
 
 _KINDS: dict[str, Any] | None = None
