@@ -36,9 +36,39 @@ def table(rows: list[list[str]], aligns: list[str] | None = None, sep: str = "  
     Every cell is escaped for the terminal (`gapctl.escape.plain_line`: line breaks folded,
     bidi and control characters shown), so no value can break or reorder the table.
     """
-    measured = [_measured(row) for row in rows]
-    widths = [max(column) for column in itertools.zip_longest(*(w for _, w in measured), fillvalue=0)]
-    return list(_aligned(measured, widths, aligns, sep))
+    cols = max(map(len, rows), default=0)
+    if not cols:
+        return []
+    rights = [a == "right" for a in (aligns or ["left"] * cols)[:cols]]
+    if len(rights) < cols:
+        raise IndexError("an alignment for every column")
+    # column by column (`_aligned`'s lines, row by row, for a table spooled as it comes): a column's cells are
+    # measured and padded at once, most of them ASCII (a score table has 3,000 rows of ten cells)
+    padded, widths = [], []
+    for n, column in enumerate(itertools.zip_longest(*rows, fillvalue="")):
+        column = _escaped(column)
+        if "".join(column).isascii():
+            width = max(map(len, column))
+            padded.append([c.rjust(width) for c in column] if rights[n] else [c.ljust(width) for c in column])
+        else:
+            measured = [len(c) if c.isascii() else _wide_width(c) for c in column]
+            width = max(measured)
+            padded.append([c.rjust(width + len(c) - w) if rights[n] else c.ljust(width + len(c) - w)
+                           for c, w in zip(column, measured, strict=True)])
+        widths.append(width)
+    lines = [sep.join(cells).rstrip() for cells in zip(*padded, strict=True)]
+    lines.insert(1, sep.join("-" * w for w in widths))  # the header's underline
+    return lines
+
+
+def _escaped(cells: Iterable[str]) -> list[str]:
+    """Cells escaped for the terminal (`_measured`'s rule, for a column)."""
+    cells = list(cells)
+    if "".join(cells).isprintable():
+        return cells
+    from gapctl.escape import plain_line
+
+    return [c if c.isprintable() else plain_line(c) for c in cells]
 
 
 class SpooledTable:

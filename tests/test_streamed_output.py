@@ -50,3 +50,24 @@ def test_a_json_document_in_parts_is_the_document_made_whole(items: list[dict], 
 def test_the_last_field_must_be_the_list_given_in_parts() -> None:
     with pytest.raises(ValueError):
         list(json_document_parts({"problems": [1], "after": 2}, "problems", iter([])))  # in `data`, not last
+
+
+def test_a_table_made_column_by_column_is_the_spooled_tables_row_by_row() -> None:
+    """`table` measures and pads a column at a time (a 3,000-row score table: 36 → 22 ms); SpooledTable a row at a
+    time. Random tables of wide, combining, control and bidi characters, short rows and empty columns: the same
+    lines."""
+    import random
+
+    alphabet = ["a", "1", ".", " ", "区", "财", "Ａ", "\u0301", "\x1b", "\n", "\u202e", "é", "", "—", "\t"]
+    chance = random.Random(18)
+    for _ in range(2000):
+        cols = chance.randint(1, 5)
+        rows = [["".join(chance.choice(alphabet) for _ in range(chance.randint(0, 4)))
+                 for _ in range(chance.randint(1 if n == 0 else 0, cols))] for n in range(chance.randint(1, 6))]
+        width = max(map(len, rows))
+        aligns = [chance.choice(["left", "right"]) for _ in range(width)] if chance.random() < 0.8 else None
+        spooled = SpooledTable()
+        for row in rows:
+            spooled.add(row)
+        assert list(spooled.lines(aligns, " | ")) == table(rows, aligns, " | "), rows
+        spooled.close()
