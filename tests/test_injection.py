@@ -625,3 +625,18 @@ def test_score_csv_quotes_a_bare_carriage_return(tmp_path, monkeypatch):
     assert len(table) == 9 and len({len(row) for row in table}) == 1
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in table for cell in row[3:5])
     assert "\r" in out and all(row[table[0].index("name")].endswith(" 甲\r=1+1") for row in table[1:])
+
+
+def test_html_escaping_is_the_standard_librarys() -> None:
+    """gapctl.escape.html writes html.escape(…, quote=True) out (the module is not imported at every start): the
+    same text for random strings of the characters it replaces, entities, control characters and CJK."""
+    import html as standard
+    import random
+
+    from gapctl.escape import html, plain
+
+    chance = random.Random(18)
+    alphabet = ["&", "<", ">", '"', "'", "a", "区", "&amp;", "&#x27;", "\x00", "\n", "\u202e"]
+    for _ in range(5000):
+        text = "".join(chance.choice(alphabet) for _ in range(chance.randint(0, 8)))
+        assert html(text) == standard.escape(plain(text), quote=True)

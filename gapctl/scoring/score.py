@@ -892,6 +892,16 @@ def period_scores(round_: Round, seen: tuple[str, ...] = (),
     return out
 
 
+def _group_values(round_: Round, score: UnitScore, by_id: dict[str, UnitScore], channels: dict[str, list[UnitScore]],
+                  periods: dict[str, list[UnitScore]]) -> dict[str, Any]:
+    """gapctl.scheme.constructs.groups.group_values: {} for a scheme without groups, without importing it."""
+    if not score.scheme.groups:
+        return {}
+    from gapctl.scheme.constructs.groups import group_values
+
+    return group_values(round_, score, by_id, channels, periods)
+
+
 def rank_round(round_: Round, scores: list[UnitScore], measures: dict[str, dict[str, Decimal]],
                final: bool = False, channels: dict[str, list[UnitScore]] | None = None,
                periods: dict[str, list[UnitScore]] | None = None, finished: set[int] | None = None) -> RoundScore:
@@ -899,8 +909,6 @@ def rank_round(round_: Round, scores: list[UnitScore], measures: dict[str, dict[
     scores it is built from (channels, subordinates, periods), then ranks and order. `finished`: id()s
     of scores finished already (read from gapctl.scoring.outcomes' finished records), not finished again;
     with it, the caller has set categories and rank bonuses (`rank_bonuses`) already."""
-    from gapctl.scheme.constructs.groups import group_values
-
     channels, periods = channels or {}, periods or {}
     if finished is None:
         rank_bonuses(scores, measures)
@@ -910,7 +918,7 @@ def rank_round(round_: Round, scores: list[UnitScore], measures: dict[str, dict[
     by_id = {s.unit.id: s for s in scores}
     for score in _subordinates_first(scores, by_id):
         if finished is None or id(score) not in finished:
-            finish_unit(score, group_values(round_, score, by_id, channels, periods))
+            finish_unit(score, _group_values(round_, score, by_id, channels, periods))
     _assign_ranks(scores)
     result = RoundScore(round_, sorted(scores, key=_order(round_)), channels=channels, periods=periods)
     if final:
