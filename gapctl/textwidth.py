@@ -19,9 +19,10 @@ def width(text: str) -> int:
 def _wide_width(text: str) -> int:
     total = 0
     for ch in text:
-        if unicodedata.combining(ch):
-            continue
-        total += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        if "\u4e00" <= ch <= "\u9fff":  # a CJK unified ideograph (most of a Chinese name): wide, not combining
+            total += 2
+        elif not unicodedata.combining(ch):
+            total += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
     return total
 
 

@@ -71,3 +71,16 @@ def test_a_table_made_column_by_column_is_the_spooled_tables_row_by_row() -> Non
             spooled.add(row)
         assert list(spooled.lines(aligns, " | ")) == table(rows, aligns, " | "), rows
         spooled.close()
+
+
+def test_cjk_ideographs_are_measured_as_the_unicode_database_says() -> None:
+    """textwidth takes U+4E00–U+9FFF as two columns without asking unicodedata (most of a Chinese name): every one
+    of them is wide and none is combining, in this Python's Unicode database."""
+    import unicodedata
+
+    from gapctl.textwidth import _wide_width
+
+    for code in range(0x4E00, 0xA000):
+        char = chr(code)
+        assert not unicodedata.combining(char) and unicodedata.east_asian_width(char) == "W", hex(code)
+    assert _wide_width("区财政局Ａé\u0301") == 8 + 2 + 1  # the others still asked for
