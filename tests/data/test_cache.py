@@ -354,8 +354,8 @@ def test_entries_of_other_versions_and_past_the_size_limit_are_pruned(tmp_path: 
     assert C.Cache(cache_dir, b"k" * 32).limit == 7 * 1024 * 1024
 
 
-@pytest.mark.parametrize("ref", [("U", "finance"), ("U", '区财政"局\\\n\x00\u2028'), ("I", "s", "1.10"), ("R", "s", "1", 0),
-                                 (), ("K",), ("U", "\ud800")])
+@pytest.mark.parametrize("ref", [("U", "finance"), ("U", '区财政"局\\\n\x00\u2028'), ("I", "s", "1.10"),
+                                 ("R", "s", "1", 0), (), ("K",), ("U", "\ud800")])
 def test_reference_names_are_the_json_of_their_id_tuples(ref: tuple) -> None:
     """A tuple of strings is written by hand (every unit, indicator and rule of a round is named each run), as
     the encoder writes it."""
