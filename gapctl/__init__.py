@@ -14,6 +14,10 @@ from typing import Any
 # of entities in (gapctl.io.xlsx refuses to read a workbook when OPENPYXL_LXML=True is forced).
 os.environ.setdefault("OPENPYXL_LXML", "False")
 
+from gapctl import classcode  # noqa: E402  (before any of gapctl's dataclasses is made)
+
+classcode.install()
+
 __version__ = "0.2.0"
 __all__ = ["load_round", "check", "validate", "load", "score", "__version__"]
 
