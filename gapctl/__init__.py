@@ -14,9 +14,18 @@ from typing import Any
 # of entities in (gapctl.io.xlsx refuses to read a workbook when OPENPYXL_LXML=True is forced).
 os.environ.setdefault("OPENPYXL_LXML", "False")
 
+import gc  # noqa: E402
+
 from gapctl import classcode  # noqa: E402  (before any of gapctl's dataclasses is made)
 
-classcode.install()
+if gc.isenabled():  # its read of the kept codes makes hundreds of objects and no garbage: not collected over
+    gc.disable()
+    try:
+        classcode.install()
+    finally:
+        gc.enable()
+else:
+    classcode.install()
 
 __version__ = "0.2.0"
 __all__ = ["load_round", "check", "validate", "load", "score", "__version__"]
