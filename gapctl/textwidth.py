@@ -47,15 +47,19 @@ def table(rows: list[list[str]], aligns: list[str] | None = None, sep: str = "  
     # measured and padded at once, most of them ASCII (a score table has 3,000 rows of ten cells)
     padded, widths = [], []
     for n, column in enumerate(itertools.zip_longest(*rows, fillvalue="")):
-        column = _escaped(column)
-        if "".join(column).isascii():
-            width = max(map(len, column))
-            padded.append([c.rjust(width) for c in column] if rights[n] else [c.ljust(width) for c in column])
+        head, *body = _escaped(column)  # the header apart: a Chinese label over a column of figures
+        head_width = len(head) if head.isascii() else _wide_width(head)
+        if "".join(body).isascii():
+            width = max(head_width, max(map(len, body), default=0))
+            cells = [c.rjust(width) for c in body] if rights[n] else [c.ljust(width) for c in body]
         else:
-            measured = [len(c) if c.isascii() else _wide_width(c) for c in column]
-            width = max(measured)
-            padded.append([c.rjust(width + len(c) - w) if rights[n] else c.ljust(width + len(c) - w)
-                           for c, w in zip(column, measured, strict=True)])
+            measured = [len(c) if c.isascii() else _wide_width(c) for c in body]
+            width = max(head_width, max(measured, default=0))
+            cells = [c.rjust(width + len(c) - w) for c, w in zip(body, measured, strict=True)] if rights[n] else \
+                [c.ljust(width + len(c) - w) for c, w in zip(body, measured, strict=True)]
+        extra = width + len(head) - head_width
+        cells.insert(0, head.rjust(extra) if rights[n] else head.ljust(extra))
+        padded.append(cells)
         widths.append(width)
     lines = [sep.join(cells).rstrip() for cells in zip(*padded, strict=True)]
     lines.insert(1, sep.join("-" * w for w in widths))  # the header's underline
