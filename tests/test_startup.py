@@ -80,3 +80,55 @@ def test_the_collector_is_paused_only_while_the_commands_are_imported(collecting
                          capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == str(collecting)
     assert int(out[1]) <= (8 if collecting else 0)
+
+
+@pytest.mark.parametrize(("args", "code"), [(["--version"], 0), (["score", "rounds/suizhou-2021"], 0),
+                                            (["score", "--no-such-option"], 2),
+                                            (["validate", "tests/bad/001-yaml-syntax-error"], 1)])
+def test_a_command_ends_without_teardown_as_the_interpreter_would_end_it(args: list[str], code: int,
+                                                                         tmp_path) -> None:
+    """`gapctl.cli.entry` (the console script) and `python -m gapctl` end the process with os._exit after the
+    command (`finish`): no object is freed one by one, but the exit status, everything printed (stdout to a file,
+    not a terminal: buffered), and every atexit function (a library's, a temporary directory's finalizer) are as a
+    normal exit gives them."""
+    import shutil
+
+    marker = tmp_path / "atexit-ran"
+    leftover = tmp_path / "made"
+    torn = tmp_path / "torn-down"
+    probe = ("import atexit, sys, tempfile\n"
+             f"atexit.register(lambda: open({str(marker)!r}, 'w').write('ran'))\n"
+             "class Last:\n"  # freed only when the interpreter takes its objects apart
+             f"    def __del__(self): open({str(torn)!r}, 'w').write('torn down')\n"
+             "last = Last()\n"
+             f"kept = tempfile.TemporaryDirectory(dir={str(tmp_path)!r}, prefix='made')\n"
+             "from gapctl.cli import entry\n"
+             f"entry({args!r})\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = tmp_path / "out.txt"
+    with open(out, "wb") as stdout:
+        run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.PIPE)
+    assert run.returncode == code
+    assert marker.read_text() == "ran" and not list(tmp_path.glob(f"{leftover.name}*"))
+    assert not torn.exists()                                 # the objects were not taken apart one by one
+    with open(tmp_path / "module.txt", "wb") as stdout:
+        module = subprocess.run([sys.executable, "-m", "gapctl", *args], cwd=ROOT, env=env, stdout=stdout,
+                                stderr=subprocess.PIPE)
+    assert module.returncode == code
+    assert out.read_bytes() == (tmp_path / "module.txt").read_bytes()
+    if args[0] == "score":
+        from typer.testing import CliRunner
+
+        from gapctl.cli import app
+
+        assert out.read_bytes().decode("utf-8") == CliRunner().invoke(app, args).stdout  # all of it, flushed
+    shutil.rmtree(tmp_path / "made", ignore_errors=True)
+
+
+def test_finish_leaves_a_message_exit_to_the_interpreter() -> None:
+    """sys.exit("message") prints the message and exits 1: `finish` returns for it (and for any code that is not a
+    number), and the interpreter ends the process as it does."""
+    from gapctl.cli import finish
+
+    assert finish("a message") is None
+    assert finish(2.5) is None

@@ -60,4 +60,41 @@ def main(argv: list[str] | None = None) -> None:
         warm.forget()
 
 
-__all__ = ["app", "main"]
+def entry(argv: list[str] | None = None) -> None:
+    """The `gapctl` console script and `python -m gapctl`: `main`, then the process ends without taking apart what
+    the command built (`finish`)."""
+    try:
+        main(argv)
+    except SystemExit as stop:
+        finish(stop.code)
+        raise
+    finish(0)
+
+
+def finish(code: object) -> None:
+    """End the process with exit status `code` as the interpreter would, less its teardown: non-daemon threads are
+    waited for, every atexit function runs (weakref finalizers, temporary directories, pools and clients among
+    them), stdout and stderr are flushed, and then the process exits without freeing each of the objects the
+    command built (~10 ms at 3,000 units, more at 30,000). A code that is not a number (a message), or a stream
+    that cannot be flushed (a closed pipe), returns: the caller exits as the interpreter does then."""
+    import atexit
+    import os
+    import sys
+
+    if code is None:
+        code = 0
+    if type(code) is not int:
+        return
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        threading._shutdown()  # type: ignore[attr-defined]
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(code & 0xFF)
+
+
+__all__ = ["app", "entry", "finish", "main"]
