@@ -109,7 +109,7 @@ def package_fingerprint(package: str, version: str, memo_directory: Path) -> str
     digest.update(version.encode())
     found = digest.hexdigest()
     if looked is not None and time.time_ns() - newest > _RACY_NS:
-        _write_memo(memo, f"{looked.hexdigest()} {found}\n")
+        _write_small(memo, f"{looked.hexdigest()} {found}\n")
     return found
 
 
@@ -153,8 +153,8 @@ def _read_memo(path: Path) -> list[str] | None:
 _HEX = set("0123456789abcdef")
 
 
-def _write_memo(path: Path, text: str) -> None:
-    """`text` as the file `path` (its directory made), atomically; nothing when it cannot be written."""
+def _write_small(path: Path, text: str) -> None:
+    """`text` (ASCII) as the file `path` (its directory made), atomically; nothing when it cannot be written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp.")
@@ -401,18 +401,8 @@ class Cache:
             os.close(fd)
 
     def _new_ledger(self, now: float, total: int) -> None:
-        """The ledger after a scan: its time and the size it left, nothing written since (atomically)."""
-        try:
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp.")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(b"%r %d\n" % (now, total))
-                os.replace(tmp, self.directory / LEDGER)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-        except OSError:
-            pass
+        """The ledger after a scan: its time and the size it left, nothing written since."""
+        _write_small(self.directory / LEDGER, f"{now!r} {total}\n")
 
     def _make(self) -> None:
         if not self.directory.is_dir():
@@ -427,7 +417,8 @@ class Cache:
 
     def prune(self, now: float | None = None) -> None:
         """Remove other versions unused for a day, stray temporary files, then the least recently
-        used entries until the cache is within its limit; one run at a time (a lock)."""
+        used entries until the cache is within its limit, and begin the ledger again (`prune_due`); one run at a
+        time (a lock)."""
         import fcntl
 
         from gapctl.data.locks import close_held, open_held
