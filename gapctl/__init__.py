@@ -14,17 +14,10 @@ from typing import Any
 # of entities in (gapctl.io.xlsx refuses to read a workbook when OPENPYXL_LXML=True is forced).
 os.environ.setdefault("OPENPYXL_LXML", "False")
 
-import gc  # noqa: E402
-
 from gapctl import classcode  # noqa: E402  (before any of gapctl's dataclasses is made)
+from gapctl.collector import paused_gc  # noqa: E402
 
-if gc.isenabled():  # its read of the kept codes makes hundreds of objects and no garbage: not collected over
-    gc.disable()
-    try:
-        classcode.install()
-    finally:
-        gc.enable()
-else:
+with paused_gc(freeze=False):  # its read of the kept codes makes hundreds of objects and no garbage
     classcode.install()
 
 __version__ = "0.2.0"

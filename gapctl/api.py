@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gapctl.collector import paused_gc
 from gapctl.data.model import Round
 from gapctl.data.sources import display_path, read_file
 from gapctl.i18n import _
 from gapctl.problems import UNREADABLE, Location, Problem, Report
-from gapctl.scoring.load import Loaded, build_round, build_scheme, build_unit_set, load, paused_gc, round_file
+from gapctl.scoring.load import Loaded, build_round, build_scheme, build_unit_set, load, round_file
 from gapctl.scoring.validate import validate
 
 

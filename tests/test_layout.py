@@ -20,7 +20,7 @@ PACKAGE = ROOT / "gapctl"
 # The leaf modules at the top of gapctl/: words, figures, escaping, problem kinds. They import
 # only each other (and the standard library or third-party packages).
 BASE = {"i18n", "figures", "escape", "textwidth", "names", "labels", "problems", "problem_formats", "codec", "memo",
-        "classcode"}
+        "classcode", "collector"}
 # gapctl/api.py is the scoring stage's public face (its path and names are kept: Dask pickles them).
 IN_SCORING = {"api"}
 # What runs gapctl rather than being used by it: the package root (its lazy public names), `python -m

@@ -287,8 +287,9 @@ def _checked_at(path: Path, rev: str) -> tuple[Any, Any]:
     import os
 
     from gapctl.api import CheckResult
+    from gapctl.collector import paused_gc
     from gapctl.data.tree import GitError, GitTree, toplevel
-    from gapctl.scoring.load import load, paused_gc
+    from gapctl.scoring.load import load
     from gapctl.scoring.validate import validate
 
     absolute = Path(os.path.abspath(path))

@@ -432,8 +432,8 @@ def _rendered(scored: RoundScore, source: Any, found: Shape, matrix_fields: list
 
 
 def _render_batch(context: tuple[Any, ...], batch: range) -> list[tuple[bytes, bytes]]:
+    from gapctl.collector import paused_gc
     from gapctl.scoring import details
-    from gapctl.scoring.load import paused_gc
 
     scored, source, found, matrix_fields, problem_fields = context
     out = []
@@ -701,8 +701,8 @@ def _spooled(plan: Any, extra: Any, spool: Any, progress: Any) -> None:
 def _spooled_batch(context: tuple[Any, Any], items: list[Any], _extra: Any) -> list[tuple[int, Any, Any, Any]]:
     """In a worker: each file's outcome encoded, its pieces, and its content hash (what
     the parent's plan.hashes keeps for gapctl.review.provenance), as gapctl.scoring.one_pass's workers do."""
+    from gapctl.collector import paused_gc
     from gapctl.scoring import outcomes
-    from gapctl.scoring.load import paused_gc
 
     plan, extra = context
     out = []
@@ -756,7 +756,7 @@ def _batched(job: Any, context: Any, paths: list[Path], workers: int, progress: 
 
 
 def _early_batch(plan: Any, items: list[Any], _extra: Any) -> list[tuple[int, bytes]]:
-    from gapctl.scoring.load import paused_gc
+    from gapctl.collector import paused_gc
 
     out = []
     with paused_gc():

@@ -117,8 +117,8 @@ _JOB: tuple[Any, ...] | None = None  # what forked workers render from (inherite
 
 def _render_range(span: tuple[int, int]) -> list[tuple[str, str, str]]:
     """(path, title, HTML body) of pages start..end: page 0 is the overview, then one per unit."""
+    from gapctl.collector import paused_gc
     from gapctl.report.markdown import overview, unit_page
-    from gapctl.scoring.load import paused_gc
 
     assert _JOB is not None
     scored, lang, previous, stamp, standing, provenance, history, robustness = _JOB
@@ -689,7 +689,7 @@ def _kept_piece(blob: bytes) -> Any:
 def _spooled_batch(packed: bytes) -> list[Any]:
     import pickle
 
-    from gapctl.scoring.load import paused_gc
+    from gapctl.collector import paused_gc
 
     with paused_gc():
         return _folded([_spooled_one(row) for row in pickle.loads(packed)])
@@ -716,8 +716,8 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
     import itertools
     from collections import deque
 
+    from gapctl.collector import paused_gc
     from gapctl.scoring import details
-    from gapctl.scoring.load import paused_gc
 
     spool.file.flush()  # the workers read it with pread
     _SPOOLED = (sources, work, spool.file.fileno(), spool.places, lang, fold)
@@ -780,7 +780,7 @@ PACK_FROM = 10_000  # units from which page workers are sent their batches' summ
 
 
 def _indexed_batch(indices: list[int]) -> list[Any]:
-    from gapctl.scoring.load import paused_gc
+    from gapctl.collector import paused_gc
 
     with paused_gc():
         return _folded([_spooled_one(_ROWS[0][i]) for i in indices])

@@ -324,7 +324,7 @@ class Gates:
 
 def _scored(loaded: Loaded, check: bool = True) -> RoundScore:
     """Score one side; `check` also validates it (the newer side: the older was checked when it landed)."""
-    from gapctl.scoring.load import paused_gc
+    from gapctl.collector import paused_gc
     from gapctl.scoring.validate import validate
 
     round_ = loaded.round

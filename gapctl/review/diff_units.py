@@ -21,10 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gapctl.collector import paused_gc
 from gapctl.data.sources import SourceFile
 from gapctl.data.spool import Spool
 from gapctl.scoring import details, executors, outcomes
-from gapctl.scoring.load import paused_gc
 from gapctl.scoring.score import UnitScore
 
 

@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gapctl.collector import paused_gc
 from gapctl.data.model import Observations
 from gapctl.data.sources import read_file
-from gapctl.scoring.load import build_observations, paused_gc
+from gapctl.scoring.load import build_observations
 from gapctl.scoring.outcomes import planned_score
 from gapctl.scoring.score import RoundScore, UnitScore, score_channel
 

@@ -6,15 +6,13 @@ read; cross-references and arithmetic are `validate`'s job.
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gapctl.collector import paused_gc
 from gapctl.data import schema as S
 from gapctl.data.assumptions import collect
 from gapctl.data.model import (
@@ -189,25 +187,6 @@ def unreadable_problem(path: Path, message: str) -> Problem:
 
 
 # --- public entry points --------------------------------------------------------------
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while loading.
-
-    Loading builds millions of small acyclic objects; every gen-2 collection walks all
-    of them again, which made a 3,000-unit round ~1.5× slower. Nothing here makes cycles
-    that need collecting; afterwards what was built is frozen (`gc.freeze`, so printing
-    30,000 rows does not trigger collections that walk it) and the collector resumes.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.freeze()  # what was built stays: later collections need not walk it again
-            gc.enable()
-
 
 def load(path: Path | str, tree: Any = None,
          memo: dict[tuple[str, str], tuple[Any, list[Problem]]] | None = None,

@@ -25,9 +25,9 @@ from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from gapctl.collector import paused_gc
 from gapctl.scoring import outcomes
 from gapctl.scoring.executors import chosen, forked_pool
-from gapctl.scoring.load import paused_gc
 
 Extra = Callable[[Any, Any, Any], Any]  # (plan, a unit's full score before ranking, its observations) → kept
 # An extra may have a `prepare(plan)` attribute: called once in the parent before the workers fork, for what the

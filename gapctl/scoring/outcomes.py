@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gapctl import codec, i18n
+from gapctl.collector import paused_gc
 from gapctl.data import cache as C
 from gapctl.data.journal import pending
 from gapctl.data.model import Evidence, Round, Unit
@@ -35,7 +36,7 @@ from gapctl.data.tree import DiskTree
 from gapctl.problems import ERROR, Report
 from gapctl.scoring import compact
 from gapctl.scoring.executors import chosen, forked_pool
-from gapctl.scoring.load import Loaded, build_observations, load, paused_gc, second_file, unreadable_problem
+from gapctl.scoring.load import Loaded, build_observations, load, second_file, unreadable_problem
 from gapctl.scoring.score import (
     ExternalShare,
     RoundScore,
