@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -59,10 +60,11 @@ SUBTOTALS = ("earned", "applicable", "base", "penalty", "external", "bonus", "bo
 
 
 @dataclass(slots=True)
-class Subtotals:
+class Subtotals(Mapping[str, Value]):
     """A unit's subtotals as they stood when a condition was decided (`UnitEnv.snapshot`, kept in each Decision for
-    explain), read by name as the dict they were is read (`in`, `[]`, `get`, `dict(...)`). Eight slots, not a dict
-    of eight: a round keeps two or three a unit (a dict each was ~8 MB of a 30,000-unit round's parent)."""
+    explain): a Mapping (`in`, `get`, `items`, `dict(...)` come from its `[]`, order and length), read as the dict
+    they were is read. Eight slots, not a dict of eight: a round keeps two or three a unit (a dict each was ~8 MB of
+    a 30,000-unit round's parent)."""
 
     earned: Value
     applicable: Value
@@ -73,28 +75,16 @@ class Subtotals:
     bonus_raw: Value
     total: Value
 
-    def __contains__(self, name: object) -> bool:
-        return name in SUBTOTALS
-
     def __getitem__(self, name: str) -> Value:
         if name not in SUBTOTALS:
             raise KeyError(name)
         return getattr(self, name)  # type: ignore[no-any-return]
 
-    def get(self, name: str, default: Any = None) -> Any:
-        return getattr(self, name) if name in SUBTOTALS else default
-
-    def keys(self) -> tuple[str, ...]:
-        return SUBTOTALS
-
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[str]:
         return iter(SUBTOTALS)
 
     def __len__(self) -> int:
         return len(SUBTOTALS)
-
-    def items(self) -> list[tuple[str, Value]]:
-        return [(name, getattr(self, name)) for name in SUBTOTALS]
 
 
 class UnitEnv:
