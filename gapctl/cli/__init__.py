@@ -11,6 +11,8 @@ inside the command functions: at import time a command module imports typer, the
 Nothing below imports `gapctl.cli`.
 """
 
+from collections.abc import Callable
+
 from gapctl.collector import paused_gc
 
 # Importing typer and the commands' modules makes tens of thousands of objects and no garbage: the collector ran
@@ -56,10 +58,15 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def entry(argv: list[str] | None = None) -> None:
-    """The `gapctl` console script and `python -m gapctl`: `main`, then the process ends without taking apart what
-    the command built (`finish`)."""
+    """The `gapctl` console script: `main`, then the process ends without taking apart what the command built."""
+    ended(lambda: main(argv))
+
+
+def ended(command: Callable[[], None]) -> None:
+    """Run `command` (a command line), then end the process with its exit status (`finish`): the console script's
+    and `python -m gapctl`'s way out."""
     try:
-        main(argv)
+        command()
     except SystemExit as stop:
         finish(stop.code)
         raise
@@ -92,4 +99,4 @@ def finish(code: object) -> None:
     os._exit(code & 0xFF)
 
 
-__all__ = ["app", "entry", "finish", "main"]
+__all__ = ["app", "ended", "entry", "finish", "main"]
