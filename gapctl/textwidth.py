@@ -67,7 +67,8 @@ def table(rows: list[list[str]], aligns: list[str] | None = None, sep: str = "  
 
 
 def _escaped(cells: Iterable[str]) -> list[str]:
-    """Cells escaped for the terminal (`_measured`'s rule, for a column)."""
+    """Cells escaped for the terminal (a row's for `_measured`, a column's for `table`): all of them as they are when
+    they are printable (tested on them joined), else each that is not through `escape.plain_line`."""
     cells = list(cells)
     if "".join(cells).isprintable():
         return cells
@@ -140,11 +141,7 @@ def _measured(row: list[str]) -> tuple[list[str], list[int]]:
     """A row's cells escaped for the terminal and their widths. plain_line, width and pad inlined (same tests, same
     results): a table has a cell per unit and column. A row whose cells are all printable ASCII (tested on the row
     joined: both are per character) needs neither escaping nor width look-ups; the others are taken cell by cell."""
-    joined = "".join(row)
-    if not joined.isprintable():
-        from gapctl.escape import plain_line
-
-        row = [c if c.isprintable() else plain_line(c) for c in row]
-    elif joined.isascii():
+    row = _escaped(row)
+    if "".join(row).isascii():
         return row, list(map(len, row))
     return row, [len(c) if c.isascii() else _wide_width(c) for c in row]
