@@ -28,15 +28,12 @@ entries unused for a day, then the least recently used entries past `GAPCTL_CACH
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
-import json
 import os
-import shutil
 import stat
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -157,7 +154,7 @@ def _write_small(path: Path, text: str) -> None:
     """`text` (ASCII) as the file `path` (its directory made), atomically; nothing when it cannot be written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp.")
+        fd, tmp = _mkstemp(path.parent, ".tmp.")
         try:
             with os.fdopen(fd, "w", encoding="ascii") as out:
                 out.write(text)
@@ -167,6 +164,19 @@ def _write_small(path: Path, text: str) -> None:
             raise
     except OSError:
         pass
+
+
+def _mkstemp(directory: Path, prefix: str) -> tuple[int, str]:
+    """A new file in `directory` (mode 0600, O_EXCL) and its path, as tempfile.mkstemp makes it, without importing
+    tempfile (and random) in every run that writes an entry."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _attempt in range(100):
+        name = os.path.join(directory, prefix + os.urandom(6).hex())
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no temporary name left", str(directory))
 
 
 def content_hash(data: bytes) -> str:
@@ -231,7 +241,7 @@ def _secret() -> bytes | None:
         return data
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key.")  # mode 0600
+        fd, tmp = _mkstemp(path.parent, ".key.")  # mode 0600
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(os.urandom(KEY_BYTES))  # what secrets.token_bytes gives, without importing it
@@ -267,6 +277,7 @@ def tracked_by_git(directory: Path) -> bool:
     parent = directory.parent
     if not _in_git(parent):
         return False
+    import subprocess
     try:
         listed = subprocess.run(["git", "-C", str(parent), "ls-files", "-z", "--", directory.name],
                                 capture_output=True, timeout=30, check=False)
@@ -355,7 +366,7 @@ class Cache:
                 if any(os.path.islink(d) for d in (self.here, target.parent)):
                     return  # planted while we ran: never write through a link
                 self._dirs.add(target.parent)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp.")
+            fd, tmp = _mkstemp(target.parent, ".tmp.")
             try:
                 with os.fdopen(fd, "wb") as out:  # in parts: a round's finished records are ~9 MB at 30,000 units
                     out.write(MAGIC + self._sign(key, payload))
@@ -420,6 +431,7 @@ class Cache:
         used entries until the cache is within its limit, and begin the ledger again (`prune_due`); one run at a
         time (a lock)."""
         import fcntl
+        import shutil
 
         from gapctl.data.locks import close_held, open_held
 
@@ -498,11 +510,18 @@ def reference_name(ref: tuple[Any, ...]) -> str:
     of its units, rules and indicators: a tuple of strings is written here as the encoder writes it)."""
     if all(type(part) is str for part in ref):
         return "[" + ",".join(map(_STRING, ref)) + "]"
+    global _NAMES
+    if _NAMES is None:
+        import json
+        _NAMES = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps with these options
     return _NAMES.encode(ref)
 
 
-_NAMES = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps with these options, made once
-_STRING = json.encoder.encode_basestring  # how _NAMES writes a string (ensure_ascii=False)
+_NAMES: Any = None  # `reference_name`'s encoder, made on first use (json is imported only then)
+try:  # how json's encoder writes a string (ensure_ascii=False), without importing json (~1 ms a run)
+    from _json import encode_basestring as _STRING
+except ImportError:  # pragma: no cover - a Python without the C accelerator
+    from json.encoder import py_encode_basestring as _STRING
 
 
 _KINDS: dict[str, Any] | None = None

@@ -28,7 +28,6 @@ The journal's name ends in `.tmp`, like the temporary files, so git ignores it w
 from __future__ import annotations
 
 import errno
-import json
 import os
 import shutil
 import stat
@@ -229,6 +228,8 @@ class Journal:
 
     def _append(self, record: dict[str, Any]) -> None:
         assert self.fd is not None
+        import json
+
         data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         view = memoryview(data)
         while view:
@@ -275,6 +276,8 @@ class Journal:
 
     @classmethod
     def read(cls, path: Path) -> Journal:
+        import json
+
         journal = cls(path.parent, path)
         try:
             lines = path.read_bytes().split(b"\n")

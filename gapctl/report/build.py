@@ -326,7 +326,7 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     work = functools.partial(_page, job)
 
     tally = Tally()
-    spans: dict[str, tuple[int, int]] = {}  # unit id → where its section is in `sections`
+    spans: list[tuple[int, int]] = []  # where each unit's section is in `sections`, in the units' order
     _MADE_DIRS.clear()
     _round_facts(scored)  # counted here, before the workers fork: each would walk every unit (and copy its pages)
     rows = details.units_of(*sources, order=scored.units)
@@ -345,18 +345,25 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
         (into[0] / "units").mkdir(exist_ok=True)
     if len(scored.units) >= RANKINGS_FIRST:  # before the page workers fork (see RANKINGS_FIRST)
         rankings_ahead(scored, lang, ext)
+    units = len(scored.units)
     with tempfile.TemporaryFile() as sections, closing(made):  # report.html's unit sections, until the overview
-        for n, (s, (path, data, part, charts, unit_tally)) in enumerate(zip(scored.units, made, strict=True)):
-            if n == 0 and details.PARALLEL_FROM <= len(scored.units) < RANKINGS_FIRST:  # the workers busy: the
+        # by place, not by unit: while the page workers run the parent touches no summary (nor its unit's id), whose
+        # pages it shares with them (a reference count written copies the page: ~30 MB at 30,000 units)
+        made_pages = 0
+        for path, data, part, charts, unit_tally in made:
+            if not made_pages and details.PARALLEL_FROM <= units < RANKINGS_FIRST:  # the workers busy: the
                 rankings_ahead(scored, lang, ext)  # overview's rankings
+            made_pages += 1
             if unit_tally is not None:
                 tally.merge(unit_tally)
             yield path, data
             if html:
-                spans[s.unit.id] = (sections.tell(), len(part))
+                spans.append((sections.tell(), len(part)))
                 sections.write(part)
             for name, chart in charts.items():
                 yield f"charts/{name}", (chart + "\n").encode("utf-8")
+        if made_pages != units:  # (as zip(strict=True) said it when the pages were zipped with the summaries)
+            raise ValueError(f"{made_pages} pages made for {units} units")
         page = overview(scored, lang, ext, stamp, standing, None if html else (issue if issue else None), tally=tally)
         page = _with_provenance(page, provenance, lang)
         if not html:
@@ -373,8 +380,9 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
         def parts() -> Any:
             yield from _framed(html_render.document_head(scored.round.title, lang, around), body, around, flat=True,
                                tail=False)
+            place = {id(s): n for n, s in enumerate(scored.units)}
             for s in scored.in_rank_order():  # as `pages` orders them
-                start, length = spans[s.unit.id]
+                start, length = spans[place[id(s)]]
                 sections.seek(start)
                 yield sections.read(length)
             yield html_render.DOCUMENT_TAIL.encode("utf-8")
@@ -686,13 +694,19 @@ def _kept_piece(blob: bytes) -> Any:
     return TailPiece.from_record(record) if record is not None else pickle.loads(blob)
 
 
-def _spooled_batch(packed: bytes) -> list[Any]:
+def _spooled_batch(place: tuple[int, int]) -> list[Any]:
+    """The results of a batch whose rows `_packed` wrote at `place` (offset, length) of the packs' file."""
     import pickle
 
     from gapctl.collector import paused_gc
 
+    offset, length = place
+    packed = os.pread(_PACKS[0].fileno(), length, offset)
     with paused_gc():
         return _folded([_spooled_one(row) for row in pickle.loads(packed)])
+
+
+_PACKS: list[Any] = []  # [the file of the batches' packed rows] (`_each_spooled`), which the page workers inherit
 
 
 def _folded(results: list[Any]) -> list[Any]:
@@ -735,13 +749,29 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
 
         packed = len(sources) == 1 and total >= PACK_FROM  # --compare's rows hold another round's summaries: in place
         round_ = sources[0].round
-        if packed:
-            _shared(round_)  # before the fork: the workers inherit it
+        places: list[tuple[int, int]] = []
+        if packed:  # every batch packed before the fork, into a file the workers read (`_spooled_batch`): while they
+            # run the parent touches no summary, whose pages it shares with them (pickling one writes the reference
+            # count of each of its objects, and the page is copied: ~40 MB of the parent's at 30,000 units)
+            import tempfile
+
+            packs = tempfile.TemporaryFile()
+            _shared(round_)
+            for n in range(0, total, details.BATCH):
+                data = _packed(round_, rows[n:n + details.BATCH])
+                places.append((packs.tell(), len(data)))
+                packs.write(data)
+            packs.flush()
+            _PACKS[:] = [packs]
+            _SHARED[1:2] = [{}]  # by id(): the parent's, not needed once packed
+            rows = []
 
         def batches() -> Any:
+            if packed:
+                yield from places
+                return
             for n in range(0, total, details.BATCH):
-                yield _packed(round_, rows[n:n + details.BATCH]) if packed else list(range(n, min(n + details.BATCH,
-                                                                                                    total)))
+                yield list(range(n, min(n + details.BATCH, total)))
         done = 0
         _ROWS[:] = [rows]
         gc.collect()
@@ -768,6 +798,9 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
             gc.unfreeze()
             _ROWS.clear()
             _SHARED.clear()  # the round's objects by key (at 30,000 units ~10 MB): not needed by the overview
+            for packs in _PACKS:
+                packs.close()
+            _PACKS.clear()
     finally:
         _SPOOLED = None
 
