@@ -6,25 +6,32 @@ command line starts fast.
 
 from __future__ import annotations
 
+import gc
 import os
-from typing import Any
 
 # Workbooks are read and written through openpyxl's standard-library XML path with defusedxml,
 # whether or not lxml is installed (python-docx brings it): the same bytes out, the same refusals
 # of entities in (gapctl.io.xlsx refuses to read a workbook when OPENPYXL_LXML=True is forced).
 os.environ.setdefault("OPENPYXL_LXML", "False")
 
-from gapctl import classcode  # noqa: E402  (before any of gapctl's dataclasses is made)
-from gapctl.collector import paused_gc  # noqa: E402
+# The collector paused (as gapctl.collector.paused_gc(freeze=False) does, before that module and what it imports
+# are) while the modules gapctl's first imports bring (typing, re, hashlib, ...) are imported and the kept class code
+# is read: hundreds of objects and no garbage, and a collection every few hundred.
+_COLLECTING = gc.isenabled()
+gc.disable()
+try:
+    from gapctl import classcode  # (before any of gapctl's dataclasses is made)
 
-with paused_gc(freeze=False):  # its read of the kept codes makes hundreds of objects and no garbage
     classcode.install()
+finally:
+    if _COLLECTING:
+        gc.enable()
 
 __version__ = "0.2.0"
 __all__ = ["load_round", "check", "validate", "load", "score", "__version__"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in ("load_round", "check", "score"):
         from gapctl import api
         return getattr(api, name)

@@ -721,8 +721,8 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
     """`gapctl.scoring.details.each` with the first source's details from `spool` (a PieceSpool of kept
     observations by file, or of `TailPiece`s, or empty: then from the files): a unit whose tail was made in
     `lang` and still holds after ranking is given to `work` as a `Tailed`. Large rounds in a pool of forked
-    workers, which from PACK_FROM units are sent each batch's summaries (`_packed`) rather than reading them from
-    the parent's memory. `fold(results)`: what a pool's worker sends instead of a batch's results (e.g. one sum
+    workers, which from PACK_FROM units read each batch's summaries from a file the parent packed them into
+    (`_packed`) before it forked them, rather than from the parent's memory. `fold(results)`: what a pool's worker sends instead of a batch's results (e.g. one sum
     for the batch), the same number of results in the same order; one process gives every result as `work` made
     it."""
     global _SPOOLED
@@ -807,7 +807,7 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
 
 _ROWS: list[Any] = []  # the rows, for `_indexed_batch`
 IN_FLIGHT = 3  # batches sent ahead to each page worker
-PACK_FROM = 10_000  # units from which page workers are sent their batches' summaries (`_packed`) instead of reading
+PACK_FROM = 10_000  # units from which page workers read their batches' summaries packed (`_packed`) instead of reading
 # them in the memory they share with the parent: below it the pages of summaries a worker copies (reference counts)
 # cost less than the parent's pickling (3,000 units: ~0.4 CPU s of the parent's, ~10% of a report's CPU time)
 
