@@ -722,9 +722,9 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
     observations by file, or of `TailPiece`s, or empty: then from the files): a unit whose tail was made in
     `lang` and still holds after ranking is given to `work` as a `Tailed`. Large rounds in a pool of forked
     workers, which from PACK_FROM units read each batch's summaries from a file the parent packed them into
-    (`_packed`) before it forked them, rather than from the parent's memory. `fold(results)`: what a pool's worker sends instead of a batch's results (e.g. one sum
-    for the batch), the same number of results in the same order; one process gives every result as `work` made
-    it."""
+    (`_packed`) before it forked them, rather than from the parent's memory. `fold(results)`: what a pool's
+    worker sends instead of a batch's results (e.g. one sum for the batch), the same number of results in the
+    same order; one process gives every result as `work` made it."""
     global _SPOOLED
     import gc
     import itertools
