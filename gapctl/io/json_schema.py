@@ -20,7 +20,7 @@ DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 def _scalar(kind: str) -> dict[str, Any]:
     return {
         "text": {"type": "string"},
-        "id": {"type": "string", "pattern": S.ID_PATTERN.pattern},
+        "id": {"type": "string", "pattern": S.ID_REGEX},
         "int": {"type": "integer", "minimum": 0},
         "number": {"type": "number"},
         "points": {"type": "number", "minimum": 0, "maximum": 100000},
