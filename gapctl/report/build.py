@@ -756,13 +756,13 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
             import tempfile
 
             packs = tempfile.TemporaryFile()
+            _PACKS[:] = [packs]
             _shared(round_)
             for n in range(0, total, details.BATCH):
                 data = _packed(round_, rows[n:n + details.BATCH])
                 places.append((packs.tell(), len(data)))
                 packs.write(data)
             packs.flush()
-            _PACKS[:] = [packs]
             _SHARED[1:2] = [{}]  # by id(): the parent's, not needed once packed
             rows = []
 
@@ -798,11 +798,11 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
             gc.unfreeze()
             _ROWS.clear()
             _SHARED.clear()  # the round's objects by key (at 30,000 units ~10 MB): not needed by the overview
-            for packs in _PACKS:
-                packs.close()
-            _PACKS.clear()
     finally:
         _SPOOLED = None
+        for packs in _PACKS:
+            packs.close()
+        _PACKS.clear()
 
 
 _ROWS: list[Any] = []  # the rows, for `_indexed_batch`
