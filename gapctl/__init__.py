@@ -6,7 +6,6 @@ command line starts fast.
 
 from __future__ import annotations
 
-import gc
 import os
 
 # Workbooks are read and written through openpyxl's standard-library XML path with defusedxml,
@@ -14,18 +13,14 @@ import os
 # of entities in (gapctl.io.xlsx refuses to read a workbook when OPENPYXL_LXML=True is forced).
 os.environ.setdefault("OPENPYXL_LXML", "False")
 
-# The collector paused (as gapctl.collector.paused_gc(freeze=False) does, before that module and what it imports
-# are) while the modules gapctl's first imports bring (typing, re, hashlib, ...) are imported and the kept class code
-# is read: hundreds of objects and no garbage, and a collection every few hundred.
-_COLLECTING = gc.isenabled()
-gc.disable()
-try:
+from gapctl.collector import paused_gc  # noqa: E402  (it imports gc alone)
+
+# paused while the modules gapctl's first imports bring (typing, re, hashlib, ...) are imported and the kept class
+# code is read: hundreds of objects and no garbage, and a collection every few hundred
+with paused_gc(freeze=False):
     from gapctl import classcode  # (before any of gapctl's dataclasses is made)
 
     classcode.install()
-finally:
-    if _COLLECTING:
-        gc.enable()
 
 __version__ = "0.2.0"
 __all__ = ["load_round", "check", "validate", "load", "score", "__version__"]

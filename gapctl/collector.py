@@ -6,25 +6,34 @@ cycles to collect, and every collection on the way walks all of them again (a 3,
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+import gc  # and nothing else: gapctl/__init__ pauses the collector with this before the standard library's modules
 
 
-@contextmanager
-def paused_gc(freeze: bool = True) -> Iterator[None]:
+class _Paused:
+    """`paused_gc`'s block (a class, not contextlib's decorator: importing contextlib, collections and functools ran
+    the collections gapctl's first line pauses)."""
+
+    __slots__ = ("freeze", "was_enabled")
+
+    def __init__(self, freeze: bool) -> None:
+        self.freeze, self.was_enabled = freeze, False
+
+    def __enter__(self) -> None:
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.was_enabled:
+            if self.freeze:
+                gc.freeze()
+            gc.enable()
+
+
+def paused_gc(freeze: bool = True) -> _Paused:
     """Pause the collector for the block, and leave it as it was. `freeze`: what was built stays, so later
     collections need not walk it again (`gc.freeze`; printing 30,000 rows after loading them triggered collections
     that did); not for what a library user's program may hold at the time (importing gapctl)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            if freeze:
-                gc.freeze()
-            gc.enable()
+    return _Paused(freeze)
 
 
 __all__ = ["paused_gc"]
