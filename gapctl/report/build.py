@@ -700,19 +700,18 @@ def _kept_piece(blob: bytes) -> Any:
     return TailPiece.from_record(record) if record is not None else pickle.loads(blob)
 
 
-def _spooled_batch(place: tuple[int, int]) -> list[Any]:
-    """The results of a batch whose rows `_packed` wrote at `place` (offset, length) of the packs' file."""
+def _spooled_batch(number: int) -> list[Any]:
+    """The results of the batch whose rows `_packed` kept under its number in the packs' spool."""
     import pickle
 
     from gapctl.collector import paused_gc
 
-    offset, length = place
-    packed = os.pread(_PACKS[0].fileno(), length, offset)
+    packed = _PACKS[0].get(number)
     with paused_gc():
         return _folded([_spooled_one(row) for row in pickle.loads(packed)])
 
 
-_PACKS: list[Any] = []  # [the file of the batches' packed rows] (`_each_spooled`), which the page workers inherit
+_PACKS: list[Any] = []  # [a Spool of the batches' packed rows by number] (`_each_spooled`), which page workers inherit
 
 
 def _folded(results: list[Any]) -> list[Any]:
@@ -755,26 +754,23 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
 
         packed = len(sources) == 1 and total >= PACK_FROM  # --compare's rows hold another round's summaries: in place
         round_ = sources[0].round
-        places: list[tuple[int, int]] = []
         if packed:  # every batch packed before the fork, into a file the workers read (`_spooled_batch`): while they
             # run the parent touches no summary, whose pages it shares with them (pickling one writes the reference
             # count of each of its objects, and the page is copied: ~40 MB of the parent's at 30,000 units)
-            import tempfile
+            from gapctl.data.spool import Spool
 
-            packs = tempfile.TemporaryFile()
+            packs = Spool()
             _PACKS[:] = [packs]
             _shared(round_)
-            for n in range(0, total, details.BATCH):
-                data = _packed(round_, rows[n:n + details.BATCH])
-                places.append((packs.tell(), len(data)))
-                packs.write(data)
-            packs.flush()
+            for number, n in enumerate(range(0, total, details.BATCH)):
+                packs[number] = _packed(round_, rows[n:n + details.BATCH])
+            packs.file.flush()
             _SHARED[1:2] = [{}]  # by id(): the parent's, not needed once packed
             rows = []
 
         def batches() -> Any:
             if packed:
-                yield from places
+                yield from range(len(_PACKS[0]))
                 return
             for n in range(0, total, details.BATCH):
                 yield list(range(n, min(n + details.BATCH, total)))
