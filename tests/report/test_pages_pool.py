@@ -30,6 +30,7 @@ def test_rankings_made_before_the_page_workers_fork_give_the_same_report(fmt: st
     monkeypatch.chdir(repo)
     monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pool is used
     monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
     made = []
     ahead = markdown.rankings_ahead
 
@@ -112,6 +113,7 @@ def test_page_workers_sent_their_summaries_or_reading_them_in_place_give_the_sam
     monkeypatch.chdir(repo)
     monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pool is used
     monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
     monkeypatch.setenv("GAPCTL_JOBS", "2")
     monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
     sent = []
@@ -129,5 +131,60 @@ def test_page_workers_sent_their_summaries_or_reading_them_in_place_give_the_sam
         result = CliRunner().invoke(app, ["report", "rounds/suizhou-2022", "--out", str(out)])
         assert result.exit_code == 0, result.output
         assert bool(sent) == (pack_from == 1)
+        runs.append(report_bytes(out))
+    assert len(runs[0]) > 3 and runs[0] == runs[1]
+
+
+def test_pages_are_joined_in_this_process_unless_ranking_can_change_a_tail() -> None:
+    """`build.joined_only`: one round with its tails made, and no leaf whose figures ranking can change in a tail
+    (a rank rule among the main indicators or any section but the bonus items, whose rows are made from the
+    summary; a threshold rule or a gate among the penalty items); never with --compare or without tails."""
+    from types import SimpleNamespace as NS
+
+    def source(*leaves) -> NS:
+        return NS(round=NS(schemes={"s": NS(leaves=lambda: list(leaves))}))
+
+    def leaf(section: str, *kinds: str, gate: object = None) -> NS:
+        return NS(section=section, rules=[NS(kind=kind) for kind in kinds], gate=gate)
+
+    plain = [leaf("main", "all-or-nothing"), leaf("main", "ratio", gate=object()), leaf("bonus", "rank"),
+             leaf("bonus", "threshold", gate=object()), leaf("penalty", "per-occurrence")]
+    assert build.joined_only([source(*plain)], "zh")
+    assert not build.joined_only([source(*plain)], None)  # no tails made
+    assert not build.joined_only([source(*plain), source(*plain)], "zh")  # --compare
+    for changing in (leaf("main", "all-or-nothing", "rank"), leaf("penalty", "rank"), leaf("penalty", "threshold"),
+                     leaf("penalty", "per-occurrence", gate=object())):
+        assert not build.joined_only([source(*plain, changing)], "zh"), changing
+
+
+@pytest.mark.usefixtures("own_cache_home")
+def test_pages_joined_in_this_process_are_those_of_the_page_pool(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A round whose tails ranking leaves alone has its pages joined in the parent even when it is large
+    (GAPCTL_JOBS=2, no batch packed for a page worker): the same files as the page pool gives."""
+    from typer.testing import CliRunner
+
+    from gapctl.cli import app
+    from gapctl.scoring import details, outcomes
+    from tests.conftest import copy_repo
+
+    repo = copy_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(build, "PACK_FROM", 1)  # the page pool, when used, packs its batches
+    monkeypatch.setenv("GAPCTL_JOBS", "2")
+    monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+    sent = []
+    packed = build._packed
+    monkeypatch.setattr(build, "_packed", lambda *args: sent.append(1) or packed(*args))
+    joined_only = build.joined_only
+    runs = []
+    for pool in (False, True):
+        monkeypatch.setattr(build, "joined_only", (lambda *args: False) if pool else joined_only)
+        sent.clear()
+        out = tmp_path / f"out-{pool}"
+        result = CliRunner().invoke(app, ["report", "rounds/suizhou-2022", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert bool(sent) == pool
         runs.append(report_bytes(out))
     assert len(runs[0]) > 3 and runs[0] == runs[1]

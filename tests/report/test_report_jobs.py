@@ -72,6 +72,7 @@ def test_report_command_gives_the_same_bytes_in_a_pool_or_one_process_with_or_wi
     monkeypatch.chdir(repo)
     monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pool is used
     monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
     runner = CliRunner()
     runs = []
     for jobs, cache in (("1", False), ("2", True), ("2", True), ("1", True)):
@@ -105,6 +106,7 @@ def test_report_without_the_cache_reads_each_unit_file_once_and_gives_the_same_b
     monkeypatch.chdir(repo)
     monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pools are used
     monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
     read_again = details.observations
 
     def refuse(*args, **kwargs):
@@ -149,6 +151,7 @@ def test_report_page_workers_are_forked_again_after_gapctl_worker_batches(tmp_pa
     monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pools are used
     monkeypatch.setattr(details, "BATCH", 1)  # a batch a unit: several batches a worker
     monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
     asked: list[int | None] = []
     start = multiprocessing.pool.Pool.__init__
 

@@ -177,6 +177,7 @@ def test_report_joined_from_tails_is_the_same_in_a_pool_and_one_process_cache_on
     monkeypatch.chdir(repo)
     monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pools are used
     monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
     monkeypatch.setattr(one_pass, "BATCH", 3)
     runner = CliRunner()
     for name, lang in (("yanjiang-2021", "en"), ("shanwei-2020", None)):
@@ -207,6 +208,7 @@ def test_a_page_worker_that_fails_leaves_the_old_report_and_nothing_beside_it(
     monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the page pool is used
     monkeypatch.setattr(details, "BATCH", 1)
     monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
     out = tmp_path / "out"
     before, _spool = tailed_report(path, "html", "en", out)
     last = sorted(rel for rel in before if rel.startswith("units/"))[-1]
@@ -235,6 +237,7 @@ def test_unit_pages_written_by_the_page_workers_are_those_the_parent_would_write
     monkeypatch.setattr(details, "PARALLEL_FROM", 2)
     monkeypatch.setattr(details, "BATCH", 2)
     monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
     runs = []
     for jobs in ("2", "1"):
         run_with(monkeypatch, jobs, False)
