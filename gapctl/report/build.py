@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing as mp
 import os
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -88,13 +89,18 @@ def _with_provenance(page: Any, provenance: Any, lang: str) -> Any:
     """The page with the provenance at its end: the whole block on the overview, a line on a unit's page."""
     if provenance is None:
         return page
-    from gapctl.report.markdown import provenance_block
+    return dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n"
+                               + "\n".join(_provenance_lines(page, provenance, lang)))
 
+
+def _provenance_lines(page: Any, provenance: Any, lang: str) -> list[str]:
+    """What `_with_provenance` adds to the page: the whole block on the overview, a line on a unit's page."""
     if page.path.startswith("index"):
-        extra = provenance_block(provenance, lang)
-    else:  # the same line on every unit's page: made once (the manifest's hash covers every file of the round)
-        extra = _unit_footer(provenance, lang)
-    return dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(extra))
+        from gapctl.report.markdown import provenance_block
+
+        return provenance_block(provenance, lang)
+    return _unit_footer(provenance, lang)  # the same line on every unit's page: made once (the manifest's hash
+    # covers every file of the round)
 
 
 def _unit_footer(provenance: Any, lang: str) -> list[str]:
@@ -370,21 +376,23 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
         if made_pages != units:  # (as zip(strict=True) said it when the pages were zipped with the summaries)
             raise ValueError(f"{made_pages} pages made for {units} units")
         page = overview(scored, lang, ext, stamp, standing, None if html else (issue if issue else None), tally=tally)
-        page = _with_provenance(page, provenance, lang)
         if not html:
+            page = _with_provenance(page, provenance, lang)
             yield page.path, itertools.chain(_text_parts(page.markdown), [b"\n"])
             for name, chart in page.charts.items():
                 yield f"charts/{name}", (chart + "\n").encode("utf-8")
             return
-        path, title, body = page.path, page.title, _overview_html(page.markdown, page.charts, joined=False)
-        del page  # its Markdown: at 30,000 units tens of MB, no longer needed
-        # index.html and report.html written in parts from the one copy of the overview's HTML, never whole
-        # (at 30,000 units each whole copy of it, as text or as bytes, cost the parent tens of MB)
-        yield path, _framed(html_render.document_head(title, lang, around), body, around)
+        after = None if provenance is None else _provenance_lines(page, provenance, lang)  # (not added to a copy)
+        path, title, markdown, charts = page.path, page.title, page.markdown, page.charts
+        del page
+        # index.html and report.html each written from the overview's HTML made again a part at a time, never whole
+        # (at 30,000 units the HTML kept for both took ~28 MB of the parent, making it again 0.3 s)
+        yield path, _framed(html_render.document_head(title, lang, around), _overview_parts(markdown, charts, after),
+                            around)
 
         def parts() -> Any:
-            yield from _framed(html_render.document_head(scored.round.title, lang, around), body, around, flat=True,
-                               tail=False)
+            yield from _framed(html_render.document_head(scored.round.title, lang, around),
+                               _overview_parts(markdown, charts, after), around, flat=True, tail=False)
             place = {id(s): n for n, s in enumerate(scored.units)}
             for s in scored.in_rank_order():  # as `pages` orders them
                 n = place[id(s)]
@@ -418,52 +426,94 @@ TABLE_CELLS = 3_000  # cells of a table rendered at a time by `_overview_html` (
 # tokens for 60,000 cells took ~110 MB and, at 30,000 units, 4 s against 0.6-0.8 s for the same HTML in parts)
 
 
-def _overview_html(markdown: str, charts: dict[str, str], joined: bool = True) -> Any:
-    """`html_render.body(markdown, charts)` of the overview, its long tables (the rankings: a row a unit)
-    rendered a part of their rows at a time, so that markdown-it, whose tokens for a table of 30,000 rows took
-    300 MB, never sees one whole (html_render renders tables of up to its limit of cells itself, as
-    markdown-it renders them). The same HTML: the Markdown is cut only before a table that follows a blank
+def _overview_html(markdown: str, charts: dict[str, str], joined: bool = True, after: list[str] | None = None) -> Any:
+    """`_overview_parts` joined (`joined`), or as a list."""
+    parts = _overview_parts(markdown, charts, after)
+    return "".join(parts) if joined else list(parts)
+
+
+def _overview_parts(markdown: str, charts: dict[str, str], after: list[str] | None = None) -> Iterator[str]:
+    """`html_render.body(markdown, charts)` of the overview, in parts made as they are asked for, its long tables
+    (the rankings: a row a unit) rendered a part of their rows at a time, so that markdown-it, whose tokens for a
+    table of 30,000 rows took 300 MB, never sees one whole (html_render renders tables of up to its limit of cells
+    itself, as markdown-it renders them). The same HTML: the Markdown is cut only before a table that follows a blank
     line (every block before it is closed there), and only when nothing in it reaches over a blank line or is
     defined for the whole document (fences, HTML blocks, indented code, link definitions); each part of a table
     is the table's head and some of its rows, and markdown-it would have made the whole table of the same
-    rows (fewer cells missing than its limit)."""
+    rows (fewer cells missing than its limit).
+
+    `after`: the lines `_with_provenance` adds to the overview, the HTML being that of
+    `markdown.rstrip("\n") + "\n\n" + "\n".join(after)`. Neither that text nor any whole block of it is made
+    again: blocks and a long table's parts are read from `markdown` by place (at 30,000 units the overview's
+    Markdown is ~17 MB of the parent's, and each copy of it, of its rankings block or of their lines was
+    about as much again)."""
     import re
+    from array import array
 
     from markdown_it.rules_block.table import MAX_AUTOCOMPLETED_CELLS, escapedSplit
 
-    if "\r" in markdown or "\x00" in markdown or re.search(r"^(?: {0,3}(?:```|~~~|<|\[[^\]]*\]:)| {4}|\t)",
-                                                               markdown, re.M):
-        whole = html_render.body(markdown, charts)
-        return whole if joined else [whole]
-    blocks = re.split(r"\n\n(?=\|)", markdown)
+    end, ending = len(markdown), ""
+    if after is not None:
+        while end and markdown[end - 1] == "\n":
+            end -= 1
+        ending = "\n\n" + "\n".join(after)
+    awkward = re.compile(r"^(?: {0,3}(?:```|~~~|<|\[[^\]]*\]:)| {4}|\t)", re.M)
+    if any("\r" in text or "\x00" in text or awkward.search(text) for text in (markdown, ending)):
+        yield html_render.body(markdown[:end] + ending if after is not None else markdown, charts)
+        return
+    cut = re.compile(r"\n\n(?=\|)")
 
     def cells(line: str) -> int:
         # escapedSplit splits at each '|' not right after a backslash: without one, str.split (escapedSplit, a
         # character at a time in Python, took 1 s of the parent at 3,000 units)
         columns = line.strip().split("|") if "\\" not in line else escapedSplit(line.strip())
         return len(columns) - (bool(columns) and columns[0] == "") - (len(columns) > 1 and columns[-1] == "")
-    out = []
-    for n, block in enumerate(blocks):
-        text = block if n == len(blocks) - 1 else block + "\n"
-        table, rest = text.split("\n\n", 1) if "\n\n" in text else (text, "")
-        lines = table.rstrip("\n").split("\n")
-        columns = cells(lines[0]) if n else 0
+
+    # the blocks re.split(cut, text) gives, as (source, start, stop): all but those of the last region from
+    # `markdown` itself; the last (its last block and `ending`, where a new cut may fall) made as one text
+    starts = [0] + [found.end() for found in cut.finditer(markdown, 0, end)]
+    blocks = [(markdown, starts[n], starts[n + 1] - 2) for n in range(len(starts) - 1)]
+    if after is None:
+        blocks.append((markdown, starts[-1], end))
+    else:
+        last = markdown[starts[-1]:end] + ending
+        inner = [0] + [found.end() for found in cut.finditer(last)]
+        blocks += [(last, inner[k], inner[k + 1] - 2) for k in range(len(inner) - 1)] + [(last, inner[-1], len(last))]
+    for n, (source, start, stop) in enumerate(blocks):
+        suffix = "" if n == len(blocks) - 1 else "\n"  # text = source[start:stop] + suffix
+        blank = source.find("\n\n", start, stop)
+        if blank < 0 and suffix and stop > start and source[stop - 1] == "\n":
+            blank = stop - 1  # the blank line the suffix closes
+        table_end = stop if blank < 0 else blank
+        while table_end > start and source[table_end - 1] == "\n":  # table.rstrip("\n")
+            table_end -= 1
+        breaks = array("q", [start - 1])  # where each line of the table starts, less one
+        at = source.find("\n", start, table_end)
+        while at >= 0:
+            breaks.append(at)
+            at = source.find("\n", at + 1, table_end)
+        breaks.append(table_end)
+        count = len(breaks) - 1  # lines of the table
+
+        def line(k: int, source: str = source, breaks: Any = breaks) -> str:
+            return source[breaks[k] + 1:breaks[k + 1]]
+        columns = cells(line(0)) if n else 0
         per = max(1, TABLE_CELLS // max(1, columns))
-        if (not n or len(lines) - 2 <= per or any(not line.startswith("|") for line in lines)
-                or sum(columns - cells(line) for line in lines[2:]) > MAX_AUTOCOMPLETED_CELLS):
-            out.append(html_render.body(("\n" if n else "") + text, charts))
+        if (not n or count - 2 <= per or any(not line(k).startswith("|") for k in range(count))
+                or sum(columns - cells(line(k)) for k in range(2, count)) > MAX_AUTOCOMPLETED_CELLS):
+            yield html_render.body(("\n" if n else "") + source[start:stop] + suffix, charts)
             continue
-        head = lines[:2]
-        for start in range(2, len(lines), per):
-            part = html_render.body("\n".join(head + lines[start:start + per]) + "\n", charts)
-            if start > 2:
+        head = source[start:breaks[2]]  # its first two lines, "\n" between them
+        for first in range(2, count, per):
+            rows = source[breaks[first] + 1:breaks[min(first + per, count)]]
+            part = html_render.body(head + "\n" + rows + "\n", charts)
+            if first > 2:
                 part = part[part.index("<tbody>\n") + len("<tbody>\n"):]
-            if start + per < len(lines):
+            if first + per < count:
                 part = part.removesuffix("</tbody>\n</table>\n")
-            out.append(part)
-        if rest:
-            out.append(html_render.body("\n" + rest, charts))
-    return "".join(out) if joined else out
+            yield part
+        if blank >= 0 and blank + 2 < stop + len(suffix):  # text after the table's blank line
+            yield html_render.body("\n" + source[blank + 2:stop] + suffix, charts)
 
 
 _BODY = "\x00gapctl-body\x00"  # where a page's text goes in what `html_render.document` puts around it
