@@ -422,14 +422,13 @@ def _write_new(path: str, data: bytes) -> None:
         os.close(fd)
 
 
-TABLE_CELLS = 3_000  # cells of a table rendered at a time by `_overview_html` (500 rows of six columns; markdown-it's
+TABLE_CELLS = 3_000  # cells of a table rendered at a time by `_overview_parts` (500 rows of six columns; markdown-it's
 # tokens for 60,000 cells took ~110 MB and, at 30,000 units, 4 s against 0.6-0.8 s for the same HTML in parts)
 
 
-def _overview_html(markdown: str, charts: dict[str, str], joined: bool = True, after: list[str] | None = None) -> Any:
-    """`_overview_parts` joined (`joined`), or as a list."""
-    parts = _overview_parts(markdown, charts, after)
-    return "".join(parts) if joined else list(parts)
+def _overview_html(markdown: str, charts: dict[str, str], after: list[str] | None = None) -> str:
+    """`_overview_parts` joined."""
+    return "".join(_overview_parts(markdown, charts, after))
 
 
 def _overview_parts(markdown: str, charts: dict[str, str], after: list[str] | None = None) -> Iterator[str]:
@@ -867,14 +866,19 @@ def joined_only(sources: list[Any], lang: str | None) -> bool:
     49 s instead of 56 s, and no worker's memory beside the parent's."""
     if len(sources) != 1 or lang is None:
         return False
-    for scheme in sources[0].round.schemes.values():
-        for ind in scheme.leaves():
-            if ind.section in BLANK_SECTIONS:  # a scored leaf's row made from its summary, never `changing`
-                continue
-            kinds = {rule.kind for rule in ind.rules}  # every variant's (`Indicator.rule_for`)
-            if "rank" in kinds or ind.section != "main" and ("threshold" in kinds or ind.gate is not None):
-                return False
-    return True
+    return not any(ranking_may_change(ind, kind) for scheme in sources[0].round.schemes.values()
+                   for ind in scheme.leaves() if ind.section not in BLANK_SECTIONS  # rows made from the summary
+                   for kind in {rule.kind for rule in ind.rules} or {None})  # every variant's (`Indicator.rule_for`)
+
+
+def ranking_may_change(indicator: Any, kind: str | None) -> bool:
+    """Whether ranking can change the figures a unit's tail shows of a leaf of `indicator` scored by a rule of
+    `kind` (None: none): a rank rule, or in a section other than main a threshold rule or a gate
+    (score.rank_bonuses, _section_sum); `TailKeeper` keeps such a unit's observations, `joined_only` keeps the
+    page pool for a round that has one."""
+    if kind == "rank":
+        return True
+    return indicator.section != "main" and (kind == "threshold" or indicator.gate is not None)
 
 
 _ROWS: list[Any] = []  # the rows, for `_indexed_batch`
@@ -1011,10 +1015,9 @@ class TailKeeper:
                       or tail.html is not None and tail.html.count("\x00") != 2 * len(blank)):
             blank = []  # the unit's own text has a NUL: no row left blank
             tail = unit_tail(full, language, self.html)
-        # ranking changes a leaf's figures only by a rank rule, a threshold or a gate (score.rank_bonuses, _section_sum)
-        changing = any(leaf.state == "scored" and key not in blank and (
-            (leaf.rule is not None and leaf.rule.kind in ("rank", "threshold")) or leaf.indicator.gate is not None)
-            for key, leaf in finished.items())
+        changing = any(leaf.state == "scored" and key not in blank
+                       and ranking_may_change(leaf.indicator, leaf.rule.kind if leaf.rule else None)
+                       for key, leaf in finished.items())
         tally = Tally.of(full, language)
         if self.kept:
             return TailPiece(full.unit.id, language, leaves, None, None, blank).record(tail, tally,
