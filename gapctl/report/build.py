@@ -792,7 +792,11 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
     total = len(rows)
     workers = min(details.jobs_wanted(), max(1, total // (details.PARALLEL_FROM // 2)))
     try:
-        if total < details.PARALLEL_FROM or workers < 2 or not hasattr(os, "fork") or joined_only(sources, lang):
+        joined = joined_only(sources, lang)
+        if joined and details.PARALLEL_FROM <= total < HELPER_BELOW and workers >= 2 and hasattr(os, "fork"):
+            yield from _joined_halves(rows, progress)
+            return
+        if total < details.PARALLEL_FROM or workers < 2 or not hasattr(os, "fork") or joined:
             with paused_gc():
                 for n, row in enumerate(rows, start=1):
                     yield _spooled_one(row)
@@ -854,6 +858,72 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
         for packs in _PACKS:
             packs.close()
         _PACKS.clear()
+
+
+def _joined_halves(rows: list[list[Any]], progress: Any) -> Any:
+    """The pages joined in place (`joined_only`) by two processes: this one makes the first part of the units' pages
+    while one forked helper makes the rest, writing their pages into the new directory as this one does and their
+    sections of report.html into a temporary file of its own; its results (each section as its length, the
+    tallies folded) come when it is done, and are given after this process's own, each with its section read
+    back, so that what follows sees every unit's result in the units' order as from one process."""
+    import gc
+    import tempfile
+
+    from gapctl.collector import paused_gc
+    from gapctl.scoring.executors import forked_pool, trim_heap
+
+    total = len(rows)
+    split = total * HELPER_SHARE // 100
+    with tempfile.TemporaryFile() as sections:
+        _ROWS[:] = [rows, sections.fileno()]
+        gc.collect()
+        gc.freeze()  # what the parent holds stays out of the helper's collections: their pages stay shared
+        trim_heap()
+        try:
+            with forked_pool(1, renewed=False) as pool:
+                helper = pool.apply_async(_joined_part, (total - split, total))
+                with paused_gc():
+                    for n in range(total - split):
+                        yield _spooled_one(rows[n])
+                        if progress and (n + 1) % 100 == 0:
+                            progress(n + 1, total)
+                results = helper.get()
+        finally:
+            gc.unfreeze()
+            _ROWS.clear()
+        sections.seek(0)
+        for path, data, length, charts, tally in results:
+            yield path, data, sections.read(length), charts, tally
+    if progress:
+        progress(total, total)
+
+
+HELPER_SHARE = 50  # per cent of the units whose pages `_joined_halves`' helper makes
+HELPER_BELOW = 10_000  # units from which the pages joined in place are made by this process alone: the helper and this
+# process each copy the pages of the summaries they read (reference counts), ~100 MB each at 30,000 units
+
+
+def _joined_part(start: int, stop: int) -> list[Any]:
+    """In `_joined_halves`' helper: the results of rows start..stop, each unit's section written to the helper's
+    file and given as its length, the tallies folded as they come (`_folded` of the last result and the next: one
+    tally kept, not one a unit, which took ~300 MB at 30,000 units)."""
+    from gapctl.collector import paused_gc
+
+    rows, fd = _ROWS
+    out: list[Any] = []
+    last = None
+    with paused_gc():
+        for n in range(start, stop):
+            path, data, part, charts, tally = _spooled_one(rows[n])
+            view, done = memoryview(part), 0
+            while done < len(part):
+                done += os.write(fd, view[done:])
+            result = (path, data, len(part), charts, tally)
+            if last is not None:
+                before, result = _folded([last, result])
+                out.append(before)
+            last = result
+    return out if last is None else [*out, last]
 
 
 def joined_only(sources: list[Any], lang: str | None) -> bool:
@@ -1030,9 +1100,10 @@ class TailKeeper:
     def prepare(self, plan: Any) -> None:
         """The round's report language worked out in the parent, before the scoring workers fork: each worker
         walking the unit set (30,000 units) itself copied ~80 MB of the parent's pages (the units' reference
-        counts), each time it was forked again."""
-        if self.lang is None:
-            report_language(plan)
+        counts), each time it was forked again; and what every tail first needs (`markdown.prepare_tail`)."""
+        from gapctl.report.markdown import prepare_tail
+
+        prepare_tail(self.lang or report_language(plan))
 
     def cache_form(self, plan: Any) -> tuple[str, TailKeeper]:
         """What a unit's piece depends on besides its file's outcome (gapctl.scoring.one_pass keeps pieces in the

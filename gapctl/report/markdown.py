@@ -525,6 +525,14 @@ class _TailWords:
 _WORDS: dict[str, _TailWords] = {}
 
 
+def prepare_tail(lang: str) -> None:
+    """What every unit's tail in `lang` first needs, made here (before the workers that make the tails fork, each of
+    which would otherwise make it again, every ~500 units: markdown-it imported, ~25 ms, and the words)."""
+    import markdown_it.rules_block.table  # noqa: F401  (`_table_html`)
+
+    _tail_words(lang)
+
+
 def _tail_words(lang: str) -> _TailWords:
     found = _WORDS.get(lang)
     if found is None:

@@ -180,9 +180,12 @@ def test_pages_are_joined_in_this_process_unless_ranking_can_change_a_tail() -> 
 
 
 @pytest.mark.usefixtures("own_cache_home")
-def test_pages_joined_in_this_process_are_those_of_the_page_pool(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A round whose tails ranking leaves alone has its pages joined in the parent even when it is large
-    (GAPCTL_JOBS=2, no batch packed for a page worker): the same files as the page pool gives."""
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_pages_joined_in_place_are_those_of_the_page_pool(fmt: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A round whose tails ranking leaves alone has its pages joined in place even when it is large (GAPCTL_JOBS=2,
+    no batch packed for a page worker): by this process and one forked helper (`_joined_halves`), whichever share
+    the helper takes (none, some, all), or by this process alone (GAPCTL_JOBS=1, or from HELPER_BELOW units): the
+    same files as the page pool gives."""
     from typer.testing import CliRunner
 
     from gapctl.cli import app
@@ -194,19 +197,26 @@ def test_pages_joined_in_this_process_are_those_of_the_page_pool(tmp_path, monke
     monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large
     monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
     monkeypatch.setattr(build, "PACK_FROM", 1)  # the page pool, when used, packs its batches
-    monkeypatch.setenv("GAPCTL_JOBS", "2")
     monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
-    sent = []
-    packed = build._packed
+    sent, halves = [], []
+    packed, joined_halves = build._packed, build._joined_halves
     monkeypatch.setattr(build, "_packed", lambda *args: sent.append(1) or packed(*args))
+    monkeypatch.setattr(build, "_joined_halves", lambda *args: halves.append(1) or joined_halves(*args))
     joined_only = build.joined_only
     runs = []
-    for pool in (False, True):
+    for pool, jobs, share, below in ((True, "2", 50, 10_000), (False, "2", 50, 10_000), (False, "2", 0, 10_000),
+                                     (False, "2", 100, 10_000), (False, "1", 50, 10_000), (False, "2", 50, 2)):
         monkeypatch.setattr(build, "joined_only", (lambda *args: False) if pool else joined_only)
+        monkeypatch.setattr(build, "HELPER_SHARE", share)
+        monkeypatch.setattr(build, "HELPER_BELOW", below)  # 2: as if the round were too large for the helper
+        monkeypatch.setenv("GAPCTL_JOBS", jobs)
         sent.clear()
-        out = tmp_path / f"out-{pool}"
-        result = CliRunner().invoke(app, ["report", "rounds/suizhou-2022", "--out", str(out)])
+        halves.clear()
+        out = tmp_path / f"out-{len(runs)}"
+        result = CliRunner().invoke(app, ["report", "rounds/suizhou-2022", "--format", fmt, "--out", str(out)])
         assert result.exit_code == 0, result.output
         assert bool(sent) == pool
+        assert bool(halves) == (not pool and jobs == "2" and below > 2)
         runs.append(report_bytes(out))
-    assert len(runs[0]) > 3 and runs[0] == runs[1]
+    assert len(runs[0]) > 3
+    assert all(run == runs[0] for run in runs[1:])
