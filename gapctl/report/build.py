@@ -266,17 +266,44 @@ def _page(job: PageJob, found: list[Any]) -> tuple[str, bytes | None, bytes, dic
     lang, ext = job.lang, job.ext
     if isinstance(s, Tailed):
         tail, tally = s.piece.tail(s.summary)
-        page = unit_page(job.scored, s.summary, lang, ext, None, job.standing, tail)
+        if tail.markdown is None:  # an HTML page's tail kept as HTML alone
+            title, text = _joined_html(job, s.summary, tail.html)
+            if text is not None:
+                return _html_page(job, f"units/{s.summary.unit.id}{ext}", title, text, tally)
+            s = s.detailed()  # what only the whole page's Markdown renders: the unit scored again from its file
+            page = unit_page(job.scored, s, lang, ext, None, job.standing)
+        else:
+            page = unit_page(job.scored, s.summary, lang, ext, None, job.standing, tail)
     else:
         page, tally = unit_page(job.scored, s, lang, ext, before, job.standing), Tally.of(s, lang)
     if job.footer is not None:  # `_with_provenance` of a unit's page
         page = dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(job.footer))
     if job.frame is None:
         return page.path, _written(job, page.path, (page.markdown + "\n").encode("utf-8")), b"", page.charts, tally
-    text = html_render.body(page.markdown, page.charts)
-    data = html_render.document(page.title, lang, [text], job.frame).encode("utf-8")
-    return (page.path, _written(job, page.path, data), html_render.section(_flatten_links(text)).encode("utf-8"), {},
-            tally)
+    return _html_page(job, page.path, page.title, html_render.body(page.markdown, page.charts), tally)
+
+
+def _html_page(job: PageJob, path: str, title: str, text: str, tally: Any) -> tuple[str, bytes | None, bytes,
+                                                                                     dict[str, str], Any]:
+    """`_page`'s result for a unit's HTML page whose body is `text`."""
+    data = html_render.document(title, job.lang, [text], job.frame).encode("utf-8")
+    return path, _written(job, path, data), html_render.section(_flatten_links(text)).encode("utf-8"), {}, tally
+
+
+def _joined_html(job: PageJob, summary: Any, tail: str | None) -> tuple[str, str | None]:
+    """The title and body of a unit's HTML page from its head, made from `summary`, and the HTML of its tail
+    (`Tail.html`): what `html_render.body` gives the page's Markdown (`unit_page`, its footer added as `_page` adds
+    it), or None where that is the whole page rendered from its Markdown (the head's lines, the tail's rows made
+    from the summary or the footer hold what `html_render.made` leaves to it)."""
+    from gapctl.report.markdown import head_html
+
+    title, head = head_html(job.scored, summary, job.lang, job.standing)
+    if head is None or tail is None:
+        return title, None
+    if job.footer is None:
+        return title, head + tail
+    more = html_render.blocks_after("\n".join(job.footer))
+    return title, None if more is None else head + tail + more
 
 
 def _written(job: PageJob, rel: str, data: bytes) -> bytes | None:
@@ -729,7 +756,7 @@ def _spooled_one(row: list[Any]) -> Any:
             if not isinstance(kept, TailPiece):
                 found.append(details.detail_from(source, summary, kept))
             elif len(sources) == 1 and kept.fits(summary, lang):
-                found.append(Tailed(summary, kept))
+                found.append(Tailed(summary, kept, source))
             elif kept.observations is not None:  # ranking changed a leaf: scored again from its observations
                 found.append(details.detail_from(source, summary, kept.observed()))
             else:  # another language than the tail's (or --compare): its file read again
@@ -1038,18 +1065,31 @@ class TailPiece:
             from gapctl.report.markdown import Tail, indicator_row
 
             rows = [indicator_row(summary.leaves[key], self.lang) for key in self.blank]
-            tail = Tail(re.sub("\x00([0-9]+)\x00", lambda m: rows[int(m.group(1))][0], tail.markdown),
-                        None if tail.html is None else
-                        re.sub("\x00([0-9]+)\x00", lambda m: rows[int(m.group(1))][1], tail.html))
+            html = None if tail.html is None else re.sub("\x00([0-9]+)\x00", lambda m: rows[int(m.group(1))][1],
+                                                         tail.html)
+            if tail.markdown is not None:
+                tail = Tail(re.sub("\x00([0-9]+)\x00", lambda m: rows[int(m.group(1))][0], tail.markdown), html)
+            else:  # HTML alone: none where a row's Markdown is what only the whole page renders (`_joined_html`)
+                tail = Tail(None, None if any("\r" in row or "\x00" in row for row, _html in rows) else html)
         return tail, tally
 
 
 @dataclasses.dataclass
 class Tailed:
-    """A unit given to `_report_files`' `work` with its summary and the tail its first pass made."""
+    """A unit given to `_report_files`' `work` with its summary and the tail its first pass made, and its source
+    (gapctl.scoring.details.Source) for a page that needs more than the tail kept (`detailed`)."""
 
     summary: Any
     piece: TailPiece
+    source: Any
+
+    def detailed(self) -> Any:
+        """The unit's full score, scored again from its observations kept with the tail, or from its file."""
+        from gapctl.scoring import details
+
+        if self.piece.observations is not None:
+            return details.detail_from(self.source, self.summary, self.piece.observed())
+        return details.detail(self.source, self.summary)
 
 
 BLANK_SECTIONS = ("bonus",)  # a leaf of these shows in a tail by its row alone (its `lost` is 0), unless pending
@@ -1081,10 +1121,12 @@ class TailKeeper:
         blank = [key for key, leaf in finished.items()
                  if leaf.indicator.section in BLANK_SECTIONS and leaf.state not in ("not-applicable", "pending")]
         tail = unit_tail(full, language, self.html, blank)
-        if blank and (tail.markdown.count("\x00") != 2 * len(blank)
+        if blank and (tail.markdown.count("\x00") != 2 * len(blank)  # type: ignore[union-attr]
                       or tail.html is not None and tail.html.count("\x00") != 2 * len(blank)):
             blank = []  # the unit's own text has a NUL: no row left blank
             tail = unit_tail(full, language, self.html)
+        if self.html:  # an HTML page is made from its tail's HTML, unless its Markdown is rendered whole
+            tail = tail.without_markdown(len(blank))
         changing = any(leaf.state == "scored" and key not in blank
                        and ranking_may_change(leaf.indicator, leaf.rule.kind if leaf.rule else None)
                        for key, leaf in finished.items())
@@ -1109,7 +1151,7 @@ class TailKeeper:
         """What a unit's piece depends on besides its file's outcome (gapctl.scoring.one_pass keeps pieces in the
         cache by it: the language its tail is written in and whether it has the tail's HTML), and this extra giving
         each piece as its record (MessagePack: nothing read back from the cache is unpickled)."""
-        return (f"tail2:{self.lang or report_language(plan)}:{'html' if self.html else 'md'}",
+        return (f"tail3:{self.lang or report_language(plan)}:{'html' if self.html else 'md'}",
                 dataclasses.replace(self, kept=True))
 
 

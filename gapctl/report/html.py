@@ -321,16 +321,21 @@ def _made_html(markdown: str) -> str | None:
     stem = known.rstrip("\n")
     if not markdown.startswith(stem) or not markdown.startswith("\n\n", len(stem)):
         return None
-    rest = markdown[len(stem) + 2:]
-    if _MORE and _MORE[0] == rest:  # the same blocks added to every page (the provenance line): made once
-        more = _MORE[1]
-    else:
-        after = next((line for line in rest.split("\n") if line.strip(" \t")), "")
-        if after.startswith(("-", " ", "\t")):  # a list of the page's would go on: a loose list
-            return None
-        more = _blocks_html(rest)
-        _MORE[:] = [rest, more]
+    more = blocks_after(markdown[len(stem) + 2:])
     return None if more is None else html + more
+
+
+def blocks_after(rest: str) -> str | None:
+    """The HTML of `rest`, blocks added after a page's made HTML and a blank line (`_made_html`), or None where
+    the page must be rendered whole: a list of the page's would go on (a loose list), or `_blocks_html` gives none."""
+    if _MORE and _MORE[0] == rest:  # the same blocks added to every page (the provenance line): made once
+        return _MORE[1]  # type: ignore[no-any-return]
+    after = next((line for line in rest.split("\n") if line.strip(" \t")), "")
+    if after.startswith(("-", " ", "\t")):  # a list of the page's would go on: a loose list
+        return None
+    more = _blocks_html(rest)
+    _MORE[:] = [rest, more]
+    return more
 
 
 _MORE: list[Any] = []  # [blocks added after a page's made HTML, their HTML]

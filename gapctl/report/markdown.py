@@ -376,6 +376,15 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
     return page
 
 
+def head_html(scored: RoundScore, s: UnitScore, lang: str, standing: Standing | None = None) -> tuple[str, str | None]:
+    """An HTML page's title and the HTML of its head (`unit_head`) as `unit_page` makes it with the page
+    (`html_render.made`), or None where it does not: the page is then rendered whole from its Markdown."""
+    lines = unit_head(scored, s, lang, ".html", None, standing)
+    if any("\r" in line or "\x00" in line for line in lines):
+        return _name(s, lang), None
+    return _name(s, lang), _html_of(lines)
+
+
 def unit_head(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: UnitScore | None = None,
               standing: Standing | None = None) -> list[str]:
     """The lines of a unit's page before its indicators: title, banner, score card (totals, grade, ranks, flags,
@@ -426,10 +435,19 @@ def unit_head(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
 class Tail:
     """The end of a unit's page: its indicators table and problem list, as Markdown (lines joined, without the
     newline that joins them to the head) and, when asked for, the HTML `_blocks_html` makes of them (None when
-    not asked for or when one of its blocks is left to markdown-it: then the whole page is rendered)."""
+    not asked for or when one of its blocks is left to markdown-it: then the whole page is rendered). An HTML
+    page's tail kept without its Markdown (`without_markdown`) has None there."""
 
-    markdown: str
+    markdown: str | None
     html: str | None
+
+    def without_markdown(self, blank: int = 0) -> Tail:
+        """The tail as an HTML page needs it (`gapctl.report.build.TailKeeper`): its HTML alone, when the page's HTML
+        is made from it (`unit_page`: no CR, and no NUL but around the `blank` rows left blank); else as it is."""
+        if self.html is None or self.markdown is None or "\r" in self.markdown \
+                or self.markdown.count("\x00") != 2 * blank:
+            return self
+        return Tail(None, self.html)
 
 
 def unit_tail(s: UnitScore, lang: str, html: bool, blank: list[str] | None = None) -> Tail:

@@ -289,3 +289,70 @@ def test_a_lean_source_gives_the_same_pages(name: str, tmp_path: Path) -> None:
         build.write_units(source, "html", tmp_path / f"out-{n}", "zh", spool=spool)
         full[shed] = report_files(tmp_path / f"out-{n}")
     assert full[True] == full[False]
+
+
+def kept_tails(spool: PieceSpool) -> list:
+    """Every piece's tail in `spool` (as the page phase reads it: `TailPiece.tail`, no row left blank)."""
+    import pickle
+
+    spool.file.flush()
+    pieces = [build._kept_piece(spool.get(key)) for key in spool.places]
+    return [piece.made[0] if piece.made is not None else pickle.loads(piece.packed)[0] for piece in pieces]
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_an_html_report_keeps_its_tails_without_their_markdown(fmt: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """An HTML page is made from its tail's HTML (`_joined_html`): the tail's Markdown is not kept (a third of a
+    piece's bytes); a Markdown report keeps its tails' Markdown, and no HTML."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("GAPCTL_JOBS", "1")
+    path = Path("rounds/suizhou-2022")
+    got, spool = tailed_report(path, fmt, "zh", tmp_path / "out")
+    assert got == expected_files(path, fmt, "zh")
+    tails = kept_tails(spool)
+    assert tails
+    if fmt == "html":
+        assert all(tail.markdown is None and tail.html for tail in tails)
+    else:
+        assert all(tail.markdown and tail.html is None for tail in tails)
+
+
+@pytest.mark.parametrize("name", ["suizhou-2022", "yanjiang-2021"])
+def test_a_page_whose_head_only_its_markdown_renders_is_made_from_its_unit_scored_again(
+        name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit whose head `_blocks_html` leaves to markdown-it (`head_html` gives None) has no Markdown tail to join
+    to it: it is scored again and its page made whole (`Tailed.detailed`), the same bytes; the others joined."""
+    from gapctl.report import markdown
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("GAPCTL_JOBS", "1")
+    head_html = markdown.head_html
+    seen: list[str] = []
+
+    def every_other(scored, s, *args):
+        seen.append(s.unit.id)
+        title, html = head_html(scored, s, *args)
+        return title, None if len(seen) % 2 else html
+    monkeypatch.setattr(markdown, "head_html", every_other)
+    uses = Uses(monkeypatch)
+    path = Path("rounds") / name
+    got, spool = tailed_report(path, "html", "zh", tmp_path / "out")
+    assert got == expected_files(path, "html", "zh")
+    assert len(seen) > 2 and uses.again >= len(seen) // 2 and uses.tailed == len(spool)
+
+
+def test_a_row_made_from_the_summary_that_only_markdown_renders_leaves_no_html_tail(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tail kept as HTML alone whose blank row, made from the summary, holds a CR or NUL (`html_render.made` leaves
+    such a page to markdown-it) gives no HTML: its page is made whole; a plain row is put in its place."""
+    from types import SimpleNamespace
+
+    from gapctl.report import markdown
+
+    piece = build.TailPiece("u", "zh", {}, None, None, ["k"], (markdown.Tail(None, "<p>\x000\x00</p>"), None))
+    summary = SimpleNamespace(leaves={"k": None})
+    for row, html in (("| a | 1 |", "<p><tr>a</tr></p>"), ("| a\r | 1 |", None), ("| a\x00 | 1 |", None)):
+        monkeypatch.setattr(markdown, "indicator_row", lambda leaf, lang, row=row: (row, "<tr>a</tr>"))
+        tail, _tally = piece.tail(summary)
+        assert tail == markdown.Tail(None, html)
