@@ -329,6 +329,16 @@ class Staging:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.names: list[str] = []
+        self.ahead: Any = None  # the thread flushing what was written before `sync_ahead`
+
+    def sync_ahead(self) -> None:
+        """Start making what is written so far durable (`_sync_all` in a thread) while more is written: the flush
+        that ends `_fill` then finds less to write (3,000 report pages: ~0.1 s of a report's end)."""
+        if self.ahead is None:
+            import threading
+
+            self.ahead = threading.Thread(target=_sync_all, args=(self.directory,), name="gapctl-sync", daemon=True)
+            self.ahead.start()
 
     def open(self, rel: str) -> Any:
         """A new file of the directory, open for writing bytes."""
@@ -396,7 +406,11 @@ def _fill(staging: Path, files: dict[str, bytes] | Callable[[Staging], None]) ->
     os.mkdir(staging, 0o777 & ~mask)
     if callable(files):
         filled = Staging(staging)
-        files(filled)
+        try:
+            files(filled)
+        finally:
+            if filled.ahead is not None:
+                filled.ahead.join()
         names = filled.names
     else:
         for rel, data in sorted(files.items()):

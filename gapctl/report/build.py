@@ -213,7 +213,8 @@ def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous
                 _check_rel(rel, out_dir)
                 if isinstance(data, bytes):
                     stage.put(rel, data)
-                else:  # the overview and report.html, in parts
+                else:  # the overview and report.html, in parts: the pages before them made durable meanwhile
+                    stage.sync_ahead()
                     with stage.open(rel) as out:
                         for part in data:
                             out.write(part)
@@ -925,7 +926,7 @@ def _joined_halves(rows: list[list[Any]], progress: Any) -> Any:
         progress(total, total)
 
 
-HELPER_SHARE = 50  # per cent of the units whose pages `_joined_halves`' helper makes
+HELPER_SHARE = 45  # per cent of the units whose pages `_joined_halves`' helper makes
 HELPER_BELOW = 10_000  # units from which the pages joined in place are made by this process alone: the helper and this
 # process each copy the pages of the summaries they read (reference counts), ~100 MB each at 30,000 units
 

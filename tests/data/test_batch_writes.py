@@ -269,3 +269,44 @@ def test_a_large_batch_killed_during_its_threaded_renames_is_completed_by_recove
     assert len(lines) == 1 and lines[0].startswith("completed")
     assert all((tmp_path / name).read_bytes() == f"new {i}\n".encode() * 50 for i, name in enumerate(old))
     assert leftovers(tmp_path) == [] and not J.journals(tmp_path)
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_files_written_after_a_flush_ahead_are_made_durable_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 fails: bool) -> None:
+    """`Staging.sync_ahead` flushes what is written so far in a thread while more is written; the directory is
+    swapped in only after that flush and the final one (which covers what came after it) are done; a fill that fails
+    after a flush ahead waits for it and leaves the old directory."""
+    from gapctl.data import writes
+
+    flushed: list[tuple[str, list[str]]] = []
+    started = threading.Event()
+
+    def sync_all(directory: Path) -> None:  # what each flush found written, the one ahead slowed down
+        ahead = threading.current_thread().name == "gapctl-sync"
+        if ahead:
+            started.set()
+            threading.Event().wait(0.2)
+        flushed.append(("ahead" if ahead else "final", sorted(p.name for p in directory.rglob("*") if p.is_file())))
+    monkeypatch.setattr(writes, "_sync_all", sync_all)
+    target = tmp_path / "out"
+    writes.write_directory(target, {"old.txt": b"old"})
+    flushed.clear()
+
+    def fill(stage: writes.Staging) -> None:
+        stage.put("a.html", b"a")
+        stage.sync_ahead()
+        started.wait(5)
+        stage.put("index.html", b"index")
+        if fails:
+            raise RuntimeError("made up")
+    if fails:
+        with pytest.raises(RuntimeError):
+            writes.write_directory(target, fill)
+        assert [kind for kind, _ in flushed] == ["ahead"]
+        assert sorted(p.name for p in target.iterdir()) == ["old.txt"]
+        return
+    writes.write_directory(target, fill)
+    assert flushed == [("ahead", ["a.html", "index.html"]), ("final", ["a.html", "index.html"])] or \
+        flushed == [("ahead", ["a.html"]), ("final", ["a.html", "index.html"])]
+    assert sorted(p.name for p in target.iterdir()) == ["a.html", "index.html"]
