@@ -1011,11 +1011,10 @@ class TailPiece:
     unit: str  # the unit's id
     lang: str
     leaves: dict[str, tuple[str, bool, str, str]]  # the leaves ranking finishes → (earned, gated, state, points)
-    packed: bytes | None  # the pickled (markdown.Tail, markdown.Tally): unpickled only for its page (None: `made`)
     observations: Any  # the unit's observations, when ranking could change one of its leaves: pickled (bytes), or
     # as they are in a piece read from its record (`from_record`)
     blank: list[str] = dataclasses.field(default_factory=list)  # bonus items whose rows the tail leaves blank
-    made: tuple[Any, Any] | None = None  # (markdown.Tail, markdown.Tally) of a piece read from its record
+    made: tuple[Any, Any] | None = None  # (markdown.Tail, markdown.Tally) (None in a piece being `record`ed)
 
     def record(self, tail: Any, tally: Any, obs: Any) -> bytes:
         """The piece with its tail, tally and observations (None: not kept) as gapctl.codec's MessagePack: what the
@@ -1029,7 +1028,7 @@ class TailPiece:
         from gapctl import codec
 
         unit, lang, leaves, tail, tally, obs, blank = codec.loads(data)
-        return cls(unit, lang, leaves, None, obs, blank, (tail, tally))
+        return cls(unit, lang, leaves, obs, blank, (tail, tally))
 
     def observed(self) -> Any:
         """The unit's observations kept with the piece (None: none were)."""
@@ -1058,8 +1057,8 @@ class TailPiece:
 
     def tail(self, summary: Any = None) -> tuple[Any, Any]:
         """The tail (its blank rows made from `summary`'s leaves) and the tally."""
-        import pickle
-        tail, tally = self.made if self.made is not None else pickle.loads(self.packed)  # type: ignore[arg-type]
+        assert self.made is not None
+        tail, tally = self.made
         if self.blank:
             import re
 
@@ -1133,12 +1132,10 @@ class TailKeeper:
                        for key, leaf in finished.items())
         tally = Tally.of(full, language)
         if self.kept:
-            return TailPiece(full.unit.id, language, leaves, None, None, blank).record(tail, tally,
-                                                                                      obs if changing else None)
-        packed = pickle.dumps((tail, tally), pickle.HIGHEST_PROTOCOL)
-        return pickle.dumps(TailPiece(full.unit.id, language, leaves, packed,
-                                      pickle.dumps(obs, pickle.HIGHEST_PROTOCOL) if changing else None, blank),
-                            pickle.HIGHEST_PROTOCOL)
+            return TailPiece(full.unit.id, language, leaves, None, blank).record(tail, tally, obs if changing else None)
+        return pickle.dumps(TailPiece(full.unit.id, language, leaves,
+                                      pickle.dumps(obs, pickle.HIGHEST_PROTOCOL) if changing else None, blank,
+                                      (tail, tally)), pickle.HIGHEST_PROTOCOL)
 
     def prepare(self, plan: Any) -> None:
         """The round's report language worked out in the parent, before the scoring workers fork: each worker

@@ -293,11 +293,8 @@ def test_a_lean_source_gives_the_same_pages(name: str, tmp_path: Path) -> None:
 
 def kept_tails(spool: PieceSpool) -> list:
     """Every piece's tail in `spool` (as the page phase reads it: `TailPiece.tail`, no row left blank)."""
-    import pickle
-
     spool.file.flush()
-    pieces = [build._kept_piece(spool.get(key)) for key in spool.places]
-    return [piece.made[0] if piece.made is not None else pickle.loads(piece.packed)[0] for piece in pieces]
+    return [build._kept_piece(spool.get(key)).made[0] for key in spool.places]
 
 
 @pytest.mark.parametrize("fmt", ["html", "md"])
@@ -350,7 +347,7 @@ def test_a_row_made_from_the_summary_that_only_markdown_renders_leaves_no_html_t
 
     from gapctl.report import markdown
 
-    piece = build.TailPiece("u", "zh", {}, None, None, ["k"], (markdown.Tail(None, "<p>\x000\x00</p>"), None))
+    piece = build.TailPiece("u", "zh", {}, None, ["k"], (markdown.Tail(None, "<p>\x000\x00</p>"), None))
     summary = SimpleNamespace(leaves={"k": None})
     for row, html in (("| a | 1 |", "<p><tr>a</tr></p>"), ("| a\r | 1 |", None), ("| a\x00 | 1 |", None)):
         monkeypatch.setattr(markdown, "indicator_row", lambda leaf, lang, row=row: (row, "<tr>a</tr>"))
