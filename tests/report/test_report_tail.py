@@ -194,13 +194,15 @@ def test_report_joined_from_tails_is_the_same_in_a_pool_and_one_process_cache_on
         assert all(run == runs[0] for run in runs[1:])  # the provenance)
 
 
+@pytest.mark.parametrize("pool", [True, False])
 @pytest.mark.parametrize("jobs", ["2", "1"])
 def test_a_page_worker_that_fails_leaves_the_old_report_and_nothing_beside_it(
-        jobs: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        jobs: str, pool: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Unit pages are written into the new directory by the page workers themselves (build.write_units' `into`):
     a worker that fails on a page (here the round's last unit's page refused, after the others were written)
     fails the run, and the journal rolls the new directory back: the previous report stays as it was, with no
-    half-filled directory beside it, in a pool of two as in one process."""
+    half-filled directory beside it, in a pool of two as in one process, and where the pages are joined in place
+    (`pool` False) by this process and its helper (which makes the last pages) as by this process alone."""
     from gapctl.report.build import ReportError
 
     path = ROOT / "rounds" / "shanwei-2020"
@@ -208,9 +210,13 @@ def test_a_page_worker_that_fails_leaves_the_old_report_and_nothing_beside_it(
     monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the page pool is used
     monkeypatch.setattr(details, "BATCH", 1)
     monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
+    if pool:
+        monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
+    helped, joined_halves = [], build._joined_halves
+    monkeypatch.setattr(build, "_joined_halves", lambda *args: helped.append(1) or joined_halves(*args))
     out = tmp_path / "out"
     before, _spool = tailed_report(path, "html", "en", out)
+    assert bool(helped) == (not pool and jobs == "2")
     last = sorted(rel for rel in before if rel.startswith("units/"))[-1]
     checked_rel, written = build._check_rel, []
 
@@ -223,7 +229,9 @@ def test_a_page_worker_that_fails_leaves_the_old_report_and_nothing_beside_it(
     with pytest.raises(ReportError, match="refusing"):
         tailed_report(path, "html", "zh", out)
     assert report_files(out) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    # (xdg: this test's cache home, where the code's fingerprint may be kept when no test before it in this process
+    # worked it out)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "xdg") == ["out"]
     if jobs == "1":
         assert any(rel.startswith("units/") for rel in written)  # pages were written before the failure
 
