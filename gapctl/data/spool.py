@@ -3,7 +3,9 @@
 What a large round's parent holds until it needs it (the report's page tails, export's row pieces, the older
 side of a diff's finished records): tens of thousands of byte strings would otherwise sit in memory at once.
 A mapping as far as its users need one: `spool[key] = data`, `get`, `pop`, `in`, `len`; `places` (key →
-(offset, length)) and `file` let forked workers read it by their own file descriptor."""
+(offset, length)) and `file` let forked workers read it by their own file descriptor. Once `shared`, forked workers
+write into it too (`write_here`: their bytes go to the file, not through a pipe to the parent), each at a place
+taken from a counter in shared memory, and the parent files each under its key (`adopt`)."""
 
 from __future__ import annotations
 
@@ -22,11 +24,41 @@ class Spool:
             self[key] = data
         self.file.flush()
 
+    shared: Any = None  # the end of the file as a multiprocessing.Value, once `share`d
+
     def __setitem__(self, key: Any, data: bytes) -> None:
-        self.file.seek(self.end)
-        self.file.write(data)
-        self.places[key] = (self.end, len(data))
-        self.end += len(data)
+        self.places[key] = self.write_here(data)
+
+    def share(self) -> bool:
+        """Let processes forked from now on write into the spool (`write_here`); False where they cannot (no fork,
+        no os.pwrite)."""
+        if self.shared is None and hasattr(os, "fork") and hasattr(os, "pwrite"):
+            import multiprocessing
+
+            self.file.flush()
+            self.shared = multiprocessing.get_context("fork").Value("q", self.end)
+        return self.shared is not None
+
+    def write_here(self, data: bytes) -> tuple[int, int]:
+        """`data` written at the spool's end, in this process or (once `shared`) a forked one: its place."""
+        shared = self.shared
+        if shared is None:
+            start = self.end
+            self.end += len(data)
+            self.file.seek(start)
+            self.file.write(data)
+            return start, len(data)
+        with shared.get_lock():
+            start = shared.value
+            shared.value = start + len(data)
+        view, done, fd = memoryview(data), 0, self.file.fileno()
+        while done < len(data):
+            done += os.pwrite(fd, view[done:], start + done)
+        return start, len(data)
+
+    def adopt(self, key: Any, place: tuple[int, int]) -> None:
+        """The bytes a forked process wrote (`write_here`) filed under `key`."""
+        self.places[key] = place
 
     def __len__(self) -> int:
         return len(self.places)

@@ -38,7 +38,20 @@ Extra = Callable[[Any, Any, Any], Any]  # (plan, a unit's full score before rank
 # its outcome (`_run_cached`), compressed, and the mapping of extras holds it compressed (`unpacked`).
 BATCH = 16  # files a worker takes at a time
 
-_JOB: tuple[Any, Extra] | None = None  # what forked workers inherit
+_JOB: tuple[Any, Extra, Any] | None = None  # what forked workers inherit: plan, extra, the spool they write extras to
+
+
+class Written:
+    """An extra's bytes a worker wrote into the parent's spool (`gapctl.data.spool.Spool.write_here`): their place,
+    sent instead of them."""
+
+    __slots__ = ("place",)
+
+    def __init__(self, place: tuple[int, int]) -> None:
+        self.place = place
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Written, (self.place,)
 
 
 def cache_off(use_cache: bool) -> bool:
@@ -94,12 +107,14 @@ def _work(batch: list[int]) -> list[tuple[int, bytes | None, Any, str | None, st
     parent's plan.hashes keeps for gapctl.review.provenance, as when it hashes the files itself) and what the
     round's tree noted of its read (`outcomes.read_note`)."""
     assert _JOB is not None
-    plan, extra = _JOB
+    plan, extra, spool = _JOB
     paths = outcomes.round_paths(plan)
     out = []
     with paused_gc():
         for index in batch:
             outcome, key, kept = outcomes.compute_with(plan, paths[index], extra)
+            if spool is not None and isinstance(kept, bytes):
+                kept = Written(spool.write_here(kept))
             out.append((index, outcomes.dump_outcome(plan, outcome), kept, key, plan.hashes.pop(paths[index], None),
                         outcomes.read_note(plan.round.tree, paths[index])))
     return out
@@ -135,7 +150,10 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
     if len(todo) >= outcomes.PARALLEL_FROM and workers > 1 and hasattr(os, "fork"):
 
         batches = [todo[n:n + BATCH] for n in range(0, len(todo), BATCH)]
-        _JOB = (plan, extra)
+        # extras kept in a spool are written into it by the workers, unless a `keep` is told of their bytes: 15 KB a
+        # unit's page tail, not sent through a pipe to be written here (3,000 units: ~0.25 s of this process's time)
+        share = getattr(extras, "share", None)
+        _JOB = (plan, extra, extras if keep is None and share is not None and share() else None)
         try:  # re-forked as outcomes' pool is: a long-lived worker ends up with a private copy of the round
             with forked_pool(workers) as pool:
                 for computed in pool.imap_unordered(_work, batches):
@@ -147,7 +165,9 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
                             results[index] = outcomes.load_outcome(plan, paths[index], payload)
                         else:  # cannot travel: computed again here
                             results[index], key, kept = outcomes.compute_with(plan, paths[index], extra)
-                        if kept is not None:
+                        if isinstance(kept, Written):
+                            extras.adopt(paths[index], kept.place)  # type: ignore[attr-defined]
+                        elif kept is not None:
                             extras[paths[index]] = kept
                         if keep is not None:
                             keep(index, paths[index], results[index], payload, key, kept)

@@ -43,6 +43,25 @@ def test_one_pass_checks_as_outcomes_does(name: str, jobs: str, monkeypatch: pyt
         assert extras  # every unit file's pieces came back
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_extras_kept_in_a_spool_are_written_there_by_the_workers(jobs: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a spool for the extras (`PieceSpool`), a pool's workers write each file's extra into it themselves and
+    send only its place (`one_pass.Written`): the same bytes by path as in a dict, none sent through the pool."""
+    from gapctl.data.spool import Spool
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("GAPCTL_JOBS", jobs)
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)  # a pool for every round
+    adopted = []
+    adopt = Spool.adopt
+    monkeypatch.setattr(Spool, "adopt", lambda spool, key, place: adopted.append(key) or adopt(spool, key, place))
+    path = Path("rounds/chongqing-2020")
+    _, expected = one_pass.check(path, False, E.pieces)
+    _, spooled = one_pass.check(path, False, E.pieces, extras=E.PieceSpool())
+    assert expected and {key: spooled.get(key) for key in spooled.places} == expected
+    assert sorted(adopted) == (sorted(expected) if jobs == "2" else [])
+
+
 def test_with_the_cache_on_it_is_outcomes_check(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
     got, extras = one_pass.check(Path("rounds/shanwei-2020"), True, E.pieces)
