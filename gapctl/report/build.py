@@ -213,7 +213,8 @@ def write_units(source: Any, fmt: str, out_dir: Path, lang: str = "zh", previous
                 _check_rel(rel, out_dir)
                 if isinstance(data, bytes):
                     stage.put(rel, data)
-                else:  # the overview and report.html, in parts: the pages before them made durable meanwhile
+                else:  # the overview and report.html, in parts: the pages before them made durable meanwhile (not
+                    # while the pages are made: the flushes' kernel time slowed the page phase more than they saved)
                     stage.sync_ahead()
                     with stage.open(rel) as out:
                         for part in data:
@@ -384,7 +385,8 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     if len(scored.units) >= RANKINGS_FIRST:  # before the page workers fork (see RANKINGS_FIRST)
         rankings_ahead(scored, lang, ext)
     units = len(scored.units)
-    with tempfile.TemporaryFile() as sections, closing(made):  # report.html's unit sections, until the overview
+    # report.html's unit sections, until the overview; the overview as report.html has it
+    with tempfile.TemporaryFile() as sections, tempfile.TemporaryFile() as flat_overview, closing(made):
         # by place, not by unit: while the page workers run the parent touches no summary (nor its unit's id), whose
         # pages it shares with them (a reference count written copies the page: ~30 MB at 30,000 units)
         made_pages = 0
@@ -413,22 +415,33 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
         after = None if provenance is None else _provenance_lines(page, provenance, lang)  # (not added to a copy)
         path, title, markdown, charts = page.path, page.title, page.markdown, page.charts
         del page
-        # index.html and report.html each written from the overview's HTML made again a part at a time, never whole
-        # (at 30,000 units the HTML kept for both took ~28 MB of the parent, making it again 0.3 s)
+        # the overview's HTML made a part at a time, never whole (at 30,000 units the HTML kept for index.html and
+        # report.html took ~28 MB of the parent), written into index.html and, as report.html has it, into a
+        # temporary file that report.html copies (made again for it: 0.3 s at 30,000 units)
         yield path, _framed(html_render.document_head(title, lang, around), _overview_parts(markdown, charts, after),
-                            around)
+                            around, copy=flat_overview)
 
-        def parts() -> Any:
-            yield from _framed(html_render.document_head(scored.round.title, lang, around),
-                               _overview_parts(markdown, charts, after), around, flat=True, tail=False)
-            place = {id(s): n for n, s in enumerate(scored.units)}
-            for s in scored.in_rank_order():  # as `pages` orders them
-                n = place[id(s)]
-                start, length = starts[n], lengths[n]
-                sections.seek(start)
-                yield sections.read(length)
-            yield html_render.DOCUMENT_TAIL.encode("utf-8")
-        yield "report.html", parts()
+        yield "report.html", _report_html(_frame_ends(html_render.document_head(scored.round.title, lang, around),
+                                                      around, False), flat_overview, scored, sections, starts, lengths)
+
+
+def _report_html(ends: tuple[bytes, bytes], overview: Any, scored: RoundScore, sections: Any, starts: Any,
+                 lengths: Any) -> Iterator[bytes]:
+    """report.html in parts: its head, the overview as `_framed` copied it (`overview`, a file), and each unit's
+    section in ranking order (as `pages` orders them) read from `sections` by its place (`starts`, `lengths`, in
+    the units' order)."""
+    import functools
+
+    yield ends[0]
+    overview.seek(0)
+    yield from iter(functools.partial(overview.read, 1 << 20), b"")
+    yield ends[1]
+    place = {id(s): n for n, s in enumerate(scored.units)}
+    for s in scored.in_rank_order():
+        n = place[id(s)]
+        sections.seek(starts[n])
+        yield sections.read(lengths[n])
+    yield html_render.DOCUMENT_TAIL.encode("utf-8")
 
 
 RANKINGS_FIRST = 10_000  # units from which the overview's rankings are made before the page workers fork, not while
@@ -443,11 +456,16 @@ def _write_new(path: str, data: bytes) -> None:
     """`data` as the new file `path` (never an existing one: O_EXCL, as open(path, "xb")), the mode as open gives."""
     fd = os.open(path, _NEW_FILE, 0o666)
     try:
-        view, done = memoryview(data), 0
-        while done < len(data):
-            done += os.write(fd, view[done:])
+        _write_all(fd, data)
     finally:
         os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """All of `data` written to `fd` at its offset (os.write may write less than it is given)."""
+    view, done = memoryview(data), 0
+    while done < len(data):
+        done += os.write(fd, view[done:])
 
 
 TABLE_CELLS = 3_000  # cells of a table rendered at a time by `_overview_parts` (500 rows of six columns; markdown-it's
@@ -547,16 +565,24 @@ _BODY = "\x00gapctl-body\x00"  # where a page's text goes in what `html_render.d
 PART = 1 << 20  # characters of a page's text encoded and written at a time
 
 
-def _framed(head: str, body: list[str], around: html_render.Frame, flat: bool = False, tail: bool = True) -> Any:
+def _framed(head: str, body: Any, around: html_render.Frame, copy: Any = None) -> Any:
     """`html_render.document(title, lang, ["".join(body)], around)` (head: its `document_head`) as bytes in parts,
-    never the whole page at once; `flat`: the body as report.html has it (`_flatten_links`), without
-    DOCUMENT_TAIL unless `tail`."""
+    never the whole page at once. `copy`: a file the body is written to as well, as report.html has it
+    (`_flatten_links`)."""
+    before, after = _frame_ends(head, around, True)
+    yield before
+    for text in body:
+        yield from _text_parts(text)
+        if copy is not None:
+            copy.writelines(_text_parts(text, True))
+    yield after
+
+
+def _frame_ends(head: str, around: html_render.Frame, tail: bool) -> tuple[bytes, bytes]:
+    """What `_framed` writes before and after its body (DOCUMENT_TAIL after it unless `tail` is False)."""
     framed = html_render.first_section(_BODY, around) if around.head else _BODY
     before, after = html_render.section(framed).split(_BODY)
-    yield (head + before).encode("utf-8")
-    for text in body:
-        yield from _text_parts(text, flat)
-    yield (after + (html_render.DOCUMENT_TAIL if tail else "")).encode("utf-8")
+    return (head + before).encode("utf-8"), (after + (html_render.DOCUMENT_TAIL if tail else "")).encode("utf-8")
 
 
 def _text_parts(text: str, flat: bool = False) -> Any:
@@ -943,9 +969,7 @@ def _joined_part(start: int, stop: int) -> list[Any]:
     with paused_gc():
         for n in range(start, stop):
             path, data, part, charts, tally = _spooled_one(rows[n])
-            view, done = memoryview(part), 0
-            while done < len(part):
-                done += os.write(fd, view[done:])
+            _write_all(fd, part)
             result = (path, data, len(part), charts, tally)
             if last is not None:
                 before, result = _folded([last, result])
@@ -979,7 +1003,7 @@ def ranking_may_change(indicator: Any, kind: str | None) -> bool:
     return indicator.section != "main" and (kind == "threshold" or indicator.gate is not None)
 
 
-_ROWS: list[Any] = []  # the rows, for `_indexed_batch`
+_ROWS: list[Any] = []  # the rows, for `_indexed_batch` (and the file `_joined_part` writes its sections to)
 IN_FLIGHT = 3  # batches sent ahead to each page worker
 PACK_FROM = 10_000  # units from which page workers read their batches' summaries packed (`_packed`) instead of reading
 # them in the memory they share with the parent: below it the pages of summaries a worker copies (reference counts)
