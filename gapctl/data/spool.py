@@ -20,11 +20,10 @@ class Spool:
         self.file = tempfile.TemporaryFile()
         self.places: dict[Any, tuple[int, int]] = {}
         self.end = 0
+        self.shared: Any = None  # the end of the file as a multiprocessing.Value, once `share`d
         for key, data in (items or {}).items():
             self[key] = data
         self.file.flush()
-
-    shared: Any = None  # the end of the file as a multiprocessing.Value, once `share`d
 
     def __setitem__(self, key: Any, data: bytes) -> None:
         self.places[key] = self.write_here(data)
