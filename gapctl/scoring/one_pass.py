@@ -270,10 +270,13 @@ def _run_cached(plan: Any, extra: Extra, extras: MutableMapping[Path, Any],
     waiting = outcomes.Waiting(outcomes.chunks_of(paths))
     found: dict[int, Any] = {}  # index → its outcome from the cache
     held: dict[int, tuple[bytes | None, bytes | None]] = {}  # (outcome payload, extra) of the members of those chunks
+    whole: set[int] = set()  # the first index of each chunk whose outcome entry held every member under its key now
     keys: dict[int, str | None] = {}  # a computed file's key (None: its outcome may not be kept)
     for number, chunk in enumerate(waiting.chunks):
         reused = outcomes.reused_members(plan, chunk, digests)
         cached = _cached_extras(plan, chunk, tag) if reused else {}
+        if len(reused) == len(chunk):
+            whole.add(chunk[0])
         mine: dict[int, tuple[bytes | None, bytes | None]] = {}
         for index in chunk:
             if index in reused and index in cached:
@@ -300,7 +303,10 @@ def _run_cached(plan: Any, extra: Extra, extras: MutableMapping[Path, Any],
             return
         computed = {i for i in chunk if i in keys}
         members = {i: held[i][0] for i in chunk if held[i][0] is not None}
-        outcomes.store_chunk(plan, chunk, computed, keys, members)
+        if chunk[0] not in whole or len(members) != len(chunk) or any(keys[i] != plan.keys[i] for i in computed):
+            outcomes.store_chunk(plan, chunk, computed, keys, members)
+        # else the entry already holds every member's outcome under the same key (the file's bytes and context: the
+        # same outcome), as a score left it before the extras were first made: not written again
         entry = []
         for i in chunk:
             kept_key = plan.keys[i] if i not in computed or keys[i] == plan.keys[i] else None

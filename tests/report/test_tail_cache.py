@@ -102,6 +102,31 @@ def test_pieces_made_in_another_language_or_format_are_not_taken(
     assert report_files(tmp_path / "other") == report_files(tmp_path / "none")
 
 
+def test_outcome_entries_a_score_left_whole_are_not_written_again_when_the_pieces_are_first_made(
+        repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report's first run after a score scores every file for its piece, but a chunk whose outcome entry holds
+    every member under the key it has now is not written again (the same bytes); a chunk with an edited file is. The
+    reports are those without the cache, and a report run again reads everything from it."""
+    result = CliRunner().invoke(app, ["score", ROUND])  # every outcome cached, no piece
+    assert result.exit_code == 0, result.output
+    stored: list[list[int]] = []
+    store_chunk = outcomes.store_chunk
+    monkeypatch.setattr(outcomes, "store_chunk", lambda plan, chunk, *args: stored.append(list(chunk)) or
+                        store_chunk(plan, chunk, *args))
+    scored = Scored(monkeypatch)
+    files = sorted(p.name for p in (repo / ROUND / "observations").iterdir())
+    first = report(tmp_path / "first", monkeypatch=monkeypatch)
+    assert scored.taken() == files and stored == []
+    assert report(tmp_path / "again", monkeypatch=monkeypatch) == first
+    assert scored.taken() == []
+    edited = repo / ROUND / "observations" / "approval.yaml"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("lead-deploy: true", "lead-deploy: false", 1),
+                      encoding="utf-8")
+    after = report(tmp_path / "after", monkeypatch=monkeypatch)
+    assert scored.taken() == ["approval.yaml"] and len(stored) == 1  # its chunk's entry, with its new outcome
+    assert after == report(tmp_path / "none", cache=False, monkeypatch=monkeypatch) != first
+
+
 def test_a_file_whose_piece_is_lost_is_scored_again_though_its_outcome_is_kept(
         repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scored = Scored(monkeypatch)
