@@ -10,7 +10,6 @@ written atomically (gapctl.data.writes.write_atomically).
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing as mp
 import os
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -156,8 +155,9 @@ def _render_html(scored: RoundScore, lang: str, previous: RoundScore | None,
     workers = min(jobs_wanted(), 8)  # GAPCTL_JOBS, else the usable cores, as validate and score
     _JOB = (scored, lang, previous, stamp, standing, provenance, history, robustness)
     try:
-        if count < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
+        if count < PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
             return _render_range((0, count))
+        import multiprocessing as mp  # only here: a report that forks no worker never pays for importing it
         from concurrent.futures import ProcessPoolExecutor
 
         size = max(1, count // (workers * 4))
