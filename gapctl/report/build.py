@@ -927,7 +927,7 @@ def _joined_halves(rows: list[list[Any]], progress: Any) -> Any:
     from gapctl.scoring.executors import forked_pool, trim_heap
 
     total = len(rows)
-    split = total * HELPER_SHARE // 100
+    own = total - total * HELPER_SHARE // 100  # the units whose pages this process makes: the first `own`
     with tempfile.TemporaryFile() as sections:
         _ROWS[:] = [rows, sections.fileno()]
         gc.collect()
@@ -935,9 +935,9 @@ def _joined_halves(rows: list[list[Any]], progress: Any) -> Any:
         trim_heap()
         try:
             with forked_pool(1, renewed=False) as pool:
-                helper = pool.apply_async(_joined_part, (total - split, total))
+                helper = pool.apply_async(_joined_part, (own, total))
                 with paused_gc():
-                    for n in range(total - split):
+                    for n in range(own):
                         yield _spooled_one(rows[n])
                         if progress and (n + 1) % 100 == 0:
                             progress(n + 1, total)
