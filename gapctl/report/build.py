@@ -854,7 +854,7 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
             with paused_gc():
                 for n, row in enumerate(rows, start=1):
                     yield _spooled_one(row)
-                    if progress and (n % 100 == 0 or n == total):
+                    if progress and (n % PROGRESS_EVERY == 0 or n == total):
                         progress(n, total)
             return
         from gapctl.scoring.executors import forked_pool, trim_heap
@@ -939,8 +939,8 @@ def _joined_halves(rows: list[list[Any]], progress: Any) -> Any:
                 with paused_gc():
                     for n in range(own):
                         yield _spooled_one(rows[n])
-                        if progress and (n + 1) % 100 == 0:
-                            progress(n + 1, total)
+                        if progress and (n + 1) % PROGRESS_EVERY == 0:  # the helper's pages made alongside: as if at
+                            progress((n + 1) * total // own, total)  # this process's pace (known when it is done)
                 results = helper.get()
         finally:
             gc.unfreeze()
@@ -952,6 +952,7 @@ def _joined_halves(rows: list[list[Any]], progress: Any) -> Any:
         progress(total, total)
 
 
+PROGRESS_EVERY = 100  # pages between two calls of a page phase's `progress`
 HELPER_SHARE = 45  # per cent of the units whose pages `_joined_halves`' helper makes
 HELPER_BELOW = 10_000  # units from which the pages joined in place are made by this process alone: the helper and this
 # process each copy the pages of the summaries they read (reference counts), ~100 MB each at 30,000 units

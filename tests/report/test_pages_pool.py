@@ -220,3 +220,35 @@ def test_pages_joined_in_place_are_those_of_the_page_pool(fmt: str, tmp_path, mo
         runs.append(report_bytes(out))
     assert len(runs[0]) > 3
     assert all(run == runs[0] for run in runs[1:])
+
+
+@pytest.mark.usefixtures("own_cache_home")
+@pytest.mark.parametrize("share", [0, 45, 100])
+def test_progress_of_pages_joined_with_a_helper_rises_to_the_total(share: int, tmp_path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a helper making part of the pages (`_joined_halves`), the progress counts this process's pages at the
+    pace of both and ends at the total: never past it, never back."""
+    from gapctl.io.export import PieceSpool
+    from gapctl.scoring import details, one_pass, outcomes
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(details, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(build, "HELPER_SHARE", share)
+    monkeypatch.setattr(build, "PROGRESS_EVERY", 5)
+    monkeypatch.setenv("GAPCTL_JOBS", "2")
+    monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
+    spool = PieceSpool()
+    checked, _ = one_pass.check("rounds/chongqing-2020", False, build.keep_tail("zh", True), None, spool, always=True)
+    source = details.prepare(checked, outcomes.score(checked))
+    seen: list[tuple[int, int]] = []
+    helped, joined_halves = [], build._joined_halves
+    monkeypatch.setattr(build, "_joined_halves", lambda *args: helped.append(1) or joined_halves(*args))
+    build.write_units(source, "html", tmp_path / "out", "zh", spool=spool, progress=lambda n, t: seen.append((n, t)))
+    total = len(source.scored.units)
+    assert helped and seen[-1] == (total, total) and len(seen) >= (1 if share == 100 else 5)
+    assert all(t == total and 0 < n <= total for n, t in seen)
+    assert [n for n, _ in seen] == sorted(n for n, _ in seen)
+    if share == 45:  # this process's 30 pages of 54 counted as the 54 both make
+        assert max(n for n, _ in seen[:-1]) > total - total * share // 100
