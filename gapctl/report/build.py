@@ -80,16 +80,19 @@ def _with_history(page: Any, unit: Any, history: Any, lang: str) -> Any:
     if found is None:
         return page
     lines, charts = history_block(found, history, lang)
-    return dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(lines),
-                               charts={**page.charts, **charts})
+    return dataclasses.replace(_with_lines(page, lines), charts={**page.charts, **charts})
+
+
+def _with_lines(page: Any, lines: list[str]) -> Any:
+    """The page with `lines` at its end, after a blank line."""
+    return dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(lines))
 
 
 def _with_provenance(page: Any, provenance: Any, lang: str) -> Any:
     """The page with the provenance at its end: the whole block on the overview, a line on a unit's page."""
     if provenance is None:
         return page
-    return dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n"
-                               + "\n".join(_provenance_lines(page, provenance, lang)))
+    return _with_lines(page, _provenance_lines(page, provenance, lang))
 
 
 def _provenance_lines(page: Any, provenance: Any, lang: str) -> list[str]:
@@ -279,7 +282,7 @@ def _page(job: PageJob, found: list[Any]) -> tuple[str, bytes | None, bytes, dic
     else:
         page, tally = unit_page(job.scored, s, lang, ext, before, job.standing), Tally.of(s, lang)
     if job.footer is not None:  # `_with_provenance` of a unit's page
-        page = dataclasses.replace(page, markdown=page.markdown.rstrip("\n") + "\n\n" + "\n".join(job.footer))
+        page = _with_lines(page, job.footer)
     if job.frame is None:
         return page.path, _written(job, page.path, (page.markdown + "\n").encode("utf-8")), b"", page.charts, tally
     return _html_page(job, page.path, page.title, html_render.body(page.markdown, page.charts), tally)
@@ -784,10 +787,8 @@ def _spooled_one(row: list[Any]) -> Any:
                 found.append(details.detail_from(source, summary, kept))
             elif len(sources) == 1 and kept.fits(summary, lang):
                 found.append(Tailed(summary, kept, source))
-            elif kept.observations is not None:  # ranking changed a leaf: scored again from its observations
-                found.append(details.detail_from(source, summary, kept.observed()))
-            else:  # another language than the tail's (or --compare): its file read again
-                found.append(details.detail(source, summary))
+            else:  # ranking changed a leaf, another language than the tail's, or --compare
+                found.append(Tailed(summary, kept, source).detailed())
     return work(found)
 
 
@@ -834,7 +835,6 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
     worker sends instead of a batch's results (e.g. one sum for the batch), the same number of results in the
     same order; one process gives every result as `work` made it."""
     global _SPOOLED
-    import gc
     import itertools
     from collections import deque
 
@@ -857,7 +857,7 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
                     if progress and (n % PROGRESS_EVERY == 0 or n == total):
                         progress(n, total)
             return
-        from gapctl.scoring.executors import forked_pool, trim_heap
+        from gapctl.scoring.executors import forked_pool, shared_with_forks
 
         packed = len(sources) == 1 and total >= PACK_FROM  # --compare's rows hold another round's summaries: in place
         round_ = sources[0].round
@@ -883,13 +883,11 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
                 yield list(range(n, min(n + details.BATCH, total)))
         done = 0
         _ROWS[:] = [rows]
-        gc.collect()
-        gc.freeze()  # what the parent holds stays out of the workers' collections: their pages stay shared
-        trim_heap()  # the scoring phase's freed chunks (each unit's tail passed through here) not reused in its pages
         try:
             # a worker forked again after GAPCTL_WORKER_BATCHES batches (as the scoring pool): each page it renders
-            # touches the round's objects in the parent's memory, and the pages they live on are then copied into it
-            with forked_pool(workers) as pool:
+            # touches the round's objects in the parent's memory, and the pages they live on are then copied into it;
+            # the scoring phase's freed chunks (each unit's tail passed through here) not reused in its pages
+            with shared_with_forks(), forked_pool(workers) as pool:
                 # a few batches in flight, not all: pages the parent has not written yet wait in its memory
                 # (at 30,000 units, hundreds of MB when the workers ran ahead of it)
                 todo, waiting = batches(), deque()  # type: ignore[var-annotated]
@@ -904,7 +902,6 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
                     if progress:
                         progress(done, total)
         finally:
-            gc.unfreeze()
             _ROWS.clear()
             _SHARED.clear()  # the round's objects by key (at 30,000 units ~10 MB): not needed by the overview
     finally:
@@ -920,21 +917,17 @@ def _joined_halves(rows: list[list[Any]], progress: Any) -> Any:
     sections of report.html into a temporary file of its own; its results (each section as its length, the
     tallies folded) come when it is done, and are given after this process's own, each with its section read
     back, so that what follows sees every unit's result in the units' order as from one process."""
-    import gc
     import tempfile
 
     from gapctl.collector import paused_gc
-    from gapctl.scoring.executors import forked_pool, trim_heap
+    from gapctl.scoring.executors import forked_pool, shared_with_forks
 
     total = len(rows)
     own = total - total * HELPER_SHARE // 100  # the units whose pages this process makes: the first `own`
     with tempfile.TemporaryFile() as sections:
         _ROWS[:] = [rows, sections.fileno()]
-        gc.collect()
-        gc.freeze()  # what the parent holds stays out of the helper's collections: their pages stay shared
-        trim_heap()
         try:
-            with forked_pool(1, renewed=False) as pool:
+            with shared_with_forks(), forked_pool(1, renewed=False) as pool:
                 helper = pool.apply_async(_joined_part, (own, total))
                 with paused_gc():
                     for n in range(own):
@@ -943,7 +936,6 @@ def _joined_halves(rows: list[list[Any]], progress: Any) -> Any:
                             progress((n + 1) * total // own, total)  # this process's pace (known when it is done)
                 results = helper.get()
         finally:
-            gc.unfreeze()
             _ROWS.clear()
         sections.seek(0)
         for path, data, length, charts, tally in results:
@@ -1109,7 +1101,8 @@ class Tailed:
     source: Any
 
     def detailed(self) -> Any:
-        """The unit's full score, scored again from its observations kept with the tail, or from its file."""
+        """The unit's full score, scored again from its observations kept with the tail (ranking could change one
+        of its leaves), or from its file (none kept)."""
         from gapctl.scoring import details
 
         if self.piece.observations is not None:

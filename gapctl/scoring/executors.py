@@ -285,6 +285,22 @@ def trim_heap() -> None:
 
 
 @contextlib.contextmanager
+def shared_with_forks() -> Iterator[None]:
+    """For the block, what this process holds kept out of the collections of the workers it forks there (a
+    collection, then gc.freeze: a collection in a worker would write every tracked object's header, copying the
+    pages it shares with this process) and the C heap's free pages given back first (`trim_heap`); unfrozen after."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    trim_heap()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+@contextlib.contextmanager
 def forked_pool(workers: int, renewed: bool = True) -> Iterator[Any]:
     """A pool of `workers` forked workers (they inherit what the parent holds), each replaced by a fresh fork
     after `batches_per_worker()` batches (`renewed`; else kept to the end): every pool of gapctl's is made here.
