@@ -475,11 +475,6 @@ TABLE_CELLS = 3_000  # cells of a table rendered at a time by `_overview_parts` 
 # tokens for 60,000 cells took ~110 MB and, at 30,000 units, 4 s against 0.6-0.8 s for the same HTML in parts)
 
 
-def _overview_html(markdown: str, charts: dict[str, str], after: list[str] | None = None) -> str:
-    """`_overview_parts` joined."""
-    return "".join(_overview_parts(markdown, charts, after))
-
-
 def _overview_parts(markdown: str, charts: dict[str, str], after: list[str] | None = None) -> Iterator[str]:
     """`html_render.body(markdown, charts)` of the overview, in parts made as they are asked for, its long tables
     (the rankings: a row a unit) rendered a part of their rows at a time, so that markdown-it, whose tokens for a

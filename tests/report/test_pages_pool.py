@@ -74,7 +74,7 @@ def test_a_long_table_with_escaped_pipes_cut_in_parts_is_the_html_of_the_whole(m
     markdown = "# T\n\n| a | b | c |\n|---|---|---:|\n" + "\n".join(rows) + "\n\ntext\n"
     for cells in (3, 30, 3_000):
         monkeypatch.setattr(build, "TABLE_CELLS", cells)
-        assert build._overview_html(markdown, {}) == html_render.body(markdown, {})
+        assert "".join(build._overview_parts(markdown, {})) == html_render.body(markdown, {})
 
 
 @pytest.mark.parametrize("after", [[], ["## Provenance", "", "- a: b"], ["| x | y |", "|---|---|", "| 1 | 2 |"],
@@ -82,8 +82,8 @@ def test_a_long_table_with_escaped_pipes_cut_in_parts_is_the_html_of_the_whole(m
 @pytest.mark.parametrize("ends", ["\n", "\n\n\n", "", "\n\ntext\n"])
 def test_the_overview_s_html_with_lines_after_it_is_that_of_the_whole_text(after: list[str], ends: str,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """`_overview_html(markdown, charts, after=lines)`, which reads blocks and table parts from `markdown` by place
-    and never makes the whole text, is the HTML of the text `_with_provenance` makes (`markdown.rstrip("\\n")`, a
+    """`_overview_parts(markdown, charts, after=lines)` joined, which reads blocks and table parts from `markdown` by
+    place and never makes the whole text, is the HTML of the text `_with_provenance` makes (`markdown.rstrip("\\n")`, a
     blank line, the lines): long tables first, in the middle and last (then cut with the lines after them, where a
     table of theirs may start a new block), the lines ending the text in any way, and not cut at all."""
     from gapctl.report import html as html_render
@@ -95,8 +95,9 @@ def test_the_overview_s_html_with_lines_after_it_is_that_of_the_whole_text(after
         whole = markdown.rstrip("\n") + "\n\n" + "\n".join(after)
         for cells in (3, 30, 3_000):
             monkeypatch.setattr(build, "TABLE_CELLS", cells)
-            assert build._overview_html(markdown, {}, after=after) == html_render.body(whole, {}), (cells, markdown)
-            assert build._overview_html(markdown, {}) == html_render.body(markdown, {})
+            got = "".join(build._overview_parts(markdown, {}, after=after))
+            assert got == html_render.body(whole, {}), (cells, markdown)
+            assert "".join(build._overview_parts(markdown, {})) == html_render.body(markdown, {})
 
 
 def test_a_unit_page_is_written_as_a_new_file_and_never_outside_the_report(tmp_path) -> None:

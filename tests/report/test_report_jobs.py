@@ -234,7 +234,7 @@ def test_a_report_that_fails_while_report_html_is_written_leaves_the_old_report(
 @pytest.mark.parametrize("cells", [1, 5, 60_000])
 def test_the_overview_html_with_its_tables_cut_in_parts_is_the_html_of_the_whole(cells: int,
                                                                                    monkeypatch: pytest.MonkeyPatch):
-    """build._overview_html renders the overview's long tables a part of their rows at a time: the same HTML as
+    """build._overview_parts renders the overview's long tables a part of their rows at a time: the same HTML as
     html.body of the whole overview, for every shipped round in both languages; and a Markdown it must not cut
     (a fence reaching over a blank line) is rendered whole."""
     from gapctl.report import html as html_render
@@ -250,10 +250,10 @@ def test_the_overview_html_with_its_tables_cut_in_parts_is_the_html_of_the_whole
         for lang in ("zh", "en"):
             page = overview(scored, lang, ".html")
             rendered.clear()
-            assert build._overview_html(page.markdown, page.charts) == body(page.markdown, page.charts)
+            assert "".join(build._overview_parts(page.markdown, page.charts)) == body(page.markdown, page.charts)
             assert cells > 5 or len(rendered) > 10  # cut in parts
     fenced = "# A\n\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n"
-    assert build._overview_html(fenced, {}) == body(fenced, {})
+    assert "".join(build._overview_parts(fenced, {})) == body(fenced, {})
 
 
 @pytest.mark.usefixtures("own_cache_home")
