@@ -10,7 +10,9 @@ written atomically (gapctl.data.writes.write_atomically).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -257,6 +259,20 @@ class PageJob:
     frame: html_render.Frame | None
     into: tuple[str, Path] | None
 
+    @functools.cached_property
+    def html_ends(self) -> tuple[bytes, bytes, bytes, bytes] | None:
+        """What every unit's HTML page joined as bytes (`_joined_html`) has around its title and its head and tail:
+        the document's head before the title, from after the title to the section's opening tag, from the end of the
+        tail (the footer's HTML, the section's end, the document's end), and the same in report.html's section;
+        None where the footer's HTML is not made alone (`html_render.blocks_after`)."""
+        more = "" if self.footer is None else html_render.blocks_after("\n".join(self.footer))
+        if more is None or self.frame is None:
+            return None
+        before, after = html_render.document_head_around(self.lang, self.frame)
+        end = html_render.section("\x00").partition("\x00")[2]
+        return (before.encode("utf-8"), (after + _SECTION.decode("utf-8")).encode("utf-8"),
+                (more + end + html_render.DOCUMENT_TAIL).encode("utf-8"), (_flatten_links(more) + end).encode("utf-8"))
+
 
 _MADE_DIRS: set[str] = set()  # the directories (relative) a page worker has made (or found) in the new one
 
@@ -265,16 +281,16 @@ def _page(job: PageJob, found: list[Any]) -> tuple[str, bytes | None, bytes, dic
     """In a worker: the unit's page as written (None once written into `job.into`), its section of report.html
     (html), its charts (md), its tally. A unit whose tail was made as it was scored (`Tailed`, `keep_tail`) has its
     head made from its summary."""
-    from gapctl.report.markdown import Tally, unit_page
+    from gapctl.report.markdown import HtmlTail, Tally, unit_page
 
     s, before = found[0], found[1] if len(found) > 1 else None
     lang, ext = job.lang, job.ext
     if isinstance(s, Tailed):
         tail, tally = s.piece.tail(s.summary)
-        if tail.markdown is None:  # an HTML page's tail kept as HTML alone
-            title, text = _joined_html(job, s.summary, tail.html)
-            if text is not None:
-                return _html_page(job, f"units/{s.summary.unit.id}{ext}", title, text, tally)
+        if tail is None or isinstance(tail, HtmlTail):  # an HTML page's tail kept as HTML alone
+            joined = None if tail is None else _joined_html(job, s.summary, tail.html, tally)
+            if joined is not None:
+                return joined
             s = s.detailed()  # what only the whole page's Markdown renders: the unit scored again from its file
             page = unit_page(job.scored, s, lang, ext, None, job.standing)
         else:
@@ -295,20 +311,26 @@ def _html_page(job: PageJob, path: str, title: str, text: str, tally: Any) -> tu
     return path, _written(job, path, data), html_render.section(_flatten_links(text)).encode("utf-8"), {}, tally
 
 
-def _joined_html(job: PageJob, summary: Any, tail: str | None) -> tuple[str, str | None]:
-    """The title and body of a unit's HTML page from its head, made from `summary`, and the HTML of its tail
-    (`Tail.html`): what `html_render.body` gives the page's Markdown (`unit_page`, its footer added as `_page` adds
-    it), or None where that is the whole page rendered from its Markdown (the head's lines, the tail's rows made
-    from the summary or the footer hold what `html_render.made` leaves to it)."""
+def _joined_html(job: PageJob, summary: Any, tail: bytes, tally: Any) -> Any:
+    """`_page`'s result for a unit's HTML page joined from its head, made from `summary`, and the HTML of its tail
+    (`markdown.HtmlTail`), as bytes: what `html_render.body` gives the page's Markdown (`unit_page`, its footer added
+    as `_page` adds it); or None where that is the whole page rendered from its Markdown (the head's lines or the
+    footer hold what `html_render.made` leaves to it). The tail holds no link to the overview (`TailKeeper`), so
+    report.html's section (`_flatten_links`) has it as it is."""
     from gapctl.report.markdown import head_html
 
+    ends = job.html_ends
     title, head = head_html(job.scored, summary, job.lang, job.standing)
-    if head is None or tail is None:
-        return title, None
-    if job.footer is None:
-        return title, head + tail
-    more = html_render.blocks_after("\n".join(job.footer))
-    return title, None if more is None else head + tail + more
+    if head is None or ends is None:
+        return None
+    before, opening, after, after_flat = ends
+    page_head, flat_head = head.encode("utf-8"), _flatten_links(head).encode("utf-8")
+    path = f"units/{summary.unit.id}{job.ext}"
+    data = b"".join((before, html_render.escape(title).encode("utf-8"), opening, page_head, tail, after))
+    return path, _written(job, path, data), b"".join((_SECTION, flat_head, tail, after_flat)), {}, tally
+
+
+_SECTION = html_render.section("").partition("</")[0].encode("utf-8")  # a section's opening tag
 
 
 def _written(job: PageJob, rel: str, data: bytes) -> bytes | None:
@@ -343,7 +365,6 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
     worker that made it, and given here as (its path, None) once written; the parent writes only the overview,
     report.html and the charts (3,000 pages' open, write and close in the parent took a second)."""
     import array
-    import functools
     import itertools
     import tempfile
     from contextlib import closing
@@ -433,8 +454,6 @@ def _report_html(ends: tuple[bytes, bytes], overview: Any, scored: RoundScore, s
     """report.html in parts: its head, the overview as `_framed` copied it (`overview`, a file), and each unit's
     section in ranking order (as `pages` orders them) read from `sections` by its place (`starts`, `lengths`, in
     the units' order)."""
-    import functools
-
     yield ends[0]
     overview.seek(0)
     yield from iter(functools.partial(overview.read, 1 << 20), b"")
@@ -664,7 +683,10 @@ def write_document(data: bytes, path: Path) -> None:
 
 def _flatten_links(body: str) -> str:
     """In the one-file print version, unit pages sit beside the index: fix their relative links."""
-    return body.replace('href="../index.html"', 'href="index.html"')
+    return body.replace(_UP_LINK, 'href="index.html"')
+
+
+_UP_LINK = 'href="../index.html"'  # a unit page's link to the overview
 
 
 def write(files: dict[str, str], out_dir: Path) -> None:
@@ -1068,22 +1090,26 @@ class TailPiece:
         return True
 
     def tail(self, summary: Any = None) -> tuple[Any, Any]:
-        """The tail (its blank rows made from `summary`'s leaves) and the tally."""
+        """The tail (its blank rows made from `summary`'s leaves) and the tally. An HTML tail kept alone
+        (`markdown.HtmlTail`) is None where a blank row's Markdown is what only the whole page renders (`_page`)."""
         assert self.made is not None
         tail, tally = self.made
         if self.blank:
-            import re
-
-            from gapctl.report.markdown import Tail, indicator_row
+            from gapctl.report.markdown import HtmlTail, Tail, indicator_row
 
             rows = [indicator_row(summary.leaves[key], self.lang) for key in self.blank]
-            html = None if tail.html is None else re.sub("\x00([0-9]+)\x00", lambda m: rows[int(m.group(1))][1],
-                                                         tail.html)
-            if tail.markdown is not None:
-                tail = Tail(re.sub("\x00([0-9]+)\x00", lambda m: rows[int(m.group(1))][0], tail.markdown), html)
-            else:  # HTML alone: none where a row's Markdown is what only the whole page renders (`_joined_html`)
-                tail = Tail(None, None if any("\r" in row or "\x00" in row for row, _html in rows) else html)
+            if isinstance(tail, HtmlTail):
+                if any("\r" in row or "\x00" in row for row, _html in rows):
+                    return None, tally
+                parts = tail.html.split(b"\x00")  # text, number, text, ...: each blank row as \x00n\x00
+                parts[1::2] = [rows[int(n)][1].encode("utf-8") for n in parts[1::2]]
+                return HtmlTail(b"".join(parts)), tally
+            html = None if tail.html is None else _BLANK.sub(lambda m: rows[int(m.group(1))][1], tail.html)
+            tail = Tail(_BLANK.sub(lambda m: rows[int(m.group(1))][0], tail.markdown), html)
         return tail, tally
+
+
+_BLANK = re.compile("\x00([0-9]+)\x00")  # a row `markdown.unit_tail` left blank, by its place in `TailPiece.blank`
 
 
 @dataclasses.dataclass
@@ -1138,8 +1164,8 @@ class TailKeeper:
                       or tail.html is not None and tail.html.count("\x00") != 2 * len(blank)):
             blank = []  # the unit's own text has a NUL: no row left blank
             tail = unit_tail(full, language, self.html)
-        if self.html:  # an HTML page is made from its tail's HTML, unless its Markdown is rendered whole
-            tail = tail.without_markdown(len(blank))
+        if self.html and _UP_LINK not in (tail.html or ""):  # an HTML page is joined from its tail's HTML, unless
+            tail = tail.without_markdown(len(blank))  # its Markdown is rendered whole (or it links to the overview)
         changing = any(leaf.state == "scored" and key not in blank
                        and ranking_may_change(leaf.indicator, leaf.rule.kind if leaf.rule else None)
                        for key, leaf in finished.items())

@@ -537,10 +537,16 @@ DOCUMENT_TAIL = "\n</main></body>\n</html>\n"
 
 def document_head(title: str, lang: str, frame: Frame | None = None) -> str:
     """Everything of a document before its first section."""
+    before, after = document_head_around(lang, frame)
+    return before + escape(title) + after
+
+
+@lru_cache(maxsize=16)  # every unit page of a report has the same
+def document_head_around(lang: str, frame: Frame | None = None) -> tuple[str, str]:
+    """`document_head` before its title and after it."""
     style = CSS + (page_css(frame) + "\n" if frame is not None else "@page { size: A4; margin: 15mm; }\n")
     mark = f'<div class="watermark" aria-hidden="true">{escape(frame.mark)}</div>\n' if frame and frame.mark else ""
     return ("<!DOCTYPE html>\n"
             f'<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head>\n<meta charset="utf-8">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{escape(title)}</title>\n<style>{style}</style>\n</head>\n"
-            f"<body>{mark}<main>\n")
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>',
+            f"</title>\n<style>{style}</style>\n</head>\n<body>{mark}<main>\n")

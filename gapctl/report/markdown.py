@@ -435,19 +435,26 @@ def unit_head(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
 class Tail:
     """The end of a unit's page: its indicators table and problem list, as Markdown (lines joined, without the
     newline that joins them to the head) and, when asked for, the HTML `_blocks_html` makes of them (None when
-    not asked for or when one of its blocks is left to markdown-it: then the whole page is rendered). An HTML
-    page's tail kept without its Markdown (`without_markdown`) has None there."""
+    not asked for or when one of its blocks is left to markdown-it: then the whole page is rendered)."""
 
-    markdown: str | None
+    markdown: str
     html: str | None
 
-    def without_markdown(self, blank: int = 0) -> Tail:
-        """The tail as an HTML page needs it (`gapctl.report.build.TailKeeper`): its HTML alone, when the page's HTML
-        is made from it (`unit_page`: no CR, and no NUL but around the `blank` rows left blank); else as it is."""
-        if self.html is None or self.markdown is None or "\r" in self.markdown \
-                or self.markdown.count("\x00") != 2 * blank:
+    def without_markdown(self, blank: int = 0) -> Tail | HtmlTail:
+        """The tail as an HTML page needs it (`gapctl.report.build.TailKeeper`): its HTML alone (`HtmlTail`), when the
+        page's HTML is made from it (`unit_page`: no CR, and no NUL but around the `blank` rows left blank); else as
+        it is."""
+        if self.html is None or "\r" in self.markdown or self.markdown.count("\x00") != 2 * blank:
             return self
-        return Tail(None, self.html)
+        return HtmlTail(self.html.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class HtmlTail:
+    """An HTML page's tail kept without its Markdown (`Tail.without_markdown`): its HTML as UTF-8, joined to the
+    page's head and end as bytes (gapctl.report.build._page), never decoded; its blank rows as `\x00n\x00`."""
+
+    html: bytes
 
 
 def unit_tail(s: UnitScore, lang: str, html: bool, blank: list[str] | None = None) -> Tail:

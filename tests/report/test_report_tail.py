@@ -310,6 +310,8 @@ def test_an_html_report_keeps_its_tails_without_their_markdown(fmt: str, tmp_pat
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """An HTML page is made from its tail's HTML (`_joined_html`): the tail's Markdown is not kept (a third of a
     piece's bytes); a Markdown report keeps its tails' Markdown, and no HTML."""
+    from gapctl.report import markdown
+
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("GAPCTL_JOBS", "1")
     path = Path("rounds/suizhou-2022")
@@ -317,8 +319,8 @@ def test_an_html_report_keeps_its_tails_without_their_markdown(fmt: str, tmp_pat
     assert got == expected_files(path, fmt, "zh")
     tails = kept_tails(spool)
     assert tails
-    if fmt == "html":
-        assert all(tail.markdown is None and tail.html for tail in tails)
+    if fmt == "html":  # as UTF-8, never decoded: joined to the page's head as bytes
+        assert all(isinstance(tail, markdown.HtmlTail) and tail.html.startswith(b"<h2>") for tail in tails)
     else:
         assert all(tail.markdown and tail.html is None for tail in tails)
 
@@ -355,9 +357,10 @@ def test_a_row_made_from_the_summary_that_only_markdown_renders_leaves_no_html_t
 
     from gapctl.report import markdown
 
-    piece = build.TailPiece("u", "zh", {}, None, ["k"], (markdown.Tail(None, "<p>\x000\x00</p>"), None))
+    piece = build.TailPiece("u", "zh", {}, None, ["k"], (markdown.HtmlTail(b"<p>\x000\x00</p>"), None))
     summary = SimpleNamespace(leaves={"k": None})
-    for row, html in (("| a | 1 |", "<p><tr>a</tr></p>"), ("| a\r | 1 |", None), ("| a\x00 | 1 |", None)):
-        monkeypatch.setattr(markdown, "indicator_row", lambda leaf, lang, row=row: (row, "<tr>a</tr>"))
+    for row, html in (("| a | 1 |", markdown.HtmlTail("<p><tr>甲</tr></p>".encode())), ("| a\r | 1 |", None),
+                      ("| a\x00 | 1 |", None)):
+        monkeypatch.setattr(markdown, "indicator_row", lambda leaf, lang, row=row: (row, "<tr>甲</tr>"))
         tail, _tally = piece.tail(summary)
-        assert tail == markdown.Tail(None, html)
+        assert tail == html
