@@ -66,8 +66,17 @@ def _(text: str) -> str:
 
 
 def in_lang(text: str, language: str) -> str:
-    """`text` (English) in `language` ("zh" or "en"), whatever the current language is."""
-    return _catalogue(language).gettext(text)
+    """`text` (English) in `language` ("zh" or "en"), whatever the current language is; kept (a report's pages ask
+    for the same labels thousands of times)."""
+    found = _IN_LANG.get((text, language))
+    if found is None:
+        if len(_IN_LANG) >= 4096:
+            _IN_LANG.clear()
+        found = _IN_LANG[(text, language)] = _catalogue(language).gettext(text)
+    return found
+
+
+_IN_LANG: dict[tuple[str, str], str] = {}  # (text, language) → `in_lang`
 
 
 def N_(text: str) -> str:

@@ -429,6 +429,8 @@ def _report_files(source: Any, fmt: str, lang: str, previous: Any, stamp: str | 
                 yield f"charts/{name}", (chart + "\n").encode("utf-8")
         if made_pages != units:  # (as zip(strict=True) said it when the pages were zipped with the summaries)
             raise ValueError(f"{made_pages} pages made for {units} units")
+        if spool is not None:  # its pieces all read: not to be flushed to the disk with the report
+            spool.clear()
         page = overview(scored, lang, ext, stamp, standing, None if html else (issue if issue else None), tally=tally)
         if not html:
             page = _with_provenance(page, provenance, lang)

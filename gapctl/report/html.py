@@ -341,6 +341,16 @@ def blocks_after(rest: str) -> str | None:
 _MORE: list[Any] = []  # [blocks added after a page's made HTML, their HTML]
 
 
+def table_block_html(header: str, delimiter: str, rows: list[str]) -> str | None:
+    """What `_blocks_html` makes of a table's block: these lines (rows as Markdown), each starting with `|`."""
+    from markdown_it.rules_block.table import MAX_AUTOCOMPLETED_CELLS
+
+    head = _table_head(header, delimiter)
+    if head is None or len(rows) * (header.count("|") + 1) > MAX_AUTOCOMPLETED_CELLS:
+        return None
+    return head + "".join(_table_body(delimiter, rows))
+
+
 def table_html(header: str, delimiter: str, rows: list[str]) -> str | None:
     """The HTML `_blocks_html` makes of a table of these lines (each body row's HTML as given), or None
     where it would leave the page to markdown-it."""
@@ -398,7 +408,6 @@ def _blocks_html(markdown: str) -> str | None:
     """What markdown-it's render gives `markdown` when it is made of the blocks above; else None."""
     if "\r" in markdown or "\x00" in markdown:  # markdown-it rewrites these before parsing
         return None
-    from markdown_it.rules_block.table import MAX_AUTOCOMPLETED_CELLS
 
     lines = markdown.split("\n")
     out: list[str] = []
@@ -416,12 +425,10 @@ def _blocks_html(markdown: str) -> str | None:
             block = lines[i:end]
             if len(block) < 2 or any(not row.startswith("|") for row in block):
                 return None
-            header, delimiter, rows = block[0], block[1], block[2:]
-            head = _table_head(header, delimiter)
-            if head is None or len(rows) * (header.count("|") + 1) > MAX_AUTOCOMPLETED_CELLS:
+            table = table_block_html(block[0], block[1], block[2:])
+            if table is None:
                 return None
-            out.append(head)
-            out.extend(_table_body(delimiter, rows))
+            out.append(table)
         elif first == "-" and all(item.startswith("- ") and _one_line(item[2:]) for item in lines[i:end]):
             after = next((later for later in lines[end:] if later.strip(" \t")), "")
             if after.startswith(("-", " ", "\t")):  # the list goes on after the blank line (a loose list)

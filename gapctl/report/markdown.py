@@ -359,12 +359,12 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
     indicators and the problem list, the unit's own), and with `previous` which of last round's problems are fixed.
     `tail`: the tail made already from the unit's full score (gapctl.report.build.keep_tail, in the worker that
     scored it); `s` may then be the unit's summary, which holds everything the head shows."""
-    lines = unit_head(scored, s, lang, ext, previous, standing)
     html = ext == ".html"  # the page's HTML made with it, from the same cells (gapctl.report.html.made)
+    lines, head = _head(scored, s, lang, ext, previous, standing, html)
     if tail is None:
         tail = unit_tail(s, lang, html)
     text = "\n".join(lines) + "\n" + tail.markdown
-    parts: list[str | None] = [_html_of(lines), tail.html] if html else []
+    parts: list[str | None] = [head, tail.html] if html else []
     if previous is not None:
         more = _fixed(previous, s, lang)
         text += "\n" + "\n".join(more)
@@ -379,10 +379,7 @@ def unit_page(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
 def head_html(scored: RoundScore, s: UnitScore, lang: str, standing: Standing | None = None) -> tuple[str, str | None]:
     """An HTML page's title and the HTML of its head (`unit_head`) as `unit_page` makes it with the page
     (`html_render.made`), or None where it does not: the page is then rendered whole from its Markdown."""
-    lines = unit_head(scored, s, lang, ".html", None, standing)
-    if any("\r" in line or "\x00" in line for line in lines):
-        return _name(s, lang), None
-    return _name(s, lang), _html_of(lines)
+    return _name(s, lang), _head(scored, s, lang, ".html", None, standing, True)[1]
 
 
 def unit_head(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: UnitScore | None = None,
@@ -390,10 +387,20 @@ def unit_head(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
     """The lines of a unit's page before its indicators: title, banner, score card (totals, grade, ranks, flags,
     last round's total), vetoes, the members it is built from. Only what a summary holds
     (`gapctl.scoring.score.summarise`): none of its leaves, tree or observations."""
+    return _head(scored, s, lang, ext, previous, standing, False)[0]
+
+
+def _head(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: UnitScore | None,
+          standing: Standing | None, html: bool) -> tuple[list[str], str | None]:
+    """`unit_head`'s lines and, with `html`, the HTML `_html_of` makes of them (None where it makes none, or where a
+    line holds a CR or NUL: `html_render.made` leaves such a page to markdown-it), made a block at a time: the
+    banner's and the back link's once, the score card's table from its rows (each row's once, `_table_body`)."""
     places = s.scheme.scoring.places
-    lines = [f"# {md(_name(s, lang))}", ""] + banner(scored, lang, standing)
-    back = in_lang("Back to the overview", lang)
-    lines += [f"[{back}](../index{ext}) · {md(scored.round.title)} · {md(s.scheme.title)}", ""]
+    title = f"# {md(_name(s, lang))}"
+    notices = banner(scored, lang, standing)
+    label = in_lang("Back to the overview", lang)
+    back = (f"[{label}](../index{ext}) · {md(scored.round.title)} · "
+            f"{md(s.scheme.title)}")
     card = [[in_lang("Base", lang), fixed(s.base, places)]]
     if s.scheme.bonus:
         card.append([in_lang("Bonus", lang), num(s.bonus)])
@@ -420,15 +427,36 @@ def unit_head(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: U
         if previous.grade:
             shown = aside(shown, md(written(previous.grade, previous.grade_en, lang)), lang)
         card.append([in_lang("Last round's total", lang), shown])
-    lines += ["## " + in_lang("Score card", lang), ""] + _table([in_lang("Item", lang), in_lang("Score", lang)],
-                                                                card, {1})
+    heading = "## " + in_lang("Score card", lang)
+    table = _table([in_lang("Item", lang), in_lang("Score", lang)], card, {1})
+    rest: list[str] = []
     if s.vetoed:
         from gapctl.scheme.constructs.vetoes import effects_text
-        lines += ["## " + in_lang("Vetoes", lang), ""]
-        lines += ["- " + pair(md(name_in(v, lang)), md(effects_text(v, s.scheme, lang)), lang) for v in s.vetoed]
-        lines.append("")
-    lines += _members(scored, s, lang, ext)
-    return lines
+        rest += ["## " + in_lang("Vetoes", lang), ""]
+        rest += ["- " + pair(md(name_in(v, lang)), md(effects_text(v, s.scheme, lang)), lang) for v in s.vetoed]
+        rest.append("")
+    rest += _members(scored, s, lang, ext)
+    lines = [title, "", *notices, back, "", heading, "", *table, *rest]
+    if not html or any("\r" in line or "\x00" in line for line in lines):
+        return lines, None
+    if any("\n" in line for line in lines):  # blocks other than the lines say: as the whole head renders
+        return lines, _html_of(lines)
+    parts = [html_render._blocks_html(title), _block_html(notices), _block_html([back]), _html_of([heading, ""]),
+             html_render.table_block_html(table[0], table[1], table[2:-1]),
+             html_render._blocks_html("\n".join(rest)) if rest else ""]
+    return lines, None if None in parts else "".join(parts)  # type: ignore[arg-type]
+
+
+def _block_html(lines: list[str]) -> str | None:
+    """`html_render._blocks_html` of these lines, kept (a banner, a back link: alike on every unit's page)."""
+    key = tuple(lines)
+    found = _BLOCKS.get(key, _UNMADE)
+    if found is _UNMADE:
+        found = kept(_BLOCKS, key, html_render._blocks_html("\n".join(lines)), 256)
+    return found  # type: ignore[return-value]
+
+
+_BLOCKS: dict[tuple[str, ...], str | None] = {}
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,19 @@ def test_a_spool_gives_back_what_it_was_given() -> None:
     spool.close()
 
 
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_cleared_spool_holds_nothing_and_its_file_is_empty(shared: bool) -> None:
+    """`clear` forgets every piece and empties the file (a file system flush would otherwise write its bytes); what
+    is written next starts again at 0, also in a shared spool."""
+    spool = Spool({"a": b"first", "b": b"second" * 100})
+    if shared and not spool.share():
+        pytest.skip("no fork")
+    spool.clear()
+    assert not spool.places and "a" not in spool and os.fstat(spool.file.fileno()).st_size == 0
+    assert spool.write_here(b"again") == (0, 5)
+    spool.close()
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="forked workers write only where there is fork")
 def test_forked_writers_and_the_parent_share_a_spool_without_overwriting_each_other() -> None:
     """Workers forked after `share` write with `write_here` and send their places; the parent adopts them under keys,

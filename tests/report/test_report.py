@@ -242,6 +242,23 @@ def test_page_blocks_are_rendered_as_markdown_it_renders_them():
     assert fast > 400
 
 
+@pytest.mark.parametrize("total", ["1\n\n## x", "1\n| y |"])
+def test_a_head_whose_line_holds_a_newline_has_the_html_of_its_whole_markdown(total: str,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The head's HTML is made a block at a time, where its lines say blocks end (markdown._head); a line holding a
+    newline (none of the head's writers makes one) would end them elsewhere: the head is then rendered whole, as
+    markdown-it renders it, not as a table with the newline in a cell."""
+    from gapctl.report import html as html_render
+    from gapctl.report import markdown
+
+    round_score = scored(ROOT / "rounds" / "suizhou-2022")
+    s = round_score.units[0]
+    monkeypatch.setattr(markdown, "total_text", lambda unit: total)
+    lines = markdown.unit_head(round_score, s, "zh", ".html")
+    _title, head = markdown.head_html(round_score, s, "zh")
+    assert head is not None and head == html_render._parser().render("\n".join(lines))
+
+
 def test_unit_pages_made_with_their_html_render_as_markdown_it_renders_them():
     """unit_page makes an HTML page's body with its Markdown (indicator rows once per indicator and figures,
     evidence links from their URLs: gapctl.report.html.made) and body() takes it: every unit's page of every

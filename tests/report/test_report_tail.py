@@ -4,6 +4,7 @@ same bytes as the whole-round render, and never another unit's tail."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,10 @@ def tailed_report(path: Path, fmt: str, lang: str | None, out: Path, use_cache: 
         places = list(spool.places.items())
         spool.places = {path: places[(n + 1) % len(places)][1] for n, (path, _) in enumerate(places)}
     source = details.prepare(checked, outcomes.score(checked))
+    pieces = PieceSpool({key: spool.get(key) for key in spool.places})  # as they were kept: the report empties it
     build.write_units(source, fmt, out, lang or "zh", spool=spool)
-    return report_files(out), spool
+    assert not spool.places and os.fstat(spool.file.fileno()).st_size == 0  # its bytes never flushed with the report
+    return report_files(out), pieces
 
 
 class Uses:
