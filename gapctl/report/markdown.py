@@ -88,13 +88,32 @@ class Tally:
     lost: dict[tuple[str, str], list[Any]] = field(default_factory=dict)  # → [id, name, points lost, units]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled with its figures as one text (a Decimal pickles on its own as its str): each unit's tally is
-        pickled in the worker that scores it (gapctl.report.build.keep_tail) and again for its page."""
+        """Pickled as `plain`: each unit's tally is pickled in the worker that scores it (gapctl.report.build.keep_tail)
+        and again for its page."""
+        plain = self.plain()
+        return (_tally, (self.attainment, self.names, self.lost)) if plain is None else (Tally.from_plain, (plain,))
+
+    def plain(self) -> list[Any] | None:
+        """The tally as lists, texts and numbers alone, its figures as one text (what MessagePack writes as it is and
+        a pickle holds without a class: gapctl.report.build.TailPiece.record); None where a figure is not a Decimal."""
         figures = [*(d for pair in self.attainment.values() for d in pair), *(e[2] for e in self.lost.values())]
         if any(d.__class__ is not Decimal for d in figures):
-            return (_tally, (self.attainment, self.names, self.lost))
-        return (_tally_packed, (tuple(self.attainment), self.names, tuple(self.lost),
-                                tuple((e[0], e[1], e[3]) for e in self.lost.values()), " ".join(map(str, figures))))
+            return None
+        return [[key for pair in self.attainment for key in pair], [self.names[key] for key in self.attainment],
+                [part for key, entry in self.lost.items() for part in (*key, entry[0], entry[1], entry[3])],
+                " ".join(map(str, figures))]
+
+    @classmethod
+    def from_plain(cls, plain: list[Any]) -> Tally:
+        """The tally `plain` gave: Decimal(str(d)) is d, written alike."""
+        keys, names, lost, figures = plain
+        numbers = iter(map(Decimal, figures.split(" "))) if figures else iter(())
+        pairs = list(zip(keys[::2], keys[1::2], strict=True))
+        tally = cls({key: [next(numbers), next(numbers)] for key in pairs}, dict(zip(pairs, names, strict=True)))
+        for n in range(0, len(lost), 5):
+            scheme, key, ident, name, count = lost[n:n + 5]
+            tally.lost[(scheme, key)] = [ident, name, next(numbers), count]
+        return tally
 
     @classmethod
     def of(cls, s: UnitScore, lang: str) -> Tally:
@@ -137,15 +156,6 @@ class Tally:
 
 def _tally(attainment: dict[Any, Any], names: dict[Any, Any], lost: dict[Any, Any]) -> Tally:
     return Tally(attainment, names, lost)
-
-
-def _tally_packed(attainment: tuple[Any, ...], names: dict[Any, Any], lost: tuple[Any, ...],
-                  entries: tuple[Any, ...], figures: str) -> Tally:
-    """A Tally from `Tally.__reduce__`: Decimal(str(d)) is d, written alike."""
-    numbers = iter(map(Decimal, figures.split(" "))) if figures else iter(())
-    return Tally({key: [next(numbers), next(numbers)] for key in attainment}, names,
-                 {key: [ident, name, next(numbers), count] for key, (ident, name, count) in zip(lost, entries,
-                                                                                                 strict=True)})
 
 
 def overview(scored: RoundScore, lang: str, ext: str, stamp: str | None = None, standing: Standing | None = None,

@@ -227,6 +227,28 @@ def test_a_tally_pickles_with_its_figures_as_written() -> None:
     assert (empty.attainment, empty.names, empty.lost) == ({}, {}, {})
     odd = M.Tally({("s", "1"): [1, Decimal(2)]}, {}, {})
     assert written(pickle.loads(pickle.dumps(odd)).attainment) == written(odd.attainment)
+    assert odd.plain() is None  # (pickled as it is)
+    plain = M.Tally.from_plain(tally.plain())  # lists and texts alone: what a cached piece holds
+    assert written(plain.attainment) == written(tally.attainment) and written(plain.lost) == written(tally.lost)
+    assert list(plain.names.items()) == list(tally.names.items())  # in their order: the overview lists them so
+
+
+def test_a_piece_read_back_from_its_record_is_the_piece() -> None:
+    """`TailPiece.record` writes the leaves' figures, an HTML tail and the tally as MessagePack's own values (lists,
+    bytes, texts); `from_record` gives back tuples, the HtmlTail and the tally, written alike; a Markdown tail and a
+    tally of other numbers go through the codec as they are."""
+    from gapctl.report import build
+
+    tally = M.Tally({("s", "1"): [Decimal("-0"), Decimal("1E+1")]}, {("s", "1"): "一"},
+                    {("s", "1.1"): ["1.1", "名", Decimal("0.500"), 3]})
+    leaves = {"B1": ("0", False, "scored", "3"), "P1": ("-0", True, "pending", "0")}
+    for tail, kept in ((M.HtmlTail("<h2>指标</h2>\x000\x00".encode()), tally), (M.Tail("## x", None), tally),
+                       (M.HtmlTail(b""), M.Tally({("s", "1"): [1, Decimal(2)]}, {}, {}))):
+        piece = build.TailPiece.from_record(build.TailPiece("u", "zh", leaves, None, ["B1"]).record(tail, kept, None))
+        again, again_tally = piece.made
+        assert (piece.unit, piece.lang, piece.leaves, piece.blank, again) == ("u", "zh", leaves, ["B1"], tail)
+        assert written(again_tally.attainment) == written(kept.attainment) and again_tally.names == kept.names
+        assert written(again_tally.lost) == written(kept.lost)
 
 
 OLD_WEB = re.compile(r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?"
