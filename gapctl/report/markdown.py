@@ -409,8 +409,7 @@ def _head(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: UnitS
     title = f"# {md(_name(s, lang))}"
     notices = banner(scored, lang, standing)
     label = in_lang("Back to the overview", lang)
-    back = (f"[{label}](../index{ext}) · {md(scored.round.title)} · "
-            f"{md(s.scheme.title)}")
+    back = f"[{label}](../index{ext}) · {md(scored.round.title)} · {md(s.scheme.title)}"
     card = [[in_lang("Base", lang), fixed(s.base, places)]]
     if s.scheme.bonus:
         card.append([in_lang("Bonus", lang), num(s.bonus)])
@@ -453,7 +452,7 @@ def _head(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: UnitS
         return lines, _html_of(lines)
     parts = [html_render._blocks_html(title), _block_html(notices), _block_html([back]), _html_of([heading, ""]),
              html_render.table_block_html(table[0], table[1], table[2:-1]),
-             html_render._blocks_html("\n".join(rest)) if rest else ""]
+             _html_of(rest) if rest else ""]
     return lines, None if None in parts else "".join(parts)  # type: ignore[arg-type]
 
 
