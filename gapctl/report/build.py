@@ -269,9 +269,9 @@ class PageJob:
         if more is None or self.frame is None:
             return None
         before, after = html_render.document_head_around(self.lang, self.frame)
-        end = html_render.section("\x00").partition("\x00")[2]
-        return (before.encode("utf-8"), (after + _SECTION.decode("utf-8")).encode("utf-8"),
-                (more + end + html_render.DOCUMENT_TAIL).encode("utf-8"), (_flatten_links(more) + end).encode("utf-8"))
+        return (before.encode("utf-8"), (after + _SECTION_OPEN).encode("utf-8"),
+                (more + _SECTION_CLOSE + html_render.DOCUMENT_TAIL).encode("utf-8"),
+                (_flatten_links(more) + _SECTION_CLOSE).encode("utf-8"))
 
 
 _MADE_DIRS: set[str] = set()  # the directories (relative) a page worker has made (or found) in the new one
@@ -327,10 +327,11 @@ def _joined_html(job: PageJob, summary: Any, tail: bytes, tally: Any) -> Any:
     page_head, flat_head = head.encode("utf-8"), _flatten_links(head).encode("utf-8")
     path = f"units/{summary.unit.id}{job.ext}"
     data = b"".join((before, html_render.escape(title).encode("utf-8"), opening, page_head, tail, after))
-    return path, _written(job, path, data), b"".join((_SECTION, flat_head, tail, after_flat)), {}, tally
+    return path, _written(job, path, data), b"".join((_SECTION_BYTES, flat_head, tail, after_flat)), {}, tally
 
 
-_SECTION = html_render.section("").partition("</")[0].encode("utf-8")  # a section's opening tag
+_SECTION_OPEN, _SECTION_CLOSE = html_render.section("\x00").split("\x00")  # a section's tags around its text
+_SECTION_BYTES = _SECTION_OPEN.encode("utf-8")
 
 
 def _written(job: PageJob, rel: str, data: bytes) -> bytes | None:
@@ -1171,7 +1172,7 @@ class TailKeeper:
         blank = [key for key, leaf in finished.items()
                  if leaf.indicator.section in BLANK_SECTIONS and leaf.state not in ("not-applicable", "pending")]
         tail = unit_tail(full, language, self.html, blank)
-        if blank and (tail.markdown.count("\x00") != 2 * len(blank)  # type: ignore[union-attr]
+        if blank and (tail.markdown.count("\x00") != 2 * len(blank)
                       or tail.html is not None and tail.html.count("\x00") != 2 * len(blank)):
             blank = []  # the unit's own text has a NUL: no row left blank
             tail = unit_tail(full, language, self.html)
