@@ -14,6 +14,8 @@ import tempfile
 from collections.abc import Mapping
 from typing import Any
 
+from gapctl.data.writes import write_all
+
 
 class Spool:
     def __init__(self, items: Mapping[Any, bytes] | None = None) -> None:
@@ -50,9 +52,7 @@ class Spool:
         with shared.get_lock():
             start = shared.value
             shared.value = start + len(data)
-        view, done, fd = memoryview(data), 0, self.file.fileno()
-        while done < len(data):
-            done += os.pwrite(fd, view[done:], start + done)
+        write_all(self.file.fileno(), data, start)
         return start, len(data)
 
     def adopt(self, key: Any, place: tuple[int, int]) -> None:

@@ -133,15 +133,22 @@ def _default_mode() -> int:
     return 0o666 & ~mask
 
 
+def write_all(fd: int, data: bytes | bytearray | memoryview, at: int | None = None) -> None:
+    """All of `data` written to `fd` at its offset, or at offset `at` (os.pwrite: the file's offset left as it was),
+    at most _CHUNK bytes a call: os.write and os.pwrite may write less than they are given."""
+    view, done = memoryview(data).cast("B"), 0
+    while done < len(view):
+        part = view[done:done + _CHUNK]
+        done += os.write(fd, part) if at is None else os.pwrite(fd, part, at + done)
+
+
 def _temporary(write: Write, tmp: Path) -> None:
     """Write the data to the new temporary file `tmp` beside the target, fsynced, with the target's mode."""
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         chunks = [write.data] if isinstance(write.data, (bytes, bytearray, memoryview)) else write.data
         for chunk in chunks:
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(fd, view[:_CHUNK]):]
+            write_all(fd, chunk)
         os.fsync(fd)
     finally:
         os.close(fd)

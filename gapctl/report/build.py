@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from gapctl.data.writes import write_all
 from gapctl.i18n import _
 from gapctl.report import html as html_render
 from gapctl.report.document import Issue, Standing, header_text, issued_on, mark, notices, page_of
@@ -481,16 +482,9 @@ def _write_new(path: str, data: bytes) -> None:
     """`data` as the new file `path` (never an existing one: O_EXCL, as open(path, "xb")), the mode as open gives."""
     fd = os.open(path, _NEW_FILE, 0o666)
     try:
-        _write_all(fd, data)
+        write_all(fd, data)
     finally:
         os.close(fd)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    """All of `data` written to `fd` at its offset (os.write may write less than it is given)."""
-    view, done = memoryview(data), 0
-    while done < len(data):
-        done += os.write(fd, view[done:])
 
 
 TABLE_CELLS = 3_000  # cells of a table rendered at a time by `_overview_parts` (500 rows of six columns; markdown-it's
@@ -982,7 +976,7 @@ def _joined_part(start: int, stop: int) -> list[Any]:
     with paused_gc():
         for n in range(start, stop):
             path, data, part, charts, tally = _spooled_one(rows[n])
-            _write_all(fd, part)
+            write_all(fd, part)
             result = (path, data, len(part), charts, tally)
             if last is not None:
                 before, result = _folded([last, result])

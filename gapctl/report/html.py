@@ -125,10 +125,9 @@ def _table_rows_once(original: Any, state: Any, start: int, end: int, silent: bo
         return original(state, start, end, False)
     if len(_ROWS) > _INLINE_MOST:
         _ROWS.clear()
-    html = [_head_html(header, delimiter), *_table_body(delimiter, rows)]
     token = state.push("html_block", "", 0)
     token.map = [start, line]
-    token.content = "".join(html)
+    token.content = _table(_head_html(header, delimiter), _body_rows(delimiter, rows))
     state.line = line
     return True
 
@@ -150,21 +149,22 @@ def _head_html(header: str, delimiter: str) -> str:
     return found
 
 
-def _table_body(delimiter: str, rows: list[str]) -> list[str]:
-    """A table's rows as HTML (each row rendered once, then from the memo) and its closing tag."""
+def _body_rows(delimiter: str, rows: list[str]) -> list[str]:
+    """A table's body rows as HTML, each row rendered once, then from the memo."""
     html = []
-    if rows:
-        html.append("<tbody>\n")
-        for row in rows:
-            found = _ROWS.get((delimiter, row))
-            if found is None:
-                found = _row_html(delimiter, row)
-                if "](http" not in row:  # a row with a link to the web (a unit's evidence) is that unit's alone
-                    _ROWS[(delimiter, row)] = found
-            html.append(found)
-        html.append("</tbody>\n")
-    html.append("</table>\n")
+    for row in rows:
+        found = _ROWS.get((delimiter, row))
+        if found is None:
+            found = _row_html(delimiter, row)
+            if "](http" not in row:  # a row with a link to the web (a unit's evidence) is that unit's alone
+                _ROWS[(delimiter, row)] = found
+        html.append(found)
     return html
+
+
+def _table(head: str, rows: list[str]) -> str:
+    """A table's HTML from its head's (`<table>` to `</thead>`) and its body rows' (each `<tr>` to `</tr>`)."""
+    return head + ("<tbody>\n" + "".join(rows) + "</tbody>\n" if rows else "") + "</table>\n"
 
 
 def _row_html(delimiter: str, row: str) -> str:
@@ -343,23 +343,19 @@ _MORE: list[Any] = []  # [blocks added after a page's made HTML, their HTML]
 
 def table_block_html(header: str, delimiter: str, rows: list[str]) -> str | None:
     """What `_blocks_html` makes of a table's block: these lines (rows as Markdown), each starting with `|`."""
+    head = _table_head(header, delimiter)
+    return None if head is None else table_html(head, header.count("|") + 1, _body_rows(delimiter, rows))
+
+
+def table_html(head: str | None, cells: int, rows: list[str]) -> str | None:
+    """The HTML `_blocks_html` makes of a table whose head's HTML is `head` (`_table_head`: None, not a table's head
+    for markdown-it) and whose body rows' HTML are `rows`, each of `cells` cells; None where it would leave the page
+    to markdown-it (more cells than markdown-it completes)."""
     from markdown_it.rules_block.table import MAX_AUTOCOMPLETED_CELLS
 
-    head = _table_head(header, delimiter)
-    if head is None or len(rows) * (header.count("|") + 1) > MAX_AUTOCOMPLETED_CELLS:
+    if head is None or len(rows) * cells > MAX_AUTOCOMPLETED_CELLS:
         return None
-    return head + "".join(_table_body(delimiter, rows))
-
-
-def table_html(header: str, delimiter: str, rows: list[str]) -> str | None:
-    """The HTML `_blocks_html` makes of a table of these lines (each body row's HTML as given), or None
-    where it would leave the page to markdown-it."""
-    from markdown_it.rules_block.table import MAX_AUTOCOMPLETED_CELLS
-
-    head = _table_head(header, delimiter)
-    if head is None or len(rows) * (header.count("|") + 1) > MAX_AUTOCOMPLETED_CELLS:
-        return None
-    return head + ("<tbody>\n" + "".join(rows) + "</tbody>\n" if rows else "") + "</table>\n"
+    return _table(head, rows)
 
 
 _WEB = re.compile(r"https?://[A-Za-z0-9][A-Za-z0-9.-]*+(?::[0-9]{1,5})?"  # possessive: a run of characters at once
@@ -375,7 +371,7 @@ def web_url(url: str) -> bool:
 
 def row_html(delimiter: str, cells: list[str], known: dict[int, str] | None = None) -> str:
     """The HTML of a table's body row of these cells (Markdown, as `gapctl.report.markdown._table` joins them),
-    as `_table_body` makes it; `known`: the HTML of some cells (by column), made with their Markdown."""
+    as `_body_rows` makes it; `known`: the HTML of some cells (by column), made with their Markdown."""
     if any("|" in cell for cell in cells):  # escaped pipes: split as markdown-it splits the row
         return _row_html(delimiter, "| " + " | ".join(cells) + " |")
     from markdown_it.common.utils import MD_TRIM_CHARS

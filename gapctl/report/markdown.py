@@ -404,7 +404,7 @@ def _head(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: UnitS
           standing: Standing | None, html: bool) -> tuple[list[str], str | None]:
     """`unit_head`'s lines and, with `html`, the HTML `_html_of` makes of them (None where it makes none, or where a
     line holds a CR or NUL: `html_render.made` leaves such a page to markdown-it), made a block at a time: the
-    banner's and the back link's once, the score card's table from its rows (each row's once, `_table_body`)."""
+    banner's and the back link's once, the score card's table from its rows (each row's once, `_body_rows`)."""
     places = s.scheme.scoring.places
     title = f"# {md(_name(s, lang))}"
     notices = banner(scored, lang, standing)
@@ -532,7 +532,7 @@ def unit_tail(s: UnitScore, lang: str, html: bool, blank: list[str] | None = Non
     lines = [words.indicators, "", *words.head, *rows_md, ""]
     parts: list[str | None] = []
     if html:
-        parts += [words.indicators_html, _table_html(words.head_html, words.head_cells, rows_html)]
+        parts += [words.indicators_html, html_render.table_html(words.head_html, words.head_cells, rows_html)]
     lines += [words.problems, ""]
     if not lost:
         lines += words.none
@@ -549,18 +549,9 @@ def unit_tail(s: UnitScore, lang: str, html: bool, blank: list[str] | None = Non
             problem_html.append(row_html)
         lines += [*words.problem_head, *problem_md, ""]
         if html:
-            parts += [words.problems_html, _table_html(words.problem_head_html, words.problem_cells, problem_html)]
+            parts += [words.problems_html, html_render.table_html(words.problem_head_html, words.problem_cells,
+                                                                       problem_html)]
     return Tail("\n".join(lines), "".join(parts) if html and None not in parts else None)  # type: ignore[arg-type]
-
-
-def _table_html(head: str | None, cells: int, rows: list[str]) -> str | None:
-    """`html_render.table_html` of a table whose head's HTML is `head` (None: not a table for markdown-it) and
-    whose rows have `cells` cells each."""
-    from markdown_it.rules_block.table import MAX_AUTOCOMPLETED_CELLS
-
-    if head is None or len(rows) * cells > MAX_AUTOCOMPLETED_CELLS:
-        return None
-    return head + ("<tbody>\n" + "".join(rows) + "</tbody>\n" if rows else "") + "</table>\n"
 
 
 @dataclass(frozen=True)
@@ -590,7 +581,7 @@ _WORDS: dict[str, _TailWords] = {}
 def prepare_tail(lang: str) -> None:
     """What every unit's tail in `lang` first needs, made here (before the workers that make the tails fork, each of
     which would otherwise make it again, every ~500 units: markdown-it imported, ~25 ms, and the words)."""
-    import markdown_it.rules_block.table  # noqa: F401  (`_table_html`)
+    import markdown_it.rules_block.table  # noqa: F401  (`html_render.table_html`)
 
     _tail_words(lang)
 

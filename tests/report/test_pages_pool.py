@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from gapctl.report import build
+from tests.report.pools import as_large
 
 
 def report_bytes(out) -> dict[str, bytes]:
@@ -23,14 +24,11 @@ def test_rankings_made_before_the_page_workers_fork_give_the_same_report(fmt: st
 
     from gapctl.cli import app
     from gapctl.report import markdown
-    from gapctl.scoring import details, outcomes
     from tests.conftest import copy_repo
 
     repo = copy_repo(tmp_path)
     monkeypatch.chdir(repo)
-    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pool is used
-    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
+    as_large(monkeypatch)
     made = []
     ahead = markdown.rankings_ahead
 
@@ -129,14 +127,11 @@ def test_page_workers_sent_their_summaries_or_reading_them_in_place_give_the_sam
     from typer.testing import CliRunner
 
     from gapctl.cli import app
-    from gapctl.scoring import details, outcomes
     from tests.conftest import copy_repo
 
     repo = copy_repo(tmp_path)
     monkeypatch.chdir(repo)
-    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pool is used
-    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
+    as_large(monkeypatch)
     monkeypatch.setenv("GAPCTL_JOBS", "2")
     monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
     sent = []
@@ -190,13 +185,11 @@ def test_pages_joined_in_place_are_those_of_the_page_pool(fmt: str, tmp_path, mo
     from typer.testing import CliRunner
 
     from gapctl.cli import app
-    from gapctl.scoring import details, outcomes
     from tests.conftest import copy_repo
 
     repo = copy_repo(tmp_path)
     monkeypatch.chdir(repo)
-    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large
-    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    as_large(monkeypatch, page_pool=False)
     monkeypatch.setattr(build, "PACK_FROM", 1)  # the page pool, when used, packs its batches
     monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
     sent, halves = [], []
@@ -234,8 +227,7 @@ def test_progress_of_pages_joined_with_a_helper_rises_to_the_total(share: int, t
     from tests.conftest import ROOT
 
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(details, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    as_large(monkeypatch, page_pool=False)
     monkeypatch.setattr(build, "HELPER_SHARE", share)
     monkeypatch.setattr(build, "PROGRESS_EVERY", 5)
     monkeypatch.setenv("GAPCTL_JOBS", "2")

@@ -9,6 +9,7 @@ import pytest
 from gapctl.api import load_round, score
 from gapctl.report import build
 from tests.conftest import ROOT
+from tests.report.pools import as_large
 
 
 class Pools:
@@ -65,14 +66,11 @@ def test_report_command_gives_the_same_bytes_in_a_pool_or_one_process_with_or_wi
     from typer.testing import CliRunner
 
     from gapctl.cli import app
-    from gapctl.scoring import details, outcomes
     from tests.conftest import copy_repo
 
     repo = copy_repo(tmp_path)
     monkeypatch.chdir(repo)
-    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pool is used
-    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
+    as_large(monkeypatch)
     runner = CliRunner()
     runs = []
     for jobs, cache in (("1", False), ("2", True), ("2", True), ("1", True)):
@@ -99,14 +97,12 @@ def test_report_without_the_cache_reads_each_unit_file_once_and_gives_the_same_b
     from typer.testing import CliRunner
 
     from gapctl.cli import app
-    from gapctl.scoring import details, outcomes
+    from gapctl.scoring import details
     from tests.conftest import copy_repo
 
     repo = copy_repo(tmp_path)
     monkeypatch.chdir(repo)
-    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pools are used
-    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
+    as_large(monkeypatch)
     read_again = details.observations
 
     def refuse(*args, **kwargs):
@@ -143,15 +139,11 @@ def test_report_page_workers_are_forked_again_after_gapctl_worker_batches(tmp_pa
     from typer.testing import CliRunner
 
     from gapctl.cli import app
-    from gapctl.scoring import details, outcomes
     from tests.conftest import copy_repo
 
     repo = copy_repo(tmp_path)
     monkeypatch.chdir(repo)
-    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pools are used
-    monkeypatch.setattr(details, "BATCH", 1)  # a batch a unit: several batches a worker
-    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
+    as_large(monkeypatch, batch=1)  # a batch a unit: several batches a worker
     asked: list[int | None] = []
     start = multiprocessing.pool.Pool.__init__
 

@@ -13,6 +13,7 @@ from gapctl.io.export import PieceSpool
 from gapctl.report import build
 from gapctl.scoring import details, one_pass, outcomes
 from tests.conftest import ROOT
+from tests.report.pools import as_large
 from tests.report.test_report_jobs import run_with
 
 ROUNDS = sorted(p.name for p in (ROOT / "rounds").iterdir() if p.is_dir())
@@ -178,9 +179,7 @@ def test_report_joined_from_tails_is_the_same_in_a_pool_and_one_process_cache_on
 
     repo = copy_repo(tmp_path)
     monkeypatch.chdir(repo)
-    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the pools are used
-    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
+    as_large(monkeypatch)
     monkeypatch.setattr(one_pass, "BATCH", 3)
     runner = CliRunner()
     for name, lang in (("yanjiang-2021", "en"), ("shanwei-2020", None)):
@@ -210,9 +209,7 @@ def test_a_page_worker_that_fails_leaves_the_old_report_and_nothing_beside_it(
 
     path = ROOT / "rounds" / "shanwei-2020"
     run_with(monkeypatch, jobs, False)
-    monkeypatch.setattr(details, "PARALLEL_FROM", 2)  # the small round as if it were large: the page pool is used
-    monkeypatch.setattr(details, "BATCH", 1)
-    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
+    as_large(monkeypatch, batch=1, page_pool=False)
     if pool:
         monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
     helped, joined_halves = [], build._joined_halves
@@ -245,10 +242,7 @@ def test_unit_pages_written_by_the_page_workers_are_those_the_parent_would_write
     workers) give the files one process gives, and the files the parent writes when it is handed every page's
     bytes (`_report_files` without `into`, as for a PDF)."""
     path = ROOT / "rounds" / "suizhou-2022"
-    monkeypatch.setattr(details, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(details, "BATCH", 2)
-    monkeypatch.setattr(outcomes, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(build, "joined_only", lambda *args: False)  # the page pool, not pages joined in place
+    as_large(monkeypatch, batch=2)
     runs = []
     for jobs in ("2", "1"):
         run_with(monkeypatch, jobs, False)
