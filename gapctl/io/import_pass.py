@@ -123,7 +123,7 @@ class Pass:
             if len(paths) >= PARALLEL_FROM and workers > 1 and hasattr(os, "fork"):
                 from gapctl.scoring.executors import forked_pool
 
-                with forked_pool(workers) as pool:
+                with forked_pool(workers, files=len(paths)) as pool:
                     for done in pool.imap_unordered(_batch, batches):
                         self._take(unscored, paths, done, results)
             else:

@@ -898,10 +898,11 @@ def _each_spooled(sources: list[Any], rows: list[list[Any]], work: Any, progress
         done = 0
         _ROWS[:] = [rows]
         try:
-            # a worker forked again after GAPCTL_WORKER_BATCHES batches (as the scoring pool): each page it renders
-            # touches the round's objects in the parent's memory, and the pages they live on are then copied into it;
-            # the scoring phase's freed chunks (each unit's tail passed through here) not reused in its pages
-            with shared_with_forks(), forked_pool(workers) as pool:
+            # in a large round a worker forked again after WORKER_BATCHES batches (as the scoring pool,
+            # executors.batches_per_worker): each page it renders touches the round's objects in the parent's memory,
+            # and the pages they live on are then copied into it; the scoring phase's freed chunks (each unit's tail
+            # passed through here) not reused in its pages
+            with shared_with_forks(), forked_pool(workers, files=total) as pool:
                 # a few batches in flight, not all: pages the parent has not written yet wait in its memory
                 # (at 30,000 units, hundreds of MB when the workers ran ahead of it)
                 todo, waiting = batches(), deque()  # type: ignore[var-annotated]

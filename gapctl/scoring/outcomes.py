@@ -1075,7 +1075,7 @@ def _pooled(plan: RoundPlan, batches: list[list[int]], workers: int) -> Iterator
     global _PLAN
     _PLAN = plan
     try:
-        with forked_pool(workers) as pool:
+        with forked_pool(workers, files=sum(map(len, batches))) as pool:
             yield from pool.imap_unordered(_work, batches)
     finally:
         _PLAN = None

@@ -204,10 +204,10 @@ def test_the_lean_path_gives_what_the_full_path_gives(tmp_path, monkeypatch, job
             from gapctl.scoring import executors
             real_pool = executors.forked_pool
 
-            def pool(workers, one=one, started=started, real_pool=real_pool):
+            def pool(workers, one=one, started=started, real_pool=real_pool, **how):
                 started.append((dict(one.guessed.looked), len(one.ready[1].sheet.rows),
                                 "_units" in one.ready[1].__dict__))  # import_check.units_of: made in the parent
-                return real_pool(workers)
+                return real_pool(workers, **how)
             monkeypatch.setattr(executors, "forked_pool", pool)
             checked = outcomes.check(Path(ROUND), False, run=one.run)
             assert one.ready is not None
