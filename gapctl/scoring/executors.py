@@ -260,8 +260,8 @@ RENEWED_FROM = 10_000  # files of a pool's work from which its workers are forke
 
 
 def batches_per_worker(files: int | None = None) -> int | None:
-    """Batches a forked worker takes before a fresh fork replaces it, in a pool given `files` files (or units) to
-    work on (None: not known), or None: never. Each file a worker reads, scores or renders touches its unit's
+    """Batches a forked worker takes before a fresh fork replaces it, in a pool working on a round of `files` files
+    (or units; None: not known), or None: never. Each file a worker reads, scores or renders touches its unit's
     objects in the parent's memory (reference counts), and the page each lives on is then copied into the worker:
     a long-lived worker ends up with a private copy of every page holding the round's units (~100 MB each at
     30,000 units). From RENEWED_FROM files (or not knowing how many) a worker is forked again after WORKER_BATCHES
@@ -312,8 +312,9 @@ def shared_with_forks() -> Iterator[None]:
 def forked_pool(workers: int, renewed: bool = True, files: int | None = None) -> Iterator[Any]:
     """A pool of `workers` forked workers (they inherit what the parent holds), each replaced by a fresh fork
     after `batches_per_worker(files)` batches (`renewed`; else kept to the end; `files`: how many files or units
-    the pool works on, None: not known): every pool of gapctl's is made here. Ended as a `with` block ends a Pool
-    (terminated), given END_WAIT seconds (`_ended`)."""
+    the round has, whose objects the parent holds, even when the pool works on a few of them; None: not known):
+    every pool of gapctl's is made here. Ended as a `with` block ends a Pool (terminated), given END_WAIT seconds
+    (`_ended`)."""
     import multiprocessing  # only here: small rounds never pay for importing it
 
     pool = multiprocessing.get_context("fork").Pool(workers,

@@ -155,7 +155,7 @@ def _run(plan: Any, extra: Extra | None, extras: MutableMapping[Path, Any], prog
         share = getattr(extras, "share", None)
         _JOB = (plan, extra, extras if keep is None and share is not None and share() else None)
         try:  # re-forked as outcomes' pool is: a long-lived worker ends up with a private copy of the round
-            with forked_pool(workers, files=len(todo)) as pool:
+            with forked_pool(workers, files=len(paths)) as pool:
                 for computed in pool.imap_unordered(_work, batches):
                     for index, payload, kept, key, digest, note in computed:
                         if digest is not None:

@@ -1075,7 +1075,7 @@ def _pooled(plan: RoundPlan, batches: list[list[int]], workers: int) -> Iterator
     global _PLAN
     _PLAN = plan
     try:
-        with forked_pool(workers, files=sum(map(len, batches))) as pool:
+        with forked_pool(workers, files=len(round_paths(plan))) as pool:  # the round's size: what workers copy
             yield from pool.imap_unordered(_work, batches)
     finally:
         _PLAN = None
