@@ -212,6 +212,21 @@ def copy_repo(tmp_path: Path) -> Path:
     return repo
 
 
+def pools_renewing(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
+    """The `maxtasksperchild` of every multiprocessing pool made from now on (None: its workers kept to the end), in
+    the order they are made: how often gapctl.scoring.executors.forked_pool forks its workers again."""
+    import multiprocessing.pool
+
+    asked: list[int | None] = []
+    start = multiprocessing.pool.Pool.__init__
+
+    def recorded(self, processes=None, initializer=None, initargs=(), maxtasksperchild=None, context=None):
+        asked.append(maxtasksperchild)
+        start(self, processes, initializer, initargs, maxtasksperchild, context)
+    monkeypatch.setattr(multiprocessing.pool.Pool, "__init__", recorded)
+    return asked
+
+
 def run_generate_script(case: Path, target: Path) -> None:
     """A bad-input case's `generate.py`, when it has one, makes its files in `target` (files too large,
     too odd or too many to commit: tests/bad/ and its import cases)."""

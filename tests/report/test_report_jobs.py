@@ -134,23 +134,15 @@ def test_report_page_workers_are_forked_again_after_gapctl_worker_batches(tmp_pa
     """The page pool replaces a worker after GAPCTL_WORKER_BATCHES batches, as the scoring pool does (a
     long-lived worker ends up with its own copy of every page of the parent's round it touched); a worker
     replaced after every batch gives the same files as workers never replaced and as one process."""
-    import multiprocessing.pool
-
     from typer.testing import CliRunner
 
     from gapctl.cli import app
-    from tests.conftest import copy_repo
+    from tests.conftest import copy_repo, pools_renewing
 
     repo = copy_repo(tmp_path)
     monkeypatch.chdir(repo)
     as_large(monkeypatch, batch=1)  # a batch a unit: several batches a worker
-    asked: list[int | None] = []
-    start = multiprocessing.pool.Pool.__init__
-
-    def recorded(self, processes=None, initializer=None, initargs=(), maxtasksperchild=None, context=None):
-        asked.append(maxtasksperchild)
-        start(self, processes, initializer, initargs, maxtasksperchild, context)
-    monkeypatch.setattr(multiprocessing.pool.Pool, "__init__", recorded)
+    asked = pools_renewing(monkeypatch)
     runner = CliRunner()
     runs = []
     for jobs, batches in (("2", "1"), ("2", "0"), ("1", "1")):

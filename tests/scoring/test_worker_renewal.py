@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import multiprocessing.pool
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from typer.testing import CliRunner
 
 from gapctl.cli import app
 from gapctl.scoring import executors, outcomes
-from tests.conftest import copy_repo
+from tests.conftest import copy_repo, pools_renewing
 
 
 def test_a_worker_is_forked_again_only_from_renewed_from_files(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,13 +37,7 @@ def test_a_cold_score_forks_its_workers_again_only_in_a_large_round(tmp_path: Pa
     monkeypatch.setenv("GAPCTL_JOBS", "2")
     monkeypatch.setenv("GAPCTL_NO_CACHE", "1")
     monkeypatch.delenv("GAPCTL_WORKER_BATCHES", raising=False)
-    asked: list[int | None] = []
-    start = multiprocessing.pool.Pool.__init__
-
-    def recorded(self, processes=None, initializer=None, initargs=(), maxtasksperchild=None, context=None):
-        asked.append(maxtasksperchild)
-        start(self, processes, initializer, initargs, maxtasksperchild, context)
-    monkeypatch.setattr(multiprocessing.pool.Pool, "__init__", recorded)
+    asked = pools_renewing(monkeypatch)
     outputs = []
     for renewed_from, expected in ((executors.RENEWED_FROM, None), (2, executors.WORKER_BATCHES)):
         monkeypatch.setattr(executors, "RENEWED_FROM", renewed_from)
