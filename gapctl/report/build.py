@@ -517,7 +517,7 @@ def _overview_parts(markdown: str, charts: dict[str, str], after: list[str] | No
             end -= 1
         ending = "\n\n" + "\n".join(after)
     awkward = re.compile(r"^(?: {0,3}(?:```|~~~|<|\[[^\]]*\]:)| {4}|\t)", re.M)
-    if any("\r" in text or "\x00" in text or awkward.search(text) for text in (markdown, ending)):
+    if any(html_render.rewritten(text) or awkward.search(text) for text in (markdown, ending)):
         yield html_render.body(markdown[:end] + ending if after is not None else markdown, charts)
         return
     cut = re.compile(r"\n\n(?=\|)")
@@ -1106,7 +1106,7 @@ class TailPiece:
 
             rows = [indicator_row(summary.leaves[key], self.lang) for key in self.blank]
             if isinstance(tail, HtmlTail):
-                if any("\r" in row or "\x00" in row for row, _html in rows):
+                if any(html_render.rewritten(row) for row, _html in rows):
                     return None, tally
                 parts = tail.html.split(b"\x00")  # text, number, text, ...: each blank row as \x00n\x00
                 parts[1::2] = [rows[int(n)][1].encode("utf-8") for n in parts[1::2]]

@@ -400,9 +400,15 @@ def _one_line(text: str) -> bool:
     return bool(text) and text == text.strip() and not _NOT_PARAGRAPH.match(text)
 
 
+def rewritten(text: str) -> bool:
+    """Whether markdown-it rewrites `text` before parsing it (a CR or a NUL in it): its HTML is then markdown-it's to
+    make, never `_blocks_html`'s or a page's joined from parts."""
+    return "\r" in text or "\x00" in text
+
+
 def _blocks_html(markdown: str) -> str | None:
     """What markdown-it's render gives `markdown` when it is made of the blocks above; else None."""
-    if "\r" in markdown or "\x00" in markdown:  # markdown-it rewrites these before parsing
+    if rewritten(markdown):
         return None
 
     lines = markdown.split("\n")

@@ -446,7 +446,7 @@ def _head(scored: RoundScore, s: UnitScore, lang: str, ext: str, previous: UnitS
         rest.append("")
     rest += _members(scored, s, lang, ext)
     lines = [title, "", *notices, back, "", heading, "", *table, *rest]
-    if not html or any("\r" in line or "\x00" in line for line in lines):
+    if not html or any(html_render.rewritten(line) for line in lines):
         return lines, None
     if any("\n" in line for line in lines):  # blocks other than the lines say: as the whole head renders
         return lines, _html_of(lines)
